@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one allocation path of libgmemsim, standing in for kmalloc/kmem_cache
+ * and the page allocator. Every call names a site (see sites.h) and carries
+ * gfp flags; the fault injector is asked first, then the configured allocator
+ * (jemalloc or the C library) is used, and per-site counters are updated so
+ * that a teardown can prove nothing leaked.
+ */
+#ifndef GMEMSIM_ALLOC_H
+#define GMEMSIM_ALLOC_H
+
+#include <stdio.h>
+#include <gmemsim/compiler.h>
+#include <gmemsim/gfp.h>
+#include <gmemsim/sites.h>
+
+/**
+ * struct gs_site_stats - counters of one allocation site
+ * @name: dotted site name, e.g. "xarray.node"
+ * @desc: what is allocated there
+ * @live: objects allocated and not yet freed
+ * @live_bytes: bytes of those objects
+ * @peak_bytes: largest @live_bytes seen since the last gs_alloc_reset_stats()
+ * @allocs: successful allocations
+ * @frees: frees
+ * @failed: allocations that returned NULL (injected failures)
+ */
+struct gs_site_stats {
+	const char *name;
+	const char *desc;
+	uint64_t live;
+	uint64_t live_bytes;
+	uint64_t peak_bytes;
+	uint64_t allocs;
+	uint64_t frees;
+	uint64_t failed;
+};
+
+/**
+ * gs_alloc() - allocate memory at a named site
+ * @site: a value of enum gs_site or an id from gs_site_register()
+ * @size: bytes; 0 is treated as 1
+ * @gfp: GFP_KERNEL, GFP_NOWAIT, ... plus modifiers (__GFP_ZERO, __GFP_NOFAIL, ...)
+ *
+ * An allocation that may block (__GFP_DIRECT_RECLAIM) while a simulated
+ * spinlock is held triggers a WARN, as might_sleep() would in the kernel.
+ * __GFP_NOFAIL allocations are never failed by the injector.
+ *
+ * Context: any; sleeping flags only outside spinlocks.
+ * Return: the memory, or NULL when the fault injector fails this call or
+ * the host is out of memory.
+ */
+GS_API void *gs_alloc(unsigned int site, size_t size, gfp_t gfp) __attribute__((__malloc__));
+
+/**
+ * gs_free() - free memory obtained from gs_alloc()
+ * @site: the site it was allocated at
+ * @ptr: the memory; NULL is ignored
+ * @size: the size it was allocated with
+ *
+ * Like kmem_cache_free(), the caller says what it frees; the site and size
+ * keep the per-site counters exact without a hidden header.
+ *
+ * Context: any.
+ */
+GS_API void gs_free(unsigned int site, const void *ptr, size_t size);
+
+/**
+ * gs_site_register() - add a run-time allocation site
+ * @name: dotted name, unique
+ * @desc: description shown by `gmemsim sites`
+ *
+ * For code built on libgmemsim (prototypes, tests) that wants sites of its
+ * own. The strings must outlive the process's use of the site.
+ *
+ * Context: any.
+ * Return: the site id, -EINVAL for an empty name, -EEXIST if the name is
+ * taken, -ENOSPC when GS_MAX_SITES are registered.
+ */
+GS_API int gs_site_register(const char *name, const char *desc);
+
+/**
+ * gs_site_lookup() - find a site by name
+ * @name: dotted name
+ *
+ * Return: the site id, or -ENOENT.
+ */
+GS_API int gs_site_lookup(const char *name);
+
+/** gs_site_count() - number of sites (static plus registered); ids are 0..count-1 */
+GS_API unsigned int gs_site_count(void);
+
+/** gs_site_name() - name of @site, or NULL for an unknown id */
+GS_API const char *gs_site_name(unsigned int site);
+
+/**
+ * gs_site_stats() - read the counters of one site
+ * @site: site id
+ * @out: filled in
+ *
+ * Return: 0, or -EINVAL for an unknown id.
+ */
+GS_API int gs_site_stats(unsigned int site, struct gs_site_stats *out);
+
+/** gs_alloc_live_total() - objects live across all sites */
+GS_API uint64_t gs_alloc_live_total(void);
+
+/**
+ * gs_alloc_report_leaks() - list every site that still has live objects
+ * @f: where to print (one line per site), or NULL to only count
+ *
+ * Return: the number of sites with live objects.
+ */
+GS_API unsigned int gs_alloc_report_leaks(FILE *f);
+
+/**
+ * gs_alloc_reset_stats() - zero the cumulative counters of every site
+ *
+ * Live counts and bytes are kept: they describe memory that exists.
+ */
+GS_API void gs_alloc_reset_stats(void);
+
+/** gs_allocator_name() - "jemalloc" or "system", as configured at build time */
+GS_API const char *gs_allocator_name(void);
+
+static inline void *gs_kmalloc(size_t size, gfp_t gfp)
+{
+	return gs_alloc(GS_SITE_KMALLOC, size, gfp);
+}
+
+static inline void *gs_kzalloc(size_t size, gfp_t gfp)
+{
+	return gs_alloc(GS_SITE_KMALLOC, size, gfp | __GFP_ZERO);
+}
+
+static inline void gs_kfree(const void *ptr, size_t size)
+{
+	gs_free(GS_SITE_KMALLOC, ptr, size);
+}
+
+#endif /* GMEMSIM_ALLOC_H */

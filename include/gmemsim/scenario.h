@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The .gms scenario language: one operation per line,
+ *
+ *     verb [target] [key=value | flag]... [=> expectation] [# comment]
+ *
+ * parsed against a registry of verbs (each module adds its own), run in
+ * order, each result compared with its expectation. The same text is the
+ * teaching input, the fuzzer's crash output and the regression-test format.
+ * This is the front layer's engine; it lives in the library so the CLI, the
+ * tests, the fuzzers and programs built on gmemsim share one implementation.
+ * Nothing below the front layer calls it. See docs/SCENARIOS.md.
+ */
+#ifndef GMEMSIM_SCENARIO_H
+#define GMEMSIM_SCENARIO_H
+
+#include <stdio.h>
+#include <gmemsim/check.h>
+#include <gmemsim/compiler.h>
+#include <gmemsim/rng.h>
+
+/* Exit statuses of a scenario run (and of `gmemsim run`). */
+enum gs_exit {
+	GS_EXIT_OK = 0,	   /* every expectation met */
+	GS_EXIT_FAIL = 1,  /* an expectation or invariant check failed, or a WARN went unexpected */
+	GS_EXIT_USAGE = 2, /* bad command line, unreadable file */
+	GS_EXIT_SYNTAX = 3, /* malformed scenario, or an operation that cannot run (file:line) */
+	GS_EXIT_LEAK = 4,   /* teardown found memory still allocated */
+	GS_EXIT_SKIP = 77,  /* the backend is not available here (meson's skip status) */
+};
+
+enum gs_backend {
+	GS_BACKEND_SIM = 1u << 0,    /* libgmemsim */
+	GS_BACKEND_KERNEL = 1u << 1, /* the running kernel's /dev/kvm */
+};
+
+enum gs_arg_type {
+	GS_ARG_NONE,  /* verb takes no target */
+	GS_ARG_U64,   /* number: decimal or 0x hex, optional K/M/G/T suffix (x1024) */
+	GS_ARG_STR,   /* word or "quoted string" */
+	GS_ARG_FLAGS, /* a|b|c: names from the key's list, or numbers, OR-ed */
+	GS_ARG_ENUM,  /* one name from the key's list */
+	GS_ARG_BOOL,  /* key=1|0|true|false|yes|no, or the bare key for true */
+};
+
+/**
+ * struct gs_key - one key a verb accepts
+ * @name: the key
+ * @type: its value type
+ * @names: GS_ARG_FLAGS / GS_ARG_ENUM: accepted names, NULL-terminated
+ * @values: value of each name; NULL means 1 << i for flags and i for enums
+ * @required: the key must be given
+ * @help: one line for `gmemsim verbs`
+ */
+struct gs_key {
+	const char *name;
+	enum gs_arg_type type;
+	const char *const *names;
+	const uint64_t *values;
+	bool required;
+	const char *help;
+};
+
+#define GS_MAX_KEYS    16
+#define GS_MAX_FIELDS  16
+#define GS_MAX_EXPECTS 16
+
+/* A parsed key=value; index i of gs_op.args belongs to verb->keys[i]. */
+struct gs_arg {
+	bool present;
+	uint64_t u;	 /* U64, FLAGS, ENUM, BOOL */
+	const char *str; /* STR (and the raw text of every type) */
+};
+
+struct gs_expect_item {
+	const char *key;
+	const char *raw; /* as written */
+	bool is_num;
+	uint64_t num;
+};
+
+/**
+ * struct gs_expect - what follows "=>"
+ * @has_ret: a bare result was given (0, an errno name, a number)
+ * @ret: expected return: 0, -errno or the number
+ * @sig: expected signal (SIGBUS, ...), 0 if none named
+ * @items: key=value expectations on result fields or registered kinds
+ */
+struct gs_expect {
+	bool has_ret;
+	long long ret;
+	int sig;
+	unsigned int nr;
+	struct gs_expect_item items[GS_MAX_EXPECTS];
+};
+
+struct gs_verb;
+
+/**
+ * struct gs_op - one parsed line
+ * @file: file name as given
+ * @line: 1-based line number
+ * @verb: the verb
+ * @target: the target word, NULL if none
+ * @target_u64: the target as a number, when the verb's target type is GS_ARG_U64
+ * @text: for verbs taking free text (note): the rest of the line
+ * @args: values by key index
+ * @has_expect: an "=>" was given
+ * @expect: the expectation
+ * @src: the line as written (without comment)
+ */
+struct gs_op {
+	const char *file;
+	unsigned int line;
+	const struct gs_verb *verb;
+	const char *target;
+	uint64_t target_u64;
+	const char *text;
+	struct gs_arg args[GS_MAX_KEYS];
+	bool has_expect;
+	struct gs_expect expect;
+	const char *src;
+};
+
+struct gs_result_field {
+	const char *key;
+	bool is_str;
+	uint64_t val;
+	const char *str;
+};
+
+/**
+ * struct gs_result - what an operation did
+ * @ret: 0 or -errno (or a count for verbs that say so)
+ * @sig: signal the operation raised (host access to a private page: SIGBUS)
+ * @skipped: the backend cannot do this operation
+ * @warns: WARNs reported while the operation ran (filled in by the runner)
+ * @nr: number of @fields
+ * @fields: named outputs (st_blocks, error_offset, ...)
+ * @why: for assertion verbs: why the result is not 0 (printed on failure)
+ */
+struct gs_result {
+	long long ret;
+	int sig;
+	bool skipped;
+	unsigned long warns;
+	unsigned int nr;
+	struct gs_result_field fields[GS_MAX_FIELDS];
+	char why[192];
+};
+
+struct gs_scenario;
+
+/**
+ * struct gs_verb - a scenario verb
+ * @name: the verb as written in scenarios
+ * @summary: one line for `gmemsim verbs`
+ * @target: GS_ARG_NONE, GS_ARG_STR or GS_ARG_U64
+ * @target_required: the target must be given
+ * @text: the verb takes the rest of the line as free text (no keys, no expectation)
+ * @keys: accepted keys, terminated by an entry with a NULL name; may be NULL
+ * @outputs: result fields the verb reports (for key=value expectations), NULL-terminated
+ * @backends: GS_BACKEND_* the verb runs on; others report it skipped
+ * @strict: without an explicit expectation, a non-zero result fails the run
+ * @validate: extra parse-time checks; write a message to @err and return
+ *            non-zero to reject the line. May be NULL.
+ * @run: do it. Return 0 with @res filled in, or non-zero after
+ *       gs_scenario_error() when the operation cannot run at all (unknown
+ *       object, ...); that ends the run with GS_EXIT_SYNTAX.
+ */
+struct gs_verb {
+	const char *name;
+	const char *summary;
+	enum gs_arg_type target;
+	bool target_required;
+	bool text;
+	const struct gs_key *keys;
+	const char *const *outputs;
+	unsigned int backends;
+	bool strict;
+	int (*validate)(const struct gs_op *op, char *err, size_t len);
+	int (*run)(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res);
+};
+
+/**
+ * struct gs_expect_kind - an expectation key with its own matcher
+ * @key: the key after "=>", e.g. "warns"
+ * @summary: one line for `gmemsim verbs`
+ * @match: return true if @res satisfies @item; else write the actual value
+ *         to @actual
+ */
+struct gs_expect_kind {
+	const char *key;
+	const char *summary;
+	bool (*match)(const struct gs_result *res, const struct gs_expect_item *item, char *actual,
+		      size_t len);
+};
+
+/**
+ * gs_verb_register() - add a verb
+ * @verb: must stay valid for the life of the process
+ *
+ * Context: before scenarios run; not thread-safe.
+ * Return: 0, -EINVAL (no name or run hook, too many keys), -EEXIST.
+ */
+GS_API int gs_verb_register(const struct gs_verb *verb);
+
+/** gs_verb_lookup() - the verb called @name, or NULL */
+GS_API const struct gs_verb *gs_verb_lookup(const char *name);
+
+/**
+ * gs_verb_nth() - enumerate verbs in registration order
+ * Return: the @i-th verb, or NULL past the end.
+ */
+GS_API const struct gs_verb *gs_verb_nth(unsigned int i);
+
+/** gs_expect_kind_register() - add an expectation kind; 0, -EINVAL or -EEXIST */
+GS_API int gs_expect_kind_register(const struct gs_expect_kind *kind);
+
+/** gs_expect_kind_nth() - enumerate expectation kinds; NULL past the end */
+GS_API const struct gs_expect_kind *gs_expect_kind_nth(unsigned int i);
+
+/**
+ * gs_scenario_init() - register every module's verbs (idempotent)
+ *
+ * Called by gs_scenario_new(); call it directly to list verbs before any
+ * scenario exists.
+ */
+GS_API void gs_scenario_init(void);
+
+/**
+ * struct gs_scenario_opts - how to run
+ * @seed: initial seed (the `seed` verb reseeds)
+ * @backend: GS_BACKEND_SIM or GS_BACKEND_KERNEL
+ * @out: results, notes, summaries (stdout if NULL)
+ * @err: errors and failed expectations (stderr if NULL)
+ * @verbose: print every operation and its result
+ * @quiet: print nothing but errors (notes and summary suppressed)
+ * @keep_going: continue after a failed expectation
+ * @strict: lines without an expectation must return 0
+ */
+struct gs_scenario_opts {
+	uint64_t seed;
+	enum gs_backend backend;
+	FILE *out;
+	FILE *err;
+	bool verbose;
+	bool quiet;
+	bool keep_going;
+	bool strict;
+};
+
+/**
+ * gs_scenario_new() - a runner with an empty object namespace
+ * @opts: copied; NULL for defaults (seed 0, sim backend)
+ *
+ * Return: the runner, or NULL when out of memory.
+ */
+GS_API struct gs_scenario *gs_scenario_new(const struct gs_scenario_opts *opts);
+
+/** gs_scenario_free() - destroy the runner (objects left are torn down) */
+GS_API void gs_scenario_free(struct gs_scenario *s);
+
+/**
+ * gs_scenario_run_file() - parse and run one file
+ * @s: runner
+ * @path: file
+ *
+ * The file is parsed completely before anything runs, so a malformed line
+ * is reported as "file:line: message" with no side effects. After the last
+ * line every object is torn down and the allocator is checked for leaks.
+ * Fault-injection rules and WARN accounting are reset at the start.
+ *
+ * Return: an enum gs_exit value.
+ */
+GS_API int gs_scenario_run_file(struct gs_scenario *s, const char *path);
+
+/**
+ * gs_scenario_run_buffer() - as gs_scenario_run_file() on text in memory
+ * @s: runner
+ * @name: file name used in messages
+ * @text: the scenario; need not be NUL-terminated; any bytes are accepted
+ * @len: its length
+ *
+ * Return: an enum gs_exit value.
+ */
+GS_API int gs_scenario_run_buffer(struct gs_scenario *s, const char *name, const char *text,
+				  size_t len);
+
+/** gs_scenario_exit_name() - short name of an enum gs_exit value */
+GS_API const char *gs_scenario_exit_name(int code);
+
+/* --- for verb implementations --- */
+
+/** gs_scenario_error() - report "file:line: message" for @op; returns -1 */
+GS_API int gs_scenario_error(struct gs_scenario *s, const struct gs_op *op, const char *fmt, ...)
+	__printf(3, 4);
+
+/** gs_scenario_out() - stream for verb output (show, note) */
+GS_API FILE *gs_scenario_out(struct gs_scenario *s);
+
+/** gs_scenario_quiet() - true when verbs should print nothing */
+GS_API bool gs_scenario_quiet(struct gs_scenario *s);
+
+/** gs_scenario_rng() - the run's seeded generator */
+GS_API struct gs_rng *gs_scenario_rng(struct gs_scenario *s);
+
+/** gs_scenario_reseed() - restart the generator (the `seed` verb) */
+GS_API void gs_scenario_reseed(struct gs_scenario *s, uint64_t seed);
+
+/** gs_scenario_backend() - the backend this run uses */
+GS_API enum gs_backend gs_scenario_backend(struct gs_scenario *s);
+
+/* Argument access by key name; the name must be one of the verb's keys. */
+GS_API bool gs_op_has(const struct gs_op *op, const char *key);
+GS_API uint64_t gs_op_u64(const struct gs_op *op, const char *key, uint64_t dflt);
+GS_API const char *gs_op_str(const struct gs_op *op, const char *key, const char *dflt);
+
+/** gs_result_set() - add or replace a numeric result field (@key must be static) */
+GS_API void gs_result_set(struct gs_result *res, const char *key, uint64_t val);
+/** gs_result_why() - explain a failed assertion verb's result */
+GS_API void gs_result_why(struct gs_result *res, const char *fmt, ...) __printf(2, 3);
+/** gs_result_set_str() - add or replace a string result field (@key, @str must outlive the op) */
+GS_API void gs_result_set_str(struct gs_result *res, const char *key, const char *str);
+
+/**
+ * struct gs_obj_type - a kind of named scenario object (a VM, a guest_memfd, ...)
+ * @name: shown in messages ("gmem", "vm")
+ * @destroy: tear the object down; called in reverse creation order at the end
+ * @check: invariant checks for the `check` verb; report each violation with
+ *         gs_check_violation(). May be NULL.
+ * @show: print the object for the `show` verb. May be NULL.
+ */
+struct gs_obj_type {
+	const char *name;
+	void (*destroy)(void *obj);
+	void (*check)(struct gs_check_report *r, const char *name, void *obj);
+	void (*show)(struct gs_scenario *s, FILE *f, const char *name, void *obj);
+};
+
+/**
+ * gs_scenario_obj_add() - name an object
+ * Return: 0, -EEXIST if the name is taken, -ENOMEM.
+ */
+GS_API int gs_scenario_obj_add(struct gs_scenario *s, const char *name,
+			       const struct gs_obj_type *type, void *obj);
+
+/**
+ * gs_scenario_obj_get() - look up an object by name and type
+ * @type: the expected type, or NULL for any
+ *
+ * Return: the object, or NULL (not found or of another type).
+ */
+GS_API void *gs_scenario_obj_get(struct gs_scenario *s, const char *name,
+				 const struct gs_obj_type *type);
+
+/** gs_scenario_obj_del() - destroy and forget the object @name; 0 or -ENOENT */
+GS_API int gs_scenario_obj_del(struct gs_scenario *s, const char *name);
+
+/* Parsing helpers shared with verbs. */
+
+/** gs_parse_u64() - parse a number as scenarios write it; 0 or -EINVAL/-ERANGE */
+GS_API int gs_parse_u64(const char *s, uint64_t *out);
+
+/** gs_errno_name() - "EINVAL" for EINVAL, NULL if unknown */
+GS_API const char *gs_errno_name(int err);
+
+/** gs_errno_from_name() - EINVAL for "EINVAL", 0 if unknown */
+GS_API int gs_errno_from_name(const char *name);
+
+#endif /* GMEMSIM_SCENARIO_H */

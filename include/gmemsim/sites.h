@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The allocation sites of libgmemsim. Every allocation the library makes names
+ * one of these, so that the fault injector can fail it by name and teardown can
+ * prove per site that nothing leaked. A module that allocates adds its sites
+ * here, in layer order; `gmemsim sites` prints this table.
+ *
+ * X(identifier, "name", "what is allocated there")
+ */
+#ifndef GMEMSIM_SITES_H
+#define GMEMSIM_SITES_H
+
+#define GS_SITES(X)                                                       \
+	X(KMALLOC, "kmalloc",                                             \
+	  "generic allocation (the scenario verb kmalloc and callers "    \
+	  "without a site of their own)")                                 \
+	/* structures */                                                  \
+	X(XARRAY_NODE, "xarray.node",                                     \
+	  "XArray node (struct xa_node) for a store or a tree extension") \
+	X(XARRAY_SPLIT, "xarray.split",                                   \
+	  "XArray nodes preallocated by xas_split_alloc() for a split")
+
+enum gs_site {
+#define GS_SITE_ENUM(id, name, desc) GS_SITE_##id,
+	GS_SITES(GS_SITE_ENUM)
+#undef GS_SITE_ENUM
+		GS_NR_STATIC_SITES
+};
+
+/* Static sites plus the ones registered at run time by gs_site_register(). */
+#define GS_MAX_SITES 128
+
+#endif /* GMEMSIM_SITES_H */

@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The scenario runner: verb and expectation-kind registries, the object
+ * namespace, running parsed operations, comparing results with expectations,
+ * and the teardown that proves the run left nothing behind (no objects, no
+ * armed injection, no unexpected WARN, no leaked allocation).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/inject.h>
+#include <gmemsim/trace.h>
+#include <gmemsim/warn.h>
+#include "scenario_int.h"
+
+#define GS_MAX_VERBS	    128
+#define GS_MAX_EXPECT_KINDS 32
+
+static const struct gs_verb *verbs[GS_MAX_VERBS];
+static unsigned int nr_verbs;
+static const struct gs_expect_kind *kinds[GS_MAX_EXPECT_KINDS];
+static unsigned int nr_kinds;
+
+struct gs_obj {
+	char *name;
+	const struct gs_obj_type *type;
+	void *obj;
+};
+
+int gs_verb_register(const struct gs_verb *verb)
+{
+	unsigned int nkeys = 0;
+
+	if (!verb || !verb->name || !*verb->name || !verb->run)
+		return -EINVAL;
+	while (verb->keys && verb->keys[nkeys].name)
+		nkeys++;
+	if (nkeys > GS_MAX_KEYS)
+		return -EINVAL;
+	if (gs_verb_lookup(verb->name))
+		return -EEXIST;
+	if (nr_verbs == GS_MAX_VERBS)
+		return -ENOSPC;
+	verbs[nr_verbs++] = verb;
+	return 0;
+}
+
+const struct gs_verb *gs_verb_lookup(const char *name)
+{
+	for (unsigned int i = 0; i < nr_verbs; i++)
+		if (!strcmp(verbs[i]->name, name))
+			return verbs[i];
+	return NULL;
+}
+
+const struct gs_verb *gs_verb_nth(unsigned int i)
+{
+	return i < nr_verbs ? verbs[i] : NULL;
+}
+
+int gs_expect_kind_register(const struct gs_expect_kind *kind)
+{
+	if (!kind || !kind->key || !kind->match)
+		return -EINVAL;
+	for (unsigned int i = 0; i < nr_kinds; i++)
+		if (!strcmp(kinds[i]->key, kind->key))
+			return -EEXIST;
+	if (nr_kinds == GS_MAX_EXPECT_KINDS)
+		return -ENOSPC;
+	kinds[nr_kinds++] = kind;
+	return 0;
+}
+
+const struct gs_expect_kind *gs_expect_kind_nth(unsigned int i)
+{
+	return i < nr_kinds ? kinds[i] : NULL;
+}
+
+static const struct gs_expect_kind *kind_lookup(const char *key)
+{
+	for (unsigned int i = 0; i < nr_kinds; i++)
+		if (!strcmp(kinds[i]->key, key))
+			return kinds[i];
+	return NULL;
+}
+
+/*
+ * Each module that brings verbs adds its registration function here, in
+ * layer order.
+ */
+static void (*const verb_modules[])(void) = {
+	gs_scenario_register_core_verbs,
+};
+
+void gs_scenario_init(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	for (size_t i = 0; i < ARRAY_SIZE(verb_modules); i++)
+		verb_modules[i]();
+}
+
+static void obj_free(gpointer p)
+{
+	struct gs_obj *o = p;
+
+	g_free(o->name);
+	g_free(o);
+}
+
+struct gs_scenario *gs_scenario_new(const struct gs_scenario_opts *opts)
+{
+	struct gs_scenario *s = g_new0(struct gs_scenario, 1);
+
+	gs_scenario_init();
+	if (opts)
+		s->opts = *opts;
+	if (!s->opts.backend)
+		s->opts.backend = GS_BACKEND_SIM;
+	if (!s->opts.out)
+		s->opts.out = stdout;
+	if (!s->opts.err)
+		s->opts.err = stderr;
+	s->objs = g_hash_table_new(g_str_hash, g_str_equal);
+	s->order = g_ptr_array_new_with_free_func(obj_free);
+	s->armed = g_array_new(FALSE, FALSE, sizeof(struct gs_armed_rule));
+	gs_rng_seed(&s->rng, s->opts.seed);
+	return s;
+}
+
+static void destroy_objects(struct gs_scenario *s)
+{
+	/* Reverse creation order: a guest_memfd goes before the VM it belongs to. */
+	for (guint i = s->order->len; i-- > 0;) {
+		struct gs_obj *o = g_ptr_array_index(s->order, i);
+
+		if (o->type->destroy)
+			o->type->destroy(o->obj);
+	}
+	g_hash_table_remove_all(s->objs);
+	g_ptr_array_set_size(s->order, 0);
+}
+
+void gs_scenario_free(struct gs_scenario *s)
+{
+	if (!s)
+		return;
+	destroy_objects(s);
+	g_hash_table_destroy(s->objs);
+	g_ptr_array_free(s->order, TRUE);
+	g_array_free(s->armed, TRUE);
+	g_free(s);
+}
+
+const char *gs_scenario_exit_name(int code)
+{
+	switch (code) {
+	case GS_EXIT_OK:
+		return "ok";
+	case GS_EXIT_FAIL:
+		return "failed";
+	case GS_EXIT_USAGE:
+		return "usage error";
+	case GS_EXIT_SYNTAX:
+		return "scenario error";
+	case GS_EXIT_LEAK:
+		return "leak";
+	case GS_EXIT_SKIP:
+		return "skipped";
+	}
+	return "unknown";
+}
+
+int gs_scenario_error(struct gs_scenario *s, const struct gs_op *op, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(s->opts.err, "%s:%u: ", op->file, op->line);
+	va_start(ap, fmt);
+	vfprintf(s->opts.err, fmt, ap);
+	va_end(ap);
+	fputc('\n', s->opts.err);
+	return -1;
+}
+
+FILE *gs_scenario_out(struct gs_scenario *s)
+{
+	return s->opts.out;
+}
+
+bool gs_scenario_quiet(struct gs_scenario *s)
+{
+	return s->opts.quiet;
+}
+
+struct gs_rng *gs_scenario_rng(struct gs_scenario *s)
+{
+	return &s->rng;
+}
+
+void gs_scenario_reseed(struct gs_scenario *s, uint64_t seed)
+{
+	gs_rng_seed(&s->rng, seed);
+}
+
+enum gs_backend gs_scenario_backend(struct gs_scenario *s)
+{
+	return s->opts.backend;
+}
+
+static const struct gs_arg *op_arg(const struct gs_op *op, const char *key)
+{
+	int i = gs_verb_key_index(op->verb, key);
+
+	/* Asking for a key the verb does not declare is a bug in the verb. */
+	if (WARN(i < 0, "verb %s has no key %s", op->verb->name, key))
+		return NULL;
+	return op->args[i].present ? &op->args[i] : NULL;
+}
+
+bool gs_op_has(const struct gs_op *op, const char *key)
+{
+	return op_arg(op, key) != NULL;
+}
+
+uint64_t gs_op_u64(const struct gs_op *op, const char *key, uint64_t dflt)
+{
+	const struct gs_arg *a = op_arg(op, key);
+
+	return a ? a->u : dflt;
+}
+
+const char *gs_op_str(const struct gs_op *op, const char *key, const char *dflt)
+{
+	const struct gs_arg *a = op_arg(op, key);
+
+	return a ? a->str : dflt;
+}
+
+static struct gs_result_field *result_slot(struct gs_result *res, const char *key)
+{
+	for (unsigned int i = 0; i < res->nr; i++)
+		if (!strcmp(res->fields[i].key, key))
+			return &res->fields[i];
+	if (WARN_ON_ONCE(res->nr == GS_MAX_FIELDS))
+		return NULL;
+	return &res->fields[res->nr++];
+}
+
+void gs_result_set(struct gs_result *res, const char *key, uint64_t val)
+{
+	struct gs_result_field *f = result_slot(res, key);
+
+	if (f)
+		*f = (struct gs_result_field){.key = key, .val = val};
+}
+
+void gs_result_why(struct gs_result *res, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(res->why, sizeof(res->why), fmt, ap);
+	va_end(ap);
+}
+
+void gs_result_set_str(struct gs_result *res, const char *key, const char *str)
+{
+	struct gs_result_field *f = result_slot(res, key);
+
+	if (f)
+		*f = (struct gs_result_field){.key = key, .is_str = true, .str = str};
+}
+
+int gs_scenario_obj_add(struct gs_scenario *s, const char *name, const struct gs_obj_type *type,
+			void *obj)
+{
+	struct gs_obj *o;
+
+	if (g_hash_table_contains(s->objs, name))
+		return -EEXIST;
+	o = g_new0(struct gs_obj, 1);
+	o->name = g_strdup(name);
+	o->type = type;
+	o->obj = obj;
+	g_hash_table_insert(s->objs, o->name, o);
+	g_ptr_array_add(s->order, o);
+	return 0;
+}
+
+void *gs_scenario_obj_get(struct gs_scenario *s, const char *name, const struct gs_obj_type *type)
+{
+	struct gs_obj *o = name ? g_hash_table_lookup(s->objs, name) : NULL;
+
+	if (!o || (type && o->type != type))
+		return NULL;
+	return o->obj;
+}
+
+int gs_scenario_obj_del(struct gs_scenario *s, const char *name)
+{
+	struct gs_obj *o = g_hash_table_lookup(s->objs, name);
+
+	if (!o)
+		return -ENOENT;
+	g_hash_table_remove(s->objs, name);
+	if (o->type->destroy)
+		o->type->destroy(o->obj);
+	g_ptr_array_remove(s->order, o);
+	return 0;
+}
+
+/* Used by `check` and `show`: walk objects in creation order. */
+void gs_scenario_for_each_obj(struct gs_scenario *s,
+			      void (*fn)(struct gs_scenario *s, const char *name,
+					 const struct gs_obj_type *type, void *obj, void *arg),
+			      void *arg)
+{
+	for (guint i = 0; i < s->order->len; i++) {
+		struct gs_obj *o = g_ptr_array_index(s->order, i);
+
+		fn(s, o->name, o->type, o->obj, arg);
+	}
+}
+
+static void format_num(char *buf, size_t len, uint64_t v)
+{
+	if (v < 10000)
+		snprintf(buf, len, "%" PRIu64, v);
+	else
+		snprintf(buf, len, "0x%" PRIx64, v);
+}
+
+void gs_result_format(const struct gs_result *res, char *buf, size_t len)
+{
+	GString *g = g_string_new(NULL);
+
+	if (res->skipped) {
+		g_string_append(g, "skipped");
+	} else if (res->sig) {
+		g_string_append_printf(g, "SIG%s", sigabbrev_np(res->sig) ?: "?");
+	} else if (res->ret < 0 && gs_errno_name((int)-res->ret)) {
+		g_string_append(g, gs_errno_name((int)-res->ret));
+	} else {
+		g_string_append_printf(g, "%lld", res->ret);
+	}
+	for (unsigned int i = 0; i < res->nr; i++) {
+		const struct gs_result_field *f = &res->fields[i];
+		char num[32];
+
+		if (f->is_str) {
+			g_string_append_printf(g, " %s=%s", f->key, f->str ? f->str : "");
+			continue;
+		}
+		format_num(num, sizeof(num), f->val);
+		g_string_append_printf(g, " %s=%s", f->key, num);
+	}
+	if (res->warns)
+		g_string_append_printf(g, " warns=%lu", res->warns);
+	g_strlcpy(buf, g->str, len);
+	g_string_free(g, TRUE);
+}
+
+static const struct gs_result_field *result_field(const struct gs_result *res, const char *key)
+{
+	for (unsigned int i = 0; i < res->nr; i++)
+		if (!strcmp(res->fields[i].key, key))
+			return &res->fields[i];
+	return NULL;
+}
+
+static bool item_matches(const struct gs_result *res, const struct gs_expect_item *it)
+{
+	const struct gs_expect_kind *k = kind_lookup(it->key);
+	const struct gs_result_field *f;
+	char actual[64];
+
+	if (k)
+		return k->match(res, it, actual, sizeof(actual));
+	f = result_field(res, it->key);
+	if (!f)
+		return false;
+	if (f->is_str)
+		return f->str && !strcmp(f->str, it->raw);
+	return it->is_num && f->val == it->num;
+}
+
+static bool expectation_met(const struct gs_scenario *s, const struct gs_op *op,
+			    const struct gs_result *res)
+{
+	const struct gs_expect *e = &op->expect;
+
+	if (!op->has_expect) {
+		if (!s->opts.strict && !op->verb->strict)
+			return true;
+		return res->ret == 0 && res->sig == 0;
+	}
+	if (e->sig) {
+		if (res->sig != e->sig)
+			return false;
+	} else if (res->sig || res->ret != (e->has_ret ? e->ret : 0)) {
+		return false;
+	}
+	for (unsigned int i = 0; i < e->nr; i++)
+		if (!item_matches(res, &e->items[i]))
+			return false;
+	return true;
+}
+
+static void report_mismatch(struct gs_scenario *s, const struct gs_op *op,
+			    const struct gs_result *res)
+{
+	char actual[512];
+	const char *arrow = op->src ? strstr(op->src, "=>") : NULL;
+
+	gs_result_format(res, actual, sizeof(actual));
+	fprintf(s->opts.err, "%s:%u: expectation not met\n", op->file, op->line);
+	fprintf(s->opts.err, "    %s\n", op->src);
+	if (arrow)
+		fprintf(s->opts.err, "  expected: %s\n", arrow + 2 + strspn(arrow + 2, " \t"));
+	else
+		fprintf(s->opts.err, "  expected: 0 (a check must pass)\n");
+	fprintf(s->opts.err, "  actual:   %s\n", actual);
+	if (res->why[0])
+		fprintf(s->opts.err, "  why:      %s\n", res->why);
+}
+
+static void trace_op(const struct gs_op *op, const struct gs_result *res, const char *text)
+{
+	gs_trace("op", GS_TF_STR("file", op->file), GS_TF_U("line", op->line),
+		 GS_TF_STR("verb", op->verb->name),
+		 GS_TF_STR("target", op->target ? op->target : ""), GS_TF_S("ret", res->ret),
+		 GS_TF_S("sig", res->sig), GS_TF_B("skipped", res->skipped),
+		 GS_TF_STR("result", text));
+}
+
+/* Run one operation. Returns GS_EXIT_OK, GS_EXIT_FAIL or GS_EXIT_SYNTAX. */
+static int run_op(struct gs_scenario *s, const struct gs_op *op)
+{
+	struct gs_result res = {0};
+	unsigned long warn0 = gs_warn_count();
+	char text[512];
+	bool ok;
+
+	if (!(op->verb->backends & s->opts.backend)) {
+		res.skipped = true;
+		s->ops_skipped++;
+	} else if (op->verb->run(s, op, &res)) {
+		return GS_EXIT_SYNTAX;
+	}
+	s->ops_run++;
+	res.warns = gs_warn_count() - warn0;
+	gs_result_format(&res, text, sizeof(text));
+	trace_op(op, &res, text);
+	if (s->opts.verbose && !op->verb->text)
+		fprintf(s->opts.out, "%s:%u: %s -> %s\n", op->file, op->line, op->src, text);
+	if (res.skipped)
+		return GS_EXIT_OK;
+	ok = expectation_met(s, op, &res);
+	if (!ok) {
+		report_mismatch(s, op, &res);
+		return GS_EXIT_FAIL;
+	}
+	if (op->has_expect)
+		s->expects_met++;
+	return GS_EXIT_OK;
+}
+
+static int kernel_backend_available(struct gs_scenario *s)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(s->opts.out, "skip: backend kernel: /dev/kvm: %s\n", strerror(errno));
+		return 0;
+	}
+	close(fd);
+	return 1;
+}
+
+static void begin_run(struct gs_scenario *s, const char *name, uint64_t *live)
+{
+	s->file = name;
+	s->ops_run = s->ops_skipped = s->expects_met = 0;
+	s->warn_base = gs_warn_count();
+	s->warn_base_line = 0;
+	g_array_set_size(s->armed, 0);
+	gs_inject_reset();
+	gs_scenario_reseed(s, s->opts.seed);
+	for (unsigned int i = 0; i < gs_site_count(); i++) {
+		struct gs_site_stats st;
+
+		gs_site_stats(i, &st);
+		live[i] = st.live;
+	}
+	gs_trace("scenario.begin", GS_TF_STR("file", name), GS_TF_U("seed", s->opts.seed),
+		 GS_TF_STR("backend", s->opts.backend == GS_BACKEND_KERNEL ? "kernel" : "sim"));
+	if (!s->opts.quiet)
+		fprintf(s->opts.out, "run %s (seed %" PRIu64 ", backend %s)\n", name, s->opts.seed,
+			s->opts.backend == GS_BACKEND_KERNEL ? "kernel" : "sim");
+}
+
+static void report_unfired_rules(struct gs_scenario *s)
+{
+	for (guint i = 0; i < s->armed->len; i++) {
+		struct gs_armed_rule *a = &g_array_index(s->armed, struct gs_armed_rule, i);
+
+		if (!gs_inject_rule_fired(a->id) && !s->opts.quiet)
+			fprintf(s->opts.out, "%s:%u: note: this injection never fired\n", s->file,
+				a->line);
+	}
+	g_array_set_size(s->armed, 0);
+	gs_inject_disarm_all();
+}
+
+/* Objects gone, rules disarmed, WARNs accounted for, no allocation left behind. */
+static int end_run(struct gs_scenario *s, int status, const uint64_t *live)
+{
+	unsigned long warns = gs_warn_count() - s->warn_base;
+	int leaks = 0;
+
+	destroy_objects(s);
+	report_unfired_rules(s);
+	if (status == GS_EXIT_OK && warns) {
+		fprintf(s->opts.err, "%s: %lu WARN(s) after line %u not covered by expect-warns\n",
+			s->file, warns, s->warn_base_line);
+		status = GS_EXIT_FAIL;
+	}
+	for (unsigned int i = 0; i < gs_site_count(); i++) {
+		struct gs_site_stats st;
+
+		gs_site_stats(i, &st);
+		if (st.live == live[i])
+			continue;
+		fprintf(s->opts.err,
+			"%s: leak at teardown: site %s holds %llu objects (%llu before)\n", s->file,
+			st.name, (unsigned long long)st.live, (unsigned long long)live[i]);
+		leaks++;
+	}
+	if (leaks && (status == GS_EXIT_OK || status == GS_EXIT_FAIL))
+		status = GS_EXIT_LEAK;
+	gs_trace("scenario.end", GS_TF_STR("file", s->file),
+		 GS_TF_STR("status", gs_scenario_exit_name(status)));
+	if (!s->opts.quiet)
+		fprintf(s->opts.out, "%s: %s: %u operations, %u expectations met, %u skipped\n",
+			s->file, gs_scenario_exit_name(status), s->ops_run, s->expects_met,
+			s->ops_skipped);
+	return status;
+}
+
+int gs_scenario_run_buffer(struct gs_scenario *s, const char *name, const char *text, size_t len)
+{
+	uint64_t live[GS_MAX_SITES];
+	struct gs_script *script;
+	int status = GS_EXIT_OK;
+
+	script = gs_script_parse(name, text, len, s->opts.err);
+	if (!script)
+		return GS_EXIT_SYNTAX;
+	if (s->opts.backend == GS_BACKEND_KERNEL && !kernel_backend_available(s)) {
+		gs_script_free(script);
+		return GS_EXIT_SKIP;
+	}
+	begin_run(s, script->name, live);
+	for (guint i = 0; i < script->ops->len; i++) {
+		int r = run_op(s, &g_array_index(script->ops, struct gs_op, i));
+
+		if (r == GS_EXIT_OK)
+			continue;
+		if (status == GS_EXIT_OK || r == GS_EXIT_SYNTAX)
+			status = r;
+		if (r == GS_EXIT_SYNTAX || !s->opts.keep_going)
+			break;
+	}
+	status = end_run(s, status, live);
+	gs_script_free(script);
+	return status;
+}
+
+int gs_scenario_run_file(struct gs_scenario *s, const char *path)
+{
+	gchar *text = NULL;
+	gsize len = 0;
+	GError *gerr = NULL;
+	int status;
+
+	if (!g_file_get_contents(path, &text, &len, &gerr)) {
+		fprintf(s->opts.err, "%s: %s\n", path, gerr->message);
+		g_error_free(gerr);
+		return GS_EXIT_USAGE;
+	}
+	status = gs_scenario_run_buffer(s, path, text, len);
+	g_free(text);
+	return status;
+}

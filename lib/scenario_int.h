@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the scenario engine shared by its parser, runner and
+ * built-in verbs. Not installed.
+ */
+#ifndef GS_LIB_SCENARIO_INT_H
+#define GS_LIB_SCENARIO_INT_H
+
+#include <glib.h>
+#include <gmemsim/scenario.h>
+
+/* A parsed file: its operations and the strings they point into. */
+struct gs_script {
+	char *name;
+	GStringChunk *strings;
+	GArray *ops; /* struct gs_op */
+};
+
+/*
+ * Parse @len bytes of @text. Errors go to @err as "name:line: message";
+ * up to GS_MAX_PARSE_ERRORS are reported before giving up.
+ * Returns the script, or NULL if any line was malformed.
+ */
+struct gs_script *gs_script_parse(const char *name, const char *text, size_t len, FILE *err);
+void gs_script_free(struct gs_script *script);
+
+#define GS_MAX_PARSE_ERRORS 20
+
+/* An injection rule armed by the `inject` verb, remembered to report rules that never fired. */
+struct gs_armed_rule {
+	int id;
+	unsigned int line;
+};
+
+struct gs_scenario {
+	struct gs_scenario_opts opts;
+	struct gs_rng rng;
+	GHashTable *objs;	     /* name -> struct gs_obj */
+	GPtrArray *order;	     /* struct gs_obj *, creation order */
+	GArray *armed;		     /* struct gs_armed_rule */
+	const char *file;	     /* file being run */
+	unsigned long warn_base;     /* WARN count at the last expect-warns */
+	unsigned int warn_base_line; /* line of that expect-warns, 0 for the start */
+	unsigned int ops_run, ops_skipped, expects_met;
+};
+
+/* Register the built-in verbs of the scenario engine itself. */
+void gs_scenario_register_core_verbs(void);
+
+/* Format a result ("EINVAL", "0 blocks=8", "SIGBUS") into @buf. */
+void gs_result_format(const struct gs_result *res, char *buf, size_t len);
+
+/* Call @fn for every object, in creation order. */
+void gs_scenario_for_each_obj(struct gs_scenario *s,
+			      void (*fn)(struct gs_scenario *s, const char *name,
+					 const struct gs_obj_type *type, void *obj, void *arg),
+			      void *arg);
+
+/* Index of @key in @verb's keys, or -1. */
+int gs_verb_key_index(const struct gs_verb *verb, const char *key);
+
+#endif /* GS_LIB_SCENARIO_INT_H */

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The scenario engine's own verbs: narration (note), randomness (seed),
+ * fault injection (inject), invariant checks (check, expect-warns),
+ * inspection (show), and kmalloc/kfree, which let a scenario allocate at the
+ * generic site to show the allocator and the injector at work.
+ */
+#include <errno.h>
+#include <string.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/check.h>
+#include <gmemsim/inject.h>
+#include <gmemsim/warn.h>
+#include "scenario_int.h"
+
+#define BOTH (GS_BACKEND_SIM | GS_BACKEND_KERNEL)
+
+/* The largest kmalloc() the kernel serves (order-10 pages on x86-64). */
+#define KMALLOC_MAX_SIZE (4UL << 20)
+
+static int note_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	(void)res;
+	if (!s->opts.quiet)
+		fprintf(s->opts.out, "%s\n", op->text);
+	return 0;
+}
+
+static const struct gs_verb verb_note = {
+	.name = "note",
+	.summary = "print the rest of the line (narration for demos and teaching)",
+	.text = true,
+	.backends = BOTH,
+	.run = note_run,
+};
+
+static int seed_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	(void)res;
+	gs_scenario_reseed(s, op->target_u64);
+	if (!s->opts.quiet)
+		fprintf(s->opts.out, "seed: %llu\n", (unsigned long long)op->target_u64);
+	return 0;
+}
+
+static const struct gs_verb verb_seed = {
+	.name = "seed",
+	.summary = "restart the run's random generator from seed N",
+	.target = GS_ARG_U64,
+	.target_required = true,
+	.backends = BOTH,
+	.run = seed_run,
+};
+
+/* --- inject --- */
+
+static const char *const gfp_filter_names[] = {"any", "nowait", "wait", NULL};
+
+static const struct gs_key inject_keys[] = {
+	{"site", GS_ARG_STR, .help = "site to fail (gmemsim sites); all sites if absent"},
+	{"nth", GS_ARG_U64, .help = "fail the nth matching allocation from now (1-based)"},
+	{"persistent", GS_ARG_BOOL, .help = "with nth: keep failing every later one"},
+	{"every", GS_ARG_BOOL, .help = "fail every matching allocation"},
+	{"probability", GS_ARG_U64, .help = "fail each matching allocation with this % chance"},
+	{"ppm", GS_ARG_U64, .help = "as probability, in parts per million"},
+	{"seed", GS_ARG_U64, .help = "seed of a probability rule (default: drawn from the run)"},
+	{"times", GS_ARG_U64, .help = "inject at most this many failures"},
+	{"gfp", GS_ARG_ENUM, gfp_filter_names,
+	 .help = "only allocations that may not block (nowait) or may (wait)"},
+	{"stack", GS_ARG_U64, .help = "only the call path with this backtrace hash"},
+	{"off", GS_ARG_BOOL, .help = "disarm every rule"},
+	{NULL},
+};
+
+static int inject_validate(const struct gs_op *op, char *err, size_t len)
+{
+	int modes = gs_op_has(op, "nth") + gs_op_has(op, "every") +
+		    (gs_op_has(op, "probability") || gs_op_has(op, "ppm"));
+	const char *site = gs_op_str(op, "site", NULL);
+
+	if (gs_op_has(op, "off")) {
+		if (modes || site)
+			snprintf(err, len, "inject off takes no other key");
+		return modes || site;
+	}
+	if (modes != 1) {
+		snprintf(err, len,
+			 "inject needs exactly one of nth=, every, probability= (or ppm=)");
+		return -1;
+	}
+	if (site && gs_site_lookup(site) < 0) {
+		snprintf(err, len, "unknown fault-injection site '%s' (gmemsim sites lists them)",
+			 site);
+		return -1;
+	}
+	if (gs_op_has(op, "nth") && !gs_op_u64(op, "nth", 0)) {
+		snprintf(err, len, "nth counts from 1");
+		return -1;
+	}
+	if (gs_op_has(op, "persistent") && !gs_op_has(op, "nth")) {
+		snprintf(err, len, "persistent goes with nth=");
+		return -1;
+	}
+	if (gs_op_has(op, "probability") && gs_op_has(op, "ppm")) {
+		snprintf(err, len, "give probability= or ppm=, not both");
+		return -1;
+	}
+	if (gs_op_u64(op, "probability", 0) > 100 || gs_op_u64(op, "ppm", 0) > GS_INJECT_PPM) {
+		snprintf(err, len, "probability is at most 100%% (1000000 ppm)");
+		return -1;
+	}
+	return 0;
+}
+
+static int inject_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	const char *site = gs_op_str(op, "site", NULL);
+	struct gs_inject_rule r = {
+		.site = site ? gs_site_lookup(site) : GS_INJECT_ANY_SITE,
+		.nth = gs_op_u64(op, "nth", 0),
+		.persistent = gs_op_u64(op, "persistent", 0),
+		.times = gs_op_u64(op, "times", 0),
+		.gfp = (enum gs_inject_gfp)gs_op_u64(op, "gfp", GS_INJECT_GFP_ANY),
+		.stack = gs_op_u64(op, "stack", 0),
+	};
+	struct gs_armed_rule a = {.line = op->line};
+
+	if (gs_op_u64(op, "off", 0)) {
+		g_array_set_size(s->armed, 0);
+		gs_inject_disarm_all();
+		return 0;
+	}
+	if (gs_op_has(op, "every")) {
+		r.mode = GS_INJECT_EVERY;
+	} else if (gs_op_has(op, "probability") || gs_op_has(op, "ppm")) {
+		r.mode = GS_INJECT_PROB;
+		r.probability_ppm = gs_op_has(op, "ppm")
+					    ? (uint32_t)gs_op_u64(op, "ppm", 0)
+					    : (uint32_t)gs_op_u64(op, "probability", 0) * 10000;
+		r.seed = gs_op_u64(op, "seed", gs_rng_next(&s->rng));
+	}
+	a.id = gs_inject_arm(&r);
+	res->ret = a.id < 0 ? a.id : 0;
+	if (a.id >= 0)
+		g_array_append_val(s->armed, a);
+	return 0;
+}
+
+static const struct gs_verb verb_inject = {
+	.name = "inject",
+	.summary =
+		"arm fault injection: inject [site=S] nth=N [persistent] | every | probability=P",
+	.keys = inject_keys,
+	.backends = GS_BACKEND_SIM,
+	.validate = inject_validate,
+	.run = inject_run,
+};
+
+/* --- check, expect-warns --- */
+
+struct check_walk {
+	FILE *out;
+	unsigned int violations;
+};
+
+static void check_obj(struct gs_scenario *s, const char *name, const struct gs_obj_type *type,
+		      void *obj, void *arg)
+{
+	struct check_walk *w = arg;
+	struct gs_check_report r = GS_CHECK_REPORT_INIT(name, w->out);
+
+	(void)s;
+	if (type->check) {
+		type->check(&r, name, obj);
+		w->violations += r.violations;
+	}
+}
+
+static int check_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct check_walk w = {.out = s->opts.err};
+
+	(void)op;
+	w.violations = gs_check_run_all(s->opts.err);
+	gs_scenario_for_each_obj(s, check_obj, &w);
+	res->ret = w.violations;
+	gs_result_set(res, "violations", w.violations);
+	if (w.violations)
+		gs_result_why(res, "%u invariant violation(s), listed above", w.violations);
+	return 0;
+}
+
+static const char *const check_outputs[] = {"violations", NULL};
+
+static const struct gs_verb verb_check = {
+	.name = "check",
+	.summary = "run every invariant checker; fails the run on any violation",
+	.outputs = check_outputs,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = check_run,
+};
+
+static int expect_warns_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	unsigned long got = gs_warn_count() - s->warn_base;
+
+	if (got != op->target_u64) {
+		res->ret = 1;
+		if (s->warn_base_line)
+			gs_result_why(res, "expected %llu WARN(s) since line %u, got %lu",
+				      (unsigned long long)op->target_u64, s->warn_base_line, got);
+		else
+			gs_result_why(res, "expected %llu WARN(s) since the start, got %lu",
+				      (unsigned long long)op->target_u64, got);
+	}
+	gs_result_set(res, "warns", got);
+	s->warn_base = gs_warn_count();
+	s->warn_base_line = op->line;
+	return 0;
+}
+
+static const char *const warns_outputs[] = {"warns", NULL};
+
+static const struct gs_verb verb_expect_warns = {
+	.name = "expect-warns",
+	.summary = "assert that exactly N WARNs fired since the last expect-warns (or the start)",
+	.target = GS_ARG_U64,
+	.target_required = true,
+	.outputs = warns_outputs,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = expect_warns_run,
+};
+
+/* --- kmalloc, kfree, show --- */
+
+struct kbuf {
+	void *p;
+	size_t size;
+};
+
+static void kbuf_destroy(void *obj)
+{
+	struct kbuf *b = obj;
+
+	gs_kfree(b->p, b->size);
+	g_free(b);
+}
+
+static void kbuf_show(struct gs_scenario *s, FILE *f, const char *name, void *obj)
+{
+	struct gs_site_stats st;
+	struct kbuf *b = obj;
+
+	(void)s;
+	gs_site_stats(GS_SITE_KMALLOC, &st);
+	fprintf(f, "%s: kmalloc buffer of %zu bytes (site kmalloc: %llu live, %llu bytes)\n", name,
+		b->size, (unsigned long long)st.live, (unsigned long long)st.live_bytes);
+}
+
+static const struct gs_obj_type kbuf_type = {
+	.name = "kmalloc buffer",
+	.destroy = kbuf_destroy,
+	.show = kbuf_show,
+};
+
+static const char *const gfp_names[] = {"kernel", "nowait", "atomic", NULL};
+static const uint64_t gfp_values[] = {GFP_KERNEL, GFP_NOWAIT, GFP_ATOMIC};
+
+static const struct gs_key kmalloc_keys[] = {
+	{"size", GS_ARG_U64, .required = true, .help = "bytes"},
+	{"gfp", GS_ARG_ENUM, gfp_names, gfp_values,
+	 .help = "GFP_KERNEL (default), NOWAIT or ATOMIC"},
+	{"zero", GS_ARG_BOOL, .help = "__GFP_ZERO"},
+	{NULL},
+};
+
+static int kmalloc_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	size_t size = gs_op_u64(op, "size", 0);
+	gfp_t gfp = (gfp_t)gs_op_u64(op, "gfp", GFP_KERNEL);
+	struct kbuf *b;
+	void *p;
+
+	if (gs_scenario_obj_get(s, op->target, NULL))
+		return gs_scenario_error(s, op, "'%s' already exists", op->target);
+	if (gs_op_u64(op, "zero", 0))
+		gfp |= __GFP_ZERO;
+	p = size > KMALLOC_MAX_SIZE ? NULL : gs_kmalloc(size, gfp);
+	if (!p) {
+		res->ret = -ENOMEM;
+		return 0;
+	}
+	b = g_new0(struct kbuf, 1);
+	b->p = p;
+	b->size = size;
+	gs_scenario_obj_add(s, op->target, &kbuf_type, b);
+	return 0;
+}
+
+static const struct gs_verb verb_kmalloc = {
+	.name = "kmalloc",
+	.summary =
+		"kmalloc NAME size=N [gfp=kernel|nowait|atomic] [zero]: allocate at site kmalloc",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = kmalloc_keys,
+	.backends = GS_BACKEND_SIM,
+	.run = kmalloc_run,
+};
+
+static int kfree_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	(void)res;
+	if (!gs_scenario_obj_get(s, op->target, &kbuf_type))
+		return gs_scenario_error(s, op, "no kmalloc buffer named '%s'", op->target);
+	gs_scenario_obj_del(s, op->target);
+	return 0;
+}
+
+static const struct gs_verb verb_kfree = {
+	.name = "kfree",
+	.summary = "kfree NAME: free a buffer from kmalloc",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.backends = GS_BACKEND_SIM,
+	.run = kfree_run,
+};
+
+static void show_obj(struct gs_scenario *s, const char *name, const struct gs_obj_type *type,
+		     void *obj, void *arg)
+{
+	const char *only = arg;
+
+	if (only && strcmp(only, name))
+		return;
+	if (type->show)
+		type->show(s, s->opts.out, name, obj);
+	else
+		fprintf(s->opts.out, "%s: %s\n", name, type->name);
+}
+
+static int show_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	(void)res;
+	if (op->target && !gs_scenario_obj_get(s, op->target, NULL))
+		return gs_scenario_error(s, op, "no object named '%s'", op->target);
+	if (!s->opts.quiet)
+		gs_scenario_for_each_obj(s, show_obj, (void *)op->target);
+	return 0;
+}
+
+static const struct gs_verb verb_show = {
+	.name = "show",
+	.summary = "show [NAME]: print an object (or every object)",
+	.target = GS_ARG_STR,
+	.backends = GS_BACKEND_SIM,
+	.run = show_run,
+};
+
+static bool warns_match(const struct gs_result *res, const struct gs_expect_item *it, char *actual,
+			size_t len)
+{
+	snprintf(actual, len, "%lu", res->warns);
+	return it->is_num && res->warns == it->num;
+}
+
+static const struct gs_expect_kind kind_warns = {
+	.key = "warns",
+	.summary = "warns=N: the operation reported exactly N WARNs",
+	.match = warns_match,
+};
+
+void gs_scenario_register_core_verbs(void)
+{
+	static const struct gs_verb *const core[] = {
+		&verb_note,	    &verb_seed, &verb_inject,  &verb_check,
+		&verb_expect_warns, &verb_show, &verb_kmalloc, &verb_kfree,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(core); i++)
+		WARN_ON(gs_verb_register(core[i]));
+	WARN_ON(gs_expect_kind_register(&kind_warns));
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared pieces of the Check test programs: each tests/test-<area>.c defines
+ * gs_test_suite(); harness.c supplies main(), the seed, scaling under
+ * valgrind and the leak assertion.
+ */
+#ifndef GS_TESTS_HARNESS_H
+#define GS_TESTS_HARNESS_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Defined by each test program. */
+Suite *gs_test_suite(void);
+
+/*
+ * Seed for randomized tests: GMEMSIM_SEED from the environment, else a fixed
+ * default. Printed once per process so that every random run can be replayed.
+ */
+uint64_t gs_test_seed(void);
+
+/*
+ * Iteration count for heavy loops: @n normally, @n / 50 (at least 1) under
+ * valgrind (GS_UNDER_VALGRIND or RUNNING_ON_VALGRIND), where the full-size run
+ * has already happened in the default and sanitizer builds.
+ */
+unsigned long gs_test_scale(unsigned long n);
+
+/* True when Check forks a process per test (CK_FORK is not "no"). */
+bool gs_test_forking(void);
+
+/* Fail the test if any allocation site still holds objects, listing them. */
+void gs_test_assert_no_leaks(void);
+
+/* Directory holding tests/ sources (for data files). */
+const char *gs_test_srcdir(void);
+
+#endif /* GS_TESTS_HARNESS_H */

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of the allocation path (lib/alloc.c): per-site accounting, gfp
+ * handling, the might_sleep() rule and run-time site registration.
+ */
+#include <errno.h>
+#include <string.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/spinlock.h>
+#include <gmemsim/warn.h>
+#include "config.h"
+#include "harness.h"
+
+static struct gs_site_stats stats(unsigned int site)
+{
+	struct gs_site_stats st;
+
+	ck_assert_int_eq(gs_site_stats(site, &st), 0);
+	return st;
+}
+
+START_TEST(alloc_counts_per_site)
+{
+	struct gs_site_stats before = stats(GS_SITE_KMALLOC), mid, after;
+	void *a = gs_kmalloc(100, GFP_KERNEL);
+	void *b = gs_kmalloc(28, GFP_KERNEL);
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	mid = stats(GS_SITE_KMALLOC);
+	ck_assert_uint_eq(mid.live, before.live + 2);
+	ck_assert_uint_eq(mid.live_bytes, before.live_bytes + 128);
+	ck_assert_uint_eq(mid.allocs, before.allocs + 2);
+	ck_assert_uint_ge(mid.peak_bytes, mid.live_bytes);
+	/* Another site is untouched. */
+	ck_assert_uint_eq(stats(GS_SITE_XARRAY_NODE).live, 0);
+	gs_kfree(a, 100);
+	gs_kfree(b, 28);
+	after = stats(GS_SITE_KMALLOC);
+	ck_assert_uint_eq(after.live, before.live);
+	ck_assert_uint_eq(after.live_bytes, before.live_bytes);
+	ck_assert_uint_eq(after.frees, before.frees + 2);
+	ck_assert_uint_ge(after.peak_bytes, 128);
+	gs_kfree(NULL, 5); /* ignored, like kfree(NULL) */
+	ck_assert_uint_eq(stats(GS_SITE_KMALLOC).frees, after.frees);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(alloc_zero_and_size0)
+{
+	unsigned char *p = gs_kmalloc(4096, GFP_KERNEL);
+
+	memset(p, 0xa5, 4096);
+	gs_kfree(p, 4096);
+	p = gs_kzalloc(4096, GFP_KERNEL);
+	for (int i = 0; i < 4096; i++)
+		ck_assert_uint_eq(p[i], 0);
+	gs_kfree(p, 4096);
+	/* A zero-byte request succeeds and is accounted as one byte. */
+	p = gs_kmalloc(0, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(stats(GS_SITE_KMALLOC).live_bytes, 1);
+	gs_kfree(p, 0);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(alloc_bad_free_warns)
+{
+	unsigned long w = gs_warn_count();
+	void *p = gs_kmalloc(16, GFP_KERNEL);
+
+	gs_warn_set_mode(GS_WARN_QUIET);
+	gs_warn_reset_once();
+	/* Freeing more bytes than the site holds is a caller bug: WARN, counters untouched. */
+	gs_kfree(p, 4096);
+	ck_assert_uint_eq(gs_warn_count(), w + 1);
+	ck_assert_ptr_nonnull(strstr(gs_warn_last(), "gs_free"));
+	/* The counters were clamped, not wrapped. */
+	ck_assert_uint_eq(stats(GS_SITE_KMALLOC).live, 0);
+	ck_assert_uint_eq(stats(GS_SITE_KMALLOC).live_bytes, 0);
+	gs_warn_set_mode(GS_WARN_PRINT);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(alloc_unknown_site_warns)
+{
+	unsigned long w = gs_warn_count();
+	void *p;
+
+	gs_warn_set_mode(GS_WARN_QUIET);
+	gs_warn_reset_once();
+	p = gs_alloc(GS_MAX_SITES + 5, 8, GFP_KERNEL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(gs_warn_count(), w + 1);
+	/* It was charged to the generic site. */
+	ck_assert_uint_eq(stats(GS_SITE_KMALLOC).live, 1);
+	gs_kfree(p, 8);
+	gs_warn_set_mode(GS_WARN_PRINT);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(alloc_might_sleep_under_lock)
+{
+	DEFINE_SPINLOCK(lock);
+	unsigned long w = gs_warn_count();
+	void *p;
+
+	gs_warn_set_mode(GS_WARN_QUIET);
+	spin_lock(&lock);
+	ck_assert(in_atomic());
+	p = gs_kmalloc(8, GFP_NOWAIT);
+	ck_assert_uint_eq(gs_warn_count(), w); /* non-sleeping: fine */
+	gs_kfree(p, 8);
+	p = gs_kmalloc(8, GFP_KERNEL);
+	ck_assert_uint_eq(gs_warn_count(), w + 1); /* sleeping under a spinlock */
+	ck_assert_ptr_nonnull(strstr(gs_warn_last(), "atomic context"));
+	gs_kfree(p, 8);
+	spin_unlock(&lock);
+	ck_assert(!in_atomic());
+	p = gs_kmalloc(8, GFP_KERNEL);
+	ck_assert_uint_eq(gs_warn_count(), w + 1);
+	gs_kfree(p, 8);
+	gs_warn_set_mode(GS_WARN_PRINT);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(alloc_site_registry)
+{
+	int id = gs_site_register("test.registry", "a site made by the test");
+	unsigned int n = gs_site_count();
+	struct gs_site_stats st;
+	void *p;
+
+	ck_assert_int_ge(id, GS_NR_STATIC_SITES);
+	ck_assert_int_eq(gs_site_lookup("test.registry"), id);
+	ck_assert_str_eq(gs_site_name((unsigned int)id), "test.registry");
+	ck_assert_int_eq(gs_site_register("test.registry", "again"), -EEXIST);
+	ck_assert_int_eq(gs_site_register("xarray.node", "static name"), -EEXIST);
+	ck_assert_int_eq(gs_site_register("", "empty"), -EINVAL);
+	ck_assert_int_eq(gs_site_register(NULL, "null"), -EINVAL);
+	ck_assert_int_eq(gs_site_lookup("no.such.site"), -ENOENT);
+	ck_assert_int_eq(gs_site_lookup("kmalloc"), GS_SITE_KMALLOC);
+	ck_assert_ptr_null(gs_site_name(n));
+	ck_assert_int_eq(gs_site_stats(n, &st), -EINVAL);
+	p = gs_alloc((unsigned int)id, 64, GFP_KERNEL);
+	ck_assert_uint_eq(stats((unsigned int)id).live_bytes, 64);
+	ck_assert_uint_eq(gs_alloc_report_leaks(NULL), 1);
+	gs_free((unsigned int)id, p, 64);
+	ck_assert_uint_eq(gs_alloc_report_leaks(NULL), 0);
+}
+END_TEST
+
+START_TEST(alloc_site_registry_full)
+{
+	char names[GS_MAX_SITES][24];
+	int last = 0;
+
+	if (!gs_test_forking()) {
+		/* Filling the table would leak into later tests of this process. */
+		printf("skip alloc_site_registry_full: needs CK_FORK (fills a process-wide "
+		       "table)\n");
+		return;
+	}
+	for (int i = 0; i < GS_MAX_SITES && last >= 0; i++) {
+		snprintf(names[i], sizeof(names[i]), "test.fill%d", i);
+		last = gs_site_register(names[i], "");
+	}
+	ck_assert_int_eq(last, -ENOSPC);
+	ck_assert_uint_eq(gs_site_count(), GS_MAX_SITES);
+}
+END_TEST
+
+START_TEST(alloc_reset_keeps_live)
+{
+	void *p = gs_kmalloc(256, GFP_KERNEL);
+	struct gs_site_stats st;
+
+	gs_alloc_reset_stats();
+	st = stats(GS_SITE_KMALLOC);
+	ck_assert_uint_eq(st.allocs, 0);
+	ck_assert_uint_eq(st.frees, 0);
+	ck_assert_uint_eq(st.live, 1);
+	ck_assert_uint_eq(st.live_bytes, 256);
+	ck_assert_uint_eq(st.peak_bytes, 256);
+	ck_assert_uint_eq(gs_alloc_live_total(), 1);
+	gs_kfree(p, 256);
+	ck_assert_uint_eq(gs_alloc_live_total(), 0);
+}
+END_TEST
+
+START_TEST(alloc_allocator_name)
+{
+	ck_assert_str_eq(gs_allocator_name(), GS_USE_JEMALLOC ? "jemalloc" : "system");
+}
+END_TEST
+
+Suite *gs_test_suite(void)
+{
+	Suite *s = suite_create("alloc");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, alloc_counts_per_site);
+	tcase_add_test(tc, alloc_zero_and_size0);
+	tcase_add_test(tc, alloc_bad_free_warns);
+	tcase_add_test(tc, alloc_unknown_site_warns);
+	tcase_add_test(tc, alloc_might_sleep_under_lock);
+	tcase_add_test(tc, alloc_site_registry);
+	tcase_add_test(tc, alloc_site_registry_full);
+	tcase_add_test(tc, alloc_reset_keeps_live);
+	tcase_add_test(tc, alloc_allocator_name);
+	suite_add_tcase(s, tc);
+	return s;
+}

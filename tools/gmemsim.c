@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The gmemsim command: runs .gms scenarios against the simulator (or, for the
+ * operations upstream supports, the running kernel), runs the built-in demo,
+ * and lists what the library offers (fault-injection sites, verbs).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/scenario.h>
+#include <gmemsim/trace.h>
+#include "config.h"
+#include "demo_gms.h"
+
+static gchar *opt_backend;
+static gchar *opt_trace;
+static gchar *opt_seed;
+static gboolean opt_verbose, opt_quiet, opt_keep_going, opt_strict, opt_version;
+
+static const GOptionEntry entries[] = {
+	{"backend", 'b', 0, G_OPTION_ARG_STRING, &opt_backend,
+	 "Where operations run: sim (default) or kernel (/dev/kvm)", "sim|kernel"},
+	{"trace", 't', 0, G_OPTION_ARG_FILENAME, &opt_trace,
+	 "Write every event as JSON lines to FILE", "FILE"},
+	{"seed", 's', 0, G_OPTION_ARG_STRING, &opt_seed,
+	 "Seed of the run (default: $GMEMSIM_SEED, else 0)", "N"},
+	{"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Print every operation and its result",
+	 NULL},
+	{"quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print errors only", NULL},
+	{"keep-going", 'k', 0, G_OPTION_ARG_NONE, &opt_keep_going,
+	 "Go on after a failed expectation", NULL},
+	{"strict", 0, 0, G_OPTION_ARG_NONE, &opt_strict,
+	 "Lines without an expectation must succeed (return 0)", NULL},
+	{"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
+	{NULL},
+};
+
+static const char description[] =
+	"Commands:\n"
+	"  run FILE...   run scenario files (.gms)\n"
+	"  demo          run the built-in walkthrough\n"
+	"  sites         list the fault-injection sites with their counters\n"
+	"  verbs         list the scenario verbs, their keys and expectation kinds\n"
+	"\n"
+	"Exit status:\n"
+	"  0   every expectation met\n"
+	"  1   an expectation or invariant check failed, or a WARN went unexpected\n"
+	"  2   usage error, or a file could not be read\n"
+	"  3   malformed scenario, or an operation that cannot run (file:line: message)\n"
+	"  4   memory still allocated at teardown (a leak)\n"
+	"  77  skipped: the backend is not available here\n"
+	"With several files, the most severe status is returned.\n"
+	"\n"
+	"See docs/SCENARIOS.md for the language.";
+
+/* Severity order for combining the statuses of several files. */
+static int severity(int status)
+{
+	switch (status) {
+	case GS_EXIT_OK:
+		return 0;
+	case GS_EXIT_SKIP:
+		return 1;
+	case GS_EXIT_FAIL:
+		return 2;
+	case GS_EXIT_LEAK:
+		return 3;
+	case GS_EXIT_SYNTAX:
+		return 4;
+	default:
+		return 5;
+	}
+}
+
+static int usage_error(GOptionContext *ctx, const char *msg)
+{
+	gchar *help = g_option_context_get_help(ctx, TRUE, NULL);
+
+	fprintf(stderr, "gmemsim: %s\n\n%s", msg, help);
+	g_free(help);
+	return GS_EXIT_USAGE;
+}
+
+static int parse_seed(uint64_t *seed)
+{
+	const char *env = getenv("GMEMSIM_SEED");
+	const char *s = opt_seed ? opt_seed : env;
+
+	*seed = 0;
+	if (!s || !*s)
+		return 0;
+	if (gs_parse_u64(s, seed)) {
+		fprintf(stderr, "gmemsim: bad seed '%s'\n", s);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_trace(void)
+{
+	struct gs_trace_sink sink;
+	FILE *f;
+
+	if (!opt_trace)
+		return 0;
+	f = fopen(opt_trace, "w");
+	if (!f) {
+		perror(opt_trace);
+		return -1;
+	}
+	if (gs_trace_json_sink(f, true, &sink) || gs_trace_add_sink(&sink) < 0) {
+		fclose(f);
+		return -1;
+	}
+	return 0;
+}
+
+static int make_opts(struct gs_scenario_opts *o)
+{
+	*o = (struct gs_scenario_opts){
+		.verbose = opt_verbose,
+		.quiet = opt_quiet,
+		.keep_going = opt_keep_going,
+		.strict = opt_strict,
+		.backend = GS_BACKEND_SIM,
+	};
+	if (opt_backend && !strcmp(opt_backend, "kernel"))
+		o->backend = GS_BACKEND_KERNEL;
+	else if (opt_backend && strcmp(opt_backend, "sim"))
+		return -1;
+	return parse_seed(&o->seed);
+}
+
+static int cmd_run(GOptionContext *ctx, int argc, char **argv, bool demo)
+{
+	struct gs_scenario_opts o;
+	struct gs_scenario *s;
+	int worst = GS_EXIT_OK;
+	bool all_skipped = true;
+
+	if (make_opts(&o))
+		return usage_error(ctx, "bad --backend (sim or kernel) or --seed");
+	if (!demo && argc < 3)
+		return usage_error(ctx, "run needs at least one scenario file");
+	if (open_trace())
+		return GS_EXIT_USAGE;
+	/* The demo is for reading: show every operation unless asked to be quiet. */
+	if (demo && !o.quiet)
+		o.verbose = true;
+	s = gs_scenario_new(&o);
+	if (demo) {
+		worst = gs_scenario_run_buffer(s, "demo.gms", gs_demo_gms, strlen(gs_demo_gms));
+		all_skipped = worst == GS_EXIT_SKIP;
+	}
+	for (int i = 2; !demo && i < argc; i++) {
+		int st = gs_scenario_run_file(s, argv[i]);
+
+		if (st != GS_EXIT_SKIP)
+			all_skipped = false;
+		if (severity(st) > severity(worst))
+			worst = st;
+	}
+	gs_scenario_free(s);
+	gs_trace_remove_all();
+	if (worst == GS_EXIT_SKIP && !all_skipped)
+		worst = GS_EXIT_OK;
+	return worst;
+}
+
+static int cmd_sites(void)
+{
+	printf("%-20s %10s %12s %10s  %s\n", "site", "live", "live bytes", "failed", "what");
+	for (unsigned int i = 0; i < gs_site_count(); i++) {
+		struct gs_site_stats st;
+
+		gs_site_stats(i, &st);
+		printf("%-20s %10" PRIu64 " %12" PRIu64 " %10" PRIu64 "  %s\n", st.name, st.live,
+		       st.live_bytes, st.failed, st.desc);
+	}
+	return GS_EXIT_OK;
+}
+
+static const char *type_name(enum gs_arg_type t)
+{
+	switch (t) {
+	case GS_ARG_U64:
+		return "N";
+	case GS_ARG_STR:
+		return "WORD";
+	case GS_ARG_FLAGS:
+		return "A|B";
+	case GS_ARG_ENUM:
+		return "NAME";
+	case GS_ARG_BOOL:
+		return "";
+	case GS_ARG_NONE:
+		break;
+	}
+	return "";
+}
+
+static void print_verb(const struct gs_verb *v)
+{
+	printf("%s%s%s\n    %s\n", v->name, v->target == GS_ARG_NONE ? "" : " ",
+	       v->target == GS_ARG_NONE ? "" : (v->target_required ? "TARGET" : "[TARGET]"),
+	       v->summary ? v->summary : "");
+	for (int k = 0; v->keys && v->keys[k].name; k++) {
+		const struct gs_key *key = &v->keys[k];
+		GString *line = g_string_new(NULL);
+
+		g_string_append_printf(line, "%s%s%s", key->name,
+				       key->type == GS_ARG_BOOL ? "" : "=", type_name(key->type));
+		for (int n = 0; key->names && key->names[n]; n++)
+			g_string_append_printf(line, "%s%s", n ? "|" : " (", key->names[n]);
+		if (key->names)
+			g_string_append_c(line, ')');
+		printf("      %-32s %s%s\n", line->str, key->required ? "required; " : "",
+		       key->help ? key->help : "");
+		g_string_free(line, TRUE);
+	}
+	for (int o = 0; v->outputs && v->outputs[o]; o++)
+		printf("      => %s=...\n", v->outputs[o]);
+	if (!(v->backends & GS_BACKEND_KERNEL))
+		printf("      (simulator only)\n");
+}
+
+static int cmd_verbs(void)
+{
+	gs_scenario_init();
+	for (unsigned int i = 0; gs_verb_nth(i); i++)
+		print_verb(gs_verb_nth(i));
+	printf("\nExpectation kinds (after =>, on any verb):\n");
+	for (unsigned int i = 0; gs_expect_kind_nth(i); i++)
+		printf("  %s\n", gs_expect_kind_nth(i)->summary);
+	return GS_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	GOptionContext *ctx = g_option_context_new("COMMAND [FILE...]");
+	GError *err = NULL;
+	int status;
+
+	g_option_context_set_summary(ctx, "Simulate Linux guest_memfd memory management.");
+	g_option_context_set_description(ctx, description);
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		fprintf(stderr, "gmemsim: %s\n", err->message);
+		g_error_free(err);
+		g_option_context_free(ctx);
+		return GS_EXIT_USAGE;
+	}
+	if (opt_version) {
+		printf("gmemsim %s (allocator %s)\n", GS_VERSION, gs_allocator_name());
+		status = GS_EXIT_OK;
+	} else if (argc < 2) {
+		status = usage_error(ctx, "no command given");
+	} else if (!strcmp(argv[1], "run")) {
+		status = cmd_run(ctx, argc, argv, false);
+	} else if (!strcmp(argv[1], "demo")) {
+		status = argc > 2 ? usage_error(ctx, "demo takes no file")
+				  : cmd_run(ctx, argc, argv, true);
+	} else if (!strcmp(argv[1], "sites")) {
+		status = cmd_sites();
+	} else if (!strcmp(argv[1], "verbs")) {
+		status = cmd_verbs();
+	} else {
+		gchar *msg = g_strdup_printf("unknown command '%s'", argv[1]);
+
+		status = usage_error(ctx, msg);
+		g_free(msg);
+	}
+	g_option_context_free(ctx);
+	g_free(opt_backend);
+	g_free(opt_trace);
+	g_free(opt_seed);
+	return status;
+}
