@@ -1,0 +1,4 @@
+bogus line
+"quoted
+=> 0
+kmalloc a size=12Q

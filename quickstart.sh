@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# The two quick-start commands of gmemsim (see README.md):
+#   ./quickstart.sh demo   install what is missing, build, run `gmemsim demo`
+#   ./quickstart.sh test   install what is missing, build, run every test suite:
+#                          default build (jemalloc), ASan+UBSan build, valgrind memcheck
+# Works on a fresh Debian 12 machine as root (apt-get installs the build dependencies).
+set -euo pipefail
+
+cd "$(dirname "$0")"
+top=$PWD
+
+packages=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev check libsubunit-dev
+	  libjemalloc-dev libunwind-dev valgrind)
+
+log() { printf '==> %s\n' "$*"; }
+
+install_deps() {
+	local missing=() p
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing: ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "quickstart: missing packages (${missing[*]}); run as root or install them" >&2
+		exit 2
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# configure DIR [meson options...]: set up a build directory once, then just build it.
+build() {
+	local dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		log "configuring $dir $*"
+		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; exit 1; }
+		rm -f "$dir.setup.log"
+	fi
+	log "building $dir"
+	ninja -C "$dir" >/dev/null || ninja -C "$dir"
+}
+
+passed=0
+failed=0
+
+# run_suites DIR LABEL [meson test options...]: run, then surface Check's summaries.
+run_suites() {
+	local dir=$1 label=$2 rc=0 log
+	shift 2
+	log "testing: $label"
+	meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || rc=$?
+	log=$(ls -t "$dir"/meson-logs/testlog*.txt | head -n 1)
+	awk -v label="$label" '/^test:/ { name = $NF }
+		/^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
+			printf "[%s] %s: %s\n", label, name, $0 }' "$log"
+	local ok fail
+	ok=$(awk '/^Ok:/ { print $2 }' "$log" | tail -n 1)
+	fail=$(awk '/^(Fail|Timeout|Unexpected Pass):/ { s += $NF } END { print s + 0 }' "$log")
+	passed=$((passed + ${ok:-0}))
+	failed=$((failed + ${fail:-0}))
+	# A failure meson did not count as a test (a build error, say) still fails the run.
+	[ "$rc" -eq 0 ] || [ "${fail:-0}" -gt 0 ] || failed=$((failed + 1))
+}
+
+cmd_demo() {
+	install_deps
+	build build
+	exec ./build/tools/gmemsim demo
+}
+
+cmd_test() {
+	install_deps
+	build build
+	run_suites build "default (allocator=jemalloc)"
+	build build-asan -Dallocator=system -Db_sanitize=address,undefined -Db_lundef=false
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		run_suites build-asan "asan+ubsan (allocator=system)"
+	build build-vg -Dallocator=system
+	run_suites build-vg "valgrind memcheck (allocator=system)" --setup=valgrind --suite unit
+	echo
+	echo "test: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+case "${1:-}" in
+demo) cmd_demo ;;
+test) cmd_test ;;
+*)
+	echo "usage: $0 demo|test" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of the gmemsim command (tools/gmemsim.c) as a user runs it: commands,
+ * options, exit statuses and the file:line of failures.
+ */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <sys/wait.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gmemsim/scenario.h>
+#include "harness.h"
+
+struct cmd {
+	int status;
+	gchar *out;
+	gchar *err;
+};
+
+static struct cmd gmemsim(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+	const char *bin = getenv("GMEMSIM_BIN");
+	const char *argv[] = {bin, a1, a2, a3, a4, NULL};
+	struct cmd c = {0};
+	GError *err = NULL;
+	int wait;
+
+	ck_assert_msg(bin, "GMEMSIM_BIN is not set (run through meson test)");
+	ck_assert_msg(g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &c.out,
+				   &c.err, &wait, &err),
+		      "spawn: %s", err ? err->message : "?");
+	ck_assert_msg(WIFEXITED(wait), "gmemsim died: %s", c.err);
+	c.status = WEXITSTATUS(wait);
+	return c;
+}
+
+static void cmd_free(struct cmd *c)
+{
+	g_free(c->out);
+	g_free(c->err);
+}
+
+static gchar *data(const char *name)
+{
+	return g_build_filename(gs_test_srcdir(), "cli", name, NULL);
+}
+
+START_TEST(cli_version_help)
+{
+	struct cmd c = gmemsim("--version", NULL, NULL, NULL);
+
+	ck_assert_int_eq(c.status, 0);
+	ck_assert_ptr_nonnull(strstr(c.out, "gmemsim 0."));
+	cmd_free(&c);
+	c = gmemsim("--help", NULL, NULL, NULL);
+	ck_assert_int_eq(c.status, 0);
+	ck_assert_ptr_nonnull(strstr(c.out, "run FILE..."));
+	ck_assert_ptr_nonnull(strstr(c.out, "Exit status:"));
+	cmd_free(&c);
+}
+END_TEST
+
+START_TEST(cli_usage_errors)
+{
+	struct cmd c = gmemsim(NULL, NULL, NULL, NULL);
+
+	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(c.err, "no command given"));
+	cmd_free(&c);
+	c = gmemsim("explode", NULL, NULL, NULL);
+	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(c.err, "unknown command 'explode'"));
+	cmd_free(&c);
+	c = gmemsim("run", NULL, NULL, NULL);
+	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	cmd_free(&c);
+	c = gmemsim("run", "/nonexistent/x.gms", NULL, NULL);
+	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(c.err, "/nonexistent/x.gms"));
+	cmd_free(&c);
+	c = gmemsim("--backend=qemu", "demo", NULL, NULL);
+	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	cmd_free(&c);
+	c = gmemsim("--seed=banana", "demo", NULL, NULL);
+	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	cmd_free(&c);
+	c = gmemsim("--no-such-option", NULL, NULL, NULL);
+	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	cmd_free(&c);
+}
+END_TEST
+
+START_TEST(cli_wrong_expectation_names_line)
+{
+	gchar *f = data("wrong-expectation.gms");
+	struct cmd c = gmemsim("run", f, NULL, NULL);
+
+	ck_assert_int_eq(c.status, GS_EXIT_FAIL);
+	ck_assert_ptr_nonnull(strstr(c.err, "wrong-expectation.gms:5: expectation not met"));
+	ck_assert_ptr_nonnull(strstr(c.err, "expected: 0"));
+	ck_assert_ptr_nonnull(strstr(c.err, "actual:   ENOMEM"));
+	cmd_free(&c);
+	g_free(f);
+}
+END_TEST
+
+START_TEST(cli_malformed_is_an_error_not_a_crash)
+{
+	gchar *f = data("malformed.gms"), *ok = data("wrong-expectation.gms");
+	struct cmd c = gmemsim("run", f, NULL, NULL);
+
+	ck_assert_int_eq(c.status, GS_EXIT_SYNTAX);
+	ck_assert_ptr_nonnull(strstr(c.err, "malformed.gms:4: size: expected a number, got '12Q'"));
+	cmd_free(&c);
+	/* Several files: the most severe status wins. */
+	c = gmemsim("run", ok, f, NULL);
+	ck_assert_int_eq(c.status, GS_EXIT_SYNTAX);
+	cmd_free(&c);
+	g_free(f);
+	g_free(ok);
+}
+END_TEST
+
+START_TEST(cli_demo_sites_verbs)
+{
+	struct cmd c = gmemsim("demo", NULL, NULL, NULL);
+
+	ck_assert_msg(c.status == 0, "demo failed: %s", c.err);
+	ck_assert_ptr_nonnull(strstr(c.out, "demo.gms: ok:"));
+	cmd_free(&c);
+	c = gmemsim("sites", NULL, NULL, NULL);
+	ck_assert_int_eq(c.status, 0);
+	ck_assert_ptr_nonnull(strstr(c.out, "kmalloc"));
+	ck_assert_ptr_nonnull(strstr(c.out, "xarray.node"));
+	cmd_free(&c);
+	c = gmemsim("verbs", NULL, NULL, NULL);
+	ck_assert_int_eq(c.status, 0);
+	ck_assert_ptr_nonnull(strstr(c.out, "inject"));
+	ck_assert_ptr_nonnull(strstr(c.out, "expect-warns TARGET"));
+	ck_assert_ptr_nonnull(strstr(c.out, "warns=N"));
+	cmd_free(&c);
+}
+END_TEST
+
+START_TEST(cli_trace_and_seed)
+{
+	gchar *dir = g_dir_make_tmp("gmemsim-cli-XXXXXX", NULL);
+	gchar *trace = g_build_filename(dir, "t.jsonl", NULL);
+	gchar *opt = g_strconcat("--trace=", trace, NULL), *text = NULL;
+	struct cmd c = gmemsim(opt, "--seed=77", "demo", NULL);
+	gchar **lines;
+	guint n;
+
+	ck_assert_int_eq(c.status, 0);
+	ck_assert_ptr_nonnull(strstr(c.out, "(seed 77, backend sim)"));
+	ck_assert(g_file_get_contents(trace, &text, NULL, NULL));
+	lines = g_strsplit(text, "\n", -1);
+	n = g_strv_length(lines);
+	ck_assert_uint_gt(n, 10);
+	ck_assert_ptr_nonnull(strstr(lines[0], "{\"seq\":1,\"event\":\"scenario.begin\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"event\":\"op\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"event\":\"inject.fail\",\"site\":\"kmalloc\""));
+	for (guint i = 0; i + 1 < n; i++)
+		ck_assert_msg(lines[i][0] == '{' && lines[i][strlen(lines[i]) - 1] == '}',
+			      "line %u is not an object: %s", i, lines[i]);
+	g_strfreev(lines);
+	g_free(text);
+	cmd_free(&c);
+	/* Same seed, same output. */
+	c = gmemsim("--seed=77", "-q", "demo", NULL);
+	ck_assert_int_eq(c.status, 0);
+	cmd_free(&c);
+	g_unlink(trace);
+	g_rmdir(dir);
+	g_free(opt);
+	g_free(trace);
+	g_free(dir);
+}
+END_TEST
+
+START_TEST(cli_kernel_backend)
+{
+	struct cmd c = gmemsim("--backend=kernel", "demo", NULL, NULL);
+
+	/* Runs where /dev/kvm is usable (simulator-only lines are skipped), skips elsewhere. */
+	if (c.status == GS_EXIT_SKIP)
+		ck_assert_ptr_nonnull(strstr(c.out, "skip: backend kernel"));
+	else
+		ck_assert_msg(c.status == 0 && strstr(c.out, "skipped"), "%s", c.err);
+	cmd_free(&c);
+}
+END_TEST
+
+Suite *gs_test_suite(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("cli");
+
+	tcase_add_test(tc, cli_version_help);
+	tcase_add_test(tc, cli_usage_errors);
+	tcase_add_test(tc, cli_wrong_expectation_names_line);
+	tcase_add_test(tc, cli_malformed_is_an_error_not_a_crash);
+	tcase_add_test(tc, cli_demo_sites_verbs);
+	tcase_add_test(tc, cli_trace_and_seed);
+	tcase_add_test(tc, cli_kernel_backend);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,812 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of the scenario engine (lib/scenario*.c): numbers, tokens, every
+ * parse error with its file:line, expectations, the built-in verbs, objects,
+ * teardown checks (leaks, unexpected WARNs), determinism, and a seeded
+ * mutation fuzz of the parser and runner.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/check.h>
+#include <gmemsim/inject.h>
+#include <gmemsim/rng.h>
+#include <gmemsim/scenario.h>
+#include <gmemsim/warn.h>
+#include "harness.h"
+
+struct run {
+	int status;
+	char *out;
+	char *err;
+};
+
+static struct run run_opts(const char *text, struct gs_scenario_opts o)
+{
+	struct run r = {0};
+	size_t lo, le;
+	FILE *out = open_memstream(&r.out, &lo);
+	FILE *err = open_memstream(&r.err, &le);
+	struct gs_scenario *s;
+
+	o.out = out;
+	o.err = err;
+	s = gs_scenario_new(&o);
+	r.status = gs_scenario_run_buffer(s, "t.gms", text, strlen(text));
+	gs_scenario_free(s);
+	fclose(out);
+	fclose(err);
+	return r;
+}
+
+static struct run run(const char *text)
+{
+	return run_opts(text, (struct gs_scenario_opts){0});
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+/* The run ends with @status and @needle appears in its error output. */
+static void expect_err(const char *text, int status, const char *needle)
+{
+	struct run r = run(text);
+
+	ck_assert_msg(r.status == status, "status %d, wanted %d; stderr:\n%s", r.status, status,
+		      r.err);
+	ck_assert_msg(strstr(r.err, needle), "'%s' not in stderr:\n%s", needle, r.err);
+	run_free(&r);
+}
+
+/* --- verbs made for these tests --- */
+
+static int tw_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	(void)s;
+	(void)res;
+	for (uint64_t i = 0; i < op->target_u64; i++)
+		WARN(1, "test-warn %llu", (unsigned long long)i);
+	return 0;
+}
+
+static const struct gs_verb verb_test_warn = {
+	.name = "test-warn",
+	.summary = "WARN N times",
+	.target = GS_ARG_U64,
+	.target_required = true,
+	.backends = GS_BACKEND_SIM,
+	.run = tw_run,
+};
+
+static const char *const mode_names[] = {"alpha", "beta", "gamma", NULL};
+static const uint64_t mode_values[] = {10, 20, 30};
+static const char *const flag_names[] = {"mmap", "init_shared", "hugetlb", NULL};
+
+static const struct gs_key echo_keys[] = {
+	{"n", GS_ARG_U64},
+	{"s", GS_ARG_STR},
+	{"flags", GS_ARG_FLAGS, flag_names},
+	{"mode", GS_ARG_ENUM, mode_names, mode_values},
+	{"on", GS_ARG_BOOL},
+	{"ret", GS_ARG_U64},
+	{"need", GS_ARG_U64},
+	{NULL},
+};
+
+static const char *const echo_outputs[] = {"n", "flags", "mode", "on", "s", NULL};
+
+/* Reports its arguments back as result fields; ret=E makes it fail with -E. */
+static int echo_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	(void)s;
+	res->ret = -(long long)gs_op_u64(op, "ret", 0);
+	if (gs_op_has(op, "n"))
+		gs_result_set(res, "n", gs_op_u64(op, "n", 0));
+	if (gs_op_has(op, "flags"))
+		gs_result_set(res, "flags", gs_op_u64(op, "flags", 0));
+	if (gs_op_has(op, "mode"))
+		gs_result_set(res, "mode", gs_op_u64(op, "mode", 0));
+	gs_result_set(res, "on", gs_op_u64(op, "on", 0));
+	if (gs_op_has(op, "s"))
+		gs_result_set_str(res, "s", gs_op_str(op, "s", ""));
+	if (op->target && !strcmp(op->target, "sigbus"))
+		res->sig = 7; /* SIGBUS */
+	return 0;
+}
+
+static int echo_validate(const struct gs_op *op, char *err, size_t len)
+{
+	if (gs_op_u64(op, "need", 1) == 0) {
+		snprintf(err, len, "need must not be 0");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct gs_verb verb_echo = {
+	.name = "echo",
+	.summary = "report the arguments",
+	.target = GS_ARG_STR,
+	.keys = echo_keys,
+	.outputs = echo_outputs,
+	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
+	.validate = echo_validate,
+	.run = echo_run,
+};
+
+/* Objects that log their destruction, and one that leaks. */
+static char destroyed[64];
+
+static void tobj_destroy(void *obj)
+{
+	strncat(destroyed, obj, sizeof(destroyed) - strlen(destroyed) - 1);
+	g_free(obj);
+}
+
+static void tobj_check(struct gs_check_report *r, const char *name, void *obj)
+{
+	if (!strcmp(obj, "bad"))
+		gs_check_violation(r, "object %s is bad", name);
+}
+
+static const struct gs_obj_type tobj_type = {"tobj", tobj_destroy, tobj_check, NULL};
+
+static int mk_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	const char *tag = gs_op_str(op, "tag", op->target);
+
+	char *obj = g_strdup(tag);
+
+	if (gs_scenario_obj_add(s, op->target, &tobj_type, obj)) {
+		g_free(obj);
+		res->ret = -EEXIST;
+	}
+	return 0;
+}
+
+static const struct gs_key mk_keys[] = {{"tag", GS_ARG_STR}, {NULL}};
+
+static const struct gs_verb verb_mk = {
+	.name = "mk",
+	.summary = "make a test object",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = mk_keys,
+	.backends = GS_BACKEND_SIM,
+	.run = mk_run,
+};
+
+static int leaky_site = -1;
+static void *leaked[64];
+static unsigned int nr_leaked;
+
+/* "Leaks" as far as the scenario can tell; the test keeps the pointers to free them later. */
+static int leak_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	void *p;
+
+	(void)s;
+	(void)op;
+	if (nr_leaked == ARRAY_SIZE(leaked)) {
+		res->ret = -ENOSPC;
+		return 0;
+	}
+	p = gs_alloc((unsigned int)leaky_site, 40, GFP_KERNEL);
+	if (!p)
+		res->ret = -ENOMEM;
+	else
+		leaked[nr_leaked++] = p;
+	return 0;
+}
+
+static void release_leaks(void)
+{
+	while (nr_leaked)
+		gs_free((unsigned int)leaky_site, leaked[--nr_leaked], 40);
+}
+
+static const struct gs_verb verb_leak = {
+	.name = "leak",
+	.summary = "allocate and forget",
+	.backends = GS_BACKEND_SIM,
+	.run = leak_run,
+};
+
+static void register_test_verbs(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	gs_scenario_init();
+	ck_assert_int_eq(gs_verb_register(&verb_test_warn), 0);
+	ck_assert_int_eq(gs_verb_register(&verb_echo), 0);
+	ck_assert_int_eq(gs_verb_register(&verb_mk), 0);
+	ck_assert_int_eq(gs_verb_register(&verb_leak), 0);
+	leaky_site = gs_site_register("test.leaky", "allocations the test leaks on purpose");
+}
+
+static void setup(void)
+{
+	register_test_verbs();
+	destroyed[0] = '\0';
+	gs_warn_set_mode(GS_WARN_QUIET);
+}
+
+static void teardown(void)
+{
+	gs_warn_set_mode(GS_WARN_PRINT);
+}
+
+/* --- numbers and names --- */
+
+START_TEST(parse_numbers)
+{
+	static const struct {
+		const char *s;
+		int err;
+		uint64_t v;
+	} cases[] = {
+		{"0", 0, 0},
+		{"4096", 0, 4096},
+		{"4K", 0, 4096},
+		{"4k", 0, 4096},
+		{"2M", 0, 2 << 20},
+		{"1G", 0, 1ULL << 30},
+		{"3T", 0, 3ULL << 40},
+		{"2MiB", 0, 2 << 20},
+		{"2MB", 0, 2 << 20},
+		{"0x200000", 0, 0x200000},
+		{"0X1f", 0, 31},
+		{"0x10K", 0, 16 << 10},
+		{"1_000_000", 0, 1000000},
+		{"18446744073709551615", 0, UINT64_MAX},
+		{"0xffffffffffffffff", 0, UINT64_MAX},
+		{"18446744073709551616", -ERANGE, 0},
+		{"16777216T", -ERANGE, 0},
+		{"", -EINVAL, 0},
+		{"K", -EINVAL, 0},
+		{"0x", -EINVAL, 0},
+		{"0xK", -EINVAL, 0},
+		{"_", -EINVAL, 0},
+		{"12Q", -EINVAL, 0},
+		{"4KK", -EINVAL, 0},
+		{"4Kb", -EINVAL, 0},
+		{"-1", -EINVAL, 0},
+		{"1.5", -EINVAL, 0},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		uint64_t v = 12345;
+		int err = gs_parse_u64(cases[i].s, &v);
+
+		ck_assert_msg(err == cases[i].err, "'%s': err %d, wanted %d", cases[i].s, err,
+			      cases[i].err);
+		if (!err)
+			ck_assert_msg(v == cases[i].v, "'%s' -> %llu", cases[i].s,
+				      (unsigned long long)v);
+	}
+	ck_assert_int_eq(gs_parse_u64(NULL, NULL), -EINVAL);
+}
+END_TEST
+
+START_TEST(errno_names)
+{
+	ck_assert_int_eq(gs_errno_from_name("EINVAL"), EINVAL);
+	ck_assert_int_eq(gs_errno_from_name("EAGAIN"), EAGAIN);
+	ck_assert_int_eq(gs_errno_from_name("EHWPOISON"), EHWPOISON);
+	ck_assert_int_eq(gs_errno_from_name("ENOSUCH"), 0);
+	ck_assert_int_eq(gs_errno_from_name("einval"), 0);
+	ck_assert_str_eq(gs_errno_name(ENOMEM), "ENOMEM");
+	ck_assert_ptr_null(gs_errno_name(0));
+}
+END_TEST
+
+/* --- parse errors: each names file and line, and nothing runs --- */
+
+START_TEST(parse_errors)
+{
+	static const struct {
+		const char *text;
+		const char *msg;
+	} cases[] = {
+		{"frobnicate x", "t.gms:1: unknown verb 'frobnicate'"},
+		{"# c\n\necho nn=1", "t.gms:3: verb 'echo' has no key 'nn' (keys: n, s, flags"},
+		{"echo n=12Q", "t.gms:1: n: expected a number, got '12Q'"},
+		{"echo n=99999999999999999999", "t.gms:1: n: number out of range"},
+		{"echo n=1 n=2", "t.gms:1: n given twice"},
+		{"echo flags=mmap|bogus", "t.gms:1: flags: unknown flag 'bogus' (flags: mmap, "
+					  "init_shared, hugetlb, or numbers)"},
+		{"echo flags=mmap||hugetlb", "t.gms:1: flags: unknown flag ''"},
+		{"echo mode=delta",
+		 "t.gms:1: mode: expected one of alpha, beta, gamma, got 'delta'"},
+		{"echo on=maybe", "t.gms:1: on: expected 1/0, true/false or yes/no"},
+		{"echo s=", "t.gms:1: s: empty value"},
+		{"echo s=\"open", "t.gms:1: unterminated quoted string"},
+		{"echo a b", "t.gms:1: unexpected word 'b' (target is already 'a')"},
+		{"echo =5", "t.gms:1: '=' without a key"},
+		{"echo need=0", "t.gms:1: need must not be 0"},
+		{"mk", "t.gms:1: verb 'mk' needs a target"},
+		{"kmalloc a", "t.gms:1: verb 'kmalloc' needs size="},
+		{"check now", "t.gms:1: verb 'check' takes no target, got 'now'"},
+		{"seed x", "t.gms:1: expected a number, got 'x'"},
+		{"echo => ", "t.gms:1: nothing after '=>'"},
+		{"echo => EFOO", "t.gms:1: unknown result 'EFOO'"},
+		{"echo => 0 EINVAL", "t.gms:1: expectation names two results"},
+		{"echo => 0 => 0", "t.gms:1: a second '=>'"},
+		{"echo => blocks=8", "t.gms:1: verb 'echo' reports no 'blocks'"},
+		{"=> 0", "t.gms:1: expected a verb at the start of the line"},
+		{"n=5", "t.gms:1: expected a verb at the start of the line, got 'n=5'"},
+		{"\"echo\"", "t.gms:1: expected a verb"},
+		{"echo \x01", "t.gms:1: control character 0x01 in line"},
+		{"inject", "t.gms:1: inject needs exactly one of nth=, every, probability="},
+		{"inject nth=1 every", "t.gms:1: inject needs exactly one of"},
+		{"inject site=no.such nth=1", "t.gms:1: unknown fault-injection site 'no.such'"},
+		{"inject nth=0", "t.gms:1: nth counts from 1"},
+		{"inject every persistent", "t.gms:1: persistent goes with nth="},
+		{"inject probability=101", "t.gms:1: probability is at most 100%"},
+		{"inject probability=5 ppm=5", "t.gms:1: give probability= or ppm=, not both"},
+		{"inject off nth=1", "t.gms:1: inject off takes no other key"},
+		{"inject nth=1 gfp=sometimes", "t.gms:1: gfp: expected one of any, nowait, wait"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct run r = run(cases[i].text);
+
+		ck_assert_msg(r.status == GS_EXIT_SYNTAX, "'%s': status %d", cases[i].text,
+			      r.status);
+		ck_assert_msg(strstr(r.err, cases[i].msg), "'%s': wanted '%s', got:\n%s",
+			      cases[i].text, cases[i].msg, r.err);
+		run_free(&r);
+	}
+}
+END_TEST
+
+START_TEST(parse_error_has_no_side_effects)
+{
+	struct gs_site_stats before, after;
+	struct run r;
+
+	gs_site_stats(GS_SITE_KMALLOC, &before);
+	/* Line 1 would allocate; line 3 is malformed, so nothing may run. */
+	r = run("kmalloc a size=64\nnote fine\nkmalloc b size=\n");
+	gs_site_stats(GS_SITE_KMALLOC, &after);
+	ck_assert_int_eq(r.status, GS_EXIT_SYNTAX);
+	ck_assert_ptr_nonnull(strstr(r.err, "t.gms:3: size: expected a number, got ''"));
+	ck_assert_uint_eq(after.allocs, before.allocs);
+	ck_assert_ptr_null(strstr(r.out, "fine"));
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(parse_nul_byte)
+{
+	static const char text[] = "note ok\necho a\0b\n";
+	struct gs_scenario_opts o = {.err = fopen("/dev/null", "w"), .quiet = true};
+	struct gs_scenario *s = gs_scenario_new(&o);
+
+	/* Length-delimited input: an embedded NUL is an error, not the end. */
+	ck_assert_int_eq(gs_scenario_run_buffer(s, "t.gms", text, sizeof(text) - 1),
+			 GS_EXIT_SYNTAX);
+	gs_scenario_free(s);
+	fclose(o.err);
+}
+END_TEST
+
+START_TEST(parse_reports_several_errors)
+{
+	struct run r = run("bogus1\necho\nbogus3\n# fine\nbogus5");
+
+	ck_assert_int_eq(r.status, GS_EXIT_SYNTAX);
+	ck_assert_ptr_nonnull(strstr(r.err, "t.gms:1: unknown verb 'bogus1'"));
+	ck_assert_ptr_nonnull(strstr(r.err, "t.gms:3: unknown verb 'bogus3'"));
+	ck_assert_ptr_nonnull(strstr(r.err, "t.gms:5: unknown verb 'bogus5'"));
+	run_free(&r);
+}
+END_TEST
+
+/* --- tokens, values, expectations --- */
+
+START_TEST(tokens_and_values)
+{
+	struct run r = run("echo  x\tn=4K flags=mmap|hugetlb|0x100 mode=beta on s=\"a b#c\" "
+			   "=> 0 n=4096 flags=0x105 mode=20 on=1 s=\"a b#c\"   # comment\r\n"
+			   "echo on=no => on=0\n"
+			   "echo flags=0 => flags=0\n"
+			   "  # indented comment\n\n"
+			   "echo s=\"q\\\"uote\" => s=\"q\\\"uote\"\n");
+
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "4 operations, 4 expectations met"));
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(expectations_match_and_fail)
+{
+	struct run r;
+
+	expect_err("echo ret=22 => EINVAL\necho ret=12 => EINVAL", GS_EXIT_FAIL,
+		   "t.gms:2: expectation not met\n    echo ret=12 => EINVAL\n"
+		   "  expected: EINVAL\n  actual:   ENOMEM");
+	/* A bare number, and negative numbers. */
+	r = run("echo => 0\necho ret=5 => -5\necho ret=5 => EIO");
+	ck_assert_int_eq(r.status, GS_EXIT_OK);
+	run_free(&r);
+	/* Fields alone imply success. */
+	expect_err("echo ret=1 n=3 => n=3", GS_EXIT_FAIL, "actual:   EPERM n=3");
+	/* A field that differs, and one the op did not report. */
+	expect_err("echo n=0x300000 => n=0x200000", GS_EXIT_FAIL, "actual:   0 n=0x300000");
+	expect_err("echo => n=1", GS_EXIT_FAIL, "expectation not met");
+	/* Signals. */
+	r = run("echo sigbus => SIGBUS");
+	ck_assert_int_eq(r.status, GS_EXIT_OK);
+	run_free(&r);
+	expect_err("echo sigbus => 0", GS_EXIT_FAIL, "actual:   SIGBUS");
+	expect_err("echo => SIGBUS", GS_EXIT_FAIL, "actual:   0");
+	/* Strings. */
+	expect_err("echo s=abc => s=abd", GS_EXIT_FAIL, "actual:   0 on=0 s=abc");
+}
+END_TEST
+
+START_TEST(stop_or_keep_going)
+{
+	struct gs_scenario_opts o = {.keep_going = true};
+	const char *text = "echo => EIO\nnote after\necho ret=5 => 0\n";
+	struct run r = run(text);
+
+	ck_assert_int_eq(r.status, GS_EXIT_FAIL);
+	ck_assert_ptr_null(strstr(r.out, "after"));
+	run_free(&r);
+	r = run_opts(text, o);
+	ck_assert_int_eq(r.status, GS_EXIT_FAIL);
+	ck_assert_ptr_nonnull(strstr(r.out, "after"));
+	ck_assert_ptr_nonnull(strstr(r.err, "t.gms:3: expectation not met"));
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(strict_mode)
+{
+	struct gs_scenario_opts o = {.strict = true};
+	struct run r = run("echo ret=5\n");
+
+	ck_assert_int_eq(r.status, GS_EXIT_OK); /* no expectation: anything goes */
+	run_free(&r);
+	r = run_opts("echo ret=5\n", o);
+	ck_assert_int_eq(r.status, GS_EXIT_FAIL);
+	ck_assert_ptr_nonnull(strstr(r.err, "expected: 0 (a check must pass)"));
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(verbose_output)
+{
+	struct gs_scenario_opts o = {.verbose = true};
+	struct run r = run_opts("echo   n=7    => n=7\n", o);
+
+	ck_assert_int_eq(r.status, GS_EXIT_OK);
+	ck_assert_ptr_nonnull(strstr(r.out, "t.gms:1: echo n=7 => n=7 -> 0 n=7 on=0"));
+	run_free(&r);
+	o = (struct gs_scenario_opts){.quiet = true};
+	r = run_opts("note hidden\necho\n", o);
+	ck_assert_int_eq(r.status, GS_EXIT_OK);
+	ck_assert_str_eq(r.out, "");
+	run_free(&r);
+}
+END_TEST
+
+/* --- WARN accounting --- */
+
+START_TEST(warns_accounted)
+{
+	struct run r = run("test-warn 2\nexpect-warns 2\ntest-warn 1 => warns=1\nexpect-warns 1\n"
+			   "expect-warns 0\n");
+
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	run_free(&r);
+	expect_err("test-warn 1\nexpect-warns 0\n", GS_EXIT_FAIL,
+		   "why:      expected 0 WARN(s) since the start, got 1");
+	expect_err("expect-warns 0\ntest-warn 3\nexpect-warns 2\n", GS_EXIT_FAIL,
+		   "expected 2 WARN(s) since line 1, got 3");
+	expect_err("expect-warns 0\ntest-warn 1\n", GS_EXIT_FAIL,
+		   "t.gms: 1 WARN(s) after line 1 not covered by expect-warns");
+	expect_err("test-warn 2 => warns=1\n", GS_EXIT_FAIL, "actual:   0 warns=2");
+}
+END_TEST
+
+/* --- built-in verbs --- */
+
+START_TEST(kmalloc_inject_verbs)
+{
+	struct run r = run("kmalloc a size=4K zero => 0\n"
+			   "inject site=kmalloc nth=2\n"
+			   "kmalloc b size=8 => 0\n"
+			   "kmalloc c size=8 => ENOMEM\n"
+			   "kmalloc c size=8 gfp=atomic => 0\n"
+			   "inject every gfp=wait\n"
+			   "kmalloc d size=8 gfp=nowait => 0\n"
+			   "kmalloc d2 size=8 => ENOMEM\n"
+			   "inject off\n"
+			   "kmalloc big size=5M => ENOMEM\n"
+			   "kmalloc e size=0 => 0\n"
+			   "kfree a\nkfree b\n"
+			   "check\n");
+
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	run_free(&r);
+	expect_err("kmalloc a size=8\nkmalloc a size=8\n", GS_EXIT_SYNTAX,
+		   "t.gms:2: 'a' already exists");
+	expect_err("kfree zz\n", GS_EXIT_SYNTAX, "t.gms:1: no kmalloc buffer named 'zz'");
+	expect_err("show zz\n", GS_EXIT_SYNTAX, "t.gms:1: no object named 'zz'");
+}
+END_TEST
+
+START_TEST(inject_never_fired_note)
+{
+	struct run r = run("note x\ninject site=kmalloc nth=5\nkmalloc a size=1\n");
+
+	ck_assert_int_eq(r.status, GS_EXIT_OK);
+	ck_assert_ptr_nonnull(strstr(r.out, "t.gms:2: note: this injection never fired"));
+	ck_assert(!gs_inject_active()); /* disarmed at teardown */
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(objects_and_teardown_order)
+{
+	struct run r = run("mk a\nmk b tag=B\nmk c\nshow\nshow b\ncheck\n");
+
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	ck_assert_str_eq(destroyed, "cBa");
+	ck_assert_ptr_nonnull(strstr(r.out, "a: tobj\nb: tobj\nc: tobj\nb: tobj\n"));
+	run_free(&r);
+	destroyed[0] = '\0';
+	r = run("mk a\nmk a => EEXIST\n");
+	ck_assert_int_eq(r.status, GS_EXIT_OK);
+	ck_assert_str_eq(destroyed, "a");
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(check_reports_violations)
+{
+	struct run r = run("mk x tag=bad\ncheck\n");
+
+	ck_assert_int_eq(r.status, GS_EXIT_FAIL);
+	ck_assert_ptr_nonnull(strstr(r.err, "check x: object x is bad"));
+	ck_assert_ptr_nonnull(strstr(r.err, "actual:   1 violations=1"));
+	run_free(&r);
+	/* An explicit expectation can accept the violation count. */
+	r = run("mk x tag=bad\ncheck => 1 violations=1\n");
+	ck_assert_int_eq(r.status, GS_EXIT_OK);
+	run_free(&r);
+}
+END_TEST
+
+static void bad_checker(struct gs_check_report *r, void *ctx)
+{
+	gs_check_violation(r, "always wrong (%s)", (const char *)ctx);
+}
+
+START_TEST(registered_checker)
+{
+	int h = gs_check_register("test.checker", bad_checker, "ctx");
+	struct run r;
+
+	ck_assert_int_ge(h, 0);
+	r = run("check\n");
+	ck_assert_int_eq(r.status, GS_EXIT_FAIL);
+	ck_assert_ptr_nonnull(strstr(r.err, "check test.checker: always wrong (ctx)"));
+	run_free(&r);
+	gs_check_unregister(h);
+	r = run("check\n");
+	ck_assert_int_eq(r.status, GS_EXIT_OK);
+	run_free(&r);
+	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+}
+END_TEST
+
+START_TEST(leak_detected_at_teardown)
+{
+	struct run r = run("leak\n");
+	struct gs_site_stats st;
+
+	ck_assert_int_eq(r.status, GS_EXIT_LEAK);
+	ck_assert_ptr_nonnull(strstr(r.err, "t.gms: leak at teardown: site test.leaky holds 1"));
+	run_free(&r);
+	gs_site_stats((unsigned int)leaky_site, &st);
+	ck_assert_uint_eq(st.live, 1);
+	/* Free what the verb leaked so later tests start clean. */
+	release_leaks();
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(seeded_runs_repeat)
+{
+	const char *text =
+		"inject site=kmalloc probability=50\n"
+		"kmalloc a size=1\nkmalloc b size=1\nkmalloc c size=1\nkmalloc d size=1\n"
+		"kmalloc e size=1\nkmalloc f size=1\nkmalloc g size=1\nkmalloc h size=1\n";
+	struct gs_scenario_opts o = {.verbose = true, .seed = gs_test_seed()};
+	struct run a = run_opts(text, o), b = run_opts(text, o), c;
+
+	ck_assert_int_eq(a.status, GS_EXIT_OK);
+	ck_assert_str_eq(a.out, b.out);
+	o.seed ^= 0x5555;
+	c = run_opts(text, o);
+	ck_assert_str_ne(a.out, c.out);
+	run_free(&a);
+	run_free(&b);
+	run_free(&c);
+}
+END_TEST
+
+START_TEST(kernel_backend)
+{
+	struct gs_scenario_opts o = {.backend = GS_BACKEND_KERNEL};
+	struct run r = run_opts("note on kernel\nkmalloc a size=1 => 0\necho => 0\n", o);
+
+	if (r.status == GS_EXIT_SKIP) {
+		ck_assert_ptr_nonnull(strstr(r.out, "skip: backend kernel: /dev/kvm"));
+	} else {
+		ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+		ck_assert_ptr_nonnull(strstr(r.out, "on kernel"));
+		ck_assert_ptr_nonnull(strstr(r.out, "3 operations, 1 expectations met, 1 skipped"));
+	}
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(registry_rules)
+{
+	static const struct gs_key many[GS_MAX_KEYS + 2] = {
+		[0 ... GS_MAX_KEYS] = {"k", GS_ARG_U64},
+	};
+	static const struct gs_verb too_many = {.name = "too-many", .keys = many, .run = echo_run};
+	static const struct gs_verb no_run = {.name = "no-run"};
+
+	ck_assert_int_eq(gs_verb_register(&verb_echo), -EEXIST);
+	ck_assert_int_eq(gs_verb_register(&too_many), -EINVAL);
+	ck_assert_int_eq(gs_verb_register(&no_run), -EINVAL);
+	ck_assert_int_eq(gs_verb_register(NULL), -EINVAL);
+	ck_assert_ptr_eq(gs_verb_lookup("echo"), &verb_echo);
+	ck_assert_ptr_null(gs_verb_lookup("nope"));
+	ck_assert_ptr_nonnull(gs_verb_lookup("inject"));
+	ck_assert_ptr_nonnull(gs_expect_kind_nth(0));
+	ck_assert_str_eq(gs_scenario_exit_name(GS_EXIT_LEAK), "leak");
+}
+END_TEST
+
+/* --- fuzzing the parser and runner --- */
+
+static const char *const corpus[] = {
+	"echo x n=4K flags=mmap|hugetlb mode=beta on s=\"a b\" => 0 n=4096\n",
+	"kmalloc a size=4K zero => 0\ninject site=kmalloc nth=1 persistent\nkmalloc b size=1 "
+	"=> ENOMEM\ninject off\nkfree a\ncheck\nexpect-warns 0\n",
+	"mk a tag=x\nshow a\nseed 0x10\nnote hello # c\ninject probability=30 times=2\n",
+	"test-warn 1\nexpect-warns 1\necho sigbus => SIGBUS\necho ret=22 => EINVAL\n",
+};
+
+static const char alphabet[] = " \t\n=>#\"|\\0123456789xKMGTabcdefghiklmnoprstuwyz_-.\r";
+
+static void mutate(struct gs_rng *rng, char *buf, size_t *len, size_t cap)
+{
+	unsigned int n = 1 + (unsigned int)gs_rng_below(rng, 8);
+
+	for (unsigned int i = 0; i < n; i++) {
+		size_t pos = *len ? gs_rng_below(rng, *len) : 0;
+		char ch = (char)(gs_rng_below(rng, 4)
+					 ? alphabet[gs_rng_below(rng, sizeof(alphabet) - 1)]
+					 : (char)gs_rng_below(rng, 256));
+
+		switch (gs_rng_below(rng, 4)) {
+		case 0: /* replace */
+			if (*len)
+				buf[pos] = ch;
+			break;
+		case 1: /* insert */
+			if (*len + 1 < cap) {
+				memmove(buf + pos + 1, buf + pos, *len - pos);
+				buf[pos] = ch;
+				(*len)++;
+			}
+			break;
+		case 2: /* delete */
+			if (*len) {
+				memmove(buf + pos, buf + pos + 1, *len - pos - 1);
+				(*len)--;
+			}
+			break;
+		default: /* truncate */
+			*len = pos;
+		}
+	}
+}
+
+START_TEST(fuzz_parser_and_runner)
+{
+	struct gs_scenario_opts o = {.quiet = true, .keep_going = true};
+	unsigned long iters = gs_test_scale(50000), codes[6] = {0};
+	FILE *devnull = fopen("/dev/null", "w");
+	struct gs_rng rng;
+	char buf[1024];
+
+	gs_rng_seed(&rng, gs_test_seed());
+	o.out = o.err = devnull;
+	for (unsigned long i = 0; i < iters; i++) {
+		const char *src = corpus[gs_rng_below(&rng, ARRAY_SIZE(corpus))];
+		size_t len = strlen(src);
+		uint64_t live_before = gs_alloc_live_total();
+		struct gs_scenario *s;
+		int st;
+
+		memcpy(buf, src, len);
+		mutate(&rng, buf, &len, sizeof(buf));
+		s = gs_scenario_new(&o);
+		st = gs_scenario_run_buffer(s, "fuzz.gms", buf, len);
+		gs_scenario_free(s);
+		ck_assert_msg(st == GS_EXIT_OK || st == GS_EXIT_FAIL || st == GS_EXIT_SYNTAX ||
+				      (st == GS_EXIT_LEAK && nr_leaked),
+			      "iteration %lu: status %d for:\n%.*s", i, st, (int)len, buf);
+		codes[st == GS_EXIT_OK ? 0 : st == GS_EXIT_FAIL ? 1 : 2]++;
+		release_leaks();
+		ck_assert_uint_eq(gs_alloc_live_total(), live_before);
+		ck_assert(!gs_inject_active());
+	}
+	fclose(devnull);
+	/* The mutations reached every outcome, so the loop tested something. */
+	ck_assert_uint_gt(codes[0], 0);
+	ck_assert_uint_gt(codes[1], 0);
+	ck_assert_uint_gt(codes[2], 0);
+}
+END_TEST
+
+Suite *gs_test_suite(void)
+{
+	Suite *s = suite_create("scenario");
+	TCase *parse = tcase_create("parse");
+	TCase *runner = tcase_create("run");
+	TCase *fuzz = tcase_create("fuzz");
+
+	tcase_add_checked_fixture(parse, setup, teardown);
+	tcase_add_test(parse, parse_numbers);
+	tcase_add_test(parse, errno_names);
+	tcase_add_test(parse, parse_errors);
+	tcase_add_test(parse, parse_error_has_no_side_effects);
+	tcase_add_test(parse, parse_nul_byte);
+	tcase_add_test(parse, parse_reports_several_errors);
+	tcase_add_test(parse, tokens_and_values);
+	suite_add_tcase(s, parse);
+
+	tcase_add_checked_fixture(runner, setup, teardown);
+	tcase_add_test(runner, expectations_match_and_fail);
+	tcase_add_test(runner, stop_or_keep_going);
+	tcase_add_test(runner, strict_mode);
+	tcase_add_test(runner, verbose_output);
+	tcase_add_test(runner, warns_accounted);
+	tcase_add_test(runner, kmalloc_inject_verbs);
+	tcase_add_test(runner, inject_never_fired_note);
+	tcase_add_test(runner, objects_and_teardown_order);
+	tcase_add_test(runner, check_reports_violations);
+	tcase_add_test(runner, registered_checker);
+	tcase_add_test(runner, seeded_runs_repeat);
+	tcase_add_test(runner, kernel_backend);
+	tcase_add_test(runner, registry_rules);
+	tcase_add_test(runner, leak_detected_at_teardown);
+	suite_add_tcase(s, runner);
+
+	tcase_add_checked_fixture(fuzz, setup, teardown);
+	tcase_set_timeout(fuzz, 300);
+	tcase_add_test(fuzz, fuzz_parser_and_runner);
+	suite_add_tcase(s, fuzz);
+	return s;
+}
