@@ -22,14 +22,10 @@ struct gs_rule_state {
 };
 
 static struct gs_rule_state rules[GS_INJECT_MAX_RULES];
-static unsigned int nr_armed;
+unsigned int gs_inject_nr_armed;
+static uint32_t armed_mask; /* bit i: rules[i] is armed */
 static struct gs_inject_record log_buf[GS_INJECT_LOG_MAX];
 static unsigned long nr_failures;
-
-bool gs_inject_active(void)
-{
-	return nr_armed != 0;
-}
 
 int gs_inject_arm(const struct gs_inject_rule *rule)
 {
@@ -51,7 +47,8 @@ int gs_inject_arm(const struct gs_inject_rule *rule)
 			continue;
 		*rs = (struct gs_rule_state){.armed = true, .r = *rule};
 		gs_rng_seed(&rs->rng, rule->seed);
-		nr_armed++;
+		gs_inject_nr_armed++;
+		armed_mask |= 1u << i;
 		return i;
 	}
 	return -ENOSPC;
@@ -62,7 +59,8 @@ void gs_inject_disarm(int id)
 	if (id < 0 || id >= GS_INJECT_MAX_RULES || !rules[id].armed)
 		return;
 	rules[id].armed = false;
-	nr_armed--;
+	gs_inject_nr_armed--;
+	armed_mask &= ~(1u << id);
 }
 
 void gs_inject_disarm_all(void)
@@ -147,13 +145,14 @@ bool gs_inject_should_fail(unsigned int site, size_t size, gfp_t gfp)
 	uint64_t stack = 0;
 	bool fail = false;
 
-	if (!nr_armed || (gfp & __GFP_NOFAIL))
+	if (!gs_inject_nr_armed || (gfp & __GFP_NOFAIL))
 		return false;
 	/* Every matching rule counts the hit, even when an earlier one already fails it. */
-	for (int i = 0; i < GS_INJECT_MAX_RULES; i++) {
+	for (uint32_t m = armed_mask; m; m &= m - 1) {
+		int i = __builtin_ctz(m);
 		struct gs_rule_state *rs = &rules[i];
 
-		if (!rs->armed || !rule_matches(&rs->r, site, gfp))
+		if (!rule_matches(&rs->r, site, gfp))
 			continue;
 		if (rs->r.stack) {
 			if (!stack)

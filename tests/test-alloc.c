@@ -3,7 +3,10 @@
  * Tests of the allocation path (lib/alloc.c): per-site accounting, gfp
  * handling, the might_sleep() rule and run-time site registration.
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/spinlock.h>
@@ -195,7 +198,19 @@ END_TEST
 
 START_TEST(alloc_allocator_name)
 {
-	ck_assert_str_eq(gs_allocator_name(), GS_USE_JEMALLOC ? "jemalloc" : "system");
+	Dl_info info = {0};
+
+	/* The configured allocator is the one malloc() really resolves to. */
+	ck_assert(dladdr((void *)malloc, &info));
+	if (GS_USE_JEMALLOC) {
+		ck_assert_msg(!strncmp(gs_allocator_name(), "jemalloc 5", 10), "%s",
+			      gs_allocator_name());
+		ck_assert_msg(strstr(info.dli_fname, "jemalloc"), "malloc comes from %s",
+			      info.dli_fname);
+	} else {
+		ck_assert_str_eq(gs_allocator_name(), "system");
+		ck_assert_ptr_null(strstr(info.dli_fname, "jemalloc"));
+	}
 }
 END_TEST
 

@@ -120,7 +120,7 @@ GS_API unsigned int gs_alloc_report_leaks(FILE *f);
  */
 GS_API void gs_alloc_reset_stats(void);
 
-/** gs_allocator_name() - "jemalloc" or "system", as configured at build time */
+/** gs_allocator_name() - "jemalloc <version>" or "system", as configured at build time */
 GS_API const char *gs_allocator_name(void);
 
 static inline void *gs_kmalloc(size_t size, gfp_t gfp)

@@ -95,8 +95,14 @@ GS_API void gs_inject_disarm_all(void);
 /** gs_inject_reset() - remove every rule and clear the failure log */
 GS_API void gs_inject_reset(void);
 
+/* Number of armed rules; exported so the check on every allocation stays inline. */
+extern GS_API unsigned int gs_inject_nr_armed;
+
 /** gs_inject_active() - true when any rule is armed */
-GS_API bool gs_inject_active(void);
+static inline bool gs_inject_active(void)
+{
+	return gs_inject_nr_armed != 0;
+}
 
 /**
  * gs_inject_rule_fired() - failures injected by rule @id so far
