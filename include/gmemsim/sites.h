@@ -10,22 +10,21 @@
 #ifndef GMEMSIM_SITES_H
 #define GMEMSIM_SITES_H
 
-#define GS_SITES(X)                                                       \
-	X(KMALLOC, "kmalloc",                                             \
-	  "generic allocation (the scenario verb kmalloc and callers "    \
-	  "without a site of their own)")                                 \
-	/* structures */                                                  \
-	X(XARRAY_NODE, "xarray.node",                                     \
-	  "XArray node (struct xa_node) for a store or a tree extension") \
-	X(XARRAY_SPLIT, "xarray.split",                                   \
-	  "XArray nodes preallocated by xas_split_alloc() for a split")
+/* One site per line reads better than what the formatter would make of it. */
+/* clang-format off */
+#define GS_SITES(X) \
+	X(KMALLOC,        "kmalloc",        "generic allocation (the kmalloc verb, callers without a site)") \
+	/* structures */ \
+	X(XARRAY_NODE,    "xarray.node",    "XArray node (struct xa_node) for a store or a tree extension") \
+	X(XARRAY_SPLIT,   "xarray.split",   "XArray nodes preallocated by xas_split_alloc() for a split")
 
 enum gs_site {
 #define GS_SITE_ENUM(id, name, desc) GS_SITE_##id,
 	GS_SITES(GS_SITE_ENUM)
 #undef GS_SITE_ENUM
-		GS_NR_STATIC_SITES
+	GS_NR_STATIC_SITES
 };
+/* clang-format on */
 
 /* Static sites plus the ones registered at run time by gs_site_register(). */
 #define GS_MAX_SITES 128
