@@ -62,47 +62,56 @@ const char *gs_allocator_name(void)
 #endif
 }
 
-void *gs_alloc(unsigned int site, size_t size, gfp_t gfp)
+static inline struct gs_site_slot *site_slot(unsigned int site)
 {
-	struct gs_site_slot *s;
-	void *p;
-
 	if (WARN_ON_ONCE(site >= nr_sites))
 		site = GS_SITE_KMALLOC;
-	s = &sites[site];
+	return &sites[site];
+}
+
+static inline void account_alloc(struct gs_site_slot *s, size_t size)
+{
+	s->st.live++;
+	s->st.allocs++;
+	s->st.live_bytes += size;
+	if (s->st.live_bytes > s->st.peak_bytes)
+		s->st.peak_bytes = s->st.live_bytes;
+}
+
+/* The fault injector's verdict plus the might_sleep() rule: false means fail the caller. */
+static inline bool may_allocate(struct gs_site_slot *s, unsigned int site, size_t size, gfp_t gfp)
+{
 	if (gfpflags_allow_blocking(gfp))
 		might_sleep();
-	if (size == 0)
-		size = 1;
 	if (unlikely(gs_inject_active()) && gs_inject_should_fail(site, size, gfp)) {
 		s->st.failed++;
-		return NULL;
+		return false;
 	}
+	return true;
+}
+
+void *gs_alloc(unsigned int site, size_t size, gfp_t gfp)
+{
+	struct gs_site_slot *s = site_slot(site);
+	void *p;
+
+	if (size == 0)
+		size = 1;
+	if (!may_allocate(s, (unsigned int)(s - sites), size, gfp))
+		return NULL;
 	p = backing_alloc(size, gfp);
 	if (unlikely(!p)) {
 		/* The host is out of memory; __GFP_NOFAIL cannot be honoured here. */
 		s->st.failed++;
 		return NULL;
 	}
-	s->st.live++;
-	s->st.allocs++;
-	s->st.live_bytes += size;
-	if (s->st.live_bytes > s->st.peak_bytes)
-		s->st.peak_bytes = s->st.live_bytes;
+	account_alloc(s, size);
 	return p;
 }
 
-void gs_free(unsigned int site, const void *ptr, size_t size)
+/* Remove @size bytes from the counters; returns the size actually removed. */
+static size_t account_free(struct gs_site_slot *s, size_t size)
 {
-	struct gs_site_slot *s;
-
-	if (!ptr)
-		return;
-	if (WARN_ON_ONCE(site >= nr_sites))
-		site = GS_SITE_KMALLOC;
-	s = &sites[site];
-	if (size == 0)
-		size = 1;
 	/*
 	 * A free the counters cannot account for is a caller bug (wrong site or
 	 * size). Report it, then clamp so the counters stay usable.
@@ -116,7 +125,30 @@ void gs_free(unsigned int site, const void *ptr, size_t size)
 		s->st.live--;
 	s->st.frees++;
 	s->st.live_bytes -= size;
+	return size;
+}
+
+void gs_free(unsigned int site, const void *ptr, size_t size)
+{
+	if (!ptr)
+		return;
+	account_free(site_slot(site), size ? size : 1);
 	free((void *)ptr);
+}
+
+bool gs_charge(unsigned int site, size_t size, gfp_t gfp)
+{
+	struct gs_site_slot *s = site_slot(site);
+
+	if (!may_allocate(s, (unsigned int)(s - sites), size, gfp))
+		return false;
+	account_alloc(s, size);
+	return true;
+}
+
+void gs_uncharge(unsigned int site, size_t size)
+{
+	account_free(site_slot(site), size);
 }
 
 int gs_site_register(const char *name, const char *desc)

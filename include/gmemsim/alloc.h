@@ -66,6 +66,28 @@ GS_API void *gs_alloc(unsigned int site, size_t size, gfp_t gfp) __attribute__((
 GS_API void gs_free(unsigned int site, const void *ptr, size_t size);
 
 /**
+ * gs_charge() - account memory the caller obtains by other means
+ * @site: the site
+ * @size: bytes
+ * @gfp: the caller's flags
+ *
+ * For memory that is not malloc()ed: vmemmap pages made writable again,
+ * huge pages mmap()ed for the pools. The fault injector is asked exactly as
+ * for gs_alloc(), and the site's counters move the same way.
+ *
+ * Context: as gs_alloc().
+ * Return: true if the caller may go ahead, false for an (injected) failure.
+ */
+GS_API bool gs_charge(unsigned int site, size_t size, gfp_t gfp);
+
+/**
+ * gs_uncharge() - undo gs_charge() for @size bytes at @site
+ *
+ * Context: any.
+ */
+GS_API void gs_uncharge(unsigned int site, size_t size);
+
+/**
  * gs_site_register() - add a run-time allocation site
  * @name: dotted name, unique
  * @desc: description shown by `gmemsim sites`

@@ -16,7 +16,13 @@
 	X(KMALLOC,        "kmalloc",        "generic allocation (the kmalloc verb, callers without a site)") \
 	/* structures */ \
 	X(XARRAY_NODE,    "xarray.node",    "XArray node (struct xa_node) for a store or a tree extension") \
-	X(XARRAY_SPLIT,   "xarray.split",   "XArray nodes preallocated by xas_split_alloc() for a split")
+	X(XARRAY_SPLIT,   "xarray.split",   "XArray nodes preallocated by xas_split_alloc() for a split") \
+	X(MAPLE_NODE,     "maple.node",     "maple tree node (struct maple_node) for a store") \
+	X(MAPLE_PREALLOC, "maple.prealloc", "maple tree nodes reserved by mas_preallocate()") \
+	/* memory */ \
+	X(PHYSMEM_HUGE,   "physmem.huge",   "a huge page of simulated physical memory (data and struct pages)") \
+	X(HVO_OPTIMIZE,   "hvo.optimize",   "the fresh vmemmap head page HVO copies the first page into") \
+	X(HVO_RESTORE,    "hvo.restore",    "a vmemmap page allocated again to undo HVO (7 per 2M, 4095 per 1G)")
 
 enum gs_site {
 #define GS_SITE_ENUM(id, name, desc) GS_SITE_##id,

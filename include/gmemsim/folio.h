@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Folio and page operations with the kernel's names (include/linux/mm.h,
+ * page-flags.h, page_ref.h, hugetlb.h): flag tests, reference counting with
+ * the freeze protocol, order and size, and the HugeTLB fields of a folio.
+ * The vmemmap, pfn and split/merge functions are declared here and
+ * implemented in lib/folio.c.
+ */
+#ifndef GMEMSIM_FOLIO_H
+#define GMEMSIM_FOLIO_H
+
+#include <gmemsim/compiler.h>
+#include <gmemsim/mm_types.h>
+#include <gmemsim/physmem.h>
+#include <gmemsim/warn.h>
+
+/* --- flags --- */
+
+static inline bool folio_test_flag(const struct folio *folio, enum pageflags bit)
+{
+	return folio->flags & (1UL << bit);
+}
+
+static inline void folio_set_flag(struct folio *folio, enum pageflags bit)
+{
+	folio->flags |= 1UL << bit;
+}
+
+static inline void folio_clear_flag(struct folio *folio, enum pageflags bit)
+{
+	folio->flags &= ~(1UL << bit);
+}
+
+#define GS_FOLIO_FLAG(name, bit)                                    \
+	static inline bool folio_test_##name(const struct folio *f) \
+	{                                                           \
+		return folio_test_flag(f, bit);                     \
+	}                                                           \
+	static inline void folio_set_##name(struct folio *f)        \
+	{                                                           \
+		folio_set_flag(f, bit);                             \
+	}                                                           \
+	static inline void folio_clear_##name(struct folio *f)      \
+	{                                                           \
+		folio_clear_flag(f, bit);                           \
+	}
+
+GS_FOLIO_FLAG(locked, PG_locked)
+GS_FOLIO_FLAG(uptodate, PG_uptodate)
+GS_FOLIO_FLAG(head, PG_head)
+GS_FOLIO_FLAG(hwpoison, PG_hwpoison)
+GS_FOLIO_FLAG(hugetlb, PG_hugetlb)
+GS_FOLIO_FLAG(needs_merge, PG_needs_merge)
+
+/* HugeTLB-private flags live in folio->private, as the kernel's HPG_* bits. */
+#define GS_HPAGE_FLAG(name, bit)                                                  \
+	static inline bool folio_test_hugetlb_##name(const struct folio *f)       \
+	{                                                                         \
+		return (unsigned long)f->private & (1UL << bit);                  \
+	}                                                                         \
+	static inline void folio_set_hugetlb_##name(struct folio *f)              \
+	{                                                                         \
+		f->private = (void *)((unsigned long)f->private | (1UL << bit));  \
+	}                                                                         \
+	static inline void folio_clear_hugetlb_##name(struct folio *f)            \
+	{                                                                         \
+		f->private = (void *)((unsigned long)f->private & ~(1UL << bit)); \
+	}
+
+GS_HPAGE_FLAG(restore_reserve, HPG_restore_reserve)
+GS_HPAGE_FLAG(migratable, HPG_migratable)
+GS_HPAGE_FLAG(temporary, HPG_temporary)
+GS_HPAGE_FLAG(freed, HPG_freed)
+GS_HPAGE_FLAG(vmemmap_optimized, HPG_vmemmap_optimized)
+
+/* --- order and size --- */
+
+static inline unsigned int folio_order(const struct folio *folio)
+{
+	return folio_test_head(folio) ? folio->_folio_order : 0;
+}
+
+static inline unsigned long folio_nr_pages(const struct folio *folio)
+{
+	return 1UL << folio_order(folio);
+}
+
+static inline size_t folio_size(const struct folio *folio)
+{
+	return PAGE_SIZE << folio_order(folio);
+}
+
+static inline bool folio_test_large(const struct folio *folio)
+{
+	return folio_test_head(folio);
+}
+
+/* --- references (include/linux/page_ref.h) --- */
+
+static inline int folio_ref_count(const struct folio *folio)
+{
+	return atomic_read(&folio->_refcount);
+}
+
+static inline void folio_get(struct folio *folio)
+{
+	WARN_ON_ONCE(folio_ref_count(folio) <= 0);
+	folio->_refcount.counter++;
+}
+
+/* Take a reference unless the folio is frozen or free (refcount 0). */
+static inline bool folio_try_get(struct folio *folio)
+{
+	if (folio_ref_count(folio) <= 0)
+		return false;
+	folio->_refcount.counter++;
+	return true;
+}
+
+static inline void folio_ref_add(struct folio *folio, int nr)
+{
+	folio->_refcount.counter += nr;
+}
+
+/* Drop references; returns true when the count reached zero. */
+static inline bool folio_ref_sub_and_test(struct folio *folio, int nr)
+{
+	WARN_ON_ONCE(folio_ref_count(folio) < nr);
+	folio->_refcount.counter -= nr;
+	return folio->_refcount.counter == 0;
+}
+
+/* Succeeds only when exactly @count references exist, leaving the count at 0. */
+static inline bool folio_ref_freeze(struct folio *folio, int count)
+{
+	if (folio_ref_count(folio) != count)
+		return false;
+	atomic_set(&folio->_refcount, 0);
+	return true;
+}
+
+static inline void folio_ref_unfreeze(struct folio *folio, int count)
+{
+	WARN_ON_ONCE(folio_ref_count(folio) != 0 || count == 0);
+	atomic_set(&folio->_refcount, count);
+}
+
+static inline void folio_set_count(struct folio *folio, int count)
+{
+	atomic_set(&folio->_refcount, count);
+}
+
+/* --- HugeTLB fields (page 3 of the folio) --- */
+
+struct hugepage_subpool;
+struct hugetlb_cgroup;
+
+static inline struct hugepage_subpool *hugetlb_folio_subpool(const struct folio *folio)
+{
+	return folio->_hugetlb_subpool;
+}
+
+static inline void hugetlb_set_folio_subpool(struct folio *folio, struct hugepage_subpool *spool)
+{
+	folio->_hugetlb_subpool = spool;
+}
+
+static inline struct hugetlb_cgroup *hugetlb_cgroup_from_folio(const struct folio *folio)
+{
+	return folio->_hugetlb_cgroup;
+}
+
+static inline struct hugetlb_cgroup *hugetlb_cgroup_from_folio_rsvd(const struct folio *folio)
+{
+	return folio->_hugetlb_cgroup_rsvd;
+}
+
+static inline void set_hugetlb_cgroup(struct folio *folio, struct hugetlb_cgroup *cg)
+{
+	folio->_hugetlb_cgroup = cg;
+}
+
+static inline void set_hugetlb_cgroup_rsvd(struct folio *folio, struct hugetlb_cgroup *cg)
+{
+	folio->_hugetlb_cgroup_rsvd = cg;
+}
+
+/* --- pages, pfns and folios (lib/folio.c) --- */
+
+/**
+ * page_folio() - the folio a page belongs to
+ * @page: any struct page of an initialized folio
+ *
+ * Tail pages carry their folio's order, so the head is found by aligning
+ * the pfn. Tails of an HVO-optimized folio read as zero (their vmemmap is
+ * the shared zero page); they are resolved through the huge page around
+ * them.
+ *
+ * Context: any.
+ * Return: the folio.
+ */
+GS_API struct folio *page_folio(const struct page *page);
+
+static inline struct page *folio_page(struct folio *folio, unsigned long n)
+{
+	return &folio->page + n;
+}
+
+static inline unsigned long folio_pfn(const struct folio *folio)
+{
+	return page_to_pfn(&folio->page);
+}
+
+static inline struct folio *pfn_folio(unsigned long pfn)
+{
+	return page_folio(pfn_to_page(pfn));
+}
+
+/** folio_address() - host address of the folio's data, NULL when metadata-only */
+static inline void *folio_address(const struct folio *folio)
+{
+	return gs_pfn_to_virt(folio_pfn(folio));
+}
+
+/**
+ * gs_folio_init() - make [pfn, pfn + 2^order) one folio (prep_compound_page)
+ * @pfn: first pfn, aligned to 2^order
+ * @order: folio order
+ * @flags: initial page flags (PG_head is added for order >= 1)
+ * @tails_upto: write tail struct pages only below this page index (the
+ *              first vmemmap page when HVO will drop the rest); ~0UL for all
+ *
+ * The reference count starts at 0; the caller sets it.
+ *
+ * Context: any.
+ * Return: the folio.
+ */
+GS_API struct folio *gs_folio_init(unsigned long pfn, unsigned int order, unsigned long flags,
+				   unsigned long tails_upto);
+
+/**
+ * gs_folio_write_tails() - (re)write tail struct pages [@from, @to) of a folio
+ *
+ * Used when vmemmap pages come back (HVO restore): tails hold only the
+ * order-encoded tail marker.
+ */
+GS_API void gs_folio_write_tails(struct folio *folio, unsigned long from, unsigned long to);
+
+/* --- host mappings and pins --- */
+
+static inline int folio_mapcount(const struct folio *folio)
+{
+	if (folio_test_large(folio))
+		return atomic_read(&folio->_large_mapcount) + 1;
+	return atomic_read(&folio->_mapcount) + 1;
+}
+
+static inline bool folio_mapped(const struct folio *folio)
+{
+	return folio_mapcount(folio) > 0;
+}
+
+/* A host mapping of the folio: one map count and one reference. */
+GS_API void gs_folio_map(struct folio *folio);
+/* Remove a host mapping: drops the map count and the mapping's reference. */
+GS_API void gs_folio_unmap(struct folio *folio);
+
+/*
+ * Pins (FOLL_PIN): large folios count them in _pincount plus one reference;
+ * small folios add GUP_PIN_COUNTING_BIAS references, as the kernel does.
+ */
+#define GUP_PIN_COUNTING_BIAS 1024
+GS_API void gs_folio_pin(struct folio *folio);
+GS_API void gs_folio_unpin(struct folio *folio);
+GS_API bool folio_maybe_dma_pinned(const struct folio *folio);
+
+/* --- lock --- */
+
+/* Taking a locked folio would sleep forever in a single-threaded simulator: WARN. */
+GS_API void folio_lock(struct folio *folio);
+GS_API bool folio_trylock(struct folio *folio);
+GS_API void folio_unlock(struct folio *folio);
+
+/* --- release --- */
+
+enum gs_folio_kind {
+	GS_FOLIO_HUGETLB,     /* back to its HugeTLB pool (free_huge_folio) */
+	GS_FOLIO_NEEDS_MERGE, /* a piece of a split huge page: deferred merge */
+	GS_FOLIO_OTHER,
+	GS_FOLIO_NR_KINDS,
+};
+
+/**
+ * gs_folio_set_free_hook() - who takes a folio whose last reference is gone
+ * @kind: which folios
+ * @fn: called with the folio at refcount 0; NULL removes the hook
+ *
+ * A folio with no hook for its kind is reported with a WARN (it would leak).
+ *
+ * Context: setup.
+ */
+GS_API void gs_folio_set_free_hook(enum gs_folio_kind kind, void (*fn)(struct folio *folio));
+
+/** folio_put() - drop a reference; the last one hands the folio to its free hook */
+GS_API void folio_put(struct folio *folio);
+
+/** folio_put_refs() - drop @nr references at once */
+GS_API void folio_put_refs(struct folio *folio, int nr);
+
+/* --- split and merge --- */
+
+enum gs_split_type {
+	GS_SPLIT_UNIFORM,     /* every piece of new_order (split_huge_page_to_list_to_order) */
+	GS_SPLIT_NON_UNIFORM, /* buddy-style halving toward one page (folio_split) */
+};
+
+/**
+ * folio_split() - split a folio into smaller folios
+ * @folio: the folio; unmapped, HVO undone, caller holds one reference
+ * @new_order: order of the pieces (of the piece containing @at, when non-uniform)
+ * @at: the page the caller's reference follows; NULL for the first page
+ * @type: uniform or non-uniform
+ *
+ * The reference count must be exactly the caller's plus, for a folio with a
+ * mapping (page cache), one per page; otherwise someone else holds the folio
+ * and the split is refused. Pieces keep mapping and index, the page cache's
+ * references per page, and the caller's reference moves to the piece holding
+ * @at; a piece left with no reference goes to its free hook. Pieces of a
+ * HugeTLB folio are marked needs-merge.
+ *
+ * Context: folio locked (not checked).
+ * Return: 0; -EINVAL when @new_order is not below the folio's order or the
+ * folio is still HVO-optimized; -EBUSY when it is mapped; -EAGAIN when the
+ * references are not the expected ones (nothing changed).
+ */
+GS_API int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
+		       enum gs_split_type type);
+
+/**
+ * folio_merge() - put the pieces of a split folio back together
+ * @first: the piece at the start of the range (aligned to 2^@order)
+ * @order: order of the merged folio
+ * @caller_refs: references the caller holds on @first (0 or 1); they stay
+ *
+ * Every piece must be unmapped and hold only its page-cache references
+ * (plus @caller_refs on @first). The merged folio keeps @first's mapping
+ * and index; if the pieces were needs-merge pieces of a HugeTLB page, it is
+ * a HugeTLB folio again.
+ *
+ * Context: pieces locked (not checked).
+ * Return: the merged folio's reference count (>= 0) on success; -EINVAL
+ * when the range is not made of smaller pieces; -EBUSY when a piece is
+ * mapped; -EAGAIN when a piece holds other references (nothing changed).
+ */
+GS_API int folio_merge(struct folio *first, unsigned int order, int caller_refs);
+
+#endif /* GMEMSIM_FOLIO_H */

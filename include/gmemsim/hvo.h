@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HugeTLB Vmemmap Optimization (mm/hugetlb_vmemmap.c). The struct pages of a
+ * huge page fill 8 vmemmap pages (2 MiB) or 4096 (1 GiB); all but the first
+ * hold only identical tail struct pages, so HVO gives those pages back and
+ * leaves the first. Undoing it (before a split) must allocate them again
+ * and can fail with -ENOMEM, which is why every split of a HugeTLB page has
+ * a failure point before it.
+ *
+ * In gmemsim the vmemmap is host memory: optimizing a folio releases its
+ * tail vmemmap pages to the host (RSS drops) and maps them read-only, so
+ * the tails read as zero (page_folio() still resolves them) and any write
+ * to one traps, like the kernel's read-only tail mapping.
+ */
+#ifndef GMEMSIM_HVO_H
+#define GMEMSIM_HVO_H
+
+#include <gmemsim/compiler.h>
+#include <gmemsim/mm_types.h>
+
+/* HVO keeps the first vmemmap page: the head and the first 63 tails. */
+#define HUGETLB_VMEMMAP_RESERVE_SIZE  PAGE_SIZE
+#define HUGETLB_VMEMMAP_RESERVE_PAGES (HUGETLB_VMEMMAP_RESERVE_SIZE / sizeof(struct page))
+
+/* Bytes of struct pages behind a folio of @order. */
+static inline unsigned long hugetlb_vmemmap_size(unsigned int order)
+{
+	return (1UL << order) * sizeof(struct page);
+}
+
+/* Bytes HVO frees for @order: all but the reserved first page (0 if only one page). */
+static inline unsigned long hugetlb_vmemmap_optimizable_size(unsigned int order)
+{
+	unsigned long size = hugetlb_vmemmap_size(order);
+
+	return size > HUGETLB_VMEMMAP_RESERVE_SIZE ? size - HUGETLB_VMEMMAP_RESERVE_SIZE : 0;
+}
+
+/* Vmemmap pages HVO frees for @order: 7 for 2 MiB, 4095 for 1 GiB. */
+static inline unsigned long hugetlb_vmemmap_optimizable_pages(unsigned int order)
+{
+	return hugetlb_vmemmap_optimizable_size(order) >> PAGE_SHIFT;
+}
+
+/** gs_hvo_set_enabled() - the vm.hugetlb_optimize_vmemmap switch; returns the old value */
+GS_API bool gs_hvo_set_enabled(bool on);
+GS_API bool gs_hvo_enabled(void);
+
+/**
+ * hugetlb_vmemmap_optimize_folio() - free the tail vmemmap pages of a folio
+ * @folio: a huge folio (order >= 7) with refcount 0 (free or frozen)
+ *
+ * Like the kernel, a fresh head vmemmap page is allocated first (site
+ * hvo.optimize); if that fails the folio simply stays unoptimized.
+ * Nothing happens when HVO is disabled or the folio is already optimized.
+ *
+ * Context: process context.
+ * Return: 0 (optimized, or nothing to do), -ENOMEM (left unoptimized),
+ * -EINVAL (order too small, or references held).
+ */
+GS_API int hugetlb_vmemmap_optimize_folio(struct folio *folio);
+
+/**
+ * hugetlb_vmemmap_restore_folio() - allocate the tail vmemmap pages again
+ * @folio: an optimized folio
+ *
+ * Allocates 7 (2 MiB) or 4095 (1 GiB) pages, each one an allocation at
+ * site hvo.restore, all or nothing: on any failure what was obtained is
+ * freed and the folio stays optimized. Uses a reservation from
+ * hugetlb_vmemmap_prealloc() if there is one, and then cannot fail.
+ * Every tail struct page is written again.
+ *
+ * Context: process context (may sleep).
+ * Return: 0 (also when not optimized), -ENOMEM.
+ */
+GS_API int hugetlb_vmemmap_restore_folio(struct folio *folio);
+
+/**
+ * hugetlb_vmemmap_prepare_split() - restore only what a split into optimized pieces needs
+ * @folio: an optimized folio of order > @new_order
+ * @new_order: order of the pieces, >= 7 so that the pieces stay optimized
+ *
+ * The "1 GiB directly to 512 optimized 2 MiB pieces" path: only the first
+ * vmemmap page of each piece is allocated (511 for 1 GiB to 2 MiB, against
+ * 4095 to restore everything), all or nothing. folio_split() then builds
+ * optimized pieces. hugetlb_vmemmap_cancel_split() undoes this if the split
+ * is refused.
+ *
+ * Context: process context (may sleep).
+ * Return: 0, -EINVAL (not optimized or bad order), -ENOMEM.
+ */
+GS_API int hugetlb_vmemmap_prepare_split(struct folio *folio, unsigned int new_order);
+
+/** hugetlb_vmemmap_split_prepared() - prepare_split(@folio, @new_order) was done */
+GS_API bool hugetlb_vmemmap_split_prepared(const struct folio *folio, unsigned int new_order);
+
+/** hugetlb_vmemmap_cancel_split() - give back what prepare_split allocated */
+GS_API void hugetlb_vmemmap_cancel_split(struct folio *folio, unsigned int new_order);
+
+/**
+ * hugetlb_vmemmap_prealloc() - reserve the pages a later restore needs
+ * @folio: an optimized folio
+ *
+ * The alternative to failing at restore time: allocate the 7 / 4095 pages
+ * early (where failing is cheap), so that the restore cannot fail.
+ *
+ * Context: process context (may sleep).
+ * Return: 0 (also when nothing is needed), -ENOMEM (nothing reserved).
+ */
+GS_API int hugetlb_vmemmap_prealloc(struct folio *folio);
+
+/** hugetlb_vmemmap_prealloc_release() - drop an unused reservation */
+GS_API void hugetlb_vmemmap_prealloc_release(struct folio *folio);
+
+/**
+ * hugetlb_vmemmap_release() - forget a huge page's vmemmap state before it
+ * goes back to the host (uncharges restored pages and reservations)
+ * @pfn: first pfn of the huge page
+ * @order: its order
+ */
+GS_API void hugetlb_vmemmap_release(unsigned long pfn, unsigned int order);
+
+/**
+ * struct gs_hvo_stats - HVO counters
+ * @freed_pages: vmemmap pages currently given back by HVO (bytes saved = x 4096)
+ * @restored_pages: vmemmap pages currently held because a restore allocated them
+ * @reserved_pages: pages held by preallocations
+ * @optimizations: folios optimized
+ * @restores: full restores
+ * @split_restores: prepare_split calls that succeeded
+ * @restore_failures: restores and prepare_splits that failed with -ENOMEM
+ * @pages_allocated: vmemmap pages allocated by restores, in total
+ * @pages_freed: vmemmap pages freed by optimizations, in total
+ */
+struct gs_hvo_stats {
+	unsigned long freed_pages;
+	unsigned long restored_pages;
+	unsigned long reserved_pages;
+	unsigned long optimizations;
+	unsigned long restores;
+	unsigned long split_restores;
+	unsigned long restore_failures;
+	unsigned long pages_allocated;
+	unsigned long pages_freed;
+};
+
+GS_API void gs_hvo_stats(struct gs_hvo_stats *out);
+
+#endif /* GMEMSIM_HVO_H */

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Simulated physical memory: a pfn space, the vmemmap (one 64-byte struct
+ * page per pfn, in one linear virtual array like the kernel's
+ * CONFIG_SPARSEMEM_VMEMMAP), and the data behind each huge page. Data comes
+ * from MAP_HUGETLB memory when the host has free huge pages of the size,
+ * else from aligned anonymous memory (MADV_HUGEPAGE), else none at all
+ * ("metadata-only", for simulated guests larger than the host).
+ *
+ * The vmemmap is reserved once, without backing (MAP_NORESERVE): a struct
+ * page costs host memory only once written, and HVO hands its pages back.
+ */
+#ifndef GMEMSIM_PHYSMEM_H
+#define GMEMSIM_PHYSMEM_H
+
+#include <gmemsim/compiler.h>
+#include <gmemsim/gfp.h>
+#include <gmemsim/mm_types.h>
+
+/* The first pfn handed out: 1 GiB, so pfn 0 and small numbers are never pages. */
+#define GS_PFN_BASE (1UL << 18)
+
+enum gs_backing {
+	GS_BACKING_AUTO,    /* best available: hugetlb, then anon */
+	GS_BACKING_HUGETLB, /* MAP_HUGETLB of the page's own size */
+	GS_BACKING_ANON,    /* anonymous memory aligned to the page size, MADV_HUGEPAGE */
+	GS_BACKING_NONE,    /* metadata only: struct pages, no data */
+};
+
+/* struct page of pfn p is gs_vmemmap[p]; set by gs_physmem_init(). */
+extern GS_API struct page *gs_vmemmap;
+/* Number of pfns the vmemmap covers. */
+extern GS_API unsigned long gs_vmemmap_pfns;
+
+static inline struct page *pfn_to_page(unsigned long pfn)
+{
+	return gs_vmemmap + pfn;
+}
+
+static inline unsigned long page_to_pfn(const struct page *page)
+{
+	return (unsigned long)(page - gs_vmemmap);
+}
+
+/**
+ * gs_physmem_init() - reserve the vmemmap (idempotent)
+ *
+ * Reserves virtual space for 2^30 pfns (4 TiB of simulated memory), or
+ * less where the host refuses that much address space.
+ *
+ * Context: any.
+ * Return: 0, or -ENOMEM if not even a small vmemmap can be reserved.
+ */
+GS_API int gs_physmem_init(void);
+
+/**
+ * gs_physmem_alloc_huge() - one huge page of simulated physical memory
+ * @order: 9 (2 MiB) or 18 (1 GiB); any order from 9 to 18 is accepted
+ * @want: backing to use; GS_BACKING_AUTO picks the best available
+ * @gfp: allocation flags, for the fault injector (site physmem.huge)
+ * @pfn: set to the first pfn (aligned to the page size)
+ * @got: set to the backing obtained (may be NULL)
+ *
+ * The struct pages of the range read as zero: the caller makes them a
+ * folio. An explicit GS_BACKING_HUGETLB that the host cannot give fails.
+ *
+ * Context: process context (may sleep).
+ * Return: 0, -EINVAL for a bad order, -ENOMEM (injected, out of pfns, or
+ * the host refused the memory).
+ */
+GS_API int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp,
+				 unsigned long *pfn, enum gs_backing *got);
+
+/**
+ * gs_physmem_free_huge() - give a huge page back to the host
+ * @pfn: its first pfn
+ * @order: its order
+ *
+ * Its data and struct pages are released; the pfn range is reused later.
+ *
+ * Context: any.
+ */
+GS_API void gs_physmem_free_huge(unsigned long pfn, unsigned int order);
+
+/** pfn_valid() - @pfn belongs to an allocated huge page */
+GS_API bool pfn_valid(unsigned long pfn);
+
+/** gs_pfn_to_virt() - host address of the data of @pfn, or NULL when metadata-only */
+GS_API void *gs_pfn_to_virt(unsigned long pfn);
+
+/** gs_pfn_backing() - the backing of the huge page holding @pfn */
+GS_API enum gs_backing gs_pfn_backing(unsigned long pfn);
+
+/** gs_backing_name() - "hugetlb", "anon", "none" or "auto" */
+GS_API const char *gs_backing_name(enum gs_backing backing);
+
+/**
+ * gs_vmemmap_resident() - bytes of vmemmap the host holds for a pfn range
+ * @pfn: first pfn
+ * @nr: number of pfns (the range is widened to whole vmemmap pages)
+ *
+ * Measured with mincore(): this is real host memory, so it shows what HVO
+ * gives back.
+ *
+ * Return: resident bytes.
+ */
+GS_API size_t gs_vmemmap_resident(unsigned long pfn, unsigned long nr);
+
+/**
+ * struct gs_physmem_stats - what the simulated physical memory holds
+ * @huge_pages: huge pages allocated, per backing (index: enum gs_backing)
+ * @data_bytes: host memory mapped for data
+ * @pfns_in_use: pfns allocated
+ */
+struct gs_physmem_stats {
+	unsigned long huge_pages[4];
+	size_t data_bytes;
+	unsigned long pfns_in_use;
+};
+
+GS_API void gs_physmem_stats(struct gs_physmem_stats *out);
+
+#endif /* GMEMSIM_PHYSMEM_H */

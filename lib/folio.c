@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Folios over the simulated vmemmap: resolving pages to folios, preparing
+ * compound folios, references, host mappings, pins, the folio lock, release
+ * through per-kind free hooks, and splitting and merging with the kernel's
+ * reference-freeze protocol. Mirrors include/linux/mm.h and page_ref.h,
+ * mm/page_alloc.c's prep_compound_page(), and the split machinery of
+ * mm/huge_memory.c (__folio_split, uniform and non-uniform).
+ */
+#include <errno.h>
+#include <string.h>
+#include <gmemsim/folio.h>
+#include <gmemsim/hvo.h>
+#include <gmemsim/trace.h>
+
+#define TAIL_INFO(order) (GS_PAGE_TAIL | ((unsigned long)(order) << 1))
+
+static void (*free_hooks[GS_FOLIO_NR_KINDS])(struct folio *folio);
+
+/*
+ * An HVO-optimized folio's tail struct pages beyond its first vmemmap page
+ * read as zero. Such a folio is a whole HugeTLB page of order >= 7 (more
+ * than one vmemmap page), so look for its head at each such alignment.
+ */
+static struct folio *optimized_tail_folio(const struct page *page)
+{
+	unsigned long pfn = page_to_pfn(page);
+
+	for (unsigned int order = 7; order <= 18; order++) {
+		unsigned long head = ALIGN_DOWN(pfn, 1UL << order);
+		struct folio *f = (struct folio *)pfn_to_page(head);
+
+		if (head != pfn && f->page.compound_info && folio_test_head(f) &&
+		    folio_order(f) == order && folio_test_hugetlb_vmemmap_optimized(f))
+			return f;
+	}
+	WARN(1, "pfn 0x%lx: struct page belongs to no folio", pfn);
+	return (struct folio *)page;
+}
+
+struct folio *page_folio(const struct page *page)
+{
+	unsigned long info = page->compound_info;
+
+	if (info & GS_PAGE_TAIL)
+		return (struct folio *)pfn_to_page(
+			ALIGN_DOWN(page_to_pfn(page), 1UL << (info >> 1)));
+	/* A head's first word is its lru link, never zero once initialized. */
+	if (info)
+		return (struct folio *)page;
+	return optimized_tail_folio(page);
+}
+
+/* Write the fields a large folio keeps in its pages 1-3. */
+static void init_large_fields(struct folio *folio, unsigned int order)
+{
+	unsigned long nr = 1UL << order;
+
+	memset(&folio->__page_1, 0, sizeof(struct page) * (nr > 3 ? 3 : nr - 1));
+	folio->_head_1 = TAIL_INFO(order);
+	folio->_folio_order = order;
+	folio->_folio_nr_pages = (unsigned int)nr;
+	atomic_set(&folio->_large_mapcount, -1);
+	atomic_set(&folio->_entire_mapcount, -1);
+	if (nr > 2) {
+		folio->_head_2 = TAIL_INFO(order);
+		INIT_LIST_HEAD(&folio->_deferred_list);
+	}
+	if (nr > 3)
+		folio->_head_3 = TAIL_INFO(order);
+}
+
+struct folio *gs_folio_init(unsigned long pfn, unsigned int order, unsigned long flags,
+			    unsigned long tails_upto)
+{
+	struct folio *folio = (struct folio *)pfn_to_page(pfn);
+	unsigned long nr = 1UL << order, end = min_t(unsigned long, nr, tails_upto);
+
+	memset(&folio->page, 0, sizeof(struct page));
+	INIT_LIST_HEAD(&folio->lru);
+	atomic_set(&folio->_mapcount, -1);
+	folio->flags = flags & ~(1UL << PG_head);
+	if (!order)
+		return folio;
+	folio->flags |= 1UL << PG_head;
+	init_large_fields(folio, order);
+	gs_folio_write_tails(folio, 4, end);
+	return folio;
+}
+
+void gs_folio_write_tails(struct folio *folio, unsigned long from, unsigned long to)
+{
+	unsigned long pfn = folio_pfn(folio), info = TAIL_INFO(folio_order(folio));
+
+	/* Tail struct pages hold only the tail marker: identical for every tail of the order. */
+	for (unsigned long i = max_t(unsigned long, from, 4); i < to; i++) {
+		struct page *tail = pfn_to_page(pfn + i);
+
+		memset(tail, 0, sizeof(*tail));
+		tail->compound_info = info;
+	}
+}
+
+/* --- mappings, pins, lock --- */
+
+void gs_folio_map(struct folio *folio)
+{
+	folio_get(folio);
+	if (folio_test_large(folio))
+		folio->_large_mapcount.counter++;
+	else
+		folio->_mapcount.counter++;
+}
+
+void gs_folio_unmap(struct folio *folio)
+{
+	if (WARN_ON_ONCE(!folio_mapped(folio)))
+		return;
+	if (folio_test_large(folio))
+		folio->_large_mapcount.counter--;
+	else
+		folio->_mapcount.counter--;
+	folio_put(folio);
+}
+
+void gs_folio_pin(struct folio *folio)
+{
+	if (folio_test_large(folio)) {
+		folio->_pincount.counter++;
+		folio_get(folio);
+	} else {
+		folio_ref_add(folio, GUP_PIN_COUNTING_BIAS);
+	}
+}
+
+void gs_folio_unpin(struct folio *folio)
+{
+	if (folio_test_large(folio)) {
+		if (WARN_ON_ONCE(atomic_read(&folio->_pincount) <= 0))
+			return;
+		folio->_pincount.counter--;
+		folio_put(folio);
+	} else {
+		folio_put_refs(folio, GUP_PIN_COUNTING_BIAS);
+	}
+}
+
+bool folio_maybe_dma_pinned(const struct folio *folio)
+{
+	if (folio_test_large(folio))
+		return atomic_read(&folio->_pincount) > 0;
+	return folio_ref_count(folio) >= GUP_PIN_COUNTING_BIAS;
+}
+
+void folio_lock(struct folio *folio)
+{
+	WARN(folio_test_locked(folio), "folio at pfn 0x%lx locked twice: would deadlock",
+	     folio_pfn(folio));
+	folio_set_locked(folio);
+}
+
+bool folio_trylock(struct folio *folio)
+{
+	if (folio_test_locked(folio))
+		return false;
+	folio_set_locked(folio);
+	return true;
+}
+
+void folio_unlock(struct folio *folio)
+{
+	WARN_ON_ONCE(!folio_test_locked(folio));
+	folio_clear_locked(folio);
+}
+
+/* --- release --- */
+
+void gs_folio_set_free_hook(enum gs_folio_kind kind, void (*fn)(struct folio *folio))
+{
+	if (!WARN_ON((unsigned int)kind >= GS_FOLIO_NR_KINDS))
+		free_hooks[kind] = fn;
+}
+
+static enum gs_folio_kind folio_kind(const struct folio *folio)
+{
+	if (folio_test_hugetlb(folio))
+		return GS_FOLIO_HUGETLB;
+	if (folio_test_needs_merge(folio))
+		return GS_FOLIO_NEEDS_MERGE;
+	return GS_FOLIO_OTHER;
+}
+
+static void folio_release(struct folio *folio)
+{
+	void (*fn)(struct folio *) = free_hooks[folio_kind(folio)];
+
+	gs_trace("folio.free", GS_TF_X("pfn", folio_pfn(folio)),
+		 GS_TF_U("order", folio_order(folio)));
+	if (WARN(!fn, "folio at pfn 0x%lx freed with no owner to take it", folio_pfn(folio)))
+		return;
+	fn(folio);
+}
+
+void folio_put_refs(struct folio *folio, int nr)
+{
+	if (folio_ref_sub_and_test(folio, nr))
+		folio_release(folio);
+}
+
+void folio_put(struct folio *folio)
+{
+	folio_put_refs(folio, 1);
+}
+
+/* --- split --- */
+
+/* What the pieces inherit from the folio being split. */
+struct split_src {
+	unsigned long flags;
+	void *mapping;
+	pgoff_t index;
+	unsigned long pfn;
+	bool keep_hvo; /* pieces stay HVO-optimized (hugetlb_vmemmap_prepare_split() was done) */
+};
+
+static int piece_refs(const struct split_src *src, unsigned long pfn, unsigned int order,
+		      unsigned long at_pfn)
+{
+	unsigned long nr = 1UL << order;
+	int refs = src->mapping ? (int)nr : 0;
+
+	return refs + (at_pfn >= pfn && at_pfn < pfn + nr);
+}
+
+static struct folio *make_piece(const struct split_src *src, unsigned long pfn, unsigned int order)
+{
+	unsigned long tails = src->keep_hvo ? HUGETLB_VMEMMAP_RESERVE_PAGES : ~0UL;
+	struct folio *piece = gs_folio_init(pfn, order, src->flags, tails);
+
+	if (src->keep_hvo)
+		folio_set_hugetlb_vmemmap_optimized(piece);
+	piece->mapping = src->mapping;
+	piece->index = src->index + (pfn - src->pfn);
+	/* Frozen until every piece exists, as a racing lookup must not see half a split. */
+	folio_set_count(piece, 0);
+	return piece;
+}
+
+static unsigned long piece_flags(const struct folio *folio)
+{
+	unsigned long keep = (1UL << PG_locked) | (1UL << PG_uptodate) | (1UL << PG_hwpoison) |
+			     (1UL << PG_needs_merge);
+	unsigned long flags = folio->flags & keep;
+
+	/* Pieces of a HugeTLB page are not HugeTLB folios: they wait to be merged back. */
+	if (folio_test_hugetlb(folio))
+		flags |= 1UL << PG_needs_merge;
+	return flags;
+}
+
+/*
+ * The pieces of a non-uniform split: halving toward @at_pfn, the half
+ * without it stays as large as it can. Returns how many (at most 19).
+ */
+static unsigned int plan_pieces(unsigned long pfn, unsigned int order, unsigned int new_order,
+				unsigned long at_pfn, unsigned long *pfns, unsigned int *orders)
+{
+	unsigned int n = 0;
+
+	for (unsigned int o = order; o > new_order; o--) {
+		unsigned long half = 1UL << (o - 1);
+		bool at_low = at_pfn < pfn + half;
+
+		pfns[n] = at_low ? pfn + half : pfn;
+		orders[n++] = o - 1;
+		if (!at_low)
+			pfn += half;
+	}
+	pfns[n] = pfn;
+	orders[n++] = new_order;
+	return n;
+}
+
+static void split_uniform(const struct split_src *src, unsigned int order, unsigned int new_order,
+			  unsigned long at_pfn)
+{
+	unsigned long nr = 1UL << order, step = 1UL << new_order;
+
+	/* Build every piece first, then give out references: no piece is live half made. */
+	for (unsigned long p = src->pfn; p < src->pfn + nr; p += step)
+		make_piece(src, p, new_order);
+	for (unsigned long p = src->pfn; p < src->pfn + nr; p += step) {
+		struct folio *piece = (struct folio *)pfn_to_page(p);
+		int refs = piece_refs(src, p, new_order, at_pfn);
+
+		if (refs)
+			folio_set_count(piece, refs);
+		else
+			folio_release(piece);
+	}
+}
+
+static void split_non_uniform(const struct split_src *src, unsigned int order,
+			      unsigned int new_order, unsigned long at_pfn)
+{
+	unsigned long pfns[20];
+	unsigned int orders[20];
+	unsigned int n = plan_pieces(src->pfn, order, new_order, at_pfn, pfns, orders);
+
+	for (unsigned int i = 0; i < n; i++)
+		make_piece(src, pfns[i], orders[i]);
+	for (unsigned int i = 0; i < n; i++) {
+		struct folio *piece = (struct folio *)pfn_to_page(pfns[i]);
+		int refs = piece_refs(src, pfns[i], orders[i], at_pfn);
+
+		if (refs)
+			folio_set_count(piece, refs);
+		else
+			folio_release(piece);
+	}
+}
+
+int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
+		enum gs_split_type type)
+{
+	unsigned int order = folio_order(folio);
+	struct split_src src = {
+		.flags = piece_flags(folio),
+		.mapping = folio->mapping,
+		.index = folio->index,
+		.pfn = folio_pfn(folio),
+	};
+	unsigned long at_pfn = at ? page_to_pfn(at) : src.pfn;
+	int expected = 1 + (folio->mapping ? (int)folio_nr_pages(folio) : 0);
+
+	if (new_order >= order || at_pfn < src.pfn || at_pfn >= src.pfn + (1UL << order))
+		return -EINVAL;
+	/*
+	 * The struct pages of the new heads must exist: either HVO was undone,
+	 * or the pieces stay optimized and prepare_split gave each its first
+	 * vmemmap page.
+	 */
+	if (folio_test_hugetlb_vmemmap_optimized(folio)) {
+		if (WARN_ON_ONCE(type != GS_SPLIT_UNIFORM ||
+				 !hugetlb_vmemmap_split_prepared(folio, new_order)))
+			return -EINVAL;
+		src.keep_hvo = true;
+	}
+	if (folio_mapped(folio))
+		return -EBUSY;
+	if (!folio_ref_freeze(folio, expected))
+		return -EAGAIN;
+	gs_trace("folio.split", GS_TF_X("pfn", src.pfn), GS_TF_U("order", order),
+		 GS_TF_U("new_order", new_order), GS_TF_B("uniform", type == GS_SPLIT_UNIFORM));
+	if (type == GS_SPLIT_UNIFORM)
+		split_uniform(&src, order, new_order, at_pfn);
+	else
+		split_non_uniform(&src, order, new_order, at_pfn);
+	return 0;
+}
+
+/* --- merge --- */
+
+static int merge_expected(const struct folio *piece, bool first, int caller_refs)
+{
+	int refs = piece->mapping ? (int)folio_nr_pages(piece) : 0;
+
+	return refs + (first ? caller_refs : 0);
+}
+
+/* Unfreeze the pieces in [pfn, upto) with the counts they had. */
+static void merge_unwind(unsigned long pfn, unsigned long upto, int caller_refs)
+{
+	for (unsigned long p = pfn; p < upto;) {
+		struct folio *piece = (struct folio *)pfn_to_page(p);
+
+		folio_set_count(piece, merge_expected(piece, p == pfn, caller_refs));
+		p += folio_nr_pages(piece);
+	}
+}
+
+/* Check and freeze every piece; on failure everything is as it was. */
+static int merge_freeze(unsigned long pfn, unsigned int order, int caller_refs, bool *uptodate,
+			bool *hwpoison, bool *was_hugetlb)
+{
+	unsigned long nr = 1UL << order, p = pfn;
+	int err = 0;
+
+	*uptodate = true;
+	*hwpoison = *was_hugetlb = false;
+	while (p < pfn + nr) {
+		struct folio *piece = (struct folio *)pfn_to_page(p);
+
+		if (page_folio(&piece->page) != piece || folio_order(piece) >= order ||
+		    WARN_ON_ONCE(folio_test_hugetlb_vmemmap_optimized(piece))) {
+			err = -EINVAL;
+			break;
+		}
+		if (folio_mapped(piece)) {
+			err = -EBUSY;
+			break;
+		}
+		if (!folio_ref_freeze(piece, merge_expected(piece, p == pfn, caller_refs))) {
+			err = -EAGAIN;
+			break;
+		}
+		*uptodate &= folio_test_uptodate(piece);
+		*hwpoison |= folio_test_hwpoison(piece);
+		*was_hugetlb |= folio_test_needs_merge(piece);
+		p += folio_nr_pages(piece);
+	}
+	if (!err)
+		return 0;
+	merge_unwind(pfn, p, caller_refs);
+	return err;
+}
+
+int folio_merge(struct folio *first, unsigned int order, int caller_refs)
+{
+	unsigned long pfn = folio_pfn(first), nr = 1UL << order;
+	void *mapping = first->mapping;
+	pgoff_t index = first->index;
+	bool uptodate, hwpoison, was_hugetlb;
+	unsigned long flags;
+	struct folio *folio;
+	int err, refs;
+
+	if (!IS_ALIGNED(pfn, nr) || !order || caller_refs < 0)
+		return -EINVAL;
+	err = merge_freeze(pfn, order, caller_refs, &uptodate, &hwpoison, &was_hugetlb);
+	if (err)
+		return err;
+	flags = (uptodate ? 1UL << PG_uptodate : 0) | (hwpoison ? 1UL << PG_hwpoison : 0) |
+		(first->flags & (1UL << PG_locked)) | (was_hugetlb ? 1UL << PG_hugetlb : 0);
+	folio = gs_folio_init(pfn, order, flags, ~0UL);
+	folio->mapping = mapping;
+	folio->index = index;
+	refs = (mapping ? (int)nr : 0) + caller_refs;
+	folio_set_count(folio, refs);
+	gs_trace("folio.merge", GS_TF_X("pfn", pfn), GS_TF_U("order", order));
+	return refs;
+}

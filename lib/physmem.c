@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Simulated physical memory (see <gmemsim/physmem.h>): the pfn space, the
+ * vmemmap, and host memory behind huge pages. Plays the part of the buddy
+ * allocator's huge-page source and of the sparse vmemmap
+ * (mm/sparse-vmemmap.c) for gmemsim's HugeTLB pools.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/physmem.h>
+#include <gmemsim/warn.h>
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+
+#define CHUNK_SHIFT	    9 /* the chunk table has one entry per 2 MiB of pfns */
+#define CHUNK_IN_USE	    1UL
+#define CHUNK_BACKING_SHIFT 1
+#define CHUNK_BACKING_MASK  (3UL << CHUNK_BACKING_SHIFT)
+#define MIN_ORDER	    9
+#define MAX_ORDER	    18
+
+/* Marks the head struct page of a free pfn range; ->private links to the next one. */
+#define FREE_RANGE_MAGIC ((void *)0x46524545UL)
+
+struct page *gs_vmemmap;
+unsigned long gs_vmemmap_pfns;
+
+/*
+ * Per 2 MiB of pfns: host address of the data (2 MiB aligned, so its low
+ * bits are free) | backing << 1 | in use.
+ */
+static uintptr_t *chunk_tab;
+static unsigned long next_pfn = GS_PFN_BASE;
+static unsigned long free_ranges[MAX_ORDER + 1]; /* first free range of each order, 0: none */
+static struct gs_physmem_stats stats;
+
+static void *reserve(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int gs_physmem_init(void)
+{
+	if (gs_vmemmap)
+		return 0;
+	/* Ask for 4 TiB of pfns; take less where the host (or valgrind) will not map that much. */
+	for (unsigned long pfns = 1UL << 30; pfns >= 1UL << 24; pfns >>= 1) {
+		struct page *vm = reserve(pfns * sizeof(struct page));
+		uintptr_t *tab;
+
+		if (!vm)
+			continue;
+		tab = reserve((pfns >> CHUNK_SHIFT) * sizeof(*tab));
+		if (!tab) {
+			munmap(vm, pfns * sizeof(struct page));
+			continue;
+		}
+		gs_vmemmap = vm;
+		gs_vmemmap_pfns = pfns;
+		chunk_tab = tab;
+		return 0;
+	}
+	return -ENOMEM;
+}
+
+const char *gs_backing_name(enum gs_backing backing)
+{
+	static const char *const names[] = {"auto", "hugetlb", "anon", "none"};
+
+	return (unsigned int)backing < ARRAY_SIZE(names) ? names[backing] : "?";
+}
+
+static void *data_hugetlb(unsigned int order)
+{
+	size_t len = PAGE_SIZE << order;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+		    (int)((order + PAGE_SHIFT) << MAP_HUGE_SHIFT);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void *data_anon(unsigned int order)
+{
+	size_t len = PAGE_SIZE << order;
+	uint8_t *raw = mmap(NULL, 2 * len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *p;
+
+	if (raw == MAP_FAILED)
+		return NULL;
+	/* Keep only the aligned middle, so transparent huge pages can back it. */
+	p = (uint8_t *)ALIGN((uintptr_t)raw, len);
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	munmap(p + len, (size_t)(raw + 2 * len - (p + len)));
+	madvise(p, len, MADV_HUGEPAGE);
+	return p;
+}
+
+static void *get_data(unsigned int order, enum gs_backing want, enum gs_backing *got)
+{
+	void *p = NULL;
+
+	if (want == GS_BACKING_NONE) {
+		*got = GS_BACKING_NONE;
+		return NULL;
+	}
+	if (want == GS_BACKING_AUTO || want == GS_BACKING_HUGETLB) {
+		p = data_hugetlb(order);
+		*got = GS_BACKING_HUGETLB;
+		if (p || want == GS_BACKING_HUGETLB)
+			return p;
+	}
+	*got = GS_BACKING_ANON;
+	return data_anon(order);
+}
+
+static unsigned long take_pfns(unsigned int order)
+{
+	unsigned long nr = 1UL << order, pfn = free_ranges[order];
+
+	if (pfn) {
+		struct page *head = pfn_to_page(pfn);
+
+		free_ranges[order] = head->private;
+		memset(head, 0, sizeof(*head));
+		return pfn;
+	}
+	pfn = ALIGN(next_pfn, nr);
+	if (pfn + nr > gs_vmemmap_pfns)
+		return 0;
+	next_pfn = pfn + nr;
+	return pfn;
+}
+
+static void set_chunks(unsigned long pfn, unsigned int order, void *data, enum gs_backing b)
+{
+	unsigned long nr_chunks = (1UL << order) >> CHUNK_SHIFT;
+
+	for (unsigned long i = 0; i < nr_chunks; i++) {
+		uintptr_t addr = data ? (uintptr_t)data + (i << (CHUNK_SHIFT + PAGE_SHIFT)) : 0;
+
+		chunk_tab[(pfn >> CHUNK_SHIFT) + i] =
+			addr | ((uintptr_t)b << CHUNK_BACKING_SHIFT) | CHUNK_IN_USE;
+	}
+}
+
+int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, unsigned long *pfn,
+			  enum gs_backing *got)
+{
+	size_t len = PAGE_SIZE << order;
+	enum gs_backing b;
+	void *data;
+	unsigned long p;
+
+	if (order < MIN_ORDER || order > MAX_ORDER || (unsigned int)want > GS_BACKING_NONE)
+		return -EINVAL;
+	if (gs_physmem_init())
+		return -ENOMEM;
+	if (!gs_charge(GS_SITE_PHYSMEM_HUGE, len, gfp))
+		return -ENOMEM;
+	data = get_data(order, want, &b);
+	p = (data || b == GS_BACKING_NONE) ? take_pfns(order) : 0;
+	if (!p) {
+		if (data)
+			munmap(data, len);
+		gs_uncharge(GS_SITE_PHYSMEM_HUGE, len);
+		return -ENOMEM;
+	}
+	set_chunks(p, order, data, b);
+	stats.huge_pages[b]++;
+	stats.data_bytes += data ? len : 0;
+	stats.pfns_in_use += 1UL << order;
+	*pfn = p;
+	if (got)
+		*got = b;
+	return 0;
+}
+
+static uintptr_t chunk(unsigned long pfn)
+{
+	if (!chunk_tab || pfn >= gs_vmemmap_pfns)
+		return 0;
+	return chunk_tab[pfn >> CHUNK_SHIFT];
+}
+
+bool pfn_valid(unsigned long pfn)
+{
+	return chunk(pfn) & CHUNK_IN_USE;
+}
+
+enum gs_backing gs_pfn_backing(unsigned long pfn)
+{
+	return (enum gs_backing)((chunk(pfn) & CHUNK_BACKING_MASK) >> CHUNK_BACKING_SHIFT);
+}
+
+void *gs_pfn_to_virt(unsigned long pfn)
+{
+	uintptr_t c = chunk(pfn) & ~(CHUNK_IN_USE | CHUNK_BACKING_MASK);
+
+	if (!c)
+		return NULL;
+	return (void *)(c + ((pfn & ((1UL << CHUNK_SHIFT) - 1)) << PAGE_SHIFT));
+}
+
+/* The vmemmap bytes of [pfn, pfn + nr), widened to whole host pages. */
+static void vmemmap_span(unsigned long pfn, unsigned long nr, uint8_t **start, size_t *len)
+{
+	uintptr_t s = ALIGN_DOWN((uintptr_t)pfn_to_page(pfn), PAGE_SIZE);
+	uintptr_t e = ALIGN((uintptr_t)pfn_to_page(pfn + nr), PAGE_SIZE);
+
+	*start = (uint8_t *)s;
+	*len = e - s;
+}
+
+void gs_physmem_free_huge(unsigned long pfn, unsigned int order)
+{
+	unsigned long nr = 1UL << order;
+	enum gs_backing b = gs_pfn_backing(pfn);
+	void *data = gs_pfn_to_virt(pfn);
+	struct page *head = pfn_to_page(pfn);
+	uint8_t *vm;
+	size_t len;
+
+	if (WARN_ON(!pfn_valid(pfn) || !IS_ALIGNED(pfn, nr)))
+		return;
+	if (data)
+		munmap(data, PAGE_SIZE << order);
+	for (unsigned long i = 0; i < nr >> CHUNK_SHIFT; i++)
+		chunk_tab[(pfn >> CHUNK_SHIFT) + i] = 0;
+	/* HVO may have left parts read-only; hand every struct page back to the host. */
+	vmemmap_span(pfn, nr, &vm, &len);
+	mprotect(vm, len, PROT_READ | PROT_WRITE);
+	madvise(vm, len, MADV_DONTNEED);
+	head->mapping = FREE_RANGE_MAGIC;
+	head->private = free_ranges[order];
+	free_ranges[order] = pfn;
+	stats.huge_pages[b]--;
+	stats.data_bytes -= data ? PAGE_SIZE << order : 0;
+	stats.pfns_in_use -= nr;
+	gs_uncharge(GS_SITE_PHYSMEM_HUGE, PAGE_SIZE << order);
+}
+
+size_t gs_vmemmap_resident(unsigned long pfn, unsigned long nr)
+{
+	unsigned char vec[1024];
+	uint8_t *vm;
+	size_t len, resident = 0;
+
+	if (!gs_vmemmap || !nr)
+		return 0;
+	vmemmap_span(pfn, nr, &vm, &len);
+	for (size_t off = 0; off < len; off += sizeof(vec) * PAGE_SIZE) {
+		size_t part = min_t(size_t, len - off, sizeof(vec) * PAGE_SIZE);
+
+		if (mincore(vm + off, part, vec))
+			return 0;
+		for (size_t i = 0; i < part / PAGE_SIZE; i++)
+			resident += (vec[i] & 1) ? PAGE_SIZE : 0;
+	}
+	return resident;
+}
+
+void gs_physmem_stats(struct gs_physmem_stats *out)
+{
+	*out = stats;
+}

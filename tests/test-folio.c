@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of simulated physical memory (lib/physmem.c), folios (lib/folio.c)
+ * and the HugeTLB host backend (lib/hugetlb_host.c): pfns and backings,
+ * page_folio() for every page, references, mappings, pins and the lock,
+ * uniform split and merge for every order pair, non-uniform split, and the
+ * reference-freeze protocol's refusals.
+ */
+#include <errno.h>
+#include <string.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/folio.h>
+#include <gmemsim/hugetlb_backend.h>
+#include <gmemsim/hvo.h>
+#include <gmemsim/inject.h>
+#include <gmemsim/physmem.h>
+#include "harness.h"
+
+static unsigned long released[GS_FOLIO_NR_KINDS];
+static unsigned long released_pages;
+
+static void count_release(struct folio *folio)
+{
+	released[folio_test_hugetlb(folio)	 ? GS_FOLIO_HUGETLB
+		 : folio_test_needs_merge(folio) ? GS_FOLIO_NEEDS_MERGE
+						 : GS_FOLIO_OTHER]++;
+	released_pages += folio_nr_pages(folio);
+}
+
+static void setup(void)
+{
+	memset(released, 0, sizeof(released));
+	released_pages = 0;
+	for (int k = 0; k < GS_FOLIO_NR_KINDS; k++)
+		gs_folio_set_free_hook(k, count_release);
+	gs_warn_set_mode(GS_WARN_QUIET);
+	gs_hvo_set_enabled(false);
+}
+
+static void teardown(void)
+{
+	for (int k = 0; k < GS_FOLIO_NR_KINDS; k++)
+		gs_folio_set_free_hook(k, NULL);
+	gs_warn_set_mode(GS_WARN_PRINT);
+	gs_hvo_set_enabled(true);
+	gs_inject_reset();
+}
+
+static unsigned long huge(unsigned int order, enum gs_backing want)
+{
+	unsigned long pfn = 0;
+	enum gs_backing got;
+
+	ck_assert_int_eq(gs_physmem_alloc_huge(order, want, GFP_KERNEL, &pfn, &got), 0);
+	if (want != GS_BACKING_AUTO)
+		ck_assert_int_eq(got, want);
+	return pfn;
+}
+
+START_TEST(physmem_alloc_free)
+{
+	struct gs_physmem_stats st0, st;
+	unsigned long pfn, pfn2, tmp;
+	enum gs_backing got;
+	char *data;
+
+	gs_physmem_stats(&st0);
+	ck_assert_int_eq(gs_physmem_alloc_huge(9, GS_BACKING_AUTO, GFP_KERNEL, &pfn, &got), 0);
+	ck_assert(got == GS_BACKING_HUGETLB || got == GS_BACKING_ANON);
+	ck_assert_uint_ge(pfn, GS_PFN_BASE);
+	ck_assert(IS_ALIGNED(pfn, 512));
+	ck_assert(pfn_valid(pfn) && pfn_valid(pfn + 511));
+	ck_assert_int_eq(gs_pfn_backing(pfn + 100), got);
+	/* Real memory: each pfn has its own 4 KiB of data. */
+	data = gs_pfn_to_virt(pfn + 3);
+	ck_assert_ptr_nonnull(data);
+	ck_assert_ptr_eq(data, (char *)gs_pfn_to_virt(pfn) + 3 * PAGE_SIZE);
+	memset(data, 0x5a, PAGE_SIZE);
+	ck_assert_uint_eq((unsigned char)((char *)gs_pfn_to_virt(pfn + 3))[4095], 0x5a);
+	gs_physmem_stats(&st);
+	ck_assert_uint_eq(st.pfns_in_use, st0.pfns_in_use + 512);
+	ck_assert_uint_eq(st.data_bytes, st0.data_bytes + (2 << 20));
+	gs_physmem_free_huge(pfn, 9);
+	ck_assert(!pfn_valid(pfn));
+	ck_assert_ptr_null(gs_pfn_to_virt(pfn));
+	/* The range is reused. */
+	pfn2 = huge(9, GS_BACKING_NONE);
+	ck_assert_uint_eq(pfn2, pfn);
+	ck_assert_ptr_null(gs_pfn_to_virt(pfn2)); /* metadata only */
+	ck_assert_int_eq(gs_pfn_backing(pfn2), GS_BACKING_NONE);
+	gs_physmem_free_huge(pfn2, 9);
+	ck_assert_int_eq(gs_physmem_alloc_huge(8, GS_BACKING_NONE, GFP_KERNEL, &tmp, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(gs_physmem_alloc_huge(19, GS_BACKING_NONE, GFP_KERNEL, &tmp, NULL),
+			 -EINVAL);
+	ck_assert_str_eq(gs_backing_name(GS_BACKING_ANON), "anon");
+	gs_physmem_stats(&st);
+	ck_assert_uint_eq(st.pfns_in_use, st0.pfns_in_use);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(physmem_alloc_injected)
+{
+	struct gs_inject_rule r = {.site = GS_SITE_PHYSMEM_HUGE, .mode = GS_INJECT_NTH, .nth = 1};
+	struct gs_physmem_stats st0, st;
+	unsigned long pfn = 0;
+
+	gs_physmem_stats(&st0);
+	gs_inject_arm(&r);
+	ck_assert_int_eq(gs_physmem_alloc_huge(18, GS_BACKING_NONE, GFP_KERNEL, &pfn, NULL),
+			 -ENOMEM);
+	gs_physmem_stats(&st);
+	ck_assert_uint_eq(st.pfns_in_use, st0.pfns_in_use);
+	ck_assert_uint_eq(pfn, 0);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(page_folio_every_page)
+{
+	unsigned long pfn = huge(18, GS_BACKING_NONE);
+	unsigned int orders[] = {0, 1, 2, 3, 9, 12, 18};
+
+	for (size_t i = 0; i < ARRAY_SIZE(orders); i++) {
+		unsigned int o = orders[i];
+		unsigned long base =
+			pfn + (o == 18 ? 0 : (1UL << 17)); /* aligned for every order */
+		struct folio *f = gs_folio_init(base, o, 0, ~0UL);
+
+		ck_assert_uint_eq(folio_order(f), o);
+		ck_assert_uint_eq(folio_nr_pages(f), 1UL << o);
+		ck_assert_uint_eq(folio_size(f), PAGE_SIZE << o);
+		ck_assert_uint_eq(folio_pfn(f), base);
+		ck_assert(folio_test_large(f) == (o > 0));
+		for (unsigned long k = 0; k < (1UL << o); k++)
+			gs_assert(page_folio(pfn_to_page(base + k)) == f, "order %u page %lu", o,
+				  k);
+		ck_assert_ptr_eq(pfn_folio(base + (1UL << o) - 1), f);
+		ck_assert_int_eq(folio_mapcount(f), 0);
+		ck_assert_int_eq(folio_ref_count(f), 0);
+	}
+	gs_physmem_free_huge(pfn, 18);
+}
+END_TEST
+
+START_TEST(refs_maps_pins_lock)
+{
+	unsigned long pfn = huge(9, GS_BACKING_NONE);
+	struct folio *large = gs_folio_init(pfn, 9, 0, ~0UL);
+	struct folio *small;
+	unsigned long w = gs_warn_count();
+
+	folio_set_count(large, 1);
+	ck_assert(folio_try_get(large));
+	ck_assert_int_eq(folio_ref_count(large), 2);
+	ck_assert(!folio_ref_freeze(large, 1)); /* not the expected count: refused */
+	ck_assert(folio_ref_freeze(large, 2));
+	ck_assert(!folio_try_get(large)); /* frozen: lookups fail */
+	folio_ref_unfreeze(large, 2);
+	gs_folio_map(large);
+	ck_assert_int_eq(folio_mapcount(large), 1);
+	ck_assert_int_eq(folio_ref_count(large), 3);
+	gs_folio_pin(large);
+	ck_assert(folio_maybe_dma_pinned(large));
+	ck_assert_int_eq(folio_ref_count(large), 4);
+	gs_folio_unpin(large);
+	gs_folio_unmap(large);
+	ck_assert(!folio_maybe_dma_pinned(large));
+	folio_put(large);
+	ck_assert_uint_eq(released[GS_FOLIO_OTHER], 0);
+	folio_put(large); /* the last reference hands it to its hook */
+	ck_assert_uint_eq(released[GS_FOLIO_OTHER], 1);
+	/* Small folios count pins as a reference bias, like the kernel. */
+	small = gs_folio_init(pfn + 7, 0, 0, ~0UL);
+	folio_set_count(small, 1);
+	gs_folio_pin(small);
+	ck_assert_int_eq(folio_ref_count(small), 1 + GUP_PIN_COUNTING_BIAS);
+	ck_assert(folio_maybe_dma_pinned(small));
+	gs_folio_unpin(small);
+	ck_assert(!folio_maybe_dma_pinned(small));
+	/* The lock. */
+	folio_lock(small);
+	ck_assert(!folio_trylock(small));
+	folio_lock(small); /* would deadlock: WARN */
+	ck_assert_uint_eq(gs_warn_count(), w + 1);
+	folio_unlock(small);
+	ck_assert(folio_trylock(small));
+	folio_unlock(small);
+	gs_physmem_free_huge(pfn, 9);
+}
+END_TEST
+
+/* Check that [pfn, pfn + 2^order) is made of folios of @new_order with the given references. */
+static void check_pieces(unsigned long pfn, unsigned int order, unsigned int new_order,
+			 void *mapping, pgoff_t index, unsigned long at, bool full)
+{
+	unsigned long step = 1UL << new_order;
+
+	for (unsigned long p = pfn; p < pfn + (1UL << order); p += step) {
+		struct folio *piece = pfn_folio(p);
+		int refs = (mapping ? (int)step : 0) + (at >= p && at < p + step);
+
+		gs_assert(folio_pfn(piece) == p, "piece at +%lu", p - pfn);
+		gs_assert(folio_order(piece) == new_order, "piece at +%lu has order %u", p - pfn,
+			  folio_order(piece));
+		gs_assert(piece->mapping == mapping && piece->index == index + (p - pfn),
+			  "piece at +%lu: mapping/index", p - pfn);
+		gs_assert(!refs || folio_ref_count(piece) == refs,
+			  "piece at +%lu: %d refs, want %d", p - pfn, folio_ref_count(piece), refs);
+		if (full) /* every page, not just the heads */
+			for (unsigned long k = 1; k < step; k++)
+				gs_assert(pfn_folio(p + k) == piece, "page +%lu", p + k - pfn);
+	}
+}
+
+START_TEST(split_merge_every_order_pair)
+{
+	unsigned int max_order = gs_test_scale(18) == 18 ? 18 : 12;
+	unsigned long pfn = huge(18, GS_BACKING_NONE);
+	void *mapping = (void *)0x1000;
+
+	for (unsigned int order = 1; order <= max_order; order++) {
+		for (unsigned int new_order = 0; new_order < order; new_order++) {
+			unsigned long nr = 1UL << order, at = pfn + (nr * 3) / 4;
+			struct folio *f = gs_folio_init(pfn, order, 1UL << PG_uptodate, ~0UL);
+			int refs;
+
+			f->mapping = mapping;
+			f->index = 1000;
+			folio_set_count(f, 1 + (int)nr); /* caller + page cache */
+			ck_assert_int_eq(
+				folio_split(f, new_order, pfn_to_page(at), GS_SPLIT_UNIFORM), 0);
+			check_pieces(pfn, order, new_order, mapping, 1000, at, order <= 12);
+			ck_assert(folio_test_uptodate(pfn_folio(at)));
+			/* Move the caller's reference back to the first piece, then merge. */
+			folio_put(pfn_folio(at));
+			folio_get(pfn_folio(pfn));
+			refs = folio_merge(pfn_folio(pfn), order, 1);
+			ck_assert_int_eq(refs, 1 + (int)nr);
+			f = pfn_folio(pfn + nr - 1);
+			ck_assert_uint_eq(folio_pfn(f), pfn);
+			ck_assert_uint_eq(folio_order(f), order);
+			ck_assert_uint_eq(f->index, 1000);
+			ck_assert(folio_test_uptodate(f));
+		}
+	}
+	ck_assert_uint_eq(released_pages, 0); /* the page cache held every piece */
+	gs_physmem_free_huge(pfn, 18);
+}
+END_TEST
+
+START_TEST(split_without_mapping_frees_pieces)
+{
+	unsigned long pfn = huge(9, GS_BACKING_NONE);
+	struct folio *f = gs_folio_init(pfn, 9, 1UL << PG_hugetlb, ~0UL);
+
+	folio_set_count(f, 1);
+	ck_assert_int_eq(folio_split(f, 0, pfn_to_page(pfn + 5), GS_SPLIT_UNIFORM), 0);
+	/* Only the caller's page keeps a reference; 511 pieces were released, marked needs-merge. */
+	ck_assert_uint_eq(released[GS_FOLIO_NEEDS_MERGE], 511);
+	ck_assert_int_eq(folio_ref_count(pfn_folio(pfn + 5)), 1);
+	ck_assert(folio_test_needs_merge(pfn_folio(pfn + 5)));
+	ck_assert(!folio_test_hugetlb(pfn_folio(pfn + 5)));
+	/* All pieces free but one: merging with the caller's one reference works. */
+	folio_put(pfn_folio(pfn + 5));
+	ck_assert_uint_eq(released[GS_FOLIO_NEEDS_MERGE], 512);
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 0), 0);
+	f = pfn_folio(pfn);
+	ck_assert_uint_eq(folio_order(f), 9);
+	ck_assert(folio_test_hugetlb(f)); /* a HugeTLB page again */
+	ck_assert(!folio_test_needs_merge(f));
+	gs_physmem_free_huge(pfn, 9);
+}
+END_TEST
+
+START_TEST(split_non_uniform)
+{
+	unsigned long pfn = huge(9, GS_BACKING_NONE);
+	struct folio *f = gs_folio_init(pfn, 9, 0, ~0UL);
+	/* The kernel's example: split at the 3rd order-3 block. */
+	static const unsigned long want_off[] = {0, 16, 24, 32, 64, 128, 256};
+	static const unsigned int want_order[] = {4, 3, 3, 5, 6, 7, 8};
+
+	f->mapping = (void *)0x2000;
+	folio_set_count(f, 1 + 512);
+	ck_assert_int_eq(folio_split(f, 3, pfn_to_page(pfn + 16), GS_SPLIT_NON_UNIFORM), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(want_off); i++) {
+		struct folio *piece = pfn_folio(pfn + want_off[i]);
+
+		ck_assert_uint_eq(folio_pfn(piece), pfn + want_off[i]);
+		ck_assert_uint_eq(folio_order(piece), want_order[i]);
+		ck_assert_int_eq(folio_ref_count(piece),
+				 (1 << want_order[i]) + (want_off[i] == 16));
+		ck_assert_uint_eq(piece->index, want_off[i]);
+	}
+	/* Merge takes mixed piece sizes. */
+	folio_put(pfn_folio(pfn + 16));
+	folio_get(pfn_folio(pfn));
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), 513);
+	ck_assert_uint_eq(folio_order(pfn_folio(pfn + 300)), 9);
+	gs_physmem_free_huge(pfn, 9);
+}
+END_TEST
+
+START_TEST(split_refusals_change_nothing)
+{
+	unsigned long pfn = huge(9, GS_BACKING_NONE);
+	struct folio *f = gs_folio_init(pfn, 9, 0, ~0UL);
+
+	folio_set_count(f, 1);
+	ck_assert_int_eq(folio_split(f, 9, NULL, GS_SPLIT_UNIFORM), -EINVAL);
+	ck_assert_int_eq(folio_split(f, 0, pfn_to_page(pfn + 512), GS_SPLIT_UNIFORM), -EINVAL);
+	gs_folio_map(f);
+	ck_assert_int_eq(folio_split(f, 0, NULL, GS_SPLIT_UNIFORM), -EBUSY);
+	gs_folio_unmap(f);
+	gs_folio_pin(f); /* a long-term pin: an unexpected reference */
+	ck_assert_int_eq(folio_split(f, 0, NULL, GS_SPLIT_UNIFORM), -EAGAIN);
+	ck_assert_uint_eq(folio_order(f), 9);
+	ck_assert_int_eq(folio_ref_count(f), 2);
+	ck_assert_ptr_eq(pfn_folio(pfn + 200), f);
+	gs_folio_unpin(f);
+	ck_assert_int_eq(folio_split(f, 0, NULL, GS_SPLIT_UNIFORM), 0);
+	gs_physmem_free_huge(pfn, 9);
+}
+END_TEST
+
+START_TEST(merge_refusals_change_nothing)
+{
+	unsigned long pfn = huge(9, GS_BACKING_NONE);
+	struct folio *f = gs_folio_init(pfn, 9, 0, ~0UL);
+
+	f->mapping = (void *)0x3000;
+	folio_set_count(f, 513);
+	ck_assert_int_eq(folio_split(f, 0, NULL, GS_SPLIT_UNIFORM), 0);
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn + 1), 9, 0), -EINVAL); /* not aligned */
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 0, 0), -EINVAL);
+	/* A piece in the middle holds an extra reference: refused, every count restored. */
+	folio_get(pfn_folio(pfn + 300));
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), -EAGAIN);
+	for (unsigned long p = pfn; p < pfn + 512; p++)
+		gs_assert(folio_ref_count(pfn_folio(p)) == 1 + (p == pfn || p == pfn + 300), "+%lu",
+			  p - pfn);
+	folio_put(pfn_folio(pfn + 300));
+	gs_folio_map(pfn_folio(pfn + 7));
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), -EBUSY);
+	gs_folio_unmap(pfn_folio(pfn + 7));
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), 513);
+	gs_physmem_free_huge(pfn, 9);
+}
+END_TEST
+
+START_TEST(host_backend_alloc_free)
+{
+	struct gs_hugetlb_host host = {.backing = GS_BACKING_NONE};
+	struct gs_hugetlb_backend be = gs_hugetlb_host_backend(&host);
+	struct folio *f2, *f1g;
+
+	for (int hvo = 0; hvo <= 1; hvo++) {
+		gs_hvo_set_enabled(hvo);
+		f2 = be.alloc_fresh(be.ctx, 9, GFP_KERNEL);
+		f1g = be.alloc_fresh(be.ctx, 18, GFP_KERNEL);
+		ck_assert_ptr_nonnull(f2);
+		ck_assert_ptr_nonnull(f1g);
+		ck_assert(folio_test_hugetlb(f2) && folio_test_hugetlb(f1g));
+		ck_assert_uint_eq(folio_order(f1g), 18);
+		ck_assert(folio_test_hugetlb_vmemmap_optimized(f1g) == hvo);
+		ck_assert_int_eq(folio_ref_count(f1g), 0);
+		ck_assert_ptr_eq(pfn_folio(folio_pfn(f1g) + 123456), f1g);
+		ck_assert_ptr_eq(pfn_folio(folio_pfn(f2) + 511), f2);
+		ck_assert_uint_eq(host.pages[18], 1);
+		ck_assert_int_eq(be.free_fresh(be.ctx, f2), 0);
+		ck_assert_int_eq(be.free_fresh(be.ctx, f1g), 0);
+		ck_assert_uint_eq(host.pages[9] + host.pages[18], 0);
+	}
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+struct backend_ctx {
+	struct gs_hugetlb_host host;
+	struct gs_hugetlb_backend be;
+	struct folio *folio;
+};
+
+static int backend_op(void *arg)
+{
+	struct backend_ctx *c = arg;
+
+	c->folio = c->be.alloc_fresh(c->be.ctx, 18, GFP_KERNEL);
+	return c->folio ? 0 : -ENOMEM;
+}
+
+static void backend_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct backend_ctx *c = arg;
+
+	(void)n;
+	if (ret) {
+		ck_assert(injected);
+		ck_assert_uint_eq(c->host.pages[18], 0);
+		gs_test_assert_no_leaks();
+		return;
+	}
+	/* An injected failure of the optimization leaves a whole, unoptimized page. */
+	ck_assert(folio_test_hugetlb_vmemmap_optimized(c->folio) == !injected);
+	ck_assert_ptr_eq(pfn_folio(folio_pfn(c->folio) + 262143), c->folio);
+	ck_assert_int_eq(c->be.free_fresh(c->be.ctx, c->folio), 0);
+	gs_test_assert_no_leaks();
+}
+
+START_TEST(host_backend_every_failure)
+{
+	struct backend_ctx c = {.host = {.backing = GS_BACKING_NONE}};
+	struct gs_fail_nth_ops ops = {NULL, backend_op, backend_check};
+	struct gs_fail_nth cfg = {.site = GS_INJECT_ANY_SITE};
+	unsigned long runs;
+
+	gs_hvo_set_enabled(true);
+	c.be = gs_hugetlb_host_backend(&c.host);
+	for (int persistent = 0; persistent <= 1; persistent++) {
+		cfg.persistent = persistent;
+		ck_assert_int_eq(gs_fail_nth_loop(&cfg, &ops, &c, &runs), 0);
+		ck_assert_uint_eq(runs, 3); /* physmem.huge, hvo.optimize, then a clean run */
+	}
+}
+END_TEST
+
+Suite *gs_test_suite(void)
+{
+	Suite *s = suite_create("folio");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, physmem_alloc_free);
+	tcase_add_test(tc, physmem_alloc_injected);
+	tcase_add_test(tc, page_folio_every_page);
+	tcase_add_test(tc, refs_maps_pins_lock);
+	tcase_add_test(tc, split_merge_every_order_pair);
+	tcase_add_test(tc, split_without_mapping_frees_pieces);
+	tcase_add_test(tc, split_non_uniform);
+	tcase_add_test(tc, split_refusals_change_nothing);
+	tcase_add_test(tc, merge_refusals_change_nothing);
+	tcase_add_test(tc, host_backend_alloc_free);
+	tcase_add_test(tc, host_backend_every_failure);
+	suite_add_tcase(s, tc);
+	return s;
+}

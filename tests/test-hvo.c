@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of HugeTLB Vmemmap Optimization (lib/hvo.c): the kernel's page
+ * arithmetic, real host memory given back and taken again (measured with
+ * mincore), tails that still resolve but trap on write, all-or-nothing
+ * restore under every injected failure, the direct 1 GiB -> 512 x 2 MiB
+ * path against the two-step path, and preallocation.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/folio.h>
+#include <gmemsim/hvo.h>
+#include <gmemsim/inject.h>
+#include <gmemsim/physmem.h>
+#include "harness.h"
+
+static void drop_hook(struct folio *folio)
+{
+	(void)folio;
+}
+
+static void setup(void)
+{
+	for (int k = 0; k < GS_FOLIO_NR_KINDS; k++)
+		gs_folio_set_free_hook(k, drop_hook);
+	gs_hvo_set_enabled(true);
+}
+
+static void teardown(void)
+{
+	gs_inject_reset();
+	gs_warn_set_mode(GS_WARN_PRINT);
+}
+
+/* A whole, unoptimized HugeTLB folio of @order on metadata-only memory, refcount 0. */
+static struct folio *new_huge(unsigned int order)
+{
+	unsigned long pfn;
+
+	ck_assert_int_eq(gs_physmem_alloc_huge(order, GS_BACKING_NONE, GFP_KERNEL, &pfn, NULL), 0);
+	return gs_folio_init(pfn, order, 1UL << PG_hugetlb, ~0UL);
+}
+
+static void free_range(unsigned long pfn, unsigned int order)
+{
+	hugetlb_vmemmap_release(pfn, order);
+	gs_physmem_free_huge(pfn, order);
+}
+
+static void free_huge(struct folio *folio)
+{
+	free_range(folio_pfn(folio), folio_order(folio));
+}
+
+static size_t resident(struct folio *folio)
+{
+	return gs_vmemmap_resident(folio_pfn(folio), folio_nr_pages(folio));
+}
+
+START_TEST(hvo_arithmetic)
+{
+	ck_assert_uint_eq(HUGETLB_VMEMMAP_RESERVE_PAGES, 64);
+	ck_assert_uint_eq(hugetlb_vmemmap_size(9), 32 << 10);
+	ck_assert_uint_eq(hugetlb_vmemmap_optimizable_pages(9), 7);
+	ck_assert_uint_eq(hugetlb_vmemmap_optimizable_size(9), 28 << 10);
+	ck_assert_uint_eq(hugetlb_vmemmap_size(18), 16 << 20);
+	ck_assert_uint_eq(hugetlb_vmemmap_optimizable_pages(18), 4095);
+	ck_assert_uint_eq(hugetlb_vmemmap_optimizable_size(18), (16 << 20) - 4096);
+	ck_assert_uint_eq(hugetlb_vmemmap_optimizable_pages(6), 0); /* one vmemmap page: nothing */
+}
+END_TEST
+
+START_TEST(hvo_2m_frees_and_restores_real_memory)
+{
+	struct folio *f = new_huge(9);
+	struct gs_hvo_stats s0, s;
+
+	gs_hvo_stats(&s0);
+	ck_assert_uint_eq(resident(f), 8 * PAGE_SIZE); /* all 512 struct pages written */
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	ck_assert(folio_test_hugetlb_vmemmap_optimized(f));
+	ck_assert_uint_eq(resident(f), PAGE_SIZE); /* the host got 7 pages back */
+	gs_hvo_stats(&s);
+	ck_assert_uint_eq(s.freed_pages - s0.freed_pages, 7);
+	ck_assert_uint_eq(s.optimizations - s0.optimizations, 1);
+	/* Tails still resolve, through the API. */
+	for (unsigned long k = 0; k < 512; k++)
+		gs_assert(pfn_folio(folio_pfn(f) + k) == f, "tail %lu", k);
+	/* Optimizing twice does nothing. */
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	gs_hvo_stats(&s);
+	ck_assert_uint_eq(s.optimizations - s0.optimizations, 1);
+	ck_assert_int_eq(hugetlb_vmemmap_restore_folio(f), 0);
+	ck_assert(!folio_test_hugetlb_vmemmap_optimized(f));
+	ck_assert_uint_eq(resident(f), 8 * PAGE_SIZE);
+	gs_hvo_stats(&s);
+	ck_assert_uint_eq(s.freed_pages, s0.freed_pages);
+	ck_assert_uint_eq(s.restored_pages - s0.restored_pages, 7);
+	ck_assert_uint_eq(s.pages_allocated - s0.pages_allocated, 7);
+	for (unsigned long k = 0; k < 512; k++)
+		gs_assert(pfn_folio(folio_pfn(f) + k) == f, "tail %lu", k);
+	/* The restored pages are held at site hvo.restore until HVO frees them again. */
+	{
+		struct gs_site_stats st;
+
+		gs_site_stats(GS_SITE_HVO_RESTORE, &st);
+		ck_assert_uint_eq(st.live, 7);
+		ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+		gs_site_stats(GS_SITE_HVO_RESTORE, &st);
+		ck_assert_uint_eq(st.live, 0);
+	}
+	free_huge(f);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(hvo_1g_rss)
+{
+	struct folio *f = new_huge(18);
+
+	ck_assert_uint_eq(resident(f), 16 << 20);
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	ck_assert_uint_eq(resident(f), PAGE_SIZE);
+	ck_assert_ptr_eq(pfn_folio(folio_pfn(f) + 262143), f);
+	ck_assert_int_eq(hugetlb_vmemmap_restore_folio(f), 0);
+	ck_assert_uint_eq(resident(f), 16 << 20);
+	ck_assert_ptr_eq(pfn_folio(folio_pfn(f) + 262143), f);
+	free_huge(f);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(hvo_tail_write_traps)
+{
+	struct folio *f = new_huge(9);
+	volatile struct page *tail;
+
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	tail = pfn_to_page(folio_pfn(f) + 300);
+	ck_assert_uint_eq(tail->compound_info, 0); /* reads work: the zero page */
+	/* Die of the signal itself, not of a sanitizer's report about it. */
+	signal(SIGSEGV, SIG_DFL);
+	tail->flags = 1; /* the kernel's read-only tail mapping */
+	ck_abort_msg("writing an optimized tail struct page did not trap");
+}
+END_TEST
+
+START_TEST(hvo_first_page_stays_writable)
+{
+	struct folio *f = new_huge(9);
+
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	/* The head and the first 63 tails live in the kept page. */
+	pfn_to_page(folio_pfn(f) + 63)->memcg_data = 0;
+	f->mapping = (void *)0x10;
+	f->mapping = NULL;
+	free_huge(f);
+}
+END_TEST
+
+START_TEST(hvo_disabled_and_refusals)
+{
+	struct folio *f = new_huge(9);
+	bool old = gs_hvo_set_enabled(false);
+
+	ck_assert(old);
+	ck_assert(!gs_hvo_enabled());
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	ck_assert(!folio_test_hugetlb_vmemmap_optimized(f));
+	gs_hvo_set_enabled(true);
+	/* References held: the kernel optimizes only free or frozen folios. */
+	gs_warn_set_mode(GS_WARN_QUIET);
+	folio_set_count(f, 1);
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), -EINVAL);
+	folio_set_count(f, 0);
+	/* Restoring a folio that is not optimized is a no-op. */
+	ck_assert_int_eq(hugetlb_vmemmap_restore_folio(f), 0);
+	/* A split of an optimized folio needs HVO undone (or prepare_split) first. */
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	folio_set_count(f, 1);
+	ck_assert_int_eq(folio_split(f, 0, NULL, GS_SPLIT_UNIFORM), -EINVAL);
+	folio_set_count(f, 0);
+	ck_assert_int_eq(hugetlb_vmemmap_prepare_split(f, 3), -EINVAL); /* pieces too small */
+	free_huge(f);
+}
+END_TEST
+
+struct restore_ctx {
+	unsigned int order;
+	struct folio *folio;
+	struct gs_hvo_stats before;
+	size_t rss;
+};
+
+static void restore_prepare(void *arg)
+{
+	struct restore_ctx *c = arg;
+
+	c->folio = new_huge(c->order);
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(c->folio), 0);
+	gs_hvo_stats(&c->before);
+	c->rss = resident(c->folio);
+}
+
+static int restore_op(void *arg)
+{
+	return hugetlb_vmemmap_restore_folio(((struct restore_ctx *)arg)->folio);
+}
+
+static void restore_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct restore_ctx *c = arg;
+	struct gs_hvo_stats s;
+	struct gs_site_stats st;
+
+	gs_hvo_stats(&s);
+	gs_site_stats(GS_SITE_HVO_RESTORE, &st);
+	if (injected) {
+		/* All or nothing: still optimized, nothing held, nothing mapped. */
+		gs_assert(ret == -ENOMEM, "n=%lu ret=%d", n, ret);
+		gs_assert(folio_test_hugetlb_vmemmap_optimized(c->folio), "n=%lu", n);
+		gs_assert(s.freed_pages == c->before.freed_pages, "n=%lu", n);
+		gs_assert(st.live == 0, "n=%lu: %llu pages held", n, (unsigned long long)st.live);
+		gs_assert(resident(c->folio) == c->rss, "n=%lu", n);
+	} else {
+		gs_assert(ret == 0 && st.live == hugetlb_vmemmap_optimizable_pages(c->order),
+			  "n=%lu", n);
+	}
+	free_huge(c->folio);
+}
+
+START_TEST(hvo_restore_every_failure)
+{
+	struct gs_fail_nth_ops ops = {restore_prepare, restore_op, restore_check};
+	struct gs_fail_nth cfg = {.site = GS_SITE_HVO_RESTORE};
+	struct restore_ctx c = {.order = 9};
+	unsigned long runs;
+
+	/* 2 MiB: every one of the 7 allocations fails in turn, transient and persistent. */
+	for (int persistent = 0; persistent <= 1; persistent++) {
+		cfg.persistent = persistent;
+		ck_assert_int_eq(gs_fail_nth_loop(&cfg, &ops, &c, &runs), 0);
+		ck_assert_uint_eq(runs, 8); /* 7 pages, then a clean run */
+	}
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(hvo_restore_1g_failures)
+{
+	static const unsigned long nths[] = {1, 2, 2048, 4094, 4095};
+	struct restore_ctx c = {.order = 18};
+
+	/* 1 GiB: the same rules at the first, middle and last of the 4095 allocations. */
+	for (size_t i = 0; i < ARRAY_SIZE(nths); i++) {
+		for (int persistent = 0; persistent <= 1; persistent++) {
+			struct gs_inject_rule r = {.site = GS_SITE_HVO_RESTORE,
+						   .mode = GS_INJECT_NTH,
+						   .nth = nths[i],
+						   .persistent = persistent};
+			int id, ret;
+
+			restore_prepare(&c);
+			id = gs_inject_arm(&r);
+			ret = restore_op(&c);
+			/* The first failure ends the restore: nothing more is asked for. */
+			ck_assert_uint_eq(gs_inject_rule_fired(id), 1);
+			gs_inject_disarm(id);
+			restore_check(&c, ret, nths[i], true);
+		}
+	}
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(hvo_direct_vs_two_step)
+{
+	struct folio *a = new_huge(18), *b = new_huge(18);
+	struct gs_hvo_stats s0, s1, s2;
+	unsigned long pa = folio_pfn(a), pb = folio_pfn(b);
+
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(a), 0);
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(b), 0);
+	/* Direct: 1 GiB to 512 optimized 2 MiB pieces, allocating one page per piece but the first. */
+	gs_hvo_stats(&s0);
+	ck_assert_int_eq(hugetlb_vmemmap_prepare_split(a, 9), 0);
+	folio_set_count(a, 1);
+	ck_assert_int_eq(folio_split(a, 9, NULL, GS_SPLIT_UNIFORM), 0);
+	gs_hvo_stats(&s1);
+	ck_assert_uint_eq(s1.pages_allocated - s0.pages_allocated, 511);
+	ck_assert_uint_eq(s1.pages_freed - s0.pages_freed, 0);
+	/* Measured before any tail is read: mincore() counts zero-page mappings as resident. */
+	ck_assert_uint_eq(gs_vmemmap_resident(pa, 1UL << 18), 512 * PAGE_SIZE);
+	for (unsigned long k = 0; k < 512; k++) {
+		struct folio *piece = pfn_folio(pa + k * 512 + 200);
+
+		gs_assert(folio_pfn(piece) == pa + k * 512 && folio_order(piece) == 9, "piece %lu",
+			  k);
+		gs_assert(folio_test_hugetlb_vmemmap_optimized(piece), "piece %lu", k);
+	}
+	/* Two-step: restore all 4095, split, optimize each piece (7 freed per piece). */
+	ck_assert_int_eq(hugetlb_vmemmap_restore_folio(b), 0);
+	folio_set_count(b, 1);
+	ck_assert_int_eq(folio_split(b, 9, NULL, GS_SPLIT_UNIFORM), 0);
+	folio_set_count(pfn_folio(pb), 0);
+	for (unsigned long k = 0; k < 512; k++)
+		ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(pfn_folio(pb + k * 512)), 0);
+	gs_hvo_stats(&s2);
+	ck_assert_uint_eq(s2.pages_allocated - s1.pages_allocated, 4095);
+	ck_assert_uint_eq(s2.pages_freed - s1.pages_freed, 512 * 7);
+	/* Same end state: 512 vmemmap pages resident per GiB, net 511 allocated either way. */
+	ck_assert_uint_eq(gs_vmemmap_resident(pb, 1UL << 18), 512 * PAGE_SIZE);
+	ck_assert_uint_eq(
+		(s2.pages_allocated - s1.pages_allocated) - (s2.pages_freed - s1.pages_freed), 511);
+	/* Both held as 511 restored pages each. */
+	{
+		struct gs_site_stats st;
+
+		gs_site_stats(GS_SITE_HVO_RESTORE, &st);
+		ck_assert_uint_eq(st.live, 2 * 511);
+	}
+	free_range(pa, 18); /* the whole GiB, now made of 2 MiB pieces */
+	free_range(pb, 18);
+	gs_hvo_stats(&s2);
+	ck_assert_uint_eq(s2.freed_pages, s0.freed_pages - 2 * 4095); /* a and b were optimized */
+	ck_assert_uint_eq(s2.restored_pages, s0.restored_pages);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(hvo_prepare_split_cancel_and_failure)
+{
+	struct folio *f = new_huge(18);
+	struct gs_inject_rule r = {.site = GS_SITE_HVO_RESTORE, .mode = GS_INJECT_NTH, .nth = 300};
+	struct gs_site_stats st;
+
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	gs_inject_arm(&r);
+	ck_assert_int_eq(hugetlb_vmemmap_prepare_split(f, 9), -ENOMEM);
+	gs_inject_reset();
+	gs_site_stats(GS_SITE_HVO_RESTORE, &st);
+	ck_assert_uint_eq(st.live, 0);
+	ck_assert(!hugetlb_vmemmap_split_prepared(f, 9));
+	ck_assert_int_eq(hugetlb_vmemmap_prepare_split(f, 9), 0);
+	ck_assert(hugetlb_vmemmap_split_prepared(f, 9));
+	hugetlb_vmemmap_cancel_split(f, 9);
+	ck_assert(!hugetlb_vmemmap_split_prepared(f, 9));
+	ck_assert_uint_eq(resident(f), PAGE_SIZE);
+	ck_assert_ptr_eq(pfn_folio(folio_pfn(f) + 100000), f);
+	free_huge(f);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(hvo_prealloc_makes_restore_infallible)
+{
+	struct folio *f = new_huge(18);
+	struct gs_inject_rule always = {.site = GS_SITE_HVO_RESTORE, .mode = GS_INJECT_EVERY};
+	struct gs_hvo_stats s;
+
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	ck_assert_int_eq(hugetlb_vmemmap_prealloc(f), 0);
+	gs_hvo_stats(&s);
+	ck_assert_uint_eq(s.reserved_pages, 4095);
+	gs_inject_arm(&always);
+	ck_assert_int_eq(hugetlb_vmemmap_restore_folio(f), 0); /* used the reservation */
+	gs_inject_reset();
+	gs_hvo_stats(&s);
+	ck_assert_uint_eq(s.reserved_pages, 0);
+	/* An unused reservation is given back. */
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	ck_assert_int_eq(hugetlb_vmemmap_prealloc(f), 0);
+	hugetlb_vmemmap_prealloc_release(f);
+	gs_hvo_stats(&s);
+	ck_assert_uint_eq(s.reserved_pages, 0);
+	/* A failed preallocation reserves nothing. */
+	gs_inject_arm(&always);
+	ck_assert_int_eq(hugetlb_vmemmap_prealloc(f), -ENOMEM);
+	gs_inject_reset();
+	gs_hvo_stats(&s);
+	ck_assert_uint_eq(s.reserved_pages, 0);
+	free_huge(f);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+Suite *gs_test_suite(void)
+{
+	Suite *s = suite_create("hvo");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, hvo_arithmetic);
+	tcase_add_test(tc, hvo_2m_frees_and_restores_real_memory);
+	tcase_add_test(tc, hvo_1g_rss);
+	tcase_add_test(tc, hvo_first_page_stays_writable);
+	tcase_add_test(tc, hvo_disabled_and_refusals);
+	tcase_add_test(tc, hvo_restore_every_failure);
+	tcase_add_test(tc, hvo_restore_1g_failures);
+	tcase_add_test(tc, hvo_direct_vs_two_step);
+	tcase_add_test(tc, hvo_prepare_split_cancel_and_failure);
+	tcase_add_test(tc, hvo_prealloc_makes_restore_infallible);
+	if (gs_test_forking())
+		tcase_add_test_raise_signal(tc, hvo_tail_write_traps, SIGSEGV);
+	else
+		printf("skip hvo_tail_write_traps: the trap kills the process, which needs "
+		       "CK_FORK\n");
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,1175 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of the maple tree (lib/maple.c): the kernel's observable semantics
+ * (range stores that trim and split, no merging of equal neighbours, NULL
+ * coalescing, erase of a whole range, insert conflicts, iteration both ways,
+ * pause and resume), the preallocate-then-store protocol, a seeded
+ * differential run against a per-index reference model, and fault injection
+ * of every node allocation of every kind of store.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/inject.h>
+#include <gmemsim/maple_tree.h>
+#include <gmemsim/rng.h>
+#include <gmemsim/warn.h>
+#include "harness.h"
+
+/* Value entries, as xa_mk_value() makes them: never NULL, never reserved. */
+static void *mk(unsigned long v)
+{
+	return (void *)((v << 1) | 1);
+}
+
+/*
+ * Check records the location of every passing ck_assert (a write() each), which
+ * would dominate the differential run; hot paths only report failures.
+ */
+#define must(cond)                                                            \
+	do {                                                                  \
+		if (unlikely(!(cond)))                                        \
+			ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #cond); \
+	} while (0)
+
+#define A mk(1)
+#define B mk(2)
+#define C mk(3)
+
+struct range {
+	unsigned long first;
+	unsigned long last;
+	void *entry;
+};
+
+/* Every range of @mt, NULL ones included, in order. Returns the count. */
+static size_t snapshot(struct maple_tree *mt, struct range *out, size_t max)
+{
+	MA_STATE(mas, mt, 0, 0);
+	size_t n = 0;
+	void *entry = mas_walk(&mas);
+
+	for (;;) {
+		must(n < max);
+		out[n++] = (struct range){mas.index, mas.last, entry};
+		if (mas.last == ULONG_MAX)
+			return n;
+		entry = mas_next_range(&mas, ULONG_MAX);
+	}
+}
+
+static void assert_same(const struct range *a, size_t na, const struct range *b, size_t nb)
+{
+	must(na == nb);
+	for (size_t i = 0; i < na; i++) {
+		must(a[i].first == b[i].first);
+		must(a[i].last == b[i].last);
+		must(a[i].entry == b[i].entry);
+	}
+}
+
+/* The range holding @index must be [@first, @last] = @entry. */
+static void assert_range(struct maple_tree *mt, unsigned long index, unsigned long first,
+			 unsigned long last, void *entry)
+{
+	MA_STATE(mas, mt, index, index);
+
+	must(mas_walk(&mas) == entry);
+	must(mas.index == first);
+	must(mas.last == last);
+	must(mtree_load(mt, index) == entry);
+}
+
+static void teardown_tree(struct maple_tree *mt)
+{
+	ck_assert_int_eq(mt_validate(mt), 0);
+	mtree_destroy(mt);
+	ck_assert_uint_eq(mt_nr_nodes(mt), 0);
+	gs_test_assert_no_leaks();
+}
+
+START_TEST(maple_empty)
+{
+	DEFINE_MTREE(mt);
+	MA_STATE(mas, &mt, 5, 5);
+
+	ck_assert(mtree_empty(&mt));
+	ck_assert_ptr_null(mtree_load(&mt, 0));
+	ck_assert_ptr_null(mtree_load(&mt, ULONG_MAX));
+	ck_assert_ptr_null(mtree_erase(&mt, 7));
+	ck_assert_ptr_null(mas_walk(&mas));
+	ck_assert_uint_eq(mas.index, 0);
+	ck_assert_uint_eq(mas.last, ULONG_MAX);
+	mas_set(&mas, 0);
+	ck_assert_ptr_null(mas_find(&mas, ULONG_MAX));
+	/* Storing NULL into an empty tree allocates nothing. */
+	ck_assert_int_eq(mtree_store_range(&mt, 3, 9, NULL, GFP_KERNEL), 0);
+	ck_assert_uint_eq(mt_nr_nodes(&mt), 0);
+	ck_assert_uint_eq(mt_height(&mt), 0);
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_store_load_single)
+{
+	struct maple_tree mt;
+
+	mt_init(&mt);
+	for (unsigned long i = 0; i < 200; i += 2)
+		ck_assert_int_eq(mtree_store(&mt, i, mk(i), GFP_KERNEL), 0);
+	for (unsigned long i = 0; i < 200; i++)
+		ck_assert_ptr_eq(mtree_load(&mt, i), i % 2 ? NULL : mk(i));
+	ck_assert_ptr_null(mtree_load(&mt, 200));
+	ck_assert_ptr_null(mtree_load(&mt, ULONG_MAX));
+	assert_range(&mt, 3, 3, 3, NULL);
+	assert_range(&mt, 199, 199, ULONG_MAX, NULL);
+	ck_assert_uint_eq(mt_nr_ranges(&mt), 200);
+	ck_assert_uint_gt(mt_nr_nodes(&mt), 1);
+	ck_assert_uint_eq(mt_nr_bytes(&mt), mt_nr_nodes(&mt) * 256);
+	ck_assert_uint_ge(mt_height(&mt), 2);
+	/* Overwrite in place. */
+	ck_assert_int_eq(mtree_store(&mt, 10, B, GFP_KERNEL), 0);
+	ck_assert_ptr_eq(mtree_load(&mt, 10), B);
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_overwrite_edges)
+{
+	DEFINE_MTREE(mt);
+
+	ck_assert_int_eq(mtree_store_range(&mt, 10, 19, A, GFP_KERNEL), 0);
+	assert_range(&mt, 10, 10, 19, A);
+	assert_range(&mt, 0, 0, 9, NULL);
+	assert_range(&mt, 20, 20, ULONG_MAX, NULL);
+	/* Overlap on the right end trims A. */
+	ck_assert_int_eq(mtree_store_range(&mt, 15, 25, B, GFP_KERNEL), 0);
+	assert_range(&mt, 12, 10, 14, A);
+	assert_range(&mt, 20, 15, 25, B);
+	/* Overlap on the left end trims A from the front. */
+	ck_assert_int_eq(mtree_store_range(&mt, 5, 11, C, GFP_KERNEL), 0);
+	assert_range(&mt, 5, 5, 11, C);
+	assert_range(&mt, 12, 12, 14, A);
+	/* A store inside a range splits it in three. */
+	ck_assert_int_eq(mtree_store_range(&mt, 100, 199, A, GFP_KERNEL), 0);
+	ck_assert_int_eq(mtree_store_range(&mt, 150, 160, B, GFP_KERNEL), 0);
+	assert_range(&mt, 100, 100, 149, A);
+	assert_range(&mt, 155, 150, 160, B);
+	assert_range(&mt, 161, 161, 199, A);
+	/* Exact overwrite keeps the bounds. */
+	ck_assert_int_eq(mtree_store_range(&mt, 150, 160, C, GFP_KERNEL), 0);
+	assert_range(&mt, 150, 150, 160, C);
+	/* Storing NULL inside a range punches a hole; NULL neighbours coalesce. */
+	ck_assert_int_eq(mtree_store_range(&mt, 100, 149, NULL, GFP_KERNEL), 0);
+	assert_range(&mt, 120, 26, 149, NULL);
+	ck_assert_int_eq(mtree_store_range(&mt, 161, 199, NULL, GFP_KERNEL), 0);
+	assert_range(&mt, 170, 161, ULONG_MAX, NULL);
+	assert_range(&mt, 150, 150, 160, C);
+	ck_assert_int_eq(mtree_store_range(&mt, 150, 160, NULL, GFP_KERNEL), 0);
+	assert_range(&mt, 150, 26, ULONG_MAX, NULL);
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_no_merge_equal_neighbours)
+{
+	DEFINE_MTREE(mt);
+	MA_STATE(mas, &mt, 0, 0);
+	unsigned long n = 0;
+	void *entry;
+
+	ck_assert_int_eq(mtree_store_range(&mt, 0, 9, A, GFP_KERNEL), 0);
+	ck_assert_int_eq(mtree_store_range(&mt, 10, 19, A, GFP_KERNEL), 0);
+	mas_for_each (&mas, entry, ULONG_MAX) {
+		ck_assert_ptr_eq(entry, A);
+		ck_assert_uint_eq(mas.index, n * 10);
+		ck_assert_uint_eq(mas.last, n * 10 + 9);
+		n++;
+	}
+	ck_assert_uint_eq(n, 2);
+	/* Erasing both leaves nothing: the NULL ranges coalesce and the tree empties. */
+	ck_assert_ptr_eq(mtree_erase(&mt, 5), A);
+	assert_range(&mt, 5, 0, 9, NULL);
+	ck_assert_ptr_eq(mtree_erase(&mt, 19), A);
+	ck_assert(mtree_empty(&mt));
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_overwrite_many)
+{
+	DEFINE_MTREE(mt);
+	const unsigned long n = 5000;
+
+	for (unsigned long i = 0; i < n; i++)
+		ck_assert_int_eq(mtree_store_range(&mt, i * 10, i * 10 + 9, mk(i % 3), GFP_KERNEL),
+				 0);
+	ck_assert_int_eq(mt_validate(&mt), 0);
+	ck_assert_uint_ge(mt_height(&mt), 3);
+	/* One store over thousands of ranges, with ragged ends. */
+	ck_assert_int_eq(mtree_store_range(&mt, 1234, 45678, B, GFP_KERNEL), 0);
+	ck_assert_int_eq(mt_validate(&mt), 0);
+	assert_range(&mt, 1231, 1230, 1233, mk(123 % 3));
+	assert_range(&mt, 30000, 1234, 45678, B);
+	assert_range(&mt, 45679, 45679, 45679, mk(4567 % 3));
+	/* Erase across everything but the ends. */
+	ck_assert_int_eq(mtree_store_range(&mt, 5, n * 10 - 5, NULL, GFP_KERNEL), 0);
+	ck_assert_int_eq(mt_validate(&mt), 0);
+	assert_range(&mt, 0, 0, 4, mk(0));
+	assert_range(&mt, 100, 5, n * 10 - 5, NULL);
+	assert_range(&mt, n * 10 - 1, n * 10 - 4, n * 10 - 1, mk((n - 1) % 3));
+	ck_assert_uint_eq(mt_height(&mt), 1);
+	/* Everything to NULL: no nodes left. */
+	ck_assert_int_eq(mtree_store_range(&mt, 0, ULONG_MAX, NULL, GFP_KERNEL), 0);
+	ck_assert(mtree_empty(&mt));
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_insert_conflicts)
+{
+	DEFINE_MTREE(mt);
+	unsigned long warns = gs_warn_count();
+
+	ck_assert_int_eq(mtree_insert_range(&mt, 10, 19, A, GFP_KERNEL), 0);
+	ck_assert_int_eq(mtree_insert_range(&mt, 10, 19, B, GFP_KERNEL), -EEXIST);
+	ck_assert_int_eq(mtree_insert_range(&mt, 0, 10, B, GFP_KERNEL), -EEXIST);
+	ck_assert_int_eq(mtree_insert_range(&mt, 19, 30, B, GFP_KERNEL), -EEXIST);
+	ck_assert_int_eq(mtree_insert_range(&mt, 0, 100, B, GFP_KERNEL), -EEXIST);
+	ck_assert_int_eq(mtree_insert(&mt, 15, B, GFP_KERNEL), -EEXIST);
+	ck_assert_int_eq(mtree_insert_range(&mt, 0, 9, B, GFP_KERNEL), 0);
+	ck_assert_int_eq(mtree_insert_range(&mt, 20, 20, C, GFP_KERNEL), 0);
+	ck_assert_int_eq(mtree_insert(&mt, ULONG_MAX, C, GFP_KERNEL), 0);
+	ck_assert_int_eq(mtree_insert_range(&mt, 30, 20, C, GFP_KERNEL), -EINVAL);
+	ck_assert_int_eq(mtree_store_range(&mt, 30, 20, C, GFP_KERNEL), -EINVAL);
+	assert_range(&mt, 0, 0, 9, B);
+	assert_range(&mt, 19, 10, 19, A);
+	assert_range(&mt, 20, 20, 20, C);
+	/* Reserved (internal) entries are refused with a warning, as in the kernel. */
+	gs_warn_set_mode(GS_WARN_QUIET);
+	gs_warn_reset_once();
+	ck_assert_int_eq(
+		mtree_store_range(&mt, 40, 50, (void *)(unsigned long)((1 << 2) | 2), GFP_KERNEL),
+		-EINVAL);
+	gs_warn_reset_once();
+	ck_assert_int_eq(mtree_insert(&mt, 40, (void *)(unsigned long)((256 << 2) | 2), GFP_KERNEL),
+			 -EINVAL);
+	gs_warn_set_mode(GS_WARN_PRINT);
+	ck_assert_uint_eq(gs_warn_count(), warns + 2);
+	ck_assert_ptr_null(mtree_load(&mt, 45));
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_erase_whole_range)
+{
+	DEFINE_MTREE(mt);
+
+	ck_assert_int_eq(mtree_store_range(&mt, 100, 199, A, GFP_KERNEL), 0);
+	ck_assert_int_eq(mtree_store_range(&mt, 200, 299, B, GFP_KERNEL), 0);
+	ck_assert_ptr_eq(mtree_erase(&mt, 150), A);
+	assert_range(&mt, 100, 0, 199, NULL);
+	assert_range(&mt, 200, 200, 299, B);
+	ck_assert_ptr_null(mtree_erase(&mt, 150));
+	ck_assert_ptr_eq(mtree_erase(&mt, 299), B);
+	ck_assert(mtree_empty(&mt));
+	teardown_tree(&mt);
+}
+END_TEST
+
+/* 100 ranges [10i, 10i+4] = mk(i) with NULL gaps between them. */
+static void fill_gapped(struct maple_tree *mt, unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++)
+		ck_assert_int_eq(mtree_store_range(mt, i * 10, i * 10 + 4, mk(i), GFP_KERNEL), 0);
+}
+
+START_TEST(maple_iterate_both_ways)
+{
+	DEFINE_MTREE(mt);
+	MA_STATE(mas, &mt, 0, 0);
+	unsigned long i = 0, index = 0;
+	void *entry;
+
+	fill_gapped(&mt, 100);
+	mas_for_each (&mas, entry, ULONG_MAX) {
+		ck_assert_ptr_eq(entry, mk(i));
+		ck_assert_uint_eq(mas.index, i * 10);
+		ck_assert_uint_eq(mas.last, i * 10 + 4);
+		i++;
+	}
+	ck_assert_uint_eq(i, 100);
+	/* Backwards from the last one. */
+	mas_set(&mas, 994);
+	ck_assert_ptr_eq(mas_walk(&mas), mk(99));
+	for (i = 99; i-- > 0;) {
+		ck_assert_ptr_eq(mas_prev(&mas, 0), mk(i));
+		ck_assert_uint_eq(mas.index, i * 10);
+	}
+	ck_assert_ptr_null(mas_prev(&mas, 0));
+	ck_assert_uint_eq(mas.status, ma_underflow);
+	/* And forward again from the underflow. */
+	ck_assert_ptr_eq(mas_next(&mas, ULONG_MAX), mk(0));
+	ck_assert_ptr_eq(mas_next(&mas, ULONG_MAX), mk(1));
+	/* Limits: a range that starts by max is returned, the next is not. */
+	mas_set(&mas, 0);
+	i = 0;
+	mas_for_each (&mas, entry, 52)
+		i++;
+	ck_assert_uint_eq(i, 6);
+	mas_set(&mas, 500);
+	ck_assert_ptr_eq(mas_next(&mas, 515), mk(51));
+	ck_assert_ptr_null(mas_next(&mas, 515));
+	ck_assert_uint_eq(mas.status, ma_overflow);
+	mas_set(&mas, 512);
+	ck_assert_ptr_null(mas_prev(&mas, 505));
+	mas_set(&mas, 512);
+	ck_assert_ptr_eq(mas_prev(&mas, 504), mk(50));
+	ck_assert_ptr_null(mas_prev(&mas, 504));
+	/* mas_find from inside a range returns it, moving index back to its start. */
+	mas_set(&mas, 302);
+	ck_assert_ptr_eq(mas_find(&mas, ULONG_MAX), mk(30));
+	ck_assert_uint_eq(mas.index, 300);
+	ck_assert_ptr_eq(mas_find(&mas, ULONG_MAX), mk(31));
+	/* From a gap, the next range. */
+	mas_set(&mas, 306);
+	ck_assert_ptr_eq(mas_find(&mas, ULONG_MAX), mk(31));
+	ck_assert_uint_eq(mas.index, 310);
+	/* The reverse search mirrors it. */
+	mas_set(&mas, 302);
+	ck_assert_ptr_eq(mas_find_rev(&mas, 0), mk(30));
+	ck_assert_uint_eq(mas.index, 300);
+	ck_assert_uint_eq(mas.last, 304);
+	ck_assert_ptr_eq(mas_find_rev(&mas, 0), mk(29));
+	mas_set(&mas, 307);
+	ck_assert_ptr_eq(mas_find_rev(&mas, 0), mk(30));
+	ck_assert_ptr_null(mas_find_rev(&mas, 300));
+	mas_set(&mas, 307);
+	ck_assert_ptr_eq(mas_find_range_rev(&mas, 0), mk(30));
+	ck_assert_ptr_null(mas_find_range_rev(&mas, 0));
+	ck_assert_uint_eq(mas.index, 295);
+	ck_assert_ptr_eq(mas_find_range_rev(&mas, 0), mk(29));
+	ck_assert_ptr_eq(mt_next(&mt, 302, ULONG_MAX), mk(31));
+	ck_assert_ptr_eq(mt_next(&mt, 306, ULONG_MAX), mk(31));
+	ck_assert_ptr_null(mt_next(&mt, 306, 309));
+	ck_assert_ptr_eq(mt_prev(&mt, 302, 0), mk(29));
+	ck_assert_ptr_eq(mt_prev(&mt, 306, 0), mk(30));
+	ck_assert_ptr_null(mt_prev(&mt, 3, 0));
+	/* mt_for_each visits each range once and advances the index past it. */
+	i = 0;
+	mt_for_each (&mt, entry, index, ULONG_MAX) {
+		ck_assert_ptr_eq(entry, mk(i));
+		ck_assert_uint_eq(index, i * 10 + 5);
+		i++;
+	}
+	ck_assert_uint_eq(i, 100);
+	index = 995;
+	ck_assert_ptr_null(mt_find(&mt, &index, ULONG_MAX));
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_find_range)
+{
+	DEFINE_MTREE(mt);
+	MA_STATE(mas, &mt, 0, 0);
+	unsigned long n = 0;
+	void *entry;
+
+	fill_gapped(&mt, 50);
+	/* Starting in a range: that range, then every range NULL or not. */
+	mas_set(&mas, 2);
+	entry = mas_find_range(&mas, ULONG_MAX);
+	ck_assert_ptr_eq(entry, mk(0));
+	for (;;) {
+		entry = mas_find_range(&mas, ULONG_MAX);
+		if (mas.status == ma_overflow)
+			break;
+		n++;
+		ck_assert_ptr_eq(entry, n % 2 ? NULL : mk(n / 2));
+		if (mas.last == ULONG_MAX)
+			break;
+	}
+	ck_assert_uint_eq(n, 99);
+	/* Starting in a gap: the next range. */
+	mas_set(&mas, 7);
+	ck_assert_ptr_eq(mas_find_range(&mas, ULONG_MAX), mk(1));
+	ck_assert_ptr_null(mas_find_range(&mas, ULONG_MAX));
+	ck_assert_uint_eq(mas.index, 15);
+	ck_assert_uint_eq(mas.last, 19);
+	/* Backwards through gaps too. */
+	ck_assert_ptr_eq(mas_prev_range(&mas, 0), mk(1));
+	ck_assert_ptr_null(mas_prev_range(&mas, 0));
+	ck_assert_uint_eq(mas.index, 5);
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_pause_resume)
+{
+	DEFINE_MTREE(mt);
+	MA_STATE(mas, &mt, 0, 0);
+	unsigned long i = 0;
+	void *entry;
+
+	fill_gapped(&mt, 300);
+	mtree_lock(&mt);
+	mas_for_each (&mas, entry, ULONG_MAX) {
+		ck_assert_ptr_eq(entry, mk(i));
+		ck_assert_uint_eq(mas.index, i * 10);
+		if (i % 7 == 0) {
+			/* Drop the lock; meanwhile the tree changes behind us and ahead of us. */
+			mas_pause(&mas);
+			mtree_unlock(&mt);
+			ck_assert_int_eq(
+				mtree_store_range(&mt, i * 10 + 5, i * 10 + 9, NULL, GFP_KERNEL),
+				0);
+			if (i)
+				ck_assert_ptr_eq(mtree_erase(&mt, i * 10 - 10), mk(i - 1));
+			mtree_lock(&mt);
+		}
+		i++;
+	}
+	mtree_unlock(&mt);
+	ck_assert_uint_eq(i, 300);
+	/* Replacing entries while iterating (the store leaves the state paused). */
+	mtree_lock(&mt);
+	mas_set(&mas, 0);
+	i = 0;
+	mas_for_each (&mas, entry, ULONG_MAX) {
+		mas_store(&mas, B);
+		ck_assert(!mas_is_err(&mas));
+		i++;
+	}
+	mtree_unlock(&mt);
+	ck_assert_uint_gt(i, 200);
+	ck_assert_ptr_eq(mtree_load(&mt, 2990), B);
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_destroy_and_reuse)
+{
+	DEFINE_MTREE(mt);
+
+	fill_gapped(&mt, 3000);
+	ck_assert_uint_gt(mt_nr_nodes(&mt), 100);
+	mtree_destroy(&mt);
+	ck_assert(mtree_empty(&mt));
+	ck_assert_uint_eq(mt_height(&mt), 0);
+	gs_test_assert_no_leaks();
+	fill_gapped(&mt, 10);
+	ck_assert_ptr_eq(mtree_load(&mt, 90), mk(9));
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_extremes)
+{
+	DEFINE_MTREE(mt);
+	MA_STATE(mas, &mt, 0, 0);
+	unsigned long index = 0;
+	void *entry;
+
+	ck_assert_int_eq(mtree_store(&mt, 0, A, GFP_KERNEL), 0);
+	ck_assert_int_eq(mtree_store(&mt, ULONG_MAX, B, GFP_KERNEL), 0);
+	assert_range(&mt, 0, 0, 0, A);
+	assert_range(&mt, ULONG_MAX, ULONG_MAX, ULONG_MAX, B);
+	assert_range(&mt, 1, 1, ULONG_MAX - 1, NULL);
+	mas_set(&mas, ULONG_MAX);
+	ck_assert_ptr_eq(mas_find(&mas, ULONG_MAX), B);
+	ck_assert_ptr_null(mas_find(&mas, ULONG_MAX));
+	ck_assert_ptr_eq(mas_prev(&mas, 0), A);
+	/* mt_for_each stops after ULONG_MAX (the index wraps to 0). */
+	index = 1;
+	mt_for_each (&mt, entry, index, ULONG_MAX)
+		ck_assert_ptr_eq(entry, B);
+	ck_assert_uint_eq(index, 0);
+	/* One range over everything, then a single index inside it. */
+	ck_assert_int_eq(mtree_store_range(&mt, 0, ULONG_MAX, C, GFP_KERNEL), 0);
+	assert_range(&mt, 12345, 0, ULONG_MAX, C);
+	ck_assert_uint_eq(mt_nr_ranges(&mt), 1);
+	ck_assert_int_eq(mtree_store(&mt, 1UL << 63, A, GFP_KERNEL), 0);
+	assert_range(&mt, 1UL << 63, 1UL << 63, 1UL << 63, A);
+	assert_range(&mt, 0, 0, (1UL << 63) - 1, C);
+	assert_range(&mt, ULONG_MAX, (1UL << 63) + 1, ULONG_MAX, C);
+	ck_assert_ptr_eq(mtree_erase(&mt, ULONG_MAX), C);
+	ck_assert_ptr_eq(mtree_erase(&mt, 0), C);
+	assert_range(&mt, 0, 0, (1UL << 63) - 1, NULL);
+	ck_assert_int_eq(mtree_store_range(&mt, 0, ULONG_MAX - 1, B, GFP_KERNEL), 0);
+	assert_range(&mt, ULONG_MAX, ULONG_MAX, ULONG_MAX, NULL);
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_ascending_fill)
+{
+	DEFINE_MTREE(mt);
+	const unsigned long n = 100000;
+
+	for (unsigned long i = 0; i < n; i++)
+		ck_assert_int_eq(
+			mtree_store_range(&mt, i * 512, i * 512 + 511, mk(i & 1), GFP_KERNEL), 0);
+	ck_assert_int_eq(mt_validate(&mt), 0);
+	ck_assert_uint_eq(mt_nr_ranges(&mt), n + 1);
+	/* The kernel needs 7,145 nodes for this; full rightmost splits need fewer. */
+	ck_assert_uint_le(mt_nr_nodes(&mt), 7145);
+	printf("100,000 ascending ranges: %lu nodes, %lu bytes, height %u\n", mt_nr_nodes(&mt),
+	       mt_nr_bytes(&mt), mt_height(&mt));
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_dump_and_validate)
+{
+	DEFINE_MTREE(mt);
+	FILE *f = tmpfile();
+	struct maple_node *root;
+	char buf[256];
+	unsigned long tmp;
+
+	ck_assert_ptr_nonnull(f);
+	fill_gapped(&mt, 40);
+	mt_fdump(f, &mt, mt_dump_dec);
+	mt_fdump(f, &mt, mt_dump_hex);
+	rewind(f);
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+	ck_assert_ptr_nonnull(strstr(buf, "maple_tree("));
+	fclose(f);
+	/* Corrupt the root's pivots: validation must notice. */
+	root = (struct maple_node *)((unsigned long)mt.ma_root & ~7UL);
+	tmp = root->pivot[0];
+	root->pivot[0] = root->pivot[1];
+	root->pivot[1] = tmp;
+	gs_warn_set_mode(GS_WARN_QUIET);
+	ck_assert_int_eq(mt_validate(&mt), -EUCLEAN);
+	gs_warn_set_mode(GS_WARN_PRINT);
+	root->pivot[1] = root->pivot[0];
+	root->pivot[0] = tmp;
+	teardown_tree(&mt);
+}
+END_TEST
+
+/* ---- preallocation ---- */
+
+START_TEST(maple_prealloc_then_store)
+{
+	DEFINE_MTREE(mt);
+	struct gs_inject_rule all = {.site = GS_INJECT_ANY_SITE, .mode = GS_INJECT_EVERY};
+	struct gs_site_stats st;
+	int id;
+
+	fill_gapped(&mt, 2000);
+	for (unsigned long i = 0; i < 2000; i++) {
+		MA_STATE(mas, &mt, i * 10 + 1, i * 10 + 2);
+
+		/* Prepare outside the lock with GFP_KERNEL; commit under it with no allocation allowed. */
+		ck_assert_int_eq(mas_preallocate(&mas, B, GFP_KERNEL), 0);
+		id = gs_inject_arm(&all);
+		ck_assert_int_ge(id, 0);
+		mtree_lock(&mt);
+		mas_store_prealloc(&mas, B);
+		mtree_unlock(&mt);
+		ck_assert_uint_eq(gs_inject_rule_fired(id), 0);
+		gs_inject_disarm(id);
+		ck_assert_ptr_null(mas.alloc);
+		assert_range(&mt, i * 10 + 1, i * 10 + 1, i * 10 + 2, B);
+		assert_range(&mt, i * 10, i * 10, i * 10, mk(i));
+		assert_range(&mt, i * 10 + 3, i * 10 + 3, i * 10 + 4, mk(i));
+	}
+	ck_assert_int_eq(mt_validate(&mt), 0);
+	/* A reserve that goes unused is released by mas_destroy(). */
+	for (unsigned long i = 0; i < 50; i++) {
+		MA_STATE(mas, &mt, i * 10 + 1, i * 10 + 1);
+
+		ck_assert_int_eq(mas_preallocate(&mas, C, GFP_KERNEL), 0);
+		mas_destroy(&mas);
+	}
+	ck_assert_int_eq(gs_site_stats(GS_SITE_MAPLE_PREALLOC, &st), 0);
+	ck_assert_uint_eq(st.live, st.allocs - st.frees);
+	teardown_tree(&mt);
+	ck_assert_int_eq(gs_site_stats(GS_SITE_MAPLE_PREALLOC, &st), 0);
+	ck_assert_uint_eq(st.live, 0);
+}
+END_TEST
+
+START_TEST(maple_prealloc_reserves_worst_case)
+{
+	DEFINE_MTREE(mt);
+	struct gs_site_stats before, after;
+
+	/* Full leaves everywhere: splitting a range in three must split up to the root. */
+	for (unsigned long i = 0; i < 16 * 16 * 16; i++)
+		ck_assert_int_eq(mtree_store(&mt, i, mk(i), GFP_KERNEL), 0);
+	for (unsigned long i = 0; i < 16 * 16 * 16; i += 37) {
+		MA_STATE(mas, &mt, i, i);
+
+		ck_assert_int_eq(mtree_store_range(&mt, i, i + 3, A, GFP_KERNEL), 0);
+		mas_set_range(&mas, i + 1, i + 1);
+		gs_site_stats(GS_SITE_MAPLE_PREALLOC, &before);
+		ck_assert_int_eq(mas_preallocate(&mas, B, GFP_KERNEL), 0);
+		mtree_lock(&mt);
+		mas_store_prealloc(&mas, B);
+		mtree_unlock(&mt);
+		gs_site_stats(GS_SITE_MAPLE_PREALLOC, &after);
+		ck_assert_uint_eq(after.live, after.allocs - after.frees);
+		assert_range(&mt, i, i, i, A);
+		assert_range(&mt, i + 1, i + 1, i + 1, B);
+		assert_range(&mt, i + 2, i + 2, i + 3, A);
+	}
+	ck_assert_int_eq(mt_validate(&mt), 0);
+	teardown_tree(&mt);
+}
+END_TEST
+
+/* Store single indices with GFP_NOWAIT while node allocation always fails. */
+static void store_nowait_until_enomem(struct maple_tree *mt)
+{
+	struct gs_inject_rule r = {.site = GS_SITE_MAPLE_NODE, .mode = GS_INJECT_EVERY};
+	struct range *before = malloc(4000 * sizeof(*before));
+	struct range *now = malloc(4000 * sizeof(*now));
+	MA_STATE(mas, mt, 0, 0);
+	size_t nb = snapshot(mt, before, 4000), nn;
+	int id = gs_inject_arm(&r), ret = 0;
+
+	/* Stores that fit their leaf go through; the first that must split fails. */
+	for (unsigned long i = 0; i < 1000 && !ret; i++) {
+		mas_set_range(&mas, i * 3 + 1, i * 3 + 1);
+		mtree_lock(mt);
+		ret = mas_store_gfp(&mas, A, GFP_NOWAIT);
+		mtree_unlock(mt);
+		if (!ret)
+			nb = snapshot(mt, before, 4000);
+	}
+	gs_inject_disarm(id);
+	ck_assert_int_eq(ret, -ENOMEM);
+	ck_assert(mas_is_err(&mas));
+	nn = snapshot(mt, now, 4000);
+	assert_same(now, nn, before, nb);
+	free(before);
+	free(now);
+}
+
+START_TEST(maple_store_gfp_under_lock)
+{
+	DEFINE_MTREE(mt);
+	unsigned long warns = gs_warn_count();
+
+	/* GFP_KERNEL with the lock held: mas_nomem() drops it to allocate, so no WARN. */
+	for (unsigned long i = 0; i < 1000; i++) {
+		MA_STATE(mas, &mt, i * 3, i * 3 + 1);
+
+		mtree_lock(&mt);
+		ck_assert_int_eq(mas_store_gfp(&mas, mk(i), GFP_KERNEL), 0);
+		mtree_unlock(&mt);
+	}
+	/* A failed GFP_NOWAIT store reports -ENOMEM and leaves the tree as it was. */
+	store_nowait_until_enomem(&mt);
+	ck_assert_uint_eq(gs_warn_count(), warns);
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_store_nomem_retry)
+{
+	DEFINE_MTREE(mt);
+	unsigned long retries = 0;
+
+	/* The kernel idiom: try without sleeping, on -ENOMEM allocate with GFP_KERNEL and retry. */
+	for (unsigned long i = 0; i < 2000; i++) {
+		struct gs_inject_rule once = {.site = GS_SITE_MAPLE_NODE,
+					      .mode = GS_INJECT_NTH,
+					      .nth = 1,
+					      .gfp = GS_INJECT_GFP_NOWAIT};
+		MA_STATE(mas, &mt, i * 2, i * 2);
+		int id = gs_inject_arm(&once);
+
+		mtree_lock(&mt);
+		do {
+			ck_assert_ptr_null(mas_store(&mas, mk(i)));
+			retries += mas_is_err(&mas);
+		} while (mas_nomem(&mas, GFP_KERNEL));
+		mtree_unlock(&mt);
+		gs_inject_disarm(id);
+		ck_assert(!mas_is_err(&mas));
+		ck_assert_ptr_null(mas.alloc);
+		ck_assert_ptr_eq(mtree_load(&mt, i * 2), mk(i));
+	}
+	/* Every store that needed a node failed once and then went through. */
+	ck_assert_uint_gt(retries, 100);
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_external_lock)
+{
+	struct maple_tree mt;
+	int dummy_lock = 0;
+	unsigned long warns = gs_warn_count();
+
+	/* A tree under a sleeping lock of the caller's (as VMAs under mmap_lock). */
+	mt_init_flags(&mt, MT_FLAGS_LOCK_EXTERN);
+	mt_set_external_lock(&mt, &dummy_lock);
+	for (unsigned long i = 0; i < 300; i++) {
+		struct gs_inject_rule once = {.site = GS_SITE_MAPLE_NODE,
+					      .mode = GS_INJECT_NTH,
+					      .nth = 1,
+					      .gfp = GS_INJECT_GFP_NOWAIT};
+		MA_STATE(mas, &mt, i * 2, i * 2);
+		int id = gs_inject_arm(&once);
+
+		/* mas_nomem() must neither take nor drop the tree's own spinlock. */
+		ck_assert_int_eq(mas_store_gfp(&mas, mk(i), GFP_KERNEL), 0);
+		gs_inject_disarm(id);
+		ck_assert(!spin_is_locked(&mt.ma_lock));
+	}
+	ck_assert_uint_eq(gs_warn_count(), warns);
+	ck_assert_ptr_eq(mtree_load(&mt, 598), mk(299));
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_gfp_rules)
+{
+	DEFINE_MTREE(mt);
+	DEFINE_SPINLOCK(other);
+	unsigned long warns;
+
+	fill_gapped(&mt, 500);
+	warns = gs_warn_count();
+	/* Under a spinlock of the caller's, only non-sleeping allocations are allowed. */
+	spin_lock(&other);
+	for (unsigned long i = 0; i < 500; i++)
+		ck_assert_int_eq(mtree_store_range(&mt, i * 10 + 1, i * 10 + 1, B, GFP_NOWAIT), 0);
+	spin_unlock(&other);
+	ck_assert_uint_eq(gs_warn_count(), warns);
+	/* GFP_KERNEL there is a might_sleep() violation, reported as the kernel would. */
+	gs_warn_set_mode(GS_WARN_QUIET);
+	spin_lock(&other);
+	{
+		MA_STATE(mas, &mt, 3, 3);
+
+		ck_assert_int_eq(mas_preallocate(&mas, A, GFP_KERNEL), 0);
+		mtree_lock(&mt);
+		mas_store_prealloc(&mas, A);
+		mtree_unlock(&mt);
+	}
+	spin_unlock(&other);
+	gs_warn_set_mode(GS_WARN_PRINT);
+	ck_assert_uint_gt(gs_warn_count(), warns);
+	ck_assert_ptr_eq(mtree_load(&mt, 3), A);
+	teardown_tree(&mt);
+}
+END_TEST
+
+/* ---- differential test against a per-index reference ---- */
+
+/*
+ * The reference: cells 0..U-1 are indices, cell U stands for [U, ULONG_MAX].
+ * val[] holds each cell's entry and brk[c] says a range ends at cell c; NULL
+ * runs are kept as single ranges, as the tree does.
+ */
+struct ref {
+	unsigned long u;
+	void **val;
+	bool *brk;
+};
+
+static unsigned long cell_first(const struct ref *r, unsigned long c)
+{
+	(void)r;
+	return c;
+}
+
+static unsigned long cell_last(const struct ref *r, unsigned long c)
+{
+	return c == r->u ? ULONG_MAX : c;
+}
+
+static void ref_store(struct ref *r, unsigned long f, unsigned long l, void *entry)
+{
+	for (unsigned long c = f; c <= l; c++) {
+		r->val[c] = entry;
+		r->brk[c] = c == l;
+	}
+	if (f)
+		r->brk[f - 1] = true;
+	if (!entry && f && !r->val[f - 1])
+		r->brk[f - 1] = false;
+	if (!entry && l < r->u && !r->val[l + 1])
+		r->brk[l] = false;
+}
+
+/* The run of cells holding cell @c. */
+static void ref_run(const struct ref *r, unsigned long c, unsigned long *f, unsigned long *l)
+{
+	*f = c;
+	while (*f && !r->brk[*f - 1])
+		(*f)--;
+	*l = c;
+	while (!r->brk[*l])
+		(*l)++;
+}
+
+static void ref_compare(struct maple_tree *mt, const struct ref *r)
+{
+	MA_STATE(mas, mt, 0, 0);
+	unsigned long c = 0, f, l;
+	void *entry = mas_walk(&mas);
+
+	/* Forward over every range, NULL ones included. */
+	for (;;) {
+		ref_run(r, c, &f, &l);
+		must(mas.index == cell_first(r, f));
+		must(mas.last == cell_last(r, l));
+		must(entry == r->val[c]);
+		if (l == r->u)
+			break;
+		c = l + 1;
+		entry = mas_next_range(&mas, ULONG_MAX);
+	}
+	must(mas.last == ULONG_MAX);
+
+	/* Backward with mas_prev(): NULL runs are never adjacent, so skip at most one. */
+	c = r->u;
+	mas_set(&mas, ULONG_MAX);
+	entry = mas_walk(&mas);
+	for (;;) {
+		ref_run(r, c, &f, &l);
+		must(entry == r->val[c]);
+		must(mas.index == cell_first(r, f));
+		must(mas.last == cell_last(r, l));
+		if (f && !r->val[f - 1])
+			ref_run(r, f - 1, &f, &l);
+		if (!f) {
+			must(!mas_prev(&mas, 0));
+			break;
+		}
+		c = f - 1;
+		entry = mas_prev(&mas, 0);
+	}
+
+	/* Forward over the non-NULL ones with mas_for_each(). */
+	mas_set(&mas, 0);
+	c = 0;
+	mas_for_each (&mas, entry, ULONG_MAX) {
+		while (!r->val[c])
+			c++;
+		ref_run(r, c, &f, &l);
+		must(entry == r->val[c]);
+		must(mas.index == cell_first(r, f));
+		must(mas.last == cell_last(r, l));
+		c = l + 1;
+		if (l == r->u)
+			break;
+	}
+}
+
+/* How one differential phase draws its operations. */
+struct diff_mix {
+	unsigned long cells; /* size of the reference universe */
+	unsigned long wide;  /* longest "wide" store, in cells */
+	unsigned long wipe;  /* stores over the whole universe, per 100,000 */
+	unsigned long rate;  /* wide stores, per 100,000 */
+	unsigned long ops;
+};
+
+/* Mostly short ranges, so that trees grow deep; now and then a wide one. */
+static unsigned long pick_len(struct gs_rng *rng, const struct diff_mix *mix)
+{
+	unsigned long k = gs_rng_below(rng, 100000);
+
+	if (k < mix->wipe)
+		return gs_rng_below(rng, mix->cells) + 1;
+	if (k < mix->wipe + mix->rate)
+		return gs_rng_below(rng, mix->wide) + 1;
+	return gs_rng_below(rng, 6) + 1;
+}
+
+static void diff_one(struct maple_tree *mt, struct ref *r, struct gs_rng *rng,
+		     const struct diff_mix *mix)
+{
+	unsigned long f = gs_rng_below(rng, r->u + 1), len = pick_len(rng, mix);
+	unsigned long l = f + len - 1 > r->u ? r->u : f + len - 1;
+	unsigned long first = cell_first(r, f), last = cell_last(r, l), rf, rl;
+	void *entry = gs_rng_below(rng, 4) ? mk(gs_rng_below(rng, 5) + 1) : NULL;
+	unsigned int op = gs_rng_below(rng, 10);
+
+	if (op == 0) {
+		/* Erase the range holding a cell. */
+		ref_run(r, f, &rf, &rl);
+		must(mtree_erase(mt, first) == r->val[f]);
+		if (r->val[f])
+			ref_store(r, rf, rl, NULL);
+	} else if (op == 1) {
+		/* Insert: succeeds only into a single empty range. */
+		bool empty = true;
+		int ret;
+
+		for (unsigned long c = f; c <= l && empty; c++)
+			empty = !r->val[c];
+		ret = mtree_insert_range(mt, first, last, entry, GFP_KERNEL);
+		must(ret == (empty ? 0 : -EEXIST));
+		if (empty && entry)
+			ref_store(r, f, l, entry);
+	} else if (op == 2) {
+		/* Preallocate, then commit under the lock. */
+		MA_STATE(mas, mt, first, last);
+
+		must(mas_preallocate(&mas, entry, GFP_KERNEL) == 0);
+		mtree_lock(mt);
+		mas_store_prealloc(&mas, entry);
+		mtree_unlock(mt);
+		ref_store(r, f, l, entry);
+	} else {
+		must(mtree_store_range(mt, first, last, entry, GFP_KERNEL) == 0);
+		ref_store(r, f, l, entry);
+	}
+	/* Spot checks around the edges of the operation. */
+	for (int k = -1; k <= 1; k += 2) {
+		unsigned long c = k < 0 ? (f ? f - 1 : 0) : (l < r->u ? l + 1 : l);
+
+		ref_run(r, c, &rf, &rl);
+		assert_range(mt, cell_first(r, c), cell_first(r, rf), cell_last(r, rl), r->val[c]);
+	}
+}
+
+static void diff_phase(struct gs_rng *rng, const struct diff_mix *mix)
+{
+	struct ref r = {.u = mix->cells};
+	unsigned long u = mix->cells, ops = mix->ops;
+	DEFINE_MTREE(mt);
+	unsigned int max_height = 0;
+
+	r.val = calloc(u + 1, sizeof(*r.val));
+	r.brk = calloc(u + 1, sizeof(*r.brk));
+	r.brk[u] = true;
+	for (unsigned long i = 0; i < ops; i++) {
+		diff_one(&mt, &r, rng, mix);
+		if (mt_height(&mt) > max_height)
+			max_height = mt_height(&mt);
+		if (i % 4096 == 4095) {
+			ck_assert_int_eq(mt_validate(&mt), 0);
+			ref_compare(&mt, &r);
+		}
+	}
+	ck_assert_int_eq(mt_validate(&mt), 0);
+	ref_compare(&mt, &r);
+	printf("differential: %lu ops over %lu cells, height up to %u, %lu nodes at the end\n", ops,
+	       u, max_height, mt_nr_nodes(&mt));
+	mtree_destroy(&mt);
+	free(r.val);
+	free(r.brk);
+	gs_test_assert_no_leaks();
+}
+
+START_TEST(maple_differential)
+{
+	struct gs_rng rng;
+	uint64_t seed = gs_test_seed();
+	unsigned long total = gs_test_scale(1000000);
+	struct diff_mix mix[] = {
+		{.cells = 64, .wide = 500, .wipe = 200, .rate = 5000},
+		{.cells = 2000, .wide = 500, .wipe = 200, .rate = 5000},
+		{.cells = 60000, .wide = 500, .wipe = 200, .rate = 5000},
+		/* A big fragmented tree: stores across many leaves at height 4 and 5. */
+		{.cells = 400000, .wide = 20000, .wipe = 1, .rate = 200},
+	};
+
+	printf("maple differential seed %" PRIu64 "\n", seed);
+	gs_rng_seed(&rng, seed);
+	for (size_t i = 0; i < ARRAY_SIZE(mix); i++) {
+		mix[i].ops = total / 10 * (i == 3 ? 4 : 2);
+		diff_phase(&rng, &mix[i]);
+	}
+}
+END_TEST
+
+/* ---- fault injection ---- */
+
+enum fi_op {
+	FI_STORE_SPLIT, /* split a range in three in full nodes: splits up to the root */
+	FI_STORE_SPAN,	/* a store across many leaves */
+	FI_STORE_NEW,	/* first store into an empty tree */
+	FI_PREALLOC,	/* mas_preallocate() + mas_store_prealloc() */
+	FI_MAS_STORE,	/* mas_store() (GFP_NOWAIT) */
+	FI_ERASE,	/* erase: must never allocate */
+	FI_INSERT,	/* mtree_insert_range() into a gap */
+	FI_NR,
+};
+
+struct fi_ctx {
+	enum fi_op op;
+	unsigned long at;
+	struct maple_tree mt;
+	struct range *before, *expect, *now;
+	size_t nb, ne;
+};
+
+#define FI_MAX_RANGES 8192
+
+static void fi_build(struct fi_ctx *x)
+{
+	mt_init(&x->mt);
+	if (x->op == FI_STORE_NEW)
+		return;
+	/* Ascending ranges of four fill every node, so splits reach the root. */
+	for (unsigned long i = 0; i < 16 * 16 * 4; i++)
+		ck_assert_int_eq(mtree_store_range(&x->mt, i * 4, i * 4 + 3, mk(i), GFP_KERNEL), 0);
+	if (x->op == FI_INSERT)
+		ck_assert_ptr_eq(mtree_erase(&x->mt, x->at * 4), mk(x->at));
+}
+
+static int fi_run(struct fi_ctx *x)
+{
+	unsigned long a = x->at * 4 + 1;
+
+	switch (x->op) {
+	case FI_STORE_SPLIT:
+		return mtree_store_range(&x->mt, a, a, A, GFP_KERNEL);
+	case FI_STORE_SPAN:
+		return mtree_store_range(&x->mt, a, a + 300, B, GFP_KERNEL);
+	case FI_STORE_NEW:
+		return mtree_store_range(&x->mt, a, a + 10, C, GFP_KERNEL);
+	case FI_PREALLOC: {
+		MA_STATE(mas, &x->mt, a, a);
+		int ret = mas_preallocate(&mas, B, GFP_KERNEL);
+
+		if (ret)
+			return ret;
+		mtree_lock(&x->mt);
+		mas_store_prealloc(&mas, B);
+		mtree_unlock(&x->mt);
+		return 0;
+	}
+	case FI_MAS_STORE: {
+		MA_STATE(mas, &x->mt, a, a + 1);
+
+		mtree_lock(&x->mt);
+		mas_store(&mas, C);
+		mtree_unlock(&x->mt);
+		return mas_err(&mas);
+	}
+	case FI_ERASE:
+		return mtree_erase(&x->mt, a - 1) ? 0 : -ENOENT;
+	case FI_INSERT:
+		return mtree_insert_range(&x->mt, a, a + 1, C, GFP_KERNEL);
+	default:
+		return -EINVAL;
+	}
+}
+
+static void fi_prepare(void *arg)
+{
+	struct fi_ctx *x = arg;
+
+	fi_build(x);
+	x->nb = snapshot(&x->mt, x->before, FI_MAX_RANGES);
+}
+
+static int fi_op(void *arg)
+{
+	return fi_run(arg);
+}
+
+static void fi_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct fi_ctx *x = arg;
+	size_t nn;
+
+	(void)n;
+	(void)injected;
+	ck_assert_int_eq(mt_validate(&x->mt), 0);
+	nn = snapshot(&x->mt, x->now, FI_MAX_RANGES);
+	if (ret == -ENOMEM)
+		assert_same(x->now, nn, x->before, x->nb);
+	else
+		assert_same(x->now, nn, x->expect, x->ne);
+	if (ret)
+		ck_assert_int_eq(ret, -ENOMEM);
+	mtree_destroy(&x->mt);
+	gs_test_assert_no_leaks();
+}
+
+START_TEST(maple_fault_injection)
+{
+	struct fi_ctx x = {.op = (enum fi_op)_i};
+	const struct gs_fail_nth_ops ops = {fi_prepare, fi_op, fi_check};
+	static const unsigned long where[] = {0, 7, 255, 511, 700, 1023};
+	unsigned long failed_runs = 0;
+
+	x.before = malloc(FI_MAX_RANGES * sizeof(struct range));
+	x.expect = malloc(FI_MAX_RANGES * sizeof(struct range));
+	x.now = malloc(FI_MAX_RANGES * sizeof(struct range));
+	for (size_t w = 0; w < ARRAY_SIZE(where); w++) {
+		for (int persistent = 0; persistent < 2; persistent++) {
+			struct gs_fail_nth cfg = {.site = GS_INJECT_ANY_SITE,
+						  .persistent = persistent};
+			unsigned long iters = 0;
+			int ret;
+
+			x.at = where[w];
+			/* The expected result, from a run without failures. */
+			fi_build(&x);
+			ck_assert_int_eq(fi_run(&x), 0);
+			x.ne = snapshot(&x.mt, x.expect, FI_MAX_RANGES);
+			mtree_destroy(&x.mt);
+			ret = gs_fail_nth_loop(&cfg, &ops, &x, &iters);
+			ck_assert_int_eq(ret, 0);
+			if (x.op == FI_ERASE)
+				ck_assert_uint_eq(iters, 1);
+			failed_runs += iters - 1;
+		}
+	}
+	printf("fault injection, op %d: %lu runs with a failed allocation\n", x.op, failed_runs);
+	/* Each kind of store but erase met a node allocation somewhere. */
+	if (x.op != FI_ERASE)
+		ck_assert_uint_gt(failed_runs, 0);
+	free(x.before);
+	free(x.expect);
+	free(x.now);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+Suite *gs_test_suite(void)
+{
+	Suite *s = suite_create("maple");
+	TCase *tc = tcase_create("semantics");
+
+	tcase_add_test(tc, maple_empty);
+	tcase_add_test(tc, maple_store_load_single);
+	tcase_add_test(tc, maple_overwrite_edges);
+	tcase_add_test(tc, maple_no_merge_equal_neighbours);
+	tcase_add_test(tc, maple_overwrite_many);
+	tcase_add_test(tc, maple_insert_conflicts);
+	tcase_add_test(tc, maple_erase_whole_range);
+	tcase_add_test(tc, maple_iterate_both_ways);
+	tcase_add_test(tc, maple_find_range);
+	tcase_add_test(tc, maple_pause_resume);
+	tcase_add_test(tc, maple_destroy_and_reuse);
+	tcase_add_test(tc, maple_extremes);
+	tcase_add_test(tc, maple_ascending_fill);
+	tcase_add_test(tc, maple_dump_and_validate);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("prealloc");
+	tcase_add_test(tc, maple_prealloc_then_store);
+	tcase_add_test(tc, maple_prealloc_reserves_worst_case);
+	tcase_add_test(tc, maple_store_gfp_under_lock);
+	tcase_add_test(tc, maple_store_nomem_retry);
+	tcase_add_test(tc, maple_gfp_rules);
+	tcase_add_test(tc, maple_external_lock);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("differential");
+	tcase_add_test(tc, maple_differential);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fault-injection");
+	tcase_add_loop_test(tc, maple_fault_injection, 0, FI_NR);
+	suite_add_tcase(s, tc);
+	return s;
+}
