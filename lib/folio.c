@@ -281,11 +281,41 @@ static unsigned int plan_pieces(unsigned long pfn, unsigned int order, unsigned 
 	return n;
 }
 
+/*
+ * Splitting to single pages is the common case (a 1 GiB page converted to
+ * 4 KiB) and the hot one: write each struct page once, from a template.
+ */
+static void split_to_pages(const struct split_src *src, unsigned long nr, unsigned long at_pfn)
+{
+	struct page *page = pfn_to_page(src->pfn);
+	int refs = src->mapping ? 1 : 0;
+
+	for (unsigned long i = 0; i < nr; i++, page++) {
+		*page = (struct page){
+			.flags = src->flags,
+			.lru = {&page->lru, &page->lru},
+			.mapping = src->mapping,
+			.index = src->index + i,
+			._mapcount = {-1},
+			._refcount = {refs},
+		};
+	}
+	pfn_to_page(at_pfn)->_refcount.counter++;
+	/* Without a page cache holding them, every page but the caller's is free now. */
+	for (unsigned long i = 0; !refs && i < nr; i++)
+		if (src->pfn + i != at_pfn)
+			folio_release((struct folio *)pfn_to_page(src->pfn + i));
+}
+
 static void split_uniform(const struct split_src *src, unsigned int order, unsigned int new_order,
 			  unsigned long at_pfn)
 {
 	unsigned long nr = 1UL << order, step = 1UL << new_order;
 
+	if (!new_order && !src->keep_hvo) {
+		split_to_pages(src, nr, at_pfn);
+		return;
+	}
 	/* Build every piece first, then give out references: no piece is live half made. */
 	for (unsigned long p = src->pfn; p < src->pfn + nr; p += step)
 		make_piece(src, p, new_order);

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <valgrind/memcheck.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/hvo.h>
@@ -25,7 +24,18 @@
 
 static bool hvo_on = true;
 static unsigned long *restored_bits; /* bit v: vmemmap page v was allocated by a restore */
-static unsigned short *reserved;     /* per 2 MiB of pfns: preallocated pages of that huge page */
+
+/*
+ * A preallocation: host pages already populated, waiting in a staging
+ * mapping of their own, that a restore moves into the vmemmap in one
+ * mremap() instead of faulting them in.
+ */
+struct hvo_reserve {
+	void *staging;
+	unsigned long pages;
+};
+
+static struct hvo_reserve *reserved; /* per 2 MiB of pfns (the huge page's first chunk) */
 static struct gs_hvo_stats stats;
 
 bool gs_hvo_set_enabled(bool on)
@@ -128,12 +138,31 @@ static void drop_vmemmap(unsigned long v, unsigned long n)
 	madvise(vpage_addr(v), n * PAGE_SIZE, MADV_DONTNEED);
 }
 
-/* Make vmemmap pages writable again; the host backs them on first write. */
+/*
+ * Make vmemmap pages writable again. The host backs them with zeroed pages
+ * on first write, so a restore needs to write only the tail markers.
+ */
 static void back_vmemmap(unsigned long v, unsigned long n)
 {
 	mprotect(vpage_addr(v), n * PAGE_SIZE, PROT_READ | PROT_WRITE);
-	/* Until restore rewrites them, their contents mean nothing: let memcheck say so. */
-	VALGRIND_MAKE_MEM_UNDEFINED(vpage_addr(v), n * PAGE_SIZE);
+	/*
+	 * Allocate them now, in one call, as the kernel's restore allocates its
+	 * page list up front: faulting 4095 pages one write at a time costs
+	 * several times more. Older hosts lack MADV_POPULATE_WRITE; the first
+	 * writes then fault them in.
+	 */
+	if (n > 1)
+		madvise(vpage_addr(v), n * PAGE_SIZE, MADV_POPULATE_WRITE);
+}
+
+/* Tails of freshly backed (zero) vmemmap pages: only the tail word is not zero. */
+static void write_tail_markers(struct folio *folio, unsigned long from, unsigned long to)
+{
+	struct page *page = folio_page(folio, from);
+	unsigned long info = folio_page(folio, 1)->compound_info;
+
+	for (unsigned long i = from; i < to; i++, page++)
+		page->compound_info = info;
 }
 
 int hugetlb_vmemmap_optimize_folio(struct folio *folio)
@@ -166,14 +195,23 @@ int hugetlb_vmemmap_optimize_folio(struct folio *folio)
 	return 0;
 }
 
-/* Take @n pages from the huge page's preallocation; false if it does not hold them. */
-static bool use_reservation(unsigned long pfn, unsigned long n)
+/*
+ * Move the huge page's preallocated pages into vmemmap pages [v, v + n):
+ * false (nothing done) if it holds no preallocation of that size.
+ */
+static bool use_reservation(unsigned long pfn, unsigned long v, unsigned long n)
 {
-	unsigned short *r = &reserved[pfn >> CHUNK_SHIFT];
+	struct hvo_reserve *r = &reserved[pfn >> CHUNK_SHIFT];
+	void *dst = vpage_addr(v);
 
-	if (*r < n)
+	if (!r->staging || r->pages != n)
 		return false;
-	*r -= (unsigned short)n;
+	if (mremap(r->staging, n * PAGE_SIZE, n * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, dst) !=
+	    dst) {
+		WARN(1, "mremap of a vmemmap preallocation failed");
+		return false;
+	}
+	*r = (struct hvo_reserve){0};
 	stats.reserved_pages -= n;
 	return true;
 }
@@ -187,11 +225,15 @@ int hugetlb_vmemmap_restore_folio(struct folio *folio)
 		return 0;
 	if (hvo_init())
 		return -ENOMEM;
-	if (!use_reservation(pfn, n) && charge_pages(n))
+	if (use_reservation(pfn, vpage(pfn, 1), n)) {
+		/* Already charged, populated and zeroed: no fault, no failure. */
+	} else if (charge_pages(n)) {
 		return -ENOMEM;
-	back_vmemmap(vpage(pfn, 1), n);
+	} else {
+		back_vmemmap(vpage(pfn, 1), n);
+	}
 	mark_restored(vpage(pfn, 1), n);
-	gs_folio_write_tails(folio, HUGETLB_VMEMMAP_RESERVE_PAGES, 1UL << order);
+	write_tail_markers(folio, HUGETLB_VMEMMAP_RESERVE_PAGES, 1UL << order);
 	folio_clear_hugetlb_vmemmap_optimized(folio);
 	stats.freed_pages -= n;
 	stats.restored_pages += n;
@@ -258,34 +300,45 @@ void hugetlb_vmemmap_cancel_split(struct folio *folio, unsigned int new_order)
 
 int hugetlb_vmemmap_prealloc(struct folio *folio)
 {
-	unsigned long pfn = folio_pfn(folio);
 	unsigned long n = hugetlb_vmemmap_optimizable_pages(folio_order(folio));
-	unsigned short *r;
+	struct hvo_reserve *r;
+	void *staging;
 
 	if (!folio_test_hugetlb_vmemmap_optimized(folio))
 		return 0;
 	if (hvo_init())
 		return -ENOMEM;
-	r = &reserved[pfn >> CHUNK_SHIFT];
-	if (*r >= n)
+	r = &reserved[folio_pfn(folio) >> CHUNK_SHIFT];
+	if (r->staging)
 		return 0;
-	if (charge_pages(n - *r))
+	if (charge_pages(n))
 		return -ENOMEM;
-	stats.reserved_pages += n - *r;
-	*r = (unsigned short)n;
+	staging = mmap(NULL, n * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
+	if (staging == MAP_FAILED) {
+		uncharge_pages(n);
+		return -ENOMEM;
+	}
+	/* Really held from now on: this is what makes the later restore cheap and infallible. */
+	madvise(staging, n * PAGE_SIZE, MADV_POPULATE_WRITE);
+	*r = (struct hvo_reserve){.staging = staging, .pages = n};
+	stats.reserved_pages += n;
 	return 0;
 }
 
 void hugetlb_vmemmap_prealloc_release(struct folio *folio)
 {
-	unsigned short *r;
+	struct hvo_reserve *r;
 
 	if (!reserved)
 		return;
 	r = &reserved[folio_pfn(folio) >> CHUNK_SHIFT];
-	uncharge_pages(*r);
-	stats.reserved_pages -= *r;
-	*r = 0;
+	if (!r->staging)
+		return;
+	munmap(r->staging, r->pages * PAGE_SIZE);
+	uncharge_pages(r->pages);
+	stats.reserved_pages -= r->pages;
+	*r = (struct hvo_reserve){0};
 }
 
 void hugetlb_vmemmap_release(unsigned long pfn, unsigned int order)

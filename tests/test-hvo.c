@@ -367,6 +367,18 @@ START_TEST(hvo_prealloc_makes_restore_infallible)
 	gs_inject_arm(&always);
 	ck_assert_int_eq(hugetlb_vmemmap_restore_folio(f), 0); /* used the reservation */
 	gs_inject_reset();
+	/* The preallocated pages were moved in: all 4096 vmemmap pages resident, tails valid. */
+	ck_assert_uint_eq(resident(f), 16 << 20);
+	ck_assert(!folio_test_hugetlb_vmemmap_optimized(f));
+	for (unsigned long k = 64; k < (1UL << 18); k += 4093)
+		gs_assert(pfn_folio(folio_pfn(f) + k) == f, "tail %lu", k);
+	{
+		struct gs_site_stats st;
+
+		gs_site_stats(GS_SITE_HVO_RESTORE, &st);
+		ck_assert_uint_eq(st.live,
+				  4095); /* the reservation's charge became the restore's */
+	}
 	gs_hvo_stats(&s);
 	ck_assert_uint_eq(s.reserved_pages, 0);
 	/* An unused reservation is given back. */
