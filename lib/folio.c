@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 #include <gmemsim/folio.h>
+#include <gmemsim/hugetlb_meta.h>
 #include <gmemsim/hvo.h>
 #include <gmemsim/trace.h>
 
@@ -378,8 +379,18 @@ int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
 	}
 	if (folio_mapped(folio))
 		return -EBUSY;
-	if (!folio_ref_freeze(folio, expected))
+	/* A HugeTLB page's identity lives in page 3, which the split overwrites: save it first. */
+	if (folio_test_hugetlb(folio)) {
+		int err = hugetlb_meta_save(folio, GFP_KERNEL);
+
+		if (err)
+			return err;
+	}
+	if (!folio_ref_freeze(folio, expected)) {
+		if (folio_test_hugetlb(folio))
+			hugetlb_meta_forget(src.pfn);
 		return -EAGAIN;
+	}
 	gs_trace("folio.split", GS_TF_X("pfn", src.pfn), GS_TF_U("order", order),
 		 GS_TF_U("new_order", new_order), GS_TF_B("uniform", type == GS_SPLIT_UNIFORM));
 	if (type == GS_SPLIT_UNIFORM)
@@ -465,6 +476,9 @@ int folio_merge(struct folio *first, unsigned int order, int caller_refs)
 	folio = gs_folio_init(pfn, order, flags, ~0UL);
 	folio->mapping = mapping;
 	folio->index = index;
+	/* A HugeTLB page again: its subpool, cgroups and flags come back from the record. */
+	if (was_hugetlb)
+		WARN_ON_ONCE(!hugetlb_meta_restore(folio));
 	refs = (mapping ? (int)nr : 0) + caller_refs;
 	folio_set_count(folio, refs);
 	gs_trace("folio.merge", GS_TF_X("pfn", pfn), GS_TF_U("order", order));

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/hugetlb_backend.h>
+#include <gmemsim/hugetlb_meta.h>
 #include <gmemsim/hvo.h>
 #include <gmemsim/physmem.h>
 
@@ -49,6 +50,7 @@ static int host_free_fresh(void *ctx, struct folio *folio)
 	if (err)
 		return err;
 	hugetlb_vmemmap_release(pfn, order);
+	hugetlb_meta_forget(pfn);
 	gs_physmem_free_huge(pfn, order);
 	host->pages[order]--;
 	return 0;

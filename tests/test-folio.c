@@ -11,6 +11,7 @@
 #include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/hugetlb_backend.h>
+#include <gmemsim/hugetlb_meta.h>
 #include <gmemsim/hvo.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/physmem.h>
@@ -274,6 +275,116 @@ START_TEST(split_without_mapping_frees_pieces)
 }
 END_TEST
 
+START_TEST(hugetlb_meta_survives_split)
+{
+	unsigned long pfn = huge(18, GS_BACKING_NONE);
+	struct folio *f = gs_folio_init(pfn, 18, 1UL << PG_hugetlb, ~0UL);
+	struct hugepage_subpool *spool = (void *)0x5000;
+	struct hugetlb_cgroup *cg = (void *)0x6000, *rsvd = (void *)0x7000;
+	const struct hugetlb_folio_meta *m;
+
+	hugetlb_set_folio_subpool(f, spool);
+	set_hugetlb_cgroup(f, cg);
+	set_hugetlb_cgroup_rsvd(f, rsvd);
+	folio_set_hugetlb_restore_reserve(f);
+	f->mapping = (void *)0x8000;
+	folio_set_count(f, 1 + (1 << 18));
+	ck_assert_ptr_null(hugetlb_meta_lookup(pfn + 1000));
+	ck_assert_int_eq(folio_split(f, 0, NULL, GS_SPLIT_UNIFORM), 0);
+	/* Page 3 is an ordinary page now; every pfn still finds its huge page's identity. */
+	ck_assert_uint_eq(folio_order(pfn_folio(pfn + 3)), 0);
+	ck_assert(!folio_test_hugetlb(pfn_folio(pfn)));
+	ck_assert_uint_eq(hugetlb_meta_count(), 1);
+	for (unsigned long k = 0; k < (1UL << 18); k += 977) {
+		m = hugetlb_meta_lookup(pfn + k);
+		gs_assert(m && m->pfn == pfn && m->order == 18 && m->subpool == spool, "pfn +%lu",
+			  k);
+	}
+	ck_assert_ptr_eq(hugetlb_meta_lookup(pfn + 262143)->cgroup_rsvd, rsvd);
+	ck_assert_ptr_null(hugetlb_meta_lookup(pfn + 262144));
+	/* Merged: the folio is whole and HugeTLB again, with its fields back; the record is gone. */
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 18, 1), 1 + (1 << 18));
+	f = pfn_folio(pfn);
+	ck_assert(folio_test_hugetlb(f));
+	ck_assert_ptr_eq(hugetlb_folio_subpool(f), spool);
+	ck_assert_ptr_eq(hugetlb_cgroup_from_folio(f), cg);
+	ck_assert_ptr_eq(hugetlb_cgroup_from_folio_rsvd(f), rsvd);
+	ck_assert(folio_test_hugetlb_restore_reserve(f));
+	ck_assert_uint_eq(hugetlb_meta_count(), 0);
+	ck_assert_ptr_null(hugetlb_meta_lookup(pfn));
+	gs_physmem_free_huge(pfn, 18);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+struct split_ctx {
+	unsigned long pfn;
+	struct folio *folio;
+};
+
+/* What a split may allocate is all given back (the huge page itself stays). */
+static void assert_split_allocations_freed(unsigned long n)
+{
+	struct gs_site_stats meta, node;
+
+	gs_site_stats(GS_SITE_HUGETLB_META, &meta);
+	gs_site_stats(GS_SITE_XARRAY_NODE, &node);
+	gs_assert(meta.live == 0 && node.live == 0, "n=%lu: %llu records, %llu nodes", n,
+		  (unsigned long long)meta.live, (unsigned long long)node.live);
+}
+
+static void split_prepare(void *arg)
+{
+	struct split_ctx *c = arg;
+
+	c->folio = gs_folio_init(c->pfn, 9, 1UL << PG_hugetlb, ~0UL);
+	hugetlb_set_folio_subpool(c->folio, (void *)0x5000);
+	folio_set_count(c->folio, 1);
+}
+
+static int split_op(void *arg)
+{
+	return folio_split(((struct split_ctx *)arg)->folio, 0, NULL, GS_SPLIT_UNIFORM);
+}
+
+static void split_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct split_ctx *c = arg;
+
+	if (ret) {
+		/* Refused before the point of no return: one whole HugeTLB folio, as before. */
+		gs_assert(ret == -ENOMEM && injected, "n=%lu ret=%d", n, ret);
+		gs_assert(pfn_folio(c->pfn + 100) == c->folio && folio_order(c->folio) == 9,
+			  "n=%lu", n);
+		gs_assert(folio_ref_count(c->folio) == 1 && folio_test_hugetlb(c->folio), "n=%lu",
+			  n);
+		gs_assert(hugetlb_meta_count() == 0, "n=%lu", n);
+		assert_split_allocations_freed(n);
+		return;
+	}
+	gs_assert(folio_order(pfn_folio(c->pfn + 100)) == 0, "n=%lu", n);
+	hugetlb_meta_forget(c->pfn);
+	assert_split_allocations_freed(n);
+}
+
+START_TEST(hugetlb_split_every_failure)
+{
+	struct split_ctx c = {.pfn = huge(9, GS_BACKING_NONE)};
+	struct gs_fail_nth_ops ops = {split_prepare, split_op, split_check};
+	struct gs_fail_nth cfg = {.site = GS_INJECT_ANY_SITE};
+	unsigned long runs;
+
+	for (int persistent = 0; persistent <= 1; persistent++) {
+		cfg.persistent = persistent;
+		ck_assert_int_eq(gs_fail_nth_loop(&cfg, &ops, &c, &runs), 0);
+		/* hugetlb.meta, the XArray's nodes, then a clean run */
+		ck_assert_uint_ge(runs, 3);
+	}
+	gs_physmem_free_huge(c.pfn, 9);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
 START_TEST(split_non_uniform)
 {
 	unsigned long pfn = huge(9, GS_BACKING_NONE);
@@ -439,6 +550,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, refs_maps_pins_lock);
 	tcase_add_test(tc, split_merge_every_order_pair);
 	tcase_add_test(tc, split_without_mapping_frees_pieces);
+	tcase_add_test(tc, hugetlb_meta_survives_split);
+	tcase_add_test(tc, hugetlb_split_every_failure);
 	tcase_add_test(tc, split_non_uniform);
 	tcase_add_test(tc, split_refusals_change_nothing);
 	tcase_add_test(tc, merge_refusals_change_nothing);

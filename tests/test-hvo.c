@@ -11,6 +11,7 @@
 #include <string.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
+#include <gmemsim/hugetlb_meta.h>
 #include <gmemsim/hvo.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/physmem.h>
@@ -45,6 +46,7 @@ static struct folio *new_huge(unsigned int order)
 
 static void free_range(unsigned long pfn, unsigned int order)
 {
+	hugetlb_meta_forget(pfn); /* split pieces still had their HugeTLB record */
 	hugetlb_vmemmap_release(pfn, order);
 	gs_physmem_free_huge(pfn, order);
 }

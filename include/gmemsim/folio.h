@@ -326,12 +326,15 @@ enum gs_split_type {
  * and the split is refused. Pieces keep mapping and index, the page cache's
  * references per page, and the caller's reference moves to the piece holding
  * @at; a piece left with no reference goes to its free hook. Pieces of a
- * HugeTLB folio are marked needs-merge.
+ * HugeTLB folio are marked needs-merge, and its HugeTLB metadata (order,
+ * subpool, cgroups) is saved by pfn first (hugetlb_meta_save()), the
+ * split's one allocation.
  *
  * Context: folio locked (not checked).
  * Return: 0; -EINVAL when @new_order is not below the folio's order or the
- * folio is still HVO-optimized; -EBUSY when it is mapped; -EAGAIN when the
- * references are not the expected ones (nothing changed).
+ * folio is still HVO-optimized; -EBUSY when it is mapped; -ENOMEM when the
+ * HugeTLB metadata cannot be saved; -EAGAIN when the references are not the
+ * expected ones (nothing changed in every case).
  */
 GS_API int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
 		       enum gs_split_type type);
@@ -345,7 +348,7 @@ GS_API int folio_split(struct folio *folio, unsigned int new_order, struct page 
  * Every piece must be unmapped and hold only its page-cache references
  * (plus @caller_refs on @first). The merged folio keeps @first's mapping
  * and index; if the pieces were needs-merge pieces of a HugeTLB page, it is
- * a HugeTLB folio again.
+ * a HugeTLB folio again, with its saved metadata put back.
  *
  * Context: pieces locked (not checked).
  * Return: the merged folio's reference count (>= 0) on success; -EINVAL

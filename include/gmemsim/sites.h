@@ -22,7 +22,8 @@
 	/* memory */ \
 	X(PHYSMEM_HUGE,   "physmem.huge",   "a huge page of simulated physical memory (data and struct pages)") \
 	X(HVO_OPTIMIZE,   "hvo.optimize",   "the fresh vmemmap head page HVO copies the first page into") \
-	X(HVO_RESTORE,    "hvo.restore",    "a vmemmap page allocated again to undo HVO (7 per 2M, 4095 per 1G)")
+	X(HVO_RESTORE,    "hvo.restore",    "a vmemmap page allocated again to undo HVO (7 per 2M, 4095 per 1G)") \
+	X(HUGETLB_META,   "hugetlb.meta",   "metadata of a split HugeTLB page (order, subpool, cgroups), by pfn")
 
 enum gs_site {
 #define GS_SITE_ENUM(id, name, desc) GS_SITE_##id,

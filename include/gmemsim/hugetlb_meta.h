@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a HugeTLB page keeps in its folio (page 3: order, subpool, cgroups)
+ * is overwritten when the page is split into smaller folios. Before a split
+ * it is saved in a global XArray keyed by pfn, one multi-index entry per
+ * huge page, so any pfn of the split page finds it, and it is put back when
+ * the pieces are merged. The guest_memfd HugeTLB work keeps this per-pfn
+ * record for the same reasons ("track allocated HugeTLB folio metadata");
+ * it also answers whether a pfn belongs to a split huge page, and whose.
+ */
+#ifndef GMEMSIM_HUGETLB_META_H
+#define GMEMSIM_HUGETLB_META_H
+
+#include <gmemsim/compiler.h>
+#include <gmemsim/gfp.h>
+
+struct folio;
+struct hugepage_subpool;
+struct hugetlb_cgroup;
+
+/**
+ * struct hugetlb_folio_meta - a split huge page's HugeTLB identity
+ * @pfn: its first pfn
+ * @order: its order (9 or 18)
+ * @subpool: the subpool it was allocated from
+ * @cgroup: the cgroup its usage is charged to
+ * @cgroup_rsvd: the cgroup its reservation is charged to, if any
+ * @hpage_flags: its HPG_* flags
+ */
+struct hugetlb_folio_meta {
+	unsigned long pfn;
+	unsigned int order;
+	struct hugepage_subpool *subpool;
+	struct hugetlb_cgroup *cgroup;
+	struct hugetlb_cgroup *cgroup_rsvd;
+	unsigned long hpage_flags;
+};
+
+/**
+ * hugetlb_meta_save() - record a HugeTLB folio's metadata before a split
+ * @folio: a whole HugeTLB folio
+ * @gfp: allocation flags (sites hugetlb.meta and xarray.node)
+ *
+ * Context: process context; before the split's point of no return.
+ * Return: 0, -EEXIST if the page already has a record, -ENOMEM.
+ */
+GS_API int hugetlb_meta_save(struct folio *folio, gfp_t gfp);
+
+/**
+ * hugetlb_meta_restore() - put the metadata back into a merged folio and forget it
+ * @folio: the merged folio, at the huge page's first pfn and order
+ *
+ * Context: any; cannot fail (the merge's point of no return is behind it).
+ * Return: true if a record was found (and matched the folio's order).
+ */
+GS_API bool hugetlb_meta_restore(struct folio *folio);
+
+/**
+ * hugetlb_meta_lookup() - the record covering @pfn
+ *
+ * Return: the record of the split huge page holding @pfn, or NULL.
+ */
+GS_API const struct hugetlb_folio_meta *hugetlb_meta_lookup(unsigned long pfn);
+
+/** hugetlb_meta_forget() - drop the record covering @pfn (page freed without a merge) */
+GS_API void hugetlb_meta_forget(unsigned long pfn);
+
+/** hugetlb_meta_count() - records held */
+GS_API unsigned long hugetlb_meta_count(void);
+
+#endif /* GMEMSIM_HUGETLB_META_H */

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Per-pfn records of split HugeTLB pages (see <gmemsim/hugetlb_meta.h>),
+ * kept in one global XArray with a multi-index entry per huge page. Mirrors
+ * the metadata tracking of the guest_memfd HugeTLB restructuring work
+ * (mm/hugetlb_restructuring.c in its branches).
+ */
+#include <errno.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/folio.h>
+#include <gmemsim/hugetlb_meta.h>
+#include <gmemsim/xarray.h>
+
+static DEFINE_XARRAY(meta_xa);
+static unsigned long nr_meta;
+
+int hugetlb_meta_save(struct folio *folio, gfp_t gfp)
+{
+	unsigned long pfn = folio_pfn(folio);
+	unsigned int order = folio_order(folio);
+	struct hugetlb_folio_meta *m;
+	XA_STATE_ORDER(xas, &meta_xa, pfn, order);
+
+	if (xa_load(&meta_xa, pfn))
+		return -EEXIST;
+	m = gs_alloc(GS_SITE_HUGETLB_META, sizeof(*m), gfp);
+	if (!m)
+		return -ENOMEM;
+	*m = (struct hugetlb_folio_meta){
+		.pfn = pfn,
+		.order = order,
+		.subpool = hugetlb_folio_subpool(folio),
+		.cgroup = hugetlb_cgroup_from_folio(folio),
+		.cgroup_rsvd = hugetlb_cgroup_from_folio_rsvd(folio),
+		.hpage_flags = (unsigned long)folio->private,
+	};
+	do {
+		xas_lock(&xas);
+		xas_store(&xas, m);
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, gfp));
+	if (xas_error(&xas)) {
+		gs_free(GS_SITE_HUGETLB_META, m, sizeof(*m));
+		return xas_error(&xas);
+	}
+	nr_meta++;
+	return 0;
+}
+
+const struct hugetlb_folio_meta *hugetlb_meta_lookup(unsigned long pfn)
+{
+	return xa_load(&meta_xa, pfn);
+}
+
+void hugetlb_meta_forget(unsigned long pfn)
+{
+	struct hugetlb_folio_meta *m = xa_erase(&meta_xa, pfn);
+
+	if (!m)
+		return;
+	gs_free(GS_SITE_HUGETLB_META, m, sizeof(*m));
+	nr_meta--;
+}
+
+bool hugetlb_meta_restore(struct folio *folio)
+{
+	unsigned long pfn = folio_pfn(folio);
+	const struct hugetlb_folio_meta *m = hugetlb_meta_lookup(pfn);
+
+	if (!m || WARN_ON_ONCE(m->pfn != pfn || m->order != folio_order(folio)))
+		return false;
+	hugetlb_set_folio_subpool(folio, m->subpool);
+	set_hugetlb_cgroup(folio, m->cgroup);
+	set_hugetlb_cgroup_rsvd(folio, m->cgroup_rsvd);
+	folio->private =
+		(void *)(m->hpage_flags &
+			 ~(1UL << HPG_vmemmap_optimized)); /* HVO state is the folio's own */
+	hugetlb_meta_forget(pfn);
+	return true;
+}
+
+unsigned long hugetlb_meta_count(void)
+{
+	return nr_meta;
+}
