@@ -142,6 +142,15 @@ GS_API unsigned int gs_alloc_report_leaks(FILE *f);
  */
 GS_API void gs_alloc_reset_stats(void);
 
+/**
+ * gs_alloc_drain_caches() - free every object the sites keep for reuse
+ *
+ * Sites whose allocations all have one size keep freed objects, as slab
+ * caches do (kmem_cache_shrink() is the kernel's drain). They hold no live
+ * objects, so leak checks do not see them; this gives their memory back.
+ */
+GS_API void gs_alloc_drain_caches(void);
+
 /** gs_allocator_name() - "jemalloc <version>" or "system", as configured at build time */
 GS_API const char *gs_allocator_name(void);
 
