@@ -131,6 +131,23 @@ static int charge_pages(unsigned long n)
 	return 0;
 }
 
+/* @n vmemmap pages came back from the host (restore, prepare_split). */
+static void count_allocated(unsigned long n)
+{
+	stats.freed_pages -= n;
+	stats.restored_pages += n;
+	stats.pages_allocated += n;
+}
+
+/* @n vmemmap pages went back to the host, @restored of them allocated by a restore. */
+static void count_freed(unsigned long n, unsigned long restored)
+{
+	uncharge_pages(restored);
+	stats.restored_pages -= restored;
+	stats.freed_pages += n;
+	stats.pages_freed += n;
+}
+
 /* Give vmemmap pages back to the host; what is left reads as zero and is read-only. */
 static void drop_vmemmap(unsigned long v, unsigned long n)
 {
@@ -168,8 +185,7 @@ static void write_tail_markers(struct folio *folio, unsigned long from, unsigned
 int hugetlb_vmemmap_optimize_folio(struct folio *folio)
 {
 	unsigned int order = folio_order(folio);
-	unsigned long pfn = folio_pfn(folio), n = hugetlb_vmemmap_optimizable_pages(order),
-		      restored;
+	unsigned long pfn = folio_pfn(folio), n = hugetlb_vmemmap_optimizable_pages(order);
 
 	if (!hvo_on || folio_test_hugetlb_vmemmap_optimized(folio))
 		return 0;
@@ -184,11 +200,7 @@ int hugetlb_vmemmap_optimize_folio(struct folio *folio)
 	/* Flag first, as the kernel does, so the folio never looks whole while it is not. */
 	folio_set_hugetlb_vmemmap_optimized(folio);
 	drop_vmemmap(vpage(pfn, 1), n);
-	restored = take_restored(vpage(pfn, 1), n);
-	uncharge_pages(restored);
-	stats.restored_pages -= restored;
-	stats.freed_pages += n;
-	stats.pages_freed += n;
+	count_freed(n, take_restored(vpage(pfn, 1), n));
 	stats.optimizations++;
 	gs_trace("hvo.optimize", GS_TF_X("pfn", pfn), GS_TF_U("order", order),
 		 GS_TF_U("pages_freed", n));
@@ -235,9 +247,7 @@ int hugetlb_vmemmap_restore_folio(struct folio *folio)
 	mark_restored(vpage(pfn, 1), n);
 	write_tail_markers(folio, HUGETLB_VMEMMAP_RESERVE_PAGES, 1UL << order);
 	folio_clear_hugetlb_vmemmap_optimized(folio);
-	stats.freed_pages -= n;
-	stats.restored_pages += n;
-	stats.pages_allocated += n;
+	count_allocated(n);
 	stats.restores++;
 	gs_trace("hvo.restore", GS_TF_X("pfn", pfn), GS_TF_U("order", order),
 		 GS_TF_U("pages_allocated", n));
@@ -260,9 +270,7 @@ int hugetlb_vmemmap_prepare_split(struct folio *folio, unsigned int new_order)
 		back_vmemmap(vpage(pfn + k * step, 0), 1);
 		mark_restored(vpage(pfn + k * step, 0), 1);
 	}
-	stats.freed_pages -= pieces - 1;
-	stats.restored_pages += pieces - 1;
-	stats.pages_allocated += pieces - 1;
+	count_allocated(pieces - 1);
 	stats.split_restores++;
 	gs_trace("hvo.prepare_split", GS_TF_X("pfn", pfn), GS_TF_U("order", order),
 		 GS_TF_U("new_order", new_order), GS_TF_U("pages_allocated", pieces - 1));
@@ -292,10 +300,7 @@ void hugetlb_vmemmap_cancel_split(struct folio *folio, unsigned int new_order)
 		drop_vmemmap(vpage(pfn + k * step, 0), 1);
 		freed += take_restored(vpage(pfn + k * step, 0), 1);
 	}
-	uncharge_pages(freed);
-	stats.freed_pages += freed;
-	stats.restored_pages -= freed;
-	stats.pages_freed += freed;
+	count_freed(freed, freed);
 }
 
 int hugetlb_vmemmap_prealloc(struct folio *folio)
