@@ -379,17 +379,16 @@ int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
 	}
 	if (folio_mapped(folio))
 		return -EBUSY;
+	if (!folio_ref_freeze(folio, expected))
+		return -EAGAIN;
 	/* A HugeTLB page's identity lives in page 3, which the split overwrites: save it first. */
 	if (folio_test_hugetlb(folio)) {
 		int err = hugetlb_meta_save(folio, GFP_KERNEL);
 
-		if (err)
+		if (err) {
+			folio_ref_unfreeze(folio, expected);
 			return err;
-	}
-	if (!folio_ref_freeze(folio, expected)) {
-		if (folio_test_hugetlb(folio))
-			hugetlb_meta_forget(src.pfn);
-		return -EAGAIN;
+		}
 	}
 	gs_trace("folio.split", GS_TF_X("pfn", src.pfn), GS_TF_U("order", order),
 		 GS_TF_U("new_order", new_order), GS_TF_B("uniform", type == GS_SPLIT_UNIFORM));

@@ -8,11 +8,26 @@
 #include <errno.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
+#include <gmemsim/hugetlb.h>
 #include <gmemsim/hugetlb_meta.h>
 #include <gmemsim/xarray.h>
 
 static DEFINE_XARRAY(meta_xa);
 static unsigned long nr_meta;
+
+/* The pools' view of split pages of one hstate: every record of its order. */
+static void meta_for_each(void *ctx, struct hstate *h, hugetlb_meta_fn fn, void *arg)
+{
+	struct hugetlb_folio_meta *m;
+	unsigned long index;
+
+	(void)ctx;
+	xa_for_each (&meta_xa, index, m)
+		if (m->order == huge_page_order(h))
+			fn(m, arg);
+}
+
+static const struct hugetlb_split_ops meta_split_ops = {.for_each = meta_for_each};
 
 int hugetlb_meta_save(struct folio *folio, gfp_t gfp)
 {
@@ -33,6 +48,7 @@ int hugetlb_meta_save(struct folio *folio, gfp_t gfp)
 		.cgroup = hugetlb_cgroup_from_folio(folio),
 		.cgroup_rsvd = hugetlb_cgroup_from_folio_rsvd(folio),
 		.hpage_flags = (unsigned long)folio->private,
+		.listed = !list_empty(&folio->lru),
 	};
 	do {
 		xas_lock(&xas);
@@ -44,6 +60,10 @@ int hugetlb_meta_save(struct folio *folio, gfp_t gfp)
 		return xas_error(&xas);
 	}
 	nr_meta++;
+	hugetlb_set_split_ops(&meta_split_ops);
+	/* The split is about to overwrite the list link: the pool sees the page through m now. */
+	if (m->listed)
+		hugetlb_folio_split_detach(folio);
 	return 0;
 }
 
@@ -66,9 +86,11 @@ bool hugetlb_meta_restore(struct folio *folio)
 {
 	unsigned long pfn = folio_pfn(folio);
 	const struct hugetlb_folio_meta *m = hugetlb_meta_lookup(pfn);
+	bool listed;
 
 	if (!m || WARN_ON_ONCE(m->pfn != pfn || m->order != folio_order(folio)))
 		return false;
+	listed = m->listed;
 	hugetlb_set_folio_subpool(folio, m->subpool);
 	set_hugetlb_cgroup(folio, m->cgroup);
 	set_hugetlb_cgroup_rsvd(folio, m->cgroup_rsvd);
@@ -76,6 +98,9 @@ bool hugetlb_meta_restore(struct folio *folio)
 		(void *)(m->hpage_flags &
 			 ~(1UL << HPG_vmemmap_optimized)); /* HVO state is the folio's own */
 	hugetlb_meta_forget(pfn);
+	INIT_LIST_HEAD(&folio->lru);
+	if (listed)
+		hugetlb_folio_merge_attach(folio);
 	return true;
 }
 

@@ -17,6 +17,7 @@
 #include <gmemsim/inject.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
+#include "hugetlb_verbs.h"
 #include "scenario_int.h"
 
 #define GS_MAX_VERBS	    128
@@ -96,6 +97,7 @@ static const struct gs_expect_kind *kind_lookup(const char *key)
  */
 static void (*const verb_modules[])(void) = {
 	gs_scenario_register_core_verbs,
+	gs_hugetlb_register_verbs,
 };
 
 void gs_scenario_init(void)

@@ -26,6 +26,7 @@ struct hugetlb_cgroup;
  * @cgroup: the cgroup its usage is charged to
  * @cgroup_rsvd: the cgroup its reservation is charged to, if any
  * @hpage_flags: its HPG_* flags
+ * @listed: it was on its pool's active list (it is taken off while split)
  */
 struct hugetlb_folio_meta {
 	unsigned long pfn;
@@ -34,12 +35,17 @@ struct hugetlb_folio_meta {
 	struct hugetlb_cgroup *cgroup;
 	struct hugetlb_cgroup *cgroup_rsvd;
 	unsigned long hpage_flags;
+	bool listed;
 };
 
 /**
  * hugetlb_meta_save() - record a HugeTLB folio's metadata before a split
  * @folio: a whole HugeTLB folio
  * @gfp: allocation flags (sites hugetlb.meta and xarray.node)
+ *
+ * On success the page is also taken off its pool's active list (the split
+ * overwrites the list link); while split, the pools see it through its
+ * record (hugetlb_for_each_split()).
  *
  * Context: process context; before the split's point of no return.
  * Return: 0, -EEXIST if the page already has a record, -ENOMEM.
@@ -49,6 +55,8 @@ GS_API int hugetlb_meta_save(struct folio *folio, gfp_t gfp);
 /**
  * hugetlb_meta_restore() - put the metadata back into a merged folio and forget it
  * @folio: the merged folio, at the huge page's first pfn and order
+ *
+ * A page that was on its pool's active list goes back on it.
  *
  * Context: any; cannot fail (the merge's point of no return is behind it).
  * Return: true if a record was found (and matched the folio's order).

@@ -23,7 +23,10 @@
 	X(PHYSMEM_HUGE,   "physmem.huge",   "a huge page of simulated physical memory (data and struct pages)") \
 	X(HVO_OPTIMIZE,   "hvo.optimize",   "the fresh vmemmap head page HVO copies the first page into") \
 	X(HVO_RESTORE,    "hvo.restore",    "a vmemmap page allocated again to undo HVO (7 per 2M, 4095 per 1G)") \
-	X(HUGETLB_META,   "hugetlb.meta",   "metadata of a split HugeTLB page (order, subpool, cgroups), by pfn")
+	X(HUGETLB_META,   "hugetlb.meta",   "metadata of a split HugeTLB page (order, subpool, cgroups), by pfn") \
+	X(HUGETLB_ALLOC_FRESH, "hugetlb.alloc_fresh", "not an allocation: the host having no fresh huge page for a pool or a surplus page") \
+	X(HUGETLB_SUBPOOL, "hugetlb.subpool", "struct hugepage_subpool (hugetlbfs mount or guest_memfd file)") \
+	X(HUGETLB_CGROUP, "hugetlb.cgroup", "struct hugetlb_cgroup of a cgroup created under the root")
 
 enum gs_site {
 #define GS_SITE_ENUM(id, name, desc) GS_SITE_##id,

@@ -1,0 +1,966 @@
+// SPDX-License-Identifier: MIT
+/*
+ * HugeTLB pools and their accounting: hstates with the sysfs counters,
+ * pool resizing, global reservations with surplus gathering, subpools with
+ * max/min sizes, and the allocation and free paths of huge folios. Mirrors
+ * mm/hugetlb.c (set_max_huge_pages(), hugetlb_acct_memory(),
+ * gather_surplus_pages(), return_unused_surplus_pages(),
+ * hugepage_subpool_{get,put}_pages(), free_huge_folio()) and the
+ * hugetlb_alloc_folio() that the guest_memfd HugeTLB series splits out of
+ * alloc_hugetlb_folio(). One NUMA node; pages come from a backend.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/check.h>
+#include <gmemsim/hugetlb.h>
+#include <gmemsim/hugetlb_cgroup.h>
+#include <gmemsim/inject.h>
+#include <gmemsim/trace.h>
+#include <gmemsim/warn.h>
+
+#define HSTATE_INIT(i, ord, nm)                                                        \
+	[i] = {                                                                        \
+		.order = (ord),                                                        \
+		.mask = ~((PAGE_SIZE << (ord)) - 1),                                   \
+		.name = (nm),                                                          \
+		.hugepage_freelist = LIST_HEAD_INIT(hstates[i].hugepage_freelist),     \
+		.hugepage_activelist = LIST_HEAD_INIT(hstates[i].hugepage_activelist), \
+	}
+
+struct hstate hstates[HUGE_MAX_HSTATE] = {
+	HSTATE_INIT(0, HPAGE_PMD_ORDER, "hugepages-2048kB"),
+	HSTATE_INIT(1, HPAGE_PUD_ORDER, "hugepages-1048576kB"),
+};
+
+DEFINE_SPINLOCK(hugetlb_lock);
+
+static const struct gs_hugetlb_backend *hugetlb_host;
+static const struct hugetlb_split_ops *split_ops;
+static LIST_HEAD(subpool_list);
+
+/* What the kernel's htlb_alloc_mask() gives a pool without movability. */
+#define HTLB_ALLOC_GFP (GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
+struct hstate *size_to_hstate(unsigned long size)
+{
+	struct hstate *h;
+
+	for_each_hstate (h)
+		if (huge_page_size(h) == size)
+			return h;
+	return NULL;
+}
+
+struct hstate *folio_hstate(const struct folio *folio)
+{
+	struct hstate *h;
+
+	for_each_hstate (h)
+		if (huge_page_order(h) == folio_order(folio))
+			return h;
+	return NULL;
+}
+
+int hugetlb_set_backend(const struct gs_hugetlb_backend *backend)
+{
+	struct hstate *h;
+	int ret = 0;
+
+	spin_lock(&hugetlb_lock);
+	for_each_hstate (h)
+		if (h->nr_huge_pages)
+			ret = -EBUSY;
+	if (!ret)
+		hugetlb_host = backend;
+	spin_unlock(&hugetlb_lock);
+	return ret;
+}
+
+const struct gs_hugetlb_backend *hugetlb_backend(void)
+{
+	return hugetlb_host;
+}
+
+/* Every free page promised is there: checked whenever hugetlb_lock is let go. */
+static void assert_resv_covered(const struct hstate *h)
+{
+	lockdep_assert_held(&hugetlb_lock);
+	WARN_ONCE(h->free_huge_pages < h->resv_huge_pages, "%s: free %lu below resv %lu", h->name,
+		  h->free_huge_pages, h->resv_huge_pages);
+}
+
+/* --- moving pages between the free list, the active list and the host --- */
+
+static void enqueue_hugetlb_folio(struct hstate *h, struct folio *folio)
+{
+	lockdep_assert_held(&hugetlb_lock);
+	WARN_ON_ONCE(folio_ref_count(folio));
+	list_move(&folio->lru, &h->hugepage_freelist);
+	h->free_huge_pages++;
+	folio_set_hugetlb_freed(folio);
+}
+
+static struct folio *dequeue_hugetlb_folio(struct hstate *h)
+{
+	struct folio *folio;
+
+	lockdep_assert_held(&hugetlb_lock);
+	list_for_each_entry (folio, &h->hugepage_freelist, lru) {
+		if (folio_test_hwpoison(folio))
+			continue;
+		list_move(&folio->lru, &h->hugepage_activelist);
+		folio_ref_unfreeze(folio, 1);
+		folio_clear_hugetlb_freed(folio);
+		h->free_huge_pages--;
+		return folio;
+	}
+	return NULL;
+}
+
+static void add_hugetlb_folio(struct hstate *h, struct folio *folio, bool adjust_surplus)
+{
+	lockdep_assert_held(&hugetlb_lock);
+	h->nr_huge_pages++;
+	if (adjust_surplus)
+		h->surplus_huge_pages++;
+	enqueue_hugetlb_folio(h, folio);
+}
+
+static void remove_hugetlb_folio(struct hstate *h, struct folio *folio, bool adjust_surplus)
+{
+	lockdep_assert_held(&hugetlb_lock);
+	list_del_init(&folio->lru);
+	if (folio_test_hugetlb_freed(folio)) {
+		folio_clear_hugetlb_freed(folio);
+		h->free_huge_pages--;
+	}
+	if (adjust_surplus)
+		h->surplus_huge_pages--;
+	h->nr_huge_pages--;
+}
+
+/* A free page to leave the pool; surplus ones only when @acct_surplus. */
+static struct folio *remove_pool_hugetlb_folio(struct hstate *h, bool acct_surplus)
+{
+	struct folio *folio;
+
+	lockdep_assert_held(&hugetlb_lock);
+	if (acct_surplus && !h->surplus_huge_pages)
+		return NULL;
+	folio = list_first_entry_or_null(&h->hugepage_freelist, struct folio, lru);
+	if (folio)
+		remove_hugetlb_folio(h, folio, acct_surplus);
+	return folio;
+}
+
+/*
+ * A new page from the host, not yet counted in the pool. "The host has
+ * none" is a failure point of its own, whatever the backend.
+ */
+static struct folio *alloc_fresh_hugetlb_folio(struct hstate *h, gfp_t gfp)
+{
+	struct folio *folio;
+
+	if (!hugetlb_host || gs_inject_should_fail(GS_SITE_HUGETLB_ALLOC_FRESH, 0, gfp))
+		return NULL;
+	folio = hugetlb_host->alloc_fresh(hugetlb_host->ctx, h->order, gfp);
+	if (!folio)
+		return NULL;
+	if (WARN(folio_order(folio) != h->order || !folio_test_hugetlb(folio) ||
+			 folio_ref_count(folio),
+		 "backend gave no fresh HugeTLB folio of order %u", h->order)) {
+		hugetlb_host->free_fresh(hugetlb_host->ctx, folio);
+		return NULL;
+	}
+	INIT_LIST_HEAD(&folio->lru);
+	hugetlb_set_folio_subpool(folio, NULL);
+	set_hugetlb_cgroup(folio, NULL);
+	set_hugetlb_cgroup_rsvd(folio, NULL);
+	return folio;
+}
+
+/* Hand a page that has left the pool back to the host. */
+static void update_and_free_hugetlb_folio(struct hstate *h, struct folio *folio)
+{
+	if (!hugetlb_host->free_fresh(hugetlb_host->ctx, folio))
+		return;
+	/*
+	 * The host cannot take it back (undoing HVO needs memory it does not
+	 * have): keep it, as a free surplus page, for a later try.
+	 */
+	spin_lock(&hugetlb_lock);
+	add_hugetlb_folio(h, folio, true);
+	spin_unlock(&hugetlb_lock);
+}
+
+static void update_and_free_pages_bulk(struct hstate *h, struct list_head *list)
+{
+	struct folio *folio, *next;
+
+	list_for_each_entry_safe (folio, next, list, lru) {
+		list_del_init(&folio->lru);
+		update_and_free_hugetlb_folio(h, folio);
+	}
+}
+
+/*
+ * A page beyond the persistent pool, counted as surplus at once. It is on
+ * no list and has no reference; the caller enqueues or activates it.
+ */
+static struct folio *alloc_surplus_hugetlb_folio(struct hstate *h, gfp_t gfp)
+{
+	struct folio *folio;
+	bool allowed;
+
+	spin_lock(&hugetlb_lock);
+	allowed = h->surplus_huge_pages < h->nr_overcommit_huge_pages;
+	spin_unlock(&hugetlb_lock);
+	if (!allowed)
+		return NULL;
+
+	folio = alloc_fresh_hugetlb_folio(h, gfp);
+	if (!folio)
+		return NULL;
+
+	spin_lock(&hugetlb_lock);
+	h->nr_huge_pages++;
+	h->surplus_huge_pages++;
+	spin_unlock(&hugetlb_lock);
+	return folio;
+}
+
+/* --- pool size (nr_hugepages, nr_overcommit_hugepages) --- */
+
+static bool adjust_pool_surplus(struct hstate *h, int delta)
+{
+	lockdep_assert_held(&hugetlb_lock);
+	if (delta < 0 && !h->surplus_huge_pages)
+		return false;
+	if (delta > 0 && h->surplus_huge_pages >= h->nr_huge_pages)
+		return false;
+	h->surplus_huge_pages += delta;
+	return true;
+}
+
+static bool alloc_pool_huge_folio(struct hstate *h)
+{
+	struct folio *folio = alloc_fresh_hugetlb_folio(h, HTLB_ALLOC_GFP);
+
+	if (!folio)
+		return false;
+	spin_lock(&hugetlb_lock);
+	add_hugetlb_folio(h, folio, false);
+	spin_unlock(&hugetlb_lock);
+	return true;
+}
+
+static void shrink_pool(struct hstate *h, unsigned long count)
+{
+	unsigned long min_count;
+	LIST_HEAD(page_list);
+	struct folio *folio;
+
+	lockdep_assert_held(&hugetlb_lock);
+	/* Pages in use and free pages promised to reservations must stay. */
+	min_count = h->resv_huge_pages + h->nr_huge_pages - h->free_huge_pages;
+	min_count = max_t(unsigned long, count, min_count);
+	while (min_count < persistent_huge_pages(h)) {
+		folio = remove_pool_hugetlb_folio(h, false);
+		if (!folio)
+			break;
+		list_add(&folio->lru, &page_list);
+	}
+	spin_unlock(&hugetlb_lock);
+	update_and_free_pages_bulk(h, &page_list);
+	spin_lock(&hugetlb_lock);
+
+	/* What could not go now leaves when freed (free_huge_folio()). */
+	while (count < persistent_huge_pages(h))
+		if (!adjust_pool_surplus(h, 1))
+			break;
+}
+
+int set_max_huge_pages(struct hstate *h, unsigned long count)
+{
+	might_sleep();
+	spin_lock(&hugetlb_lock);
+	/* Surplus pages in use are the cheapest way to grow. */
+	while (h->surplus_huge_pages && count > persistent_huge_pages(h))
+		if (!adjust_pool_surplus(h, -1))
+			break;
+
+	while (count > persistent_huge_pages(h)) {
+		bool ok;
+
+		spin_unlock(&hugetlb_lock);
+		ok = alloc_pool_huge_folio(h);
+		spin_lock(&hugetlb_lock);
+		if (!ok)
+			goto out;
+	}
+	shrink_pool(h, count);
+out:
+	h->max_huge_pages = persistent_huge_pages(h);
+	assert_resv_covered(h);
+	spin_unlock(&hugetlb_lock);
+	gs_trace("hugetlb.resize", GS_TF_STR("hstate", h->name), GS_TF_U("count", count),
+		 GS_TF_U("nr", h->nr_huge_pages), GS_TF_U("surplus", h->surplus_huge_pages));
+	return 0;
+}
+
+void hugetlb_set_overcommit(struct hstate *h, unsigned long count)
+{
+	spin_lock(&hugetlb_lock);
+	h->nr_overcommit_huge_pages = count;
+	spin_unlock(&hugetlb_lock);
+}
+
+/* --- global reservations --- */
+
+/*
+ * Make free pages cover resv_huge_pages + @delta, allocating surplus pages
+ * for the difference, then commit the reservation. Pages allocated beyond
+ * what is finally needed go back to the host.
+ */
+static int gather_surplus_pages(struct hstate *h, long delta, bool use_surplus)
+{
+	struct folio *folio, *next;
+	LIST_HEAD(surplus_list);
+	long needed, allocated = 0, i;
+	bool alloc_ok = true;
+	int ret = -ENOMEM;
+
+	lockdep_assert_held(&hugetlb_lock);
+	needed = (long)(h->resv_huge_pages + delta) - (long)h->free_huge_pages;
+	if (needed <= 0) {
+		h->resv_huge_pages += delta;
+		return 0;
+	}
+	if (!use_surplus)
+		return -ENOMEM;
+retry:
+	spin_unlock(&hugetlb_lock);
+	for (i = 0; i < needed; i++) {
+		folio = alloc_surplus_hugetlb_folio(h, HTLB_ALLOC_GFP);
+		if (!folio) {
+			alloc_ok = false;
+			break;
+		}
+		list_add(&folio->lru, &surplus_list);
+	}
+	allocated += i;
+	spin_lock(&hugetlb_lock);
+
+	/* The lock was dropped: the need is measured again. */
+	needed = (long)(h->resv_huge_pages + delta) - (long)(h->free_huge_pages + allocated);
+	if (needed > 0) {
+		if (alloc_ok)
+			goto retry;
+		goto free;
+	}
+	/* Commit before enqueueing, so that no allocation takes the new pages. */
+	needed += allocated;
+	h->resv_huge_pages += delta;
+	ret = 0;
+	list_for_each_entry_safe (folio, next, &surplus_list, lru) {
+		if (--needed < 0)
+			break;
+		enqueue_hugetlb_folio(h, folio);
+	}
+free:
+	spin_unlock(&hugetlb_lock);
+	list_for_each_entry_safe (folio, next, &surplus_list, lru) {
+		list_del_init(&folio->lru);
+		free_huge_folio(folio);
+	}
+	spin_lock(&hugetlb_lock);
+	return ret;
+}
+
+static void return_unused_surplus_pages(struct hstate *h, unsigned long unused_resv_pages)
+{
+	unsigned long nr_pages;
+	LIST_HEAD(page_list);
+	struct folio *folio;
+
+	lockdep_assert_held(&hugetlb_lock);
+	WARN_ON_ONCE(unused_resv_pages > h->resv_huge_pages);
+	h->resv_huge_pages -= unused_resv_pages;
+
+	/* Some of the reservation may have been backed by persistent pages. */
+	nr_pages = min_t(unsigned long, unused_resv_pages, h->surplus_huge_pages);
+	while (nr_pages--) {
+		folio = remove_pool_hugetlb_folio(h, true);
+		if (!folio)
+			break;
+		list_add(&folio->lru, &page_list);
+	}
+	spin_unlock(&hugetlb_lock);
+	update_and_free_pages_bulk(h, &page_list);
+	spin_lock(&hugetlb_lock);
+}
+
+int hugetlb_acct_memory(struct hstate *h, long delta, bool use_surplus)
+{
+	int ret = -ENOMEM;
+
+	if (!delta)
+		return 0;
+	spin_lock(&hugetlb_lock);
+	if (delta > 0) {
+		if (gather_surplus_pages(h, delta, use_surplus) < 0)
+			goto out;
+		/*
+		 * The kernel also wants the nodes the task may use to hold
+		 * @delta free pages (allowed_mems_nr()). With one node and no
+		 * cpuset that is every free page, which gathering just ensured.
+		 */
+		if (delta > (long)h->free_huge_pages) {
+			return_unused_surplus_pages(h, delta);
+			goto out;
+		}
+	}
+	ret = 0;
+	if (delta < 0)
+		return_unused_surplus_pages(h, (unsigned long)-delta);
+out:
+	assert_resv_covered(h);
+	spin_unlock(&hugetlb_lock);
+	gs_trace("hugetlb.acct", GS_TF_STR("hstate", h->name), GS_TF_S("delta", delta),
+		 GS_TF_S("ret", ret), GS_TF_U("resv", h->resv_huge_pages));
+	return ret;
+}
+
+/* --- subpools --- */
+
+static bool subpool_is_free(const struct hugepage_subpool *spool)
+{
+	if (spool->count)
+		return false;
+	if (spool->max_hpages != -1)
+		return spool->used_hpages == 0;
+	if (spool->min_hpages != -1)
+		return spool->rsv_hpages == spool->min_hpages;
+	return true;
+}
+
+/* The last reference and the last page are gone: so is the reservation. */
+static void subpool_release(struct hugepage_subpool *spool)
+{
+	struct hstate *h = spool->hstate;
+
+	if (spool->min_hpages != -1)
+		hugetlb_acct_memory(h, -spool->min_hpages, spool->use_surplus);
+	if (spool->rsvd_cg)
+		hugetlb_cgroup_uncharge_cgroup_rsvd(hstate_index(h), spool->rsvd_nr_pages,
+						    spool->rsvd_cg);
+	spin_lock(&hugetlb_lock);
+	list_del(&spool->list);
+	spin_unlock(&hugetlb_lock);
+	gs_free(GS_SITE_HUGETLB_SUBPOOL, spool, sizeof(*spool));
+}
+
+/* Returns whether the subpool must now be released, which the caller does. */
+static bool unlock_subpool(struct hugepage_subpool *spool)
+{
+	bool release = subpool_is_free(spool);
+
+	spin_unlock(&spool->lock);
+	return release;
+}
+
+struct hugepage_subpool *hugepage_new_subpool(struct hstate *h, long max_hpages, long min_hpages,
+					      bool use_surplus)
+{
+	struct hugepage_subpool *spool;
+
+	spool = gs_alloc(GS_SITE_HUGETLB_SUBPOOL, sizeof(*spool), GFP_KERNEL | __GFP_ZERO);
+	if (!spool)
+		return NULL;
+	spin_lock_init(&spool->lock);
+	spool->count = 1;
+	spool->max_hpages = max_hpages;
+	spool->hstate = h;
+	spool->min_hpages = min_hpages;
+	spool->use_surplus = use_surplus;
+	if (min_hpages != -1 && hugetlb_acct_memory(h, min_hpages, use_surplus)) {
+		gs_free(GS_SITE_HUGETLB_SUBPOOL, spool, sizeof(*spool));
+		return NULL;
+	}
+	spool->rsv_hpages = min_hpages;
+
+	spin_lock(&hugetlb_lock);
+	list_add_tail(&spool->list, &subpool_list);
+	spin_unlock(&hugetlb_lock);
+	return spool;
+}
+
+void hugepage_put_subpool(struct hugepage_subpool *spool)
+{
+	spin_lock(&spool->lock);
+	if (WARN_ON(spool->count <= 0)) {
+		spin_unlock(&spool->lock);
+		return;
+	}
+	spool->count--;
+	if (unlock_subpool(spool))
+		subpool_release(spool);
+}
+
+long hugepage_subpool_get_pages(struct hugepage_subpool *spool, long delta)
+{
+	long ret = delta;
+
+	if (!spool)
+		return ret;
+	spin_lock(&spool->lock);
+	if (spool->max_hpages != -1) {
+		if (spool->used_hpages + delta > spool->max_hpages) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
+		spool->used_hpages += delta;
+	}
+	/* The subpool's own reservation pays first; the rest needs a global one. */
+	if (spool->min_hpages != -1 && spool->rsv_hpages) {
+		if (delta > spool->rsv_hpages) {
+			ret = delta - spool->rsv_hpages;
+			spool->rsv_hpages = 0;
+		} else {
+			ret = 0;
+			spool->rsv_hpages -= delta;
+		}
+	}
+unlock:
+	spin_unlock(&spool->lock);
+	return ret;
+}
+
+/* hugepage_subpool_put_pages() leaving the release to the caller. */
+static long __hugepage_subpool_put_pages(struct hugepage_subpool *spool, long delta, bool *release)
+{
+	long ret = delta;
+
+	*release = false;
+	if (!spool)
+		return ret;
+	spin_lock(&spool->lock);
+	if (spool->max_hpages != -1) {
+		WARN_ON_ONCE(spool->used_hpages < delta);
+		spool->used_hpages -= delta;
+	}
+	/* Below the minimum, the pages become the subpool's reservation again. */
+	if (spool->min_hpages != -1 && spool->used_hpages < spool->min_hpages) {
+		if (spool->rsv_hpages + delta <= spool->min_hpages)
+			ret = 0;
+		else
+			ret = spool->rsv_hpages + delta - spool->min_hpages;
+		spool->rsv_hpages += delta;
+		if (spool->rsv_hpages > spool->min_hpages)
+			spool->rsv_hpages = spool->min_hpages;
+	}
+	*release = unlock_subpool(spool);
+	return ret;
+}
+
+long hugepage_subpool_put_pages(struct hugepage_subpool *spool, long delta)
+{
+	bool release;
+	long ret = __hugepage_subpool_put_pages(spool, delta, &release);
+
+	if (release)
+		subpool_release(spool);
+	return ret;
+}
+
+struct hugepage_subpool *hugetlb_gmem_new_subpool(struct hstate *h, long nr_hpages)
+{
+	unsigned long nr_pages = (unsigned long)nr_hpages << huge_page_order(h);
+	int idx = hstate_index(h);
+	struct hugepage_subpool *spool;
+	struct hugetlb_cgroup *h_cg;
+
+	if (nr_hpages < 1)
+		return ERR_PTR(-EINVAL);
+	if (hugetlb_cgroup_charge_cgroup_rsvd(idx, nr_pages, &h_cg))
+		return ERR_PTR(-ENOMEM);
+	spool = hugepage_new_subpool(h, nr_hpages, nr_hpages, false);
+	if (!spool) {
+		hugetlb_cgroup_uncharge_cgroup_rsvd(idx, nr_pages, h_cg);
+		return ERR_PTR(-ENOMEM);
+	}
+	spool->rsvd_cg = h_cg;
+	spool->rsvd_nr_pages = nr_pages;
+	return spool;
+}
+
+void hugetlb_for_each_subpool(void (*fn)(struct hugepage_subpool *spool, void *arg), void *arg)
+{
+	struct hugepage_subpool *spool;
+
+	list_for_each_entry (spool, &subpool_list, list)
+		fn(spool, arg);
+}
+
+/* --- allocation and free --- */
+
+/* Without a reservation of its own, an allocation must leave reserved pages alone. */
+static struct folio *dequeue_hugetlb_folio_mpol(struct hstate *h, struct mempolicy *mpol,
+						pgoff_t ilx, bool use_existing_reservation)
+{
+	(void)mpol;
+	(void)ilx;
+	if (!use_existing_reservation && h->free_huge_pages == h->resv_huge_pages)
+		return NULL;
+	return dequeue_hugetlb_folio(h);
+}
+
+struct folio *hugetlb_alloc_folio(struct hstate *h, struct mempolicy *mpol, pgoff_t ilx,
+				  bool charge_cgroup_rsvd, bool use_existing_reservation)
+{
+	unsigned long nr_pages = pages_per_huge_page(h);
+	struct hugetlb_cgroup *h_cg = NULL, *h_cg_rsvd = NULL;
+	int idx = hstate_index(h);
+	struct folio *folio;
+	int ret;
+
+	might_sleep();
+	if (WARN_ON_ONCE(use_existing_reservation && !h->resv_huge_pages))
+		return ERR_PTR(-EINVAL);
+	if (charge_cgroup_rsvd) {
+		ret = hugetlb_cgroup_charge_cgroup_rsvd(idx, nr_pages, &h_cg_rsvd);
+		if (ret)
+			return ERR_PTR(ret);
+	}
+	ret = hugetlb_cgroup_charge_cgroup(idx, nr_pages, &h_cg);
+	if (ret)
+		goto out_uncharge_cgroup_reservation;
+
+	spin_lock(&hugetlb_lock);
+	folio = dequeue_hugetlb_folio_mpol(h, mpol, ilx, use_existing_reservation);
+	if (!folio) {
+		spin_unlock(&hugetlb_lock);
+		folio = alloc_surplus_hugetlb_folio(h, HTLB_ALLOC_GFP);
+		if (!folio) {
+			ret = -ENOSPC;
+			goto out_uncharge_cgroup;
+		}
+		spin_lock(&hugetlb_lock);
+		list_add(&folio->lru, &h->hugepage_activelist);
+		folio_ref_unfreeze(folio, 1);
+	}
+	/* Freeing the page unused must give the reservation back. */
+	if (use_existing_reservation) {
+		folio_set_hugetlb_restore_reserve(folio);
+		h->resv_huge_pages--;
+	}
+	hugetlb_cgroup_commit_charge(idx, nr_pages, h_cg, folio);
+	if (charge_cgroup_rsvd)
+		hugetlb_cgroup_commit_charge_rsvd(idx, nr_pages, h_cg_rsvd, folio);
+	assert_resv_covered(h);
+	spin_unlock(&hugetlb_lock);
+	gs_trace("hugetlb.alloc", GS_TF_STR("hstate", h->name), GS_TF_U("ilx", ilx),
+		 GS_TF_B("reserved", use_existing_reservation), GS_TF_U("free", h->free_huge_pages),
+		 GS_TF_U("resv", h->resv_huge_pages), GS_TF_U("surplus", h->surplus_huge_pages));
+	return folio;
+
+out_uncharge_cgroup:
+	hugetlb_cgroup_uncharge_cgroup(idx, nr_pages, h_cg);
+out_uncharge_cgroup_reservation:
+	if (charge_cgroup_rsvd)
+		hugetlb_cgroup_uncharge_cgroup_rsvd(idx, nr_pages, h_cg_rsvd);
+	return ERR_PTR(ret);
+}
+
+/* Undo hugepage_subpool_get_pages(@spool, 1), which returned @gbl_chg. */
+static void subpool_unget_page(struct hugepage_subpool *spool, long gbl_chg)
+{
+	long gbl_reserve = hugepage_subpool_put_pages(spool, 1);
+
+	/* A page outside the subpool's reservation never had a global one to give back. */
+	if (!gbl_chg)
+		hugetlb_acct_memory(spool->hstate, -gbl_reserve, spool->use_surplus);
+}
+
+struct folio *hugetlb_file_alloc_folio(struct hugepage_subpool *spool, struct mempolicy *mpol,
+				       pgoff_t ilx)
+{
+	bool gmem = !spool->use_surplus;
+	struct folio *folio;
+	long gbl_chg;
+
+	gbl_chg = hugepage_subpool_get_pages(spool, 1);
+	if (gbl_chg < 0)
+		return ERR_PTR(gmem ? -ENOMEM : -ENOSPC);
+	/* guest_memfd takes no page outside what it reserved at creation. */
+	if (gbl_chg && gmem) {
+		folio = ERR_PTR(-ENOMEM);
+		goto out_unget;
+	}
+	folio = hugetlb_alloc_folio(spool->hstate, mpol, ilx, gbl_chg > 0, gbl_chg == 0);
+	if (IS_ERR(folio)) {
+		if (gmem)
+			folio = ERR_PTR(-ENOMEM);
+		goto out_unget;
+	}
+	hugetlb_set_folio_subpool(folio, spool);
+	folio_clear_hugetlb_restore_reserve(folio);
+	return folio;
+
+out_unget:
+	subpool_unget_page(spool, gbl_chg);
+	return folio;
+}
+
+void free_huge_folio(struct folio *folio)
+{
+	struct hugepage_subpool *spool = hugetlb_folio_subpool(folio);
+	struct hstate *h = folio_hstate(folio);
+	bool restore_reserve, release = false;
+	unsigned long nr_pages;
+	int idx;
+
+	if (WARN_ON(!h || !folio_test_hugetlb(folio) || folio_ref_count(folio)))
+		return;
+	nr_pages = pages_per_huge_page(h);
+	idx = hstate_index(h);
+	folio->mapping = NULL;
+	hugetlb_set_folio_subpool(folio, NULL);
+	restore_reserve = folio_test_hugetlb_restore_reserve(folio);
+	folio_clear_hugetlb_restore_reserve(folio);
+
+	/*
+	 * A page that consumed a reservation gives it back directly; the
+	 * subpool still counts it. Any other page returns to the subpool,
+	 * which keeps it as reservation when under its minimum size.
+	 *
+	 * The kernel releases an unreferenced, idle subpool inside
+	 * hugepage_subpool_put_pages(), before the page's reservation is
+	 * restored, so resv_huge_pages dips below zero for a moment; the
+	 * release is done last here.
+	 */
+	if (!restore_reserve && !__hugepage_subpool_put_pages(spool, 1, &release))
+		restore_reserve = true;
+
+	spin_lock(&hugetlb_lock);
+	hugetlb_cgroup_uncharge_folio(idx, nr_pages, folio);
+	hugetlb_cgroup_uncharge_folio_rsvd(idx, nr_pages, folio);
+	if (restore_reserve)
+		h->resv_huge_pages++;
+	/*
+	 * While the pool is above its persistent size, a freed page leaves it.
+	 * The kernel lets it go even when it just gave a reservation back,
+	 * which leaves resv_huge_pages above free_huge_pages; here such a page
+	 * stays, free, and leaves with its reservation.
+	 */
+	if (h->surplus_huge_pages && h->free_huge_pages >= h->resv_huge_pages) {
+		remove_hugetlb_folio(h, folio, true);
+		assert_resv_covered(h);
+		spin_unlock(&hugetlb_lock);
+		update_and_free_hugetlb_folio(h, folio);
+	} else {
+		enqueue_hugetlb_folio(h, folio);
+		assert_resv_covered(h);
+		spin_unlock(&hugetlb_lock);
+	}
+	if (release)
+		subpool_release(spool);
+	gs_trace("hugetlb.free", GS_TF_STR("hstate", h->name), GS_TF_B("restore", restore_reserve),
+		 GS_TF_U("free", h->free_huge_pages), GS_TF_U("resv", h->resv_huge_pages),
+		 GS_TF_U("surplus", h->surplus_huge_pages));
+}
+
+/* --- split huge pages --- */
+
+void hugetlb_set_split_ops(const struct hugetlb_split_ops *ops)
+{
+	split_ops = ops;
+}
+
+void hugetlb_for_each_split(struct hstate *h, hugetlb_meta_fn fn, void *arg)
+{
+	lockdep_assert_held(&hugetlb_lock);
+	if (split_ops)
+		split_ops->for_each(split_ops->ctx, h, fn, arg);
+}
+
+void hugetlb_folio_split_detach(struct folio *folio)
+{
+	spin_lock(&hugetlb_lock);
+	list_del_init(&folio->lru);
+	spin_unlock(&hugetlb_lock);
+}
+
+void hugetlb_folio_merge_attach(struct folio *folio)
+{
+	struct hstate *h = folio_hstate(folio);
+
+	if (WARN_ON(!h || !folio_test_hugetlb(folio)))
+		return;
+	spin_lock(&hugetlb_lock);
+	list_add(&folio->lru, &h->hugepage_activelist);
+	spin_unlock(&hugetlb_lock);
+}
+
+/* --- invariants and dump --- */
+
+struct split_count {
+	unsigned long nr;
+	const struct hugepage_subpool *spool;
+	unsigned long in_spool;
+};
+
+static void count_split(struct hugetlb_folio_meta *meta, void *arg)
+{
+	struct split_count *c = arg;
+
+	c->nr++;
+	if (c->spool && meta->subpool == c->spool)
+		c->in_spool++;
+}
+
+static void check_free_list(struct gs_check_report *r, struct hstate *h)
+{
+	struct folio *folio;
+
+	list_for_each_entry (folio, &h->hugepage_freelist, lru) {
+		if (folio_ref_count(folio) || !folio_test_hugetlb_freed(folio) ||
+		    folio_order(folio) != h->order)
+			gs_check_violation(
+				r, "%s: free folio %p has refcount %d, order %u%s", h->name,
+				(void *)folio, folio_ref_count(folio), folio_order(folio),
+				folio_test_hugetlb_freed(folio) ? "" : ", not marked freed");
+		if (hugetlb_cgroup_from_folio(folio) || hugetlb_cgroup_from_folio_rsvd(folio) ||
+		    hugetlb_folio_subpool(folio))
+			gs_check_violation(r, "%s: free folio %p still charged or owned", h->name,
+					   (void *)folio);
+	}
+}
+
+static void check_hstate(struct gs_check_report *r, struct hstate *h)
+{
+	unsigned long nr_free = list_count_nodes(&h->hugepage_freelist);
+	unsigned long nr_active = list_count_nodes(&h->hugepage_activelist);
+	struct split_count split = {0};
+
+	hugetlb_for_each_split(h, count_split, &split);
+	if (h->free_huge_pages < h->resv_huge_pages)
+		gs_check_violation(r, "%s: free %lu below resv %lu", h->name, h->free_huge_pages,
+				   h->resv_huge_pages);
+	if (nr_free != h->free_huge_pages)
+		gs_check_violation(r, "%s: free %lu but %lu pages on the free list", h->name,
+				   h->free_huge_pages, nr_free);
+	if (h->nr_huge_pages != nr_free + nr_active + split.nr)
+		gs_check_violation(r, "%s: nr %lu but %lu free + %lu in use + %lu split", h->name,
+				   h->nr_huge_pages, nr_free, nr_active, split.nr);
+	if (h->surplus_huge_pages > h->nr_huge_pages)
+		gs_check_violation(r, "%s: surplus %lu above nr %lu", h->name,
+				   h->surplus_huge_pages, h->nr_huge_pages);
+	check_free_list(r, h);
+}
+
+static unsigned long folios_of_subpool(const struct hugepage_subpool *spool)
+{
+	struct hstate *h = spool->hstate;
+	struct split_count split = {.spool = spool};
+	struct folio *folio;
+	unsigned long n = 0;
+
+	list_for_each_entry (folio, &h->hugepage_activelist, lru)
+		n += hugetlb_folio_subpool(folio) == spool;
+	hugetlb_for_each_split(h, count_split, &split);
+	return n + split.in_spool;
+}
+
+static void check_subpool(struct hugepage_subpool *spool, void *arg)
+{
+	struct gs_check_report *r = arg;
+	unsigned long held = folios_of_subpool(spool);
+
+	if (spool->count < 0)
+		gs_check_violation(r, "subpool %p: count %ld", (void *)spool, spool->count);
+	if (spool->max_hpages != -1 &&
+	    (spool->used_hpages < 0 || spool->used_hpages > spool->max_hpages))
+		gs_check_violation(r, "subpool %p: used %ld outside [0, max %ld]", (void *)spool,
+				   spool->used_hpages, spool->max_hpages);
+	if (spool->min_hpages != -1 &&
+	    (spool->rsv_hpages < 0 || spool->rsv_hpages > spool->min_hpages))
+		gs_check_violation(r, "subpool %p: rsv %ld outside [0, min %ld]", (void *)spool,
+				   spool->rsv_hpages, spool->min_hpages);
+	if (spool->max_hpages != -1 && held > (unsigned long)spool->used_hpages)
+		gs_check_violation(r, "subpool %p: %lu pages held but used %ld", (void *)spool,
+				   held, spool->used_hpages);
+}
+
+struct resv_sum {
+	const struct hstate *h;
+	unsigned long rsv;
+};
+
+static void sum_subpool_rsv(struct hugepage_subpool *spool, void *arg)
+{
+	struct resv_sum *s = arg;
+
+	if (spool->hstate == s->h && spool->min_hpages != -1 && spool->rsv_hpages > 0)
+		s->rsv += (unsigned long)spool->rsv_hpages;
+}
+
+static void hugetlb_check(struct gs_check_report *r, void *ctx)
+{
+	struct hstate *h;
+
+	(void)ctx;
+	spin_lock(&hugetlb_lock);
+	for_each_hstate (h) {
+		struct resv_sum s = {.h = h};
+
+		check_hstate(r, h);
+		hugetlb_for_each_subpool(sum_subpool_rsv, &s);
+		/* Every page a subpool keeps in reserve is a global reservation. */
+		if (s.rsv > h->resv_huge_pages)
+			gs_check_violation(r, "%s: subpools reserve %lu pages, resv is %lu",
+					   h->name, s.rsv, h->resv_huge_pages);
+	}
+	hugetlb_for_each_subpool(check_subpool, r);
+	spin_unlock(&hugetlb_lock);
+}
+
+static void dump_subpool(struct hugepage_subpool *spool, void *arg)
+{
+	FILE *f = arg;
+
+	fprintf(f, "  subpool %p %s: count=%ld max=%ld min=%ld used=%ld rsv=%ld%s%s%s\n",
+		(void *)spool, spool->hstate->name, spool->count, spool->max_hpages,
+		spool->min_hpages, spool->used_hpages, spool->rsv_hpages,
+		spool->use_surplus ? "" : " no-surplus", spool->rsvd_cg ? " rsvd_cg=" : "",
+		spool->rsvd_cg ? spool->rsvd_cg->name : "");
+}
+
+void hugetlb_dump(FILE *f)
+{
+	struct hstate *h;
+
+	spin_lock(&hugetlb_lock);
+	for_each_hstate (h) {
+		struct split_count split = {0};
+
+		hugetlb_for_each_split(h, count_split, &split);
+		fprintf(f,
+			"%s: nr=%lu free=%lu resv=%lu surplus=%lu overcommit=%lu max=%lu "
+			"active=%zu split=%lu\n",
+			h->name, h->nr_huge_pages, h->free_huge_pages, h->resv_huge_pages,
+			h->surplus_huge_pages, h->nr_overcommit_huge_pages, h->max_huge_pages,
+			list_count_nodes(&h->hugepage_activelist), split.nr);
+	}
+	hugetlb_for_each_subpool(dump_subpool, f);
+	spin_unlock(&hugetlb_lock);
+	hugetlb_cgroup_dump(f);
+}
+
+/* The kernel's hugetlb_init() initcall: hook into the folio and checking layers. */
+__attribute__((constructor)) static void hugetlb_init(void)
+{
+	gs_folio_set_free_hook(GS_FOLIO_HUGETLB, free_huge_folio);
+	WARN_ON(gs_check_register("hugetlb", hugetlb_check, NULL) < 0);
+}

@@ -1,0 +1,767 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Scenario verbs of the HugeTLB layer, so that a scenario can follow the
+ * pool, subpool and cgroup counters step by step (docs/HUGETLB.md):
+ *
+ *   hugetlb pool|stat|reserve|unreserve|dump size=2M ...   the hstates
+ *   subpool NAME size=2M [max=N] [min=N] [gmem] [nosurplus], subpool-put NAME
+ *   cgroup NAME [parent=P] [limit=N] [rsvd_limit=N] [enter] [offline]
+ *   hpage NAME size=2M | spool=S [index=I], hpage-add NAME index=I, hpage-put NAME
+ *
+ * A subpool object also stands for the file using it: a map from index to
+ * page, which is how two allocations of one index race (hpage, hpage,
+ * hpage-add, hpage-add). Scenario pools draw from simulated physical memory
+ * without data (metadata only) unless another backend is installed.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <glib.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/hugetlb.h>
+#include <gmemsim/hugetlb_backend.h>
+#include <gmemsim/hugetlb_cgroup.h>
+#include <gmemsim/physmem.h>
+#include <gmemsim/scenario.h>
+#include <gmemsim/warn.h>
+#include "hugetlb_verbs.h"
+
+#define SZ_2M (2UL << 20)
+
+/*
+ * --- the host: simulated physical memory without data (metadata only), with
+ * a limit on how many huge pages of each size it can give (host=) ---
+ */
+
+struct verbs_host {
+	unsigned long limit[HUGE_MAX_HSTATE];
+	unsigned long pages[HUGE_MAX_HSTATE];
+	struct gs_hugetlb_host mem;
+	struct gs_hugetlb_backend lower;
+};
+
+static struct verbs_host verbs_host = {
+	.limit = {ULONG_MAX, ULONG_MAX},
+	.mem = {.backing = GS_BACKING_NONE},
+};
+
+static int order_index(unsigned int order)
+{
+	struct hstate *h;
+
+	for_each_hstate (h)
+		if (huge_page_order(h) == order)
+			return hstate_index(h);
+	return -1;
+}
+
+static struct folio *host_alloc_fresh(void *ctx, unsigned int order, gfp_t gfp)
+{
+	struct verbs_host *host = ctx;
+	int idx = order_index(order);
+	struct folio *folio;
+
+	if (idx < 0 || host->pages[idx] >= host->limit[idx])
+		return NULL;
+	folio = host->lower.alloc_fresh(host->lower.ctx, order, gfp);
+	if (folio)
+		host->pages[idx]++;
+	return folio;
+}
+
+static int host_free_fresh(void *ctx, struct folio *folio)
+{
+	struct verbs_host *host = ctx;
+	int idx = order_index(folio_order(folio));
+	int err = host->lower.free_fresh(host->lower.ctx, folio);
+
+	if (!err)
+		host->pages[idx]--;
+	return err;
+}
+
+static const struct gs_hugetlb_backend verbs_backend = {
+	.alloc_fresh = host_alloc_fresh,
+	.free_fresh = host_free_fresh,
+	.ctx = &verbs_host,
+};
+
+/* --- shared helpers --- */
+
+static struct hstate *op_hstate(const struct gs_op *op)
+{
+	return size_to_hstate(gs_op_u64(op, "size", SZ_2M));
+}
+
+static int validate_size(const struct gs_op *op, char *err, size_t len)
+{
+	if (op_hstate(op))
+		return 0;
+	snprintf(err, len, "size: no hstate of %llu bytes (2M or 1G)",
+		 (unsigned long long)gs_op_u64(op, "size", 0));
+	return -1;
+}
+
+static void set_pool_fields(struct gs_result *res, const struct hstate *h)
+{
+	gs_result_set(res, "nr", h->nr_huge_pages);
+	gs_result_set(res, "free", h->free_huge_pages);
+	gs_result_set(res, "resv", h->resv_huge_pages);
+	gs_result_set(res, "surplus", h->surplus_huge_pages);
+}
+
+#define POOL_OUTPUTS "nr", "free", "resv", "surplus"
+
+/* --- pools: hugetlb pool|stat|reserve|unreserve|dump --- */
+
+struct vpool {
+	struct hstate *h;
+	long manual_resv; /* taken by `hugetlb reserve`, given back at teardown */
+};
+
+static unsigned int nr_vpools;
+
+static void vpool_destroy(void *obj)
+{
+	struct vpool *p = obj;
+
+	if (p->manual_resv > 0)
+		hugetlb_acct_memory(p->h, -p->manual_resv, true);
+	hugetlb_set_overcommit(p->h, 0);
+	set_max_huge_pages(p->h, 0);
+	verbs_host.limit[hstate_index(p->h)] = ULONG_MAX;
+	if (!--nr_vpools && hugetlb_backend() == &verbs_backend)
+		WARN_ON(hugetlb_set_backend(NULL));
+	g_free(p);
+}
+
+static void vpool_show(struct gs_scenario *s, FILE *f, const char *name, void *obj)
+{
+	(void)s;
+	(void)name;
+	(void)obj;
+	hugetlb_dump(f);
+}
+
+static const struct gs_obj_type vpool_type = {
+	.name = "hugetlb pool",
+	.destroy = vpool_destroy,
+	.show = vpool_show,
+};
+
+static const char *const vpool_names[HUGE_MAX_HSTATE] = {"hugetlb-2M", "hugetlb-1G"};
+
+static struct vpool *vpool_get(struct gs_scenario *s, struct hstate *h)
+{
+	const char *name = vpool_names[hstate_index(h)];
+	struct vpool *p = gs_scenario_obj_get(s, name, &vpool_type);
+
+	if (p)
+		return p;
+	if (!hugetlb_backend()) {
+		verbs_host.lower = gs_hugetlb_host_backend(&verbs_host.mem);
+		WARN_ON(hugetlb_set_backend(&verbs_backend));
+	}
+	p = g_new0(struct vpool, 1);
+	p->h = h;
+	gs_scenario_obj_add(s, name, &vpool_type, p);
+	nr_vpools++;
+	return p;
+}
+
+static const char *const hugetlb_cmds[] = {"pool", "stat", "reserve", "unreserve", "dump", NULL};
+
+static int hugetlb_validate(const struct gs_op *op, char *err, size_t len)
+{
+	bool reserve = !strcmp(op->target, "reserve") || !strcmp(op->target, "unreserve");
+	bool known = false;
+
+	for (int i = 0; hugetlb_cmds[i]; i++)
+		known |= !strcmp(op->target, hugetlb_cmds[i]);
+	if (!known) {
+		snprintf(err, len, "hugetlb: '%s' is not pool, stat, reserve, unreserve or dump",
+			 op->target);
+		return -1;
+	}
+	if (reserve != gs_op_has(op, "pages")) {
+		snprintf(err, len, "pages= goes with reserve and unreserve, and they need it");
+		return -1;
+	}
+	return validate_size(op, err, len);
+}
+
+static int hugetlb_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct hstate *h = op_hstate(op);
+	struct vpool *p = vpool_get(s, h);
+	long pages = (long)gs_op_u64(op, "pages", 0);
+
+	if (!strcmp(op->target, "pool")) {
+		if (gs_op_has(op, "host"))
+			verbs_host.limit[hstate_index(h)] = gs_op_u64(op, "host", 0);
+		if (gs_op_has(op, "overcommit"))
+			hugetlb_set_overcommit(h, gs_op_u64(op, "overcommit", 0));
+		if (gs_op_has(op, "nr"))
+			res->ret = set_max_huge_pages(h, gs_op_u64(op, "nr", 0));
+	} else if (!strcmp(op->target, "reserve")) {
+		res->ret = hugetlb_acct_memory(h, pages, !gs_op_u64(op, "nosurplus", 0));
+		if (!res->ret)
+			p->manual_resv += pages;
+	} else if (!strcmp(op->target, "unreserve")) {
+		if (pages > p->manual_resv)
+			return gs_scenario_error(s, op, "only %ld pages were reserved here",
+						 p->manual_resv);
+		res->ret = hugetlb_acct_memory(h, -pages, true);
+		p->manual_resv -= pages;
+	} else if (!strcmp(op->target, "dump") && !gs_scenario_quiet(s)) {
+		hugetlb_dump(gs_scenario_out(s));
+	}
+	set_pool_fields(res, h);
+	gs_result_set(res, "overcommit", h->nr_overcommit_huge_pages);
+	gs_result_set(res, "max", h->max_huge_pages);
+	return 0;
+}
+
+static const struct gs_key hugetlb_keys[] = {
+	{"size", GS_ARG_U64, .help = "huge page size: 2M (default) or 1G"},
+	{"nr", GS_ARG_U64, .help = "pool: persistent pool size (nr_hugepages)"},
+	{"overcommit", GS_ARG_U64, .help = "pool: nr_overcommit_hugepages"},
+	{"host", GS_ARG_U64, .help = "pool: huge pages of this size the host can still give"},
+	{"pages", GS_ARG_U64, .help = "reserve/unreserve: pages (hugetlb_acct_memory)"},
+	{"nosurplus", GS_ARG_BOOL, .help = "reserve: do not gather surplus pages"},
+	{NULL},
+};
+
+static const char *const hugetlb_outputs[] = {POOL_OUTPUTS, "overcommit", "max", NULL};
+static const char *const pool_outputs[] = {POOL_OUTPUTS, NULL};
+
+static const struct gs_verb verb_hugetlb = {
+	.name = "hugetlb",
+	.summary = "hugetlb pool|stat|reserve|unreserve|dump size=2M [nr=N] [overcommit=N] "
+		   "[host=N] [pages=N]: an hstate and its counters",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = hugetlb_keys,
+	.outputs = hugetlb_outputs,
+	.backends = GS_BACKEND_SIM,
+	.validate = hugetlb_validate,
+	.run = hugetlb_run,
+};
+
+/* --- subpools, each with the file that uses it --- */
+
+struct vpage;
+
+struct vspool {
+	struct hugepage_subpool *spool;
+	struct hstate *h;
+	GHashTable *file;  /* index -> struct vpage * that inserted it */
+	unsigned int refs; /* the scenario object and each page */
+	bool put;	   /* hugepage_put_subpool() done */
+};
+
+static void vspool_put(struct vspool *v)
+{
+	if (--v->refs)
+		return;
+	g_hash_table_destroy(v->file);
+	g_free(v);
+}
+
+static void vspool_destroy(void *obj)
+{
+	struct vspool *v = obj;
+
+	v->put = true;
+	hugepage_put_subpool(v->spool);
+	vspool_put(v);
+}
+
+static const struct gs_obj_type vspool_type = {
+	.name = "subpool",
+	.destroy = vspool_destroy,
+};
+
+static void set_spool_fields(struct gs_result *res, struct vspool *v)
+{
+	/* Once put, the subpool goes away with its last page: nothing to show. */
+	if (v->put)
+		return;
+	gs_result_set(res, "used", (uint64_t)v->spool->used_hpages);
+	gs_result_set(res, "rsv", (uint64_t)v->spool->rsv_hpages);
+}
+
+static int subpool_validate(const struct gs_op *op, char *err, size_t len)
+{
+	bool gmem = gs_op_u64(op, "gmem", 0);
+
+	if (gmem && (!gs_op_has(op, "max") || gs_op_has(op, "min") || gs_op_has(op, "nosurplus"))) {
+		snprintf(err, len, "gmem takes the file size as max= (min = max, no surplus)");
+		return -1;
+	}
+	if (gs_op_has(op, "max") && gs_op_has(op, "min") &&
+	    gs_op_u64(op, "min", 0) > gs_op_u64(op, "max", 0)) {
+		snprintf(err, len, "min= above max=");
+		return -1;
+	}
+	return validate_size(op, err, len);
+}
+
+static struct hugepage_subpool *subpool_create(const struct gs_op *op, struct hstate *h, long *err)
+{
+	long max = gs_op_has(op, "max") ? (long)gs_op_u64(op, "max", 0) : -1;
+	long min = gs_op_has(op, "min") ? (long)gs_op_u64(op, "min", 0) : -1;
+	struct hugepage_subpool *spool;
+
+	if (gs_op_u64(op, "gmem", 0)) {
+		spool = hugetlb_gmem_new_subpool(h, max);
+		*err = IS_ERR(spool) ? PTR_ERR(spool) : 0;
+		return IS_ERR(spool) ? NULL : spool;
+	}
+	spool = hugepage_new_subpool(h, max, min, !gs_op_u64(op, "nosurplus", 0));
+	*err = spool ? 0 : -ENOMEM;
+	return spool;
+}
+
+static int subpool_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vspool *v = gs_scenario_obj_get(s, op->target, &vspool_type);
+	struct hstate *h = op_hstate(op);
+	struct hugepage_subpool *spool;
+	long err;
+
+	if (v) {
+		set_pool_fields(res, v->h);
+		set_spool_fields(res, v);
+		return 0;
+	}
+	if (gs_scenario_obj_get(s, op->target, NULL))
+		return gs_scenario_error(s, op, "'%s' already exists", op->target);
+	/* hugetlbfs gives a mount without size limits no subpool at all. */
+	if (!gs_op_has(op, "max") && !gs_op_has(op, "min"))
+		return gs_scenario_error(
+			s, op, "no subpool '%s'; a new one needs max= or min=", op->target);
+	vpool_get(s, h);
+	spool = subpool_create(op, h, &err);
+	res->ret = err;
+	set_pool_fields(res, h);
+	if (!spool)
+		return 0;
+	v = g_new0(struct vspool, 1);
+	v->spool = spool;
+	v->h = h;
+	v->file = g_hash_table_new(g_direct_hash, g_direct_equal);
+	v->refs = 1;
+	gs_scenario_obj_add(s, op->target, &vspool_type, v);
+	set_spool_fields(res, v);
+	return 0;
+}
+
+static const struct gs_key subpool_keys[] = {
+	{"size", GS_ARG_U64, .help = "huge page size: 2M (default) or 1G"},
+	{"max", GS_ARG_U64, .help = "size limit in huge pages (none if absent)"},
+	{"min", GS_ARG_U64, .help = "huge pages reserved for the subpool's life (none if absent)"},
+	{"gmem", GS_ARG_BOOL,
+	 .help = "guest_memfd file of max= pages: min = max, no surplus, "
+		 "rsvd cgroup charge"},
+	{"nosurplus", GS_ARG_BOOL, .help = "reservations never gather surplus pages"},
+	{NULL},
+};
+
+static const char *const subpool_outputs[] = {POOL_OUTPUTS, "used", "rsv", NULL};
+
+static const struct gs_verb verb_subpool = {
+	.name = "subpool",
+	.summary = "subpool NAME size=2M [max=N] [min=N] [gmem] [nosurplus]: create a subpool "
+		   "(and its file), or show its counters",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = subpool_keys,
+	.outputs = subpool_outputs,
+	.backends = GS_BACKEND_SIM,
+	.validate = subpool_validate,
+	.run = subpool_run,
+};
+
+static int subpool_put_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vspool *v = gs_scenario_obj_get(s, op->target, &vspool_type);
+	struct hstate *h;
+
+	if (!v)
+		return gs_scenario_error(s, op, "no subpool named '%s'", op->target);
+	h = v->h;
+	gs_scenario_obj_del(s, op->target);
+	set_pool_fields(res, h);
+	return 0;
+}
+
+static const struct gs_verb verb_subpool_put = {
+	.name = "subpool-put",
+	.summary = "subpool-put NAME: drop the subpool's reference (unmount, file close)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.outputs = pool_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = subpool_put_run,
+};
+
+/* --- hugetlb cgroups --- */
+
+struct vcg {
+	struct hugetlb_cgroup *h_cg;
+};
+
+static void vcg_destroy(void *obj)
+{
+	struct vcg *v = obj;
+
+	if (v->h_cg->online) {
+		if (hugetlb_cgroup_current() == v->h_cg)
+			hugetlb_cgroup_attach(hugetlb_cgroup_root());
+		WARN_ON(hugetlb_cgroup_offline(v->h_cg));
+	}
+	hugetlb_cgroup_put(v->h_cg);
+	g_free(v);
+}
+
+static const struct gs_obj_type vcg_type = {
+	.name = "hugetlb cgroup",
+	.destroy = vcg_destroy,
+};
+
+static struct hugetlb_cgroup *lookup_cgroup(struct gs_scenario *s, const char *name)
+{
+	struct vcg *v;
+
+	if (!strcmp(name, "root"))
+		return hugetlb_cgroup_root();
+	v = gs_scenario_obj_get(s, name, &vcg_type);
+	return v ? v->h_cg : NULL;
+}
+
+static int cgroup_create(struct gs_scenario *s, const struct gs_op *op, struct hugetlb_cgroup **out)
+{
+	const char *pname = gs_op_str(op, "parent", "root");
+	struct hugetlb_cgroup *parent = lookup_cgroup(s, pname), *h_cg;
+	struct vcg *v;
+
+	if (!parent)
+		return gs_scenario_error(s, op, "no cgroup named '%s'", pname);
+	if (gs_scenario_obj_get(s, op->target, NULL))
+		return gs_scenario_error(s, op, "'%s' already exists", op->target);
+	h_cg = hugetlb_cgroup_create(op->target, parent);
+	if (IS_ERR(h_cg)) {
+		*out = h_cg;
+		return 0;
+	}
+	hugetlb_cgroup_get(h_cg);
+	v = g_new0(struct vcg, 1);
+	v->h_cg = h_cg;
+	gs_scenario_obj_add(s, op->target, &vcg_type, v);
+	*out = h_cg;
+	return 0;
+}
+
+static long cgroup_apply(const struct gs_op *op, struct hugetlb_cgroup *h_cg, struct hstate *h)
+{
+	unsigned long nr = pages_per_huge_page(h);
+	long ret = 0;
+
+	if (!ret && gs_op_has(op, "limit"))
+		ret = hugetlb_cgroup_set_limit(h_cg, hstate_index(h), false,
+					       gs_op_u64(op, "limit", 0) * nr);
+	if (!ret && gs_op_has(op, "rsvd_limit"))
+		ret = hugetlb_cgroup_set_limit(h_cg, hstate_index(h), true,
+					       gs_op_u64(op, "rsvd_limit", 0) * nr);
+	if (!ret && gs_op_u64(op, "enter", 0))
+		ret = hugetlb_cgroup_attach(h_cg);
+	if (!ret && gs_op_u64(op, "offline", 0))
+		ret = hugetlb_cgroup_offline(h_cg);
+	return ret;
+}
+
+static int cgroup_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct hugetlb_cgroup *h_cg = lookup_cgroup(s, op->target);
+	struct hstate *h = op_hstate(op);
+	int idx = hstate_index(h);
+
+	if (!h_cg) {
+		if (cgroup_create(s, op, &h_cg))
+			return -1;
+		if (IS_ERR(h_cg)) {
+			res->ret = PTR_ERR(h_cg);
+			return 0;
+		}
+	} else if (gs_op_has(op, "parent")) {
+		return gs_scenario_error(s, op, "cgroup '%s' exists: parent= only at creation",
+					 op->target);
+	}
+	res->ret = cgroup_apply(op, h_cg, h);
+	gs_result_set(res, "usage", hugetlb_cgroup_usage(h_cg, idx, false) >> h->order);
+	gs_result_set(res, "rsvd", hugetlb_cgroup_usage(h_cg, idx, true) >> h->order);
+	gs_result_set(res, "online", h_cg->online);
+	return 0;
+}
+
+static const struct gs_key cgroup_keys[] = {
+	{"parent", GS_ARG_STR, .help = "parent cgroup at creation (default: root)"},
+	{"size", GS_ARG_U64, .help = "hstate the limits and counters are for: 2M (default) or 1G"},
+	{"limit", GS_ARG_U64, .help = "usage limit in huge pages (hugetlb.<size>.max)"},
+	{"rsvd_limit", GS_ARG_U64, .help = "reservation limit in huge pages (.rsvd.max)"},
+	{"enter", GS_ARG_BOOL, .help = "move the current task into the cgroup"},
+	{"offline", GS_ARG_BOOL, .help = "remove the cgroup (rmdir): usage moves to the parent"},
+	{NULL},
+};
+
+static const char *const cgroup_outputs[] = {"usage", "rsvd", "online", NULL};
+
+static const struct gs_verb verb_cgroup = {
+	.name = "cgroup",
+	.summary = "cgroup NAME [parent=P] [size=2M] [limit=N] [rsvd_limit=N] [enter] [offline]: "
+		   "create, configure or show a hugetlb cgroup (\"root\" is the root)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = cgroup_keys,
+	.outputs = cgroup_outputs,
+	.backends = GS_BACKEND_SIM,
+	.validate = validate_size,
+	.run = cgroup_run,
+};
+
+/* --- huge pages --- */
+
+/**
+ * struct vpage - a huge page a scenario holds
+ * @folio: the page; one reference is the scenario's
+ * @file: the subpool object it was allocated for, NULL for a direct allocation
+ * @index: where it sits in @file, valid when @inserted
+ * @inserted: it owns @file's slot at @index
+ * @vpool: direct allocations that consumed a `hugetlb reserve` reservation
+ */
+struct vpage {
+	struct folio *folio;
+	struct vspool *file;
+	pgoff_t index;
+	bool inserted;
+	struct vpool *vpool;
+};
+
+static void vpage_destroy(void *obj)
+{
+	struct vpage *p = obj;
+
+	if (p->inserted)
+		g_hash_table_remove(p->file->file, GUINT_TO_POINTER(p->index));
+	folio_put(p->folio);
+	/* The page gave its reservation back (HPG_restore_reserve). */
+	if (p->vpool)
+		p->vpool->manual_resv++;
+	if (p->file)
+		vspool_put(p->file);
+	g_free(p);
+}
+
+static const struct gs_obj_type vpage_type = {
+	.name = "huge page",
+	.destroy = vpage_destroy,
+};
+
+/*
+ * Insert @p at @index of its file. Losing the race to a page already there,
+ * it frees its own page and takes a reference on the winner's.
+ */
+static bool vpage_insert(struct vpage *p, pgoff_t index)
+{
+	struct vpage *winner = g_hash_table_lookup(p->file->file, GUINT_TO_POINTER(index));
+
+	if (!winner) {
+		g_hash_table_insert(p->file->file, GUINT_TO_POINTER(index), p);
+		p->index = index;
+		p->inserted = true;
+		return true;
+	}
+	folio_put(p->folio);
+	folio_get(winner->folio);
+	p->folio = winner->folio;
+	return false;
+}
+
+static int hpage_validate(const struct gs_op *op, char *err, size_t len)
+{
+	bool file = gs_op_has(op, "spool");
+
+	if (file == gs_op_has(op, "size")) {
+		snprintf(err, len, "hpage takes spool= (a file's page) or size= (a pool page)");
+		return -1;
+	}
+	if (file && (gs_op_has(op, "rsvd") || gs_op_has(op, "reserved"))) {
+		snprintf(err, len,
+			 "rsvd and reserved go with size=; the subpool decides for spool=");
+		return -1;
+	}
+	if (!file && gs_op_has(op, "index")) {
+		snprintf(err, len, "index= needs spool=");
+		return -1;
+	}
+	return validate_size(op, err, len);
+}
+
+static struct folio *hpage_alloc(struct gs_scenario *s, const struct gs_op *op, struct vpage *p,
+				 struct hstate **h)
+{
+	bool reserved = gs_op_u64(op, "reserved", 0);
+	struct folio *folio;
+
+	if (p->file) {
+		*h = p->file->h;
+		return hugetlb_file_alloc_folio(p->file->spool, NULL, gs_op_u64(op, "index", 0));
+	}
+	*h = op_hstate(op);
+	folio = hugetlb_alloc_folio(*h, NULL, 0, gs_op_u64(op, "rsvd", 0), reserved);
+	if (!IS_ERR(folio) && reserved) {
+		p->vpool = vpool_get(s, *h);
+		p->vpool->manual_resv--;
+	}
+	return folio;
+}
+
+static int hpage_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	const char *cg_name = gs_op_str(op, "cgroup", NULL);
+	struct hugetlb_cgroup *cg = cg_name ? lookup_cgroup(s, cg_name) : NULL;
+	struct hugetlb_cgroup *saved = hugetlb_cgroup_current();
+	struct vpage *p = g_new0(struct vpage, 1);
+	struct hstate *h;
+	struct folio *folio;
+
+	if (gs_scenario_obj_get(s, op->target, NULL) || (cg_name && !cg)) {
+		g_free(p);
+		if (cg_name && !cg)
+			return gs_scenario_error(s, op, "no cgroup named '%s'", cg_name);
+		return gs_scenario_error(s, op, "'%s' already exists", op->target);
+	}
+	if (gs_op_has(op, "spool")) {
+		p->file = gs_scenario_obj_get(s, gs_op_str(op, "spool", ""), &vspool_type);
+		if (!p->file) {
+			g_free(p);
+			return gs_scenario_error(s, op, "no subpool named '%s'",
+						 gs_op_str(op, "spool", ""));
+		}
+	}
+	/* The page is charged to the cgroup of the task allocating it. */
+	if (cg && hugetlb_cgroup_attach(cg)) {
+		g_free(p);
+		return gs_scenario_error(s, op, "cgroup '%s' is offline", cg_name);
+	}
+	folio = hpage_alloc(s, op, p, &h);
+	hugetlb_cgroup_attach(saved);
+	if (IS_ERR(folio)) {
+		res->ret = PTR_ERR(folio);
+		g_free(p);
+	} else {
+		p->folio = folio;
+		if (p->file)
+			p->file->refs++;
+		gs_scenario_obj_add(s, op->target, &vpage_type, p);
+		if (p->file && gs_op_has(op, "index"))
+			gs_result_set(res, "lost", !vpage_insert(p, gs_op_u64(op, "index", 0)));
+	}
+	set_pool_fields(res, h);
+	if (gs_op_has(op, "spool"))
+		set_spool_fields(res,
+				 gs_scenario_obj_get(s, gs_op_str(op, "spool", ""), &vspool_type));
+	return 0;
+}
+
+static const struct gs_key hpage_keys[] = {
+	{"size", GS_ARG_U64,
+	 .help = "a page straight from the 2M or 1G pool (hugetlb_alloc_folio)"},
+	{"spool", GS_ARG_STR, .help = "a page for the file of this subpool"},
+	{"index", GS_ARG_U64, .help = "with spool=: insert it at this file index at once"},
+	{"rsvd", GS_ARG_BOOL, .help = "with size=: charge the cgroup's rsvd counter too"},
+	{"reserved", GS_ARG_BOOL, .help = "with size=: consume a `hugetlb reserve` reservation"},
+	{"cgroup", GS_ARG_STR, .help = "allocate from a task in this cgroup (default: current)"},
+	{NULL},
+};
+
+static const char *const hpage_outputs[] = {POOL_OUTPUTS, "used", "rsv", "lost", NULL};
+
+static const struct gs_verb verb_hpage = {
+	.name = "hpage",
+	.summary = "hpage NAME size=2M [rsvd] [reserved] | spool=S [index=I], [cgroup=C]: "
+		   "allocate a huge page",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = hpage_keys,
+	.outputs = hpage_outputs,
+	.backends = GS_BACKEND_SIM,
+	.validate = hpage_validate,
+	.run = hpage_run,
+};
+
+static int hpage_add_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vpage *p = gs_scenario_obj_get(s, op->target, &vpage_type);
+
+	if (!p || !p->file)
+		return gs_scenario_error(s, op, "no file page named '%s'", op->target);
+	if (p->inserted)
+		return gs_scenario_error(s, op, "'%s' is already in its file", op->target);
+	gs_result_set(res, "lost", !vpage_insert(p, gs_op_u64(op, "index", 0)));
+	set_pool_fields(res, p->file->h);
+	set_spool_fields(res, p->file);
+	return 0;
+}
+
+static const struct gs_key hpage_add_keys[] = {
+	{"index", GS_ARG_U64, .required = true, .help = "file index"},
+	{NULL},
+};
+
+static const struct gs_verb verb_hpage_add = {
+	.name = "hpage-add",
+	.summary = "hpage-add NAME index=I: insert a file page; a loser frees it and uses the "
+		   "winner's (lost=1)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = hpage_add_keys,
+	.outputs = hpage_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = hpage_add_run,
+};
+
+static int hpage_put_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vpage *p = gs_scenario_obj_get(s, op->target, &vpage_type);
+	struct hstate *h;
+
+	if (!p)
+		return gs_scenario_error(s, op, "no huge page named '%s'", op->target);
+	h = folio_hstate(p->folio);
+	gs_scenario_obj_del(s, op->target);
+	set_pool_fields(res, h);
+	return 0;
+}
+
+static const struct gs_verb verb_hpage_put = {
+	.name = "hpage-put",
+	.summary = "hpage-put NAME: drop the page (and its file slot)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.outputs = pool_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = hpage_put_run,
+};
+
+void gs_hugetlb_register_verbs(void)
+{
+	static const struct gs_verb *const verbs[] = {
+		&verb_hugetlb, &verb_subpool,	&verb_subpool_put, &verb_cgroup,
+		&verb_hpage,   &verb_hpage_add, &verb_hpage_put,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		WARN_ON(gs_verb_register(verbs[i]));
+}
