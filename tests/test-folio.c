@@ -101,6 +101,45 @@ START_TEST(physmem_alloc_free)
 }
 END_TEST
 
+static long host_free_2m_pages(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+	long n = 0;
+
+	if (!f || fscanf(f, "%ld", &n) != 1)
+		n = 0;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+START_TEST(physmem_hugetlb_backing)
+{
+	long host_free = host_free_2m_pages();
+	enum gs_backing got = GS_BACKING_AUTO;
+	unsigned long pfn = 0;
+	int ret = gs_physmem_alloc_huge(9, GS_BACKING_HUGETLB, GFP_KERNEL, &pfn, &got);
+
+	if (host_free <= 0) {
+		/* Asked for explicitly, MAP_HUGETLB memory the host does not have is an error. */
+		printf("physmem_hugetlb_backing: the host has no free 2 MiB huge pages, "
+		       "checking the refusal only\n");
+		ck_assert_int_eq(ret, -ENOMEM);
+		gs_test_assert_no_leaks();
+		return;
+	}
+	ck_assert_int_eq(ret, 0);
+	ck_assert_int_eq(got, GS_BACKING_HUGETLB);
+	/* A MAP_HUGETLB page is reserved at mmap and taken from the host's pool at first touch. */
+	memset(gs_pfn_to_virt(pfn), 0x3c, 2 << 20);
+	ck_assert_int_eq(host_free_2m_pages(), host_free - 1);
+	ck_assert_uint_eq(((unsigned char *)gs_pfn_to_virt(pfn + 511))[4095], 0x3c);
+	gs_physmem_free_huge(pfn, 9);
+	ck_assert_int_eq(host_free_2m_pages(), host_free);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
 START_TEST(physmem_alloc_injected)
 {
 	struct gs_inject_rule r = {.site = GS_SITE_PHYSMEM_HUGE, .mode = GS_INJECT_NTH, .nth = 1};
@@ -546,6 +585,7 @@ Suite *gs_test_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, physmem_alloc_free);
 	tcase_add_test(tc, physmem_alloc_injected);
+	tcase_add_test(tc, physmem_hugetlb_backing);
 	tcase_add_test(tc, page_folio_every_page);
 	tcase_add_test(tc, refs_maps_pins_lock);
 	tcase_add_test(tc, split_merge_every_order_pair);
