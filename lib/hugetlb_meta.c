@@ -104,6 +104,27 @@ bool hugetlb_meta_restore(struct folio *folio)
 	return true;
 }
 
+struct hugepage_subpool *hugetlb_pfn_subpool(unsigned long pfn)
+{
+	const struct hugetlb_folio_meta *m;
+	struct folio *folio;
+
+	if (!pfn_valid(pfn))
+		return NULL;
+	m = hugetlb_meta_lookup(pfn);
+	if (m)
+		return m->subpool;
+	folio = pfn_folio(pfn);
+	return folio_test_hugetlb(folio) ? hugetlb_folio_subpool(folio) : NULL;
+}
+
+bool hugetlb_pfn_is_gmem(unsigned long pfn)
+{
+	struct hugepage_subpool *spool = hugetlb_pfn_subpool(pfn);
+
+	return spool && !spool->use_surplus;
+}
+
 unsigned long hugetlb_meta_count(void)
 {
 	return nr_meta;

@@ -1210,6 +1210,36 @@ static void keep_piece(struct folio *folio)
 	(void)folio;
 }
 
+/* A guest_memfd page is recognized by pfn, whole and split. */
+START_TEST(test_pfn_is_gmem)
+{
+	struct hstate *h = size_to_hstate(2UL << 20);
+	struct hugepage_subpool *spool;
+	struct folio *f;
+	unsigned long pfn;
+
+	gs_folio_set_free_hook(GS_FOLIO_NEEDS_MERGE, keep_piece);
+	ck_assert_int_eq(set_max_huge_pages(h, 1), 0);
+	spool = hugetlb_gmem_new_subpool(h, 1);
+	ck_assert(!IS_ERR_OR_NULL(spool));
+	f = hugetlb_file_alloc_folio(spool, NULL, 0);
+	ck_assert(!IS_ERR_OR_NULL(f));
+	pfn = folio_pfn(f);
+	ck_assert(hugetlb_pfn_is_gmem(pfn + 511));
+	ck_assert_ptr_eq(hugetlb_pfn_subpool(pfn), spool);
+	ck_assert(!hugetlb_pfn_is_gmem(pfn + 512));
+	ck_assert_int_eq(hugetlb_vmemmap_restore_folio(f), 0);
+	ck_assert_int_eq(folio_split(f, 0, NULL, GS_SPLIT_UNIFORM), 0);
+	ck_assert(hugetlb_pfn_is_gmem(pfn + 300)); /* split: answered by the record */
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), 1);
+	ck_assert(hugetlb_pfn_is_gmem(pfn + 300)); /* whole again: by the folio */
+	folio_put(pfn_folio(pfn));
+	hugepage_put_subpool(spool);
+	gs_folio_set_free_hook(GS_FOLIO_NEEDS_MERGE, NULL);
+	assert_clean();
+}
+END_TEST
+
 /*
  * A real huge page split to 4 KiB while in use, across the folio layer and
  * the pools: while split, the pools count and charge it through its record
@@ -1233,6 +1263,7 @@ START_TEST(test_split_real)
 	ck_assert_int_eq(hugetlb_cgroup_attach(hugetlb_cgroup_root()), 0);
 	pfn = folio_pfn(f);
 	ck_assert_int_eq(hugetlb_vmemmap_restore_folio(f), 0); /* a split needs every struct page */
+	ck_assert(!hugetlb_pfn_is_gmem(pfn + 7)); /* no subpool: not a guest_memfd page */
 	ck_assert_int_eq(folio_split(f, 0, pfn_to_page(pfn), GS_SPLIT_UNIFORM), 0);
 	/* Split: the pools still count and charge it, through its record. */
 	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
@@ -1310,6 +1341,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_real, test_race_gmem);
 	tcase_add_test(tc_real, test_race_hugetlbfs);
 	tcase_add_test(tc_real, test_split_real);
+	tcase_add_test(tc_real, test_pfn_is_gmem);
 	suite_add_tcase(s, tc_real);
 
 	tcase_add_checked_fixture(tc_fi, setup, teardown);

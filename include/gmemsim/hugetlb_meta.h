@@ -70,6 +70,25 @@ GS_API bool hugetlb_meta_restore(struct folio *folio);
  */
 GS_API const struct hugetlb_folio_meta *hugetlb_meta_lookup(unsigned long pfn);
 
+/**
+ * hugetlb_pfn_subpool() - the subpool of the HugeTLB page holding @pfn
+ *
+ * Whole or split: a whole HugeTLB folio answers from its own fields, a
+ * split one from its record.
+ *
+ * Return: the subpool, or NULL if @pfn is in no HugeTLB page (or one without
+ * a subpool).
+ */
+GS_API struct hugepage_subpool *hugetlb_pfn_subpool(unsigned long pfn);
+
+/**
+ * hugetlb_pfn_is_gmem() - does @pfn belong to a guest_memfd huge page?
+ *
+ * Return: true if its HugeTLB page was allocated from a guest_memfd subpool
+ * (one that never takes surplus pages), whether or not it is split now.
+ */
+GS_API bool hugetlb_pfn_is_gmem(unsigned long pfn);
+
 /** hugetlb_meta_forget() - drop the record covering @pfn (page freed without a merge) */
 GS_API void hugetlb_meta_forget(unsigned long pfn);
 
