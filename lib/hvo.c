@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <valgrind/memcheck.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/hvo.h>
@@ -153,6 +154,11 @@ static void drop_vmemmap(unsigned long v, unsigned long n)
 {
 	mprotect(vpage_addr(v), n * PAGE_SIZE, PROT_READ);
 	madvise(vpage_addr(v), n * PAGE_SIZE, MADV_DONTNEED);
+	/*
+	 * Writes trap (read-only). Under memcheck, reads are flagged too: they
+	 * would see zeroes, not tail markers, so only page_folio() may look.
+	 */
+	VALGRIND_MAKE_MEM_NOACCESS(vpage_addr(v), n * PAGE_SIZE);
 }
 
 /*
@@ -162,6 +168,7 @@ static void drop_vmemmap(unsigned long v, unsigned long n)
 static void back_vmemmap(unsigned long v, unsigned long n)
 {
 	mprotect(vpage_addr(v), n * PAGE_SIZE, PROT_READ | PROT_WRITE);
+	VALGRIND_MAKE_MEM_DEFINED(vpage_addr(v), n * PAGE_SIZE); /* fresh pages: zero */
 	/*
 	 * Allocate them now, in one call, as the kernel's restore allocates its
 	 * page list up front: faulting 4095 pages one write at a time costs

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <valgrind/valgrind.h>
+#include <valgrind/memcheck.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/warn.h>
@@ -251,6 +251,7 @@ void gs_physmem_free_huge(unsigned long pfn, unsigned int order)
 	vmemmap_span(pfn, nr, &vm, &len);
 	mprotect(vm, len, PROT_READ | PROT_WRITE);
 	madvise(vm, len, MADV_DONTNEED);
+	VALGRIND_MAKE_MEM_DEFINED(vm, len); /* zero again, and usable by the next owner */
 	head->mapping = FREE_RANGE_MAGIC;
 	head->private = free_ranges[order];
 	free_ranges[order] = pfn;

@@ -9,6 +9,9 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <valgrind/memcheck.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/hugetlb_meta.h>
@@ -146,6 +149,36 @@ START_TEST(hvo_tail_write_traps)
 	signal(SIGSEGV, SIG_DFL);
 	tail->flags = 1; /* the kernel's read-only tail mapping */
 	ck_abort_msg("writing an optimized tail struct page did not trap");
+}
+END_TEST
+
+START_TEST(hvo_memcheck_flags_direct_tail_reads)
+{
+	struct folio *f;
+	int status;
+	pid_t pid;
+
+	if (!RUNNING_ON_VALGRIND) {
+		printf("skip hvo_memcheck_flags_direct_tail_reads: needs valgrind memcheck\n");
+		return;
+	}
+	f = new_huge(9);
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	/* Through the API: no memcheck error. */
+	ck_assert_ptr_eq(pfn_folio(folio_pfn(f) + 300), f);
+	ck_assert_uint_eq(VALGRIND_COUNT_ERRORS, 0);
+	/* A direct read, in a child so that its error does not fail this run: reported. */
+	pid = fork();
+	if (pid == 0) {
+		volatile unsigned long info = pfn_to_page(folio_pfn(f) + 300)->compound_info;
+
+		(void)info;
+		_exit(VALGRIND_COUNT_ERRORS ? 42 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	/* 42, or memcheck's --error-exitcode (3 in the valgrind setup): an error was seen. */
+	ck_assert(WIFEXITED(status) && (WEXITSTATUS(status) == 42 || WEXITSTATUS(status) == 3));
+	free_huge(f);
 }
 END_TEST
 
@@ -411,6 +444,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, hvo_2m_frees_and_restores_real_memory);
 	tcase_add_test(tc, hvo_1g_rss);
 	tcase_add_test(tc, hvo_first_page_stays_writable);
+	tcase_add_test(tc, hvo_memcheck_flags_direct_tail_reads);
 	tcase_add_test(tc, hvo_disabled_and_refusals);
 	tcase_add_test(tc, hvo_restore_every_failure);
 	tcase_add_test(tc, hvo_restore_1g_failures);
