@@ -21,6 +21,8 @@
 #include <gmemsim/hugetlb.h>
 #include <gmemsim/hugetlb_backend.h>
 #include <gmemsim/hugetlb_cgroup.h>
+#include <gmemsim/hugetlb_meta.h>
+#include <gmemsim/hvo.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/scenario.h>
 #include <gmemsim/warn.h>
@@ -548,10 +550,15 @@ struct vpage {
 	struct vpool *vpool;
 };
 
+static int vpage_merge_back(struct vpage *p);
+
 static void vpage_destroy(void *obj)
 {
 	struct vpage *p = obj;
 
+	/* A page still split goes back whole, as a HugeTLB page its pool can take back. */
+	if (folio_test_needs_merge(p->folio))
+		WARN_ON(vpage_merge_back(p));
 	if (p->inserted)
 		g_hash_table_remove(p->file->file, GUINT_TO_POINTER(p->index));
 	folio_put(p->folio);
@@ -739,6 +746,8 @@ static int hpage_put_run(struct gs_scenario *s, const struct gs_op *op, struct g
 
 	if (!p)
 		return gs_scenario_error(s, op, "no huge page named '%s'", op->target);
+	if (folio_test_needs_merge(p->folio))
+		WARN_ON(vpage_merge_back(p)); /* the pool takes back whole pages */
 	h = folio_hstate(p->folio);
 	gs_scenario_obj_del(s, op->target);
 	set_pool_fields(res, h);
@@ -755,11 +764,200 @@ static const struct gs_verb verb_hpage_put = {
 	.run = hpage_put_run,
 };
 
+/* --- split, merge, HVO --- */
+
+/*
+ * Pieces of a split page with no reference left wait, frozen at 0, to be
+ * merged back. (guest_memfd's deferred merge takes them in later layers;
+ * here hmerge or the page's teardown does.)
+ */
+static void piece_waits(struct folio *folio)
+{
+	(void)folio;
+}
+
+/* Merge @p's split page back to one HugeTLB folio, HVO redone; @p keeps its reference. */
+static int vpage_merge_back(struct vpage *p)
+{
+	const struct hugetlb_folio_meta *m = hugetlb_meta_lookup(folio_pfn(p->folio));
+	unsigned long pfn, nr;
+	unsigned int order;
+	struct folio *folio;
+	int ret;
+
+	if (!m)
+		return -EINVAL;
+	pfn = m->pfn;
+	order = m->order;
+	nr = 1UL << order;
+	/* Pieces kept optimized must get their struct pages back before they can be one. */
+	for (unsigned long q = pfn; q < pfn + nr; q += folio_nr_pages(pfn_folio(q))) {
+		ret = hugetlb_vmemmap_restore_folio(pfn_folio(q));
+		if (ret)
+			return ret;
+	}
+	/* The page's one reference moves to the first piece; then all are free to merge. */
+	folio_put(p->folio);
+	ret = folio_merge(pfn_folio(pfn), order, 0);
+	if (ret < 0) {
+		folio_get(p->folio); /* refcount 0: give it back as it was */
+		return ret;
+	}
+	folio = pfn_folio(pfn);
+	hugetlb_vmemmap_optimize_folio(folio); /* frozen at 0: the kernel's merge re-optimizes */
+	folio_set_count(folio, 1);
+	p->folio = folio;
+	return 0;
+}
+
+static const struct gs_key hsplit_keys[] = {
+	{"order", GS_ARG_U64, .required = true, .help = "order of the pieces (0: 4 KiB)"},
+	{"at", GS_ARG_U64, .help = "page (offset in the huge page) the page's reference follows"},
+	{"keep", GS_ARG_BOOL,
+	 .help = "keep the pieces HVO-optimized (order >= 7): 1 GiB to 512 optimized 2 MiB"},
+	{"prealloc", GS_ARG_BOOL, .help = "preallocate the vmemmap pages before restoring"},
+	{NULL},
+};
+
+static const char *const hsplit_outputs[] = {"pieces", "vmemmap_allocated", "vmemmap_freed",
+					     "records", NULL};
+
+static void set_hvo_delta(struct gs_result *res, const struct gs_hvo_stats *before)
+{
+	struct gs_hvo_stats after;
+
+	gs_hvo_stats(&after);
+	gs_result_set(res, "vmemmap_allocated", after.pages_allocated - before->pages_allocated);
+	gs_result_set(res, "vmemmap_freed", after.pages_freed - before->pages_freed);
+	gs_result_set(res, "records", hugetlb_meta_count());
+}
+
+/* Undo HVO as a split to @order needs it: all of it, or the pieces' first pages. */
+static int hsplit_prepare(struct folio *folio, unsigned int order, bool keep, bool prealloc)
+{
+	int ret = 0;
+
+	if (!folio_test_hugetlb_vmemmap_optimized(folio))
+		return 0;
+	if (keep)
+		return hugetlb_vmemmap_prepare_split(folio, order);
+	if (prealloc)
+		ret = hugetlb_vmemmap_prealloc(folio);
+	return ret ? ret : hugetlb_vmemmap_restore_folio(folio);
+}
+
+static int hsplit_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vpage *p = gs_scenario_obj_get(s, op->target, &vpage_type);
+	unsigned int order = (unsigned int)gs_op_u64(op, "order", 0);
+	unsigned long at = gs_op_u64(op, "at", 0), pfn;
+	bool keep = gs_op_u64(op, "keep", 0);
+	unsigned int huge_order;
+	struct gs_hvo_stats before;
+	struct folio *folio;
+	int ret;
+
+	if (!p)
+		return gs_scenario_error(s, op, "no huge page named '%s'", op->target);
+	folio = p->folio;
+	if (folio_test_needs_merge(folio))
+		return gs_scenario_error(s, op, "'%s' is split already", op->target);
+	if (at >= folio_nr_pages(folio))
+		return gs_scenario_error(s, op, "at=%lu is outside the page", at);
+	gs_folio_set_free_hook(GS_FOLIO_NEEDS_MERGE, piece_waits);
+	gs_hvo_stats(&before);
+	pfn = folio_pfn(folio);
+	huge_order = folio_order(folio);
+	ret = hsplit_prepare(folio, order, keep, gs_op_u64(op, "prealloc", 0));
+	if (!ret) {
+		ret = folio_split(folio, order, folio_page(folio, at), GS_SPLIT_UNIFORM);
+		if (ret && keep)
+			hugetlb_vmemmap_cancel_split(folio, order);
+	}
+	res->ret = ret;
+	if (!ret) {
+		p->folio = pfn_folio(pfn + at);
+		gs_result_set(res, "pieces", 1UL << (huge_order - order));
+	}
+	set_hvo_delta(res, &before);
+	return 0;
+}
+
+static const struct gs_verb verb_hsplit = {
+	.name = "hsplit",
+	.summary = "hsplit NAME order=N [at=K] [keep] [prealloc]: undo HVO and split a huge page",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = hsplit_keys,
+	.outputs = hsplit_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = hsplit_run,
+};
+
+static int hmerge_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vpage *p = gs_scenario_obj_get(s, op->target, &vpage_type);
+	struct gs_hvo_stats before;
+
+	if (!p)
+		return gs_scenario_error(s, op, "no huge page named '%s'", op->target);
+	if (!folio_test_needs_merge(p->folio))
+		return gs_scenario_error(s, op, "'%s' is not split", op->target);
+	gs_hvo_stats(&before);
+	res->ret = vpage_merge_back(p);
+	set_hvo_delta(res, &before);
+	return 0;
+}
+
+static const struct gs_verb verb_hmerge = {
+	.name = "hmerge",
+	.summary = "hmerge NAME: merge a split huge page back and optimize it again",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.outputs = hsplit_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = hmerge_run,
+};
+
+static const char *const hvo_outputs[] = {"freed", "restored", "reserved", "saved_kib", NULL};
+
+static int hvo_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct gs_hvo_stats st;
+
+	if (op->target && strcmp(op->target, "on") && strcmp(op->target, "off"))
+		return gs_scenario_error(s, op, "hvo takes on or off, not '%s'", op->target);
+	if (op->target)
+		gs_hvo_set_enabled(!strcmp(op->target, "on"));
+	gs_hvo_stats(&st);
+	gs_result_set(res, "freed", st.freed_pages);
+	gs_result_set(res, "restored", st.restored_pages);
+	gs_result_set(res, "reserved", st.reserved_pages);
+	gs_result_set(res, "saved_kib", st.freed_pages * (PAGE_SIZE / 1024));
+	if (!gs_scenario_quiet(s))
+		fprintf(gs_scenario_out(s),
+			"hvo %s: %lu vmemmap pages freed (%lu KiB saved), %lu held by restores, "
+			"%lu reserved; %lu optimizations, %lu restores\n",
+			gs_hvo_enabled() ? "on" : "off", st.freed_pages,
+			st.freed_pages * (PAGE_SIZE / 1024), st.restored_pages, st.reserved_pages,
+			st.optimizations, st.restores + st.split_restores);
+	return 0;
+}
+
+static const struct gs_verb verb_hvo = {
+	.name = "hvo",
+	.summary = "hvo [on|off]: HVO counters (vm.hugetlb_optimize_vmemmap with on/off)",
+	.target = GS_ARG_STR,
+	.outputs = hvo_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = hvo_run,
+};
+
 void gs_hugetlb_register_verbs(void)
 {
 	static const struct gs_verb *const verbs[] = {
-		&verb_hugetlb, &verb_subpool,	&verb_subpool_put, &verb_cgroup,
-		&verb_hpage,   &verb_hpage_add, &verb_hpage_put,
+		&verb_hugetlb,	 &verb_subpool,	  &verb_subpool_put, &verb_cgroup, &verb_hpage,
+		&verb_hpage_add, &verb_hpage_put, &verb_hsplit,	     &verb_hmerge, &verb_hvo,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)

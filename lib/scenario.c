@@ -266,6 +266,14 @@ void gs_result_set(struct gs_result *res, const char *key, uint64_t val)
 		*f = (struct gs_result_field){.key = key, .val = val};
 }
 
+void gs_result_set_hex(struct gs_result *res, const char *key, uint64_t val)
+{
+	struct gs_result_field *f = result_slot(res, key);
+
+	if (f)
+		*f = (struct gs_result_field){.key = key, .is_hex = true, .val = val};
+}
+
 void gs_result_why(struct gs_result *res, const char *fmt, ...)
 {
 	va_list ap;
@@ -334,12 +342,12 @@ void gs_scenario_for_each_obj(struct gs_scenario *s,
 	}
 }
 
-static void format_num(char *buf, size_t len, uint64_t v)
+static void format_num(char *buf, size_t len, uint64_t v, bool hex)
 {
-	if (v < 10000)
-		snprintf(buf, len, "%" PRIu64, v);
-	else
+	if (hex)
 		snprintf(buf, len, "0x%" PRIx64, v);
+	else
+		snprintf(buf, len, "%" PRIu64, v);
 }
 
 void gs_result_format(const struct gs_result *res, char *buf, size_t len)
@@ -363,7 +371,7 @@ void gs_result_format(const struct gs_result *res, char *buf, size_t len)
 			g_string_append_printf(g, " %s=%s", f->key, f->str ? f->str : "");
 			continue;
 		}
-		format_num(num, sizeof(num), f->val);
+		format_num(num, sizeof(num), f->val, f->is_hex);
 		g_string_append_printf(g, " %s=%s", f->key, num);
 	}
 	if (res->warns)

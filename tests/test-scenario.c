@@ -96,10 +96,11 @@ static const struct gs_key echo_keys[] = {
 	{"on", GS_ARG_BOOL},
 	{"ret", GS_ARG_U64},
 	{"need", GS_ARG_U64},
+	{"off", GS_ARG_U64},
 	{NULL},
 };
 
-static const char *const echo_outputs[] = {"n", "flags", "mode", "on", "s", NULL};
+static const char *const echo_outputs[] = {"n", "flags", "mode", "on", "s", "off", NULL};
 
 /* Reports its arguments back as result fields; ret=E makes it fail with -E. */
 static int echo_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
@@ -115,6 +116,8 @@ static int echo_run(struct gs_scenario *s, const struct gs_op *op, struct gs_res
 	gs_result_set(res, "on", gs_op_u64(op, "on", 0));
 	if (gs_op_has(op, "s"))
 		gs_result_set_str(res, "s", gs_op_str(op, "s", ""));
+	if (gs_op_has(op, "off"))
+		gs_result_set_hex(res, "off", gs_op_u64(op, "off", 0));
 	if (op->target && !strcmp(op->target, "sigbus"))
 		res->sig = 7; /* SIGBUS */
 	return 0;
@@ -443,7 +446,10 @@ START_TEST(expectations_match_and_fail)
 	/* Fields alone imply success. */
 	expect_err("echo ret=1 n=3 => n=3", GS_EXIT_FAIL, "actual:   EPERM n=3");
 	/* A field that differs, and one the op did not report. */
-	expect_err("echo n=0x300000 => n=0x200000", GS_EXIT_FAIL, "actual:   0 n=0x300000");
+	/* Counts print in decimal, offsets (set with gs_result_set_hex) in hex. */
+	expect_err("echo n=0x300000 => n=0x200000", GS_EXIT_FAIL, "actual:   0 n=3145728");
+	expect_err("echo off=0x300000 => off=0x200000", GS_EXIT_FAIL,
+		   "actual:   0 on=0 off=0x300000");
 	expect_err("echo => n=1", GS_EXIT_FAIL, "expectation not met");
 	/* Signals. */
 	r = run("echo sigbus => SIGBUS");

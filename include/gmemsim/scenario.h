@@ -125,6 +125,7 @@ struct gs_op {
 struct gs_result_field {
 	const char *key;
 	bool is_str;
+	bool is_hex; /* an offset or address: printed in hex */
 	uint64_t val;
 	const char *str;
 };
@@ -318,6 +319,8 @@ GS_API const char *gs_op_str(const struct gs_op *op, const char *key, const char
 
 /** gs_result_set() - add or replace a numeric result field (@key must be static) */
 GS_API void gs_result_set(struct gs_result *res, const char *key, uint64_t val);
+/** gs_result_set_hex() - as gs_result_set(), for an offset or address (printed in hex) */
+GS_API void gs_result_set_hex(struct gs_result *res, const char *key, uint64_t val);
 /** gs_result_why() - explain a failed assertion verb's result */
 GS_API void gs_result_why(struct gs_result *res, const char *fmt, ...) __printf(2, 3);
 /** gs_result_set_str() - add or replace a string result field (@key, @str must outlive the op) */
