@@ -85,7 +85,7 @@ GS_API void gs_trace_emitv(const char *event, const struct gs_trace_field *field
 
 /**
  * gs_trace_json_sink() - a sink writing one JSON object per line
- * @f: stream; flushed after each event
+ * @f: stream; buffered, flushed at scenario.* events and when the sink is removed
  * @owns: close @f when the sink is removed
  * @out: filled in
  *
