@@ -17,6 +17,7 @@
 #include <gmemsim/inject.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
+#include "gmem_verbs.h"
 #include "hugetlb_verbs.h"
 #include "scenario_int.h"
 
@@ -98,6 +99,7 @@ static const struct gs_expect_kind *kind_lookup(const char *key)
 static void (*const verb_modules[])(void) = {
 	gs_scenario_register_core_verbs,
 	gs_hugetlb_register_verbs,
+	gs_gmem_register_verbs,
 };
 
 void gs_scenario_init(void)

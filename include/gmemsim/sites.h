@@ -26,7 +26,11 @@
 	X(HUGETLB_META,   "hugetlb.meta",   "metadata of a split HugeTLB page (order, subpool, cgroups), by pfn") \
 	X(HUGETLB_ALLOC_FRESH, "hugetlb.alloc_fresh", "not an allocation: the host having no fresh huge page for a pool or a surplus page") \
 	X(HUGETLB_SUBPOOL, "hugetlb.subpool", "struct hugepage_subpool (hugetlbfs mount or guest_memfd file)") \
-	X(HUGETLB_CGROUP, "hugetlb.cgroup", "struct hugetlb_cgroup of a cgroup created under the root")
+	X(HUGETLB_CGROUP, "hugetlb.cgroup", "struct hugetlb_cgroup of a cgroup created under the root") \
+	/* guest_memfd */ \
+	X(PAGE_ALLOC,     "page_alloc",     "an order-0 page (and the 2M chunks they are carved from)") \
+	X(GMEM_INODE,     "gmem.inode",     "a guest_memfd inode and its file (kvm_gmem_create)") \
+	X(GMEM_VMA,       "gmem.vma",       "a host mapping (mmap) of a guest_memfd file")
 
 enum gs_site {
 #define GS_SITE_ENUM(id, name, desc) GS_SITE_##id,

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest_memfd inode and file (virt/kvm/guest_memfd.c): creation with
+ * upstream's checks plus the HugeTLB design (a page order naming an hstate,
+ * a per-file subpool reserved at creation), fstat, fallocate and punch hole,
+ * host mappings and faults, long-term pins, get_pfn, release and memory
+ * failure. Folios live in the filemap XArray (multi-index entries for huge
+ * folios); the shareability maple tree covers the whole file from creation.
+ */
+#ifndef GMEMSIM_GMEM_H
+#define GMEMSIM_GMEM_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <gmemsim/compiler.h>
+#include <gmemsim/hugetlb.h>
+#include <gmemsim/maple_tree.h>
+#include <gmemsim/xarray.h>
+
+/* fallocate() modes (include/uapi/linux/falloc.h). */
+#define GS_FALLOC_FL_KEEP_SIZE	    0x01
+#define GS_FALLOC_FL_PUNCH_HOLE	    0x02
+#define GS_FALLOC_FL_NO_HIDE_STALE  0x04
+#define GS_FALLOC_FL_COLLAPSE_RANGE 0x08
+#define GS_FALLOC_FL_ZERO_RANGE	    0x10
+#define GS_FALLOC_FL_INSERT_RANGE   0x20
+#define GS_FALLOC_FL_UNSHARE_RANGE  0x40
+#define GS_FALLOC_FL_SUPPORTED_MASK                                                       \
+	(GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE | GS_FALLOC_FL_COLLAPSE_RANGE | \
+	 GS_FALLOC_FL_ZERO_RANGE | GS_FALLOC_FL_INSERT_RANGE | GS_FALLOC_FL_UNSHARE_RANGE)
+
+/* A 64-bit s_maxbytes (MAX_LFS_FILESIZE). */
+#define GS_MAX_LFS_FILESIZE ((loff_t)INT64_MAX)
+
+/* Host fault results (include/linux/mm_types.h vm_fault_t bits). */
+typedef unsigned int vm_fault_t;
+#define VM_FAULT_OOM	  0x0001u
+#define VM_FAULT_SIGBUS	  0x0002u
+#define VM_FAULT_HWPOISON 0x0010u
+
+/* Shareability of an index, stored as a value entry in the maple tree. */
+enum kvm_gmem_shareability {
+	SHAREABILITY_GUEST = 1, /* private: only the guest may map it */
+	SHAREABILITY_ALL = 2,	/* shared: host and guest */
+};
+
+/**
+ * enum gs_gmem_profile - which kernel version's behaviour a file follows
+ * @GS_GMEM_PROFILE_DESIGN: the project's design (st_blocks counted)
+ * @GS_GMEM_PROFILE_UPSTREAM: upstream, where st_blocks stays 0
+ */
+enum gs_gmem_profile {
+	GS_GMEM_PROFILE_DESIGN,
+	GS_GMEM_PROFILE_UPSTREAM,
+};
+
+struct kvm_memory_slot;
+
+/**
+ * struct gmem_kvm_ops - how guest_memfd reaches the VM's MMU (lib/kvm.c)
+ * @invalidate: zap the guest mappings of file pages [@start, @end) that
+ *              @slot maps (kvm_gmem_invalidate_begin() and its zap)
+ * @release: the file is going away: @slot loses it and its mappings
+ */
+struct gmem_kvm_ops {
+	void (*invalidate)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end);
+	void (*release)(struct kvm_memory_slot *slot);
+};
+
+/**
+ * struct gs_gmem_vm_info - what creation needs to know of the VM
+ * @has_private_mem: kvm_arch_has_private_mem() (a CoCo or sw_protected VM)
+ * @supports_init_shared: kvm_arch_supports_gmem_init_shared()
+ * @supports_hugetlb: the VM advertises GUEST_MEMFD_FLAG_HUGETLB
+ * @profile: which kernel version the files of this VM behave as
+ * @ops: the VM's MMU hooks, NULL without a VM model
+ *
+ * Stands in for struct kvm (and the module's version) until lib/kvm.c exists.
+ */
+struct gs_gmem_vm_info {
+	bool has_private_mem;
+	bool supports_init_shared;
+	bool supports_hugetlb;
+	enum gs_gmem_profile profile;
+	const struct gmem_kvm_ops *ops;
+};
+
+/**
+ * struct gmem_inode - the inode behind a guest_memfd file
+ * @size: i_size, immutable
+ * @flags: GUEST_MEMFD_FLAG_* given at creation
+ * @page_order: 0, or the HugeTLB page order
+ * @filemap: the page cache: index -> folio, one multi-index entry per folio
+ * @shareability: index -> enum kvm_gmem_shareability, covering [0, size/4K)
+ * @spool: the HugeTLB subpool, NULL for 4 KiB files
+ * @i_bytes: bytes of allocated folios (st_blocks * 512 in the design profile)
+ * @ino: inode number
+ * @profile: behaviour profile, from the VM at creation
+ * @refs: files plus host mappings
+ * @vmas: host mappings of the file (struct gmem_vma)
+ * @files: open files of the inode (struct gmem_file)
+ * @list: in the list of live inodes (for checkers)
+ */
+struct gmem_inode {
+	loff_t size;
+	uint64_t flags;
+	unsigned int page_order;
+	struct xarray filemap;
+	struct maple_tree shareability;
+	struct hugepage_subpool *spool;
+	unsigned long i_bytes;
+	unsigned long ino;
+	enum gs_gmem_profile profile;
+	int refs;
+	struct list_head vmas;
+	struct list_head files;
+	struct list_head list;
+};
+
+/**
+ * struct gmem_file - an open guest_memfd file
+ * @inode: its inode
+ * @refs: the fd plus host mappings (an mmap holds a file reference)
+ * @vm: the VM that created the file
+ * @bindings: file page -> struct kvm_memory_slot bound there
+ * @list: in the inode's list of files
+ */
+struct gmem_file {
+	struct gmem_inode *inode;
+	int refs;
+	const struct gs_gmem_vm_info *vm;
+	struct xarray bindings;
+	struct list_head list;
+};
+
+/**
+ * struct gmem_vma - a MAP_SHARED host mapping of a guest_memfd file
+ * @file: the file, referenced
+ * @pgoff: file page (4 KiB) the mapping starts at
+ * @nr_pages: length in 4 KiB pages (may extend past i_size)
+ * @ptes: mapped pages: page index in the mapping -> struct page
+ * @list: in the inode's list of mappings
+ */
+struct gmem_vma {
+	struct gmem_file *file;
+	pgoff_t pgoff;
+	unsigned long nr_pages;
+	struct xarray ptes;
+	struct list_head list;
+};
+
+/**
+ * struct gs_gmem_stat - the fstat() fields guest_memfd defines
+ */
+struct gs_gmem_stat {
+	unsigned long st_ino;
+	unsigned int st_mode;
+	loff_t st_size;
+	unsigned long st_blksize;
+	unsigned long st_blocks;
+};
+
+/* --- inode and file (lib/gmem.c) --- */
+
+/**
+ * kvm_gmem_get_supported_flags() - the KVM_CAP_GUEST_MEMFD_FLAGS answer
+ * @vm: the VM, or NULL for the system fd
+ *
+ * Context: any.
+ * Return: MMAP, INIT_SHARED when the VM supports it, HUGETLB when advertised.
+ */
+GS_API uint64_t kvm_gmem_get_supported_flags(const struct gs_gmem_vm_info *vm);
+
+/**
+ * kvm_gmem_create() - KVM_CREATE_GUEST_MEMFD
+ * @vm: the VM
+ * @size: file size (read as loff_t, so >= 2^63 is negative)
+ * @flags: GUEST_MEMFD_FLAG_*
+ * @page_order: HugeTLB page order (0 without HUGETLB)
+ * @filep: set to the new file on success
+ *
+ * Checks, in order: unsupported flags, a page order without HUGETLB,
+ * HUGETLB with INIT_SHARED, HUGETLB with no hstate of @page_order, then
+ * the size (positive, aligned to the file's page size); all -EINVAL. A
+ * HugeTLB file then reserves its whole size in a subpool.
+ *
+ * Context: process context (may sleep).
+ * Return: 0; -EINVAL; -ENOMEM (allocation, or the pool cannot reserve the
+ * file). Nothing changes on failure.
+ */
+GS_API int kvm_gmem_create(const struct gs_gmem_vm_info *vm, loff_t size, uint64_t flags,
+			   uint64_t page_order, struct gmem_file **filep);
+
+/**
+ * kvm_gmem_fstat() - fstat() of a guest_memfd file
+ * @file: the file
+ * @st: filled in
+ *
+ * Context: any.
+ */
+GS_API void kvm_gmem_fstat(const struct gmem_file *file, struct gs_gmem_stat *st);
+
+/**
+ * kvm_gmem_fput() - drop a file reference (close(), munmap())
+ * @file: the file
+ *
+ * The last reference releases the file, which drops its inode reference;
+ * the inode is evicted, truncating everything, when its last reference goes.
+ *
+ * Context: process context.
+ */
+GS_API void kvm_gmem_fput(struct gmem_file *file);
+
+/** gmem_file_page_size() - bytes per page of @inode (4 KiB, 2 MiB or 1 GiB) */
+static inline unsigned long gmem_page_size(const struct gmem_inode *inode)
+{
+	return PAGE_SIZE << inode->page_order;
+}
+
+/** gmem_nr_pages() - the file size in 4 KiB pages */
+static inline pgoff_t gmem_nr_pages(const struct gmem_inode *inode)
+{
+	return (pgoff_t)inode->size >> PAGE_SHIFT;
+}
+
+/**
+ * kvm_gmem_dump() - the state a failed operation must leave unchanged
+ * @inode: the inode
+ * @f: where to write: filemap entries, maple ranges, i_bytes, pool counters
+ *
+ * Context: any.
+ */
+GS_API void kvm_gmem_dump(struct gmem_inode *inode, FILE *f);
+
+/* --- fallocate (lib/gmem_falloc.c) --- */
+
+/**
+ * kvm_gmem_fallocate() - fallocate() on a guest_memfd file
+ * @file: the file
+ * @mode: KEEP_SIZE, optionally with PUNCH_HOLE
+ * @offset: byte offset
+ * @len: byte length
+ *
+ * The generic vfs_fallocate() checks first (EINVAL, EOPNOTSUPP, EFBIG),
+ * then guest_memfd's own (EOPNOTSUPP without KEEP_SIZE or with another
+ * mode, EINVAL when not aligned to the file's page size, EINVAL for an
+ * allocation past i_size).
+ *
+ * Context: process context (may sleep).
+ * Return: 0 or a negative errno. An allocation failing with -ENOMEM
+ * leaves nothing allocated by this call.
+ */
+GS_API int kvm_gmem_fallocate(struct gmem_file *file, int mode, loff_t offset, loff_t len);
+
+/* --- memslot bindings (lib/gmem.c) --- */
+
+/**
+ * kvm_gmem_bind() - bind file pages to a memslot (KVM_SET_USER_MEMORY_REGION2)
+ * @file: the file
+ * @vm: the VM creating the slot
+ * @slot: the slot
+ * @offset: guest_memfd_offset in bytes
+ * @npages: the slot's size in pages
+ *
+ * Context: process context.
+ * Return: 0; -EINVAL for a file of another VM, a negative or unaligned
+ * offset, a range past i_size or a page bound to another slot; -ENOMEM.
+ */
+GS_API int kvm_gmem_bind(struct gmem_file *file, const struct gs_gmem_vm_info *vm,
+			 struct kvm_memory_slot *slot, loff_t offset, unsigned long npages);
+
+/**
+ * kvm_gmem_unbind() - forget the binding of [@start, @start + @npages)
+ * @file: the file, or NULL once it was released (nothing to do)
+ * @start: first file page
+ * @npages: pages
+ *
+ * Context: process context.
+ */
+GS_API void kvm_gmem_unbind(struct gmem_file *file, pgoff_t start, unsigned long npages);
+
+/* --- host side (lib/gmem_fault.c) --- */
+
+/**
+ * kvm_gmem_mmap() - mmap() of a guest_memfd file
+ * @file: the file
+ * @pgoff: first file page (4 KiB)
+ * @nr_pages: length in 4 KiB pages
+ * @shared: MAP_SHARED (false: MAP_PRIVATE)
+ * @vmap: set to the mapping
+ *
+ * Context: process context.
+ * Return: 0; -ENODEV without GUEST_MEMFD_FLAG_MMAP; -EINVAL for a private
+ * mapping or a zero length; -ENOMEM.
+ */
+GS_API int kvm_gmem_mmap(struct gmem_file *file, pgoff_t pgoff, unsigned long nr_pages, bool shared,
+			 struct gmem_vma **vmap);
+
+/** kvm_gmem_munmap() - remove a mapping, its page mappings and its file reference */
+GS_API void kvm_gmem_munmap(struct gmem_vma *vma);
+
+/**
+ * kvm_gmem_fault() - a host fault on page @addr_page of @vma
+ * @vma: the mapping
+ * @addr_page: page index within the mapping
+ *
+ * Context: process context.
+ * Return: 0 (mapped), VM_FAULT_SIGBUS (past i_size or a private index),
+ * VM_FAULT_HWPOISON (a poisoned page) or VM_FAULT_OOM.
+ */
+GS_API vm_fault_t kvm_gmem_fault(struct gmem_vma *vma, unsigned long addr_page);
+
+/**
+ * kvm_gmem_access() - read or write bytes through a host mapping
+ * @vma: the mapping
+ * @off: byte offset within the mapping
+ * @buf: source or destination
+ * @len: bytes
+ * @write: direction
+ * @done: set to the bytes copied before any fault that failed
+ *
+ * Like a memcpy() by the host process: pages are faulted in as touched.
+ *
+ * Context: process context.
+ * Return: 0, or the vm_fault_t of the fault that stopped the copy.
+ */
+GS_API vm_fault_t kvm_gmem_access(struct gmem_vma *vma, unsigned long off, void *buf, size_t len,
+				  bool write, size_t *done);
+
+/**
+ * kvm_gmem_pin() - pin_user_pages(FOLL_LONGTERM) of one page of @vma
+ * @vma: the mapping
+ * @addr_page: page index within the mapping
+ * @pagep: set to the pinned page
+ *
+ * Context: process context.
+ * Return: 0, -EFAULT where the fault would SIGBUS, -EHWPOISON, -ENOMEM.
+ */
+GS_API int kvm_gmem_pin(struct gmem_vma *vma, unsigned long addr_page, struct page **pagep);
+
+/** kvm_gmem_unpin() - unpin_user_page() */
+GS_API void kvm_gmem_unpin(struct page *page);
+
+/**
+ * kvm_gmem_get_pfn() - the pfn backing file page @index, for the guest
+ * @file: the file
+ * @index: file page (4 KiB)
+ * @pfn: set to the pfn
+ * @max_order: set to the largest mapping order the folio allows
+ *
+ * Allocates on demand and zeroes on first use. Takes no lasting reference:
+ * the simulated stage-2 relies on invalidation, as KVM's MMU notifier does.
+ *
+ * Context: process context.
+ * Return: 0; -EIO past i_size; -ENOMEM; -EHWPOISON for a poisoned page.
+ */
+GS_API int kvm_gmem_get_pfn(struct gmem_file *file, pgoff_t index, unsigned long *pfn,
+			    int *max_order);
+
+/**
+ * kvm_gmem_error_page() - memory failure on file page @index
+ * @file: the file
+ * @index: file page (4 KiB)
+ *
+ * Marks the folio hwpoisoned and unmaps it from the host; it stays in the
+ * filemap (MF_DELAYED).
+ *
+ * Context: process context.
+ * Return: 0, or -ENOENT when no folio backs @index.
+ */
+GS_API int kvm_gmem_error_page(struct gmem_file *file, pgoff_t index);
+
+#endif /* GMEMSIM_GMEM_H */

@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: MIT
+/*
+ * guest_memfd inode and file: creation (kvm_gmem_create() and the
+ * __kvm_gmem_create() checks of virt/kvm/guest_memfd.c, plus the HugeTLB
+ * design's page order and subpool), fstat, folio lookup and allocation
+ * (kvm_gmem_get_folio()), release and eviction (kvm_gmem_release(),
+ * kvm_gmem_evict_inode()), and the inode invariants.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <gmemsim/alloc.h>
+#include <gmemsim/check.h>
+#include <gmemsim/err.h>
+#include <gmemsim/folio.h>
+#include <gmemsim/gmem.h>
+#include <gmemsim/kvm_uapi.h>
+
+#include "gmem_int.h"
+
+#include "page_alloc.h"
+
+static LIST_HEAD(gmem_inodes);
+static unsigned long next_ino = 1;
+
+uint64_t kvm_gmem_get_supported_flags(const struct gs_gmem_vm_info *vm)
+{
+	uint64_t flags = GS_GUEST_MEMFD_FLAG_MMAP;
+
+	/* The system fd (no VM) answers with everything a VM could get. */
+	if (!vm || vm->supports_init_shared)
+		flags |= GS_GUEST_MEMFD_FLAG_INIT_SHARED;
+	if (vm && vm->supports_hugetlb)
+		flags |= GS_GUEST_MEMFD_FLAG_HUGETLB;
+	return flags;
+}
+
+/* The hstate a HUGETLB file of @page_order draws from, or NULL. */
+static struct hstate *order_to_hstate(uint64_t page_order)
+{
+	if (page_order == 0 || page_order >= 64 - PAGE_SHIFT)
+		return NULL;
+	return size_to_hstate(PAGE_SIZE << page_order);
+}
+
+/* Creation's argument checks, in the order the HugeTLB branch runs them. */
+static int gmem_check_create(const struct gs_gmem_vm_info *vm, loff_t size, uint64_t flags,
+			     uint64_t page_order)
+{
+	bool hugetlb = flags & GS_GUEST_MEMFD_FLAG_HUGETLB;
+
+	if (flags & ~kvm_gmem_get_supported_flags(vm))
+		return -EINVAL;
+	if (page_order && !hugetlb)
+		return -EINVAL;
+	if (hugetlb && (flags & GS_GUEST_MEMFD_FLAG_INIT_SHARED))
+		return -EINVAL;
+	if (hugetlb && !order_to_hstate(page_order))
+		return -EINVAL;
+	if (size <= 0 || size % (loff_t)(PAGE_SIZE << page_order))
+		return -EINVAL;
+	return 0;
+}
+
+static void gmem_inode_free(struct gmem_inode *inode)
+{
+	mtree_destroy(&inode->shareability);
+	if (inode->spool)
+		hugepage_put_subpool(inode->spool);
+	gs_free(GS_SITE_GMEM_INODE, inode, sizeof(*inode));
+}
+
+static int gmem_inode_init(struct gmem_inode *inode, const struct gs_gmem_vm_info *vm, loff_t size,
+			   uint64_t flags, unsigned int page_order)
+{
+	enum kvm_gmem_shareability s =
+		(flags & GS_GUEST_MEMFD_FLAG_INIT_SHARED) ? SHAREABILITY_ALL : SHAREABILITY_GUEST;
+
+	inode->size = size;
+	inode->flags = flags;
+	inode->page_order = page_order;
+	inode->profile = vm ? vm->profile : GS_GMEM_PROFILE_DESIGN;
+	inode->refs = 1;
+	xa_init_flags(&inode->filemap, XA_FLAGS_ACCOUNT);
+	inode->shareability = (struct maple_tree)MTREE_INIT(inode->shareability, 0);
+	INIT_LIST_HEAD(&inode->vmas);
+	INIT_LIST_HEAD(&inode->files);
+	INIT_LIST_HEAD(&inode->list);
+	if (flags & GS_GUEST_MEMFD_FLAG_HUGETLB) {
+		struct hstate *h = order_to_hstate(page_order);
+		struct hugepage_subpool *spool =
+			hugetlb_gmem_new_subpool(h, (long)(size >> (PAGE_SHIFT + page_order)));
+
+		if (IS_ERR(spool))
+			return (int)PTR_ERR(spool);
+		inode->spool = spool;
+	}
+	return mtree_store_range(&inode->shareability, 0, gmem_nr_pages(inode) - 1, xa_mk_value(s),
+				 GFP_KERNEL);
+}
+
+int kvm_gmem_create(const struct gs_gmem_vm_info *vm, loff_t size, uint64_t flags,
+		    uint64_t page_order, struct gmem_file **filep)
+{
+	struct gmem_inode *inode;
+	struct gmem_file *file;
+	int err = gmem_check_create(vm, size, flags, page_order);
+
+	if (err)
+		return err;
+	inode = gs_alloc(GS_SITE_GMEM_INODE, sizeof(*inode), GFP_KERNEL | __GFP_ZERO);
+	if (!inode)
+		return -ENOMEM;
+	err = gmem_inode_init(inode, vm, size, flags, (unsigned int)page_order);
+	if (err)
+		goto free_inode;
+	file = gs_alloc(GS_SITE_GMEM_INODE, sizeof(*file), GFP_KERNEL | __GFP_ZERO);
+	if (!file) {
+		err = -ENOMEM;
+		goto free_inode;
+	}
+	file->inode = inode;
+	file->refs = 1;
+	file->vm = vm;
+	xa_init(&file->bindings);
+	list_add(&file->list, &inode->files);
+	inode->ino = next_ino++;
+	list_add_tail(&inode->list, &gmem_inodes);
+	*filep = file;
+	return 0;
+
+free_inode:
+	gmem_inode_free(inode);
+	return err;
+}
+
+void kvm_gmem_fstat(const struct gmem_file *file, struct gs_gmem_stat *st)
+{
+	const struct gmem_inode *inode = file->inode;
+
+	st->st_ino = inode->ino;
+	st->st_mode = S_IFREG | 0600;
+	st->st_size = inode->size;
+	st->st_blksize = gmem_page_size(inode);
+	st->st_blocks = inode->profile == GS_GMEM_PROFILE_UPSTREAM ? 0 : inode->i_bytes / 512;
+}
+
+/* Eviction: the last inode reference is gone; give every folio back. */
+static void gmem_evict_inode(struct gmem_inode *inode)
+{
+	kvm_gmem_truncate_range(inode, 0, gmem_nr_pages(inode));
+	WARN_ON(inode->i_bytes);
+	xa_destroy(&inode->filemap);
+	list_del(&inode->list);
+	gmem_inode_free(inode);
+}
+
+static void gmem_inode_put(struct gmem_inode *inode)
+{
+	if (--inode->refs == 0)
+		gmem_evict_inode(inode);
+}
+
+/*
+ * The last reference to the file: every slot bound to it loses it and its
+ * guest mappings (kvm_gmem_release()). The memory stays with the inode.
+ */
+static void gmem_release(struct gmem_file *file)
+{
+	struct kvm_memory_slot *slot, *prev = NULL;
+	unsigned long index;
+
+	xa_for_each (&file->bindings, index, slot) {
+		if (slot != prev && file->vm && file->vm->ops)
+			file->vm->ops->release(slot);
+		prev = slot;
+	}
+	xa_destroy(&file->bindings);
+	list_del(&file->list);
+}
+
+void kvm_gmem_fput(struct gmem_file *file)
+{
+	struct gmem_inode *inode = file->inode;
+
+	if (--file->refs)
+		return;
+	gmem_release(file);
+	gs_free(GS_SITE_GMEM_INODE, file, sizeof(*file));
+	gmem_inode_put(inode);
+}
+
+/* Zap the guest mappings of file pages [start, end) in every bound slot. */
+void kvm_gmem_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	struct gmem_file *file;
+
+	list_for_each_entry (file, &inode->files, list) {
+		struct kvm_memory_slot *slot, *prev = NULL;
+		unsigned long index;
+
+		if (!file->vm || !file->vm->ops)
+			continue;
+		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
+			if (slot != prev)
+				file->vm->ops->invalidate(slot, start, end);
+			prev = slot;
+		}
+	}
+}
+
+int kvm_gmem_bind(struct gmem_file *file, const struct gs_gmem_vm_info *vm,
+		  struct kvm_memory_slot *slot, loff_t offset, unsigned long npages)
+{
+	struct gmem_inode *inode = file->inode;
+	pgoff_t start = (pgoff_t)offset >> PAGE_SHIFT;
+	unsigned long index = start;
+
+	if (file->vm != vm)
+		return -EINVAL;
+	if (offset < 0 || offset % (loff_t)PAGE_SIZE)
+		return -EINVAL;
+	if (!npages || npages > gmem_nr_pages(inode) || start > gmem_nr_pages(inode) - npages)
+		return -EINVAL;
+	/* Two slots may share a file, not a page of it. */
+	if (xa_find(&file->bindings, &index, start + npages - 1, XA_PRESENT))
+		return -EINVAL;
+	return xa_err(xa_store_range(&file->bindings, start, start + npages - 1, slot, GFP_KERNEL));
+}
+
+void kvm_gmem_unbind(struct gmem_file *file, pgoff_t start, unsigned long npages)
+{
+	if (file)
+		xa_store_range(&file->bindings, start, start + npages - 1, NULL, GFP_KERNEL);
+}
+
+/* Zero a folio the first time it is used; guest_memfd never zeroes at allocation. */
+void kvm_gmem_zero_folio(struct folio *folio)
+{
+	void *data = folio_address(folio);
+
+	if (folio_test_uptodate(folio))
+		return;
+	if (data)
+		memset(data, 0, folio_size(folio));
+	folio_set_uptodate(folio);
+}
+
+/* A fresh folio of the file's page size, for @index rounded down to it. */
+static struct folio *gmem_alloc_folio(struct gmem_inode *inode, pgoff_t index)
+{
+	struct folio *folio;
+
+	if (!inode->spool)
+		return gs_folio_alloc_order0(GFP_KERNEL);
+	folio = hugetlb_file_alloc_folio(inode->spool, NULL, index);
+	return IS_ERR(folio) ? NULL : folio;
+}
+
+static int gmem_filemap_add(struct gmem_inode *inode, struct folio *folio, pgoff_t index)
+{
+	XA_STATE_ORDER(xas, &inode->filemap, index, folio_order(folio));
+
+	do {
+		xas_lock(&xas);
+		xas_store(&xas, folio);
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, GFP_KERNEL));
+	if (xas_error(&xas))
+		return xas_error(&xas);
+	folio->mapping = inode;
+	folio->index = index;
+	inode->i_bytes += folio_size(folio);
+	return 0;
+}
+
+struct folio *kvm_gmem_get_folio(struct gmem_inode *inode, pgoff_t index, bool create, int *err)
+{
+	pgoff_t base = ALIGN_DOWN(index, 1UL << inode->page_order);
+	struct folio *folio = xa_load(&inode->filemap, index);
+
+	*err = 0;
+	if (folio || !create)
+		return folio;
+	folio = gmem_alloc_folio(inode, base);
+	if (!folio) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = gmem_filemap_add(inode, folio, base);
+	if (*err) {
+		folio_put(folio);
+		return NULL;
+	}
+	return folio;
+}
+
+/* --- state dump and invariants --- */
+
+static void dump_shareability(struct gmem_inode *inode, FILE *f)
+{
+	MA_STATE(mas, &inode->shareability, 0, 0);
+	void *entry;
+
+	mas_for_each (&mas, entry, ULONG_MAX)
+		fprintf(f, " [%lx-%lx]=%lu", mas.index, mas.last, xa_to_value(entry));
+	fputc('\n', f);
+}
+
+void kvm_gmem_dump(struct gmem_inode *inode, FILE *f)
+{
+	struct folio *folio;
+	unsigned long index;
+
+	fprintf(f, "gmem ino=%lu size=%" PRId64 " order=%u i_bytes=%lu\n", inode->ino,
+		(int64_t)inode->size, inode->page_order, inode->i_bytes);
+	xa_for_each (&inode->filemap, index, folio)
+		fprintf(f, " %lx: order=%u ref=%d map=%d flags=%lx\n", index, folio_order(folio),
+			folio_ref_count(folio), folio_mapcount(folio), folio->flags);
+	fputs(" shareability:", f);
+	dump_shareability(inode, f);
+	if (inode->spool) {
+		struct hstate *h = inode->spool->hstate;
+
+		fprintf(f, " spool used=%ld rsv=%ld pool nr=%lu free=%lu resv=%lu\n",
+			inode->spool->used_hpages, inode->spool->rsv_hpages, h->nr_huge_pages,
+			h->free_huge_pages, h->resv_huge_pages);
+	}
+}
+
+/* References a folio must hold: the filemap's, one per host mapping, pins. */
+static void check_folio(struct gs_check_report *r, struct gmem_inode *inode, pgoff_t index,
+			struct folio *folio, unsigned long *bytes)
+{
+	int extra = folio_ref_count(folio) - 1 - folio_mapcount(folio);
+	int order = xa_get_order(&inode->filemap, index);
+
+	*bytes += folio_size(folio);
+	if (order != (int)folio_order(folio) || order != (int)inode->page_order)
+		gs_check_violation(r, "ino %lu index %lx: entry order %d, folio order %u",
+				   inode->ino, index, order, folio_order(folio));
+	if (folio->index != index || folio->mapping != inode)
+		gs_check_violation(r, "ino %lu index %lx: folio says index %lx", inode->ino, index,
+				   folio->index);
+	if (folio_test_large(folio) ? extra != atomic_read(&folio->_pincount)
+				    : extra % GUP_PIN_COUNTING_BIAS)
+		gs_check_violation(r, "ino %lu index %lx: refcount %d, mapcount %d", inode->ino,
+				   index, folio_ref_count(folio), folio_mapcount(folio));
+}
+
+static void check_shareability(struct gs_check_report *r, struct gmem_inode *inode)
+{
+	MA_STATE(mas, &inode->shareability, 0, 0);
+	unsigned long next = 0;
+	void *entry;
+
+	mas_for_each (&mas, entry, ULONG_MAX) {
+		if (mas.index != next || !xa_is_value(entry))
+			gs_check_violation(r, "ino %lu: shareability gap or bad entry at %lx",
+					   inode->ino, mas.index);
+		next = mas.last + 1;
+	}
+	if (next != gmem_nr_pages(inode))
+		gs_check_violation(r, "ino %lu: shareability covers [0, %lx), size is %lx pages",
+				   inode->ino, next, gmem_nr_pages(inode));
+}
+
+static void gmem_check(struct gs_check_report *r, void *ctx)
+{
+	struct gmem_inode *inode;
+
+	(void)ctx;
+	list_for_each_entry (inode, &gmem_inodes, list) {
+		unsigned long bytes = 0, index;
+		struct folio *folio;
+
+		xa_for_each (&inode->filemap, index, folio)
+			check_folio(r, inode, index, folio, &bytes);
+		if (bytes != inode->i_bytes)
+			gs_check_violation(r, "ino %lu: i_bytes %lu, folios hold %lu", inode->ino,
+					   inode->i_bytes, bytes);
+		check_shareability(r, inode);
+	}
+}
+
+__attribute__((constructor)) static void gmem_init(void)
+{
+	WARN_ON(gs_check_register("gmem", gmem_check, NULL) < 0);
+}

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/*
+ * guest_memfd fallocate(): allocation and punch hole (kvm_gmem_fallocate(),
+ * kvm_gmem_allocate() and kvm_gmem_punch_hole() of virt/kvm/guest_memfd.c,
+ * after the generic vfs_fallocate() checks), and the truncation shared with
+ * eviction. Granularity is the file's page size (the HugeTLB design); an
+ * allocation that runs out of memory is undone completely.
+ */
+#include <errno.h>
+
+#include <gmemsim/alloc.h>
+#include <gmemsim/folio.h>
+#include <gmemsim/gmem.h>
+
+#include "gmem_int.h"
+
+/* vfs_fallocate()'s checks, which run before the file's own. */
+static int vfs_fallocate_check(int mode, loff_t offset, loff_t len)
+{
+	if (offset < 0 || len <= 0)
+		return -EINVAL;
+	if (mode & ~GS_FALLOC_FL_SUPPORTED_MASK)
+		return -EOPNOTSUPP;
+	if ((mode & GS_FALLOC_FL_PUNCH_HOLE) && !(mode & GS_FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if (offset > GS_MAX_LFS_FILESIZE - len)
+		return -EFBIG;
+	return 0;
+}
+
+/* Give back the folios of [start, end) (4 KiB indices, page-size aligned). */
+void kvm_gmem_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	unsigned long index;
+	struct folio *folio;
+
+	if (start >= end)
+		return;
+	kvm_gmem_invalidate(inode, start, end);
+	kvm_gmem_unmap_host(inode, start, end);
+	xa_for_each_range (&inode->filemap, index, folio, start, end - 1) {
+		XA_STATE_ORDER(xas, &inode->filemap, index, folio_order(folio));
+
+		/* Storing NULL over a whole entry never needs memory. */
+		xas_store(&xas, NULL);
+		inode->i_bytes -= folio_size(folio);
+		folio->mapping = NULL;
+		folio_clear_uptodate(folio);
+		/*
+		 * The kernel keeps a poisoned page out of circulation for good;
+		 * the simulator recycles it clean (docs/GUEST_MEMFD.md).
+		 */
+		folio_clear_hwpoison(folio);
+		folio_put(folio);
+	}
+}
+
+static int gmem_punch_hole(struct gmem_inode *inode, loff_t offset, loff_t len)
+{
+	pgoff_t start = (pgoff_t)offset >> PAGE_SHIFT;
+	pgoff_t end = (pgoff_t)(offset + len) >> PAGE_SHIFT;
+
+	/* No upper bound: a hole at or past i_size punches nothing. */
+	if (end > gmem_nr_pages(inode))
+		end = gmem_nr_pages(inode);
+	kvm_gmem_truncate_range(inode, start, end);
+	return 0;
+}
+
+/* Undo an allocation that failed: drop the folios this call added. */
+static void gmem_allocate_undo(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+			       const unsigned long *added)
+{
+	unsigned long step = 1UL << inode->page_order;
+
+	for (pgoff_t index = start, i = 0; index < end; index += step, i++)
+		if (added[i / BITS_PER_LONG] & (1UL << (i % BITS_PER_LONG)))
+			kvm_gmem_truncate_range(inode, index, index + step);
+}
+
+static int gmem_allocate(struct gmem_inode *inode, loff_t offset, loff_t len)
+{
+	unsigned long step = 1UL << inode->page_order;
+	pgoff_t start = (pgoff_t)offset >> PAGE_SHIFT;
+	pgoff_t end = (pgoff_t)(offset + len) >> PAGE_SHIFT;
+	unsigned long nr = (end - start) / step, i = 0;
+	size_t words = (nr + BITS_PER_LONG - 1) / BITS_PER_LONG;
+	unsigned long *added;
+	int err = 0;
+
+	if (offset + len > inode->size)
+		return -EINVAL;
+	/* Which folios this call adds: only those are undone on failure. */
+	added = gs_kzalloc(words * sizeof(*added), GFP_KERNEL);
+	if (!added)
+		return -ENOMEM;
+	for (pgoff_t index = start; index < end; index += step, i++) {
+		if (xa_load(&inode->filemap, index))
+			continue;
+		if (!kvm_gmem_get_folio(inode, index, true, &err))
+			break;
+		added[i / BITS_PER_LONG] |= 1UL << (i % BITS_PER_LONG);
+	}
+	if (err)
+		gmem_allocate_undo(inode, start, end, added);
+	gs_kfree(added, words * sizeof(*added));
+	return err;
+}
+
+int kvm_gmem_fallocate(struct gmem_file *file, int mode, loff_t offset, loff_t len)
+{
+	struct gmem_inode *inode = file->inode;
+	loff_t page = (loff_t)gmem_page_size(inode);
+	int err = vfs_fallocate_check(mode, offset, len);
+
+	if (err)
+		return err;
+	if (!(mode & GS_FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if (mode & ~(GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE))
+		return -EOPNOTSUPP;
+	if (offset % page || len % page)
+		return -EINVAL;
+	if (mode & GS_FALLOC_FL_PUNCH_HOLE)
+		return gmem_punch_hole(inode, offset, len);
+	return gmem_allocate(inode, offset, len);
+}

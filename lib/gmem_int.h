@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by the guest_memfd files (lib/gmem.c, lib/gmem_falloc.c,
+ * lib/gmem_fault.c): folio lookup and allocation, zeroing on first use,
+ * truncation, and the host and guest invalidations a truncation needs.
+ * Not installed.
+ */
+#ifndef GS_LIB_GMEM_INT_H
+#define GS_LIB_GMEM_INT_H
+
+#include <gmemsim/gmem.h>
+
+/*
+ * kvm_gmem_get_folio() - the folio holding file page @index; with @create, a
+ * new one of the file's page size is allocated and inserted if missing.
+ * Returns NULL with *err = 0 (absent) or -ENOMEM.
+ */
+struct folio *kvm_gmem_get_folio(struct gmem_inode *inode, pgoff_t index, bool create, int *err);
+
+/* kvm_gmem_zero_folio() - zero a folio on its first use and mark it uptodate. */
+void kvm_gmem_zero_folio(struct folio *folio);
+
+/*
+ * kvm_gmem_truncate_range() - remove the folios of file pages [start, end)
+ * (page-size aligned): guest mappings zapped, host mappings removed,
+ * st_blocks lowered, the filemap's reference dropped.
+ */
+void kvm_gmem_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
+
+/* kvm_gmem_unmap_host() - unmap_mapping_range() over file pages [start, end). */
+void kvm_gmem_unmap_host(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
+
+/* kvm_gmem_invalidate() - zap the guest mappings of [start, end) in every bound slot. */
+void kvm_gmem_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
+
+#endif /* GS_LIB_GMEM_INT_H */

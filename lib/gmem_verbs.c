@@ -1,0 +1,783 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Scenario verbs over the guest_memfd inode (lib/gmem*.c). A `gmem` object
+ * is one file as a process sees it: its fd (until `close`), at most one
+ * MAP_SHARED mapping of it (`mmap`, `munmap`) through which `fault`,
+ * `read`, `write` and `pin` act, and the pages it pinned. Host accesses
+ * that the kernel would answer with SIGBUS report the signal. Offsets and
+ * lengths are in bytes, as in the syscalls.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <gmemsim/folio.h>
+#include <gmemsim/gmem.h>
+#include <gmemsim/kvm.h>
+#include <gmemsim/kvm_uapi.h>
+#include <gmemsim/scenario.h>
+#include <gmemsim/warn.h>
+
+#include "gmem_verbs.h"
+
+/* A pinned page and the mapping offset it was pinned at. */
+struct vpin {
+	unsigned long off;
+	struct page *page;
+};
+
+struct vgmem {
+	struct gs_gmem_vm_info vm; /* without vm=: the VM the file belongs to */
+	struct gmem_file *file;	   /* NULL once closed */
+	struct gmem_inode *inode;
+	struct gmem_vma *vma;
+	GArray *pins;
+};
+
+static void vgmem_unmap(struct vgmem *v)
+{
+	if (v->vma)
+		kvm_gmem_munmap(v->vma);
+	v->vma = NULL;
+}
+
+static void vgmem_destroy(void *obj)
+{
+	struct vgmem *v = obj;
+
+	vgmem_unmap(v);
+	if (v->file)
+		kvm_gmem_fput(v->file);
+	/* Pins outlive the file, as long-term GUP pins do; drop them last. */
+	for (guint i = 0; i < v->pins->len; i++)
+		kvm_gmem_unpin(g_array_index(v->pins, struct vpin, i).page);
+	g_array_free(v->pins, true);
+	g_free(v);
+}
+
+static void vgmem_show(struct gs_scenario *s, FILE *f, const char *name, void *obj)
+{
+	struct vgmem *v = obj;
+
+	(void)s;
+	fprintf(f, "%s:%s%s pins=%u\n", name, v->file ? "" : " closed", v->vma ? " mapped" : "",
+		v->pins->len);
+	if (v->file)
+		kvm_gmem_dump(v->inode, f);
+}
+
+static const struct gs_obj_type vgmem_type = {
+	.name = "gmem",
+	.destroy = vgmem_destroy,
+	.show = vgmem_show,
+};
+
+/* The open file @op names, or NULL after reporting why. */
+static struct vgmem *op_gmem(struct gs_scenario *s, const struct gs_op *op, bool need_fd,
+			     bool need_map)
+{
+	struct vgmem *v = gs_scenario_obj_get(s, op->target, &vgmem_type);
+
+	if (!v)
+		gs_scenario_error(s, op, "no guest_memfd called '%s'", op->target);
+	else if (need_fd && !v->file)
+		gs_scenario_error(s, op, "'%s' is closed", op->target);
+	else if (need_map && !v->vma)
+		gs_scenario_error(s, op, "'%s' is not mapped (use mmap)", op->target);
+	else
+		return v;
+	return NULL;
+}
+
+static void set_stat_fields(struct gs_result *res, const struct vgmem *v)
+{
+	struct gs_gmem_stat st;
+
+	if (!v->file)
+		return;
+	kvm_gmem_fstat(v->file, &st);
+	gs_result_set(res, "size", (uint64_t)st.st_size);
+	gs_result_set(res, "blksize", st.st_blksize);
+	gs_result_set(res, "blocks", st.st_blocks);
+}
+
+/* --- vm: KVM_CREATE_VM --- */
+
+static void vvm_destroy(void *obj)
+{
+	kvm_destroy_vm(obj);
+}
+
+static void vvm_show(struct gs_scenario *s, FILE *f, const char *name, void *obj)
+{
+	struct kvm *kvm = obj;
+
+	(void)s;
+	fprintf(f, "%s: type=%lu leaves 4K=%lu 2M=%lu 1G=%lu\n", name, kvm->type,
+		kvm->nr_leaves[PG_LEVEL_4K], kvm->nr_leaves[PG_LEVEL_2M],
+		kvm->nr_leaves[PG_LEVEL_1G]);
+}
+
+static const struct gs_obj_type vvm_type = {
+	.name = "vm",
+	.destroy = vvm_destroy,
+	.show = vvm_show,
+};
+
+static const char *const type_names[] = {"default", "sw_protected", "sev", "sev_es",
+					 "snp",	    "tdx",	    NULL};
+static const char *const profile_names[] = {"design", "upstream", NULL};
+
+static const struct gs_key vm_keys[] = {
+	{"type", GS_ARG_ENUM, type_names, .help = "default (0), sw_protected, snp or tdx"},
+	{"profile", GS_ARG_ENUM, profile_names, .help = "design (default) or upstream"},
+	{NULL},
+};
+
+static const char *const vm_outputs[] = {"gmem_flags", "memory_attributes", NULL};
+
+static int vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct kvm *kvm;
+
+	if (gs_scenario_obj_get(s, op->target, NULL))
+		return gs_scenario_error(s, op, "'%s' exists already", op->target);
+	res->ret = kvm_create_vm(gs_op_u64(op, "type", GS_KVM_X86_DEFAULT_VM),
+				 (enum gs_gmem_profile)gs_op_u64(op, "profile", 0), &kvm);
+	if (res->ret)
+		return 0;
+	if (gs_scenario_obj_add(s, op->target, &vvm_type, kvm)) {
+		kvm_destroy_vm(kvm);
+		return gs_scenario_error(s, op, "cannot name '%s'", op->target);
+	}
+	gs_result_set_hex(res, "gmem_flags",
+			  (uint64_t)kvm_vm_check_extension(kvm, GS_KVM_CAP_GUEST_MEMFD_FLAGS));
+	gs_result_set(res, "memory_attributes",
+		      (uint64_t)kvm_vm_check_extension(kvm, GS_KVM_CAP_MEMORY_ATTRIBUTES));
+	return 0;
+}
+
+static const struct gs_verb verb_vm = {
+	.name = "vm",
+	.summary = "vm NAME [type=default|sw_protected|snp|tdx] [profile=design|upstream]: "
+		   "KVM_CREATE_VM; outputs gmem_flags, memory_attributes (KVM_CHECK_EXTENSION)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = vm_keys,
+	.outputs = vm_outputs,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = vm_run,
+};
+
+static const struct gs_key memslot_keys[] = {
+	{"slot", GS_ARG_U64, .required = true, .help = "slot id"},
+	{"gpa", GS_ARG_U64, .help = "guest_phys_addr"},
+	{"size", GS_ARG_U64, .help = "memory_size (0 deletes)"},
+	{"gmem", GS_ARG_STR, .help = "the guest_memfd to bind (sets KVM_MEM_GUEST_MEMFD)"},
+	{"off", GS_ARG_U64, .help = "guest_memfd_offset"},
+	{"flags", GS_ARG_U64, .help = "extra KVM_MEM_* bits"},
+	{"uaddr", GS_ARG_U64, .help = "userspace_addr"},
+	{NULL},
+};
+
+static int memslot_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct kvm *kvm = gs_scenario_obj_get(s, op->target, &vvm_type);
+	const char *gname = gs_op_str(op, "gmem", NULL);
+	struct gs_kvm_userspace_memory_region2 mem = {
+		.slot = (uint32_t)gs_op_u64(op, "slot", 0),
+		.flags = (uint32_t)gs_op_u64(op, "flags", 0) | (gname ? GS_KVM_MEM_GUEST_MEMFD : 0),
+		.guest_phys_addr = gs_op_u64(op, "gpa", 0),
+		.memory_size = gs_op_u64(op, "size", 0),
+		.userspace_addr = gs_op_u64(op, "uaddr", 0),
+		.guest_memfd_offset = gs_op_u64(op, "off", 0),
+	};
+	struct vgmem *v = NULL;
+
+	if (!kvm)
+		return gs_scenario_error(s, op, "no vm called '%s'", op->target);
+	if (gname && !(v = gs_scenario_obj_get(s, gname, &vgmem_type)))
+		return gs_scenario_error(s, op, "no guest_memfd called '%s'", gname);
+	/* A closed file is a closed fd: EBADF. */
+	res->ret = kvm_set_user_memory_region2(kvm, &mem, v ? v->file : NULL);
+	return 0;
+}
+
+static const struct gs_verb verb_memslot = {
+	.name = "memslot",
+	.summary = "memslot VM slot=N gpa=A size=N [gmem=NAME off=N] [flags=N]: "
+		   "KVM_SET_USER_MEMORY_REGION2",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = memslot_keys,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = memslot_run,
+};
+
+static const struct gs_key gfault_keys[] = {
+	{"gpa", GS_ARG_U64, .required = true, .help = "guest physical address"},
+	{NULL},
+};
+
+static const char *const gfault_outputs[] = {"level", NULL};
+
+static int gfault_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct kvm *kvm = gs_scenario_obj_get(s, op->target, &vvm_type);
+	int level = 0;
+
+	if (!kvm)
+		return gs_scenario_error(s, op, "no vm called '%s'", op->target);
+	res->ret = kvm_tdp_map_private(kvm, gs_op_u64(op, "gpa", 0) >> PAGE_SHIFT, &level);
+	if (!res->ret)
+		gs_result_set(res, "level", (uint64_t)level);
+	return 0;
+}
+
+static const struct gs_verb verb_gfault = {
+	.name = "gfault",
+	.summary = "gfault VM gpa=A: a private guest fault; outputs level (1 = 4K, 2 = 2M, "
+		   "3 = 1G)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = gfault_keys,
+	.outputs = gfault_outputs,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = gfault_run,
+};
+
+static const char *const s2_outputs[] = {"level", "leaves_4k", "leaves_2m", "leaves_1g", NULL};
+
+static int s2_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct kvm *kvm = gs_scenario_obj_get(s, op->target, &vvm_type);
+
+	if (!kvm)
+		return gs_scenario_error(s, op, "no vm called '%s'", op->target);
+	if (gs_op_has(op, "gpa"))
+		gs_result_set(
+			res, "level",
+			(uint64_t)kvm_stage2_level(kvm, gs_op_u64(op, "gpa", 0) >> PAGE_SHIFT));
+	gs_result_set(res, "leaves_4k", kvm->nr_leaves[PG_LEVEL_4K]);
+	gs_result_set(res, "leaves_2m", kvm->nr_leaves[PG_LEVEL_2M]);
+	gs_result_set(res, "leaves_1g", kvm->nr_leaves[PG_LEVEL_1G]);
+	return 0;
+}
+
+static const struct gs_key s2_keys[] = {
+	{"gpa", GS_ARG_U64, .help = "report the level of the leaf mapping this address"},
+	{NULL},
+};
+
+static const struct gs_verb verb_stage2 = {
+	.name = "stage2",
+	.summary = "stage2 VM [gpa=A]: leaves by level, and the level mapping gpa (0: none)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = s2_keys,
+	.outputs = s2_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = s2_run,
+};
+
+/* --- gmem: KVM_CREATE_GUEST_MEMFD --- */
+
+static const char *const flag_names[] = {"mmap", "init_shared", "hugetlb", NULL};
+static const uint64_t flag_values[] = {GS_GUEST_MEMFD_FLAG_MMAP, GS_GUEST_MEMFD_FLAG_INIT_SHARED,
+				       GS_GUEST_MEMFD_FLAG_HUGETLB};
+
+static const struct gs_key gmem_keys[] = {
+	{"size", GS_ARG_U64, .required = true, .help = "file size in bytes"},
+	{"vm", GS_ARG_STR, .help = "the VM (from `vm`); without it, vm_* keys describe one"},
+	{"flags", GS_ARG_FLAGS, flag_names, flag_values, .help = "mmap|init_shared|hugetlb"},
+	{"page", GS_ARG_U64, .help = "page size: 4K (default), 2M or 1G (page_order)"},
+	{"order", GS_ARG_U64, .help = "raw page_order, instead of page="},
+	{"vm_private", GS_ARG_BOOL, .help = "the VM has private memory (no INIT_SHARED)"},
+	{"vm_hugetlb", GS_ARG_BOOL, .help = "the VM offers HUGETLB (default 1)"},
+	{"profile", GS_ARG_ENUM, profile_names,
+	 .help = "design (default) or upstream (st_blocks 0)"},
+	{NULL},
+};
+
+static const char *const stat_outputs[] = {"size", "blksize", "blocks", NULL};
+
+static uint64_t op_page_order(const struct gs_op *op)
+{
+	uint64_t page = gs_op_u64(op, "page", PAGE_SIZE);
+
+	if (gs_op_has(op, "order"))
+		return gs_op_u64(op, "order", 0);
+	return (uint64_t)__builtin_ctzll(page) - PAGE_SHIFT;
+}
+
+static int gmem_validate(const struct gs_op *op, char *err, size_t len)
+{
+	uint64_t page = gs_op_u64(op, "page", PAGE_SIZE);
+
+	if (page < PAGE_SIZE || (page & (page - 1))) {
+		snprintf(err, len, "page= must be a power of two of at least 4K");
+		return -1;
+	}
+	return 0;
+}
+
+static int gmem_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	bool private_mem = gs_op_u64(op, "vm_private", 0);
+	const struct gs_gmem_vm_info *vm;
+	struct vgmem *v;
+
+	if (gs_scenario_obj_get(s, op->target, NULL))
+		return gs_scenario_error(s, op, "'%s' exists already", op->target);
+	v = g_new0(struct vgmem, 1);
+	v->vm = (struct gs_gmem_vm_info){
+		.has_private_mem = private_mem,
+		.supports_init_shared = !private_mem,
+		.supports_hugetlb = gs_op_u64(op, "vm_hugetlb", 1),
+		.profile = (enum gs_gmem_profile)gs_op_u64(op, "profile", GS_GMEM_PROFILE_DESIGN),
+	};
+	vm = &v->vm;
+	if (gs_op_has(op, "vm")) {
+		struct kvm *kvm = gs_scenario_obj_get(s, gs_op_str(op, "vm", ""), &vvm_type);
+
+		if (!kvm) {
+			g_free(v);
+			return gs_scenario_error(s, op, "no vm called '%s'",
+						 gs_op_str(op, "vm", ""));
+		}
+		vm = &kvm->gmem;
+	}
+	res->ret = kvm_gmem_create(vm, (loff_t)gs_op_u64(op, "size", 0), gs_op_u64(op, "flags", 0),
+				   op_page_order(op), &v->file);
+	if (res->ret) {
+		g_free(v);
+		return 0;
+	}
+	v->inode = v->file->inode;
+	v->pins = g_array_new(false, false, sizeof(struct vpin));
+	if (gs_scenario_obj_add(s, op->target, &vgmem_type, v)) {
+		vgmem_destroy(v);
+		return gs_scenario_error(s, op, "cannot name '%s'", op->target);
+	}
+	set_stat_fields(res, v);
+	return 0;
+}
+
+static const struct gs_verb verb_gmem = {
+	.name = "gmem",
+	.summary = "gmem NAME size=N [vm=VM] [flags=mmap|init_shared|hugetlb] [page=4K|2M|1G] "
+		   "[vm_private=0|1] [profile=design|upstream]: KVM_CREATE_GUEST_MEMFD",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = gmem_keys,
+	.outputs = stat_outputs,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.validate = gmem_validate,
+	.run = gmem_run,
+};
+
+/* --- stat, falloc, punch, close --- */
+
+static int stat_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vgmem *v = op_gmem(s, op, true, false);
+
+	if (!v)
+		return -1;
+	set_stat_fields(res, v);
+	return 0;
+}
+
+static const struct gs_verb verb_stat = {
+	.name = "stat",
+	.summary = "stat NAME: fstat(); outputs size, blksize, blocks (st_blocks)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.outputs = stat_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = stat_run,
+};
+
+static const char *const mode_names[] = {"keep_size",	   "punch_hole", "no_hide_stale",
+					 "collapse_range", "zero_range", "insert_range",
+					 "unshare_range",  NULL};
+
+static const struct gs_key falloc_keys[] = {
+	{"off", GS_ARG_U64, .required = true, .help = "offset in bytes"},
+	{"len", GS_ARG_U64, .required = true, .help = "length in bytes"},
+	{"mode", GS_ARG_FLAGS, mode_names, .help = "FALLOC_FL_* (default keep_size)"},
+	{NULL},
+};
+
+static int fallocate_common(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
+			    int mode)
+{
+	struct vgmem *v = op_gmem(s, op, true, false);
+
+	if (!v)
+		return -1;
+	res->ret = kvm_gmem_fallocate(v->file, mode, (loff_t)gs_op_u64(op, "off", 0),
+				      (loff_t)gs_op_u64(op, "len", 0));
+	set_stat_fields(res, v);
+	return 0;
+}
+
+static int falloc_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	int mode = (int)gs_op_u64(op, "mode", GS_FALLOC_FL_KEEP_SIZE);
+
+	return fallocate_common(s, op, res, mode);
+}
+
+static const struct gs_verb verb_falloc = {
+	.name = "falloc",
+	.summary = "falloc NAME off=N len=N [mode=keep_size|punch_hole|...]: fallocate()",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = falloc_keys,
+	.outputs = stat_outputs,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = falloc_run,
+};
+
+static const struct gs_key range_keys[] = {
+	{"off", GS_ARG_U64, .required = true, .help = "offset in bytes"},
+	{"len", GS_ARG_U64, .required = true, .help = "length in bytes"},
+	{NULL},
+};
+
+static int punch_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	return fallocate_common(s, op, res, GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE);
+}
+
+static const struct gs_verb verb_punch = {
+	.name = "punch",
+	.summary = "punch NAME off=N len=N: fallocate(KEEP_SIZE|PUNCH_HOLE)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = range_keys,
+	.outputs = stat_outputs,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = punch_run,
+};
+
+static int close_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vgmem *v = op_gmem(s, op, true, false);
+
+	(void)res;
+	if (!v)
+		return -1;
+	kvm_gmem_fput(v->file);
+	v->file = NULL;
+	/* Nothing else refers to the object: forget it. */
+	if (!v->vma && !v->pins->len)
+		gs_scenario_obj_del(s, op->target);
+	return 0;
+}
+
+static const struct gs_verb verb_close = {
+	.name = "close",
+	.summary = "close NAME: close the fd (a mapping keeps the file open)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = close_run,
+};
+
+/* --- host side: mmap, munmap, fault, read, write, pin, unpin --- */
+
+static const struct gs_key mmap_keys[] = {
+	{"len", GS_ARG_U64, .help = "mapping length in bytes (default: the file size)"},
+	{"private", GS_ARG_BOOL, .help = "MAP_PRIVATE instead of MAP_SHARED"},
+	{NULL},
+};
+
+static int mmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vgmem *v = op_gmem(s, op, true, false);
+	uint64_t len;
+
+	if (!v)
+		return -1;
+	if (v->vma)
+		return gs_scenario_error(s, op, "'%s' is mapped already", op->target);
+	len = gs_op_u64(op, "len", (uint64_t)v->inode->size);
+	res->ret = kvm_gmem_mmap(v->file, 0, (len + PAGE_SIZE - 1) >> PAGE_SHIFT,
+				 !gs_op_u64(op, "private", 0), &v->vma);
+	return 0;
+}
+
+static const struct gs_verb verb_mmap = {
+	.name = "mmap",
+	.summary = "mmap NAME [len=N] [private]: map the file at offset 0",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = mmap_keys,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = mmap_run,
+};
+
+static int munmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vgmem *v = op_gmem(s, op, false, true);
+
+	(void)res;
+	if (!v)
+		return -1;
+	vgmem_unmap(v);
+	if (!v->file && !v->pins->len)
+		gs_scenario_obj_del(s, op->target);
+	return 0;
+}
+
+static const struct gs_verb verb_munmap = {
+	.name = "munmap",
+	.summary = "munmap NAME: remove the mapping",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = munmap_run,
+};
+
+/* The signal a failed host access raises; VM_FAULT_OOM is the OOM killer's -ENOMEM. */
+static void set_fault_result(struct gs_result *res, vm_fault_t fault)
+{
+	if (fault & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON))
+		res->sig = SIGBUS;
+	else if (fault & VM_FAULT_OOM)
+		res->ret = -ENOMEM;
+}
+
+static const struct gs_key off_keys[] = {
+	{"off", GS_ARG_U64, .required = true, .help = "offset in the mapping, in bytes"},
+	{NULL},
+};
+
+static int fault_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vgmem *v = op_gmem(s, op, false, true);
+
+	if (!v)
+		return -1;
+	set_fault_result(res, kvm_gmem_fault(v->vma, gs_op_u64(op, "off", 0) >> PAGE_SHIFT));
+	return 0;
+}
+
+static const struct gs_verb verb_fault = {
+	.name = "fault",
+	.summary = "fault NAME off=N: a host page fault (SIGBUS past i_size, on private or "
+		   "poisoned pages)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = off_keys,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = fault_run,
+};
+
+static const struct gs_key rw_keys[] = {
+	{"off", GS_ARG_U64, .required = true, .help = "offset in the mapping, in bytes"},
+	{"len", GS_ARG_U64, .required = true, .help = "bytes"},
+	{"byte", GS_ARG_U64, .help = "write: the value written to every byte"},
+	{NULL},
+};
+
+static const char *const read_outputs[] = {"data", "uniform", "done", NULL};
+
+static int access_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
+		      bool write)
+{
+	struct vgmem *v = op_gmem(s, op, false, true);
+	size_t len = gs_op_u64(op, "len", 0), done;
+	unsigned char *buf;
+	bool uniform = true;
+
+	if (!v)
+		return -1;
+	buf = g_malloc(len ? len : 1);
+	memset(buf, (int)gs_op_u64(op, "byte", 0), len);
+	set_fault_result(res,
+			 kvm_gmem_access(v->vma, gs_op_u64(op, "off", 0), buf, len, write, &done));
+	gs_result_set(res, "done", done);
+	for (size_t i = 1; i < done; i++)
+		uniform &= buf[i] == buf[0];
+	if (!write && done) {
+		gs_result_set_hex(res, "data", buf[0]);
+		gs_result_set(res, "uniform", uniform);
+	}
+	g_free(buf);
+	return 0;
+}
+
+static int read_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	return access_run(s, op, res, false);
+}
+
+static int write_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	return access_run(s, op, res, true);
+}
+
+static const struct gs_verb verb_read = {
+	.name = "read",
+	.summary = "read NAME off=N len=N: read through the mapping; outputs data (first "
+		   "byte), uniform (all bytes equal), done",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = rw_keys,
+	.outputs = read_outputs,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = read_run,
+};
+
+static const struct gs_verb verb_write = {
+	.name = "write",
+	.summary = "write NAME off=N len=N byte=V: write through the mapping",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = rw_keys,
+	.outputs = read_outputs,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = write_run,
+};
+
+static int pin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vgmem *v = op_gmem(s, op, false, true);
+	struct vpin pin = {.off = gs_op_u64(op, "off", 0)};
+
+	if (!v)
+		return -1;
+	res->ret = kvm_gmem_pin(v->vma, pin.off >> PAGE_SHIFT, &pin.page);
+	if (!res->ret)
+		g_array_append_val(v->pins, pin);
+	return 0;
+}
+
+static const struct gs_verb verb_pin = {
+	.name = "pin",
+	.summary = "pin NAME off=N: a long-term pin (pin_user_pages FOLL_LONGTERM)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = off_keys,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = pin_run,
+};
+
+static int unpin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vgmem *v = gs_scenario_obj_get(s, op->target, &vgmem_type);
+	unsigned long off = gs_op_u64(op, "off", 0);
+
+	(void)res;
+	if (!v)
+		return gs_scenario_error(s, op, "no guest_memfd called '%s'", op->target);
+	for (guint i = v->pins->len; i-- > 0;) {
+		struct vpin *pin = &g_array_index(v->pins, struct vpin, i);
+
+		if (pin->off >> PAGE_SHIFT != off >> PAGE_SHIFT)
+			continue;
+		kvm_gmem_unpin(pin->page);
+		g_array_remove_index(v->pins, i);
+		if (!v->file && !v->vma && !v->pins->len)
+			gs_scenario_obj_del(s, op->target);
+		return 0;
+	}
+	return gs_scenario_error(s, op, "'%s' has no pin at 0x%lx", op->target, off);
+}
+
+static const struct gs_verb verb_unpin = {
+	.name = "unpin",
+	.summary = "unpin NAME off=N: drop the latest pin of that page",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = off_keys,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = unpin_run,
+};
+
+/* --- guest side and memory failure --- */
+
+static const struct gs_key index_keys[] = {
+	{"off", GS_ARG_U64, .required = true, .help = "file offset in bytes"},
+	{NULL},
+};
+
+static const char *const getpfn_outputs[] = {"max_order", NULL};
+
+static int getpfn_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vgmem *v = op_gmem(s, op, true, false);
+	unsigned long pfn;
+	int order;
+
+	if (!v)
+		return -1;
+	res->ret = kvm_gmem_get_pfn(v->file, gs_op_u64(op, "off", 0) >> PAGE_SHIFT, &pfn, &order);
+	if (!res->ret)
+		gs_result_set(res, "max_order", (uint64_t)order);
+	return 0;
+}
+
+static const struct gs_verb verb_getpfn = {
+	.name = "getpfn",
+	.summary = "getpfn NAME off=N: kvm_gmem_get_pfn(); outputs max_order",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = index_keys,
+	.outputs = getpfn_outputs,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = getpfn_run,
+};
+
+static int poison_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vgmem *v = op_gmem(s, op, true, false);
+
+	if (!v)
+		return -1;
+	res->ret = kvm_gmem_error_page(v->file, gs_op_u64(op, "off", 0) >> PAGE_SHIFT);
+	return 0;
+}
+
+static const struct gs_verb verb_poison = {
+	.name = "poison",
+	.summary = "poison NAME off=N: memory failure on an allocated page (ENOENT if none)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = index_keys,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = poison_run,
+};
+
+void gs_gmem_register_verbs(void)
+{
+	static const struct gs_verb *const verbs[] = {
+		&verb_vm,     &verb_memslot, &verb_gfault, &verb_stage2, &verb_gmem,   &verb_stat,
+		&verb_falloc, &verb_punch,   &verb_close,  &verb_mmap,	 &verb_munmap, &verb_fault,
+		&verb_read,   &verb_write,   &verb_pin,	   &verb_unpin,	 &verb_getpfn, &verb_poison,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		WARN_ON(gs_verb_register(verbs[i]));
+}

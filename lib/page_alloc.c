@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Order-0 pages for guest_memfd files without HugeTLB. The kernel takes
+ * them from the buddy allocator (filemap_alloc_folio() with order 0); here
+ * a 2 MiB huge page of simulated physical memory is carved into 512 pages
+ * kept on a free list, and given back to physmem when all 512 are free, so
+ * that a test ending with no page in use holds no physical memory.
+ */
+#include <errno.h>
+
+#include <gmemsim/alloc.h>
+#include <gmemsim/folio.h>
+#include <gmemsim/inject.h>
+#include <gmemsim/list.h>
+#include <gmemsim/physmem.h>
+
+#include "page_alloc.h"
+
+#define CHUNK_ORDER 9
+#define CHUNK_PAGES (1UL << CHUNK_ORDER)
+
+/* One huge page carved into order-0 pages. */
+struct page_chunk {
+	struct list_head list;
+	unsigned long pfn;
+	unsigned long nr_free;
+};
+
+static LIST_HEAD(chunks);
+static LIST_HEAD(free_pages);
+static unsigned long nr_free, nr_used;
+static enum gs_backing chunk_backing = GS_BACKING_ANON;
+
+void gs_page_alloc_set_backing(enum gs_backing backing)
+{
+	chunk_backing = backing;
+}
+
+unsigned long gs_page_alloc_nr_free(void)
+{
+	return nr_free;
+}
+
+unsigned long gs_page_alloc_nr_used(void)
+{
+	return nr_used;
+}
+
+static struct page_chunk *pfn_chunk(unsigned long pfn)
+{
+	struct page_chunk *c;
+
+	list_for_each_entry (c, &chunks, list)
+		if (pfn - c->pfn < CHUNK_PAGES)
+			return c;
+	return NULL;
+}
+
+/* Take a huge page from physmem and put its pages on the free list. */
+static int chunk_add(gfp_t gfp)
+{
+	struct page_chunk *c = gs_alloc(GS_SITE_PAGE_ALLOC, sizeof(*c), gfp | __GFP_ZERO);
+
+	if (!c)
+		return -ENOMEM;
+	if (gs_physmem_alloc_huge(CHUNK_ORDER, chunk_backing, gfp, &c->pfn, NULL)) {
+		gs_free(GS_SITE_PAGE_ALLOC, c, sizeof(*c));
+		return -ENOMEM;
+	}
+	list_add(&c->list, &chunks);
+	for (unsigned long i = 0; i < CHUNK_PAGES; i++)
+		list_add_tail(&pfn_to_page(c->pfn + i)->lru, &free_pages);
+	c->nr_free = CHUNK_PAGES;
+	nr_free += CHUNK_PAGES;
+	return 0;
+}
+
+/* Every page of @c is free: take them off the free list and give @c back. */
+static void chunk_release(struct page_chunk *c)
+{
+	for (unsigned long i = 0; i < CHUNK_PAGES; i++)
+		list_del(&pfn_to_page(c->pfn + i)->lru);
+	nr_free -= CHUNK_PAGES;
+	list_del(&c->list);
+	gs_physmem_free_huge(c->pfn, CHUNK_ORDER);
+	gs_free(GS_SITE_PAGE_ALLOC, c, sizeof(*c));
+}
+
+struct folio *gs_folio_alloc_order0(gfp_t gfp)
+{
+	struct page *page;
+	struct folio *folio;
+	unsigned long pfn;
+
+	/* The injector sees every allocation, not only those needing a chunk. */
+	if (gs_inject_should_fail(GS_SITE_PAGE_ALLOC, PAGE_SIZE, gfp))
+		return NULL;
+	if (list_empty(&free_pages) && chunk_add(gfp))
+		return NULL;
+	page = list_first_entry(&free_pages, struct page, lru);
+	list_del(&page->lru);
+	pfn = page_to_pfn(page);
+	pfn_chunk(pfn)->nr_free--;
+	nr_free--;
+	nr_used++;
+	folio = gs_folio_init(pfn, 0, 0, ~0UL);
+	folio_set_count(folio, 1);
+	return folio;
+}
+
+/* The folio layer's release hook for order-0 folios (free_unref_folios()). */
+static void page_alloc_free(struct folio *folio)
+{
+	unsigned long pfn = folio_pfn(folio);
+	struct page_chunk *c = pfn_chunk(pfn);
+	struct page *page = &folio->page;
+
+	if (WARN(!c || folio_order(folio), "pfn 0x%lx is not an order-0 page of ours", pfn))
+		return;
+	*page = (struct page){0};
+	list_add(&page->lru, &free_pages);
+	nr_free++;
+	nr_used--;
+	if (++c->nr_free == CHUNK_PAGES)
+		chunk_release(c);
+}
+
+__attribute__((constructor)) static void page_alloc_init(void)
+{
+	gs_folio_set_free_hook(GS_FOLIO_OTHER, page_alloc_free);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A minimal order-0 page allocator: the part of mm/page_alloc.c that
+ * guest_memfd's 4 KiB files need. gmemsim has no buddy allocator yet, so
+ * this takes 2 MiB huge pages of simulated physical memory and hands their
+ * 4 KiB pages out one at a time from a free list; a huge page goes back to
+ * physmem once all of its pages are free again.
+ */
+#ifndef GMEMSIM_LIB_PAGE_ALLOC_H
+#define GMEMSIM_LIB_PAGE_ALLOC_H
+
+#include <gmemsim/gfp.h>
+#include <gmemsim/physmem.h>
+
+struct folio;
+
+/**
+ * gs_page_alloc_set_backing() - backing of the huge pages taken from physmem
+ * @backing: GS_BACKING_ANON (default) for real data, GS_BACKING_NONE for
+ *           metadata only
+ *
+ * Context: any; applies to huge pages taken from now on.
+ */
+void gs_page_alloc_set_backing(enum gs_backing backing);
+
+/**
+ * gs_folio_alloc_order0() - allocate one order-0 folio
+ * @gfp: allocation flags, for the fault injector (site page_alloc)
+ *
+ * Context: process context (may sleep).
+ * Return: a folio with one reference and no flags, or NULL (-ENOMEM).
+ */
+struct folio *gs_folio_alloc_order0(gfp_t gfp);
+
+/** gs_page_alloc_nr_free() - order-0 pages on the free list (for tests) */
+unsigned long gs_page_alloc_nr_free(void);
+
+/** gs_page_alloc_nr_used() - order-0 pages handed out and not yet freed */
+unsigned long gs_page_alloc_nr_used(void);
+
+#endif /* GMEMSIM_LIB_PAGE_ALLOC_H */

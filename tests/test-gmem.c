@@ -1,0 +1,762 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of the guest_memfd inode (lib/gmem*.c, lib/page_alloc.c): creation
+ * checks and errnos (upstream and the HugeTLB design), fstat and st_blocks,
+ * fallocate check order, granularity and punch, host mappings and faults
+ * with real data, pins, get_pfn, memory failure, release and eviction, the
+ * invariant checker, and every allocation of create, fallocate and a host
+ * fault failed in turn with the state left exactly as before.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <gmemsim/alloc.h>
+#include <gmemsim/check.h>
+#include <gmemsim/folio.h>
+#include <gmemsim/gmem.h>
+#include <gmemsim/hugetlb.h>
+#include <gmemsim/hugetlb_backend.h>
+#include <gmemsim/inject.h>
+#include <gmemsim/kvm_uapi.h>
+#include <gmemsim/warn.h>
+
+#include "harness.h"
+#include "page_alloc.h"
+
+#define P	((loff_t)PAGE_SIZE)
+#define HP	((loff_t)(2UL << 20))
+#define H2M	(&hstates[0])
+#define KEEP	GS_FALLOC_FL_KEEP_SIZE
+#define PUNCH	(GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE)
+#define MMAP	GS_GUEST_MEMFD_FLAG_MMAP
+#define SHARED	GS_GUEST_MEMFD_FLAG_INIT_SHARED
+#define HUGETLB GS_GUEST_MEMFD_FLAG_HUGETLB
+
+/* x86 DEFAULT_VM, a CoCo VM, and a VM of the design with HugeTLB. */
+static const struct gs_gmem_vm_info default_vm = {.supports_init_shared = true};
+static const struct gs_gmem_vm_info coco_vm = {.has_private_mem = true};
+static const struct gs_gmem_vm_info huge_vm = {.has_private_mem = true, .supports_hugetlb = true};
+
+static struct gs_hugetlb_host real_mem = {.backing = GS_BACKING_ANON};
+static struct gs_hugetlb_backend real_backend;
+
+static void setup(void)
+{
+	gs_inject_reset();
+	gs_warn_reset_count();
+	real_backend = gs_hugetlb_host_backend(&real_mem);
+	ck_assert_int_eq(hugetlb_set_backend(&real_backend), 0);
+}
+
+static void teardown(void)
+{
+	gs_inject_reset();
+	set_max_huge_pages(H2M, 0);
+}
+
+/* Every invariant holds, nothing is left: the end of every test. */
+static void assert_clean(void)
+{
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	ck_assert_uint_eq(gs_page_alloc_nr_used(), 0);
+	set_max_huge_pages(H2M, 0);
+	ck_assert_uint_eq(H2M->nr_huge_pages, 0);
+	ck_assert_uint_eq(H2M->resv_huge_pages, 0);
+	gs_test_assert_no_leaks();
+}
+
+static struct gmem_file *create(const struct gs_gmem_vm_info *vm, loff_t size, uint64_t flags,
+				uint64_t order)
+{
+	struct gmem_file *f = NULL;
+
+	ck_assert_int_eq(kvm_gmem_create(vm, size, flags, order, &f), 0);
+	return f;
+}
+
+static unsigned long blocks(struct gmem_file *f)
+{
+	struct gs_gmem_stat st;
+
+	kvm_gmem_fstat(f, &st);
+	return st.st_blocks;
+}
+
+/* --- creation --- */
+
+START_TEST(test_supported_flags)
+{
+	ck_assert_uint_eq(kvm_gmem_get_supported_flags(NULL), MMAP | SHARED);
+	ck_assert_uint_eq(kvm_gmem_get_supported_flags(&default_vm), MMAP | SHARED);
+	ck_assert_uint_eq(kvm_gmem_get_supported_flags(&coco_vm), MMAP);
+	ck_assert_uint_eq(kvm_gmem_get_supported_flags(&huge_vm), MMAP | HUGETLB);
+}
+END_TEST
+
+/* test_guest_memfd_flags: each single bit succeeds iff the VM supports it. */
+START_TEST(test_create_each_flag)
+{
+	const struct gs_gmem_vm_info *vms[] = {&default_vm, &coco_vm};
+
+	for (unsigned int v = 0; v < 2; v++) {
+		uint64_t ok = kvm_gmem_get_supported_flags(vms[v]);
+
+		for (unsigned int bit = 0; bit < 64; bit++) {
+			struct gmem_file *f = NULL;
+			int ret = kvm_gmem_create(vms[v], P, 1ULL << bit, 0, &f);
+
+			ck_assert_int_eq(ret, (ok & (1ULL << bit)) ? 0 : -EINVAL);
+			if (f)
+				kvm_gmem_fput(f);
+		}
+	}
+	assert_clean();
+}
+END_TEST
+
+START_TEST(test_create_invalid_sizes)
+{
+	struct gmem_file *f = NULL;
+
+	for (loff_t size = 1; size < P; size++)
+		ck_assert_int_eq(kvm_gmem_create(&default_vm, size, MMAP | SHARED, 0, &f), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_create(&default_vm, 0, 0, 0, &f), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_create(&default_vm, P + 1, 0, 0, &f), -EINVAL);
+	/* A size of 2^63 or more is a negative loff_t. */
+	ck_assert_int_eq(kvm_gmem_create(&default_vm, (loff_t)(1ULL << 63), 0, 0, &f), -EINVAL);
+	/* Flags are checked before the size. */
+	ck_assert_int_eq(kvm_gmem_create(&coco_vm, 1, SHARED, 0, &f), -EINVAL);
+	ck_assert_ptr_null(f);
+	assert_clean();
+}
+END_TEST
+
+/* P31: the HugeTLB checks, each failing on its own. */
+START_TEST(test_create_hugetlb_checks)
+{
+	struct gmem_file *f = NULL;
+
+	ck_assert_int_eq(set_max_huge_pages(H2M, 2), 0);
+	ck_assert_int_eq(kvm_gmem_create(&default_vm, HP, HUGETLB, 9, &f), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_create(&huge_vm, HP, 0, 9, &f), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_create(&huge_vm, HP, MMAP, 9, &f), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_create(&huge_vm, HP, HUGETLB, 0, &f), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_create(&huge_vm, HP, HUGETLB, 10, &f), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_create(&huge_vm, HP, HUGETLB, 63, &f), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_create(&huge_vm, HP / 2, HUGETLB, 9, &f), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_create(&huge_vm, HP + P, HUGETLB, 9, &f), -EINVAL);
+	/* INIT_SHARED with HUGETLB, on a VM that offers both. */
+	{
+		struct gs_gmem_vm_info both = {.supports_init_shared = true,
+					       .supports_hugetlb = true};
+
+		ck_assert_int_eq(kvm_gmem_create(&both, HP, HUGETLB | SHARED, 9, &f), -EINVAL);
+	}
+	/* The pool holds 2 pages: a 3-page file cannot reserve its size. */
+	ck_assert_int_eq(kvm_gmem_create(&huge_vm, 3 * HP, HUGETLB, 9, &f), -ENOMEM);
+	ck_assert_uint_eq(H2M->resv_huge_pages, 0);
+	ck_assert_ptr_null(f);
+
+	f = create(&huge_vm, 2 * HP, HUGETLB | MMAP, 9);
+	ck_assert_uint_eq(H2M->resv_huge_pages, 2);
+	ck_assert_int_eq(kvm_gmem_create(&huge_vm, HP, HUGETLB, 9, &f), -ENOMEM);
+	kvm_gmem_fput(f);
+	ck_assert_uint_eq(H2M->resv_huge_pages, 0);
+	assert_clean();
+}
+END_TEST
+
+/* test_create_guest_memfd_multiple, test_file_size, and the profiles' st_blocks. */
+START_TEST(test_fstat)
+{
+	struct gmem_file *a = create(&default_vm, P, 0, 0);
+	struct gmem_file *b = create(&default_vm, 2 * P, MMAP, 0);
+	struct gs_gmem_stat sa, sb;
+
+	kvm_gmem_fstat(a, &sa);
+	kvm_gmem_fstat(b, &sb);
+	ck_assert_int_eq(sa.st_size, P);
+	ck_assert_int_eq(sb.st_size, 2 * P);
+	ck_assert_uint_ne(sa.st_ino, sb.st_ino);
+	ck_assert_uint_eq(sa.st_blksize, P);
+	ck_assert_uint_eq(sa.st_mode, S_IFREG | 0600);
+	ck_assert_uint_eq(sb.st_blocks, 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(b, KEEP, 0, 2 * P), 0);
+	ck_assert_uint_eq(blocks(b), 2 * P / 512);
+	kvm_gmem_fput(a);
+	kvm_gmem_fput(b);
+
+	{
+		struct gs_gmem_vm_info upstream = default_vm;
+
+		upstream.profile = GS_GMEM_PROFILE_UPSTREAM;
+		a = create(&upstream, P, 0, 0);
+	}
+	ck_assert_int_eq(kvm_gmem_fallocate(a, KEEP, 0, P), 0);
+	ck_assert_uint_eq(blocks(a), 0);
+	kvm_gmem_fput(a);
+	assert_clean();
+}
+END_TEST
+
+START_TEST(test_fstat_hugetlb)
+{
+	struct gmem_file *f;
+	struct gs_gmem_stat st;
+
+	ck_assert_int_eq(set_max_huge_pages(H2M, 1), 0);
+	f = create(&huge_vm, HP, HUGETLB, 9);
+	kvm_gmem_fstat(f, &st);
+	ck_assert_uint_eq(st.st_blksize, HP);
+	ck_assert_int_eq(st.st_size, HP);
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
+/* --- fallocate --- */
+
+START_TEST(test_fallocate_check_order)
+{
+	struct gmem_file *f = create(&default_vm, 4 * P, 0, 0);
+
+	ck_assert_int_eq(kvm_gmem_fallocate(f, 0, 0, 0), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, -P, P), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, 0x80 | KEEP, 0, P), -EOPNOTSUPP);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, GS_FALLOC_FL_PUNCH_HOLE, 0, P), -EOPNOTSUPP);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, GS_MAX_LFS_FILESIZE - P + 1, P), -EFBIG);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, 0, 0, P), -EOPNOTSUPP);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP | GS_FALLOC_FL_ZERO_RANGE, 0, P), -EOPNOTSUPP);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP | GS_FALLOC_FL_COLLAPSE_RANGE, 1, P),
+			 -EOPNOTSUPP);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 1, P), -EINVAL);
+	ck_assert_uint_eq(blocks(f), 0);
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
+/* test_fallocate: the upstream sequence of spec rule 20, with st_blocks. */
+START_TEST(test_fallocate_sequence)
+{
+	struct gmem_file *f = create(&default_vm, 4 * P, MMAP | SHARED, 0);
+
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, 4 * P), 0);
+	ck_assert_uint_eq(blocks(f), 4 * P / 512);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, P - 1, P), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 4 * P, P), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 5 * P, P), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, 4 * P, P), 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, 5 * P, P), 0);
+	ck_assert_uint_eq(blocks(f), 4 * P / 512);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, P, P - 1), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, P, P), 0);
+	ck_assert_uint_eq(blocks(f), 3 * P / 512);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, P, P), 0);
+	ck_assert_uint_eq(blocks(f), 3 * P / 512);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, P, P), 0);
+	ck_assert_uint_eq(blocks(f), 4 * P / 512);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
+/* test_invalid_punch_hole. */
+START_TEST(test_invalid_punch_hole)
+{
+	static const loff_t cases[][2] = {
+		{0, 1}, {0, P - 1}, {0, P + 1}, {1, 1},	    {1, P - 1},
+		{1, P}, {1, P + 1}, {P, 1},	{P, P - 1}, {P, P + 1},
+	};
+	struct gmem_file *f = create(&default_vm, 4 * P, 0, 0);
+
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, cases[i][0], cases[i][1]), -EINVAL);
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
+/* P22, P32, P33 and the st_blocks test (51/51) on a 2M file. */
+START_TEST(test_fallocate_hugetlb)
+{
+	struct gmem_file *f;
+	loff_t total = 2 * HP;
+
+	ck_assert_int_eq(set_max_huge_pages(H2M, 3), 0);
+	f = create(&huge_vm, total, HUGETLB, 9);
+	ck_assert_uint_eq(H2M->resv_huge_pages, 2);
+	ck_assert_uint_eq(H2M->free_huge_pages, 3);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, P), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, P, HP), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, 0, P), -EINVAL);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, total), 0);
+	ck_assert_uint_eq(blocks(f), total / 512);
+	ck_assert_uint_eq(H2M->free_huge_pages, 1);
+	ck_assert_uint_eq(H2M->resv_huge_pages, 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, total, HP), -EINVAL);
+	ck_assert_uint_eq(blocks(f), total / 512);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, total, HP), 0);
+	ck_assert_uint_eq(blocks(f), total / 512);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, HP, HP), 0);
+	ck_assert_uint_eq(blocks(f), (total - HP) / 512);
+	ck_assert_uint_eq(H2M->free_huge_pages, 2);
+	ck_assert_uint_eq(H2M->resv_huge_pages, 1);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, HP, HP), 0);
+	ck_assert_uint_eq(blocks(f), (total - HP) / 512);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, total), 0);
+	ck_assert_uint_eq(blocks(f), total / 512);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	kvm_gmem_fput(f);
+	ck_assert_uint_eq(H2M->free_huge_pages, 3);
+	ck_assert_uint_eq(H2M->resv_huge_pages, 0);
+	assert_clean();
+}
+END_TEST
+
+/* --- host side --- */
+
+START_TEST(test_mmap_rules)
+{
+	struct gmem_file *f = create(&default_vm, 4 * P, 0, 0);
+	struct gmem_vma *vma = NULL;
+
+	ck_assert_int_eq(kvm_gmem_mmap(f, 0, 1, true, &vma), -ENODEV);
+	ck_assert_int_eq(kvm_gmem_mmap(f, 0, 4, true, &vma), -ENODEV);
+	kvm_gmem_fput(f);
+	f = create(&default_vm, 4 * P, MMAP, 0);
+	ck_assert_int_eq(kvm_gmem_mmap(f, 0, 4, false, &vma), -EINVAL);
+	ck_assert_ptr_null(vma);
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
+/* test_fault_private: without INIT_SHARED every host access SIGBUSes. */
+START_TEST(test_fault_private)
+{
+	struct gmem_file *f = create(&default_vm, 4 * P, MMAP, 0);
+	struct gmem_vma *vma;
+	char buf[16];
+	size_t done;
+
+	ck_assert_int_eq(kvm_gmem_mmap(f, 0, 4, true, &vma), 0);
+	for (unsigned long i = 0; i < 4; i++) {
+		ck_assert_uint_eq(kvm_gmem_fault(vma, i), VM_FAULT_SIGBUS);
+		ck_assert_uint_eq(kvm_gmem_access(vma, i * P, buf, 1, true, &done),
+				  VM_FAULT_SIGBUS);
+		ck_assert_uint_eq(done, 0);
+	}
+	ck_assert_uint_eq(blocks(f), 0);
+	kvm_gmem_munmap(vma);
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
+static bool all_bytes(const unsigned char *p, size_t n, unsigned char v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+/* test_mmap_supported: fill 0xaa, punch page 0, page 0 reads 0, rewrite works. */
+START_TEST(test_mmap_supported)
+{
+	struct gmem_file *f = create(&default_vm, 4 * P, MMAP | SHARED, 0);
+	unsigned char *buf = malloc(4 * P);
+	struct gmem_vma *vma, *other;
+	size_t done;
+
+	ck_assert_int_eq(kvm_gmem_mmap(f, 0, 4, true, &vma), 0);
+	ck_assert_int_eq(kvm_gmem_mmap(f, 2, 2, true, &other), 0);
+	memset(buf, 0xaa, 4 * P);
+	ck_assert_uint_eq(kvm_gmem_access(vma, 0, buf, 4 * P, true, &done), 0);
+	ck_assert_uint_eq(blocks(f), 4 * P / 512);
+	/* Another mapping of the file sees the same pages. */
+	memset(buf, 0, 4 * P);
+	ck_assert_uint_eq(kvm_gmem_access(other, 0, buf, 2 * P, false, &done), 0);
+	ck_assert(all_bytes(buf, 2 * P, 0xaa));
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, 0, P), 0);
+	ck_assert_uint_eq(blocks(f), 3 * P / 512);
+	ck_assert_uint_eq(kvm_gmem_access(vma, 0, buf, 4 * P, false, &done), 0);
+	ck_assert(all_bytes(buf, P, 0));
+	ck_assert(all_bytes(buf + P, 3 * P, 0xaa));
+	memset(buf, 0x55, P);
+	ck_assert_uint_eq(kvm_gmem_access(vma, 0, buf, P, true, &done), 0);
+	ck_assert_uint_eq(kvm_gmem_access(vma, 0, buf, 4 * P, false, &done), 0);
+	ck_assert(all_bytes(buf, P, 0x55));
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	kvm_gmem_munmap(other);
+	kvm_gmem_munmap(vma);
+	kvm_gmem_fput(f);
+	free(buf);
+	assert_clean();
+}
+END_TEST
+
+/* test_fault_overflow: a mapping of 4x the size SIGBUSes past i_size, data kept. */
+START_TEST(test_fault_overflow)
+{
+	struct gmem_file *f = create(&default_vm, 4 * P, MMAP | SHARED, 0);
+	unsigned char *buf = malloc(16 * P);
+	struct gmem_vma *vma;
+	size_t done;
+
+	ck_assert_int_eq(kvm_gmem_mmap(f, 0, 16, true, &vma), 0);
+	memset(buf, 0xaa, 16 * P);
+	ck_assert_uint_eq(kvm_gmem_access(vma, 0, buf, 16 * P, true, &done), VM_FAULT_SIGBUS);
+	ck_assert_uint_eq(done, 4 * P);
+	memset(buf, 0, 16 * P);
+	ck_assert_uint_eq(kvm_gmem_access(vma, 0, buf, 4 * P, false, &done), 0);
+	ck_assert(all_bytes(buf, 4 * P, 0xaa));
+	kvm_gmem_munmap(vma);
+	kvm_gmem_fput(f);
+	free(buf);
+	assert_clean();
+}
+END_TEST
+
+/* A long-term pin keeps the page alive across punch; close with pins works. */
+START_TEST(test_pin)
+{
+	struct gmem_file *f = create(&default_vm, 4 * P, MMAP | SHARED, 0);
+	struct gmem_vma *vma;
+	struct page *page;
+	unsigned char c = 0x77;
+	size_t done;
+
+	ck_assert_int_eq(kvm_gmem_mmap(f, 0, 4, true, &vma), 0);
+	ck_assert_uint_eq(kvm_gmem_access(vma, P, &c, 1, true, &done), 0);
+	ck_assert_int_eq(kvm_gmem_pin(vma, 1, &page), 0);
+	ck_assert(folio_maybe_dma_pinned(page_folio(page)));
+	ck_assert_int_eq(folio_ref_count(page_folio(page)), 2 + GUP_PIN_COUNTING_BIAS);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	ck_assert_int_eq(kvm_gmem_pin(vma, 9, &page) == -EFAULT, 1);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, 0, 4 * P), 0);
+	ck_assert_uint_eq(blocks(f), 0);
+	/* The pinned page is out of the file but not freed. */
+	ck_assert_uint_eq(gs_page_alloc_nr_used(), 1);
+	ck_assert_uint_eq(*(unsigned char *)gs_pfn_to_virt(page_to_pfn(page)), 0x77);
+	kvm_gmem_munmap(vma);
+	kvm_gmem_fput(f);
+	kvm_gmem_unpin(page);
+	assert_clean();
+}
+END_TEST
+
+/* --- guest side, memory failure, release --- */
+
+START_TEST(test_get_pfn)
+{
+	struct gmem_file *f = create(&coco_vm, 4 * P, 0, 0);
+	unsigned long pfn;
+	int order = -1;
+
+	ck_assert_int_eq(kvm_gmem_get_pfn(f, 4, &pfn, &order), -EIO);
+	ck_assert_int_eq(kvm_gmem_get_pfn(f, 2, &pfn, &order), 0);
+	ck_assert_int_eq(order, 0);
+	ck_assert(folio_test_uptodate(pfn_folio(pfn)));
+	ck_assert_uint_eq(blocks(f), P / 512);
+	kvm_gmem_fput(f);
+
+	ck_assert_int_eq(set_max_huge_pages(H2M, 1), 0);
+	f = create(&huge_vm, HP, HUGETLB, 9);
+	ck_assert_int_eq(kvm_gmem_get_pfn(f, 3, &pfn, &order), 0);
+	ck_assert_int_eq(order, 9);
+	ck_assert_uint_eq(pfn & 511, 3);
+	ck_assert_uint_eq(blocks(f), HP / 512);
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
+/* Lisa Wang's test_memory_failure and _guest, without the kill-policy matrix. */
+START_TEST(test_memory_failure)
+{
+	struct gmem_file *f = create(&default_vm, 4 * P, MMAP | SHARED, 0);
+	struct gmem_vma *vma;
+	unsigned long pfn;
+	struct page *page;
+	char c = 1;
+	size_t done;
+	int order;
+
+	ck_assert_int_eq(kvm_gmem_error_page(f, 1), -ENOENT);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, 4 * P), 0);
+	ck_assert_int_eq(kvm_gmem_mmap(f, 0, 4, true, &vma), 0);
+	/* A mapped page is unmapped by the failure, so the next access faults. */
+	ck_assert_uint_eq(kvm_gmem_access(vma, P, &c, 1, true, &done), 0);
+	ck_assert_int_eq(kvm_gmem_error_page(f, 1), 0);
+	ck_assert_int_eq(folio_mapcount(xa_load(&f->inode->filemap, 1)), 0);
+	ck_assert_uint_eq(blocks(f), 4 * P / 512);
+	ck_assert_uint_eq(kvm_gmem_access(vma, P, &c, 1, false, &done), VM_FAULT_HWPOISON);
+	ck_assert_uint_eq(kvm_gmem_access(vma, P, &c, 1, true, &done), VM_FAULT_HWPOISON);
+	ck_assert_int_eq(kvm_gmem_pin(vma, 1, &page), -EHWPOISON);
+	ck_assert_int_eq(kvm_gmem_get_pfn(f, 1, &pfn, &order), -EHWPOISON);
+	ck_assert_uint_eq(kvm_gmem_access(vma, 0, &c, 1, true, &done), 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, 0, 4 * P), 0);
+	ck_assert_uint_eq(blocks(f), 0);
+	/* A fresh page replaces the poisoned one. */
+	ck_assert_uint_eq(kvm_gmem_access(vma, P, &c, 1, false, &done), 0);
+	ck_assert_int_eq(c, 0);
+	kvm_gmem_munmap(vma);
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
+/* A mapping holds the file: closing the fd keeps the memory until munmap. */
+START_TEST(test_release_with_mapping)
+{
+	struct gmem_file *f = create(&default_vm, 2 * P, MMAP | SHARED, 0);
+	struct gmem_vma *vma;
+	char c = 0x42;
+	size_t done;
+
+	ck_assert_int_eq(kvm_gmem_mmap(f, 0, 2, true, &vma), 0);
+	ck_assert_uint_eq(kvm_gmem_access(vma, 0, &c, 1, true, &done), 0);
+	kvm_gmem_fput(f);
+	c = 0;
+	ck_assert_uint_eq(kvm_gmem_access(vma, 0, &c, 1, false, &done), 0);
+	ck_assert_int_eq(c, 0x42);
+	ck_assert_uint_eq(gs_page_alloc_nr_used(), 1);
+	kvm_gmem_munmap(vma);
+	assert_clean();
+}
+END_TEST
+
+/* The checker catches an st_blocks count that disagrees with the folios. */
+START_TEST(test_checker)
+{
+	struct gmem_file *f = create(&default_vm, 2 * P, 0, 0);
+
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, P), 0);
+	f->inode->i_bytes += P;
+	ck_assert_uint_ne(gs_check_run_all(NULL), 0);
+	f->inode->i_bytes -= P;
+	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
+/* --- fault injection: failed calls leave no trace --- */
+
+struct fi_ctx {
+	const struct gs_gmem_vm_info *vm;
+	uint64_t flags, order;
+	loff_t size, off, len;
+	unsigned long fault_page;
+	struct gmem_file *f;
+	struct gmem_vma *vma;
+	char *before;
+	size_t before_len;
+	int expect_err;
+};
+
+static char *dump(struct gmem_file *f, size_t *len)
+{
+	char *s = NULL;
+	FILE *m = open_memstream(&s, len);
+
+	kvm_gmem_dump(f->inode, m);
+	fprintf(m, "pages used %lu\n", gs_page_alloc_nr_used());
+	fclose(m);
+	return s;
+}
+
+static void fi_create_prepare(void *arg)
+{
+	struct fi_ctx *c = arg;
+
+	c->f = NULL;
+}
+
+static int fi_create_op(void *arg)
+{
+	struct fi_ctx *c = arg;
+
+	return kvm_gmem_create(c->vm, c->size, c->flags, c->order, &c->f);
+}
+
+static void fi_create_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct fi_ctx *c = arg;
+
+	(void)n;
+	if (ret) {
+		ck_assert(injected);
+		ck_assert_int_eq(ret, -ENOMEM);
+		ck_assert_ptr_null(c->f);
+		ck_assert_uint_eq(H2M->resv_huge_pages, 0);
+	} else {
+		kvm_gmem_fput(c->f);
+	}
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	if (!H2M->nr_huge_pages)
+		gs_test_assert_no_leaks();
+}
+
+static void fi_prepare_file(void *arg)
+{
+	struct fi_ctx *c = arg;
+
+	c->f = create(c->vm, c->size, c->flags, c->order);
+	/* Part of the range is allocated already: it must survive a failure. */
+	ck_assert_int_eq(
+		kvm_gmem_fallocate(c->f, KEEP, c->off, (loff_t)gmem_page_size(c->f->inode)), 0);
+	c->vma = NULL;
+	if (c->flags & MMAP)
+		ck_assert_int_eq(
+			kvm_gmem_mmap(c->f, 0, (unsigned long)(c->size / P), true, &c->vma), 0);
+	c->before = dump(c->f, &c->before_len);
+}
+
+static int fi_falloc_op(void *arg)
+{
+	struct fi_ctx *c = arg;
+
+	return kvm_gmem_fallocate(c->f, KEEP, c->off, c->len);
+}
+
+static int fi_fault_op(void *arg)
+{
+	struct fi_ctx *c = arg;
+	vm_fault_t ret = kvm_gmem_fault(c->vma, c->fault_page);
+
+	return ret == VM_FAULT_OOM ? -ENOMEM : ret ? -EFAULT : 0;
+}
+
+static void fi_file_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct fi_ctx *c = arg;
+	size_t len;
+	char *after = dump(c->f, &len);
+
+	(void)n;
+	if (ret) {
+		ck_assert(injected);
+		ck_assert_int_eq(ret, -ENOMEM);
+		ck_assert_str_eq(after, c->before);
+	}
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	free(after);
+	free(c->before);
+	if (c->vma)
+		kvm_gmem_munmap(c->vma);
+	kvm_gmem_fput(c->f);
+	/* The pool's own pages are not leaks; assert_clean() empties it. */
+	if (!H2M->nr_huge_pages)
+		gs_test_assert_no_leaks();
+}
+
+static void run_fi(struct fi_ctx *c, const struct gs_fail_nth_ops *ops)
+{
+	for (int persistent = 0; persistent < 2; persistent++) {
+		struct gs_fail_nth cfg = {.site = GS_INJECT_ANY_SITE, .persistent = persistent};
+		unsigned long iterations = 0;
+
+		ck_assert_int_eq(gs_fail_nth_loop(&cfg, ops, c, &iterations), 0);
+		ck_assert_uint_gt(iterations, 1);
+	}
+}
+
+START_TEST(test_fi_create)
+{
+	static const struct gs_fail_nth_ops ops = {fi_create_prepare, fi_create_op,
+						   fi_create_check};
+	struct fi_ctx c = {.vm = &default_vm, .size = 64 * P, .flags = MMAP | SHARED};
+
+	run_fi(&c, &ops);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 2), 0);
+	c = (struct fi_ctx){.vm = &huge_vm, .size = 2 * HP, .flags = HUGETLB, .order = 9};
+	run_fi(&c, &ops);
+	assert_clean();
+}
+END_TEST
+
+START_TEST(test_fi_fallocate)
+{
+	static const struct gs_fail_nth_ops ops = {fi_prepare_file, fi_falloc_op, fi_file_check};
+	struct fi_ctx c = {.vm = &default_vm, .size = 1024 * P, .off = 8 * P, .len = 1000 * P};
+
+	run_fi(&c, &ops);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 4), 0);
+	c = (struct fi_ctx){.vm = &huge_vm,
+			    .size = 4 * HP,
+			    .flags = HUGETLB,
+			    .order = 9,
+			    .off = HP,
+			    .len = 3 * HP};
+	run_fi(&c, &ops);
+	assert_clean();
+}
+END_TEST
+
+START_TEST(test_fi_fault)
+{
+	static const struct gs_fail_nth_ops ops = {fi_prepare_file, fi_fault_op, fi_file_check};
+	struct fi_ctx c = {
+		.vm = &default_vm, .size = 1024 * P, .flags = MMAP | SHARED, .fault_page = 700};
+
+	run_fi(&c, &ops);
+	assert_clean();
+}
+END_TEST
+
+Suite *gs_test_suite(void)
+{
+	Suite *s = suite_create("gmem");
+	TCase *tc_create = tcase_create("create");
+	TCase *tc_falloc = tcase_create("fallocate");
+	TCase *tc_host = tcase_create("host");
+	TCase *tc_guest = tcase_create("guest");
+	TCase *tc_fi = tcase_create("fault-injection");
+
+	tcase_add_checked_fixture(tc_create, setup, teardown);
+	tcase_add_test(tc_create, test_supported_flags);
+	tcase_add_test(tc_create, test_create_each_flag);
+	tcase_add_test(tc_create, test_create_invalid_sizes);
+	tcase_add_test(tc_create, test_create_hugetlb_checks);
+	tcase_add_test(tc_create, test_fstat);
+	tcase_add_test(tc_create, test_fstat_hugetlb);
+	suite_add_tcase(s, tc_create);
+
+	tcase_add_checked_fixture(tc_falloc, setup, teardown);
+	tcase_add_test(tc_falloc, test_fallocate_check_order);
+	tcase_add_test(tc_falloc, test_fallocate_sequence);
+	tcase_add_test(tc_falloc, test_invalid_punch_hole);
+	tcase_add_test(tc_falloc, test_fallocate_hugetlb);
+	suite_add_tcase(s, tc_falloc);
+
+	tcase_add_checked_fixture(tc_host, setup, teardown);
+	tcase_add_test(tc_host, test_mmap_rules);
+	tcase_add_test(tc_host, test_fault_private);
+	tcase_add_test(tc_host, test_mmap_supported);
+	tcase_add_test(tc_host, test_fault_overflow);
+	tcase_add_test(tc_host, test_pin);
+	suite_add_tcase(s, tc_host);
+
+	tcase_add_checked_fixture(tc_guest, setup, teardown);
+	tcase_add_test(tc_guest, test_get_pfn);
+	tcase_add_test(tc_guest, test_memory_failure);
+	tcase_add_test(tc_guest, test_release_with_mapping);
+	tcase_add_test(tc_guest, test_checker);
+	suite_add_tcase(s, tc_guest);
+
+	tcase_add_checked_fixture(tc_fi, setup, teardown);
+	tcase_add_test(tc_fi, test_fi_create);
+	tcase_add_test(tc_fi, test_fi_fallocate);
+	tcase_add_test(tc_fi, test_fi_fault);
+	suite_add_tcase(s, tc_fi);
+	return s;
+}
