@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Syscall-shaped calls over simulated file descriptors: open("/dev/kvm"),
+ * ioctl with linux/kvm.h's request numbers and struct layouts, fallocate,
+ * fstat, mmap/munmap, close, and the read/write/seek family with the
+ * errnos guest_memfd gives. Every call returns -1 and sets errno like libc,
+ * so code written against gs_open(), gs_ioctl(), ... runs against the real
+ * kernel by dropping the "gs_" prefix (docs/UAPI.md).
+ *
+ * The calls work on the current process's fd table and mappings, as system
+ * calls work on current's: the libc signatures leave no room for a context
+ * argument. There is one process at start; gs_uapi_create() and
+ * gs_uapi_switch() model more (fd numbers are per process). Not
+ * thread-safe.
+ */
+#ifndef GMEMSIM_UAPI_H
+#define GMEMSIM_UAPI_H
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <gmemsim/compiler.h>
+#include <gmemsim/gmem.h>
+#include <gmemsim/kvm_uapi.h>
+
+/* Simulated fds are 3 .. GS_UAPI_NR_OPEN - 1 (0-2 stand for stdio). */
+#define GS_UAPI_FIRST_FD 3
+#define GS_UAPI_NR_OPEN	 1024
+
+/* KVM_GET_API_VERSION's answer. */
+#define GS_KVM_API_VERSION 12
+
+/**
+ * gs_open() - open(2); only "/dev/kvm" exists
+ * @path: the path
+ * @flags: an access mode and open flags, taken as the kernel takes them
+ *         for a 0666 character device (/dev/kvm does not check f_mode)
+ *
+ * Context: process context.
+ * Return: the lowest free fd, or -1 with errno ENOENT (another path),
+ * EFAULT (@path NULL), EEXIST (O_CREAT|O_EXCL), ENOTDIR (O_DIRECTORY),
+ * EMFILE when the table is full.
+ */
+GS_API int gs_open(const char *path, int flags, ...);
+
+/**
+ * gs_close() - close(2)
+ * @fd: the fd
+ *
+ * A guest_memfd fd drops its file reference, then its VM reference; host
+ * mappings keep both alive until munmap.
+ *
+ * Context: process context.
+ * Return: 0, or -1 with errno EBADF.
+ */
+GS_API int gs_close(int fd);
+
+/**
+ * gs_ioctl() - ioctl(2) on /dev/kvm, a VM or a guest_memfd
+ * @fd: the fd
+ * @request: GS_KVM_* request number
+ *
+ * /dev/kvm: KVM_GET_API_VERSION, KVM_CREATE_VM, KVM_CHECK_EXTENSION. A VM:
+ * KVM_CHECK_EXTENSION, KVM_CREATE_GUEST_MEMFD, KVM_SET_USER_MEMORY_REGION2.
+ * A guest_memfd: none (upstream has no guest_memfd ioctls). Pointer
+ * arguments that are NULL give EFAULT where the kernel would copy.
+ *
+ * Context: process context.
+ * Return: the request's value (an fd for the creating requests), or -1
+ * with errno EBADF, ENOTTY (unknown request), EINVAL, EFAULT, EEXIST,
+ * ENOMEM, EMFILE.
+ */
+GS_API int gs_ioctl(int fd, unsigned long request, ...);
+
+/**
+ * gs_fallocate() - fallocate(2)
+ * @fd: a guest_memfd
+ * @mode: FALLOC_FL_*
+ * @offset: byte offset
+ * @len: byte length
+ *
+ * Context: process context.
+ * Return: 0, or -1 with errno EBADF, ENODEV (not a guest_memfd) or what
+ * kvm_gmem_fallocate() answers.
+ */
+GS_API int gs_fallocate(int fd, int mode, off_t offset, off_t len);
+
+/**
+ * gs_fstat() - fstat(2)
+ * @fd: the fd
+ * @st: filled in (fields the simulator does not model are zero)
+ *
+ * Context: process context.
+ * Return: 0, or -1 with errno EBADF or EFAULT (@st NULL).
+ */
+GS_API int gs_fstat(int fd, struct stat *st);
+
+/**
+ * gs_mmap() - mmap(2) of a guest_memfd
+ * @addr: a hint, ignored (MAP_FIXED is not supported: EINVAL)
+ * @len: bytes, rounded up to pages
+ * @prot: PROT_*
+ * @flags: MAP_SHARED or MAP_PRIVATE (MAP_SHARED_VALIDATE as MAP_SHARED)
+ * @fd: the fd
+ * @offset: byte offset, page aligned
+ *
+ * The address is a PROT_NONE reservation of the host's address space: it
+ * names the mapping but is not dereferenceable (a stray access faults).
+ * Reach the guest_memfd pages through gs_uapi_read_mapped() and
+ * gs_uapi_write_mapped().
+ *
+ * Context: process context.
+ * Return: the address, or MAP_FAILED with errno EBADF, EINVAL, EPERM
+ * (PROT_EXEC: the mount is noexec), ENODEV (no GUEST_MEMFD_FLAG_MMAP, or
+ * not a guest_memfd), ENOMEM.
+ */
+GS_API void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset);
+
+/**
+ * gs_munmap() - munmap(2)
+ * @addr: page aligned
+ * @len: bytes
+ *
+ * Removes the mappings wholly inside [@addr, @addr + @len); a range that
+ * cuts a mapping is EINVAL (the simulator cannot split a mapping).
+ *
+ * Context: process context.
+ * Return: 0, or -1 with errno EINVAL.
+ */
+GS_API int gs_munmap(void *addr, size_t len);
+
+/**
+ * gs_uapi_read_mapped() - read bytes through a gs_mmap() mapping
+ * @addr: inside a mapping
+ * @buf: destination
+ * @len: bytes, within the same mapping
+ * @done: if not NULL, set to the bytes copied before a fault
+ *
+ * Stands in for a load from the mapping: pages fault in as touched.
+ *
+ * Context: process context.
+ * Return: 0, or -1 with errno EFAULT where the kernel would send SIGBUS
+ * (past i_size, a private page, a poisoned page) or the range is not
+ * mapped, ENOMEM when the fault could not allocate.
+ */
+GS_API int gs_uapi_read_mapped(const void *addr, void *buf, size_t len, size_t *done);
+
+/**
+ * gs_uapi_write_mapped() - write bytes through a gs_mmap() mapping
+ * @addr: inside a mapping
+ * @buf: source
+ * @len: bytes, within the same mapping
+ * @done: if not NULL, set to the bytes copied before a fault
+ *
+ * Context: process context.
+ * Return: as gs_uapi_read_mapped().
+ */
+GS_API int gs_uapi_write_mapped(void *addr, const void *buf, size_t len, size_t *done);
+
+/**
+ * gs_read() - read(2); gs_write() - write(2)
+ * @fd: the fd
+ * @buf: buffer
+ * @count: bytes
+ *
+ * No simulated file can be read or written (guest_memfd and KVM's files
+ * have no read/write operations).
+ *
+ * Context: process context.
+ * Return: -1 with errno EBADF or EINVAL.
+ */
+GS_API ssize_t gs_read(int fd, void *buf, size_t count);
+GS_API ssize_t gs_write(int fd, const void *buf, size_t count);
+
+/**
+ * gs_pread() - pread(2); gs_pwrite() - pwrite(2)
+ * @fd: the fd
+ * @buf: buffer
+ * @count: bytes
+ * @offset: file offset
+ *
+ * Context: process context.
+ * Return: -1 with errno EBADF, ESPIPE (anonymous-inode files: VMs and
+ * guest_memfd) or EINVAL (/dev/kvm).
+ */
+GS_API ssize_t gs_pread(int fd, void *buf, size_t count, off_t offset);
+GS_API ssize_t gs_pwrite(int fd, const void *buf, size_t count, off_t offset);
+
+/**
+ * gs_lseek() - lseek(2)
+ * @fd: the fd
+ * @offset: offset
+ * @whence: SEEK_*
+ *
+ * Context: process context.
+ * Return: 0 for /dev/kvm and VMs (noop_llseek), -1 with errno ESPIPE for
+ * guest_memfd, EBADF.
+ */
+GS_API off_t gs_lseek(int fd, off_t offset, int whence);
+
+/**
+ * gs_ftruncate() - ftruncate(2)
+ * @fd: the fd
+ * @length: new size
+ *
+ * Context: process context.
+ * Return: -1 with errno EBADF or EINVAL (the size of a guest_memfd is
+ * fixed at creation; the other files are not regular).
+ */
+GS_API int gs_ftruncate(int fd, off_t length);
+
+/**
+ * gs_fsync() - fsync(2)
+ * @fd: the fd
+ *
+ * Context: process context.
+ * Return: -1 with errno EBADF or EINVAL (no .fsync operation).
+ */
+GS_API int gs_fsync(int fd);
+
+/**
+ * gs_uapi_gmem_file() - the guest_memfd file behind @fd, for checks
+ * @fd: the fd
+ *
+ * Context: any.
+ * Return: the file, or NULL when @fd is not an open guest_memfd.
+ */
+GS_API struct gmem_file *gs_uapi_gmem_file(int fd);
+
+/**
+ * gs_uapi_kvm() - the VM behind a VM or guest_memfd @fd, for checks
+ * @fd: the fd
+ *
+ * Context: any.
+ * Return: the VM, or NULL.
+ */
+GS_API struct kvm *gs_uapi_kvm(int fd);
+
+/**
+ * gs_uapi_nr_open() - fds open in the table
+ *
+ * Context: any.
+ * Return: the count.
+ */
+GS_API unsigned int gs_uapi_nr_open(void);
+
+/**
+ * gs_uapi_nr_mappings() - live gs_mmap() mappings
+ *
+ * Context: any.
+ * Return: the count.
+ */
+GS_API unsigned int gs_uapi_nr_mappings(void);
+
+/**
+ * gs_uapi_set_profile() - the guest_memfd profile of VMs created from now on
+ * @profile: GS_GMEM_PROFILE_DESIGN (the default) or GS_GMEM_PROFILE_UPSTREAM
+ *
+ * Context: process context.
+ */
+GS_API void gs_uapi_set_profile(enum gs_gmem_profile profile);
+
+struct gs_uapi;
+
+/**
+ * gs_uapi_create() - a new process with an empty fd table
+ *
+ * Context: process context.
+ * Return: the process, or NULL when out of memory.
+ */
+GS_API struct gs_uapi *gs_uapi_create(void);
+
+/**
+ * gs_uapi_switch() - make @u the process the gs_* calls act on
+ * @u: a process from gs_uapi_create(), or NULL for the initial process
+ *
+ * Context: process context.
+ * Return: the previous process (NULL for the initial one).
+ */
+GS_API struct gs_uapi *gs_uapi_switch(struct gs_uapi *u);
+
+/**
+ * gs_uapi_destroy() - exit of @u: unmap its mappings, close its fds, free it
+ * @u: the process, or NULL (nothing to do); if current, the initial
+ *     process becomes current
+ *
+ * Context: process context.
+ */
+GS_API void gs_uapi_destroy(struct gs_uapi *u);
+
+/**
+ * gs_uapi_reset() - unmap everything and close every fd of the current process
+ *
+ * Context: process context.
+ */
+GS_API void gs_uapi_reset(void);
+
+#endif /* GMEMSIM_UAPI_H */

@@ -1,0 +1,639 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The syscall-shaped uAPI (include/gmemsim/uapi.h): a process-wide table of
+ * simulated fds naming /dev/kvm, VMs and guest_memfd files, and the calls
+ * that resolve them and reach lib/kvm.c and lib/gmem*.c. Errors come back
+ * as -1 with errno, in the order the kernel's syscall paths check them
+ * (docs/UAPI.md, docs/KERNEL_BACKEND.md).
+ *
+ * Lifetimes follow the kernel's: a guest_memfd file holds a reference on
+ * its VM (kvm_get_kvm() in kvm_gmem_create()), and a host mapping holds one
+ * on its file and, through it, on the VM. The gmem layer's files do not pin
+ * their VM yet, so this layer counts VM references itself: the VM fd, each
+ * guest_memfd fd and each mapping hold one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <gmemsim/alloc.h>
+#include <gmemsim/kvm.h>
+#include <gmemsim/list.h>
+#include <gmemsim/uapi.h>
+
+/* The map-type bits of mmap()'s flags (MAP_TYPE, not exported by every libc). */
+#define GS_MAP_TYPE 0x0f
+
+/* /dev/kvm is the misc device 10:232 (KVM_MINOR). */
+#define KVM_MISC_MAJOR 10
+#define KVM_MINOR      232
+
+enum gs_fd_kind {
+	GS_FD_NONE,
+	GS_FD_KVM,
+	GS_FD_VM,
+	GS_FD_GMEM,
+};
+
+/* A VM and the references the uAPI holds on it (kvm->users_count). */
+struct gs_vm {
+	struct kvm *kvm;
+	unsigned int refs;
+};
+
+/* One fd: what it names, and the VM reference it holds (VM and gmem fds). */
+struct gs_fd {
+	enum gs_fd_kind kind;
+	struct gs_vm *vm;
+	struct gmem_file *file;
+};
+
+/* One gs_mmap() mapping: the reserved host range and the gmem mapping. */
+struct gs_map {
+	uintptr_t addr;
+	size_t len;
+	struct gmem_vma *vma;
+	struct gs_vm *vm;
+	struct list_head list;
+};
+
+/*
+ * A process's files_struct plus its mm's guest_memfd mappings. The calls
+ * work on current's, as system calls do; gs_uapi_switch() changes current.
+ */
+struct gs_uapi {
+	struct gs_fd fd_table[GS_UAPI_NR_OPEN];
+	unsigned int nr_open;
+	struct list_head maps;
+	unsigned int nr_maps;
+	enum gs_gmem_profile vm_profile;
+};
+
+static struct gs_uapi init_uapi = {
+	.maps = LIST_HEAD_INIT(init_uapi.maps),
+	.vm_profile = GS_GMEM_PROFILE_DESIGN,
+};
+static struct gs_uapi *current_uapi = &init_uapi;
+
+/* libc's convention: the syscall's -errno becomes -1 and errno. */
+static int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+static struct gs_fd *fd_lookup(int fd)
+{
+	if (fd < GS_UAPI_FIRST_FD || fd >= GS_UAPI_NR_OPEN ||
+	    current_uapi->fd_table[fd].kind == GS_FD_NONE)
+		return NULL;
+	return &current_uapi->fd_table[fd];
+}
+
+/* get_unused_fd_flags(): the lowest free number, or -EMFILE. */
+static int fd_alloc(void)
+{
+	for (int fd = GS_UAPI_FIRST_FD; fd < GS_UAPI_NR_OPEN; fd++)
+		if (current_uapi->fd_table[fd].kind == GS_FD_NONE)
+			return fd;
+	return -EMFILE;
+}
+
+static int fd_install(int fd, enum gs_fd_kind kind, struct gs_vm *vm, struct gmem_file *file)
+{
+	current_uapi->fd_table[fd] = (struct gs_fd){.kind = kind, .vm = vm, .file = file};
+	current_uapi->nr_open++;
+	return fd;
+}
+
+static void vm_get(struct gs_vm *vm)
+{
+	vm->refs++;
+}
+
+/* kvm_put_kvm(): the last reference destroys the VM. */
+static void vm_put(struct gs_vm *vm)
+{
+	if (--vm->refs)
+		return;
+	kvm_destroy_vm(vm->kvm);
+	gs_kfree(vm, sizeof(*vm));
+}
+
+int gs_open(const char *path, int flags, ...)
+{
+	int fd;
+
+	if (!path)
+		return fail(EFAULT);
+	if (strcmp(path, "/dev/kvm"))
+		return fail(ENOENT);
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		return fail(EEXIST);
+	if (flags & O_DIRECTORY)
+		return fail(ENOTDIR);
+	fd = fd_alloc();
+	if (fd < 0)
+		return fail(-fd);
+	return fd_install(fd, GS_FD_KVM, NULL, NULL);
+}
+
+int gs_close(int fd)
+{
+	struct gs_fd *f = fd_lookup(fd);
+	struct gs_fd old;
+
+	if (!f)
+		return fail(EBADF);
+	/* The number is free before the release runs, as in close_fd(). */
+	old = *f;
+	*f = (struct gs_fd){.kind = GS_FD_NONE};
+	current_uapi->nr_open--;
+	/* The file first: its release reaches the VM's slots through file->vm. */
+	if (old.kind == GS_FD_GMEM)
+		kvm_gmem_fput(old.file);
+	if (old.vm)
+		vm_put(old.vm);
+	return 0;
+}
+
+/*
+ * KVM_CREATE_VM: kvm_dev_ioctl_create_vm() reserves the fd first, so a full
+ * table wins over an invalid type; the number is installed only at the end.
+ */
+static int ioctl_create_vm(unsigned long type)
+{
+	struct gs_vm *vm;
+	struct kvm *kvm;
+	int err, fd;
+
+	fd = fd_alloc();
+	if (fd < 0)
+		return fail(-fd);
+	err = kvm_create_vm(type, current_uapi->vm_profile, &kvm);
+	if (err)
+		return fail(-err);
+	vm = gs_kzalloc(sizeof(*vm), GFP_KERNEL);
+	if (!vm) {
+		kvm_destroy_vm(kvm);
+		return fail(ENOMEM);
+	}
+	vm->kvm = kvm;
+	vm->refs = 1;
+	return fd_install(fd, GS_FD_VM, vm, NULL);
+}
+
+static int ioctl_dev(unsigned long request, unsigned long arg)
+{
+	switch (request) {
+	case GS_KVM_GET_API_VERSION:
+		/* kvm_dev_ioctl() refuses an argument. */
+		if (arg)
+			return fail(EINVAL);
+		return GS_KVM_API_VERSION;
+	case GS_KVM_CREATE_VM:
+		return ioctl_create_vm(arg);
+	case GS_KVM_CHECK_EXTENSION:
+		return (int)kvm_vm_check_extension(NULL, (long)arg);
+	default:
+		/* x86's kvm_arch_dev_ioctl() answers unknown requests EINVAL. */
+		return fail(EINVAL);
+	}
+}
+
+/*
+ * KVM_CREATE_GUEST_MEMFD: the kernel checks the arguments, then reserves the
+ * fd, then allocates; here the gmem layer checks and allocates in one call,
+ * so EMFILE comes after ENOMEM when both apply.
+ */
+static int ioctl_create_guest_memfd(struct gs_vm *vm, const void *uarg)
+{
+	struct gs_kvm_create_guest_memfd args;
+	struct gmem_file *file;
+	int err, fd;
+
+	/* copy_from_user(): NULL stands for every unmapped user address. */
+	if (!uarg)
+		return fail(EFAULT);
+	memcpy(&args, uarg, sizeof(args));
+	err = kvm_vm_create_guest_memfd(vm->kvm, &args, &file);
+	if (err)
+		return fail(-err);
+	fd = fd_alloc();
+	if (fd < 0) {
+		kvm_gmem_fput(file);
+		return fail(-fd);
+	}
+	vm_get(vm);
+	return fd_install(fd, GS_FD_GMEM, vm, file);
+}
+
+static int ioctl_set_region2(struct gs_vm *vm, const void *uarg)
+{
+	struct gs_kvm_userspace_memory_region2 mem;
+	struct gs_fd *gfd = NULL;
+	int err;
+
+	if (!uarg)
+		return fail(EFAULT);
+	memcpy(&mem, uarg, sizeof(mem));
+	if (mem.flags & GS_KVM_MEM_GUEST_MEMFD)
+		gfd = fd_lookup((int)mem.guest_memfd);
+	err = kvm_set_user_memory_region2(vm->kvm, &mem, gfd ? gfd->file : NULL);
+	/*
+	 * kvm_gmem_bind() fails an fd that is open but not a guest_memfd with
+	 * EINVAL at the point where a closed fd gives EBADF, after every
+	 * argument check. The kvm layer sees only "no file" and answers
+	 * EBADF exactly there, so EBADF for an open fd is that EINVAL.
+	 */
+	if (err == -EBADF && gfd && gfd->kind != GS_FD_GMEM)
+		err = -EINVAL;
+	if (err)
+		return fail(-err);
+	return 0;
+}
+
+static int ioctl_vm(struct gs_vm *vm, unsigned long request, unsigned long arg)
+{
+	switch (request) {
+	case GS_KVM_CHECK_EXTENSION:
+		return (int)kvm_vm_check_extension(vm->kvm, (long)arg);
+	case GS_KVM_CREATE_GUEST_MEMFD:
+		return ioctl_create_guest_memfd(vm, (const void *)arg);
+	case GS_KVM_SET_USER_MEMORY_REGION2:
+		return ioctl_set_region2(vm, (const void *)arg);
+	default:
+		/* x86's kvm_arch_vm_ioctl() answers unknown requests ENOTTY. */
+		return fail(ENOTTY);
+	}
+}
+
+int gs_ioctl(int fd, unsigned long request, ...)
+{
+	struct gs_fd *f = fd_lookup(fd);
+	unsigned long arg;
+	va_list ap;
+
+	/* Like glibc: the third argument is read as one machine word. */
+	va_start(ap, request);
+	arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (!f)
+		return fail(EBADF);
+	switch (f->kind) {
+	case GS_FD_KVM:
+		return ioctl_dev(request, arg);
+	case GS_FD_VM:
+		return ioctl_vm(f->vm, request, arg);
+	default:
+		/* guest_memfd has no unlocked_ioctl: vfs_ioctl() gives ENOTTY. */
+		return fail(ENOTTY);
+	}
+}
+
+int gs_fallocate(int fd, int mode, off_t offset, off_t len)
+{
+	struct gs_fd *f = fd_lookup(fd);
+	int err;
+
+	if (!f)
+		return fail(EBADF);
+	if (f->kind != GS_FD_GMEM) {
+		/* vfs_fallocate(): the range check, then "not a regular file". */
+		if (offset < 0 || len <= 0)
+			return fail(EINVAL);
+		return fail(ENODEV);
+	}
+	err = kvm_gmem_fallocate(f->file, mode, offset, len);
+	return err ? fail(-err) : 0;
+}
+
+int gs_fstat(int fd, struct stat *st)
+{
+	struct gs_fd *f = fd_lookup(fd);
+	struct gs_gmem_stat gst;
+
+	if (!f)
+		return fail(EBADF);
+	if (!st)
+		return fail(EFAULT);
+	memset(st, 0, sizeof(*st));
+	st->st_nlink = 1;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_blksize = PAGE_SIZE;
+	switch (f->kind) {
+	case GS_FD_KVM:
+		st->st_mode = S_IFCHR | 0666;
+		st->st_rdev = makedev(KVM_MISC_MAJOR, KVM_MINOR);
+		break;
+	case GS_FD_VM:
+		/* The shared anonymous inode: no file type, owner read/write. */
+		st->st_mode = S_IRUSR | S_IWUSR;
+		break;
+	default:
+		kvm_gmem_fstat(f->file, &gst);
+		st->st_ino = gst.st_ino;
+		st->st_mode = gst.st_mode;
+		st->st_size = gst.st_size;
+		st->st_blksize = (blksize_t)gst.st_blksize;
+		st->st_blocks = (blkcnt_t)gst.st_blocks;
+		break;
+	}
+	return 0;
+}
+
+void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
+{
+	unsigned long nr_pages;
+	struct gs_map *map;
+	struct gs_fd *f;
+	void *host;
+	int err;
+
+	(void)addr;
+	/* sys_mmap(): the offset must be page aligned before anything else. */
+	if (offset & (off_t)(PAGE_SIZE - 1)) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	/* Not modelled: anonymous memory and fixed placement (docs/UAPI.md). */
+	if (flags & (MAP_ANONYMOUS | MAP_FIXED)) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	f = fd_lookup(fd);
+	if (!f) {
+		errno = EBADF;
+		return MAP_FAILED;
+	}
+	if (!len || offset < 0) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	if (len > SIZE_MAX - (PAGE_SIZE - 1)) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	nr_pages = (len + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	switch (flags & GS_MAP_TYPE) {
+	case MAP_SHARED:
+	case MAP_SHARED_VALIDATE:
+	case MAP_PRIVATE:
+		break;
+	default:
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	/* do_mmap(): KVM's files live on noexec anonymous-inode mounts. */
+	if (f->kind != GS_FD_KVM && (prot & PROT_EXEC)) {
+		errno = EPERM;
+		return MAP_FAILED;
+	}
+	/* /dev/kvm and VM fds have no ->mmap (vCPU fds do, not modelled). */
+	if (f->kind != GS_FD_GMEM) {
+		errno = ENODEV;
+		return MAP_FAILED;
+	}
+	/* An address nothing else gets; PROT_NONE so a stray access faults. */
+	host = mmap(NULL, nr_pages << PAGE_SHIFT, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (host == MAP_FAILED) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	map = gs_kzalloc(sizeof(*map), GFP_KERNEL);
+	if (!map) {
+		err = ENOMEM;
+		goto out_unreserve;
+	}
+	err = -kvm_gmem_mmap(f->file, (pgoff_t)offset >> PAGE_SHIFT, nr_pages,
+			     (flags & GS_MAP_TYPE) != MAP_PRIVATE, &map->vma);
+	if (err)
+		goto out_free;
+	map->addr = (uintptr_t)host;
+	map->len = nr_pages << PAGE_SHIFT;
+	map->vm = f->vm;
+	vm_get(map->vm);
+	list_add_tail(&map->list, &current_uapi->maps);
+	current_uapi->nr_maps++;
+	return host;
+
+out_free:
+	gs_kfree(map, sizeof(*map));
+out_unreserve:
+	munmap(host, nr_pages << PAGE_SHIFT);
+	errno = err;
+	return MAP_FAILED;
+}
+
+/* Unmap order: pages and the file reference, then the VM reference. */
+static void map_remove(struct gs_map *map)
+{
+	list_del(&map->list);
+	current_uapi->nr_maps--;
+	kvm_gmem_munmap(map->vma);
+	vm_put(map->vm);
+	munmap((void *)map->addr, map->len);
+	gs_kfree(map, sizeof(*map));
+}
+
+int gs_munmap(void *addr, size_t len)
+{
+	uintptr_t start = (uintptr_t)addr, end;
+	struct gs_map *map, *tmp;
+
+	if (start & (PAGE_SIZE - 1) || !len || len > UINTPTR_MAX - start - (PAGE_SIZE - 1))
+		return fail(EINVAL);
+	end = start + ((len + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1));
+	/* All or nothing: refuse before removing anything. */
+	list_for_each_entry (map, &current_uapi->maps, list) {
+		bool inside = map->addr >= start && map->addr + map->len <= end;
+		bool overlaps = map->addr < end && start < map->addr + map->len;
+
+		if (overlaps && !inside)
+			return fail(EINVAL);
+	}
+	list_for_each_entry_safe (map, tmp, &current_uapi->maps, list)
+		if (map->addr >= start && map->addr + map->len <= end)
+			map_remove(map);
+	return 0;
+}
+
+static int access_mapped(uintptr_t addr, void *buf, size_t len, bool write, size_t *done)
+{
+	struct gs_map *map;
+	size_t copied = 0;
+	vm_fault_t ret;
+
+	if (done)
+		*done = 0;
+	list_for_each_entry (map, &current_uapi->maps, list) {
+		if (addr < map->addr || addr - map->addr >= map->len ||
+		    len > map->len - (addr - map->addr))
+			continue;
+		ret = kvm_gmem_access(map->vma, addr - map->addr, buf, len, write, &copied);
+		if (done)
+			*done = copied;
+		if (!ret)
+			return 0;
+		/* A SIGBUS (or hwpoison SIGBUS) in the kernel; OOM kills there. */
+		return fail(ret & VM_FAULT_OOM ? ENOMEM : EFAULT);
+	}
+	return fail(EFAULT);
+}
+
+int gs_uapi_read_mapped(const void *addr, void *buf, size_t len, size_t *done)
+{
+	return access_mapped((uintptr_t)addr, buf, len, false, done);
+}
+
+int gs_uapi_write_mapped(void *addr, const void *buf, size_t len, size_t *done)
+{
+	/* kvm_gmem_access() only reads @buf when writing. */
+	return access_mapped((uintptr_t)addr, (void *)(uintptr_t)buf, len, true, done);
+}
+
+ssize_t gs_read(int fd, void *buf, size_t count)
+{
+	(void)buf;
+	(void)count;
+	/* No ->read or ->read_iter: vfs_read() gives EINVAL. */
+	return fail(fd_lookup(fd) ? EINVAL : EBADF);
+}
+
+ssize_t gs_write(int fd, const void *buf, size_t count)
+{
+	(void)buf;
+	(void)count;
+	return fail(fd_lookup(fd) ? EINVAL : EBADF);
+}
+
+/* Anonymous-inode files lack FMODE_PREAD/PWRITE; /dev/kvm has them. */
+static int positional_errno(int fd)
+{
+	struct gs_fd *f = fd_lookup(fd);
+
+	if (!f)
+		return EBADF;
+	return f->kind == GS_FD_KVM ? EINVAL : ESPIPE;
+}
+
+ssize_t gs_pread(int fd, void *buf, size_t count, off_t offset)
+{
+	(void)buf;
+	(void)count;
+	(void)offset;
+	return fail(positional_errno(fd));
+}
+
+ssize_t gs_pwrite(int fd, const void *buf, size_t count, off_t offset)
+{
+	(void)buf;
+	(void)count;
+	(void)offset;
+	return fail(positional_errno(fd));
+}
+
+off_t gs_lseek(int fd, off_t offset, int whence)
+{
+	struct gs_fd *f = fd_lookup(fd);
+
+	(void)offset;
+	(void)whence;
+	if (!f)
+		return fail(EBADF);
+	/* kvm_chardev_ops and kvm_vm_fops use noop_llseek; guest_memfd none. */
+	if (f->kind == GS_FD_GMEM)
+		return fail(ESPIPE);
+	return 0;
+}
+
+int gs_ftruncate(int fd, off_t length)
+{
+	(void)length;
+	return fail(fd_lookup(fd) ? EINVAL : EBADF);
+}
+
+int gs_fsync(int fd)
+{
+	return fail(fd_lookup(fd) ? EINVAL : EBADF);
+}
+
+struct gmem_file *gs_uapi_gmem_file(int fd)
+{
+	struct gs_fd *f = fd_lookup(fd);
+
+	return f && f->kind == GS_FD_GMEM ? f->file : NULL;
+}
+
+struct kvm *gs_uapi_kvm(int fd)
+{
+	struct gs_fd *f = fd_lookup(fd);
+
+	return f && f->vm ? f->vm->kvm : NULL;
+}
+
+unsigned int gs_uapi_nr_open(void)
+{
+	return current_uapi->nr_open;
+}
+
+unsigned int gs_uapi_nr_mappings(void)
+{
+	return current_uapi->nr_maps;
+}
+
+void gs_uapi_set_profile(enum gs_gmem_profile profile)
+{
+	current_uapi->vm_profile = profile;
+}
+
+void gs_uapi_reset(void)
+{
+	struct gs_map *map, *tmp;
+
+	list_for_each_entry_safe (map, tmp, &current_uapi->maps, list)
+		map_remove(map);
+	for (int fd = GS_UAPI_FIRST_FD; fd < GS_UAPI_NR_OPEN; fd++)
+		if (current_uapi->fd_table[fd].kind != GS_FD_NONE)
+			gs_close(fd);
+	current_uapi->vm_profile = GS_GMEM_PROFILE_DESIGN;
+}
+
+struct gs_uapi *gs_uapi_create(void)
+{
+	struct gs_uapi *u = gs_kzalloc(sizeof(*u), GFP_KERNEL);
+
+	if (!u)
+		return NULL;
+	INIT_LIST_HEAD(&u->maps);
+	u->vm_profile = GS_GMEM_PROFILE_DESIGN;
+	return u;
+}
+
+struct gs_uapi *gs_uapi_switch(struct gs_uapi *u)
+{
+	struct gs_uapi *old = current_uapi;
+
+	current_uapi = u ? u : &init_uapi;
+	return old == &init_uapi ? NULL : old;
+}
+
+void gs_uapi_destroy(struct gs_uapi *u)
+{
+	struct gs_uapi *old;
+
+	if (!u)
+		return;
+	/* Exit of that process: its mappings and fds go, as in exit_mm()/exit_files(). */
+	old = current_uapi;
+	current_uapi = u;
+	gs_uapi_reset();
+	current_uapi = old == u ? &init_uapi : old;
+	gs_kfree(u, sizeof(*u));
+}

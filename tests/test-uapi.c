@@ -1,0 +1,701 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of the syscall-shaped uAPI (lib/uapi.c): the cases of upstream's
+ * guest_memfd_test.c that need no vCPU (spec §3.1), replayed through gs_*
+ * calls with the errnos this machine's kernel gave (docs/KERNEL_BACKEND.md);
+ * fd numbering and reuse; the VM outliving its fd while a guest_memfd or a
+ * mapping needs it; allocation failures in create VM, create guest_memfd
+ * and fallocate leaving the fd table and the allocator as they were.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <gmemsim/alloc.h>
+#include <gmemsim/check.h>
+#include <gmemsim/hugetlb.h>
+#include <gmemsim/hugetlb_backend.h>
+#include <gmemsim/inject.h>
+#include <gmemsim/kvm.h>
+#include <gmemsim/uapi.h>
+#include <gmemsim/warn.h>
+
+#include "harness.h"
+
+#define P      ((uint64_t)PAGE_SIZE)
+#define GPA_4G (4ULL << 30)
+#define MMAP   GS_GUEST_MEMFD_FLAG_MMAP
+#define SHARED GS_GUEST_MEMFD_FLAG_INIT_SHARED
+#define GMEM   GS_KVM_MEM_GUEST_MEMFD
+
+/* Real page contents: the tests read back what they wrote. */
+static struct gs_hugetlb_host real_mem = {.backing = GS_BACKING_ANON};
+static struct gs_hugetlb_backend real_backend;
+
+static void setup(void)
+{
+	gs_inject_reset();
+	gs_warn_reset_count();
+	real_backend = gs_hugetlb_host_backend(&real_mem);
+	ck_assert_int_eq(hugetlb_set_backend(&real_backend), 0);
+}
+
+static void teardown(void)
+{
+	gs_uapi_reset();
+	gs_inject_reset();
+}
+
+/* Nothing open, nothing mapped, nothing allocated, no checker complaint. */
+static void assert_clean(void)
+{
+	gs_uapi_reset();
+	ck_assert_uint_eq(gs_uapi_nr_open(), 0);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	gs_test_assert_no_leaks();
+}
+
+/* -1 and @err, as a libc wrapper reports a failed syscall. */
+#define assert_fails(call, err)                 \
+	do {                                    \
+		errno = 0;                      \
+		ck_assert_int_eq((call), -1);   \
+		ck_assert_int_eq(errno, (err)); \
+	} while (0)
+
+static int open_kvm(void)
+{
+	int fd = gs_open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, GS_UAPI_FIRST_FD);
+	return fd;
+}
+
+static int create_vm(int kvm_fd)
+{
+	int fd = gs_ioctl(kvm_fd, GS_KVM_CREATE_VM, 0UL);
+
+	ck_assert_int_ge(fd, GS_UAPI_FIRST_FD);
+	return fd;
+}
+
+static int try_gmem(int vm_fd, uint64_t size, uint64_t flags)
+{
+	struct gs_kvm_create_guest_memfd args = {.size = size, .flags = flags};
+
+	return gs_ioctl(vm_fd, GS_KVM_CREATE_GUEST_MEMFD, &args);
+}
+
+static int create_gmem(int vm_fd, uint64_t size, uint64_t flags)
+{
+	int fd = try_gmem(vm_fd, size, flags);
+
+	ck_assert_int_ge(fd, GS_UAPI_FIRST_FD);
+	return fd;
+}
+
+static int bind(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, uint64_t offset,
+		uint32_t gmem_fd)
+{
+	struct gs_kvm_userspace_memory_region2 mem = {
+		.slot = slot,
+		.flags = GMEM,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.guest_memfd_offset = offset,
+		.guest_memfd = gmem_fd,
+	};
+
+	return gs_ioctl(vm_fd, GS_KVM_SET_USER_MEMORY_REGION2, &mem);
+}
+
+START_TEST(test_system_fd)
+{
+	int kvm = open_kvm();
+
+	ck_assert_int_eq(kvm, 3);
+	assert_fails(gs_open("/dev/null", O_RDWR), ENOENT);
+	assert_fails(gs_open(NULL, O_RDWR), EFAULT);
+	assert_fails(gs_open("/dev/kvm", O_RDWR | O_CREAT | O_EXCL), EEXIST);
+	ck_assert_int_eq(gs_ioctl(kvm, GS_KVM_GET_API_VERSION, 0UL), GS_KVM_API_VERSION);
+	assert_fails(gs_ioctl(kvm, GS_KVM_GET_API_VERSION, 1UL), EINVAL);
+	ck_assert_int_eq(
+		gs_ioctl(kvm, GS_KVM_CHECK_EXTENSION, (unsigned long)GS_KVM_CAP_GUEST_MEMFD), 1);
+	/* 0x3 on this machine's kernel; HUGETLB is a per-VM answer. */
+	ck_assert_int_eq(
+		gs_ioctl(kvm, GS_KVM_CHECK_EXTENSION, (unsigned long)GS_KVM_CAP_GUEST_MEMFD_FLAGS),
+		(int)(MMAP | SHARED));
+	assert_fails(gs_ioctl(kvm, GS_KVM_CREATE_VM, 63UL), EINVAL);
+	/* A VM ioctl on the system fd: x86's kvm_arch_dev_ioctl() says EINVAL. */
+	assert_fails(try_gmem(kvm, P, 0), EINVAL);
+	assert_fails(gs_ioctl(99, GS_KVM_GET_API_VERSION, 0UL), EBADF);
+	assert_fails(gs_ioctl(-1, GS_KVM_GET_API_VERSION, 0UL), EBADF);
+	assert_fails(gs_mmap(NULL, P, PROT_READ, MAP_SHARED, kvm, 0) == MAP_FAILED ? -1 : 0,
+		     ENODEV);
+	ck_assert_int_eq(gs_close(kvm), 0);
+	assert_fails(gs_close(kvm), EBADF);
+	assert_clean();
+}
+END_TEST
+
+START_TEST(test_vm_fd)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm);
+	struct stat st;
+
+	ck_assert_int_eq(
+		gs_ioctl(vm, GS_KVM_CHECK_EXTENSION, (unsigned long)GS_KVM_CAP_GUEST_MEMFD), 1);
+	ck_assert_int_eq(
+		gs_ioctl(vm, GS_KVM_CHECK_EXTENSION, (unsigned long)GS_KVM_CAP_MEMORY_ATTRIBUTES),
+		0);
+	/* Without CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES the ioctl does not exist. */
+	assert_fails(gs_ioctl(vm, GS_KVM_SET_MEMORY_ATTRIBUTES, 0UL), ENOTTY);
+	assert_fails(gs_ioctl(vm, GS_KVM_GET_API_VERSION, 0UL), ENOTTY);
+	assert_fails(gs_ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, NULL), EFAULT);
+	assert_fails(gs_ioctl(vm, GS_KVM_SET_USER_MEMORY_REGION2, NULL), EFAULT);
+	ck_assert_int_eq(gs_fstat(kvm, &st), 0);
+	ck_assert(S_ISCHR(st.st_mode));
+	ck_assert_int_eq(gs_fstat(vm, &st), 0);
+	ck_assert(!S_ISREG(st.st_mode));
+	assert_fails(gs_fstat(vm, NULL), EFAULT);
+	assert_fails(gs_fallocate(vm, GS_FALLOC_FL_KEEP_SIZE, 0, (off_t)P), ENODEV);
+	assert_fails(gs_ioctl(kvm, GS_KVM_CREATE_VM, 7UL), EINVAL);
+	assert_clean();
+}
+END_TEST
+
+START_TEST(test_fd_reuse)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), a = create_gmem(vm, P, 0),
+	    b = create_gmem(vm, P, 0);
+	int n, fd;
+
+	ck_assert_int_eq(vm, 4);
+	ck_assert_int_eq(a, 5);
+	ck_assert_int_eq(b, 6);
+	ck_assert_int_eq(gs_close(a), 0);
+	assert_fails(gs_fstat(a, &(struct stat){0}), EBADF);
+	/* The lowest free number comes back, whatever kind takes it. */
+	ck_assert_int_eq(gs_open("/dev/kvm", O_RDWR), a);
+	ck_assert_int_eq(gs_close(kvm), 0);
+	ck_assert_int_eq(create_gmem(vm, P, 0), kvm);
+	ck_assert_uint_eq(gs_uapi_nr_open(), 4);
+	/* EMFILE at the limit, from open and from the creating ioctls alike. */
+	for (n = (int)gs_uapi_nr_open(); n < GS_UAPI_NR_OPEN - GS_UAPI_FIRST_FD; n++)
+		ck_assert_int_ge(gs_open("/dev/kvm", O_RDWR), 0);
+	assert_fails(gs_open("/dev/kvm", O_RDWR), EMFILE);
+	assert_fails(try_gmem(vm, P, 0), EMFILE);
+	assert_fails(gs_ioctl(a, GS_KVM_CREATE_VM, 0UL), EMFILE);
+	/* KVM_CREATE_VM reserves its fd before it looks at the type. */
+	assert_fails(gs_ioctl(a, GS_KVM_CREATE_VM, 63UL), EMFILE);
+	/* Argument checks come before the fd is taken. */
+	assert_fails(try_gmem(vm, 1, 0), EINVAL);
+	ck_assert_uint_eq(gs_uapi_nr_open(), GS_UAPI_NR_OPEN - GS_UAPI_FIRST_FD);
+	fd = 500;
+	ck_assert_int_eq(gs_close(fd), 0);
+	ck_assert_int_eq(create_gmem(vm, P, 0), fd);
+	assert_clean();
+}
+END_TEST
+
+/* test_guest_memfd_flags: each single bit succeeds iff advertised. */
+START_TEST(test_flags)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm);
+	uint64_t valid = (uint64_t)gs_ioctl(vm, GS_KVM_CHECK_EXTENSION,
+					    (unsigned long)GS_KVM_CAP_GUEST_MEMFD_FLAGS);
+
+	for (int bit = 0; bit < 64; bit++) {
+		uint64_t flag = 1ULL << bit;
+		int fd;
+
+		/* HUGETLB also needs a page order; the gmem tests cover it. */
+		if (flag == GS_GUEST_MEMFD_FLAG_HUGETLB)
+			continue;
+		fd = try_gmem(vm, P, flag);
+		if (valid & flag) {
+			ck_assert_int_ge(fd, 0);
+			ck_assert_int_eq(gs_close(fd), 0);
+		} else {
+			ck_assert_int_eq(fd, -1);
+			ck_assert_int_eq(errno, EINVAL);
+		}
+	}
+	assert_clean();
+}
+END_TEST
+
+/* test_create_guest_memfd_multiple, test_file_size, invalid sizes. */
+START_TEST(test_create_and_fstat)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), a = create_gmem(vm, P, 0),
+	    b = create_gmem(vm, 2 * P, MMAP);
+	struct stat sa, sb;
+
+	ck_assert_int_eq(gs_fstat(a, &sa), 0);
+	ck_assert_int_eq(gs_fstat(b, &sb), 0);
+	ck_assert_int_eq(sa.st_size, (off_t)P);
+	ck_assert_int_eq(sb.st_size, (off_t)(2 * P));
+	ck_assert_int_eq(sa.st_blksize, (blksize_t)P);
+	ck_assert_uint_ne(sa.st_ino, sb.st_ino);
+	ck_assert_uint_eq(sa.st_mode, S_IFREG | 0600);
+	ck_assert_uint_eq(sa.st_nlink, 1);
+	for (uint64_t size = 0; size < P; size++)
+		assert_fails(try_gmem(vm, size, 0), EINVAL);
+	assert_fails(try_gmem(vm, P + 1, 0), EINVAL);
+	assert_fails(try_gmem(vm, 1ULL << 63, MMAP), EINVAL);
+	assert_fails(try_gmem(vm, ~0ULL << 12, MMAP | SHARED), EINVAL);
+	/* Reserved words are not checked upstream. */
+	for (int i = 0; i < 5; i++) {
+		struct gs_kvm_create_guest_memfd args = {.size = P};
+		int fd;
+
+		args.reserved[i] = 1;
+		fd = gs_ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, &args);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(gs_close(fd), 0);
+	}
+	/* Upstream has no guest_memfd ioctls. */
+	assert_fails(gs_ioctl(a, GS_KVM_SET_MEMORY_ATTRIBUTES2, NULL), ENOTTY);
+	assert_fails(gs_ioctl(a, GS_KVM_CHECK_EXTENSION, 0UL), ENOTTY);
+	assert_clean();
+}
+END_TEST
+
+/* test_file_read_write and the other file operations guest_memfd lacks. */
+START_TEST(test_file_ops)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), fd = create_gmem(vm, 4 * P, MMAP | SHARED);
+	char buf[16];
+
+	assert_fails(gs_read(fd, buf, sizeof(buf)), EINVAL);
+	assert_fails(gs_write(fd, buf, sizeof(buf)), EINVAL);
+	assert_fails(gs_pread(fd, buf, sizeof(buf), 0), ESPIPE);
+	assert_fails(gs_pwrite(fd, buf, sizeof(buf), 0), ESPIPE);
+	assert_fails(gs_lseek(fd, 0, SEEK_SET), ESPIPE);
+	assert_fails(gs_lseek(fd, 0, SEEK_CUR), ESPIPE);
+	assert_fails(gs_ftruncate(fd, 0), EINVAL);
+	assert_fails(gs_ftruncate(fd, (off_t)(4 * P)), EINVAL);
+	assert_fails(gs_ftruncate(fd, (off_t)(8 * P)), EINVAL);
+	assert_fails(gs_fsync(fd), EINVAL);
+	ck_assert_int_eq(gs_lseek(vm, 0, SEEK_SET), 0);
+	assert_fails(gs_pread(kvm, buf, sizeof(buf), 0), EINVAL);
+	assert_fails(gs_read(77, buf, sizeof(buf)), EBADF);
+	assert_fails(gs_pread(77, buf, sizeof(buf), 0), EBADF);
+	assert_clean();
+}
+END_TEST
+
+/* test_fallocate (rule 20) and test_invalid_punch_hole, plus the generic checks. */
+START_TEST(test_fallocate)
+{
+	static const struct {
+		off_t off, len;
+	} bad[] = {
+		{0, 1}, {0, P - 1}, {0, P + 1}, {1, 1},	    {1, P - 1},
+		{1, P}, {1, P + 1}, {P, 1},	{P, P - 1}, {P, P + 1},
+	};
+	const int keep = GS_FALLOC_FL_KEEP_SIZE, punch = keep | GS_FALLOC_FL_PUNCH_HOLE;
+	int kvm = open_kvm(), vm = create_vm(kvm), fd = create_gmem(vm, 4 * P, 0);
+	struct stat st;
+
+	ck_assert_int_eq(gs_fallocate(fd, keep, 0, 4 * P), 0);
+	ck_assert_int_eq(gs_fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_blocks, 4 * P / 512);
+	ck_assert_int_ne(gs_fallocate(fd, punch, P - 1, P), 0);
+	ck_assert_int_ne(gs_fallocate(fd, keep, 4 * P, P), 0);
+	ck_assert_int_ne(gs_fallocate(fd, keep, 5 * P, P), 0);
+	ck_assert_int_eq(gs_fallocate(fd, punch, 4 * P, P), 0);
+	ck_assert_int_eq(gs_fallocate(fd, punch, 5 * P, P), 0);
+	ck_assert_int_ne(gs_fallocate(fd, punch, P, P - 1), 0);
+	ck_assert_int_eq(gs_fallocate(fd, punch, P, P), 0);
+	ck_assert_int_eq(gs_fallocate(fd, keep, P, P), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_fails(gs_fallocate(fd, punch, bad[i].off, bad[i].len), EINVAL);
+	assert_fails(gs_fallocate(fd, 0, 0, P), EOPNOTSUPP);
+	assert_fails(gs_fallocate(fd, GS_FALLOC_FL_PUNCH_HOLE, 0, P), EOPNOTSUPP);
+	assert_fails(gs_fallocate(fd, GS_FALLOC_FL_ZERO_RANGE | keep, 0, P), EOPNOTSUPP);
+	assert_fails(gs_fallocate(fd, keep, 0, 0), EINVAL);
+	assert_fails(gs_fallocate(fd, keep, -1, P), EINVAL);
+	assert_fails(gs_fallocate(fd, keep, 3 * P, 2 * P), EINVAL);
+	assert_fails(gs_fallocate(fd, keep, INT64_MAX - (off_t)P + 1, P), EFBIG);
+	assert_fails(gs_fallocate(88, keep, 0, P), EBADF);
+	assert_clean();
+}
+END_TEST
+
+/* test_mmap_not_supported, test_mmap_cow, PROT_EXEC and alignment. */
+START_TEST(test_mmap_errors)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), none = create_gmem(vm, 4 * P, 0),
+	    shared = create_gmem(vm, 4 * P, SHARED), mm = create_gmem(vm, 4 * P, MMAP);
+	const int rw = PROT_READ | PROT_WRITE;
+
+	ck_assert_ptr_eq(gs_mmap(NULL, P, rw, MAP_SHARED, none, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, ENODEV);
+	ck_assert_ptr_eq(gs_mmap(NULL, 4 * P, rw, MAP_PRIVATE, none, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, ENODEV);
+	ck_assert_ptr_eq(gs_mmap(NULL, P, rw, MAP_SHARED, shared, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, ENODEV);
+	ck_assert_ptr_eq(gs_mmap(NULL, P, rw, MAP_PRIVATE, mm, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_eq(gs_mmap(NULL, P, PROT_READ, MAP_PRIVATE, mm, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_eq(gs_mmap(NULL, P, rw | PROT_EXEC, MAP_SHARED, mm, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_ptr_eq(gs_mmap(NULL, P, rw, MAP_SHARED, mm, 1), MAP_FAILED);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_eq(gs_mmap(NULL, 0, rw, MAP_SHARED, mm, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_eq(gs_mmap(NULL, P, rw, MAP_SHARED, 99, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, EBADF);
+	ck_assert_ptr_eq(gs_mmap(NULL, P, rw, MAP_SHARED, vm, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, ENODEV);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 0);
+	assert_clean();
+}
+END_TEST
+
+static void fill(void *addr, int c, size_t len)
+{
+	char buf[P];
+
+	memset(buf, c, sizeof(buf));
+	for (size_t off = 0; off < len; off += P)
+		ck_assert_int_eq(gs_uapi_write_mapped((char *)addr + off, buf, P, NULL), 0);
+}
+
+static void assert_bytes(const void *addr, int c, size_t len)
+{
+	unsigned char buf[P];
+
+	for (size_t off = 0; off < len; off += P) {
+		ck_assert_int_eq(gs_uapi_read_mapped((const char *)addr + off, buf, P, NULL), 0);
+		for (size_t i = 0; i < P; i++)
+			gs_assert(buf[i] == (unsigned char)c, "byte %zu: %#x", off + i, buf[i]);
+	}
+}
+
+/* test_mmap_supported; writes reach the file and a second mapping. */
+START_TEST(test_mmap_supported)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), fd = create_gmem(vm, 4 * P, MMAP | SHARED);
+	const int rw = PROT_READ | PROT_WRITE;
+	void *a = gs_mmap(NULL, 4 * P, rw, MAP_SHARED, fd, 0), *b;
+	struct stat st;
+
+	ck_assert_ptr_ne(a, MAP_FAILED);
+	assert_bytes(a, 0, 4 * P);
+	fill(a, 0xaa, 4 * P);
+	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE, 0, P),
+			 0);
+	assert_bytes(a, 0, P);
+	assert_bytes((char *)a + P, 0xaa, 3 * P);
+	fill(a, 0x55, P);
+	assert_bytes(a, 0x55, P);
+	b = gs_mmap(NULL, 2 * P, PROT_READ, MAP_SHARED, fd, (off_t)(2 * P));
+	ck_assert_ptr_ne(b, MAP_FAILED);
+	ck_assert_ptr_ne(a, b);
+	assert_bytes(b, 0xaa, 2 * P);
+	ck_assert_int_eq(gs_fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_blocks, 4 * P / 512);
+	/* A range cutting a mapping is refused whole; a gap is fine. */
+	assert_fails(gs_munmap(a, P), EINVAL);
+	assert_fails(gs_munmap((char *)a + 1, P), EINVAL);
+	ck_assert_int_eq(gs_munmap(a, 4 * P), 0);
+	ck_assert_int_eq(gs_munmap(a, 4 * P), 0);
+	ck_assert_int_eq(gs_uapi_read_mapped(a, &(char){0}, 1, NULL), -1);
+	ck_assert_int_eq(errno, EFAULT);
+	a = gs_mmap(NULL, 4 * P, rw, MAP_SHARED, fd, 0);
+	assert_bytes(a, 0x55, P);
+	assert_clean();
+}
+END_TEST
+
+/* test_fault_overflow: a mapping 4x the file faults at i_size. */
+START_TEST(test_fault_overflow)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), fd = create_gmem(vm, 4 * P, MMAP | SHARED);
+	void *a = gs_mmap(NULL, 16 * P, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	static char buf[16 * P];
+	size_t done;
+
+	ck_assert_ptr_ne(a, MAP_FAILED);
+	memset(buf, 0xaa, sizeof(buf));
+	ck_assert_int_eq(gs_uapi_write_mapped(a, buf, sizeof(buf), &done), -1);
+	ck_assert_int_eq(errno, EFAULT);
+	ck_assert_uint_eq(done, 4 * P);
+	assert_bytes(a, 0xaa, 4 * P);
+	for (int i = 4; i < 16; i++)
+		ck_assert_int_eq(gs_uapi_read_mapped((char *)a + i * P, buf, 1, NULL), -1);
+	assert_clean();
+}
+END_TEST
+
+/* test_fault_private: MMAP without INIT_SHARED, every access faults. */
+START_TEST(test_fault_private)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), fd = create_gmem(vm, 4 * P, MMAP);
+	void *a = gs_mmap(NULL, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char c = 1;
+
+	ck_assert_ptr_ne(a, MAP_FAILED);
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < 4; i++) {
+			assert_fails(gs_uapi_read_mapped((char *)a + i * P, &c, 1, NULL), EFAULT);
+			assert_fails(gs_uapi_write_mapped((char *)a + i * P, &c, 1, NULL), EFAULT);
+		}
+		ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, 4 * P), 0);
+	}
+	assert_clean();
+}
+END_TEST
+
+/* The binding errnos that depend on the fd table (spec §1.6.31). */
+START_TEST(test_bind)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), vm2 = create_vm(kvm);
+	int fd = create_gmem(vm, 4 * P, MMAP | SHARED), other = create_gmem(vm2, 4 * P, 0);
+	struct gs_kvm_userspace_memory_region2 plain = {
+		.slot = 9, .guest_phys_addr = 0, .memory_size = P, .guest_memfd = 12345};
+
+	assert_fails(bind(vm, 1, GPA_4G, 4 * P, 0, 100), EBADF);
+	assert_fails(bind(vm, 1, GPA_4G, 4 * P, 0, (uint32_t)vm), EINVAL);
+	assert_fails(bind(vm, 1, GPA_4G, 4 * P, 0, (uint32_t)kvm), EINVAL);
+	assert_fails(bind(vm, 1, GPA_4G, 4 * P, 0, (uint32_t)other), EINVAL);
+	/* Earlier checks win over the fd's kind, as in the kernel. */
+	assert_fails(bind(vm, 1, GPA_4G + 1, 4 * P, 0, (uint32_t)vm), EINVAL);
+	assert_fails(bind(vm, 1, GPA_4G, 4 * P, 1, (uint32_t)fd), EINVAL);
+	assert_fails(bind(vm, 1, GPA_4G, 8 * P, 0, (uint32_t)fd), EINVAL);
+	ck_assert_int_eq(bind(vm, 1, GPA_4G, 4 * P, 0, (uint32_t)fd), 0);
+	assert_fails(bind(vm, 2, GPA_4G, P, 0, (uint32_t)vm), EEXIST);
+	/* A plain slot ignores the guest_memfd field. */
+	ck_assert_int_eq(gs_ioctl(vm, GS_KVM_SET_USER_MEMORY_REGION2, &plain), 0);
+	ck_assert_ptr_nonnull(kvm_find_slot(gs_uapi_kvm(vm), GPA_4G >> PAGE_SHIFT));
+	assert_clean();
+}
+END_TEST
+
+/*
+ * Closing the VM fd while a guest_memfd or a mapping is open keeps the VM:
+ * the file still allocates, punches and binds through its VM's hooks, and
+ * the mapping still reaches the pages after the gmem fd is closed too.
+ */
+START_TEST(test_vm_lifetime)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), fd = create_gmem(vm, 4 * P, MMAP | SHARED);
+	struct kvm *k = gs_uapi_kvm(vm);
+	void *a;
+
+	ck_assert_int_eq(bind(vm, 1, GPA_4G, 4 * P, 0, (uint32_t)fd), 0);
+	ck_assert_int_eq(kvm_tdp_map_private(k, GPA_4G >> PAGE_SHIFT, &(int){0}), 0);
+	ck_assert_int_eq(gs_close(vm), 0);
+	ck_assert_ptr_eq(gs_uapi_kvm(fd), k);
+	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, 4 * P), 0);
+	/* The punch zaps the stage-2 of the still-living VM. */
+	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE, 0, P),
+			 0);
+	ck_assert_int_eq(kvm_stage2_level(k, GPA_4G >> PAGE_SHIFT), 0);
+	a = gs_mmap(NULL, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(a, MAP_FAILED);
+	fill(a, 0x33, 4 * P);
+	ck_assert_int_eq(gs_close(fd), 0);
+	ck_assert_uint_eq(gs_uapi_nr_open(), 1);
+	assert_bytes(a, 0x33, 4 * P);
+	fill(a, 0x44, P);
+	assert_bytes(a, 0x44, P);
+	ck_assert_int_eq(gs_check_run_all(stderr), 0);
+	ck_assert_int_eq(gs_munmap(a, 4 * P), 0);
+	ck_assert_int_eq(gs_close(kvm), 0);
+	assert_clean();
+}
+END_TEST
+
+/* fd numbers are per process; exit closes and unmaps everything it held. */
+START_TEST(test_processes)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), fd = create_gmem(vm, 4 * P, MMAP | SHARED);
+	struct gs_uapi *child = gs_uapi_create();
+	int ckvm, cvm, cfd;
+	void *a;
+
+	ck_assert_ptr_nonnull(child);
+	ck_assert_ptr_null(gs_uapi_switch(child));
+	ck_assert_uint_eq(gs_uapi_nr_open(), 0);
+	assert_fails(gs_fstat(fd, &(struct stat){0}), EBADF);
+	ckvm = open_kvm();
+	cvm = create_vm(ckvm);
+	cfd = create_gmem(cvm, 4 * P, MMAP | SHARED);
+	ck_assert_int_eq(ckvm, kvm);
+	ck_assert_int_eq(cfd, fd);
+	a = gs_mmap(NULL, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED, cfd, 0);
+	ck_assert_ptr_ne(a, MAP_FAILED);
+	fill(a, 0x11, 4 * P);
+	ck_assert_ptr_eq(gs_uapi_switch(NULL), child);
+	/* The parent's file is another file: never written. */
+	ck_assert_ptr_ne(gs_uapi_gmem_file(fd), NULL);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 0);
+	gs_uapi_destroy(child);
+	ck_assert_uint_eq(gs_uapi_nr_open(), 3);
+	assert_clean();
+}
+END_TEST
+
+/* --- fault injection through the fd layer --- */
+
+struct fi_ctx {
+	int kvm, vm, gmem;
+	unsigned int nr_open;
+	blkcnt_t blocks;
+};
+
+static int errno_ret(int r)
+{
+	return r < 0 ? -errno : 0;
+}
+
+static void fi_prepare_kvm(void *arg)
+{
+	struct fi_ctx *c = arg;
+
+	c->kvm = open_kvm();
+	c->nr_open = gs_uapi_nr_open();
+}
+
+static int fi_create_vm_op(void *arg)
+{
+	struct fi_ctx *c = arg;
+
+	return errno_ret(c->vm = gs_ioctl(c->kvm, GS_KVM_CREATE_VM, 0UL));
+}
+
+static void fi_prepare_vm(void *arg)
+{
+	struct fi_ctx *c = arg;
+
+	fi_prepare_kvm(c);
+	c->vm = create_vm(c->kvm);
+	c->nr_open = gs_uapi_nr_open();
+}
+
+static int fi_create_gmem_op(void *arg)
+{
+	struct fi_ctx *c = arg;
+
+	return errno_ret(c->gmem = try_gmem(c->vm, 64 * P, MMAP | SHARED));
+}
+
+static void fi_prepare_gmem(void *arg)
+{
+	struct fi_ctx *c = arg;
+	struct stat st;
+
+	fi_prepare_vm(c);
+	c->gmem = create_gmem(c->vm, 1024 * P, 0);
+	ck_assert_int_eq(gs_fallocate(c->gmem, GS_FALLOC_FL_KEEP_SIZE, 0, 4 * P), 0);
+	ck_assert_int_eq(gs_fstat(c->gmem, &st), 0);
+	c->blocks = st.st_blocks;
+	c->nr_open = gs_uapi_nr_open();
+}
+
+static int fi_falloc_op(void *arg)
+{
+	struct fi_ctx *c = arg;
+
+	return errno_ret(gs_fallocate(c->gmem, GS_FALLOC_FL_KEEP_SIZE, 8 * P, 1000 * P));
+}
+
+static void fi_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct fi_ctx *c = arg;
+	struct stat st;
+
+	(void)n;
+	if (ret) {
+		ck_assert(injected);
+		ck_assert_int_eq(ret, -ENOMEM);
+		ck_assert_uint_eq(gs_uapi_nr_open(), c->nr_open);
+		if (c->blocks) {
+			ck_assert_int_eq(gs_fstat(c->gmem, &st), 0);
+			ck_assert_int_eq(st.st_blocks, c->blocks);
+		}
+	}
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	gs_uapi_reset();
+	gs_test_assert_no_leaks();
+}
+
+static void run_fi(const struct gs_fail_nth_ops *ops)
+{
+	for (int persistent = 0; persistent < 2; persistent++) {
+		struct gs_fail_nth cfg = {.site = GS_INJECT_ANY_SITE, .persistent = persistent};
+		struct fi_ctx c = {0};
+		unsigned long iterations = 0;
+
+		ck_assert_int_eq(gs_fail_nth_loop(&cfg, ops, &c, &iterations), 0);
+		ck_assert_uint_gt(iterations, 1);
+	}
+	assert_clean();
+}
+
+START_TEST(test_fi_create_vm)
+{
+	static const struct gs_fail_nth_ops ops = {fi_prepare_kvm, fi_create_vm_op, fi_check};
+
+	run_fi(&ops);
+}
+END_TEST
+
+START_TEST(test_fi_create_gmem)
+{
+	static const struct gs_fail_nth_ops ops = {fi_prepare_vm, fi_create_gmem_op, fi_check};
+
+	run_fi(&ops);
+}
+END_TEST
+
+START_TEST(test_fi_fallocate)
+{
+	static const struct gs_fail_nth_ops ops = {fi_prepare_gmem, fi_falloc_op, fi_check};
+
+	run_fi(&ops);
+}
+END_TEST
+
+Suite *gs_test_suite(void)
+{
+	Suite *s = suite_create("uapi");
+	TCase *tc_fd = tcase_create("fd");
+	TCase *tc_gmem = tcase_create("guest_memfd_test");
+	TCase *tc_fi = tcase_create("fault-injection");
+
+	tcase_add_checked_fixture(tc_fd, setup, teardown);
+	tcase_add_test(tc_fd, test_system_fd);
+	tcase_add_test(tc_fd, test_vm_fd);
+	tcase_add_test(tc_fd, test_fd_reuse);
+	tcase_add_test(tc_fd, test_bind);
+	tcase_add_test(tc_fd, test_vm_lifetime);
+	suite_add_tcase(s, tc_fd);
+
+	tcase_add_checked_fixture(tc_gmem, setup, teardown);
+	tcase_add_test(tc_gmem, test_flags);
+	tcase_add_test(tc_gmem, test_create_and_fstat);
+	tcase_add_test(tc_gmem, test_file_ops);
+	tcase_add_test(tc_gmem, test_fallocate);
+	tcase_add_test(tc_gmem, test_mmap_errors);
+	tcase_add_test(tc_gmem, test_mmap_supported);
+	tcase_add_test(tc_gmem, test_fault_overflow);
+	tcase_add_test(tc_gmem, test_fault_private);
+	tcase_add_test(tc_gmem, test_processes);
+	suite_add_tcase(s, tc_gmem);
+
+	tcase_add_checked_fixture(tc_fi, setup, teardown);
+	tcase_add_test(tc_fi, test_fi_create_vm);
+	tcase_add_test(tc_fi, test_fi_create_gmem);
+	tcase_add_test(tc_fi, test_fi_fallocate);
+	suite_add_tcase(s, tc_fi);
+	return s;
+}
