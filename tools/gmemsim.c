@@ -10,6 +10,7 @@
 #include <string.h>
 #include <glib.h>
 #include <gmemsim/alloc.h>
+#include <gmemsim/differential.h>
 #include <gmemsim/scenario.h>
 #include <gmemsim/trace.h>
 #include "config.h"
@@ -41,6 +42,8 @@ static const GOptionEntry entries[] = {
 static const char description[] =
 	"Commands:\n"
 	"  run FILE...   run scenario files (.gms)\n"
+	"  diff FILE...  run on both backends; print every line whose results differ\n"
+	"                (exit 1 if one does beyond the intended divergences)\n"
 	"  demo          run the built-in walkthrough\n"
 	"  sites         list the fault-injection sites with their counters\n"
 	"  verbs         list the scenario verbs, their keys and expectation kinds\n"
@@ -170,6 +173,33 @@ static int cmd_run(GOptionContext *ctx, int argc, char **argv, bool demo)
 	return worst;
 }
 
+/* Each file on the simulator and the kernel; the differing lines on stdout. */
+static int cmd_diff(GOptionContext *ctx, int argc, char **argv)
+{
+	int worst = GS_EXIT_OK;
+	bool all_skipped = true;
+
+	if (argc < 3)
+		return usage_error(ctx, "diff needs at least one FILE");
+	for (int i = 2; i < argc; i++) {
+		struct gs_diff_stats st = {0};
+		int status = gs_diff_run_file(argv[i], stdout, &st);
+
+		if (status != GS_EXIT_SKIP)
+			all_skipped = false;
+		/* A skipped file was reported, with the reason, by the runner. */
+		if (status != GS_EXIT_SKIP && status != GS_EXIT_USAGE && !opt_quiet)
+			printf("%s: %s: %u lines compared, %u differ, %u intended, %u skipped\n",
+			       argv[i], gs_scenario_exit_name(status), st.compared, st.differ,
+			       st.intended, st.skipped);
+		if (severity(status) > severity(worst))
+			worst = status;
+	}
+	if (worst == GS_EXIT_SKIP && !all_skipped)
+		worst = GS_EXIT_OK;
+	return worst;
+}
+
 static int cmd_sites(void)
 {
 	printf("%-20s %10s %12s %10s  %s\n", "site", "live", "live bytes", "failed", "what");
@@ -260,6 +290,8 @@ int main(int argc, char **argv)
 		status = usage_error(ctx, "no command given");
 	} else if (!strcmp(argv[1], "run")) {
 		status = cmd_run(ctx, argc, argv, false);
+	} else if (!strcmp(argv[1], "diff")) {
+		status = cmd_diff(ctx, argc, argv);
 	} else if (!strcmp(argv[1], "demo")) {
 		status = argc > 2 ? usage_error(ctx, "demo takes no file")
 				  : cmd_run(ctx, argc, argv, true);
