@@ -557,13 +557,6 @@ static int sim_vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 	return 0;
 }
 
-static int vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	if (gs_scenario_backend(s) == GS_BACKEND_KERNEL)
-		return k_vm_run(s, op, res);
-	return sim_vm_run(s, op, res);
-}
-
 static const struct gs_verb verb_vm = {
 	.name = "vm",
 	.summary = "vm NAME [type=default|sw_protected|snp|tdx] [profile=design|upstream]: "
@@ -574,7 +567,8 @@ static const struct gs_verb verb_vm = {
 	.outputs = vm_outputs,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
-	.run = vm_run,
+	.run = sim_vm_run,
+	.run_kernel = k_vm_run,
 };
 
 static const struct gs_key memslot_keys[] = {
@@ -611,13 +605,6 @@ static int sim_memslot_run(struct gs_scenario *s, const struct gs_op *op, struct
 	return 0;
 }
 
-static int memslot_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	if (gs_scenario_backend(s) == GS_BACKEND_KERNEL)
-		return k_memslot_run(s, op, res);
-	return sim_memslot_run(s, op, res);
-}
-
 static const struct gs_verb verb_memslot = {
 	.name = "memslot",
 	.summary = "memslot VM slot=N gpa=A size=N [gmem=NAME off=N] [flags=N]: "
@@ -627,7 +614,8 @@ static const struct gs_verb verb_memslot = {
 	.keys = memslot_keys,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
-	.run = memslot_run,
+	.run = sim_memslot_run,
+	.run_kernel = k_memslot_run,
 };
 
 static const struct gs_key gfault_keys[] = {
@@ -780,13 +768,6 @@ static int sim_gmem_run(struct gs_scenario *s, const struct gs_op *op, struct gs
 	return 0;
 }
 
-static int gmem_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	if (gs_scenario_backend(s) == GS_BACKEND_KERNEL)
-		return k_gmem_run(s, op, res);
-	return sim_gmem_run(s, op, res);
-}
-
 static const struct gs_verb verb_gmem = {
 	.name = "gmem",
 	.summary = "gmem NAME size=N [vm=VM] [flags=mmap|init_shared|hugetlb] [page=4K|2M|1G] "
@@ -798,7 +779,8 @@ static const struct gs_verb verb_gmem = {
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
 	.validate = gmem_validate,
-	.run = gmem_run,
+	.run = sim_gmem_run,
+	.run_kernel = k_gmem_run,
 };
 
 /* --- stat, falloc, punch, close --- */
@@ -813,13 +795,6 @@ static int sim_stat_run(struct gs_scenario *s, const struct gs_op *op, struct gs
 	return 0;
 }
 
-static int stat_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	if (gs_scenario_backend(s) == GS_BACKEND_KERNEL)
-		return k_stat_run(s, op, res);
-	return sim_stat_run(s, op, res);
-}
-
 static const struct gs_verb verb_stat = {
 	.name = "stat",
 	.summary = "stat NAME: fstat(); outputs size, blksize, blocks (st_blocks), mode (st_mode)",
@@ -827,7 +802,8 @@ static const struct gs_verb verb_stat = {
 	.target_required = true,
 	.outputs = stat_outputs,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
-	.run = stat_run,
+	.run = sim_stat_run,
+	.run_kernel = k_stat_run,
 };
 
 static const char *const mode_names[] = {"keep_size",	   "punch_hole", "no_hide_stale",
@@ -919,13 +895,6 @@ static int sim_close_run(struct gs_scenario *s, const struct gs_op *op, struct g
 	return 0;
 }
 
-static int close_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	if (gs_scenario_backend(s) == GS_BACKEND_KERNEL)
-		return k_close_run(s, op, res);
-	return sim_close_run(s, op, res);
-}
-
 static const struct gs_verb verb_close = {
 	.name = "close",
 	.summary = "close NAME: close the fd (a mapping keeps the file open)",
@@ -933,7 +902,8 @@ static const struct gs_verb verb_close = {
 	.target_required = true,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
-	.run = close_run,
+	.run = sim_close_run,
+	.run_kernel = k_close_run,
 };
 
 /* --- host side: mmap, munmap, fault, read, write, pin, unpin --- */
@@ -959,13 +929,6 @@ static int sim_mmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs
 	return 0;
 }
 
-static int mmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	if (gs_scenario_backend(s) == GS_BACKEND_KERNEL)
-		return k_mmap_run(s, op, res);
-	return sim_mmap_run(s, op, res);
-}
-
 static const struct gs_verb verb_mmap = {
 	.name = "mmap",
 	.summary = "mmap NAME [len=N] [private]: map the file at offset 0",
@@ -974,7 +937,8 @@ static const struct gs_verb verb_mmap = {
 	.keys = mmap_keys,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
-	.run = mmap_run,
+	.run = sim_mmap_run,
+	.run_kernel = k_mmap_run,
 };
 
 static int sim_munmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
@@ -990,13 +954,6 @@ static int sim_munmap_run(struct gs_scenario *s, const struct gs_op *op, struct 
 	return 0;
 }
 
-static int munmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	if (gs_scenario_backend(s) == GS_BACKEND_KERNEL)
-		return k_munmap_run(s, op, res);
-	return sim_munmap_run(s, op, res);
-}
-
 static const struct gs_verb verb_munmap = {
 	.name = "munmap",
 	.summary = "munmap NAME: remove the mapping",
@@ -1004,7 +961,8 @@ static const struct gs_verb verb_munmap = {
 	.target_required = true,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
-	.run = munmap_run,
+	.run = sim_munmap_run,
+	.run_kernel = k_munmap_run,
 };
 
 /* The signal a failed host access raises; VM_FAULT_OOM is the OOM killer's -ENOMEM. */
@@ -1031,13 +989,6 @@ static int sim_fault_run(struct gs_scenario *s, const struct gs_op *op, struct g
 	return 0;
 }
 
-static int fault_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	if (gs_scenario_backend(s) == GS_BACKEND_KERNEL)
-		return k_fault_run(s, op, res);
-	return sim_fault_run(s, op, res);
-}
-
 static const struct gs_verb verb_fault = {
 	.name = "fault",
 	.summary = "fault NAME off=N: a host page fault (SIGBUS past i_size, on private or "
@@ -1047,7 +998,8 @@ static const struct gs_verb verb_fault = {
 	.keys = off_keys,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
-	.run = fault_run,
+	.run = sim_fault_run,
+	.run_kernel = k_fault_run,
 };
 
 static const struct gs_key rw_keys[] = {

@@ -455,6 +455,16 @@ static void trace_op(const struct gs_op *op, const struct gs_result *res, const 
 		 GS_TF_STR("result", text));
 }
 
+typedef int (*verb_run_fn)(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res);
+
+/* The verb's code for this run's backend. */
+static verb_run_fn verb_runner(const struct gs_scenario *s, const struct gs_verb *verb)
+{
+	if (s->opts.backend == GS_BACKEND_KERNEL && verb->run_kernel)
+		return verb->run_kernel;
+	return verb->run;
+}
+
 /* Run one operation. Returns GS_EXIT_OK, GS_EXIT_FAIL or GS_EXIT_SYNTAX. */
 static int run_op(struct gs_scenario *s, const struct gs_op *op)
 {
@@ -466,7 +476,7 @@ static int run_op(struct gs_scenario *s, const struct gs_op *op)
 	if (!(op->verb->backends & s->opts.backend)) {
 		res.skipped = true;
 		s->ops_skipped++;
-	} else if (op->verb->run(s, op, &res)) {
+	} else if (verb_runner(s, op->verb)(s, op, &res)) {
 		return GS_EXIT_SYNTAX;
 	}
 	s->ops_run++;

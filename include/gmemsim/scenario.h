@@ -168,6 +168,8 @@ struct gs_scenario;
  * @run: do it. Return 0 with @res filled in, or non-zero after
  *       gs_scenario_error() when the operation cannot run at all (unknown
  *       object, ...); that ends the run with GS_EXIT_SYNTAX.
+ * @run_kernel: the same on the kernel backend, when it needs code of its
+ *              own; NULL: @run serves both backends the verb supports.
  */
 struct gs_verb {
 	const char *name;
@@ -181,6 +183,7 @@ struct gs_verb {
 	bool strict;
 	int (*validate)(const struct gs_op *op, char *err, size_t len);
 	int (*run)(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res);
+	int (*run_kernel)(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res);
 };
 
 /**
