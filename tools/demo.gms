@@ -72,3 +72,43 @@ cgroup vm size=1G                                  => usage=0 rsvd=0
 hvo                                                => freed=8190 restored=0
 check                                              => 0
 expect-warns 0
+
+note
+note == guest_memfd: a VM, a file, the host view and the guest's mapping levels ==
+note A default VM offers mmap and INIT_SHARED; a SW_PROTECTED one (private memory)
+note does not offer INIT_SHARED, as upstream; the project's design adds HUGETLB.
+vm vm0                                             => 0 gmem_flags=0x7
+vm cvm type=sw_protected                           => 0 gmem_flags=0x5
+note A shared, mmap-able 16 KiB file: host faults zero-fill on first use, data stays.
+gmem g vm=vm0 size=16K flags=mmap|init_shared      => 0 blocks=0
+mmap g
+write g off=4K len=4K byte=0x5a                    => 0
+read g off=4K len=4K                               => data=0x5a uniform=1
+stat g                                             => blocks=8
+note Punching the page gives it back: st_blocks drops, the data reads 0 again.
+punch g off=4K len=4K                              => 0 blocks=0
+read g off=4K len=4K                               => data=0 uniform=1
+note Reading past the end of the file: SIGBUS, as from the kernel.
+read g off=16K len=1                               => SIGBUS
+munmap g
+close g
+note A HugeTLB file of two 2 MiB pages (the project's design): the subpool reserves both
+note at creation, fallocate works in whole huge pages, st_blocks counts them.
+hugetlb pool size=2M nr=2                          => nr=2 free=2 resv=0
+gmem hf vm=cvm size=4M flags=hugetlb page=2M        => 0 blksize=2097152 blocks=0
+hugetlb stat size=2M                               => free=2 resv=2
+falloc hf off=0 len=4K                              => EINVAL
+falloc hf off=0 len=4M                              => 0 blocks=8192
+note Bound to a memslot, the guest maps the huge folios with 2 MiB stage-2 leaves.
+memslot cvm slot=0 gpa=4G size=4M gmem=hf           => 0
+gfault cvm gpa=4G                                  => 0 level=2
+gfault cvm gpa=0x100200000                         => 0 level=2
+stage2 cvm                                         => leaves_2m=2
+note Punch zaps the guest's mapping of that huge page and returns it to the subpool.
+punch hf off=0 len=2M                               => 0 blocks=4096
+stage2 cvm                                         => leaves_2m=1
+memslot cvm slot=0 size=0                          => 0
+close hf
+check                                              => 0
+expect-warns 0
+note The conversion of pages between shared and private builds on all of this.
