@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The invariant-checker registry (the checking layer's entry point) and the
+ * The invariant-checker registry, a base service every layer registers its
+ * invariants with (so it sits with the base, below them all), and the
  * base layer's own invariants: allocator counters that add up, and no
  * simulated spinlock left held between operations. Later layers register
  * theirs (folio refcounts, XArray/maple structure, HugeTLB accounting).
