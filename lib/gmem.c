@@ -304,8 +304,15 @@ static void dump_shareability(struct gmem_inode *inode, FILE *f)
 	MA_STATE(mas, &inode->shareability, 0, 0);
 	void *entry;
 
-	mas_for_each (&mas, entry, ULONG_MAX)
-		fprintf(f, " [%lx-%lx]=%lu", mas.index, mas.last, xa_to_value(entry));
+	mas_for_each (&mas, entry, ULONG_MAX) {
+		unsigned long v = xa_to_value(entry);
+
+		if (v == SHAREABILITY_GUEST || v == SHAREABILITY_ALL)
+			fprintf(f, " [%lx-%lx] %s", mas.index, mas.last,
+				v == SHAREABILITY_GUEST ? "private" : "shared");
+		else
+			fprintf(f, " [%lx-%lx] bad value %lu", mas.index, mas.last, v);
+	}
 	fputc('\n', f);
 }
 

@@ -81,6 +81,22 @@ static bool gmem_index_shared(struct gmem_inode *inode, pgoff_t index)
 	return mtree_load(&inode->shareability, index) == xa_mk_value(SHAREABILITY_ALL);
 }
 
+int kvm_gmem_range_shareability(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	MA_STATE(mas, &inode->shareability, start, start);
+	void *first = NULL, *entry;
+
+	if (start >= end || end > gmem_nr_pages(inode))
+		return 0;
+	/* Adjacent ranges need not be merged: compare every value in the span. */
+	mas_for_each (&mas, entry, end - 1) {
+		if (first && entry != first)
+			return 0;
+		first = entry;
+	}
+	return first ? (int)xa_to_value(first) : 0;
+}
+
 /* The folio at @index for a host access, allocated if needed. */
 static vm_fault_t gmem_fault_folio(struct gmem_inode *inode, pgoff_t index, struct folio **foliop)
 {

@@ -55,6 +55,13 @@ struct kgmem {
 	int fd;	     /* -1 once closed */
 	void *map;   /* NULL when not mapped */
 	size_t map_len;
+	GArray *pins; /* struct kpin: pins outlive the fd and the mapping */
+};
+
+/* A long-term pin on the kernel: the io_uring ring whose fixed buffer holds it. */
+struct kpin {
+	uint64_t off;
+	int ring;
 };
 
 static void kvmfd_destroy(void *obj)
@@ -73,6 +80,11 @@ static const struct gs_obj_type kvmfd_type = {
 static void kgmem_destroy(void *obj)
 {
 	struct kgmem *g = obj;
+
+	for (guint i = 0; g->pins && i < g->pins->len; i++)
+		gs_kernel_unpin(g_array_index(g->pins, struct kpin, i).ring);
+	if (g->pins)
+		g_array_free(g->pins, true);
 
 	gs_kernel_close(&g->k);
 	g_free(g);
@@ -126,8 +138,9 @@ static int k_vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_res
 	vm = g_new0(struct kvmfd, 1);
 	/*
 	 * Other types need CONFIG_KVM_SW_PROTECTED_VM or SEV/TDX hardware,
-	 * which the machines this runs on lack: keep a placeholder, so the
-	 * lines that use the VM are skipped too.
+	 * which the machines this runs on lack, and attributes tracked in
+	 * guest_memfd need the in-place conversion series: keep a placeholder,
+	 * so the lines that use the VM are skipped too.
 	 */
 	vm->absent = type != GS_KVM_X86_DEFAULT_VM;
 	if (vm->absent)
@@ -139,6 +152,9 @@ static int k_vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_res
 		g_free(vm);
 		return 0;
 	}
+	if (!vm->absent && !gs_op_u64(op, "vm_memory_attributes", 1) &&
+	    gs_kernel_check_extension(&vm->k, -1, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES) <= 0)
+		vm->absent = true;
 	if (gs_scenario_obj_add(s, op->target, &kvmfd_type, vm)) {
 		kvmfd_destroy(vm);
 		return gs_scenario_error(s, op, "cannot name '%s'", op->target);
@@ -153,6 +169,10 @@ static int k_vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_res
 	gs_result_set(res, "memory_attributes",
 		      (uint64_t)MAX(0L, gs_kernel_check_extension(&vm->k, vm->fd,
 								  GS_KVM_CAP_MEMORY_ATTRIBUTES)));
+	gs_result_set(res, "gmem_memory_attributes",
+		      (uint64_t)MAX(0L, gs_kernel_check_extension(
+						&vm->k, vm->fd,
+						GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES)));
 	return 0;
 }
 
@@ -312,7 +332,8 @@ static int k_close_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 		return ret;
 	res->ret = gs_kernel_close_fd(&g->k, g->fd);
 	g->fd = -1;
-	if (!g->map)
+	/* Pins outlive the fd and the mapping, as long-term pins do. */
+	if (!g->map && !(g->pins && g->pins->len))
 		gs_scenario_obj_del(s, op->target);
 	return 0;
 }
@@ -348,7 +369,7 @@ static int k_munmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs
 		return ret;
 	res->ret = gs_kernel_munmap(&g->k, g->map, g->map_len);
 	g->map = NULL;
-	if (g->fd < 0)
+	if (g->fd < 0 && !(g->pins && g->pins->len))
 		gs_scenario_obj_del(s, op->target);
 	return 0;
 }
@@ -512,10 +533,32 @@ static void vvm_show(struct gs_scenario *s, FILE *f, const char *name, void *obj
 {
 	struct kvm *kvm = obj;
 
+	static const char *const sizes[] = {"", "4K", "2M", "1G"};
+	unsigned long b, nr = 0;
+	void *entry;
+
 	(void)s;
-	fprintf(f, "%s: type=%lu leaves 4K=%lu 2M=%lu 1G=%lu\n", name, kvm->type,
-		kvm->nr_leaves[PG_LEVEL_4K], kvm->nr_leaves[PG_LEVEL_2M],
-		kvm->nr_leaves[PG_LEVEL_1G]);
+	fprintf(f, "%s: type=%lu attributes=%s leaves 4K=%lu 2M=%lu 1G=%lu\n", name, kvm->type,
+		kvm->params.vm_memory_attributes ? "vm" : "gmem", kvm->nr_leaves[PG_LEVEL_4K],
+		kvm->nr_leaves[PG_LEVEL_2M], kvm->nr_leaves[PG_LEVEL_1G]);
+	xa_for_each (&kvm->mem_attr_array, b, entry)
+		nr++;
+	if (nr)
+		fprintf(f, " private gfns (per VM): %lu\n", nr);
+	/* The leaves themselves, a line each (a long list is cut: the counts say the rest). */
+	nr = 0;
+	xa_for_each (&kvm->stage2, b, entry) {
+		unsigned long leaf = xa_to_value(entry);
+
+		if (nr++ == 32) {
+			fputs(" ...\n", f);
+			break;
+		}
+		fprintf(f, " gpa 0x%lx: %s %s %s\n", b << PAGE_SHIFT,
+			sizes[leaf & KVM_LEAF_LEVEL_MASK],
+			leaf & KVM_LEAF_PRIVATE ? "private" : "shared",
+			leaf & KVM_LEAF_GMEM ? "guest_memfd" : "userspace_addr");
+	}
 }
 
 static const struct gs_obj_type vvm_type = {
@@ -531,19 +574,28 @@ static const char *const profile_names[] = {"design", "upstream", NULL};
 static const struct gs_key vm_keys[] = {
 	{"type", GS_ARG_ENUM, type_names, .help = "default (0), sw_protected, snp or tdx"},
 	{"profile", GS_ARG_ENUM, profile_names, .help = "design (default) or upstream"},
+	{"vm_memory_attributes", GS_ARG_BOOL,
+	 .help = "kvm.vm_memory_attributes: 1 = PRIVATE per VM (upstream's default), "
+		 "0 = in guest_memfd (the design's)"},
 	{NULL},
 };
 
-static const char *const vm_outputs[] = {"gmem_flags", "memory_attributes", NULL};
+static const char *const vm_outputs[] = {"gmem_flags", "memory_attributes",
+					 "gmem_memory_attributes", NULL};
 
 static int sim_vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
 	struct kvm *kvm;
 
+	struct kvm_params params =
+		kvm_default_params((enum gs_gmem_profile)gs_op_u64(op, "profile", 0));
+
 	if (gs_scenario_obj_get(s, op->target, NULL))
 		return gs_scenario_error(s, op, "'%s' exists already", op->target);
-	res->ret = kvm_create_vm(gs_op_u64(op, "type", GS_KVM_X86_DEFAULT_VM),
-				 (enum gs_gmem_profile)gs_op_u64(op, "profile", 0), &kvm);
+	params.vm_memory_attributes =
+		gs_op_u64(op, "vm_memory_attributes", params.vm_memory_attributes);
+	res->ret =
+		kvm_create_vm_params(gs_op_u64(op, "type", GS_KVM_X86_DEFAULT_VM), &params, &kvm);
 	if (res->ret)
 		return 0;
 	if (gs_scenario_obj_add(s, op->target, &vvm_type, kvm)) {
@@ -554,13 +606,17 @@ static int sim_vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 			  (uint64_t)kvm_vm_check_extension(kvm, GS_KVM_CAP_GUEST_MEMFD_FLAGS));
 	gs_result_set(res, "memory_attributes",
 		      (uint64_t)kvm_vm_check_extension(kvm, GS_KVM_CAP_MEMORY_ATTRIBUTES));
+	gs_result_set(
+		res, "gmem_memory_attributes",
+		(uint64_t)kvm_vm_check_extension(kvm, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES));
 	return 0;
 }
 
 static const struct gs_verb verb_vm = {
 	.name = "vm",
-	.summary = "vm NAME [type=default|sw_protected|snp|tdx] [profile=design|upstream]: "
-		   "KVM_CREATE_VM; outputs gmem_flags, memory_attributes (KVM_CHECK_EXTENSION)",
+	.summary = "vm NAME [type=default|sw_protected|snp|tdx] [profile=design|upstream] "
+		   "[vm_memory_attributes=0|1]: KVM_CREATE_VM; outputs gmem_flags, "
+		   "memory_attributes, gmem_memory_attributes (KVM_CHECK_EXTENSION)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = vm_keys,
@@ -620,28 +676,47 @@ static const struct gs_verb verb_memslot = {
 
 static const struct gs_key gfault_keys[] = {
 	{"gpa", GS_ARG_U64, .required = true, .help = "guest physical address"},
+	{"private", GS_ARG_BOOL,
+	 .help = "the access is private (1) or shared (0); default: what the gfn is now, as a "
+		 "well-behaved guest accesses it"},
 	{NULL},
 };
 
-static const char *const gfault_outputs[] = {"level", NULL};
+static const char *const gfault_outputs[] = {"level", "exit", "private", "gmem", NULL};
+
+static const char *exit_name(uint32_t reason)
+{
+	return reason == GS_KVM_EXIT_MMIO	    ? "mmio"
+	       : reason == GS_KVM_EXIT_MEMORY_FAULT ? "memory_fault"
+						    : "none";
+}
 
 static int gfault_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
 	struct kvm *kvm = gs_scenario_obj_get(s, op->target, &vvm_type);
-	int level = 0;
+	struct kvm_fault fault;
 
 	if (!kvm)
 		return gs_scenario_error(s, op, "no vm called '%s'", op->target);
-	res->ret = kvm_tdp_map_private(kvm, gs_op_u64(op, "gpa", 0) >> PAGE_SHIFT, &level);
-	if (!res->ret)
-		gs_result_set(res, "level", (uint64_t)level);
+	fault = (struct kvm_fault){.gfn = gs_op_u64(op, "gpa", 0) >> PAGE_SHIFT};
+	fault.private = gs_op_has(op, "private") ? gs_op_u64(op, "private", 0)
+						 : kvm_mem_is_private(kvm, fault.gfn);
+	res->ret = kvm_tdp_page_fault(kvm, &fault);
+	gs_result_set_str(res, "exit", exit_name(fault.exit_reason));
+	/* memory_fault.flags: whether the access that exited was private. */
+	gs_result_set(res, "private", fault.private);
+	if (fault.level) {
+		gs_result_set(res, "level", (uint64_t)fault.level);
+		gs_result_set(res, "gmem", fault.from_gmem);
+	}
 	return 0;
 }
 
 static const struct gs_verb verb_gfault = {
 	.name = "gfault",
-	.summary = "gfault VM gpa=A: a private guest fault; outputs level (1 = 4K, 2 = 2M, "
-		   "3 = 1G)",
+	.summary = "gfault VM gpa=A [private=0|1]: a guest fault through the TDP MMU; outputs "
+		   "level (1 = 4K, 2 = 2M, 3 = 1G), exit (none, mmio, memory_fault), private, "
+		   "gmem (served from guest_memfd)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = gfault_keys,
@@ -649,6 +724,74 @@ static const struct gs_verb verb_gfault = {
 	.backends = GS_BACKEND_SIM,
 	.strict = true,
 	.run = gfault_run,
+};
+
+/* --- attr: VM-level KVM_SET_MEMORY_ATTRIBUTES --- */
+
+static const struct gs_key attr_keys[] = {
+	{"gpa", GS_ARG_U64, .required = true, .help = "address"},
+	{"size", GS_ARG_U64, .required = true, .help = "size in bytes"},
+	{"private", GS_ARG_BOOL, .help = "set KVM_MEMORY_ATTRIBUTE_PRIVATE (else shared)"},
+	{"attributes", GS_ARG_U64, .help = "the raw attributes word, instead of private="},
+	{"flags", GS_ARG_U64, .help = "the flags word (must be 0)"},
+	{NULL},
+};
+
+static struct gs_kvm_memory_attributes op_attrs(const struct gs_op *op)
+{
+	return (struct gs_kvm_memory_attributes){
+		.address = gs_op_u64(op, "gpa", 0),
+		.size = gs_op_u64(op, "size", 0),
+		.attributes = gs_op_u64(
+			op, "attributes",
+			gs_op_u64(op, "private", 0) ? GS_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0),
+		.flags = gs_op_u64(op, "flags", 0),
+	};
+}
+
+static int sim_attr_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct kvm *kvm = gs_scenario_obj_get(s, op->target, &vvm_type);
+	struct gs_kvm_memory_attributes a = op_attrs(op);
+
+	if (!kvm)
+		return gs_scenario_error(s, op, "no vm called '%s'", op->target);
+	res->ret = kvm_vm_set_memory_attributes(kvm, &a);
+	return 0;
+}
+
+static int k_attr_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct kvmfd *vm = gs_scenario_obj_get(s, op->target, &kvmfd_type);
+	struct gs_kvm_memory_attributes a = op_attrs(op);
+
+	if (!vm)
+		return gs_scenario_error(s, op, "no vm called '%s'", op->target);
+	if (vm->absent) {
+		res->skipped = true;
+		return 0;
+	}
+	res->ret =
+		gs_kernel_set_memory_attributes(vm->fd, a.address, a.size, a.attributes, a.flags);
+	/* A kernel built without per-VM attributes lacks the ioctl: that is no answer. */
+	if (res->ret == -ENOTTY) {
+		res->skipped = true;
+		gs_result_why(res, "this kernel has no KVM_SET_MEMORY_ATTRIBUTES (ENOTTY)");
+	}
+	return 0;
+}
+
+static const struct gs_verb verb_attr = {
+	.name = "attr",
+	.summary = "attr VM gpa=A size=N [private] [attributes=N] [flags=N]: VM-level "
+		   "KVM_SET_MEMORY_ATTRIBUTES (per-VM attributes: vm_memory_attributes=1)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = attr_keys,
+	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
+	.strict = true,
+	.run = sim_attr_run,
+	.run_kernel = k_attr_run,
 };
 
 static const char *const s2_outputs[] = {"level", "leaves_4k", "leaves_2m", "leaves_1g", NULL};
@@ -1092,15 +1235,43 @@ static int pin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_resu
 	return 0;
 }
 
+static int k_pin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct kpin pin = {.off = gs_op_u64(op, "off", 0)};
+	struct kgmem *g;
+	int ret;
+
+	g = k_op_gmem(s, op, res, false, true, &ret);
+	if (!g)
+		return ret;
+	if (pin.off >= g->map_len)
+		return gs_scenario_error(s, op, "off=0x%" PRIx64 " is past the mapping", pin.off);
+	pin.ring = gs_kernel_pin((char *)g->map + ALIGN_DOWN(pin.off, PAGE_SIZE), PAGE_SIZE);
+	if (pin.ring == -EPERM || pin.ring == -ENOSYS) {
+		res->skipped = true;
+		gs_result_why(res, "io_uring (the long-term pin) is disabled on this kernel");
+		return 0;
+	}
+	res->ret = pin.ring < 0 ? pin.ring : 0;
+	if (pin.ring >= 0) {
+		if (!g->pins)
+			g->pins = g_array_new(false, false, sizeof(struct kpin));
+		g_array_append_val(g->pins, pin);
+	}
+	return 0;
+}
+
 static const struct gs_verb verb_pin = {
 	.name = "pin",
-	.summary = "pin NAME off=N: a long-term pin (pin_user_pages FOLL_LONGTERM)",
+	.summary = "pin NAME off=N: a long-term pin (pin_user_pages FOLL_LONGTERM; on the "
+		   "kernel an io_uring fixed buffer)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = off_keys,
-	.backends = GS_BACKEND_SIM,
+	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
 	.run = pin_run,
+	.run_kernel = k_pin_run,
 };
 
 static int unpin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
@@ -1125,15 +1296,41 @@ static int unpin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 	return gs_scenario_error(s, op, "'%s' has no pin at 0x%lx", op->target, off);
 }
 
+static int k_unpin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct kgmem *g = gs_scenario_obj_get(s, op->target, &kgmem_type);
+	uint64_t off = gs_op_u64(op, "off", 0);
+
+	if (!g)
+		return gs_scenario_error(s, op, "no guest_memfd called '%s'", op->target);
+	if (g->absent) {
+		res->skipped = true;
+		return 0;
+	}
+	for (guint i = g->pins ? g->pins->len : 0; i-- > 0;) {
+		struct kpin *pin = &g_array_index(g->pins, struct kpin, i);
+
+		if (pin->off >> PAGE_SHIFT != off >> PAGE_SHIFT)
+			continue;
+		gs_kernel_unpin(pin->ring);
+		g_array_remove_index(g->pins, i);
+		if (g->fd < 0 && !g->map && !g->pins->len)
+			gs_scenario_obj_del(s, op->target);
+		return 0;
+	}
+	return gs_scenario_error(s, op, "'%s' has no pin at 0x%" PRIx64, op->target, off);
+}
+
 static const struct gs_verb verb_unpin = {
 	.name = "unpin",
 	.summary = "unpin NAME off=N: drop the latest pin of that page",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = off_keys,
-	.backends = GS_BACKEND_SIM,
+	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
 	.run = unpin_run,
+	.run_kernel = k_unpin_run,
 };
 
 /* --- guest side and memory failure --- */
@@ -1195,9 +1392,10 @@ static const struct gs_verb verb_poison = {
 void gs_gmem_register_verbs(void)
 {
 	static const struct gs_verb *const verbs[] = {
-		&verb_vm,     &verb_memslot, &verb_gfault, &verb_stage2, &verb_gmem,   &verb_stat,
-		&verb_falloc, &verb_punch,   &verb_close,  &verb_mmap,	 &verb_munmap, &verb_fault,
-		&verb_read,   &verb_write,   &verb_pin,	   &verb_unpin,	 &verb_getpfn, &verb_poison,
+		&verb_vm,   &verb_memslot, &verb_gfault, &verb_attr,   &verb_stage2,
+		&verb_gmem, &verb_stat,	   &verb_falloc, &verb_punch,  &verb_close,
+		&verb_mmap, &verb_munmap,  &verb_fault,	 &verb_read,   &verb_write,
+		&verb_pin,  &verb_unpin,   &verb_getpfn, &verb_poison,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)

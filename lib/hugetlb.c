@@ -926,15 +926,24 @@ static void hugetlb_check(struct gs_check_report *r, void *ctx)
 	spin_unlock(&hugetlb_lock);
 }
 
+struct dump_ctx {
+	FILE *f;
+	unsigned int nr;
+};
+
+/*
+ * Subpools are numbered in creation order, not shown by address: the dump
+ * must read the same from run to run (the fail-nth runner compares dumps
+ * byte for byte, and ASan places objects differently in each process).
+ */
 static void dump_subpool(struct hugepage_subpool *spool, void *arg)
 {
-	FILE *f = arg;
+	struct dump_ctx *d = arg;
 
-	fprintf(f, "  subpool %p %s: count=%ld max=%ld min=%ld used=%ld rsv=%ld%s%s%s\n",
-		(void *)spool, spool->hstate->name, spool->count, spool->max_hpages,
-		spool->min_hpages, spool->used_hpages, spool->rsv_hpages,
-		spool->use_surplus ? "" : " no-surplus", spool->rsvd_cg ? " rsvd_cg=" : "",
-		spool->rsvd_cg ? spool->rsvd_cg->name : "");
+	fprintf(d->f, "  subpool #%u %s: count=%ld max=%ld min=%ld used=%ld rsv=%ld%s%s%s\n",
+		d->nr++, spool->hstate->name, spool->count, spool->max_hpages, spool->min_hpages,
+		spool->used_hpages, spool->rsv_hpages, spool->use_surplus ? "" : " no-surplus",
+		spool->rsvd_cg ? " rsvd_cg=" : "", spool->rsvd_cg ? spool->rsvd_cg->name : "");
 }
 
 void hugetlb_dump(FILE *f)
@@ -953,7 +962,7 @@ void hugetlb_dump(FILE *f)
 			h->surplus_huge_pages, h->nr_overcommit_huge_pages, h->max_huge_pages,
 			list_count_nodes(&h->hugepage_activelist), split.nr);
 	}
-	hugetlb_for_each_subpool(dump_subpool, f);
+	hugetlb_for_each_subpool(dump_subpool, &(struct dump_ctx){.f = f});
 	spin_unlock(&hugetlb_lock);
 	hugetlb_cgroup_dump(f);
 }

@@ -123,6 +123,20 @@ struct vpool {
 
 static unsigned int nr_vpools;
 
+/*
+ * A surplus page whose vmemmap could not be restored stays in the pool, free
+ * (__update_and_free_hugetlb_folio()), and shrinking the pool does not take
+ * it: only a released reservation does (return_unused_surplus_pages()). The
+ * pool's teardown reserves and releases them so they go back to the host.
+ */
+static void drain_kept_surplus(struct hstate *h)
+{
+	long n = (long)h->surplus_huge_pages;
+
+	if (n && !hugetlb_acct_memory(h, n, true))
+		hugetlb_acct_memory(h, -n, true);
+}
+
 static void vpool_destroy(void *obj)
 {
 	struct vpool *p = obj;
@@ -131,6 +145,7 @@ static void vpool_destroy(void *obj)
 		hugetlb_acct_memory(p->h, -p->manual_resv, true);
 	hugetlb_set_overcommit(p->h, 0);
 	set_max_huge_pages(p->h, 0);
+	drain_kept_surplus(p->h);
 	verbs_host.limit[hstate_index(p->h)] = ULONG_MAX;
 	if (!--nr_vpools && hugetlb_backend() == &verbs_backend)
 		WARN_ON(hugetlb_set_backend(NULL));
@@ -776,6 +791,34 @@ static void piece_waits(struct folio *folio)
 	(void)folio;
 }
 
+/*
+ * HVO (best effort, as the kernel's) for @folio, which holds references:
+ * optimizing wants the folio frozen, as the kernel's pages are when it runs.
+ */
+static void reoptimize_held(struct folio *folio)
+{
+	int refs = folio_ref_count(folio);
+
+	if (!refs) {
+		hugetlb_vmemmap_optimize_folio(folio);
+		return;
+	}
+	if (!folio_ref_freeze(folio, refs))
+		return;
+	hugetlb_vmemmap_optimize_folio(folio);
+	folio_ref_unfreeze(folio, refs);
+}
+
+/*
+ * A failed merge leaves no trace: the pieces in [@pfn, @end) were optimized
+ * before it restored them, so they are optimized again.
+ */
+static void reoptimize_pieces(unsigned long pfn, unsigned long end)
+{
+	for (unsigned long q = pfn; q < end; q += folio_nr_pages(pfn_folio(q)))
+		reoptimize_held(pfn_folio(q));
+}
+
 /* Merge @p's split page back to one HugeTLB folio, HVO redone; @p keeps its reference. */
 static int vpage_merge_back(struct vpage *p)
 {
@@ -792,9 +835,13 @@ static int vpage_merge_back(struct vpage *p)
 	nr = 1UL << order;
 	/* Pieces kept optimized must get their struct pages back before they can be one. */
 	for (unsigned long q = pfn; q < pfn + nr; q += folio_nr_pages(pfn_folio(q))) {
+		if (!folio_test_hugetlb_vmemmap_optimized(pfn_folio(q)))
+			continue;
 		ret = hugetlb_vmemmap_restore_folio(pfn_folio(q));
-		if (ret)
+		if (ret) {
+			reoptimize_pieces(pfn, q);
 			return ret;
+		}
 	}
 	/* The page's one reference moves to the first piece; then all are free to merge. */
 	folio_put(p->folio);
@@ -851,7 +898,7 @@ static int hsplit_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 	struct vpage *p = gs_scenario_obj_get(s, op->target, &vpage_type);
 	unsigned int order = (unsigned int)gs_op_u64(op, "order", 0);
 	unsigned long at = gs_op_u64(op, "at", 0), pfn;
-	bool keep = gs_op_u64(op, "keep", 0);
+	bool keep = gs_op_u64(op, "keep", 0), optimized;
 	unsigned int huge_order;
 	struct gs_hvo_stats before;
 	struct folio *folio;
@@ -868,11 +915,15 @@ static int hsplit_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 	gs_hvo_stats(&before);
 	pfn = folio_pfn(folio);
 	huge_order = folio_order(folio);
+	optimized = folio_test_hugetlb_vmemmap_optimized(folio);
 	ret = hsplit_prepare(folio, order, keep, gs_op_u64(op, "prealloc", 0));
 	if (!ret) {
 		ret = folio_split(folio, order, folio_page(folio, at), GS_SPLIT_UNIFORM);
+		/* A failed split leaves no trace: HVO as it was before. */
 		if (ret && keep)
 			hugetlb_vmemmap_cancel_split(folio, order);
+		else if (ret && optimized)
+			reoptimize_held(folio);
 	}
 	res->ret = ret;
 	if (!ret) {

@@ -23,7 +23,9 @@ struct gs_rule_state {
 
 static struct gs_rule_state rules[GS_INJECT_MAX_RULES];
 unsigned int gs_inject_nr_armed;
-static uint32_t armed_mask; /* bit i: rules[i] is armed */
+unsigned int gs_inject_counting;
+static unsigned long nr_queries; /* every non-__GFP_NOFAIL query, for gs_inject_queries() */
+static uint32_t armed_mask;	 /* bit i: rules[i] is armed */
 static struct gs_inject_record log_buf[GS_INJECT_LOG_MAX];
 static unsigned long nr_failures;
 
@@ -81,6 +83,18 @@ unsigned long gs_inject_rule_fired(int id)
 	if (id < 0 || id >= GS_INJECT_MAX_RULES)
 		return 0;
 	return rules[id].fired;
+}
+
+bool gs_inject_rule_spent(int id)
+{
+	const struct gs_rule_state *rs;
+
+	if (id < 0 || id >= GS_INJECT_MAX_RULES || !rules[id].armed)
+		return true;
+	rs = &rules[id];
+	if (rs->r.times && rs->fired >= rs->r.times)
+		return true;
+	return rs->r.mode == GS_INJECT_NTH && !rs->r.persistent && rs->hits >= rs->r.nth;
 }
 
 /*
@@ -145,7 +159,10 @@ bool gs_inject_should_fail(unsigned int site, size_t size, gfp_t gfp)
 	uint64_t stack = 0;
 	bool fail = false;
 
-	if (!gs_inject_nr_armed || (gfp & __GFP_NOFAIL))
+	if (gfp & __GFP_NOFAIL)
+		return false;
+	nr_queries++;
+	if (!gs_inject_nr_armed)
 		return false;
 	/* Every matching rule counts the hit, even when an earlier one already fails it. */
 	for (uint32_t m = armed_mask; m; m &= m - 1) {
@@ -170,6 +187,16 @@ bool gs_inject_should_fail(unsigned int site, size_t size, gfp_t gfp)
 		record_failure(i, site, size, gfp, stack, rs->hits);
 	}
 	return fail;
+}
+
+void gs_inject_set_counting(bool on)
+{
+	gs_inject_counting = on;
+}
+
+unsigned long gs_inject_queries(void)
+{
+	return nr_queries;
 }
 
 unsigned long gs_inject_nr_failures(void)

@@ -21,7 +21,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <linux/io_uring.h>
+
 #include <gmemsim/kernel.h>
 
 static int neg_errno(void)
@@ -184,12 +189,24 @@ int gs_kernel_close_fd(struct gs_kernel *k, int fd)
  * @offset: byte offset (may be negative, to probe the checks)
  * @len: byte length
  *
+ * guest_memfd's fallocate stops with EINTR when the task has a signal or
+ * task work pending (io_uring queues task work when a pin's ring is torn
+ * down, at a moment of its choosing). That is the calling thread's state,
+ * not the file's, and the simulator has no signals: restart, as a VMM does.
+ * Allocation and punch are idempotent, so the restart gives the answer an
+ * uninterrupted call would have.
+ *
  * Context: any.
- * Return: 0 or -errno.
+ * Return: 0 or -errno (never -EINTR unless it persists).
  */
 int gs_kernel_fallocate(int fd, int mode, int64_t offset, int64_t len)
 {
-	return fallocate(fd, mode, offset, len) < 0 ? neg_errno() : 0;
+	int r, tries = 0;
+
+	do
+		r = fallocate(fd, mode, offset, len) < 0 ? neg_errno() : 0;
+	while (r == -EINTR && ++tries < 1000);
+	return r;
 }
 
 /**
@@ -360,6 +377,74 @@ int gs_kernel_munmap(struct gs_kernel *k, void *addr, size_t len)
 int gs_kernel_madvise(void *addr, size_t len, int advice)
 {
 	return madvise(addr, len, advice) < 0 ? neg_errno() : 0;
+}
+
+/*
+ * Rings whose fixed buffers were unregistered, kept for the next pin: a
+ * ring's teardown runs later in a kernel worker that queues task work on
+ * this thread, and pending task work makes the next interruptible guest_memfd
+ * call (create, fallocate) fail with EINTR. Reusing rings means none is torn
+ * down while the process runs.
+ */
+static int free_rings[64];
+static unsigned int nr_free_rings;
+
+static int ring_get(void)
+{
+	struct io_uring_params params = {0};
+	int ring;
+
+	if (nr_free_rings)
+		return free_rings[--nr_free_rings];
+	ring = (int)syscall(__NR_io_uring_setup, 1, &params);
+	return ring < 0 ? neg_errno() : ring;
+}
+
+/**
+ * gs_kernel_pin() - a long-term pin of user pages (FOLL_LONGTERM)
+ * @addr: page-aligned start, inside a mapping
+ * @len: bytes
+ *
+ * Registers the range as an io_uring fixed buffer, which pins its pages
+ * with FOLL_LONGTERM until it is unregistered: the pin RDMA or VFIO would
+ * take, reachable by any process without a device. The caller owns the
+ * returned ring and drops the pin with gs_kernel_unpin().
+ *
+ * Context: process context.
+ * Return: the ring fd, or -errno (-EFAULT where the pages cannot be
+ * faulted in; -EPERM or -ENOSYS where io_uring is disabled).
+ */
+int gs_kernel_pin(void *addr, size_t len)
+{
+	struct iovec iov = {.iov_base = addr, .iov_len = len};
+	int ring = ring_get();
+	int err;
+
+	if (ring < 0)
+		return ring;
+	if (syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS, &iov, 1) == 0)
+		return ring;
+	err = neg_errno();
+	gs_kernel_unpin(ring);
+	return err;
+}
+
+/**
+ * gs_kernel_unpin() - drop a pin taken with gs_kernel_pin()
+ * @ring: the ring fd it returned
+ *
+ * Unregistering unpins at once; the ring is kept for the next pin (closed
+ * only when more than a few dozen are idle).
+ *
+ * Context: process context.
+ */
+void gs_kernel_unpin(int ring)
+{
+	syscall(__NR_io_uring_register, ring, IORING_UNREGISTER_BUFFERS, NULL, 0);
+	if (nr_free_rings < ARRAY_SIZE(free_rings))
+		free_rings[nr_free_rings++] = ring;
+	else
+		close(ring);
 }
 
 /*

@@ -406,8 +406,8 @@ static bool item_matches(const struct gs_result *res, const struct gs_expect_ite
 	return it->is_num && f->val == it->num;
 }
 
-static bool expectation_met(const struct gs_scenario *s, const struct gs_op *op,
-			    const struct gs_result *res)
+bool gs_scenario_expectation_met(const struct gs_scenario *s, const struct gs_op *op,
+				 const struct gs_result *res)
 {
 	const struct gs_expect *e = &op->expect;
 
@@ -466,7 +466,7 @@ static verb_run_fn verb_runner(const struct gs_scenario *s, const struct gs_verb
 }
 
 /* Run one operation. Returns GS_EXIT_OK, GS_EXIT_FAIL or GS_EXIT_SYNTAX. */
-static int run_op(struct gs_scenario *s, const struct gs_op *op)
+int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 {
 	struct gs_result res = {0};
 	unsigned long warn0 = gs_warn_count();
@@ -481,13 +481,14 @@ static int run_op(struct gs_scenario *s, const struct gs_op *op)
 	}
 	s->ops_run++;
 	res.warns = gs_warn_count() - warn0;
+	s->last = res;
 	gs_result_format(&res, text, sizeof(text));
 	trace_op(op, &res, text);
 	if (s->opts.verbose && !op->verb->text)
 		fprintf(s->opts.out, "%s:%u: %s -> %s\n", op->file, op->line, op->src, text);
 	if (res.skipped)
 		return GS_EXIT_OK;
-	ok = expectation_met(s, op, &res);
+	ok = gs_scenario_expectation_met(s, op, &res);
 	if (!ok) {
 		report_mismatch(s, op, &res);
 		return GS_EXIT_FAIL;
@@ -509,7 +510,7 @@ static int kernel_backend_available(struct gs_scenario *s)
 	return 1;
 }
 
-static void begin_run(struct gs_scenario *s, const char *name, uint64_t *live)
+void gs_scenario_begin_run(struct gs_scenario *s, const char *name, uint64_t *live)
 {
 	s->file = name;
 	s->ops_run = s->ops_skipped = s->expects_met = 0;
@@ -545,7 +546,7 @@ static void report_unfired_rules(struct gs_scenario *s)
 }
 
 /* Objects gone, rules disarmed, WARNs accounted for, no allocation left behind. */
-static int end_run(struct gs_scenario *s, int status, const uint64_t *live)
+int gs_scenario_end_run(struct gs_scenario *s, int status, const uint64_t *live)
 {
 	unsigned long warns = gs_warn_count() - s->warn_base;
 	int leaks = 0;
@@ -592,9 +593,9 @@ int gs_scenario_run_buffer(struct gs_scenario *s, const char *name, const char *
 		gs_script_free(script);
 		return GS_EXIT_SKIP;
 	}
-	begin_run(s, script->name, live);
+	gs_scenario_begin_run(s, script->name, live);
 	for (guint i = 0; i < script->ops->len; i++) {
-		int r = run_op(s, &g_array_index(script->ops, struct gs_op, i));
+		int r = gs_scenario_run_op(s, &g_array_index(script->ops, struct gs_op, i));
 
 		if (r == GS_EXIT_OK)
 			continue;
@@ -603,7 +604,7 @@ int gs_scenario_run_buffer(struct gs_scenario *s, const char *name, const char *
 		if (r == GS_EXIT_SYNTAX || !s->opts.keep_going)
 			break;
 	}
-	status = end_run(s, status, live);
+	status = gs_scenario_end_run(s, status, live);
 	gs_script_free(script);
 	return status;
 }

@@ -42,6 +42,7 @@ struct gs_scenario {
 	unsigned long warn_base;     /* WARN count at the last expect-warns */
 	unsigned int warn_base_line; /* line of that expect-warns, 0 for the start */
 	unsigned int ops_run, ops_skipped, expects_met;
+	struct gs_result last; /* result of the last operation run (for the fail-nth runner) */
 };
 
 /* Register the built-in verbs of the scenario engine itself. */
@@ -55,6 +56,19 @@ void gs_scenario_for_each_obj(struct gs_scenario *s,
 			      void (*fn)(struct gs_scenario *s, const char *name,
 					 const struct gs_obj_type *type, void *obj, void *arg),
 			      void *arg);
+
+/*
+ * The runner's steps, for the fail-nth runner: start a run (reset rules,
+ * WARN base and generator; @live gets each site's live count, GS_MAX_SITES
+ * entries), run one operation (GS_EXIT_OK, _FAIL or _SYNTAX), and end it
+ * (teardown, WARN and leak checks; returns the final status).
+ */
+void gs_scenario_begin_run(struct gs_scenario *s, const char *name, uint64_t *live);
+int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op);
+int gs_scenario_end_run(struct gs_scenario *s, int status, const uint64_t *live);
+/* Whether @res satisfies @op's expectation (or, without one, the strict rules). */
+bool gs_scenario_expectation_met(const struct gs_scenario *s, const struct gs_op *op,
+				 const struct gs_result *res);
 
 /* Index of @key in @verb's keys, or -1. */
 int gs_verb_key_index(const struct gs_verb *verb, const char *key);

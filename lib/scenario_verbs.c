@@ -28,6 +28,7 @@ static int note_run(struct gs_scenario *s, const struct gs_op *op, struct gs_res
 
 static const struct gs_verb verb_note = {
 	.name = "note",
+	.no_fail_nth = true,
 	.summary = "print the rest of the line (narration for demos and teaching)",
 	.text = true,
 	.backends = BOTH,
@@ -45,6 +46,7 @@ static int seed_run(struct gs_scenario *s, const struct gs_op *op, struct gs_res
 
 static const struct gs_verb verb_seed = {
 	.name = "seed",
+	.no_fail_nth = true,
 	.summary = "restart the run's random generator from seed N",
 	.target = GS_ARG_U64,
 	.target_required = true,
@@ -148,6 +150,7 @@ static int inject_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_inject = {
 	.name = "inject",
+	.no_fail_nth = true,
 	.summary =
 		"arm fault injection: inject [site=S] nth=N [persistent] | every | probability=P",
 	.keys = inject_keys,
@@ -194,6 +197,7 @@ static const char *const check_outputs[] = {"violations", NULL};
 
 static const struct gs_verb verb_check = {
 	.name = "check",
+	.no_fail_nth = true,
 	.summary = "run every invariant checker; fails the run on any violation",
 	.outputs = check_outputs,
 	.backends = GS_BACKEND_SIM,
@@ -224,6 +228,7 @@ static const char *const warns_outputs[] = {"warns", NULL};
 
 static const struct gs_verb verb_expect_warns = {
 	.name = "expect-warns",
+	.no_fail_nth = true,
 	.summary = "assert that exactly N WARNs fired since the last expect-warns (or the start)",
 	.target = GS_ARG_U64,
 	.target_required = true,
@@ -353,6 +358,7 @@ static int show_run(struct gs_scenario *s, const struct gs_op *op, struct gs_res
 
 static const struct gs_verb verb_show = {
 	.name = "show",
+	.no_fail_nth = true,
 	.summary = "show [NAME]: print an object (or every object)",
 	.target = GS_ARG_STR,
 	.backends = GS_BACKEND_SIM,

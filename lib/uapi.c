@@ -70,12 +70,12 @@ struct gs_uapi {
 	unsigned int nr_open;
 	struct list_head maps;
 	unsigned int nr_maps;
-	enum gs_gmem_profile vm_profile;
+	struct kvm_params vm_params;
 };
 
 static struct gs_uapi init_uapi = {
 	.maps = LIST_HEAD_INIT(init_uapi.maps),
-	.vm_profile = GS_GMEM_PROFILE_DESIGN,
+	.vm_params = {.profile = GS_GMEM_PROFILE_DESIGN},
 };
 static struct gs_uapi *current_uapi = &init_uapi;
 
@@ -174,7 +174,7 @@ static int ioctl_create_vm(unsigned long type)
 	fd = fd_alloc();
 	if (fd < 0)
 		return fail(-fd);
-	err = kvm_create_vm(type, current_uapi->vm_profile, &kvm);
+	err = kvm_create_vm_params(type, &current_uapi->vm_params, &kvm);
 	if (err)
 		return fail(-err);
 	vm = gs_kzalloc(sizeof(*vm), GFP_KERNEL);
@@ -198,7 +198,7 @@ static int ioctl_dev(unsigned long request, unsigned long arg)
 	case GS_KVM_CREATE_VM:
 		return ioctl_create_vm(arg);
 	case GS_KVM_CHECK_EXTENSION:
-		return (int)kvm_vm_check_extension(NULL, (long)arg);
+		return (int)kvm_dev_check_extension(&current_uapi->vm_params, (long)arg);
 	default:
 		/* x86's kvm_arch_dev_ioctl() answers unknown requests EINVAL. */
 		return fail(EINVAL);
@@ -257,6 +257,18 @@ static int ioctl_set_region2(struct gs_vm *vm, const void *uarg)
 	return 0;
 }
 
+static int ioctl_set_memory_attributes(struct gs_vm *vm, const void *uarg)
+{
+	struct gs_kvm_memory_attributes attrs;
+	int err;
+
+	if (!uarg)
+		return fail(EFAULT);
+	memcpy(&attrs, uarg, sizeof(attrs));
+	err = kvm_vm_set_memory_attributes(vm->kvm, &attrs);
+	return err ? fail(-err) : 0;
+}
+
 static int ioctl_vm(struct gs_vm *vm, unsigned long request, unsigned long arg)
 {
 	switch (request) {
@@ -266,6 +278,8 @@ static int ioctl_vm(struct gs_vm *vm, unsigned long request, unsigned long arg)
 		return ioctl_create_guest_memfd(vm, (const void *)arg);
 	case GS_KVM_SET_USER_MEMORY_REGION2:
 		return ioctl_set_region2(vm, (const void *)arg);
+	case GS_KVM_SET_MEMORY_ATTRIBUTES:
+		return ioctl_set_memory_attributes(vm, (const void *)arg);
 	default:
 		/* x86's kvm_arch_vm_ioctl() answers unknown requests ENOTTY. */
 		return fail(ENOTTY);
@@ -498,6 +512,117 @@ int gs_uapi_write_mapped(void *addr, const void *buf, size_t len, size_t *done)
 	return access_mapped((uintptr_t)addr, (void *)(uintptr_t)buf, len, true, done);
 }
 
+/* --- madvise (gs_madvise) --- */
+
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24
+#endif
+
+/* madvise_behavior_valid(): advices the kernel knows, less the unmodelled ones. */
+static bool madvise_known(int advice)
+{
+	switch (advice) {
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+	case MADV_WILLNEED:
+	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
+	case MADV_FREE:
+	case MADV_REMOVE:
+	case MADV_DONTFORK:
+	case MADV_DOFORK:
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+	case MADV_DONTDUMP:
+	case MADV_DODUMP:
+	case MADV_WIPEONFORK:
+	case MADV_KEEPONFORK:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+	case GS_MADV_COLLAPSE:
+		return true;
+	default:
+		/* MADV_POPULATE_*, HWPOISON and guard regions are not modelled. */
+		return false;
+	}
+}
+
+/* One advice on [start, end) of one mapping (madvise_vma_behavior()). */
+static int madvise_map(struct gs_map *map, uintptr_t start, uintptr_t end, int advice)
+{
+	unsigned long first = (start - map->addr) >> PAGE_SHIFT;
+	unsigned long last = ((end - map->addr) >> PAGE_SHIFT) - 1;
+	struct page *page;
+	unsigned long i;
+	int err;
+
+	switch (advice) {
+	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
+		/* zap_page_range_single(): the folios stay in the page cache. */
+		xa_for_each_range (&map->vma->ptes, i, page, first, last) {
+			xa_erase(&map->vma->ptes, i);
+			gs_folio_unmap(page_folio(page));
+		}
+		return 0;
+	case MADV_REMOVE:
+		/* madvise_remove(): a punch of the file range behind the pages. */
+		err = kvm_gmem_fallocate(map->vma->file,
+					 GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE,
+					 (loff_t)(map->vma->pgoff + first) << PAGE_SHIFT,
+					 (loff_t)(last - first + 1) << PAGE_SHIFT);
+		return err ? fail(-err) : 0;
+	case GS_MADV_COLLAPSE:
+	case MADV_FREE:
+	case MADV_WIPEONFORK:
+		/* Not a THP-collapsible file; FREE and WIPEONFORK want anonymous memory. */
+		return fail(EINVAL);
+	default:
+		/* Hints with no effect the simulator models (HUGEPAGE included). */
+		return 0;
+	}
+}
+
+int gs_madvise(void *addr, size_t len, int advice)
+{
+	uintptr_t start = (uintptr_t)addr, end, cur;
+	bool hole = false;
+	struct gs_map *map, *next;
+
+	if (!madvise_known(advice))
+		return fail(EINVAL);
+	if (start & (PAGE_SIZE - 1))
+		return fail(EINVAL);
+	if (len > UINTPTR_MAX - start - (PAGE_SIZE - 1))
+		return fail(EINVAL);
+	end = start + ((len + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1));
+	/* madvise_walk_vmas(): mapped parts in address order; a gap is ENOMEM at the end. */
+	for (cur = start; cur < end;) {
+		next = NULL;
+		list_for_each_entry (map, &current_uapi->maps, list) {
+			if (map->addr + map->len <= cur || map->addr >= end)
+				continue;
+			if (!next || map->addr < next->addr)
+				next = map;
+		}
+		if (!next)
+			return fail(ENOMEM);
+		if (next->addr > cur) {
+			hole = true;
+			cur = next->addr;
+		}
+		if (madvise_map(next, cur,
+				end < next->addr + next->len ? end : next->addr + next->len,
+				advice))
+			return -1;
+		cur = next->addr + next->len;
+	}
+	return hole ? fail(ENOMEM) : 0;
+}
+
 ssize_t gs_read(int fd, void *buf, size_t count)
 {
 	(void)buf;
@@ -590,7 +715,12 @@ unsigned int gs_uapi_nr_mappings(void)
 
 void gs_uapi_set_profile(enum gs_gmem_profile profile)
 {
-	current_uapi->vm_profile = profile;
+	current_uapi->vm_params = kvm_default_params(profile);
+}
+
+void gs_uapi_set_vm_memory_attributes(bool on)
+{
+	current_uapi->vm_params.vm_memory_attributes = on;
 }
 
 void gs_uapi_reset(void)
@@ -602,7 +732,7 @@ void gs_uapi_reset(void)
 	for (int fd = GS_UAPI_FIRST_FD; fd < GS_UAPI_NR_OPEN; fd++)
 		if (current_uapi->fd_table[fd].kind != GS_FD_NONE)
 			gs_close(fd);
-	current_uapi->vm_profile = GS_GMEM_PROFILE_DESIGN;
+	current_uapi->vm_params = kvm_default_params(GS_GMEM_PROFILE_DESIGN);
 }
 
 struct gs_uapi *gs_uapi_create(void)
@@ -612,7 +742,7 @@ struct gs_uapi *gs_uapi_create(void)
 	if (!u)
 		return NULL;
 	INIT_LIST_HEAD(&u->maps);
-	u->vm_profile = GS_GMEM_PROFILE_DESIGN;
+	u->vm_params = kvm_default_params(GS_GMEM_PROFILE_DESIGN);
 	return u;
 }
 

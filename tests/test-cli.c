@@ -90,6 +90,37 @@ START_TEST(cli_usage_errors)
 }
 END_TEST
 
+START_TEST(cli_fail_nth)
+{
+	gchar *ok = g_build_filename(gs_test_srcdir(), "scenarios", "base-runner.gms", NULL);
+	gchar *bad = data("wrong-expectation.gms");
+	struct cmd c = gmemsim("--help", NULL, NULL, NULL);
+
+	ck_assert_ptr_nonnull(strstr(c.out, "--fail-nth"));
+	ck_assert_ptr_nonnull(strstr(c.out, "--fail-nth-max=N"));
+	cmd_free(&c);
+	c = gmemsim("run", "--fail-nth", ok, NULL);
+	ck_assert_msg(c.status == GS_EXIT_OK, "status %d: %s%s", c.status, c.out, c.err);
+	ck_assert_ptr_nonnull(strstr(c.out, "base-runner.gms: fail-nth: ok: 3 lines tested, 0 "
+					    "skipped, 3 injections, 3 failed cleanly"));
+	ck_assert_ptr_nonnull(strstr(c.out, "base-runner.gms: fail-nth took "));
+	cmd_free(&c);
+	/* A scenario that fails on its own is reported, not injected into. */
+	c = gmemsim("run", "--fail-nth", bad, NULL);
+	ck_assert_int_eq(c.status, GS_EXIT_FAIL);
+	ck_assert_ptr_nonnull(strstr(c.err, "the clean run fails (failed); nothing injected"));
+	cmd_free(&c);
+	c = gmemsim("run", "--fail-nth", "--fail-nth-max=-1", ok);
+	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	cmd_free(&c);
+	c = gmemsim("run", "--fail-nth", "--backend=kernel", ok);
+	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	cmd_free(&c);
+	g_free(ok);
+	g_free(bad);
+}
+END_TEST
+
 START_TEST(cli_wrong_expectation_names_line)
 {
 	gchar *f = data("wrong-expectation.gms");
@@ -216,6 +247,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, cli_version_help);
 	tcase_add_test(tc, cli_usage_errors);
 	tcase_add_test(tc, cli_wrong_expectation_names_line);
+	tcase_add_test(tc, cli_fail_nth);
 	tcase_add_test(tc, cli_malformed_is_an_error_not_a_crash);
 	tcase_add_test(tc, cli_demo_sites_verbs);
 	tcase_add_test(tc, cli_trace_and_seed);

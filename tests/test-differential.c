@@ -3,7 +3,7 @@
  * Random differential testing: seeded random sequences of the upstream
  * guest_memfd operations (create with flags and sizes, fallocate modes and
  * ranges, punch, mmap and munmap, host fault/read/write, memslot bind and
- * unbind, close), written as scenario text, run on the simulator and on the
+ * unbind, long-term pins, close), written as scenario text, run on the simulator and on the
  * live kernel, every line's result compared (lib/differential.c).
  *
  * The generator keeps each sequence runnable on both backends: it never
@@ -38,7 +38,10 @@ struct gen_file {
 	bool fd;     /* the fd is open */
 	bool mmap;   /* created with FLAG_MMAP */
 	bool mapped; /* a mapping exists */
+	bool shared; /* created with INIT_SHARED: host faults (and pins) succeed */
 	uint64_t size, map_len;
+	unsigned int nr_pins; /* long-term pins held: they keep the name alive */
+	uint64_t pin_off[8];
 };
 
 struct gen {
@@ -91,8 +94,11 @@ static void gen_create(struct gen *g, unsigned int i)
 	f->size = PICK(g, PG, 3 * PG, 16 * PG, 0x200000, 0x400000);
 	g_string_append_printf(g->text, "gmem g%u size=0x%llx flags=%s profile=upstream%s\n", i,
 			       (unsigned long long)f->size, flags, g->vm ? " vm=v" : "");
-	*f = (struct gen_file){
-		.named = true, .fd = true, .mmap = !!strstr(flags, "mmap"), .size = f->size};
+	*f = (struct gen_file){.named = true,
+			       .fd = true,
+			       .mmap = !!strstr(flags, "mmap"),
+			       .shared = !!strstr(flags, "init_shared"),
+			       .size = f->size};
 }
 
 /* A creation both backends must refuse (or accept alike), under a name never used again. */
@@ -183,6 +189,29 @@ static void gen_memslot(struct gen *g, unsigned int i)
 			       (unsigned long long)size, i, (unsigned long long)off);
 }
 
+/* A long-term pin of a mapped page (io_uring fixed buffer on the kernel). */
+static void gen_pin(struct gen *g, unsigned int i)
+{
+	struct gen_file *f = &g->f[i];
+	uint64_t off = gs_rng_below(&g->rng, (f->map_len + PG - 1) / PG) * PG;
+
+	g_string_append_printf(g->text, "pin g%u off=0x%llx\n", i, (unsigned long long)off);
+	/* A private page cannot be faulted in: EFAULT on both, and no pin to drop. */
+	if (f->shared)
+		f->pin_off[f->nr_pins++] = off;
+}
+
+static void gen_unpin(struct gen *g, unsigned int i)
+{
+	struct gen_file *f = &g->f[i];
+	unsigned int k = (unsigned int)gs_rng_below(&g->rng, f->nr_pins);
+
+	g_string_append_printf(g->text, "unpin g%u off=0x%llx\n", i,
+			       (unsigned long long)f->pin_off[k]);
+	f->pin_off[k] = f->pin_off[--f->nr_pins];
+	f->named = f->fd || f->mapped || f->nr_pins;
+}
+
 static void gen_close(struct gen *g, unsigned int i, bool munmap)
 {
 	struct gen_file *f = &g->f[i];
@@ -192,8 +221,8 @@ static void gen_close(struct gen *g, unsigned int i, bool munmap)
 		f->mapped = false;
 	else
 		f->fd = false;
-	/* With neither fd nor mapping left, the name is forgotten. */
-	f->named = f->fd || f->mapped;
+	/* With neither fd, mapping nor pin left, the name is forgotten. */
+	f->named = f->fd || f->mapped || f->nr_pins;
 }
 
 /* One operation on file @i, among those its state allows. */
@@ -209,8 +238,11 @@ static void gen_op(struct gen *g, unsigned int i)
 			gen_bad_create(g);
 		return;
 	}
+	if (f->nr_pins && ((!f->fd && !f->mapped) || r == 0))
+		return gen_unpin(g, i);
 	if (f->mapped && r < 6)
-		return gen_access(g, i);
+		return r == 5 && f->nr_pins < G_N_ELEMENTS(f->pin_off) ? gen_pin(g, i)
+								       : gen_access(g, i);
 	if (!f->fd)
 		return r < 8 ? gen_close(g, i, true) : gen_access(g, i);
 	if (r < 9)

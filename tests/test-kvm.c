@@ -98,9 +98,15 @@ START_TEST(test_check_extension)
 	ck_assert_int_eq(kvm_vm_check_extension(NULL, GS_KVM_CAP_GUEST_MEMFD_FLAGS), MMAP | SHARED);
 	ck_assert_int_eq(kvm_vm_check_extension(def, GS_KVM_CAP_GUEST_MEMFD_FLAGS),
 			 MMAP | SHARED | HUGETLB);
-	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_GUEST_MEMFD_FLAGS), MMAP | HUGETLB);
+	/* The design tracks PRIVATE in guest_memfd: INIT_SHARED for CoCo VMs too (P4). */
+	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_GUEST_MEMFD_FLAGS),
+			 MMAP | SHARED | HUGETLB);
 	ck_assert_int_eq(kvm_vm_check_extension(def, GS_KVM_CAP_MEMORY_ATTRIBUTES), 0);
-	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_MEMORY_ATTRIBUTES),
+	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_MEMORY_ATTRIBUTES), 0);
+	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES),
+			 GS_KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	ck_assert_int_eq(kvm_vm_check_extension(def, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES), 0);
+	ck_assert_int_eq(kvm_vm_check_extension(NULL, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES),
 			 GS_KVM_MEMORY_ATTRIBUTE_PRIVATE);
 	ck_assert_int_eq(kvm_create_vm(GS_KVM_X86_DEFAULT_VM, GS_GMEM_PROFILE_UPSTREAM, &up), 0);
 	ck_assert_int_eq(kvm_vm_check_extension(up, GS_KVM_CAP_GUEST_MEMFD_FLAGS), MMAP | SHARED);
@@ -266,6 +272,279 @@ START_TEST(test_mapping_level_1g)
 }
 END_TEST
 
+/* kvm.vm_memory_attributes decides which interface offers PRIVATE (P2-P4). */
+START_TEST(test_params_caps)
+{
+	struct kvm_params legacy = kvm_default_params(GS_GMEM_PROFILE_DESIGN);
+	struct kvm_params up = kvm_default_params(GS_GMEM_PROFILE_UPSTREAM);
+	struct kvm *sw, *def;
+
+	ck_assert(!legacy.vm_memory_attributes);
+	ck_assert(up.vm_memory_attributes);
+	legacy.vm_memory_attributes = true;
+	ck_assert_int_eq(kvm_create_vm_params(GS_KVM_X86_SW_PROTECTED_VM, &legacy, &sw), 0);
+	ck_assert_int_eq(kvm_create_vm_params(GS_KVM_X86_DEFAULT_VM, &legacy, &def), 0);
+	/* Per-VM attributes: a CoCo guest_memfd holds only private memory. */
+	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_GUEST_MEMFD_FLAGS), MMAP | HUGETLB);
+	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_MEMORY_ATTRIBUTES),
+			 GS_KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES), 0);
+	ck_assert_int_eq(kvm_vm_check_extension(def, GS_KVM_CAP_GUEST_MEMFD_FLAGS),
+			 MMAP | SHARED | HUGETLB);
+	ck_assert_int_eq(kvm_vm_check_extension(def, GS_KVM_CAP_MEMORY_ATTRIBUTES), 0);
+	/* The system fd speaks for every VM type. */
+	ck_assert_int_eq(kvm_dev_check_extension(&legacy, GS_KVM_CAP_MEMORY_ATTRIBUTES),
+			 GS_KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	ck_assert_int_eq(kvm_dev_check_extension(&legacy, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES),
+			 0);
+	ck_assert_int_eq(kvm_dev_check_extension(&up, GS_KVM_CAP_GUEST_MEMFD_FLAGS), MMAP | SHARED);
+	legacy.vm_memory_attributes = false;
+	ck_assert_int_eq(kvm_dev_check_extension(&legacy, GS_KVM_CAP_MEMORY_ATTRIBUTES), 0);
+	ck_assert_int_eq(kvm_dev_check_extension(&legacy, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES),
+			 GS_KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	kvm_destroy_vm(def);
+	kvm_destroy_vm(sw);
+	assert_clean();
+}
+END_TEST
+
+static struct kvm *legacy_vm(unsigned long type)
+{
+	struct kvm_params p = kvm_default_params(GS_GMEM_PROFILE_DESIGN);
+	struct kvm *kvm;
+
+	p.vm_memory_attributes = true;
+	ck_assert_int_eq(kvm_create_vm_params(type, &p, &kvm), 0);
+	return kvm;
+}
+
+static int set_attrs(struct kvm *kvm, uint64_t gpa, uint64_t size, uint64_t attrs, uint64_t flags)
+{
+	struct gs_kvm_memory_attributes a = {
+		.address = gpa, .size = size, .attributes = attrs, .flags = flags};
+
+	return kvm_vm_set_memory_attributes(kvm, &a);
+}
+
+#define PRIV GS_KVM_MEMORY_ATTRIBUTE_PRIVATE
+
+/* VM-level KVM_SET_MEMORY_ATTRIBUTES: the checks of spec §1.8 and the effect. */
+START_TEST(test_set_memory_attributes)
+{
+	struct kvm *kvm = legacy_vm(GS_KVM_X86_SW_PROTECTED_VM), *def = vm(GS_KVM_X86_DEFAULT_VM);
+	struct kvm *sw = vm(GS_KVM_X86_SW_PROTECTED_VM);
+	gfn_t gfn = GPA_4G >> PAGE_SHIFT;
+
+	ck_assert_int_eq(set_attrs(kvm, 0, P, PRIV, 1), -EINVAL);
+	ck_assert_int_eq(set_attrs(kvm, 0, P, 1ULL << 5, 0), -EINVAL);
+	ck_assert_int_eq(set_attrs(kvm, 0, 0, PRIV, 0), -EINVAL);
+	ck_assert_int_eq(set_attrs(kvm, ~0ULL - P + 1, 2 * P, PRIV, 0), -EINVAL);
+	ck_assert_int_eq(set_attrs(kvm, 1, P, PRIV, 0), -EINVAL);
+	ck_assert_int_eq(set_attrs(kvm, 0, P + 1, PRIV, 0), -EINVAL);
+	/* PRIVATE is offered only where it is tracked per VM, on private-memory VMs. */
+	ck_assert_int_eq(set_attrs(def, 0, P, PRIV, 0), -EINVAL);
+	ck_assert_int_eq(set_attrs(sw, 0, P, PRIV, 0), -EINVAL);
+	ck_assert_int_eq(set_attrs(sw, 0, P, 0, 0), 0);
+	ck_assert(xa_empty(&kvm->mem_attr_array));
+	ck_assert_int_eq(set_attrs(kvm, GPA_4G, 3 * P, PRIV, 0), 0);
+	ck_assert(!kvm_mem_is_private(kvm, gfn - 1));
+	ck_assert(kvm_mem_is_private(kvm, gfn));
+	ck_assert(kvm_mem_is_private(kvm, gfn + 2));
+	ck_assert(!kvm_mem_is_private(kvm, gfn + 3));
+	ck_assert_int_eq(set_attrs(kvm, GPA_4G + P, P, 0, 0), 0);
+	ck_assert(!kvm_mem_is_private(kvm, gfn + 1));
+	ck_assert(kvm_mem_is_private(kvm, gfn + 2));
+	ck_assert_int_eq(set_attrs(kvm, GPA_4G, 3 * P, 0, 0), 0);
+	ck_assert(xa_empty(&kvm->mem_attr_array));
+	kvm_destroy_vm(sw);
+	kvm_destroy_vm(def);
+	kvm_destroy_vm(kvm);
+	assert_clean();
+}
+END_TEST
+
+/* Rule 34: the access type against the attribute; where the pfn comes from. */
+START_TEST(test_fault_routing)
+{
+	struct kvm *kvm = legacy_vm(GS_KVM_X86_SW_PROTECTED_VM);
+	struct gmem_file *f = gmem(kvm, 4 * P, MMAP, 0);
+	gfn_t gfn = GPA_4G >> PAGE_SHIFT;
+	struct kvm_fault fault = {.gfn = 1, .private = false};
+
+	/* No memslot: shared accesses are MMIO, private ones exit to userspace. */
+	ck_assert_int_eq(kvm_tdp_page_fault(kvm, &fault), 0);
+	ck_assert_uint_eq(fault.exit_reason, GS_KVM_EXIT_MMIO);
+	fault.private = true;
+	ck_assert_int_eq(kvm_tdp_page_fault(kvm, &fault), -EFAULT);
+	ck_assert_uint_eq(fault.exit_reason, GS_KVM_EXIT_MEMORY_FAULT);
+	ck_assert_uint_eq(fault.memory_fault_flags, GS_KVM_MEMORY_EXIT_FLAG_PRIVATE);
+	ck_assert_int_eq(region(kvm, 0, GMEM, GPA_4G, 4 * P, 0, f), 0);
+	/* Private access to a shared gfn. */
+	fault = (struct kvm_fault){.gfn = gfn, .private = true};
+	ck_assert_int_eq(kvm_tdp_page_fault(kvm, &fault), -EFAULT);
+	ck_assert_uint_eq(fault.exit_reason, GS_KVM_EXIT_MEMORY_FAULT);
+	ck_assert_int_eq(fault.level, 0);
+	/* A shared access in an mmap-able slot comes from guest_memfd. */
+	fault.private = false;
+	ck_assert_int_eq(kvm_tdp_page_fault(kvm, &fault), 0);
+	ck_assert(fault.from_gmem);
+	ck_assert_uint_eq(fault.exit_reason, 0);
+	ck_assert_uint_eq(kvm_stage2_leaf(kvm, gfn), PG_LEVEL_4K | KVM_LEAF_GMEM);
+	/* Turning it private zaps the shared leaf; the private access then maps. */
+	ck_assert_int_eq(set_attrs(kvm, GPA_4G, P, PRIV, 0), 0);
+	ck_assert_int_eq(kvm_stage2_level(kvm, gfn), 0);
+	fault.private = true;
+	ck_assert_int_eq(kvm_tdp_page_fault(kvm, &fault), 0);
+	ck_assert_uint_eq(kvm_stage2_leaf(kvm, gfn),
+			  PG_LEVEL_4K | KVM_LEAF_GMEM | KVM_LEAF_PRIVATE);
+	fault.private = false;
+	ck_assert_int_eq(kvm_tdp_page_fault(kvm, &fault), -EFAULT);
+	ck_assert_uint_eq(fault.memory_fault_flags, 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	/* Release zaps only the private leaves under per-VM attributes (no INIT_SHARED). */
+	fault = (struct kvm_fault){.gfn = gfn + 1, .private = false};
+	ck_assert_int_eq(kvm_tdp_page_fault(kvm, &fault), 0);
+	kvm_gmem_fput(f);
+	ck_assert_int_eq(kvm_stage2_level(kvm, gfn), 0);
+	/* The shared leaf that guest_memfd backed is now stale: the checker says so. */
+	ck_assert_int_eq(kvm_stage2_level(kvm, gfn + 1), PG_LEVEL_4K);
+	ck_assert_uint_gt(gs_check_run_all(NULL), 0);
+	kvm_destroy_vm(kvm);
+	assert_clean();
+}
+END_TEST
+
+/* A 2M leaf needs one attribute over its range (KVM_LPAGE_MIXED_FLAG). */
+START_TEST(test_mixed_attributes_level)
+{
+	struct kvm *kvm = legacy_vm(GS_KVM_X86_SW_PROTECTED_VM);
+	struct gmem_file *f;
+	gfn_t gfn = GPA_4G >> PAGE_SHIFT;
+	int level;
+
+	ck_assert_int_eq(set_max_huge_pages(H2M, 1), 0);
+	f = gmem(kvm, HP, HUGETLB, 9);
+	ck_assert_int_eq(region(kvm, 0, GMEM, GPA_4G, HP, 0, f), 0);
+	ck_assert_int_eq(set_attrs(kvm, GPA_4G, HP - P, PRIV, 0), 0);
+	ck_assert_int_eq(kvm_tdp_map_private(kvm, gfn, &level), 0);
+	ck_assert_int_eq(level, PG_LEVEL_4K);
+	ck_assert_int_eq(set_attrs(kvm, GPA_4G + HP - P, P, PRIV, 0), 0);
+	ck_assert_int_eq(kvm_tdp_map_private(kvm, gfn + 7, &level), 0);
+	ck_assert_int_eq(level, PG_LEVEL_2M);
+	/* The 2M leaf replaced the 4K one inside it. */
+	ck_assert_uint_eq(kvm->nr_leaves[PG_LEVEL_4K], 0);
+	ck_assert_uint_eq(kvm->nr_leaves[PG_LEVEL_2M], 1);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	kvm_gmem_fput(f);
+	kvm_destroy_vm(kvm);
+	assert_clean();
+}
+END_TEST
+
+/* The invariant "leaf <= folio, one attribute per leaf" can fail, and says so. */
+START_TEST(test_checker_catches_bad_leaf)
+{
+	struct kvm *kvm = vm(GS_KVM_X86_SW_PROTECTED_VM);
+	struct gmem_file *f = gmem(kvm, 512 * P, 0, 0);
+	gfn_t gfn = GPA_4G >> PAGE_SHIFT;
+	int level;
+
+	ck_assert_int_eq(region(kvm, 0, GMEM, GPA_4G, 512 * P, 0, f), 0);
+	ck_assert_int_eq(kvm_tdp_map_private(kvm, gfn, &level), 0);
+	ck_assert_int_eq(level, PG_LEVEL_4K);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	/* Forge a 2M leaf over 4K folios. */
+	xa_erase(&kvm->stage2, gfn);
+	xa_store(&kvm->stage2, gfn, xa_mk_value(PG_LEVEL_2M | KVM_LEAF_GMEM | KVM_LEAF_PRIVATE),
+		 GFP_KERNEL);
+	kvm->nr_leaves[PG_LEVEL_4K]--;
+	kvm->nr_leaves[PG_LEVEL_2M]++;
+	ck_assert_uint_eq(gs_check_run_all(NULL), 1);
+	/* And one that claims shared over private memory. */
+	xa_store(&kvm->stage2, gfn, xa_mk_value(PG_LEVEL_4K | KVM_LEAF_GMEM), GFP_KERNEL);
+	kvm->nr_leaves[PG_LEVEL_4K]++;
+	kvm->nr_leaves[PG_LEVEL_2M]--;
+	ck_assert_uint_eq(gs_check_run_all(NULL), 1);
+	kvm_gmem_fput(f);
+	kvm_destroy_vm(kvm);
+	assert_clean();
+}
+END_TEST
+
+/* Setting attributes fails before it changes anything: no entry, no zap. */
+struct fi_attr_ctx {
+	struct kvm *kvm;
+	struct gmem_file *f;
+};
+
+static void fi_attr_prepare(void *arg)
+{
+	struct fi_attr_ctx *c = arg;
+	int level;
+
+	c->kvm = legacy_vm(GS_KVM_X86_SW_PROTECTED_VM);
+	c->f = gmem(c->kvm, 1024 * P, 0, 0);
+	ck_assert_int_eq(region(c->kvm, 0, GMEM, GPA_4G, 1024 * P, 0, c->f), 0);
+	ck_assert_int_eq(set_attrs(c->kvm, GPA_4G + 100 * P, 10 * P, PRIV, 0), 0);
+	ck_assert_int_eq(kvm_tdp_map_private(c->kvm, (GPA_4G >> PAGE_SHIFT) + 105, &level), 0);
+}
+
+static int fi_attr_op(void *arg)
+{
+	struct fi_attr_ctx *c = arg;
+
+	return set_attrs(c->kvm, GPA_4G, 1024 * P, PRIV, 0);
+}
+
+static void fi_attr_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct fi_attr_ctx *c = arg;
+	gfn_t gfn = GPA_4G >> PAGE_SHIFT;
+	unsigned long nr = 0, i;
+	void *entry;
+
+	(void)n;
+	xa_for_each (&c->kvm->mem_attr_array, i, entry)
+		nr++;
+	if (ret) {
+		ck_assert(injected);
+		ck_assert_int_eq(ret, -ENOMEM);
+		ck_assert_uint_eq(nr, 10);
+		ck_assert(kvm_mem_is_private(c->kvm, gfn + 100));
+		ck_assert(!kvm_mem_is_private(c->kvm, gfn + 99));
+		ck_assert_int_eq(kvm_stage2_level(c->kvm, gfn + 105), PG_LEVEL_4K);
+	} else {
+		ck_assert_uint_eq(nr, 1024);
+		ck_assert_int_eq(kvm_stage2_level(c->kvm, gfn + 105), 0);
+	}
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	kvm_gmem_fput(c->f);
+	kvm_destroy_vm(c->kvm);
+	gs_test_assert_no_leaks();
+}
+
+/* Fail each allocation of @ops in turn, transient then persistent. */
+static void fail_each_allocation(const struct gs_fail_nth_ops *ops, void *ctx)
+{
+	for (int persistent = 0; persistent < 2; persistent++) {
+		struct gs_fail_nth cfg = {.site = GS_INJECT_ANY_SITE, .persistent = persistent};
+		unsigned long iterations = 0;
+
+		ck_assert_int_eq(gs_fail_nth_loop(&cfg, ops, ctx, &iterations), 0);
+		ck_assert_uint_gt(iterations, 2);
+	}
+	assert_clean();
+}
+
+START_TEST(test_fi_set_memory_attributes)
+{
+	static const struct gs_fail_nth_ops ops = {fi_attr_prepare, fi_attr_op, fi_attr_check};
+	struct fi_attr_ctx c;
+
+	fail_each_allocation(&ops, &c);
+}
+END_TEST
+
 /* Slot creation failing at any allocation leaves no slot and no binding. */
 struct fi_ctx {
 	struct kvm *kvm;
@@ -308,14 +587,7 @@ START_TEST(test_fi_memslot)
 	static const struct gs_fail_nth_ops ops = {fi_prepare, fi_op, fi_check};
 	struct fi_ctx c;
 
-	for (int persistent = 0; persistent < 2; persistent++) {
-		struct gs_fail_nth cfg = {.site = GS_INJECT_ANY_SITE, .persistent = persistent};
-		unsigned long iterations = 0;
-
-		ck_assert_int_eq(gs_fail_nth_loop(&cfg, &ops, &c, &iterations), 0);
-		ck_assert_uint_gt(iterations, 1);
-	}
-	assert_clean();
+	fail_each_allocation(&ops, &c);
 }
 END_TEST
 
@@ -331,6 +603,12 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_mapping_level);
 	tcase_add_test(tc, test_mapping_level_1g);
 	tcase_add_test(tc, test_fi_memslot);
+	tcase_add_test(tc, test_params_caps);
+	tcase_add_test(tc, test_set_memory_attributes);
+	tcase_add_test(tc, test_fault_routing);
+	tcase_add_test(tc, test_mixed_attributes_level);
+	tcase_add_test(tc, test_checker_catches_bad_leaf);
+	tcase_add_test(tc, test_fi_set_memory_attributes);
 	suite_add_tcase(s, tc);
 	return s;
 }

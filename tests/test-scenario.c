@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <glib.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gmemsim/alloc.h>
@@ -16,6 +17,7 @@
 #include <gmemsim/rng.h>
 #include <gmemsim/scenario.h>
 #include <gmemsim/warn.h>
+#include <valgrind/valgrind.h>
 #include "harness.h"
 
 struct run {
@@ -247,6 +249,330 @@ static void teardown(void)
 {
 	gs_warn_set_mode(GS_WARN_PRINT);
 }
+
+/* --- verbs for the fail-nth runner: one that rolls back, one that does not --- */
+
+struct fnobj {
+	unsigned int nr;
+	void *p[128];
+};
+
+static void fnobj_destroy(void *obj)
+{
+	struct fnobj *o = obj;
+
+	while (o->nr)
+		gs_kfree(o->p[--o->nr], 24);
+	g_free(o);
+}
+
+static void fnobj_show(struct gs_scenario *s, FILE *f, const char *name, void *obj)
+{
+	(void)s;
+	fprintf(f, "%s: fn object of %u allocations\n", name, ((struct fnobj *)obj)->nr);
+}
+
+static const struct gs_obj_type fnobj_type = {"fn object", fnobj_destroy, NULL, fnobj_show};
+
+/*
+ * fn-alloc NAME n=N: N allocations at site kmalloc; a failure frees what was
+ * taken (a correct rollback). With `leaky`, a failure keeps the first
+ * allocation (the bug the runner must catch: state changed, memory leaked).
+ */
+static int fn_alloc_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct fnobj *o = g_new0(struct fnobj, 1);
+	unsigned int n = (unsigned int)gs_op_u64(op, "n", 3);
+
+	while (o->nr < n && o->nr < ARRAY_SIZE(o->p)) {
+		void *p = gs_kmalloc(24, GFP_KERNEL);
+
+		if (!p) {
+			if (gs_op_u64(op, "crash", 0))
+				raise(SIGKILL);
+			WARN(gs_op_u64(op, "warn", 0), "fn-alloc: allocation %u failed", o->nr);
+			if (gs_op_u64(op, "leaky", 0) && o->nr)
+				o->nr--; /* forgets p[0..]: still live, never freed here */
+			while (o->nr)
+				gs_kfree(o->p[--o->nr], 24);
+			g_free(o);
+			res->ret = -ENOMEM;
+			return 0;
+		}
+		o->p[o->nr++] = p;
+	}
+	gs_scenario_obj_add(s, op->target, &fnobj_type, o);
+	return 0;
+}
+
+static const struct gs_key fn_alloc_keys[] = {
+	{"n", GS_ARG_U64, .help = "allocations (default 3)"},
+	{"leaky", GS_ARG_BOOL, .help = "on failure, leak the first allocation"},
+	{"crash", GS_ARG_BOOL, .help = "on failure, die by SIGKILL"},
+	{"warn", GS_ARG_BOOL, .help = "on failure, WARN"},
+	{NULL},
+};
+
+static const struct gs_verb verb_fn_alloc = {
+	.name = "fn-alloc",
+	.summary = "allocate n times, rolling back (or, leaky, not) on failure",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = fn_alloc_keys,
+	.backends = GS_BACKEND_SIM,
+	.run = fn_alloc_run,
+};
+
+static char *fn_dump;
+
+/* fn-dump: keep gs_scenario_dump_state()'s text for the test to read. */
+static int fn_dump_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	size_t len;
+	FILE *f;
+
+	(void)op;
+	(void)res;
+	free(fn_dump);
+	f = open_memstream(&fn_dump, &len);
+	gs_scenario_dump_state(s, f);
+	fclose(f);
+	return 0;
+}
+
+static const struct gs_verb verb_fn_dump = {
+	.name = "fn-dump",
+	.summary = "keep a state dump",
+	.backends = GS_BACKEND_SIM,
+	.no_fail_nth = true,
+	.run = fn_dump_run,
+};
+
+static void register_fn_verbs(void)
+{
+	if (!gs_verb_lookup(verb_fn_alloc.name))
+		ck_assert_int_eq(gs_verb_register(&verb_fn_alloc), 0);
+	if (!gs_verb_lookup(verb_fn_dump.name))
+		ck_assert_int_eq(gs_verb_register(&verb_fn_dump), 0);
+}
+
+struct fn_run {
+	int status;
+	struct gs_fail_nth_stats st;
+	char *out;
+	char *err;
+};
+
+/* Read back a stream the runner's children wrote to through its descriptor. */
+static char *slurp(FILE *f)
+{
+	long len;
+	char *buf;
+
+	fflush(f);
+	len = ftell(f);
+	ck_assert_int_ge(len, 0);
+	buf = g_malloc0((size_t)len + 1);
+	rewind(f);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * The runner forks, and its children exit without freeing what they
+ * inherited; memcheck checks every child for leaks at exit and would report
+ * the whole heap. Under valgrind these cases are skipped (the ASan build and
+ * the default build run them, and the fail-nth suite runs the runner itself).
+ */
+static bool skip_under_valgrind(const char *name)
+{
+	if (!RUNNING_ON_VALGRIND)
+		return false;
+	printf("skip %s: the fail-nth runner's children are not leak-clean processes\n", name);
+	return true;
+}
+
+/*
+ * The runner's children write findings through the streams' descriptors, so
+ * the streams are temporary files (a memstream would lose what they write).
+ */
+static struct fn_run fail_nth(const char *text, unsigned int max)
+{
+	struct fn_run r = {0};
+	FILE *out = tmpfile(), *err = tmpfile();
+	struct gs_fail_nth_opts fo = {.max = max, .seed = 7, .out = out, .err = err};
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_nonnull(err);
+	register_fn_verbs();
+	r.status = gs_scenario_fail_nth_buffer(NULL, &fo, "t.gms", text, strlen(text), &r.st);
+	r.out = slurp(out);
+	r.err = slurp(err);
+	return r;
+}
+
+static void fn_run_free(struct fn_run *r)
+{
+	g_free(r->out);
+	g_free(r->err);
+}
+
+START_TEST(fail_nth_counts)
+{
+	if (skip_under_valgrind("fail_nth_counts"))
+		return;
+	uint64_t live = gs_alloc_live_total();
+	struct fn_run r = fail_nth("note three lines make queries: 1 + 3 + 5\n"
+				   "kmalloc a size=64\n"
+				   "fn-alloc x\n"
+				   "show\n"
+				   "fn-alloc y n=5 => 0\n"
+				   "kfree a\n"
+				   "check\n",
+				   0);
+
+	ck_assert_msg(r.status == GS_EXIT_OK, "status %d\nout:\n%s\nerr:\n%s", r.status, r.out,
+		      r.err);
+	ck_assert_uint_eq(r.st.lines, 3);
+	ck_assert_uint_eq(r.st.injections, 9);
+	ck_assert_uint_eq(r.st.failed_clean, 9);
+	ck_assert_uint_eq(r.st.absorbed, 0);
+	ck_assert_uint_eq(r.st.partial, 0);
+	ck_assert_uint_eq(r.st.findings, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "t.gms: fail-nth: ok: 3 lines tested, 0 skipped, 9 "
+					    "injections, 9 failed cleanly, 0 absorbed"));
+	ck_assert_str_eq(r.err, "");
+	fn_run_free(&r);
+	/* Everything ran in children: this process allocated nothing. */
+	ck_assert_uint_eq(gs_alloc_live_total(), live);
+}
+END_TEST
+
+START_TEST(fail_nth_sampling)
+{
+	if (skip_under_valgrind("fail_nth_sampling"))
+		return;
+	const char *text = "fn-alloc big n=100\n";
+	struct fn_run r = fail_nth(text, 8), again = fail_nth(text, 8);
+
+	ck_assert_int_eq(r.status, GS_EXIT_OK);
+	/* 8 of 100: n = 1..4, 99..100 and 2 drawn from 5..98. */
+	ck_assert_uint_eq(r.st.injections, 8);
+	ck_assert_uint_eq(r.st.failed_clean, 8);
+	ck_assert_ptr_nonnull(strstr(r.out, "t.gms:1: fn-alloc: 100 queries; testing n=1..4, "
+					    "99..100 and 2 sampled (seed 7):"));
+	/* Same seed, same sample. */
+	ck_assert_str_eq(r.out, again.out);
+	fn_run_free(&r);
+	fn_run_free(&again);
+}
+END_TEST
+
+START_TEST(fail_nth_catches_broken_rollback)
+{
+	if (skip_under_valgrind("fail_nth_catches_broken_rollback"))
+		return;
+	struct fn_run r = fail_nth("fn-alloc ok n=2\nfn-alloc bad n=3 leaky\n", 0);
+
+	ck_assert_int_eq(r.status, GS_EXIT_FAIL);
+	ck_assert_uint_eq(r.st.lines, 2);
+	ck_assert_uint_eq(r.st.injections, 5);
+	/* n=1 of the leaky line has nothing to leak yet; n=2 and n=3 leak. */
+	ck_assert_uint_eq(r.st.failed_clean, 3);
+	ck_assert_uint_eq(r.st.findings, 2);
+	ck_assert_msg(strstr(r.err, "t.gms:2: fn-alloc nth=2 (site kmalloc, stack 0x"),
+		      "stderr:\n%s", r.err);
+	ck_assert_ptr_nonnull(strstr(r.err, "failed with ENOMEM but changed the state:"));
+	/* The diff names the site that kept an object. */
+	ck_assert_ptr_nonnull(strstr(r.err, "\n  +  kmalloc "));
+	ck_assert_ptr_nonnull(strstr(r.out, "FAILED"));
+	fn_run_free(&r);
+}
+END_TEST
+
+START_TEST(fail_nth_catches_crash_and_warn)
+{
+	if (skip_under_valgrind("fail_nth_catches_crash_and_warn"))
+		return;
+	struct fn_run r =
+		fail_nth("fn-alloc a n=2\nfn-alloc b n=2 crash\nfn-alloc c n=1 warn\n", 0);
+
+	ck_assert_int_eq(r.status, GS_EXIT_FAIL);
+	ck_assert_uint_eq(r.st.lines, 3);
+	ck_assert_uint_eq(r.st.injections, 5);
+	ck_assert_uint_eq(r.st.failed_clean, 2);
+	ck_assert_uint_eq(r.st.findings, 3);
+	ck_assert_msg(strstr(r.err, "t.gms:2: fn-alloc nth=1: the child killed by signal 9 "
+				    "(SIGKILL) during the injected attempt (line 2)"),
+		      "stderr:\n%s", r.err);
+	ck_assert_ptr_nonnull(strstr(r.err, "t.gms:2: fn-alloc nth=2: the child killed"));
+	ck_assert_ptr_nonnull(strstr(r.err, "t.gms:3: fn-alloc nth=1 (site kmalloc, stack 0x"));
+	ck_assert_ptr_nonnull(
+		strstr(r.err, "1 WARN(s) on the injected attempt (result ENOMEM warns=1)"));
+	fn_run_free(&r);
+}
+END_TEST
+
+START_TEST(fail_nth_clean_run_must_pass)
+{
+	if (skip_under_valgrind("fail_nth_clean_run_must_pass"))
+		return;
+	struct fn_run r = fail_nth("kmalloc a size=8 => ENOMEM\n", 0);
+
+	ck_assert_int_eq(r.status, GS_EXIT_FAIL);
+	ck_assert_uint_eq(r.st.injections, 0);
+	ck_assert_uint_eq(r.st.findings, 1);
+	ck_assert_ptr_nonnull(strstr(r.err, "t.gms: the clean run fails (failed)"));
+	fn_run_free(&r);
+	r = fail_nth("kmalloc a size=8 =>\n", 0);
+	ck_assert_int_eq(r.status, GS_EXIT_SYNTAX);
+	fn_run_free(&r);
+}
+END_TEST
+
+START_TEST(fail_nth_scenario_rules)
+{
+	if (skip_under_valgrind("fail_nth_scenario_rules"))
+		return;
+	/* Line 3 runs while line 1's rule can fire: skipped. After it fired, line 5 is tested. */
+	struct fn_run r = fail_nth("inject site=kmalloc nth=2\n"
+				   "kmalloc a size=8\n"
+				   "kmalloc b size=8 => ENOMEM\n"
+				   "kmalloc b size=8\n"
+				   "fn-alloc c n=2\n",
+				   0);
+
+	ck_assert_msg(r.status == GS_EXIT_OK, "out:\n%s\nerr:\n%s", r.out, r.err);
+	ck_assert_uint_eq(r.st.skipped, 2);
+	ck_assert_uint_eq(r.st.lines, 2);
+	ck_assert_uint_eq(r.st.injections, 3);
+	ck_assert_ptr_nonnull(strstr(r.out, "t.gms:2: kmalloc: skipped (1 queries): the rule "
+					    "armed by the scenario's inject on line 1 can still "
+					    "fire"));
+	fn_run_free(&r);
+}
+END_TEST
+
+START_TEST(dump_state_shows_objects_sites_checks)
+{
+	struct run r;
+
+	register_fn_verbs();
+	r = run("kmalloc a size=64\nfn-alloc x n=2\nfn-dump\n");
+	ck_assert_int_eq(r.status, GS_EXIT_OK);
+	ck_assert_ptr_nonnull(fn_dump);
+	ck_assert_msg(strstr(fn_dump, "objects:\na: kmalloc buffer of 64 bytes"), "%s", fn_dump);
+	ck_assert_ptr_nonnull(strstr(fn_dump, "\nx: fn object of 2 allocations\n"));
+	ck_assert_ptr_nonnull(strstr(fn_dump, "\nsites (live objects, bytes):\n"));
+	ck_assert_ptr_nonnull(strstr(fn_dump, "\n  kmalloc "));
+	ck_assert_ptr_nonnull(strstr(fn_dump, "\nhvo: freed="));
+	ck_assert_ptr_nonnull(strstr(fn_dump, "\nviolations: 0\n"));
+	run_free(&r);
+	free(fn_dump);
+	fn_dump = NULL;
+}
+END_TEST
 
 /* --- numbers and names --- */
 
@@ -808,6 +1134,13 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, kernel_backend);
 	tcase_add_test(runner, registry_rules);
 	tcase_add_test(runner, leak_detected_at_teardown);
+	tcase_add_test(runner, fail_nth_counts);
+	tcase_add_test(runner, fail_nth_sampling);
+	tcase_add_test(runner, fail_nth_catches_broken_rollback);
+	tcase_add_test(runner, fail_nth_catches_crash_and_warn);
+	tcase_add_test(runner, fail_nth_clean_run_must_pass);
+	tcase_add_test(runner, fail_nth_scenario_rules);
+	tcase_add_test(runner, dump_state_shows_objects_sites_checks);
 	suite_add_tcase(s, runner);
 
 	tcase_add_checked_fixture(fuzz, setup, teardown);

@@ -75,10 +75,13 @@ expect-warns 0
 
 note
 note == guest_memfd: a VM, a file, the host view and the guest's mapping levels ==
-note A default VM offers mmap and INIT_SHARED; a SW_PROTECTED one (private memory)
-note does not offer INIT_SHARED, as upstream; the project's design adds HUGETLB.
+note A default VM offers mmap and INIT_SHARED; the project's design adds HUGETLB.
+note Where PRIVATE lives is kvm.vm_memory_attributes: per VM (legacy, upstream's
+note KVM_SET_MEMORY_ATTRIBUTES; no INIT_SHARED for a CoCo VM), or in guest_memfd
+note (the design: KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES, INIT_SHARED for every VM).
 vm vm0                                             => 0 gmem_flags=0x7
-vm cvm type=sw_protected                           => 0 gmem_flags=0x5
+vm old type=sw_protected vm_memory_attributes=1    => 0 gmem_flags=0x5 memory_attributes=8
+vm cvm type=sw_protected                           => 0 gmem_flags=0x7 gmem_memory_attributes=8
 note A shared, mmap-able 16 KiB file: host faults zero-fill on first use, data stays.
 gmem g vm=vm0 size=16K flags=mmap|init_shared      => 0 blocks=0
 mmap g
@@ -99,14 +102,22 @@ gmem hf vm=cvm size=4M flags=hugetlb page=2M        => 0 blksize=2097152 blocks=
 hugetlb stat size=2M                               => free=2 resv=2
 falloc hf off=0 len=4K                              => EINVAL
 falloc hf off=0 len=4M                              => 0 blocks=8192
+note The file's state: two order-9 folios in the filemap, all private, the subpool's use.
+show hf
 note Bound to a memslot, the guest maps the huge folios with 2 MiB stage-2 leaves.
 memslot cvm slot=0 gpa=4G size=4M gmem=hf           => 0
 gfault cvm gpa=4G                                  => 0 level=2
 gfault cvm gpa=0x100200000                         => 0 level=2
 stage2 cvm                                         => leaves_2m=2
+show cvm
+note The file is private: a shared access by the guest exits to userspace with
+note KVM_EXIT_MEMORY_FAULT (the VMM would convert); no slot at all is emulated MMIO.
+gfault cvm gpa=4G private=0                        => EFAULT exit=memory_fault
+gfault cvm gpa=16G                                 => 0 exit=mmio
 note Punch zaps the guest's mapping of that huge page and returns it to the subpool.
 punch hf off=0 len=2M                               => 0 blocks=4096
 stage2 cvm                                         => leaves_2m=1
+show hf
 memslot cvm slot=0 size=0                          => 0
 close hf
 check                                              => 0

@@ -19,7 +19,8 @@
 static gchar *opt_backend;
 static gchar *opt_trace;
 static gchar *opt_seed;
-static gboolean opt_verbose, opt_quiet, opt_keep_going, opt_strict, opt_version;
+static gboolean opt_verbose, opt_quiet, opt_keep_going, opt_strict, opt_version, opt_fail_nth;
+static gint opt_fail_nth_max = GS_FAIL_NTH_DEFAULT_MAX;
 
 static const GOptionEntry entries[] = {
 	{"backend", 'b', 0, G_OPTION_ARG_STRING, &opt_backend,
@@ -35,6 +36,12 @@ static const GOptionEntry entries[] = {
 	 "Go on after a failed expectation", NULL},
 	{"strict", 0, 0, G_OPTION_ARG_NONE, &opt_strict,
 	 "Lines without an expectation must succeed (return 0)", NULL},
+	{"fail-nth", 0, 0, G_OPTION_ARG_NONE, &opt_fail_nth,
+	 "run: fail each allocation of each line in turn; the line must fail with ENOMEM and "
+	 "leave no trace, the rest of the scenario must still pass",
+	 NULL},
+	{"fail-nth-max", 0, 0, G_OPTION_ARG_INT, &opt_fail_nth_max,
+	 "With --fail-nth: injections per line before sampling (default 32; 0: every one)", "N"},
 	{"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
 	{NULL},
 };
@@ -42,6 +49,8 @@ static const GOptionEntry entries[] = {
 static const char description[] =
 	"Commands:\n"
 	"  run FILE...   run scenario files (.gms)\n"
+	"                --fail-nth: fail every allocation of every line in turn\n"
+	"                (exit 1 on any finding; summary per file)\n"
 	"  diff FILE...  run on both backends; print every line whose results differ\n"
 	"                (exit 1 if one does beyond the intended divergences)\n"
 	"  demo          run the built-in walkthrough\n"
@@ -173,6 +182,37 @@ static int cmd_run(GOptionContext *ctx, int argc, char **argv, bool demo)
 	return worst;
 }
 
+/* `run --fail-nth`: each file through the scenario-wide fail-nth runner. */
+static int cmd_fail_nth(GOptionContext *ctx, int argc, char **argv)
+{
+	struct gs_scenario_opts o;
+	int worst = GS_EXIT_OK;
+
+	if (make_opts(&o) || o.backend != GS_BACKEND_SIM)
+		return usage_error(ctx, "--fail-nth runs on the sim backend; bad --seed?");
+	if (argc < 3)
+		return usage_error(ctx, "run needs at least one scenario file");
+	if (opt_fail_nth_max < 0)
+		return usage_error(ctx, "--fail-nth-max must be 0 (every n) or more");
+	for (int i = 2; i < argc; i++) {
+		struct gs_fail_nth_opts fo = {
+			.max = (unsigned int)opt_fail_nth_max,
+			.seed = o.seed,
+			.verbose = opt_verbose,
+		};
+		gint64 t0 = g_get_monotonic_time();
+		int st = gs_scenario_fail_nth_file(&o, &fo, argv[i], NULL);
+
+		/* Wall time is for the reader only; the runner's own output stays deterministic. */
+		if (!opt_quiet)
+			printf("%s: fail-nth took %.2f s\n", argv[i],
+			       (double)(g_get_monotonic_time() - t0) / 1e6);
+		if (severity(st) > severity(worst))
+			worst = st;
+	}
+	return worst;
+}
+
 /* Each file on the simulator and the kernel; the differing lines on stdout. */
 static int cmd_diff(GOptionContext *ctx, int argc, char **argv)
 {
@@ -288,6 +328,8 @@ int main(int argc, char **argv)
 		status = GS_EXIT_OK;
 	} else if (argc < 2) {
 		status = usage_error(ctx, "no command given");
+	} else if (!strcmp(argv[1], "run") && opt_fail_nth) {
+		status = cmd_fail_nth(ctx, argc, argv);
 	} else if (!strcmp(argv[1], "run")) {
 		status = cmd_run(ctx, argc, argv, false);
 	} else if (!strcmp(argv[1], "diff")) {

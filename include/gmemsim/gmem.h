@@ -359,6 +359,21 @@ GS_API int kvm_gmem_get_pfn(struct gmem_file *file, pgoff_t index, unsigned long
 			    int *max_order);
 
 /**
+ * kvm_gmem_range_shareability() - the shareability of file pages [@start, @end)
+ * @inode: the inode
+ * @start: first page
+ * @end: past the last page
+ *
+ * What KVM's huge-page attribute tracking asks of guest_memfd under single
+ * backing: a leaf may cover the range only if every page has one value.
+ *
+ * Context: the filemap invalidate lock (shared) or stronger.
+ * Return: SHAREABILITY_GUEST or SHAREABILITY_ALL when the whole range has
+ * that value; 0 when it is mixed or reaches past the file.
+ */
+GS_API int kvm_gmem_range_shareability(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
+
+/**
  * kvm_gmem_error_page() - memory failure on file page @index
  * @file: the file
  * @index: file page (4 KiB)

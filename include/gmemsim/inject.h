@@ -97,12 +97,40 @@ GS_API void gs_inject_reset(void);
 
 /* Number of armed rules; exported so the check on every allocation stays inline. */
 extern GS_API unsigned int gs_inject_nr_armed;
+/* Non-zero while gs_inject_set_counting() is on; read by the same inline check. */
+extern GS_API unsigned int gs_inject_counting;
 
-/** gs_inject_active() - true when any rule is armed */
+/** gs_inject_active() - true when any rule is armed or queries are being counted */
 static inline bool gs_inject_active(void)
 {
-	return gs_inject_nr_armed != 0;
+	return (gs_inject_nr_armed | gs_inject_counting) != 0;
 }
+
+/**
+ * gs_inject_set_counting() - count every query, armed rules or not
+ * @on: start (true) or stop (false) counting
+ *
+ * Allocations ask the injector only while a rule is armed; with counting on
+ * they ask it always, so gs_inject_queries() sees every failure point an
+ * operation passes. The scenario fail-nth runner uses it to learn how many
+ * allocations each line makes before failing each of them in turn.
+ *
+ * Context: any; not thread-safe (neither is the injector).
+ */
+GS_API void gs_inject_set_counting(bool on);
+
+/**
+ * gs_inject_queries() - queries made since the process started
+ *
+ * Every call of gs_inject_should_fail() that a GS_INJECT_ANY_SITE rule with
+ * no gfp or stack filter would count (that is, every call without
+ * __GFP_NOFAIL) is counted, so "fail the nth query from now" and "the nth
+ * increment of this counter from now" name the same call.
+ *
+ * Context: any.
+ * Return: the count; only differences between two reads mean anything.
+ */
+GS_API unsigned long gs_inject_queries(void);
 
 /**
  * gs_inject_rule_fired() - failures injected by rule @id so far
@@ -110,6 +138,18 @@ static inline bool gs_inject_active(void)
  * Return: the count, or 0 for an unknown id.
  */
 GS_API unsigned long gs_inject_rule_fired(int id);
+
+/**
+ * gs_inject_rule_spent() - rule @id can fail nothing more
+ *
+ * A transient nth rule whose nth hit has passed, or a rule that injected its
+ * @times failures, still counts hits but never fails another: what runs
+ * after it behaves as if it were not armed.
+ *
+ * Context: any.
+ * Return: true for a spent rule or an id not armed.
+ */
+GS_API bool gs_inject_rule_spent(int id);
 
 /**
  * gs_inject_should_fail() - ask whether this hit of @site must fail

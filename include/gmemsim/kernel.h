@@ -60,6 +60,8 @@ GS_API int gs_kernel_mmap(struct gs_kernel *k, int fd, size_t len, int prot, int
 			  int64_t offset, void **addr);
 GS_API int gs_kernel_munmap(struct gs_kernel *k, void *addr, size_t len);
 GS_API int gs_kernel_madvise(void *addr, size_t len, int advice);
+GS_API int gs_kernel_pin(void *addr, size_t len);
+GS_API void gs_kernel_unpin(int ring);
 GS_API int gs_kernel_host_read(void *dst, const void *src, size_t len, size_t *done);
 GS_API int gs_kernel_host_write(void *dst, const void *src, size_t len, size_t *done);
 GS_API int gs_kernel_host_fill(void *dst, int byte, size_t len, size_t *done);

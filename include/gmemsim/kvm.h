@@ -6,6 +6,11 @@
  * through a slot, and private guest faults mapped at the largest level the
  * folio, the slot's edges and the (base_gfn ^ pgoff) alignment allow.
  * Invalidations from guest_memfd (punch, release, memory failure) zap.
+ *
+ * Where PRIVATE lives follows the kvm.vm_memory_attributes module parameter
+ * of the in-place conversion series: per VM and per gfn (legacy "dual
+ * backing", KVM_SET_MEMORY_ATTRIBUTES on the VM fd) or in each guest_memfd's
+ * shareability tree ("single backing").
  */
 #ifndef GMEMSIM_KVM_H
 #define GMEMSIM_KVM_H
@@ -13,6 +18,7 @@
 #include <gmemsim/compiler.h>
 #include <gmemsim/gmem.h>
 #include <gmemsim/kvm_uapi.h>
+#include <gmemsim/list.h>
 #include <gmemsim/xarray.h>
 
 typedef uint64_t gfn_t;
@@ -37,6 +43,35 @@ static inline unsigned long kvm_level_pages(int level)
 	return 1UL << (9 * (level - 1));
 }
 
+/* A stage-2 leaf's value in kvm->stage2: its level and what it maps. */
+#define KVM_LEAF_LEVEL_MASK 0x0fUL
+#define KVM_LEAF_PRIVATE    0x10UL /* mapped by a private fault */
+#define KVM_LEAF_GMEM	    0x20UL /* backed by guest_memfd, else by userspace_addr */
+
+/**
+ * struct kvm_params - the kvm module parameters a VM is created under
+ * @profile: the guest_memfd behaviour of the VM's files (HUGETLB is
+ *           advertised by the design profile only)
+ * @vm_memory_attributes: kvm.vm_memory_attributes: true keeps PRIVATE per
+ *           VM (legacy dual backing: KVM_SET_MEMORY_ATTRIBUTES, guest_memfd
+ *           only ever private on CoCo VMs); false tracks it in guest_memfd
+ *           (single backing: KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES, INIT_SHARED
+ *           for every VM type)
+ */
+struct kvm_params {
+	enum gs_gmem_profile profile;
+	bool vm_memory_attributes;
+};
+
+/**
+ * kvm_default_params() - the parameters a profile implies
+ * @profile: design (attributes in guest_memfd) or upstream (per-VM attributes)
+ *
+ * Context: any.
+ * Return: the parameters.
+ */
+GS_API struct kvm_params kvm_default_params(enum gs_gmem_profile profile);
+
 /**
  * struct kvm_memory_slot - a memslot
  * @kvm: its VM
@@ -47,6 +82,8 @@ static inline unsigned long kvm_level_pages(int level)
  * @userspace_addr: the host address of the shared side
  * @gmem.file: the bound guest_memfd file; NULL once the file is released
  * @gmem.pgoff: file page of @base_gfn
+ * @gmem_only: KVM_MEMSLOT_GMEM_ONLY: the file was mmap-able at binding, so
+ *             shared accesses are served from it too, even after it closes
  */
 struct kvm_memory_slot {
 	struct kvm *kvm;
@@ -59,33 +96,52 @@ struct kvm_memory_slot {
 		struct gmem_file *file;
 		pgoff_t pgoff;
 	} gmem;
+	bool gmem_only;
 };
 
 /**
  * struct kvm - a VM
  * @type: KVM_X86_*_VM
  * @gmem: what guest_memfd needs of the VM (private memory, flags, profile, hooks)
+ * @params: module parameters at creation
  * @memslots: slot id -> struct kvm_memory_slot
- * @stage2: gfn of a leaf's first page -> xa_mk_value(level)
+ * @mem_attr_array: gfn -> xa_mk_value(KVM_MEMORY_ATTRIBUTE_*), per-VM
+ *                  attributes (vm_memory_attributes only); absent = shared
+ * @stage2: gfn of a leaf's first page -> xa_mk_value(level | KVM_LEAF_*)
  * @nr_leaves: leaves mapped, by level
+ * @list: in the list of live VMs (for the checker)
  */
 struct kvm {
 	unsigned long type;
 	struct gs_gmem_vm_info gmem;
+	struct kvm_params params;
 	struct xarray memslots;
+	struct xarray mem_attr_array;
 	struct xarray stage2;
 	unsigned long nr_leaves[PG_LEVEL_NUM];
+	struct list_head list;
 };
 
 /**
- * kvm_create_vm() - KVM_CREATE_VM
+ * kvm_create_vm_params() - KVM_CREATE_VM under explicit module parameters
  * @type: KVM_X86_DEFAULT_VM .. KVM_X86_TDX_VM
- * @profile: the guest_memfd behaviour of the VM's files (HUGETLB is
- *           advertised by the design profile only)
+ * @params: the module parameters
  * @kvmp: set to the VM
  *
  * Context: process context.
  * Return: 0, -EINVAL for a type outside KVM_CAP_VM_TYPES, -ENOMEM.
+ */
+GS_API int kvm_create_vm_params(unsigned long type, const struct kvm_params *params,
+				struct kvm **kvmp);
+
+/**
+ * kvm_create_vm() - KVM_CREATE_VM with the parameters @profile implies
+ * @type: KVM_X86_DEFAULT_VM .. KVM_X86_TDX_VM
+ * @profile: the guest_memfd behaviour of the VM's files
+ * @kvmp: set to the VM
+ *
+ * Context: process context.
+ * Return: as kvm_create_vm_params().
  */
 GS_API int kvm_create_vm(unsigned long type, enum gs_gmem_profile profile, struct kvm **kvmp);
 
@@ -99,13 +155,53 @@ GS_API void kvm_destroy_vm(struct kvm *kvm);
 
 /**
  * kvm_vm_check_extension() - KVM_CHECK_EXTENSION
- * @kvm: the VM, or NULL for the system fd
+ * @kvm: the VM, or NULL for the system fd under the design's parameters
  * @ext: KVM_CAP_*
  *
  * Context: any.
  * Return: the capability's value, 0 when unsupported.
  */
 GS_API long kvm_vm_check_extension(const struct kvm *kvm, long ext);
+
+/**
+ * kvm_dev_check_extension() - KVM_CHECK_EXTENSION on the system fd
+ * @params: the module parameters
+ * @ext: KVM_CAP_*
+ *
+ * Context: any.
+ * Return: the capability's value, 0 when unsupported.
+ */
+GS_API long kvm_dev_check_extension(const struct kvm_params *params, long ext);
+
+/**
+ * kvm_vm_set_memory_attributes() - VM-level KVM_SET_MEMORY_ATTRIBUTES
+ * @kvm: the VM
+ * @attrs: the ioctl's argument
+ *
+ * Checks in kvm_vm_ioctl_set_mem_attributes()'s order (spec §1.8); a range
+ * that already has the attributes is done; otherwise every gfn that needs
+ * an entry gets one before anything changes, then the range's stage-2
+ * leaves are zapped and the attributes stored. All or nothing.
+ *
+ * Context: process context (slots_lock).
+ * Return: 0; -EINVAL (flags, attributes outside KVM_CAP_MEMORY_ATTRIBUTES,
+ * empty or wrapping range, unaligned); -ENOMEM.
+ */
+GS_API int kvm_vm_set_memory_attributes(struct kvm *kvm,
+					const struct gs_kvm_memory_attributes *attrs);
+
+/**
+ * kvm_mem_is_private() - whether @gfn is private for guest faults
+ * @kvm: the VM
+ * @gfn: the frame
+ *
+ * Per-VM attributes under vm_memory_attributes; else the shareability of
+ * the guest_memfd page the gfn's slot binds (a gfn without one is shared).
+ *
+ * Context: process context.
+ * Return: true when private.
+ */
+GS_API bool kvm_mem_is_private(struct kvm *kvm, gfn_t gfn);
 
 /**
  * kvm_vm_create_guest_memfd() - KVM_CREATE_GUEST_MEMFD on a VM
@@ -156,18 +252,61 @@ GS_API int kvm_slot_gmem_get_pfn(struct kvm_memory_slot *slot, gfn_t gfn, unsign
 				 int *max_order);
 
 /**
+ * struct kvm_fault - one guest (TDP) fault and how it ended
+ * @gfn: the faulting frame
+ * @private: the access was private (the CoCo guest's C-bit / shared bit)
+ * @level: out: level of the leaf that maps @gfn, 0 when none was made
+ * @exit_reason: out: 0 (the guest runs on), GS_KVM_EXIT_MMIO (a shared
+ *               access with no memslot: emulated MMIO) or
+ *               GS_KVM_EXIT_MEMORY_FAULT (userspace must act: convert, or
+ *               the backing failed)
+ * @memory_fault_flags: out: GS_KVM_MEMORY_EXIT_FLAG_PRIVATE for a private
+ *               access that exited with KVM_EXIT_MEMORY_FAULT
+ * @from_gmem: out: the pfn came from guest_memfd (not userspace_addr)
+ */
+struct kvm_fault {
+	gfn_t gfn;
+	bool private;
+	int level;
+	uint32_t exit_reason;
+	uint64_t memory_fault_flags;
+	bool from_gmem;
+};
+
+/**
+ * kvm_tdp_page_fault() - a guest fault through the TDP MMU
+ * @kvm: the VM
+ * @fault: the fault; the out fields are set
+ *
+ * A private access to a shared gfn (or the reverse) exits to userspace
+ * with KVM_EXIT_MEMORY_FAULT; private accesses and shared ones in
+ * guest_memfd-only (MMAP) slots are served from guest_memfd, other shared
+ * accesses from userspace_addr (modelled as 4 KiB host pages). The leaf is
+ * as large as the folio, the slot's edges, the (base_gfn ^ pgoff)
+ * alignment and homogeneous attributes allow.
+ *
+ * Context: process context (KVM_RUN).
+ * Return: 0 (mapped, or an MMIO exit); -EFAULT with a memory-fault exit;
+ * other errors of kvm_slot_gmem_get_pfn() (-EHWPOISON, -ENOMEM, -EIO), also
+ * with a memory-fault exit, as KVM_RUN returns them.
+ */
+GS_API int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_fault *fault);
+
+/**
  * kvm_tdp_map_private() - a private guest fault at @gfn
  * @kvm: the VM
  * @gfn: the faulting frame
  * @level: set to the level of the leaf that maps @gfn
  *
  * Context: process context.
- * Return: 0; -EFAULT (a memory-fault exit: no slot, or not a guest_memfd
- * slot); errors of kvm_slot_gmem_get_pfn(); -ENOMEM.
+ * Return: as kvm_tdp_page_fault().
  */
 GS_API int kvm_tdp_map_private(struct kvm *kvm, gfn_t gfn, int *level);
 
 /** kvm_stage2_level() - level of the leaf mapping @gfn, 0 if unmapped */
 GS_API int kvm_stage2_level(struct kvm *kvm, gfn_t gfn);
+
+/** kvm_stage2_leaf() - the KVM_LEAF_* value of the leaf mapping @gfn, 0 if unmapped */
+GS_API unsigned long kvm_stage2_leaf(struct kvm *kvm, gfn_t gfn);
 
 #endif /* GMEMSIM_KVM_H */

@@ -57,6 +57,7 @@
 #define GS_KVM_X86_TDX_VM	   5
 
 /* Exits */
+#define GS_KVM_EXIT_MMIO		6
 #define GS_KVM_EXIT_MEMORY_FAULT	39
 #define GS_KVM_MEMORY_EXIT_FLAG_PRIVATE (1ULL << 3)
 

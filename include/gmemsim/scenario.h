@@ -163,6 +163,9 @@ struct gs_scenario;
  * @outputs: result fields the verb reports (for key=value expectations), NULL-terminated
  * @backends: GS_BACKEND_* the verb runs on; others report it skipped
  * @strict: without an explicit expectation, a non-zero result fails the run
+ * @no_fail_nth: not an operation on the simulated state (narration, checks,
+ *               injection rules): the fail-nth runner does not fail its
+ *               allocations (see gs_scenario_fail_nth_file())
  * @validate: extra parse-time checks; write a message to @err and return
  *            non-zero to reject the line. May be NULL.
  * @run: do it. Return 0 with @res filled in, or non-zero after
@@ -181,6 +184,7 @@ struct gs_verb {
 	const char *const *outputs;
 	unsigned int backends;
 	bool strict;
+	bool no_fail_nth;
 	int (*validate)(const struct gs_op *op, char *err, size_t len);
 	int (*run)(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res);
 	int (*run_kernel)(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res);
@@ -290,6 +294,121 @@ GS_API int gs_scenario_run_file(struct gs_scenario *s, const char *path);
  */
 GS_API int gs_scenario_run_buffer(struct gs_scenario *s, const char *name, const char *text,
 				  size_t len);
+
+/**
+ * gs_scenario_dump_state() - write everything a failed operation must leave unchanged
+ * @s: runner
+ * @f: where to write
+ *
+ * The `show` output of every object in creation order, the live objects and
+ * bytes of every allocation site (objects in the sites' reuse caches are not
+ * live), and the violations reported by every registered checker and every
+ * object's checks (with their messages). Two dumps taken around an operation
+ * that failed are equal byte for byte if it left no trace.
+ *
+ * Context: between operations of a run.
+ */
+GS_API void gs_scenario_dump_state(struct gs_scenario *s, FILE *f);
+
+/**
+ * struct gs_fail_nth_opts - how gs_scenario_fail_nth_file() bounds its work
+ * @max: per line, at most this many injections: with more queries than
+ *       that, n = 1..max/2, the last max/4 and a seeded sample of the rest;
+ *       0 tests every n
+ * @seed: seed of the sample (each line draws from @seed and its line number)
+ * @out: summary and sampling notes (stdout if NULL)
+ * @err: findings (stderr if NULL)
+ * @verbose: print each line's query count and every injection's outcome
+ */
+struct gs_fail_nth_opts {
+	unsigned int max;
+	uint64_t seed;
+	FILE *out;
+	FILE *err;
+	bool verbose;
+};
+
+#define GS_FAIL_NTH_DEFAULT_MAX 32
+
+/**
+ * struct gs_fail_nth_stats - what gs_scenario_fail_nth_file() did
+ * @lines: operation lines tested (at least one query, not a meta verb)
+ * @skipped: lines with queries skipped because a rule armed by the
+ *           scenario's own `inject` was in force
+ * @injections: injected attempts
+ * @failed_clean: attempts that failed with an allowed errno and left no trace
+ * @absorbed: attempts that gave the clean run's result and state despite
+ *            the failure (a retried GFP_NOWAIT allocation)
+ * @partial: attempts that did less where the kernel does too: a best-effort
+ *           path (a pool grown by fewer pages, HVO not applied, a surplus
+ *           page kept) that succeeded with another result or state, after
+ *           which later lines are not run but the checkers and a leak-free
+ *           teardown must pass; or a host read/write whose later page faults
+ *           failed after earlier ones were done
+ * @findings: anything wrong (each reported as file:line on @err)
+ */
+struct gs_fail_nth_stats {
+	unsigned int lines;
+	unsigned int skipped;
+	unsigned long injections;
+	unsigned long failed_clean;
+	unsigned long absorbed;
+	unsigned long partial;
+	unsigned long findings;
+};
+
+/**
+ * gs_scenario_fail_nth_buffer() - fail every allocation of every operation in turn
+ * @opts: how to run the scenario (seed, streams); always the sim backend
+ * @fopts: bounds and streams of the runner; NULL for defaults
+ * @name: file name used in messages
+ * @text: the scenario
+ * @len: its length
+ * @stats: if not NULL, filled in
+ *
+ * A clean run counts the fault-injector queries each line makes. Then the
+ * scenario is replayed (in forked children, so each attempt starts from the
+ * state the clean run had before the line) and for each counted line L and
+ * each chosen n: dump the state, fail the nth query of L once, run L. If L
+ * fails, its errno must be ENOMEM (the kernel's answer to a failed
+ * allocation) and the dump after must equal the dump before; L is then run
+ * again without injection and the scenario runs to its end with every
+ * expectation met, no WARN and no leak. If L succeeds with the clean run's
+ * result, the failure was absorbed: the state must be the clean run's and
+ * the same holds. A best-effort operation may do less (see
+ * docs/SCENARIOS.md). A crash, a WARN, a leak, a state difference or an
+ * unmet expectation is a finding, reported as "file:line: verb nth=N
+ * (site S, stack H): what", with a diff of the dumps for a state
+ * difference. A per-file summary goes to @fopts->out.
+ *
+ * The children write to the streams through their file descriptors: pass
+ * files or pipes (a memstream would lose what the children print).
+ *
+ * Context: forks; not thread-safe; the calling process's library state is
+ * not changed (everything runs in children).
+ * Return: GS_EXIT_OK with no finding, GS_EXIT_FAIL with findings (or a
+ * failing clean run), GS_EXIT_SYNTAX for a malformed scenario,
+ * GS_EXIT_USAGE when children cannot be started.
+ */
+GS_API int gs_scenario_fail_nth_buffer(const struct gs_scenario_opts *opts,
+				       const struct gs_fail_nth_opts *fopts, const char *name,
+				       const char *text, size_t len,
+				       struct gs_fail_nth_stats *stats);
+
+/**
+ * gs_scenario_fail_nth_file() - gs_scenario_fail_nth_buffer() on a file
+ * @opts: as for gs_scenario_fail_nth_buffer()
+ * @fopts: as for gs_scenario_fail_nth_buffer()
+ * @path: the scenario file
+ * @stats: if not NULL, filled in
+ *
+ * Context: as gs_scenario_fail_nth_buffer().
+ * Return: as gs_scenario_fail_nth_buffer(), or GS_EXIT_USAGE for an
+ * unreadable file.
+ */
+GS_API int gs_scenario_fail_nth_file(const struct gs_scenario_opts *opts,
+				     const struct gs_fail_nth_opts *fopts, const char *path,
+				     struct gs_fail_nth_stats *stats);
 
 /** gs_scenario_exit_name() - short name of an enum gs_exit value */
 GS_API const char *gs_scenario_exit_name(int code);

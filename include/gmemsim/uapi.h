@@ -157,6 +157,33 @@ GS_API int gs_uapi_read_mapped(const void *addr, void *buf, size_t len, size_t *
  */
 GS_API int gs_uapi_write_mapped(void *addr, const void *buf, size_t len, size_t *done);
 
+/* MADV_COLLAPSE (Linux 6.1), which older libc headers lack. */
+#define GS_MADV_COLLAPSE 25
+
+/**
+ * gs_madvise() - madvise(2) over gs_mmap() mappings
+ * @addr: page aligned
+ * @len: bytes, rounded up to pages; 0 does nothing
+ * @advice: MADV_*
+ *
+ * The answers this machine's kernel gives for guest_memfd mappings:
+ * MADV_HUGEPAGE, MADV_NOHUGEPAGE and the hints (NORMAL, RANDOM, SEQUENTIAL,
+ * WILLNEED, DONTFORK, DOFORK, KEEPONFORK, MERGEABLE, UNMERGEABLE, DONTDUMP,
+ * DODUMP, COLD, PAGEOUT) succeed and change nothing the simulator models;
+ * MADV_DONTNEED and MADV_DONTNEED_LOCKED drop the range's page mappings
+ * (the pages stay in the file, so the data is kept); MADV_REMOVE punches
+ * the file range; MADV_COLLAPSE, MADV_FREE and MADV_WIPEONFORK give
+ * EINVAL (guest_memfd is neither anonymous nor THP-collapsible). Like the
+ * kernel, an advice applies to the mapped parts of a range with holes and
+ * then reports ENOMEM. MADV_POPULATE_READ/WRITE are not modelled (EINVAL).
+ *
+ * Context: process context.
+ * Return: 0, or -1 with errno EINVAL (unknown or unsupported advice, @addr
+ * unaligned, length overflow), ENOMEM (part of the range is not mapped),
+ * or what MADV_REMOVE's punch answers.
+ */
+GS_API int gs_madvise(void *addr, size_t len, int advice);
+
 /**
  * gs_read() - read(2); gs_write() - write(2)
  * @fd: the fd
@@ -259,6 +286,15 @@ GS_API unsigned int gs_uapi_nr_mappings(void);
  * Context: process context.
  */
 GS_API void gs_uapi_set_profile(enum gs_gmem_profile profile);
+
+/**
+ * gs_uapi_set_vm_memory_attributes() - kvm.vm_memory_attributes for VMs created from now on
+ * @on: true keeps PRIVATE per VM (KVM_SET_MEMORY_ATTRIBUTES); false tracks it in
+ *      guest_memfd. gs_uapi_set_profile() resets it to the profile's default.
+ *
+ * Context: process context.
+ */
+GS_API void gs_uapi_set_vm_memory_attributes(bool on);
 
 struct gs_uapi;
 

@@ -5,7 +5,10 @@
 
 vm d                                                    => 0 gmem_flags=0x7 memory_attributes=0
 vm u profile=upstream                                   => 0 gmem_flags=0x3
-vm sw type=sw_protected                                 => 0 gmem_flags=0x5 memory_attributes=8
+# single backing (the design): INIT_SHARED for every type, PRIVATE tracked in guest_memfd
+vm sw type=sw_protected                                 => 0 gmem_flags=0x7 memory_attributes=0 gmem_memory_attributes=8
+# legacy dual backing (vm_memory_attributes=1): PRIVATE per VM, no INIT_SHARED on CoCo
+vm l type=sw_protected vm_memory_attributes=1           => 0 gmem_flags=0x5 memory_attributes=8 gmem_memory_attributes=0
 vm bad type=sev                                         => EINVAL
 
 # test_guest_memfd_guest's binding: slot 1 at 4G, on a default VM
@@ -25,13 +28,16 @@ memslot d slot=2 gpa=8G size=4K gmem=other              => EINVAL
 memslot d slot=1 size=0                                 => 0
 memslot d slot=1 size=0                                 => EINVAL
 memslot d slot=1 gpa=4G size=16K gmem=g                 => 0
-gfault d gpa=4G                                         => 0 level=1
+# a shared access in an mmap-able (guest_memfd-only) slot is served from the file
+gfault d gpa=4G                                         => 0 level=1 gmem=1 exit=none
 stage2 d                                                => leaves_4k=1
 punch g off=0 len=4K                                    => 0
 stage2 d gpa=4G                                         => level=0 leaves_4k=0
 close g
-gfault d gpa=4G                                         => EFAULT
-gfault d gpa=8G                                         => EFAULT
+gfault d gpa=4G                                         => EFAULT exit=memory_fault private=0
+# no memslot: a shared access is emulated MMIO, a private one exits to userspace
+gfault d gpa=8G                                         => 0 exit=mmio
+gfault d gpa=8G private=1                               => EFAULT exit=memory_fault private=1
 close other
 
 # HugeTLB: 2M leaves where folio, slot edges and alignment allow
