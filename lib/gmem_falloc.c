@@ -47,10 +47,12 @@ void kvm_gmem_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t en
 		folio->mapping = NULL;
 		folio_clear_uptodate(folio);
 		/*
-		 * The kernel keeps a poisoned page out of circulation for good;
-		 * the simulator recycles it clean (docs/GUEST_MEMFD.md).
+		 * A poisoned order-0 page keeps its flag, and the page allocator
+		 * keeps it out of use. No HugeTLB version handles memory failure
+		 * (spec §4.16): a poisoned huge folio goes back to its pool clean.
 		 */
-		folio_clear_hwpoison(folio);
+		if (inode->spool)
+			folio_clear_hwpoison(folio);
 		folio_put(folio);
 	}
 }

@@ -28,6 +28,7 @@
 #include <gmemsim/warn.h>
 
 #include "gmem_verbs.h"
+#include "page_alloc.h"
 
 /*
  * --- The kernel backend ---
@@ -1389,13 +1390,40 @@ static const struct gs_verb verb_poison = {
 	.run = poison_run,
 };
 
+static const char *const unpoison_outputs[] = {"pages", "held", NULL};
+
+static int unpoison_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	(void)s;
+	if (gs_op_has(op, "count"))
+		gs_result_set(res, "held", gs_page_alloc_nr_hwpoison());
+	else
+		gs_result_set(res, "pages", gs_page_alloc_unpoison_all());
+	return 0;
+}
+
+static const struct gs_key unpoison_keys[] = {
+	{"count", GS_ARG_BOOL, .help = "only report how many poisoned pages are held out of use"},
+	{NULL},
+};
+
+static const struct gs_verb verb_unpoison = {
+	.name = "unpoison",
+	.summary = "unpoison [count]: return the freed poisoned pages to use (debugfs "
+		   "unpoison-pfn for each); outputs pages, or held with count",
+	.keys = unpoison_keys,
+	.outputs = unpoison_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = unpoison_run,
+};
+
 void gs_gmem_register_verbs(void)
 {
 	static const struct gs_verb *const verbs[] = {
 		&verb_vm,   &verb_memslot, &verb_gfault, &verb_attr,   &verb_stage2,
 		&verb_gmem, &verb_stat,	   &verb_falloc, &verb_punch,  &verb_close,
 		&verb_mmap, &verb_munmap,  &verb_fault,	 &verb_read,   &verb_write,
-		&verb_pin,  &verb_unpin,   &verb_getpfn, &verb_poison,
+		&verb_pin,  &verb_unpin,   &verb_getpfn, &verb_poison, &verb_unpoison,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)

@@ -4,7 +4,9 @@
  * them from the buddy allocator (filemap_alloc_folio() with order 0); here
  * a 2 MiB huge page of simulated physical memory is carved into 512 pages
  * kept on a free list, and given back to physmem when all 512 are free, so
- * that a test ending with no page in use holds no physical memory.
+ * that a test ending with no page in use holds no physical memory. A page
+ * freed with its hwpoison flag set is kept out of use, as free_pages_prepare()
+ * keeps it out of the buddy allocator, until unpoisoned.
  */
 #include <errno.h>
 
@@ -28,7 +30,8 @@ struct page_chunk {
 
 static LIST_HEAD(chunks);
 static LIST_HEAD(free_pages);
-static unsigned long nr_free, nr_used;
+static LIST_HEAD(hwpoison_pages);
+static unsigned long nr_free, nr_used, nr_hwpoison;
 static enum gs_backing chunk_backing = GS_BACKING_ANON;
 
 void gs_page_alloc_set_backing(enum gs_backing backing)
@@ -44,6 +47,11 @@ unsigned long gs_page_alloc_nr_free(void)
 unsigned long gs_page_alloc_nr_used(void)
 {
 	return nr_used;
+}
+
+unsigned long gs_page_alloc_nr_hwpoison(void)
+{
+	return nr_hwpoison;
 }
 
 static struct page_chunk *pfn_chunk(unsigned long pfn)
@@ -108,6 +116,14 @@ struct folio *gs_folio_alloc_order0(gfp_t gfp)
 	return folio;
 }
 
+static void page_free_to_list(struct page_chunk *c, struct page *page)
+{
+	list_add(&page->lru, &free_pages);
+	nr_free++;
+	if (++c->nr_free == CHUNK_PAGES)
+		chunk_release(c);
+}
+
 /* The folio layer's release hook for order-0 folios (free_unref_folios()). */
 static void page_alloc_free(struct folio *folio)
 {
@@ -117,12 +133,31 @@ static void page_alloc_free(struct folio *folio)
 
 	if (WARN(!c || folio_order(folio), "pfn 0x%lx is not an order-0 page of ours", pfn))
 		return;
-	*page = (struct page){0};
-	list_add(&page->lru, &free_pages);
-	nr_free++;
 	nr_used--;
-	if (++c->nr_free == CHUNK_PAGES)
-		chunk_release(c);
+	if (folio_test_hwpoison(folio)) {
+		/* Memory failure took it: never hand it out again (free_pages_prepare()). */
+		*page = (struct page){.flags = 1UL << PG_hwpoison};
+		list_add(&page->lru, &hwpoison_pages);
+		nr_hwpoison++;
+		return;
+	}
+	*page = (struct page){0};
+	page_free_to_list(c, page);
+}
+
+unsigned long gs_page_alloc_unpoison_all(void)
+{
+	struct page *page, *next;
+	unsigned long n = nr_hwpoison;
+
+	list_for_each_entry_safe (page, next, &hwpoison_pages, lru) {
+		list_del(&page->lru);
+		*page = (struct page){0};
+		nr_hwpoison--;
+		/* Another poisoned page of the chunk keeps it: @next stays valid. */
+		page_free_to_list(pfn_chunk(page_to_pfn(page)), page);
+	}
+	return n;
 }
 
 __attribute__((constructor)) static void page_alloc_init(void)

@@ -38,4 +38,19 @@ unsigned long gs_page_alloc_nr_free(void);
 /** gs_page_alloc_nr_used() - order-0 pages handed out and not yet freed */
 unsigned long gs_page_alloc_nr_used(void);
 
+/** gs_page_alloc_nr_hwpoison() - freed pages kept out of use because memory failure took them */
+unsigned long gs_page_alloc_nr_hwpoison(void);
+
+/**
+ * gs_page_alloc_unpoison_all() - return every poisoned free page to use
+ *
+ * What unpoison_memory() (debugfs hwpoison/unpoison-pfn) does for each; the
+ * scenario engine calls it when a run ends, a simulated machine's memory
+ * failures ending with it.
+ *
+ * Context: process context.
+ * Return: the number of pages returned.
+ */
+unsigned long gs_page_alloc_unpoison_all(void);
+
 #endif /* GMEMSIM_LIB_PAGE_ALLOC_H */

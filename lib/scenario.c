@@ -19,6 +19,7 @@
 #include <gmemsim/warn.h>
 #include "gmem_verbs.h"
 #include "hugetlb_verbs.h"
+#include "page_alloc.h"
 #include "scenario_int.h"
 
 #define GS_MAX_VERBS	    128
@@ -552,6 +553,8 @@ int gs_scenario_end_run(struct gs_scenario *s, int status, const uint64_t *live)
 	int leaks = 0;
 
 	destroy_objects(s);
+	/* Pages memory failure took out of use come back when the simulated machine goes. */
+	gs_page_alloc_unpoison_all();
 	report_unfired_rules(s);
 	if (status == GS_EXIT_OK && warns) {
 		fprintf(s->opts.err, "%s: %lu WARN(s) after line %u not covered by expect-warns\n",

@@ -484,7 +484,7 @@ START_TEST(test_memory_failure)
 {
 	struct gmem_file *f = create(&default_vm, 4 * P, MMAP | SHARED, 0);
 	struct gmem_vma *vma;
-	unsigned long pfn;
+	unsigned long pfn, pfn_poisoned;
 	struct page *page;
 	char c = 1;
 	size_t done;
@@ -492,6 +492,7 @@ START_TEST(test_memory_failure)
 
 	ck_assert_int_eq(kvm_gmem_error_page(f, 1), -ENOENT);
 	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, 4 * P), 0);
+	ck_assert_int_eq(kvm_gmem_get_pfn(f, 1, &pfn_poisoned, &order), 0);
 	ck_assert_int_eq(kvm_gmem_mmap(f, 0, 4, true, &vma), 0);
 	/* A mapped page is unmapped by the failure, so the next access faults. */
 	ck_assert_uint_eq(kvm_gmem_access(vma, P, &c, 1, true, &done), 0);
@@ -503,13 +504,26 @@ START_TEST(test_memory_failure)
 	ck_assert_int_eq(kvm_gmem_pin(vma, 1, &page), -EHWPOISON);
 	ck_assert_int_eq(kvm_gmem_get_pfn(f, 1, &pfn, &order), -EHWPOISON);
 	ck_assert_uint_eq(kvm_gmem_access(vma, 0, &c, 1, true, &done), 0);
+	ck_assert_int_eq(kvm_gmem_get_pfn(f, 1, &pfn, &order), -EHWPOISON);
 	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, 0, 4 * P), 0);
 	ck_assert_uint_eq(blocks(f), 0);
-	/* A fresh page replaces the poisoned one. */
+	/* The poisoned page is out of use for good (free_pages_prepare())... */
+	ck_assert_uint_eq(gs_page_alloc_nr_hwpoison(), 1);
+	ck_assert_uint_eq(gs_page_alloc_nr_used(), 0);
+	/* ...and a fresh page, never that one, replaces it. */
 	ck_assert_uint_eq(kvm_gmem_access(vma, P, &c, 1, false, &done), 0);
 	ck_assert_int_eq(c, 0);
+	for (pgoff_t i = 0; i < 4; i++) {
+		unsigned long other;
+
+		ck_assert_int_eq(kvm_gmem_get_pfn(f, i, &other, &order), 0);
+		ck_assert_uint_ne(other, pfn_poisoned);
+	}
 	kvm_gmem_munmap(vma);
 	kvm_gmem_fput(f);
+	/* Unpoisoning gives it back to the allocator. */
+	ck_assert_uint_eq(gs_page_alloc_unpoison_all(), 1);
+	ck_assert_uint_eq(gs_page_alloc_nr_hwpoison(), 0);
 	assert_clean();
 }
 END_TEST

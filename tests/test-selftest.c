@@ -78,6 +78,7 @@
 #include <gmemsim/warn.h>
 
 #include "harness.h"
+#include "page_alloc.h"
 
 #define P	((uint64_t)PAGE_SIZE)
 #define MMAP	GS_GUEST_MEMFD_FLAG_MMAP
@@ -1010,6 +1011,9 @@ START_TEST(test_memory_failure)
 	OK(&c, c.be->fallocate(fd, PUNCH, 0, (off_t)c.size));
 	/* The poisoned folio went with the punch; the index gets a fresh page. */
 	assert_bytes(&c, p, 0, c.size);
+	/* The poisoned page stays out of use until unpoisoned (the RFC test's last step). */
+	ck_assert_uint_eq(gs_page_alloc_nr_hwpoison(), 1);
+	ck_assert_uint_eq(gs_page_alloc_unpoison_all(), 1);
 out:
 	end(&c);
 }

@@ -28,7 +28,11 @@ pin g off=4K                                            => EHWPOISON
 getpfn g off=4K                                         => EHWPOISON
 read g off=0 len=4K                                     => data=0 uniform=1
 punch g off=0 len=16K                                   => 0 blocks=0
+# the poisoned page is freed but kept out of use; the index gets a fresh one
+unpoison count                                          => 0 held=1
 read g off=4K len=4K                                    => data=0 uniform=1
+unpoison                                                => 0 pages=1
+unpoison count                                          => 0 held=0
 check
 
 # close with the mapping alive: the memory stays until munmap
