@@ -573,18 +573,31 @@ static bool fault_from_gmem(const struct kvm_memory_slot *slot, bool private)
 	return private || slot->gmem_only;
 }
 
+/*
+ * Install the leaf; the smaller leaves inside it go, as the MMU replaces a
+ * page table by a huge leaf. The store is the only step that can fail, so
+ * it comes first: a failed fault leaves stage-2 as it was.
+ */
 static int stage2_install(struct kvm *kvm, struct kvm_fault *fault, unsigned long leaf)
 {
 	int level = (int)(leaf & KVM_LEAF_LEVEL_MASK);
-	gfn_t base = ALIGN_DOWN(fault->gfn, kvm_level_pages(level));
+	unsigned long pages = kvm_level_pages(level), b;
+	gfn_t base = ALIGN_DOWN(fault->gfn, pages);
+	void *old = xa_load(&kvm->stage2, base), *entry;
 	int err;
 
-	/* Smaller leaves inside the new one are replaced by it. */
-	kvm_zap_gfn_range(kvm, base, base + kvm_level_pages(level), ZAP_ALL);
 	err = xa_err(xa_store(&kvm->stage2, base, xa_mk_value(leaf), GFP_KERNEL));
 	if (err)
 		return err;
+	if (old)
+		kvm->nr_leaves[xa_to_value(old) & KVM_LEAF_LEVEL_MASK]--;
 	kvm->nr_leaves[level]++;
+	if (pages > 1) {
+		xa_for_each_range (&kvm->stage2, b, entry, base + 1, base + pages - 1) {
+			xa_erase(&kvm->stage2, b);
+			kvm->nr_leaves[xa_to_value(entry) & KVM_LEAF_LEVEL_MASK]--;
+		}
+	}
 	fault->level = level;
 	return 0;
 }
@@ -616,6 +629,9 @@ int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_fault *fault)
 		fault->from_gmem = leaf & KVM_LEAF_GMEM;
 		return 0;
 	}
+	/* A leaf of the other kind cannot outlive an attribute change; drop it if it did. */
+	if (WARN_ON_ONCE(leaf))
+		kvm_zap_gfn_range(kvm, fault->gfn, fault->gfn + 1, ZAP_ALL);
 	fault->from_gmem = fault_from_gmem(slot, fault->private);
 	if (fault->from_gmem) {
 		err = kvm_slot_gmem_get_pfn(slot, fault->gfn, &pfn, &max_order);
