@@ -124,6 +124,9 @@ int kvm_gmem_create(const struct gs_gmem_vm_info *vm, loff_t size, uint64_t flag
 	file->inode = inode;
 	file->refs = 1;
 	file->vm = vm;
+	/* Every file holds its VM, so the VM outlives its fd while files are open. */
+	if (vm && vm->ops && vm->ops->get)
+		vm->ops->get(vm);
 	xa_init(&file->bindings);
 	list_add(&file->list, &inode->files);
 	inode->ino = next_ino++;
@@ -185,11 +188,15 @@ void kvm_gmem_fput(struct gmem_file *file)
 {
 	struct gmem_inode *inode = file->inode;
 
+	const struct gs_gmem_vm_info *vm = file->vm;
+
 	if (--file->refs)
 		return;
 	gmem_release(file);
 	gs_free(GS_SITE_GMEM_INODE, file, sizeof(*file));
 	gmem_inode_put(inode);
+	if (vm && vm->ops && vm->ops->put)
+		vm->ops->put(vm);
 }
 
 /* Zap the guest mappings of file pages [start, end) in every bound slot. */

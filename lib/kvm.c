@@ -71,9 +71,21 @@ static void kvm_gmem_slot_release(struct kvm_memory_slot *slot)
 	kvm_zap_gfn_range(slot->kvm, slot->base_gfn, slot->base_gfn + slot->npages, filter);
 }
 
+static void kvm_gmem_get_vm(const struct gs_gmem_vm_info *vm)
+{
+	kvm_get_kvm(container_of(vm, struct kvm, gmem));
+}
+
+static void kvm_gmem_put_vm(const struct gs_gmem_vm_info *vm)
+{
+	kvm_put_kvm(container_of(vm, struct kvm, gmem));
+}
+
 static const struct gmem_kvm_ops kvm_gmem_ops = {
 	.invalidate = kvm_gmem_slot_invalidate,
 	.release = kvm_gmem_slot_release,
+	.get = kvm_gmem_get_vm,
+	.put = kvm_gmem_put_vm,
 };
 
 /* --- VMs and capabilities --- */
@@ -118,6 +130,7 @@ int kvm_create_vm_params(unsigned long type, const struct kvm_params *params, st
 	if (!kvm)
 		return -ENOMEM;
 	kvm->type = type;
+	kvm->users_count = 1;
 	kvm->params = *params;
 	kvm->gmem = (struct gs_gmem_vm_info){
 		.has_private_mem = type_has_private_mem(type),
@@ -150,7 +163,12 @@ static void kvm_delete_slot(struct kvm *kvm, struct kvm_memory_slot *slot)
 	gs_kfree(slot, sizeof(*slot));
 }
 
-void kvm_destroy_vm(struct kvm *kvm)
+void kvm_get_kvm(struct kvm *kvm)
+{
+	kvm->users_count++;
+}
+
+static void kvm_free_vm(struct kvm *kvm)
 {
 	struct kvm_memory_slot *slot;
 	unsigned long id;
@@ -163,6 +181,18 @@ void kvm_destroy_vm(struct kvm *kvm)
 	xa_destroy(&kvm->mem_attr_array);
 	xa_destroy(&kvm->stage2);
 	gs_kfree(kvm, sizeof(*kvm));
+}
+
+void kvm_put_kvm(struct kvm *kvm)
+{
+	if (WARN_ON(kvm->users_count <= 0) || --kvm->users_count)
+		return;
+	kvm_free_vm(kvm);
+}
+
+void kvm_destroy_vm(struct kvm *kvm)
+{
+	kvm_put_kvm(kvm);
 }
 
 /* kvm_supports_private_mem(): the system fd speaks for every VM type. */

@@ -174,6 +174,7 @@ START_TEST(test_fstat)
 {
 	struct gmem_file *a = create(&default_vm, P, 0, 0);
 	struct gmem_file *b = create(&default_vm, 2 * P, MMAP, 0);
+	struct gs_gmem_vm_info upstream = default_vm;
 	struct gs_gmem_stat sa, sb;
 
 	kvm_gmem_fstat(a, &sa);
@@ -189,12 +190,9 @@ START_TEST(test_fstat)
 	kvm_gmem_fput(a);
 	kvm_gmem_fput(b);
 
-	{
-		struct gs_gmem_vm_info upstream = default_vm;
-
-		upstream.profile = GS_GMEM_PROFILE_UPSTREAM;
-		a = create(&upstream, P, 0, 0);
-	}
+	/* A file keeps pointing at its VM: @upstream lives as long as the file. */
+	upstream.profile = GS_GMEM_PROFILE_UPSTREAM;
+	a = create(&upstream, P, 0, 0);
 	ck_assert_int_eq(kvm_gmem_fallocate(a, KEEP, 0, P), 0);
 	ck_assert_uint_eq(blocks(a), 0);
 	kvm_gmem_fput(a);

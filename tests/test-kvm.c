@@ -272,6 +272,29 @@ START_TEST(test_mapping_level_1g)
 }
 END_TEST
 
+/* Rule 40: every guest_memfd file holds its VM, which outlives the VM fd. */
+START_TEST(test_files_hold_vm)
+{
+	struct kvm *kvm = vm(GS_KVM_X86_SW_PROTECTED_VM);
+	struct gmem_file *f = gmem(kvm, 4 * P, 0, 0), *g = gmem(kvm, P, 0, 0);
+	int level;
+
+	ck_assert_int_eq(kvm->users_count, 3);
+	ck_assert_int_eq(region(kvm, 0, GMEM, GPA_4G, 4 * P, 0, f), 0);
+	kvm_destroy_vm(kvm);
+	ck_assert_int_eq(kvm->users_count, 2);
+	/* Still a working VM: its slot maps, its checker sees it. */
+	ck_assert_int_eq(kvm_tdp_map_private(kvm, (GPA_4G >> PAGE_SHIFT) + 1, &level), 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	kvm_gmem_fput(f);
+	ck_assert_int_eq(kvm->users_count, 1);
+	ck_assert_uint_eq(kvm->nr_leaves[PG_LEVEL_4K], 0);
+	/* The last file frees it; the leak check proves nothing is left. */
+	kvm_gmem_fput(g);
+	assert_clean();
+}
+END_TEST
+
 /* kvm.vm_memory_attributes decides which interface offers PRIVATE (P2-P4). */
 START_TEST(test_params_caps)
 {
@@ -666,6 +689,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_mapping_level_1g);
 	tcase_add_test(tc, test_fi_memslot);
 	tcase_add_test(tc, test_params_caps);
+	tcase_add_test(tc, test_files_hold_vm);
 	tcase_add_test(tc, test_set_memory_attributes);
 	tcase_add_test(tc, test_fault_routing);
 	tcase_add_test(tc, test_mixed_attributes_level);

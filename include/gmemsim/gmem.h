@@ -62,10 +62,16 @@ struct kvm_memory_slot;
  * @invalidate: zap the guest mappings of file pages [@start, @end) that
  *              @slot maps (kvm_gmem_invalidate_begin() and its zap)
  * @release: the file is going away: @slot loses it and its mappings
+ * @get: a file of the VM was created: it holds the VM (kvm_get_kvm())
+ * @put: that file's last reference is gone (kvm_put_kvm())
  */
+struct gs_gmem_vm_info;
+
 struct gmem_kvm_ops {
 	void (*invalidate)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end);
 	void (*release)(struct kvm_memory_slot *slot);
+	void (*get)(const struct gs_gmem_vm_info *vm);
+	void (*put)(const struct gs_gmem_vm_info *vm);
 };
 
 /**

@@ -110,6 +110,7 @@ struct kvm_memory_slot {
  * @stage2: gfn of a leaf's first page -> xa_mk_value(level | KVM_LEAF_*)
  * @nr_leaves: leaves mapped, by level
  * @list: in the list of live VMs (for the checker)
+ * @users_count: the creator's reference plus one per guest_memfd file
  */
 struct kvm {
 	unsigned long type;
@@ -120,6 +121,7 @@ struct kvm {
 	struct xarray stage2;
 	unsigned long nr_leaves[PG_LEVEL_NUM];
 	struct list_head list;
+	int users_count;
 };
 
 /**
@@ -146,12 +148,21 @@ GS_API int kvm_create_vm_params(unsigned long type, const struct kvm_params *par
 GS_API int kvm_create_vm(unsigned long type, enum gs_gmem_profile profile, struct kvm **kvmp);
 
 /**
- * kvm_destroy_vm() - the last VM reference: slots deleted, stage-2 freed
- * @kvm: the VM; its guest_memfd files must be closed first
+ * kvm_destroy_vm() - drop the creator's reference (closing the VM fd)
+ * @kvm: the VM
+ *
+ * The VM goes (slots deleted, stage-2 freed) with its last reference: every
+ * guest_memfd file holds one, as upstream files do (spec rule 40).
  *
  * Context: process context.
  */
 GS_API void kvm_destroy_vm(struct kvm *kvm);
+
+/** kvm_get_kvm() - take a reference on @kvm */
+GS_API void kvm_get_kvm(struct kvm *kvm);
+
+/** kvm_put_kvm() - drop a reference; the last one frees the VM */
+GS_API void kvm_put_kvm(struct kvm *kvm);
 
 /**
  * kvm_vm_check_extension() - KVM_CHECK_EXTENSION
