@@ -189,24 +189,12 @@ int gs_kernel_close_fd(struct gs_kernel *k, int fd)
  * @offset: byte offset (may be negative, to probe the checks)
  * @len: byte length
  *
- * guest_memfd's fallocate stops with EINTR when the task has a signal or
- * task work pending (io_uring queues task work when a pin's ring is torn
- * down, at a moment of its choosing). That is the calling thread's state,
- * not the file's, and the simulator has no signals: restart, as a VMM does.
- * Allocation and punch are idempotent, so the restart gives the answer an
- * uninterrupted call would have.
- *
  * Context: any.
- * Return: 0 or -errno (never -EINTR unless it persists).
+ * Return: 0 or -errno.
  */
 int gs_kernel_fallocate(int fd, int mode, int64_t offset, int64_t len)
 {
-	int r, tries = 0;
-
-	do
-		r = fallocate(fd, mode, offset, len) < 0 ? neg_errno() : 0;
-	while (r == -EINTR && ++tries < 1000);
-	return r;
+	return fallocate(fd, mode, offset, len) < 0 ? neg_errno() : 0;
 }
 
 /**

@@ -131,7 +131,6 @@ int gs_kernel_guest_init(struct gs_kernel_guest *g, int kvm_fd, int vm_fd)
 	int r, run_size;
 
 	*g = (struct gs_kernel_guest){.vcpu_fd = -1};
-	g->vm_fd = vm_fd;
 	g->mem = mmap(NULL, HELPER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (g->mem == MAP_FAILED) {
 		g->mem = NULL;

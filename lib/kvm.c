@@ -73,12 +73,12 @@ static void kvm_gmem_slot_release(struct kvm_memory_slot *slot)
 
 static void kvm_gmem_get_vm(const struct gs_gmem_vm_info *vm)
 {
-	kvm_get_kvm(container_of(vm, struct kvm, gmem));
+	kvm_get_kvm(gmem_vm_kvm(vm));
 }
 
 static void kvm_gmem_put_vm(const struct gs_gmem_vm_info *vm)
 {
-	kvm_put_kvm(container_of(vm, struct kvm, gmem));
+	kvm_put_kvm(gmem_vm_kvm(vm));
 }
 
 static const struct gmem_kvm_ops kvm_gmem_ops = {

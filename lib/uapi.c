@@ -6,11 +6,10 @@
  * as -1 with errno, in the order the kernel's syscall paths check them
  * (docs/UAPI.md, docs/KERNEL_BACKEND.md).
  *
- * Lifetimes follow the kernel's: a guest_memfd file holds a reference on
- * its VM (kvm_get_kvm() in kvm_gmem_create()), and a host mapping holds one
- * on its file and, through it, on the VM. The gmem layer's files do not pin
- * their VM yet, so this layer counts VM references itself: the VM fd, each
- * guest_memfd fd and each mapping hold one.
+ * Lifetimes are the lower layers': a VM fd holds the creator's reference on
+ * its VM, a guest_memfd file holds one on its VM (kvm_get_kvm() when it is
+ * created), and a host mapping holds one on its file and, through it, on
+ * the VM. This layer only drops what its fds and mappings hold.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,16 +38,10 @@ enum gs_fd_kind {
 	GS_FD_GMEM,
 };
 
-/* A VM and the references the uAPI holds on it (kvm->users_count). */
-struct gs_vm {
-	struct kvm *kvm;
-	unsigned int refs;
-};
-
-/* One fd: what it names, and the VM reference it holds (VM and gmem fds). */
+/* One fd: what it names (the VM of a VM fd holds the creator's reference). */
 struct gs_fd {
 	enum gs_fd_kind kind;
-	struct gs_vm *vm;
+	struct kvm *kvm;
 	struct gmem_file *file;
 };
 
@@ -57,7 +50,6 @@ struct gs_map {
 	uintptr_t addr;
 	size_t len;
 	struct gmem_vma *vma;
-	struct gs_vm *vm;
 	struct list_head list;
 };
 
@@ -103,25 +95,11 @@ static int fd_alloc(void)
 	return -EMFILE;
 }
 
-static int fd_install(int fd, enum gs_fd_kind kind, struct gs_vm *vm, struct gmem_file *file)
+static int fd_install(int fd, enum gs_fd_kind kind, struct kvm *kvm, struct gmem_file *file)
 {
-	current_uapi->fd_table[fd] = (struct gs_fd){.kind = kind, .vm = vm, .file = file};
+	current_uapi->fd_table[fd] = (struct gs_fd){.kind = kind, .kvm = kvm, .file = file};
 	current_uapi->nr_open++;
 	return fd;
-}
-
-static void vm_get(struct gs_vm *vm)
-{
-	vm->refs++;
-}
-
-/* kvm_put_kvm(): the last reference destroys the VM. */
-static void vm_put(struct gs_vm *vm)
-{
-	if (--vm->refs)
-		return;
-	kvm_destroy_vm(vm->kvm);
-	gs_kfree(vm, sizeof(*vm));
 }
 
 int gs_open(const char *path, int flags, ...)
@@ -153,11 +131,10 @@ int gs_close(int fd)
 	old = *f;
 	*f = (struct gs_fd){.kind = GS_FD_NONE};
 	current_uapi->nr_open--;
-	/* The file first: its release reaches the VM's slots through file->vm. */
 	if (old.kind == GS_FD_GMEM)
 		kvm_gmem_fput(old.file);
-	if (old.vm)
-		vm_put(old.vm);
+	if (old.kind == GS_FD_VM)
+		kvm_destroy_vm(old.kvm);
 	return 0;
 }
 
@@ -167,7 +144,6 @@ int gs_close(int fd)
  */
 static int ioctl_create_vm(unsigned long type)
 {
-	struct gs_vm *vm;
 	struct kvm *kvm;
 	int err, fd;
 
@@ -177,14 +153,7 @@ static int ioctl_create_vm(unsigned long type)
 	err = kvm_create_vm_params(type, &current_uapi->vm_params, &kvm);
 	if (err)
 		return fail(-err);
-	vm = gs_kzalloc(sizeof(*vm), GFP_KERNEL);
-	if (!vm) {
-		kvm_destroy_vm(kvm);
-		return fail(ENOMEM);
-	}
-	vm->kvm = kvm;
-	vm->refs = 1;
-	return fd_install(fd, GS_FD_VM, vm, NULL);
+	return fd_install(fd, GS_FD_VM, kvm, NULL);
 }
 
 static int ioctl_dev(unsigned long request, unsigned long arg)
@@ -210,7 +179,7 @@ static int ioctl_dev(unsigned long request, unsigned long arg)
  * fd, then allocates; here the gmem layer checks and allocates in one call,
  * so EMFILE comes after ENOMEM when both apply.
  */
-static int ioctl_create_guest_memfd(struct gs_vm *vm, const void *uarg)
+static int ioctl_create_guest_memfd(struct kvm *kvm, const void *uarg)
 {
 	struct gs_kvm_create_guest_memfd args;
 	struct gmem_file *file;
@@ -220,7 +189,7 @@ static int ioctl_create_guest_memfd(struct gs_vm *vm, const void *uarg)
 	if (!uarg)
 		return fail(EFAULT);
 	memcpy(&args, uarg, sizeof(args));
-	err = kvm_vm_create_guest_memfd(vm->kvm, &args, &file);
+	err = kvm_vm_create_guest_memfd(kvm, &args, &file);
 	if (err)
 		return fail(-err);
 	fd = fd_alloc();
@@ -228,11 +197,10 @@ static int ioctl_create_guest_memfd(struct gs_vm *vm, const void *uarg)
 		kvm_gmem_fput(file);
 		return fail(-fd);
 	}
-	vm_get(vm);
-	return fd_install(fd, GS_FD_GMEM, vm, file);
+	return fd_install(fd, GS_FD_GMEM, NULL, file);
 }
 
-static int ioctl_set_region2(struct gs_vm *vm, const void *uarg)
+static int ioctl_set_region2(struct kvm *kvm, const void *uarg)
 {
 	struct gs_kvm_userspace_memory_region2 mem;
 	struct gs_fd *gfd = NULL;
@@ -243,7 +211,7 @@ static int ioctl_set_region2(struct gs_vm *vm, const void *uarg)
 	memcpy(&mem, uarg, sizeof(mem));
 	if (mem.flags & GS_KVM_MEM_GUEST_MEMFD)
 		gfd = fd_lookup((int)mem.guest_memfd);
-	err = kvm_set_user_memory_region2(vm->kvm, &mem, gfd ? gfd->file : NULL);
+	err = kvm_set_user_memory_region2(kvm, &mem, gfd ? gfd->file : NULL);
 	/*
 	 * kvm_gmem_bind() fails an fd that is open but not a guest_memfd with
 	 * EINVAL at the point where a closed fd gives EBADF, after every
@@ -257,7 +225,7 @@ static int ioctl_set_region2(struct gs_vm *vm, const void *uarg)
 	return 0;
 }
 
-static int ioctl_set_memory_attributes(struct gs_vm *vm, const void *uarg)
+static int ioctl_set_memory_attributes(struct kvm *kvm, const void *uarg)
 {
 	struct gs_kvm_memory_attributes attrs;
 	int err;
@@ -265,21 +233,21 @@ static int ioctl_set_memory_attributes(struct gs_vm *vm, const void *uarg)
 	if (!uarg)
 		return fail(EFAULT);
 	memcpy(&attrs, uarg, sizeof(attrs));
-	err = kvm_vm_set_memory_attributes(vm->kvm, &attrs);
+	err = kvm_vm_set_memory_attributes(kvm, &attrs);
 	return err ? fail(-err) : 0;
 }
 
-static int ioctl_vm(struct gs_vm *vm, unsigned long request, unsigned long arg)
+static int ioctl_vm(struct kvm *kvm, unsigned long request, unsigned long arg)
 {
 	switch (request) {
 	case GS_KVM_CHECK_EXTENSION:
-		return (int)kvm_vm_check_extension(vm->kvm, (long)arg);
+		return (int)kvm_vm_check_extension(kvm, (long)arg);
 	case GS_KVM_CREATE_GUEST_MEMFD:
-		return ioctl_create_guest_memfd(vm, (const void *)arg);
+		return ioctl_create_guest_memfd(kvm, (const void *)arg);
 	case GS_KVM_SET_USER_MEMORY_REGION2:
-		return ioctl_set_region2(vm, (const void *)arg);
+		return ioctl_set_region2(kvm, (const void *)arg);
 	case GS_KVM_SET_MEMORY_ATTRIBUTES:
-		return ioctl_set_memory_attributes(vm, (const void *)arg);
+		return ioctl_set_memory_attributes(kvm, (const void *)arg);
 	default:
 		/* x86's kvm_arch_vm_ioctl() answers unknown requests ENOTTY. */
 		return fail(ENOTTY);
@@ -302,7 +270,7 @@ int gs_ioctl(int fd, unsigned long request, ...)
 	case GS_FD_KVM:
 		return ioctl_dev(request, arg);
 	case GS_FD_VM:
-		return ioctl_vm(f->vm, request, arg);
+		return ioctl_vm(f->kvm, request, arg);
 	default:
 		/* guest_memfd has no unlocked_ioctl: vfs_ioctl() gives ENOTTY. */
 		return fail(ENOTTY);
@@ -431,8 +399,6 @@ void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 		goto out_free;
 	map->addr = (uintptr_t)host;
 	map->len = nr_pages << PAGE_SHIFT;
-	map->vm = f->vm;
-	vm_get(map->vm);
 	list_add_tail(&map->list, &current_uapi->maps);
 	current_uapi->nr_maps++;
 	return host;
@@ -445,13 +411,12 @@ out_unreserve:
 	return MAP_FAILED;
 }
 
-/* Unmap order: pages and the file reference, then the VM reference. */
+/* The pages and the file reference go; the file holds the VM. */
 static void map_remove(struct gs_map *map)
 {
 	list_del(&map->list);
 	current_uapi->nr_maps--;
 	kvm_gmem_munmap(map->vma);
-	vm_put(map->vm);
 	munmap((void *)map->addr, map->len);
 	gs_kfree(map, sizeof(*map));
 }
@@ -700,7 +665,9 @@ struct kvm *gs_uapi_kvm(int fd)
 {
 	struct gs_fd *f = fd_lookup(fd);
 
-	return f && f->vm ? f->vm->kvm : NULL;
+	if (!f || f->kind == GS_FD_KVM)
+		return NULL;
+	return f->kind == GS_FD_VM ? f->kvm : gmem_vm_kvm(f->file->vm);
 }
 
 unsigned int gs_uapi_nr_open(void)

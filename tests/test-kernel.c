@@ -1196,6 +1196,19 @@ static void guest_store(struct gs_kernel_guest *g, uint64_t gpa, uint8_t v)
 	ck_assert_uint_eq(a.exit_reason, 0);
 }
 
+/* An INIT_SHARED file of TEST_SIZE, mapped at *@p and filled with @byte from the host. */
+static int shared_file_of(struct gs_kernel *k, int vm, int byte, uint8_t **p)
+{
+	int fd = gs_kernel_create_gmem(k, vm, TEST_SIZE, MMAP | SHARED);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(
+		gs_kernel_mmap(k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, (void **)p),
+		0);
+	ck_assert_int_eq(gs_kernel_host_fill(*p, byte, TEST_SIZE, NULL), 0);
+	return fd;
+}
+
 /*
  * test_guest_memfd_guest's data path (spec §3.1): the host fills the file
  * with 0xaa, the guest reads it and writes 0xff, the host reads 0xff; a
@@ -1213,12 +1226,7 @@ START_TEST(guest_sees_host_data)
 
 	if (vm < 0 || !kb_guest(&k, vm, &g, __func__))
 		goto out;
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0,
-					(void **)&p),
-			 0);
-	ck_assert_int_eq(gs_kernel_host_fill(p, 0xaa, TEST_SIZE, NULL), 0);
+	fd = shared_file_of(&k, vm, 0xaa, &p);
 	{
 		struct gs_kvm_userspace_memory_region2 r = {
 			.slot = 1,
@@ -1289,12 +1297,7 @@ START_TEST(guest_gmem_only_slot)
 
 	if (vm < 0 || !kb_guest(&k, vm, &g, __func__))
 		goto out;
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0,
-					(void **)&p),
-			 0);
-	ck_assert_int_eq(gs_kernel_host_fill(p, 0xaa, TEST_SIZE, NULL), 0);
+	fd = shared_file_of(&k, vm, 0xaa, &p);
 	ck_assert_int_eq(gs_kernel_bind(vm, 1, GPA_4G, (uint64_t)TEST_SIZE, fd, 0), 0);
 	ck_assert_int_eq(gs_kernel_guest_access(&g, GPA_4G, false, 0, &a), 0);
 	if ((a.mmio || a.value != 0xaa) && access("/sys/module/kvm_pvm", F_OK) == 0) {

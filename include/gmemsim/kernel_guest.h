@@ -20,14 +20,12 @@ struct kvm_run;
 
 /**
  * struct gs_kernel_guest - a vCPU and its memory on a live VM
- * @vm_fd: the VM
- * @vcpu_fd: its vCPU
+ * @vcpu_fd: the vCPU
  * @run: the vCPU's shared kvm_run page
  * @run_size: its size
  * @mem: host memory of the helper memslot (code, page tables)
  */
 struct gs_kernel_guest {
-	int vm_fd;
 	int vcpu_fd;
 	struct kvm_run *run;
 	size_t run_size;

@@ -124,6 +124,12 @@ struct kvm {
 	int users_count;
 };
 
+/** gmem_vm_kvm() - the VM a guest_memfd's vm info belongs to (it is embedded in it) */
+static inline struct kvm *gmem_vm_kvm(const struct gs_gmem_vm_info *vm)
+{
+	return container_of((struct gs_gmem_vm_info *)vm, struct kvm, gmem);
+}
+
 /**
  * kvm_create_vm_params() - KVM_CREATE_VM under explicit module parameters
  * @type: KVM_X86_DEFAULT_VM .. KVM_X86_TDX_VM
