@@ -15,7 +15,7 @@
 #include <gmemsim/hugetlb_backend.h>
 #include <gmemsim/kvm.h>
 #include "bench.h"
-#include "page_alloc.h"
+#include <gmemsim/internal/page_alloc.h>
 
 #define NR_4K	  16384 /* 64 MiB */
 #define NR_2M	  256	/* 512 MiB */

@@ -16,7 +16,7 @@
 #include <gmemsim/list.h>
 #include <gmemsim/physmem.h>
 
-#include "page_alloc.h"
+#include <gmemsim/internal/page_alloc.h>
 
 #define CHUNK_ORDER 9
 #define CHUNK_PAGES (1UL << CHUNK_ORDER)

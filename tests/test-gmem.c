@@ -19,11 +19,11 @@
 #include <gmemsim/hugetlb.h>
 #include <gmemsim/hugetlb_backend.h>
 #include <gmemsim/inject.h>
-#include <gmemsim/kvm_uapi.h>
+#include <gmemsim/linux/kvm.h>
 #include <gmemsim/warn.h>
 
 #include "harness.h"
-#include "page_alloc.h"
+#include <gmemsim/internal/page_alloc.h>
 
 #define P	((loff_t)PAGE_SIZE)
 #define HP	((loff_t)(2UL << 20))

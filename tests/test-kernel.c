@@ -2,7 +2,7 @@
 /*
  * The upstream guest_memfd selftest inventory (spec §3.1) and the spec's
  * syscall-level rules (§1.1-1.6, §1.9), run against the live kernel through
- * the real-kernel backend (lib/kernel.c). Only cases that need no running
+ * the real-kernel backend (lib/live/live.c). Only cases that need no running
  * vCPU are here. Each assertion states the spec's rule; where this kernel
  * answers differently, the assertion follows the kernel and a comment names
  * the rule. Every test skips (prints "skip ..." and passes) when /dev/kvm
@@ -21,8 +21,8 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/falloc.h>
-#include <gmemsim/kernel.h>
-#include <gmemsim/kernel_guest.h>
+#include <gmemsim/live.h>
+#include <gmemsim/live_guest.h>
 #include "harness.h"
 
 #define P	  ((int64_t)PAGE_SIZE)
@@ -42,31 +42,31 @@ static int name_len(const char *fn)
 }
 
 /* Open /dev/kvm and require guest_memfd; otherwise say why and skip. */
-static bool kb_begin(struct gs_kernel *k, const char *test)
+static bool kb_begin(struct gs_live *k, const char *test)
 {
-	int r = gs_kernel_open(k);
+	int r = gs_live_open(k);
 
 	if (r < 0) {
 		printf("skip %.*s: /dev/kvm: %s\n", name_len(test), test, strerror(-r));
-		gs_kernel_close(k);
+		gs_live_close(k);
 		return false;
 	}
-	if (gs_kernel_check_extension(k, -1, GS_KVM_CAP_GUEST_MEMFD) <= 0) {
+	if (gs_live_check_extension(k, -1, GS_KVM_CAP_GUEST_MEMFD) <= 0) {
 		printf("skip %.*s: no KVM_CAP_GUEST_MEMFD\n", name_len(test), test);
-		gs_kernel_close(k);
+		gs_live_close(k);
 		return false;
 	}
 	return true;
 }
 
 /* A default VM whose guest_memfd supports @need; -1 (after a skip line) if not. */
-static int kb_vm_with(struct gs_kernel *k, const char *test, uint64_t need)
+static int kb_vm_with(struct gs_live *k, const char *test, uint64_t need)
 {
-	int vm = gs_kernel_create_vm(k, GS_KVM_X86_DEFAULT_VM);
+	int vm = gs_live_create_vm(k, GS_KVM_X86_DEFAULT_VM);
 	long flags;
 
 	ck_assert_int_ge(vm, 0);
-	flags = gs_kernel_check_extension(k, vm, GS_KVM_CAP_GUEST_MEMFD_FLAGS);
+	flags = gs_live_check_extension(k, vm, GS_KVM_CAP_GUEST_MEMFD_FLAGS);
 	if (flags < 0 || ((uint64_t)flags & need) != need) {
 		printf("skip %.*s: guest_memfd flags 0x%lx lack 0x%llx\n", name_len(test), test,
 		       flags, (unsigned long long)need);
@@ -76,15 +76,15 @@ static int kb_vm_with(struct gs_kernel *k, const char *test, uint64_t need)
 }
 
 #define KB_BEGIN(k)                          \
-	struct gs_kernel k;                  \
+	struct gs_live k;                    \
 	do {                                 \
 		if (!kb_begin(&k, __func__)) \
 			return;              \
 	} while (0)
 
-static bool vm_type_supported(struct gs_kernel *k, unsigned int type)
+static bool vm_type_supported(struct gs_live *k, unsigned int type)
 {
-	long types = gs_kernel_check_extension(k, -1, GS_KVM_CAP_VM_TYPES);
+	long types = gs_live_check_extension(k, -1, GS_KVM_CAP_VM_TYPES);
 
 	/* Kernels before KVM_CAP_VM_TYPES know only the default type. */
 	if (types <= 0)
@@ -96,9 +96,9 @@ static bool vm_type_supported(struct gs_kernel *k, unsigned int type)
 START_TEST(caps_system_fd)
 {
 	KB_BEGIN(k);
-	long flags = gs_kernel_check_extension(&k, -1, GS_KVM_CAP_GUEST_MEMFD_FLAGS);
+	long flags = gs_live_check_extension(&k, -1, GS_KVM_CAP_GUEST_MEMFD_FLAGS);
 
-	ck_assert_int_eq(gs_kernel_check_extension(&k, -1, GS_KVM_CAP_GUEST_MEMFD), 1);
+	ck_assert_int_eq(gs_live_check_extension(&k, -1, GS_KVM_CAP_GUEST_MEMFD), 1);
 	/* Rule 2: on the system fd (no VM) every upstream flag is reported. */
 	if (flags == 0)
 		printf("skip caps_system_fd (flags part): no KVM_CAP_GUEST_MEMFD_FLAGS "
@@ -106,8 +106,8 @@ START_TEST(caps_system_fd)
 	else
 		ck_assert_int_eq(flags, MMAP | SHARED);
 	ck_assert(vm_type_supported(&k, GS_KVM_X86_DEFAULT_VM));
-	ck_assert_int_eq(gs_kernel_check_extension(&k, -1, GS_KVM_CAP_USER_MEMORY2), 1);
-	gs_kernel_close(&k);
+	ck_assert_int_eq(gs_live_check_extension(&k, -1, GS_KVM_CAP_USER_MEMORY2), 1);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -121,14 +121,14 @@ START_TEST(caps_per_vm_type)
 
 		if (!vm_type_supported(&k, type))
 			continue;
-		vm = gs_kernel_create_vm(&k, type);
+		vm = gs_live_create_vm(&k, type);
 		if (vm < 0) {
 			/* SEV/SNP/TDX are advertised but need firmware set-up to create. */
 			printf("note caps_per_vm_type: type %u advertised, create: %s\n", type,
 			       strerror(-vm));
 			continue;
 		}
-		flags = gs_kernel_check_extension(&k, vm, GS_KVM_CAP_GUEST_MEMFD_FLAGS);
+		flags = gs_live_check_extension(&k, vm, GS_KVM_CAP_GUEST_MEMFD_FLAGS);
 		if (flags == 0) {
 			printf("skip caps_per_vm_type: no KVM_CAP_GUEST_MEMFD_FLAGS\n");
 			break;
@@ -139,12 +139,12 @@ START_TEST(caps_per_vm_type)
 			ck_assert_int_eq(flags, MMAP);
 		/* Rule 3: INIT_SHARED implies MMAP. */
 		ck_assert(!(flags & SHARED) || (flags & MMAP));
-		ck_assert_int_eq(gs_kernel_check_extension(&k, vm, GS_KVM_CAP_GUEST_MEMFD), 1);
-		gs_kernel_close_fd(&k, vm);
+		ck_assert_int_eq(gs_live_check_extension(&k, vm, GS_KVM_CAP_GUEST_MEMFD), 1);
+		gs_live_close_fd(&k, vm);
 	}
 	/* An unknown type is refused. */
-	ck_assert_int_eq(gs_kernel_create_vm(&k, 63), -EINVAL);
-	gs_kernel_close(&k);
+	ck_assert_int_eq(gs_live_create_vm(&k, 63), -EINVAL);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -158,23 +158,23 @@ START_TEST(create_each_flag_bit)
 
 		if (!vm_type_supported(&k, type))
 			continue;
-		vm = gs_kernel_create_vm(&k, type);
+		vm = gs_live_create_vm(&k, type);
 		ck_assert_int_ge(vm, 0);
-		valid = (uint64_t)gs_kernel_check_extension(&k, vm, GS_KVM_CAP_GUEST_MEMFD_FLAGS);
+		valid = (uint64_t)gs_live_check_extension(&k, vm, GS_KVM_CAP_GUEST_MEMFD_FLAGS);
 		for (unsigned int bit = 0; bit < 64; bit++) {
 			uint64_t flag = 1ULL << bit;
-			int fd = gs_kernel_create_gmem(&k, vm, P, flag);
+			int fd = gs_live_create_gmem(&k, vm, P, flag);
 
 			if (flag & valid) {
 				ck_assert_msg(fd >= 0, "type %u bit %u: %d", type, bit, fd);
-				gs_kernel_close_fd(&k, fd);
+				gs_live_close_fd(&k, fd);
 			} else {
 				ck_assert_msg(fd == -EINVAL, "type %u bit %u: %d", type, bit, fd);
 			}
 		}
-		gs_kernel_close_fd(&k, vm);
+		gs_live_close_fd(&k, vm);
 	}
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -183,20 +183,20 @@ START_TEST(create_invalid_sizes)
 {
 	static const uint64_t combos[] = {0, MMAP, MMAP | SHARED};
 	KB_BEGIN(k);
-	int vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	int vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
 
 	ck_assert_int_ge(vm, 0);
 	for (size_t c = 0; c < ARRAY_SIZE(combos); c++) {
 		for (uint64_t size = 0; size < (uint64_t)P; size++)
-			gs_assert(gs_kernel_create_gmem(&k, vm, size, combos[c]) == -EINVAL,
+			gs_assert(gs_live_create_gmem(&k, vm, size, combos[c]) == -EINVAL,
 				  "size %llu flags 0x%llx", (unsigned long long)size,
 				  (unsigned long long)combos[c]);
-		ck_assert_int_eq(gs_kernel_create_gmem(&k, vm, P + 1, combos[c]), -EINVAL);
+		ck_assert_int_eq(gs_live_create_gmem(&k, vm, P + 1, combos[c]), -EINVAL);
 		/* Read as loff_t: a size with bit 63 set is negative. */
-		ck_assert_int_eq(gs_kernel_create_gmem(&k, vm, 1ULL << 63, combos[c]), -EINVAL);
-		ck_assert_int_eq(gs_kernel_create_gmem(&k, vm, ~0ULL << 12, combos[c]), -EINVAL);
+		ck_assert_int_eq(gs_live_create_gmem(&k, vm, 1ULL << 63, combos[c]), -EINVAL);
+		ck_assert_int_eq(gs_live_create_gmem(&k, vm, ~0ULL << 12, combos[c]), -EINVAL);
 	}
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -204,7 +204,7 @@ END_TEST
 START_TEST(create_reserved_nonzero)
 {
 	KB_BEGIN(k);
-	int vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	int vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
 
 	ck_assert_int_ge(vm, 0);
 	for (unsigned int w = 0; w < 6; w++) {
@@ -213,11 +213,11 @@ START_TEST(create_reserved_nonzero)
 		int fd;
 
 		words[w] = 1;
-		fd = gs_kernel_create_gmem_arg(&k, vm, &a);
+		fd = gs_live_create_gmem_arg(&k, vm, &a);
 		ck_assert_msg(fd >= 0, "reserved[%u] = 1: %d", w, fd);
-		gs_kernel_close_fd(&k, fd);
+		gs_live_close_fd(&k, fd);
 	}
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -225,17 +225,17 @@ END_TEST
 START_TEST(create_multiple_fstat)
 {
 	KB_BEGIN(k);
-	int vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	int vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
 	struct stat st1, st2;
 	int fd1, fd2;
 
 	ck_assert_int_ge(vm, 0);
-	fd1 = gs_kernel_create_gmem(&k, vm, P, 0);
-	fd2 = gs_kernel_create_gmem(&k, vm, 2 * P, 0);
+	fd1 = gs_live_create_gmem(&k, vm, P, 0);
+	fd2 = gs_live_create_gmem(&k, vm, 2 * P, 0);
 	ck_assert_int_ge(fd1, 0);
 	ck_assert_int_ge(fd2, 0);
-	ck_assert_int_eq(gs_kernel_fstat(fd1, &st1), 0);
-	ck_assert_int_eq(gs_kernel_fstat(fd2, &st2), 0);
+	ck_assert_int_eq(gs_live_fstat(fd1, &st1), 0);
+	ck_assert_int_eq(gs_live_fstat(fd2, &st2), 0);
 	ck_assert_int_eq(st1.st_size, P);
 	ck_assert_int_eq(st2.st_size, 2 * P);
 	ck_assert_uint_ne(st1.st_ino, st2.st_ino);
@@ -245,13 +245,13 @@ START_TEST(create_multiple_fstat)
 	ck_assert_uint_eq(st1.st_mode, S_IFREG | 0600);
 	/* Rule 12: st_blocks stays 0, even after allocation. */
 	ck_assert_int_eq(st1.st_blocks, 0);
-	ck_assert_int_eq(gs_kernel_fallocate(fd2, KEEP, 0, 2 * P), 0);
-	ck_assert_int_eq(gs_kernel_fstat(fd2, &st2), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd2, KEEP, 0, 2 * P), 0);
+	ck_assert_int_eq(gs_live_fstat(fd2, &st2), 0);
 	ck_assert_int_eq(st2.st_blocks, 0);
 	/* Rule 10: O_RDWR (plus O_LARGEFILE), no close-on-exec. */
 	ck_assert_int_eq(fcntl(fd1, F_GETFL) & O_ACCMODE, O_RDWR);
 	ck_assert_int_eq(fcntl(fd1, F_GETFD) & FD_CLOEXEC, 0);
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -259,26 +259,26 @@ END_TEST
 START_TEST(read_write_truncate_seek)
 {
 	KB_BEGIN(k);
-	int vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	int vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
 	char buf[64] = {0};
 	int fd;
 
 	ck_assert_int_ge(vm, 0);
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, 0);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, 0);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_read(fd, buf, sizeof(buf)), -EINVAL);
-	ck_assert_int_eq(gs_kernel_write(fd, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(gs_live_read(fd, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(gs_live_write(fd, buf, sizeof(buf)), -EINVAL);
 	/* Rule 13 [inferred]: ESPIPE, the anon file has no FMODE_PREAD/PWRITE. */
-	ck_assert_int_eq(gs_kernel_pread(fd, buf, sizeof(buf), 0), -ESPIPE);
-	ck_assert_int_eq(gs_kernel_pwrite(fd, buf, sizeof(buf), 0), -ESPIPE);
+	ck_assert_int_eq(gs_live_pread(fd, buf, sizeof(buf), 0), -ESPIPE);
+	ck_assert_int_eq(gs_live_pwrite(fd, buf, sizeof(buf), 0), -ESPIPE);
 	/* Rule 14: the size is immutable. */
-	ck_assert_int_eq(gs_kernel_ftruncate(fd, 0), -EINVAL);
-	ck_assert_int_eq(gs_kernel_ftruncate(fd, TEST_SIZE), -EINVAL);
-	ck_assert_int_eq(gs_kernel_ftruncate(fd, 2 * TEST_SIZE), -EINVAL);
+	ck_assert_int_eq(gs_live_ftruncate(fd, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_ftruncate(fd, TEST_SIZE), -EINVAL);
+	ck_assert_int_eq(gs_live_ftruncate(fd, 2 * TEST_SIZE), -EINVAL);
 	/* Rule 15 [inferred]: no .llseek. */
-	ck_assert_int_eq(gs_kernel_lseek(fd, 0, SEEK_SET), -ESPIPE);
-	ck_assert_int_eq(gs_kernel_lseek(fd, P, SEEK_CUR), -ESPIPE);
-	gs_kernel_close(&k);
+	ck_assert_int_eq(gs_live_lseek(fd, 0, SEEK_SET), -ESPIPE);
+	ck_assert_int_eq(gs_live_lseek(fd, P, SEEK_CUR), -ESPIPE);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -286,31 +286,30 @@ END_TEST
 START_TEST(fallocate_mode_checks)
 {
 	KB_BEGIN(k);
-	int vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	int vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
 	int fd;
 
 	ck_assert_int_ge(vm, 0);
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, 0);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, 0);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, 0, 0, P), -EOPNOTSUPP);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, 0, 0, 0), -EINVAL);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, 0, 0), -EINVAL);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, -P, P), -EINVAL);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, 0, -P), -EINVAL);
+	ck_assert_int_eq(gs_live_fallocate(fd, 0, 0, P), -EOPNOTSUPP);
+	ck_assert_int_eq(gs_live_fallocate(fd, 0, 0, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, 0, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, -P, P), -EINVAL);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, 0, -P), -EINVAL);
 	/* PUNCH_HOLE without KEEP_SIZE is refused by vfs_fallocate. */
-	ck_assert_int_eq(gs_kernel_fallocate(fd, FALLOC_FL_PUNCH_HOLE, 0, P), -EOPNOTSUPP);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP | FALLOC_FL_ZERO_RANGE, 0, P), -EOPNOTSUPP);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, P), -EOPNOTSUPP);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 0, P), -EOPNOTSUPP);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, FALLOC_FL_INSERT_RANGE, 0, P), -EOPNOTSUPP);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP | FALLOC_FL_UNSHARE_RANGE, 0, P),
-			 -EOPNOTSUPP);
+	ck_assert_int_eq(gs_live_fallocate(fd, FALLOC_FL_PUNCH_HOLE, 0, P), -EOPNOTSUPP);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP | FALLOC_FL_ZERO_RANGE, 0, P), -EOPNOTSUPP);
+	ck_assert_int_eq(gs_live_fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, P), -EOPNOTSUPP);
+	ck_assert_int_eq(gs_live_fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, 0, P), -EOPNOTSUPP);
+	ck_assert_int_eq(gs_live_fallocate(fd, FALLOC_FL_INSERT_RANGE, 0, P), -EOPNOTSUPP);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP | FALLOC_FL_UNSHARE_RANGE, 0, P), -EOPNOTSUPP);
 	/* An unknown mode bit. */
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP | 0x4000, 0, P), -EOPNOTSUPP);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP | 0x4000, 0, P), -EOPNOTSUPP);
 	/* offset + len past s_maxbytes or overflowing. */
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, INT64_MAX - P + 1, P), -EFBIG);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, PUNCH, INT64_MAX - P + 1, P), -EFBIG);
-	gs_kernel_close(&k);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, INT64_MAX - P + 1, P), -EFBIG);
+	ck_assert_int_eq(gs_live_fallocate(fd, PUNCH, INT64_MAX - P + 1, P), -EFBIG);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -318,29 +317,29 @@ END_TEST
 START_TEST(fallocate_sequence)
 {
 	KB_BEGIN(k);
-	int vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	int vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
 	int fd;
 
 	ck_assert_int_ge(vm, 0);
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, 0);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, 0);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, 0, TEST_SIZE), 0);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, PUNCH, P - 1, P), -EINVAL);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, TEST_SIZE, P), -EINVAL);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, TEST_SIZE + P, P), -EINVAL);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, PUNCH, TEST_SIZE, P), 0);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, PUNCH, TEST_SIZE + P, P), 0);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, PUNCH, P, P - 1), -EINVAL);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, PUNCH, P, P), 0);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, P, P), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, 0, TEST_SIZE), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, PUNCH, P - 1, P), -EINVAL);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, TEST_SIZE, P), -EINVAL);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, TEST_SIZE + P, P), -EINVAL);
+	ck_assert_int_eq(gs_live_fallocate(fd, PUNCH, TEST_SIZE, P), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, PUNCH, TEST_SIZE + P, P), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, PUNCH, P, P - 1), -EINVAL);
+	ck_assert_int_eq(gs_live_fallocate(fd, PUNCH, P, P), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, P, P), 0);
 	/* Rule 17: a range straddling i_size, and a re-allocation of present pages. */
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, 3 * P, 2 * P), -EINVAL);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, 0, TEST_SIZE), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, 3 * P, 2 * P), -EINVAL);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, 0, TEST_SIZE), 0);
 	/* Rule 18: punching far past the end or unallocated ranges is a no-op. */
-	ck_assert_int_eq(gs_kernel_fallocate(fd, PUNCH, 0, 1000 * P), 0);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, PUNCH, 0, TEST_SIZE), 0);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, PUNCH, 1 << 30, P), 0);
-	gs_kernel_close(&k);
+	ck_assert_int_eq(gs_live_fallocate(fd, PUNCH, 0, 1000 * P), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, PUNCH, 0, TEST_SIZE), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, PUNCH, 1 << 30, P), 0);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -352,18 +351,18 @@ START_TEST(fallocate_invalid_punch)
 		{1, P}, {1, P + 1}, {P, 1},	{P, P - 1}, {P, P + 1},
 	};
 	KB_BEGIN(k);
-	int vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	int vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
 	int fd;
 
 	ck_assert_int_ge(vm, 0);
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, 0);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, 0);
 	ck_assert_int_ge(fd, 0);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		ck_assert_int_eq(gs_kernel_fallocate(fd, PUNCH, cases[i][0], cases[i][1]), -EINVAL);
+		ck_assert_int_eq(gs_live_fallocate(fd, PUNCH, cases[i][0], cases[i][1]), -EINVAL);
 		/* The same alignment rule holds for allocation. */
-		ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, cases[i][0], cases[i][1]), -EINVAL);
+		ck_assert_int_eq(gs_live_fallocate(fd, KEEP, cases[i][0], cases[i][1]), -EINVAL);
 	}
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -371,20 +370,19 @@ END_TEST
 START_TEST(mmap_not_supported)
 {
 	KB_BEGIN(k);
-	int vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	int vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
 	void *p;
 	int fd;
 
 	ck_assert_int_ge(vm, 0);
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, 0);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, 0);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, P, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &p),
+	ck_assert_int_eq(gs_live_mmap(&k, fd, P, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &p),
 			 -ENODEV);
-	ck_assert_int_eq(
-		gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &p),
-		-ENODEV);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, P, PROT_READ, MAP_PRIVATE, 0, &p), -ENODEV);
-	gs_kernel_close(&k);
+	ck_assert_int_eq(gs_live_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &p),
+			 -ENODEV);
+	ck_assert_int_eq(gs_live_mmap(&k, fd, P, PROT_READ, MAP_PRIVATE, 0, &p), -ENODEV);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -398,23 +396,22 @@ START_TEST(mmap_private_exec_readonly)
 
 	if (vm < 0)
 		goto out;
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, MMAP);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, MMAP);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(
-		gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE, 0, &p),
+		gs_live_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE, 0, &p),
 		-EINVAL);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ, MAP_PRIVATE, 0, &p), -EINVAL);
+	ck_assert_int_eq(gs_live_mmap(&k, fd, TEST_SIZE, PROT_READ, MAP_PRIVATE, 0, &p), -EINVAL);
 	/* Rule 11 [inferred]: the gmem mount is noexec. */
-	ck_assert_int_eq(
-		gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED, 0, &p),
-		-EPERM);
+	ck_assert_int_eq(gs_live_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED, 0, &p),
+			 -EPERM);
 	/* Rule 23 [inferred]: read-only shared mappings work (the file is O_RDWR). */
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ, MAP_SHARED, 0, &p), 0);
-	ck_assert_int_eq(gs_kernel_munmap(&k, p, TEST_SIZE), 0);
+	ck_assert_int_eq(gs_live_mmap(&k, fd, TEST_SIZE, PROT_READ, MAP_SHARED, 0, &p), 0);
+	ck_assert_int_eq(gs_live_munmap(&k, p, TEST_SIZE), 0);
 	/* A mapping at an offset past the end can be made; only faults fail. */
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, P, PROT_READ, MAP_SHARED, 8 * P, &p), 0);
+	ck_assert_int_eq(gs_live_mmap(&k, fd, P, PROT_READ, MAP_SHARED, 8 * P, &p), 0);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -438,41 +435,41 @@ START_TEST(fault_shared_zero_fill_and_punch)
 
 	if (vm < 0)
 		goto out;
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(
-		gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &p), 0);
-	ck_assert_int_eq(
-		gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &q), 0);
+	ck_assert_int_eq(gs_live_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &p),
+			 0);
+	ck_assert_int_eq(gs_live_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &q),
+			 0);
 	memset(buf, 0x55, sizeof(buf));
-	ck_assert_int_eq(gs_kernel_host_read(buf, p, TEST_SIZE, &done), 0);
+	ck_assert_int_eq(gs_live_host_read(buf, p, TEST_SIZE, &done), 0);
 	ck_assert_uint_eq(done, TEST_SIZE);
 	ck_assert(all_bytes(buf, TEST_SIZE, 0));
-	ck_assert_int_eq(gs_kernel_host_fill(p, 0xaa, TEST_SIZE, NULL), 0);
+	ck_assert_int_eq(gs_live_host_fill(p, 0xaa, TEST_SIZE, NULL), 0);
 	/* Another mapping of the same file sees the writes. */
-	ck_assert_int_eq(gs_kernel_host_read(buf, q, TEST_SIZE, NULL), 0);
+	ck_assert_int_eq(gs_live_host_read(buf, q, TEST_SIZE, NULL), 0);
 	ck_assert(all_bytes(buf, TEST_SIZE, 0xaa));
-	ck_assert_int_eq(gs_kernel_fallocate(fd, PUNCH, 0, P), 0);
-	ck_assert_int_eq(gs_kernel_host_read(buf, p, TEST_SIZE, NULL), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, PUNCH, 0, P), 0);
+	ck_assert_int_eq(gs_live_host_read(buf, p, TEST_SIZE, NULL), 0);
 	ck_assert(all_bytes(buf, P, 0));
 	ck_assert(all_bytes(buf + P, TEST_SIZE - P, 0xaa));
 	/* Writing again re-allocates page 0. */
-	ck_assert_int_eq(gs_kernel_host_fill(q, 0xbb, P, NULL), 0);
-	ck_assert_int_eq(gs_kernel_host_read(buf, p, P, NULL), 0);
+	ck_assert_int_eq(gs_live_host_fill(q, 0xbb, P, NULL), 0);
+	ck_assert_int_eq(gs_live_host_read(buf, p, P, NULL), 0);
 	ck_assert(all_bytes(buf, P, 0xbb));
 	/* Data lives in the file, not the mapping: unmap, re-map, read back. */
-	ck_assert_int_eq(gs_kernel_munmap(&k, p, TEST_SIZE), 0);
-	ck_assert_int_eq(
-		gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &p), 0);
-	ck_assert_int_eq(gs_kernel_host_read(buf, p, TEST_SIZE, NULL), 0);
+	ck_assert_int_eq(gs_live_munmap(&k, p, TEST_SIZE), 0);
+	ck_assert_int_eq(gs_live_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &p),
+			 0);
+	ck_assert_int_eq(gs_live_host_read(buf, p, TEST_SIZE, NULL), 0);
 	ck_assert(all_bytes(buf, P, 0xbb));
 	ck_assert(all_bytes(buf + P, TEST_SIZE - P, 0xaa));
 	/* Rule 17: fallocate over present pages keeps their data. */
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, 0, TEST_SIZE), 0);
-	ck_assert_int_eq(gs_kernel_host_read(buf, p, TEST_SIZE, NULL), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, 0, TEST_SIZE), 0);
+	ck_assert_int_eq(gs_live_host_read(buf, p, TEST_SIZE, NULL), 0);
 	ck_assert(all_bytes(buf + P, TEST_SIZE - P, 0xaa));
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -487,16 +484,16 @@ START_TEST(fault_after_fallocate_reads_zero)
 
 	if (vm < 0)
 		goto out;
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, 0, TEST_SIZE), 0);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ, MAP_SHARED, 0, &p), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, 0, TEST_SIZE), 0);
+	ck_assert_int_eq(gs_live_mmap(&k, fd, TEST_SIZE, PROT_READ, MAP_SHARED, 0, &p), 0);
 	memset(buf, 0x55, sizeof(buf));
-	ck_assert_int_eq(gs_kernel_host_read(buf, p, TEST_SIZE, NULL), 0);
+	ck_assert_int_eq(gs_live_host_read(buf, p, TEST_SIZE, NULL), 0);
 	ck_assert(all_bytes(buf, TEST_SIZE, 0));
 	/* Writing through a read-only mapping is a SIGSEGV, not ours to catch. */
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -512,25 +509,25 @@ START_TEST(fault_overflow)
 
 	if (vm < 0)
 		goto out;
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, 4 * TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-					0, (void **)&p),
+	ck_assert_int_eq(gs_live_mmap(&k, fd, 4 * TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0,
+				      (void **)&p),
 			 0);
-	ck_assert_int_eq(gs_kernel_host_fill(p, 0xaa, 4 * TEST_SIZE, &done), -EFAULT);
+	ck_assert_int_eq(gs_live_host_fill(p, 0xaa, 4 * TEST_SIZE, &done), -EFAULT);
 	ck_assert_uint_eq(done, TEST_SIZE);
-	ck_assert_int_eq(gs_kernel_host_read(buf, p, TEST_SIZE, &done), 0);
+	ck_assert_int_eq(gs_live_host_read(buf, p, TEST_SIZE, &done), 0);
 	ck_assert(all_bytes(buf, TEST_SIZE, 0xaa));
 	/* Reads past i_size fault too, at every page. */
 	for (int64_t off = TEST_SIZE; off < 4 * TEST_SIZE; off += P) {
-		ck_assert_int_eq(gs_kernel_host_read(buf, p + off, 1, &done), -EFAULT);
+		ck_assert_int_eq(gs_live_host_read(buf, p + off, 1, &done), -EFAULT);
 		ck_assert_uint_eq(done, 0);
 	}
 	/* A copy starting inside and running out stops at the boundary. */
-	ck_assert_int_eq(gs_kernel_host_read(buf, p + TEST_SIZE - P / 2, P, &done), -EFAULT);
+	ck_assert_int_eq(gs_live_host_read(buf, p + TEST_SIZE - P / 2, P, &done), -EFAULT);
 	ck_assert_uint_eq(done, P / 2);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -546,21 +543,21 @@ START_TEST(fault_private)
 
 	if (vm < 0)
 		goto out;
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, MMAP);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, MMAP);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0,
-					(void **)&p),
-			 0);
+	ck_assert_int_eq(
+		gs_live_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, (void **)&p),
+		0);
 	for (int64_t off = 0; off < TEST_SIZE; off += P) {
-		ck_assert_int_eq(gs_kernel_host_read(&b, p + off, 1, &done), -EFAULT);
-		ck_assert_int_eq(gs_kernel_host_write(p + off, &b, 1, &done), -EFAULT);
+		ck_assert_int_eq(gs_live_host_read(&b, p + off, 1, &done), -EFAULT);
+		ck_assert_int_eq(gs_live_host_write(p + off, &b, 1, &done), -EFAULT);
 		ck_assert_uint_eq(done, 0);
 	}
 	/* Allocation does not make a private page faultable. */
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, 0, TEST_SIZE), 0);
-	ck_assert_int_eq(gs_kernel_host_read(&b, p, 1, NULL), -EFAULT);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, 0, TEST_SIZE), 0);
+	ck_assert_int_eq(gs_live_host_read(&b, p, 1, NULL), -EFAULT);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -575,28 +572,28 @@ START_TEST(close_with_mapping)
 
 	if (vm < 0)
 		goto out;
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0,
-					(void **)&p),
-			 0);
-	ck_assert_int_eq(gs_kernel_host_fill(p, 0x5a, P, NULL), 0);
-	fd2 = gs_kernel_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
+	ck_assert_int_eq(
+		gs_live_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, (void **)&p),
+		0);
+	ck_assert_int_eq(gs_live_host_fill(p, 0x5a, P, NULL), 0);
+	fd2 = gs_live_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
 	ck_assert_int_ge(fd2, 0);
-	ck_assert_int_eq(gs_kernel_close_fd(&k, fd), 0);
+	ck_assert_int_eq(gs_live_close_fd(&k, fd), 0);
 	/* The VM fd can go too: each file pins the VM (rule 40). */
-	ck_assert_int_eq(gs_kernel_close_fd(&k, vm), 0);
-	ck_assert_int_eq(gs_kernel_fallocate(fd2, KEEP, 0, TEST_SIZE), 0);
-	ck_assert_int_eq(gs_kernel_fallocate(fd2, PUNCH, 0, P), 0);
-	ck_assert_int_eq(gs_kernel_host_read(buf, p, TEST_SIZE, NULL), 0);
+	ck_assert_int_eq(gs_live_close_fd(&k, vm), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd2, KEEP, 0, TEST_SIZE), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd2, PUNCH, 0, P), 0);
+	ck_assert_int_eq(gs_live_host_read(buf, p, TEST_SIZE, NULL), 0);
 	ck_assert(all_bytes(buf, P, 0x5a));
 	ck_assert(all_bytes(buf + P, TEST_SIZE - P, 0));
-	ck_assert_int_eq(gs_kernel_host_fill(p + P, 0x33, P, NULL), 0);
-	ck_assert_int_eq(gs_kernel_host_read(buf, p + P, P, NULL), 0);
+	ck_assert_int_eq(gs_live_host_fill(p + P, 0x33, P, NULL), 0);
+	ck_assert_int_eq(gs_live_host_read(buf, p + P, P, NULL), 0);
 	ck_assert(all_bytes(buf, P, 0x33));
-	ck_assert_int_eq(gs_kernel_munmap(&k, p, TEST_SIZE), 0);
+	ck_assert_int_eq(gs_live_munmap(&k, p, TEST_SIZE), 0);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -616,30 +613,30 @@ START_TEST(madvise_collapse)
 
 	if (vm < 0)
 		goto out;
-	fd = gs_kernel_create_gmem(&k, vm, pmd, MMAP | SHARED);
+	fd = gs_live_create_gmem(&k, vm, pmd, MMAP | SHARED);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, pmd, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &p), 0);
-	ck_assert_int_eq(gs_kernel_madvise(p, pmd, MADV_HUGEPAGE), 0);
-	ck_assert_int_eq(gs_kernel_host_fill(p, 1, pmd, NULL), 0);
-	ck_assert_int_eq(gs_kernel_madvise(p, pmd, MADV_COLLAPSE), -EINVAL);
-	ck_assert_int_eq(gs_kernel_madvise(p, pmd, MADV_DONTNEED), 0);
-	ck_assert_int_eq(gs_kernel_host_read(&b, (uint8_t *)p + pmd - 1, 1, NULL), 0);
+	ck_assert_int_eq(gs_live_mmap(&k, fd, pmd, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &p), 0);
+	ck_assert_int_eq(gs_live_madvise(p, pmd, MADV_HUGEPAGE), 0);
+	ck_assert_int_eq(gs_live_host_fill(p, 1, pmd, NULL), 0);
+	ck_assert_int_eq(gs_live_madvise(p, pmd, MADV_COLLAPSE), -EINVAL);
+	ck_assert_int_eq(gs_live_madvise(p, pmd, MADV_DONTNEED), 0);
+	ck_assert_int_eq(gs_live_host_read(&b, (uint8_t *)p + pmd - 1, 1, NULL), 0);
 	ck_assert_uint_eq(b, 1);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
 /* Memslot set-up shared by the binding tests: a default VM and a 4P file. */
-static int slot_setup(struct gs_kernel *k, const char *test, int *vm)
+static int slot_setup(struct gs_live *k, const char *test, int *vm)
 {
-	if (gs_kernel_check_extension(k, -1, GS_KVM_CAP_USER_MEMORY2) <= 0) {
+	if (gs_live_check_extension(k, -1, GS_KVM_CAP_USER_MEMORY2) <= 0) {
 		printf("skip %.*s: no KVM_CAP_USER_MEMORY2\n", name_len(test), test);
 		return -1;
 	}
-	*vm = gs_kernel_create_vm(k, GS_KVM_X86_DEFAULT_VM);
+	*vm = gs_live_create_vm(k, GS_KVM_X86_DEFAULT_VM);
 	ck_assert_int_ge(*vm, 0);
-	return gs_kernel_create_gmem(k, *vm, TEST_SIZE, 0);
+	return gs_live_create_gmem(k, *vm, TEST_SIZE, 0);
 }
 
 /* spec §1.6 rules 30c and 31: which fds and offsets a binding accepts. */
@@ -653,33 +650,33 @@ START_TEST(memslot_bind_checks)
 		goto out;
 	ck_assert_int_ge(fd, 0);
 	/* An fd number that is not open. */
-	ck_assert_int_eq(gs_kernel_bind(vm, 0, GPA_4G, P, 1000, 0), -EBADF);
+	ck_assert_int_eq(gs_live_bind(vm, 0, GPA_4G, P, 1000, 0), -EBADF);
 	/* Open but not a guest_memfd. */
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	ck_assert_int_ge(devnull, 0);
-	ck_assert_int_eq(gs_kernel_bind(vm, 0, GPA_4G, P, devnull, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 0, GPA_4G, P, devnull, 0), -EINVAL);
 	close(devnull);
-	ck_assert_int_eq(gs_kernel_bind(vm, 0, GPA_4G, P, vm, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 0, GPA_4G, P, vm, 0), -EINVAL);
 	/* A guest_memfd of another VM. */
-	other_vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	other_vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
 	ck_assert_int_ge(other_vm, 0);
-	other_fd = gs_kernel_create_gmem(&k, other_vm, TEST_SIZE, 0);
+	other_fd = gs_live_create_gmem(&k, other_vm, TEST_SIZE, 0);
 	ck_assert_int_ge(other_fd, 0);
-	ck_assert_int_eq(gs_kernel_bind(vm, 0, GPA_4G, P, other_fd, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 0, GPA_4G, P, other_fd, 0), -EINVAL);
 	/* Offsets: unaligned, past the end, running over the end, overflowing. */
-	ck_assert_int_eq(gs_kernel_bind(vm, 0, GPA_4G, P, fd, 1), -EINVAL);
-	ck_assert_int_eq(gs_kernel_bind(vm, 0, GPA_4G, P, fd, TEST_SIZE), -EINVAL);
-	ck_assert_int_eq(gs_kernel_bind(vm, 0, GPA_4G, 2 * P, fd, 3 * P), -EINVAL);
-	ck_assert_int_eq(gs_kernel_bind(vm, 0, GPA_4G, TEST_SIZE + P, fd, 0), -EINVAL);
-	ck_assert_int_eq(gs_kernel_bind(vm, 0, GPA_4G, P, fd, ~0ULL << 12), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 0, GPA_4G, P, fd, 1), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 0, GPA_4G, P, fd, TEST_SIZE), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 0, GPA_4G, 2 * P, fd, 3 * P), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 0, GPA_4G, TEST_SIZE + P, fd, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 0, GPA_4G, P, fd, ~0ULL << 12), -EINVAL);
 	/* Rule 30b: unaligned size and GPA. */
-	ck_assert_int_eq(gs_kernel_bind(vm, 0, GPA_4G, P - 1, fd, 0), -EINVAL);
-	ck_assert_int_eq(gs_kernel_bind(vm, 0, GPA_4G + 1, P, fd, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 0, GPA_4G, P - 1, fd, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 0, GPA_4G + 1, P, fd, 0), -EINVAL);
 	/* The whole file binds; exactly up to the end is fine. */
-	ck_assert_int_eq(gs_kernel_bind(vm, 0, GPA_4G, TEST_SIZE, fd, 0), 0);
-	ck_assert_int_eq(gs_kernel_bind(other_vm, 0, GPA_4G, P, other_fd, 3 * P), 0);
+	ck_assert_int_eq(gs_live_bind(vm, 0, GPA_4G, TEST_SIZE, fd, 0), 0);
+	ck_assert_int_eq(gs_live_bind(other_vm, 0, GPA_4G, P, other_fd, 3 * P), 0);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -700,23 +697,23 @@ START_TEST(memslot_flags_and_modify)
 	ck_assert_int_ge(fd, 0);
 	r.guest_memfd = (uint32_t)fd;
 	r.flags = GS_KVM_MEM_GUEST_MEMFD | GS_KVM_MEM_LOG_DIRTY_PAGES;
-	ck_assert_int_eq(gs_kernel_set_memslot(vm, &r), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memslot(vm, &r), -EINVAL);
 	r.flags = GS_KVM_MEM_GUEST_MEMFD | GS_KVM_MEM_READONLY;
-	ck_assert_int_eq(gs_kernel_set_memslot(vm, &r), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memslot(vm, &r), -EINVAL);
 	r.flags = GS_KVM_MEM_GUEST_MEMFD | (1U << 7);
-	ck_assert_int_eq(gs_kernel_set_memslot(vm, &r), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memslot(vm, &r), -EINVAL);
 	r.flags = GS_KVM_MEM_GUEST_MEMFD;
-	ck_assert_int_eq(gs_kernel_set_memslot(vm, &r), 0);
+	ck_assert_int_eq(gs_live_set_memslot(vm, &r), 0);
 	/* Same slot id again, identical or moved: a modification → EINVAL. */
-	ck_assert_int_eq(gs_kernel_set_memslot(vm, &r), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memslot(vm, &r), -EINVAL);
 	r.guest_phys_addr += 16 * P;
-	ck_assert_int_eq(gs_kernel_set_memslot(vm, &r), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memslot(vm, &r), -EINVAL);
 	r.flags = GS_KVM_MEM_GUEST_MEMFD | GS_KVM_MEM_LOG_DIRTY_PAGES;
-	ck_assert_int_eq(gs_kernel_set_memslot(vm, &r), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memslot(vm, &r), -EINVAL);
 	/* A bad slot id. */
-	ck_assert_int_eq(gs_kernel_bind(vm, 0xffff, GPA_4G + 64 * P, P, fd, 2 * P), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 0xffff, GPA_4G + 64 * P, P, fd, 2 * P), -EINVAL);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -730,23 +727,23 @@ START_TEST(memslot_overlap)
 	if (fd == -1)
 		goto out;
 	ck_assert_int_ge(fd, 0);
-	fd2 = gs_kernel_create_gmem(&k, vm, TEST_SIZE, 0);
+	fd2 = gs_live_create_gmem(&k, vm, TEST_SIZE, 0);
 	ck_assert_int_ge(fd2, 0);
-	ck_assert_int_eq(gs_kernel_bind(vm, 0, GPA_4G, 2 * P, fd, 0), 0);
+	ck_assert_int_eq(gs_live_bind(vm, 0, GPA_4G, 2 * P, fd, 0), 0);
 	/* GPA overlap with another slot, different file. */
-	ck_assert_int_eq(gs_kernel_bind(vm, 1, GPA_4G + P, 2 * P, fd2, 0), -EEXIST);
+	ck_assert_int_eq(gs_live_bind(vm, 1, GPA_4G + P, 2 * P, fd2, 0), -EEXIST);
 	/*
 	 * Rule 31: file range overlap, disjoint GPAs. kvm_gmem_bind refuses an
 	 * index already bound in the same file; the errno is EINVAL.
 	 */
-	ck_assert_int_eq(gs_kernel_bind(vm, 1, GPA_4G + 64 * P, 2 * P, fd, P), -EINVAL);
-	ck_assert_int_eq(gs_kernel_bind(vm, 1, GPA_4G + 64 * P, P, fd, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 1, GPA_4G + 64 * P, 2 * P, fd, P), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 1, GPA_4G + 64 * P, P, fd, 0), -EINVAL);
 	/* Adjacent ranges of one file bind to several slots. */
-	ck_assert_int_eq(gs_kernel_bind(vm, 1, GPA_4G + 64 * P, P, fd, 2 * P), 0);
-	ck_assert_int_eq(gs_kernel_bind(vm, 2, GPA_4G + 128 * P, P, fd, 3 * P), 0);
-	ck_assert_int_eq(gs_kernel_bind(vm, 3, GPA_4G + 256 * P, TEST_SIZE, fd2, 0), 0);
+	ck_assert_int_eq(gs_live_bind(vm, 1, GPA_4G + 64 * P, P, fd, 2 * P), 0);
+	ck_assert_int_eq(gs_live_bind(vm, 2, GPA_4G + 128 * P, P, fd, 3 * P), 0);
+	ck_assert_int_eq(gs_live_bind(vm, 3, GPA_4G + 256 * P, TEST_SIZE, fd2, 0), 0);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -761,24 +758,24 @@ START_TEST(memslot_delete_rebind)
 		goto out;
 	ck_assert_int_ge(fd, 0);
 	/* Deleting a slot that does not exist. */
-	ck_assert_int_eq(gs_kernel_unbind(vm, 5), -EINVAL);
-	ck_assert_int_eq(gs_kernel_bind(vm, 0, GPA_4G, TEST_SIZE, fd, 0), 0);
-	ck_assert_int_eq(gs_kernel_unbind(vm, 0), 0);
-	ck_assert_int_eq(gs_kernel_unbind(vm, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_unbind(vm, 5), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 0, GPA_4G, TEST_SIZE, fd, 0), 0);
+	ck_assert_int_eq(gs_live_unbind(vm, 0), 0);
+	ck_assert_int_eq(gs_live_unbind(vm, 0), -EINVAL);
 	/* The indices are free again: another slot, another GPA. */
-	ck_assert_int_eq(gs_kernel_bind(vm, 1, GPA_4G + 64 * P, TEST_SIZE, fd, 0), 0);
+	ck_assert_int_eq(gs_live_bind(vm, 1, GPA_4G + 64 * P, TEST_SIZE, fd, 0), 0);
 	/* Closing a bound file leaves the slot; deleting it later works. */
-	ck_assert_int_eq(gs_kernel_close_fd(&k, fd), 0);
-	ck_assert_int_eq(gs_kernel_unbind(vm, 1), 0);
+	ck_assert_int_eq(gs_live_close_fd(&k, fd), 0);
+	ck_assert_int_eq(gs_live_unbind(vm, 1), 0);
 	/* A new file binds where the old one was. */
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, 0);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, 0);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_bind(vm, 1, GPA_4G + 64 * P, TEST_SIZE, fd, 0), 0);
+	ck_assert_int_eq(gs_live_bind(vm, 1, GPA_4G + 64 * P, TEST_SIZE, fd, 0), 0);
 	/* A punch on a bound file succeeds (it zaps nothing without a vCPU). */
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, 0, TEST_SIZE), 0);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, PUNCH, 0, TEST_SIZE), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, 0, TEST_SIZE), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, PUNCH, 0, TEST_SIZE), 0);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -801,13 +798,13 @@ START_TEST(memslot_v1_rejects_gmem)
 		.guest_phys_addr = GPA_4G,
 		.memory_size = P,
 	};
-	int vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	int vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
 
 	ck_assert_int_ge(vm, 0);
 	errno = 0;
 	ck_assert_int_eq(ioctl(vm, KB_SET_USER_MEMORY_REGION, &r), -1);
 	ck_assert_int_eq(errno, EINVAL);
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -818,12 +815,12 @@ END_TEST
 START_TEST(fstatfs_magic)
 {
 	KB_BEGIN(k);
-	int vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	int vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
 	struct statfs sfs;
 	int fd;
 
 	ck_assert_int_ge(vm, 0);
-	fd = gs_kernel_create_gmem(&k, vm, P, 0);
+	fd = gs_live_create_gmem(&k, vm, P, 0);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(fstatfs(fd, &sfs), 0);
 	/*
@@ -835,7 +832,7 @@ START_TEST(fstatfs_magic)
 		printf("note fstatfs_magic: own guest_memfd filesystem (GMEM)\n");
 	else
 		ck_assert_uint_eq((unsigned long)sfs.f_type, ANON_INODE_MAGIC);
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -843,25 +840,25 @@ END_TEST
 START_TEST(caps_memory_attributes)
 {
 	KB_BEGIN(k);
-	int vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	int vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
 
 	ck_assert_int_ge(vm, 0);
-	ck_assert_int_eq(gs_kernel_check_extension(&k, vm, GS_KVM_CAP_MEMORY_ATTRIBUTES), 0);
+	ck_assert_int_eq(gs_live_check_extension(&k, vm, GS_KVM_CAP_MEMORY_ATTRIBUTES), 0);
 	/* The proposed in-place conversion cap is unknown to an upstream kernel. */
-	ck_assert_int_eq(
-		gs_kernel_check_extension(&k, -1, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES), 0);
-	ck_assert_int_eq(
-		gs_kernel_check_extension(&k, vm, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES), 0);
+	ck_assert_int_eq(gs_live_check_extension(&k, -1, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES),
+			 0);
+	ck_assert_int_eq(gs_live_check_extension(&k, vm, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES),
+			 0);
 	if (vm_type_supported(&k, GS_KVM_X86_SW_PROTECTED_VM)) {
-		int pvm = gs_kernel_create_vm(&k, GS_KVM_X86_SW_PROTECTED_VM);
+		int pvm = gs_live_create_vm(&k, GS_KVM_X86_SW_PROTECTED_VM);
 
 		ck_assert_int_ge(pvm, 0);
-		ck_assert_int_eq(gs_kernel_check_extension(&k, pvm, GS_KVM_CAP_MEMORY_ATTRIBUTES),
+		ck_assert_int_eq(gs_live_check_extension(&k, pvm, GS_KVM_CAP_MEMORY_ATTRIBUTES),
 				 GS_KVM_MEMORY_ATTRIBUTE_PRIVATE);
 	} else {
 		printf("skip caps_memory_attributes (SW_PROTECTED part): VM type not supported\n");
 	}
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -870,7 +867,7 @@ START_TEST(vm_memory_attributes)
 {
 	const uint64_t priv = GS_KVM_MEMORY_ATTRIBUTE_PRIVATE;
 	KB_BEGIN(k);
-	int vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	int vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
 	int pvm;
 
 	ck_assert_int_ge(vm, 0);
@@ -878,32 +875,31 @@ START_TEST(vm_memory_attributes)
 	 * Without CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES (x86: no SW_PROTECTED
 	 * VM and no CoCo type built) the ioctl does not exist at all.
 	 */
-	if (gs_kernel_set_memory_attributes(vm, GPA_4G, P, 0, 0) == -ENOTTY) {
+	if (gs_live_set_memory_attributes(vm, GPA_4G, P, 0, 0) == -ENOTTY) {
 		printf("skip vm_memory_attributes: KVM_SET_MEMORY_ATTRIBUTES not built (ENOTTY)\n");
 		goto out;
 	}
 	/* PRIVATE is not a supported attribute of a DEFAULT VM. */
-	ck_assert_int_eq(gs_kernel_set_memory_attributes(vm, GPA_4G, P, priv, 0), -EINVAL);
-	ck_assert_int_eq(gs_kernel_set_memory_attributes(vm, GPA_4G, P, 0, 0), 0);
+	ck_assert_int_eq(gs_live_set_memory_attributes(vm, GPA_4G, P, priv, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memory_attributes(vm, GPA_4G, P, 0, 0), 0);
 	if (!vm_type_supported(&k, GS_KVM_X86_SW_PROTECTED_VM)) {
 		printf("skip vm_memory_attributes (SW_PROTECTED part): VM type not supported\n");
 		goto out;
 	}
-	pvm = gs_kernel_create_vm(&k, GS_KVM_X86_SW_PROTECTED_VM);
+	pvm = gs_live_create_vm(&k, GS_KVM_X86_SW_PROTECTED_VM);
 	ck_assert_int_ge(pvm, 0);
-	ck_assert_int_eq(gs_kernel_set_memory_attributes(pvm, GPA_4G, P, priv, 1), -EINVAL);
-	ck_assert_int_eq(gs_kernel_set_memory_attributes(pvm, GPA_4G, P, 1ULL << 0, 0), -EINVAL);
-	ck_assert_int_eq(gs_kernel_set_memory_attributes(pvm, GPA_4G, 0, priv, 0), -EINVAL);
-	ck_assert_int_eq(gs_kernel_set_memory_attributes(pvm, GPA_4G + 1, P, priv, 0), -EINVAL);
-	ck_assert_int_eq(gs_kernel_set_memory_attributes(pvm, GPA_4G, P + 1, priv, 0), -EINVAL);
-	ck_assert_int_eq(gs_kernel_set_memory_attributes(pvm, ~0ULL << 12, 2 * P, priv, 0),
-			 -EINVAL);
-	ck_assert_int_eq(gs_kernel_set_memory_attributes(pvm, GPA_4G, 4 * P, priv, 0), 0);
+	ck_assert_int_eq(gs_live_set_memory_attributes(pvm, GPA_4G, P, priv, 1), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memory_attributes(pvm, GPA_4G, P, 1ULL << 0, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memory_attributes(pvm, GPA_4G, 0, priv, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memory_attributes(pvm, GPA_4G + 1, P, priv, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memory_attributes(pvm, GPA_4G, P + 1, priv, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memory_attributes(pvm, ~0ULL << 12, 2 * P, priv, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memory_attributes(pvm, GPA_4G, 4 * P, priv, 0), 0);
 	/* Setting the attributes a range already has succeeds with no work. */
-	ck_assert_int_eq(gs_kernel_set_memory_attributes(pvm, GPA_4G, 4 * P, priv, 0), 0);
-	ck_assert_int_eq(gs_kernel_set_memory_attributes(pvm, GPA_4G + P, P, 0, 0), 0);
+	ck_assert_int_eq(gs_live_set_memory_attributes(pvm, GPA_4G, 4 * P, priv, 0), 0);
+	ck_assert_int_eq(gs_live_set_memory_attributes(pvm, GPA_4G + P, P, 0, 0), 0);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -917,27 +913,27 @@ START_TEST(memslot_selftest_layouts)
 	if (vm < 0)
 		goto out;
 	/* DEFAULT VM, MMAP|INIT_SHARED, slot 1 at GPA 4G, userspace_addr NULL. */
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_bind(vm, 1, GPA_4G, TEST_SIZE, fd, 0), 0);
+	ck_assert_int_eq(gs_live_bind(vm, 1, GPA_4G, TEST_SIZE, fd, 0), 0);
 	if (!vm_type_supported(&k, GS_KVM_X86_SW_PROTECTED_VM)) {
 		printf("skip memslot_selftest_layouts (SW_PROTECTED part): VM type not "
 		       "supported\n");
 		goto out;
 	}
 	/* SW_PROTECTED VM, flags 0, then the range set private. */
-	pvm = gs_kernel_create_vm(&k, GS_KVM_X86_SW_PROTECTED_VM);
+	pvm = gs_live_create_vm(&k, GS_KVM_X86_SW_PROTECTED_VM);
 	ck_assert_int_ge(pvm, 0);
-	fd = gs_kernel_create_gmem(&k, pvm, TEST_SIZE, 0);
+	fd = gs_live_create_gmem(&k, pvm, TEST_SIZE, 0);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_bind(pvm, 1, GPA_4G, TEST_SIZE, fd, 0), 0);
-	ck_assert_int_eq(gs_kernel_set_memory_attributes(pvm, GPA_4G, TEST_SIZE,
-							 GS_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0),
+	ck_assert_int_eq(gs_live_bind(pvm, 1, GPA_4G, TEST_SIZE, fd, 0), 0);
+	ck_assert_int_eq(gs_live_set_memory_attributes(pvm, GPA_4G, TEST_SIZE,
+						       GS_KVM_MEMORY_ATTRIBUTE_PRIVATE, 0),
 			 0);
 	/* INIT_SHARED is not offered to a VM with private memory (rule 2). */
-	ck_assert_int_eq(gs_kernel_create_gmem(&k, pvm, TEST_SIZE, MMAP | SHARED), -EINVAL);
+	ck_assert_int_eq(gs_live_create_gmem(&k, pvm, TEST_SIZE, MMAP | SHARED), -EINVAL);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -963,17 +959,16 @@ START_TEST(memslot_fields)
 		.pad1 = 1,
 	};
 	r.pad2[0] = r.pad2[13] = 1;
-	ck_assert_int_eq(gs_kernel_set_memslot(vm, &r), 0);
+	ck_assert_int_eq(gs_live_set_memslot(vm, &r), 0);
 	/* Rule 30d: slot ids at or past KVM_CAP_NR_MEMSLOTS, unknown address spaces. */
-	nr_slots = gs_kernel_check_extension(&k, -1, 10 /* KVM_CAP_NR_MEMSLOTS */);
+	nr_slots = gs_live_check_extension(&k, -1, 10 /* KVM_CAP_NR_MEMSLOTS */);
 	ck_assert_int_gt(nr_slots, 1);
-	ck_assert_int_eq(gs_kernel_bind(vm, (uint32_t)nr_slots, GPA_4G + 64 * P, P, fd, P),
-			 -EINVAL);
-	nr_as = gs_kernel_check_extension(&k, vm, 119 /* KVM_CAP_MULTI_ADDRESS_SPACE */);
+	ck_assert_int_eq(gs_live_bind(vm, (uint32_t)nr_slots, GPA_4G + 64 * P, P, fd, P), -EINVAL);
+	nr_as = gs_live_check_extension(&k, vm, 119 /* KVM_CAP_MULTI_ADDRESS_SPACE */);
 	if (nr_as <= 1)
-		ck_assert_int_eq(gs_kernel_bind(vm, 1U << 16 | 1, GPA_4G + 64 * P, P, fd, P),
+		ck_assert_int_eq(gs_live_bind(vm, 1U << 16 | 1, GPA_4G + 64 * P, P, fd, P),
 				 -EINVAL);
-	ck_assert_int_eq(gs_kernel_bind(vm, (uint32_t)nr_slots - 1, GPA_4G + 64 * P, P, fd, P), 0);
+	ck_assert_int_eq(gs_live_bind(vm, (uint32_t)nr_slots - 1, GPA_4G + 64 * P, P, fd, P), 0);
 	/* A slot without the flag ignores guest_memfd; it cannot gain the flag later. */
 	r = (struct gs_kvm_userspace_memory_region2){
 		.slot = 2,
@@ -981,24 +976,24 @@ START_TEST(memslot_fields)
 		.memory_size = P,
 		.guest_memfd = 12345,
 	};
-	ck_assert_int_eq(gs_kernel_set_memslot(vm, &r), 0);
+	ck_assert_int_eq(gs_live_set_memslot(vm, &r), 0);
 	r.flags = GS_KVM_MEM_GUEST_MEMFD;
 	r.guest_memfd = (uint32_t)fd;
 	r.guest_memfd_offset = 2 * P;
-	ck_assert_int_eq(gs_kernel_set_memslot(vm, &r), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memslot(vm, &r), -EINVAL);
 	/* Rule 30b: a gmem slot still checks userspace_addr's alignment. */
 	r.slot = 3;
 	r.guest_phys_addr = GPA_4G + 192 * P;
 	r.userspace_addr = 1;
-	ck_assert_int_eq(gs_kernel_set_memslot(vm, &r), -EINVAL);
+	ck_assert_int_eq(gs_live_set_memslot(vm, &r), -EINVAL);
 	/* A dup'd fd names the same file: its bound indices stay taken. */
 	dupfd = dup(fd);
 	ck_assert_int_ge(dupfd, 0);
-	ck_assert_int_eq(gs_kernel_bind(vm, 3, GPA_4G + 192 * P, P, dupfd, 0), -EINVAL);
-	ck_assert_int_eq(gs_kernel_bind(vm, 3, GPA_4G + 192 * P, P, dupfd, 2 * P), 0);
+	ck_assert_int_eq(gs_live_bind(vm, 3, GPA_4G + 192 * P, P, dupfd, 0), -EINVAL);
+	ck_assert_int_eq(gs_live_bind(vm, 3, GPA_4G + 192 * P, P, dupfd, 2 * P), 0);
 	close(dupfd);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -1014,16 +1009,16 @@ START_TEST(mmap_misc_checks)
 	if (vm < 0)
 		goto out;
 	/* Rule 22: INIT_SHARED without MMAP creates, but the file cannot be mapped. */
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, SHARED);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, SHARED);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, P, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &p),
+	ck_assert_int_eq(gs_live_mmap(&k, fd, P, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &p),
 			 -ENODEV);
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, P, PROT_READ | PROT_WRITE, MAP_SHARED, 100, &p),
+	ck_assert_int_eq(gs_live_mmap(&k, fd, P, PROT_READ | PROT_WRITE, MAP_SHARED, 100, &p),
 			 -EINVAL);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE,
-					MAP_SHARED | MAP_POPULATE, 0, &p),
+	ck_assert_int_eq(gs_live_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE,
+				      MAP_SHARED | MAP_POPULATE, 0, &p),
 			 0);
 	/* Rule 11: noexec also refuses adding PROT_EXEC later (EACCES from mprotect). */
 	errno = 0;
@@ -1035,7 +1030,7 @@ START_TEST(mmap_misc_checks)
 	ck_assert_int_eq(open(path, O_RDWR | O_CLOEXEC), -1);
 	ck_assert_int_eq(errno, ENXIO);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -1053,31 +1048,31 @@ static bool ts_equal(struct timespec a, struct timespec b)
 START_TEST(fallocate_times)
 {
 	KB_BEGIN(k);
-	int vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	int vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
 	struct stat a, b;
 	int fd;
 
 	ck_assert_int_ge(vm, 0);
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, 0);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, 0);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_fstat(fd, &a), 0);
+	ck_assert_int_eq(gs_live_fstat(fd, &a), 0);
 	/* Longer than one tick of the coarse clock that stamps inodes. */
 	usleep(20000);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, 0, P), 0);
-	ck_assert_int_eq(gs_kernel_fstat(fd, &b), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, 0, P), 0);
+	ck_assert_int_eq(gs_live_fstat(fd, &b), 0);
 	ck_assert(ts_after(b.st_mtim, a.st_mtim));
 	ck_assert(ts_after(b.st_ctim, a.st_ctim));
 	usleep(20000);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, PUNCH, 0, P), 0);
-	ck_assert_int_eq(gs_kernel_fstat(fd, &a), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, PUNCH, 0, P), 0);
+	ck_assert_int_eq(gs_live_fstat(fd, &a), 0);
 	ck_assert(ts_after(a.st_mtim, b.st_mtim));
 	/* A failed call changes nothing. */
 	usleep(20000);
-	ck_assert_int_eq(gs_kernel_fallocate(fd, KEEP, TEST_SIZE, P), -EINVAL);
-	ck_assert_int_eq(gs_kernel_fstat(fd, &b), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, KEEP, TEST_SIZE, P), -EINVAL);
+	ck_assert_int_eq(gs_live_fstat(fd, &b), 0);
 	ck_assert(ts_equal(a.st_mtim, b.st_mtim));
 	ck_assert_uint_eq(b.st_nlink, 1);
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -1094,7 +1089,7 @@ START_TEST(file_misc_ops)
 
 	if (vm < 0)
 		goto out;
-	fd = gs_kernel_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
+	fd = gs_live_create_gmem(&k, vm, TEST_SIZE, MMAP | SHARED);
 	ck_assert_int_ge(fd, 0);
 	/* No .fsync: fsync, fdatasync and msync(MS_SYNC) fail with EINVAL. */
 	errno = 0;
@@ -1103,20 +1098,20 @@ START_TEST(file_misc_ops)
 	errno = 0;
 	ck_assert_int_eq(fdatasync(fd), -1);
 	ck_assert_int_eq(errno, EINVAL);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0,
-					(void **)&p),
-			 0);
-	ck_assert_int_eq(gs_kernel_host_fill(p, 0xaa, TEST_SIZE, NULL), 0);
+	ck_assert_int_eq(
+		gs_live_mmap(&k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, (void **)&p),
+		0);
+	ck_assert_int_eq(gs_live_host_fill(p, 0xaa, TEST_SIZE, NULL), 0);
 	errno = 0;
 	ck_assert_int_eq(msync(p, TEST_SIZE, MS_SYNC), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	/* MADV_REMOVE goes through fallocate(PUNCH_HOLE|KEEP_SIZE): page 0 reads 0. */
-	ck_assert_int_eq(gs_kernel_madvise(p, P, MADV_REMOVE), 0);
-	ck_assert_int_eq(gs_kernel_host_read(buf, p, TEST_SIZE, NULL), 0);
+	ck_assert_int_eq(gs_live_madvise(p, P, MADV_REMOVE), 0);
+	ck_assert_int_eq(gs_live_host_read(buf, p, TEST_SIZE, NULL), 0);
 	ck_assert(all_bytes(buf, P, 0));
 	ck_assert(all_bytes(buf + P, TEST_SIZE - P, 0xaa));
 	/* MADV_FREE is for anonymous memory only; mlock works. */
-	ck_assert_int_eq(gs_kernel_madvise(p, TEST_SIZE, MADV_FREE), -EINVAL);
+	ck_assert_int_eq(gs_live_madvise(p, TEST_SIZE, MADV_FREE), -EINVAL);
 	ck_assert_int_eq(mlock(p, TEST_SIZE), 0);
 	ck_assert_int_eq(munlock(p, TEST_SIZE), 0);
 	/*
@@ -1131,7 +1126,7 @@ START_TEST(file_misc_ops)
 	ck_assert_int_eq(ioctl(k.kvm_fd, GS_KVM_CREATE_GUEST_MEMFD, &arg), -1);
 	ck_assert_int_eq(errno, EINVAL);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -1147,11 +1142,11 @@ START_TEST(sigbus_handler_restored)
 
 	if (vm < 0)
 		goto out;
-	fd = gs_kernel_create_gmem(&k, vm, P, MMAP);
+	fd = gs_live_create_gmem(&k, vm, P, MMAP);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(gs_kernel_mmap(&k, fd, P, PROT_READ, MAP_SHARED, 0, &p), 0);
+	ck_assert_int_eq(gs_live_mmap(&k, fd, P, PROT_READ, MAP_SHARED, 0, &p), 0);
 	ck_assert_int_eq(sigaction(SIGBUS, NULL, &before), 0);
-	ck_assert_int_eq(gs_kernel_host_read(&b, p, 1, NULL), -EFAULT);
+	ck_assert_int_eq(gs_live_host_read(&b, p, 1, NULL), -EFAULT);
 	ck_assert_int_eq(sigaction(SIGBUS, NULL, &after), 0);
 	ck_assert_ptr_eq((void *)after.sa_handler, (void *)before.sa_handler);
 	/* And SIGBUS is not left blocked by the jump out of the handler. */
@@ -1162,50 +1157,50 @@ START_TEST(sigbus_handler_restored)
 		ck_assert(!sigismember(&set, SIGBUS));
 	}
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
-/* --- a running vCPU (lib/kernel_guest.c) --- */
+/* --- a running vCPU (lib/live/live_guest.c) --- */
 
 /* A vCPU on @vm, or false after a skip line (no vCPU on this host). */
-static bool kb_guest(struct gs_kernel *k, int vm, struct gs_kernel_guest *g, const char *test)
+static bool kb_guest(struct gs_live *k, int vm, struct gs_live_guest *g, const char *test)
 {
-	int r = gs_kernel_guest_init(g, k->kvm_fd, vm);
+	int r = gs_live_guest_init(g, k->kvm_fd, vm);
 
 	if (r)
 		printf("skip %.*s: no vCPU: %s\n", name_len(test), test, strerror(-r));
 	return !r;
 }
 
-static uint8_t guest_load(struct gs_kernel_guest *g, uint64_t gpa)
+static uint8_t guest_load(struct gs_live_guest *g, uint64_t gpa)
 {
-	struct gs_kernel_guest_access a;
+	struct gs_live_guest_access a;
 
-	ck_assert_int_eq(gs_kernel_guest_access(g, gpa, false, 0, &a), 0);
+	ck_assert_int_eq(gs_live_guest_access(g, gpa, false, 0, &a), 0);
 	ck_assert_uint_eq(a.exit_reason, 0);
 	ck_assert(!a.mmio);
 	return a.value;
 }
 
-static void guest_store(struct gs_kernel_guest *g, uint64_t gpa, uint8_t v)
+static void guest_store(struct gs_live_guest *g, uint64_t gpa, uint8_t v)
 {
-	struct gs_kernel_guest_access a;
+	struct gs_live_guest_access a;
 
-	ck_assert_int_eq(gs_kernel_guest_access(g, gpa, true, v, &a), 0);
+	ck_assert_int_eq(gs_live_guest_access(g, gpa, true, v, &a), 0);
 	ck_assert_uint_eq(a.exit_reason, 0);
 }
 
 /* An INIT_SHARED file of TEST_SIZE, mapped at *@p and filled with @byte from the host. */
-static int shared_file_of(struct gs_kernel *k, int vm, int byte, uint8_t **p)
+static int shared_file_of(struct gs_live *k, int vm, int byte, uint8_t **p)
 {
-	int fd = gs_kernel_create_gmem(k, vm, TEST_SIZE, MMAP | SHARED);
+	int fd = gs_live_create_gmem(k, vm, TEST_SIZE, MMAP | SHARED);
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(
-		gs_kernel_mmap(k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, (void **)p),
+		gs_live_mmap(k, fd, TEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, 0, (void **)p),
 		0);
-	ck_assert_int_eq(gs_kernel_host_fill(*p, byte, TEST_SIZE, NULL), 0);
+	ck_assert_int_eq(gs_live_host_fill(*p, byte, TEST_SIZE, NULL), 0);
 	return fd;
 }
 
@@ -1219,7 +1214,7 @@ START_TEST(guest_sees_host_data)
 {
 	KB_BEGIN(k);
 	int vm = kb_vm_with(&k, __func__, MMAP | SHARED);
-	struct gs_kernel_guest g;
+	struct gs_live_guest g;
 	uint8_t *p;
 	uint8_t b;
 	int fd;
@@ -1237,23 +1232,23 @@ START_TEST(guest_sees_host_data)
 			.guest_memfd = (uint32_t)fd,
 		};
 
-		ck_assert_int_eq(gs_kernel_set_memslot(vm, &r), 0);
+		ck_assert_int_eq(gs_live_set_memslot(vm, &r), 0);
 	}
 	for (int64_t off = 0; off < TEST_SIZE; off += P) {
 		ck_assert_uint_eq(guest_load(&g, GPA_4G + (uint64_t)off + 7), 0xaa);
 		guest_store(&g, GPA_4G + (uint64_t)off, 0xff);
 	}
 	for (int64_t off = 0; off < TEST_SIZE; off += P) {
-		ck_assert_int_eq(gs_kernel_host_read(&b, p + off, 1, NULL), 0);
+		ck_assert_int_eq(gs_live_host_read(&b, p + off, 1, NULL), 0);
 		ck_assert_uint_eq(b, 0xff);
 	}
 	/* The punch zaps the guest's mapping: it sees the new, zeroed page. */
-	ck_assert_int_eq(gs_kernel_fallocate(fd, PUNCH, 0, P), 0);
+	ck_assert_int_eq(gs_live_fallocate(fd, PUNCH, 0, P), 0);
 	ck_assert_uint_eq(guest_load(&g, GPA_4G), 0);
 	ck_assert_uint_eq(guest_load(&g, GPA_4G + P), 0xff);
-	gs_kernel_guest_fini(&g);
+	gs_live_guest_fini(&g);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -1261,21 +1256,21 @@ END_TEST
 START_TEST(guest_mmio_without_slot)
 {
 	KB_BEGIN(k);
-	int vm = gs_kernel_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
-	struct gs_kernel_guest g;
-	struct gs_kernel_guest_access a;
+	int vm = gs_live_create_vm(&k, GS_KVM_X86_DEFAULT_VM);
+	struct gs_live_guest g;
+	struct gs_live_guest_access a;
 
 	ck_assert_int_ge(vm, 0);
 	if (!kb_guest(&k, vm, &g, __func__))
 		goto out;
-	ck_assert_int_eq(gs_kernel_guest_access(&g, 2 * GPA_4G, false, 0, &a), 0);
+	ck_assert_int_eq(gs_live_guest_access(&g, 2 * GPA_4G, false, 0, &a), 0);
 	ck_assert(a.mmio);
 	ck_assert_uint_eq(a.value, 0);
-	ck_assert_int_eq(gs_kernel_guest_access(&g, 2 * GPA_4G, true, 1, &a), 0);
+	ck_assert_int_eq(gs_live_guest_access(&g, 2 * GPA_4G, true, 1, &a), 0);
 	ck_assert(a.mmio);
-	gs_kernel_guest_fini(&g);
+	gs_live_guest_fini(&g);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 
@@ -1290,16 +1285,16 @@ START_TEST(guest_gmem_only_slot)
 {
 	KB_BEGIN(k);
 	int vm = kb_vm_with(&k, __func__, MMAP | SHARED);
-	struct gs_kernel_guest g;
-	struct gs_kernel_guest_access a;
+	struct gs_live_guest g;
+	struct gs_live_guest_access a;
 	uint8_t *p;
 	int fd;
 
 	if (vm < 0 || !kb_guest(&k, vm, &g, __func__))
 		goto out;
 	fd = shared_file_of(&k, vm, 0xaa, &p);
-	ck_assert_int_eq(gs_kernel_bind(vm, 1, GPA_4G, (uint64_t)TEST_SIZE, fd, 0), 0);
-	ck_assert_int_eq(gs_kernel_guest_access(&g, GPA_4G, false, 0, &a), 0);
+	ck_assert_int_eq(gs_live_bind(vm, 1, GPA_4G, (uint64_t)TEST_SIZE, fd, 0), 0);
+	ck_assert_int_eq(gs_live_guest_access(&g, GPA_4G, false, 0, &a), 0);
 	if ((a.mmio || a.value != 0xaa) && access("/sys/module/kvm_pvm", F_OK) == 0) {
 		printf("skip %.*s: this host's KVM is PVM (no TDP MMU): the access was %s and "
 		       "read 0x%02x, not the file's 0xaa\n",
@@ -1309,9 +1304,9 @@ START_TEST(guest_gmem_only_slot)
 		ck_assert(!a.mmio);
 		ck_assert_uint_eq(a.value, 0xaa);
 	}
-	gs_kernel_guest_fini(&g);
+	gs_live_guest_fini(&g);
 out:
-	gs_kernel_close(&k);
+	gs_live_close(&k);
 }
 END_TEST
 

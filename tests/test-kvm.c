@@ -19,7 +19,7 @@
 #include <gmemsim/warn.h>
 
 #include "harness.h"
-#include "page_alloc.h"
+#include <gmemsim/internal/page_alloc.h>
 
 #define P	((uint64_t)PAGE_SIZE)
 #define HP	(2ULL << 20)

@@ -8,7 +8,7 @@
  *    mapped memory through gs_uapi_read_mapped/gs_uapi_write_mapped, whose
  *    EFAULT stands for SIGBUS);
  *  - "kernel": the live /dev/kvm through the real system calls, with host
- *    accesses made by lib/kernel.c's helpers, which catch SIGBUS.
+ *    accesses made by lib/live/live.c's helpers, which catch SIGBUS.
  *
  * Each test body is written once against the table and runs as a Check loop
  * test over backend x VM type x gmem flags, the way upstream's
@@ -73,12 +73,12 @@
 #include <gmemsim/hugetlb_backend.h>
 #include <gmemsim/hugetlb_cgroup.h>
 #include <gmemsim/inject.h>
-#include <gmemsim/kernel.h>
+#include <gmemsim/live.h>
 #include <gmemsim/uapi.h>
 #include <gmemsim/warn.h>
 
 #include "harness.h"
-#include "page_alloc.h"
+#include <gmemsim/internal/page_alloc.h>
 
 #define P	((uint64_t)PAGE_SIZE)
 #define MMAP	GS_GUEST_MEMFD_FLAG_MMAP
@@ -242,7 +242,7 @@ static int k_close(int fd)
 	return r;
 }
 
-/* lib/kernel.c's helpers answer -EFAULT for a SIGBUS; turn that into libc's form. */
+/* lib/live/live.c's helpers answer -EFAULT for a SIGBUS; turn that into libc's form. */
 static int k_errno(int r)
 {
 	if (r >= 0)
@@ -253,12 +253,12 @@ static int k_errno(int r)
 
 static int k_host_read(const void *addr, void *buf, size_t len, size_t *done)
 {
-	return k_errno(gs_kernel_host_read(buf, addr, len, done));
+	return k_errno(gs_live_host_read(buf, addr, len, done));
 }
 
 static int k_host_write(void *addr, const void *buf, size_t len, size_t *done)
 {
-	return k_errno(gs_kernel_host_write(addr, buf, len, done));
+	return k_errno(gs_live_host_write(addr, buf, len, done));
 }
 
 static int k_madvise(void *addr, size_t len, int advice)

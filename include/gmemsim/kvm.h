@@ -17,7 +17,7 @@
 
 #include <gmemsim/compiler.h>
 #include <gmemsim/gmem.h>
-#include <gmemsim/kvm_uapi.h>
+#include <gmemsim/linux/kvm.h>
 #include <gmemsim/list.h>
 #include <gmemsim/xarray.h>
 

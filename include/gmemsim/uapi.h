@@ -21,7 +21,7 @@
 
 #include <gmemsim/compiler.h>
 #include <gmemsim/gmem.h>
-#include <gmemsim/kvm_uapi.h>
+#include <gmemsim/linux/kvm.h>
 
 /* Simulated fds are 3 .. GS_UAPI_NR_OPEN - 1 (0-2 stand for stdio). */
 #define GS_UAPI_FIRST_FD 3

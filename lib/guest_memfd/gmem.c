@@ -16,11 +16,11 @@
 #include <gmemsim/err.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
-#include <gmemsim/kvm_uapi.h>
+#include <gmemsim/linux/kvm.h>
 
-#include "gmem_int.h"
+#include <gmemsim/internal/gmem_int.h>
 
-#include "page_alloc.h"
+#include <gmemsim/internal/page_alloc.h>
 
 static LIST_HEAD(gmem_inodes);
 static unsigned long next_ino = 1;

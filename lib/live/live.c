@@ -27,14 +27,14 @@
 
 #include <linux/io_uring.h>
 
-#include <gmemsim/kernel.h>
+#include <gmemsim/live.h>
 
 static int neg_errno(void)
 {
 	return errno ? -errno : -EIO;
 }
 
-static void fds_forget(struct gs_kernel *k, int fd)
+static void fds_forget(struct gs_live *k, int fd)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(k->fds); i++)
 		if (k->fds[i] == fd)
@@ -45,7 +45,7 @@ static void fds_forget(struct gs_kernel *k, int fd)
  * Remember @fd for teardown. When the table is full the fd is closed and
  * the call fails: an fd the context cannot release would outlive it.
  */
-static int fds_track(struct gs_kernel *k, int fd)
+static int fds_track(struct gs_live *k, int fd)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(k->fds); i++) {
 		if (k->fds[i] < 0) {
@@ -58,14 +58,14 @@ static int fds_track(struct gs_kernel *k, int fd)
 }
 
 /**
- * gs_kernel_open() - open /dev/kvm and start an empty context
+ * gs_live_open() - open /dev/kvm and start an empty context
  * @k: context to initialise
  *
  * Context: any; the context is not thread safe.
  * Return: 0, or -errno from open() (ENOENT without KVM, EACCES without
- * permission); @k is usable for gs_kernel_close() either way.
+ * permission); @k is usable for gs_live_close() either way.
  */
-int gs_kernel_open(struct gs_kernel *k)
+int gs_live_open(struct gs_live *k)
 {
 	memset(k, 0, sizeof(*k));
 	for (size_t i = 0; i < ARRAY_SIZE(k->fds); i++)
@@ -75,15 +75,15 @@ int gs_kernel_open(struct gs_kernel *k)
 }
 
 /**
- * gs_kernel_close() - unmap and close everything the context made
- * @k: context from gs_kernel_open()
+ * gs_live_close() - unmap and close everything the context made
+ * @k: context from gs_live_open()
  *
  * Mappings go first because each holds a reference on its file, then the
  * guest_memfd and VM fds, then /dev/kvm.
  *
  * Context: any.
  */
-void gs_kernel_close(struct gs_kernel *k)
+void gs_live_close(struct gs_live *k)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(k->maps); i++) {
 		if (k->maps[i].addr)
@@ -102,7 +102,7 @@ void gs_kernel_close(struct gs_kernel *k)
 }
 
 /**
- * gs_kernel_check_extension() - KVM_CHECK_EXTENSION on /dev/kvm or a VM
+ * gs_live_check_extension() - KVM_CHECK_EXTENSION on /dev/kvm or a VM
  * @k: open context
  * @fd: -1 for the system fd, else a VM fd (answers can depend on VM type)
  * @cap: KVM_CAP_* number
@@ -110,7 +110,7 @@ void gs_kernel_close(struct gs_kernel *k)
  * Context: any.
  * Return: the capability's value (0 when unknown), or -errno.
  */
-long gs_kernel_check_extension(const struct gs_kernel *k, int fd, long cap)
+long gs_live_check_extension(const struct gs_live *k, int fd, long cap)
 {
 	int r = ioctl(fd < 0 ? k->kvm_fd : fd, GS_KVM_CHECK_EXTENSION, cap);
 
@@ -118,14 +118,14 @@ long gs_kernel_check_extension(const struct gs_kernel *k, int fd, long cap)
 }
 
 /**
- * gs_kernel_create_vm() - KVM_CREATE_VM of a type
+ * gs_live_create_vm() - KVM_CREATE_VM of a type
  * @k: open context
  * @type: VM type (GS_KVM_X86_*)
  *
  * Context: any.
  * Return: the VM fd (owned by @k), or -errno (EINVAL for an unknown type).
  */
-int gs_kernel_create_vm(struct gs_kernel *k, unsigned long type)
+int gs_live_create_vm(struct gs_live *k, unsigned long type)
 {
 	int fd = ioctl(k->kvm_fd, GS_KVM_CREATE_VM, type);
 
@@ -133,7 +133,7 @@ int gs_kernel_create_vm(struct gs_kernel *k, unsigned long type)
 }
 
 /**
- * gs_kernel_create_gmem_arg() - KVM_CREATE_GUEST_MEMFD with a full argument
+ * gs_live_create_gmem_arg() - KVM_CREATE_GUEST_MEMFD with a full argument
  * @k: open context
  * @vm_fd: VM fd
  * @arg: the 64-byte argument, reserved words included (for probing)
@@ -141,8 +141,8 @@ int gs_kernel_create_vm(struct gs_kernel *k, unsigned long type)
  * Context: any.
  * Return: the guest_memfd fd (owned by @k), or -errno.
  */
-int gs_kernel_create_gmem_arg(struct gs_kernel *k, int vm_fd,
-			      const struct gs_kvm_create_guest_memfd *arg)
+int gs_live_create_gmem_arg(struct gs_live *k, int vm_fd,
+			    const struct gs_kvm_create_guest_memfd *arg)
 {
 	/* The kernel only reads the argument; the copy keeps @arg const. */
 	struct gs_kvm_create_guest_memfd a = *arg;
@@ -152,7 +152,7 @@ int gs_kernel_create_gmem_arg(struct gs_kernel *k, int vm_fd,
 }
 
 /**
- * gs_kernel_create_gmem() - KVM_CREATE_GUEST_MEMFD with zero reserved words
+ * gs_live_create_gmem() - KVM_CREATE_GUEST_MEMFD with zero reserved words
  * @k: open context
  * @vm_fd: VM fd
  * @size: file size in bytes
@@ -161,29 +161,29 @@ int gs_kernel_create_gmem_arg(struct gs_kernel *k, int vm_fd,
  * Context: any.
  * Return: the guest_memfd fd (owned by @k), or -errno.
  */
-int gs_kernel_create_gmem(struct gs_kernel *k, int vm_fd, uint64_t size, uint64_t flags)
+int gs_live_create_gmem(struct gs_live *k, int vm_fd, uint64_t size, uint64_t flags)
 {
 	struct gs_kvm_create_guest_memfd a = {.size = size, .flags = flags};
 
-	return gs_kernel_create_gmem_arg(k, vm_fd, &a);
+	return gs_live_create_gmem_arg(k, vm_fd, &a);
 }
 
 /**
- * gs_kernel_close_fd() - close a VM or guest_memfd fd early
+ * gs_live_close_fd() - close a VM or guest_memfd fd early
  * @k: context that owns @fd
  * @fd: fd to close
  *
  * Context: any.
  * Return: 0 or -errno.
  */
-int gs_kernel_close_fd(struct gs_kernel *k, int fd)
+int gs_live_close_fd(struct gs_live *k, int fd)
 {
 	fds_forget(k, fd);
 	return close(fd) < 0 ? neg_errno() : 0;
 }
 
 /**
- * gs_kernel_fallocate() - fallocate() with any mode
+ * gs_live_fallocate() - fallocate() with any mode
  * @fd: file
  * @mode: FALLOC_FL_* bits, passed through unchecked
  * @offset: byte offset (may be negative, to probe the checks)
@@ -192,26 +192,26 @@ int gs_kernel_close_fd(struct gs_kernel *k, int fd)
  * Context: any.
  * Return: 0 or -errno.
  */
-int gs_kernel_fallocate(int fd, int mode, int64_t offset, int64_t len)
+int gs_live_fallocate(int fd, int mode, int64_t offset, int64_t len)
 {
 	return fallocate(fd, mode, offset, len) < 0 ? neg_errno() : 0;
 }
 
 /**
- * gs_kernel_fstat() - fstat()
+ * gs_live_fstat() - fstat()
  * @fd: file
  * @st: filled on success
  *
  * Context: any.
  * Return: 0 or -errno.
  */
-int gs_kernel_fstat(int fd, struct stat *st)
+int gs_live_fstat(int fd, struct stat *st)
 {
 	return fstat(fd, st) < 0 ? neg_errno() : 0;
 }
 
 /**
- * gs_kernel_read() - read()
+ * gs_live_read() - read()
  * @fd: file
  * @buf: destination
  * @len: bytes
@@ -219,7 +219,7 @@ int gs_kernel_fstat(int fd, struct stat *st)
  * Context: any.
  * Return: bytes read, or -errno.
  */
-ssize_t gs_kernel_read(int fd, void *buf, size_t len)
+ssize_t gs_live_read(int fd, void *buf, size_t len)
 {
 	ssize_t r = read(fd, buf, len);
 
@@ -227,7 +227,7 @@ ssize_t gs_kernel_read(int fd, void *buf, size_t len)
 }
 
 /**
- * gs_kernel_write() - write()
+ * gs_live_write() - write()
  * @fd: file
  * @buf: source
  * @len: bytes
@@ -235,7 +235,7 @@ ssize_t gs_kernel_read(int fd, void *buf, size_t len)
  * Context: any.
  * Return: bytes written, or -errno.
  */
-ssize_t gs_kernel_write(int fd, const void *buf, size_t len)
+ssize_t gs_live_write(int fd, const void *buf, size_t len)
 {
 	ssize_t r = write(fd, buf, len);
 
@@ -243,7 +243,7 @@ ssize_t gs_kernel_write(int fd, const void *buf, size_t len)
 }
 
 /**
- * gs_kernel_pread() - pread()
+ * gs_live_pread() - pread()
  * @fd: file
  * @buf: destination
  * @len: bytes
@@ -252,7 +252,7 @@ ssize_t gs_kernel_write(int fd, const void *buf, size_t len)
  * Context: any.
  * Return: bytes read, or -errno.
  */
-ssize_t gs_kernel_pread(int fd, void *buf, size_t len, int64_t offset)
+ssize_t gs_live_pread(int fd, void *buf, size_t len, int64_t offset)
 {
 	ssize_t r = pread(fd, buf, len, offset);
 
@@ -260,7 +260,7 @@ ssize_t gs_kernel_pread(int fd, void *buf, size_t len, int64_t offset)
 }
 
 /**
- * gs_kernel_pwrite() - pwrite()
+ * gs_live_pwrite() - pwrite()
  * @fd: file
  * @buf: source
  * @len: bytes
@@ -269,7 +269,7 @@ ssize_t gs_kernel_pread(int fd, void *buf, size_t len, int64_t offset)
  * Context: any.
  * Return: bytes written, or -errno.
  */
-ssize_t gs_kernel_pwrite(int fd, const void *buf, size_t len, int64_t offset)
+ssize_t gs_live_pwrite(int fd, const void *buf, size_t len, int64_t offset)
 {
 	ssize_t r = pwrite(fd, buf, len, offset);
 
@@ -277,7 +277,7 @@ ssize_t gs_kernel_pwrite(int fd, const void *buf, size_t len, int64_t offset)
 }
 
 /**
- * gs_kernel_lseek() - lseek()
+ * gs_live_lseek() - lseek()
  * @fd: file
  * @offset: offset
  * @whence: SEEK_*
@@ -285,7 +285,7 @@ ssize_t gs_kernel_pwrite(int fd, const void *buf, size_t len, int64_t offset)
  * Context: any.
  * Return: the new offset, or -errno.
  */
-int64_t gs_kernel_lseek(int fd, int64_t offset, int whence)
+int64_t gs_live_lseek(int fd, int64_t offset, int whence)
 {
 	off_t r = lseek(fd, offset, whence);
 
@@ -293,20 +293,20 @@ int64_t gs_kernel_lseek(int fd, int64_t offset, int whence)
 }
 
 /**
- * gs_kernel_ftruncate() - ftruncate()
+ * gs_live_ftruncate() - ftruncate()
  * @fd: file
  * @size: new size
  *
  * Context: any.
  * Return: 0 or -errno.
  */
-int gs_kernel_ftruncate(int fd, int64_t size)
+int gs_live_ftruncate(int fd, int64_t size)
 {
 	return ftruncate(fd, size) < 0 ? neg_errno() : 0;
 }
 
 /**
- * gs_kernel_mmap() - mmap() a file, remembered for teardown
+ * gs_live_mmap() - mmap() a file, remembered for teardown
  * @k: open context
  * @fd: file
  * @len: bytes (may exceed the file size)
@@ -318,8 +318,8 @@ int gs_kernel_ftruncate(int fd, int64_t size)
  * Context: any.
  * Return: 0 or -errno (ENOMEM when @k's mapping table is full).
  */
-int gs_kernel_mmap(struct gs_kernel *k, int fd, size_t len, int prot, int flags, int64_t offset,
-		   void **addr)
+int gs_live_mmap(struct gs_live *k, int fd, size_t len, int prot, int flags, int64_t offset,
+		 void **addr)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(k->maps); i++) {
 		void *p;
@@ -329,7 +329,7 @@ int gs_kernel_mmap(struct gs_kernel *k, int fd, size_t len, int prot, int flags,
 		p = mmap(NULL, len, prot, flags, fd, offset);
 		if (p == MAP_FAILED)
 			return neg_errno();
-		k->maps[i] = (struct gs_kernel_map){.addr = p, .len = len};
+		k->maps[i] = (struct gs_live_map){.addr = p, .len = len};
 		*addr = p;
 		return 0;
 	}
@@ -337,7 +337,7 @@ int gs_kernel_mmap(struct gs_kernel *k, int fd, size_t len, int prot, int flags,
 }
 
 /**
- * gs_kernel_munmap() - munmap() a mapping made by gs_kernel_mmap()
+ * gs_live_munmap() - munmap() a mapping made by gs_live_mmap()
  * @k: context that owns the mapping
  * @addr: start
  * @len: bytes
@@ -345,7 +345,7 @@ int gs_kernel_mmap(struct gs_kernel *k, int fd, size_t len, int prot, int flags,
  * Context: any.
  * Return: 0 or -errno.
  */
-int gs_kernel_munmap(struct gs_kernel *k, void *addr, size_t len)
+int gs_live_munmap(struct gs_live *k, void *addr, size_t len)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(k->maps); i++)
 		if (k->maps[i].addr == addr)
@@ -354,7 +354,7 @@ int gs_kernel_munmap(struct gs_kernel *k, void *addr, size_t len)
 }
 
 /**
- * gs_kernel_madvise() - madvise()
+ * gs_live_madvise() - madvise()
  * @addr: start of a mapping
  * @len: bytes
  * @advice: MADV_*
@@ -362,7 +362,7 @@ int gs_kernel_munmap(struct gs_kernel *k, void *addr, size_t len)
  * Context: any.
  * Return: 0 or -errno.
  */
-int gs_kernel_madvise(void *addr, size_t len, int advice)
+int gs_live_madvise(void *addr, size_t len, int advice)
 {
 	return madvise(addr, len, advice) < 0 ? neg_errno() : 0;
 }
@@ -389,20 +389,20 @@ static int ring_get(void)
 }
 
 /**
- * gs_kernel_pin() - a long-term pin of user pages (FOLL_LONGTERM)
+ * gs_live_pin() - a long-term pin of user pages (FOLL_LONGTERM)
  * @addr: page-aligned start, inside a mapping
  * @len: bytes
  *
  * Registers the range as an io_uring fixed buffer, which pins its pages
  * with FOLL_LONGTERM until it is unregistered: the pin RDMA or VFIO would
  * take, reachable by any process without a device. The caller owns the
- * returned ring and drops the pin with gs_kernel_unpin().
+ * returned ring and drops the pin with gs_live_unpin().
  *
  * Context: process context.
  * Return: the ring fd, or -errno (-EFAULT where the pages cannot be
  * faulted in; -EPERM or -ENOSYS where io_uring is disabled).
  */
-int gs_kernel_pin(void *addr, size_t len)
+int gs_live_pin(void *addr, size_t len)
 {
 	struct iovec iov = {.iov_base = addr, .iov_len = len};
 	int ring = ring_get();
@@ -413,12 +413,12 @@ int gs_kernel_pin(void *addr, size_t len)
 	if (syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS, &iov, 1) == 0)
 		return ring;
 	err = neg_errno();
-	gs_kernel_unpin(ring);
+	gs_live_unpin(ring);
 	return err;
 }
 
 /**
- * gs_kernel_unpin() - drop a pin taken with gs_kernel_pin()
+ * gs_live_unpin() - drop a pin taken with gs_live_pin()
  * @ring: the ring fd it returned
  *
  * Unregistering unpins at once; the ring is kept for the next pin (closed
@@ -426,7 +426,7 @@ int gs_kernel_pin(void *addr, size_t len)
  *
  * Context: process context.
  */
-void gs_kernel_unpin(int ring)
+void gs_live_unpin(int ring)
 {
 	syscall(__NR_io_uring_register, ring, IORING_UNREGISTER_BUFFERS, NULL, 0);
 	if (nr_free_rings < ARRAY_SIZE(free_rings))
@@ -510,7 +510,7 @@ static int access_pages(enum access_op op, uint8_t *dst, const uint8_t *src, int
 }
 
 /**
- * gs_kernel_host_read() - copy from a mapping, catching SIGBUS
+ * gs_live_host_read() - copy from a mapping, catching SIGBUS
  * @dst: ordinary memory
  * @src: inside a guest_memfd mapping
  * @len: bytes
@@ -523,50 +523,50 @@ static int access_pages(enum access_op op, uint8_t *dst, const uint8_t *src, int
  * concurrently could restore each other's handler out of order.
  * Return: 0, or -EFAULT if the access raised SIGBUS.
  */
-int gs_kernel_host_read(void *dst, const void *src, size_t len, size_t *done)
+int gs_live_host_read(void *dst, const void *src, size_t len, size_t *done)
 {
 	return access_pages(ACCESS_READ, dst, src, 0, len, done);
 }
 
 /**
- * gs_kernel_host_write() - copy into a mapping, catching SIGBUS
+ * gs_live_host_write() - copy into a mapping, catching SIGBUS
  * @dst: inside a guest_memfd mapping
  * @src: ordinary memory
  * @len: bytes
  * @done: if not NULL, bytes copied (those before the faulting page)
  *
- * Context: as gs_kernel_host_read().
+ * Context: as gs_live_host_read().
  * Return: 0, or -EFAULT if the access raised SIGBUS.
  */
-int gs_kernel_host_write(void *dst, const void *src, size_t len, size_t *done)
+int gs_live_host_write(void *dst, const void *src, size_t len, size_t *done)
 {
 	return access_pages(ACCESS_WRITE, dst, src, 0, len, done);
 }
 
 /**
- * gs_kernel_host_fill() - memset a mapping, catching SIGBUS
+ * gs_live_host_fill() - memset a mapping, catching SIGBUS
  * @dst: inside a guest_memfd mapping
  * @byte: value
  * @len: bytes
  * @done: if not NULL, bytes written (those before the faulting page)
  *
- * Context: as gs_kernel_host_read().
+ * Context: as gs_live_host_read().
  * Return: 0, or -EFAULT if the access raised SIGBUS.
  */
-int gs_kernel_host_fill(void *dst, int byte, size_t len, size_t *done)
+int gs_live_host_fill(void *dst, int byte, size_t len, size_t *done)
 {
 	return access_pages(ACCESS_FILL, dst, NULL, byte, len, done);
 }
 
 /**
- * gs_kernel_set_memslot() - KVM_SET_USER_MEMORY_REGION2 with a full argument
+ * gs_live_set_memslot() - KVM_SET_USER_MEMORY_REGION2 with a full argument
  * @vm_fd: VM fd
  * @r: the region, passed as is (padding included, for probing)
  *
  * Context: any.
  * Return: 0 or -errno.
  */
-int gs_kernel_set_memslot(int vm_fd, const struct gs_kvm_userspace_memory_region2 *r)
+int gs_live_set_memslot(int vm_fd, const struct gs_kvm_userspace_memory_region2 *r)
 {
 	struct gs_kvm_userspace_memory_region2 a = *r;
 
@@ -574,7 +574,7 @@ int gs_kernel_set_memslot(int vm_fd, const struct gs_kvm_userspace_memory_region
 }
 
 /**
- * gs_kernel_bind() - create a guest_memfd memslot
+ * gs_live_bind() - create a guest_memfd memslot
  * @vm_fd: VM fd
  * @slot: slot id (address space 0)
  * @gpa: guest physical base
@@ -587,8 +587,8 @@ int gs_kernel_set_memslot(int vm_fd, const struct gs_kvm_userspace_memory_region
  * Context: any.
  * Return: 0 or -errno.
  */
-int gs_kernel_bind(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, int gmem_fd,
-		   uint64_t offset)
+int gs_live_bind(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, int gmem_fd,
+		 uint64_t offset)
 {
 	struct gs_kvm_userspace_memory_region2 r = {
 		.slot = slot,
@@ -599,26 +599,26 @@ int gs_kernel_bind(int vm_fd, uint32_t slot, uint64_t gpa, uint64_t size, int gm
 		.guest_memfd = (uint32_t)gmem_fd,
 	};
 
-	return gs_kernel_set_memslot(vm_fd, &r);
+	return gs_live_set_memslot(vm_fd, &r);
 }
 
 /**
- * gs_kernel_unbind() - delete a memslot (memory_size 0)
+ * gs_live_unbind() - delete a memslot (memory_size 0)
  * @vm_fd: VM fd
  * @slot: slot id
  *
  * Context: any.
  * Return: 0 or -errno.
  */
-int gs_kernel_unbind(int vm_fd, uint32_t slot)
+int gs_live_unbind(int vm_fd, uint32_t slot)
 {
 	struct gs_kvm_userspace_memory_region2 r = {.slot = slot};
 
-	return gs_kernel_set_memslot(vm_fd, &r);
+	return gs_live_set_memslot(vm_fd, &r);
 }
 
 /**
- * gs_kernel_set_memory_attributes() - VM-level KVM_SET_MEMORY_ATTRIBUTES
+ * gs_live_set_memory_attributes() - VM-level KVM_SET_MEMORY_ATTRIBUTES
  * @vm_fd: VM fd
  * @address: guest physical address
  * @size: bytes
@@ -628,8 +628,8 @@ int gs_kernel_unbind(int vm_fd, uint32_t slot)
  * Context: any.
  * Return: 0 or -errno.
  */
-int gs_kernel_set_memory_attributes(int vm_fd, uint64_t address, uint64_t size, uint64_t attributes,
-				    uint64_t flags)
+int gs_live_set_memory_attributes(int vm_fd, uint64_t address, uint64_t size, uint64_t attributes,
+				  uint64_t flags)
 {
 	struct gs_kvm_memory_attributes a = {
 		.address = address,

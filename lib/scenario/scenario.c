@@ -17,10 +17,10 @@
 #include <gmemsim/inject.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
-#include "gmem_verbs.h"
-#include "hugetlb_verbs.h"
-#include "page_alloc.h"
-#include "scenario_int.h"
+#include <gmemsim/internal/gmem_verbs.h>
+#include <gmemsim/internal/hugetlb_verbs.h>
+#include <gmemsim/internal/page_alloc.h>
+#include <gmemsim/internal/scenario_int.h>
 
 #define GS_MAX_VERBS	    128
 #define GS_MAX_EXPECT_KINDS 32

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
-#include "backtrace.h"
+#include <gmemsim/internal/backtrace.h>
 
 unsigned int gs_warn_generation = 1;
 static unsigned long warn_count;

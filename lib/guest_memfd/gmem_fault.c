@@ -12,9 +12,9 @@
 #include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
-#include <gmemsim/kvm_uapi.h>
+#include <gmemsim/linux/kvm.h>
 
-#include "gmem_int.h"
+#include <gmemsim/internal/gmem_int.h>
 
 int kvm_gmem_mmap(struct gmem_file *file, pgoff_t pgoff, unsigned long nr_pages, bool shared,
 		  struct gmem_vma **vmap)

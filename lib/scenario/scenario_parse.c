@@ -10,7 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
-#include "scenario_int.h"
+#include <gmemsim/internal/scenario_int.h>
 
 #define GS_MAX_TOKENS 64
 

@@ -23,8 +23,8 @@
 
 #include <linux/kvm.h>
 
-#include <gmemsim/kernel_guest.h>
-#include <gmemsim/kvm_uapi.h>
+#include <gmemsim/live_guest.h>
+#include <gmemsim/linux/kvm.h>
 
 #define CODE_OFF    0x0000UL /* the two access stubs */
 #define PML4_OFF    0x1000UL
@@ -121,7 +121,7 @@ static int guest_set_long_mode(int vcpu_fd)
 	return ioctl(vcpu_fd, KVM_SET_SREGS, &s) < 0 ? neg_errno() : 0;
 }
 
-int gs_kernel_guest_init(struct gs_kernel_guest *g, int kvm_fd, int vm_fd)
+int gs_live_guest_init(struct gs_live_guest *g, int kvm_fd, int vm_fd)
 {
 	struct kvm_userspace_memory_region region = {
 		.slot = GS_GUEST_HELPER_SLOT,
@@ -130,7 +130,7 @@ int gs_kernel_guest_init(struct gs_kernel_guest *g, int kvm_fd, int vm_fd)
 	};
 	int r, run_size;
 
-	*g = (struct gs_kernel_guest){.vcpu_fd = -1};
+	*g = (struct gs_live_guest){.vcpu_fd = -1};
 	g->mem = mmap(NULL, HELPER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (g->mem == MAP_FAILED) {
 		g->mem = NULL;
@@ -159,11 +159,11 @@ int gs_kernel_guest_init(struct gs_kernel_guest *g, int kvm_fd, int vm_fd)
 		}
 	}
 	if (r)
-		gs_kernel_guest_fini(g);
+		gs_live_guest_fini(g);
 	return r;
 }
 
-void gs_kernel_guest_fini(struct gs_kernel_guest *g)
+void gs_live_guest_fini(struct gs_live_guest *g)
 {
 	if (g->run)
 		munmap(g->run, g->run_size);
@@ -172,7 +172,7 @@ void gs_kernel_guest_fini(struct gs_kernel_guest *g)
 	/* The VM (and with it the helper's memslot) goes with the VM fd. */
 	if (g->mem)
 		munmap(g->mem, HELPER_SIZE);
-	*g = (struct gs_kernel_guest){.vcpu_fd = -1};
+	*g = (struct gs_live_guest){.vcpu_fd = -1};
 }
 
 /*
@@ -191,8 +191,8 @@ static const struct memory_fault_exit *memory_fault(const struct kvm_run *run)
 }
 
 /* Run the stub at @stub with RDI = @gpa and SIL = @val until it halts or exits. */
-static int guest_run(struct gs_kernel_guest *g, uint64_t stub, uint64_t gpa, uint8_t val,
-		     struct gs_kernel_guest_access *a)
+static int guest_run(struct gs_live_guest *g, uint64_t stub, uint64_t gpa, uint8_t val,
+		     struct gs_live_guest_access *a)
 {
 	struct kvm_regs regs = {
 		.rip = GS_GUEST_HELPER_GPA + stub, .rdi = gpa, .rsi = val, .rflags = 2};
@@ -224,9 +224,9 @@ static int guest_run(struct gs_kernel_guest *g, uint64_t stub, uint64_t gpa, uin
 	return -EIO;
 }
 
-int gs_kernel_guest_access(struct gs_kernel_guest *g, uint64_t gpa, bool write, uint8_t val,
-			   struct gs_kernel_guest_access *a)
+int gs_live_guest_access(struct gs_live_guest *g, uint64_t gpa, bool write, uint8_t val,
+			 struct gs_live_guest_access *a)
 {
-	*a = (struct gs_kernel_guest_access){0};
+	*a = (struct gs_live_guest_access){0};
 	return guest_run(g, write ? CODE_OFF + WRITE_STUB : CODE_OFF, gpa, val, a);
 }

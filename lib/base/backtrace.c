@@ -10,7 +10,7 @@
 #include <libunwind.h>
 #include <string.h>
 #include <gmemsim/inject.h>
-#include "backtrace.h"
+#include <gmemsim/internal/backtrace.h>
 
 #define GS_BT_MAX_FRAMES 32
 

@@ -12,7 +12,7 @@
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
 
-#include "gmem_int.h"
+#include <gmemsim/internal/gmem_int.h>
 
 /* vfs_fallocate()'s checks, which run before the file's own. */
 static int vfs_fallocate_check(int mode, loff_t offset, loff_t len)

@@ -28,7 +28,7 @@
 #include <gmemsim/hvo.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/warn.h>
-#include "scenario_int.h"
+#include <gmemsim/internal/scenario_int.h>
 
 /* --- the state dump --- */
 

@@ -21,20 +21,20 @@
 #include <glib.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
-#include <gmemsim/kernel.h>
+#include <gmemsim/live.h>
 #include <gmemsim/kvm.h>
-#include <gmemsim/kvm_uapi.h>
+#include <gmemsim/linux/kvm.h>
 #include <gmemsim/scenario.h>
 #include <gmemsim/warn.h>
 
-#include "gmem_verbs.h"
-#include "page_alloc.h"
+#include <gmemsim/internal/gmem_verbs.h>
+#include <gmemsim/internal/page_alloc.h>
 
 /*
  * --- The kernel backend ---
  *
  * With `--backend kernel` the upstream verbs run against the live /dev/kvm
- * through lib/kernel.c. Each object owns a struct gs_kernel context, so
+ * through lib/live/live.c. Each object owns a struct gs_live context, so
  * tearing it down closes exactly its own fds and mappings. A guest_memfd
  * made without vm= gets a private DEFAULT VM, as the simulator describes
  * one with the vm_* keys. What the running kernel cannot express (a page
@@ -44,14 +44,14 @@
 
 /* A VM on the kernel: its own context, holding /dev/kvm and the VM fd. */
 struct kvmfd {
-	struct gs_kernel k;
+	struct gs_live k;
 	bool absent; /* of a type this host lacks: every verb on it is skipped */
 	int fd;
 };
 
 /* A guest_memfd on the kernel: its context holds the fd, the mapping, and without vm= a VM. */
 struct kgmem {
-	struct gs_kernel k;
+	struct gs_live k;
 	bool absent; /* made with keys this kernel lacks: every verb on it is skipped */
 	int fd;	     /* -1 once closed */
 	void *map;   /* NULL when not mapped */
@@ -69,7 +69,7 @@ static void kvmfd_destroy(void *obj)
 {
 	struct kvmfd *vm = obj;
 
-	gs_kernel_close(&vm->k);
+	gs_live_close(&vm->k);
 	g_free(vm);
 }
 
@@ -83,11 +83,11 @@ static void kgmem_destroy(void *obj)
 	struct kgmem *g = obj;
 
 	for (guint i = 0; g->pins && i < g->pins->len; i++)
-		gs_kernel_unpin(g_array_index(g->pins, struct kpin, i).ring);
+		gs_live_unpin(g_array_index(g->pins, struct kpin, i).ring);
 	if (g->pins)
 		g_array_free(g->pins, true);
 
-	gs_kernel_close(&g->k);
+	gs_live_close(&g->k);
 	g_free(g);
 }
 
@@ -104,7 +104,7 @@ static int k_gmem_absent(struct gs_scenario *s, const struct gs_op *op, struct g
 	g->absent = true;
 	g->fd = -1;
 	/* Only so that kgmem_destroy() finds an initialised context. */
-	gs_kernel_open(&g->k);
+	gs_live_open(&g->k);
 	if (gs_scenario_obj_add(s, op->target, &kgmem_type, g)) {
 		kgmem_destroy(g);
 		return gs_scenario_error(s, op, "cannot name '%s'", op->target);
@@ -117,15 +117,15 @@ static int k_fallocate(struct gs_scenario *s, const struct gs_op *op, struct gs_
 		       int mode);
 
 /* A fresh context with one VM of @type in it; the VM fd or -errno. */
-static int k_open_vm(struct gs_kernel *k, unsigned long type)
+static int k_open_vm(struct gs_live *k, unsigned long type)
 {
-	int r = gs_kernel_open(k);
+	int r = gs_live_open(k);
 
 	if (r)
 		return r;
-	r = gs_kernel_create_vm(k, type);
+	r = gs_live_create_vm(k, type);
 	if (r < 0)
-		gs_kernel_close(k);
+		gs_live_close(k);
 	return r;
 }
 
@@ -145,7 +145,7 @@ static int k_vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_res
 	 */
 	vm->absent = type != GS_KVM_X86_DEFAULT_VM;
 	if (vm->absent)
-		vm->fd = gs_kernel_open(&vm->k) ?: -1;
+		vm->fd = gs_live_open(&vm->k) ?: -1;
 	else
 		vm->fd = k_open_vm(&vm->k, type);
 	if (vm->fd < 0 && !vm->absent) {
@@ -154,7 +154,7 @@ static int k_vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_res
 		return 0;
 	}
 	if (!vm->absent && !gs_op_u64(op, "vm_memory_attributes", 1) &&
-	    gs_kernel_check_extension(&vm->k, -1, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES) <= 0)
+	    gs_live_check_extension(&vm->k, -1, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES) <= 0)
 		vm->absent = true;
 	if (gs_scenario_obj_add(s, op->target, &kvmfd_type, vm)) {
 		kvmfd_destroy(vm);
@@ -165,13 +165,13 @@ static int k_vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_res
 		return 0;
 	/* A negative answer (no such cap) reads as 0, as the simulator reports it. */
 	gs_result_set_hex(res, "gmem_flags",
-			  (uint64_t)MAX(0L, gs_kernel_check_extension(
-						    &vm->k, vm->fd, GS_KVM_CAP_GUEST_MEMFD_FLAGS)));
+			  (uint64_t)MAX(0L, gs_live_check_extension(&vm->k, vm->fd,
+								    GS_KVM_CAP_GUEST_MEMFD_FLAGS)));
 	gs_result_set(res, "memory_attributes",
-		      (uint64_t)MAX(0L, gs_kernel_check_extension(&vm->k, vm->fd,
-								  GS_KVM_CAP_MEMORY_ATTRIBUTES)));
+		      (uint64_t)MAX(0L, gs_live_check_extension(&vm->k, vm->fd,
+								GS_KVM_CAP_MEMORY_ATTRIBUTES)));
 	gs_result_set(res, "gmem_memory_attributes",
-		      (uint64_t)MAX(0L, gs_kernel_check_extension(
+		      (uint64_t)MAX(0L, gs_live_check_extension(
 						&vm->k, vm->fd,
 						GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES)));
 	return 0;
@@ -204,7 +204,7 @@ static void k_set_stat_fields(struct gs_result *res, const struct kgmem *g)
 {
 	struct stat st;
 
-	if (g->fd < 0 || gs_kernel_fstat(g->fd, &st))
+	if (g->fd < 0 || gs_live_fstat(g->fd, &st))
 		return;
 	gs_result_set(res, "size", (uint64_t)st.st_size);
 	gs_result_set(res, "blksize", (uint64_t)st.st_blksize);
@@ -238,7 +238,7 @@ static int k_memslot_run(struct gs_scenario *s, const struct gs_op *op, struct g
 	/* A closed file passes fd -1, which the kernel answers with EBADF. */
 	if (g)
 		mem.guest_memfd = (uint32_t)g->fd;
-	res->ret = gs_kernel_set_memslot(vm->fd, &mem);
+	res->ret = gs_live_set_memslot(vm->fd, &mem);
 	return 0;
 }
 
@@ -247,7 +247,7 @@ static int k_gmem_vm_fd(struct kgmem *g, const struct kvmfd *vm)
 {
 	if (!vm)
 		return k_open_vm(&g->k, GS_KVM_X86_DEFAULT_VM);
-	return gs_kernel_open(&g->k) ?: vm->fd;
+	return gs_live_open(&g->k) ?: vm->fd;
 }
 
 /* Keys the running kernel has no counterpart for: report the line skipped. */
@@ -283,8 +283,8 @@ static int k_gmem_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 	g = g_new0(struct kgmem, 1);
 	vm_fd = k_gmem_vm_fd(g, vm);
 	fd = vm_fd < 0 ? vm_fd
-		       : gs_kernel_create_gmem(&g->k, vm_fd, gs_op_u64(op, "size", 0),
-					       gs_op_u64(op, "flags", 0));
+		       : gs_live_create_gmem(&g->k, vm_fd, gs_op_u64(op, "size", 0),
+					     gs_op_u64(op, "flags", 0));
 	if (fd < 0) {
 		kgmem_destroy(g);
 		res->ret = fd;
@@ -318,8 +318,8 @@ static int k_fallocate(struct gs_scenario *s, const struct gs_op *op, struct gs_
 
 	if (!g)
 		return ret;
-	res->ret = gs_kernel_fallocate(g->fd, mode, (int64_t)gs_op_u64(op, "off", 0),
-				       (int64_t)gs_op_u64(op, "len", 0));
+	res->ret = gs_live_fallocate(g->fd, mode, (int64_t)gs_op_u64(op, "off", 0),
+				     (int64_t)gs_op_u64(op, "len", 0));
 	k_set_stat_fields(res, g);
 	return 0;
 }
@@ -331,7 +331,7 @@ static int k_close_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 
 	if (!g)
 		return ret;
-	res->ret = gs_kernel_close_fd(&g->k, g->fd);
+	res->ret = gs_live_close_fd(&g->k, g->fd);
 	g->fd = -1;
 	/* Pins outlive the fd and the mapping, as long-term pins do. */
 	if (!g->map && !(g->pins && g->pins->len))
@@ -351,11 +351,11 @@ static int k_mmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 		return ret;
 	if (g->map)
 		return gs_scenario_error(s, op, "'%s' is mapped already", op->target);
-	res->ret = gs_kernel_fstat(g->fd, &st);
+	res->ret = gs_live_fstat(g->fd, &st);
 	if (res->ret)
 		return 0;
 	len = gs_op_u64(op, "len", (uint64_t)st.st_size);
-	res->ret = gs_kernel_mmap(&g->k, g->fd, len, PROT_READ | PROT_WRITE, flags, 0, &g->map);
+	res->ret = gs_live_mmap(&g->k, g->fd, len, PROT_READ | PROT_WRITE, flags, 0, &g->map);
 	if (!res->ret)
 		g->map_len = len;
 	return 0;
@@ -368,7 +368,7 @@ static int k_munmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs
 
 	if (!g)
 		return ret;
-	res->ret = gs_kernel_munmap(&g->k, g->map, g->map_len);
+	res->ret = gs_live_munmap(&g->k, g->map, g->map_len);
 	g->map = NULL;
 	if (g->fd < 0 && !(g->pins && g->pins->len))
 		gs_scenario_obj_del(s, op->target);
@@ -402,7 +402,7 @@ static int k_fault_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 	if (!k_in_map(s, op, g, off, 1))
 		return -1;
 	/* A read touch is the host fault the simulator's `fault` models. */
-	if (gs_kernel_host_read(&byte, (unsigned char *)g->map + off, 1, NULL))
+	if (gs_live_host_read(&byte, (unsigned char *)g->map + off, 1, NULL))
 		res->sig = SIGBUS;
 	return 0;
 }
@@ -425,9 +425,9 @@ static int k_access_run(struct gs_scenario *s, const struct gs_op *op, struct gs
 	buf = g_malloc(len ? len : 1);
 	memset(buf, (int)gs_op_u64(op, "byte", 0), len);
 	if (write)
-		r = gs_kernel_host_write((unsigned char *)g->map + off, buf, len, &done);
+		r = gs_live_host_write((unsigned char *)g->map + off, buf, len, &done);
 	else
-		r = gs_kernel_host_read(buf, (unsigned char *)g->map + off, len, &done);
+		r = gs_live_host_read(buf, (unsigned char *)g->map + off, len, &done);
 	if (r)
 		res->sig = SIGBUS;
 	gs_result_set(res, "done", done);
@@ -772,8 +772,7 @@ static int k_attr_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 		res->skipped = true;
 		return 0;
 	}
-	res->ret =
-		gs_kernel_set_memory_attributes(vm->fd, a.address, a.size, a.attributes, a.flags);
+	res->ret = gs_live_set_memory_attributes(vm->fd, a.address, a.size, a.attributes, a.flags);
 	/* A kernel built without per-VM attributes lacks the ioctl: that is no answer. */
 	if (res->ret == -ENOTTY) {
 		res->skipped = true;
@@ -1247,7 +1246,7 @@ static int k_pin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 		return ret;
 	if (pin.off >= g->map_len)
 		return gs_scenario_error(s, op, "off=0x%" PRIx64 " is past the mapping", pin.off);
-	pin.ring = gs_kernel_pin((char *)g->map + ALIGN_DOWN(pin.off, PAGE_SIZE), PAGE_SIZE);
+	pin.ring = gs_live_pin((char *)g->map + ALIGN_DOWN(pin.off, PAGE_SIZE), PAGE_SIZE);
 	if (pin.ring == -EPERM || pin.ring == -ENOSYS) {
 		res->skipped = true;
 		gs_result_why(res, "io_uring (the long-term pin) is disabled on this kernel");
@@ -1313,7 +1312,7 @@ static int k_unpin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 
 		if (pin->off >> PAGE_SHIFT != off >> PAGE_SHIFT)
 			continue;
-		gs_kernel_unpin(pin->ring);
+		gs_live_unpin(pin->ring);
 		g_array_remove_index(g->pins, i);
 		if (g->fd < 0 && !g->map && !g->pins->len)
 			gs_scenario_obj_del(s, op->target);

@@ -26,7 +26,7 @@
 #include <gmemsim/physmem.h>
 #include <gmemsim/scenario.h>
 #include <gmemsim/warn.h>
-#include "hugetlb_verbs.h"
+#include <gmemsim/internal/hugetlb_verbs.h>
 
 #define SZ_2M (2UL << 20)
 

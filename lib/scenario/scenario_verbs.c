@@ -11,7 +11,7 @@
 #include <gmemsim/check.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/warn.h>
-#include "scenario_int.h"
+#include <gmemsim/internal/scenario_int.h>
 
 #define BOTH (GS_BACKEND_SIM | GS_BACKEND_KERNEL)
 
