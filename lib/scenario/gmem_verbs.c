@@ -27,7 +27,6 @@
 #include <gmemsim/scenario.h>
 #include <gmemsim/warn.h>
 
-#include <gmemsim/internal/gmem_verbs.h>
 #include <gmemsim/internal/page_alloc.h>
 
 /*
@@ -1208,6 +1207,8 @@ static const struct gs_verb verb_read = {
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
 	.run = read_run,
+	/* One page fault per page, as a memcpy() through a mapping: `done` says how far. */
+	.fail_nth.progress = "done",
 };
 
 static const struct gs_verb verb_write = {
@@ -1220,6 +1221,8 @@ static const struct gs_verb verb_write = {
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
 	.run = write_run,
+	/* One page fault per page, as a memcpy() through a mapping: `done` says how far. */
+	.fail_nth.progress = "done",
 };
 
 static int pin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
@@ -1416,15 +1419,23 @@ static const struct gs_verb verb_unpoison = {
 	.run = unpoison_run,
 };
 
-void gs_gmem_register_verbs(void)
-{
-	static const struct gs_verb *const verbs[] = {
-		&verb_vm,   &verb_memslot, &verb_gfault, &verb_attr,   &verb_stage2,
-		&verb_gmem, &verb_stat,	   &verb_falloc, &verb_punch,  &verb_close,
-		&verb_mmap, &verb_munmap,  &verb_fault,	 &verb_read,   &verb_write,
-		&verb_pin,  &verb_unpin,   &verb_getpfn, &verb_poison, &verb_unpoison,
-	};
+static const struct gs_verb *const gmem_verbs[] = {
+	&verb_vm,     &verb_memslot,  &verb_gfault, &verb_attr,	 &verb_stage2, &verb_gmem,
+	&verb_stat,   &verb_falloc,   &verb_punch,  &verb_close, &verb_mmap,   &verb_munmap,
+	&verb_fault,  &verb_read,     &verb_write,  &verb_pin,	 &verb_unpin,  &verb_getpfn,
+	&verb_poison, &verb_unpoison, NULL,
+};
 
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		WARN_ON(gs_verb_register(verbs[i]));
+/* Pages memory failure took out of use come back when the simulated machine goes. */
+static void gmem_teardown(void)
+{
+	gs_page_alloc_unpoison_all();
 }
+
+static struct gs_scenario_module gmem_module = {
+	.name = "gmem",
+	.priority = GS_MODULE_PRIO_LAYER,
+	.verbs = gmem_verbs,
+	.teardown = gmem_teardown,
+};
+GS_SCENARIO_MODULE(gmem_module)

@@ -26,7 +26,6 @@
 #include <gmemsim/physmem.h>
 #include <gmemsim/scenario.h>
 #include <gmemsim/warn.h>
-#include <gmemsim/internal/hugetlb_verbs.h>
 
 #define SZ_2M (2UL << 20)
 
@@ -186,6 +185,35 @@ static struct vpool *vpool_get(struct gs_scenario *s, struct hstate *h)
 	return p;
 }
 
+/*
+ * Fail-nth policy (docs/SCENARIOS.md). Freeing a surplus page needs its
+ * vmemmap back; when restoring it fails, __update_and_free_hugetlb_folio()
+ * keeps the page in the pool as a surplus page instead of freeing it. That
+ * holds on every path that lets surplus pages go: a put page, a dropped
+ * reservation, a subpool put.
+ */
+static const struct gs_fail_nth_effort restore_absorbed[] = {
+	{NULL, "hvo.restore"},
+	{NULL, NULL},
+};
+
+/*
+ * `hugetlb pool nr=N` is a write to nr_hugepages: set_max_huge_pages()
+ * allocates pages one at a time, stops at the first failure and returns
+ * success with a smaller pool. Dropping a reservation frees surplus pages.
+ */
+static const struct gs_fail_nth_effort hugetlb_best_effort[] = {
+	{"pool", NULL},
+	{"unreserve", "hvo.restore"},
+	{NULL, NULL},
+};
+
+/*
+ * alloc_hugetlb_folio(): every failure in it, including a surplus page the
+ * buddy allocator cannot supply, ends in ERR_PTR(-ENOSPC).
+ */
+static const int hpage_errnos[] = {ENOSPC, 0};
+
 static const char *const hugetlb_cmds[] = {"pool", "stat", "reserve", "unreserve", "dump", NULL};
 
 static int hugetlb_validate(const struct gs_op *op, char *err, size_t len)
@@ -263,6 +291,7 @@ static const struct gs_verb verb_hugetlb = {
 	.backends = GS_BACKEND_SIM,
 	.validate = hugetlb_validate,
 	.run = hugetlb_run,
+	.fail_nth.best_effort = hugetlb_best_effort,
 };
 
 /* --- subpools, each with the file that uses it --- */
@@ -421,6 +450,7 @@ static const struct gs_verb verb_subpool_put = {
 	.outputs = pool_outputs,
 	.backends = GS_BACKEND_SIM,
 	.run = subpool_put_run,
+	.fail_nth.best_effort = restore_absorbed,
 };
 
 /* --- hugetlb cgroups --- */
@@ -721,6 +751,7 @@ static const struct gs_verb verb_hpage = {
 	.backends = GS_BACKEND_SIM,
 	.validate = hpage_validate,
 	.run = hpage_run,
+	.fail_nth.errnos = hpage_errnos,
 };
 
 static int hpage_add_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
@@ -752,6 +783,7 @@ static const struct gs_verb verb_hpage_add = {
 	.outputs = hpage_outputs,
 	.backends = GS_BACKEND_SIM,
 	.run = hpage_add_run,
+	.fail_nth.best_effort = restore_absorbed,
 };
 
 static int hpage_put_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
@@ -777,6 +809,7 @@ static const struct gs_verb verb_hpage_put = {
 	.outputs = pool_outputs,
 	.backends = GS_BACKEND_SIM,
 	.run = hpage_put_run,
+	.fail_nth.best_effort = restore_absorbed,
 };
 
 /* --- split, merge, HVO --- */
@@ -1004,13 +1037,24 @@ static const struct gs_verb verb_hvo = {
 	.run = hvo_run,
 };
 
-void gs_hugetlb_register_verbs(void)
-{
-	static const struct gs_verb *const verbs[] = {
-		&verb_hugetlb,	 &verb_subpool,	  &verb_subpool_put, &verb_cgroup, &verb_hpage,
-		&verb_hpage_add, &verb_hpage_put, &verb_hsplit,	     &verb_hmerge, &verb_hvo,
-	};
+static const struct gs_verb *const hugetlb_verbs[] = {
+	&verb_hugetlb,	 &verb_subpool, &verb_subpool_put,
+	&verb_cgroup,	 &verb_hpage,	&verb_hpage_add,
+	&verb_hpage_put, &verb_hsplit,	&verb_hmerge,
+	&verb_hvo,	 NULL,
+};
 
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		WARN_ON(gs_verb_register(verbs[i]));
-}
+/*
+ * HVO is an optimization: hugetlb_vmemmap_optimize_folio() gives up silently
+ * when it cannot allocate, leaving the page's vmemmap whole, on whatever path
+ * (a pool growing, a guest_memfd fault) made the huge page.
+ */
+static const char *const hugetlb_best_effort_sites[] = {"hvo.optimize", NULL};
+
+static struct gs_scenario_module hugetlb_module = {
+	.name = "hugetlb",
+	.priority = GS_MODULE_PRIO_MEMORY,
+	.verbs = hugetlb_verbs,
+	.best_effort_sites = hugetlb_best_effort_sites,
+};
+GS_SCENARIO_MODULE(hugetlb_module)

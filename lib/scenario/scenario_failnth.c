@@ -174,35 +174,21 @@ struct fn_ctx {
 };
 
 /*
- * Errnos a failed allocation may surface as. The kernel turns a failed
- * kmalloc/alloc_pages into -ENOMEM on nearly every path; where it maps it
- * to something else, the verb is listed with the reason.
+ * The kernel turns a failed kmalloc/alloc_pages into -ENOMEM on nearly every
+ * path; a verb whose kernel path maps it to something else says so in its
+ * descriptor (gs_verb.fail_nth.errnos).
  */
-struct allowed_errno {
-	const char *verb; /* NULL: every verb */
-	int err;
-};
-
-static const struct allowed_errno allowed_errnos[] = {
-	{NULL, ENOMEM},
-	/*
-	 * `hpage` is alloc_hugetlb_folio(): every failure in it, including a
-	 * surplus page the buddy allocator cannot supply, ends in
-	 * "return ERR_PTR(-ENOSPC)" (mm/hugetlb.c).
-	 */
-	{"hpage", ENOSPC},
-};
-
 static bool errno_allowed(const struct gs_op *op, const struct gs_result *res)
 {
+	const int *extra = op->verb->fail_nth.errnos;
+
 	if (res->sig || res->ret >= 0)
 		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(allowed_errnos); i++) {
-		const struct allowed_errno *a = &allowed_errnos[i];
-
-		if ((!a->verb || !strcmp(a->verb, op->verb->name)) && res->ret == -a->err)
+	if (res->ret == -ENOMEM)
+		return true;
+	for (unsigned int i = 0; extra && extra[i]; i++)
+		if (res->ret == -extra[i])
 			return true;
-	}
 	return false;
 }
 
@@ -210,66 +196,36 @@ static bool errno_allowed(const struct gs_op *op, const struct gs_result *res)
  * Failures the kernel absorbs by doing less: the operation succeeds, but its
  * result or the state it leaves differs from the clean run's. Later lines
  * were written for the full result, so they are not run after one of these;
- * the state must still pass every checker and tear down without leaks.
+ * the state must still pass every checker and tear down without leaks. The
+ * verb lists its own (gs_verb.fail_nth.best_effort); a module lists sites
+ * whose failure any verb absorbs (an optimization skipped).
  */
-struct best_effort {
-	const char *verb;   /* NULL: every verb */
-	const char *target; /* NULL: any target (for verbs whose target is a sub-command) */
-	const char *site;   /* NULL: every site */
-};
-
-static const struct best_effort best_efforts[] = {
-	/*
-	 * `hugetlb pool nr=N` is a write to nr_hugepages: set_max_huge_pages()
-	 * allocates pages one at a time, stops at the first failure and
-	 * returns success with a smaller pool.
-	 */
-	{"hugetlb", "pool", NULL},
-	/*
-	 * HVO is an optimization: hugetlb_vmemmap_optimize_folio() gives up
-	 * silently when it cannot allocate, leaving the page's vmemmap whole.
-	 */
-	{NULL, NULL, "hvo.optimize"},
-	/*
-	 * Freeing a surplus page needs its vmemmap back; when restoring it
-	 * fails, __update_and_free_hugetlb_folio() keeps the page in the pool
-	 * as a surplus page instead of freeing it. Every path that lets
-	 * surplus pages go: a put page, a dropped reservation.
-	 */
-	{"hpage-put", NULL, "hvo.restore"},
-	{"hpage-add", NULL, "hvo.restore"},
-	{"subpool-put", NULL, "hvo.restore"},
-	{"hugetlb", "unreserve", "hvo.restore"},
-};
-
 static bool best_effort(const struct gs_op *op, const struct gs_inject_record *rec)
 {
+	const struct gs_fail_nth_effort *b = op->verb->fail_nth.best_effort;
 	const char *site = rec ? gs_site_name(rec->site) : NULL;
 
-	for (size_t i = 0; i < ARRAY_SIZE(best_efforts); i++) {
-		const struct best_effort *b = &best_efforts[i];
-
-		if ((!b->verb || !strcmp(b->verb, op->verb->name)) &&
-		    (!b->target || (op->target && !strcmp(b->target, op->target))) &&
+	if (gs_scenario_site_best_effort(site))
+		return true;
+	for (; b && (b->target || b->site); b++)
+		if ((!b->target || (op->target && !strcmp(b->target, op->target))) &&
 		    (!b->site || (site && !strcmp(b->site, site))))
 			return true;
-	}
 	return false;
 }
 
 /*
- * Host accesses (`read`, `write`) are one page fault per page, each its own
- * operation, as a memcpy() through a mapping is: when the fault of a later
- * page fails, the pages before it stay faulted in and written, and `done`
- * says how far it got. Only an access that did nothing (done=0) must leave
- * the state unchanged.
+ * A verb that works in steps names the result field saying how far it got
+ * (gs_verb.fail_nth.progress): when a later step fails, the earlier ones
+ * stay done. Only an operation that did nothing must leave the state
+ * unchanged.
  */
 static bool progressed(const struct gs_op *op, const struct gs_result *res)
 {
-	if (strcmp(op->verb->name, "read") && strcmp(op->verb->name, "write"))
-		return false;
-	for (unsigned int i = 0; i < res->nr; i++)
-		if (!strcmp(res->fields[i].key, "done") && !res->fields[i].is_str)
+	const char *field = op->verb->fail_nth.progress;
+
+	for (unsigned int i = 0; field && i < res->nr; i++)
+		if (!strcmp(res->fields[i].key, field) && !res->fields[i].is_str)
 			return res->fields[i].val != 0;
 	return false;
 }

@@ -378,14 +378,17 @@ static const struct gs_expect_kind kind_warns = {
 	.match = warns_match,
 };
 
-void gs_scenario_register_core_verbs(void)
-{
-	static const struct gs_verb *const core[] = {
-		&verb_note,	    &verb_seed, &verb_inject,  &verb_check,
-		&verb_expect_warns, &verb_show, &verb_kmalloc, &verb_kfree,
-	};
+static const struct gs_verb *const core_verbs[] = {
+	&verb_note, &verb_seed,	   &verb_inject, &verb_check, &verb_expect_warns,
+	&verb_show, &verb_kmalloc, &verb_kfree,	 NULL,
+};
 
-	for (size_t i = 0; i < ARRAY_SIZE(core); i++)
-		WARN_ON(gs_verb_register(core[i]));
-	WARN_ON(gs_expect_kind_register(&kind_warns));
-}
+static const struct gs_expect_kind *const core_kinds[] = {&kind_warns, NULL};
+
+static struct gs_scenario_module core_module = {
+	.name = "core",
+	.priority = GS_MODULE_PRIO_CORE,
+	.verbs = core_verbs,
+	.kinds = core_kinds,
+};
+GS_SCENARIO_MODULE(core_module)
