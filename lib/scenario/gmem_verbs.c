@@ -614,9 +614,8 @@ static int sim_vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_vm = {
 	.name = "vm",
-	.summary = "vm NAME [type=default|sw_protected|snp|tdx] [profile=design|upstream] "
-		   "[vm_memory_attributes=0|1]: KVM_CREATE_VM; outputs gmem_flags, "
-		   "memory_attributes, gmem_memory_attributes (KVM_CHECK_EXTENSION)",
+	.summary = "KVM_CREATE_VM; outputs gmem_flags, memory_attributes, gmem_memory_attributes "
+		   "(KVM_CHECK_EXTENSION)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = vm_keys,
@@ -663,8 +662,8 @@ static int sim_memslot_run(struct gs_scenario *s, const struct gs_op *op, struct
 
 static const struct gs_verb verb_memslot = {
 	.name = "memslot",
-	.summary = "memslot VM slot=N gpa=A size=N [gmem=NAME off=N] [flags=N]: "
-		   "KVM_SET_USER_MEMORY_REGION2",
+	.usage_target = "VM",
+	.summary = "KVM_SET_USER_MEMORY_REGION2",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = memslot_keys,
@@ -714,9 +713,9 @@ static int gfault_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_gfault = {
 	.name = "gfault",
-	.summary = "gfault VM gpa=A [private=0|1]: a guest fault through the TDP MMU; outputs "
-		   "level (1 = 4K, 2 = 2M, 3 = 1G), exit (none, mmio, memory_fault), private, "
-		   "gmem (served from guest_memfd)",
+	.usage_target = "VM",
+	.summary = "a guest fault through the TDP MMU; outputs level (1 = 4K, 2 = 2M, 3 = 1G), "
+		   "exit (none, mmio, memory_fault), private, gmem (served from guest_memfd)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = gfault_keys,
@@ -782,8 +781,8 @@ static int k_attr_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_attr = {
 	.name = "attr",
-	.summary = "attr VM gpa=A size=N [private] [attributes=N] [flags=N]: VM-level "
-		   "KVM_SET_MEMORY_ATTRIBUTES (per-VM attributes: vm_memory_attributes=1)",
+	.usage_target = "VM",
+	.summary = "VM-level KVM_SET_MEMORY_ATTRIBUTES (per-VM attributes: vm_memory_attributes=1)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = attr_keys,
@@ -818,7 +817,8 @@ static const struct gs_key s2_keys[] = {
 
 static const struct gs_verb verb_stage2 = {
 	.name = "stage2",
-	.summary = "stage2 VM [gpa=A]: leaves by level, and the level mapping gpa (0: none)",
+	.usage_target = "VM",
+	.summary = "leaves by level, and the level mapping gpa (0: none)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = s2_keys,
@@ -912,8 +912,7 @@ static int sim_gmem_run(struct gs_scenario *s, const struct gs_op *op, struct gs
 
 static const struct gs_verb verb_gmem = {
 	.name = "gmem",
-	.summary = "gmem NAME size=N [vm=VM] [flags=mmap|init_shared|hugetlb] [page=4K|2M|1G] "
-		   "[vm_private=0|1] [profile=design|upstream]: KVM_CREATE_GUEST_MEMFD",
+	.summary = "KVM_CREATE_GUEST_MEMFD",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = gmem_keys,
@@ -939,7 +938,7 @@ static int sim_stat_run(struct gs_scenario *s, const struct gs_op *op, struct gs
 
 static const struct gs_verb verb_stat = {
 	.name = "stat",
-	.summary = "stat NAME: fstat(); outputs size, blksize, blocks (st_blocks), mode (st_mode)",
+	.summary = "fstat(); outputs size, blksize, blocks (st_blocks), mode (st_mode)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.outputs = stat_outputs,
@@ -989,7 +988,7 @@ static int falloc_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_falloc = {
 	.name = "falloc",
-	.summary = "falloc NAME off=N len=N [mode=keep_size|punch_hole|...]: fallocate()",
+	.summary = "fallocate()",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = falloc_keys,
@@ -1012,7 +1011,7 @@ static int punch_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 
 static const struct gs_verb verb_punch = {
 	.name = "punch",
-	.summary = "punch NAME off=N len=N: fallocate(KEEP_SIZE|PUNCH_HOLE)",
+	.summary = "fallocate(KEEP_SIZE|PUNCH_HOLE)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = range_keys,
@@ -1039,7 +1038,7 @@ static int sim_close_run(struct gs_scenario *s, const struct gs_op *op, struct g
 
 static const struct gs_verb verb_close = {
 	.name = "close",
-	.summary = "close NAME: close the fd (a mapping keeps the file open)",
+	.summary = "close the fd (a mapping keeps the file open)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
@@ -1073,7 +1072,7 @@ static int sim_mmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs
 
 static const struct gs_verb verb_mmap = {
 	.name = "mmap",
-	.summary = "mmap NAME [len=N] [private]: map the file at offset 0",
+	.summary = "map the file at offset 0",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = mmap_keys,
@@ -1098,7 +1097,7 @@ static int sim_munmap_run(struct gs_scenario *s, const struct gs_op *op, struct 
 
 static const struct gs_verb verb_munmap = {
 	.name = "munmap",
-	.summary = "munmap NAME: remove the mapping",
+	.summary = "remove the mapping",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
@@ -1133,8 +1132,7 @@ static int sim_fault_run(struct gs_scenario *s, const struct gs_op *op, struct g
 
 static const struct gs_verb verb_fault = {
 	.name = "fault",
-	.summary = "fault NAME off=N: a host page fault (SIGBUS past i_size, on private or "
-		   "poisoned pages)",
+	.summary = "a host page fault (SIGBUS past i_size, on private or poisoned pages)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = off_keys,
@@ -1198,8 +1196,8 @@ static int write_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 
 static const struct gs_verb verb_read = {
 	.name = "read",
-	.summary = "read NAME off=N len=N: read through the mapping; outputs data (first "
-		   "byte), uniform (all bytes equal), done",
+	.summary = "read through the mapping; outputs data (first byte), uniform (all bytes "
+		   "equal), done",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = rw_keys,
@@ -1213,7 +1211,7 @@ static const struct gs_verb verb_read = {
 
 static const struct gs_verb verb_write = {
 	.name = "write",
-	.summary = "write NAME off=N len=N byte=V: write through the mapping",
+	.summary = "write through the mapping",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = rw_keys,
@@ -1266,8 +1264,8 @@ static int k_pin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 
 static const struct gs_verb verb_pin = {
 	.name = "pin",
-	.summary = "pin NAME off=N: a long-term pin (pin_user_pages FOLL_LONGTERM; on the "
-		   "kernel an io_uring fixed buffer)",
+	.summary = "a long-term pin (pin_user_pages FOLL_LONGTERM; on the kernel an io_uring fixed "
+		   "buffer)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = off_keys,
@@ -1326,7 +1324,7 @@ static int k_unpin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 
 static const struct gs_verb verb_unpin = {
 	.name = "unpin",
-	.summary = "unpin NAME off=N: drop the latest pin of that page",
+	.summary = "drop the latest pin of that page",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = off_keys,
@@ -1361,7 +1359,7 @@ static int getpfn_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_getpfn = {
 	.name = "getpfn",
-	.summary = "getpfn NAME off=N: kvm_gmem_get_pfn(); outputs max_order",
+	.summary = "kvm_gmem_get_pfn(); outputs max_order",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = index_keys,
@@ -1383,7 +1381,7 @@ static int poison_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_poison = {
 	.name = "poison",
-	.summary = "poison NAME off=N: memory failure on an allocated page (ENOENT if none)",
+	.summary = "memory failure on an allocated page (ENOENT if none)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = index_keys,
@@ -1411,8 +1409,8 @@ static const struct gs_key unpoison_keys[] = {
 
 static const struct gs_verb verb_unpoison = {
 	.name = "unpoison",
-	.summary = "unpoison [count]: return the freed poisoned pages to use (debugfs "
-		   "unpoison-pfn for each); outputs pages, or held with count",
+	.summary = "return the freed poisoned pages to use (debugfs unpoison-pfn for each); "
+		   "outputs pages, or held with count",
 	.keys = unpoison_keys,
 	.outputs = unpoison_outputs,
 	.backends = GS_BACKEND_SIM,

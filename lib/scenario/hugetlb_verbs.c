@@ -282,8 +282,8 @@ static const char *const pool_outputs[] = {POOL_OUTPUTS, NULL};
 
 static const struct gs_verb verb_hugetlb = {
 	.name = "hugetlb",
-	.summary = "hugetlb pool|stat|reserve|unreserve|dump size=2M [nr=N] [overcommit=N] "
-		   "[host=N] [pages=N]: an hstate and its counters",
+	.usage_target = "pool|stat|reserve|unreserve|dump",
+	.summary = "an hstate and its counters",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = hugetlb_keys,
@@ -418,8 +418,7 @@ static const char *const subpool_outputs[] = {POOL_OUTPUTS, "used", "rsv", NULL}
 
 static const struct gs_verb verb_subpool = {
 	.name = "subpool",
-	.summary = "subpool NAME size=2M [max=N] [min=N] [gmem] [nosurplus]: create a subpool "
-		   "(and its file), or show its counters",
+	.summary = "create a subpool (and its file), or show its counters",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = subpool_keys,
@@ -444,7 +443,7 @@ static int subpool_put_run(struct gs_scenario *s, const struct gs_op *op, struct
 
 static const struct gs_verb verb_subpool_put = {
 	.name = "subpool-put",
-	.summary = "subpool-put NAME: drop the subpool's reference (unmount, file close)",
+	.summary = "drop the subpool's reference (unmount, file close)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.outputs = pool_outputs,
@@ -566,8 +565,7 @@ static const char *const cgroup_outputs[] = {"usage", "rsvd", "online", NULL};
 
 static const struct gs_verb verb_cgroup = {
 	.name = "cgroup",
-	.summary = "cgroup NAME [parent=P] [size=2M] [limit=N] [rsvd_limit=N] [enter] [offline]: "
-		   "create, configure or show a hugetlb cgroup (\"root\" is the root)",
+	.summary = "create, configure or show a hugetlb cgroup (\"root\" is the root)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = cgroup_keys,
@@ -742,8 +740,8 @@ static const char *const hpage_outputs[] = {POOL_OUTPUTS, "used", "rsv", "lost",
 
 static const struct gs_verb verb_hpage = {
 	.name = "hpage",
-	.summary = "hpage NAME size=2M [rsvd] [reserved] | spool=S [index=I], [cgroup=C]: "
-		   "allocate a huge page",
+	.summary = "allocate a huge page: from the pool (size=, rsvd, reserved) or through "
+		   "a subpool (spool=, index=)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = hpage_keys,
@@ -775,8 +773,7 @@ static const struct gs_key hpage_add_keys[] = {
 
 static const struct gs_verb verb_hpage_add = {
 	.name = "hpage-add",
-	.summary = "hpage-add NAME index=I: insert a file page; a loser frees it and uses the "
-		   "winner's (lost=1)",
+	.summary = "insert a file page; a loser frees it and uses the winner's (lost=1)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = hpage_add_keys,
@@ -803,7 +800,7 @@ static int hpage_put_run(struct gs_scenario *s, const struct gs_op *op, struct g
 
 static const struct gs_verb verb_hpage_put = {
 	.name = "hpage-put",
-	.summary = "hpage-put NAME: drop the page (and its file slot)",
+	.summary = "drop the page (and its file slot)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.outputs = pool_outputs,
@@ -969,7 +966,7 @@ static int hsplit_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_hsplit = {
 	.name = "hsplit",
-	.summary = "hsplit NAME order=N [at=K] [keep] [prealloc]: undo HVO and split a huge page",
+	.summary = "undo HVO and split a huge page",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = hsplit_keys,
@@ -995,7 +992,7 @@ static int hmerge_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_hmerge = {
 	.name = "hmerge",
-	.summary = "hmerge NAME: merge a split huge page back and optimize it again",
+	.summary = "merge a split huge page back and optimize it again",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.outputs = hsplit_outputs,
@@ -1030,7 +1027,8 @@ static int hvo_run(struct gs_scenario *s, const struct gs_op *op, struct gs_resu
 
 static const struct gs_verb verb_hvo = {
 	.name = "hvo",
-	.summary = "hvo [on|off]: HVO counters (vm.hugetlb_optimize_vmemmap with on/off)",
+	.usage_target = "on|off",
+	.summary = "HVO counters (vm.hugetlb_optimize_vmemmap with on/off)",
 	.target = GS_ARG_STR,
 	.outputs = hvo_outputs,
 	.backends = GS_BACKEND_SIM,

@@ -151,8 +151,7 @@ static int inject_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 static const struct gs_verb verb_inject = {
 	.name = "inject",
 	.no_fail_nth = true,
-	.summary =
-		"arm fault injection: inject [site=S] nth=N [persistent] | every | probability=P",
+	.summary = "arm fault injection: one of nth=, every, probability= (or ppm=); or off",
 	.keys = inject_keys,
 	.backends = GS_BACKEND_SIM,
 	.validate = inject_validate,
@@ -306,8 +305,7 @@ static int kmalloc_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 
 static const struct gs_verb verb_kmalloc = {
 	.name = "kmalloc",
-	.summary =
-		"kmalloc NAME size=N [gfp=kernel|nowait|atomic] [zero]: allocate at site kmalloc",
+	.summary = "allocate at site kmalloc",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = kmalloc_keys,
@@ -326,7 +324,7 @@ static int kfree_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 
 static const struct gs_verb verb_kfree = {
 	.name = "kfree",
-	.summary = "kfree NAME: free a buffer from kmalloc",
+	.summary = "free a buffer from kmalloc",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.backends = GS_BACKEND_SIM,
@@ -359,7 +357,7 @@ static int show_run(struct gs_scenario *s, const struct gs_op *op, struct gs_res
 static const struct gs_verb verb_show = {
 	.name = "show",
 	.no_fail_nth = true,
-	.summary = "show [NAME]: print an object (or every object)",
+	.summary = "print an object (or every object)",
 	.target = GS_ARG_STR,
 	.backends = GS_BACKEND_SIM,
 	.run = show_run,
