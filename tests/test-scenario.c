@@ -16,6 +16,7 @@
 #include <gmemsim/inject.h>
 #include <gmemsim/rng.h>
 #include <gmemsim/scenario.h>
+#include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 #include <valgrind/valgrind.h>
 #include "harness.h"
@@ -324,8 +325,9 @@ static const struct gs_verb verb_fn_alloc = {
 };
 
 static char *fn_dump;
+static struct gs_state *fn_state;
 
-/* fn-dump: keep gs_scenario_dump_state()'s text for the test to read. */
+/* fn-dump: keep gs_scenario_dump_state()'s text and a snapshot for the test to read. */
 static int fn_dump_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
 	size_t len;
@@ -337,6 +339,8 @@ static int fn_dump_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 	f = open_memstream(&fn_dump, &len);
 	gs_scenario_dump_state(s, f);
 	fclose(f);
+	gs_state_free(fn_state);
+	fn_state = gs_scenario_state(s);
 	return 0;
 }
 
@@ -580,7 +584,8 @@ START_TEST(fail_nth_catches_broken_rollback)
 		      "stderr:\n%s", r.err);
 	ck_assert_ptr_nonnull(strstr(r.err, "failed with ENOMEM but changed the state:"));
 	/* The diff names the site that kept an object. */
-	ck_assert_ptr_nonnull(strstr(r.err, "\n  +  kmalloc "));
+	ck_assert_msg(strstr(r.err, "\n  -sites/kmalloc live=2\n"), "%s", r.err);
+	ck_assert_ptr_nonnull(strstr(r.err, "\n  +sites/kmalloc live=3\n"));
 	ck_assert_ptr_nonnull(strstr(r.out, "FAILED"));
 	fn_run_free(&r);
 }
@@ -686,18 +691,90 @@ START_TEST(dump_state_shows_objects_sites_checks)
 	struct run r;
 
 	register_fn_verbs();
-	r = run("kmalloc a size=64\nfn-alloc x n=2\nfn-dump\n");
+	r = run("kmalloc a size=64\nfn-alloc x n=2\nhugetlb pool nr=1\nfn-dump\n");
 	ck_assert_int_eq(r.status, GS_EXIT_OK);
 	ck_assert_ptr_nonnull(fn_dump);
-	ck_assert_msg(strstr(fn_dump, "objects:\na: kmalloc buffer of 64 bytes"), "%s", fn_dump);
-	ck_assert_ptr_nonnull(strstr(fn_dump, "\nx: fn object of 2 allocations\n"));
-	ck_assert_ptr_nonnull(strstr(fn_dump, "\nsites (live objects, bytes):\n"));
-	ck_assert_ptr_nonnull(strstr(fn_dump, "\n  kmalloc "));
-	ck_assert_ptr_nonnull(strstr(fn_dump, "\nhvo: freed="));
-	ck_assert_ptr_nonnull(strstr(fn_dump, "\nviolations: 0\n"));
+	/* Objects in creation order: a dump hook's records, or the type and its show lines. */
+	ck_assert_msg(g_str_has_prefix(fn_dump, "objects/a type=kmalloc buffer\n"
+						"objects/a size=64\n"
+						"objects/x type=fn object\n"
+						"objects/x show=x: fn object of 2 allocations\n"
+						"objects/hugetlb-2M type=hugetlb pool\n"
+						"objects/hugetlb-2M reserved_here=0\n"),
+		      "%s", fn_dump);
+	/* The layers' registered dumpers, by name. */
+	ck_assert_msg(strstr(fn_dump, "\nhugetlb/hugepages-2048kB nr=1\n"
+				      "hugetlb/hugepages-2048kB free=1\n"),
+		      "%s", fn_dump);
+	ck_assert_ptr_nonnull(strstr(fn_dump, "\nhugetlb_cgroup/root online=1\n"));
+	ck_assert_ptr_nonnull(strstr(fn_dump, "\nhvo freed="));
+	ck_assert_ptr_nonnull(strstr(fn_dump, "\nsites/kmalloc live=3\n"));
+	ck_assert(strstr(fn_dump, "\nhugetlb/") < strstr(fn_dump, "\nhvo "));
+	ck_assert(strstr(fn_dump, "\nhvo ") < strstr(fn_dump, "\nsites/"));
+	ck_assert_msg(g_str_has_suffix(fn_dump, "\nchecks violations=0\n"), "%s", fn_dump);
+	/* The same as records. */
+	ck_assert_str_eq(gs_state_get(fn_state, "objects/a", "size"), "64");
+	ck_assert_str_eq(gs_state_get(fn_state, "hugetlb/hugepages-2048kB", "nr"), "1");
+	ck_assert_str_eq(gs_state_get(fn_state, "checks", "violations"), "0");
+	ck_assert_ptr_null(gs_state_get(fn_state, "objects/nope", "size"));
+	run_free(&r);
+	/* A violation shows as its message and in the count. */
+	r = run("mk b tag=bad\nfn-dump\n");
+	ck_assert_msg(strstr(fn_dump, "\nchecks violation=check b: object b is bad\n"
+				      "checks violations=1\n"),
+		      "%s", fn_dump);
 	run_free(&r);
 	free(fn_dump);
 	fn_dump = NULL;
+	gs_state_free(fn_state);
+	fn_state = NULL;
+}
+END_TEST
+
+static void dump_a(struct gs_state *st, const char *path)
+{
+	gs_state_add(st, path, "text", "two\nlines \\ and a backslash");
+}
+
+static void dump_b(struct gs_state *st, const char *path)
+{
+	gs_state_add_u64(st, path, "n", 18446744073709551615ULL);
+	gs_state_add(st, "", "bare", "%d", 1);
+}
+
+START_TEST(state_registry)
+{
+	static struct gs_state_dumper b = {.name = "zz-test-b", .dump = dump_b};
+	static struct gs_state_dumper a = {.name = "zz-test-a", .dump = dump_a};
+	static struct gs_state_dumper a_again = {.name = "zz-test-a", .dump = dump_b};
+	static struct gs_state_dumper nameless = {.dump = dump_b};
+	struct gs_state *st = gs_state_new();
+	unsigned int nr;
+	char *text;
+
+	ck_assert_int_eq(gs_state_register(&b), 0);
+	ck_assert_int_eq(gs_state_register(&a), 0);
+	ck_assert_int_eq(gs_state_register(&a), -EEXIST);
+	ck_assert_int_eq(gs_state_register(&a_again), -EEXIST);
+	ck_assert_int_eq(gs_state_register(&nameless), -EINVAL);
+	ck_assert_int_eq(gs_state_register(NULL), -EINVAL);
+	gs_state_collect(st);
+	nr = gs_state_count(st);
+	/* Dumpers run by name, whatever the order they registered in: a's record, then b's. */
+	ck_assert_uint_ge(nr, 3);
+	ck_assert_str_eq(gs_state_nth(st, nr - 3)->path, "zz-test-a");
+	ck_assert_str_eq(gs_state_nth(st, nr - 3)->value, "two\nlines \\ and a backslash");
+	ck_assert_str_eq(gs_state_nth(st, nr - 2)->key, "n");
+	ck_assert_ptr_null(gs_state_nth(st, nr));
+	text = gs_state_text(st);
+	/* One line per record; newline and backslash escaped. */
+	ck_assert_msg(g_str_has_suffix(text, "\nzz-test-a text=two\\nlines \\\\ and a backslash\n"
+					     "zz-test-b n=18446744073709551615\n"
+					     "bare=1\n"),
+		      "%s", text);
+	free(text);
+	gs_state_free(st);
+	gs_state_free(NULL);
 }
 END_TEST
 
@@ -1388,6 +1465,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, fail_nth_scenario_rules);
 	tcase_add_test(runner, fail_nth_policy_is_verb_data);
 	tcase_add_test(runner, dump_state_shows_objects_sites_checks);
+	tcase_add_test(runner, state_registry);
 	suite_add_tcase(s, runner);
 
 	tcase_add_checked_fixture(fuzz, setup, teardown);

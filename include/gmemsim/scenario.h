@@ -18,6 +18,7 @@
 #include <gmemsim/check.h>
 #include <gmemsim/compiler.h>
 #include <gmemsim/rng.h>
+#include <gmemsim/state.h>
 
 /* Exit statuses of a scenario run (and of `gmemsim run`). */
 enum gs_exit {
@@ -389,15 +390,29 @@ GS_API int gs_scenario_run_buffer(struct gs_scenario *s, const char *name, const
 				  size_t len);
 
 /**
- * gs_scenario_dump_state() - write everything a failed operation must leave unchanged
+ * gs_scenario_state() - snapshot everything a failed operation must leave unchanged
+ * @s: runner
+ *
+ * The records of every object in creation order (objects/NAME/...: the
+ * type's dump hook, else its `show` lines), of every registered state
+ * dumper (the layers' own: allocation sites' live objects and bytes,
+ * HugeTLB pools, subpools and cgroups, HVO; <gmemsim/state.h>), and of the
+ * invariant checks: every violation message of every registered checker
+ * and object check (checks violation=...) and their number (checks
+ * violations=N).
+ *
+ * Context: between operations of a run.
+ * Return: the snapshot; free it with gs_state_free().
+ */
+GS_API struct gs_state *gs_scenario_state(struct gs_scenario *s);
+
+/**
+ * gs_scenario_dump_state() - gs_scenario_state() as text (gs_state_write())
  * @s: runner
  * @f: where to write
  *
- * The `show` output of every object in creation order, the live objects and
- * bytes of every allocation site (objects in the sites' reuse caches are not
- * live), and the violations reported by every registered checker and every
- * object's checks (with their messages). Two dumps taken around an operation
- * that failed are equal byte for byte if it left no trace.
+ * Two dumps taken around an operation that failed are equal byte for byte
+ * if it left no trace.
  *
  * Context: between operations of a run.
  */
@@ -548,12 +563,16 @@ GS_API void gs_result_set_str(struct gs_result *res, const char *key, const char
  * @check: invariant checks for the `check` verb; report each violation with
  *         gs_check_violation(). May be NULL.
  * @show: print the object for the `show` verb. May be NULL.
+ * @dump: add the object's state to a snapshot (<gmemsim/state.h>) under
+ *        @path ("objects/NAME"). May be NULL: the snapshot then holds the
+ *        type's name and each line of @show.
  */
 struct gs_obj_type {
 	const char *name;
 	void (*destroy)(void *obj);
 	void (*check)(struct gs_check_report *r, const char *name, void *obj);
 	void (*show)(struct gs_scenario *s, FILE *f, const char *name, void *obj);
+	void (*dump)(struct gs_state *st, const char *path, void *obj);
 };
 
 /**

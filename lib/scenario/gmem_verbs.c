@@ -486,10 +486,22 @@ static void vgmem_show(struct gs_scenario *s, FILE *f, const char *name, void *o
 		kvm_gmem_dump(v->inode, f);
 }
 
+static void vgmem_dump(struct gs_state *st, const char *path, void *obj)
+{
+	struct vgmem *v = obj;
+
+	gs_state_add_u64(st, path, "open", v->file != NULL);
+	gs_state_add_u64(st, path, "mapped", v->vma != NULL);
+	gs_state_add_u64(st, path, "pins", v->pins->len);
+	if (v->file)
+		kvm_gmem_dump_state(st, path, v->inode);
+}
+
 static const struct gs_obj_type vgmem_type = {
 	.name = "gmem",
 	.destroy = vgmem_destroy,
 	.show = vgmem_show,
+	.dump = vgmem_dump,
 };
 
 /* The open file @op names, or NULL after reporting why. */
@@ -561,10 +573,16 @@ static void vvm_show(struct gs_scenario *s, FILE *f, const char *name, void *obj
 	}
 }
 
+static void vvm_dump(struct gs_state *st, const char *path, void *obj)
+{
+	kvm_dump_state(st, path, obj);
+}
+
 static const struct gs_obj_type vvm_type = {
 	.name = "vm",
 	.destroy = vvm_destroy,
 	.show = vvm_show,
+	.dump = vvm_dump,
 };
 
 static const char *const type_names[] = {"default", "sw_protected", "sev", "sev_es",

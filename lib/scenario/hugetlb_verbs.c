@@ -159,10 +159,19 @@ static void vpool_show(struct gs_scenario *s, FILE *f, const char *name, void *o
 	hugetlb_dump(f);
 }
 
+/* The pools themselves are the HugeTLB layer's state dumper's ("hugetlb"). */
+static void vpool_dump(struct gs_state *st, const char *path, void *obj)
+{
+	struct vpool *p = obj;
+
+	gs_state_add(st, path, "reserved_here", "%ld", p->manual_resv);
+}
+
 static const struct gs_obj_type vpool_type = {
 	.name = "hugetlb pool",
 	.destroy = vpool_destroy,
 	.show = vpool_show,
+	.dump = vpool_dump,
 };
 
 static const char *const vpool_names[HUGE_MAX_HSTATE] = {"hugetlb-2M", "hugetlb-1G"};

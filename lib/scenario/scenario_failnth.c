@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -24,84 +25,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <gmemsim/alloc.h>
-#include <gmemsim/check.h>
-#include <gmemsim/hvo.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/warn.h>
 #include <gmemsim/internal/scenario_int.h>
 
-/* --- the state dump --- */
-
-struct dump_walk {
-	FILE *f;
-	unsigned int violations;
-};
-
-static void dump_obj(struct gs_scenario *s, const char *name, const struct gs_obj_type *type,
-		     void *obj, void *arg)
+/* The state as its text form; *violations gets the checks' count. */
+static char *dump_string(struct gs_scenario *s, unsigned long *violations)
 {
-	struct dump_walk *w = arg;
+	struct gs_state *st = gs_scenario_state(s);
+	const char *v = gs_state_get(st, "checks", "violations");
+	char *text = gs_state_text(st);
 
-	if (type->show)
-		type->show(s, w->f, name, obj);
-	else
-		fprintf(w->f, "%s: %s\n", name, type->name);
-}
-
-static void check_obj(struct gs_scenario *s, const char *name, const struct gs_obj_type *type,
-		      void *obj, void *arg)
-{
-	struct dump_walk *w = arg;
-	struct gs_check_report r = GS_CHECK_REPORT_INIT(name, w->f);
-
-	(void)s;
-	if (type->check) {
-		type->check(&r, name, obj);
-		w->violations += r.violations;
-	}
-}
-
-void gs_scenario_dump_state(struct gs_scenario *s, FILE *f)
-{
-	struct dump_walk w = {.f = f};
-	struct gs_hvo_stats hvo;
-
-	fprintf(f, "objects:\n");
-	gs_scenario_for_each_obj(s, dump_obj, &w);
-	/*
-	 * Only sites holding something: a site going from 0 to 1 object still
-	 * shows as an added line, and the dump stays short enough to diff.
-	 */
-	fprintf(f, "sites (live objects, bytes):\n");
-	for (unsigned int i = 0; i < gs_site_count(); i++) {
-		struct gs_site_stats st;
-
-		gs_site_stats(i, &st);
-		if (st.live || st.live_bytes)
-			fprintf(f, "  %s %" PRIu64 " %" PRIu64 "\n", st.name, st.live,
-				st.live_bytes);
-	}
-	/* HVO state (not its cumulative counters, which a rolled-back operation moves). */
-	gs_hvo_stats(&hvo);
-	fprintf(f, "hvo: freed=%lu restored=%lu reserved=%lu\n", hvo.freed_pages,
-		hvo.restored_pages, hvo.reserved_pages);
-	fprintf(f, "checks:\n");
-	w.violations += gs_check_run_all(f);
-	gs_scenario_for_each_obj(s, check_obj, &w);
-	fprintf(f, "violations: %u\n", w.violations);
-}
-
-static char *dump_string(struct gs_scenario *s)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f)
-		return NULL;
-	gs_scenario_dump_state(s, f);
-	fclose(f);
-	return buf;
+	if (violations)
+		*violations = v ? strtoul(v, NULL, 10) : ULONG_MAX;
+	gs_state_free(st);
+	return text;
 }
 
 /*
@@ -316,24 +254,17 @@ static bool run_rest(struct fn_ctx *c, struct gs_scenario *s, guint i, unsigned 
 	return true;
 }
 
-/* The dump @d reports no invariant violation. */
-static bool no_violations(const char *d)
-{
-	const char *v = strstr(d, "\nviolations: ");
-
-	return v && !strcmp(v, "\nviolations: 0\n");
-}
-
 /* Checkers and a leak-free teardown, for a line that succeeded with less than it was asked. */
 static bool check_and_teardown(struct fn_ctx *c, struct gs_scenario *s, guint i, unsigned long n,
 			       const struct gs_inject_record *rec, const uint64_t *live)
 {
 	const struct gs_op *op = op_at(c, i);
-	char *dump = dump_string(s);
+	unsigned long violations;
+	char *dump = dump_string(s, &violations);
 	int status;
 	bool ok = true;
 
-	if (!dump || !no_violations(dump)) {
+	if (!dump || violations) {
 		finding(c, op, n, rec, "invariant violations after a partial success:\n%s",
 			dump ? dump : "(no dump)");
 		ok = false;
@@ -367,12 +298,13 @@ static enum outcome attempt(struct fn_ctx *c, struct gs_scenario *s, guint i, un
 	const struct fn_line *clean = &c->sh->lines[i];
 	struct gs_rng rng = s->rng;
 	struct gs_result res = {0};
+	unsigned long violations = 0;
 	char *before, *after;
 	char text[512];
 	int id, rc;
 	bool fired, same;
 
-	before = dump_string(s);
+	before = dump_string(s, NULL);
 	if (!before) {
 		finding(c, op, n, NULL, "cannot take a state dump");
 		return OUT_FINDING;
@@ -424,8 +356,8 @@ static enum outcome attempt(struct fn_ctx *c, struct gs_scenario *s, guint i, un
 				clean->result);
 			goto fail;
 		}
-		after = dump_string(s);
-		if (!after || (partial ? !no_violations(after) : strcmp(before, after) != 0)) {
+		after = dump_string(s, &violations);
+		if (!after || (partial ? violations != 0 : strcmp(before, after) != 0)) {
 			finding(c, op, n, rec, "failed with %s but %s:", text,
 				partial ? "left invariant violations" : "changed the state");
 			if (after)
@@ -469,7 +401,7 @@ static enum outcome attempt(struct fn_ctx *c, struct gs_scenario *s, guint i, un
 	}
 	/* The same result as the clean run: the state must be the same too. */
 	if (clean->dump_len) {
-		after = dump_string(s);
+		after = dump_string(s, NULL);
 		if (!after || strlen(after) != clean->dump_len ||
 		    memcmp(after, c->dumps + clean->dump_off, clean->dump_len)) {
 			if (after && best_effort(op, rec)) {
@@ -659,7 +591,7 @@ static void test_line(struct fn_ctx *c, struct gs_scenario *s, guint i, const ui
 /* Keep the state after line @i for comparison with absorbed failures. */
 static void keep_dump(struct fn_ctx *c, struct gs_scenario *s, guint i)
 {
-	char *d = dump_string(s);
+	char *d = dump_string(s, NULL);
 	size_t len = d ? strlen(d) : 0;
 
 	if (len && c->sh->dumps_used + len <= FN_DUMPS_SIZE) {

@@ -263,10 +263,16 @@ static void kbuf_show(struct gs_scenario *s, FILE *f, const char *name, void *ob
 		b->size, (unsigned long long)st.live, (unsigned long long)st.live_bytes);
 }
 
+static void kbuf_dump(struct gs_state *st, const char *path, void *obj)
+{
+	gs_state_add_u64(st, path, "size", ((struct kbuf *)obj)->size);
+}
+
 static const struct gs_obj_type kbuf_type = {
 	.name = "kmalloc buffer",
 	.destroy = kbuf_destroy,
 	.show = kbuf_show,
+	.dump = kbuf_dump,
 };
 
 static const char *const gfp_names[] = {"kernel", "nowait", "atomic", NULL};
