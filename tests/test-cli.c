@@ -147,6 +147,25 @@ START_TEST(cli_wrong_expectation_names_line)
 }
 END_TEST
 
+/* A file saved with a BOM runs; a strict verb without "=>" says why it had to succeed. */
+START_TEST(cli_bom_and_strict)
+{
+	gchar *f = data("bom.gms");
+	struct cmd c = gmemsim("run", f, NULL, NULL);
+
+	ck_assert_int_eq(c.status, GS_EXIT_FAIL);
+	ck_assert_msg(strstr(c.err,
+			     "bom.gms:5: expectation not met\n"
+			     "    gmem g size=5\n"
+			     "  expected: 0 (no expectation given, and verb 'gmem' is strict: it "
+			     "must succeed unless the line says otherwise with '=>')\n"
+			     "  actual:   EINVAL\n"),
+		      "%s", c.err);
+	cmd_free(&c);
+	g_free(f);
+}
+END_TEST
+
 START_TEST(cli_malformed_is_an_error_not_a_crash)
 {
 	gchar *f = data("malformed.gms"), *ok = data("wrong-expectation.gms");
@@ -271,6 +290,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, cli_wrong_expectation_names_line);
 	tcase_add_test(tc, cli_fail_nth);
 	tcase_add_test(tc, cli_malformed_is_an_error_not_a_crash);
+	tcase_add_test(tc, cli_bom_and_strict);
 	tcase_add_test(tc, cli_demo_sites_verbs);
 	tcase_add_test(tc, cli_trace_and_seed);
 	tcase_add_test(tc, cli_kernel_backend);
