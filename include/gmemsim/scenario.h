@@ -317,7 +317,10 @@ GS_API void gs_scenario_module_register(struct gs_scenario_module *m);
 	}
 
 /**
- * gs_scenario_module_nth() - enumerate modules in registration order
+ * gs_scenario_module_nth() - enumerate modules in load order ((priority, name))
+ * @i: index from 0
+ *
+ * Context: not concurrently with gs_scenario_module_register().
  * Return: the @i-th module, or NULL past the end.
  */
 GS_API const struct gs_scenario_module *gs_scenario_module_nth(unsigned int i);
