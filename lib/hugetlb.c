@@ -16,6 +16,7 @@
 #include <gmemsim/hugetlb.h>
 #include <gmemsim/hugetlb_cgroup.h>
 #include <gmemsim/inject.h>
+#include <gmemsim/state.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
 
@@ -973,3 +974,55 @@ __attribute__((constructor)) static void hugetlb_init(void)
 	gs_folio_set_free_hook(GS_FOLIO_HUGETLB, free_huge_folio);
 	WARN_ON(gs_check_register("hugetlb", hugetlb_check, NULL) < 0);
 }
+
+struct state_ctx {
+	struct gs_state *st;
+	const char *path;
+	unsigned int nr;
+};
+
+/* Subpools by creation order, as hugetlb_dump() numbers them: no addresses. */
+static void state_subpool(struct hugepage_subpool *spool, void *arg)
+{
+	struct state_ctx *c = arg;
+	char p[96];
+
+	snprintf(p, sizeof(p), "%s/subpool/%u", c->path, c->nr++);
+	gs_state_add(c->st, p, "hstate", "%s", spool->hstate->name);
+	gs_state_add(c->st, p, "count", "%ld", spool->count);
+	gs_state_add(c->st, p, "max", "%ld", spool->max_hpages);
+	gs_state_add(c->st, p, "min", "%ld", spool->min_hpages);
+	gs_state_add(c->st, p, "used", "%ld", spool->used_hpages);
+	gs_state_add(c->st, p, "rsv", "%ld", spool->rsv_hpages);
+	gs_state_add_u64(c->st, p, "surplus", spool->use_surplus);
+	gs_state_add(c->st, p, "rsvd_cg", "%s", spool->rsvd_cg ? spool->rsvd_cg->name : "");
+}
+
+/* Every hstate's counters and lists, and every subpool (what hugetlb_dump() prints). */
+static void hugetlb_state(struct gs_state *st, const char *path)
+{
+	struct state_ctx c = {.st = st, .path = path};
+	struct hstate *h;
+
+	spin_lock(&hugetlb_lock);
+	for_each_hstate (h) {
+		struct split_count split = {0};
+		char p[64];
+
+		hugetlb_for_each_split(h, count_split, &split);
+		snprintf(p, sizeof(p), "%s/%s", path, h->name);
+		gs_state_add_u64(st, p, "nr", h->nr_huge_pages);
+		gs_state_add_u64(st, p, "free", h->free_huge_pages);
+		gs_state_add_u64(st, p, "resv", h->resv_huge_pages);
+		gs_state_add_u64(st, p, "surplus", h->surplus_huge_pages);
+		gs_state_add_u64(st, p, "overcommit", h->nr_overcommit_huge_pages);
+		gs_state_add_u64(st, p, "max", h->max_huge_pages);
+		gs_state_add_u64(st, p, "active", list_count_nodes(&h->hugepage_activelist));
+		gs_state_add_u64(st, p, "split", split.nr);
+	}
+	hugetlb_for_each_subpool(state_subpool, &c);
+	spin_unlock(&hugetlb_lock);
+}
+
+static struct gs_state_dumper hugetlb_dumper = {.name = "hugetlb", .dump = hugetlb_state};
+GS_STATE_DUMPER(hugetlb_dumper)

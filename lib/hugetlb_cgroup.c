@@ -13,6 +13,7 @@
 #include <gmemsim/check.h>
 #include <gmemsim/hugetlb.h>
 #include <gmemsim/hugetlb_cgroup.h>
+#include <gmemsim/state.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
 
@@ -451,3 +452,38 @@ __attribute__((constructor)) static void hugetlb_cgroup_init(void)
 {
 	WARN_ON(gs_check_register("hugetlb_cgroup", hugetlb_cgroup_check, NULL) < 0);
 }
+
+static void state_cgroup(struct gs_state *st, const char *path, const struct hugetlb_cgroup *h_cg)
+{
+	char p[128];
+
+	/* The root's name is "/", which would read as an empty path element. */
+	snprintf(p, sizeof(p), "%s/%s", path, h_cg == &root_h_cgroup ? "root" : h_cg->name);
+	gs_state_add(st, p, "parent", "%s", h_cg->parent ? h_cg->parent->name : "");
+	gs_state_add_u64(st, p, "online", h_cg->online);
+	gs_state_add_u64(st, p, "refcnt", h_cg->refcnt);
+	gs_state_add_u64(st, p, "current", h_cg == current_h_cg);
+	for (int idx = 0; idx < HUGE_MAX_HSTATE; idx++) {
+		long nr = (long)pages_per_huge_page(&hstates[idx]);
+		char k[64];
+
+		snprintf(k, sizeof(k), "%s.usage", hstates[idx].name);
+		gs_state_add(st, p, k, "%ld", h_cg->hugepage[idx].usage / nr);
+		snprintf(k, sizeof(k), "%s.rsvd", hstates[idx].name);
+		gs_state_add(st, p, k, "%ld", h_cg->rsvd_hugepage[idx].usage / nr);
+	}
+}
+
+/* Every cgroup's charges in huge pages (what hugetlb_cgroup_dump() prints). */
+static void hugetlb_cgroup_state(struct gs_state *st, const char *path)
+{
+	struct hugetlb_cgroup *h_cg;
+
+	state_cgroup(st, path, &root_h_cgroup);
+	list_for_each_entry (h_cg, &hugetlb_cgroups, node)
+		state_cgroup(st, path, h_cg);
+}
+
+static struct gs_state_dumper hugetlb_cgroup_dumper = {.name = "hugetlb_cgroup",
+						       .dump = hugetlb_cgroup_state};
+GS_STATE_DUMPER(hugetlb_cgroup_dumper)

@@ -18,6 +18,7 @@
 #include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/hvo.h>
+#include <gmemsim/state.h>
 #include <gmemsim/trace.h>
 
 #define PFNS_PER_VMEMMAP_PAGE (PAGE_SIZE / sizeof(struct page)) /* 64 */
@@ -379,3 +380,14 @@ void gs_hvo_stats(struct gs_hvo_stats *out)
 {
 	*out = stats;
 }
+
+/* HVO's state, not its cumulative counters (which a rolled-back operation moves). */
+static void hvo_dump(struct gs_state *st, const char *path)
+{
+	gs_state_add_u64(st, path, "freed", stats.freed_pages);
+	gs_state_add_u64(st, path, "restored", stats.restored_pages);
+	gs_state_add_u64(st, path, "reserved", stats.reserved_pages);
+}
+
+static struct gs_state_dumper hvo_dumper = {.name = "hvo", .dump = hvo_dump};
+GS_STATE_DUMPER(hvo_dumper)

@@ -86,6 +86,18 @@ START_TEST(cli_usage_errors)
 	cmd_free(&c);
 	c = gmemsim("--no-such-option", NULL, NULL, NULL);
 	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(c.err, "--no-such-option"));
+	cmd_free(&c);
+	/* A usage error is a hint of three lines, not the whole help. */
+	c = gmemsim("explode", NULL, NULL, NULL);
+	ck_assert_str_eq(c.err, "gmemsim: unknown command 'explode'\n"
+				"Usage: gmemsim [OPTION...] run|diff|demo|sites|verbs [FILE...]\n"
+				"Try 'gmemsim --help' for more information.\n");
+	ck_assert_str_eq(c.out, "");
+	cmd_free(&c);
+	c = gmemsim("--no-such-option", "demo", NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(c.err, "Try 'gmemsim --help' for more information.\n"));
+	ck_assert_ptr_null(strstr(c.err, "Exit status:"));
 	cmd_free(&c);
 }
 END_TEST
@@ -135,6 +147,25 @@ START_TEST(cli_wrong_expectation_names_line)
 }
 END_TEST
 
+/* A file saved with a BOM runs; a strict verb without "=>" says why it had to succeed. */
+START_TEST(cli_bom_and_strict)
+{
+	gchar *f = data("bom.gms");
+	struct cmd c = gmemsim("run", f, NULL, NULL);
+
+	ck_assert_int_eq(c.status, GS_EXIT_FAIL);
+	ck_assert_msg(strstr(c.err,
+			     "bom.gms:5: expectation not met\n"
+			     "    gmem g size=5\n"
+			     "  expected: 0 (no expectation given, and verb 'gmem' is strict: it "
+			     "must succeed unless the line says otherwise with '=>')\n"
+			     "  actual:   EINVAL\n"),
+		      "%s", c.err);
+	cmd_free(&c);
+	g_free(f);
+}
+END_TEST
+
 START_TEST(cli_malformed_is_an_error_not_a_crash)
 {
 	gchar *f = data("malformed.gms"), *ok = data("wrong-expectation.gms");
@@ -167,7 +198,17 @@ START_TEST(cli_demo_sites_verbs)
 	c = gmemsim("verbs", NULL, NULL, NULL);
 	ck_assert_int_eq(c.status, 0);
 	ck_assert_ptr_nonnull(strstr(c.out, "inject"));
-	ck_assert_ptr_nonnull(strstr(c.out, "expect-warns TARGET"));
+	/* Each verb's real usage, no placeholder. */
+	ck_assert_ptr_null(strstr(c.out, "TARGET"));
+	ck_assert_ptr_nonnull(strstr(c.out, "\nexpect-warns N\n"));
+	ck_assert_ptr_nonnull(strstr(c.out, "\nkmalloc NAME size=N [gfp=kernel|nowait|atomic] "
+					    "[zero]\n"));
+	ck_assert_ptr_nonnull(strstr(c.out, "\nhugetlb pool|stat|reserve|unreserve|dump [size=N]"));
+	ck_assert_ptr_nonnull(strstr(c.out, "\nmemslot VM slot=N [gpa=N]"));
+	ck_assert_ptr_nonnull(strstr(c.out, "\nshow [NAME]\n"));
+	ck_assert_msg(g_str_has_prefix(c.out, "note TEXT...\n"), "%s", c.out);
+	/* Strict verbs say so. */
+	ck_assert_ptr_nonnull(strstr(c.out, "(strict: a line without => must succeed)"));
 	ck_assert_ptr_nonnull(strstr(c.out, "warns=N"));
 	cmd_free(&c);
 }
@@ -249,6 +290,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, cli_wrong_expectation_names_line);
 	tcase_add_test(tc, cli_fail_nth);
 	tcase_add_test(tc, cli_malformed_is_an_error_not_a_crash);
+	tcase_add_test(tc, cli_bom_and_strict);
 	tcase_add_test(tc, cli_demo_sites_verbs);
 	tcase_add_test(tc, cli_trace_and_seed);
 	tcase_add_test(tc, cli_kernel_backend);

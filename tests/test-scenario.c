@@ -16,6 +16,7 @@
 #include <gmemsim/inject.h>
 #include <gmemsim/rng.h>
 #include <gmemsim/scenario.h>
+#include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 #include <valgrind/valgrind.h>
 #include "harness.h"
@@ -324,8 +325,9 @@ static const struct gs_verb verb_fn_alloc = {
 };
 
 static char *fn_dump;
+static struct gs_state *fn_state;
 
-/* fn-dump: keep gs_scenario_dump_state()'s text for the test to read. */
+/* fn-dump: keep gs_scenario_dump_state()'s text and a snapshot for the test to read. */
 static int fn_dump_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
 	size_t len;
@@ -337,6 +339,8 @@ static int fn_dump_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 	f = open_memstream(&fn_dump, &len);
 	gs_scenario_dump_state(s, f);
 	fclose(f);
+	gs_state_free(fn_state);
+	fn_state = gs_scenario_state(s);
 	return 0;
 }
 
@@ -348,12 +352,107 @@ static const struct gs_verb verb_fn_dump = {
 	.run = fn_dump_run,
 };
 
+/*
+ * Verbs whose answer to a failed allocation is not a clean ENOMEM, each
+ * once with the fail-nth policy that allows it and once without, so the
+ * runner is seen reading the policy from the descriptor.
+ *
+ * fn-eio NAME n=N: as fn-alloc, but a failure is -EIO.
+ * fn-less NAME n=N: stops at the first failure and keeps what it got (got=K).
+ * fn-steps NAME n=N: a failure returns -ENOMEM but keeps what was done (done=K).
+ */
+static int fn_policy_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
+			 int how)
+{
+	/* A retry after a partial failure adds to what the first attempt left. */
+	struct fnobj *o = gs_scenario_obj_get(s, op->target, &fnobj_type);
+	unsigned int n = (unsigned int)gs_op_u64(op, "n", 3), got = 0;
+	bool fresh = !o;
+
+	if (fresh)
+		o = g_new0(struct fnobj, 1);
+	while (got < n && o->nr < ARRAY_SIZE(o->p)) {
+		void *p = gs_kmalloc(24, GFP_KERNEL);
+
+		if (p) {
+			o->p[o->nr++] = p;
+			got++;
+			continue;
+		}
+		if (how == 'e') {
+			while (got--)
+				gs_kfree(o->p[--o->nr], 24);
+			if (fresh)
+				g_free(o);
+			res->ret = -EIO;
+			return 0;
+		}
+		if (how == 's')
+			res->ret = -ENOMEM;
+		break;
+	}
+	gs_result_set(res, how == 's' ? "done" : "got", got);
+	if (fresh && o->nr)
+		gs_scenario_obj_add(s, op->target, &fnobj_type, o);
+	else if (fresh)
+		g_free(o);
+	return 0;
+}
+
+static int fn_eio_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	return fn_policy_run(s, op, res, 'e');
+}
+
+static int fn_less_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	return fn_policy_run(s, op, res, 'l');
+}
+
+static int fn_steps_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	return fn_policy_run(s, op, res, 's');
+}
+
+static const int eio_errnos[] = {EIO, 0};
+static const struct gs_fail_nth_effort kmalloc_absorbed[] = {{NULL, "kmalloc"}, {NULL, NULL}};
+static const struct gs_fail_nth_effort other_site_absorbed[] = {{NULL, "hvo.restore"},
+								{NULL, NULL}};
+static const char *const fn_policy_outputs[] = {"got", "done", NULL};
+
+#define FN_POLICY_VERB(var, verb, fn, ...)                                           \
+	static const struct gs_verb var = {.name = verb,                             \
+					   .summary = "a fail-nth policy test verb", \
+					   .target = GS_ARG_STR,                     \
+					   .target_required = true,                  \
+					   .keys = fn_alloc_keys,                    \
+					   .outputs = fn_policy_outputs,             \
+					   .backends = GS_BACKEND_SIM,               \
+					   .run = fn,                                \
+					   __VA_ARGS__}
+
+FN_POLICY_VERB(verb_fn_eio, "fn-eio", fn_eio_run, .fail_nth.errnos = eio_errnos);
+FN_POLICY_VERB(verb_fn_eio_bare, "fn-eio-bare", fn_eio_run);
+FN_POLICY_VERB(verb_fn_less, "fn-less", fn_less_run, .fail_nth.best_effort = kmalloc_absorbed);
+FN_POLICY_VERB(verb_fn_less_other, "fn-less-other", fn_less_run,
+	       .fail_nth.best_effort = other_site_absorbed);
+FN_POLICY_VERB(verb_fn_steps, "fn-steps", fn_steps_run, .fail_nth.progress = "done");
+FN_POLICY_VERB(verb_fn_steps_bare, "fn-steps-bare", fn_steps_run);
+
 static void register_fn_verbs(void)
 {
 	if (!gs_verb_lookup(verb_fn_alloc.name))
 		ck_assert_int_eq(gs_verb_register(&verb_fn_alloc), 0);
 	if (!gs_verb_lookup(verb_fn_dump.name))
 		ck_assert_int_eq(gs_verb_register(&verb_fn_dump), 0);
+	if (gs_verb_lookup(verb_fn_eio.name))
+		return;
+	ck_assert_int_eq(gs_verb_register(&verb_fn_eio), 0);
+	ck_assert_int_eq(gs_verb_register(&verb_fn_eio_bare), 0);
+	ck_assert_int_eq(gs_verb_register(&verb_fn_less), 0);
+	ck_assert_int_eq(gs_verb_register(&verb_fn_less_other), 0);
+	ck_assert_int_eq(gs_verb_register(&verb_fn_steps), 0);
+	ck_assert_int_eq(gs_verb_register(&verb_fn_steps_bare), 0);
 }
 
 struct fn_run {
@@ -485,7 +584,8 @@ START_TEST(fail_nth_catches_broken_rollback)
 		      "stderr:\n%s", r.err);
 	ck_assert_ptr_nonnull(strstr(r.err, "failed with ENOMEM but changed the state:"));
 	/* The diff names the site that kept an object. */
-	ck_assert_ptr_nonnull(strstr(r.err, "\n  +  kmalloc "));
+	ck_assert_msg(strstr(r.err, "\n  -sites/kmalloc live=2\n"), "%s", r.err);
+	ck_assert_ptr_nonnull(strstr(r.err, "\n  +sites/kmalloc live=3\n"));
 	ck_assert_ptr_nonnull(strstr(r.out, "FAILED"));
 	fn_run_free(&r);
 }
@@ -554,23 +654,127 @@ START_TEST(fail_nth_scenario_rules)
 }
 END_TEST
 
+START_TEST(fail_nth_policy_is_verb_data)
+{
+	if (skip_under_valgrind("fail_nth_policy_is_verb_data"))
+		return;
+	struct fn_run r = fail_nth("fn-eio a n=2\nfn-less b n=2\nfn-steps c n=2\n", 0);
+
+	/* Declared: EIO allowed; fewer pages absorbed; a failure after a step is partial. */
+	ck_assert_msg(r.status == GS_EXIT_OK, "out:\n%s\nerr:\n%s", r.out, r.err);
+	ck_assert_uint_eq(r.st.injections, 6);
+	ck_assert_uint_eq(r.st.failed_clean, 3); /* both of fn-eio, fn-steps' first */
+	ck_assert_uint_eq(r.st.partial, 3);	 /* both of fn-less, fn-steps' second */
+	ck_assert_uint_eq(r.st.findings, 0);
+	fn_run_free(&r);
+
+	/* The same behaviour, undeclared, is a finding each time it shows. */
+	r = fail_nth("fn-eio-bare a n=2\n", 0);
+	ck_assert_uint_eq(r.st.findings, 2);
+	ck_assert_msg(strstr(r.err, "failed with EIO, not ENOMEM"), "%s", r.err);
+	fn_run_free(&r);
+	r = fail_nth("fn-less-other b n=2\n", 0);
+	ck_assert_uint_eq(r.st.findings, 2);
+	ck_assert_msg(strstr(r.err, "succeeded with 0 got=0, the clean run with 0 got=2"), "%s",
+		      r.err);
+	fn_run_free(&r);
+	r = fail_nth("fn-steps-bare c n=2\n", 0);
+	ck_assert_uint_eq(r.st.findings, 1);
+	ck_assert_msg(strstr(r.err, "failed with ENOMEM done=1 but changed the state"), "%s",
+		      r.err);
+	fn_run_free(&r);
+}
+END_TEST
+
 START_TEST(dump_state_shows_objects_sites_checks)
 {
 	struct run r;
 
 	register_fn_verbs();
-	r = run("kmalloc a size=64\nfn-alloc x n=2\nfn-dump\n");
+	r = run("kmalloc a size=64\nfn-alloc x n=2\nhugetlb pool nr=1\nfn-dump\n");
 	ck_assert_int_eq(r.status, GS_EXIT_OK);
 	ck_assert_ptr_nonnull(fn_dump);
-	ck_assert_msg(strstr(fn_dump, "objects:\na: kmalloc buffer of 64 bytes"), "%s", fn_dump);
-	ck_assert_ptr_nonnull(strstr(fn_dump, "\nx: fn object of 2 allocations\n"));
-	ck_assert_ptr_nonnull(strstr(fn_dump, "\nsites (live objects, bytes):\n"));
-	ck_assert_ptr_nonnull(strstr(fn_dump, "\n  kmalloc "));
-	ck_assert_ptr_nonnull(strstr(fn_dump, "\nhvo: freed="));
-	ck_assert_ptr_nonnull(strstr(fn_dump, "\nviolations: 0\n"));
+	/* Objects in creation order: a dump hook's records, or the type and its show lines. */
+	ck_assert_msg(g_str_has_prefix(fn_dump, "objects/a type=kmalloc buffer\n"
+						"objects/a size=64\n"
+						"objects/x type=fn object\n"
+						"objects/x show=x: fn object of 2 allocations\n"
+						"objects/hugetlb-2M type=hugetlb pool\n"
+						"objects/hugetlb-2M reserved_here=0\n"),
+		      "%s", fn_dump);
+	/* The layers' registered dumpers, by name. */
+	ck_assert_msg(strstr(fn_dump, "\nhugetlb/hugepages-2048kB nr=1\n"
+				      "hugetlb/hugepages-2048kB free=1\n"),
+		      "%s", fn_dump);
+	ck_assert_ptr_nonnull(strstr(fn_dump, "\nhugetlb_cgroup/root online=1\n"));
+	ck_assert_ptr_nonnull(strstr(fn_dump, "\nhvo freed="));
+	ck_assert_ptr_nonnull(strstr(fn_dump, "\nsites/kmalloc live=3\n"));
+	ck_assert(strstr(fn_dump, "\nhugetlb/") < strstr(fn_dump, "\nhvo "));
+	ck_assert(strstr(fn_dump, "\nhvo ") < strstr(fn_dump, "\nsites/"));
+	ck_assert_msg(g_str_has_suffix(fn_dump, "\nchecks violations=0\n"), "%s", fn_dump);
+	/* The same as records. */
+	ck_assert_str_eq(gs_state_get(fn_state, "objects/a", "size"), "64");
+	ck_assert_str_eq(gs_state_get(fn_state, "hugetlb/hugepages-2048kB", "nr"), "1");
+	ck_assert_str_eq(gs_state_get(fn_state, "checks", "violations"), "0");
+	ck_assert_ptr_null(gs_state_get(fn_state, "objects/nope", "size"));
+	run_free(&r);
+	/* A violation shows as its message and in the count. */
+	r = run("mk b tag=bad\nfn-dump\n");
+	ck_assert_msg(strstr(fn_dump, "\nchecks violation=check b: object b is bad\n"
+				      "checks violations=1\n"),
+		      "%s", fn_dump);
 	run_free(&r);
 	free(fn_dump);
 	fn_dump = NULL;
+	gs_state_free(fn_state);
+	fn_state = NULL;
+}
+END_TEST
+
+static void dump_a(struct gs_state *st, const char *path)
+{
+	gs_state_add(st, path, "text", "two\nlines \\ and a backslash");
+}
+
+static void dump_b(struct gs_state *st, const char *path)
+{
+	gs_state_add_u64(st, path, "n", 18446744073709551615ULL);
+	gs_state_add(st, "", "bare", "%d", 1);
+}
+
+START_TEST(state_registry)
+{
+	static struct gs_state_dumper b = {.name = "zz-test-b", .dump = dump_b};
+	static struct gs_state_dumper a = {.name = "zz-test-a", .dump = dump_a};
+	static struct gs_state_dumper a_again = {.name = "zz-test-a", .dump = dump_b};
+	static struct gs_state_dumper nameless = {.dump = dump_b};
+	struct gs_state *st = gs_state_new();
+	unsigned int nr;
+	char *text;
+
+	ck_assert_int_eq(gs_state_register(&b), 0);
+	ck_assert_int_eq(gs_state_register(&a), 0);
+	ck_assert_int_eq(gs_state_register(&a), -EEXIST);
+	ck_assert_int_eq(gs_state_register(&a_again), -EEXIST);
+	ck_assert_int_eq(gs_state_register(&nameless), -EINVAL);
+	ck_assert_int_eq(gs_state_register(NULL), -EINVAL);
+	gs_state_collect(st);
+	nr = gs_state_count(st);
+	/* Dumpers run by name, whatever the order they registered in: a's record, then b's. */
+	ck_assert_uint_ge(nr, 3);
+	ck_assert_str_eq(gs_state_nth(st, nr - 3)->path, "zz-test-a");
+	ck_assert_str_eq(gs_state_nth(st, nr - 3)->value, "two\nlines \\ and a backslash");
+	ck_assert_str_eq(gs_state_nth(st, nr - 2)->key, "n");
+	ck_assert_ptr_null(gs_state_nth(st, nr));
+	text = gs_state_text(st);
+	/* One line per record; newline and backslash escaped. */
+	ck_assert_msg(g_str_has_suffix(text, "\nzz-test-a text=two\\nlines \\\\ and a backslash\n"
+					     "zz-test-b n=18446744073709551615\n"
+					     "bare=1\n"),
+		      "%s", text);
+	free(text);
+	gs_state_free(st);
+	gs_state_free(NULL);
 }
 END_TEST
 
@@ -596,6 +800,12 @@ START_TEST(parse_numbers)
 		{"0X1f", 0, 31},
 		{"0x10K", 0, 16 << 10},
 		{"1_000_000", 0, 1000000},
+		{"0xff_ff", 0, 0xffff},
+		{"1_", -EINVAL, 0},
+		{"_1", -EINVAL, 0},
+		{"1__0", -EINVAL, 0},
+		{"0x_1", -EINVAL, 0},
+		{"1_K", -EINVAL, 0},
 		{"18446744073709551615", 0, UINT64_MAX},
 		{"0xffffffffffffffff", 0, UINT64_MAX},
 		{"18446744073709551616", -ERANGE, 0},
@@ -639,6 +849,24 @@ START_TEST(errno_names)
 END_TEST
 
 /* --- parse errors: each names file and line, and nothing runs --- */
+
+/* A UTF-8 byte order mark opens the file, not its first verb; anywhere else it is text. */
+START_TEST(parse_bom)
+{
+	struct run r = run("\xef\xbb\xbf"
+			   "echo n=1 => n=1\n");
+
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	run_free(&r);
+	expect_err("echo n=1\n\xef\xbb\xbf"
+		   "echo n=1\n",
+		   GS_EXIT_SYNTAX,
+		   "t.gms:2: unknown verb '\xef\xbb\xbf"
+		   "echo'");
+	expect_err("kmalloc a size=1_\n", GS_EXIT_SYNTAX,
+		   "t.gms:1: size: expected a number, got '1_'");
+}
+END_TEST
 
 START_TEST(parse_errors)
 {
@@ -814,8 +1042,22 @@ START_TEST(strict_mode)
 	run_free(&r);
 	r = run_opts("echo ret=5\n", o);
 	ck_assert_int_eq(r.status, GS_EXIT_FAIL);
-	ck_assert_ptr_nonnull(strstr(r.err, "expected: 0 (a check must pass)"));
+	ck_assert_ptr_nonnull(strstr(r.err, "expected: 0 (no expectation given, and --strict "
+					    "makes every such line succeed)"));
 	run_free(&r);
+	/* A strict verb needs no --strict, and the message says which verb and why. */
+	r = run("gmem g size=5\n");
+	ck_assert_int_eq(r.status, GS_EXIT_FAIL);
+	ck_assert_msg(strstr(r.err, "  expected: 0 (no expectation given, and verb 'gmem' is "
+				    "strict: it must succeed unless the line says otherwise with "
+				    "'=>')\n  actual:   EINVAL\n"),
+		      "%s", r.err);
+	run_free(&r);
+	r = run("gmem g size=5 => EINVAL\n");
+	ck_assert_int_eq(r.status, GS_EXIT_OK);
+	run_free(&r);
+	ck_assert(gs_verb_lookup("falloc")->strict);
+	ck_assert(!gs_verb_lookup("hugetlb")->strict);
 }
 END_TEST
 
@@ -998,6 +1240,85 @@ START_TEST(kernel_backend)
 }
 END_TEST
 
+/* A module of the test's own, registered before main() as the library's are. */
+static unsigned int test_teardowns;
+
+static int nop_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	(void)s;
+	(void)op;
+	(void)res;
+	return 0;
+}
+
+static void test_module_teardown(void)
+{
+	test_teardowns++;
+}
+
+static const struct gs_verb verb_tm = {
+	.name = "tm-verb",
+	.summary = "a verb of the test module",
+	.backends = GS_BACKEND_SIM,
+	.run = nop_run,
+};
+
+static const struct gs_verb *const tm_verbs[] = {&verb_tm, NULL};
+
+static struct gs_scenario_module test_module = {
+	.name = "test",
+	.priority = GS_MODULE_PRIO_USER,
+	.verbs = tm_verbs,
+	.teardown = test_module_teardown,
+};
+GS_SCENARIO_MODULE(test_module)
+
+static const struct gs_verb verb_late = {
+	.name = "late-verb",
+	.summary = "a verb of a module registered after init",
+	.backends = GS_BACKEND_SIM,
+	.run = nop_run,
+};
+
+static const struct gs_verb *const late_verbs[] = {&verb_late, NULL};
+
+START_TEST(modules_register_themselves)
+{
+	static struct gs_scenario_module late = {
+		.name = "late", .priority = GS_MODULE_PRIO_CORE + 1, .verbs = late_verbs};
+	static struct gs_scenario_module late_again = {.name = "late", .verbs = tm_verbs};
+	const struct gs_scenario_module *m;
+	unsigned int nr = 0, before;
+	struct run r;
+
+	/* The library's modules and this one, in (priority, name) order. */
+	ck_assert_ptr_eq(gs_verb_lookup("tm-verb"), &verb_tm);
+	ck_assert_str_eq(gs_scenario_module_nth(0)->name, "core");
+	for (; (m = gs_scenario_module_nth(nr + 1)); nr++) {
+		const struct gs_scenario_module *prev = gs_scenario_module_nth(nr);
+
+		ck_assert(prev->priority < m->priority ||
+			  (prev->priority == m->priority && strcmp(prev->name, m->name) < 0));
+	}
+	ck_assert_str_eq(gs_scenario_module_nth(nr)->name, "test");
+	ck_assert_ptr_nonnull(gs_verb_lookup("hpage"));
+	ck_assert_ptr_nonnull(gs_verb_lookup("falloc"));
+	/* Every run ends with every module's teardown hook. */
+	before = test_teardowns;
+	r = run("tm-verb\n");
+	ck_assert_int_eq(r.status, GS_EXIT_OK);
+	run_free(&r);
+	ck_assert_uint_eq(test_teardowns, before + 1);
+	/* After init, a module's verbs come at once; a second module of that name is ignored. */
+	gs_scenario_module_register(&late);
+	gs_scenario_module_register(&late_again);
+	ck_assert_ptr_eq(gs_verb_lookup("late-verb"), &verb_late);
+	ck_assert_str_eq(gs_scenario_module_nth(1)->name, "late");
+	ck_assert_str_eq(gs_scenario_module_nth(nr + 1)->name, "test");
+	ck_assert_ptr_null(gs_scenario_module_nth(nr + 2));
+}
+END_TEST
+
 START_TEST(registry_rules)
 {
 	static const struct gs_key many[GS_MAX_KEYS + 2] = {
@@ -1113,6 +1434,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(parse, parse_numbers);
 	tcase_add_test(parse, errno_names);
 	tcase_add_test(parse, parse_errors);
+	tcase_add_test(parse, parse_bom);
 	tcase_add_test(parse, parse_error_has_no_side_effects);
 	tcase_add_test(parse, parse_nul_byte);
 	tcase_add_test(parse, parse_reports_several_errors);
@@ -1133,6 +1455,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, seeded_runs_repeat);
 	tcase_add_test(runner, kernel_backend);
 	tcase_add_test(runner, registry_rules);
+	tcase_add_test(runner, modules_register_themselves);
 	tcase_add_test(runner, leak_detected_at_teardown);
 	tcase_add_test(runner, fail_nth_counts);
 	tcase_add_test(runner, fail_nth_sampling);
@@ -1140,7 +1463,9 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, fail_nth_catches_crash_and_warn);
 	tcase_add_test(runner, fail_nth_clean_run_must_pass);
 	tcase_add_test(runner, fail_nth_scenario_rules);
+	tcase_add_test(runner, fail_nth_policy_is_verb_data);
 	tcase_add_test(runner, dump_state_shows_objects_sites_checks);
+	tcase_add_test(runner, state_registry);
 	suite_add_tcase(s, runner);
 
 	tcase_add_checked_fixture(fuzz, setup, teardown);

@@ -87,12 +87,20 @@ static int severity(int status)
 	}
 }
 
+/* One line on what is wrong, one on the form, one pointing at --help: not the whole help. */
+static void usage_hint(const char *msg)
+{
+	fprintf(stderr,
+		"gmemsim: %s\n"
+		"Usage: gmemsim [OPTION...] run|diff|demo|sites|verbs [FILE...]\n"
+		"Try 'gmemsim --help' for more information.\n",
+		msg);
+}
+
 static int usage_error(GOptionContext *ctx, const char *msg)
 {
-	gchar *help = g_option_context_get_help(ctx, TRUE, NULL);
-
-	fprintf(stderr, "gmemsim: %s\n\n%s", msg, help);
-	g_free(help);
+	(void)ctx;
+	usage_hint(msg);
 	return GS_EXIT_USAGE;
 }
 
@@ -272,11 +280,48 @@ static const char *type_name(enum gs_arg_type t)
 	return "";
 }
 
+/* "a|b|c" for a key's names, else the placeholder of its type. */
+static void append_value(GString *g, const struct gs_key *key)
+{
+	if (!key->names) {
+		g_string_append(g, type_name(key->type));
+		return;
+	}
+	for (int n = 0; key->names[n]; n++)
+		g_string_append_printf(g, "%s%s", n ? "|" : "", key->names[n]);
+}
+
+/* The line as a scenario writes it: verb, target, required keys, [optional keys]. */
+static void print_usage(const struct gs_verb *v)
+{
+	GString *g = g_string_new(v->name);
+	const char *target = v->usage_target;
+
+	if (!target && v->target != GS_ARG_NONE)
+		target = v->target == GS_ARG_U64 ? "N" : "NAME";
+	if (target)
+		g_string_append_printf(g, v->target_required ? " %s" : " [%s]", target);
+	if (v->text)
+		g_string_append(g, " TEXT...");
+	for (int k = 0; v->keys && v->keys[k].name; k++) {
+		const struct gs_key *key = &v->keys[k];
+
+		g_string_append_printf(g, " %s%s", key->required ? "" : "[", key->name);
+		if (key->type != GS_ARG_BOOL) {
+			g_string_append_c(g, '=');
+			append_value(g, key);
+		}
+		if (!key->required)
+			g_string_append_c(g, ']');
+	}
+	printf("%s\n", g->str);
+	g_string_free(g, TRUE);
+}
+
 static void print_verb(const struct gs_verb *v)
 {
-	printf("%s%s%s\n    %s\n", v->name, v->target == GS_ARG_NONE ? "" : " ",
-	       v->target == GS_ARG_NONE ? "" : (v->target_required ? "TARGET" : "[TARGET]"),
-	       v->summary ? v->summary : "");
+	print_usage(v);
+	printf("    %s\n", v->summary ? v->summary : "");
 	for (int k = 0; v->keys && v->keys[k].name; k++) {
 		const struct gs_key *key = &v->keys[k];
 		GString *line = g_string_new(NULL);
@@ -293,6 +338,8 @@ static void print_verb(const struct gs_verb *v)
 	}
 	for (int o = 0; v->outputs && v->outputs[o]; o++)
 		printf("      => %s=...\n", v->outputs[o]);
+	if (v->strict)
+		printf("      (strict: a line without => must succeed)\n");
 	if (!(v->backends & GS_BACKEND_KERNEL))
 		printf("      (simulator only)\n");
 }
@@ -318,7 +365,7 @@ int main(int argc, char **argv)
 	g_option_context_set_description(ctx, description);
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-		fprintf(stderr, "gmemsim: %s\n", err->message);
+		usage_hint(err->message);
 		g_error_free(err);
 		g_option_context_free(ctx);
 		return GS_EXIT_USAGE;

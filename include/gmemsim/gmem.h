@@ -239,6 +239,18 @@ static inline pgoff_t gmem_nr_pages(const struct gmem_inode *inode)
  */
 GS_API void kvm_gmem_dump(struct gmem_inode *inode, FILE *f);
 
+struct gs_state;
+
+/**
+ * kvm_gmem_dump_state() - kvm_gmem_dump() as records of a state snapshot
+ * @st: the snapshot (<gmemsim/state.h>)
+ * @path: where the inode's records go ("objects/g")
+ * @inode: the inode
+ *
+ * Context: any.
+ */
+GS_API void kvm_gmem_dump_state(struct gs_state *st, const char *path, struct gmem_inode *inode);
+
 /* --- fallocate (lib/gmem_falloc.c) --- */
 
 /**

@@ -326,4 +326,19 @@ GS_API int kvm_stage2_level(struct kvm *kvm, gfn_t gfn);
 /** kvm_stage2_leaf() - the KVM_LEAF_* value of the leaf mapping @gfn, 0 if unmapped */
 GS_API unsigned long kvm_stage2_leaf(struct kvm *kvm, gfn_t gfn);
 
+struct gs_state;
+
+/**
+ * kvm_dump_state() - a VM's state as records of a state snapshot
+ * @st: the snapshot (<gmemsim/state.h>)
+ * @path: where the VM's records go ("objects/vm0")
+ * @kvm: the VM
+ *
+ * Its type, where memory attributes live, leaves by level, private gfns
+ * (per-VM attributes) and every stage-2 leaf with its level and source.
+ *
+ * Context: any.
+ */
+GS_API void kvm_dump_state(struct gs_state *st, const char *path, struct kvm *kvm);
+
 #endif /* GMEMSIM_KVM_H */

@@ -18,6 +18,7 @@
 #include <gmemsim/check.h>
 #include <gmemsim/compiler.h>
 #include <gmemsim/rng.h>
+#include <gmemsim/state.h>
 
 /* Exit statuses of a scenario run (and of `gmemsim run`). */
 enum gs_exit {
@@ -153,6 +154,33 @@ struct gs_result {
 struct gs_scenario;
 
 /**
+ * struct gs_fail_nth_effort - a failure the verb absorbs by doing less
+ * @target: only with this target (verbs whose target is a sub-command); NULL: any
+ * @site: only a failure at this allocation site; NULL: any
+ *
+ * Lists end with an entry whose @target and @site are both NULL.
+ */
+struct gs_fail_nth_effort {
+	const char *target;
+	const char *site;
+};
+
+/**
+ * struct gs_verb_fail_nth - the kernel's answer to a failed allocation, per verb
+ * @errnos: errnos besides ENOMEM the operation may fail with (the kernel maps
+ *          a failed allocation to them on this path), 0-terminated; may be NULL
+ * @best_effort: failures after which the operation succeeds with less
+ *               (docs/SCENARIOS.md, "fail-nth"); may be NULL
+ * @progress: a result field saying how much a failed operation did before it
+ *            failed (non-zero: done in part, the state may differ); may be NULL
+ */
+struct gs_verb_fail_nth {
+	const int *errnos;
+	const struct gs_fail_nth_effort *best_effort;
+	const char *progress;
+};
+
+/**
  * struct gs_verb - a scenario verb
  * @name: the verb as written in scenarios
  * @summary: one line for `gmemsim verbs`
@@ -162,10 +190,15 @@ struct gs_scenario;
  * @keys: accepted keys, terminated by an entry with a NULL name; may be NULL
  * @outputs: result fields the verb reports (for key=value expectations), NULL-terminated
  * @backends: GS_BACKEND_* the verb runs on; others report it skipped
- * @strict: without an explicit expectation, a non-zero result fails the run
+ * @strict: a line without "=>" must succeed (result 0 or more, no signal);
+ *          without it, any result is accepted (`gmemsim verbs` marks strict verbs)
  * @no_fail_nth: not an operation on the simulated state (narration, checks,
  *               injection rules): the fail-nth runner does not fail its
  *               allocations (see gs_scenario_fail_nth_file())
+ * @fail_nth: how the fail-nth runner judges the verb's answer to a failed
+ *            allocation (struct gs_verb_fail_nth)
+ * @usage_target: the target as `gmemsim verbs` shows it ("pool|stat|...");
+ *                NULL: NAME for a word, N for a number
  * @validate: extra parse-time checks; write a message to @err and return
  *            non-zero to reject the line. May be NULL.
  * @run: do it. Return 0 with @res filled in, or non-zero after
@@ -185,6 +218,8 @@ struct gs_verb {
 	unsigned int backends;
 	bool strict;
 	bool no_fail_nth;
+	struct gs_verb_fail_nth fail_nth;
+	const char *usage_target;
 	int (*validate)(const struct gs_op *op, char *err, size_t len);
 	int (*run)(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res);
 	int (*run_kernel)(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res);
@@ -227,6 +262,68 @@ GS_API int gs_expect_kind_register(const struct gs_expect_kind *kind);
 
 /** gs_expect_kind_nth() - enumerate expectation kinds; NULL past the end */
 GS_API const struct gs_expect_kind *gs_expect_kind_nth(unsigned int i);
+
+/**
+ * struct gs_scenario_module - verbs that register themselves with the engine
+ * @name: unique; names the module in messages
+ * @priority: modules register in increasing @priority, then by @name: lower
+ *            layers first (GS_MODULE_PRIO_*), so `gmemsim verbs` reads bottom-up
+ * @verbs: the module's verbs, NULL-terminated; may be NULL
+ * @kinds: its expectation kinds, NULL-terminated; may be NULL
+ * @teardown: at the end of every run, after every object is destroyed: give
+ *            back what the module's verbs left to the simulated machine; may be NULL
+ * @best_effort_sites: allocation sites whose failure any verb absorbs by
+ *                     doing less (an optimization skipped, as the kernel
+ *                     does), for the fail-nth runner; NULL-terminated; may be NULL
+ * @next: the engine's list; leave it NULL
+ *
+ * The engine never names a module: each registers its descriptor from a
+ * constructor (GS_SCENARIO_MODULE()), and gs_scenario_init() takes them in
+ * order.
+ */
+struct gs_scenario_module {
+	const char *name;
+	int priority;
+	const struct gs_verb *const *verbs;
+	const struct gs_expect_kind *const *kinds;
+	void (*teardown)(void);
+	const char *const *best_effort_sites;
+	struct gs_scenario_module *next;
+};
+
+enum {
+	GS_MODULE_PRIO_CORE = 0,     /* the engine's own verbs */
+	GS_MODULE_PRIO_MEMORY = 100, /* HugeTLB, HVO */
+	GS_MODULE_PRIO_LAYER = 200,  /* guest_memfd, KVM */
+	GS_MODULE_PRIO_USER = 1000,  /* programs built on gmemsim */
+};
+
+/**
+ * gs_scenario_module_register() - add a module (from a constructor)
+ * @m: the descriptor; must stay valid for the life of the process
+ *
+ * Allocates nothing. A module registered after gs_scenario_init() has its
+ * verbs registered at once.
+ *
+ * Context: before main() or before scenarios run; not thread-safe.
+ */
+GS_API void gs_scenario_module_register(struct gs_scenario_module *m);
+
+/* Register @mod (a struct gs_scenario_module) before main() runs. */
+#define GS_SCENARIO_MODULE(mod)                                          \
+	__attribute__((constructor)) static void gs_register_##mod(void) \
+	{                                                                \
+		gs_scenario_module_register(&(mod));                     \
+	}
+
+/**
+ * gs_scenario_module_nth() - enumerate modules in load order ((priority, name))
+ * @i: index from 0
+ *
+ * Context: not concurrently with gs_scenario_module_register().
+ * Return: the @i-th module, or NULL past the end.
+ */
+GS_API const struct gs_scenario_module *gs_scenario_module_nth(unsigned int i);
 
 /**
  * gs_scenario_init() - register every module's verbs (idempotent)
@@ -296,15 +393,29 @@ GS_API int gs_scenario_run_buffer(struct gs_scenario *s, const char *name, const
 				  size_t len);
 
 /**
- * gs_scenario_dump_state() - write everything a failed operation must leave unchanged
+ * gs_scenario_state() - snapshot everything a failed operation must leave unchanged
+ * @s: runner
+ *
+ * The records of every object in creation order (objects/NAME/...: the
+ * type's dump hook, else its `show` lines), of every registered state
+ * dumper (the layers' own: allocation sites' live objects and bytes,
+ * HugeTLB pools, subpools and cgroups, HVO; <gmemsim/state.h>), and of the
+ * invariant checks: every violation message of every registered checker
+ * and object check (checks violation=...) and their number (checks
+ * violations=N).
+ *
+ * Context: between operations of a run.
+ * Return: the snapshot; free it with gs_state_free().
+ */
+GS_API struct gs_state *gs_scenario_state(struct gs_scenario *s);
+
+/**
+ * gs_scenario_dump_state() - gs_scenario_state() as text (gs_state_write())
  * @s: runner
  * @f: where to write
  *
- * The `show` output of every object in creation order, the live objects and
- * bytes of every allocation site (objects in the sites' reuse caches are not
- * live), and the violations reported by every registered checker and every
- * object's checks (with their messages). Two dumps taken around an operation
- * that failed are equal byte for byte if it left no trace.
+ * Two dumps taken around an operation that failed are equal byte for byte
+ * if it left no trace.
  *
  * Context: between operations of a run.
  */
@@ -455,12 +566,16 @@ GS_API void gs_result_set_str(struct gs_result *res, const char *key, const char
  * @check: invariant checks for the `check` verb; report each violation with
  *         gs_check_violation(). May be NULL.
  * @show: print the object for the `show` verb. May be NULL.
+ * @dump: add the object's state to a snapshot (<gmemsim/state.h>) under
+ *        @path ("objects/NAME"). May be NULL: the snapshot then holds the
+ *        type's name and each line of @show.
  */
 struct gs_obj_type {
 	const char *name;
 	void (*destroy)(void *obj);
 	void (*check)(struct gs_check_report *r, const char *name, void *obj);
 	void (*show)(struct gs_scenario *s, FILE *f, const char *name, void *obj);
+	void (*dump)(struct gs_state *st, const char *path, void *obj);
 };
 
 /**

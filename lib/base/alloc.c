@@ -12,6 +12,7 @@
 #include <gmemsim/alloc.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/spinlock.h>
+#include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 #include "config.h"
 
@@ -330,3 +331,25 @@ void gs_alloc_reset_stats(void)
 		st->peak_bytes = st->live_bytes;
 	}
 }
+
+/*
+ * Live objects and bytes of every site holding something (a site going from
+ * 0 to 1 object still shows as an added record); objects in the sites'
+ * reuse caches are not live.
+ */
+static void sites_dump(struct gs_state *st, const char *path)
+{
+	for (unsigned int i = 0; i < nr_sites; i++) {
+		const struct gs_site_stats *s = &sites[i].st;
+		char p[128];
+
+		if (!s->live && !s->live_bytes)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, s->name);
+		gs_state_add_u64(st, p, "live", s->live);
+		gs_state_add_u64(st, p, "bytes", s->live_bytes);
+	}
+}
+
+static struct gs_state_dumper sites_dumper = {.name = "sites", .dump = sites_dump};
+GS_STATE_DUMPER(sites_dumper)

@@ -17,6 +17,7 @@
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
 #include <gmemsim/linux/kvm.h>
+#include <gmemsim/state.h>
 
 #include <gmemsim/internal/gmem_int.h>
 
@@ -402,4 +403,40 @@ static void gmem_check(struct gs_check_report *r, void *ctx)
 __attribute__((constructor)) static void gmem_init(void)
 {
 	WARN_ON(gs_check_register("gmem", gmem_check, NULL) < 0);
+}
+
+void kvm_gmem_dump_state(struct gs_state *st, const char *path, struct gmem_inode *inode)
+{
+	MA_STATE(mas, &inode->shareability, 0, 0);
+	struct folio *folio;
+	unsigned long index;
+	void *entry;
+	char p[160];
+
+	gs_state_add_u64(st, path, "ino", inode->ino);
+	gs_state_add(st, path, "size", "%" PRId64, (int64_t)inode->size);
+	gs_state_add_u64(st, path, "order", inode->page_order);
+	gs_state_add_u64(st, path, "i_bytes", inode->i_bytes);
+	xa_for_each (&inode->filemap, index, folio) {
+		snprintf(p, sizeof(p), "%s/folio/0x%lx", path, index);
+		gs_state_add_u64(st, p, "order", folio_order(folio));
+		gs_state_add(st, p, "ref", "%d", folio_ref_count(folio));
+		gs_state_add(st, p, "map", "%d", folio_mapcount(folio));
+		gs_state_add(st, p, "flags", "0x%lx", folio->flags);
+	}
+	mas_for_each (&mas, entry, ULONG_MAX) {
+		unsigned long v = xa_to_value(entry);
+
+		snprintf(p, sizeof(p), "%s/shareability/0x%lx-0x%lx", path, mas.index, mas.last);
+		if (v == SHAREABILITY_GUEST || v == SHAREABILITY_ALL)
+			gs_state_add(st, p, "value", "%s",
+				     v == SHAREABILITY_GUEST ? "private" : "shared");
+		else
+			gs_state_add(st, p, "value", "bad %lu", v);
+	}
+	if (inode->spool) {
+		snprintf(p, sizeof(p), "%s/spool", path);
+		gs_state_add(st, p, "used", "%ld", inode->spool->used_hpages);
+		gs_state_add(st, p, "rsv", "%ld", inode->spool->rsv_hpages);
+	}
 }

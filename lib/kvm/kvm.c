@@ -13,6 +13,7 @@
 #include <gmemsim/check.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/kvm.h>
+#include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 
 /* Which leaves a zap removes (enum kvm_gfn_range_filter). */
@@ -761,4 +762,32 @@ static void kvm_check(struct gs_check_report *r, void *ctx)
 __attribute__((constructor)) static void kvm_init(void)
 {
 	WARN_ON(gs_check_register("kvm", kvm_check, NULL) < 0);
+}
+
+void kvm_dump_state(struct gs_state *st, const char *path, struct kvm *kvm)
+{
+	static const char *const sizes[] = {"", "4K", "2M", "1G"};
+	unsigned long b, nr = 0;
+	void *entry;
+	char p[160];
+
+	gs_state_add_u64(st, path, "type", kvm->type);
+	gs_state_add(st, path, "attributes", "%s",
+		     kvm->params.vm_memory_attributes ? "vm" : "gmem");
+	gs_state_add_u64(st, path, "leaves.4K", kvm->nr_leaves[PG_LEVEL_4K]);
+	gs_state_add_u64(st, path, "leaves.2M", kvm->nr_leaves[PG_LEVEL_2M]);
+	gs_state_add_u64(st, path, "leaves.1G", kvm->nr_leaves[PG_LEVEL_1G]);
+	xa_for_each (&kvm->mem_attr_array, b, entry)
+		nr++;
+	gs_state_add_u64(st, path, "private_gfns", nr);
+	xa_for_each (&kvm->stage2, b, entry) {
+		unsigned long leaf = xa_to_value(entry);
+		unsigned long level = leaf & KVM_LEAF_LEVEL_MASK;
+
+		snprintf(p, sizeof(p), "%s/stage2/0x%lx", path, b << PAGE_SHIFT);
+		gs_state_add(st, p, "level", "%s", level < 4 ? sizes[level] : "?");
+		gs_state_add(st, p, "private", "%d", !!(leaf & KVM_LEAF_PRIVATE));
+		gs_state_add(st, p, "source", "%s",
+			     leaf & KVM_LEAF_GMEM ? "guest_memfd" : "userspace_addr");
+	}
 }

@@ -27,7 +27,6 @@
 #include <gmemsim/scenario.h>
 #include <gmemsim/warn.h>
 
-#include <gmemsim/internal/gmem_verbs.h>
 #include <gmemsim/internal/page_alloc.h>
 
 /*
@@ -487,10 +486,22 @@ static void vgmem_show(struct gs_scenario *s, FILE *f, const char *name, void *o
 		kvm_gmem_dump(v->inode, f);
 }
 
+static void vgmem_dump(struct gs_state *st, const char *path, void *obj)
+{
+	struct vgmem *v = obj;
+
+	gs_state_add_u64(st, path, "open", v->file != NULL);
+	gs_state_add_u64(st, path, "mapped", v->vma != NULL);
+	gs_state_add_u64(st, path, "pins", v->pins->len);
+	if (v->file)
+		kvm_gmem_dump_state(st, path, v->inode);
+}
+
 static const struct gs_obj_type vgmem_type = {
 	.name = "gmem",
 	.destroy = vgmem_destroy,
 	.show = vgmem_show,
+	.dump = vgmem_dump,
 };
 
 /* The open file @op names, or NULL after reporting why. */
@@ -562,10 +573,16 @@ static void vvm_show(struct gs_scenario *s, FILE *f, const char *name, void *obj
 	}
 }
 
+static void vvm_dump(struct gs_state *st, const char *path, void *obj)
+{
+	kvm_dump_state(st, path, obj);
+}
+
 static const struct gs_obj_type vvm_type = {
 	.name = "vm",
 	.destroy = vvm_destroy,
 	.show = vvm_show,
+	.dump = vvm_dump,
 };
 
 static const char *const type_names[] = {"default", "sw_protected", "sev", "sev_es",
@@ -615,9 +632,8 @@ static int sim_vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_vm = {
 	.name = "vm",
-	.summary = "vm NAME [type=default|sw_protected|snp|tdx] [profile=design|upstream] "
-		   "[vm_memory_attributes=0|1]: KVM_CREATE_VM; outputs gmem_flags, "
-		   "memory_attributes, gmem_memory_attributes (KVM_CHECK_EXTENSION)",
+	.summary = "KVM_CREATE_VM; outputs gmem_flags, memory_attributes, gmem_memory_attributes "
+		   "(KVM_CHECK_EXTENSION)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = vm_keys,
@@ -664,8 +680,8 @@ static int sim_memslot_run(struct gs_scenario *s, const struct gs_op *op, struct
 
 static const struct gs_verb verb_memslot = {
 	.name = "memslot",
-	.summary = "memslot VM slot=N gpa=A size=N [gmem=NAME off=N] [flags=N]: "
-		   "KVM_SET_USER_MEMORY_REGION2",
+	.usage_target = "VM",
+	.summary = "KVM_SET_USER_MEMORY_REGION2",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = memslot_keys,
@@ -715,9 +731,9 @@ static int gfault_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_gfault = {
 	.name = "gfault",
-	.summary = "gfault VM gpa=A [private=0|1]: a guest fault through the TDP MMU; outputs "
-		   "level (1 = 4K, 2 = 2M, 3 = 1G), exit (none, mmio, memory_fault), private, "
-		   "gmem (served from guest_memfd)",
+	.usage_target = "VM",
+	.summary = "a guest fault through the TDP MMU; outputs level (1 = 4K, 2 = 2M, 3 = 1G), "
+		   "exit (none, mmio, memory_fault), private, gmem (served from guest_memfd)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = gfault_keys,
@@ -783,8 +799,8 @@ static int k_attr_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_attr = {
 	.name = "attr",
-	.summary = "attr VM gpa=A size=N [private] [attributes=N] [flags=N]: VM-level "
-		   "KVM_SET_MEMORY_ATTRIBUTES (per-VM attributes: vm_memory_attributes=1)",
+	.usage_target = "VM",
+	.summary = "VM-level KVM_SET_MEMORY_ATTRIBUTES (per-VM attributes: vm_memory_attributes=1)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = attr_keys,
@@ -819,7 +835,8 @@ static const struct gs_key s2_keys[] = {
 
 static const struct gs_verb verb_stage2 = {
 	.name = "stage2",
-	.summary = "stage2 VM [gpa=A]: leaves by level, and the level mapping gpa (0: none)",
+	.usage_target = "VM",
+	.summary = "leaves by level, and the level mapping gpa (0: none)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = s2_keys,
@@ -913,8 +930,7 @@ static int sim_gmem_run(struct gs_scenario *s, const struct gs_op *op, struct gs
 
 static const struct gs_verb verb_gmem = {
 	.name = "gmem",
-	.summary = "gmem NAME size=N [vm=VM] [flags=mmap|init_shared|hugetlb] [page=4K|2M|1G] "
-		   "[vm_private=0|1] [profile=design|upstream]: KVM_CREATE_GUEST_MEMFD",
+	.summary = "KVM_CREATE_GUEST_MEMFD",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = gmem_keys,
@@ -940,7 +956,7 @@ static int sim_stat_run(struct gs_scenario *s, const struct gs_op *op, struct gs
 
 static const struct gs_verb verb_stat = {
 	.name = "stat",
-	.summary = "stat NAME: fstat(); outputs size, blksize, blocks (st_blocks), mode (st_mode)",
+	.summary = "fstat(); outputs size, blksize, blocks (st_blocks), mode (st_mode)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.outputs = stat_outputs,
@@ -990,7 +1006,7 @@ static int falloc_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_falloc = {
 	.name = "falloc",
-	.summary = "falloc NAME off=N len=N [mode=keep_size|punch_hole|...]: fallocate()",
+	.summary = "fallocate()",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = falloc_keys,
@@ -1013,7 +1029,7 @@ static int punch_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 
 static const struct gs_verb verb_punch = {
 	.name = "punch",
-	.summary = "punch NAME off=N len=N: fallocate(KEEP_SIZE|PUNCH_HOLE)",
+	.summary = "fallocate(KEEP_SIZE|PUNCH_HOLE)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = range_keys,
@@ -1040,7 +1056,7 @@ static int sim_close_run(struct gs_scenario *s, const struct gs_op *op, struct g
 
 static const struct gs_verb verb_close = {
 	.name = "close",
-	.summary = "close NAME: close the fd (a mapping keeps the file open)",
+	.summary = "close the fd (a mapping keeps the file open)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
@@ -1074,7 +1090,7 @@ static int sim_mmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs
 
 static const struct gs_verb verb_mmap = {
 	.name = "mmap",
-	.summary = "mmap NAME [len=N] [private]: map the file at offset 0",
+	.summary = "map the file at offset 0",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = mmap_keys,
@@ -1099,7 +1115,7 @@ static int sim_munmap_run(struct gs_scenario *s, const struct gs_op *op, struct 
 
 static const struct gs_verb verb_munmap = {
 	.name = "munmap",
-	.summary = "munmap NAME: remove the mapping",
+	.summary = "remove the mapping",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
@@ -1134,8 +1150,7 @@ static int sim_fault_run(struct gs_scenario *s, const struct gs_op *op, struct g
 
 static const struct gs_verb verb_fault = {
 	.name = "fault",
-	.summary = "fault NAME off=N: a host page fault (SIGBUS past i_size, on private or "
-		   "poisoned pages)",
+	.summary = "a host page fault (SIGBUS past i_size, on private or poisoned pages)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = off_keys,
@@ -1199,8 +1214,8 @@ static int write_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 
 static const struct gs_verb verb_read = {
 	.name = "read",
-	.summary = "read NAME off=N len=N: read through the mapping; outputs data (first "
-		   "byte), uniform (all bytes equal), done",
+	.summary = "read through the mapping; outputs data (first byte), uniform (all bytes "
+		   "equal), done",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = rw_keys,
@@ -1208,11 +1223,13 @@ static const struct gs_verb verb_read = {
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
 	.run = read_run,
+	/* One page fault per page, as a memcpy() through a mapping: `done` says how far. */
+	.fail_nth.progress = "done",
 };
 
 static const struct gs_verb verb_write = {
 	.name = "write",
-	.summary = "write NAME off=N len=N byte=V: write through the mapping",
+	.summary = "write through the mapping",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = rw_keys,
@@ -1220,6 +1237,8 @@ static const struct gs_verb verb_write = {
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
 	.run = write_run,
+	/* One page fault per page, as a memcpy() through a mapping: `done` says how far. */
+	.fail_nth.progress = "done",
 };
 
 static int pin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
@@ -1263,8 +1282,8 @@ static int k_pin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 
 static const struct gs_verb verb_pin = {
 	.name = "pin",
-	.summary = "pin NAME off=N: a long-term pin (pin_user_pages FOLL_LONGTERM; on the "
-		   "kernel an io_uring fixed buffer)",
+	.summary = "a long-term pin (pin_user_pages FOLL_LONGTERM; on the kernel an io_uring fixed "
+		   "buffer)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = off_keys,
@@ -1323,7 +1342,7 @@ static int k_unpin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 
 static const struct gs_verb verb_unpin = {
 	.name = "unpin",
-	.summary = "unpin NAME off=N: drop the latest pin of that page",
+	.summary = "drop the latest pin of that page",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = off_keys,
@@ -1358,7 +1377,7 @@ static int getpfn_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_getpfn = {
 	.name = "getpfn",
-	.summary = "getpfn NAME off=N: kvm_gmem_get_pfn(); outputs max_order",
+	.summary = "kvm_gmem_get_pfn(); outputs max_order",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = index_keys,
@@ -1380,7 +1399,7 @@ static int poison_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_poison = {
 	.name = "poison",
-	.summary = "poison NAME off=N: memory failure on an allocated page (ENOENT if none)",
+	.summary = "memory failure on an allocated page (ENOENT if none)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = index_keys,
@@ -1408,23 +1427,31 @@ static const struct gs_key unpoison_keys[] = {
 
 static const struct gs_verb verb_unpoison = {
 	.name = "unpoison",
-	.summary = "unpoison [count]: return the freed poisoned pages to use (debugfs "
-		   "unpoison-pfn for each); outputs pages, or held with count",
+	.summary = "return the freed poisoned pages to use (debugfs unpoison-pfn for each); "
+		   "outputs pages, or held with count",
 	.keys = unpoison_keys,
 	.outputs = unpoison_outputs,
 	.backends = GS_BACKEND_SIM,
 	.run = unpoison_run,
 };
 
-void gs_gmem_register_verbs(void)
-{
-	static const struct gs_verb *const verbs[] = {
-		&verb_vm,   &verb_memslot, &verb_gfault, &verb_attr,   &verb_stage2,
-		&verb_gmem, &verb_stat,	   &verb_falloc, &verb_punch,  &verb_close,
-		&verb_mmap, &verb_munmap,  &verb_fault,	 &verb_read,   &verb_write,
-		&verb_pin,  &verb_unpin,   &verb_getpfn, &verb_poison, &verb_unpoison,
-	};
+static const struct gs_verb *const gmem_verbs[] = {
+	&verb_vm,     &verb_memslot,  &verb_gfault, &verb_attr,	 &verb_stage2, &verb_gmem,
+	&verb_stat,   &verb_falloc,   &verb_punch,  &verb_close, &verb_mmap,   &verb_munmap,
+	&verb_fault,  &verb_read,     &verb_write,  &verb_pin,	 &verb_unpin,  &verb_getpfn,
+	&verb_poison, &verb_unpoison, NULL,
+};
 
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		WARN_ON(gs_verb_register(verbs[i]));
+/* Pages memory failure took out of use come back when the simulated machine goes. */
+static void gmem_teardown(void)
+{
+	gs_page_alloc_unpoison_all();
 }
+
+static struct gs_scenario_module gmem_module = {
+	.name = "gmem",
+	.priority = GS_MODULE_PRIO_LAYER,
+	.verbs = gmem_verbs,
+	.teardown = gmem_teardown,
+};
+GS_SCENARIO_MODULE(gmem_module)

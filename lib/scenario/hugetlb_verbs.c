@@ -26,7 +26,6 @@
 #include <gmemsim/physmem.h>
 #include <gmemsim/scenario.h>
 #include <gmemsim/warn.h>
-#include <gmemsim/internal/hugetlb_verbs.h>
 
 #define SZ_2M (2UL << 20)
 
@@ -160,10 +159,19 @@ static void vpool_show(struct gs_scenario *s, FILE *f, const char *name, void *o
 	hugetlb_dump(f);
 }
 
+/* The pools themselves are the HugeTLB layer's state dumper's ("hugetlb"). */
+static void vpool_dump(struct gs_state *st, const char *path, void *obj)
+{
+	struct vpool *p = obj;
+
+	gs_state_add(st, path, "reserved_here", "%ld", p->manual_resv);
+}
+
 static const struct gs_obj_type vpool_type = {
 	.name = "hugetlb pool",
 	.destroy = vpool_destroy,
 	.show = vpool_show,
+	.dump = vpool_dump,
 };
 
 static const char *const vpool_names[HUGE_MAX_HSTATE] = {"hugetlb-2M", "hugetlb-1G"};
@@ -185,6 +193,35 @@ static struct vpool *vpool_get(struct gs_scenario *s, struct hstate *h)
 	nr_vpools++;
 	return p;
 }
+
+/*
+ * Fail-nth policy (docs/SCENARIOS.md). Freeing a surplus page needs its
+ * vmemmap back; when restoring it fails, __update_and_free_hugetlb_folio()
+ * keeps the page in the pool as a surplus page instead of freeing it. That
+ * holds on every path that lets surplus pages go: a put page, a dropped
+ * reservation, a subpool put.
+ */
+static const struct gs_fail_nth_effort restore_absorbed[] = {
+	{NULL, "hvo.restore"},
+	{NULL, NULL},
+};
+
+/*
+ * `hugetlb pool nr=N` is a write to nr_hugepages: set_max_huge_pages()
+ * allocates pages one at a time, stops at the first failure and returns
+ * success with a smaller pool. Dropping a reservation frees surplus pages.
+ */
+static const struct gs_fail_nth_effort hugetlb_best_effort[] = {
+	{"pool", NULL},
+	{"unreserve", "hvo.restore"},
+	{NULL, NULL},
+};
+
+/*
+ * alloc_hugetlb_folio(): every failure in it, including a surplus page the
+ * buddy allocator cannot supply, ends in ERR_PTR(-ENOSPC).
+ */
+static const int hpage_errnos[] = {ENOSPC, 0};
 
 static const char *const hugetlb_cmds[] = {"pool", "stat", "reserve", "unreserve", "dump", NULL};
 
@@ -254,8 +291,8 @@ static const char *const pool_outputs[] = {POOL_OUTPUTS, NULL};
 
 static const struct gs_verb verb_hugetlb = {
 	.name = "hugetlb",
-	.summary = "hugetlb pool|stat|reserve|unreserve|dump size=2M [nr=N] [overcommit=N] "
-		   "[host=N] [pages=N]: an hstate and its counters",
+	.usage_target = "pool|stat|reserve|unreserve|dump",
+	.summary = "an hstate and its counters",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = hugetlb_keys,
@@ -263,6 +300,7 @@ static const struct gs_verb verb_hugetlb = {
 	.backends = GS_BACKEND_SIM,
 	.validate = hugetlb_validate,
 	.run = hugetlb_run,
+	.fail_nth.best_effort = hugetlb_best_effort,
 };
 
 /* --- subpools, each with the file that uses it --- */
@@ -389,8 +427,7 @@ static const char *const subpool_outputs[] = {POOL_OUTPUTS, "used", "rsv", NULL}
 
 static const struct gs_verb verb_subpool = {
 	.name = "subpool",
-	.summary = "subpool NAME size=2M [max=N] [min=N] [gmem] [nosurplus]: create a subpool "
-		   "(and its file), or show its counters",
+	.summary = "create a subpool (and its file), or show its counters",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = subpool_keys,
@@ -415,12 +452,13 @@ static int subpool_put_run(struct gs_scenario *s, const struct gs_op *op, struct
 
 static const struct gs_verb verb_subpool_put = {
 	.name = "subpool-put",
-	.summary = "subpool-put NAME: drop the subpool's reference (unmount, file close)",
+	.summary = "drop the subpool's reference (unmount, file close)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.outputs = pool_outputs,
 	.backends = GS_BACKEND_SIM,
 	.run = subpool_put_run,
+	.fail_nth.best_effort = restore_absorbed,
 };
 
 /* --- hugetlb cgroups --- */
@@ -536,8 +574,7 @@ static const char *const cgroup_outputs[] = {"usage", "rsvd", "online", NULL};
 
 static const struct gs_verb verb_cgroup = {
 	.name = "cgroup",
-	.summary = "cgroup NAME [parent=P] [size=2M] [limit=N] [rsvd_limit=N] [enter] [offline]: "
-		   "create, configure or show a hugetlb cgroup (\"root\" is the root)",
+	.summary = "create, configure or show a hugetlb cgroup (\"root\" is the root)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = cgroup_keys,
@@ -712,8 +749,8 @@ static const char *const hpage_outputs[] = {POOL_OUTPUTS, "used", "rsv", "lost",
 
 static const struct gs_verb verb_hpage = {
 	.name = "hpage",
-	.summary = "hpage NAME size=2M [rsvd] [reserved] | spool=S [index=I], [cgroup=C]: "
-		   "allocate a huge page",
+	.summary = "allocate a huge page: from the pool (size=, rsvd, reserved) or through "
+		   "a subpool (spool=, index=)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = hpage_keys,
@@ -721,6 +758,7 @@ static const struct gs_verb verb_hpage = {
 	.backends = GS_BACKEND_SIM,
 	.validate = hpage_validate,
 	.run = hpage_run,
+	.fail_nth.errnos = hpage_errnos,
 };
 
 static int hpage_add_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
@@ -744,14 +782,14 @@ static const struct gs_key hpage_add_keys[] = {
 
 static const struct gs_verb verb_hpage_add = {
 	.name = "hpage-add",
-	.summary = "hpage-add NAME index=I: insert a file page; a loser frees it and uses the "
-		   "winner's (lost=1)",
+	.summary = "insert a file page; a loser frees it and uses the winner's (lost=1)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = hpage_add_keys,
 	.outputs = hpage_outputs,
 	.backends = GS_BACKEND_SIM,
 	.run = hpage_add_run,
+	.fail_nth.best_effort = restore_absorbed,
 };
 
 static int hpage_put_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
@@ -771,12 +809,13 @@ static int hpage_put_run(struct gs_scenario *s, const struct gs_op *op, struct g
 
 static const struct gs_verb verb_hpage_put = {
 	.name = "hpage-put",
-	.summary = "hpage-put NAME: drop the page (and its file slot)",
+	.summary = "drop the page (and its file slot)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.outputs = pool_outputs,
 	.backends = GS_BACKEND_SIM,
 	.run = hpage_put_run,
+	.fail_nth.best_effort = restore_absorbed,
 };
 
 /* --- split, merge, HVO --- */
@@ -936,7 +975,7 @@ static int hsplit_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_hsplit = {
 	.name = "hsplit",
-	.summary = "hsplit NAME order=N [at=K] [keep] [prealloc]: undo HVO and split a huge page",
+	.summary = "undo HVO and split a huge page",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = hsplit_keys,
@@ -962,7 +1001,7 @@ static int hmerge_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_hmerge = {
 	.name = "hmerge",
-	.summary = "hmerge NAME: merge a split huge page back and optimize it again",
+	.summary = "merge a split huge page back and optimize it again",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.outputs = hsplit_outputs,
@@ -997,20 +1036,32 @@ static int hvo_run(struct gs_scenario *s, const struct gs_op *op, struct gs_resu
 
 static const struct gs_verb verb_hvo = {
 	.name = "hvo",
-	.summary = "hvo [on|off]: HVO counters (vm.hugetlb_optimize_vmemmap with on/off)",
+	.usage_target = "on|off",
+	.summary = "HVO counters (vm.hugetlb_optimize_vmemmap with on/off)",
 	.target = GS_ARG_STR,
 	.outputs = hvo_outputs,
 	.backends = GS_BACKEND_SIM,
 	.run = hvo_run,
 };
 
-void gs_hugetlb_register_verbs(void)
-{
-	static const struct gs_verb *const verbs[] = {
-		&verb_hugetlb,	 &verb_subpool,	  &verb_subpool_put, &verb_cgroup, &verb_hpage,
-		&verb_hpage_add, &verb_hpage_put, &verb_hsplit,	     &verb_hmerge, &verb_hvo,
-	};
+static const struct gs_verb *const hugetlb_verbs[] = {
+	&verb_hugetlb,	 &verb_subpool, &verb_subpool_put,
+	&verb_cgroup,	 &verb_hpage,	&verb_hpage_add,
+	&verb_hpage_put, &verb_hsplit,	&verb_hmerge,
+	&verb_hvo,	 NULL,
+};
 
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		WARN_ON(gs_verb_register(verbs[i]));
-}
+/*
+ * HVO is an optimization: hugetlb_vmemmap_optimize_folio() gives up silently
+ * when it cannot allocate, leaving the page's vmemmap whole, on whatever path
+ * (a pool growing, a guest_memfd fault) made the huge page.
+ */
+static const char *const hugetlb_best_effort_sites[] = {"hvo.optimize", NULL};
+
+static struct gs_scenario_module hugetlb_module = {
+	.name = "hugetlb",
+	.priority = GS_MODULE_PRIO_MEMORY,
+	.verbs = hugetlb_verbs,
+	.best_effort_sites = hugetlb_best_effort_sites,
+};
+GS_SCENARIO_MODULE(hugetlb_module)

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The scenario runner: verb and expectation-kind registries, the object
- * namespace, running parsed operations, comparing results with expectations,
- * and the teardown that proves the run left nothing behind (no objects, no
+ * The scenario runner: the object namespace, running parsed operations,
+ * comparing results with expectations, and the teardown that proves the run left nothing behind (no objects, no
  * armed injection, no unexpected WARN, no leaked allocation).
  */
 #define _GNU_SOURCE
@@ -17,102 +16,13 @@
 #include <gmemsim/inject.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
-#include <gmemsim/internal/gmem_verbs.h>
-#include <gmemsim/internal/hugetlb_verbs.h>
-#include <gmemsim/internal/page_alloc.h>
 #include <gmemsim/internal/scenario_int.h>
-
-#define GS_MAX_VERBS	    128
-#define GS_MAX_EXPECT_KINDS 32
-
-static const struct gs_verb *verbs[GS_MAX_VERBS];
-static unsigned int nr_verbs;
-static const struct gs_expect_kind *kinds[GS_MAX_EXPECT_KINDS];
-static unsigned int nr_kinds;
 
 struct gs_obj {
 	char *name;
 	const struct gs_obj_type *type;
 	void *obj;
 };
-
-int gs_verb_register(const struct gs_verb *verb)
-{
-	unsigned int nkeys = 0;
-
-	if (!verb || !verb->name || !*verb->name || !verb->run)
-		return -EINVAL;
-	while (verb->keys && verb->keys[nkeys].name)
-		nkeys++;
-	if (nkeys > GS_MAX_KEYS)
-		return -EINVAL;
-	if (gs_verb_lookup(verb->name))
-		return -EEXIST;
-	if (nr_verbs == GS_MAX_VERBS)
-		return -ENOSPC;
-	verbs[nr_verbs++] = verb;
-	return 0;
-}
-
-const struct gs_verb *gs_verb_lookup(const char *name)
-{
-	for (unsigned int i = 0; i < nr_verbs; i++)
-		if (!strcmp(verbs[i]->name, name))
-			return verbs[i];
-	return NULL;
-}
-
-const struct gs_verb *gs_verb_nth(unsigned int i)
-{
-	return i < nr_verbs ? verbs[i] : NULL;
-}
-
-int gs_expect_kind_register(const struct gs_expect_kind *kind)
-{
-	if (!kind || !kind->key || !kind->match)
-		return -EINVAL;
-	for (unsigned int i = 0; i < nr_kinds; i++)
-		if (!strcmp(kinds[i]->key, kind->key))
-			return -EEXIST;
-	if (nr_kinds == GS_MAX_EXPECT_KINDS)
-		return -ENOSPC;
-	kinds[nr_kinds++] = kind;
-	return 0;
-}
-
-const struct gs_expect_kind *gs_expect_kind_nth(unsigned int i)
-{
-	return i < nr_kinds ? kinds[i] : NULL;
-}
-
-static const struct gs_expect_kind *kind_lookup(const char *key)
-{
-	for (unsigned int i = 0; i < nr_kinds; i++)
-		if (!strcmp(kinds[i]->key, key))
-			return kinds[i];
-	return NULL;
-}
-
-/*
- * Each module that brings verbs adds its registration function here, in
- * layer order.
- */
-static void (*const verb_modules[])(void) = {
-	gs_scenario_register_core_verbs,
-	gs_hugetlb_register_verbs,
-	gs_gmem_register_verbs,
-};
-
-void gs_scenario_init(void)
-{
-	static bool done;
-
-	if (done)
-		return;
-	done = true;
-	for (size_t i = 0; i < ARRAY_SIZE(verb_modules); i++)
-		verb_modules[i]();
-}
 
 static void obj_free(gpointer p)
 {
@@ -393,7 +303,7 @@ static const struct gs_result_field *result_field(const struct gs_result *res, c
 
 static bool item_matches(const struct gs_result *res, const struct gs_expect_item *it)
 {
-	const struct gs_expect_kind *k = kind_lookup(it->key);
+	const struct gs_expect_kind *k = gs_expect_kind_lookup(it->key);
 	const struct gs_result_field *f;
 	char actual[64];
 
@@ -440,8 +350,15 @@ static void report_mismatch(struct gs_scenario *s, const struct gs_op *op,
 	fprintf(s->opts.err, "    %s\n", op->src);
 	if (arrow)
 		fprintf(s->opts.err, "  expected: %s\n", arrow + 2 + strspn(arrow + 2, " \t"));
+	else if (op->verb->strict)
+		fprintf(s->opts.err,
+			"  expected: 0 (no expectation given, and verb '%s' is strict: it must "
+			"succeed unless the line says otherwise with '=>')\n",
+			op->verb->name);
 	else
-		fprintf(s->opts.err, "  expected: 0 (a check must pass)\n");
+		fprintf(s->opts.err,
+			"  expected: 0 (no expectation given, and --strict makes every such line "
+			"succeed)\n");
 	fprintf(s->opts.err, "  actual:   %s\n", actual);
 	if (res->why[0])
 		fprintf(s->opts.err, "  why:      %s\n", res->why);
@@ -552,10 +469,14 @@ int gs_scenario_end_run(struct gs_scenario *s, int status, const uint64_t *live)
 	unsigned long warns = gs_warn_count() - s->warn_base;
 	int leaks = 0;
 
-	destroy_objects(s);
-	/* Pages memory failure took out of use come back when the simulated machine goes. */
-	gs_page_alloc_unpoison_all();
+	/*
+	 * Injection is per task in the kernel and ends with it: the teardown
+	 * (a pool shrinking, a vmemmap restored) must not see the scenario's
+	 * rules, or it would fail where no kernel fails.
+	 */
 	report_unfired_rules(s);
+	destroy_objects(s);
+	gs_scenario_modules_teardown();
 	if (status == GS_EXIT_OK && warns) {
 		fprintf(s->opts.err, "%s: %lu WARN(s) after line %u not covered by expect-warns\n",
 			s->file, warns, s->warn_base_line);

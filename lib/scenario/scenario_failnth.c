@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -24,84 +25,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <gmemsim/alloc.h>
-#include <gmemsim/check.h>
-#include <gmemsim/hvo.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/warn.h>
 #include <gmemsim/internal/scenario_int.h>
 
-/* --- the state dump --- */
-
-struct dump_walk {
-	FILE *f;
-	unsigned int violations;
-};
-
-static void dump_obj(struct gs_scenario *s, const char *name, const struct gs_obj_type *type,
-		     void *obj, void *arg)
+/* The state as its text form; *violations gets the checks' count. */
+static char *dump_string(struct gs_scenario *s, unsigned long *violations)
 {
-	struct dump_walk *w = arg;
+	struct gs_state *st = gs_scenario_state(s);
+	const char *v = gs_state_get(st, "checks", "violations");
+	char *text = gs_state_text(st);
 
-	if (type->show)
-		type->show(s, w->f, name, obj);
-	else
-		fprintf(w->f, "%s: %s\n", name, type->name);
-}
-
-static void check_obj(struct gs_scenario *s, const char *name, const struct gs_obj_type *type,
-		      void *obj, void *arg)
-{
-	struct dump_walk *w = arg;
-	struct gs_check_report r = GS_CHECK_REPORT_INIT(name, w->f);
-
-	(void)s;
-	if (type->check) {
-		type->check(&r, name, obj);
-		w->violations += r.violations;
-	}
-}
-
-void gs_scenario_dump_state(struct gs_scenario *s, FILE *f)
-{
-	struct dump_walk w = {.f = f};
-	struct gs_hvo_stats hvo;
-
-	fprintf(f, "objects:\n");
-	gs_scenario_for_each_obj(s, dump_obj, &w);
-	/*
-	 * Only sites holding something: a site going from 0 to 1 object still
-	 * shows as an added line, and the dump stays short enough to diff.
-	 */
-	fprintf(f, "sites (live objects, bytes):\n");
-	for (unsigned int i = 0; i < gs_site_count(); i++) {
-		struct gs_site_stats st;
-
-		gs_site_stats(i, &st);
-		if (st.live || st.live_bytes)
-			fprintf(f, "  %s %" PRIu64 " %" PRIu64 "\n", st.name, st.live,
-				st.live_bytes);
-	}
-	/* HVO state (not its cumulative counters, which a rolled-back operation moves). */
-	gs_hvo_stats(&hvo);
-	fprintf(f, "hvo: freed=%lu restored=%lu reserved=%lu\n", hvo.freed_pages,
-		hvo.restored_pages, hvo.reserved_pages);
-	fprintf(f, "checks:\n");
-	w.violations += gs_check_run_all(f);
-	gs_scenario_for_each_obj(s, check_obj, &w);
-	fprintf(f, "violations: %u\n", w.violations);
-}
-
-static char *dump_string(struct gs_scenario *s)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f)
-		return NULL;
-	gs_scenario_dump_state(s, f);
-	fclose(f);
-	return buf;
+	if (violations)
+		*violations = v ? strtoul(v, NULL, 10) : ULONG_MAX;
+	gs_state_free(st);
+	return text;
 }
 
 /*
@@ -174,35 +112,21 @@ struct fn_ctx {
 };
 
 /*
- * Errnos a failed allocation may surface as. The kernel turns a failed
- * kmalloc/alloc_pages into -ENOMEM on nearly every path; where it maps it
- * to something else, the verb is listed with the reason.
+ * The kernel turns a failed kmalloc/alloc_pages into -ENOMEM on nearly every
+ * path; a verb whose kernel path maps it to something else says so in its
+ * descriptor (gs_verb.fail_nth.errnos).
  */
-struct allowed_errno {
-	const char *verb; /* NULL: every verb */
-	int err;
-};
-
-static const struct allowed_errno allowed_errnos[] = {
-	{NULL, ENOMEM},
-	/*
-	 * `hpage` is alloc_hugetlb_folio(): every failure in it, including a
-	 * surplus page the buddy allocator cannot supply, ends in
-	 * "return ERR_PTR(-ENOSPC)" (mm/hugetlb.c).
-	 */
-	{"hpage", ENOSPC},
-};
-
 static bool errno_allowed(const struct gs_op *op, const struct gs_result *res)
 {
+	const int *extra = op->verb->fail_nth.errnos;
+
 	if (res->sig || res->ret >= 0)
 		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(allowed_errnos); i++) {
-		const struct allowed_errno *a = &allowed_errnos[i];
-
-		if ((!a->verb || !strcmp(a->verb, op->verb->name)) && res->ret == -a->err)
+	if (res->ret == -ENOMEM)
+		return true;
+	for (unsigned int i = 0; extra && extra[i]; i++)
+		if (res->ret == -extra[i])
 			return true;
-	}
 	return false;
 }
 
@@ -210,66 +134,36 @@ static bool errno_allowed(const struct gs_op *op, const struct gs_result *res)
  * Failures the kernel absorbs by doing less: the operation succeeds, but its
  * result or the state it leaves differs from the clean run's. Later lines
  * were written for the full result, so they are not run after one of these;
- * the state must still pass every checker and tear down without leaks.
+ * the state must still pass every checker and tear down without leaks. The
+ * verb lists its own (gs_verb.fail_nth.best_effort); a module lists sites
+ * whose failure any verb absorbs (an optimization skipped).
  */
-struct best_effort {
-	const char *verb;   /* NULL: every verb */
-	const char *target; /* NULL: any target (for verbs whose target is a sub-command) */
-	const char *site;   /* NULL: every site */
-};
-
-static const struct best_effort best_efforts[] = {
-	/*
-	 * `hugetlb pool nr=N` is a write to nr_hugepages: set_max_huge_pages()
-	 * allocates pages one at a time, stops at the first failure and
-	 * returns success with a smaller pool.
-	 */
-	{"hugetlb", "pool", NULL},
-	/*
-	 * HVO is an optimization: hugetlb_vmemmap_optimize_folio() gives up
-	 * silently when it cannot allocate, leaving the page's vmemmap whole.
-	 */
-	{NULL, NULL, "hvo.optimize"},
-	/*
-	 * Freeing a surplus page needs its vmemmap back; when restoring it
-	 * fails, __update_and_free_hugetlb_folio() keeps the page in the pool
-	 * as a surplus page instead of freeing it. Every path that lets
-	 * surplus pages go: a put page, a dropped reservation.
-	 */
-	{"hpage-put", NULL, "hvo.restore"},
-	{"hpage-add", NULL, "hvo.restore"},
-	{"subpool-put", NULL, "hvo.restore"},
-	{"hugetlb", "unreserve", "hvo.restore"},
-};
-
 static bool best_effort(const struct gs_op *op, const struct gs_inject_record *rec)
 {
+	const struct gs_fail_nth_effort *b = op->verb->fail_nth.best_effort;
 	const char *site = rec ? gs_site_name(rec->site) : NULL;
 
-	for (size_t i = 0; i < ARRAY_SIZE(best_efforts); i++) {
-		const struct best_effort *b = &best_efforts[i];
-
-		if ((!b->verb || !strcmp(b->verb, op->verb->name)) &&
-		    (!b->target || (op->target && !strcmp(b->target, op->target))) &&
+	if (gs_scenario_site_best_effort(site))
+		return true;
+	for (; b && (b->target || b->site); b++)
+		if ((!b->target || (op->target && !strcmp(b->target, op->target))) &&
 		    (!b->site || (site && !strcmp(b->site, site))))
 			return true;
-	}
 	return false;
 }
 
 /*
- * Host accesses (`read`, `write`) are one page fault per page, each its own
- * operation, as a memcpy() through a mapping is: when the fault of a later
- * page fails, the pages before it stay faulted in and written, and `done`
- * says how far it got. Only an access that did nothing (done=0) must leave
- * the state unchanged.
+ * A verb that works in steps names the result field saying how far it got
+ * (gs_verb.fail_nth.progress): when a later step fails, the earlier ones
+ * stay done. Only an operation that did nothing must leave the state
+ * unchanged.
  */
 static bool progressed(const struct gs_op *op, const struct gs_result *res)
 {
-	if (strcmp(op->verb->name, "read") && strcmp(op->verb->name, "write"))
-		return false;
-	for (unsigned int i = 0; i < res->nr; i++)
-		if (!strcmp(res->fields[i].key, "done") && !res->fields[i].is_str)
+	const char *field = op->verb->fail_nth.progress;
+
+	for (unsigned int i = 0; field && i < res->nr; i++)
+		if (!strcmp(res->fields[i].key, field) && !res->fields[i].is_str)
 			return res->fields[i].val != 0;
 	return false;
 }
@@ -360,24 +254,17 @@ static bool run_rest(struct fn_ctx *c, struct gs_scenario *s, guint i, unsigned 
 	return true;
 }
 
-/* The dump @d reports no invariant violation. */
-static bool no_violations(const char *d)
-{
-	const char *v = strstr(d, "\nviolations: ");
-
-	return v && !strcmp(v, "\nviolations: 0\n");
-}
-
 /* Checkers and a leak-free teardown, for a line that succeeded with less than it was asked. */
 static bool check_and_teardown(struct fn_ctx *c, struct gs_scenario *s, guint i, unsigned long n,
 			       const struct gs_inject_record *rec, const uint64_t *live)
 {
 	const struct gs_op *op = op_at(c, i);
-	char *dump = dump_string(s);
+	unsigned long violations;
+	char *dump = dump_string(s, &violations);
 	int status;
 	bool ok = true;
 
-	if (!dump || !no_violations(dump)) {
+	if (!dump || violations) {
 		finding(c, op, n, rec, "invariant violations after a partial success:\n%s",
 			dump ? dump : "(no dump)");
 		ok = false;
@@ -411,12 +298,13 @@ static enum outcome attempt(struct fn_ctx *c, struct gs_scenario *s, guint i, un
 	const struct fn_line *clean = &c->sh->lines[i];
 	struct gs_rng rng = s->rng;
 	struct gs_result res = {0};
+	unsigned long violations = 0;
 	char *before, *after;
 	char text[512];
 	int id, rc;
 	bool fired, same;
 
-	before = dump_string(s);
+	before = dump_string(s, NULL);
 	if (!before) {
 		finding(c, op, n, NULL, "cannot take a state dump");
 		return OUT_FINDING;
@@ -468,8 +356,8 @@ static enum outcome attempt(struct fn_ctx *c, struct gs_scenario *s, guint i, un
 				clean->result);
 			goto fail;
 		}
-		after = dump_string(s);
-		if (!after || (partial ? !no_violations(after) : strcmp(before, after) != 0)) {
+		after = dump_string(s, &violations);
+		if (!after || (partial ? violations != 0 : strcmp(before, after) != 0)) {
 			finding(c, op, n, rec, "failed with %s but %s:", text,
 				partial ? "left invariant violations" : "changed the state");
 			if (after)
@@ -513,7 +401,7 @@ static enum outcome attempt(struct fn_ctx *c, struct gs_scenario *s, guint i, un
 	}
 	/* The same result as the clean run: the state must be the same too. */
 	if (clean->dump_len) {
-		after = dump_string(s);
+		after = dump_string(s, NULL);
 		if (!after || strlen(after) != clean->dump_len ||
 		    memcmp(after, c->dumps + clean->dump_off, clean->dump_len)) {
 			if (after && best_effort(op, rec)) {
@@ -703,7 +591,7 @@ static void test_line(struct fn_ctx *c, struct gs_scenario *s, guint i, const ui
 /* Keep the state after line @i for comparison with absorbed failures. */
 static void keep_dump(struct fn_ctx *c, struct gs_scenario *s, guint i)
 {
-	char *d = dump_string(s);
+	char *d = dump_string(s, NULL);
 	size_t len = d ? strlen(d) : 0;
 
 	if (len && c->sh->dumps_used + len <= FN_DUMPS_SIZE) {

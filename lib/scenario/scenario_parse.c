@@ -43,6 +43,12 @@ static __printf(2, 3) int line_error(struct line_ctx *c, const char *fmt, ...)
 	return -1;
 }
 
+static bool is_digit(char c, int base)
+{
+	return (c >= '0' && c <= '9') ||
+	       (base == 16 && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
+}
+
 int gs_parse_u64(const char *s, uint64_t *out)
 {
 	uint64_t v = 0, mul = 1;
@@ -66,8 +72,8 @@ int gs_parse_u64(const char *s, uint64_t *out)
 			d = (unsigned int)(*p - 'a' + 10);
 		else if (base == 16 && *p >= 'A' && *p <= 'F')
 			d = (unsigned int)(*p - 'A' + 10);
-		else if (*p == '_')
-			continue;
+		else if (*p == '_' && digits && is_digit(p[1], base))
+			continue; /* a separator between digits: 1_000 */
 		else
 			break;
 		if (v > (UINT64_MAX - d) / (uint64_t)base)
@@ -525,6 +531,9 @@ struct gs_script *gs_script_parse(const char *name, const char *text, size_t len
 	script->name = g_strdup(name);
 	script->strings = g_string_chunk_new(4096);
 	script->ops = g_array_new(FALSE, TRUE, sizeof(struct gs_op));
+	/* Editors on some systems start UTF-8 files with a byte order mark: not part of a verb. */
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+		pos = 3;
 	while (pos < len && nerr <= GS_MAX_PARSE_ERRORS) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t end = nl ? (size_t)(nl - text) : len, l = end - pos;

@@ -151,8 +151,7 @@ static int inject_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 static const struct gs_verb verb_inject = {
 	.name = "inject",
 	.no_fail_nth = true,
-	.summary =
-		"arm fault injection: inject [site=S] nth=N [persistent] | every | probability=P",
+	.summary = "arm fault injection: one of nth=, every, probability= (or ppm=); or off",
 	.keys = inject_keys,
 	.backends = GS_BACKEND_SIM,
 	.validate = inject_validate,
@@ -264,10 +263,16 @@ static void kbuf_show(struct gs_scenario *s, FILE *f, const char *name, void *ob
 		b->size, (unsigned long long)st.live, (unsigned long long)st.live_bytes);
 }
 
+static void kbuf_dump(struct gs_state *st, const char *path, void *obj)
+{
+	gs_state_add_u64(st, path, "size", ((struct kbuf *)obj)->size);
+}
+
 static const struct gs_obj_type kbuf_type = {
 	.name = "kmalloc buffer",
 	.destroy = kbuf_destroy,
 	.show = kbuf_show,
+	.dump = kbuf_dump,
 };
 
 static const char *const gfp_names[] = {"kernel", "nowait", "atomic", NULL};
@@ -306,8 +311,7 @@ static int kmalloc_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 
 static const struct gs_verb verb_kmalloc = {
 	.name = "kmalloc",
-	.summary =
-		"kmalloc NAME size=N [gfp=kernel|nowait|atomic] [zero]: allocate at site kmalloc",
+	.summary = "allocate at site kmalloc",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = kmalloc_keys,
@@ -326,7 +330,7 @@ static int kfree_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 
 static const struct gs_verb verb_kfree = {
 	.name = "kfree",
-	.summary = "kfree NAME: free a buffer from kmalloc",
+	.summary = "free a buffer from kmalloc",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.backends = GS_BACKEND_SIM,
@@ -359,7 +363,7 @@ static int show_run(struct gs_scenario *s, const struct gs_op *op, struct gs_res
 static const struct gs_verb verb_show = {
 	.name = "show",
 	.no_fail_nth = true,
-	.summary = "show [NAME]: print an object (or every object)",
+	.summary = "print an object (or every object)",
 	.target = GS_ARG_STR,
 	.backends = GS_BACKEND_SIM,
 	.run = show_run,
@@ -378,14 +382,17 @@ static const struct gs_expect_kind kind_warns = {
 	.match = warns_match,
 };
 
-void gs_scenario_register_core_verbs(void)
-{
-	static const struct gs_verb *const core[] = {
-		&verb_note,	    &verb_seed, &verb_inject,  &verb_check,
-		&verb_expect_warns, &verb_show, &verb_kmalloc, &verb_kfree,
-	};
+static const struct gs_verb *const core_verbs[] = {
+	&verb_note, &verb_seed,	   &verb_inject, &verb_check, &verb_expect_warns,
+	&verb_show, &verb_kmalloc, &verb_kfree,	 NULL,
+};
 
-	for (size_t i = 0; i < ARRAY_SIZE(core); i++)
-		WARN_ON(gs_verb_register(core[i]));
-	WARN_ON(gs_expect_kind_register(&kind_warns));
-}
+static const struct gs_expect_kind *const core_kinds[] = {&kind_warns, NULL};
+
+static struct gs_scenario_module core_module = {
+	.name = "core",
+	.priority = GS_MODULE_PRIO_CORE,
+	.verbs = core_verbs,
+	.kinds = core_kinds,
+};
+GS_SCENARIO_MODULE(core_module)

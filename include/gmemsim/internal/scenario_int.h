@@ -45,8 +45,14 @@ struct gs_scenario {
 	struct gs_result last; /* result of the last operation run (for the fail-nth runner) */
 };
 
-/* Register the built-in verbs of the scenario engine itself. */
-void gs_scenario_register_core_verbs(void);
+/* The expectation kind called @key, or NULL. */
+const struct gs_expect_kind *gs_expect_kind_lookup(const char *key);
+
+/* Every module's teardown hook, upper layers first (at the end of a run). */
+void gs_scenario_modules_teardown(void);
+
+/* A module declared a failure at @site absorbed by any verb (fail-nth). */
+bool gs_scenario_site_best_effort(const char *site);
 
 /* Format a result ("EINVAL", "0 blocks=8", "SIGBUS") into @buf. */
 void gs_result_format(const struct gs_result *res, char *buf, size_t len);
