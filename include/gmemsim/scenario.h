@@ -246,6 +246,10 @@ GS_API void gs_scenario_init(void);
  * @quiet: print nothing but errors (notes and summary suppressed)
  * @keep_going: continue after a failed expectation
  * @strict: lines without an expectation must return 0
+ * @on_result: if not NULL, called with every line's result as run (before
+ *             its expectation is judged); the differential runner records
+ *             results through it. @res and @op are valid during the call only.
+ * @on_result_arg: passed to @on_result
  */
 struct gs_scenario_opts {
 	uint64_t seed;
@@ -256,6 +260,8 @@ struct gs_scenario_opts {
 	bool quiet;
 	bool keep_going;
 	bool strict;
+	void (*on_result)(void *arg, const struct gs_op *op, const struct gs_result *res);
+	void *on_result_arg;
 };
 
 /**

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/inject.h>
+#include <gmemsim/live.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
 #include <gmemsim/internal/gmem_verbs.h>
@@ -485,6 +486,8 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	s->last = res;
 	gs_result_format(&res, text, sizeof(text));
 	trace_op(op, &res, text);
+	if (s->opts.on_result)
+		s->opts.on_result(s->opts.on_result_arg, op, &res);
 	if (s->opts.verbose && !op->verb->text)
 		fprintf(s->opts.out, "%s:%u: %s -> %s\n", op->file, op->line, op->src, text);
 	if (res.skipped)
@@ -499,15 +502,15 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	return GS_EXIT_OK;
 }
 
+/* The kernel backend's verbs are guest_memfd verbs: a host without it has nothing to run. */
 static int kernel_backend_available(struct gs_scenario *s)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	const char *why = gs_live_probe();
 
-	if (fd < 0) {
-		fprintf(s->opts.out, "skip: backend kernel: /dev/kvm: %s\n", strerror(errno));
+	if (why) {
+		fprintf(s->opts.out, "skip: backend kernel: %s\n", why);
 		return 0;
 	}
-	close(fd);
 	return 1;
 }
 
