@@ -50,6 +50,7 @@ struct gs_live {
  * @cap_user_memory2: KVM_CAP_USER_MEMORY2
  * @cap_memory_attributes: KVM_CAP_MEMORY_ATTRIBUTES
  * @cap_vm_types: KVM_CAP_VM_TYPES
+ * @cap_gmem_memory_attributes: KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES
  * @create_vm_errno: 0 when a DEFAULT VM could be made
  * @create_gmem_errno: 0 when a 4 KiB guest_memfd could be made on it
  * @reason: empty when the host can answer for guest_memfd; else one line
@@ -64,6 +65,7 @@ struct gs_live_host {
 	long cap_user_memory2;
 	long cap_memory_attributes;
 	long cap_vm_types;
+	long cap_gmem_memory_attributes;
 	int create_vm_errno;
 	int create_gmem_errno;
 	char reason[192];

@@ -135,6 +135,8 @@ const struct gs_live_host *gs_live_host(void)
 		h.cap_user_memory2 = host_cap(fd, GS_KVM_CAP_USER_MEMORY2);
 		h.cap_memory_attributes = host_cap(fd, GS_KVM_CAP_MEMORY_ATTRIBUTES);
 		h.cap_vm_types = host_cap(fd, GS_KVM_CAP_VM_TYPES);
+		h.cap_gmem_memory_attributes =
+			host_cap(fd, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES);
 		host_try_create(&h, fd);
 		close(fd);
 	}
