@@ -745,6 +745,34 @@ START_TEST(test_pins)
 }
 END_TEST
 
+/*
+ * Lengths are checked against the mapping before anything is done with
+ * them (issue 10, defect 1): huge ones fail at once, touching no byte.
+ */
+START_TEST(test_huge_lengths)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), fd = create_gmem(vm, 4 * P, MMAP | SHARED);
+	char *a = gs_mmap(NULL, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char buf[16] = {0};
+	size_t done = 7;
+
+	ck_assert_ptr_ne(a, MAP_FAILED);
+	assert_fails(gs_uapi_read_mapped(a, buf, SIZE_MAX, &done), EFAULT);
+	ck_assert_uint_eq(done, 0);
+	assert_fails(gs_uapi_write_mapped(a + P, buf, SIZE_MAX - P, &done), EFAULT);
+	assert_fails(gs_uapi_read_mapped(a + 3 * P, buf, P + 1, &done), EFAULT);
+	ck_assert_int_eq(gs_sys_sim.host_read(a, buf, SIZE_MAX, &done), -EFAULT);
+	assert_fails(gs_uapi_pin(a, SIZE_MAX), EINVAL);
+	assert_fails(gs_munmap(a, SIZE_MAX), EINVAL);
+	assert_fails(gs_madvise(a, SIZE_MAX, MADV_DONTNEED), EINVAL);
+	/* Nothing was faulted in: st_blocks is still 0. */
+	ck_assert_int_eq(gs_fstat(fd, &(struct stat){0}), 0);
+	ck_assert_ptr_nonnull(gs_uapi_gmem_file(fd));
+	ck_assert_uint_eq(gs_uapi_gmem_file(fd)->inode->i_bytes, 0);
+	assert_clean();
+}
+END_TEST
+
 /* --- the syscall table --- */
 
 /*
@@ -865,6 +893,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_gmem, test_fault_private);
 	tcase_add_test(tc_gmem, test_processes);
 	tcase_add_test(tc_gmem, test_pins);
+	tcase_add_test(tc_gmem, test_huge_lengths);
 	suite_add_tcase(s, tc_gmem);
 
 	tcase_add_checked_fixture(tc_sys, setup, teardown);

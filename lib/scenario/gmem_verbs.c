@@ -926,38 +926,89 @@ static const struct gs_key rw_keys[] = {
 
 static const char *const read_outputs[] = {"data", "uniform", "done", NULL};
 
+/* A transfer goes through a buffer of this size, whatever the length asked. */
+#define ACCESS_CHUNK (64 * 1024)
+
+/**
+ * struct access - one read or write through a mapping, chunk by chunk
+ * @g: the file
+ * @addr: where it starts in the mapping
+ * @len: bytes, all inside the mapping
+ * @write: store instead of load
+ * @done: bytes transferred so far
+ * @first: a read's first byte
+ * @uniform: a read's bytes all equal @first so far
+ */
+struct access {
+	const struct gmem_obj *g;
+	unsigned char *addr;
+	uint64_t len;
+	bool write;
+	uint64_t done;
+	unsigned char first;
+	bool uniform;
+};
+
+/* What a read chunk brought: the first byte, and whether all equal it. */
+static void access_note(struct access *a, const unsigned char *buf, size_t n)
+{
+	if (n && !a->done)
+		a->first = buf[0];
+	for (size_t i = 0; i < n; i++)
+		a->uniform &= buf[i] == a->first;
+}
+
+/* Transfer @a->len bytes; 0, or the first chunk's failure (GS_SYS_SIGBUS, -ENOMEM). */
+static int access_chunks(struct access *a, unsigned char *buf, int byte)
+{
+	if (a->write)
+		memset(buf, byte, (size_t)MIN(a->len, ACCESS_CHUNK));
+	while (a->done < a->len) {
+		size_t n = (size_t)MIN(a->len - a->done, ACCESS_CHUNK), got = 0;
+		unsigned char *at = a->addr + a->done;
+		int r = a->write ? a->g->sys->host_write(at, buf, n, &got)
+				 : a->g->sys->host_read(at, buf, n, &got);
+
+		if (!a->write)
+			access_note(a, buf, got);
+		a->done += got;
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * The length is the user's and may be anything: what is transferred is
+ * bounded by the mapping first, and goes through one fixed-size buffer, so
+ * neither memory nor work grows with the number written in the scenario.
+ */
 static int access_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
 		      bool write)
 {
 	int ret;
 	struct gmem_obj *g = op_gmem(s, op, res, false, true, &ret);
-	uint64_t off = gs_op_u64(op, "off", 0);
-	uint64_t len = gs_op_u64(op, "len", 0), in;
-	unsigned char *buf, *addr;
-	bool uniform = true;
-	size_t done = 0;
+	uint64_t off = gs_op_u64(op, "off", 0), len = gs_op_u64(op, "len", 0);
+	struct access a = {.g = g, .write = write, .uniform = true};
+	unsigned char *buf;
 	int r;
 
 	if (!g)
 		return ret;
 	/* The copy stops where the mapping does: past it the process takes SIGSEGV. */
-	in = mapped_part(g, off, len);
-	addr = (unsigned char *)g->map + off;
-	buf = g_malloc(in ? in : 1);
-	memset(buf, (int)gs_op_u64(op, "byte", 0), in);
-	r = write ? g->sys->host_write(addr, buf, in, &done)
-		  : g->sys->host_read(addr, buf, in, &done);
-	set_access_result(res, r);
-	if (!r && in < len)
-		res->sig = SIGSEGV;
-	gs_result_set(res, "done", done);
-	for (size_t i = 1; i < done; i++)
-		uniform &= buf[i] == buf[0];
-	if (!write && done) {
-		gs_result_set_hex(res, "data", buf[0]);
-		gs_result_set(res, "uniform", uniform);
-	}
+	a.len = mapped_part(g, off, len);
+	a.addr = (unsigned char *)g->map + off;
+	buf = g_malloc(ACCESS_CHUNK);
+	r = access_chunks(&a, buf, (int)gs_op_u64(op, "byte", 0));
 	g_free(buf);
+	set_access_result(res, r);
+	if (!r && a.len < len)
+		res->sig = SIGSEGV;
+	gs_result_set(res, "done", a.done);
+	if (!write && a.done) {
+		gs_result_set_hex(res, "data", a.first);
+		gs_result_set(res, "uniform", a.uniform);
+	}
 	return 0;
 }
 
