@@ -232,9 +232,6 @@ static int diff_one(const char *path, struct gs_diff_stats *st)
 		return gs_diff_record_file(path, opt_record, stdout);
 	if (!why || !opt_transcripts)
 		return gs_diff_run_file(path, stdout, st);
-	if (!opt_quiet)
-		printf("%s: the host cannot answer (%s): comparing against transcripts in %s\n",
-		       path, why, opt_transcripts);
 	return gs_diff_replay_file(path, opt_transcripts, stdout, st);
 }
 
@@ -248,6 +245,9 @@ static int cmd_diff(GOptionContext *ctx, int argc, char **argv)
 		return usage_error(ctx, "diff needs at least one FILE");
 	if (opt_record && opt_transcripts)
 		return usage_error(ctx, "diff takes --record or --transcripts, not both");
+	if (opt_transcripts && gs_live_probe() && !opt_quiet)
+		printf("the host cannot answer (%s): comparing against the transcripts in %s\n",
+		       gs_live_probe(), opt_transcripts);
 	for (int i = 2; i < argc; i++) {
 		struct gs_diff_stats st = {0};
 		int status = diff_one(argv[i], &st);
