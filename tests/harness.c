@@ -62,9 +62,15 @@ const char *gs_test_srcdir(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(gs_test_suite());
+	const char *why = gs_test_skip_reason ? gs_test_skip_reason() : NULL;
+	SRunner *sr;
 	int failed;
 
+	if (why) {
+		printf("skip: %s\n", why);
+		return 77;
+	}
+	sr = srunner_create(gs_test_suite());
 	gs_test_seed();
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -27,6 +27,13 @@
 Suite *gs_test_suite(void);
 
 /*
+ * Optionally defined by a test program whose cases all need something the
+ * host may lack: NULL to run, else a one-line reason; main() then prints
+ * "skip: <reason>" and exits 77 (meson's SKIP) without running.
+ */
+const char *gs_test_skip_reason(void) __attribute__((weak));
+
+/*
  * Seed for randomized tests: GMEMSIM_SEED from the environment, else a fixed
  * default. Printed once per process so that every random run can be replayed.
  */

@@ -5,8 +5,10 @@
  * the real-kernel backend (lib/live/live.c). Only cases that need no running
  * vCPU are here. Each assertion states the spec's rule; where this kernel
  * answers differently, the assertion follows the kernel and a comment names
- * the rule. Every test skips (prints "skip ..." and passes) when /dev/kvm
- * cannot be opened or a capability it needs is missing.
+ * the rule. Every case needs guest_memfd: where the host cannot answer
+ * (gs_live_probe(): no /dev/kvm, no permission, no KVM_CAP_GUEST_MEMFD) the
+ * program runs nothing and exits 77 with the reason. A case that needs a
+ * further capability prints "skip ..." for that part.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1309,6 +1311,16 @@ out:
 	gs_live_close(&k);
 }
 END_TEST
+
+const char *gs_test_skip_reason(void)
+{
+	static char why[256];
+
+	if (!gs_live_probe())
+		return NULL;
+	snprintf(why, sizeof(why), "kernel: %s", gs_live_probe());
+	return why;
+}
 
 Suite *gs_test_suite(void)
 {

@@ -5,7 +5,9 @@
  * calls with the errnos this machine's kernel gave (docs/KERNEL_BACKEND.md);
  * fd numbering and reuse; the VM outliving its fd while a guest_memfd or a
  * mapping needs it; allocation failures in create VM, create guest_memfd
- * and fallocate leaving the fd table and the allocator as they were.
+ * and fallocate leaving the fd table and the allocator as they were;
+ * long-term pins; the syscall table (include/gmemsim/sys.h) over the
+ * simulator and, where /dev/kvm opens, the live kernel.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,8 @@
 #include <gmemsim/hugetlb_backend.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/kvm.h>
+#include <gmemsim/live.h>
+#include <gmemsim/sys.h>
 #include <gmemsim/uapi.h>
 #include <gmemsim/warn.h>
 
@@ -701,12 +705,173 @@ START_TEST(test_fi_fallocate)
 }
 END_TEST
 
+/* --- long-term pins --- */
+
+/* Pins take the pages, refuse what GUP refuses, and outlive the fd and the mapping. */
+START_TEST(test_pins)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), fd = create_gmem(vm, 4 * P, MMAP | SHARED);
+	int priv = create_gmem(vm, 4 * P, MMAP);
+	char *a = gs_mmap(NULL, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *b = gs_mmap(NULL, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED, priv, 0);
+	char c = 0x5a;
+	int one, two;
+
+	ck_assert_ptr_ne(a, MAP_FAILED);
+	ck_assert_ptr_ne(b, MAP_FAILED);
+	assert_fails(gs_uapi_pin(a, 0), EINVAL);
+	assert_fails(gs_uapi_pin(a, (1UL << 30) + 1), EINVAL);
+	/* Not inside one mapping (past its end): EFAULT, nothing held. */
+	assert_fails(gs_uapi_pin(a + 3 * P, 2 * P), EFAULT);
+	/* A private page cannot be faulted in: EFAULT, nothing held. */
+	assert_fails(gs_uapi_pin(b, P), EFAULT);
+	ck_assert_uint_eq(gs_uapi_nr_pins(), 0);
+	ck_assert_int_eq(gs_uapi_write_mapped(a + P, &c, 1, NULL), 0);
+	one = gs_uapi_pin(a + P + 5, 1);
+	two = gs_uapi_pin(a, 4 * P);
+	ck_assert_int_gt(one, 0);
+	ck_assert_int_gt(two, one);
+	ck_assert_uint_eq(gs_uapi_nr_pins(), 2);
+	/* The pinned pages stay after the mapping and the fds are gone. */
+	ck_assert_int_eq(gs_munmap(a, 4 * P), 0);
+	ck_assert_int_eq(gs_close(fd), 0);
+	ck_assert_uint_eq(gs_uapi_nr_pins(), 2);
+	ck_assert_int_eq(gs_uapi_unpin(one), 0);
+	assert_fails(gs_uapi_unpin(one), EINVAL);
+	ck_assert_uint_eq(gs_uapi_nr_pins(), 1);
+	/* Reset (process exit) drops the rest. */
+	assert_clean();
+	ck_assert_uint_eq(gs_uapi_nr_pins(), 0);
+}
+END_TEST
+
+/*
+ * Lengths are checked against the mapping before anything is done with
+ * them (issue 10, defect 1): huge ones fail at once, touching no byte.
+ */
+START_TEST(test_huge_lengths)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), fd = create_gmem(vm, 4 * P, MMAP | SHARED);
+	char *a = gs_mmap(NULL, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char buf[16] = {0};
+	size_t done = 7;
+
+	ck_assert_ptr_ne(a, MAP_FAILED);
+	assert_fails(gs_uapi_read_mapped(a, buf, SIZE_MAX, &done), EFAULT);
+	ck_assert_uint_eq(done, 0);
+	assert_fails(gs_uapi_write_mapped(a + P, buf, SIZE_MAX - P, &done), EFAULT);
+	assert_fails(gs_uapi_read_mapped(a + 3 * P, buf, P + 1, &done), EFAULT);
+	ck_assert_int_eq(gs_sys_sim.host_read(a, buf, SIZE_MAX, &done), -EFAULT);
+	assert_fails(gs_uapi_pin(a, SIZE_MAX), EINVAL);
+	assert_fails(gs_munmap(a, SIZE_MAX), EINVAL);
+	assert_fails(gs_madvise(a, SIZE_MAX, MADV_DONTNEED), EINVAL);
+	/* Nothing was faulted in: st_blocks is still 0. */
+	ck_assert_int_eq(gs_fstat(fd, &(struct stat){0}), 0);
+	ck_assert_ptr_nonnull(gs_uapi_gmem_file(fd));
+	ck_assert_uint_eq(gs_uapi_gmem_file(fd)->inode->i_bytes, 0);
+	assert_clean();
+}
+END_TEST
+
+/* --- the syscall table --- */
+
+/*
+ * What both backends answer alike without guest_memfd: the table's
+ * convention (-errno, the fd, the value) and its bookkeeping (reset closes
+ * what was opened). The live kernel takes part where /dev/kvm opens.
+ */
+static void sys_common(const struct gs_sys_ops *sys)
+{
+	struct stat st;
+	long api, cap;
+	int kvm, vm;
+
+	ck_assert_int_eq(sys->open("/nonexistent-gmemsim", O_RDWR), -ENOENT);
+	ck_assert_int_eq(sys->close(1000), -EBADF);
+	ck_assert_int_eq(sys->ioctl(1000, GS_KVM_CHECK_EXTENSION, 0), -EBADF);
+	ck_assert_int_eq(sys->fallocate(1000, 0, 0, P), -EBADF);
+	ck_assert_int_eq(sys->fstat(1000, &st), -EBADF);
+	kvm = sys->open("/dev/kvm", O_RDWR);
+	ck_assert_int_ge(kvm, 0);
+	api = sys->ioctl(kvm, GS_KVM_GET_API_VERSION, 0);
+	ck_assert_int_eq(api, GS_KVM_API_VERSION);
+	ck_assert_int_eq(sys->ioctl(kvm, GS_KVM_CREATE_VM, 1000), -EINVAL);
+	cap = sys->ioctl(kvm, GS_KVM_CHECK_EXTENSION, GS_KVM_CAP_USER_MEMORY2);
+	ck_assert_int_eq(cap, 1);
+	ck_assert_int_eq(sys->fstat(kvm, &st), 0);
+	ck_assert(S_ISCHR(st.st_mode));
+	vm = (int)sys->ioctl(kvm, GS_KVM_CREATE_VM, GS_KVM_X86_DEFAULT_VM);
+	ck_assert_int_ge(vm, 0);
+	ck_assert_int_eq(sys->fallocate(vm, 0, 0, P), -ENODEV);
+	ck_assert_int_eq(sys->ioctl(vm, 0xdead, 0), -ENOTTY);
+	ck_assert_int_eq(sys->pread(kvm, &st, 1, 0), -EINVAL);
+	ck_assert_int_eq(sys->pread(vm, &st, 1, 0), -ESPIPE);
+	/* Still open: reset() closes them (newest first). */
+	sys->reset();
+	ck_assert_int_eq(sys->close(vm), -EBADF);
+	ck_assert_int_eq(sys->close(kvm), -EBADF);
+}
+
+START_TEST(test_sys_sim)
+{
+	struct gs_sys_vm_params old, p = gs_sys_default_vm_params(GS_GMEM_PROFILE_UPSTREAM);
+	int kvm, vm, fd, pin;
+	void *a = NULL;
+	char c = 1;
+	size_t done = 7;
+
+	sys_common(&gs_sys_sim);
+	ck_assert_uint_eq(gs_uapi_nr_open(), 0);
+	ck_assert_ptr_null(gs_sys_sim.unsupported(GS_SYS_VM_TYPE, GS_KVM_X86_TDX_VM));
+	/* VM parameters apply to the VMs created while they are set. */
+	gs_sys_sim.set_vm_params(&p, &old);
+	ck_assert_int_eq(old.profile, GS_GMEM_PROFILE_DESIGN);
+	kvm = gs_sys_sim.open("/dev/kvm", O_RDWR);
+	vm = (int)gs_sys_sim.ioctl(kvm, GS_KVM_CREATE_VM, 0);
+	gs_sys_sim.set_vm_params(&old, NULL);
+	ck_assert_int_eq(gs_uapi_kvm(vm)->params.profile, GS_GMEM_PROFILE_UPSTREAM);
+	ck_assert_int_eq(gs_sys_sim.ioctl(vm, GS_KVM_CHECK_EXTENSION, GS_KVM_CAP_GUEST_MEMFD_FLAGS),
+			 MMAP | SHARED);
+	fd = try_gmem(vm, 2 * P, MMAP | SHARED);
+	ck_assert_int_ge(fd, 0);
+	/* SIGBUS has its own code; outside every mapping is -EFAULT. */
+	ck_assert_int_eq(gs_sys_sim.mmap(4 * P, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, &a), 0);
+	ck_assert_int_eq(gs_sys_sim.host_write((char *)a + P, &c, 1, &done), 0);
+	ck_assert_uint_eq(done, 1);
+	ck_assert_int_eq(gs_sys_sim.host_read((char *)a + 2 * P, &c, 1, &done), GS_SYS_SIGBUS);
+	ck_assert_uint_eq(done, 0);
+	ck_assert_int_eq(gs_sys_sim.host_read((char *)a + 4 * P, &c, 1, NULL), -EFAULT);
+	pin = gs_sys_sim.pin((char *)a + P, 1);
+	ck_assert_int_gt(pin, 0);
+	ck_assert_int_eq(gs_sys_sim.unpin(pin), 0);
+	ck_assert_int_eq(gs_sys_sim.unpin(pin), -EINVAL);
+	ck_assert_int_eq(gs_sys_sim.madvise(a, P, 200), -EINVAL);
+	ck_assert_int_eq(gs_sys_sim.munmap(a, 4 * P), 0);
+	assert_clean();
+}
+END_TEST
+
+START_TEST(test_sys_live)
+{
+	if (gs_live_host()->kvm_errno) {
+		printf("skip test_sys_live: /dev/kvm: %s\n", strerror(gs_live_host()->kvm_errno));
+		return;
+	}
+	sys_common(&gs_sys_live);
+	ck_assert_ptr_null(gs_sys_live.unsupported(GS_SYS_VM_TYPE, GS_KVM_X86_DEFAULT_VM));
+	ck_assert_ptr_nonnull(gs_sys_live.unsupported(GS_SYS_VM_TYPE, GS_KVM_X86_TDX_VM));
+	ck_assert_ptr_nonnull(gs_sys_live.unsupported(GS_SYS_HUGETLB, 0));
+	ck_assert_int_eq(gs_sys_live.unpin(12345), -EINVAL);
+}
+END_TEST
+
 Suite *gs_test_suite(void)
 {
 	Suite *s = suite_create("uapi");
 	TCase *tc_fd = tcase_create("fd");
 	TCase *tc_gmem = tcase_create("guest_memfd_test");
 	TCase *tc_fi = tcase_create("fault-injection");
+	TCase *tc_sys = tcase_create("sys");
 
 	tcase_add_checked_fixture(tc_fd, setup, teardown);
 	tcase_add_test(tc_fd, test_system_fd);
@@ -727,7 +892,14 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_gmem, test_fault_overflow);
 	tcase_add_test(tc_gmem, test_fault_private);
 	tcase_add_test(tc_gmem, test_processes);
+	tcase_add_test(tc_gmem, test_pins);
+	tcase_add_test(tc_gmem, test_huge_lengths);
 	suite_add_tcase(s, tc_gmem);
+
+	tcase_add_checked_fixture(tc_sys, setup, teardown);
+	tcase_add_test(tc_sys, test_sys_sim);
+	tcase_add_test(tc_sys, test_sys_live);
+	suite_add_tcase(s, tc_sys);
 
 	tcase_add_checked_fixture(tc_fi, setup, teardown);
 	tcase_add_test(tc_fi, test_fi_create_vm);

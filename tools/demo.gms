@@ -84,14 +84,14 @@ vm old type=sw_protected vm_memory_attributes=1    => 0 gmem_flags=0x5 memory_at
 vm cvm type=sw_protected                           => 0 gmem_flags=0x7 gmem_memory_attributes=8
 note A shared, mmap-able 16 KiB file: host faults zero-fill on first use, data stays.
 gmem g vm=vm0 size=16K flags=mmap|init_shared      => 0 blocks=0
-mmap g
+mmap g len=32K
 write g off=4K len=4K byte=0x5a                    => 0
 read g off=4K len=4K                               => data=0x5a uniform=1
 stat g                                             => blocks=8
 note Punching the page gives it back: st_blocks drops, the data reads 0 again.
 punch g off=4K len=4K                              => 0 blocks=0
 read g off=4K len=4K                               => data=0 uniform=1
-note Reading past the end of the file: SIGBUS, as from the kernel.
+note Reading past the end of the file, inside the longer mapping: SIGBUS, as from the kernel.
 read g off=16K len=1                               => SIGBUS
 munmap g
 close g

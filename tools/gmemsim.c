@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/differential.h>
+#include <gmemsim/live.h>
 #include <gmemsim/scenario.h>
 #include <gmemsim/trace.h>
 #include "config.h"
@@ -19,6 +20,7 @@
 static gchar *opt_backend;
 static gchar *opt_trace;
 static gchar *opt_seed;
+static gchar *opt_record, *opt_transcripts;
 static gboolean opt_verbose, opt_quiet, opt_keep_going, opt_strict, opt_version, opt_fail_nth;
 static gint opt_fail_nth_max = GS_FAIL_NTH_DEFAULT_MAX;
 
@@ -42,6 +44,11 @@ static const GOptionEntry entries[] = {
 	 NULL},
 	{"fail-nth-max", 0, 0, G_OPTION_ARG_INT, &opt_fail_nth_max,
 	 "With --fail-nth: injections per line before sampling (default 32; 0: every one)", "N"},
+	{"record", 0, 0, G_OPTION_ARG_FILENAME, &opt_record,
+	 "diff: run each FILE on the live kernel and write its answers to DIR/FILE.transcript",
+	 "DIR"},
+	{"transcripts", 0, 0, G_OPTION_ARG_FILENAME, &opt_transcripts,
+	 "diff: where the host cannot answer, compare against the transcripts in DIR", "DIR"},
 	{"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
 	{NULL},
 };
@@ -53,6 +60,9 @@ static const char description[] =
 	"                (exit 1 on any finding; summary per file)\n"
 	"  diff FILE...  run on both backends; print every line whose results differ\n"
 	"                (exit 1 if one does beyond the intended divergences)\n"
+	"                --record DIR: record the kernel's answers as transcripts\n"
+	"                --transcripts DIR: without guest_memfd here, compare the\n"
+	"                simulator against the transcripts recorded elsewhere\n"
 	"  demo          run the built-in walkthrough\n"
 	"  sites         list the fault-injection sites with their counters\n"
 	"  verbs         list the scenario verbs, their keys and expectation kinds\n"
@@ -221,6 +231,18 @@ static int cmd_fail_nth(GOptionContext *ctx, int argc, char **argv)
 	return worst;
 }
 
+/* One file: live where the host answers, else against its transcript if asked to. */
+static int diff_one(const char *path, struct gs_diff_stats *st)
+{
+	const char *why = gs_live_probe();
+
+	if (opt_record)
+		return gs_diff_record_file(path, opt_record, stdout);
+	if (!why || !opt_transcripts)
+		return gs_diff_run_file(path, stdout, st);
+	return gs_diff_replay_file(path, opt_transcripts, stdout, st);
+}
+
 /* Each file on the simulator and the kernel; the differing lines on stdout. */
 static int cmd_diff(GOptionContext *ctx, int argc, char **argv)
 {
@@ -229,14 +251,19 @@ static int cmd_diff(GOptionContext *ctx, int argc, char **argv)
 
 	if (argc < 3)
 		return usage_error(ctx, "diff needs at least one FILE");
+	if (opt_record && opt_transcripts)
+		return usage_error(ctx, "diff takes --record or --transcripts, not both");
+	if (opt_transcripts && gs_live_probe() && !opt_quiet)
+		printf("the host cannot answer (%s): comparing against the transcripts in %s\n",
+		       gs_live_probe(), opt_transcripts);
 	for (int i = 2; i < argc; i++) {
 		struct gs_diff_stats st = {0};
-		int status = gs_diff_run_file(argv[i], stdout, &st);
+		int status = diff_one(argv[i], &st);
 
 		if (status != GS_EXIT_SKIP)
 			all_skipped = false;
 		/* A skipped file was reported, with the reason, by the runner. */
-		if (status != GS_EXIT_SKIP && status != GS_EXIT_USAGE && !opt_quiet)
+		if (!opt_record && status != GS_EXIT_SKIP && status != GS_EXIT_USAGE && !opt_quiet)
 			printf("%s: %s: %u lines compared, %u differ, %u intended, %u skipped\n",
 			       argv[i], gs_scenario_exit_name(status), st.compared, st.differ,
 			       st.intended, st.skipped);
@@ -398,5 +425,7 @@ int main(int argc, char **argv)
 	g_free(opt_backend);
 	g_free(opt_trace);
 	g_free(opt_seed);
+	g_free(opt_record);
+	g_free(opt_transcripts);
 	return status;
 }

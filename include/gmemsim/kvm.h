@@ -57,10 +57,13 @@ static inline unsigned long kvm_level_pages(int level)
  *           only ever private on CoCo VMs); false tracks it in guest_memfd
  *           (single backing: KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES, INIT_SHARED
  *           for every VM type)
+ * @gmem_no_hugetlb: guest_memfd does not offer HUGETLB even under the design
+ *           profile (a host without HugeTLB support for guest_memfd)
  */
 struct kvm_params {
 	enum gs_gmem_profile profile;
 	bool vm_memory_attributes;
+	bool gmem_no_hugetlb;
 };
 
 /**

@@ -40,6 +40,60 @@ struct gs_live {
 	struct gs_live_map maps[GS_LIVE_MAX_MAPS];
 };
 
+/**
+ * struct gs_live_host - what the running kernel offers, probed once
+ * @kvm_errno: 0 when /dev/kvm opened, else open()'s errno
+ * @release: uname -r
+ * @machine: uname -m
+ * @cap_guest_memfd: KVM_CAP_GUEST_MEMFD on /dev/kvm (0 when absent or unopened)
+ * @cap_guest_memfd_flags: KVM_CAP_GUEST_MEMFD_FLAGS on /dev/kvm
+ * @cap_user_memory2: KVM_CAP_USER_MEMORY2
+ * @cap_memory_attributes: KVM_CAP_MEMORY_ATTRIBUTES
+ * @cap_vm_types: KVM_CAP_VM_TYPES
+ * @cap_gmem_memory_attributes: KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES
+ * @create_vm_errno: 0 when a DEFAULT VM could be made
+ * @create_gmem_errno: 0 when a 4 KiB guest_memfd could be made on it
+ * @reason: empty when the host can answer for guest_memfd; else one line
+ *          saying why not, starting with "/dev/kvm"
+ */
+struct gs_live_host {
+	int kvm_errno;
+	char release[65];
+	char machine[65];
+	long cap_guest_memfd;
+	long cap_guest_memfd_flags;
+	long cap_user_memory2;
+	long cap_memory_attributes;
+	long cap_vm_types;
+	long cap_gmem_memory_attributes;
+	int create_vm_errno;
+	int create_gmem_errno;
+	char reason[192];
+};
+
+/**
+ * gs_live_host() - probe the running kernel (once per process)
+ *
+ * Opens /dev/kvm, asks the capabilities guest_memfd needs and makes a VM
+ * and a one-page guest_memfd, all closed again. The environment variable
+ * GMEMSIM_NO_KVM (any value) makes the probe answer as on a host without
+ * /dev/kvm, so the skip paths can be tested on every host.
+ *
+ * Context: process context; not thread safe on the first call.
+ * Return: the answers; valid for the life of the process.
+ */
+GS_API const struct gs_live_host *gs_live_host(void);
+
+/**
+ * gs_live_probe() - why the live kernel cannot answer for guest_memfd
+ *
+ * Context: as gs_live_host().
+ * Return: NULL when it can (/dev/kvm opens, KVM_CAP_GUEST_MEMFD is set and
+ * a guest_memfd can be made); else a one-line reason starting with
+ * "/dev/kvm" (no such device, no permission, no guest_memfd).
+ */
+GS_API const char *gs_live_probe(void);
+
 GS_API int gs_live_open(struct gs_live *k);
 GS_API void gs_live_close(struct gs_live *k);
 GS_API long gs_live_check_extension(const struct gs_live *k, int fd, long cap);

@@ -201,11 +201,11 @@ struct gs_verb_fail_nth {
  *                NULL: NAME for a word, N for a number
  * @validate: extra parse-time checks; write a message to @err and return
  *            non-zero to reject the line. May be NULL.
- * @run: do it. Return 0 with @res filled in, or non-zero after
+ * @run: do it, on either backend (a verb that both backends run reaches
+ *       guest_memfd and KVM through the syscall table, <gmemsim/sys.h>).
+ *       Return 0 with @res filled in, or non-zero after
  *       gs_scenario_error() when the operation cannot run at all (unknown
  *       object, ...); that ends the run with GS_EXIT_SYNTAX.
- * @run_kernel: the same on the kernel backend, when it needs code of its
- *              own; NULL: @run serves both backends the verb supports.
  */
 struct gs_verb {
 	const char *name;
@@ -222,7 +222,6 @@ struct gs_verb {
 	const char *usage_target;
 	int (*validate)(const struct gs_op *op, char *err, size_t len);
 	int (*run)(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res);
-	int (*run_kernel)(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res);
 };
 
 /**
@@ -343,6 +342,10 @@ GS_API void gs_scenario_init(void);
  * @quiet: print nothing but errors (notes and summary suppressed)
  * @keep_going: continue after a failed expectation
  * @strict: lines without an expectation must return 0
+ * @on_result: if not NULL, called with every line's result as run (before
+ *             its expectation is judged); the differential runner records
+ *             results through it. @res and @op are valid during the call only.
+ * @on_result_arg: passed to @on_result
  */
 struct gs_scenario_opts {
 	uint64_t seed;
@@ -353,6 +356,8 @@ struct gs_scenario_opts {
 	bool quiet;
 	bool keep_going;
 	bool strict;
+	void (*on_result)(void *arg, const struct gs_op *op, const struct gs_result *res);
+	void *on_result_arg;
 };
 
 /**

@@ -21,6 +21,7 @@
 
 #include <gmemsim/compiler.h>
 #include <gmemsim/gmem.h>
+#include <gmemsim/kvm.h>
 #include <gmemsim/linux/kvm.h>
 
 /* Simulated fds are 3 .. GS_UAPI_NR_OPEN - 1 (0-2 stand for stdio). */
@@ -156,6 +157,39 @@ GS_API int gs_uapi_read_mapped(const void *addr, void *buf, size_t len, size_t *
  * Return: as gs_uapi_read_mapped().
  */
 GS_API int gs_uapi_write_mapped(void *addr, const void *buf, size_t len, size_t *done);
+
+/**
+ * gs_uapi_pin() - a long-term pin (pin_user_pages FOLL_LONGTERM) of mapped pages
+ * @addr: inside a gs_mmap() mapping
+ * @len: bytes from @addr, within the same mapping; at most 1 GiB
+ *
+ * Each page is faulted in and pinned; the pins hold the pages until
+ * gs_uapi_unpin(), after the fd and the mapping are gone, as RDMA or VFIO
+ * pins do (on the kernel: an io_uring fixed buffer, gs_live_pin()).
+ *
+ * Context: process context.
+ * Return: a pin id (> 0), or -1 with errno EINVAL (@len 0 or above 1 GiB),
+ * EFAULT (not inside one mapping, or a page the kernel would SIGBUS on),
+ * EHWPOISON, ENOMEM. Nothing stays pinned after a failure.
+ */
+GS_API int gs_uapi_pin(void *addr, size_t len);
+
+/**
+ * gs_uapi_unpin() - drop a pin of gs_uapi_pin()
+ * @id: its id
+ *
+ * Context: process context.
+ * Return: 0, or -1 with errno EINVAL (no such pin).
+ */
+GS_API int gs_uapi_unpin(int id);
+
+/**
+ * gs_uapi_nr_pins() - pins the current process holds
+ *
+ * Context: any.
+ * Return: the count.
+ */
+GS_API unsigned int gs_uapi_nr_pins(void);
 
 /* MADV_COLLAPSE (Linux 6.1), which older libc headers lack. */
 #define GS_MADV_COLLAPSE 25
@@ -296,6 +330,15 @@ GS_API void gs_uapi_set_profile(enum gs_gmem_profile profile);
  */
 GS_API void gs_uapi_set_vm_memory_attributes(bool on);
 
+/**
+ * gs_uapi_swap_vm_params() - all kvm module parameters of VMs created from now on
+ * @params: the new parameters
+ *
+ * Context: process context.
+ * Return: the previous ones (to restore them).
+ */
+GS_API struct kvm_params gs_uapi_swap_vm_params(const struct kvm_params *params);
+
 struct gs_uapi;
 
 /**
@@ -325,7 +368,9 @@ GS_API struct gs_uapi *gs_uapi_switch(struct gs_uapi *u);
 GS_API void gs_uapi_destroy(struct gs_uapi *u);
 
 /**
- * gs_uapi_reset() - unmap everything and close every fd of the current process
+ * gs_uapi_reset() - unmap everything, close every fd and drop every pin of the current process
+ *
+ * The VM parameters return to the design profile's defaults.
  *
  * Context: process context.
  */

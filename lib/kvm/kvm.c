@@ -136,7 +136,8 @@ int kvm_create_vm_params(unsigned long type, const struct kvm_params *params, st
 	kvm->gmem = (struct gs_gmem_vm_info){
 		.has_private_mem = type_has_private_mem(type),
 		.supports_init_shared = supports_init_shared(params, type),
-		.supports_hugetlb = params->profile == GS_GMEM_PROFILE_DESIGN,
+		.supports_hugetlb =
+			params->profile == GS_GMEM_PROFILE_DESIGN && !params->gmem_no_hugetlb,
 		.profile = params->profile,
 		.ops = &kvm_gmem_ops,
 	};

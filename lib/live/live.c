@@ -23,6 +23,9 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <linux/io_uring.h>
@@ -55,6 +58,97 @@ static int fds_track(struct gs_live *k, int fd)
 	}
 	close(fd);
 	return -EMFILE;
+}
+
+static long host_cap(int fd, long cap)
+{
+	int r = ioctl(fd, GS_KVM_CHECK_EXTENSION, cap);
+
+	return r < 0 ? 0 : r;
+}
+
+/* Make a VM and a one-page guest_memfd on it: the capability alone could lie. */
+static void host_try_create(struct gs_live_host *h, int kvm_fd)
+{
+	struct gs_kvm_create_guest_memfd a = {.size = PAGE_SIZE};
+	int vm = ioctl(kvm_fd, GS_KVM_CREATE_VM, GS_KVM_X86_DEFAULT_VM);
+	int gmem;
+
+	h->create_vm_errno = vm < 0 ? errno : 0;
+	h->create_gmem_errno = ENODEV;
+	if (vm < 0)
+		return;
+	gmem = ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, &a);
+	h->create_gmem_errno = gmem < 0 ? errno : 0;
+	if (gmem >= 0)
+		close(gmem);
+	close(vm);
+}
+
+static void host_reason(struct gs_live_host *h)
+{
+	if (h->kvm_errno == ENOENT || h->kvm_errno == ENXIO || h->kvm_errno == ENODEV)
+		snprintf(h->reason, sizeof(h->reason), "/dev/kvm: no such device (%s)",
+			 strerror(h->kvm_errno));
+	else if (h->kvm_errno == EACCES || h->kvm_errno == EPERM)
+		snprintf(h->reason, sizeof(h->reason), "/dev/kvm: no permission to open it (%s)",
+			 strerror(h->kvm_errno));
+	else if (h->kvm_errno)
+		snprintf(h->reason, sizeof(h->reason), "/dev/kvm: %s", strerror(h->kvm_errno));
+	else if (h->cap_guest_memfd <= 0)
+		snprintf(h->reason, sizeof(h->reason),
+			 "/dev/kvm: kernel %s has no guest_memfd (KVM_CAP_GUEST_MEMFD is 0)",
+			 h->release);
+	else if (h->create_vm_errno)
+		snprintf(h->reason, sizeof(h->reason), "/dev/kvm: KVM_CREATE_VM: %s",
+			 strerror(h->create_vm_errno));
+	else if (h->create_gmem_errno)
+		snprintf(h->reason, sizeof(h->reason),
+			 "/dev/kvm: KVM_CREATE_GUEST_MEMFD: %s (kernel %s)",
+			 strerror(h->create_gmem_errno), h->release);
+}
+
+const struct gs_live_host *gs_live_host(void)
+{
+	static struct gs_live_host h;
+	static bool probed;
+	struct utsname u;
+	int fd;
+
+	if (probed)
+		return &h;
+	probed = true;
+	if (uname(&u) == 0) {
+		snprintf(h.release, sizeof(h.release), "%s", u.release);
+		snprintf(h.machine, sizeof(h.machine), "%s", u.machine);
+	}
+	if (getenv("GMEMSIM_NO_KVM")) {
+		h.kvm_errno = ENOENT;
+		snprintf(h.reason, sizeof(h.reason), "/dev/kvm: hidden by GMEMSIM_NO_KVM");
+		return &h;
+	}
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	h.kvm_errno = fd < 0 ? -neg_errno() : 0;
+	if (fd >= 0) {
+		h.cap_guest_memfd = host_cap(fd, GS_KVM_CAP_GUEST_MEMFD);
+		h.cap_guest_memfd_flags = host_cap(fd, GS_KVM_CAP_GUEST_MEMFD_FLAGS);
+		h.cap_user_memory2 = host_cap(fd, GS_KVM_CAP_USER_MEMORY2);
+		h.cap_memory_attributes = host_cap(fd, GS_KVM_CAP_MEMORY_ATTRIBUTES);
+		h.cap_vm_types = host_cap(fd, GS_KVM_CAP_VM_TYPES);
+		h.cap_gmem_memory_attributes =
+			host_cap(fd, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES);
+		host_try_create(&h, fd);
+		close(fd);
+	}
+	host_reason(&h);
+	return &h;
+}
+
+const char *gs_live_probe(void)
+{
+	const struct gs_live_host *h = gs_live_host();
+
+	return h->reason[0] ? h->reason : NULL;
 }
 
 /**

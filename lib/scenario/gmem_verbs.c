@@ -1,17 +1,26 @@
 // SPDX-License-Identifier: MIT
 /*
- * Scenario verbs over the guest_memfd inode (lib/gmem*.c). A `gmem` object
- * is one file as a process sees it: its fd (until `close`), at most one
- * MAP_SHARED mapping of it (`mmap`, `munmap`) through which `fault`,
- * `read`, `write` and `pin` act, and the pages it pinned. Host accesses
- * that the kernel would answer with SIGBUS report the signal. Offsets and
- * lengths are in bytes, as in the syscalls.
+ * Scenario verbs over KVM and guest_memfd. A `vm` object is a VM fd; a
+ * `gmem` object is one guest_memfd as a process sees it: its fd (until
+ * `close`), at most one mapping of it (`mmap`, `munmap`) through which
+ * `fault`, `read`, `write` and `pin` act, and the long-term pins it took.
+ * Offsets and lengths are in bytes, as in the syscalls.
  *
- * The upstream verbs (vm, memslot, gmem, stat, falloc, punch, close, mmap,
- * munmap, fault, read, write) also run on the live kernel: each run hook
- * dispatches on gs_scenario_backend(). The others are simulator-only.
+ * The upstream verbs (vm, memslot, attr, gmem, stat, falloc, punch, close,
+ * mmap, munmap, fault, read, write, pin, unpin) are written once against the
+ * syscall table of include/gmemsim/sys.h: gs_sys_sim (the simulated uAPI)
+ * or gs_sys_live (the running kernel), as the run's backend says. What a
+ * backend cannot express (gs_sys_ops.unsupported: a VM type, HugeTLB, ...)
+ * is reported skipped, and so is every later line on that name, never
+ * answered with a made-up result.
+ *
+ * SIMULATOR-ONLY verbs (backends = GS_BACKEND_SIM): gfault, stage2, getpfn,
+ * poison, unpoison. They ask the model what no syscall shows (the TDP MMU,
+ * kvm_gmem_get_pfn(), memory failure) through direct library calls on the
+ * objects behind the simulated fds (gs_uapi_kvm(), gs_uapi_gmem_file()).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -21,535 +30,79 @@
 #include <glib.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
-#include <gmemsim/live.h>
 #include <gmemsim/kvm.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/scenario.h>
+#include <gmemsim/sys.h>
+#include <gmemsim/uapi.h>
 #include <gmemsim/warn.h>
 
 #include <gmemsim/internal/page_alloc.h>
 
-/*
- * --- The kernel backend ---
- *
- * With `--backend kernel` the upstream verbs run against the live /dev/kvm
- * through lib/live/live.c. Each object owns a struct gs_live context, so
- * tearing it down closes exactly its own fds and mappings. A guest_memfd
- * made without vm= gets a private DEFAULT VM, as the simulator describes
- * one with the vm_* keys. What the running kernel cannot express (a page
- * size, a private-memory VM without a VM type for it) is reported skipped,
- * never answered with a made-up result.
- */
+/* The syscall table of this run's backend. */
+static const struct gs_sys_ops *run_sys(struct gs_scenario *s)
+{
+	return gs_scenario_backend(s) == GS_BACKEND_KERNEL ? &gs_sys_live : &gs_sys_sim;
+}
 
-/* A VM on the kernel: its own context, holding /dev/kvm and the VM fd. */
-struct kvmfd {
-	struct gs_live k;
-	bool absent; /* of a type this host lacks: every verb on it is skipped */
+/**
+ * struct vm_obj - a VM as the process holds it
+ * @sys: the backend it was made on
+ * @fd: the VM fd, -1 for a placeholder
+ * @absent: the backend cannot express it: every line using it is skipped
+ */
+struct vm_obj {
+	const struct gs_sys_ops *sys;
 	int fd;
+	bool absent;
 };
 
-/* A guest_memfd on the kernel: its context holds the fd, the mapping, and without vm= a VM. */
-struct kgmem {
-	struct gs_live k;
-	bool absent; /* made with keys this kernel lacks: every verb on it is skipped */
-	int fd;	     /* -1 once closed */
-	void *map;   /* NULL when not mapped */
-	size_t map_len;
-	GArray *pins; /* struct kpin: pins outlive the fd and the mapping */
-};
-
-/* A long-term pin on the kernel: the io_uring ring whose fixed buffer holds it. */
-struct kpin {
+/* A long-term pin and the mapping offset it was taken at. */
+struct gmem_pin {
 	uint64_t off;
-	int ring;
+	int handle;
 };
 
-static void kvmfd_destroy(void *obj)
-{
-	struct kvmfd *vm = obj;
-
-	gs_live_close(&vm->k);
-	g_free(vm);
-}
-
-static const struct gs_obj_type kvmfd_type = {
-	.name = "vm",
-	.destroy = kvmfd_destroy,
-};
-
-static void kgmem_destroy(void *obj)
-{
-	struct kgmem *g = obj;
-
-	for (guint i = 0; g->pins && i < g->pins->len; i++)
-		gs_live_unpin(g_array_index(g->pins, struct kpin, i).ring);
-	if (g->pins)
-		g_array_free(g->pins, true);
-
-	gs_live_close(&g->k);
-	g_free(g);
-}
-
-static const struct gs_obj_type kgmem_type = {
-	.name = "gmem",
-	.destroy = kgmem_destroy,
-};
-
-/* Name a placeholder, so the lines using the file are skipped too. */
-static int k_gmem_absent(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	struct kgmem *g = g_new0(struct kgmem, 1);
-
-	g->absent = true;
-	g->fd = -1;
-	/* Only so that kgmem_destroy() finds an initialised context. */
-	gs_live_open(&g->k);
-	if (gs_scenario_obj_add(s, op->target, &kgmem_type, g)) {
-		kgmem_destroy(g);
-		return gs_scenario_error(s, op, "cannot name '%s'", op->target);
-	}
-	res->skipped = true;
-	return 0;
-}
-
-static int k_fallocate(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
-		       int mode);
-
-/* A fresh context with one VM of @type in it; the VM fd or -errno. */
-static int k_open_vm(struct gs_live *k, unsigned long type)
-{
-	int r = gs_live_open(k);
-
-	if (r)
-		return r;
-	r = gs_live_create_vm(k, type);
-	if (r < 0)
-		gs_live_close(k);
-	return r;
-}
-
-static int k_vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	unsigned long type = gs_op_u64(op, "type", GS_KVM_X86_DEFAULT_VM);
-	struct kvmfd *vm;
-
-	if (gs_scenario_obj_get(s, op->target, NULL))
-		return gs_scenario_error(s, op, "'%s' exists already", op->target);
-	vm = g_new0(struct kvmfd, 1);
-	/*
-	 * Other types need CONFIG_KVM_SW_PROTECTED_VM or SEV/TDX hardware,
-	 * which the machines this runs on lack, and attributes tracked in
-	 * guest_memfd need the in-place conversion series: keep a placeholder,
-	 * so the lines that use the VM are skipped too.
-	 */
-	vm->absent = type != GS_KVM_X86_DEFAULT_VM;
-	if (vm->absent)
-		vm->fd = gs_live_open(&vm->k) ?: -1;
-	else
-		vm->fd = k_open_vm(&vm->k, type);
-	if (vm->fd < 0 && !vm->absent) {
-		res->ret = vm->fd;
-		g_free(vm);
-		return 0;
-	}
-	if (!vm->absent && !gs_op_u64(op, "vm_memory_attributes", 1) &&
-	    gs_live_check_extension(&vm->k, -1, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES) <= 0)
-		vm->absent = true;
-	if (gs_scenario_obj_add(s, op->target, &kvmfd_type, vm)) {
-		kvmfd_destroy(vm);
-		return gs_scenario_error(s, op, "cannot name '%s'", op->target);
-	}
-	res->skipped = vm->absent;
-	if (vm->absent)
-		return 0;
-	/* A negative answer (no such cap) reads as 0, as the simulator reports it. */
-	gs_result_set_hex(res, "gmem_flags",
-			  (uint64_t)MAX(0L, gs_live_check_extension(&vm->k, vm->fd,
-								    GS_KVM_CAP_GUEST_MEMFD_FLAGS)));
-	gs_result_set(res, "memory_attributes",
-		      (uint64_t)MAX(0L, gs_live_check_extension(&vm->k, vm->fd,
-								GS_KVM_CAP_MEMORY_ATTRIBUTES)));
-	gs_result_set(res, "gmem_memory_attributes",
-		      (uint64_t)MAX(0L, gs_live_check_extension(
-						&vm->k, vm->fd,
-						GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES)));
-	return 0;
-}
-
-/*
- * The file @op names, or NULL: after reporting why (return -1), or with
- * @res marked skipped for a file the kernel could not make (return 0).
+/**
+ * struct gmem_obj - a guest_memfd as the process holds it
+ * @sys: the backend it was made on
+ * @fd: the fd, -1 once closed (or for a placeholder)
+ * @absent: the backend cannot express it: every line using it is skipped
+ * @map: the mapping, NULL when not mapped
+ * @map_len: its length as asked
+ * @pins: struct gmem_pin; pins outlive the fd and the mapping
  */
-static struct kgmem *k_op_gmem(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
-			       bool need_fd, bool need_map, int *ret)
-{
-	struct kgmem *g = gs_scenario_obj_get(s, op->target, &kgmem_type);
-
-	*ret = -1;
-	if (!g)
-		gs_scenario_error(s, op, "no guest_memfd called '%s'", op->target);
-	else if (g->absent)
-		res->skipped = true, *ret = 0;
-	else if (need_fd && g->fd < 0)
-		gs_scenario_error(s, op, "'%s' is closed", op->target);
-	else if (need_map && !g->map)
-		gs_scenario_error(s, op, "'%s' is not mapped (use mmap)", op->target);
-	else
-		return g;
-	return NULL;
-}
-
-static void k_set_stat_fields(struct gs_result *res, const struct kgmem *g)
-{
-	struct stat st;
-
-	if (g->fd < 0 || gs_live_fstat(g->fd, &st))
-		return;
-	gs_result_set(res, "size", (uint64_t)st.st_size);
-	gs_result_set(res, "blksize", (uint64_t)st.st_blksize);
-	gs_result_set(res, "blocks", (uint64_t)st.st_blocks);
-	gs_result_set_hex(res, "mode", (uint64_t)st.st_mode);
-}
-
-static int k_memslot_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	struct kvmfd *vm = gs_scenario_obj_get(s, op->target, &kvmfd_type);
-	const char *gname = gs_op_str(op, "gmem", NULL);
-	struct gs_kvm_userspace_memory_region2 mem = {
-		.slot = (uint32_t)gs_op_u64(op, "slot", 0),
-		.flags = (uint32_t)gs_op_u64(op, "flags", 0) | (gname ? GS_KVM_MEM_GUEST_MEMFD : 0),
-		.guest_phys_addr = gs_op_u64(op, "gpa", 0),
-		.memory_size = gs_op_u64(op, "size", 0),
-		.userspace_addr = gs_op_u64(op, "uaddr", 0),
-		.guest_memfd_offset = gs_op_u64(op, "off", 0),
-		.guest_memfd = (uint32_t)-1,
-	};
-	struct kgmem *g = NULL;
-
-	if (!vm)
-		return gs_scenario_error(s, op, "no vm called '%s'", op->target);
-	if (gname && !(g = gs_scenario_obj_get(s, gname, &kgmem_type)))
-		return gs_scenario_error(s, op, "no guest_memfd called '%s'", gname);
-	if (vm->absent || (g && g->absent)) {
-		res->skipped = true;
-		return 0;
-	}
-	/* A closed file passes fd -1, which the kernel answers with EBADF. */
-	if (g)
-		mem.guest_memfd = (uint32_t)g->fd;
-	res->ret = gs_live_set_memslot(vm->fd, &mem);
-	return 0;
-}
-
-/* The VM fd a new guest_memfd is made on (@vm's, or a private one), or -errno. */
-static int k_gmem_vm_fd(struct kgmem *g, const struct kvmfd *vm)
-{
-	if (!vm)
-		return k_open_vm(&g->k, GS_KVM_X86_DEFAULT_VM);
-	return gs_live_open(&g->k) ?: vm->fd;
-}
-
-/* Keys the running kernel has no counterpart for: report the line skipped. */
-static bool k_gmem_inexpressible(const struct gs_op *op)
-{
-	uint64_t page = gs_op_u64(op, "page", PAGE_SIZE);
-
-	/*
-	 * HugeTLB and page_order are a later design (spec §4); a VM with
-	 * private memory needs a confidential VM type this host lacks.
-	 */
-	return page != PAGE_SIZE || gs_op_u64(op, "order", 0) || gs_op_u64(op, "vm_private", 0) ||
-	       (gs_op_u64(op, "flags", 0) & GS_GUEST_MEMFD_FLAG_HUGETLB);
-}
-
-static int k_gmem_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	struct kvmfd *vm = NULL;
-	struct kgmem *g;
-	int vm_fd, fd;
-
-	g = gs_scenario_obj_get(s, op->target, &kgmem_type);
-	/* The simulator made nothing either if it failed: a placeholder may be reused. */
-	if (g && g->absent)
-		gs_scenario_obj_del(s, op->target);
-	if (gs_scenario_obj_get(s, op->target, NULL))
-		return gs_scenario_error(s, op, "'%s' exists already", op->target);
-	if (gs_op_has(op, "vm") &&
-	    !(vm = gs_scenario_obj_get(s, gs_op_str(op, "vm", ""), &kvmfd_type)))
-		return gs_scenario_error(s, op, "no vm called '%s'", gs_op_str(op, "vm", ""));
-	if (k_gmem_inexpressible(op) || (vm && vm->absent))
-		return k_gmem_absent(s, op, res);
-	g = g_new0(struct kgmem, 1);
-	vm_fd = k_gmem_vm_fd(g, vm);
-	fd = vm_fd < 0 ? vm_fd
-		       : gs_live_create_gmem(&g->k, vm_fd, gs_op_u64(op, "size", 0),
-					     gs_op_u64(op, "flags", 0));
-	if (fd < 0) {
-		kgmem_destroy(g);
-		res->ret = fd;
-		return 0;
-	}
-	g->fd = fd;
-	if (gs_scenario_obj_add(s, op->target, &kgmem_type, g)) {
-		kgmem_destroy(g);
-		return gs_scenario_error(s, op, "cannot name '%s'", op->target);
-	}
-	k_set_stat_fields(res, g);
-	return 0;
-}
-
-static int k_stat_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	int ret;
-	struct kgmem *g = k_op_gmem(s, op, res, true, false, &ret);
-
-	if (!g)
-		return ret;
-	k_set_stat_fields(res, g);
-	return 0;
-}
-
-static int k_fallocate(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
-		       int mode)
-{
-	int ret;
-	struct kgmem *g = k_op_gmem(s, op, res, true, false, &ret);
-
-	if (!g)
-		return ret;
-	res->ret = gs_live_fallocate(g->fd, mode, (int64_t)gs_op_u64(op, "off", 0),
-				     (int64_t)gs_op_u64(op, "len", 0));
-	k_set_stat_fields(res, g);
-	return 0;
-}
-
-static int k_close_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	int ret;
-	struct kgmem *g = k_op_gmem(s, op, res, true, false, &ret);
-
-	if (!g)
-		return ret;
-	res->ret = gs_live_close_fd(&g->k, g->fd);
-	g->fd = -1;
-	/* Pins outlive the fd and the mapping, as long-term pins do. */
-	if (!g->map && !(g->pins && g->pins->len))
-		gs_scenario_obj_del(s, op->target);
-	return 0;
-}
-
-static int k_mmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	int ret;
-	struct kgmem *g = k_op_gmem(s, op, res, true, false, &ret);
-	int flags = gs_op_u64(op, "private", 0) ? MAP_PRIVATE : MAP_SHARED;
-	struct stat st;
-	uint64_t len;
-
-	if (!g)
-		return ret;
-	if (g->map)
-		return gs_scenario_error(s, op, "'%s' is mapped already", op->target);
-	res->ret = gs_live_fstat(g->fd, &st);
-	if (res->ret)
-		return 0;
-	len = gs_op_u64(op, "len", (uint64_t)st.st_size);
-	res->ret = gs_live_mmap(&g->k, g->fd, len, PROT_READ | PROT_WRITE, flags, 0, &g->map);
-	if (!res->ret)
-		g->map_len = len;
-	return 0;
-}
-
-static int k_munmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	int ret;
-	struct kgmem *g = k_op_gmem(s, op, res, false, true, &ret);
-
-	if (!g)
-		return ret;
-	res->ret = gs_live_munmap(&g->k, g->map, g->map_len);
-	g->map = NULL;
-	if (g->fd < 0 && !(g->pins && g->pins->len))
-		gs_scenario_obj_del(s, op->target);
-	return 0;
-}
-
-/*
- * Past the end of the mapping the process would take SIGSEGV, which no
- * scenario means to test: refuse such a line instead of crashing.
- */
-static bool k_in_map(struct gs_scenario *s, const struct gs_op *op, const struct kgmem *g,
-		     uint64_t off, uint64_t len)
-{
-	uint64_t end = (g->map_len + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
-
-	if (off <= end && len <= end - off)
-		return true;
-	gs_scenario_error(s, op, "0x%" PRIx64 "+0x%" PRIx64 " is outside the mapping", off, len);
-	return false;
-}
-
-static int k_fault_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	int ret;
-	struct kgmem *g = k_op_gmem(s, op, res, false, true, &ret);
-	uint64_t off = gs_op_u64(op, "off", 0) & ~(uint64_t)(PAGE_SIZE - 1);
-	unsigned char byte;
-
-	if (!g)
-		return ret;
-	if (!k_in_map(s, op, g, off, 1))
-		return -1;
-	/* A read touch is the host fault the simulator's `fault` models. */
-	if (gs_live_host_read(&byte, (unsigned char *)g->map + off, 1, NULL))
-		res->sig = SIGBUS;
-	return 0;
-}
-
-static int k_access_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
-			bool write)
-{
-	int ret;
-	struct kgmem *g = k_op_gmem(s, op, res, false, true, &ret);
-	uint64_t off = gs_op_u64(op, "off", 0);
-	size_t len = gs_op_u64(op, "len", 0), done = 0;
-	unsigned char *buf;
-	bool uniform = true;
-	int r;
-
-	if (!g)
-		return ret;
-	if (!k_in_map(s, op, g, off, len))
-		return -1;
-	buf = g_malloc(len ? len : 1);
-	memset(buf, (int)gs_op_u64(op, "byte", 0), len);
-	if (write)
-		r = gs_live_host_write((unsigned char *)g->map + off, buf, len, &done);
-	else
-		r = gs_live_host_read(buf, (unsigned char *)g->map + off, len, &done);
-	if (r)
-		res->sig = SIGBUS;
-	gs_result_set(res, "done", done);
-	for (size_t i = 1; i < done; i++)
-		uniform &= buf[i] == buf[0];
-	if (!write && done) {
-		gs_result_set_hex(res, "data", buf[0]);
-		gs_result_set(res, "uniform", uniform);
-	}
-	g_free(buf);
-	return 0;
-}
-
-/* A pinned page and the mapping offset it was pinned at. */
-struct vpin {
-	unsigned long off;
-	struct page *page;
-};
-
-struct vgmem {
-	struct gs_gmem_vm_info vm; /* without vm=: the VM the file belongs to */
-	struct gmem_file *file;	   /* NULL once closed */
-	struct gmem_inode *inode;
-	struct gmem_vma *vma;
+struct gmem_obj {
+	const struct gs_sys_ops *sys;
+	int fd;
+	bool absent;
+	void *map;
+	size_t map_len;
 	GArray *pins;
 };
 
-static void vgmem_unmap(struct vgmem *v)
+static void vm_obj_destroy(void *obj)
 {
-	if (v->vma)
-		kvm_gmem_munmap(v->vma);
-	v->vma = NULL;
+	struct vm_obj *vm = obj;
+
+	if (vm->fd >= 0)
+		vm->sys->close(vm->fd);
+	g_free(vm);
 }
 
-static void vgmem_destroy(void *obj)
+static void vm_obj_show(struct gs_scenario *s, FILE *f, const char *name, void *obj)
 {
-	struct vgmem *v = obj;
-
-	vgmem_unmap(v);
-	if (v->file)
-		kvm_gmem_fput(v->file);
-	/* Pins outlive the file, as long-term GUP pins do; drop them last. */
-	for (guint i = 0; i < v->pins->len; i++)
-		kvm_gmem_unpin(g_array_index(v->pins, struct vpin, i).page);
-	g_array_free(v->pins, true);
-	g_free(v);
-}
-
-static void vgmem_show(struct gs_scenario *s, FILE *f, const char *name, void *obj)
-{
-	struct vgmem *v = obj;
-
-	(void)s;
-	fprintf(f, "%s:%s%s pins=%u\n", name, v->file ? "" : " closed", v->vma ? " mapped" : "",
-		v->pins->len);
-	if (v->file)
-		kvm_gmem_dump(v->inode, f);
-}
-
-static void vgmem_dump(struct gs_state *st, const char *path, void *obj)
-{
-	struct vgmem *v = obj;
-
-	gs_state_add_u64(st, path, "open", v->file != NULL);
-	gs_state_add_u64(st, path, "mapped", v->vma != NULL);
-	gs_state_add_u64(st, path, "pins", v->pins->len);
-	if (v->file)
-		kvm_gmem_dump_state(st, path, v->inode);
-}
-
-static const struct gs_obj_type vgmem_type = {
-	.name = "gmem",
-	.destroy = vgmem_destroy,
-	.show = vgmem_show,
-	.dump = vgmem_dump,
-};
-
-/* The open file @op names, or NULL after reporting why. */
-static struct vgmem *op_gmem(struct gs_scenario *s, const struct gs_op *op, bool need_fd,
-			     bool need_map)
-{
-	struct vgmem *v = gs_scenario_obj_get(s, op->target, &vgmem_type);
-
-	if (!v)
-		gs_scenario_error(s, op, "no guest_memfd called '%s'", op->target);
-	else if (need_fd && !v->file)
-		gs_scenario_error(s, op, "'%s' is closed", op->target);
-	else if (need_map && !v->vma)
-		gs_scenario_error(s, op, "'%s' is not mapped (use mmap)", op->target);
-	else
-		return v;
-	return NULL;
-}
-
-static void set_stat_fields(struct gs_result *res, const struct vgmem *v)
-{
-	struct gs_gmem_stat st;
-
-	if (!v->file)
-		return;
-	kvm_gmem_fstat(v->file, &st);
-	gs_result_set(res, "size", (uint64_t)st.st_size);
-	gs_result_set(res, "blksize", st.st_blksize);
-	gs_result_set(res, "blocks", st.st_blocks);
-	gs_result_set_hex(res, "mode", st.st_mode);
-}
-
-/* --- vm: KVM_CREATE_VM --- */
-
-static void vvm_destroy(void *obj)
-{
-	kvm_destroy_vm(obj);
-}
-
-static void vvm_show(struct gs_scenario *s, FILE *f, const char *name, void *obj)
-{
-	struct kvm *kvm = obj;
-
 	static const char *const sizes[] = {"", "4K", "2M", "1G"};
+	struct vm_obj *vm = obj;
+	struct kvm *kvm = vm->sys->live ? NULL : gs_uapi_kvm(vm->fd);
 	unsigned long b, nr = 0;
 	void *entry;
 
 	(void)s;
+	if (!kvm) {
+		fprintf(f, "%s:%s\n", name, vm->absent ? " skipped" : " (live kernel)");
+		return;
+	}
 	fprintf(f, "%s: type=%lu attributes=%s leaves 4K=%lu 2M=%lu 1G=%lu\n", name, kvm->type,
 		kvm->params.vm_memory_attributes ? "vm" : "gmem", kvm->nr_leaves[PG_LEVEL_4K],
 		kvm->nr_leaves[PG_LEVEL_2M], kvm->nr_leaves[PG_LEVEL_1G]);
@@ -573,17 +126,169 @@ static void vvm_show(struct gs_scenario *s, FILE *f, const char *name, void *obj
 	}
 }
 
-static void vvm_dump(struct gs_state *st, const char *path, void *obj)
+static void vm_obj_dump(struct gs_state *st, const char *path, void *obj)
 {
-	kvm_dump_state(st, path, obj);
+	struct vm_obj *vm = obj;
+	struct kvm *kvm = vm->sys->live ? NULL : gs_uapi_kvm(vm->fd);
+
+	if (kvm)
+		kvm_dump_state(st, path, kvm);
 }
 
-static const struct gs_obj_type vvm_type = {
+static const struct gs_obj_type vm_type = {
 	.name = "vm",
-	.destroy = vvm_destroy,
-	.show = vvm_show,
-	.dump = vvm_dump,
+	.destroy = vm_obj_destroy,
+	.show = vm_obj_show,
+	.dump = vm_obj_dump,
 };
+
+static void gmem_obj_destroy(void *obj)
+{
+	struct gmem_obj *g = obj;
+
+	if (g->map)
+		g->sys->munmap(g->map, g->map_len);
+	if (g->fd >= 0)
+		g->sys->close(g->fd);
+	/* Pins outlive the file, as long-term GUP pins do; drop them last. */
+	for (guint i = 0; i < g->pins->len; i++)
+		g->sys->unpin(g_array_index(g->pins, struct gmem_pin, i).handle);
+	g_array_free(g->pins, true);
+	g_free(g);
+}
+
+static void gmem_obj_show(struct gs_scenario *s, FILE *f, const char *name, void *obj)
+{
+	struct gmem_obj *g = obj;
+	struct gmem_file *file = g->sys->live || g->fd < 0 ? NULL : gs_uapi_gmem_file(g->fd);
+
+	(void)s;
+	fprintf(f, "%s:%s%s pins=%u\n", name, g->fd < 0 ? " closed" : "", g->map ? " mapped" : "",
+		g->pins->len);
+	if (file)
+		kvm_gmem_dump(file->inode, f);
+}
+
+static void gmem_obj_dump(struct gs_state *st, const char *path, void *obj)
+{
+	struct gmem_obj *g = obj;
+	struct gmem_file *file = g->sys->live || g->fd < 0 ? NULL : gs_uapi_gmem_file(g->fd);
+
+	gs_state_add_u64(st, path, "open", g->fd >= 0);
+	gs_state_add_u64(st, path, "mapped", g->map != NULL);
+	gs_state_add_u64(st, path, "pins", g->pins->len);
+	if (file)
+		kvm_gmem_dump_state(st, path, file->inode);
+}
+
+static const struct gs_obj_type gmem_type = {
+	.name = "gmem",
+	.destroy = gmem_obj_destroy,
+	.show = gmem_obj_show,
+	.dump = gmem_obj_dump,
+};
+
+static struct gmem_obj *gmem_obj_new(const struct gs_sys_ops *sys)
+{
+	struct gmem_obj *g = g_new0(struct gmem_obj, 1);
+
+	g->sys = sys;
+	g->fd = -1;
+	g->pins = g_array_new(false, false, sizeof(struct gmem_pin));
+	return g;
+}
+
+/* Nothing refers to the object any more (no fd, mapping or pin): forget it. */
+static void gmem_obj_maybe_forget(struct gs_scenario *s, const struct gs_op *op, struct gmem_obj *g)
+{
+	if (g->fd < 0 && !g->map && !g->pins->len)
+		gs_scenario_obj_del(s, op->target);
+}
+
+/* A line the backend cannot express: skipped, with the reason. */
+static int skip_line(struct gs_result *res, const char *why)
+{
+	res->skipped = true;
+	if (why)
+		gs_result_why(res, "%s", why);
+	return 0;
+}
+
+/*
+ * The file @op names, or NULL: after reporting why (*@ret = -1), or with
+ * @res marked skipped for a file the backend could not make (*@ret = 0).
+ */
+static struct gmem_obj *op_gmem(struct gs_scenario *s, const struct gs_op *op,
+				struct gs_result *res, bool need_fd, bool need_map, int *ret)
+{
+	struct gmem_obj *g = gs_scenario_obj_get(s, op->target, &gmem_type);
+
+	*ret = -1;
+	if (!g)
+		gs_scenario_error(s, op, "no guest_memfd called '%s'", op->target);
+	else if (g->absent)
+		*ret = skip_line(res, NULL);
+	else if (need_fd && g->fd < 0)
+		gs_scenario_error(s, op, "'%s' is closed", op->target);
+	else if (need_map && !g->map)
+		gs_scenario_error(s, op, "'%s' is not mapped (use mmap)", op->target);
+	else
+		return g;
+	return NULL;
+}
+
+/* The VM @name, or NULL after reporting why. */
+static struct vm_obj *named_vm(struct gs_scenario *s, const struct gs_op *op, const char *name)
+{
+	struct vm_obj *vm = gs_scenario_obj_get(s, name, &vm_type);
+
+	if (!vm)
+		gs_scenario_error(s, op, "no vm called '%s'", name);
+	return vm;
+}
+
+static void set_stat_fields(struct gs_result *res, const struct gmem_obj *g)
+{
+	struct stat st;
+
+	if (g->fd < 0 || g->sys->fstat(g->fd, &st))
+		return;
+	gs_result_set(res, "size", (uint64_t)st.st_size);
+	gs_result_set(res, "blksize", (uint64_t)st.st_blksize);
+	gs_result_set(res, "blocks", (uint64_t)st.st_blocks);
+	gs_result_set_hex(res, "mode", (uint64_t)st.st_mode);
+}
+
+/*
+ * A VM of @type under @p, as a VMM makes one: open /dev/kvm, KVM_CREATE_VM,
+ * close /dev/kvm (the VM fd keeps the VM). The parameters apply to this
+ * creation only. Returns the VM fd or -errno.
+ */
+static int make_vm(const struct gs_sys_ops *sys, unsigned long type,
+		   const struct gs_sys_vm_params *p)
+{
+	struct gs_sys_vm_params old;
+	int kvm, vm;
+
+	kvm = sys->open("/dev/kvm", O_RDWR);
+	if (kvm < 0)
+		return kvm;
+	sys->set_vm_params(p, &old);
+	vm = (int)sys->ioctl(kvm, GS_KVM_CREATE_VM, type);
+	sys->set_vm_params(&old, NULL);
+	sys->close(kvm);
+	return vm;
+}
+
+/* A capability of the VM; a negative answer (no such cap) reads as 0, as the simulator's. */
+static uint64_t vm_cap(const struct vm_obj *vm, long cap)
+{
+	long r = vm->sys->ioctl(vm->fd, GS_KVM_CHECK_EXTENSION, (unsigned long)cap);
+
+	return r > 0 ? (uint64_t)r : 0;
+}
+
+/* --- vm: KVM_CREATE_VM --- */
 
 static const char *const type_names[] = {"default", "sw_protected", "sev", "sev_es",
 					 "snp",	    "tdx",	    NULL};
@@ -601,32 +306,48 @@ static const struct gs_key vm_keys[] = {
 static const char *const vm_outputs[] = {"gmem_flags", "memory_attributes",
 					 "gmem_memory_attributes", NULL};
 
-static int sim_vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+/* Why @sys cannot make the VM @op asks for, or NULL. */
+static const char *vm_unsupported(const struct gs_sys_ops *sys, const struct gs_op *op)
 {
-	struct kvm *kvm;
+	const char *why = sys->unsupported(GS_SYS_VM_TYPE, gs_op_u64(op, "type", 0));
 
-	struct kvm_params params =
-		kvm_default_params((enum gs_gmem_profile)gs_op_u64(op, "profile", 0));
+	if (!why && gs_op_has(op, "vm_memory_attributes") &&
+	    !gs_op_u64(op, "vm_memory_attributes", 1))
+		why = sys->unsupported(GS_SYS_GMEM_ATTRIBUTES, 0);
+	return why;
+}
+
+static int vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	const struct gs_sys_ops *sys = run_sys(s);
+	struct gs_sys_vm_params p =
+		gs_sys_default_vm_params((enum gs_gmem_profile)gs_op_u64(op, "profile", 0));
+	const char *why = vm_unsupported(sys, op);
+	struct vm_obj *vm;
+	int fd = -1;
 
 	if (gs_scenario_obj_get(s, op->target, NULL))
 		return gs_scenario_error(s, op, "'%s' exists already", op->target);
-	params.vm_memory_attributes =
-		gs_op_u64(op, "vm_memory_attributes", params.vm_memory_attributes);
-	res->ret =
-		kvm_create_vm_params(gs_op_u64(op, "type", GS_KVM_X86_DEFAULT_VM), &params, &kvm);
-	if (res->ret)
-		return 0;
-	if (gs_scenario_obj_add(s, op->target, &vvm_type, kvm)) {
-		kvm_destroy_vm(kvm);
+	p.vm_memory_attributes = gs_op_u64(op, "vm_memory_attributes", p.vm_memory_attributes);
+	if (!why) {
+		fd = make_vm(sys, gs_op_u64(op, "type", GS_KVM_X86_DEFAULT_VM), &p);
+		if (fd < 0) {
+			res->ret = fd;
+			return 0;
+		}
+	}
+	vm = g_new0(struct vm_obj, 1);
+	*vm = (struct vm_obj){.sys = sys, .fd = fd, .absent = !!why};
+	if (gs_scenario_obj_add(s, op->target, &vm_type, vm)) {
+		vm_obj_destroy(vm);
 		return gs_scenario_error(s, op, "cannot name '%s'", op->target);
 	}
-	gs_result_set_hex(res, "gmem_flags",
-			  (uint64_t)kvm_vm_check_extension(kvm, GS_KVM_CAP_GUEST_MEMFD_FLAGS));
-	gs_result_set(res, "memory_attributes",
-		      (uint64_t)kvm_vm_check_extension(kvm, GS_KVM_CAP_MEMORY_ATTRIBUTES));
-	gs_result_set(
-		res, "gmem_memory_attributes",
-		(uint64_t)kvm_vm_check_extension(kvm, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES));
+	if (why)
+		return skip_line(res, why);
+	gs_result_set_hex(res, "gmem_flags", vm_cap(vm, GS_KVM_CAP_GUEST_MEMFD_FLAGS));
+	gs_result_set(res, "memory_attributes", vm_cap(vm, GS_KVM_CAP_MEMORY_ATTRIBUTES));
+	gs_result_set(res, "gmem_memory_attributes",
+		      vm_cap(vm, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES));
 	return 0;
 }
 
@@ -640,8 +361,7 @@ static const struct gs_verb verb_vm = {
 	.outputs = vm_outputs,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
-	.run = sim_vm_run,
-	.run_kernel = k_vm_run,
+	.run = vm_run,
 };
 
 static const struct gs_key memslot_keys[] = {
@@ -655,9 +375,9 @@ static const struct gs_key memslot_keys[] = {
 	{NULL},
 };
 
-static int sim_memslot_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+static int memslot_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	struct kvm *kvm = gs_scenario_obj_get(s, op->target, &vvm_type);
+	struct vm_obj *vm = named_vm(s, op, op->target);
 	const char *gname = gs_op_str(op, "gmem", NULL);
 	struct gs_kvm_userspace_memory_region2 mem = {
 		.slot = (uint32_t)gs_op_u64(op, "slot", 0),
@@ -666,15 +386,20 @@ static int sim_memslot_run(struct gs_scenario *s, const struct gs_op *op, struct
 		.memory_size = gs_op_u64(op, "size", 0),
 		.userspace_addr = gs_op_u64(op, "uaddr", 0),
 		.guest_memfd_offset = gs_op_u64(op, "off", 0),
+		.guest_memfd = (uint32_t)-1,
 	};
-	struct vgmem *v = NULL;
+	struct gmem_obj *g = NULL;
 
-	if (!kvm)
-		return gs_scenario_error(s, op, "no vm called '%s'", op->target);
-	if (gname && !(v = gs_scenario_obj_get(s, gname, &vgmem_type)))
+	if (!vm)
+		return -1;
+	if (gname && !(g = gs_scenario_obj_get(s, gname, &gmem_type)))
 		return gs_scenario_error(s, op, "no guest_memfd called '%s'", gname);
-	/* A closed file is a closed fd: EBADF. */
-	res->ret = kvm_set_user_memory_region2(kvm, &mem, v ? v->file : NULL);
+	if (vm->absent || (g && g->absent))
+		return skip_line(res, NULL);
+	/* A closed file passes fd -1: EBADF. */
+	if (g)
+		mem.guest_memfd = (uint32_t)g->fd;
+	res->ret = vm->sys->ioctl(vm->fd, GS_KVM_SET_USER_MEMORY_REGION2, (unsigned long)&mem);
 	return 0;
 }
 
@@ -687,9 +412,20 @@ static const struct gs_verb verb_memslot = {
 	.keys = memslot_keys,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
-	.run = sim_memslot_run,
-	.run_kernel = k_memslot_run,
+	.run = memslot_run,
 };
+
+/* The simulated VM behind a `vm` object (simulator-only verbs). */
+static struct kvm *op_kvm(struct gs_scenario *s, const struct gs_op *op)
+{
+	struct vm_obj *vm = named_vm(s, op, op->target);
+
+	if (vm && (vm->absent || vm->sys->live)) {
+		gs_scenario_error(s, op, "'%s' is not a simulated VM", op->target);
+		return NULL;
+	}
+	return vm ? gs_uapi_kvm(vm->fd) : NULL;
+}
 
 static const struct gs_key gfault_keys[] = {
 	{"gpa", GS_ARG_U64, .required = true, .help = "guest physical address"},
@@ -708,13 +444,14 @@ static const char *exit_name(uint32_t reason)
 						    : "none";
 }
 
+/* SIMULATOR-ONLY: the TDP MMU's fault path, which no syscall reaches without a vCPU. */
 static int gfault_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	struct kvm *kvm = gs_scenario_obj_get(s, op->target, &vvm_type);
+	struct kvm *kvm = op_kvm(s, op);
 	struct kvm_fault fault;
 
 	if (!kvm)
-		return gs_scenario_error(s, op, "no vm called '%s'", op->target);
+		return -1;
 	fault = (struct kvm_fault){.gfn = gs_op_u64(op, "gpa", 0) >> PAGE_SHIFT};
 	fault.private = gs_op_has(op, "private") ? gs_op_u64(op, "private", 0)
 						 : kvm_mem_is_private(kvm, fault.gfn);
@@ -754,9 +491,10 @@ static const struct gs_key attr_keys[] = {
 	{NULL},
 };
 
-static struct gs_kvm_memory_attributes op_attrs(const struct gs_op *op)
+static int attr_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	return (struct gs_kvm_memory_attributes){
+	struct vm_obj *vm = named_vm(s, op, op->target);
+	struct gs_kvm_memory_attributes a = {
 		.address = gs_op_u64(op, "gpa", 0),
 		.size = gs_op_u64(op, "size", 0),
 		.attributes = gs_op_u64(
@@ -764,36 +502,15 @@ static struct gs_kvm_memory_attributes op_attrs(const struct gs_op *op)
 			gs_op_u64(op, "private", 0) ? GS_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0),
 		.flags = gs_op_u64(op, "flags", 0),
 	};
-}
-
-static int sim_attr_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	struct kvm *kvm = gs_scenario_obj_get(s, op->target, &vvm_type);
-	struct gs_kvm_memory_attributes a = op_attrs(op);
-
-	if (!kvm)
-		return gs_scenario_error(s, op, "no vm called '%s'", op->target);
-	res->ret = kvm_vm_set_memory_attributes(kvm, &a);
-	return 0;
-}
-
-static int k_attr_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	struct kvmfd *vm = gs_scenario_obj_get(s, op->target, &kvmfd_type);
-	struct gs_kvm_memory_attributes a = op_attrs(op);
 
 	if (!vm)
-		return gs_scenario_error(s, op, "no vm called '%s'", op->target);
-	if (vm->absent) {
-		res->skipped = true;
-		return 0;
-	}
-	res->ret = gs_live_set_memory_attributes(vm->fd, a.address, a.size, a.attributes, a.flags);
+		return -1;
+	if (vm->absent)
+		return skip_line(res, NULL);
+	res->ret = vm->sys->ioctl(vm->fd, GS_KVM_SET_MEMORY_ATTRIBUTES, (unsigned long)&a);
 	/* A kernel built without per-VM attributes lacks the ioctl: that is no answer. */
-	if (res->ret == -ENOTTY) {
-		res->skipped = true;
-		gs_result_why(res, "this kernel has no KVM_SET_MEMORY_ATTRIBUTES (ENOTTY)");
-	}
+	if (res->ret == -ENOTTY)
+		return skip_line(res, "this kernel has no KVM_SET_MEMORY_ATTRIBUTES (ENOTTY)");
 	return 0;
 }
 
@@ -806,18 +523,18 @@ static const struct gs_verb verb_attr = {
 	.keys = attr_keys,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
-	.run = sim_attr_run,
-	.run_kernel = k_attr_run,
+	.run = attr_run,
 };
 
 static const char *const s2_outputs[] = {"level", "leaves_4k", "leaves_2m", "leaves_1g", NULL};
 
+/* SIMULATOR-ONLY: the stage-2 tables' state, which the kernel does not show. */
 static int s2_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	struct kvm *kvm = gs_scenario_obj_get(s, op->target, &vvm_type);
+	struct kvm *kvm = op_kvm(s, op);
 
 	if (!kvm)
-		return gs_scenario_error(s, op, "no vm called '%s'", op->target);
+		return -1;
 	if (gs_op_has(op, "gpa"))
 		gs_result_set(
 			res, "level",
@@ -886,45 +603,94 @@ static int gmem_validate(const struct gs_op *op, char *err, size_t len)
 	return 0;
 }
 
-static int sim_gmem_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+/*
+ * Without vm=, the VM the vm_* keys describe: a DEFAULT VM, or a
+ * SW_PROTECTED one with private memory (PRIVATE kept per VM, so no
+ * INIT_SHARED). Only the file keeps it: its fd is closed after creation.
+ */
+static unsigned long own_vm_type(const struct gs_op *op)
 {
-	bool private_mem = gs_op_u64(op, "vm_private", 0);
-	const struct gs_gmem_vm_info *vm;
-	struct vgmem *v;
+	return gs_op_u64(op, "vm_private", 0) ? GS_KVM_X86_SW_PROTECTED_VM : GS_KVM_X86_DEFAULT_VM;
+}
 
-	if (gs_scenario_obj_get(s, op->target, NULL))
-		return gs_scenario_error(s, op, "'%s' exists already", op->target);
-	v = g_new0(struct vgmem, 1);
-	v->vm = (struct gs_gmem_vm_info){
-		.has_private_mem = private_mem,
-		.supports_init_shared = !private_mem,
-		.supports_hugetlb = gs_op_u64(op, "vm_hugetlb", 1),
-		.profile = (enum gs_gmem_profile)gs_op_u64(op, "profile", GS_GMEM_PROFILE_DESIGN),
-	};
-	vm = &v->vm;
-	if (gs_op_has(op, "vm")) {
-		struct kvm *kvm = gs_scenario_obj_get(s, gs_op_str(op, "vm", ""), &vvm_type);
+static int own_vm(const struct gs_sys_ops *sys, const struct gs_op *op)
+{
+	struct gs_sys_vm_params p = gs_sys_default_vm_params(
+		(enum gs_gmem_profile)gs_op_u64(op, "profile", GS_GMEM_PROFILE_DESIGN));
 
-		if (!kvm) {
-			g_free(v);
-			return gs_scenario_error(s, op, "no vm called '%s'",
-						 gs_op_str(op, "vm", ""));
-		}
-		vm = &kvm->gmem;
-	}
-	res->ret = kvm_gmem_create(vm, (loff_t)gs_op_u64(op, "size", 0), gs_op_u64(op, "flags", 0),
-				   op_page_order(op), &v->file);
-	if (res->ret) {
-		g_free(v);
-		return 0;
-	}
-	v->inode = v->file->inode;
-	v->pins = g_array_new(false, false, sizeof(struct vpin));
-	if (gs_scenario_obj_add(s, op->target, &vgmem_type, v)) {
-		vgmem_destroy(v);
+	if (gs_op_u64(op, "vm_private", 0))
+		p.vm_memory_attributes = true;
+	p.hugetlb = gs_op_u64(op, "vm_hugetlb", 1);
+	return make_vm(sys, own_vm_type(op), &p);
+}
+
+/* Why @sys cannot make the file @op asks for (on @vm), or NULL. */
+static const char *gmem_unsupported(const struct gs_sys_ops *sys, const struct gs_op *op,
+				    const struct vm_obj *vm)
+{
+	if (vm && vm->absent)
+		return "its VM was skipped";
+	if (op_page_order(op) || (gs_op_u64(op, "flags", 0) & GS_GUEST_MEMFD_FLAG_HUGETLB))
+		return sys->unsupported(GS_SYS_HUGETLB, 0);
+	return vm ? NULL : sys->unsupported(GS_SYS_VM_TYPE, own_vm_type(op));
+}
+
+/* Name a placeholder, so that the lines using the file are skipped too. */
+static int gmem_placeholder(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
+			    const char *why)
+{
+	struct gmem_obj *g = gmem_obj_new(run_sys(s));
+
+	g->absent = true;
+	if (gs_scenario_obj_add(s, op->target, &gmem_type, g)) {
+		gmem_obj_destroy(g);
 		return gs_scenario_error(s, op, "cannot name '%s'", op->target);
 	}
-	set_stat_fields(res, v);
+	return skip_line(res, why);
+}
+
+static int gmem_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	const struct gs_sys_ops *sys = run_sys(s);
+	struct gmem_obj *g = gs_scenario_obj_get(s, op->target, &gmem_type);
+	struct gs_kvm_create_guest_memfd args = {
+		.size = gs_op_u64(op, "size", 0),
+		.flags = gs_op_u64(op, "flags", 0),
+		.page_order = op_page_order(op),
+	};
+	struct vm_obj *vm = NULL;
+	const char *why;
+	int vm_fd, fd;
+
+	/* Nothing was made for a placeholder either: the name may be reused. */
+	if (g && g->absent)
+		gs_scenario_obj_del(s, op->target);
+	if (gs_scenario_obj_get(s, op->target, NULL))
+		return gs_scenario_error(s, op, "'%s' exists already", op->target);
+	if (gs_op_has(op, "vm") && !(vm = named_vm(s, op, gs_op_str(op, "vm", ""))))
+		return -1;
+	why = gmem_unsupported(sys, op, vm);
+	if (why)
+		return gmem_placeholder(s, op, res, why);
+	vm_fd = vm ? vm->fd : own_vm(sys, op);
+	if (vm_fd < 0) {
+		res->ret = vm_fd;
+		return 0;
+	}
+	fd = (int)sys->ioctl(vm_fd, GS_KVM_CREATE_GUEST_MEMFD, (unsigned long)&args);
+	if (!vm)
+		sys->close(vm_fd);
+	if (fd < 0) {
+		res->ret = fd;
+		return 0;
+	}
+	g = gmem_obj_new(sys);
+	g->fd = fd;
+	if (gs_scenario_obj_add(s, op->target, &gmem_type, g)) {
+		gmem_obj_destroy(g);
+		return gs_scenario_error(s, op, "cannot name '%s'", op->target);
+	}
+	set_stat_fields(res, g);
 	return 0;
 }
 
@@ -938,19 +704,19 @@ static const struct gs_verb verb_gmem = {
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
 	.validate = gmem_validate,
-	.run = sim_gmem_run,
-	.run_kernel = k_gmem_run,
+	.run = gmem_run,
 };
 
 /* --- stat, falloc, punch, close --- */
 
-static int sim_stat_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+static int stat_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	struct vgmem *v = op_gmem(s, op, true, false);
+	int ret;
+	struct gmem_obj *g = op_gmem(s, op, res, true, false, &ret);
 
-	if (!v)
-		return -1;
-	set_stat_fields(res, v);
+	if (!g)
+		return ret;
+	set_stat_fields(res, g);
 	return 0;
 }
 
@@ -961,8 +727,7 @@ static const struct gs_verb verb_stat = {
 	.target_required = true,
 	.outputs = stat_outputs,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
-	.run = sim_stat_run,
-	.run_kernel = k_stat_run,
+	.run = stat_run,
 };
 
 static const char *const mode_names[] = {"keep_size",	   "punch_hole", "no_hide_stale",
@@ -976,25 +741,18 @@ static const struct gs_key falloc_keys[] = {
 	{NULL},
 };
 
-static int sim_fallocate_common(struct gs_scenario *s, const struct gs_op *op,
-				struct gs_result *res, int mode)
-{
-	struct vgmem *v = op_gmem(s, op, true, false);
-
-	if (!v)
-		return -1;
-	res->ret = kvm_gmem_fallocate(v->file, mode, (loff_t)gs_op_u64(op, "off", 0),
-				      (loff_t)gs_op_u64(op, "len", 0));
-	set_stat_fields(res, v);
-	return 0;
-}
-
 static int fallocate_common(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
 			    int mode)
 {
-	if (gs_scenario_backend(s) == GS_BACKEND_KERNEL)
-		return k_fallocate(s, op, res, mode);
-	return sim_fallocate_common(s, op, res, mode);
+	int ret;
+	struct gmem_obj *g = op_gmem(s, op, res, true, false, &ret);
+
+	if (!g)
+		return ret;
+	res->ret = g->sys->fallocate(g->fd, mode, (int64_t)gs_op_u64(op, "off", 0),
+				     (int64_t)gs_op_u64(op, "len", 0));
+	set_stat_fields(res, g);
+	return 0;
 }
 
 static int falloc_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
@@ -1039,18 +797,17 @@ static const struct gs_verb verb_punch = {
 	.run = punch_run,
 };
 
-static int sim_close_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+static int close_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	struct vgmem *v = op_gmem(s, op, true, false);
+	int ret;
+	struct gmem_obj *g = op_gmem(s, op, res, true, false, &ret);
 
-	(void)res;
-	if (!v)
-		return -1;
-	kvm_gmem_fput(v->file);
-	v->file = NULL;
-	/* Nothing else refers to the object: forget it. */
-	if (!v->vma && !v->pins->len)
-		gs_scenario_obj_del(s, op->target);
+	if (!g)
+		return ret;
+	res->ret = g->sys->close(g->fd);
+	g->fd = -1;
+	/* A mapping keeps the file open, and pins its pages. */
+	gmem_obj_maybe_forget(s, op, g);
 	return 0;
 }
 
@@ -1061,8 +818,7 @@ static const struct gs_verb verb_close = {
 	.target_required = true,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
-	.run = sim_close_run,
-	.run_kernel = k_close_run,
+	.run = close_run,
 };
 
 /* --- host side: mmap, munmap, fault, read, write, pin, unpin --- */
@@ -1073,18 +829,25 @@ static const struct gs_key mmap_keys[] = {
 	{NULL},
 };
 
-static int sim_mmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+static int mmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	struct vgmem *v = op_gmem(s, op, true, false);
+	int ret;
+	struct gmem_obj *g = op_gmem(s, op, res, true, false, &ret);
+	int flags = gs_op_u64(op, "private", 0) ? MAP_PRIVATE : MAP_SHARED;
+	struct stat st;
 	uint64_t len;
 
-	if (!v)
-		return -1;
-	if (v->vma)
+	if (!g)
+		return ret;
+	if (g->map)
 		return gs_scenario_error(s, op, "'%s' is mapped already", op->target);
-	len = gs_op_u64(op, "len", (uint64_t)v->inode->size);
-	res->ret = kvm_gmem_mmap(v->file, 0, (len + PAGE_SIZE - 1) >> PAGE_SHIFT,
-				 !gs_op_u64(op, "private", 0), &v->vma);
+	res->ret = g->sys->fstat(g->fd, &st);
+	if (res->ret)
+		return 0;
+	len = gs_op_u64(op, "len", (uint64_t)st.st_size);
+	res->ret = g->sys->mmap(len, PROT_READ | PROT_WRITE, flags, g->fd, 0, &g->map);
+	if (!res->ret)
+		g->map_len = len;
 	return 0;
 }
 
@@ -1096,20 +859,19 @@ static const struct gs_verb verb_mmap = {
 	.keys = mmap_keys,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
-	.run = sim_mmap_run,
-	.run_kernel = k_mmap_run,
+	.run = mmap_run,
 };
 
-static int sim_munmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+static int munmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	struct vgmem *v = op_gmem(s, op, false, true);
+	int ret;
+	struct gmem_obj *g = op_gmem(s, op, res, false, true, &ret);
 
-	(void)res;
-	if (!v)
-		return -1;
-	vgmem_unmap(v);
-	if (!v->file && !v->pins->len)
-		gs_scenario_obj_del(s, op->target);
+	if (!g)
+		return ret;
+	res->ret = g->sys->munmap(g->map, g->map_len);
+	g->map = NULL;
+	gmem_obj_maybe_forget(s, op, g);
 	return 0;
 }
 
@@ -1120,17 +882,24 @@ static const struct gs_verb verb_munmap = {
 	.target_required = true,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
-	.run = sim_munmap_run,
-	.run_kernel = k_munmap_run,
+	.run = munmap_run,
 };
 
-/* The signal a failed host access raises; VM_FAULT_OOM is the OOM killer's -ENOMEM. */
-static void set_fault_result(struct gs_result *res, vm_fault_t fault)
+/* A host access's answer: SIGBUS as the signal, the rest (ENOMEM: OOM) as the return value. */
+static void set_access_result(struct gs_result *res, int r)
 {
-	if (fault & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON))
+	if (r == GS_SYS_SIGBUS)
 		res->sig = SIGBUS;
-	else if (fault & VM_FAULT_OOM)
-		res->ret = -ENOMEM;
+	else
+		res->ret = r;
+}
+
+/* Bytes of [@off, @off + @len) inside @g's mapping (whole pages, as mapped). */
+static uint64_t mapped_part(const struct gmem_obj *g, uint64_t off, uint64_t len)
+{
+	uint64_t end = ALIGN(g->map_len, PAGE_SIZE);
+
+	return off < end ? MIN(len, end - off) : 0;
 }
 
 static const struct gs_key off_keys[] = {
@@ -1138,26 +907,35 @@ static const struct gs_key off_keys[] = {
 	{NULL},
 };
 
-static int sim_fault_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+static int fault_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	struct vgmem *v = op_gmem(s, op, false, true);
+	int ret;
+	struct gmem_obj *g = op_gmem(s, op, res, false, true, &ret);
+	uint64_t off = gs_op_u64(op, "off", 0) & ~(uint64_t)(PAGE_SIZE - 1);
+	unsigned char byte;
 
-	if (!v)
-		return -1;
-	set_fault_result(res, kvm_gmem_fault(v->vma, gs_op_u64(op, "off", 0) >> PAGE_SHIFT));
+	if (!g)
+		return ret;
+	/* Nothing is mapped past the mapping: the process takes SIGSEGV there. */
+	if (!mapped_part(g, off, 1)) {
+		res->sig = SIGSEGV;
+		return 0;
+	}
+	/* A one-byte load is the host page fault. */
+	set_access_result(res, g->sys->host_read((unsigned char *)g->map + off, &byte, 1, NULL));
 	return 0;
 }
 
 static const struct gs_verb verb_fault = {
 	.name = "fault",
-	.summary = "a host page fault (SIGBUS past i_size, on private or poisoned pages)",
+	.summary = "a host page fault (SIGBUS past i_size, on private or poisoned pages; "
+		   "SIGSEGV past the mapping)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = off_keys,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
-	.run = sim_fault_run,
-	.run_kernel = k_fault_run,
+	.run = fault_run,
 };
 
 static const struct gs_key rw_keys[] = {
@@ -1169,37 +947,90 @@ static const struct gs_key rw_keys[] = {
 
 static const char *const read_outputs[] = {"data", "uniform", "done", NULL};
 
-static int sim_access_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
-			  bool write)
-{
-	struct vgmem *v = op_gmem(s, op, false, true);
-	size_t len = gs_op_u64(op, "len", 0), done;
-	unsigned char *buf;
-	bool uniform = true;
+/* A transfer goes through a buffer of this size, whatever the length asked. */
+#define ACCESS_CHUNK (64 * 1024)
 
-	if (!v)
-		return -1;
-	buf = g_malloc(len ? len : 1);
-	memset(buf, (int)gs_op_u64(op, "byte", 0), len);
-	set_fault_result(res,
-			 kvm_gmem_access(v->vma, gs_op_u64(op, "off", 0), buf, len, write, &done));
-	gs_result_set(res, "done", done);
-	for (size_t i = 1; i < done; i++)
-		uniform &= buf[i] == buf[0];
-	if (!write && done) {
-		gs_result_set_hex(res, "data", buf[0]);
-		gs_result_set(res, "uniform", uniform);
+/**
+ * struct access - one read or write through a mapping, chunk by chunk
+ * @g: the file
+ * @addr: where it starts in the mapping
+ * @len: bytes, all inside the mapping
+ * @write: store instead of load
+ * @done: bytes transferred so far
+ * @first: a read's first byte
+ * @uniform: a read's bytes all equal @first so far
+ */
+struct access {
+	const struct gmem_obj *g;
+	unsigned char *addr;
+	uint64_t len;
+	bool write;
+	uint64_t done;
+	unsigned char first;
+	bool uniform;
+};
+
+/* What a read chunk brought: the first byte, and whether all equal it. */
+static void access_note(struct access *a, const unsigned char *buf, size_t n)
+{
+	if (n && !a->done)
+		a->first = buf[0];
+	for (size_t i = 0; i < n; i++)
+		a->uniform &= buf[i] == a->first;
+}
+
+/* Transfer @a->len bytes; 0, or the first chunk's failure (GS_SYS_SIGBUS, -ENOMEM). */
+static int access_chunks(struct access *a, unsigned char *buf, int byte)
+{
+	if (a->write)
+		memset(buf, byte, (size_t)MIN(a->len, ACCESS_CHUNK));
+	while (a->done < a->len) {
+		size_t n = (size_t)MIN(a->len - a->done, ACCESS_CHUNK), got = 0;
+		unsigned char *at = a->addr + a->done;
+		int r = a->write ? a->g->sys->host_write(at, buf, n, &got)
+				 : a->g->sys->host_read(at, buf, n, &got);
+
+		if (!a->write)
+			access_note(a, buf, got);
+		a->done += got;
+		if (r)
+			return r;
 	}
-	g_free(buf);
 	return 0;
 }
 
+/*
+ * The length is the user's and may be anything: what is transferred is
+ * bounded by the mapping first, and goes through one fixed-size buffer, so
+ * neither memory nor work grows with the number written in the scenario.
+ */
 static int access_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
 		      bool write)
 {
-	if (gs_scenario_backend(s) == GS_BACKEND_KERNEL)
-		return k_access_run(s, op, res, write);
-	return sim_access_run(s, op, res, write);
+	int ret;
+	struct gmem_obj *g = op_gmem(s, op, res, false, true, &ret);
+	uint64_t off = gs_op_u64(op, "off", 0), len = gs_op_u64(op, "len", 0);
+	struct access a = {.g = g, .write = write, .uniform = true};
+	unsigned char *buf;
+	int r;
+
+	if (!g)
+		return ret;
+	/* The copy stops where the mapping does: past it the process takes SIGSEGV. */
+	a.len = mapped_part(g, off, len);
+	a.addr = (unsigned char *)g->map + off;
+	buf = g_malloc(ACCESS_CHUNK);
+	r = access_chunks(&a, buf, (int)gs_op_u64(op, "byte", 0));
+	g_free(buf);
+	set_access_result(res, r);
+	if (!r && a.len < len)
+		res->sig = SIGSEGV;
+	gs_result_set(res, "done", a.done);
+	if (!write && a.done) {
+		gs_result_set_hex(res, "data", a.first);
+		gs_result_set(res, "uniform", a.uniform);
+	}
+	return 0;
 }
 
 static int read_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
@@ -1215,7 +1046,7 @@ static int write_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 static const struct gs_verb verb_read = {
 	.name = "read",
 	.summary = "read through the mapping; outputs data (first byte), uniform (all bytes "
-		   "equal), done",
+		   "equal), done (SIGSEGV where it passes the mapping)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = rw_keys,
@@ -1243,40 +1074,24 @@ static const struct gs_verb verb_write = {
 
 static int pin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	struct vgmem *v = op_gmem(s, op, false, true);
-	struct vpin pin = {.off = gs_op_u64(op, "off", 0)};
-
-	if (!v)
-		return -1;
-	res->ret = kvm_gmem_pin(v->vma, pin.off >> PAGE_SHIFT, &pin.page);
-	if (!res->ret)
-		g_array_append_val(v->pins, pin);
-	return 0;
-}
-
-static int k_pin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	struct kpin pin = {.off = gs_op_u64(op, "off", 0)};
-	struct kgmem *g;
 	int ret;
+	struct gmem_obj *g = op_gmem(s, op, res, false, true, &ret);
+	struct gmem_pin pin = {.off = gs_op_u64(op, "off", 0)};
 
-	g = k_op_gmem(s, op, res, false, true, &ret);
 	if (!g)
 		return ret;
-	if (pin.off >= g->map_len)
-		return gs_scenario_error(s, op, "off=0x%" PRIx64 " is past the mapping", pin.off);
-	pin.ring = gs_live_pin((char *)g->map + ALIGN_DOWN(pin.off, PAGE_SIZE), PAGE_SIZE);
-	if (pin.ring == -EPERM || pin.ring == -ENOSYS) {
-		res->skipped = true;
-		gs_result_why(res, "io_uring (the long-term pin) is disabled on this kernel");
+	/* GUP of an address nothing maps. */
+	if (!mapped_part(g, pin.off, 1)) {
+		res->ret = -EFAULT;
 		return 0;
 	}
-	res->ret = pin.ring < 0 ? pin.ring : 0;
-	if (pin.ring >= 0) {
-		if (!g->pins)
-			g->pins = g_array_new(false, false, sizeof(struct kpin));
+	pin.handle = g->sys->pin((char *)g->map + ALIGN_DOWN(pin.off, PAGE_SIZE), PAGE_SIZE);
+	/* Where io_uring is disabled the kernel offers no long-term pin to a process. */
+	if (pin.handle == -EPERM || pin.handle == -ENOSYS)
+		return skip_line(res, "io_uring (the long-term pin) is disabled on this kernel");
+	res->ret = pin.handle < 0 ? pin.handle : 0;
+	if (pin.handle >= 0)
 		g_array_append_val(g->pins, pin);
-	}
 	return 0;
 }
 
@@ -1290,51 +1105,25 @@ static const struct gs_verb verb_pin = {
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
 	.run = pin_run,
-	.run_kernel = k_pin_run,
 };
 
 static int unpin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	struct vgmem *v = gs_scenario_obj_get(s, op->target, &vgmem_type);
-	unsigned long off = gs_op_u64(op, "off", 0);
-
-	(void)res;
-	if (!v)
-		return gs_scenario_error(s, op, "no guest_memfd called '%s'", op->target);
-	for (guint i = v->pins->len; i-- > 0;) {
-		struct vpin *pin = &g_array_index(v->pins, struct vpin, i);
-
-		if (pin->off >> PAGE_SHIFT != off >> PAGE_SHIFT)
-			continue;
-		kvm_gmem_unpin(pin->page);
-		g_array_remove_index(v->pins, i);
-		if (!v->file && !v->vma && !v->pins->len)
-			gs_scenario_obj_del(s, op->target);
-		return 0;
-	}
-	return gs_scenario_error(s, op, "'%s' has no pin at 0x%lx", op->target, off);
-}
-
-static int k_unpin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
-{
-	struct kgmem *g = gs_scenario_obj_get(s, op->target, &kgmem_type);
+	struct gmem_obj *g = gs_scenario_obj_get(s, op->target, &gmem_type);
 	uint64_t off = gs_op_u64(op, "off", 0);
 
 	if (!g)
 		return gs_scenario_error(s, op, "no guest_memfd called '%s'", op->target);
-	if (g->absent) {
-		res->skipped = true;
-		return 0;
-	}
-	for (guint i = g->pins ? g->pins->len : 0; i-- > 0;) {
-		struct kpin *pin = &g_array_index(g->pins, struct kpin, i);
+	if (g->absent)
+		return skip_line(res, NULL);
+	for (guint i = g->pins->len; i-- > 0;) {
+		struct gmem_pin *pin = &g_array_index(g->pins, struct gmem_pin, i);
 
 		if (pin->off >> PAGE_SHIFT != off >> PAGE_SHIFT)
 			continue;
-		gs_live_unpin(pin->ring);
+		res->ret = g->sys->unpin(pin->handle);
 		g_array_remove_index(g->pins, i);
-		if (g->fd < 0 && !g->map && !g->pins->len)
-			gs_scenario_obj_del(s, op->target);
+		gmem_obj_maybe_forget(s, op, g);
 		return 0;
 	}
 	return gs_scenario_error(s, op, "'%s' has no pin at 0x%" PRIx64, op->target, off);
@@ -1349,10 +1138,23 @@ static const struct gs_verb verb_unpin = {
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
 	.run = unpin_run,
-	.run_kernel = k_unpin_run,
 };
 
-/* --- guest side and memory failure --- */
+/* --- guest side and memory failure: SIMULATOR-ONLY --- */
+
+/* The simulated file behind @op's open fd, or NULL after reporting why. */
+static struct gmem_file *op_file(struct gs_scenario *s, const struct gs_op *op,
+				 struct gs_result *res)
+{
+	int ret;
+	struct gmem_obj *g = op_gmem(s, op, res, true, false, &ret);
+
+	if (g && g->sys->live) {
+		gs_scenario_error(s, op, "'%s' is not a simulated file", op->target);
+		return NULL;
+	}
+	return g ? gs_uapi_gmem_file(g->fd) : NULL;
+}
 
 static const struct gs_key index_keys[] = {
 	{"off", GS_ARG_U64, .required = true, .help = "file offset in bytes"},
@@ -1361,15 +1163,16 @@ static const struct gs_key index_keys[] = {
 
 static const char *const getpfn_outputs[] = {"max_order", NULL};
 
+/* SIMULATOR-ONLY: kvm_gmem_get_pfn(), what KVM's MMU asks the file. */
 static int getpfn_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	struct vgmem *v = op_gmem(s, op, true, false);
+	struct gmem_file *file = op_file(s, op, res);
 	unsigned long pfn;
 	int order;
 
-	if (!v)
+	if (!file)
 		return -1;
-	res->ret = kvm_gmem_get_pfn(v->file, gs_op_u64(op, "off", 0) >> PAGE_SHIFT, &pfn, &order);
+	res->ret = kvm_gmem_get_pfn(file, gs_op_u64(op, "off", 0) >> PAGE_SHIFT, &pfn, &order);
 	if (!res->ret)
 		gs_result_set(res, "max_order", (uint64_t)order);
 	return 0;
@@ -1387,13 +1190,14 @@ static const struct gs_verb verb_getpfn = {
 	.run = getpfn_run,
 };
 
+/* SIMULATOR-ONLY: memory failure (the kernel's needs root-only injection interfaces). */
 static int poison_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	struct vgmem *v = op_gmem(s, op, true, false);
+	struct gmem_file *file = op_file(s, op, res);
 
-	if (!v)
+	if (!file)
 		return -1;
-	res->ret = kvm_gmem_error_page(v->file, gs_op_u64(op, "off", 0) >> PAGE_SHIFT);
+	res->ret = kvm_gmem_error_page(file, gs_op_u64(op, "off", 0) >> PAGE_SHIFT);
 	return 0;
 }
 
@@ -1410,6 +1214,7 @@ static const struct gs_verb verb_poison = {
 
 static const char *const unpoison_outputs[] = {"pages", "held", NULL};
 
+/* SIMULATOR-ONLY: the page allocator's poisoned pages. */
 static int unpoison_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
 	(void)s;

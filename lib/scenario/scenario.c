@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/inject.h>
+#include <gmemsim/live.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
 #include <gmemsim/internal/scenario_int.h>
@@ -373,16 +374,6 @@ static void trace_op(const struct gs_op *op, const struct gs_result *res, const 
 		 GS_TF_STR("result", text));
 }
 
-typedef int (*verb_run_fn)(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res);
-
-/* The verb's code for this run's backend. */
-static verb_run_fn verb_runner(const struct gs_scenario *s, const struct gs_verb *verb)
-{
-	if (s->opts.backend == GS_BACKEND_KERNEL && verb->run_kernel)
-		return verb->run_kernel;
-	return verb->run;
-}
-
 /* Run one operation. Returns GS_EXIT_OK, GS_EXIT_FAIL or GS_EXIT_SYNTAX. */
 int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 {
@@ -394,7 +385,7 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	if (!(op->verb->backends & s->opts.backend)) {
 		res.skipped = true;
 		s->ops_skipped++;
-	} else if (verb_runner(s, op->verb)(s, op, &res)) {
+	} else if (op->verb->run(s, op, &res)) {
 		return GS_EXIT_SYNTAX;
 	}
 	s->ops_run++;
@@ -402,6 +393,8 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	s->last = res;
 	gs_result_format(&res, text, sizeof(text));
 	trace_op(op, &res, text);
+	if (s->opts.on_result)
+		s->opts.on_result(s->opts.on_result_arg, op, &res);
 	if (s->opts.verbose && !op->verb->text)
 		fprintf(s->opts.out, "%s:%u: %s -> %s\n", op->file, op->line, op->src, text);
 	if (res.skipped)
@@ -416,15 +409,15 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	return GS_EXIT_OK;
 }
 
+/* The kernel backend's verbs are guest_memfd verbs: a host without it has nothing to run. */
 static int kernel_backend_available(struct gs_scenario *s)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	const char *why = gs_live_probe();
 
-	if (fd < 0) {
-		fprintf(s->opts.out, "skip: backend kernel: /dev/kvm: %s\n", strerror(errno));
+	if (why) {
+		fprintf(s->opts.out, "skip: backend kernel: %s\n", why);
 		return 0;
 	}
-	close(fd);
 	return 1;
 }
 

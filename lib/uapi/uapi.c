@@ -22,7 +22,10 @@
 #include <gmemsim/alloc.h>
 #include <gmemsim/kvm.h>
 #include <gmemsim/list.h>
+#include <gmemsim/sys.h>
 #include <gmemsim/uapi.h>
+
+#include <gmemsim/internal/uapi_int.h>
 
 /* The map-type bits of mmap()'s flags (MAP_TYPE, not exported by every libc). */
 #define GS_MAP_TYPE 0x0f
@@ -53,20 +56,33 @@ struct gs_map {
 	struct list_head list;
 };
 
+/* One long-term pin: the pages of a range, each pinned (pin_user_pages FOLL_LONGTERM). */
+struct gs_pin {
+	int id;
+	unsigned long nr;
+	struct page **pages;
+	struct list_head list;
+};
+
 /*
- * A process's files_struct plus its mm's guest_memfd mappings. The calls
- * work on current's, as system calls do; gs_uapi_switch() changes current.
+ * A process's files_struct plus its mm's guest_memfd mappings and the
+ * long-term pins it holds. The calls work on current's, as system calls
+ * do; gs_uapi_switch() changes current.
  */
 struct gs_uapi {
 	struct gs_fd fd_table[GS_UAPI_NR_OPEN];
 	unsigned int nr_open;
 	struct list_head maps;
 	unsigned int nr_maps;
+	struct list_head pins;
+	unsigned int nr_pins;
+	int last_pin_id;
 	struct kvm_params vm_params;
 };
 
 static struct gs_uapi init_uapi = {
 	.maps = LIST_HEAD_INIT(init_uapi.maps),
+	.pins = LIST_HEAD_INIT(init_uapi.pins),
 	.vm_params = {.profile = GS_GMEM_PROFILE_DESIGN},
 };
 static struct gs_uapi *current_uapi = &init_uapi;
@@ -443,27 +459,42 @@ int gs_munmap(void *addr, size_t len)
 	return 0;
 }
 
-static int access_mapped(uintptr_t addr, void *buf, size_t len, bool write, size_t *done)
+/* The mapping that holds all of [@addr, @addr + @len), or NULL. */
+static struct gs_map *map_holding(uintptr_t addr, size_t len)
 {
 	struct gs_map *map;
+
+	list_for_each_entry (map, &current_uapi->maps, list)
+		if (addr >= map->addr && addr - map->addr < map->len &&
+		    len <= map->len - (addr - map->addr))
+			return map;
+	return NULL;
+}
+
+int gs_uapi_access(uintptr_t addr, void *buf, size_t len, bool write, size_t *done)
+{
+	struct gs_map *map = map_holding(addr, len);
 	size_t copied = 0;
 	vm_fault_t ret;
 
 	if (done)
 		*done = 0;
-	list_for_each_entry (map, &current_uapi->maps, list) {
-		if (addr < map->addr || addr - map->addr >= map->len ||
-		    len > map->len - (addr - map->addr))
-			continue;
-		ret = kvm_gmem_access(map->vma, addr - map->addr, buf, len, write, &copied);
-		if (done)
-			*done = copied;
-		if (!ret)
-			return 0;
-		/* A SIGBUS (or hwpoison SIGBUS) in the kernel; OOM kills there. */
-		return fail(ret & VM_FAULT_OOM ? ENOMEM : EFAULT);
-	}
-	return fail(EFAULT);
+	if (!map)
+		return -EFAULT;
+	ret = kvm_gmem_access(map->vma, addr - map->addr, buf, len, write, &copied);
+	if (done)
+		*done = copied;
+	if (!ret)
+		return 0;
+	/* A SIGBUS (or hwpoison SIGBUS) in the kernel; OOM kills there. */
+	return ret & VM_FAULT_OOM ? -ENOMEM : GS_SYS_SIGBUS;
+}
+
+static int access_mapped(uintptr_t addr, void *buf, size_t len, bool write, size_t *done)
+{
+	int r = gs_uapi_access(addr, buf, len, write, done);
+
+	return r == GS_SYS_SIGBUS ? fail(EFAULT) : r ? fail(-r) : 0;
 }
 
 int gs_uapi_read_mapped(const void *addr, void *buf, size_t len, size_t *done)
@@ -475,6 +506,86 @@ int gs_uapi_write_mapped(void *addr, const void *buf, size_t len, size_t *done)
 {
 	/* kvm_gmem_access() only reads @buf when writing. */
 	return access_mapped((uintptr_t)addr, (void *)(uintptr_t)buf, len, true, done);
+}
+
+/* --- long-term pins --- */
+
+/* The largest range one pin takes: io_uring's bound on a fixed buffer. */
+#define GS_PIN_MAX (1UL << 30)
+
+static void pin_release(struct gs_pin *pin)
+{
+	for (unsigned long i = 0; i < pin->nr; i++)
+		kvm_gmem_unpin(pin->pages[i]);
+	gs_kfree(pin->pages, pin->nr * sizeof(*pin->pages));
+	gs_kfree(pin, sizeof(*pin));
+}
+
+/* Pin each page of @pin's range; on failure the ones pinned are dropped. */
+static int pin_pages(struct gs_pin *pin, struct gs_map *map, unsigned long first)
+{
+	for (unsigned long i = 0; i < pin->nr; i++) {
+		int err = kvm_gmem_pin(map->vma, first + i, &pin->pages[i]);
+
+		if (err) {
+			while (i--)
+				kvm_gmem_unpin(pin->pages[i]);
+			return err;
+		}
+	}
+	return 0;
+}
+
+int gs_uapi_pin(void *addr, size_t len)
+{
+	uintptr_t start = (uintptr_t)addr & ~(uintptr_t)(PAGE_SIZE - 1);
+	struct gs_map *map;
+	struct gs_pin *pin;
+	int err;
+
+	if (!len || len > GS_PIN_MAX)
+		return fail(EINVAL);
+	len += (uintptr_t)addr - start;
+	/* GUP on an address outside every mapping: EFAULT. */
+	map = map_holding(start, len);
+	if (!map)
+		return fail(EFAULT);
+	pin = gs_kzalloc(sizeof(*pin), GFP_KERNEL);
+	if (!pin)
+		return fail(ENOMEM);
+	pin->nr = (len + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	pin->pages = gs_kzalloc(pin->nr * sizeof(*pin->pages), GFP_KERNEL);
+	err = pin->pages ? pin_pages(pin, map, (start - map->addr) >> PAGE_SHIFT) : -ENOMEM;
+	if (err) {
+		if (pin->pages)
+			gs_kfree(pin->pages, pin->nr * sizeof(*pin->pages));
+		gs_kfree(pin, sizeof(*pin));
+		return fail(-err);
+	}
+	pin->id = ++current_uapi->last_pin_id;
+	list_add_tail(&pin->list, &current_uapi->pins);
+	current_uapi->nr_pins++;
+	return pin->id;
+}
+
+int gs_uapi_unpin(int id)
+{
+	struct gs_pin *pin;
+
+	list_for_each_entry (pin, &current_uapi->pins, list) {
+		if (pin->id != id)
+			continue;
+		list_del(&pin->list);
+		current_uapi->nr_pins--;
+		pin_release(pin);
+		return 0;
+	}
+	return fail(EINVAL);
+}
+
+unsigned int gs_uapi_nr_pins(void)
+{
+	return current_uapi->nr_pins;
 }
 
 /* --- madvise (gs_madvise) --- */
@@ -690,15 +801,31 @@ void gs_uapi_set_vm_memory_attributes(bool on)
 	current_uapi->vm_params.vm_memory_attributes = on;
 }
 
+struct kvm_params gs_uapi_swap_vm_params(const struct kvm_params *params)
+{
+	struct kvm_params old = current_uapi->vm_params;
+
+	current_uapi->vm_params = *params;
+	return old;
+}
+
 void gs_uapi_reset(void)
 {
 	struct gs_map *map, *tmp;
+
+	struct gs_pin *pin, *ptmp;
 
 	list_for_each_entry_safe (map, tmp, &current_uapi->maps, list)
 		map_remove(map);
 	for (int fd = GS_UAPI_FIRST_FD; fd < GS_UAPI_NR_OPEN; fd++)
 		if (current_uapi->fd_table[fd].kind != GS_FD_NONE)
 			gs_close(fd);
+	/* Pins outlive the fds and mappings, as long-term GUP pins do: last. */
+	list_for_each_entry_safe (pin, ptmp, &current_uapi->pins, list) {
+		list_del(&pin->list);
+		pin_release(pin);
+	}
+	current_uapi->nr_pins = 0;
 	current_uapi->vm_params = kvm_default_params(GS_GMEM_PROFILE_DESIGN);
 }
 
@@ -709,6 +836,7 @@ struct gs_uapi *gs_uapi_create(void)
 	if (!u)
 		return NULL;
 	INIT_LIST_HEAD(&u->maps);
+	INIT_LIST_HEAD(&u->pins);
 	u->vm_params = kvm_default_params(GS_GMEM_PROFILE_DESIGN);
 	return u;
 }

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the simulated uAPI (lib/uapi) shared with its syscall
+ * table (lib/uapi/sys_sim.c). Not installed.
+ */
+#ifndef GS_LIB_UAPI_INT_H
+#define GS_LIB_UAPI_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A load or store by the process through a gs_mmap() mapping: 0,
+ * GS_SYS_SIGBUS, -ENOMEM (the fault could not allocate), or -EFAULT when
+ * [@addr, @addr + @len) is not inside one mapping. *@done: bytes copied.
+ */
+int gs_uapi_access(uintptr_t addr, void *buf, size_t len, bool write, size_t *done);
+
+#endif /* GS_LIB_UAPI_INT_H */
