@@ -10,6 +10,8 @@
 #ifndef GMEMSIM_SITES_H
 #define GMEMSIM_SITES_H
 
+#include <gmemsim/compiler.h>
+
 /* One site per line reads better than what the formatter would make of it. */
 /* clang-format off */
 #define GS_SITES(X) \
@@ -42,5 +44,59 @@ enum gs_site {
 
 /* Static sites plus the ones registered at run time by gs_site_register(). */
 #define GS_MAX_SITES 128
+
+/*
+ * The site table (lib/base/sites.c): what the allocator counts and the fault
+ * injector filters by.
+ */
+
+/**
+ * gs_site_register() - add a run-time allocation site
+ * @name: dotted name, unique
+ * @desc: description shown by `gmemsim sites`
+ *
+ * For code built on libgmemsim (prototypes, tests) that wants sites of its
+ * own. The strings must outlive the process's use of the site.
+ *
+ * Context: any.
+ * Return: the site id, -EINVAL for an empty name, -EEXIST if the name is
+ * taken, -ENOSPC when GS_MAX_SITES are registered.
+ */
+GS_API int gs_site_register(const char *name, const char *desc);
+
+/**
+ * gs_site_lookup() - find a site by name
+ * @name: dotted name
+ *
+ * Context: any.
+ * Return: the site id, or -ENOENT.
+ */
+GS_API int gs_site_lookup(const char *name);
+
+/**
+ * gs_site_count() - number of sites, static plus registered
+ *
+ * Context: any.
+ * Return: the count; site ids are 0 .. count - 1.
+ */
+GS_API unsigned int gs_site_count(void);
+
+/**
+ * gs_site_name() - the dotted name of @site
+ * @site: site id
+ *
+ * Context: any.
+ * Return: the name, or NULL for an unknown id.
+ */
+GS_API const char *gs_site_name(unsigned int site);
+
+/**
+ * gs_site_desc() - what is allocated at @site
+ * @site: site id
+ *
+ * Context: any.
+ * Return: the description, or NULL for an unknown id.
+ */
+GS_API const char *gs_site_desc(unsigned int site);
 
 #endif /* GMEMSIM_SITES_H */
