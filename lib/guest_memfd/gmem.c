@@ -199,25 +199,6 @@ void kvm_gmem_fput(struct gmem_file *file)
 		vm->ops->put(vm);
 }
 
-/* Zap the guest mappings of file pages [start, end) in every bound slot. */
-void kvm_gmem_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
-{
-	struct gmem_file *file;
-
-	list_for_each_entry (file, &inode->files, list) {
-		struct kvm_memory_slot *slot, *prev = NULL;
-		unsigned long index;
-
-		if (!file->vm || !file->vm->ops)
-			continue;
-		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
-			if (slot != prev)
-				file->vm->ops->invalidate(slot, start, end);
-			prev = slot;
-		}
-	}
-}
-
 int kvm_gmem_bind(struct gmem_file *file, const struct gs_gmem_vm_info *vm,
 		  struct kvm_memory_slot *slot, loff_t offset, unsigned long npages)
 {
