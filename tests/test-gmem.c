@@ -8,8 +8,10 @@
  * fault failed in turn with the state left exactly as before.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <gmemsim/alloc.h>
@@ -20,6 +22,7 @@
 #include <gmemsim/hugetlb_backend.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/linux/kvm.h>
+#include <gmemsim/uapi.h>
 #include <gmemsim/warn.h>
 
 #include "harness.h"
@@ -725,6 +728,82 @@ START_TEST(test_fi_fault)
 }
 END_TEST
 
+static uint64_t site_allocs(unsigned int site)
+{
+	struct gs_site_stats st;
+
+	ck_assert_int_eq(gs_site_stats(site, &st), 0);
+	return st.allocs;
+}
+
+/* The objects one VM's life allocates, through the uAPI. */
+static void vm_life(void)
+{
+	struct gs_kvm_create_guest_memfd args = {.size = 4 * P, .flags = MMAP | SHARED};
+	struct gs_kvm_userspace_memory_region2 mem = {
+		.flags = GS_KVM_MEM_GUEST_MEMFD,
+		.guest_phys_addr = 1UL << 32,
+		.memory_size = 4 * P,
+	};
+	struct gs_uapi *proc = gs_uapi_create(), *old;
+	int kvm, vm, gmem;
+	void *p;
+
+	ck_assert_ptr_nonnull(proc);
+	old = gs_uapi_switch(proc);
+	kvm = gs_open("/dev/kvm", O_RDWR);
+	vm = gs_ioctl(kvm, GS_KVM_CREATE_VM, 0UL);
+	gmem = gs_ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, &args);
+	ck_assert_int_ge(gmem, 0);
+	mem.guest_memfd = (uint32_t)gmem;
+	ck_assert_int_eq(gs_ioctl(vm, GS_KVM_SET_USER_MEMORY_REGION2, &mem), 0);
+	ck_assert_int_eq(gs_fallocate(gmem, KEEP, 0, 4 * P), 0);
+	p = gs_mmap(NULL, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED, gmem, 0);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	ck_assert_int_eq(gs_munmap(p, 4 * P), 0);
+	gs_uapi_switch(old);
+	/* The process exits with its fds open: they close as it goes. */
+	gs_uapi_destroy(proc);
+}
+
+/* Every object a VM's life allocates is counted at a site named for it, none as kmalloc. */
+START_TEST(test_sites_name_objects)
+{
+	static const struct {
+		unsigned int site;
+		uint64_t allocs;
+	} want[] = {
+		{GS_SITE_UAPI_FILES, 1}, {GS_SITE_KVM_VM, 1},	   {GS_SITE_GMEM_INODE, 1},
+		{GS_SITE_GMEM_FILE, 1},	 {GS_SITE_KVM_MEMSLOT, 1}, {GS_SITE_GMEM_FALLOC, 1},
+		{GS_SITE_UAPI_MMAP, 1},	 {GS_SITE_GMEM_VMA, 1},	   {GS_SITE_KMALLOC, 0},
+	};
+	uint64_t before[ARRAY_SIZE(want)];
+
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		before[i] = site_allocs(want[i].site);
+	vm_life();
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		ck_assert_msg(site_allocs(want[i].site) - before[i] == want[i].allocs,
+			      "site %s: %llu allocations, expected %llu",
+			      gs_site_name(want[i].site),
+			      (unsigned long long)(site_allocs(want[i].site) - before[i]),
+			      (unsigned long long)want[i].allocs);
+	/* A file and its inode are two sites: failing the file's leaves no inode behind. */
+	{
+		struct gs_inject_rule r = {
+			.site = GS_SITE_GMEM_FILE, .mode = GS_INJECT_NTH, .nth = 1};
+		struct gmem_file *file = NULL;
+		int id = gs_inject_arm(&r);
+
+		ck_assert_int_eq(kvm_gmem_create(&default_vm, 4 * P, 0, 0, &file), -ENOMEM);
+		ck_assert_uint_eq(gs_inject_rule_fired(id), 1);
+		gs_inject_disarm(id);
+		ck_assert_ptr_null(file);
+	}
+	assert_clean();
+}
+END_TEST
+
 Suite *gs_test_suite(void)
 {
 	Suite *s = suite_create("gmem");
@@ -769,6 +848,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_fi, test_fi_create);
 	tcase_add_test(tc_fi, test_fi_fallocate);
 	tcase_add_test(tc_fi, test_fi_fault);
+	tcase_add_test(tc_fi, test_sites_name_objects);
 	suite_add_tcase(s, tc_fi);
 	return s;
 }

@@ -15,7 +15,7 @@
 /* One site per line reads better than what the formatter would make of it. */
 /* clang-format off */
 #define GS_SITES(X) \
-	X(KMALLOC,        "kmalloc",        "generic allocation (the kmalloc verb, callers without a site)") \
+	X(KMALLOC,        "kmalloc",        "generic allocation: the kmalloc verb and code built on the library (no library object)") \
 	/* structures */ \
 	X(XARRAY_NODE,    "xarray.node",    "XArray node (struct xa_node) for a store or a tree extension") \
 	X(XARRAY_SPLIT,   "xarray.split",   "XArray nodes preallocated by xas_split_alloc() for a split") \
@@ -31,8 +31,16 @@
 	X(HUGETLB_CGROUP, "hugetlb.cgroup", "struct hugetlb_cgroup of a cgroup created under the root") \
 	/* guest_memfd */ \
 	X(PAGE_ALLOC,     "page_alloc",     "an order-0 page (and the 2M chunks they are carved from)") \
-	X(GMEM_INODE,     "gmem.inode",     "a guest_memfd inode and its file (kvm_gmem_create)") \
-	X(GMEM_VMA,       "gmem.vma",       "a host mapping (mmap) of a guest_memfd file")
+	X(GMEM_INODE,     "gmem.inode",     "a guest_memfd inode: size, flags, filemap, shareability (kvm_gmem_create)") \
+	X(GMEM_FILE,      "gmem.file",      "a guest_memfd file: one open of the inode, with its slot bindings (kvm_gmem_create)") \
+	X(GMEM_FALLOC,    "gmem.falloc",    "fallocate's record of the folios one call adds, to undo them on failure") \
+	X(GMEM_VMA,       "gmem.vma",       "a host mapping (mmap) of a guest_memfd file") \
+	/* KVM */ \
+	X(KVM_VM,         "kvm.vm",         "struct kvm of a VM (KVM_CREATE_VM)") \
+	X(KVM_MEMSLOT,    "kvm.memslot",    "struct kvm_memory_slot (KVM_SET_USER_MEMORY_REGION2)") \
+	/* uAPI */ \
+	X(UAPI_FILES,     "uapi.files",     "a simulated process: its fd table and mapping list (gs_uapi_create)") \
+	X(UAPI_MMAP,      "uapi.mmap",      "the record of one mmap() of an fd: address, length, guest_memfd mapping")
 
 enum gs_site {
 #define GS_SITE_ENUM(id, name, desc) GS_SITE_##id,

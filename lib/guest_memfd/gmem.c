@@ -116,7 +116,7 @@ int kvm_gmem_create(const struct gs_gmem_vm_info *vm, loff_t size, uint64_t flag
 	err = gmem_inode_init(inode, vm, size, flags, (unsigned int)page_order);
 	if (err)
 		goto free_inode;
-	file = gs_alloc(GS_SITE_GMEM_INODE, sizeof(*file), GFP_KERNEL | __GFP_ZERO);
+	file = gs_alloc(GS_SITE_GMEM_FILE, sizeof(*file), GFP_KERNEL | __GFP_ZERO);
 	if (!file) {
 		err = -ENOMEM;
 		goto free_inode;
@@ -193,7 +193,7 @@ void kvm_gmem_fput(struct gmem_file *file)
 	if (--file->refs)
 		return;
 	gmem_release(file);
-	gs_free(GS_SITE_GMEM_INODE, file, sizeof(*file));
+	gs_free(GS_SITE_GMEM_FILE, file, sizeof(*file));
 	gmem_inode_put(inode);
 	if (vm && vm->ops && vm->ops->put)
 		vm->ops->put(vm);

@@ -64,7 +64,7 @@ static int gmem_allocate(struct gmem_inode *inode, loff_t offset, loff_t len)
 	if (offset + len > inode->size)
 		return -EINVAL;
 	/* Which folios this call adds: only those are undone on failure. */
-	added = gs_kzalloc(words * sizeof(*added), GFP_KERNEL);
+	added = gs_alloc(GS_SITE_GMEM_FALLOC, words * sizeof(*added), GFP_KERNEL | __GFP_ZERO);
 	if (!added)
 		return -ENOMEM;
 	for (pgoff_t index = start; index < end; index += step, i++) {
@@ -76,7 +76,7 @@ static int gmem_allocate(struct gmem_inode *inode, loff_t offset, loff_t len)
 	}
 	if (err)
 		gmem_allocate_undo(inode, start, end, added);
-	gs_kfree(added, words * sizeof(*added));
+	gs_free(GS_SITE_GMEM_FALLOC, added, words * sizeof(*added));
 	return err;
 }
 
