@@ -728,6 +728,33 @@ START_TEST(test_fi_fault)
 }
 END_TEST
 
+/* The dump names the folio flags it prints (show's output): value, then meaning. */
+START_TEST(test_dump_flag_names)
+{
+	struct gmem_file *f = create(&default_vm, 4 * P, MMAP | SHARED, 0);
+	unsigned long pfn;
+	size_t len;
+	char *out = NULL, want[80];
+	FILE *m;
+	int order;
+
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, 2 * P), 0);
+	ck_assert_int_eq(kvm_gmem_get_pfn(f, 1, &pfn, &order), 0);
+	ck_assert_int_eq(kvm_gmem_error_page(f, 1), 0);
+	m = open_memstream(&out, &len);
+	kvm_gmem_dump(f->inode, m);
+	fclose(m);
+	ck_assert_msg(strstr(out, " 0: order=0 ref=1 map=0 flags=0x0\n"), "%s", out);
+	snprintf(want, sizeof(want), " 1: order=0 ref=1 map=0 flags=0x%lx (uptodate|hwpoison)\n",
+		 (1UL << PG_uptodate) | (1UL << PG_hwpoison));
+	ck_assert_msg(strstr(out, want), "%s", out);
+	free(out);
+	kvm_gmem_fput(f);
+	ck_assert_uint_eq(gs_page_alloc_unpoison_all(), 1);
+	assert_clean();
+}
+END_TEST
+
 static uint64_t site_allocs(unsigned int site)
 {
 	struct gs_site_stats st;
@@ -842,6 +869,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_guest, test_memory_failure);
 	tcase_add_test(tc_guest, test_release_with_mapping);
 	tcase_add_test(tc_guest, test_checker);
+	tcase_add_test(tc_guest, test_dump_flag_names);
 	suite_add_tcase(s, tc_guest);
 
 	tcase_add_checked_fixture(tc_fi, setup, teardown);

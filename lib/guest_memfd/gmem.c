@@ -304,6 +304,33 @@ static void dump_shareability(struct gmem_inode *inode, FILE *f)
 	fputc('\n', f);
 }
 
+/* The kernel's names of the page flags, as dump_page() prints them. */
+static const char *const pageflag_names[] = {
+	[PG_locked] = "locked",
+	[PG_uptodate] = "uptodate",
+	[PG_head] = "head",
+	[PG_hwpoison] = "hwpoison",
+	[PG_hugetlb] = "hugetlb",
+	[PG_large_rmappable] = "large_rmappable",
+	[PG_needs_merge] = "needs_merge",
+};
+_Static_assert(ARRAY_SIZE(pageflag_names) == __NR_PAGEFLAGS, "a page flag without a name");
+
+/* "flags=0x14 (head|hugetlb)": the value, and what it means. */
+static void dump_folio_flags(const struct folio *folio, FILE *f)
+{
+	const char *sep = " (";
+
+	fprintf(f, "flags=0x%lx", folio->flags);
+	for (unsigned int bit = 0; bit < __NR_PAGEFLAGS; bit++) {
+		if (!folio_test_flag(folio, (enum pageflags)bit))
+			continue;
+		fprintf(f, "%s%s", sep, pageflag_names[bit]);
+		sep = "|";
+	}
+	fputs(*sep == '|' ? ")" : "", f);
+}
+
 void kvm_gmem_dump(struct gmem_inode *inode, FILE *f)
 {
 	struct folio *folio;
@@ -311,9 +338,12 @@ void kvm_gmem_dump(struct gmem_inode *inode, FILE *f)
 
 	fprintf(f, "gmem ino=%lu size=%" PRId64 " order=%u i_bytes=%lu\n", inode->ino,
 		(int64_t)inode->size, inode->page_order, inode->i_bytes);
-	xa_for_each (&inode->filemap, index, folio)
-		fprintf(f, " %lx: order=%u ref=%d map=%d flags=%lx\n", index, folio_order(folio),
-			folio_ref_count(folio), folio_mapcount(folio), folio->flags);
+	xa_for_each (&inode->filemap, index, folio) {
+		fprintf(f, " %lx: order=%u ref=%d map=%d ", index, folio_order(folio),
+			folio_ref_count(folio), folio_mapcount(folio));
+		dump_folio_flags(folio, f);
+		fputc('\n', f);
+	}
 	fputs(" shareability:", f);
 	dump_shareability(inode, f);
 	if (inode->spool) {
