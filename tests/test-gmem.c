@@ -744,6 +744,7 @@ START_TEST(test_dump_flag_names)
 	m = open_memstream(&out, &len);
 	kvm_gmem_dump(f->inode, m);
 	fclose(m);
+	ck_assert_msg(strstr(out, " flags=0x3 (mmap|init_shared) order=0 "), "%s", out);
 	ck_assert_msg(strstr(out, " 0: order=0 ref=1 map=0 flags=0x0\n"), "%s", out);
 	snprintf(want, sizeof(want), " 1: order=0 ref=1 map=0 flags=0x%lx (uptodate|hwpoison)\n",
 		 (1UL << PG_uptodate) | (1UL << PG_hwpoison));

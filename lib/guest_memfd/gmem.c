@@ -331,13 +331,37 @@ static void dump_folio_flags(const struct folio *folio, FILE *f)
 	fputs(*sep == '|' ? ")" : "", f);
 }
 
+/* "flags=0x3 (mmap|init_shared)": the creation flags, named as the verb takes them. */
+static void dump_file_flags(uint64_t flags, FILE *f)
+{
+	static const struct {
+		uint64_t flag;
+		const char *name;
+	} names[] = {
+		{GS_GUEST_MEMFD_FLAG_MMAP, "mmap"},
+		{GS_GUEST_MEMFD_FLAG_INIT_SHARED, "init_shared"},
+		{GS_GUEST_MEMFD_FLAG_HUGETLB, "hugetlb"},
+	};
+	const char *sep = " (";
+
+	fprintf(f, "flags=0x%" PRIx64, flags);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!(flags & names[i].flag))
+			continue;
+		fprintf(f, "%s%s", sep, names[i].name);
+		sep = "|";
+	}
+	fputs(*sep == '|' ? ")" : "", f);
+}
+
 void kvm_gmem_dump(struct gmem_inode *inode, FILE *f)
 {
 	struct folio *folio;
 	unsigned long index;
 
-	fprintf(f, "gmem ino=%lu size=%" PRId64 " order=%u i_bytes=%lu\n", inode->ino,
-		(int64_t)inode->size, inode->page_order, inode->i_bytes);
+	fprintf(f, "gmem ino=%lu size=%" PRId64 " ", inode->ino, (int64_t)inode->size);
+	dump_file_flags(inode->flags, f);
+	fprintf(f, " order=%u i_bytes=%lu\n", inode->page_order, inode->i_bytes);
 	xa_for_each (&inode->filemap, index, folio) {
 		fprintf(f, " %lx: order=%u ref=%d map=%d ", index, folio_order(folio),
 			folio_ref_count(folio), folio_mapcount(folio));
