@@ -756,6 +756,58 @@ START_TEST(test_dump_flag_names)
 }
 END_TEST
 
+/*
+ * A host address in text, as %p prints one: 12 hex digits from 0x5.. (the
+ * heap of a PIE binary), 0x6.. (ASan's heap) or 0x7f.. (mmap, jemalloc).
+ */
+static const char *find_address(const char *s)
+{
+	for (const char *p = strstr(s, "0x"); p; p = strstr(p + 2, "0x")) {
+		size_t n = strspn(p + 2, "0123456789abcdef");
+
+		if (n == 12 && strchr("567", p[2]))
+			return p;
+	}
+	return strstr(s, "(nil)");
+}
+
+/* Every checker's output reads the same in every run: no heap address names an object. */
+START_TEST(test_check_output_has_no_addresses)
+{
+	struct gmem_file *f;
+	struct hugepage_subpool *spool;
+	struct folio *free_folio;
+	long rsv;
+	size_t len;
+	char *out = NULL;
+	unsigned int bad;
+	FILE *m;
+
+	ck_assert(find_address("folio 0x55d0c0ffee00 x") && find_address("at 0x7f1234567890"));
+	ck_assert(find_address("spool 0x602000000010:"));
+	ck_assert(!find_address("pfn 0x40200 gpa 0x100000000 size 0x10000000000"));
+	ck_assert_int_eq(set_max_huge_pages(H2M, 2), 0);
+	f = create(&huge_vm, HP, HUGETLB, 9);
+	spool = f->inode->spool;
+	free_folio = list_first_entry(&H2M->hugepage_freelist, struct folio, lru);
+	/* Break a subpool and a free folio, as a bug would, and read what the checkers say. */
+	rsv = spool->rsv_hpages;
+	spool->rsv_hpages = -1;
+	free_folio->_refcount.counter++;
+	m = open_memstream(&out, &len);
+	bad = gs_check_run_all(m);
+	fclose(m);
+	spool->rsv_hpages = rsv;
+	free_folio->_refcount.counter--;
+	ck_assert_uint_ge(bad, 2);
+	ck_assert_msg(strstr(out, "subpool #0 ") && strstr(out, "free folio pfn 0x"), "%s", out);
+	ck_assert_msg(!find_address(out), "an address in check output: %s", out);
+	free(out);
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
 static uint64_t site_allocs(unsigned int site)
 {
 	struct gs_site_stats st;
@@ -871,6 +923,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_guest, test_release_with_mapping);
 	tcase_add_test(tc_guest, test_checker);
 	tcase_add_test(tc_guest, test_dump_flag_names);
+	tcase_add_test(tc_guest, test_check_output_has_no_addresses);
 	suite_add_tcase(s, tc_guest);
 
 	tcase_add_checked_fixture(tc_fi, setup, teardown);
