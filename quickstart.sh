@@ -4,9 +4,10 @@
 # The two quick-start commands of gmemsim (see README.md):
 #   ./quickstart.sh demo   install what is missing, build, run `gmemsim demo`
 #   ./quickstart.sh test   install what is missing, build, run every test suite:
-#                          default build (jemalloc), release build (-O3), ASan+UBSan
-#                          build, valgrind memcheck; then the documented libFuzzer
-#                          recipe (docs/TESTING.md), bounded to a few thousand inputs
+#                          default build (jemalloc), release build (-O3), the XArray
+#                          suites with xa_chunk_shift=2, ASan+UBSan build, valgrind
+#                          memcheck; then the documented libFuzzer recipe
+#                          (docs/TESTING.md), bounded to a few thousand inputs
 # Works on a fresh Debian 12 machine as root (apt-get installs the build dependencies).
 set -euo pipefail
 
@@ -101,6 +102,9 @@ cmd_test() {
 	run_suites build "default (allocator=jemalloc)"
 	build build-release --buildtype=release
 	run_suites build-release "release (-O3, allocator=jemalloc)"
+	# docs/XARRAY.md: the XArray suites with 4-slot nodes, so small trees have many levels.
+	build build-xa-shift2 -Dxa_chunk_shift=2
+	run_suites build-xa-shift2 "xarray, 4-slot nodes (xa_chunk_shift=2)" xarray xarray-diff
 	build build-asan -Dallocator=system -Db_sanitize=address,undefined -Db_lundef=false
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		run_suites build-asan "asan+ubsan (allocator=system)"
