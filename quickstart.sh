@@ -4,7 +4,10 @@
 # The two quick-start commands of gmemsim (see README.md):
 #   ./quickstart.sh demo   install what is missing, build, run `gmemsim demo`
 #   ./quickstart.sh test   install what is missing, build, run every test suite:
-#                          default build (jemalloc), ASan+UBSan build, valgrind memcheck
+#                          default build (jemalloc), release build (-O3), the XArray
+#                          suites with xa_chunk_shift=2, ASan+UBSan build, valgrind
+#                          memcheck; then the documented libFuzzer recipe
+#                          (docs/TESTING.md), bounded to a few thousand inputs
 # Works on a fresh Debian 12 machine as root (apt-get installs the build dependencies).
 set -euo pipefail
 
@@ -13,12 +16,15 @@ top=$PWD
 
 packages=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev check libsubunit-dev
 	  libjemalloc-dev libunwind-dev valgrind)
+# `test` also runs the fuzz build recipe, which needs clang and its libFuzzer runtime.
+test_packages=(clang libclang-rt-14-dev)
 
 log() { printf '==> %s\n' "$*"; }
 
+# install_deps [extra packages...]
 install_deps() {
 	local missing=() p
-	for p in "${packages[@]}"; do
+	for p in "${packages[@]}" "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 			missing+=("$p")
 	done
@@ -48,6 +54,7 @@ build() {
 
 passed=0
 failed=0
+skipped=0
 
 # run_suites DIR LABEL [meson test options...]: run, then surface Check's summaries.
 run_suites() {
@@ -59,10 +66,12 @@ run_suites() {
 	awk -v label="$label" '/^test:/ { name = $NF }
 		/^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
 			printf "[%s] %s: %s\n", label, name, $0 }' "$log"
-	local ok fail
+	local ok fail skip
 	ok=$(awk '/^Ok:/ { print $2 }' "$log" | tail -n 1)
 	fail=$(awk '/^(Fail|Timeout|Unexpected Pass):/ { s += $NF } END { print s + 0 }' "$log")
+	skip=$(awk '/^Skipped:/ { print $2 }' "$log" | tail -n 1)
 	passed=$((passed + ${ok:-0}))
+	skipped=$((skipped + ${skip:-0}))
 	failed=$((failed + ${fail:-0}))
 	# A failure meson did not count as a test (a build error, say) still fails the run.
 	[ "$rc" -eq 0 ] || [ "${fail:-0}" -gt 0 ] || failed=$((failed + 1))
@@ -74,17 +83,36 @@ cmd_demo() {
 	exec ./build/tools/gmemsim demo
 }
 
+# run_recipe LABEL COMMAND...: one more test, exit status as meson reads it (77: skip).
+run_recipe() {
+	local label=$1 rc=0
+	shift
+	log "testing: $label"
+	"$@" || rc=$?
+	case $rc in
+	0) passed=$((passed + 1)) ;;
+	77) skipped=$((skipped + 1)) ;;
+	*) failed=$((failed + 1)) ;;
+	esac
+}
+
 cmd_test() {
-	install_deps
+	install_deps "${test_packages[@]}"
 	build build
 	run_suites build "default (allocator=jemalloc)"
+	build build-release --buildtype=release
+	run_suites build-release "release (-O3, allocator=jemalloc)"
+	# docs/XARRAY.md: the XArray suites with 4-slot nodes, so small trees have many levels.
+	build build-xa-shift2 -Dxa_chunk_shift=2
+	run_suites build-xa-shift2 "xarray, 4-slot nodes (xa_chunk_shift=2)" xarray xarray-diff
 	build build-asan -Dallocator=system -Db_sanitize=address,undefined -Db_lundef=false
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		run_suites build-asan "asan+ubsan (allocator=system)"
 	build build-vg -Dallocator=system
 	run_suites build-vg "valgrind memcheck (allocator=system)" --setup=valgrind --suite unit
+	run_recipe "fuzz build recipe (clang, libFuzzer)" fuzz/check-recipe.sh "$top" build-fuzz
 	echo
-	echo "test: $passed passed, $failed failed"
+	echo "test: $passed passed, $skipped skipped, $failed failed"
 	[ "$failed" -eq 0 ]
 }
 

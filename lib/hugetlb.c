@@ -829,13 +829,13 @@ static void check_free_list(struct gs_check_report *r, struct hstate *h)
 		if (folio_ref_count(folio) || !folio_test_hugetlb_freed(folio) ||
 		    folio_order(folio) != h->order)
 			gs_check_violation(
-				r, "%s: free folio %p has refcount %d, order %u%s", h->name,
-				(void *)folio, folio_ref_count(folio), folio_order(folio),
+				r, "%s: free folio pfn %#lx has refcount %d, order %u%s", h->name,
+				folio_pfn(folio), folio_ref_count(folio), folio_order(folio),
 				folio_test_hugetlb_freed(folio) ? "" : ", not marked freed");
 		if (hugetlb_cgroup_from_folio(folio) || hugetlb_cgroup_from_folio_rsvd(folio) ||
 		    hugetlb_folio_subpool(folio))
-			gs_check_violation(r, "%s: free folio %p still charged or owned", h->name,
-					   (void *)folio);
+			gs_check_violation(r, "%s: free folio pfn %#lx still charged or owned",
+					   h->name, folio_pfn(folio));
 	}
 }
 
@@ -874,24 +874,36 @@ static unsigned long folios_of_subpool(const struct hugepage_subpool *spool)
 	return n + split.in_spool;
 }
 
+/*
+ * A subpool is named as the dump names it, by its place in the list and its
+ * pool: output must read the same in every run, and an address does not.
+ */
+struct check_ctx {
+	struct gs_check_report *r;
+	unsigned int nr;
+};
+
 static void check_subpool(struct hugepage_subpool *spool, void *arg)
 {
-	struct gs_check_report *r = arg;
+	struct check_ctx *c = arg;
+	struct gs_check_report *r = c->r;
 	unsigned long held = folios_of_subpool(spool);
+	unsigned int nr = c->nr++;
+	const char *pool = spool->hstate->name;
 
 	if (spool->count < 0)
-		gs_check_violation(r, "subpool %p: count %ld", (void *)spool, spool->count);
+		gs_check_violation(r, "subpool #%u %s: count %ld", nr, pool, spool->count);
 	if (spool->max_hpages != -1 &&
 	    (spool->used_hpages < 0 || spool->used_hpages > spool->max_hpages))
-		gs_check_violation(r, "subpool %p: used %ld outside [0, max %ld]", (void *)spool,
+		gs_check_violation(r, "subpool #%u %s: used %ld outside [0, max %ld]", nr, pool,
 				   spool->used_hpages, spool->max_hpages);
 	if (spool->min_hpages != -1 &&
 	    (spool->rsv_hpages < 0 || spool->rsv_hpages > spool->min_hpages))
-		gs_check_violation(r, "subpool %p: rsv %ld outside [0, min %ld]", (void *)spool,
+		gs_check_violation(r, "subpool #%u %s: rsv %ld outside [0, min %ld]", nr, pool,
 				   spool->rsv_hpages, spool->min_hpages);
 	if (spool->max_hpages != -1 && held > (unsigned long)spool->used_hpages)
-		gs_check_violation(r, "subpool %p: %lu pages held but used %ld", (void *)spool,
-				   held, spool->used_hpages);
+		gs_check_violation(r, "subpool #%u %s: %lu pages held but used %ld", nr, pool, held,
+				   spool->used_hpages);
 }
 
 struct resv_sum {
@@ -923,7 +935,7 @@ static void hugetlb_check(struct gs_check_report *r, void *ctx)
 			gs_check_violation(r, "%s: subpools reserve %lu pages, resv is %lu",
 					   h->name, s.rsv, h->resv_huge_pages);
 	}
-	hugetlb_for_each_subpool(check_subpool, r);
+	hugetlb_for_each_subpool(check_subpool, &(struct check_ctx){.r = r});
 	spin_unlock(&hugetlb_lock);
 }
 

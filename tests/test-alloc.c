@@ -149,9 +149,14 @@ START_TEST(alloc_site_registry)
 	ck_assert_int_eq(gs_site_lookup("no.such.site"), -ENOENT);
 	ck_assert_int_eq(gs_site_lookup("kmalloc"), GS_SITE_KMALLOC);
 	ck_assert_ptr_null(gs_site_name(n));
+	ck_assert_ptr_null(gs_site_desc(n));
+	ck_assert_str_eq(gs_site_desc((unsigned int)id), "a site made by the test");
 	ck_assert_int_eq(gs_site_stats(n, &st), -EINVAL);
 	p = gs_alloc((unsigned int)id, 64, GFP_KERNEL);
 	ck_assert_uint_eq(stats((unsigned int)id).live_bytes, 64);
+	/* The counters come with the table's name and description. */
+	ck_assert_str_eq(stats((unsigned int)id).name, "test.registry");
+	ck_assert_str_eq(stats((unsigned int)id).desc, "a site made by the test");
 	ck_assert_uint_eq(gs_alloc_report_leaks(NULL), 1);
 	gs_free((unsigned int)id, p, 64);
 	ck_assert_uint_eq(gs_alloc_report_leaks(NULL), 0);

@@ -200,6 +200,11 @@ START_TEST(cli_demo_sites_verbs)
 	ck_assert_int_eq(c.status, 0);
 	ck_assert_ptr_nonnull(strstr(c.out, "kmalloc"));
 	ck_assert_ptr_nonnull(strstr(c.out, "xarray.node"));
+	/* Each layer's objects under their own names, a file apart from its inode. */
+	ck_assert_ptr_nonnull(strstr(c.out, "kvm.memslot"));
+	ck_assert_ptr_nonnull(strstr(c.out, "uapi.mmap"));
+	ck_assert_ptr_nonnull(strstr(c.out, "gmem.file"));
+	ck_assert_ptr_nonnull(strstr(c.out, "gmem.inode"));
 	cmd_free(&c);
 	c = gmemsim("verbs", NULL, NULL, NULL);
 	ck_assert_int_eq(c.status, 0);

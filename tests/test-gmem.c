@@ -8,8 +8,10 @@
  * fault failed in turn with the state left exactly as before.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <gmemsim/alloc.h>
@@ -20,6 +22,7 @@
 #include <gmemsim/hugetlb_backend.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/linux/kvm.h>
+#include <gmemsim/uapi.h>
 #include <gmemsim/warn.h>
 
 #include "harness.h"
@@ -725,6 +728,162 @@ START_TEST(test_fi_fault)
 }
 END_TEST
 
+/* The dump names the folio flags it prints (show's output): value, then meaning. */
+START_TEST(test_dump_flag_names)
+{
+	struct gmem_file *f = create(&default_vm, 4 * P, MMAP | SHARED, 0);
+	unsigned long pfn;
+	size_t len;
+	char *out = NULL, want[80];
+	FILE *m;
+	int order;
+
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, 2 * P), 0);
+	ck_assert_int_eq(kvm_gmem_get_pfn(f, 1, &pfn, &order), 0);
+	ck_assert_int_eq(kvm_gmem_error_page(f, 1), 0);
+	m = open_memstream(&out, &len);
+	kvm_gmem_dump(f->inode, m);
+	fclose(m);
+	ck_assert_msg(strstr(out, " flags=0x3 (mmap|init_shared) order=0 "), "%s", out);
+	ck_assert_msg(strstr(out, " 0: order=0 ref=1 map=0 flags=0x0\n"), "%s", out);
+	snprintf(want, sizeof(want), " 1: order=0 ref=1 map=0 flags=0x%lx (uptodate|hwpoison)\n",
+		 (1UL << PG_uptodate) | (1UL << PG_hwpoison));
+	ck_assert_msg(strstr(out, want), "%s", out);
+	free(out);
+	kvm_gmem_fput(f);
+	ck_assert_uint_eq(gs_page_alloc_unpoison_all(), 1);
+	assert_clean();
+}
+END_TEST
+
+/*
+ * A host address in text, as %p prints one: 12 hex digits from 0x5.. (the
+ * heap of a PIE binary), 0x6.. (ASan's heap) or 0x7f.. (mmap, jemalloc).
+ */
+static const char *find_address(const char *s)
+{
+	for (const char *p = strstr(s, "0x"); p; p = strstr(p + 2, "0x")) {
+		size_t n = strspn(p + 2, "0123456789abcdef");
+
+		if (n == 12 && strchr("567", p[2]))
+			return p;
+	}
+	return strstr(s, "(nil)");
+}
+
+/* Every checker's output reads the same in every run: no heap address names an object. */
+START_TEST(test_check_output_has_no_addresses)
+{
+	struct gmem_file *f;
+	struct hugepage_subpool *spool;
+	struct folio *free_folio;
+	long rsv;
+	size_t len;
+	char *out = NULL;
+	unsigned int bad;
+	FILE *m;
+
+	ck_assert(find_address("folio 0x55d0c0ffee00 x") && find_address("at 0x7f1234567890"));
+	ck_assert(find_address("spool 0x602000000010:"));
+	ck_assert(!find_address("pfn 0x40200 gpa 0x100000000 size 0x10000000000"));
+	ck_assert_int_eq(set_max_huge_pages(H2M, 2), 0);
+	f = create(&huge_vm, HP, HUGETLB, 9);
+	spool = f->inode->spool;
+	free_folio = list_first_entry(&H2M->hugepage_freelist, struct folio, lru);
+	/* Break a subpool and a free folio, as a bug would, and read what the checkers say. */
+	rsv = spool->rsv_hpages;
+	spool->rsv_hpages = -1;
+	free_folio->_refcount.counter++;
+	m = open_memstream(&out, &len);
+	bad = gs_check_run_all(m);
+	fclose(m);
+	spool->rsv_hpages = rsv;
+	free_folio->_refcount.counter--;
+	ck_assert_uint_ge(bad, 2);
+	ck_assert_msg(strstr(out, "subpool #0 ") && strstr(out, "free folio pfn 0x"), "%s", out);
+	ck_assert_msg(!find_address(out), "an address in check output: %s", out);
+	free(out);
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
+static uint64_t site_allocs(unsigned int site)
+{
+	struct gs_site_stats st;
+
+	ck_assert_int_eq(gs_site_stats(site, &st), 0);
+	return st.allocs;
+}
+
+/* The objects one VM's life allocates, through the uAPI. */
+static void vm_life(void)
+{
+	struct gs_kvm_create_guest_memfd args = {.size = 4 * P, .flags = MMAP | SHARED};
+	struct gs_kvm_userspace_memory_region2 mem = {
+		.flags = GS_KVM_MEM_GUEST_MEMFD,
+		.guest_phys_addr = 1UL << 32,
+		.memory_size = 4 * P,
+	};
+	struct gs_uapi *proc = gs_uapi_create(), *old;
+	int kvm, vm, gmem;
+	void *p;
+
+	ck_assert_ptr_nonnull(proc);
+	old = gs_uapi_switch(proc);
+	kvm = gs_open("/dev/kvm", O_RDWR);
+	vm = gs_ioctl(kvm, GS_KVM_CREATE_VM, 0UL);
+	gmem = gs_ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, &args);
+	ck_assert_int_ge(gmem, 0);
+	mem.guest_memfd = (uint32_t)gmem;
+	ck_assert_int_eq(gs_ioctl(vm, GS_KVM_SET_USER_MEMORY_REGION2, &mem), 0);
+	ck_assert_int_eq(gs_fallocate(gmem, KEEP, 0, 4 * P), 0);
+	p = gs_mmap(NULL, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED, gmem, 0);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	ck_assert_int_eq(gs_munmap(p, 4 * P), 0);
+	gs_uapi_switch(old);
+	/* The process exits with its fds open: they close as it goes. */
+	gs_uapi_destroy(proc);
+}
+
+/* Every object a VM's life allocates is counted at a site named for it, none as kmalloc. */
+START_TEST(test_sites_name_objects)
+{
+	static const struct {
+		unsigned int site;
+		uint64_t allocs;
+	} want[] = {
+		{GS_SITE_UAPI_FILES, 1}, {GS_SITE_KVM_VM, 1},	   {GS_SITE_GMEM_INODE, 1},
+		{GS_SITE_GMEM_FILE, 1},	 {GS_SITE_KVM_MEMSLOT, 1}, {GS_SITE_GMEM_FALLOC, 1},
+		{GS_SITE_UAPI_MMAP, 1},	 {GS_SITE_GMEM_VMA, 1},	   {GS_SITE_KMALLOC, 0},
+	};
+	uint64_t before[ARRAY_SIZE(want)];
+
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		before[i] = site_allocs(want[i].site);
+	vm_life();
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		ck_assert_msg(site_allocs(want[i].site) - before[i] == want[i].allocs,
+			      "site %s: %llu allocations, expected %llu",
+			      gs_site_name(want[i].site),
+			      (unsigned long long)(site_allocs(want[i].site) - before[i]),
+			      (unsigned long long)want[i].allocs);
+	/* A file and its inode are two sites: failing the file's leaves no inode behind. */
+	{
+		struct gs_inject_rule r = {
+			.site = GS_SITE_GMEM_FILE, .mode = GS_INJECT_NTH, .nth = 1};
+		struct gmem_file *file = NULL;
+		int id = gs_inject_arm(&r);
+
+		ck_assert_int_eq(kvm_gmem_create(&default_vm, 4 * P, 0, 0, &file), -ENOMEM);
+		ck_assert_uint_eq(gs_inject_rule_fired(id), 1);
+		gs_inject_disarm(id);
+		ck_assert_ptr_null(file);
+	}
+	assert_clean();
+}
+END_TEST
+
 Suite *gs_test_suite(void)
 {
 	Suite *s = suite_create("gmem");
@@ -763,12 +922,15 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_guest, test_memory_failure);
 	tcase_add_test(tc_guest, test_release_with_mapping);
 	tcase_add_test(tc_guest, test_checker);
+	tcase_add_test(tc_guest, test_dump_flag_names);
+	tcase_add_test(tc_guest, test_check_output_has_no_addresses);
 	suite_add_tcase(s, tc_guest);
 
 	tcase_add_checked_fixture(tc_fi, setup, teardown);
 	tcase_add_test(tc_fi, test_fi_create);
 	tcase_add_test(tc_fi, test_fi_fallocate);
 	tcase_add_test(tc_fi, test_fi_fault);
+	tcase_add_test(tc_fi, test_sites_name_objects);
 	suite_add_tcase(s, tc_fi);
 	return s;
 }

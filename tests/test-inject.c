@@ -193,10 +193,16 @@ END_TEST
 /*
  * Two distinct call paths into the same site, each deeper than the hashed
  * depth (GS_INJECT_STACK_DEPTH) inside these helpers, so that where the test
- * calls them from does not matter. noipa keeps the compiler from merging
- * the identical paths or cloning them.
+ * calls them from does not matter. GCC's noipa keeps the compiler from
+ * merging the identical paths or cloning them; clang (14 has no noipa) neither
+ * clones nor merges functions unless asked (-fmerge-functions), so noinline
+ * is what it needs to keep every frame.
  */
-#define NOIPA __attribute__((noipa))
+#if defined(__has_attribute) && __has_attribute(__noipa__)
+#define NOIPA __attribute__((__noipa__))
+#else
+#define NOIPA __attribute__((__noinline__))
+#endif
 /* The barrier after each call keeps it a real call (no tail call folds the frame away). */
 #define KEEP(expr)                                 \
 	({                                         \

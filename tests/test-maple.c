@@ -703,6 +703,36 @@ START_TEST(maple_store_nomem_retry)
 }
 END_TEST
 
+START_TEST(maple_mas_lock)
+{
+	DEFINE_MTREE(a);
+	DEFINE_MTREE(b);
+	MA_STATE(mas, &b, 10, 19);
+	unsigned long warns = gs_warn_count();
+
+	/* mas_lock() takes the lock of the tree the state walks, and no other. */
+	mas_lock(&mas);
+	ck_assert(spin_is_locked(&b.ma_lock));
+	ck_assert(!spin_is_locked(&a.ma_lock));
+	lockdep_assert_held(&b.ma_lock);
+	/* mas_nomem() drops and retakes that same lock to allocate: no WARN, still held. */
+	ck_assert_int_eq(mas_store_gfp(&mas, mk(1), GFP_KERNEL), 0);
+	ck_assert(spin_is_locked(&b.ma_lock));
+	mas_unlock(&mas);
+	ck_assert(!spin_is_locked(&b.ma_lock));
+	ck_assert_uint_eq(gs_preempt_count, 0);
+	ck_assert_uint_eq(gs_warn_count(), warns);
+	ck_assert_ptr_eq(mtree_load(&b, 15), mk(1));
+	ck_assert_ptr_null(mtree_load(&a, 15));
+	/* It is the tree's own lock: releasing it twice breaks the lock rules. */
+	gs_warn_set_mode(GS_WARN_QUIET);
+	mas_unlock(&mas);
+	gs_warn_set_mode(GS_WARN_PRINT);
+	ck_assert_uint_eq(gs_warn_count(), warns + 1);
+	teardown_tree(&b);
+}
+END_TEST
+
 START_TEST(maple_external_lock)
 {
 	struct maple_tree mt;
@@ -1162,6 +1192,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, maple_store_nomem_retry);
 	tcase_add_test(tc, maple_gfp_rules);
 	tcase_add_test(tc, maple_external_lock);
+	tcase_add_test(tc, maple_mas_lock);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("differential");

@@ -1343,8 +1343,9 @@ END_TEST
 
 static const char *const corpus[] = {
 	"echo x n=4K flags=mmap|hugetlb mode=beta on s=\"a b\" => 0 n=4096\n",
-	"kmalloc a size=4K zero => 0\ninject site=kmalloc nth=1 persistent\nkmalloc b size=1 "
-	"=> ENOMEM\ninject off\nkfree a\ncheck\nexpect-warns 0\n",
+	/* One element over two lines: the parentheses tell clang the split is meant. */
+	("kmalloc a size=4K zero => 0\ninject site=kmalloc nth=1 persistent\nkmalloc b size=1 "
+	 "=> ENOMEM\ninject off\nkfree a\ncheck\nexpect-warns 0\n"),
 	"mk a tag=x\nshow a\nseed 0x10\nnote hello # c\ninject probability=30 times=2\n",
 	"test-warn 1\nexpect-warns 1\necho sigbus => SIGBUS\necho ret=22 => EINVAL\n",
 };

@@ -88,34 +88,6 @@ GS_API bool gs_charge(unsigned int site, size_t size, gfp_t gfp);
 GS_API void gs_uncharge(unsigned int site, size_t size);
 
 /**
- * gs_site_register() - add a run-time allocation site
- * @name: dotted name, unique
- * @desc: description shown by `gmemsim sites`
- *
- * For code built on libgmemsim (prototypes, tests) that wants sites of its
- * own. The strings must outlive the process's use of the site.
- *
- * Context: any.
- * Return: the site id, -EINVAL for an empty name, -EEXIST if the name is
- * taken, -ENOSPC when GS_MAX_SITES are registered.
- */
-GS_API int gs_site_register(const char *name, const char *desc);
-
-/**
- * gs_site_lookup() - find a site by name
- * @name: dotted name
- *
- * Return: the site id, or -ENOENT.
- */
-GS_API int gs_site_lookup(const char *name);
-
-/** gs_site_count() - number of sites (static plus registered); ids are 0..count-1 */
-GS_API unsigned int gs_site_count(void);
-
-/** gs_site_name() - name of @site, or NULL for an unknown id */
-GS_API const char *gs_site_name(unsigned int site);
-
-/**
  * gs_site_stats() - read the counters of one site
  * @site: site id
  * @out: filled in

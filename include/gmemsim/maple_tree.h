@@ -95,6 +95,9 @@ struct maple_tree {
 
 #define mtree_lock(mt)		       spin_lock(&(mt)->ma_lock)
 #define mtree_unlock(mt)	       spin_unlock(&(mt)->ma_lock)
+/* The same lock reached through a ma_state: code that holds only the state needs no tree. */
+#define mas_lock(mas)	spin_lock(&(mas)->tree->ma_lock)
+#define mas_unlock(mas) spin_unlock(&(mas)->tree->ma_lock)
 
 /*
  * Where a ma_state stands: ma_start (walk from the root next time),

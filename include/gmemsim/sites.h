@@ -10,10 +10,12 @@
 #ifndef GMEMSIM_SITES_H
 #define GMEMSIM_SITES_H
 
+#include <gmemsim/compiler.h>
+
 /* One site per line reads better than what the formatter would make of it. */
 /* clang-format off */
 #define GS_SITES(X) \
-	X(KMALLOC,        "kmalloc",        "generic allocation (the kmalloc verb, callers without a site)") \
+	X(KMALLOC,        "kmalloc",        "generic allocation: the kmalloc verb and code built on the library (no library object)") \
 	/* structures */ \
 	X(XARRAY_NODE,    "xarray.node",    "XArray node (struct xa_node) for a store or a tree extension") \
 	X(XARRAY_SPLIT,   "xarray.split",   "XArray nodes preallocated by xas_split_alloc() for a split") \
@@ -29,8 +31,16 @@
 	X(HUGETLB_CGROUP, "hugetlb.cgroup", "struct hugetlb_cgroup of a cgroup created under the root") \
 	/* guest_memfd */ \
 	X(PAGE_ALLOC,     "page_alloc",     "an order-0 page (and the 2M chunks they are carved from)") \
-	X(GMEM_INODE,     "gmem.inode",     "a guest_memfd inode and its file (kvm_gmem_create)") \
-	X(GMEM_VMA,       "gmem.vma",       "a host mapping (mmap) of a guest_memfd file")
+	X(GMEM_INODE,     "gmem.inode",     "a guest_memfd inode: size, flags, filemap, shareability (kvm_gmem_create)") \
+	X(GMEM_FILE,      "gmem.file",      "a guest_memfd file: one open of the inode, with its slot bindings (kvm_gmem_create)") \
+	X(GMEM_FALLOC,    "gmem.falloc",    "fallocate's record of the folios one call adds, to undo them on failure") \
+	X(GMEM_VMA,       "gmem.vma",       "a host mapping (mmap) of a guest_memfd file") \
+	/* KVM */ \
+	X(KVM_VM,         "kvm.vm",         "struct kvm of a VM (KVM_CREATE_VM)") \
+	X(KVM_MEMSLOT,    "kvm.memslot",    "struct kvm_memory_slot (KVM_SET_USER_MEMORY_REGION2)") \
+	/* uAPI */ \
+	X(UAPI_FILES,     "uapi.files",     "a simulated process: its fd table and mapping list (gs_uapi_create)") \
+	X(UAPI_MMAP,      "uapi.mmap",      "the record of one mmap() of an fd: address, length, guest_memfd mapping")
 
 enum gs_site {
 #define GS_SITE_ENUM(id, name, desc) GS_SITE_##id,
@@ -42,5 +52,59 @@ enum gs_site {
 
 /* Static sites plus the ones registered at run time by gs_site_register(). */
 #define GS_MAX_SITES 128
+
+/*
+ * The site table (lib/base/sites.c): what the allocator counts and the fault
+ * injector filters by.
+ */
+
+/**
+ * gs_site_register() - add a run-time allocation site
+ * @name: dotted name, unique
+ * @desc: description shown by `gmemsim sites`
+ *
+ * For code built on libgmemsim (prototypes, tests) that wants sites of its
+ * own. The strings must outlive the process's use of the site.
+ *
+ * Context: any.
+ * Return: the site id, -EINVAL for an empty name, -EEXIST if the name is
+ * taken, -ENOSPC when GS_MAX_SITES are registered.
+ */
+GS_API int gs_site_register(const char *name, const char *desc);
+
+/**
+ * gs_site_lookup() - find a site by name
+ * @name: dotted name
+ *
+ * Context: any.
+ * Return: the site id, or -ENOENT.
+ */
+GS_API int gs_site_lookup(const char *name);
+
+/**
+ * gs_site_count() - number of sites, static plus registered
+ *
+ * Context: any.
+ * Return: the count; site ids are 0 .. count - 1.
+ */
+GS_API unsigned int gs_site_count(void);
+
+/**
+ * gs_site_name() - the dotted name of @site
+ * @site: site id
+ *
+ * Context: any.
+ * Return: the name, or NULL for an unknown id.
+ */
+GS_API const char *gs_site_name(unsigned int site);
+
+/**
+ * gs_site_desc() - what is allocated at @site
+ * @site: site id
+ *
+ * Context: any.
+ * Return: the description, or NULL for an unknown id.
+ */
+GS_API const char *gs_site_desc(unsigned int site);
 
 #endif /* GMEMSIM_SITES_H */

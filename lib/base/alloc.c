@@ -14,6 +14,7 @@
 #include <gmemsim/spinlock.h>
 #include <gmemsim/state.h>
 #include <gmemsim/warn.h>
+#include <gmemsim/internal/site_table.h>
 #include "config.h"
 
 #include <valgrind/memcheck.h>
@@ -52,12 +53,8 @@ struct gs_site_slot {
 	struct obj_cache cache;
 };
 
-static struct gs_site_slot sites[GS_MAX_SITES] = {
-#define GS_SITE_INIT(id, n, d) [GS_SITE_##id] = {.st = {.name = n, .desc = d}},
-	GS_SITES(GS_SITE_INIT)
-#undef GS_SITE_INIT
-};
-static unsigned int nr_sites = GS_NR_STATIC_SITES;
+/* Indexed by site id; the names live in the site table (sites.c). */
+static struct gs_site_slot sites[GS_MAX_SITES];
 
 /*
  * With -Dallocator=jemalloc the library links libjemalloc, whose malloc and
@@ -93,7 +90,7 @@ const char *gs_allocator_name(void)
 
 static inline struct gs_site_slot *site_slot(unsigned int site)
 {
-	if (WARN_ON_ONCE(site >= nr_sites))
+	if (WARN_ON_ONCE(site >= gs_nr_sites))
 		site = GS_SITE_KMALLOC;
 	return &sites[site];
 }
@@ -200,7 +197,7 @@ static size_t account_free(struct gs_site_slot *s, size_t size)
 	 */
 	if (WARN_ONCE(!s->st.live || s->st.live_bytes < size,
 		      "gs_free: site %s frees %zu bytes but holds %llu objects, %llu bytes",
-		      s->st.name, size, (unsigned long long)s->st.live,
+		      gs_site_name((unsigned int)(s - sites)), size, (unsigned long long)s->st.live,
 		      (unsigned long long)s->st.live_bytes))
 		size = s->st.live_bytes;
 	if (s->st.live)
@@ -237,7 +234,7 @@ static void gs_alloc_drain_cache(struct obj_cache *c)
 
 void gs_alloc_drain_caches(void)
 {
-	for (unsigned int i = 0; i < nr_sites; i++)
+	for (unsigned int i = 0; i < gs_nr_sites; i++)
 		gs_alloc_drain_cache(&sites[i].cache);
 }
 
@@ -256,43 +253,13 @@ void gs_uncharge(unsigned int site, size_t size)
 	account_free(site_slot(site), size);
 }
 
-int gs_site_register(const char *name, const char *desc)
-{
-	if (!name || !*name)
-		return -EINVAL;
-	if (gs_site_lookup(name) >= 0)
-		return -EEXIST;
-	if (nr_sites >= GS_MAX_SITES)
-		return -ENOSPC;
-	sites[nr_sites].st = (struct gs_site_stats){.name = name, .desc = desc ? desc : ""};
-	return (int)nr_sites++;
-}
-
-int gs_site_lookup(const char *name)
-{
-	if (!name)
-		return -ENOENT;
-	for (unsigned int i = 0; i < nr_sites; i++)
-		if (!strcmp(sites[i].st.name, name))
-			return (int)i;
-	return -ENOENT;
-}
-
-unsigned int gs_site_count(void)
-{
-	return nr_sites;
-}
-
-const char *gs_site_name(unsigned int site)
-{
-	return site < nr_sites ? sites[site].st.name : NULL;
-}
-
 int gs_site_stats(unsigned int site, struct gs_site_stats *out)
 {
-	if (site >= nr_sites || !out)
+	if (site >= gs_nr_sites || !out)
 		return -EINVAL;
 	*out = sites[site].st;
+	out->name = gs_site_name(site);
+	out->desc = gs_site_desc(site);
 	return 0;
 }
 
@@ -300,7 +267,7 @@ uint64_t gs_alloc_live_total(void)
 {
 	uint64_t n = 0;
 
-	for (unsigned int i = 0; i < nr_sites; i++)
+	for (unsigned int i = 0; i < gs_nr_sites; i++)
 		n += sites[i].st.live;
 	return n;
 }
@@ -309,22 +276,23 @@ unsigned int gs_alloc_report_leaks(FILE *f)
 {
 	unsigned int n = 0;
 
-	for (unsigned int i = 0; i < nr_sites; i++) {
+	for (unsigned int i = 0; i < gs_nr_sites; i++) {
 		const struct gs_site_stats *st = &sites[i].st;
 
 		if (!st->live)
 			continue;
 		n++;
 		if (f)
-			fprintf(f, "leak: site %s holds %llu objects, %llu bytes\n", st->name,
-				(unsigned long long)st->live, (unsigned long long)st->live_bytes);
+			fprintf(f, "leak: site %s holds %llu objects, %llu bytes\n",
+				gs_site_name(i), (unsigned long long)st->live,
+				(unsigned long long)st->live_bytes);
 	}
 	return n;
 }
 
 void gs_alloc_reset_stats(void)
 {
-	for (unsigned int i = 0; i < nr_sites; i++) {
+	for (unsigned int i = 0; i < gs_nr_sites; i++) {
 		struct gs_site_stats *st = &sites[i].st;
 
 		st->allocs = st->frees = st->failed = 0;

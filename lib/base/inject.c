@@ -8,9 +8,9 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <gmemsim/alloc.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/rng.h>
+#include <gmemsim/sites.h>
 #include <gmemsim/trace.h>
 
 struct gs_rule_state {

@@ -117,7 +117,7 @@ int kvm_gmem_create(const struct gs_gmem_vm_info *vm, loff_t size, uint64_t flag
 	err = gmem_inode_init(inode, vm, size, flags, (unsigned int)page_order);
 	if (err)
 		goto free_inode;
-	file = gs_alloc(GS_SITE_GMEM_INODE, sizeof(*file), GFP_KERNEL | __GFP_ZERO);
+	file = gs_alloc(GS_SITE_GMEM_FILE, sizeof(*file), GFP_KERNEL | __GFP_ZERO);
 	if (!file) {
 		err = -ENOMEM;
 		goto free_inode;
@@ -194,29 +194,10 @@ void kvm_gmem_fput(struct gmem_file *file)
 	if (--file->refs)
 		return;
 	gmem_release(file);
-	gs_free(GS_SITE_GMEM_INODE, file, sizeof(*file));
+	gs_free(GS_SITE_GMEM_FILE, file, sizeof(*file));
 	gmem_inode_put(inode);
 	if (vm && vm->ops && vm->ops->put)
 		vm->ops->put(vm);
-}
-
-/* Zap the guest mappings of file pages [start, end) in every bound slot. */
-void kvm_gmem_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
-{
-	struct gmem_file *file;
-
-	list_for_each_entry (file, &inode->files, list) {
-		struct kvm_memory_slot *slot, *prev = NULL;
-		unsigned long index;
-
-		if (!file->vm || !file->vm->ops)
-			continue;
-		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
-			if (slot != prev)
-				file->vm->ops->invalidate(slot, start, end);
-			prev = slot;
-		}
-	}
 }
 
 int kvm_gmem_bind(struct gmem_file *file, const struct gs_gmem_vm_info *vm,
@@ -324,16 +305,70 @@ static void dump_shareability(struct gmem_inode *inode, FILE *f)
 	fputc('\n', f);
 }
 
+/* The kernel's names of the page flags, as dump_page() prints them. */
+static const char *const pageflag_names[] = {
+	[PG_locked] = "locked",
+	[PG_uptodate] = "uptodate",
+	[PG_head] = "head",
+	[PG_hwpoison] = "hwpoison",
+	[PG_hugetlb] = "hugetlb",
+	[PG_large_rmappable] = "large_rmappable",
+	[PG_needs_merge] = "needs_merge",
+};
+_Static_assert(ARRAY_SIZE(pageflag_names) == __NR_PAGEFLAGS, "a page flag without a name");
+
+/* "flags=0x14 (head|hugetlb)": the value, and what it means. */
+static void dump_folio_flags(const struct folio *folio, FILE *f)
+{
+	const char *sep = " (";
+
+	fprintf(f, "flags=0x%lx", folio->flags);
+	for (unsigned int bit = 0; bit < __NR_PAGEFLAGS; bit++) {
+		if (!folio_test_flag(folio, (enum pageflags)bit))
+			continue;
+		fprintf(f, "%s%s", sep, pageflag_names[bit]);
+		sep = "|";
+	}
+	fputs(*sep == '|' ? ")" : "", f);
+}
+
+/* "flags=0x3 (mmap|init_shared)": the creation flags, named as the verb takes them. */
+static void dump_file_flags(uint64_t flags, FILE *f)
+{
+	static const struct {
+		uint64_t flag;
+		const char *name;
+	} names[] = {
+		{GS_GUEST_MEMFD_FLAG_MMAP, "mmap"},
+		{GS_GUEST_MEMFD_FLAG_INIT_SHARED, "init_shared"},
+		{GS_GUEST_MEMFD_FLAG_HUGETLB, "hugetlb"},
+	};
+	const char *sep = " (";
+
+	fprintf(f, "flags=0x%" PRIx64, flags);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!(flags & names[i].flag))
+			continue;
+		fprintf(f, "%s%s", sep, names[i].name);
+		sep = "|";
+	}
+	fputs(*sep == '|' ? ")" : "", f);
+}
+
 void kvm_gmem_dump(struct gmem_inode *inode, FILE *f)
 {
 	struct folio *folio;
 	unsigned long index;
 
-	fprintf(f, "gmem ino=%lu size=%" PRId64 " order=%u i_bytes=%lu\n", inode->ino,
-		(int64_t)inode->size, inode->page_order, inode->i_bytes);
-	xa_for_each (&inode->filemap, index, folio)
-		fprintf(f, " %lx: order=%u ref=%d map=%d flags=%lx\n", index, folio_order(folio),
-			folio_ref_count(folio), folio_mapcount(folio), folio->flags);
+	fprintf(f, "gmem ino=%lu size=%" PRId64 " ", inode->ino, (int64_t)inode->size);
+	dump_file_flags(inode->flags, f);
+	fprintf(f, " order=%u i_bytes=%lu\n", inode->page_order, inode->i_bytes);
+	xa_for_each (&inode->filemap, index, folio) {
+		fprintf(f, " %lx: order=%u ref=%d map=%d ", index, folio_order(folio),
+			folio_ref_count(folio), folio_mapcount(folio));
+		dump_folio_flags(folio, f);
+		fputc('\n', f);
+	}
 	fputs(" shareability:", f);
 	dump_shareability(inode, f);
 	if (inode->spool) {

@@ -2,9 +2,9 @@
 /*
  * guest_memfd fallocate(): allocation and punch hole (kvm_gmem_fallocate(),
  * kvm_gmem_allocate() and kvm_gmem_punch_hole() of virt/kvm/guest_memfd.c,
- * after the generic vfs_fallocate() checks), and the truncation shared with
- * eviction. Granularity is the file's page size (the HugeTLB design); an
- * allocation that runs out of memory is undone completely.
+ * after the generic vfs_fallocate() checks). Granularity is the file's page
+ * size (the HugeTLB design); an allocation that runs out of memory is undone
+ * completely. A hole is a truncation (gmem_truncate.c).
  */
 #include <errno.h>
 
@@ -26,35 +26,6 @@ static int vfs_fallocate_check(int mode, loff_t offset, loff_t len)
 	if (offset > GS_MAX_LFS_FILESIZE - len)
 		return -EFBIG;
 	return 0;
-}
-
-/* Give back the folios of [start, end) (4 KiB indices, page-size aligned). */
-void kvm_gmem_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
-{
-	unsigned long index;
-	struct folio *folio;
-
-	if (start >= end)
-		return;
-	kvm_gmem_invalidate(inode, start, end);
-	kvm_gmem_unmap_host(inode, start, end);
-	xa_for_each_range (&inode->filemap, index, folio, start, end - 1) {
-		XA_STATE_ORDER(xas, &inode->filemap, index, folio_order(folio));
-
-		/* Storing NULL over a whole entry never needs memory. */
-		xas_store(&xas, NULL);
-		inode->i_bytes -= folio_size(folio);
-		folio->mapping = NULL;
-		folio_clear_uptodate(folio);
-		/*
-		 * A poisoned order-0 page keeps its flag, and the page allocator
-		 * keeps it out of use. No HugeTLB version handles memory failure
-		 * (spec §4.16): a poisoned huge folio goes back to its pool clean.
-		 */
-		if (inode->spool)
-			folio_clear_hwpoison(folio);
-		folio_put(folio);
-	}
 }
 
 static int gmem_punch_hole(struct gmem_inode *inode, loff_t offset, loff_t len)
@@ -93,7 +64,7 @@ static int gmem_allocate(struct gmem_inode *inode, loff_t offset, loff_t len)
 	if (offset + len > inode->size)
 		return -EINVAL;
 	/* Which folios this call adds: only those are undone on failure. */
-	added = gs_kzalloc(words * sizeof(*added), GFP_KERNEL);
+	added = gs_alloc(GS_SITE_GMEM_FALLOC, words * sizeof(*added), GFP_KERNEL | __GFP_ZERO);
 	if (!added)
 		return -ENOMEM;
 	for (pgoff_t index = start; index < end; index += step, i++) {
@@ -105,7 +76,7 @@ static int gmem_allocate(struct gmem_inode *inode, loff_t offset, loff_t len)
 	}
 	if (err)
 		gmem_allocate_undo(inode, start, end, added);
-	gs_kfree(added, words * sizeof(*added));
+	gs_free(GS_SITE_GMEM_FALLOC, added, words * sizeof(*added));
 	return err;
 }
 

@@ -38,42 +38,15 @@ int kvm_gmem_mmap(struct gmem_file *file, pgoff_t pgoff, unsigned long nr_pages,
 	return 0;
 }
 
-/* zap_page_range_single() over the mapping pages in [first, last]. */
-static void vma_zap(struct gmem_vma *vma, unsigned long first, unsigned long last)
-{
-	unsigned long addr_page;
-	struct page *page;
-
-	xa_for_each_range (&vma->ptes, addr_page, page, first, last) {
-		xa_erase(&vma->ptes, addr_page);
-		gs_folio_unmap(page_folio(page));
-	}
-}
-
 void kvm_gmem_munmap(struct gmem_vma *vma)
 {
 	struct gmem_file *file = vma->file;
 
-	vma_zap(vma, 0, vma->nr_pages - 1);
+	kvm_gmem_zap_vma(vma, 0, vma->nr_pages - 1);
 	xa_destroy(&vma->ptes);
 	list_del(&vma->list);
 	gs_free(GS_SITE_GMEM_VMA, vma, sizeof(*vma));
 	kvm_gmem_fput(file);
-}
-
-/* unmap_mapping_range() for file pages [start, end) in every mapping. */
-void kvm_gmem_unmap_host(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
-{
-	struct gmem_vma *vma;
-
-	list_for_each_entry (vma, &inode->vmas, list) {
-		pgoff_t vend = vma->pgoff + vma->nr_pages;
-
-		if (end <= vma->pgoff || start >= vend)
-			continue;
-		vma_zap(vma, (start > vma->pgoff ? start : vma->pgoff) - vma->pgoff,
-			(end < vend ? end : vend) - vma->pgoff - 1);
-	}
 }
 
 static bool gmem_index_shared(struct gmem_inode *inode, pgoff_t index)

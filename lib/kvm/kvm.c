@@ -127,7 +127,7 @@ int kvm_create_vm_params(unsigned long type, const struct kvm_params *params, st
 
 	if (type >= BITS_PER_LONG || !(KVM_VM_TYPES & (1UL << type)))
 		return -EINVAL;
-	kvm = gs_kzalloc(sizeof(*kvm), GFP_KERNEL);
+	kvm = gs_alloc(GS_SITE_KVM_VM, sizeof(*kvm), GFP_KERNEL | __GFP_ZERO);
 	if (!kvm)
 		return -ENOMEM;
 	kvm->type = type;
@@ -162,7 +162,7 @@ static void kvm_delete_slot(struct kvm *kvm, struct kvm_memory_slot *slot)
 	if (slot->flags & GS_KVM_MEM_GUEST_MEMFD)
 		kvm_gmem_unbind(slot->gmem.file, slot->gmem.pgoff, slot->npages);
 	xa_erase(&kvm->memslots, slot->id);
-	gs_kfree(slot, sizeof(*slot));
+	gs_free(GS_SITE_KVM_MEMSLOT, slot, sizeof(*slot));
 }
 
 void kvm_get_kvm(struct kvm *kvm)
@@ -182,7 +182,7 @@ static void kvm_free_vm(struct kvm *kvm)
 	xa_destroy(&kvm->memslots);
 	xa_destroy(&kvm->mem_attr_array);
 	xa_destroy(&kvm->stage2);
-	gs_kfree(kvm, sizeof(*kvm));
+	gs_free(GS_SITE_KVM_VM, kvm, sizeof(*kvm));
 }
 
 void kvm_put_kvm(struct kvm *kvm)
@@ -318,7 +318,7 @@ static int kvm_create_slot(struct kvm *kvm, const struct gs_kvm_userspace_memory
 
 	if (is_gmem && !gmem)
 		return -EBADF;
-	slot = gs_kzalloc(sizeof(*slot), GFP_KERNEL);
+	slot = gs_alloc(GS_SITE_KVM_MEMSLOT, sizeof(*slot), GFP_KERNEL | __GFP_ZERO);
 	if (!slot)
 		return -ENOMEM;
 	*slot = (struct kvm_memory_slot){
@@ -344,7 +344,7 @@ static int kvm_create_slot(struct kvm *kvm, const struct gs_kvm_userspace_memory
 	if (is_gmem)
 		kvm_gmem_unbind(gmem, slot->gmem.pgoff, slot->npages);
 free:
-	gs_kfree(slot, sizeof(*slot));
+	gs_free(GS_SITE_KVM_MEMSLOT, slot, sizeof(*slot));
 	return err;
 }
 

@@ -404,7 +404,7 @@ void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 		errno = ENOMEM;
 		return MAP_FAILED;
 	}
-	map = gs_kzalloc(sizeof(*map), GFP_KERNEL);
+	map = gs_alloc(GS_SITE_UAPI_MMAP, sizeof(*map), GFP_KERNEL | __GFP_ZERO);
 	if (!map) {
 		err = ENOMEM;
 		goto out_unreserve;
@@ -420,7 +420,7 @@ void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 	return host;
 
 out_free:
-	gs_kfree(map, sizeof(*map));
+	gs_free(GS_SITE_UAPI_MMAP, map, sizeof(*map));
 out_unreserve:
 	munmap(host, nr_pages << PAGE_SHIFT);
 	errno = err;
@@ -434,7 +434,7 @@ static void map_remove(struct gs_map *map)
 	current_uapi->nr_maps--;
 	kvm_gmem_munmap(map->vma);
 	munmap((void *)map->addr, map->len);
-	gs_kfree(map, sizeof(*map));
+	gs_free(GS_SITE_UAPI_MMAP, map, sizeof(*map));
 }
 
 int gs_munmap(void *addr, size_t len)
@@ -831,7 +831,7 @@ void gs_uapi_reset(void)
 
 struct gs_uapi *gs_uapi_create(void)
 {
-	struct gs_uapi *u = gs_kzalloc(sizeof(*u), GFP_KERNEL);
+	struct gs_uapi *u = gs_alloc(GS_SITE_UAPI_FILES, sizeof(*u), GFP_KERNEL | __GFP_ZERO);
 
 	if (!u)
 		return NULL;
@@ -860,5 +860,5 @@ void gs_uapi_destroy(struct gs_uapi *u)
 	current_uapi = u;
 	gs_uapi_reset();
 	current_uapi = old == u ? &init_uapi : old;
-	gs_kfree(u, sizeof(*u));
+	gs_free(GS_SITE_UAPI_FILES, u, sizeof(*u));
 }

@@ -3,10 +3,23 @@
 # leaves st_blocks, the pool and the file as they were (the unit test
 # test-gmem.c fails every allocation in turn; these are readable examples).
 
-# create: the inode allocation
+# create: the inode allocation, then the file's
 inject site=gmem.inode nth=1
 gmem g size=64K flags=mmap|init_shared                  => ENOMEM
+inject site=gmem.file nth=1
+gmem g size=64K flags=mmap|init_shared                  => ENOMEM
+check
 gmem g size=64K flags=mmap|init_shared                  => 0 blocks=0
+
+# KVM objects have sites of their own: the VM, then a memslot
+inject site=kvm.vm nth=1
+vm v                                                    => ENOMEM
+vm v                                                    => 0
+gmem s vm=v size=16K flags=mmap|init_shared
+inject site=kvm.memslot nth=1
+memslot v slot=1 gpa=4G size=16K gmem=s                 => ENOMEM
+memslot v slot=1 gpa=4G size=16K gmem=s                 => 0
+close s
 
 # fallocate: the third page of four fails; the two before it are given back
 falloc g off=0 len=4K                                   => 0 blocks=8

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers shared by the guest_memfd files (lib/gmem.c, lib/gmem_falloc.c,
- * lib/gmem_fault.c): folio lookup and allocation, zeroing on first use,
- * truncation, and the host and guest invalidations a truncation needs.
- * Not installed.
+ * Helpers shared by the guest_memfd files (lib/guest_memfd/): folio lookup
+ * and allocation and zeroing on first use (gmem.c), truncation and the host
+ * and guest invalidations it needs (gmem_truncate.c, which calls none of the
+ * others). Not installed.
  */
 #ifndef GS_LIB_GMEM_INT_H
 #define GS_LIB_GMEM_INT_H
@@ -29,6 +29,9 @@ void kvm_gmem_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t en
 
 /* kvm_gmem_unmap_host() - unmap_mapping_range() over file pages [start, end). */
 void kvm_gmem_unmap_host(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
+
+/* kvm_gmem_zap_vma() - zap_page_range_single() over mapping pages [first, last] of @vma. */
+void kvm_gmem_zap_vma(struct gmem_vma *vma, unsigned long first, unsigned long last);
 
 /* kvm_gmem_invalidate() - zap the guest mappings of [start, end) in every bound slot. */
 void kvm_gmem_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end);

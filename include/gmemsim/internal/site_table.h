@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The site table's size for the allocator's fast path (lib/base/sites.c owns
+ * it): gs_alloc() checks every site id against it, and a call per allocation
+ * would cost more than the check. Not installed.
+ */
+#ifndef GS_LIB_SITE_TABLE_H
+#define GS_LIB_SITE_TABLE_H
+
+/* Static sites plus those registered so far; ids are 0 .. gs_nr_sites - 1. */
+extern unsigned int gs_nr_sites;
+
+#endif /* GS_LIB_SITE_TABLE_H */

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Taking memory away from a guest_memfd file: truncation of a range (what
+ * kvm_gmem_punch_hole() and eviction do in virt/kvm/guest_memfd.c) and the
+ * two invalidations it starts with, the guest's (every slot bound to the
+ * range loses its mappings) and the host's (unmap_mapping_range() over every
+ * mmap of the file). Memory failure uses the invalidations alone.
+ *
+ * The other guest_memfd files call in here and nothing here calls back:
+ * creation and eviction (gmem.c), fallocate (gmem_falloc.c) and faults
+ * (gmem_fault.c) sit above this file.
+ */
+#include <gmemsim/folio.h>
+#include <gmemsim/gmem.h>
+
+#include <gmemsim/internal/gmem_int.h>
+
+void kvm_gmem_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	struct gmem_file *file;
+
+	list_for_each_entry (file, &inode->files, list) {
+		struct kvm_memory_slot *slot, *prev = NULL;
+		unsigned long index;
+
+		if (!file->vm || !file->vm->ops)
+			continue;
+		/* A slot covers a contiguous run of indices: tell it once. */
+		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
+			if (slot != prev)
+				file->vm->ops->invalidate(slot, start, end);
+			prev = slot;
+		}
+	}
+}
+
+void kvm_gmem_zap_vma(struct gmem_vma *vma, unsigned long first, unsigned long last)
+{
+	unsigned long addr_page;
+	struct page *page;
+
+	xa_for_each_range (&vma->ptes, addr_page, page, first, last) {
+		xa_erase(&vma->ptes, addr_page);
+		gs_folio_unmap(page_folio(page));
+	}
+}
+
+void kvm_gmem_unmap_host(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	struct gmem_vma *vma;
+
+	list_for_each_entry (vma, &inode->vmas, list) {
+		pgoff_t vend = vma->pgoff + vma->nr_pages;
+
+		if (end <= vma->pgoff || start >= vend)
+			continue;
+		kvm_gmem_zap_vma(vma, (start > vma->pgoff ? start : vma->pgoff) - vma->pgoff,
+				 (end < vend ? end : vend) - vma->pgoff - 1);
+	}
+}
+
+void kvm_gmem_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	unsigned long index;
+	struct folio *folio;
+
+	if (start >= end)
+		return;
+	/* Nobody may reach a folio through a mapping once the file lets go of it. */
+	kvm_gmem_invalidate(inode, start, end);
+	kvm_gmem_unmap_host(inode, start, end);
+	xa_for_each_range (&inode->filemap, index, folio, start, end - 1) {
+		XA_STATE_ORDER(xas, &inode->filemap, index, folio_order(folio));
+
+		/* Storing NULL over a whole entry never needs memory. */
+		xas_store(&xas, NULL);
+		inode->i_bytes -= folio_size(folio);
+		folio->mapping = NULL;
+		folio_clear_uptodate(folio);
+		/*
+		 * A poisoned order-0 page keeps its flag, and the page allocator
+		 * keeps it out of use. No HugeTLB version handles memory failure
+		 * (spec §4.16): a poisoned huge folio goes back to its pool clean.
+		 */
+		if (inode->spool)
+			folio_clear_hwpoison(folio);
+		folio_put(folio);
+	}
+}
