@@ -307,13 +307,13 @@ void gs_alloc_reset_stats(void)
  */
 static void sites_dump(struct gs_state *st, const char *path)
 {
-	for (unsigned int i = 0; i < nr_sites; i++) {
+	for (unsigned int i = 0; i < gs_nr_sites; i++) {
 		const struct gs_site_stats *s = &sites[i].st;
 		char p[128];
 
 		if (!s->live && !s->live_bytes)
 			continue;
-		snprintf(p, sizeof(p), "%s/%s", path, s->name);
+		snprintf(p, sizeof(p), "%s/%s", path, gs_site_name(i));
 		gs_state_add_u64(st, p, "live", s->live);
 		gs_state_add_u64(st, p, "bytes", s->live_bytes);
 	}
