@@ -16,6 +16,7 @@
 #include <gmemsim/hugetlb.h>
 #include <gmemsim/hugetlb_cgroup.h>
 #include <gmemsim/inject.h>
+#include <gmemsim/physmem.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
 
@@ -180,6 +181,23 @@ static struct folio *alloc_fresh_hugetlb_folio(struct hstate *h, gfp_t gfp)
 	return folio;
 }
 
+/* Long pool growth tells whoever watches (the CLI's progress line) how far it is. */
+static void hugetlb_report_progress(const struct hstate *h, unsigned long done, unsigned long goal)
+{
+	if (!(done % 4096) || done == goal)
+		gs_physmem_progress(h->name, done, goal);
+}
+
+/* At most how many fresh pages the host could still give @h: checked before any loop. */
+static unsigned long fresh_available(const struct hstate *h)
+{
+	if (!hugetlb_host)
+		return 0;
+	if (!hugetlb_host->nr_available)
+		return ULONG_MAX;
+	return hugetlb_host->nr_available(hugetlb_host->ctx, h->order);
+}
+
 /* Hand a page that has left the pool back to the host. */
 static void update_and_free_hugetlb_folio(struct hstate *h, struct folio *folio)
 {
@@ -283,6 +301,8 @@ static void shrink_pool(struct hstate *h, unsigned long count)
 
 int set_max_huge_pages(struct hstate *h, unsigned long count)
 {
+	unsigned long goal;
+
 	might_sleep();
 	spin_lock(&hugetlb_lock);
 	/* Surplus pages in use are the cheapest way to grow. */
@@ -290,15 +310,21 @@ int set_max_huge_pages(struct hstate *h, unsigned long count)
 		if (!adjust_pool_surplus(h, -1))
 			break;
 
-	while (count > persistent_huge_pages(h)) {
+	/* Best effort, as the sysfs write: grow to what the machine holds, no further. */
+	goal = persistent_huge_pages(h);
+	goal += min_t(unsigned long, count - min_t(unsigned long, count, goal), fresh_available(h));
+	while (goal > persistent_huge_pages(h)) {
 		bool ok;
 
 		spin_unlock(&hugetlb_lock);
 		ok = alloc_pool_huge_folio(h);
+		hugetlb_report_progress(h, persistent_huge_pages(h), goal);
 		spin_lock(&hugetlb_lock);
 		if (!ok)
 			goto out;
 	}
+	if (count > goal)
+		goto out;
 	shrink_pool(h, count);
 out:
 	h->max_huge_pages = persistent_huge_pages(h);
@@ -338,6 +364,12 @@ static int gather_surplus_pages(struct hstate *h, long delta, bool use_surplus)
 		return 0;
 	}
 	if (!use_surplus)
+		return -ENOMEM;
+	/* More than overcommit allows or the machine holds: fail before allocating any. */
+	if ((unsigned long)needed >
+		    h->nr_overcommit_huge_pages - min_t(unsigned long, h->surplus_huge_pages,
+							h->nr_overcommit_huge_pages) ||
+	    (unsigned long)needed > fresh_available(h))
 		return -ENOMEM;
 retry:
 	spin_unlock(&hugetlb_lock);
@@ -408,6 +440,11 @@ int hugetlb_acct_memory(struct hstate *h, long delta, bool use_surplus)
 	if (!delta)
 		return 0;
 	spin_lock(&hugetlb_lock);
+	/* Releasing more than is reserved would wrap the counter: a caller's bug. */
+	if (delta < 0 && (delta == LONG_MIN || (unsigned long)-delta > h->resv_huge_pages)) {
+		ret = -EINVAL;
+		goto out;
+	}
 	if (delta > 0) {
 		if (gather_surplus_pages(h, delta, use_surplus) < 0)
 			goto out;
@@ -475,6 +512,9 @@ struct hugepage_subpool *hugepage_new_subpool(struct hstate *h, long max_hpages,
 {
 	struct hugepage_subpool *spool;
 
+	/* -1 is "none"; anything else below 0 is no size the kernel's long counts could mean. */
+	if (max_hpages < -1 || min_hpages < -1 || (max_hpages != -1 && min_hpages > max_hpages))
+		return NULL;
 	spool = gs_alloc(GS_SITE_HUGETLB_SUBPOOL, sizeof(*spool), GFP_KERNEL | __GFP_ZERO);
 	if (!spool)
 		return NULL;
@@ -576,13 +616,15 @@ long hugepage_subpool_put_pages(struct hugepage_subpool *spool, long delta)
 
 struct hugepage_subpool *hugetlb_gmem_new_subpool(struct hstate *h, long nr_hpages)
 {
-	unsigned long nr_pages = (unsigned long)nr_hpages << huge_page_order(h);
+	unsigned long nr_pages;
 	int idx = hstate_index(h);
 	struct hugepage_subpool *spool;
 	struct hugetlb_cgroup *h_cg;
 
-	if (nr_hpages < 1)
+	/* The file's size in bytes is a loff_t: more pages than that holds is no size. */
+	if (nr_hpages < 1 || nr_hpages > hugetlb_max_file_hpages(h))
 		return ERR_PTR(-EINVAL);
+	nr_pages = (unsigned long)nr_hpages << huge_page_order(h);
 	if (hugetlb_cgroup_charge_cgroup_rsvd(idx, nr_pages, &h_cg))
 		return ERR_PTR(-ENOMEM);
 	spool = hugepage_new_subpool(h, nr_hpages, nr_hpages, false);

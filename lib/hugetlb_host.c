@@ -56,11 +56,18 @@ static int host_free_fresh(void *ctx, struct folio *folio)
 	return 0;
 }
 
+static unsigned long host_nr_available(void *ctx, unsigned int order)
+{
+	(void)ctx;
+	return gs_physmem_free_pages() >> order;
+}
+
 struct gs_hugetlb_backend gs_hugetlb_host_backend(struct gs_hugetlb_host *host)
 {
 	return (struct gs_hugetlb_backend){
 		.alloc_fresh = host_alloc_fresh,
 		.free_fresh = host_free_fresh,
+		.nr_available = host_nr_available,
 		.ctx = host,
 	};
 }

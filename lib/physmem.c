@@ -41,6 +41,7 @@ static uintptr_t *chunk_tab;
 static unsigned long next_pfn = GS_PFN_BASE;
 static unsigned long free_ranges[MAX_ORDER + 1]; /* first free range of each order, 0: none */
 static struct gs_physmem_stats stats;
+static unsigned long mem_pfns = GS_PHYSMEM_DEFAULT_SIZE >> PAGE_SHIFT; /* the machine's memory */
 
 static void *reserve(size_t len)
 {
@@ -79,6 +80,53 @@ int gs_physmem_init(void)
 		return 0;
 	}
 	return -ENOMEM;
+}
+
+/* Pfns the vmemmap can describe above GS_PFN_BASE: the most memory a machine can have. */
+static unsigned long capacity_pfns(void)
+{
+	return gs_vmemmap_pfns > GS_PFN_BASE ? gs_vmemmap_pfns - GS_PFN_BASE : 0;
+}
+
+int gs_physmem_set_size(unsigned long bytes)
+{
+	unsigned long pfns = bytes >> PAGE_SHIFT;
+
+	if (gs_physmem_init())
+		return -ENOMEM;
+	if (!bytes || !IS_ALIGNED(bytes, PAGE_SIZE << MIN_ORDER) || pfns > capacity_pfns())
+		return -EINVAL;
+	if (pfns < stats.pfns_in_use)
+		return -EBUSY;
+	mem_pfns = pfns;
+	return 0;
+}
+
+unsigned long gs_physmem_size(void)
+{
+	if (gs_physmem_init())
+		return 0;
+	return min_t(unsigned long, mem_pfns, capacity_pfns()) << PAGE_SHIFT;
+}
+
+unsigned long gs_physmem_free_pages(void)
+{
+	unsigned long total = gs_physmem_size() >> PAGE_SHIFT;
+
+	return total > stats.pfns_in_use ? total - stats.pfns_in_use : 0;
+}
+
+static gs_progress_fn progress_fn;
+
+void gs_physmem_set_progress(gs_progress_fn fn)
+{
+	progress_fn = fn;
+}
+
+void gs_physmem_progress(const char *what, unsigned long done, unsigned long total)
+{
+	if (progress_fn)
+		progress_fn(what, done, total);
 }
 
 const char *gs_backing_name(enum gs_backing backing)
@@ -175,6 +223,9 @@ int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, u
 	if (order < MIN_ORDER || order > MAX_ORDER || (unsigned int)want > GS_BACKING_NONE)
 		return -EINVAL;
 	if (gs_physmem_init())
+		return -ENOMEM;
+	/* The machine's memory is used up: the buddy allocator has no such page. */
+	if (gs_physmem_free_pages() < 1UL << order)
 		return -ENOMEM;
 	if (!gs_charge(GS_SITE_PHYSMEM_HUGE, len, gfp))
 		return -ENOMEM;

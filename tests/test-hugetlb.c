@@ -9,6 +9,7 @@
  * allocation failed. Pages come from a fake host backend of folio structs.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gmemsim/alloc.h>
@@ -1322,6 +1323,78 @@ START_TEST(test_split_real)
 }
 END_TEST
 
+/* Counts near 2^64 never wrap a counter (issue 10, defect 3). */
+START_TEST(test_count_ranges)
+{
+	struct hugepage_subpool *spool;
+
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, LONG_MIN, true), -EINVAL);
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, -1, true), -EINVAL);
+	ck_pool(H2M, 0, 0, 0, 0);
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, LONG_MAX, true), -ENOMEM);
+	hugetlb_set_overcommit(H2M, ULONG_MAX);
+	host.limit[0] = 3;
+	/* More than the host holds fails before anything is allocated. */
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, 4, true), -ENOMEM);
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, 3, true), 0);
+	ck_pool(H2M, 3, 3, 3, 3);
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, -4, true), -EINVAL);
+	ck_pool(H2M, 3, 3, 3, 3);
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, -3, true), 0);
+	ck_pool(H2M, 0, 0, 0, 0);
+	hugetlb_set_overcommit(H2M, 0);
+	ck_assert_ptr_null(hugepage_new_subpool(H2M, -2, -1, true));
+	ck_assert_ptr_null(hugepage_new_subpool(H2M, 2, 3, true));
+	ck_assert_ptr_null(hugepage_new_subpool(H2M, LONG_MIN, -1, true));
+	spool = hugetlb_gmem_new_subpool(H2M, hugetlb_max_file_hpages(H2M) + 1);
+	ck_assert_int_eq(PTR_ERR(spool), -EINVAL);
+	spool = hugetlb_gmem_new_subpool(H2M, hugetlb_max_file_hpages(H2M));
+	ck_assert_int_eq(PTR_ERR(spool), -ENOMEM);
+	ck_assert_uint_eq(hugetlb_max_file_hpages(H2M), (1UL << 42) - 1);
+	ck_assert_uint_eq(hugetlb_max_mount_hpages(H1G), (1UL << 34) - 1);
+	assert_clean();
+}
+END_TEST
+
+/* A pool asked for more than the host holds grows to what fits, at once. */
+START_TEST(test_pool_best_effort)
+{
+	host.limit[0] = 5;
+	ck_assert_int_eq(set_max_huge_pages(H2M, ULONG_MAX), 0);
+	ck_pool(H2M, 5, 5, 0, 0);
+	ck_assert_uint_eq(H2M->max_huge_pages, 5);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 2), 0);
+	ck_pool(H2M, 2, 2, 0, 0);
+	assert_clean();
+}
+END_TEST
+
+/* Over physical memory: the machine's size bounds every pool. */
+START_TEST(test_pool_machine_size)
+{
+	unsigned long old = gs_physmem_size();
+	struct gs_physmem_stats st;
+
+	gs_physmem_stats(&st);
+	ck_assert_int_eq(gs_physmem_set_size(0), -EINVAL);
+	ck_assert_int_eq(gs_physmem_set_size((2UL << 20) + 4096), -EINVAL);
+	ck_assert_int_eq(gs_physmem_set_size(1UL << 60), -EINVAL);
+	ck_assert_int_eq(gs_physmem_set_size(st.pfns_in_use * PAGE_SIZE + (16UL << 20)), 0);
+	ck_assert_uint_eq(gs_physmem_free_pages(), (16UL << 20) / PAGE_SIZE);
+	ck_assert_int_eq(set_max_huge_pages(H2M, ULONG_MAX), 0);
+	ck_pool(H2M, 8, 8, 0, 0);
+	ck_assert_uint_eq(gs_physmem_free_pages(), 0);
+	/* In use: the machine cannot shrink below it. */
+	ck_assert_int_eq(gs_physmem_set_size(2UL << 20), -EBUSY);
+	ck_assert_int_eq(set_max_huge_pages(H1G, 100000000), 0);
+	ck_pool(H1G, 0, 0, 0, 0);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 0), 0);
+	ck_assert_int_eq(gs_physmem_set_size(old), 0);
+	ck_assert_uint_eq(gs_physmem_size(), old);
+	assert_clean();
+}
+END_TEST
+
 Suite *gs_test_suite(void)
 {
 	Suite *s = suite_create("hugetlb");
@@ -1340,6 +1413,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_pool, test_checker);
 	tcase_add_test(tc_pool, test_dump_is_stable);
 	tcase_add_test(tc_pool, test_random_ops);
+	tcase_add_test(tc_pool, test_count_ranges);
+	tcase_add_test(tc_pool, test_pool_best_effort);
 	suite_add_tcase(s, tc_pool);
 
 	tcase_add_checked_fixture(tc_spool, setup, teardown);
@@ -1373,6 +1448,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_real, test_race_hugetlbfs);
 	tcase_add_test(tc_real, test_split_real);
 	tcase_add_test(tc_real, test_pfn_is_gmem);
+	tcase_add_test(tc_real, test_pool_machine_size);
 	suite_add_tcase(s, tc_real);
 
 	tcase_add_checked_fixture(tc_fi, setup, teardown);

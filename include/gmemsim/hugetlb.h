@@ -13,6 +13,7 @@
 #ifndef GMEMSIM_HUGETLB_H
 #define GMEMSIM_HUGETLB_H
 
+#include <limits.h>
 #include <stdio.h>
 #include <gmemsim/compiler.h>
 #include <gmemsim/err.h>
@@ -93,6 +94,24 @@ static inline bool hstate_is_gigantic(const struct hstate *h)
 static inline unsigned long persistent_huge_pages(const struct hstate *h)
 {
 	return h->nr_huge_pages - h->surplus_huge_pages;
+}
+
+/*
+ * Most huge pages a file can hold: its size in bytes is a loff_t (signed
+ * 64 bits), so a count above this is no file size at all.
+ */
+static inline long hugetlb_max_file_hpages(const struct hstate *h)
+{
+	return LONG_MAX >> (huge_page_order(h) + PAGE_SHIFT);
+}
+
+/*
+ * Most huge pages a hugetlbfs mount's size= or min_size= can ask for: they
+ * are byte counts (unsigned long long) turned into pages.
+ */
+static inline unsigned long hugetlb_max_mount_hpages(const struct hstate *h)
+{
+	return ULONG_MAX >> (huge_page_order(h) + PAGE_SHIFT);
 }
 
 /**
@@ -177,7 +196,8 @@ GS_API void hugetlb_set_overcommit(struct hstate *h, unsigned long count);
  * frees as many unused surplus pages (return_unused_surplus_pages()).
  *
  * Context: process context (may sleep); takes hugetlb_lock.
- * Return: 0, or -ENOMEM when the reservation cannot be made (nothing changed).
+ * Return: 0; -ENOMEM when the reservation cannot be made; -EINVAL when
+ * releasing more than is reserved (nothing changed in either case).
  */
 GS_API int hugetlb_acct_memory(struct hstate *h, long delta, bool use_surplus);
 
@@ -224,7 +244,9 @@ struct hugepage_subpool {
  *
  * Context: process context (may sleep).
  * Return: the subpool with one reference, or NULL when it cannot be
- * allocated or the minimum cannot be reserved (the caller reports -ENOMEM).
+ * allocated or the minimum cannot be reserved (the caller reports -ENOMEM);
+ * also NULL, with nothing done, for a size below -1 or @min_hpages above
+ * @max_hpages (callers validate these first, as hugetlbfs_validate() does).
  */
 GS_API struct hugepage_subpool *hugepage_new_subpool(struct hstate *h, long max_hpages,
 						     long min_hpages, bool use_surplus);
@@ -281,7 +303,7 @@ GS_API long hugepage_subpool_put_pages(struct hugepage_subpool *spool, long delt
  * Context: process context (may sleep).
  * Return: the subpool, ERR_PTR(-ENOMEM) when the cgroup limit, the pool's
  * unreserved free pages or the allocation of the subpool fall short, or
- * ERR_PTR(-EINVAL) for a size below 1.
+ * ERR_PTR(-EINVAL) for a size below 1 or above hugetlb_max_file_hpages().
  */
 GS_API struct hugepage_subpool *hugetlb_gmem_new_subpool(struct hstate *h, long nr_hpages);
 

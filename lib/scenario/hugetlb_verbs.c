@@ -82,9 +82,24 @@ static int host_free_fresh(void *ctx, struct folio *folio)
 	return err;
 }
 
+static unsigned long host_nr_available(void *ctx, unsigned int order)
+{
+	struct verbs_host *host = ctx;
+	int idx = order_index(order);
+	unsigned long left;
+
+	if (idx < 0)
+		return 0;
+	left = host->limit[idx] - host->pages[idx];
+	if (host->lower.nr_available)
+		left = min_t(unsigned long, left, host->lower.nr_available(host->lower.ctx, order));
+	return left;
+}
+
 static const struct gs_hugetlb_backend verbs_backend = {
 	.alloc_fresh = host_alloc_fresh,
 	.free_fresh = host_free_fresh,
+	.nr_available = host_nr_available,
 	.ctx = &verbs_host,
 };
 
@@ -211,9 +226,13 @@ static int hugetlb_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 {
 	struct hstate *h = op_hstate(op);
 	struct vpool *p = vpool_get(s, h);
-	long pages = (long)gs_op_u64(op, "pages", 0);
+	uint64_t upages = gs_op_u64(op, "pages", 0);
+	long pages = (long)upages;
 
-	if (!strcmp(op->target, "pool")) {
+	/* hugetlb_acct_memory() counts in a long: a count it cannot hold is no count. */
+	if (upages > LONG_MAX) {
+		res->ret = -EINVAL;
+	} else if (!strcmp(op->target, "pool")) {
 		if (gs_op_has(op, "host"))
 			verbs_host.limit[hstate_index(h)] = gs_op_u64(op, "host", 0);
 		if (gs_op_has(op, "overcommit"))
@@ -324,12 +343,30 @@ static int subpool_validate(const struct gs_op *op, char *err, size_t len)
 	return validate_size(op, err, len);
 }
 
+/*
+ * max= and min= stand for a mount's size= and min_size=, byte counts the
+ * kernel turns into pages (hugetlbfs_size_to_hpages()); a guest_memfd
+ * file's size is a loff_t. A count no such size can express is -EINVAL,
+ * as hugetlbfs_parse_param() and kvm_gmem_create() answer a bad size.
+ */
+static bool subpool_sizes_valid(const struct gs_op *op, const struct hstate *h)
+{
+	uint64_t lim = gs_op_u64(op, "gmem", 0) ? (uint64_t)hugetlb_max_file_hpages(h)
+						: hugetlb_max_mount_hpages(h);
+
+	return gs_op_u64(op, "max", 0) <= lim && gs_op_u64(op, "min", 0) <= lim;
+}
+
 static struct hugepage_subpool *subpool_create(const struct gs_op *op, struct hstate *h, long *err)
 {
 	long max = gs_op_has(op, "max") ? (long)gs_op_u64(op, "max", 0) : -1;
 	long min = gs_op_has(op, "min") ? (long)gs_op_u64(op, "min", 0) : -1;
 	struct hugepage_subpool *spool;
 
+	if (!subpool_sizes_valid(op, h)) {
+		*err = -EINVAL;
+		return NULL;
+	}
 	if (gs_op_u64(op, "gmem", 0)) {
 		spool = hugetlb_gmem_new_subpool(h, max);
 		*err = IS_ERR(spool) ? PTR_ERR(spool) : 0;
@@ -480,17 +517,32 @@ static int cgroup_create(struct gs_scenario *s, const struct gs_op *op, struct h
 	return 0;
 }
 
-static long cgroup_apply(const struct gs_op *op, struct hugetlb_cgroup *h_cg, struct hstate *h)
+/*
+ * A limit in huge pages as base pages: like page_counter_memparse(), a
+ * value past PAGE_COUNTER_MAX means no limit, rounded down to whole huge
+ * pages as hugetlb_cgroup_write() does.
+ */
+static unsigned long cgroup_limit_pages(const struct gs_op *op, const char *key,
+					const struct hstate *h)
 {
 	unsigned long nr = pages_per_huge_page(h);
+	uint64_t hpages = gs_op_u64(op, key, 0);
+
+	if (hpages > PAGE_COUNTER_MAX / nr)
+		return ALIGN_DOWN((unsigned long)PAGE_COUNTER_MAX, nr);
+	return hpages * nr;
+}
+
+static long cgroup_apply(const struct gs_op *op, struct hugetlb_cgroup *h_cg, struct hstate *h)
+{
 	long ret = 0;
 
 	if (!ret && gs_op_has(op, "limit"))
 		ret = hugetlb_cgroup_set_limit(h_cg, hstate_index(h), false,
-					       gs_op_u64(op, "limit", 0) * nr);
+					       cgroup_limit_pages(op, "limit", h));
 	if (!ret && gs_op_has(op, "rsvd_limit"))
 		ret = hugetlb_cgroup_set_limit(h_cg, hstate_index(h), true,
-					       gs_op_u64(op, "rsvd_limit", 0) * nr);
+					       cgroup_limit_pages(op, "rsvd_limit", h));
 	if (!ret && gs_op_u64(op, "enter", 0))
 		ret = hugetlb_cgroup_attach(h_cg);
 	if (!ret && gs_op_u64(op, "offline", 0))
@@ -896,7 +948,8 @@ static int hsplit_prepare(struct folio *folio, unsigned int order, bool keep, bo
 static int hsplit_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
 	struct vpage *p = gs_scenario_obj_get(s, op->target, &vpage_type);
-	unsigned int order = (unsigned int)gs_op_u64(op, "order", 0);
+	/* Past any folio's order: folio_split() refuses it, as it must (no truncation). */
+	unsigned int order = (unsigned int)min_t(uint64_t, gs_op_u64(op, "order", 0), 64);
 	unsigned long at = gs_op_u64(op, "at", 0), pfn;
 	bool keep = gs_op_u64(op, "keep", 0), optimized;
 	unsigned int huge_order;
@@ -916,7 +969,10 @@ static int hsplit_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 	pfn = folio_pfn(folio);
 	huge_order = folio_order(folio);
 	optimized = folio_test_hugetlb_vmemmap_optimized(folio);
-	ret = hsplit_prepare(folio, order, keep, gs_op_u64(op, "prealloc", 0));
+	/* An order the split refuses anyway costs no HVO work first. */
+	ret = order >= huge_order
+		      ? -EINVAL
+		      : hsplit_prepare(folio, order, keep, gs_op_u64(op, "prealloc", 0));
 	if (!ret) {
 		ret = folio_split(folio, order, folio_page(folio, at), GS_SPLIT_UNIFORM);
 		/* A failed split leaves no trace: HVO as it was before. */
