@@ -19,49 +19,12 @@
 #include <gmemsim/physmem.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
-
-#define HSTATE_INIT(i, ord, nm)                                                        \
-	[i] = {                                                                        \
-		.order = (ord),                                                        \
-		.mask = ~((PAGE_SIZE << (ord)) - 1),                                   \
-		.name = (nm),                                                          \
-		.hugepage_freelist = LIST_HEAD_INIT(hstates[i].hugepage_freelist),     \
-		.hugepage_activelist = LIST_HEAD_INIT(hstates[i].hugepage_activelist), \
-	}
-
-struct hstate hstates[HUGE_MAX_HSTATE] = {
-	HSTATE_INIT(0, HPAGE_PMD_ORDER, "hugepages-2048kB"),
-	HSTATE_INIT(1, HPAGE_PUD_ORDER, "hugepages-1048576kB"),
-};
-
-DEFINE_SPINLOCK(hugetlb_lock);
+#include <gmemsim/internal/hugetlb_int.h>
 
 static const struct gs_hugetlb_backend *hugetlb_host;
-static const struct hugetlb_split_ops *split_ops;
-static LIST_HEAD(subpool_list);
 
 /* What the kernel's htlb_alloc_mask() gives a pool without movability. */
 #define HTLB_ALLOC_GFP (GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
-
-struct hstate *size_to_hstate(unsigned long size)
-{
-	struct hstate *h;
-
-	for_each_hstate (h)
-		if (huge_page_size(h) == size)
-			return h;
-	return NULL;
-}
-
-struct hstate *folio_hstate(const struct folio *folio)
-{
-	struct hstate *h;
-
-	for_each_hstate (h)
-		if (huge_page_order(h) == folio_order(folio))
-			return h;
-	return NULL;
-}
 
 int hugetlb_set_backend(const struct gs_hugetlb_backend *backend)
 {
@@ -492,9 +455,7 @@ static void subpool_release(struct hugepage_subpool *spool)
 	if (spool->rsvd_cg)
 		hugetlb_cgroup_uncharge_cgroup_rsvd(hstate_index(h), spool->rsvd_nr_pages,
 						    spool->rsvd_cg);
-	spin_lock(&hugetlb_lock);
-	list_del(&spool->list);
-	spin_unlock(&hugetlb_lock);
+	hugetlb_subpool_unlink(spool);
 	gs_free(GS_SITE_HUGETLB_SUBPOOL, spool, sizeof(*spool));
 }
 
@@ -529,10 +490,7 @@ struct hugepage_subpool *hugepage_new_subpool(struct hstate *h, long max_hpages,
 		return NULL;
 	}
 	spool->rsv_hpages = min_hpages;
-
-	spin_lock(&hugetlb_lock);
-	list_add_tail(&spool->list, &subpool_list);
-	spin_unlock(&hugetlb_lock);
+	hugetlb_subpool_link(spool);
 	return spool;
 }
 
@@ -635,14 +593,6 @@ struct hugepage_subpool *hugetlb_gmem_new_subpool(struct hstate *h, long nr_hpag
 	spool->rsvd_cg = h_cg;
 	spool->rsvd_nr_pages = nr_pages;
 	return spool;
-}
-
-void hugetlb_for_each_subpool(void (*fn)(struct hugepage_subpool *spool, void *arg), void *arg)
-{
-	struct hugepage_subpool *spool;
-
-	list_for_each_entry (spool, &subpool_list, list)
-		fn(spool, arg);
 }
 
 /* --- allocation and free --- */
@@ -814,18 +764,6 @@ void free_huge_folio(struct folio *folio)
 }
 
 /* --- split huge pages --- */
-
-void hugetlb_set_split_ops(const struct hugetlb_split_ops *ops)
-{
-	split_ops = ops;
-}
-
-void hugetlb_for_each_split(struct hstate *h, hugetlb_meta_fn fn, void *arg)
-{
-	lockdep_assert_held(&hugetlb_lock);
-	if (split_ops)
-		split_ops->for_each(split_ops->ctx, h, fn, arg);
-}
 
 void hugetlb_folio_split_detach(struct folio *folio)
 {
