@@ -652,6 +652,8 @@ struct folio *hugetlb_alloc_folio(struct hstate *h, struct mempolicy *mpol, pgof
 		hugetlb_cgroup_commit_charge_rsvd(idx, nr_pages, h_cg_rsvd, folio);
 	assert_resv_covered(h);
 	spin_unlock(&hugetlb_lock);
+	/* The folio layer's view, the counterpart of folio.free when its last reference goes. */
+	gs_trace("folio.alloc", GS_TF_X("pfn", folio_pfn(folio)), GS_TF_U("order", h->order));
 	gs_trace("hugetlb.alloc", GS_TF_STR("hstate", h->name), GS_TF_U("ilx", ilx),
 		 GS_TF_B("reserved", use_existing_reservation), GS_TF_U("free", h->free_huge_pages),
 		 GS_TF_U("resv", h->resv_huge_pages), GS_TF_U("surplus", h->surplus_huge_pages));

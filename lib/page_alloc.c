@@ -15,6 +15,7 @@
 #include <gmemsim/inject.h>
 #include <gmemsim/list.h>
 #include <gmemsim/physmem.h>
+#include <gmemsim/trace.h>
 
 #include <gmemsim/internal/page_alloc.h>
 
@@ -64,14 +65,21 @@ static struct page_chunk *pfn_chunk(unsigned long pfn)
 	return NULL;
 }
 
-/* Take a huge page from physmem and put its pages on the free list. */
+/*
+ * Take a huge page from physmem and put its pages on the free list. The
+ * caller's one question to the injector covers the refill too: a refill is
+ * no failure point of its own (the kernel's pcp refill is not), so that
+ * nth= counts pages whatever the chunks hold. It still fails when the
+ * machine's memory or the host's is used up.
+ */
 static int chunk_add(gfp_t gfp)
 {
-	struct page_chunk *c = gs_alloc(GS_SITE_PAGE_ALLOC, sizeof(*c), gfp | __GFP_ZERO);
+	struct page_chunk *c =
+		gs_alloc(GS_SITE_PAGE_ALLOC, sizeof(*c), gfp | __GFP_ZERO | __GFP_NOFAIL);
 
 	if (!c)
 		return -ENOMEM;
-	if (gs_physmem_alloc_huge(CHUNK_ORDER, chunk_backing, gfp, &c->pfn, NULL)) {
+	if (gs_physmem_alloc_huge(CHUNK_ORDER, chunk_backing, gfp | __GFP_NOFAIL, &c->pfn, NULL)) {
 		gs_free(GS_SITE_PAGE_ALLOC, c, sizeof(*c));
 		return -ENOMEM;
 	}
@@ -113,6 +121,7 @@ struct folio *gs_folio_alloc_order0(gfp_t gfp)
 	nr_used++;
 	folio = gs_folio_init(pfn, 0, 0, ~0UL);
 	folio_set_count(folio, 1);
+	gs_trace("folio.alloc", GS_TF_X("pfn", pfn), GS_TF_U("order", 0));
 	return folio;
 }
 

@@ -22,7 +22,9 @@
 #include <gmemsim/inject.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/rng.h>
+#include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
+#include <gmemsim/internal/page_alloc.h>
 #include "harness.h"
 
 #define H2M	  (&hstates[0])
@@ -1395,6 +1397,92 @@ START_TEST(test_pool_machine_size)
 }
 END_TEST
 
+/*
+ * The page allocator asks the injector once per page, whether or not the
+ * page needs a refill of its free list: nth= counts pages (issue 10).
+ */
+START_TEST(test_page_alloc_asks_once)
+{
+	struct gs_inject_rule r = {.site = GS_SITE_PAGE_ALLOC, .mode = GS_INJECT_NTH, .nth = 2};
+	struct folio *f[3];
+	unsigned long before;
+	int id;
+
+	ck_assert_uint_eq(gs_page_alloc_nr_used(), 0);
+	ck_assert_uint_eq(gs_page_alloc_nr_free(), 0); /* the first page refills */
+	id = gs_inject_arm(&r);
+	ck_assert_int_ge(id, 0);
+	before = gs_inject_queries();
+	f[0] = gs_folio_alloc_order0(GFP_KERNEL);
+	ck_assert_ptr_nonnull(f[0]);
+	ck_assert_uint_eq(gs_inject_queries() - before, 1);
+	ck_assert_uint_eq(gs_page_alloc_nr_free(), 511);
+	f[1] = gs_folio_alloc_order0(GFP_KERNEL); /* hit 2: this page, not the refill's */
+	ck_assert_ptr_null(f[1]);
+	ck_assert_uint_eq(gs_inject_rule_fired(id), 1);
+	f[2] = gs_folio_alloc_order0(GFP_KERNEL);
+	ck_assert_ptr_nonnull(f[2]);
+	ck_assert_uint_eq(gs_inject_queries() - before, 3);
+	gs_inject_disarm(id);
+	folio_put(f[0]);
+	folio_put(f[2]);
+	ck_assert_uint_eq(gs_page_alloc_nr_used(), 0);
+	ck_assert_uint_eq(gs_page_alloc_nr_free(), 0); /* the chunk went back */
+	assert_clean();
+}
+END_TEST
+
+/* folio.alloc and folio.free events, each with the folio's pfn and order. */
+struct folio_events {
+	unsigned long alloc_pfn[4], free_pfn[4], alloc_order[4];
+	unsigned int nr_alloc, nr_free;
+};
+
+static void record_folio_event(void *ctx, uint64_t seq, const char *event,
+			       const struct gs_trace_field *f, size_t nr)
+{
+	struct folio_events *ev = ctx;
+	bool alloc = !strcmp(event, "folio.alloc");
+
+	(void)seq;
+	if ((!alloc && strcmp(event, "folio.free")) || nr < 2 || strcmp(f[0].key, "pfn") ||
+	    strcmp(f[1].key, "order"))
+		return;
+	if (alloc && ev->nr_alloc < 4) {
+		ev->alloc_order[ev->nr_alloc] = f[1].u;
+		ev->alloc_pfn[ev->nr_alloc++] = f[0].u;
+	} else if (!alloc && ev->nr_free < 4) {
+		ev->free_pfn[ev->nr_free++] = f[0].u;
+	}
+}
+
+START_TEST(test_folio_alloc_event)
+{
+	struct folio_events ev = {0};
+	struct gs_trace_sink sink = {.emit = record_folio_event, .ctx = &ev};
+	struct folio *small, *huge;
+	int handle = gs_trace_add_sink(&sink);
+
+	ck_assert_int_ge(handle, 0);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 1), 0);
+	small = gs_folio_alloc_order0(GFP_KERNEL);
+	huge = alloc_page(H2M, false, false);
+	ck_assert_ptr_nonnull(small);
+	ck_assert_uint_eq(ev.nr_alloc, 2);
+	ck_assert_uint_eq(ev.alloc_pfn[0], folio_pfn(small));
+	ck_assert_uint_eq(ev.alloc_order[0], 0);
+	ck_assert_uint_eq(ev.alloc_pfn[1], folio_pfn(huge));
+	ck_assert_uint_eq(ev.alloc_order[1], HPAGE_PMD_ORDER);
+	folio_put(huge);
+	folio_put(small);
+	ck_assert_uint_eq(ev.nr_free, 2);
+	ck_assert_uint_eq(ev.free_pfn[0], ev.alloc_pfn[1]);
+	ck_assert_uint_eq(ev.free_pfn[1], ev.alloc_pfn[0]);
+	gs_trace_remove_sink(handle);
+	assert_clean();
+}
+END_TEST
+
 Suite *gs_test_suite(void)
 {
 	Suite *s = suite_create("hugetlb");
@@ -1449,6 +1537,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_real, test_split_real);
 	tcase_add_test(tc_real, test_pfn_is_gmem);
 	tcase_add_test(tc_real, test_pool_machine_size);
+	tcase_add_test(tc_real, test_page_alloc_asks_once);
+	tcase_add_test(tc_real, test_folio_alloc_event);
 	suite_add_tcase(s, tc_real);
 
 	tcase_add_checked_fixture(tc_fi, setup, teardown);
