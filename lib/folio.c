@@ -26,7 +26,10 @@ static const struct gs_folio_split_ops *split_ops[GS_FOLIO_NR_KINDS];
  * read as zero. Such a folio is a whole HugeTLB page of order >= 7 (more
  * than one vmemmap page), so look for its head at each such alignment.
  */
-static struct folio *optimized_tail_folio(const struct page *page)
+/* Reading optimized tails is this file's privilege: ASan has them poisoned (lib/hvo.c). */
+#define NO_ASAN __attribute__((no_sanitize("address")))
+
+static NO_ASAN struct folio *optimized_tail_folio(const struct page *page)
 {
 	unsigned long pfn = page_to_pfn(page);
 
@@ -44,9 +47,10 @@ static struct folio *optimized_tail_folio(const struct page *page)
 
 /*
  * The tail struct pages of an HVO-optimized folio are NOACCESS to memcheck
- * (lib/hvo.c), so that only this API reads them; its own reads are exempt.
+ * and poisoned for ASan (lib/hvo.c), so that only this API reads them; its
+ * own reads are exempt.
  */
-static inline unsigned long read_compound_info(const struct page *page)
+static inline NO_ASAN unsigned long read_compound_info(const struct page *page)
 {
 	unsigned long info;
 

@@ -42,6 +42,7 @@ static unsigned long next_pfn = GS_PFN_BASE;
 static unsigned long free_ranges[MAX_ORDER + 1]; /* first free range of each order, 0: none */
 static struct gs_physmem_stats stats;
 static unsigned long mem_pfns = GS_PHYSMEM_DEFAULT_SIZE >> PAGE_SHIFT; /* the machine's memory */
+static int backing_override = -1; /* enum gs_backing every allocation gets, -1: as asked */
 
 static void *reserve(size_t len)
 {
@@ -71,7 +72,7 @@ int gs_physmem_init(void)
 			continue;
 		tab = reserve((pfns >> CHUNK_SHIFT) * sizeof(*tab));
 		if (!tab) {
-			munmap(vm, pfns * sizeof(struct page));
+			WARN_ON(munmap(vm, pfns * sizeof(struct page)));
 			continue;
 		}
 		gs_vmemmap = vm;
@@ -116,6 +117,16 @@ unsigned long gs_physmem_free_pages(void)
 	return total > stats.pfns_in_use ? total - stats.pfns_in_use : 0;
 }
 
+int gs_physmem_override_backing(int backing)
+{
+	int old = backing_override;
+
+	if (backing > GS_BACKING_NONE)
+		return -EINVAL;
+	backing_override = backing < 0 ? -1 : backing;
+	return old;
+}
+
 static gs_progress_fn progress_fn;
 
 void gs_physmem_set_progress(gs_progress_fn fn)
@@ -157,10 +168,17 @@ static void *data_anon(unsigned int order)
 		return NULL;
 	/* Keep only the aligned middle, so transparent huge pages can back it. */
 	p = (uint8_t *)ALIGN((uintptr_t)raw, len);
-	if (p > raw)
-		munmap(raw, (size_t)(p - raw));
-	munmap(p + len, (size_t)(raw + 2 * len - (p + len)));
-	madvise(p, len, MADV_HUGEPAGE);
+	if ((p > raw && munmap(raw, (size_t)(p - raw))) ||
+	    munmap(p + len, (size_t)(raw + 2 * len - (p + len)))) {
+		/* Trimming a fresh mapping fails only when the host is out of mappings. */
+		WARN_ON(munmap(raw, 2 * len));
+		return NULL;
+	}
+	/* A hint: a host without transparent huge pages (EINVAL) backs it with small ones. */
+	if (madvise(p, len, MADV_HUGEPAGE) && errno != EINVAL) {
+		WARN_ON(munmap(p, len));
+		return NULL;
+	}
 	return p;
 }
 
@@ -222,6 +240,8 @@ int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, u
 
 	if (order < MIN_ORDER || order > MAX_ORDER || (unsigned int)want > GS_BACKING_NONE)
 		return -EINVAL;
+	if (backing_override >= 0)
+		want = (enum gs_backing)backing_override;
 	if (gs_physmem_init())
 		return -ENOMEM;
 	/* The machine's memory is used up: the buddy allocator has no such page. */
@@ -233,7 +253,7 @@ int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, u
 	p = (data || b == GS_BACKING_NONE) ? take_pfns(order) : 0;
 	if (!p) {
 		if (data)
-			munmap(data, len);
+			WARN_ON(munmap(data, len));
 		gs_uncharge(GS_SITE_PHYSMEM_HUGE, len);
 		return -ENOMEM;
 	}
@@ -294,14 +314,14 @@ void gs_physmem_free_huge(unsigned long pfn, unsigned int order)
 
 	if (WARN_ON(!pfn_valid(pfn) || !IS_ALIGNED(pfn, nr)))
 		return;
+	/* Unmapping whole mappings of our own, or dropping a plain anonymous range, cannot fail. */
 	if (data)
-		munmap(data, PAGE_SIZE << order);
+		WARN_ON(munmap(data, PAGE_SIZE << order));
 	for (unsigned long i = 0; i < nr >> CHUNK_SHIFT; i++)
 		chunk_tab[(pfn >> CHUNK_SHIFT) + i] = 0;
-	/* HVO may have left parts read-only; hand every struct page back to the host. */
+	/* Hand every struct page back to the host. */
 	vmemmap_span(pfn, nr, &vm, &len);
-	mprotect(vm, len, PROT_READ | PROT_WRITE);
-	madvise(vm, len, MADV_DONTNEED);
+	WARN_ON(madvise(vm, len, MADV_DONTNEED));
 	VALGRIND_MAKE_MEM_DEFINED(vm, len); /* zero again, and usable by the next owner */
 	head->mapping = FREE_RANGE_MAGIC;
 	head->private = free_ranges[order];

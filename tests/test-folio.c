@@ -140,6 +140,29 @@ START_TEST(physmem_hugetlb_backing)
 }
 END_TEST
 
+/* One backing for every page of every size, whatever the caller asks (--backing=none). */
+START_TEST(physmem_backing_override)
+{
+	unsigned long small, big;
+	enum gs_backing got;
+
+	ck_assert_int_eq(gs_physmem_override_backing(GS_BACKING_NONE + 1), -EINVAL);
+	ck_assert_int_eq(gs_physmem_override_backing(GS_BACKING_NONE), -1);
+	ck_assert_int_eq(gs_physmem_alloc_huge(9, GS_BACKING_ANON, GFP_KERNEL, &small, &got), 0);
+	ck_assert_int_eq(got, GS_BACKING_NONE);
+	ck_assert_ptr_null(gs_pfn_to_virt(small));
+	ck_assert_int_eq(gs_physmem_alloc_huge(18, GS_BACKING_AUTO, GFP_KERNEL, &big, &got), 0);
+	ck_assert_int_eq(got, GS_BACKING_NONE);
+	ck_assert_int_eq(gs_physmem_override_backing(-1), GS_BACKING_NONE);
+	gs_physmem_free_huge(big, 18);
+	gs_physmem_free_huge(small, 9);
+	ck_assert_int_eq(gs_physmem_alloc_huge(9, GS_BACKING_ANON, GFP_KERNEL, &small, &got), 0);
+	ck_assert_int_eq(got, GS_BACKING_ANON);
+	gs_physmem_free_huge(small, 9);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
 START_TEST(physmem_alloc_injected)
 {
 	struct gs_inject_rule r = {.site = GS_SITE_PHYSMEM_HUGE, .mode = GS_INJECT_NTH, .nth = 1};
@@ -585,6 +608,7 @@ Suite *gs_test_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, physmem_alloc_free);
 	tcase_add_test(tc, physmem_alloc_injected);
+	tcase_add_test(tc, physmem_backing_override);
 	tcase_add_test(tc, physmem_hugetlb_backing);
 	tcase_add_test(tc, page_folio_every_page);
 	tcase_add_test(tc, refs_maps_pins_lock);

@@ -89,6 +89,21 @@ GS_API unsigned long gs_physmem_size(void);
  */
 GS_API unsigned long gs_physmem_free_pages(void);
 
+/**
+ * gs_physmem_override_backing() - one data backing for every page of every size
+ * @backing: an enum gs_backing that every allocation gets from now on,
+ *           whatever its caller asks (GS_BACKING_NONE: metadata only, so
+ *           that memory nobody reads costs the host nothing), or -1 to let
+ *           each caller choose again
+ *
+ * The machine-wide switch behind `gmemsim run --backing=` and the
+ * `machine backing=` verb: order-0 pages, 2 MiB and 1 GiB pages alike.
+ *
+ * Context: any; applies to allocations from now on.
+ * Return: the previous override (-1: none), or -EINVAL for an unknown backing.
+ */
+GS_API int gs_physmem_override_backing(int backing);
+
 /* Called with how far a long piece of work is: @done of @total units of @what. */
 typedef void (*gs_progress_fn)(const char *what, unsigned long done, unsigned long total);
 

@@ -7,6 +7,7 @@
  *   subpool NAME size=2M [max=N] [min=N] [gmem] [nosurplus], subpool-put NAME
  *   cgroup NAME [parent=P] [limit=N] [rsvd_limit=N] [enter] [offline]
  *   hpage NAME size=2M | spool=S [index=I], hpage-add NAME index=I, hpage-put NAME
+ *   machine [mem=SIZE] [backing=none|anon|hugetlb|auto]
  *
  * A subpool object also stands for the file using it: a map from index to
  * page, which is how two allocations of one index race (hpage, hpage,
@@ -1060,11 +1061,78 @@ static const struct gs_verb verb_hvo = {
 	.run = hvo_run,
 };
 
+/* --- the machine: memory size and data backing --- */
+
+/* What the machine was before the scenario changed it; put back at its end. */
+struct vmachine {
+	unsigned long mem;
+	int backing; /* the override, -1 for none */
+};
+
+static void vmachine_destroy(void *obj)
+{
+	struct vmachine *m = obj;
+
+	gs_physmem_override_backing(m->backing);
+	/* Memory still in use (freed later) would keep the larger size: say so. */
+	WARN_ON(gs_physmem_set_size(m->mem) && gs_physmem_size() < m->mem);
+	g_free(m);
+}
+
+static const struct gs_obj_type vmachine_type = {
+	.name = "machine",
+	.destroy = vmachine_destroy,
+};
+
+static const char *const backing_names[] = {"auto", "hugetlb", "anon", "none", NULL};
+
+static int machine_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vmachine *m = gs_scenario_obj_get(s, "machine", &vmachine_type);
+
+	if (!m) {
+		m = g_new0(struct vmachine, 1);
+		m->mem = gs_physmem_size();
+		m->backing = gs_physmem_override_backing(-1);
+		gs_physmem_override_backing(m->backing);
+		gs_scenario_obj_add(s, "machine", &vmachine_type, m);
+	}
+	if (gs_op_has(op, "mem"))
+		res->ret = gs_physmem_set_size(gs_op_u64(op, "mem", 0));
+	if (!res->ret && gs_op_has(op, "backing"))
+		gs_physmem_override_backing((int)gs_op_u64(op, "backing", 0));
+	gs_result_set(res, "mem", gs_physmem_size());
+	gs_result_set(res, "free", gs_physmem_free_pages() * PAGE_SIZE);
+	return 0;
+}
+
+static const struct gs_key machine_keys[] = {
+	{"mem", GS_ARG_U64,
+	 .help = "physical memory of the simulated machine (default 64G, at most 4T)"},
+	{"backing", GS_ARG_ENUM, .names = backing_names,
+	 .help = "data behind new pages of every size: none (metadata only), anon, hugetlb, "
+		 "auto (best available)"},
+	{NULL},
+};
+
+static const char *const machine_outputs[] = {"mem", "free", NULL};
+
+static const struct gs_verb verb_machine = {
+	.name = "machine",
+	.summary = "machine [mem=SIZE] [backing=none|anon|hugetlb|auto]: the simulated machine's "
+		   "memory and what backs its pages' data (restored when the scenario ends)",
+	.keys = machine_keys,
+	.outputs = machine_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = machine_run,
+};
+
 void gs_hugetlb_register_verbs(void)
 {
 	static const struct gs_verb *const verbs[] = {
-		&verb_hugetlb,	 &verb_subpool,	  &verb_subpool_put, &verb_cgroup, &verb_hpage,
-		&verb_hpage_add, &verb_hpage_put, &verb_hsplit,	     &verb_hmerge, &verb_hvo,
+		&verb_hugetlb, &verb_subpool,	&verb_subpool_put, &verb_cgroup,
+		&verb_hpage,   &verb_hpage_add, &verb_hpage_put,   &verb_hsplit,
+		&verb_hmerge,  &verb_hvo,	&verb_machine,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
