@@ -20,7 +20,8 @@
 #define MAP_HUGE_SHIFT 26
 #endif
 
-#define CHUNK_SHIFT	    9 /* the chunk table has one entry per 2 MiB of pfns */
+#define CHUNK_SHIFT	    9  /* the chunk table has one entry per 2 MiB of pfns */
+#define GIG_SHIFT	    18 /* ... and a second one per 1 GiB, for pages that large */
 #define CHUNK_IN_USE	    1UL
 #define CHUNK_BACKING_SHIFT 1
 #define CHUNK_BACKING_MASK  (3UL << CHUNK_BACKING_SHIFT)
@@ -38,6 +39,11 @@ unsigned long gs_vmemmap_pfns;
  * bits are free) | backing << 1 | in use.
  */
 static uintptr_t *chunk_tab;
+/*
+ * Per 1 GiB of pfns, the same for a page of 1 GiB: its 512 chunk entries
+ * would cost as much host memory as its struct pages after HVO.
+ */
+static uintptr_t *gig_tab;
 static unsigned long next_pfn = GS_PFN_BASE;
 static unsigned long free_ranges[MAX_ORDER + 1]; /* first free range of each order, 0: none */
 static struct gs_physmem_stats stats;
@@ -66,18 +72,22 @@ int gs_physmem_init(void)
 
 	for (unsigned long pfns = max; pfns >= 1UL << 22; pfns >>= 1) {
 		struct page *vm = reserve(pfns * sizeof(struct page));
-		uintptr_t *tab;
+		uintptr_t *tab, *gig;
 
 		if (!vm)
 			continue;
 		tab = reserve((pfns >> CHUNK_SHIFT) * sizeof(*tab));
-		if (!tab) {
+		gig = tab ? reserve((pfns >> GIG_SHIFT) * sizeof(*gig)) : NULL;
+		if (!gig) {
+			if (tab)
+				WARN_ON(munmap(tab, (pfns >> CHUNK_SHIFT) * sizeof(*tab)));
 			WARN_ON(munmap(vm, pfns * sizeof(struct page)));
 			continue;
 		}
 		gs_vmemmap = vm;
 		gs_vmemmap_pfns = pfns;
 		chunk_tab = tab;
+		gig_tab = gig;
 		return 0;
 	}
 	return -ENOMEM;
@@ -218,16 +228,33 @@ static unsigned long take_pfns(unsigned int order)
 	return pfn;
 }
 
+/* The table describing pages of @order, and the log2 of the pfns one entry covers. */
+static uintptr_t *table_for(unsigned int order, unsigned int *shift)
+{
+	*shift = order >= GIG_SHIFT ? GIG_SHIFT : CHUNK_SHIFT;
+	return order >= GIG_SHIFT ? gig_tab : chunk_tab;
+}
+
 static void set_chunks(unsigned long pfn, unsigned int order, void *data, enum gs_backing b)
 {
-	unsigned long nr_chunks = (1UL << order) >> CHUNK_SHIFT;
+	unsigned int shift;
+	uintptr_t *tab = table_for(order, &shift);
 
-	for (unsigned long i = 0; i < nr_chunks; i++) {
-		uintptr_t addr = data ? (uintptr_t)data + (i << (CHUNK_SHIFT + PAGE_SHIFT)) : 0;
+	for (unsigned long i = 0; i < (1UL << order) >> shift; i++) {
+		uintptr_t addr = data ? (uintptr_t)data + (i << (shift + PAGE_SHIFT)) : 0;
 
-		chunk_tab[(pfn >> CHUNK_SHIFT) + i] =
+		tab[(pfn >> shift) + i] =
 			addr | ((uintptr_t)b << CHUNK_BACKING_SHIFT) | CHUNK_IN_USE;
 	}
+}
+
+static void clear_chunks(unsigned long pfn, unsigned int order)
+{
+	unsigned int shift;
+	uintptr_t *tab = table_for(order, &shift);
+
+	for (unsigned long i = 0; i < (1UL << order) >> shift; i++)
+		tab[(pfn >> shift) + i] = 0;
 }
 
 int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, unsigned long *pfn,
@@ -267,11 +294,24 @@ int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, u
 	return 0;
 }
 
-static uintptr_t chunk(unsigned long pfn)
+/* The entry of the huge page holding @pfn; *@shift: log2 of the pfns it covers. */
+static uintptr_t chunk_shift(unsigned long pfn, unsigned int *shift)
 {
+	*shift = CHUNK_SHIFT;
 	if (!chunk_tab || pfn >= gs_vmemmap_pfns)
 		return 0;
+	if (gig_tab[pfn >> GIG_SHIFT] & CHUNK_IN_USE) {
+		*shift = GIG_SHIFT;
+		return gig_tab[pfn >> GIG_SHIFT];
+	}
 	return chunk_tab[pfn >> CHUNK_SHIFT];
+}
+
+static uintptr_t chunk(unsigned long pfn)
+{
+	unsigned int shift;
+
+	return chunk_shift(pfn, &shift);
 }
 
 bool pfn_valid(unsigned long pfn)
@@ -286,11 +326,12 @@ enum gs_backing gs_pfn_backing(unsigned long pfn)
 
 void *gs_pfn_to_virt(unsigned long pfn)
 {
-	uintptr_t c = chunk(pfn) & ~(CHUNK_IN_USE | CHUNK_BACKING_MASK);
+	unsigned int shift;
+	uintptr_t c = chunk_shift(pfn, &shift) & ~(CHUNK_IN_USE | CHUNK_BACKING_MASK);
 
 	if (!c)
 		return NULL;
-	return (void *)(c + ((pfn & ((1UL << CHUNK_SHIFT) - 1)) << PAGE_SHIFT));
+	return (void *)(c + ((pfn & ((1UL << shift) - 1)) << PAGE_SHIFT));
 }
 
 /* The vmemmap bytes of [pfn, pfn + nr), widened to whole host pages. */
@@ -317,8 +358,7 @@ void gs_physmem_free_huge(unsigned long pfn, unsigned int order)
 	/* Unmapping whole mappings of our own, or dropping a plain anonymous range, cannot fail. */
 	if (data)
 		WARN_ON(munmap(data, PAGE_SIZE << order));
-	for (unsigned long i = 0; i < nr >> CHUNK_SHIFT; i++)
-		chunk_tab[(pfn >> CHUNK_SHIFT) + i] = 0;
+	clear_chunks(pfn, order);
 	/* Hand every struct page back to the host. */
 	vmemmap_span(pfn, nr, &vm, &len);
 	WARN_ON(madvise(vm, len, MADV_DONTNEED));

@@ -163,6 +163,29 @@ START_TEST(physmem_backing_override)
 }
 END_TEST
 
+/* A 1 GiB page is one entry of its own table: every pfn still finds its data. */
+START_TEST(physmem_1g_data)
+{
+	unsigned long pfn = huge(18, GS_BACKING_ANON), last = pfn + (1UL << 18) - 1;
+	char *base = gs_pfn_to_virt(pfn);
+
+	ck_assert_ptr_nonnull(base);
+	ck_assert(pfn_valid(pfn) && pfn_valid(last) && !pfn_valid(last + 1));
+	ck_assert_int_eq(gs_pfn_backing(pfn + 4242), GS_BACKING_ANON);
+	ck_assert_ptr_eq(gs_pfn_to_virt(pfn + 513), base + 513 * PAGE_SIZE);
+	ck_assert_ptr_eq(gs_pfn_to_virt(last), base + (last - pfn) * PAGE_SIZE);
+	*(char *)gs_pfn_to_virt(last) = 7;
+	gs_physmem_free_huge(pfn, 18);
+	ck_assert(!pfn_valid(pfn) && !pfn_valid(last));
+	ck_assert_ptr_null(gs_pfn_to_virt(pfn + 513));
+	/* The same pfns as 2 MiB pages: described by the chunk table again. */
+	pfn = huge(9, GS_BACKING_NONE);
+	ck_assert(pfn_valid(pfn) && !pfn_valid(pfn + 512));
+	gs_physmem_free_huge(pfn, 9);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
 START_TEST(physmem_alloc_injected)
 {
 	struct gs_inject_rule r = {.site = GS_SITE_PHYSMEM_HUGE, .mode = GS_INJECT_NTH, .nth = 1};
@@ -609,6 +632,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, physmem_alloc_free);
 	tcase_add_test(tc, physmem_alloc_injected);
 	tcase_add_test(tc, physmem_backing_override);
+	tcase_add_test(tc, physmem_1g_data);
 	tcase_add_test(tc, physmem_hugetlb_backing);
 	tcase_add_test(tc, page_folio_every_page);
 	tcase_add_test(tc, refs_maps_pins_lock);
