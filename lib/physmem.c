@@ -167,6 +167,50 @@ static void *data_hugetlb(unsigned int order)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * Anonymous data lives in one reservation that mirrors the pfn space, so
+ * that a guest of any size costs the host one mapping, not one per huge
+ * page (the host allows 65,530): the data of pfn p is at a fixed offset.
+ * Reserved on first use; where the host refuses that much address space
+ * (valgrind), each huge page maps its own.
+ */
+static uint8_t *anon_base;
+static size_t anon_len;
+static bool anon_tried;
+
+static uint8_t *anon_region(void)
+{
+	size_t len = capacity_pfns() << PAGE_SHIFT, align = PAGE_SIZE << MAX_ORDER;
+	uint8_t *raw;
+
+	if (anon_tried)
+		return anon_base;
+	anon_tried = true;
+	raw = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	/* Aligned to the largest page, so transparent huge pages can back every page. */
+	anon_base = (uint8_t *)ALIGN((uintptr_t)raw, align);
+	anon_len = len;
+	/* A hint: a host without transparent huge pages (EINVAL) backs it with small ones. */
+	WARN_ON(madvise(anon_base, anon_len, MADV_HUGEPAGE) && errno != EINVAL);
+	return anon_base;
+}
+
+static bool in_anon_region(const void *p)
+{
+	return anon_base && (const uint8_t *)p >= anon_base &&
+	       (const uint8_t *)p < anon_base + anon_len;
+}
+
+static void *data_anon_at(unsigned long pfn)
+{
+	uint8_t *base = anon_region();
+
+	return base ? base + ((pfn - GS_PFN_BASE) << PAGE_SHIFT) : NULL;
+}
+
 static void *data_anon(unsigned int order)
 {
 	size_t len = PAGE_SIZE << order;
@@ -192,7 +236,8 @@ static void *data_anon(unsigned int order)
 	return p;
 }
 
-static void *get_data(unsigned int order, enum gs_backing want, enum gs_backing *got)
+static void *get_data(unsigned int order, unsigned long pfn, enum gs_backing want,
+		      enum gs_backing *got)
 {
 	void *p = NULL;
 
@@ -207,7 +252,18 @@ static void *get_data(unsigned int order, enum gs_backing want, enum gs_backing 
 			return p;
 	}
 	*got = GS_BACKING_ANON;
-	return data_anon(order);
+	p = data_anon_at(pfn);
+	return p ? p : data_anon(order);
+}
+
+/* Give the data of a huge page back: the shared reservation keeps its mapping. */
+static void put_data(void *data, unsigned int order)
+{
+	/* Dropping a plain anonymous range, or unmapping a whole mapping of ours, cannot fail. */
+	if (in_anon_region(data))
+		WARN_ON(madvise(data, PAGE_SIZE << order, MADV_DONTNEED));
+	else
+		WARN_ON(munmap(data, PAGE_SIZE << order));
 }
 
 static unsigned long take_pfns(unsigned int order)
@@ -226,6 +282,16 @@ static unsigned long take_pfns(unsigned int order)
 		return 0;
 	next_pfn = pfn + nr;
 	return pfn;
+}
+
+/* Put a range taken by take_pfns() (and never used) on the free list of its order. */
+static void put_pfns(unsigned long pfn, unsigned int order)
+{
+	struct page *head = pfn_to_page(pfn);
+
+	head->mapping = FREE_RANGE_MAGIC;
+	head->private = free_ranges[order];
+	free_ranges[order] = pfn;
 }
 
 /* The table describing pages of @order, and the log2 of the pfns one entry covers. */
@@ -276,11 +342,11 @@ int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, u
 		return -ENOMEM;
 	if (!gs_charge(GS_SITE_PHYSMEM_HUGE, len, gfp))
 		return -ENOMEM;
-	data = get_data(order, want, &b);
-	p = (data || b == GS_BACKING_NONE) ? take_pfns(order) : 0;
-	if (!p) {
-		if (data)
-			WARN_ON(munmap(data, len));
+	p = take_pfns(order);
+	data = p ? get_data(order, p, want, &b) : NULL;
+	if (!p || (!data && b != GS_BACKING_NONE)) {
+		if (p)
+			put_pfns(p, order);
 		gs_uncharge(GS_SITE_PHYSMEM_HUGE, len);
 		return -ENOMEM;
 	}
@@ -349,23 +415,19 @@ void gs_physmem_free_huge(unsigned long pfn, unsigned int order)
 	unsigned long nr = 1UL << order;
 	enum gs_backing b = gs_pfn_backing(pfn);
 	void *data = gs_pfn_to_virt(pfn);
-	struct page *head = pfn_to_page(pfn);
 	uint8_t *vm;
 	size_t len;
 
 	if (WARN_ON(!pfn_valid(pfn) || !IS_ALIGNED(pfn, nr)))
 		return;
-	/* Unmapping whole mappings of our own, or dropping a plain anonymous range, cannot fail. */
 	if (data)
-		WARN_ON(munmap(data, PAGE_SIZE << order));
+		put_data(data, order);
 	clear_chunks(pfn, order);
 	/* Hand every struct page back to the host. */
 	vmemmap_span(pfn, nr, &vm, &len);
 	WARN_ON(madvise(vm, len, MADV_DONTNEED));
 	VALGRIND_MAKE_MEM_DEFINED(vm, len); /* zero again, and usable by the next owner */
-	head->mapping = FREE_RANGE_MAGIC;
-	head->private = free_ranges[order];
-	free_ranges[order] = pfn;
+	put_pfns(pfn, order);
 	stats.huge_pages[b]--;
 	stats.data_bytes -= data ? PAGE_SIZE << order : 0;
 	stats.pfns_in_use -= nr;

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <valgrind/valgrind.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/hugetlb_backend.h>
@@ -182,6 +183,51 @@ START_TEST(physmem_1g_data)
 	pfn = huge(9, GS_BACKING_NONE);
 	ck_assert(pfn_valid(pfn) && !pfn_valid(pfn + 512));
 	gs_physmem_free_huge(pfn, 9);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/* Lines of /proc/self/maps: the host mappings this process holds. */
+static long host_mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	long n = 0;
+	int c;
+
+	ck_assert_ptr_nonnull(f);
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* Anonymous data of any number of pages costs one host mapping, not one each (issue 10). */
+START_TEST(physmem_anon_data_one_mapping)
+{
+	enum { NR = 1024 };
+	static unsigned long pfn[NR];
+	long before;
+
+	if (RUNNING_ON_VALGRIND) {
+		printf("skip physmem_anon_data_one_mapping: valgrind refuses the reservation\n");
+		return;
+	}
+	pfn[0] = huge(9, GS_BACKING_ANON); /* reserves the data region once */
+	before = host_mappings();
+	for (int i = 1; i < NR; i++)
+		pfn[i] = huge(9, GS_BACKING_ANON);
+	ck_assert_int_lt(host_mappings() - before, 8);
+	/* Neighbours' data follow each other in the one region. */
+	ck_assert_ptr_eq(gs_pfn_to_virt(pfn[1]),
+			 (char *)gs_pfn_to_virt(pfn[0]) + (pfn[1] - pfn[0]) * PAGE_SIZE);
+	*(char *)gs_pfn_to_virt(pfn[NR - 1] + 7) = 1;
+	for (int i = 0; i < NR; i++)
+		gs_physmem_free_huge(pfn[i], 9);
+	/* Given back, and zero for the next owner (the range freed last is reused first). */
+	ck_assert_uint_eq(huge(9, GS_BACKING_ANON), pfn[NR - 1]);
+	for (unsigned long p = 0; p < 512; p++)
+		ck_assert_int_eq(*(char *)gs_pfn_to_virt(pfn[NR - 1] + p), 0);
+	gs_physmem_free_huge(pfn[NR - 1], 9);
 	gs_test_assert_no_leaks();
 }
 END_TEST
@@ -633,6 +679,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, physmem_alloc_injected);
 	tcase_add_test(tc, physmem_backing_override);
 	tcase_add_test(tc, physmem_1g_data);
+	tcase_add_test(tc, physmem_anon_data_one_mapping);
 	tcase_add_test(tc, physmem_hugetlb_backing);
 	tcase_add_test(tc, page_folio_every_page);
 	tcase_add_test(tc, refs_maps_pins_lock);
