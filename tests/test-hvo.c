@@ -244,6 +244,33 @@ START_TEST(hvo_memcheck_flags_direct_tail_reads)
 }
 END_TEST
 
+/* Under ASan the freed vmemmap is poisoned: a direct read is reported, as memcheck does. */
+START_TEST(hvo_asan_flags_direct_tail_reads)
+{
+#ifdef GS_TEST_ASAN
+	struct folio *f = new_huge(9);
+	int status;
+	pid_t pid;
+
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	ck_assert_ptr_eq(pfn_folio(folio_pfn(f) + 300), f); /* through the API: fine */
+	pid = fork();
+	if (pid == 0) {
+		volatile unsigned long info = pfn_to_page(folio_pfn(f) + 300)->compound_info;
+
+		(void)info;
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	/* ASan's report ends the child: an abort, or its error exit code. */
+	ck_assert(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status)));
+	free_huge(f);
+#else
+	printf("skip hvo_asan_flags_direct_tail_reads: needs an ASan build\n");
+#endif
+}
+END_TEST
+
 START_TEST(hvo_first_page_stays_writable)
 {
 	struct folio *f = new_huge(9);
@@ -514,6 +541,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, hvo_prepare_split_cancel_and_failure);
 	tcase_add_test(tc, hvo_prealloc_makes_restore_infallible);
 	tcase_add_test(tc, hvo_tail_write_detected);
+	tcase_add_test(tc, hvo_asan_flags_direct_tail_reads);
 	tcase_add_test(tc, hvo_host_mappings_bounded);
 	suite_add_tcase(s, tc);
 	return s;
