@@ -144,11 +144,17 @@ static struct folio *alloc_fresh_hugetlb_folio(struct hstate *h, gfp_t gfp)
 	return folio;
 }
 
-/* Long pool growth tells whoever watches (the CLI's progress line) how far it is. */
-static void hugetlb_report_progress(const struct hstate *h, unsigned long done, unsigned long goal)
+/* Long pool work (growing, giving back) tells whoever watches (the CLI) how far it is. */
+static void hugetlb_report_progress(const struct hstate *h, const char *work, unsigned long start,
+				    unsigned long done, unsigned long goal)
 {
-	if (!(done % 4096) || done == goal)
-		gs_physmem_progress(h->name, done, goal);
+	char what[64];
+
+	/* Short work (most resizes) is not worth a line; long work every 4096 pages and at its end. */
+	if (goal - start < 4096 || (done % 4096 && done != goal))
+		return;
+	snprintf(what, sizeof(what), "%s %s", h->name, work);
+	gs_physmem_progress(what, done, goal);
 }
 
 /* At most how many fresh pages the host could still give @h: checked before any loop. */
@@ -177,11 +183,14 @@ static void update_and_free_hugetlb_folio(struct hstate *h, struct folio *folio)
 
 static void update_and_free_pages_bulk(struct hstate *h, struct list_head *list)
 {
+	unsigned long total = list_count_nodes(list), done = 0;
 	struct folio *folio, *next;
 
 	list_for_each_entry_safe (folio, next, list, lru) {
 		list_del_init(&folio->lru);
 		update_and_free_hugetlb_folio(h, folio);
+		/* Giving back a large pool takes as long as growing it: say how far it is. */
+		hugetlb_report_progress(h, "freed", 0, ++done, total);
 	}
 }
 
@@ -264,7 +273,7 @@ static void shrink_pool(struct hstate *h, unsigned long count)
 
 int set_max_huge_pages(struct hstate *h, unsigned long count)
 {
-	unsigned long goal;
+	unsigned long start, goal;
 
 	might_sleep();
 	spin_lock(&hugetlb_lock);
@@ -274,14 +283,17 @@ int set_max_huge_pages(struct hstate *h, unsigned long count)
 			break;
 
 	/* Best effort, as the sysfs write: grow to what the machine holds, no further. */
-	goal = persistent_huge_pages(h);
+	start = goal = persistent_huge_pages(h);
 	goal += min_t(unsigned long, count - min_t(unsigned long, count, goal), fresh_available(h));
 	while (goal > persistent_huge_pages(h)) {
 		bool ok;
 
 		spin_unlock(&hugetlb_lock);
 		ok = alloc_pool_huge_folio(h);
-		hugetlb_report_progress(h, persistent_huge_pages(h), goal);
+		/* A host giving out early ends the work where it is: the last report says so. */
+		if (!ok)
+			goal = persistent_huge_pages(h);
+		hugetlb_report_progress(h, "allocated", start, persistent_huge_pages(h), goal);
 		spin_lock(&hugetlb_lock);
 		if (!ok)
 			goto out;

@@ -1371,6 +1371,34 @@ START_TEST(test_pool_best_effort)
 }
 END_TEST
 
+static unsigned long progress_calls, progress_done, progress_total;
+
+static void count_progress(const char *what, unsigned long done, unsigned long total)
+{
+	ck_assert_ptr_nonnull(strstr(what, "hugepages-2048kB"));
+	progress_calls++;
+	progress_done = done;
+	progress_total = total;
+}
+
+/* Long pool work reports how far it is: every 4096 pages and at the end. */
+START_TEST(test_pool_progress)
+{
+	gs_physmem_set_progress(count_progress);
+	host.limit[0] = 5000;
+	ck_assert_int_eq(set_max_huge_pages(H2M, ULONG_MAX), 0);
+	ck_pool(H2M, 5000, 5000, 0, 0);
+	ck_assert_uint_eq(progress_calls, 2); /* 4096, 5000 */
+	ck_assert_uint_eq(progress_done, 5000);
+	ck_assert_uint_eq(progress_total, 5000);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 0), 0);
+	ck_assert_uint_eq(progress_calls, 4); /* freed: 4096, 5000 */
+	ck_assert_uint_eq(progress_done, 5000);
+	gs_physmem_set_progress(NULL);
+	assert_clean();
+}
+END_TEST
+
 /* Over physical memory: the machine's size bounds every pool. */
 START_TEST(test_pool_machine_size)
 {
@@ -1503,6 +1531,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_pool, test_random_ops);
 	tcase_add_test(tc_pool, test_count_ranges);
 	tcase_add_test(tc_pool, test_pool_best_effort);
+	tcase_add_test(tc_pool, test_pool_progress);
 	suite_add_tcase(s, tc_pool);
 
 	tcase_add_checked_fixture(tc_spool, setup, teardown);
