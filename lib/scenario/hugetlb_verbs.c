@@ -91,7 +91,8 @@ static unsigned long host_nr_available(void *ctx, unsigned int order)
 
 	if (idx < 0)
 		return 0;
-	left = host->limit[idx] - host->pages[idx];
+	/* host= may have been set below what the pools hold already. */
+	left = host->limit[idx] > host->pages[idx] ? host->limit[idx] - host->pages[idx] : 0;
 	if (host->lower.nr_available)
 		left = min_t(unsigned long, left, host->lower.nr_available(host->lower.ctx, order));
 	return left;

@@ -13,6 +13,12 @@ machine                                            => free=0
 machine mem=64M                                    => EBUSY mem=134217728
 hugetlb pool size=1G nr=100000000                  => nr=0 max=0
 hugetlb pool size=2M nr=16                         => nr=16 free=16
+# The host's own limit (host=) bounds it too, whichever is lower.
+hugetlb pool size=2M nr=0                          => nr=0
+hugetlb pool size=2M host=3 nr=0xffffffffffffffff  => nr=3 free=3
+hugetlb pool size=2M host=1 nr=0xffffffffffffffff  => nr=3 free=3
+hugetlb pool size=2M host=0xffffffffffffffff       => nr=3
+hugetlb pool size=2M nr=16                         => nr=16 free=16
 hugetlb pool size=1G nr=100000000                  => nr=0
 hugetlb pool size=2M nr=0                          => nr=0
 hugetlb pool size=1G nr=100000000                  => nr=0
