@@ -6,7 +6,7 @@
  * apart so that hugetlb_cgroup.c reads them without calling into the pools
  * (lib/hugetlb.c), which call the controller.
  */
-#include <gmemsim/hugetlb.h>
+#include <gmemsim/hugetlb_hstate.h>
 #include <gmemsim/internal/hugetlb_int.h>
 
 #define HSTATE_INIT(i, ord, nm)                                                        \

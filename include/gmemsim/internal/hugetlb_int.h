@@ -7,7 +7,7 @@
 #ifndef GMEMSIM_INTERNAL_HUGETLB_INT_H
 #define GMEMSIM_INTERNAL_HUGETLB_INT_H
 
-#include <gmemsim/hugetlb.h>
+struct hugepage_subpool;
 
 /* hugetlb_subpool_link() - a new subpool joins the list (takes hugetlb_lock) */
 void hugetlb_subpool_link(struct hugepage_subpool *spool);
