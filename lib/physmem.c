@@ -84,6 +84,13 @@ int gs_physmem_init(void)
 			WARN_ON(munmap(vm, pfns * sizeof(struct page)));
 			continue;
 		}
+		/*
+		 * Struct pages come and go 4 KiB at a time (HVO): a host whose
+		 * transparent huge pages are "always" would back them 2 MiB at
+		 * a time and undo HVO's savings. EINVAL: a host without them.
+		 */
+		if (madvise(vm, pfns * sizeof(struct page), MADV_NOHUGEPAGE) && errno != EINVAL)
+			WARN(1, "vmemmap: MADV_NOHUGEPAGE failed (errno %d)", errno);
 		gs_vmemmap = vm;
 		gs_vmemmap_pfns = pfns;
 		chunk_tab = tab;
