@@ -46,7 +46,7 @@ static int host_free_fresh(void *ctx, struct folio *folio)
 	if (WARN_ON_ONCE(folio_ref_count(folio)))
 		return -EBUSY;
 	/* The buddy allocator needs every struct page back: undo HVO first; it can fail. */
-	err = hugetlb_vmemmap_restore_folio(folio);
+	err = hugetlb_vmemmap_restore_for_free(folio);
 	if (err)
 		return err;
 	hugetlb_vmemmap_release(pfn, order);

@@ -294,7 +294,12 @@ static bool use_reservation(unsigned long pfn, unsigned long v, unsigned long n)
 	return true;
 }
 
-int hugetlb_vmemmap_restore_folio(struct folio *folio)
+/*
+ * The restore; with @for_free the huge page goes back to the host next, so
+ * its pages are allocated and charged (and can fail) as always, but not
+ * taken from the host nor written: the host would drop them at once.
+ */
+static int restore(struct folio *folio, bool for_free)
 {
 	unsigned int order = folio_order(folio);
 	unsigned long pfn = folio_pfn(folio), n = hugetlb_vmemmap_optimizable_pages(order);
@@ -307,19 +312,32 @@ int hugetlb_vmemmap_restore_folio(struct folio *folio)
 		/* Already charged, populated and zeroed: no fault, no failure. */
 	} else if (charge_pages(n)) {
 		return -ENOMEM;
+	} else if (for_free) {
+		undrop_vmemmap(vpage(pfn, 1), n);
 	} else if (back_vmemmap(vpage(pfn, 1), n)) {
 		uncharge_pages(n);
 		stats.restore_failures++;
 		return -ENOMEM;
 	}
 	mark_restored(vpage(pfn, 1), n);
-	write_tail_markers(folio, HUGETLB_VMEMMAP_RESERVE_PAGES, 1UL << order);
+	if (!for_free)
+		write_tail_markers(folio, HUGETLB_VMEMMAP_RESERVE_PAGES, 1UL << order);
 	folio_clear_hugetlb_vmemmap_optimized(folio);
 	count_allocated(n);
 	stats.restores++;
 	gs_trace("hvo.restore", GS_TF_X("pfn", pfn), GS_TF_U("order", order),
 		 GS_TF_U("pages_allocated", n));
 	return 0;
+}
+
+int hugetlb_vmemmap_restore_folio(struct folio *folio)
+{
+	return restore(folio, false);
+}
+
+int hugetlb_vmemmap_restore_for_free(struct folio *folio)
+{
+	return restore(folio, true);
 }
 
 int hugetlb_vmemmap_prepare_split(struct folio *folio, unsigned int new_order)

@@ -372,6 +372,41 @@ START_TEST(hvo_restore_every_failure)
 }
 END_TEST
 
+/*
+ * The restore before a page goes back to the host: allocated and charged
+ * like any restore (each page can fail, all or nothing), never populated.
+ */
+START_TEST(hvo_restore_for_free)
+{
+	struct gs_inject_rule r = {.site = GS_SITE_HVO_RESTORE, .mode = GS_INJECT_NTH, .nth = 4};
+	struct folio *f = new_huge(9);
+	struct gs_site_stats before, after;
+	struct gs_hvo_stats st;
+	int id;
+
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	gs_site_stats(GS_SITE_HVO_RESTORE, &before);
+	id = gs_inject_arm(&r);
+	ck_assert_int_ge(id, 0);
+	ck_assert_int_eq(hugetlb_vmemmap_restore_for_free(f), -ENOMEM);
+	gs_inject_disarm(id);
+	ck_assert(folio_test_hugetlb_vmemmap_optimized(f));
+	gs_site_stats(GS_SITE_HVO_RESTORE, &after);
+	ck_assert_uint_eq(after.live, before.live); /* all or nothing */
+	ck_assert_int_eq(hugetlb_vmemmap_restore_for_free(f), 0);
+	ck_assert(!folio_test_hugetlb_vmemmap_optimized(f));
+	gs_site_stats(GS_SITE_HVO_RESTORE, &after);
+	ck_assert_uint_eq(after.live, before.live + 7);
+	gs_hvo_stats(&st);
+	ck_assert_uint_eq(st.freed_pages, 0);
+	/* Not taken from the host: the tails' vmemmap holds nothing. */
+	ck_assert_uint_eq(resident(f), PAGE_SIZE);
+	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+	free_huge(f);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
 START_TEST(hvo_restore_1g_failures)
 {
 	static const unsigned long nths[] = {1, 2, 2048, 4094, 4095};
@@ -537,6 +572,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, hvo_disabled_and_refusals);
 	tcase_add_test(tc, hvo_restore_every_failure);
 	tcase_add_test(tc, hvo_restore_1g_failures);
+	tcase_add_test(tc, hvo_restore_for_free);
 	tcase_add_test(tc, hvo_direct_vs_two_step);
 	tcase_add_test(tc, hvo_prepare_split_cancel_and_failure);
 	tcase_add_test(tc, hvo_prealloc_makes_restore_infallible);
