@@ -11,20 +11,25 @@
 #include <string.h>
 #include <valgrind/valgrind.h>
 #include <gmemsim/folio.h>
-#include <gmemsim/hugetlb_meta.h>
-#include <gmemsim/hvo.h>
 #include <gmemsim/trace.h>
 
 #define TAIL_INFO(order) (GS_PAGE_TAIL | ((unsigned long)(order) << 1))
 
+/* An HVO-optimized folio keeps the struct pages of its first vmemmap page. */
+#define OPTIMIZED_TAILS (PAGE_SIZE / sizeof(struct page))
+
 static void (*free_hooks[GS_FOLIO_NR_KINDS])(struct folio *folio);
+static const struct gs_folio_split_ops *split_ops[GS_FOLIO_NR_KINDS];
 
 /*
  * An HVO-optimized folio's tail struct pages beyond its first vmemmap page
  * read as zero. Such a folio is a whole HugeTLB page of order >= 7 (more
  * than one vmemmap page), so look for its head at each such alignment.
  */
-static struct folio *optimized_tail_folio(const struct page *page)
+/* Reading optimized tails is this file's privilege: ASan has them poisoned (lib/hvo.c). */
+#define NO_ASAN __attribute__((no_sanitize("address")))
+
+static NO_ASAN struct folio *optimized_tail_folio(const struct page *page)
 {
 	unsigned long pfn = page_to_pfn(page);
 
@@ -42,9 +47,10 @@ static struct folio *optimized_tail_folio(const struct page *page)
 
 /*
  * The tail struct pages of an HVO-optimized folio are NOACCESS to memcheck
- * (lib/hvo.c), so that only this API reads them; its own reads are exempt.
+ * and poisoned for ASan (lib/hvo.c), so that only this API reads them; its
+ * own reads are exempt.
  */
-static inline unsigned long read_compound_info(const struct page *page)
+static inline NO_ASAN unsigned long read_compound_info(const struct page *page)
 {
 	unsigned long info;
 
@@ -202,6 +208,12 @@ void gs_folio_set_free_hook(enum gs_folio_kind kind, void (*fn)(struct folio *fo
 		free_hooks[kind] = fn;
 }
 
+void gs_folio_set_split_ops(enum gs_folio_kind kind, const struct gs_folio_split_ops *ops)
+{
+	if (!WARN_ON((unsigned int)kind >= GS_FOLIO_NR_KINDS))
+		split_ops[kind] = ops;
+}
+
 static enum gs_folio_kind folio_kind(const struct folio *folio)
 {
 	if (folio_test_hugetlb(folio))
@@ -255,7 +267,7 @@ static int piece_refs(const struct split_src *src, unsigned long pfn, unsigned i
 
 static struct folio *make_piece(const struct split_src *src, unsigned long pfn, unsigned int order)
 {
-	unsigned long tails = src->keep_hvo ? HUGETLB_VMEMMAP_RESERVE_PAGES : ~0UL;
+	unsigned long tails = src->keep_hvo ? OPTIMIZED_TAILS : ~0UL;
 	struct folio *piece = gs_folio_init(pfn, order, src->flags, tails);
 
 	if (src->keep_hvo)
@@ -383,17 +395,18 @@ int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
 	};
 	unsigned long at_pfn = at ? page_to_pfn(at) : src.pfn;
 	int expected = 1 + (folio->mapping ? (int)folio_nr_pages(folio) : 0);
+	const struct gs_folio_split_ops *ops = split_ops[folio_kind(folio)];
 
 	if (new_order >= order || at_pfn < src.pfn || at_pfn >= src.pfn + (1UL << order))
 		return -EINVAL;
 	/*
 	 * The struct pages of the new heads must exist: either HVO was undone,
-	 * or the pieces stay optimized and prepare_split gave each its first
-	 * vmemmap page.
+	 * or the pieces stay optimized and their owner gave each its first
+	 * vmemmap page (hugetlb_vmemmap_prepare_split()).
 	 */
 	if (folio_test_hugetlb_vmemmap_optimized(folio)) {
-		if (WARN_ON_ONCE(type != GS_SPLIT_UNIFORM ||
-				 !hugetlb_vmemmap_split_prepared(folio, new_order)))
+		if (WARN_ON_ONCE(type != GS_SPLIT_UNIFORM || !ops || !ops->vmemmap_ready ||
+				 !ops->vmemmap_ready(folio, new_order)))
 			return -EINVAL;
 		src.keep_hvo = true;
 	}
@@ -401,9 +414,9 @@ int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
 		return -EBUSY;
 	if (!folio_ref_freeze(folio, expected))
 		return -EAGAIN;
-	/* A HugeTLB page's identity lives in page 3, which the split overwrites: save it first. */
-	if (folio_test_hugetlb(folio)) {
-		int err = hugetlb_meta_save(folio, GFP_KERNEL);
+	/* The owner saves what the split overwrites (a HugeTLB page's identity in page 3). */
+	if (ops && ops->save) {
+		int err = ops->save(folio, GFP_KERNEL);
 
 		if (err) {
 			folio_ref_unfreeze(folio, expected);
@@ -495,9 +508,12 @@ int folio_merge(struct folio *first, unsigned int order, int caller_refs)
 	folio = gs_folio_init(pfn, order, flags, ~0UL);
 	folio->mapping = mapping;
 	folio->index = index;
-	/* A HugeTLB page again: its subpool, cgroups and flags come back from the record. */
-	if (was_hugetlb)
-		WARN_ON_ONCE(!hugetlb_meta_restore(folio));
+	/* A HugeTLB page again: its owner puts back what the split saved. */
+	if (was_hugetlb) {
+		const struct gs_folio_split_ops *ops = split_ops[GS_FOLIO_HUGETLB];
+
+		WARN_ON_ONCE(!ops || !ops->restore || !ops->restore(folio));
+	}
 	refs = (mapping ? (int)nr : 0) + caller_refs;
 	folio_set_count(folio, refs);
 	gs_trace("folio.merge", GS_TF_X("pfn", pfn), GS_TF_U("order", order));

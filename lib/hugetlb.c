@@ -17,51 +17,15 @@
 #include <gmemsim/hugetlb_cgroup.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/state.h>
+#include <gmemsim/physmem.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
-
-#define HSTATE_INIT(i, ord, nm)                                                        \
-	[i] = {                                                                        \
-		.order = (ord),                                                        \
-		.mask = ~((PAGE_SIZE << (ord)) - 1),                                   \
-		.name = (nm),                                                          \
-		.hugepage_freelist = LIST_HEAD_INIT(hstates[i].hugepage_freelist),     \
-		.hugepage_activelist = LIST_HEAD_INIT(hstates[i].hugepage_activelist), \
-	}
-
-struct hstate hstates[HUGE_MAX_HSTATE] = {
-	HSTATE_INIT(0, HPAGE_PMD_ORDER, "hugepages-2048kB"),
-	HSTATE_INIT(1, HPAGE_PUD_ORDER, "hugepages-1048576kB"),
-};
-
-DEFINE_SPINLOCK(hugetlb_lock);
+#include <gmemsim/internal/hugetlb_int.h>
 
 static const struct gs_hugetlb_backend *hugetlb_host;
-static const struct hugetlb_split_ops *split_ops;
-static LIST_HEAD(subpool_list);
 
 /* What the kernel's htlb_alloc_mask() gives a pool without movability. */
 #define HTLB_ALLOC_GFP (GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
-
-struct hstate *size_to_hstate(unsigned long size)
-{
-	struct hstate *h;
-
-	for_each_hstate (h)
-		if (huge_page_size(h) == size)
-			return h;
-	return NULL;
-}
-
-struct hstate *folio_hstate(const struct folio *folio)
-{
-	struct hstate *h;
-
-	for_each_hstate (h)
-		if (huge_page_order(h) == folio_order(folio))
-			return h;
-	return NULL;
-}
 
 int hugetlb_set_backend(const struct gs_hugetlb_backend *backend)
 {
@@ -181,6 +145,29 @@ static struct folio *alloc_fresh_hugetlb_folio(struct hstate *h, gfp_t gfp)
 	return folio;
 }
 
+/* Long pool work (growing, giving back) tells whoever watches (the CLI) how far it is. */
+static void hugetlb_report_progress(const struct hstate *h, const char *work, unsigned long start,
+				    unsigned long done, unsigned long goal)
+{
+	char what[64];
+
+	/* Short work (most resizes) is not worth a line; long work every 4096 pages and at its end. */
+	if (goal - start < 4096 || (done % 4096 && done != goal))
+		return;
+	snprintf(what, sizeof(what), "%s %s", h->name, work);
+	gs_physmem_progress(what, done, goal);
+}
+
+/* At most how many fresh pages the host could still give @h: checked before any loop. */
+static unsigned long fresh_available(const struct hstate *h)
+{
+	if (!hugetlb_host)
+		return 0;
+	if (!hugetlb_host->nr_available)
+		return ULONG_MAX;
+	return hugetlb_host->nr_available(hugetlb_host->ctx, h->order);
+}
+
 /* Hand a page that has left the pool back to the host. */
 static void update_and_free_hugetlb_folio(struct hstate *h, struct folio *folio)
 {
@@ -197,11 +184,14 @@ static void update_and_free_hugetlb_folio(struct hstate *h, struct folio *folio)
 
 static void update_and_free_pages_bulk(struct hstate *h, struct list_head *list)
 {
+	unsigned long total = list_count_nodes(list), done = 0;
 	struct folio *folio, *next;
 
 	list_for_each_entry_safe (folio, next, list, lru) {
 		list_del_init(&folio->lru);
 		update_and_free_hugetlb_folio(h, folio);
+		/* Giving back a large pool takes as long as growing it: say how far it is. */
+		hugetlb_report_progress(h, "freed", 0, ++done, total);
 	}
 }
 
@@ -284,6 +274,8 @@ static void shrink_pool(struct hstate *h, unsigned long count)
 
 int set_max_huge_pages(struct hstate *h, unsigned long count)
 {
+	unsigned long start, goal;
+
 	might_sleep();
 	spin_lock(&hugetlb_lock);
 	/* Surplus pages in use are the cheapest way to grow. */
@@ -291,15 +283,24 @@ int set_max_huge_pages(struct hstate *h, unsigned long count)
 		if (!adjust_pool_surplus(h, -1))
 			break;
 
-	while (count > persistent_huge_pages(h)) {
+	/* Best effort, as the sysfs write: grow to what the machine holds, no further. */
+	start = goal = persistent_huge_pages(h);
+	goal += min_t(unsigned long, count - min_t(unsigned long, count, goal), fresh_available(h));
+	while (goal > persistent_huge_pages(h)) {
 		bool ok;
 
 		spin_unlock(&hugetlb_lock);
 		ok = alloc_pool_huge_folio(h);
+		/* A host giving out early ends the work where it is: the last report says so. */
+		if (!ok)
+			goal = persistent_huge_pages(h);
+		hugetlb_report_progress(h, "allocated", start, persistent_huge_pages(h), goal);
 		spin_lock(&hugetlb_lock);
 		if (!ok)
 			goto out;
 	}
+	if (count > goal)
+		goto out;
 	shrink_pool(h, count);
 out:
 	h->max_huge_pages = persistent_huge_pages(h);
@@ -339,6 +340,12 @@ static int gather_surplus_pages(struct hstate *h, long delta, bool use_surplus)
 		return 0;
 	}
 	if (!use_surplus)
+		return -ENOMEM;
+	/* More than overcommit allows or the machine holds: fail before allocating any. */
+	if ((unsigned long)needed >
+		    h->nr_overcommit_huge_pages - min_t(unsigned long, h->surplus_huge_pages,
+							h->nr_overcommit_huge_pages) ||
+	    (unsigned long)needed > fresh_available(h))
 		return -ENOMEM;
 retry:
 	spin_unlock(&hugetlb_lock);
@@ -409,6 +416,11 @@ int hugetlb_acct_memory(struct hstate *h, long delta, bool use_surplus)
 	if (!delta)
 		return 0;
 	spin_lock(&hugetlb_lock);
+	/* Releasing more than is reserved would wrap the counter: a caller's bug. */
+	if (delta < 0 && (delta == LONG_MIN || (unsigned long)-delta > h->resv_huge_pages)) {
+		ret = -EINVAL;
+		goto out;
+	}
 	if (delta > 0) {
 		if (gather_surplus_pages(h, delta, use_surplus) < 0)
 			goto out;
@@ -456,9 +468,7 @@ static void subpool_release(struct hugepage_subpool *spool)
 	if (spool->rsvd_cg)
 		hugetlb_cgroup_uncharge_cgroup_rsvd(hstate_index(h), spool->rsvd_nr_pages,
 						    spool->rsvd_cg);
-	spin_lock(&hugetlb_lock);
-	list_del(&spool->list);
-	spin_unlock(&hugetlb_lock);
+	hugetlb_subpool_unlink(spool);
 	gs_free(GS_SITE_HUGETLB_SUBPOOL, spool, sizeof(*spool));
 }
 
@@ -476,6 +486,9 @@ struct hugepage_subpool *hugepage_new_subpool(struct hstate *h, long max_hpages,
 {
 	struct hugepage_subpool *spool;
 
+	/* -1 is "none"; anything else below 0 is no size the kernel's long counts could mean. */
+	if (max_hpages < -1 || min_hpages < -1 || (max_hpages != -1 && min_hpages > max_hpages))
+		return NULL;
 	spool = gs_alloc(GS_SITE_HUGETLB_SUBPOOL, sizeof(*spool), GFP_KERNEL | __GFP_ZERO);
 	if (!spool)
 		return NULL;
@@ -490,10 +503,7 @@ struct hugepage_subpool *hugepage_new_subpool(struct hstate *h, long max_hpages,
 		return NULL;
 	}
 	spool->rsv_hpages = min_hpages;
-
-	spin_lock(&hugetlb_lock);
-	list_add_tail(&spool->list, &subpool_list);
-	spin_unlock(&hugetlb_lock);
+	hugetlb_subpool_link(spool);
 	return spool;
 }
 
@@ -577,13 +587,15 @@ long hugepage_subpool_put_pages(struct hugepage_subpool *spool, long delta)
 
 struct hugepage_subpool *hugetlb_gmem_new_subpool(struct hstate *h, long nr_hpages)
 {
-	unsigned long nr_pages = (unsigned long)nr_hpages << huge_page_order(h);
+	unsigned long nr_pages;
 	int idx = hstate_index(h);
 	struct hugepage_subpool *spool;
 	struct hugetlb_cgroup *h_cg;
 
-	if (nr_hpages < 1)
+	/* The file's size in bytes is a loff_t: more pages than that holds is no size. */
+	if (nr_hpages < 1 || nr_hpages > hugetlb_max_file_hpages(h))
 		return ERR_PTR(-EINVAL);
+	nr_pages = (unsigned long)nr_hpages << huge_page_order(h);
 	if (hugetlb_cgroup_charge_cgroup_rsvd(idx, nr_pages, &h_cg))
 		return ERR_PTR(-ENOMEM);
 	spool = hugepage_new_subpool(h, nr_hpages, nr_hpages, false);
@@ -594,14 +606,6 @@ struct hugepage_subpool *hugetlb_gmem_new_subpool(struct hstate *h, long nr_hpag
 	spool->rsvd_cg = h_cg;
 	spool->rsvd_nr_pages = nr_pages;
 	return spool;
-}
-
-void hugetlb_for_each_subpool(void (*fn)(struct hugepage_subpool *spool, void *arg), void *arg)
-{
-	struct hugepage_subpool *spool;
-
-	list_for_each_entry (spool, &subpool_list, list)
-		fn(spool, arg);
 }
 
 /* --- allocation and free --- */
@@ -661,6 +665,8 @@ struct folio *hugetlb_alloc_folio(struct hstate *h, struct mempolicy *mpol, pgof
 		hugetlb_cgroup_commit_charge_rsvd(idx, nr_pages, h_cg_rsvd, folio);
 	assert_resv_covered(h);
 	spin_unlock(&hugetlb_lock);
+	/* The folio layer's view, the counterpart of folio.free when its last reference goes. */
+	gs_trace("folio.alloc", GS_TF_X("pfn", folio_pfn(folio)), GS_TF_U("order", h->order));
 	gs_trace("hugetlb.alloc", GS_TF_STR("hstate", h->name), GS_TF_U("ilx", ilx),
 		 GS_TF_B("reserved", use_existing_reservation), GS_TF_U("free", h->free_huge_pages),
 		 GS_TF_U("resv", h->resv_huge_pages), GS_TF_U("surplus", h->surplus_huge_pages));
@@ -773,18 +779,6 @@ void free_huge_folio(struct folio *folio)
 }
 
 /* --- split huge pages --- */
-
-void hugetlb_set_split_ops(const struct hugetlb_split_ops *ops)
-{
-	split_ops = ops;
-}
-
-void hugetlb_for_each_split(struct hstate *h, hugetlb_meta_fn fn, void *arg)
-{
-	lockdep_assert_held(&hugetlb_lock);
-	if (split_ops)
-		split_ops->for_each(split_ops->ctx, h, fn, arg);
-}
 
 void hugetlb_folio_split_detach(struct folio *folio)
 {

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/check.h>
-#include <gmemsim/hugetlb.h>
 #include <gmemsim/hugetlb_cgroup.h>
 #include <gmemsim/state.h>
 #include <gmemsim/trace.h>

@@ -46,7 +46,7 @@ static int host_free_fresh(void *ctx, struct folio *folio)
 	if (WARN_ON_ONCE(folio_ref_count(folio)))
 		return -EBUSY;
 	/* The buddy allocator needs every struct page back: undo HVO first; it can fail. */
-	err = hugetlb_vmemmap_restore_folio(folio);
+	err = hugetlb_vmemmap_restore_for_free(folio);
 	if (err)
 		return err;
 	hugetlb_vmemmap_release(pfn, order);
@@ -56,11 +56,18 @@ static int host_free_fresh(void *ctx, struct folio *folio)
 	return 0;
 }
 
+static unsigned long host_nr_available(void *ctx, unsigned int order)
+{
+	(void)ctx;
+	return gs_physmem_free_pages() >> order;
+}
+
 struct gs_hugetlb_backend gs_hugetlb_host_backend(struct gs_hugetlb_host *host)
 {
 	return (struct gs_hugetlb_backend){
 		.alloc_fresh = host_alloc_fresh,
 		.free_fresh = host_free_fresh,
+		.nr_available = host_nr_available,
 		.ctx = host,
 	};
 }

@@ -10,6 +10,7 @@
 #include <gmemsim/folio.h>
 #include <gmemsim/hugetlb.h>
 #include <gmemsim/hugetlb_meta.h>
+#include <gmemsim/hvo.h>
 #include <gmemsim/xarray.h>
 
 static DEFINE_XARRAY(meta_xa);
@@ -128,4 +129,19 @@ bool hugetlb_pfn_is_gmem(unsigned long pfn)
 unsigned long hugetlb_meta_count(void)
 {
 	return nr_meta;
+}
+
+/*
+ * How HugeTLB joins the folio layer's split and merge: HVO says whether the
+ * pieces' struct pages exist, the record keeps the page's identity.
+ */
+static const struct gs_folio_split_ops hugetlb_folio_split_ops = {
+	.vmemmap_ready = hugetlb_vmemmap_split_prepared,
+	.save = hugetlb_meta_save,
+	.restore = hugetlb_meta_restore,
+};
+
+__attribute__((constructor)) static void hugetlb_meta_init(void)
+{
+	gs_folio_set_split_ops(GS_FOLIO_HUGETLB, &hugetlb_folio_split_ops);
 }

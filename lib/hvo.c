@@ -12,20 +12,41 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <valgrind/memcheck.h>
 #include <gmemsim/alloc.h>
+#include <gmemsim/check.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/hvo.h>
 #include <gmemsim/state.h>
 #include <gmemsim/trace.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define GS_HVO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GS_HVO_ASAN 1
+#endif
+#endif
+#ifdef GS_HVO_ASAN
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(addr, size)	((void)(addr), (void)(size))
+#define ASAN_UNPOISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#endif
+
 #define PFNS_PER_VMEMMAP_PAGE (PAGE_SIZE / sizeof(struct page)) /* 64 */
 #define CHUNK_SHIFT	      9
+#define PM_EXCLUSIVE	      (1ULL << 56) /* /proc/self/pagemap: page mapped exclusively */
 
 static bool hvo_on = true;
 static unsigned long *restored_bits; /* bit v: vmemmap page v was allocated by a restore */
+static unsigned long *freed_bits;    /* bit v: vmemmap page v is given back by HVO */
+static unsigned long freed_hi;	     /* no bit at or above it was ever set */
 
 /*
  * A preallocation: host pages already populated, waiting in a staging
@@ -56,7 +77,7 @@ bool gs_hvo_enabled(void)
 static int hvo_init(void)
 {
 	size_t bits_len, res_len;
-	void *b, *r;
+	void *b, *f, *r;
 
 	if (restored_bits)
 		return 0;
@@ -66,11 +87,22 @@ static int hvo_init(void)
 	res_len = ALIGN((gs_vmemmap_pfns >> CHUNK_SHIFT) * sizeof(*reserved), PAGE_SIZE);
 	b = mmap(NULL, bits_len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	f = mmap(NULL, bits_len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	r = mmap(NULL, res_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		 -1, 0);
-	if (b == MAP_FAILED || r == MAP_FAILED)
+	if (b == MAP_FAILED || f == MAP_FAILED || r == MAP_FAILED) {
+		/* All or nothing: what was mapped goes back (munmap of a fresh mapping cannot fail). */
+		if (b != MAP_FAILED)
+			WARN_ON(munmap(b, bits_len));
+		if (f != MAP_FAILED)
+			WARN_ON(munmap(f, bits_len));
+		if (r != MAP_FAILED)
+			WARN_ON(munmap(r, res_len));
 		return -ENOMEM;
+	}
 	restored_bits = b;
+	freed_bits = f;
 	reserved = r;
 	return 0;
 }
@@ -114,6 +146,18 @@ static bool test_restored(unsigned long v)
 	return restored_bits[v / BITS_PER_LONG] & (1UL << (v % BITS_PER_LONG));
 }
 
+static void set_freed(unsigned long v, unsigned long n, bool freed)
+{
+	if (freed && v + n > freed_hi)
+		freed_hi = v + n;
+	for (unsigned long i = v; i < v + n; i++) {
+		if (freed)
+			freed_bits[i / BITS_PER_LONG] |= 1UL << (i % BITS_PER_LONG);
+		else
+			freed_bits[i / BITS_PER_LONG] &= ~(1UL << (i % BITS_PER_LONG));
+	}
+}
+
 static void uncharge_pages(unsigned long n)
 {
 	for (unsigned long i = 0; i < n; i++)
@@ -150,34 +194,48 @@ static void count_freed(unsigned long n, unsigned long restored)
 	stats.pages_freed += n;
 }
 
-/* Give vmemmap pages back to the host; what is left reads as zero and is read-only. */
+/*
+ * Give vmemmap pages back to the host: what is left reads as zero (the
+ * host's zero page). The kernel maps freed vmemmap read-only so that a
+ * write traps; doing that here (mprotect) would cost two host mappings per
+ * folio, and the host allows 65,530, so a write is caught instead by a
+ * software check (a freed page the host holds exclusively was written, see
+ * hvo_check()), by memcheck (NOACCESS) and by ASan (poisoned): under the
+ * two, any direct read or write is reported, so only page_folio() looks.
+ */
 static void drop_vmemmap(unsigned long v, unsigned long n)
 {
-	mprotect(vpage_addr(v), n * PAGE_SIZE, PROT_READ);
-	madvise(vpage_addr(v), n * PAGE_SIZE, MADV_DONTNEED);
-	/*
-	 * Writes trap (read-only). Under memcheck, reads are flagged too: they
-	 * would see zeroes, not tail markers, so only page_folio() may look.
-	 */
+	/* Only locked or huge-TLB mappings refuse: the vmemmap is neither. */
+	WARN_ON(madvise(vpage_addr(v), n * PAGE_SIZE, MADV_DONTNEED));
+	set_freed(v, n, true);
 	VALGRIND_MAKE_MEM_NOACCESS(vpage_addr(v), n * PAGE_SIZE);
+	ASAN_POISON_MEMORY_REGION(vpage_addr(v), n * PAGE_SIZE);
+}
+
+/* Back to what drop_vmemmap() found: usable (zero) struct pages. */
+static void undrop_vmemmap(unsigned long v, unsigned long n)
+{
+	set_freed(v, n, false);
+	ASAN_UNPOISON_MEMORY_REGION(vpage_addr(v), n * PAGE_SIZE);
+	VALGRIND_MAKE_MEM_DEFINED(vpage_addr(v), n * PAGE_SIZE); /* fresh pages: zero */
 }
 
 /*
- * Make vmemmap pages writable again. The host backs them with zeroed pages
- * on first write, so a restore needs to write only the tail markers.
+ * Take vmemmap pages from the host again. They read as zero, so a restore
+ * writes only the tail markers. They are allocated now, in one call, as the
+ * kernel's restore allocates its page list up front (faulting 4095 pages
+ * one write at a time costs several times more); a host without
+ * MADV_POPULATE_WRITE (EINVAL) faults them in on first write instead. The
+ * host being out of memory is -ENOMEM, with the pages given back.
  */
-static void back_vmemmap(unsigned long v, unsigned long n)
+static int back_vmemmap(unsigned long v, unsigned long n)
 {
-	mprotect(vpage_addr(v), n * PAGE_SIZE, PROT_READ | PROT_WRITE);
-	VALGRIND_MAKE_MEM_DEFINED(vpage_addr(v), n * PAGE_SIZE); /* fresh pages: zero */
-	/*
-	 * Allocate them now, in one call, as the kernel's restore allocates its
-	 * page list up front: faulting 4095 pages one write at a time costs
-	 * several times more. Older hosts lack MADV_POPULATE_WRITE; the first
-	 * writes then fault them in.
-	 */
-	if (n > 1)
-		madvise(vpage_addr(v), n * PAGE_SIZE, MADV_POPULATE_WRITE);
+	undrop_vmemmap(v, n);
+	if (madvise(vpage_addr(v), n * PAGE_SIZE, MADV_POPULATE_WRITE) && errno != EINVAL) {
+		drop_vmemmap(v, n);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Tails of freshly backed (zero) vmemmap pages: only the tail word is not zero. */
@@ -231,12 +289,18 @@ static bool use_reservation(unsigned long pfn, unsigned long v, unsigned long n)
 		WARN(1, "mremap of a vmemmap preallocation failed");
 		return false;
 	}
+	undrop_vmemmap(v, n);
 	*r = (struct hvo_reserve){0};
 	stats.reserved_pages -= n;
 	return true;
 }
 
-int hugetlb_vmemmap_restore_folio(struct folio *folio)
+/*
+ * The restore; with @for_free the huge page goes back to the host next, so
+ * its pages are allocated and charged (and can fail) as always, but not
+ * taken from the host nor written: the host would drop them at once.
+ */
+static int restore(struct folio *folio, bool for_free)
 {
 	unsigned int order = folio_order(folio);
 	unsigned long pfn = folio_pfn(folio), n = hugetlb_vmemmap_optimizable_pages(order);
@@ -249,17 +313,32 @@ int hugetlb_vmemmap_restore_folio(struct folio *folio)
 		/* Already charged, populated and zeroed: no fault, no failure. */
 	} else if (charge_pages(n)) {
 		return -ENOMEM;
-	} else {
-		back_vmemmap(vpage(pfn, 1), n);
+	} else if (for_free) {
+		undrop_vmemmap(vpage(pfn, 1), n);
+	} else if (back_vmemmap(vpage(pfn, 1), n)) {
+		uncharge_pages(n);
+		stats.restore_failures++;
+		return -ENOMEM;
 	}
 	mark_restored(vpage(pfn, 1), n);
-	write_tail_markers(folio, HUGETLB_VMEMMAP_RESERVE_PAGES, 1UL << order);
+	if (!for_free)
+		write_tail_markers(folio, HUGETLB_VMEMMAP_RESERVE_PAGES, 1UL << order);
 	folio_clear_hugetlb_vmemmap_optimized(folio);
 	count_allocated(n);
 	stats.restores++;
 	gs_trace("hvo.restore", GS_TF_X("pfn", pfn), GS_TF_U("order", order),
 		 GS_TF_U("pages_allocated", n));
 	return 0;
+}
+
+int hugetlb_vmemmap_restore_folio(struct folio *folio)
+{
+	return restore(folio, false);
+}
+
+int hugetlb_vmemmap_restore_for_free(struct folio *folio)
+{
+	return restore(folio, true);
 }
 
 int hugetlb_vmemmap_prepare_split(struct folio *folio, unsigned int new_order)
@@ -275,9 +354,17 @@ int hugetlb_vmemmap_prepare_split(struct folio *folio, unsigned int new_order)
 		return -ENOMEM;
 	/* Piece 0's first vmemmap page is the folio's own; the others need one each. */
 	for (unsigned long k = 1; k < pieces; k++) {
-		back_vmemmap(vpage(pfn + k * step, 0), 1);
-		mark_restored(vpage(pfn + k * step, 0), 1);
+		if (back_vmemmap(vpage(pfn + k * step, 0), 1)) {
+			/* The host is out of memory: give back what this call took. */
+			while (--k)
+				drop_vmemmap(vpage(pfn + k * step, 0), 1);
+			uncharge_pages(pieces - 1);
+			stats.restore_failures++;
+			return -ENOMEM;
+		}
 	}
+	for (unsigned long k = 1; k < pieces; k++)
+		mark_restored(vpage(pfn + k * step, 0), 1);
 	count_allocated(pieces - 1);
 	stats.split_restores++;
 	gs_trace("hvo.prepare_split", GS_TF_X("pfn", pfn), GS_TF_U("order", order),
@@ -332,8 +419,21 @@ int hugetlb_vmemmap_prealloc(struct folio *folio)
 		uncharge_pages(n);
 		return -ENOMEM;
 	}
-	/* Really held from now on: this is what makes the later restore cheap and infallible. */
-	madvise(staging, n * PAGE_SIZE, MADV_POPULATE_WRITE);
+	/*
+	 * Really held from now on: this is what makes the later restore cheap
+	 * and infallible. A host without MADV_POPULATE_WRITE (EINVAL) is
+	 * touched page by page instead; a host out of memory is -ENOMEM.
+	 */
+	if (madvise(staging, n * PAGE_SIZE, MADV_POPULATE_WRITE)) {
+		if (errno == EINVAL) {
+			for (unsigned long i = 0; i < n; i++)
+				((volatile char *)staging)[i * PAGE_SIZE] = 0;
+		} else {
+			WARN_ON(munmap(staging, n * PAGE_SIZE));
+			uncharge_pages(n);
+			return -ENOMEM;
+		}
+	}
 	*r = (struct hvo_reserve){.staging = staging, .pages = n};
 	stats.reserved_pages += n;
 	return 0;
@@ -348,7 +448,7 @@ void hugetlb_vmemmap_prealloc_release(struct folio *folio)
 	r = &reserved[folio_pfn(folio) >> CHUNK_SHIFT];
 	if (!r->staging)
 		return;
-	munmap(r->staging, r->pages * PAGE_SIZE);
+	WARN_ON(munmap(r->staging, r->pages * PAGE_SIZE));
 	uncharge_pages(r->pages);
 	stats.reserved_pages -= r->pages;
 	*r = (struct hvo_reserve){0};
@@ -361,6 +461,9 @@ void hugetlb_vmemmap_release(unsigned long pfn, unsigned int order)
 		return;
 	hugetlb_vmemmap_prealloc_release((struct folio *)pfn_to_page(pfn));
 	restored = take_restored(vpage(pfn, 0), n);
+	/* The host takes every struct page back (physmem): none is HVO's to watch any more. */
+	set_freed(vpage(pfn, 0), n, false);
+	ASAN_UNPOISON_MEMORY_REGION(vpage_addr(vpage(pfn, 0)), n * PAGE_SIZE);
 	uncharge_pages(restored);
 	stats.restored_pages -= restored;
 	/*
@@ -391,3 +494,56 @@ static void hvo_dump(struct gs_state *st, const char *path)
 
 static struct gs_state_dumper hvo_dumper = {.name = "hvo", .dump = hvo_dump};
 GS_STATE_DUMPER(hvo_dumper)
+
+/* Report freed vmemmap pages in [v, v + n) that the host holds exclusively: written. */
+static void check_written(struct gs_check_report *r, int fd, unsigned long v, unsigned long n)
+{
+	uint64_t ent[512];
+	off_t off = (off_t)((uintptr_t)vpage_addr(v) / PAGE_SIZE * sizeof(uint64_t));
+
+	if (pread(fd, ent, n * sizeof(ent[0]), off) != (ssize_t)(n * sizeof(ent[0])))
+		return;
+	for (unsigned long i = 0; i < n; i++)
+		if (freed_bits[(v + i) / BITS_PER_LONG] & (1UL << ((v + i) % BITS_PER_LONG)) &&
+		    (ent[i] & PM_EXCLUSIVE))
+			gs_check_violation(r,
+					   "vmemmap page of pfn 0x%lx was given back by HVO but "
+					   "written since (a write to an optimized tail)",
+					   (v + i) * PFNS_PER_VMEMMAP_PAGE);
+}
+
+/*
+ * The software stand-in for the kernel's read-only tail mapping: a freed
+ * vmemmap page reads as the shared zero page until someone writes it, and
+ * then the host holds a page of its own there (pagemap's exclusive bit).
+ * Skipped where /proc/self/pagemap cannot be read.
+ */
+static void hvo_check(struct gs_check_report *r, void *ctx)
+{
+	unsigned long words;
+	int fd;
+
+	(void)ctx;
+	if (!freed_bits || !stats.freed_pages)
+		return;
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	/* Only as far as HVO ever went: a small guest's check stays cheap. */
+	words = (freed_hi + BITS_PER_LONG - 1) / BITS_PER_LONG;
+	/* Whole zero words (most of the bitmap) cost one test each. */
+	for (unsigned long w = 0; w < words; w += 8) {
+		unsigned long any = 0;
+
+		for (unsigned long k = w; k < w + 8 && k < words; k++)
+			any |= freed_bits[k];
+		if (any)
+			check_written(r, fd, w * BITS_PER_LONG, 8 * BITS_PER_LONG);
+	}
+	close(fd);
+}
+
+__attribute__((constructor)) static void hvo_check_init(void)
+{
+	WARN_ON(gs_check_register("hvo", hvo_check, NULL) < 0);
+}

@@ -9,12 +9,14 @@
  * keeps it out of the buddy allocator, until unpoisoned.
  */
 #include <errno.h>
+#include <sys/mman.h>
 
 #include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/list.h>
 #include <gmemsim/physmem.h>
+#include <gmemsim/trace.h>
 
 #include <gmemsim/internal/page_alloc.h>
 
@@ -54,27 +56,58 @@ unsigned long gs_page_alloc_nr_hwpoison(void)
 	return nr_hwpoison;
 }
 
-static struct page_chunk *pfn_chunk(unsigned long pfn)
-{
-	struct page_chunk *c;
+/*
+ * The chunk of each 2 MiB of pfns, found in one step: a walk of the chunk
+ * list made a guest of 64 GiB of 4 KiB pages quadratic. Reserved once,
+ * without backing: an entry costs host memory only once written.
+ */
+static struct page_chunk **chunk_of;
 
-	list_for_each_entry (c, &chunks, list)
-		if (pfn - c->pfn < CHUNK_PAGES)
-			return c;
-	return NULL;
+static int chunk_index_init(void)
+{
+	size_t len;
+	void *p;
+
+	if (chunk_of)
+		return 0;
+	if (gs_physmem_init())
+		return -ENOMEM;
+	len = (gs_vmemmap_pfns >> CHUNK_ORDER) * sizeof(*chunk_of);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+		 0);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	chunk_of = p;
+	return 0;
 }
 
-/* Take a huge page from physmem and put its pages on the free list. */
+static struct page_chunk *pfn_chunk(unsigned long pfn)
+{
+	if (!chunk_of || pfn >= gs_vmemmap_pfns)
+		return NULL;
+	return chunk_of[pfn >> CHUNK_ORDER];
+}
+
+/*
+ * Take a huge page from physmem and put its pages on the free list. The
+ * caller's one question to the injector covers the refill too: a refill is
+ * no failure point of its own (the kernel's pcp refill is not), so that
+ * nth= counts pages whatever the chunks hold. It still fails when the
+ * machine's memory or the host's is used up.
+ */
 static int chunk_add(gfp_t gfp)
 {
-	struct page_chunk *c = gs_alloc(GS_SITE_PAGE_ALLOC, sizeof(*c), gfp | __GFP_ZERO);
+	struct page_chunk *c =
+		gs_alloc(GS_SITE_PAGE_ALLOC, sizeof(*c), gfp | __GFP_ZERO | __GFP_NOFAIL);
 
 	if (!c)
 		return -ENOMEM;
-	if (gs_physmem_alloc_huge(CHUNK_ORDER, chunk_backing, gfp, &c->pfn, NULL)) {
+	if (chunk_index_init() ||
+	    gs_physmem_alloc_huge(CHUNK_ORDER, chunk_backing, gfp | __GFP_NOFAIL, &c->pfn, NULL)) {
 		gs_free(GS_SITE_PAGE_ALLOC, c, sizeof(*c));
 		return -ENOMEM;
 	}
+	chunk_of[c->pfn >> CHUNK_ORDER] = c;
 	list_add(&c->list, &chunks);
 	for (unsigned long i = 0; i < CHUNK_PAGES; i++)
 		list_add_tail(&pfn_to_page(c->pfn + i)->lru, &free_pages);
@@ -89,6 +122,7 @@ static void chunk_release(struct page_chunk *c)
 	for (unsigned long i = 0; i < CHUNK_PAGES; i++)
 		list_del(&pfn_to_page(c->pfn + i)->lru);
 	nr_free -= CHUNK_PAGES;
+	chunk_of[c->pfn >> CHUNK_ORDER] = NULL;
 	list_del(&c->list);
 	gs_physmem_free_huge(c->pfn, CHUNK_ORDER);
 	gs_free(GS_SITE_PAGE_ALLOC, c, sizeof(*c));
@@ -113,6 +147,7 @@ struct folio *gs_folio_alloc_order0(gfp_t gfp)
 	nr_used++;
 	folio = gs_folio_init(pfn, 0, 0, ~0UL);
 	folio_set_count(folio, 1);
+	gs_trace("folio.alloc", GS_TF_X("pfn", pfn), GS_TF_U("order", 0));
 	return folio;
 }
 

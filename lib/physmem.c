@@ -20,7 +20,8 @@
 #define MAP_HUGE_SHIFT 26
 #endif
 
-#define CHUNK_SHIFT	    9 /* the chunk table has one entry per 2 MiB of pfns */
+#define CHUNK_SHIFT	    9  /* the chunk table has one entry per 2 MiB of pfns */
+#define GIG_SHIFT	    18 /* ... and a second one per 1 GiB, for pages that large */
 #define CHUNK_IN_USE	    1UL
 #define CHUNK_BACKING_SHIFT 1
 #define CHUNK_BACKING_MASK  (3UL << CHUNK_BACKING_SHIFT)
@@ -38,9 +39,16 @@ unsigned long gs_vmemmap_pfns;
  * bits are free) | backing << 1 | in use.
  */
 static uintptr_t *chunk_tab;
+/*
+ * Per 1 GiB of pfns, the same for a page of 1 GiB: its 512 chunk entries
+ * would cost as much host memory as its struct pages after HVO.
+ */
+static uintptr_t *gig_tab;
 static unsigned long next_pfn = GS_PFN_BASE;
 static unsigned long free_ranges[MAX_ORDER + 1]; /* first free range of each order, 0: none */
 static struct gs_physmem_stats stats;
+static unsigned long mem_pfns = GS_PHYSMEM_DEFAULT_SIZE >> PAGE_SHIFT; /* the machine's memory */
+static int backing_override = -1; /* enum gs_backing every allocation gets, -1: as asked */
 
 static void *reserve(size_t len)
 {
@@ -64,21 +72,89 @@ int gs_physmem_init(void)
 
 	for (unsigned long pfns = max; pfns >= 1UL << 22; pfns >>= 1) {
 		struct page *vm = reserve(pfns * sizeof(struct page));
-		uintptr_t *tab;
+		uintptr_t *tab, *gig;
 
 		if (!vm)
 			continue;
 		tab = reserve((pfns >> CHUNK_SHIFT) * sizeof(*tab));
-		if (!tab) {
-			munmap(vm, pfns * sizeof(struct page));
+		gig = tab ? reserve((pfns >> GIG_SHIFT) * sizeof(*gig)) : NULL;
+		if (!gig) {
+			if (tab)
+				WARN_ON(munmap(tab, (pfns >> CHUNK_SHIFT) * sizeof(*tab)));
+			WARN_ON(munmap(vm, pfns * sizeof(struct page)));
 			continue;
 		}
+		/*
+		 * Struct pages come and go 4 KiB at a time (HVO): a host whose
+		 * transparent huge pages are "always" would back them 2 MiB at
+		 * a time and undo HVO's savings. EINVAL: a host without them.
+		 */
+		if (madvise(vm, pfns * sizeof(struct page), MADV_NOHUGEPAGE) && errno != EINVAL)
+			WARN(1, "vmemmap: MADV_NOHUGEPAGE failed (errno %d)", errno);
 		gs_vmemmap = vm;
 		gs_vmemmap_pfns = pfns;
 		chunk_tab = tab;
+		gig_tab = gig;
 		return 0;
 	}
 	return -ENOMEM;
+}
+
+/* Pfns the vmemmap can describe above GS_PFN_BASE: the most memory a machine can have. */
+static unsigned long capacity_pfns(void)
+{
+	return gs_vmemmap_pfns > GS_PFN_BASE ? gs_vmemmap_pfns - GS_PFN_BASE : 0;
+}
+
+int gs_physmem_set_size(unsigned long bytes)
+{
+	unsigned long pfns = bytes >> PAGE_SHIFT;
+
+	if (gs_physmem_init())
+		return -ENOMEM;
+	if (!bytes || !IS_ALIGNED(bytes, PAGE_SIZE << MIN_ORDER) || pfns > capacity_pfns())
+		return -EINVAL;
+	if (pfns < stats.pfns_in_use)
+		return -EBUSY;
+	mem_pfns = pfns;
+	return 0;
+}
+
+unsigned long gs_physmem_size(void)
+{
+	if (gs_physmem_init())
+		return 0;
+	return min_t(unsigned long, mem_pfns, capacity_pfns()) << PAGE_SHIFT;
+}
+
+unsigned long gs_physmem_free_pages(void)
+{
+	unsigned long total = gs_physmem_size() >> PAGE_SHIFT;
+
+	return total > stats.pfns_in_use ? total - stats.pfns_in_use : 0;
+}
+
+int gs_physmem_override_backing(int backing)
+{
+	int old = backing_override;
+
+	if (backing > GS_BACKING_NONE)
+		return -EINVAL;
+	backing_override = backing < 0 ? -1 : backing;
+	return old;
+}
+
+static gs_progress_fn progress_fn;
+
+void gs_physmem_set_progress(gs_progress_fn fn)
+{
+	progress_fn = fn;
+}
+
+void gs_physmem_progress(const char *what, unsigned long done, unsigned long total)
+{
+	if (progress_fn)
+		progress_fn(what, done, total);
 }
 
 const char *gs_backing_name(enum gs_backing backing)
@@ -98,6 +174,50 @@ static void *data_hugetlb(unsigned int order)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * Anonymous data lives in one reservation that mirrors the pfn space, so
+ * that a guest of any size costs the host one mapping, not one per huge
+ * page (the host allows 65,530): the data of pfn p is at a fixed offset.
+ * Reserved on first use; where the host refuses that much address space
+ * (valgrind), each huge page maps its own.
+ */
+static uint8_t *anon_base;
+static size_t anon_len;
+static bool anon_tried;
+
+static uint8_t *anon_region(void)
+{
+	size_t len = capacity_pfns() << PAGE_SHIFT, align = PAGE_SIZE << MAX_ORDER;
+	uint8_t *raw;
+
+	if (anon_tried)
+		return anon_base;
+	anon_tried = true;
+	raw = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	/* Aligned to the largest page, so transparent huge pages can back every page. */
+	anon_base = (uint8_t *)ALIGN((uintptr_t)raw, align);
+	anon_len = len;
+	/* A hint: a host without transparent huge pages (EINVAL) backs it with small ones. */
+	WARN_ON(madvise(anon_base, anon_len, MADV_HUGEPAGE) && errno != EINVAL);
+	return anon_base;
+}
+
+static bool in_anon_region(const void *p)
+{
+	return anon_base && (const uint8_t *)p >= anon_base &&
+	       (const uint8_t *)p < anon_base + anon_len;
+}
+
+static void *data_anon_at(unsigned long pfn)
+{
+	uint8_t *base = anon_region();
+
+	return base ? base + ((pfn - GS_PFN_BASE) << PAGE_SHIFT) : NULL;
+}
+
 static void *data_anon(unsigned int order)
 {
 	size_t len = PAGE_SIZE << order;
@@ -109,14 +229,22 @@ static void *data_anon(unsigned int order)
 		return NULL;
 	/* Keep only the aligned middle, so transparent huge pages can back it. */
 	p = (uint8_t *)ALIGN((uintptr_t)raw, len);
-	if (p > raw)
-		munmap(raw, (size_t)(p - raw));
-	munmap(p + len, (size_t)(raw + 2 * len - (p + len)));
-	madvise(p, len, MADV_HUGEPAGE);
+	if ((p > raw && munmap(raw, (size_t)(p - raw))) ||
+	    munmap(p + len, (size_t)(raw + 2 * len - (p + len)))) {
+		/* Trimming a fresh mapping fails only when the host is out of mappings. */
+		WARN_ON(munmap(raw, 2 * len));
+		return NULL;
+	}
+	/* A hint: a host without transparent huge pages (EINVAL) backs it with small ones. */
+	if (madvise(p, len, MADV_HUGEPAGE) && errno != EINVAL) {
+		WARN_ON(munmap(p, len));
+		return NULL;
+	}
 	return p;
 }
 
-static void *get_data(unsigned int order, enum gs_backing want, enum gs_backing *got)
+static void *get_data(unsigned int order, unsigned long pfn, enum gs_backing want,
+		      enum gs_backing *got)
 {
 	void *p = NULL;
 
@@ -131,7 +259,18 @@ static void *get_data(unsigned int order, enum gs_backing want, enum gs_backing 
 			return p;
 	}
 	*got = GS_BACKING_ANON;
-	return data_anon(order);
+	p = data_anon_at(pfn);
+	return p ? p : data_anon(order);
+}
+
+/* Give the data of a huge page back: the shared reservation keeps its mapping. */
+static void put_data(void *data, unsigned int order)
+{
+	/* Dropping a plain anonymous range, or unmapping a whole mapping of ours, cannot fail. */
+	if (in_anon_region(data))
+		WARN_ON(madvise(data, PAGE_SIZE << order, MADV_DONTNEED));
+	else
+		WARN_ON(munmap(data, PAGE_SIZE << order));
 }
 
 static unsigned long take_pfns(unsigned int order)
@@ -152,16 +291,43 @@ static unsigned long take_pfns(unsigned int order)
 	return pfn;
 }
 
+/* Put a range taken by take_pfns() (and never used) on the free list of its order. */
+static void put_pfns(unsigned long pfn, unsigned int order)
+{
+	struct page *head = pfn_to_page(pfn);
+
+	head->mapping = FREE_RANGE_MAGIC;
+	head->private = free_ranges[order];
+	free_ranges[order] = pfn;
+}
+
+/* The table describing pages of @order, and the log2 of the pfns one entry covers. */
+static uintptr_t *table_for(unsigned int order, unsigned int *shift)
+{
+	*shift = order >= GIG_SHIFT ? GIG_SHIFT : CHUNK_SHIFT;
+	return order >= GIG_SHIFT ? gig_tab : chunk_tab;
+}
+
 static void set_chunks(unsigned long pfn, unsigned int order, void *data, enum gs_backing b)
 {
-	unsigned long nr_chunks = (1UL << order) >> CHUNK_SHIFT;
+	unsigned int shift;
+	uintptr_t *tab = table_for(order, &shift);
 
-	for (unsigned long i = 0; i < nr_chunks; i++) {
-		uintptr_t addr = data ? (uintptr_t)data + (i << (CHUNK_SHIFT + PAGE_SHIFT)) : 0;
+	for (unsigned long i = 0; i < (1UL << order) >> shift; i++) {
+		uintptr_t addr = data ? (uintptr_t)data + (i << (shift + PAGE_SHIFT)) : 0;
 
-		chunk_tab[(pfn >> CHUNK_SHIFT) + i] =
+		tab[(pfn >> shift) + i] =
 			addr | ((uintptr_t)b << CHUNK_BACKING_SHIFT) | CHUNK_IN_USE;
 	}
+}
+
+static void clear_chunks(unsigned long pfn, unsigned int order)
+{
+	unsigned int shift;
+	uintptr_t *tab = table_for(order, &shift);
+
+	for (unsigned long i = 0; i < (1UL << order) >> shift; i++)
+		tab[(pfn >> shift) + i] = 0;
 }
 
 int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, unsigned long *pfn,
@@ -174,15 +340,20 @@ int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, u
 
 	if (order < MIN_ORDER || order > MAX_ORDER || (unsigned int)want > GS_BACKING_NONE)
 		return -EINVAL;
+	if (backing_override >= 0)
+		want = (enum gs_backing)backing_override;
 	if (gs_physmem_init())
+		return -ENOMEM;
+	/* The machine's memory is used up: the buddy allocator has no such page. */
+	if (gs_physmem_free_pages() < 1UL << order)
 		return -ENOMEM;
 	if (!gs_charge(GS_SITE_PHYSMEM_HUGE, len, gfp))
 		return -ENOMEM;
-	data = get_data(order, want, &b);
-	p = (data || b == GS_BACKING_NONE) ? take_pfns(order) : 0;
-	if (!p) {
-		if (data)
-			munmap(data, len);
+	p = take_pfns(order);
+	data = p ? get_data(order, p, want, &b) : NULL;
+	if (!p || (!data && b != GS_BACKING_NONE)) {
+		if (p)
+			put_pfns(p, order);
 		gs_uncharge(GS_SITE_PHYSMEM_HUGE, len);
 		return -ENOMEM;
 	}
@@ -196,11 +367,24 @@ int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, u
 	return 0;
 }
 
-static uintptr_t chunk(unsigned long pfn)
+/* The entry of the huge page holding @pfn; *@shift: log2 of the pfns it covers. */
+static uintptr_t chunk_shift(unsigned long pfn, unsigned int *shift)
 {
+	*shift = CHUNK_SHIFT;
 	if (!chunk_tab || pfn >= gs_vmemmap_pfns)
 		return 0;
+	if (gig_tab[pfn >> GIG_SHIFT] & CHUNK_IN_USE) {
+		*shift = GIG_SHIFT;
+		return gig_tab[pfn >> GIG_SHIFT];
+	}
 	return chunk_tab[pfn >> CHUNK_SHIFT];
+}
+
+static uintptr_t chunk(unsigned long pfn)
+{
+	unsigned int shift;
+
+	return chunk_shift(pfn, &shift);
 }
 
 bool pfn_valid(unsigned long pfn)
@@ -215,11 +399,12 @@ enum gs_backing gs_pfn_backing(unsigned long pfn)
 
 void *gs_pfn_to_virt(unsigned long pfn)
 {
-	uintptr_t c = chunk(pfn) & ~(CHUNK_IN_USE | CHUNK_BACKING_MASK);
+	unsigned int shift;
+	uintptr_t c = chunk_shift(pfn, &shift) & ~(CHUNK_IN_USE | CHUNK_BACKING_MASK);
 
 	if (!c)
 		return NULL;
-	return (void *)(c + ((pfn & ((1UL << CHUNK_SHIFT) - 1)) << PAGE_SHIFT));
+	return (void *)(c + ((pfn & ((1UL << shift) - 1)) << PAGE_SHIFT));
 }
 
 /* The vmemmap bytes of [pfn, pfn + nr), widened to whole host pages. */
@@ -237,24 +422,19 @@ void gs_physmem_free_huge(unsigned long pfn, unsigned int order)
 	unsigned long nr = 1UL << order;
 	enum gs_backing b = gs_pfn_backing(pfn);
 	void *data = gs_pfn_to_virt(pfn);
-	struct page *head = pfn_to_page(pfn);
 	uint8_t *vm;
 	size_t len;
 
 	if (WARN_ON(!pfn_valid(pfn) || !IS_ALIGNED(pfn, nr)))
 		return;
 	if (data)
-		munmap(data, PAGE_SIZE << order);
-	for (unsigned long i = 0; i < nr >> CHUNK_SHIFT; i++)
-		chunk_tab[(pfn >> CHUNK_SHIFT) + i] = 0;
-	/* HVO may have left parts read-only; hand every struct page back to the host. */
+		put_data(data, order);
+	clear_chunks(pfn, order);
+	/* Hand every struct page back to the host. */
 	vmemmap_span(pfn, nr, &vm, &len);
-	mprotect(vm, len, PROT_READ | PROT_WRITE);
-	madvise(vm, len, MADV_DONTNEED);
+	WARN_ON(madvise(vm, len, MADV_DONTNEED));
 	VALGRIND_MAKE_MEM_DEFINED(vm, len); /* zero again, and usable by the next owner */
-	head->mapping = FREE_RANGE_MAGIC;
-	head->private = free_ranges[order];
-	free_ranges[order] = pfn;
+	put_pfns(pfn, order);
 	stats.huge_pages[b]--;
 	stats.data_bytes -= data ? PAGE_SIZE << order : 0;
 	stats.pfns_in_use -= nr;

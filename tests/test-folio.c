@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <valgrind/valgrind.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/hugetlb_backend.h>
@@ -136,6 +137,97 @@ START_TEST(physmem_hugetlb_backing)
 	ck_assert_uint_eq(((unsigned char *)gs_pfn_to_virt(pfn + 511))[4095], 0x3c);
 	gs_physmem_free_huge(pfn, 9);
 	ck_assert_int_eq(host_free_2m_pages(), host_free);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/* One backing for every page of every size, whatever the caller asks (--backing=none). */
+START_TEST(physmem_backing_override)
+{
+	unsigned long small, big;
+	enum gs_backing got;
+
+	ck_assert_int_eq(gs_physmem_override_backing(GS_BACKING_NONE + 1), -EINVAL);
+	ck_assert_int_eq(gs_physmem_override_backing(GS_BACKING_NONE), -1);
+	ck_assert_int_eq(gs_physmem_alloc_huge(9, GS_BACKING_ANON, GFP_KERNEL, &small, &got), 0);
+	ck_assert_int_eq(got, GS_BACKING_NONE);
+	ck_assert_ptr_null(gs_pfn_to_virt(small));
+	ck_assert_int_eq(gs_physmem_alloc_huge(18, GS_BACKING_AUTO, GFP_KERNEL, &big, &got), 0);
+	ck_assert_int_eq(got, GS_BACKING_NONE);
+	ck_assert_int_eq(gs_physmem_override_backing(-1), GS_BACKING_NONE);
+	gs_physmem_free_huge(big, 18);
+	gs_physmem_free_huge(small, 9);
+	ck_assert_int_eq(gs_physmem_alloc_huge(9, GS_BACKING_ANON, GFP_KERNEL, &small, &got), 0);
+	ck_assert_int_eq(got, GS_BACKING_ANON);
+	gs_physmem_free_huge(small, 9);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/* A 1 GiB page is one entry of its own table: every pfn still finds its data. */
+START_TEST(physmem_1g_data)
+{
+	unsigned long pfn = huge(18, GS_BACKING_ANON), last = pfn + (1UL << 18) - 1;
+	char *base = gs_pfn_to_virt(pfn);
+
+	ck_assert_ptr_nonnull(base);
+	ck_assert(pfn_valid(pfn) && pfn_valid(last) && !pfn_valid(last + 1));
+	ck_assert_int_eq(gs_pfn_backing(pfn + 4242), GS_BACKING_ANON);
+	ck_assert_ptr_eq(gs_pfn_to_virt(pfn + 513), base + 513 * PAGE_SIZE);
+	ck_assert_ptr_eq(gs_pfn_to_virt(last), base + (last - pfn) * PAGE_SIZE);
+	*(char *)gs_pfn_to_virt(last) = 7;
+	gs_physmem_free_huge(pfn, 18);
+	ck_assert(!pfn_valid(pfn) && !pfn_valid(last));
+	ck_assert_ptr_null(gs_pfn_to_virt(pfn + 513));
+	/* The same pfns as 2 MiB pages: described by the chunk table again. */
+	pfn = huge(9, GS_BACKING_NONE);
+	ck_assert(pfn_valid(pfn) && !pfn_valid(pfn + 512));
+	gs_physmem_free_huge(pfn, 9);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/* Lines of /proc/self/maps: the host mappings this process holds. */
+static long host_mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	long n = 0;
+	int c;
+
+	ck_assert_ptr_nonnull(f);
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* Anonymous data of any number of pages costs one host mapping, not one each (issue 10). */
+START_TEST(physmem_anon_data_one_mapping)
+{
+	enum { NR = 1024 };
+	static unsigned long pfn[NR];
+	long before;
+
+	if (RUNNING_ON_VALGRIND) {
+		printf("skip physmem_anon_data_one_mapping: valgrind refuses the reservation\n");
+		return;
+	}
+	pfn[0] = huge(9, GS_BACKING_ANON); /* reserves the data region once */
+	before = host_mappings();
+	for (int i = 1; i < NR; i++)
+		pfn[i] = huge(9, GS_BACKING_ANON);
+	ck_assert_int_lt(host_mappings() - before, 8);
+	/* Neighbours' data follow each other in the one region. */
+	ck_assert_ptr_eq(gs_pfn_to_virt(pfn[1]),
+			 (char *)gs_pfn_to_virt(pfn[0]) + (pfn[1] - pfn[0]) * PAGE_SIZE);
+	*(char *)gs_pfn_to_virt(pfn[NR - 1] + 7) = 1;
+	for (int i = 0; i < NR; i++)
+		gs_physmem_free_huge(pfn[i], 9);
+	/* Given back, and zero for the next owner (the range freed last is reused first). */
+	ck_assert_uint_eq(huge(9, GS_BACKING_ANON), pfn[NR - 1]);
+	for (unsigned long p = 0; p < 512; p++)
+		ck_assert_int_eq(*(char *)gs_pfn_to_virt(pfn[NR - 1] + p), 0);
+	gs_physmem_free_huge(pfn[NR - 1], 9);
 	gs_test_assert_no_leaks();
 }
 END_TEST
@@ -585,6 +677,9 @@ Suite *gs_test_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, physmem_alloc_free);
 	tcase_add_test(tc, physmem_alloc_injected);
+	tcase_add_test(tc, physmem_backing_override);
+	tcase_add_test(tc, physmem_1g_data);
+	tcase_add_test(tc, physmem_anon_data_one_mapping);
 	tcase_add_test(tc, physmem_hugetlb_backing);
 	tcase_add_test(tc, page_folio_every_page);
 	tcase_add_test(tc, refs_maps_pins_lock);

@@ -9,6 +9,7 @@
  * allocation failed. Pages come from a fake host backend of folio structs.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gmemsim/alloc.h>
@@ -21,7 +22,9 @@
 #include <gmemsim/inject.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/rng.h>
+#include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
+#include <gmemsim/internal/page_alloc.h>
 #include "harness.h"
 
 #define H2M	  (&hstates[0])
@@ -1322,6 +1325,192 @@ START_TEST(test_split_real)
 }
 END_TEST
 
+/* Counts near 2^64 never wrap a counter (issue 10, defect 3). */
+START_TEST(test_count_ranges)
+{
+	struct hugepage_subpool *spool;
+
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, LONG_MIN, true), -EINVAL);
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, -1, true), -EINVAL);
+	ck_pool(H2M, 0, 0, 0, 0);
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, LONG_MAX, true), -ENOMEM);
+	hugetlb_set_overcommit(H2M, ULONG_MAX);
+	host.limit[0] = 3;
+	/* More than the host holds fails before anything is allocated. */
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, 4, true), -ENOMEM);
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, 3, true), 0);
+	ck_pool(H2M, 3, 3, 3, 3);
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, -4, true), -EINVAL);
+	ck_pool(H2M, 3, 3, 3, 3);
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, -3, true), 0);
+	ck_pool(H2M, 0, 0, 0, 0);
+	hugetlb_set_overcommit(H2M, 0);
+	ck_assert_ptr_null(hugepage_new_subpool(H2M, -2, -1, true));
+	ck_assert_ptr_null(hugepage_new_subpool(H2M, 2, 3, true));
+	ck_assert_ptr_null(hugepage_new_subpool(H2M, LONG_MIN, -1, true));
+	spool = hugetlb_gmem_new_subpool(H2M, hugetlb_max_file_hpages(H2M) + 1);
+	ck_assert_int_eq(PTR_ERR(spool), -EINVAL);
+	spool = hugetlb_gmem_new_subpool(H2M, hugetlb_max_file_hpages(H2M));
+	ck_assert_int_eq(PTR_ERR(spool), -ENOMEM);
+	ck_assert_uint_eq(hugetlb_max_file_hpages(H2M), (1UL << 42) - 1);
+	ck_assert_uint_eq(hugetlb_max_mount_hpages(H1G), (1UL << 34) - 1);
+	assert_clean();
+}
+END_TEST
+
+/* A pool asked for more than the host holds grows to what fits, at once. */
+START_TEST(test_pool_best_effort)
+{
+	host.limit[0] = 5;
+	ck_assert_int_eq(set_max_huge_pages(H2M, ULONG_MAX), 0);
+	ck_pool(H2M, 5, 5, 0, 0);
+	ck_assert_uint_eq(H2M->max_huge_pages, 5);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 2), 0);
+	ck_pool(H2M, 2, 2, 0, 0);
+	assert_clean();
+}
+END_TEST
+
+static unsigned long progress_calls, progress_done, progress_total;
+
+static void count_progress(const char *what, unsigned long done, unsigned long total)
+{
+	ck_assert_ptr_nonnull(strstr(what, "hugepages-2048kB"));
+	progress_calls++;
+	progress_done = done;
+	progress_total = total;
+}
+
+/* Long pool work reports how far it is: every 4096 pages and at the end. */
+START_TEST(test_pool_progress)
+{
+	gs_physmem_set_progress(count_progress);
+	host.limit[0] = 5000;
+	ck_assert_int_eq(set_max_huge_pages(H2M, ULONG_MAX), 0);
+	ck_pool(H2M, 5000, 5000, 0, 0);
+	ck_assert_uint_eq(progress_calls, 2); /* 4096, 5000 */
+	ck_assert_uint_eq(progress_done, 5000);
+	ck_assert_uint_eq(progress_total, 5000);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 0), 0);
+	ck_assert_uint_eq(progress_calls, 4); /* freed: 4096, 5000 */
+	ck_assert_uint_eq(progress_done, 5000);
+	gs_physmem_set_progress(NULL);
+	assert_clean();
+}
+END_TEST
+
+/* Over physical memory: the machine's size bounds every pool. */
+START_TEST(test_pool_machine_size)
+{
+	unsigned long old = gs_physmem_size();
+	struct gs_physmem_stats st;
+
+	gs_physmem_stats(&st);
+	ck_assert_int_eq(gs_physmem_set_size(0), -EINVAL);
+	ck_assert_int_eq(gs_physmem_set_size((2UL << 20) + 4096), -EINVAL);
+	ck_assert_int_eq(gs_physmem_set_size(1UL << 60), -EINVAL);
+	ck_assert_int_eq(gs_physmem_set_size(st.pfns_in_use * PAGE_SIZE + (16UL << 20)), 0);
+	ck_assert_uint_eq(gs_physmem_free_pages(), (16UL << 20) / PAGE_SIZE);
+	ck_assert_int_eq(set_max_huge_pages(H2M, ULONG_MAX), 0);
+	ck_pool(H2M, 8, 8, 0, 0);
+	ck_assert_uint_eq(gs_physmem_free_pages(), 0);
+	/* In use: the machine cannot shrink below it. */
+	ck_assert_int_eq(gs_physmem_set_size(2UL << 20), -EBUSY);
+	ck_assert_int_eq(set_max_huge_pages(H1G, 100000000), 0);
+	ck_pool(H1G, 0, 0, 0, 0);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 0), 0);
+	ck_assert_int_eq(gs_physmem_set_size(old), 0);
+	ck_assert_uint_eq(gs_physmem_size(), old);
+	assert_clean();
+}
+END_TEST
+
+/*
+ * The page allocator asks the injector once per page, whether or not the
+ * page needs a refill of its free list: nth= counts pages (issue 10).
+ */
+START_TEST(test_page_alloc_asks_once)
+{
+	struct gs_inject_rule r = {.site = GS_SITE_PAGE_ALLOC, .mode = GS_INJECT_NTH, .nth = 2};
+	struct folio *f[3];
+	unsigned long before;
+	int id;
+
+	ck_assert_uint_eq(gs_page_alloc_nr_used(), 0);
+	ck_assert_uint_eq(gs_page_alloc_nr_free(), 0); /* the first page refills */
+	id = gs_inject_arm(&r);
+	ck_assert_int_ge(id, 0);
+	before = gs_inject_queries();
+	f[0] = gs_folio_alloc_order0(GFP_KERNEL);
+	ck_assert_ptr_nonnull(f[0]);
+	ck_assert_uint_eq(gs_inject_queries() - before, 1);
+	ck_assert_uint_eq(gs_page_alloc_nr_free(), 511);
+	f[1] = gs_folio_alloc_order0(GFP_KERNEL); /* hit 2: this page, not the refill's */
+	ck_assert_ptr_null(f[1]);
+	ck_assert_uint_eq(gs_inject_rule_fired(id), 1);
+	f[2] = gs_folio_alloc_order0(GFP_KERNEL);
+	ck_assert_ptr_nonnull(f[2]);
+	ck_assert_uint_eq(gs_inject_queries() - before, 3);
+	gs_inject_disarm(id);
+	folio_put(f[0]);
+	folio_put(f[2]);
+	ck_assert_uint_eq(gs_page_alloc_nr_used(), 0);
+	ck_assert_uint_eq(gs_page_alloc_nr_free(), 0); /* the chunk went back */
+	assert_clean();
+}
+END_TEST
+
+/* folio.alloc and folio.free events, each with the folio's pfn and order. */
+struct folio_events {
+	unsigned long alloc_pfn[4], free_pfn[4], alloc_order[4];
+	unsigned int nr_alloc, nr_free;
+};
+
+static void record_folio_event(void *ctx, uint64_t seq, const char *event,
+			       const struct gs_trace_field *f, size_t nr)
+{
+	struct folio_events *ev = ctx;
+	bool alloc = !strcmp(event, "folio.alloc");
+
+	(void)seq;
+	if ((!alloc && strcmp(event, "folio.free")) || nr < 2 || strcmp(f[0].key, "pfn") ||
+	    strcmp(f[1].key, "order"))
+		return;
+	if (alloc && ev->nr_alloc < 4) {
+		ev->alloc_order[ev->nr_alloc] = f[1].u;
+		ev->alloc_pfn[ev->nr_alloc++] = f[0].u;
+	} else if (!alloc && ev->nr_free < 4) {
+		ev->free_pfn[ev->nr_free++] = f[0].u;
+	}
+}
+
+START_TEST(test_folio_alloc_event)
+{
+	struct folio_events ev = {0};
+	struct gs_trace_sink sink = {.emit = record_folio_event, .ctx = &ev};
+	struct folio *small, *huge;
+	int handle = gs_trace_add_sink(&sink);
+
+	ck_assert_int_ge(handle, 0);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 1), 0);
+	small = gs_folio_alloc_order0(GFP_KERNEL);
+	huge = alloc_page(H2M, false, false);
+	ck_assert_ptr_nonnull(small);
+	ck_assert_uint_eq(ev.nr_alloc, 2);
+	ck_assert_uint_eq(ev.alloc_pfn[0], folio_pfn(small));
+	ck_assert_uint_eq(ev.alloc_order[0], 0);
+	ck_assert_uint_eq(ev.alloc_pfn[1], folio_pfn(huge));
+	ck_assert_uint_eq(ev.alloc_order[1], HPAGE_PMD_ORDER);
+	folio_put(huge);
+	folio_put(small);
+	ck_assert_uint_eq(ev.nr_free, 2);
+	ck_assert_uint_eq(ev.free_pfn[0], ev.alloc_pfn[1]);
+	ck_assert_uint_eq(ev.free_pfn[1], ev.alloc_pfn[0]);
+	gs_trace_remove_sink(handle);
+	assert_clean();
+}
+END_TEST
+
 Suite *gs_test_suite(void)
 {
 	Suite *s = suite_create("hugetlb");
@@ -1340,6 +1529,9 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_pool, test_checker);
 	tcase_add_test(tc_pool, test_dump_is_stable);
 	tcase_add_test(tc_pool, test_random_ops);
+	tcase_add_test(tc_pool, test_count_ranges);
+	tcase_add_test(tc_pool, test_pool_best_effort);
+	tcase_add_test(tc_pool, test_pool_progress);
 	suite_add_tcase(s, tc_pool);
 
 	tcase_add_checked_fixture(tc_spool, setup, teardown);
@@ -1373,6 +1565,9 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_real, test_race_hugetlbfs);
 	tcase_add_test(tc_real, test_split_real);
 	tcase_add_test(tc_real, test_pfn_is_gmem);
+	tcase_add_test(tc_real, test_pool_machine_size);
+	tcase_add_test(tc_real, test_page_alloc_asks_once);
+	tcase_add_test(tc_real, test_folio_alloc_event);
 	suite_add_tcase(s, tc_real);
 
 	tcase_add_checked_fixture(tc_fi, setup, teardown);

@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/differential.h>
 #include <gmemsim/live.h>
+#include <gmemsim/physmem.h>
 #include <gmemsim/scenario.h>
 #include <gmemsim/trace.h>
 #include "config.h"
@@ -23,6 +25,7 @@ static gchar *opt_seed;
 static gchar *opt_record, *opt_transcripts;
 static gboolean opt_verbose, opt_quiet, opt_keep_going, opt_strict, opt_version, opt_fail_nth;
 static gint opt_fail_nth_max = GS_FAIL_NTH_DEFAULT_MAX;
+static gchar *opt_mem, *opt_backing;
 
 static const GOptionEntry entries[] = {
 	{"backend", 'b', 0, G_OPTION_ARG_STRING, &opt_backend,
@@ -49,6 +52,10 @@ static const GOptionEntry entries[] = {
 	 "DIR"},
 	{"transcripts", 0, 0, G_OPTION_ARG_FILENAME, &opt_transcripts,
 	 "diff: where the host cannot answer, compare against the transcripts in DIR", "DIR"},
+	{"mem", 0, 0, G_OPTION_ARG_STRING, &opt_mem,
+	 "Physical memory of the simulated machine (default 64G, at most 4T)", "SIZE"},
+	{"backing", 0, 0, G_OPTION_ARG_STRING, &opt_backing,
+	 "Data behind every page: none (metadata only), anon, hugetlb or auto", "KIND"},
 	{"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
 	{NULL},
 };
@@ -143,6 +150,44 @@ static int open_trace(void)
 	}
 	if (gs_trace_json_sink(f, true, &sink) || gs_trace_add_sink(&sink) < 0) {
 		fclose(f);
+		return -1;
+	}
+	return 0;
+}
+
+/* Long memory work (a pool of a million pages) shows how far it is: on a terminal, or with -v. */
+static void show_progress(const char *what, unsigned long done, unsigned long total)
+{
+	static int tty = -1;
+
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
+	if (tty)
+		fprintf(stderr, "\r%s: %lu/%lu%s", what, done, total, done == total ? "\n" : "");
+	else if (done == total)
+		fprintf(stderr, "%s: %lu/%lu\n", what, done, total);
+}
+
+/* --mem, --backing and the progress line: the simulated machine before any scenario. */
+static int setup_machine(void)
+{
+	static const char *const backings[] = {"auto", "hugetlb", "anon", "none"};
+	uint64_t mem;
+
+	if (isatty(STDERR_FILENO) || opt_verbose)
+		gs_physmem_set_progress(show_progress);
+	if (opt_mem && (gs_parse_u64(opt_mem, &mem) || gs_physmem_set_size(mem))) {
+		fprintf(stderr, "gmemsim: bad --mem '%s' (a multiple of 2M up to 4T)\n", opt_mem);
+		return -1;
+	}
+	for (int b = 0; opt_backing && b < (int)ARRAY_SIZE(backings); b++)
+		if (!strcmp(opt_backing, backings[b])) {
+			gs_physmem_override_backing(b);
+			return 0;
+		}
+	if (opt_backing) {
+		fprintf(stderr, "gmemsim: bad --backing '%s' (none, anon, hugetlb, auto)\n",
+			opt_backing);
 		return -1;
 	}
 	return 0;
@@ -402,6 +447,8 @@ int main(int argc, char **argv)
 		status = GS_EXIT_OK;
 	} else if (argc < 2) {
 		status = usage_error(ctx, "no command given");
+	} else if (setup_machine()) {
+		status = GS_EXIT_USAGE;
 	} else if (!strcmp(argv[1], "run") && opt_fail_nth) {
 		status = cmd_fail_nth(ctx, argc, argv);
 	} else if (!strcmp(argv[1], "run")) {

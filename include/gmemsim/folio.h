@@ -301,6 +301,34 @@ enum gs_folio_kind {
  */
 GS_API void gs_folio_set_free_hook(enum gs_folio_kind kind, void (*fn)(struct folio *folio));
 
+/**
+ * struct gs_folio_split_ops - what the owner of a kind of folio adds to split and merge
+ * @vmemmap_ready: for an HVO-optimized folio: do the struct pages of the
+ *                 pieces of @new_order exist (hugetlb_vmemmap_prepare_split())?
+ * @save: the folio is frozen and about to be split: save what the split
+ *        overwrites; an error refuses the split (nothing changed)
+ * @restore: pieces that were a folio of this kind are merged into @folio:
+ *           put back what @save kept; false if there was no record
+ *
+ * The folio layer knows no owner: HugeTLB (its metadata and HVO) hooks in
+ * here, as it hooks its free path in with gs_folio_set_free_hook(). Any
+ * field may be NULL.
+ */
+struct gs_folio_split_ops {
+	bool (*vmemmap_ready)(const struct folio *folio, unsigned int new_order);
+	int (*save)(struct folio *folio, gfp_t gfp);
+	bool (*restore)(struct folio *folio);
+};
+
+/**
+ * gs_folio_set_split_ops() - install the split and merge hooks of a kind of folio
+ * @kind: which folios (GS_FOLIO_HUGETLB: HugeTLB pages and, at merge, their pieces)
+ * @ops: the hooks, or NULL for none; must stay valid while installed
+ *
+ * Context: setup.
+ */
+GS_API void gs_folio_set_split_ops(enum gs_folio_kind kind, const struct gs_folio_split_ops *ops);
+
 /** folio_put() - drop a reference; the last one hands the folio to its free hook */
 GS_API void folio_put(struct folio *folio);
 
@@ -326,9 +354,9 @@ enum gs_split_type {
  * and the split is refused. Pieces keep mapping and index, the page cache's
  * references per page, and the caller's reference moves to the piece holding
  * @at; a piece left with no reference goes to its free hook. Pieces of a
- * HugeTLB folio are marked needs-merge, and its HugeTLB metadata (order,
- * subpool, cgroups) is saved by pfn first (hugetlb_meta_save()), the
- * split's one allocation.
+ * HugeTLB folio are marked needs-merge, and its owner's split hooks save
+ * its HugeTLB metadata (order, subpool, cgroups) by pfn first
+ * (hugetlb_meta_save()), the split's one allocation.
  *
  * Context: folio locked (not checked).
  * Return: 0; -EINVAL when @new_order is not below the folio's order or the

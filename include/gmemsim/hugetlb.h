@@ -5,7 +5,9 @@
  * counters sysfs shows, subpools with max/min sizes (hugetlbfs mounts,
  * guest_memfd files), global reservations, surplus pages, and the
  * allocation and free paths of huge folios. The pages themselves come from
- * a backend (hugetlb_backend.h); cgroup charging is in hugetlb_cgroup.h.
+ * a backend (hugetlb_backend.h); cgroup charging is in hugetlb_cgroup.h;
+ * the hstates, the subpool structure and split-page records every HugeTLB
+ * file shares are in hugetlb_hstate.h.
  *
  * Locking is the kernel's: hugetlb_lock protects every hstate and its
  * lists, spool->lock a subpool. gmemsim models one NUMA node.
@@ -19,99 +21,9 @@
 #include <gmemsim/folio.h>
 #include <gmemsim/gfp.h>
 #include <gmemsim/hugetlb_backend.h>
-#include <gmemsim/hugetlb_meta.h>
+#include <gmemsim/hugetlb_hstate.h>
 #include <gmemsim/list.h>
 #include <gmemsim/spinlock.h>
-
-#define HUGE_MAX_HSTATE 2
-#define HPAGE_PMD_ORDER 9  /* 2 MiB */
-#define HPAGE_PUD_ORDER 18 /* 1 GiB */
-/* Largest order the buddy allocator serves; bigger huge pages are "gigantic". */
-#define MAX_PAGE_ORDER 10
-
-/**
- * struct hstate - a pool of huge pages of one size
- * @order: log2 of the pages per huge page
- * @mask: address mask of a huge page
- * @name: the sysfs directory name, "hugepages-2048kB"
- * @max_huge_pages: the persistent pool size last asked for (nr_hugepages)
- * @nr_huge_pages: pages in the pool, surplus included
- * @free_huge_pages: pages on the free list
- * @resv_huge_pages: free pages promised to reservations; never above
- *                   @free_huge_pages
- * @surplus_huge_pages: pages above the persistent size, allocated on demand
- *                      and returned to the host once free
- * @nr_overcommit_huge_pages: the most surplus pages allowed
- * @hugepage_freelist: free pages (folio->lru), refcount 0
- * @hugepage_activelist: pages in use (folio->lru), except split ones
- */
-struct hstate {
-	unsigned int order;
-	unsigned long mask;
-	char name[32];
-	unsigned long max_huge_pages;
-	unsigned long nr_huge_pages;
-	unsigned long free_huge_pages;
-	unsigned long resv_huge_pages;
-	unsigned long surplus_huge_pages;
-	unsigned long nr_overcommit_huge_pages;
-	struct list_head hugepage_freelist;
-	struct list_head hugepage_activelist;
-};
-
-extern GS_API struct hstate hstates[HUGE_MAX_HSTATE];
-extern GS_API spinlock_t hugetlb_lock;
-
-#define for_each_hstate(h) for ((h) = hstates; (h) < &hstates[HUGE_MAX_HSTATE]; (h)++)
-
-static inline unsigned int huge_page_order(const struct hstate *h)
-{
-	return h->order;
-}
-
-static inline unsigned long pages_per_huge_page(const struct hstate *h)
-{
-	return 1UL << h->order;
-}
-
-static inline unsigned long huge_page_size(const struct hstate *h)
-{
-	return PAGE_SIZE << h->order;
-}
-
-static inline int hstate_index(const struct hstate *h)
-{
-	return (int)(h - hstates);
-}
-
-static inline bool hstate_is_gigantic(const struct hstate *h)
-{
-	return huge_page_order(h) > MAX_PAGE_ORDER;
-}
-
-/* Pages that stay in the pool when free: what nr_hugepages reports. */
-static inline unsigned long persistent_huge_pages(const struct hstate *h)
-{
-	return h->nr_huge_pages - h->surplus_huge_pages;
-}
-
-/**
- * size_to_hstate() - the pool of huge pages of @size bytes
- * @size: 2 MiB or 1 GiB
- *
- * Context: any.
- * Return: the hstate, or NULL for a size with no pool.
- */
-GS_API struct hstate *size_to_hstate(unsigned long size);
-
-/**
- * folio_hstate() - the pool a HugeTLB folio belongs to
- * @folio: a whole (not split) HugeTLB folio
- *
- * Context: any.
- * Return: the hstate of the folio's order, or NULL if there is none.
- */
-GS_API struct hstate *folio_hstate(const struct folio *folio);
 
 /**
  * hugetlb_set_backend() - choose where pools get their huge pages
@@ -177,43 +89,12 @@ GS_API void hugetlb_set_overcommit(struct hstate *h, unsigned long count);
  * frees as many unused surplus pages (return_unused_surplus_pages()).
  *
  * Context: process context (may sleep); takes hugetlb_lock.
- * Return: 0, or -ENOMEM when the reservation cannot be made (nothing changed).
+ * Return: 0; -ENOMEM when the reservation cannot be made; -EINVAL when
+ * releasing more than is reserved (nothing changed in either case).
  */
 GS_API int hugetlb_acct_memory(struct hstate *h, long delta, bool use_surplus);
 
-/* --- subpools (hugetlbfs mounts, guest_memfd files) --- */
-
-struct hugetlb_cgroup;
-
-/**
- * struct hugepage_subpool - a bounded share of one hstate
- * @lock: protects the counts
- * @count: references (the mount or file); the subpool is freed when it is
- *         0 and nothing is used or reserved
- * @max_hpages: most pages used plus reserved, -1 for no limit
- * @used_hpages: pages allocated or reserved through the subpool
- * @hstate: the pool
- * @min_hpages: pages reserved globally for the subpool's lifetime, -1 for none
- * @rsv_hpages: part of @min_hpages not yet handed to a user
- * @use_surplus: reservations may gather surplus pages (false for guest_memfd)
- * @rsvd_cg: hugetlb cgroup charged (rsvd counter) for the subpool's
- *           reservation until it is freed, NULL if none (guest_memfd)
- * @rsvd_nr_pages: base pages of that charge
- * @list: on the list of live subpools (checkers, dumps)
- */
-struct hugepage_subpool {
-	spinlock_t lock;
-	long count;
-	long max_hpages;
-	long used_hpages;
-	struct hstate *hstate;
-	long min_hpages;
-	long rsv_hpages;
-	bool use_surplus;
-	struct hugetlb_cgroup *rsvd_cg;
-	unsigned long rsvd_nr_pages;
-	struct list_head list;
-};
+/* --- subpools (hugetlbfs mounts, guest_memfd files; struct in hugetlb_hstate.h) --- */
 
 /**
  * hugepage_new_subpool() - create a subpool, reserving its minimum size
@@ -224,7 +105,9 @@ struct hugepage_subpool {
  *
  * Context: process context (may sleep).
  * Return: the subpool with one reference, or NULL when it cannot be
- * allocated or the minimum cannot be reserved (the caller reports -ENOMEM).
+ * allocated or the minimum cannot be reserved (the caller reports -ENOMEM);
+ * also NULL, with nothing done, for a size below -1 or @min_hpages above
+ * @max_hpages (callers validate these first, as hugetlbfs_validate() does).
  */
 GS_API struct hugepage_subpool *hugepage_new_subpool(struct hstate *h, long max_hpages,
 						     long min_hpages, bool use_surplus);
@@ -281,19 +164,9 @@ GS_API long hugepage_subpool_put_pages(struct hugepage_subpool *spool, long delt
  * Context: process context (may sleep).
  * Return: the subpool, ERR_PTR(-ENOMEM) when the cgroup limit, the pool's
  * unreserved free pages or the allocation of the subpool fall short, or
- * ERR_PTR(-EINVAL) for a size below 1.
+ * ERR_PTR(-EINVAL) for a size below 1 or above hugetlb_max_file_hpages().
  */
 GS_API struct hugepage_subpool *hugetlb_gmem_new_subpool(struct hstate *h, long nr_hpages);
-
-/**
- * hugetlb_for_each_subpool() - call @fn for every live subpool (checkers, dumps)
- * @fn: called with each subpool; must not create or free subpools
- * @arg: passed to @fn
- *
- * Context: hugetlb_lock held.
- */
-GS_API void hugetlb_for_each_subpool(void (*fn)(struct hugepage_subpool *spool, void *arg),
-				     void *arg);
 
 /* --- allocation and free --- */
 
@@ -370,38 +243,6 @@ GS_API struct folio *hugetlb_file_alloc_folio(struct hugepage_subpool *spool,
 GS_API void free_huge_folio(struct folio *folio);
 
 /* --- pages whose folio is split (hooks for the folio layer) --- */
-
-typedef void (*hugetlb_meta_fn)(struct hugetlb_folio_meta *meta, void *arg);
-
-/**
- * struct hugetlb_split_ops - how the folio layer reports split huge pages
- * @for_each: call @fn for the record (hugetlb_meta.h) of every split huge
- *            page of @h; @fn may change meta->cgroup (cgroup offline moves
- *            charges). Called with hugetlb_lock held: must not sleep.
- * @ctx: passed to @for_each
- */
-struct hugetlb_split_ops {
-	void (*for_each)(void *ctx, struct hstate *h, hugetlb_meta_fn fn, void *arg);
-	void *ctx;
-};
-
-/**
- * hugetlb_set_split_ops() - install the split-page walker
- * @ops: the walker, or NULL when no huge page can be split
- *
- * Context: setup; @ops must stay valid while installed.
- */
-GS_API void hugetlb_set_split_ops(const struct hugetlb_split_ops *ops);
-
-/**
- * hugetlb_for_each_split() - walk the split huge pages of @h
- * @h: the pool
- * @fn: called with the metadata of each
- * @arg: passed to @fn
- *
- * Context: hugetlb_lock held.
- */
-GS_API void hugetlb_for_each_split(struct hstate *h, hugetlb_meta_fn fn, void *arg);
 
 /**
  * hugetlb_folio_split_detach() - take a huge page off the active list for a split

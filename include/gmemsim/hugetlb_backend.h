@@ -24,11 +24,16 @@ struct folio;
  *              freeing a surplus page). Returns 0, or -ENOMEM when HVO must
  *              be undone first and that fails (the kernel then keeps the
  *              page in the pool).
+ * @nr_available: at most how many more fresh pages of @order the host could
+ *                give now (its free memory): the pools check a request
+ *                against it before looping, so that asking for more than
+ *                the machine holds fails, or stops, at once. NULL: no bound.
  * @ctx: the backend's own state
  */
 struct gs_hugetlb_backend {
 	struct folio *(*alloc_fresh)(void *ctx, unsigned int order, gfp_t gfp);
 	int (*free_fresh)(void *ctx, struct folio *folio);
+	unsigned long (*nr_available)(void *ctx, unsigned int order);
 	void *ctx;
 };
 

@@ -14,7 +14,8 @@
 #include <limits.h>
 #include <stdio.h>
 #include <gmemsim/compiler.h>
-#include <gmemsim/hugetlb.h>
+#include <gmemsim/err.h>
+#include <gmemsim/hugetlb_hstate.h>
 #include <gmemsim/list.h>
 
 /**

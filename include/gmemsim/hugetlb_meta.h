@@ -13,30 +13,9 @@
 
 #include <gmemsim/compiler.h>
 #include <gmemsim/gfp.h>
+#include <gmemsim/hugetlb_hstate.h> /* struct hugetlb_folio_meta: the record the pools walk */
 
 struct folio;
-struct hugepage_subpool;
-struct hugetlb_cgroup;
-
-/**
- * struct hugetlb_folio_meta - a split huge page's HugeTLB identity
- * @pfn: its first pfn
- * @order: its order (9 or 18)
- * @subpool: the subpool it was allocated from
- * @cgroup: the cgroup its usage is charged to
- * @cgroup_rsvd: the cgroup its reservation is charged to, if any
- * @hpage_flags: its HPG_* flags
- * @listed: it was on its pool's active list (it is taken off while split)
- */
-struct hugetlb_folio_meta {
-	unsigned long pfn;
-	unsigned int order;
-	struct hugepage_subpool *subpool;
-	struct hugetlb_cgroup *cgroup;
-	struct hugetlb_cgroup *cgroup_rsvd;
-	unsigned long hpage_flags;
-	bool listed;
-};
 
 /**
  * hugetlb_meta_save() - record a HugeTLB folio's metadata before a split

@@ -20,6 +20,12 @@
 /* The first pfn handed out: 1 GiB, so pfn 0 and small numbers are never pages. */
 #define GS_PFN_BASE (1UL << 18)
 
+/*
+ * The simulated machine's memory unless set otherwise: the same on every
+ * host, so that a scenario that runs out of memory does so everywhere.
+ */
+#define GS_PHYSMEM_DEFAULT_SIZE (64UL << 30)
+
 enum gs_backing {
 	GS_BACKING_AUTO,    /* best available: hugetlb, then anon */
 	GS_BACKING_HUGETLB, /* MAP_HUGETLB of the page's own size */
@@ -54,6 +60,69 @@ static inline unsigned long page_to_pfn(const struct page *page)
 GS_API int gs_physmem_init(void);
 
 /**
+ * gs_physmem_set_size() - the simulated machine's physical memory size
+ * @bytes: the size; a multiple of 2 MiB, at most what the vmemmap covers
+ *         (4 TiB; 63 GiB under valgrind)
+ *
+ * Allocations beyond it fail with -ENOMEM, as the buddy allocator's do when
+ * memory is used up; HugeTLB pools grow only up to what fits. The default
+ * is GS_PHYSMEM_DEFAULT_SIZE.
+ *
+ * Context: process context.
+ * Return: 0, -EINVAL for a size of 0, not a multiple of 2 MiB or above the
+ * vmemmap, -EBUSY when more memory than @bytes is in use now, -ENOMEM when
+ * the vmemmap cannot be reserved.
+ */
+GS_API int gs_physmem_set_size(unsigned long bytes);
+
+/** gs_physmem_size() - the machine's memory size in bytes (0: no vmemmap) */
+GS_API unsigned long gs_physmem_size(void);
+
+/**
+ * gs_physmem_free_pages() - base pages of the machine not allocated
+ *
+ * An upper bound on what can still be allocated: callers check a request
+ * against it before looping over it.
+ *
+ * Context: any.
+ * Return: the number of 4 KiB pages.
+ */
+GS_API unsigned long gs_physmem_free_pages(void);
+
+/**
+ * gs_physmem_override_backing() - one data backing for every page of every size
+ * @backing: an enum gs_backing that every allocation gets from now on,
+ *           whatever its caller asks (GS_BACKING_NONE: metadata only, so
+ *           that memory nobody reads costs the host nothing), or -1 to let
+ *           each caller choose again
+ *
+ * The machine-wide switch behind `gmemsim run --backing=` and the
+ * `machine backing=` verb: order-0 pages, 2 MiB and 1 GiB pages alike.
+ *
+ * Context: any; applies to allocations from now on.
+ * Return: the previous override (-1: none), or -EINVAL for an unknown backing.
+ */
+GS_API int gs_physmem_override_backing(int backing);
+
+/* Called with how far a long piece of work is: @done of @total units of @what. */
+typedef void (*gs_progress_fn)(const char *what, unsigned long done, unsigned long total);
+
+/**
+ * gs_physmem_set_progress() - who hears about long memory work
+ * @fn: the listener (the CLI draws a progress line), or NULL for none
+ *
+ * Work that loops over many pages (growing a pool to a large size) reports
+ * every few thousand steps and once at the end, through
+ * gs_physmem_progress().
+ *
+ * Context: setup.
+ */
+GS_API void gs_physmem_set_progress(gs_progress_fn fn);
+
+/** gs_physmem_progress() - report progress to the listener, if any */
+GS_API void gs_physmem_progress(const char *what, unsigned long done, unsigned long total);
+
+/**
  * gs_physmem_alloc_huge() - one huge page of simulated physical memory
  * @order: 9 (2 MiB) or 18 (1 GiB); any order from 9 to 18 is accepted
  * @want: backing to use; GS_BACKING_AUTO picks the best available
@@ -65,8 +134,8 @@ GS_API int gs_physmem_init(void);
  * folio. An explicit GS_BACKING_HUGETLB that the host cannot give fails.
  *
  * Context: process context (may sleep).
- * Return: 0, -EINVAL for a bad order, -ENOMEM (injected, out of pfns, or
- * the host refused the memory).
+ * Return: 0, -EINVAL for a bad order, -ENOMEM (the machine's memory is
+ * used up, injected, out of pfns, or the host refused the memory).
  */
 GS_API int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp,
 				 unsigned long *pfn, enum gs_backing *got);

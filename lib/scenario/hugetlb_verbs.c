@@ -7,6 +7,7 @@
  *   subpool NAME size=2M [max=N] [min=N] [gmem] [nosurplus], subpool-put NAME
  *   cgroup NAME [parent=P] [limit=N] [rsvd_limit=N] [enter] [offline]
  *   hpage NAME size=2M | spool=S [index=I], hpage-add NAME index=I, hpage-put NAME
+ *   machine [mem=SIZE] [backing=none|anon|hugetlb|auto]
  *
  * A subpool object also stands for the file using it: a map from index to
  * page, which is how two allocations of one index race (hpage, hpage,
@@ -81,9 +82,25 @@ static int host_free_fresh(void *ctx, struct folio *folio)
 	return err;
 }
 
+static unsigned long host_nr_available(void *ctx, unsigned int order)
+{
+	struct verbs_host *host = ctx;
+	int idx = order_index(order);
+	unsigned long left;
+
+	if (idx < 0)
+		return 0;
+	/* host= may have been set below what the pools hold already. */
+	left = host->limit[idx] > host->pages[idx] ? host->limit[idx] - host->pages[idx] : 0;
+	if (host->lower.nr_available)
+		left = min_t(unsigned long, left, host->lower.nr_available(host->lower.ctx, order));
+	return left;
+}
+
 static const struct gs_hugetlb_backend verbs_backend = {
 	.alloc_fresh = host_alloc_fresh,
 	.free_fresh = host_free_fresh,
+	.nr_available = host_nr_available,
 	.ctx = &verbs_host,
 };
 
@@ -248,9 +265,13 @@ static int hugetlb_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 {
 	struct hstate *h = op_hstate(op);
 	struct vpool *p = vpool_get(s, h);
-	long pages = (long)gs_op_u64(op, "pages", 0);
+	uint64_t upages = gs_op_u64(op, "pages", 0);
+	long pages = (long)upages;
 
-	if (!strcmp(op->target, "pool")) {
+	/* hugetlb_acct_memory() counts in a long: a count it cannot hold is no count. */
+	if (upages > LONG_MAX) {
+		res->ret = -EINVAL;
+	} else if (!strcmp(op->target, "pool")) {
 		if (gs_op_has(op, "host"))
 			verbs_host.limit[hstate_index(h)] = gs_op_u64(op, "host", 0);
 		if (gs_op_has(op, "overcommit"))
@@ -362,12 +383,30 @@ static int subpool_validate(const struct gs_op *op, char *err, size_t len)
 	return validate_size(op, err, len);
 }
 
+/*
+ * max= and min= stand for a mount's size= and min_size=, byte counts the
+ * kernel turns into pages (hugetlbfs_size_to_hpages()); a guest_memfd
+ * file's size is a loff_t. A count no such size can express is -EINVAL,
+ * as hugetlbfs_parse_param() and kvm_gmem_create() answer a bad size.
+ */
+static bool subpool_sizes_valid(const struct gs_op *op, const struct hstate *h)
+{
+	uint64_t lim = gs_op_u64(op, "gmem", 0) ? (uint64_t)hugetlb_max_file_hpages(h)
+						: hugetlb_max_mount_hpages(h);
+
+	return gs_op_u64(op, "max", 0) <= lim && gs_op_u64(op, "min", 0) <= lim;
+}
+
 static struct hugepage_subpool *subpool_create(const struct gs_op *op, struct hstate *h, long *err)
 {
 	long max = gs_op_has(op, "max") ? (long)gs_op_u64(op, "max", 0) : -1;
 	long min = gs_op_has(op, "min") ? (long)gs_op_u64(op, "min", 0) : -1;
 	struct hugepage_subpool *spool;
 
+	if (!subpool_sizes_valid(op, h)) {
+		*err = -EINVAL;
+		return NULL;
+	}
 	if (gs_op_u64(op, "gmem", 0)) {
 		spool = hugetlb_gmem_new_subpool(h, max);
 		*err = IS_ERR(spool) ? PTR_ERR(spool) : 0;
@@ -518,17 +557,32 @@ static int cgroup_create(struct gs_scenario *s, const struct gs_op *op, struct h
 	return 0;
 }
 
-static long cgroup_apply(const struct gs_op *op, struct hugetlb_cgroup *h_cg, struct hstate *h)
+/*
+ * A limit in huge pages as base pages: like page_counter_memparse(), a
+ * value past PAGE_COUNTER_MAX means no limit, rounded down to whole huge
+ * pages as hugetlb_cgroup_write() does.
+ */
+static unsigned long cgroup_limit_pages(const struct gs_op *op, const char *key,
+					const struct hstate *h)
 {
 	unsigned long nr = pages_per_huge_page(h);
+	uint64_t hpages = gs_op_u64(op, key, 0);
+
+	if (hpages > PAGE_COUNTER_MAX / nr)
+		return ALIGN_DOWN((unsigned long)PAGE_COUNTER_MAX, nr);
+	return hpages * nr;
+}
+
+static long cgroup_apply(const struct gs_op *op, struct hugetlb_cgroup *h_cg, struct hstate *h)
+{
 	long ret = 0;
 
 	if (!ret && gs_op_has(op, "limit"))
 		ret = hugetlb_cgroup_set_limit(h_cg, hstate_index(h), false,
-					       gs_op_u64(op, "limit", 0) * nr);
+					       cgroup_limit_pages(op, "limit", h));
 	if (!ret && gs_op_has(op, "rsvd_limit"))
 		ret = hugetlb_cgroup_set_limit(h_cg, hstate_index(h), true,
-					       gs_op_u64(op, "rsvd_limit", 0) * nr);
+					       cgroup_limit_pages(op, "rsvd_limit", h));
 	if (!ret && gs_op_u64(op, "enter", 0))
 		ret = hugetlb_cgroup_attach(h_cg);
 	if (!ret && gs_op_u64(op, "offline", 0))
@@ -935,7 +989,8 @@ static int hsplit_prepare(struct folio *folio, unsigned int order, bool keep, bo
 static int hsplit_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
 	struct vpage *p = gs_scenario_obj_get(s, op->target, &vpage_type);
-	unsigned int order = (unsigned int)gs_op_u64(op, "order", 0);
+	/* Past any folio's order: folio_split() refuses it, as it must (no truncation). */
+	unsigned int order = (unsigned int)min_t(uint64_t, gs_op_u64(op, "order", 0), 64);
 	unsigned long at = gs_op_u64(op, "at", 0), pfn;
 	bool keep = gs_op_u64(op, "keep", 0), optimized;
 	unsigned int huge_order;
@@ -955,7 +1010,10 @@ static int hsplit_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 	pfn = folio_pfn(folio);
 	huge_order = folio_order(folio);
 	optimized = folio_test_hugetlb_vmemmap_optimized(folio);
-	ret = hsplit_prepare(folio, order, keep, gs_op_u64(op, "prealloc", 0));
+	/* An order the split refuses anyway costs no HVO work first. */
+	ret = order >= huge_order
+		      ? -EINVAL
+		      : hsplit_prepare(folio, order, keep, gs_op_u64(op, "prealloc", 0));
 	if (!ret) {
 		ret = folio_split(folio, order, folio_page(folio, at), GS_SPLIT_UNIFORM);
 		/* A failed split leaves no trace: HVO as it was before. */
@@ -1044,11 +1102,76 @@ static const struct gs_verb verb_hvo = {
 	.run = hvo_run,
 };
 
+/* --- the machine: memory size and data backing --- */
+
+/* What the machine was before the scenario changed it; put back at its end. */
+struct vmachine {
+	unsigned long mem;
+	int backing; /* the override, -1 for none */
+};
+
+static void vmachine_destroy(void *obj)
+{
+	struct vmachine *m = obj;
+
+	gs_physmem_override_backing(m->backing);
+	/* Memory still in use (freed later) would keep the larger size: say so. */
+	WARN_ON(gs_physmem_set_size(m->mem) && gs_physmem_size() < m->mem);
+	g_free(m);
+}
+
+static const struct gs_obj_type vmachine_type = {
+	.name = "machine",
+	.destroy = vmachine_destroy,
+};
+
+static const char *const backing_names[] = {"auto", "hugetlb", "anon", "none", NULL};
+
+static int machine_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vmachine *m = gs_scenario_obj_get(s, "machine", &vmachine_type);
+
+	if (!m) {
+		m = g_new0(struct vmachine, 1);
+		m->mem = gs_physmem_size();
+		m->backing = gs_physmem_override_backing(-1);
+		gs_physmem_override_backing(m->backing);
+		gs_scenario_obj_add(s, "machine", &vmachine_type, m);
+	}
+	if (gs_op_has(op, "mem"))
+		res->ret = gs_physmem_set_size(gs_op_u64(op, "mem", 0));
+	if (!res->ret && gs_op_has(op, "backing"))
+		gs_physmem_override_backing((int)gs_op_u64(op, "backing", 0));
+	gs_result_set(res, "mem", gs_physmem_size());
+	gs_result_set(res, "free", gs_physmem_free_pages() * PAGE_SIZE);
+	return 0;
+}
+
+static const struct gs_key machine_keys[] = {
+	{"mem", GS_ARG_U64,
+	 .help = "physical memory of the simulated machine (default 64G, at most 4T)"},
+	{"backing", GS_ARG_ENUM, .names = backing_names,
+	 .help = "data behind new pages of every size: none (metadata only), anon, hugetlb, "
+		 "auto (best available)"},
+	{NULL},
+};
+
+static const char *const machine_outputs[] = {"mem", "free", NULL};
+
+static const struct gs_verb verb_machine = {
+	.name = "machine",
+	.summary = "the simulated machine's memory and what backs its pages' data (restored "
+		   "when the scenario ends)",
+	.keys = machine_keys,
+	.outputs = machine_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = machine_run,
+};
+
 static const struct gs_verb *const hugetlb_verbs[] = {
-	&verb_hugetlb,	 &verb_subpool, &verb_subpool_put,
-	&verb_cgroup,	 &verb_hpage,	&verb_hpage_add,
-	&verb_hpage_put, &verb_hsplit,	&verb_hmerge,
-	&verb_hvo,	 NULL,
+	&verb_hugetlb, &verb_subpool,	&verb_subpool_put, &verb_cgroup,
+	&verb_hpage,   &verb_hpage_add, &verb_hpage_put,   &verb_hsplit,
+	&verb_hmerge,  &verb_hvo,	&verb_machine,	   NULL,
 };
 
 /*

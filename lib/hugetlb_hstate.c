@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What every HugeTLB file shares, below the pools and the cgroup
+ * controller alike: the hstates and hugetlb_lock (mm/hugetlb.c's globals),
+ * the list of live subpools, and the walker over split huge pages. Kept
+ * apart so that hugetlb_cgroup.c reads them without calling into the pools
+ * (lib/hugetlb.c), which call the controller.
+ */
+#include <gmemsim/hugetlb_hstate.h>
+#include <gmemsim/internal/hugetlb_int.h>
+
+#define HSTATE_INIT(i, ord, nm)                                                        \
+	[i] = {                                                                        \
+		.order = (ord),                                                        \
+		.mask = ~((PAGE_SIZE << (ord)) - 1),                                   \
+		.name = (nm),                                                          \
+		.hugepage_freelist = LIST_HEAD_INIT(hstates[i].hugepage_freelist),     \
+		.hugepage_activelist = LIST_HEAD_INIT(hstates[i].hugepage_activelist), \
+	}
+
+struct hstate hstates[HUGE_MAX_HSTATE] = {
+	HSTATE_INIT(0, HPAGE_PMD_ORDER, "hugepages-2048kB"),
+	HSTATE_INIT(1, HPAGE_PUD_ORDER, "hugepages-1048576kB"),
+};
+
+DEFINE_SPINLOCK(hugetlb_lock);
+
+static const struct hugetlb_split_ops *split_ops;
+static LIST_HEAD(subpool_list);
+
+struct hstate *size_to_hstate(unsigned long size)
+{
+	struct hstate *h;
+
+	for_each_hstate (h)
+		if (huge_page_size(h) == size)
+			return h;
+	return NULL;
+}
+
+struct hstate *folio_hstate(const struct folio *folio)
+{
+	struct hstate *h;
+
+	for_each_hstate (h)
+		if (huge_page_order(h) == folio_order(folio))
+			return h;
+	return NULL;
+}
+
+void hugetlb_subpool_link(struct hugepage_subpool *spool)
+{
+	spin_lock(&hugetlb_lock);
+	list_add_tail(&spool->list, &subpool_list);
+	spin_unlock(&hugetlb_lock);
+}
+
+void hugetlb_subpool_unlink(struct hugepage_subpool *spool)
+{
+	spin_lock(&hugetlb_lock);
+	list_del(&spool->list);
+	spin_unlock(&hugetlb_lock);
+}
+
+void hugetlb_for_each_subpool(void (*fn)(struct hugepage_subpool *spool, void *arg), void *arg)
+{
+	struct hugepage_subpool *spool;
+
+	list_for_each_entry (spool, &subpool_list, list)
+		fn(spool, arg);
+}
+
+void hugetlb_set_split_ops(const struct hugetlb_split_ops *ops)
+{
+	split_ops = ops;
+}
+
+void hugetlb_for_each_split(struct hstate *h, hugetlb_meta_fn fn, void *arg)
+{
+	lockdep_assert_held(&hugetlb_lock);
+	if (split_ops)
+		split_ops->for_each(split_ops->ctx, h, fn, arg);
+}
