@@ -108,6 +108,29 @@ START_TEST(cli_usage_errors)
 }
 END_TEST
 
+/* The machine from the command line: sizes and backings it refuses are usage errors. */
+START_TEST(cli_machine_options)
+{
+	gchar *f = g_build_filename(gs_test_srcdir(), "scenarios", "machine-cli.gms", NULL);
+	struct cmd c = gmemsim("--mem=128M", "--backing=none", "run", f);
+
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	cmd_free(&c);
+	c = gmemsim("--mem=3M", "run", f, NULL);
+	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(c.err, "--mem"));
+	cmd_free(&c);
+	c = gmemsim("--mem=1_", "run", f, NULL);
+	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	cmd_free(&c);
+	c = gmemsim("--backing=sparse", "run", f, NULL);
+	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(c.err, "sparse"));
+	cmd_free(&c);
+	g_free(f);
+}
+END_TEST
+
 START_TEST(cli_fail_nth)
 {
 	gchar *ok = g_build_filename(gs_test_srcdir(), "scenarios", "base-runner.gms", NULL);
@@ -404,6 +427,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, cli_version_help);
 	tcase_add_test(tc, cli_usage_errors);
 	tcase_add_test(tc, cli_wrong_expectation_names_line);
+	tcase_add_test(tc, cli_machine_options);
 	tcase_add_test(tc, cli_fail_nth);
 	tcase_add_test(tc, cli_malformed_is_an_error_not_a_crash);
 	tcase_add_test(tc, cli_bom_and_strict);
