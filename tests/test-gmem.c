@@ -18,6 +18,7 @@
 #include <gmemsim/check.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
+#include <gmemsim/physmem.h>
 #include <gmemsim/hugetlb.h>
 #include <gmemsim/hugetlb_backend.h>
 #include <gmemsim/inject.h>
@@ -263,6 +264,35 @@ START_TEST(test_fallocate_sequence)
 	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
 	kvm_gmem_fput(f);
 	assert_clean();
+}
+END_TEST
+
+/*
+ * A range base pages cannot cover fails at once: no page is allocated and
+ * undone first (the loop would run to the machine's end). A range already
+ * held needs no new page, however small the machine's free memory.
+ */
+START_TEST(test_fallocate_beyond_machine)
+{
+	unsigned long old = gs_physmem_size();
+	struct gs_site_stats before, after;
+	struct gmem_file *f, *big;
+
+	ck_assert_int_eq(gs_physmem_set_size(64UL << 20), 0);
+	f = create(&default_vm, 48UL << 20, MMAP | SHARED, 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, 48UL << 20), 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, 48UL << 20), 0);
+	big = create(&default_vm, 1UL << 40, MMAP | SHARED, 0);
+	gs_site_stats(GS_SITE_PAGE_ALLOC, &before);
+	ck_assert_int_eq(kvm_gmem_fallocate(big, KEEP, 0, 1UL << 40), -ENOMEM);
+	gs_site_stats(GS_SITE_PAGE_ALLOC, &after);
+	ck_assert_uint_eq(after.allocs, before.allocs);
+	ck_assert_uint_eq(blocks(big), 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	kvm_gmem_fput(big);
+	kvm_gmem_fput(f);
+	assert_clean();
+	ck_assert_int_eq(gs_physmem_set_size(old), 0);
 }
 END_TEST
 
@@ -905,6 +935,7 @@ Suite *gs_test_suite(void)
 	tcase_add_checked_fixture(tc_falloc, setup, teardown);
 	tcase_add_test(tc_falloc, test_fallocate_check_order);
 	tcase_add_test(tc_falloc, test_fallocate_sequence);
+	tcase_add_test(tc_falloc, test_fallocate_beyond_machine);
 	tcase_add_test(tc_falloc, test_invalid_punch_hole);
 	tcase_add_test(tc_falloc, test_fallocate_hugetlb);
 	suite_add_tcase(s, tc_falloc);

@@ -11,6 +11,7 @@
 #include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
+#include <gmemsim/physmem.h>
 
 #include <gmemsim/internal/gmem_int.h>
 
@@ -51,6 +52,19 @@ static void gmem_allocate_undo(struct gmem_inode *inode, pgoff_t start, pgoff_t 
 			kvm_gmem_truncate_range(inode, index, index + step);
 }
 
+/*
+ * Base pages cannot cover what the range still lacks: the loop would end in
+ * ENOMEM after allocating the whole machine and undoing it. Answer that up
+ * front, without looping in proportion to the caller's length. HugeTLB files
+ * allocate from the subpool reserved at creation, so only base pages count.
+ */
+static bool gmem_allocate_cannot_fit(const struct gmem_inode *inode, pgoff_t nr)
+{
+	unsigned long held = inode->i_bytes >> PAGE_SHIFT;
+
+	return !inode->page_order && nr > held && nr - held > gs_physmem_free_pages();
+}
+
 static int gmem_allocate(struct gmem_inode *inode, loff_t offset, loff_t len)
 {
 	unsigned long step = 1UL << inode->page_order;
@@ -63,6 +77,8 @@ static int gmem_allocate(struct gmem_inode *inode, loff_t offset, loff_t len)
 
 	if (offset + len > inode->size)
 		return -EINVAL;
+	if (gmem_allocate_cannot_fit(inode, end - start))
+		return -ENOMEM;
 	/* Which folios this call adds: only those are undone on failure. */
 	added = gs_alloc(GS_SITE_GMEM_FALLOC, words * sizeof(*added), GFP_KERNEL | __GFP_ZERO);
 	if (!added)
