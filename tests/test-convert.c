@@ -551,6 +551,15 @@ START_TEST(test_noop_before_refcount_check)
 	ck_assert_uint_eq(st.noop, 1);
 	ck_assert_uint_eq(st.lru_drains, 0);
 	ck_assert_int_eq(folio_ref_count(file_folio(fd, 0)), 2);
+	/* a reference no drain drops (another kernel user's): still a no-op */
+	lru_add_drain_all();
+	folio_get(file_folio(fd, 0));
+	to_private(fd, 0, P);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).noop, 2);
+	/* ... while the range with one shared page must pass the check */
+	assert_fails(set_attrs(fd, 0, 2 * P, PRIVATE, NULL), EAGAIN);
+	folio_put(file_folio(fd, 0));
+	to_private(fd, 0, 2 * P);
 	assert_clean();
 }
 END_TEST
