@@ -26,6 +26,7 @@
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
 #include <gmemsim/linux/kvm.h>
+#include <gmemsim/trace.h>
 
 #include <gmemsim/internal/gmem_int.h>
 
@@ -318,6 +319,7 @@ static int __kvm_gmem_set_attributes(struct gmem_inode *inode, pgoff_t start, pg
 static int gmem_set_attributes(struct gmem_file *file, const struct gs_kvm_memory_attributes2 *a,
 			       pgoff_t *err_index)
 {
+	bool to_private = a->attributes & GS_KVM_MEMORY_ATTRIBUTE_PRIVATE;
 	int err;
 
 	*err_index = ULONG_MAX;
@@ -326,9 +328,12 @@ static int gmem_set_attributes(struct gmem_file *file, const struct gs_kvm_memor
 	err = gmem_check_attributes(file, a);
 	if (err)
 		return err;
-	return __kvm_gmem_set_attributes(
-		file->inode, a->offset >> PAGE_SHIFT, (a->offset + a->size) >> PAGE_SHIFT,
-		a->attributes & GS_KVM_MEMORY_ATTRIBUTE_PRIVATE, err_index);
+	err = __kvm_gmem_set_attributes(file->inode, a->offset >> PAGE_SHIFT,
+					(a->offset + a->size) >> PAGE_SHIFT, to_private, err_index);
+	gs_trace("gmem.convert", GS_TF_U("ino", file->inode->ino), GS_TF_X("offset", a->offset),
+		 GS_TF_X("size", a->size), GS_TF_STR("to", to_private ? "private" : "shared"),
+		 GS_TF_S("ret", err));
+	return err;
 }
 
 int kvm_gmem_set_attributes(struct gmem_file *file, struct gs_kvm_memory_attributes2 *attrs)
