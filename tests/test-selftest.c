@@ -43,7 +43,8 @@
  * vCPU; its guest half, a fault on the poisoned page failing with EHWPOISON
  * and a memory-fault exit, is a `gfault` in tests/scenarios/kvm-attributes.gms),
  * the debugfs/MADV_HWPOISON early-kill matrix of test_memory_failure
- * (root-only injection), and every §3.3/§3.4 conversion test.
+ * (root-only injection), and every §3.3/§3.4 conversion test (the §3.3
+ * inventory is tests/test-convert.c, on the simulator).
  *
  * HugeTLB files name their page size the way the simulator's uAPI does
  * (spec P31, the WIP branch): GUEST_MEMFD_FLAG_HUGETLB plus a page order in

@@ -57,10 +57,19 @@ enum gs_gmem_profile {
 
 struct kvm_memory_slot;
 
+/*
+ * Which stage-2 leaves an invalidation zaps (enum kvm_gfn_range_filter):
+ * those mapped by private faults, by shared ones, or both.
+ */
+#define KVM_FILTER_SHARED  (1u << 0)
+#define KVM_FILTER_PRIVATE (1u << 1)
+
 /**
  * struct gmem_kvm_ops - how guest_memfd reaches the VM's MMU (lib/kvm.c)
  * @invalidate: zap the guest mappings of file pages [@start, @end) that
  *              @slot maps (kvm_gmem_invalidate_begin() and its zap)
+ * @invalidate_filtered: as @invalidate, zapping only the leaves of the
+ *              kinds in @filter (KVM_FILTER_*): what a conversion asks
  * @release: the file is going away: @slot loses it and its mappings
  * @get: a file of the VM was created: it holds the VM (kvm_get_kvm())
  * @put: that file's last reference is gone (kvm_put_kvm())
@@ -69,6 +78,8 @@ struct gs_gmem_vm_info;
 
 struct gmem_kvm_ops {
 	void (*invalidate)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end);
+	void (*invalidate_filtered)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
+				    unsigned int filter);
 	void (*release)(struct kvm_memory_slot *slot);
 	void (*get)(const struct gs_gmem_vm_info *vm);
 	void (*put)(const struct gs_gmem_vm_info *vm);
@@ -79,6 +90,9 @@ struct gmem_kvm_ops {
  * @has_private_mem: kvm_arch_has_private_mem() (a CoCo or sw_protected VM)
  * @supports_init_shared: kvm_arch_supports_gmem_init_shared()
  * @supports_hugetlb: the VM advertises GUEST_MEMFD_FLAG_HUGETLB
+ * @in_place_conversion: kvm.gmem_in_place_conversion (v8): PRIVATE lives in
+ *              the file and KVM_SET_MEMORY_ATTRIBUTES2 exists on it; the
+ *              opposite of kvm.vm_memory_attributes
  * @profile: which kernel version the files of this VM behave as
  * @ops: the VM's MMU hooks, NULL without a VM model
  *
@@ -88,6 +102,7 @@ struct gs_gmem_vm_info {
 	bool has_private_mem;
 	bool supports_init_shared;
 	bool supports_hugetlb;
+	bool in_place_conversion;
 	enum gs_gmem_profile profile;
 	const struct gmem_kvm_ops *ops;
 };
@@ -403,5 +418,93 @@ GS_API int kvm_gmem_range_shareability(struct gmem_inode *inode, pgoff_t start, 
  * Return: 0, or -ENOENT when no folio backs @index.
  */
 GS_API int kvm_gmem_error_page(struct gmem_file *file, pgoff_t index);
+
+/* --- in-place conversion (lib/guest_memfd/gmem_convert.c) --- */
+
+struct gs_kvm_memory_attributes2;
+
+/**
+ * kvm_gmem_ioctl() - an ioctl on a guest_memfd fd (kvm_gmem_ioctl() of v8)
+ * @file: the file
+ * @cmd: the request
+ * @uarg: the user's argument; NULL stands for an unmapped address
+ *
+ * Only KVM_SET_MEMORY_ATTRIBUTES2 exists, and only under in-place
+ * conversion; its 128-byte argument is copied in, and its error_offset is
+ * copied back only when the conversion itself failed (ENOMEM, EAGAIN).
+ *
+ * Context: process context (may sleep).
+ * Return: 0; -ENOTTY (another request, or in-place conversion off);
+ * -EFAULT; errors of kvm_gmem_set_attributes().
+ */
+GS_API int kvm_gmem_ioctl(struct gmem_file *file, unsigned long cmd, void *uarg);
+
+/**
+ * kvm_gmem_set_attributes() - convert file pages between shared and private
+ * @file: the file
+ * @attrs: the argument, already copied in; @attrs->error_offset is set on
+ *         an ENOMEM or EAGAIN failure and left alone otherwise
+ *
+ * The argument checks of spec P6 in their order, then the v8 algorithm of
+ * P7: a range that already has the value is done (before any reference is
+ * looked at); the maple tree nodes are reserved (ENOMEM, error_offset = the
+ * offset); to private, the host mappings of the range go and every folio
+ * must hold only the page cache's references plus the lookup's (one LRU
+ * drain and a retry, then EAGAIN at max(offset, folio start)); then, past
+ * the point of no return, the guest mappings of the range are invalidated,
+ * to shared runs the arch invalidate hook, and the value is stored. Page
+ * contents are never touched. All or nothing.
+ *
+ * Context: process context; the filemap invalidate lock (exclusive) in the
+ * kernel, nothing here (the simulator runs one thread).
+ * Return: 0; -ENOTTY (in-place conversion off); -EINVAL; -ENOMEM; -EAGAIN.
+ */
+GS_API int kvm_gmem_set_attributes(struct gmem_file *file, struct gs_kvm_memory_attributes2 *attrs);
+
+/**
+ * struct gs_gmem_convert_stats - what conversions did since the last reset
+ * @calls: kvm_gmem_set_attributes() calls that passed the argument checks
+ * @noop: of those, ranges that already had the value
+ * @converted: conversions that changed the attributes
+ * @pages: 4 KiB pages those conversions covered
+ * @enomem: failures of the maple tree reservation
+ * @eagain: failures of the refcount check
+ * @lru_drains: lru_add_drain_all() calls of the refcount check's retry
+ * @invalidations: invalidate begin/end pairs (one per committed conversion)
+ * @arch_invalidate_pfns: pfns handed to the arch invalidate hook (to shared)
+ */
+struct gs_gmem_convert_stats {
+	unsigned long calls, noop, converted, pages, enomem, eagain;
+	unsigned long lru_drains, invalidations, arch_invalidate_pfns;
+};
+
+/**
+ * gs_gmem_convert_stats() - the conversion counters
+ * @reset: zero them after reading
+ *
+ * Context: any.
+ * Return: the counters as they were.
+ */
+GS_API struct gs_gmem_convert_stats gs_gmem_convert_stats(bool reset);
+
+/**
+ * gs_lru_add_folio() - park @folio in the simulated per-CPU LRU batch
+ * @folio: the folio; the batch takes a reference until the next drain
+ *
+ * The kernel's folio_add_lru() holds such a reference until its batch is
+ * drained; nothing in guest_memfd parks folios by itself, so tests and
+ * scenarios use this to make a reference only lru_add_drain_all() drops.
+ * A full batch is drained first, as folio_batch_add() does.
+ *
+ * Context: any.
+ */
+GS_API void gs_lru_add_folio(struct folio *folio);
+
+/**
+ * lru_add_drain_all() - drop every reference the LRU batch holds
+ *
+ * Context: process context.
+ */
+GS_API void lru_add_drain_all(void);
 
 #endif /* GMEMSIM_GMEM_H */

@@ -417,6 +417,27 @@ static void check_shareability(struct gs_check_report *r, struct gmem_inode *ino
 				   inode->ino, next, gmem_nr_pages(inode));
 }
 
+/*
+ * No host page table maps a private index: host faults refuse them, and a
+ * conversion to private unmaps the range before it commits (spec P5, P7).
+ */
+static void check_host_mappings(struct gs_check_report *r, struct gmem_inode *inode)
+{
+	struct gmem_vma *vma;
+
+	list_for_each_entry (vma, &inode->vmas, list) {
+		unsigned long addr_page;
+		struct page *page;
+
+		xa_for_each (&vma->ptes, addr_page, page)
+			if (mtree_load(&inode->shareability, vma->pgoff + addr_page) !=
+			    xa_mk_value(SHAREABILITY_ALL))
+				gs_check_violation(r,
+						   "ino %lu index %lx: private, mapped by the host",
+						   inode->ino, vma->pgoff + addr_page);
+	}
+}
+
 static void gmem_check(struct gs_check_report *r, void *ctx)
 {
 	struct gmem_inode *inode;
@@ -432,6 +453,7 @@ static void gmem_check(struct gs_check_report *r, void *ctx)
 			gs_check_violation(r, "ino %lu: i_bytes %lu, folios hold %lu", inode->ino,
 					   inode->i_bytes, bytes);
 		check_shareability(r, inode);
+		check_host_mappings(r, inode);
 	}
 }
 

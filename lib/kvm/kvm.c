@@ -64,6 +64,18 @@ static void kvm_gmem_slot_invalidate(struct kvm_memory_slot *slot, pgoff_t start
 	kvm_zap_gfn_range(slot->kvm, gstart, gend, gmem_zap_filter(slot));
 }
 
+/* A conversion's invalidation: only the leaves of the kinds its range holds (spec P13). */
+static void kvm_gmem_slot_invalidate_filtered(struct kvm_memory_slot *slot, pgoff_t start,
+					      pgoff_t end, unsigned int filter)
+{
+	unsigned int zap = (filter & KVM_FILTER_PRIVATE ? ZAP_PRIVATE : 0) |
+			   (filter & KVM_FILTER_SHARED ? ZAP_SHARED : 0);
+	gfn_t gstart, gend;
+
+	slot_gfn_range(slot, start, end, &gstart, &gend);
+	kvm_zap_gfn_range(slot->kvm, gstart, gend, zap);
+}
+
 static void kvm_gmem_slot_release(struct kvm_memory_slot *slot)
 {
 	unsigned int filter = gmem_zap_filter(slot);
@@ -84,6 +96,7 @@ static void kvm_gmem_put_vm(const struct gs_gmem_vm_info *vm)
 
 static const struct gmem_kvm_ops kvm_gmem_ops = {
 	.invalidate = kvm_gmem_slot_invalidate,
+	.invalidate_filtered = kvm_gmem_slot_invalidate_filtered,
 	.release = kvm_gmem_slot_release,
 	.get = kvm_gmem_get_vm,
 	.put = kvm_gmem_put_vm,
@@ -138,6 +151,7 @@ int kvm_create_vm_params(unsigned long type, const struct kvm_params *params, st
 		.supports_init_shared = supports_init_shared(params, type),
 		.supports_hugetlb =
 			params->profile == GS_GMEM_PROFILE_DESIGN && !params->gmem_no_hugetlb,
+		.in_place_conversion = !params->vm_memory_attributes,
 		.profile = params->profile,
 		.ops = &kvm_gmem_ops,
 	};

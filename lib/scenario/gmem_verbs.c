@@ -7,7 +7,8 @@
  * Offsets and lengths are in bytes, as in the syscalls.
  *
  * The upstream verbs (vm, memslot, attr, gmem, stat, falloc, punch, close,
- * mmap, munmap, fault, read, write, pin, unpin) are written once against the
+ * mmap, munmap, fault, read, write, pin, unpin) and the proposed convert
+ * (KVM_SET_MEMORY_ATTRIBUTES2, v8) are written once against the
  * syscall table of include/gmemsim/sys.h: gs_sys_sim (the simulated uAPI)
  * or gs_sys_live (the running kernel), as the run's backend says. What a
  * backend cannot express (gs_sys_ops.unsupported: a VM type, HugeTLB, ...)
@@ -1140,6 +1141,64 @@ static const struct gs_verb verb_unpin = {
 	.run = unpin_run,
 };
 
+/* --- convert: KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd fd (v8) --- */
+
+static const char *const to_names[] = {"shared", "private", NULL};
+
+static const struct gs_key convert_keys[] = {
+	{"off", GS_ARG_U64, .required = true, .help = "offset in bytes"},
+	{"len", GS_ARG_U64, .required = true, .help = "size in bytes"},
+	{"to", GS_ARG_ENUM, to_names, .help = "shared (attributes 0) or private"},
+	{"attributes", GS_ARG_U64, .help = "the raw attributes word, instead of to="},
+	{"flags", GS_ARG_U64, .help = "the flags word (must be 0)"},
+	{"reserved", GS_ARG_U64, .help = "a value for reserved[0] (must be 0)"},
+	{"error_offset", GS_ARG_U64, .help = "the incoming error_offset (v8 ignores it)"},
+	{NULL},
+};
+
+static const char *const convert_outputs[] = {"error_offset", NULL};
+
+static int convert_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	int ret;
+	struct gmem_obj *g = op_gmem(s, op, res, true, false, &ret);
+	uint64_t to = gs_op_u64(op, "to", 0) ? GS_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+	struct gs_kvm_memory_attributes2 a = {
+		.offset = gs_op_u64(op, "off", 0),
+		.size = gs_op_u64(op, "len", 0),
+		.attributes = gs_op_u64(op, "attributes", to),
+		.flags = gs_op_u64(op, "flags", 0),
+		.error_offset = gs_op_u64(op, "error_offset", 0),
+		.reserved[0] = gs_op_u64(op, "reserved", 0),
+	};
+
+	if (!g)
+		return ret;
+	res->ret = g->sys->ioctl(g->fd, GS_KVM_SET_MEMORY_ATTRIBUTES2, (unsigned long)&a);
+	/* A kernel without in-place conversion lacks the ioctl: that is no answer. */
+	if (g->sys->live && res->ret == -ENOTTY)
+		return skip_line(res, "this kernel has no KVM_SET_MEMORY_ATTRIBUTES2 (ENOTTY)");
+	gs_result_set_hex(res, "error_offset", a.error_offset);
+	return 0;
+}
+
+/* All or nothing (spec P7): a failed allocation is ENOMEM with nothing changed. */
+static const int convert_errnos[] = {0};
+
+static const struct gs_verb verb_convert = {
+	.name = "convert",
+	.summary = "KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd fd (in-place conversion, v8); "
+		   "outputs error_offset",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = convert_keys,
+	.outputs = convert_outputs,
+	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
+	.strict = true,
+	.run = convert_run,
+	.fail_nth.errnos = convert_errnos,
+};
+
 /* --- guest side and memory failure: SIMULATOR-ONLY --- */
 
 /* The simulated file behind @op's open fd, or NULL after reporting why. */
@@ -1241,10 +1300,10 @@ static const struct gs_verb verb_unpoison = {
 };
 
 static const struct gs_verb *const gmem_verbs[] = {
-	&verb_vm,     &verb_memslot,  &verb_gfault, &verb_attr,	 &verb_stage2, &verb_gmem,
-	&verb_stat,   &verb_falloc,   &verb_punch,  &verb_close, &verb_mmap,   &verb_munmap,
-	&verb_fault,  &verb_read,     &verb_write,  &verb_pin,	 &verb_unpin,  &verb_getpfn,
-	&verb_poison, &verb_unpoison, NULL,
+	&verb_vm,     &verb_memslot, &verb_gfault,   &verb_attr,  &verb_stage2, &verb_gmem,
+	&verb_stat,   &verb_falloc,  &verb_punch,    &verb_close, &verb_mmap,	&verb_munmap,
+	&verb_fault,  &verb_read,    &verb_write,    &verb_pin,	  &verb_unpin,	&verb_convert,
+	&verb_getpfn, &verb_poison,  &verb_unpoison, NULL,
 };
 
 /* Pages memory failure took out of use come back when the simulated machine goes. */

@@ -270,6 +270,13 @@ static int ioctl_vm(struct kvm *kvm, unsigned long request, unsigned long arg)
 	}
 }
 
+static int gmem_ioctl(struct gmem_file *file, unsigned long request, unsigned long arg)
+{
+	int err = kvm_gmem_ioctl(file, request, (void *)arg);
+
+	return err ? fail(-err) : 0;
+}
+
 int gs_ioctl(int fd, unsigned long request, ...)
 {
 	struct gs_fd *f = fd_lookup(fd);
@@ -288,8 +295,8 @@ int gs_ioctl(int fd, unsigned long request, ...)
 	case GS_FD_VM:
 		return ioctl_vm(f->kvm, request, arg);
 	default:
-		/* guest_memfd has no unlocked_ioctl: vfs_ioctl() gives ENOTTY. */
-		return fail(ENOTTY);
+		/* kvm_gmem_ioctl(): KVM_SET_MEMORY_ATTRIBUTES2 under in-place conversion. */
+		return gmem_ioctl(f->file, request, arg);
 	}
 }
 
