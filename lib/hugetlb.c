@@ -26,7 +26,15 @@
 
 static const struct gs_hugetlb_backend *hugetlb_host;
 
-/* Dissolved huge pages holding a bad raw page (update_and_free_hugetlb_folio()). */
+/*
+ * Dissolved huge pages that hold a bad raw page. The kernel's
+ * __update_and_free_hugetlb_folio() moves the poison onto the raw pages
+ * (folio_clear_hugetlb_hwpoison()) and gives the healthy ones to the buddy
+ * allocator, which keeps the bad ones out; one whose record is unreliable it
+ * keeps entirely. Simulated memory goes back to the host a huge page at a
+ * time only, so here the whole page is kept out of use, outside every pool,
+ * until unpoisoned (hugetlb_unpoison_all()).
+ */
 static LIST_HEAD(hwpoison_hugepages);
 static unsigned long nr_hwpoison_hugepages;
 
@@ -176,16 +184,6 @@ static unsigned long fresh_available(const struct hstate *h)
 		return ULONG_MAX;
 	return hugetlb_host->nr_available(hugetlb_host->ctx, h->order);
 }
-
-/*
- * Dissolved huge pages that hold a bad raw page. The kernel's
- * __update_and_free_hugetlb_folio() moves the poison onto the raw pages
- * (folio_clear_hugetlb_hwpoison()) and gives the healthy ones to the buddy
- * allocator, which keeps the bad ones out; one whose record is unreliable it
- * keeps entirely. Simulated memory goes back to the host a huge page at a
- * time only, so here the whole page is kept out of use, outside every pool,
- * until unpoisoned (hugetlb_unpoison_all()).
- */
 
 /* Hand a page that has left the pool back to the host. */
 static void update_and_free_hugetlb_folio(struct hstate *h, struct folio *folio)
@@ -988,6 +986,25 @@ static void sum_subpool_rsv(struct hugepage_subpool *spool, void *arg)
 		s->rsv += (unsigned long)spool->rsv_hpages;
 }
 
+/* Pages kept out of use are poisoned, unreferenced and in no pool. */
+static void check_hwpoison_held(struct gs_check_report *r)
+{
+	unsigned long n = 0;
+	struct folio *folio;
+
+	list_for_each_entry (folio, &hwpoison_hugepages, lru) {
+		n++;
+		if (!folio_test_hwpoison(folio) || folio_ref_count(folio) ||
+		    folio_test_hugetlb_freed(folio))
+			gs_check_violation(r,
+					   "held poisoned page pfn %#lx: flags %#lx, refcount %d",
+					   folio_pfn(folio), folio->flags, folio_ref_count(folio));
+	}
+	if (n != nr_hwpoison_hugepages)
+		gs_check_violation(r, "%lu poisoned pages held, %lu counted", n,
+				   nr_hwpoison_hugepages);
+}
+
 static void hugetlb_check(struct gs_check_report *r, void *ctx)
 {
 	struct hstate *h;
@@ -1005,6 +1022,7 @@ static void hugetlb_check(struct gs_check_report *r, void *ctx)
 					   h->name, s.rsv, h->resv_huge_pages);
 	}
 	hugetlb_for_each_subpool(check_subpool, &(struct check_ctx){.r = r});
+	check_hwpoison_held(r);
 	spin_unlock(&hugetlb_lock);
 }
 
