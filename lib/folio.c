@@ -327,6 +327,7 @@ struct split_src {
 	bool keep_hvo;	 /* pieces stay HVO-optimized (hugetlb_vmemmap_prepare_split() was done) */
 	bool hwpoison;	 /* some raw page is bad: only the pieces holding one stay poisoned */
 	bool unreliable; /* which one is not known: every piece is poisoned */
+	int caller_refs; /* the caller's references: they follow the page it asked about */
 };
 
 /* Memory failure's flags for a piece [@pfn, @pfn + @nr): only where a bad raw page is. */
@@ -349,7 +350,7 @@ static int piece_refs(const struct split_src *src, unsigned long pfn, unsigned i
 	unsigned long nr = 1UL << order;
 	int refs = src->mapping ? (int)nr : 0;
 
-	return refs + (at_pfn >= pfn && at_pfn < pfn + nr);
+	return refs + (at_pfn >= pfn && at_pfn < pfn + nr ? src->caller_refs : 0);
 }
 
 static struct folio *make_piece(const struct split_src *src, unsigned long pfn, unsigned int order)
@@ -422,10 +423,10 @@ static void split_to_pages(const struct split_src *src, unsigned long nr, unsign
 		};
 		piece_hwpoison(src, (struct folio *)page, src->pfn + i, 1);
 	}
-	pfn_to_page(at_pfn)->_refcount.counter++;
+	pfn_to_page(at_pfn)->_refcount.counter += src->caller_refs;
 	/* Without a page cache holding them, every page but the caller's is free now. */
 	for (unsigned long i = 0; !refs && i < nr; i++)
-		if (src->pfn + i != at_pfn)
+		if (src->pfn + i != at_pfn || !src->caller_refs)
 			folio_release((struct folio *)pfn_to_page(src->pfn + i));
 }
 
@@ -472,8 +473,8 @@ static void split_non_uniform(const struct split_src *src, unsigned int order,
 	}
 }
 
-int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
-		enum gs_split_type type)
+int folio_split_refs(struct folio *folio, unsigned int new_order, struct page *at,
+		     enum gs_split_type type, int caller_refs)
 {
 	unsigned int order = folio_order(folio);
 	struct split_src src = {
@@ -483,12 +484,15 @@ int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
 		.pfn = folio_pfn(folio),
 		.hwpoison = folio_test_hwpoison(folio),
 		.unreliable = folio_test_hugetlb_raw_hwp_unreliable(folio),
+		.caller_refs = caller_refs,
 	};
 	unsigned long at_pfn = at ? page_to_pfn(at) : src.pfn;
-	int expected = 1 + (folio->mapping ? (int)folio_nr_pages(folio) : 0);
+	int expected = caller_refs + (folio->mapping ? (int)folio_nr_pages(folio) : 0);
 	const struct gs_folio_split_ops *ops = split_ops[folio_kind(folio)];
 
-	if (new_order >= order || at_pfn < src.pfn || at_pfn >= src.pfn + (1UL << order))
+	/* Someone must hold the folio: a count of 0 is a free (or frozen) folio. */
+	if (new_order >= order || at_pfn < src.pfn || at_pfn >= src.pfn + (1UL << order) ||
+	    caller_refs < 0 || expected <= 0)
 		return -EINVAL;
 	/*
 	 * The struct pages of the new heads must exist: either HVO was undone,
@@ -521,6 +525,12 @@ int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
 	else
 		split_non_uniform(&src, order, new_order, at_pfn);
 	return 0;
+}
+
+int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
+		enum gs_split_type type)
+{
+	return folio_split_refs(folio, new_order, at, type, 1);
 }
 
 /* --- merge --- */

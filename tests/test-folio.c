@@ -492,6 +492,43 @@ START_TEST(split_keeps_poison_on_the_raw_page)
 }
 END_TEST
 
+/*
+ * A caller relying on the page cache's references alone freezes at
+ * folio_nr_pages() (restructuring's freeze); one holding two gets both on its
+ * piece. Any other count is someone else's reference: EAGAIN, nothing changed.
+ */
+START_TEST(split_refs_follow_the_caller)
+{
+	unsigned long pfn = huge(9, GS_BACKING_NONE);
+	struct folio *f = gs_folio_init(pfn, 9, 1UL << PG_uptodate, ~0UL);
+
+	f->mapping = (void *)0x1000;
+	folio_set_count(f, 512);
+	ck_assert_int_eq(folio_split_refs(f, 0, NULL, GS_SPLIT_UNIFORM, 1), -EAGAIN);
+	ck_assert_int_eq(folio_ref_count(f), 512);
+	ck_assert_int_eq(folio_split_refs(f, 0, NULL, GS_SPLIT_UNIFORM, -1), -EINVAL);
+	ck_assert_int_eq(folio_split_refs(f, 0, pfn_to_page(pfn + 3), GS_SPLIT_UNIFORM, 0), 0);
+	for (unsigned long k = 0; k < 512; k++)
+		gs_assert(folio_ref_count(pfn_folio(pfn + k)) == 1, "piece +%lu", k);
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 0), 512);
+	f = pfn_folio(pfn);
+	folio_ref_add(f, 2);
+	ck_assert_int_eq(folio_split_refs(f, 4, pfn_to_page(pfn + 100), GS_SPLIT_UNIFORM, 2), 0);
+	ck_assert_int_eq(folio_ref_count(pfn_folio(pfn + 96)), 16 + 2);
+	folio_put(pfn_folio(pfn + 96));
+	check_pieces(pfn, 9, 4, (void *)0x1000, 0, pfn + 100, true);
+	folio_put(pfn_folio(pfn + 96));
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 0), 512);
+	/* No page cache and no caller: nobody holds the folio, no split. */
+	f = pfn_folio(pfn);
+	f->mapping = NULL;
+	folio_set_count(f, 0);
+	ck_assert_int_eq(folio_split_refs(f, 0, NULL, GS_SPLIT_UNIFORM, 0), -EINVAL);
+	ck_assert_uint_eq(released_pages, 0);
+	gs_physmem_free_huge(pfn, 9);
+}
+END_TEST
+
 /* A record that could not be allocated: no one knows which page is bad, so all are. */
 START_TEST(split_poison_unreliable_record)
 {
@@ -760,6 +797,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, hugetlb_meta_survives_split);
 	tcase_add_test(tc, split_keeps_poison_on_the_raw_page);
 	tcase_add_test(tc, split_poison_unreliable_record);
+	tcase_add_test(tc, split_refs_follow_the_caller);
 	tcase_add_test(tc, hugetlb_split_every_failure);
 	tcase_add_test(tc, split_non_uniform);
 	tcase_add_test(tc, split_refusals_change_nothing);

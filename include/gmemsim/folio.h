@@ -420,6 +420,26 @@ GS_API int folio_split(struct folio *folio, unsigned int new_order, struct page 
 		       enum gs_split_type type);
 
 /**
+ * folio_split_refs() - folio_split() for a caller holding @caller_refs references
+ * @folio: as folio_split()
+ * @new_order: as folio_split()
+ * @at: the page the caller's references follow
+ * @type: as folio_split()
+ * @caller_refs: references the caller holds (0: it relies on the page cache's
+ *               alone, freezing at folio_nr_pages(); 1 is folio_split())
+ *
+ * The freeze expects exactly @caller_refs plus the page cache's
+ * folio_nr_pages(); the pieces get their page-cache references and the piece
+ * holding @at gets @caller_refs.
+ *
+ * Context: as folio_split().
+ * Return: as folio_split(); also -EINVAL when @caller_refs is negative or
+ * nobody would hold the folio (no page cache and no caller reference).
+ */
+GS_API int folio_split_refs(struct folio *folio, unsigned int new_order, struct page *at,
+			    enum gs_split_type type, int caller_refs);
+
+/**
  * folio_merge() - put the pieces of a split folio back together
  * @first: the piece at the start of the range (aligned to 2^@order)
  * @order: order of the merged folio
