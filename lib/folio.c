@@ -5,13 +5,16 @@
  * through per-kind free hooks, and splitting and merging with the kernel's
  * reference-freeze protocol. Mirrors include/linux/mm.h and page_ref.h,
  * mm/page_alloc.c's prep_compound_page(), and the split machinery of
- * mm/huge_memory.c (__folio_split, uniform and non-uniform).
+ * mm/huge_memory.c (__folio_split, uniform and non-uniform), and memory
+ * failure's record of which raw pages of a large folio are bad
+ * (mm/memory-failure.c: folio_set_hugetlb_hwpoison(), raw_hwp_page).
  */
 #include <errno.h>
 #include <string.h>
 #include <valgrind/valgrind.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/trace.h>
+#include <gmemsim/xarray.h>
 
 #define TAIL_INFO(order) (GS_PAGE_TAIL | ((unsigned long)(order) << 1))
 
@@ -245,6 +248,74 @@ void folio_put(struct folio *folio)
 	folio_put_refs(folio, 1);
 }
 
+/* --- memory failure: which raw pages are bad --- */
+
+/*
+ * The raw pages memory failure took inside large folios (and inside pieces
+ * of split HugeTLB pages), by pfn. The kernel keeps a list per HugeTLB folio
+ * (struct raw_hwp_page on ->_hugetlb_hwpoison); a record by pfn also
+ * survives split and merge, which rewrite page 3, and tells each piece of a
+ * split whether it holds a bad page.
+ */
+static DEFINE_XARRAY(raw_hwp);
+
+/* A large folio or a piece of one: the folio flag alone would not say which page is bad. */
+static bool needs_raw_record(const struct folio *folio)
+{
+	return folio_test_large(folio) || folio_test_needs_merge(folio);
+}
+
+unsigned long gs_raw_hwpoison_count(unsigned long pfn, unsigned long nr)
+{
+	unsigned long index, n = 0;
+	void *e;
+
+	xa_for_each_range (&raw_hwp, index, e, pfn, pfn + nr - 1)
+		n++;
+	return n;
+}
+
+unsigned long gs_raw_hwpoison_clear(unsigned long pfn, unsigned long nr)
+{
+	unsigned long index, n = 0;
+	void *e;
+
+	xa_for_each_range (&raw_hwp, index, e, pfn, pfn + nr - 1) {
+		xa_erase(&raw_hwp, index);
+		n++;
+	}
+	return n;
+}
+
+bool is_raw_hwpoison_page_in_hugepage(const struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	if (!folio_test_hwpoison(folio))
+		return false;
+	if (!needs_raw_record(folio) || folio_test_hugetlb_raw_hwp_unreliable(folio))
+		return true;
+	return xa_load(&raw_hwp, page_to_pfn(page)) != NULL;
+}
+
+int folio_set_hugetlb_hwpoison(struct folio *folio, struct page *page)
+{
+	unsigned long pfn = page_to_pfn(page);
+	bool was = folio_test_hwpoison(folio);
+
+	folio_set_hwpoison(folio);
+	if (!needs_raw_record(folio))
+		return was ? -EHWPOISON : 0;
+	if (folio_test_hugetlb_raw_hwp_unreliable(folio) || xa_load(&raw_hwp, pfn))
+		return -EHWPOISON;
+	/* The kernel's record is a GFP_ATOMIC allocation; losing it loses which page is bad. */
+	if (xa_err(xa_store(&raw_hwp, pfn, xa_mk_value(1), GFP_ATOMIC))) {
+		folio_set_hugetlb_raw_hwp_unreliable(folio);
+		gs_raw_hwpoison_clear(folio_pfn(folio), folio_nr_pages(folio));
+	}
+	return was ? -EHWPOISON : 0;
+}
+
 /* --- split --- */
 
 /* What the pieces inherit from the folio being split. */
@@ -253,8 +324,25 @@ struct split_src {
 	void *mapping;
 	pgoff_t index;
 	unsigned long pfn;
-	bool keep_hvo; /* pieces stay HVO-optimized (hugetlb_vmemmap_prepare_split() was done) */
+	bool keep_hvo;	 /* pieces stay HVO-optimized (hugetlb_vmemmap_prepare_split() was done) */
+	bool hwpoison;	 /* some raw page is bad: only the pieces holding one stay poisoned */
+	bool unreliable; /* which one is not known: every piece is poisoned */
+	int caller_refs; /* the caller's references: they follow the page it asked about */
 };
+
+/* Memory failure's flags for a piece [@pfn, @pfn + @nr): only where a bad raw page is. */
+static void piece_hwpoison(const struct split_src *src, struct folio *piece, unsigned long pfn,
+			   unsigned long nr)
+{
+	if (!src->hwpoison)
+		return;
+	if (src->unreliable) {
+		folio_set_hwpoison(piece);
+		folio_set_hugetlb_raw_hwp_unreliable(piece);
+	} else if (gs_raw_hwpoison_count(pfn, nr)) {
+		folio_set_hwpoison(piece);
+	}
+}
 
 static int piece_refs(const struct split_src *src, unsigned long pfn, unsigned int order,
 		      unsigned long at_pfn)
@@ -262,7 +350,7 @@ static int piece_refs(const struct split_src *src, unsigned long pfn, unsigned i
 	unsigned long nr = 1UL << order;
 	int refs = src->mapping ? (int)nr : 0;
 
-	return refs + (at_pfn >= pfn && at_pfn < pfn + nr);
+	return refs + (at_pfn >= pfn && at_pfn < pfn + nr ? src->caller_refs : 0);
 }
 
 static struct folio *make_piece(const struct split_src *src, unsigned long pfn, unsigned int order)
@@ -274,6 +362,7 @@ static struct folio *make_piece(const struct split_src *src, unsigned long pfn, 
 		folio_set_hugetlb_vmemmap_optimized(piece);
 	piece->mapping = src->mapping;
 	piece->index = src->index + (pfn - src->pfn);
+	piece_hwpoison(src, piece, pfn, 1UL << order);
 	/* Frozen until every piece exists, as a racing lookup must not see half a split. */
 	folio_set_count(piece, 0);
 	return piece;
@@ -281,8 +370,8 @@ static struct folio *make_piece(const struct split_src *src, unsigned long pfn, 
 
 static unsigned long piece_flags(const struct folio *folio)
 {
-	unsigned long keep = (1UL << PG_locked) | (1UL << PG_uptodate) | (1UL << PG_hwpoison) |
-			     (1UL << PG_needs_merge);
+	/* Not PG_hwpoison: a piece is poisoned only if it holds a bad raw page. */
+	unsigned long keep = (1UL << PG_locked) | (1UL << PG_uptodate) | (1UL << PG_needs_merge);
 	unsigned long flags = folio->flags & keep;
 
 	/* Pieces of a HugeTLB page are not HugeTLB folios: they wait to be merged back. */
@@ -332,11 +421,12 @@ static void split_to_pages(const struct split_src *src, unsigned long nr, unsign
 			._mapcount = {-1},
 			._refcount = {refs},
 		};
+		piece_hwpoison(src, (struct folio *)page, src->pfn + i, 1);
 	}
-	pfn_to_page(at_pfn)->_refcount.counter++;
+	pfn_to_page(at_pfn)->_refcount.counter += src->caller_refs;
 	/* Without a page cache holding them, every page but the caller's is free now. */
 	for (unsigned long i = 0; !refs && i < nr; i++)
-		if (src->pfn + i != at_pfn)
+		if (src->pfn + i != at_pfn || !src->caller_refs)
 			folio_release((struct folio *)pfn_to_page(src->pfn + i));
 }
 
@@ -383,8 +473,8 @@ static void split_non_uniform(const struct split_src *src, unsigned int order,
 	}
 }
 
-int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
-		enum gs_split_type type)
+int folio_split_refs(struct folio *folio, unsigned int new_order, struct page *at,
+		     enum gs_split_type type, int caller_refs)
 {
 	unsigned int order = folio_order(folio);
 	struct split_src src = {
@@ -392,12 +482,17 @@ int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
 		.mapping = folio->mapping,
 		.index = folio->index,
 		.pfn = folio_pfn(folio),
+		.hwpoison = folio_test_hwpoison(folio),
+		.unreliable = folio_test_hugetlb_raw_hwp_unreliable(folio),
+		.caller_refs = caller_refs,
 	};
 	unsigned long at_pfn = at ? page_to_pfn(at) : src.pfn;
-	int expected = 1 + (folio->mapping ? (int)folio_nr_pages(folio) : 0);
+	int expected = caller_refs + (folio->mapping ? (int)folio_nr_pages(folio) : 0);
 	const struct gs_folio_split_ops *ops = split_ops[folio_kind(folio)];
 
-	if (new_order >= order || at_pfn < src.pfn || at_pfn >= src.pfn + (1UL << order))
+	/* Someone must hold the folio: a count of 0 is a free (or frozen) folio. */
+	if (new_order >= order || at_pfn < src.pfn || at_pfn >= src.pfn + (1UL << order) ||
+	    caller_refs < 0 || expected <= 0)
 		return -EINVAL;
 	/*
 	 * The struct pages of the new heads must exist: either HVO was undone,
@@ -432,6 +527,12 @@ int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
 	return 0;
 }
 
+int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
+		enum gs_split_type type)
+{
+	return folio_split_refs(folio, new_order, at, type, 1);
+}
+
 /* --- merge --- */
 
 static int merge_expected(const struct folio *piece, bool first, int caller_refs)
@@ -454,13 +555,13 @@ static void merge_unwind(unsigned long pfn, unsigned long upto, int caller_refs)
 
 /* Check and freeze every piece; on failure everything is as it was. */
 static int merge_freeze(unsigned long pfn, unsigned int order, int caller_refs, bool *uptodate,
-			bool *hwpoison, bool *was_hugetlb)
+			bool *hwpoison, bool *unreliable, bool *was_hugetlb)
 {
 	unsigned long nr = 1UL << order, p = pfn;
 	int err = 0;
 
 	*uptodate = true;
-	*hwpoison = *was_hugetlb = false;
+	*hwpoison = *unreliable = *was_hugetlb = false;
 	while (p < pfn + nr) {
 		struct folio *piece = (struct folio *)pfn_to_page(p);
 
@@ -479,6 +580,7 @@ static int merge_freeze(unsigned long pfn, unsigned int order, int caller_refs, 
 		}
 		*uptodate &= folio_test_uptodate(piece);
 		*hwpoison |= folio_test_hwpoison(piece);
+		*unreliable |= folio_test_hugetlb_raw_hwp_unreliable(piece);
 		*was_hugetlb |= folio_test_needs_merge(piece);
 		p += folio_nr_pages(piece);
 	}
@@ -493,14 +595,15 @@ int folio_merge(struct folio *first, unsigned int order, int caller_refs)
 	unsigned long pfn = folio_pfn(first), nr = 1UL << order;
 	void *mapping = first->mapping;
 	pgoff_t index = first->index;
-	bool uptodate, hwpoison, was_hugetlb;
+	bool uptodate, hwpoison, unreliable, was_hugetlb;
 	unsigned long flags;
 	struct folio *folio;
 	int err, refs;
 
 	if (!IS_ALIGNED(pfn, nr) || !order || caller_refs < 0)
 		return -EINVAL;
-	err = merge_freeze(pfn, order, caller_refs, &uptodate, &hwpoison, &was_hugetlb);
+	err = merge_freeze(pfn, order, caller_refs, &uptodate, &hwpoison, &unreliable,
+			   &was_hugetlb);
 	if (err)
 		return err;
 	flags = (uptodate ? 1UL << PG_uptodate : 0) | (hwpoison ? 1UL << PG_hwpoison : 0) |
@@ -514,6 +617,9 @@ int folio_merge(struct folio *first, unsigned int order, int caller_refs)
 
 		WARN_ON_ONCE(!ops || !ops->restore || !ops->restore(folio));
 	}
+	/* The bad raw pages stay recorded by pfn; a lost record stays lost. */
+	if (unreliable)
+		folio_set_hugetlb_raw_hwp_unreliable(folio);
 	refs = (mapping ? (int)nr : 0) + caller_refs;
 	folio_set_count(folio, refs);
 	gs_trace("folio.merge", GS_TF_X("pfn", pfn), GS_TF_U("order", order));

@@ -7,7 +7,9 @@
  * gather_surplus_pages(), return_unused_surplus_pages(),
  * hugepage_subpool_{get,put}_pages(), free_huge_folio()) and the
  * hugetlb_alloc_folio() that the guest_memfd HugeTLB series splits out of
- * alloc_hugetlb_folio(). One NUMA node; pages come from a backend.
+ * alloc_hugetlb_folio(). One NUMA node; pages come from a backend. A huge
+ * page with a bad raw page is dissolved rather than reused
+ * (dissolve_free_hugetlb_folio() after memory failure).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +26,18 @@
 
 static const struct gs_hugetlb_backend *hugetlb_host;
 
+/*
+ * Dissolved huge pages that hold a bad raw page. The kernel's
+ * __update_and_free_hugetlb_folio() moves the poison onto the raw pages
+ * (folio_clear_hugetlb_hwpoison()) and gives the healthy ones to the buddy
+ * allocator, which keeps the bad ones out; one whose record is unreliable it
+ * keeps entirely. Simulated memory goes back to the host a huge page at a
+ * time only, so here the whole page is kept out of use, outside every pool,
+ * until unpoisoned (hugetlb_unpoison_all()).
+ */
+static LIST_HEAD(hwpoison_hugepages);
+static unsigned long nr_hwpoison_hugepages;
+
 /* What the kernel's htlb_alloc_mask() gives a pool without movability. */
 #define HTLB_ALLOC_GFP (GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
@@ -36,6 +50,9 @@ int hugetlb_set_backend(const struct gs_hugetlb_backend *backend)
 	for_each_hstate (h)
 		if (h->nr_huge_pages)
 			ret = -EBUSY;
+	/* Dissolved poisoned pages still belong to the backend that gave them. */
+	if (nr_hwpoison_hugepages)
+		ret = -EBUSY;
 	if (!ret)
 		hugetlb_host = backend;
 	spin_unlock(&hugetlb_lock);
@@ -171,6 +188,17 @@ static unsigned long fresh_available(const struct hstate *h)
 /* Hand a page that has left the pool back to the host. */
 static void update_and_free_hugetlb_folio(struct hstate *h, struct folio *folio)
 {
+	if (folio_test_hwpoison(folio)) {
+		spin_lock(&hugetlb_lock);
+		list_add_tail(&folio->lru, &hwpoison_hugepages);
+		nr_hwpoison_hugepages++;
+		spin_unlock(&hugetlb_lock);
+		gs_trace("hugetlb.hwpoison", GS_TF_STR("hstate", h->name),
+			 GS_TF_X("pfn", folio_pfn(folio)),
+			 GS_TF_U("bad",
+				 gs_raw_hwpoison_count(folio_pfn(folio), folio_nr_pages(folio))));
+		return;
+	}
 	if (!hugetlb_host->free_fresh(hugetlb_host->ctx, folio))
 		return;
 	/*
@@ -756,12 +784,26 @@ void free_huge_folio(struct folio *folio)
 	if (restore_reserve)
 		h->resv_huge_pages++;
 	/*
-	 * While the pool is above its persistent size, a freed page leaves it.
-	 * The kernel lets it go even when it just gave a reservation back,
-	 * which leaves resv_huge_pages above free_huge_pages; here such a page
-	 * stays, free, and leaves with its reservation.
+	 * A page with a bad raw page is never handed out again. It is
+	 * dissolved, as memory failure dissolves a free poisoned page, unless
+	 * every free page is promised to a reservation (available_huge_pages()
+	 * is 0: dissolve_free_hugetlb_folio() refuses); then it waits on the
+	 * free list, where the dequeue skips it, until the pool shrinks.
 	 */
-	if (h->surplus_huge_pages && h->free_huge_pages >= h->resv_huge_pages) {
+	if (folio_test_hwpoison(folio) && h->free_huge_pages >= h->resv_huge_pages) {
+		remove_hugetlb_folio(h, folio, h->surplus_huge_pages > 0);
+		if (h->max_huge_pages)
+			h->max_huge_pages--;
+		assert_resv_covered(h);
+		spin_unlock(&hugetlb_lock);
+		update_and_free_hugetlb_folio(h, folio);
+	} else if (h->surplus_huge_pages && h->free_huge_pages >= h->resv_huge_pages) {
+		/*
+		 * While the pool is above its persistent size, a freed page leaves it.
+		 * The kernel lets it go even when it just gave a reservation back,
+		 * which leaves resv_huge_pages above free_huge_pages; here such a page
+		 * stays, free, and leaves with its reservation.
+		 */
 		remove_hugetlb_folio(h, folio, true);
 		assert_resv_covered(h);
 		spin_unlock(&hugetlb_lock);
@@ -776,6 +818,37 @@ void free_huge_folio(struct folio *folio)
 	gs_trace("hugetlb.free", GS_TF_STR("hstate", h->name), GS_TF_B("restore", restore_reserve),
 		 GS_TF_U("free", h->free_huge_pages), GS_TF_U("resv", h->resv_huge_pages),
 		 GS_TF_U("surplus", h->surplus_huge_pages));
+}
+
+/* --- memory failure --- */
+
+unsigned long hugetlb_nr_hwpoison(void)
+{
+	return nr_hwpoison_hugepages;
+}
+
+unsigned long hugetlb_unpoison_all(void)
+{
+	unsigned long n = 0;
+
+	spin_lock(&hugetlb_lock);
+	while (!list_empty(&hwpoison_hugepages)) {
+		struct folio *folio = list_first_entry(&hwpoison_hugepages, struct folio, lru);
+		struct hstate *h = folio_hstate(folio);
+
+		list_del_init(&folio->lru);
+		nr_hwpoison_hugepages--;
+		spin_unlock(&hugetlb_lock);
+		/* unpoison_memory(): the records go, and the page is as good as new. */
+		gs_raw_hwpoison_clear(folio_pfn(folio), folio_nr_pages(folio));
+		folio_clear_hwpoison(folio);
+		folio_clear_hugetlb_raw_hwp_unreliable(folio);
+		update_and_free_hugetlb_folio(h, folio);
+		n++;
+		spin_lock(&hugetlb_lock);
+	}
+	spin_unlock(&hugetlb_lock);
+	return n;
 }
 
 /* --- split huge pages --- */
@@ -913,6 +986,25 @@ static void sum_subpool_rsv(struct hugepage_subpool *spool, void *arg)
 		s->rsv += (unsigned long)spool->rsv_hpages;
 }
 
+/* Pages kept out of use are poisoned, unreferenced and in no pool. */
+static void check_hwpoison_held(struct gs_check_report *r)
+{
+	unsigned long n = 0;
+	struct folio *folio;
+
+	list_for_each_entry (folio, &hwpoison_hugepages, lru) {
+		n++;
+		if (!folio_test_hwpoison(folio) || folio_ref_count(folio) ||
+		    folio_test_hugetlb_freed(folio))
+			gs_check_violation(r,
+					   "held poisoned page pfn %#lx: flags %#lx, refcount %d",
+					   folio_pfn(folio), folio->flags, folio_ref_count(folio));
+	}
+	if (n != nr_hwpoison_hugepages)
+		gs_check_violation(r, "%lu poisoned pages held, %lu counted", n,
+				   nr_hwpoison_hugepages);
+}
+
 static void hugetlb_check(struct gs_check_report *r, void *ctx)
 {
 	struct hstate *h;
@@ -930,6 +1022,7 @@ static void hugetlb_check(struct gs_check_report *r, void *ctx)
 					   h->name, s.rsv, h->resv_huge_pages);
 	}
 	hugetlb_for_each_subpool(check_subpool, &(struct check_ctx){.r = r});
+	check_hwpoison_held(r);
 	spin_unlock(&hugetlb_lock);
 }
 
@@ -1026,6 +1119,7 @@ static void hugetlb_state(struct gs_state *st, const char *path)
 		gs_state_add_u64(st, p, "active", list_count_nodes(&h->hugepage_activelist));
 		gs_state_add_u64(st, p, "split", split.nr);
 	}
+	gs_state_add_u64(st, path, "hwpoison_held", nr_hwpoison_hugepages);
 	hugetlb_for_each_subpool(state_subpool, &c);
 	spin_unlock(&hugetlb_lock);
 }

@@ -448,6 +448,115 @@ START_TEST(hugetlb_meta_survives_split)
 }
 END_TEST
 
+/*
+ * Memory failure records the raw page, not the folio: a poisoned 1 GiB page
+ * split to 4 KiB pieces leaves one poisoned piece, not 262,144; the page
+ * cache's references are shared out as __folio_split() does (one per order-0
+ * piece, the caller's on the lock_at piece), and a merge poisons the whole
+ * page again through that one record.
+ */
+START_TEST(split_keeps_poison_on_the_raw_page)
+{
+	unsigned long pfn = huge(18, GS_BACKING_NONE), nr = 1UL << 18, bad = 200000;
+	struct folio *f = gs_folio_init(pfn, 18, 1UL << PG_hugetlb, ~0UL);
+	unsigned long poisoned = 0;
+
+	f->mapping = (void *)0x8000;
+	folio_set_count(f, 1 + (int)nr); /* the caller's lookup + __filemap_add_folio()'s nr */
+	ck_assert_int_eq(folio_set_hugetlb_hwpoison(f, pfn_to_page(pfn + bad)), 0);
+	ck_assert_int_eq(folio_set_hugetlb_hwpoison(f, pfn_to_page(pfn + bad)), -EHWPOISON);
+	ck_assert(folio_test_hwpoison(f));
+	ck_assert(is_raw_hwpoison_page_in_hugepage(pfn_to_page(pfn + bad)));
+	ck_assert(!is_raw_hwpoison_page_in_hugepage(pfn_to_page(pfn + bad + 1)));
+	ck_assert_int_eq(folio_split(f, 0, pfn_to_page(pfn + 77), GS_SPLIT_UNIFORM), 0);
+	for (unsigned long k = 0; k < nr; k++) {
+		struct folio *piece = pfn_folio(pfn + k);
+
+		poisoned += folio_test_hwpoison(piece);
+		gs_assert(folio_ref_count(piece) == 1 + (k == 77), "piece +%lu: %d refs", k,
+			  folio_ref_count(piece));
+	}
+	ck_assert_uint_eq(poisoned, 1);
+	ck_assert(folio_test_hwpoison(pfn_folio(pfn + bad)));
+	ck_assert_uint_eq(gs_raw_hwpoison_count(pfn, nr), 1);
+	/* Back together: the one bad page poisons the whole folio again. */
+	folio_put(pfn_folio(pfn + 77));
+	folio_get(pfn_folio(pfn));
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 18, 1), 1 + (int)nr);
+	f = pfn_folio(pfn);
+	ck_assert(folio_test_hugetlb(f) && folio_test_hwpoison(f));
+	ck_assert(is_raw_hwpoison_page_in_hugepage(pfn_to_page(pfn + bad)));
+	ck_assert_uint_eq(gs_raw_hwpoison_clear(pfn, nr), 1);
+	ck_assert_uint_eq(released_pages, 0);
+	gs_physmem_free_huge(pfn, 18);
+}
+END_TEST
+
+/*
+ * A caller relying on the page cache's references alone freezes at
+ * folio_nr_pages() (restructuring's freeze); one holding two gets both on its
+ * piece. Any other count is someone else's reference: EAGAIN, nothing changed.
+ */
+START_TEST(split_refs_follow_the_caller)
+{
+	unsigned long pfn = huge(9, GS_BACKING_NONE);
+	struct folio *f = gs_folio_init(pfn, 9, 1UL << PG_uptodate, ~0UL);
+
+	f->mapping = (void *)0x1000;
+	folio_set_count(f, 512);
+	ck_assert_int_eq(folio_split_refs(f, 0, NULL, GS_SPLIT_UNIFORM, 1), -EAGAIN);
+	ck_assert_int_eq(folio_ref_count(f), 512);
+	ck_assert_int_eq(folio_split_refs(f, 0, NULL, GS_SPLIT_UNIFORM, -1), -EINVAL);
+	ck_assert_int_eq(folio_split_refs(f, 0, pfn_to_page(pfn + 3), GS_SPLIT_UNIFORM, 0), 0);
+	for (unsigned long k = 0; k < 512; k++)
+		gs_assert(folio_ref_count(pfn_folio(pfn + k)) == 1, "piece +%lu", k);
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 0), 512);
+	f = pfn_folio(pfn);
+	folio_ref_add(f, 2);
+	ck_assert_int_eq(folio_split_refs(f, 4, pfn_to_page(pfn + 100), GS_SPLIT_UNIFORM, 2), 0);
+	ck_assert_int_eq(folio_ref_count(pfn_folio(pfn + 96)), 16 + 2);
+	folio_put(pfn_folio(pfn + 96));
+	check_pieces(pfn, 9, 4, (void *)0x1000, 0, pfn + 100, true);
+	folio_put(pfn_folio(pfn + 96));
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 0), 512);
+	/* No page cache and no caller: nobody holds the folio, no split. */
+	f = pfn_folio(pfn);
+	f->mapping = NULL;
+	folio_set_count(f, 0);
+	ck_assert_int_eq(folio_split_refs(f, 0, NULL, GS_SPLIT_UNIFORM, 0), -EINVAL);
+	ck_assert_uint_eq(released_pages, 0);
+	gs_physmem_free_huge(pfn, 9);
+}
+END_TEST
+
+/* A record that could not be allocated: no one knows which page is bad, so all are. */
+START_TEST(split_poison_unreliable_record)
+{
+	unsigned long pfn = huge(9, GS_BACKING_NONE);
+	struct folio *f = gs_folio_init(pfn, 9, 1UL << PG_hugetlb, ~0UL);
+
+	struct gs_inject_rule r = {
+		.site = GS_SITE_XARRAY_NODE, .mode = GS_INJECT_NTH, .nth = 1, .persistent = true};
+
+	f->mapping = (void *)0x8000;
+	folio_set_count(f, 1 + 512);
+	/* An empty record stores a pfn other than 0 in a node: every attempt fails. */
+	gs_inject_arm(&r);
+	ck_assert_int_eq(folio_set_hugetlb_hwpoison(f, pfn_to_page(pfn + 3)), 0);
+	gs_inject_reset();
+	ck_assert(folio_test_hugetlb_raw_hwp_unreliable(f));
+	ck_assert_uint_eq(gs_raw_hwpoison_count(pfn, 512), 0);
+	ck_assert(is_raw_hwpoison_page_in_hugepage(pfn_to_page(pfn + 400)));
+	ck_assert_int_eq(folio_split(f, 0, NULL, GS_SPLIT_UNIFORM), 0);
+	for (unsigned long k = 0; k < 512; k++)
+		gs_assert(folio_test_hwpoison(pfn_folio(pfn + k)), "piece +%lu", k);
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), 513);
+	f = pfn_folio(pfn);
+	ck_assert(folio_test_hwpoison(f) && folio_test_hugetlb_raw_hwp_unreliable(f));
+	gs_physmem_free_huge(pfn, 9);
+}
+END_TEST
+
 struct split_ctx {
 	unsigned long pfn;
 	struct folio *folio;
@@ -686,6 +795,9 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, split_merge_every_order_pair);
 	tcase_add_test(tc, split_without_mapping_frees_pieces);
 	tcase_add_test(tc, hugetlb_meta_survives_split);
+	tcase_add_test(tc, split_keeps_poison_on_the_raw_page);
+	tcase_add_test(tc, split_poison_unreliable_record);
+	tcase_add_test(tc, split_refs_follow_the_caller);
 	tcase_add_test(tc, hugetlb_split_every_failure);
 	tcase_add_test(tc, split_non_uniform);
 	tcase_add_test(tc, split_refusals_change_nothing);

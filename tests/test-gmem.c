@@ -21,6 +21,7 @@
 #include <gmemsim/physmem.h>
 #include <gmemsim/hugetlb.h>
 #include <gmemsim/hugetlb_backend.h>
+#include <gmemsim/hvo.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/uapi.h>
@@ -69,6 +70,7 @@ static void assert_clean(void)
 	set_max_huge_pages(H2M, 0);
 	ck_assert_uint_eq(H2M->nr_huge_pages, 0);
 	ck_assert_uint_eq(H2M->resv_huge_pages, 0);
+	ck_assert_uint_eq(hugetlb_nr_hwpoison(), 0);
 	gs_test_assert_no_leaks();
 }
 
@@ -345,6 +347,173 @@ START_TEST(test_fallocate_hugetlb)
 	kvm_gmem_fput(f);
 	ck_assert_uint_eq(H2M->free_huge_pages, 3);
 	ck_assert_uint_eq(H2M->resv_huge_pages, 0);
+	assert_clean();
+}
+END_TEST
+
+/*
+ * The page cache holds folio_nr_pages() references (__filemap_add_folio()),
+ * so a 2 MiB folio in a HugeTLB file has 512, and the count the restructuring
+ * and conversion checks want with a lookup reference is nr_pages + 1.
+ */
+START_TEST(test_hugetlb_page_cache_refs)
+{
+	struct gmem_file *f;
+	struct folio *folio;
+
+	ck_assert_int_eq(set_max_huge_pages(H2M, 2), 0);
+	f = create(&huge_vm, 2 * HP, HUGETLB, 9);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, 2 * HP), 0);
+	folio = xa_load(&f->inode->filemap, 600);
+	ck_assert_uint_eq(folio->index, 512);
+	ck_assert_int_eq(folio_ref_count(folio), 512);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	folio_get(folio); /* a lookup, as kvm_gmem_get_folio() takes in the kernel */
+	ck_assert_int_eq(folio_ref_count(folio), (int)folio_nr_pages(folio) + 1);
+	ck_assert(folio_ref_freeze(folio, (int)folio_nr_pages(folio) + 1));
+	folio_ref_unfreeze(folio, (int)folio_nr_pages(folio) + 1);
+	folio_put(folio);
+	/* The checker holds the file to the kernel's count: one reference alone is a bug now. */
+	folio_put_refs(folio, 511);
+	ck_assert_uint_ne(gs_check_run_all(NULL), 0);
+	folio_ref_add(folio, 511);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	/* Deleting from the page cache drops all 512: the page is free again. */
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, HP, HP), 0);
+	ck_assert_uint_eq(H2M->free_huge_pages, 1);
+	kvm_gmem_fput(f);
+	ck_assert_uint_eq(H2M->free_huge_pages, 2);
+	assert_clean();
+}
+END_TEST
+
+/* Split a file's huge folio as restructuring does, the filemap entry included. */
+static void split_in_filemap(struct gmem_file *f, struct folio *folio, unsigned long lock_at)
+{
+	unsigned long pfn = folio_pfn(folio);
+
+	folio_get(folio);
+	ck_assert_int_eq(hugetlb_vmemmap_restore_folio(folio), 0);
+	ck_assert_int_eq(folio_split(folio, 0, pfn_to_page(pfn + lock_at), GS_SPLIT_UNIFORM), 0);
+	/* __folio_split(): one page-cache reference per piece, the caller's on the lock_at piece. */
+	for (unsigned long k = 0; k < 512; k++)
+		gs_assert(folio_ref_count(pfn_folio(pfn + k)) == 1 + (k == lock_at),
+			  "piece +%lu: %d refs", k, folio_ref_count(pfn_folio(pfn + k)));
+	folio_put(pfn_folio(pfn + lock_at));
+	xa_erase(&f->inode->filemap, 0);
+	for (unsigned long k = 0; k < 512; k++)
+		ck_assert(!xa_is_err(
+			xa_store(&f->inode->filemap, k, pfn_folio(pfn + k), GFP_KERNEL)));
+}
+
+/* And merge it back: one order-9 entry again. */
+static struct folio *merge_in_filemap(struct gmem_file *f, unsigned long pfn)
+{
+	XA_STATE_ORDER(xas, &f->inode->filemap, 0, 9);
+	struct folio *folio;
+
+	for (unsigned long k = 0; k < 512; k++)
+		xa_erase(&f->inode->filemap, k);
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 0), 512);
+	folio = pfn_folio(pfn);
+	do {
+		xas_lock(&xas);
+		xas_store(&xas, folio);
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, GFP_KERNEL));
+	ck_assert_int_eq(xas_error(&xas), 0);
+	return folio;
+}
+
+/*
+ * Memory failure records the raw page: after a split only its piece refuses
+ * the guest, the checker accepts the split file (entries below the file's
+ * order), and once the page is whole again and freed, the pool dissolves it
+ * instead of handing it out again.
+ */
+START_TEST(test_hugetlb_poison_raw_page_split)
+{
+	struct gmem_file *f;
+	struct folio *folio;
+	unsigned long pfn, got;
+	int order;
+
+	ck_assert_int_eq(set_max_huge_pages(H2M, 2), 0);
+	f = create(&huge_vm, HP, HUGETLB, 9);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, HP), 0);
+	folio = xa_load(&f->inode->filemap, 0);
+	pfn = folio_pfn(folio);
+	ck_assert_int_eq(kvm_gmem_error_page(f, 5), 0);
+	ck_assert(folio_test_hwpoison(folio));
+	ck_assert_uint_eq(gs_raw_hwpoison_count(pfn, 512), 1);
+	ck_assert(is_raw_hwpoison_page_in_hugepage(pfn_to_page(pfn + 5)));
+	ck_assert(!is_raw_hwpoison_page_in_hugepage(pfn_to_page(pfn + 6)));
+	ck_assert_int_eq(kvm_gmem_get_pfn(f, 300, &got, &order), -EHWPOISON);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+
+	split_in_filemap(f, folio, 7);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	for (unsigned long k = 0; k < 512; k++)
+		gs_assert(folio_test_hwpoison(pfn_folio(pfn + k)) == (k == 5), "piece +%lu", k);
+	ck_assert_int_eq(kvm_gmem_get_pfn(f, 5, &got, &order), -EHWPOISON);
+	ck_assert_int_eq(kvm_gmem_get_pfn(f, 6, &got, &order), 0);
+	ck_assert_uint_eq(got, pfn + 6);
+	ck_assert_int_eq(order, 0);
+	/* A piece with a reference nobody accounts for is a violation, as a whole folio's. */
+	folio_get(pfn_folio(pfn + 9));
+	ck_assert_uint_ne(gs_check_run_all(NULL), 0);
+	folio_put(pfn_folio(pfn + 9));
+
+	folio = merge_in_filemap(f, pfn);
+	ck_assert(folio_test_hugetlb(folio) && folio_test_hwpoison(folio));
+	ck_assert_int_eq(folio_ref_count(folio), 512);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	/* Freed, it leaves the pool (dissolved) and stays out of use; the raw page stays bad. */
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, 0, HP), 0);
+	ck_assert_uint_eq(H2M->nr_huge_pages, 1);
+	ck_assert_uint_eq(H2M->max_huge_pages, 1);
+	ck_assert_uint_eq(H2M->free_huge_pages, 1);
+	ck_assert_uint_eq(H2M->resv_huge_pages, 1);
+	ck_assert_uint_eq(hugetlb_nr_hwpoison(), 1);
+	ck_assert_uint_eq(gs_raw_hwpoison_count(pfn, 512), 1);
+	/* The file gets the other page, never the bad one. */
+	ck_assert_int_eq(kvm_gmem_get_pfn(f, 5, &got, &order), 0);
+	ck_assert(got < pfn || got >= pfn + 512);
+	kvm_gmem_fput(f);
+	ck_assert_uint_eq(hugetlb_unpoison_all(), 1);
+	ck_assert_uint_eq(gs_raw_hwpoison_count(pfn, 512), 0);
+	assert_clean();
+}
+END_TEST
+
+/*
+ * When every free page is promised to a reservation, the kernel does not
+ * dissolve (available_huge_pages() is 0): the poisoned page waits on the free
+ * list, never dequeued, so the file cannot have it back; shrinking the pool
+ * dissolves it later.
+ */
+START_TEST(test_hugetlb_poison_reserved_page_waits)
+{
+	struct gmem_file *f;
+
+	ck_assert_int_eq(set_max_huge_pages(H2M, 1), 0);
+	f = create(&huge_vm, HP, HUGETLB, 9);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, HP), 0);
+	ck_assert_int_eq(kvm_gmem_error_page(f, 0), 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, PUNCH, 0, HP), 0);
+	ck_assert_uint_eq(H2M->nr_huge_pages, 1);
+	ck_assert_uint_eq(H2M->free_huge_pages, 1);
+	ck_assert_uint_eq(H2M->resv_huge_pages, 1);
+	ck_assert_uint_eq(hugetlb_nr_hwpoison(), 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, HP), -ENOMEM);
+	ck_assert_uint_eq(blocks(f), 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	kvm_gmem_fput(f);
+	ck_assert_uint_eq(H2M->resv_huge_pages, 0);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 0), 0);
+	ck_assert_uint_eq(H2M->nr_huge_pages, 0);
+	ck_assert_uint_eq(hugetlb_nr_hwpoison(), 1);
+	ck_assert_uint_eq(hugetlb_unpoison_all(), 1);
 	assert_clean();
 }
 END_TEST
@@ -938,6 +1107,9 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_falloc, test_fallocate_beyond_machine);
 	tcase_add_test(tc_falloc, test_invalid_punch_hole);
 	tcase_add_test(tc_falloc, test_fallocate_hugetlb);
+	tcase_add_test(tc_falloc, test_hugetlb_page_cache_refs);
+	tcase_add_test(tc_falloc, test_hugetlb_poison_raw_page_split);
+	tcase_add_test(tc_falloc, test_hugetlb_poison_reserved_page_waits);
 	suite_add_tcase(s, tc_falloc);
 
 	tcase_add_checked_fixture(tc_host, setup, teardown);

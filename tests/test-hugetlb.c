@@ -524,6 +524,49 @@ END_TEST
 
 /* --- allocation and free --- */
 
+/*
+ * A freed page memory failure took is never handed out again. It is
+ * dissolved (dissolve_free_hugetlb_folio(): nr and max down by one, the page
+ * kept out of use) while a free page is left for every reservation;
+ * otherwise it waits on the free list, skipped by every dequeue, until the
+ * pool shrinks. Unpoisoning gives the pages to the host.
+ */
+START_TEST(test_free_hwpoison)
+{
+	struct folio *folio;
+
+	ck_assert_int_eq(set_max_huge_pages(H2M, 2), 0);
+	folio = alloc_page(H2M, false, false);
+	folio_set_hwpoison(folio);
+	folio_put(folio);
+	ck_pool(H2M, 1, 1, 0, 0);
+	ck_assert_uint_eq(H2M->max_huge_pages, 1);
+	ck_assert_uint_eq(hugetlb_nr_hwpoison(), 1);
+	ck_assert_uint_eq(host.live[0], 2); /* out of the pool, not back to the host */
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+
+	/* The last free page was reserved and used: freed poisoned, it cannot be dissolved. */
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, 1, true), 0);
+	folio = alloc_page(H2M, false, true);
+	folio_set_hwpoison(folio);
+	folio_put(folio);
+	ck_pool(H2M, 1, 1, 1, 0);
+	ck_assert_uint_eq(hugetlb_nr_hwpoison(), 1);
+	ck_assert_ptr_eq(hugetlb_alloc_folio(H2M, NULL, 0, false, true), ERR_PTR(-ENOSPC));
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	ck_assert_int_eq(hugetlb_acct_memory(H2M, -1, true), 0);
+	/* Shrinking takes it out of the pool: dissolved, kept out of use too. */
+	ck_assert_int_eq(set_max_huge_pages(H2M, 0), 0);
+	ck_pool(H2M, 0, 0, 0, 0);
+	ck_assert_uint_eq(hugetlb_nr_hwpoison(), 2);
+	ck_assert_uint_eq(host.live[0], 2);
+	ck_assert_uint_eq(hugetlb_unpoison_all(), 2);
+	ck_assert_uint_eq(hugetlb_nr_hwpoison(), 0);
+	ck_assert_uint_eq(host.live[0], 0);
+	assert_clean();
+}
+END_TEST
+
 START_TEST(test_alloc_free)
 {
 	struct folio *a, *b;
@@ -1526,6 +1569,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_pool, test_pool_free_fresh_fails);
 	tcase_add_test(tc_pool, test_acct_memory);
 	tcase_add_test(tc_pool, test_alloc_free);
+	tcase_add_test(tc_pool, test_free_hwpoison);
 	tcase_add_test(tc_pool, test_checker);
 	tcase_add_test(tc_pool, test_dump_is_stable);
 	tcase_add_test(tc_pool, test_random_ops);

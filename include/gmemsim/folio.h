@@ -72,6 +72,7 @@ GS_HPAGE_FLAG(migratable, HPG_migratable)
 GS_HPAGE_FLAG(temporary, HPG_temporary)
 GS_HPAGE_FLAG(freed, HPG_freed)
 GS_HPAGE_FLAG(vmemmap_optimized, HPG_vmemmap_optimized)
+GS_HPAGE_FLAG(raw_hwp_unreliable, HPG_raw_hwp_unreliable)
 
 /* --- order and size --- */
 
@@ -335,6 +336,52 @@ GS_API void folio_put(struct folio *folio);
 /** folio_put_refs() - drop @nr references at once */
 GS_API void folio_put_refs(struct folio *folio, int nr);
 
+/* --- memory failure (mm/memory-failure.c) --- */
+
+/**
+ * folio_set_hugetlb_hwpoison() - memory failure on @page of @folio
+ * @folio: the folio holding @page
+ * @page: the raw page that is bad
+ *
+ * Sets PG_hwpoison on the folio, so that no one uses it, and for a large
+ * folio (or a piece of a split HugeTLB page) records which raw page is bad,
+ * as the kernel's raw_hwp_page list does: a split keeps only the pieces
+ * holding a recorded page poisoned, and a freed HugeTLB page keeps only
+ * those pages out of use. When the record cannot be allocated (GFP_ATOMIC),
+ * the folio is marked raw_hwp_unreliable and every page of it counts as bad.
+ * An order-0 page is its own record.
+ *
+ * Context: any (the record allocates with GFP_ATOMIC).
+ * Return: 0 when @page is newly bad; -EHWPOISON when it already was, or the
+ * folio was poisoned already (the kernel's answer to a repeated failure).
+ */
+GS_API int folio_set_hugetlb_hwpoison(struct folio *folio, struct page *page);
+
+/**
+ * is_raw_hwpoison_page_in_hugepage() - is this very page bad?
+ *
+ * Context: any.
+ * Return: true for a recorded raw page, for any page of a poisoned folio
+ * whose record is unreliable, and for a poisoned order-0 page.
+ */
+GS_API bool is_raw_hwpoison_page_in_hugepage(const struct page *page);
+
+/**
+ * gs_raw_hwpoison_count() - how many raw pages of [@pfn, @pfn + @nr) are recorded bad
+ *
+ * Context: any.
+ * Return: the count.
+ */
+GS_API unsigned long gs_raw_hwpoison_count(unsigned long pfn, unsigned long nr);
+
+/**
+ * gs_raw_hwpoison_clear() - forget the bad raw pages of [@pfn, @pfn + @nr) (unpoison-pfn)
+ *
+ * Context: the pages are out of every folio's use.
+ * Return: how many records were dropped.
+ */
+GS_API unsigned long gs_raw_hwpoison_clear(unsigned long pfn, unsigned long nr);
+
 /* --- split and merge --- */
 
 enum gs_split_type {
@@ -350,10 +397,15 @@ enum gs_split_type {
  * @type: uniform or non-uniform
  *
  * The reference count must be exactly the caller's plus, for a folio with a
- * mapping (page cache), one per page; otherwise someone else holds the folio
- * and the split is refused. Pieces keep mapping and index, the page cache's
- * references per page, and the caller's reference moves to the piece holding
- * @at; a piece left with no reference goes to its free hook. Pieces of a
+ * mapping (page cache), one per page (folio_nr_pages(), what
+ * __filemap_add_folio() added); otherwise someone else holds the folio and
+ * the split is refused. The references are shared out as __folio_split()
+ * does: each piece gets its own page-cache references (folio_nr_pages() of
+ * the piece: 1 for an order-0 piece), and the caller's one goes to the piece
+ * holding @at (the kernel's lock_at page); a piece left with no reference
+ * (no page cache) goes to its free hook. Pieces keep mapping and index. A
+ * poisoned folio's pieces are poisoned only where they hold a raw page
+ * memory failure recorded (all of them when the record is unreliable). Pieces of a
  * HugeTLB folio are marked needs-merge, and its owner's split hooks save
  * its HugeTLB metadata (order, subpool, cgroups) by pfn first
  * (hugetlb_meta_save()), the split's one allocation.
@@ -366,6 +418,26 @@ enum gs_split_type {
  */
 GS_API int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
 		       enum gs_split_type type);
+
+/**
+ * folio_split_refs() - folio_split() for a caller holding @caller_refs references
+ * @folio: as folio_split()
+ * @new_order: as folio_split()
+ * @at: the page the caller's references follow
+ * @type: as folio_split()
+ * @caller_refs: references the caller holds (0: it relies on the page cache's
+ *               alone, freezing at folio_nr_pages(); 1 is folio_split())
+ *
+ * The freeze expects exactly @caller_refs plus the page cache's
+ * folio_nr_pages(); the pieces get their page-cache references and the piece
+ * holding @at gets @caller_refs.
+ *
+ * Context: as folio_split().
+ * Return: as folio_split(); also -EINVAL when @caller_refs is negative or
+ * nobody would hold the folio (no page cache and no caller reference).
+ */
+GS_API int folio_split_refs(struct folio *folio, unsigned int new_order, struct page *at,
+			    enum gs_split_type type, int caller_refs);
 
 /**
  * folio_merge() - put the pieces of a split folio back together

@@ -411,8 +411,11 @@ GS_API int kvm_gmem_range_shareability(struct gmem_inode *inode, pgoff_t start, 
  * @file: the file
  * @index: file page (4 KiB)
  *
- * Marks the folio hwpoisoned and unmaps it from the host; it stays in the
- * filemap (MF_DELAYED).
+ * Marks the folio hwpoisoned, records which raw page is bad
+ * (folio_set_hugetlb_hwpoison()), and unmaps the folio from the host; it
+ * stays in the filemap (MF_DELAYED). A later split keeps only the piece
+ * holding the bad page poisoned; a freed poisoned HugeTLB folio never goes
+ * back to its pool's use (free_huge_folio()).
  *
  * Context: process context.
  * Return: 0, or -ENOENT when no folio backs @index.

@@ -236,11 +236,35 @@ GS_API struct folio *hugetlb_file_alloc_folio(struct hugepage_subpool *spool,
  * Uncharges its cgroups, gives its reservation back (HPG_restore_reserve,
  * or the subpool keeping the page for its minimum size), and puts it on the
  * free list, or returns it to the host while the pool has surplus pages.
+ * A page memory failure took (PG_hwpoison) is dissolved instead: it leaves
+ * the pool (nr and max go down) and stays out of use (hugetlb_unpoison_all()
+ * returns it) -- unless every free page is reserved, when it waits on the
+ * free list, never dequeued, as dissolve_free_hugetlb_folio() leaves it.
  * The folio layer's folio_put() calls this for HugeTLB folios.
  *
  * Context: process context (may sleep).
  */
 GS_API void free_huge_folio(struct folio *folio);
+
+/**
+ * hugetlb_nr_hwpoison() - dissolved huge pages kept out of use for a bad raw page
+ *
+ * Context: any.
+ * Return: how many.
+ */
+GS_API unsigned long hugetlb_nr_hwpoison(void);
+
+/**
+ * hugetlb_unpoison_all() - give every dissolved poisoned huge page back to the host
+ *
+ * What debugfs unpoison-pfn does for each bad raw page; the simulated
+ * machine's end does it too. A page whose vmemmap cannot be restored stays
+ * as a free surplus page, as any freed page would.
+ *
+ * Context: process context (may sleep).
+ * Return: how many pages were returned.
+ */
+GS_API unsigned long hugetlb_unpoison_all(void);
 
 /* --- pages whose folio is split (hooks for the folio layer) --- */
 

@@ -248,6 +248,10 @@ static struct folio *gmem_alloc_folio(struct gmem_inode *inode, pgoff_t index)
 	return IS_ERR(folio) ? NULL : folio;
 }
 
+/*
+ * __filemap_add_folio(): the page cache holds one reference per page of the
+ * folio, folio_nr_pages() in all, until the folio is deleted from it.
+ */
 static int gmem_filemap_add(struct gmem_inode *inode, struct folio *folio, pgoff_t index)
 {
 	XA_STATE_ORDER(xas, &inode->filemap, index, folio_order(folio));
@@ -259,6 +263,7 @@ static int gmem_filemap_add(struct gmem_inode *inode, struct folio *folio, pgoff
 	} while (xas_nomem(&xas, GFP_KERNEL));
 	if (xas_error(&xas))
 		return xas_error(&xas);
+	folio_ref_add(folio, (int)folio_nr_pages(folio));
 	folio->mapping = inode;
 	folio->index = index;
 	inode->i_bytes += folio_size(folio);
@@ -279,11 +284,12 @@ struct folio *kvm_gmem_get_folio(struct gmem_inode *inode, pgoff_t index, bool c
 		return NULL;
 	}
 	*err = gmem_filemap_add(inode, folio, base);
-	if (*err) {
-		folio_put(folio);
-		return NULL;
-	}
-	return folio;
+	/*
+	 * The allocation's reference is the kernel's lookup reference; lookups
+	 * here hold none past the call, so it goes (the page cache's stay).
+	 */
+	folio_put(folio);
+	return *err ? NULL : folio;
 }
 
 /* --- state dump and invariants --- */
@@ -380,24 +386,63 @@ void kvm_gmem_dump(struct gmem_inode *inode, FILE *f)
 	}
 }
 
-/* References a folio must hold: the filemap's, one per host mapping, pins. */
+/* How many raw pages of a poisoned folio memory failure took (all: record unreliable). */
+static unsigned long gmem_folio_bad_pages(const struct folio *folio)
+{
+	if (folio_test_hugetlb_raw_hwp_unreliable(folio))
+		return folio_nr_pages(folio);
+	if (!folio_test_large(folio) && !folio_test_needs_merge(folio))
+		return folio_test_hwpoison(folio);
+	return gs_raw_hwpoison_count(folio_pfn(folio), folio_nr_pages(folio));
+}
+
+/*
+ * The order a filemap entry may have: the file's page order, or below it for
+ * a piece of a split HugeTLB page (needs-merge, aligned to its own order).
+ */
+static bool entry_order_ok(const struct gmem_inode *inode, pgoff_t index, const struct folio *folio,
+			   int order)
+{
+	if (order != (int)folio_order(folio) || order > (int)inode->page_order)
+		return false;
+	if (order == (int)inode->page_order)
+		return inode->spool ? folio_test_hugetlb(folio) : !folio_test_hugetlb(folio);
+	return inode->spool && folio_test_needs_merge(folio) && IS_ALIGNED(index, 1UL << order);
+}
+
+/*
+ * References a folio must hold (DESIGN.md): the page cache's, one per page
+ * (folio_nr_pages(), as __filemap_add_folio() takes them), one per host
+ * mapping, and pins; no lookup is in flight between operations.
+ */
 static void check_folio(struct gs_check_report *r, struct gmem_inode *inode, pgoff_t index,
 			struct folio *folio, unsigned long *bytes)
 {
-	int extra = folio_ref_count(folio) - 1 - folio_mapcount(folio);
+	int extra = folio_ref_count(folio) - (int)folio_nr_pages(folio) - folio_mapcount(folio);
 	int order = xa_get_order(&inode->filemap, index);
 
 	*bytes += folio_size(folio);
-	if (order != (int)folio_order(folio) || order != (int)inode->page_order)
-		gs_check_violation(r, "ino %lu index %lx: entry order %d, folio order %u",
-				   inode->ino, index, order, folio_order(folio));
+	if (!entry_order_ok(inode, index, folio, order))
+		gs_check_violation(r, "ino %lu index %lx: entry order %d, folio order %u%s",
+				   inode->ino, index, order, folio_order(folio),
+				   folio_test_needs_merge(folio) ? " (split)" : "");
 	if (folio->index != index || folio->mapping != inode)
 		gs_check_violation(r, "ino %lu index %lx: folio says index %lx", inode->ino, index,
 				   folio->index);
-	if (folio_test_large(folio) ? extra != atomic_read(&folio->_pincount)
-				    : extra % GUP_PIN_COUNTING_BIAS)
-		gs_check_violation(r, "ino %lu index %lx: refcount %d, mapcount %d", inode->ino,
-				   index, folio_ref_count(folio), folio_mapcount(folio));
+	/* Memory failure's record and the folio's flag agree: no bad page in a clean folio. */
+	if (folio_test_hwpoison(folio) != (gmem_folio_bad_pages(folio) > 0) ||
+	    (!folio_test_hwpoison(folio) &&
+	     gs_raw_hwpoison_count(folio_pfn(folio), folio_nr_pages(folio))))
+		gs_check_violation(r, "ino %lu index %lx: hwpoison flag %d, %lu bad pages recorded",
+				   inode->ino, index, folio_test_hwpoison(folio),
+				   gs_raw_hwpoison_count(folio_pfn(folio), folio_nr_pages(folio)));
+	if (extra < 0 || (folio_test_large(folio) ? extra != atomic_read(&folio->_pincount)
+						  : extra % GUP_PIN_COUNTING_BIAS))
+		gs_check_violation(r,
+				   "ino %lu index %lx: refcount %d, want %lu (page cache) + %d "
+				   "(mapcount) + pins",
+				   inode->ino, index, folio_ref_count(folio), folio_nr_pages(folio),
+				   folio_mapcount(folio));
 }
 
 static void check_shareability(struct gs_check_report *r, struct gmem_inode *inode)
@@ -480,6 +525,8 @@ void kvm_gmem_dump_state(struct gs_state *st, const char *path, struct gmem_inod
 		gs_state_add(st, p, "ref", "%d", folio_ref_count(folio));
 		gs_state_add(st, p, "map", "%d", folio_mapcount(folio));
 		gs_state_add(st, p, "flags", "0x%lx", folio->flags);
+		if (folio_test_hwpoison(folio))
+			gs_state_add_u64(st, p, "bad_pages", gmem_folio_bad_pages(folio));
 	}
 	mas_for_each (&mas, entry, ULONG_MAX) {
 		unsigned long v = xa_to_value(entry);

@@ -192,7 +192,8 @@ int kvm_gmem_error_page(struct gmem_file *file, pgoff_t index)
 
 	if (!folio)
 		return -ENOENT;
-	folio_set_hwpoison(folio);
+	/* Only the raw page is bad: a split keeps the rest of a huge folio usable. */
+	folio_set_hugetlb_hwpoison(folio, folio_page(folio, index - folio->index));
 	/* memory_failure() unmaps the page from every process before telling the file. */
 	kvm_gmem_invalidate(file->inode, folio->index, folio->index + folio_nr_pages(folio));
 	kvm_gmem_unmap_host(file->inode, folio->index, folio->index + folio_nr_pages(folio));

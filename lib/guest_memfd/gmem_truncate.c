@@ -78,12 +78,11 @@ void kvm_gmem_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t en
 		folio->mapping = NULL;
 		folio_clear_uptodate(folio);
 		/*
-		 * A poisoned order-0 page keeps its flag, and the page allocator
-		 * keeps it out of use. No HugeTLB version handles memory failure
-		 * (spec §4.16): a poisoned huge folio goes back to its pool clean.
+		 * filemap_remove_folio(): the page cache's references go, one per
+		 * page. A poisoned folio keeps its flag: the page allocator keeps a
+		 * bad order-0 page out of use, the HugeTLB pool a bad huge page
+		 * (free_huge_folio()).
 		 */
-		if (inode->spool)
-			folio_clear_hwpoison(folio);
-		folio_put(folio);
+		folio_put_refs(folio, (int)folio_nr_pages(folio));
 	}
 }

@@ -31,6 +31,7 @@
 #include <glib.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
+#include <gmemsim/hugetlb.h>
 #include <gmemsim/kvm.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/scenario.h>
@@ -1260,6 +1261,15 @@ static int poison_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 	return 0;
 }
 
+/*
+ * memory_failure() allocates the record of the bad raw page with GFP_ATOMIC;
+ * without it the folio's record is unreliable (every page counts as bad).
+ */
+static const struct gs_fail_nth_effort poison_effort[] = {
+	{NULL, "xarray.node"},
+	{NULL, NULL},
+};
+
 static const struct gs_verb verb_poison = {
 	.name = "poison",
 	.summary = "memory failure on an allocated page (ENOENT if none)",
@@ -1269,24 +1279,31 @@ static const struct gs_verb verb_poison = {
 	.backends = GS_BACKEND_SIM,
 	.strict = true,
 	.run = poison_run,
+	.fail_nth.best_effort = poison_effort,
 };
 
 static const char *const unpoison_outputs[] = {"pages", "held", NULL};
 
-/* SIMULATOR-ONLY: the page allocator's poisoned pages. */
+/* SIMULATOR-ONLY: the poisoned pages the page allocator and the HugeTLB pools keep out of use. */
 static int unpoison_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
 	(void)s;
 	if (gs_op_has(op, "count"))
-		gs_result_set(res, "held", gs_page_alloc_nr_hwpoison());
+		gs_result_set(res, "held", gs_page_alloc_nr_hwpoison() + hugetlb_nr_hwpoison());
 	else
-		gs_result_set(res, "pages", gs_page_alloc_unpoison_all());
+		gs_result_set(res, "pages", gs_page_alloc_unpoison_all() + hugetlb_unpoison_all());
 	return 0;
 }
 
 static const struct gs_key unpoison_keys[] = {
 	{"count", GS_ARG_BOOL, .help = "only report how many poisoned pages are held out of use"},
 	{NULL},
+};
+
+/* A page whose vmemmap cannot be restored stays in the pool as a free surplus page. */
+static const struct gs_fail_nth_effort unpoison_effort[] = {
+	{NULL, "hvo.restore"},
+	{NULL, NULL},
 };
 
 static const struct gs_verb verb_unpoison = {
@@ -1297,6 +1314,7 @@ static const struct gs_verb verb_unpoison = {
 	.outputs = unpoison_outputs,
 	.backends = GS_BACKEND_SIM,
 	.run = unpoison_run,
+	.fail_nth.best_effort = unpoison_effort,
 };
 
 static const struct gs_verb *const gmem_verbs[] = {
@@ -1310,6 +1328,8 @@ static const struct gs_verb *const gmem_verbs[] = {
 static void gmem_teardown(void)
 {
 	gs_page_alloc_unpoison_all();
+	if (hugetlb_nr_hwpoison() && !WARN_ON(!hugetlb_backend()))
+		hugetlb_unpoison_all();
 }
 
 static struct gs_scenario_module gmem_module = {

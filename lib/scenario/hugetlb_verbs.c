@@ -159,6 +159,8 @@ static void vpool_destroy(void *obj)
 
 	if (p->manual_resv > 0)
 		hugetlb_acct_memory(p->h, -p->manual_resv, true);
+	/* Pages memory failure took go back to the host with the machine. */
+	hugetlb_unpoison_all();
 	hugetlb_set_overcommit(p->h, 0);
 	set_max_huge_pages(p->h, 0);
 	drain_kept_surplus(p->h);

@@ -46,12 +46,21 @@ munmap h
 close h
 hugetlb stat size=2M                                    => nr=3 free=3 resv=0
 
-# memory failure on a huge folio: the whole folio refuses the guest; punch frees it
+# memory failure on a huge folio: the whole folio refuses the guest; punch frees it,
+# and the pool dissolves it rather than reuse it (a free page was left for the file's
+# reservation, so dissolve_free_hugetlb_folio() may): nr and max go down by one, and
+# the page is kept out of use until unpoisoned
 gmem p size=2M flags=hugetlb page=2M vm_private=1
 falloc p off=0 len=2M                                   => 0 blocks=4096
 poison p off=0x1000                                     => 0
 getpfn p off=0x100000                                   => EHWPOISON
+check
 punch p off=0 len=2M                                    => 0 blocks=0
+hugetlb stat size=2M                                    => nr=2 free=2 resv=1 max=2
+unpoison count                                          => held=1
 getpfn p off=0x100000                                   => 0 max_order=9
 close p
-hugetlb stat size=2M                                    => nr=3 free=3 resv=0
+hugetlb stat size=2M                                    => nr=2 free=2 resv=0 max=2
+unpoison                                                => pages=1
+unpoison count                                          => held=0
+hugetlb stat size=2M                                    => nr=2 free=2 resv=0

@@ -12,7 +12,10 @@
 
 /*
  * kvm_gmem_get_folio() - the folio holding file page @index; with @create, a
- * new one of the file's page size is allocated and inserted if missing.
+ * new one of the file's page size is allocated and inserted if missing (the
+ * page cache takes folio_nr_pages() references on it). Unlike the kernel's,
+ * it returns no reference: a caller that must count the lookup reference (a
+ * refcount check of nr_pages + 1) takes it with folio_get() and drops it.
  * Returns NULL with *err = 0 (absent) or -ENOMEM.
  */
 struct folio *kvm_gmem_get_folio(struct gmem_inode *inode, pgoff_t index, bool create, int *err);
