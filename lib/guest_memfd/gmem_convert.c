@@ -133,9 +133,8 @@ static int gmem_convert_prepare_huge(struct gmem_inode *inode)
 
 /*
  * The kernel's page cache holds folio_nr_pages() references on a folio
- * (__filemap_add_folio()); with the lookup's own reference, a folio nobody
- * else holds has nr + 1. The model's filemap (gmem.c) holds one reference
- * per folio, which agrees for the 4 KiB folios converted here.
+ * (__filemap_add_folio()), and so does the model's filemap (gmem.c); with the
+ * lookup's own reference, a folio nobody else holds has nr + 1.
  */
 static bool folio_safe_for_conversion(struct folio *folio)
 {
