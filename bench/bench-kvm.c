@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The KVM stage-2 model's zap cost against how much else is mapped: a 4 KiB
+ * zap (kvm_unmap_gfn_range(), and the punch that starts with one) with
+ * nothing else mapped, then with the rest of a 1 GiB slot mapped as 262,144
+ * 4 KiB leaves. Conversion zaps on every call, so the two must cost the
+ * same: a zap visits the leaves in its range and one covering leaf per
+ * level, never its neighbours. Also the split of a 1 GiB private leaf
+ * around a 4 KiB boundary (kvm_split_cross_boundary_leafs()). Pages are
+ * metadata-only; figures in docs/PERFORMANCE.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <gmemsim/gmem.h>
+#include <gmemsim/hugetlb.h>
+#include <gmemsim/hugetlb_backend.h>
+#include <gmemsim/kvm.h>
+#include "bench.h"
+#include <gmemsim/internal/page_alloc.h>
+
+#define GPA_4G	 (4ULL << 30)
+#define GFN_4G	 (GPA_4G >> PAGE_SHIFT)
+#define NR_1G	 (1UL << 18) /* 4 KiB pages in 1 GiB */
+#define NR_ZAPS	 4096
+#define PUNCH	 (GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE)
+#define NR_SPLIT 64
+
+struct setup {
+	struct kvm *kvm;
+	struct gmem_file *f;
+};
+
+static void vm_with_file(struct setup *s, uint64_t flags, uint64_t order)
+{
+	struct gs_kvm_create_guest_memfd args = {
+		.size = 1ULL << 30, .flags = flags, .page_order = order};
+	struct gs_kvm_userspace_memory_region2 mem = {
+		.flags = GS_KVM_MEM_GUEST_MEMFD,
+		.guest_phys_addr = GPA_4G,
+		.memory_size = 1ULL << 30,
+	};
+
+	if (kvm_create_vm(GS_KVM_X86_SW_PROTECTED_VM, GS_GMEM_PROFILE_DESIGN, &s->kvm) ||
+	    kvm_vm_create_guest_memfd(s->kvm, &args, &s->f) ||
+	    kvm_set_user_memory_region2(s->kvm, &mem, s->f))
+		abort();
+}
+
+static void teardown(struct setup *s)
+{
+	kvm_gmem_fput(s->f);
+	kvm_destroy_vm(s->kvm);
+}
+
+/* Private faults on pages [first, first + n) of the slot. */
+static void map_4k(struct kvm *kvm, unsigned long first, unsigned long n)
+{
+	int level;
+
+	for (unsigned long i = first; i < first + n; i++)
+		if (kvm_tdp_map_private(kvm, GFN_4G + i, &level) || level != PG_LEVEL_4K)
+			abort();
+}
+
+/* The last NR_ZAPS pages of the 1 GiB: farthest from the boundary below them. */
+static __attribute__((noinline)) void bench_zap_4k(struct kvm *kvm, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct kvm_gfn_range range = {
+			.start = GFN_4G + NR_1G - NR_ZAPS + (unsigned long)i,
+			.end = GFN_4G + NR_1G - NR_ZAPS + (unsigned long)i + 1,
+			.attr_filter = KVM_FILTER_PRIVATE,
+		};
+
+		kvm_mmu_invalidate_begin(kvm);
+		bench_sink += kvm_mmu_unmap_gfn_range(kvm, &range);
+		kvm_mmu_invalidate_end(kvm);
+	}
+}
+
+static __attribute__((noinline)) void bench_punch_4k(struct gmem_file *f, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (kvm_gmem_fallocate(f, PUNCH,
+				       (loff_t)((NR_1G - NR_ZAPS + (unsigned long)i) << PAGE_SHIFT),
+				       PAGE_SIZE))
+			abort();
+}
+
+#define TIMED(fn, arg, n)                       \
+	({                                      \
+		uint64_t __t0 = bench_now_ns(); \
+		fn(arg, n);                     \
+		bench_now_ns() - __t0;          \
+	})
+
+/* @others: 0, or every page of the 1 GiB slot besides the zapped ones mapped. */
+static void run_zap(bool others)
+{
+	struct setup s;
+
+	vm_with_file(&s, 0, 0);
+	map_4k(s.kvm, others ? 0 : NR_1G - NR_ZAPS, others ? NR_1G : NR_ZAPS);
+	bench_report(others ? "kvm.zap_4k_262144" : "kvm.zap_4k_alone",
+		     TIMED(bench_zap_4k, s.kvm, NR_ZAPS), NR_ZAPS);
+	if (s.kvm->nr_leaves[PG_LEVEL_4K] != (others ? NR_1G - NR_ZAPS : 0))
+		abort();
+	map_4k(s.kvm, NR_1G - NR_ZAPS, NR_ZAPS);
+	bench_report(others ? "gmem.punch_4k_262144" : "gmem.punch_4k_alone",
+		     TIMED(bench_punch_4k, s.f, NR_ZAPS), NR_ZAPS);
+	teardown(&s);
+}
+
+/* Map the 1 GiB page with one private leaf, then split it around a 4 KiB page. */
+static __attribute__((noinline)) void bench_split_1g(struct setup *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct kvm_gfn_range range = {
+			.start = GFN_4G + 1000 + (unsigned long)i,
+			.end = GFN_4G + 1001 + (unsigned long)i,
+			.attr_filter = KVM_FILTER_PRIVATE,
+		};
+		struct kvm_gfn_range all = {
+			.start = GFN_4G, .end = GFN_4G + NR_1G, .attr_filter = KVM_FILTER_PRIVATE};
+		int level;
+
+		if (kvm_tdp_map_private(s->kvm, GFN_4G, &level) || level != PG_LEVEL_1G ||
+		    kvm_split_cross_boundary_leafs(s->kvm, &range))
+			abort();
+		kvm_mmu_invalidate_begin(s->kvm);
+		kvm_mmu_unmap_gfn_range(s->kvm, &all);
+		kvm_mmu_invalidate_end(s->kvm);
+	}
+}
+
+static void run_split(void)
+{
+	struct hstate *h1g = &hstates[1];
+	struct setup s;
+
+	if (set_max_huge_pages(h1g, 1) || h1g->nr_huge_pages != 1)
+		abort();
+	vm_with_file(&s, GS_GUEST_MEMFD_FLAG_HUGETLB, 18);
+	bench_report("kvm.split_1g_map_zap", TIMED(bench_split_1g, &s, NR_SPLIT), NR_SPLIT);
+	teardown(&s);
+	set_max_huge_pages(h1g, 0);
+}
+
+int main(void)
+{
+	static struct gs_hugetlb_host host = {.backing = GS_BACKING_NONE};
+	static struct gs_hugetlb_backend be;
+
+	gs_page_alloc_set_backing(GS_BACKING_NONE);
+	be = gs_hugetlb_host_backend(&host);
+	if (hugetlb_set_backend(&be))
+		abort();
+	run_zap(false);
+	run_zap(true);
+	run_split();
+	hugetlb_set_backend(NULL);
+	return 0;
+}
