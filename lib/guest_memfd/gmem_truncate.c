@@ -32,24 +32,6 @@ unsigned int kvm_gmem_get_invalidate_filter(struct gmem_inode *inode, pgoff_t st
 	return filter ? filter : KVM_FILTER_PRIVATE | KVM_FILTER_SHARED;
 }
 
-/* The next slot of @file bound in [*index, end), once per run of indices it binds. */
-static struct kvm_memory_slot *next_slot(struct gmem_file *file, unsigned long *index, pgoff_t end,
-					 struct kvm_memory_slot *prev)
-{
-	struct kvm_memory_slot *slot;
-
-	while ((slot = xa_find(&file->bindings, index, end - 1, XA_PRESENT))) {
-		++*index;
-		if (slot != prev)
-			return slot;
-	}
-	return NULL;
-}
-
-#define for_each_bound_slot(file, slot, index, start, end)                             \
-	for ((index) = (start), (slot) = next_slot(file, &(index), end, NULL); (slot); \
-	     (slot) = next_slot(file, &(index), end, slot))
-
 static bool file_has_mmu(const struct gmem_file *file)
 {
 	return file->vm && file->vm->ops;
@@ -61,18 +43,19 @@ void kvm_gmem_invalidate_begin(struct gmem_inode *inode, pgoff_t start, pgoff_t 
 	struct gmem_file *file;
 
 	list_for_each_entry (file, &inode->files, list) {
-		struct kvm_memory_slot *slot;
+		struct kvm_memory_slot *slot, *prev = NULL;
 		unsigned long index;
-		bool begun = false;
 
 		if (!file_has_mmu(file))
 			continue;
-		for_each_bound_slot(file, slot, index, start, end)
-		{
-			if (!begun)
+		/* A slot covers a contiguous run of indices: tell it once. */
+		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
+			if (slot == prev)
+				continue;
+			if (!prev)
 				file->vm->ops->invalidate_begin(file->vm);
-			begun = true;
 			file->vm->ops->invalidate_range(slot, start, end, attr_filter);
+			prev = slot;
 		}
 	}
 }
@@ -95,18 +78,19 @@ int kvm_gmem_split_cross_boundary_leafs(struct gmem_inode *inode, pgoff_t start,
 	struct gmem_file *file;
 
 	list_for_each_entry (file, &inode->files, list) {
-		struct kvm_memory_slot *slot;
+		struct kvm_memory_slot *slot, *prev = NULL;
 		unsigned long index;
+		int err;
 
 		if (!file_has_mmu(file))
 			continue;
-		for_each_bound_slot(file, slot, index, start, end)
-		{
-			int err =
-				file->vm->ops->split_cross_boundary(slot, start, end, attr_filter);
-
+		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
+			if (slot == prev)
+				continue;
+			err = file->vm->ops->split_cross_boundary(slot, start, end, attr_filter);
 			if (err)
 				return err;
+			prev = slot;
 		}
 	}
 	return 0;
