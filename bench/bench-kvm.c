@@ -144,37 +144,43 @@ static void run_zap(void)
 	teardown_zap(&s, true);
 }
 
-/* Map the 1 GiB page with one private leaf, then split it around a 4 KiB page. */
-static __attribute__((noinline)) void bench_split_1g(struct setup *s, int n)
+/* One split of the 1 GiB leaf around a 4 KiB page: 511 2M leaves and 512 4K ones. */
+static __attribute__((noinline)) void bench_split_1g(struct kvm *kvm, int i)
 {
-	for (int i = 0; i < n; i++) {
-		struct kvm_gfn_range range = {
-			.start = GFN_4G + 1000 + (unsigned long)i,
-			.end = GFN_4G + 1001 + (unsigned long)i,
-			.attr_filter = KVM_FILTER_PRIVATE,
-		};
-		struct kvm_gfn_range all = {
-			.start = GFN_4G, .end = GFN_4G + NR_1G, .attr_filter = KVM_FILTER_PRIVATE};
-		int level;
+	struct kvm_gfn_range range = {
+		.start = GFN_4G + 1000 + (unsigned long)i,
+		.end = GFN_4G + 1001 + (unsigned long)i,
+		.attr_filter = KVM_FILTER_PRIVATE,
+	};
 
-		if (kvm_tdp_map_private(s->kvm, GFN_4G, &level) || level != PG_LEVEL_1G ||
-		    kvm_split_cross_boundary_leafs(s->kvm, &range))
-			abort();
-		kvm_mmu_invalidate_begin(s->kvm);
-		kvm_mmu_unmap_gfn_range(s->kvm, &all);
-		kvm_mmu_invalidate_end(s->kvm);
-	}
+	if (kvm_split_cross_boundary_leafs(kvm, &range))
+		abort();
 }
 
+/* Map the 1 GiB page with one private leaf, split it (timed), zap it all. */
 static void run_split(void)
 {
+	struct kvm_gfn_range all = {
+		.start = GFN_4G, .end = GFN_4G + NR_1G, .attr_filter = KVM_FILTER_PRIVATE};
 	struct hstate *h1g = &hstates[1];
+	uint64_t ns = 0;
 	struct setup s;
+	int level;
 
 	if (set_max_huge_pages(h1g, 1) || h1g->nr_huge_pages != 1)
 		abort();
 	vm_with_file(&s, GS_GUEST_MEMFD_FLAG_HUGETLB, 18);
-	bench_report("kvm.split_1g_map_zap", TIMED(bench_split_1g, &s, NR_SPLIT), NR_SPLIT);
+	for (int i = 0; i < NR_SPLIT; i++) {
+		if (kvm_tdp_map_private(s.kvm, GFN_4G, &level) || level != PG_LEVEL_1G)
+			abort();
+		ns += TIMED(bench_split_1g, s.kvm, i);
+		if (s.kvm->nr_leaves[PG_LEVEL_2M] != 511 || s.kvm->nr_leaves[PG_LEVEL_4K] != 512)
+			abort();
+		kvm_mmu_invalidate_begin(s.kvm);
+		kvm_mmu_unmap_gfn_range(s.kvm, &all);
+		kvm_mmu_invalidate_end(s.kvm);
+	}
+	bench_report("kvm.split_1g", ns, NR_SPLIT);
 	teardown(&s);
 	set_max_huge_pages(h1g, 0);
 }
