@@ -1049,6 +1049,11 @@ START_TEST(test_invalidate_retry)
 	ck_assert_uint_eq(fault.exit_reason, 0);
 	ck_assert_int_eq(kvm_stage2_level(kvm, GFN + 15), 0);
 	ck_assert_int_eq(map_priv(kvm, GFN + 20), PG_LEVEL_4K);
+	/* The private/shared match comes first: a mismatch still exits to userspace. */
+	fault.private = false;
+	ck_assert_int_eq(kvm_tdp_page_fault(kvm, &fault), -EFAULT);
+	ck_assert_uint_eq(fault.exit_reason, GS_KVM_EXIT_MEMORY_FAULT);
+	fault.private = true;
 	/* Nested: the outer range stays until the last end. */
 	kvm_mmu_invalidate_begin(kvm);
 	kvm_mmu_invalidate_range_add(kvm, GFN + 30, GFN + 31);
@@ -1167,6 +1172,11 @@ START_TEST(test_gmem_invalidate_ops)
 	kvm_gmem_invalidate_end(inode, 5, 8);
 	ck_assert_int_eq(kvm->mmu_invalidate_in_progress, 0);
 	ck_assert_int_eq(kvm_tdp_page_fault(kvm, &fault), 0);
+	/* The one-shot op: begin, zap both kinds, end. */
+	kvm->gmem.ops->invalidate(kvm_find_slot(kvm, GFN), 0, 2);
+	ck_assert_int_eq(kvm_stage2_level(kvm, GFN + 1), 0);
+	ck_assert_int_eq(kvm_stage2_level(kvm, GFN + 2), PG_LEVEL_4K);
+	ck_assert_int_eq(kvm->mmu_invalidate_in_progress, 0);
 	/* A range no slot binds begins nothing. */
 	ck_assert_int_eq(region(kvm, 0, GMEM, GPA_4G, 0, 0, NULL), 0);
 	kvm_gmem_invalidate_begin(inode, 0, 64, KVM_FILTER_PRIVATE);

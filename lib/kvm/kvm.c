@@ -86,8 +86,12 @@ static void kvm_gmem_invalidate_range(struct kvm_memory_slot *slot, pgoff_t star
 
 static void kvm_gmem_slot_invalidate(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end)
 {
+	struct kvm_gfn_range range = slot_range(slot, start, end, KVM_FILTER_ALL);
+
+	if (range.start >= range.end)
+		return;
 	kvm_mmu_invalidate_begin(slot->kvm);
-	kvm_gmem_invalidate_range(slot, start, end, KVM_FILTER_ALL);
+	kvm_mmu_unmap_gfn_range(slot->kvm, &range);
 	kvm_mmu_invalidate_end(slot->kvm);
 }
 
@@ -969,13 +973,13 @@ int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_fault *fault)
 		fault->exit_reason = GS_KVM_EXIT_MMIO;
 		return 0;
 	}
-	/* Do not even look up a pfn that an invalidation is taking away. */
-	if (fault_stale(kvm, fault, mmu_seq))
-		return -EAGAIN;
 	if (fault->private != kvm_mem_is_private(kvm, fault->gfn))
 		return memory_fault_exit(fault, -EFAULT);
 	if (fault->private && !(slot->flags & GS_KVM_MEM_GUEST_MEMFD))
 		return memory_fault_exit(fault, -EFAULT);
+	/* Do not even look up a pfn that an invalidation is taking away. */
+	if (fault_stale(kvm, fault, mmu_seq))
+		return -EAGAIN;
 	if (fault_already_mapped(kvm, fault))
 		return 0;
 	return fault_map(kvm, slot, fault, mmu_seq);
