@@ -1033,6 +1033,82 @@ START_TEST(test_fi_split_cross_boundary)
 }
 END_TEST
 
+/*
+ * VM-level attributes to shared on TDX split the private 2M leaf across the
+ * range's edge and zap only the range; other types zap the leaf whole.
+ */
+struct tdx_attr_ctx {
+	struct kvm *kvm;
+	struct gmem_file *f;
+	char *before;
+};
+
+static void tdx_attr_prepare(void *arg)
+{
+	struct tdx_attr_ctx *c = arg;
+
+	c->kvm = legacy_vm(GS_KVM_X86_TDX_VM);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 1), 0);
+	c->f = gmem(c->kvm, HP, HUGETLB, 9);
+	ck_assert_int_eq(region(c->kvm, 0, GMEM, GPA_4G, HP, 0, c->f), 0);
+	ck_assert_int_eq(set_attrs(c->kvm, GPA_4G, HP, PRIV, 0), 0);
+	ck_assert_int_eq(map_priv(c->kvm, GFN), PG_LEVEL_2M);
+	c->before = stage2_text(c->kvm);
+}
+
+static int tdx_attr_op(void *arg)
+{
+	return set_attrs(((struct tdx_attr_ctx *)arg)->kvm, GPA_4G + 5 * P, P, 0, 0);
+}
+
+static void tdx_attr_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct tdx_attr_ctx *c = arg;
+	char *after = stage2_text(c->kvm);
+
+	if (ret) {
+		gs_assert(ret == -ENOMEM && injected, "n=%lu ret=%d", n, ret);
+		gs_assert(!strcmp(c->before, after), "n=%lu: stage-2 changed", n);
+		ck_assert(kvm_mem_is_private(c->kvm, GFN + 5));
+	} else {
+		assert_leaves(c->kvm, 511, 0, 0);
+		ck_assert_int_eq(kvm_stage2_level(c->kvm, GFN + 5), 0);
+		ck_assert_int_eq(kvm_stage2_level(c->kvm, GFN + 6), PG_LEVEL_4K);
+		ck_assert(!kvm_mem_is_private(c->kvm, GFN + 5));
+	}
+	ck_assert_int_eq(c->kvm->mmu_invalidate_in_progress, 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	free(after);
+	free(c->before);
+	kvm_gmem_fput(c->f);
+	kvm_destroy_vm(c->kvm);
+	set_max_huge_pages(H2M, 0);
+	gs_test_assert_no_leaks();
+}
+
+START_TEST(test_tdx_set_attributes_splits)
+{
+	static const struct gs_fail_nth_ops ops = {tdx_attr_prepare, tdx_attr_op, tdx_attr_check};
+	struct kvm *kvm = legacy_vm(GS_KVM_X86_SW_PROTECTED_VM);
+	struct tdx_attr_ctx c;
+	struct gmem_file *f;
+
+	/* Not TDX: the 2M leaf goes whole. */
+	ck_assert_int_eq(set_max_huge_pages(H2M, 1), 0);
+	f = gmem(kvm, HP, HUGETLB, 9);
+	ck_assert_int_eq(region(kvm, 0, GMEM, GPA_4G, HP, 0, f), 0);
+	ck_assert_int_eq(set_attrs(kvm, GPA_4G, HP, PRIV, 0), 0);
+	ck_assert_int_eq(map_priv(kvm, GFN), PG_LEVEL_2M);
+	ck_assert_int_eq(set_attrs(kvm, GPA_4G + 5 * P, P, 0, 0), 0);
+	assert_leaves(kvm, 0, 0, 0);
+	kvm_gmem_fput(f);
+	kvm_destroy_vm(kvm);
+	set_max_huge_pages(H2M, 0);
+	/* TDX: split, and every allocation of the split failing leaves it all as it was. */
+	fail_each_allocation(&ops, &c);
+}
+END_TEST
+
 /* A guest fault inside an invalidation in progress retries; begin/end pair up. */
 START_TEST(test_invalidate_retry)
 {
@@ -1228,6 +1304,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_invalidate_unbalanced);
 	tcase_add_test(tc, test_checker_folio_split_under_leaf);
 	tcase_add_test(tc, test_gmem_invalidate_ops);
+	tcase_add_test(tc, test_tdx_set_attributes_splits);
 	suite_add_tcase(s, tc);
 	return s;
 }

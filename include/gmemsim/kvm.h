@@ -213,7 +213,9 @@ GS_API long kvm_dev_check_extension(const struct kvm_params *params, long ext);
  *
  * Checks in kvm_vm_ioctl_set_mem_attributes()'s order (spec §1.8); a range
  * that already has the attributes is done; otherwise every gfn that needs
- * an entry gets one before anything changes, then the range's stage-2
+ * an entry gets one before anything changes; on a TDX VM turning a range
+ * shared, the private huge leaves across its edges are split
+ * (kvm_split_cross_boundary_leafs(), may ENOMEM); then the range's stage-2
  * leaves are zapped and the attributes stored. All or nothing.
  *
  * Context: process context (slots_lock).

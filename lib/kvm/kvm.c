@@ -510,6 +510,24 @@ static void vm_attrs_commit(struct kvm *kvm, gfn_t start, gfn_t end, uint64_t at
 	}
 }
 
+/*
+ * TDX (kvm_arch_pre_set_memory_attributes() of the TDX huge page series):
+ * before a range turns shared, the private leaves across its edges are split
+ * so that the zap takes only the range, since the guest would have to accept
+ * the pages outside it again. It can fail (ENOMEM) and fails the ioctl with
+ * nothing changed; it only runs toward shared, which reserved no entries.
+ * Other VM types zap such leaves whole.
+ */
+static int pre_set_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end, uint64_t attrs)
+{
+	struct kvm_gfn_range range = {
+		.start = start, .end = end, .attr_filter = KVM_FILTER_PRIVATE};
+
+	if (kvm->type != GS_KVM_X86_TDX_VM || attrs & GS_KVM_MEMORY_ATTRIBUTE_PRIVATE)
+		return 0;
+	return kvm_split_cross_boundary_leafs(kvm, &range);
+}
+
 int kvm_vm_set_memory_attributes(struct kvm *kvm, const struct gs_kvm_memory_attributes *attrs)
 {
 	gfn_t start, end;
@@ -530,13 +548,16 @@ int kvm_vm_set_memory_attributes(struct kvm *kvm, const struct gs_kvm_memory_att
 	err = vm_attrs_prepare(kvm, start, end, attrs->attributes);
 	if (err)
 		return err;
-	/* Past the point of no return: leaves of the old kind go, then the values change. */
 	kvm_mmu_invalidate_begin(kvm);
 	kvm_mmu_invalidate_range_add(kvm, start, end);
-	stage2_zap(kvm, start, end, KVM_FILTER_ALL);
-	vm_attrs_commit(kvm, start, end, attrs->attributes);
+	err = pre_set_memory_attributes(kvm, start, end, attrs->attributes);
+	if (!err) {
+		/* Past the point of no return: leaves of the old kind go, then the values change. */
+		stage2_zap(kvm, start, end, KVM_FILTER_ALL);
+		vm_attrs_commit(kvm, start, end, attrs->attributes);
+	}
 	kvm_mmu_invalidate_end(kvm);
-	return 0;
+	return err;
 }
 
 /* The guest_memfd page a gfn of @slot binds, or false when it has none. */
