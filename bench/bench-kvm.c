@@ -6,7 +6,8 @@
  * 4 KiB leaves. Conversion zaps on every call, so the two must cost the
  * same: a zap visits the leaves in its range and one covering leaf per
  * level, never its neighbours. Also the split of a 1 GiB private leaf
- * around a 4 KiB boundary (kvm_split_cross_boundary_leafs()). Pages are
+ * around a 4 KiB boundary (kvm_split_cross_boundary_leafs()) and all the way
+ * to 4 KiB (kvm_split_huge_leafs()). Pages are
  * metadata-only; figures in docs/PERFORMANCE.md.
  */
 #include <stdio.h>
@@ -18,12 +19,13 @@
 #include "bench.h"
 #include <gmemsim/internal/page_alloc.h>
 
-#define GPA_4G	 (4ULL << 30)
-#define GFN_4G	 (GPA_4G >> PAGE_SHIFT)
-#define NR_1G	 (1UL << 18) /* 4 KiB pages in 1 GiB */
-#define NR_ZAPS	 4096
-#define PUNCH	 (GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE)
-#define NR_SPLIT 64
+#define GPA_4G	      (4ULL << 30)
+#define GFN_4G	      (GPA_4G >> PAGE_SHIFT)
+#define NR_1G	      (1UL << 18) /* 4 KiB pages in 1 GiB */
+#define NR_ZAPS	      4096
+#define PUNCH	      (GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE)
+#define NR_SPLIT      64
+#define NR_SPLIT_FULL 4
 
 struct setup {
 	struct kvm *kvm;
@@ -157,6 +159,19 @@ static __attribute__((noinline)) void bench_split_1g(struct kvm *kvm, int i)
 		abort();
 }
 
+/* Every leaf over the 1 GiB page to 4 KiB: what splitting its folio to order 0 needs first. */
+static __attribute__((noinline)) void bench_split_1g_to_4k(struct kvm *kvm, int i)
+{
+	struct kvm_gfn_range range = {
+		.start = GFN_4G + (unsigned long)i,
+		.end = GFN_4G + (unsigned long)i + 1,
+		.attr_filter = KVM_FILTER_PRIVATE,
+	};
+
+	if (kvm_split_huge_leafs(kvm, &range, PG_LEVEL_4K))
+		abort();
+}
+
 /* Map the 1 GiB page with one private leaf, split it (timed), zap it all. */
 static void run_split(void)
 {
@@ -181,6 +196,18 @@ static void run_split(void)
 		kvm_mmu_invalidate_end(s.kvm);
 	}
 	bench_report("kvm.split_1g", ns, NR_SPLIT);
+	ns = 0;
+	for (int i = 0; i < NR_SPLIT_FULL; i++) {
+		if (kvm_tdp_map_private(s.kvm, GFN_4G, &level) || level != PG_LEVEL_1G)
+			abort();
+		ns += TIMED(bench_split_1g_to_4k, s.kvm, i);
+		if (s.kvm->nr_leaves[PG_LEVEL_4K] != NR_1G)
+			abort();
+		kvm_mmu_invalidate_begin(s.kvm);
+		kvm_mmu_unmap_gfn_range(s.kvm, &all);
+		kvm_mmu_invalidate_end(s.kvm);
+	}
+	bench_report("kvm.split_1g_to_4k", ns, NR_SPLIT_FULL);
 	teardown(&s);
 	set_max_huge_pages(h1g, 0);
 }

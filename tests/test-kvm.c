@@ -990,6 +990,20 @@ static int fi_split_op(void *arg)
 	return split(c->kvm, GFN + 100, GFN + 512 + 7, KVM_FILTER_PRIVATE);
 }
 
+static void fi_split_teardown(struct fi_split_ctx *c, char *after)
+{
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	free(after);
+	free(c->before);
+	kvm_gmem_fput(c->f);
+	kvm_destroy_vm(c->kvm);
+	if (c->huge)
+		put_1g_pool();
+	else
+		set_max_huge_pages(H2M, 0);
+	gs_test_assert_no_leaks();
+}
+
 static void fi_split_check(void *arg, int ret, unsigned long n, bool injected)
 {
 	struct fi_split_ctx *c = arg;
@@ -1003,16 +1017,7 @@ static void fi_split_check(void *arg, int ret, unsigned long n, bool injected)
 	} else {
 		assert_leaves(c->kvm, 1024, 0, 0);
 	}
-	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
-	free(after);
-	free(c->before);
-	kvm_gmem_fput(c->f);
-	kvm_destroy_vm(c->kvm);
-	if (c->huge)
-		put_1g_pool();
-	else
-		set_max_huge_pages(H2M, 0);
-	gs_test_assert_no_leaks();
+	fi_split_teardown(c, after);
 }
 
 START_TEST(test_fi_split_cross_boundary)
@@ -1105,6 +1110,87 @@ START_TEST(test_tdx_set_attributes_splits)
 	kvm_destroy_vm(kvm);
 	set_max_huge_pages(H2M, 0);
 	/* TDX: split, and every allocation of the split failing leaves it all as it was. */
+	fail_each_allocation(&ops, &c);
+}
+END_TEST
+
+/* Splitting every huge leaf of a range down to a level (what a folio split needs first). */
+static int split_huge(struct kvm *kvm, gfn_t start, gfn_t end, unsigned int filter, int level)
+{
+	struct kvm_gfn_range range = {.start = start, .end = end, .attr_filter = filter};
+
+	return kvm_split_huge_leafs(kvm, &range, level);
+}
+
+START_TEST(test_split_huge_leafs)
+{
+	struct gmem_file *f;
+	struct kvm *kvm = vm_1g(&f);
+
+	ck_assert_int_eq(split_huge(kvm, GFN + 1000, GFN + 1001, KVM_FILTER_SHARED, PG_LEVEL_4K),
+			 0);
+	assert_leaves(kvm, 0, 0, 1);
+	/* To 2M: 512 leaves; then the range's two 2M leaves (one reaching in from below) to 4K. */
+	ck_assert_int_eq(split_huge(kvm, GFN + 1000, GFN + 1001, KVM_FILTER_PRIVATE, PG_LEVEL_2M),
+			 0);
+	assert_leaves(kvm, 0, 512, 0);
+	ck_assert_int_eq(split_huge(kvm, GFN + 100, GFN + 700, KVM_FILTER_PRIVATE, PG_LEVEL_4K), 0);
+	assert_leaves(kvm, 1024, 510, 0);
+	assert_4k_pieces(kvm, GFN);
+	assert_4k_pieces(kvm, GFN + 512);
+	ck_assert_int_eq(kvm_stage2_level(kvm, GFN + 1024), PG_LEVEL_2M);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	/* The whole 1G to 4K: 262,144 leaves, every one private and from guest_memfd. */
+	ck_assert(unmap(kvm, GFN, GFN + NR1G, KVM_FILTER_PRIVATE));
+	ck_assert_int_eq(map_priv(kvm, GFN), PG_LEVEL_1G);
+	ck_assert_int_eq(split_huge(kvm, GFN + 5, GFN + 6, KVM_FILTER_PRIVATE, PG_LEVEL_4K), 0);
+	assert_leaves(kvm, NR1G, 0, 0);
+	assert_4k_pieces(kvm, GFN + NR1G - 512);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	put_1g(kvm, f);
+	assert_clean();
+}
+END_TEST
+
+/* Every allocation of a split of two 2M leaves to 4K failing in turn: nothing changed. */
+static int fi_split_huge_op(void *arg)
+{
+	struct fi_split_ctx *c = arg;
+
+	if (c->huge)
+		return split_huge(c->kvm, GFN + 1000, GFN + 1001, KVM_FILTER_PRIVATE, PG_LEVEL_2M);
+	return split_huge(c->kvm, GFN + 100, GFN + 700, KVM_FILTER_PRIVATE, PG_LEVEL_4K);
+}
+
+static void fi_split_huge_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct fi_split_ctx *c = arg;
+	char *after = stage2_text(c->kvm);
+
+	if (ret) {
+		gs_assert(ret == -ENOMEM && injected, "n=%lu ret=%d", n, ret);
+		gs_assert(!strcmp(c->before, after), "n=%lu: stage-2 changed by a failed split", n);
+	} else if (c->huge) {
+		assert_leaves(c->kvm, 0, 512, 0);
+	} else {
+		assert_leaves(c->kvm, 1024, 0, 0);
+	}
+	fi_split_teardown(c, after);
+}
+
+START_TEST(test_fi_split_huge_leafs)
+{
+	static const struct gs_fail_nth_ops ops = {fi_split_prepare, fi_split_huge_op,
+						   fi_split_huge_check};
+	struct gs_fail_nth cfg = {.site = GS_SITE_KVM_MMU_CACHE};
+	struct fi_split_ctx c = {.huge = true};
+	unsigned long runs = 0;
+
+	/* 1G to 2M: one page table, failed, then a clean run. */
+	ck_assert_int_eq(gs_fail_nth_loop(&cfg, &ops, &c, &runs), 0);
+	ck_assert_uint_eq(runs, 2);
+	/* Two 2M leaves to 4K: every allocation, the top-up's and the XArray's. */
+	c.huge = false;
 	fail_each_allocation(&ops, &c);
 }
 END_TEST
@@ -1305,6 +1391,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_checker_folio_split_under_leaf);
 	tcase_add_test(tc, test_gmem_invalidate_ops);
 	tcase_add_test(tc, test_tdx_set_attributes_splits);
+	tcase_add_test(tc, test_split_huge_leafs);
+	tcase_add_test(tc, test_fi_split_huge_leafs);
 	suite_add_tcase(s, tc);
 	return s;
 }

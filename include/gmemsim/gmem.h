@@ -94,6 +94,11 @@ enum kvm_gfn_range_filter {
  *              the range leaves the pages outside it mapped. All or
  *              nothing per slot: 0, or -ENOMEM with the slot's stage-2 as
  *              it was. Call it before the point of no return (spec P40)
+ * @split_huge: kvm_split_huge_leafs(): split every leaf of a kind in
+ *              @attr_filter over file pages [@start, @end) in @slot that is
+ *              larger than 2^@order pages, so that the folios there can be
+ *              split to @order without a mapping larger than its folio
+ *              (P40). All or nothing per slot, as @split_cross_boundary
  */
 struct gs_gmem_vm_info;
 
@@ -108,6 +113,8 @@ struct gmem_kvm_ops {
 	void (*invalidate_end)(const struct gs_gmem_vm_info *vm);
 	int (*split_cross_boundary)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
 				    unsigned int attr_filter);
+	int (*split_huge)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
+			  unsigned int attr_filter, unsigned int order);
 };
 
 /**

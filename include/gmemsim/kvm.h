@@ -458,6 +458,27 @@ GS_API bool kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range
  */
 GS_API int kvm_split_cross_boundary_leafs(struct kvm *kvm, struct kvm_gfn_range *range);
 
+/**
+ * kvm_split_huge_leafs() - split every huge leaf of @range down to @target_level
+ * @kvm: the VM
+ * @range: the frames and the kinds of leaf to split
+ * @target_level: PG_LEVEL_4K or PG_LEVEL_2M: no leaf of the kinds in
+ *                @range->attr_filter that overlaps the range stays larger
+ *
+ * What splitting a folio under its mappings needs (spec P40: the mapping
+ * must never exceed the folio): before guest_memfd splits a huge folio to
+ * order 0, every private leaf over it becomes 4K (a 1G leaf: 512 page
+ * tables' worth, 262,144 leaves). The TDX series does it with
+ * tdp_mmu_split_huge_pages_root(); a leaf reaching into the range from
+ * below is split whole. Page-table pages are topped up first (one per table
+ * filled, site kvm.mmu_cache), then every piece is inserted before any old
+ * leaf changes, so a failure leaves stage-2 exactly as it was.
+ *
+ * Context: mmu_lock; before guest_memfd's point of no return.
+ * Return: 0 (also when nothing needed splitting); -ENOMEM.
+ */
+GS_API int kvm_split_huge_leafs(struct kvm *kvm, struct kvm_gfn_range *range, int target_level);
+
 struct gs_state;
 
 /**

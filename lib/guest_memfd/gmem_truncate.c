@@ -96,6 +96,30 @@ int kvm_gmem_split_cross_boundary_leafs(struct gmem_inode *inode, pgoff_t start,
 	return 0;
 }
 
+int kvm_gmem_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+			      unsigned int attr_filter, unsigned int order)
+{
+	struct gmem_file *file;
+
+	list_for_each_entry (file, &inode->files, list) {
+		struct kvm_memory_slot *slot, *prev = NULL;
+		unsigned long index;
+		int err;
+
+		if (!file_has_mmu(file))
+			continue;
+		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
+			if (slot == prev)
+				continue;
+			err = file->vm->ops->split_huge(slot, start, end, attr_filter, order);
+			if (err)
+				return err;
+			prev = slot;
+		}
+	}
+	return 0;
+}
+
 void kvm_gmem_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
 	kvm_gmem_invalidate_begin(inode, start, end,

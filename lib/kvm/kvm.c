@@ -105,6 +105,22 @@ static int kvm_gmem_split_cross_boundary(struct kvm_memory_slot *slot, pgoff_t s
 	return kvm_split_cross_boundary_leafs(slot->kvm, &range);
 }
 
+/* The largest level whose leaves fit a folio of @order. */
+static int order_level(unsigned int order)
+{
+	return order >= 18 ? PG_LEVEL_1G : order >= 9 ? PG_LEVEL_2M : PG_LEVEL_4K;
+}
+
+static int kvm_gmem_split_huge(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
+			       unsigned int attr_filter, unsigned int order)
+{
+	struct kvm_gfn_range range = slot_range(slot, start, end, attr_filter);
+
+	if (range.start >= range.end)
+		return 0;
+	return kvm_split_huge_leafs(slot->kvm, &range, order_level(order));
+}
+
 static void kvm_gmem_slot_release(struct kvm_memory_slot *slot)
 {
 	struct kvm_gfn_range range = {
@@ -139,6 +155,7 @@ static const struct gmem_kvm_ops kvm_gmem_ops = {
 	.invalidate_range = kvm_gmem_invalidate_range,
 	.invalidate_end = kvm_gmem_invalidate_end,
 	.split_cross_boundary = kvm_gmem_split_cross_boundary,
+	.split_huge = kvm_gmem_split_huge,
 };
 
 /* --- VMs and capabilities --- */
@@ -860,6 +877,160 @@ int kvm_split_cross_boundary_leafs(struct kvm *kvm, struct kvm_gfn_range *range)
 		split_commit(kvm, &p);
 	/* The model keeps no page-table pages: what the split consumed goes back. */
 	mmu_cache_free(&p);
+	return err;
+}
+
+/* --- split of every huge leaf of a range (the series' tdp_mmu_split_huge_pages_root()) --- */
+
+/* The walk over the huge leaves of a range: which, down to what, and where it stopped. */
+struct huge_walk {
+	int target;
+	unsigned int filter;
+	gfn_t cover_base; /* the huge leaf reaching in from below, found before any change */
+	unsigned long cover;
+	gfn_t stop;	      /* unwind: the leaf whose insertion failed */
+	unsigned long tables; /* count: page-table pages the split needs */
+	void *cache;	      /* the topped-up pages, linked through their first word */
+	int (*fn)(struct kvm *kvm, gfn_t base, unsigned long leaf, struct huge_walk *w);
+};
+
+static bool walk_wants(const struct huge_walk *w, unsigned long leaf)
+{
+	return leaf_level(leaf) > w->target && (w->filter & leaf_filter(leaf));
+}
+
+/* Every leaf of the walk's kinds above its target level in @r, in order of frame. */
+static int walk_huge_leaves(struct kvm *kvm, const struct kvm_gfn_range *r, struct huge_walk *w)
+{
+	unsigned long b;
+	void *entry;
+	int err;
+
+	if (w->cover) {
+		err = w->fn(kvm, w->cover_base, w->cover, w);
+		if (err)
+			return err;
+	}
+	/* Pieces stored on the way are at the target level: the walk passes over them. */
+	xa_for_each_range (&kvm->stage2, b, entry, r->start, r->end - 1) {
+		if (!walk_wants(w, xa_to_value(entry)))
+			continue;
+		err = w->fn(kvm, b, xa_to_value(entry), w);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Page tables a leaf split down to the target fills: 1 for one level, 513 for 1G to 4K. */
+static int walk_count(struct kvm *kvm, gfn_t base, unsigned long leaf, struct huge_walk *w)
+{
+	(void)kvm;
+	(void)base;
+	for (int level = leaf_level(leaf); level > w->target; level--)
+		w->tables += kvm_level_pages(leaf_level(leaf)) / kvm_level_pages(level);
+	return 0;
+}
+
+static void walk_cache_free(struct huge_walk *w)
+{
+	while (w->cache) {
+		void *next = *(void **)w->cache;
+
+		gs_free(GS_SITE_KVM_MMU_CACHE, w->cache, PAGE_SIZE);
+		w->cache = next;
+	}
+}
+
+static int walk_cache_topup(struct huge_walk *w)
+{
+	for (unsigned long i = 0; i < w->tables; i++) {
+		void *page = gs_alloc(GS_SITE_KVM_MMU_CACHE, PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+
+		if (!page) {
+			walk_cache_free(w);
+			return -ENOMEM;
+		}
+		*(void **)page = w->cache;
+		w->cache = page;
+	}
+	return 0;
+}
+
+static unsigned long walk_piece(const struct huge_walk *w, unsigned long leaf)
+{
+	return (leaf & ~KVM_LEAF_LEVEL_MASK) | (unsigned long)w->target;
+}
+
+/* Store the pieces after the first (that key keeps the old leaf until the commit). */
+static int walk_insert(struct kvm *kvm, gfn_t base, unsigned long leaf, struct huge_walk *w)
+{
+	unsigned long step = kvm_level_pages(w->target);
+	unsigned long nr = kvm_level_pages(leaf_level(leaf)) / step;
+
+	for (unsigned long j = 1; j < nr; j++) {
+		void *old = xa_store(&kvm->stage2, base + j * step,
+				     xa_mk_value(walk_piece(w, leaf)), GFP_KERNEL_ACCOUNT);
+
+		if (xa_is_err(old)) {
+			w->stop = base;
+			return xa_err(old);
+		}
+	}
+	return 0;
+}
+
+/* Erase the pieces of the leaves up to the one that failed; 1 stops the walk after it. */
+static int walk_unwind(struct kvm *kvm, gfn_t base, unsigned long leaf, struct huge_walk *w)
+{
+	unsigned long step = kvm_level_pages(w->target);
+	unsigned long nr = kvm_level_pages(leaf_level(leaf)) / step;
+
+	for (unsigned long j = 1; j < nr; j++)
+		xa_erase(&kvm->stage2, base + j * step);
+	return base == w->stop;
+}
+
+static int walk_commit(struct kvm *kvm, gfn_t base, unsigned long leaf, struct huge_walk *w)
+{
+	void *old = xa_store(&kvm->stage2, base, xa_mk_value(walk_piece(w, leaf)), GFP_ATOMIC);
+
+	WARN_ON(xa_is_err(old));
+	kvm->nr_leaves[leaf_level(leaf)]--;
+	kvm->nr_leaves[w->target] += kvm_level_pages(leaf_level(leaf)) / kvm_level_pages(w->target);
+	return 0;
+}
+
+static int walk_run(struct kvm *kvm, const struct kvm_gfn_range *r, struct huge_walk *w,
+		    int (*fn)(struct kvm *, gfn_t, unsigned long, struct huge_walk *))
+{
+	w->fn = fn;
+	return walk_huge_leaves(kvm, r, w);
+}
+
+int kvm_split_huge_leafs(struct kvm *kvm, struct kvm_gfn_range *range, int target_level)
+{
+	struct huge_walk w = {.target = target_level, .filter = range->attr_filter};
+	int err;
+
+	if (range->start >= range->end || target_level < PG_LEVEL_4K ||
+	    target_level >= PG_LEVEL_NUM)
+		return 0;
+	w.cover = stage2_lookup(kvm, range->start, &w.cover_base);
+	if (w.cover_base == range->start || !walk_wants(&w, w.cover))
+		w.cover = 0;
+	walk_run(kvm, range, &w, walk_count);
+	if (!w.tables)
+		return 0;
+	err = walk_cache_topup(&w);
+	if (err)
+		return err;
+	err = walk_run(kvm, range, &w, walk_insert);
+	if (err)
+		walk_run(kvm, range, &w, walk_unwind);
+	else
+		walk_run(kvm, range, &w, walk_commit);
+	walk_cache_free(&w);
 	return err;
 }
 

@@ -69,4 +69,13 @@ void kvm_gmem_invalidate_end(struct gmem_inode *inode, pgoff_t start, pgoff_t en
 int kvm_gmem_split_cross_boundary_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 					unsigned int attr_filter);
 
+/*
+ * kvm_gmem_split_huge_leafs() - in every slot bound to [start, end), split
+ * the leaves of the kinds in @attr_filter larger than 2^@order pages
+ * (kvm_split_huge_leafs()): what splitting the folios of the range to
+ * @order needs first (P40). 0, or -ENOMEM as above.
+ */
+int kvm_gmem_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+			      unsigned int attr_filter, unsigned int order);
+
 #endif /* GS_LIB_GMEM_INT_H */
