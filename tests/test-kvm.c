@@ -929,6 +929,12 @@ START_TEST(test_split_cross_boundary_1g)
 	ck_assert_int_eq(map_priv(kvm, GFN), PG_LEVEL_1G);
 	ck_assert_int_eq(split(kvm, GFN + 512, GFN + 1024, KVM_FILTER_PRIVATE), 0);
 	assert_leaves(kvm, 0, 512, 0);
+	/* An edge in the first 2M: the 1G leaf's first key is split twice. */
+	ck_assert(unmap(kvm, GFN, GFN + NR1G, KVM_FILTER_PRIVATE));
+	ck_assert_int_eq(map_priv(kvm, GFN), PG_LEVEL_1G);
+	ck_assert_int_eq(split(kvm, GFN + 5, GFN + 6, KVM_FILTER_PRIVATE), 0);
+	assert_leaves(kvm, 512, 511, 0);
+	assert_4k_pieces(kvm, GFN);
 	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
 	put_1g(kvm, f);
 	assert_clean();
