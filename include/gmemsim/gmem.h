@@ -57,32 +57,64 @@ enum gs_gmem_profile {
 
 struct kvm_memory_slot;
 
-/*
- * Which stage-2 leaves an invalidation zaps (enum kvm_gfn_range_filter):
- * those mapped by private faults, by shared ones, or both.
+/**
+ * enum kvm_gfn_range_filter - which stage-2 leaves an invalidation removes
+ * @KVM_FILTER_SHARED: leaves made by shared faults
+ * @KVM_FILTER_PRIVATE: leaves made by private faults
+ *
+ * kvm_gmem_get_invalidate_filter() computes it from the attributes of the
+ * range (spec P13): a conversion or a punch zaps only the kind of leaf the
+ * range can have.
  */
-#define KVM_FILTER_SHARED  (1u << 0)
-#define KVM_FILTER_PRIVATE (1u << 1)
+enum kvm_gfn_range_filter {
+	KVM_FILTER_SHARED = 1u << 0,
+	KVM_FILTER_PRIVATE = 1u << 1,
+};
 
 /**
- * struct gmem_kvm_ops - how guest_memfd reaches the VM's MMU (lib/kvm.c)
- * @invalidate: zap the guest mappings of file pages [@start, @end) that
- *              @slot maps (kvm_gmem_invalidate_begin() and its zap)
- * @invalidate_filtered: as @invalidate, zapping only the leaves of the
- *              kinds in @filter (KVM_FILTER_*): what a conversion asks
+ * struct gmem_kvm_ops - how guest_memfd reaches the VM's MMU (lib/kvm/kvm.c)
+ * @invalidate: begin, zap the guest mappings of file pages [@start, @end)
+ *              that @slot maps with the VM's default filter, end: the
+ *              one-shot form for callers without a filter of their own
  * @release: the file is going away: @slot loses it and its mappings
  * @get: a file of the VM was created: it holds the VM (kvm_get_kvm())
  * @put: that file's last reference is gone (kvm_put_kvm())
+ * @invalidate_begin: kvm_mmu_invalidate_begin(): guest faults in the ranges
+ *              added until @invalidate_end retry (-EAGAIN). Called once per
+ *              file with a binding in the range, before its first
+ *              @invalidate_range
+ * @invalidate_range: kvm_mmu_unmap_gfn_range(): add the frames of file pages
+ *              [@start, @end) that @slot maps to the in-progress range, and
+ *              zap the leaves there of the kinds in @attr_filter (enum
+ *              kvm_gfn_range_filter). Cannot fail
+ * @invalidate_end: kvm_mmu_invalidate_end(); one per @invalidate_begin
+ * @split_cross_boundary: kvm_split_cross_boundary_leafs(): split every
+ *              huge leaf of a kind in @attr_filter that maps file pages both
+ *              inside and outside [@start, @end) in @slot, so that zapping
+ *              the range leaves the pages outside it mapped. All or
+ *              nothing per slot: 0, or -ENOMEM with the slot's stage-2 as
+ *              it was. Call it before the point of no return (spec P40)
+ * @split_huge: kvm_split_huge_leafs(): split every leaf of a kind in
+ *              @attr_filter over file pages [@start, @end) in @slot that is
+ *              larger than 2^@order pages, so that the folios there can be
+ *              split to @order without a mapping larger than its folio
+ *              (P40). All or nothing per slot, as @split_cross_boundary
  */
 struct gs_gmem_vm_info;
 
 struct gmem_kvm_ops {
 	void (*invalidate)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end);
-	void (*invalidate_filtered)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
-				    unsigned int filter);
 	void (*release)(struct kvm_memory_slot *slot);
 	void (*get)(const struct gs_gmem_vm_info *vm);
 	void (*put)(const struct gs_gmem_vm_info *vm);
+	void (*invalidate_begin)(const struct gs_gmem_vm_info *vm);
+	void (*invalidate_range)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
+				 unsigned int attr_filter);
+	void (*invalidate_end)(const struct gs_gmem_vm_info *vm);
+	int (*split_cross_boundary)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
+				    unsigned int attr_filter);
+	int (*split_huge)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
+			  unsigned int attr_filter, unsigned int order);
 };
 
 /**

@@ -114,6 +114,12 @@ struct kvm_memory_slot {
  * @nr_leaves: leaves mapped, by level
  * @list: in the list of live VMs (for the checker)
  * @users_count: the creator's reference plus one per guest_memfd file
+ * @mmu_invalidate_in_progress: invalidations begun and not yet ended
+ * @mmu_invalidate_seq: invalidations ended; a fault that began under an
+ *                      older value retries
+ * @mmu_invalidate_range_start: first frame of the in-progress range
+ *                      (KVM_INVALID_GFN while none was added)
+ * @mmu_invalidate_range_end: past its last frame
  */
 struct kvm {
 	unsigned long type;
@@ -125,7 +131,14 @@ struct kvm {
 	unsigned long nr_leaves[PG_LEVEL_NUM];
 	struct list_head list;
 	int users_count;
+	long mmu_invalidate_in_progress;
+	unsigned long mmu_invalidate_seq;
+	gfn_t mmu_invalidate_range_start;
+	gfn_t mmu_invalidate_range_end;
 };
+
+/* No frame: the in-progress range is empty (the kernel's INVALID_GPA). */
+#define KVM_INVALID_GFN (~(gfn_t)0)
 
 /** gmem_vm_kvm() - the VM a guest_memfd's vm info belongs to (it is embedded in it) */
 static inline struct kvm *gmem_vm_kvm(const struct gs_gmem_vm_info *vm)
@@ -200,7 +213,9 @@ GS_API long kvm_dev_check_extension(const struct kvm_params *params, long ext);
  *
  * Checks in kvm_vm_ioctl_set_mem_attributes()'s order (spec §1.8); a range
  * that already has the attributes is done; otherwise every gfn that needs
- * an entry gets one before anything changes, then the range's stage-2
+ * an entry gets one before anything changes; on a TDX VM turning a range
+ * shared, the private huge leaves across its edges are split
+ * (kvm_split_cross_boundary_leafs(), may ENOMEM); then the range's stage-2
  * leaves are zapped and the attributes stored. All or nothing.
  *
  * Context: process context (slots_lock).
@@ -305,10 +320,14 @@ struct kvm_fault {
  * as large as the folio, the slot's edges, the (base_gfn ^ pgoff)
  * alignment and homogeneous attributes allow.
  *
+ * A fault on a frame of an invalidation in progress (or one that began
+ * before an invalidation ended) maps nothing and returns -EAGAIN: the
+ * kernel's RET_PF_RETRY, after which the guest faults again.
+ *
  * Context: process context (KVM_RUN).
- * Return: 0 (mapped, or an MMIO exit); -EFAULT with a memory-fault exit;
- * other errors of kvm_slot_gmem_get_pfn() (-EHWPOISON, -ENOMEM, -EIO), also
- * with a memory-fault exit, as KVM_RUN returns them.
+ * Return: 0 (mapped, or an MMIO exit); -EAGAIN (retry); -EFAULT with a
+ * memory-fault exit; other errors of kvm_slot_gmem_get_pfn() (-EHWPOISON,
+ * -ENOMEM, -EIO), also with a memory-fault exit, as KVM_RUN returns them.
  */
 GS_API int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_fault *fault);
 
@@ -328,6 +347,137 @@ GS_API int kvm_stage2_level(struct kvm *kvm, gfn_t gfn);
 
 /** kvm_stage2_leaf() - the KVM_LEAF_* value of the leaf mapping @gfn, 0 if unmapped */
 GS_API unsigned long kvm_stage2_leaf(struct kvm *kvm, gfn_t gfn);
+
+/**
+ * struct kvm_gfn_range - frames an MMU operation applies to
+ * @slot: the memslot holding them, or NULL (only the frames matter here)
+ * @start: first frame
+ * @end: past the last frame
+ * @attr_filter: the kinds of leaf it applies to (enum kvm_gfn_range_filter)
+ */
+struct kvm_gfn_range {
+	struct kvm_memory_slot *slot;
+	gfn_t start;
+	gfn_t end;
+	unsigned int attr_filter;
+};
+
+/**
+ * kvm_mmu_invalidate_begin() - start an invalidation
+ * @kvm: the VM
+ *
+ * From now until the matching kvm_mmu_invalidate_end(), a guest fault on a
+ * frame of a range added with kvm_mmu_invalidate_range_add() returns
+ * -EAGAIN (the kernel's RET_PF_RETRY), so no fault can map a pfn that the
+ * invalidation is taking away. Invalidations nest.
+ *
+ * Context: mmu_lock.
+ */
+GS_API void kvm_mmu_invalidate_begin(struct kvm *kvm);
+
+/**
+ * kvm_mmu_invalidate_range_add() - widen the in-progress range
+ * @kvm: the VM
+ * @start: first frame
+ * @end: past the last frame
+ *
+ * The range is the smallest one covering every added range (one range per
+ * VM, as the kernel keeps). WARNs without an invalidation in progress.
+ *
+ * Context: mmu_lock, between begin and end.
+ */
+GS_API void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start, gfn_t end);
+
+/**
+ * kvm_mmu_invalidate_end() - finish an invalidation
+ * @kvm: the VM
+ *
+ * Bumps mmu_invalidate_seq, so faults that began before retry. WARNs (and
+ * changes nothing) without a matching begin; WARNs when no range was added
+ * since the outermost begin.
+ *
+ * Context: mmu_lock.
+ */
+GS_API void kvm_mmu_invalidate_end(struct kvm *kvm);
+
+/**
+ * mmu_invalidate_retry_gfn() - must a fault on @gfn start again?
+ * @kvm: the VM
+ * @mmu_seq: mmu_invalidate_seq when the fault began
+ * @gfn: the faulting frame
+ *
+ * Context: mmu_lock.
+ * Return: true when @gfn is in the in-progress range, or an invalidation
+ * ended since the fault began.
+ */
+GS_API bool mmu_invalidate_retry_gfn(const struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn);
+
+/**
+ * kvm_unmap_gfn_range() - zap the leaves of @range's kinds in its frames
+ * @kvm: the VM
+ * @range: the frames and the filter
+ *
+ * A huge leaf that reaches into the range goes whole (split it first with
+ * kvm_split_cross_boundary_leafs() to keep the frames outside mapped).
+ * Costs the leaves in the range plus one look-up per level: never the
+ * leaves around it.
+ *
+ * Context: mmu_lock, inside an invalidation.
+ * Return: true when a leaf was zapped (a TLB flush is due).
+ */
+GS_API bool kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
+
+/**
+ * kvm_mmu_unmap_gfn_range() - add @range to the invalidation, then zap it
+ * @kvm: the VM
+ * @range: the frames and the filter
+ *
+ * What guest_memfd's invalidate_begin does per slot.
+ *
+ * Context: mmu_lock, inside an invalidation.
+ * Return: as kvm_unmap_gfn_range().
+ */
+GS_API bool kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range);
+
+/**
+ * kvm_split_cross_boundary_leafs() - split the huge leaves across @range's edges
+ * @kvm: the VM
+ * @range: the frames and the kinds of leaf to split
+ *
+ * A leaf of a kind in @range->attr_filter that maps frames both inside and
+ * outside [start, end) is split into 512 leaves of the next level down, and
+ * the one of those holding the edge again while it still crosses it (a 1G
+ * leaf around a 4 KiB edge: 511 2M leaves and 512 4K ones); each new leaf
+ * keeps the attributes of the old. Leaves inside the range stay whole.
+ * The page-table pages are topped up first (site kvm.mmu_cache) and the new
+ * leaves inserted before any old one changes, so a failure leaves stage-2
+ * exactly as it was.
+ *
+ * Context: mmu_lock; guest_memfd calls it before its point of no return.
+ * Return: 0; -ENOMEM.
+ */
+GS_API int kvm_split_cross_boundary_leafs(struct kvm *kvm, struct kvm_gfn_range *range);
+
+/**
+ * kvm_split_huge_leafs() - split every huge leaf of @range down to @target_level
+ * @kvm: the VM
+ * @range: the frames and the kinds of leaf to split
+ * @target_level: PG_LEVEL_4K or PG_LEVEL_2M: no leaf of the kinds in
+ *                @range->attr_filter that overlaps the range stays larger
+ *
+ * What splitting a folio under its mappings needs (spec P40: the mapping
+ * must never exceed the folio): before guest_memfd splits a huge folio to
+ * order 0, every private leaf over it becomes 4K (a 1G leaf: 512 page
+ * tables' worth, 262,144 leaves). The TDX series does it with
+ * tdp_mmu_split_huge_pages_root(); a leaf reaching into the range from
+ * below is split whole. Page-table pages are topped up first (one per table
+ * filled, site kvm.mmu_cache), then every piece is inserted before any old
+ * leaf changes, so a failure leaves stage-2 exactly as it was.
+ *
+ * Context: mmu_lock; before guest_memfd's point of no return.
+ * Return: 0 (also when nothing needed splitting); -ENOMEM.
+ */
+GS_API int kvm_split_huge_leafs(struct kvm *kvm, struct kvm_gfn_range *range, int target_level);
 
 struct gs_state;
 

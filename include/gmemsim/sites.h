@@ -38,6 +38,7 @@
 	/* KVM */ \
 	X(KVM_VM,         "kvm.vm",         "struct kvm of a VM (KVM_CREATE_VM)") \
 	X(KVM_MEMSLOT,    "kvm.memslot",    "struct kvm_memory_slot (KVM_SET_USER_MEMORY_REGION2)") \
+	X(KVM_MMU_CACHE,  "kvm.mmu_cache",  "a page-table page topped up before splitting a huge stage-2 leaf (kvm_split_cross_boundary_leafs)") \
 	/* uAPI */ \
 	X(UAPI_FILES,     "uapi.files",     "a simulated process: its fd table and mapping list (gs_uapi_create)") \
 	X(UAPI_MMAP,      "uapi.mmap",      "the record of one mmap() of an fd: address, length, guest_memfd mapping")

@@ -179,58 +179,24 @@ static int gmem_convert_check_refs(struct gmem_inode *inode, pgoff_t start, pgof
 
 /* --- after the point of no return: nothing fails --- */
 
-/* The kinds of leaves the range's current attributes allow (spec P13). */
-static unsigned int gmem_attr_filter(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
-{
-	MA_STATE(mas, &inode->shareability, start, start);
-	unsigned int filter = 0;
-	void *entry;
-
-	mas_for_each (&mas, entry, end - 1)
-		filter |= entry == xa_mk_value(SHAREABILITY_GUEST) ? KVM_FILTER_PRIVATE
-								   : KVM_FILTER_SHARED;
-	return filter;
-}
-
 /*
  * kvm_gmem_invalidate_begin() for a conversion: every slot bound to the
- * range loses the guest mappings of the kinds in @filter. The one place a
- * conversion reaches KVM's MMU (kvm_mmu_invalidate_begin() and the zap).
+ * range starts an invalidation (faults there retry until the end) and loses
+ * the guest mappings of the kinds in @filter, which the caller computed from
+ * the attributes before storing the new ones (spec P13). The one place a
+ * conversion reaches KVM's MMU.
  */
 static void gmem_convert_invalidate_begin(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 					  unsigned int filter)
 {
-	struct gmem_file *file;
-
 	stats.invalidations++;
-	list_for_each_entry (file, &inode->files, list) {
-		struct kvm_memory_slot *slot, *prev = NULL;
-		unsigned long index;
-
-		if (!file->vm || !file->vm->ops)
-			continue;
-		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
-			if (slot == prev)
-				continue;
-			if (file->vm->ops->invalidate_filtered)
-				file->vm->ops->invalidate_filtered(slot, start, end, filter);
-			else
-				file->vm->ops->invalidate(slot, start, end);
-			prev = slot;
-		}
-	}
+	kvm_gmem_invalidate_begin(inode, start, end, filter);
 }
 
-/*
- * kvm_gmem_invalidate_end(): faults on the range may map again. The
- * simulator runs no fault between begin and end, so there is nothing to
- * release; the call marks where kvm_mmu_invalidate_end() goes.
- */
+/* kvm_gmem_invalidate_end(): faults on the range may map again. */
 static void gmem_convert_invalidate_end(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
-	(void)inode;
-	(void)start;
-	(void)end;
+	kvm_gmem_invalidate_end(inode, start, end);
 }
 
 /*
@@ -263,7 +229,8 @@ static void gmem_convert_arch_invalidate(struct gmem_inode *inode, pgoff_t start
 static void gmem_convert_commit(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 				bool to_private, struct ma_state *mas, void *entry)
 {
-	gmem_convert_invalidate_begin(inode, start, end, gmem_attr_filter(inode, start, end));
+	gmem_convert_invalidate_begin(inode, start, end,
+				      kvm_gmem_get_invalidate_filter(inode, start, end));
 	if (!to_private)
 		gmem_convert_arch_invalidate(inode, start, end);
 	mas_store_prealloc(mas, entry);

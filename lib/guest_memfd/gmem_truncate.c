@@ -12,10 +12,33 @@
  */
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
+#include <gmemsim/maple_tree.h>
 
 #include <gmemsim/internal/gmem_int.h>
 
-void kvm_gmem_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+unsigned int kvm_gmem_get_invalidate_filter(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	MA_STATE(mas, &inode->shareability, start, start);
+	unsigned int filter = 0;
+	void *entry;
+
+	mas_for_each (&mas, entry, end - 1) {
+		filter |= xa_to_value(entry) == SHAREABILITY_GUEST ? KVM_FILTER_PRIVATE
+								   : KVM_FILTER_SHARED;
+		if (filter == (KVM_FILTER_PRIVATE | KVM_FILTER_SHARED))
+			break;
+	}
+	/* Pages without a value cannot be told apart: zap both kinds there. */
+	return filter ? filter : KVM_FILTER_PRIVATE | KVM_FILTER_SHARED;
+}
+
+static bool file_has_mmu(const struct gmem_file *file)
+{
+	return file->vm && file->vm->ops;
+}
+
+void kvm_gmem_invalidate_begin(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+			       unsigned int attr_filter)
 {
 	struct gmem_file *file;
 
@@ -23,15 +46,85 @@ void kvm_gmem_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 		struct kvm_memory_slot *slot, *prev = NULL;
 		unsigned long index;
 
-		if (!file->vm || !file->vm->ops)
+		if (!file_has_mmu(file))
 			continue;
 		/* A slot covers a contiguous run of indices: tell it once. */
 		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
-			if (slot != prev)
-				file->vm->ops->invalidate(slot, start, end);
+			if (slot == prev)
+				continue;
+			if (!prev)
+				file->vm->ops->invalidate_begin(file->vm);
+			file->vm->ops->invalidate_range(slot, start, end, attr_filter);
 			prev = slot;
 		}
 	}
+}
+
+void kvm_gmem_invalidate_end(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	struct gmem_file *file;
+
+	list_for_each_entry (file, &inode->files, list) {
+		unsigned long index = start;
+
+		if (file_has_mmu(file) && xa_find(&file->bindings, &index, end - 1, XA_PRESENT))
+			file->vm->ops->invalidate_end(file->vm);
+	}
+}
+
+int kvm_gmem_split_cross_boundary_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+					unsigned int attr_filter)
+{
+	struct gmem_file *file;
+
+	list_for_each_entry (file, &inode->files, list) {
+		struct kvm_memory_slot *slot, *prev = NULL;
+		unsigned long index;
+		int err;
+
+		if (!file_has_mmu(file))
+			continue;
+		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
+			if (slot == prev)
+				continue;
+			err = file->vm->ops->split_cross_boundary(slot, start, end, attr_filter);
+			if (err)
+				return err;
+			prev = slot;
+		}
+	}
+	return 0;
+}
+
+int kvm_gmem_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+			      unsigned int attr_filter, unsigned int order)
+{
+	struct gmem_file *file;
+
+	list_for_each_entry (file, &inode->files, list) {
+		struct kvm_memory_slot *slot, *prev = NULL;
+		unsigned long index;
+		int err;
+
+		if (!file_has_mmu(file))
+			continue;
+		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
+			if (slot == prev)
+				continue;
+			err = file->vm->ops->split_huge(slot, start, end, attr_filter, order);
+			if (err)
+				return err;
+			prev = slot;
+		}
+	}
+	return 0;
+}
+
+void kvm_gmem_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	kvm_gmem_invalidate_begin(inode, start, end,
+				  kvm_gmem_get_invalidate_filter(inode, start, end));
+	kvm_gmem_invalidate_end(inode, start, end);
 }
 
 void kvm_gmem_zap_vma(struct gmem_vma *vma, unsigned long first, unsigned long last)

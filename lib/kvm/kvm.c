@@ -16,16 +16,12 @@
 #include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 
-/* Which leaves a zap removes (enum kvm_gfn_range_filter). */
-enum kvm_zap_filter {
-	ZAP_PRIVATE = 1u << 0,
-	ZAP_SHARED = 1u << 1,
-	ZAP_ALL = ZAP_PRIVATE | ZAP_SHARED,
-};
+/* Both kinds of leaf: slot deletion and legacy attribute changes zap everything. */
+#define KVM_FILTER_ALL (KVM_FILTER_SHARED | KVM_FILTER_PRIVATE)
 
 static LIST_HEAD(vm_list);
 
-static void kvm_zap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end, unsigned int filter);
+static bool stage2_zap(struct kvm *kvm, gfn_t start, gfn_t end, unsigned int filter);
 
 /* --- guest_memfd's hooks into the MMU --- */
 
@@ -45,43 +41,99 @@ static void slot_gfn_range(const struct kvm_memory_slot *slot, pgoff_t start, pg
 /*
  * With per-VM attributes a guest_memfd backs either only private memory or
  * (INIT_SHARED) only shared memory, so its invalidations zap only leaves of
- * that kind (kvm_gmem_get_invalidate_filter()); leaves of the other kind map
- * userspace_addr. With attributes in guest_memfd both kinds come from it.
+ * that kind (kvm_gmem_get_invalidate_filter() upstream); leaves of the other
+ * kind map userspace_addr. With attributes in guest_memfd both kinds come
+ * from it and the caller's filter, built from the attributes in the range
+ * (spec P13), says which.
  */
-static unsigned int gmem_zap_filter(const struct kvm_memory_slot *slot)
+static unsigned int gmem_zap_filter(const struct kvm_memory_slot *slot, unsigned int attr_filter)
 {
 	if (!slot->kvm->params.vm_memory_attributes)
-		return ZAP_ALL;
-	return slot->gmem.file->inode->flags & GS_GUEST_MEMFD_FLAG_INIT_SHARED ? ZAP_SHARED
-									       : ZAP_PRIVATE;
+		return attr_filter;
+	return slot->gmem.file->inode->flags & GS_GUEST_MEMFD_FLAG_INIT_SHARED ? KVM_FILTER_SHARED
+									       : KVM_FILTER_PRIVATE;
+}
+
+static void kvm_gmem_invalidate_begin(const struct gs_gmem_vm_info *vm)
+{
+	kvm_mmu_invalidate_begin(gmem_vm_kvm(vm));
+}
+
+static void kvm_gmem_invalidate_end(const struct gs_gmem_vm_info *vm)
+{
+	kvm_mmu_invalidate_end(gmem_vm_kvm(vm));
+}
+
+/* The frames of @slot mapping file pages [start, end) as a range for @attr_filter. */
+static struct kvm_gfn_range slot_range(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
+				       unsigned int attr_filter)
+{
+	struct kvm_gfn_range range = {.slot = slot};
+
+	slot_gfn_range(slot, start, end, &range.start, &range.end);
+	range.attr_filter = gmem_zap_filter(slot, attr_filter);
+	return range;
+}
+
+static void kvm_gmem_invalidate_range(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
+				      unsigned int attr_filter)
+{
+	struct kvm_gfn_range range = slot_range(slot, start, end, attr_filter);
+
+	if (range.start < range.end)
+		kvm_mmu_unmap_gfn_range(slot->kvm, &range);
 }
 
 static void kvm_gmem_slot_invalidate(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end)
 {
-	gfn_t gstart, gend;
+	struct kvm_gfn_range range = slot_range(slot, start, end, KVM_FILTER_ALL);
 
-	slot_gfn_range(slot, start, end, &gstart, &gend);
-	kvm_zap_gfn_range(slot->kvm, gstart, gend, gmem_zap_filter(slot));
+	if (range.start >= range.end)
+		return;
+	kvm_mmu_invalidate_begin(slot->kvm);
+	kvm_mmu_unmap_gfn_range(slot->kvm, &range);
+	kvm_mmu_invalidate_end(slot->kvm);
 }
 
-/* A conversion's invalidation: only the leaves of the kinds its range holds (spec P13). */
-static void kvm_gmem_slot_invalidate_filtered(struct kvm_memory_slot *slot, pgoff_t start,
-					      pgoff_t end, unsigned int filter)
+static int kvm_gmem_split_cross_boundary(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
+					 unsigned int attr_filter)
 {
-	unsigned int zap = (filter & KVM_FILTER_PRIVATE ? ZAP_PRIVATE : 0) |
-			   (filter & KVM_FILTER_SHARED ? ZAP_SHARED : 0);
-	gfn_t gstart, gend;
+	struct kvm_gfn_range range = slot_range(slot, start, end, attr_filter);
 
-	slot_gfn_range(slot, start, end, &gstart, &gend);
-	kvm_zap_gfn_range(slot->kvm, gstart, gend, zap);
+	if (range.start >= range.end)
+		return 0;
+	return kvm_split_cross_boundary_leafs(slot->kvm, &range);
+}
+
+/* The largest level whose leaves fit a folio of @order. */
+static int order_level(unsigned int order)
+{
+	return order >= 18 ? PG_LEVEL_1G : order >= 9 ? PG_LEVEL_2M : PG_LEVEL_4K;
+}
+
+static int kvm_gmem_split_huge(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
+			       unsigned int attr_filter, unsigned int order)
+{
+	struct kvm_gfn_range range = slot_range(slot, start, end, attr_filter);
+
+	if (range.start >= range.end)
+		return 0;
+	return kvm_split_huge_leafs(slot->kvm, &range, order_level(order));
 }
 
 static void kvm_gmem_slot_release(struct kvm_memory_slot *slot)
 {
-	unsigned int filter = gmem_zap_filter(slot);
+	struct kvm_gfn_range range = {
+		.slot = slot,
+		.start = slot->base_gfn,
+		.end = slot->base_gfn + slot->npages,
+		.attr_filter = gmem_zap_filter(slot, KVM_FILTER_ALL),
+	};
 
 	slot->gmem.file = NULL;
-	kvm_zap_gfn_range(slot->kvm, slot->base_gfn, slot->base_gfn + slot->npages, filter);
+	kvm_mmu_invalidate_begin(slot->kvm);
+	kvm_mmu_unmap_gfn_range(slot->kvm, &range);
+	kvm_mmu_invalidate_end(slot->kvm);
 }
 
 static void kvm_gmem_get_vm(const struct gs_gmem_vm_info *vm)
@@ -96,10 +148,14 @@ static void kvm_gmem_put_vm(const struct gs_gmem_vm_info *vm)
 
 static const struct gmem_kvm_ops kvm_gmem_ops = {
 	.invalidate = kvm_gmem_slot_invalidate,
-	.invalidate_filtered = kvm_gmem_slot_invalidate_filtered,
 	.release = kvm_gmem_slot_release,
 	.get = kvm_gmem_get_vm,
 	.put = kvm_gmem_put_vm,
+	.invalidate_begin = kvm_gmem_invalidate_begin,
+	.invalidate_range = kvm_gmem_invalidate_range,
+	.invalidate_end = kvm_gmem_invalidate_end,
+	.split_cross_boundary = kvm_gmem_split_cross_boundary,
+	.split_huge = kvm_gmem_split_huge,
 };
 
 /* --- VMs and capabilities --- */
@@ -158,6 +214,8 @@ int kvm_create_vm_params(unsigned long type, const struct kvm_params *params, st
 	xa_init(&kvm->memslots);
 	xa_init(&kvm->mem_attr_array);
 	xa_init(&kvm->stage2);
+	kvm->mmu_invalidate_range_start = KVM_INVALID_GFN;
+	kvm->mmu_invalidate_range_end = KVM_INVALID_GFN;
 	list_add_tail(&kvm->list, &vm_list);
 	*kvmp = kvm;
 	return 0;
@@ -172,7 +230,7 @@ int kvm_create_vm(unsigned long type, enum gs_gmem_profile profile, struct kvm *
 
 static void kvm_delete_slot(struct kvm *kvm, struct kvm_memory_slot *slot)
 {
-	kvm_zap_gfn_range(kvm, slot->base_gfn, slot->base_gfn + slot->npages, ZAP_ALL);
+	stage2_zap(kvm, slot->base_gfn, slot->base_gfn + slot->npages, KVM_FILTER_ALL);
 	if (slot->flags & GS_KVM_MEM_GUEST_MEMFD)
 		kvm_gmem_unbind(slot->gmem.file, slot->gmem.pgoff, slot->npages);
 	xa_erase(&kvm->memslots, slot->id);
@@ -385,7 +443,7 @@ int kvm_set_user_memory_region2(struct kvm *kvm, const struct gs_kvm_userspace_m
 			return -EINVAL;
 		if (kvm_range_overlaps(kvm, old->id, base, npages))
 			return -EEXIST;
-		kvm_zap_gfn_range(kvm, old->base_gfn, old->base_gfn + old->npages, ZAP_ALL);
+		stage2_zap(kvm, old->base_gfn, old->base_gfn + old->npages, KVM_FILTER_ALL);
 		old->base_gfn = base;
 		old->flags = mem->flags;
 		old->userspace_addr = mem->userspace_addr;
@@ -470,6 +528,24 @@ static void vm_attrs_commit(struct kvm *kvm, gfn_t start, gfn_t end, uint64_t at
 	}
 }
 
+/*
+ * TDX (kvm_arch_pre_set_memory_attributes() of the TDX huge page series):
+ * before a range turns shared, the private leaves across its edges are split
+ * so that the zap takes only the range, since the guest would have to accept
+ * the pages outside it again. It can fail (ENOMEM) and fails the ioctl with
+ * nothing changed; it only runs toward shared, which reserved no entries.
+ * Other VM types zap such leaves whole.
+ */
+static int pre_set_memory_attributes(struct kvm *kvm, gfn_t start, gfn_t end, uint64_t attrs)
+{
+	struct kvm_gfn_range range = {
+		.start = start, .end = end, .attr_filter = KVM_FILTER_PRIVATE};
+
+	if (kvm->type != GS_KVM_X86_TDX_VM || attrs & GS_KVM_MEMORY_ATTRIBUTE_PRIVATE)
+		return 0;
+	return kvm_split_cross_boundary_leafs(kvm, &range);
+}
+
 int kvm_vm_set_memory_attributes(struct kvm *kvm, const struct gs_kvm_memory_attributes *attrs)
 {
 	gfn_t start, end;
@@ -490,10 +566,16 @@ int kvm_vm_set_memory_attributes(struct kvm *kvm, const struct gs_kvm_memory_att
 	err = vm_attrs_prepare(kvm, start, end, attrs->attributes);
 	if (err)
 		return err;
-	/* Past the point of no return: leaves of the old kind go, then the values change. */
-	kvm_zap_gfn_range(kvm, start, end, ZAP_ALL);
-	vm_attrs_commit(kvm, start, end, attrs->attributes);
-	return 0;
+	kvm_mmu_invalidate_begin(kvm);
+	kvm_mmu_invalidate_range_add(kvm, start, end);
+	err = pre_set_memory_attributes(kvm, start, end, attrs->attributes);
+	if (!err) {
+		/* Past the point of no return: leaves of the old kind go, then the values change. */
+		stage2_zap(kvm, start, end, KVM_FILTER_ALL);
+		vm_attrs_commit(kvm, start, end, attrs->attributes);
+	}
+	kvm_mmu_invalidate_end(kvm);
+	return err;
 }
 
 /* The guest_memfd page a gfn of @slot binds, or false when it has none. */
@@ -560,25 +642,397 @@ int kvm_stage2_level(struct kvm *kvm, gfn_t gfn)
 	return (int)(kvm_stage2_leaf(kvm, gfn) & KVM_LEAF_LEVEL_MASK);
 }
 
-static void kvm_zap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end, unsigned int filter)
+/* --- invalidation (virt/kvm/kvm_main.c: kvm_mmu_invalidate_begin() and friends) --- */
+
+void kvm_mmu_invalidate_begin(struct kvm *kvm)
 {
-	gfn_t first = ALIGN_DOWN(start, kvm_level_pages(PG_LEVEL_1G));
-	unsigned long b;
+	/* The outermost begin starts from an empty range; nested ones widen it. */
+	if (++kvm->mmu_invalidate_in_progress == 1) {
+		kvm->mmu_invalidate_range_start = KVM_INVALID_GFN;
+		kvm->mmu_invalidate_range_end = KVM_INVALID_GFN;
+	}
+}
+
+void kvm_mmu_invalidate_range_add(struct kvm *kvm, gfn_t start, gfn_t end)
+{
+	if (WARN_ON_ONCE(kvm->mmu_invalidate_in_progress <= 0))
+		return;
+	if (kvm->mmu_invalidate_range_start == KVM_INVALID_GFN) {
+		kvm->mmu_invalidate_range_start = start;
+		kvm->mmu_invalidate_range_end = end;
+		return;
+	}
+	if (start < kvm->mmu_invalidate_range_start)
+		kvm->mmu_invalidate_range_start = start;
+	if (end > kvm->mmu_invalidate_range_end)
+		kvm->mmu_invalidate_range_end = end;
+}
+
+void kvm_mmu_invalidate_end(struct kvm *kvm)
+{
+	if (WARN_ON_ONCE(kvm->mmu_invalidate_in_progress <= 0))
+		return;
+	/* An invalidation that added no range protected nothing: a caller bug. */
+	WARN_ON_ONCE(kvm->mmu_invalidate_range_start == KVM_INVALID_GFN);
+	kvm->mmu_invalidate_seq++;
+	kvm->mmu_invalidate_in_progress--;
+}
+
+bool mmu_invalidate_retry_gfn(const struct kvm *kvm, unsigned long mmu_seq, gfn_t gfn)
+{
+	if (kvm->mmu_invalidate_in_progress && gfn >= kvm->mmu_invalidate_range_start &&
+	    gfn < kvm->mmu_invalidate_range_end)
+		return true;
+	return kvm->mmu_invalidate_seq != mmu_seq;
+}
+
+/* --- zap --- */
+
+static unsigned int leaf_filter(unsigned long leaf)
+{
+	return leaf & KVM_LEAF_PRIVATE ? KVM_FILTER_PRIVATE : KVM_FILTER_SHARED;
+}
+
+static int leaf_level(unsigned long leaf)
+{
+	return (int)(leaf & KVM_LEAF_LEVEL_MASK);
+}
+
+static bool stage2_zap_leaf(struct kvm *kvm, gfn_t base, unsigned long leaf, unsigned int filter)
+{
+	if (!(filter & leaf_filter(leaf)))
+		return false;
+	xa_erase(&kvm->stage2, base);
+	kvm->nr_leaves[leaf_level(leaf)]--;
+	return true;
+}
+
+/*
+ * Leaves are keyed by their first frame, so the leaves in [start, end) are
+ * one range of keys; the only other leaf reaching in is the huge one
+ * holding @start, found by a look-up per level. Nothing outside is visited.
+ */
+static bool stage2_zap(struct kvm *kvm, gfn_t start, gfn_t end, unsigned int filter)
+{
+	unsigned long leaf, b;
+	bool flush = false;
+	gfn_t base;
 	void *entry;
 
 	if (start >= end)
-		return;
-	xa_for_each_range (&kvm->stage2, b, entry, first, end - 1) {
-		unsigned long leaf = xa_to_value(entry);
-		int level = (int)(leaf & KVM_LEAF_LEVEL_MASK);
+		return false;
+	leaf = stage2_lookup(kvm, start, &base);
+	if (leaf && base < start)
+		flush |= stage2_zap_leaf(kvm, base, leaf, filter);
+	xa_for_each_range (&kvm->stage2, b, entry, start, end - 1)
+		flush |= stage2_zap_leaf(kvm, b, xa_to_value(entry), filter);
+	return flush;
+}
 
-		if (b + kvm_level_pages(level) <= start)
-			continue;
-		if (!(filter & (leaf & KVM_LEAF_PRIVATE ? ZAP_PRIVATE : ZAP_SHARED)))
-			continue;
-		xa_erase(&kvm->stage2, b);
-		kvm->nr_leaves[level]--;
+bool kvm_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
+{
+	return stage2_zap(kvm, range->start, range->end, range->attr_filter);
+}
+
+bool kvm_mmu_unmap_gfn_range(struct kvm *kvm, struct kvm_gfn_range *range)
+{
+	kvm_mmu_invalidate_range_add(kvm, range->start, range->end);
+	return kvm_unmap_gfn_range(kvm, range);
+}
+
+/* --- split (the TDX huge page series' kvm_split_cross_boundary_leafs()) --- */
+
+/* At most two edges, each splitting a 1G leaf and then the 2M leaf holding it. */
+#define SPLIT_MAX (2 * (PG_LEVEL_NUM - PG_LEVEL_2M))
+
+/* One huge leaf to split into 512 of the level below: its first frame and value. */
+struct stage2_split {
+	gfn_t base;
+	unsigned long leaf;
+};
+
+/*
+ * The splits an operation makes, parents before children, and the
+ * page-table pages topped up for them (kvm_mmu_topup_memory_cache()).
+ */
+struct split_plan {
+	struct stage2_split split[SPLIT_MAX];
+	void *cache[SPLIT_MAX];
+	int nr;
+};
+
+static void plan_add(struct split_plan *p, gfn_t base, unsigned long leaf)
+{
+	for (int i = 0; i < p->nr; i++)
+		if (p->split[i].base == base && p->split[i].leaf == leaf)
+			return;
+	p->split[p->nr++] = (struct stage2_split){base, leaf};
+}
+
+/* The huge leaf holding @edge and reaching below it, then its piece holding @edge, ... */
+static void plan_edge(struct split_plan *p, struct kvm *kvm, gfn_t edge, unsigned int filter)
+{
+	gfn_t base;
+	unsigned long leaf = stage2_lookup(kvm, edge, &base);
+	int level = leaf_level(leaf);
+
+	if (!leaf || base == edge || !(filter & leaf_filter(leaf)))
+		return;
+	for (; level > PG_LEVEL_4K && edge % kvm_level_pages(level); level--)
+		plan_add(p, ALIGN_DOWN(edge, kvm_level_pages(level)),
+			 (leaf & ~KVM_LEAF_LEVEL_MASK) | (unsigned long)level);
+}
+
+static void mmu_cache_free(struct split_plan *p)
+{
+	for (int i = 0; i < p->nr; i++)
+		gs_free(GS_SITE_KVM_MMU_CACHE, p->cache[i], PAGE_SIZE);
+}
+
+/* One page-table page per split, as the MMU needs to hold the 512 new leaves. */
+static int mmu_cache_topup(struct split_plan *p)
+{
+	for (int i = 0; i < p->nr; i++) {
+		p->cache[i] = gs_alloc(GS_SITE_KVM_MMU_CACHE, PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+		if (!p->cache[i]) {
+			for (int j = 0; j < i; j++)
+				gs_free(GS_SITE_KVM_MMU_CACHE, p->cache[j], PAGE_SIZE);
+			return -ENOMEM;
+		}
 	}
+	return 0;
+}
+
+/* The value of the pieces of @s: one level down, same kind. */
+static unsigned long split_piece(const struct stage2_split *s)
+{
+	return s->leaf - 1;
+}
+
+/* Erase the pieces of splits [0, @nr) past each first one: they were not there before. */
+static void split_unwind(struct kvm *kvm, const struct split_plan *p, int nr)
+{
+	for (int i = 0; i < nr; i++) {
+		unsigned long step = kvm_level_pages(leaf_level(split_piece(&p->split[i])));
+
+		for (unsigned long j = 1; j < 512; j++)
+			xa_erase(&kvm->stage2, p->split[i].base + j * step);
+	}
+}
+
+/*
+ * Store the pieces of every split but the first of each (that key holds the
+ * old leaf until the commit): the only step that allocates XArray nodes.
+ * A child split's first key is a piece of its parent, stored here with the
+ * parent's piece value and lowered at the commit.
+ */
+static int split_insert(struct kvm *kvm, const struct split_plan *p)
+{
+	for (int i = 0; i < p->nr; i++) {
+		unsigned long piece = split_piece(&p->split[i]);
+		unsigned long step = kvm_level_pages(leaf_level(piece));
+
+		for (unsigned long j = 1; j < 512; j++) {
+			void *old = xa_store(&kvm->stage2, p->split[i].base + j * step,
+					     xa_mk_value(piece), GFP_KERNEL_ACCOUNT);
+
+			if (xa_is_err(old)) {
+				split_unwind(kvm, p, i + 1);
+				return xa_err(old);
+			}
+		}
+	}
+	return 0;
+}
+
+/* Lower each split's first key to its piece and count: overwrites, no memory. */
+static void split_commit(struct kvm *kvm, const struct split_plan *p)
+{
+	for (int i = 0; i < p->nr; i++) {
+		unsigned long piece = split_piece(&p->split[i]);
+		void *old =
+			xa_store(&kvm->stage2, p->split[i].base, xa_mk_value(piece), GFP_ATOMIC);
+
+		WARN_ON(xa_is_err(old));
+		kvm->nr_leaves[leaf_level(p->split[i].leaf)]--;
+		kvm->nr_leaves[leaf_level(piece)] += 512;
+	}
+}
+
+int kvm_split_cross_boundary_leafs(struct kvm *kvm, struct kvm_gfn_range *range)
+{
+	struct split_plan p = {.nr = 0};
+	int err;
+
+	if (range->start >= range->end)
+		return 0;
+	plan_edge(&p, kvm, range->start, range->attr_filter);
+	plan_edge(&p, kvm, range->end, range->attr_filter);
+	if (!p.nr)
+		return 0;
+	err = mmu_cache_topup(&p);
+	if (err)
+		return err;
+	err = split_insert(kvm, &p);
+	if (!err)
+		split_commit(kvm, &p);
+	/* The model keeps no page-table pages: what the split consumed goes back. */
+	mmu_cache_free(&p);
+	return err;
+}
+
+/* --- split of every huge leaf of a range (the series' tdp_mmu_split_huge_pages_root()) --- */
+
+/* The walk over the huge leaves of a range: which, down to what, and where it stopped. */
+struct huge_walk {
+	int target;
+	unsigned int filter;
+	gfn_t cover_base; /* the huge leaf reaching in from below, found before any change */
+	unsigned long cover;
+	gfn_t stop;	      /* unwind: the leaf whose insertion failed */
+	unsigned long tables; /* count: page-table pages the split needs */
+	void *cache;	      /* the topped-up pages, linked through their first word */
+	int (*fn)(struct kvm *kvm, gfn_t base, unsigned long leaf, struct huge_walk *w);
+};
+
+static bool walk_wants(const struct huge_walk *w, unsigned long leaf)
+{
+	return leaf_level(leaf) > w->target && (w->filter & leaf_filter(leaf));
+}
+
+/* Every leaf of the walk's kinds above its target level in @r, in order of frame. */
+static int walk_huge_leaves(struct kvm *kvm, const struct kvm_gfn_range *r, struct huge_walk *w)
+{
+	unsigned long b;
+	void *entry;
+	int err;
+
+	if (w->cover) {
+		err = w->fn(kvm, w->cover_base, w->cover, w);
+		if (err)
+			return err;
+	}
+	/* Pieces stored on the way are at the target level: the walk passes over them. */
+	xa_for_each_range (&kvm->stage2, b, entry, r->start, r->end - 1) {
+		if (!walk_wants(w, xa_to_value(entry)))
+			continue;
+		err = w->fn(kvm, b, xa_to_value(entry), w);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Page tables a leaf split down to the target fills: 1 for one level, 513 for 1G to 4K. */
+static int walk_count(struct kvm *kvm, gfn_t base, unsigned long leaf, struct huge_walk *w)
+{
+	(void)kvm;
+	(void)base;
+	for (int level = leaf_level(leaf); level > w->target; level--)
+		w->tables += kvm_level_pages(leaf_level(leaf)) / kvm_level_pages(level);
+	return 0;
+}
+
+static void walk_cache_free(struct huge_walk *w)
+{
+	while (w->cache) {
+		void *next = *(void **)w->cache;
+
+		gs_free(GS_SITE_KVM_MMU_CACHE, w->cache, PAGE_SIZE);
+		w->cache = next;
+	}
+}
+
+static int walk_cache_topup(struct huge_walk *w)
+{
+	for (unsigned long i = 0; i < w->tables; i++) {
+		void *page = gs_alloc(GS_SITE_KVM_MMU_CACHE, PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+
+		if (!page) {
+			walk_cache_free(w);
+			return -ENOMEM;
+		}
+		*(void **)page = w->cache;
+		w->cache = page;
+	}
+	return 0;
+}
+
+static unsigned long walk_piece(const struct huge_walk *w, unsigned long leaf)
+{
+	return (leaf & ~KVM_LEAF_LEVEL_MASK) | (unsigned long)w->target;
+}
+
+/* Store the pieces after the first (that key keeps the old leaf until the commit). */
+static int walk_insert(struct kvm *kvm, gfn_t base, unsigned long leaf, struct huge_walk *w)
+{
+	unsigned long step = kvm_level_pages(w->target);
+	unsigned long nr = kvm_level_pages(leaf_level(leaf)) / step;
+
+	for (unsigned long j = 1; j < nr; j++) {
+		void *old = xa_store(&kvm->stage2, base + j * step,
+				     xa_mk_value(walk_piece(w, leaf)), GFP_KERNEL_ACCOUNT);
+
+		if (xa_is_err(old)) {
+			w->stop = base;
+			return xa_err(old);
+		}
+	}
+	return 0;
+}
+
+/* Erase the pieces of the leaves up to the one that failed; 1 stops the walk after it. */
+static int walk_unwind(struct kvm *kvm, gfn_t base, unsigned long leaf, struct huge_walk *w)
+{
+	unsigned long step = kvm_level_pages(w->target);
+	unsigned long nr = kvm_level_pages(leaf_level(leaf)) / step;
+
+	for (unsigned long j = 1; j < nr; j++)
+		xa_erase(&kvm->stage2, base + j * step);
+	return base == w->stop;
+}
+
+static int walk_commit(struct kvm *kvm, gfn_t base, unsigned long leaf, struct huge_walk *w)
+{
+	void *old = xa_store(&kvm->stage2, base, xa_mk_value(walk_piece(w, leaf)), GFP_ATOMIC);
+
+	WARN_ON(xa_is_err(old));
+	kvm->nr_leaves[leaf_level(leaf)]--;
+	kvm->nr_leaves[w->target] += kvm_level_pages(leaf_level(leaf)) / kvm_level_pages(w->target);
+	return 0;
+}
+
+static int walk_run(struct kvm *kvm, const struct kvm_gfn_range *r, struct huge_walk *w,
+		    int (*fn)(struct kvm *, gfn_t, unsigned long, struct huge_walk *))
+{
+	w->fn = fn;
+	return walk_huge_leaves(kvm, r, w);
+}
+
+int kvm_split_huge_leafs(struct kvm *kvm, struct kvm_gfn_range *range, int target_level)
+{
+	struct huge_walk w = {.target = target_level, .filter = range->attr_filter};
+	int err;
+
+	if (range->start >= range->end || target_level < PG_LEVEL_4K ||
+	    target_level >= PG_LEVEL_NUM)
+		return 0;
+	w.cover = stage2_lookup(kvm, range->start, &w.cover_base);
+	if (w.cover_base == range->start || !walk_wants(&w, w.cover))
+		w.cover = 0;
+	walk_run(kvm, range, &w, walk_count);
+	if (!w.tables)
+		return 0;
+	err = walk_cache_topup(&w);
+	if (err)
+		return err;
+	err = walk_run(kvm, range, &w, walk_insert);
+	if (err)
+		walk_run(kvm, range, &w, walk_unwind);
+	else
+		walk_run(kvm, range, &w, walk_commit);
+	walk_cache_free(&w);
+	return err;
 }
 
 /*
@@ -648,12 +1102,59 @@ static int stage2_install(struct kvm *kvm, struct kvm_fault *fault, unsigned lon
 	return 0;
 }
 
+/*
+ * The fault path's retry: an invalidation in progress over @gfn, or one
+ * that ended since the fault began, may be taking the pfn away.
+ */
+static bool fault_stale(struct kvm *kvm, const struct kvm_fault *fault, unsigned long mmu_seq)
+{
+	return mmu_invalidate_retry_gfn(kvm, mmu_seq, fault->gfn);
+}
+
+/* A leaf of the fault's kind already there: the fault is spurious. */
+static bool fault_already_mapped(struct kvm *kvm, struct kvm_fault *fault)
+{
+	gfn_t base;
+	unsigned long leaf = stage2_lookup(kvm, fault->gfn, &base);
+
+	if (leaf && !!(leaf & KVM_LEAF_PRIVATE) == fault->private) {
+		fault->level = leaf_level(leaf);
+		fault->from_gmem = leaf & KVM_LEAF_GMEM;
+		return true;
+	}
+	/* A leaf of the other kind cannot outlive an attribute change; drop it if it did. */
+	if (WARN_ON_ONCE(leaf))
+		stage2_zap(kvm, fault->gfn, fault->gfn + 1, KVM_FILTER_ALL);
+	return false;
+}
+
+/* The pfn (guest_memfd or userspace_addr) and the leaf that maps it. */
+static int fault_map(struct kvm *kvm, struct kvm_memory_slot *slot, struct kvm_fault *fault,
+		     unsigned long mmu_seq)
+{
+	unsigned long pfn, leaf;
+	int max_order = 0, err;
+
+	fault->from_gmem = fault_from_gmem(slot, fault->private);
+	if (fault->from_gmem) {
+		err = kvm_slot_gmem_get_pfn(slot, fault->gfn, &pfn, &max_order);
+		if (err)
+			return memory_fault_exit(fault, err);
+	}
+	if (fault_stale(kvm, fault, mmu_seq))
+		return -EAGAIN;
+	/* Host pages behind userspace_addr are modelled as 4 KiB. */
+	leaf = (unsigned long)(fault->from_gmem
+				       ? max_mapping_level(kvm, slot, fault->gfn, max_order)
+				       : PG_LEVEL_4K);
+	leaf |= (fault->private ? KVM_LEAF_PRIVATE : 0) | (fault->from_gmem ? KVM_LEAF_GMEM : 0);
+	return stage2_install(kvm, fault, leaf);
+}
+
 int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_fault *fault)
 {
 	struct kvm_memory_slot *slot = kvm_find_slot(kvm, fault->gfn);
-	unsigned long pfn, leaf;
-	int max_order = 0, err;
-	gfn_t base;
+	unsigned long mmu_seq = kvm->mmu_invalidate_seq;
 
 	fault->level = 0;
 	fault->exit_reason = 0;
@@ -669,27 +1170,12 @@ int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_fault *fault)
 		return memory_fault_exit(fault, -EFAULT);
 	if (fault->private && !(slot->flags & GS_KVM_MEM_GUEST_MEMFD))
 		return memory_fault_exit(fault, -EFAULT);
-	leaf = stage2_lookup(kvm, fault->gfn, &base);
-	if (leaf && !!(leaf & KVM_LEAF_PRIVATE) == fault->private) {
-		fault->level = (int)(leaf & KVM_LEAF_LEVEL_MASK);
-		fault->from_gmem = leaf & KVM_LEAF_GMEM;
+	/* Do not even look up a pfn that an invalidation is taking away. */
+	if (fault_stale(kvm, fault, mmu_seq))
+		return -EAGAIN;
+	if (fault_already_mapped(kvm, fault))
 		return 0;
-	}
-	/* A leaf of the other kind cannot outlive an attribute change; drop it if it did. */
-	if (WARN_ON_ONCE(leaf))
-		kvm_zap_gfn_range(kvm, fault->gfn, fault->gfn + 1, ZAP_ALL);
-	fault->from_gmem = fault_from_gmem(slot, fault->private);
-	if (fault->from_gmem) {
-		err = kvm_slot_gmem_get_pfn(slot, fault->gfn, &pfn, &max_order);
-		if (err)
-			return memory_fault_exit(fault, err);
-	}
-	/* Host pages behind userspace_addr are modelled as 4 KiB. */
-	leaf = (unsigned long)(fault->from_gmem
-				       ? max_mapping_level(kvm, slot, fault->gfn, max_order)
-				       : PG_LEVEL_4K);
-	leaf |= (fault->private ? KVM_LEAF_PRIVATE : 0) | (fault->from_gmem ? KVM_LEAF_GMEM : 0);
-	return stage2_install(kvm, fault, leaf);
+	return fault_map(kvm, slot, fault, mmu_seq);
 }
 
 int kvm_tdp_map_private(struct kvm *kvm, gfn_t gfn, int *level)
@@ -771,6 +1257,11 @@ static void kvm_check(struct gs_check_report *r, void *ctx)
 			if (counted[level] != kvm->nr_leaves[level])
 				gs_check_violation(r, "vm: %lu level-%d leaves counted, %lu mapped",
 						   kvm->nr_leaves[level], level, counted[level]);
+		/* Checks run between operations: every invalidation begun has ended. */
+		if (kvm->mmu_invalidate_in_progress)
+			gs_check_violation(r,
+					   "vm: %ld invalidations in progress between operations",
+					   kvm->mmu_invalidate_in_progress);
 	}
 }
 
@@ -792,6 +1283,7 @@ void kvm_dump_state(struct gs_state *st, const char *path, struct kvm *kvm)
 	gs_state_add_u64(st, path, "leaves.4K", kvm->nr_leaves[PG_LEVEL_4K]);
 	gs_state_add_u64(st, path, "leaves.2M", kvm->nr_leaves[PG_LEVEL_2M]);
 	gs_state_add_u64(st, path, "leaves.1G", kvm->nr_leaves[PG_LEVEL_1G]);
+	gs_state_add(st, path, "invalidations_in_progress", "%ld", kvm->mmu_invalidate_in_progress);
 	xa_for_each (&kvm->mem_attr_array, b, entry)
 		nr++;
 	gs_state_add_u64(st, path, "private_gfns", nr);

@@ -36,7 +36,49 @@ void kvm_gmem_unmap_host(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
 /* kvm_gmem_zap_vma() - zap_page_range_single() over mapping pages [first, last] of @vma. */
 void kvm_gmem_zap_vma(struct gmem_vma *vma, unsigned long first, unsigned long last);
 
-/* kvm_gmem_invalidate() - zap the guest mappings of [start, end) in every bound slot. */
+/*
+ * kvm_gmem_invalidate() - zap the guest mappings of [start, end) in every
+ * bound slot: invalidate begin with the filter of the range's attributes,
+ * then end.
+ */
 void kvm_gmem_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
+
+/*
+ * kvm_gmem_get_invalidate_filter() - the kinds of stage-2 leaf file pages
+ * [start, end) can have (enum kvm_gfn_range_filter), from their
+ * shareability (spec P13): KVM_FILTER_PRIVATE, KVM_FILTER_SHARED or both.
+ */
+unsigned int kvm_gmem_get_invalidate_filter(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
+
+/*
+ * kvm_gmem_invalidate_begin() - for every VM with a slot bound to [start,
+ * end): kvm_mmu_invalidate_begin(), then in each such slot add the range
+ * and zap its leaves of the kinds in @attr_filter. Guest faults there retry
+ * until kvm_gmem_invalidate_end() with the same range. Cannot fail.
+ */
+void kvm_gmem_invalidate_begin(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+			       unsigned int attr_filter);
+
+/* kvm_gmem_invalidate_end() - the kvm_mmu_invalidate_end() of each begin above. */
+void kvm_gmem_invalidate_end(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
+
+/*
+ * kvm_gmem_split_cross_boundary_leafs() - in every slot bound to [start,
+ * end), split the huge leaves of the kinds in @attr_filter that cross the
+ * range's edges (kvm_split_cross_boundary_leafs(), spec P40). 0, or -ENOMEM
+ * with that slot's stage-2 unchanged (slots done before it keep their finer
+ * leaves, which map what they mapped). Call before the point of no return.
+ */
+int kvm_gmem_split_cross_boundary_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+					unsigned int attr_filter);
+
+/*
+ * kvm_gmem_split_huge_leafs() - in every slot bound to [start, end), split
+ * the leaves of the kinds in @attr_filter larger than 2^@order pages
+ * (kvm_split_huge_leafs()): what splitting the folios of the range to
+ * @order needs first (P40). 0, or -ENOMEM as above.
+ */
+int kvm_gmem_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+			      unsigned int attr_filter, unsigned int order);
 
 #endif /* GS_LIB_GMEM_INT_H */
