@@ -383,6 +383,49 @@ static void split_non_uniform(const struct split_src *src, unsigned int order,
 	}
 }
 
+/*
+ * The struct pages of order-0 pieces, written once each from a template and
+ * left frozen: the caller stores them in its page cache before any is live.
+ */
+static void split_to_frozen_pages(const struct split_src *src, unsigned long nr)
+{
+	struct page *page = pfn_to_page(src->pfn);
+
+	for (unsigned long i = 0; i < nr; i++, page++) {
+		*page = (struct page){
+			.flags = src->flags,
+			.lru = {&page->lru, &page->lru},
+			.mapping = src->mapping,
+			.index = src->index + i,
+			._mapcount = {-1},
+		};
+	}
+}
+
+void __split_folio_to_order(struct folio *folio, unsigned int new_order)
+{
+	unsigned int order = folio_order(folio);
+	struct split_src src = {
+		.flags = piece_flags(folio),
+		.mapping = folio->mapping,
+		.index = folio->index,
+		.pfn = folio_pfn(folio),
+		.keep_hvo = folio_test_hugetlb_vmemmap_optimized(folio),
+	};
+	unsigned long nr = 1UL << order, step = 1UL << new_order;
+
+	if (WARN_ON_ONCE(new_order >= order || folio_ref_count(folio)))
+		return;
+	gs_trace("folio.split", GS_TF_X("pfn", src.pfn), GS_TF_U("order", order),
+		 GS_TF_U("new_order", new_order), GS_TF_B("uniform", true));
+	if (!new_order && !src.keep_hvo) {
+		split_to_frozen_pages(&src, nr);
+		return;
+	}
+	for (unsigned long p = src.pfn; p < src.pfn + nr; p += step)
+		make_piece(&src, p, new_order);
+}
+
 int folio_split(struct folio *folio, unsigned int new_order, struct page *at,
 		enum gs_split_type type)
 {

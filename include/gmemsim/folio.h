@@ -368,6 +368,22 @@ GS_API int folio_split(struct folio *folio, unsigned int new_order, struct page 
 		       enum gs_split_type type);
 
 /**
+ * __split_folio_to_order() - split a frozen folio into pieces of @new_order
+ * @folio: refcount 0 (frozen by the caller), unmapped; HVO undone, or
+ *         prepared for optimized pieces (hugetlb_vmemmap_prepare_split())
+ * @new_order: order of every piece, below the folio's
+ *
+ * The step after the point of no return of a caller that did its own
+ * checks, freeze and metadata save (mm/hugetlb_restructuring.c's use of
+ * the kernel's function of this name): the pieces keep mapping, index and
+ * flags (HugeTLB pieces are needs-merge), and are all left frozen at 0;
+ * the caller gives them their references. No hook is called.
+ *
+ * Context: folio locked (not checked); cannot fail.
+ */
+GS_API void __split_folio_to_order(struct folio *folio, unsigned int new_order);
+
+/**
  * folio_merge() - put the pieces of a split folio back together
  * @first: the piece at the start of the range (aligned to 2^@order)
  * @order: order of the merged folio
