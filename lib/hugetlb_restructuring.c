@@ -332,6 +332,7 @@ struct folio *hugetlb_restructuring_merge_folio(struct xarray *pages, unsigned l
 	order = m->order;
 	first = pfn_folio(start);
 	unqueue_pieces(start, start + (1UL << order));
+	stats.waiting_pages -= m->nr_pages_waiting_to_be_merged;
 	/* folio_merge() counts the caller's references on the first piece. */
 	if (held && held != first && extra_refs) {
 		folio_ref_sub_and_test(held, extra_refs);
@@ -372,11 +373,10 @@ static bool maybe_merge_unreferenced(struct folio *piece)
 	stats.waiting_pages += nr;
 	if (m->nr_pages_waiting_to_be_merged < 1UL << m->order)
 		return false;
-	stats.waiting_pages -= 1UL << m->order;
 	/* Pieces kept optimized get their struct pages back first; failing, they wait. */
 	if (hugetlb_restructuring_prepare_merge(m->pfn)) {
 		m->nr_pages_waiting_to_be_merged -= nr;
-		stats.waiting_pages += (1UL << m->order) - nr;
+		stats.waiting_pages -= nr;
 		list_add_tail(&piece->lru, &deferred_pieces);
 		stats.queued++;
 		return false;
