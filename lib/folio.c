@@ -533,6 +533,12 @@ static int merge_freeze(unsigned long pfn, unsigned int order, int caller_refs, 
 
 int folio_merge(struct folio *first, unsigned int order, int caller_refs)
 {
+	return __folio_merge(first, order, caller_refs, ~0UL);
+}
+
+int __folio_merge(struct folio *first, unsigned int order, int caller_refs,
+		  unsigned long tails_upto)
+{
 	unsigned long pfn = folio_pfn(first), nr = 1UL << order;
 	void *mapping = first->mapping;
 	pgoff_t index = first->index;
@@ -548,7 +554,7 @@ int folio_merge(struct folio *first, unsigned int order, int caller_refs)
 		return err;
 	flags = (uptodate ? 1UL << PG_uptodate : 0) | (hwpoison ? 1UL << PG_hwpoison : 0) |
 		(first->flags & (1UL << PG_locked)) | (was_hugetlb ? 1UL << PG_hugetlb : 0);
-	folio = gs_folio_init(pfn, order, flags, ~0UL);
+	folio = gs_folio_init(pfn, order, flags, tails_upto);
 	folio->mapping = mapping;
 	folio->index = index;
 	/* A HugeTLB page again: its owner puts back what the split saved. */

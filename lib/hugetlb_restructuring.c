@@ -62,7 +62,8 @@ static int split_restore_vmemmap(struct folio *folio, const struct hugetlb_split
 		if (ret)
 			return ret;
 	}
-	return hugetlb_vmemmap_restore_folio(folio);
+	/* The split writes every struct page next: the restore need not. */
+	return hugetlb_vmemmap_restore_for_split(folio);
 }
 
 /* Forget the metadata record of a split that did not happen; the folio keeps its flags. */
@@ -282,17 +283,31 @@ int hugetlb_restructuring_prepare_merge(unsigned long pfn)
 	return 0;
 }
 
-/* Pieces queued by their free hook leave the queue: an explicit merge takes them. */
-static void unqueue_pieces(unsigned long pfn, unsigned long end)
+/*
+ * Pieces queued by their free hook leave the queue before an explicit merge
+ * overwrites their struct pages (or, @requeue, go back on it when the merge
+ * did not happen). Returns how many.
+ */
+static unsigned long unqueue_pieces(unsigned long pfn, unsigned long end, bool requeue)
 {
+	unsigned long n = 0;
+
 	for (unsigned long q = pfn; q < end; q += folio_nr_pages(pfn_folio(q))) {
 		struct folio *piece = pfn_folio(q);
 
-		if (!folio_ref_count(piece) && !list_empty(&piece->lru)) {
+		if (folio_ref_count(piece))
+			continue;
+		if (requeue) {
+			list_add_tail(&piece->lru, &deferred_pieces);
+			stats.queued++;
+			n++;
+		} else if (!list_empty(&piece->lru)) {
 			list_del_init(&piece->lru);
 			stats.queued--;
+			n++;
 		}
 	}
+	return n;
 }
 
 /* One entry of the huge order replaces the pieces' entries (no allocation: nodes only go). */
@@ -306,41 +321,67 @@ static void merge_store_entry(struct xarray *pages, struct folio *folio)
 	WARN_ON_ONCE(xas_error(&xas));
 }
 
+/*
+ * Tails the merge must write: with HVO about to drop all but the first
+ * vmemmap page, only that page's (merge_optimize() writes the rest if HVO
+ * does not happen after all).
+ */
+static unsigned long merge_tails_upto(unsigned int order)
+{
+	if (gs_hvo_enabled() && hugetlb_vmemmap_optimizable_pages(order))
+		return HUGETLB_VMEMMAP_RESERVE_PAGES;
+	return ~0UL;
+}
+
 /* HVO again, as the kernel's merge does; an optimization, so best effort. */
 static void merge_optimize(struct folio *folio, int refs)
 {
-	if (refs && !folio_ref_freeze(folio, refs))
-		return;
-	hugetlb_vmemmap_optimize_folio(folio);
-	if (refs)
-		folio_ref_unfreeze(folio, refs);
+	/* Frozen: nobody holds the folio, as HVO wants. */
+	if (!refs || folio_ref_freeze(folio, refs)) {
+		hugetlb_vmemmap_optimize_folio(folio);
+		if (refs)
+			folio_ref_unfreeze(folio, refs);
+	}
+	if (!folio_test_hugetlb_vmemmap_optimized(folio))
+		gs_folio_write_tails(folio, HUGETLB_VMEMMAP_RESERVE_PAGES, folio_nr_pages(folio));
 }
 
 struct folio *hugetlb_restructuring_merge_folio(struct xarray *pages, unsigned long pfn,
 						struct folio *held, int extra_refs)
 {
 	const struct hugetlb_folio_meta *m = split_page(pfn);
+	unsigned long start, waiting, unqueued = 0;
 	struct folio *first, *folio;
 	unsigned int order;
-	unsigned long start;
 	int refs;
 
-	if (WARN(!m || hugetlb_restructuring_can_merge(pages, pfn, held, extra_refs),
+	if (WARN(!m || extra_refs < 0 || (held && !folio_test_needs_merge(held)),
 		 "merge of pfn 0x%lx not possible: callers check first", pfn))
 		return NULL;
 	start = m->pfn;
 	order = m->order;
+	waiting = m->nr_pages_waiting_to_be_merged; /* the record goes with the merge */
 	first = pfn_folio(start);
-	unqueue_pieces(start, start + (1UL << order));
-	stats.waiting_pages -= m->nr_pages_waiting_to_be_merged;
+	/* Pieces on the queue (in no page cache, free) are taken by this merge instead. */
+	if (!pages && stats.queued)
+		unqueued = unqueue_pieces(start, start + (1UL << order), false);
 	/* folio_merge() counts the caller's references on the first piece. */
 	if (held && held != first && extra_refs) {
 		folio_ref_sub_and_test(held, extra_refs);
 		folio_ref_add(first, extra_refs);
 	}
-	refs = folio_merge(first, order, held ? extra_refs : 0);
-	if (WARN_ON_ONCE(refs < 0))
+	/* It checks every piece as it freezes it, and on failure changes nothing. */
+	refs = __folio_merge(first, order, held ? extra_refs : 0, merge_tails_upto(order));
+	if (WARN(refs < 0, "merge of pfn 0x%lx failed (%d): callers check first", pfn, refs)) {
+		if (held && held != first && extra_refs) {
+			folio_ref_sub_and_test(first, extra_refs);
+			folio_ref_add(held, extra_refs);
+		}
+		if (unqueued)
+			unqueue_pieces(start, start + (1UL << order), true);
 		return NULL;
+	}
+	stats.waiting_pages -= waiting;
 	folio = pfn_folio(start);
 	if (pages)
 		merge_store_entry(pages, folio);

@@ -295,13 +295,22 @@ static bool use_reservation(unsigned long pfn, unsigned long v, unsigned long n)
 	return true;
 }
 
+/* What the caller does with the struct pages right after a restore. */
+enum restore_use {
+	RESTORE_READ,  /* they are read: every tail gets its marker */
+	RESTORE_SPLIT, /* the split writes every one of them: populated, not written */
+	RESTORE_FREE,  /* the page goes back to the host: neither populated nor written */
+};
+
 /*
- * The restore; with @for_free the huge page goes back to the host next, so
- * its pages are allocated and charged (and can fail) as always, but not
+ * The restore; with RESTORE_FREE the huge page goes back to the host next,
+ * so its pages are allocated and charged (and can fail) as always, but not
  * taken from the host nor written: the host would drop them at once.
  */
-static int restore(struct folio *folio, bool for_free)
+static int restore(struct folio *folio, enum restore_use use)
 {
+	bool for_free = use == RESTORE_FREE;
+
 	unsigned int order = folio_order(folio);
 	unsigned long pfn = folio_pfn(folio), n = hugetlb_vmemmap_optimizable_pages(order);
 
@@ -321,7 +330,7 @@ static int restore(struct folio *folio, bool for_free)
 		return -ENOMEM;
 	}
 	mark_restored(vpage(pfn, 1), n);
-	if (!for_free)
+	if (use == RESTORE_READ)
 		write_tail_markers(folio, HUGETLB_VMEMMAP_RESERVE_PAGES, 1UL << order);
 	folio_clear_hugetlb_vmemmap_optimized(folio);
 	count_allocated(n);
@@ -333,12 +342,17 @@ static int restore(struct folio *folio, bool for_free)
 
 int hugetlb_vmemmap_restore_folio(struct folio *folio)
 {
-	return restore(folio, false);
+	return restore(folio, RESTORE_READ);
+}
+
+int hugetlb_vmemmap_restore_for_split(struct folio *folio)
+{
+	return restore(folio, RESTORE_SPLIT);
 }
 
 int hugetlb_vmemmap_restore_for_free(struct folio *folio)
 {
-	return restore(folio, true);
+	return restore(folio, RESTORE_FREE);
 }
 
 int hugetlb_vmemmap_prepare_split(struct folio *folio, unsigned int new_order)

@@ -253,6 +253,40 @@ START_TEST(split_unexpected_reference)
 }
 END_TEST
 
+/*
+ * The merge writes only the tails HVO keeps, since it drops the rest at
+ * once; when HVO cannot optimize (its allocation fails: best effort), every
+ * tail must be written after all, or the old pieces would read as folios.
+ */
+START_TEST(merge_without_hvo_writes_every_tail)
+{
+	struct gs_inject_rule rule = {.site = GS_SITE_HVO_OPTIMIZE, .nth = 1};
+	unsigned long nr = 512;
+	struct folio *merged;
+	struct file f;
+
+	file_open(&f, 9);
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), 0);
+	ck_assert_int_ge(gs_inject_arm(&rule), 0);
+	merged = hugetlb_restructuring_merge_folio(&f.cache, f.pfn, f.folio, 1);
+	gs_inject_reset();
+	ck_assert_ptr_eq(merged, f.folio);
+	ck_assert(!folio_test_hugetlb_vmemmap_optimized(merged));
+	for (unsigned long i = 0; i < nr; i++) {
+		gs_assert(page_folio(pfn_to_page(f.pfn + i)) == merged, "page %lu", i);
+		gs_assert(i < 4 || pfn_to_page(f.pfn + i)->mapping == NULL, "page %lu", i);
+	}
+	ck_assert_int_eq(xa_get_order(&f.cache, 0), 9);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	/* Optimized again the next time: split and merge once more. */
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), 0);
+	ck_assert_ptr_eq(hugetlb_restructuring_merge_folio(&f.cache, f.pfn, f.folio, 1), f.folio);
+	assert_whole(&f);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	file_close(&f);
+}
+END_TEST
+
 /* --- every allocation of the split failed in turn --- */
 
 struct split_ctx {
@@ -490,6 +524,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, split_unexpected_reference);
 	tcase_add_test(tc, deferred_merge_after_all_pieces_freed);
 	tcase_add_test(tc, explicit_merge_unqueues);
+	tcase_add_test(tc, merge_without_hvo_writes_every_tail);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(fail, setup, teardown);
 	tcase_set_timeout(fail, 600);

@@ -401,4 +401,19 @@ GS_API void __split_folio_to_order(struct folio *folio, unsigned int new_order);
  */
 GS_API int folio_merge(struct folio *first, unsigned int order, int caller_refs);
 
+/**
+ * __folio_merge() - folio_merge() writing tail struct pages only below @tails_upto
+ * @first: as folio_merge()
+ * @order: as folio_merge()
+ * @caller_refs: as folio_merge()
+ * @tails_upto: page index; HugeTLB's merge passes the end of the first
+ *              vmemmap page when HVO drops the rest at once, and writes
+ *              them (gs_folio_write_tails()) if it does not
+ *
+ * Context: as folio_merge().
+ * Return: as folio_merge().
+ */
+GS_API int __folio_merge(struct folio *first, unsigned int order, int caller_refs,
+			 unsigned long tails_upto);
+
 #endif /* GMEMSIM_FOLIO_H */
