@@ -22,6 +22,7 @@
 #include <gmemsim/hugetlb_restructuring.h>
 #include <gmemsim/hvo.h>
 #include <gmemsim/inject.h>
+#include <gmemsim/physmem.h>
 #include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 #include <gmemsim/xarray.h>
@@ -287,6 +288,47 @@ START_TEST(merge_without_hvo_writes_every_tail)
 }
 END_TEST
 
+/*
+ * HVO gives the vmemmap back at every merge (the host holds one page of
+ * the 1 GiB page's struct pages again), and the next split takes its pages
+ * back populated, without asking the host, as the kernel reallocates
+ * freed vmemmap pages from the buddy allocator: charged and failing as
+ * any restore, and holding every struct page afterwards.
+ */
+START_TEST(merge_gives_vmemmap_back_split_reuses_it)
+{
+	struct gs_restructuring_stats st;
+	struct file f;
+
+	file_open(&f, 18);
+	ck_assert_uint_eq(gs_vmemmap_resident(f.pfn, 1UL << 18), PAGE_SIZE);
+	for (int round = 0; round < 3; round++) {
+		ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), 0);
+		ck_assert_uint_eq(gs_vmemmap_resident(f.pfn, 1UL << 18), 16UL << 20);
+		assert_split(&f, 0, 1);
+		ck_assert_ptr_eq(hugetlb_restructuring_merge_folio(&f.cache, f.pfn, f.folio, 1),
+				 f.folio);
+		ck_assert_uint_eq(gs_vmemmap_resident(f.pfn, 1UL << 18), PAGE_SIZE);
+		assert_whole(&f);
+	}
+	/* The restore's pages can still fail, spare or not: nothing changes. */
+	{
+		struct gs_inject_rule rule = {.site = GS_SITE_HVO_RESTORE, .nth = 4095};
+
+		ck_assert_int_ge(gs_inject_arm(&rule), 0);
+		ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL),
+				 -ENOMEM);
+		gs_inject_reset();
+		ck_assert_uint_eq(gs_vmemmap_resident(f.pfn, 1UL << 18), PAGE_SIZE);
+		assert_whole(&f);
+	}
+	gs_restructuring_stats(&st);
+	ck_assert_uint_eq(st.queued, 0);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	file_close(&f);
+}
+END_TEST
+
 /* --- every allocation of the split failed in turn --- */
 
 struct split_ctx {
@@ -525,6 +567,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, deferred_merge_after_all_pieces_freed);
 	tcase_add_test(tc, explicit_merge_unqueues);
 	tcase_add_test(tc, merge_without_hvo_writes_every_tail);
+	tcase_add_test(tc, merge_gives_vmemmap_back_split_reuses_it);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(fail, setup, teardown);
 	tcase_set_timeout(fail, 600);
