@@ -87,11 +87,22 @@ static __attribute__((noinline)) void bench_merge_1g(struct cache_folio *c)
 		abort();
 }
 
-/* Before: a restore writing every tail, folio_split(), one xa_store() per page. */
+/*
+ * Before: a restore writing every tail, folio_split(), the entry split in
+ * one call, then one xa_store() per page.
+ */
 static __attribute__((noinline)) void bench_split_1g_before(struct cache_folio *c)
 {
 	unsigned long nr = 1UL << c->order;
+	XA_STATE_ORDER(xas, &c->cache, 0, 0);
 
+	xas_split_alloc(&xas, c->folio, c->order, GFP_KERNEL);
+	if (xas_error(&xas))
+		abort();
+	xas_lock(&xas);
+	xas_split(&xas, c->folio, c->order);
+	xas_unlock(&xas);
+	xas_destroy(&xas);
 	if (hugetlb_vmemmap_restore_folio(c->folio) ||
 	    folio_split(c->folio, 0, NULL, GS_SPLIT_UNIFORM))
 		abort();

@@ -10,6 +10,7 @@
  * again only when all are free, and only when the worker runs).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gmemsim/alloc.h>
@@ -295,12 +296,28 @@ END_TEST
  * freed vmemmap pages from the buddy allocator: charged and failing as
  * any restore, and holding every struct page afterwards.
  */
+/* Lines of /proc/self/maps: host mappings (the host allows 65,530). */
+static long host_mappings(void)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	long n = 0;
+	int c;
+
+	ck_assert_ptr_nonnull(maps);
+	while ((c = fgetc(maps)) != EOF)
+		n += c == '\n';
+	fclose(maps);
+	return n;
+}
+
 START_TEST(merge_gives_vmemmap_back_split_reuses_it)
 {
 	struct gs_restructuring_stats st;
+	long maps;
 	struct file f;
 
 	file_open(&f, 18);
+	maps = host_mappings();
 	ck_assert_uint_eq(gs_vmemmap_resident(f.pfn, 1UL << 18), PAGE_SIZE);
 	for (int round = 0; round < 3; round++) {
 		ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), 0);
@@ -311,6 +328,8 @@ START_TEST(merge_gives_vmemmap_back_split_reuses_it)
 		ck_assert_uint_eq(gs_vmemmap_resident(f.pfn, 1UL << 18), PAGE_SIZE);
 		assert_whole(&f);
 	}
+	/* A spare is a mapping of its own, and goes back where it came from: few mappings. */
+	ck_assert_int_lt(host_mappings() - maps, 8);
 	/* The restore's pages can still fail, spare or not: nothing changes. */
 	{
 		struct gs_inject_rule rule = {.site = GS_SITE_HVO_RESTORE, .nth = 4095};
