@@ -165,8 +165,9 @@ static int split_check(struct xarray *pages, pgoff_t index, struct folio *folio,
 	/* The kernel splits only to order 0; optimized pieces are the other case. */
 	if (opts->new_order && !opts->keep_hvo)
 		return -EINVAL;
-	if (pages && (xa_load(pages, index) != folio || xa_get_order(pages, index) != (int)order ||
-		      folio->index != index))
+	/* A page-cache folio says so (mapping), and its references are counted by that. */
+	if (pages && (!folio->mapping || xa_load(pages, index) != folio ||
+		      xa_get_order(pages, index) != (int)order || folio->index != index))
 		return -EINVAL;
 	if (folio_mapped(folio))
 		return -EBUSY;

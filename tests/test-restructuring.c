@@ -206,6 +206,10 @@ START_TEST(split_refusals)
 	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, &nine), -EINVAL);
 	/* Not where the page cache has it. */
 	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 512, f.folio, NULL), -EINVAL);
+	/* In a page cache without saying so (no mapping): its references would be miscounted. */
+	f.folio->mapping = NULL;
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), -EINVAL);
+	f.folio->mapping = &f.cache;
 	/* Mapped by the host. */
 	gs_folio_map(f.folio);
 	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), -EBUSY);
