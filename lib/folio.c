@@ -473,6 +473,52 @@ static void split_non_uniform(const struct split_src *src, unsigned int order,
 	}
 }
 
+/*
+ * The struct pages of order-0 pieces, written once each from a template and
+ * left frozen: the caller stores them in its page cache before any is live.
+ */
+static void split_to_frozen_pages(const struct split_src *src, unsigned long nr)
+{
+	struct page *page = pfn_to_page(src->pfn);
+
+	for (unsigned long i = 0; i < nr; i++, page++) {
+		*page = (struct page){
+			.flags = src->flags,
+			.lru = {&page->lru, &page->lru},
+			.mapping = src->mapping,
+			.index = src->index + i,
+			._mapcount = {-1},
+		};
+		piece_hwpoison(src, (struct folio *)page, src->pfn + i, 1);
+	}
+}
+
+void __split_folio_to_order(struct folio *folio, unsigned int new_order)
+{
+	unsigned int order = folio_order(folio);
+	struct split_src src = {
+		.flags = piece_flags(folio),
+		.mapping = folio->mapping,
+		.index = folio->index,
+		.pfn = folio_pfn(folio),
+		.keep_hvo = folio_test_hugetlb_vmemmap_optimized(folio),
+		.hwpoison = folio_test_hwpoison(folio),
+		.unreliable = folio_test_hugetlb_raw_hwp_unreliable(folio),
+	};
+	unsigned long nr = 1UL << order, step = 1UL << new_order;
+
+	if (WARN_ON_ONCE(new_order >= order || folio_ref_count(folio)))
+		return;
+	gs_trace("folio.split", GS_TF_X("pfn", src.pfn), GS_TF_U("order", order),
+		 GS_TF_U("new_order", new_order), GS_TF_B("uniform", true));
+	if (!new_order && !src.keep_hvo) {
+		split_to_frozen_pages(&src, nr);
+		return;
+	}
+	for (unsigned long p = src.pfn; p < src.pfn + nr; p += step)
+		make_piece(&src, p, new_order);
+}
+
 int folio_split_refs(struct folio *folio, unsigned int new_order, struct page *at,
 		     enum gs_split_type type, int caller_refs)
 {
@@ -592,6 +638,12 @@ static int merge_freeze(unsigned long pfn, unsigned int order, int caller_refs, 
 
 int folio_merge(struct folio *first, unsigned int order, int caller_refs)
 {
+	return __folio_merge(first, order, caller_refs, ~0UL);
+}
+
+int __folio_merge(struct folio *first, unsigned int order, int caller_refs,
+		  unsigned long tails_upto)
+{
 	unsigned long pfn = folio_pfn(first), nr = 1UL << order;
 	void *mapping = first->mapping;
 	pgoff_t index = first->index;
@@ -608,7 +660,7 @@ int folio_merge(struct folio *first, unsigned int order, int caller_refs)
 		return err;
 	flags = (uptodate ? 1UL << PG_uptodate : 0) | (hwpoison ? 1UL << PG_hwpoison : 0) |
 		(first->flags & (1UL << PG_locked)) | (was_hugetlb ? 1UL << PG_hugetlb : 0);
-	folio = gs_folio_init(pfn, order, flags, ~0UL);
+	folio = gs_folio_init(pfn, order, flags, tails_upto);
 	folio->mapping = mapping;
 	folio->index = index;
 	/* A HugeTLB page again: its owner puts back what the split saved. */

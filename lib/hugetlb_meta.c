@@ -73,6 +73,11 @@ const struct hugetlb_folio_meta *hugetlb_meta_lookup(unsigned long pfn)
 	return xa_load(&meta_xa, pfn);
 }
 
+struct hugetlb_folio_meta *hugetlb_meta_get(unsigned long pfn)
+{
+	return xa_load(&meta_xa, pfn);
+}
+
 void hugetlb_meta_forget(unsigned long pfn)
 {
 	struct hugetlb_folio_meta *m = xa_erase(&meta_xa, pfn);

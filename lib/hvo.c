@@ -248,10 +248,113 @@ static void write_tail_markers(struct folio *folio, unsigned long from, unsigned
 		page->compound_info = info;
 }
 
+/*
+ * Spare vmemmap pages: what HVO gave back after a restore had taken it,
+ * kept populated for the next restore before a split, as the kernel's
+ * freed vmemmap pages sit in the buddy allocator, ready to be allocated
+ * again without being zeroed. Taking 16 MiB of fresh memory from the host
+ * costs several times writing it (the host zeroes and maps each page), so
+ * without them the first split of a 1 GiB page would cost that every time.
+ * Each spare is a mapping of its own, moved out of the vmemmap and back
+ * with mremap(); at most HVO_SPARES of them, HVO_SPARE_PAGES pages in all
+ * (one 1 GiB page's worth), so the host memory they keep is bounded.
+ */
+#define HVO_SPARES	8
+#define HVO_SPARE_PAGES 4096
+
+struct hvo_spare {
+	void *addr;
+	unsigned long pages;
+};
+
+static struct hvo_spare spares[HVO_SPARES];
+static unsigned long spare_pages;
+
+/* Put an empty, never-huge vmemmap mapping where pages were moved away. */
+static bool refill_vmemmap(void *addr, size_t len)
+{
+	if (mmap(addr, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != addr)
+		return false;
+	if (madvise(addr, len, MADV_NOHUGEPAGE) && errno != EINVAL)
+		WARN(1, "vmemmap: MADV_NOHUGEPAGE failed (errno %d)", errno);
+	return true;
+}
+
+/* Move vmemmap pages [v, v + n) into a spare instead of giving them to the host. */
+static bool stash_spare(unsigned long v, unsigned long n)
+{
+	size_t len = n * PAGE_SIZE;
+	struct hvo_spare *sp = NULL;
+	void *chunk;
+
+	for (int i = 0; i < HVO_SPARES && !sp; i++)
+		if (!spares[i].addr)
+			sp = &spares[i];
+	if (!sp || spare_pages + n > HVO_SPARE_PAGES)
+		return false;
+	/* An address of its own to move them to (mremap() of an unchanged size never moves). */
+	chunk = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (chunk == MAP_FAILED)
+		return false;
+	if (mremap(vpage_addr(v), len, len, MREMAP_MAYMOVE | MREMAP_FIXED, chunk) != chunk) {
+		WARN_ON(munmap(chunk, len));
+		return false;
+	}
+	if (!refill_vmemmap(vpage_addr(v), len)) {
+		/* Put them back: the vmemmap must stay mapped. */
+		WARN_ON(mremap(chunk, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, vpage_addr(v)) !=
+			vpage_addr(v));
+		return false;
+	}
+	*sp = (struct hvo_spare){.addr = chunk, .pages = n};
+	spare_pages += n;
+	return true;
+}
+
+/* Move a spare of exactly @n pages to vmemmap pages [v, v + n); false if there is none. */
+static bool take_spare(unsigned long v, unsigned long n)
+{
+	size_t len = n * PAGE_SIZE;
+
+	for (int i = 0; i < HVO_SPARES; i++) {
+		struct hvo_spare *sp = &spares[i];
+
+		if (!sp->addr || sp->pages != n)
+			continue;
+		if (mremap(sp->addr, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, vpage_addr(v)) !=
+		    vpage_addr(v)) {
+			WARN(1, "mremap of a spare vmemmap chunk failed (errno %d)", errno);
+			return false;
+		}
+		*sp = (struct hvo_spare){0};
+		spare_pages -= n;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Give back the tail vmemmap pages of an optimized folio: to a spare when
+ * a restore had allocated all of them (they were the host's in use
+ * anyway), else to the host.
+ */
+static void free_tail_vmemmap(unsigned long v, unsigned long n, unsigned long restored)
+{
+	if (restored == n && stash_spare(v, n)) {
+		set_freed(v, n, true);
+		VALGRIND_MAKE_MEM_NOACCESS(vpage_addr(v), n * PAGE_SIZE);
+		ASAN_POISON_MEMORY_REGION(vpage_addr(v), n * PAGE_SIZE);
+		return;
+	}
+	drop_vmemmap(v, n);
+}
+
 int hugetlb_vmemmap_optimize_folio(struct folio *folio)
 {
 	unsigned int order = folio_order(folio);
 	unsigned long pfn = folio_pfn(folio), n = hugetlb_vmemmap_optimizable_pages(order);
+	unsigned long restored;
 
 	if (!hvo_on || folio_test_hugetlb_vmemmap_optimized(folio))
 		return 0;
@@ -265,8 +368,9 @@ int hugetlb_vmemmap_optimize_folio(struct folio *folio)
 	gs_uncharge(GS_SITE_HVO_OPTIMIZE, PAGE_SIZE);
 	/* Flag first, as the kernel does, so the folio never looks whole while it is not. */
 	folio_set_hugetlb_vmemmap_optimized(folio);
-	drop_vmemmap(vpage(pfn, 1), n);
-	count_freed(n, take_restored(vpage(pfn, 1), n));
+	restored = take_restored(vpage(pfn, 1), n);
+	free_tail_vmemmap(vpage(pfn, 1), n, restored);
+	count_freed(n, restored);
 	stats.optimizations++;
 	gs_trace("hvo.optimize", GS_TF_X("pfn", pfn), GS_TF_U("order", order),
 		 GS_TF_U("pages_freed", n));
@@ -295,13 +399,22 @@ static bool use_reservation(unsigned long pfn, unsigned long v, unsigned long n)
 	return true;
 }
 
+/* What the caller does with the struct pages right after a restore. */
+enum restore_use {
+	RESTORE_READ,  /* they are read: every tail gets its marker */
+	RESTORE_SPLIT, /* the split writes every one of them: populated, not written */
+	RESTORE_FREE,  /* the page goes back to the host: neither populated nor written */
+};
+
 /*
- * The restore; with @for_free the huge page goes back to the host next, so
- * its pages are allocated and charged (and can fail) as always, but not
+ * The restore; with RESTORE_FREE the huge page goes back to the host next,
+ * so its pages are allocated and charged (and can fail) as always, but not
  * taken from the host nor written: the host would drop them at once.
  */
-static int restore(struct folio *folio, bool for_free)
+static int restore(struct folio *folio, enum restore_use use)
 {
+	bool for_free = use == RESTORE_FREE;
+
 	unsigned int order = folio_order(folio);
 	unsigned long pfn = folio_pfn(folio), n = hugetlb_vmemmap_optimizable_pages(order);
 
@@ -315,13 +428,16 @@ static int restore(struct folio *folio, bool for_free)
 		return -ENOMEM;
 	} else if (for_free) {
 		undrop_vmemmap(vpage(pfn, 1), n);
+	} else if (use == RESTORE_SPLIT && take_spare(vpage(pfn, 1), n)) {
+		/* Populated already; their old contents are overwritten by the split. */
+		undrop_vmemmap(vpage(pfn, 1), n);
 	} else if (back_vmemmap(vpage(pfn, 1), n)) {
 		uncharge_pages(n);
 		stats.restore_failures++;
 		return -ENOMEM;
 	}
 	mark_restored(vpage(pfn, 1), n);
-	if (!for_free)
+	if (use == RESTORE_READ)
 		write_tail_markers(folio, HUGETLB_VMEMMAP_RESERVE_PAGES, 1UL << order);
 	folio_clear_hugetlb_vmemmap_optimized(folio);
 	count_allocated(n);
@@ -333,12 +449,17 @@ static int restore(struct folio *folio, bool for_free)
 
 int hugetlb_vmemmap_restore_folio(struct folio *folio)
 {
-	return restore(folio, false);
+	return restore(folio, RESTORE_READ);
+}
+
+int hugetlb_vmemmap_restore_for_split(struct folio *folio)
+{
+	return restore(folio, RESTORE_SPLIT);
 }
 
 int hugetlb_vmemmap_restore_for_free(struct folio *folio)
 {
-	return restore(folio, true);
+	return restore(folio, RESTORE_FREE);
 }
 
 int hugetlb_vmemmap_prepare_split(struct folio *folio, unsigned int new_order)

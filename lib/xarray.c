@@ -1580,6 +1580,44 @@ void xas_split(struct xa_state *xas, void *entry, unsigned int order)
 		node->nr_values = (unsigned char)(node->nr_values - (sibs + 1));
 }
 
+/* Store @fn's entries in the canonical slots of a subtree, whose first index is @base. */
+static void xa_store_subtree(struct xa_node *node, unsigned long base, unsigned int leaf_shift,
+			     unsigned int step, gs_xa_entry_fn fn, void *arg)
+{
+	if (node->shift == leaf_shift) {
+		for (unsigned int i = 0; i < XA_CHUNK_SIZE; i += step)
+			node->slots[i] = fn(base + ((unsigned long)i << node->shift), arg);
+		return;
+	}
+	for (unsigned int i = 0; i < XA_CHUNK_SIZE; i++)
+		xa_store_subtree(xa_to_node(node->slots[i]),
+				 base + ((unsigned long)i << node->shift), leaf_shift, step, fn,
+				 arg);
+}
+
+void gs_xas_split_store(struct xa_state *xas, unsigned int order, gs_xa_entry_fn fn, void *arg)
+{
+	unsigned int sibs = (1U << (order % XA_CHUNK_SHIFT)) - 1, step = xas->xa_sibs + 1U;
+	struct xa_node *node = xas->xa_node;
+	unsigned long base;
+
+	if (xas_invalid(xas) || !node)
+		return;
+	/* The first index of the node's slot xa_offset, which the split started at. */
+	base = (xas->xa_index & ~((1UL << (node->shift + XA_CHUNK_SHIFT)) - 1)) +
+	       ((unsigned long)xas->xa_offset << node->shift);
+	if (xas->xa_shift >= node->shift) {
+		for (unsigned int i = 0; i <= sibs; i += step)
+			node->slots[xas->xa_offset + i] =
+				fn(base + ((unsigned long)i << node->shift), arg);
+		return;
+	}
+	for (unsigned int i = 0; i <= sibs; i++)
+		xa_store_subtree(xa_to_node(node->slots[xas->xa_offset + i]),
+				 base + ((unsigned long)i << node->shift), xas->xa_shift, step, fn,
+				 arg);
+}
+
 unsigned int xas_try_split_min_order(unsigned int order)
 {
 	if (order % XA_CHUNK_SHIFT == 0)

@@ -440,6 +440,22 @@ GS_API int folio_split_refs(struct folio *folio, unsigned int new_order, struct 
 			    enum gs_split_type type, int caller_refs);
 
 /**
+ * __split_folio_to_order() - split a frozen folio into pieces of @new_order
+ * @folio: refcount 0 (frozen by the caller), unmapped; HVO undone, or
+ *         prepared for optimized pieces (hugetlb_vmemmap_prepare_split())
+ * @new_order: order of every piece, below the folio's
+ *
+ * The step after the point of no return of a caller that did its own
+ * checks, freeze and metadata save (mm/hugetlb_restructuring.c's use of
+ * the kernel's function of this name): the pieces keep mapping, index and
+ * flags (HugeTLB pieces are needs-merge), and are all left frozen at 0;
+ * the caller gives them their references. No hook is called.
+ *
+ * Context: folio locked (not checked); cannot fail.
+ */
+GS_API void __split_folio_to_order(struct folio *folio, unsigned int new_order);
+
+/**
  * folio_merge() - put the pieces of a split folio back together
  * @first: the piece at the start of the range (aligned to 2^@order)
  * @order: order of the merged folio
@@ -456,5 +472,20 @@ GS_API int folio_split_refs(struct folio *folio, unsigned int new_order, struct 
  * mapped; -EAGAIN when a piece holds other references (nothing changed).
  */
 GS_API int folio_merge(struct folio *first, unsigned int order, int caller_refs);
+
+/**
+ * __folio_merge() - folio_merge() writing tail struct pages only below @tails_upto
+ * @first: as folio_merge()
+ * @order: as folio_merge()
+ * @caller_refs: as folio_merge()
+ * @tails_upto: page index; HugeTLB's merge passes the end of the first
+ *              vmemmap page when HVO drops the rest at once, and writes
+ *              them (gs_folio_write_tails()) if it does not
+ *
+ * Context: as folio_merge().
+ * Return: as folio_merge().
+ */
+GS_API int __folio_merge(struct folio *first, unsigned int order, int caller_refs,
+			 unsigned long tails_upto);
 
 #endif /* GMEMSIM_FOLIO_H */

@@ -182,6 +182,8 @@ GS_API void hugetlb_for_each_subpool(void (*fn)(struct hugepage_subpool *spool, 
  * @cgroup_rsvd: the cgroup its reservation is charged to, if any
  * @hpage_flags: its HPG_* flags
  * @listed: it was on its pool's active list (it is taken off while split)
+ * @nr_pages_waiting_to_be_merged: pages of its pieces freed so far; all of
+ *	them free, the page is merged and freed (hugetlb_restructuring.h)
  */
 struct hugetlb_folio_meta {
 	unsigned long pfn;
@@ -191,6 +193,7 @@ struct hugetlb_folio_meta {
 	struct hugetlb_cgroup *cgroup_rsvd;
 	unsigned long hpage_flags;
 	bool listed;
+	unsigned long nr_pages_waiting_to_be_merged;
 };
 
 typedef void (*hugetlb_meta_fn)(struct hugetlb_folio_meta *meta, void *arg);

@@ -50,6 +50,13 @@ GS_API bool hugetlb_meta_restore(struct folio *folio);
 GS_API const struct hugetlb_folio_meta *hugetlb_meta_lookup(unsigned long pfn);
 
 /**
+ * hugetlb_meta_get() - the record covering @pfn, to update its waiting count
+ *
+ * Return: the record of the split huge page holding @pfn, or NULL.
+ */
+GS_API struct hugetlb_folio_meta *hugetlb_meta_get(unsigned long pfn);
+
+/**
  * hugetlb_pfn_subpool() - the subpool of the HugeTLB page holding @pfn
  *
  * Whole or split: a whole HugeTLB folio answers from its own fields, a

@@ -76,6 +76,21 @@ GS_API int hugetlb_vmemmap_optimize_folio(struct folio *folio);
 GS_API int hugetlb_vmemmap_restore_folio(struct folio *folio);
 
 /**
+ * hugetlb_vmemmap_restore_for_split() - undo HVO for a split to order 0
+ * @folio: an optimized folio the caller splits next, writing every struct
+ *         page (__split_folio_to_order())
+ *
+ * hugetlb_vmemmap_restore_folio() without writing the 262,143 tail markers
+ * (1 GiB) that the split overwrites at once: allocated, charged, taken from
+ * the host and failing exactly as that restore. Nothing may read the tails
+ * before the split.
+ *
+ * Context: process context (may sleep).
+ * Return: 0 (also when not optimized), -ENOMEM.
+ */
+GS_API int hugetlb_vmemmap_restore_for_split(struct folio *folio);
+
+/**
  * hugetlb_vmemmap_restore_for_free() - undo HVO for a page going back to the host
  * @folio: an optimized folio the caller frees next (gs_physmem_free_huge())
  *

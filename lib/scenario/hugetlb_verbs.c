@@ -23,6 +23,7 @@
 #include <gmemsim/hugetlb_backend.h>
 #include <gmemsim/hugetlb_cgroup.h>
 #include <gmemsim/hugetlb_meta.h>
+#include <gmemsim/hugetlb_restructuring.h>
 #include <gmemsim/hvo.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/scenario.h>
@@ -157,6 +158,8 @@ static void vpool_destroy(void *obj)
 {
 	struct vpool *p = obj;
 
+	/* The kernel's worker would have run by now: split pages all freed go back first. */
+	hugetlb_restructuring_run_deferred();
 	if (p->manual_resv > 0)
 		hugetlb_acct_memory(p->h, -p->manual_resv, true);
 	/* Pages memory failure took go back to the host with the machine. */
@@ -649,6 +652,8 @@ static const struct gs_verb verb_cgroup = {
  * @index: where it sits in @file, valid when @inserted
  * @inserted: it owns @file's slot at @index
  * @vpool: direct allocations that consumed a `hugetlb reserve` reservation
+ * @defer: a split page is dropped as it is (`hpage-put ... defer`): its
+ *         pieces wait for the deferred merge instead of merging first
  */
 struct vpage {
 	struct folio *folio;
@@ -656,6 +661,7 @@ struct vpage {
 	pgoff_t index;
 	bool inserted;
 	struct vpool *vpool;
+	bool defer;
 };
 
 static int vpage_merge_back(struct vpage *p);
@@ -665,7 +671,7 @@ static void vpage_destroy(void *obj)
 	struct vpage *p = obj;
 
 	/* A page still split goes back whole, as a HugeTLB page its pool can take back. */
-	if (folio_test_needs_merge(p->folio))
+	if (folio_test_needs_merge(p->folio) && !p->defer)
 		WARN_ON(vpage_merge_back(p));
 	if (p->inserted)
 		g_hash_table_remove(p->file->file, GUINT_TO_POINTER(p->index));
@@ -855,99 +861,58 @@ static int hpage_put_run(struct gs_scenario *s, const struct gs_op *op, struct g
 
 	if (!p)
 		return gs_scenario_error(s, op, "no huge page named '%s'", op->target);
-	if (folio_test_needs_merge(p->folio))
+	p->defer = gs_op_u64(op, "defer", 0);
+	if (folio_test_needs_merge(p->folio) && !p->defer)
 		WARN_ON(vpage_merge_back(p)); /* the pool takes back whole pages */
 	h = folio_hstate(p->folio);
+	if (!h) /* a piece: the pool is the huge page's */
+		h = size_to_hstate(PAGE_SIZE << hugetlb_meta_lookup(folio_pfn(p->folio))->order);
 	gs_scenario_obj_del(s, op->target);
 	set_pool_fields(res, h);
 	return 0;
 }
+
+static const struct gs_key hpage_put_keys[] = {
+	{"defer", GS_ARG_BOOL,
+	 .help = "a split page: drop the reference without merging; the pieces wait for "
+		 "run-deferred"},
+	{NULL},
+};
 
 static const struct gs_verb verb_hpage_put = {
 	.name = "hpage-put",
 	.summary = "drop the page (and its file slot)",
 	.target = GS_ARG_STR,
 	.target_required = true,
+	.keys = hpage_put_keys,
 	.outputs = pool_outputs,
 	.backends = GS_BACKEND_SIM,
 	.run = hpage_put_run,
 	.fail_nth.best_effort = restore_absorbed,
 };
 
-/* --- split, merge, HVO --- */
+/* --- split, merge, HVO (lib/hugetlb_restructuring.c) --- */
 
 /*
- * Pieces of a split page with no reference left wait, frozen at 0, to be
- * merged back. (guest_memfd's deferred merge takes them in later layers;
- * here hmerge or the page's teardown does.)
+ * Merge @p's split page back to one HugeTLB folio, HVO redone; @p keeps its
+ * reference. The page is in no page cache: the pieces without @p's
+ * reference are free, waiting on the deferred-merge queue, which the merge
+ * takes them off.
  */
-static void piece_waits(struct folio *folio)
-{
-	(void)folio;
-}
-
-/*
- * HVO (best effort, as the kernel's) for @folio, which holds references:
- * optimizing wants the folio frozen, as the kernel's pages are when it runs.
- */
-static void reoptimize_held(struct folio *folio)
-{
-	int refs = folio_ref_count(folio);
-
-	if (!refs) {
-		hugetlb_vmemmap_optimize_folio(folio);
-		return;
-	}
-	if (!folio_ref_freeze(folio, refs))
-		return;
-	hugetlb_vmemmap_optimize_folio(folio);
-	folio_ref_unfreeze(folio, refs);
-}
-
-/*
- * A failed merge leaves no trace: the pieces in [@pfn, @end) were optimized
- * before it restored them, so they are optimized again.
- */
-static void reoptimize_pieces(unsigned long pfn, unsigned long end)
-{
-	for (unsigned long q = pfn; q < end; q += folio_nr_pages(pfn_folio(q)))
-		reoptimize_held(pfn_folio(q));
-}
-
-/* Merge @p's split page back to one HugeTLB folio, HVO redone; @p keeps its reference. */
 static int vpage_merge_back(struct vpage *p)
 {
-	const struct hugetlb_folio_meta *m = hugetlb_meta_lookup(folio_pfn(p->folio));
-	unsigned long pfn, nr;
-	unsigned int order;
+	unsigned long pfn = folio_pfn(p->folio);
 	struct folio *folio;
 	int ret;
 
-	if (!m)
-		return -EINVAL;
-	pfn = m->pfn;
-	order = m->order;
-	nr = 1UL << order;
-	/* Pieces kept optimized must get their struct pages back before they can be one. */
-	for (unsigned long q = pfn; q < pfn + nr; q += folio_nr_pages(pfn_folio(q))) {
-		if (!folio_test_hugetlb_vmemmap_optimized(pfn_folio(q)))
-			continue;
-		ret = hugetlb_vmemmap_restore_folio(pfn_folio(q));
-		if (ret) {
-			reoptimize_pieces(pfn, q);
-			return ret;
-		}
-	}
-	/* The page's one reference moves to the first piece; then all are free to merge. */
-	folio_put(p->folio);
-	ret = folio_merge(pfn_folio(pfn), order, 0);
-	if (ret < 0) {
-		folio_get(p->folio); /* refcount 0: give it back as it was */
+	ret = hugetlb_restructuring_can_merge(NULL, pfn, p->folio, 1);
+	if (!ret)
+		ret = hugetlb_restructuring_prepare_merge(pfn);
+	if (ret)
 		return ret;
-	}
-	folio = pfn_folio(pfn);
-	hugetlb_vmemmap_optimize_folio(folio); /* frozen at 0: the kernel's merge re-optimizes */
-	folio_set_count(folio, 1);
+	folio = hugetlb_restructuring_merge_folio(NULL, pfn, p->folio, 1);
+	if (!folio)
+		return -EINVAL;
 	p->folio = folio;
 	return 0;
 }
@@ -974,31 +939,21 @@ static void set_hvo_delta(struct gs_result *res, const struct gs_hvo_stats *befo
 	gs_result_set(res, "records", hugetlb_meta_count());
 }
 
-/* Undo HVO as a split to @order needs it: all of it, or the pieces' first pages. */
-static int hsplit_prepare(struct folio *folio, unsigned int order, bool keep, bool prealloc)
-{
-	int ret = 0;
-
-	if (!folio_test_hugetlb_vmemmap_optimized(folio))
-		return 0;
-	if (keep)
-		return hugetlb_vmemmap_prepare_split(folio, order);
-	if (prealloc)
-		ret = hugetlb_vmemmap_prealloc(folio);
-	return ret ? ret : hugetlb_vmemmap_restore_folio(folio);
-}
-
 static int hsplit_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
 	struct vpage *p = gs_scenario_obj_get(s, op->target, &vpage_type);
-	/* Past any folio's order: folio_split() refuses it, as it must (no truncation). */
+	/* Past any folio's order: the split refuses it, as it must (no truncation). */
 	unsigned int order = (unsigned int)min_t(uint64_t, gs_op_u64(op, "order", 0), 64);
 	unsigned long at = gs_op_u64(op, "at", 0), pfn;
-	bool keep = gs_op_u64(op, "keep", 0), optimized;
+	struct hugetlb_split_opts opts = {
+		.new_order = order,
+		.keep_hvo = gs_op_u64(op, "keep", 0),
+		.prealloc = gs_op_u64(op, "prealloc", 0),
+		.extra_refs = 1, /* the scenario's reference on the page */
+	};
 	unsigned int huge_order;
 	struct gs_hvo_stats before;
 	struct folio *folio;
-	int ret;
 
 	if (!p)
 		return gs_scenario_error(s, op, "no huge page named '%s'", op->target);
@@ -1007,25 +962,12 @@ static int hsplit_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 		return gs_scenario_error(s, op, "'%s' is split already", op->target);
 	if (at >= folio_nr_pages(folio))
 		return gs_scenario_error(s, op, "at=%lu is outside the page", at);
-	gs_folio_set_free_hook(GS_FOLIO_NEEDS_MERGE, piece_waits);
 	gs_hvo_stats(&before);
 	pfn = folio_pfn(folio);
 	huge_order = folio_order(folio);
-	optimized = folio_test_hugetlb_vmemmap_optimized(folio);
-	/* An order the split refuses anyway costs no HVO work first. */
-	ret = order >= huge_order
-		      ? -EINVAL
-		      : hsplit_prepare(folio, order, keep, gs_op_u64(op, "prealloc", 0));
-	if (!ret) {
-		ret = folio_split(folio, order, folio_page(folio, at), GS_SPLIT_UNIFORM);
-		/* A failed split leaves no trace: HVO as it was before. */
-		if (ret && keep)
-			hugetlb_vmemmap_cancel_split(folio, order);
-		else if (ret && optimized)
-			reoptimize_held(folio);
-	}
-	res->ret = ret;
-	if (!ret) {
+	opts.at = folio_page(folio, at);
+	res->ret = hugetlb_restructuring_split_folio(NULL, 0, folio, &opts);
+	if (!res->ret) {
 		p->folio = pfn_folio(pfn + at);
 		gs_result_set(res, "pieces", 1UL << (huge_order - order));
 	}
@@ -1035,7 +977,7 @@ static int hsplit_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 static const struct gs_verb verb_hsplit = {
 	.name = "hsplit",
-	.summary = "undo HVO and split a huge page",
+	.summary = "undo HVO and split a huge page (to 4 KiB, or to optimized pieces with keep)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = hsplit_keys,
@@ -1067,6 +1009,31 @@ static const struct gs_verb verb_hmerge = {
 	.outputs = hsplit_outputs,
 	.backends = GS_BACKEND_SIM,
 	.run = hmerge_run,
+};
+
+static const char *const run_deferred_outputs[] = {"merged", "queued", "waiting", NULL};
+
+static int run_deferred_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct gs_restructuring_stats st;
+	unsigned long merged = hugetlb_restructuring_run_deferred();
+
+	(void)s;
+	(void)op;
+	gs_restructuring_stats(&st);
+	gs_result_set(res, "merged", merged);
+	gs_result_set(res, "queued", st.queued);
+	gs_result_set(res, "waiting", st.waiting_pages);
+	return 0;
+}
+
+static const struct gs_verb verb_run_deferred = {
+	.name = "run-deferred",
+	.summary = "run the deferred-merge worker once (the kernel's hugetlb_restructuring "
+		   "workqueue): split pages whose pieces are all free merge and go back",
+	.outputs = run_deferred_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = run_deferred_run,
 };
 
 static const char *const hvo_outputs[] = {"freed", "restored", "reserved", "saved_kib", NULL};
@@ -1173,7 +1140,8 @@ static const struct gs_verb verb_machine = {
 static const struct gs_verb *const hugetlb_verbs[] = {
 	&verb_hugetlb, &verb_subpool,	&verb_subpool_put, &verb_cgroup,
 	&verb_hpage,   &verb_hpage_add, &verb_hpage_put,   &verb_hsplit,
-	&verb_hmerge,  &verb_hvo,	&verb_machine,	   NULL,
+	&verb_hmerge,  &verb_hvo,	&verb_machine,	   &verb_run_deferred,
+	NULL,
 };
 
 /*
@@ -1183,8 +1151,15 @@ static const struct gs_verb *const hugetlb_verbs[] = {
  */
 static const char *const hugetlb_best_effort_sites[] = {"hvo.optimize", NULL};
 
+/* The worker's last run: nothing stays queued past the scenario. */
+static void hugetlb_teardown(void)
+{
+	hugetlb_restructuring_run_deferred();
+}
+
 static struct gs_scenario_module hugetlb_module = {
 	.name = "hugetlb",
+	.teardown = hugetlb_teardown,
 	.priority = GS_MODULE_PRIO_MEMORY,
 	.verbs = hugetlb_verbs,
 	.best_effort_sites = hugetlb_best_effort_sites,

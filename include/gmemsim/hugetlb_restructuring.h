@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Split and merge of a HugeTLB folio that lives in a page cache, as the
+ * guest_memfd HugeTLB work does it (mm/hugetlb_restructuring.c of the WIP
+ * branch): to shared splits a huge page to 4 KiB pieces, to private merges
+ * them back. A split can fail, and then changes nothing; past its point of
+ * no return nothing can fail. A merge cannot fail: callers check first.
+ *
+ * Pieces freed one by one are not given back to HugeTLB: each waits, and
+ * when all of a huge page's pieces are free it goes on the deferred-merge
+ * queue, which hugetlb_restructuring_run_deferred() empties (the kernel's
+ * workqueue "hugetlb_restructuring"; here an explicit call that scenarios
+ * and tests make, never a thread).
+ */
+#ifndef GMEMSIM_HUGETLB_RESTRUCTURING_H
+#define GMEMSIM_HUGETLB_RESTRUCTURING_H
+
+#include <gmemsim/compiler.h>
+#include <gmemsim/mm_types.h>
+
+struct xarray;
+
+/**
+ * struct hugetlb_split_opts - how to split (all zero: the kernel's split)
+ * @new_order: order of the pieces: 0 (the only order the kernel splits to),
+ *             or, with @keep_hvo, an order >= 7 whose pieces stay optimized
+ * @keep_hvo: give each piece its first vmemmap page only (1 GiB to 512
+ *            optimized 2 MiB pieces) instead of restoring all of HVO
+ * @prealloc: take HVO's pages from a preallocation made first
+ * @at: the page the caller's references follow (NULL: the first page)
+ * @extra_refs: references the caller holds on the folio besides the page
+ *              cache's (the lookup reference: usually 1)
+ */
+struct hugetlb_split_opts {
+	unsigned int new_order;
+	bool keep_hvo;
+	bool prealloc;
+	struct page *at;
+	int extra_refs;
+};
+
+/**
+ * hugetlb_restructuring_split_folio() - split a HugeTLB folio and its page-cache entry
+ * @pages: the page cache holding @folio at @index (one multi-index entry),
+ *         or NULL for a folio in no page cache
+ * @index: the folio's index in @pages (ignored when @pages is NULL)
+ * @folio: a whole HugeTLB folio, unmapped
+ * @opts: how; NULL for the kernel's split (order 0, caller holds 1 reference)
+ *
+ * Before the point of no return, in this order, each step undone if a later
+ * one fails: xas_split_alloc() of the entry (-ENOMEM); the freeze at the
+ * expected count, folio_nr_pages() for the page cache plus
+ * @opts->extra_refs (anything else is a WARN and -EAGAIN); the per-pfn
+ * metadata (order, subpool, cgroups; -ENOMEM); the HVO restore (-ENOMEM).
+ * Then the pieces are written, the entry split (every slot keeps the old
+ * folio until the pieces are stored at their indices), and each piece
+ * unfrozen with its page-cache references, the caller's references on the
+ * piece holding @opts->at. A piece left with none waits to be merged.
+ *
+ * Context: process context; folio locked (not checked).
+ * Return: 0; -EINVAL (not a whole HugeTLB folio, not at @index, bad order);
+ * -EBUSY (mapped); -ENOMEM; -EAGAIN. On error nothing changed.
+ */
+GS_API int hugetlb_restructuring_split_folio(struct xarray *pages, pgoff_t index,
+					     struct folio *folio,
+					     const struct hugetlb_split_opts *opts);
+
+/**
+ * hugetlb_restructuring_can_merge() - may the pieces of a split page merge now?
+ * @pages: the page cache holding the pieces, or NULL
+ * @pfn: any pfn of the split huge page
+ * @held: the piece the caller holds @extra_refs references on (or NULL)
+ * @extra_refs: those references
+ *
+ * Every piece must be unmapped and hold only its page-cache references
+ * (plus the caller's). Pieces kept HVO-optimized are fine: the merge's
+ * preparation restores them.
+ *
+ * Context: process context.
+ * Return: 0, -EINVAL (no split page there), -EBUSY (a piece is mapped),
+ * -EAGAIN (a piece holds other references).
+ */
+GS_API int hugetlb_restructuring_can_merge(struct xarray *pages, unsigned long pfn,
+					   struct folio *held, int extra_refs);
+
+/**
+ * hugetlb_restructuring_prepare_merge() - the merge's only fallible step
+ * @pfn: any pfn of the split huge page
+ *
+ * Pieces kept optimized (split with @keep_hvo) need their struct pages back
+ * before they can be one folio; pieces of the kernel's order-0 split need
+ * nothing. All or nothing.
+ *
+ * Context: process context.
+ * Return: 0, -EINVAL (no split page there), -ENOMEM (nothing changed).
+ */
+GS_API int hugetlb_restructuring_prepare_merge(unsigned long pfn);
+
+/**
+ * hugetlb_restructuring_merge_folio() - merge a split page back, entry and HVO included
+ * @pages: the page cache holding the pieces, or NULL
+ * @pfn: any pfn of the split huge page
+ * @held: the piece the caller holds @extra_refs references on (or NULL)
+ * @extra_refs: those references; they move to the merged folio
+ *
+ * The caller checked with hugetlb_restructuring_can_merge() and prepared
+ * with hugetlb_restructuring_prepare_merge(); a failure now is a WARN.
+ * Every piece is frozen, the folio rebuilt with its HugeTLB metadata, the
+ * page-cache entries replaced by one of the huge order, HVO redone, and the
+ * folio unfrozen with the page cache's references plus @extra_refs.
+ *
+ * Context: process context; pieces locked (not checked).
+ * Return: the merged folio, or NULL after a WARN (nothing changed).
+ */
+GS_API struct folio *hugetlb_restructuring_merge_folio(struct xarray *pages, unsigned long pfn,
+						       struct folio *held, int extra_refs);
+
+/**
+ * hugetlb_restructuring_free_folio() - a piece of a split page lost its last reference
+ * @folio: the piece, refcount 0
+ *
+ * The free hook of needs-merge folios (installed by this file): the piece
+ * is counted in its page's nr_pages_waiting_to_be_merged; the last one puts
+ * the page on the deferred-merge queue.
+ *
+ * Context: any.
+ */
+GS_API void hugetlb_restructuring_free_folio(struct folio *folio);
+
+/**
+ * hugetlb_restructuring_run_deferred() - run the deferred-merge worker once
+ *
+ * Merges every queued page (all its pieces free), redoes HVO and gives it
+ * back to HugeTLB (free_huge_folio(): subpool, pool, cgroup).
+ *
+ * Context: process context (the kernel's worker).
+ * Return: the number of huge pages merged and freed.
+ */
+GS_API unsigned long hugetlb_restructuring_run_deferred(void);
+
+/**
+ * struct gs_restructuring_stats - counters
+ * @splits: successful splits
+ * @merges: successful merges (explicit and deferred)
+ * @failed_splits: splits that failed (nothing changed)
+ * @unexpected_refs: freezes that found unexpected references (each WARNed)
+ * @queued: huge pages waiting on the deferred-merge queue
+ * @waiting_pages: pieces' pages counted in nr_pages_waiting_to_be_merged
+ * @deferred_merges: pages the worker merged and freed
+ */
+struct gs_restructuring_stats {
+	unsigned long splits;
+	unsigned long merges;
+	unsigned long failed_splits;
+	unsigned long unexpected_refs;
+	unsigned long queued;
+	unsigned long waiting_pages;
+	unsigned long deferred_merges;
+};
+
+GS_API void gs_restructuring_stats(struct gs_restructuring_stats *out);
+
+#endif /* GMEMSIM_HUGETLB_RESTRUCTURING_H */

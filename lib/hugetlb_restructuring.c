@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Split and merge of HugeTLB folios in a page cache (see
+ * <gmemsim/hugetlb_restructuring.h>), modelled on mm/hugetlb_restructuring.c
+ * of the guest_memfd HugeTLB WIP branch, with what its review asked for:
+ * every failure before the point of no return (XArray preallocation,
+ * freeze, metadata, HVO restore) leaves the folio as it was; an unexpected
+ * reference is a WARN and -EAGAIN, not a spin; pieces freed one by one are
+ * merged by a deferred worker that callers run explicitly.
+ */
+#include <errno.h>
+#include <gmemsim/folio.h>
+#include <gmemsim/hugetlb.h>
+#include <gmemsim/hugetlb_meta.h>
+#include <gmemsim/hugetlb_restructuring.h>
+#include <gmemsim/hvo.h>
+#include <gmemsim/list.h>
+#include <gmemsim/state.h>
+#include <gmemsim/trace.h>
+#include <gmemsim/xarray.h>
+
+/* Pieces whose last reference is gone, oldest first: the worker's queue. */
+static LIST_HEAD(deferred_pieces);
+static struct gs_restructuring_stats stats;
+
+static const struct hugetlb_split_opts default_opts = {.extra_refs = 1};
+
+/* References a piece (or whole folio) holds when nobody but the page cache uses it. */
+static int cache_refs(const struct xarray *pages, const struct folio *folio)
+{
+	return pages ? (int)folio_nr_pages(folio) : 0;
+}
+
+/*
+ * The freeze of a folio the caller believes only the page cache and it
+ * hold. The kernel spins here with a WARN; a simulator that spun would
+ * hang, and the reference cannot go away by itself, so it gives up.
+ */
+static bool restructuring_freeze(struct folio *folio, int expected)
+{
+	if (folio_ref_freeze(folio, expected))
+		return true;
+	stats.unexpected_refs++;
+	WARN(1, "folio at pfn 0x%lx has %d references, %d expected", folio_pfn(folio),
+	     folio_ref_count(folio), expected);
+	return false;
+}
+
+/* --- split --- */
+
+/* Undo HVO as the split needs it; all or nothing. */
+static int split_restore_vmemmap(struct folio *folio, const struct hugetlb_split_opts *opts)
+{
+	int ret;
+
+	if (!folio_test_hugetlb_vmemmap_optimized(folio))
+		return 0;
+	if (opts->keep_hvo)
+		return hugetlb_vmemmap_prepare_split(folio, opts->new_order);
+	if (opts->prealloc) {
+		ret = hugetlb_vmemmap_prealloc(folio);
+		if (ret)
+			return ret;
+	}
+	/* The split writes every struct page next: the restore need not. */
+	return hugetlb_vmemmap_restore_for_split(folio);
+}
+
+/* Forget the metadata record of a split that did not happen; the folio keeps its flags. */
+static void split_forget_meta(struct folio *folio)
+{
+	void *priv = folio->private;
+
+	WARN_ON_ONCE(!hugetlb_meta_restore(folio));
+	folio->private = priv;
+}
+
+/* Every fallible step, in order; on failure everything is as it was. */
+static int split_prepare(struct xa_state *xas, struct folio *folio, int expected,
+			 const struct hugetlb_split_opts *opts)
+{
+	unsigned int order = folio_order(folio);
+	int ret;
+
+	if (xas) {
+		xas_split_alloc(xas, folio, order, GFP_KERNEL);
+		ret = xas_error(xas);
+		if (ret)
+			return ret;
+	}
+	ret = -EAGAIN;
+	if (!restructuring_freeze(folio, expected))
+		goto out_xas;
+	ret = hugetlb_meta_save(folio, GFP_KERNEL);
+	if (ret)
+		goto out_unfreeze;
+	ret = split_restore_vmemmap(folio, opts);
+	if (!ret)
+		return 0;
+	split_forget_meta(folio);
+out_unfreeze:
+	folio_ref_unfreeze(folio, expected);
+out_xas:
+	if (xas)
+		xas_destroy(xas);
+	return ret;
+}
+
+/* The order-0 piece at a page-cache index: gs_xas_split_store()'s entries. */
+struct piece_base {
+	unsigned long pfn;
+	pgoff_t index;
+};
+
+static void *piece_at(unsigned long index, void *arg)
+{
+	const struct piece_base *b = arg;
+
+	return pfn_to_page(b->pfn + (index - b->index));
+}
+
+/* The pieces take the place of the folio in the page cache: one XArray split. */
+static void split_store_entries(struct xa_state *xas, struct folio *folio, unsigned int order,
+				unsigned long pfn, pgoff_t index)
+{
+	struct piece_base base = {.pfn = pfn, .index = index};
+
+	xas_lock(xas);
+	xas_split(xas, folio, order);
+	gs_xas_split_store(xas, order, piece_at, &base);
+	xas_unlock(xas);
+	xas_destroy(xas);
+}
+
+/* Give every piece its references; one left with none waits to be merged. */
+static void split_unfreeze(struct xarray *pages, unsigned long pfn, unsigned int order,
+			   unsigned int new_order, unsigned long at_pfn, int extra_refs)
+{
+	unsigned long step = 1UL << new_order;
+	int refs = pages ? (int)step : 0;
+
+	for (unsigned long p = pfn; p < pfn + (1UL << order); p += step) {
+		struct folio *piece = (struct folio *)pfn_to_page(p);
+		int n = refs + (at_pfn >= p && at_pfn < p + step ? extra_refs : 0);
+
+		if (n)
+			folio_set_count(piece, n);
+		else
+			hugetlb_restructuring_free_folio(piece);
+	}
+}
+
+static int split_check(struct xarray *pages, pgoff_t index, struct folio *folio,
+		       const struct hugetlb_split_opts *opts, unsigned long at_pfn)
+{
+	unsigned int order = folio_order(folio);
+	unsigned long pfn = folio_pfn(folio);
+
+	if (!folio_test_hugetlb(folio) || folio_test_needs_merge(folio) ||
+	    opts->new_order >= order || opts->extra_refs < 0 || at_pfn < pfn ||
+	    at_pfn >= pfn + (1UL << order))
+		return -EINVAL;
+	if (opts->keep_hvo && !hugetlb_vmemmap_optimizable_pages(opts->new_order))
+		return -EINVAL;
+	/* The kernel splits only to order 0; optimized pieces are the other case. */
+	if (opts->new_order && !opts->keep_hvo)
+		return -EINVAL;
+	/* A page-cache folio says so (mapping), and its references are counted by that. */
+	if (pages && (!folio->mapping || xa_load(pages, index) != folio ||
+		      xa_get_order(pages, index) != (int)order || folio->index != index))
+		return -EINVAL;
+	if (folio_mapped(folio))
+		return -EBUSY;
+	return 0;
+}
+
+int hugetlb_restructuring_split_folio(struct xarray *pages, pgoff_t index, struct folio *folio,
+				      const struct hugetlb_split_opts *opts)
+{
+	unsigned int order = folio_order(folio);
+	unsigned long pfn = folio_pfn(folio), at_pfn;
+	int expected, ret;
+
+	if (!opts)
+		opts = &default_opts;
+	at_pfn = opts->at ? page_to_pfn(opts->at) : pfn;
+	ret = split_check(pages, index, folio, opts, at_pfn);
+	if (!ret) {
+		XA_STATE_ORDER(xas, pages, index, opts->new_order);
+
+		expected = cache_refs(pages, folio) + opts->extra_refs;
+		ret = split_prepare(pages ? &xas : NULL, folio, expected, opts);
+		if (!ret) {
+			/* The point of no return: nothing below can fail. */
+			gs_folio_set_free_hook(GS_FOLIO_NEEDS_MERGE,
+					       hugetlb_restructuring_free_folio);
+			__split_folio_to_order(folio, opts->new_order);
+			if (pages)
+				split_store_entries(&xas, folio, order, pfn, index);
+			split_unfreeze(pages, pfn, order, opts->new_order, at_pfn,
+				       opts->extra_refs);
+		}
+	}
+	if (ret)
+		stats.failed_splits++;
+	else
+		stats.splits++;
+	gs_trace("restructuring.split", GS_TF_X("pfn", pfn), GS_TF_U("order", order),
+		 GS_TF_U("new_order", opts->new_order), GS_TF_S("ret", ret));
+	return ret;
+}
+
+/* --- merge --- */
+
+/* The split page holding @pfn: its record, or NULL. */
+static struct hugetlb_folio_meta *split_page(unsigned long pfn)
+{
+	return pfn_valid(pfn) ? hugetlb_meta_get(pfn) : NULL;
+}
+
+static int piece_expected(const struct xarray *pages, const struct folio *piece,
+			  const struct folio *held, int extra_refs)
+{
+	return cache_refs(pages, piece) + (piece == held ? extra_refs : 0);
+}
+
+int hugetlb_restructuring_can_merge(struct xarray *pages, unsigned long pfn, struct folio *held,
+				    int extra_refs)
+{
+	const struct hugetlb_folio_meta *m = split_page(pfn);
+	unsigned long end;
+
+	if (!m || extra_refs < 0)
+		return -EINVAL;
+	end = m->pfn + (1UL << m->order);
+	for (unsigned long p = m->pfn; p < end;) {
+		struct folio *piece = (struct folio *)pfn_to_page(p);
+
+		if (page_folio(&piece->page) != piece || !folio_test_needs_merge(piece))
+			return -EINVAL;
+		if (folio_mapped(piece))
+			return -EBUSY;
+		if (folio_ref_count(piece) != piece_expected(pages, piece, held, extra_refs))
+			return -EAGAIN;
+		p += folio_nr_pages(piece);
+	}
+	return 0;
+}
+
+/* Re-optimize pieces [@pfn, @end) that prepare_merge restored before failing. */
+static void reoptimize_pieces(unsigned long pfn, unsigned long end)
+{
+	for (unsigned long q = pfn; q < end; q += folio_nr_pages(pfn_folio(q))) {
+		struct folio *piece = pfn_folio(q);
+		int refs = folio_ref_count(piece);
+
+		/* HVO wants the folio frozen, as the kernel's pages are when it runs. */
+		if (!refs || folio_ref_freeze(piece, refs)) {
+			hugetlb_vmemmap_optimize_folio(piece);
+			if (refs)
+				folio_ref_unfreeze(piece, refs);
+		}
+	}
+}
+
+int hugetlb_restructuring_prepare_merge(unsigned long pfn)
+{
+	const struct hugetlb_folio_meta *m = split_page(pfn);
+	unsigned long end;
+	int ret;
+
+	if (!m)
+		return -EINVAL;
+	end = m->pfn + (1UL << m->order);
+	for (unsigned long q = m->pfn; q < end; q += folio_nr_pages(pfn_folio(q))) {
+		if (!folio_test_hugetlb_vmemmap_optimized(pfn_folio(q)))
+			continue;
+		ret = hugetlb_vmemmap_restore_folio(pfn_folio(q));
+		if (ret) {
+			reoptimize_pieces(m->pfn, q);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Pieces queued by their free hook leave the queue before an explicit merge
+ * overwrites their struct pages (or, @requeue, go back on it when the merge
+ * did not happen). Returns how many.
+ */
+static unsigned long unqueue_pieces(unsigned long pfn, unsigned long end, bool requeue)
+{
+	unsigned long n = 0;
+
+	for (unsigned long q = pfn; q < end; q += folio_nr_pages(pfn_folio(q))) {
+		struct folio *piece = pfn_folio(q);
+
+		if (folio_ref_count(piece))
+			continue;
+		if (requeue) {
+			list_add_tail(&piece->lru, &deferred_pieces);
+			stats.queued++;
+			n++;
+		} else if (!list_empty(&piece->lru)) {
+			list_del_init(&piece->lru);
+			stats.queued--;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* One entry of the huge order replaces the pieces' entries (no allocation: nodes only go). */
+static void merge_store_entry(struct xarray *pages, struct folio *folio)
+{
+	XA_STATE_ORDER(xas, pages, folio->index, folio_order(folio));
+
+	xas_lock(&xas);
+	xas_store(&xas, folio);
+	xas_unlock(&xas);
+	WARN_ON_ONCE(xas_error(&xas));
+}
+
+/*
+ * Tails the merge must write: with HVO about to drop all but the first
+ * vmemmap page, only that page's (merge_optimize() writes the rest if HVO
+ * does not happen after all).
+ */
+static unsigned long merge_tails_upto(unsigned int order)
+{
+	if (gs_hvo_enabled() && hugetlb_vmemmap_optimizable_pages(order))
+		return HUGETLB_VMEMMAP_RESERVE_PAGES;
+	return ~0UL;
+}
+
+/* HVO again, as the kernel's merge does; an optimization, so best effort. */
+static void merge_optimize(struct folio *folio, int refs)
+{
+	/* Frozen: nobody holds the folio, as HVO wants. */
+	if (!refs || folio_ref_freeze(folio, refs)) {
+		hugetlb_vmemmap_optimize_folio(folio);
+		if (refs)
+			folio_ref_unfreeze(folio, refs);
+	}
+	if (!folio_test_hugetlb_vmemmap_optimized(folio))
+		gs_folio_write_tails(folio, HUGETLB_VMEMMAP_RESERVE_PAGES, folio_nr_pages(folio));
+}
+
+struct folio *hugetlb_restructuring_merge_folio(struct xarray *pages, unsigned long pfn,
+						struct folio *held, int extra_refs)
+{
+	const struct hugetlb_folio_meta *m = split_page(pfn);
+	unsigned long start, waiting, unqueued = 0;
+	struct folio *first, *folio;
+	unsigned int order;
+	int refs;
+
+	if (WARN(!m || extra_refs < 0 || (held && !folio_test_needs_merge(held)),
+		 "merge of pfn 0x%lx not possible: callers check first", pfn))
+		return NULL;
+	start = m->pfn;
+	order = m->order;
+	waiting = m->nr_pages_waiting_to_be_merged; /* the record goes with the merge */
+	first = pfn_folio(start);
+	/* Pieces on the queue (in no page cache, free) are taken by this merge instead. */
+	if (!pages && stats.queued)
+		unqueued = unqueue_pieces(start, start + (1UL << order), false);
+	/* folio_merge() counts the caller's references on the first piece. */
+	if (held && held != first && extra_refs) {
+		folio_ref_sub_and_test(held, extra_refs);
+		folio_ref_add(first, extra_refs);
+	}
+	/* It checks every piece as it freezes it, and on failure changes nothing. */
+	refs = __folio_merge(first, order, held ? extra_refs : 0, merge_tails_upto(order));
+	if (WARN(refs < 0, "merge of pfn 0x%lx failed (%d): callers check first", pfn, refs)) {
+		if (held && held != first && extra_refs) {
+			folio_ref_sub_and_test(first, extra_refs);
+			folio_ref_add(held, extra_refs);
+		}
+		if (unqueued)
+			unqueue_pieces(start, start + (1UL << order), true);
+		return NULL;
+	}
+	stats.waiting_pages -= waiting;
+	folio = pfn_folio(start);
+	if (pages)
+		merge_store_entry(pages, folio);
+	merge_optimize(folio, refs);
+	stats.merges++;
+	gs_trace("restructuring.merge", GS_TF_X("pfn", start), GS_TF_U("order", order));
+	return folio;
+}
+
+/* --- deferred merge --- */
+
+void hugetlb_restructuring_free_folio(struct folio *folio)
+{
+	/* The kernel links the piece through its mapping field; here through its lru. */
+	list_add_tail(&folio->lru, &deferred_pieces);
+	stats.queued++;
+}
+
+/* Count a dequeued piece; the last one of its page merges it and frees it to HugeTLB. */
+static bool maybe_merge_unreferenced(struct folio *piece)
+{
+	struct hugetlb_folio_meta *m = split_page(folio_pfn(piece));
+	unsigned long nr;
+	struct folio *folio;
+
+	if (WARN(!m, "piece at pfn 0x%lx of no split huge page", folio_pfn(piece)))
+		return false;
+	nr = folio_nr_pages(piece);
+	m->nr_pages_waiting_to_be_merged += nr;
+	stats.waiting_pages += nr;
+	if (m->nr_pages_waiting_to_be_merged < 1UL << m->order)
+		return false;
+	/* Pieces kept optimized get their struct pages back first; failing, they wait. */
+	if (hugetlb_restructuring_prepare_merge(m->pfn)) {
+		m->nr_pages_waiting_to_be_merged -= nr;
+		stats.waiting_pages -= nr;
+		list_add_tail(&piece->lru, &deferred_pieces);
+		stats.queued++;
+		return false;
+	}
+	folio = hugetlb_restructuring_merge_folio(NULL, m->pfn, NULL, 0);
+	if (!folio)
+		return false;
+	/* __folio_put(): the merged page goes back to its subpool and pool. */
+	folio_set_count(folio, 1);
+	folio_put(folio);
+	return true;
+}
+
+unsigned long hugetlb_restructuring_run_deferred(void)
+{
+	unsigned long merged = 0, budget = stats.queued;
+
+	/* Only what was queued when the worker started: a retry waits for the next run. */
+	while (budget-- && !list_empty(&deferred_pieces)) {
+		struct folio *piece = list_first_entry(&deferred_pieces, struct folio, lru);
+
+		list_del_init(&piece->lru);
+		stats.queued--;
+		piece->mapping = NULL;
+		merged += maybe_merge_unreferenced(piece);
+	}
+	stats.deferred_merges += merged;
+	gs_trace("restructuring.deferred", GS_TF_U("merged", merged),
+		 GS_TF_U("queued", stats.queued));
+	return merged;
+}
+
+void gs_restructuring_stats(struct gs_restructuring_stats *out)
+{
+	*out = stats;
+}
+
+/* The state a failed operation must leave alone: the queue and the waiting pieces. */
+static void restructuring_dump(struct gs_state *st, const char *path)
+{
+	gs_state_add_u64(st, path, "queued", stats.queued);
+	gs_state_add_u64(st, path, "waiting_pages", stats.waiting_pages);
+}
+
+static struct gs_state_dumper restructuring_dumper = {.name = "restructuring",
+						      .dump = restructuring_dump};
+GS_STATE_DUMPER(restructuring_dumper)
+
+__attribute__((constructor)) static void hugetlb_restructuring_init(void)
+{
+	gs_folio_set_free_hook(GS_FOLIO_NEEDS_MERGE, hugetlb_restructuring_free_folio);
+}

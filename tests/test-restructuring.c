@@ -1,0 +1,656 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of lib/hugetlb_restructuring.c: the split of a guest_memfd HugeTLB
+ * folio held in a page cache (an XArray, with folio_nr_pages() references
+ * as the kernel's page cache holds) to 4 KiB and its merge back, with the
+ * page-cache entry split and merged, HVO undone and redone, the per-pfn
+ * metadata saved and restored; every allocation of the split failed in turn
+ * (nothing changed), an unexpected reference (WARN, -EAGAIN), and the
+ * deferred merge of pieces freed one by one (pool, subpool and cgroup whole
+ * again only when all are free, and only when the worker runs).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/check.h>
+#include <gmemsim/folio.h>
+#include <gmemsim/hugetlb.h>
+#include <gmemsim/hugetlb_backend.h>
+#include <gmemsim/hugetlb_cgroup.h>
+#include <gmemsim/hugetlb_meta.h>
+#include <gmemsim/hugetlb_restructuring.h>
+#include <gmemsim/hvo.h>
+#include <gmemsim/inject.h>
+#include <gmemsim/physmem.h>
+#include <gmemsim/state.h>
+#include <gmemsim/warn.h>
+#include <gmemsim/xarray.h>
+#include "harness.h"
+
+static struct gs_hugetlb_host host_mem = {.backing = GS_BACKING_NONE};
+static struct gs_hugetlb_backend host_backend;
+
+/* A guest_memfd file of one huge page: its subpool, page cache and cgroup. */
+struct file {
+	struct hstate *h;
+	struct hugepage_subpool *spool;
+	struct hugetlb_cgroup *cg;
+	struct xarray cache;
+	struct folio *folio;
+	unsigned long pfn;
+	unsigned int order;
+};
+
+static void setup(void)
+{
+	gs_inject_reset();
+	gs_warn_reset_count();
+	gs_hvo_set_enabled(true);
+	host_backend = gs_hugetlb_host_backend(&host_mem);
+	ck_assert_int_eq(hugetlb_set_backend(&host_backend), 0);
+	hugetlb_cgroup_attach(hugetlb_cgroup_root());
+}
+
+static void teardown(void)
+{
+	struct hstate *h;
+
+	gs_inject_reset();
+	gs_warn_set_mode(GS_WARN_PRINT);
+	for_each_hstate (h)
+		set_max_huge_pages(h, 0);
+}
+
+/* A page-cache folio: one reference per page, plus the caller's lookup reference. */
+static void file_open(struct file *f, unsigned int order)
+{
+	XA_STATE_ORDER(xas, &f->cache, 0, order);
+
+	memset(f, 0, sizeof(*f));
+	xa_init(&f->cache);
+	f->order = order;
+	f->h = size_to_hstate(PAGE_SIZE << order);
+	ck_assert_ptr_nonnull(f->h);
+	ck_assert_int_eq(set_max_huge_pages(f->h, 1), 0);
+	f->cg = hugetlb_cgroup_create("gmem", hugetlb_cgroup_root());
+	ck_assert_ptr_nonnull(f->cg);
+	ck_assert_int_eq(hugetlb_cgroup_attach(f->cg), 0);
+	f->spool = hugetlb_gmem_new_subpool(f->h, 1);
+	ck_assert(!IS_ERR_OR_NULL(f->spool));
+	f->folio = hugetlb_file_alloc_folio(f->spool, NULL, 0);
+	ck_assert(!IS_ERR_OR_NULL(f->folio));
+	ck_assert_int_eq(hugetlb_cgroup_attach(hugetlb_cgroup_root()), 0);
+	f->pfn = folio_pfn(f->folio);
+	ck_assert(folio_test_hugetlb_vmemmap_optimized(f->folio));
+	do {
+		xas_lock(&xas);
+		xas_store(&xas, f->folio);
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, GFP_KERNEL));
+	ck_assert_int_eq(xas_error(&xas), 0);
+	f->folio->mapping = &f->cache;
+	f->folio->index = 0;
+	folio_set_count(f->folio, (int)folio_nr_pages(f->folio) + 1);
+}
+
+/* Truncate a whole file folio and close: the pool, subpool and cgroups go back to zero. */
+static void file_close(struct file *f)
+{
+	struct folio *folio = xa_load(&f->cache, 0);
+
+	ck_assert_ptr_eq(folio, f->folio);
+	ck_assert_int_eq(folio_ref_count(folio), (int)folio_nr_pages(folio) + 1);
+	xa_destroy(&f->cache);
+	folio->mapping = NULL;
+	folio_put_refs(folio, (int)folio_nr_pages(folio) + 1);
+	hugepage_put_subpool(f->spool);
+	ck_assert_int_eq(hugetlb_cgroup_offline(f->cg), 0);
+	ck_assert_uint_eq(f->h->free_huge_pages, 1);
+	ck_assert_uint_eq(f->h->resv_huge_pages, 0);
+	ck_assert_uint_eq(hugetlb_cgroup_usage(hugetlb_cgroup_root(), hstate_index(f->h), false),
+			  0);
+	ck_assert_uint_eq(hugetlb_cgroup_usage(hugetlb_cgroup_root(), hstate_index(f->h), true), 0);
+	ck_assert_uint_eq(hugetlb_meta_count(), 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	ck_assert_int_eq(set_max_huge_pages(f->h, 0), 0);
+	gs_test_assert_no_leaks();
+}
+
+/* The split page's pieces sit each at its own index, an order-0 entry with its references. */
+static void assert_split(struct file *f, unsigned long at, int extra)
+{
+	unsigned long nr = 1UL << f->order;
+
+	for (unsigned long i = 0; i < nr; i++) {
+		struct folio *piece = xa_load(&f->cache, i);
+
+		gs_assert(piece == (struct folio *)pfn_to_page(f->pfn + i), "index %lu", i);
+		gs_assert(folio_order(piece) == 0 && folio_test_needs_merge(piece), "index %lu", i);
+		gs_assert(folio_ref_count(piece) == 1 + (i == at ? extra : 0), "index %lu: %d", i,
+			  folio_ref_count(piece));
+		gs_assert(piece->index == i && piece->mapping == &f->cache, "index %lu", i);
+	}
+	ck_assert_int_eq(xa_get_order(&f->cache, nr - 1), 0);
+	ck_assert_ptr_eq(hugetlb_meta_lookup(f->pfn + nr - 1)->subpool, f->spool);
+	ck_assert_ptr_eq(hugetlb_meta_lookup(f->pfn)->cgroup, f->cg);
+}
+
+/* One huge entry, one folio with every reference, HugeTLB identity and HVO back. */
+static void assert_whole(struct file *f)
+{
+	struct folio *folio = xa_load(&f->cache, (1UL << f->order) - 1);
+
+	ck_assert_ptr_eq(folio, f->folio);
+	ck_assert_int_eq(xa_get_order(&f->cache, 0), (int)f->order);
+	ck_assert(folio_test_hugetlb(folio) && !folio_test_needs_merge(folio));
+	ck_assert_uint_eq(folio_order(folio), f->order);
+	ck_assert_int_eq(folio_ref_count(folio), (int)folio_nr_pages(folio) + 1);
+	ck_assert(folio_test_hugetlb_vmemmap_optimized(folio));
+	ck_assert_ptr_eq(hugetlb_folio_subpool(folio), f->spool);
+	ck_assert_ptr_eq(hugetlb_cgroup_from_folio(folio), f->cg);
+	ck_assert_uint_eq(hugetlb_meta_count(), 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+}
+
+static void split_merge_round_trip(unsigned int order)
+{
+	unsigned long nr = 1UL << order, at = nr / 3;
+	struct hugetlb_split_opts opts = {.extra_refs = 1};
+	struct gs_hvo_stats hvo;
+	struct folio *merged;
+	struct file f;
+
+	file_open(&f, order);
+	opts.at = pfn_to_page(f.pfn + at);
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, &opts), 0);
+	assert_split(&f, at, 1);
+	gs_hvo_stats(&hvo);
+	ck_assert_uint_eq(hvo.freed_pages, 0); /* every struct page exists again */
+	ck_assert_uint_eq(f.h->nr_huge_pages, 1);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	/* To private: the caller checks, then the merge cannot fail. */
+	ck_assert_int_eq(
+		hugetlb_restructuring_can_merge(&f.cache, f.pfn, (struct folio *)opts.at, 1), 0);
+	ck_assert_int_eq(hugetlb_restructuring_prepare_merge(f.pfn + 5), 0);
+	merged = hugetlb_restructuring_merge_folio(&f.cache, f.pfn + 5, (struct folio *)opts.at, 1);
+	ck_assert_ptr_eq(merged, f.folio);
+	assert_whole(&f);
+	gs_hvo_stats(&hvo);
+	ck_assert_uint_eq(hvo.freed_pages, hugetlb_vmemmap_optimizable_pages(order));
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	file_close(&f);
+}
+
+START_TEST(split_merge_2m)
+{
+	split_merge_round_trip(9);
+}
+END_TEST
+
+START_TEST(split_merge_1g)
+{
+	split_merge_round_trip(18);
+}
+END_TEST
+
+/* Arguments the split refuses, each before any work: nothing changes. */
+/*
+ * Memory failure is per raw page: a restructuring split of a poisoned
+ * 1 GiB folio leaves exactly the bad page's piece poisoned (the template
+ * path writing 262,144 struct pages must not copy PG_hwpoison to all), and
+ * the merge poisons the whole folio again.
+ */
+START_TEST(split_keeps_hwpoison_per_raw_page)
+{
+	struct hugetlb_split_opts opts = {.extra_refs = 1};
+	unsigned long nr, bad = 7777, poisoned = 0;
+	struct folio *merged;
+	struct file f;
+
+	file_open(&f, 18);
+	nr = 1UL << f.order;
+	ck_assert_int_eq(folio_set_hugetlb_hwpoison(f.folio, pfn_to_page(f.pfn + bad)), 0);
+	opts.at = pfn_to_page(f.pfn);
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, &opts), 0);
+	for (unsigned long i = 0; i < nr; i++)
+		if (folio_test_hwpoison((struct folio *)pfn_to_page(f.pfn + i)))
+			poisoned++;
+	ck_assert_uint_eq(poisoned, 1);
+	ck_assert(folio_test_hwpoison((struct folio *)pfn_to_page(f.pfn + bad)));
+	ck_assert_int_eq(
+		hugetlb_restructuring_can_merge(&f.cache, f.pfn, (struct folio *)opts.at, 1), 0);
+	ck_assert_int_eq(hugetlb_restructuring_prepare_merge(f.pfn), 0);
+	merged = hugetlb_restructuring_merge_folio(&f.cache, f.pfn, (struct folio *)opts.at, 1);
+	ck_assert_ptr_eq(merged, f.folio);
+	ck_assert(folio_test_hwpoison(merged));
+	ck_assert_uint_eq(gs_raw_hwpoison_count(f.pfn, nr), 1);
+	/* Give the page back clean so the pool closes whole. */
+	folio_clear_hwpoison(merged);
+	ck_assert_uint_eq(gs_raw_hwpoison_clear(f.pfn, nr), 1);
+	file_close(&f);
+}
+END_TEST
+
+START_TEST(split_refusals)
+{
+	struct hugetlb_split_opts nine = {.new_order = 9, .extra_refs = 1};
+	struct file f;
+
+	file_open(&f, 9);
+	/* Only order 0, as the kernel's (optimized pieces need keep_hvo, and >= 7). */
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, &nine), -EINVAL);
+	/* Not where the page cache has it. */
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 512, f.folio, NULL), -EINVAL);
+	/* In a page cache without saying so (no mapping): its references would be miscounted. */
+	f.folio->mapping = NULL;
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), -EINVAL);
+	f.folio->mapping = &f.cache;
+	/* Mapped by the host. */
+	gs_folio_map(f.folio);
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), -EBUSY);
+	gs_folio_unmap(f.folio);
+	/* Nothing to merge in a whole page. */
+	ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1), -EINVAL);
+	assert_whole(&f);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	file_close(&f);
+}
+END_TEST
+
+/* An unexpected reference: WARN and -EAGAIN at once (the kernel would spin), nothing changed. */
+START_TEST(split_unexpected_reference)
+{
+	struct gs_restructuring_stats before, after;
+	struct file f;
+
+	file_open(&f, 9);
+	gs_warn_set_mode(GS_WARN_QUIET);
+	gs_restructuring_stats(&before);
+	folio_get(f.folio); /* someone else's */
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), -EAGAIN);
+	ck_assert_uint_eq(gs_warn_count(), 1);
+	gs_restructuring_stats(&after);
+	ck_assert_uint_eq(after.unexpected_refs, before.unexpected_refs + 1);
+	folio_put(f.folio);
+	assert_whole(&f);
+	/* Declared, the same reference is fine. */
+	folio_get(f.folio);
+	ck_assert_int_eq(
+		hugetlb_restructuring_split_folio(
+			&f.cache, 0, f.folio,
+			&(struct hugetlb_split_opts){.extra_refs = 2, .at = &f.folio->page}),
+		0);
+	assert_split(&f, 0, 2);
+	/* The merge's own check finds the extra reference too; forcing it is a WARN. */
+	ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1), -EAGAIN);
+	ck_assert_ptr_null(hugetlb_restructuring_merge_folio(&f.cache, f.pfn, f.folio, 1));
+	ck_assert_uint_eq(gs_warn_count(), 2);
+	assert_split(&f, 0, 2);
+	folio_put((struct folio *)pfn_to_page(f.pfn));
+	ck_assert_ptr_eq(hugetlb_restructuring_merge_folio(&f.cache, f.pfn, f.folio, 1), f.folio);
+	assert_whole(&f);
+	gs_warn_reset_count();
+	file_close(&f);
+}
+END_TEST
+
+/*
+ * The merge writes only the tails HVO keeps, since it drops the rest at
+ * once; when HVO cannot optimize (its allocation fails: best effort), every
+ * tail must be written after all, or the old pieces would read as folios.
+ */
+START_TEST(merge_without_hvo_writes_every_tail)
+{
+	struct gs_inject_rule rule = {.site = GS_SITE_HVO_OPTIMIZE, .nth = 1};
+	unsigned long nr = 512;
+	struct folio *merged;
+	struct file f;
+
+	file_open(&f, 9);
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), 0);
+	ck_assert_int_ge(gs_inject_arm(&rule), 0);
+	merged = hugetlb_restructuring_merge_folio(&f.cache, f.pfn, f.folio, 1);
+	gs_inject_reset();
+	ck_assert_ptr_eq(merged, f.folio);
+	ck_assert(!folio_test_hugetlb_vmemmap_optimized(merged));
+	for (unsigned long i = 0; i < nr; i++) {
+		gs_assert(page_folio(pfn_to_page(f.pfn + i)) == merged, "page %lu", i);
+		gs_assert(i < 4 || pfn_to_page(f.pfn + i)->mapping == NULL, "page %lu", i);
+	}
+	ck_assert_int_eq(xa_get_order(&f.cache, 0), 9);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	/* Optimized again the next time: split and merge once more. */
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), 0);
+	ck_assert_ptr_eq(hugetlb_restructuring_merge_folio(&f.cache, f.pfn, f.folio, 1), f.folio);
+	assert_whole(&f);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	file_close(&f);
+}
+END_TEST
+
+/*
+ * HVO gives the vmemmap back at every merge (the host holds one page of
+ * the 1 GiB page's struct pages again), and the next split takes its pages
+ * back populated, without asking the host, as the kernel reallocates
+ * freed vmemmap pages from the buddy allocator: charged and failing as
+ * any restore, and holding every struct page afterwards.
+ */
+/* Lines of /proc/self/maps: host mappings (the host allows 65,530). */
+static long host_mappings(void)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	long n = 0;
+	int c;
+
+	ck_assert_ptr_nonnull(maps);
+	while ((c = fgetc(maps)) != EOF)
+		n += c == '\n';
+	fclose(maps);
+	return n;
+}
+
+START_TEST(merge_gives_vmemmap_back_split_reuses_it)
+{
+	struct gs_restructuring_stats st;
+	long maps;
+	struct file f;
+
+	file_open(&f, 18);
+	maps = host_mappings();
+	ck_assert_uint_eq(gs_vmemmap_resident(f.pfn, 1UL << 18), PAGE_SIZE);
+	for (int round = 0; round < 3; round++) {
+		ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), 0);
+		ck_assert_uint_eq(gs_vmemmap_resident(f.pfn, 1UL << 18), 16UL << 20);
+		assert_split(&f, 0, 1);
+		ck_assert_ptr_eq(hugetlb_restructuring_merge_folio(&f.cache, f.pfn, f.folio, 1),
+				 f.folio);
+		ck_assert_uint_eq(gs_vmemmap_resident(f.pfn, 1UL << 18), PAGE_SIZE);
+		assert_whole(&f);
+	}
+	/* A spare is a mapping of its own, and goes back where it came from: few mappings. */
+	ck_assert_int_lt(host_mappings() - maps, 8);
+	/* The restore's pages can still fail, spare or not: nothing changes. */
+	{
+		struct gs_inject_rule rule = {.site = GS_SITE_HVO_RESTORE, .nth = 4095};
+
+		ck_assert_int_ge(gs_inject_arm(&rule), 0);
+		ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL),
+				 -ENOMEM);
+		gs_inject_reset();
+		ck_assert_uint_eq(gs_vmemmap_resident(f.pfn, 1UL << 18), PAGE_SIZE);
+		assert_whole(&f);
+	}
+	gs_restructuring_stats(&st);
+	ck_assert_uint_eq(st.queued, 0);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	file_close(&f);
+}
+END_TEST
+
+/* --- every allocation of the split failed in turn --- */
+
+struct split_ctx {
+	struct file f;
+	unsigned int order;
+	char *before;
+	unsigned long runs;
+};
+
+static char *snapshot(void)
+{
+	struct gs_state *st = gs_state_new();
+	char *text;
+
+	gs_state_collect(st);
+	text = gs_state_text(st);
+	gs_state_free(st);
+	ck_assert_ptr_nonnull(text);
+	return text;
+}
+
+static void split_prepare(void *arg)
+{
+	struct split_ctx *c = arg;
+
+	file_open(&c->f, c->order);
+	c->before = snapshot();
+}
+
+static int split_op(void *arg)
+{
+	struct split_ctx *c = arg;
+
+	return hugetlb_restructuring_split_folio(&c->f.cache, 0, c->f.folio, NULL);
+}
+
+static void split_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct split_ctx *c = arg;
+	char *after = snapshot();
+
+	c->runs++;
+	/* A failure the XArray's own retry absorbs (xas_nomem()) is not the split's failure. */
+	if (injected && ret != 0) {
+		gs_assert(ret == -ENOMEM, "n=%lu ret=%d", n, ret);
+		gs_assert(!strcmp(c->before, after), "n=%lu: state changed:\n%s\n---\n%s", n,
+			  c->before, after);
+		assert_whole(&c->f);
+	} else {
+		gs_assert(ret == 0, "n=%lu ret=%d", n, ret);
+		/* Only the metadata XArray's nodes are retried (xas_nomem()). */
+		gs_assert(!injected || gs_inject_failure(gs_inject_nr_failures() - 1)->site ==
+					       GS_SITE_XARRAY_NODE,
+			  "n=%lu: site %u absorbed", n,
+			  gs_inject_failure(gs_inject_nr_failures() - 1)->site);
+		assert_split(&c->f, 0, 1);
+		ck_assert_int_eq(
+			hugetlb_restructuring_can_merge(&c->f.cache, c->f.pfn,
+							(struct folio *)pfn_to_page(c->f.pfn), 1),
+			0);
+		ck_assert_ptr_nonnull(hugetlb_restructuring_merge_folio(
+			&c->f.cache, c->f.pfn, (struct folio *)pfn_to_page(c->f.pfn), 1));
+		assert_whole(&c->f);
+	}
+	free(after);
+	free(c->before);
+	file_close(&c->f);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+}
+
+static unsigned long split_fail_nth(unsigned int order, int site, bool persistent)
+{
+	struct gs_fail_nth_ops ops = {split_prepare, split_op, split_check};
+	struct gs_fail_nth cfg = {.site = site, .persistent = persistent};
+	struct split_ctx c = {.order = order};
+	unsigned long runs;
+
+	ck_assert_int_eq(gs_fail_nth_loop(&cfg, &ops, &c, &runs), 0);
+	ck_assert_uint_eq(runs, c.runs);
+	return runs;
+}
+
+/* 2 MiB: the XArray preallocation, the metadata record, the 7 vmemmap pages. */
+START_TEST(split_every_failure_2m)
+{
+	unsigned long runs = split_fail_nth(9, GS_INJECT_ANY_SITE, false);
+
+	/* At least: 8 leaf nodes (512 entries), the record, 7 vmemmap pages, a clean run. */
+	ck_assert_uint_ge(runs, 8 + 1 + 7 + 1);
+	ck_assert_uint_eq(split_fail_nth(9, GS_INJECT_ANY_SITE, true), runs);
+}
+END_TEST
+
+/* One injected failure at the @nth allocation of @site during a split of @order. */
+static void split_fail_once(unsigned int order, int site, unsigned long nth)
+{
+	struct gs_inject_rule rule = {.site = site, .nth = nth};
+	struct split_ctx c = {.order = order};
+	int ret;
+
+	split_prepare(&c);
+	ck_assert_int_ge(gs_inject_arm(&rule), 0);
+	ret = split_op(&c);
+	gs_inject_reset();
+	split_check(&c, ret, nth, true);
+}
+
+/*
+ * 1 GiB, site by site (every site would be 8,000 runs of a 1 GiB split).
+ * Under valgrind, where the full loop has run in the other builds, the
+ * first, a middle and the last XArray node only.
+ */
+START_TEST(split_every_failure_1g)
+{
+	/* 4096 leaves, 64 above them, 1 at the top: all before the point of no return. */
+	if (gs_test_scale(50) > 1) {
+		ck_assert_uint_eq(split_fail_nth(18, GS_SITE_XARRAY_SPLIT, false),
+				  4096 + 64 + 1 + 1);
+	} else {
+		split_fail_once(18, GS_SITE_XARRAY_SPLIT, 1);
+		split_fail_once(18, GS_SITE_XARRAY_SPLIT, 2048);
+		split_fail_once(18, GS_SITE_XARRAY_SPLIT, 4161);
+	}
+	ck_assert_uint_ge(split_fail_nth(18, GS_SITE_HUGETLB_META, false), 2);
+}
+END_TEST
+
+/* The vmemmap restore's 4,095 pages: the first, one inside and the last fail. */
+START_TEST(split_hvo_failure_1g)
+{
+	static const unsigned long nth[] = {1, 2048, 4095};
+
+	for (unsigned int i = 0; i < sizeof(nth) / sizeof(nth[0]); i++)
+		split_fail_once(18, GS_SITE_HVO_RESTORE, nth[i]);
+}
+END_TEST
+
+/* --- deferred merge --- */
+
+/* Truncation of one piece: out of the page cache, its page-cache reference dropped. */
+static void truncate_piece(struct file *f, unsigned long i)
+{
+	struct folio *piece = xa_erase(&f->cache, i);
+
+	gs_assert(piece == (struct folio *)pfn_to_page(f->pfn + i), "index %lu", i);
+	piece->mapping = NULL;
+	folio_put(piece);
+}
+
+START_TEST(deferred_merge_after_all_pieces_freed)
+{
+	unsigned long nr = 512, pinned = 100;
+	struct gs_restructuring_stats st;
+	struct gs_hvo_stats hvo;
+	struct file f;
+
+	file_open(&f, 9);
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(
+				 &f.cache, 0, f.folio,
+				 &(struct hugetlb_split_opts){.extra_refs = 1,
+							      .at = pfn_to_page(f.pfn + pinned)}),
+			 0);
+	/* The file is closed with one piece still referenced (pinned): every piece truncated. */
+	for (unsigned long i = 0; i < nr; i++)
+		truncate_piece(&f, i);
+	hugepage_put_subpool(f.spool);
+	ck_assert(xa_empty(&f.cache));
+	/* 511 pieces queued; the worker counts them but cannot merge yet. */
+	gs_restructuring_stats(&st);
+	ck_assert_uint_eq(st.queued, nr - 1);
+	ck_assert_uint_eq(hugetlb_restructuring_run_deferred(), 0);
+	gs_restructuring_stats(&st);
+	ck_assert_uint_eq(st.queued, 0);
+	ck_assert_uint_eq(st.waiting_pages, nr - 1);
+	ck_assert_uint_eq(hugetlb_meta_lookup(f.pfn)->nr_pages_waiting_to_be_merged, nr - 1);
+	ck_assert_uint_eq(f.h->free_huge_pages, 0); /* still in use, still charged */
+	ck_assert_uint_eq(hugetlb_cgroup_usage(f.cg, hstate_index(f.h), false), nr);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	/* The last piece goes: queued, and back in the pool only when the worker runs. */
+	folio_put((struct folio *)pfn_to_page(f.pfn + pinned));
+	ck_assert_uint_eq(f.h->free_huge_pages, 0);
+	ck_assert_uint_eq(hugetlb_restructuring_run_deferred(), 1);
+	gs_restructuring_stats(&st);
+	ck_assert_uint_eq(st.queued, 0);
+	ck_assert_uint_eq(st.waiting_pages, 0);
+	ck_assert_uint_eq(hugetlb_meta_count(), 0);
+	ck_assert_uint_eq(f.h->nr_huge_pages, 1);
+	ck_assert_uint_eq(f.h->free_huge_pages, 1);
+	ck_assert_uint_eq(f.h->resv_huge_pages, 0);
+	ck_assert_uint_eq(hugetlb_cgroup_usage(f.cg, hstate_index(f.h), false), 0);
+	ck_assert_uint_eq(hugetlb_cgroup_usage(f.cg, hstate_index(f.h), true), 0);
+	/* Merged and optimized again before going back to the pool. */
+	gs_hvo_stats(&hvo);
+	ck_assert_uint_eq(hvo.freed_pages, 7);
+	ck_assert(folio_test_hugetlb_vmemmap_optimized(f.folio));
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	ck_assert_int_eq(hugetlb_cgroup_offline(f.cg), 0);
+	xa_destroy(&f.cache);
+	ck_assert_int_eq(set_max_huge_pages(f.h, 0), 0);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/* An explicit merge takes pieces off the queue: the worker never sees them again. */
+START_TEST(explicit_merge_unqueues)
+{
+	struct gs_restructuring_stats st;
+	struct folio *held, *merged;
+	struct file f;
+
+	file_open(&f, 9);
+	/* A page in no page cache: every piece but the held one is free at once. */
+	xa_destroy(&f.cache);
+	xa_init(&f.cache);
+	f.folio->mapping = NULL;
+	folio_set_count(f.folio, 1);
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(NULL, 0, f.folio, NULL), 0);
+	gs_restructuring_stats(&st);
+	ck_assert_uint_eq(st.queued, 511);
+	held = f.folio;
+	ck_assert_int_eq(hugetlb_restructuring_can_merge(NULL, f.pfn, held, 1), 0);
+	merged = hugetlb_restructuring_merge_folio(NULL, f.pfn, held, 1);
+	ck_assert_ptr_eq(merged, f.folio);
+	gs_restructuring_stats(&st);
+	ck_assert_uint_eq(st.queued, 0);
+	ck_assert_uint_eq(hugetlb_restructuring_run_deferred(), 0);
+	ck_assert_int_eq(folio_ref_count(merged), 1);
+	ck_assert(folio_test_hugetlb_vmemmap_optimized(merged));
+	folio_put(merged);
+	hugepage_put_subpool(f.spool);
+	ck_assert_uint_eq(f.h->free_huge_pages, 1);
+	ck_assert_int_eq(hugetlb_cgroup_offline(f.cg), 0);
+	ck_assert_int_eq(set_max_huge_pages(f.h, 0), 0);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+Suite *gs_test_suite(void)
+{
+	Suite *s = suite_create("restructuring");
+	TCase *tc = tcase_create("split-merge");
+	TCase *fail = tcase_create("failures");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, split_merge_2m);
+	tcase_add_test(tc, split_merge_1g);
+	tcase_add_test(tc, split_keeps_hwpoison_per_raw_page);
+	tcase_add_test(tc, split_refusals);
+	tcase_add_test(tc, split_unexpected_reference);
+	tcase_add_test(tc, deferred_merge_after_all_pieces_freed);
+	tcase_add_test(tc, explicit_merge_unqueues);
+	tcase_add_test(tc, merge_without_hvo_writes_every_tail);
+	tcase_add_test(tc, merge_gives_vmemmap_back_split_reuses_it);
+	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(fail, setup, teardown);
+	tcase_set_timeout(fail, 600);
+	tcase_add_test(fail, split_every_failure_2m);
+	tcase_add_test(fail, split_every_failure_1g);
+	tcase_add_test(fail, split_hvo_failure_1g);
+	suite_add_tcase(s, fail);
+	return s;
+}
