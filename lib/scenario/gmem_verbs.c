@@ -16,7 +16,7 @@
  * answered with a made-up result.
  *
  * SIMULATOR-ONLY verbs (backends = GS_BACKEND_SIM): gfault, stage2, getpfn,
- * poison, unpoison, gsplit. They ask the model what no syscall shows (the TDP MMU,
+ * poison, unpoison, gsplit, gmem-usage. They ask the model what no syscall shows (the TDP MMU,
  * kvm_gmem_get_pfn(), memory failure) through direct library calls on the
  * objects behind the simulated fds (gs_uapi_kvm(), gs_uapi_gmem_file()).
  */
@@ -1435,8 +1435,55 @@ static const struct gs_verb verb_gsplit = {
 	.run = gsplit_run,
 };
 
-/* Its own module, so the guest_memfd verb list above stays as it is. */
-static const struct gs_verb *const gmem_split_verbs[] = {&verb_gsplit, NULL};
+static const char *const usage_outputs[] = {"folios_4k",  "folios_2m", "folios_1g", "pieces",
+					    "spool_used", "spool_rsv", NULL};
+
+/*
+ * The file's memory at a glance: its folios by order (pieces: those of a
+ * split huge page) and, for a HugeTLB file, its subpool's counters.
+ */
+static int usage_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct gmem_file *file = op_file(s, op, res);
+	unsigned long by_order[3] = {0}, pieces = 0, index;
+	struct gmem_inode *inode;
+	struct folio *folio;
+
+	if (!file)
+		return -1;
+	inode = file->inode;
+	xa_for_each (&inode->filemap, index, folio) {
+		unsigned int order = folio_order(folio);
+
+		by_order[order >= 18 ? 2 : order >= 9 ? 1 : 0]++;
+		pieces += folio_test_needs_merge(folio);
+	}
+	gs_result_set(res, "folios_4k", by_order[0]);
+	gs_result_set(res, "folios_2m", by_order[1]);
+	gs_result_set(res, "folios_1g", by_order[2]);
+	gs_result_set(res, "pieces", pieces);
+	if (inode->spool) {
+		gs_result_set(res, "spool_used", (uint64_t)inode->spool->used_hpages);
+		gs_result_set(res, "spool_rsv", (uint64_t)inode->spool->rsv_hpages);
+	}
+	return 0;
+}
+
+static const struct gs_verb verb_gmem_usage = {
+	.name = "gmem-usage",
+	.summary = "a file's folios by order (pieces: of split huge pages) and its subpool's "
+		   "used and reserved huge pages",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.outputs = usage_outputs,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.no_fail_nth = true,
+	.run = usage_run,
+};
+
+/* Their own module, so the guest_memfd verb list above stays as it is. */
+static const struct gs_verb *const gmem_split_verbs[] = {&verb_gsplit, &verb_gmem_usage, NULL};
 
 static struct gs_scenario_module gmem_split_module = {
 	.name = "gmem-split",

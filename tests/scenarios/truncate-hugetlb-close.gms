@@ -12,6 +12,7 @@ gmem h vm=v size=2M flags=mmap|hugetlb page=2M     => 0
 falloc h off=0 len=2M                              => 0 blocks=4096
 hugetlb stat size=2M                               => nr=1 free=0 resv=0
 gsplit h off=12K shared                            => 0 pieces=512
+gmem-usage h                                       => folios_4k=512 folios_2m=0 pieces=512 spool_used=1 spool_rsv=0
 mmap h
 pin h off=12K                                      => 0
 munmap h
@@ -46,6 +47,7 @@ hugetlb pool size=1G nr=1                          => nr=1 free=1 resv=0
 gmem b vm=v size=1G flags=mmap|hugetlb page=1G     => 0
 falloc b off=0 len=1G                              => 0 blocks=2097152
 gsplit b off=0x3000 shared                         => 0 pieces=262144
+gmem-usage b                                       => folios_4k=262144 folios_1g=0 pieces=262144 spool_used=1
 mmap b len=2M
 pin b off=0x3000                                   => 0
 close b

@@ -4,7 +4,8 @@
 # HugeTLB conversion is wired) merges back and goes to its subpool when punched; while a
 # piece is pinned the punch is EAGAIN and nothing changes (the host mapping, the guest
 # leaves, the split page, the pool), also for a huge page in the range that could merge.
-# Accounting at every step: pool, cgroup, HVO, stage-2 leaves by level.
+# Accounting at every step: pool, cgroup, HVO, stage-2 leaves by level, the file's folios
+# by order and its subpool (gmem-usage).
 
 hugetlb pool size=2M nr=2                          => nr=2 free=2 resv=0
 cgroup g enter                                     => usage=0 rsvd=0
@@ -14,6 +15,7 @@ hugetlb stat size=2M                               => nr=2 free=2 resv=2
 falloc h off=0 len=4M                              => 0 blocks=8192
 hugetlb stat size=2M                               => nr=2 free=0 resv=0
 cgroup g                                           => usage=2 rsvd=2
+gmem-usage h                                       => folios_4k=0 folios_2m=2 pieces=0 spool_used=2 spool_rsv=0
 memslot v slot=1 gpa=4G size=4M gmem=h             => 0
 # the second huge page, private and whole: one 2M leaf
 gfault v gpa=0x100200000 private=1                 => 0 level=2
@@ -28,6 +30,7 @@ fault h off=8K                                     => 0
 gfault v gpa=0x100003000 private=1                 => 0 level=1
 stage2 v                                           => leaves_4k=1 leaves_2m=1
 pin h off=8K                                       => 0
+gmem-usage h                                       => folios_4k=512 folios_2m=1 pieces=512 spool_used=2
 check                                              => 0 violations=0
 
 # P36: a pinned piece: EAGAIN, checked before anything is unmapped
@@ -36,6 +39,7 @@ punch h off=0 len=2M                               => EAGAIN blocks=8192
 stage2 v                                           => leaves_4k=1 leaves_2m=1
 hugetlb stat size=2M                               => nr=2 free=0 resv=0
 hvo                                                => freed=7 restored=7
+gmem-usage h                                       => folios_4k=512 folios_2m=1 pieces=512 spool_used=2
 check                                              => 0 violations=0
 
 # unpinned: the page merges (HVO redone) and goes back to the subpool at once
@@ -45,6 +49,7 @@ stage2 v                                           => leaves_4k=0 leaves_2m=1
 hugetlb stat size=2M                               => nr=2 free=1 resv=1
 hvo                                                => freed=14 restored=0
 cgroup g                                           => usage=1 rsvd=2
+gmem-usage h                                       => folios_4k=0 folios_2m=1 pieces=0 spool_used=1 spool_rsv=1
 run-deferred                                       => merged=0 queued=0 waiting=0
 check                                              => 0 violations=0
 
@@ -55,6 +60,7 @@ punch h off=2M len=2M                              => 0 blocks=0
 stage2 v                                           => leaves_4k=0 leaves_2m=0
 hugetlb stat size=2M                               => nr=2 free=2 resv=2
 cgroup g                                           => usage=0 rsvd=2
+gmem-usage h                                       => folios_4k=0 folios_2m=0 pieces=0 spool_used=0 spool_rsv=2
 hvo                                                => freed=14 restored=0
 run-deferred                                       => merged=0 queued=0 waiting=0
 check                                              => 0 violations=0
