@@ -9,7 +9,10 @@
  * file existed. Written against the gs_* uAPI as the HugeTLB RFC v2
  * selftests (§3.4) are against the syscalls: test_truncate_shared_while_pinned
  * and test_close_with_pinning run for 4 KiB (upstream: the punch of a pinned
- * page succeeds), 2 MiB and 1 GiB files.
+ * page succeeds), 2 MiB and 1 GiB files. Beyond them: a split page punched
+ * while mapped by the host and the guest, EAGAIN all or nothing across huge
+ * pages (state snapshots equal), close without pins (no deferred work), and
+ * every allocation of a punch and of a close failed in turn.
  *
  * Pieces come from a conversion to shared. Where the conversion of a HugeTLB
  * file is not wired yet (it answers EOPNOTSUPP), make_shared() does what it
@@ -671,6 +674,77 @@ START_TEST(test_punch_every_allocation_fails)
 }
 END_TEST
 
+/*
+ * Close (eviction) cannot fail: with every allocation failed in turn it
+ * succeeds, the page that can merge goes back at once, the pinned one after
+ * unpin and the worker; nothing leaks.
+ */
+struct close_case {
+	int vm, fd, pin;
+	struct pool base;
+};
+
+static void close_prepare(void *arg)
+{
+	struct close_case *c = arg;
+	uint64_t page = P << 9;
+	char *mem;
+
+	pool_size(9, 2);
+	c->base = pool_now(9);
+	c->vm = create_vm();
+	c->fd = create_gmem(c->vm, 9, 2);
+	ck_assert_int_eq(gs_fallocate(c->fd, GS_FALLOC_FL_KEEP_SIZE, 0, (off_t)(2 * page)), 0);
+	make_shared(c->fd, 0, P);
+	make_shared(c->fd, page, P);
+	mem = map(c->fd, 2 * page);
+	ck_assert_int_eq(host_write(mem, 0, 'G'), 0);
+	c->pin = gs_uapi_pin(mem + page, P);
+	ck_assert_int_gt(c->pin, 0);
+	ck_assert_int_eq(gs_munmap(mem, 2 * page), 0);
+}
+
+static int close_op(void *arg)
+{
+	struct close_case *c = arg;
+
+	return gs_close(c->fd) ? -errno : 0;
+}
+
+static void close_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct close_case *c = arg;
+
+	(void)n;
+	(void)injected;
+	ck_assert_int_eq(ret, 0);
+	/* The unpinned page is back already; the pinned one waits. */
+	ck_assert_uint_eq(pool_now(9).free, c->base.free - 1);
+	ck_assert_uint_eq(pool_now(9).queued, (1UL << 9) - 1);
+	assert_checkers();
+	ck_assert_int_eq(gs_uapi_unpin(c->pin), 0);
+	ck_assert_uint_eq(hugetlb_restructuring_run_deferred(), 1);
+	ck_assert_int_eq(gs_close(c->vm), 0);
+	assert_pool_eq(pool_now(9), c->base);
+	assert_checkers();
+	gs_uapi_reset();
+	set_max_huge_pages(size_to_hstate(P << 9), 0);
+	gs_test_assert_no_leaks();
+}
+
+START_TEST(test_close_every_allocation_fails)
+{
+	const struct gs_fail_nth cfg = {.site = GS_INJECT_ANY_SITE};
+	const struct gs_fail_nth_ops ops = {close_prepare, close_op, close_check};
+	struct close_case c;
+	unsigned long iterations;
+
+	ck_assert_int_eq(gs_fail_nth_loop(&cfg, &ops, &c, &iterations), 0);
+	ck_assert_uint_ge(iterations, 1);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+}
+END_TEST
+
 Suite *gs_test_suite(void)
 {
 	Suite *s = suite_create("truncate");
@@ -690,6 +764,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(more, test_punch_eagain_all_or_nothing);
 	tcase_add_test(more, test_close_split_unpinned);
 	tcase_add_test(more, test_punch_every_allocation_fails);
+	tcase_add_test(more, test_close_every_allocation_fails);
 	suite_add_tcase(s, sel);
 	suite_add_tcase(s, more);
 	return s;
