@@ -6,13 +6,25 @@
  * range loses its mappings) and the host's (unmap_mapping_range() over every
  * mmap of the file). Memory failure uses the invalidations alone.
  *
+ * A HugeTLB file's huge pages may be split into 4 KiB pieces (a conversion
+ * to shared did it). Truncation merges each split page wholly inside the
+ * range back first, so it goes back to its subpool at once, as the WIP
+ * branch's merge_truncate_range() does (spec P36): a punch requires it
+ * (EAGAIN while a piece is pinned), eviction tries and truncates anyway,
+ * leaving pinned pieces to the deferred merge (P27). docs/GUEST_MEMFD.md,
+ * "Truncation of split HugeTLB pages".
+ *
  * The other guest_memfd files call in here and nothing here calls back:
  * creation and eviction (gmem.c), fallocate (gmem_falloc.c) and faults
  * (gmem_fault.c) sit above this file.
  */
+#include <errno.h>
+
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
+#include <gmemsim/hugetlb_restructuring.h>
 #include <gmemsim/maple_tree.h>
+#include <gmemsim/trace.h>
 
 #include <gmemsim/internal/gmem_int.h>
 
@@ -152,16 +164,65 @@ void kvm_gmem_unmap_host(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 	}
 }
 
-void kvm_gmem_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+/*
+ * References on a page-cache folio besides the page cache's and the host
+ * mappings' (each maps one page and holds one reference): a pin, or any
+ * other user, which would keep a piece from merging once unmapped.
+ */
+static bool folio_has_other_refs(struct folio *folio)
+{
+	return folio_ref_count(folio) != (int)folio_nr_pages(folio) + folio_mapcount(folio);
+}
+
+/*
+ * The first piece of a split huge page in [start, end) that something
+ * besides the page cache and the host mappings references, or NULL.
+ * Checked before anything is unmapped, so an EAGAIN changes nothing.
+ */
+static struct folio *gmem_pinned_piece(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
 	unsigned long index;
 	struct folio *folio;
 
-	if (start >= end)
-		return;
-	/* Nobody may reach a folio through a mapping once the file lets go of it. */
-	kvm_gmem_invalidate(inode, start, end);
-	kvm_gmem_unmap_host(inode, start, end);
+	xa_for_each_range (&inode->filemap, index, folio, start, end - 1)
+		if (folio_test_needs_merge(folio) && folio_has_other_refs(folio))
+			return folio;
+	return NULL;
+}
+
+/*
+ * Merge back every split huge page lying wholly in [start, end) whose
+ * pieces hold only the page cache's references (host mappings are gone by
+ * now), so truncation frees it to its subpool in one go. A page that cannot
+ * merge (a piece pinned, missing or kept optimized without memory for its
+ * struct pages) stays split: its pieces are truncated one by one and the
+ * deferred worker merges it when the last is free.
+ */
+static void gmem_merge_split_pages(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	unsigned long nr = 1UL << inode->page_order, index;
+	struct folio *folio;
+
+	xa_for_each_range (&inode->filemap, index, folio, start, end - 1) {
+		pgoff_t base = ALIGN_DOWN(index, nr);
+		unsigned long pfn = folio_pfn(folio); /* any pfn of the page */
+
+		if (!folio_test_needs_merge(folio) || base < start || end - base < nr)
+			continue;
+		if (!hugetlb_restructuring_can_merge(&inode->filemap, pfn, NULL, 0) &&
+		    !hugetlb_restructuring_prepare_merge(pfn))
+			hugetlb_restructuring_merge_folio(&inode->filemap, pfn, NULL, 0);
+		/* The page is done either way: go on after it. */
+		index = base + nr - 1;
+	}
+}
+
+/* truncate_inode_pages_range(): every folio of [start, end) leaves the page cache. */
+static void gmem_truncate_folios(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	unsigned long index;
+	struct folio *folio;
+
 	xa_for_each_range (&inode->filemap, index, folio, start, end - 1) {
 		XA_STATE_ORDER(xas, &inode->filemap, index, folio_order(folio));
 
@@ -174,8 +235,48 @@ void kvm_gmem_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t en
 		 * filemap_remove_folio(): the page cache's references go, one per
 		 * page. A poisoned folio keeps its flag: the page allocator keeps a
 		 * bad order-0 page out of use, the HugeTLB pool a bad huge page
-		 * (free_huge_folio()).
+		 * (free_huge_folio()). A split piece losing its last reference
+		 * waits for the deferred merge (its free hook).
 		 */
 		folio_put_refs(folio, (int)folio_nr_pages(folio));
 	}
+}
+
+int kvm_gmem_merge_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+				  bool require_merge)
+{
+	unsigned int filter;
+	struct folio *pinned;
+	int err;
+
+	if (start >= end)
+		return 0;
+	/* Before any change: a failed punch leaves everything as it was. */
+	pinned = require_merge ? gmem_pinned_piece(inode, start, end) : NULL;
+	if (pinned) {
+		gs_trace("gmem.punch_pinned", GS_TF_U("ino", inode->ino),
+			 GS_TF_X("index", pinned->index));
+		return -EAGAIN;
+	}
+	filter = kvm_gmem_get_invalidate_filter(inode, start, end);
+	/* Private leaves reaching out of the range keep their outside part (P40). */
+	if (filter & KVM_FILTER_PRIVATE) {
+		err = kvm_gmem_split_cross_boundary_leafs(inode, start, end, KVM_FILTER_PRIVATE);
+		/* Eviction cannot fail: without the split, a crossing leaf is zapped whole. */
+		if (err && require_merge)
+			return err;
+	}
+	/* Nobody may reach a folio through a mapping once the file lets go of it. */
+	kvm_gmem_invalidate_begin(inode, start, end, filter);
+	kvm_gmem_unmap_host(inode, start, end);
+	if (inode->page_order)
+		gmem_merge_split_pages(inode, start, end);
+	gmem_truncate_folios(inode, start, end);
+	kvm_gmem_invalidate_end(inode, start, end);
+	return 0;
+}
+
+void kvm_gmem_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	WARN_ON_ONCE(kvm_gmem_merge_truncate_range(inode, start, end, false));
 }

@@ -16,7 +16,7 @@
  * answered with a made-up result.
  *
  * SIMULATOR-ONLY verbs (backends = GS_BACKEND_SIM): gfault, stage2, getpfn,
- * poison, unpoison. They ask the model what no syscall shows (the TDP MMU,
+ * poison, unpoison, gsplit, gmem-usage. They ask the model what no syscall shows (the TDP MMU,
  * kvm_gmem_get_pfn(), memory failure) through direct library calls on the
  * objects behind the simulated fds (gs_uapi_kvm(), gs_uapi_gmem_file()).
  */
@@ -32,6 +32,7 @@
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
 #include <gmemsim/hugetlb.h>
+#include <gmemsim/hugetlb_restructuring.h>
 #include <gmemsim/kvm.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/scenario.h>
@@ -1339,3 +1340,154 @@ static struct gs_scenario_module gmem_module = {
 	.teardown = gmem_teardown,
 };
 GS_SCENARIO_MODULE(gmem_module)
+
+/* --- SIMULATOR-ONLY: a split HugeTLB page, as a conversion to shared leaves it --- */
+
+static const struct gs_key gsplit_keys[] = {
+	{"off", GS_ARG_U64, .required = true, .help = "file offset in bytes, in the huge page"},
+	{"shared", GS_ARG_BOOL, .help = "also make the 4 KiB page at off shared"},
+	{NULL},
+};
+
+static const char *const gsplit_outputs[] = {"pieces", NULL};
+
+/* Make the page at @index shared, the range widened over equal neighbours (spec P1). */
+static int gsplit_prepare_shared(struct gmem_inode *inode, pgoff_t index, struct ma_state *mas)
+{
+	void *entry = xa_mk_value(SHAREABILITY_ALL);
+	unsigned long first = index, last = index;
+
+	if (index && mtree_load(&inode->shareability, index - 1) == entry) {
+		MA_STATE(m, &inode->shareability, index - 1, index - 1);
+
+		mas_walk(&m);
+		first = m.index;
+	}
+	if (index + 1 < gmem_nr_pages(inode) &&
+	    mtree_load(&inode->shareability, index + 1) == entry) {
+		MA_STATE(m, &inode->shareability, index + 1, index + 1);
+
+		mas_walk(&m);
+		last = m.last;
+	}
+	mas_set_range(mas, first, last);
+	return mas_preallocate(mas, entry, GFP_KERNEL);
+}
+
+/*
+ * What a conversion to shared of one 4 KiB page of a HugeTLB file does to
+ * its folio (spec P35), for scenarios about split pages while the HugeTLB
+ * conversion is not wired: split the huge page holding off= to 4 KiB
+ * (hugetlb_restructuring_split_folio()) and, with shared, mark the page
+ * shared. Nothing of stage-2 is split or zapped: use it before guest faults
+ * map the page. Either both happen or neither.
+ */
+static int gsplit_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct gmem_file *file = op_file(s, op, res);
+	struct hugetlb_split_opts opts = {0};
+	struct gmem_inode *inode;
+	struct folio *folio;
+	pgoff_t index;
+	bool shared;
+
+	if (!file)
+		return -1;
+	inode = file->inode;
+	index = gs_op_u64(op, "off", 0) >> PAGE_SHIFT;
+	shared = gs_op_u64(op, "shared", 0);
+	if (!inode->page_order || index >= gmem_nr_pages(inode)) {
+		res->ret = -EINVAL;
+		return 0;
+	}
+	folio = xa_load(&inode->filemap, index);
+	if (!folio) {
+		res->ret = -ENOENT;
+		return 0;
+	}
+	MA_STATE(mas, &inode->shareability, index, index);
+	if (shared && gsplit_prepare_shared(inode, index, &mas)) {
+		res->ret = -ENOMEM;
+		return 0;
+	}
+	res->ret = folio_order(folio) ? hugetlb_restructuring_split_folio(
+						&inode->filemap, folio->index, folio, &opts)
+				      : 0;
+	if (shared && res->ret)
+		mas_destroy(&mas);
+	else if (shared)
+		mas_store_prealloc(&mas, xa_mk_value(SHAREABILITY_ALL));
+	if (!res->ret)
+		gs_result_set(res, "pieces", 1UL << inode->page_order);
+	return 0;
+}
+
+static const struct gs_verb verb_gsplit = {
+	.name = "gsplit",
+	.summary = "split the HugeTLB file page holding off= to 4 KiB, optionally making the page "
+		   "at off shared (what a conversion to shared does to the folio)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = gsplit_keys,
+	.outputs = gsplit_outputs,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.run = gsplit_run,
+};
+
+static const char *const usage_outputs[] = {"folios_4k",  "folios_2m", "folios_1g", "pieces",
+					    "spool_used", "spool_rsv", NULL};
+
+/*
+ * The file's memory at a glance: its folios by order (pieces: those of a
+ * split huge page) and, for a HugeTLB file, its subpool's counters.
+ */
+static int usage_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct gmem_file *file = op_file(s, op, res);
+	unsigned long by_order[3] = {0}, pieces = 0, index;
+	struct gmem_inode *inode;
+	struct folio *folio;
+
+	if (!file)
+		return -1;
+	inode = file->inode;
+	xa_for_each (&inode->filemap, index, folio) {
+		unsigned int order = folio_order(folio);
+
+		by_order[order >= 18 ? 2 : order >= 9 ? 1 : 0]++;
+		pieces += folio_test_needs_merge(folio);
+	}
+	gs_result_set(res, "folios_4k", by_order[0]);
+	gs_result_set(res, "folios_2m", by_order[1]);
+	gs_result_set(res, "folios_1g", by_order[2]);
+	gs_result_set(res, "pieces", pieces);
+	if (inode->spool) {
+		gs_result_set(res, "spool_used", (uint64_t)inode->spool->used_hpages);
+		gs_result_set(res, "spool_rsv", (uint64_t)inode->spool->rsv_hpages);
+	}
+	return 0;
+}
+
+static const struct gs_verb verb_gmem_usage = {
+	.name = "gmem-usage",
+	.summary = "a file's folios by order (pieces: of split huge pages) and its subpool's "
+		   "used and reserved huge pages",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.outputs = usage_outputs,
+	.backends = GS_BACKEND_SIM,
+	.strict = true,
+	.no_fail_nth = true,
+	.run = usage_run,
+};
+
+/* Their own module, so the guest_memfd verb list above stays as it is. */
+static const struct gs_verb *const gmem_split_verbs[] = {&verb_gsplit, &verb_gmem_usage, NULL};
+
+static struct gs_scenario_module gmem_split_module = {
+	.name = "gmem-split",
+	.priority = GS_MODULE_PRIO_LAYER,
+	.verbs = gmem_split_verbs,
+};
+GS_SCENARIO_MODULE(gmem_split_module)

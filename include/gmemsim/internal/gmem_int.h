@@ -24,10 +24,22 @@ struct folio *kvm_gmem_get_folio(struct gmem_inode *inode, pgoff_t index, bool c
 void kvm_gmem_zero_folio(struct folio *folio);
 
 /*
- * kvm_gmem_truncate_range() - remove the folios of file pages [start, end)
- * (page-size aligned): guest mappings zapped, host mappings removed,
- * st_blocks lowered, the filemap's reference dropped.
+ * kvm_gmem_merge_truncate_range() - remove the folios of file pages [start,
+ * end) (page-size aligned), as the HugeTLB WIP branch's punch and eviction
+ * do (spec P36): guest mappings zapped (private leaves crossing the edges
+ * split first), host mappings removed, every split huge page wholly in the
+ * range merged back when only the page cache holds its pieces, then
+ * truncated: st_blocks lowered, the page cache's references dropped.
+ * @require_merge (punch): a piece pinned (referenced beyond the page cache
+ * and host mappings) is -EAGAIN, and the failed stage-2 split -ENOMEM, both
+ * before anything changed. Without it (eviction, undoing an allocation)
+ * it never fails: a page that cannot merge is truncated piece by piece and
+ * merged later by the deferred worker (P27).
  */
+int kvm_gmem_merge_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+				  bool require_merge);
+
+/* kvm_gmem_truncate_range() - kvm_gmem_merge_truncate_range() best effort. */
 void kvm_gmem_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
 
 /* kvm_gmem_unmap_host() - unmap_mapping_range() over file pages [start, end). */
