@@ -105,8 +105,9 @@ static void vm_obj_show(struct gs_scenario *s, FILE *f, const char *name, void *
 		fprintf(f, "%s:%s\n", name, vm->absent ? " skipped" : " (live kernel)");
 		return;
 	}
-	fprintf(f, "%s: type=%lu attributes=%s leaves 4K=%lu 2M=%lu 1G=%lu\n", name, kvm->type,
-		kvm->params.vm_memory_attributes ? "vm" : "gmem", kvm->nr_leaves[PG_LEVEL_4K],
+	fprintf(f, "%s: type=%lu attributes=%s conversion=%s leaves 4K=%lu 2M=%lu 1G=%lu\n", name,
+		kvm->type, kvm->params.vm_memory_attributes ? "vm" : "gmem",
+		gs_gmem_conversion_name(kvm->gmem.conversion), kvm->nr_leaves[PG_LEVEL_4K],
 		kvm->nr_leaves[PG_LEVEL_2M], kvm->nr_leaves[PG_LEVEL_1G]);
 	xa_for_each (&kvm->mem_attr_array, b, entry)
 		nr++;
@@ -295,6 +296,8 @@ static uint64_t vm_cap(const struct vm_obj *vm, long cap)
 static const char *const type_names[] = {"default", "sw_protected", "sev", "sev_es",
 					 "snp",	    "tdx",	    NULL};
 static const char *const profile_names[] = {"design", "upstream", NULL};
+/* enum gs_gmem_conversion, in its order. */
+static const char *const conversion_names[] = {"planned", "v8", "wip", "rfc-v2", NULL};
 
 static const struct gs_key vm_keys[] = {
 	{"type", GS_ARG_ENUM, type_names, .help = "default (0), sw_protected, snp or tdx"},
@@ -302,6 +305,9 @@ static const struct gs_key vm_keys[] = {
 	{"vm_memory_attributes", GS_ARG_BOOL,
 	 .help = "kvm.vm_memory_attributes: 1 = PRIVATE per VM (upstream's default), "
 		 "0 = in guest_memfd (the design's)"},
+	{"conversion", GS_ARG_ENUM, conversion_names,
+	 .help = "the ordering of in-place conversions: planned (default), v8, wip, rfc-v2 "
+		 "(not modelled yet: EOPNOTSUPP); the simulator's only"},
 	{NULL},
 };
 
@@ -331,6 +337,7 @@ static int vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_resul
 	if (gs_scenario_obj_get(s, op->target, NULL))
 		return gs_scenario_error(s, op, "'%s' exists already", op->target);
 	p.vm_memory_attributes = gs_op_u64(op, "vm_memory_attributes", p.vm_memory_attributes);
+	p.conversion = (enum gs_gmem_conversion)gs_op_u64(op, "conversion", GS_CONVERSION_PLANNED);
 	if (!why) {
 		fd = make_vm(sys, gs_op_u64(op, "type", GS_KVM_X86_DEFAULT_VM), &p);
 		if (fd < 0) {
@@ -1157,7 +1164,7 @@ static const struct gs_key convert_keys[] = {
 	{NULL},
 };
 
-static const char *const convert_outputs[] = {"error_offset", NULL};
+static const char *const convert_outputs[] = {"error_offset", "partial", NULL};
 
 static int convert_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
@@ -1173,17 +1180,27 @@ static int convert_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 		.reserved[0] = gs_op_u64(op, "reserved", 0),
 	};
 
+	unsigned long partial;
+
 	if (!g)
 		return ret;
+	partial = g->sys->live ? 0 : gs_gmem_convert_stats(false).partial;
 	res->ret = g->sys->ioctl(g->fd, GS_KVM_SET_MEMORY_ATTRIBUTES2, (unsigned long)&a);
 	/* A kernel without in-place conversion lacks the ioctl: that is no answer. */
 	if (g->sys->live && res->ret == -ENOTTY)
 		return skip_line(res, "this kernel has no KVM_SET_MEMORY_ATTRIBUTES2 (ENOTTY)");
 	gs_result_set_hex(res, "error_offset", a.error_offset);
+	/* The simulator says when a failure left work done (the wip ordering's batches). */
+	if (!g->sys->live)
+		gs_result_set(res, "partial", gs_gmem_convert_stats(false).partial - partial);
 	return 0;
 }
 
-/* All or nothing (spec P7): a failed allocation is ENOMEM with nothing changed. */
+/*
+ * All or nothing (spec P7, P37): a failed allocation is ENOMEM with nothing
+ * changed, unless the ordering keeps part of the work (partial=1: wip's
+ * earlier batches; stage-2 leaves split finer before the point of no return).
+ */
 static const int convert_errnos[] = {0};
 
 static const struct gs_verb verb_convert = {
@@ -1198,6 +1215,7 @@ static const struct gs_verb verb_convert = {
 	.strict = true,
 	.run = convert_run,
 	.fail_nth.errnos = convert_errnos,
+	.fail_nth.progress = "partial",
 };
 
 /* --- guest side and memory failure: SIMULATOR-ONLY --- */
