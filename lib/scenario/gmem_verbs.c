@@ -32,6 +32,7 @@
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
 #include <gmemsim/hugetlb.h>
+#include <gmemsim/hvo.h>
 #include <gmemsim/kvm.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/scenario.h>
@@ -160,6 +161,19 @@ static void gmem_obj_destroy(void *obj)
 	g_free(g);
 }
 
+/* Folios of @inode: all of them, and those of the file's page order (whole huge pages). */
+static void count_folios(struct gmem_inode *inode, unsigned long *all, unsigned long *whole)
+{
+	struct folio *folio;
+	unsigned long index;
+
+	*all = *whole = 0;
+	xa_for_each (&inode->filemap, index, folio) {
+		(*all)++;
+		*whole += folio_order(folio) == inode->page_order;
+	}
+}
+
 static void gmem_obj_show(struct gs_scenario *s, FILE *f, const char *name, void *obj)
 {
 	struct gmem_obj *g = obj;
@@ -168,8 +182,17 @@ static void gmem_obj_show(struct gs_scenario *s, FILE *f, const char *name, void
 	(void)s;
 	fprintf(f, "%s:%s%s pins=%u\n", name, g->fd < 0 ? " closed" : "", g->map ? " mapped" : "",
 		g->pins->len);
-	if (file)
+	if (file) {
+		unsigned long all, whole;
+		struct gs_hvo_stats hvo;
+
 		kvm_gmem_dump(file->inode, f);
+		count_folios(file->inode, &all, &whole);
+		gs_hvo_stats(&hvo);
+		fprintf(f, " folios: order %u=%lu order 0 pieces=%lu; hvo freed=%lu restored=%lu\n",
+			file->inode->page_order, whole, file->inode->page_order ? all - whole : 0,
+			hvo.freed_pages, hvo.restored_pages);
+	}
 }
 
 static void gmem_obj_dump(struct gs_state *st, const char *path, void *obj)
@@ -1164,7 +1187,34 @@ static const struct gs_key convert_keys[] = {
 	{NULL},
 };
 
-static const char *const convert_outputs[] = {"error_offset", "partial", NULL};
+static const char *const convert_outputs[] = {"error_offset", "partial", "folios", "huge_folios",
+					      NULL};
+
+/* The stage-2 leaves, by level, of the VM that created @g's file (simulator). */
+static void vm_leaves(struct gmem_obj *g, unsigned long *leaves)
+{
+	struct gmem_file *file = gs_uapi_gmem_file(g->fd);
+
+	if (file && file->vm && file->vm->ops)
+		memcpy(leaves, gmem_vm_kvm(file->vm)->nr_leaves, sizeof(*leaves) * PG_LEVEL_NUM);
+}
+
+/*
+ * A failed conversion the library says did part of its work: under wip,
+ * batches or a zap; under planned, only stage-2 leaves split finer before
+ * the point of no return, which shows in the leaf counts (so a split that
+ * found no leaf to split left nothing).
+ */
+static bool convert_left_work(struct gmem_obj *g, const unsigned long *before)
+{
+	struct gmem_file *file = gs_uapi_gmem_file(g->fd);
+	unsigned long now[PG_LEVEL_NUM] = {0};
+
+	if (!file || !file->vm || file->vm->conversion == GS_CONVERSION_WIP)
+		return true;
+	vm_leaves(g, now);
+	return memcmp(now, before, sizeof(now)) != 0;
+}
 
 static int convert_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
@@ -1180,19 +1230,32 @@ static int convert_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 		.reserved[0] = gs_op_u64(op, "reserved", 0),
 	};
 
-	unsigned long partial;
+	unsigned long partial, leaves[PG_LEVEL_NUM] = {0};
 
 	if (!g)
 		return ret;
 	partial = g->sys->live ? 0 : gs_gmem_convert_stats(false).partial;
+	if (!g->sys->live)
+		vm_leaves(g, leaves);
 	res->ret = g->sys->ioctl(g->fd, GS_KVM_SET_MEMORY_ATTRIBUTES2, (unsigned long)&a);
 	/* A kernel without in-place conversion lacks the ioctl: that is no answer. */
 	if (g->sys->live && res->ret == -ENOTTY)
 		return skip_line(res, "this kernel has no KVM_SET_MEMORY_ATTRIBUTES2 (ENOTTY)");
 	gs_result_set_hex(res, "error_offset", a.error_offset);
 	/* The simulator says when a failure left work done (the wip ordering's batches). */
-	if (!g->sys->live)
-		gs_result_set(res, "partial", gs_gmem_convert_stats(false).partial - partial);
+	if (!g->sys->live) {
+		struct gmem_file *file = gs_uapi_gmem_file(g->fd);
+		unsigned long all, whole;
+
+		gs_result_set(res, "partial",
+			      gs_gmem_convert_stats(false).partial != partial &&
+				      convert_left_work(g, leaves));
+		if (file) {
+			count_folios(file->inode, &all, &whole);
+			gs_result_set(res, "folios", all);
+			gs_result_set(res, "huge_folios", file->inode->page_order ? whole : 0);
+		}
+	}
 	return 0;
 }
 
