@@ -153,3 +153,9 @@ void kvm_gmem_merge_huge_page(struct gmem_inode *inode, pgoff_t base)
 	zero_unused_pieces(inode, base);
 	WARN_ON(!hugetlb_restructuring_merge_folio(&inode->filemap, folio_pfn(first), NULL, 0));
 }
+
+void kvm_gmem_merge_for_undo(struct gmem_inode *inode, pgoff_t base)
+{
+	if (inode->page_order && kvm_gmem_prepare_merge(inode, base) == 0)
+		kvm_gmem_merge_huge_page(inode, base);
+}

@@ -120,4 +120,13 @@ int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base);
  */
 void kvm_gmem_merge_huge_page(struct gmem_inode *inode, pgoff_t base);
 
+/*
+ * kvm_gmem_merge_for_undo() - before an allocation that failed is undone:
+ * merge back a huge page at @base that was split fresh (P34), so that its
+ * truncation gives the whole page back to the pool at once rather than
+ * leaving the pieces waiting for the deferred merge. Nothing when it is not
+ * split or cannot merge.
+ */
+void kvm_gmem_merge_for_undo(struct gmem_inode *inode, pgoff_t base);
+
 #endif /* GS_LIB_GMEM_INT_H */
