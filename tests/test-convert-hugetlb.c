@@ -530,6 +530,16 @@ START_TEST(test_profiles_unsupported)
 	fd4 = gs_ioctl(v8, GS_KVM_CREATE_GUEST_MEMFD, &small);
 	ck_assert_int_ge(fd4, 0);
 	ck_assert_int_eq(set_attrs(fd4, 0, P, 0, NULL), 0);
+	/* wip on a 4 KiB file: one batch, as v8. */
+	{
+		int wipvm = create_vm(GS_CONVERSION_WIP);
+		int wfd = gs_ioctl(wipvm, GS_KVM_CREATE_GUEST_MEMFD, &small);
+
+		ck_assert_int_ge(wfd, 0);
+		gs_gmem_convert_stats(true);
+		ck_assert_int_eq(set_attrs(wfd, 0, 4 * P, 0, NULL), 0);
+		ck_assert_uint_eq(gs_gmem_convert_stats(false).batches, 1);
+	}
 	/* rfc-v2 is not modelled: EOPNOTSUPP for every file, error_offset untouched. */
 	rfd = gs_ioctl(rfc, GS_KVM_CREATE_GUEST_MEMFD, &small);
 	ck_assert_int_ge(rfd, 0);

@@ -540,7 +540,9 @@ static int convert_wip(struct gmem_inode *inode, pgoff_t start, pgoff_t end, boo
 	int err;
 
 	for (b = start; b < end; b = be) {
-		be = ALIGN_DOWN(b, nr) + nr < end ? ALIGN_DOWN(b, nr) + nr : end;
+		/* A 4 KiB file is one batch. */
+		be = inode->page_order && ALIGN_DOWN(b, nr) + nr < end ? ALIGN_DOWN(b, nr) + nr
+								       : end;
 		err = wip_batch(inode, b, be, to_private, err_index, &zapped);
 		if (err) {
 			*partial = b > start || zapped;
