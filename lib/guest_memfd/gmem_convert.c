@@ -8,10 +8,13 @@
  * the flow beside the kernel's function names is docs/CONVERSION.md.
  *
  * The attributes are the inode's shareability maple tree (gmem.c creates
- * it over the whole file). Every step that can fail runs before the point
- * of no return, so a failed call leaves the tree, the folios and the guest
- * mappings as they were; only the host mappings of a failed to-private
- * conversion stay unmapped, as in the kernel (they fault back in).
+ * it over the whole file). Under v8 and planned every step that can fail
+ * runs before the point of no return, so a failed call leaves the tree, the
+ * folios and the guest mappings as they were; only the host mappings of a
+ * failed to-private conversion stay unmapped, as in the kernel (they fault
+ * back in), and stage-2 leaves split finer for a folio split stay split.
+ * wip has a point of no return per huge-page batch and keeps the batches
+ * done before a failing one (P35).
  *
  * Also here: the simulated per-CPU LRU batch (gs_lru_add_folio(),
  * lru_add_drain_all()) whose references the refcount check drains once.
