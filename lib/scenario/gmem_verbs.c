@@ -1172,7 +1172,7 @@ static const struct gs_verb verb_unpin = {
 	.run = unpin_run,
 };
 
-/* --- convert: KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd fd (v8) --- */
+/* --- convert: KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd fd (v8, wip, planned) --- */
 
 static const char *const to_names[] = {"shared", "private", NULL};
 
@@ -1268,8 +1268,9 @@ static const int convert_errnos[] = {0};
 
 static const struct gs_verb verb_convert = {
 	.name = "convert",
-	.summary = "KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd fd (in-place conversion, v8); "
-		   "outputs error_offset",
+	.summary = "KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd fd (in-place conversion, in the "
+		   "VM's ordering); outputs error_offset, and on the simulator partial, folios, "
+		   "huge_folios",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = convert_keys,
