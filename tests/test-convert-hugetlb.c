@@ -99,6 +99,21 @@ static void assert_checks(void)
 	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
 }
 
+/* The file's rule (P25, P34): a folio of the page order only over an all-private huge page. */
+static void assert_whole_only_private(int fd)
+{
+	struct gmem_inode *inode = gs_uapi_gmem_file(fd)->inode;
+	struct folio *folio;
+	unsigned long index;
+
+	xa_for_each (&inode->filemap, index, folio)
+		if (folio_order(folio) == inode->page_order)
+			gs_assert(kvm_gmem_range_shareability(inode, index,
+							      index + folio_nr_pages(folio)) ==
+					  SHAREABILITY_GUEST,
+				  "index %lx: a whole huge folio over shared pages", index);
+}
+
 #define assert_fails(call, err)                 \
 	do {                                    \
 		errno = 0;                      \
@@ -289,6 +304,7 @@ START_TEST(test_fresh_folio_split)
 	assert_whole(fd, hp, order);
 	ck_assert_int_eq(max_order_at(vm, hp + 7 * P), (int)order);
 	assert_checks();
+	assert_whole_only_private(fd);
 	assert_clean();
 }
 END_TEST
@@ -311,10 +327,12 @@ START_TEST(test_split_on_share_merge_on_private)
 	ck_assert_int_eq(guest_fault(vm, 0, true), order == 9 ? PG_LEVEL_2M : PG_LEVEL_1G);
 	ck_assert_int_eq(max_order_at(vm, 0), (int)order);
 	assert_checks();
+	assert_whole_only_private(fd);
 
 	/* To shared in the middle: the leaf is split first, then the folio (P40). */
 	ck_assert_int_eq(set_attrs(fd, 4 * P, P, 0, NULL), 0);
 	assert_checks();
+	assert_whole_only_private(fd);
 	assert_split(fd, 0, order);
 	assert_whole(fd, hp, order);
 	ck_assert_uint_eq(kvm->nr_leaves[PG_LEVEL_2M] + kvm->nr_leaves[PG_LEVEL_1G], 0);
@@ -333,13 +351,16 @@ START_TEST(test_split_on_share_merge_on_private)
 	ck_assert_int_eq(set_attrs(fd, 9 * P, P, 0, NULL), 0);
 	ck_assert_uint_eq(gs_gmem_convert_stats(false).splits, 1);
 	assert_checks();
+	assert_whole_only_private(fd);
 
 	/* Back to private one page at a time: the merge waits until all of it is private. */
 	ck_assert_int_eq(set_attrs(fd, 4 * P, P, PRIVATE, NULL), 0);
 	assert_checks();
+	assert_whole_only_private(fd);
 	assert_split(fd, 0, order);
 	ck_assert_int_eq(set_attrs(fd, 9 * P, P, PRIVATE, NULL), 0);
 	assert_checks();
+	assert_whole_only_private(fd);
 	assert_whole(fd, 0, order);
 	ck_assert_uint_eq(gs_gmem_convert_stats(false).merges, 1);
 	ck_assert_uint_eq(hvo_freed(), freed);
@@ -352,11 +373,13 @@ START_TEST(test_split_on_share_merge_on_private)
 	assert_split(fd, 0, order);
 	assert_split(fd, hp, order);
 	assert_checks();
+	assert_whole_only_private(fd);
 	ck_assert_int_eq(set_attrs(fd, 0, 2 * hp, PRIVATE, NULL), 0);
 	assert_whole(fd, 0, order);
 	assert_whole(fd, hp, order);
 	ck_assert_uint_eq(hvo_freed(), freed);
 	assert_checks();
+	assert_whole_only_private(fd);
 	assert_clean();
 }
 END_TEST
