@@ -32,6 +32,7 @@
 #include <gmemsim/inject.h>
 #include <gmemsim/kvm.h>
 #include <gmemsim/physmem.h>
+#include <gmemsim/sites.h>
 #include <gmemsim/state.h>
 #include <gmemsim/sys.h>
 #include <gmemsim/uapi.h>
@@ -738,6 +739,61 @@ START_TEST(test_fail_nth_planned_mapped)
 }
 END_TEST
 
+/*
+ * A 1 GiB page: each allocation site on the to-shared path failed at its
+ * first and at a late hit, under planned and wip (one batch: both all or
+ * nothing here). The full loop over the 12,930 allocations of a 1 GiB split
+ * is the 2 MiB case's (test_fail_nth_*) and the fail-nth suite's sampling.
+ */
+START_TEST(test_enomem_sites_1g)
+{
+	static const struct {
+		int site;
+		unsigned long nth;
+	} fails[] = {
+		{GS_SITE_KMALLOC, 1},	   {GS_SITE_XARRAY_SPLIT, 1}, {GS_SITE_XARRAY_SPLIT, 64},
+		{GS_SITE_HUGETLB_META, 1}, {GS_SITE_HVO_RESTORE, 1},  {GS_SITE_HVO_RESTORE, 4095},
+	};
+	unsigned long fired = 0;
+
+	for (int wip = 0; wip < 2; wip++)
+		for (size_t i = 0; i < ARRAY_SIZE(fails); i++) {
+			struct gs_inject_rule rule = {
+				.site = fails[i].site, .mode = GS_INJECT_NTH, .nth = fails[i].nth};
+			int vm = create_vm(wip ? GS_CONVERSION_WIP : GS_CONVERSION_PLANNED);
+			int fd = create_huge(vm, 18, 1);
+			char *before, *after;
+			uint64_t eo = 0;
+			int r;
+
+			bind(vm, fd, 1ULL << 30);
+			before = snapshot(vm, fd);
+			ck_assert_int_ge(gs_inject_arm(&rule), 0);
+			r = set_attrs(fd, 4 * P, P, 0, &eo);
+			gs_inject_reset();
+			if (r) {
+				ck_assert_int_eq(errno, ENOMEM);
+				ck_assert_uint_eq(eo, 4 * P);
+				after = snapshot(vm, fd);
+				ck_assert_str_eq(before, after);
+				free(after);
+				assert_whole(fd, 0, 18);
+				fired++;
+			} else {
+				assert_split(fd, 0, 18);
+			}
+			assert_checks();
+			ck_assert_uint_eq(gs_warn_count(), 0);
+			free(before);
+			gs_uapi_reset();
+			hugetlb_restructuring_run_deferred();
+			empty_pools();
+		}
+	ck_assert_uint_ge(fired, 8);
+	assert_clean();
+}
+END_TEST
+
 Suite *gs_test_suite(void)
 {
 	Suite *s = suite_create("convert-hugetlb");
@@ -757,6 +813,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(fn, test_fail_nth_planned);
 	tcase_add_test(fn, test_fail_nth_wip);
 	tcase_add_test(fn, test_fail_nth_planned_mapped);
+	tcase_add_test(fn, test_enomem_sites_1g);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, fn);
 	return s;
