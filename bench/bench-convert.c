@@ -11,12 +11,23 @@
  *     also zaps one leaf: what a conversion costs in a running guest).
  * Pages are metadata-only. The issue's goal: at least 1,000,000 4 KiB
  * conversions per second (docs/PERFORMANCE.md).
+ *
+ * HugeTLB (planned ordering, the default):
+ *   - convert.4k_split_1g: the same alternation over a 1 GiB HugeTLB file
+ *     whose last page stays shared, so the huge page stays split to 262,144
+ *     order-0 folios and no call splits or merges;
+ *   - convert.roundtrip_2m: a 2 MiB HugeTLB page, private, one 4 KiB page to
+ *     shared (the folio split: HVO restored, the entry split) and back (the
+ *     merge: HVO again), per round trip.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <gmemsim/gmem.h>
+#include <gmemsim/hugetlb.h>
+#include <gmemsim/hugetlb_backend.h>
+#include <gmemsim/hvo.h>
 #include <gmemsim/internal/page_alloc.h>
 #include <gmemsim/kvm.h>
 #include <gmemsim/uapi.h>
@@ -60,6 +71,19 @@ static __attribute__((noinline)) void bench_convert_4k_allocated(int fd, unsigne
 static __attribute__((noinline)) void bench_convert_4k_mapped(int fd, unsigned long nr)
 {
 	convert_round(fd, nr);
+}
+
+static __attribute__((noinline)) void bench_convert_4k_split_1g(int fd, unsigned long nr)
+{
+	convert_round(fd, nr);
+}
+
+static __attribute__((noinline)) void bench_convert_roundtrip_2m(int fd, unsigned long nr)
+{
+	for (unsigned long i = 0; i < nr; i++)
+		if (set_attrs(fd, PAGE_SIZE, 0) ||
+		    set_attrs(fd, PAGE_SIZE, GS_KVM_MEMORY_ATTRIBUTE_PRIVATE))
+			abort();
 }
 
 static int create_vm(void)
@@ -115,6 +139,54 @@ static void run(const char *name, void (*fn)(int, unsigned long), int fd, unsign
 	bench_report(name, bench_now_ns() - t0, nr);
 }
 
+/* A bound HugeTLB file of one huge page of @size, allocated and private. */
+static int create_huge_gmem(int vm, uint64_t size, unsigned int order, uint64_t gpa)
+{
+	struct gs_kvm_create_guest_memfd args = {
+		.size = size, .flags = GS_GUEST_MEMFD_FLAG_HUGETLB, .page_order = order};
+	struct gs_kvm_userspace_memory_region2 mem = {
+		.slot = 1 + order,
+		.flags = GS_KVM_MEM_GUEST_MEMFD,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+	};
+	int fd;
+
+	if (set_max_huge_pages(size_to_hstate(size), 1))
+		abort();
+	fd = gs_ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, &args);
+	if (fd < 0)
+		abort();
+	mem.guest_memfd = (uint32_t)fd;
+	if (gs_ioctl(vm, GS_KVM_SET_USER_MEMORY_REGION2, &mem) ||
+	    gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, (off_t)size))
+		abort();
+	return fd;
+}
+
+static void run_hugetlb(int vm)
+{
+	struct gs_hugetlb_host host = {.backing = GS_BACKING_NONE};
+	struct gs_hugetlb_backend be = gs_hugetlb_host_backend(&host);
+	unsigned long trips = 2000;
+	uint64_t t0;
+	int fd;
+
+	gs_hvo_set_enabled(true);
+	if (hugetlb_set_backend(&be))
+		abort();
+	fd = create_huge_gmem(vm, FILE_SIZE, 18, 16ULL << 30);
+	/* The last page shared for good: the huge page stays split. */
+	if (set_attrs(fd, FILE_SIZE - PAGE_SIZE, 0))
+		abort();
+	run("convert.4k_split_1g", bench_convert_4k_split_1g, fd, NR_PAGES - 2);
+	fd = create_huge_gmem(vm, 2 << 20, 9, 32ULL << 30);
+	t0 = bench_now_ns();
+	bench_convert_roundtrip_2m(fd, trips);
+	bench_report("convert.roundtrip_2m", bench_now_ns() - t0, trips);
+	printf("  %.0f round trips/s\n", 1e9 * (double)trips / (double)(bench_now_ns() - t0));
+}
+
 int main(int argc, char **argv)
 {
 	/* The mapped case zaps a leaf per call: its page count can be lowered. */
@@ -132,6 +204,7 @@ int main(int argc, char **argv)
 	run("convert.4k_allocated", bench_convert_4k_allocated, fd, NR_PAGES);
 	map_all_private(vm);
 	run("convert.4k_mapped", bench_convert_4k_mapped, fd, mapped);
+	run_hugetlb(vm);
 	gs_uapi_reset();
 	return 0;
 }

@@ -55,6 +55,27 @@ enum gs_gmem_profile {
 	GS_GMEM_PROFILE_UPSTREAM,
 };
 
+/**
+ * enum gs_gmem_conversion - the ordering KVM_SET_MEMORY_ATTRIBUTES2 follows
+ * (docs/CONVERSION.md, "Orderings")
+ * @GS_CONVERSION_PLANNED: P37, the design's default: every ENOMEM/EAGAIN
+ *              (refcounts, stage-2 leaf splits, folio splits, merge
+ *              preparation) before the point of no return, all or nothing
+ *              across huge pages, merges after it that cannot fail
+ * @GS_CONVERSION_V8: P7, 4 KiB files only (v8 has no HugeTLB: a conversion
+ *              that would change a HugeTLB file is -EOPNOTSUPP)
+ * @GS_CONVERSION_WIP: P35, one huge-page batch at a time; batches done
+ *              before a failing one stay converted
+ * @GS_CONVERSION_RFC_V2: P20/P25's work list with rollback; not modelled
+ *              yet: -EOPNOTSUPP
+ */
+enum gs_gmem_conversion {
+	GS_CONVERSION_PLANNED,
+	GS_CONVERSION_V8,
+	GS_CONVERSION_WIP,
+	GS_CONVERSION_RFC_V2,
+};
+
 struct kvm_memory_slot;
 
 /**
@@ -126,6 +147,7 @@ struct gmem_kvm_ops {
  *              the file and KVM_SET_MEMORY_ATTRIBUTES2 exists on it; the
  *              opposite of kvm.vm_memory_attributes
  * @profile: which kernel version the files of this VM behave as
+ * @conversion: the ordering of the VM's conversions (enum gs_gmem_conversion)
  * @ops: the VM's MMU hooks, NULL without a VM model
  *
  * Stands in for struct kvm (and the module's version) until lib/kvm.c exists.
@@ -136,6 +158,7 @@ struct gs_gmem_vm_info {
 	bool supports_hugetlb;
 	bool in_place_conversion;
 	enum gs_gmem_profile profile;
+	enum gs_gmem_conversion conversion;
 	const struct gmem_kvm_ops *ops;
 };
 
@@ -507,11 +530,28 @@ GS_API int kvm_gmem_set_attributes(struct gmem_file *file, struct gs_kvm_memory_
  * @lru_drains: lru_add_drain_all() calls of the refcount check's retry
  * @invalidations: invalidate begin/end pairs (one per committed conversion)
  * @arch_invalidate_pfns: pfns handed to the arch invalidate hook (to shared)
+ * @splits: huge folios a conversion split to order 0 (HugeTLB files)
+ * @merges: huge pages a conversion merged back into one folio
+ * @batches: huge-page batches committed (the wip ordering; 1 per call otherwise)
+ * @partial: failed calls that left part of their work done (wip: earlier
+ *           batches, or the failing batch's zap; planned: stage-2 leaves
+ *           split finer, mapping what they mapped)
+ * @failed_splits: folio splits or stage-2 leaf splits that failed
  */
 struct gs_gmem_convert_stats {
 	unsigned long calls, noop, converted, pages, enomem, eagain;
 	unsigned long lru_drains, invalidations, arch_invalidate_pfns;
+	unsigned long splits, merges, batches, partial, failed_splits;
 };
+
+/**
+ * gs_gmem_conversion_name() - the scenario name of an ordering
+ * @c: the ordering
+ *
+ * Context: any.
+ * Return: "planned", "v8", "wip", "rfc-v2", or "?".
+ */
+GS_API const char *gs_gmem_conversion_name(enum gs_gmem_conversion c);
 
 /**
  * gs_gmem_convert_stats() - the conversion counters

@@ -59,11 +59,14 @@ static inline unsigned long kvm_level_pages(int level)
  *           for every VM type)
  * @gmem_no_hugetlb: guest_memfd does not offer HUGETLB even under the design
  *           profile (a host without HugeTLB support for guest_memfd)
+ * @conversion: the ordering of in-place conversions of the VM's files
+ *           (enum gs_gmem_conversion; 0 = planned, the design's)
  */
 struct kvm_params {
 	enum gs_gmem_profile profile;
 	bool vm_memory_attributes;
 	bool gmem_no_hugetlb;
+	enum gs_gmem_conversion conversion;
 };
 
 /**

@@ -50,11 +50,14 @@ enum gs_sys_feature {
  * @profile: the guest_memfd profile (design or upstream)
  * @vm_memory_attributes: kvm.vm_memory_attributes
  * @hugetlb: guest_memfd offers GUEST_MEMFD_FLAG_HUGETLB (the design profile only)
+ * @conversion: the ordering of in-place conversions (simulator only: a
+ *              kernel has the one it was built with)
  */
 struct gs_sys_vm_params {
 	enum gs_gmem_profile profile;
 	bool vm_memory_attributes;
 	bool hugetlb;
+	enum gs_gmem_conversion conversion;
 };
 
 /**

@@ -284,6 +284,8 @@ struct folio *kvm_gmem_get_folio(struct gmem_inode *inode, pgoff_t index, bool c
 		return NULL;
 	}
 	*err = gmem_filemap_add(inode, folio, base);
+	if (!*err)
+		*err = kvm_gmem_split_fresh_folio(inode, &folio, index);
 	/*
 	 * The allocation's reference is the kernel's lookup reference; lookups
 	 * here hold none past the call, so it goes (the page cache's stay).

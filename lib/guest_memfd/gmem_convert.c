@@ -8,25 +8,32 @@
  * the flow beside the kernel's function names is docs/CONVERSION.md.
  *
  * The attributes are the inode's shareability maple tree (gmem.c creates
- * it over the whole file). Every step that can fail runs before the point
- * of no return, so a failed call leaves the tree, the folios and the guest
- * mappings as they were; only the host mappings of a failed to-private
- * conversion stay unmapped, as in the kernel (they fault back in).
+ * it over the whole file). Under v8 and planned every step that can fail
+ * runs before the point of no return, so a failed call leaves the tree, the
+ * folios and the guest mappings as they were; only the host mappings of a
+ * failed to-private conversion stay unmapped, as in the kernel (they fault
+ * back in), and stage-2 leaves split finer for a folio split stay split.
+ * wip has a point of no return per huge-page batch and keeps the batches
+ * done before a failing one (P35).
  *
  * Also here: the simulated per-CPU LRU batch (gs_lru_add_folio(),
  * lru_add_drain_all()) whose references the refcount check drains once.
  *
- * 4 KiB files only: a HugeTLB file answers EOPNOTSUPP until the HugeTLB
- * restructuring provides the split that gmem_convert_prepare_huge() is the
- * place for.
+ * HugeTLB files (P31-P41): a huge page is one folio of the page order
+ * exactly when all of it is private; conversion splits and merges through
+ * gmem_restructure.c. The order of the steps is the VM's choice (enum
+ * gs_gmem_conversion): planned (P37, the default), v8 (P7, 4 KiB only),
+ * wip (P35, batch per huge page); rfc-v2 answers EOPNOTSUPP until modelled.
  */
 #include <errno.h>
 #include <string.h>
 
+#include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/trace.h>
+#include <gmemsim/warn.h>
 
 #include <gmemsim/internal/gmem_int.h>
 
@@ -120,15 +127,6 @@ static void convert_store_range(struct gmem_inode *inode, pgoff_t start, pgoff_t
 		mas_walk(&mas);
 		*last = mas.last;
 	}
-}
-
-/*
- * Where a HugeTLB file will split the huge folios the range cuts (spec
- * P34, P40); until that lands, conversion is for 4 KiB files.
- */
-static int gmem_convert_prepare_huge(struct gmem_inode *inode)
-{
-	return inode->page_order ? -EOPNOTSUPP : 0;
 }
 
 /*
@@ -239,28 +237,250 @@ static void gmem_convert_commit(struct gmem_inode *inode, pgoff_t start, pgoff_t
 	stats.pages += end - start;
 }
 
-/*
- * The conversion of file pages [start, end) (spec P7). On failure
- * *err_index is the page error_offset names.
- */
-static int __kvm_gmem_set_attributes(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
-				     bool to_private, pgoff_t *err_index)
+/* --- the orderings (docs/CONVERSION.md, "Orderings") --- */
+
+const char *gs_gmem_conversion_name(enum gs_gmem_conversion c)
 {
-	enum kvm_gmem_shareability want = to_private ? SHAREABILITY_GUEST : SHAREABILITY_ALL;
-	void *entry = xa_mk_value(want);
+	static const char *const names[] = {"planned", "v8", "wip", "rfc-v2"};
+
+	return (unsigned int)c < ARRAY_SIZE(names) ? names[c] : "?";
+}
+
+/* The huge pages [*hs, *he) that [start, end) touches (pages of 4 KiB; 1 per page for 4 KiB files). */
+static void huge_round(const struct gmem_inode *inode, pgoff_t start, pgoff_t end, pgoff_t *hs,
+		       pgoff_t *he)
+{
+	pgoff_t nr = 1UL << inode->page_order;
+
+	*hs = ALIGN_DOWN(start, nr);
+	*he = ALIGN(end, nr);
+}
+
+/* Is a slot of some VM bound to [start, end)? (Only then can stage-2 leaves have changed.) */
+static bool range_bound(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	struct gmem_file *file;
+
+	list_for_each_entry (file, &inode->files, list) {
+		unsigned long index = start;
+
+		if (xa_find(&file->bindings, &index, end - 1, XA_PRESENT))
+			return true;
+	}
+	return false;
+}
+
+/* Huge page [h, h + nr) is all private once [start, end) is (the rest outside it already is). */
+static bool rest_private(struct gmem_inode *inode, pgoff_t h, pgoff_t start, pgoff_t end)
+{
+	pgoff_t he = h + (1UL << inode->page_order);
+
+	return (start <= h || kvm_gmem_range_private(inode, h, start)) &&
+	       (end >= he || kvm_gmem_range_private(inode, end, he));
+}
+
+/*
+ * To private: may the huge page at @h merge once [start, end) is private?
+ * An unexpected reference on a piece gets the refcount check's one drain.
+ * 1: nothing to merge; 0: prepared; -EAGAIN or -ENOMEM.
+ */
+static int convert_prepare_merge(struct gmem_inode *inode, pgoff_t h, pgoff_t start, pgoff_t end,
+				 bool *drained)
+{
+	int err;
+
+	if (!rest_private(inode, h, start, end))
+		return 1;
+	err = kvm_gmem_prepare_merge(inode, h);
+	if (err == -EAGAIN && !*drained) {
+		lru_add_drain_all();
+		stats.lru_drains++;
+		*drained = true;
+		err = kvm_gmem_prepare_merge(inode, h);
+	}
+	/* A mapped piece cannot be: the range was unmapped, the rest is private. */
+	return err == -EBUSY ? -EAGAIN : err;
+}
+
+/* After the store (point of no return passed): merge what is all private now; cannot fail. */
+static void convert_merge(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	pgoff_t h, hs, he, nr = 1UL << inode->page_order;
+
+	huge_round(inode, start, end, &hs, &he);
+	for (h = hs; h < he; h += nr)
+		if (kvm_gmem_range_private(inode, h, h + nr) &&
+		    kvm_gmem_prepare_merge(inode, h) == 0) {
+			kvm_gmem_merge_huge_page(inode, h);
+			stats.merges++;
+		}
+}
+
+/*
+ * Planned, to private, before the point of no return: the range's
+ * refcounts (P7.3), then every huge page that will be all private must be
+ * mergeable (P37: the merge after the point of no return cannot fail).
+ */
+static int planned_prepare_private(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+				   pgoff_t *err_index)
+{
+	pgoff_t h, hs, he, nr = 1UL << inode->page_order;
+	bool drained = false;
+	int err;
+
+	kvm_gmem_unmap_host(inode, start, end);
+	err = gmem_convert_check_refs(inode, start, end, err_index);
+	if (err || !inode->page_order)
+		return err;
+	huge_round(inode, start, end, &hs, &he);
+	for (h = hs; h < he; h += nr) {
+		err = convert_prepare_merge(inode, h, start, end, &drained);
+		if (err < 0) {
+			*err_index = err == -EAGAIN && h > start ? h : start;
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Merge back huge pages [hs, h) a failed to-shared preparation split (cannot fail). */
+static void planned_unsplit(struct gmem_inode *inode, pgoff_t hs, pgoff_t h, unsigned long *split)
+{
+	pgoff_t nr = 1UL << inode->page_order;
+
+	for (pgoff_t i = 0; hs + i * nr < h; i++)
+		if (split[i / BITS_PER_LONG] & (1UL << (i % BITS_PER_LONG)) &&
+		    !WARN_ON(kvm_gmem_prepare_merge(inode, hs + i * nr)))
+			kvm_gmem_merge_huge_page(inode, hs + i * nr);
+}
+
+/* The whole folios of [hs, he) must hold only the page cache's references. */
+static int planned_check_whole(struct gmem_inode *inode, pgoff_t start, pgoff_t hs, pgoff_t he,
+			       pgoff_t *err_index, bool *any)
+{
+	pgoff_t h, nr = 1UL << inode->page_order;
+	bool drained = false;
+
+	for (h = hs; h < he; h += nr) {
+		struct folio *folio = kvm_gmem_whole_huge_folio(inode, h);
+
+		if (!folio)
+			continue;
+		*any = true;
+		if (!folio_check_refs(folio, &drained)) {
+			*err_index = folio->index > start ? folio->index : start;
+			stats.eagain++;
+			return -EAGAIN;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Planned, to shared, before the point of no return (P37 step 2b, P40):
+ * each whole huge folio the range touches is split to order 0, after the
+ * stage-2 leaves over it are split to 4 KiB. A failure merges back what
+ * was split (all or nothing across huge pages); only finer stage-2 leaves
+ * stay, mapping what they mapped (the kernel does not rejoin them either).
+ */
+static int planned_prepare_shared(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+				  pgoff_t *err_index, bool *partial)
+{
+	pgoff_t h, hs, he, nr = 1UL << inode->page_order;
+	unsigned long *split;
+	bool any = false;
+	int err;
+
+	if (!inode->page_order)
+		return 0;
+	huge_round(inode, start, end, &hs, &he);
+	err = planned_check_whole(inode, start, hs, he, err_index, &any);
+	if (err || !any)
+		return err;
+	*err_index = start;
+	/* Which huge pages this call splits, so that a failure merges back those only. */
+	split = gs_alloc(GS_SITE_KMALLOC, BITS_TO_LONGS((he - hs) / nr) * sizeof(unsigned long),
+			 GFP_KERNEL | __GFP_ZERO);
+	if (!split)
+		return -ENOMEM;
+	err = kvm_gmem_split_huge_leafs(inode, hs, he, KVM_FILTER_PRIVATE, 0);
+	*partial = range_bound(inode, hs, he);
+	if (err)
+		stats.failed_splits++;
+	for (h = hs; h < he && !err; h += nr) {
+		struct folio *folio = kvm_gmem_whole_huge_folio(inode, h);
+		pgoff_t i = (h - hs) / nr;
+
+		if (!folio)
+			continue;
+		err = kvm_gmem_split_huge_folio(inode, folio);
+		if (err) {
+			stats.failed_splits++;
+			planned_unsplit(inode, hs, h, split);
+			break;
+		}
+		split[i / BITS_PER_LONG] |= 1UL << (i % BITS_PER_LONG);
+		stats.splits++;
+	}
+	gs_free(GS_SITE_KMALLOC, split, BITS_TO_LONGS((he - hs) / nr) * sizeof(unsigned long));
+	return err;
+}
+
+/*
+ * The planned ordering (P37; for 4 KiB files exactly v8's P7): 1 maple
+ * preallocation; 2a to private: unmap host, refcounts, merge checks; 2b to
+ * shared: stage-2 leaf and folio splits; then the point of no return:
+ * 3-6 invalidate begin (zap), store, invalidate end; 7 to private: merge.
+ */
+static int convert_planned(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool to_private,
+			   pgoff_t *err_index, bool *partial)
+{
+	void *entry = xa_mk_value(to_private ? SHAREABILITY_GUEST : SHAREABILITY_ALL);
 	unsigned long first, last;
 	int err;
 
-	stats.calls++;
-	/* Before any reference is looked at: a pinned private page stays convertible to private. */
-	if (kvm_gmem_range_shareability(inode, start, end) == (int)want) {
-		stats.noop++;
-		return 0;
-	}
-	err = gmem_convert_prepare_huge(inode);
-	if (err)
-		return err;
 	*err_index = start;
+	convert_store_range(inode, start, end, entry, &first, &last);
+	MA_STATE(mas, &inode->shareability, first, last);
+	if (mas_preallocate(&mas, entry, GFP_KERNEL)) {
+		stats.enomem++;
+		return -ENOMEM;
+	}
+	err = to_private ? planned_prepare_private(inode, start, end, err_index)
+			 : planned_prepare_shared(inode, start, end, err_index, partial);
+	if (err) {
+		mas_destroy(&mas);
+		if (err == -EAGAIN && to_private)
+			stats.eagain++;
+		return err;
+	}
+	/* Point of no return: from here on nothing fails and nothing is undone. */
+	gmem_convert_commit(inode, start, end, to_private, &mas, entry);
+	stats.batches++;
+	if (to_private && inode->page_order)
+		convert_merge(inode, start, end);
+	return 0;
+}
+
+/*
+ * One wip batch (P35): [start, end) inside one huge page. Preallocate; to
+ * private: unmap, refcounts (error_offset = folio->index, below start for
+ * a huge folio); to shared: split the cross-boundary private leaves; zap
+ * the huge-page-rounded range; restructure (error: no store, the zap
+ * stays); store. *zapped: the batch changed stage-2 before failing.
+ */
+static int wip_batch(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool to_private,
+		     pgoff_t *err_index, bool *zapped)
+{
+	void *entry = xa_mk_value(to_private ? SHAREABILITY_GUEST : SHAREABILITY_ALL);
+	unsigned long first, last, index;
+	struct folio *folio;
+	bool drained = false;
+	pgoff_t hs, he;
+	int err = 0;
+
+	*err_index = start;
+	huge_round(inode, start, end, &hs, &he);
 	convert_store_range(inode, start, end, entry, &first, &last);
 	MA_STATE(mas, &inode->shareability, first, last);
 	if (mas_preallocate(&mas, entry, GFP_KERNEL)) {
@@ -269,16 +489,113 @@ static int __kvm_gmem_set_attributes(struct gmem_inode *inode, pgoff_t start, pg
 	}
 	if (to_private) {
 		kvm_gmem_unmap_host(inode, start, end);
-		err = gmem_convert_check_refs(inode, start, end, err_index);
+		xa_for_each_range (&inode->filemap, index, folio, start, end - 1)
+			if (!folio_check_refs(folio, &drained)) {
+				*err_index = folio->index;
+				stats.eagain++;
+				err = -EAGAIN;
+				break;
+			}
+	} else {
+		err = kvm_gmem_split_cross_boundary_leafs(inode, start, end, KVM_FILTER_PRIVATE);
+		if (err)
+			stats.failed_splits++;
+	}
+	if (err)
+		goto out;
+	gmem_convert_invalidate_begin(inode, hs, he, kvm_gmem_get_invalidate_filter(inode, hs, he));
+	if (!to_private)
+		gmem_convert_arch_invalidate(inode, start, end);
+	gmem_convert_invalidate_end(inode, hs, he);
+	*zapped = range_bound(inode, hs, he);
+	folio = kvm_gmem_whole_huge_folio(inode, start);
+	if (!to_private && folio) {
+		/* The kernel's split: an unexpected reference WARNs and fails it. */
+		err = kvm_gmem_split_huge_folio(inode, folio);
+		stats.failed_splits += !!err;
+		stats.splits += !err;
+	} else if (to_private && inode->page_order) {
+		err = convert_prepare_merge(inode, hs, start, end, &drained);
+		if (!err) {
+			kvm_gmem_merge_huge_page(inode, hs);
+			stats.merges++;
+		}
+		err = err > 0 ? 0 : err;
+	}
+	if (err)
+		goto out;
+	mas_store_prealloc(&mas, entry);
+	stats.converted++;
+	stats.batches++;
+	stats.pages += end - start;
+	return 0;
+out:
+	mas_destroy(&mas);
+	return err;
+}
+
+/* The wip ordering (P35): batch by batch; batches done stay done when a later one fails. */
+static int convert_wip(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool to_private,
+		       pgoff_t *err_index, bool *partial)
+{
+	pgoff_t b, be, nr = 1UL << inode->page_order;
+	bool zapped = false;
+	int err;
+
+	for (b = start; b < end; b = be) {
+		/* A 4 KiB file is one batch. */
+		be = inode->page_order && ALIGN_DOWN(b, nr) + nr < end ? ALIGN_DOWN(b, nr) + nr
+								       : end;
+		err = wip_batch(inode, b, be, to_private, err_index, &zapped);
 		if (err) {
-			mas_destroy(&mas);
-			stats.eagain++;
+			*partial = b > start || zapped;
 			return err;
 		}
 	}
-	/* Point of no return: from here on nothing fails and nothing is undone. */
-	gmem_convert_commit(inode, start, end, to_private, &mas, entry);
 	return 0;
+}
+
+/*
+ * The conversion of file pages [start, end) under the VM's ordering. On
+ * failure *err_index is the page error_offset names.
+ */
+static int __kvm_gmem_set_attributes(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+				     bool to_private, enum gs_gmem_conversion order,
+				     pgoff_t *err_index)
+{
+	enum kvm_gmem_shareability want = to_private ? SHAREABILITY_GUEST : SHAREABILITY_ALL;
+	bool partial = false;
+	int err;
+
+	stats.calls++;
+	/* The rfc-v2 work list with its rollback is not modelled yet. */
+	if (order == GS_CONVERSION_RFC_V2) {
+		gs_trace("gmem.convert.unsupported", GS_TF_STR("conversion", "rfc-v2"),
+			 GS_TF_STR("why", "the rfc-v2 ordering is not modelled yet"));
+		return -EOPNOTSUPP;
+	}
+	/* Before any reference is looked at: a pinned private page stays convertible to private. */
+	if (kvm_gmem_range_shareability(inode, start, end) == (int)want) {
+		stats.noop++;
+		return 0;
+	}
+	switch (order) {
+	case GS_CONVERSION_V8:
+		/* v8 has no HugeTLB files; what it would do with one is undefined. */
+		if (inode->page_order)
+			return -EOPNOTSUPP;
+		err = convert_planned(inode, start, end, to_private, err_index, &partial);
+		break;
+	case GS_CONVERSION_WIP:
+		err = convert_wip(inode, start, end, to_private, err_index, &partial);
+		break;
+	default:
+		err = convert_planned(inode, start, end, to_private, err_index, &partial);
+		break;
+	}
+	if (err && partial)
+		stats.partial++;
+	return err;
 }
 
 /* kvm_gmem_set_attributes() with the failure's page, or ULONG_MAX when none applies. */
@@ -295,7 +612,8 @@ static int gmem_set_attributes(struct gmem_file *file, const struct gs_kvm_memor
 	if (err)
 		return err;
 	err = __kvm_gmem_set_attributes(file->inode, a->offset >> PAGE_SHIFT,
-					(a->offset + a->size) >> PAGE_SHIFT, to_private, err_index);
+					(a->offset + a->size) >> PAGE_SHIFT, to_private,
+					file->vm->conversion, err_index);
 	gs_trace("gmem.convert", GS_TF_U("ino", file->inode->ino), GS_TF_X("offset", a->offset),
 		 GS_TF_X("size", a->size), GS_TF_STR("to", to_private ? "private" : "shared"),
 		 GS_TF_S("ret", err));

@@ -48,8 +48,10 @@ static void gmem_allocate_undo(struct gmem_inode *inode, pgoff_t start, pgoff_t 
 	unsigned long step = 1UL << inode->page_order;
 
 	for (pgoff_t index = start, i = 0; index < end; index += step, i++)
-		if (added[i / BITS_PER_LONG] & (1UL << (i % BITS_PER_LONG)))
+		if (added[i / BITS_PER_LONG] & (1UL << (i % BITS_PER_LONG))) {
+			kvm_gmem_merge_for_undo(inode, index);
 			kvm_gmem_truncate_range(inode, index, index + step);
+		}
 }
 
 /*

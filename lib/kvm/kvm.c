@@ -209,6 +209,7 @@ int kvm_create_vm_params(unsigned long type, const struct kvm_params *params, st
 			params->profile == GS_GMEM_PROFILE_DESIGN && !params->gmem_no_hugetlb,
 		.in_place_conversion = !params->vm_memory_attributes,
 		.profile = params->profile,
+		.conversion = params->conversion,
 		.ops = &kvm_gmem_ops,
 	};
 	xa_init(&kvm->memslots);

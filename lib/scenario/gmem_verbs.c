@@ -33,6 +33,7 @@
 #include <gmemsim/gmem.h>
 #include <gmemsim/hugetlb.h>
 #include <gmemsim/hugetlb_restructuring.h>
+#include <gmemsim/hvo.h>
 #include <gmemsim/kvm.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/scenario.h>
@@ -106,8 +107,9 @@ static void vm_obj_show(struct gs_scenario *s, FILE *f, const char *name, void *
 		fprintf(f, "%s:%s\n", name, vm->absent ? " skipped" : " (live kernel)");
 		return;
 	}
-	fprintf(f, "%s: type=%lu attributes=%s leaves 4K=%lu 2M=%lu 1G=%lu\n", name, kvm->type,
-		kvm->params.vm_memory_attributes ? "vm" : "gmem", kvm->nr_leaves[PG_LEVEL_4K],
+	fprintf(f, "%s: type=%lu attributes=%s conversion=%s leaves 4K=%lu 2M=%lu 1G=%lu\n", name,
+		kvm->type, kvm->params.vm_memory_attributes ? "vm" : "gmem",
+		gs_gmem_conversion_name(kvm->gmem.conversion), kvm->nr_leaves[PG_LEVEL_4K],
 		kvm->nr_leaves[PG_LEVEL_2M], kvm->nr_leaves[PG_LEVEL_1G]);
 	xa_for_each (&kvm->mem_attr_array, b, entry)
 		nr++;
@@ -160,6 +162,19 @@ static void gmem_obj_destroy(void *obj)
 	g_free(g);
 }
 
+/* Folios of @inode: all of them, and those of the file's page order (whole huge pages). */
+static void count_folios(struct gmem_inode *inode, unsigned long *all, unsigned long *whole)
+{
+	struct folio *folio;
+	unsigned long index;
+
+	*all = *whole = 0;
+	xa_for_each (&inode->filemap, index, folio) {
+		(*all)++;
+		*whole += folio_order(folio) == inode->page_order;
+	}
+}
+
 static void gmem_obj_show(struct gs_scenario *s, FILE *f, const char *name, void *obj)
 {
 	struct gmem_obj *g = obj;
@@ -168,8 +183,17 @@ static void gmem_obj_show(struct gs_scenario *s, FILE *f, const char *name, void
 	(void)s;
 	fprintf(f, "%s:%s%s pins=%u\n", name, g->fd < 0 ? " closed" : "", g->map ? " mapped" : "",
 		g->pins->len);
-	if (file)
+	if (file) {
+		unsigned long all, whole;
+		struct gs_hvo_stats hvo;
+
 		kvm_gmem_dump(file->inode, f);
+		count_folios(file->inode, &all, &whole);
+		gs_hvo_stats(&hvo);
+		fprintf(f, " folios: order %u=%lu order 0 pieces=%lu; hvo freed=%lu restored=%lu\n",
+			file->inode->page_order, whole, file->inode->page_order ? all - whole : 0,
+			hvo.freed_pages, hvo.restored_pages);
+	}
 }
 
 static void gmem_obj_dump(struct gs_state *st, const char *path, void *obj)
@@ -296,6 +320,8 @@ static uint64_t vm_cap(const struct vm_obj *vm, long cap)
 static const char *const type_names[] = {"default", "sw_protected", "sev", "sev_es",
 					 "snp",	    "tdx",	    NULL};
 static const char *const profile_names[] = {"design", "upstream", NULL};
+/* enum gs_gmem_conversion, in its order. */
+static const char *const conversion_names[] = {"planned", "v8", "wip", "rfc-v2", NULL};
 
 static const struct gs_key vm_keys[] = {
 	{"type", GS_ARG_ENUM, type_names, .help = "default (0), sw_protected, snp or tdx"},
@@ -303,6 +329,9 @@ static const struct gs_key vm_keys[] = {
 	{"vm_memory_attributes", GS_ARG_BOOL,
 	 .help = "kvm.vm_memory_attributes: 1 = PRIVATE per VM (upstream's default), "
 		 "0 = in guest_memfd (the design's)"},
+	{"conversion", GS_ARG_ENUM, conversion_names,
+	 .help = "the ordering of in-place conversions: planned (default), v8, wip, rfc-v2 "
+		 "(not modelled yet: EOPNOTSUPP); the simulator's only"},
 	{NULL},
 };
 
@@ -332,6 +361,7 @@ static int vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_resul
 	if (gs_scenario_obj_get(s, op->target, NULL))
 		return gs_scenario_error(s, op, "'%s' exists already", op->target);
 	p.vm_memory_attributes = gs_op_u64(op, "vm_memory_attributes", p.vm_memory_attributes);
+	p.conversion = (enum gs_gmem_conversion)gs_op_u64(op, "conversion", GS_CONVERSION_PLANNED);
 	if (!why) {
 		fd = make_vm(sys, gs_op_u64(op, "type", GS_KVM_X86_DEFAULT_VM), &p);
 		if (fd < 0) {
@@ -1143,7 +1173,7 @@ static const struct gs_verb verb_unpin = {
 	.run = unpin_run,
 };
 
-/* --- convert: KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd fd (v8) --- */
+/* --- convert: KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd fd (v8, wip, planned) --- */
 
 static const char *const to_names[] = {"shared", "private", NULL};
 
@@ -1158,7 +1188,34 @@ static const struct gs_key convert_keys[] = {
 	{NULL},
 };
 
-static const char *const convert_outputs[] = {"error_offset", NULL};
+static const char *const convert_outputs[] = {"error_offset", "partial", "folios", "huge_folios",
+					      NULL};
+
+/* The stage-2 leaves, by level, of the VM that created @g's file (simulator). */
+static void vm_leaves(struct gmem_obj *g, unsigned long *leaves)
+{
+	struct gmem_file *file = gs_uapi_gmem_file(g->fd);
+
+	if (file && file->vm && file->vm->ops)
+		memcpy(leaves, gmem_vm_kvm(file->vm)->nr_leaves, sizeof(*leaves) * PG_LEVEL_NUM);
+}
+
+/*
+ * A failed conversion the library says did part of its work: under wip,
+ * batches or a zap; under planned, only stage-2 leaves split finer before
+ * the point of no return, which shows in the leaf counts (so a split that
+ * found no leaf to split left nothing).
+ */
+static bool convert_left_work(struct gmem_obj *g, const unsigned long *before)
+{
+	struct gmem_file *file = gs_uapi_gmem_file(g->fd);
+	unsigned long now[PG_LEVEL_NUM] = {0};
+
+	if (!file || !file->vm || file->vm->conversion == GS_CONVERSION_WIP)
+		return true;
+	vm_leaves(g, now);
+	return memcmp(now, before, sizeof(now)) != 0;
+}
 
 static int convert_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
@@ -1174,23 +1231,47 @@ static int convert_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 		.reserved[0] = gs_op_u64(op, "reserved", 0),
 	};
 
+	unsigned long partial, leaves[PG_LEVEL_NUM] = {0};
+
 	if (!g)
 		return ret;
+	partial = g->sys->live ? 0 : gs_gmem_convert_stats(false).partial;
+	if (!g->sys->live)
+		vm_leaves(g, leaves);
 	res->ret = g->sys->ioctl(g->fd, GS_KVM_SET_MEMORY_ATTRIBUTES2, (unsigned long)&a);
 	/* A kernel without in-place conversion lacks the ioctl: that is no answer. */
 	if (g->sys->live && res->ret == -ENOTTY)
 		return skip_line(res, "this kernel has no KVM_SET_MEMORY_ATTRIBUTES2 (ENOTTY)");
 	gs_result_set_hex(res, "error_offset", a.error_offset);
+	/* The simulator says when a failure left work done (the wip ordering's batches). */
+	if (!g->sys->live) {
+		struct gmem_file *file = gs_uapi_gmem_file(g->fd);
+		unsigned long all, whole;
+
+		gs_result_set(res, "partial",
+			      gs_gmem_convert_stats(false).partial != partial &&
+				      convert_left_work(g, leaves));
+		if (file) {
+			count_folios(file->inode, &all, &whole);
+			gs_result_set(res, "folios", all);
+			gs_result_set(res, "huge_folios", file->inode->page_order ? whole : 0);
+		}
+	}
 	return 0;
 }
 
-/* All or nothing (spec P7): a failed allocation is ENOMEM with nothing changed. */
+/*
+ * All or nothing (spec P7, P37): a failed allocation is ENOMEM with nothing
+ * changed, unless the ordering keeps part of the work (partial=1: wip's
+ * earlier batches; stage-2 leaves split finer before the point of no return).
+ */
 static const int convert_errnos[] = {0};
 
 static const struct gs_verb verb_convert = {
 	.name = "convert",
-	.summary = "KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd fd (in-place conversion, v8); "
-		   "outputs error_offset",
+	.summary = "KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd fd (in-place conversion, in the "
+		   "VM's ordering); outputs error_offset, and on the simulator partial, folios, "
+		   "huge_folios",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = convert_keys,
@@ -1199,6 +1280,7 @@ static const struct gs_verb verb_convert = {
 	.strict = true,
 	.run = convert_run,
 	.fail_nth.errnos = convert_errnos,
+	.fail_nth.progress = "partial",
 };
 
 /* --- guest side and memory failure: SIMULATOR-ONLY --- */

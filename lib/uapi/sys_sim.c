@@ -33,6 +33,7 @@ static void sim_set_vm_params(const struct gs_sys_vm_params *p, struct gs_sys_vm
 		.profile = p->profile,
 		.vm_memory_attributes = p->vm_memory_attributes,
 		.gmem_no_hugetlb = !p->hugetlb,
+		.conversion = p->conversion,
 	};
 
 	k = gs_uapi_swap_vm_params(&k);
@@ -41,6 +42,7 @@ static void sim_set_vm_params(const struct gs_sys_vm_params *p, struct gs_sys_vm
 			.profile = k.profile,
 			.vm_memory_attributes = k.vm_memory_attributes,
 			.hugetlb = !k.gmem_no_hugetlb,
+			.conversion = k.conversion,
 		};
 }
 

@@ -93,4 +93,52 @@ int kvm_gmem_split_cross_boundary_leafs(struct gmem_inode *inode, pgoff_t start,
 int kvm_gmem_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 			      unsigned int attr_filter, unsigned int order);
 
+/* --- gmem_restructure.c: when a HugeTLB file's huge folios split or merge --- */
+
+/* kvm_gmem_range_private() - every page of [start, end) is private. */
+bool kvm_gmem_range_private(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
+
+/*
+ * kvm_gmem_split_fresh_folio() - P34: a fresh huge folio (in the page cache,
+ * holding the allocation's reference) whose huge page is not all private is
+ * split to order 0; *foliop becomes the piece at @index, which keeps that
+ * reference. 0, or the split's error with the folio removed from the page
+ * cache again (the caller drops its reference).
+ */
+int kvm_gmem_split_fresh_folio(struct gmem_inode *inode, struct folio **foliop, pgoff_t index);
+
+/* kvm_gmem_whole_huge_folio() - the unsplit huge folio of the page holding @index, or NULL. */
+struct folio *kvm_gmem_whole_huge_folio(struct gmem_inode *inode, pgoff_t index);
+
+/*
+ * kvm_gmem_split_huge_folio() - split a whole huge folio of the file to
+ * order 0 (caller holds no reference; its stage-2 leaves are already no
+ * larger than 4 KiB). 0, -ENOMEM or -EAGAIN with nothing changed.
+ */
+int kvm_gmem_split_huge_folio(struct gmem_inode *inode, struct folio *folio);
+
+/*
+ * kvm_gmem_prepare_merge() - may the split huge page at @base merge now?
+ * 1: nothing to merge (not split, or pieces missing from the page cache);
+ * 0: yes, and the merge's one fallible step is done; -EAGAIN (a piece is
+ * referenced), -EBUSY (mapped) or -ENOMEM with nothing changed.
+ */
+int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base);
+
+/*
+ * kvm_gmem_merge_huge_page() - merge the prepared huge page at @base back
+ * into one folio of the page order (HVO redone). Cannot fail; a failure is
+ * a WARN.
+ */
+void kvm_gmem_merge_huge_page(struct gmem_inode *inode, pgoff_t base);
+
+/*
+ * kvm_gmem_merge_for_undo() - before an allocation that failed is undone:
+ * merge back a huge page at @base that was split fresh (P34), so that its
+ * truncation gives the whole page back to the pool at once rather than
+ * leaving the pieces waiting for the deferred merge. Nothing when it is not
+ * split or cannot merge.
+ */
+void kvm_gmem_merge_for_undo(struct gmem_inode *inode, pgoff_t base);
+
 #endif /* GS_LIB_GMEM_INT_H */

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The guest_memfd side of HugeTLB restructuring: when a huge folio of a
+ * guest_memfd file must be split to order 0 or may be merged back, as the
+ * HugeTLB-on-in-place-conversion branch of virt/kvm/guest_memfd.c decides
+ * it (spec P34, P35, P37-P39). The split and merge themselves are
+ * lib/hugetlb_restructuring.c's; this file only applies the file's rule:
+ * a huge page is one folio of the page order exactly when all of it is
+ * private (so KVM may map it at that order: get_pfn's max_order is the
+ * folio order), else its folios are order 0.
+ *
+ * Called by allocation (gmem.c: a fresh folio, P34) and by conversion
+ * (gmem_convert.c); it calls only the restructuring, the maple tree and
+ * truncation (gmem_truncate.c), so no file-level cycle forms.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <gmemsim/folio.h>
+#include <gmemsim/gmem.h>
+#include <gmemsim/hugetlb_restructuring.h>
+#include <gmemsim/warn.h>
+
+#include <gmemsim/internal/gmem_int.h>
+
+/* Pages per huge page of the file (1 for a 4 KiB file). */
+static pgoff_t gmem_huge_pages(const struct gmem_inode *inode)
+{
+	return 1UL << inode->page_order;
+}
+
+bool kvm_gmem_range_private(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	MA_STATE(mas, &inode->shareability, start, start);
+	void *entry;
+
+	/* Equal neighbours are merged in the tree, so this is one or two steps. */
+	mas_for_each (&mas, entry, end - 1)
+		if (entry != xa_mk_value(SHAREABILITY_GUEST))
+			return false;
+	return true;
+}
+
+/*
+ * __maybe_split_fresh_folio() (P34): a fresh huge folio whose huge page is
+ * not all private is split to order 0 before anyone sees it. The caller's
+ * allocation reference follows the piece at @index.
+ */
+int kvm_gmem_split_fresh_folio(struct gmem_inode *inode, struct folio **foliop, pgoff_t index)
+{
+	struct folio *folio = *foliop;
+	struct hugetlb_split_opts opts = {
+		.extra_refs = 1,
+		.at = folio_page(folio, index - folio->index),
+	};
+	int err;
+
+	if (!inode->page_order ||
+	    kvm_gmem_range_private(inode, folio->index, folio->index + folio_nr_pages(folio)))
+		return 0;
+	err = hugetlb_restructuring_split_folio(&inode->filemap, folio->index, folio, &opts);
+	if (err) {
+		/* Nobody saw the folio: it leaves the page cache as it came. */
+		kvm_gmem_truncate_range(inode, folio->index, folio->index + folio_nr_pages(folio));
+		return err;
+	}
+	*foliop = page_folio(opts.at);
+	return 0;
+}
+
+struct folio *kvm_gmem_whole_huge_folio(struct gmem_inode *inode, pgoff_t index)
+{
+	struct folio *folio;
+
+	if (!inode->page_order)
+		return NULL;
+	folio = xa_load(&inode->filemap, ALIGN_DOWN(index, gmem_huge_pages(inode)));
+	return folio && folio_order(folio) == inode->page_order ? folio : NULL;
+}
+
+int kvm_gmem_split_huge_folio(struct gmem_inode *inode, struct folio *folio)
+{
+	/* The conversion holds no lookup reference: only the page cache's count. */
+	struct hugetlb_split_opts opts = {.extra_refs = 0};
+
+	return hugetlb_restructuring_split_folio(&inode->filemap, folio->index, folio, &opts);
+}
+
+/*
+ * The pieces of the split huge page at @base, if every one of them is in
+ * the page cache (a page whose pieces are partly gone merges later, through
+ * the deferred worker, when the rest are freed): the first piece, or NULL.
+ */
+static struct folio *split_page_pieces(struct gmem_inode *inode, pgoff_t base)
+{
+	struct folio *first = xa_load(&inode->filemap, base);
+	unsigned long pfn;
+	pgoff_t i;
+
+	if (!first || !folio_test_needs_merge(first) || first->index != base)
+		return NULL;
+	pfn = folio_pfn(first);
+	for (i = 0; i < gmem_huge_pages(inode);) {
+		struct folio *piece = xa_load(&inode->filemap, base + i);
+
+		if (!piece || folio_pfn(piece) != pfn + i || !folio_test_needs_merge(piece))
+			return NULL;
+		i += folio_nr_pages(piece);
+	}
+	return first;
+}
+
+int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)
+{
+	struct folio *first = split_page_pieces(inode, base);
+	int err;
+
+	if (!first)
+		return 1;
+	err = hugetlb_restructuring_can_merge(&inode->filemap, folio_pfn(first), NULL, 0);
+	return err ? err : hugetlb_restructuring_prepare_merge(folio_pfn(first));
+}
+
+/*
+ * The merged folio is uptodate only if every piece was: a piece never
+ * used is zeroed now, so the merge does not make the first use zero the
+ * data the other pieces hold (P9, P10).
+ */
+static void zero_unused_pieces(struct gmem_inode *inode, pgoff_t base)
+{
+	bool any = false;
+	pgoff_t i;
+
+	for (i = 0; i < gmem_huge_pages(inode); i++)
+		any |= folio_test_uptodate(xa_load(&inode->filemap, base + i));
+	for (i = 0; any && i < gmem_huge_pages(inode); i++) {
+		struct folio *piece = xa_load(&inode->filemap, base + i);
+
+		if (folio_test_uptodate(piece))
+			continue;
+		if (folio_address(piece))
+			memset(folio_address(piece), 0, folio_size(piece));
+		folio_set_uptodate(piece);
+	}
+}
+
+void kvm_gmem_merge_huge_page(struct gmem_inode *inode, pgoff_t base)
+{
+	struct folio *first = split_page_pieces(inode, base);
+
+	if (WARN_ON(!first))
+		return;
+	zero_unused_pieces(inode, base);
+	WARN_ON(!hugetlb_restructuring_merge_folio(&inode->filemap, folio_pfn(first), NULL, 0));
+}
+
+void kvm_gmem_merge_for_undo(struct gmem_inode *inode, pgoff_t base)
+{
+	if (inode->page_order && kvm_gmem_prepare_merge(inode, base) == 0)
+		kvm_gmem_merge_huge_page(inode, base);
+}

@@ -1,0 +1,820 @@
+// SPDX-License-Identifier: MIT
+/*
+ * In-place conversion of HugeTLB-backed guest_memfd files (spec P29,
+ * P31-P41) and the conversion orderings (issue 11 §4: planned, v8, wip;
+ * rfc-v2 not modelled yet), over 2 MiB and 1 GiB files, through the gs_*
+ * uAPI as tests/test-convert.c does for 4 KiB files.
+ *
+ * What each case holds to: a huge page is one folio of the page order
+ * exactly when all of it is private (P25, P34); to shared splits it to order
+ * 0 (entries, references, HVO restored) after its stage-2 leaves are split
+ * (P40); to private merges it back when all of it is private (HVO
+ * re-optimized, pool and subpool counters whole); get_pfn's max_order is the
+ * folio order (P29); the checkers (the `kvm` one: mapping no larger than the
+ * folio, one attribute per leaf) pass after every step; under injected
+ * ENOMEM at every allocation of the path the planned ordering changes
+ * nothing and the wip ordering keeps the batches it finished (P35, P37).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <gmemsim/check.h>
+#include <gmemsim/folio.h>
+#include <gmemsim/gmem.h>
+#include <gmemsim/hugetlb.h>
+#include <gmemsim/hugetlb_backend.h>
+#include <gmemsim/hugetlb_restructuring.h>
+#include <gmemsim/hvo.h>
+#include <gmemsim/inject.h>
+#include <gmemsim/kvm.h>
+#include <gmemsim/physmem.h>
+#include <gmemsim/sites.h>
+#include <gmemsim/state.h>
+#include <gmemsim/sys.h>
+#include <gmemsim/uapi.h>
+#include <gmemsim/warn.h>
+
+#include "harness.h"
+
+#define P	((uint64_t)PAGE_SIZE)
+#define GPA	(4ULL << 30)
+#define HUGETLB GS_GUEST_MEMFD_FLAG_HUGETLB
+#define MMAP	GS_GUEST_MEMFD_FLAG_MMAP
+#define PRIVATE GS_KVM_MEMORY_ATTRIBUTE_PRIVATE
+
+static struct gs_hugetlb_host host_mem = {.backing = GS_BACKING_ANON};
+static struct gs_hugetlb_backend backend;
+
+static void setup(void)
+{
+	gs_inject_reset();
+	gs_warn_reset_count();
+	gs_gmem_convert_stats(true);
+	gs_hvo_set_enabled(true);
+	backend = gs_hugetlb_host_backend(&host_mem);
+	ck_assert_int_eq(hugetlb_set_backend(&backend), 0);
+}
+
+static void empty_pools(void)
+{
+	struct hstate *h;
+
+	for_each_hstate (h)
+		set_max_huge_pages(h, 0);
+}
+
+static void teardown(void)
+{
+	gs_uapi_reset();
+	lru_add_drain_all();
+	hugetlb_restructuring_run_deferred();
+	empty_pools();
+	gs_inject_reset();
+}
+
+/* Nothing open, the pool whole and empty, no checker complaint, no WARN. */
+static void assert_clean(void)
+{
+	struct hstate *h;
+
+	gs_uapi_reset();
+	lru_add_drain_all();
+	hugetlb_restructuring_run_deferred();
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	for_each_hstate (h) {
+		ck_assert_uint_eq(h->resv_huge_pages, 0);
+		ck_assert_uint_eq(h->free_huge_pages, h->nr_huge_pages);
+	}
+	empty_pools();
+	gs_test_assert_no_leaks();
+}
+
+/* Every checker (gmem, kvm's "mapping <= folio, one attribute per leaf", hugetlb, hvo). */
+static void assert_checks(void)
+{
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+}
+
+/* The file's rule (P25, P34): a folio of the page order only over an all-private huge page. */
+static void assert_whole_only_private(int fd)
+{
+	struct gmem_inode *inode = gs_uapi_gmem_file(fd)->inode;
+	struct folio *folio;
+	unsigned long index;
+
+	xa_for_each (&inode->filemap, index, folio)
+		if (folio_order(folio) == inode->page_order)
+			gs_assert(kvm_gmem_range_shareability(inode, index,
+							      index + folio_nr_pages(folio)) ==
+					  SHAREABILITY_GUEST,
+				  "index %lx: a whole huge folio over shared pages", index);
+}
+
+#define assert_fails(call, err)                 \
+	do {                                    \
+		errno = 0;                      \
+		ck_assert_int_eq((call), -1);   \
+		ck_assert_int_eq(errno, (err)); \
+	} while (0)
+
+/* A sw_protected VM (in-place conversion on) with the ordering @conv. */
+static int create_vm(enum gs_gmem_conversion conv)
+{
+	struct kvm_params params = kvm_default_params(GS_GMEM_PROFILE_DESIGN), old;
+	int kvm = gs_open("/dev/kvm", O_RDWR), vm;
+
+	ck_assert_int_ge(kvm, 0);
+	params.conversion = conv;
+	old = gs_uapi_swap_vm_params(&params);
+	vm = gs_ioctl(kvm, GS_KVM_CREATE_VM, GS_KVM_X86_SW_PROTECTED_VM);
+	gs_uapi_swap_vm_params(&old);
+	ck_assert_int_ge(vm, 0);
+	ck_assert_int_eq(gs_close(kvm), 0);
+	return vm;
+}
+
+/* A HugeTLB file of @nr huge pages of @order, all allocated; the pool holds exactly those. */
+static int create_huge(int vm, unsigned int order, unsigned long nr)
+{
+	struct gs_kvm_create_guest_memfd args = {
+		.size = nr * (P << order), .flags = HUGETLB | MMAP, .page_order = order};
+	int fd;
+
+	ck_assert_int_eq(set_max_huge_pages(size_to_hstate(P << order), nr), 0);
+	fd = gs_ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, &args);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, (int64_t)args.size), 0);
+	return fd;
+}
+
+static void bind(int vm, int fd, uint64_t size)
+{
+	struct gs_kvm_userspace_memory_region2 mem = {
+		.flags = GS_KVM_MEM_GUEST_MEMFD,
+		.guest_phys_addr = GPA,
+		.memory_size = size,
+		.guest_memfd = (uint32_t)fd,
+	};
+
+	ck_assert_int_eq(gs_ioctl(vm, GS_KVM_SET_USER_MEMORY_REGION2, &mem), 0);
+}
+
+static int set_attrs(int fd, uint64_t off, uint64_t size, uint64_t attrs, uint64_t *error_offset)
+{
+	struct gs_kvm_memory_attributes2 a = {.offset = off, .size = size, .attributes = attrs};
+	int r = gs_ioctl(fd, GS_KVM_SET_MEMORY_ATTRIBUTES2, &a);
+
+	if (error_offset)
+		*error_offset = a.error_offset;
+	return r;
+}
+
+static struct gmem_inode *inode_of(int fd)
+{
+	return gs_uapi_gmem_file(fd)->inode;
+}
+
+static struct folio *folio_at(int fd, uint64_t off)
+{
+	return xa_load(&inode_of(fd)->filemap, off >> PAGE_SHIFT);
+}
+
+/* A private guest fault at @off: the leaf level it mapped. */
+static int guest_fault(int vm, uint64_t off, bool private)
+{
+	struct kvm_fault fault = {.gfn = (GPA + off) >> PAGE_SHIFT, .private = private};
+
+	ck_assert_int_eq(kvm_tdp_page_fault(gs_uapi_kvm(vm), &fault), 0);
+	return fault.level;
+}
+
+/* kvm_gmem_get_pfn()'s max_order for the page at @off. */
+static int max_order_at(int vm, uint64_t off)
+{
+	struct kvm *kvm = gs_uapi_kvm(vm);
+	gfn_t gfn = (GPA + off) >> PAGE_SHIFT;
+	unsigned long pfn;
+	int order;
+
+	ck_assert_int_eq(kvm_slot_gmem_get_pfn(kvm_find_slot(kvm, gfn), gfn, &pfn, &order), 0);
+	return order;
+}
+
+/* Huge page [off, off + 4 KiB << order) is split: every page its own order-0 entry. */
+static void assert_split(int fd, uint64_t off, unsigned int order)
+{
+	struct gmem_inode *inode = inode_of(fd);
+	unsigned long pfn = folio_pfn(folio_at(fd, off));
+
+	for (pgoff_t i = 0; i < (1UL << order); i++) {
+		pgoff_t index = (off >> PAGE_SHIFT) + i;
+		struct folio *f = xa_load(&inode->filemap, index);
+
+		gs_assert(f && folio_order(f) == 0, "index %lx", index);
+		gs_assert(xa_get_order(&inode->filemap, index) == 0, "index %lx", index);
+		gs_assert(folio_pfn(f) == pfn + i, "index %lx", index);
+		gs_assert(folio_ref_count(f) == 1, "index %lx: ref %d", index, folio_ref_count(f));
+		gs_assert(folio_test_needs_merge(f), "index %lx", index);
+	}
+}
+
+/* Huge page at @off is one folio of @order, held by the page cache alone, HVO-optimized. */
+static void assert_whole(int fd, uint64_t off, unsigned int order)
+{
+	struct folio *f = folio_at(fd, off);
+
+	ck_assert_uint_eq(folio_order(f), order);
+	ck_assert_uint_eq(f->index, off >> PAGE_SHIFT);
+	ck_assert_int_eq(xa_get_order(&inode_of(fd)->filemap, off >> PAGE_SHIFT), (int)order);
+	ck_assert_int_eq(folio_ref_count(f), 1 << order);
+	ck_assert(folio_test_hugetlb_vmemmap_optimized(f));
+}
+
+static unsigned long hvo_freed(void)
+{
+	struct gs_hvo_stats s;
+
+	gs_hvo_stats(&s);
+	return s.freed_pages;
+}
+
+/* The file's and the VM's state plus every registered layer's (pool, HVO, cgroups). */
+static char *snapshot(int vm, int fd)
+{
+	struct gs_state *st = gs_state_new();
+	char *text;
+
+	kvm_gmem_dump_state(st, "g", inode_of(fd));
+	kvm_dump_state(st, "vm", gs_uapi_kvm(vm));
+	gs_state_collect(st);
+	text = gs_state_text(st);
+	gs_state_free(st);
+	return text;
+}
+
+/* @text without the stage-2 leaves (their granularity), in place. */
+static char *without_leaves(char *text)
+{
+	char *out = text, *line = text;
+
+	while (*line) {
+		char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
+
+		if (!memmem(line, len, "/stage2/", 8) && !memmem(line, len, "leaves.", 7)) {
+			memmove(out, line, len);
+			out += len;
+		}
+		line += len;
+	}
+	*out = '\0';
+	return text;
+}
+
+static const unsigned int orders[] = {9, 18};
+
+/* --- P34: a fresh folio --- */
+
+START_TEST(test_fresh_folio_split)
+{
+	unsigned int order = orders[_i];
+	uint64_t hp = P << order;
+	int vm = create_vm(GS_CONVERSION_PLANNED);
+	struct gs_kvm_create_guest_memfd args = {
+		.size = 2 * hp, .flags = HUGETLB | MMAP, .page_order = order};
+	int fd;
+
+	ck_assert_int_eq(set_max_huge_pages(size_to_hstate(hp), 2), 0);
+	fd = gs_ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, &args);
+	ck_assert_int_ge(fd, 0);
+	bind(vm, fd, 2 * hp);
+	/* Before allocation: the attribute is recorded, nothing split. */
+	ck_assert_int_eq(set_attrs(fd, 3 * P, P, 0, NULL), 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).splits, 0);
+	/* A private fault allocates: the first huge page is not all private, so order 0. */
+	ck_assert_int_eq(guest_fault(vm, 0, true), PG_LEVEL_4K);
+	assert_split(fd, 0, order);
+	ck_assert_int_eq(max_order_at(vm, 5 * P), 0);
+	/* The second one is: one folio, mapped at its order. */
+	ck_assert_int_gt(guest_fault(vm, hp, true), PG_LEVEL_4K);
+	assert_whole(fd, hp, order);
+	ck_assert_int_eq(max_order_at(vm, hp + 7 * P), (int)order);
+	assert_checks();
+	assert_whole_only_private(fd);
+	assert_clean();
+}
+END_TEST
+
+/* --- split on share, merge when all private --- */
+
+START_TEST(test_split_on_share_merge_on_private)
+{
+	unsigned int order = orders[_i];
+	uint64_t hp = P << order;
+	int vm = create_vm(GS_CONVERSION_PLANNED);
+	int fd = create_huge(vm, order, 2);
+	struct hstate *h = size_to_hstate(hp);
+	unsigned long freed = hvo_freed(), nr_leaves;
+	struct kvm *kvm = gs_uapi_kvm(vm);
+
+	bind(vm, fd, 2 * hp);
+	ck_assert_int_gt(freed, 0);
+	/* A huge private leaf over the first huge page. */
+	ck_assert_int_eq(guest_fault(vm, 0, true), order == 9 ? PG_LEVEL_2M : PG_LEVEL_1G);
+	ck_assert_int_eq(max_order_at(vm, 0), (int)order);
+	assert_checks();
+	assert_whole_only_private(fd);
+
+	/* To shared in the middle: the leaf is split first, then the folio (P40). */
+	ck_assert_int_eq(set_attrs(fd, 4 * P, P, 0, NULL), 0);
+	assert_checks();
+	assert_whole_only_private(fd);
+	assert_split(fd, 0, order);
+	assert_whole(fd, hp, order);
+	ck_assert_uint_eq(kvm->nr_leaves[PG_LEVEL_2M] + kvm->nr_leaves[PG_LEVEL_1G], 0);
+	/* Every 4 KiB leaf but the converted page's stays, mapping what it mapped. */
+	nr_leaves = (1UL << order) - 1;
+	ck_assert_uint_eq(kvm->nr_leaves[PG_LEVEL_4K], nr_leaves);
+	ck_assert_int_eq(max_order_at(vm, 0), 0);
+	ck_assert_uint_lt(hvo_freed(), freed);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).splits, 1);
+	/* The pool does not see a split: one page in use, none free. */
+	ck_assert_uint_eq(h->free_huge_pages, 0);
+	ck_assert_uint_eq(inode_of(fd)->spool->used_hpages, 2);
+
+	/* A guest shared access works, and a second shared page splits nothing more. */
+	ck_assert_int_eq(guest_fault(vm, 4 * P, false), PG_LEVEL_4K);
+	ck_assert_int_eq(set_attrs(fd, 9 * P, P, 0, NULL), 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).splits, 1);
+	assert_checks();
+	assert_whole_only_private(fd);
+
+	/* Back to private one page at a time: the merge waits until all of it is private. */
+	ck_assert_int_eq(set_attrs(fd, 4 * P, P, PRIVATE, NULL), 0);
+	assert_checks();
+	assert_whole_only_private(fd);
+	assert_split(fd, 0, order);
+	ck_assert_int_eq(set_attrs(fd, 9 * P, P, PRIVATE, NULL), 0);
+	assert_checks();
+	assert_whole_only_private(fd);
+	assert_whole(fd, 0, order);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).merges, 1);
+	ck_assert_uint_eq(hvo_freed(), freed);
+	ck_assert_int_eq(max_order_at(vm, 0), (int)order);
+	ck_assert_uint_eq(h->free_huge_pages, 0);
+	ck_assert_uint_eq(inode_of(fd)->spool->used_hpages, 2);
+
+	/* Both huge pages at once: two splits, two merges. */
+	ck_assert_int_eq(set_attrs(fd, hp - P, 2 * P, 0, NULL), 0);
+	assert_split(fd, 0, order);
+	assert_split(fd, hp, order);
+	assert_checks();
+	assert_whole_only_private(fd);
+	ck_assert_int_eq(set_attrs(fd, 0, 2 * hp, PRIVATE, NULL), 0);
+	assert_whole(fd, 0, order);
+	assert_whole(fd, hp, order);
+	ck_assert_uint_eq(hvo_freed(), freed);
+	assert_checks();
+	assert_whole_only_private(fd);
+	assert_clean();
+}
+END_TEST
+
+/* P9/P10: a split and a merge touch no data; pieces never used read 0 after the merge. */
+START_TEST(test_contents_survive)
+{
+	int vm = create_vm(GS_CONVERSION_PLANNED);
+	int fd = create_huge(vm, 9, 1);
+	struct kvm *kvm = gs_uapi_kvm(vm);
+	unsigned long pfn;
+	unsigned char *data;
+	int order;
+
+	bind(vm, fd, 2 << 20);
+	ck_assert_int_eq(kvm_slot_gmem_get_pfn(kvm_find_slot(kvm, GPA >> PAGE_SHIFT),
+					       GPA >> PAGE_SHIFT, &pfn, &order),
+			 0);
+	data = gs_pfn_to_virt(pfn);
+	ck_assert_ptr_nonnull(data);
+	memset(data, 'A', 2 << 20);
+	ck_assert_int_eq(set_attrs(fd, 0, 2 << 20, 0, NULL), 0);
+	for (uint64_t off = 0; off < (2 << 20); off += 64 * P)
+		ck_assert_int_eq(data[off], 'A');
+	ck_assert_int_eq(set_attrs(fd, 0, 2 << 20, PRIVATE, NULL), 0);
+	assert_whole(fd, 0, 9);
+	ck_assert(folio_test_uptodate(folio_at(fd, 0)));
+	ck_assert_int_eq(data[(2 << 20) - 1], 'A');
+	assert_clean();
+}
+END_TEST
+
+/* A split page whose pieces were never used: the merge zeroes them, and keeps the used one. */
+START_TEST(test_merge_zeroes_unused_pieces)
+{
+	int vm = create_vm(GS_CONVERSION_PLANNED);
+	struct gs_kvm_create_guest_memfd args = {
+		.size = 2 << 20, .flags = HUGETLB | MMAP, .page_order = 9};
+	unsigned char *data;
+	unsigned long pfn;
+	int fd, order;
+
+	ck_assert_int_eq(set_max_huge_pages(size_to_hstate(2 << 20), 1), 0);
+	fd = gs_ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, &args);
+	ck_assert_int_ge(fd, 0);
+	bind(vm, fd, 2 << 20);
+	ck_assert_int_eq(set_attrs(fd, 0, P, 0, NULL), 0);
+	/* The private page 1 is used (zeroed, then written); the others are not. */
+	ck_assert_int_eq(kvm_slot_gmem_get_pfn(kvm_find_slot(gs_uapi_kvm(vm), (GPA >> 12) + 1),
+					       (GPA >> 12) + 1, &pfn, &order),
+			 0);
+	ck_assert_int_eq(order, 0);
+	data = gs_pfn_to_virt(pfn);
+	memset(data, 'B', P);
+	memset(data + P, 'C', P); /* garbage in an unused piece */
+	ck_assert_int_eq(set_attrs(fd, 0, P, PRIVATE, NULL), 0);
+	assert_whole(fd, 0, 9);
+	ck_assert(folio_test_uptodate(folio_at(fd, 0)));
+	ck_assert_int_eq(data[0], 'B');
+	ck_assert_int_eq(data[P], 0);
+	assert_clean();
+}
+END_TEST
+
+/* --- EAGAIN: an unexpected reference on a huge page --- */
+
+START_TEST(test_eagain_extra_ref)
+{
+	unsigned int order = orders[_i];
+	uint64_t hp = P << order, eo = 0;
+	int vm = create_vm(GS_CONVERSION_PLANNED);
+	int fd = create_huge(vm, order, 2);
+	struct folio *f = folio_at(fd, hp);
+	char *before, *after;
+	unsigned long drains;
+
+	bind(vm, fd, 2 * hp);
+	ck_assert_int_eq(guest_fault(vm, 0, true), order == 9 ? PG_LEVEL_2M : PG_LEVEL_1G);
+	folio_get(f);
+	before = snapshot(vm, fd);
+	/* To shared over both pages: the second one cannot split; nothing happens. */
+	assert_fails(set_attrs(fd, hp - P, 2 * P, 0, &eo), EAGAIN);
+	ck_assert_uint_eq(eo, hp);
+	after = snapshot(vm, fd);
+	ck_assert_str_eq(before, after);
+	free(after);
+	/* A reference in the LRU batch goes with the drain: the retry succeeds. */
+	folio_put(f);
+	gs_lru_add_folio(f);
+	drains = gs_gmem_convert_stats(false).lru_drains;
+	ck_assert_int_eq(set_attrs(fd, hp - P, 2 * P, 0, &eo), 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).lru_drains, drains + 1);
+	assert_checks();
+	/* To private: a referenced piece outside the range keeps the page from merging: EAGAIN. */
+	f = folio_at(fd, hp + P);
+	folio_get(f);
+	assert_fails(set_attrs(fd, hp - P, 2 * P, PRIVATE, &eo), EAGAIN);
+	ck_assert_uint_eq(eo, hp);
+	folio_put(f);
+	ck_assert_int_eq(set_attrs(fd, hp - P, 2 * P, PRIVATE, &eo), 0);
+	assert_whole(fd, 0, order);
+	assert_whole(fd, hp, order);
+	free(before);
+	assert_clean();
+}
+END_TEST
+
+/* wip: the kernel's freeze meets the reference after the zap: a WARN, EAGAIN, the zap stays. */
+START_TEST(test_wip_eagain_warns)
+{
+	int vm = create_vm(GS_CONVERSION_WIP);
+	int fd = create_huge(vm, 9, 2);
+	struct folio *f = folio_at(fd, 2 << 20);
+	uint64_t eo = 0;
+
+	bind(vm, fd, 4 << 20);
+	ck_assert_int_eq(guest_fault(vm, 0, true), PG_LEVEL_2M);
+	ck_assert_int_eq(guest_fault(vm, 2 << 20, true), PG_LEVEL_2M);
+	folio_get(f);
+	assert_fails(set_attrs(fd, (2 << 20) - P, 2 * P, 0, &eo), EAGAIN);
+	/* The first batch is done; the second failed after its zap, at its start. */
+	ck_assert_uint_eq(eo, 2 << 20);
+	ck_assert_uint_eq(gs_warn_count(), 1);
+	gs_warn_reset_count();
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).partial, 1);
+	ck_assert_int_eq(kvm_gmem_range_shareability(inode_of(fd), 511, 512), SHAREABILITY_ALL);
+	ck_assert_int_eq(kvm_gmem_range_shareability(inode_of(fd), 512, 513), SHAREABILITY_GUEST);
+	assert_split(fd, 0, 9);
+	ck_assert_uint_eq(folio_order(f), 9);
+	ck_assert_uint_eq(gs_uapi_kvm(vm)->nr_leaves[PG_LEVEL_2M], 0);
+	folio_put(f);
+	assert_checks();
+	assert_clean();
+}
+END_TEST
+
+/* §4.7: wip's EAGAIN names folio->index, below the offset for a huge folio; planned's max(). */
+START_TEST(test_eagain_error_offset_by_profile)
+{
+	for (int wip = 0; wip < 2; wip++) {
+		int vm = create_vm(wip ? GS_CONVERSION_WIP : GS_CONVERSION_PLANNED);
+		int fd = create_huge(vm, 9, 2);
+		struct folio *f = folio_at(fd, 0);
+		uint64_t eo = 0;
+
+		ck_assert_int_eq(set_attrs(fd, 2 << 20, P, 0, NULL), 0);
+		folio_get(f);
+		assert_fails(set_attrs(fd, P, 2 << 20, PRIVATE, &eo), EAGAIN);
+		ck_assert_uint_eq(eo, wip ? 0 : P);
+		folio_put(f);
+		gs_uapi_reset();
+		hugetlb_restructuring_run_deferred();
+		empty_pools();
+	}
+	assert_clean();
+}
+END_TEST
+
+/* --- the profiles' answers --- */
+
+START_TEST(test_profiles_unsupported)
+{
+	int v8 = create_vm(GS_CONVERSION_V8), rfc = create_vm(GS_CONVERSION_RFC_V2);
+	struct gs_kvm_create_guest_memfd small = {.size = 4 * P, .flags = MMAP};
+	int fd = create_huge(v8, 9, 2), fd4, rfd;
+	uint64_t eo = 0;
+
+	/* v8 has no HugeTLB: a change is EOPNOTSUPP, a no-op still 0. */
+	assert_fails(set_attrs(fd, 0, P, 0, &eo), EOPNOTSUPP);
+	ck_assert_int_eq(set_attrs(fd, 0, P, PRIVATE, NULL), 0);
+	fd4 = gs_ioctl(v8, GS_KVM_CREATE_GUEST_MEMFD, &small);
+	ck_assert_int_ge(fd4, 0);
+	ck_assert_int_eq(set_attrs(fd4, 0, P, 0, NULL), 0);
+	/* wip on a 4 KiB file: one batch, as v8. */
+	{
+		int wipvm = create_vm(GS_CONVERSION_WIP);
+		int wfd = gs_ioctl(wipvm, GS_KVM_CREATE_GUEST_MEMFD, &small);
+
+		ck_assert_int_ge(wfd, 0);
+		gs_gmem_convert_stats(true);
+		ck_assert_int_eq(set_attrs(wfd, 0, 4 * P, 0, NULL), 0);
+		ck_assert_uint_eq(gs_gmem_convert_stats(false).batches, 1);
+	}
+	/* rfc-v2 is not modelled: EOPNOTSUPP for every file, error_offset untouched. */
+	rfd = gs_ioctl(rfc, GS_KVM_CREATE_GUEST_MEMFD, &small);
+	ck_assert_int_ge(rfd, 0);
+	eo = 77;
+	assert_fails(set_attrs(rfd, 0, P, 0, &eo), EOPNOTSUPP);
+	ck_assert_uint_eq(eo, 0);
+	assert_clean();
+}
+END_TEST
+
+/* --- ENOMEM at every allocation on the path --- */
+
+struct fn_ctx {
+	enum gs_gmem_conversion conv;
+	unsigned int order;
+	bool to_private;
+	bool mapped;
+	int vm, fd;
+	char *before;
+	unsigned long fired, partial;
+};
+
+/* Two huge pages allocated and bound; to private starts from both split (shared pages in each). */
+static void fn_prepare(void *arg)
+{
+	struct fn_ctx *c = arg;
+	uint64_t hp = P << c->order;
+
+	c->vm = create_vm(c->conv);
+	c->fd = create_huge(c->vm, c->order, 2);
+	bind(c->vm, c->fd, 2 * hp);
+	if (c->mapped)
+		guest_fault(c->vm, hp + P, true);
+	if (c->to_private)
+		ck_assert_int_eq(set_attrs(c->fd, hp - P, 2 * P, 0, NULL), 0);
+	gs_gmem_convert_stats(true);
+	c->before = snapshot(c->vm, c->fd);
+}
+
+static int fn_op(void *arg)
+{
+	struct fn_ctx *c = arg;
+	uint64_t hp = P << c->order;
+
+	return set_attrs(c->fd, hp - P, 2 * P, c->to_private ? PRIVATE : 0, NULL) ? -errno : 0;
+}
+
+static void fn_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct fn_ctx *c = arg;
+	uint64_t hp = P << c->order;
+	struct gmem_inode *inode = inode_of(c->fd);
+	char *after = snapshot(c->vm, c->fd);
+	int want = c->to_private ? SHAREABILITY_GUEST : SHAREABILITY_ALL;
+
+	(void)n;
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	if (ret) {
+		ck_assert(injected);
+		ck_assert_int_eq(ret, -ENOMEM);
+		c->fired++;
+		if (c->conv == GS_CONVERSION_PLANNED || !gs_gmem_convert_stats(false).partial) {
+			/* Nothing changed: every layer's state as before. */
+			ck_assert_str_eq(c->before, after);
+		} else {
+			/* wip: a finished first batch stays converted, the second is not. */
+			ck_assert_int_eq(c->conv, GS_CONVERSION_WIP);
+			c->partial++;
+			if (gs_gmem_convert_stats(false).batches)
+				ck_assert_int_eq(kvm_gmem_range_shareability(inode, (hp >> 12) - 1,
+									     hp >> 12),
+						 want);
+			ck_assert_int_ne(
+				kvm_gmem_range_shareability(inode, hp >> 12, (hp >> 12) + 1), want);
+		}
+	} else {
+		ck_assert_int_eq(kvm_gmem_range_shareability(inode, (hp >> 12) - 1, (hp >> 12) + 1),
+				 want);
+	}
+	free(after);
+	free(c->before);
+	gs_uapi_reset();
+	lru_add_drain_all();
+	hugetlb_restructuring_run_deferred();
+	empty_pools();
+	gs_test_assert_no_leaks();
+}
+
+static void run_fail_nth(enum gs_gmem_conversion conv, unsigned int order, bool to_private,
+			 bool mapped)
+{
+	static const struct gs_fail_nth_ops ops = {fn_prepare, fn_op, fn_check};
+	struct fn_ctx c = {
+		.conv = conv, .order = order, .to_private = to_private, .mapped = mapped};
+	struct gs_fail_nth cfg = {.site = GS_INJECT_ANY_SITE};
+	unsigned long runs = 0;
+
+	ck_assert_int_eq(gs_fail_nth_loop(&cfg, &ops, &c, &runs), 0);
+	ck_assert_uint_gt(runs, 1);
+	/*
+	 * To shared fails where it allocates (XArray split, metadata, HVO
+	 * restore); to private allocates only in the merge after the point of no
+	 * return, where a failure is absorbed (HVO left undone) and 0 returned.
+	 */
+	if (to_private && conv == GS_CONVERSION_PLANNED) {
+		ck_assert_uint_eq(c.fired, 0);
+		return;
+	}
+	ck_assert_uint_gt(c.fired, 0);
+	/* planned never leaves partial progress; wip does when the second batch fails. */
+	if (conv == GS_CONVERSION_PLANNED)
+		ck_assert_uint_eq(c.partial, 0);
+	else
+		ck_assert_uint_gt(c.partial, 0);
+}
+
+START_TEST(test_fail_nth_planned)
+{
+	run_fail_nth(GS_CONVERSION_PLANNED, 9, false, false);
+	run_fail_nth(GS_CONVERSION_PLANNED, 9, true, false);
+	assert_clean();
+}
+END_TEST
+
+START_TEST(test_fail_nth_wip)
+{
+	run_fail_nth(GS_CONVERSION_WIP, 9, false, false);
+	assert_clean();
+}
+END_TEST
+
+/*
+ * planned with a huge leaf mapped: a failure after the stage-2 split leaves
+ * finer leaves (the kernel does not rejoin them) and nothing else: the
+ * attributes, folios and pool are as before, the checkers pass.
+ */
+START_TEST(test_fail_nth_planned_mapped)
+{
+	for (unsigned long n = 1;; n++) {
+		struct gs_inject_rule rule = {
+			.site = GS_INJECT_ANY_SITE, .mode = GS_INJECT_NTH, .nth = n};
+		struct fn_ctx c = {.conv = GS_CONVERSION_PLANNED, .order = 9, .mapped = true};
+		char *after;
+		int ret;
+
+		fn_prepare(&c);
+		ck_assert_int_ge(gs_inject_arm(&rule), 0);
+		ret = fn_op(&c);
+		gs_inject_reset();
+		assert_checks();
+		if (!ret) {
+			assert_split(c.fd, 0, 9);
+			free(c.before);
+			gs_uapi_reset();
+			empty_pools();
+			break;
+		}
+		ck_assert_int_eq(ret, -ENOMEM);
+		after = snapshot(c.vm, c.fd);
+		ck_assert_str_eq(without_leaves(c.before), without_leaves(after));
+		free(after);
+		assert_whole(c.fd, 0, 9);
+		assert_whole(c.fd, 2 << 20, 9);
+		ck_assert_int_eq(kvm_gmem_range_shareability(inode_of(c.fd), 0, 1024),
+				 SHAREABILITY_GUEST);
+		free(c.before);
+		gs_uapi_reset();
+		empty_pools();
+		ck_assert_uint_lt(n, 10000);
+	}
+	assert_clean();
+}
+END_TEST
+
+/*
+ * A 1 GiB page: each allocation site on the to-shared path failed at its
+ * first and at a late hit, under planned and wip (one batch: both all or
+ * nothing here). The full loop over the 12,930 allocations of a 1 GiB split
+ * is the 2 MiB case's (test_fail_nth_*) and the fail-nth suite's sampling.
+ */
+START_TEST(test_enomem_sites_1g)
+{
+	static const struct {
+		int site;
+		unsigned long nth;
+	} fails[] = {
+		{GS_SITE_KMALLOC, 1},	   {GS_SITE_XARRAY_SPLIT, 1}, {GS_SITE_XARRAY_SPLIT, 64},
+		{GS_SITE_HUGETLB_META, 1}, {GS_SITE_HVO_RESTORE, 1},  {GS_SITE_HVO_RESTORE, 4095},
+	};
+	unsigned long fired = 0;
+
+	for (int wip = 0; wip < 2; wip++)
+		for (size_t i = 0; i < ARRAY_SIZE(fails); i++) {
+			struct gs_inject_rule rule = {
+				.site = fails[i].site, .mode = GS_INJECT_NTH, .nth = fails[i].nth};
+			int vm = create_vm(wip ? GS_CONVERSION_WIP : GS_CONVERSION_PLANNED);
+			int fd = create_huge(vm, 18, 1);
+			char *before, *after;
+			uint64_t eo = 0;
+			int r;
+
+			bind(vm, fd, 1ULL << 30);
+			before = snapshot(vm, fd);
+			ck_assert_int_ge(gs_inject_arm(&rule), 0);
+			r = set_attrs(fd, 4 * P, P, 0, &eo);
+			gs_inject_reset();
+			if (r) {
+				ck_assert_int_eq(errno, ENOMEM);
+				ck_assert_uint_eq(eo, 4 * P);
+				after = snapshot(vm, fd);
+				ck_assert_str_eq(before, after);
+				free(after);
+				assert_whole(fd, 0, 18);
+				fired++;
+			} else {
+				assert_split(fd, 0, 18);
+			}
+			assert_checks();
+			ck_assert_uint_eq(gs_warn_count(), 0);
+			free(before);
+			gs_uapi_reset();
+			hugetlb_restructuring_run_deferred();
+			empty_pools();
+		}
+	ck_assert_uint_ge(fired, 8);
+	assert_clean();
+}
+END_TEST
+
+Suite *gs_test_suite(void)
+{
+	Suite *s = suite_create("convert-hugetlb");
+	TCase *tc = tcase_create("hugetlb");
+	TCase *fn = tcase_create("fail-nth");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_fresh_folio_split, 0, 2);
+	tcase_add_loop_test(tc, test_split_on_share_merge_on_private, 0, 2);
+	tcase_add_test(tc, test_contents_survive);
+	tcase_add_test(tc, test_merge_zeroes_unused_pieces);
+	tcase_add_loop_test(tc, test_eagain_extra_ref, 0, 2);
+	tcase_add_test(tc, test_wip_eagain_warns);
+	tcase_add_test(tc, test_eagain_error_offset_by_profile);
+	tcase_add_test(tc, test_profiles_unsupported);
+	tcase_add_checked_fixture(fn, setup, teardown);
+	tcase_add_test(fn, test_fail_nth_planned);
+	tcase_add_test(fn, test_fail_nth_wip);
+	tcase_add_test(fn, test_fail_nth_planned_mapped);
+	tcase_add_test(fn, test_enomem_sites_1g);
+	suite_add_tcase(s, tc);
+	suite_add_tcase(s, fn);
+	return s;
+}
