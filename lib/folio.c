@@ -404,13 +404,12 @@ static unsigned int plan_pieces(unsigned long pfn, unsigned int order, unsigned 
 }
 
 /*
- * Splitting to single pages is the common case (a 1 GiB page converted to
- * 4 KiB) and the hot one: write each struct page once, from a template.
+ * The struct pages of order-0 pieces, written once each from a template and
+ * left frozen (refcount 0): nothing sees a piece before every one exists.
  */
-static void split_to_pages(const struct split_src *src, unsigned long nr, unsigned long at_pfn)
+static void split_to_frozen_pages(const struct split_src *src, unsigned long nr)
 {
 	struct page *page = pfn_to_page(src->pfn);
-	int refs = src->mapping ? 1 : 0;
 
 	for (unsigned long i = 0; i < nr; i++, page++) {
 		*page = (struct page){
@@ -419,10 +418,24 @@ static void split_to_pages(const struct split_src *src, unsigned long nr, unsign
 			.mapping = src->mapping,
 			.index = src->index + i,
 			._mapcount = {-1},
-			._refcount = {refs},
 		};
 		piece_hwpoison(src, (struct folio *)page, src->pfn + i, 1);
 	}
+}
+
+/*
+ * Splitting to single pages is the common case (a 1 GiB page converted to
+ * 4 KiB) and the hot one: write each struct page once, then give out the
+ * page cache's and the caller's references.
+ */
+static void split_to_pages(const struct split_src *src, unsigned long nr, unsigned long at_pfn)
+{
+	struct page *page = pfn_to_page(src->pfn);
+	int refs = src->mapping ? 1 : 0;
+
+	split_to_frozen_pages(src, nr);
+	for (unsigned long i = 0; refs && i < nr; i++)
+		page[i]._refcount.counter = refs;
 	pfn_to_page(at_pfn)->_refcount.counter += src->caller_refs;
 	/* Without a page cache holding them, every page but the caller's is free now. */
 	for (unsigned long i = 0; !refs && i < nr; i++)
@@ -470,26 +483,6 @@ static void split_non_uniform(const struct split_src *src, unsigned int order,
 			folio_set_count(piece, refs);
 		else
 			folio_release(piece);
-	}
-}
-
-/*
- * The struct pages of order-0 pieces, written once each from a template and
- * left frozen: the caller stores them in its page cache before any is live.
- */
-static void split_to_frozen_pages(const struct split_src *src, unsigned long nr)
-{
-	struct page *page = pfn_to_page(src->pfn);
-
-	for (unsigned long i = 0; i < nr; i++, page++) {
-		*page = (struct page){
-			.flags = src->flags,
-			.lru = {&page->lru, &page->lru},
-			.mapping = src->mapping,
-			.index = src->index + i,
-			._mapcount = {-1},
-		};
-		piece_hwpoison(src, (struct folio *)page, src->pfn + i, 1);
 	}
 }
 
