@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * In-place conversion of HugeTLB-backed guest_memfd files (spec P29,
- * P31-P41) and the conversion orderings (issue 11 §4: planned, v8, wip;
- * rfc-v2 not modelled yet), over 2 MiB and 1 GiB files, through the gs_*
- * uAPI as tests/test-convert.c does for 4 KiB files.
+ * P31-P41) and the conversion orderings (issue 11 §4: planned, v8, wip,
+ * rfc-v2), over 2 MiB and 1 GiB files, through the gs_* uAPI as
+ * tests/test-convert.c does for 4 KiB files. rfc-v2 (P20, 4 KiB files
+ * only) is held to its own checks, its rollback, and the reviewed rollback
+ * loop's bug at the first work item, which gmemsim reports as a WARN.
  *
  * What each case holds to: a huge page is one folio of the page order
  * exactly when all of it is private (P25, P34); to shared splits it to order
@@ -564,12 +566,223 @@ START_TEST(test_profiles_unsupported)
 		ck_assert_int_eq(set_attrs(wfd, 0, 4 * P, 0, NULL), 0);
 		ck_assert_uint_eq(gs_gmem_convert_stats(false).batches, 1);
 	}
-	/* rfc-v2 is not modelled: EOPNOTSUPP for every file, error_offset untouched. */
+	/* rfc-v2 on a 4 KiB file converts (test_rfc_checks has the rest). */
 	rfd = gs_ioctl(rfc, GS_KVM_CREATE_GUEST_MEMFD, &small);
 	ck_assert_int_ge(rfd, 0);
 	eo = 77;
-	assert_fails(set_attrs(rfd, 0, P, 0, &eo), EOPNOTSUPP);
+	ck_assert_int_eq(set_attrs(rfd, 0, P, 0, &eo), 0);
 	ck_assert_uint_eq(eo, 0);
+	assert_clean();
+}
+END_TEST
+
+/* --- rfc-v2 (P20): the work list, its rollback, and the rollback loop's bug --- */
+
+/* A 4 KiB file of @pages pages, mmap-able, all shared. */
+static int create_small(int vm, unsigned long pages)
+{
+	struct gs_kvm_create_guest_memfd args = {.size = pages * P,
+						 .flags = MMAP | GS_GUEST_MEMFD_FLAG_INIT_SHARED};
+	int fd = gs_ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, &args);
+
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+/* set_attrs() with an incoming error_offset. */
+static int set_attrs_eo(int fd, uint64_t off, uint64_t size, uint64_t attrs, uint64_t eo_in)
+{
+	struct gs_kvm_memory_attributes2 a = {
+		.offset = off, .size = size, .attributes = attrs, .error_offset = eo_in};
+
+	return gs_ioctl(fd, GS_KVM_SET_MEMORY_ATTRIBUTES2, &a);
+}
+
+/* Where P20 differs from v8, and the work list converting only what differs. */
+START_TEST(test_rfc_checks)
+{
+	int rfc = create_vm(GS_CONVERSION_RFC_V2), v8 = create_vm(GS_CONVERSION_V8);
+	int fd = create_small(rfc, 16), fd8 = create_small(v8, 16);
+	struct folio *folio;
+	uint64_t eo = 0;
+
+	/* HugeTLB under rfc-v2 (P25's split and merge) is not modelled. */
+	int hfd = create_huge(rfc, 9, 1);
+
+	assert_fails(set_attrs(hfd, 0, P, 0, &eo), EOPNOTSUPP);
+	ck_assert_uint_eq(eo, 0);
+	ck_assert_int_eq(set_attrs(hfd, 0, P, PRIVATE, NULL), 0);
+	/* size 0: a no-op success under rfc-v2, EINVAL under v8. */
+	ck_assert_int_eq(set_attrs(fd, 0, 0, PRIVATE, NULL), 0);
+	ck_assert_int_eq(set_attrs(fd, 64 * P, 0, PRIVATE, NULL), 0);
+	assert_fails(set_attrs(fd8, 0, 0, PRIVATE, NULL), EINVAL);
+	/* A stale error_offset: EINVAL under rfc-v2 (even for size 0); v8 ignores it. */
+	assert_fails(set_attrs_eo(fd, 0, P, PRIVATE, 5), EINVAL);
+	assert_fails(set_attrs_eo(fd, 0, 0, PRIVATE, 5), EINVAL);
+	ck_assert_int_eq(set_attrs_eo(fd8, 0, P, PRIVATE, 5), 0);
+	/* The checks rfc-v2 shares with v8. */
+	assert_fails(set_attrs(fd, 16 * P, P, PRIVATE, NULL), EINVAL);
+	assert_fails(set_attrs(fd, 15 * P, 2 * P, PRIVATE, NULL), EINVAL);
+	assert_fails(set_attrs(fd, 1, P, PRIVATE, NULL), EINVAL);
+	ck_assert_int_eq(kvm_gmem_range_shareability(inode_of(fd), 0, 16), SHAREABILITY_ALL);
+	/* Only the sub-ranges that differ are work: [2, 4) and [6, 8) of [0, 8). */
+	ck_assert_int_eq(set_attrs(fd, 0, 2 * P, PRIVATE, NULL), 0);
+	ck_assert_int_eq(set_attrs(fd, 4 * P, 2 * P, PRIVATE, NULL), 0);
+	gs_gmem_convert_stats(true);
+	ck_assert_int_eq(set_attrs(fd, 0, 8 * P, PRIVATE, NULL), 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).pages, 4);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).invalidations, 2);
+	ck_assert_int_eq(kvm_gmem_range_shareability(inode_of(fd), 0, 8), SHAREABILITY_GUEST);
+	/* To private with an extra reference: EAGAIN, error_offset = folio->index. */
+	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 8 * P, 4 * P), 0);
+	folio = folio_at(fd, 10 * P);
+	folio_get(folio);
+	ck_assert_int_eq(set_attrs(fd, 8 * P, 4 * P, PRIVATE, &eo), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_uint_eq(eo, 10 * P);
+	ck_assert_int_eq(kvm_gmem_range_shareability(inode_of(fd), 8, 16), SHAREABILITY_ALL);
+	folio_put(folio);
+	ck_assert_int_eq(set_attrs(fd, 8 * P, 4 * P, PRIVATE, NULL), 0);
+	assert_clean();
+}
+END_TEST
+
+struct rfc_outcome {
+	unsigned long first, later;
+};
+
+/* A 128-page file, pages 1, 3, ..., 63 private: ranges fill leaves, so stores allocate. */
+static int rfc_fragmented(int vm)
+{
+	int fd = create_small(vm, 128);
+
+	for (unsigned long i = 1; i < 64; i += 2)
+		ck_assert_int_eq(set_attrs(fd, i * P, P, PRIVATE, NULL), 0);
+	return fd;
+}
+
+/*
+ * Fail the n-th maple reservation of one conversion of [off, off + size)
+ * to @attrs, for n = 1, 2, ... until the conversion succeeds. Every
+ * failure: ENOMEM, state snapshot unchanged; rfc-v2 failing at its first
+ * work item reports the rollback loop's step below the start (one WARN,
+ * rollback_oob); no other failure, and no other ordering, WARNs.
+ */
+static void rfc_fail_each(int vm, int fd, enum gs_gmem_conversion conv, uint64_t off, uint64_t size,
+			  uint64_t attrs, struct rfc_outcome *out)
+{
+	for (unsigned long n = 1;; n++) {
+		struct gs_inject_rule rule = {.site = GS_SITE_MAPLE_PREALLOC,
+					      .mode = GS_INJECT_NTH,
+					      .nth = n,
+					      .times = 1};
+		struct gs_gmem_convert_stats st0 = gs_gmem_convert_stats(false), st;
+		char *before = snapshot(vm, fd), *after;
+		unsigned long warns = gs_warn_count();
+		uint64_t eo = 0;
+		int r;
+
+		gs_inject_reset();
+		ck_assert_int_ge(gs_inject_arm(&rule), 0);
+		r = set_attrs(fd, off, size, attrs, &eo);
+		gs_inject_reset();
+		st = gs_gmem_convert_stats(false);
+		if (!r) {
+			ck_assert_uint_eq(gs_warn_count(), warns);
+			free(before);
+			break;
+		}
+		ck_assert_int_eq(errno, ENOMEM);
+		after = snapshot(vm, fd);
+		ck_assert_str_eq(before, after);
+		if (conv == GS_CONVERSION_RFC_V2 && eo == off) {
+			out->first++;
+			ck_assert_uint_eq(gs_warn_count(), warns + 1);
+			ck_assert_uint_eq(st.rollback_oob, st0.rollback_oob + 1);
+			ck_assert_uint_eq(st.rollbacks, st0.rollbacks);
+			ck_assert_ptr_nonnull(strstr(gs_warn_last(), "below the first item"));
+		} else {
+			out->later++;
+			ck_assert_uint_eq(gs_warn_count(), warns);
+			ck_assert_uint_eq(st.rollback_oob, st0.rollback_oob);
+			if (conv == GS_CONVERSION_RFC_V2)
+				ck_assert_uint_gt(st.rollbacks, st0.rollbacks);
+			else
+				ck_assert_uint_eq(eo, off);
+		}
+		free(before);
+		free(after);
+	}
+	ck_assert_int_eq(kvm_gmem_range_shareability(inode_of(fd), off >> PAGE_SHIFT,
+						     (off + size) >> PAGE_SHIFT),
+			 attrs ? SHAREABILITY_GUEST : SHAREABILITY_ALL);
+}
+
+/* Single pages inside the shared [64, 128): one work item each, splitting a range. */
+static struct rfc_outcome rfc_single_items(enum gs_gmem_conversion conv)
+{
+	int vm = create_vm(conv), fd = rfc_fragmented(vm);
+	struct rfc_outcome out = {0};
+
+	for (unsigned long i = 65; i < 128; i += 2)
+		rfc_fail_each(vm, fd, conv, i * P, P, PRIVATE, &out);
+	gs_warn_reset_count();
+	return out;
+}
+
+/*
+ * Two items each: a shared page alone ([j], exact) and the head of the shared
+ * range [j + 2, 128), which the second item splits (where the store allocates).
+ */
+static struct rfc_outcome rfc_many_items(enum gs_gmem_conversion conv)
+{
+	int vm = create_vm(conv), fd = rfc_fragmented(vm);
+	struct rfc_outcome out = {0};
+
+	for (unsigned long j = 64; j + 4 <= 128; j += 4) {
+		ck_assert_int_eq(set_attrs(fd, (j + 1) * P, P, PRIVATE, NULL), 0);
+		rfc_fail_each(vm, fd, conv, j * P, 4 * P, PRIVATE, &out);
+	}
+	gs_warn_reset_count();
+	return out;
+}
+
+/* (b) a failure at a later work item: the applied ones rolled back, nothing changed. */
+START_TEST(test_rfc_rollback_later_item)
+{
+	struct rfc_outcome o = rfc_many_items(GS_CONVERSION_RFC_V2);
+
+	ck_assert_uint_gt(o.later, 0);
+	assert_clean();
+}
+END_TEST
+
+/* (c) a failure at the first work item: the rollback loop steps below it; gmemsim WARNs. */
+START_TEST(test_rfc_rollback_first_item)
+{
+	struct rfc_outcome o = rfc_single_items(GS_CONVERSION_RFC_V2);
+
+	ck_assert_uint_gt(o.first, 0);
+	ck_assert_uint_eq(o.later, 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).rollback_oob, o.first);
+	assert_clean();
+}
+END_TEST
+
+/* (d) the same sequences under planned, wip and v8: ENOMEM, nothing changed, no WARN. */
+START_TEST(test_rfc_bug_absent_elsewhere)
+{
+	static const enum gs_gmem_conversion convs[] = {GS_CONVERSION_PLANNED, GS_CONVERSION_WIP,
+							GS_CONVERSION_V8};
+	enum gs_gmem_conversion conv = convs[_i];
+	struct rfc_outcome a, b;
+
+	gs_gmem_convert_stats(true);
+	a = rfc_single_items(conv);
+	b = rfc_many_items(conv);
+	ck_assert_uint_eq(a.first + b.first, 0);
+	ck_assert_uint_gt(a.later, 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).rollback_oob, 0);
 	assert_clean();
 }
 END_TEST
@@ -809,6 +1022,10 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_wip_eagain_warns);
 	tcase_add_test(tc, test_eagain_error_offset_by_profile);
 	tcase_add_test(tc, test_profiles_unsupported);
+	tcase_add_test(tc, test_rfc_checks);
+	tcase_add_test(tc, test_rfc_rollback_later_item);
+	tcase_add_test(tc, test_rfc_rollback_first_item);
+	tcase_add_loop_test(tc, test_rfc_bug_absent_elsewhere, 0, 3);
 	tcase_add_checked_fixture(fn, setup, teardown);
 	tcase_add_test(fn, test_fail_nth_planned);
 	tcase_add_test(fn, test_fail_nth_wip);

@@ -66,8 +66,9 @@ enum gs_gmem_profile {
  *              that would change a HugeTLB file is -EOPNOTSUPP)
  * @GS_CONVERSION_WIP: P35, one huge-page batch at a time; batches done
  *              before a failing one stay converted
- * @GS_CONVERSION_RFC_V2: P20/P25's work list with rollback; not modelled
- *              yet: -EOPNOTSUPP
+ * @GS_CONVERSION_RFC_V2: P20's work list with rollback, 4 KiB files only
+ *              (HugeTLB: -EOPNOTSUPP), with the reviewed rollback loop's
+ *              bug at the first item (a WARN here)
  */
 enum gs_gmem_conversion {
 	GS_CONVERSION_PLANNED,
@@ -537,11 +538,15 @@ GS_API int kvm_gmem_set_attributes(struct gmem_file *file, struct gs_kvm_memory_
  *           batches, or the failing batch's zap; planned: stage-2 leaves
  *           split finer, mapping what they mapped)
  * @failed_splits: folio splits or stage-2 leaf splits that failed
+ * @rollbacks: rfc-v2 work items undone after a later item failed to apply
+ * @rollback_oob: rfc-v2 rollback steps below the first work item (the
+ *                reviewed loop's bug when the first item fails: a WARN each)
  */
 struct gs_gmem_convert_stats {
 	unsigned long calls, noop, converted, pages, enomem, eagain;
 	unsigned long lru_drains, invalidations, arch_invalidate_pfns;
 	unsigned long splits, merges, batches, partial, failed_splits;
+	unsigned long rollbacks, rollback_oob;
 };
 
 /**

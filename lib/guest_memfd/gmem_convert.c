@@ -23,7 +23,9 @@
  * exactly when all of it is private; conversion splits and merges through
  * gmem_restructure.c. The order of the steps is the VM's choice (enum
  * gs_gmem_conversion): planned (P37, the default), v8 (P7, 4 KiB only),
- * wip (P35, batch per huge page); rfc-v2 answers EOPNOTSUPP until modelled.
+ * wip (P35, batch per huge page), rfc-v2 (P20: a work list with rollback,
+ * 4 KiB files only, with the reviewed rollback loop's bug at the first item,
+ * which WARNs here instead of reading out of bounds).
  */
 #include <errno.h>
 #include <string.h>
@@ -77,7 +79,10 @@ static bool gmem_in_place_conversion(const struct gmem_file *file)
 	return file->vm && file->vm->in_place_conversion;
 }
 
-/* P6.2-P6.8 in the kernel's order; the copy (P6.1) is the caller's. */
+/*
+ * P6.2-P6.8 in the kernel's order; the copy (P6.1) is the caller's.
+ * 1: rfc-v2's size 0, a success that does nothing.
+ */
 static int gmem_check_attributes(const struct gmem_file *file,
 				 const struct gs_kvm_memory_attributes2 *a)
 {
@@ -92,6 +97,13 @@ static int gmem_check_attributes(const struct gmem_file *file,
 		return -EINVAL;
 	if (a->attributes & ~GS_KVM_MEMORY_ATTRIBUTE_PRIVATE)
 		return -EINVAL;
+	/* P20: RFC v2 refuses a stale error_offset and takes size 0 as a no-op. */
+	if (file->vm->conversion == GS_CONVERSION_RFC_V2) {
+		if (a->error_offset)
+			return -EINVAL;
+		if (!a->size)
+			return 1;
+	}
 	if (!a->size || a->offset + a->size < a->offset)
 		return -EINVAL;
 	if (a->offset % PAGE_SIZE || a->size % PAGE_SIZE)
@@ -555,6 +567,177 @@ static int convert_wip(struct gmem_inode *inode, pgoff_t start, pgoff_t end, boo
 	return 0;
 }
 
+/* --- rfc-v2 (P20, docs/CONVERSION.md "Orderings"): a work list with rollback --- */
+
+/*
+ * One item of the work list: a sub-range [start, end) whose value differs
+ * from the target, inside the tree's range [first, last] it came from.
+ */
+struct rfc_work {
+	pgoff_t start, end;
+	unsigned long first, last;
+};
+
+/*
+ * The sub-ranges of [start, end) that do not hold @entry, one item per
+ * range of the tree. The list is allocated (ENOMEM possible); at least one
+ * item exists, since the caller ruled out a no-op.
+ */
+static int rfc_compute_work(struct gmem_inode *inode, pgoff_t start, pgoff_t end, void *entry,
+			    struct rfc_work **workp, size_t *nrp)
+{
+	MA_STATE(count, &inode->shareability, start, start);
+	MA_STATE(mas, &inode->shareability, start, start);
+	struct rfc_work *work;
+	size_t nr = 0, i = 0;
+	void *cur;
+
+	mas_for_each (&count, cur, end - 1)
+		nr += cur != entry;
+	work = gs_alloc(GS_SITE_KMALLOC, nr * sizeof(*work), GFP_KERNEL);
+	if (!work)
+		return -ENOMEM;
+	mas_for_each (&mas, cur, end - 1) {
+		if (cur == entry || i == nr)
+			continue;
+		work[i].first = mas.index;
+		work[i].last = mas.last;
+		work[i].start = mas.index > start ? mas.index : start;
+		work[i].end = mas.last + 1 < end ? mas.last + 1 : end;
+		i++;
+	}
+	*workp = work;
+	*nrp = nr;
+	return 0;
+}
+
+/* Store @entry over [first, last] (mtree_store_range()); ENOMEM when a node must split. */
+static int rfc_store(struct gmem_inode *inode, unsigned long first, unsigned long last, void *entry)
+{
+	MA_STATE(mas, &inode->shareability, first, last);
+
+	if (mas_preallocate(&mas, entry, GFP_KERNEL))
+		return -ENOMEM;
+	mas_store_prealloc(&mas, entry);
+	return 0;
+}
+
+/*
+ * Apply one item: the RFC stores exactly the item, so the tree keeps
+ * neighbouring ranges of equal value apart (unlike v8's P1) and an item cut
+ * from a longer range splits it, which is where the store allocates.
+ */
+static int rfc_apply(struct gmem_inode *inode, const struct rfc_work *w, void *entry)
+{
+	return rfc_store(inode, w->start, w->end - 1, entry);
+}
+
+/*
+ * Undo one item: the old value over the whole tree range the item came
+ * from. The values are the kernel's (it stores the old value over the item);
+ * the tree's shape is also as before, so state snapshots compare equal.
+ */
+static int rfc_unapply(struct gmem_inode *inode, const struct rfc_work *w, void *old)
+{
+	return rfc_store(inode, w->first, w->last, old);
+}
+
+/*
+ * Undo the items before @failed, newest first, as the reviewed loop does:
+ * it steps back before it looks and stops once it has undone the first
+ * item, so when the first item is the one that failed it steps to index -1
+ * (the review's "decremented below the start"), which the kernel would read
+ * out of bounds and keep walking. Here that step WARNs and ends the loop,
+ * which is therefore bounded by @failed + 1 steps. A failed undo WARNs too.
+ */
+static void rfc_rollback(struct gmem_inode *inode, const struct rfc_work *work, size_t nr,
+			 size_t failed, void *old)
+{
+	size_t i = failed;
+
+	do {
+		i--;
+		if (WARN(i >= nr, "rfc-v2 rollback: work index %ld below the first item",
+			 (long)i)) {
+			stats.rollback_oob++;
+			gs_trace("gmem.convert.rollback_oob", GS_TF_S("index", (long)i),
+				 GS_TF_U("failed", failed));
+			return;
+		}
+		WARN_ON(rfc_unapply(inode, &work[i], old));
+		stats.rollbacks++;
+	} while (i != 0);
+}
+
+/* To private: unmap and check every item's folios; error_index = folio->index (P20). */
+static int rfc_check_refs(struct gmem_inode *inode, const struct rfc_work *work, size_t nr,
+			  pgoff_t *err_index)
+{
+	bool drained = false;
+	unsigned long index;
+	struct folio *folio;
+
+	for (size_t i = 0; i < nr; i++) {
+		kvm_gmem_unmap_host(inode, work[i].start, work[i].end);
+		xa_for_each_range (&inode->filemap, index, folio, work[i].start, work[i].end - 1)
+			if (!folio_check_refs(folio, &drained)) {
+				*err_index = folio->index;
+				stats.eagain++;
+				return -EAGAIN;
+			}
+	}
+	return 0;
+}
+
+/*
+ * The rfc-v2 ordering on a 4 KiB file: the work list; invalidate begin on
+ * every item (the zap); to private: unmap + refcounts; apply the items in
+ * order, and on a failure roll back the ones applied; invalidate end. There
+ * is no point of no return before the zap, so a failure after it leaves the
+ * guest mappings of the items zapped (*partial when a slot is bound).
+ */
+static int convert_rfc_v2(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool to_private,
+			  pgoff_t *err_index, bool *partial)
+{
+	void *entry = xa_mk_value(to_private ? SHAREABILITY_GUEST : SHAREABILITY_ALL);
+	void *old = xa_mk_value(to_private ? SHAREABILITY_ALL : SHAREABILITY_GUEST);
+	struct rfc_work *work;
+	size_t nr, i;
+	int err;
+
+	*err_index = start;
+	err = rfc_compute_work(inode, start, end, entry, &work, &nr);
+	if (err) {
+		stats.enomem++;
+		return err;
+	}
+	for (i = 0; i < nr; i++)
+		gmem_convert_invalidate_begin(
+			inode, work[i].start, work[i].end,
+			kvm_gmem_get_invalidate_filter(inode, work[i].start, work[i].end));
+	*partial = range_bound(inode, start, end);
+	err = to_private ? rfc_check_refs(inode, work, nr, err_index) : 0;
+	for (i = 0; i < nr && !err; i++) {
+		err = rfc_apply(inode, &work[i], entry);
+		if (err) {
+			*err_index = work[i].start;
+			stats.enomem++;
+			rfc_rollback(inode, work, nr, i, old);
+		}
+	}
+	for (i = 0; i < nr; i++) {
+		if (!err && !to_private)
+			gmem_convert_arch_invalidate(inode, work[i].start, work[i].end);
+		gmem_convert_invalidate_end(inode, work[i].start, work[i].end);
+		if (!err)
+			stats.pages += work[i].end - work[i].start;
+	}
+	stats.converted += !err;
+	stats.batches += !err;
+	gs_free(GS_SITE_KMALLOC, work, nr * sizeof(*work));
+	return err;
+}
+
 /*
  * The conversion of file pages [start, end) under the VM's ordering. On
  * failure *err_index is the page error_offset names.
@@ -568,12 +751,6 @@ static int __kvm_gmem_set_attributes(struct gmem_inode *inode, pgoff_t start, pg
 	int err;
 
 	stats.calls++;
-	/* The rfc-v2 work list with its rollback is not modelled yet. */
-	if (order == GS_CONVERSION_RFC_V2) {
-		gs_trace("gmem.convert.unsupported", GS_TF_STR("conversion", "rfc-v2"),
-			 GS_TF_STR("why", "the rfc-v2 ordering is not modelled yet"));
-		return -EOPNOTSUPP;
-	}
 	/* Before any reference is looked at: a pinned private page stays convertible to private. */
 	if (kvm_gmem_range_shareability(inode, start, end) == (int)want) {
 		stats.noop++;
@@ -585,6 +762,15 @@ static int __kvm_gmem_set_attributes(struct gmem_inode *inode, pgoff_t start, pg
 		if (inode->page_order)
 			return -EOPNOTSUPP;
 		err = convert_planned(inode, start, end, to_private, err_index, &partial);
+		break;
+	case GS_CONVERSION_RFC_V2:
+		/* P25's HugeTLB split and merge under the work list are not modelled. */
+		if (inode->page_order) {
+			gs_trace("gmem.convert.unsupported", GS_TF_STR("conversion", "rfc-v2"),
+				 GS_TF_STR("why", "rfc-v2 on HugeTLB files is not modelled"));
+			return -EOPNOTSUPP;
+		}
+		err = convert_rfc_v2(inode, start, end, to_private, err_index, &partial);
 		break;
 	case GS_CONVERSION_WIP:
 		err = convert_wip(inode, start, end, to_private, err_index, &partial);
@@ -610,7 +796,7 @@ static int gmem_set_attributes(struct gmem_file *file, const struct gs_kvm_memor
 		return -ENOTTY;
 	err = gmem_check_attributes(file, a);
 	if (err)
-		return err;
+		return err < 0 ? err : 0;
 	err = __kvm_gmem_set_attributes(file->inode, a->offset >> PAGE_SHIFT,
 					(a->offset + a->size) >> PAGE_SHIFT, to_private,
 					file->vm->conversion, err_index);

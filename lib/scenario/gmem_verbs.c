@@ -331,7 +331,7 @@ static const struct gs_key vm_keys[] = {
 		 "0 = in guest_memfd (the design's)"},
 	{"conversion", GS_ARG_ENUM, conversion_names,
 	 .help = "the ordering of in-place conversions: planned (default), v8, wip, rfc-v2 "
-		 "(not modelled yet: EOPNOTSUPP); the simulator's only"},
+		 "(4 KiB files; HugeTLB: EOPNOTSUPP); the simulator's only"},
 	{NULL},
 };
 

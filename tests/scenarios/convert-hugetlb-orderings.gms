@@ -4,7 +4,7 @@
 # conversion=NAME. planned (the default) is all or nothing across huge pages;
 # wip converts one huge page at a time and keeps the batches it finished when a
 # later one fails; v8 has no HugeTLB (EOPNOTSUPP for a change, 0 for a no-op);
-# rfc-v2 is not modelled yet (EOPNOTSUPP).
+# rfc-v2 models 4 KiB files only (EOPNOTSUPP on HugeTLB; convert-rfc-v2.gms).
 
 hugetlb pool size=2M nr=6                                  => nr=6 free=6 resv=0
 
@@ -45,10 +45,10 @@ convert gv off=0 len=4K to=private                         => 0
 gmem gs vm=v size=16K flags=mmap                           => 0
 convert gs off=0 len=4K to=shared                          => 0
 
-# rfc-v2: named, not modelled yet
+# rfc-v2: a 4 KiB file converts (convert-rfc-v2.gms has the rest)
 vm r type=sw_protected conversion=rfc-v2                   => 0
 gmem gr vm=r size=16K flags=mmap                           => 0
-convert gr off=0 len=4K to=shared                          => EOPNOTSUPP error_offset=0
+convert gr off=0 len=4K to=shared                          => 0
 vm r2 type=sw_protected                                    => 0
 show r2
 close gp
