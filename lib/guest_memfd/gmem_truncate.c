@@ -84,8 +84,14 @@ void kvm_gmem_invalidate_end(struct gmem_inode *inode, pgoff_t start, pgoff_t en
 	}
 }
 
-int kvm_gmem_split_cross_boundary_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
-					unsigned int attr_filter)
+/*
+ * Split stage-2 leaves in every slot bound to [start, end): the leaves
+ * across the range's edges (@order < 0), or every leaf larger than
+ * 2^@order pages. Each slot's split is all or nothing; the first failure
+ * ends the walk.
+ */
+static int gmem_split_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+			    unsigned int attr_filter, int order)
 {
 	struct gmem_file *file;
 
@@ -99,7 +105,10 @@ int kvm_gmem_split_cross_boundary_leafs(struct gmem_inode *inode, pgoff_t start,
 		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
 			if (slot == prev)
 				continue;
-			err = file->vm->ops->split_cross_boundary(slot, start, end, attr_filter);
+			err = order < 0 ? file->vm->ops->split_cross_boundary(slot, start, end,
+									      attr_filter)
+					: file->vm->ops->split_huge(slot, start, end, attr_filter,
+								    (unsigned int)order);
 			if (err)
 				return err;
 			prev = slot;
@@ -108,28 +117,16 @@ int kvm_gmem_split_cross_boundary_leafs(struct gmem_inode *inode, pgoff_t start,
 	return 0;
 }
 
+int kvm_gmem_split_cross_boundary_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+					unsigned int attr_filter)
+{
+	return gmem_split_leafs(inode, start, end, attr_filter, -1);
+}
+
 int kvm_gmem_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 			      unsigned int attr_filter, unsigned int order)
 {
-	struct gmem_file *file;
-
-	list_for_each_entry (file, &inode->files, list) {
-		struct kvm_memory_slot *slot, *prev = NULL;
-		unsigned long index;
-		int err;
-
-		if (!file_has_mmu(file))
-			continue;
-		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
-			if (slot == prev)
-				continue;
-			err = file->vm->ops->split_huge(slot, start, end, attr_filter, order);
-			if (err)
-				return err;
-			prev = slot;
-		}
-	}
-	return 0;
+	return gmem_split_leafs(inode, start, end, attr_filter, (int)order);
 }
 
 void kvm_gmem_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
