@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <valgrind/valgrind.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/rng.h>
+#include <gmemsim/uapi.h>
 #include "config.h"
 #include "harness.h"
 
@@ -76,4 +78,24 @@ int main(void)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+void gs_test_bind_gmem(int vm, int fd, uint64_t gpa, uint64_t size)
+{
+	struct gs_kvm_userspace_memory_region2 mem = {
+		.flags = GS_KVM_MEM_GUEST_MEMFD,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.guest_memfd = (uint32_t)fd,
+	};
+
+	ck_assert_int_eq(gs_ioctl(vm, GS_KVM_SET_USER_MEMORY_REGION2, &mem), 0);
+}
+
+char *gs_test_mmap_gmem(int fd, uint64_t size)
+{
+	void *addr = gs_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	ck_assert_ptr_ne(addr, MAP_FAILED);
+	return addr;
 }

@@ -55,4 +55,12 @@ void gs_test_assert_no_leaks(void);
 /* Directory holding tests/ sources (for data files). */
 const char *gs_test_srcdir(void);
 
+/*
+ * Selftest-style helpers over the simulated uAPI (the kernel's selftests have
+ * them in kvm_util.c): bind guest_memfd @fd as slot 0 of @vm at @gpa, and map
+ * @size bytes of it shared, read-write, at offset 0. Both assert success.
+ */
+void gs_test_bind_gmem(int vm, int fd, uint64_t gpa, uint64_t size);
+char *gs_test_mmap_gmem(int fd, uint64_t size);
+
 #endif /* GS_TESTS_HARNESS_H */

@@ -154,18 +154,6 @@ static int create_huge(int vm, unsigned int order, unsigned long nr)
 	return fd;
 }
 
-static void bind(int vm, int fd, uint64_t size)
-{
-	struct gs_kvm_userspace_memory_region2 mem = {
-		.flags = GS_KVM_MEM_GUEST_MEMFD,
-		.guest_phys_addr = GPA,
-		.memory_size = size,
-		.guest_memfd = (uint32_t)fd,
-	};
-
-	ck_assert_int_eq(gs_ioctl(vm, GS_KVM_SET_USER_MEMORY_REGION2, &mem), 0);
-}
-
 static int set_attrs(int fd, uint64_t off, uint64_t size, uint64_t attrs, uint64_t *error_offset)
 {
 	struct gs_kvm_memory_attributes2 a = {.offset = off, .size = size, .attributes = attrs};
@@ -294,7 +282,7 @@ START_TEST(test_fresh_folio_split)
 	ck_assert_int_eq(set_max_huge_pages(size_to_hstate(hp), 2), 0);
 	fd = gs_ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, &args);
 	ck_assert_int_ge(fd, 0);
-	bind(vm, fd, 2 * hp);
+	gs_test_bind_gmem(vm, fd, GPA, 2 * hp);
 	/* Before allocation: the attribute is recorded, nothing split. */
 	ck_assert_int_eq(set_attrs(fd, 3 * P, P, 0, NULL), 0);
 	ck_assert_uint_eq(gs_gmem_convert_stats(false).splits, 0);
@@ -324,7 +312,7 @@ START_TEST(test_split_on_share_merge_on_private)
 	unsigned long freed = hvo_freed(), nr_leaves;
 	struct kvm *kvm = gs_uapi_kvm(vm);
 
-	bind(vm, fd, 2 * hp);
+	gs_test_bind_gmem(vm, fd, GPA, 2 * hp);
 	ck_assert_int_gt(freed, 0);
 	/* A huge private leaf over the first huge page. */
 	ck_assert_int_eq(guest_fault(vm, 0, true), order == 9 ? PG_LEVEL_2M : PG_LEVEL_1G);
@@ -397,7 +385,7 @@ START_TEST(test_contents_survive)
 	unsigned char *data;
 	int order;
 
-	bind(vm, fd, 2 << 20);
+	gs_test_bind_gmem(vm, fd, GPA, 2 << 20);
 	ck_assert_int_eq(kvm_slot_gmem_get_pfn(kvm_find_slot(kvm, GPA >> PAGE_SHIFT),
 					       GPA >> PAGE_SHIFT, &pfn, &order),
 			 0);
@@ -428,7 +416,7 @@ START_TEST(test_merge_zeroes_unused_pieces)
 	ck_assert_int_eq(set_max_huge_pages(size_to_hstate(2 << 20), 1), 0);
 	fd = gs_ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, &args);
 	ck_assert_int_ge(fd, 0);
-	bind(vm, fd, 2 << 20);
+	gs_test_bind_gmem(vm, fd, GPA, 2 << 20);
 	ck_assert_int_eq(set_attrs(fd, 0, P, 0, NULL), 0);
 	/* The private page 1 is used (zeroed, then written); the others are not. */
 	ck_assert_int_eq(kvm_slot_gmem_get_pfn(kvm_find_slot(gs_uapi_kvm(vm), (GPA >> 12) + 1),
@@ -459,7 +447,7 @@ START_TEST(test_eagain_extra_ref)
 	char *before, *after;
 	unsigned long drains;
 
-	bind(vm, fd, 2 * hp);
+	gs_test_bind_gmem(vm, fd, GPA, 2 * hp);
 	ck_assert_int_eq(guest_fault(vm, 0, true), order == 9 ? PG_LEVEL_2M : PG_LEVEL_1G);
 	folio_get(f);
 	before = snapshot(vm, fd);
@@ -498,7 +486,7 @@ START_TEST(test_wip_eagain_warns)
 	struct folio *f = folio_at(fd, 2 << 20);
 	uint64_t eo = 0;
 
-	bind(vm, fd, 4 << 20);
+	gs_test_bind_gmem(vm, fd, GPA, 4 << 20);
 	ck_assert_int_eq(guest_fault(vm, 0, true), PG_LEVEL_2M);
 	ck_assert_int_eq(guest_fault(vm, 2 << 20, true), PG_LEVEL_2M);
 	folio_get(f);
@@ -807,7 +795,7 @@ static void fn_prepare(void *arg)
 
 	c->vm = create_vm(c->conv);
 	c->fd = create_huge(c->vm, c->order, 2);
-	bind(c->vm, c->fd, 2 * hp);
+	gs_test_bind_gmem(c->vm, c->fd, GPA, 2 * hp);
 	if (c->mapped)
 		guest_fault(c->vm, hp + P, true);
 	if (c->to_private)
@@ -979,7 +967,7 @@ START_TEST(test_enomem_sites_1g)
 			uint64_t eo = 0;
 			int r;
 
-			bind(vm, fd, 1ULL << 30);
+			gs_test_bind_gmem(vm, fd, GPA, 1ULL << 30);
 			before = snapshot(vm, fd);
 			ck_assert_int_ge(gs_inject_arm(&rule), 0);
 			r = set_attrs(fd, 4 * P, P, 0, &eo);

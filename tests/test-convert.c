@@ -116,26 +116,6 @@ static int create_gmem(int vm, uint64_t size, uint64_t flags)
 	return fd;
 }
 
-static void bind(int vm, int fd, uint64_t size)
-{
-	struct gs_kvm_userspace_memory_region2 mem = {
-		.flags = GS_KVM_MEM_GUEST_MEMFD,
-		.guest_phys_addr = GPA,
-		.memory_size = size,
-		.guest_memfd = (uint32_t)fd,
-	};
-
-	ck_assert_int_eq(gs_ioctl(vm, GS_KVM_SET_USER_MEMORY_REGION2, &mem), 0);
-}
-
-static char *map(int fd, uint64_t size)
-{
-	void *addr = gs_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-
-	ck_assert_ptr_ne(addr, MAP_FAILED);
-	return addr;
-}
-
 /* The ioctl; *@error_offset carries the field in and out. */
 static int set_attrs(int fd, uint64_t off, uint64_t size, uint64_t attrs, uint64_t *error_offset)
 {
@@ -349,9 +329,9 @@ START_TEST(test_init_private)
 {
 	int vm = create_vm(GS_KVM_X86_SW_PROTECTED_VM, false);
 	int fd = create_gmem(vm, P, MMAP);
-	char *mem = map(fd, P);
+	char *mem = gs_test_mmap_gmem(fd, P);
 
-	bind(vm, fd, P);
+	gs_test_bind_gmem(vm, fd, GPA, P);
 	ck_assert_int_eq(guest_write(vm, 0, true, 'A'), 'A');
 	ck_assert_int_eq(host_read(mem, 0), GS_SYS_SIGBUS);
 	to_shared(fd, 0, P);
@@ -368,9 +348,9 @@ START_TEST(test_init_shared)
 {
 	int vm = create_vm(GS_KVM_X86_SW_PROTECTED_VM, false);
 	int fd = create_gmem(vm, P, MMAP | SHARED);
-	char *mem = map(fd, P);
+	char *mem = gs_test_mmap_gmem(fd, P);
 
-	bind(vm, fd, P);
+	gs_test_bind_gmem(vm, fd, GPA, P);
 	ck_assert_int_eq(host_write(mem, 0, P, 'C'), 0);
 	ck_assert_int_eq(guest_read(vm, 0, false), 'C');
 	to_private(fd, 0, P);
@@ -385,9 +365,9 @@ START_TEST(test_indexing)
 {
 	int vm = create_vm(GS_KVM_X86_SW_PROTECTED_VM, false);
 	int fd = create_gmem(vm, 4 * P, MMAP | SHARED);
-	char *mem = map(fd, 4 * P);
+	char *mem = gs_test_mmap_gmem(fd, 4 * P);
 
-	bind(vm, fd, 4 * P);
+	gs_test_bind_gmem(vm, fd, GPA, 4 * P);
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(host_write(mem, i * P, P, 'a' + i), 0);
 	to_private(fd, 2 * P, P);
@@ -406,9 +386,9 @@ START_TEST(test_before_allocation_shared)
 {
 	int vm = create_vm(GS_KVM_X86_SW_PROTECTED_VM, false);
 	int fd = create_gmem(vm, P, MMAP);
-	char *mem = map(fd, P);
+	char *mem = gs_test_mmap_gmem(fd, P);
 
-	bind(vm, fd, P);
+	gs_test_bind_gmem(vm, fd, GPA, P);
 	to_shared(fd, 0, P);
 	ck_assert_ptr_null(file_folio(fd, 0));
 	ck_assert_int_eq(host_read(mem, 0), 0);
@@ -422,9 +402,9 @@ START_TEST(test_before_allocation_private)
 {
 	int vm = create_vm(GS_KVM_X86_SW_PROTECTED_VM, false);
 	int fd = create_gmem(vm, P, MMAP | SHARED);
-	char *mem = map(fd, P);
+	char *mem = gs_test_mmap_gmem(fd, P);
 
-	bind(vm, fd, P);
+	gs_test_bind_gmem(vm, fd, GPA, P);
 	to_private(fd, 0, P);
 	ck_assert_ptr_null(file_folio(fd, 0));
 	ck_assert_int_eq(host_read(mem, 0), GS_SYS_SIGBUS);
@@ -438,9 +418,9 @@ START_TEST(test_unallocated_folios)
 {
 	int vm = create_vm(GS_KVM_X86_SW_PROTECTED_VM, false);
 	int fd = create_gmem(vm, 8 * P, MMAP | SHARED);
-	char *mem = map(fd, 8 * P);
+	char *mem = gs_test_mmap_gmem(fd, 8 * P);
 
-	bind(vm, fd, 8 * P);
+	gs_test_bind_gmem(vm, fd, GPA, 8 * P);
 	for (int i = 0; i < 8; i += 2)
 		ck_assert_int_eq(host_write(mem, i * P, P, 'x'), 0);
 	to_private(fd, 0, 8 * P);
@@ -457,9 +437,9 @@ START_TEST(test_truncate)
 {
 	int vm = create_vm(GS_KVM_X86_SW_PROTECTED_VM, false);
 	int fd = create_gmem(vm, 2 * P, MMAP | SHARED);
-	char *mem = map(fd, 2 * P);
+	char *mem = gs_test_mmap_gmem(fd, 2 * P);
 
-	bind(vm, fd, 2 * P);
+	gs_test_bind_gmem(vm, fd, GPA, 2 * P);
 	ck_assert_int_eq(host_write(mem, 0, P, 'T'), 0);
 	ck_assert_int_eq(guest_write(vm, P, false, 'U'), 'U');
 	to_private(fd, P, P);
@@ -478,7 +458,7 @@ START_TEST(test_forked_accesses)
 {
 	int vm = create_vm(GS_KVM_X86_SW_PROTECTED_VM, false);
 	int fd = create_gmem(vm, 2 * P, MMAP | SHARED);
-	char *parent = map(fd, 2 * P), *child = map(fd, 2 * P);
+	char *parent = gs_test_mmap_gmem(fd, 2 * P), *child = gs_test_mmap_gmem(fd, 2 * P);
 
 	ck_assert_int_eq(host_write(parent, P, P, 'F'), 0);
 	ck_assert_int_eq(host_read(child, P), 'F');
@@ -496,7 +476,7 @@ START_TEST(test_elevated_refcount)
 {
 	int vm = create_vm(GS_KVM_X86_SW_PROTECTED_VM, false);
 	int fd = create_gmem(vm, 4 * P, MMAP | SHARED);
-	char *mem = map(fd, 4 * P);
+	char *mem = gs_test_mmap_gmem(fd, 4 * P);
 	uint64_t eo = 0;
 	int pin;
 
@@ -532,7 +512,7 @@ START_TEST(test_noop_before_refcount_check)
 {
 	int vm = create_vm(GS_KVM_X86_SW_PROTECTED_VM, false);
 	int fd = create_gmem(vm, 2 * P, MMAP | SHARED);
-	char *mem = map(fd, 2 * P);
+	char *mem = gs_test_mmap_gmem(fd, 2 * P);
 	struct gs_gmem_convert_stats st;
 	int pin;
 
@@ -569,7 +549,7 @@ START_TEST(test_lru_drain_retry)
 {
 	int vm = create_vm(GS_KVM_X86_SW_PROTECTED_VM, false);
 	int fd = create_gmem(vm, 4 * P, MMAP | SHARED);
-	char *mem = map(fd, 4 * P);
+	char *mem = gs_test_mmap_gmem(fd, 4 * P);
 	struct gs_gmem_convert_stats st;
 	uint64_t eo = 0;
 	int pin;
@@ -601,12 +581,12 @@ START_TEST(test_eagain_state_unchanged)
 {
 	int vm = create_vm(GS_KVM_X86_SW_PROTECTED_VM, false);
 	int fd = create_gmem(vm, 4 * P, MMAP | SHARED);
-	char *mem = map(fd, 4 * P);
+	char *mem = gs_test_mmap_gmem(fd, 4 * P);
 	char *before, *after;
 	uint64_t eo = 0;
 	int pin;
 
-	bind(vm, fd, 4 * P);
+	gs_test_bind_gmem(vm, fd, GPA, 4 * P);
 	ck_assert_int_eq(host_write(mem, 0, 4 * P, 3), 0);
 	ck_assert_int_eq(guest_read(vm, 0, false), 3);
 	pin = gs_uapi_pin(mem + P, P);
@@ -637,12 +617,12 @@ START_TEST(test_enomem_state_unchanged)
 {
 	int vm = create_vm(GS_KVM_X86_SW_PROTECTED_VM, false);
 	int fd = create_gmem(vm, 64 * P, MMAP | SHARED);
-	char *mem = map(fd, 64 * P);
+	char *mem = gs_test_mmap_gmem(fd, 64 * P);
 	char *before, *after;
 	unsigned long fired = 0;
 	uint64_t eo = 0;
 
-	bind(vm, fd, 64 * P);
+	gs_test_bind_gmem(vm, fd, GPA, 64 * P);
 	ck_assert_int_eq(host_write(mem, 0, P, 9), 0);
 	ck_assert_int_eq(guest_read(vm, 40 * P, false), 0);
 	fragment(fd, 32);
@@ -680,7 +660,7 @@ START_TEST(test_invalidation)
 	struct kvm *kvm;
 	struct gs_gmem_convert_stats st;
 
-	bind(vm, fd, 4 * P);
+	gs_test_bind_gmem(vm, fd, GPA, 4 * P);
 	kvm = gs_uapi_kvm(vm);
 	ck_assert_int_eq(guest_read(vm, 0, true), 0);
 	ck_assert_int_eq(guest_read(vm, P, true), 0);
@@ -711,9 +691,9 @@ START_TEST(test_zero_once)
 {
 	int vm = create_vm(GS_KVM_X86_SW_PROTECTED_VM, false);
 	int fd = create_gmem(vm, P, MMAP);
-	char *mem = map(fd, P);
+	char *mem = gs_test_mmap_gmem(fd, P);
 
-	bind(vm, fd, P);
+	gs_test_bind_gmem(vm, fd, GPA, P);
 	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, P), 0);
 	ck_assert(!folio_test_uptodate(file_folio(fd, 0)));
 	ck_assert_int_eq(guest_write(vm, 0, true, 'Z'), 'Z');

@@ -168,26 +168,6 @@ static int create_gmem(int vm, unsigned int order, uint64_t nr)
 	return fd;
 }
 
-static void bind(int vm, int fd, uint64_t size)
-{
-	struct gs_kvm_userspace_memory_region2 mem = {
-		.flags = GS_KVM_MEM_GUEST_MEMFD,
-		.guest_phys_addr = GPA,
-		.memory_size = size,
-		.guest_memfd = (uint32_t)fd,
-	};
-
-	ck_assert_int_eq(gs_ioctl(vm, GS_KVM_SET_USER_MEMORY_REGION2, &mem), 0);
-}
-
-static char *map(int fd, uint64_t size)
-{
-	void *addr = gs_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-
-	ck_assert_ptr_ne(addr, MAP_FAILED);
-	return addr;
-}
-
 static struct gmem_inode *file_inode(int fd)
 {
 	return gs_uapi_gmem_file(fd)->inode;
@@ -315,7 +295,7 @@ static void truncate_shared_while_pinned(unsigned int order)
 	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, (off_t)page), 0);
 	allocated = pool_now(order);
 	make_shared(fd, pin_off, P);
-	mem = map(fd, page);
+	mem = gs_test_mmap_gmem(fd, page);
 	ck_assert_int_eq(host_write(mem, pin_off, 'A'), 0);
 	pin = gs_uapi_pin(mem + pin_off, P);
 	ck_assert_int_gt(pin, 0);
@@ -397,7 +377,7 @@ static void close_with_pinning(unsigned int order)
 	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, (off_t)page), 0);
 	allocated = pool_now(order);
 	make_shared(fd, 0, page);
-	mem = map(fd, page);
+	mem = gs_test_mmap_gmem(fd, page);
 	ck_assert_int_eq(host_write(mem, pin_off, 'B'), 0);
 	pin = gs_uapi_pin(mem + pin_off, P);
 	ck_assert_int_gt(pin, 0);
@@ -469,10 +449,10 @@ static void punch_split_unpinned(unsigned int order)
 	fd = create_gmem(vm, order, 2);
 	created = pool_now(order);
 
-	bind(vm, fd, 2 * page);
+	gs_test_bind_gmem(vm, fd, GPA, 2 * page);
 	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, (off_t)(2 * page)), 0);
 	make_shared(fd, page + P, P);
-	mem = map(fd, 2 * page);
+	mem = gs_test_mmap_gmem(fd, 2 * page);
 	ck_assert_int_eq(host_write(mem, page + P, 'C'), 0);
 	guest_fault_private(vm, page + 2 * P);
 	guest_fault_private(vm, 0);
@@ -529,11 +509,11 @@ START_TEST(test_punch_eagain_all_or_nothing)
 	fd = create_gmem(vm, 9, 2);
 	created = pool_now(9);
 
-	bind(vm, fd, 2 * page);
+	gs_test_bind_gmem(vm, fd, GPA, 2 * page);
 	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, (off_t)(2 * page)), 0);
 	make_shared(fd, 0, P);
 	make_shared(fd, page, P);
-	mem = map(fd, 2 * page);
+	mem = gs_test_mmap_gmem(fd, 2 * page);
 	ck_assert_int_eq(host_write(mem, 0, 'D'), 0);
 	guest_fault_private(vm, 5 * P);
 	pin = gs_uapi_pin(mem + page, P);
@@ -580,7 +560,7 @@ START_TEST(test_close_split_unpinned)
 
 	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, (off_t)(2 * page)), 0);
 	make_shared(fd, 7 * P, 2 * P);
-	mem = map(fd, 2 * page);
+	mem = gs_test_mmap_gmem(fd, 2 * page);
 	ck_assert_int_eq(host_write(mem, 8 * P, 'E'), 0);
 	ck_assert_int_eq(gs_close(fd), 0);
 	/* The mapping keeps the file: the last reference goes with it. */
@@ -610,10 +590,10 @@ static void punch_prepare(void *arg)
 	c->vm = create_vm();
 	c->fd = create_gmem(c->vm, 9, 2);
 	c->created = pool_now(9);
-	bind(c->vm, c->fd, 2 * c->page);
+	gs_test_bind_gmem(c->vm, c->fd, GPA, 2 * c->page);
 	ck_assert_int_eq(gs_fallocate(c->fd, GS_FALLOC_FL_KEEP_SIZE, 0, (off_t)(2 * c->page)), 0);
 	make_shared(c->fd, 0, 4 * P);
-	c->mem = map(c->fd, 2 * c->page);
+	c->mem = gs_test_mmap_gmem(c->fd, 2 * c->page);
 	ck_assert_int_eq(host_write(c->mem, P, 'F'), 0);
 	guest_fault_private(c->vm, 6 * P);
 	guest_fault_private(c->vm, c->page);
@@ -697,7 +677,7 @@ static void close_prepare(void *arg)
 	ck_assert_int_eq(gs_fallocate(c->fd, GS_FALLOC_FL_KEEP_SIZE, 0, (off_t)(2 * page)), 0);
 	make_shared(c->fd, 0, P);
 	make_shared(c->fd, page, P);
-	mem = map(c->fd, 2 * page);
+	mem = gs_test_mmap_gmem(c->fd, 2 * page);
 	ck_assert_int_eq(host_write(mem, 0, 'G'), 0);
 	c->pin = gs_uapi_pin(mem + page, P);
 	ck_assert_int_gt(c->pin, 0);
