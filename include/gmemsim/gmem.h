@@ -121,6 +121,16 @@ enum kvm_gfn_range_filter {
  *              larger than 2^@order pages, so that the folios there can be
  *              split to @order without a mapping larger than its folio
  *              (P40). All or nothing per slot, as @split_cross_boundary
+ * @gmem_prepare: kvm_arch_gmem_prepare(): the arch makes the pages of a
+ *              folio (2^@order pfns from @pfn, the folio's first file page
+ *              @index in @slot) usable as private memory. Called on every
+ *              get_pfn of a private page (spec P12); the arch keeps its own
+ *              state, so a call for pages it already holds does nothing.
+ *              0 or a negative errno, which get_pfn returns
+ * @gmem_invalidate: kvm_arch_gmem_invalidate(): pfns [@start, @end) go back
+ *              to the host (a conversion to shared, or the folio leaving the
+ *              page cache: the kernel's free_folio). No VM: the arch state
+ *              it clears is per pfn, as SNP's RMP is
  */
 struct gs_gmem_vm_info;
 
@@ -137,6 +147,9 @@ struct gmem_kvm_ops {
 				    unsigned int attr_filter);
 	int (*split_huge)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
 			  unsigned int attr_filter, unsigned int order);
+	int (*gmem_prepare)(struct kvm_memory_slot *slot, pgoff_t index, unsigned long pfn,
+			    unsigned int order);
+	void (*gmem_invalidate)(unsigned long start, unsigned long end);
 };
 
 /**
@@ -174,6 +187,9 @@ struct gs_gmem_vm_info {
  * @i_bytes: bytes of allocated folios (st_blocks * 512 in the design profile)
  * @ino: inode number
  * @profile: behaviour profile, from the VM at creation
+ * @arch: the creating VM's hooks (a static table: it outlives the VM), for
+ *        the arch invalidate hook when a folio leaves the page cache; NULL
+ *        without a VM model
  * @refs: files plus host mappings
  * @vmas: host mappings of the file (struct gmem_vma)
  * @files: open files of the inode (struct gmem_file)
@@ -189,6 +205,7 @@ struct gmem_inode {
 	unsigned long i_bytes;
 	unsigned long ino;
 	enum gs_gmem_profile profile;
+	const struct gmem_kvm_ops *arch;
 	int refs;
 	struct list_head vmas;
 	struct list_head files;
@@ -440,9 +457,17 @@ GS_API void kvm_gmem_unpin(struct page *page);
  *
  * Allocates on demand and zeroes on first use. Takes no lasting reference:
  * the simulated stage-2 relies on invalidation, as KVM's MMU notifier does.
+ * A private page (spec P12; under per-VM attributes every page, as upstream
+ * before v8) then goes through the arch prepare hook of the slot bound at
+ * @index (gmem_kvm_ops.gmem_prepare), over the whole folio, on every call:
+ * upstream keeps no "prepared" state in guest_memfd, the arch does.
+ * @max_order is the folio order, capped on HugeTLB files by the mapping
+ * order (0 unless the huge page holding @index is all private; under the
+ * wip ordering the range starts at @index itself: spec P39).
  *
  * Context: process context.
- * Return: 0; -EIO past i_size; -ENOMEM; -EHWPOISON for a poisoned page.
+ * Return: 0; -EIO past i_size; -ENOMEM; -EHWPOISON for a poisoned page;
+ * the arch prepare hook's error (the folio stays, zeroed).
  */
 GS_API int kvm_gmem_get_pfn(struct gmem_file *file, pgoff_t index, unsigned long *pfn,
 			    int *max_order);
@@ -477,6 +502,88 @@ GS_API int kvm_gmem_range_shareability(struct gmem_inode *inode, pgoff_t start, 
  * Return: 0, or -ENOENT when no folio backs @index.
  */
 GS_API int kvm_gmem_error_page(struct gmem_file *file, pgoff_t index);
+
+/**
+ * typedef kvm_gmem_populate_cb - the arch's post_populate step of kvm_gmem_populate()
+ * @slot: the slot
+ * @index: the file page
+ * @pfn: the pfn now backing it
+ * @src: the source page (4 KiB), NULL when the data is already in place (P16)
+ * @opaque: the caller's argument
+ *
+ * Return: 0 or a negative errno.
+ */
+typedef int (*kvm_gmem_populate_cb)(struct kvm_memory_slot *slot, pgoff_t index, unsigned long pfn,
+				    const void *src, void *opaque);
+
+/**
+ * __kvm_gmem_populate() - one page of kvm_gmem_populate()
+ * @file: the file bound to @slot
+ * @slot: the slot
+ * @index: file page (4 KiB)
+ * @private: the page's gfn has the PRIVATE attribute (the caller asks KVM)
+ * @eexist: the 6.8-6.1x rule: a folio already uptodate is -EEXIST
+ * @src: the source page, or NULL
+ * @post_populate: the arch step (copy in, measure, make private)
+ * @opaque: its argument
+ * @added: set when this call added a folio to the page cache
+ *
+ * In upstream's order: the binding (-EIO), the folio, allocated if missing
+ * (-ENOMEM; it stays on any later failure, as in the kernel), hwpoison
+ * (-EHWPOISON), the PRIVATE attribute (-EINVAL), then the folio is zeroed if
+ * it never was (P10), @post_populate runs and, on success, the folio is
+ * marked uptodate. Current upstream has no already-populated check: a page
+ * populated again runs @post_populate again.
+ *
+ * Context: process context; the filemap invalidate lock in the kernel.
+ * Return: 0 or a negative errno.
+ */
+GS_API int __kvm_gmem_populate(struct gmem_file *file, struct kvm_memory_slot *slot, pgoff_t index,
+			       bool private, bool eexist, const void *src,
+			       kvm_gmem_populate_cb post_populate, void *opaque, bool *added);
+
+/**
+ * struct gs_gmem_pfn_stats - what kvm_gmem_get_pfn() and populate did since the last reset
+ * @get_pfn: successful or not, calls that found or made a folio
+ * @prepare_calls: arch prepare hook calls (private pages only, P12)
+ * @prepare_shared: calls on a shared page, which skip the hook
+ * @prepare_errors: hook calls that failed (get_pfn returned the error)
+ * @mapping_order_short: HugeTLB get_pfn calls whose max_order the wip
+ *              ordering's mapping-order rule (P39) made lower than the
+ *              rounded-down rule would (the bug's only effect: a smaller
+ *              stage-2 leaf)
+ * @populated: pages __kvm_gmem_populate() completed
+ * @populate_errors: its failures
+ */
+struct gs_gmem_pfn_stats {
+	unsigned long get_pfn, prepare_calls, prepare_shared, prepare_errors;
+	unsigned long mapping_order_short, populated, populate_errors;
+};
+
+/**
+ * gs_gmem_pfn_stats() - the get_pfn, prepare and populate counters
+ * @reset: zero them after reading
+ *
+ * Context: any.
+ * Return: the counters as they were.
+ */
+GS_API struct gs_gmem_pfn_stats gs_gmem_pfn_stats(bool reset);
+
+/**
+ * kvm_gmem_mapping_order() - the largest mapping @index's huge page allows
+ * @file: the file
+ * @index: file page (4 KiB)
+ *
+ * The HugeTLB branch's rule: the page order when the huge page is all
+ * private, else 0 (4 KiB files: 0). Under the wip ordering the range
+ * checked starts at @index instead of its huge page's start (spec P39, a
+ * bug of that branch), so it reaches into the next huge page, or past the
+ * file's end.
+ *
+ * Context: the filemap invalidate lock (shared) or stronger.
+ * Return: the order.
+ */
+GS_API unsigned int kvm_gmem_mapping_order(struct gmem_file *file, pgoff_t index);
 
 /* --- in-place conversion (lib/guest_memfd/gmem_convert.c) --- */
 

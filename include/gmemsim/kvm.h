@@ -61,12 +61,37 @@ static inline unsigned long kvm_level_pages(int level)
  *           profile (a host without HugeTLB support for guest_memfd)
  * @conversion: the ordering of in-place conversions of the VM's files
  *           (enum gs_gmem_conversion; 0 = planned, the design's)
+ * @populate_eexist: kvm_gmem_populate() answers -EEXIST for a folio already
+ *           uptodate, as upstream 6.8-6.1x did; current upstream runs
+ *           post_populate again (spec §4.14)
  */
 struct kvm_params {
 	enum gs_gmem_profile profile;
 	bool vm_memory_attributes;
 	bool gmem_no_hugetlb;
 	enum gs_gmem_conversion conversion;
+	bool populate_eexist;
+};
+
+/**
+ * struct kvm_arch_gmem_stats - what the arch's guest_memfd hooks did in one VM
+ * @prepare_calls: kvm_arch_gmem_prepare() calls (every VM type counts them;
+ *                 only SNP has work to do)
+ * @prepare_pfns: SNP: pfns the calls assigned to the guest (RMP private);
+ *                pfns already assigned are not counted again
+ * @invalidate_pfns: SNP: assigned pfns kvm_arch_gmem_invalidate() gave
+ *                 back (conversion to shared, or the folio leaving the page
+ *                 cache)
+ * @rmp_assigned: SNP: pfns assigned now
+ * @populate_calls: launch helper calls (SNP_LAUNCH_UPDATE, TDX
+ *                 INIT_MEM_REGION, the simulator's populate)
+ * @populated: pages their post_populate step completed
+ * @populate_copies: of those, pages copied from a source (the rest were in
+ *                 place already: a NULL source, P16)
+ */
+struct kvm_arch_gmem_stats {
+	unsigned long prepare_calls, prepare_pfns, invalidate_pfns, rmp_assigned;
+	unsigned long populate_calls, populated, populate_copies;
 };
 
 /**
@@ -123,6 +148,9 @@ struct kvm_memory_slot {
  * @mmu_invalidate_range_start: first frame of the in-progress range
  *                      (KVM_INVALID_GFN while none was added)
  * @mmu_invalidate_range_end: past its last frame
+ * @rmp: SNP only: pfn -> xa_mk_value(gfn) for every pfn assigned to the
+ *       guest (the RMP's private entries of this VM's pages)
+ * @arch_stats: the arch hooks' counters
  */
 struct kvm {
 	unsigned long type;
@@ -138,6 +166,8 @@ struct kvm {
 	unsigned long mmu_invalidate_seq;
 	gfn_t mmu_invalidate_range_start;
 	gfn_t mmu_invalidate_range_end;
+	struct xarray rmp;
+	struct kvm_arch_gmem_stats arch_stats;
 };
 
 /* No frame: the in-progress range is empty (the kernel's INVALID_GPA). */
@@ -481,6 +511,76 @@ GS_API int kvm_split_cross_boundary_leafs(struct kvm *kvm, struct kvm_gfn_range 
  * Return: 0 (also when nothing needed splitting); -ENOMEM.
  */
 GS_API int kvm_split_huge_leafs(struct kvm *kvm, struct kvm_gfn_range *range, int target_level);
+
+/**
+ * kvm_gmem_populate() - copy initial guest memory into guest_memfd (CoCo launch)
+ * @kvm: the VM
+ * @start_gfn: first frame
+ * @src: @npages source pages, or NULL (the data is in place already)
+ * @npages: pages
+ * @post_populate: the arch step for each page
+ * @opaque: its argument
+ *
+ * The frame's slot must be a guest_memfd slot (-EINVAL) whose file is open
+ * (-EFAULT); @npages is clamped to the slot's end. Then page by page
+ * __kvm_gmem_populate(), each gfn required to be PRIVATE (-EINVAL),
+ * stopping at the first error.
+ *
+ * Context: process context (slots_lock).
+ * Return: the pages done if any, else the first error; -EINVAL for
+ * @npages <= 0.
+ */
+GS_API long kvm_gmem_populate(struct kvm *kvm, gfn_t start_gfn, const void *src, long npages,
+			      kvm_gmem_populate_cb post_populate, void *opaque);
+
+/**
+ * snp_launch_update() - KVM_SEV_SNP_LAUNCH_UPDATE (normal pages) on an SNP VM
+ * @kvm: the VM
+ * @gfn: first frame
+ * @src: the source (uaddr), or NULL: optional only with in-place
+ *       conversion (P16), else -EINVAL
+ * @npages: pages
+ *
+ * kvm_gmem_populate() with SEV's post_populate: the pfn's RMP entry must
+ * still be shared (-EINVAL: populated or prepared already), the source is
+ * copied in, and the pfn is assigned to the guest.
+ *
+ * Context: process context.
+ * Return: as kvm_gmem_populate(); -EINVAL for another VM type.
+ */
+GS_API long snp_launch_update(struct kvm *kvm, gfn_t gfn, const void *src, long npages);
+
+/**
+ * tdx_init_mem_region() - KVM_TDX_INIT_MEM_REGION on a TDX VM
+ * @kvm: the VM
+ * @gfn: first frame
+ * @src: the source, or NULL: allowed only with in-place conversion (P16)
+ * @npages: pages
+ *
+ * kvm_gmem_populate() with TDX's post_populate (TDH.MEM.PAGE.ADD: the
+ * source copied into the private page; with NULL the page's own data).
+ *
+ * Context: process context.
+ * Return: as kvm_gmem_populate(); -EINVAL for another VM type.
+ */
+GS_API long tdx_init_mem_region(struct kvm *kvm, gfn_t gfn, const void *src, long npages);
+
+/**
+ * gs_kvm_launch_populate() - the VM type's launch helper
+ * @kvm: the VM
+ * @gfn: first frame
+ * @src: the source, or NULL (P16: in-place conversion only)
+ * @npages: pages
+ *
+ * SNP: snp_launch_update(); TDX: tdx_init_mem_region(); any other VM with
+ * private memory (sw_protected): kvm_gmem_populate() with a post_populate
+ * that copies the source, the simulator's stand-in (no kernel ioctl does
+ * this for those types).
+ *
+ * Context: process context.
+ * Return: as kvm_gmem_populate(); -EINVAL for a VM without private memory.
+ */
+GS_API long gs_kvm_launch_populate(struct kvm *kvm, gfn_t gfn, const void *src, long npages);
 
 struct gs_state;
 

@@ -52,12 +52,15 @@ enum gs_sys_feature {
  * @hugetlb: guest_memfd offers GUEST_MEMFD_FLAG_HUGETLB (the design profile only)
  * @conversion: the ordering of in-place conversions (simulator only: a
  *              kernel has the one it was built with)
+ * @populate_eexist: populate answers EEXIST for a folio already uptodate,
+ *              as 6.8-6.1x did (simulator only)
  */
 struct gs_sys_vm_params {
 	enum gs_gmem_profile profile;
 	bool vm_memory_attributes;
 	bool hugetlb;
 	enum gs_gmem_conversion conversion;
+	bool populate_eexist;
 };
 
 /**

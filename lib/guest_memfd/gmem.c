@@ -83,6 +83,7 @@ static int gmem_inode_init(struct gmem_inode *inode, const struct gs_gmem_vm_inf
 	inode->flags = flags;
 	inode->page_order = page_order;
 	inode->profile = vm ? vm->profile : GS_GMEM_PROFILE_DESIGN;
+	inode->arch = vm ? vm->ops : NULL;
 	inode->refs = 1;
 	xa_init_flags(&inode->filemap, XA_FLAGS_ACCOUNT);
 	inode->shareability = (struct maple_tree)MTREE_INIT(inode->shareability, 0);

@@ -214,9 +214,12 @@ static void gmem_convert_invalidate_end(struct gmem_inode *inode, pgoff_t start,
  * back to the host (SNP makes them shared in the RMP). sw_protected VMs
  * have no hook; the pfns are counted so tests see the call happen.
  */
-static void kvm_arch_gmem_invalidate(unsigned long start, unsigned long end)
+static void kvm_arch_gmem_invalidate(struct gmem_inode *inode, unsigned long start,
+				     unsigned long end)
 {
 	stats.arch_invalidate_pfns += end - start;
+	if (inode->arch && inode->arch->gmem_invalidate)
+		inode->arch->gmem_invalidate(start, end);
 }
 
 /* To shared: the arch hook for every allocated pfn of [start, end). */
@@ -231,7 +234,7 @@ static void gmem_convert_arch_invalidate(struct gmem_inode *inode, pgoff_t start
 
 		if (last > end)
 			last = end;
-		kvm_arch_gmem_invalidate(folio_pfn(folio) + (first - folio->index),
+		kvm_arch_gmem_invalidate(inode, folio_pfn(folio) + (first - folio->index),
 					 folio_pfn(folio) + (last - folio->index));
 	}
 }

@@ -3,7 +3,9 @@
  * The host and guest sides of a guest_memfd file: mmap() and host faults
  * (kvm_gmem_mmap() and kvm_gmem_fault_user_mapping()), host copies through
  * a mapping, long-term pins (pin_user_pages(FOLL_LONGTERM)), the guest's
- * kvm_gmem_get_pfn() and memory failure (kvm_gmem_error_folio()).
+ * kvm_gmem_get_pfn() with the arch prepare hook and the HugeTLB mapping
+ * order, kvm_gmem_populate()'s per-page step (__kvm_gmem_populate()), and
+ * memory failure (kvm_gmem_error_folio()).
  * Host page tables are one XArray per mapping: mapping page -> struct page.
  */
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
 #include <gmemsim/linux/kvm.h>
+#include <gmemsim/trace.h>
 
 #include <gmemsim/internal/gmem_int.h>
 
@@ -167,6 +170,96 @@ void kvm_gmem_unpin(struct page *page)
 	gs_folio_unpin(page_folio(page));
 }
 
+static struct gs_gmem_pfn_stats pfn_stats;
+
+struct gs_gmem_pfn_stats gs_gmem_pfn_stats(bool reset)
+{
+	struct gs_gmem_pfn_stats old = pfn_stats;
+
+	if (reset)
+		pfn_stats = (struct gs_gmem_pfn_stats){0};
+	return old;
+}
+
+/* The HugeTLB branch's rule over the huge page starting at @base (P39's bug: any @base). */
+static unsigned int mapping_order_at(struct gmem_inode *inode, pgoff_t base)
+{
+	pgoff_t nr = 1UL << inode->page_order;
+
+	if (base >= gmem_nr_pages(inode) || nr > gmem_nr_pages(inode) - base)
+		return 0;
+	return kvm_gmem_range_shareability(inode, base, base + nr) == SHAREABILITY_GUEST
+		       ? inode->page_order
+		       : 0;
+}
+
+unsigned int kvm_gmem_mapping_order(struct gmem_file *file, pgoff_t index)
+{
+	struct gmem_inode *inode = file->inode;
+	pgoff_t base = ALIGN_DOWN(index, 1UL << inode->page_order);
+
+	if (!inode->page_order)
+		return 0;
+	if (file->vm && file->vm->conversion == GS_CONVERSION_WIP)
+		base = index;
+	return mapping_order_at(inode, base);
+}
+
+/*
+ * max_order: the folio's order, no more than the mapping order. The wip
+ * rule is counted (and traced) where it gives less than the rounded-down
+ * one; it cannot give more, as a huge folio exists only over an all-private
+ * huge page (docs/CONVERSION.md, "P39").
+ */
+static int gmem_max_order(struct gmem_file *file, struct folio *folio, pgoff_t index)
+{
+	struct gmem_inode *inode = file->inode;
+	unsigned int order = folio_order(folio), map, right;
+
+	if (!inode->page_order || !file->vm || !file->vm->in_place_conversion)
+		return (int)order;
+	map = kvm_gmem_mapping_order(file, index);
+	right = mapping_order_at(inode, ALIGN_DOWN(index, 1UL << inode->page_order));
+	if (map < right && order > map) {
+		pfn_stats.mapping_order_short++;
+		gs_trace("gmem.mapping_order.short", GS_TF_U("ino", inode->ino),
+			 GS_TF_X("index", index), GS_TF_U("order", map), GS_TF_U("rounded", right),
+			 GS_TF_U("folio_order", order));
+	}
+	return (int)(map < order ? map : order);
+}
+
+/* Is @index private for the guest? Under per-VM attributes guest_memfd holds private memory. */
+static bool gmem_index_private(struct gmem_file *file, pgoff_t index)
+{
+	if (!file->vm || !file->vm->in_place_conversion)
+		return true;
+	return !gmem_index_shared(file->inode, index);
+}
+
+/*
+ * kvm_gmem_prepare_folio(): the arch hook over the whole folio, for private
+ * pages only (P12). The kernel passes the folio's first gfn and pfn.
+ */
+static int kvm_gmem_prepare_folio(struct gmem_file *file, struct folio *folio, pgoff_t index)
+{
+	struct kvm_memory_slot *slot = xa_load(&file->bindings, index);
+	const struct gmem_kvm_ops *ops = file->vm ? file->vm->ops : NULL;
+	int err;
+
+	if (!gmem_index_private(file, index)) {
+		pfn_stats.prepare_shared++;
+		return 0;
+	}
+	if (!slot || !ops || !ops->gmem_prepare)
+		return 0;
+	pfn_stats.prepare_calls++;
+	err = ops->gmem_prepare(slot, folio->index, folio_pfn(folio), folio_order(folio));
+	if (err)
+		pfn_stats.prepare_errors++;
+	return err;
+}
+
 int kvm_gmem_get_pfn(struct gmem_file *file, pgoff_t index, unsigned long *pfn, int *max_order)
 {
 	struct gmem_inode *inode = file->inode;
@@ -180,9 +273,51 @@ int kvm_gmem_get_pfn(struct gmem_file *file, pgoff_t index, unsigned long *pfn, 
 		return err;
 	if (folio_test_hwpoison(folio))
 		return -EHWPOISON;
+	pfn_stats.get_pfn++;
 	kvm_gmem_zero_folio(folio);
+	err = kvm_gmem_prepare_folio(file, folio, index);
+	if (err)
+		return err;
 	*pfn = folio_pfn(folio) + (index - folio->index);
-	*max_order = (int)folio_order(folio);
+	*max_order = gmem_max_order(file, folio, index);
+	return 0;
+}
+
+int __kvm_gmem_populate(struct gmem_file *file, struct kvm_memory_slot *slot, pgoff_t index,
+			bool private, bool eexist, const void *src,
+			kvm_gmem_populate_cb post_populate, void *opaque, bool *added)
+{
+	struct gmem_inode *inode = file->inode;
+	struct folio *folio;
+	int err;
+
+	*added = false;
+	if (index >= gmem_nr_pages(inode) || xa_load(&file->bindings, index) != slot)
+		return -EIO;
+	*added = !xa_load(&inode->filemap, index);
+	folio = kvm_gmem_get_folio(inode, index, true, &err);
+	if (!folio) {
+		*added = false;
+		return err;
+	}
+	if (folio_test_hwpoison(folio))
+		err = -EHWPOISON;
+	else if (!private)
+		err = -EINVAL;
+	else if (eexist && folio_test_uptodate(folio))
+		err = -EEXIST;
+	else {
+		/* P10: the pages post_populate does not write read zero, once. */
+		kvm_gmem_zero_folio(folio);
+		err = post_populate(slot, index, folio_pfn(folio) + (index - folio->index), src,
+				    opaque);
+	}
+	if (err) {
+		pfn_stats.populate_errors++;
+		return err;
+	}
+	folio_set_uptodate(folio);
+	pfn_stats.populated++;
 	return 0;
 }
 

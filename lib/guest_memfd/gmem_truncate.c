@@ -228,6 +228,10 @@ static void gmem_truncate_folios(struct gmem_inode *inode, pgoff_t start, pgoff_
 		inode->i_bytes -= folio_size(folio);
 		folio->mapping = NULL;
 		folio_clear_uptodate(folio);
+		/* The kernel's free_folio: the arch takes its pfns back (SNP: RMP shared). */
+		if (inode->arch && inode->arch->gmem_invalidate)
+			inode->arch->gmem_invalidate(folio_pfn(folio),
+						     folio_pfn(folio) + folio_nr_pages(folio));
 		/*
 		 * filemap_remove_folio(): the page cache's references go, one per
 		 * page. A poisoned folio keeps its flag: the page allocator keeps a

@@ -6,14 +6,20 @@
  * and the vm_memory_attributes switch of the in-place conversion series).
  * Stage-2 is a map from a leaf's first frame to its level and kind: enough
  * to check the mapping level rules and count leaves, not a page-table walker.
+ * The arch's guest_memfd hooks (arch/x86/kvm: kvm_arch_gmem_prepare() and
+ * kvm_arch_gmem_invalidate(), SEV's per-pfn RMP state) and the CoCo launch
+ * helpers over kvm_gmem_populate() (SNP_LAUNCH_UPDATE, TDX INIT_MEM_REGION).
  */
 #include <errno.h>
+#include <string.h>
 
 #include <gmemsim/alloc.h>
 #include <gmemsim/check.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/kvm.h>
+#include <gmemsim/physmem.h>
 #include <gmemsim/state.h>
+#include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
 
 /* Both kinds of leaf: slot deletion and legacy attribute changes zap everything. */
@@ -146,6 +152,98 @@ static void kvm_gmem_put_vm(const struct gs_gmem_vm_info *vm)
 	kvm_put_kvm(gmem_vm_kvm(vm));
 }
 
+/* --- the arch's guest_memfd hooks --- */
+
+/* The RMP entry of @pfn: assigned to @kvm's guest (private) or not. */
+static bool rmp_assigned(struct kvm *kvm, unsigned long pfn)
+{
+	return xa_load(&kvm->rmp, pfn) != NULL;
+}
+
+/*
+ * SNP's prepare: every pfn of the folio not yet assigned becomes private
+ * (rmp_make_private()); all or nothing, so a failure leaves the RMP as it
+ * was. The RMP entries are kept per 4 KiB pfn, so a folio split or merged
+ * since keeps the state of each of its pages.
+ */
+/* An RMP entry this prepare stored and may still take back. */
+#define RMP_PENDING (1UL << 62)
+
+static int snp_gmem_prepare(struct kvm *kvm, gfn_t gfn, unsigned long pfn, unsigned long nr)
+{
+	unsigned long i, done = 0;
+	int err = 0;
+
+	for (i = 0; i < nr && !err; i++) {
+		if (rmp_assigned(kvm, pfn + i))
+			continue;
+		err = xa_err(xa_store(&kvm->rmp, pfn + i, xa_mk_value((gfn + i) | RMP_PENDING),
+				      GFP_KERNEL));
+		done += !err;
+	}
+	/* Replacing an entry needs no memory: the second pass cannot fail. */
+	for (i = 0; i < nr && done; i++) {
+		unsigned long v = xa_to_value(xa_load(&kvm->rmp, pfn + i));
+
+		if (!(v & RMP_PENDING))
+			continue;
+		if (err)
+			xa_erase(&kvm->rmp, pfn + i);
+		else
+			xa_store(&kvm->rmp, pfn + i, xa_mk_value(v & ~RMP_PENDING), GFP_KERNEL);
+	}
+	if (err)
+		return err;
+	kvm->arch_stats.prepare_pfns += done;
+	kvm->arch_stats.rmp_assigned += done;
+	return 0;
+}
+
+/*
+ * kvm_arch_gmem_prepare(): x86 has the hook for every VM type; only SNP
+ * does anything (sw_protected and TDX: counted, nothing else).
+ */
+static int kvm_gmem_arch_prepare(struct kvm_memory_slot *slot, pgoff_t index, unsigned long pfn,
+				 unsigned int order)
+{
+	struct kvm *kvm = slot->kvm;
+	gfn_t gfn = slot->base_gfn + index - slot->gmem.pgoff;
+	unsigned long before = kvm->arch_stats.prepare_pfns;
+	int err = 0;
+
+	kvm->arch_stats.prepare_calls++;
+	if (kvm->type == GS_KVM_X86_SNP_VM)
+		err = snp_gmem_prepare(kvm, gfn, pfn, 1UL << order);
+	gs_trace("kvm.gmem_prepare", GS_TF_U("type", kvm->type), GS_TF_X("gfn", gfn),
+		 GS_TF_U("order", order),
+		 GS_TF_U("assigned", kvm->arch_stats.prepare_pfns - before), GS_TF_S("ret", err));
+	return err;
+}
+
+/* kvm_arch_gmem_invalidate(): assigned pfns of [start, end) go back to shared, in any VM. */
+static void kvm_gmem_arch_invalidate(unsigned long start, unsigned long end)
+{
+	struct kvm *kvm;
+	unsigned long pfn;
+	void *entry;
+
+	list_for_each_entry (kvm, &vm_list, list) {
+		unsigned long nr = 0;
+
+		if (kvm->type != GS_KVM_X86_SNP_VM)
+			continue;
+		xa_for_each_range (&kvm->rmp, pfn, entry, start, end - 1) {
+			xa_erase(&kvm->rmp, pfn);
+			nr++;
+		}
+		kvm->arch_stats.invalidate_pfns += nr;
+		kvm->arch_stats.rmp_assigned -= nr;
+		if (nr)
+			gs_trace("kvm.gmem_invalidate", GS_TF_U("type", kvm->type),
+				 GS_TF_U("pfns", nr));
+	}
+}
+
 static const struct gmem_kvm_ops kvm_gmem_ops = {
 	.invalidate = kvm_gmem_slot_invalidate,
 	.release = kvm_gmem_slot_release,
@@ -156,6 +254,8 @@ static const struct gmem_kvm_ops kvm_gmem_ops = {
 	.invalidate_end = kvm_gmem_invalidate_end,
 	.split_cross_boundary = kvm_gmem_split_cross_boundary,
 	.split_huge = kvm_gmem_split_huge,
+	.gmem_prepare = kvm_gmem_arch_prepare,
+	.gmem_invalidate = kvm_gmem_arch_invalidate,
 };
 
 /* --- VMs and capabilities --- */
@@ -215,6 +315,7 @@ int kvm_create_vm_params(unsigned long type, const struct kvm_params *params, st
 	xa_init(&kvm->memslots);
 	xa_init(&kvm->mem_attr_array);
 	xa_init(&kvm->stage2);
+	xa_init(&kvm->rmp);
 	kvm->mmu_invalidate_range_start = KVM_INVALID_GFN;
 	kvm->mmu_invalidate_range_end = KVM_INVALID_GFN;
 	list_add_tail(&kvm->list, &vm_list);
@@ -255,6 +356,7 @@ static void kvm_free_vm(struct kvm *kvm)
 	xa_destroy(&kvm->memslots);
 	xa_destroy(&kvm->mem_attr_array);
 	xa_destroy(&kvm->stage2);
+	xa_destroy(&kvm->rmp);
 	gs_free(GS_SITE_KVM_VM, kvm, sizeof(*kvm));
 }
 
@@ -1188,6 +1290,120 @@ int kvm_tdp_map_private(struct kvm *kvm, gfn_t gfn, int *level)
 	return err;
 }
 
+/* --- populate: the CoCo launch helpers (kvm_gmem_populate()) --- */
+
+long kvm_gmem_populate(struct kvm *kvm, gfn_t start_gfn, const void *src, long npages,
+		       kvm_gmem_populate_cb post_populate, void *opaque)
+{
+	struct kvm_memory_slot *slot = kvm_find_slot(kvm, start_gfn);
+	const char *p = src;
+	bool added;
+	long i;
+	int ret = 0;
+
+	if (npages <= 0)
+		return -EINVAL;
+	if (!slot || !(slot->flags & GS_KVM_MEM_GUEST_MEMFD))
+		return -EINVAL;
+	if (!slot->gmem.file)
+		return -EFAULT;
+	kvm->arch_stats.populate_calls++;
+	if ((unsigned long)npages > slot->npages - (start_gfn - slot->base_gfn))
+		npages = (long)(slot->npages - (start_gfn - slot->base_gfn));
+	for (i = 0; i < npages; i++) {
+		gfn_t gfn = start_gfn + (gfn_t)i;
+
+		ret = __kvm_gmem_populate(
+			slot->gmem.file, slot, gfn - slot->base_gfn + slot->gmem.pgoff,
+			kvm_mem_is_private(kvm, gfn), kvm->params.populate_eexist,
+			p ? p + (size_t)i * PAGE_SIZE : NULL, post_populate, opaque, &added);
+		if (ret)
+			break;
+	}
+	gs_trace("kvm.gmem_populate", GS_TF_U("type", kvm->type), GS_TF_X("gfn", start_gfn),
+		 GS_TF_S("npages", npages), GS_TF_S("done", i), GS_TF_S("ret", ret));
+	return ret && !i ? ret : i;
+}
+
+/* The source page into @pfn (memory kept as metadata only holds no data). */
+static void populate_copy(struct kvm *kvm, unsigned long pfn, const void *src)
+{
+	void *data = gs_pfn_to_virt(pfn);
+
+	if (!src)
+		return;
+	kvm->arch_stats.populate_copies++;
+	if (data)
+		memcpy(data, src, PAGE_SIZE);
+}
+
+/* The simulator's post_populate for sw_protected VMs: the copy alone. */
+static int generic_post_populate(struct kvm_memory_slot *slot, pgoff_t index, unsigned long pfn,
+				 const void *src, void *opaque)
+{
+	(void)index;
+	(void)opaque;
+	populate_copy(slot->kvm, pfn, src);
+	slot->kvm->arch_stats.populated++;
+	return 0;
+}
+
+/*
+ * SEV's post_populate: the RMP entry must still be shared (a page
+ * populated or prepared before is refused), then the copy, then the pfn is
+ * assigned (firmware LAUNCH_UPDATE measures and encrypts it in place).
+ */
+static int snp_post_populate(struct kvm_memory_slot *slot, pgoff_t index, unsigned long pfn,
+			     const void *src, void *opaque)
+{
+	struct kvm *kvm = slot->kvm;
+	gfn_t gfn = slot->base_gfn + index - slot->gmem.pgoff;
+	int err;
+
+	(void)opaque;
+	if (rmp_assigned(kvm, pfn))
+		return -EINVAL;
+	err = xa_err(xa_store(&kvm->rmp, pfn, xa_mk_value(gfn), GFP_KERNEL));
+	if (err)
+		return err;
+	populate_copy(kvm, pfn, src);
+	kvm->arch_stats.rmp_assigned++;
+	kvm->arch_stats.populated++;
+	return 0;
+}
+
+/* P16: a NULL source means "in place", which exists only with in-place conversion. */
+static bool populate_src_ok(const struct kvm *kvm, const void *src)
+{
+	return src || kvm->gmem.in_place_conversion;
+}
+
+long snp_launch_update(struct kvm *kvm, gfn_t gfn, const void *src, long npages)
+{
+	if (kvm->type != GS_KVM_X86_SNP_VM || !populate_src_ok(kvm, src))
+		return -EINVAL;
+	return kvm_gmem_populate(kvm, gfn, src, npages, snp_post_populate, NULL);
+}
+
+long tdx_init_mem_region(struct kvm *kvm, gfn_t gfn, const void *src, long npages)
+{
+	if (kvm->type != GS_KVM_X86_TDX_VM || !populate_src_ok(kvm, src))
+		return -EINVAL;
+	/* TDH.MEM.PAGE.ADD copies the source into the private page: no RMP-like state here. */
+	return kvm_gmem_populate(kvm, gfn, src, npages, generic_post_populate, NULL);
+}
+
+long gs_kvm_launch_populate(struct kvm *kvm, gfn_t gfn, const void *src, long npages)
+{
+	if (kvm->type == GS_KVM_X86_SNP_VM)
+		return snp_launch_update(kvm, gfn, src, npages);
+	if (kvm->type == GS_KVM_X86_TDX_VM)
+		return tdx_init_mem_region(kvm, gfn, src, npages);
+	if (!kvm->gmem.has_private_mem || !populate_src_ok(kvm, src))
+		return -EINVAL;
+	return kvm_gmem_populate(kvm, gfn, src, npages, generic_post_populate, NULL);
+}
+
 /* --- invariants --- */
 
 /* A guest_memfd leaf maps inside one folio that is at least as large. */
@@ -1288,6 +1504,8 @@ void kvm_dump_state(struct gs_state *st, const char *path, struct kvm *kvm)
 	xa_for_each (&kvm->mem_attr_array, b, entry)
 		nr++;
 	gs_state_add_u64(st, path, "private_gfns", nr);
+	if (kvm->type == GS_KVM_X86_SNP_VM)
+		gs_state_add_u64(st, path, "rmp_assigned", kvm->arch_stats.rmp_assigned);
 	xa_for_each (&kvm->stage2, b, entry) {
 		unsigned long leaf = xa_to_value(entry);
 		unsigned long level = leaf & KVM_LEAF_LEVEL_MASK;

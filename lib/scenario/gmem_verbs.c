@@ -332,6 +332,9 @@ static const struct gs_key vm_keys[] = {
 	{"conversion", GS_ARG_ENUM, conversion_names,
 	 .help = "the ordering of in-place conversions: planned (default), v8, wip, rfc-v2 "
 		 "(4 KiB files; HugeTLB: EOPNOTSUPP); the simulator's only"},
+	{"populate_eexist", GS_ARG_BOOL,
+	 .help = "populate answers EEXIST for a folio already uptodate (6.8-6.1x); "
+		 "the simulator's only"},
 	{NULL},
 };
 
@@ -362,6 +365,7 @@ static int vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_resul
 		return gs_scenario_error(s, op, "'%s' exists already", op->target);
 	p.vm_memory_attributes = gs_op_u64(op, "vm_memory_attributes", p.vm_memory_attributes);
 	p.conversion = (enum gs_gmem_conversion)gs_op_u64(op, "conversion", GS_CONVERSION_PLANNED);
+	p.populate_eexist = gs_op_u64(op, "populate_eexist", 0);
 	if (!why) {
 		fd = make_vm(sys, gs_op_u64(op, "type", GS_KVM_X86_DEFAULT_VM), &p);
 		if (fd < 0) {
@@ -1400,11 +1404,150 @@ static const struct gs_verb verb_unpoison = {
 	.fail_nth.best_effort = unpoison_effort,
 };
 
+/* --- populate: the CoCo launch helpers over kvm_gmem_populate() --- */
+
+static const char *const src_names[] = {"buffer", "none", NULL};
+
+static const struct gs_key populate_keys[] = {
+	{"gpa", GS_ARG_U64, .required = true, .help = "first guest physical address"},
+	{"len", GS_ARG_U64, .required = true, .help = "bytes (whole pages; clamped to the slot)"},
+	{"src", GS_ARG_ENUM, src_names,
+	 .help = "buffer (default): a source filled with byte=; none: no source, the data is "
+		 "in place already (P16: in-place conversion only)"},
+	{"byte", GS_ARG_U64, .help = "the source's fill byte (default 0)"},
+	{NULL},
+};
+
+static const char *const populate_outputs[] = {"pages", "folios_added", NULL};
+
+/* Pages per call: the source is one fixed-size buffer, whatever len says. */
+#define POPULATE_CHUNK 512L
+
+/* Folios of the file behind @gfn's slot, 0 without one. */
+static unsigned long slot_folios(struct kvm *kvm, gfn_t gfn)
+{
+	struct kvm_memory_slot *slot = kvm_find_slot(kvm, gfn);
+	unsigned long all = 0, whole;
+
+	if (slot && slot->gmem.file)
+		count_folios(slot->gmem.file->inode, &all, &whole);
+	return all;
+}
+
+/*
+ * SIMULATOR-ONLY in effect: SNP_LAUNCH_UPDATE and TDX INIT_MEM_REGION are
+ * arch ioctls (KVM_MEMORY_ENCRYPT_OP) of VM types the kernel backend does
+ * not create, and sw_protected VMs have none, so a kernel run skips the
+ * line. The kernel returns the pages done if any, else the error: `pages`
+ * and ret say the same here.
+ */
+static int populate_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct vm_obj *vm = named_vm(s, op, op->target);
+	gfn_t gfn = gs_op_u64(op, "gpa", 0) >> PAGE_SHIFT;
+	uint64_t len = gs_op_u64(op, "len", 0);
+	bool none = gs_op_u64(op, "src", 0) == 1;
+	long npages = (long)MIN(len >> PAGE_SHIFT, (uint64_t)LONG_MAX), done = 0, r = 0;
+	unsigned long before;
+	unsigned char *buf = NULL;
+	struct kvm *kvm;
+
+	if (!vm)
+		return -1;
+	if (vm->absent || vm->sys->live)
+		return skip_line(res, "populate is an SEV/TDX launch ioctl the kernel backend "
+				      "cannot issue (no sw_protected equivalent)");
+	kvm = gs_uapi_kvm(vm->fd);
+	before = slot_folios(kvm, gfn);
+	if (!none)
+		buf = g_malloc(POPULATE_CHUNK * PAGE_SIZE);
+	/* One call when it fails before any page: its errno is the answer. */
+	do {
+		long n = MIN(npages - done, POPULATE_CHUNK);
+
+		if (buf)
+			memset(buf, (int)gs_op_u64(op, "byte", 0), (size_t)MAX(n, 1L) * PAGE_SIZE);
+		r = gs_kvm_launch_populate(kvm, gfn + (gfn_t)done, buf, n ? n : npages);
+		if (r > 0)
+			done += r;
+	} while (r == POPULATE_CHUNK && done < npages);
+	g_free(buf);
+	res->ret = done ? 0 : (int)r;
+	gs_result_set(res, "pages", (uint64_t)done);
+	gs_result_set(res, "folios_added", slot_folios(kvm, gfn) - before);
+	return 0;
+}
+
+/*
+ * The allocations of a page after the first one fail with fewer pages done
+ * (the kernel's answer: the count); a failure at the first page may leave
+ * the folio it allocated (the kernel does not take it back): folios_added.
+ */
+static const struct gs_fail_nth_effort populate_effort[] = {
+	{NULL, "xarray.node"},	{NULL, "xarray.split"}, {NULL, "page_alloc"},
+	{NULL, "hugetlb.meta"}, {NULL, "hvo.restore"},	{NULL, NULL},
+};
+
+static const struct gs_verb verb_populate = {
+	.name = "populate",
+	.usage_target = "VM",
+	.summary = "kvm_gmem_populate() through the VM type's launch helper (SNP_LAUNCH_UPDATE, "
+		   "TDX INIT_MEM_REGION; sw_protected: the simulator's); outputs pages, "
+		   "folios_added; skipped on the kernel backend",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = populate_keys,
+	.outputs = populate_outputs,
+	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
+	.strict = true,
+	.run = populate_run,
+	.fail_nth.best_effort = populate_effort,
+	.fail_nth.progress = "folios_added",
+};
+
+static const char *const arch_outputs[] = {
+	"prepare_calls", "prepare_pfns", "invalidate_pfns", "rmp_assigned",	   "populated",
+	"copies",	 "get_pfn",	 "prepare_shared",  "mapping_order_short", NULL,
+};
+
+/* SIMULATOR-ONLY: the arch hooks' counters of a VM, and guest_memfd's get_pfn counters. */
+static int arch_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	struct kvm *kvm = op_kvm(s, op);
+	struct gs_gmem_pfn_stats ps = gs_gmem_pfn_stats(false);
+
+	if (!kvm)
+		return -1;
+	gs_result_set(res, "prepare_calls", kvm->arch_stats.prepare_calls);
+	gs_result_set(res, "prepare_pfns", kvm->arch_stats.prepare_pfns);
+	gs_result_set(res, "invalidate_pfns", kvm->arch_stats.invalidate_pfns);
+	gs_result_set(res, "rmp_assigned", kvm->arch_stats.rmp_assigned);
+	gs_result_set(res, "populated", kvm->arch_stats.populated);
+	gs_result_set(res, "copies", kvm->arch_stats.populate_copies);
+	gs_result_set(res, "get_pfn", ps.get_pfn);
+	gs_result_set(res, "prepare_shared", ps.prepare_shared);
+	gs_result_set(res, "mapping_order_short", ps.mapping_order_short);
+	return 0;
+}
+
+static const struct gs_verb verb_arch = {
+	.name = "arch",
+	.usage_target = "VM",
+	.summary = "the VM's arch guest_memfd hooks: prepare calls, pfns prepared and "
+		   "invalidated, SNP's assigned pfns, pages populated and copied; the run's "
+		   "get_pfn, prepare_shared (skipped: shared) and mapping_order_short (P39) counts",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.outputs = arch_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = arch_run,
+};
+
 static const struct gs_verb *const gmem_verbs[] = {
-	&verb_vm,     &verb_memslot, &verb_gfault,   &verb_attr,  &verb_stage2, &verb_gmem,
-	&verb_stat,   &verb_falloc,  &verb_punch,    &verb_close, &verb_mmap,	&verb_munmap,
-	&verb_fault,  &verb_read,    &verb_write,    &verb_pin,	  &verb_unpin,	&verb_convert,
-	&verb_getpfn, &verb_poison,  &verb_unpoison, NULL,
+	&verb_vm,     &verb_memslot, &verb_gfault,   &verb_attr,     &verb_stage2, &verb_gmem,
+	&verb_stat,   &verb_falloc,  &verb_punch,    &verb_close,    &verb_mmap,   &verb_munmap,
+	&verb_fault,  &verb_read,    &verb_write,    &verb_pin,	     &verb_unpin,  &verb_convert,
+	&verb_getpfn, &verb_poison,  &verb_unpoison, &verb_populate, &verb_arch,   NULL,
 };
 
 /* Pages memory failure took out of use come back when the simulated machine goes. */

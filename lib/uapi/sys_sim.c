@@ -34,6 +34,7 @@ static void sim_set_vm_params(const struct gs_sys_vm_params *p, struct gs_sys_vm
 		.vm_memory_attributes = p->vm_memory_attributes,
 		.gmem_no_hugetlb = !p->hugetlb,
 		.conversion = p->conversion,
+		.populate_eexist = p->populate_eexist,
 	};
 
 	k = gs_uapi_swap_vm_params(&k);
@@ -43,6 +44,7 @@ static void sim_set_vm_params(const struct gs_sys_vm_params *p, struct gs_sys_vm
 			.vm_memory_attributes = k.vm_memory_attributes,
 			.hugetlb = !k.gmem_no_hugetlb,
 			.conversion = k.conversion,
+			.populate_eexist = k.populate_eexist,
 		};
 }
 
