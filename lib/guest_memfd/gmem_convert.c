@@ -211,8 +211,8 @@ static void gmem_convert_invalidate_end(struct gmem_inode *inode, pgoff_t start,
 
 /*
  * kvm_arch_gmem_invalidate(): the arch learns that [start, end) pfns go
- * back to the host (SNP makes them shared in the RMP). sw_protected VMs
- * have no hook; the pfns are counted so tests see the call happen.
+ * back to the host (SNP makes them shared in the RMP: the VM model's hook).
+ * The pfns are counted here for every VM type so tests see the call happen.
  */
 static void kvm_arch_gmem_invalidate(struct gmem_inode *inode, unsigned long start,
 				     unsigned long end)
