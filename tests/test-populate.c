@@ -23,6 +23,7 @@
 #include <gmemsim/kvm.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/sites.h>
+#include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
 
 #include "harness.h"
@@ -396,6 +397,27 @@ START_TEST(test_prepare_hugetlb_split_merge)
 }
 END_TEST
 
+/* Trace events by name: the P39 and prepare events a run emitted. */
+struct seen {
+	unsigned long short_order, prepare;
+	uint64_t last_index;
+};
+
+static void seen_emit(void *ctx, uint64_t seq, const char *event,
+		      const struct gs_trace_field *fields, size_t nr)
+{
+	struct seen *s = ctx;
+
+	(void)seq;
+	if (!strcmp(event, "gmem.mapping_order.short")) {
+		s->short_order++;
+		for (size_t i = 0; i < nr; i++)
+			if (!strcmp(fields[i].key, "index"))
+				s->last_index = fields[i].u;
+	}
+	s->prepare += !strcmp(event, "kvm.gmem_prepare");
+}
+
 /*
  * P39 on the same sequence: a whole private huge page, then one with a
  * shared page at 0x205. wip maps the fault at 0xa with 4K, planned with 2M.
@@ -404,7 +426,10 @@ START_TEST(test_p39_wip_vs_planned)
 {
 	static const enum gs_gmem_conversion orders[] = {GS_CONVERSION_WIP, GS_CONVERSION_PLANNED};
 	int want_level[] = {PG_LEVEL_4K, PG_LEVEL_2M};
+	struct seen seen = {0};
+	int sink = gs_trace_add_sink(&(struct gs_trace_sink){.emit = seen_emit, .ctx = &seen});
 
+	ck_assert_int_ge(sink, 0);
 	for (unsigned int c = 0; c < 2; c++) {
 		struct kvm *kvm = vm_with(GS_KVM_X86_SW_PROTECTED_VM, false, orders[c], false);
 		struct gmem_file *f;
@@ -424,11 +449,16 @@ START_TEST(test_p39_wip_vs_planned)
 		ck_assert_uint_eq(kvm_gmem_mapping_order(f, 0x200), 9);
 		ck_assert_uint_eq(kvm_gmem_mapping_order(f, 0x201), c ? 9 : 0);
 		ck_assert_uint_eq(gs_gmem_pfn_stats(false).mapping_order_short - before, c ? 0 : 1);
+		/* one event, wip's, at the fault's index; a prepare event per private fault */
+		ck_assert_uint_eq(seen.short_order, 1);
+		ck_assert_uint_eq(seen.last_index, 0xa);
+		ck_assert_uint_eq(seen.prepare, c + 1);
 		ck_assert_uint_eq(gs_check_run_all(stderr), 0);
 		kvm_gmem_fput(f);
 		kvm_destroy_vm(kvm);
 		assert_clean();
 	}
+	gs_trace_remove_sink(sink);
 }
 END_TEST
 

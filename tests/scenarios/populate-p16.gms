@@ -36,6 +36,17 @@ munmap g                                                 => 0
 close g                                                  => 0
 populate s gpa=0x100003000 len=4K                        => EFAULT pages=0
 
+# P16's flow: the host writes the initial image while shared, converts it to
+# private, and populates without a source; the data is the host's
+gmem gi vm=s size=16K flags=mmap|init_shared             => 0
+memslot s slot=1 gpa=8G size=16K gmem=gi                 => 0
+mmap gi                                                  => 0
+write gi off=0 len=16K byte=0x5a                         => 0
+convert gi off=0 len=16K to=private                      => 0
+populate s gpa=8G len=16K src=none                       => 0 pages=4 folios_added=0
+convert gi off=0 len=16K to=shared                       => 0
+read gi off=0 len=16K                                    => 0 data=0x5a uniform=1
+
 # per-VM attributes (in-place conversion off): the gfn needs PRIVATE from KVM_SET_MEMORY_ATTRIBUTES,
 # and a NULL source is refused (P16 needs in-place conversion)
 vm l type=sw_protected vm_memory_attributes=1             => 0
