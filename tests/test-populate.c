@@ -353,7 +353,7 @@ START_TEST(test_prepare_hugetlb_split_merge)
 {
 	struct kvm *kvm = vm(GS_KVM_X86_SNP_VM);
 	struct gmem_file *f;
-	static unsigned char src[PAGE_SIZE];
+	static unsigned char src[16 * PAGE_SIZE];
 	unsigned long pfn;
 	int level, order;
 
