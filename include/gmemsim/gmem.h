@@ -526,7 +526,6 @@ typedef int (*kvm_gmem_populate_cb)(struct kvm_memory_slot *slot, pgoff_t index,
  * @src: the source page, or NULL
  * @post_populate: the arch step (copy in, measure, make private)
  * @opaque: its argument
- * @added: set when this call added a folio to the page cache
  *
  * In upstream's order: the binding (-EIO), the folio, allocated if missing
  * (-ENOMEM; it stays on any later failure, as in the kernel), hwpoison
@@ -540,7 +539,7 @@ typedef int (*kvm_gmem_populate_cb)(struct kvm_memory_slot *slot, pgoff_t index,
  */
 GS_API int __kvm_gmem_populate(struct gmem_file *file, struct kvm_memory_slot *slot, pgoff_t index,
 			       bool private, bool eexist, const void *src,
-			       kvm_gmem_populate_cb post_populate, void *opaque, bool *added);
+			       kvm_gmem_populate_cb post_populate, void *opaque);
 
 /**
  * struct gs_gmem_pfn_stats - what kvm_gmem_get_pfn() and populate did since the last reset

@@ -219,12 +219,14 @@ static int gmem_max_order(struct gmem_file *file, struct folio *folio, pgoff_t i
 	if (!inode->page_order || !file->vm || !file->vm->in_place_conversion)
 		return (int)order;
 	map = kvm_gmem_mapping_order(file, index);
-	right = mapping_order_at(inode, ALIGN_DOWN(index, 1UL << inode->page_order));
-	if (map < right && order > map) {
-		pfn_stats.mapping_order_short++;
-		gs_trace("gmem.mapping_order.short", GS_TF_U("ino", inode->ino),
-			 GS_TF_X("index", index), GS_TF_U("order", map), GS_TF_U("rounded", right),
-			 GS_TF_U("folio_order", order));
+	if (file->vm->conversion == GS_CONVERSION_WIP && order > map) {
+		right = mapping_order_at(inode, ALIGN_DOWN(index, 1UL << inode->page_order));
+		if (map < right) {
+			pfn_stats.mapping_order_short++;
+			gs_trace("gmem.mapping_order.short", GS_TF_U("ino", inode->ino),
+				 GS_TF_X("index", index), GS_TF_U("order", map),
+				 GS_TF_U("rounded", right), GS_TF_U("folio_order", order));
+		}
 	}
 	return (int)(map < order ? map : order);
 }
@@ -285,21 +287,17 @@ int kvm_gmem_get_pfn(struct gmem_file *file, pgoff_t index, unsigned long *pfn, 
 
 int __kvm_gmem_populate(struct gmem_file *file, struct kvm_memory_slot *slot, pgoff_t index,
 			bool private, bool eexist, const void *src,
-			kvm_gmem_populate_cb post_populate, void *opaque, bool *added)
+			kvm_gmem_populate_cb post_populate, void *opaque)
 {
 	struct gmem_inode *inode = file->inode;
 	struct folio *folio;
 	int err;
 
-	*added = false;
 	if (index >= gmem_nr_pages(inode) || xa_load(&file->bindings, index) != slot)
 		return -EIO;
-	*added = !xa_load(&inode->filemap, index);
 	folio = kvm_gmem_get_folio(inode, index, true, &err);
-	if (!folio) {
-		*added = false;
+	if (!folio)
 		return err;
-	}
 	if (folio_test_hwpoison(folio))
 		err = -EHWPOISON;
 	else if (!private)

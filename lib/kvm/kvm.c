@@ -1297,7 +1297,6 @@ long kvm_gmem_populate(struct kvm *kvm, gfn_t start_gfn, const void *src, long n
 {
 	struct kvm_memory_slot *slot = kvm_find_slot(kvm, start_gfn);
 	const char *p = src;
-	bool added;
 	long i;
 	int ret = 0;
 
@@ -1316,7 +1315,7 @@ long kvm_gmem_populate(struct kvm *kvm, gfn_t start_gfn, const void *src, long n
 		ret = __kvm_gmem_populate(
 			slot->gmem.file, slot, gfn - slot->base_gfn + slot->gmem.pgoff,
 			kvm_mem_is_private(kvm, gfn), kvm->params.populate_eexist,
-			p ? p + (size_t)i * PAGE_SIZE : NULL, post_populate, opaque, &added);
+			p ? p + (size_t)i * PAGE_SIZE : NULL, post_populate, opaque);
 		if (ret)
 			break;
 	}
