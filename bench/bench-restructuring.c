@@ -5,11 +5,16 @@
  * a memset() of the struct pages the kernel must write (16 MiB for 1 GiB),
  * timed in the same run. "Split" is everything a to-shared conversion asks
  * of the memory layer: the XArray preallocation, the freeze, the metadata,
- * the HVO restore (from the host: cold, or from a preallocation), the
- * struct pages, and the page-cache entry split with one entry per 4 KiB
- * page. "Merge" is the way back: every piece frozen, one folio, one entry,
- * HVO again. Beside them, the way the memory layer did it before this file
- * (a restore writing every tail, folio_split(), then xa_store() per page).
+ * the HVO restore, the struct pages, and the page-cache entry split with
+ * one entry per 4 KiB page. "Merge" is the way back: every piece frozen,
+ * one folio, one entry, HVO again. Cold: the first split of a page made
+ * afresh, whose vmemmap was never resident, with the spares filled when
+ * its page cache was made (as kvm_gmem_create() fills them), with nothing
+ * (the host faults in 16 MiB), or with a preallocation; beside it the
+ * floor on memory of the same kind (populated, never written). Warm: the
+ * same page split and merged again. Beside them, the way the memory layer
+ * did it before (a restore writing every tail, folio_split(), then
+ * xa_store() per page).
  */
 #include <stdio.h>
 #include <stdlib.h>
