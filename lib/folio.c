@@ -607,6 +607,19 @@ static void merge_unwind(unsigned long pfn, unsigned long upto, int caller_refs)
 	}
 }
 
+/*
+ * page_folio(piece) == piece, without the call for the common case (a
+ * head): a merge asks it of each of 262,144 pieces of a 1 GiB page.
+ */
+static inline bool piece_is_head(const struct folio *piece)
+{
+	unsigned long info = read_compound_info(&piece->page);
+
+	if (info && !(info & GS_PAGE_TAIL))
+		return true;
+	return page_folio(&piece->page) == piece;
+}
+
 /* Check and freeze every piece; on failure everything is as it was. */
 static int merge_freeze(unsigned long pfn, unsigned int order, int caller_refs, bool *uptodate,
 			bool *hwpoison, bool *unreliable, bool *was_hugetlb)
@@ -619,7 +632,7 @@ static int merge_freeze(unsigned long pfn, unsigned int order, int caller_refs, 
 	while (p < pfn + nr) {
 		struct folio *piece = (struct folio *)pfn_to_page(p);
 
-		if (page_folio(&piece->page) != piece || folio_order(piece) >= order ||
+		if (!piece_is_head(piece) || folio_order(piece) >= order ||
 		    WARN_ON_ONCE(folio_test_hugetlb_vmemmap_optimized(piece))) {
 			err = -EINVAL;
 			break;
