@@ -111,6 +111,8 @@ cmd_test() {
 	build build-vg -Dallocator=system
 	run_suites build-vg "valgrind memcheck (allocator=system)" --setup=valgrind --suite unit
 	run_recipe "fuzz build recipe (clang, libFuzzer)" fuzz/check-recipe.sh "$top" build-fuzz
+	# docs/PERFORMANCE.md: every benchmark once (GS_BENCH_QUICK=1) and its callgrind recipe.
+	run_recipe "benchmarks (quick) and callgrind recipe" bench/check-recipe.sh "$top" build
 	echo
 	echo "test: $passed passed, $skipped skipped, $failed failed"
 	[ "$failed" -eq 0 ]

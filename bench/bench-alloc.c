@@ -11,11 +11,12 @@
 #include "bench.h"
 
 #define OBJ 576 /* sizeof(struct xa_node) in the kernel */
-#define OPS 1000000u
+/* Allocations per workload: 1,000,000, or 10,000 in a quick run (bench.h). */
+static unsigned int nr_ops;
 
 static __attribute__((noinline)) void bench_alloc_free(void)
 {
-	for (unsigned int i = 0; i < OPS; i++) {
+	for (unsigned int i = 0; i < nr_ops; i++) {
 		void *p = gs_alloc(GS_SITE_KMALLOC, OBJ, GFP_KERNEL);
 
 		bench_sink += (uintptr_t)p;
@@ -25,7 +26,7 @@ static __attribute__((noinline)) void bench_alloc_free(void)
 
 static __attribute__((noinline)) void bench_malloc_free(void)
 {
-	for (unsigned int i = 0; i < OPS; i++) {
+	for (unsigned int i = 0; i < nr_ops; i++) {
 		void *p = malloc(OBJ);
 
 		bench_sink += (uintptr_t)p;
@@ -35,7 +36,7 @@ static __attribute__((noinline)) void bench_malloc_free(void)
 
 static __attribute__((noinline)) void bench_alloc_free_armed(void)
 {
-	for (unsigned int i = 0; i < OPS; i++) {
+	for (unsigned int i = 0; i < nr_ops; i++) {
 		void *p = gs_alloc(GS_SITE_KMALLOC, OBJ, GFP_KERNEL);
 
 		bench_sink += (uintptr_t)p;
@@ -48,7 +49,7 @@ static void run(const char *name, void (*fn)(void))
 	uint64_t t0 = bench_now_ns();
 
 	fn();
-	bench_report(name, bench_now_ns() - t0, OPS);
+	bench_report(name, bench_now_ns() - t0, nr_ops);
 }
 
 int main(void)
@@ -56,6 +57,7 @@ int main(void)
 	struct gs_inject_rule other = {
 		.site = GS_SITE_XARRAY_NODE, .mode = GS_INJECT_NTH, .nth = 1};
 
+	nr_ops = (unsigned int)bench_count(1000000, 10000);
 	printf("allocator: %s\n", gs_allocator_name());
 	run("alloc.alloc_free", bench_alloc_free);
 	run("alloc.malloc_free", bench_malloc_free);

@@ -14,9 +14,7 @@
 #include <gmemsim/rng.h>
 #include "bench.h"
 
-#define NR_RANGES  100000UL
 #define RANGE_SIZE 512UL
-#define NR_LOADS   1000000UL
 #define BENCH_SEED 20261122u
 
 #define __noinline __attribute__((__noinline__))
@@ -24,12 +22,14 @@
 /* Value entries (xa_mk_value(1), (2), (3)): the two stored values and the converted one. */
 #define VAL(v) ((void *)(((unsigned long)(v) << 1) | 1))
 
+/* 100,000 ranges and 1,000,000 loads; 1,000 and 10,000 in a quick run (bench.h). */
+static unsigned long nr_ranges, nr_loads;
 static unsigned long *load_index;
 
 /* mt.store_range: ranges of 512 indices, ascending, values alternating. */
 static __noinline void bench_mt_store_range(struct maple_tree *mt)
 {
-	for (unsigned long i = 0; i < NR_RANGES; i++)
+	for (unsigned long i = 0; i < nr_ranges; i++)
 		mtree_store_range(mt, i * RANGE_SIZE, i * RANGE_SIZE + RANGE_SIZE - 1,
 				  VAL(1 + (i & 1)), GFP_KERNEL);
 }
@@ -39,7 +39,7 @@ static __noinline void bench_mt_load_rand(struct maple_tree *mt)
 {
 	unsigned long sum = 0;
 
-	for (unsigned long i = 0; i < NR_LOADS; i++)
+	for (unsigned long i = 0; i < nr_loads; i++)
 		sum += (unsigned long)mtree_load(mt, load_index[i]);
 	bench_sink = sum;
 }
@@ -66,7 +66,7 @@ static __noinline unsigned long bench_mt_iter(struct maple_tree *mt)
  */
 static __noinline void bench_mt_convert(struct maple_tree *mt)
 {
-	for (unsigned long i = 0; i < NR_RANGES; i++) {
+	for (unsigned long i = 0; i < nr_ranges; i++) {
 		unsigned long first = i * RANGE_SIZE + RANGE_SIZE / 4;
 		MA_STATE(mas, mt, first, first + RANGE_SIZE / 2 - 1);
 
@@ -96,21 +96,23 @@ int main(void)
 	uint64_t t;
 	unsigned long n;
 
-	load_index = malloc(NR_LOADS * sizeof(*load_index));
+	nr_ranges = bench_count(100000, 1000);
+	nr_loads = bench_count(1000000, 10000);
+	load_index = malloc(nr_loads * sizeof(*load_index));
 	if (!load_index)
 		return 1;
 	gs_rng_seed(&rng, BENCH_SEED);
-	for (unsigned long i = 0; i < NR_LOADS; i++)
-		load_index[i] = gs_rng_below(&rng, NR_RANGES * RANGE_SIZE);
+	for (unsigned long i = 0; i < nr_loads; i++)
+		load_index[i] = gs_rng_below(&rng, nr_ranges * RANGE_SIZE);
 
 	t = bench_now_ns();
 	bench_mt_store_range(&mt);
-	bench_report("mt.store_range", bench_now_ns() - t, NR_RANGES);
+	bench_report("mt.store_range", bench_now_ns() - t, nr_ranges);
 	report_tree("after mt.store_range:", &mt);
 
 	t = bench_now_ns();
 	bench_mt_load_rand(&mt);
-	bench_report("mt.load_rand", bench_now_ns() - t, NR_LOADS);
+	bench_report("mt.load_rand", bench_now_ns() - t, nr_loads);
 
 	t = bench_now_ns();
 	n = bench_mt_iter(&mt);
@@ -118,7 +120,7 @@ int main(void)
 
 	t = bench_now_ns();
 	bench_mt_convert(&mt);
-	bench_report("mt.convert", bench_now_ns() - t, NR_RANGES);
+	bench_report("mt.convert", bench_now_ns() - t, nr_ranges);
 	report_tree("after mt.convert:", &mt);
 
 	if (mt_validate(&mt))

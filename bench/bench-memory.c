@@ -96,12 +96,13 @@ static void run_1g(struct gs_hugetlb_backend *be)
 	size_t len = hugetlb_vmemmap_size(18);
 	void *buf = malloc(len);
 	uint64_t split[ROUNDS_1G], merge[ROUNDS_1G], floor[ROUNDS_1G], pre[ROUNDS_1G];
+	int rounds = (int)bench_count(ROUNDS_1G, 2);
 
 	memset(buf, 1, len); /* the floor is measured on memory already faulted in */
 	/* As in guest_memfd: a page-cache folio, one reference per page plus the caller's. */
 	f->mapping = (void *)&run_1g;
 	folio_set_count(f, 1 + (1 << 18));
-	for (int r = 0; r < ROUNDS_1G; r++) {
+	for (int r = 0; r < rounds; r++) {
 		uint64_t t0 = bench_now_ns();
 
 		bench_split_1g(f);
@@ -119,15 +120,15 @@ static void run_1g(struct gs_hugetlb_backend *be)
 		pre[r] = bench_now_ns() - t0;
 		bench_merge_1g(f);
 	}
-	bench_report("mem.split_1g", median(split, ROUNDS_1G), 1);
-	bench_report("mem.split_1g_prealloc", median(pre, ROUNDS_1G), 1);
-	bench_report("mem.merge_1g", median(merge, ROUNDS_1G), 1);
-	bench_report("mem.memset_16m", median(floor, ROUNDS_1G), 1);
+	bench_report("mem.split_1g", median(split, rounds), 1);
+	bench_report("mem.split_1g_prealloc", median(pre, rounds), 1);
+	bench_report("mem.merge_1g", median(merge, rounds), 1);
+	bench_report("mem.memset_16m", median(floor, rounds), 1);
 	printf("  split_1g / floor = %.2f, split_1g_prealloc / floor = %.2f, merge_1g / floor = "
 	       "%.2f\n",
-	       (double)median(split, ROUNDS_1G) / (double)median(floor, ROUNDS_1G),
-	       (double)median(pre, ROUNDS_1G) / (double)median(floor, ROUNDS_1G),
-	       (double)median(merge, ROUNDS_1G) / (double)median(floor, ROUNDS_1G));
+	       (double)median(split, rounds) / (double)median(floor, rounds),
+	       (double)median(pre, rounds) / (double)median(floor, rounds),
+	       (double)median(merge, rounds) / (double)median(floor, rounds));
 	folio_set_count(f, 0);
 	f->mapping = NULL;
 	if (be->free_fresh(be->ctx, f))
@@ -138,31 +139,32 @@ static void run_1g(struct gs_hugetlb_backend *be)
 static void run_2m(struct gs_hugetlb_backend *be)
 {
 	static struct folio *f[NR_2M];
-	size_t len = hugetlb_vmemmap_size(9) * NR_2M;
+	int n = (int)bench_count(NR_2M, 16);
+	size_t len = hugetlb_vmemmap_size(9) * (size_t)n;
 	void *buf = malloc(len);
 	uint64_t t0, split, merge, floor;
 
 	memset(buf, 1, len);
-	for (int i = 0; i < NR_2M; i++) {
+	for (int i = 0; i < n; i++) {
 		f[i] = be->alloc_fresh(be->ctx, 9, GFP_KERNEL);
 		f[i]->mapping = (void *)&run_2m;
 		folio_set_count(f[i], 1 + 512);
 	}
 	t0 = bench_now_ns();
-	bench_split_2m(f, NR_2M);
+	bench_split_2m(f, n);
 	split = bench_now_ns() - t0;
 	t0 = bench_now_ns();
-	bench_merge_2m(f, NR_2M);
+	bench_merge_2m(f, n);
 	merge = bench_now_ns() - t0;
 	t0 = bench_now_ns();
 	bench_memset_floor(buf, len, 3);
 	floor = bench_now_ns() - t0;
-	bench_report("mem.split_2m", split, NR_2M);
-	bench_report("mem.merge_2m", merge, NR_2M);
-	bench_report("mem.memset_32k", floor, NR_2M);
+	bench_report("mem.split_2m", split, (uint64_t)n);
+	bench_report("mem.merge_2m", merge, (uint64_t)n);
+	bench_report("mem.memset_32k", floor, (uint64_t)n);
 	printf("  split_2m / floor = %.2f, merge_2m / floor = %.2f\n",
 	       (double)split / (double)floor, (double)merge / (double)floor);
-	for (int i = 0; i < NR_2M; i++) {
+	for (int i = 0; i < n; i++) {
 		folio_set_count(f[i], 0);
 		f[i]->mapping = NULL;
 		if (be->free_fresh(be->ctx, f[i]))
@@ -202,11 +204,12 @@ static long host_mappings(void)
 /*
  * Host memory of a metadata-only 1 TiB guest of huge pages of @order, next
  * to the kernel's for the same guest: after HVO, one 4 KiB vmemmap page per
- * huge page (the pool's lists live in the struct pages).
+ * huge page (the pool's lists live in the struct pages). A quick run makes
+ * 16 GiB of them.
  */
 static void run_pool_1t(struct gs_hugetlb_backend *be, unsigned int order, const char *name)
 {
-	unsigned long nr = (1UL << 40) >> (order + PAGE_SHIFT);
+	unsigned long nr = bench_count(1UL << 40, 16UL << 30) >> (order + PAGE_SHIFT);
 	struct folio **f = calloc(nr, sizeof(*f));
 	long before = rss_kib(), maps = host_mappings(), after;
 	double kernel_kib = (double)nr * 4.0;
@@ -223,10 +226,10 @@ static void run_pool_1t(struct gs_hugetlb_backend *be, unsigned int order, const
 	after = rss_kib();
 	/* The array of folio pointers is the benchmark's, not the model's. */
 	after -= (long)(nr * sizeof(*f) / 1024);
-	printf("mem.pool_1t_%s_rss  %ld KiB host RSS for 1 TiB of %s pages; the kernel's "
+	printf("mem.pool_1t_%s_rss  %ld KiB host RSS for %lu GiB of %s pages; the kernel's "
 	       "metadata %.0f KiB: %.2fx (goal <= 1.5x); host mappings +%ld\n",
-	       name, after - before, name, kernel_kib, (double)(after - before) / kernel_kib,
-	       host_mappings() - maps);
+	       name, after - before, (nr << (order + PAGE_SHIFT)) >> 30, name, kernel_kib,
+	       (double)(after - before) / kernel_kib, host_mappings() - maps);
 	t0 = bench_now_ns();
 	for (unsigned long i = 0; i < nr; i++)
 		if (be->free_fresh(be->ctx, f[i]))
@@ -274,7 +277,7 @@ int main(void)
 	struct gs_hugetlb_backend be = gs_hugetlb_host_backend(&host);
 
 	/* The order-0 pages go back to the page allocator; the huge ones are the benchmark's. */
-	run_pages_4k(4UL << 30);
+	run_pages_4k(bench_count(4UL << 30, 64UL << 20));
 	for (int k = 0; k < GS_FOLIO_NR_KINDS; k++)
 		if (k != GS_FOLIO_OTHER)
 			gs_folio_set_free_hook(k, drop);

@@ -15,13 +15,15 @@
 #include <gmemsim/xarray.h>
 #include "bench.h"
 
-#define NR_ENTRIES 1000000UL
-#define NR_ORDER9  1024UL
-#define NR_ORDER18 8UL
 #define BENCH_SEED 20261122u
 
 #define __noinline __attribute__((__noinline__))
 
+/*
+ * 1,000,000 entries, 1,024 order-9 and 8 order-18 entries; 10,000, 64 and 1
+ * in a quick run (bench.h).
+ */
+static unsigned long nr_entries, nr_order9, nr_order18;
 static unsigned long *shuffled;
 
 static void report_nodes(const char *what, struct xarray *xa)
@@ -64,13 +66,13 @@ static void split_one(struct xarray *xa, unsigned long index, unsigned int order
 
 static __noinline void bench_xa_store_seq(struct xarray *xa)
 {
-	for (unsigned long i = 0; i < NR_ENTRIES; i++)
+	for (unsigned long i = 0; i < nr_entries; i++)
 		xa_store(xa, i, xa_mk_value(i), GFP_KERNEL);
 }
 
 static __noinline void bench_xa_store_rand(struct xarray *xa)
 {
-	for (unsigned long i = 0; i < NR_ENTRIES; i++)
+	for (unsigned long i = 0; i < nr_entries; i++)
 		xa_store(xa, shuffled[i], xa_mk_value(shuffled[i]), GFP_KERNEL);
 }
 
@@ -78,7 +80,7 @@ static __noinline void bench_xa_load_seq(struct xarray *xa)
 {
 	unsigned long sum = 0;
 
-	for (unsigned long i = 0; i < NR_ENTRIES; i++)
+	for (unsigned long i = 0; i < nr_entries; i++)
 		sum += (unsigned long)xa_load(xa, i);
 	bench_sink = sum;
 }
@@ -87,7 +89,7 @@ static __noinline void bench_xa_load_rand(struct xarray *xa)
 {
 	unsigned long sum = 0;
 
-	for (unsigned long i = 0; i < NR_ENTRIES; i++)
+	for (unsigned long i = 0; i < nr_entries; i++)
 		sum += (unsigned long)xa_load(xa, shuffled[i]);
 	bench_sink = sum;
 }
@@ -107,19 +109,19 @@ static __noinline unsigned long bench_xa_iter(struct xarray *xa)
 
 static __noinline void bench_xa_store_order9(struct xarray *xa)
 {
-	for (unsigned long i = 0; i < NR_ORDER9; i++)
+	for (unsigned long i = 0; i < nr_order9; i++)
 		store_order(xa, i << 9, 9, xa_mk_value(i));
 }
 
 static __noinline void bench_xa_split9(struct xarray *xa)
 {
-	for (unsigned long i = 0; i < NR_ORDER9; i++)
+	for (unsigned long i = 0; i < nr_order9; i++)
 		split_one(xa, i << 9, 9, 0, xa_mk_value(i));
 }
 
 static __noinline void bench_xa_split9_store(struct xarray *xa)
 {
-	for (unsigned long i = 0; i < NR_ORDER9; i++) {
+	for (unsigned long i = 0; i < nr_order9; i++) {
 		split_one(xa, i << 9, 9, 0, xa_mk_value(i));
 		for (unsigned long j = 0; j < 512; j++)
 			xa_store(xa, (i << 9) + j, xa_mk_value((i << 9) + j), GFP_KERNEL);
@@ -129,7 +131,7 @@ static __noinline void bench_xa_split9_store(struct xarray *xa)
 /* 1 GiB -> 4 KiB in one call: every level built by xas_split_alloc(). */
 static __noinline void bench_xa_split18(struct xarray *xa)
 {
-	for (unsigned long i = 0; i < NR_ORDER18; i++)
+	for (unsigned long i = 0; i < nr_order18; i++)
 		split_one(xa, i << 18, 18, 0, xa_mk_value(i));
 }
 
@@ -140,7 +142,7 @@ static __noinline void bench_xa_split18(struct xarray *xa)
  */
 static __noinline void bench_xa_split18_cascade(struct xarray *xa)
 {
-	for (unsigned long i = 0; i < NR_ORDER18; i++) {
+	for (unsigned long i = 0; i < nr_order18; i++) {
 		unsigned long base = i << 18;
 		void *entry = xa_mk_value(i);
 
@@ -154,7 +156,7 @@ static __noinline void bench_xa_split18_cascade(struct xarray *xa)
 
 static __noinline void bench_memset_floor(void *buf, size_t len)
 {
-	for (unsigned long i = 0; i < NR_ORDER18; i++)
+	for (unsigned long i = 0; i < nr_order18; i++)
 		memset(buf, (int)i, len);
 	bench_sink = ((unsigned char *)buf)[len - 1];
 }
@@ -171,17 +173,17 @@ static void run_sequential(void)
 	DEFINE_XARRAY(xa);
 	unsigned long n = 0;
 
-	TIME("xa.store_seq", NR_ENTRIES, bench_xa_store_seq(&xa));
+	TIME("xa.store_seq", nr_entries, bench_xa_store_seq(&xa));
 	report_nodes("after xa.store_seq:", &xa);
-	TIME("xa.load_seq", NR_ENTRIES, bench_xa_load_seq(&xa));
-	TIME("xa.load_rand", NR_ENTRIES, bench_xa_load_rand(&xa));
-	TIME("xa.iter", NR_ENTRIES, n = bench_xa_iter(&xa));
-	if (n != NR_ENTRIES) {
+	TIME("xa.load_seq", nr_entries, bench_xa_load_seq(&xa));
+	TIME("xa.load_rand", nr_entries, bench_xa_load_rand(&xa));
+	TIME("xa.iter", nr_entries, n = bench_xa_iter(&xa));
+	if (n != nr_entries) {
 		fprintf(stderr, "xa.iter saw %lu entries\n", n);
 		exit(1);
 	}
 	xa_destroy(&xa);
-	TIME("xa.store_rand", NR_ENTRIES, bench_xa_store_rand(&xa));
+	TIME("xa.store_rand", nr_entries, bench_xa_store_rand(&xa));
 	xa_destroy(&xa);
 }
 
@@ -229,9 +231,9 @@ static void run_order9(void)
 		split_store[r] = bench_now_ns() - t0;
 		xa_destroy(&xa);
 	}
-	bench_report("xa.store_order9", median(store), NR_ORDER9);
-	bench_report("xa.split9", median(split), NR_ORDER9);
-	bench_report("xa.split9_store", median(split_store), NR_ORDER9);
+	bench_report("xa.store_order9", median(store), nr_order9);
+	bench_report("xa.split9", median(split), nr_order9);
+	bench_report("xa.split9_store", median(split_store), nr_order9);
 }
 
 static void run_split18(const char *workload, void (*fn)(struct xarray *))
@@ -242,7 +244,7 @@ static void run_split18(const char *workload, void (*fn)(struct xarray *))
 	for (int r = 0; r < REPEATS; r++) {
 		uint64_t t0;
 
-		for (unsigned long i = 0; i < NR_ORDER18; i++)
+		for (unsigned long i = 0; i < nr_order18; i++)
 			store_order(&xa, i << 18, 18, xa_mk_value(i));
 		t0 = bench_now_ns();
 		fn(&xa);
@@ -251,7 +253,7 @@ static void run_split18(const char *workload, void (*fn)(struct xarray *))
 			report_nodes("after one round (8 entries):", &xa);
 		xa_destroy(&xa);
 	}
-	bench_report(workload, median(ns), NR_ORDER18);
+	bench_report(workload, median(ns), nr_order18);
 }
 
 static void run_order18(void)
@@ -264,7 +266,7 @@ static void run_order18(void)
 
 	/* Writing the bytes of 4161 nodes once: a floor for any 18 -> 0 split. */
 	memset(buf, 1, floor_len);
-	TIME("memset(4161 nodes)", NR_ORDER18, bench_memset_floor(buf, floor_len));
+	TIME("memset(4161 nodes)", nr_order18, bench_memset_floor(buf, floor_len));
 	free(buf);
 }
 
@@ -275,11 +277,14 @@ int main(int argc, char **argv)
 
 	printf("gmemsim XArray benchmarks (allocator %s, %u slots per node)\n", gs_allocator_name(),
 	       1U << xa_chunk_shift());
-	shuffled = malloc(NR_ENTRIES * sizeof(*shuffled));
-	for (unsigned long i = 0; i < NR_ENTRIES; i++)
+	nr_entries = bench_count(1000000, 10000);
+	nr_order9 = bench_count(1024, 64);
+	nr_order18 = bench_count(8, 1);
+	shuffled = malloc(nr_entries * sizeof(*shuffled));
+	for (unsigned long i = 0; i < nr_entries; i++)
 		shuffled[i] = i;
 	gs_rng_seed(&rng, BENCH_SEED);
-	for (unsigned long i = NR_ENTRIES - 1; i > 0; i--) {
+	for (unsigned long i = nr_entries - 1; i > 0; i--) {
 		unsigned long j = gs_rng_below(&rng, i + 1), t = shuffled[i];
 
 		shuffled[i] = shuffled[j];

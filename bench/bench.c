@@ -6,6 +6,8 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include "bench.h"
 
@@ -24,4 +26,11 @@ void bench_report(const char *workload, uint64_t ns, uint64_t ops)
 	printf("%-22s %10.1f ns/op  (%" PRIu64 " ops, %.1f ms)\n", workload,
 	       ops ? (double)ns / (double)ops : 0.0, ops, (double)ns / 1e6);
 	fflush(stdout);
+}
+
+unsigned long bench_count(unsigned long full, unsigned long quick)
+{
+	const char *q = getenv("GS_BENCH_QUICK");
+
+	return q && *q && strcmp(q, "0") ? quick : full;
 }

@@ -132,12 +132,26 @@ static void split_store_entries(struct xa_state *xas, struct folio *folio, unsig
 	xas_destroy(xas);
 }
 
-/* Give every piece its references; one left with none waits to be merged. */
+/* Whether the split writes the page cache's reference into each piece (order 0). */
+static bool split_writes_refs(const struct xarray *pages, unsigned int new_order)
+{
+	return pages && !new_order;
+}
+
+/*
+ * Give every piece its references; one left with none waits to be merged.
+ * Order-0 pieces of a page cache have theirs from the split already.
+ */
 static void split_unfreeze(struct xarray *pages, unsigned long pfn, unsigned int order,
 			   unsigned int new_order, unsigned long at_pfn, int extra_refs)
 {
 	unsigned long step = 1UL << new_order;
 	int refs = pages ? (int)step : 0;
+
+	if (refs && split_writes_refs(pages, new_order)) {
+		folio_ref_add((struct folio *)pfn_to_page(at_pfn), extra_refs);
+		return;
+	}
 
 	for (unsigned long p = pfn; p < pfn + (1UL << order); p += step) {
 		struct folio *piece = (struct folio *)pfn_to_page(p);
@@ -194,7 +208,10 @@ int hugetlb_restructuring_split_folio(struct xarray *pages, pgoff_t index, struc
 			/* The point of no return: nothing below can fail. */
 			gs_folio_set_free_hook(GS_FOLIO_NEEDS_MERGE,
 					       hugetlb_restructuring_free_folio);
-			__split_folio_to_order(folio, opts->new_order);
+			if (split_writes_refs(pages, opts->new_order))
+				gs_split_folio_to_pages(folio, 1);
+			else
+				__split_folio_to_order(folio, opts->new_order);
 			if (pages)
 				split_store_entries(&xas, folio, order, pfn, index);
 			split_unfreeze(pages, pfn, order, opts->new_order, at_pfn,

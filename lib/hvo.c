@@ -257,10 +257,16 @@ static void write_tail_markers(struct folio *folio, unsigned long from, unsigned
  * without them the first split of a 1 GiB page would cost that every time.
  * Each spare is a mapping of its own, moved out of the vmemmap and back
  * with mremap(); at most HVO_SPARES of them, HVO_SPARE_PAGES pages in all
- * (one 1 GiB page's worth), so the host memory they keep is bounded.
+ * (one restore of a 1 GiB page and eight of 2 MiB pages: 16.2 MiB, the
+ * machine's largest huge page size bounds it, never its memory size).
+ *
+ * gs_hvo_fill_spares() also fills them from the host ahead of time, where
+ * a split becomes possible (a HugeTLB guest_memfd file is made), so that
+ * even the first split of a page whose vmemmap was never resident finds
+ * its pages populated, as the kernel finds them in the buddy allocator.
  */
 #define HVO_SPARES	8
-#define HVO_SPARE_PAGES 4096
+#define HVO_SPARE_PAGES (4096 + 8 * 8)
 
 struct hvo_spare {
 	void *addr;
@@ -281,17 +287,33 @@ static bool refill_vmemmap(void *addr, size_t len)
 	return true;
 }
 
+/* A free spare slot for @n more pages, or NULL when the bound is reached. */
+static struct hvo_spare *spare_slot(unsigned long n)
+{
+	if (spare_pages + n > HVO_SPARE_PAGES)
+		return NULL;
+	for (int i = 0; i < HVO_SPARES; i++)
+		if (!spares[i].addr)
+			return &spares[i];
+	return NULL;
+}
+
+static bool have_spare(unsigned long n)
+{
+	for (int i = 0; i < HVO_SPARES; i++)
+		if (spares[i].addr && spares[i].pages == n)
+			return true;
+	return false;
+}
+
 /* Move vmemmap pages [v, v + n) into a spare instead of giving them to the host. */
 static bool stash_spare(unsigned long v, unsigned long n)
 {
 	size_t len = n * PAGE_SIZE;
-	struct hvo_spare *sp = NULL;
+	struct hvo_spare *sp = spare_slot(n);
 	void *chunk;
 
-	for (int i = 0; i < HVO_SPARES && !sp; i++)
-		if (!spares[i].addr)
-			sp = &spares[i];
-	if (!sp || spare_pages + n > HVO_SPARE_PAGES)
+	if (!sp)
 		return false;
 	/* An address of its own to move them to (mremap() of an unchanged size never moves). */
 	chunk = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -332,6 +354,55 @@ static bool take_spare(unsigned long v, unsigned long n)
 		return true;
 	}
 	return false;
+}
+
+int gs_hvo_fill_spares(unsigned int order)
+{
+	unsigned long n = hugetlb_vmemmap_optimizable_pages(order);
+	size_t len = n * PAGE_SIZE;
+	struct hvo_spare *sp;
+	void *chunk;
+
+	if (!hvo_on || !n || have_spare(n))
+		return 0;
+	sp = spare_slot(n);
+	if (!sp)
+		return -ENOSPC;
+	chunk = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (chunk == MAP_FAILED)
+		return -ENOMEM;
+	/*
+	 * Populated now, in one call: that is the point of a spare. Without
+	 * MADV_POPULATE_WRITE (EINVAL, before Linux 5.14) each page is touched.
+	 */
+	if (madvise(chunk, len, MADV_POPULATE_WRITE)) {
+		if (errno != EINVAL) {
+			WARN_ON(munmap(chunk, len));
+			return -ENOMEM;
+		}
+		for (unsigned long i = 0; i < n; i++)
+			((volatile char *)chunk)[i * PAGE_SIZE] = 0;
+	}
+	*sp = (struct hvo_spare){.addr = chunk, .pages = n};
+	spare_pages += n;
+	return 0;
+}
+
+void gs_hvo_drain_spares(void)
+{
+	for (int i = 0; i < HVO_SPARES; i++) {
+		if (!spares[i].addr)
+			continue;
+		/* Our own mapping of a size we made: munmap() cannot fail. */
+		WARN_ON(munmap(spares[i].addr, spares[i].pages * PAGE_SIZE));
+		spares[i] = (struct hvo_spare){0};
+	}
+	spare_pages = 0;
+}
+
+unsigned long gs_hvo_spare_pages(void)
+{
+	return spare_pages;
 }
 
 /*

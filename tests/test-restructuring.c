@@ -389,6 +389,61 @@ START_TEST(merge_gives_vmemmap_back_split_reuses_it)
 }
 END_TEST
 
+/*
+ * Spares filled ahead of time (gs_hvo_fill_spares(), as a HugeTLB
+ * guest_memfd file's creation does): the first split of a page whose
+ * vmemmap was never resident takes them instead of the host's fresh pages,
+ * still charged and failing as any restore; the merge gives them back; the
+ * spares never grow past their bound, however often they are filled.
+ */
+START_TEST(first_split_takes_spares_filled_ahead)
+{
+	struct gs_hvo_stats before, after;
+	struct file f;
+
+	gs_hvo_drain_spares();
+	ck_assert_uint_eq(gs_hvo_spare_pages(), 0);
+	ck_assert_int_eq(gs_hvo_fill_spares(18), 0);
+	ck_assert_uint_eq(gs_hvo_spare_pages(), 4095);
+	ck_assert_int_eq(gs_hvo_fill_spares(18), 0); /* one is there: nothing more */
+	ck_assert_int_eq(gs_hvo_fill_spares(9), 0);
+	ck_assert_uint_eq(gs_hvo_spare_pages(), 4095 + 7);
+	ck_assert_int_eq(gs_hvo_fill_spares(0), 0); /* nothing to restore at order 0 */
+	ck_assert_uint_eq(gs_hvo_spare_pages(), 4095 + 7);
+
+	file_open(&f, 18);
+	ck_assert_uint_eq(gs_vmemmap_resident(f.pfn, 1UL << 18), PAGE_SIZE);
+	/* Charged as any restore: an injected failure leaves the spares and the page alone. */
+	{
+		struct gs_inject_rule rule = {.site = GS_SITE_HVO_RESTORE, .nth = 1};
+
+		ck_assert_int_ge(gs_inject_arm(&rule), 0);
+		ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL),
+				 -ENOMEM);
+		gs_inject_reset();
+		ck_assert_uint_eq(gs_hvo_spare_pages(), 4095 + 7);
+		assert_whole(&f);
+	}
+	gs_hvo_stats(&before);
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), 0);
+	gs_hvo_stats(&after);
+	ck_assert_uint_eq(after.restored_pages - before.restored_pages, 4095);
+	ck_assert_uint_eq(gs_hvo_spare_pages(), 7);
+	ck_assert_uint_eq(gs_vmemmap_resident(f.pfn, 1UL << 18), 16UL << 20);
+	assert_split(&f, 0, 1);
+	ck_assert_ptr_eq(hugetlb_restructuring_merge_folio(&f.cache, f.pfn, f.folio, 1), f.folio);
+	ck_assert_uint_eq(gs_hvo_spare_pages(), 4095 + 7);
+	ck_assert_uint_eq(gs_vmemmap_resident(f.pfn, 1UL << 18), PAGE_SIZE);
+	assert_whole(&f);
+	file_close(&f);
+
+	/* Back to the host; the next split would ask the host itself. */
+	gs_hvo_drain_spares();
+	ck_assert_uint_eq(gs_hvo_spare_pages(), 0);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+}
+END_TEST
+
 /* --- every allocation of the split failed in turn --- */
 
 struct split_ctx {
@@ -645,6 +700,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, explicit_merge_unqueues);
 	tcase_add_test(tc, merge_without_hvo_writes_every_tail);
 	tcase_add_test(tc, merge_gives_vmemmap_back_split_reuses_it);
+	tcase_add_test(tc, first_split_takes_spares_filled_ahead);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(fail, setup, teardown);
 	tcase_set_timeout(fail, 600);

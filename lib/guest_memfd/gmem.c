@@ -16,6 +16,7 @@
 #include <gmemsim/err.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
+#include <gmemsim/hvo.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/state.h>
 
@@ -98,6 +99,12 @@ static int gmem_inode_init(struct gmem_inode *inode, const struct gs_gmem_vm_inf
 		if (IS_ERR(spool))
 			return (int)PTR_ERR(spool);
 		inode->spool = spool;
+		/*
+		 * Splits of this file's pages are possible from now on: have one
+		 * restore's vmemmap resident beforehand (bounded, see hvo.h). If
+		 * the host refuses, the split asks it again and reports that.
+		 */
+		(void)gs_hvo_fill_spares(page_order);
 	}
 	return mtree_store_range(&inode->shareability, 0, gmem_nr_pages(inode) - 1, xa_mk_value(s),
 				 GFP_KERNEL);
