@@ -781,7 +781,8 @@ END_TEST
 
 /*
  * Four file pages, shared, each written. For each page in turn a long-term
- * pin on it (the selftest's GUP_TEST pin): the conversion of the whole file
+ * pin on it (the selftest's GUP_TEST pin of the page; of a 1 GiB page, its
+ * first 4 KiB), then on one 4 KiB piece a quarter into it: the conversion of the whole file
  * to private fails with EAGAIN at the pinned page. planned (and every
  * ordering on a 4 KiB file, one batch) changes nothing; wip keeps the huge
  * pages before the pinned one converted (P35). Page by page, only the pinned
@@ -805,11 +806,13 @@ START_TEST(test_conversions_should_fail_if_memory_has_elevated_refcount)
 	for (uint64_t pinned = heavy(&c); pinned < nr_pages; pinned += heavy(&c) ? nr_pages : 1) {
 		for (uint64_t in = 0; in <= quarter; in += quarter ? quarter : 1) {
 			uint64_t pin_off = pinned * c.ps + in, eo = 0;
+			/* The whole page first, as GUP_TEST pins it (of 1 GiB, one piece). */
+			uint64_t pin_len = !in && c.order != HPAGE_PUD_ORDER ? c.ps : P;
 			int pin;
 
 			for (uint64_t p = 0; p < nr_pages; p++)
 				OK(&c, host_write(&c, p * c.ps + in, (int)('0' + p)));
-			pin = c.be->pin(c.mem + pin_off, P);
+			pin = c.be->pin(c.mem + pin_off, pin_len);
 			ck_assert_msg(pin > 0, "%s %s: pin: %s", c.test, c.label, strerror(-pin));
 			step(&c);
 
