@@ -43,8 +43,12 @@
  * vCPU; its guest half, a fault on the poisoned page failing with EHWPOISON
  * and a memory-fault exit, is a `gfault` in tests/scenarios/kvm-attributes.gms),
  * the debugfs/MADV_HWPOISON early-kill matrix of test_memory_failure
- * (root-only injection), and every §3.3/§3.4 conversion test (the §3.3
- * inventory is tests/test-convert.c, on the simulator).
+ * (root-only injection), and the conversion tests: the §3.3 inventory is
+ * tests/test-convert.c (the simulator's uAPI, 4 KiB files); the §3.4
+ * guest_memfd_conversions_test.c cases are tests/test-conversions-selftest.c,
+ * on this file's syscall table, for 4K, 2M and 1G files under the planned
+ * and wip orderings (test_truncate_shared_while_pinned and
+ * test_close_with_pinning also in tests/test-truncate.c).
  *
  * HugeTLB files name their page size the way the simulator's uAPI does
  * (spec P31, the WIP branch): GUEST_MEMFD_FLAG_HUGETLB plus a page order in
