@@ -121,6 +121,11 @@ enum kvm_gfn_range_filter {
  *              larger than 2^@order pages, so that the folios there can be
  *              split to @order without a mapping larger than its folio
  *              (P40). All or nothing per slot, as @split_cross_boundary
+ * @split_huge_prepare: @split_huge's fallible half (kvm_split_huge_leafs_prepare()):
+ *              0 with the split pending in @slot, or -ENOMEM with nothing
+ *              changed; @split_huge_finish must follow for a pending one
+ * @split_huge_finish: commit (@commit) or cancel @slot's pending split;
+ *              cannot fail; nothing pending: nothing done
  */
 struct gs_gmem_vm_info;
 
@@ -137,6 +142,9 @@ struct gmem_kvm_ops {
 				    unsigned int attr_filter);
 	int (*split_huge)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
 			  unsigned int attr_filter, unsigned int order);
+	int (*split_huge_prepare)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
+				  unsigned int attr_filter, unsigned int order);
+	void (*split_huge_finish)(struct kvm_memory_slot *slot, bool commit);
 };
 
 /**
