@@ -539,7 +539,7 @@ static void check_success(struct run *r, bool eagain_case)
 /* The result of one cell: attempts, sites reached, failures injected, outcomes. */
 struct cell {
 	int base_ret;
-	unsigned long attempts, runs, enomem, eagain, partial;
+	unsigned long attempts, runs, enomem, eagain, partial, oob;
 	struct siteset sites;
 	unsigned long hits[GS_MAX_SITES];
 };
@@ -604,6 +604,7 @@ static void inject_run(struct run *r, struct cell *c, int site, unsigned long nt
 		gs_assert(injected, "%s: %d without an injected failure", path_names[r->path], ret);
 		c->enomem++;
 		c->partial += gs_gmem_convert_stats(false).partial;
+		c->oob += gs_gmem_convert_stats(false).rollback_oob;
 		check_failure(r, ret, -ENOMEM, false);
 	} else if (ret) {
 		check_failure(r, ret, c->base_ret, false);
@@ -779,12 +780,12 @@ static void print_row(const struct run *r, const struct cell *c)
 			len += (size_t)snprintf(sites + len, sizeof(sites) - len, "%s%s:%lu",
 						len ? " " : "", gs_site_name(s), c->hits[s]);
 	printf("matrix %-16s %-7s %-4s attempts=%-6lu runs=%-4lu enomem=%-4lu eagain=%-2lu "
-	       "partial=%-3lu %s\n",
+	       "partial=%-3lu oob=%lu %s\n",
 	       path_names[r->path], gs_gmem_conversion_name(r->conv),
 	       r->order == 18  ? "1G"
 	       : r->order == 9 ? "2M"
 			       : "4K",
-	       c->attempts, c->runs, c->enomem, c->eagain, c->partial,
+	       c->attempts, c->runs, c->enomem, c->eagain, c->partial, c->oob,
 	       c->base_ret == -EOPNOTSUPP ? "(not modelled: EOPNOTSUPP)" : sites);
 }
 
@@ -842,6 +843,13 @@ static void run_cell(enum gs_gmem_conversion conv, unsigned int order, enum path
 	if (conv == GS_CONVERSION_PLANNED || conv == GS_CONVERSION_V8 || !is_convert(path))
 		gs_assert(c.partial == 0, "%s %s: partial progress", path_names[path],
 			  gs_gmem_conversion_name(conv));
+	/* The reviewed rollback loop's bug is rfc-v2's alone, and a first store that fails shows it. */
+	if (conv != GS_CONVERSION_RFC_V2)
+		gs_assert(c.oob == 0, "%s %s: rollback below the first item", path_names[path],
+			  gs_gmem_conversion_name(conv));
+	else if ((path == TO_SHARED || path == TO_PRIVATE) && !order)
+		gs_assert(c.oob > 0, "rfc-v2 %s: the first item's failed store not seen",
+			  path_names[path]);
 	print_row(&r, &c);
 	empty_pools();
 	gs_test_assert_no_leaks();
