@@ -108,6 +108,7 @@ struct run {
 	enum path path;
 	int vm, fd;
 	struct folio *pinned; /* an extra reference the path's setup or the EAGAIN case took */
+	bool no_snapshot;     /* a run planned's cell already compared (see run_cell()) */
 	char *before;
 	unsigned long warns;
 };
@@ -318,7 +319,7 @@ static void prepare(struct run *r)
 	default:
 		break;
 	}
-	r->before = snapshot(r);
+	r->before = r->no_snapshot ? NULL : snapshot(r);
 	r->warns = gs_warn_count();
 	gs_gmem_convert_stats(true);
 }
@@ -498,7 +499,9 @@ static void check_failure(struct run *r, int ret, int want_err, bool eagain_case
 	if (r->fd < 0)
 		return;
 	after = snapshot(r);
-	if (!st.partial) {
+	if (!r->before) {
+		/* The same run as planned's count run, which compared the state. */
+	} else if (!st.partial) {
 		/* All or nothing: every layer as before. */
 		gs_assert(!strcmp(r->before, after), "%s %s order %u: state changed",
 			  path_names[r->path], gs_gmem_conversion_name(r->conv), r->order);
@@ -812,7 +815,10 @@ static void run_cell(enum gs_gmem_conversion conv, unsigned int order, enum path
 	struct siteset need;
 
 	pool_build(order);
+	/* Its result must be planned's, which compared the state: no snapshot of 2 x 262,144 pieces. */
+	r.no_snapshot = same_as_ref;
 	count_run(&r, &c);
+	r.no_snapshot = false;
 	if (unsupported(&r, c.base_ret)) {
 		print_row(&r, &c);
 		empty_pools();
