@@ -543,8 +543,8 @@ GS_API int kvm_gmem_set_attributes(struct gmem_file *file, struct gs_kvm_memory_
  * @merges: huge pages a conversion merged back into one folio
  * @batches: huge-page batches committed (the wip ordering; 1 per call otherwise)
  * @partial: failed calls that left part of their work done (wip: earlier
- *           batches, or the failing batch's zap; planned: stage-2 leaves
- *           split finer, mapping what they mapped)
+ *           batches, or the failing batch's zap; rfc-v2: its items' zap;
+ *           never planned, which prepares every split before it commits)
  * @failed_splits: folio splits or stage-2 leaf splits that failed
  * @rollbacks: rfc-v2 work items undone after a later item failed to apply
  * @rollback_oob: rfc-v2 rollback steps below the first work item (the
