@@ -884,7 +884,7 @@ Suite *gs_test_suite(void)
 	TCase *tc = tcase_create("matrix");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 600);
+	tcase_set_timeout(tc, 900);
 	tcase_add_loop_test(tc, test_matrix, 0, (int)ARRAY_SIZE(orders));
 	suite_add_tcase(s, tc);
 	return s;
