@@ -247,6 +247,25 @@ static char *snapshot(int vm, int fd)
 	return text;
 }
 
+/* @text without the stage-2 leaves (their granularity), in place. */
+static inline char *without_leaves(char *text)
+{
+	char *out = text, *line = text;
+
+	while (*line) {
+		char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
+
+		if (!memmem(line, len, "/stage2/", 8) && !memmem(line, len, "leaves.", 7)) {
+			memmove(out, line, len);
+			out += len;
+		}
+		line += len;
+	}
+	*out = '\0';
+	return text;
+}
+
 static const unsigned int orders[] = {9, 18};
 
 /* --- P34: a fresh folio --- */
