@@ -225,8 +225,10 @@ static char *snapshot(const struct run *r)
 }
 
 /*
- * @text without what a zap changes, in place: the VM's stage-2 leaves and
- * the XArray nodes that held them (rfc-v2 zaps its items before it can fail).
+ * @text without what rfc-v2 documents it may leave after a failure, in
+ * place: the VM's stage-2 leaves and the XArray nodes that held them (it
+ * zaps its items before it can fail), and a maple node an undone store
+ * allocated (docs/CONVERSION.md, "Tree nodes after a rollback").
  */
 static char *without_leaves(char *text)
 {
@@ -237,7 +239,7 @@ static char *without_leaves(char *text)
 		size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
 
 		if (!memmem(line, len, "/stage2/", 8) && !memmem(line, len, "leaves.", 7) &&
-		    strncmp(line, "sites/xarray.node ", 18)) {
+		    strncmp(line, "sites/xarray.node ", 18) && strncmp(line, "sites/maple.", 12)) {
 			memmove(out, line, len);
 			out += len;
 		}
@@ -462,15 +464,26 @@ static void finish(struct run *r)
 	assert_baseline(r);
 }
 
-/* WARNs the ordering's own design makes: rfc-v2's rollback bug; a freeze's on a reference. */
-static unsigned long allowed_warns(const struct run *r, bool eagain_case)
+/*
+ * WARNs the ordering's own design makes: rfc-v2's rollback bug (one per
+ * rollback_oob); the freeze's on an unexpected reference where a split or
+ * merge meets it unchecked (wip to shared, rfc-v2 on HugeTLB, the
+ * restructuring's own split). The freeze's is a bound: the reference may be
+ * seen by a check first (no WARN).
+ */
+static bool warns_ok(const struct run *r, bool eagain_case)
 {
+	unsigned long n = gs_warn_count() - r->warns;
 	unsigned long oob = gs_gmem_convert_stats(false).rollback_oob;
+	bool freeze = eagain_case && (r->path == RS_SPLIT ||
+				      (r->conv == GS_CONVERSION_WIP && r->path == TO_SHARED) ||
+				      (r->conv == GS_CONVERSION_RFC_V2 && r->order));
 
-	if (eagain_case &&
-	    (r->path == RS_SPLIT || (r->conv == GS_CONVERSION_WIP && (r->path == TO_SHARED))))
-		return 1;
-	return r->conv == GS_CONVERSION_RFC_V2 ? oob : 0;
+	if (r->conv == GS_CONVERSION_RFC_V2 && n >= oob)
+		n -= oob;
+	else if (oob)
+		return false;
+	return freeze ? n <= 1 : n == 0;
 }
 
 /* The progress wip documents: batches before the failing one converted, the failing one not. */
@@ -497,9 +510,8 @@ static void check_failure(struct run *r, int ret, int want_err, bool eagain_case
 		  "%s %s order %u: %d, expected %d", path_names[r->path],
 		  gs_gmem_conversion_name(r->conv), r->order, ret, want_err);
 	gs_assert(gs_check_run_all(stderr) == 0, "%s: checker", path_names[r->path]);
-	gs_assert(gs_warn_count() - r->warns == allowed_warns(r, eagain_case), "%s %s: %lu WARNs",
-		  path_names[r->path], gs_gmem_conversion_name(r->conv),
-		  gs_warn_count() - r->warns);
+	gs_assert(warns_ok(r, eagain_case), "%s %s: %lu WARNs", path_names[r->path],
+		  gs_gmem_conversion_name(r->conv), gs_warn_count() - r->warns);
 	if (r->fd < 0)
 		return;
 	after = snapshot(r);
@@ -528,8 +540,7 @@ static void check_failure(struct run *r, int ret, int want_err, bool eagain_case
 static void check_success(struct run *r, bool eagain_case)
 {
 	gs_assert(gs_check_run_all(stderr) == 0, "%s: checker", path_names[r->path]);
-	gs_assert(gs_warn_count() - r->warns == (eagain_case ? 0 : allowed_warns(r, false)),
-		  "%s: WARN on success", path_names[r->path]);
+	gs_assert(warns_ok(r, false), "%s: WARN on success", path_names[r->path]);
 	if (is_convert(r->path)) {
 		pgoff_t x = unit(r) >> PAGE_SHIFT;
 		int want = r->path == TO_SHARED ? SHAREABILITY_ALL : SHAREABILITY_GUEST;
@@ -720,8 +731,10 @@ static struct siteset required_sites(const struct run *r)
 			siteset_add(&s, GS_SITE_XARRAY_SPLIT);
 			siteset_add(&s, GS_SITE_HUGETLB_META);
 			siteset_add(&s, GS_SITE_HVO_RESTORE);
-			siteset_add(&s, GS_SITE_KVM_MMU_CACHE);
 		}
+		/* rfc-v2 zaps its items first: no leaf is left to split (P20). */
+		if (huge && r->conv != GS_CONVERSION_RFC_V2)
+			siteset_add(&s, GS_SITE_KVM_MMU_CACHE);
 		break;
 	case TO_PRIVATE:
 		siteset_add(&s, GS_SITE_MAPLE_PREALLOC);
