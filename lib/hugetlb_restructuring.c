@@ -76,34 +76,50 @@ static void split_forget_meta(struct folio *folio)
 }
 
 /* Every fallible step, in order; on failure everything is as it was. */
-static int split_prepare(struct xa_state *xas, struct folio *folio, int expected,
-			 const struct hugetlb_split_opts *opts)
+static int split_prepare(struct hugetlb_split_prep *p)
 {
-	unsigned int order = folio_order(folio);
+	struct xa_state *xas = p->pages ? &p->xas : NULL;
+	struct folio *folio = p->folio;
 	int ret;
 
 	if (xas) {
-		xas_split_alloc(xas, folio, order, GFP_KERNEL);
+		xas_split_alloc(xas, folio, folio_order(folio), GFP_KERNEL);
 		ret = xas_error(xas);
 		if (ret)
 			return ret;
 	}
 	ret = -EAGAIN;
-	if (!restructuring_freeze(folio, expected))
+	if (!restructuring_freeze(folio, p->expected))
 		goto out_xas;
 	ret = hugetlb_meta_save(folio, GFP_KERNEL);
 	if (ret)
 		goto out_unfreeze;
-	ret = split_restore_vmemmap(folio, opts);
+	p->restored = folio_test_hugetlb_vmemmap_optimized(folio);
+	ret = split_restore_vmemmap(folio, &p->opts);
 	if (!ret)
 		return 0;
 	split_forget_meta(folio);
 out_unfreeze:
-	folio_ref_unfreeze(folio, expected);
+	folio_ref_unfreeze(folio, p->expected);
 out_xas:
 	if (xas)
 		xas_destroy(xas);
 	return ret;
+}
+
+/* split_prepare() undone step by step, newest first: HVO back exactly as it was. */
+static void split_unprepare(struct hugetlb_split_prep *p)
+{
+	if (p->restored) {
+		if (p->opts.keep_hvo)
+			hugetlb_vmemmap_cancel_split(p->folio, p->opts.new_order);
+		else
+			hugetlb_vmemmap_cancel_restore(p->folio);
+	}
+	split_forget_meta(p->folio);
+	folio_ref_unfreeze(p->folio, p->expected);
+	if (p->pages)
+		xas_destroy(&p->xas);
 }
 
 /* The order-0 piece at a page-cache index: gs_xas_split_store()'s entries. */
@@ -188,42 +204,74 @@ static int split_check(struct xarray *pages, pgoff_t index, struct folio *folio,
 	return 0;
 }
 
+static void split_trace(const struct hugetlb_split_prep *p, unsigned int order, int ret)
+{
+	gs_trace("restructuring.split", GS_TF_X("pfn", p->pfn), GS_TF_U("order", order),
+		 GS_TF_U("new_order", p->opts.new_order), GS_TF_S("ret", ret));
+}
+
+int hugetlb_restructuring_prepare_split(struct hugetlb_split_prep *prep, struct xarray *pages,
+					pgoff_t index, struct folio *folio,
+					const struct hugetlb_split_opts *opts)
+{
+	int ret;
+
+	*prep = (struct hugetlb_split_prep){.pages = pages,
+					    .index = index,
+					    .folio = folio,
+					    .opts = opts ? *opts : default_opts};
+	prep->pfn = folio_pfn(folio);
+	prep->order = folio_order(folio);
+	prep->at_pfn = prep->opts.at ? page_to_pfn(prep->opts.at) : prep->pfn;
+	ret = split_check(pages, index, folio, &prep->opts, prep->at_pfn);
+	if (!ret) {
+		XA_STATE_ORDER(xas, pages, index, prep->opts.new_order);
+
+		prep->xas = xas;
+		prep->expected = cache_refs(pages, folio) + prep->opts.extra_refs;
+		ret = split_prepare(prep);
+	}
+	if (ret) {
+		stats.failed_splits++;
+		split_trace(prep, prep->order, ret);
+	}
+	return ret;
+}
+
+void hugetlb_restructuring_commit_split(struct hugetlb_split_prep *prep)
+{
+	struct folio *folio = prep->folio;
+
+	/* The point of no return: nothing below can fail. */
+	gs_folio_set_free_hook(GS_FOLIO_NEEDS_MERGE, hugetlb_restructuring_free_folio);
+	if (split_writes_refs(prep->pages, prep->opts.new_order))
+		gs_split_folio_to_pages(folio, 1);
+	else
+		__split_folio_to_order(folio, prep->opts.new_order);
+	if (prep->pages)
+		split_store_entries(&prep->xas, folio, prep->order, prep->pfn, prep->index);
+	split_unfreeze(prep->pages, prep->pfn, prep->order, prep->opts.new_order, prep->at_pfn,
+		       prep->opts.extra_refs);
+	stats.splits++;
+	split_trace(prep, prep->order, 0);
+}
+
+void hugetlb_restructuring_cancel_split(struct hugetlb_split_prep *prep)
+{
+	split_unprepare(prep);
+	stats.failed_splits++;
+	gs_trace("restructuring.split_cancel", GS_TF_X("pfn", prep->pfn),
+		 GS_TF_U("order", prep->order));
+}
+
 int hugetlb_restructuring_split_folio(struct xarray *pages, pgoff_t index, struct folio *folio,
 				      const struct hugetlb_split_opts *opts)
 {
-	unsigned int order = folio_order(folio);
-	unsigned long pfn = folio_pfn(folio), at_pfn;
-	int expected, ret;
+	struct hugetlb_split_prep prep;
+	int ret = hugetlb_restructuring_prepare_split(&prep, pages, index, folio, opts);
 
-	if (!opts)
-		opts = &default_opts;
-	at_pfn = opts->at ? page_to_pfn(opts->at) : pfn;
-	ret = split_check(pages, index, folio, opts, at_pfn);
-	if (!ret) {
-		XA_STATE_ORDER(xas, pages, index, opts->new_order);
-
-		expected = cache_refs(pages, folio) + opts->extra_refs;
-		ret = split_prepare(pages ? &xas : NULL, folio, expected, opts);
-		if (!ret) {
-			/* The point of no return: nothing below can fail. */
-			gs_folio_set_free_hook(GS_FOLIO_NEEDS_MERGE,
-					       hugetlb_restructuring_free_folio);
-			if (split_writes_refs(pages, opts->new_order))
-				gs_split_folio_to_pages(folio, 1);
-			else
-				__split_folio_to_order(folio, opts->new_order);
-			if (pages)
-				split_store_entries(&xas, folio, order, pfn, index);
-			split_unfreeze(pages, pfn, order, opts->new_order, at_pfn,
-				       opts->extra_refs);
-		}
-	}
-	if (ret)
-		stats.failed_splits++;
-	else
-		stats.splits++;
-	gs_trace("restructuring.split", GS_TF_X("pfn", pfn), GS_TF_U("order", order),
-		 GS_TF_U("new_order", opts->new_order), GS_TF_S("ret", ret));
+	if (!ret)
+		hugetlb_restructuring_commit_split(&prep);
 	return ret;
 }
 

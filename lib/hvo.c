@@ -533,6 +533,23 @@ int hugetlb_vmemmap_restore_for_free(struct folio *folio)
 	return restore(folio, RESTORE_FREE);
 }
 
+void hugetlb_vmemmap_cancel_restore(struct folio *folio)
+{
+	unsigned long pfn = folio_pfn(folio),
+		      n = hugetlb_vmemmap_optimizable_pages(folio_order(folio));
+	unsigned long restored;
+
+	if (WARN_ON_ONCE(folio_test_hugetlb_vmemmap_optimized(folio) || !restored_bits || !n))
+		return;
+	/* No fresh head page as optimize_folio() takes: the head never moved, nothing can fail. */
+	folio_set_hugetlb_vmemmap_optimized(folio);
+	restored = take_restored(vpage(pfn, 1), n);
+	WARN_ON_ONCE(restored != n);
+	free_tail_vmemmap(vpage(pfn, 1), n, restored);
+	count_freed(n, restored);
+	gs_trace("hvo.cancel_restore", GS_TF_X("pfn", pfn), GS_TF_U("pages_freed", n));
+}
+
 int hugetlb_vmemmap_prepare_split(struct folio *folio, unsigned int new_order)
 {
 	unsigned int order = folio_order(folio);

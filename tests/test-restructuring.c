@@ -584,6 +584,71 @@ END_TEST
 /* --- deferred merge --- */
 
 /* Truncation of one piece: out of the page cache, its page-cache reference dropped. */
+/*
+ * The split in two halves (the planned conversion's): a prepared split
+ * leaves the folio whole and frozen in the cache; a cancel puts every layer
+ * back, HVO included, without allocating; a second preparation committed is
+ * the one-call split.
+ */
+static void prepare_cancel_commit(unsigned int order)
+{
+	struct hugetlb_split_opts opts = {.extra_refs = 1};
+	struct hugetlb_split_prep prep;
+	struct gs_hvo_stats h0, h1;
+	struct folio *merged;
+	char *before, *after;
+	uint64_t live;
+	struct file f;
+
+	file_open(&f, order);
+	before = snapshot();
+	gs_hvo_stats(&h0);
+	live = gs_alloc_live_total();
+	ck_assert_int_eq(hugetlb_restructuring_prepare_split(&prep, &f.cache, 0, f.folio, &opts),
+			 0);
+	ck_assert_int_eq(folio_ref_count(f.folio), 0);
+	ck_assert_ptr_eq(xa_load(&f.cache, 1), f.folio);
+	ck_assert_int_eq(xa_get_order(&f.cache, 0), (int)order);
+	ck_assert(!folio_test_hugetlb_vmemmap_optimized(f.folio));
+	/* Nothing may fail from here: every allocation would. */
+	gs_inject_arm(
+		&(struct gs_inject_rule){.site = GS_INJECT_ANY_SITE, .mode = GS_INJECT_EVERY});
+	hugetlb_restructuring_cancel_split(&prep);
+	gs_inject_reset();
+	after = snapshot();
+	ck_assert_str_eq(before, after);
+	gs_hvo_stats(&h1);
+	ck_assert_uint_eq(h1.freed_pages, h0.freed_pages);
+	ck_assert_uint_eq(h1.restored_pages, h0.restored_pages);
+	ck_assert_uint_eq(gs_alloc_live_total(), live);
+	assert_whole(&f);
+	ck_assert_int_eq(hugetlb_restructuring_prepare_split(&prep, &f.cache, 0, f.folio, &opts),
+			 0);
+	hugetlb_restructuring_commit_split(&prep);
+	assert_split(&f, 0, 1);
+	ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1), 0);
+	ck_assert_int_eq(hugetlb_restructuring_prepare_merge(f.pfn), 0);
+	merged = hugetlb_restructuring_merge_folio(&f.cache, f.pfn, f.folio, 1);
+	ck_assert_ptr_eq(merged, f.folio);
+	assert_whole(&f);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	free(before);
+	free(after);
+	file_close(&f);
+}
+
+START_TEST(prepare_cancel_commit_2m)
+{
+	prepare_cancel_commit(9);
+}
+END_TEST
+
+START_TEST(prepare_cancel_commit_1g)
+{
+	prepare_cancel_commit(18);
+}
+END_TEST
+
 static void truncate_piece(struct file *f, unsigned long i)
 {
 	struct folio *piece = xa_erase(&f->cache, i);
@@ -701,6 +766,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, merge_without_hvo_writes_every_tail);
 	tcase_add_test(tc, merge_gives_vmemmap_back_split_reuses_it);
 	tcase_add_test(tc, first_split_takes_spares_filled_ahead);
+	tcase_add_test(tc, prepare_cancel_commit_2m);
+	tcase_add_test(tc, prepare_cancel_commit_1g);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(fail, setup, teardown);
 	tcase_set_timeout(fail, 600);

@@ -131,6 +131,11 @@ enum kvm_gfn_range_filter {
  *              to the host (a conversion to shared, or the folio leaving the
  *              page cache: the kernel's free_folio). No VM: the arch state
  *              it clears is per pfn, as SNP's RMP is
+ * @split_huge_prepare: @split_huge's fallible half (kvm_split_huge_leafs_prepare()):
+ *              0 with the split pending in @slot, or -ENOMEM with nothing
+ *              changed; @split_huge_finish must follow for a pending one
+ * @split_huge_finish: commit (@commit) or cancel @slot's pending split;
+ *              cannot fail; nothing pending: nothing done
  */
 struct gs_gmem_vm_info;
 
@@ -150,6 +155,9 @@ struct gmem_kvm_ops {
 	int (*gmem_prepare)(struct kvm_memory_slot *slot, pgoff_t index, unsigned long pfn,
 			    unsigned int order);
 	void (*gmem_invalidate)(unsigned long start, unsigned long end);
+	int (*split_huge_prepare)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
+				  unsigned int attr_filter, unsigned int order);
+	void (*split_huge_finish)(struct kvm_memory_slot *slot, bool commit);
 };
 
 /**
@@ -641,8 +649,8 @@ GS_API int kvm_gmem_set_attributes(struct gmem_file *file, struct gs_kvm_memory_
  * @merges: huge pages a conversion merged back into one folio
  * @batches: huge-page batches committed (the wip ordering; 1 per call otherwise)
  * @partial: failed calls that left part of their work done (wip: earlier
- *           batches, or the failing batch's zap; planned: stage-2 leaves
- *           split finer, mapping what they mapped)
+ *           batches, or the failing batch's zap; rfc-v2: its items' zap;
+ *           never planned, which prepares every split before it commits)
  * @failed_splits: folio splits or stage-2 leaf splits that failed
  * @rollbacks: rfc-v2 work items undone after a later item failed to apply
  * @rollback_oob: rfc-v2 rollback steps below the first work item (the

@@ -17,8 +17,7 @@
 
 #include <gmemsim/compiler.h>
 #include <gmemsim/mm_types.h>
-
-struct xarray;
+#include <gmemsim/xarray.h>
 
 /**
  * struct hugetlb_split_opts - how to split (all zero: the kernel's split)
@@ -64,6 +63,84 @@ struct hugetlb_split_opts {
 GS_API int hugetlb_restructuring_split_folio(struct xarray *pages, pgoff_t index,
 					     struct folio *folio,
 					     const struct hugetlb_split_opts *opts);
+
+/**
+ * struct hugetlb_split_prep - a split prepared and not yet done
+ * @xas: the page-cache entry's state, holding the nodes xas_split_alloc() got
+ * @pages: as given to hugetlb_restructuring_prepare_split()
+ * @index: the folio's index in @pages
+ * @folio: the folio, frozen while the split is prepared
+ * @opts: a copy of the options
+ * @pfn: the folio's first pfn
+ * @order: its order
+ * @at_pfn: the pfn the caller's references follow
+ * @expected: the count the folio was frozen at
+ * @restored: HVO was undone by the preparation (the cancel redoes it)
+ *
+ * The caller's storage; only this file reads the fields.
+ */
+struct hugetlb_split_prep {
+	struct xa_state xas;
+	struct xarray *pages;
+	pgoff_t index;
+	struct folio *folio;
+	struct hugetlb_split_opts opts;
+	unsigned long pfn;
+	unsigned int order;
+	unsigned long at_pfn;
+	int expected;
+	bool restored;
+};
+
+/**
+ * hugetlb_restructuring_prepare_split() - every fallible step of a split, nothing visible
+ * @prep: where the prepared split is kept until the commit or the cancel
+ * @pages: as for hugetlb_restructuring_split_folio()
+ * @index: as for hugetlb_restructuring_split_folio()
+ * @folio: as for hugetlb_restructuring_split_folio()
+ * @opts: as for hugetlb_restructuring_split_folio(); copied
+ *
+ * The first half of hugetlb_restructuring_split_folio(), for callers that
+ * must prepare several splits (and other fallible work) before any of them
+ * happens, as guest_memfd's planned conversion does (spec P37): the checks,
+ * xas_split_alloc(), the freeze, the metadata record and the HVO restore.
+ * On success the folio is frozen and still whole, in the page cache as
+ * before; the caller must then call hugetlb_restructuring_commit_split() or
+ * hugetlb_restructuring_cancel_split() on @prep, with nothing in between
+ * that looks at the folio's references or struct pages.
+ *
+ * Context: process context; folio locked (not checked).
+ * Return: as hugetlb_restructuring_split_folio(); on error nothing changed
+ * and @prep needs nothing more.
+ */
+GS_API int hugetlb_restructuring_prepare_split(struct hugetlb_split_prep *prep,
+					       struct xarray *pages, pgoff_t index,
+					       struct folio *folio,
+					       const struct hugetlb_split_opts *opts);
+
+/**
+ * hugetlb_restructuring_commit_split() - do a prepared split; cannot fail
+ * @prep: a split hugetlb_restructuring_prepare_split() prepared
+ *
+ * The second half of hugetlb_restructuring_split_folio(): past its point
+ * of no return.
+ *
+ * Context: process context.
+ */
+GS_API void hugetlb_restructuring_commit_split(struct hugetlb_split_prep *prep);
+
+/**
+ * hugetlb_restructuring_cancel_split() - undo a prepared split exactly; cannot fail
+ * @prep: a split hugetlb_restructuring_prepare_split() prepared
+ *
+ * HVO optimized again without allocating (hugetlb_vmemmap_cancel_restore()),
+ * the metadata record forgotten, the folio unfrozen, the XArray nodes freed:
+ * every counter and snapshot as before the preparation. Counted as a failed
+ * split.
+ *
+ * Context: process context.
+ */
+GS_API void hugetlb_restructuring_cancel_split(struct hugetlb_split_prep *prep);
 
 /**
  * hugetlb_restructuring_can_merge() - may the pieces of a split page merge now?

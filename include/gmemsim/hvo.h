@@ -108,6 +108,22 @@ GS_API int hugetlb_vmemmap_restore_for_split(struct folio *folio);
 GS_API int hugetlb_vmemmap_restore_for_free(struct folio *folio);
 
 /**
+ * hugetlb_vmemmap_cancel_restore() - undo a restore whose split did not happen
+ * @folio: a folio hugetlb_vmemmap_restore_for_split() (or _restore_folio())
+ *         restored, still whole and frozen
+ *
+ * The exact inverse of that restore, for a split prepared and then
+ * cancelled: the folio is optimized again, its tail vmemmap pages given
+ * back and uncharged, the counters as before the restore. Unlike
+ * hugetlb_vmemmap_optimize_folio() it allocates nothing (the head page
+ * never moved), so it cannot fail. A preallocation the restore consumed is
+ * not made again.
+ *
+ * Context: process context.
+ */
+GS_API void hugetlb_vmemmap_cancel_restore(struct folio *folio);
+
+/**
  * hugetlb_vmemmap_prepare_split() - restore only what a split into optimized pieces needs
  * @folio: an optimized folio of order > @new_order
  * @new_order: order of the pieces, >= 7 so that the pieces stay optimized

@@ -116,6 +116,30 @@ GS_API struct kvm_params kvm_default_params(enum gs_gmem_profile profile);
  * @gmem_only: KVM_MEMSLOT_GMEM_ONLY: the file was mmap-able at binding, so
  *             shared accesses are served from it too, even after it closes
  */
+/**
+ * struct kvm_split_cache - a stage-2 split prepared and not yet done
+ * @start: first frame of the range
+ * @end: frame after the range
+ * @target: the level the leaves are split to
+ * @filter: the kinds of leaf split
+ * @cover_base: first frame of the huge leaf reaching into the range from below
+ * @cover: that leaf (0: none)
+ * @pages: the page-table pages topped up for the split
+ * @pending: prepared, neither committed nor cancelled
+ *
+ * What kvm_split_huge_leafs_prepare() leaves for kvm_split_huge_leafs_finish();
+ * only lib/kvm/kvm.c reads the fields.
+ */
+struct kvm_split_cache {
+	gfn_t start, end;
+	int target;
+	unsigned int filter;
+	gfn_t cover_base;
+	unsigned long cover;
+	void *pages;
+	bool pending;
+};
+
 struct kvm_memory_slot {
 	struct kvm *kvm;
 	uint16_t id;
@@ -128,6 +152,7 @@ struct kvm_memory_slot {
 		pgoff_t pgoff;
 	} gmem;
 	bool gmem_only;
+	struct kvm_split_cache split;
 };
 
 /**
@@ -581,6 +606,36 @@ GS_API long tdx_init_mem_region(struct kvm *kvm, gfn_t gfn, const void *src, lon
  * Return: as kvm_gmem_populate(); -EINVAL for a VM without private memory.
  */
 GS_API long gs_kvm_launch_populate(struct kvm *kvm, gfn_t gfn, const void *src, long npages);
+
+/**
+ * kvm_split_huge_leafs_prepare() - every fallible step of kvm_split_huge_leafs()
+ * @kvm: the VM
+ * @range: as for kvm_split_huge_leafs()
+ * @target_level: as for kvm_split_huge_leafs()
+ * @sc: where the prepared split is kept
+ *
+ * The page-table pages are topped up (site kvm.mmu_cache, the kernel's
+ * kvm_mmu_topup_memory_cache()) and the new leaves inserted beside the old
+ * ones, which still map the frames: no leaf the guest or the counters see
+ * has changed. kvm_split_huge_leafs_finish() then commits (cannot fail) or
+ * cancels (stage-2 exactly as before). For callers that must prepare other
+ * work before the split happens (guest_memfd's planned conversion, P37).
+ *
+ * Context: mmu_lock, held until the finish.
+ * Return: 0 (@sc pending, or nothing to split); -ENOMEM (nothing changed).
+ */
+GS_API int kvm_split_huge_leafs_prepare(struct kvm *kvm, struct kvm_gfn_range *range,
+					int target_level, struct kvm_split_cache *sc);
+
+/**
+ * kvm_split_huge_leafs_finish() - commit or cancel a prepared split
+ * @kvm: the VM
+ * @sc: as kvm_split_huge_leafs_prepare() left it (nothing pending: no-op)
+ * @commit: true to split, false to put stage-2 back as it was
+ *
+ * Context: mmu_lock.
+ */
+GS_API void kvm_split_huge_leafs_finish(struct kvm *kvm, struct kvm_split_cache *sc, bool commit);
 
 struct gs_state;
 

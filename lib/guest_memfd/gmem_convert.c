@@ -12,7 +12,8 @@
  * runs before the point of no return, so a failed call leaves the tree, the
  * folios and the guest mappings as they were; only the host mappings of a
  * failed to-private conversion stay unmapped, as in the kernel (they fault
- * back in), and stage-2 leaves split finer for a folio split stay split.
+ * back in). planned prepares every split (stage-2 leaves and folios) before
+ * its point of no return and does them after it, so nothing stays split.
  * wip has a point of no return per huge-page batch and keeps the batches
  * done before a failing one (P35).
  *
@@ -33,6 +34,7 @@
 #include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
+#include <gmemsim/hugetlb_restructuring.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
@@ -358,30 +360,19 @@ static int planned_prepare_private(struct gmem_inode *inode, pgoff_t start, pgof
 	return 0;
 }
 
-/* Merge back huge pages [hs, h) a failed to-shared preparation split (cannot fail). */
-static void planned_unsplit(struct gmem_inode *inode, pgoff_t hs, pgoff_t h, unsigned long *split)
-{
-	pgoff_t nr = 1UL << inode->page_order;
-
-	for (pgoff_t i = 0; hs + i * nr < h; i++)
-		if (split[i / BITS_PER_LONG] & (1UL << (i % BITS_PER_LONG)) &&
-		    !WARN_ON(kvm_gmem_prepare_merge(inode, hs + i * nr)))
-			kvm_gmem_merge_huge_page(inode, hs + i * nr);
-}
-
-/* The whole folios of [hs, he) must hold only the page cache's references. */
+/* The whole folios of [hs, he) must hold only the page cache's references; *nr: how many. */
 static int planned_check_whole(struct gmem_inode *inode, pgoff_t start, pgoff_t hs, pgoff_t he,
-			       pgoff_t *err_index, bool *any)
+			       pgoff_t *err_index, size_t *nr)
 {
-	pgoff_t h, nr = 1UL << inode->page_order;
+	pgoff_t h, nr_pages = 1UL << inode->page_order;
 	bool drained = false;
 
-	for (h = hs; h < he; h += nr) {
+	for (h = hs; h < he; h += nr_pages) {
 		struct folio *folio = kvm_gmem_whole_huge_folio(inode, h);
 
 		if (!folio)
 			continue;
-		*any = true;
+		(*nr)++;
 		if (!folio_check_refs(folio, &drained)) {
 			*err_index = folio->index > start ? folio->index : start;
 			stats.eagain++;
@@ -392,65 +383,100 @@ static int planned_check_whole(struct gmem_inode *inode, pgoff_t start, pgoff_t 
 }
 
 /*
+ * Planned, to shared: the splits prepared before the point of no return
+ * and done after it. @preps: one per whole huge folio of [hs, he), @nr of
+ * them prepared; @leaves: stage-2 splits pending in the slots.
+ */
+struct planned_splits {
+	pgoff_t hs, he;
+	struct hugetlb_split_prep *preps;
+	size_t nr, cap;
+	bool leaves;
+};
+
+static void planned_splits_free(struct planned_splits *ps)
+{
+	if (ps->cap)
+		gs_free(GS_SITE_KMALLOC, ps->preps, ps->cap * sizeof(*ps->preps));
+	ps->cap = 0;
+}
+
+/* Undo every prepared split, newest first: stage-2, folios, HVO exactly as before. */
+static void planned_cancel_shared(struct gmem_inode *inode, struct planned_splits *ps)
+{
+	while (ps->nr)
+		hugetlb_restructuring_cancel_split(&ps->preps[--ps->nr]);
+	if (ps->leaves)
+		kvm_gmem_finish_split_huge_leafs(inode, ps->hs, ps->he, false);
+	planned_splits_free(ps);
+	stats.failed_splits++;
+}
+
+/*
  * Planned, to shared, before the point of no return (P37 step 2b, P40):
- * each whole huge folio the range touches is split to order 0, after the
- * stage-2 leaves over it are split to 4 KiB. A failure merges back what
- * was split (all or nothing across huge pages); only finer stage-2 leaves
- * stay, mapping what they mapped (the kernel does not rejoin them either).
+ * every fallible step of splitting the stage-2 leaves over the whole huge
+ * folios the range touches to 4 KiB and those folios to order 0 (the MMU
+ * cache top-up and the new leaves beside the old; xas_split_alloc(), the
+ * freeze, the metadata record and the HVO restore of each folio). Nothing
+ * the guest, the host or a snapshot sees changes here, and a failure
+ * undoes all of it: all or nothing across huge pages and slots.
  */
 static int planned_prepare_shared(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
-				  pgoff_t *err_index, bool *partial)
+				  pgoff_t *err_index, struct planned_splits *ps)
 {
-	pgoff_t h, hs, he, nr = 1UL << inode->page_order;
-	unsigned long *split;
-	bool any = false;
+	pgoff_t h, nr = 1UL << inode->page_order;
+	size_t count = 0;
 	int err;
 
 	if (!inode->page_order)
 		return 0;
-	huge_round(inode, start, end, &hs, &he);
-	err = planned_check_whole(inode, start, hs, he, err_index, &any);
-	if (err || !any)
+	huge_round(inode, start, end, &ps->hs, &ps->he);
+	err = planned_check_whole(inode, start, ps->hs, ps->he, err_index, &count);
+	if (err || !count)
 		return err;
 	*err_index = start;
-	/* Which huge pages this call splits, so that a failure merges back those only. */
-	split = gs_alloc(GS_SITE_KMALLOC, BITS_TO_LONGS((he - hs) / nr) * sizeof(unsigned long),
-			 GFP_KERNEL | __GFP_ZERO);
-	if (!split)
+	ps->preps = gs_alloc(GS_SITE_KMALLOC, count * sizeof(*ps->preps), GFP_KERNEL);
+	if (!ps->preps)
 		return -ENOMEM;
-	err = kvm_gmem_split_huge_leafs(inode, hs, he, KVM_FILTER_PRIVATE, 0);
-	*partial = range_bound(inode, hs, he);
-	if (err)
-		stats.failed_splits++;
-	for (h = hs; h < he && !err; h += nr) {
+	ps->cap = count;
+	err = kvm_gmem_prepare_split_huge_leafs(inode, ps->hs, ps->he, KVM_FILTER_PRIVATE, 0);
+	ps->leaves = !err;
+	for (h = ps->hs; h < ps->he && !err; h += nr) {
 		struct folio *folio = kvm_gmem_whole_huge_folio(inode, h);
-		pgoff_t i = (h - hs) / nr;
 
 		if (!folio)
 			continue;
-		err = kvm_gmem_split_huge_folio(inode, folio);
-		if (err) {
-			stats.failed_splits++;
-			planned_unsplit(inode, hs, h, split);
-			break;
-		}
-		split[i / BITS_PER_LONG] |= 1UL << (i % BITS_PER_LONG);
-		stats.splits++;
+		err = kvm_gmem_prepare_split_huge_folio(inode, folio, &ps->preps[ps->nr]);
+		ps->nr += !err;
 	}
-	gs_free(GS_SITE_KMALLOC, split, BITS_TO_LONGS((he - hs) / nr) * sizeof(unsigned long));
+	if (err)
+		planned_cancel_shared(inode, ps);
 	return err;
+}
+
+/* Past the point of no return: the prepared splits happen, leaves first (P40); nothing fails. */
+static void planned_commit_shared(struct gmem_inode *inode, struct planned_splits *ps)
+{
+	if (ps->leaves)
+		kvm_gmem_finish_split_huge_leafs(inode, ps->hs, ps->he, true);
+	for (size_t i = 0; i < ps->nr; i++)
+		hugetlb_restructuring_commit_split(&ps->preps[i]);
+	stats.splits += ps->nr;
+	planned_splits_free(ps);
 }
 
 /*
  * The planned ordering (P37; for 4 KiB files exactly v8's P7): 1 maple
  * preallocation; 2a to private: unmap host, refcounts, merge checks; 2b to
- * shared: stage-2 leaf and folio splits; then the point of no return:
- * 3-6 invalidate begin (zap), store, invalidate end; 7 to private: merge.
+ * shared: every fallible step of the stage-2 leaf and folio splits; then
+ * the point of no return: the splits, 3-6 invalidate begin (zap), store,
+ * invalidate end; 7 to private: merge.
  */
 static int convert_planned(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool to_private,
-			   pgoff_t *err_index, bool *partial)
+			   pgoff_t *err_index)
 {
 	void *entry = xa_mk_value(to_private ? SHAREABILITY_GUEST : SHAREABILITY_ALL);
+	struct planned_splits ps = {0};
 	unsigned long first, last;
 	int err;
 
@@ -462,7 +488,7 @@ static int convert_planned(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 		return -ENOMEM;
 	}
 	err = to_private ? planned_prepare_private(inode, start, end, err_index)
-			 : planned_prepare_shared(inode, start, end, err_index, partial);
+			 : planned_prepare_shared(inode, start, end, err_index, &ps);
 	if (err) {
 		mas_destroy(&mas);
 		if (err == -EAGAIN && to_private)
@@ -470,6 +496,7 @@ static int convert_planned(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 		return err;
 	}
 	/* Point of no return: from here on nothing fails and nothing is undone. */
+	planned_commit_shared(inode, &ps);
 	gmem_convert_commit(inode, start, end, to_private, &mas, entry);
 	stats.batches++;
 	if (to_private && inode->page_order)
@@ -764,7 +791,7 @@ static int __kvm_gmem_set_attributes(struct gmem_inode *inode, pgoff_t start, pg
 		/* v8 has no HugeTLB files; what it would do with one is undefined. */
 		if (inode->page_order)
 			return -EOPNOTSUPP;
-		err = convert_planned(inode, start, end, to_private, err_index, &partial);
+		err = convert_planned(inode, start, end, to_private, err_index);
 		break;
 	case GS_CONVERSION_RFC_V2:
 		/* P25's HugeTLB split and merge under the work list are not modelled. */
@@ -779,7 +806,7 @@ static int __kvm_gmem_set_attributes(struct gmem_inode *inode, pgoff_t start, pg
 		err = convert_wip(inode, start, end, to_private, err_index, &partial);
 		break;
 	default:
-		err = convert_planned(inode, start, end, to_private, err_index, &partial);
+		err = convert_planned(inode, start, end, to_private, err_index);
 		break;
 	}
 	if (err && partial)

@@ -86,6 +86,15 @@ int kvm_gmem_split_huge_folio(struct gmem_inode *inode, struct folio *folio)
 	return hugetlb_restructuring_split_folio(&inode->filemap, folio->index, folio, &opts);
 }
 
+int kvm_gmem_prepare_split_huge_folio(struct gmem_inode *inode, struct folio *folio,
+				      struct hugetlb_split_prep *prep)
+{
+	struct hugetlb_split_opts opts = {.extra_refs = 0};
+
+	return hugetlb_restructuring_prepare_split(prep, &inode->filemap, folio->index, folio,
+						   &opts);
+}
+
 /*
  * The pieces of the split huge page at @base, if every one of them is in
  * the page cache (a page whose pieces are partly gone merges later, through

@@ -129,6 +129,55 @@ int kvm_gmem_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t e
 	return gmem_split_leafs(inode, start, end, attr_filter, (int)order);
 }
 
+/*
+ * Finish the stage-2 splits prepared in the slots bound to [start, end):
+ * commit them, or cancel them (a slot with nothing pending is skipped).
+ */
+void kvm_gmem_finish_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+				      bool commit)
+{
+	struct gmem_file *file;
+
+	list_for_each_entry (file, &inode->files, list) {
+		struct kvm_memory_slot *slot, *prev = NULL;
+		unsigned long index;
+
+		if (!file_has_mmu(file))
+			continue;
+		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
+			if (slot != prev)
+				file->vm->ops->split_huge_finish(slot, commit);
+			prev = slot;
+		}
+	}
+}
+
+int kvm_gmem_prepare_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+				      unsigned int attr_filter, unsigned int order)
+{
+	struct gmem_file *file;
+
+	list_for_each_entry (file, &inode->files, list) {
+		struct kvm_memory_slot *slot, *prev = NULL;
+		unsigned long index;
+
+		if (!file_has_mmu(file))
+			continue;
+		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
+			if (slot == prev)
+				continue;
+			if (file->vm->ops->split_huge_prepare(slot, start, end, attr_filter,
+							      order)) {
+				/* The slots prepared before this one go back as they were. */
+				kvm_gmem_finish_split_huge_leafs(inode, start, end, false);
+				return -ENOMEM;
+			}
+			prev = slot;
+		}
+	}
+	return 0;
+}
+
 void kvm_gmem_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
 	kvm_gmem_invalidate_begin(inode, start, end,

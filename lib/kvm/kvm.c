@@ -127,6 +127,23 @@ static int kvm_gmem_split_huge(struct kvm_memory_slot *slot, pgoff_t start, pgof
 	return kvm_split_huge_leafs(slot->kvm, &range, order_level(order));
 }
 
+/* Prepare the split of kvm_gmem_split_huge() in @slot (kept there until finished). */
+static int kvm_gmem_split_huge_prepare(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
+				       unsigned int attr_filter, unsigned int order)
+{
+	struct kvm_gfn_range range = slot_range(slot, start, end, attr_filter);
+
+	slot->split = (struct kvm_split_cache){0};
+	if (range.start >= range.end)
+		return 0;
+	return kvm_split_huge_leafs_prepare(slot->kvm, &range, order_level(order), &slot->split);
+}
+
+static void kvm_gmem_split_huge_finish(struct kvm_memory_slot *slot, bool commit)
+{
+	kvm_split_huge_leafs_finish(slot->kvm, &slot->split, commit);
+}
+
 static void kvm_gmem_slot_release(struct kvm_memory_slot *slot)
 {
 	struct kvm_gfn_range range = {
@@ -256,6 +273,8 @@ static const struct gmem_kvm_ops kvm_gmem_ops = {
 	.split_huge = kvm_gmem_split_huge,
 	.gmem_prepare = kvm_gmem_arch_prepare,
 	.gmem_invalidate = kvm_gmem_arch_invalidate,
+	.split_huge_prepare = kvm_gmem_split_huge_prepare,
+	.split_huge_finish = kvm_gmem_split_huge_finish,
 };
 
 /* --- VMs and capabilities --- */
@@ -1112,11 +1131,26 @@ static int walk_run(struct kvm *kvm, const struct kvm_gfn_range *r, struct huge_
 	return walk_huge_leaves(kvm, r, w);
 }
 
-int kvm_split_huge_leafs(struct kvm *kvm, struct kvm_gfn_range *range, int target_level)
+/* The walk a prepared split resumes: its range, target and the leaf reaching in from below. */
+static void walk_resume(struct huge_walk *w, struct kvm_gfn_range *r,
+			const struct kvm_split_cache *sc)
+{
+	*w = (struct huge_walk){.target = sc->target,
+				.filter = sc->filter,
+				.cover_base = sc->cover_base,
+				.cover = sc->cover,
+				.stop = ~(gfn_t)0,
+				.cache = sc->pages};
+	*r = (struct kvm_gfn_range){.start = sc->start, .end = sc->end, .attr_filter = sc->filter};
+}
+
+int kvm_split_huge_leafs_prepare(struct kvm *kvm, struct kvm_gfn_range *range, int target_level,
+				 struct kvm_split_cache *sc)
 {
 	struct huge_walk w = {.target = target_level, .filter = range->attr_filter};
 	int err;
 
+	*sc = (struct kvm_split_cache){0};
 	if (range->start >= range->end || target_level < PG_LEVEL_4K ||
 	    target_level >= PG_LEVEL_NUM)
 		return 0;
@@ -1130,11 +1164,43 @@ int kvm_split_huge_leafs(struct kvm *kvm, struct kvm_gfn_range *range, int targe
 	if (err)
 		return err;
 	err = walk_run(kvm, range, &w, walk_insert);
-	if (err)
+	if (err) {
 		walk_run(kvm, range, &w, walk_unwind);
-	else
-		walk_run(kvm, range, &w, walk_commit);
+		walk_cache_free(&w);
+		return err;
+	}
+	*sc = (struct kvm_split_cache){.start = range->start,
+				       .end = range->end,
+				       .target = target_level,
+				       .filter = range->attr_filter,
+				       .cover_base = w.cover_base,
+				       .cover = w.cover,
+				       .pages = w.cache,
+				       .pending = true};
+	return 0;
+}
+
+void kvm_split_huge_leafs_finish(struct kvm *kvm, struct kvm_split_cache *sc, bool commit)
+{
+	struct kvm_gfn_range r;
+	struct huge_walk w;
+
+	if (!sc->pending)
+		return;
+	walk_resume(&w, &r, sc);
+	walk_run(kvm, &r, &w, commit ? walk_commit : walk_unwind);
 	walk_cache_free(&w);
+	sc->pending = false;
+	sc->pages = NULL;
+}
+
+int kvm_split_huge_leafs(struct kvm *kvm, struct kvm_gfn_range *range, int target_level)
+{
+	struct kvm_split_cache sc;
+	int err = kvm_split_huge_leafs_prepare(kvm, range, target_level, &sc);
+
+	if (!err)
+		kvm_split_huge_leafs_finish(kvm, &sc, true);
 	return err;
 }
 

@@ -1206,9 +1206,8 @@ static void vm_leaves(struct gmem_obj *g, unsigned long *leaves)
 
 /*
  * A failed conversion the library says did part of its work: under wip,
- * batches or a zap; under planned, only stage-2 leaves split finer before
- * the point of no return, which shows in the leaf counts (so a split that
- * found no leaf to split left nothing).
+ * batches or a zap; under rfc-v2, the items' zap; which shows in the leaf
+ * counts (so a zap that found no leaf left nothing). planned never does.
  */
 static bool convert_left_work(struct gmem_obj *g, const unsigned long *before)
 {
@@ -1267,7 +1266,7 @@ static int convert_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 /*
  * All or nothing (spec P7, P37): a failed allocation is ENOMEM with nothing
  * changed, unless the ordering keeps part of the work (partial=1: wip's
- * earlier batches; stage-2 leaves split finer before the point of no return).
+ * earlier batches; rfc-v2's zap of its items; never planned).
  */
 static const int convert_errnos[] = {0};
 

@@ -93,6 +93,18 @@ int kvm_gmem_split_cross_boundary_leafs(struct gmem_inode *inode, pgoff_t start,
 int kvm_gmem_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 			      unsigned int attr_filter, unsigned int order);
 
+/*
+ * kvm_gmem_prepare_split_huge_leafs() - kvm_gmem_split_huge_leafs()'s
+ * fallible half in every slot bound to [start, end) (the MMU cache topped
+ * up, the new leaves inserted beside the old): 0 with the splits pending,
+ * or -ENOMEM with every slot as it was. kvm_gmem_finish_split_huge_leafs()
+ * then commits or cancels them all; it cannot fail.
+ */
+int kvm_gmem_prepare_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+				      unsigned int attr_filter, unsigned int order);
+void kvm_gmem_finish_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+				      bool commit);
+
 /* --- gmem_restructure.c: when a HugeTLB file's huge folios split or merge --- */
 
 /* kvm_gmem_range_private() - every page of [start, end) is private. */
@@ -116,6 +128,17 @@ struct folio *kvm_gmem_whole_huge_folio(struct gmem_inode *inode, pgoff_t index)
  * larger than 4 KiB). 0, -ENOMEM or -EAGAIN with nothing changed.
  */
 int kvm_gmem_split_huge_folio(struct gmem_inode *inode, struct folio *folio);
+
+struct hugetlb_split_prep;
+
+/*
+ * kvm_gmem_prepare_split_huge_folio() - kvm_gmem_split_huge_folio()'s
+ * fallible half (hugetlb_restructuring_prepare_split()): 0 with the split
+ * pending in @prep (commit or cancel it with the restructuring's calls),
+ * or -ENOMEM / -EAGAIN with nothing changed.
+ */
+int kvm_gmem_prepare_split_huge_folio(struct gmem_inode *inode, struct folio *folio,
+				      struct hugetlb_split_prep *prep);
 
 /*
  * kvm_gmem_prepare_merge() - may the split huge page at @base merge now?
