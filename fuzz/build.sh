@@ -64,7 +64,8 @@ for f in "$src"/fuzz/fuzz-*.c; do
 		-o "$OUT/fuzz-$t"
 	mkdir -p "$OUT/lib"
 	ldd "$OUT/fuzz-$t" | awk '/lib(unwind|lzma)/ { print $3 }' | while read -r so; do
-		cp -L "$so" "$OUT/lib/"
+		# A second build finds them in $OUT/lib already, through the rpath.
+		[ "$(dirname "$so")" -ef "$OUT/lib" ] || cp -L "$so" "$OUT/lib/"
 	done
 	[ -f "$src/fuzz/$t.dict" ] && cp "$src/fuzz/$t.dict" "$OUT/fuzz-$t.dict"
 	printf '[libfuzzer]\nmax_len = 4096\n' >"$OUT/fuzz-$t.options"
