@@ -2,14 +2,16 @@
 /*
  * Tests of scenario reduction (lib/scenario/scenario_reduce.c, `gmemsim
  * reduce`): planted failures of each kind (an unmet expectation, a WARN of
- * the rfc-v2 rollback, a checker violation, an operation that cannot run, a
- * crash) shrink to a few lines that still fail with the same signature; a
+ * the rfc-v2 rollback, a checker violation, a leak, an operation that cannot
+ * run, a crash) shrink to a few lines that still fail with the same signature; a
  * passing scenario has nothing to reduce; the work is bounded and
  * deterministic.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
+#include <gmemsim/alloc.h>
 #include <gmemsim/check.h>
 #include <gmemsim/reduce.h>
 #include <gmemsim/warn.h>
@@ -36,6 +38,30 @@ static int crash_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 	abort();
 }
 
+/* Allocations a test-leak line left behind, freed by the test itself. */
+static GPtrArray *leaked;
+
+static int leak_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	void *p = gs_kmalloc(64, GFP_KERNEL);
+
+	(void)s;
+	(void)op;
+	if (!p) {
+		res->ret = -ENOMEM;
+		return 0;
+	}
+	g_ptr_array_add(leaked, p);
+	return 0;
+}
+
+static const struct gs_verb verb_leak = {
+	.name = "test-leak",
+	.summary = "test only: kmalloc 64 bytes and keep them past the teardown",
+	.backends = GS_BACKEND_SIM,
+	.run = leak_run,
+};
+
 static const struct gs_verb verb_plant = {
 	.name = "test-plant-violation",
 	.summary = "test only: the 'planted' checker reports a violation until teardown",
@@ -50,7 +76,7 @@ static const struct gs_verb verb_crash = {
 	.run = crash_run,
 };
 
-static const struct gs_verb *const test_verbs[] = {&verb_plant, &verb_crash, NULL};
+static const struct gs_verb *const test_verbs[] = {&verb_plant, &verb_crash, &verb_leak, NULL};
 
 static void test_teardown(void)
 {
@@ -188,6 +214,28 @@ START_TEST(test_reduce_checker)
 }
 END_TEST
 
+/* Memory left at teardown: the leak's site is the signature. */
+START_TEST(test_reduce_leak)
+{
+	static const char text[] = "gmem a size=8K => 0\n"
+				   "falloc a off=0 len=8K => 0\n"
+				   "test-leak\n"
+				   "punch a off=0 len=4K => 0\n"
+				   "close a\n";
+	struct gs_reduce_result res;
+
+	leaked = g_ptr_array_new();
+	reduce_and_replay("leak.gms", text, strlen(text), 1, "leak: kmalloc", &res);
+	ck_assert_str_eq(res.signature, "leak: kmalloc");
+	ck_assert_str_eq(res.text, "# gmemsim reduce: leak: kmalloc\ntest-leak\n");
+	free(res.text);
+	for (guint i = 0; i < leaked->len; i++)
+		gs_kfree(g_ptr_array_index(leaked, i), 64);
+	g_ptr_array_free(leaked, TRUE);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
 /* An operation that cannot run (an unknown object) is a failure kind of its own. */
 START_TEST(test_reduce_error)
 {
@@ -297,6 +345,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_reduce_expectation);
 	tcase_add_test(tc, test_reduce_warn_rfc_v2);
 	tcase_add_test(tc, test_reduce_checker);
+	tcase_add_test(tc, test_reduce_leak);
 	tcase_add_test(tc, test_reduce_error);
 	tcase_add_test(tc, test_reduce_nothing);
 	tcase_add_test(tc, test_reduce_malformed);
