@@ -60,7 +60,10 @@ script=$scratch/recipe.sh
 rm -rf "$scratch/afl/findings"
 cat "$script"
 cd "$src"
-AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 AFL_QUIET=1 \
+# The recipe's build has no sanitizer; afl-fuzz refuses sanitizer options it did not set
+# (quickstart's ASan run exports them).
+env -u ASAN_OPTIONS -u UBSAN_OPTIONS -u MSAN_OPTIONS -u LSAN_OPTIONS \
+	AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 AFL_QUIET=1 \
 	bash "$script" >"$scratch/afl.log" 2>&1 || { tail -n 40 "$scratch/afl.log"; fail "the recipe failed"; }
 stats=$scratch/afl/findings/default/fuzzer_stats
 [ -f "$stats" ] || { tail -n 40 "$scratch/afl.log"; fail "no fuzzer_stats"; }
