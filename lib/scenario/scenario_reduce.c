@@ -587,9 +587,14 @@ int gs_scenario_reduce(const struct gs_scenario_opts *opts, const struct gs_redu
 		r.max = ropts->max_attempts;
 	r.log = ropts ? ropts->log : NULL;
 	sig = crashes(opts, name, text, len);
+	if (sig < 0) {
+		snprintf(res->signature, sizeof(res->signature),
+			 "cannot run the first attempt in a child: %s", strerror(-sig));
+		return GS_REDUCE_USAGE;
+	}
 	if (sig) {
 		snprintf(res->signature, sizeof(res->signature), "crash: %s",
-			 sig < 0 ? "cannot fork" : sigabbrev_np(sig) ?: "signal");
+			 sigabbrev_np(sig) ?: "signal");
 		return GS_REDUCE_USAGE;
 	}
 	st = gs_scenario_signature(opts, name, text, len, res->signature, sizeof(res->signature));
