@@ -16,8 +16,9 @@ top=$PWD
 
 packages=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev check libsubunit-dev
 	  libjemalloc-dev libunwind-dev valgrind)
-# `test` also runs the fuzz build recipe, which needs clang and its libFuzzer runtime.
-test_packages=(clang libclang-rt-14-dev)
+# `test` also runs the fuzz build recipes, which need clang and its libFuzzer runtime, and
+# the AFL++ persistent-mode recipe (afl++, unzip for its seed corpus).
+test_packages=(clang libclang-rt-14-dev afl++ unzip zip)
 
 log() { printf '==> %s\n' "$*"; }
 

@@ -96,9 +96,10 @@ START_TEST(cli_usage_errors)
 	cmd_free(&c);
 	/* A usage error is a hint of three lines, not the whole help. */
 	c = gmemsim("explode", NULL, NULL, NULL);
-	ck_assert_str_eq(c.err, "gmemsim: unknown command 'explode'\n"
-				"Usage: gmemsim [OPTION...] run|diff|demo|sites|verbs [FILE...]\n"
-				"Try 'gmemsim --help' for more information.\n");
+	ck_assert_str_eq(c.err,
+			 "gmemsim: unknown command 'explode'\n"
+			 "Usage: gmemsim [OPTION...] run|diff|reduce|demo|sites|verbs [FILE...]\n"
+			 "Try 'gmemsim --help' for more information.\n");
 	ck_assert_str_eq(c.out, "");
 	cmd_free(&c);
 	c = gmemsim("--no-such-option", "demo", NULL, NULL);

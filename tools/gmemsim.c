@@ -14,6 +14,7 @@
 #include <gmemsim/differential.h>
 #include <gmemsim/live.h>
 #include <gmemsim/physmem.h>
+#include <gmemsim/reduce.h>
 #include <gmemsim/scenario.h>
 #include <gmemsim/trace.h>
 #include "config.h"
@@ -26,6 +27,8 @@ static gchar *opt_record, *opt_transcripts;
 static gboolean opt_verbose, opt_quiet, opt_keep_going, opt_strict, opt_version, opt_fail_nth;
 static gint opt_fail_nth_max = GS_FAIL_NTH_DEFAULT_MAX;
 static gchar *opt_mem, *opt_backing;
+static gchar *opt_output;
+static gint opt_max_attempts = GS_REDUCE_DEFAULT_MAX;
 
 static const GOptionEntry entries[] = {
 	{"backend", 'b', 0, G_OPTION_ARG_STRING, &opt_backend,
@@ -56,6 +59,10 @@ static const GOptionEntry entries[] = {
 	 "Physical memory of the simulated machine (default 64G, at most 4T)", "SIZE"},
 	{"backing", 0, 0, G_OPTION_ARG_STRING, &opt_backing,
 	 "Data behind every page: none (metadata only), anon, hugetlb or auto", "KIND"},
+	{"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
+	 "reduce: write the reduced scenario to FILE (default: stdout)", "FILE"},
+	{"max-attempts", 0, 0, G_OPTION_ARG_INT, &opt_max_attempts,
+	 "reduce: scenario runs at most (default 2000)", "N"},
 	{"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
 	{NULL},
 };
@@ -70,6 +77,10 @@ static const char description[] =
 	"                --record DIR: record the kernel's answers as transcripts\n"
 	"                --transcripts DIR: without guest_memfd here, compare the\n"
 	"                simulator against the transcripts recorded elsewhere\n"
+	"  reduce FILE   shrink a failing scenario (lines, then numbers and optional\n"
+	"                keys) while it fails the same way; -o FILE for the result.\n"
+	"                Exit 0 reduced, 1 the scenario passes (nothing to reduce),\n"
+	"                2 usage error or a crash, 3 malformed scenario\n"
 	"  demo          run the built-in walkthrough\n"
 	"  sites         list the fault-injection sites with their counters\n"
 	"  verbs         list the scenario verbs, their keys and expectation kinds\n"
@@ -109,7 +120,7 @@ static void usage_hint(const char *msg)
 {
 	fprintf(stderr,
 		"gmemsim: %s\n"
-		"Usage: gmemsim [OPTION...] run|diff|demo|sites|verbs [FILE...]\n"
+		"Usage: gmemsim [OPTION...] run|diff|reduce|demo|sites|verbs [FILE...]\n"
 		"Try 'gmemsim --help' for more information.\n",
 		msg);
 }
@@ -274,6 +285,68 @@ static int cmd_fail_nth(GOptionContext *ctx, int argc, char **argv)
 			worst = st;
 	}
 	return worst;
+}
+
+static int write_reduced(const char *text)
+{
+	FILE *f = opt_output ? fopen(opt_output, "w") : stdout;
+
+	if (!f) {
+		perror(opt_output);
+		return GS_REDUCE_USAGE;
+	}
+	fputs(text, f);
+	if (opt_output ? fclose(f) : fflush(f)) {
+		perror(opt_output ? opt_output : "stdout");
+		return GS_REDUCE_USAGE;
+	}
+	return GS_REDUCE_DONE;
+}
+
+/* `reduce FILE`: the failure's signature, the work done, the short scenario. */
+static int cmd_reduce(GOptionContext *ctx, int argc, char **argv)
+{
+	struct gs_reduce_opts ro = {.log = opt_verbose ? stderr : NULL};
+	struct gs_reduce_result res;
+	struct gs_scenario_opts o;
+	gchar *text = NULL;
+	gsize len = 0;
+	GError *gerr = NULL;
+	int st;
+
+	if (make_opts(&o) || o.backend != GS_BACKEND_SIM)
+		return usage_error(ctx, "reduce runs on the sim backend; bad --seed?");
+	if (argc != 3)
+		return usage_error(ctx, "reduce takes one scenario file");
+	if (opt_max_attempts < 1)
+		return usage_error(ctx, "--max-attempts must be 1 or more");
+	if (!g_file_get_contents(argv[2], &text, &len, &gerr)) {
+		fprintf(stderr, "%s: %s\n", argv[2], gerr->message);
+		g_error_free(gerr);
+		return GS_REDUCE_USAGE;
+	}
+	ro.max_attempts = (unsigned int)opt_max_attempts;
+	st = gs_scenario_reduce(&o, &ro, argv[2], text, len, &res);
+	g_free(text);
+	/* The report goes to stderr: stdout may be the reduced scenario. */
+	if (st == GS_REDUCE_NOTHING)
+		fprintf(stderr, "%s: the scenario passes: nothing to reduce\n", argv[2]);
+	else if (st == GS_REDUCE_MALFORMED)
+		fprintf(stderr, "%s: malformed scenario (gmemsim run shows where)\n", argv[2]);
+	else if (st == GS_REDUCE_USAGE && res.signature[0])
+		fprintf(stderr, "%s: %s: run it with `gmemsim run` (attempts run in-process)\n",
+			argv[2], res.signature);
+	if (st != GS_REDUCE_DONE)
+		return st;
+	fprintf(stderr,
+		"%s: signature: %s\n%s: attempts: %u of at most %d%s\n"
+		"%s: lines: %u -> %u (operations %u -> %u)\n",
+		argv[2], res.signature, argv[2], res.attempts, opt_max_attempts,
+		res.exhausted ? " (bound reached: not minimal)" : "", argv[2], res.lines_before,
+		res.ops_after + 1, res.ops_before, res.ops_after);
+	st = write_reduced(res.text);
+	free(res.text);
+	return st;
 }
 
 /* One file: live where the host answers, else against its transcript if asked to. */
@@ -455,6 +528,8 @@ int main(int argc, char **argv)
 		status = cmd_run(ctx, argc, argv, false);
 	} else if (!strcmp(argv[1], "diff")) {
 		status = cmd_diff(ctx, argc, argv);
+	} else if (!strcmp(argv[1], "reduce")) {
+		status = cmd_reduce(ctx, argc, argv);
 	} else if (!strcmp(argv[1], "demo")) {
 		status = argc > 2 ? usage_error(ctx, "demo takes no file")
 				  : cmd_run(ctx, argc, argv, true);
@@ -474,5 +549,6 @@ int main(int argc, char **argv)
 	g_free(opt_seed);
 	g_free(opt_record);
 	g_free(opt_transcripts);
+	g_free(opt_output);
 	return status;
 }

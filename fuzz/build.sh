@@ -1,0 +1,81 @@
+#!/bin/bash -eu
+# SPDX-License-Identifier: MIT
+#
+# OSS-Fuzz / ClusterFuzzLite build script: builds every fuzz target (fuzz/fuzz-<t>.c) from
+# the variables those services set, so the targets run there, or in any campaign that sets
+# them the same way, without changes:
+#
+#   CC, CXX, CFLAGS, CXXFLAGS  compilers and flags (sanitizer and coverage flags included)
+#   LIB_FUZZING_ENGINE         what the link adds for the engine: -fsanitize=fuzzer
+#                              (libFuzzer), an AFL++ driver library, or an object with
+#                              main() (fuzz/driver.c, the standalone replayer)
+#   OUT                        where binaries, seed corpora, dictionaries and options go
+#   WORK                       scratch space for the build
+#   SRC                        where the service checked the sources out ($SRC/gmemsim);
+#                              this script builds the tree it sits in, wherever that is
+#
+# For each target t it writes $OUT/fuzz-<t> (libgmemsim linked whole and static: modules
+# register from constructors; glib and libpcre2 static where their archives exist, as the
+# services' runner images lack them; libunwind and liblzma copied into $OUT/lib), $OUT/fuzz-<t>.dict (fuzz/<t>.dict),
+# $OUT/fuzz-<t>.options (libFuzzer's max_len), and $OUT/fuzz-<t>_seed_corpus.zip
+# (fuzz/corpus/<t>/) when zip is installed; without zip it says so and writes no archive.
+# fuzz/check-build.sh runs this script locally with these variables (test fuzz-build).
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+: "${CC:?} ${CXX:?} ${CFLAGS?} ${CXXFLAGS?} ${LIB_FUZZING_ENGINE:?} ${OUT:?} ${WORK:?}"
+: "${SRC:=$(dirname "$src")}"
+build=$WORK/gmemsim-build
+mkdir -p "$OUT" "$WORK"
+
+# The library with the service's flags (instrumented for coverage and the sanitizer), no
+# tests; the system allocator, as sanitizers need. Warnings are not errors here: the
+# service's flags are not the ones CI builds with.
+setup=(setup)
+[ -f "$build/build.ninja" ] && setup=(setup --reconfigure)
+CC="$CC" CFLAGS="$CFLAGS" LDFLAGS="$CFLAGS" meson "${setup[@]}" "$build" "$src" \
+	--buildtype=plain -Dallocator=system -Dtests=false -Dfuzzer=none \
+	-Db_lundef=false -Dwerror=false >"$WORK/meson-setup.log" ||
+	{ cat "$WORK/meson-setup.log"; exit 1; }
+ninja -C "$build" lib/libgmemsim.a >"$WORK/ninja.log" || { cat "$WORK/ninja.log"; exit 1; }
+
+# Static where the archive exists: the runner image has no glib. libunwind.a is not built
+# for PIE on Debian: it and liblzma are linked shared, copied into $OUT/lib and found there
+# through the binary's rpath ($ORIGIN/lib).
+libs=()
+for l in glib-2.0 pcre2-8; do
+	for d in $(pkg-config --variable=libdir glib-2.0) /usr/lib/x86_64-linux-gnu /usr/lib; do
+		if [ -f "$d/lib$l.a" ]; then
+			libs+=("$d/lib$l.a")
+			continue 2
+		fi
+	done
+	libs+=("-l$l")
+done
+libs+=(-lunwind -llzma -Wl,--disable-new-dtags,-rpath,'$ORIGIN/lib')
+
+for f in "$src"/fuzz/fuzz-*.c; do
+	t=$(basename "$f" .c)
+	t=${t#fuzz-}
+	# shellcheck disable=SC2086 # the flags are lists
+	$CC $CFLAGS -I"$src/include" -c "$f" -o "$WORK/fuzz-$t.o"
+	# shellcheck disable=SC2086
+	$CXX $CXXFLAGS "$WORK/fuzz-$t.o" -Wl,--whole-archive "$build/lib/libgmemsim.a" \
+		-Wl,--no-whole-archive $LIB_FUZZING_ENGINE "${libs[@]}" -ldl -lm -pthread \
+		-o "$OUT/fuzz-$t"
+	mkdir -p "$OUT/lib"
+	ldd "$OUT/fuzz-$t" | awk '/lib(unwind|lzma)/ { print $3 }' | while read -r so; do
+		# A second build finds them in $OUT/lib already, through the rpath.
+		[ "$(dirname "$so")" -ef "$OUT/lib" ] || cp -L "$so" "$OUT/lib/"
+	done
+	[ -f "$src/fuzz/$t.dict" ] && cp "$src/fuzz/$t.dict" "$OUT/fuzz-$t.dict"
+	printf '[libfuzzer]\nmax_len = 4096\n' >"$OUT/fuzz-$t.options"
+	if [ -d "$src/fuzz/corpus/$t" ]; then
+		if command -v zip >/dev/null; then
+			rm -f "$OUT/fuzz-${t}_seed_corpus.zip"
+			(cd "$src/fuzz/corpus/$t" && zip -q -r "$OUT/fuzz-${t}_seed_corpus.zip" .)
+		else
+			echo "build.sh: zip not installed: no fuzz-${t}_seed_corpus.zip in \$OUT" >&2
+		fi
+	fi
+	echo "build.sh: fuzz-$t built into $OUT"
+done

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Runs the AFL++ recipe of docs/TESTING.md ("### OSS-Fuzz, ClusterFuzzLite and AFL++") as
+# written there: the first sh block after the heading, continuation lines joined, without
+# the installation line, with the recipe's scratch directory (dir=...) moved into SCRATCH
+# and the campaign bounded (afl-fuzz -V GS_AFL_SECONDS, default 5; -s 1; no UI). Asserts
+# afl-fuzz exited 0, ran the target in persistent mode, executed inputs and saved no crash.
+# Without afl-clang-fast, afl-fuzz or unzip: skip (77) with the reason.
+#
+# usage: fuzz/check-afl.sh SRCDIR [SCRATCH]
+set -euo pipefail
+
+src=$(cd "$1" && pwd)
+secs=${GS_AFL_SECONDS:-5}
+if [ -n "${2:-}" ]; then
+	mkdir -p "$2"
+	scratch=$(cd "$2" && pwd)
+else
+	scratch=$(mktemp -d)
+	trap 'rm -rf "$scratch"' EXIT
+fi
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+fail() {
+	echo "afl recipe: $*" >&2
+	exit 1
+}
+
+for p in afl-clang-fast afl-clang-fast++ afl-fuzz; do
+	command -v $p >/dev/null || skip "no $p (apt-get install afl++)"
+done
+command -v unzip >/dev/null || skip "no unzip (apt-get install unzip)"
+
+recipe=$(awk '/^### OSS-Fuzz, ClusterFuzzLite and AFL\+\+/ { f = 1 } f && /^```sh/ { b = 1; next } b && /^```/ { exit } b' \
+	"$src/docs/TESTING.md" | sed -e ':a' -e '/\\$/{N;s/\\\n//;ba}')
+[ -n "$recipe" ] || fail "no sh block under '### OSS-Fuzz, ClusterFuzzLite and AFL++'"
+grep -q '^dir=' <<<"$recipe" || fail "the recipe lost its dir= line"
+grep -q 'fuzz/build.sh' <<<"$recipe" || fail "the recipe lost its fuzz/build.sh line"
+grep -q 'afl-fuzz ' <<<"$recipe" || fail "the recipe lost its afl-fuzz line"
+
+script=$scratch/recipe.sh
+{
+	echo "set -euo pipefail"
+	while IFS= read -r line; do
+		case "$line" in
+		"" | "#"* | apt-get*) continue ;;
+		dir=*) line="dir=$scratch/afl" ;;
+		esac
+		if [[ $line == *"afl-fuzz "* ]]; then
+			line=${line/afl-fuzz /afl-fuzz -V $secs -s 1 }
+		fi
+		echo "$line"
+	done <<<"$recipe"
+} >"$script"
+rm -rf "$scratch/afl/findings"
+cat "$script"
+cd "$src"
+# The recipe's build has no sanitizer; afl-fuzz refuses sanitizer options it did not set
+# (quickstart's ASan run exports them).
+env -u ASAN_OPTIONS -u UBSAN_OPTIONS -u MSAN_OPTIONS -u LSAN_OPTIONS \
+	AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 AFL_QUIET=1 \
+	bash "$script" >"$scratch/afl.log" 2>&1 || { tail -n 40 "$scratch/afl.log"; fail "the recipe failed"; }
+stats=$scratch/afl/findings/default/fuzzer_stats
+[ -f "$stats" ] || { tail -n 40 "$scratch/afl.log"; fail "no fuzzer_stats"; }
+grep -E '^(execs_done|execs_per_sec|corpus_count|saved_crashes|target_mode)' "$stats"
+field() { awk -v k="$1" '$1 == k { print $3 }' "$stats"; }
+grep -q '^target_mode *: persistent' "$stats" || fail "the target did not run in persistent mode"
+[ "$(field execs_done)" -gt 0 ] || fail "no input executed"
+[ "$(field saved_crashes)" -eq 0 ] || fail "afl-fuzz saved a crash: $scratch/afl/findings/default/crashes"
+echo "afl recipe: built by fuzz/build.sh with afl-clang-fast, $(field execs_done) inputs in ${secs} s, persistent, no crash"

@@ -1,0 +1,627 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Scenario reduction (`gmemsim reduce`): ddmin over lines, then over each
+ * line's arguments, keeping a step only if the scenario still fails with the
+ * same signature. Every attempt runs in this process through the runner's
+ * own steps (gs_scenario_begin_run/run_op/end_run) with a teardown after it,
+ * so an attempt costs one scenario run, not a process. No kernel code is
+ * mirrored; the method is Zeller and Hildebrandt's delta debugging.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/reduce.h>
+#include <gmemsim/warn.h>
+#include <gmemsim/internal/scenario_int.h>
+
+/* What one run saw: the first WARN since the last expect-warns, and where. */
+struct sig_watch {
+	const char *verb;
+	char warn[512];
+	bool have_warn;
+};
+
+static void on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	struct sig_watch *w = arg;
+
+	if (res->warns && !w->have_warn) {
+		g_strlcpy(w->warn, gs_warn_last(), sizeof(w->warn));
+		w->verb = op->verb->name;
+		w->have_warn = true;
+	}
+}
+
+/* Numbers (decimal, 0x hex) become '#': values move while a step shrinks them. */
+static void append_normalized(GString *g, const char *s)
+{
+	const char *start = s;
+
+	while (*s) {
+		/* A digit inside a word ("rfc-v2", "maple.prealloc2") is part of a name. */
+		bool in_word = s > start && (isalnum((unsigned char)s[-1]) || s[-1] == '_');
+
+		if (isdigit((unsigned char)*s) && !in_word) {
+			g_string_append_c(g, '#');
+			if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+				s += 2;
+			while (isxdigit((unsigned char)*s))
+				s++;
+			continue;
+		}
+		if (*s == '\n')
+			break;
+		g_string_append_c(g, *s++);
+	}
+}
+
+/* "file:line func: message" -> "basename func: message", numbers normalized. */
+static void append_warn_site(GString *g, const char *warn)
+{
+	const char *colon = strchr(warn, ':');
+	const char *space = colon ? strchr(colon, ' ') : NULL;
+	const char *base = warn;
+
+	if (!colon || !space) {
+		append_normalized(g, warn);
+		return;
+	}
+	for (const char *p = warn; p < colon; p++)
+		if (*p == '/')
+			base = p + 1;
+	g_string_append_len(g, base, colon - base);
+	append_normalized(g, space);
+}
+
+/* A result as a class: an errno name, SIGxxx, 0 or N (a count or value). */
+static const char *ret_class(long long ret, int sig, char *buf, size_t len)
+{
+	if (sig)
+		snprintf(buf, len, "SIG%s", sigabbrev_np(sig) ?: "?");
+	else if (ret < 0 && gs_errno_name((int)-ret))
+		snprintf(buf, len, "%s", gs_errno_name((int)-ret));
+	else
+		snprintf(buf, len, "%s", ret == 0 ? "0" : ret < 0 ? "-N" : "N");
+	return buf;
+}
+
+/* The first "check NAME:" line the failed check printed. */
+static bool append_checker(GString *g, const char *err, size_t from)
+{
+	const char *p = err + from;
+
+	for (; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		const char *colon;
+
+		if (strncmp(p, "check ", 6))
+			continue;
+		colon = strchr(p + 6, ':');
+		if (!colon)
+			break;
+		g_string_append(g, "checker: ");
+		g_string_append_len(g, p + 6, colon - (p + 6));
+		return true;
+	}
+	return false;
+}
+
+static uint64_t result_u64(const struct gs_result *res, const char *key)
+{
+	for (unsigned int i = 0; i < res->nr; i++)
+		if (!strcmp(res->fields[i].key, key))
+			return res->fields[i].val;
+	return 0;
+}
+
+static void expect_signature(GString *g, const struct gs_scenario *s, const struct gs_op *op,
+			     const struct sig_watch *w)
+{
+	const struct gs_expect *e = &op->expect;
+	const struct gs_result *res = &s->last;
+	char want[32], got[32];
+
+	if (!strcmp(op->verb->name, "expect-warns")) {
+		if (res->ret && w->have_warn && result_u64(res, "warns") > op->target_u64) {
+			g_string_append(g, "WARN: ");
+			append_warn_site(g, w->warn);
+			g_string_append_printf(g, " (in %s)", w->verb);
+		} else {
+			g_string_append(g, "missing WARN: expect-warns");
+		}
+		return;
+	}
+	if (!op->has_expect)
+		snprintf(want, sizeof(want), "0");
+	else
+		ret_class(e->has_ret ? e->ret : 0, e->sig, want, sizeof(want));
+	g_string_append_printf(g, "expectation: %s expected %s got %s", op->verb->name, want,
+			       ret_class(res->ret, res->sig, got, sizeof(got)));
+	if (strcmp(want, got) || !op->has_expect)
+		return;
+	/* Same result class: name the keys that differ (not their values). */
+	g_string_append(g, " (");
+	for (unsigned int i = 0, n = 0; i < e->nr; i++) {
+		struct gs_op one = *op;
+
+		one.expect.nr = 1;
+		one.expect.items[0] = e->items[i];
+		if (gs_scenario_expectation_met(s, &one, res))
+			continue;
+		g_string_append_printf(g, "%s%s", n++ ? " " : "", e->items[i].key);
+	}
+	g_string_append_c(g, ')');
+}
+
+/* The signature of the line that failed (run_op said FAIL or SYNTAX). */
+static void op_signature(GString *g, const struct gs_scenario *s, const struct gs_op *op, int r,
+			 const struct sig_watch *w, const char *err, size_t from)
+{
+	if (r == GS_EXIT_SYNTAX) {
+		const char *msg = strstr(err + from, ": ");
+
+		g_string_append_printf(g, "error: %s", op->verb->name);
+		/* "file:line: message": skip the location. */
+		if (msg) {
+			g_string_append(g, ": ");
+			append_normalized(g, msg + 2);
+		}
+		return;
+	}
+	if (!strcmp(op->verb->name, "check") && append_checker(g, err, from))
+		return;
+	expect_signature(g, s, op, w);
+}
+
+static void leak_signature(GString *g, const uint64_t *live)
+{
+	g_string_append(g, "leak:");
+	for (unsigned int i = 0; i < gs_site_count(); i++) {
+		struct gs_site_stats st;
+
+		gs_site_stats(i, &st);
+		if (st.live != live[i])
+			g_string_append_printf(g, " %s", st.name);
+	}
+}
+
+/* Run @script's operations as the runner does, naming the first failure in @g. */
+static int run_script(struct gs_scenario *s, struct gs_script *script, struct sig_watch *w,
+		      FILE *err, char **errbuf, GString *g)
+{
+	uint64_t live[GS_MAX_SITES];
+	int status = GS_EXIT_OK, end;
+
+	gs_scenario_begin_run(s, script->name, live);
+	for (guint i = 0; i < script->ops->len; i++) {
+		const struct gs_op *op = &g_array_index(script->ops, struct gs_op, i);
+		size_t from;
+		int r;
+
+		fflush(err);
+		from = strlen(*errbuf);
+		r = gs_scenario_run_op(s, op);
+		if (r == GS_EXIT_OK) {
+			/* What a met expect-warns accounted for is no failure. */
+			if (!strcmp(op->verb->name, "expect-warns"))
+				w->have_warn = false;
+			continue;
+		}
+		fflush(err);
+		op_signature(g, s, op, r, w, *errbuf, from);
+		status = r;
+		break;
+	}
+	end = gs_scenario_end_run(s, status, live);
+	if (status == GS_EXIT_OK && end == GS_EXIT_FAIL && w->have_warn) {
+		g_string_append(g, "WARN: ");
+		append_warn_site(g, w->warn);
+		g_string_append_printf(g, " (in %s)", w->verb);
+	} else if (status == GS_EXIT_OK && end == GS_EXIT_LEAK) {
+		leak_signature(g, live);
+	} else if (status == GS_EXIT_OK && end != GS_EXIT_OK) {
+		g_string_append_printf(g, "run: %s", gs_scenario_exit_name(end));
+	}
+	return end == GS_EXIT_OK ? GS_EXIT_OK : GS_EXIT_FAIL;
+}
+
+int gs_scenario_signature(const struct gs_scenario_opts *opts, const char *name, const char *text,
+			  size_t len, char *sig, size_t siglen)
+{
+	struct gs_scenario_opts o = opts ? *opts : (struct gs_scenario_opts){0};
+	struct sig_watch w = {0};
+	struct gs_script *script;
+	struct gs_scenario *s;
+	enum gs_warn_mode mode;
+	char *errbuf = NULL;
+	size_t errlen = 0;
+	GString *g;
+	FILE *err;
+	int st;
+
+	if (siglen)
+		sig[0] = '\0';
+	gs_scenario_init();
+	err = open_memstream(&errbuf, &errlen);
+	if (!err)
+		return GS_EXIT_USAGE;
+	script = gs_script_parse(name, text, len, err);
+	if (!script) {
+		fclose(err);
+		free(errbuf);
+		return GS_EXIT_SYNTAX;
+	}
+	o = (struct gs_scenario_opts){.seed = o.seed,
+				      .strict = o.strict,
+				      .backend = GS_BACKEND_SIM,
+				      .out = err,
+				      .err = err,
+				      .quiet = true,
+				      .on_result = on_result,
+				      .on_result_arg = &w};
+	g = g_string_new(NULL);
+	/* WARN_ONCE sites fire again in every attempt, as in a fresh process. */
+	gs_warn_reset_once();
+	mode = gs_warn_set_mode(GS_WARN_QUIET);
+	s = gs_scenario_new(&o);
+	st = run_script(s, script, &w, err, &errbuf, g);
+	gs_scenario_free(s);
+	gs_warn_set_mode(mode);
+	gs_script_free(script);
+	fclose(err);
+	free(errbuf);
+	if (siglen)
+		g_strlcpy(sig, g->str, siglen);
+	g_string_free(g, TRUE);
+	return st;
+}
+
+/* --- the reducer --- */
+
+struct reducer {
+	const struct gs_scenario_opts *opts;
+	const char *name;
+	const char *want;
+	unsigned int attempts, max;
+	FILE *log;
+};
+
+static char *join(GPtrArray *lines)
+{
+	GString *g = g_string_new(NULL);
+
+	for (guint i = 0; i < lines->len; i++)
+		g_string_append_printf(g, "%s\n", (const char *)g_ptr_array_index(lines, i));
+	return g_string_free(g, FALSE);
+}
+
+/* Does @lines still fail as wanted? Counts an attempt; false once the budget is spent. */
+static bool interesting(struct reducer *r, GPtrArray *lines)
+{
+	char sig[GS_REDUCE_SIG_LEN];
+	char *text;
+	int st;
+
+	if (r->attempts >= r->max)
+		return false;
+	r->attempts++;
+	text = join(lines);
+	st = gs_scenario_signature(r->opts, r->name, text, strlen(text), sig, sizeof(sig));
+	g_free(text);
+	return st == GS_EXIT_FAIL && !strcmp(sig, r->want);
+}
+
+static GPtrArray *lines_new(void)
+{
+	return g_ptr_array_new_with_free_func(g_free);
+}
+
+static GPtrArray *without(GPtrArray *lines, guint from, guint to)
+{
+	GPtrArray *c = lines_new();
+
+	for (guint i = 0; i < lines->len; i++)
+		if (i < from || i >= to)
+			g_ptr_array_add(c, g_strdup(g_ptr_array_index(lines, i)));
+	return c;
+}
+
+/* ddmin, complements only: remove chunks of 1/n of the lines, refining n. */
+static bool ddmin(struct reducer *r, GPtrArray **lines)
+{
+	guint n = 2;
+	bool changed = false;
+
+	while ((*lines)->len >= 2 && r->attempts < r->max) {
+		guint len = (*lines)->len, chunk = (len + n - 1) / n;
+		bool cut = false;
+
+		for (guint i = 0; i * chunk < len && !cut; i++) {
+			GPtrArray *c = without(*lines, i * chunk, MIN(len, (i + 1) * chunk));
+
+			if (interesting(r, c)) {
+				g_ptr_array_free(*lines, TRUE);
+				*lines = c;
+				cut = changed = true;
+				if (r->log)
+					fprintf(r->log, "reduce: %u lines\n", c->len);
+			} else {
+				g_ptr_array_free(c, TRUE);
+			}
+		}
+		if (cut)
+			n = MAX(n - 1, 2);
+		else if (n >= len)
+			break;
+		else
+			n = MIN(n * 2, len);
+	}
+	return changed;
+}
+
+/* A number as the scenario wrote the old one: hex stays hex, sizes keep a K/M/G suffix. */
+static char *format_like(const char *old, uint64_t v)
+{
+	static const char suffix[] = "KMGT";
+	bool hex = old[0] == '0' && (old[1] == 'x' || old[1] == 'X');
+	bool sized = strpbrk(old, "KMGTkmgt") && !hex;
+	int k = -1;
+
+	if (hex)
+		return g_strdup_printf("0x%" PRIx64, v);
+	while (sized && v && k < 3 && !(v & ((UINT64_C(1) << (10 * (k + 2))) - 1)))
+		k++;
+	if (k < 0)
+		return g_strdup_printf("%" PRIu64, v);
+	return g_strdup_printf("%" PRIu64 "%c", v >> (10 * (k + 1)), suffix[k]);
+}
+
+/* Smaller values to try for @v, smallest first; 0-terminated list, @out holds 5. */
+static unsigned int smaller(uint64_t v, uint64_t *out)
+{
+	uint64_t cand[] = {0, 1, 4096, (v / 2) & ~UINT64_C(4095), v / 2, v % 4096 ? 0 : v - 4096};
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(cand); i++) {
+		bool dup = false;
+
+		if (cand[i] >= v || (i && !cand[i]))
+			continue;
+		for (unsigned int j = 0; j < n; j++)
+			dup |= out[j] == cand[i];
+		if (!dup)
+			out[n++] = cand[i];
+	}
+	return n;
+}
+
+/* Line @i with token @t replaced by @repl (NULL: dropped); comment-free lines only. */
+static GPtrArray *with_token(GPtrArray *lines, guint i, gchar **tok, guint t, const char *repl)
+{
+	GPtrArray *c = without(lines, 0, 0);
+	GString *g = g_string_new(NULL);
+
+	for (guint k = 0; tok[k]; k++) {
+		const char *w = k == t ? repl : tok[k];
+
+		if (w && *w)
+			g_string_append_printf(g, "%s%s", g->len ? " " : "", w);
+	}
+	g_free(g_ptr_array_index(c, i));
+	g_ptr_array_index(c, i) = g_string_free(g, FALSE);
+	return c;
+}
+
+/* Try @repl for token @t of line @i; on success the lines and tokens are the new ones. */
+static bool try_token(struct reducer *r, GPtrArray **lines, guint i, gchar ***tok, guint t,
+		      const char *repl)
+{
+	GPtrArray *c = with_token(*lines, i, *tok, t, repl);
+
+	if (!interesting(r, c)) {
+		g_ptr_array_free(c, TRUE);
+		return false;
+	}
+	if (r->log)
+		fprintf(r->log, "reduce: line %u: %s\n", i + 1, (char *)g_ptr_array_index(c, i));
+	g_ptr_array_free(*lines, TRUE);
+	*lines = c;
+	g_strfreev(*tok);
+	*tok = g_strsplit_set(g_ptr_array_index(c, i), " \t", -1);
+	return true;
+}
+
+/* Shrink the value of key token @t while the failure stays. */
+static bool shrink_number(struct reducer *r, GPtrArray **lines, guint i, gchar ***tok, guint t,
+			  const char *key)
+{
+	bool changed = false, again = true;
+
+	while (again && r->attempts < r->max) {
+		const char *val = (*tok)[t] + strlen(key) + 1;
+		uint64_t v, cand[6];
+		unsigned int n;
+
+		again = false;
+		if (gs_parse_u64(val, &v))
+			break;
+		n = smaller(v, cand);
+		for (unsigned int c = 0; c < n && !again; c++) {
+			char *num = format_like(val, cand[c]);
+			char *repl = g_strdup_printf("%s=%s", key, num);
+
+			again = try_token(r, lines, i, tok, t, repl);
+			changed |= again;
+			g_free(repl);
+			g_free(num);
+		}
+	}
+	return changed;
+}
+
+/* One token of an operation: drop it if optional, else shrink its number. */
+static bool shrink_token(struct reducer *r, GPtrArray **lines, guint i, gchar ***tok, guint t,
+			 const struct gs_verb *v)
+{
+	char *eq = strchr((*tok)[t], '=');
+	char *key = g_strndup((*tok)[t], eq ? (size_t)(eq - (*tok)[t]) : strlen((*tok)[t]));
+	int k = gs_verb_key_index(v, key);
+	bool changed = false;
+
+	if (k >= 0 && !v->keys[k].required && try_token(r, lines, i, tok, t, NULL))
+		changed = true;
+	else if (k >= 0 && eq && v->keys[k].type == GS_ARG_U64)
+		changed = shrink_number(r, lines, i, tok, t, key);
+	g_free(key);
+	return changed;
+}
+
+/* Arguments of line @i (before any "=>"); lines with quotes are left as written. */
+static bool shrink_line(struct reducer *r, GPtrArray **lines, guint i)
+{
+	const char *line = g_ptr_array_index(*lines, i);
+	gchar **tok = g_strsplit_set(line, " \t", -1);
+	const struct gs_verb *v = tok[0] ? gs_verb_lookup(tok[0]) : NULL;
+	bool changed = false;
+
+	if (!v || strchr(line, '"') || v->text) {
+		g_strfreev(tok);
+		return false;
+	}
+	for (guint t = 1; tok[t] && strcmp(tok[t], "=>") && r->attempts < r->max;) {
+		if (!tok[t][0] || (t == 1 && v->target != GS_ARG_NONE && !strchr(tok[t], '='))) {
+			t++;
+			continue;
+		}
+		if (shrink_token(r, lines, i, &tok, t, v)) {
+			changed = true;
+			/* A dropped token shifted the rest: look at index t again. */
+			continue;
+		}
+		t++;
+	}
+	g_strfreev(tok);
+	return changed;
+}
+
+/* The lines of @text; with @strip, operation lines only, without comments and blanks. */
+static GPtrArray *operation_lines(const char *text, size_t len, bool strip, unsigned int *total)
+{
+	gchar *copy = g_strndup(text, len);
+	gchar **all = g_strsplit(copy, "\n", -1);
+	GPtrArray *lines = lines_new();
+
+	*total = 0;
+	for (guint i = 0; all[i]; i++) {
+		char *hash = strchr(all[i], '"') ? NULL : strchr(all[i], '#');
+
+		/* A quote in a comment does not make the line an operation. */
+		if (*g_strchug(all[i]) == '#')
+			hash = all[i];
+
+		if (all[i + 1] || all[i][0])
+			(*total)++;
+		if (!strip) {
+			if (all[i + 1] || all[i][0])
+				g_ptr_array_add(lines, g_strdup(all[i]));
+			continue;
+		}
+		if (hash)
+			*hash = '\0';
+		g_strstrip(all[i]);
+		if (all[i][0])
+			g_ptr_array_add(lines, g_strdup(all[i]));
+	}
+	g_strfreev(all);
+	g_free(copy);
+	return lines;
+}
+
+/* The input once in a child: attempts run in-process, where a crash would end the reducer. */
+static int crashes(const struct gs_scenario_opts *opts, const char *name, const char *text,
+		   size_t len)
+{
+	char sig[GS_REDUCE_SIG_LEN];
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		gs_scenario_signature(opts, name, text, len, sig, sizeof(sig));
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+static void reduce_loop(struct reducer *r, GPtrArray **lines)
+{
+	bool changed = true;
+
+	while (changed && r->attempts < r->max) {
+		changed = ddmin(r, lines);
+		for (guint i = 0; i < (*lines)->len && r->attempts < r->max; i++)
+			changed |= shrink_line(r, lines, i);
+	}
+}
+
+int gs_scenario_reduce(const struct gs_scenario_opts *opts, const struct gs_reduce_opts *ropts,
+		       const char *name, const char *text, size_t len, struct gs_reduce_result *res)
+{
+	struct reducer r = {.opts = opts, .name = name, .max = GS_REDUCE_DEFAULT_MAX};
+	GPtrArray *lines;
+	char *body;
+	int st, sig;
+
+	memset(res, 0, sizeof(*res));
+	if (ropts && ropts->max_attempts)
+		r.max = ropts->max_attempts;
+	r.log = ropts ? ropts->log : NULL;
+	sig = crashes(opts, name, text, len);
+	if (sig < 0) {
+		snprintf(res->signature, sizeof(res->signature),
+			 "cannot run the first attempt in a child: %s", strerror(-sig));
+		return GS_REDUCE_USAGE;
+	}
+	if (sig) {
+		snprintf(res->signature, sizeof(res->signature), "crash: %s",
+			 sigabbrev_np(sig) ?: "signal");
+		return GS_REDUCE_USAGE;
+	}
+	st = gs_scenario_signature(opts, name, text, len, res->signature, sizeof(res->signature));
+	res->attempts = r.attempts = 1;
+	if (st == GS_EXIT_SYNTAX)
+		return GS_REDUCE_MALFORMED;
+	lines = operation_lines(text, len, true, &res->lines_before);
+	res->ops_before = lines->len;
+	if (st == GS_EXIT_OK) {
+		g_ptr_array_free(lines, TRUE);
+		return GS_REDUCE_NOTHING;
+	}
+	r.want = res->signature;
+	/* Without comments it must still fail so; if not, reduce the lines as written. */
+	if (!interesting(&r, lines)) {
+		g_ptr_array_free(lines, TRUE);
+		lines = operation_lines(text, len, false, &res->lines_before);
+	}
+	reduce_loop(&r, &lines);
+	res->attempts = r.attempts;
+	res->exhausted = r.attempts >= r.max;
+	res->ops_after = lines->len;
+	body = join(lines);
+	res->text = malloc(strlen(body) + GS_REDUCE_SIG_LEN + 64);
+	if (res->text)
+		sprintf(res->text, "# gmemsim reduce: %s\n%s", res->signature, body);
+	g_free(body);
+	g_ptr_array_free(lines, TRUE);
+	return res->text ? GS_REDUCE_DONE : GS_REDUCE_USAGE;
+}
