@@ -3,8 +3,9 @@
  * In-place conversion of HugeTLB-backed guest_memfd files (spec P29,
  * P31-P41) and the conversion orderings (issue 11 §4: planned, v8, wip,
  * rfc-v2), over 2 MiB and 1 GiB files, through the gs_* uAPI as
- * tests/test-convert.c does for 4 KiB files. rfc-v2 (P20, 4 KiB files
- * only) is held to its own checks, its rollback, and the reviewed rollback
+ * tests/test-convert.c does for 4 KiB files. rfc-v2 (P20, P25) is held to
+ * its own checks, its rollback (on HugeTLB files across huge pages: what
+ * each applied item split or merged is reversed), and the reviewed rollback
  * loop's bug at the first work item, which gmemsim reports as a WARN.
  *
  * What each case holds to: a huge page is one folio of the page order
@@ -14,8 +15,9 @@
  * re-optimized, pool and subpool counters whole); get_pfn's max_order is the
  * folio order (P29); the checkers (the `kvm` one: mapping no larger than the
  * folio, one attribute per leaf) pass after every step; under injected
- * ENOMEM at every allocation of the path the planned ordering changes
- * nothing and the wip ordering keeps the batches it finished (P35, P37).
+ * ENOMEM at every allocation of the path the planned and rfc-v2 orderings
+ * change nothing (rfc-v2: stage-2 leaves aside, and the index-0 WARN) and
+ * the wip ordering keeps the batches it finished (P35, P37).
  */
 #define _GNU_SOURCE
 #include <errno.h>
