@@ -1444,6 +1444,7 @@ Suite *gs_test_suite(void)
 	Suite *s = suite_create("convert-hugetlb");
 	TCase *tc = tcase_create("hugetlb");
 	TCase *fn = tcase_create("fail-nth");
+	TCase *rfc = tcase_create("rfc-v2-hugetlb");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_fresh_folio_split, 0, 2);
@@ -1458,17 +1459,20 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_rfc_rollback_later_item);
 	tcase_add_test(tc, test_rfc_rollback_first_item);
 	tcase_add_loop_test(tc, test_rfc_bug_absent_elsewhere, 0, 3);
-	tcase_add_loop_test(tc, test_rfc_huge_split_merge, 0, 2);
-	tcase_add_loop_test(tc, test_rfc_huge_eagain, 0, 2);
-	tcase_add_loop_test(tc, test_rfc_huge_first_item, 0, 2);
 	tcase_add_checked_fixture(fn, setup, teardown);
 	tcase_add_test(fn, test_fail_nth_planned);
 	tcase_add_test(fn, test_fail_nth_wip);
 	tcase_add_test(fn, test_fail_nth_planned_mapped);
 	tcase_add_test(fn, test_enomem_sites_1g);
-	tcase_add_test(fn, test_rfc_huge_fail_nth);
-	tcase_add_test(fn, test_rfc_huge_enomem_sites_1g);
+	/* rfc-v2 on HugeTLB files (P25): CK_RUN_CASE=rfc-v2-hugetlb runs them alone. */
+	tcase_add_checked_fixture(rfc, setup, teardown);
+	tcase_add_loop_test(rfc, test_rfc_huge_split_merge, 0, 2);
+	tcase_add_loop_test(rfc, test_rfc_huge_eagain, 0, 2);
+	tcase_add_loop_test(rfc, test_rfc_huge_first_item, 0, 2);
+	tcase_add_test(rfc, test_rfc_huge_fail_nth);
+	tcase_add_test(rfc, test_rfc_huge_enomem_sites_1g);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, fn);
+	suite_add_tcase(s, rfc);
 	return s;
 }
