@@ -3,8 +3,9 @@
  * In-place conversion of HugeTLB-backed guest_memfd files (spec P29,
  * P31-P41) and the conversion orderings (issue 11 §4: planned, v8, wip,
  * rfc-v2), over 2 MiB and 1 GiB files, through the gs_* uAPI as
- * tests/test-convert.c does for 4 KiB files. rfc-v2 (P20, 4 KiB files
- * only) is held to its own checks, its rollback, and the reviewed rollback
+ * tests/test-convert.c does for 4 KiB files. rfc-v2 (P20, P25) is held to
+ * its own checks, its rollback (on HugeTLB files across huge pages: what
+ * each applied item split or merged is reversed), and the reviewed rollback
  * loop's bug at the first work item, which gmemsim reports as a WARN.
  *
  * What each case holds to: a huge page is one folio of the page order
@@ -14,8 +15,9 @@
  * re-optimized, pool and subpool counters whole); get_pfn's max_order is the
  * folio order (P29); the checkers (the `kvm` one: mapping no larger than the
  * folio, one attribute per leaf) pass after every step; under injected
- * ENOMEM at every allocation of the path the planned ordering changes
- * nothing and the wip ordering keeps the batches it finished (P35, P37).
+ * ENOMEM at every allocation of the path the planned and rfc-v2 orderings
+ * change nothing (rfc-v2: stage-2 leaves aside, and the index-0 WARN) and
+ * the wip ordering keeps the batches it finished (P35, P37).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -257,6 +259,27 @@ static inline char *without_leaves(char *text)
 		size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
 
 		if (!memmem(line, len, "/stage2/", 8) && !memmem(line, len, "leaves.", 7)) {
+			memmove(out, line, len);
+			out += len;
+		}
+		line += len;
+	}
+	*out = '\0';
+	return text;
+}
+
+/*
+ * @text without what a zap changes: the stage-2 leaves and the XArray
+ * nodes that held them (the nodes of every XArray are one site's count).
+ */
+static char *without_zapped(char *text)
+{
+	char *out = text, *line = without_leaves(text);
+
+	while (*line) {
+		size_t len = strcspn(line, "\n") + (line[strcspn(line, "\n")] == '\n');
+
+		if (strncmp(line, "sites/xarray.node ", 18)) {
 			memmove(out, line, len);
 			out += len;
 		}
@@ -560,6 +583,17 @@ START_TEST(test_profiles_unsupported)
 	eo = 77;
 	ck_assert_int_eq(set_attrs(rfd, 0, P, 0, &eo), 0);
 	ck_assert_uint_eq(eo, 0);
+	/* rfc-v2 on a HugeTLB file splits on share and merges back (P25; no EOPNOTSUPP). */
+	ck_assert_int_eq(gs_close(fd), 0);
+	rfd = create_huge(rfc, 9, 1);
+	gs_gmem_convert_stats(true);
+	ck_assert_int_eq(set_attrs(rfd, 0, P, 0, &eo), 0);
+	assert_split(rfd, 0, 9);
+	ck_assert_int_eq(set_attrs(rfd, 0, P, PRIVATE, &eo), 0);
+	assert_whole(rfd, 0, 9);
+	ck_assert_uint_eq(eo, 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).splits, 1);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).merges, 1);
 	assert_clean();
 }
 END_TEST
@@ -594,11 +628,12 @@ START_TEST(test_rfc_checks)
 	struct folio *folio;
 	uint64_t eo = 0;
 
-	/* HugeTLB under rfc-v2 (P25's split and merge) is not modelled. */
+	/* On a HugeTLB file too: size 0 and a stale error_offset before anything else. */
 	int hfd = create_huge(rfc, 9, 1);
 
-	assert_fails(set_attrs(hfd, 0, P, 0, &eo), EOPNOTSUPP);
-	ck_assert_uint_eq(eo, 0);
+	ck_assert_int_eq(set_attrs(hfd, 0, 0, 0, NULL), 0);
+	assert_fails(set_attrs_eo(hfd, 0, P, 0, 5), EINVAL);
+	assert_whole(hfd, 0, 9);
 	ck_assert_int_eq(set_attrs(hfd, 0, P, PRIVATE, NULL), 0);
 	/* size 0: a no-op success under rfc-v2, EINVAL under v8. */
 	ck_assert_int_eq(set_attrs(fd, 0, 0, PRIVATE, NULL), 0);
@@ -771,6 +806,415 @@ START_TEST(test_rfc_bug_absent_elsewhere)
 	ck_assert_uint_eq(a.first + b.first, 0);
 	ck_assert_uint_gt(a.later, 0);
 	ck_assert_uint_eq(gs_gmem_convert_stats(false).rollback_oob, 0);
+	assert_clean();
+}
+END_TEST
+
+/* --- rfc-v2 on HugeTLB files (P25): split and merge per work item, rollback across pages --- */
+
+/* Two state snapshots are equal; on a difference, the first differing lines (short message). */
+static void assert_same_state(const char *a, const char *b)
+{
+	size_t i = 0, line = 0;
+
+	while (a[i] && a[i] == b[i])
+		if (a[i++] == '\n')
+			line = i;
+	ck_assert_msg(a[i] == b[i], "state differs at:\n%.*s\n---\n%.*s",
+		      (int)strcspn(a + line, "\n"), a + line, (int)strcspn(b + line, "\n"),
+		      b + line);
+}
+
+/* The byte at file offset @off, through the pfn of its page. */
+static unsigned char *byte_at(int fd, uint64_t off)
+{
+	struct folio *f = folio_at(fd, off);
+	unsigned char *page = gs_pfn_to_virt(folio_pfn(f) + ((off >> PAGE_SHIFT) - f->index));
+
+	ck_assert_ptr_nonnull(page);
+	return page + off % P;
+}
+
+/* Offsets of both huge pages whose data the conversions must keep (P9). */
+static void mark_data(int fd, uint64_t hp, bool check)
+{
+	const uint64_t offs[] = {0, 4 * P + 7, hp - 1, hp, hp + 4 * P, 2 * hp - 1};
+
+	for (size_t i = 0; i < ARRAY_SIZE(offs); i++) {
+		if (check)
+			ck_assert_int_eq(*byte_at(fd, offs[i]), 'a' + (int)i);
+		else
+			*byte_at(fd, offs[i]) = (unsigned char)('a' + i);
+	}
+}
+
+/* P25: to shared splits every huge page an item overlaps; to private merges when all private. */
+START_TEST(test_rfc_huge_split_merge)
+{
+	unsigned int order = orders[_i];
+	uint64_t hp = P << order, eo = 77;
+	int vm = create_vm(GS_CONVERSION_RFC_V2);
+	/* (eo: set_attrs() reads back the field it sent as 0; on success it stays 0.) */
+	int fd = create_huge(vm, order, 2);
+	struct kvm *kvm = gs_uapi_kvm(vm);
+	struct hstate *h = size_to_hstate(hp);
+	unsigned long freed = hvo_freed();
+
+	gs_test_bind_gmem(vm, fd, GPA, 2 * hp);
+	ck_assert_int_eq(guest_fault(vm, 0, true), order == 9 ? PG_LEVEL_2M : PG_LEVEL_1G);
+	ck_assert_int_eq(guest_fault(vm, hp, true), order == 9 ? PG_LEVEL_2M : PG_LEVEL_1G);
+	/* After the first use (which zeroes, P10): data the guest wrote. */
+	mark_data(fd, hp, false);
+	gs_gmem_convert_stats(true);
+
+	/* One page to shared: its huge page splits; the private leaves over it are unmapped. */
+	ck_assert_int_eq(set_attrs(fd, 4 * P, P, 0, &eo), 0);
+	ck_assert_uint_eq(eo, 0);
+	assert_checks();
+	assert_whole_only_private(fd);
+	assert_split(fd, 0, order);
+	assert_whole(fd, hp, order);
+	ck_assert_int_eq(max_order_at(vm, 0), 0);
+	ck_assert_uint_eq(kvm->nr_leaves[PG_LEVEL_2M] + kvm->nr_leaves[PG_LEVEL_1G], 1);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).splits, 1);
+	ck_assert_uint_lt(hvo_freed(), freed);
+	ck_assert_uint_eq(h->free_huge_pages, 0);
+	ck_assert_uint_eq(inode_of(fd)->spool->used_hpages, 2);
+	ck_assert_int_eq(guest_fault(vm, 4 * P, false), PG_LEVEL_4K);
+
+	/* Across both pages: one item; the first is split already, the second splits now. */
+	ck_assert_int_eq(set_attrs(fd, hp - P, 2 * P, 0, NULL), 0);
+	assert_split(fd, hp, order);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).splits, 2);
+	ck_assert_uint_eq(kvm->nr_leaves[PG_LEVEL_2M] + kvm->nr_leaves[PG_LEVEL_1G], 0);
+	assert_checks();
+	assert_whole_only_private(fd);
+	mark_data(fd, hp, true);
+
+	/* Back to private: two items in the first page; it merges after the second. */
+	ck_assert_int_eq(set_attrs(fd, 0, 4 * P, PRIVATE, NULL), 0);
+	assert_split(fd, 0, order);
+	gs_gmem_convert_stats(true);
+	ck_assert_int_eq(set_attrs(fd, 0, hp - 2 * P, PRIVATE, NULL), 0);
+	assert_split(fd, 0, order);
+	ck_assert_int_eq(set_attrs(fd, 0, hp, PRIVATE, NULL), 0);
+	assert_whole(fd, 0, order);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).merges, 1);
+	ck_assert_int_eq(max_order_at(vm, 0), (int)order);
+	assert_checks();
+	assert_whole_only_private(fd);
+	/* Items [hp - 2, hp - 1) aside: the whole file to private merges the second page. */
+	ck_assert_int_eq(set_attrs(fd, 0, 2 * hp, PRIVATE, NULL), 0);
+	assert_whole(fd, hp, order);
+	ck_assert_uint_eq(hvo_freed(), freed);
+	mark_data(fd, hp, true);
+	ck_assert_uint_eq(h->free_huge_pages, 0);
+	assert_checks();
+	assert_clean();
+}
+END_TEST
+
+/*
+ * EAGAIN under rfc-v2 on a HugeTLB file: a referenced piece in the range
+ * (the refcount check: error_offset = folio->index, no WARN); a referenced
+ * piece outside it, in a page that would merge (the merge's freeze: WARN,
+ * error_offset = the item's start); a referenced whole folio on to shared
+ * (the split's freeze: WARN; the page split before it is merged back). The
+ * state after each equals the state before, stage-2 leaves aside.
+ */
+START_TEST(test_rfc_huge_eagain)
+{
+	unsigned int order = orders[_i];
+	uint64_t hp = P << order, eo = 0;
+	int vm = create_vm(GS_CONVERSION_RFC_V2);
+	int fd = create_huge(vm, order, 2);
+	struct folio *f;
+	char *before, *after;
+
+	gs_test_bind_gmem(vm, fd, GPA, 2 * hp);
+	ck_assert_int_eq(set_attrs(fd, 8 * P, 4 * P, 0, NULL), 0);
+	ck_assert_int_eq(guest_fault(vm, hp, true), order == 9 ? PG_LEVEL_2M : PG_LEVEL_1G);
+
+	/* In the range: the check finds it, nothing restructured, no WARN. */
+	f = folio_at(fd, 10 * P);
+	folio_get(f);
+	before = snapshot(vm, fd);
+	assert_fails(set_attrs(fd, 0, 16 * P, PRIVATE, &eo), EAGAIN);
+	ck_assert_uint_eq(eo, 10 * P);
+	after = snapshot(vm, fd);
+	assert_same_state(without_leaves(before), without_leaves(after));
+	free(after);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	folio_put(f);
+	free(before);
+
+	/* Outside the range: the merge of the now all-private page meets it. */
+	f = folio_at(fd, 20 * P);
+	folio_get(f);
+	before = snapshot(vm, fd);
+	assert_fails(set_attrs(fd, 8 * P, 4 * P, PRIVATE, &eo), EAGAIN);
+	ck_assert_uint_eq(eo, 8 * P);
+	ck_assert_uint_eq(gs_warn_count(), 1);
+	ck_assert_ptr_nonnull(strstr(gs_warn_last(), "referenced piece"));
+	gs_warn_reset_count();
+	after = snapshot(vm, fd);
+	assert_same_state(without_leaves(before), without_leaves(after));
+	free(after);
+	folio_put(f);
+	assert_split(fd, 0, order);
+	assert_checks();
+
+	/* To private over both: the first page merges, the second meets a piece: split back. */
+	ck_assert_int_eq(set_attrs(fd, 8 * P, 4 * P, 0, NULL), 0);
+	ck_assert_int_eq(set_attrs(fd, hp + 8 * P, 4 * P, 0, NULL), 0);
+	f = folio_at(fd, hp + 20 * P);
+	folio_get(f);
+	free(before);
+	before = snapshot(vm, fd);
+	gs_gmem_convert_stats(true);
+	assert_fails(set_attrs(fd, 8 * P, hp + 4 * P, PRIVATE, &eo), EAGAIN);
+	ck_assert_uint_eq(eo, hp + 8 * P);
+	ck_assert_uint_eq(gs_warn_count(), 1);
+	gs_warn_reset_count();
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).merges, 1);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).splits, 1);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).rollbacks, 2);
+	after = snapshot(vm, fd);
+	assert_same_state(without_leaves(before), without_leaves(after));
+	free(after);
+	folio_put(f);
+	assert_split(fd, 0, order);
+	assert_split(fd, hp, order);
+	assert_checks();
+	ck_assert_int_eq(set_attrs(fd, 8 * P, hp + 4 * P, PRIVATE, NULL), 0);
+	assert_whole(fd, 0, order);
+	assert_whole(fd, hp, order);
+
+	/* To shared over both pages, the second held: the first is split, then merged back. */
+	free(before);
+	f = folio_at(fd, hp);
+	folio_get(f);
+	before = snapshot(vm, fd);
+	gs_gmem_convert_stats(true);
+	assert_fails(set_attrs(fd, hp - P, 2 * P, 0, &eo), EAGAIN);
+	ck_assert_uint_eq(eo, hp - P);
+	ck_assert_uint_eq(gs_warn_count(), 1);
+	gs_warn_reset_count();
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).splits, 1);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).merges, 1);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).rollback_oob, 0);
+	after = snapshot(vm, fd);
+	assert_same_state(without_leaves(before), without_leaves(after));
+	free(after);
+	free(before);
+	assert_whole(fd, 0, order);
+	folio_put(f);
+	assert_checks();
+	/* Unheld, it converts. */
+	ck_assert_int_eq(set_attrs(fd, hp - P, 2 * P, 0, NULL), 0);
+	assert_split(fd, 0, order);
+	assert_split(fd, hp, order);
+	assert_checks();
+	assert_clean();
+}
+END_TEST
+
+/*
+ * A 2-huge-page file whose tree is fragmented in the second page. To
+ * shared, the last store of rfc_huge_op() cuts a range of a full leaf and
+ * allocates, while the first one does not (its rollback would leave the
+ * node it allocated: docs/CONVERSION.md). To shared: shared pages nr + 1,
+ * nr + 3, ..., nr + 11 and the last page (14 ranges). To private: page 5
+ * shared too (the first page is split and merges under the conversion),
+ * shared nr + 1, ..., nr + 9 and [nr + 11, nr + 20) (15 ranges).
+ */
+static int rfc_huge_fragmented(int vm, unsigned int order, bool to_private)
+{
+	int fd = create_huge(vm, order, 2);
+	uint64_t hp = P << order;
+
+	for (uint64_t i = 1; i < (to_private ? 10 : 12); i += 2)
+		ck_assert_int_eq(set_attrs(fd, hp + i * P, P, 0, NULL), 0);
+	if (to_private) {
+		ck_assert_int_eq(set_attrs(fd, 5 * P, P, 0, NULL), 0);
+		ck_assert_int_eq(set_attrs(fd, hp + 11 * P, 9 * P, 0, NULL), 0);
+	} else {
+		ck_assert_int_eq(set_attrs(fd, 2 * hp - P, P, 0, NULL), 0);
+	}
+	return fd;
+}
+
+/* The conversion rfc_huge_fail_one() fails: items in both huge pages, the last cuts a range. */
+static int rfc_huge_op(int fd, unsigned int order, bool to_private, uint64_t *eo)
+{
+	uint64_t hp = P << order;
+
+	if (to_private)
+		return set_attrs(fd, 5 * P, hp + 8 * P, PRIVATE, eo);
+	return set_attrs(fd, hp - P, 15 * P, 0, eo);
+}
+
+struct rfc_huge_outcome {
+	unsigned long fired, oob, rolled;
+};
+
+/*
+ * Fail allocation @nth (of @site) of one rfc-v2 conversion on a fresh
+ * fragmented HugeTLB file. A failure: ENOMEM, state snapshot as before,
+ * the only WARN the rollback loop's step below the first item (when the
+ * first store failed: rollback_oob counts it), no leak. 1 when nothing
+ * failed (the conversion was done).
+ */
+static int rfc_huge_fail_one(unsigned int order, bool to_private, bool bound, int site,
+			     unsigned long nth, struct rfc_huge_outcome *out)
+{
+	struct gs_inject_rule rule = {.site = site, .mode = GS_INJECT_NTH, .nth = nth, .times = 1};
+	int vm = create_vm(GS_CONVERSION_RFC_V2);
+	int fd = rfc_huge_fragmented(vm, order, to_private);
+	uint64_t hp = P << order, eo = 0;
+	struct gs_gmem_convert_stats st;
+	char *before, *after;
+	int r;
+
+	if (bound) {
+		gs_test_bind_gmem(vm, fd, GPA, 2 * hp);
+		guest_fault(vm, to_private ? 200 * P : 0, true);
+	}
+	gs_gmem_convert_stats(true);
+	gs_warn_reset_count();
+	before = snapshot(vm, fd);
+	ck_assert_int_ge(gs_inject_arm(&rule), 0);
+	r = rfc_huge_op(fd, order, to_private, &eo);
+	gs_inject_reset();
+	st = gs_gmem_convert_stats(false);
+	assert_checks();
+	assert_whole_only_private(fd);
+	if (r) {
+		ck_assert_int_eq(errno, ENOMEM);
+		after = snapshot(vm, fd);
+		if (bound)
+			assert_same_state(without_zapped(before), without_zapped(after));
+		else
+			assert_same_state(before, after);
+		free(after);
+		ck_assert_uint_eq(gs_warn_count(), st.rollback_oob);
+		if (st.rollback_oob)
+			ck_assert_ptr_nonnull(strstr(gs_warn_last(), "below the first item"));
+		out->fired++;
+		out->oob += st.rollback_oob;
+		out->rolled += st.rollbacks > 0;
+		gs_warn_reset_count();
+	} else {
+		ck_assert_uint_eq(gs_warn_count(), 0);
+		/* (A merge absorbs a failed HVO re-optimization: the order, not HVO.) */
+		if (to_private)
+			ck_assert_uint_eq(folio_order(folio_at(fd, 0)), order);
+		else
+			assert_split(fd, 0, order);
+	}
+	free(before);
+	gs_uapi_reset();
+	lru_add_drain_all();
+	hugetlb_restructuring_run_deferred();
+	empty_pools();
+	gs_test_assert_no_leaks();
+	return !r;
+}
+
+/* Every allocation of the conversion failed in turn (2 MiB), with and without a slot bound. */
+START_TEST(test_rfc_huge_fail_nth)
+{
+	for (int to_private = 0; to_private < 2; to_private++)
+		for (int bound = 0; bound < 2; bound++) {
+			struct rfc_huge_outcome o = {0};
+			unsigned long n;
+
+			for (n = 1;
+			     !rfc_huge_fail_one(9, to_private, bound, GS_INJECT_ANY_SITE, n, &o);
+			     n++)
+				ck_assert_uint_lt(n, 10000);
+			ck_assert_uint_gt(o.fired, 1);
+			/*
+			 * To shared: a split or a later store failed after an
+			 * item was applied, which was undone. To private only
+			 * the lists allocate (its stores fit, its merges absorb
+			 * a failure): test_rfc_huge_eagain has its rollback.
+			 */
+			if (!to_private)
+				ck_assert_uint_gt(o.rolled, 0);
+		}
+	assert_clean();
+}
+END_TEST
+
+/* 1 GiB: each allocation site of the path failed at its first and at a late hit. */
+START_TEST(test_rfc_huge_enomem_sites_1g)
+{
+	static const struct {
+		int site;
+		unsigned long nth;
+	} fails[] = {
+		{GS_SITE_KMALLOC, 1},	     {GS_SITE_KMALLOC, 2},
+		{GS_SITE_XARRAY_SPLIT, 1},   {GS_SITE_XARRAY_SPLIT, 64},
+		{GS_SITE_HUGETLB_META, 1},   {GS_SITE_HVO_RESTORE, 1},
+		{GS_SITE_HVO_RESTORE, 4095}, {GS_SITE_MAPLE_PREALLOC, 1},
+		{GS_SITE_MAPLE_PREALLOC, 2},
+	};
+	struct rfc_huge_outcome o = {0};
+
+	for (int to_private = 0; to_private < 2; to_private++)
+		for (size_t i = 0; i < ARRAY_SIZE(fails); i++)
+			rfc_huge_fail_one(18, to_private, false, fails[i].site, fails[i].nth, &o);
+	ck_assert_uint_ge(o.fired, 8);
+	ck_assert_uint_gt(o.rolled, 0);
+	assert_clean();
+}
+END_TEST
+
+/*
+ * The rollback loop's bug on a HugeTLB file: the first item's store fails,
+ * the loop steps to index -1: one WARN, rollback_oob, nothing changed. The
+ * same conversion under planned: ENOMEM, no WARN.
+ */
+START_TEST(test_rfc_huge_first_item)
+{
+	unsigned int order = orders[_i];
+
+	for (int rfc = 0; rfc < 2; rfc++) {
+		int vm = create_vm(rfc ? GS_CONVERSION_RFC_V2 : GS_CONVERSION_PLANNED);
+		int fd = create_huge(vm, order, 1);
+		struct gs_inject_rule rule = {.site = GS_SITE_MAPLE_PREALLOC,
+					      .mode = GS_INJECT_NTH,
+					      .nth = 1,
+					      .times = 1};
+		char *before, *after;
+		uint64_t eo = 0;
+
+		/* 15 ranges: pages 1, 3, ..., 13 shared; one more range fills the leaf. */
+		for (uint64_t i = 1; i < 14; i += 2)
+			ck_assert_int_eq(set_attrs(fd, i * P, P, 0, NULL), 0);
+		gs_gmem_convert_stats(true);
+		before = snapshot(vm, fd);
+		ck_assert_int_ge(gs_inject_arm(&rule), 0);
+		assert_fails(set_attrs(fd, 88 * P, P, 0, &eo), ENOMEM);
+		gs_inject_reset();
+		ck_assert_uint_eq(eo, 88 * P);
+		after = snapshot(vm, fd);
+		assert_same_state(before, after);
+		ck_assert_uint_eq(gs_warn_count(), rfc ? 1 : 0);
+		ck_assert_uint_eq(gs_gmem_convert_stats(false).rollback_oob, rfc ? 1 : 0);
+		if (rfc)
+			ck_assert_ptr_nonnull(strstr(gs_warn_last(), "below the first item"));
+		gs_warn_reset_count();
+		ck_assert_int_eq(set_attrs(fd, 88 * P, P, 0, NULL), 0);
+		assert_split(fd, 0, order);
+		assert_checks();
+		free(before);
+		free(after);
+		gs_uapi_reset();
+		hugetlb_restructuring_run_deferred();
+		empty_pools();
+	}
 	assert_clean();
 }
 END_TEST
@@ -1002,6 +1446,7 @@ Suite *gs_test_suite(void)
 	Suite *s = suite_create("convert-hugetlb");
 	TCase *tc = tcase_create("hugetlb");
 	TCase *fn = tcase_create("fail-nth");
+	TCase *rfc = tcase_create("rfc-v2-hugetlb");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_fresh_folio_split, 0, 2);
@@ -1021,7 +1466,15 @@ Suite *gs_test_suite(void)
 	tcase_add_test(fn, test_fail_nth_wip);
 	tcase_add_test(fn, test_fail_nth_planned_mapped);
 	tcase_add_test(fn, test_enomem_sites_1g);
+	/* rfc-v2 on HugeTLB files (P25): CK_RUN_CASE=rfc-v2-hugetlb runs them alone. */
+	tcase_add_checked_fixture(rfc, setup, teardown);
+	tcase_add_loop_test(rfc, test_rfc_huge_split_merge, 0, 2);
+	tcase_add_loop_test(rfc, test_rfc_huge_eagain, 0, 2);
+	tcase_add_loop_test(rfc, test_rfc_huge_first_item, 0, 2);
+	tcase_add_test(rfc, test_rfc_huge_fail_nth);
+	tcase_add_test(rfc, test_rfc_huge_enomem_sites_1g);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, fn);
+	suite_add_tcase(s, rfc);
 	return s;
 }

@@ -24,9 +24,10 @@
  * exactly when all of it is private; conversion splits and merges through
  * gmem_restructure.c. The order of the steps is the VM's choice (enum
  * gs_gmem_conversion): planned (P37, the default), v8 (P7, 4 KiB only),
- * wip (P35, batch per huge page), rfc-v2 (P20: a work list with rollback,
- * 4 KiB files only, with the reviewed rollback loop's bug at the first item,
- * which WARNs here instead of reading out of bounds).
+ * wip (P35, batch per huge page), rfc-v2 (P20, P25: a work list with
+ * rollback, split and merge per item after its store, with the reviewed
+ * rollback loop's bug at the first item, which WARNs here instead of reading
+ * out of bounds).
  */
 #include <errno.h>
 #include <string.h>
@@ -597,7 +598,7 @@ static int convert_wip(struct gmem_inode *inode, pgoff_t start, pgoff_t end, boo
 	return 0;
 }
 
-/* --- rfc-v2 (P20, docs/CONVERSION.md "Orderings"): a work list with rollback --- */
+/* --- rfc-v2 (P20, P25, docs/CONVERSION.md "Orderings"): a work list with rollback --- */
 
 /*
  * One item of the work list: a sub-range [start, end) whose value differs
@@ -606,6 +607,22 @@ static int convert_wip(struct gmem_inode *inode, pgoff_t start, pgoff_t end, boo
 struct rfc_work {
 	pgoff_t start, end;
 	unsigned long first, last;
+};
+
+/*
+ * One rfc-v2 call. On a HugeTLB file @done has a bit per huge page of
+ * [@hs, round_up(end)): the pages this call split (to shared) or merged (to
+ * private), which is what undoing an item reverses (P25).
+ */
+struct rfc_conv {
+	struct gmem_inode *inode;
+	struct rfc_work *work;
+	size_t nr;
+	bool to_private;
+	void *entry, *old;
+	pgoff_t hs;
+	unsigned long *done;
+	size_t done_size;
 };
 
 /*
@@ -641,6 +658,173 @@ static int rfc_compute_work(struct gmem_inode *inode, pgoff_t start, pgoff_t end
 	return 0;
 }
 
+/*
+ * HugeTLB files: the bitmap of huge pages this call restructures, allocated
+ * with the work list (ENOMEM, nothing changed). The RFC needs none: it
+ * undoes a restructure by redoing the opposite one over the item's range
+ * (execute_work(!shared)). gmemsim names the pages, so that an undo reverses
+ * exactly what the call did and the state after a failure equals the state
+ * before (a page split or merged before the call stays so).
+ */
+static int rfc_done_alloc(struct rfc_conv *c, pgoff_t start, pgoff_t end)
+{
+	pgoff_t he;
+
+	if (!c->inode->page_order)
+		return 0;
+	huge_round(c->inode, start, end, &c->hs, &he);
+	c->done_size = BITS_TO_LONGS((he - c->hs) >> c->inode->page_order) * sizeof(unsigned long);
+	c->done = gs_alloc(GS_SITE_KMALLOC, c->done_size, GFP_KERNEL | __GFP_ZERO);
+	return c->done ? 0 : -ENOMEM;
+}
+
+static void rfc_done_free(struct rfc_conv *c)
+{
+	if (c->done)
+		gs_free(GS_SITE_KMALLOC, c->done, c->done_size);
+}
+
+static unsigned long rfc_bit(const struct rfc_conv *c, pgoff_t h)
+{
+	return (h - c->hs) >> c->inode->page_order;
+}
+
+static void rfc_mark(struct rfc_conv *c, pgoff_t h)
+{
+	unsigned long b = rfc_bit(c, h);
+
+	c->done[b / BITS_PER_LONG] |= 1UL << (b % BITS_PER_LONG);
+}
+
+/* Was the page at @h restructured by this call? Forget it (it is being undone). */
+static bool rfc_unmark(struct rfc_conv *c, pgoff_t h)
+{
+	unsigned long b = rfc_bit(c, h), mask = 1UL << (b % BITS_PER_LONG);
+	bool was = c->done[b / BITS_PER_LONG] & mask;
+
+	c->done[b / BITS_PER_LONG] &= ~mask;
+	return was;
+}
+
+/*
+ * The huge pages item @k restructures: those overlapping it (P25's
+ * [round_down(start), round_up(end))). To shared, a page the previous item
+ * also overlaps was split by that item (the first to reach it), so it
+ * belongs to that item's undo; to private, the last item to reach a page
+ * merges it (only then is all of it private), and the undo runs newest
+ * first, so nothing needs excluding.
+ */
+static void rfc_window(const struct rfc_conv *c, size_t k, pgoff_t *first, pgoff_t *end)
+{
+	pgoff_t prev_end, unused;
+
+	huge_round(c->inode, c->work[k].start, c->work[k].end, first, end);
+	if (c->to_private || !k)
+		return;
+	huge_round(c->inode, c->work[k - 1].start, c->work[k - 1].end, &unused, &prev_end);
+	if (prev_end > *first)
+		*first = prev_end;
+}
+
+/*
+ * To shared: split the whole huge folio at @h to order 0, after the private
+ * stage-2 leaves over it (P40). The zap of the item's rounded range took
+ * those already, so the leaf split finds nothing here; it keeps the rule's
+ * order. The freeze meets an unexpected reference with a WARN and EAGAIN
+ * (the kernel spins there). 1: no whole folio.
+ */
+static int rfc_split_page(struct gmem_inode *inode, pgoff_t h)
+{
+	struct folio *folio = kvm_gmem_whole_huge_folio(inode, h);
+	int err;
+
+	if (!folio)
+		return 1;
+	err = kvm_gmem_split_huge_leafs(inode, h, h + (1UL << inode->page_order),
+					KVM_FILTER_PRIVATE, 0);
+	if (!err)
+		err = kvm_gmem_split_huge_folio(inode, folio);
+	stats.failed_splits += !!err;
+	stats.splits += !err;
+	return err;
+}
+
+/*
+ * To private: merge the split page at @h when no page of it is shared any
+ * more. A referenced piece (after one LRU drain) is the kernel's freeze
+ * spinning: WARN and EAGAIN. 1: nothing to merge.
+ */
+static int rfc_merge_page(struct gmem_inode *inode, pgoff_t h, bool *drained)
+{
+	pgoff_t he = h + (1UL << inode->page_order);
+	int err;
+
+	if (!kvm_gmem_range_private(inode, h, he))
+		return 1;
+	err = convert_prepare_merge(inode, h, h, he, drained);
+	if (err) {
+		WARN(err == -EAGAIN, "rfc-v2: huge page %lx has a referenced piece", h);
+		return err;
+	}
+	kvm_gmem_merge_huge_page(inode, h);
+	stats.merges++;
+	return 0;
+}
+
+/*
+ * Reverse what this call did to the pages of [first, end), newest first:
+ * merge back a page it split (cannot fail: the pieces are the call's own,
+ * unmapped, holding only the page cache's references) or split back a page
+ * it merged (can fail: ENOMEM; a WARN, as every failure during rollback).
+ */
+static void rfc_unrestructure(struct rfc_conv *c, pgoff_t first, pgoff_t end)
+{
+	pgoff_t h, nr = 1UL << c->inode->page_order;
+
+	for (h = end; h > first;) {
+		h -= nr;
+		if (!rfc_unmark(c, h))
+			continue;
+		if (c->to_private) {
+			WARN_ON(rfc_split_page(c->inode, h));
+		} else if (!WARN_ON(kvm_gmem_prepare_merge(c->inode, h))) {
+			kvm_gmem_merge_huge_page(c->inode, h);
+			stats.merges++;
+		}
+	}
+}
+
+/*
+ * P25's restructure of item @k, after its store (the RFC's
+ * kvm_gmem_convert_execute_work(): "apply shareability first so split/merge
+ * can operate on new shareability state"): to shared splits every whole
+ * huge folio the item overlaps, to private merges every page it overlaps
+ * that is all private now. A failure undoes the pages done before it, in
+ * reverse (kvm_gmem_restructure_folios_in_range()'s rollback).
+ */
+static int rfc_restructure(struct rfc_conv *c, size_t k)
+{
+	pgoff_t h, first, end, nr = 1UL << c->inode->page_order;
+	bool drained = false;
+	int err = 0;
+
+	if (!c->done)
+		return 0;
+	rfc_window(c, k, &first, &end);
+	for (h = first; h < end; h += nr) {
+		err = c->to_private ? rfc_merge_page(c->inode, h, &drained)
+				    : rfc_split_page(c->inode, h);
+		if (err < 0)
+			break;
+		if (!err)
+			rfc_mark(c, h);
+		err = 0;
+	}
+	if (err)
+		rfc_unrestructure(c, first, h);
+	return err;
+}
+
 /* Store @entry over [first, last] (mtree_store_range()); ENOMEM when a node must split. */
 static int rfc_store(struct gmem_inode *inode, unsigned long first, unsigned long last, void *entry)
 {
@@ -663,38 +847,47 @@ static int rfc_apply(struct gmem_inode *inode, const struct rfc_work *w, void *e
 }
 
 /*
- * Undo one item: the old value over the whole tree range the item came
- * from. The values are the kernel's (it stores the old value over the item);
- * the tree's shape is also as before, so state snapshots compare equal.
+ * Undo item @k: the old value over the whole tree range the item came from
+ * (the values are the kernel's, which stores the old value over the item;
+ * the tree's shape is also as before, so state snapshots compare equal),
+ * then, on a HugeTLB file, the opposite restructure of the pages the item
+ * restructured. Each failure WARNs.
  */
-static int rfc_unapply(struct gmem_inode *inode, const struct rfc_work *w, void *old)
+static void rfc_undo(struct rfc_conv *c, size_t k)
 {
-	return rfc_store(inode, w->first, w->last, old);
+	pgoff_t first, end;
+
+	WARN_ON(rfc_store(c->inode, c->work[k].first, c->work[k].last, c->old));
+	if (c->done) {
+		rfc_window(c, k, &first, &end);
+		rfc_unrestructure(c, first, end);
+	}
 }
 
 /*
- * Undo the items before @failed, newest first, as the reviewed loop does:
- * it steps back before it looks and stops once it has undone the first
- * item, so when the first item is the one that failed it steps to index -1
- * (the review's "decremented below the start"), which the kernel would read
- * out of bounds and keep walking. Here that step WARNs and ends the loop,
- * which is therefore bounded by @failed + 1 steps. A failed undo WARNs too.
+ * Undo the @applied items (those whose store happened; the one that failed
+ * counts when its restructure failed after its store), newest first, as the
+ * reviewed loop does: it steps back before it looks and stops once it has
+ * undone the first item, so when nothing was applied (the first item's
+ * store failed) it steps to index -1 (the review's "decremented below the
+ * start"), which the kernel would read out of bounds and keep walking. Here
+ * that step WARNs and ends the loop, which is therefore bounded by
+ * @applied + 1 steps.
  */
-static void rfc_rollback(struct gmem_inode *inode, const struct rfc_work *work, size_t nr,
-			 size_t failed, void *old)
+static void rfc_rollback(struct rfc_conv *c, size_t applied)
 {
-	size_t i = failed;
+	size_t i = applied;
 
 	do {
 		i--;
-		if (WARN(i >= nr, "rfc-v2 rollback: work index %ld below the first item",
+		if (WARN(i >= c->nr, "rfc-v2 rollback: work index %ld below the first item",
 			 (long)i)) {
 			stats.rollback_oob++;
 			gs_trace("gmem.convert.rollback_oob", GS_TF_S("index", (long)i),
-				 GS_TF_U("failed", failed));
+				 GS_TF_U("failed", applied));
 			return;
 		}
-		WARN_ON(rfc_unapply(inode, &work[i], old));
+		rfc_undo(c, i);
 		stats.rollbacks++;
 	} while (i != 0);
 }
@@ -720,51 +913,100 @@ static int rfc_check_refs(struct gmem_inode *inode, const struct rfc_work *work,
 }
 
 /*
- * The rfc-v2 ordering on a 4 KiB file: the work list; invalidate begin on
- * every item (the zap); to private: unmap + refcounts; apply the items in
- * order, and on a failure roll back the ones applied; invalidate end. There
- * is no point of no return before the zap, so a failure after it leaves the
- * guest mappings of the items zapped (*partial when a slot is bound).
+ * Invalidate begin (with the zap, filter from the item's own attributes) or
+ * end for every item, over the item's range rounded out to huge pages (P25;
+ * 4 KiB files: the item). To shared that unmaps the private leaves over
+ * every huge page the item overlaps.
+ */
+static void rfc_invalidate(const struct rfc_conv *c, bool begin)
+{
+	pgoff_t hs, he;
+
+	for (size_t i = 0; i < c->nr; i++) {
+		huge_round(c->inode, c->work[i].start, c->work[i].end, &hs, &he);
+		if (begin)
+			gmem_convert_invalidate_begin(
+				c->inode, hs, he,
+				kvm_gmem_get_invalidate_filter(c->inode, c->work[i].start,
+							       c->work[i].end));
+		else
+			gmem_convert_invalidate_end(c->inode, hs, he);
+	}
+}
+
+/*
+ * Apply the items in order: store, then (HugeTLB) restructure. On a failure
+ * the item's error and the rollback of every item applied; *err_index is
+ * the failing item's start (the RFC leaves error_index unset there).
+ */
+static int rfc_execute(struct rfc_conv *c, pgoff_t *err_index)
+{
+	size_t i, applied = 0;
+	int err = 0;
+
+	for (i = 0; i < c->nr && !err; i++) {
+		err = rfc_apply(c->inode, &c->work[i], c->entry);
+		if (!err) {
+			applied = i + 1;
+			err = rfc_restructure(c, i);
+		}
+		if (err) {
+			*err_index = c->work[i].start;
+			stats.enomem += err == -ENOMEM;
+			stats.eagain += err == -EAGAIN;
+			rfc_rollback(c, applied);
+		}
+	}
+	return err;
+}
+
+/*
+ * The rfc-v2 ordering: the work list; invalidate begin on every item (the
+ * zap); to private: unmap + refcounts; apply the items in order (store,
+ * then split or merge on a HugeTLB file), and on a failure roll back the
+ * ones applied; invalidate end. There is no point of no return before the
+ * zap, so a failure after it leaves the guest mappings of the items zapped
+ * (*partial when a slot is bound).
  */
 static int convert_rfc_v2(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool to_private,
 			  pgoff_t *err_index, bool *partial)
 {
-	void *entry = xa_mk_value(to_private ? SHAREABILITY_GUEST : SHAREABILITY_ALL);
-	void *old = xa_mk_value(to_private ? SHAREABILITY_ALL : SHAREABILITY_GUEST);
-	struct rfc_work *work;
-	size_t nr, i;
+	struct rfc_conv c = {
+		.inode = inode,
+		.to_private = to_private,
+		.entry = xa_mk_value(to_private ? SHAREABILITY_GUEST : SHAREABILITY_ALL),
+		.old = xa_mk_value(to_private ? SHAREABILITY_ALL : SHAREABILITY_GUEST),
+	};
+	pgoff_t hs, he;
 	int err;
 
 	*err_index = start;
-	err = rfc_compute_work(inode, start, end, entry, &work, &nr);
+	err = rfc_compute_work(inode, start, end, c.entry, &c.work, &c.nr);
+	if (!err) {
+		err = rfc_done_alloc(&c, start, end);
+		if (err)
+			gs_free(GS_SITE_KMALLOC, c.work, c.nr * sizeof(*c.work));
+	}
 	if (err) {
 		stats.enomem++;
 		return err;
 	}
-	for (i = 0; i < nr; i++)
-		gmem_convert_invalidate_begin(
-			inode, work[i].start, work[i].end,
-			kvm_gmem_get_invalidate_filter(inode, work[i].start, work[i].end));
-	*partial = range_bound(inode, start, end);
-	err = to_private ? rfc_check_refs(inode, work, nr, err_index) : 0;
-	for (i = 0; i < nr && !err; i++) {
-		err = rfc_apply(inode, &work[i], entry);
-		if (err) {
-			*err_index = work[i].start;
-			stats.enomem++;
-			rfc_rollback(inode, work, nr, i, old);
-		}
+	rfc_invalidate(&c, true);
+	huge_round(inode, start, end, &hs, &he);
+	*partial = range_bound(inode, hs, he);
+	err = to_private ? rfc_check_refs(inode, c.work, c.nr, err_index) : 0;
+	if (!err)
+		err = rfc_execute(&c, err_index);
+	for (size_t i = 0; i < c.nr && !err; i++) {
+		if (!to_private)
+			gmem_convert_arch_invalidate(inode, c.work[i].start, c.work[i].end);
+		stats.pages += c.work[i].end - c.work[i].start;
 	}
-	for (i = 0; i < nr; i++) {
-		if (!err && !to_private)
-			gmem_convert_arch_invalidate(inode, work[i].start, work[i].end);
-		gmem_convert_invalidate_end(inode, work[i].start, work[i].end);
-		if (!err)
-			stats.pages += work[i].end - work[i].start;
-	}
+	rfc_invalidate(&c, false);
 	stats.converted += !err;
 	stats.batches += !err;
-	gs_free(GS_SITE_KMALLOC, work, nr * sizeof(*work));
+	rfc_done_free(&c);
+	gs_free(GS_SITE_KMALLOC, c.work, c.nr * sizeof(*c.work));
 	return err;
 }
 
@@ -794,12 +1036,6 @@ static int __kvm_gmem_set_attributes(struct gmem_inode *inode, pgoff_t start, pg
 		err = convert_planned(inode, start, end, to_private, err_index);
 		break;
 	case GS_CONVERSION_RFC_V2:
-		/* P25's HugeTLB split and merge under the work list are not modelled. */
-		if (inode->page_order) {
-			gs_trace("gmem.convert.unsupported", GS_TF_STR("conversion", "rfc-v2"),
-				 GS_TF_STR("why", "rfc-v2 on HugeTLB files is not modelled"));
-			return -EOPNOTSUPP;
-		}
 		err = convert_rfc_v2(inode, start, end, to_private, err_index, &partial);
 		break;
 	case GS_CONVERSION_WIP:

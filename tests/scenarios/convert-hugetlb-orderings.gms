@@ -4,7 +4,7 @@
 # conversion=NAME. planned (the default) is all or nothing across huge pages;
 # wip converts one huge page at a time and keeps the batches it finished when a
 # later one fails; v8 has no HugeTLB (EOPNOTSUPP for a change, 0 for a no-op);
-# rfc-v2 models 4 KiB files only (EOPNOTSUPP on HugeTLB; convert-rfc-v2.gms).
+# rfc-v2 is convert-rfc-v2.gms (4 KiB) and convert-rfc-v2-hugetlb.gms.
 
 hugetlb pool size=2M nr=6                                  => nr=6 free=6 resv=0
 
