@@ -262,6 +262,8 @@ static int cmd_fail_nth(GOptionContext *ctx, int argc, char **argv)
 		return usage_error(ctx, "run needs at least one scenario file");
 	if (opt_fail_nth_max < 0)
 		return usage_error(ctx, "--fail-nth-max must be 0 (every n) or more");
+	if (opt_oracle)
+		return usage_error(ctx, "--oracle does not combine with --fail-nth yet");
 	for (int i = 2; i < argc; i++) {
 		struct gs_fail_nth_opts fo = {
 			.max = (unsigned int)opt_fail_nth_max,

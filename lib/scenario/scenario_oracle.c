@@ -234,11 +234,12 @@ static void after_access(struct gs_scenario_oracle *so, struct line *l, int id,
 			 const struct gs_result *res, bool write, bool fault)
 {
 	const struct gs_op *op = l->op;
-	uint64_t map_len, off = gs_op_u64(op, "off", 0), len = fault ? 1 : gs_op_u64(op, "len", 0);
+	uint64_t map_len = 0, off = gs_op_u64(op, "off", 0);
+	uint64_t len = fault ? 1 : gs_op_u64(op, "len", 0);
 	uint64_t end;
 	struct gs_oracle_pred p;
 
-	if (gs_scenario_gmem_fd(l->s, op->target, &map_len) < -1 || !map_len)
+	if (gs_scenario_gmem_fd(l->s, op->target, &map_len) < 0 || !map_len)
 		return;
 	if (fault)
 		off &= ~(PAGE - 1);
@@ -260,10 +261,11 @@ static void after_access(struct gs_scenario_oracle *so, struct line *l, int id,
 static void after_pin(struct gs_scenario_oracle *so, struct line *l, int id,
 		      const struct gs_result *res)
 {
-	uint64_t map_len, off = gs_op_u64(l->op, "off", 0);
+	uint64_t map_len = 0, off = gs_op_u64(l->op, "off", 0);
 	struct gs_oracle_pred p;
 
-	gs_scenario_gmem_fd(l->s, l->op->target, &map_len);
+	if (gs_scenario_gmem_fd(l->s, l->op->target, &map_len) < 0)
+		return;
 	if (off >= ((map_len + PAGE - 1) & ~(PAGE - 1)))
 		return; /* nothing mapped there: EFAULT without touching the file */
 	gs_oracle_pin(so->o, id, off, &p);
