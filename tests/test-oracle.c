@@ -371,6 +371,8 @@ START_TEST(test_scenarios_pass)
 {
 	/* machine-cli.gms needs the CLI's --mem (test-cli runs it); the rest run as they are. */
 	static const char *const skip[] = {"machine-cli.gms", NULL};
+	/* Under valgrind the 4 KiB conversion and guest_memfd files; all of them elsewhere. */
+	bool few = gs_test_scale(50) < 50;
 	char dir[512];
 	GDir *d;
 	const char *name;
@@ -388,6 +390,8 @@ START_TEST(test_scenarios_pass)
 
 		for (unsigned int i = 0; skip[i]; i++)
 			skipped |= !strcmp(skip[i], name);
+		if (few && !g_str_has_prefix(name, "convert-p") && !g_str_has_prefix(name, "gmem-"))
+			skipped = true;
 		if (skipped || !g_str_has_suffix(name, ".gms"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -399,7 +403,7 @@ START_TEST(test_scenarios_pass)
 		n++;
 	}
 	g_dir_close(d);
-	ck_assert_uint_ge(n, 30);
+	ck_assert_uint_ge(n, few ? 10 : 30);
 }
 END_TEST
 
