@@ -478,15 +478,20 @@ static int convert_check(const struct ofile *f, const struct gs_kvm_memory_attri
 }
 
 /* Where a failed to-private conversion stopped: the end of its batch or work item. */
-static uint64_t failed_unit_end(const struct ofile *f, uint64_t bad, uint64_t e, uint8_t to)
+static uint64_t failed_unit_end(const struct ofile *f, uint64_t bad, uint64_t e)
 {
 	uint64_t nr = huge_nr(f);
 
 	switch (f->cfg.conversion) {
 	case GS_CONVERSION_WIP: /* P35: one huge-page batch at a time */
 		return f->cfg.page_order ? MIN((bad | (nr - 1)) + 1, e) : e;
-	case GS_CONVERSION_RFC_V2: /* P20: the work item (a range whose value differs) */
-		return first_where(f, bad, e, attr_differs, &(uint8_t){!to});
+	case GS_CONVERSION_RFC_V2:
+		/*
+		 * P20: the work item, a range of the attribute tree whose value
+		 * differs. Its end depends on how the tree split its ranges, which
+		 * rfc-v2 does not merge: known up to the failing page only.
+		 */
+		return bad + 1;
 	default: /* P7, P37: the whole range at once */
 		return e;
 	}
@@ -524,13 +529,15 @@ int gs_oracle_convert(struct gs_oracle *o, int id, const struct gs_kvm_memory_at
 	}
 	bad = to ? first_where(f, s, e, is_pinned, NULL) : e;
 	if (bad < e) {
-		uint64_t unit = failed_unit_end(f, bad, e, to);
+		uint64_t unit = failed_unit_end(f, bad, e);
 		uint64_t done = f->cfg.conversion == GS_CONVERSION_WIP && f->cfg.page_order
 					? bad & ~(huge_nr(f) - 1)
 					: s;
 
 		/* P7.3: the host mappings went before the references were counted. */
 		range_apply(f, s, unit, pg_unmap, NULL);
+		if (f->cfg.conversion == GS_CONVERSION_RFC_V2)
+			f->mapped_known = false;
 		/* P35: the batches before the failing one stay converted. */
 		range_apply(f, s, MAX(done, s), pg_set_attr, &to);
 		p->err = -EAGAIN;
@@ -639,14 +646,15 @@ int gs_oracle_pin(struct gs_oracle *o, int id, uint64_t off, struct gs_oracle_pr
 	if (!f)
 		return p->err = -EBADF;
 	save(f);
-	/* GUP faults the page in first: a poisoned page is EHWPOISON, any other SIGBUS EFAULT. */
+	/* GUP faults the page in first: private is EFAULT, then a poisoned page EHWPOISON. */
 	if (idx >= f->npages)
 		return p->err = -EFAULT;
 	pg = pg_at(f, idx);
-	if (pg.alloc && pg.poisoned)
-		return p->err = -EHWPOISON;
+	/* The fault looks at the attribute before the folio (P5, then rule 43). */
 	if (pg.priv)
 		return p->err = -EFAULT;
+	if (pg.alloc && pg.poisoned)
+		return p->err = -EHWPOISON;
 	use_range(f, idx, idx + 1);
 	range_apply(f, idx, idx + 1, pg_map, NULL);
 	run_split(f->runs, idx);

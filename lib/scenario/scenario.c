@@ -390,7 +390,7 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	struct gs_result res = {0};
 	unsigned long warn0 = gs_warn_count();
 	char text[512];
-	bool ok;
+	bool ok, oracle_bad;
 
 	if (!(op->verb->backends & s->opts.backend)) {
 		res.skipped = true;
@@ -409,12 +409,14 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 		fprintf(s->opts.out, "%s:%u: %s -> %s\n", op->file, op->line, op->src, text);
 	if (res.skipped)
 		return GS_EXIT_OK;
+	/* The oracle follows every line run, whatever its expectation says. */
+	oracle_bad = s->oracle && gs_scenario_oracle_hook->after(s, s->oracle, op, &res);
 	ok = gs_scenario_expectation_met(s, op, &res);
 	if (!ok) {
 		report_mismatch(s, op, &res);
 		return GS_EXIT_FAIL;
 	}
-	if (s->oracle && gs_scenario_oracle_hook->after(s, s->oracle, op, &res))
+	if (oracle_bad)
 		return GS_EXIT_FAIL;
 	if (op->has_expect)
 		s->expects_met++;

@@ -13,9 +13,11 @@
 #include <string.h>
 #include <glib.h>
 #include <gmemsim/check.h>
+#include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
 #include <gmemsim/kvm.h>
 #include <gmemsim/oracle.h>
+#include <gmemsim/physmem.h>
 #include <gmemsim/uapi.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/internal/scenario_int.h>
@@ -229,6 +231,22 @@ static void after_convert(struct gs_scenario_oracle *so, struct line *l, int id,
 		compare_answer(l, &p, res);
 }
 
+/*
+ * Whether the simulator keeps the bytes of the page at @index: metadata-only
+ * memory (`machine backing=none`, the default for HugeTLB pools without host
+ * huge pages) reads zero whatever was written. That is the machine the
+ * simulator runs on, an input and not a prediction: where it holds no data
+ * the oracle predicts no content. Unallocated pages count as keeping it.
+ */
+static bool keeps_data(struct gs_scenario *s, const char *name, uint64_t index)
+{
+	int fd = gs_scenario_gmem_fd(s, name, NULL);
+	struct gmem_file *file = fd < 0 ? NULL : gs_uapi_gmem_file(fd);
+	struct folio *folio = file ? xa_load(&file->inode->filemap, index) : NULL;
+
+	return !folio || gs_pfn_to_virt(folio_pfn(folio) + (index - folio->index)) != NULL;
+}
+
 /* A host access: [off, off + len) clipped to the mapping, as the verbs do. */
 static void after_access(struct gs_scenario_oracle *so, struct line *l, int id,
 			 const struct gs_result *res, bool write, bool fault)
@@ -255,6 +273,9 @@ static void after_access(struct gs_scenario_oracle *so, struct line *l, int id,
 	}
 	if (res->sig == SIGSEGV && !p.sigbus)
 		return; /* past the mapping, after what the oracle followed */
+	if (!keeps_data(l->s, op->target, off / PAGE) ||
+	    !keeps_data(l->s, op->target, (off + len - 1) / PAGE))
+		p.has_data = p.has_uniform = false;
 	compare_answer(l, &p, res);
 }
 
