@@ -459,19 +459,31 @@ static void lose_all(struct gs_scenario_oracle *so)
 		gs_oracle_unpredicted(so->o, GPOINTER_TO_INT(val) - 1, "", 0);
 }
 
-/* The model of every followed, open file against the simulator's state. */
-static void compare_all(struct gs_scenario_oracle *so, struct line *l)
+static void compare_one(struct gs_scenario_oracle *so, struct line *l, const char *name, int id)
+{
+	int fd = gs_scenario_gmem_fd(l->s, name, NULL);
+
+	if (fd >= 0 && gs_oracle_followed(so->o, id))
+		gs_oracle_compare(so->o, id, gs_uapi_gmem_file(fd), l->name, &l->r);
+}
+
+/*
+ * The model against the simulator's state: the line's own file when it
+ * names one (no other file can change), else every followed, open file.
+ */
+static void compare_after(struct gs_scenario_oracle *so, struct line *l)
 {
 	GHashTableIter it;
 	gpointer key, val;
+	int id = file_id(so, l->op->target);
 
-	g_hash_table_iter_init(&it, so->files);
-	while (g_hash_table_iter_next(&it, &key, &val)) {
-		int id = GPOINTER_TO_INT(val) - 1, fd = gs_scenario_gmem_fd(l->s, key, NULL);
-
-		if (fd >= 0 && gs_oracle_followed(so->o, id))
-			gs_oracle_compare(so->o, id, gs_uapi_gmem_file(fd), l->name, &l->r);
+	if (id >= 0) {
+		compare_one(so, l, l->op->target, id);
+		return;
 	}
+	g_hash_table_iter_init(&it, so->files);
+	while (g_hash_table_iter_next(&it, &key, &val))
+		compare_one(so, l, key, GPOINTER_TO_INT(val) - 1);
 }
 
 static unsigned int oracle_after(struct gs_scenario *s, void *state, const struct gs_op *op,
@@ -496,7 +508,7 @@ static unsigned int oracle_after(struct gs_scenario *s, void *state, const struc
 	} else if (id < 0 && !is_looker(verb)) {
 		lose_all(so); /* populate on a VM, ...: files change in ways not modelled */
 	}
-	compare_all(so, &l);
+	compare_after(so, &l);
 	return l.r.violations;
 }
 
