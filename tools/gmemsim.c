@@ -25,6 +25,7 @@ static gchar *opt_trace;
 static gchar *opt_seed;
 static gchar *opt_record, *opt_transcripts;
 static gboolean opt_verbose, opt_quiet, opt_keep_going, opt_strict, opt_version, opt_fail_nth;
+static gboolean opt_oracle;
 static gint opt_fail_nth_max = GS_FAIL_NTH_DEFAULT_MAX;
 static gchar *opt_mem, *opt_backing;
 static gchar *opt_output;
@@ -47,6 +48,9 @@ static const GOptionEntry entries[] = {
 	{"fail-nth", 0, 0, G_OPTION_ARG_NONE, &opt_fail_nth,
 	 "run: fail each allocation of each line in turn; the line must fail with ENOMEM and "
 	 "leave no trace, the rest of the scenario must still pass",
+	 NULL},
+	{"oracle", 0, 0, G_OPTION_ARG_NONE, &opt_oracle,
+	 "run (sim): check every guest_memfd line against the per-page oracle (docs/ORACLE.md)",
 	 NULL},
 	{"fail-nth-max", 0, 0, G_OPTION_ARG_INT, &opt_fail_nth_max,
 	 "With --fail-nth: injections per line before sampling (default 32; 0: every one)", "N"},
@@ -212,6 +216,7 @@ static int make_opts(struct gs_scenario_opts *o)
 		.keep_going = opt_keep_going,
 		.strict = opt_strict,
 		.backend = GS_BACKEND_SIM,
+		.oracle = opt_oracle,
 	};
 	if (opt_backend && !strcmp(opt_backend, "kernel"))
 		o->backend = GS_BACKEND_KERNEL;
@@ -268,6 +273,8 @@ static int cmd_fail_nth(GOptionContext *ctx, int argc, char **argv)
 		return usage_error(ctx, "run needs at least one scenario file");
 	if (opt_fail_nth_max < 0)
 		return usage_error(ctx, "--fail-nth-max must be 0 (every n) or more");
+	if (opt_oracle)
+		return usage_error(ctx, "--oracle does not combine with --fail-nth yet");
 	for (int i = 2; i < argc; i++) {
 		struct gs_fail_nth_opts fo = {
 			.max = (unsigned int)opt_fail_nth_max,

@@ -239,4 +239,39 @@ struct gs_fail_nth_ops {
 GS_API int gs_fail_nth_loop(const struct gs_fail_nth *cfg, const struct gs_fail_nth_ops *ops,
 			    void *arg, unsigned long *iterations);
 
+/**
+ * enum gs_test_bug - bugs a test can plant in the simulator (TEST-ONLY)
+ * @GS_BUG_SKIP_ZERO: a folio's first use does not zero it (P10 broken)
+ * @GS_BUG_STALE_ATTRIBUTE: a successful conversion stores the old value (P7.4 broken)
+ * @GS_BUG_ERROR_OFFSET: EAGAIN's error_offset names the page after the right one
+ * @GS_BUG_NR: how many there are
+ *
+ * They exist so that the oracle's tests can show it catches each
+ * (docs/ORACLE.md); nothing else may set them.
+ */
+enum gs_test_bug {
+	GS_BUG_SKIP_ZERO,
+	GS_BUG_STALE_ATTRIBUTE,
+	GS_BUG_ERROR_OFFSET,
+	GS_BUG_NR,
+};
+
+/* The planted bugs: a bit per enum gs_test_bug. All clear by default. */
+extern GS_API unsigned int gs_test_bugs;
+
+/**
+ * gs_test_plant_bug() - plant (or remove) a bug in the simulator. TEST-ONLY.
+ * @bug: which
+ * @on: plant it (true) or take it out (false)
+ *
+ * Context: between operations; not thread-safe.
+ */
+GS_API void gs_test_plant_bug(enum gs_test_bug bug, bool on);
+
+/** gs_test_bug() - whether @bug is planted (one load and a test in the simulator's paths) */
+static inline bool gs_test_bug(enum gs_test_bug bug)
+{
+	return gs_test_bugs & (1u << bug);
+}
+
 #endif /* GMEMSIM_INJECT_H */

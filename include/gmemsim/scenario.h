@@ -346,6 +346,9 @@ GS_API void gs_scenario_init(void);
  *             its expectation is judged); the differential runner records
  *             results through it. @res and @op are valid during the call only.
  * @on_result_arg: passed to @on_result
+ * @oracle: follow every guest_memfd line with the per-page oracle (sim backend
+ *          only; docs/ORACLE.md): a line whose answer or resulting state
+ *          differs from the oracle's prediction fails
  */
 struct gs_scenario_opts {
 	uint64_t seed;
@@ -358,6 +361,7 @@ struct gs_scenario_opts {
 	bool strict;
 	void (*on_result)(void *arg, const struct gs_op *op, const struct gs_result *res);
 	void *on_result_arg;
+	bool oracle;
 };
 
 /**

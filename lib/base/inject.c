@@ -246,3 +246,15 @@ int gs_fail_nth_loop(const struct gs_fail_nth *cfg, const struct gs_fail_nth_ops
 	}
 	return ret;
 }
+
+unsigned int gs_test_bugs;
+
+void gs_test_plant_bug(enum gs_test_bug bug, bool on)
+{
+	if ((unsigned int)bug >= GS_BUG_NR)
+		return;
+	if (on)
+		gs_test_bugs |= 1u << bug;
+	else
+		gs_test_bugs &= ~(1u << bug);
+}

@@ -36,6 +36,7 @@
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
 #include <gmemsim/hugetlb_restructuring.h>
+#include <gmemsim/inject.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
@@ -249,6 +250,9 @@ static void gmem_convert_commit(struct gmem_inode *inode, pgoff_t start, pgoff_t
 				      kvm_gmem_get_invalidate_filter(inode, start, end));
 	if (!to_private)
 		gmem_convert_arch_invalidate(inode, start, end);
+	/* TEST-ONLY: the oracle's tests plant a store of the old value (docs/ORACLE.md). */
+	if (gs_test_bug(GS_BUG_STALE_ATTRIBUTE))
+		entry = xa_mk_value(to_private ? SHAREABILITY_ALL : SHAREABILITY_GUEST);
 	mas_store_prealloc(mas, entry);
 	gmem_convert_invalidate_end(inode, start, end);
 	stats.converted++;
@@ -1078,7 +1082,8 @@ int kvm_gmem_set_attributes(struct gmem_file *file, struct gs_kvm_memory_attribu
 	int err = gmem_set_attributes(file, attrs, &err_index);
 
 	if (err && err_index != ULONG_MAX)
-		attrs->error_offset = (uint64_t)err_index << PAGE_SHIFT;
+		attrs->error_offset = (uint64_t)(err_index + gs_test_bug(GS_BUG_ERROR_OFFSET))
+				      << PAGE_SHIFT;
 	return err;
 }
 
@@ -1097,7 +1102,9 @@ int kvm_gmem_ioctl(struct gmem_file *file, unsigned long cmd, void *uarg)
 	err = gmem_set_attributes(file, &attrs, &err_index);
 	/* Only the field is written back, and only when the conversion failed. */
 	if (err && err_index != ULONG_MAX) {
-		uint64_t off = (uint64_t)err_index << PAGE_SHIFT;
+		/* TEST-ONLY: the oracle's tests plant a wrong page here (docs/ORACLE.md). */
+		uint64_t off = (uint64_t)(err_index + gs_test_bug(GS_BUG_ERROR_OFFSET))
+			       << PAGE_SHIFT;
 
 		memcpy((char *)uarg + offsetof(struct gs_kvm_memory_attributes2, error_offset),
 		       &off, sizeof(off));

@@ -42,6 +42,7 @@
 #include <gmemsim/warn.h>
 
 #include <gmemsim/internal/page_alloc.h>
+#include <gmemsim/internal/scenario_int.h>
 
 /* The syscall table of this run's backend. */
 static const struct gs_sys_ops *run_sys(struct gs_scenario *s)
@@ -1715,3 +1716,23 @@ static struct gs_scenario_module gmem_split_module = {
 	.verbs = gmem_split_verbs,
 };
 GS_SCENARIO_MODULE(gmem_split_module)
+
+/* --- for the oracle's adapter (scenario_oracle.c): the simulator's objects behind names --- */
+
+int gs_scenario_gmem_fd(struct gs_scenario *s, const char *name, uint64_t *map_len)
+{
+	struct gmem_obj *g = name ? gs_scenario_obj_get(s, name, &gmem_type) : NULL;
+
+	if (!g || g->absent || g->sys->live)
+		return -1;
+	if (map_len)
+		*map_len = g->map ? g->map_len : 0;
+	return g->fd;
+}
+
+struct kvm *gs_scenario_vm_kvm(struct gs_scenario *s, const char *name)
+{
+	struct vm_obj *vm = name ? gs_scenario_obj_get(s, name, &vm_type) : NULL;
+
+	return vm && !vm->absent && !vm->sys->live && vm->fd >= 0 ? gs_uapi_kvm(vm->fd) : NULL;
+}

@@ -66,11 +66,21 @@ static void destroy_objects(struct gs_scenario *s)
 	g_ptr_array_set_size(s->order, 0);
 }
 
+const struct gs_scenario_hook *gs_scenario_oracle_hook;
+
+static void oracle_stop(struct gs_scenario *s)
+{
+	if (s->oracle)
+		gs_scenario_oracle_hook->stop(s->oracle);
+	s->oracle = NULL;
+}
+
 void gs_scenario_free(struct gs_scenario *s)
 {
 	if (!s)
 		return;
 	destroy_objects(s);
+	oracle_stop(s);
 	g_hash_table_destroy(s->objs);
 	g_ptr_array_free(s->order, TRUE);
 	g_array_free(s->armed, TRUE);
@@ -380,7 +390,7 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	struct gs_result res = {0};
 	unsigned long warn0 = gs_warn_count();
 	char text[512];
-	bool ok;
+	bool ok, oracle_bad;
 
 	if (!(op->verb->backends & s->opts.backend)) {
 		res.skipped = true;
@@ -399,11 +409,15 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 		fprintf(s->opts.out, "%s:%u: %s -> %s\n", op->file, op->line, op->src, text);
 	if (res.skipped)
 		return GS_EXIT_OK;
+	/* The oracle follows every line run, whatever its expectation says. */
+	oracle_bad = s->oracle && gs_scenario_oracle_hook->after(s, s->oracle, op, &res);
 	ok = gs_scenario_expectation_met(s, op, &res);
 	if (!ok) {
 		report_mismatch(s, op, &res);
 		return GS_EXIT_FAIL;
 	}
+	if (oracle_bad)
+		return GS_EXIT_FAIL;
 	if (op->has_expect)
 		s->expects_met++;
 	return GS_EXIT_OK;
@@ -429,6 +443,9 @@ void gs_scenario_begin_run(struct gs_scenario *s, const char *name, uint64_t *li
 	s->warn_base_line = 0;
 	g_array_set_size(s->armed, 0);
 	gs_inject_reset();
+	oracle_stop(s);
+	if (s->opts.oracle && s->opts.backend == GS_BACKEND_SIM && gs_scenario_oracle_hook)
+		s->oracle = gs_scenario_oracle_hook->start();
 	gs_scenario_reseed(s, s->opts.seed);
 	for (unsigned int i = 0; i < gs_site_count(); i++) {
 		struct gs_site_stats st;
@@ -468,6 +485,7 @@ int gs_scenario_end_run(struct gs_scenario *s, int status, const uint64_t *live)
 	 * rules, or it would fail where no kernel fails.
 	 */
 	report_unfired_rules(s);
+	oracle_stop(s);
 	destroy_objects(s);
 	gs_scenario_modules_teardown();
 	if (status == GS_EXIT_OK && warns) {

@@ -43,6 +43,7 @@ struct gs_scenario {
 	unsigned int warn_base_line; /* line of that expect-warns, 0 for the start */
 	unsigned int ops_run, ops_skipped, expects_met;
 	struct gs_result last; /* result of the last operation run (for the fail-nth runner) */
+	void *oracle;	       /* opts.oracle: the oracle adapter's state for this run */
 };
 
 /* The expectation kind called @key, or NULL. */
@@ -75,6 +76,28 @@ int gs_scenario_end_run(struct gs_scenario *s, int status, const uint64_t *live)
 /* Whether @res satisfies @op's expectation (or, without one, the strict rules). */
 bool gs_scenario_expectation_met(const struct gs_scenario *s, const struct gs_op *op,
 				 const struct gs_result *res);
+
+/*
+ * For the oracle's adapter: the fd of the simulated guest_memfd called @name
+ * (-1 if none, skipped, or on the kernel) and its mapping's length (0 when
+ * unmapped); the simulated VM called @name, or NULL.
+ */
+int gs_scenario_gmem_fd(struct gs_scenario *s, const char *name, uint64_t *map_len);
+struct kvm *gs_scenario_vm_kvm(struct gs_scenario *s, const char *name);
+
+/*
+ * The oracle's adapter (scenario_oracle.c) as the runner sees it: a state per
+ * run, and a call after every line run (returns the mismatches, reported on
+ * the scenario's error stream). Set by the adapter's constructor, so the
+ * runner does not call up into the module that uses the verbs' objects.
+ */
+struct gs_scenario_hook {
+	void *(*start)(void);
+	void (*stop)(void *state);
+	unsigned int (*after)(struct gs_scenario *s, void *state, const struct gs_op *op,
+			      const struct gs_result *res);
+};
+extern const struct gs_scenario_hook *gs_scenario_oracle_hook;
 
 /* Index of @key in @verb's keys, or -1. */
 int gs_verb_key_index(const struct gs_verb *verb, const char *key);

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-page oracle: an independent, deliberately simple reference model of
+ * guest_memfd state per 4 KiB index, written from the spec
+ * (/work/shared/spec/guest_memfd.md) and not from the simulator's code. It
+ * predicts each operation's answer (value, errno, EAGAIN's error_offset, the
+ * ordering's all-or-nothing or partial-progress rule) and, after every
+ * operation, compares its model with the simulator's state as the state
+ * registry records it (kvm_gmem_dump_state()). docs/ORACLE.md.
+ *
+ * The model is sparse: a sorted list of runs of equal per-index state, so a
+ * 1 TiB file costs memory in proportion to the ranges operations touched.
+ */
+#ifndef GMEMSIM_ORACLE_H
+#define GMEMSIM_ORACLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <gmemsim/compiler.h>
+#include <gmemsim/gmem.h>
+
+struct gs_check_report;
+
+/**
+ * struct gs_oracle_cfg - what a new file is, as the creating VM says
+ * @flags: GUEST_MEMFD_FLAG_* asked for
+ * @page_order: 0, 9 (2 MiB) or 18 (1 GiB)
+ * @supported: KVM_CAP_GUEST_MEMFD_FLAGS of the VM (an input, not predicted);
+ *             0 when unknown (then only the size and order checks are predicted)
+ * @profile: design (st_blocks counted) or upstream (0 for 4 KiB files)
+ * @conversion: the VM's ordering (planned, v8, wip, rfc-v2)
+ * @in_place: attributes live in the file (KVM_SET_MEMORY_ATTRIBUTES2 exists)
+ * @has_private_mem: kvm_arch_has_private_mem() of the VM
+ */
+struct gs_oracle_cfg {
+	uint64_t flags;
+	unsigned int page_order;
+	uint64_t supported;
+	enum gs_gmem_profile profile;
+	enum gs_gmem_conversion conversion;
+	bool in_place;
+	bool has_private_mem;
+};
+
+/**
+ * struct gs_oracle_pred - the predicted answer of one operation
+ * @err: 0 or a negative errno
+ * @sigbus: a host access takes SIGBUS (@done bytes went through before it)
+ * @done: bytes a host access transfers before it stops
+ * @has_error_offset: @error_offset is predicted (a failed conversion)
+ * @error_offset: KVM_SET_MEMORY_ATTRIBUTES2's error_offset
+ * @has_data: a read's first byte is predicted
+ * @data: that byte
+ * @has_uniform: whether the read's bytes are all equal is predicted
+ * @uniform: that answer
+ * @has_blocks: st_blocks after the operation is predicted
+ * @blocks: that value
+ * @memory_fault: a guest fault exits with KVM_EXIT_MEMORY_FAULT
+ * @max_level: a guest fault's stage-2 level is at most this (1 = 4K); 0: none
+ * @has_max_order: @max_order is predicted (get_pfn)
+ * @max_order: get_pfn's max_order is at most this
+ * @unpredicted: the oracle does not model this case (the answer is taken as is)
+ */
+struct gs_oracle_pred {
+	int err;
+	bool sigbus;
+	uint64_t done;
+	bool has_error_offset;
+	uint64_t error_offset;
+	bool has_data;
+	uint8_t data;
+	bool has_uniform;
+	bool uniform;
+	bool has_blocks;
+	uint64_t blocks;
+	bool memory_fault;
+	int max_level;
+	bool has_max_order;
+	unsigned int max_order;
+	bool unpredicted;
+};
+
+struct gs_oracle;
+
+/**
+ * gs_oracle_new() - an empty oracle
+ *
+ * Context: any.
+ * Return: the oracle (free with gs_oracle_free()).
+ */
+GS_API struct gs_oracle *gs_oracle_new(void);
+
+/** gs_oracle_free() - free @o and its files (NULL is fine) */
+GS_API void gs_oracle_free(struct gs_oracle *o);
+
+/**
+ * gs_oracle_create() - predict KVM_CREATE_GUEST_MEMFD (rule 5, P31)
+ * @o: the oracle
+ * @size: the size asked for
+ * @cfg: the file and its VM
+ * @p: the prediction
+ *
+ * Context: between operations.
+ * Return: the new file's id (>= 0) when success is predicted, else -1.
+ */
+GS_API int gs_oracle_create(struct gs_oracle *o, uint64_t size, const struct gs_oracle_cfg *cfg,
+			    struct gs_oracle_pred *p);
+
+/**
+ * gs_oracle_fallocate() - predict fallocate() and apply it to the model (rules 16-18, P32, P36)
+ * @o: the oracle
+ * @id: the file
+ * @mode: FALLOC_FL_* bits
+ * @off: offset in bytes
+ * @len: length in bytes
+ * @p: the prediction
+ *
+ * Context: between operations.
+ * Return: @p->err.
+ */
+GS_API int gs_oracle_fallocate(struct gs_oracle *o, int id, int mode, int64_t off, int64_t len,
+			       struct gs_oracle_pred *p);
+
+/**
+ * gs_oracle_convert() - predict KVM_SET_MEMORY_ATTRIBUTES2 (P6-P8, P20, P35, P37)
+ * @o: the oracle
+ * @id: the file
+ * @a: the argument as passed in
+ * @p: the prediction (error_offset on failure)
+ *
+ * Context: between operations.
+ * Return: @p->err.
+ */
+GS_API int gs_oracle_convert(struct gs_oracle *o, int id, const struct gs_kvm_memory_attributes2 *a,
+			     struct gs_oracle_pred *p);
+
+/**
+ * gs_oracle_access() - predict a host access through a MAP_SHARED mapping (rules 24-26, P5, P10)
+ * @o: the oracle
+ * @id: the file
+ * @off: file offset in bytes
+ * @len: bytes (at least 1)
+ * @write: a store of @byte to every byte, else a load
+ * @byte: what a store writes
+ * @p: the prediction (sigbus and done; a load's data and uniform)
+ *
+ * Context: between operations.
+ * Return: 0, or -EINVAL for an unknown file.
+ */
+GS_API int gs_oracle_access(struct gs_oracle *o, int id, uint64_t off, uint64_t len, bool write,
+			    uint8_t byte, struct gs_oracle_pred *p);
+
+/**
+ * gs_oracle_pin() - predict a long-term pin of the page at @off (a host fault, then a reference)
+ * @o: the oracle
+ * @id: the file
+ * @off: file offset in bytes
+ * @p: the prediction (-EFAULT where the fault would SIGBUS)
+ *
+ * Context: between operations.
+ * Return: @p->err.
+ */
+GS_API int gs_oracle_pin(struct gs_oracle *o, int id, uint64_t off, struct gs_oracle_pred *p);
+
+/**
+ * gs_oracle_unpin() - drop the latest pin of the page at @off
+ * @o: the oracle
+ * @id: the file
+ * @off: file offset in bytes
+ *
+ * Context: between operations.
+ * Return: 0, or -ENOENT if the oracle knows no such pin.
+ */
+GS_API int gs_oracle_unpin(struct gs_oracle *o, int id, uint64_t off);
+
+/**
+ * gs_oracle_munmap() - the file's host mappings are gone
+ * @o: the oracle
+ * @id: the file
+ *
+ * Context: between operations.
+ */
+GS_API void gs_oracle_munmap(struct gs_oracle *o, int id);
+
+/**
+ * gs_oracle_guest_fault() - predict a guest fault at file index @index (rule 33-35, P15, P29)
+ * @o: the oracle
+ * @id: the file
+ * @index: the file index the gfn maps to
+ * @private: the fault is private
+ * @gfn: the faulting frame
+ * @slot_gfn: the slot's first frame
+ * @slot_npages: the slot's length in pages
+ * @p: the prediction (memory_fault, max_level)
+ *
+ * Context: between operations.
+ * Return: @p->err.
+ */
+GS_API int gs_oracle_guest_fault(struct gs_oracle *o, int id, uint64_t index, bool private,
+				 uint64_t gfn, uint64_t slot_gfn, uint64_t slot_npages,
+				 struct gs_oracle_pred *p);
+
+/**
+ * gs_oracle_get_pfn() - predict kvm_gmem_get_pfn() at file index @index (rule 33, P29)
+ * @o: the oracle
+ * @id: the file
+ * @index: the file index
+ * @p: the prediction (EHWPOISON; else the page's first use and a max_order bound)
+ *
+ * Context: between operations.
+ * Return: @p->err.
+ */
+GS_API int gs_oracle_get_pfn(struct gs_oracle *o, int id, uint64_t index, struct gs_oracle_pred *p);
+
+/**
+ * gs_oracle_poison() - predict memory failure on the page at @index (rules 42-43)
+ * @o: the oracle
+ * @id: the file
+ * @index: the file index
+ * @p: the prediction (-ENOENT if nothing is allocated there)
+ *
+ * Context: between operations.
+ * Return: @p->err.
+ */
+GS_API int gs_oracle_poison(struct gs_oracle *o, int id, uint64_t index, struct gs_oracle_pred *p);
+
+/**
+ * gs_oracle_close() - the fd is closed: the model stays for the mappings, no longer compared
+ * @o: the oracle
+ * @id: the file
+ *
+ * Context: between operations.
+ */
+GS_API void gs_oracle_close(struct gs_oracle *o, int id);
+
+/**
+ * gs_oracle_unpredicted() - the operation failed with an error the oracle does not model
+ * @o: the oracle
+ * @id: the file
+ * @op: the operation's name, for the report
+ * @err: the negative errno it returned (an injected ENOMEM, for one)
+ *
+ * Where the profile promises all or nothing the model stays as it was, and
+ * the next comparison checks that the simulator did not move either; where
+ * it allows partial progress the file is no longer followed.
+ *
+ * Context: between operations.
+ */
+GS_API void gs_oracle_unpredicted(struct gs_oracle *o, int id, const char *op, int err);
+
+/**
+ * gs_oracle_compare() - compare the model of file @id with the simulator's file
+ * @o: the oracle
+ * @id: the file
+ * @file: the simulator's file (its state is read through kvm_gmem_dump_state())
+ * @op: the operation just done, named in each mismatch
+ * @r: where mismatches go ("<op>: index 0x..: <what> simulator=<v> oracle=<v>")
+ *
+ * Compares per index: attribute, allocated, host-mapped, poisoned; and
+ * i_bytes (st_blocks) and the subpool's used/reserved huge pages.
+ *
+ * Context: between operations.
+ * Return: the number of mismatches reported.
+ */
+GS_API unsigned int gs_oracle_compare(struct gs_oracle *o, int id, struct gmem_file *file,
+				      const char *op, struct gs_check_report *r);
+
+/**
+ * gs_oracle_followed() - whether file @id is still modelled and open
+ *
+ * Context: any.
+ * Return: true if gs_oracle_compare() would compare it.
+ */
+GS_API bool gs_oracle_followed(const struct gs_oracle *o, int id);
+
+/**
+ * gs_oracle_nr_runs() - runs of equal state the model of file @id holds
+ *
+ * What the model costs: it grows with the ranges operations touched, never
+ * with the file size.
+ *
+ * Context: any.
+ * Return: the count, 0 for an unknown file.
+ */
+GS_API unsigned int gs_oracle_nr_runs(const struct gs_oracle *o, int id);
+
+/**
+ * gs_oracle_bind() - name the simulator's file behind @id, for `check oracle`
+ * @o: the oracle
+ * @id: the file
+ * @file: the simulator's file, or NULL once it is gone
+ *
+ * The checker "oracle" (registered once) compares every file of every oracle
+ * that has a binding.
+ *
+ * Context: between operations.
+ */
+GS_API void gs_oracle_bind(struct gs_oracle *o, int id, struct gmem_file *file);
+
+#endif /* GMEMSIM_ORACLE_H */

@@ -1,0 +1,1082 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The per-page oracle (docs/ORACLE.md): a reference model of guest_memfd
+ * state per 4 KiB index, written from the spec's rules (guest_memfd.md rules
+ * 5, 16-18, 24-26, 33-35, 42-43; P5-P11, P20, P31-P37) and never from the
+ * simulator's code. It mirrors no kernel function: it is the answer the
+ * kernel's guest_memfd.c, guest_memfd_hugetlb.c and the conversion series
+ * must give, kept as runs of equal state ([start, end) of indices), so the
+ * cost follows the number of ranges operations touched, not the file size.
+ *
+ * The simulator is read only through the state registry's records
+ * (kvm_gmem_dump_state()): the comparison names the operation, the first
+ * differing index and both values.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+#include <gmemsim/check.h>
+#include <gmemsim/oracle.h>
+#include <gmemsim/state.h>
+#include <gmemsim/warn.h>
+#include <gmemsim/linux/kvm.h>
+
+#define OPAGE	    4096ULL
+#define CONTENT_MIX 0x100 /* bytes of a page that differ: a read's data is not predicted */
+
+/* What the spec says an index is. Unallocated indices keep only @priv. */
+struct opage {
+	uint8_t priv;
+	uint8_t alloc;
+	uint8_t uptodate; /* used once: zeroed (P10) */
+	uint8_t mapped;	  /* a host PTE maps it */
+	uint8_t poisoned;
+	uint16_t content; /* every byte of the page, or CONTENT_MIX */
+	uint32_t pins;
+};
+
+struct orun {
+	uint64_t start, end;
+	struct opage pg;
+};
+
+struct opin {
+	int file;
+	uint64_t index;
+	bool attached; /* still a reference on the file's page (a punch detaches it) */
+};
+
+struct ofile {
+	uint64_t size, npages;
+	struct gs_oracle_cfg cfg;
+	bool closed, lost, mapped_known;
+	GArray *runs;  /* struct orun, sorted, covering [0, npages) */
+	GArray *saved; /* the runs before the last operation, for gs_oracle_unpredicted() */
+	struct gmem_file *bound;
+};
+
+struct gs_oracle {
+	GPtrArray *files; /* struct ofile * */
+	GArray *pins;	  /* struct opin */
+	GList *link;
+};
+
+static GList *oracles; /* every live oracle, for `check oracle` */
+
+/* --- runs --- */
+
+static bool pg_eq(const struct opage *a, const struct opage *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+/* The run holding @idx (binary search). */
+static guint run_find(GArray *runs, uint64_t idx)
+{
+	guint lo = 0, hi = runs->len;
+
+	while (hi - lo > 1) {
+		guint mid = (lo + hi) / 2;
+
+		if (g_array_index(runs, struct orun, mid).start <= idx)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void run_split(GArray *runs, uint64_t idx)
+{
+	guint i;
+	struct orun *r, tail;
+
+	if (!runs->len)
+		return;
+	i = run_find(runs, idx);
+	r = &g_array_index(runs, struct orun, i);
+	if (idx <= r->start || idx >= r->end)
+		return;
+	tail = *r;
+	tail.start = idx;
+	r->end = idx;
+	g_array_insert_val(runs, i + 1, tail);
+}
+
+static void runs_coalesce(GArray *runs)
+{
+	guint out = 0;
+
+	for (guint i = 1; i < runs->len; i++) {
+		struct orun *a = &g_array_index(runs, struct orun, out);
+		struct orun *b = &g_array_index(runs, struct orun, i);
+
+		if (pg_eq(&a->pg, &b->pg))
+			a->end = b->end;
+		else
+			g_array_index(runs, struct orun, ++out) = *b;
+	}
+	if (runs->len)
+		g_array_set_size(runs, out + 1);
+}
+
+typedef void (*pg_fn)(struct opage *pg, void *arg);
+
+/* Apply @fn to every index of [@s, @e), run by run. */
+static void range_apply(struct ofile *f, uint64_t s, uint64_t e, pg_fn fn, void *arg)
+{
+	if (s >= e)
+		return;
+	run_split(f->runs, s);
+	run_split(f->runs, e);
+	for (guint i = run_find(f->runs, s); i < f->runs->len; i++) {
+		struct orun *r = &g_array_index(f->runs, struct orun, i);
+
+		if (r->start >= e)
+			break;
+		fn(&r->pg, arg);
+	}
+	runs_coalesce(f->runs);
+}
+
+static struct opage pg_at(const struct ofile *f, uint64_t idx)
+{
+	return g_array_index(f->runs, struct orun, run_find(f->runs, idx)).pg;
+}
+
+typedef bool (*pg_pred)(const struct opage *pg, const void *arg);
+
+/* The first index of [@s, @e) whose page satisfies @pred, or @e. */
+static uint64_t first_where(const struct ofile *f, uint64_t s, uint64_t e, pg_pred pred,
+			    const void *arg)
+{
+	if (s >= e)
+		return e;
+	for (guint i = run_find(f->runs, s); i < f->runs->len; i++) {
+		const struct orun *r = &g_array_index(f->runs, struct orun, i);
+
+		if (r->start >= e)
+			break;
+		if (pred(&r->pg, arg))
+			return MAX(r->start, s);
+	}
+	return e;
+}
+
+static bool is_pinned(const struct opage *pg, const void *arg)
+{
+	(void)arg;
+	return pg->alloc && pg->pins;
+}
+
+static bool attr_differs(const struct opage *pg, const void *arg)
+{
+	return pg->priv != *(const uint8_t *)arg;
+}
+
+/* A host access stops here: private (P5), poisoned (rule 43). */
+static bool host_refused(const struct opage *pg, const void *arg)
+{
+	(void)arg;
+	return pg->priv || (pg->alloc && pg->poisoned);
+}
+
+static bool is_mixed(const struct opage *pg, const void *arg)
+{
+	(void)arg;
+	return pg->alloc && pg->uptodate && pg->content == CONTENT_MIX;
+}
+
+static bool content_differs(const struct opage *pg, const void *arg)
+{
+	uint16_t c = pg->alloc && pg->uptodate ? pg->content : 0;
+
+	return c != *(const uint16_t *)arg;
+}
+
+/* --- files --- */
+
+static struct ofile *file_get(struct gs_oracle *o, int id)
+{
+	if (!o || id < 0 || (guint)id >= o->files->len)
+		return NULL;
+	return g_ptr_array_index(o->files, id);
+}
+
+static uint64_t huge_nr(const struct ofile *f)
+{
+	return 1ULL << f->cfg.page_order;
+}
+
+/* Remember the model before an operation changes it. */
+static void save(struct ofile *f)
+{
+	g_array_set_size(f->saved, 0);
+	g_array_append_vals(f->saved, f->runs->data, f->runs->len);
+}
+
+static void pg_alloc(struct opage *pg, void *arg)
+{
+	(void)arg;
+	if (pg->alloc)
+		return;
+	*pg = (struct opage){.priv = pg->priv, .alloc = 1};
+}
+
+/* Allocate the folio(s) holding [@s, @e): a HugeTLB folio is its whole huge page (P23). */
+static void alloc_range(struct ofile *f, uint64_t s, uint64_t e)
+{
+	uint64_t nr = huge_nr(f);
+
+	range_apply(f, s & ~(nr - 1), MIN((e + nr - 1) & ~(nr - 1), f->npages), pg_alloc, NULL);
+}
+
+static void pg_use(struct opage *pg, void *arg)
+{
+	(void)arg;
+	if (pg->uptodate)
+		return;
+	pg->uptodate = 1;
+	pg->content = 0; /* P10: zeroed once, on first use */
+}
+
+/* First use of [@s, @e) by the host or the guest: allocated if missing, zeroed once. */
+static void use_range(struct ofile *f, uint64_t s, uint64_t e)
+{
+	alloc_range(f, s, e);
+	range_apply(f, s, e, pg_use, NULL);
+}
+
+static void pg_free(struct opage *pg, void *arg)
+{
+	(void)arg;
+	*pg = (struct opage){.priv = pg->priv};
+}
+
+static void pg_unmap(struct opage *pg, void *arg)
+{
+	(void)arg;
+	pg->mapped = 0;
+}
+
+static void pg_set_attr(struct opage *pg, void *arg)
+{
+	pg->priv = *(uint8_t *)arg;
+}
+
+static uint64_t alloc_bytes(const struct ofile *f)
+{
+	uint64_t n = 0;
+
+	for (guint i = 0; i < f->runs->len; i++) {
+		const struct orun *r = &g_array_index(f->runs, struct orun, i);
+
+		n += r->pg.alloc ? r->end - r->start : 0;
+	}
+	return n * OPAGE;
+}
+
+/* Huge pages with an allocated index (the subpool's used pages, P22). */
+static uint64_t used_hpages(const struct ofile *f)
+{
+	uint64_t n = 0, last = UINT64_MAX, shift = f->cfg.page_order;
+
+	for (guint i = 0; i < f->runs->len; i++) {
+		const struct orun *r = &g_array_index(f->runs, struct orun, i);
+		uint64_t a, b;
+
+		if (!r->pg.alloc)
+			continue;
+		a = r->start >> shift;
+		b = (r->end - 1) >> shift;
+		n += b - a + 1 - (a == last);
+		last = b;
+	}
+	return n;
+}
+
+/* st_blocks: every folio in the design (P33), none for upstream 4 KiB files (rule 12). */
+static void predict_blocks(const struct ofile *f, struct gs_oracle_pred *p)
+{
+	p->has_blocks = true;
+	p->blocks = f->cfg.profile == GS_GMEM_PROFILE_UPSTREAM && !f->cfg.page_order
+			    ? 0
+			    : alloc_bytes(f) / 512;
+}
+
+struct gs_oracle *gs_oracle_new(void)
+{
+	struct gs_oracle *o = g_new0(struct gs_oracle, 1);
+
+	o->files = g_ptr_array_new();
+	o->pins = g_array_new(FALSE, FALSE, sizeof(struct opin));
+	oracles = g_list_prepend(oracles, o);
+	o->link = oracles;
+	return o;
+}
+
+void gs_oracle_free(struct gs_oracle *o)
+{
+	if (!o)
+		return;
+	for (guint i = 0; i < o->files->len; i++) {
+		struct ofile *f = g_ptr_array_index(o->files, i);
+
+		g_array_free(f->runs, TRUE);
+		g_array_free(f->saved, TRUE);
+		g_free(f);
+	}
+	g_ptr_array_free(o->files, TRUE);
+	g_array_free(o->pins, TRUE);
+	oracles = g_list_delete_link(oracles, o->link);
+	g_free(o);
+}
+
+/* P31 (and rule 5): flags, then the order, then the size. */
+static int create_check(uint64_t size, const struct gs_oracle_cfg *c)
+{
+	bool hugetlb = c->flags & GS_GUEST_MEMFD_FLAG_HUGETLB;
+
+	if (c->supported && (c->flags & ~c->supported))
+		return -EINVAL;
+	if (c->page_order && !hugetlb)
+		return -EINVAL;
+	if (hugetlb && (c->flags & GS_GUEST_MEMFD_FLAG_INIT_SHARED))
+		return -EINVAL;
+	if (hugetlb && c->page_order != 9 && c->page_order != 18)
+		return -EINVAL;
+	if ((int64_t)size <= 0 || size % (OPAGE << c->page_order))
+		return -EINVAL;
+	return 0;
+}
+
+int gs_oracle_create(struct gs_oracle *o, uint64_t size, const struct gs_oracle_cfg *cfg,
+		     struct gs_oracle_pred *p)
+{
+	struct ofile *f;
+	struct orun all;
+
+	*p = (struct gs_oracle_pred){.err = create_check(size, cfg)};
+	if (p->err)
+		return -1;
+	f = g_new0(struct ofile, 1);
+	f->size = size;
+	f->npages = size / OPAGE;
+	f->cfg = *cfg;
+	f->mapped_known = true;
+	f->runs = g_array_new(FALSE, FALSE, sizeof(struct orun));
+	f->saved = g_array_new(FALSE, FALSE, sizeof(struct orun));
+	/* P1: the whole range starts as INIT_SHARED says. */
+	all = (struct orun){.start = 0, .end = f->npages};
+	all.pg.priv = !(cfg->flags & GS_GUEST_MEMFD_FLAG_INIT_SHARED);
+	g_array_append_val(f->runs, all);
+	g_ptr_array_add(o->files, f);
+	predict_blocks(f, p);
+	return (int)o->files->len - 1;
+}
+
+/* Rule 16: the VFS checks, then guest_memfd's (P32 for HugeTLB granularity). */
+static int falloc_check(const struct ofile *f, int mode, int64_t off, int64_t len)
+{
+	uint64_t gran = OPAGE << f->cfg.page_order;
+
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if (mode & ~GS_FALLOC_FL_SUPPORTED_MASK)
+		return -EOPNOTSUPP;
+	if ((mode & GS_FALLOC_FL_PUNCH_HOLE) && !(mode & GS_FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if (off > INT64_MAX - len)
+		return -EFBIG;
+	if (!(mode & GS_FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	if (mode & ~(GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE))
+		return -EOPNOTSUPP;
+	if ((uint64_t)off % gran || (uint64_t)len % gran)
+		return -EINVAL;
+	if (!(mode & GS_FALLOC_FL_PUNCH_HOLE) && (uint64_t)(off + len) > f->size)
+		return -EINVAL;
+	return 0;
+}
+
+/* Pins on the pages of [@s, @e) now hold pages the file no longer has. */
+static void detach_pins(struct gs_oracle *o, int id, uint64_t s, uint64_t e)
+{
+	for (guint i = 0; i < o->pins->len; i++) {
+		struct opin *pin = &g_array_index(o->pins, struct opin, i);
+
+		if (pin->file == id && pin->index >= s && pin->index < e)
+			pin->attached = false;
+	}
+}
+
+int gs_oracle_fallocate(struct gs_oracle *o, int id, int mode, int64_t off, int64_t len,
+			struct gs_oracle_pred *p)
+{
+	struct ofile *f = file_get(o, id);
+	uint64_t s, e;
+
+	*p = (struct gs_oracle_pred){0};
+	if (!f)
+		return p->err = -EBADF;
+	save(f);
+	p->err = falloc_check(f, mode, off, len);
+	if (p->err)
+		goto out;
+	s = (uint64_t)off / OPAGE;
+	e = MIN((uint64_t)(off + len) / OPAGE, f->npages);
+	if (!(mode & GS_FALLOC_FL_PUNCH_HOLE)) {
+		alloc_range(f, s, e); /* rule 17: not zeroed here */
+		goto out;
+	}
+	/* Rule 18: nothing at or past i_size. P36: a referenced huge page cannot merge back. */
+	if (f->cfg.page_order && first_where(f, s, e, is_pinned, NULL) < e) {
+		p->err = -EAGAIN;
+		goto out;
+	}
+	range_apply(f, s, e, pg_free, NULL); /* P11: attributes stay */
+	detach_pins(o, id, s, e);
+out:
+	predict_blocks(f, p);
+	return p->err;
+}
+
+/* P6 (v8), P20 (rfc-v2): the argument checks, before any state is looked at. */
+static int convert_check(const struct ofile *f, const struct gs_kvm_memory_attributes2 *a,
+			 bool *noop)
+{
+	bool rfc = f->cfg.conversion == GS_CONVERSION_RFC_V2;
+
+	*noop = false;
+	if (!f->cfg.in_place)
+		return -ENOTTY; /* P2 */
+	if (a->flags)
+		return -EINVAL;
+	for (unsigned int i = 0; i < G_N_ELEMENTS(a->reserved); i++)
+		if (a->reserved[i])
+			return -EINVAL;
+	if (!f->cfg.has_private_mem)
+		return -EINVAL;
+	if (a->attributes & ~GS_KVM_MEMORY_ATTRIBUTE_PRIVATE)
+		return -EINVAL;
+	if (rfc && a->error_offset)
+		return -EINVAL;
+	if (rfc && !a->size) {
+		*noop = true;
+		return 0;
+	}
+	if (!a->size || a->offset + a->size < a->offset)
+		return -EINVAL;
+	if (a->offset % OPAGE || a->size % OPAGE)
+		return -EINVAL;
+	if (a->offset >= f->size || a->offset + a->size > f->size)
+		return -EINVAL;
+	return 0;
+}
+
+/* Where a failed to-private conversion stopped: the end of its batch or work item. */
+static uint64_t failed_unit_end(const struct ofile *f, uint64_t bad, uint64_t e)
+{
+	uint64_t nr = huge_nr(f);
+
+	switch (f->cfg.conversion) {
+	case GS_CONVERSION_WIP: /* P35: one huge-page batch at a time */
+		return f->cfg.page_order ? MIN((bad | (nr - 1)) + 1, e) : e;
+	case GS_CONVERSION_RFC_V2:
+		/*
+		 * P20: the work item, a range of the attribute tree whose value
+		 * differs. Its end depends on how the tree split its ranges, which
+		 * rfc-v2 does not merge: known up to the failing page only.
+		 */
+		return bad + 1;
+	default: /* P7, P37: the whole range at once */
+		return e;
+	}
+}
+
+int gs_oracle_convert(struct gs_oracle *o, int id, const struct gs_kvm_memory_attributes2 *a,
+		      struct gs_oracle_pred *p)
+{
+	struct ofile *f = file_get(o, id);
+	uint8_t to;
+	uint64_t s, e, bad;
+	bool noop;
+
+	*p = (struct gs_oracle_pred){0};
+	if (!f)
+		return p->err = -EBADF;
+	save(f);
+	/* P7.5: error_offset is written back only when the conversion fails past the checks. */
+	p->has_error_offset = true;
+	p->error_offset = a->error_offset;
+	p->err = convert_check(f, a, &noop);
+	if (p->err || noop)
+		return p->err;
+	to = (a->attributes & GS_KVM_MEMORY_ATTRIBUTE_PRIVATE) != 0;
+	s = a->offset / OPAGE;
+	e = (a->offset + a->size) / OPAGE;
+	/* P7.1: the whole range has the value already: done before any reference is looked at. */
+	if (first_where(f, s, e, attr_differs, &to) == e)
+		return 0;
+	/* v8 and rfc-v2 know no HugeTLB (docs/CONVERSION.md, step 11). */
+	if (f->cfg.page_order &&
+	    (f->cfg.conversion == GS_CONVERSION_V8 || f->cfg.conversion == GS_CONVERSION_RFC_V2)) {
+		p->has_error_offset = false;
+		return p->err = -EOPNOTSUPP;
+	}
+	bad = to ? first_where(f, s, e, is_pinned, NULL) : e;
+	if (bad < e) {
+		uint64_t unit = failed_unit_end(f, bad, e);
+		uint64_t done = f->cfg.conversion == GS_CONVERSION_WIP && f->cfg.page_order
+					? bad & ~(huge_nr(f) - 1)
+					: s;
+
+		/* P7.3: the host mappings went before the references were counted. */
+		range_apply(f, s, unit, pg_unmap, NULL);
+		if (f->cfg.conversion == GS_CONVERSION_RFC_V2)
+			f->mapped_known = false;
+		/* P35: the batches before the failing one stay converted. */
+		range_apply(f, s, MAX(done, s), pg_set_attr, &to);
+		p->err = -EAGAIN;
+		/*
+		 * v8 and planned: max(offset, folio->index); wip and rfc-v2:
+		 * folio->index. A pinned page is a shared 4 KiB folio either way.
+		 */
+		p->error_offset = bad * OPAGE;
+		return p->err;
+	}
+	if (to)
+		range_apply(f, s, e, pg_unmap, NULL);
+	range_apply(f, s, e, pg_set_attr, &to); /* P9: contents untouched */
+	return 0;
+}
+
+struct write_arg {
+	uint8_t byte;
+	bool whole;
+};
+
+static void pg_write(struct opage *pg, void *arg)
+{
+	const struct write_arg *w = arg;
+
+	pg->mapped = 1;
+	if (w->whole || pg->content == w->byte)
+		pg->content = w->byte;
+	else
+		pg->content = CONTENT_MIX;
+}
+
+static void pg_map(struct opage *pg, void *arg)
+{
+	(void)arg;
+	pg->mapped = 1;
+}
+
+/* A store of @byte over the bytes [@off, @off + @len) of pages that host faults mapped. */
+static void write_bytes(struct ofile *f, uint64_t off, uint64_t len, uint8_t byte)
+{
+	uint64_t s = off / OPAGE, e = (off + len + OPAGE - 1) / OPAGE;
+	uint64_t fs = (off + OPAGE - 1) / OPAGE, fe = (off + len) / OPAGE;
+	struct write_arg part = {.byte = byte}, whole = {.byte = byte, .whole = true};
+
+	if (fs >= fe) {
+		range_apply(f, s, e, pg_write, &part);
+		return;
+	}
+	range_apply(f, s, fs, pg_write, &part);
+	range_apply(f, fs, fe, pg_write, &whole);
+	range_apply(f, fe, e, pg_write, &part);
+}
+
+int gs_oracle_access(struct gs_oracle *o, int id, uint64_t off, uint64_t len, bool write,
+		     uint8_t byte, struct gs_oracle_pred *p)
+{
+	struct ofile *f = file_get(o, id);
+	uint64_t s, e, stop, end;
+
+	*p = (struct gs_oracle_pred){0};
+	if (!f || !len)
+		return -EINVAL;
+	save(f);
+	s = off / OPAGE;
+	e = (off + len + OPAGE - 1) / OPAGE;
+	/* Rule 24: no page past i_size; P5: none that is private; rule 43: none poisoned. */
+	stop = first_where(f, s, MIN(e, f->npages), host_refused, NULL);
+	if (stop > f->npages || e > f->npages)
+		stop = MIN(stop, f->npages);
+	end = MIN(off + len, stop * OPAGE);
+	p->sigbus = stop < e;
+	p->done = end > off ? end - off : 0;
+	if (stop <= s)
+		return 0;
+	use_range(f, s, stop);
+	if (write) {
+		write_bytes(f, off, end - off, byte);
+		return 0;
+	}
+	range_apply(f, s, stop, pg_map, NULL);
+	if (first_where(f, s, s + 1, is_mixed, NULL) == s)
+		return 0;
+	{
+		struct opage pg = pg_at(f, s);
+		uint16_t first = pg.content;
+
+		p->has_data = true;
+		p->data = (uint8_t)first;
+		if (first_where(f, s, stop, is_mixed, NULL) < stop)
+			return 0;
+		p->has_uniform = true;
+		p->uniform = first_where(f, s, stop, content_differs, &first) == stop;
+	}
+	return 0;
+}
+
+int gs_oracle_pin(struct gs_oracle *o, int id, uint64_t off, struct gs_oracle_pred *p)
+{
+	struct ofile *f = file_get(o, id);
+	uint64_t idx = off / OPAGE;
+	struct opin pin = {.file = id, .index = idx, .attached = true};
+	struct opage pg;
+
+	*p = (struct gs_oracle_pred){0};
+	if (!f)
+		return p->err = -EBADF;
+	save(f);
+	/* GUP faults the page in first: private is EFAULT, then a poisoned page EHWPOISON. */
+	if (idx >= f->npages)
+		return p->err = -EFAULT;
+	pg = pg_at(f, idx);
+	/* The fault looks at the attribute before the folio (P5, then rule 43). */
+	if (pg.priv)
+		return p->err = -EFAULT;
+	if (pg.alloc && pg.poisoned)
+		return p->err = -EHWPOISON;
+	use_range(f, idx, idx + 1);
+	range_apply(f, idx, idx + 1, pg_map, NULL);
+	run_split(f->runs, idx);
+	run_split(f->runs, idx + 1);
+	g_array_index(f->runs, struct orun, run_find(f->runs, idx)).pg.pins++;
+	runs_coalesce(f->runs);
+	g_array_append_val(o->pins, pin);
+	return 0;
+}
+
+int gs_oracle_unpin(struct gs_oracle *o, int id, uint64_t off)
+{
+	struct ofile *f = file_get(o, id);
+	uint64_t idx = off / OPAGE;
+
+	if (!f)
+		return -ENOENT;
+	save(f);
+	for (guint i = o->pins->len; i-- > 0;) {
+		struct opin pin = g_array_index(o->pins, struct opin, i);
+
+		if (pin.file != id || pin.index != idx)
+			continue;
+		g_array_remove_index(o->pins, i);
+		if (pin.attached) {
+			run_split(f->runs, idx);
+			run_split(f->runs, idx + 1);
+			g_array_index(f->runs, struct orun, run_find(f->runs, idx)).pg.pins--;
+			runs_coalesce(f->runs);
+		}
+		return 0;
+	}
+	return -ENOENT;
+}
+
+void gs_oracle_munmap(struct gs_oracle *o, int id)
+{
+	struct ofile *f = file_get(o, id);
+
+	if (!f)
+		return;
+	range_apply(f, 0, f->npages, pg_unmap, NULL);
+	f->mapped_known = true;
+}
+
+static bool not_private_or_poisoned(const struct opage *pg, const void *arg)
+{
+	(void)arg;
+	return !pg->priv || (pg->alloc && pg->poisoned);
+}
+
+/* Rule 35: a huge leaf needs gfn and index aligned alike and the whole huge page in the slot. */
+static bool slot_allows_huge(uint64_t gfn, uint64_t index, uint64_t first, uint64_t npages,
+			     unsigned int order)
+{
+	uint64_t nr = 1ULL << order, base = gfn & ~(nr - 1);
+
+	return order && !((gfn ^ index) & (nr - 1)) && base >= first && base + nr <= first + npages;
+}
+
+int gs_oracle_guest_fault(struct gs_oracle *o, int id, uint64_t index, bool private, uint64_t gfn,
+			  uint64_t slot_gfn, uint64_t slot_npages, struct gs_oracle_pred *p)
+{
+	struct ofile *f = file_get(o, id);
+	struct opage pg;
+	uint64_t nr, base;
+
+	*p = (struct gs_oracle_pred){0};
+	if (!f || index >= f->npages)
+		return p->err = -EFAULT;
+	save(f);
+	pg = pg_at(f, index);
+	if (!f->cfg.in_place) {
+		p->unpredicted = true; /* attributes per VM: not the file's model */
+		return 0;
+	}
+	/* P15: the access kind must match the index's attribute. */
+	if (pg.priv != private) {
+		p->memory_fault = true;
+		return p->err = -EFAULT;
+	}
+	/* Rule 34: a shared fault outside a GMEM_ONLY slot is served from userspace_addr. */
+	if (!private && !(f->cfg.flags & GS_GUEST_MEMFD_FLAG_MMAP)) {
+		p->unpredicted = true;
+		return 0;
+	}
+	/* Rule 43; KVM prepares a memory-fault exit for any error of get_pfn [inferred]. */
+	if (pg.alloc && pg.poisoned) {
+		p->memory_fault = true;
+		return p->err = -EHWPOISON;
+	}
+	use_range(f, index, index + 1);
+	/* Rule 35, P29, P40: huge only over a whole-private, aligned huge page. */
+	p->max_level = 1;
+	nr = huge_nr(f);
+	base = index & ~(nr - 1);
+	if (slot_allows_huge(gfn, index, slot_gfn, slot_npages, f->cfg.page_order) && private &&
+	    first_where(f, base, base + nr, not_private_or_poisoned, NULL) == base + nr)
+		p->max_level = f->cfg.page_order >= 18 ? 3 : 2;
+	return 0;
+}
+
+int gs_oracle_get_pfn(struct gs_oracle *o, int id, uint64_t index, struct gs_oracle_pred *p)
+{
+	struct ofile *f = file_get(o, id);
+	uint64_t nr, base;
+
+	*p = (struct gs_oracle_pred){0};
+	if (!f)
+		return p->err = -EBADF;
+	save(f);
+	if (index >= f->npages) {
+		p->unpredicted = true; /* no binding there: the slot's business */
+		return 0;
+	}
+	if (pg_at(f, index).alloc && pg_at(f, index).poisoned)
+		return p->err = -EHWPOISON;
+	use_range(f, index, index + 1);
+	/* P29: the folio's order, 0 where the huge page is not all private. */
+	nr = huge_nr(f);
+	base = index & ~(nr - 1);
+	p->has_max_order = true;
+	p->max_order = first_where(f, base, base + nr, not_private_or_poisoned, NULL) == base + nr
+			       ? f->cfg.page_order
+			       : 0;
+	return 0;
+}
+
+static void pg_poison(struct opage *pg, void *arg)
+{
+	(void)arg;
+	pg->poisoned = 1;
+}
+
+int gs_oracle_poison(struct gs_oracle *o, int id, uint64_t index, struct gs_oracle_pred *p)
+{
+	struct ofile *f = file_get(o, id);
+
+	*p = (struct gs_oracle_pred){0};
+	if (!f)
+		return p->err = -EBADF;
+	save(f);
+	if (index >= f->npages || !pg_at(f, index).alloc)
+		return p->err = -ENOENT;
+	/* HugeTLB memory failure is in no version (spec §4.16): not modelled. */
+	if (f->cfg.page_order) {
+		p->unpredicted = true;
+		f->lost = true;
+		return 0;
+	}
+	/* Rule 42: the folio stays, marked; its host PTEs go with the zap. */
+	range_apply(f, index, index + 1, pg_poison, NULL);
+	range_apply(f, index, index + 1, pg_unmap, NULL);
+	return 0;
+}
+
+void gs_oracle_close(struct gs_oracle *o, int id)
+{
+	struct ofile *f = file_get(o, id);
+
+	if (f) {
+		f->closed = true;
+		f->bound = NULL;
+	}
+}
+
+void gs_oracle_unpredicted(struct gs_oracle *o, int id, const char *op, int err)
+{
+	struct ofile *f = file_get(o, id);
+	bool atomic;
+
+	(void)op;
+	(void)err;
+	if (!f)
+		return;
+	/* P7/P37 (and rfc-v2's rollback) promise all or nothing for a conversion. */
+	atomic = !strcmp(op, "convert") && f->cfg.conversion != GS_CONVERSION_WIP;
+	if (!atomic) {
+		f->lost = true;
+		return;
+	}
+	g_array_set_size(f->runs, 0);
+	g_array_append_vals(f->runs, f->saved->data, f->saved->len);
+	/* The host PTEs of a to-private attempt may be gone or not, by the failing step. */
+	f->mapped_known = false;
+}
+
+bool gs_oracle_followed(const struct gs_oracle *o, int id)
+{
+	const struct ofile *f = file_get((struct gs_oracle *)o, id);
+
+	return f && !f->closed && !f->lost;
+}
+
+unsigned int gs_oracle_nr_runs(const struct gs_oracle *o, int id)
+{
+	const struct ofile *f = file_get((struct gs_oracle *)o, id);
+
+	return f ? f->runs->len : 0;
+}
+
+void gs_oracle_bind(struct gs_oracle *o, int id, struct gmem_file *file)
+{
+	struct ofile *f = file_get(o, id);
+
+	if (f)
+		f->bound = file;
+}
+
+/* --- comparison with the simulator's records --- */
+
+/* A piece of the simulator's state: [start, end) has @val. */
+struct sival {
+	uint64_t start, end, val;
+};
+
+struct sim_view {
+	GArray *attr;	/* val: 0 shared, 1 private, 2 unknown */
+	GArray *folios; /* val: bit 0 mapped, bit 1 poisoned, bit 2 present */
+	uint64_t i_bytes;
+	bool has_spool;
+	uint64_t spool_used, spool_rsv;
+};
+
+static uint64_t num(const char *s)
+{
+	return s ? strtoull(s, NULL, 0) : 0;
+}
+
+static struct sival *last_ival(GArray *a)
+{
+	return a->len ? &g_array_index(a, struct sival, a->len - 1) : NULL;
+}
+
+/* Read the records kvm_gmem_dump_state() writes under "f". */
+static void sim_view_read(struct sim_view *v, struct gmem_file *file)
+{
+	struct gs_state *st = gs_state_new();
+
+	kvm_gmem_dump_state(st, "f", file->inode);
+	for (unsigned int i = 0; i < gs_state_count(st); i++) {
+		const struct gs_state_rec *r = gs_state_nth(st, i);
+		uint64_t a, b;
+
+		if (!strcmp(r->path, "f") && !strcmp(r->key, "i_bytes")) {
+			v->i_bytes = num(r->value);
+		} else if (!strncmp(r->path, "f/folio/", 8)) {
+			a = num(r->path + 8);
+			if (!strcmp(r->key, "order")) {
+				struct sival s = {a, a + (1ULL << num(r->value)), 4};
+
+				g_array_append_val(v->folios, s);
+			} else if (!strcmp(r->key, "map") && last_ival(v->folios)) {
+				last_ival(v->folios)->val |= num(r->value) > 0;
+			} else if (!strcmp(r->key, "bad_pages") && last_ival(v->folios)) {
+				last_ival(v->folios)->val |= 2;
+			}
+		} else if (!strncmp(r->path, "f/shareability/", 15) && !strcmp(r->key, "value")) {
+			char *dash;
+			struct sival s;
+
+			a = strtoull(r->path + 15, &dash, 0);
+			b = *dash == '-' ? strtoull(dash + 1, NULL, 0) : a;
+			s = (struct sival){a, b + 1,
+					   !strcmp(r->value, "private")	 ? 1
+					   : !strcmp(r->value, "shared") ? 0
+									 : 2};
+			g_array_append_val(v->attr, s);
+		} else if (!strcmp(r->path, "f/spool")) {
+			v->has_spool = true;
+			if (!strcmp(r->key, "used"))
+				v->spool_used = num(r->value);
+			else if (!strcmp(r->key, "rsv"))
+				v->spool_rsv = num(r->value);
+		}
+	}
+	gs_state_free(st);
+}
+
+typedef uint64_t (*pg_val)(const struct opage *pg);
+
+static uint64_t val_attr(const struct opage *pg)
+{
+	return pg->priv;
+}
+
+static uint64_t val_alloc(const struct opage *pg)
+{
+	return pg->alloc;
+}
+
+static uint64_t val_mapped(const struct opage *pg)
+{
+	return pg->alloc && pg->mapped;
+}
+
+static uint64_t val_poisoned(const struct opage *pg)
+{
+	return pg->alloc && pg->poisoned;
+}
+
+struct field {
+	const char *what;
+	pg_val get;
+	uint64_t mask, shift, gap; /* the simulator's value: (val & mask) >> shift; gap: none */
+	const char *const *names;
+};
+
+static const char *const attr_names[] = {"shared", "private", "none"};
+static const char *const bool_names[] = {"no", "yes"};
+
+/* The first index where the simulator's pieces and the model differ in @fld. */
+static bool first_diff(const struct ofile *f, GArray *sim, const struct field *fld, uint64_t *idx,
+		       uint64_t *sv, uint64_t *ov)
+{
+	guint j = 0;
+
+	for (guint i = 0; i < f->runs->len; i++) {
+		const struct orun *r = &g_array_index(f->runs, struct orun, i);
+		uint64_t cur = r->start, o = fld->get(&r->pg);
+
+		while (cur < r->end) {
+			const struct sival *p;
+			uint64_t v, pend;
+
+			while (j < sim->len && g_array_index(sim, struct sival, j).end <= cur)
+				j++;
+			p = j < sim->len ? &g_array_index(sim, struct sival, j) : NULL;
+			if (p && p->start <= cur) {
+				v = (p->val & fld->mask) >> fld->shift;
+				pend = MIN(p->end, r->end);
+			} else {
+				v = fld->gap;
+				pend = p ? MIN(p->start, r->end) : r->end;
+			}
+			if (v != o) {
+				*idx = cur;
+				*sv = v;
+				*ov = o;
+				return true;
+			}
+			cur = pend;
+		}
+	}
+	return false;
+}
+
+static const struct field attr_field = {"attribute", val_attr, 3, 0, 2, attr_names};
+static const struct field alloc_field = {"allocated", val_alloc, 4, 2, 0, bool_names};
+static const struct field mapped_field = {"host-mapped", val_mapped, 1, 0, 0, bool_names};
+static const struct field poison_field = {"poisoned", val_poisoned, 2, 1, 0, bool_names};
+
+static void compare_field(const struct ofile *f, GArray *sim, const struct field *fld,
+			  const char *op, struct gs_check_report *r, unsigned int *n)
+{
+	uint64_t idx, sv, ov;
+
+	if (!first_diff(f, sim, fld, &idx, &sv, &ov))
+		return;
+	(*n)++;
+	gs_check_violation(r, "%s: index 0x%" PRIx64 ": %s simulator=%s oracle=%s", op, idx,
+			   fld->what, fld->names[MIN(sv, 2)], fld->names[MIN(ov, 2)]);
+}
+
+static void compare_counter(const char *op, const char *what, uint64_t sv, uint64_t ov,
+			    struct gs_check_report *r, unsigned int *n)
+{
+	if (sv == ov)
+		return;
+	(*n)++;
+	gs_check_violation(r, "%s: file: %s simulator=%" PRIu64 " oracle=%" PRIu64, op, what, sv,
+			   ov);
+}
+
+unsigned int gs_oracle_compare(struct gs_oracle *o, int id, struct gmem_file *file, const char *op,
+			       struct gs_check_report *r)
+{
+	struct ofile *f = file_get(o, id);
+	struct sim_view v = {
+		.attr = g_array_new(FALSE, FALSE, sizeof(struct sival)),
+		.folios = g_array_new(FALSE, FALSE, sizeof(struct sival)),
+	};
+	unsigned int n = 0;
+
+	if (f && file && !f->closed && !f->lost) {
+		sim_view_read(&v, file);
+		compare_field(f, v.attr, &attr_field, op, r, &n);
+		compare_field(f, v.folios, &alloc_field, op, r, &n);
+		if (f->mapped_known)
+			compare_field(f, v.folios, &mapped_field, op, r, &n);
+		compare_field(f, v.folios, &poison_field, op, r, &n);
+		compare_counter(op, "i_bytes", v.i_bytes, alloc_bytes(f), r, &n);
+		if (v.has_spool) {
+			uint64_t used = used_hpages(f);
+
+			compare_counter(op, "subpool used", v.spool_used, used, r, &n);
+			compare_counter(op, "subpool reserved", v.spool_rsv,
+					(f->npages >> f->cfg.page_order) - used, r, &n);
+		}
+	}
+	g_array_free(v.attr, TRUE);
+	g_array_free(v.folios, TRUE);
+	return n;
+}
+
+/* `check oracle`: every bound file of every live oracle against the simulator. */
+static void oracle_check(struct gs_check_report *r, void *ctx)
+{
+	(void)ctx;
+	for (GList *l = oracles; l; l = l->next) {
+		struct gs_oracle *o = l->data;
+
+		for (guint i = 0; i < o->files->len; i++) {
+			struct ofile *f = g_ptr_array_index(o->files, i);
+
+			if (f->bound)
+				gs_oracle_compare(o, (int)i, f->bound, "check", r);
+		}
+	}
+}
+
+__attribute__((constructor)) static void oracle_init(void)
+{
+	WARN_ON(gs_check_register("oracle", oracle_check, NULL) < 0);
+}

@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The scenario engine's adapter to the per-page oracle (lib/oracle/,
+ * docs/ORACLE.md): with `gmemsim run --oracle` (struct gs_scenario_opts.oracle)
+ * every guest_memfd line is also handed to the oracle, whose prediction is
+ * compared with the line's answer, and the oracle's model of every followed
+ * file with the simulator's state. It mirrors no kernel code: it maps the
+ * verbs' keys onto the oracle's operations, nothing more.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+#include <glib.h>
+#include <gmemsim/check.h>
+#include <gmemsim/folio.h>
+#include <gmemsim/gmem.h>
+#include <gmemsim/kvm.h>
+#include <gmemsim/oracle.h>
+#include <gmemsim/physmem.h>
+#include <gmemsim/uapi.h>
+#include <gmemsim/linux/kvm.h>
+#include <gmemsim/internal/scenario_int.h>
+
+#define PAGE ((uint64_t)4096)
+
+/* A gmem slot as the `memslot` lines made it. */
+struct oslot {
+	char *vm;
+	uint64_t slot, gpa, size, off;
+	char *gmem;
+};
+
+struct gs_scenario_oracle {
+	struct gs_oracle *o;
+	GHashTable *files; /* gmem name -> file id + 1 */
+	GArray *slots;	   /* struct oslot */
+};
+
+static struct gs_scenario_oracle *oracle_start(void)
+{
+	struct gs_scenario_oracle *so = g_new0(struct gs_scenario_oracle, 1);
+
+	so->o = gs_oracle_new();
+	so->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	so->slots = g_array_new(FALSE, FALSE, sizeof(struct oslot));
+	return so;
+}
+
+static void slot_clear(struct oslot *sl)
+{
+	g_free(sl->vm);
+	g_free(sl->gmem);
+}
+
+static void oracle_stop(struct gs_scenario_oracle *so)
+{
+	if (!so)
+		return;
+	for (guint i = 0; i < so->slots->len; i++)
+		slot_clear(&g_array_index(so->slots, struct oslot, i));
+	g_array_free(so->slots, TRUE);
+	g_hash_table_destroy(so->files);
+	gs_oracle_free(so->o);
+	g_free(so);
+}
+
+/* The oracle's id of the file called @name, or -1 when it does not follow it. */
+static int file_id(struct gs_scenario_oracle *so, const char *name)
+{
+	gpointer v = name ? g_hash_table_lookup(so->files, name) : NULL;
+
+	return v ? GPOINTER_TO_INT(v) - 1 : -1;
+}
+
+static const struct gs_result_field *field(const struct gs_result *res, const char *key)
+{
+	for (unsigned int i = 0; i < res->nr; i++)
+		if (!strcmp(res->fields[i].key, key))
+			return &res->fields[i];
+	return NULL;
+}
+
+/* The line being followed: where mismatches go and how they are named. */
+struct line {
+	struct gs_scenario *s;
+	const struct gs_op *op;
+	struct gs_check_report r;
+	char name[160];
+};
+
+static void line_init(struct line *l, struct gs_scenario *s, const struct gs_op *op)
+{
+	l->s = s;
+	l->op = op;
+	l->r = GS_CHECK_REPORT_INIT("oracle", s->opts.err);
+	snprintf(l->name, sizeof(l->name), "%s:%u %s%s%s", op->file, op->line, op->verb->name,
+		 op->target ? " " : "", op->target ? op->target : "");
+}
+
+static const char *errname(long long ret)
+{
+	static char buf[32];
+
+	if (!ret)
+		return "0";
+	const char *n = gs_errno_name((int)-ret);
+
+	if (n)
+		snprintf(buf, sizeof(buf), "%s", n);
+	else
+		snprintf(buf, sizeof(buf), "%lld", ret);
+	return buf;
+}
+
+/* The answer: return value (or SIGBUS), then the fields the oracle predicted. */
+static void compare_answer(struct line *l, const struct gs_oracle_pred *p,
+			   const struct gs_result *res)
+{
+	const struct gs_result_field *fd;
+
+	if (p->unpredicted)
+		return;
+	if (p->sigbus != (res->sig == SIGBUS)) {
+		gs_check_violation(&l->r, "%s: signal simulator=%s oracle=%s", l->name,
+				   res->sig == SIGBUS ? "SIGBUS" : "none",
+				   p->sigbus ? "SIGBUS" : "none");
+		return;
+	}
+	if (!p->sigbus && res->ret != p->err) {
+		char sim[32];
+
+		snprintf(sim, sizeof(sim), "%s", errname(res->ret));
+		gs_check_violation(&l->r, "%s: return simulator=%s oracle=%s", l->name, sim,
+				   errname(p->err));
+		return;
+	}
+	fd = field(res, "error_offset");
+	if (p->has_error_offset && fd && fd->val != p->error_offset)
+		gs_check_violation(&l->r,
+				   "%s: index 0x%" PRIx64 ": error_offset simulator=0x%" PRIx64
+				   " oracle=0x%" PRIx64,
+				   l->name, p->error_offset / PAGE, fd->val, p->error_offset);
+	fd = field(res, "blocks");
+	if (p->has_blocks && fd && fd->val != p->blocks)
+		gs_check_violation(&l->r,
+				   "%s: file: st_blocks simulator=%" PRIu64 " oracle=%" PRIu64,
+				   l->name, fd->val, p->blocks);
+	fd = field(res, "data");
+	if (p->has_data && fd && fd->val != p->data)
+		gs_check_violation(&l->r,
+				   "%s: index 0x%" PRIx64 ": content simulator=0x%02" PRIx64
+				   " oracle=0x%02x",
+				   l->name, gs_op_u64(l->op, "off", 0) / PAGE, fd->val, p->data);
+	fd = field(res, "uniform");
+	if (p->has_uniform && fd && fd->val != p->uniform)
+		gs_check_violation(&l->r, "%s: content uniform simulator=%" PRIu64 " oracle=%d",
+				   l->name, fd->val, p->uniform);
+	fd = field(res, "done");
+	if (fd && fd->val != p->done && (p->sigbus || res->sig == SIGBUS))
+		gs_check_violation(&l->r, "%s: bytes done simulator=%" PRIu64 " oracle=%" PRIu64,
+				   l->name, fd->val, p->done);
+}
+
+/*
+ * An error the oracle does not model (an injected ENOMEM, a signal): the
+ * oracle keeps what the profile promises and the answer is not a mismatch.
+ */
+static bool environmental(const struct gs_oracle_pred *p, const struct gs_result *res)
+{
+	return !res->sig && res->ret != p->err && (res->ret == -ENOMEM || res->ret == -EINTR);
+}
+
+static void after_create(struct gs_scenario_oracle *so, struct line *l, const struct gs_result *res)
+{
+	const struct gs_op *op = l->op;
+	int fd = gs_scenario_gmem_fd(l->s, op->target, NULL);
+	struct gmem_file *file = res->ret || fd < 0 ? NULL : gs_uapi_gmem_file(fd);
+	uint64_t page = gs_op_u64(op, "page", PAGE);
+	struct gs_oracle_cfg cfg = {
+		.flags = gs_op_u64(op, "flags", 0),
+		.page_order = gs_op_has(op, "order") ? (unsigned int)gs_op_u64(op, "order", 0)
+						     : (unsigned int)__builtin_ctzll(page) - 12,
+	};
+	struct gs_oracle_pred p;
+	int id;
+
+	/* The VM is the input: its type, profile, ordering and KVM_CAP_GUEST_MEMFD_FLAGS. */
+	if (file && file->vm) {
+		cfg.supported = kvm_gmem_get_supported_flags(file->vm);
+		cfg.profile = file->vm->profile;
+		cfg.conversion = file->vm->conversion;
+		cfg.in_place = file->vm->in_place_conversion;
+		cfg.has_private_mem = file->vm->has_private_mem;
+	}
+	id = gs_oracle_create(so->o, gs_op_u64(op, "size", 0), &cfg, &p);
+	/* Unknown VM flags: an EINVAL may be theirs. The pool may lack pages: ENOMEM. */
+	if (id < 0 ? !res->ret : res->ret) {
+		if (!(id >= 0 && (res->ret == -ENOMEM || (res->ret == -EINVAL && !cfg.supported))))
+			compare_answer(l, &p, res);
+		return;
+	}
+	if (id < 0) {
+		compare_answer(l, &p, res);
+		return;
+	}
+	g_hash_table_replace(so->files, g_strdup(op->target), GINT_TO_POINTER(id + 1));
+	gs_oracle_bind(so->o, id, file);
+	compare_answer(l, &p, res);
+}
+
+static void after_convert(struct gs_scenario_oracle *so, struct line *l, int id,
+			  const struct gs_result *res)
+{
+	const struct gs_op *op = l->op;
+	uint64_t to = gs_op_u64(op, "to", 0) ? GS_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+	struct gs_kvm_memory_attributes2 a = {
+		.offset = gs_op_u64(op, "off", 0),
+		.size = gs_op_u64(op, "len", 0),
+		.attributes = gs_op_u64(op, "attributes", to),
+		.flags = gs_op_u64(op, "flags", 0),
+		.error_offset = gs_op_u64(op, "error_offset", 0),
+		.reserved[0] = gs_op_u64(op, "reserved", 0),
+	};
+	struct gs_oracle_pred p;
+
+	gs_oracle_convert(so->o, id, &a, &p);
+	if (environmental(&p, res))
+		gs_oracle_unpredicted(so->o, id, "convert", (int)res->ret);
+	else
+		compare_answer(l, &p, res);
+}
+
+/*
+ * Whether the simulator keeps the bytes of the page at @index: metadata-only
+ * memory (`machine backing=none`, the default for HugeTLB pools without host
+ * huge pages) reads zero whatever was written. That is the machine the
+ * simulator runs on, an input and not a prediction: where it holds no data
+ * the oracle predicts no content. Unallocated pages count as keeping it.
+ */
+static bool keeps_data(struct gs_scenario *s, const char *name, uint64_t index)
+{
+	int fd = gs_scenario_gmem_fd(s, name, NULL);
+	struct gmem_file *file = fd < 0 ? NULL : gs_uapi_gmem_file(fd);
+	struct folio *folio = file ? xa_load(&file->inode->filemap, index) : NULL;
+
+	return !folio || gs_pfn_to_virt(folio_pfn(folio) + (index - folio->index)) != NULL;
+}
+
+/* A host access: [off, off + len) clipped to the mapping, as the verbs do. */
+static void after_access(struct gs_scenario_oracle *so, struct line *l, int id,
+			 const struct gs_result *res, bool write, bool fault)
+{
+	const struct gs_op *op = l->op;
+	uint64_t map_len = 0, off = gs_op_u64(op, "off", 0);
+	uint64_t len = fault ? 1 : gs_op_u64(op, "len", 0);
+	uint64_t end;
+	struct gs_oracle_pred p;
+
+	if (gs_scenario_gmem_fd(l->s, op->target, &map_len) < 0 || !map_len)
+		return;
+	if (fault)
+		off &= ~(PAGE - 1);
+	end = (map_len + PAGE - 1) & ~(PAGE - 1);
+	len = off < end ? MIN(len, end - off) : 0;
+	if (!len)
+		return; /* SIGSEGV: nothing of the file is touched */
+	gs_oracle_access(so->o, id, off, len, write, write ? (uint8_t)gs_op_u64(op, "byte", 0) : 0,
+			 &p);
+	if (environmental(&p, res)) {
+		gs_oracle_unpredicted(so->o, id, op->verb->name, (int)res->ret);
+		return;
+	}
+	if (res->sig == SIGSEGV && !p.sigbus)
+		return; /* past the mapping, after what the oracle followed */
+	if (!keeps_data(l->s, op->target, off / PAGE) ||
+	    !keeps_data(l->s, op->target, (off + len - 1) / PAGE))
+		p.has_data = p.has_uniform = false;
+	compare_answer(l, &p, res);
+}
+
+static void after_pin(struct gs_scenario_oracle *so, struct line *l, int id,
+		      const struct gs_result *res)
+{
+	uint64_t map_len = 0, off = gs_op_u64(l->op, "off", 0);
+	struct gs_oracle_pred p;
+
+	if (gs_scenario_gmem_fd(l->s, l->op->target, &map_len) < 0)
+		return;
+	if (off >= ((map_len + PAGE - 1) & ~(PAGE - 1)))
+		return; /* nothing mapped there: EFAULT without touching the file */
+	gs_oracle_pin(so->o, id, off, &p);
+	if (environmental(&p, res))
+		gs_oracle_unpredicted(so->o, id, "pin", (int)res->ret);
+	else
+		compare_answer(l, &p, res);
+}
+
+static void after_memslot(struct gs_scenario_oracle *so, struct line *l,
+			  const struct gs_result *res)
+{
+	const struct gs_op *op = l->op;
+	uint64_t slot = gs_op_u64(op, "slot", 0);
+
+	if (res->ret)
+		return;
+	for (guint i = 0; i < so->slots->len; i++) {
+		struct oslot *sl = &g_array_index(so->slots, struct oslot, i);
+
+		if (sl->slot == slot && !g_strcmp0(sl->vm, op->target)) {
+			slot_clear(sl);
+			g_array_remove_index(so->slots, i);
+			break;
+		}
+	}
+	if (!gs_op_u64(op, "size", 0) || !gs_op_has(op, "gmem"))
+		return;
+	g_array_append_val(so->slots, ((struct oslot){
+					      .vm = g_strdup(op->target),
+					      .slot = slot,
+					      .gpa = gs_op_u64(op, "gpa", 0),
+					      .size = gs_op_u64(op, "size", 0),
+					      .off = gs_op_u64(op, "off", 0),
+					      .gmem = g_strdup(gs_op_str(op, "gmem", "")),
+				      }));
+}
+
+static void after_gfault(struct gs_scenario_oracle *so, struct line *l, const struct gs_result *res)
+{
+	const struct gs_op *op = l->op;
+	uint64_t gpa = gs_op_u64(op, "gpa", 0), gfn = gpa / PAGE, index;
+	const struct gs_result_field *fd;
+	struct gs_oracle_pred p;
+	const struct oslot *sl = NULL;
+	bool private;
+	int id;
+
+	for (guint i = 0; i < so->slots->len && !sl; i++) {
+		const struct oslot *c = &g_array_index(so->slots, struct oslot, i);
+
+		if (!g_strcmp0(c->vm, op->target) && gpa >= c->gpa && gpa - c->gpa < c->size)
+			sl = c;
+	}
+	id = sl ? file_id(so, sl->gmem) : -1;
+	if (id < 0 || !gs_oracle_followed(so->o, id))
+		return;
+	index = sl->off / PAGE + (gfn - sl->gpa / PAGE);
+	fd = field(res, "private");
+	private = fd ? fd->val : gs_op_u64(op, "private", 0);
+	gs_oracle_guest_fault(so->o, id, index, private, gfn, sl->gpa / PAGE, sl->size / PAGE, &p);
+	/* Per-VM attributes decide this fault: not the file's model; stop following it. */
+	if (p.unpredicted) {
+		gs_oracle_unpredicted(so->o, id, "gfault", 0);
+		return;
+	}
+	if (environmental(&p, res)) {
+		gs_oracle_unpredicted(so->o, id, "gfault", (int)res->ret);
+		return;
+	}
+	compare_answer(l, &p, res);
+	fd = field(res, "level");
+	if (p.max_level && fd && fd->val > (uint64_t)p.max_level)
+		gs_check_violation(&l->r,
+				   "%s: index 0x%" PRIx64 ": stage-2 level simulator=%" PRIu64
+				   " oracle=at most %d",
+				   l->name, index, fd->val, p.max_level);
+	fd = field(res, "exit");
+	if (fd && fd->is_str && (!strcmp(fd->str, "memory_fault") != p.memory_fault))
+		gs_check_violation(&l->r, "%s: index 0x%" PRIx64 ": exit simulator=%s oracle=%s",
+				   l->name, index, fd->str,
+				   p.memory_fault ? "memory_fault" : "none");
+}
+
+/*
+ * Verbs that change nothing the oracle follows: they look, or act on the
+ * host pools, the VM's own attributes and the machine (an allocation they
+ * make fail later is an ENOMEM the oracle takes as it comes).
+ */
+static const char *const lookers[] = {
+	"stat",	   "check",	"show",	     "gmem-usage", "stage2",	   "note",
+	"seed",	   "inject",	"mmap",	     "unpoison",   "expect-warns", "attr",
+	"vm",	   "arch",	"hugetlb",   "subpool",	   "subpool-put",  "cgroup",
+	"hpage",   "hpage-add", "hpage-put", "hsplit",	   "hmerge",	   "hvo",
+	"machine", "kmalloc",	"kfree",     "core",	   "run-deferred", NULL};
+
+static bool is_looker(const char *verb)
+{
+	for (unsigned int i = 0; lookers[i]; i++)
+		if (!strcmp(lookers[i], verb))
+			return true;
+	return false;
+}
+
+/* Follow one line of a gmem file the oracle knows. */
+static void after_file_op(struct gs_scenario_oracle *so, struct line *l, int id,
+			  const struct gs_result *res)
+{
+	const struct gs_op *op = l->op;
+	const char *verb = op->verb->name;
+	struct gs_oracle_pred p;
+
+	if (!strcmp(verb, "falloc") || !strcmp(verb, "punch")) {
+		int mode = !strcmp(verb, "punch")
+				   ? GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE
+				   : (int)gs_op_u64(op, "mode", GS_FALLOC_FL_KEEP_SIZE);
+
+		gs_oracle_fallocate(so->o, id, mode, (int64_t)gs_op_u64(op, "off", 0),
+				    (int64_t)gs_op_u64(op, "len", 0), &p);
+		if (environmental(&p, res))
+			gs_oracle_unpredicted(so->o, id, verb, (int)res->ret);
+		else
+			compare_answer(l, &p, res);
+	} else if (!strcmp(verb, "convert")) {
+		after_convert(so, l, id, res);
+	} else if (!strcmp(verb, "read") || !strcmp(verb, "write") || !strcmp(verb, "fault")) {
+		after_access(so, l, id, res, !strcmp(verb, "write"), !strcmp(verb, "fault"));
+	} else if (!strcmp(verb, "pin")) {
+		after_pin(so, l, id, res);
+	} else if (!strcmp(verb, "unpin")) {
+		gs_oracle_unpin(so->o, id, gs_op_u64(op, "off", 0));
+	} else if (!strcmp(verb, "munmap")) {
+		if (!res->ret)
+			gs_oracle_munmap(so->o, id);
+	} else if (!strcmp(verb, "close")) {
+		gs_oracle_close(so->o, id);
+	} else if (!strcmp(verb, "getpfn")) {
+		gs_oracle_get_pfn(so->o, id, gs_op_u64(op, "off", 0) / PAGE, &p);
+		if (environmental(&p, res)) {
+			gs_oracle_unpredicted(so->o, id, verb, (int)res->ret);
+		} else if (!p.unpredicted) {
+			const struct gs_result_field *fd = field(res, "max_order");
+
+			compare_answer(l, &p, res);
+			if (p.has_max_order && fd && fd->val > p.max_order)
+				gs_check_violation(&l->r,
+						   "%s: index 0x%" PRIx64
+						   ": max_order simulator=%" PRIu64
+						   " oracle=at most %u",
+						   l->name, gs_op_u64(op, "off", 0) / PAGE, fd->val,
+						   p.max_order);
+		}
+	} else if (!strcmp(verb, "poison")) {
+		gs_oracle_poison(so->o, id, gs_op_u64(op, "off", 0) / PAGE, &p);
+		if (!p.unpredicted)
+			compare_answer(l, &p, res);
+	} else if (!is_looker(verb)) {
+		/* populate, getpfn, gsplit, arch...: not modelled; stop following the file. */
+		gs_oracle_unpredicted(so->o, id, verb, 0);
+	}
+}
+
+static void lose_all(struct gs_scenario_oracle *so)
+{
+	GHashTableIter it;
+	gpointer key, val;
+
+	g_hash_table_iter_init(&it, so->files);
+	while (g_hash_table_iter_next(&it, &key, &val))
+		gs_oracle_unpredicted(so->o, GPOINTER_TO_INT(val) - 1, "", 0);
+}
+
+static void compare_one(struct gs_scenario_oracle *so, struct line *l, const char *name, int id)
+{
+	int fd = gs_scenario_gmem_fd(l->s, name, NULL);
+
+	if (fd >= 0 && gs_oracle_followed(so->o, id))
+		gs_oracle_compare(so->o, id, gs_uapi_gmem_file(fd), l->name, &l->r);
+}
+
+/*
+ * The model against the simulator's state: the line's own file when it
+ * names one (no other file can change), else every followed, open file.
+ */
+static void compare_after(struct gs_scenario_oracle *so, struct line *l)
+{
+	GHashTableIter it;
+	gpointer key, val;
+	int id = file_id(so, l->op->target);
+
+	if (id >= 0) {
+		compare_one(so, l, l->op->target, id);
+		return;
+	}
+	g_hash_table_iter_init(&it, so->files);
+	while (g_hash_table_iter_next(&it, &key, &val))
+		compare_one(so, l, key, GPOINTER_TO_INT(val) - 1);
+}
+
+static unsigned int oracle_after(struct gs_scenario *s, void *state, const struct gs_op *op,
+				 const struct gs_result *res)
+{
+	struct gs_scenario_oracle *so = state;
+	const char *verb = op->verb->name;
+	struct line l;
+	int id;
+
+	line_init(&l, s, op);
+	if (!strcmp(verb, "gmem") && op->target) {
+		after_create(so, &l, res);
+	} else if (!strcmp(verb, "memslot")) {
+		after_memslot(so, &l, res);
+	} else if (!strcmp(verb, "gfault")) {
+		after_gfault(so, &l, res);
+	} else if ((id = file_id(so, op->target)) >= 0 && gs_oracle_followed(so->o, id)) {
+		after_file_op(so, &l, id, res);
+	} else if (id >= 0 && !strcmp(verb, "close")) {
+		gs_oracle_close(so->o, id);
+	} else if (id < 0 && !is_looker(verb)) {
+		lose_all(so); /* populate on a VM, ...: files change in ways not modelled */
+	}
+	compare_after(so, &l);
+	return l.r.violations;
+}
+
+static void *hook_start(void)
+{
+	return oracle_start();
+}
+
+static void hook_stop(void *state)
+{
+	oracle_stop(state);
+}
+
+static const struct gs_scenario_hook oracle_hook = {
+	.start = hook_start,
+	.stop = hook_stop,
+	.after = oracle_after,
+};
+
+__attribute__((constructor)) static void scenario_oracle_init(void)
+{
+	gs_scenario_oracle_hook = &oracle_hook;
+}
