@@ -521,9 +521,8 @@ int gs_oracle_convert(struct gs_oracle *o, int id, const struct gs_kvm_memory_at
 	/* P7.1: the whole range has the value already: done before any reference is looked at. */
 	if (first_where(f, s, e, attr_differs, &to) == e)
 		return 0;
-	/* v8 and rfc-v2 know no HugeTLB (docs/CONVERSION.md, step 11). */
-	if (f->cfg.page_order &&
-	    (f->cfg.conversion == GS_CONVERSION_V8 || f->cfg.conversion == GS_CONVERSION_RFC_V2)) {
+	/* v8 knows no HugeTLB (docs/CONVERSION.md, step 11); rfc-v2 does (P25). */
+	if (f->cfg.page_order && f->cfg.conversion == GS_CONVERSION_V8) {
 		p->has_error_offset = false;
 		return p->err = -EOPNOTSUPP;
 	}
