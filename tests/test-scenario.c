@@ -1096,6 +1096,35 @@ START_TEST(warns_accounted)
 }
 END_TEST
 
+/* --- a read of metadata-only memory says why it saw zeros --- */
+
+#define NODATA_SETUP                                                                         \
+	"hugetlb pool size=2M nr=1\nvm s type=sw_protected\n"                                \
+	"gmem g vm=s size=2M flags=mmap|hugetlb page=2M\nconvert g off=0 len=8K to=shared\n" \
+	"mmap g\nwrite g off=0 len=8K byte=0x5a\n"
+
+START_TEST(read_of_metadata_only_memory)
+{
+	struct run r;
+
+	/* The default pool keeps no data: the kernel-shaped read gives zeros, and says so. */
+	expect_err(NODATA_SETUP "read g off=4K len=4K => data=0x5a\n", GS_EXIT_FAIL,
+		   "actual:   0 done=4096 data=0x0 uniform=1 nodata=1\n"
+		   "  why:      metadata-only memory: the page keeps no data, a read sees zeros; "
+		   "use `machine backing=anon`");
+	/* With data behind the pages the bytes come back, and nothing is flagged. */
+	r = run("machine backing=anon\n" NODATA_SETUP "read g off=0 len=8K => data=0x5a\n");
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	run_free(&r);
+	r = run_opts("machine backing=anon\n" NODATA_SETUP "read g off=0 len=8K\n",
+		     (struct gs_scenario_opts){.verbose = true});
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	ck_assert_msg(strstr(r.out, "data=0x5a uniform=1\n"), "%s", r.out);
+	ck_assert_ptr_null(strstr(r.out, "nodata"));
+	run_free(&r);
+}
+END_TEST
+
 /* --- built-in verbs --- */
 
 START_TEST(kmalloc_inject_verbs)
@@ -1448,6 +1477,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, strict_mode);
 	tcase_add_test(runner, verbose_output);
 	tcase_add_test(runner, warns_accounted);
+	tcase_add_test(runner, read_of_metadata_only_memory);
 	tcase_add_test(runner, kmalloc_inject_verbs);
 	tcase_add_test(runner, inject_never_fired_note);
 	tcase_add_test(runner, objects_and_teardown_order);

@@ -139,7 +139,8 @@ struct gs_result_field {
  * @warns: WARNs reported while the operation ran (filled in by the runner)
  * @nr: number of @fields
  * @fields: named outputs (st_blocks, error_offset, ...)
- * @why: for assertion verbs: why the result is not 0 (printed on failure)
+ * @why: why the result is not what was expected (assertion verbs), or a hint on
+ *       it (a read of metadata-only memory); printed with an unmet expectation
  */
 struct gs_result {
 	long long ret;

@@ -159,6 +159,20 @@ GS_API int gs_uapi_read_mapped(const void *addr, void *buf, size_t len, size_t *
 GS_API int gs_uapi_write_mapped(void *addr, const void *buf, size_t len, size_t *done);
 
 /**
+ * gs_uapi_mapped_pfn() - the pfn a gs_mmap() mapping's page table holds at an address
+ * @addr: inside a mapping
+ * @pfn: set to the pfn when one is mapped
+ *
+ * No fault: only what an earlier access mapped. For the scenario layer, which
+ * asks gs_pfn_to_virt() whether that page keeps data (metadata-only memory
+ * keeps none, and a read of it sees zeros).
+ *
+ * Context: process context.
+ * Return: true if a page is mapped at @addr.
+ */
+GS_API bool gs_uapi_mapped_pfn(const void *addr, unsigned long *pfn);
+
+/**
  * gs_uapi_pin() - a long-term pin (pin_user_pages FOLL_LONGTERM) of mapped pages
  * @addr: inside a gs_mmap() mapping
  * @len: bytes from @addr, within the same mapping; at most 1 GiB

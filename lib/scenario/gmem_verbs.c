@@ -983,7 +983,7 @@ static const struct gs_key rw_keys[] = {
 	{NULL},
 };
 
-static const char *const read_outputs[] = {"data", "uniform", "done", NULL};
+static const char *const read_outputs[] = {"data", "uniform", "done", "nodata", NULL};
 
 /* A transfer goes through a buffer of this size, whatever the length asked. */
 #define ACCESS_CHUNK (64 * 1024)
@@ -1038,6 +1038,26 @@ static int access_chunks(struct access *a, unsigned char *buf, int byte)
 }
 
 /*
+ * Did the read at [@off, @off + @done) of @g's mapping touch a page with no
+ * data behind it? Metadata-only memory (`machine backing=none`, the default
+ * for scenario HugeTLB pools) keeps none, and kvm_gmem_access() reads zeros
+ * there, as documented: the scenario says so rather than let a 0 puzzle.
+ * The pages were just mapped by the read, so the count is that of the copy.
+ */
+static bool read_saw_no_data(const struct gmem_obj *g, uint64_t off, uint64_t done)
+{
+	const unsigned char *base = g->map;
+	unsigned long pfn;
+
+	if (g->sys->live || !done)
+		return false;
+	for (uint64_t p = off & ~(uint64_t)(PAGE_SIZE - 1); p < off + done; p += PAGE_SIZE)
+		if (gs_uapi_mapped_pfn(base + p, &pfn) && !gs_pfn_to_virt(pfn))
+			return true;
+	return false;
+}
+
+/*
  * The length is the user's and may be anything: what is transferred is
  * bounded by the mapping first, and goes through one fixed-size buffer, so
  * neither memory nor work grows with the number written in the scenario.
@@ -1067,6 +1087,11 @@ static int access_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 	if (!write && a.done) {
 		gs_result_set_hex(res, "data", a.first);
 		gs_result_set(res, "uniform", a.uniform);
+		if (read_saw_no_data(g, off, a.done)) {
+			gs_result_set(res, "nodata", 1);
+			gs_result_why(res, "metadata-only memory: the page keeps no data, a read "
+					   "sees zeros; use `machine backing=anon`");
+		}
 	}
 	return 0;
 }
@@ -1084,7 +1109,8 @@ static int write_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 static const struct gs_verb verb_read = {
 	.name = "read",
 	.summary = "read through the mapping; outputs data (first byte), uniform (all bytes "
-		   "equal), done (SIGSEGV where it passes the mapping)",
+		   "equal), done (SIGSEGV where it passes the mapping), nodata (simulator: "
+		   "a page read has no data behind it, metadata-only memory: reads zeros)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = rw_keys,
@@ -1660,8 +1686,20 @@ static const struct gs_verb verb_gsplit = {
 	.run = gsplit_run,
 };
 
-static const char *const usage_outputs[] = {"folios_4k",  "folios_2m", "folios_1g", "pieces",
-					    "spool_used", "spool_rsv", NULL};
+static const char *const usage_outputs[] = {"folios_4k",  "folios_2m", "folios_1g",   "pieces",
+					    "spool_used", "spool_rsv", "attr_ranges", NULL};
+
+/* Entries of the attribute maple tree: adjacent equal ranges are one (spec P1). */
+static uint64_t attr_ranges(struct gmem_inode *inode)
+{
+	MA_STATE(mas, &inode->shareability, 0, 0);
+	uint64_t n = 0;
+	void *entry;
+
+	mas_for_each (&mas, entry, ULONG_MAX)
+		n++;
+	return n;
+}
 
 /*
  * The file's memory at a glance: its folios by order (pieces: those of a
@@ -1687,6 +1725,7 @@ static int usage_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 	gs_result_set(res, "folios_2m", by_order[1]);
 	gs_result_set(res, "folios_1g", by_order[2]);
 	gs_result_set(res, "pieces", pieces);
+	gs_result_set(res, "attr_ranges", attr_ranges(inode));
 	if (inode->spool) {
 		gs_result_set(res, "spool_used", (uint64_t)inode->spool->used_hpages);
 		gs_result_set(res, "spool_rsv", (uint64_t)inode->spool->rsv_hpages);
@@ -1696,8 +1735,9 @@ static int usage_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 
 static const struct gs_verb verb_gmem_usage = {
 	.name = "gmem-usage",
-	.summary = "a file's folios by order (pieces: of split huge pages) and its subpool's "
-		   "used and reserved huge pages",
+	.summary = "a file's folios by order (pieces: of split huge pages), its subpool's "
+		   "used and reserved huge pages, and attr_ranges: the entries of its attribute "
+		   "maple tree (adjacent equal ranges merged)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.outputs = usage_outputs,

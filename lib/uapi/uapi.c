@@ -515,6 +515,20 @@ int gs_uapi_write_mapped(void *addr, const void *buf, size_t len, size_t *done)
 	return access_mapped((uintptr_t)addr, (void *)(uintptr_t)buf, len, true, done);
 }
 
+bool gs_uapi_mapped_pfn(const void *addr, unsigned long *pfn)
+{
+	struct gs_map *map = map_holding((uintptr_t)addr, 1);
+	struct page *page;
+
+	if (!map)
+		return false;
+	page = xa_load(&map->vma->ptes, ((uintptr_t)addr - map->addr) >> PAGE_SHIFT);
+	if (!page)
+		return false;
+	*pfn = page_to_pfn(page);
+	return true;
+}
+
 /* --- long-term pins --- */
 
 /* The largest range one pin takes: io_uring's bound on a fixed buffer. */

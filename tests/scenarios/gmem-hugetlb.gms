@@ -20,12 +20,13 @@ gmem h size=4M flags=mmap|hugetlb page=2M vm_private=1  => 0 blksize=2097152 blo
 hugetlb stat size=2M                                    => nr=3 free=3 resv=2
 gmem y size=4M flags=hugetlb page=2M vm_private=1       => ENOMEM
 
-# granularity: the huge page
+# granularity (spec P32): offset and len aligned to the huge page, else EINVAL
 falloc h off=0 len=4K                                   => EINVAL
 falloc h off=4K len=2M                                  => EINVAL
 punch h off=0 len=4K                                    => EINVAL
 
-# st_blocks through allocation, failures and punches
+# st_blocks through allocation, failures and punches; allocation beyond i_size:
+# EINVAL (P32)
 falloc h off=0 len=4M                                   => 0 blocks=8192
 hugetlb stat size=2M                                    => nr=3 free=1 resv=0
 falloc h off=4M len=2M                                  => EINVAL blocks=8192
