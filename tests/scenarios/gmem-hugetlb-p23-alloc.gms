@@ -6,10 +6,10 @@
 # shown: the reservation made at creation keeps the file's own pages.)
 #
 # The simulator follows the WIP branch (spec P31-P34, §4.3-4.5): the same
-# operations give the same folio, zeroing and st_blocks. Where RFC v2 differed:
-# RFC v2 did not count st_blocks for 4 KiB files (WIP counts every folio, P33),
-# and a fresh huge page of a not-all-private range is split at once here (P34;
-# RFC v2 split it for SHAREABILITY_ALL, P25).
+# operations give the same folio, zeroing and st_blocks here. Where RFC v2
+# differed: it did not count st_blocks for 4 KiB files (WIP counts every folio,
+# P33), and its fallocate rounded sub-huge-page ranges down where WIP answers
+# EINVAL (P24, gmem-hugetlb-p24-falloc.gms): this file allocates whole pages.
 #
 # Also the regression for a usability trap: scenario HugeTLB pools are
 # metadata-only by default (`machine backing=none`); such a page keeps no data
