@@ -9,6 +9,12 @@
 #include <sys/mman.h>
 #include <valgrind/valgrind.h>
 #include <gmemsim/alloc.h>
+#include <gmemsim/hugetlb.h>
+#include <gmemsim/hugetlb_backend.h>
+#include <gmemsim/hugetlb_restructuring.h>
+#include <gmemsim/hvo.h>
+#include <gmemsim/inject.h>
+#include <gmemsim/warn.h>
 #include <gmemsim/rng.h>
 #include <gmemsim/uapi.h>
 #include "config.h"
@@ -98,4 +104,31 @@ char *gs_test_mmap_gmem(int fd, uint64_t size)
 
 	ck_assert_ptr_ne(addr, MAP_FAILED);
 	return addr;
+}
+
+static struct gs_hugetlb_backend hugetlb_fixture_backend;
+
+void gs_test_hugetlb_setup(struct gs_hugetlb_host *mem)
+{
+	gs_inject_reset();
+	gs_warn_reset_count();
+	gs_hvo_set_enabled(true);
+	hugetlb_fixture_backend = gs_hugetlb_host_backend(mem);
+	ck_assert_int_eq(hugetlb_set_backend(&hugetlb_fixture_backend), 0);
+}
+
+void gs_test_empty_pools(void)
+{
+	struct hstate *h;
+
+	for_each_hstate (h)
+		set_max_huge_pages(h, 0);
+}
+
+void gs_test_hugetlb_teardown(void)
+{
+	lru_add_drain_all();
+	hugetlb_restructuring_run_deferred();
+	gs_test_empty_pools();
+	gs_inject_reset();
 }

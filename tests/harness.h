@@ -63,4 +63,17 @@ const char *gs_test_srcdir(void);
 void gs_test_bind_gmem(int vm, int fd, uint64_t gpa, uint64_t size);
 char *gs_test_mmap_gmem(int fd, uint64_t size);
 
+/*
+ * HugeTLB fixtures of the conversion tests. gs_test_hugetlb_setup(): injection
+ * and the WARN count reset, HVO on, and @mem (anonymous data or metadata only)
+ * under the pools as their host memory. gs_test_hugetlb_teardown(), after the
+ * caller closed its files: the LRU drained, the deferred merges run and every
+ * pool emptied, so the next test starts from nothing allocated.
+ */
+struct gs_hugetlb_host;
+void gs_test_hugetlb_setup(struct gs_hugetlb_host *mem);
+void gs_test_hugetlb_teardown(void);
+/* Every HugeTLB pool emptied (set_max_huge_pages() to 0 for each hstate). */
+void gs_test_empty_pools(void);
+
 #endif /* GS_TESTS_HARNESS_H */

@@ -73,6 +73,7 @@
 #include <gmemsim/warn.h>
 
 #include "harness.h"
+#include "selftest-util.h"
 
 #define P	((uint64_t)PAGE_SIZE)
 #define GPA	(4ULL << 30)
@@ -114,7 +115,6 @@ static const unsigned int orders[] = {0, HPAGE_PMD_ORDER, HPAGE_PUD_ORDER};
 
 /* Real page contents behind HugeTLB pages: the cases read back what they wrote. */
 static struct gs_hugetlb_host real_mem = {.backing = GS_BACKING_ANON};
-static struct gs_hugetlb_backend real_backend;
 
 /**
  * struct ctx - one iteration
@@ -143,45 +143,7 @@ struct ctx {
 	char label[80];
 };
 
-static void skip(const struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void skip(const struct ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("skip %s %s: ", c->test, c->label);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-/* Check calls a test function <name>_fn; the messages use <name>. */
-static const char *test_name(const char *fn, char *buf, size_t len)
-{
-	size_t n = strlen(fn);
-
-	if (n > 3 && !strcmp(fn + n - 3, "_fn"))
-		n -= 3;
-	snprintf(buf, len, "%.*s", (int)n, fn);
-	return buf;
-}
-
-#define OK(c, call)                                                                           \
-	do {                                                                                  \
-		long r_ = (long)(call);                                                       \
-		ck_assert_msg(r_ == 0, "%s %s: %s = %ld (%s); want 0", (c)->test, (c)->label, \
-			      #call, r_, r_ < 0 ? strerror((int)-r_) : "a value");            \
-	} while (0)
-
-#define FAILS(c, call, err)                                                                    \
-	do {                                                                                   \
-		long r_ = (long)(call);                                                        \
-		ck_assert_msg(r_ == -(err), "%s %s: %s = %ld (%s); want -%s", (c)->test,       \
-			      (c)->label, #call, r_, r_ < 0 ? strerror((int)-r_) : "no error", \
-			      strerror(err));                                                  \
-	} while (0)
+#define skip(c, ...) gs_selftest_skip((c)->test, (c)->label, __VA_ARGS__)
 
 /* A value or GS_SYS_SIGBUS, compared with what the step expects. */
 #define EXPECT(c, what, got, want)                                                               \
@@ -209,7 +171,7 @@ static bool begin(struct ctx *c, const char *fn, int i, char *name, size_t name_
 
 	memset(c, 0, sizeof(*c));
 	c->kvm = c->vm = c->fd = -1;
-	c->test = test_name(fn, name, name_len);
+	c->test = gs_selftest_name(fn, name, name_len);
 	c->conv = convs[i / NR_ORDERS];
 	c->order = orders[i % NR_ORDERS];
 	c->nr = 1ULL << c->order;
@@ -504,27 +466,14 @@ static unsigned long nr_folios(struct ctx *c, unsigned int order)
 
 static void setup(void)
 {
-	gs_inject_reset();
-	gs_warn_reset_count();
-	real_backend = gs_hugetlb_host_backend(&real_mem);
-	ck_assert_int_eq(hugetlb_set_backend(&real_backend), 0);
-}
-
-static void empty_pools(void)
-{
-	struct hstate *h;
-
-	for_each_hstate (h)
-		set_max_huge_pages(h, 0);
+	gs_test_hugetlb_setup(&real_mem);
 }
 
 static void teardown(void)
 {
 	gs_sys_live.reset();
 	gs_sys_sim.reset();
-	lru_add_drain_all();
-	hugetlb_restructuring_run_deferred();
-	empty_pools();
+	gs_test_hugetlb_teardown();
 }
 
 /* End of an iteration: everything closed; on the simulator the pool whole, nothing left. */

@@ -51,33 +51,17 @@
 #define PRIVATE GS_KVM_MEMORY_ATTRIBUTE_PRIVATE
 
 static struct gs_hugetlb_host host_mem = {.backing = GS_BACKING_ANON};
-static struct gs_hugetlb_backend backend;
 
 static void setup(void)
 {
-	gs_inject_reset();
-	gs_warn_reset_count();
+	gs_test_hugetlb_setup(&host_mem);
 	gs_gmem_convert_stats(true);
-	gs_hvo_set_enabled(true);
-	backend = gs_hugetlb_host_backend(&host_mem);
-	ck_assert_int_eq(hugetlb_set_backend(&backend), 0);
-}
-
-static void empty_pools(void)
-{
-	struct hstate *h;
-
-	for_each_hstate (h)
-		set_max_huge_pages(h, 0);
 }
 
 static void teardown(void)
 {
 	gs_uapi_reset();
-	lru_add_drain_all();
-	hugetlb_restructuring_run_deferred();
-	empty_pools();
-	gs_inject_reset();
+	gs_test_hugetlb_teardown();
 }
 
 /* Nothing open, the pool whole and empty, no checker complaint, no WARN. */
@@ -94,7 +78,7 @@ static void assert_clean(void)
 		ck_assert_uint_eq(h->resv_huge_pages, 0);
 		ck_assert_uint_eq(h->free_huge_pages, h->nr_huge_pages);
 	}
-	empty_pools();
+	gs_test_empty_pools();
 	gs_test_assert_no_leaks();
 }
 
@@ -546,7 +530,7 @@ START_TEST(test_eagain_error_offset_by_profile)
 		folio_put(f);
 		gs_uapi_reset();
 		hugetlb_restructuring_run_deferred();
-		empty_pools();
+		gs_test_empty_pools();
 	}
 	assert_clean();
 }
@@ -1116,7 +1100,7 @@ static int rfc_huge_fail_one(unsigned int order, bool to_private, bool bound, in
 	gs_uapi_reset();
 	lru_add_drain_all();
 	hugetlb_restructuring_run_deferred();
-	empty_pools();
+	gs_test_empty_pools();
 	gs_test_assert_no_leaks();
 	return !r;
 }
@@ -1213,7 +1197,7 @@ START_TEST(test_rfc_huge_first_item)
 		free(after);
 		gs_uapi_reset();
 		hugetlb_restructuring_run_deferred();
-		empty_pools();
+		gs_test_empty_pools();
 	}
 	assert_clean();
 }
@@ -1294,7 +1278,7 @@ static void fn_check(void *arg, int ret, unsigned long n, bool injected)
 	gs_uapi_reset();
 	lru_add_drain_all();
 	hugetlb_restructuring_run_deferred();
-	empty_pools();
+	gs_test_empty_pools();
 	gs_test_assert_no_leaks();
 }
 
@@ -1365,7 +1349,7 @@ START_TEST(test_fail_nth_planned_mapped)
 			assert_split(c.fd, 0, 9);
 			free(c.before);
 			gs_uapi_reset();
-			empty_pools();
+			gs_test_empty_pools();
 			break;
 		}
 		ck_assert_int_eq(ret, -ENOMEM);
@@ -1379,7 +1363,7 @@ START_TEST(test_fail_nth_planned_mapped)
 				 SHAREABILITY_GUEST);
 		free(c.before);
 		gs_uapi_reset();
-		empty_pools();
+		gs_test_empty_pools();
 		ck_assert_uint_lt(n, 10000);
 	}
 	assert_clean();
@@ -1434,7 +1418,7 @@ START_TEST(test_enomem_sites_1g)
 			free(before);
 			gs_uapi_reset();
 			hugetlb_restructuring_run_deferred();
-			empty_pools();
+			gs_test_empty_pools();
 		}
 	ck_assert_uint_ge(fired, 8);
 	assert_clean();

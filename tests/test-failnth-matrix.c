@@ -84,7 +84,6 @@ static const enum gs_gmem_conversion profiles[] = {GS_CONVERSION_PLANNED, GS_CON
 						   GS_CONVERSION_V8, GS_CONVERSION_RFC_V2};
 
 static struct gs_hugetlb_host host_mem = {.backing = GS_BACKING_NONE};
-static struct gs_hugetlb_backend backend;
 
 /* Sites as a bit set (GS_MAX_SITES = 128). */
 struct siteset {
@@ -132,28 +131,13 @@ static struct gmem_inode *inode_of(const struct run *r)
 
 static void setup(void)
 {
-	gs_inject_reset();
-	gs_warn_reset_count();
-	gs_hvo_set_enabled(true);
-	backend = gs_hugetlb_host_backend(&host_mem);
-	ck_assert_int_eq(hugetlb_set_backend(&backend), 0);
-}
-
-static void empty_pools(void)
-{
-	struct hstate *h;
-
-	for_each_hstate (h)
-		set_max_huge_pages(h, 0);
+	gs_test_hugetlb_setup(&host_mem);
 }
 
 static void teardown(void)
 {
 	gs_uapi_reset();
-	lru_add_drain_all();
-	hugetlb_restructuring_run_deferred();
-	empty_pools();
-	gs_inject_reset();
+	gs_test_hugetlb_teardown();
 }
 
 static int set_attrs(const struct run *r, uint64_t off, uint64_t size, uint64_t attrs)
@@ -457,7 +441,7 @@ static void finish(struct run *r)
 	/* A merge whose HVO failed (best effort) gave a page back unoptimized: start afresh. */
 	gs_hvo_stats(&hs);
 	if (hs.freed_pages != baseline.hvo_freed) {
-		empty_pools();
+		gs_test_empty_pools();
 		gs_test_assert_no_leaks();
 		pool_build(r->order);
 	}
@@ -838,7 +822,7 @@ static void run_cell(enum gs_gmem_conversion conv, unsigned int order, enum path
 	r.no_snapshot = false;
 	if (unsupported(&r, c.base_ret)) {
 		print_row(&r, &c);
-		empty_pools();
+		gs_test_empty_pools();
 		gs_test_assert_no_leaks();
 		return;
 	}
@@ -874,7 +858,7 @@ static void run_cell(enum gs_gmem_conversion conv, unsigned int order, enum path
 		gs_assert(c.oob > 0, "rfc-v2 %s: the first item's failed store not seen",
 			  path_names[path]);
 	print_row(&r, &c);
-	empty_pools();
+	gs_test_empty_pools();
 	gs_test_assert_no_leaks();
 }
 

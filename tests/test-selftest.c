@@ -85,6 +85,7 @@
 #include <gmemsim/warn.h>
 
 #include "harness.h"
+#include "selftest-util.h"
 #include <gmemsim/internal/page_alloc.h>
 
 #define P	((uint64_t)PAGE_SIZE)
@@ -162,51 +163,12 @@ struct ctx {
 	char label[80];
 };
 
-static void skip(const struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void skip(const struct ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("skip %s %s: ", c->test, c->label);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-/* Check calls a test function <name>_fn; the messages use <name>. */
-static const char *test_name(const char *fn, char *buf, size_t len)
-{
-	size_t n = strlen(fn);
-
-	if (n > 3 && !strcmp(fn + n - 3, "_fn"))
-		n -= 3;
-	snprintf(buf, len, "%.*s", (int)n, fn);
-	return buf;
-}
+#define skip(c, ...) gs_selftest_skip((c)->test, (c)->label, __VA_ARGS__)
 
 static struct hstate *ctx_hstate(const struct ctx *c)
 {
 	return size_to_hstate(c->ps);
 }
-
-/* -@err, or report which call gave what. */
-#define FAILS(c, call, err)                                                                    \
-	do {                                                                                   \
-		long r_ = (long)(call);                                                        \
-		ck_assert_msg(r_ == -(err), "%s %s: %s = %ld (%s); want -%s", (c)->test,       \
-			      (c)->label, #call, r_, r_ < 0 ? strerror((int)-r_) : "no error", \
-			      strerror(err));                                                  \
-	} while (0)
-
-#define OK(c, call)                                                                           \
-	do {                                                                                  \
-		long r_ = (long)(call);                                                       \
-		ck_assert_msg(r_ == 0, "%s %s: %s = %ld (%s); want 0", (c)->test, (c)->label, \
-			      #call, r_, r_ < 0 ? strerror((int)-r_) : "a value");            \
-	} while (0)
 
 /* A host access the kernel answers with SIGBUS. */
 #define SIGBUSES(c, call)                                                                     \
@@ -262,7 +224,7 @@ static bool begin(struct ctx *c, const char *fn, int i, enum loop_kind kind, cha
 
 	memset(c, 0, sizeof(*c));
 	c->kvm = c->vm = -1;
-	c->test = test_name(fn, name, name_len);
+	c->test = gs_selftest_name(fn, name, name_len);
 	c->order = orders[(unsigned int)i / per];
 	c->ps = P << c->order;
 	c->size = 4 * c->ps;

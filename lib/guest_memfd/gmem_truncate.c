@@ -49,27 +49,59 @@ static bool file_has_mmu(const struct gmem_file *file)
 	return file->vm && file->vm->ops;
 }
 
-void kvm_gmem_invalidate_begin(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
-			       unsigned int attr_filter)
+/* What a walk over the bound slots asks of each (gmem_for_each_slot()). */
+struct slot_walk {
+	pgoff_t start, end;
+	unsigned int attr_filter;
+	int order;   /* split: < 0 for the leaves across the edges */
+	bool commit; /* finish: commit or cancel */
+	int (*fn)(struct gmem_file *file, struct kvm_memory_slot *slot, bool first,
+		  const struct slot_walk *w);
+};
+
+/*
+ * Call @w->fn once for each slot bound to [start, end) in every file whose VM
+ * has an MMU (a slot covers a contiguous run of indices, so it is met once;
+ * @first is set for a file's first one). The first error ends the walk.
+ */
+static int gmem_for_each_slot(struct gmem_inode *inode, const struct slot_walk *w)
 {
 	struct gmem_file *file;
 
 	list_for_each_entry (file, &inode->files, list) {
 		struct kvm_memory_slot *slot, *prev = NULL;
 		unsigned long index;
+		int err;
 
 		if (!file_has_mmu(file))
 			continue;
-		/* A slot covers a contiguous run of indices: tell it once. */
-		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
+		xa_for_each_range (&file->bindings, index, slot, w->start, w->end - 1) {
 			if (slot == prev)
 				continue;
-			if (!prev)
-				file->vm->ops->invalidate_begin(file->vm);
-			file->vm->ops->invalidate_range(slot, start, end, attr_filter);
+			err = w->fn(file, slot, !prev, w);
+			if (err)
+				return err;
 			prev = slot;
 		}
 	}
+	return 0;
+}
+
+static int slot_invalidate_begin(struct gmem_file *file, struct kvm_memory_slot *slot, bool first,
+				 const struct slot_walk *w)
+{
+	if (first)
+		file->vm->ops->invalidate_begin(file->vm);
+	file->vm->ops->invalidate_range(slot, w->start, w->end, w->attr_filter);
+	return 0;
+}
+
+void kvm_gmem_invalidate_begin(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+			       unsigned int attr_filter)
+{
+	struct slot_walk w = {start, end, attr_filter, .fn = slot_invalidate_begin};
+
+	gmem_for_each_slot(inode, &w);
 }
 
 void kvm_gmem_invalidate_end(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
@@ -85,48 +117,42 @@ void kvm_gmem_invalidate_end(struct gmem_inode *inode, pgoff_t start, pgoff_t en
 }
 
 /*
- * Split stage-2 leaves in every slot bound to [start, end): the leaves
- * across the range's edges (@order < 0), or every leaf larger than
- * 2^@order pages. Each slot's split is all or nothing; the first failure
- * ends the walk.
+ * Split stage-2 leaves in a slot bound to the range: the leaves across the
+ * range's edges (@w->order < 0), or every leaf larger than 2^order pages.
+ * Each slot's split is all or nothing; the first failure ends the walk.
  */
-static int gmem_split_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
-			    unsigned int attr_filter, int order)
+static int slot_split(struct gmem_file *file, struct kvm_memory_slot *slot, bool first,
+		      const struct slot_walk *w)
 {
-	struct gmem_file *file;
-
-	list_for_each_entry (file, &inode->files, list) {
-		struct kvm_memory_slot *slot, *prev = NULL;
-		unsigned long index;
-		int err;
-
-		if (!file_has_mmu(file))
-			continue;
-		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
-			if (slot == prev)
-				continue;
-			err = order < 0 ? file->vm->ops->split_cross_boundary(slot, start, end,
-									      attr_filter)
-					: file->vm->ops->split_huge(slot, start, end, attr_filter,
-								    (unsigned int)order);
-			if (err)
-				return err;
-			prev = slot;
-		}
-	}
-	return 0;
+	(void)first;
+	if (w->order < 0)
+		return file->vm->ops->split_cross_boundary(slot, w->start, w->end, w->attr_filter);
+	return file->vm->ops->split_huge(slot, w->start, w->end, w->attr_filter,
+					 (unsigned int)w->order);
 }
 
 int kvm_gmem_split_cross_boundary_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 					unsigned int attr_filter)
 {
-	return gmem_split_leafs(inode, start, end, attr_filter, -1);
+	struct slot_walk w = {start, end, attr_filter, -1, .fn = slot_split};
+
+	return gmem_for_each_slot(inode, &w);
 }
 
 int kvm_gmem_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 			      unsigned int attr_filter, unsigned int order)
 {
-	return gmem_split_leafs(inode, start, end, attr_filter, (int)order);
+	struct slot_walk w = {start, end, attr_filter, (int)order, .fn = slot_split};
+
+	return gmem_for_each_slot(inode, &w);
+}
+
+static int slot_split_finish(struct gmem_file *file, struct kvm_memory_slot *slot, bool first,
+			     const struct slot_walk *w)
+{
+	(void)first;
+	file->vm->ops->split_huge_finish(slot, w->commit);
+	return 0;
 }
 
 /*
@@ -136,46 +162,29 @@ int kvm_gmem_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t e
 void kvm_gmem_finish_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 				      bool commit)
 {
-	struct gmem_file *file;
+	struct slot_walk w = {start, end, .commit = commit, .fn = slot_split_finish};
 
-	list_for_each_entry (file, &inode->files, list) {
-		struct kvm_memory_slot *slot, *prev = NULL;
-		unsigned long index;
+	gmem_for_each_slot(inode, &w);
+}
 
-		if (!file_has_mmu(file))
-			continue;
-		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
-			if (slot != prev)
-				file->vm->ops->split_huge_finish(slot, commit);
-			prev = slot;
-		}
-	}
+static int slot_split_prepare(struct gmem_file *file, struct kvm_memory_slot *slot, bool first,
+			      const struct slot_walk *w)
+{
+	(void)first;
+	return file->vm->ops->split_huge_prepare(slot, w->start, w->end, w->attr_filter,
+						 (unsigned int)w->order);
 }
 
 int kvm_gmem_prepare_split_huge_leafs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 				      unsigned int attr_filter, unsigned int order)
 {
-	struct gmem_file *file;
+	struct slot_walk w = {start, end, attr_filter, (int)order, .fn = slot_split_prepare};
 
-	list_for_each_entry (file, &inode->files, list) {
-		struct kvm_memory_slot *slot, *prev = NULL;
-		unsigned long index;
-
-		if (!file_has_mmu(file))
-			continue;
-		xa_for_each_range (&file->bindings, index, slot, start, end - 1) {
-			if (slot == prev)
-				continue;
-			if (file->vm->ops->split_huge_prepare(slot, start, end, attr_filter,
-							      order)) {
-				/* The slots prepared before this one go back as they were. */
-				kvm_gmem_finish_split_huge_leafs(inode, start, end, false);
-				return -ENOMEM;
-			}
-			prev = slot;
-		}
-	}
-	return 0;
+	if (!gmem_for_each_slot(inode, &w))
+		return 0;
+	/* The slots prepared before the failing one go back as they were. */
+	kvm_gmem_finish_split_huge_leafs(inode, start, end, false);
+	return -ENOMEM;
 }
 
 void kvm_gmem_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)

@@ -1251,15 +1251,7 @@ static int convert_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 {
 	int ret;
 	struct gmem_obj *g = op_gmem(s, op, res, true, false, &ret);
-	uint64_t to = gs_op_u64(op, "to", 0) ? GS_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
-	struct gs_kvm_memory_attributes2 a = {
-		.offset = gs_op_u64(op, "off", 0),
-		.size = gs_op_u64(op, "len", 0),
-		.attributes = gs_op_u64(op, "attributes", to),
-		.flags = gs_op_u64(op, "flags", 0),
-		.error_offset = gs_op_u64(op, "error_offset", 0),
-		.reserved[0] = gs_op_u64(op, "reserved", 0),
-	};
+	struct gs_kvm_memory_attributes2 a = gs_scenario_convert_args(op);
 
 	unsigned long partial, leaves[PG_LEVEL_NUM] = {0};
 
@@ -1758,6 +1750,20 @@ static struct gs_scenario_module gmem_split_module = {
 GS_SCENARIO_MODULE(gmem_split_module)
 
 /* --- for the oracle's adapter (scenario_oracle.c): the simulator's objects behind names --- */
+
+struct gs_kvm_memory_attributes2 gs_scenario_convert_args(const struct gs_op *op)
+{
+	uint64_t to = gs_op_u64(op, "to", 0) ? GS_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+
+	return (struct gs_kvm_memory_attributes2){
+		.offset = gs_op_u64(op, "off", 0),
+		.size = gs_op_u64(op, "len", 0),
+		.attributes = gs_op_u64(op, "attributes", to),
+		.flags = gs_op_u64(op, "flags", 0),
+		.error_offset = gs_op_u64(op, "error_offset", 0),
+		.reserved[0] = gs_op_u64(op, "reserved", 0),
+	};
+}
 
 int gs_scenario_gmem_fd(struct gs_scenario *s, const char *name, uint64_t *map_len)
 {

@@ -213,15 +213,7 @@ static void after_convert(struct gs_scenario_oracle *so, struct line *l, int id,
 			  const struct gs_result *res)
 {
 	const struct gs_op *op = l->op;
-	uint64_t to = gs_op_u64(op, "to", 0) ? GS_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
-	struct gs_kvm_memory_attributes2 a = {
-		.offset = gs_op_u64(op, "off", 0),
-		.size = gs_op_u64(op, "len", 0),
-		.attributes = gs_op_u64(op, "attributes", to),
-		.flags = gs_op_u64(op, "flags", 0),
-		.error_offset = gs_op_u64(op, "error_offset", 0),
-		.reserved[0] = gs_op_u64(op, "reserved", 0),
-	};
+	struct gs_kvm_memory_attributes2 a = gs_scenario_convert_args(op);
 	struct gs_oracle_pred p;
 
 	gs_oracle_convert(so->o, id, &a, &p);

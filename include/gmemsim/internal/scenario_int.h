@@ -84,6 +84,8 @@ bool gs_scenario_expectation_met(const struct gs_scenario *s, const struct gs_op
  */
 int gs_scenario_gmem_fd(struct gs_scenario *s, const char *name, uint64_t *map_len);
 struct kvm *gs_scenario_vm_kvm(struct gs_scenario *s, const char *name);
+/* The KVM_SET_MEMORY_ATTRIBUTES2 argument a `convert` line asks for (to=, off=, len=, ...). */
+struct gs_kvm_memory_attributes2 gs_scenario_convert_args(const struct gs_op *op);
 
 /*
  * The oracle's adapter (scenario_oracle.c) as the runner sees it: a state per
