@@ -8,7 +8,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <valgrind/valgrind.h>
+#include <fcntl.h>
 #include <gmemsim/alloc.h>
+#include <gmemsim/gmem.h>
+#include <gmemsim/kvm.h>
 #include <gmemsim/hugetlb.h>
 #include <gmemsim/hugetlb_backend.h>
 #include <gmemsim/hugetlb_restructuring.h>
@@ -131,4 +134,19 @@ void gs_test_hugetlb_teardown(void)
 	hugetlb_restructuring_run_deferred();
 	gs_test_empty_pools();
 	gs_inject_reset();
+}
+
+int gs_test_create_vm(enum gs_gmem_conversion conv)
+{
+	struct kvm_params params = kvm_default_params(GS_GMEM_PROFILE_DESIGN), old;
+	int kvm = gs_open("/dev/kvm", O_RDWR), vm;
+
+	ck_assert_int_ge(kvm, 0);
+	params.conversion = conv;
+	old = gs_uapi_swap_vm_params(&params);
+	vm = gs_ioctl(kvm, GS_KVM_CREATE_VM, GS_KVM_X86_SW_PROTECTED_VM);
+	gs_uapi_swap_vm_params(&old);
+	ck_assert_int_ge(vm, 0);
+	ck_assert_int_eq(gs_close(kvm), 0);
+	return vm;
 }

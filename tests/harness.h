@@ -8,6 +8,7 @@
 #define GS_TESTS_HARNESS_H
 
 #include <check.h>
+#include <gmemsim/gmem.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -71,6 +72,8 @@ char *gs_test_mmap_gmem(int fd, uint64_t size);
  * pool emptied, so the next test starts from nothing allocated.
  */
 struct gs_hugetlb_host;
+/* A sw_protected VM (in-place conversion on) with the ordering @conv: its fd. */
+int gs_test_create_vm(enum gs_gmem_conversion conv);
 void gs_test_hugetlb_setup(struct gs_hugetlb_host *mem);
 void gs_test_hugetlb_teardown(void);
 /* Every HugeTLB pool emptied (set_max_huge_pages() to 0 for each hstate). */

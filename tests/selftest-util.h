@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * What the two selftest programs (test-selftest.c, test-conversions-selftest.c)
  * share: messages that name the upstream test and its variant, a skip line,

@@ -110,22 +110,6 @@ static void assert_whole_only_private(int fd)
 		ck_assert_int_eq(errno, (err)); \
 	} while (0)
 
-/* A sw_protected VM (in-place conversion on) with the ordering @conv. */
-static int create_vm(enum gs_gmem_conversion conv)
-{
-	struct kvm_params params = kvm_default_params(GS_GMEM_PROFILE_DESIGN), old;
-	int kvm = gs_open("/dev/kvm", O_RDWR), vm;
-
-	ck_assert_int_ge(kvm, 0);
-	params.conversion = conv;
-	old = gs_uapi_swap_vm_params(&params);
-	vm = gs_ioctl(kvm, GS_KVM_CREATE_VM, GS_KVM_X86_SW_PROTECTED_VM);
-	gs_uapi_swap_vm_params(&old);
-	ck_assert_int_ge(vm, 0);
-	ck_assert_int_eq(gs_close(kvm), 0);
-	return vm;
-}
-
 /* A HugeTLB file of @nr huge pages of @order, all allocated; the pool holds exactly those. */
 static int create_huge(int vm, unsigned int order, unsigned long nr)
 {
@@ -281,7 +265,7 @@ START_TEST(test_fresh_folio_split)
 {
 	unsigned int order = orders[_i];
 	uint64_t hp = P << order;
-	int vm = create_vm(GS_CONVERSION_PLANNED);
+	int vm = gs_test_create_vm(GS_CONVERSION_PLANNED);
 	struct gs_kvm_create_guest_memfd args = {
 		.size = 2 * hp, .flags = HUGETLB | MMAP, .page_order = order};
 	int fd;
@@ -313,7 +297,7 @@ START_TEST(test_split_on_share_merge_on_private)
 {
 	unsigned int order = orders[_i];
 	uint64_t hp = P << order;
-	int vm = create_vm(GS_CONVERSION_PLANNED);
+	int vm = gs_test_create_vm(GS_CONVERSION_PLANNED);
 	int fd = create_huge(vm, order, 2);
 	struct hstate *h = size_to_hstate(hp);
 	unsigned long freed = hvo_freed(), nr_leaves;
@@ -385,7 +369,7 @@ END_TEST
 /* P9/P10: a split and a merge touch no data; pieces never used read 0 after the merge. */
 START_TEST(test_contents_survive)
 {
-	int vm = create_vm(GS_CONVERSION_PLANNED);
+	int vm = gs_test_create_vm(GS_CONVERSION_PLANNED);
 	int fd = create_huge(vm, 9, 1);
 	struct kvm *kvm = gs_uapi_kvm(vm);
 	unsigned long pfn;
@@ -413,7 +397,7 @@ END_TEST
 /* A split page whose pieces were never used: the merge zeroes them, and keeps the used one. */
 START_TEST(test_merge_zeroes_unused_pieces)
 {
-	int vm = create_vm(GS_CONVERSION_PLANNED);
+	int vm = gs_test_create_vm(GS_CONVERSION_PLANNED);
 	struct gs_kvm_create_guest_memfd args = {
 		.size = 2 << 20, .flags = HUGETLB | MMAP, .page_order = 9};
 	unsigned char *data;
@@ -448,7 +432,7 @@ START_TEST(test_eagain_extra_ref)
 {
 	unsigned int order = orders[_i];
 	uint64_t hp = P << order, eo = 0;
-	int vm = create_vm(GS_CONVERSION_PLANNED);
+	int vm = gs_test_create_vm(GS_CONVERSION_PLANNED);
 	int fd = create_huge(vm, order, 2);
 	struct folio *f = folio_at(fd, hp);
 	char *before, *after;
@@ -488,7 +472,7 @@ END_TEST
 /* wip: the kernel's freeze meets the reference after the zap: a WARN, EAGAIN, the zap stays. */
 START_TEST(test_wip_eagain_warns)
 {
-	int vm = create_vm(GS_CONVERSION_WIP);
+	int vm = gs_test_create_vm(GS_CONVERSION_WIP);
 	int fd = create_huge(vm, 9, 2);
 	struct folio *f = folio_at(fd, 2 << 20);
 	uint64_t eo = 0;
@@ -518,7 +502,7 @@ END_TEST
 START_TEST(test_eagain_error_offset_by_profile)
 {
 	for (int wip = 0; wip < 2; wip++) {
-		int vm = create_vm(wip ? GS_CONVERSION_WIP : GS_CONVERSION_PLANNED);
+		int vm = gs_test_create_vm(wip ? GS_CONVERSION_WIP : GS_CONVERSION_PLANNED);
 		int fd = create_huge(vm, 9, 2);
 		struct folio *f = folio_at(fd, 0);
 		uint64_t eo = 0;
@@ -540,7 +524,7 @@ END_TEST
 
 START_TEST(test_profiles_unsupported)
 {
-	int v8 = create_vm(GS_CONVERSION_V8), rfc = create_vm(GS_CONVERSION_RFC_V2);
+	int v8 = gs_test_create_vm(GS_CONVERSION_V8), rfc = gs_test_create_vm(GS_CONVERSION_RFC_V2);
 	struct gs_kvm_create_guest_memfd small = {.size = 4 * P, .flags = MMAP};
 	int fd = create_huge(v8, 9, 2), fd4, rfd;
 	uint64_t eo = 0;
@@ -553,7 +537,7 @@ START_TEST(test_profiles_unsupported)
 	ck_assert_int_eq(set_attrs(fd4, 0, P, 0, NULL), 0);
 	/* wip on a 4 KiB file: one batch, as v8. */
 	{
-		int wipvm = create_vm(GS_CONVERSION_WIP);
+		int wipvm = gs_test_create_vm(GS_CONVERSION_WIP);
 		int wfd = gs_ioctl(wipvm, GS_KVM_CREATE_GUEST_MEMFD, &small);
 
 		ck_assert_int_ge(wfd, 0);
@@ -607,7 +591,7 @@ static int set_attrs_eo(int fd, uint64_t off, uint64_t size, uint64_t attrs, uin
 /* Where P20 differs from v8, and the work list converting only what differs. */
 START_TEST(test_rfc_checks)
 {
-	int rfc = create_vm(GS_CONVERSION_RFC_V2), v8 = create_vm(GS_CONVERSION_V8);
+	int rfc = gs_test_create_vm(GS_CONVERSION_RFC_V2), v8 = gs_test_create_vm(GS_CONVERSION_V8);
 	int fd = create_small(rfc, 16), fd8 = create_small(v8, 16);
 	struct folio *folio;
 	uint64_t eo = 0;
@@ -728,7 +712,7 @@ static void rfc_fail_each(int vm, int fd, enum gs_gmem_conversion conv, uint64_t
 /* Single pages inside the shared [64, 128): one work item each, splitting a range. */
 static struct rfc_outcome rfc_single_items(enum gs_gmem_conversion conv)
 {
-	int vm = create_vm(conv), fd = rfc_fragmented(vm);
+	int vm = gs_test_create_vm(conv), fd = rfc_fragmented(vm);
 	struct rfc_outcome out = {0};
 
 	for (unsigned long i = 65; i < 128; i += 2)
@@ -743,7 +727,7 @@ static struct rfc_outcome rfc_single_items(enum gs_gmem_conversion conv)
  */
 static struct rfc_outcome rfc_many_items(enum gs_gmem_conversion conv)
 {
-	int vm = create_vm(conv), fd = rfc_fragmented(vm);
+	int vm = gs_test_create_vm(conv), fd = rfc_fragmented(vm);
 	struct rfc_outcome out = {0};
 
 	for (unsigned long j = 64; j + 4 <= 128; j += 4) {
@@ -837,7 +821,7 @@ START_TEST(test_rfc_huge_split_merge)
 {
 	unsigned int order = orders[_i];
 	uint64_t hp = P << order, eo = 77;
-	int vm = create_vm(GS_CONVERSION_RFC_V2);
+	int vm = gs_test_create_vm(GS_CONVERSION_RFC_V2);
 	/* (eo: set_attrs() reads back the field it sent as 0; on success it stays 0.) */
 	int fd = create_huge(vm, order, 2);
 	struct kvm *kvm = gs_uapi_kvm(vm);
@@ -910,7 +894,7 @@ START_TEST(test_rfc_huge_eagain)
 {
 	unsigned int order = orders[_i];
 	uint64_t hp = P << order, eo = 0;
-	int vm = create_vm(GS_CONVERSION_RFC_V2);
+	int vm = gs_test_create_vm(GS_CONVERSION_RFC_V2);
 	int fd = create_huge(vm, order, 2);
 	struct folio *f;
 	char *before, *after;
@@ -1053,7 +1037,7 @@ static int rfc_huge_fail_one(unsigned int order, bool to_private, bool bound, in
 			     unsigned long nth, struct rfc_huge_outcome *out)
 {
 	struct gs_inject_rule rule = {.site = site, .mode = GS_INJECT_NTH, .nth = nth, .times = 1};
-	int vm = create_vm(GS_CONVERSION_RFC_V2);
+	int vm = gs_test_create_vm(GS_CONVERSION_RFC_V2);
 	int fd = rfc_huge_fragmented(vm, order, to_private);
 	uint64_t hp = P << order, eo = 0;
 	struct gs_gmem_convert_stats st;
@@ -1165,7 +1149,7 @@ START_TEST(test_rfc_huge_first_item)
 	unsigned int order = orders[_i];
 
 	for (int rfc = 0; rfc < 2; rfc++) {
-		int vm = create_vm(rfc ? GS_CONVERSION_RFC_V2 : GS_CONVERSION_PLANNED);
+		int vm = gs_test_create_vm(rfc ? GS_CONVERSION_RFC_V2 : GS_CONVERSION_PLANNED);
 		int fd = create_huge(vm, order, 1);
 		struct gs_inject_rule rule = {.site = GS_SITE_MAPLE_PREALLOC,
 					      .mode = GS_INJECT_NTH,
@@ -1221,7 +1205,7 @@ static void fn_prepare(void *arg)
 	struct fn_ctx *c = arg;
 	uint64_t hp = P << c->order;
 
-	c->vm = create_vm(c->conv);
+	c->vm = gs_test_create_vm(c->conv);
 	c->fd = create_huge(c->vm, c->order, 2);
 	gs_test_bind_gmem(c->vm, c->fd, GPA, 2 * hp);
 	if (c->mapped)
@@ -1391,7 +1375,7 @@ START_TEST(test_enomem_sites_1g)
 		for (size_t i = 0; i < ARRAY_SIZE(fails); i++) {
 			struct gs_inject_rule rule = {
 				.site = fails[i].site, .mode = GS_INJECT_NTH, .nth = fails[i].nth};
-			int vm = create_vm(wip ? GS_CONVERSION_WIP : GS_CONVERSION_PLANNED);
+			int vm = gs_test_create_vm(wip ? GS_CONVERSION_WIP : GS_CONVERSION_PLANNED);
 			int fd = create_huge(vm, 18, 1);
 			char *before, *after;
 			uint64_t eo = 0;

@@ -165,21 +165,6 @@ static int punch(const struct run *r, uint64_t off, uint64_t len)
 		       : 0;
 }
 
-static int create_vm(enum gs_gmem_conversion conv)
-{
-	struct kvm_params params = kvm_default_params(GS_GMEM_PROFILE_DESIGN), old;
-	int kvm = gs_open("/dev/kvm", O_RDWR), vm;
-
-	ck_assert_int_ge(kvm, 0);
-	params.conversion = conv;
-	old = gs_uapi_swap_vm_params(&params);
-	vm = gs_ioctl(kvm, GS_KVM_CREATE_VM, GS_KVM_X86_SW_PROTECTED_VM);
-	gs_uapi_swap_vm_params(&old);
-	ck_assert_int_ge(vm, 0);
-	ck_assert_int_eq(gs_close(kvm), 0);
-	return vm;
-}
-
 /* A private guest fault at @off: a leaf as large as the folio allows. */
 static void guest_fault(const struct run *r, uint64_t off)
 {
@@ -259,7 +244,7 @@ static void prepare(struct run *r)
 	bool alloc = r->path != FALLOCATE && r->path != GET_PFN_FRESH;
 
 	r->pinned = NULL;
-	r->vm = create_vm(r->conv);
+	r->vm = gs_test_create_vm(r->conv);
 	if (r->order) {
 		args.flags |= GS_GUEST_MEMFD_FLAG_HUGETLB;
 		args.page_order = r->order;
