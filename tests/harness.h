@@ -8,6 +8,7 @@
 #define GS_TESTS_HARNESS_H
 
 #include <check.h>
+#include <errno.h>
 #include <gmemsim/gmem.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -78,5 +79,13 @@ void gs_test_hugetlb_setup(struct gs_hugetlb_host *mem);
 void gs_test_hugetlb_teardown(void);
 /* Every HugeTLB pool emptied (set_max_huge_pages() to 0 for each hstate). */
 void gs_test_empty_pools(void);
+
+/* -1 and @err, as a libc wrapper reports a failed syscall (the gs_* uAPI). */
+#define assert_fails(call, err)                 \
+	do {                                    \
+		errno = 0;                      \
+		ck_assert_int_eq((call), -1);   \
+		ck_assert_int_eq(errno, (err)); \
+	} while (0)
 
 #endif /* GS_TESTS_HARNESS_H */

@@ -103,13 +103,6 @@ static void assert_whole_only_private(int fd)
 				  "index %lx: a whole huge folio over shared pages", index);
 }
 
-#define assert_fails(call, err)                 \
-	do {                                    \
-		errno = 0;                      \
-		ck_assert_int_eq((call), -1);   \
-		ck_assert_int_eq(errno, (err)); \
-	} while (0)
-
 /* A HugeTLB file of @nr huge pages of @order, all allocated; the pool holds exactly those. */
 static int create_huge(int vm, unsigned int order, unsigned long nr)
 {

@@ -85,13 +85,6 @@ static void assert_clean(void)
 	gs_test_assert_no_leaks();
 }
 
-#define assert_fails(call, err)                 \
-	do {                                    \
-		errno = 0;                      \
-		ck_assert_int_eq((call), -1);   \
-		ck_assert_int_eq(errno, (err)); \
-	} while (0)
-
 /* --- the selftest's helpers --- */
 
 /* A VM of @type; vm_memory_attributes=1 turns in-place conversion off. */

@@ -75,13 +75,6 @@ static void teardown(void)
 		set_max_huge_pages(h, 0);
 }
 
-#define assert_fails(call, err)                 \
-	do {                                    \
-		errno = 0;                      \
-		ck_assert_int_eq((call), -1);   \
-		ck_assert_int_eq(errno, (err)); \
-	} while (0)
-
 /* --- the pool's counters: what must come back --- */
 
 struct pool {

@@ -62,14 +62,6 @@ static void assert_clean(void)
 	gs_test_assert_no_leaks();
 }
 
-/* -1 and @err, as a libc wrapper reports a failed syscall. */
-#define assert_fails(call, err)                 \
-	do {                                    \
-		errno = 0;                      \
-		ck_assert_int_eq((call), -1);   \
-		ck_assert_int_eq(errno, (err)); \
-	} while (0)
-
 static int open_kvm(void)
 {
 	int fd = gs_open("/dev/kvm", O_RDWR | O_CLOEXEC);
