@@ -12,6 +12,7 @@
 #include <glib.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/differential.h>
+#include <gmemsim/inject.h>
 #include <gmemsim/live.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/reduce.h>
@@ -26,6 +27,7 @@ static gchar *opt_seed;
 static gchar *opt_record, *opt_transcripts;
 static gboolean opt_verbose, opt_quiet, opt_keep_going, opt_strict, opt_version, opt_fail_nth;
 static gboolean opt_oracle;
+static gchar **opt_plant;
 static gint opt_fail_nth_max = GS_FAIL_NTH_DEFAULT_MAX;
 static gchar *opt_mem, *opt_backing;
 static gchar *opt_output;
@@ -52,6 +54,10 @@ static const GOptionEntry entries[] = {
 	{"oracle", 0, 0, G_OPTION_ARG_NONE, &opt_oracle,
 	 "run (sim): check every guest_memfd line against the per-page oracle (docs/ORACLE.md)",
 	 NULL},
+	{"plant", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_plant,
+	 "run: TEST-ONLY: plant the known bug NAME in the simulator (repeatable; names in "
+	 "`gmemsim verbs`, verb plant)",
+	 "NAME"},
 	{"fail-nth-max", 0, 0, G_OPTION_ARG_INT, &opt_fail_nth_max,
 	 "With --fail-nth: injections per line before sampling (default 32; 0: every one)", "N"},
 	{"record", 0, 0, G_OPTION_ARG_FILENAME, &opt_record,
@@ -222,6 +228,18 @@ static int make_opts(struct gs_scenario_opts *o)
 		o->backend = GS_BACKEND_KERNEL;
 	else if (opt_backend && strcmp(opt_backend, "sim"))
 		return -1;
+	for (unsigned int i = 0; opt_plant && opt_plant[i]; i++) {
+		int bug = gs_test_bug_lookup(opt_plant[i]);
+
+		if (bug < 0) {
+			fprintf(stderr, "gmemsim: unknown --plant '%s' (one of:", opt_plant[i]);
+			for (unsigned int b = 0; b < GS_BUG_NR; b++)
+				fprintf(stderr, " %s", gs_test_bug_names[b]);
+			fprintf(stderr, ")\n");
+			return -1;
+		}
+		o->plant |= 1u << bug;
+	}
 	return parse_seed(&o->seed);
 }
 
@@ -233,7 +251,7 @@ static int cmd_run(GOptionContext *ctx, int argc, char **argv, bool demo)
 	bool all_skipped = true;
 
 	if (make_opts(&o))
-		return usage_error(ctx, "bad --backend (sim or kernel) or --seed");
+		return usage_error(ctx, "bad --backend (sim or kernel), --seed or --plant");
 	if (!demo && argc < 3)
 		return usage_error(ctx, "run needs at least one scenario file");
 	if (open_trace())

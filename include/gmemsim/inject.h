@@ -244,17 +244,54 @@ GS_API int gs_fail_nth_loop(const struct gs_fail_nth *cfg, const struct gs_fail_
  * @GS_BUG_SKIP_ZERO: a folio's first use does not zero it (P10 broken)
  * @GS_BUG_STALE_ATTRIBUTE: a successful conversion stores the old value (P7.4 broken)
  * @GS_BUG_ERROR_OFFSET: EAGAIN's error_offset names the page after the right one
+ * @GS_BUG_MAP_ORDER_UNROUNDED: get_pfn's max_order is the mapping order over
+ *	[index, index + 2^page_order) (P39's unrounded range) with no folio cap,
+ *	and KVM takes it as the attribute bound (P29, P40 broken: over-maps)
+ * @GS_BUG_HUGE_LEAF_AFTER_SPLIT: a planned to-shared conversion splits the
+ *	huge folio without splitting the private stage-2 leaf over it first,
+ *	and the exact zap leaves that leaf mapped huge (P40, P41 broken)
+ * @GS_BUG_NO_MERGE_TO_PRIVATE: a conversion to private that makes a huge page
+ *	all private does not merge its pieces (no HVO either; P25, P37, P41)
  * @GS_BUG_NR: how many there are
  *
- * They exist so that the oracle's tests can show it catches each
- * (docs/ORACLE.md); nothing else may set them.
+ * They exist so that the oracle's tests and the fuzzers can show they catch
+ * each (docs/ORACLE.md, "Planted bugs"); nothing else may set them. Their
+ * names (gs_test_bug_name()) are stable: scenarios plant them by name
+ * (`plant bug=NAME`, `gmemsim run --plant NAME`).
  */
 enum gs_test_bug {
 	GS_BUG_SKIP_ZERO,
 	GS_BUG_STALE_ATTRIBUTE,
 	GS_BUG_ERROR_OFFSET,
+	GS_BUG_MAP_ORDER_UNROUNDED,
+	GS_BUG_HUGE_LEAF_AFTER_SPLIT,
+	GS_BUG_NO_MERGE_TO_PRIVATE,
 	GS_BUG_NR,
 };
+
+/*
+ * The names of enum gs_test_bug, in its order, NULL-terminated
+ * ("skip-zero", ..., "no-merge-to-private"). TEST-ONLY.
+ */
+extern GS_API const char *const gs_test_bug_names[GS_BUG_NR + 1];
+
+/**
+ * gs_test_bug_name() - the stable name of @bug
+ * @bug: which
+ *
+ * Context: any.
+ * Return: the name, or NULL for a value out of range.
+ */
+GS_API const char *gs_test_bug_name(enum gs_test_bug bug);
+
+/**
+ * gs_test_bug_lookup() - the bug called @name
+ * @name: a name from gs_test_bug_names
+ *
+ * Context: any.
+ * Return: the enum gs_test_bug value, or -EINVAL for an unknown name.
+ */
+GS_API int gs_test_bug_lookup(const char *name);
 
 /* The planted bugs: a bit per enum gs_test_bug. All clear by default. */
 extern GS_API unsigned int gs_test_bugs;

@@ -201,6 +201,25 @@ GS_API int gs_oracle_guest_fault(struct gs_oracle *o, int id, uint64_t index, bo
 				 struct gs_oracle_pred *p);
 
 /**
+ * gs_oracle_level_bound() - the largest stage-2 level a leaf over @index may have
+ * @o: the oracle
+ * @id: the file
+ * @index: the file index the leaf maps (its first frame's)
+ * @gfn: the leaf's first frame
+ * @slot_gfn: the slot's first frame
+ * @slot_npages: the slot's length in pages
+ *
+ * Rule 35, P29, P40: no leaf is larger than the folio or spans two
+ * attributes, so a huge leaf needs a whole-private, unpoisoned huge page
+ * that the slot maps whole and aligned. Looks only; changes nothing.
+ *
+ * Context: between operations.
+ * Return: 1 (4K), 2 (2M) or 3 (1G); 1 for an unknown file or index.
+ */
+GS_API int gs_oracle_level_bound(const struct gs_oracle *o, int id, uint64_t index, uint64_t gfn,
+				 uint64_t slot_gfn, uint64_t slot_npages);
+
+/**
  * gs_oracle_get_pfn() - predict kvm_gmem_get_pfn() at file index @index (rule 33, P29)
  * @o: the oracle
  * @id: the file
@@ -256,8 +275,10 @@ GS_API void gs_oracle_unpredicted(struct gs_oracle *o, int id, const char *op, i
  * @op: the operation just done, named in each mismatch
  * @r: where mismatches go ("<op>: index 0x..: <what> simulator=<v> oracle=<v>")
  *
- * Compares per index: attribute, allocated, host-mapped, poisoned; and
- * i_bytes (st_blocks) and the subpool's used/reserved huge pages.
+ * Compares per index: attribute, allocated, host-mapped, poisoned, and on a
+ * HugeTLB file the folio order (P25: the page order exactly where the huge
+ * page is all private); and i_bytes (st_blocks) and the subpool's
+ * used/reserved huge pages.
  *
  * Context: between operations.
  * Return: the number of mismatches reported.

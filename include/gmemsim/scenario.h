@@ -350,6 +350,9 @@ GS_API void gs_scenario_init(void);
  * @oracle: follow every guest_memfd line with the per-page oracle (sim backend
  *          only; docs/ORACLE.md): a line whose answer or resulting state
  *          differs from the oracle's prediction fails
+ * @plant: TEST-ONLY: bugs (a bit per enum gs_test_bug) planted at the start of
+ *         every run, as `plant bug=NAME` lines would; every run ends with
+ *         the planted bugs it began with (docs/ORACLE.md, "Planted bugs")
  */
 struct gs_scenario_opts {
 	uint64_t seed;
@@ -363,6 +366,7 @@ struct gs_scenario_opts {
 	void (*on_result)(void *arg, const struct gs_op *op, const struct gs_result *res);
 	void *on_result_arg;
 	bool oracle;
+	unsigned int plant;
 };
 
 /**

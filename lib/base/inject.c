@@ -249,6 +249,29 @@ int gs_fail_nth_loop(const struct gs_fail_nth *cfg, const struct gs_fail_nth_ops
 
 unsigned int gs_test_bugs;
 
+const char *const gs_test_bug_names[GS_BUG_NR + 1] = {
+	[GS_BUG_SKIP_ZERO] = "skip-zero",
+	[GS_BUG_STALE_ATTRIBUTE] = "stale-attribute",
+	[GS_BUG_ERROR_OFFSET] = "error-offset",
+	[GS_BUG_MAP_ORDER_UNROUNDED] = "map-order-unrounded",
+	[GS_BUG_HUGE_LEAF_AFTER_SPLIT] = "huge-leaf-after-split",
+	[GS_BUG_NO_MERGE_TO_PRIVATE] = "no-merge-to-private",
+	[GS_BUG_NR] = NULL,
+};
+
+const char *gs_test_bug_name(enum gs_test_bug bug)
+{
+	return (unsigned int)bug < GS_BUG_NR ? gs_test_bug_names[bug] : NULL;
+}
+
+int gs_test_bug_lookup(const char *name)
+{
+	for (int i = 0; name && i < GS_BUG_NR; i++)
+		if (!strcmp(gs_test_bug_names[i], name))
+			return i;
+	return -EINVAL;
+}
+
 void gs_test_plant_bug(enum gs_test_bug bug, bool on)
 {
 	if ((unsigned int)bug >= GS_BUG_NR)

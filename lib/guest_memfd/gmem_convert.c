@@ -444,8 +444,11 @@ static int planned_prepare_shared(struct gmem_inode *inode, pgoff_t start, pgoff
 	if (!ps->preps)
 		return -ENOMEM;
 	ps->cap = count;
-	err = kvm_gmem_prepare_split_huge_leafs(inode, ps->hs, ps->he, KVM_FILTER_PRIVATE, 0);
-	ps->leaves = !err;
+	/* Planted (test-only): the folio split without the leaf split before it (P40, P41). */
+	if (!gs_test_bug(GS_BUG_HUGE_LEAF_AFTER_SPLIT))
+		err = kvm_gmem_prepare_split_huge_leafs(inode, ps->hs, ps->he, KVM_FILTER_PRIVATE,
+							0);
+	ps->leaves = !err && !gs_test_bug(GS_BUG_HUGE_LEAF_AFTER_SPLIT);
 	for (h = ps->hs; h < ps->he && !err; h += nr) {
 		struct folio *folio = kvm_gmem_whole_huge_folio(inode, h);
 
@@ -504,7 +507,8 @@ static int convert_planned(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 	planned_commit_shared(inode, &ps);
 	gmem_convert_commit(inode, start, end, to_private, &mas, entry);
 	stats.batches++;
-	if (to_private && inode->page_order)
+	/* Planted (test-only): no merge on to-private (P41). */
+	if (to_private && inode->page_order && !gs_test_bug(GS_BUG_NO_MERGE_TO_PRIVATE))
 		convert_merge(inode, start, end);
 	return 0;
 }
@@ -561,7 +565,7 @@ static int wip_batch(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool 
 		err = kvm_gmem_split_huge_folio(inode, folio);
 		stats.failed_splits += !!err;
 		stats.splits += !err;
-	} else if (to_private && inode->page_order) {
+	} else if (to_private && inode->page_order && !gs_test_bug(GS_BUG_NO_MERGE_TO_PRIVATE)) {
 		err = convert_prepare_merge(inode, hs, start, end, &drained);
 		if (!err) {
 			kvm_gmem_merge_huge_page(inode, hs);
@@ -763,7 +767,7 @@ static int rfc_merge_page(struct gmem_inode *inode, pgoff_t h, bool *drained)
 	pgoff_t he = h + (1UL << inode->page_order);
 	int err;
 
-	if (!kvm_gmem_range_private(inode, h, he))
+	if (!kvm_gmem_range_private(inode, h, he) || gs_test_bug(GS_BUG_NO_MERGE_TO_PRIVATE))
 		return 1;
 	err = convert_prepare_merge(inode, h, h, he, drained);
 	if (err) {

@@ -14,6 +14,7 @@
 #include <gmemsim/alloc.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
+#include <gmemsim/inject.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/trace.h>
 
@@ -218,6 +219,9 @@ static int gmem_max_order(struct gmem_file *file, struct folio *folio, pgoff_t i
 
 	if (!inode->page_order || !file->vm || !file->vm->in_place_conversion)
 		return (int)order;
+	/* Planted (test-only): P39's unrounded range, and no folio cap, so it can over-map. */
+	if (gs_test_bug(GS_BUG_MAP_ORDER_UNROUNDED))
+		return (int)mapping_order_at(inode, index);
 	map = kvm_gmem_mapping_order(file, index);
 	if (file->vm->conversion == GS_CONVERSION_WIP && order > map) {
 		right = mapping_order_at(inode, ALIGN_DOWN(index, 1UL << inode->page_order));

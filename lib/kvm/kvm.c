@@ -16,6 +16,7 @@
 #include <gmemsim/alloc.h>
 #include <gmemsim/check.h>
 #include <gmemsim/folio.h>
+#include <gmemsim/inject.h>
 #include <gmemsim/kvm.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/state.h>
@@ -830,6 +831,17 @@ static bool stage2_zap_leaf(struct kvm *kvm, gfn_t base, unsigned long leaf, uns
 }
 
 /*
+ * Planted (test-only, GS_BUG_HUGE_LEAF_AFTER_SPLIT): an exact zap, as TDX's
+ * must be (private memory outside the range cannot go), leaves a huge leaf
+ * that reaches outside: what P40's leaf split, skipped, should have cut.
+ */
+static bool zap_spares(gfn_t base, unsigned long leaf, gfn_t start, gfn_t end)
+{
+	return gs_test_bug(GS_BUG_HUGE_LEAF_AFTER_SPLIT) &&
+	       (base < start || base + kvm_level_pages(leaf_level(leaf)) > end);
+}
+
+/*
  * Leaves are keyed by their first frame, so the leaves in [start, end) are
  * one range of keys; the only other leaf reaching in is the huge one
  * holding @start, found by a look-up per level. Nothing outside is visited.
@@ -844,10 +856,11 @@ static bool stage2_zap(struct kvm *kvm, gfn_t start, gfn_t end, unsigned int fil
 	if (start >= end)
 		return false;
 	leaf = stage2_lookup(kvm, start, &base);
-	if (leaf && base < start)
+	if (leaf && base < start && !zap_spares(base, leaf, start, end))
 		flush |= stage2_zap_leaf(kvm, base, leaf, filter);
 	xa_for_each_range (&kvm->stage2, b, entry, start, end - 1)
-		flush |= stage2_zap_leaf(kvm, b, xa_to_value(entry), filter);
+		if (!zap_spares(b, xa_to_value(entry), start, end))
+			flush |= stage2_zap_leaf(kvm, b, xa_to_value(entry), filter);
 	return flush;
 }
 
@@ -1222,6 +1235,12 @@ static int max_mapping_level(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_
 			continue;
 		if (b < slot->base_gfn || b + pages > slot->base_gfn + slot->npages)
 			continue;
+		/*
+		 * Planted (test-only): under in-place conversion KVM keeps no
+		 * attributes of its own and takes guest_memfd's order as the bound.
+		 */
+		if (gs_test_bug(GS_BUG_MAP_ORDER_UNROUNDED))
+			break;
 		if (range_private(kvm, slot, b, b + pages) >= 0)
 			break;
 	}

@@ -714,12 +714,26 @@ static bool slot_allows_huge(uint64_t gfn, uint64_t index, uint64_t first, uint6
 	return order && !((gfn ^ index) & (nr - 1)) && base >= first && base + nr <= first + npages;
 }
 
+/*
+ * Rule 35, P29, P40: a leaf over @index is huge only over a whole-private,
+ * unpoisoned huge page the slot maps aligned and whole; 1 (4K) otherwise.
+ */
+static int level_bound(const struct ofile *f, uint64_t index, uint64_t gfn, uint64_t slot_gfn,
+		       uint64_t slot_npages)
+{
+	uint64_t nr = huge_nr(f), base = index & ~(nr - 1);
+
+	if (slot_allows_huge(gfn, index, slot_gfn, slot_npages, f->cfg.page_order) &&
+	    first_where(f, base, base + nr, not_private_or_poisoned, NULL) == base + nr)
+		return f->cfg.page_order >= 18 ? 3 : 2;
+	return 1;
+}
+
 int gs_oracle_guest_fault(struct gs_oracle *o, int id, uint64_t index, bool private, uint64_t gfn,
 			  uint64_t slot_gfn, uint64_t slot_npages, struct gs_oracle_pred *p)
 {
 	struct ofile *f = file_get(o, id);
 	struct opage pg;
-	uint64_t nr, base;
 
 	*p = (struct gs_oracle_pred){0};
 	if (!f || index >= f->npages)
@@ -746,14 +760,16 @@ int gs_oracle_guest_fault(struct gs_oracle *o, int id, uint64_t index, bool priv
 		return p->err = -EHWPOISON;
 	}
 	use_range(f, index, index + 1);
-	/* Rule 35, P29, P40: huge only over a whole-private, aligned huge page. */
-	p->max_level = 1;
-	nr = huge_nr(f);
-	base = index & ~(nr - 1);
-	if (slot_allows_huge(gfn, index, slot_gfn, slot_npages, f->cfg.page_order) && private &&
-	    first_where(f, base, base + nr, not_private_or_poisoned, NULL) == base + nr)
-		p->max_level = f->cfg.page_order >= 18 ? 3 : 2;
+	p->max_level = private ? level_bound(f, index, gfn, slot_gfn, slot_npages) : 1;
 	return 0;
+}
+
+int gs_oracle_level_bound(const struct gs_oracle *o, int id, uint64_t index, uint64_t gfn,
+			  uint64_t slot_gfn, uint64_t slot_npages)
+{
+	const struct ofile *f = file_get((struct gs_oracle *)o, id);
+
+	return f && index < f->npages ? level_bound(f, index, gfn, slot_gfn, slot_npages) : 1;
 }
 
 int gs_oracle_get_pfn(struct gs_oracle *o, int id, uint64_t index, struct gs_oracle_pred *p)
@@ -872,7 +888,7 @@ struct sival {
 
 struct sim_view {
 	GArray *attr;	/* val: 0 shared, 1 private, 2 unknown */
-	GArray *folios; /* val: bit 0 mapped, bit 1 poisoned, bit 2 present */
+	GArray *folios; /* val: bit 0 mapped, bit 1 poisoned, bit 2 present, bits 8-15 order */
 	uint64_t i_bytes;
 	bool has_spool;
 	uint64_t spool_used, spool_rsv;
@@ -903,7 +919,8 @@ static void sim_view_read(struct sim_view *v, struct gmem_file *file)
 		} else if (!strncmp(r->path, "f/folio/", 8)) {
 			a = num(r->path + 8);
 			if (!strcmp(r->key, "order")) {
-				struct sival s = {a, a + (1ULL << num(r->value)), 4};
+				struct sival s = {a, a + (1ULL << num(r->value)),
+						  4 | num(r->value) << 8};
 
 				g_array_append_val(v->folios, s);
 			} else if (!strcmp(r->key, "map") && last_ival(v->folios)) {
@@ -1018,6 +1035,85 @@ static void compare_field(const struct ofile *f, GArray *sim, const struct field
 			   fld->what, fld->names[MIN(sv, 2)], fld->names[MIN(ov, 2)]);
 }
 
+/* Append [@s, @e) with folio order @order (nothing for an empty range). */
+static void ival_add(GArray *a, uint64_t s, uint64_t e, uint64_t order)
+{
+	struct sival v = {s, e, order};
+
+	if (s < e)
+		g_array_append_val(a, v);
+}
+
+/*
+ * The folio order each allocated index must have (P25, P34, P37; P35 for
+ * wip, P25 for rfc-v2): a huge page is one folio of the page order exactly
+ * when all of it is private, else pieces of order 0. Every ordering that
+ * converts HugeTLB files merges on to-private, so this holds after every
+ * operation the oracle follows. Built from the model's runs, so its length
+ * follows them and not the file size.
+ */
+static void expected_orders(const struct ofile *f, GArray *out)
+{
+	uint64_t nr = huge_nr(f);
+	guint first = 0;
+
+	for (guint i = 1; i <= f->runs->len; i++) {
+		const struct orun *s = &g_array_index(f->runs, struct orun, first);
+		const struct orun *r =
+			i < f->runs->len ? &g_array_index(f->runs, struct orun, i) : NULL;
+		uint64_t a = s->start, b, ha, hb;
+
+		/* a stretch of runs equally allocated and private: [a, b) */
+		if (r && r->pg.alloc == s->pg.alloc && r->pg.priv == s->pg.priv)
+			continue;
+		b = r ? r->start : f->npages;
+		first = i;
+		if (!s->pg.alloc)
+			continue;
+		ha = s->pg.priv ? MIN((a + nr - 1) & ~(nr - 1), b) : b;
+		hb = MAX(b & ~(nr - 1), ha);
+		ival_add(out, a, ha, 0);
+		ival_add(out, ha, hb, f->cfg.page_order);
+		ival_add(out, hb, b, 0);
+	}
+}
+
+/* The first index of a HugeTLB file whose folio order differs from P25's rule. */
+static void compare_orders(const struct ofile *f, GArray *sim, const char *op,
+			   struct gs_check_report *r, unsigned int *n)
+{
+	GArray *exp = g_array_new(FALSE, FALSE, sizeof(struct sival));
+	guint j = 0;
+
+	expected_orders(f, exp);
+	for (guint i = 0; i < exp->len; i++) {
+		const struct sival *e = &g_array_index(exp, struct sival, i);
+		uint64_t cur = e->start;
+
+		while (cur < e->end) {
+			const struct sival *p;
+
+			while (j < sim->len && g_array_index(sim, struct sival, j).end <= cur)
+				j++;
+			p = j < sim->len ? &g_array_index(sim, struct sival, j) : NULL;
+			if (!p || p->start > cur)
+				break; /* not allocated: the "allocated" field says so */
+			if ((p->val >> 8 & 0xff) != e->val) {
+				(*n)++;
+				gs_check_violation(r,
+						   "%s: index 0x%" PRIx64
+						   ": folio order simulator=%" PRIu64
+						   " oracle=%" PRIu64,
+						   op, cur, p->val >> 8 & 0xff, e->val);
+				g_array_free(exp, TRUE);
+				return;
+			}
+			cur = MIN(p->end, e->end);
+		}
+	}
+	g_array_free(exp, TRUE);
+}
+
 static void compare_counter(const char *op, const char *what, uint64_t sv, uint64_t ov,
 			    struct gs_check_report *r, unsigned int *n)
 {
@@ -1045,6 +1141,8 @@ unsigned int gs_oracle_compare(struct gs_oracle *o, int id, struct gmem_file *fi
 		if (f->mapped_known)
 			compare_field(f, v.folios, &mapped_field, op, r, &n);
 		compare_field(f, v.folios, &poison_field, op, r, &n);
+		if (f->cfg.page_order)
+			compare_orders(f, v.folios, op, r, &n);
 		compare_counter(op, "i_bytes", v.i_bytes, alloc_bytes(f), r, &n);
 		if (v.has_spool) {
 			uint64_t used = used_hpages(f);

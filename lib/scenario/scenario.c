@@ -443,6 +443,10 @@ void gs_scenario_begin_run(struct gs_scenario *s, const char *name, uint64_t *li
 	s->warn_base_line = 0;
 	g_array_set_size(s->armed, 0);
 	gs_inject_reset();
+	s->bugs_before = gs_test_bugs;
+	for (unsigned int b = 0; b < GS_BUG_NR; b++)
+		if (s->opts.plant & (1u << b))
+			gs_test_plant_bug((enum gs_test_bug)b, true);
 	oracle_stop(s);
 	if (s->opts.oracle && s->opts.backend == GS_BACKEND_SIM && gs_scenario_oracle_hook)
 		s->oracle = gs_scenario_oracle_hook->start();
@@ -488,6 +492,7 @@ int gs_scenario_end_run(struct gs_scenario *s, int status, const uint64_t *live)
 	oracle_stop(s);
 	destroy_objects(s);
 	gs_scenario_modules_teardown();
+	gs_test_bugs = s->bugs_before; /* `plant` and opts.plant last one run */
 	if (status == GS_EXIT_OK && warns) {
 		fprintf(s->opts.err, "%s: %lu WARN(s) after line %u not covered by expect-warns\n",
 			s->file, warns, s->warn_base_line);

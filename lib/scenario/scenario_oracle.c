@@ -19,6 +19,7 @@
 #include <gmemsim/oracle.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/uapi.h>
+#include <gmemsim/xarray.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/internal/scenario_int.h>
 
@@ -363,6 +364,79 @@ static void after_gfault(struct gs_scenario_oracle *so, struct line *l, const st
 				   p.memory_fault ? "memory_fault" : "none");
 }
 
+/* One huge leaf at @base (value @leaf) of slot @sl against the oracle's bound. */
+static void check_leaf(struct gs_scenario_oracle *so, struct line *l, int id,
+		       const struct oslot *sl, uint64_t base, unsigned long leaf)
+{
+	int level = (int)(leaf & KVM_LEAF_LEVEL_MASK), bound;
+	uint64_t slot_gfn = sl->gpa / PAGE, index;
+
+	if (level <= 1 || !(leaf & KVM_LEAF_GMEM) || base < slot_gfn)
+		return;
+	index = sl->off / PAGE + (base - slot_gfn);
+	bound = gs_oracle_level_bound(so->o, id, index, base, slot_gfn, sl->size / PAGE);
+	if (level > bound)
+		gs_check_violation(&l->r,
+				   "%s: index 0x%" PRIx64
+				   ": stage-2 level simulator=%d oracle=at most %d",
+				   l->name, index, level, bound);
+}
+
+/*
+ * Rule 35, P40 after a conversion or a punch: no huge leaf of a slot bound
+ * to the file may map the file pages [@s, @e) (rounded to huge pages) unless
+ * the oracle allows it. Only the leaves present there are visited.
+ */
+static void check_leaves(struct gs_scenario_oracle *so, struct line *l, int id, const char *name,
+			 uint64_t s, uint64_t e)
+{
+	for (guint i = 0; i < so->slots->len; i++) {
+		const struct oslot *sl = &g_array_index(so->slots, struct oslot, i);
+		struct kvm *kvm = strcmp(sl->gmem, name) ? NULL : gs_scenario_vm_kvm(l->s, sl->vm);
+		uint64_t first = sl->off / PAGE, last = first + sl->size / PAGE, gs, ge, b;
+		unsigned long leaf;
+		void *entry;
+
+		if (!kvm || s >= last || e <= first)
+			continue;
+		gs = sl->gpa / PAGE + (MAX(s, first) - first);
+		ge = sl->gpa / PAGE + (MIN(e, last) - first);
+		leaf = kvm_stage2_leaf(kvm, gs);
+		if (leaf)
+			check_leaf(so, l, id, sl,
+				   gs & ~(kvm_level_pages((int)(leaf & KVM_LEAF_LEVEL_MASK)) - 1),
+				   leaf);
+		xa_for_each_range (&kvm->stage2, b, entry, gs + 1, ge - 1)
+			check_leaf(so, l, id, sl, b, xa_to_value(entry));
+	}
+}
+
+/* The file pages a convert or punch line touched, rounded out to huge pages. */
+static void check_leaves_after(struct gs_scenario_oracle *so, struct line *l, int id)
+{
+	const struct gs_op *op = l->op;
+	struct gs_kvm_memory_attributes2 a;
+	uint64_t off, len, h = PAGE;
+	int fd = gs_scenario_gmem_fd(l->s, op->target, NULL);
+	struct gmem_file *file = fd < 0 ? NULL : gs_uapi_gmem_file(fd);
+
+	if (!file || !so->slots->len || !gs_oracle_followed(so->o, id))
+		return;
+	if (!strcmp(op->verb->name, "convert")) {
+		a = gs_scenario_convert_args(op);
+		off = a.offset;
+		len = a.size;
+	} else {
+		off = gs_op_u64(op, "off", 0);
+		len = gs_op_u64(op, "len", 0);
+	}
+	h <<= file->inode->page_order;
+	if (!len || off + len < off || off + len > UINT64_MAX - h)
+		return;
+	check_leaves(so, l, id, op->target, (off & ~(h - 1)) / PAGE,
+		     ((off + len + h - 1) & ~(h - 1)) / PAGE);
+}
+
 /*
  * Verbs that change nothing the oracle follows: they look, or act on the
  * host pools, the VM's own attributes and the machine (an allocation they
@@ -373,7 +447,8 @@ static const char *const lookers[] = {
 	"seed",	   "inject",	"mmap",	     "unpoison",   "expect-warns", "attr",
 	"vm",	   "arch",	"hugetlb",   "subpool",	   "subpool-put",  "cgroup",
 	"hpage",   "hpage-add", "hpage-put", "hsplit",	   "hmerge",	   "hvo",
-	"machine", "kmalloc",	"kfree",     "core",	   "run-deferred", NULL};
+	"machine", "kmalloc",	"kfree",     "core",	   "run-deferred", "plant",
+	NULL};
 
 static bool is_looker(const char *verb)
 {
@@ -402,8 +477,10 @@ static void after_file_op(struct gs_scenario_oracle *so, struct line *l, int id,
 			gs_oracle_unpredicted(so->o, id, verb, (int)res->ret);
 		else
 			compare_answer(l, &p, res);
+		check_leaves_after(so, l, id);
 	} else if (!strcmp(verb, "convert")) {
 		after_convert(so, l, id, res);
+		check_leaves_after(so, l, id);
 	} else if (!strcmp(verb, "read") || !strcmp(verb, "write") || !strcmp(verb, "fault")) {
 		after_access(so, l, id, res, !strcmp(verb, "write"), !strcmp(verb, "fault"));
 	} else if (!strcmp(verb, "pin")) {

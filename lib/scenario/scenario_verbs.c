@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The scenario engine's own verbs: narration (note), randomness (seed),
- * fault injection (inject), invariant checks (check, expect-warns),
+ * fault injection (inject), invariant checks (check, expect-warns), the
+ * test-only planted bugs (plant),
  * inspection (show), and kmalloc/kfree, which let a scenario allocate at the
  * generic site to show the allocator and the injector at work.
  */
@@ -156,6 +157,37 @@ static const struct gs_verb verb_inject = {
 	.backends = GS_BACKEND_SIM,
 	.validate = inject_validate,
 	.run = inject_run,
+};
+
+/* --- plant (TEST-ONLY) --- */
+
+static const struct gs_key plant_keys[] = {
+	{"bug", GS_ARG_ENUM, gs_test_bug_names, .required = true,
+	 .help = "the planted bug (docs/ORACLE.md, \"Planted bugs\")"},
+	{"off", GS_ARG_BOOL, .help = "take it out again"},
+	{NULL},
+};
+
+/*
+ * Plant a known bug in the simulator, so that a fuzzer's reduced finding
+ * replays with `gmemsim run` (the bug is part of the input). Every bug the
+ * run planted is taken out when it ends (gs_scenario_end_run()).
+ */
+static int plant_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	(void)s;
+	(void)res;
+	gs_test_plant_bug((enum gs_test_bug)gs_op_u64(op, "bug", 0), !gs_op_u64(op, "off", 0));
+	return 0;
+}
+
+static const struct gs_verb verb_plant = {
+	.name = "plant",
+	.no_fail_nth = true,
+	.summary = "TEST-ONLY: plant a known bug in the simulator (bug=NAME; off takes it out)",
+	.keys = plant_keys,
+	.backends = GS_BACKEND_SIM,
+	.run = plant_run,
 };
 
 /* --- check, expect-warns --- */
@@ -384,7 +416,7 @@ static const struct gs_expect_kind kind_warns = {
 
 static const struct gs_verb *const core_verbs[] = {
 	&verb_note, &verb_seed,	   &verb_inject, &verb_check, &verb_expect_warns,
-	&verb_show, &verb_kmalloc, &verb_kfree,	 NULL,
+	&verb_show, &verb_kmalloc, &verb_kfree,	 &verb_plant, NULL,
 };
 
 static const struct gs_expect_kind *const core_kinds[] = {&kind_warns, NULL};

@@ -42,8 +42,9 @@ struct gs_scenario {
 	unsigned long warn_base;     /* WARN count at the last expect-warns */
 	unsigned int warn_base_line; /* line of that expect-warns, 0 for the start */
 	unsigned int ops_run, ops_skipped, expects_met;
-	struct gs_result last; /* result of the last operation run (for the fail-nth runner) */
-	void *oracle;	       /* opts.oracle: the oracle adapter's state for this run */
+	struct gs_result last;	  /* result of the last operation run (for the fail-nth runner) */
+	void *oracle;		  /* opts.oracle: the oracle adapter's state for this run */
+	unsigned int bugs_before; /* gs_test_bugs when the run began: restored at its end */
 };
 
 /* The expectation kind called @key, or NULL. */
