@@ -2,9 +2,11 @@
 /*
  * The per-page oracle (lib/oracle/oracle.c, docs/ORACLE.md): its predictions
  * for each operation against the spec's rules, its cost on a 1 TiB file, the
- * scenario engine with the oracle on, `check oracle`, and three bugs planted
- * in the simulator through the test-only switch (gs_test_plant_bug()) that
- * the oracle must catch, naming the operation, the index and both values.
+ * scenario engine with the oracle on, `check oracle`, and the bugs planted
+ * in the simulator through the test-only switch (gs_test_plant_bug(), the
+ * `plant` verb, opts.plant) that the oracle must catch, naming the
+ * operation, the index and both values; tests/bugs/ holds the scenario of
+ * each, which passes without its bug.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -497,6 +499,172 @@ START_TEST(test_bug_error_offset)
 END_TEST
 
 /*
+ * Run tests/bugs/@name.gms with @plant (bits of enum gs_test_bug) planted,
+ * @from replaced by @to (the same lines under another ordering) if not NULL.
+ */
+static struct run run_bug_file(const char *name, const char *from, const char *to, bool oracle,
+			       unsigned int plant)
+{
+	char path[1024], *text = NULL, *t, **parts;
+	struct run r;
+
+	snprintf(path, sizeof(path), "%s/bugs/%s.gms", gs_test_srcdir(), name);
+	ck_assert_msg(g_file_get_contents(path, &text, NULL, NULL), "%s", path);
+	parts = g_strsplit(text, from ? from : "\x01", 2);
+	ck_assert_msg(!from || parts[1], "'%s' not in %s", from, path);
+	t = g_strjoinv(to, parts);
+	g_strfreev(parts);
+	{
+		FILE *err;
+		struct gs_scenario_opts opts = {.quiet = true, .oracle = oracle, .plant = plant};
+		struct gs_scenario *s;
+
+		r = (struct run){0};
+		err = open_memstream(&r.err, &r.len);
+		opts.err = err;
+		s = gs_scenario_new(&opts);
+		r.status = gs_scenario_run_buffer(s, name, t, strlen(t));
+		gs_scenario_free(s);
+		fclose(err);
+	}
+	g_free(t);
+	g_free(text);
+	/* a run ends with the bugs it began with */
+	ck_assert_uint_eq(gs_test_bugs, 0);
+	return r;
+}
+
+static void assert_passes(struct run r)
+{
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	free(r.err);
+}
+
+/*
+ * Planted bug 4 (P39 without the folio cap): get_pfn's max_order and the
+ * guest's leaf over-map a huge page whose first page is shared.
+ */
+START_TEST(test_bug_map_order_unrounded)
+{
+	static const char *const needles[] = {"check oracle:", "map-order-unrounded:17 getpfn h",
+					      "index 0x1", "max_order simulator=9 oracle=at most 0",
+					      NULL};
+	static const char *const kvm[] = {"check kvm:", "level 2 spans mixed attributes",
+					  "larger than the folio", NULL};
+	unsigned int bug = 1u << GS_BUG_MAP_ORDER_UNROUNDED;
+	struct run r;
+
+	assert_passes(run_bug_file("map-order-unrounded", NULL, NULL, true, 0));
+	r = run_bug_file("map-order-unrounded", NULL, NULL, true, bug);
+	assert_caught(&r, needles);
+	free(r.err);
+	/* without the oracle the `kvm` checker sees the leaf at the check */
+	r = run_bug_file("map-order-unrounded", NULL, NULL, false, bug);
+	assert_caught(&r, kvm);
+	free(r.err);
+}
+END_TEST
+
+/* Planted bug 5 (P40, P41): a to-shared conversion leaves the 2M leaf over split folios. */
+START_TEST(test_bug_huge_leaf_after_split)
+{
+	static const char *const needles[] = {"huge-leaf-after-split:17 convert h", "index 0x0",
+					      "stage-2 level simulator=2 oracle=at most 1", NULL};
+	static const char *const kvm[] = {"check kvm:", "512 pages, larger than the folio", NULL};
+	unsigned int bug = 1u << GS_BUG_HUGE_LEAF_AFTER_SPLIT;
+	struct run r;
+
+	assert_passes(run_bug_file("huge-leaf-after-split", NULL, NULL, true, 0));
+	r = run_bug_file("huge-leaf-after-split", NULL, NULL, true, bug);
+	assert_caught(&r, needles);
+	free(r.err);
+	r = run_bug_file("huge-leaf-after-split", NULL, NULL, false, bug);
+	assert_caught(&r, kvm);
+	free(r.err);
+}
+END_TEST
+
+/*
+ * Planted bug 6 (P25, P37, P41): no merge on to-private, under each ordering
+ * that converts HugeTLB files. No checker sees it (split pieces over an
+ * all-private page break no invariant); the oracle's folio order does.
+ */
+START_TEST(test_bug_no_merge_to_private)
+{
+	static const char *const vms[] = {"type=sw_protected", "type=sw_protected conversion=wip",
+					  "type=sw_protected conversion=rfc-v2"};
+	static const char *const needles[] = {"no-merge-to-private:16 convert h", "index 0x0",
+					      "folio order simulator=0 oracle=9", NULL};
+	unsigned int bug = 1u << GS_BUG_NO_MERGE_TO_PRIVATE;
+
+	for (unsigned int i = 0; i < G_N_ELEMENTS(vms); i++) {
+		struct run r;
+
+		assert_passes(
+			run_bug_file("no-merge-to-private", "type=sw_protected", vms[i], true, 0));
+		r = run_bug_file("no-merge-to-private", "type=sw_protected", vms[i], true, bug);
+		assert_caught(&r, needles);
+		free(r.err);
+		assert_passes(run_bug_file("no-merge-to-private", "type=sw_protected", vms[i],
+					   false, bug));
+	}
+}
+END_TEST
+
+/*
+ * The fourth known bug is the rfc-v2 profile's rollback (index 0 decrement):
+ * its WARN fails the run; planned, the same lines pass.
+ */
+START_TEST(test_bug_rfc_v2_rollback)
+{
+	static const char *const others[] = {"conversion=planned", "conversion=wip",
+					     "conversion=v8"};
+	unsigned long oob = gs_gmem_convert_stats(false).rollback_oob;
+	struct run r = run_bug_file("rfc-v2-rollback-index0", NULL, NULL, true, 0);
+
+	ck_assert_int_eq(r.status, GS_EXIT_FAIL);
+	ck_assert_msg(strstr(r.err, "1 WARN(s)"), "%s", r.err);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).rollback_oob, oob + 1);
+	free(r.err);
+	for (unsigned int i = 0; i < G_N_ELEMENTS(others); i++)
+		assert_passes(run_bug_file("rfc-v2-rollback-index0", "conversion=rfc-v2", others[i],
+					   true, 0));
+}
+END_TEST
+
+/* `plant bug=NAME` in the file, the names, and a name that does not exist. */
+START_TEST(test_plant_verb)
+{
+	static const char *const needles[] = {"t.gms:17 convert h",
+					      "folio order simulator=0 oracle=9", NULL};
+	char path[1024], *text = NULL;
+	GString *t = g_string_new("plant bug=no-merge-to-private\n");
+	struct run r;
+
+	for (int i = 0; i < GS_BUG_NR; i++) {
+		ck_assert_str_eq(gs_test_bug_name((enum gs_test_bug)i), gs_test_bug_names[i]);
+		ck_assert_int_eq(gs_test_bug_lookup(gs_test_bug_names[i]), i);
+	}
+	ck_assert_ptr_null(gs_test_bug_names[GS_BUG_NR]);
+	ck_assert_int_eq(gs_test_bug_lookup("no-such-bug"), -EINVAL);
+	ck_assert_str_eq(gs_test_bug_name(GS_BUG_MAP_ORDER_UNROUNDED), "map-order-unrounded");
+	snprintf(path, sizeof(path), "%s/bugs/no-merge-to-private.gms", gs_test_srcdir());
+	ck_assert(g_file_get_contents(path, &text, NULL, NULL));
+	g_string_append(t, text);
+	r = run_text(t->str, true);
+	assert_caught(&r, needles);
+	free(r.err);
+	ck_assert_uint_eq(gs_test_bugs, 0); /* taken out at the end of the run */
+	r = run_text("note x\nplant bug=no-such-bug\n", true);
+	ck_assert_int_eq(r.status, GS_EXIT_SYNTAX);
+	ck_assert_msg(strstr(r.err, "t.gms:2") && strstr(r.err, "no-such-bug"), "%s", r.err);
+	free(r.err);
+	g_string_free(t, TRUE);
+	g_free(text);
+}
+END_TEST
+
+/*
  * A random line over the 4 KiB file g (16 pages) or the 2 MiB HugeTLB file h
  * (2 huge pages); each page of g is pinned at most once.
  */
@@ -626,6 +794,11 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_bug_skip_zero);
 	tcase_add_test(sim, test_bug_stale_attribute);
 	tcase_add_test(sim, test_bug_error_offset);
+	tcase_add_test(sim, test_bug_map_order_unrounded);
+	tcase_add_test(sim, test_bug_huge_leaf_after_split);
+	tcase_add_test(sim, test_bug_no_merge_to_private);
+	tcase_add_test(sim, test_bug_rfc_v2_rollback);
+	tcase_add_test(sim, test_plant_verb);
 	tcase_add_test(sim, test_check_oracle);
 	tcase_add_test(sim, test_random_sequences);
 	suite_add_tcase(s, sim);
