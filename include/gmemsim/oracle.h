@@ -306,6 +306,19 @@ GS_API bool gs_oracle_followed(const struct gs_oracle *o, int id);
 GS_API unsigned int gs_oracle_nr_runs(const struct gs_oracle *o, int id);
 
 /**
+ * gs_oracle_used_hpages() - huge pages file @id holds in the model (P22, P23)
+ *
+ * Each is one page taken off the pool's free list and charged to the
+ * allocating task's hugetlb cgroup; a freed one goes back. The scenario
+ * adapter predicts those global counters from the change of this count
+ * across one operation.
+ *
+ * Context: any.
+ * Return: the count; 0 for a 4 KiB or unknown file.
+ */
+GS_API uint64_t gs_oracle_used_hpages(const struct gs_oracle *o, int id);
+
+/**
  * gs_oracle_bind() - name the simulator's file behind @id, for `check oracle`
  * @o: the oracle
  * @id: the file

@@ -871,6 +871,13 @@ unsigned int gs_oracle_nr_runs(const struct gs_oracle *o, int id)
 	return f ? f->runs->len : 0;
 }
 
+uint64_t gs_oracle_used_hpages(const struct gs_oracle *o, int id)
+{
+	const struct ofile *f = file_get((struct gs_oracle *)o, id);
+
+	return f && f->cfg.page_order ? used_hpages(f) : 0;
+}
+
 void gs_oracle_bind(struct gs_oracle *o, int id, struct gmem_file *file)
 {
 	struct ofile *f = file_get(o, id);

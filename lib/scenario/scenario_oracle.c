@@ -15,6 +15,8 @@
 #include <gmemsim/check.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
+#include <gmemsim/hugetlb_cgroup.h>
+#include <gmemsim/hugetlb_hstate.h>
 #include <gmemsim/kvm.h>
 #include <gmemsim/oracle.h>
 #include <gmemsim/physmem.h>
@@ -32,11 +34,36 @@ struct oslot {
 	char *gmem;
 };
 
+/* The pool's and the current hugetlb cgroup's counters after the last line. */
+struct opool {
+	unsigned long free, nr, usage;
+	const struct hugetlb_cgroup *cg;
+};
+
 struct gs_scenario_oracle {
 	struct gs_oracle *o;
 	GHashTable *files; /* gmem name -> file id + 1 */
 	GArray *slots;	   /* struct oslot */
+	struct opool pool[HUGE_MAX_HSTATE];
 };
+
+static struct opool pool_now(int i)
+{
+	struct hugetlb_cgroup *cg = hugetlb_cgroup_current();
+
+	return (struct opool){
+		.free = hstates[i].free_huge_pages,
+		.nr = hstates[i].nr_huge_pages,
+		.usage = cg ? hugetlb_cgroup_usage(cg, i, false) : 0,
+		.cg = cg,
+	};
+}
+
+static void pool_snapshot(struct gs_scenario_oracle *so)
+{
+	for (int i = 0; i < HUGE_MAX_HSTATE; i++)
+		so->pool[i] = pool_now(i);
+}
 
 static struct gs_scenario_oracle *oracle_start(void)
 {
@@ -45,6 +72,7 @@ static struct gs_scenario_oracle *oracle_start(void)
 	so->o = gs_oracle_new();
 	so->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	so->slots = g_array_new(FALSE, FALSE, sizeof(struct oslot));
+	pool_snapshot(so);
 	return so;
 }
 
@@ -318,6 +346,41 @@ static void after_memslot(struct gs_scenario_oracle *so, struct line *l,
 				      }));
 }
 
+/*
+ * The pool's free huge pages and the current cgroup's usage after a line on
+ * a HugeTLB file (P22, P23, P31): each huge page the file took comes off the
+ * free list and is charged to the allocating task's cgroup, each freed one
+ * goes back; splits and merges move neither (P38). Predicted from the
+ * model's count of the file's huge pages before (@before) and after the
+ * line. Not where the pool itself changed size during the line (a surplus
+ * page made or freed: the overcommit policy's business) or the cgroup
+ * changed: then it only takes the new values as the base for the next line.
+ */
+static void check_pool(struct gs_scenario_oracle *so, struct line *l, int id, const char *name,
+		       uint64_t before)
+{
+	int fd = gs_scenario_gmem_fd(l->s, name, NULL);
+	struct gmem_file *file = fd < 0 ? NULL : gs_uapi_gmem_file(fd);
+	struct hstate *h = file && file->inode->spool ? file->inode->spool->hstate : NULL;
+	int i = h ? hstate_index(h) : -1;
+	struct opool was, now;
+	long d;
+
+	if (i < 0 || !gs_oracle_followed(so->o, id))
+		return;
+	was = so->pool[i];
+	now = pool_now(i);
+	if (now.nr != was.nr || now.cg != was.cg)
+		return;
+	d = (long)gs_oracle_used_hpages(so->o, id) - (long)before;
+	if (now.free != was.free - d)
+		gs_check_violation(&l->r, "%s: pool: free huge pages simulator=%lu oracle=%lu",
+				   l->name, now.free, was.free - d);
+	if (now.cg && now.usage != was.usage + d * pages_per_huge_page(h))
+		gs_check_violation(&l->r, "%s: cgroup: usage simulator=%lu oracle=%lu", l->name,
+				   now.usage, was.usage + d * pages_per_huge_page(h));
+}
+
 static void after_gfault(struct gs_scenario_oracle *so, struct line *l, const struct gs_result *res)
 {
 	const struct gs_op *op = l->op;
@@ -326,6 +389,7 @@ static void after_gfault(struct gs_scenario_oracle *so, struct line *l, const st
 	struct gs_oracle_pred p;
 	const struct oslot *sl = NULL;
 	bool private;
+	uint64_t before;
 	int id;
 
 	for (guint i = 0; i < so->slots->len && !sl; i++) {
@@ -340,6 +404,7 @@ static void after_gfault(struct gs_scenario_oracle *so, struct line *l, const st
 	index = sl->off / PAGE + (gfn - sl->gpa / PAGE);
 	fd = field(res, "private");
 	private = fd ? fd->val : gs_op_u64(op, "private", 0);
+	before = gs_oracle_used_hpages(so->o, id);
 	gs_oracle_guest_fault(so->o, id, index, private, gfn, sl->gpa / PAGE, sl->size / PAGE, &p);
 	/* Per-VM attributes decide this fault: not the file's model; stop following it. */
 	if (p.unpredicted) {
@@ -362,6 +427,7 @@ static void after_gfault(struct gs_scenario_oracle *so, struct line *l, const st
 		gs_check_violation(&l->r, "%s: index 0x%" PRIx64 ": exit simulator=%s oracle=%s",
 				   l->name, index, fd->str,
 				   p.memory_fault ? "memory_fault" : "none");
+	check_pool(so, l, id, sl->gmem, before);
 }
 
 /* One huge leaf at @base (value @leaf) of slot @sl against the oracle's bound. */
@@ -458,9 +524,9 @@ static bool is_looker(const char *verb)
 	return false;
 }
 
-/* Follow one line of a gmem file the oracle knows. */
-static void after_file_op(struct gs_scenario_oracle *so, struct line *l, int id,
-			  const struct gs_result *res)
+/* The line's prediction and its effect on the model. */
+static void follow_file_op(struct gs_scenario_oracle *so, struct line *l, int id,
+			   const struct gs_result *res)
 {
 	const struct gs_op *op = l->op;
 	const char *verb = op->verb->name;
@@ -516,6 +582,16 @@ static void after_file_op(struct gs_scenario_oracle *so, struct line *l, int id,
 		/* populate, getpfn, gsplit, arch...: not modelled; stop following the file. */
 		gs_oracle_unpredicted(so->o, id, verb, 0);
 	}
+}
+
+/* Follow one line of a gmem file the oracle knows. */
+static void after_file_op(struct gs_scenario_oracle *so, struct line *l, int id,
+			  const struct gs_result *res)
+{
+	uint64_t before = gs_oracle_used_hpages(so->o, id);
+
+	follow_file_op(so, l, id, res);
+	check_pool(so, l, id, l->op->target, before);
 }
 
 static void lose_all(struct gs_scenario_oracle *so)
@@ -578,6 +654,7 @@ static unsigned int oracle_after(struct gs_scenario *s, void *state, const struc
 		lose_all(so); /* populate on a VM, ...: files change in ways not modelled */
 	}
 	compare_after(so, &l);
+	pool_snapshot(so);
 	return l.r.violations;
 }
 
