@@ -328,6 +328,39 @@ START_TEST(test_guest)
 }
 END_TEST
 
+/* The level bound of a leaf and the huge pages a file holds (pool, cgroup). */
+START_TEST(test_level_bound_and_hpages)
+{
+	struct gs_oracle *o = gs_oracle_new();
+	int g = new_file(o, 4 * P, MMAP | SHARED, 0, GS_CONVERSION_PLANNED);
+	int h = new_file(o, 4 << 20, HUGETLB | MMAP, 9, GS_CONVERSION_PLANNED);
+
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, g), 0);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 0);
+	/* all private, aligned, whole in the slot: 2M; looking changes nothing */
+	ck_assert_int_eq(gs_oracle_level_bound(o, h, 0, 512, 512, 1024), 2);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 0);
+	ck_assert_int_eq(gs_oracle_level_bound(o, h, 0, 512, 513, 1024), 1); /* not whole */
+	ck_assert_int_eq(gs_oracle_level_bound(o, h, 0, 513, 513, 1024), 1); /* misaligned */
+	ck_assert_int_eq(gs_oracle_level_bound(o, g, 0, 0, 0, 4), 1);
+	ck_assert_int_eq(gs_oracle_level_bound(o, h, 1024, 0, 0, 2048), 1); /* past the end */
+	ck_assert_int_eq(gs_oracle_level_bound(o, 7, 0, 0, 0, 4), 1);	    /* no such file */
+	ck_assert_int_eq(falloc(o, h, KEEP, 2 << 20, 2 << 20), 0);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 1);
+	/* one shared page: 4K over the whole huge page, the other one still 2M */
+	ck_assert_int_eq(convert(o, h, 5 * P, P, false).err, 0);
+	ck_assert_int_eq(gs_oracle_level_bound(o, h, 0, 512, 512, 1024), 1);
+	ck_assert_int_eq(gs_oracle_level_bound(o, h, 511, 1023, 512, 1024), 1);
+	ck_assert_int_eq(gs_oracle_level_bound(o, h, 512, 1024, 512, 1024), 2);
+	/* a host fault on the shared page allocates the first huge page */
+	ck_assert(!host(o, h, 5 * P, 1, true, 1).sigbus);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 2);
+	ck_assert_int_eq(falloc(o, h, PUNCH, 0, 4 << 20), 0);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 0);
+	gs_oracle_free(o);
+}
+END_TEST
+
 /* Sparse: a 1 TiB file costs what the operations touched. */
 START_TEST(test_sparse_1t)
 {
@@ -632,6 +665,34 @@ START_TEST(test_bug_rfc_v2_rollback)
 }
 END_TEST
 
+/*
+ * populate stops the oracle following only the files behind the slots it
+ * writes: a bug on another file is still caught after it.
+ */
+START_TEST(test_populate_keeps_others)
+{
+	static const char text[] = "vm s type=sw_protected\n"
+				   "gmem g vm=s size=16K flags=mmap\n"
+				   "gmem k vm=s size=16K flags=mmap|init_shared\n"
+				   "memslot s slot=0 gpa=4G size=16K gmem=g\n"
+				   "populate s gpa=4G len=4K byte=0x41\n"
+				   "convert k off=4K len=4K to=private\n"
+				   "close g\n"
+				   "close k\n";
+	static const char *const needles[] = {"t.gms:6 convert k", "index 0x1",
+					      "attribute simulator=shared oracle=private", NULL};
+	struct run r = run_text(text, true);
+
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	free(r.err);
+	gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, true);
+	r = run_text(text, true);
+	gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, false);
+	assert_caught(&r, needles);
+	free(r.err);
+}
+END_TEST
+
 /* `plant bug=NAME` in the file, the names, and a name that does not exist. */
 START_TEST(test_plant_verb)
 {
@@ -788,6 +849,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_convert_wip_partial);
 	tcase_add_test(tc, test_contents);
 	tcase_add_test(tc, test_guest);
+	tcase_add_test(tc, test_level_bound_and_hpages);
 	tcase_add_test(tc, test_sparse_1t);
 	suite_add_tcase(s, tc);
 	tcase_add_test(sim, test_scenarios_pass);
@@ -799,6 +861,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_bug_no_merge_to_private);
 	tcase_add_test(sim, test_bug_rfc_v2_rollback);
 	tcase_add_test(sim, test_plant_verb);
+	tcase_add_test(sim, test_populate_keeps_others);
 	tcase_add_test(sim, test_check_oracle);
 	tcase_add_test(sim, test_random_sequences);
 	suite_add_tcase(s, sim);
