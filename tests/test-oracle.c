@@ -357,6 +357,17 @@ START_TEST(test_level_bound_and_hpages)
 	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 2);
 	ck_assert_int_eq(falloc(o, h, PUNCH, 0, 4 << 20), 0);
 	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 0);
+	/* P29: max_order is the folio order; wip's P39 may give less, so only a bound */
+	{
+		int w = new_file(o, 4 << 20, HUGETLB | MMAP, 9, GS_CONVERSION_WIP);
+		struct gs_oracle_pred p;
+
+		ck_assert_int_eq(gs_oracle_get_pfn(o, h, 600, &p), 0);
+		ck_assert(p.max_order == 9 && p.max_order_exact);
+		ck_assert_int_eq(gs_oracle_get_pfn(o, w, 600, &p), 0);
+		ck_assert(p.max_order == 9 && !p.max_order_exact);
+		ck_assert_uint_eq(gs_oracle_used_hpages(o, w), 1);
+	}
 	gs_oracle_free(o);
 }
 END_TEST

@@ -59,6 +59,8 @@ struct gs_oracle_cfg {
  * @max_level: a guest fault's stage-2 level is at most this (1 = 4K); 0: none
  * @has_max_order: @max_order is predicted (get_pfn)
  * @max_order: get_pfn's max_order is at most this
+ * @max_order_exact: ... and exactly this (P29: the folio order, where no
+ *                   rule of the ordering lowers it; wip's P39 may)
  * @unpredicted: the oracle does not model this case (the answer is taken as is)
  */
 struct gs_oracle_pred {
@@ -77,6 +79,7 @@ struct gs_oracle_pred {
 	int max_level;
 	bool has_max_order;
 	unsigned int max_order;
+	bool max_order_exact;
 	bool unpredicted;
 };
 

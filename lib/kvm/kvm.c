@@ -1239,7 +1239,7 @@ static int max_mapping_level(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_
 		 * Planted (test-only): under in-place conversion KVM keeps no
 		 * attributes of its own and takes guest_memfd's order as the bound.
 		 */
-		if (gs_test_bug(GS_BUG_MAP_ORDER_UNROUNDED))
+		if (gs_test_bug(GS_BUG_MAP_ORDER_UNROUNDED) && !kvm->params.vm_memory_attributes)
 			break;
 		if (range_private(kvm, slot, b, b + pages) >= 0)
 			break;

@@ -795,6 +795,8 @@ int gs_oracle_get_pfn(struct gs_oracle *o, int id, uint64_t index, struct gs_ora
 	p->max_order = first_where(f, base, base + nr, not_private_or_poisoned, NULL) == base + nr
 			       ? f->cfg.page_order
 			       : 0;
+	/* P39: the WIP branch's unrounded range may give less than the folio order. */
+	p->max_order_exact = f->cfg.in_place && f->cfg.conversion != GS_CONVERSION_WIP;
 	return 0;
 }
 

@@ -573,6 +573,12 @@ static void follow_file_op(struct gs_scenario_oracle *so, struct line *l, int id
 						   " oracle=at most %u",
 						   l->name, gs_op_u64(op, "off", 0) / PAGE, fd->val,
 						   p.max_order);
+			else if (p.max_order_exact && fd && fd->val != p.max_order)
+				gs_check_violation(&l->r,
+						   "%s: index 0x%" PRIx64
+						   ": max_order simulator=%" PRIu64 " oracle=%u",
+						   l->name, gs_op_u64(op, "off", 0) / PAGE, fd->val,
+						   p.max_order);
 		}
 	} else if (!strcmp(verb, "poison")) {
 		gs_oracle_poison(so->o, id, gs_op_u64(op, "off", 0) / PAGE, &p);
