@@ -247,6 +247,25 @@ GS_API int gs_oracle_get_pfn(struct gs_oracle *o, int id, uint64_t index, struct
 GS_API int gs_oracle_poison(struct gs_oracle *o, int id, uint64_t index, struct gs_oracle_pred *p);
 
 /**
+ * gs_oracle_gsplit() - predict the scenario verb `gsplit` (a HugeTLB page split by hand)
+ * @o: the oracle
+ * @id: the file
+ * @index: the file index whose huge page is split
+ * @shared: the page at @index becomes shared too (a to-shared conversion's
+ *          effect on the folio and the attribute, without its other steps)
+ * @p: the prediction (EINVAL for a 4 KiB file or past the end, ENOENT
+ *     where nothing is allocated)
+ *
+ * Without @shared, splitting a whole private huge page goes against P25
+ * (one folio exactly where all private): the file is no longer followed.
+ *
+ * Context: between operations.
+ * Return: @p->err.
+ */
+GS_API int gs_oracle_gsplit(struct gs_oracle *o, int id, uint64_t index, bool shared,
+			    struct gs_oracle_pred *p);
+
+/**
  * gs_oracle_close() - the fd is closed: the model stays for the mappings, no longer compared
  * @o: the oracle
  * @id: the file

@@ -828,6 +828,34 @@ int gs_oracle_poison(struct gs_oracle *o, int id, uint64_t index, struct gs_orac
 	return 0;
 }
 
+int gs_oracle_gsplit(struct gs_oracle *o, int id, uint64_t index, bool shared,
+		     struct gs_oracle_pred *p)
+{
+	struct ofile *f = file_get(o, id);
+	uint64_t nr, base;
+	uint8_t to = 0;
+
+	*p = (struct gs_oracle_pred){0};
+	if (!f)
+		return p->err = -EBADF;
+	save(f);
+	if (!f->cfg.page_order || index >= f->npages)
+		return p->err = -EINVAL;
+	if (!pg_at(f, index).alloc)
+		return p->err = -ENOENT;
+	nr = huge_nr(f);
+	base = index & ~(nr - 1);
+	if (shared) {
+		/* What a conversion of that page to shared does to the file (P25). */
+		range_apply(f, index, index + 1, pg_set_attr, &to);
+	} else if (first_where(f, base, base + nr, not_private_or_poisoned, NULL) == base + nr) {
+		/* A whole private page split by hand: against P25, not followed. */
+		p->unpredicted = true;
+		f->lost = true;
+	}
+	return 0;
+}
+
 void gs_oracle_close(struct gs_oracle *o, int id)
 {
 	struct ofile *f = file_get(o, id);

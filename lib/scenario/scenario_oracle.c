@@ -580,12 +580,19 @@ static void follow_file_op(struct gs_scenario_oracle *so, struct line *l, int id
 						   l->name, gs_op_u64(op, "off", 0) / PAGE, fd->val,
 						   p.max_order);
 		}
+	} else if (!strcmp(verb, "gsplit")) {
+		gs_oracle_gsplit(so->o, id, gs_op_u64(op, "off", 0) / PAGE,
+				 gs_op_u64(op, "shared", 0), &p);
+		if (environmental(&p, res))
+			gs_oracle_unpredicted(so->o, id, verb, (int)res->ret);
+		else if (!p.unpredicted)
+			compare_answer(l, &p, res);
 	} else if (!strcmp(verb, "poison")) {
 		gs_oracle_poison(so->o, id, gs_op_u64(op, "off", 0) / PAGE, &p);
 		if (!p.unpredicted)
 			compare_answer(l, &p, res);
 	} else if (!is_looker(verb)) {
-		/* populate, getpfn, gsplit, arch...: not modelled; stop following the file. */
+		/* a file verb not modelled (arch, ...): stop following the file. */
 		gs_oracle_unpredicted(so->o, id, verb, 0);
 	}
 }
