@@ -249,6 +249,34 @@ START_TEST(cli_demo_sites_verbs)
 }
 END_TEST
 
+/* `run --plant NAME` (test-only), the names in `verbs`, and a name that does not exist. */
+START_TEST(cli_plant)
+{
+	gchar *file = g_build_filename(gs_test_srcdir(), "bugs", "no-merge-to-private.gms", NULL);
+	struct cmd c = gmemsim("run", "--oracle", file, NULL);
+
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	cmd_free(&c);
+	c = gmemsim("run", "--oracle", "--plant=no-merge-to-private", file);
+	ck_assert_int_eq(c.status, 1);
+	ck_assert_msg(strstr(c.err, "no-merge-to-private.gms:16 convert h: index 0x0: folio order "
+				    "simulator=0 oracle=9"),
+		      "%s", c.err);
+	cmd_free(&c);
+	c = gmemsim("run", "--plant=no-such-bug", file, NULL);
+	ck_assert_int_eq(c.status, 2);
+	ck_assert_msg(strstr(c.err, "no-such-bug") && strstr(c.err, "huge-leaf-after-split"), "%s",
+		      c.err);
+	cmd_free(&c);
+	c = gmemsim("verbs", NULL, NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(c.out, "\nplant bug=skip-zero|stale-attribute|error-offset|"
+					    "map-order-unrounded|huge-leaf-after-split|"
+					    "no-merge-to-private [off]\n"));
+	cmd_free(&c);
+	g_free(file);
+}
+END_TEST
+
 START_TEST(cli_trace_and_seed)
 {
 	gchar *dir = g_dir_make_tmp("gmemsim-cli-XXXXXX", NULL);
@@ -434,6 +462,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, cli_bom_and_strict);
 	tcase_add_test(tc, cli_demo_sites_verbs);
 	tcase_add_test(tc, cli_trace_and_seed);
+	tcase_add_test(tc, cli_plant);
 	tcase_add_test(tc, cli_kernel_backend_unavailable);
 	suite_add_tcase(s, tc);
 	return s;
