@@ -12,8 +12,9 @@
 # - huge private mappings refused when the memslot's userspace address is not
 #   2 MiB aligned: here a private guest fault maps 2 MiB whatever uaddr is
 #   (private memory is never reached through the HVA).
-# Planting these defects as bugs for the fuzzers to find is issue 12's work,
-# not this file's.
+# The second and third are planted, test-only, as huge-leaf-after-split and
+# no-merge-to-private for the fuzzers to find (docs/ORACLE.md "Planted bugs",
+# tests/bugs/).
 
 hugetlb pool size=2M nr=2                                => nr=2 free=2
 vm p type=sw_protected                                   => 0
