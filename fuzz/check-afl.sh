@@ -7,12 +7,16 @@
 # and the campaign bounded (afl-fuzz -V GS_AFL_SECONDS, default 5; -s 1; no UI). Asserts
 # afl-fuzz exited 0, ran the target in persistent mode, executed inputs and saved no crash.
 # Without afl-clang-fast, afl-fuzz or unzip: skip (77) with the reason.
+# GS_AFL_TARGET=ops runs the same recipe on fuzz-ops (the structured format,
+# docs/FUZZING.md) instead of fuzz-scenario: the target's name replaced, its
+# dictionary option dropped when it has none.
 #
 # usage: fuzz/check-afl.sh SRCDIR [SCRATCH]
 set -euo pipefail
 
 src=$(cd "$1" && pwd)
 secs=${GS_AFL_SECONDS:-5}
+target=${GS_AFL_TARGET:-scenario}
 if [ -n "${2:-}" ]; then
 	mkdir -p "$2"
 	scratch=$(cd "$2" && pwd)
@@ -51,6 +55,10 @@ script=$scratch/recipe.sh
 		"" | "#"* | apt-get*) continue ;;
 		dir=*) line="dir=$scratch/afl" ;;
 		esac
+		line=${line//fuzz-scenario/fuzz-$target}
+		if [ ! -f "$src/fuzz/$target.dict" ]; then
+			line=${line/-x \$dir\/out\/fuzz-$target.dict /}
+		fi
 		if [[ $line == *"afl-fuzz "* ]]; then
 			line=${line/afl-fuzz /afl-fuzz -V $secs -s 1 }
 		fi
@@ -72,4 +80,4 @@ field() { awk -v k="$1" '$1 == k { print $3 }' "$stats"; }
 grep -q '^target_mode *: persistent' "$stats" || fail "the target did not run in persistent mode"
 [ "$(field execs_done)" -gt 0 ] || fail "no input executed"
 [ "$(field saved_crashes)" -eq 0 ] || fail "afl-fuzz saved a crash: $scratch/afl/findings/default/crashes"
-echo "afl recipe: built by fuzz/build.sh with afl-clang-fast, $(field execs_done) inputs in ${secs} s, persistent, no crash"
+echo "afl recipe: fuzz-$target built by fuzz/build.sh with afl-clang-fast, $(field execs_done) inputs in ${secs} s, persistent, no crash"

@@ -519,8 +519,8 @@ static int cmd_fuzz(GOptionContext *ctx, int argc)
 	       " failing, %u unique signatures\n",
 	       fo.seed, st.execs, st.ops, st.failing, st.unique);
 	if (st.first_find)
-		printf("fuzz: first failure at sequence %" PRIu64 " (%.2f s in all): %s%s\n",
-		       st.first_find, st.seconds, st.first_sig, st.first_reduced_ops ? "" : "");
+		printf("fuzz: first failure at sequence %" PRIu64 " after %.2f s: %s\n",
+		       st.first_find, st.first_find_seconds, st.first_sig);
 	if (st.first_reduced_ops)
 		printf("fuzz: first failure reduced to %u operation lines\n", st.first_reduced_ops);
 	return ret ? GS_EXIT_FAIL : GS_EXIT_OK;

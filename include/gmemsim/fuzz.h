@@ -140,6 +140,7 @@ struct gs_fuzz_campaign_opts {
  * @failing: inputs that failed
  * @unique: distinct failure signatures
  * @first_find: 1-based input number of the first failure (0: none)
+ * @first_find_seconds: wall time until it was found (reduction not included)
  * @seconds: wall time
  * @first_sig: signature of the first failure
  * @first_reduced_ops: operation lines of its reduction (0: not reduced)
@@ -150,6 +151,7 @@ struct gs_fuzz_campaign_stats {
 	uint64_t failing;
 	unsigned int unique;
 	uint64_t first_find;
+	double first_find_seconds;
 	double seconds;
 	char first_sig[GS_REDUCE_SIG_LEN];
 	unsigned int first_reduced_ops;

@@ -163,6 +163,8 @@ int gs_fuzz_campaign(const struct gs_fuzz_campaign_opts *o, struct gs_fuzz_campa
 			st->failing++;
 			if (!st->first_find) {
 				st->first_find = st->execs;
+				st->first_find_seconds =
+					(double)(g_get_monotonic_time() - t0) / 1e6;
 				g_strlcpy(st->first_sig, sig, sizeof(st->first_sig));
 			}
 			if (!g_hash_table_contains(seen, sig)) {

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# A known bug, found from nothing: `gmemsim fuzz` from a fixed seed, no corpus, the
+# bug switched on, must find it within a bounded number of sequences and reduce it to a
+# short scenario that fails the same way. Prints the time to find. docs/FUZZING.md,
+# "Known bugs", lists each bug, its source and these figures.
+#
+# usage: tests/check-fuzz-finds.sh GMEMSIM BUG [SCRATCH]
+#   BUG: rfc-v2-rollback   the rfc-v2 profile's rollback loop steps below index 0
+#                          (a WARN; docs/CONVERSION.md); the profile is the switch
+#        plant:NAME        a planted-bug switch GS_BUG_NAME, switched on by a `plant`
+#                          line at the top of every sequence (gmemsim fuzz --plant)
+set -euo pipefail
+
+gmemsim=$1
+bug=$2
+scratch=${3:-$(mktemp -d)}
+mkdir -p "$scratch"
+out=$scratch/$bug
+rm -rf "$out"
+
+fail() {
+	echo "fuzz-finds $bug: $*" >&2
+	exit 1
+}
+
+dec=()
+# Per bug: the header it needs, the seed, the bound, the signature, the longest reduction.
+case $bug in
+rfc-v2-rollback)
+	args=(--backing 4k --ordering rfc-v2)
+	seed=1 runs=20000 want='WARN: gmem_convert.c rfc_rollback' max_lines=12
+	;;
+plant:*)
+	# TODO(bugs helper): the planted-bug switches (GS_BUG_*, gs_test_plant_bug()) and
+	# their scenario verb come from another branch. Hook-up: a verb `plant NAME` in the
+	# scenario language; then each bug gets a case above with its seed, bound, signature
+	# and reduction bound, and a test() line in tests/meson.build (suite fuzz-finds).
+	"$gmemsim" verbs | grep -q '^plant ' || { echo "SKIP: no plant verb in this build"; exit 77; }
+	args=(--plant "${bug#plant:}")
+	dec=(--plant "${bug#plant:}")
+	seed=1 runs=20000 want='' max_lines=12
+	;;
+*)
+	fail "unknown bug (rfc-v2-rollback, plant:NAME)"
+	;;
+esac
+
+set +e
+"$gmemsim" fuzz "${args[@]}" --seed "$seed" --runs "$runs" --stop-on-find --reduce -o "$out" \
+	>"$scratch/$bug.log" 2>"$scratch/$bug.err"
+st=$?
+set -e
+grep -v 'execs/s' "$scratch/$bug.err" || true
+cat "$scratch/$bug.log"
+[ $st -eq 1 ] || fail "not found in $runs sequences from seed $seed (exit $st)"
+sig=$(sed -n 's/^fuzz: first failure at sequence [0-9]* after [0-9.]* s: //p' "$scratch/$bug.log")
+[[ $sig == "$want"* ]] || fail "found something else: $sig"
+min=$(ls "$out"/001-*.min.gms 2>/dev/null | head -n 1)
+[ -n "$min" ] || fail "no reduced scenario in $out"
+lines=$(grep -cv '^#' "$min")
+cat "$min"
+[ "$lines" -le "$max_lines" ] || fail "reduced to $lines lines (at most $max_lines)"
+# The reduction and the saved input fail the same way again.
+"$gmemsim" reduce --oracle "$min" -o /dev/null 2>"$scratch/again.err" ||
+	fail "the reduced scenario no longer fails: $(cat "$scratch/again.err")"
+grep -qF "signature: $sig" "$scratch/again.err" || fail "reduced scenario: $(cat "$scratch/again.err")"
+"$gmemsim" fuzz-decode "${dec[@]}" "$out"/001-*.bin | cmp -s - "${min%.min.gms}.gms" ||
+	fail "fuzz-decode of the saved input differs from the saved .gms"
+echo "fuzz-finds $bug: found at $(sed -n 's/^fuzz: first failure at sequence \([0-9]*\) after \([0-9.]*\) s.*/sequence \1 after \2 s/p' "$scratch/$bug.log"), reduced to $lines lines"
