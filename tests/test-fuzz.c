@@ -7,10 +7,12 @@
  * every outcome, decoding honours its bounds, a campaign is deterministic,
  * and `strict off` lets a generated line fail without failing the run.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
 #include <gmemsim/fuzz.h>
+#include <gmemsim/inject.h>
 #include <gmemsim/rng.h>
 #include <gmemsim/scenario.h>
 #include "harness.h"
@@ -191,6 +193,47 @@ START_TEST(test_campaign_deterministic)
 }
 END_TEST
 
+/*
+ * Each of the oracle's planted bugs (ORACLE.md), switched on through the
+ * test-only hook: a campaign from a fixed seed finds it as an oracle mismatch
+ * and reduces it to a few lines.
+ */
+static const struct {
+	enum gs_test_bug bug;
+	const char *sig;
+	uint64_t seed;
+} planted[] = {
+	{GS_BUG_STALE_ATTRIBUTE, "oracle: convert ", 1},
+	{GS_BUG_SKIP_ZERO, "oracle: ", 1},
+	{GS_BUG_ERROR_OFFSET, "oracle: convert ", 1},
+};
+
+START_TEST(test_campaign_finds_planted)
+{
+	struct gs_fuzz_campaign_opts o = {.seed = planted[_i].seed,
+					  .runs = 3000,
+					  .backing = GS_FUZZ_4K,
+					  .ordering = -1,
+					  .reduce = true,
+					  .stop_on_find = true};
+	struct gs_fuzz_campaign_stats st;
+	int ret;
+
+	gs_test_plant_bug(planted[_i].bug, true);
+	ret = gs_fuzz_campaign(&o, &st);
+	gs_test_plant_bug(planted[_i].bug, false);
+	printf("planted bug %d: found at sequence %" PRIu64 " after %.2f s: %s; reduced to %u "
+	       "operation lines\n",
+	       planted[_i].bug, st.first_find, st.first_find_seconds, st.first_sig,
+	       st.first_reduced_ops);
+	ck_assert_int_eq(ret, 1);
+	ck_assert_msg(g_str_has_prefix(st.first_sig, planted[_i].sig), "%s", st.first_sig);
+	ck_assert_uint_gt(st.first_reduced_ops, 0);
+	ck_assert_uint_le(st.first_reduced_ops, 10);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
 Suite *gs_test_suite(void)
 {
 	Suite *s = suite_create("fuzz");
@@ -201,6 +244,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_decode_bounds);
 	tcase_add_test(tc, test_strict_off);
 	tcase_add_test(tc, test_campaign_deterministic);
+	tcase_add_loop_test(tc, test_campaign_finds_planted, 0, G_N_ELEMENTS(planted));
 	suite_add_tcase(s, tc);
 	return s;
 }
