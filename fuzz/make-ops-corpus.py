@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Writes the seed corpus of fuzz-ops (fuzz/corpus/ops/): a few small inputs in the
 structured format of docs/FUZZING.md, from a fixed seed, so the corpus can be made again
-byte for byte. One per backing and ordering, a short program each (1 GiB: 8 operations,
+byte for byte. One per backing and ordering, a short program each (1 GiB: 4 operations,
 its sequences are slow), and the empty input. Every seed must run without a finding
 (the fuzz suite replays them).
 
@@ -26,7 +26,7 @@ def main():
         pass
     for b, backing in enumerate(BACKINGS):
         for o, ordering in enumerate(ORDERINGS):
-            ops = 8 if backing == "1g" else 24
+            ops = 4 if backing == "1g" else 24
             data = bytearray(rng.randrange(256) for _ in range(HEADER + ops * OP))
             data[0], data[1] = b, o
             with open(os.path.join(out, f"{backing}-{ordering}.bin"), "wb") as f:
