@@ -31,7 +31,8 @@ static gint opt_fail_nth_max = GS_FAIL_NTH_DEFAULT_MAX;
 static gchar *opt_mem, *opt_backing;
 static gchar *opt_output;
 static gint opt_max_attempts = GS_REDUCE_DEFAULT_MAX;
-static gchar *opt_runs, *opt_seconds, *opt_ordering, *opt_ops, *opt_check_every, *opt_plant;
+static gchar *opt_runs, *opt_seconds, *opt_ordering, *opt_ops, *opt_check_every;
+static gchar **opt_plant;
 static gboolean opt_reduce, opt_stop_on_find;
 
 static const GOptionEntry entries[] = {
@@ -83,8 +84,10 @@ static const GOptionEntry entries[] = {
 	 "fuzz, fuzz-decode: operations per sequence (default 64, at most 256)", "N"},
 	{"check-every", 0, 0, G_OPTION_ARG_STRING, &opt_check_every,
 	 "fuzz, fuzz-decode: a check line after every N operations (default 0: at the end)", "N"},
-	{"plant", 0, 0, G_OPTION_ARG_STRING, &opt_plant,
-	 "fuzz, fuzz-decode: switch a planted bug on at the top of every sequence", "NAME"},
+	{"plant", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_plant,
+	 "fuzz, fuzz-decode: TEST-ONLY: a `plant bug=NAME` line at the top of every sequence "
+	 "(repeatable; needs the plant verb)",
+	 "NAME"},
 	{"reduce", 0, 0, G_OPTION_ARG_NONE, &opt_reduce,
 	 "fuzz: reduce each new failure to a short scenario (with -o: NNN-HASH.min.gms)", NULL},
 	{"stop-on-find", 0, 0, G_OPTION_ARG_NONE, &opt_stop_on_find,
@@ -425,7 +428,7 @@ static int decode_opts(struct gs_fuzz_decode_opts *d)
 	}
 	*d = (struct gs_fuzz_decode_opts){.max_ops = (unsigned int)ops,
 					  .check_every = (unsigned int)every,
-					  .plant = opt_plant};
+					  .plant = (const char *const *)opt_plant};
 	return 0;
 }
 
@@ -736,6 +739,6 @@ int main(int argc, char **argv)
 	g_free(opt_ordering);
 	g_free(opt_ops);
 	g_free(opt_check_every);
-	g_free(opt_plant);
+	g_strfreev(opt_plant);
 	return status;
 }

@@ -49,13 +49,14 @@ enum gs_fuzz_ordering {
  *           GS_FUZZ_MAX_OPS); bytes past them are ignored
  * @check_every: a `check` line after every @check_every operations (0: only
  *               the one at the end)
- * @plant: a planted-bug name: a `plant NAME` line goes first when the
- *         scenario language has a `plant` verb (NULL: none)
+ * @plant: planted-bug names, NULL-terminated: a `plant bug=NAME` line for
+ *         each goes first when the scenario language has a `plant` verb
+ *         (NULL: none)
  */
 struct gs_fuzz_decode_opts {
 	unsigned int max_ops;
 	unsigned int check_every;
-	const char *plant;
+	const char *const *plant;
 };
 
 /**

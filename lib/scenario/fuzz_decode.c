@@ -172,7 +172,7 @@ static void bind_slot(struct fz *z, int i, unsigned int place)
 	g_string_append_c(z->g, '\n');
 }
 
-static void header(struct fz *z, const uint8_t *d, size_t len, const char *plant)
+static void header(struct fz *z, const uint8_t *d, size_t len, const char *const *plant)
 {
 	uint64_t size;
 
@@ -187,8 +187,8 @@ static void header(struct fz *z, const uint8_t *d, size_t len, const char *plant
 	z->place = at(d, len, 4) % 4;
 	z->slot_file = -1;
 	line(z, "strict off\n");
-	if (plant && gs_verb_lookup("plant"))
-		line(z, "plant %s\n", plant);
+	for (unsigned int i = 0; plant && plant[i] && gs_verb_lookup("plant"); i++)
+		line(z, "plant bug=%s\n", plant[i]);
 	if (z->backing != GS_FUZZ_4K) {
 		uint64_t pages = size / z->unit;
 		/* Enough for every file that can be open at once, or one page short (ENOSPC). */
