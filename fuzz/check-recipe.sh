@@ -4,7 +4,7 @@
 # Runs the libFuzzer recipe of docs/TESTING.md ("## Fuzzing") as written there, so the
 # documented commands keep working: it takes the sh block from the document itself, puts
 # the build in BUILDDIR and the scratch corpus in a temporary directory, bounds the
-# campaign to a few thousand inputs (GS_FUZZ_RUNS) with a fixed seed, and runs it from the
+# campaign to a few thousand inputs (GS_FUZZ_RUNS) or 60 s with a fixed seed, and runs it from the
 # source root. The package installation line is not run; a missing clang or libFuzzer
 # runtime is a skip (exit 77) with the reason, as meson reads it.
 #
@@ -58,10 +58,10 @@ while IFS= read -r line; do
 		line=${line/meson setup /meson setup --reconfigure }
 	fi
 	if [[ $line == *fuzz/fuzz-scenario* || $line == *fuzz/fuzz-ops* ]]; then
-		line="$line -runs=$runs -seed=1 -artifact_prefix=$probe/"
+		line="$line -runs=$runs -seed=1 -max_total_time=60 -artifact_prefix=$probe/"
 	fi
 	echo "+ $line"
 	bash -c "$line" >"$probe/log" 2>&1 || { tail -n 60 "$probe/log"; exit 1; }
 	grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|Done )' "$probe/log" || true
 done <<<"$recipe"
-echo "fuzz recipe: configured, built, $runs inputs run from the corpus without a finding"
+echo "fuzz recipe: configured, built, up to $runs inputs (at most 60 s) run from the corpus without a finding"
