@@ -112,6 +112,8 @@ cmd_test() {
 	build build-vg -Dallocator=system
 	run_suites build-vg "valgrind memcheck (allocator=system)" --setup=valgrind --suite unit
 	run_recipe "fuzz build recipe (clang, libFuzzer)" fuzz/check-recipe.sh "$top" build-fuzz
+	GS_RECIPE_DOC=docs/FUZZING.md GS_RECIPE_HEADING='**libFuzzer**' \
+		run_recipe "fuzz-ops recipe (clang, libFuzzer)" fuzz/check-recipe.sh "$top" build-fuzz
 	# docs/PERFORMANCE.md: every benchmark once (GS_BENCH_QUICK=1) and its callgrind recipe.
 	run_recipe "benchmarks (quick) and callgrind recipe" bench/check-recipe.sh "$top" build
 	echo

@@ -7,12 +7,21 @@
 # and the campaign bounded (afl-fuzz -V GS_AFL_SECONDS, default 5; -s 1; no UI). Asserts
 # afl-fuzz exited 0, ran the target in persistent mode, executed inputs and saved no crash.
 # Without afl-clang-fast, afl-fuzz or unzip: skip (77) with the reason.
+# GS_AFL_TARGET=ops runs the same recipe on fuzz-ops (the structured format,
+# docs/FUZZING.md) instead of fuzz-scenario: the target's name replaced, its
+# dictionary option dropped when it has none. GS_AFL_DOC and GS_AFL_HEADING take
+# the block from another document and heading (docs/FUZZING.md's "### AFL++" and
+# "### Several machines", whose -M/-S instances run side by side here); every
+# instance's fuzzer_stats is checked.
 #
 # usage: fuzz/check-afl.sh SRCDIR [SCRATCH]
 set -euo pipefail
 
 src=$(cd "$1" && pwd)
 secs=${GS_AFL_SECONDS:-5}
+target=${GS_AFL_TARGET:-scenario}
+doc=${GS_AFL_DOC:-docs/TESTING.md}
+heading=${GS_AFL_HEADING:-### OSS-Fuzz, ClusterFuzzLite and AFL++}
 if [ -n "${2:-}" ]; then
 	mkdir -p "$2"
 	scratch=$(cd "$2" && pwd)
@@ -36,9 +45,9 @@ for p in afl-clang-fast afl-clang-fast++ afl-fuzz; do
 done
 command -v unzip >/dev/null || skip "no unzip (apt-get install unzip)"
 
-recipe=$(awk '/^### OSS-Fuzz, ClusterFuzzLite and AFL\+\+/ { f = 1 } f && /^```sh/ { b = 1; next } b && /^```/ { exit } b' \
-	"$src/docs/TESTING.md" | sed -e ':a' -e '/\\$/{N;s/\\\n//;ba}')
-[ -n "$recipe" ] || fail "no sh block under '### OSS-Fuzz, ClusterFuzzLite and AFL++'"
+recipe=$(awk -v h="$heading" '$0 == h { f = 1 } f && /^```sh/ { b = 1; next } b && /^```/ { exit } b' \
+	"$src/$doc" | sed -e ':a' -e '/\\$/{N;s/\\\n//;ba}')
+[ -n "$recipe" ] || fail "no sh block under '$heading' in $doc"
 grep -q '^dir=' <<<"$recipe" || fail "the recipe lost its dir= line"
 grep -q 'fuzz/build.sh' <<<"$recipe" || fail "the recipe lost its fuzz/build.sh line"
 grep -q 'afl-fuzz ' <<<"$recipe" || fail "the recipe lost its afl-fuzz line"
@@ -51,13 +60,17 @@ script=$scratch/recipe.sh
 		"" | "#"* | apt-get*) continue ;;
 		dir=*) line="dir=$scratch/afl" ;;
 		esac
+		line=${line//fuzz-scenario/fuzz-$target}
+		if [ ! -f "$src/fuzz/$target.dict" ]; then
+			line=${line/-x \$dir\/out\/fuzz-$target.dict /}
+		fi
 		if [[ $line == *"afl-fuzz "* ]]; then
 			line=${line/afl-fuzz /afl-fuzz -V $secs -s 1 }
 		fi
 		echo "$line"
 	done <<<"$recipe"
 } >"$script"
-rm -rf "$scratch/afl/findings"
+rm -rf "$scratch/afl/findings" "$scratch/afl/sync"
 cat "$script"
 cd "$src"
 # The recipe's build has no sanitizer; afl-fuzz refuses sanitizer options it did not set
@@ -65,11 +78,16 @@ cd "$src"
 env -u ASAN_OPTIONS -u UBSAN_OPTIONS -u MSAN_OPTIONS -u LSAN_OPTIONS \
 	AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 AFL_QUIET=1 \
 	bash "$script" >"$scratch/afl.log" 2>&1 || { tail -n 40 "$scratch/afl.log"; fail "the recipe failed"; }
-stats=$scratch/afl/findings/default/fuzzer_stats
-[ -f "$stats" ] || { tail -n 40 "$scratch/afl.log"; fail "no fuzzer_stats"; }
-grep -E '^(execs_done|execs_per_sec|corpus_count|saved_crashes|target_mode)' "$stats"
-field() { awk -v k="$1" '$1 == k { print $3 }' "$stats"; }
-grep -q '^target_mode *: persistent' "$stats" || fail "the target did not run in persistent mode"
-[ "$(field execs_done)" -gt 0 ] || fail "no input executed"
-[ "$(field saved_crashes)" -eq 0 ] || fail "afl-fuzz saved a crash: $scratch/afl/findings/default/crashes"
-echo "afl recipe: built by fuzz/build.sh with afl-clang-fast, $(field execs_done) inputs in ${secs} s, persistent, no crash"
+mapfile -t all < <(find "$scratch/afl" -name fuzzer_stats -path '*/findings/*' -o -name fuzzer_stats -path '*/sync/*' | sort)
+[ "${#all[@]}" -gt 0 ] || { tail -n 40 "$scratch/afl.log"; fail "no fuzzer_stats"; }
+total=0
+for stats in "${all[@]}"; do
+	inst=$(basename "$(dirname "$stats")")
+	grep -E '^(execs_done|execs_per_sec|corpus_count|saved_crashes|target_mode)' "$stats" | sed "s/^/$inst: /"
+	field() { awk -v k="$1" '$1 == k { print $3 }' "$stats"; }
+	grep -q '^target_mode *: persistent' "$stats" || fail "$inst: the target did not run in persistent mode"
+	[ "$(field execs_done)" -gt 0 ] || fail "$inst: no input executed"
+	[ "$(field saved_crashes)" -eq 0 ] || fail "$inst: afl-fuzz saved a crash: $(dirname "$stats")/crashes"
+	total=$((total + $(field execs_done)))
+done
+echo "afl recipe: fuzz-$target built by fuzz/build.sh with afl-clang-fast, ${#all[@]} instance(s), $total inputs in ${secs} s, persistent, no crash"

@@ -95,7 +95,9 @@ for f in "$src"/fuzz/fuzz-*.c; do
 	[ "$n" -gt 0 ] || fail "$t: empty seed corpus"
 	if [ $engine = libfuzzer ]; then
 		mkdir -p "$WORK/corpus-$t"
-		"$bin" -dict="$OUT/$t.dict" -max_len=4096 -runs="$runs" -seed=1 -max_total_time=60 \
+		dict=()
+		[ ! -f "$OUT/$t.dict" ] || dict=(-dict="$OUT/$t.dict")
+		"$bin" "${dict[@]}" -max_len=4096 -runs="$runs" -seed=1 -max_total_time=60 \
 			-artifact_prefix="$WORK/" "$WORK/corpus-$t" "$seed" >"$WORK/$t.log" 2>&1 ||
 			{ tail -n 40 "$WORK/$t.log"; fail "$t: a finding (or an engine error)"; }
 		grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|Done )' "$WORK/$t.log" || true

@@ -4,9 +4,12 @@
 # Runs the libFuzzer recipe of docs/TESTING.md ("## Fuzzing") as written there, so the
 # documented commands keep working: it takes the sh block from the document itself, puts
 # the build in BUILDDIR and the scratch corpus in a temporary directory, bounds the
-# campaign to a few thousand inputs (GS_FUZZ_RUNS) with a fixed seed, and runs it from the
+# campaign to a few thousand inputs (GS_FUZZ_RUNS) or 60 s with a fixed seed, and runs it from the
 # source root. The package installation line is not run; a missing clang or libFuzzer
 # runtime is a skip (exit 77) with the reason, as meson reads it.
+#
+# GS_RECIPE_DOC and GS_RECIPE_HEADING take the block from another document and
+# heading: docs/FUZZING.md's "**libFuzzer**" block for fuzz-ops (quickstart.sh).
 #
 # usage: fuzz/check-recipe.sh SRCDIR BUILDDIR
 set -euo pipefail
@@ -14,6 +17,8 @@ set -euo pipefail
 src=$(cd "$1" && pwd)
 dir=$2
 runs=${GS_FUZZ_RUNS:-2000}
+doc=${GS_RECIPE_DOC:-docs/TESTING.md}
+heading=${GS_RECIPE_HEADING:-## Fuzzing}
 
 skip() {
 	echo "SKIP: $*"
@@ -29,11 +34,11 @@ clang -fsanitize=fuzzer "$probe/p.c" -o "$probe/p" 2>/dev/null ||
 	skip "clang cannot link -fsanitize=fuzzer (apt-get install libclang-rt-14-dev)"
 
 # The recipe: the first sh block after the heading, continuation lines joined.
-recipe=$(awk '/^## Fuzzing/ { f = 1 } f && /^```sh/ { b = 1; next } b && /^```/ { exit } b' \
-	"$src/docs/TESTING.md" | sed -e ':a' -e '/\\$/{N;s/\\\n//;ba}')
-[ -n "$recipe" ] || { echo "no sh block under '## Fuzzing' in docs/TESTING.md" >&2; exit 1; }
+recipe=$(awk -v h="$heading" 'index($0, h) == 1 { f = 1 } f && /^```sh/ { b = 1; next } b && /^```/ { exit } b' \
+	"$src/$doc" | sed -e ':a' -e '/\\$/{N;s/\\\n//;ba}')
+[ -n "$recipe" ] || { echo "no sh block under '$heading' in $doc" >&2; exit 1; }
 grep -q 'meson setup build-fuzz' <<<"$recipe" || { echo "recipe lost its meson setup" >&2; exit 1; }
-grep -q 'fuzz/fuzz-scenario' <<<"$recipe" || { echo "recipe lost its fuzz run" >&2; exit 1; }
+grep -qE 'fuzz/fuzz-(scenario|ops)' <<<"$recipe" || { echo "recipe lost its fuzz run" >&2; exit 1; }
 
 mkdir -p "$probe/corpus"
 dir=$(mkdir -p "$dir" && cd "$dir" && pwd)
@@ -47,15 +52,16 @@ while IFS= read -r line; do
 	line=${line//build-fuzz/@B@}
 	line=${line//@B@/$dir}
 	line=${line//corpus-dir/$probe/corpus}
+	line=${line//corpus-ops/$probe/corpus}
 	# Configured before: meson setup would refuse the directory; reconfigure keeps objects.
 	if [[ $line == *"meson setup "* && -f $dir/build.ninja ]]; then
 		line=${line/meson setup /meson setup --reconfigure }
 	fi
-	if [[ $line == *fuzz/fuzz-scenario* ]]; then
-		line="$line -runs=$runs -seed=1 -artifact_prefix=$probe/"
+	if [[ $line == *fuzz/fuzz-scenario* || $line == *fuzz/fuzz-ops* ]]; then
+		line="$line -runs=$runs -seed=1 -max_total_time=60 -artifact_prefix=$probe/"
 	fi
 	echo "+ $line"
 	bash -c "$line" >"$probe/log" 2>&1 || { tail -n 60 "$probe/log"; exit 1; }
 	grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|Done )' "$probe/log" || true
 done <<<"$recipe"
-echo "fuzz recipe: configured, built, $runs inputs run from the corpus without a finding"
+echo "fuzz recipe: configured, built, up to $runs inputs (at most 60 s) run from the corpus without a finding"

@@ -96,15 +96,65 @@ START_TEST(cli_usage_errors)
 	cmd_free(&c);
 	/* A usage error is a hint of three lines, not the whole help. */
 	c = gmemsim("explode", NULL, NULL, NULL);
-	ck_assert_str_eq(c.err,
-			 "gmemsim: unknown command 'explode'\n"
-			 "Usage: gmemsim [OPTION...] run|diff|reduce|demo|sites|verbs [FILE...]\n"
-			 "Try 'gmemsim --help' for more information.\n");
+	ck_assert_str_eq(
+		c.err,
+		"gmemsim: unknown command 'explode'\n"
+		"Usage: gmemsim [OPTION...] run|diff|reduce|fuzz|fuzz-decode|demo|sites|verbs "
+		"[FILE...]\n"
+		"Try 'gmemsim --help' for more information.\n");
 	ck_assert_str_eq(c.out, "");
 	cmd_free(&c);
 	c = gmemsim("--no-such-option", "demo", NULL, NULL);
 	ck_assert_ptr_nonnull(strstr(c.err, "Try 'gmemsim --help' for more information.\n"));
 	ck_assert_ptr_null(strstr(c.err, "Exit status:"));
+	cmd_free(&c);
+}
+END_TEST
+
+/* gmemsim fuzz and fuzz-decode: every hostile number or name is a usage error (2). */
+START_TEST(cli_fuzz_options)
+{
+	static const char *const bad[][3] = {
+		{"--runs=0", "fuzz", NULL},
+		{"--runs=-1", "fuzz", NULL},
+		{"--runs=banana", "fuzz", NULL},
+		{"--runs=99999999999999999999999", "fuzz", NULL},
+		{"--seconds=0", "fuzz", NULL},
+		{"--seconds=-3", "fuzz", NULL},
+		{"--seconds=nan", "fuzz", NULL},
+		{"--seconds=1e99", "fuzz", NULL},
+		{"--seconds=5x", "fuzz", NULL},
+		{"--runs=1", "--ops=0", "fuzz"},
+		{"--runs=1", "--ops=257", "fuzz"},
+		{"--runs=1", "--ops=-4", "fuzz"},
+		{"--runs=1", "--check-every=-1", "fuzz"},
+		{"--runs=1", "--backing=3g", "fuzz"},
+		{"--runs=1", "--ordering=v9", "fuzz"},
+		{"--runs=1", "--seed=x", "fuzz"},
+		{"--runs=1", "--plant=NO_SUCH_BUG", "fuzz"},
+		{"fuzz", NULL, NULL},
+		{"--runs=1", "fuzz", "extra"},
+		{"fuzz-decode", NULL, NULL},
+		{"fuzz-decode", "/nonexistent/input", NULL},
+		{"--ops=0", "fuzz-decode", "/dev/null"},
+	};
+	struct cmd c;
+
+	for (unsigned int i = 0; i < G_N_ELEMENTS(bad); i++) {
+		c = gmemsim(bad[i][0], bad[i][1], bad[i][2], NULL);
+		ck_assert_msg(c.status == GS_EXIT_USAGE, "%s %s %s: status %d", bad[i][0],
+			      bad[i][1], bad[i][2] ? bad[i][2] : "", c.status);
+		ck_assert_msg(c.err[0], "%s %s: no message", bad[i][0], bad[i][1]);
+		cmd_free(&c);
+	}
+	c = gmemsim("--runs=3", "--seed=5", "--backing=4k", "fuzz");
+	ck_assert_msg(c.status == 0, "%s", c.err);
+	ck_assert_ptr_nonnull(strstr(c.out, "fuzz: seed 5: 3 sequences"));
+	ck_assert_ptr_nonnull(strstr(c.err, "fuzz: seed 5\n"));
+	cmd_free(&c);
+	c = gmemsim("fuzz-decode", "/dev/null", NULL, NULL);
+	ck_assert_int_eq(c.status, 0);
+	ck_assert(g_str_has_prefix(c.out, "strict off\n"));
 	cmd_free(&c);
 }
 END_TEST
@@ -455,6 +505,7 @@ Suite *gs_test_suite(void)
 
 	tcase_add_test(tc, cli_version_help);
 	tcase_add_test(tc, cli_usage_errors);
+	tcase_add_test(tc, cli_fuzz_options);
 	tcase_add_test(tc, cli_wrong_expectation_names_line);
 	tcase_add_test(tc, cli_machine_options);
 	tcase_add_test(tc, cli_fail_nth);

@@ -12,6 +12,7 @@
 #include <glib.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/differential.h>
+#include <gmemsim/fuzz.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/live.h>
 #include <gmemsim/physmem.h>
@@ -32,6 +33,8 @@ static gint opt_fail_nth_max = GS_FAIL_NTH_DEFAULT_MAX;
 static gchar *opt_mem, *opt_backing;
 static gchar *opt_output;
 static gint opt_max_attempts = GS_REDUCE_DEFAULT_MAX;
+static gchar *opt_runs, *opt_seconds, *opt_ordering, *opt_ops, *opt_check_every;
+static gboolean opt_reduce, opt_stop_on_find;
 
 static const GOptionEntry entries[] = {
 	{"backend", 'b', 0, G_OPTION_ARG_STRING, &opt_backend,
@@ -55,7 +58,8 @@ static const GOptionEntry entries[] = {
 	 "run (sim): check every guest_memfd line against the per-page oracle (docs/ORACLE.md)",
 	 NULL},
 	{"plant", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_plant,
-	 "run: TEST-ONLY: plant the known bug NAME in the simulator (repeatable; names in "
+	 "run: TEST-ONLY: plant the known bug NAME in the simulator; fuzz, fuzz-decode: a "
+	 "`plant bug=NAME` line at the top of every sequence (repeatable; names in "
 	 "`gmemsim verbs`, verb plant)",
 	 "NAME"},
 	{"fail-nth-max", 0, 0, G_OPTION_ARG_INT, &opt_fail_nth_max,
@@ -68,11 +72,28 @@ static const GOptionEntry entries[] = {
 	{"mem", 0, 0, G_OPTION_ARG_STRING, &opt_mem,
 	 "Physical memory of the simulated machine (default 64G, at most 4T)", "SIZE"},
 	{"backing", 0, 0, G_OPTION_ARG_STRING, &opt_backing,
-	 "Data behind every page: none (metadata only), anon, hugetlb or auto", "KIND"},
+	 "Data behind every page: none (metadata only), anon, hugetlb or auto; fuzz: the files' "
+	 "page size, 4k, 2m, 1g or mix (default)",
+	 "KIND"},
 	{"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
-	 "reduce: write the reduced scenario to FILE (default: stdout)", "FILE"},
+	 "reduce: write the reduced scenario to FILE (default: stdout); fuzz: the directory "
+	 "each new failure is saved in",
+	 "FILE"},
 	{"max-attempts", 0, 0, G_OPTION_ARG_INT, &opt_max_attempts,
 	 "reduce: scenario runs at most (default 2000)", "N"},
+	{"runs", 0, 0, G_OPTION_ARG_STRING, &opt_runs, "fuzz: stop after N inputs", "N"},
+	{"seconds", 0, 0, G_OPTION_ARG_STRING, &opt_seconds, "fuzz: stop after T seconds", "T"},
+	{"ordering", 0, 0, G_OPTION_ARG_STRING, &opt_ordering,
+	 "fuzz: the VM's conversion ordering (default mix: each input's own)",
+	 "planned|v8|wip|rfc-v2|mix"},
+	{"ops", 0, 0, G_OPTION_ARG_STRING, &opt_ops,
+	 "fuzz, fuzz-decode: operations per sequence (default 64, at most 256)", "N"},
+	{"check-every", 0, 0, G_OPTION_ARG_STRING, &opt_check_every,
+	 "fuzz, fuzz-decode: a check line after every N operations (default 0: at the end)", "N"},
+	{"reduce", 0, 0, G_OPTION_ARG_NONE, &opt_reduce,
+	 "fuzz: reduce each new failure to a short scenario (with -o: NNN-HASH.min.gms)", NULL},
+	{"stop-on-find", 0, 0, G_OPTION_ARG_NONE, &opt_stop_on_find,
+	 "fuzz: stop at the first failing sequence", NULL},
 	{"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
 	{NULL},
 };
@@ -91,6 +112,10 @@ static const char description[] =
 	"                keys) while it fails the same way; -o FILE for the result.\n"
 	"                Exit 0 reduced, 1 the scenario passes (nothing to reduce),\n"
 	"                2 usage error or a crash, 3 malformed scenario\n"
+	"  fuzz          seeded random sequences in the structured format, run with\n"
+	"                the oracle (--seed --runs --seconds --backing --ordering --ops\n"
+	"                -o DIR --reduce --plant); exit 1 when something was found\n"
+	"  fuzz-decode INPUT  print the .gms program a fuzz input decodes to\n"
 	"  demo          run the built-in walkthrough\n"
 	"  sites         list the fault-injection sites with their counters\n"
 	"  verbs         list the scenario verbs, their keys and expectation kinds\n"
@@ -130,7 +155,8 @@ static void usage_hint(const char *msg)
 {
 	fprintf(stderr,
 		"gmemsim: %s\n"
-		"Usage: gmemsim [OPTION...] run|diff|reduce|demo|sites|verbs [FILE...]\n"
+		"Usage: gmemsim [OPTION...] run|diff|reduce|fuzz|fuzz-decode|demo|sites|verbs "
+		"[FILE...]\n"
 		"Try 'gmemsim --help' for more information.\n",
 		msg);
 }
@@ -190,7 +216,7 @@ static void show_progress(const char *what, unsigned long done, unsigned long to
 }
 
 /* --mem, --backing and the progress line: the simulated machine before any scenario. */
-static int setup_machine(void)
+static int setup_machine(bool fuzz)
 {
 	static const char *const backings[] = {"auto", "hugetlb", "anon", "none"};
 	uint64_t mem;
@@ -201,12 +227,13 @@ static int setup_machine(void)
 		fprintf(stderr, "gmemsim: bad --mem '%s' (a multiple of 2M up to 4T)\n", opt_mem);
 		return -1;
 	}
-	for (int b = 0; opt_backing && b < (int)ARRAY_SIZE(backings); b++)
+	/* fuzz's --backing is the files' page size (cmd_fuzz). */
+	for (int b = 0; !fuzz && opt_backing && b < (int)ARRAY_SIZE(backings); b++)
 		if (!strcmp(opt_backing, backings[b])) {
 			gs_physmem_override_backing(b);
 			return 0;
 		}
-	if (opt_backing) {
+	if (!fuzz && opt_backing) {
 		fprintf(stderr, "gmemsim: bad --backing '%s' (none, anon, hugetlb, auto)\n",
 			opt_backing);
 		return -1;
@@ -372,6 +399,149 @@ static int cmd_reduce(GOptionContext *ctx, int argc, char **argv)
 	st = write_reduced(res.text);
 	free(res.text);
 	return st;
+}
+
+/* A whole number in [@min, @max] from option @name, or an error message on stderr. */
+static int parse_count(const char *name, const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+	if (!s)
+		return 0;
+	if (*s == '-' || gs_parse_u64(s, v) || *v < min || *v > max) {
+		fprintf(stderr,
+			"gmemsim: bad %s '%s' (a whole number from %" PRIu64 " to %" PRIu64 ")\n",
+			name, s, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+/* @s among @names (index), -1 for "mix" or none given, -2 (after a message) otherwise. */
+static int parse_choice(const char *name, const char *s, const char *const *names, int n)
+{
+	if (!s || !strcmp(s, "mix"))
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (!g_ascii_strcasecmp(s, names[i]))
+			return i;
+	fprintf(stderr, "gmemsim: bad %s '%s'\n", name, s);
+	return -2;
+}
+
+/* --ops, --check-every, --plant: how inputs decode (fuzz and fuzz-decode). */
+static int decode_opts(struct gs_fuzz_decode_opts *d)
+{
+	uint64_t ops = GS_FUZZ_DEFAULT_OPS, every = 0;
+
+	if (parse_count("--ops", opt_ops, 1, GS_FUZZ_MAX_OPS, &ops) ||
+	    parse_count("--check-every", opt_check_every, 0, GS_FUZZ_MAX_OPS, &every))
+		return -1;
+	for (unsigned int i = 0; opt_plant && opt_plant[i]; i++) {
+		if (gs_test_bug_lookup(opt_plant[i]) < 0) {
+			fprintf(stderr, "gmemsim: unknown --plant '%s'\n", opt_plant[i]);
+			return -1;
+		}
+	}
+	*d = (struct gs_fuzz_decode_opts){.max_ops = (unsigned int)ops,
+					  .check_every = (unsigned int)every,
+					  .plant = (const char *const *)opt_plant};
+	return 0;
+}
+
+/* `fuzz-decode INPUT`: the program the bytes encode, on stdout. */
+static int cmd_fuzz_decode(GOptionContext *ctx, int argc, char **argv)
+{
+	struct gs_fuzz_decode_opts d;
+	gchar *data = NULL;
+	gsize len = 0;
+	GError *gerr = NULL;
+	char *text;
+
+	if (argc != 3)
+		return usage_error(ctx, "fuzz-decode takes one input file");
+	gs_scenario_init();
+	if (decode_opts(&d))
+		return GS_EXIT_USAGE;
+	if (!g_file_get_contents(argv[2], &data, &len, &gerr)) {
+		fprintf(stderr, "%s: %s\n", argv[2], gerr->message);
+		g_error_free(gerr);
+		return GS_EXIT_USAGE;
+	}
+	text = gs_fuzz_decode((const uint8_t *)data, len, &d);
+	g_free(data);
+	if (!text)
+		return GS_EXIT_USAGE;
+	fputs(text, stdout);
+	free(text);
+	return fflush(stdout) ? GS_EXIT_USAGE : GS_EXIT_OK;
+}
+
+static int fuzz_opts(struct gs_fuzz_campaign_opts *fo)
+{
+	static const char *const pages[] = {"4k", "2m", "1g"};
+	static const char *const orders[] = {"planned", "v8", "wip", "rfc-v2"};
+	uint64_t seed, runs = 0;
+	double secs = 0;
+
+	if (parse_seed(&seed) || parse_count("--runs", opt_runs, 1, UINT64_MAX, &runs) ||
+	    decode_opts(&fo->decode))
+		return -1;
+	if (opt_seconds) {
+		char *end;
+
+		secs = g_ascii_strtod(opt_seconds, &end);
+		if (*end || end == opt_seconds || !(secs > 0) || secs > 1e7) {
+			fprintf(stderr, "gmemsim: bad --seconds '%s' (more than 0, at most 1e7)\n",
+				opt_seconds);
+			return -1;
+		}
+	}
+	if (!runs && !opt_seconds) {
+		fprintf(stderr, "gmemsim: fuzz needs --runs N or --seconds T\n");
+		return -1;
+	}
+	fo->backing = parse_choice("--backing (4k, 2m, 1g, mix)", opt_backing, pages, 3);
+	fo->ordering =
+		parse_choice("--ordering (planned, v8, wip, rfc-v2, mix)", opt_ordering, orders, 4);
+	if (fo->backing == -2 || fo->ordering == -2)
+		return -1;
+	fo->seed = seed;
+	fo->runs = runs;
+	fo->seconds = secs;
+	fo->outdir = opt_output;
+	fo->reduce = opt_reduce;
+	fo->stop_on_find = opt_stop_on_find;
+	fo->progress = stderr;
+	return 0;
+}
+
+/* `fuzz`: the campaign; the seed first, the totals last. */
+static int cmd_fuzz(GOptionContext *ctx, int argc)
+{
+	struct gs_fuzz_campaign_opts fo = {0};
+	struct gs_fuzz_campaign_stats st;
+	int ret;
+
+	if (argc != 2)
+		return usage_error(ctx, "fuzz takes no file (-o DIR saves the failures)");
+	gs_scenario_init();
+	if (fuzz_opts(&fo))
+		return GS_EXIT_USAGE;
+	fprintf(stderr, "fuzz: seed %" PRIu64 "\n", fo.seed);
+	ret = gs_fuzz_campaign(&fo, &st);
+	if (ret < 0) {
+		fprintf(stderr, "gmemsim: fuzz: %s: %s\n", opt_output ? opt_output : "campaign",
+			strerror(-ret));
+		return GS_EXIT_USAGE;
+	}
+	printf("fuzz: seed %" PRIu64 ": %" PRIu64 " sequences, %" PRIu64 " operations, %" PRIu64
+	       " failing, %u unique signatures\n",
+	       fo.seed, st.execs, st.ops, st.failing, st.unique);
+	if (st.first_find)
+		printf("fuzz: first failure at sequence %" PRIu64 " after %.2f s: %s\n",
+		       st.first_find, st.first_find_seconds, st.first_sig);
+	if (st.first_reduced_ops)
+		printf("fuzz: first failure reduced to %u operation lines\n", st.first_reduced_ops);
+	return ret ? GS_EXIT_FAIL : GS_EXIT_OK;
 }
 
 /* One file: live where the host answers, else against its transcript if asked to. */
@@ -545,7 +715,7 @@ int main(int argc, char **argv)
 		status = GS_EXIT_OK;
 	} else if (argc < 2) {
 		status = usage_error(ctx, "no command given");
-	} else if (setup_machine()) {
+	} else if (setup_machine(!strncmp(argv[1], "fuzz", 4))) {
 		status = GS_EXIT_USAGE;
 	} else if (!strcmp(argv[1], "run") && opt_fail_nth) {
 		status = cmd_fail_nth(ctx, argc, argv);
@@ -555,6 +725,10 @@ int main(int argc, char **argv)
 		status = cmd_diff(ctx, argc, argv);
 	} else if (!strcmp(argv[1], "reduce")) {
 		status = cmd_reduce(ctx, argc, argv);
+	} else if (!strcmp(argv[1], "fuzz")) {
+		status = cmd_fuzz(ctx, argc);
+	} else if (!strcmp(argv[1], "fuzz-decode")) {
+		status = cmd_fuzz_decode(ctx, argc, argv);
 	} else if (!strcmp(argv[1], "demo")) {
 		status = argc > 2 ? usage_error(ctx, "demo takes no file")
 				  : cmd_run(ctx, argc, argv, true);
@@ -575,5 +749,11 @@ int main(int argc, char **argv)
 	g_free(opt_record);
 	g_free(opt_transcripts);
 	g_free(opt_output);
+	g_free(opt_runs);
+	g_free(opt_seconds);
+	g_free(opt_ordering);
+	g_free(opt_ops);
+	g_free(opt_check_every);
+	g_strfreev(opt_plant);
 	return status;
 }

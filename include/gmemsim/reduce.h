@@ -61,7 +61,7 @@ struct gs_reduce_result {
 
 /**
  * gs_scenario_signature() - how a scenario fails, without line numbers or addresses
- * @opts: how to run (seed, strict); streams and verbosity are ignored
+ * @opts: how to run (seed, strict, oracle); streams and verbosity are ignored
  * @name: file name used in messages
  * @text: the scenario
  * @len: its length
@@ -72,7 +72,8 @@ struct gs_reduce_result {
  * does (stopping at the first unmet expectation), with WARNs counted but
  * not printed, and names the first failure: "expectation: VERB expected X
  * got Y [(keys)]" (errno names, SIGxxx, 0 or N), "checker: NAME" (a check
- * line's first violation), "WARN: FILE FUNC: MESSAGE (in VERB)" (an
+ * line's first violation), "oracle: VERB NAME: WHAT" (the oracle's first
+ * mismatch, with @opts->oracle), "WARN: FILE FUNC: MESSAGE (in VERB)" (an
  * unexpected WARN, numbers in the message replaced by #), "missing WARN:
  * expect-warns", "leak: SITE..." or "error: VERB: MESSAGE" (an operation
  * that cannot run). The simulator is torn down after the run.

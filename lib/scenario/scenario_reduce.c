@@ -158,6 +158,27 @@ static void expect_signature(GString *g, const struct gs_scenario *s, const stru
 	g_string_append_c(g, ')');
 }
 
+/*
+ * "check oracle: FILE:LINE VERB NAME: index 0x1: what sim=X oracle=Y", the
+ * first mismatch the oracle reported, as "oracle: VERB NAME: index #: what ...".
+ */
+static bool append_oracle(GString *g, const char *err, size_t from)
+{
+	const char *p = strstr(err + from, "check oracle: ");
+	const char *space, *colon;
+
+	if (!p)
+		return false;
+	p += strlen("check oracle: ");
+	space = strchr(p, ' ');
+	colon = strchr(p, ':');
+	if (space && colon && colon < space)
+		p = space + 1;
+	g_string_append(g, "oracle: ");
+	append_normalized(g, p);
+	return true;
+}
+
 /* The signature of the line that failed (run_op said FAIL or SYNTAX). */
 static void op_signature(GString *g, const struct gs_scenario *s, const struct gs_op *op, int r,
 			 const struct sig_watch *w, const char *err, size_t from)
@@ -173,6 +194,8 @@ static void op_signature(GString *g, const struct gs_scenario *s, const struct g
 		}
 		return;
 	}
+	if (append_oracle(g, err, from))
+		return;
 	if (!strcmp(op->verb->name, "check") && append_checker(g, err, from))
 		return;
 	expect_signature(g, s, op, w);
@@ -258,6 +281,8 @@ int gs_scenario_signature(const struct gs_scenario_opts *opts, const char *name,
 	}
 	o = (struct gs_scenario_opts){.seed = o.seed,
 				      .strict = o.strict,
+				      .oracle = o.oracle,
+				      .plant = o.plant,
 				      .backend = GS_BACKEND_SIM,
 				      .out = err,
 				      .err = err,

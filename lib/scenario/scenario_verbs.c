@@ -55,6 +55,41 @@ static const struct gs_verb verb_seed = {
 	.run = seed_run,
 };
 
+/* --- strict --- */
+
+static int strict_validate(const struct gs_op *op, char *err, size_t len)
+{
+	if (!strcmp(op->target, "on") || !strcmp(op->target, "off"))
+		return 0;
+	snprintf(err, len, "strict takes on or off");
+	return -1;
+}
+
+/*
+ * Generated scenarios (the fuzzers') carry no expectations: an errno is an
+ * answer to judge by the oracle, not a failure of the line. Hand-written
+ * files keep the default, so the switch is a line of the file itself.
+ */
+static int strict_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	(void)res;
+	s->lax = !strcmp(op->target, "off");
+	return 0;
+}
+
+static const struct gs_verb verb_strict = {
+	.name = "strict",
+	.no_fail_nth = true,
+	.summary = "off: from here on, a line without => accepts any result (strict verbs "
+		   "included); on: the default rules again",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.usage_target = "on|off",
+	.backends = BOTH,
+	.validate = strict_validate,
+	.run = strict_run,
+};
+
 /* --- inject --- */
 
 static const char *const gfp_filter_names[] = {"any", "nowait", "wait", NULL};
@@ -415,8 +450,8 @@ static const struct gs_expect_kind kind_warns = {
 };
 
 static const struct gs_verb *const core_verbs[] = {
-	&verb_note, &verb_seed,	   &verb_inject, &verb_check, &verb_expect_warns,
-	&verb_show, &verb_kmalloc, &verb_kfree,	 &verb_plant, NULL,
+	&verb_note, &verb_seed,	   &verb_strict, &verb_inject, &verb_check, &verb_expect_warns,
+	&verb_show, &verb_kmalloc, &verb_kfree,	 &verb_plant,  NULL,
 };
 
 static const struct gs_expect_kind *const core_kinds[] = {&kind_warns, NULL};

@@ -45,6 +45,7 @@ struct gs_scenario {
 	struct gs_result last;	  /* result of the last operation run (for the fail-nth runner) */
 	void *oracle;		  /* opts.oracle: the oracle adapter's state for this run */
 	unsigned int bugs_before; /* gs_test_bugs when the run began: restored at its end */
+	bool lax;		  /* `strict off`: lines without "=>" accept any result */
 };
 
 /* The expectation kind called @key, or NULL. */
@@ -101,6 +102,9 @@ struct gs_scenario_hook {
 			      const struct gs_result *res);
 };
 extern const struct gs_scenario_hook *gs_scenario_oracle_hook;
+
+/* `strict off` is in force: a line on a name whose creation failed is an answer (EBADF). */
+bool gs_scenario_lax(const struct gs_scenario *s);
 
 /* Index of @key in @verb's keys, or -1. */
 int gs_verb_key_index(const struct gs_verb *verb, const char *key);

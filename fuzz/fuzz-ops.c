@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fuzz target: bytes in the structured format (include/gmemsim/fuzz.h,
+ * docs/FUZZING.md) decoded into a valid guest_memfd program and run with the
+ * per-page oracle. Any failure is a finding and aborts, so libFuzzer and
+ * AFL++ save the input: an oracle mismatch, a checker violation, a WARN
+ * (a planted bug the input itself switched on included), a leak. Builds for
+ * libFuzzer, AFL++ (persistent, through its libFuzzer driver) or with
+ * driver.c, which replays files as a regression test. `gmemsim fuzz-decode
+ * INPUT` prints the program a crash input runs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gmemsim/alloc.h>
+#include <gmemsim/fuzz.h>
+#include <gmemsim/inject.h>
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char sig[GS_REDUCE_SIG_LEN];
+	char *text = gs_fuzz_decode(data, size, NULL);
+
+	if (!text)
+		abort();
+	if (gs_fuzz_run(text, strlen(text), sig, sizeof(sig))) {
+		fprintf(stderr, "fuzz-ops: %s\n--- the program (gmemsim fuzz-decode INPUT) ---\n%s",
+			sig, text);
+		abort();
+	}
+	free(text);
+	if (gs_alloc_live_total() || gs_inject_active()) {
+		gs_alloc_report_leaks(stderr);
+		fprintf(stderr, "fuzz-ops: state left behind after a run\n");
+		abort();
+	}
+	return 0;
+}

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The structured fuzzing format: any bytes decode into a bounded, valid .gms
+ * program over guest_memfd (a header choosing the backing, the VM's
+ * conversion ordering, the file size, INIT_SHARED, the memslot placement and
+ * the HugeTLB pool, then fixed-width operations whose every field is reduced
+ * modulo a valid range), so a fuzzer spends its time on semantics, not on
+ * syntax. The program is only ever run as the text it prints, so
+ * `gmemsim fuzz-decode INPUT > case.gms` is lossless by construction. What
+ * syzkaller's programs are to system calls, on the scenario language; no
+ * kernel code is mirrored. The format is described byte by byte in
+ * docs/FUZZING.md.
+ */
+#ifndef GMEMSIM_FUZZ_H
+#define GMEMSIM_FUZZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <gmemsim/compiler.h>
+#include <gmemsim/reduce.h>
+
+#define GS_FUZZ_HEADER	    6	/* header bytes */
+#define GS_FUZZ_OP_SIZE	    6	/* bytes per operation */
+#define GS_FUZZ_DEFAULT_OPS 64	/* operations decoded by default */
+#define GS_FUZZ_MAX_OPS	    256 /* hard cap on operations */
+
+/* Header byte 0 (mod 3): the files' page size. */
+enum gs_fuzz_backing {
+	GS_FUZZ_4K,
+	GS_FUZZ_2M,
+	GS_FUZZ_1G,
+	GS_FUZZ_NR_BACKINGS,
+};
+
+/* Header byte 1 (mod 4): the VM's conversion ordering. */
+enum gs_fuzz_ordering {
+	GS_FUZZ_PLANNED,
+	GS_FUZZ_V8,
+	GS_FUZZ_WIP,
+	GS_FUZZ_RFC_V2,
+	GS_FUZZ_NR_ORDERINGS,
+};
+
+/**
+ * struct gs_fuzz_decode_opts - how bytes become a program
+ * @max_ops: operations decoded at most (0: GS_FUZZ_DEFAULT_OPS; capped at
+ *           GS_FUZZ_MAX_OPS); bytes past them are ignored
+ * @check_every: a `check` line after every @check_every operations (0: only
+ *               the one at the end)
+ * @plant: planted-bug names, NULL-terminated: a `plant bug=NAME` line for
+ *         each goes first when the scenario language has a `plant` verb
+ *         (NULL: none)
+ */
+struct gs_fuzz_decode_opts {
+	unsigned int max_ops;
+	unsigned int check_every;
+	const char *const *plant;
+};
+
+/**
+ * gs_fuzz_decode() - the .gms program @data encodes
+ * @data: any bytes (NULL with @len 0: the empty input)
+ * @len: their number
+ * @opts: NULL for defaults
+ *
+ * Every input decodes: missing header bytes read as 0, a trailing partial
+ * operation is ignored, every field is taken modulo its valid range. The
+ * program starts with `strict off` (its lines carry no expectations: an
+ * errno is an answer the oracle judges) and ends with `check => 0`.
+ * Deterministic: the same bytes and options give the same text.
+ *
+ * Context: any; allocates the text.
+ * Return: the program, NUL-terminated; free() it. NULL only when out of memory.
+ */
+GS_API char *gs_fuzz_decode(const uint8_t *data, size_t len,
+			    const struct gs_fuzz_decode_opts *opts);
+
+/**
+ * gs_fuzz_header_set() - force header fields of an input (before decoding)
+ * @data: the input, at least GS_FUZZ_HEADER bytes
+ * @backing: an enum gs_fuzz_backing, or -1 to keep the byte
+ * @ordering: an enum gs_fuzz_ordering, or -1 to keep the byte
+ *
+ * What `gmemsim fuzz --backing --ordering` use, so that the bytes they save
+ * decode to the same program without the options.
+ *
+ * Context: any.
+ */
+GS_API void gs_fuzz_header_set(uint8_t *data, int backing, int ordering);
+
+/**
+ * gs_fuzz_run() - run one decoded program with the oracle; how it fails
+ * @text: the program (gs_fuzz_decode())
+ * @len: its length
+ * @sig: where the failure signature goes ("" when it passes)
+ * @siglen: size of @sig
+ *
+ * The one place an input is executed (the fuzz targets and `gmemsim fuzz`
+ * call it): the scenario engine with the oracle on, through
+ * gs_scenario_signature(), so a finding is named as `gmemsim reduce` names
+ * it: an oracle mismatch, a checker violation, an unexpected WARN, a leak.
+ *
+ * Context: not thread-safe (the simulator is process-wide).
+ * Return: true when the program failed (@sig set).
+ */
+GS_API bool gs_fuzz_run(const char *text, size_t len, char *sig, size_t siglen);
+
+/**
+ * struct gs_fuzz_campaign_opts - a `gmemsim fuzz` campaign
+ * @seed: seed of the random inputs
+ * @runs: stop after this many inputs (0: no bound; then @seconds must be set)
+ * @seconds: stop after this much time (0: no bound)
+ * @backing: force header byte 0 (enum gs_fuzz_backing), or -1 for random
+ * @ordering: force header byte 1 (enum gs_fuzz_ordering), or -1 for random
+ * @decode: how inputs decode (@max_ops is also the length of the inputs made)
+ * @outdir: where each new unique failure goes (NNN-HASH.bin, .gms, and
+ *          .min.gms when @reduce); NULL: nowhere
+ * @reduce: reduce each new unique failure with gs_scenario_reduce()
+ * @stop_on_find: stop at the first failure
+ * @progress: a progress line about once a second, and the findings; NULL: none
+ */
+struct gs_fuzz_campaign_opts {
+	uint64_t seed;
+	uint64_t runs;
+	double seconds;
+	int backing;
+	int ordering;
+	struct gs_fuzz_decode_opts decode;
+	const char *outdir;
+	bool reduce;
+	bool stop_on_find;
+	FILE *progress;
+};
+
+/**
+ * struct gs_fuzz_campaign_stats - what a campaign did
+ * @execs: inputs run
+ * @ops: operation lines decoded over all inputs
+ * @failing: inputs that failed
+ * @unique: distinct failure signatures
+ * @first_find: 1-based input number of the first failure (0: none)
+ * @first_find_seconds: wall time until it was found (reduction not included)
+ * @seconds: wall time
+ * @first_sig: signature of the first failure
+ * @first_reduced_ops: operation lines of its reduction (0: not reduced)
+ */
+struct gs_fuzz_campaign_stats {
+	uint64_t execs;
+	uint64_t ops;
+	uint64_t failing;
+	unsigned int unique;
+	uint64_t first_find;
+	double first_find_seconds;
+	double seconds;
+	char first_sig[GS_REDUCE_SIG_LEN];
+	unsigned int first_reduced_ops;
+};
+
+/**
+ * gs_fuzz_campaign() - seeded random inputs, decoded and run with the oracle
+ * @opts: the campaign
+ * @st: filled in
+ *
+ * Deterministic given @opts->seed and @opts->runs (the same findings, the
+ * same files), unless @opts->seconds stops it first.
+ *
+ * Context: not thread-safe.
+ * Return: 0 nothing found, 1 something found, -errno when @outdir cannot be
+ * written or memory runs out.
+ */
+GS_API int gs_fuzz_campaign(const struct gs_fuzz_campaign_opts *opts,
+			    struct gs_fuzz_campaign_stats *st);
+
+#endif /* GMEMSIM_FUZZ_H */

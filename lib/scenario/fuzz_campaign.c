@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `gmemsim fuzz`: a fuzzing campaign for people without a fuzzing toolchain.
+ * Seeded random inputs in the structured format (fuzz_decode.c), each
+ * decoded and run with the per-page oracle through gs_fuzz_run(), the one
+ * place an input executes; each new failure signature saved (the input
+ * bytes, its .gms, and its reduction). Mirrors no kernel code.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <glib.h>
+#include <gmemsim/fuzz.h>
+#include <gmemsim/rng.h>
+
+bool gs_fuzz_run(const char *text, size_t len, char *sig, size_t siglen)
+{
+	struct gs_scenario_opts o = {.oracle = true};
+	int st = gs_scenario_signature(&o, "fuzz.gms", text, len, sig, siglen);
+
+	/* The decoder's lines always parse: one that does not is the finding. */
+	if (st == GS_EXIT_SYNTAX)
+		snprintf(sig, siglen, "malformed: the decoder printed a line the parser rejects");
+	return st != GS_EXIT_OK;
+}
+
+/* Random bytes, the forced header fields written over them. */
+static size_t make_input(struct gs_rng *rng, const struct gs_fuzz_campaign_opts *o, uint8_t *buf)
+{
+	unsigned int ops = o->decode.max_ops ? o->decode.max_ops : GS_FUZZ_DEFAULT_OPS;
+	size_t len = GS_FUZZ_HEADER + (size_t)MIN(ops, GS_FUZZ_MAX_OPS) * GS_FUZZ_OP_SIZE;
+
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t r = gs_rng_next(rng);
+
+		memcpy(buf + i, &r, MIN((size_t)8, len - i));
+	}
+	gs_fuzz_header_set(buf, o->backing, o->ordering);
+	return len;
+}
+
+static int write_file(const char *dir, const char *name, const void *data, size_t len)
+{
+	gchar *path = g_build_filename(dir, name, NULL);
+	GError *err = NULL;
+	int ret = 0;
+
+	if (!g_file_set_contents(path, data, (gssize)len, &err)) {
+		ret = -EIO;
+		g_error_free(err);
+	}
+	g_free(path);
+	return ret;
+}
+
+/* NNN-HASH.bin, .gms and .min.gms: names from the finding's number and signature only. */
+static int save(const struct gs_fuzz_campaign_opts *o, unsigned int nr, const char *sig,
+		const uint8_t *buf, size_t len, const char *text, const char *reduced)
+{
+	gchar *base = g_strdup_printf("%03u-%08x", nr, g_str_hash(sig));
+	gchar *name;
+	int ret;
+
+	name = g_strconcat(base, ".bin", NULL);
+	ret = write_file(o->outdir, name, buf, len);
+	g_free(name);
+	name = g_strconcat(base, ".gms", NULL);
+	ret = ret ?: write_file(o->outdir, name, text, strlen(text));
+	g_free(name);
+	if (reduced) {
+		name = g_strconcat(base, ".min.gms", NULL);
+		ret = ret ?: write_file(o->outdir, name, reduced, strlen(reduced));
+		g_free(name);
+	}
+	if (o->progress && !ret)
+		fprintf(o->progress, "fuzz: saved %s/%s.{bin,gms%s}\n", o->outdir, base,
+			reduced ? ",min.gms" : "");
+	g_free(base);
+	return ret;
+}
+
+/* A new signature: reported, reduced if asked, saved if asked. */
+static int new_failure(const struct gs_fuzz_campaign_opts *o, struct gs_fuzz_campaign_stats *st,
+		       const char *sig, const uint8_t *buf, size_t len, const char *text)
+{
+	struct gs_scenario_opts so = {.oracle = true};
+	struct gs_reduce_result res = {0};
+	bool reduced = false;
+	int ret = 0;
+
+	if (o->progress)
+		fprintf(o->progress, "fuzz: failure %u at input %" PRIu64 ": %s\n", st->unique,
+			st->execs, sig);
+	if (o->reduce &&
+	    gs_scenario_reduce(&so, NULL, "fuzz.gms", text, strlen(text), &res) == GS_REDUCE_DONE) {
+		reduced = true;
+		if (o->progress)
+			fprintf(o->progress, "fuzz: reduced to %u operation lines (%u attempts)\n",
+				res.ops_after, res.attempts);
+		if (st->unique == 1)
+			st->first_reduced_ops = res.ops_after;
+	}
+	if (o->outdir)
+		ret = save(o, st->unique, sig, buf, len, text, reduced ? res.text : NULL);
+	free(res.text);
+	return ret;
+}
+
+static void progress(const struct gs_fuzz_campaign_opts *o, const struct gs_fuzz_campaign_stats *st,
+		     double secs)
+{
+	fprintf(o->progress,
+		"fuzz: %" PRIu64 " execs, %.0f execs/s, %" PRIu64 " sequences failing, %u unique "
+		"signatures, %.1f s\n",
+		st->execs, secs > 0 ? (double)st->execs / secs : 0.0, st->failing, st->unique,
+		secs);
+}
+
+static uint64_t count_lines(const char *text)
+{
+	uint64_t n = 0;
+
+	for (const char *p = text; (p = strchr(p, '\n')); p++)
+		n++;
+	return n;
+}
+
+int gs_fuzz_campaign(const struct gs_fuzz_campaign_opts *o, struct gs_fuzz_campaign_stats *st)
+{
+	uint8_t buf[GS_FUZZ_HEADER + GS_FUZZ_MAX_OPS * GS_FUZZ_OP_SIZE];
+	gint64 t0 = g_get_monotonic_time(), last = t0;
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	struct gs_rng rng;
+	int ret = 0;
+
+	*st = (struct gs_fuzz_campaign_stats){0};
+	if (o->outdir && g_mkdir_with_parents(o->outdir, 0755))
+		ret = -errno;
+	gs_rng_seed(&rng, o->seed);
+	while (!ret && (!o->runs || st->execs < o->runs)) {
+		gint64 now = g_get_monotonic_time();
+		char sig[GS_REDUCE_SIG_LEN];
+		size_t len;
+		char *text;
+
+		if (o->seconds > 0 && (double)(now - t0) / 1e6 >= o->seconds)
+			break;
+		if (o->progress && now - last >= G_USEC_PER_SEC) {
+			progress(o, st, (double)(now - t0) / 1e6);
+			last = now;
+		}
+		len = make_input(&rng, o, buf);
+		text = gs_fuzz_decode(buf, len, &o->decode);
+		if (!text) {
+			ret = -ENOMEM;
+			break;
+		}
+		st->execs++;
+		st->ops += count_lines(text);
+		if (gs_fuzz_run(text, strlen(text), sig, sizeof(sig))) {
+			st->failing++;
+			if (!st->first_find) {
+				st->first_find = st->execs;
+				st->first_find_seconds =
+					(double)(g_get_monotonic_time() - t0) / 1e6;
+				g_strlcpy(st->first_sig, sig, sizeof(st->first_sig));
+			}
+			if (!g_hash_table_contains(seen, sig)) {
+				g_hash_table_add(seen, g_strdup(sig));
+				st->unique++;
+				ret = new_failure(o, st, sig, buf, len, text);
+			}
+		}
+		free(text);
+		if (o->stop_on_find && st->failing)
+			break;
+	}
+	st->seconds = (double)(g_get_monotonic_time() - t0) / 1e6;
+	if (o->progress)
+		progress(o, st, st->seconds);
+	g_hash_table_destroy(seen);
+	if (ret)
+		return ret;
+	return st->failing ? 1 : 0;
+}

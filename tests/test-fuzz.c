@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of the structured fuzzing format and its runner (lib/scenario/
+ * fuzz_decode.c, fuzz_campaign.c; docs/FUZZING.md): every input decodes to a
+ * program that parses, the same bytes print the same text, the text run as a
+ * scenario (`gmemsim run --oracle`) and the fuzz targets' own run agree on
+ * every outcome, decoding honours its bounds, a campaign is deterministic,
+ * and `strict off` lets a generated line fail without failing the run.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+#include <gmemsim/fuzz.h>
+#include <gmemsim/inject.h>
+#include <gmemsim/rng.h>
+#include <gmemsim/scenario.h>
+#include "harness.h"
+
+#define INPUT_MAX (GS_FUZZ_HEADER + GS_FUZZ_MAX_OPS * GS_FUZZ_OP_SIZE)
+
+static size_t random_input(struct gs_rng *rng, uint8_t *buf, size_t max)
+{
+	size_t len = gs_rng_below(rng, max + 1);
+
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)gs_rng_next(rng);
+	return len;
+}
+
+static unsigned int count(const char *text, const char *what)
+{
+	unsigned int n = 0;
+
+	for (const char *p = text; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+/* The text as `gmemsim run --oracle` runs it: its exit status. */
+static int run_as_scenario(const char *text)
+{
+	struct gs_scenario_opts o = {.oracle = true, .quiet = true};
+	FILE *null = fopen("/dev/null", "w");
+	struct gs_scenario *s;
+	int st;
+
+	ck_assert_ptr_nonnull(null);
+	o.out = o.err = null;
+	s = gs_scenario_new(&o);
+	st = gs_scenario_run_buffer(s, "case.gms", text, strlen(text));
+	gs_scenario_free(s);
+	fclose(null);
+	return st;
+}
+
+START_TEST(test_decode_any_bytes)
+{
+	static const uint8_t ff[64] = {[0 ... 63] = 0xff};
+	char *text = gs_fuzz_decode(NULL, 0, NULL);
+	char sig[GS_REDUCE_SIG_LEN];
+
+	/* Empty: the header's defaults (a 4 KiB file, planned), no operation, the final check. */
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "strict off\n"));
+	ck_assert_ptr_nonnull(strstr(text, "conversion=planned"));
+	ck_assert_ptr_nonnull(strstr(text, "gmem f0 "));
+	ck_assert(g_str_has_suffix(text, "check => 0\n"));
+	ck_assert(!gs_fuzz_run(text, strlen(text), sig, sizeof(sig)));
+	free(text);
+	/* Short, partial and saturated inputs decode and pass too. */
+	for (size_t len = 1; len <= sizeof(ff); len += 5) {
+		text = gs_fuzz_decode(ff, len, NULL);
+		ck_assert_ptr_nonnull(text);
+		ck_assert_msg(!gs_fuzz_run(text, strlen(text), sig, sizeof(sig)), "%zu: %s\n%s",
+			      len, sig, text);
+		free(text);
+	}
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/* Decode, print, run: the same outcome as the fuzz targets' own run, and determinism. */
+START_TEST(test_decode_print_run)
+{
+	static uint8_t buf[INPUT_MAX];
+	struct gs_rng rng;
+	unsigned int n = (unsigned int)gs_test_scale(60), failing = 0;
+
+	gs_rng_seed(&rng, gs_test_seed());
+	for (unsigned int i = 0; i < n; i++) {
+		size_t len = random_input(&rng, buf, GS_FUZZ_HEADER + 40 * GS_FUZZ_OP_SIZE);
+		char sig[GS_REDUCE_SIG_LEN], sig2[GS_REDUCE_SIG_LEN];
+		char *text, *again;
+		bool failed;
+		int st;
+
+		/* 1 GiB sequences are slow today (ORACLE.md "Cost"): 4 KiB and 2 MiB here. */
+		if (len)
+			gs_fuzz_header_set(buf, i % 2, -1);
+		text = gs_fuzz_decode(buf, len, NULL);
+		again = gs_fuzz_decode(buf, len, NULL);
+		ck_assert_str_eq(text, again);
+		failed = gs_fuzz_run(text, strlen(text), sig, sizeof(sig));
+		ck_assert_msg(!strstr(sig, "malformed") && !strstr(sig, "error: "),
+			      "input %u: %s\n%s", i, sig, text);
+		st = run_as_scenario(text);
+		ck_assert_msg(failed == (st != GS_EXIT_OK),
+			      "input %u: fuzz run %s, scenario %d\n%s", i, sig, st, text);
+		ck_assert_int_eq(gs_fuzz_run(text, strlen(text), sig2, sizeof(sig2)), failed);
+		ck_assert_str_eq(sig, sig2);
+		failing += failed;
+		free(text);
+		free(again);
+	}
+	/* A finding here is a simulator or oracle bug the planned orderings must not have. */
+	printf("decode-print-run: %u inputs, %u failing\n", n, failing);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(test_decode_bounds)
+{
+	static uint8_t buf[GS_FUZZ_HEADER + 2 * GS_FUZZ_MAX_OPS * GS_FUZZ_OP_SIZE];
+	struct gs_fuzz_decode_opts o = {.max_ops = 3, .check_every = 1};
+	char *text;
+
+	/* Every operation a `check` (byte 0 = 28): the bound and check_every are counted. */
+	for (size_t i = GS_FUZZ_HEADER; i < sizeof(buf); i += GS_FUZZ_OP_SIZE)
+		buf[i] = 28;
+	text = gs_fuzz_decode(buf, sizeof(buf), &o);
+	ck_assert_uint_eq(count(text, "check => 0\n"), 3 + 3 + 1);
+	free(text);
+	o = (struct gs_fuzz_decode_opts){.max_ops = 100000};
+	text = gs_fuzz_decode(buf, sizeof(buf), &o);
+	ck_assert_uint_eq(count(text, "check => 0\n"), GS_FUZZ_MAX_OPS + 1);
+	free(text);
+	/* Header fields forced, as `gmemsim fuzz --backing 2m --ordering rfc-v2` does. */
+	gs_fuzz_header_set(buf, GS_FUZZ_2M, GS_FUZZ_RFC_V2);
+	text = gs_fuzz_decode(buf, GS_FUZZ_HEADER, NULL);
+	ck_assert_ptr_nonnull(strstr(text, "hugetlb pool size=2M"));
+	ck_assert_ptr_nonnull(strstr(text, "conversion=rfc-v2"));
+	ck_assert_ptr_nonnull(strstr(text, "page=2M"));
+	free(text);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/* A pin whose page is private fails; its unpin is an answer (ENXIO), not a broken line. */
+START_TEST(test_strict_off)
+{
+	static const char text[] = "strict off\n"
+				   "vm v type=sw_protected\n"
+				   "gmem g vm=v size=16K flags=mmap\n"
+				   "mmap g\n"
+				   "pin g off=0\n"
+				   "unpin g off=0\n"
+				   "fault nosuch off=0\n"
+				   "falloc g off=1 len=4K\n"
+				   "check => 0\n";
+	static const char strict[] = "vm v type=sw_protected\n"
+				     "gmem g vm=v size=16K flags=mmap\n"
+				     "falloc g off=1 len=4K\n";
+	char sig[GS_REDUCE_SIG_LEN];
+
+	ck_assert(!gs_fuzz_run(text, strlen(text), sig, sizeof(sig)));
+	ck_assert_int_eq(run_as_scenario(text), GS_EXIT_OK);
+	/* Hand-written files keep the default: a strict verb's error fails its line. */
+	ck_assert_int_eq(run_as_scenario(strict), GS_EXIT_FAIL);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+START_TEST(test_campaign_deterministic)
+{
+	struct gs_fuzz_campaign_opts o = {.seed = 7,
+					  .runs = gs_test_scale(12),
+					  .backing = GS_FUZZ_4K,
+					  .ordering = -1,
+					  .decode = {.max_ops = 24}};
+	struct gs_fuzz_campaign_stats a, b;
+
+	ck_assert_int_ge(gs_fuzz_campaign(&o, &a), 0);
+	ck_assert_int_ge(gs_fuzz_campaign(&o, &b), 0);
+	ck_assert_uint_eq(a.execs, o.runs);
+	ck_assert_uint_eq(a.execs, b.execs);
+	ck_assert_uint_eq(a.ops, b.ops);
+	ck_assert_uint_eq(a.failing, b.failing);
+	ck_assert_uint_eq(a.unique, b.unique);
+	ck_assert_uint_eq(a.first_find, b.first_find);
+	ck_assert_uint_gt(a.ops, a.execs * 4);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/*
+ * Each of the oracle's planted bugs (ORACLE.md), switched on through the
+ * test-only hook: a campaign from a fixed seed finds it as an oracle mismatch
+ * and reduces it to a few lines.
+ */
+static const struct {
+	enum gs_test_bug bug;
+	const char *sig;
+	uint64_t seed;
+} planted[] = {
+	{GS_BUG_STALE_ATTRIBUTE, "oracle: convert ", 1},
+	{GS_BUG_SKIP_ZERO, "oracle: ", 1},
+	{GS_BUG_ERROR_OFFSET, "oracle: convert ", 1},
+};
+
+START_TEST(test_campaign_finds_planted)
+{
+	struct gs_fuzz_campaign_opts o = {.seed = planted[_i].seed,
+					  .runs = 3000,
+					  .backing = GS_FUZZ_4K,
+					  .ordering = -1,
+					  .reduce = true,
+					  .stop_on_find = true};
+	struct gs_fuzz_campaign_stats st;
+	int ret;
+
+	/* Each reduction is about a thousand runs: under valgrind the first bug stands for all. */
+	if (_i && gs_test_scale(50) < 50) {
+		printf("planted bug %d: not under valgrind (a campaign and a reduction)\n",
+		       planted[_i].bug);
+		return;
+	}
+	gs_test_plant_bug(planted[_i].bug, true);
+	ret = gs_fuzz_campaign(&o, &st);
+	gs_test_plant_bug(planted[_i].bug, false);
+	printf("planted bug %d: found at sequence %" PRIu64 " after %.2f s: %s; reduced to %u "
+	       "operation lines\n",
+	       planted[_i].bug, st.first_find, st.first_find_seconds, st.first_sig,
+	       st.first_reduced_ops);
+	ck_assert_int_eq(ret, 1);
+	ck_assert_msg(g_str_has_prefix(st.first_sig, planted[_i].sig), "%s", st.first_sig);
+	ck_assert_uint_gt(st.first_reduced_ops, 0);
+	ck_assert_uint_le(st.first_reduced_ops, 10);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+Suite *gs_test_suite(void)
+{
+	Suite *s = suite_create("fuzz");
+	TCase *tc = tcase_create("fuzz");
+
+	tcase_add_test(tc, test_decode_any_bytes);
+	tcase_add_test(tc, test_decode_print_run);
+	tcase_add_test(tc, test_decode_bounds);
+	tcase_add_test(tc, test_strict_off);
+	tcase_add_test(tc, test_campaign_deterministic);
+	tcase_add_loop_test(tc, test_campaign_finds_planted, 0, G_N_ELEMENTS(planted));
+	suite_add_tcase(s, tc);
+	return s;
+}
