@@ -672,6 +672,22 @@ START_TEST(fail_nth_persistent)
 }
 END_TEST
 
+/* A mode the runner does not know is the caller's error. */
+START_TEST(fail_nth_unknown_mode)
+{
+	FILE *err = tmpfile();
+	struct gs_fail_nth_opts fo = {.err = err, .mode = (enum gs_fail_nth_mode)7};
+	char *text;
+
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(gs_scenario_fail_nth_buffer(NULL, &fo, "t.gms", "note x\n", 7, NULL),
+			 GS_EXIT_USAGE);
+	text = slurp(err);
+	ck_assert_ptr_nonnull(strstr(text, "unknown fail-nth mode 7"));
+	g_free(text);
+}
+END_TEST
+
 /*
  * The oracle follows the runner's runs: a bug only the oracle sees fails
  * the clean run, and without it every injected attempt, the VM-less create
@@ -1637,6 +1653,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, fail_nth_scenario_rules);
 	tcase_add_test(runner, fail_nth_policy_is_verb_data);
 	tcase_add_test(runner, fail_nth_persistent);
+	tcase_add_test(runner, fail_nth_unknown_mode);
 	tcase_add_test(runner, fail_nth_oracle);
 	tcase_add_test(runner, fail_nth_coverage);
 	tcase_add_test(runner, dump_state_shows_objects_sites_checks);

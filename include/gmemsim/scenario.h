@@ -568,7 +568,7 @@ struct gs_fail_nth_stats {
  * not changed (everything runs in children).
  * Return: GS_EXIT_OK with no finding, GS_EXIT_FAIL with findings (or a
  * failing clean run), GS_EXIT_SYNTAX for a malformed scenario,
- * GS_EXIT_USAGE when children cannot be started.
+ * GS_EXIT_USAGE when children cannot be started or @fopts->mode is unknown.
  */
 GS_API int gs_scenario_fail_nth_buffer(const struct gs_scenario_opts *opts,
 				       const struct gs_fail_nth_opts *fopts, const char *name,

@@ -912,6 +912,10 @@ int gs_scenario_fail_nth_buffer(const struct gs_scenario_opts *opts,
 	c.sopts.err = c.fo.err;
 	if (stats)
 		*stats = (struct gs_fail_nth_stats){0};
+	if ((unsigned int)c.fo.mode > GS_FAIL_NTH_BOTH) {
+		fprintf(c.fo.err, "%s: unknown fail-nth mode %d\n", name, (int)c.fo.mode);
+		return GS_EXIT_USAGE;
+	}
 	gs_scenario_init();
 	c.script = gs_script_parse(name, text, len, c.fo.err);
 	if (!c.script)
