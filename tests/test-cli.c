@@ -213,6 +213,43 @@ START_TEST(cli_fail_nth)
 }
 END_TEST
 
+/* The campaign's flags: the oracle, the modes, and the coverage per site. */
+START_TEST(cli_fail_nth_campaign)
+{
+	gchar *ok = g_build_filename(gs_test_srcdir(), "scenarios", "base-runner.gms", NULL);
+	struct cmd c = gmemsim("run", "--fail-nth", "--oracle", ok);
+
+	ck_assert_msg(c.status == GS_EXIT_OK, "status %d: %s%s", c.status, c.out, c.err);
+	ck_assert_ptr_nonnull(strstr(c.out,
+				     "3 injections, 3 failed cleanly, 0 absorbed, 0 partial, "
+				     "0 findings (oracle)\n"));
+	cmd_free(&c);
+	c = gmemsim("run", "--fail-nth", "--fail-nth-mode=both", ok);
+	ck_assert_msg(c.status == GS_EXIT_OK, "status %d: %s%s", c.status, c.out, c.err);
+	ck_assert_ptr_nonnull(strstr(c.out,
+				     "6 injections, 6 failed cleanly, 0 absorbed, 0 partial, "
+				     "0 findings (transient and persistent)\n"));
+	cmd_free(&c);
+	c = gmemsim("run", "--fail-nth", "--fail-nth-mode=sometimes", ok);
+	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(c.err, "transient, persistent or both"));
+	cmd_free(&c);
+	c = gmemsim("sites", "--coverage", "--fail-nth-mode=persistent", ok);
+	ck_assert_msg(c.status == GS_EXIT_OK, "status %d: %s%s", c.status, c.out, c.err);
+	ck_assert_ptr_nonnull(strstr(c.out, "0 findings (persistent)\n"));
+	ck_assert_ptr_nonnull(strstr(c.out,
+				     "\nkmalloc                     3          3          3  "
+				     "100.0%          3\n"));
+	ck_assert_ptr_nonnull(strstr(c.out, "never reached: xarray.node "));
+	ck_assert_ptr_nonnull(strstr(c.out, " sites, 1 scenarios)\n"));
+	cmd_free(&c);
+	c = gmemsim("sites", "--coverage", NULL, NULL);
+	ck_assert_int_eq(c.status, GS_EXIT_USAGE);
+	cmd_free(&c);
+	g_free(ok);
+}
+END_TEST
+
 START_TEST(cli_wrong_expectation_names_line)
 {
 	gchar *f = data("wrong-expectation.gms");
@@ -509,6 +546,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, cli_wrong_expectation_names_line);
 	tcase_add_test(tc, cli_machine_options);
 	tcase_add_test(tc, cli_fail_nth);
+	tcase_add_test(tc, cli_fail_nth_campaign);
 	tcase_add_test(tc, cli_malformed_is_an_error_not_a_crash);
 	tcase_add_test(tc, cli_bom_and_strict);
 	tcase_add_test(tc, cli_demo_sites_verbs);

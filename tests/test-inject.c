@@ -190,6 +190,25 @@ START_TEST(inject_nofail_never_fails)
 }
 END_TEST
 
+/* Queries per site: what the fail-nth campaign's coverage counts, NOFAIL hits left out. */
+START_TEST(inject_site_queries)
+{
+	unsigned long a0 = gs_inject_site_queries((unsigned int)site_a);
+	unsigned long b0 = gs_inject_site_queries((unsigned int)site_b);
+	unsigned long q0 = gs_inject_queries();
+
+	gs_inject_set_counting(true);
+	pattern(site_a, 3, GFP_KERNEL);
+	pattern(site_a, 4, GFP_KERNEL | __GFP_NOFAIL);
+	pattern(site_b, 2, GFP_NOWAIT);
+	gs_inject_set_counting(false);
+	ck_assert_uint_eq(gs_inject_site_queries((unsigned int)site_a) - a0, 3);
+	ck_assert_uint_eq(gs_inject_site_queries((unsigned int)site_b) - b0, 2);
+	ck_assert_uint_eq(gs_inject_queries() - q0, 5);
+	ck_assert_uint_eq(gs_inject_site_queries(GS_MAX_SITES), 0);
+}
+END_TEST
+
 /*
  * Two distinct call paths into the same site, each deeper than the hashed
  * depth (GS_INJECT_STACK_DEPTH) inside these helpers, so that where the test
@@ -382,6 +401,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, inject_probability_seeded);
 	tcase_add_test(tc, inject_gfp_filter);
 	tcase_add_test(tc, inject_nofail_never_fails);
+	tcase_add_test(tc, inject_site_queries);
 	tcase_add_test(tc, inject_stack_hash_paths);
 	tcase_add_test(tc, inject_fail_nth_loop);
 	suite_add_tcase(s, tc);

@@ -16,6 +16,7 @@
 #include <gmemsim/inject.h>
 #include <gmemsim/rng.h>
 #include <gmemsim/scenario.h>
+#include <gmemsim/sites.h>
 #include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 #include <valgrind/valgrind.h>
@@ -611,6 +612,162 @@ START_TEST(fail_nth_catches_crash_and_warn)
 	ck_assert_ptr_nonnull(
 		strstr(r.err, "1 WARN(s) on the injected attempt (result ENOMEM warns=1)"));
 	fn_run_free(&r);
+}
+END_TEST
+
+/* A runner over real verbs, with the oracle or not, in @mode, adding to @cov. */
+static struct fn_run fail_nth_mode(const char *text, bool oracle, enum gs_fail_nth_mode mode,
+				   struct gs_fail_nth_coverage *cov)
+{
+	struct fn_run r = {0};
+	FILE *out = tmpfile(), *err = tmpfile();
+	struct gs_scenario_opts opts = {.quiet = true, .oracle = oracle};
+	struct gs_fail_nth_opts fo = {.out = out, .err = err, .mode = mode, .coverage = cov};
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_nonnull(err);
+	r.status = gs_scenario_fail_nth_buffer(&opts, &fo, "t.gms", text, strlen(text), &r.st);
+	r.out = slurp(out);
+	r.err = slurp(err);
+	ck_assert_msg(r.status == GS_EXIT_OK && !r.st.findings, "status %d\nout:\n%s\nerr:\n%s",
+		      r.status, r.out, r.err);
+	return r;
+}
+
+/* A file, a VM-less create that fails its checks, an allocation and a conversion. */
+static const char fn_gmem_text[] = "vm s type=sw_protected conversion=planned\n"
+				   "gmem g vm=s size=64K flags=mmap\n"
+				   "gmem bad size=1 => EINVAL\n"
+				   "memslot s slot=0 gpa=4G size=64K gmem=g\n"
+				   "falloc g off=0 len=16K => 0\n"
+				   "convert g off=0 len=8K to=shared => 0\n"
+				   "close g\n";
+
+/*
+ * Persistent failures reach what transient ones cannot: an XArray store
+ * retries a failed GFP_NOWAIT node with GFP_KERNEL, which absorbs a
+ * transient failure but fails too when the failure persists.
+ */
+START_TEST(fail_nth_persistent)
+{
+	if (skip_under_valgrind("fail_nth_persistent"))
+		return;
+	struct fn_run tr = fail_nth_mode(fn_gmem_text, false, GS_FAIL_NTH_TRANSIENT, NULL);
+	struct fn_run ps = fail_nth_mode(fn_gmem_text, false, GS_FAIL_NTH_PERSISTENT, NULL);
+	struct fn_run both = fail_nth_mode(fn_gmem_text, false, GS_FAIL_NTH_BOTH, NULL);
+
+	ck_assert_uint_eq(tr.st.persistent, 0);
+	ck_assert_uint_eq(ps.st.persistent, ps.st.injections);
+	ck_assert_uint_eq(ps.st.injections, tr.st.injections);
+	ck_assert_uint_gt(tr.st.absorbed, 0);
+	ck_assert_uint_lt(ps.st.absorbed, tr.st.absorbed);
+	ck_assert_uint_gt(ps.st.failed_clean, tr.st.failed_clean);
+	ck_assert_uint_eq(both.st.injections, tr.st.injections + ps.st.injections);
+	ck_assert_uint_eq(both.st.persistent, ps.st.injections);
+	ck_assert_uint_eq(both.st.failed_clean, tr.st.failed_clean + ps.st.failed_clean);
+	ck_assert_ptr_nonnull(strstr(both.out, "0 findings (transient and persistent)\n"));
+	fn_run_free(&tr);
+	fn_run_free(&ps);
+	fn_run_free(&both);
+}
+END_TEST
+
+/* A mode the runner does not know is the caller's error. */
+START_TEST(fail_nth_unknown_mode)
+{
+	FILE *err = tmpfile();
+	struct gs_fail_nth_opts fo = {.err = err, .mode = (enum gs_fail_nth_mode)7};
+	char *text;
+
+	ck_assert_ptr_nonnull(err);
+	ck_assert_int_eq(gs_scenario_fail_nth_buffer(NULL, &fo, "t.gms", "note x\n", 7, NULL),
+			 GS_EXIT_USAGE);
+	text = slurp(err);
+	ck_assert_ptr_nonnull(strstr(text, "unknown fail-nth mode 7"));
+	g_free(text);
+}
+END_TEST
+
+/*
+ * The oracle follows the runner's runs: a bug only the oracle sees fails
+ * the clean run, and without it every injected attempt, the VM-less create
+ * whose own VM fails first included, agrees with the oracle.
+ */
+START_TEST(fail_nth_oracle)
+{
+	if (skip_under_valgrind("fail_nth_oracle"))
+		return;
+	struct fn_run r = fail_nth_mode(fn_gmem_text, true, GS_FAIL_NTH_BOTH, NULL);
+	struct gs_scenario_opts opts = {.quiet = true, .oracle = true};
+	struct gs_fail_nth_opts fo = {0};
+	struct gs_fail_nth_stats st;
+	FILE *out = tmpfile(), *err = tmpfile();
+	char *text;
+	int status;
+
+	ck_assert_ptr_nonnull(strstr(r.out, "0 findings (transient and persistent) (oracle)\n"));
+	ck_assert_uint_gt(r.st.failed_clean, 0);
+	fn_run_free(&r);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_nonnull(err);
+	fo.out = out;
+	fo.err = err;
+	gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, true);
+	status = gs_scenario_fail_nth_buffer(&opts, &fo, "t.gms", fn_gmem_text,
+					     strlen(fn_gmem_text), &st);
+	gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, false);
+	g_free(slurp(out));
+	text = slurp(err);
+	ck_assert_int_eq(status, GS_EXIT_FAIL);
+	ck_assert_msg(strstr(text, "attribute simulator=") && strstr(text, "the clean run fails"),
+		      "%s", text);
+	g_free(text);
+}
+END_TEST
+
+/*
+ * Coverage: with every n tested, each site's injection points are all
+ * injected, once per point whatever the modes, and the points add up to the
+ * transient injections.
+ */
+START_TEST(fail_nth_coverage)
+{
+	if (skip_under_valgrind("fail_nth_coverage"))
+		return;
+	struct gs_fail_nth_coverage *one = g_new0(struct gs_fail_nth_coverage, 1);
+	struct gs_fail_nth_coverage *two = g_new0(struct gs_fail_nth_coverage, 1);
+	struct fn_run tr = fail_nth_mode(fn_gmem_text, false, GS_FAIL_NTH_TRANSIENT, one);
+	struct fn_run both = fail_nth_mode(fn_gmem_text, false, GS_FAIL_NTH_BOTH, two);
+	unsigned long points = 0, reached = 0;
+	FILE *f = tmpfile();
+	char *text;
+
+	ck_assert_uint_eq(one->files, 1);
+	for (unsigned int k = 0; k < gs_site_count(); k++) {
+		const struct gs_fail_nth_site_cov *a = &one->site[k], *b = &two->site[k];
+
+		ck_assert_uint_eq(a->points, a->queries);
+		ck_assert_uint_eq(b->points, a->points);
+		ck_assert_uint_eq(b->queries, a->queries);
+		ck_assert_uint_ge(b->injected, 2 * b->points);
+		ck_assert(!a->queries == !a->lines);
+		points += a->points;
+		reached += a->queries != 0;
+	}
+	ck_assert_uint_eq(points, tr.st.injections);
+	ck_assert_uint_gt(one->site[gs_site_lookup("gmem.inode")].points, 0);
+	ck_assert_uint_gt(one->site[gs_site_lookup("xarray.node")].lines, 1);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(gs_fail_nth_coverage_print(f, one), gs_site_count() - reached);
+	text = slurp(f);
+	ck_assert_msg(strstr(text, "\ngmem.inode ") && strstr(text, "100.0%") &&
+			      strstr(text, "never reached: ") && strstr(text, "uapi.files"),
+		      "%s", text);
+	g_free(text);
+	fn_run_free(&tr);
+	fn_run_free(&both);
+	g_free(one);
+	g_free(two);
 }
 END_TEST
 
@@ -1495,6 +1652,10 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, fail_nth_clean_run_must_pass);
 	tcase_add_test(runner, fail_nth_scenario_rules);
 	tcase_add_test(runner, fail_nth_policy_is_verb_data);
+	tcase_add_test(runner, fail_nth_persistent);
+	tcase_add_test(runner, fail_nth_unknown_mode);
+	tcase_add_test(runner, fail_nth_oracle);
+	tcase_add_test(runner, fail_nth_coverage);
 	tcase_add_test(runner, dump_state_shows_objects_sites_checks);
 	tcase_add_test(runner, state_registry);
 	suite_add_tcase(s, runner);

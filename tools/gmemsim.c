@@ -27,7 +27,8 @@ static gchar *opt_trace;
 static gchar *opt_seed;
 static gchar *opt_record, *opt_transcripts;
 static gboolean opt_verbose, opt_quiet, opt_keep_going, opt_strict, opt_version, opt_fail_nth;
-static gboolean opt_oracle;
+static gboolean opt_oracle, opt_coverage;
+static gchar *opt_fail_nth_mode;
 static gchar **opt_plant;
 static gint opt_fail_nth_max = GS_FAIL_NTH_DEFAULT_MAX;
 static gchar *opt_mem, *opt_backing;
@@ -64,6 +65,13 @@ static const GOptionEntry entries[] = {
 	 "NAME"},
 	{"fail-nth-max", 0, 0, G_OPTION_ARG_INT, &opt_fail_nth_max,
 	 "With --fail-nth: injections per line before sampling (default 32; 0: every one)", "N"},
+	{"fail-nth-mode", 0, 0, G_OPTION_ARG_STRING, &opt_fail_nth_mode,
+	 "With --fail-nth: the nth allocation fails once (transient, default), it and every "
+	 "later one of the line (persistent), or each n both ways",
+	 "transient|persistent|both"},
+	{"coverage", 0, 0, G_OPTION_ARG_NONE, &opt_coverage,
+	 "sites: run the fail-nth campaign over FILE... and print the injection points per site",
+	 NULL},
 	{"record", 0, 0, G_OPTION_ARG_FILENAME, &opt_record,
 	 "diff: run each FILE on the live kernel and write its answers to DIR/FILE.transcript",
 	 "DIR"},
@@ -102,7 +110,9 @@ static const char description[] =
 	"Commands:\n"
 	"  run FILE...   run scenario files (.gms)\n"
 	"                --fail-nth: fail every allocation of every line in turn\n"
-	"                (exit 1 on any finding; summary per file)\n"
+	"                (exit 1 on any finding; summary per file); with --oracle\n"
+	"                the oracle judges every injected attempt too;\n"
+	"                --fail-nth-mode persistent|both: failures that last the line\n"
 	"  diff FILE...  run on both backends; print every line whose results differ\n"
 	"                (exit 1 if one does beyond the intended divergences)\n"
 	"                --record DIR: record the kernel's answers as transcripts\n"
@@ -118,6 +128,11 @@ static const char description[] =
 	"  fuzz-decode INPUT  print the .gms program a fuzz input decodes to\n"
 	"  demo          run the built-in walkthrough\n"
 	"  sites         list the fault-injection sites with their counters\n"
+	"  sites --coverage FILE...\n"
+	"                the fail-nth campaign over FILE... (with --oracle,\n"
+	"                --fail-nth-mode, --fail-nth-max), then per site the lines\n"
+	"                reaching it, its injection points, those injected, and the\n"
+	"                sites never reached (exit 1 on any finding)\n"
 	"  verbs         list the scenario verbs, their keys and expectation kinds\n"
 	"\n"
 	"Exit status:\n"
@@ -306,25 +321,43 @@ static int cmd_run(GOptionContext *ctx, int argc, char **argv, bool demo)
 	return worst;
 }
 
-/* `run --fail-nth`: each file through the scenario-wide fail-nth runner. */
-static int cmd_fail_nth(GOptionContext *ctx, int argc, char **argv)
+/* --fail-nth-mode's word; -1 for an unknown one. */
+static int fail_nth_mode(void)
+{
+	static const char *const modes[] = {
+		[GS_FAIL_NTH_TRANSIENT] = "transient",
+		[GS_FAIL_NTH_PERSISTENT] = "persistent",
+		[GS_FAIL_NTH_BOTH] = "both",
+	};
+
+	for (int m = 0; m < (int)ARRAY_SIZE(modes); m++)
+		if (!opt_fail_nth_mode || !strcmp(opt_fail_nth_mode, modes[m]))
+			return m;
+	return -1;
+}
+
+/* `run --fail-nth` (and `sites --coverage`): each file through the fail-nth runner. */
+static int cmd_fail_nth(GOptionContext *ctx, int argc, char **argv,
+			struct gs_fail_nth_coverage *cov)
 {
 	struct gs_scenario_opts o;
-	int worst = GS_EXIT_OK;
+	int worst = GS_EXIT_OK, mode = fail_nth_mode();
 
 	if (make_opts(&o) || o.backend != GS_BACKEND_SIM)
 		return usage_error(ctx, "--fail-nth runs on the sim backend; bad --seed?");
 	if (argc < 3)
-		return usage_error(ctx, "run needs at least one scenario file");
+		return usage_error(ctx, "at least one scenario file is needed");
 	if (opt_fail_nth_max < 0)
 		return usage_error(ctx, "--fail-nth-max must be 0 (every n) or more");
-	if (opt_oracle)
-		return usage_error(ctx, "--oracle does not combine with --fail-nth yet");
+	if (mode < 0)
+		return usage_error(ctx, "--fail-nth-mode is transient, persistent or both");
 	for (int i = 2; i < argc; i++) {
 		struct gs_fail_nth_opts fo = {
 			.max = (unsigned int)opt_fail_nth_max,
 			.seed = o.seed,
 			.verbose = opt_verbose,
+			.mode = (enum gs_fail_nth_mode)mode,
+			.coverage = cov,
 		};
 		gint64 t0 = g_get_monotonic_time();
 		int st = gs_scenario_fail_nth_file(&o, &fo, argv[i], NULL);
@@ -588,6 +621,18 @@ static int cmd_diff(GOptionContext *ctx, int argc, char **argv)
 	return worst;
 }
 
+/* `sites --coverage FILE...`: the campaign, then what it reached per site. */
+static int cmd_coverage(GOptionContext *ctx, int argc, char **argv)
+{
+	struct gs_fail_nth_coverage *cov = g_new0(struct gs_fail_nth_coverage, 1);
+	int st = cmd_fail_nth(ctx, argc, argv, cov);
+
+	if (st != GS_EXIT_USAGE)
+		gs_fail_nth_coverage_print(stdout, cov);
+	g_free(cov);
+	return st;
+}
+
 static int cmd_sites(void)
 {
 	printf("%-20s %10s %12s %10s  %s\n", "site", "live", "live bytes", "failed", "what");
@@ -718,7 +763,7 @@ int main(int argc, char **argv)
 	} else if (setup_machine(!strncmp(argv[1], "fuzz", 4))) {
 		status = GS_EXIT_USAGE;
 	} else if (!strcmp(argv[1], "run") && opt_fail_nth) {
-		status = cmd_fail_nth(ctx, argc, argv);
+		status = cmd_fail_nth(ctx, argc, argv, NULL);
 	} else if (!strcmp(argv[1], "run")) {
 		status = cmd_run(ctx, argc, argv, false);
 	} else if (!strcmp(argv[1], "diff")) {
@@ -732,6 +777,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "demo")) {
 		status = argc > 2 ? usage_error(ctx, "demo takes no file")
 				  : cmd_run(ctx, argc, argv, true);
+	} else if (!strcmp(argv[1], "sites") && opt_coverage) {
+		status = cmd_coverage(ctx, argc, argv);
 	} else if (!strcmp(argv[1], "sites")) {
 		status = cmd_sites();
 	} else if (!strcmp(argv[1], "verbs")) {
@@ -755,5 +802,6 @@ int main(int argc, char **argv)
 	g_free(opt_ops);
 	g_free(opt_check_every);
 	g_strfreev(opt_plant);
+	g_free(opt_fail_nth_mode);
 	return status;
 }

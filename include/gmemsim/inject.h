@@ -133,6 +133,18 @@ GS_API void gs_inject_set_counting(bool on);
 GS_API unsigned long gs_inject_queries(void);
 
 /**
+ * gs_inject_site_queries() - gs_inject_queries() of one site
+ * @site: site id
+ *
+ * Lets a campaign tell which sites an operation's queries went to (the
+ * fail-nth runner's coverage, `gmemsim sites --coverage`).
+ *
+ * Context: any.
+ * Return: the count (0 for an unknown id); only differences mean anything.
+ */
+GS_API unsigned long gs_inject_site_queries(unsigned int site);
+
+/**
  * gs_inject_rule_fired() - failures injected by rule @id so far
  *
  * Return: the count, or 0 for an unknown id.

@@ -18,6 +18,7 @@
 #include <gmemsim/check.h>
 #include <gmemsim/compiler.h>
 #include <gmemsim/rng.h>
+#include <gmemsim/sites.h>
 #include <gmemsim/state.h>
 
 /* Exit statuses of a scenario run (and of `gmemsim run`). */
@@ -436,6 +437,50 @@ GS_API struct gs_state *gs_scenario_state(struct gs_scenario *s);
 GS_API void gs_scenario_dump_state(struct gs_scenario *s, FILE *f);
 
 /**
+ * enum gs_fail_nth_mode - how long an injected failure lasts
+ * @GS_FAIL_NTH_TRANSIENT: the nth query of the line fails, later ones succeed
+ *                         (the kernel's fail-nth)
+ * @GS_FAIL_NTH_PERSISTENT: the nth and every later query of the line fail
+ *                          (SQLite's persistent OOM: rollback and retry paths
+ *                          meet a second failure); the injector is disarmed
+ *                          after the line
+ * @GS_FAIL_NTH_BOTH: each chosen n twice, transient then persistent
+ */
+enum gs_fail_nth_mode {
+	GS_FAIL_NTH_TRANSIENT,
+	GS_FAIL_NTH_PERSISTENT,
+	GS_FAIL_NTH_BOTH,
+};
+
+/**
+ * struct gs_fail_nth_site_cov - one allocation site in a fail-nth campaign
+ * @lines: tested lines whose clean run queried the site
+ * @queries: their queries at the site: the injection points it offers
+ * @points: distinct injection points (file, line, n) whose failed query was
+ *          at the site; below @queries where the runner sampled
+ * @injected: failures injected at the site, every mode (a persistent
+ *            attempt fails several queries, at this site or others)
+ */
+struct gs_fail_nth_site_cov {
+	unsigned long lines;
+	unsigned long queries;
+	unsigned long points;
+	unsigned long injected;
+};
+
+/**
+ * struct gs_fail_nth_coverage - what a campaign reached, per site
+ * @files: scenarios run into it
+ * @site: per site id (gs_site_count() of them used)
+ *
+ * Zero it once; every gs_scenario_fail_nth_buffer() given it adds to it.
+ */
+struct gs_fail_nth_coverage {
+	unsigned int files;
+	struct gs_fail_nth_site_cov site[GS_MAX_SITES];
+};
+
+/**
  * struct gs_fail_nth_opts - how gs_scenario_fail_nth_file() bounds its work
  * @max: per line, at most this many injections: with more queries than
  *       that, n = 1..max/2, the last max/4 and a seeded sample of the rest;
@@ -444,6 +489,8 @@ GS_API void gs_scenario_dump_state(struct gs_scenario *s, FILE *f);
  * @out: summary and sampling notes (stdout if NULL)
  * @err: findings (stderr if NULL)
  * @verbose: print each line's query count and every injection's outcome
+ * @mode: transient (the default), persistent or both
+ * @coverage: if not NULL, the run's per-site coverage is added to it
  */
 struct gs_fail_nth_opts {
 	unsigned int max;
@@ -451,6 +498,8 @@ struct gs_fail_nth_opts {
 	FILE *out;
 	FILE *err;
 	bool verbose;
+	enum gs_fail_nth_mode mode;
+	struct gs_fail_nth_coverage *coverage;
 };
 
 #define GS_FAIL_NTH_DEFAULT_MAX 32
@@ -471,6 +520,7 @@ struct gs_fail_nth_opts {
  *           teardown must pass; or a host read/write whose later page faults
  *           failed after earlier ones were done
  * @findings: anything wrong (each reported as file:line on @err)
+ * @persistent: of @injections, those run in persistent mode
  */
 struct gs_fail_nth_stats {
 	unsigned int lines;
@@ -480,6 +530,7 @@ struct gs_fail_nth_stats {
 	unsigned long absorbed;
 	unsigned long partial;
 	unsigned long findings;
+	unsigned long persistent;
 };
 
 /**
@@ -506,6 +557,14 @@ struct gs_fail_nth_stats {
  * (site S, stack H): what", with a diff of the dumps for a state
  * difference. A per-file summary goes to @fopts->out.
  *
+ * With @opts->oracle the per-page oracle follows the whole run (clean run,
+ * replay, every child): the injected attempt's answer goes to it too (an
+ * injected ENOMEM through gs_oracle_unpredicted(): the model is kept where
+ * the ordering promises all or nothing, the file dropped where it allows
+ * progress), before the state is dumped, so every checker, the oracle
+ * included, is held to it; a disagreement is a finding. @fopts->mode
+ * chooses transient or persistent failures, or both.
+ *
  * The children write to the streams through their file descriptors: pass
  * files or pipes (a memstream would lose what the children print).
  *
@@ -513,7 +572,7 @@ struct gs_fail_nth_stats {
  * not changed (everything runs in children).
  * Return: GS_EXIT_OK with no finding, GS_EXIT_FAIL with findings (or a
  * failing clean run), GS_EXIT_SYNTAX for a malformed scenario,
- * GS_EXIT_USAGE when children cannot be started.
+ * GS_EXIT_USAGE when children cannot be started or @fopts->mode is unknown.
  */
 GS_API int gs_scenario_fail_nth_buffer(const struct gs_scenario_opts *opts,
 				       const struct gs_fail_nth_opts *fopts, const char *name,
@@ -534,6 +593,20 @@ GS_API int gs_scenario_fail_nth_buffer(const struct gs_scenario_opts *opts,
 GS_API int gs_scenario_fail_nth_file(const struct gs_scenario_opts *opts,
 				     const struct gs_fail_nth_opts *fopts, const char *path,
 				     struct gs_fail_nth_stats *stats);
+
+/**
+ * gs_fail_nth_coverage_print() - the campaign's injection points per site
+ * @f: where to print
+ * @cov: what gs_scenario_fail_nth_buffer() runs added up
+ *
+ * One line per site reached (lines, injection points offered, points
+ * injected and their share, failures injected), then the sites no line
+ * reached. `gmemsim sites --coverage` prints this.
+ *
+ * Context: any.
+ * Return: the number of sites never reached.
+ */
+GS_API unsigned int gs_fail_nth_coverage_print(FILE *f, const struct gs_fail_nth_coverage *cov);
 
 /** gs_scenario_exit_name() - short name of an enum gs_exit value */
 GS_API const char *gs_scenario_exit_name(int code);

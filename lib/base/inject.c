@@ -25,7 +25,8 @@ static struct gs_rule_state rules[GS_INJECT_MAX_RULES];
 unsigned int gs_inject_nr_armed;
 unsigned int gs_inject_counting;
 static unsigned long nr_queries; /* every non-__GFP_NOFAIL query, for gs_inject_queries() */
-static uint32_t armed_mask;	 /* bit i: rules[i] is armed */
+static unsigned long site_queries[GS_MAX_SITES]; /* the same, per site */
+static uint32_t armed_mask;			 /* bit i: rules[i] is armed */
 static struct gs_inject_record log_buf[GS_INJECT_LOG_MAX];
 static unsigned long nr_failures;
 
@@ -162,6 +163,8 @@ bool gs_inject_should_fail(unsigned int site, size_t size, gfp_t gfp)
 	if (gfp & __GFP_NOFAIL)
 		return false;
 	nr_queries++;
+	if (site < GS_MAX_SITES)
+		site_queries[site]++;
 	if (!gs_inject_nr_armed)
 		return false;
 	/* Every matching rule counts the hit, even when an earlier one already fails it. */
@@ -197,6 +200,11 @@ void gs_inject_set_counting(bool on)
 unsigned long gs_inject_queries(void)
 {
 	return nr_queries;
+}
+
+unsigned long gs_inject_site_queries(unsigned int site)
+{
+	return site < GS_MAX_SITES ? site_queries[site] : 0;
 }
 
 unsigned long gs_inject_nr_failures(void)

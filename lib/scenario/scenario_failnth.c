@@ -11,7 +11,12 @@
  * the rest of the scenario, whose expectations, checks and leak-free
  * teardown must all still hold. Children keep the caller's library state
  * (pools, WARN_ONCE flags, allocator counters) untouched, and a crash is
- * caught as a child's signal rather than ending the run.
+ * caught as a child's signal rather than ending the run. A failure is
+ * transient (the kernel's fail-nth) or persistent for the rest of the line
+ * (SQLite's persistent OOM, which reaches the rollback paths' own
+ * allocations); with the oracle on it follows every run and judges each
+ * injected attempt's answer. The children add what they reached to a
+ * per-site census, the campaign's coverage.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +31,7 @@
 #include <unistd.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/inject.h>
+#include <gmemsim/sites.h>
 #include <gmemsim/warn.h>
 #include <gmemsim/internal/scenario_int.h>
 
@@ -99,7 +105,8 @@ struct fn_shared {
 	unsigned int phase_line; /* line a child is running, for crash reports */
 	size_t dumps_used;
 	char phase[48];
-	struct fn_line lines[]; /* per operation, from the clean run */
+	struct gs_fail_nth_coverage cov; /* this file's, added to fo.coverage at the end */
+	struct fn_line lines[];		 /* per operation, from the clean run */
 };
 
 struct fn_ctx {
@@ -108,7 +115,8 @@ struct fn_ctx {
 	struct gs_script *script;
 	struct fn_shared *sh;
 	size_t sh_size;
-	char *dumps; /* FN_DUMPS_SIZE bytes, shared */
+	char *dumps;	 /* FN_DUMPS_SIZE bytes, shared */
+	bool persistent; /* the mode of the attempt being run */
 };
 
 /*
@@ -196,7 +204,8 @@ static void __printf(5, 6) finding(struct fn_ctx *c, const struct gs_op *op, uns
 	FILE *f = fn_err(c);
 	va_list ap;
 
-	fprintf(f, "%s:%u: %s nth=%lu", op->file, op->line, op->verb->name, n);
+	fprintf(f, "%s:%u: %s nth=%lu%s", op->file, op->line, op->verb->name, n,
+		c->persistent ? " persistent" : "");
 	if (rec)
 		fprintf(f, " (site %s, stack 0x%" PRIx64 ")", gs_site_name(rec->site), rec->stack);
 	fputs(": ", f);
@@ -282,16 +291,72 @@ static bool check_and_teardown(struct fn_ctx *c, struct gs_scenario *s, guint i,
 
 enum outcome { OUT_FINDING, OUT_CLEAN, OUT_ABSORBED, OUT_PARTIAL };
 
+/*
+ * Add the failures injected since @nf0 to the census; the first is the
+ * injection point itself, counted once per (line, n) over the modes.
+ */
+static void count_injected(struct fn_ctx *c, unsigned long nf0, bool new_point)
+{
+	unsigned long nf = gs_inject_nr_failures();
+
+	for (unsigned long k = nf0; k < nf; k++) {
+		const struct gs_inject_record *r = gs_inject_failure(k);
+
+		if (!r || r->site >= GS_MAX_SITES)
+			continue;
+		c->sh->cov.site[r->site].injected++;
+		if (k == nf0 && new_point)
+			c->sh->cov.site[r->site].points++;
+	}
+}
+
+/*
+ * The oracle's view of the injected attempt: its answer (an injected ENOMEM
+ * goes to gs_oracle_unpredicted(), which keeps or drops the file as the
+ * ordering promises) and the model against the state. Called before the
+ * state is dumped, as the dump runs every checker, the oracle's included.
+ */
+static bool oracle_agrees(struct fn_ctx *c, struct gs_scenario *s, const struct gs_op *op,
+			  unsigned long n, const struct gs_inject_record *rec,
+			  const struct gs_result *res, const char *text)
+{
+	if (!s->oracle || !gs_scenario_oracle_hook->after(s, s->oracle, op, res))
+		return true;
+	finding(c, op, n, rec,
+		"the oracle disagrees with the injected attempt (result %s, see above)", text);
+	return false;
+}
+
+/*
+ * A persistent failure also fails what a rollback allocates on its way out:
+ * where one of the failures since @nf0 fell on a best-effort path (HVO not
+ * applied again), or a later one on the vmemmap restore of a huge page being
+ * given back (the kernel keeps the page in the pool, as a surplus page, when
+ * it cannot restore its vmemmap), the line may end with less done than
+ * before it, as the kernel's would.
+ */
+static bool persistent_did_less(const struct fn_ctx *c, const struct gs_op *op, unsigned long nf0)
+{
+	for (unsigned long k = nf0; c->persistent && k < gs_inject_nr_failures(); k++) {
+		const struct gs_inject_record *r = gs_inject_failure(k);
+
+		if (r && (best_effort(op, r) || (k > nf0 && r->site == GS_SITE_HVO_RESTORE)))
+			return true;
+	}
+	return false;
+}
+
 /* One injected attempt, in a child whose state is the clean run's before line @i. */
 static enum outcome attempt(struct fn_ctx *c, struct gs_scenario *s, guint i, unsigned long n,
-			    const uint64_t *live)
+			    const uint64_t *live, bool persistent, bool new_point)
 {
 	const struct gs_op *op = op_at(c, i);
 	struct gs_inject_rule rule = {
 		.site = GS_INJECT_ANY_SITE,
 		.mode = GS_INJECT_NTH,
 		.nth = n,
-		.times = 1,
+		.persistent = persistent,
+		.times = persistent ? 0 : 1,
 	};
 	const struct gs_inject_record *rec = NULL;
 	unsigned long warn0, nf0 = gs_inject_nr_failures();
@@ -323,10 +388,11 @@ static enum outcome attempt(struct fn_ctx *c, struct gs_scenario *s, guint i, un
 	res.warns = gs_warn_count() - warn0;
 	if (fired)
 		rec = gs_inject_failure(nf0);
+	count_injected(c, nf0, new_point);
 	gs_result_format(&res, text, sizeof(text));
 	if (c->fo.verbose)
-		fprintf(fn_out(c), "%s:%u: %s nth=%lu -> %s\n", op->file, op->line, op->verb->name,
-			n, text);
+		fprintf(fn_out(c), "%s:%u: %s nth=%lu%s -> %s\n", op->file, op->line,
+			op->verb->name, n, persistent ? " persistent" : "", text);
 	if (rc) {
 		finding(c, op, n, rec, "the operation could not run (see above)");
 		goto fail;
@@ -341,9 +407,11 @@ static enum outcome attempt(struct fn_ctx *c, struct gs_scenario *s, guint i, un
 			text);
 		goto fail;
 	}
+	if (!oracle_agrees(c, s, op, n, rec, &res, text))
+		goto fail;
 	same = !strncmp(text, clean->result, sizeof(clean->result) - 1);
 	if (res.ret < 0 || res.sig) {
-		bool partial = progressed(op, &res);
+		bool partial = progressed(op, &res), less = persistent_did_less(c, op, nf0);
 
 		/*
 		 * The clean run's own error (a pool with no page left, a
@@ -357,9 +425,10 @@ static enum outcome attempt(struct fn_ctx *c, struct gs_scenario *s, guint i, un
 			goto fail;
 		}
 		after = dump_string(s, &violations);
-		if (!after || (partial ? violations != 0 : strcmp(before, after) != 0)) {
+		if (!after || (partial || less ? violations != 0 : strcmp(before, after) != 0)) {
 			finding(c, op, n, rec, "failed with %s but %s:", text,
-				partial ? "left invariant violations" : "changed the state");
+				partial || less ? "left invariant violations"
+						: "changed the state");
 			if (after)
 				print_diff(fn_err(c), before, after);
 			fflush(fn_err(c));
@@ -368,6 +437,21 @@ static enum outcome attempt(struct fn_ctx *c, struct gs_scenario *s, guint i, un
 		}
 		free(after);
 		free(before);
+		/*
+		 * After a persistent failure that left progress or less done, the
+		 * retry starts from another state than the clean run's: later
+		 * lines were not written for it.
+		 */
+		if (c->persistent && (partial || less)) {
+			if (c->fo.verbose)
+				fprintf(fn_out(c), "%s:%u: %s nth=%lu persistent: %s: %s\n",
+					op->file, op->line, op->verb->name, n,
+					partial ? "progress kept"
+						: "a best-effort step left undone",
+					text);
+			return check_and_teardown(c, s, i, n, rec, live) ? OUT_PARTIAL
+									 : OUT_FINDING;
+		}
 		/* The retry must see the generator the clean run saw. */
 		s->rng = rng;
 		set_phase(c, op->line, "the retry");
@@ -492,11 +576,18 @@ static unsigned long *choose_ns(const struct fn_ctx *c, const struct gs_op *op, 
 			ns[k++] = n;
 	}
 	qsort(ns, k, sizeof(*ns), cmp_ulong);
-	fprintf(fn_out(c),
-		"%s:%u: %s: %lu queries; testing n=1..%lu, %lu..%lu and %lu sampled "
-		"(seed %" PRIu64 "):",
-		op->file, op->line, op->verb->name, count, head, count - tail + 1, count, mid,
-		c->fo.seed);
+	fprintf(fn_out(c), "%s:%u: %s: %lu queries; testing ", op->file, op->line, op->verb->name,
+		count);
+	/* A bound below 4 leaves no head or tail: say so rather than print an empty range. */
+	if (head)
+		fprintf(fn_out(c), "n=1..%lu, ", head);
+	else
+		fputs("no head, ", fn_out(c));
+	if (tail)
+		fprintf(fn_out(c), "%lu..%lu", count - tail + 1, count);
+	else
+		fputs("no tail", fn_out(c));
+	fprintf(fn_out(c), " and %lu sampled (seed %" PRIu64 "):", mid, c->fo.seed);
 	for (unsigned long j = 0; j < k; j++)
 		if (ns[j] > head && ns[j] <= count - tail)
 			fprintf(fn_out(c), " %lu", ns[j]);
@@ -514,8 +605,66 @@ static void describe_exit(char *buf, size_t len, int wstatus)
 		snprintf(buf, len, "exited with status %d", WEXITSTATUS(wstatus));
 }
 
-/* Fail each chosen query of line @i in its own child; the caller's state stays as it is. */
-static void test_line(struct fn_ctx *c, struct gs_scenario *s, guint i, const uint64_t *live)
+/* Fail query @n of line @i in a child, transient or persistent; the caller's state stays. */
+static void test_one(struct fn_ctx *c, struct gs_scenario *s, guint i, unsigned long n,
+		     const uint64_t *live, bool persistent, bool new_point)
+{
+	static const char *const names[] = {"finding", "failed cleanly", "absorbed", "partial"};
+	const struct gs_op *op = op_at(c, i);
+	int wstatus = 0;
+	pid_t pid;
+
+	flush_all(c);
+	c->sh->st.injections++;
+	c->sh->st.persistent += persistent;
+	c->persistent = persistent;
+	pid = fork();
+	if (pid < 0) {
+		finding(c, op, n, NULL, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		unsigned long nf0 = gs_inject_nr_failures();
+		enum outcome o = attempt(c, s, i, n, live, persistent, new_point);
+		/* The runner's failure is the first logged after nf0. */
+		const struct gs_inject_record *rec = gs_inject_failure(nf0);
+
+		if (c->fo.verbose)
+			fprintf(fn_out(c), "%s:%u: %s nth=%lu%s: %s (site %s)\n", op->file,
+				op->line, op->verb->name, n, persistent ? " persistent" : "",
+				names[o], rec ? gs_site_name(rec->site) : "none");
+		switch (o) {
+		case OUT_CLEAN:
+			c->sh->st.failed_clean++;
+			break;
+		case OUT_ABSORBED:
+			c->sh->st.absorbed++;
+			break;
+		case OUT_PARTIAL:
+			c->sh->st.partial++;
+			break;
+		case OUT_FINDING:
+			break;
+		}
+		child_exit(c, 0);
+	}
+	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus)) {
+		char how[64];
+
+		describe_exit(how, sizeof(how), wstatus);
+		finding(c, op, n, NULL, "the child %s during %s (line %u)", how, c->sh->phase,
+			c->sh->phase_line);
+	}
+	c->persistent = false;
+}
+
+/*
+ * Fail each chosen query of line @i in its own child, in each mode asked
+ * for. Return: whether the line was tested (not skipped).
+ */
+static bool test_line(struct fn_ctx *c, struct gs_scenario *s, guint i, const uint64_t *live)
 {
 	const struct gs_op *op = op_at(c, i);
 	unsigned long count = c->sh->lines[i].queries, nr;
@@ -537,7 +686,7 @@ static void test_line(struct fn_ctx *c, struct gs_scenario *s, guint i, const ui
 			"inject on line %u can still fire\n",
 			op->file, op->line, op->verb->name, count, a->line);
 		c->sh->st.skipped++;
-		return;
+		return false;
 	}
 	c->sh->st.lines++;
 	if (c->fo.verbose)
@@ -545,54 +694,13 @@ static void test_line(struct fn_ctx *c, struct gs_scenario *s, guint i, const ui
 			count);
 	ns = choose_ns(c, op, count, &nr);
 	for (unsigned long k = 0; k < nr; k++) {
-		int wstatus = 0;
-		pid_t pid;
-
-		flush_all(c);
-		c->sh->st.injections++;
-		pid = fork();
-		if (pid < 0) {
-			finding(c, op, ns[k], NULL, "fork: %s", strerror(errno));
-			break;
-		}
-		if (pid == 0) {
-			static const char *const names[] = {"finding", "failed cleanly", "absorbed",
-							    "partial"};
-			unsigned long nf0 = gs_inject_nr_failures();
-			enum outcome o = attempt(c, s, i, ns[k], live);
-			/* The runner's failure is the first logged after nf0. */
-			const struct gs_inject_record *rec = gs_inject_failure(nf0);
-
-			if (c->fo.verbose)
-				fprintf(fn_out(c), "%s:%u: %s nth=%lu: %s (site %s)\n", op->file,
-					op->line, op->verb->name, ns[k], names[o],
-					rec ? gs_site_name(rec->site) : "none");
-			switch (o) {
-			case OUT_CLEAN:
-				c->sh->st.failed_clean++;
-				break;
-			case OUT_ABSORBED:
-				c->sh->st.absorbed++;
-				break;
-			case OUT_PARTIAL:
-				c->sh->st.partial++;
-				break;
-			case OUT_FINDING:
-				break;
-			}
-			child_exit(c, 0);
-		}
-		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
-			;
-		if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus)) {
-			char how[64];
-
-			describe_exit(how, sizeof(how), wstatus);
-			finding(c, op, ns[k], NULL, "the child %s during %s (line %u)", how,
-				c->sh->phase, c->sh->phase_line);
-		}
+		if (c->fo.mode != GS_FAIL_NTH_PERSISTENT)
+			test_one(c, s, i, ns[k], live, false, true);
+		if (c->fo.mode != GS_FAIL_NTH_TRANSIENT)
+			test_one(c, s, i, ns[k], live, true, c->fo.mode == GS_FAIL_NTH_PERSISTENT);
 	}
 	g_free(ns);
+	return true;
 }
 
 /* Keep the state after line @i for comparison with absorbed failures. */
@@ -639,6 +747,15 @@ static int clean_run(struct fn_ctx *c)
 	return status;
 }
 
+/* A tested line's @queries at @site: the injection points the site offers. */
+static void census_site(struct fn_ctx *c, unsigned int site, unsigned long queries)
+{
+	if (!queries)
+		return;
+	c->sh->cov.site[site].lines++;
+	c->sh->cov.site[site].queries += queries;
+}
+
 /* The replay: the clean run again, stopping before each counted line to test it. */
 static void replay(struct fn_ctx *c)
 {
@@ -650,13 +767,18 @@ static void replay(struct fn_ctx *c)
 	gs_inject_set_counting(true);
 	for (guint i = 0; i < c->script->ops->len; i++) {
 		const struct gs_op *op = op_at(c, i);
-		unsigned long q0;
+		unsigned long q0, sq0[GS_MAX_SITES];
+		bool tested = false;
 
 		if (c->sh->lines[i].queries && !op->verb->no_fail_nth)
-			test_line(c, s, i, live);
+			tested = test_line(c, s, i, live);
 		set_phase(c, op->line, "the replay");
+		for (unsigned int k = 0; tested && k < gs_site_count(); k++)
+			sq0[k] = gs_inject_site_queries(k);
 		q0 = gs_inject_queries();
 		status = gs_scenario_run_op(s, op);
+		for (unsigned int k = 0; tested && k < gs_site_count(); k++)
+			census_site(c, k, gs_inject_site_queries(k) - sq0[k]);
 		if (gs_inject_queries() - q0 != c->sh->lines[i].queries) {
 			finding(c, op, 0, NULL,
 				"replay made %lu queries, the clean run %lu: the run is not "
@@ -706,6 +828,63 @@ static int replay_child(struct fn_ctx *c)
 	return 0;
 }
 
+static const char *mode_note(enum gs_fail_nth_mode mode)
+{
+	switch (mode) {
+	case GS_FAIL_NTH_PERSISTENT:
+		return " (persistent)";
+	case GS_FAIL_NTH_BOTH:
+		return " (transient and persistent)";
+	case GS_FAIL_NTH_TRANSIENT:
+		break;
+	}
+	return "";
+}
+
+static void coverage_add(struct gs_fail_nth_coverage *to, const struct gs_fail_nth_coverage *from)
+{
+	to->files++;
+	for (unsigned int k = 0; k < GS_MAX_SITES; k++) {
+		to->site[k].lines += from->site[k].lines;
+		to->site[k].queries += from->site[k].queries;
+		to->site[k].points += from->site[k].points;
+		to->site[k].injected += from->site[k].injected;
+	}
+}
+
+unsigned int gs_fail_nth_coverage_print(FILE *f, const struct gs_fail_nth_coverage *cov)
+{
+	unsigned long queries = 0, points = 0, injected = 0;
+	unsigned int never = 0;
+
+	fprintf(f, "%-20s %8s %10s %10s %7s %10s\n", "site", "lines", "points", "injected", "share",
+		"failures");
+	for (unsigned int k = 0; k < gs_site_count() && k < GS_MAX_SITES; k++) {
+		const struct gs_fail_nth_site_cov *sc = &cov->site[k];
+
+		if (!sc->queries)
+			continue;
+		fprintf(f, "%-20s %8lu %10lu %10lu %6.1f%% %10lu\n", gs_site_name(k), sc->lines,
+			sc->queries, sc->points, 100.0 * (double)sc->points / (double)sc->queries,
+			sc->injected);
+		queries += sc->queries;
+		points += sc->points;
+		injected += sc->injected;
+	}
+	/* A line reaches several sites: the total counts points, not lines. */
+	fprintf(f, "%-20s %8s %10lu %10lu %6.1f%% %10lu\n", "total", "-", queries, points,
+		queries ? 100.0 * (double)points / (double)queries : 0.0, injected);
+	fprintf(f, "never reached:");
+	for (unsigned int k = 0; k < gs_site_count() && k < GS_MAX_SITES; k++)
+		if (!cov->site[k].queries) {
+			fprintf(f, " %s", gs_site_name(k));
+			never++;
+		}
+	fprintf(f, "%s (%u of %u sites, %u scenarios)\n", never ? "" : " none", never,
+		gs_site_count(), cov->files);
+	return never;
+}
+
 int gs_scenario_fail_nth_buffer(const struct gs_scenario_opts *opts,
 				const struct gs_fail_nth_opts *fopts, const char *name,
 				const char *text, size_t len, struct gs_fail_nth_stats *stats)
@@ -728,12 +907,15 @@ int gs_scenario_fail_nth_buffer(const struct gs_scenario_opts *opts,
 	c.sopts.quiet = true;
 	c.sopts.verbose = false;
 	c.sopts.keep_going = false;
-	/* The oracle follows whole runs; a fail-nth campaign with it is issue 12's next step. */
-	c.sopts.oracle = false;
+	/* opts.oracle stays: the oracle follows the clean run, the replay and every child. */
 	c.sopts.out = c.fo.out;
 	c.sopts.err = c.fo.err;
 	if (stats)
 		*stats = (struct gs_fail_nth_stats){0};
+	if ((unsigned int)c.fo.mode > GS_FAIL_NTH_BOTH) {
+		fprintf(c.fo.err, "%s: unknown fail-nth mode %d\n", name, (int)c.fo.mode);
+		return GS_EXIT_USAGE;
+	}
 	gs_scenario_init();
 	c.script = gs_script_parse(name, text, len, c.fo.err);
 	if (!c.script)
@@ -769,13 +951,16 @@ int gs_scenario_fail_nth_buffer(const struct gs_scenario_opts *opts,
 	}
 	fprintf(c.fo.out,
 		"%s: fail-nth: %s: %u lines tested, %u skipped, %lu injections, %lu failed "
-		"cleanly, %lu absorbed, %lu partial, %lu findings\n",
+		"cleanly, %lu absorbed, %lu partial, %lu findings%s%s\n",
 		c.script->name, status == GS_EXIT_OK ? "ok" : "FAILED", c.sh->st.lines,
 		c.sh->st.skipped, c.sh->st.injections, c.sh->st.failed_clean, c.sh->st.absorbed,
-		c.sh->st.partial, c.sh->st.findings);
+		c.sh->st.partial, c.sh->st.findings, mode_note(c.fo.mode),
+		c.sopts.oracle ? " (oracle)" : "");
 	fflush(c.fo.out);
 	if (stats)
 		*stats = c.sh->st;
+	if (c.fo.coverage)
+		coverage_add(c.fo.coverage, &c.sh->cov);
 	munmap(c.dumps, FN_DUMPS_SIZE);
 	munmap(c.sh, c.sh_size);
 	gs_script_free(c.script);
