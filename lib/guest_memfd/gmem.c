@@ -556,3 +556,81 @@ void kvm_gmem_dump_state(struct gs_state *st, const char *path, struct gmem_inod
 		gs_state_add(st, p, "rsv", "%ld", inode->spool->rsv_hpages);
 	}
 }
+
+/* Shareability as the dump names it: 0 shared, 1 private, 2 anything else. */
+static int query_attr(void *entry)
+{
+	unsigned long v = xa_is_value(entry) ? xa_to_value(entry) : 0;
+
+	return v == SHAREABILITY_ALL ? 0 : v == SHAREABILITY_GUEST ? 1 : 2;
+}
+
+/*
+ * The folio holding @index, or NULL and in *@gap_end where the next folio
+ * starts (@end when none does before it).
+ */
+static struct folio *query_folio(struct gmem_inode *inode, pgoff_t index, pgoff_t end,
+				 pgoff_t *gap_end)
+{
+	struct folio *folio = xa_load(&inode->filemap, index);
+	unsigned long next = index;
+
+	if (folio)
+		return folio;
+	*gap_end = xa_find(&inode->filemap, &next, end - 1, XA_PRESENT)
+			   ? max_t(pgoff_t, next, index + 1)
+			   : end;
+	return NULL;
+}
+
+size_t kvm_gmem_query(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+		      struct kvm_gmem_run *runs, size_t max)
+{
+	MA_STATE(mas, &inode->shareability, start, start);
+	pgoff_t cur = start, a_end = start, gap_end;
+	int attr = 2;
+	size_t n = 0;
+
+	end = min_t(pgoff_t, end, gmem_nr_pages(inode));
+	while (cur < end && n < max) {
+		struct kvm_gmem_run *r = &runs[n++];
+		struct folio *folio;
+
+		if (cur >= a_end) {
+			/* The range holding @cur, or the gap before the next one. */
+			void *entry = mas_find(&mas, end - 1);
+
+			if (entry && mas.index <= cur) {
+				attr = query_attr(entry);
+				a_end = mas.last + 1;
+			} else {
+				attr = 2;
+				a_end = entry ? mas.index : end;
+				if (entry)
+					mas_set(&mas, cur);
+			}
+		}
+		folio = query_folio(inode, cur, end, &gap_end);
+		*r = (struct kvm_gmem_run){.start = cur, .attr = attr};
+		if (folio) {
+			r->allocated = true;
+			r->order = folio_order(folio);
+			r->mapcount = folio_mapcount(folio);
+			r->poisoned = folio_test_hwpoison(folio);
+			gap_end = folio->index + folio_nr_pages(folio);
+		}
+		r->end = min_t(pgoff_t, min_t(pgoff_t, gap_end, a_end), end);
+		cur = r->end;
+	}
+	return n;
+}
+
+void kvm_gmem_query_counters(struct gmem_inode *inode, struct kvm_gmem_counters *c)
+{
+	*c = (struct kvm_gmem_counters){.i_bytes = inode->i_bytes};
+	if (inode->spool) {
+		c->has_spool = true;
+		c->spool_used = inode->spool->used_hpages;
+		c->spool_rsv = inode->spool->rsv_hpages;
+	}
+}

@@ -390,8 +390,10 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	struct gs_result res = {0};
 	unsigned long warn0 = gs_warn_count();
 	char text[512];
-	bool ok, oracle_bad;
+	bool ok, oracle_bad = false;
 
+	if (s->oracle && (op->verb->backends & s->opts.backend))
+		oracle_bad = gs_scenario_oracle_hook->before(s, s->oracle, op);
 	if (!(op->verb->backends & s->opts.backend)) {
 		res.skipped = true;
 		s->ops_skipped++;
@@ -401,8 +403,11 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	s->ops_run++;
 	res.warns = gs_warn_count() - warn0;
 	s->last = res;
-	gs_result_format(&res, text, sizeof(text));
-	trace_op(op, &res, text);
+	/* The result's text is for a trace sink and -v: a quiet run without them makes none. */
+	if (gs_trace_nr_sinks || (s->opts.verbose && !op->verb->text)) {
+		gs_result_format(&res, text, sizeof(text));
+		trace_op(op, &res, text);
+	}
 	if (s->opts.on_result)
 		s->opts.on_result(s->opts.on_result_arg, op, &res);
 	if (s->opts.verbose && !op->verb->text)
@@ -410,7 +415,7 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	if (res.skipped)
 		return GS_EXIT_OK;
 	/* The oracle follows every line run, whatever its expectation says. */
-	oracle_bad = s->oracle && gs_scenario_oracle_hook->after(s, s->oracle, op, &res);
+	oracle_bad |= s->oracle && gs_scenario_oracle_hook->after(s, s->oracle, op, &res);
 	ok = gs_scenario_expectation_met(s, op, &res);
 	if (!ok) {
 		report_mismatch(s, op, &res);
@@ -485,6 +490,8 @@ int gs_scenario_end_run(struct gs_scenario *s, int status, const uint64_t *live)
 	 * rules, or it would fail where no kernel fails.
 	 */
 	report_unfired_rules(s);
+	if (s->oracle && gs_scenario_oracle_hook->finish(s, s->oracle) && status == GS_EXIT_OK)
+		status = GS_EXIT_FAIL;
 	oracle_stop(s);
 	destroy_objects(s);
 	gs_scenario_modules_teardown();

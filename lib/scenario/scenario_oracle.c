@@ -81,18 +81,34 @@ static const struct gs_result_field *field(const struct gs_result *res, const ch
 	return NULL;
 }
 
-/* The line being followed: where mismatches go and how they are named. */
+/*
+ * The line being followed: where mismatches go and how they are named, and
+ * what of the state it could change ([off, off + len) of the file @cmp, or
+ * of its own file; everything when not @ranged).
+ */
 struct line {
 	struct gs_scenario *s;
 	const struct gs_op *op;
 	struct gs_check_report r;
 	char name[160];
+	bool ranged;
+	uint64_t off, len;
+	const char *cmp;
 };
+
+static void line_range(struct line *l, uint64_t off, uint64_t len)
+{
+	l->ranged = true;
+	l->off = off;
+	l->len = len;
+}
 
 static void line_init(struct line *l, struct gs_scenario *s, const struct gs_op *op)
 {
 	l->s = s;
 	l->op = op;
+	l->ranged = false;
+	l->cmp = NULL;
 	l->r = GS_CHECK_REPORT_INIT("oracle", s->opts.err);
 	snprintf(l->name, sizeof(l->name), "%s:%u %s%s%s", op->file, op->line, op->verb->name,
 		 op->target ? " " : "", op->target ? op->target : "");
@@ -337,6 +353,8 @@ static void after_gfault(struct gs_scenario_oracle *so, struct line *l, const st
 	if (id < 0 || !gs_oracle_followed(so->o, id))
 		return;
 	index = sl->off / PAGE + (gfn - sl->gpa / PAGE);
+	l->cmp = sl->gmem;
+	line_range(l, index * PAGE, PAGE);
 	fd = field(res, "private");
 	private = fd ? fd->val : gs_op_u64(op, "private", 0);
 	gs_oracle_guest_fault(so->o, id, index, private, gfn, sl->gpa / PAGE, sl->size / PAGE, &p);
@@ -391,6 +409,15 @@ static void after_file_op(struct gs_scenario_oracle *so, struct line *l, int id,
 	const char *verb = op->verb->name;
 	struct gs_oracle_pred p;
 
+	/* What the line can change: its range (a looker: nothing but the model's own changes). */
+	if (is_looker(verb))
+		line_range(l, 0, 0);
+	else if (gs_verb_key_index(op->verb, "off") < 0)
+		;
+	else if (gs_verb_key_index(op->verb, "len") < 0)
+		line_range(l, gs_op_u64(op, "off", 0), 1);
+	else if (gs_op_has(op, "len"))
+		line_range(l, gs_op_u64(op, "off", 0), gs_op_u64(op, "len", 0));
 	if (!strcmp(verb, "falloc") || !strcmp(verb, "punch")) {
 		int mode = !strcmp(verb, "punch")
 				   ? GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE
@@ -455,7 +482,12 @@ static void compare_one(struct gs_scenario_oracle *so, struct line *l, const cha
 {
 	int fd = gs_scenario_gmem_fd(l->s, name, NULL);
 
-	if (fd >= 0 && gs_oracle_followed(so->o, id))
+	if (fd < 0 || !gs_oracle_followed(so->o, id))
+		return;
+	if (l->ranged)
+		gs_oracle_compare_range(so->o, id, gs_uapi_gmem_file(fd), l->off, l->len, l->name,
+					&l->r);
+	else
 		gs_oracle_compare(so->o, id, gs_uapi_gmem_file(fd), l->name, &l->r);
 }
 
@@ -467,12 +499,14 @@ static void compare_after(struct gs_scenario_oracle *so, struct line *l)
 {
 	GHashTableIter it;
 	gpointer key, val;
-	int id = file_id(so, l->op->target);
+	const char *name = l->cmp ? l->cmp : l->op->target;
+	int id = file_id(so, name);
 
 	if (id >= 0) {
-		compare_one(so, l, l->op->target, id);
+		compare_one(so, l, name, id);
 		return;
 	}
+	l->ranged = false;
 	g_hash_table_iter_init(&it, so->files);
 	while (g_hash_table_iter_next(&it, &key, &val))
 		compare_one(so, l, key, GPOINTER_TO_INT(val) - 1);
@@ -504,6 +538,41 @@ static unsigned int oracle_after(struct gs_scenario *s, void *state, const struc
 	return l.r.violations;
 }
 
+/* A close ends what the comparisons see of the file: compare all of it first. */
+static unsigned int oracle_before(struct gs_scenario *s, void *state, const struct gs_op *op)
+{
+	struct gs_scenario_oracle *so = state;
+	struct line l;
+	int id;
+
+	if (strcmp(op->verb->name, "close") || (id = file_id(so, op->target)) < 0)
+		return 0;
+	line_init(&l, s, op);
+	compare_one(so, &l, op->target, id);
+	return l.r.violations;
+}
+
+/* The end of the run: every file still open, in full. */
+static unsigned int oracle_finish(struct gs_scenario *s, void *state)
+{
+	struct gs_scenario_oracle *so = state;
+	struct gs_check_report r = GS_CHECK_REPORT_INIT("oracle", s->opts.err);
+	char name[160];
+	GHashTableIter it;
+	gpointer key, val;
+
+	snprintf(name, sizeof(name), "%s: end", s->file);
+	g_hash_table_iter_init(&it, so->files);
+	while (g_hash_table_iter_next(&it, &key, &val)) {
+		int id = GPOINTER_TO_INT(val) - 1;
+		int fd = gs_scenario_gmem_fd(s, key, NULL);
+
+		if (fd >= 0 && gs_oracle_followed(so->o, id))
+			gs_oracle_compare(so->o, id, gs_uapi_gmem_file(fd), name, &r);
+	}
+	return r.violations;
+}
+
 static void *hook_start(void)
 {
 	return oracle_start();
@@ -518,6 +587,8 @@ static const struct gs_scenario_hook oracle_hook = {
 	.start = hook_start,
 	.stop = hook_stop,
 	.after = oracle_after,
+	.before = oracle_before,
+	.finish = oracle_finish,
 };
 
 __attribute__((constructor)) static void scenario_oracle_init(void)
