@@ -401,6 +401,17 @@ GS_API size_t kvm_gmem_query(struct gmem_inode *inode, pgoff_t start, pgoff_t en
 			     struct kvm_gmem_run *runs, size_t max);
 
 /**
+ * kvm_gmem_reset_ino() - number inodes from 1 again
+ *
+ * For a persistent runner: its next input sees the inode numbers a fresh
+ * process sees (stat's st_ino, the state dump).
+ *
+ * Context: no guest_memfd inode exists.
+ * Return: 0, or -EBUSY while one does (nothing changes).
+ */
+GS_API int kvm_gmem_reset_ino(void);
+
+/**
  * kvm_gmem_query_counters() - read a file's counters, without formatting
  * @inode: the inode
  * @c: filled

@@ -275,9 +275,9 @@ GS_API unsigned int gs_oracle_compare(struct gs_oracle *o, int id, struct gmem_f
  * @op: the operation just done, named in each mismatch
  * @r: where mismatches go
  *
- * Compares the per-index state of [@off, @off + @len) widened to whole huge
- * pages of the file, and of every index the model changed since the last
- * comparison, and the counters. A change the simulator made elsewhere is
+ * Compares the per-index state of [@off, @off + @len), and of every index
+ * the model changed since the last comparison (a first use allocating a
+ * whole huge page, say), and the counters. A change the simulator made elsewhere is
  * found by the next full gs_oracle_compare() (`check`, a close, the end of
  * a scenario), not at this line.
  *

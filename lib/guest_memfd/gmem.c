@@ -565,36 +565,23 @@ static int query_attr(void *entry)
 	return v == SHAREABILITY_ALL ? 0 : v == SHAREABILITY_GUEST ? 1 : 2;
 }
 
-/*
- * The folio holding @index, or NULL and in *@gap_end where the next folio
- * starts (@end when none does before it).
- */
-static struct folio *query_folio(struct gmem_inode *inode, pgoff_t index, pgoff_t end,
-				 pgoff_t *gap_end)
-{
-	struct folio *folio = xa_load(&inode->filemap, index);
-	unsigned long next = index;
-
-	if (folio)
-		return folio;
-	*gap_end = xa_find(&inode->filemap, &next, end - 1, XA_PRESENT)
-			   ? max_t(pgoff_t, next, index + 1)
-			   : end;
-	return NULL;
-}
-
 size_t kvm_gmem_query(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 		      struct kvm_gmem_run *runs, size_t max)
 {
 	MA_STATE(mas, &inode->shareability, start, start);
-	pgoff_t cur = start, a_end = start, gap_end;
+	XA_STATE(xas, &inode->filemap, start);
+	pgoff_t cur = start, a_end = start, f_end;
+	struct folio *folio;
 	int attr = 2;
 	size_t n = 0;
 
 	end = min_t(pgoff_t, end, gmem_nr_pages(inode));
+	if (cur >= end)
+		return 0;
+	/* One walk of each tree, in index order: the folio at or after @cur. */
+	folio = xas_find(&xas, end - 1);
 	while (cur < end && n < max) {
 		struct kvm_gmem_run *r = &runs[n++];
-		struct folio *folio;
 
 		if (cur >= a_end) {
 			/* The range holding @cur, or the gap before the next one. */
@@ -610,17 +597,20 @@ size_t kvm_gmem_query(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 					mas_set(&mas, cur);
 			}
 		}
-		folio = query_folio(inode, cur, end, &gap_end);
 		*r = (struct kvm_gmem_run){.start = cur, .attr = attr};
-		if (folio) {
+		if (folio && folio->index <= cur) {
+			f_end = folio->index + folio_nr_pages(folio);
 			r->allocated = true;
 			r->order = folio_order(folio);
 			r->mapcount = folio_mapcount(folio);
 			r->poisoned = folio_test_hwpoison(folio);
-			gap_end = folio->index + folio_nr_pages(folio);
+		} else {
+			f_end = folio ? folio->index : end;
 		}
-		r->end = min_t(pgoff_t, min_t(pgoff_t, gap_end, a_end), end);
+		r->end = min_t(pgoff_t, min_t(pgoff_t, f_end, a_end), end);
 		cur = r->end;
+		if (folio && cur >= f_end && folio->index < cur)
+			folio = xas_next_entry(&xas, end - 1);
 	}
 	return n;
 }
@@ -633,4 +623,12 @@ void kvm_gmem_query_counters(struct gmem_inode *inode, struct kvm_gmem_counters 
 		c->spool_used = inode->spool->used_hpages;
 		c->spool_rsv = inode->spool->rsv_hpages;
 	}
+}
+
+int kvm_gmem_reset_ino(void)
+{
+	if (!list_empty(&gmem_inodes))
+		return -EBUSY;
+	next_ino = 1;
+	return 0;
 }

@@ -59,10 +59,16 @@ struct ofile {
 	uint64_t dirty_s, dirty_e; /* indices the model changed since the last comparison */
 };
 
+/* A piece of the simulator's state: [start, end) has @val. */
+struct sival {
+	uint64_t start, end, val;
+};
+
 struct gs_oracle {
 	GPtrArray *files; /* struct ofile * */
 	GArray *pins;	  /* struct opin */
 	GList *link;
+	GArray *view_attr, *view_folios; /* a comparison's read, reused (struct sival) */
 };
 
 static GList *oracles; /* every live oracle, for `check oracle` */
@@ -316,6 +322,8 @@ struct gs_oracle *gs_oracle_new(void)
 
 	o->files = g_ptr_array_new();
 	o->pins = g_array_new(FALSE, FALSE, sizeof(struct opin));
+	o->view_attr = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 64);
+	o->view_folios = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 64);
 	oracles = g_list_prepend(oracles, o);
 	o->link = oracles;
 	return o;
@@ -334,6 +342,8 @@ void gs_oracle_free(struct gs_oracle *o)
 	}
 	g_ptr_array_free(o->files, TRUE);
 	g_array_free(o->pins, TRUE);
+	g_array_free(o->view_attr, TRUE);
+	g_array_free(o->view_folios, TRUE);
 	oracles = g_list_delete_link(oracles, o->link);
 	g_free(o);
 }
@@ -871,11 +881,6 @@ void gs_oracle_bind(struct gs_oracle *o, int id, struct gmem_file *file)
 
 /* --- comparison with the simulator's state --- */
 
-/* A piece of the simulator's state: [start, end) has @val. */
-struct sival {
-	uint64_t start, end, val;
-};
-
 /*
  * The simulator's state over [s, e): shareability and folio pieces, sorted.
  * Indices outside it are not compared.
@@ -905,18 +910,25 @@ unsigned long gs_oracle_reads_compared(void)
 	return reads_compared;
 }
 
-static void view_init(struct sim_view *v, uint64_t s, uint64_t e)
+/* A view over [s, e) in arrays of its own, or in @o's (emptied), which it keeps. */
+static void view_init(struct sim_view *v, struct gs_oracle *o, uint64_t s, uint64_t e)
 {
-	*v = (struct sim_view){
-		.s = s,
-		.e = e,
-		.attr = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 16),
-		.folios = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 16),
-	};
+	*v = (struct sim_view){.s = s, .e = e};
+	if (o) {
+		v->attr = o->view_attr;
+		v->folios = o->view_folios;
+		g_array_set_size(v->attr, 0);
+		g_array_set_size(v->folios, 0);
+		return;
+	}
+	v->attr = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 16);
+	v->folios = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 16);
 }
 
-static void view_clear(struct sim_view *v)
+static void view_clear(struct sim_view *v, struct gs_oracle *o)
 {
+	if (o)
+		return;
 	g_array_free(v->attr, TRUE);
 	g_array_free(v->folios, TRUE);
 }
@@ -1153,7 +1165,7 @@ static void cross_check(const struct ofile *f, const struct sim_view *q, struct 
 	struct sim_view d;
 	uint64_t idx, e = MIN(q->e, f->npages);
 
-	view_init(&d, q->s, q->e);
+	view_init(&d, NULL, q->s, q->e);
 	sim_view_read_dump(&d, file);
 	reads_compared++;
 	for (unsigned int i = 0; i < G_N_ELEMENTS(fields); i++) {
@@ -1171,16 +1183,16 @@ static void cross_check(const struct ofile *f, const struct sim_view *q, struct 
 		(*n)++;
 		gs_check_violation(r, "%s: file: counters: query and dump differ", op);
 	}
-	view_clear(&d);
+	view_clear(&d, NULL);
 }
 
-static unsigned int compare_view(struct ofile *f, struct gmem_file *file, uint64_t s, uint64_t e,
-				 const char *op, struct gs_check_report *r)
+static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gmem_file *file,
+				 uint64_t s, uint64_t e, const char *op, struct gs_check_report *r)
 {
 	struct sim_view v;
 	unsigned int n = 0;
 
-	view_init(&v, s, e);
+	view_init(&v, o, s, e);
 	if (read_mode == GS_ORACLE_READ_DUMP)
 		sim_view_read_dump(&v, file);
 	else
@@ -1200,7 +1212,7 @@ static unsigned int compare_view(struct ofile *f, struct gmem_file *file, uint64
 		compare_counter(op, "subpool reserved", v.spool_rsv,
 				(f->npages >> f->cfg.page_order) - used, r, &n);
 	}
-	view_clear(&v);
+	view_clear(&v, o);
 	f->dirty_s = UINT64_MAX;
 	f->dirty_e = 0;
 	return n;
@@ -1213,7 +1225,7 @@ unsigned int gs_oracle_compare(struct gs_oracle *o, int id, struct gmem_file *fi
 
 	if (!f || !file || f->closed || f->lost)
 		return 0;
-	return compare_view(f, file, 0, f->npages, op, r);
+	return compare_view(o, f, file, 0, f->npages, op, r);
 }
 
 unsigned int gs_oracle_compare_range(struct gs_oracle *o, int id, struct gmem_file *file,
@@ -1221,21 +1233,22 @@ unsigned int gs_oracle_compare_range(struct gs_oracle *o, int id, struct gmem_fi
 				     struct gs_check_report *r)
 {
 	struct ofile *f = file_get(o, id);
-	uint64_t nr, s, e;
+	uint64_t s, e;
 
 	if (!f || !file || f->closed || f->lost)
 		return 0;
-	/* Whole huge pages: a folio's split or merge spans its huge page. */
-	nr = huge_nr(f);
-	s = MIN(off / OPAGE, f->npages) & ~(nr - 1);
+	/*
+	 * The range itself: what the spec lets the operation change elsewhere
+	 * (a first use allocating the whole huge page) the model changed too.
+	 */
+	s = MIN(off / OPAGE, f->npages);
 	e = len > UINT64_MAX - off ? f->npages : MIN((off + len + OPAGE - 1) / OPAGE, f->npages);
-	e = MIN((e + nr - 1) & ~(nr - 1), f->npages);
 	/* And whatever the model itself changed since the last comparison. */
 	s = MIN(s, f->dirty_s);
 	e = MAX(e, f->dirty_e);
 	if (s >= e)
 		e = s;
-	return compare_view(f, file, s, e, op, r);
+	return compare_view(o, f, file, s, e, op, r);
 }
 
 /* `check oracle`: every bound file of every live oracle against the simulator. */

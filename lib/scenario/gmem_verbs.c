@@ -1274,7 +1274,8 @@ static int convert_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 		gs_result_set(res, "partial",
 			      gs_gmem_convert_stats(false).partial != partial &&
 				      convert_left_work(g, leaves));
-		if (file) {
+		/* A walk of every folio of the file: only for someone who reads it. */
+		if (file && gs_scenario_output_wanted(s, op)) {
 			count_folios(file->inode, &all, &whole);
 			gs_result_set(res, "folios", all);
 			gs_result_set(res, "huge_folios", file->inode->page_order ? whole : 0);

@@ -519,6 +519,16 @@ static void report(struct line_ctx *c, unsigned int *nerr)
 	c->msg = NULL;
 }
 
+static guint count_lines(const char *text, size_t len)
+{
+	guint n = 1;
+
+	/* Blank lines make no op: a text of newlines must not size the array. */
+	for (const char *p = text; n < 1024 && (p = memchr(p, '\n', len - (size_t)(p - text))); p++)
+		n++;
+	return n;
+}
+
 struct gs_script *gs_script_parse(const char *name, const char *text, size_t len, FILE *err)
 {
 	struct gs_script *script = g_new0(struct gs_script, 1);
@@ -528,7 +538,8 @@ struct gs_script *gs_script_parse(const char *name, const char *text, size_t len
 
 	script->name = g_strdup(name);
 	script->strings = g_string_chunk_new(4096);
-	script->ops = g_array_new(FALSE, TRUE, sizeof(struct gs_op));
+	/* One op a line at most: sized once, not grown (and copied) as lines come. */
+	script->ops = g_array_sized_new(FALSE, TRUE, sizeof(struct gs_op), count_lines(text, len));
 	/* Editors on some systems start UTF-8 files with a byte order mark: not part of a verb. */
 	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
 		pos = 3;

@@ -44,6 +44,8 @@ struct gs_scenario {
 	unsigned int ops_run, ops_skipped, expects_met;
 	struct gs_result last; /* result of the last operation run (for the fail-nth runner) */
 	void *oracle;	       /* opts.oracle: the oracle adapter's state for this run */
+	bool kept_vmemmap;     /* opts.persistent: gs_physmem_keep_vmemmap() before the runner */
+	int saved_backing;     /* opts.metadata_only: the backing override before the run */
 };
 
 /* The expectation kind called @key, or NULL. */
