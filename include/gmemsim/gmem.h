@@ -351,10 +351,10 @@ GS_API void kvm_gmem_dump_state(struct gs_state *st, const char *path, struct gm
  * struct kvm_gmem_run - indices [@start, @end) of a file in one state
  * @start: first index
  * @end: one past the last index
- * @allocated: a folio of the page cache holds them (all in the same folio)
- * @order: that folio's order (0 when not allocated)
- * @mapcount: that folio's host map count
- * @poisoned: that folio has a hwpoisoned page
+ * @allocated: folios of the page cache hold them
+ * @order: those folios' order (0 when not allocated)
+ * @mapcount: each of those folios' host map count
+ * @poisoned: each of those folios has a hwpoisoned page
  * @attr: shareability: 0 shared, 1 private, 2 missing or not a known value
  *
  * What kvm_gmem_dump_state() writes as text records, without the text: the
@@ -387,8 +387,9 @@ struct kvm_gmem_counters {
  * @inode: the inode
  * @start: first index
  * @end: one past the last index (clipped to the file's size)
- * @runs: filled from @start on, in order; a run lies inside one folio (or
- *	one gap between folios) and one shareability range
+ * @runs: filled from @start on, in order; a run lies inside one
+ *	shareability range and covers one gap between folios or adjacent
+ *	folios of one order and state (a split page's pieces: one run)
  * @max: room in @runs
  *
  * Read-only: a checker's view of the state (the oracle's, docs/ORACLE.md).

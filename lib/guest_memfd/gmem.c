@@ -565,6 +565,12 @@ static int query_attr(void *entry)
 	return v == SHAREABILITY_ALL ? 0 : v == SHAREABILITY_GUEST ? 1 : 2;
 }
 
+static bool query_same(const struct folio *folio, const struct kvm_gmem_run *r)
+{
+	return folio_order(folio) == r->order && folio_mapcount(folio) == r->mapcount &&
+	       folio_test_hwpoison(folio) == r->poisoned;
+}
+
 size_t kvm_gmem_query(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 		      struct kvm_gmem_run *runs, size_t max)
 {
@@ -611,6 +617,15 @@ size_t kvm_gmem_query(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 		cur = r->end;
 		if (folio && cur >= f_end && folio->index < cur)
 			folio = xas_next_entry(&xas, end - 1);
+		/* The folios right after it in the same state join the run (a split page's pieces). */
+		while (r->allocated && cur == f_end && cur < a_end && cur < end && folio &&
+		       folio->index == cur && query_same(folio, r)) {
+			f_end = folio->index + folio_nr_pages(folio);
+			r->end = cur = min_t(pgoff_t, min_t(pgoff_t, f_end, a_end), end);
+			if (cur < f_end)
+				break;
+			folio = xas_next_entry(&xas, end - 1);
+		}
 	}
 	return n;
 }

@@ -151,6 +151,28 @@ static int signal_from_name(const char *name)
 }
 
 /*
+ * A word without quotes (nearly all of them): its bytes as they are, with no
+ * copy through the scratch buffer. False, and nothing consumed, for one
+ * with a quote.
+ */
+static bool plain_word(struct line_ctx *c, const char *s, size_t len, size_t *i, struct token *t)
+{
+	size_t j = *i;
+	const char *eq;
+
+	while (j < len && s[j] != ' ' && s[j] != '\t' && s[j] != '#' && s[j] != '"')
+		j++;
+	if (j < len && s[j] == '"')
+		return false;
+	eq = memchr(s + *i, '=', j - *i);
+	t->eq = eq ? (int)(eq - (s + *i)) : -1;
+	t->text = g_string_chunk_insert_len(c->script->strings, s + *i, (gssize)(j - *i));
+	t->end = j;
+	*i = j;
+	return true;
+}
+
+/*
  * Split one line into tokens. Quotes group (with \" \\ \n \t escapes), '#'
  * outside quotes ends the line, "=>" at the start of a token is the
  * expectation separator.
@@ -181,6 +203,8 @@ static int tokenize(struct line_ctx *c, const char *s, size_t len, struct token 
 			t->end = i;
 			continue;
 		}
+		if (plain_word(c, s, len, &i, t))
+			continue;
 		buf = c->buf;
 		g_string_truncate(buf, 0);
 		while (i < len && s[i] != ' ' && s[i] != '\t' && s[i] != '#') {
@@ -458,6 +482,13 @@ static const char *line_text(struct line_ctx *c, const char *s, size_t len)
 {
 	GString *g = c->buf;
 
+	size_t k = 0;
+
+	/* Written with single spaces (generated text is): the bytes as they are. */
+	while (k < len && s[k] != '\t' && !(s[k] == ' ' && k + 1 < len && s[k + 1] == ' '))
+		k++;
+	if (k == len)
+		return g_string_chunk_insert_len(c->script->strings, s, (gssize)len);
 	g_string_truncate(g, 0);
 	for (size_t i = 0; i < len; i++) {
 		bool blank = s[i] == ' ' || s[i] == '\t';
