@@ -13,6 +13,7 @@
 #include <glib.h>
 #include <errno.h>
 #include <gmemsim/alloc.h>
+#include <gmemsim/gmem.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/sites.h>
 #include <gmemsim/physmem.h>
@@ -153,7 +154,7 @@ struct stream {
 
 /*
  * The same input run first by a fresh runner in a fresh process (each Check
- * test is one), then by a persistent runner after many other inputs:
+ * test is one; without forking, the layout a fresh process has), then by a persistent runner after many other inputs:
  * byte-identical output, errors, trace and state after every line (pfns,
  * inode numbers, trace sequence numbers included).
  */
@@ -169,6 +170,12 @@ static void same_as_fresh(bool huge)
 	do
 		random_input(x, r);
 	while (!!strstr(x->str, "hugetlb") != huge);
+	/* Without a fork per test (valgrind), what a fresh process starts from. */
+	if (!gs_test_forking()) {
+		ck_assert_int_eq(gs_physmem_reset_layout(), 0);
+		ck_assert_int_eq(kvm_gmem_reset_ino(), 0);
+		gs_trace_reset_seq();
+	}
 	fo.f = open_memstream(&fo.buf, &fo.len);
 	fe.f = open_memstream(&fe.buf, &fe.len);
 	s = runner(&fresh, fo.f, fe.f, false);

@@ -8,9 +8,10 @@
  * must give, kept as runs of equal state ([start, end) of indices), so the
  * cost follows the number of ranges operations touched, not the file size.
  *
- * The simulator is read only through the state registry's records
- * (kvm_gmem_dump_state()): the comparison names the operation, the first
- * differing index and both values.
+ * The simulator is read only through a read-only view of its state,
+ * kvm_gmem_query() (the state registry's records without the text; those,
+ * kvm_gmem_dump_state(), stay for a cross-check): the comparison names the
+ * operation, the first differing index and both values.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -433,6 +433,25 @@ static bool is_looker(const char *verb)
 	return false;
 }
 
+/*
+ * What a line on a file can change: a looker nothing (but what the model
+ * changed), a line with an offset its range (one page without a length), a
+ * line without one (munmap) or without its length anything.
+ */
+static void line_scope(struct line *l)
+{
+	const struct gs_verb *verb = l->op->verb;
+	bool has_off = gs_verb_key_index(verb, "off") >= 0;
+	uint64_t off = has_off ? gs_op_u64(l->op, "off", 0) : 0;
+
+	if (is_looker(verb->name))
+		line_range(l, 0, 0);
+	else if (has_off && gs_verb_key_index(verb, "len") < 0)
+		line_range(l, off, 1);
+	else if (has_off && gs_op_has(l->op, "len"))
+		line_range(l, off, gs_op_u64(l->op, "len", 0));
+}
+
 /* Follow one line of a gmem file the oracle knows. */
 static void after_file_op(struct gs_scenario_oracle *so, struct line *l, int id,
 			  const struct gs_result *res)
@@ -441,15 +460,7 @@ static void after_file_op(struct gs_scenario_oracle *so, struct line *l, int id,
 	const char *verb = op->verb->name;
 	struct gs_oracle_pred p;
 
-	/* What the line can change: its range (a looker: nothing but the model's own changes). */
-	if (is_looker(verb))
-		line_range(l, 0, 0);
-	else if (gs_verb_key_index(op->verb, "off") < 0)
-		;
-	else if (gs_verb_key_index(op->verb, "len") < 0)
-		line_range(l, gs_op_u64(op, "off", 0), 1);
-	else if (gs_op_has(op, "len"))
-		line_range(l, gs_op_u64(op, "off", 0), gs_op_u64(op, "len", 0));
+	line_scope(l);
 	if (!strcmp(verb, "falloc") || !strcmp(verb, "punch")) {
 		int mode = !strcmp(verb, "punch")
 				   ? GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE
