@@ -124,7 +124,7 @@ static void chunk_release(struct page_chunk *c)
 	nr_free -= CHUNK_PAGES;
 	chunk_of[c->pfn >> CHUNK_ORDER] = NULL;
 	list_del(&c->list);
-	gs_physmem_free_huge(c->pfn, CHUNK_ORDER);
+	gs_physmem_free_huge_resident(c->pfn, CHUNK_ORDER);
 	gs_free(GS_SITE_PAGE_ALLOC, c, sizeof(*c));
 }
 

@@ -49,6 +49,7 @@ static unsigned long free_ranges[MAX_ORDER + 1]; /* first free range of each ord
 static struct gs_physmem_stats stats;
 static unsigned long mem_pfns = GS_PHYSMEM_DEFAULT_SIZE >> PAGE_SHIFT; /* the machine's memory */
 static int backing_override = -1; /* enum gs_backing every allocation gets, -1: as asked */
+static bool keep_vmemmap;	  /* freed 2 MiB pages zero their struct pages in place */
 
 static void *reserve(size_t len)
 {
@@ -417,7 +418,19 @@ static void vmemmap_span(unsigned long pfn, unsigned long nr, uint8_t **start, s
 	*len = e - s;
 }
 
+static void free_huge(unsigned long pfn, unsigned int order, bool resident);
+
 void gs_physmem_free_huge(unsigned long pfn, unsigned int order)
+{
+	free_huge(pfn, order, false);
+}
+
+void gs_physmem_free_huge_resident(unsigned long pfn, unsigned int order)
+{
+	free_huge(pfn, order, keep_vmemmap && order <= MIN_ORDER);
+}
+
+static void free_huge(unsigned long pfn, unsigned int order, bool resident)
 {
 	unsigned long nr = 1UL << order;
 	enum gs_backing b = gs_pfn_backing(pfn);
@@ -430,9 +443,12 @@ void gs_physmem_free_huge(unsigned long pfn, unsigned int order)
 	if (data)
 		put_data(data, order);
 	clear_chunks(pfn, order);
-	/* Hand every struct page back to the host. */
+	/* Hand every struct page back to the host, or zero them where a runner reuses them. */
 	vmemmap_span(pfn, nr, &vm, &len);
-	WARN_ON(madvise(vm, len, MADV_DONTNEED));
+	if (resident)
+		memset(pfn_to_page(pfn), 0, nr * sizeof(struct page));
+	else
+		WARN_ON(madvise(vm, len, MADV_DONTNEED));
 	VALGRIND_MAKE_MEM_DEFINED(vm, len); /* zero again, and usable by the next owner */
 	put_pfns(pfn, order);
 	stats.huge_pages[b]--;
@@ -464,4 +480,29 @@ size_t gs_vmemmap_resident(unsigned long pfn, unsigned long nr)
 void gs_physmem_stats(struct gs_physmem_stats *out)
 {
 	*out = stats;
+}
+
+bool gs_physmem_keep_vmemmap(bool keep)
+{
+	bool old = keep_vmemmap;
+
+	keep_vmemmap = keep;
+	return old;
+}
+
+int gs_physmem_reset_layout(void)
+{
+	if (stats.pfns_in_use)
+		return -EBUSY;
+	/* The free lists live in the ranges' first struct pages: zero them as never used. */
+	for (unsigned int order = 0; order <= MAX_ORDER; order++) {
+		while (free_ranges[order]) {
+			struct page *head = pfn_to_page(free_ranges[order]);
+
+			free_ranges[order] = head->private;
+			memset(head, 0, sizeof(*head));
+		}
+	}
+	next_pfn = GS_PFN_BASE;
+	return 0;
 }

@@ -347,6 +347,80 @@ struct gs_state;
  */
 GS_API void kvm_gmem_dump_state(struct gs_state *st, const char *path, struct gmem_inode *inode);
 
+/**
+ * struct kvm_gmem_run - indices [@start, @end) of a file in one state
+ * @start: first index
+ * @end: one past the last index
+ * @allocated: folios of the page cache hold them
+ * @order: those folios' order (0 when not allocated)
+ * @mapcount: each of those folios' host map count
+ * @poisoned: each of those folios has a hwpoisoned page
+ * @attr: shareability: 0 shared, 1 private, 2 missing or not a known value
+ *
+ * What kvm_gmem_dump_state() writes as text records, without the text: the
+ * per-index view a checker reads after every operation.
+ */
+struct kvm_gmem_run {
+	pgoff_t start, end;
+	bool allocated;
+	bool poisoned;
+	unsigned int order;
+	int mapcount;
+	int attr;
+};
+
+/**
+ * struct kvm_gmem_counters - a file's counters, as kvm_gmem_dump_state() writes them
+ * @i_bytes: bytes the page cache's folios hold
+ * @has_spool: the file has a HugeTLB subpool
+ * @spool_used: its used huge pages
+ * @spool_rsv: its reserved huge pages
+ */
+struct kvm_gmem_counters {
+	unsigned long i_bytes;
+	bool has_spool;
+	long spool_used, spool_rsv;
+};
+
+/**
+ * kvm_gmem_query() - read a range of a file's state as runs, without formatting
+ * @inode: the inode
+ * @start: first index
+ * @end: one past the last index (clipped to the file's size)
+ * @runs: filled from @start on, in order; a run lies inside one
+ *	shareability range and covers one gap between folios or adjacent
+ *	folios of one order and state (a split page's pieces: one run)
+ * @max: room in @runs
+ *
+ * Read-only: a checker's view of the state (the oracle's, docs/ORACLE.md).
+ * When @max runs do not reach the end, call again from the last run's end.
+ *
+ * Context: any; not concurrently with a change to the file.
+ * Return: the number of runs filled (0 when @start >= @end after clipping).
+ */
+GS_API size_t kvm_gmem_query(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+			     struct kvm_gmem_run *runs, size_t max);
+
+/**
+ * kvm_gmem_reset_ino() - number inodes from 1 again
+ *
+ * For a persistent runner: its next input sees the inode numbers a fresh
+ * process sees (stat's st_ino, the state dump).
+ *
+ * Context: no guest_memfd inode exists.
+ * Return: 0, or -EBUSY while one does (nothing changes).
+ */
+GS_API int kvm_gmem_reset_ino(void);
+
+/**
+ * kvm_gmem_query_counters() - read a file's counters, without formatting
+ * @inode: the inode
+ * @c: filled
+ *
+ * Context: any.
+ */
+GS_API void kvm_gmem_query_counters(struct gmem_inode *inode, struct kvm_gmem_counters *c);
+
 /* --- fallocate (lib/gmem_falloc.c) --- */
 
 /**

@@ -293,7 +293,7 @@ GS_API void gs_oracle_unpredicted(struct gs_oracle *o, int id, const char *op, i
  * gs_oracle_compare() - compare the model of file @id with the simulator's file
  * @o: the oracle
  * @id: the file
- * @file: the simulator's file (its state is read through kvm_gmem_dump_state())
+ * @file: the simulator's file (its state is read through kvm_gmem_query())
  * @op: the operation just done, named in each mismatch
  * @r: where mismatches go ("<op>: index 0x..: <what> simulator=<v> oracle=<v>")
  *
@@ -307,6 +307,58 @@ GS_API void gs_oracle_unpredicted(struct gs_oracle *o, int id, const char *op, i
  */
 GS_API unsigned int gs_oracle_compare(struct gs_oracle *o, int id, struct gmem_file *file,
 				      const char *op, struct gs_check_report *r);
+
+/**
+ * gs_oracle_compare_range() - gs_oracle_compare() over what one operation could change
+ * @o: the oracle
+ * @id: the file
+ * @file: the simulator's file
+ * @off: byte offset of the operation's range
+ * @len: its length in bytes (clipped to the file)
+ * @op: the operation just done, named in each mismatch
+ * @r: where mismatches go
+ *
+ * Compares the per-index state of [@off, @off + @len), and of every index
+ * the model changed since the last comparison (a first use allocating a
+ * whole huge page, say), and the counters. A change the simulator made elsewhere is
+ * found by the next full gs_oracle_compare() (`check`, a close, the end of
+ * a scenario), not at this line.
+ *
+ * Context: between operations.
+ * Return: the number of mismatches reported.
+ */
+GS_API unsigned int gs_oracle_compare_range(struct gs_oracle *o, int id, struct gmem_file *file,
+					    uint64_t off, uint64_t len, const char *op,
+					    struct gs_check_report *r);
+
+/**
+ * enum gs_oracle_read - how comparisons read the simulator's state
+ * @GS_ORACLE_READ_QUERY: kvm_gmem_query(), no text (the default)
+ * @GS_ORACLE_READ_DUMP: the state registry's text records, kvm_gmem_dump_state()
+ * @GS_ORACLE_READ_BOTH: both, and a mismatch wherever they disagree (tests)
+ */
+enum gs_oracle_read {
+	GS_ORACLE_READ_QUERY,
+	GS_ORACLE_READ_DUMP,
+	GS_ORACLE_READ_BOTH,
+};
+
+/**
+ * gs_oracle_set_read() - choose how every oracle reads the simulator (tests)
+ * @mode: the read
+ *
+ * Context: between operations; process-wide.
+ * Return: the previous mode.
+ */
+GS_API enum gs_oracle_read gs_oracle_set_read(enum gs_oracle_read mode);
+
+/**
+ * gs_oracle_reads_compared() - comparisons GS_ORACLE_READ_BOTH has cross-checked
+ *
+ * Context: any.
+ * Return: the count since the process started.
+ */
+GS_API unsigned long gs_oracle_reads_compared(void);
 
 /**
  * gs_oracle_followed() - whether file @id is still modelled and open

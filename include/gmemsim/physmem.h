@@ -141,6 +141,35 @@ GS_API int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t
 				 unsigned long *pfn, enum gs_backing *got);
 
 /**
+ * gs_physmem_keep_vmemmap() - zero the struct pages of freed 2 MiB pages in place
+ * @keep: true: a 2 MiB page freed with gs_physmem_free_huge_resident()
+ *	keeps its vmemmap in the host and zeroes it (no madvise, no fault
+ *	when the range is used again); false: it goes back to the host (the
+ *	default)
+ *
+ * For persistent runners (fuzzing): the page allocator's chunks are freed
+ * and taken again thousands of times a second. Either way the next owner
+ * reads zero. HugeTLB pages (HVO drops part of their vmemmap) and larger
+ * pages always give their vmemmap back.
+ *
+ * Context: any.
+ * Return: the previous setting.
+ */
+GS_API bool gs_physmem_keep_vmemmap(bool keep);
+
+/**
+ * gs_physmem_reset_layout() - hand out pfns from the start again
+ *
+ * When nothing is allocated, forget which ranges were freed in which order:
+ * the next allocations get the pfns a process that never allocated gets,
+ * so a persistent runner's input sees the layout a fresh process sees.
+ *
+ * Context: any.
+ * Return: 0, or -EBUSY while any huge page is in use (nothing changes).
+ */
+GS_API int gs_physmem_reset_layout(void);
+
+/**
  * gs_physmem_free_huge() - give a huge page back to the host
  * @pfn: its first pfn
  * @order: its order
@@ -150,6 +179,18 @@ GS_API int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t
  * Context: any.
  */
 GS_API void gs_physmem_free_huge(unsigned long pfn, unsigned int order);
+
+/**
+ * gs_physmem_free_huge_resident() - gs_physmem_free_huge() of a page whose struct pages are all in the host
+ * @pfn: its first pfn
+ * @order: its order
+ *
+ * Under gs_physmem_keep_vmemmap() a 2 MiB page's struct pages are zeroed in
+ * place rather than given back; otherwise as gs_physmem_free_huge().
+ *
+ * Context: any.
+ */
+GS_API void gs_physmem_free_huge_resident(unsigned long pfn, unsigned int order);
 
 /** pfn_valid() - @pfn belongs to an allocated huge page */
 GS_API bool pfn_valid(unsigned long pfn);

@@ -354,6 +354,18 @@ GS_API void gs_scenario_init(void);
  * @plant: TEST-ONLY: bugs (a bit per enum gs_test_bug) planted at the start of
  *         every run, as `plant bug=NAME` lines would; every run ends with
  *         the planted bugs it began with (docs/ORACLE.md, "Planted bugs")
+ * @persistent: the runner runs many inputs, one after another (fuzzing):
+ *              freed 2 MiB pages keep their struct pages in the host, zeroed,
+ *              instead of giving them back and faulting them in again, and
+ *              each run starts from the pfn layout and inode numbers of a
+ *              fresh process (when nothing is allocated at its start) and
+ *              trace sequence 0. Teardown, leak and WARN checks run after
+ *              every input as without it. docs/PERFORMANCE.md, "Fuzzing
+ *              throughput"
+ * @metadata_only: the machine keeps no page data during each run (`machine
+ *                 backing=none` until a `machine` line says otherwise): reads
+ *                 see zeros and the oracle predicts no content; nothing is
+ *                 cleared or copied in the host
  */
 struct gs_scenario_opts {
 	uint64_t seed;
@@ -368,6 +380,8 @@ struct gs_scenario_opts {
 	void *on_result_arg;
 	bool oracle;
 	unsigned int plant;
+	bool persistent;
+	bool metadata_only;
 };
 
 /**
@@ -622,6 +636,20 @@ GS_API FILE *gs_scenario_out(struct gs_scenario *s);
 
 /** gs_scenario_quiet() - true when verbs should print nothing */
 GS_API bool gs_scenario_quiet(struct gs_scenario *s);
+
+/**
+ * gs_scenario_output_wanted() - whether anything will read an output of @op beyond its answer
+ * @s: runner
+ * @op: the line
+ *
+ * A quiet run with no expectation on the line, no trace sink, no -v and no
+ * result callback reads only the return value (and the oracle, the fields
+ * it compares): a verb may skip an output that costs a walk of the file.
+ *
+ * Context: in a verb's run().
+ * Return: false when such an output would be thrown away.
+ */
+GS_API bool gs_scenario_output_wanted(struct gs_scenario *s, const struct gs_op *op);
 
 /** gs_scenario_rng() - the run's seeded generator */
 GS_API struct gs_rng *gs_scenario_rng(struct gs_scenario *s);

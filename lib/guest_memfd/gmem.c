@@ -556,3 +556,94 @@ void kvm_gmem_dump_state(struct gs_state *st, const char *path, struct gmem_inod
 		gs_state_add(st, p, "rsv", "%ld", inode->spool->rsv_hpages);
 	}
 }
+
+/* Shareability as the dump names it: 0 shared, 1 private, 2 anything else. */
+static int query_attr(void *entry)
+{
+	unsigned long v = xa_is_value(entry) ? xa_to_value(entry) : 0;
+
+	return v == SHAREABILITY_ALL ? 0 : v == SHAREABILITY_GUEST ? 1 : 2;
+}
+
+static bool query_same(const struct folio *folio, const struct kvm_gmem_run *r)
+{
+	return folio_order(folio) == r->order && folio_mapcount(folio) == r->mapcount &&
+	       folio_test_hwpoison(folio) == r->poisoned;
+}
+
+size_t kvm_gmem_query(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+		      struct kvm_gmem_run *runs, size_t max)
+{
+	MA_STATE(mas, &inode->shareability, start, start);
+	XA_STATE(xas, &inode->filemap, start);
+	pgoff_t cur = start, a_end = start, f_end;
+	struct folio *folio;
+	int attr = 2;
+	size_t n = 0;
+
+	end = min_t(pgoff_t, end, gmem_nr_pages(inode));
+	if (cur >= end)
+		return 0;
+	/* One walk of each tree, in index order: the folio at or after @cur. */
+	folio = xas_find(&xas, end - 1);
+	while (cur < end && n < max) {
+		struct kvm_gmem_run *r = &runs[n++];
+
+		if (cur >= a_end) {
+			/* The range holding @cur, or the gap before the next one. */
+			void *entry = mas_find(&mas, end - 1);
+
+			if (entry && mas.index <= cur) {
+				attr = query_attr(entry);
+				a_end = mas.last + 1;
+			} else {
+				attr = 2;
+				a_end = entry ? mas.index : end;
+				if (entry)
+					mas_set(&mas, cur);
+			}
+		}
+		*r = (struct kvm_gmem_run){.start = cur, .attr = attr};
+		if (folio && folio->index <= cur) {
+			f_end = folio->index + folio_nr_pages(folio);
+			r->allocated = true;
+			r->order = folio_order(folio);
+			r->mapcount = folio_mapcount(folio);
+			r->poisoned = folio_test_hwpoison(folio);
+		} else {
+			f_end = folio ? folio->index : end;
+		}
+		r->end = min_t(pgoff_t, min_t(pgoff_t, f_end, a_end), end);
+		cur = r->end;
+		if (folio && cur >= f_end && folio->index < cur)
+			folio = xas_next_entry(&xas, end - 1);
+		/* The folios right after it in the same state join the run (a split page's pieces). */
+		while (r->allocated && cur == f_end && cur < a_end && cur < end && folio &&
+		       folio->index == cur && query_same(folio, r)) {
+			f_end = folio->index + folio_nr_pages(folio);
+			r->end = cur = min_t(pgoff_t, min_t(pgoff_t, f_end, a_end), end);
+			if (cur < f_end)
+				break;
+			folio = xas_next_entry(&xas, end - 1);
+		}
+	}
+	return n;
+}
+
+void kvm_gmem_query_counters(struct gmem_inode *inode, struct kvm_gmem_counters *c)
+{
+	*c = (struct kvm_gmem_counters){.i_bytes = inode->i_bytes};
+	if (inode->spool) {
+		c->has_spool = true;
+		c->spool_used = inode->spool->used_hpages;
+		c->spool_rsv = inode->spool->rsv_hpages;
+	}
+}
+
+int kvm_gmem_reset_ino(void)
+{
+	if (!list_empty(&gmem_inodes))
+		return -EBUSY;
+	next_ino = 1;
+	return 0;
+}

@@ -8,9 +8,10 @@
  * must give, kept as runs of equal state ([start, end) of indices), so the
  * cost follows the number of ranges operations touched, not the file size.
  *
- * The simulator is read only through the state registry's records
- * (kvm_gmem_dump_state()): the comparison names the operation, the first
- * differing index and both values.
+ * The simulator is read only through a read-only view of its state,
+ * kvm_gmem_query() (the state registry's records without the text; those,
+ * kvm_gmem_dump_state(), stay for a cross-check): the comparison names the
+ * operation, the first differing index and both values.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -56,12 +57,19 @@ struct ofile {
 	GArray *runs;  /* struct orun, sorted, covering [0, npages) */
 	GArray *saved; /* the runs before the last operation, for gs_oracle_unpredicted() */
 	struct gmem_file *bound;
+	uint64_t dirty_s, dirty_e; /* indices the model changed since the last comparison */
+};
+
+/* A piece of the simulator's state: [start, end) has @val. */
+struct sival {
+	uint64_t start, end, val;
 };
 
 struct gs_oracle {
 	GPtrArray *files; /* struct ofile * */
 	GArray *pins;	  /* struct opin */
 	GList *link;
+	GArray *view_attr, *view_folios; /* a comparison's read, reused (struct sival) */
 };
 
 static GList *oracles; /* every live oracle, for `check oracle` */
@@ -130,6 +138,8 @@ static void range_apply(struct ofile *f, uint64_t s, uint64_t e, pg_fn fn, void 
 {
 	if (s >= e)
 		return;
+	f->dirty_s = MIN(f->dirty_s, s);
+	f->dirty_e = MAX(f->dirty_e, e);
 	run_split(f->runs, s);
 	run_split(f->runs, e);
 	for (guint i = run_find(f->runs, s); i < f->runs->len; i++) {
@@ -313,6 +323,8 @@ struct gs_oracle *gs_oracle_new(void)
 
 	o->files = g_ptr_array_new();
 	o->pins = g_array_new(FALSE, FALSE, sizeof(struct opin));
+	o->view_attr = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 64);
+	o->view_folios = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 64);
 	oracles = g_list_prepend(oracles, o);
 	o->link = oracles;
 	return o;
@@ -331,6 +343,8 @@ void gs_oracle_free(struct gs_oracle *o)
 	}
 	g_ptr_array_free(o->files, TRUE);
 	g_array_free(o->pins, TRUE);
+	g_array_free(o->view_attr, TRUE);
+	g_array_free(o->view_folios, TRUE);
 	oracles = g_list_delete_link(oracles, o->link);
 	g_free(o);
 }
@@ -367,6 +381,7 @@ int gs_oracle_create(struct gs_oracle *o, uint64_t size, const struct gs_oracle_
 	f->npages = size / OPAGE;
 	f->cfg = *cfg;
 	f->mapped_known = true;
+	f->dirty_s = UINT64_MAX;
 	f->runs = g_array_new(FALSE, FALSE, sizeof(struct orun));
 	f->saved = g_array_new(FALSE, FALSE, sizeof(struct orun));
 	/* P1: the whole range starts as INIT_SHARED says. */
@@ -883,6 +898,8 @@ void gs_oracle_unpredicted(struct gs_oracle *o, int id, const char *op, int err)
 	}
 	g_array_set_size(f->runs, 0);
 	g_array_append_vals(f->runs, f->saved->data, f->saved->len);
+	f->dirty_s = 0;
+	f->dirty_e = f->npages;
 	/* The host PTEs of a to-private attempt may be gone or not, by the failing step. */
 	f->mapped_known = false;
 }
@@ -916,20 +933,59 @@ void gs_oracle_bind(struct gs_oracle *o, int id, struct gmem_file *file)
 		f->bound = file;
 }
 
-/* --- comparison with the simulator's records --- */
+/* --- comparison with the simulator's state --- */
 
-/* A piece of the simulator's state: [start, end) has @val. */
-struct sival {
-	uint64_t start, end, val;
-};
-
+/*
+ * The simulator's state over [s, e): shareability and folio pieces, sorted.
+ * Indices outside it are not compared.
+ */
 struct sim_view {
+	uint64_t s, e;
 	GArray *attr;	/* val: 0 shared, 1 private, 2 unknown */
 	GArray *folios; /* val: bit 0 mapped, bit 1 poisoned, bit 2 present, bits 8-15 order */
 	uint64_t i_bytes;
 	bool has_spool;
 	uint64_t spool_used, spool_rsv;
 };
+
+static enum gs_oracle_read read_mode = GS_ORACLE_READ_QUERY;
+static unsigned long reads_compared;
+
+enum gs_oracle_read gs_oracle_set_read(enum gs_oracle_read mode)
+{
+	enum gs_oracle_read old = read_mode;
+
+	read_mode = mode;
+	return old;
+}
+
+unsigned long gs_oracle_reads_compared(void)
+{
+	return reads_compared;
+}
+
+/* A view over [s, e) in arrays of its own, or in @o's (emptied), which it keeps. */
+static void view_init(struct sim_view *v, struct gs_oracle *o, uint64_t s, uint64_t e)
+{
+	*v = (struct sim_view){.s = s, .e = e};
+	if (o) {
+		v->attr = o->view_attr;
+		v->folios = o->view_folios;
+		g_array_set_size(v->attr, 0);
+		g_array_set_size(v->folios, 0);
+		return;
+	}
+	v->attr = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 16);
+	v->folios = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 16);
+}
+
+static void view_clear(struct sim_view *v, struct gs_oracle *o)
+{
+	if (o)
+		return;
+	g_array_free(v->attr, TRUE);
+	g_array_free(v->folios, TRUE);
+}
 
 static uint64_t num(const char *s)
 {
@@ -941,8 +997,8 @@ static struct sival *last_ival(GArray *a)
 	return a->len ? &g_array_index(a, struct sival, a->len - 1) : NULL;
 }
 
-/* Read the records kvm_gmem_dump_state() writes under "f". */
-static void sim_view_read(struct sim_view *v, struct gmem_file *file)
+/* Read the records kvm_gmem_dump_state() writes under "f" (the whole file). */
+static void sim_view_read_dump(struct sim_view *v, struct gmem_file *file)
 {
 	struct gs_state *st = gs_state_new();
 
@@ -987,6 +1043,46 @@ static void sim_view_read(struct sim_view *v, struct gmem_file *file)
 	gs_state_free(st);
 }
 
+/* Append [s, e) = @val, joined to the last piece when it continues it. */
+static void view_append(GArray *a, uint64_t s, uint64_t e, uint64_t val)
+{
+	struct sival *l = last_ival(a);
+
+	if (l && l->end == s && l->val == val) {
+		l->end = e;
+		return;
+	}
+	g_array_append_val(a, ((struct sival){s, e, val}));
+}
+
+/* Read [v->s, v->e) through kvm_gmem_query(): the same state, no text. */
+static void sim_view_read_query(struct sim_view *v, struct gmem_file *file)
+{
+	struct kvm_gmem_run runs[64];
+	struct kvm_gmem_counters c;
+	uint64_t cur = v->s;
+	size_t n;
+
+	do {
+		n = kvm_gmem_query(file->inode, cur, v->e, runs, G_N_ELEMENTS(runs));
+		for (size_t i = 0; i < n; i++) {
+			const struct kvm_gmem_run *r = &runs[i];
+
+			view_append(v->attr, r->start, r->end, (uint64_t)r->attr);
+			if (r->allocated)
+				view_append(v->folios, r->start, r->end,
+					    4 | (r->poisoned ? 2 : 0) | (r->mapcount > 0) |
+						    (uint64_t)r->order << 8);
+		}
+		cur = n ? runs[n - 1].end : v->e;
+	} while (n == G_N_ELEMENTS(runs) && cur < v->e);
+	kvm_gmem_query_counters(file->inode, &c);
+	v->i_bytes = c.i_bytes;
+	v->has_spool = c.has_spool;
+	v->spool_used = (uint64_t)c.spool_used;
+	v->spool_rsv = (uint64_t)c.spool_rsv;
+}
+
 typedef uint64_t (*pg_val)(const struct opage *pg);
 
 static uint64_t val_attr(const struct opage *pg)
@@ -1019,33 +1115,47 @@ struct field {
 static const char *const attr_names[] = {"shared", "private", "none"};
 static const char *const bool_names[] = {"no", "yes"};
 
-/* The first index where the simulator's pieces and the model differ in @fld. */
-static bool first_diff(const struct ofile *f, GArray *sim, const struct field *fld, uint64_t *idx,
-		       uint64_t *sv, uint64_t *ov)
+/*
+ * The simulator's @fld at @cur (pieces before @cur skipped through *@j), and
+ * in *@end where that value stops (at most @e).
+ */
+static uint64_t sim_at(GArray *sim, guint *j, const struct field *fld, uint64_t cur, uint64_t e,
+		       uint64_t *end)
 {
+	const struct sival *p;
+
+	while (*j < sim->len && g_array_index(sim, struct sival, *j).end <= cur)
+		(*j)++;
+	p = *j < sim->len ? &g_array_index(sim, struct sival, *j) : NULL;
+	if (p && p->start <= cur) {
+		*end = MIN(p->end, e);
+		return (p->val & fld->mask) >> fld->shift;
+	}
+	*end = p ? MIN(p->start, e) : e;
+	return fld->gap;
+}
+
+/* The first index of [v->s, v->e) where the simulator's pieces and the model differ in @fld. */
+static bool first_diff(const struct ofile *f, const struct sim_view *v, GArray *sim,
+		       const struct field *fld, uint64_t *idx, uint64_t *sv, uint64_t *ov)
+{
+	uint64_t e = MIN(v->e, f->npages);
 	guint j = 0;
 
-	for (guint i = 0; i < f->runs->len; i++) {
+	if (v->s >= e)
+		return false;
+	for (guint i = run_find(f->runs, v->s); i < f->runs->len; i++) {
 		const struct orun *r = &g_array_index(f->runs, struct orun, i);
-		uint64_t cur = r->start, o = fld->get(&r->pg);
+		uint64_t cur = MAX(r->start, v->s), o = fld->get(&r->pg), rend = MIN(r->end, e);
 
-		while (cur < r->end) {
-			const struct sival *p;
-			uint64_t v, pend;
+		if (r->start >= e)
+			break;
+		while (cur < rend) {
+			uint64_t pend, val = sim_at(sim, &j, fld, cur, rend, &pend);
 
-			while (j < sim->len && g_array_index(sim, struct sival, j).end <= cur)
-				j++;
-			p = j < sim->len ? &g_array_index(sim, struct sival, j) : NULL;
-			if (p && p->start <= cur) {
-				v = (p->val & fld->mask) >> fld->shift;
-				pend = MIN(p->end, r->end);
-			} else {
-				v = fld->gap;
-				pend = p ? MIN(p->start, r->end) : r->end;
-			}
-			if (v != o) {
+			if (val != o) {
 				*idx = cur;
-				*sv = v;
+				*sv = val;
 				*ov = o;
 				return true;
 			}
@@ -1060,12 +1170,13 @@ static const struct field alloc_field = {"allocated", val_alloc, 4, 2, 0, bool_n
 static const struct field mapped_field = {"host-mapped", val_mapped, 1, 0, 0, bool_names};
 static const struct field poison_field = {"poisoned", val_poisoned, 2, 1, 0, bool_names};
 
-static void compare_field(const struct ofile *f, GArray *sim, const struct field *fld,
-			  const char *op, struct gs_check_report *r, unsigned int *n)
+static void compare_field(const struct ofile *f, const struct sim_view *v, GArray *sim,
+			  const struct field *fld, const char *op, struct gs_check_report *r,
+			  unsigned int *n)
 {
 	uint64_t idx, sv, ov;
 
-	if (!first_diff(f, sim, fld, &idx, &sv, &ov))
+	if (!first_diff(f, v, sim, fld, &idx, &sv, &ov))
 		return;
 	(*n)++;
 	gs_check_violation(r, "%s: index 0x%" PRIx64 ": %s simulator=%s oracle=%s", op, idx,
@@ -1161,37 +1272,122 @@ static void compare_counter(const char *op, const char *what, uint64_t sv, uint6
 			   ov);
 }
 
+/* The first index of [s, e) where two reads of the simulator disagree in @fld. */
+static bool views_differ(GArray *a, GArray *b, const struct field *fld, uint64_t s, uint64_t e,
+			 uint64_t *idx)
+{
+	guint ja = 0, jb = 0;
+
+	for (uint64_t cur = s; cur < e;) {
+		uint64_t ea, eb, va = sim_at(a, &ja, fld, cur, e, &ea),
+				 vb = sim_at(b, &jb, fld, cur, e, &eb);
+
+		if (va != vb) {
+			*idx = cur;
+			return true;
+		}
+		cur = MIN(ea, eb);
+	}
+	return false;
+}
+
+/* GS_ORACLE_READ_BOTH: the query and the dump must say the same over the range. */
+static void cross_check(const struct ofile *f, const struct sim_view *q, struct gmem_file *file,
+			const char *op, struct gs_check_report *r, unsigned int *n)
+{
+	/* (the folio order is only cross-checked: compare_orders() judges it) */
+	static const struct field order_field = {"folio order", NULL, 0xff00, 8, 0, NULL};
+	static const struct field *const fields[] = {&attr_field, &alloc_field, &mapped_field,
+						     &poison_field, &order_field};
+	struct sim_view d;
+	uint64_t idx, e = MIN(q->e, f->npages);
+
+	view_init(&d, NULL, q->s, q->e);
+	sim_view_read_dump(&d, file);
+	reads_compared++;
+	for (unsigned int i = 0; i < G_N_ELEMENTS(fields); i++) {
+		GArray *qa = fields[i] == &attr_field ? q->attr : q->folios;
+		GArray *da = fields[i] == &attr_field ? d.attr : d.folios;
+
+		if (views_differ(qa, da, fields[i], q->s, e, &idx)) {
+			(*n)++;
+			gs_check_violation(r, "%s: index 0x%" PRIx64 ": %s: query and dump differ",
+					   op, idx, fields[i]->what);
+		}
+	}
+	if (q->i_bytes != d.i_bytes || q->has_spool != d.has_spool ||
+	    q->spool_used != d.spool_used || q->spool_rsv != d.spool_rsv) {
+		(*n)++;
+		gs_check_violation(r, "%s: file: counters: query and dump differ", op);
+	}
+	view_clear(&d, NULL);
+}
+
+static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gmem_file *file,
+				 uint64_t s, uint64_t e, const char *op, struct gs_check_report *r)
+{
+	struct sim_view v;
+	unsigned int n = 0;
+
+	view_init(&v, o, s, e);
+	if (read_mode == GS_ORACLE_READ_DUMP)
+		sim_view_read_dump(&v, file);
+	else
+		sim_view_read_query(&v, file);
+	if (read_mode == GS_ORACLE_READ_BOTH)
+		cross_check(f, &v, file, op, r, &n);
+	compare_field(f, &v, v.attr, &attr_field, op, r, &n);
+	compare_field(f, &v, v.folios, &alloc_field, op, r, &n);
+	if (f->mapped_known)
+		compare_field(f, &v, v.folios, &mapped_field, op, r, &n);
+	compare_field(f, &v, v.folios, &poison_field, op, r, &n);
+	if (f->cfg.page_order)
+		compare_orders(f, v.folios, op, r, &n);
+	compare_counter(op, "i_bytes", v.i_bytes, alloc_bytes(f), r, &n);
+	if (v.has_spool) {
+		uint64_t used = used_hpages(f);
+
+		compare_counter(op, "subpool used", v.spool_used, used, r, &n);
+		compare_counter(op, "subpool reserved", v.spool_rsv,
+				(f->npages >> f->cfg.page_order) - used, r, &n);
+	}
+	view_clear(&v, o);
+	f->dirty_s = UINT64_MAX;
+	f->dirty_e = 0;
+	return n;
+}
+
 unsigned int gs_oracle_compare(struct gs_oracle *o, int id, struct gmem_file *file, const char *op,
 			       struct gs_check_report *r)
 {
 	struct ofile *f = file_get(o, id);
-	struct sim_view v = {
-		.attr = g_array_new(FALSE, FALSE, sizeof(struct sival)),
-		.folios = g_array_new(FALSE, FALSE, sizeof(struct sival)),
-	};
-	unsigned int n = 0;
 
-	if (f && file && !f->closed && !f->lost) {
-		sim_view_read(&v, file);
-		compare_field(f, v.attr, &attr_field, op, r, &n);
-		compare_field(f, v.folios, &alloc_field, op, r, &n);
-		if (f->mapped_known)
-			compare_field(f, v.folios, &mapped_field, op, r, &n);
-		compare_field(f, v.folios, &poison_field, op, r, &n);
-		if (f->cfg.page_order)
-			compare_orders(f, v.folios, op, r, &n);
-		compare_counter(op, "i_bytes", v.i_bytes, alloc_bytes(f), r, &n);
-		if (v.has_spool) {
-			uint64_t used = used_hpages(f);
+	if (!f || !file || f->closed || f->lost)
+		return 0;
+	return compare_view(o, f, file, 0, f->npages, op, r);
+}
 
-			compare_counter(op, "subpool used", v.spool_used, used, r, &n);
-			compare_counter(op, "subpool reserved", v.spool_rsv,
-					(f->npages >> f->cfg.page_order) - used, r, &n);
-		}
-	}
-	g_array_free(v.attr, TRUE);
-	g_array_free(v.folios, TRUE);
-	return n;
+unsigned int gs_oracle_compare_range(struct gs_oracle *o, int id, struct gmem_file *file,
+				     uint64_t off, uint64_t len, const char *op,
+				     struct gs_check_report *r)
+{
+	struct ofile *f = file_get(o, id);
+	uint64_t s, e;
+
+	if (!f || !file || f->closed || f->lost)
+		return 0;
+	/*
+	 * The range itself: what the spec lets the operation change elsewhere
+	 * (a first use allocating the whole huge page) the model changed too.
+	 */
+	s = MIN(off / OPAGE, f->npages);
+	e = len > UINT64_MAX - off ? f->npages : MIN((off + len + OPAGE - 1) / OPAGE, f->npages);
+	/* And whatever the model itself changed since the last comparison. */
+	s = MIN(s, f->dirty_s);
+	e = MAX(e, f->dirty_e);
+	if (s >= e)
+		e = s;
+	return compare_view(o, f, file, s, e, op, r);
 }
 
 /* `check oracle`: every bound file of every live oracle against the simulator. */

@@ -13,7 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <gmemsim/alloc.h>
+#include <gmemsim/gmem.h>
 #include <gmemsim/inject.h>
+#include <gmemsim/physmem.h>
 #include <gmemsim/live.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
@@ -50,6 +52,8 @@ struct gs_scenario *gs_scenario_new(const struct gs_scenario_opts *opts)
 	s->order = g_ptr_array_new_with_free_func(obj_free);
 	s->armed = g_array_new(FALSE, FALSE, sizeof(struct gs_armed_rule));
 	gs_rng_seed(&s->rng, s->opts.seed);
+	if (s->opts.persistent)
+		s->kept_vmemmap = gs_physmem_keep_vmemmap(true);
 	return s;
 }
 
@@ -84,6 +88,8 @@ void gs_scenario_free(struct gs_scenario *s)
 	g_hash_table_destroy(s->objs);
 	g_ptr_array_free(s->order, TRUE);
 	g_array_free(s->armed, TRUE);
+	if (s->opts.persistent)
+		gs_physmem_keep_vmemmap(s->kept_vmemmap);
 	g_free(s);
 }
 
@@ -126,6 +132,12 @@ FILE *gs_scenario_out(struct gs_scenario *s)
 bool gs_scenario_quiet(struct gs_scenario *s)
 {
 	return s->opts.quiet;
+}
+
+bool gs_scenario_output_wanted(struct gs_scenario *s, const struct gs_op *op)
+{
+	return !s->opts.quiet || s->opts.verbose || s->opts.on_result || op->has_expect ||
+	       gs_trace_nr_sinks;
 }
 
 struct gs_rng *gs_scenario_rng(struct gs_scenario *s)
@@ -395,8 +407,10 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	struct gs_result res = {0};
 	unsigned long warn0 = gs_warn_count();
 	char text[512];
-	bool ok, oracle_bad;
+	bool ok, oracle_bad = false;
 
+	if (s->oracle && (op->verb->backends & s->opts.backend))
+		oracle_bad = gs_scenario_oracle_hook->before(s, s->oracle, op);
 	if (!(op->verb->backends & s->opts.backend)) {
 		res.skipped = true;
 		s->ops_skipped++;
@@ -406,8 +420,11 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	s->ops_run++;
 	res.warns = gs_warn_count() - warn0;
 	s->last = res;
-	gs_result_format(&res, text, sizeof(text));
-	trace_op(op, &res, text);
+	/* The result's text is for a trace sink and -v: a quiet run without them makes none. */
+	if (gs_trace_nr_sinks || (s->opts.verbose && !op->verb->text)) {
+		gs_result_format(&res, text, sizeof(text));
+		trace_op(op, &res, text);
+	}
 	if (s->opts.on_result)
 		s->opts.on_result(s->opts.on_result_arg, op, &res);
 	if (s->opts.verbose && !op->verb->text)
@@ -415,7 +432,7 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	if (res.skipped)
 		return GS_EXIT_OK;
 	/* The oracle follows every line run, whatever its expectation says. */
-	oracle_bad = s->oracle && gs_scenario_oracle_hook->after(s, s->oracle, op, &res);
+	oracle_bad |= s->oracle && gs_scenario_oracle_hook->after(s, s->oracle, op, &res);
 	ok = gs_scenario_expectation_met(s, op, &res);
 	if (!ok) {
 		report_mismatch(s, op, &res);
@@ -440,6 +457,18 @@ static int kernel_backend_available(struct gs_scenario *s)
 	return 1;
 }
 
+/*
+ * What a fresh process would hand this input: pfns from the start, inode 1,
+ * trace sequence 0. Memory the caller holds outside the runner keeps the
+ * layout as it is (the allocators refuse with -EBUSY, which is no error).
+ */
+static void fresh_process_layout(void)
+{
+	gs_physmem_reset_layout();
+	kvm_gmem_reset_ino();
+	gs_trace_reset_seq();
+}
+
 void gs_scenario_begin_run(struct gs_scenario *s, const char *name, uint64_t *live)
 {
 	s->file = name;
@@ -454,6 +483,10 @@ void gs_scenario_begin_run(struct gs_scenario *s, const char *name, uint64_t *li
 		if (s->opts.plant & (1u << b))
 			gs_test_plant_bug((enum gs_test_bug)b, true);
 	oracle_stop(s);
+	if (s->opts.persistent)
+		fresh_process_layout();
+	if (s->opts.metadata_only)
+		s->saved_backing = gs_physmem_override_backing(GS_BACKING_NONE);
 	if (s->opts.oracle && s->opts.backend == GS_BACKEND_SIM && gs_scenario_oracle_hook)
 		s->oracle = gs_scenario_oracle_hook->start();
 	gs_scenario_reseed(s, s->opts.seed);
@@ -495,10 +528,14 @@ int gs_scenario_end_run(struct gs_scenario *s, int status, const uint64_t *live)
 	 * rules, or it would fail where no kernel fails.
 	 */
 	report_unfired_rules(s);
+	if (s->oracle && gs_scenario_oracle_hook->finish(s, s->oracle) && status == GS_EXIT_OK)
+		status = GS_EXIT_FAIL;
 	oracle_stop(s);
 	destroy_objects(s);
 	gs_scenario_modules_teardown();
 	gs_test_bugs = s->bugs_before; /* `plant` and opts.plant last one run */
+	if (s->opts.metadata_only)
+		gs_physmem_override_backing(s->saved_backing);
 	if (status == GS_EXIT_OK && warns) {
 		fprintf(s->opts.err, "%s: %lu WARN(s) after line %u not covered by expect-warns\n",
 			s->file, warns, s->warn_base_line);

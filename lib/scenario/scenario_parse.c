@@ -29,6 +29,7 @@ struct line_ctx {
 	FILE *err;
 	char *msg; /* first error of the line */
 	struct gs_script *script;
+	GString *buf; /* scratch for a quoted word and the folded line, reused */
 };
 
 static __printf(2, 3) int line_error(struct line_ctx *c, const char *fmt, ...)
@@ -150,6 +151,28 @@ static int signal_from_name(const char *name)
 }
 
 /*
+ * A word without quotes (nearly all of them): its bytes as they are, with no
+ * copy through the scratch buffer. False, and nothing consumed, for one
+ * with a quote.
+ */
+static bool plain_word(struct line_ctx *c, const char *s, size_t len, size_t *i, struct token *t)
+{
+	size_t j = *i;
+	const char *eq;
+
+	while (j < len && s[j] != ' ' && s[j] != '\t' && s[j] != '#' && s[j] != '"')
+		j++;
+	if (j < len && s[j] == '"')
+		return false;
+	eq = memchr(s + *i, '=', j - *i);
+	t->eq = eq ? (int)(eq - (s + *i)) : -1;
+	t->text = g_string_chunk_insert_len(c->script->strings, s + *i, (gssize)(j - *i));
+	t->end = j;
+	*i = j;
+	return true;
+}
+
+/*
  * Split one line into tokens. Quotes group (with \" \\ \n \t escapes), '#'
  * outside quotes ends the line, "=>" at the start of a token is the
  * expectation separator.
@@ -180,7 +203,10 @@ static int tokenize(struct line_ctx *c, const char *s, size_t len, struct token 
 			t->end = i;
 			continue;
 		}
-		buf = g_string_new(NULL);
+		if (plain_word(c, s, len, &i, t))
+			continue;
+		buf = c->buf;
+		g_string_truncate(buf, 0);
 		while (i < len && s[i] != ' ' && s[i] != '\t' && s[i] != '#') {
 			if (s[i] != '"') {
 				if (s[i] == '=' && t->eq < 0 && !t->quoted)
@@ -198,23 +224,21 @@ static int tokenize(struct line_ctx *c, const char *s, size_t len, struct token 
 				}
 				g_string_append_c(buf, ch);
 			}
-			if (i >= len) {
-				g_string_free(buf, TRUE);
+			if (i >= len)
 				return line_error(c, "unterminated quoted string");
-			}
 			i++;
 		}
 		t->end = i;
 		t->text = g_string_chunk_insert_len(c->script->strings, buf->str, (gssize)buf->len);
-		g_string_free(buf, TRUE);
 	}
 	return 0;
 }
 
 int gs_verb_key_index(const struct gs_verb *verb, const char *key)
 {
+	/* The first letter first: this runs for every key a verb reads, on every line. */
 	for (int i = 0; verb->keys && verb->keys[i].name; i++)
-		if (!strcmp(verb->keys[i].name, key))
+		if (verb->keys[i].name[0] == key[0] && !strcmp(verb->keys[i].name, key))
 			return i;
 	return -1;
 }
@@ -456,18 +480,23 @@ static int check_complete(struct line_ctx *c, const struct gs_verb *verb, struct
 /* The line as written, runs of blanks folded to one space, for messages. */
 static const char *line_text(struct line_ctx *c, const char *s, size_t len)
 {
-	GString *g = g_string_sized_new(len);
-	const char *ret;
+	GString *g = c->buf;
 
+	size_t k = 0;
+
+	/* Written with single spaces (generated text is): the bytes as they are. */
+	while (k < len && s[k] != '\t' && !(s[k] == ' ' && k + 1 < len && s[k + 1] == ' '))
+		k++;
+	if (k == len)
+		return g_string_chunk_insert_len(c->script->strings, s, (gssize)len);
+	g_string_truncate(g, 0);
 	for (size_t i = 0; i < len; i++) {
 		bool blank = s[i] == ' ' || s[i] == '\t';
 
 		if (!blank || (g->len && g->str[g->len - 1] != ' '))
 			g_string_append_c(g, blank ? ' ' : s[i]);
 	}
-	ret = g_string_chunk_insert_len(c->script->strings, g->str, (gssize)g->len);
-	g_string_free(g, TRUE);
-	return ret;
+	return g_string_chunk_insert_len(c->script->strings, g->str, (gssize)g->len);
 }
 
 static int parse_line(struct line_ctx *c, const char *s, size_t len, struct gs_op *op)
@@ -521,16 +550,27 @@ static void report(struct line_ctx *c, unsigned int *nerr)
 	c->msg = NULL;
 }
 
+static guint count_lines(const char *text, size_t len)
+{
+	guint n = 1;
+
+	/* Blank lines make no op: a text of newlines must not size the array. */
+	for (const char *p = text; n < 1024 && (p = memchr(p, '\n', len - (size_t)(p - text))); p++)
+		n++;
+	return n;
+}
+
 struct gs_script *gs_script_parse(const char *name, const char *text, size_t len, FILE *err)
 {
 	struct gs_script *script = g_new0(struct gs_script, 1);
-	struct line_ctx c = {.name = name, .err = err, .script = script};
+	struct line_ctx c = {.name = name, .err = err, .script = script, .buf = g_string_new(NULL)};
 	unsigned int nerr = 0;
 	size_t pos = 0;
 
 	script->name = g_strdup(name);
 	script->strings = g_string_chunk_new(4096);
-	script->ops = g_array_new(FALSE, TRUE, sizeof(struct gs_op));
+	/* One op a line at most: sized once, not grown (and copied) as lines come. */
+	script->ops = g_array_sized_new(FALSE, TRUE, sizeof(struct gs_op), count_lines(text, len));
 	/* Editors on some systems start UTF-8 files with a byte order mark: not part of a verb. */
 	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
 		pos = 3;
@@ -552,6 +592,7 @@ struct gs_script *gs_script_parse(const char *name, const char *text, size_t len
 		}
 		pos = end + 1;
 	}
+	g_string_free(c.buf, TRUE);
 	if (nerr) {
 		gs_script_free(script);
 		return NULL;

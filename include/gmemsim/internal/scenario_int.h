@@ -46,6 +46,8 @@ struct gs_scenario {
 	void *oracle;		  /* opts.oracle: the oracle adapter's state for this run */
 	unsigned int bugs_before; /* gs_test_bugs when the run began: restored at its end */
 	bool lax;		  /* `strict off`: lines without "=>" accept any result */
+	bool kept_vmemmap;	  /* opts.persistent: gs_physmem_keep_vmemmap() before the runner */
+	int saved_backing;	  /* opts.metadata_only: the backing override before the run */
 };
 
 /* The expectation kind called @key, or NULL. */
@@ -92,7 +94,8 @@ struct gs_kvm_memory_attributes2 gs_scenario_convert_args(const struct gs_op *op
 /*
  * The oracle's adapter (scenario_oracle.c) as the runner sees it: a state per
  * run, and a call after every line run (returns the mismatches, reported on
- * the scenario's error stream). Set by the adapter's constructor, so the
+ * the scenario's error stream); after a line only its range is compared, in
+ * full before a close and at the end of the run. Set by the adapter's constructor, so the
  * runner does not call up into the module that uses the verbs' objects.
  */
 struct gs_scenario_hook {
@@ -100,6 +103,10 @@ struct gs_scenario_hook {
 	void (*stop)(void *state);
 	unsigned int (*after)(struct gs_scenario *s, void *state, const struct gs_op *op,
 			      const struct gs_result *res);
+	/* Before a line that ends what the comparisons can see (a close): the full comparison. */
+	unsigned int (*before)(struct gs_scenario *s, void *state, const struct gs_op *op);
+	/* At the end of a run, before the teardown: the full comparison of every open file. */
+	unsigned int (*finish)(struct gs_scenario *s, void *state);
 };
 extern const struct gs_scenario_hook *gs_scenario_oracle_hook;
 
