@@ -17,7 +17,7 @@
 
 bool gs_fuzz_run(const char *text, size_t len, char *sig, size_t siglen)
 {
-	struct gs_scenario_opts o = {.oracle = true};
+	struct gs_scenario_opts o = {.oracle = true, .persistent = true};
 	int st = gs_scenario_signature(&o, "fuzz.gms", text, len, sig, siglen);
 
 	/* The decoder's lines always parse: one that does not is the finding. */
