@@ -208,6 +208,21 @@ void xas_destroy(struct xa_state *xas)
 	xas->xa_alloc = NULL;
 }
 
+int gs_xas_topup(struct xa_state *xas, unsigned int nr, unsigned int site, gfp_t gfp)
+{
+	for (unsigned int i = 0; i < nr; i++) {
+		struct xa_node *node = xa_node_alloc(xas->xa, site, gfp | __GFP_ZERO);
+
+		if (!node) {
+			xas_destroy(xas);
+			return -ENOMEM;
+		}
+		node->parent = xas->xa_alloc;
+		xas->xa_alloc = node;
+	}
+	return 0;
+}
+
 /*
  * A new empty node at @shift below @xas->xa_node (at xa_offset). Under the
  * lock we may not sleep, so a spare from xas_nomem() is used first, then
@@ -807,6 +822,56 @@ void *xa_load(struct xarray *xa, unsigned long index)
 	}
 	xa_unlock(xa);
 	return xa_is_zero(entry) ? NULL : entry;
+}
+
+/* Levels a tree needs for @index: the smallest L with index < XA_CHUNK_SIZE^L, at least 1. */
+static unsigned int xa_levels(unsigned long index)
+{
+	unsigned int levels = 1;
+
+	while (levels * XA_CHUNK_SHIFT < BITS_PER_LONG && (index >> (levels * XA_CHUNK_SHIFT)))
+		levels++;
+	return levels;
+}
+
+/*
+ * Levels added on top keep the old tree in slot 0 and @index (which the old
+ * tree did not reach) elsewhere, so its whole path below the new top is new;
+ * inside the tree, everything below the first empty slot of the path is.
+ */
+static unsigned int xa_store_nodes_locked(const struct xarray *xa, unsigned long index)
+{
+	void *entry = xa->xa_head;
+	unsigned int levels = xa_levels(index), height = 0;
+	struct xa_node *node;
+
+	if (!index && !xa_is_node(entry))
+		return 0;
+	if (!entry)
+		return levels;
+	if (xa_is_node(entry))
+		height = xa_to_node(entry)->shift / XA_CHUNK_SHIFT + 1u;
+	if (levels > height)
+		return levels - height + levels - 1;
+	for (node = xa_to_node(entry); node->shift; node = xa_to_node(entry)) {
+		entry = node->slots[get_offset(index, node)];
+		if (!entry)
+			return node->shift / XA_CHUNK_SHIFT;
+		/* An entry of a larger order is replaced where it is. */
+		if (!xa_is_node(entry))
+			return 0;
+	}
+	return 0;
+}
+
+unsigned int gs_xa_store_nodes(struct xarray *xa, unsigned long index)
+{
+	unsigned int nr;
+
+	xa_lock(xa);
+	nr = xa_store_nodes_locked(xa, index);
+	xa_unlock(xa);
+	return nr;
 }
 
 /*

@@ -641,6 +641,180 @@ START_TEST(test_fi_fault_replacing_leaves)
 }
 END_TEST
 
+/*
+ * A guest fault failing at any allocation, transiently or persistently,
+ * fails with ENOMEM before it changes anything: the MMU's page-table pages
+ * are topped up before kvm_gmem_get_pfn() adds the folio, so no failure
+ * can come after it (the fail-nth campaign's finding, docs/TESTING.md).
+ * The file and the VM's snapshots (page cache, counters, stage-2) and every
+ * layer's (the sites' live allocations included) are compared whole. A
+ * transient failure may be absorbed (a retry with GFP_KERNEL); a persistent
+ * one never is. @huge: a 2 MiB HugeTLB file (a 2M leaf), else 4 KiB pages.
+ */
+struct fi_gfault_ctx {
+	bool huge;
+	bool persistent;
+	struct kvm *kvm;
+	struct gmem_file *f;
+	struct gmem_vma *vma; /* the host fault's case */
+	char *before;
+};
+
+static char *fault_snapshot(struct fi_gfault_ctx *c)
+{
+	struct gs_state *st = gs_state_new();
+	char *text;
+
+	kvm_gmem_dump_state(st, "g", c->f->inode);
+	kvm_dump_state(st, "vm", c->kvm);
+	gs_state_collect(st);
+	text = gs_state_text(st);
+	gs_state_free(st);
+	ck_assert_ptr_nonnull(text);
+	return text;
+}
+
+static void fi_gfault_prepare(void *arg)
+{
+	struct fi_gfault_ctx *c = arg;
+	uint64_t size = c->huge ? HP : 64 * P;
+
+	c->kvm = legacy_vm(GS_KVM_X86_SW_PROTECTED_VM);
+	if (c->huge)
+		ck_assert_int_eq(set_max_huge_pages(H2M, 1), 0);
+	c->f = gmem(c->kvm, size, c->huge ? HUGETLB : 0, c->huge ? 9 : 0);
+	ck_assert_int_eq(region(c->kvm, 0, GMEM, GPA_4G, size, 0, c->f), 0);
+	ck_assert_int_eq(set_attrs(c->kvm, GPA_4G, size, PRIV, 0), 0);
+	c->before = fault_snapshot(c);
+}
+
+/* The first fault: a folio to allocate, and stage-2 empty, so its nodes too. */
+static int fi_gfault_op(void *arg)
+{
+	struct fi_gfault_ctx *c = arg;
+	int level;
+
+	return kvm_tdp_map_private(c->kvm, (GPA_4G >> PAGE_SHIFT) + 7, &level);
+}
+
+static void fi_gfault_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct fi_gfault_ctx *c = arg;
+	gfn_t gfn = GPA_4G >> PAGE_SHIFT;
+	char *after = fault_snapshot(c);
+
+	/* Every allocation failing from the nth on: nothing can absorb it. */
+	gs_assert(!c->persistent || !injected || ret, "n=%lu: persistent failure absorbed", n);
+	if (ret) {
+		gs_assert(injected && ret == -ENOMEM, "n=%lu ret=%d injected=%d", n, ret, injected);
+		gs_assert(!strcmp(after, c->before), "n=%lu: the failed fault changed the state",
+			  n);
+		ck_assert_ptr_null(xa_load(&c->f->inode->filemap, 7 >> (c->huge ? 9 : 0)));
+		ck_assert_int_eq(kvm_stage2_level(c->kvm, gfn + 7), 0);
+	} else {
+		ck_assert_ptr_nonnull(xa_load(&c->f->inode->filemap, c->huge ? 0 : 7));
+		ck_assert_int_eq(kvm_stage2_level(c->kvm, gfn + 7),
+				 c->huge ? PG_LEVEL_2M : PG_LEVEL_4K);
+	}
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	free(after);
+	free(c->before);
+	kvm_gmem_fput(c->f);
+	kvm_destroy_vm(c->kvm);
+	set_max_huge_pages(H2M, 0);
+	gs_test_assert_no_leaks();
+}
+
+START_TEST(test_fi_gfault_no_folio_left)
+{
+	static const struct gs_fail_nth_ops ops = {fi_gfault_prepare, fi_gfault_op,
+						   fi_gfault_check};
+	struct fi_gfault_ctx c = {.huge = _i / 2, .persistent = _i % 2};
+	struct gs_fail_nth cfg = {.site = GS_INJECT_ANY_SITE, .persistent = c.persistent};
+	unsigned long runs = 0;
+
+	/* The clean last run, then: what the fault allocated, one point each at least. */
+	ck_assert_int_eq(gs_fail_nth_loop(&cfg, &ops, &c, &runs), 0);
+	printf("gfault %s %s: %lu runs\n", c.huge ? "2M" : "4K",
+	       c.persistent ? "persistent" : "transient", runs);
+	ck_assert_uint_gt(runs, c.huge ? 4 : 3);
+	assert_clean();
+}
+END_TEST
+
+/*
+ * The host side of the same rule: a host fault (a pin here) on a shared
+ * page of a 2 MiB HugeTLB file allocates the huge folio and splits it for
+ * the shared page, then stores the PTE. __do_fault() preallocates the page
+ * table before ->fault, so the store cannot fail after the folio (before
+ * the top-up, a persistent failure there left 511 of its pages behind: the
+ * campaign's fuzzer-generated sequences found it). Every failure: ENOMEM,
+ * every snapshot as before.
+ */
+static void fi_hfault_prepare(void *arg)
+{
+	struct fi_gfault_ctx *c = arg;
+	struct gs_kvm_memory_attributes2 shared = {.offset = 0, .size = HP, .attributes = 0};
+
+	c->kvm = vm(GS_KVM_X86_SW_PROTECTED_VM);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 1), 0);
+	c->f = gmem(c->kvm, HP, MMAP | HUGETLB, 9);
+	/* HugeTLB files start private (INIT_SHARED is for 4 KiB ones): convert first. */
+	ck_assert_int_eq(kvm_gmem_set_attributes(c->f, &shared), 0);
+	ck_assert_int_eq(kvm_gmem_mmap(c->f, 0, HP / P, true, &c->vma), 0);
+	c->before = fault_snapshot(c);
+}
+
+static int fi_hfault_op(void *arg)
+{
+	struct fi_gfault_ctx *c = arg;
+	struct page *page;
+	int err = kvm_gmem_pin(c->vma, 52, &page);
+
+	if (!err)
+		kvm_gmem_unpin(page);
+	return err;
+}
+
+static void fi_hfault_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct fi_gfault_ctx *c = arg;
+	char *after = fault_snapshot(c);
+
+	gs_assert(!c->persistent || !injected || ret, "n=%lu: persistent failure absorbed", n);
+	if (ret) {
+		gs_assert(injected && ret == -ENOMEM, "n=%lu ret=%d injected=%d", n, ret, injected);
+		gs_assert(!strcmp(after, c->before),
+			  "n=%lu: the failed host fault changed the state", n);
+		ck_assert_ptr_null(xa_load(&c->f->inode->filemap, 52));
+	} else {
+		ck_assert_ptr_nonnull(xa_load(&c->vma->ptes, 52));
+	}
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	free(after);
+	free(c->before);
+	kvm_gmem_munmap(c->vma);
+	kvm_gmem_fput(c->f);
+	kvm_destroy_vm(c->kvm);
+	set_max_huge_pages(H2M, 0);
+	gs_test_assert_no_leaks();
+}
+
+START_TEST(test_fi_host_fault_no_folio_left)
+{
+	static const struct gs_fail_nth_ops ops = {fi_hfault_prepare, fi_hfault_op,
+						   fi_hfault_check};
+	struct fi_gfault_ctx c = {.huge = true, .persistent = _i};
+	struct gs_fail_nth cfg = {.site = GS_INJECT_ANY_SITE, .persistent = c.persistent};
+	unsigned long runs = 0;
+
+	ck_assert_int_eq(gs_fail_nth_loop(&cfg, &ops, &c, &runs), 0);
+	printf("host fault 2M %s: %lu runs\n", c.persistent ? "persistent" : "transient", runs);
+	ck_assert_uint_gt(runs, 4);
+	assert_clean();
+}
+END_TEST
+
 /* Slot creation failing at any allocation leaves no slot and no binding. */
 struct fi_ctx {
 	struct kvm *kvm;
@@ -1386,6 +1560,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_checker_catches_bad_leaf);
 	tcase_add_test(tc, test_fi_set_memory_attributes);
 	tcase_add_test(tc, test_fi_fault_replacing_leaves);
+	tcase_add_loop_test(tc, test_fi_gfault_no_folio_left, 0, 4);
+	tcase_add_loop_test(tc, test_fi_host_fault_no_folio_left, 0, 2);
 	tcase_add_test(tc, test_unmap_gfn_range);
 	tcase_add_test(tc, test_zap_cost_independent_of_neighbours);
 	tcase_add_test(tc, test_split_cross_boundary_2m);

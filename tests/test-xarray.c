@@ -725,6 +725,87 @@ START_TEST(test_account)
 }
 END_TEST
 
+/*
+ * gs_xa_store_nodes() counts exactly the nodes a store adds: topped up with
+ * gs_xas_topup(), the store allocates nothing more (every further node
+ * allocation fails) and uses every node, over stores and erases that grow,
+ * shrink and hollow the tree, multi-index entries among them.
+ */
+START_TEST(test_store_nodes)
+{
+	struct gs_inject_rule every = {.site = GS_SITE_XARRAY_NODE, .mode = GS_INJECT_EVERY};
+	struct gs_inject_rule second = {.site = GS_SITE_KMALLOC, .mode = GS_INJECT_NTH, .nth = 2};
+	DEFINE_XARRAY(xa);
+	uint64_t r = 12;
+	unsigned long added = 0;
+	int id;
+
+	for (unsigned int i = 0; i < 4000; i++) {
+		XA_STATE(xas, &xa, 0);
+		unsigned long index, before;
+		unsigned int nr;
+
+		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+		/* Indices of every magnitude, the small ones often, so paths meet. */
+		index = (r >> 33) & ((1UL << ((r >> 8) % (3 * CHUNK_SHIFT + 2))) - 1);
+		if ((r >> 20) % 4 == 0) {
+			xa_erase(&xa, index);
+			continue;
+		}
+		if ((r >> 20) % 16 == 1) {
+			EXPECT(!xa_store_order(&xa, index, CHUNK_SHIFT, xa_mk_index(i),
+					       GFP_KERNEL));
+			continue;
+		}
+		nr = gs_xa_store_nodes(&xa, index);
+		before = xa_nr_nodes(&xa);
+		xas_set(&xas, index);
+		EXPECT(!gs_xas_topup(&xas, nr, GS_SITE_XARRAY_NODE, GFP_KERNEL));
+		id = gs_inject_arm(&every);
+		xas_lock(&xas);
+		xas_store(&xas, xa_mk_index(i));
+		xas_unlock(&xas);
+		gs_inject_disarm(id);
+		EXPECT(!xas_error(&xas));
+		EXPECT(!xas.xa_alloc);
+		EXPECT(xa_nr_nodes(&xa) == before + nr);
+		EXPECT(xa_load(&xa, index) == xa_mk_index(i));
+		added += nr;
+		if (i % 500 == 0)
+			xa_check(&xa);
+	}
+	ck_assert_uint_gt(added, 100);
+	xa_check(&xa);
+
+	/* A top-up that fails part way keeps nothing; the nodes are charged to the caller's site. */
+	{
+		XA_STATE(xas, &xa, 1UL << 40);
+		struct gs_site_stats st;
+		unsigned int nr = gs_xa_store_nodes(&xa, 1UL << 40);
+
+		ck_assert_uint_gt(nr, 1);
+		id = gs_inject_arm(&second);
+		ck_assert_int_eq(gs_xas_topup(&xas, nr, GS_SITE_KMALLOC, GFP_KERNEL), -ENOMEM);
+		gs_inject_disarm(id);
+		ck_assert_ptr_null(xas.xa_alloc);
+		gs_site_stats(GS_SITE_KMALLOC, &st);
+		ck_assert_uint_eq(st.live, 0);
+		ck_assert_int_eq(gs_xas_topup(&xas, nr, GS_SITE_KMALLOC, GFP_KERNEL), 0);
+		xas_lock(&xas);
+		xas_store(&xas, xa_mk_index(1));
+		xas_unlock(&xas);
+		ck_assert_int_eq(xas_error(&xas), 0);
+		ck_assert_ptr_null(xas.xa_alloc);
+		gs_site_stats(GS_SITE_KMALLOC, &st);
+		ck_assert_uint_eq(st.live, nr);
+		xa_erase(&xa, 1UL << 40);
+		gs_site_stats(GS_SITE_KMALLOC, &st);
+		ck_assert_uint_eq(st.live, 0);
+	}
+	xa_finish(&xa);
+}
+END_TEST
+
 START_TEST(test_destroy)
 {
 	DEFINE_XARRAY(xa);
@@ -1342,6 +1423,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_pause);
 	tcase_add_test(tc, test_account);
 	tcase_add_test(tc, test_destroy);
+	tcase_add_test(tc, test_store_nodes);
 	tcase_add_test(tc, test_store_range);
 	tcase_add_test(tc, test_lock_protocol);
 	tcase_add_test(tc, test_dump_validate);

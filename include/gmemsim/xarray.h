@@ -612,6 +612,40 @@ GS_API bool xas_nomem(struct xa_state *xas, gfp_t gfp);
 GS_API void xas_destroy(struct xa_state *xas);
 
 /**
+ * gs_xa_store_nodes() - how many nodes a store of one entry at @index adds
+ * @xa: the array
+ * @index: where an order-0 entry would be stored
+ *
+ * The levels the tree would grow on top plus the missing nodes of the path
+ * down to @index: what gs_xas_topup() must put in an xa_state for that
+ * store to need no allocation (a page table's pages, counted before the
+ * walk that fills them). gmemsim's own; Linux callers size such caches by
+ * the tree's maximum height instead.
+ *
+ * Context: takes xa_lock.
+ * Return: the number of nodes, 0 when the path exists.
+ */
+GS_API unsigned int gs_xa_store_nodes(struct xarray *xa, unsigned long index);
+
+/**
+ * gs_xas_topup() - put @nr new nodes in @xas->xa_alloc for later stores
+ * @xas: the state the stores will use
+ * @nr: how many (gs_xa_store_nodes())
+ * @site: the allocation site they are charged to (and freed from)
+ * @gfp: allocation flags; may sleep
+ *
+ * What xas_nomem() does one node at a time after a failure, done up front
+ * and at the caller's site, so that a caller can allocate before it takes
+ * any step it could not undo (KVM's MMU caches, topped up before the pfn is
+ * looked up). xas_store() uses the nodes first; xas_destroy() frees those
+ * left over. gmemsim's own.
+ *
+ * Context: any; without xa_lock if @gfp may sleep.
+ * Return: 0, or -ENOMEM with @xas->xa_alloc emptied.
+ */
+GS_API int gs_xas_topup(struct xa_state *xas, unsigned int nr, unsigned int site, gfp_t gfp);
+
+/**
  * xas_get_order() - order of the entry @xas was walked to by xas_load()
  * @xas: the state
  *

@@ -17,6 +17,8 @@
 #include <gmemsim/inject.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/trace.h>
+#include <gmemsim/warn.h>
+#include <gmemsim/xarray.h>
 
 #include <gmemsim/internal/gmem_int.h>
 
@@ -91,11 +93,27 @@ static vm_fault_t gmem_fault_folio(struct gmem_inode *inode, pgoff_t index, stru
 	return 0;
 }
 
+/*
+ * Store the PTE from the page table topped up in @pte; the top-up counted
+ * every node the store adds, so needing one more is a model bug.
+ */
+static int gmem_set_pte(struct xa_state *pte, struct page *page)
+{
+	do {
+		xas_lock(pte);
+		xas_store(pte, page);
+		xas_unlock(pte);
+		WARN_ON_ONCE(xas_error(pte) == -ENOMEM);
+	} while (xas_nomem(pte, GFP_KERNEL));
+	return xas_error(pte);
+}
+
 vm_fault_t kvm_gmem_fault(struct gmem_vma *vma, unsigned long addr_page)
 {
 	struct gmem_inode *inode = vma->file->inode;
 	pgoff_t index = vma->pgoff + addr_page;
 	bool fresh = !xa_load(&inode->filemap, index);
+	XA_STATE(pte, &vma->ptes, addr_page);
 	struct folio *folio;
 	struct page *page;
 	vm_fault_t ret;
@@ -104,11 +122,21 @@ vm_fault_t kvm_gmem_fault(struct gmem_vma *vma, unsigned long addr_page)
 		return VM_FAULT_SIGBUS;
 	if (xa_load(&vma->ptes, addr_page))
 		return 0;
+	/*
+	 * __do_fault()'s prealloc_pte: the page table comes before ->fault, so
+	 * running out of memory for it leaves no folio behind (a huge folio
+	 * split for a shared page could not be taken back whole after).
+	 */
+	if (gs_xas_topup(&pte, gs_xa_store_nodes(&vma->ptes, addr_page), GS_SITE_XARRAY_NODE,
+			 GFP_KERNEL))
+		return VM_FAULT_OOM;
 	ret = gmem_fault_folio(inode, index, &folio);
-	if (ret)
+	if (ret) {
+		xas_destroy(&pte);
 		return ret;
+	}
 	page = folio_page(folio, index - folio->index);
-	if (xa_err(xa_store(&vma->ptes, addr_page, page, GFP_KERNEL))) {
+	if (gmem_set_pte(&pte, page)) {
 		/* No page table: a folio this fault added goes away again. */
 		if (fresh)
 			kvm_gmem_truncate_range(inode, folio->index,

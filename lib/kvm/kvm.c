@@ -1217,6 +1217,17 @@ int kvm_split_huge_leafs(struct kvm *kvm, struct kvm_gfn_range *range, int targe
 	return err;
 }
 
+/* A leaf of @level over @gfn lies inside the slot, its frames and file pages equally aligned. */
+static bool level_fits_slot(const struct kvm_memory_slot *slot, gfn_t gfn, int level)
+{
+	unsigned long pages = kvm_level_pages(level);
+	gfn_t b = ALIGN_DOWN(gfn, pages);
+
+	if ((slot->base_gfn ^ slot->gmem.pgoff) & (pages - 1))
+		return false;
+	return b >= slot->base_gfn && b + pages <= slot->base_gfn + slot->npages;
+}
+
 /*
  * The largest level for @gfn: no larger than the folio, inside the slot,
  * only where guest frames and file pages are equally aligned, and only over
@@ -1231,9 +1242,7 @@ static int max_mapping_level(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_
 		unsigned long pages = kvm_level_pages(level);
 		gfn_t b = ALIGN_DOWN(gfn, pages);
 
-		if ((slot->base_gfn ^ slot->gmem.pgoff) & (pages - 1))
-			continue;
-		if (b < slot->base_gfn || b + pages > slot->base_gfn + slot->npages)
+		if (!level_fits_slot(slot, gfn, level))
 			continue;
 		/*
 		 * Planted (test-only): under in-place conversion KVM keeps no
@@ -1262,19 +1271,58 @@ static bool fault_from_gmem(const struct kvm_memory_slot *slot, bool private)
 }
 
 /*
- * Install the leaf; the smaller leaves inside it go, as the MMU replaces a
- * page table by a huge leaf. The store is the only step that can fail, so
- * it comes first: a failed fault leaves stage-2 as it was.
+ * The fault's kvm_mmu_topup_memory_cache(): the page-table pages a leaf for
+ * the fault's gfn needs at any level the slot allows (the most of them),
+ * allocated before the pfn is looked up. Failing here leaves nothing
+ * behind, and the store after kvm_gmem_get_pfn() (which may add a folio)
+ * cannot fail. Stage-2's page tables are its XArray's nodes, so they are
+ * charged to xarray.node like every XArray's (the split's separate pages
+ * are kvm.mmu_cache). The kernel keeps a vCPU's cache filled to a fixed
+ * minimum; the model allocates what this fault needs and frees what it did
+ * not use, so a fault over existing page tables allocates nothing.
  */
-static int stage2_install(struct kvm *kvm, struct kvm_fault *fault, unsigned long leaf)
+static int fault_topup(struct kvm *kvm, const struct kvm_memory_slot *slot,
+		       const struct kvm_fault *fault, struct xa_state *mc)
+{
+	int top = fault->from_gmem ? PG_LEVEL_1G : PG_LEVEL_4K;
+	unsigned int need = 0;
+
+	for (int level = PG_LEVEL_4K; level <= top; level++) {
+		gfn_t base = ALIGN_DOWN(fault->gfn, kvm_level_pages(level));
+		unsigned int nr;
+
+		if (level > PG_LEVEL_4K && !level_fits_slot(slot, fault->gfn, level))
+			continue;
+		nr = gs_xa_store_nodes(&kvm->stage2, base);
+		if (nr > need)
+			need = nr;
+	}
+	return gs_xas_topup(mc, need, GS_SITE_XARRAY_NODE, GFP_KERNEL_ACCOUNT);
+}
+
+/*
+ * Install the leaf from the topped-up cache @mc; the smaller leaves inside
+ * it go, as the MMU replaces a page table by a huge leaf. The store comes
+ * first: should it fail, stage-2 is as it was.
+ */
+static int stage2_install(struct kvm *kvm, struct kvm_fault *fault, unsigned long leaf,
+			  struct xa_state *mc)
 {
 	int level = (int)(leaf & KVM_LEAF_LEVEL_MASK);
 	unsigned long pages = kvm_level_pages(level), b;
 	gfn_t base = ALIGN_DOWN(fault->gfn, pages);
-	void *old = xa_load(&kvm->stage2, base), *entry;
+	void *old, *entry;
 	int err;
 
-	err = xa_err(xa_store(&kvm->stage2, base, xa_mk_value(leaf), GFP_KERNEL));
+	xas_set(mc, base);
+	do {
+		xas_lock(mc);
+		old = xas_store(mc, xa_mk_value(leaf));
+		xas_unlock(mc);
+		/* The top-up counted every node the store adds: one more is a model bug. */
+		WARN_ON_ONCE(xas_error(mc) == -ENOMEM);
+	} while (xas_nomem(mc, GFP_KERNEL_ACCOUNT));
+	err = xas_error(mc);
 	if (err)
 		return err;
 	if (old)
@@ -1320,23 +1368,31 @@ static bool fault_already_mapped(struct kvm *kvm, struct kvm_fault *fault)
 static int fault_map(struct kvm *kvm, struct kvm_memory_slot *slot, struct kvm_fault *fault,
 		     unsigned long mmu_seq)
 {
+	XA_STATE(mc, &kvm->stage2, 0);
 	unsigned long pfn, leaf;
 	int max_order = 0, err;
 
 	fault->from_gmem = fault_from_gmem(slot, fault->private);
+	err = fault_topup(kvm, slot, fault, &mc);
+	if (err)
+		return err;
 	if (fault->from_gmem) {
 		err = kvm_slot_gmem_get_pfn(slot, fault->gfn, &pfn, &max_order);
-		if (err)
+		if (err) {
+			xas_destroy(&mc);
 			return memory_fault_exit(fault, err);
+		}
 	}
-	if (fault_stale(kvm, fault, mmu_seq))
+	if (fault_stale(kvm, fault, mmu_seq)) {
+		xas_destroy(&mc);
 		return -EAGAIN;
+	}
 	/* Host pages behind userspace_addr are modelled as 4 KiB. */
 	leaf = (unsigned long)(fault->from_gmem
 				       ? max_mapping_level(kvm, slot, fault->gfn, max_order)
 				       : PG_LEVEL_4K);
 	leaf |= (fault->private ? KVM_LEAF_PRIVATE : 0) | (fault->from_gmem ? KVM_LEAF_GMEM : 0);
-	return stage2_install(kvm, fault, leaf);
+	return stage2_install(kvm, fault, leaf, &mc);
 }
 
 int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_fault *fault)
