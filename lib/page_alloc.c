@@ -28,6 +28,8 @@ struct page_chunk {
 	struct list_head list;
 	unsigned long pfn;
 	unsigned long nr_free;
+	/* Pages handed out since the chunk was taken: only their data can be other than zero. */
+	unsigned long used[BITS_TO_LONGS(CHUNK_PAGES)];
 };
 
 static LIST_HEAD(chunks);
@@ -124,12 +126,13 @@ static void chunk_release(struct page_chunk *c)
 	nr_free -= CHUNK_PAGES;
 	chunk_of[c->pfn >> CHUNK_ORDER] = NULL;
 	list_del(&c->list);
-	gs_physmem_free_huge_resident(c->pfn, CHUNK_ORDER);
+	gs_physmem_free_huge_resident(c->pfn, CHUNK_ORDER, c->used);
 	gs_free(GS_SITE_PAGE_ALLOC, c, sizeof(*c));
 }
 
 struct folio *gs_folio_alloc_order0(gfp_t gfp)
 {
+	struct page_chunk *c;
 	struct page *page;
 	struct folio *folio;
 	unsigned long pfn;
@@ -142,7 +145,9 @@ struct folio *gs_folio_alloc_order0(gfp_t gfp)
 	page = list_first_entry(&free_pages, struct page, lru);
 	list_del(&page->lru);
 	pfn = page_to_pfn(page);
-	pfn_chunk(pfn)->nr_free--;
+	c = pfn_chunk(pfn);
+	c->nr_free--;
+	c->used[(pfn - c->pfn) / BITS_PER_LONG] |= 1UL << ((pfn - c->pfn) % BITS_PER_LONG);
 	nr_free--;
 	nr_used++;
 	folio = gs_folio_init(pfn, 0, 0, ~0UL);
