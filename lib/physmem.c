@@ -460,6 +460,14 @@ static void release_kept_data(void)
 static void free_huge(unsigned long pfn, unsigned int order, bool resident,
 		      const unsigned long *dirty);
 
+/* The struct pages of the pages handed out: the others were never written. */
+static void zero_dirty_pages(unsigned long pfn, const unsigned long *dirty)
+{
+	for (unsigned long p = 0; p < 1UL << MIN_ORDER; p++)
+		if (dirty[p / BITS_PER_LONG] & (1UL << (p % BITS_PER_LONG)))
+			memset(pfn_to_page(pfn + p), 0, sizeof(struct page));
+}
+
 void gs_physmem_free_huge(unsigned long pfn, unsigned int order)
 {
 	free_huge(pfn, order, false, NULL);
@@ -487,7 +495,9 @@ static void free_huge(unsigned long pfn, unsigned int order, bool resident,
 	clear_chunks(pfn, order);
 	/* Hand every struct page back to the host, or zero them where a runner reuses them. */
 	vmemmap_span(pfn, nr, &vm, &len);
-	if (resident)
+	if (resident && dirty && order == MIN_ORDER)
+		zero_dirty_pages(pfn, dirty);
+	else if (resident)
 		memset(pfn_to_page(pfn), 0, nr * sizeof(struct page));
 	else
 		WARN_ON(madvise(vm, len, MADV_DONTNEED));

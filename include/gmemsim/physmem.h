@@ -185,10 +185,11 @@ GS_API void gs_physmem_free_huge(unsigned long pfn, unsigned int order);
  * @pfn: its first pfn
  * @order: its order
  * @dirty: a bit per 4 KiB page of a 2 MiB page: set for every page whose
- *	data may be other than zero (every page handed out); NULL: all
+ *	data or struct page may be other than zero (every page handed out);
+ *	NULL: all
  *
- * Under gs_physmem_keep_vmemmap() a 2 MiB page's struct pages are zeroed in
- * place rather than given back, and its anonymous data stays in the host
+ * Under gs_physmem_keep_vmemmap() a 2 MiB page's (@dirty) struct pages are
+ * zeroed in place rather than given back, and its anonymous data stays in the host
  * with its @dirty pages zeroed, so that the next owner of the pfns reads
  * zero as from memory never used, without a host fault and the host's
  * clearing of 2 MiB; otherwise as gs_physmem_free_huge(). The kept data
