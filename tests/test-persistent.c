@@ -332,6 +332,7 @@ START_TEST(test_kept_data_reads_zero)
 	struct folio *folio;
 	unsigned long pfn;
 	uint8_t *data, *again;
+	bool kept;
 
 	ck_assert_uint_eq(gs_page_alloc_nr_used(), 0);
 	ck_assert_int_eq(gs_physmem_reset_layout(), 0);
@@ -348,14 +349,22 @@ START_TEST(test_kept_data_reads_zero)
 	ck_assert_ptr_nonnull(folio);
 	ck_assert_uint_eq(folio_pfn(folio), pfn);
 	again = gs_pfn_to_virt(pfn);
-	ck_assert_ptr_eq(again, data);
-	ck_assert_msg(host_resident(again), "the kept data went back to the host");
+	/*
+	 * Kept data lives in physmem's one reservation for all anonymous data;
+	 * where the host refuses it (valgrind) each chunk maps its own and
+	 * nothing is kept: the page must read zero either way.
+	 */
+	kept = again == data && host_resident(again);
+	if (!kept)
+		printf("persistent: chunk data not kept here (no shared reservation)\n");
+	ck_assert(kept || gs_test_scale(50) < 50); /* only valgrind refuses it */
 	for (size_t i = 0; i < PAGE_SIZE; i++)
 		ck_assert_msg(!again[i], "byte %zu of the reused page reads 0x%x", i, again[i]);
 	folio_put(folio);
 	/* The runner ends: what it kept goes back to the host. */
 	gs_physmem_keep_vmemmap(false);
-	ck_assert(!host_resident(data));
+	if (kept)
+		ck_assert(!host_resident(data));
 	gs_physmem_keep_vmemmap(old);
 }
 END_TEST
