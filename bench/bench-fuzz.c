@@ -25,7 +25,9 @@
 #include <string.h>
 
 #include <glib.h>
+#include <gmemsim/fuzz.h>
 #include <gmemsim/hugetlb_restructuring.h>
+#include <gmemsim/rng.h>
 #include <gmemsim/scenario.h>
 
 #include "bench.h"
@@ -179,6 +181,49 @@ BENCH_KIND(4k)
 BENCH_KIND(2m)
 BENCH_KIND(1g)
 
+/*
+ * The structured format as `gmemsim fuzz` and fuzz-ops run it: seeded
+ * bytes of 64 operations, decoded and run by gs_fuzz_run() (page data on,
+ * each input a persistent runner's). Decoding is part of the execution.
+ */
+static __attribute__((noinline)) unsigned long bench_ops(int backing, unsigned long n)
+{
+	uint8_t buf[GS_FUZZ_HEADER + GS_FUZZ_DEFAULT_OPS * GS_FUZZ_OP_SIZE];
+	unsigned long bad = 0;
+	struct gs_rng rng;
+
+	gs_rng_seed(&rng, 1);
+	for (unsigned long i = 0; i < n; i++) {
+		char sig[GS_REDUCE_SIG_LEN];
+		char *text;
+
+		for (size_t b = 0; b < sizeof(buf); b++)
+			buf[b] = (uint8_t)gs_rng_next(&rng);
+		gs_fuzz_header_set(buf, backing, -1);
+		text = gs_fuzz_decode(buf, sizeof(buf), NULL);
+		/* No finding is expected without a planted bug: one is a broken build. */
+		bad += !text || gs_fuzz_run(text, strlen(text), sig, sizeof(sig));
+		free(text);
+	}
+	return bad;
+}
+
+static __attribute__((noinline)) unsigned long bench_fuzz_ops_4k(const struct inputs *in,
+								 unsigned long n, FILE *f)
+{
+	(void)in;
+	(void)f;
+	return bench_ops(GS_FUZZ_4K, n);
+}
+
+static __attribute__((noinline)) unsigned long bench_fuzz_ops_2m(const struct inputs *in,
+								 unsigned long n, FILE *f)
+{
+	(void)in;
+	(void)f;
+	return bench_ops(GS_FUZZ_2M, n);
+}
+
 typedef unsigned long (*bench_fn)(const struct inputs *in, unsigned long n, FILE *f);
 
 /* GS_BENCH_ONLY=WORKLOAD runs that one (callgrind of the 4 KiB loop without the 1 GiB ones). */
@@ -264,6 +309,9 @@ int main(void)
 	report("fuzz.1g_fresh", bench_fuzz_1g_fresh, &in[2], bench_count(NR_INPUTS, 2), null);
 	if (bench_count(1, 0) && wanted("fuzz.1g_split"))
 		split_share(&in[2], null);
+	/* Last: gs_fuzz_run() keeps freed memory in the host from then on. */
+	report("fuzz.ops_4k", bench_fuzz_ops_4k, NULL, bench_count(3000, 100), null);
+	report("fuzz.ops_2m", bench_fuzz_ops_2m, NULL, bench_count(1000, 50), null);
 	for (int k = 0; k < 3; k++)
 		for (int i = 0; i < NR_INPUTS; i++)
 			g_free(in[k].text[i]);

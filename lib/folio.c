@@ -270,6 +270,9 @@ unsigned long gs_raw_hwpoison_count(unsigned long pfn, unsigned long nr)
 	unsigned long index, n = 0;
 	void *e;
 
+	/* The checkers ask for every folio of a file; memory failure is rare. */
+	if (xa_empty(&raw_hwp))
+		return 0;
 	xa_for_each_range (&raw_hwp, index, e, pfn, pfn + nr - 1)
 		n++;
 	return n;

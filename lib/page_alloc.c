@@ -23,11 +23,20 @@
 #define CHUNK_ORDER 9
 #define CHUNK_PAGES (1UL << CHUNK_ORDER)
 
-/* One huge page carved into order-0 pages. */
+/*
+ * One huge page carved into order-0 pages, lazily: pages below @next were
+ * handed out at least once (and are on the free list when free), pages
+ * from @next on were never touched and are handed out in pfn order after
+ * the free list runs dry, the order a free list of all 512 in pfn order
+ * gave, without writing 512 struct pages per chunk.
+ */
 struct page_chunk {
 	struct list_head list;
 	unsigned long pfn;
+	unsigned long next;
 	unsigned long nr_free;
+	/* Pages handed out since the chunk was taken: only their data can be other than zero. */
+	unsigned long used[BITS_TO_LONGS(CHUNK_PAGES)];
 };
 
 static LIST_HEAD(chunks);
@@ -35,6 +44,8 @@ static LIST_HEAD(free_pages);
 static LIST_HEAD(hwpoison_pages);
 static unsigned long nr_free, nr_used, nr_hwpoison;
 static enum gs_backing chunk_backing = GS_BACKING_ANON;
+/* The chunk with never-used pages: only the newest one (a chunk is added when all are used). */
+static struct page_chunk *carving;
 
 void gs_page_alloc_set_backing(enum gs_backing backing)
 {
@@ -109,8 +120,7 @@ static int chunk_add(gfp_t gfp)
 	}
 	chunk_of[c->pfn >> CHUNK_ORDER] = c;
 	list_add(&c->list, &chunks);
-	for (unsigned long i = 0; i < CHUNK_PAGES; i++)
-		list_add_tail(&pfn_to_page(c->pfn + i)->lru, &free_pages);
+	carving = c;
 	c->nr_free = CHUNK_PAGES;
 	nr_free += CHUNK_PAGES;
 	return 0;
@@ -119,17 +129,20 @@ static int chunk_add(gfp_t gfp)
 /* Every page of @c is free: take them off the free list and give @c back. */
 static void chunk_release(struct page_chunk *c)
 {
-	for (unsigned long i = 0; i < CHUNK_PAGES; i++)
+	for (unsigned long i = 0; i < c->next; i++)
 		list_del(&pfn_to_page(c->pfn + i)->lru);
+	if (carving == c)
+		carving = NULL;
 	nr_free -= CHUNK_PAGES;
 	chunk_of[c->pfn >> CHUNK_ORDER] = NULL;
 	list_del(&c->list);
-	gs_physmem_free_huge_resident(c->pfn, CHUNK_ORDER);
+	gs_physmem_free_huge_resident(c->pfn, CHUNK_ORDER, c->used);
 	gs_free(GS_SITE_PAGE_ALLOC, c, sizeof(*c));
 }
 
 struct folio *gs_folio_alloc_order0(gfp_t gfp)
 {
+	struct page_chunk *c;
 	struct page *page;
 	struct folio *folio;
 	unsigned long pfn;
@@ -137,12 +150,18 @@ struct folio *gs_folio_alloc_order0(gfp_t gfp)
 	/* The injector sees every allocation, not only those needing a chunk. */
 	if (gs_inject_should_fail(GS_SITE_PAGE_ALLOC, PAGE_SIZE, gfp))
 		return NULL;
-	if (list_empty(&free_pages) && chunk_add(gfp))
+	if (!list_empty(&free_pages)) {
+		page = list_first_entry(&free_pages, struct page, lru);
+		list_del(&page->lru);
+	} else if ((carving && carving->next < CHUNK_PAGES) || !chunk_add(gfp)) {
+		page = pfn_to_page(carving->pfn + carving->next++);
+	} else {
 		return NULL;
-	page = list_first_entry(&free_pages, struct page, lru);
-	list_del(&page->lru);
+	}
 	pfn = page_to_pfn(page);
-	pfn_chunk(pfn)->nr_free--;
+	c = pfn_chunk(pfn);
+	c->nr_free--;
+	c->used[(pfn - c->pfn) / BITS_PER_LONG] |= 1UL << ((pfn - c->pfn) % BITS_PER_LONG);
 	nr_free--;
 	nr_used++;
 	folio = gs_folio_init(pfn, 0, 0, ~0UL);

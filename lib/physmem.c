@@ -418,19 +418,69 @@ static void vmemmap_span(unsigned long pfn, unsigned long nr, uint8_t **start, s
 	*len = e - s;
 }
 
-static void free_huge(unsigned long pfn, unsigned int order, bool resident);
+/*
+ * Data kept in the host by a persistent runner (gs_physmem_keep_vmemmap()):
+ * the pfns of freed 2 MiB pages whose data stays faulted in, zero, until
+ * the runner ends. A few suffice (a fuzz input's machine is small); past
+ * that, data goes back to the host as without the runner.
+ */
+#define KEPT_MAX 64
+static unsigned long kept_data[KEPT_MAX];
+static unsigned int nr_kept_data;
+
+/* Keep @data (of @pfn) zero and in the host, if there is room to remember it. */
+static bool keep_data(unsigned long pfn, uint8_t *data, const unsigned long *dirty)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_kept_data && kept_data[i] != pfn; i++)
+		;
+	if (i == nr_kept_data) {
+		if (nr_kept_data == KEPT_MAX)
+			return false;
+		kept_data[nr_kept_data++] = pfn;
+	}
+	/* The next owner reads what a fresh process reads: zero. Only the pages handed out can differ. */
+	for (unsigned long p = 0; p < 1UL << MIN_ORDER; p++)
+		if (!dirty || (dirty[p / BITS_PER_LONG] & (1UL << (p % BITS_PER_LONG))))
+			memset(data + (p << PAGE_SHIFT), 0, PAGE_SIZE);
+	return true;
+}
+
+/* The runner ends: kept data that nobody uses goes back to the host. */
+static void release_kept_data(void)
+{
+	for (unsigned int i = 0; i < nr_kept_data; i++)
+		if (!pfn_valid(kept_data[i]))
+			WARN_ON(madvise(data_anon_at(kept_data[i]), PAGE_SIZE << MIN_ORDER,
+					MADV_DONTNEED));
+	nr_kept_data = 0;
+}
+
+static void free_huge(unsigned long pfn, unsigned int order, bool resident,
+		      const unsigned long *dirty);
+
+/* The struct pages of the pages handed out: the others were never written. */
+static void zero_dirty_pages(unsigned long pfn, const unsigned long *dirty)
+{
+	for (unsigned long p = 0; p < 1UL << MIN_ORDER; p++)
+		if (dirty[p / BITS_PER_LONG] & (1UL << (p % BITS_PER_LONG)))
+			memset(pfn_to_page(pfn + p), 0, sizeof(struct page));
+}
 
 void gs_physmem_free_huge(unsigned long pfn, unsigned int order)
 {
-	free_huge(pfn, order, false);
+	free_huge(pfn, order, false, NULL);
 }
 
-void gs_physmem_free_huge_resident(unsigned long pfn, unsigned int order)
+void gs_physmem_free_huge_resident(unsigned long pfn, unsigned int order,
+				   const unsigned long *dirty)
 {
-	free_huge(pfn, order, keep_vmemmap && order <= MIN_ORDER);
+	free_huge(pfn, order, keep_vmemmap && order <= MIN_ORDER, dirty);
 }
 
-static void free_huge(unsigned long pfn, unsigned int order, bool resident)
+static void free_huge(unsigned long pfn, unsigned int order, bool resident,
+		      const unsigned long *dirty)
 {
 	unsigned long nr = 1UL << order;
 	enum gs_backing b = gs_pfn_backing(pfn);
@@ -440,12 +490,14 @@ static void free_huge(unsigned long pfn, unsigned int order, bool resident)
 
 	if (WARN_ON(!pfn_valid(pfn) || !IS_ALIGNED(pfn, nr)))
 		return;
-	if (data)
+	if (data && !(resident && in_anon_region(data) && keep_data(pfn, data, dirty)))
 		put_data(data, order);
 	clear_chunks(pfn, order);
 	/* Hand every struct page back to the host, or zero them where a runner reuses them. */
 	vmemmap_span(pfn, nr, &vm, &len);
-	if (resident)
+	if (resident && dirty && order == MIN_ORDER)
+		zero_dirty_pages(pfn, dirty);
+	else if (resident)
 		memset(pfn_to_page(pfn), 0, nr * sizeof(struct page));
 	else
 		WARN_ON(madvise(vm, len, MADV_DONTNEED));
@@ -487,6 +539,8 @@ bool gs_physmem_keep_vmemmap(bool keep)
 	bool old = keep_vmemmap;
 
 	keep_vmemmap = keep;
+	if (!keep)
+		release_kept_data();
 	return old;
 }
 

@@ -101,6 +101,10 @@ GS_API void gs_fuzz_header_set(uint8_t *data, int backing, int ordering);
  * call it): the scenario engine with the oracle on, through
  * gs_scenario_signature(), so a finding is named as `gmemsim reduce` names
  * it: an oracle mismatch, a checker violation, an unexpected WARN, a leak.
+ * Each input runs as a persistent runner's (gs_scenario_opts.persistent);
+ * from the first call on, the process keeps the host memory behind freed
+ * order-0 chunks (gs_physmem_keep_vmemmap()) for the next input: what an
+ * input observes is still what a fresh process observes.
  *
  * Context: not thread-safe (the simulator is process-wide).
  * Return: true when the program failed (@sig set).

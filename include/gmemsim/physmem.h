@@ -184,13 +184,21 @@ GS_API void gs_physmem_free_huge(unsigned long pfn, unsigned int order);
  * gs_physmem_free_huge_resident() - gs_physmem_free_huge() of a page whose struct pages are all in the host
  * @pfn: its first pfn
  * @order: its order
+ * @dirty: a bit per 4 KiB page of a 2 MiB page: set for every page whose
+ *	data or struct page may be other than zero (every page handed out);
+ *	NULL: all
  *
- * Under gs_physmem_keep_vmemmap() a 2 MiB page's struct pages are zeroed in
- * place rather than given back; otherwise as gs_physmem_free_huge().
+ * Under gs_physmem_keep_vmemmap() a 2 MiB page's (@dirty) struct pages are
+ * zeroed in place rather than given back, and its anonymous data stays in the host
+ * with its @dirty pages zeroed, so that the next owner of the pfns reads
+ * zero as from memory never used, without a host fault and the host's
+ * clearing of 2 MiB; otherwise as gs_physmem_free_huge(). The kept data
+ * goes back to the host when the runner ends (gs_physmem_keep_vmemmap(false)).
  *
  * Context: any.
  */
-GS_API void gs_physmem_free_huge_resident(unsigned long pfn, unsigned int order);
+GS_API void gs_physmem_free_huge_resident(unsigned long pfn, unsigned int order,
+					  const unsigned long *dirty);
 
 /** pfn_valid() - @pfn belongs to an allocated huge page */
 GS_API bool pfn_valid(unsigned long pfn);

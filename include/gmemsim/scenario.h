@@ -348,6 +348,10 @@ GS_API void gs_scenario_init(void);
  *             its expectation is judged); the differential runner records
  *             results through it. @res and @op are valid during the call only.
  * @on_result_arg: passed to @on_result
+ * @on_result_status_only: @on_result reads only a result's status (its
+ *                         return, errno and WARN count), not the outputs
+ *                         that cost a walk of the file (convert's folio
+ *                         counts, read's nodata): they are left out
  * @oracle: follow every guest_memfd line with the per-page oracle (sim backend
  *          only; docs/ORACLE.md): a line whose answer or resulting state
  *          differs from the oracle's prediction fails
@@ -378,6 +382,7 @@ struct gs_scenario_opts {
 	bool strict;
 	void (*on_result)(void *arg, const struct gs_op *op, const struct gs_result *res);
 	void *on_result_arg;
+	bool on_result_status_only;
 	bool oracle;
 	unsigned int plant;
 	bool persistent;
@@ -643,7 +648,8 @@ GS_API bool gs_scenario_quiet(struct gs_scenario *s);
  * @op: the line
  *
  * A quiet run with no expectation on the line, no trace sink, no -v and no
- * result callback reads only the return value (and the oracle, the fields
+ * result callback (or one that reads the status only, as the fuzzers' and
+ * the reducer's) reads only the return value (and the oracle, the fields
  * it compares): a verb may skip an output that costs a walk of the file.
  *
  * Context: in a verb's run().

@@ -398,14 +398,17 @@ void kvm_gmem_dump(struct gmem_inode *inode, FILE *f)
 	}
 }
 
-/* How many raw pages of a poisoned folio memory failure took (all: record unreliable). */
-static unsigned long gmem_folio_bad_pages(const struct folio *folio)
+/*
+ * How many raw pages of a poisoned folio memory failure took (all: record
+ * unreliable), given @raw, the raw pages recorded in its range.
+ */
+static unsigned long gmem_folio_bad_pages(const struct folio *folio, unsigned long raw)
 {
 	if (folio_test_hugetlb_raw_hwp_unreliable(folio))
 		return folio_nr_pages(folio);
 	if (!folio_test_large(folio) && !folio_test_needs_merge(folio))
 		return folio_test_hwpoison(folio);
-	return gs_raw_hwpoison_count(folio_pfn(folio), folio_nr_pages(folio));
+	return raw;
 }
 
 /*
@@ -432,6 +435,8 @@ static void check_folio(struct gs_check_report *r, struct gmem_inode *inode, pgo
 {
 	int extra = folio_ref_count(folio) - (int)folio_nr_pages(folio) - folio_mapcount(folio);
 	int order = xa_get_order(&inode->filemap, index);
+	/* Once per folio: the walk visits every piece of a split 1 GiB page. */
+	unsigned long raw = gs_raw_hwpoison_count(folio_pfn(folio), folio_nr_pages(folio));
 
 	*bytes += folio_size(folio);
 	if (!entry_order_ok(inode, index, folio, order))
@@ -442,12 +447,10 @@ static void check_folio(struct gs_check_report *r, struct gmem_inode *inode, pgo
 		gs_check_violation(r, "ino %lu index %lx: folio says index %lx", inode->ino, index,
 				   folio->index);
 	/* Memory failure's record and the folio's flag agree: no bad page in a clean folio. */
-	if (folio_test_hwpoison(folio) != (gmem_folio_bad_pages(folio) > 0) ||
-	    (!folio_test_hwpoison(folio) &&
-	     gs_raw_hwpoison_count(folio_pfn(folio), folio_nr_pages(folio))))
+	if (folio_test_hwpoison(folio) != (gmem_folio_bad_pages(folio, raw) > 0) ||
+	    (!folio_test_hwpoison(folio) && raw))
 		gs_check_violation(r, "ino %lu index %lx: hwpoison flag %d, %lu bad pages recorded",
-				   inode->ino, index, folio_test_hwpoison(folio),
-				   gs_raw_hwpoison_count(folio_pfn(folio), folio_nr_pages(folio)));
+				   inode->ino, index, folio_test_hwpoison(folio), raw);
 	if (extra < 0 || (folio_test_large(folio) ? extra != atomic_read(&folio->_pincount)
 						  : extra % GUP_PIN_COUNTING_BIAS))
 		gs_check_violation(r,
@@ -537,8 +540,12 @@ void kvm_gmem_dump_state(struct gs_state *st, const char *path, struct gmem_inod
 		gs_state_add(st, p, "ref", "%d", folio_ref_count(folio));
 		gs_state_add(st, p, "map", "%d", folio_mapcount(folio));
 		gs_state_add(st, p, "flags", "0x%lx", folio->flags);
-		if (folio_test_hwpoison(folio))
-			gs_state_add_u64(st, p, "bad_pages", gmem_folio_bad_pages(folio));
+		if (folio_test_hwpoison(folio)) {
+			unsigned long raw =
+				gs_raw_hwpoison_count(folio_pfn(folio), folio_nr_pages(folio));
+
+			gs_state_add_u64(st, p, "bad_pages", gmem_folio_bad_pages(folio, raw));
+		}
 	}
 	mas_for_each (&mas, entry, ULONG_MAX) {
 		unsigned long v = xa_to_value(entry);

@@ -13,12 +13,25 @@
 #include <sys/stat.h>
 #include <glib.h>
 #include <gmemsim/fuzz.h>
+#include <gmemsim/physmem.h>
 #include <gmemsim/rng.h>
 
 bool gs_fuzz_run(const char *text, size_t len, char *sig, size_t siglen)
 {
 	struct gs_scenario_opts o = {.oracle = true, .persistent = true};
-	int st = gs_scenario_signature(&o, "fuzz.gms", text, len, sig, siglen);
+	static bool kept;
+	int st;
+
+	/*
+	 * Each input is a runner of its own: without this, the end of each
+	 * would give the kept memory back to the host, and the next would
+	 * fault it in and have the host clear it again.
+	 */
+	if (!kept) {
+		gs_physmem_keep_vmemmap(true);
+		kept = true;
+	}
+	st = gs_scenario_signature(&o, "fuzz.gms", text, len, sig, siglen);
 
 	/* The decoder's lines always parse: one that does not is the finding. */
 	if (st == GS_EXIT_SYNTAX)

@@ -1051,10 +1051,13 @@ static void access_note(struct access *a, const unsigned char *buf, size_t n)
 /* Transfer @a->len bytes; 0, or the first chunk's failure (GS_SYS_SIGBUS, -ENOMEM). */
 static int access_chunks(struct access *a, unsigned char *buf, int byte)
 {
+	/* A write's source is one page of its byte: filling the whole buffer cost more than the copy. */
+	uint64_t chunk = a->write ? PAGE_SIZE : ACCESS_CHUNK;
+
 	if (a->write)
-		memset(buf, byte, (size_t)MIN(a->len, ACCESS_CHUNK));
+		memset(buf, byte, (size_t)MIN(a->len, chunk));
 	while (a->done < a->len) {
-		size_t n = (size_t)MIN(a->len - a->done, ACCESS_CHUNK), got = 0;
+		size_t n = (size_t)MIN(a->len - a->done, chunk), got = 0;
 		unsigned char *at = a->addr + a->done;
 		int r = a->write ? a->g->sys->host_write(at, buf, n, &got)
 				 : a->g->sys->host_read(at, buf, n, &got);

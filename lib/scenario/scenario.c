@@ -136,7 +136,8 @@ bool gs_scenario_quiet(struct gs_scenario *s)
 
 bool gs_scenario_output_wanted(struct gs_scenario *s, const struct gs_op *op)
 {
-	return !s->opts.quiet || s->opts.verbose || s->opts.on_result || op->has_expect ||
+	return !s->opts.quiet || s->opts.verbose ||
+	       (s->opts.on_result && !s->opts.on_result_status_only) || op->has_expect ||
 	       gs_trace_nr_sinks;
 }
 

@@ -530,32 +530,6 @@ static void check_leaves(struct gs_scenario_oracle *so, struct line *l, int id, 
 	}
 }
 
-/* The file pages a convert or punch line touched, rounded out to huge pages. */
-static void check_leaves_after(struct gs_scenario_oracle *so, struct line *l, int id)
-{
-	const struct gs_op *op = l->op;
-	struct gs_kvm_memory_attributes2 a;
-	uint64_t off, len, h = PAGE;
-	int fd = gs_scenario_gmem_fd(l->s, op->target, NULL);
-	struct gmem_file *file = fd < 0 ? NULL : gs_uapi_gmem_file(fd);
-
-	if (!file || !so->slots->len || !gs_oracle_followed(so->o, id))
-		return;
-	if (!strcmp(op->verb->name, "convert")) {
-		a = gs_scenario_convert_args(op);
-		off = a.offset;
-		len = a.size;
-	} else {
-		off = gs_op_u64(op, "off", 0);
-		len = gs_op_u64(op, "len", 0);
-	}
-	h <<= file->inode->page_order;
-	if (!len || off + len < off || off + len > UINT64_MAX - h)
-		return;
-	check_leaves(so, l, id, op->target, (off & ~(h - 1)) / PAGE,
-		     ((off + len + h - 1) & ~(h - 1)) / PAGE);
-}
-
 /*
  * Verbs that change nothing the oracle follows: they look, or act on the
  * host pools, the VM's own attributes and the machine (an allocation they
@@ -577,6 +551,92 @@ static bool is_looker(const char *verb)
 	return false;
 }
 
+/* The verbs the oracle follows, and what it knows of the others. */
+enum ov_kind {
+	OV_OTHER,
+	OV_LOOKER,
+	OV_FALLOC,
+	OV_PUNCH,
+	OV_CONVERT,
+	OV_READ,
+	OV_WRITE,
+	OV_FAULT,
+	OV_PIN,
+	OV_UNPIN,
+	OV_MUNMAP,
+	OV_CLOSE,
+	OV_GETPFN,
+	OV_GSPLIT,
+	OV_POISON,
+	OV_GMEM,
+	OV_MEMSLOT,
+	OV_GFAULT,
+	OV_POPULATE,
+};
+
+static const char *const ov_names[] = {
+	[OV_FALLOC] = "falloc", [OV_PUNCH] = "punch",	    [OV_CONVERT] = "convert",
+	[OV_READ] = "read",	[OV_WRITE] = "write",	    [OV_FAULT] = "fault",
+	[OV_PIN] = "pin",	[OV_UNPIN] = "unpin",	    [OV_MUNMAP] = "munmap",
+	[OV_CLOSE] = "close",	[OV_GETPFN] = "getpfn",	    [OV_GSPLIT] = "gsplit",
+	[OV_POISON] = "poison", [OV_GMEM] = "gmem",	    [OV_MEMSLOT] = "memslot",
+	[OV_GFAULT] = "gfault", [OV_POPULATE] = "populate",
+};
+
+/* What a verb is to the oracle, and whether it takes an offset and a length. */
+struct ov_info {
+	const struct gs_verb *verb;
+	enum ov_kind kind;
+	bool has_off, has_len;
+};
+
+/*
+ * A verb's kind by its (registered, never freed) struct, found without
+ * comparing names: the names were compared a dozen times per line.
+ */
+static const struct ov_info *ov_info(const struct gs_verb *verb)
+{
+	static struct ov_info cache[64];
+	struct ov_info *c = &cache[((uintptr_t)verb * 0x9e3779b97f4a7c15ULL) >> 58];
+
+	if (c->verb == verb)
+		return c;
+	c->verb = verb;
+	c->kind = is_looker(verb->name) ? OV_LOOKER : OV_OTHER;
+	for (unsigned int k = 0; k < G_N_ELEMENTS(ov_names); k++)
+		if (ov_names[k] && !strcmp(ov_names[k], verb->name))
+			c->kind = (enum ov_kind)k;
+	c->has_off = gs_verb_key_index(verb, "off") >= 0;
+	c->has_len = gs_verb_key_index(verb, "len") >= 0;
+	return c;
+}
+
+/* The file pages a convert or punch line touched, rounded out to huge pages. */
+static void check_leaves_after(struct gs_scenario_oracle *so, struct line *l, int id)
+{
+	const struct gs_op *op = l->op;
+	struct gs_kvm_memory_attributes2 a;
+	uint64_t off, len, h = PAGE;
+	int fd = gs_scenario_gmem_fd(l->s, op->target, NULL);
+	struct gmem_file *file = fd < 0 ? NULL : gs_uapi_gmem_file(fd);
+
+	if (!file || !so->slots->len || !gs_oracle_followed(so->o, id))
+		return;
+	if (ov_info(op->verb)->kind == OV_CONVERT) {
+		a = gs_scenario_convert_args(op);
+		off = a.offset;
+		len = a.size;
+	} else {
+		off = gs_op_u64(op, "off", 0);
+		len = gs_op_u64(op, "len", 0);
+	}
+	h <<= file->inode->page_order;
+	if (!len || off + len < off || off + len > UINT64_MAX - h)
+		return;
+	check_leaves(so, l, id, op->target, (off & ~(h - 1)) / PAGE,
+		     ((off + len + h - 1) & ~(h - 1)) / PAGE);
+}
+
 /*
  * What a line on a file can change: a looker nothing (but what the model
  * changed), a line with an offset its range (one page without a length), a
@@ -584,13 +644,13 @@ static bool is_looker(const char *verb)
  */
 static void line_scope(struct line *l)
 {
-	const struct gs_verb *verb = l->op->verb;
-	bool has_off = gs_verb_key_index(verb, "off") >= 0;
+	const struct ov_info *v = ov_info(l->op->verb);
+	bool has_off = v->has_off;
 	uint64_t off = has_off ? gs_op_u64(l->op, "off", 0) : 0;
 
-	if (is_looker(verb->name))
+	if (v->kind == OV_LOOKER)
 		line_range(l, 0, 0);
-	else if (has_off && gs_verb_key_index(verb, "len") < 0)
+	else if (has_off && !v->has_len)
 		line_range(l, off, 1);
 	else if (has_off && gs_op_has(l->op, "len"))
 		line_range(l, off, gs_op_u64(l->op, "len", 0));
@@ -602,13 +662,13 @@ static void follow_file_op(struct gs_scenario_oracle *so, struct line *l, int id
 {
 	const struct gs_op *op = l->op;
 	const char *verb = op->verb->name;
+	enum ov_kind kind = ov_info(op->verb)->kind;
 	struct gs_oracle_pred p;
 
 	line_scope(l);
-	if (!strcmp(verb, "falloc") || !strcmp(verb, "punch")) {
-		int mode = !strcmp(verb, "punch")
-				   ? GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE
-				   : (int)gs_op_u64(op, "mode", GS_FALLOC_FL_KEEP_SIZE);
+	if (kind == OV_FALLOC || kind == OV_PUNCH) {
+		int mode = kind == OV_PUNCH ? GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE
+					    : (int)gs_op_u64(op, "mode", GS_FALLOC_FL_KEEP_SIZE);
 
 		gs_oracle_fallocate(so->o, id, mode, (int64_t)gs_op_u64(op, "off", 0),
 				    (int64_t)gs_op_u64(op, "len", 0), &p);
@@ -617,21 +677,21 @@ static void follow_file_op(struct gs_scenario_oracle *so, struct line *l, int id
 		else
 			compare_answer(l, &p, res);
 		check_leaves_after(so, l, id);
-	} else if (!strcmp(verb, "convert")) {
+	} else if (kind == OV_CONVERT) {
 		after_convert(so, l, id, res);
 		check_leaves_after(so, l, id);
-	} else if (!strcmp(verb, "read") || !strcmp(verb, "write") || !strcmp(verb, "fault")) {
-		after_access(so, l, id, res, !strcmp(verb, "write"), !strcmp(verb, "fault"));
-	} else if (!strcmp(verb, "pin")) {
+	} else if (kind == OV_READ || kind == OV_WRITE || kind == OV_FAULT) {
+		after_access(so, l, id, res, kind == OV_WRITE, kind == OV_FAULT);
+	} else if (kind == OV_PIN) {
 		after_pin(so, l, id, res);
-	} else if (!strcmp(verb, "unpin")) {
+	} else if (kind == OV_UNPIN) {
 		gs_oracle_unpin(so->o, id, gs_op_u64(op, "off", 0));
-	} else if (!strcmp(verb, "munmap")) {
+	} else if (kind == OV_MUNMAP) {
 		if (!res->ret)
 			gs_oracle_munmap(so->o, id);
-	} else if (!strcmp(verb, "close")) {
+	} else if (kind == OV_CLOSE) {
 		gs_oracle_close(so->o, id);
-	} else if (!strcmp(verb, "getpfn")) {
+	} else if (kind == OV_GETPFN) {
 		gs_oracle_get_pfn(so->o, id, gs_op_u64(op, "off", 0) / PAGE, &p);
 		if (environmental(&p, res)) {
 			gs_oracle_unpredicted(so->o, id, verb, (int)res->ret);
@@ -653,18 +713,18 @@ static void follow_file_op(struct gs_scenario_oracle *so, struct line *l, int id
 						   l->name, gs_op_u64(op, "off", 0) / PAGE, fd->val,
 						   p.max_order);
 		}
-	} else if (!strcmp(verb, "gsplit")) {
+	} else if (kind == OV_GSPLIT) {
 		gs_oracle_gsplit(so->o, id, gs_op_u64(op, "off", 0) / PAGE,
 				 gs_op_u64(op, "shared", 0), &p);
 		if (environmental(&p, res))
 			gs_oracle_unpredicted(so->o, id, verb, (int)res->ret);
 		else if (!p.unpredicted)
 			compare_answer(l, &p, res);
-	} else if (!strcmp(verb, "poison")) {
+	} else if (kind == OV_POISON) {
 		gs_oracle_poison(so->o, id, gs_op_u64(op, "off", 0) / PAGE, &p);
 		if (!p.unpredicted)
 			compare_answer(l, &p, res);
-	} else if (!is_looker(verb)) {
+	} else if (kind != OV_LOOKER) {
 		/* a file verb not modelled (arch, ...): stop following the file. */
 		gs_oracle_unpredicted(so->o, id, verb, 0);
 	}
@@ -748,24 +808,24 @@ static unsigned int oracle_after(struct gs_scenario *s, void *state, const struc
 				 const struct gs_result *res)
 {
 	struct gs_scenario_oracle *so = state;
-	const char *verb = op->verb->name;
+	enum ov_kind kind = ov_info(op->verb)->kind;
 	struct line l;
 	int id;
 
 	line_init(&l, s, op);
-	if (!strcmp(verb, "gmem") && op->target) {
+	if (kind == OV_GMEM && op->target) {
 		after_create(so, &l, res);
-	} else if (!strcmp(verb, "memslot")) {
+	} else if (kind == OV_MEMSLOT) {
 		after_memslot(so, &l, res);
-	} else if (!strcmp(verb, "gfault")) {
+	} else if (kind == OV_GFAULT) {
 		after_gfault(so, &l, res);
 	} else if ((id = file_id(so, op->target)) >= 0 && gs_oracle_followed(so->o, id)) {
 		after_file_op(so, &l, id, res);
-	} else if (id >= 0 && !strcmp(verb, "close")) {
+	} else if (id >= 0 && kind == OV_CLOSE) {
 		gs_oracle_close(so->o, id);
-	} else if (id < 0 && !strcmp(verb, "populate")) {
+	} else if (id < 0 && kind == OV_POPULATE) {
 		lose_populated(so, op);
-	} else if (id < 0 && !is_looker(verb)) {
+	} else if (id < 0 && kind != OV_LOOKER) {
 		lose_all(so); /* a VM-level verb not modelled: files change in ways not modelled */
 	}
 	compare_after(so, &l);
@@ -780,7 +840,7 @@ static unsigned int oracle_before(struct gs_scenario *s, void *state, const stru
 	struct line l;
 	int id;
 
-	if (strcmp(op->verb->name, "close") || (id = file_id(so, op->target)) < 0)
+	if (ov_info(op->verb)->kind != OV_CLOSE || (id = file_id(so, op->target)) < 0)
 		return 0;
 	line_init(&l, s, op);
 	compare_one(so, &l, op->target, id);

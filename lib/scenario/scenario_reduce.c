@@ -290,7 +290,8 @@ int gs_scenario_signature(const struct gs_scenario_opts *opts, const char *name,
 				      .err = err,
 				      .quiet = true,
 				      .on_result = on_result,
-				      .on_result_arg = &w};
+				      .on_result_arg = &w,
+				      .on_result_status_only = true};
 	g = g_string_new(NULL);
 	/* WARN_ONCE sites fire again in every attempt, as in a fresh process. */
 	gs_warn_reset_once();

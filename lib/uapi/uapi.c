@@ -24,6 +24,7 @@
 #include <gmemsim/list.h>
 #include <gmemsim/sys.h>
 #include <gmemsim/uapi.h>
+#include <gmemsim/warn.h>
 
 #include <gmemsim/internal/uapi_int.h>
 
@@ -52,6 +53,7 @@ struct gs_fd {
 struct gs_map {
 	uintptr_t addr;
 	size_t len;
+	size_t resv; /* the host range reserved for it, from reserve_va() */
 	struct gmem_vma *vma;
 	struct list_head list;
 };
@@ -317,6 +319,22 @@ int gs_fallocate(int fd, int mode, off_t offset, off_t len)
 	return err ? fail(-err) : 0;
 }
 
+/* The owner of the files: the process's ids, asked once (a system call each). */
+static void owner(uid_t *uid, gid_t *gid)
+{
+	static uid_t u;
+	static gid_t g;
+	static bool known;
+
+	if (!known) {
+		u = getuid();
+		g = getgid();
+		known = true;
+	}
+	*uid = u;
+	*gid = g;
+}
+
 int gs_fstat(int fd, struct stat *st)
 {
 	struct gs_fd *f = fd_lookup(fd);
@@ -328,8 +346,7 @@ int gs_fstat(int fd, struct stat *st)
 		return fail(EFAULT);
 	memset(st, 0, sizeof(*st));
 	st->st_nlink = 1;
-	st->st_uid = getuid();
-	st->st_gid = getgid();
+	owner(&st->st_uid, &st->st_gid);
 	st->st_blksize = PAGE_SIZE;
 	switch (f->kind) {
 	case GS_FD_KVM:
@@ -352,8 +369,54 @@ int gs_fstat(int fd, struct stat *st)
 	return 0;
 }
 
+/*
+ * Host address ranges of unmapped mappings, kept reserved (PROT_NONE, no
+ * memory) for the next gs_mmap(): a fuzzer maps and unmaps files thousands
+ * of times a second, and each range was an mmap() and a munmap() of the host.
+ */
+#define VA_CACHE 16
+static struct {
+	uintptr_t addr;
+	size_t len;
+} va_cache[VA_CACHE];
+static unsigned int nr_va_cache;
+
+/* An address range of at least @len nothing else gets; *@resv: its length. */
+static void *reserve_va(size_t len, size_t *resv)
+{
+	unsigned int best = nr_va_cache;
+	void *host;
+
+	for (unsigned int i = 0; i < nr_va_cache; i++)
+		if (va_cache[i].len >= len &&
+		    (best == nr_va_cache || va_cache[i].len < va_cache[best].len))
+			best = i;
+	if (best < nr_va_cache) {
+		host = (void *)va_cache[best].addr;
+		*resv = va_cache[best].len;
+		va_cache[best] = va_cache[--nr_va_cache];
+		return host;
+	}
+	/* PROT_NONE so a stray access faults. */
+	host = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	*resv = len;
+	return host;
+}
+
+static void unreserve_va(void *addr, size_t resv)
+{
+	if (nr_va_cache < VA_CACHE) {
+		va_cache[nr_va_cache].addr = (uintptr_t)addr;
+		va_cache[nr_va_cache++].len = resv;
+		return;
+	}
+	/* Our own mapping of a size we made: munmap() cannot fail. */
+	WARN_ON(munmap(addr, resv));
+}
+
 void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
+	size_t resv;
 	unsigned long nr_pages;
 	struct gs_map *map;
 	struct gs_fd *f;
@@ -404,9 +467,7 @@ void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 		errno = ENODEV;
 		return MAP_FAILED;
 	}
-	/* An address nothing else gets; PROT_NONE so a stray access faults. */
-	host = mmap(NULL, nr_pages << PAGE_SHIFT, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	host = reserve_va(nr_pages << PAGE_SHIFT, &resv);
 	if (host == MAP_FAILED) {
 		errno = ENOMEM;
 		return MAP_FAILED;
@@ -422,6 +483,7 @@ void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 		goto out_free;
 	map->addr = (uintptr_t)host;
 	map->len = nr_pages << PAGE_SHIFT;
+	map->resv = resv;
 	list_add_tail(&map->list, &current_uapi->maps);
 	current_uapi->nr_maps++;
 	return host;
@@ -429,7 +491,7 @@ void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 out_free:
 	gs_free(GS_SITE_UAPI_MMAP, map, sizeof(*map));
 out_unreserve:
-	munmap(host, nr_pages << PAGE_SHIFT);
+	unreserve_va(host, resv);
 	errno = err;
 	return MAP_FAILED;
 }
@@ -440,7 +502,7 @@ static void map_remove(struct gs_map *map)
 	list_del(&map->list);
 	current_uapi->nr_maps--;
 	kvm_gmem_munmap(map->vma);
-	munmap((void *)map->addr, map->len);
+	unreserve_va((void *)map->addr, map->resv);
 	gs_free(GS_SITE_UAPI_MMAP, map, sizeof(*map));
 }
 
