@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <valgrind/valgrind.h>
 #include <fcntl.h>
+#include <glib.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/gmem.h>
 #include <gmemsim/kvm.h>
@@ -64,6 +65,21 @@ void gs_test_assert_no_leaks(void)
 	unsigned int n = gs_alloc_report_leaks(stderr);
 
 	ck_assert_msg(n == 0, "%u allocation site(s) still hold objects", n);
+}
+
+char *gs_test_slurp(FILE *f)
+{
+	long len;
+	char *buf;
+
+	fflush(f);
+	len = ftell(f);
+	ck_assert_int_ge(len, 0);
+	buf = g_malloc0((gsize)len + 1);
+	rewind(f);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	return buf;
 }
 
 const char *gs_test_srcdir(void)

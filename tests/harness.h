@@ -12,6 +12,7 @@
 #include <gmemsim/gmem.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * For assertions inside loops over many elements: in fork mode every
@@ -53,6 +54,12 @@ bool gs_test_forking(void);
 
 /* Fail the test if any allocation site still holds objects, listing them. */
 void gs_test_assert_no_leaks(void);
+
+/*
+ * Everything written to @f (a tmpfile() children may have written to through
+ * its descriptor), NUL-terminated; @f is closed. g_free() the result.
+ */
+char *gs_test_slurp(FILE *f);
 
 /* Directory holding tests/ sources (for data files). */
 const char *gs_test_srcdir(void);

@@ -125,21 +125,6 @@ static void assert_known_found(const char *part)
 			      known[k].what);
 }
 
-/* The text the children wrote to @f. */
-static char *slurp(FILE *f)
-{
-	long len;
-	char *buf;
-
-	fflush(f);
-	len = ftell(f);
-	ck_assert_int_ge(len, 0);
-	buf = g_malloc0((gsize)len + 1);
-	rewind(f);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	return buf;
-}
-
 /*
  * Run the campaign over one scenario text: both modes, the oracle unless
  * @oracle is false. Every finding must be known. Returns the injections.
@@ -165,8 +150,7 @@ static unsigned long campaign_one(const char *name, const char *text, size_t len
 	fo.err = err;
 	fflush(stdout);
 	status = gs_scenario_fail_nth_buffer(&opts, &fo, name, text, len, &st);
-	log = slurp(err);
-	fclose(err);
+	log = gs_test_slurp(err);
 	lines = g_strsplit(log, "\n", -1);
 	for (guint i = 0; lines[i]; i++) {
 		/* A finding of an injection: "file:line: verb nth=N ..." (diffs are indented). */
@@ -396,8 +380,7 @@ static GString *campaign_expect(const GString *seq, unsigned int i)
 	sc = gs_scenario_new(&opts);
 	gs_scenario_run_buffer(sc, "seq.gms", seq->str, seq->len);
 	gs_scenario_free(sc);
-	log = slurp(err);
-	fclose(err);
+	log = gs_test_slurp(err);
 	ck_assert_msg(!strstr(log, "check oracle:"), "sequence %u:\n%s\n%s", i, log, seq->str);
 	g_free(log);
 	for (guint n = 0; lines[n]; n++) {

@@ -463,22 +463,6 @@ struct fn_run {
 	char *err;
 };
 
-/* Read back a stream the runner's children wrote to through its descriptor. */
-static char *slurp(FILE *f)
-{
-	long len;
-	char *buf;
-
-	fflush(f);
-	len = ftell(f);
-	ck_assert_int_ge(len, 0);
-	buf = g_malloc0((size_t)len + 1);
-	rewind(f);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	return buf;
-}
-
 /*
  * The runner forks, and its children exit without freeing what they
  * inherited; memcheck checks every child for leaks at exit and would report
@@ -507,8 +491,8 @@ static struct fn_run fail_nth(const char *text, unsigned int max)
 	ck_assert_ptr_nonnull(err);
 	register_fn_verbs();
 	r.status = gs_scenario_fail_nth_buffer(NULL, &fo, "t.gms", text, strlen(text), &r.st);
-	r.out = slurp(out);
-	r.err = slurp(err);
+	r.out = gs_test_slurp(out);
+	r.err = gs_test_slurp(err);
 	return r;
 }
 
@@ -627,8 +611,8 @@ static struct fn_run fail_nth_mode(const char *text, bool oracle, enum gs_fail_n
 	ck_assert_ptr_nonnull(out);
 	ck_assert_ptr_nonnull(err);
 	r.status = gs_scenario_fail_nth_buffer(&opts, &fo, "t.gms", text, strlen(text), &r.st);
-	r.out = slurp(out);
-	r.err = slurp(err);
+	r.out = gs_test_slurp(out);
+	r.err = gs_test_slurp(err);
 	ck_assert_msg(r.status == GS_EXIT_OK && !r.st.findings, "status %d\nout:\n%s\nerr:\n%s",
 		      r.status, r.out, r.err);
 	return r;
@@ -682,7 +666,7 @@ START_TEST(fail_nth_unknown_mode)
 	ck_assert_ptr_nonnull(err);
 	ck_assert_int_eq(gs_scenario_fail_nth_buffer(NULL, &fo, "t.gms", "note x\n", 7, NULL),
 			 GS_EXIT_USAGE);
-	text = slurp(err);
+	text = gs_test_slurp(err);
 	ck_assert_ptr_nonnull(strstr(text, "unknown fail-nth mode 7"));
 	g_free(text);
 }
@@ -716,8 +700,8 @@ START_TEST(fail_nth_oracle)
 	status = gs_scenario_fail_nth_buffer(&opts, &fo, "t.gms", fn_gmem_text,
 					     strlen(fn_gmem_text), &st);
 	gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, false);
-	g_free(slurp(out));
-	text = slurp(err);
+	g_free(gs_test_slurp(out));
+	text = gs_test_slurp(err);
 	ck_assert_int_eq(status, GS_EXIT_FAIL);
 	ck_assert_msg(strstr(text, "attribute simulator=") && strstr(text, "the clean run fails"),
 		      "%s", text);
@@ -759,7 +743,7 @@ START_TEST(fail_nth_coverage)
 	ck_assert_uint_gt(one->site[gs_site_lookup("xarray.node")].lines, 1);
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(gs_fail_nth_coverage_print(f, one), gs_site_count() - reached);
-	text = slurp(f);
+	text = gs_test_slurp(f);
 	ck_assert_msg(strstr(text, "\ngmem.inode ") && strstr(text, "100.0%") &&
 			      strstr(text, "never reached: ") && strstr(text, "uapi.files"),
 		      "%s", text);
