@@ -102,13 +102,14 @@ cmd_test() {
 	build build
 	run_suites build "default (allocator=jemalloc)"
 	build build-release --buildtype=release
-	run_suites build-release "release (-O3, allocator=jemalloc)"
+	# (suite recipes builds its own fuzz binaries from the source: once, in the default build)
+	run_suites build-release "release (-O3, allocator=jemalloc)" --no-suite recipes
 	# docs/XARRAY.md: the XArray suites with 4-slot nodes, so small trees have many levels.
 	build build-xa-shift2 -Dxa_chunk_shift=2
 	run_suites build-xa-shift2 "xarray, 4-slot nodes (xa_chunk_shift=2)" xarray xarray-diff
 	build build-asan -Dallocator=system -Db_sanitize=address,undefined -Db_lundef=false
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		run_suites build-asan "asan+ubsan (allocator=system)"
+		run_suites build-asan "asan+ubsan (allocator=system)" --no-suite recipes
 	build build-vg -Dallocator=system
 	run_suites build-vg "valgrind memcheck (allocator=system)" --setup=valgrind --suite unit
 	run_recipe "fuzz build recipe (clang, libFuzzer)" fuzz/check-recipe.sh "$top" build-fuzz
