@@ -579,6 +579,23 @@ START_TEST(test_fi_set_memory_attributes)
 }
 END_TEST
 
+/* A fail-nth case's end: its file, its VM and the 2 MiB pool go, nothing may stay. */
+static void fi_release(struct kvm *kvm, struct gmem_file *f)
+{
+	kvm_gmem_fput(f);
+	kvm_destroy_vm(kvm);
+	set_max_huge_pages(H2M, 0);
+	gs_test_assert_no_leaks();
+}
+
+/* The faults of the fail-nth cases below: private, at the slot's eighth page. */
+static int fi_map_private_7(struct kvm *kvm)
+{
+	int level;
+
+	return kvm_tdp_map_private(kvm, (GPA_4G >> PAGE_SHIFT) + 7, &level);
+}
+
 /* A fault that would replace 4K leaves by a 2M one fails without touching them. */
 struct fi_fault_ctx {
 	struct kvm *kvm;
@@ -604,9 +621,8 @@ static void fi_fault_prepare(void *arg)
 static int fi_fault_op(void *arg)
 {
 	struct fi_fault_ctx *c = arg;
-	int level;
 
-	return kvm_tdp_map_private(c->kvm, (GPA_4G >> PAGE_SHIFT) + 7, &level);
+	return fi_map_private_7(c->kvm);
 }
 
 static void fi_fault_check(void *arg, int ret, unsigned long n, bool injected)
@@ -626,10 +642,7 @@ static void fi_fault_check(void *arg, int ret, unsigned long n, bool injected)
 		ck_assert_uint_eq(c->kvm->nr_leaves[PG_LEVEL_4K], 0);
 	}
 	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
-	kvm_gmem_fput(c->f);
-	kvm_destroy_vm(c->kvm);
-	set_max_huge_pages(H2M, 0);
-	gs_test_assert_no_leaks();
+	fi_release(c->kvm, c->f);
 }
 
 START_TEST(test_fi_fault_replacing_leaves)
@@ -692,9 +705,8 @@ static void fi_gfault_prepare(void *arg)
 static int fi_gfault_op(void *arg)
 {
 	struct fi_gfault_ctx *c = arg;
-	int level;
 
-	return kvm_tdp_map_private(c->kvm, (GPA_4G >> PAGE_SHIFT) + 7, &level);
+	return fi_map_private_7(c->kvm);
 }
 
 static void fi_gfault_check(void *arg, int ret, unsigned long n, bool injected)
@@ -719,10 +731,7 @@ static void fi_gfault_check(void *arg, int ret, unsigned long n, bool injected)
 	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
 	free(after);
 	free(c->before);
-	kvm_gmem_fput(c->f);
-	kvm_destroy_vm(c->kvm);
-	set_max_huge_pages(H2M, 0);
-	gs_test_assert_no_leaks();
+	fi_release(c->kvm, c->f);
 }
 
 START_TEST(test_fi_gfault_no_folio_left)
@@ -794,10 +803,7 @@ static void fi_hfault_check(void *arg, int ret, unsigned long n, bool injected)
 	free(after);
 	free(c->before);
 	kvm_gmem_munmap(c->vma);
-	kvm_gmem_fput(c->f);
-	kvm_destroy_vm(c->kvm);
-	set_max_huge_pages(H2M, 0);
-	gs_test_assert_no_leaks();
+	fi_release(c->kvm, c->f);
 }
 
 START_TEST(test_fi_host_fault_no_folio_left)
@@ -1275,10 +1281,7 @@ static void tdx_attr_check(void *arg, int ret, unsigned long n, bool injected)
 	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
 	free(after);
 	free(c->before);
-	kvm_gmem_fput(c->f);
-	kvm_destroy_vm(c->kvm);
-	set_max_huge_pages(H2M, 0);
-	gs_test_assert_no_leaks();
+	fi_release(c->kvm, c->f);
 }
 
 START_TEST(test_tdx_set_attributes_splits)
