@@ -376,15 +376,29 @@ static unsigned long unqueue_pieces(unsigned long pfn, unsigned long end, bool r
 	return n;
 }
 
-/* One entry of the huge order replaces the pieces' entries (no allocation: nodes only go). */
-static void merge_store_entry(struct xarray *pages, struct folio *folio)
+/*
+ * One entry of the huge order replaces the pieces' entries. Nodes only go,
+ * unless a truncation shrank the tree to the height of the pieces' subtree:
+ * a multi-index entry is never the head, so the tree grows a level again.
+ * The node for that comes from @reserve (taken before the point of no
+ * return, kvm_gmem_prepare_merge()); a store that still needs one fails
+ * with nothing changed, and so does the merge.
+ */
+static int merge_store_entry(struct xarray *pages, struct folio *first, unsigned int order,
+			     struct xa_node **reserve)
 {
-	XA_STATE_ORDER(xas, pages, folio->index, folio_order(folio));
+	XA_STATE_ORDER(xas, pages, first->index, order);
+	int err;
 
+	if (reserve)
+		xas.xa_alloc = *reserve;
 	xas_lock(&xas);
-	xas_store(&xas, folio);
+	xas_store(&xas, first);
 	xas_unlock(&xas);
-	WARN_ON_ONCE(xas_error(&xas));
+	err = xas_error(&xas);
+	if (reserve)
+		*reserve = xas.xa_alloc;
+	return err;
 }
 
 /*
@@ -412,8 +426,23 @@ static void merge_optimize(struct folio *folio, int refs)
 		gs_folio_write_tails(folio, HUGETLB_VMEMMAP_RESERVE_PAGES, folio_nr_pages(folio));
 }
 
+/* Does the store of the merged entry need more nodes than @reserve holds? */
+static bool merge_store_short(struct xarray *pages, const struct folio *first, unsigned int order,
+			      struct xa_node *const *reserve)
+{
+	return gs_xa_store_order_nodes(pages, first->index, order) > gs_xa_reserve_len(reserve);
+}
+
 struct folio *hugetlb_restructuring_merge_folio(struct xarray *pages, unsigned long pfn,
 						struct folio *held, int extra_refs)
+{
+	return hugetlb_restructuring_merge_folio_reserved(pages, NULL, pfn, held, extra_refs);
+}
+
+struct folio *hugetlb_restructuring_merge_folio_reserved(struct xarray *pages,
+							 struct xa_node **reserve,
+							 unsigned long pfn, struct folio *held,
+							 int extra_refs)
 {
 	const struct hugetlb_folio_meta *m = split_page(pfn);
 	unsigned long start, waiting, unqueued = 0;
@@ -428,6 +457,9 @@ struct folio *hugetlb_restructuring_merge_folio(struct xarray *pages, unsigned l
 	order = m->order;
 	waiting = m->nr_pages_waiting_to_be_merged; /* the record goes with the merge */
 	first = pfn_folio(start);
+	if (WARN(pages && merge_store_short(pages, first, order, reserve),
+		 "merge of pfn 0x%lx needs a page-cache node: callers reserve first", pfn))
+		return NULL;
 	/* Pieces on the queue (in no page cache, free) are taken by this merge instead. */
 	if (!pages && stats.queued)
 		unqueued = unqueue_pieces(start, start + (1UL << order), false);
@@ -449,8 +481,9 @@ struct folio *hugetlb_restructuring_merge_folio(struct xarray *pages, unsigned l
 	}
 	stats.waiting_pages -= waiting;
 	folio = pfn_folio(start);
+	/* Cannot fail: the nodes it needs were counted above. */
 	if (pages)
-		merge_store_entry(pages, folio);
+		WARN_ON_ONCE(merge_store_entry(pages, folio, order, reserve));
 	merge_optimize(folio, refs);
 	stats.merges++;
 	gs_trace("restructuring.merge", GS_TF_X("pfn", start), GS_TF_U("order", order));

@@ -223,6 +223,47 @@ int gs_xas_topup(struct xa_state *xas, unsigned int nr, unsigned int site, gfp_t
 	return 0;
 }
 
+unsigned int gs_xa_reserve_len(struct xa_node *const *reserve)
+{
+	unsigned int nr = 0;
+
+	for (const struct xa_node *n = reserve ? *reserve : NULL; n; n = n->parent)
+		nr++;
+	return nr;
+}
+
+int gs_xa_reserve(struct xarray *xa, struct xa_node **reserve, unsigned int nr, unsigned int site,
+		  gfp_t gfp)
+{
+	unsigned int have = gs_xa_reserve_len(reserve);
+	XA_STATE(xas, xa, 0);
+	struct xa_node *last;
+
+	if (have >= nr)
+		return 0;
+	/* Into a list of its own: a failed top-up empties the list it fills. */
+	if (gs_xas_topup(&xas, nr - have, site, gfp))
+		return -ENOMEM;
+	for (last = xas.xa_alloc; last->parent; last = last->parent)
+		;
+	last->parent = *reserve;
+	*reserve = xas.xa_alloc;
+	return 0;
+}
+
+void gs_xa_reserve_free(struct xa_node **reserve)
+{
+	struct xa_node *node = *reserve;
+
+	while (node) {
+		struct xa_node *next = node->parent;
+
+		xa_free_subtree(node);
+		node = next;
+	}
+	*reserve = NULL;
+}
+
 /*
  * A new empty node at @shift below @xas->xa_node (at xa_offset). Under the
  * lock we may not sleep, so a spare from xas_nomem() is used first, then
@@ -870,6 +911,57 @@ unsigned int gs_xa_store_nodes(struct xarray *xa, unsigned long index)
 
 	xa_lock(xa);
 	nr = xa_store_nodes_locked(xa, index);
+	xa_unlock(xa);
+	return nr;
+}
+
+/*
+ * Walk the path an order-@order store at @index takes, from the top the tree
+ * will have down to the node that holds the entry's slot, counting the nodes
+ * not there yet. Above the old top the old tree hangs in slot 0: the path
+ * goes on into it only where @index's offset is 0.
+ */
+static unsigned int xa_store_order_nodes_locked(const struct xarray *xa, unsigned long index,
+						unsigned int order)
+{
+	unsigned long mask = order < BITS_PER_LONG ? (1UL << order) - 1 : ~0UL;
+	unsigned long max = index | mask;
+	unsigned int bottom = order - order % XA_CHUNK_SHIFT, top, nr = 0;
+	void *head = xa->xa_head;
+	struct xa_node *node = xa_is_node(head) ? xa_to_node(head) : NULL;
+
+	if (order && mask == max && max != ~0UL)
+		max++;
+	/* Index 0 alone lives in the head, unless the head is a node. */
+	if (!max && !node)
+		return 0;
+	top = (xa_levels(max) - 1) * XA_CHUNK_SHIFT;
+	if (node && node->shift > top)
+		top = node->shift;
+	for (unsigned int shift = top;; shift -= XA_CHUNK_SHIFT) {
+		if (node && node->shift == shift) {
+			void *next = node->slots[get_offset(index, node)];
+
+			/* An entry of a larger order is replaced where it is. */
+			if (next && !xa_is_node(next) && shift > bottom)
+				return nr;
+			node = xa_is_node(next) ? xa_to_node(next) : NULL;
+		} else {
+			nr++;
+			if (node && ((index >> shift) & XA_CHUNK_MASK))
+				node = NULL;
+		}
+		if (shift <= bottom)
+			return nr;
+	}
+}
+
+unsigned int gs_xa_store_order_nodes(struct xarray *xa, unsigned long index, unsigned int order)
+{
+	unsigned int nr;
+
+	xa_lock(xa);
+	nr = xa_store_order_nodes_locked(xa, index, order);
 	xa_unlock(xa);
 	return nr;
 }

@@ -43,10 +43,12 @@
  * makes that 28 s of CPU at one injection per line (docs/ORACLE.md, Cost).
  * They still run transient and persistent, at one injection per line.
  */
-static const char *const no_oracle[] = {"convert-hugetlb-1g.gms", NULL};
+static const char *const no_oracle[] = {"convert-hugetlb-1g.gms",
+					"restructure-merge-shrunk-tree.gms", NULL};
 
 /* The slowest files (1 GiB snapshots), a test of their own so the parts run in parallel. */
-static const char *const heavy[] = {"convert-hugetlb-1g.gms", "truncate-hugetlb-close.gms", NULL};
+static const char *const heavy[] = {"convert-hugetlb-1g.gms", "truncate-hugetlb-close.gms",
+				    "restructure-merge-shrunk-tree.gms", NULL};
 
 /*
  * Known findings: a finding line (file:line: verb nth=N[ persistent] (site

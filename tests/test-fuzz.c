@@ -8,9 +8,13 @@
  * and `strict off` lets a generated line fail without failing the run.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <gmemsim/fuzz.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/rng.h>
@@ -208,6 +212,53 @@ static const struct {
 	{GS_BUG_ERROR_OFFSET, "oracle: convert ", 1},
 };
 
+/* A crash ends the campaign's process, but not before the input is saved where -o says. */
+START_TEST(test_campaign_crash_saved)
+{
+	gchar *dir = g_dir_make_tmp("gs-fuzz-crash-XXXXXX", NULL);
+	struct gs_fuzz_campaign_opts o = {.seed = 5,
+					  .runs = 10,
+					  .backing = GS_FUZZ_4K,
+					  .ordering = -1,
+					  .outdir = dir,
+					  .test_crash_at = 3};
+	gchar *bin, *gms, *data = NULL, *text = NULL, *decoded;
+	gsize blen = 0, tlen = 0;
+	int status;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(dir);
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		struct gs_fuzz_campaign_stats st;
+
+		gs_fuzz_campaign(&o, &st);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	bin = g_build_filename(dir, "crash-3.bin", NULL);
+	gms = g_build_filename(dir, "crash-3.gms", NULL);
+	ck_assert(g_file_get_contents(bin, &data, &blen, NULL));
+	ck_assert(g_file_get_contents(gms, &text, &tlen, NULL));
+	ck_assert_uint_gt(blen, GS_FUZZ_HEADER);
+	/* The saved bytes decode to the saved program: the input, losslessly. */
+	decoded = gs_fuzz_decode((const uint8_t *)data, blen, &o.decode);
+	ck_assert_str_eq(decoded, text);
+	free(decoded);
+	g_unlink(bin);
+	g_unlink(gms);
+	g_rmdir(dir);
+	g_free(data);
+	g_free(text);
+	g_free(bin);
+	g_free(gms);
+	g_free(dir);
+}
+END_TEST
+
 START_TEST(test_campaign_finds_planted)
 {
 	struct gs_fuzz_campaign_opts o = {.seed = planted[_i].seed,
@@ -250,6 +301,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_decode_bounds);
 	tcase_add_test(tc, test_strict_off);
 	tcase_add_test(tc, test_campaign_deterministic);
+	tcase_add_test(tc, test_campaign_crash_saved);
 	tcase_add_loop_test(tc, test_campaign_finds_planted, 0, G_N_ELEMENTS(planted));
 	suite_add_tcase(s, tc);
 	return s;

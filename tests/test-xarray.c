@@ -806,6 +806,99 @@ START_TEST(test_store_nodes)
 }
 END_TEST
 
+/*
+ * gs_xa_store_order_nodes() counts exactly the nodes a store of a
+ * multi-index entry adds, over trees that stores and erases of every order
+ * grow and shrink; gs_xa_reserve() holds them across xa_states. The case
+ * found by the fuzzer: the pieces of an order-3*CHUNK_SHIFT entry fill the
+ * whole tree, and merging them back into one entry grows it a level.
+ */
+START_TEST(test_store_order_nodes)
+{
+	struct gs_inject_rule every = {.site = GS_SITE_XARRAY_NODE, .mode = GS_INJECT_EVERY};
+	struct gs_inject_rule first = {
+		.site = GS_SITE_XARRAY_NODE, .mode = GS_INJECT_NTH, .nth = 1};
+	unsigned int big = 2 * CHUNK_SHIFT;
+	struct xa_node *reserve = NULL;
+	DEFINE_XARRAY(xa);
+	unsigned long added = 0;
+	uint64_t r = 7;
+	int id;
+
+	/* The pieces of [0, 1 << big) are the whole tree: one more level for the merged entry. */
+	for (unsigned long i = 0; i < (1UL << big); i++)
+		EXPECT(!xa_err(xa_store(&xa, i, xa_mk_index(i), GFP_KERNEL)));
+	ck_assert_uint_eq(gs_xa_store_order_nodes(&xa, 0, big), 1);
+	ck_assert_uint_eq(gs_xa_store_order_nodes(&xa, 0, CHUNK_SHIFT), 0);
+	id = gs_inject_arm(&first);
+	ck_assert_int_eq(gs_xa_reserve(&xa, &reserve, 1, GS_SITE_XARRAY_NODE, GFP_KERNEL), -ENOMEM);
+	gs_inject_disarm(id);
+	ck_assert_ptr_null(reserve);
+	ck_assert_int_eq(gs_xa_reserve(&xa, &reserve, 1, GS_SITE_XARRAY_NODE, GFP_KERNEL), 0);
+	ck_assert_int_eq(gs_xa_reserve(&xa, &reserve, 1, GS_SITE_XARRAY_NODE, GFP_KERNEL), 0);
+	ck_assert_uint_eq(gs_xa_reserve_len(&reserve), 1);
+	{
+		XA_STATE_ORDER(xas, &xa, 0, big);
+
+		xas.xa_alloc = reserve;
+		id = gs_inject_arm(&every);
+		xas_lock(&xas);
+		xas_store(&xas, xa_mk_index(0));
+		xas_unlock(&xas);
+		gs_inject_disarm(id);
+		reserve = xas.xa_alloc;
+		ck_assert_int_eq(xas_error(&xas), 0);
+	}
+	ck_assert_uint_eq(gs_xa_reserve_len(&reserve), 0);
+	EXPECT(xa_load(&xa, (1UL << big) - 1) == xa_mk_index(0));
+	xa_check(&xa);
+	xa_destroy(&xa);
+
+	for (unsigned int i = 0; i < 3000; i++) {
+		unsigned int order, nr;
+		unsigned long index, before;
+
+		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+		order = (unsigned int)((r >> 40) % (2 * CHUNK_SHIFT + 2));
+		index = ((r >> 33) & ((1UL << ((r >> 8) % (3 * CHUNK_SHIFT + 2))) - 1)) >>
+			order << order;
+		if ((r >> 20) % 4 == 0) {
+			XA_STATE_ORDER(xas, &xa, index, order);
+
+			xas_lock(&xas);
+			xas_store(&xas, NULL);
+			xas_unlock(&xas);
+			continue;
+		}
+		nr = gs_xa_store_order_nodes(&xa, index, order);
+		before = xa_nr_nodes(&xa);
+		EXPECT(!gs_xa_reserve(&xa, &reserve, nr, GS_SITE_XARRAY_NODE, GFP_KERNEL));
+		{
+			XA_STATE_ORDER(xas, &xa, index, order);
+
+			xas.xa_alloc = reserve;
+			id = gs_inject_arm(&every);
+			xas_lock(&xas);
+			xas_store(&xas, xa_mk_index(i));
+			xas_unlock(&xas);
+			gs_inject_disarm(id);
+			reserve = xas.xa_alloc;
+			EXPECT(!xas_error(&xas));
+		}
+		EXPECT(!reserve);
+		EXPECT(xa_nr_nodes(&xa) <= before + nr);
+		EXPECT(xa_load(&xa, index + (1UL << order) - 1) == xa_mk_index(i));
+		added += nr;
+		if (i % 500 == 0)
+			xa_check(&xa);
+	}
+	ck_assert_uint_gt(added, 50);
+	xa_check(&xa);
+	gs_xa_reserve_free(&reserve);
+	xa_destroy(&xa);
+}
+END_TEST
+
 START_TEST(test_destroy)
 {
 	DEFINE_XARRAY(xa);
@@ -1424,6 +1517,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_account);
 	tcase_add_test(tc, test_destroy);
 	tcase_add_test(tc, test_store_nodes);
+	tcase_add_test(tc, test_store_order_nodes);
 	tcase_add_test(tc, test_store_range);
 	tcase_add_test(tc, test_lock_protocol);
 	tcase_add_test(tc, test_dump_validate);

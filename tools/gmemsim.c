@@ -419,8 +419,7 @@ static int cmd_reduce(GOptionContext *ctx, int argc, char **argv)
 	else if (st == GS_REDUCE_MALFORMED)
 		fprintf(stderr, "%s: malformed scenario (gmemsim run shows where)\n", argv[2]);
 	else if (st == GS_REDUCE_USAGE && res.signature[0])
-		fprintf(stderr, "%s: %s: run it with `gmemsim run` (attempts run in-process)\n",
-			argv[2], res.signature);
+		fprintf(stderr, "%s: %s\n", argv[2], res.signature);
 	if (st != GS_REDUCE_DONE)
 		return st;
 	fprintf(stderr,

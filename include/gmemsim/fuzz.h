@@ -124,6 +124,12 @@ GS_API bool gs_fuzz_run(const char *text, size_t len, char *sig, size_t siglen);
  * @reduce: reduce each new unique failure with gs_scenario_reduce()
  * @stop_on_find: stop at the first failure
  * @progress: a progress line about once a second, and the findings; NULL: none
+ * @test_crash_at: TEST-ONLY: abort() while input N (1-based) runs, as a
+ *                 crash in the simulator would; 0: never
+ *
+ * A crash (a signal, a sanitizer's report) while an input runs ends the
+ * process; first the input is written to @outdir as crash-N.bin and
+ * crash-N.gms (N: its number), or, without @outdir, its program to stderr.
  */
 struct gs_fuzz_campaign_opts {
 	uint64_t seed;
@@ -136,6 +142,7 @@ struct gs_fuzz_campaign_opts {
 	bool reduce;
 	bool stop_on_find;
 	FILE *progress;
+	uint64_t test_crash_at;
 };
 
 /**

@@ -202,6 +202,8 @@ struct gs_gmem_vm_info {
  * @vmas: host mappings of the file (struct gmem_vma)
  * @files: open files of the inode (struct gmem_file)
  * @list: in the list of live inodes (for checkers)
+ * @merge_reserve: page-cache nodes reserved for merges' stores before a
+ *                 point of no return, freed when the operation ends
  */
 struct gmem_inode {
 	loff_t size;
@@ -218,6 +220,7 @@ struct gmem_inode {
 	struct list_head vmas;
 	struct list_head files;
 	struct list_head list;
+	struct xa_node *merge_reserve;
 };
 
 /**

@@ -193,6 +193,31 @@ GS_API struct folio *hugetlb_restructuring_merge_folio(struct xarray *pages, uns
 						       struct folio *held, int extra_refs);
 
 /**
+ * hugetlb_restructuring_merge_folio_reserved() - merge, the page-cache store's nodes reserved
+ * @pages: the page cache holding the pieces, or NULL
+ * @reserve: XArray nodes reserved for the store (gs_xas_topup() on @pages,
+ *           linked through ->parent); the store takes what it needs and
+ *           leaves the rest. NULL: none.
+ * @pfn: any pfn of the split huge page
+ * @held: the piece the caller holds @extra_refs references on (or NULL)
+ * @extra_refs: those references; they move to the merged folio
+ *
+ * hugetlb_restructuring_merge_folio() for callers past their point of no
+ * return: replacing the pieces' entries by one of the huge order needs a
+ * node when a truncation shrank the tree to the pieces' subtree
+ * (gs_xa_store_order_nodes()), and that node must have been allocated
+ * before. A merge whose store would need more than @reserve holds WARNs
+ * and changes nothing.
+ *
+ * Context: process context; pieces locked (not checked).
+ * Return: the merged folio, or NULL after a WARN (nothing changed).
+ */
+GS_API struct folio *hugetlb_restructuring_merge_folio_reserved(struct xarray *pages,
+								struct xa_node **reserve,
+								unsigned long pfn,
+								struct folio *held, int extra_refs);
+
+/**
  * hugetlb_restructuring_free_folio() - a piece of a split page lost its last reference
  * @folio: the piece, refcount 0
  *

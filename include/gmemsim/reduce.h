@@ -23,7 +23,7 @@
 enum gs_reduce_status {
 	GS_REDUCE_DONE = 0,	 /* a reduced scenario fails the same way */
 	GS_REDUCE_NOTHING = 1,	 /* the scenario passes: nothing to reduce */
-	GS_REDUCE_USAGE = 2,	 /* bad argument, or the scenario crashes the process */
+	GS_REDUCE_USAGE = 2,	 /* bad argument, or a child could not be run */
 	GS_REDUCE_MALFORMED = 3, /* the scenario does not parse */
 };
 
@@ -96,7 +96,10 @@ GS_API int gs_scenario_signature(const struct gs_scenario_opts *opts, const char
  * @res: filled in
  *
  * The input is first run once in a forked child: a crash (abort, BUG,
- * sanitizer) would end this process, and attempts run in-process. Then
+ * sanitizer) would end this process. If it crashes, every attempt runs in
+ * a child of its own and the signature is "crash: SIGNAME", followed by the
+ * sanitizer's summary line (directories and numbers dropped) when there is
+ * one; otherwise attempts run in-process. Then
  * comments and blank lines go, ddmin removes lines, and each remaining
  * line's arguments shrink (a key dropped where the verb does not require it,
  * a number set to 0, 1, 4K or halved), repeated until nothing changes or

@@ -628,6 +628,48 @@ GS_API void xas_destroy(struct xa_state *xas);
 GS_API unsigned int gs_xa_store_nodes(struct xarray *xa, unsigned long index);
 
 /**
+ * gs_xa_store_order_nodes() - how many nodes a store of an order-@order entry adds
+ * @xa: the array
+ * @index: the first index of the entry (aligned to its order)
+ * @order: the entry's order
+ *
+ * gs_xa_store_nodes() for a multi-index entry: the levels the tree grows on
+ * top (a multi-index entry is never the head, so one covering what the
+ * whole tree covers needs a level above it) plus the missing nodes of the
+ * path down to the node holding the entry's slot. A merge's page-cache
+ * store after a truncation shrank the tree needs one. gmemsim's own.
+ *
+ * Context: takes xa_lock.
+ * Return: the number of nodes, 0 when the slot exists.
+ */
+GS_API unsigned int gs_xa_store_order_nodes(struct xarray *xa, unsigned long index,
+					    unsigned int order);
+
+/**
+ * gs_xa_reserve() - keep at least @nr new nodes in @reserve for later stores
+ * @xa: the array they are for
+ * @reserve: a list of spare nodes (NULL when empty), linked as xa_alloc's
+ * @nr: how many it must hold
+ * @site: the allocation site they are charged to
+ * @gfp: allocation flags; may sleep
+ *
+ * A reserve outlives one xa_state: it is filled before a point of no
+ * return and handed to the stores after it (an xa_state's xa_alloc, then
+ * what is left taken back). gmemsim's own.
+ *
+ * Context: any; without xa_lock if @gfp may sleep.
+ * Return: 0, or -ENOMEM with @reserve as it was.
+ */
+GS_API int gs_xa_reserve(struct xarray *xa, struct xa_node **reserve, unsigned int nr,
+			 unsigned int site, gfp_t gfp);
+
+/** gs_xa_reserve_len() - how many nodes @reserve holds. Context: any. */
+GS_API unsigned int gs_xa_reserve_len(struct xa_node *const *reserve);
+
+/** gs_xa_reserve_free() - free the nodes left in @reserve and empty it. Context: any. */
+GS_API void gs_xa_reserve_free(struct xa_node **reserve);
+
+/**
  * gs_xas_topup() - put @nr new nodes in @xas->xa_alloc for later stores
  * @xas: the state the stores will use
  * @nr: how many (gs_xa_store_nodes())

@@ -69,6 +69,9 @@ static int gmem_check_create(const struct gs_gmem_vm_info *vm, loff_t size, uint
 
 static void gmem_inode_free(struct gmem_inode *inode)
 {
+	/* Every operation that reserves frees what is left when it ends. */
+	if (WARN_ON(inode->merge_reserve))
+		kvm_gmem_merge_reserve_free(inode);
 	mtree_destroy(&inode->shareability);
 	if (inode->spool)
 		hugepage_put_subpool(inode->spool);

@@ -1053,6 +1053,8 @@ static int __kvm_gmem_set_attributes(struct gmem_inode *inode, pgoff_t start, pg
 		err = convert_planned(inode, start, end, to_private, err_index);
 		break;
 	}
+	/* What merges did not take of the nodes reserved for them. */
+	kvm_gmem_merge_reserve_free(inode);
 	if (err && partial)
 		stats.partial++;
 	return err;

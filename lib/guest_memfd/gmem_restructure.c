@@ -19,6 +19,7 @@
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
 #include <gmemsim/hugetlb_restructuring.h>
+#include <gmemsim/sites.h>
 #include <gmemsim/warn.h>
 
 #include <gmemsim/internal/gmem_int.h>
@@ -119,6 +120,18 @@ static struct folio *split_page_pieces(struct gmem_inode *inode, pgoff_t base)
 	return first;
 }
 
+int kvm_gmem_merge_reserve(struct gmem_inode *inode, pgoff_t base)
+{
+	return gs_xa_reserve(&inode->filemap, &inode->merge_reserve,
+			     gs_xa_store_order_nodes(&inode->filemap, base, inode->page_order),
+			     GS_SITE_XARRAY_NODE, GFP_KERNEL);
+}
+
+void kvm_gmem_merge_reserve_free(struct gmem_inode *inode)
+{
+	gs_xa_reserve_free(&inode->merge_reserve);
+}
+
 int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)
 {
 	struct folio *first = split_page_pieces(inode, base);
@@ -127,6 +140,7 @@ int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)
 	if (!first)
 		return 1;
 	err = hugetlb_restructuring_can_merge(&inode->filemap, folio_pfn(first), NULL, 0);
+	err = err ?: kvm_gmem_merge_reserve(inode, base);
 	return err ? err : hugetlb_restructuring_prepare_merge(folio_pfn(first));
 }
 
@@ -160,11 +174,13 @@ void kvm_gmem_merge_huge_page(struct gmem_inode *inode, pgoff_t base)
 	if (WARN_ON(!first))
 		return;
 	zero_unused_pieces(inode, base);
-	WARN_ON(!hugetlb_restructuring_merge_folio(&inode->filemap, folio_pfn(first), NULL, 0));
+	WARN_ON(!hugetlb_restructuring_merge_folio_reserved(&inode->filemap, &inode->merge_reserve,
+							    folio_pfn(first), NULL, 0));
 }
 
 void kvm_gmem_merge_for_undo(struct gmem_inode *inode, pgoff_t base)
 {
 	if (inode->page_order && kvm_gmem_prepare_merge(inode, base) == 0)
 		kvm_gmem_merge_huge_page(inode, base);
+	kvm_gmem_merge_reserve_free(inode);
 }

@@ -265,11 +265,37 @@ static void gmem_merge_split_pages(struct gmem_inode *inode, pgoff_t start, pgof
 		if (!folio_test_needs_merge(folio) || base < start || end - base < nr)
 			continue;
 		if (!hugetlb_restructuring_can_merge(&inode->filemap, pfn, NULL, 0) &&
+		    !kvm_gmem_merge_reserve(inode, base) &&
 		    !hugetlb_restructuring_prepare_merge(pfn))
-			hugetlb_restructuring_merge_folio(&inode->filemap, pfn, NULL, 0);
+			hugetlb_restructuring_merge_folio_reserved(
+				&inode->filemap, &inode->merge_reserve, pfn, NULL, 0);
 		/* The page is done either way: go on after it. */
 		index = base + nr - 1;
 	}
+	kvm_gmem_merge_reserve_free(inode);
+}
+
+/*
+ * A punch promises its merges (P36): the page-cache nodes they may need are
+ * taken now, before anything changes. Eviction does without: a merge that
+ * finds none leaves its pieces to the deferred merge.
+ */
+static int gmem_reserve_merges(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	unsigned long nr = 1UL << inode->page_order, index;
+	struct folio *folio;
+	int err = 0;
+
+	xa_for_each_range (&inode->filemap, index, folio, start, end - 1) {
+		pgoff_t base = ALIGN_DOWN(index, nr);
+
+		if (folio_test_needs_merge(folio) && base >= start && end - base >= nr)
+			err = kvm_gmem_merge_reserve(inode, base);
+		if (err)
+			break;
+		index = base + nr - 1;
+	}
+	return err;
 }
 
 /* truncate_inode_pages_range(): every folio of [start, end) leaves the page cache. */
@@ -317,13 +343,17 @@ int kvm_gmem_merge_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff
 			 GS_TF_X("index", pinned->index));
 		return -EAGAIN;
 	}
+	err = require_merge && inode->page_order ? gmem_reserve_merges(inode, start, end) : 0;
 	filter = kvm_gmem_get_invalidate_filter(inode, start, end);
 	/* Private leaves reaching out of the range keep their outside part (P40). */
-	if (filter & KVM_FILTER_PRIVATE) {
+	if (!err && (filter & KVM_FILTER_PRIVATE)) {
 		err = kvm_gmem_split_cross_boundary_leafs(inode, start, end, KVM_FILTER_PRIVATE);
 		/* Eviction cannot fail: without the split, a crossing leaf is zapped whole. */
-		if (err && require_merge)
-			return err;
+		err = require_merge ? err : 0;
+	}
+	if (err) {
+		kvm_gmem_merge_reserve_free(inode);
+		return err;
 	}
 	/* Nobody may reach a folio through a mapping once the file lets go of it. */
 	kvm_gmem_invalidate_begin(inode, start, end, filter);

@@ -7,14 +7,28 @@
  * bytes, its .gms, and its reduction). Mirrors no kernel code.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <glib.h>
 #include <gmemsim/fuzz.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/rng.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GS_FUZZ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GS_FUZZ_ASAN 1
+#endif
+#endif
+#ifdef GS_FUZZ_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 bool gs_fuzz_run(const char *text, size_t len, char *sig, size_t siglen)
 {
@@ -131,6 +145,120 @@ static void progress(const struct gs_fuzz_campaign_opts *o, const struct gs_fuzz
 		secs);
 }
 
+/*
+ * The input being run, for a crash: a sanitizer report or a signal ends the
+ * process inside gs_fuzz_run(), and without this the input that did it would
+ * be lost with it (libFuzzer's crash-* files, for `gmemsim fuzz`).
+ */
+static struct {
+	const struct gs_fuzz_campaign_opts *opts;
+	const uint8_t *buf;
+	size_t len;
+	const char *text;
+	uint64_t nr;
+} crash_ctx;
+
+static void crash_puts(int fd, const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n) {
+		ssize_t w = write(fd, s, n);
+
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Async-signal-safe: no stdio, no allocation. */
+static void crash_write(const char *dir, const char *name, const void *data, size_t len)
+{
+	char path[4096];
+	size_t dl = strlen(dir), nl = strlen(name);
+	int fd;
+
+	if (dl + nl + 2 > sizeof(path))
+		return;
+	memcpy(path, dir, dl);
+	path[dl] = '/';
+	memcpy(path + dl + 1, name, nl + 1);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, data, len) != (ssize_t)len)
+		crash_puts(2, "fuzz: could not write the crashing input in full\n");
+	close(fd);
+}
+
+static void crash_dump(void)
+{
+	char num[24], name[40];
+	int i = (int)sizeof(num) - 1;
+	uint64_t n = crash_ctx.nr;
+
+	if (!crash_ctx.text)
+		return;
+	num[i] = 0;
+	do {
+		num[--i] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	crash_puts(2, "fuzz: input ");
+	crash_puts(2, num + i);
+	crash_puts(2, " crashed the process");
+	if (crash_ctx.opts->outdir) {
+		crash_puts(2, "; saved as ");
+		crash_puts(2, crash_ctx.opts->outdir);
+		crash_puts(2, "/crash-");
+		crash_puts(2, num + i);
+		crash_puts(2, ".{bin,gms}\n");
+		memcpy(name, "crash-", 6);
+		memcpy(name + 6, num + i, strlen(num + i) + 1);
+		memcpy(name + strlen(name), ".bin", 5);
+		crash_write(crash_ctx.opts->outdir, name, crash_ctx.buf, crash_ctx.len);
+		memcpy(name + strlen(name) - 4, ".gms", 5);
+		crash_write(crash_ctx.opts->outdir, name, crash_ctx.text, strlen(crash_ctx.text));
+	} else {
+		crash_puts(2, "; its program:\n");
+		crash_puts(2, crash_ctx.text);
+	}
+	crash_ctx.text = NULL;
+}
+
+static void crash_signal(int sig)
+{
+	crash_dump();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/*
+ * Once per process. ASan keeps its own SIGSEGV/SIGBUS handlers (and its
+ * report) and calls back before it dies; an abort(), a BUG() or a trap are
+ * ours in every build.
+ */
+static void crash_hooks(void)
+{
+	static const int sigs[] = {SIGABRT, SIGFPE, SIGILL,
+#ifndef GS_FUZZ_ASAN
+				   SIGSEGV, SIGBUS
+#endif
+	};
+	struct sigaction sa = {.sa_handler = crash_signal, .sa_flags = SA_RESETHAND};
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+#ifdef GS_FUZZ_ASAN
+	__sanitizer_set_death_callback(crash_dump);
+#endif
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
 static uint64_t count_lines(const char *text)
 {
 	uint64_t n = 0;
@@ -152,6 +280,7 @@ int gs_fuzz_campaign(const struct gs_fuzz_campaign_opts *o, struct gs_fuzz_campa
 	if (o->outdir && g_mkdir_with_parents(o->outdir, 0755))
 		ret = -errno;
 	gs_rng_seed(&rng, o->seed);
+	crash_hooks();
 	while (!ret && (!o->runs || st->execs < o->runs)) {
 		gint64 now = g_get_monotonic_time();
 		char sig[GS_REDUCE_SIG_LEN];
@@ -172,6 +301,13 @@ int gs_fuzz_campaign(const struct gs_fuzz_campaign_opts *o, struct gs_fuzz_campa
 		}
 		st->execs++;
 		st->ops += count_lines(text);
+		crash_ctx.opts = o;
+		crash_ctx.buf = buf;
+		crash_ctx.len = len;
+		crash_ctx.text = text;
+		crash_ctx.nr = st->execs;
+		if (o->test_crash_at == st->execs)
+			abort();
 		if (gs_fuzz_run(text, strlen(text), sig, sizeof(sig))) {
 			st->failing++;
 			if (!st->first_find) {
@@ -186,6 +322,7 @@ int gs_fuzz_campaign(const struct gs_fuzz_campaign_opts *o, struct gs_fuzz_campa
 				ret = new_failure(o, st, sig, buf, len, text);
 			}
 		}
+		crash_ctx.text = NULL;
 		free(text);
 		if (o->stop_on_find && st->failing)
 			break;

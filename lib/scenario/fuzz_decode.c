@@ -43,7 +43,7 @@ struct fz {
 	unsigned int nfiles; /* made so far: f0 .. f<nfiles-1> */
 	int slot_file;	     /* the file slot 0 binds, -1: no slot */
 	uint64_t slot_gpa, slot_off, slot_size;
-	bool inject_armed;
+	char inject[64]; /* the rule for the next operation that prints a line; "": none */
 };
 
 static const char *const orderings[] = {"planned", "v8", "wip", "rfc-v2"};
@@ -378,16 +378,16 @@ static void op_memslot(struct fz *z, int i, const uint8_t *o)
 	bind_slot(z, i, z->place ? z->place : 1u + o[5] % 3u);
 }
 
-/* `inject` then the next operation, then `inject off` (docs/FUZZING.md). */
+/*
+ * `inject`, the next operation that prints a line, then `inject off`
+ * (docs/FUZZING.md). The rule waits for that operation: one replaced before
+ * it, or left at the end, is never printed, as it could change nothing.
+ */
 static void op_inject(struct fz *z, const uint8_t *o)
 {
-	if (z->inject_armed)
-		line(z, "inject off\n");
-	line(z, "inject");
-	if (o[3] & 1)
-		line(z, " site=%s", sites[(o[3] >> 1) % G_N_ELEMENTS(sites)]);
-	line(z, " nth=%u%s\n", 1 + o[2] % 8, o[5] % 8 == 7 ? " persistent" : "");
-	z->inject_armed = true;
+	snprintf(z->inject, sizeof(z->inject), "inject%s%s nth=%u%s\n", o[3] & 1 ? " site=" : "",
+		 o[3] & 1 ? sites[(o[3] >> 1) % G_N_ELEMENTS(sites)] : "", 1 + o[2] % 8,
+		 o[5] % 8 == 7 ? " persistent" : "");
 }
 
 /* Pins dropped, the slot and the mapping gone, the fd closed; then a new file in its place. */
@@ -506,10 +506,11 @@ static void op(struct fz *z, const uint8_t *o)
 	} else {
 		op_on_file(z, k, i, o);
 	}
-	/* The rule was for this operation only: one that printed nothing leaves it for the next. */
-	if (z->inject_armed && z->g->len != before) {
+	/* The rule goes around this operation only: one that printed nothing leaves it for the next. */
+	if (z->inject[0] && z->g->len != before) {
+		g_string_insert(z->g, (gssize)before, z->inject);
 		line(z, "inject off\n");
-		z->inject_armed = false;
+		z->inject[0] = '\0';
 	}
 }
 
@@ -533,8 +534,6 @@ char *gs_fuzz_decode(const uint8_t *data, size_t len, const struct gs_fuzz_decod
 		if (o.check_every && (n + 1) % o.check_every == 0)
 			line(&z, "check => 0\n");
 	}
-	if (z.inject_armed)
-		line(&z, "inject off\n");
 	line(&z, "check => 0\n");
 	return g_string_free(z.g, FALSE);
 }

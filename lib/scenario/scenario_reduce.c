@@ -316,8 +316,12 @@ struct reducer {
 	const char *name;
 	const char *want;
 	unsigned int attempts, max;
+	bool crash;
 	FILE *log;
 };
+
+static int crash_signature(const struct gs_scenario_opts *opts, const char *name, const char *text,
+			   size_t len, char *sig, size_t siglen);
 
 static char *join(GPtrArray *lines)
 {
@@ -339,7 +343,12 @@ static bool interesting(struct reducer *r, GPtrArray *lines)
 		return false;
 	r->attempts++;
 	text = join(lines);
-	st = gs_scenario_signature(r->opts, r->name, text, strlen(text), sig, sizeof(sig));
+	if (r->crash)
+		st = crash_signature(r->opts, r->name, text, strlen(text), sig, sizeof(sig)) > 0
+			     ? GS_EXIT_FAIL
+			     : GS_EXIT_OK;
+	else
+		st = gs_scenario_signature(r->opts, r->name, text, strlen(text), sig, sizeof(sig));
 	g_free(text);
 	return st == GS_EXIT_FAIL && !strcmp(sig, r->want);
 }
@@ -570,25 +579,93 @@ static GPtrArray *operation_lines(const char *text, size_t len, bool strip, unsi
 	return lines;
 }
 
-/* The input once in a child: attempts run in-process, where a crash would end the reducer. */
-static int crashes(const struct gs_scenario_opts *opts, const char *name, const char *text,
-		   size_t len)
+/*
+ * "SUMMARY: AddressSanitizer: KIND ../dir/file.c:236 in func" from a child's
+ * error stream, as "AddressSanitizer: KIND file.c:# in func": directories
+ * and numbers go, the kind of error and where it happened stay.
+ */
+static void append_summary(GString *g, const char *err)
 {
-	char sig[GS_REDUCE_SIG_LEN];
-	int status;
+	const char *p = strstr(err, "SUMMARY: ");
+	const char *end;
+
+	if (!p)
+		return;
+	p += strlen("SUMMARY: ");
+	end = strchrnul(p, '\n');
+	g_string_append(g, ": ");
+	while (p < end) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		const char *word_end = sp ? sp : end;
+		const char *base = p;
+		gchar *word;
+
+		for (const char *q = p; q < word_end; q++)
+			if (*q == '/')
+				base = q + 1;
+		word = g_strndup(base, (gsize)(word_end - base));
+		append_normalized(g, word);
+		g_free(word);
+		if (sp)
+			g_string_append_c(g, ' ');
+		p = sp ? sp + 1 : end;
+	}
+}
+
+/*
+ * Run the scenario in a child, its error stream read back. Return: the
+ * signal that ended the child (@sig: "crash: SIGNAME" and the sanitizer's
+ * summary line when there is one), 0 when it ended normally, -errno.
+ */
+static int crash_signature(const struct gs_scenario_opts *opts, const char *name, const char *text,
+			   size_t len, char *sig, size_t siglen)
+{
+	GString *err = g_string_new(NULL), *g;
+	char chunk[4096], tmp[GS_REDUCE_SIG_LEN];
+	int status, fds[2], ret = 0;
+	ssize_t n;
 	pid_t pid;
 
+	if (pipe(fds) < 0)
+		return -errno;
 	fflush(NULL);
 	pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		ret = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		g_string_free(err, TRUE);
+		return ret;
+	}
 	if (!pid) {
-		gs_scenario_signature(opts, name, text, len, sig, sizeof(sig));
+		close(fds[0]);
+		if (dup2(fds[1], STDERR_FILENO) < 0)
+			_exit(126);
+		gs_scenario_signature(opts, name, text, len, tmp, sizeof(tmp));
 		_exit(0);
 	}
+	close(fds[1]);
+	while ((n = read(fds[0], chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		g_string_append_len(err, chunk, n);
+	}
+	close(fds[0]);
 	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+		ret = -errno;
+	else if (WIFSIGNALED(status))
+		ret = WTERMSIG(status);
+	if (ret > 0 && siglen) {
+		g = g_string_new(NULL);
+		g_string_append_printf(g, "crash: SIG%s", sigabbrev_np(ret) ?: "?");
+		append_summary(g, err->str);
+		g_strlcpy(sig, g->str, siglen);
+		g_string_free(g, TRUE);
+	}
+	g_string_free(err, TRUE);
+	return ret;
 }
 
 static void reduce_loop(struct reducer *r, GPtrArray **lines)
@@ -614,18 +691,18 @@ int gs_scenario_reduce(const struct gs_scenario_opts *opts, const struct gs_redu
 	if (ropts && ropts->max_attempts)
 		r.max = ropts->max_attempts;
 	r.log = ropts ? ropts->log : NULL;
-	sig = crashes(opts, name, text, len);
+	/* The first run in a child: a crash would end this process. */
+	sig = crash_signature(opts, name, text, len, res->signature, sizeof(res->signature));
 	if (sig < 0) {
 		snprintf(res->signature, sizeof(res->signature),
 			 "cannot run the first attempt in a child: %s", strerror(-sig));
 		return GS_REDUCE_USAGE;
 	}
-	if (sig) {
-		snprintf(res->signature, sizeof(res->signature), "crash: %s",
-			 sigabbrev_np(sig) ?: "signal");
-		return GS_REDUCE_USAGE;
-	}
-	st = gs_scenario_signature(opts, name, text, len, res->signature, sizeof(res->signature));
+	/* A crash: every attempt then runs in a child of its own. */
+	r.crash = sig > 0;
+	st = r.crash ? GS_EXIT_FAIL
+		     : gs_scenario_signature(opts, name, text, len, res->signature,
+					     sizeof(res->signature));
 	res->attempts = r.attempts = 1;
 	if (st == GS_EXIT_SYNTAX)
 		return GS_REDUCE_MALFORMED;

@@ -143,10 +143,21 @@ int kvm_gmem_prepare_split_huge_folio(struct gmem_inode *inode, struct folio *fo
 /*
  * kvm_gmem_prepare_merge() - may the split huge page at @base merge now?
  * 1: nothing to merge (not split, or pieces missing from the page cache);
- * 0: yes, and the merge's one fallible step is done; -EAGAIN (a piece is
- * referenced), -EBUSY (mapped) or -ENOMEM with nothing changed.
+ * 0: yes, and the merge's fallible steps are done (HVO restored on the
+ * pieces, the page-cache node its store may need reserved in
+ * inode->merge_reserve); -EAGAIN (a piece is referenced), -EBUSY (mapped)
+ * or -ENOMEM with nothing changed but the reserve.
  */
 int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base);
+
+/*
+ * kvm_gmem_merge_reserve() - reserve the nodes the page-cache store of a
+ * merge at @base needs (none unless a truncation shrank the tree): 0 or
+ * -ENOMEM. kvm_gmem_merge_reserve_free() - free what merges left of it, at
+ * the end of the operation that reserved.
+ */
+int kvm_gmem_merge_reserve(struct gmem_inode *inode, pgoff_t base);
+void kvm_gmem_merge_reserve_free(struct gmem_inode *inode);
 
 /*
  * kvm_gmem_merge_huge_page() - merge the prepared huge page at @base back
