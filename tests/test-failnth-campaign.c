@@ -70,18 +70,6 @@ struct known {
  * a HugeTLB folio split for a shared page) by the host fault's.
  */
 static struct known known[] = {
-	{
-		/*
-		 * random-90: a failed fallocate takes back the folios it added
-		 * with a truncation, whose invalidation zaps the shared stage-2
-		 * leaf of a page it added, though that leaf maps the slot's
-		 * userspace_addr (file init_shared without mmap), not the file.
-		 */
-		"random",
-		"falloc: the undo's invalidation zaps a shared leaf the call did not make",
-		{" falloc nth=", "(site page_alloc,", " but changed the state"},
-		0,
-	},
 	{NULL, NULL, {NULL}, 0},
 };
 

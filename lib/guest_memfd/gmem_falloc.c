@@ -41,7 +41,11 @@ static int gmem_punch_hole(struct gmem_inode *inode, loff_t offset, loff_t len)
 	return kvm_gmem_merge_truncate_range(inode, start, end, true);
 }
 
-/* Undo an allocation that failed: drop the folios this call added. */
+/*
+ * Undo an allocation that failed: drop the folios this call added. Nothing
+ * can map them yet, so nothing is invalidated: a stage-2 leaf over those
+ * pages maps the slot's userspace_addr, not the file, and stays.
+ */
 static void gmem_allocate_undo(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 			       const unsigned long *added)
 {
@@ -50,7 +54,7 @@ static void gmem_allocate_undo(struct gmem_inode *inode, pgoff_t start, pgoff_t 
 	for (pgoff_t index = start, i = 0; index < end; index += step, i++)
 		if (added[i / BITS_PER_LONG] & (1UL << (i % BITS_PER_LONG))) {
 			kvm_gmem_merge_for_undo(inode, index);
-			kvm_gmem_truncate_range(inode, index, index + step);
+			kvm_gmem_truncate_unmapped(inode, index, index + step);
 		}
 }
 

@@ -365,6 +365,13 @@ int kvm_gmem_merge_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff
 	return 0;
 }
 
+void kvm_gmem_truncate_unmapped(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	if (inode->page_order)
+		gmem_merge_split_pages(inode, start, end);
+	gmem_truncate_folios(inode, start, end);
+}
+
 void kvm_gmem_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
 	WARN_ON_ONCE(kvm_gmem_merge_truncate_range(inode, start, end, false));

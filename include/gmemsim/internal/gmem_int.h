@@ -42,6 +42,13 @@ int kvm_gmem_merge_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff
 /* kvm_gmem_truncate_range() - kvm_gmem_merge_truncate_range() best effort. */
 void kvm_gmem_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
 
+/*
+ * kvm_gmem_truncate_unmapped() - remove folios nobody can have mapped (those
+ * a failed allocation added): merged where split and truncated, with no
+ * invalidation of guest or host mappings, which map something else there.
+ */
+void kvm_gmem_truncate_unmapped(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
+
 /* kvm_gmem_unmap_host() - unmap_mapping_range() over file pages [start, end). */
 void kvm_gmem_unmap_host(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
 
