@@ -29,7 +29,7 @@ static const GOptionEntry compare_entries[] = {
 	{"svg", 0, 0, G_OPTION_ARG_FILENAME, &opt_svg, "compare: write the plot to FILE", "FILE"},
 	{"host-budget", 0, 0, G_OPTION_ARG_STRING, &opt_host_budget,
 	 "compare: skip a strategy whose run is estimated to need more host memory (default "
-	 "2G)",
+	 "1G)",
 	 "N"},
 	{NULL},
 };
@@ -126,7 +126,8 @@ static int run_all(struct gs_workload_params *p, uint64_t budget, gchar **names)
 		p->strategy = names[i];
 		if (gs_compare_run(p, budget, &runs[i]) == -EINVAL) {
 			fprintf(stderr, "gmemsim: %s: %s\n", names[i], runs[i].why);
-			ret = GS_EXIT_USAGE;
+			free(runs);
+			return GS_EXIT_USAGE;
 		}
 		failed += runs[i].status == -EIO;
 	}

@@ -17,7 +17,7 @@
 #include <gmemsim/metrics.h>
 
 /* Default bound on the host memory a run may be estimated to need. */
-#define GS_COMPARE_DEFAULT_HOST_BUDGET (2ULL << 30)
+#define GS_COMPARE_DEFAULT_HOST_BUDGET (1ULL << 30)
 
 /**
  * struct gs_workload_params - what to generate
@@ -43,9 +43,9 @@ struct gs_workload_params {
  * @p->size and @p->seed only, so every strategy sees the same guest.
  *
  * Context: any.
- * Return: 0; -EINVAL (unknown workload or strategy, bad size); -E2BIG (the
- * size is more than the simulated machine holds, 2 TiB);
- * -ENOMEM.
+ * Return: 0; -EINVAL (unknown workload or strategy, a size that is not a
+ * multiple of the huge page size, or more than the simulated machine
+ * holds: 2 TiB); -ENOMEM.
  */
 GS_API int gs_workload_text(const struct gs_workload_params *p, char **text, const char **err);
 
@@ -80,7 +80,8 @@ struct gs_compare_sample {
  * struct gs_compare_run - one strategy's run
  * @strategy: its name
  * @status: 0 ran; -E2BIG skipped (over the host budget); -EINVAL no such
- *          strategy or workload; else the run failed: @exit says how
+ *          strategy or workload, or a bad size; -EIO the run failed (@exit
+ *          says how); -ENOMEM
  * @exit: the scenario engine's enum gs_exit
  * @why: a one-line reason when @status is not 0
  * @final: the metrics at the workload's last line (holes and waiting counted)

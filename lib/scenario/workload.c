@@ -242,7 +242,7 @@ static int check_params(const struct gs_workload_params *p, const struct workloa
 	}
 	if (p->size > MAX_GUEST) {
 		*err = "the size is more than the simulated machine holds (2T)";
-		return -E2BIG;
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -268,6 +268,7 @@ static void prelude(struct workload *w, const struct gs_workload_params *p,
 	fprintf(w->out, "falloc f off=0 len=%#llx\n", size);
 	fprintf(w->out, "gfault-range g gpa=0 len=%#llx\n", size);
 	fprintf(w->out, "note booted: every page private and mapped\n");
+	fprintf(w->out, "metrics\n");
 }
 
 int gs_workload_text(const struct gs_workload_params *p, char **text, const char **err)
