@@ -58,7 +58,13 @@ GS_API int gs_workload_text(const struct gs_workload_params *p, char **text, con
  */
 GS_API uint64_t gs_workload_host_bytes(const struct gs_workload_params *p);
 
-/** gs_workload_nth() - the i-th workload's name, NULL past the last */
+/**
+ * gs_workload_nth() - the workloads, in order
+ * @i: index from 0
+ *
+ * Context: any.
+ * Return: the @i-th workload's name, NULL past the last.
+ */
 GS_API const char *gs_workload_nth(unsigned int i);
 
 /**
