@@ -18,6 +18,7 @@
 #include <gmemsim/state.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/xarray.h>
+#include <gmemsim/internal/metrics_int.h>
 
 /* Pieces whose last reference is gone, oldest first: the worker's queue. */
 static LIST_HEAD(deferred_pieces);
@@ -253,6 +254,7 @@ void hugetlb_restructuring_commit_split(struct hugetlb_split_prep *prep)
 	split_unfreeze(prep->pages, prep->pfn, prep->order, prep->opts.new_order, prep->at_pfn,
 		       prep->opts.extra_refs);
 	stats.splits++;
+	gs_metrics_split(prep->order, prep->opts.new_order);
 	split_trace(prep, prep->order, 0);
 }
 
@@ -486,6 +488,7 @@ struct folio *hugetlb_restructuring_merge_folio_reserved(struct xarray *pages,
 		WARN_ON_ONCE(merge_store_entry(pages, folio, order, reserve));
 	merge_optimize(folio, refs);
 	stats.merges++;
+	gs_metrics_merge(order);
 	gs_trace("restructuring.merge", GS_TF_X("pfn", start), GS_TF_U("order", order));
 	return folio;
 }

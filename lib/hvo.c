@@ -24,6 +24,7 @@
 #include <gmemsim/hvo.h>
 #include <gmemsim/state.h>
 #include <gmemsim/trace.h>
+#include <gmemsim/internal/metrics_int.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define GS_HVO_ASAN 1
@@ -183,6 +184,7 @@ static void count_allocated(unsigned long n)
 	stats.freed_pages -= n;
 	stats.restored_pages += n;
 	stats.pages_allocated += n;
+	gs_metrics_vmemmap_add((long long)(n * PAGE_SIZE));
 }
 
 /* @n vmemmap pages went back to the host, @restored of them allocated by a restore. */
@@ -192,6 +194,7 @@ static void count_freed(unsigned long n, unsigned long restored)
 	stats.restored_pages -= restored;
 	stats.freed_pages += n;
 	stats.pages_freed += n;
+	gs_metrics_vmemmap_add(-(long long)(n * PAGE_SIZE));
 }
 
 /*
@@ -682,8 +685,13 @@ void hugetlb_vmemmap_release(unsigned long pfn, unsigned int order)
 	for (unsigned long p = pfn; p < pfn + (1UL << order);) {
 		struct folio *f = pfn_folio(p);
 
-		if (folio_test_hugetlb_vmemmap_optimized(f))
-			stats.freed_pages -= hugetlb_vmemmap_optimizable_pages(folio_order(f));
+		if (folio_test_hugetlb_vmemmap_optimized(f)) {
+			unsigned long opt = hugetlb_vmemmap_optimizable_pages(folio_order(f));
+
+			stats.freed_pages -= opt;
+			/* The struct pages come back before physmem takes them all. */
+			gs_metrics_vmemmap_add((long long)(opt * PAGE_SIZE));
+		}
 		p += folio_nr_pages(f);
 	}
 }

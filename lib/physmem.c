@@ -15,6 +15,7 @@
 #include <gmemsim/alloc.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/warn.h>
+#include <gmemsim/internal/metrics_int.h>
 
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT 26
@@ -362,6 +363,7 @@ int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, u
 	stats.huge_pages[b]++;
 	stats.data_bytes += data ? len : 0;
 	stats.pfns_in_use += 1UL << order;
+	gs_metrics_vmemmap_add((long long)sizeof(struct page) << order);
 	*pfn = p;
 	if (got)
 		*got = b;
@@ -506,6 +508,7 @@ static void free_huge(unsigned long pfn, unsigned int order, bool resident,
 	stats.huge_pages[b]--;
 	stats.data_bytes -= data ? PAGE_SIZE << order : 0;
 	stats.pfns_in_use -= nr;
+	gs_metrics_vmemmap_add(-(long long)(nr * sizeof(struct page)));
 	gs_uncharge(GS_SITE_PHYSMEM_HUGE, PAGE_SIZE << order);
 }
 

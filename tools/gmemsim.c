@@ -19,6 +19,7 @@
 #include <gmemsim/reduce.h>
 #include <gmemsim/scenario.h>
 #include <gmemsim/trace.h>
+#include "compare_cmd.h"
 #include "config.h"
 #include "demo_gms.h"
 
@@ -134,6 +135,8 @@ static const char description[] =
 	"                reaching it, its injection points, those injected, and the\n"
 	"                sites never reached (exit 1 on any finding)\n"
 	"  verbs         list the scenario verbs, their keys and expectation kinds\n"
+	"  workload NAME print a guest-like workload as .gms (compare --help)\n"
+	"  compare       run a workload under each strategy: metrics table, SVG\n"
 	"\n"
 	"Exit status:\n"
 	"  0   every expectation met\n"
@@ -745,6 +748,11 @@ int main(int argc, char **argv)
 	GError *err = NULL;
 	int status;
 
+	/* Their options are their own (compare_cmd.c). */
+	if (argc >= 2 && (!strcmp(argv[1], "compare") || !strcmp(argv[1], "workload"))) {
+		g_option_context_free(ctx);
+		return gs_cmd_compare_main(argc, argv);
+	}
 	g_option_context_set_summary(ctx, "Simulate Linux guest_memfd memory management.");
 	g_option_context_set_description(ctx, description);
 	g_option_context_add_main_entries(ctx, entries, NULL);

@@ -407,6 +407,14 @@ GS_API int kvm_stage2_level(struct kvm *kvm, gfn_t gfn);
 GS_API unsigned long kvm_stage2_leaf(struct kvm *kvm, gfn_t gfn);
 
 /**
+ * gs_kvm_count_leaves() - stage-2 leaves by level, summed over every VM (metrics)
+ * @leaves: indexed by enum pg_level; set, not added to
+ *
+ * Context: between operations.
+ */
+GS_API void gs_kvm_count_leaves(unsigned long leaves[PG_LEVEL_NUM]);
+
+/**
  * struct kvm_gfn_range - frames an MMU operation applies to
  * @slot: the memslot holding them, or NULL (only the frames matter here)
  * @start: first frame

@@ -14,6 +14,7 @@
 #include <gmemsim/spinlock.h>
 #include <gmemsim/state.h>
 #include <gmemsim/warn.h>
+#include <gmemsim/internal/metrics_int.h>
 #include <gmemsim/internal/site_table.h>
 #include "config.h"
 
@@ -109,6 +110,7 @@ static inline bool may_allocate(struct gs_site_slot *s, unsigned int site, size_
 {
 	if (gfpflags_allow_blocking(gfp))
 		might_sleep();
+	gs_metrics_alloc();
 	if (unlikely(gs_inject_active()) && gs_inject_should_fail(site, size, gfp)) {
 		s->st.failed++;
 		return false;

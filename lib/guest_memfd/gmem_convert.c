@@ -42,6 +42,7 @@
 #include <gmemsim/warn.h>
 
 #include <gmemsim/internal/gmem_int.h>
+#include <gmemsim/internal/metrics_int.h>
 
 static struct gs_gmem_convert_stats stats;
 
@@ -1085,8 +1086,11 @@ static int gmem_set_attributes(struct gmem_file *file, const struct gs_kvm_memor
 int kvm_gmem_set_attributes(struct gmem_file *file, struct gs_kvm_memory_attributes2 *attrs)
 {
 	pgoff_t err_index;
-	int err = gmem_set_attributes(file, attrs, &err_index);
+	int err;
 
+	gs_metrics_conv_begin();
+	err = gmem_set_attributes(file, attrs, &err_index);
+	gs_metrics_conv_end(err);
 	if (err && err_index != ULONG_MAX)
 		attrs->error_offset = (uint64_t)(err_index + gs_test_bug(GS_BUG_ERROR_OFFSET))
 				      << PAGE_SHIFT;
@@ -1105,7 +1109,9 @@ int kvm_gmem_ioctl(struct gmem_file *file, unsigned long cmd, void *uarg)
 	if (!uarg)
 		return -EFAULT;
 	memcpy(&attrs, uarg, sizeof(attrs));
+	gs_metrics_conv_begin();
 	err = gmem_set_attributes(file, &attrs, &err_index);
+	gs_metrics_conv_end(err);
 	/* Only the field is written back, and only when the conversion failed. */
 	if (err && err_index != ULONG_MAX) {
 		/* TEST-ONLY: the oracle's tests plant a wrong page here (docs/ORACLE.md). */

@@ -765,6 +765,16 @@ int kvm_stage2_level(struct kvm *kvm, gfn_t gfn)
 	return (int)(kvm_stage2_leaf(kvm, gfn) & KVM_LEAF_LEVEL_MASK);
 }
 
+void gs_kvm_count_leaves(unsigned long leaves[PG_LEVEL_NUM])
+{
+	struct kvm *kvm;
+
+	memset(leaves, 0, PG_LEVEL_NUM * sizeof(*leaves));
+	list_for_each_entry (kvm, &vm_list, list)
+		for (int l = PG_LEVEL_4K; l < PG_LEVEL_NUM; l++)
+			leaves[l] += kvm->nr_leaves[l];
+}
+
 /* --- invalidation (virt/kvm/kvm_main.c: kvm_mmu_invalidate_begin() and friends) --- */
 
 void kvm_mmu_invalidate_begin(struct kvm *kvm)
