@@ -19,7 +19,6 @@
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
 #include <gmemsim/hugetlb_restructuring.h>
-#include <gmemsim/sites.h>
 #include <gmemsim/warn.h>
 
 #include <gmemsim/internal/gmem_int.h>
@@ -118,18 +117,6 @@ static struct folio *split_page_pieces(struct gmem_inode *inode, pgoff_t base)
 		i += folio_nr_pages(piece);
 	}
 	return first;
-}
-
-int kvm_gmem_merge_reserve(struct gmem_inode *inode, pgoff_t base)
-{
-	return gs_xa_reserve(&inode->filemap, &inode->merge_reserve,
-			     gs_xa_store_order_nodes(&inode->filemap, base, inode->page_order),
-			     GS_SITE_XARRAY_NODE, GFP_KERNEL);
-}
-
-void kvm_gmem_merge_reserve_free(struct gmem_inode *inode)
-{
-	gs_xa_reserve_free(&inode->merge_reserve);
 }
 
 int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)

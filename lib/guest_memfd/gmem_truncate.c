@@ -22,6 +22,7 @@
 
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
+#include <gmemsim/sites.h>
 #include <gmemsim/hugetlb_restructuring.h>
 #include <gmemsim/maple_tree.h>
 #include <gmemsim/trace.h>
@@ -273,6 +274,19 @@ static void gmem_merge_split_pages(struct gmem_inode *inode, pgoff_t start, pgof
 		index = base + nr - 1;
 	}
 	kvm_gmem_merge_reserve_free(inode);
+}
+
+/* Page-cache nodes for merges' stores, held until the operation ends (gmem_int.h). */
+int kvm_gmem_merge_reserve(struct gmem_inode *inode, pgoff_t base)
+{
+	return gs_xa_reserve(&inode->filemap, &inode->merge_reserve,
+			     gs_xa_store_order_nodes(&inode->filemap, base, inode->page_order),
+			     GS_SITE_XARRAY_NODE, GFP_KERNEL);
+}
+
+void kvm_gmem_merge_reserve_free(struct gmem_inode *inode)
+{
+	gs_xa_reserve_free(&inode->merge_reserve);
 }
 
 /*
