@@ -164,4 +164,16 @@ void kvm_gmem_merge_huge_page(struct gmem_inode *inode, pgoff_t base);
  */
 void kvm_gmem_merge_for_undo(struct gmem_inode *inode, pgoff_t base);
 
+/* --- the VM's restructuring strategy (gmem_strategy.c, include/gmemsim/strategy.h) --- */
+
+struct gs_strategy_fault;
+
+/* get_pfn's max_order under @vm's strategy (the built-in of its ordering when it names none). */
+unsigned int gmem_strategy_max_order(const struct gs_gmem_vm_info *vm,
+				     const struct gs_strategy_fault *fault);
+
+/* To private: does @vm's strategy merge the all-private huge page of @inode at @h now? */
+bool gmem_strategy_merge(const struct gs_gmem_vm_info *vm, const struct gmem_inode *inode,
+			 pgoff_t h);
+
 #endif /* GS_LIB_GMEM_INT_H */
