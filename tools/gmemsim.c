@@ -184,8 +184,8 @@ static void usage_hint(const char *msg)
 {
 	fprintf(stderr,
 		"gmemsim: %s\n"
-		"Usage: gmemsim [OPTION...] run|diff|reduce|fuzz|fuzz-decode|demo|sites|verbs|"
-		"check-strategy|strategies [FILE...]\n"
+		"Usage: gmemsim [OPTION...] run|diff|reduce|fuzz|fuzz-decode|demo|sites|verbs "
+		"[FILE...]\n"
 		"Try 'gmemsim --help' for more information.\n",
 		msg);
 }

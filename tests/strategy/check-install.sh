@@ -25,11 +25,11 @@ command -v pkg-config >/dev/null || { echo "no pkg-config here"; exit 77; }
 command -v cc >/dev/null || { echo "no cc here"; exit 77; }
 meson install -C "$build" --destdir "$tmp/root" --no-rebuild --quiet >"$tmp/install.log" 2>&1 ||
 	{ cat "$tmp/install.log"; fail "meson install failed"; }
-pc=$(find "$tmp/root" -name gmemsim.pc | head -n1)
+pc=$(find "$tmp/root" -name gmemsim.pc -print -quit)
 [ -n "$pc" ] || fail "meson install put no gmemsim.pc"
-hdr=$(find "$tmp/root" -path '*/include/gmemsim/strategy.h' | head -n1)
+hdr=$(find "$tmp/root" -path '*/include/gmemsim/strategy.h' -print -quit)
 [ -n "$hdr" ] || fail "meson install put no gmemsim/strategy.h"
-bin=$(find "$tmp/root" -path '*/bin/gmemsim' | head -n1)
+bin=$(find "$tmp/root" -path '*/bin/gmemsim' -print -quit)
 [ -x "$bin" ] || fail "meson install put no gmemsim binary"
 export PKG_CONFIG_PATH=$(dirname "$pc")
 export PKG_CONFIG_SYSROOT_DIR="$tmp/root"
