@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <glib.h>
 #include <gmemsim/fuzz.h>
 #include <gmemsim/reduce.h>
@@ -113,7 +115,45 @@ static struct gs_scenario_opts run_opts(const struct gs_check_strategy_opts *o)
 	};
 }
 
-/* Part 1: each file once, with the oracle. */
+/*
+ * gs_scenario_signature() in a child: each file starts from a fresh
+ * process, as `gmemsim run FILE` does (some counters a scenario reads, such
+ * as get_pfn's mapping_order_short, live as long as the process).
+ */
+static int signature_in_child(const struct gs_scenario_opts *so, const char *name, const char *text,
+			      char *sig, size_t siglen)
+{
+	int fds[2], status, st;
+	ssize_t n;
+	pid_t pid;
+
+	fflush(NULL);
+	if (pipe(fds))
+		return GS_EXIT_USAGE;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return GS_EXIT_USAGE;
+	}
+	if (!pid) {
+		close(fds[0]);
+		st = gs_scenario_signature(so, name, text, strlen(text), sig, siglen);
+		n = write(fds[1], sig, strlen(sig));
+		_exit(n < 0 ? GS_EXIT_USAGE : st);
+	}
+	close(fds[1]);
+	n = read(fds[0], sig, siglen - 1);
+	sig[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+		snprintf(sig, siglen, "crash: the run ended by a signal");
+		return GS_EXIT_FAIL;
+	}
+	return WEXITSTATUS(status);
+}
+
+/* Part 1: each file once, with the oracle, in a process of its own. */
 static bool part_scenarios(const struct gs_check_strategy_opts *o, struct first_fail *ff)
 {
 	struct gs_scenario_opts so = run_opts(o);
@@ -122,8 +162,7 @@ static bool part_scenarios(const struct gs_check_strategy_opts *o, struct first_
 
 	for (int i = 0; i < o->nfiles; i++) {
 		char *text = scenario_text(o, o->files[i]);
-		int st = text ? gs_scenario_signature(&so, o->files[i], text, strlen(text), sig,
-						      sizeof(sig))
+		int st = text ? signature_in_child(&so, o->files[i], text, sig, sizeof(sig))
 			      : GS_EXIT_USAGE;
 
 		if (st != GS_EXIT_OK) {
