@@ -148,8 +148,8 @@ struct gs_strategy {
  *
  * Context: process context, not thread-safe.
  * Return: the registered strategy; NULL with errno set: EINVAL (wrong
- * @ops->abi or @ops->size, bad name or flow), EEXIST (the name is taken),
- * ENOSPC (the registry is full), ENOMEM.
+ * @ops->abi or @ops->size, bad name or flow, NULL @ops), EEXIST (the name
+ * is taken), ENOSPC (the registry, 32 strategies, is full).
  */
 GS_API const struct gs_strategy *gs_strategy_register(const struct gs_strategy_ops *ops);
 
