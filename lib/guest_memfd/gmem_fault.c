@@ -259,7 +259,9 @@ static int gmem_max_order(struct gmem_file *file, struct folio *folio, pgoff_t i
 	if (gs_test_bug(GS_BUG_MAP_ORDER_UNROUNDED))
 		return (int)mapping_order_at(inode, index);
 	fault.rounded = mapping_order_at(inode, ALIGN_DOWN(index, 1UL << inode->page_order));
-	fault.unrounded = mapping_order_at(inode, index);
+	/* An aligned index gives both rules the same range: one tree walk, not two. */
+	fault.unrounded =
+		index % (1UL << inode->page_order) ? mapping_order_at(inode, index) : fault.rounded;
 	if (file->vm->conversion == GS_CONVERSION_WIP && fault.folio_order > fault.unrounded &&
 	    fault.unrounded < fault.rounded) {
 		pfn_stats.mapping_order_short++;
