@@ -18,8 +18,10 @@
 #include <gmemsim/physmem.h>
 #include <gmemsim/reduce.h>
 #include <gmemsim/scenario.h>
+#include <gmemsim/strategy.h>
 #include <gmemsim/trace.h>
 #include "compare_cmd.h"
+#include "check_strategy.h"
 #include "config.h"
 #include "demo_gms.h"
 
@@ -37,6 +39,7 @@ static gchar *opt_output;
 static gint opt_max_attempts = GS_REDUCE_DEFAULT_MAX;
 static gchar *opt_runs, *opt_seconds, *opt_ordering, *opt_ops, *opt_check_every;
 static gboolean opt_reduce, opt_stop_on_find;
+static gchar *opt_strategy;
 
 static const GOptionEntry entries[] = {
 	{"backend", 'b', 0, G_OPTION_ARG_STRING, &opt_backend,
@@ -103,6 +106,10 @@ static const GOptionEntry entries[] = {
 	 "fuzz: reduce each new failure to a short scenario (with -o: NNN-HASH.min.gms)", NULL},
 	{"stop-on-find", 0, 0, G_OPTION_ARG_NONE, &opt_stop_on_find,
 	 "fuzz: stop at the first failing sequence", NULL},
+	{"strategy", 0, 0, G_OPTION_ARG_STRING, &opt_strategy,
+	 "run every VM of the strategy's ordering under this restructuring strategy: a name or "
+	 "./file.so (docs/STRATEGIES.md)",
+	 "NAME|FILE"},
 	{"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
 	{NULL},
 };
@@ -137,6 +144,13 @@ static const char description[] =
 	"  verbs         list the scenario verbs, their keys and expectation kinds\n"
 	"  workload NAME print a guest-like workload as .gms (compare --help)\n"
 	"  compare       run a workload under each strategy: metrics table, SVG\n"
+	"  check-strategy NAME|./FILE.so [FILE...]\n"
+	"                the battery against a restructuring strategy: the conversion\n"
+	"                and restructuring scenarios (FILE..., default the installed\n"
+	"                ones) with the oracle, each under fail-nth, and --runs fuzz\n"
+	"                sequences (default 200); pass/fail per part, the first\n"
+	"                failure reduced; exit 1 when a part fails\n"
+	"  strategies    list the registered restructuring strategies\n"
 	"\n"
 	"Exit status:\n"
 	"  0   every expectation met\n"
@@ -742,6 +756,81 @@ static int cmd_verbs(void)
 	return GS_EXIT_OK;
 }
 
+/* A name or a path: the strategy, or NULL after a one-line reason. */
+static const struct gs_strategy *resolve_strategy(const char *name)
+{
+	const struct gs_strategy *s;
+	char why[320] = "no such strategy (gmemsim strategies lists them)";
+
+	s = strchr(name, '/') ? gs_strategy_load(name, why, sizeof(why)) : gs_strategy_find(name);
+	if (!s)
+		fprintf(stderr, "gmemsim: strategy '%s': %s\n", name, why);
+	return s;
+}
+
+/* --strategy: every VM of its flow runs it (run, fail-nth, reduce, fuzz). */
+static int setup_strategy(void)
+{
+	const struct gs_strategy *s;
+
+	if (!opt_strategy)
+		return 0;
+	s = resolve_strategy(opt_strategy);
+	if (!s)
+		return -1;
+	gs_strategy_set_default(s);
+	return 0;
+}
+
+static int cmd_check_strategy(GOptionContext *ctx, int argc, char **argv)
+{
+	struct gs_check_strategy_opts o = {.fail_nth_max = (unsigned int)opt_fail_nth_max,
+					   .max_attempts = (unsigned int)opt_max_attempts,
+					   .out = stdout};
+	char **defaults = NULL;
+	int ret;
+
+	if (argc < 3)
+		return usage_error(ctx, "check-strategy needs a strategy (a name or ./file.so)");
+	if (parse_seed(&o.seed) || parse_count("--runs", opt_runs, 0, 100000, &o.fuzz_runs))
+		return GS_EXIT_USAGE;
+	if (!opt_runs)
+		o.fuzz_runs = 200;
+	if (opt_fail_nth_max < 0 || opt_max_attempts < 1)
+		return usage_error(ctx,
+				   "--fail-nth-max must be 0 or more, --max-attempts 1 or more");
+	gs_scenario_init();
+	o.strategy = resolve_strategy(argv[2]);
+	if (!o.strategy)
+		return GS_EXIT_USAGE;
+	o.files = argv + 3;
+	o.nfiles = argc - 3;
+	if (!o.nfiles) {
+		defaults = gs_check_strategy_default_files(&o.nfiles);
+		o.files = defaults;
+	}
+	if (!o.nfiles) {
+		g_strfreev(defaults);
+		fprintf(stderr,
+			"gmemsim: check-strategy: no scenario files installed; name some\n");
+		return GS_EXIT_USAGE;
+	}
+	ret = gs_check_strategy(&o);
+	g_strfreev(defaults);
+	return ret;
+}
+
+static int cmd_strategies(void)
+{
+	const struct gs_strategy *s;
+
+	for (unsigned int i = 0; (s = gs_strategy_nth(i)); i++)
+		printf("%-10s %-8s %s\n", s->ops->name,
+		       gs_strategy_builtin(s->ops->flow)->ops->name,
+		       s->ops->summary ? s->ops->summary : "");
+	return GS_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	GOptionContext *ctx = g_option_context_new("COMMAND [FILE...]");
@@ -767,7 +856,7 @@ int main(int argc, char **argv)
 		status = GS_EXIT_OK;
 	} else if (argc < 2) {
 		status = usage_error(ctx, "no command given");
-	} else if (setup_machine(!strncmp(argv[1], "fuzz", 4))) {
+	} else if (setup_machine(!strncmp(argv[1], "fuzz", 4)) || setup_strategy()) {
 		status = GS_EXIT_USAGE;
 	} else if (!strcmp(argv[1], "run") && opt_fail_nth) {
 		status = cmd_fail_nth(ctx, argc, argv, NULL);
@@ -790,6 +879,10 @@ int main(int argc, char **argv)
 		status = cmd_sites();
 	} else if (!strcmp(argv[1], "verbs")) {
 		status = cmd_verbs();
+	} else if (!strcmp(argv[1], "check-strategy")) {
+		status = cmd_check_strategy(ctx, argc, argv);
+	} else if (!strcmp(argv[1], "strategies")) {
+		status = cmd_strategies();
 	} else {
 		gchar *msg = g_strdup_printf("unknown command '%s'", argv[1]);
 
@@ -810,5 +903,6 @@ int main(int argc, char **argv)
 	g_free(opt_check_every);
 	g_strfreev(opt_plant);
 	g_free(opt_fail_nth_mode);
+	g_free(opt_strategy);
 	return status;
 }

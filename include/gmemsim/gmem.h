@@ -78,6 +78,7 @@ enum gs_gmem_conversion {
 };
 
 struct kvm_memory_slot;
+struct gs_strategy;
 
 /**
  * enum kvm_gfn_range_filter - which stage-2 leaves an invalidation removes
@@ -169,7 +170,9 @@ struct gmem_kvm_ops {
  *              the file and KVM_SET_MEMORY_ATTRIBUTES2 exists on it; the
  *              opposite of kvm.vm_memory_attributes
  * @profile: which kernel version the files of this VM behave as
- * @conversion: the ordering of the VM's conversions (enum gs_gmem_conversion)
+ * @conversion: the ordering of the VM's conversions (enum gs_gmem_conversion):
+ *              @strategy's flow
+ * @strategy: the VM's restructuring strategy (include/gmemsim/strategy.h)
  * @ops: the VM's MMU hooks, NULL without a VM model
  *
  * Stands in for struct kvm (and the module's version) until lib/kvm.c exists.
@@ -181,6 +184,7 @@ struct gs_gmem_vm_info {
 	bool in_place_conversion;
 	enum gs_gmem_profile profile;
 	enum gs_gmem_conversion conversion;
+	const struct gs_strategy *strategy;
 	const struct gmem_kvm_ops *ops;
 };
 

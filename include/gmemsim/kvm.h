@@ -61,6 +61,9 @@ static inline unsigned long kvm_level_pages(int level)
  *           profile (a host without HugeTLB support for guest_memfd)
  * @conversion: the ordering of in-place conversions of the VM's files
  *           (enum gs_gmem_conversion; 0 = planned, the design's)
+ * @strategy: the VM's restructuring strategy (include/gmemsim/strategy.h),
+ *           or NULL: the one gs_strategy_for_vm() gives for @conversion;
+ *           when set, its flow is the VM's ordering and @conversion is ignored
  * @populate_eexist: kvm_gmem_populate() answers -EEXIST for a folio already
  *           uptodate, as upstream 6.8-6.1x did; current upstream runs
  *           post_populate again (spec §4.14)
@@ -70,6 +73,7 @@ struct kvm_params {
 	bool vm_memory_attributes;
 	bool gmem_no_hugetlb;
 	enum gs_gmem_conversion conversion;
+	const struct gs_strategy *strategy;
 	bool populate_eexist;
 };
 

@@ -31,6 +31,10 @@ struct gs_check_report;
  * @conversion: the VM's ordering (planned, v8, wip, rfc-v2)
  * @in_place: attributes live in the file (KVM_SET_MEMORY_ATTRIBUTES2 exists)
  * @has_private_mem: kvm_arch_has_private_mem() of the VM
+ * @custom_strategy: the VM runs a strategy that is not built in
+ *              (include/gmemsim/strategy.h): its merges and mapping orders
+ *              are its own, so an all-private huge page may stay in 4 KiB
+ *              pieces and get_pfn's max_order is judged as an upper bound
  */
 struct gs_oracle_cfg {
 	uint64_t flags;
@@ -40,6 +44,7 @@ struct gs_oracle_cfg {
 	enum gs_gmem_conversion conversion;
 	bool in_place;
 	bool has_private_mem;
+	bool custom_strategy;
 };
 
 /**

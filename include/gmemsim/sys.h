@@ -52,6 +52,8 @@ enum gs_sys_feature {
  * @hugetlb: guest_memfd offers GUEST_MEMFD_FLAG_HUGETLB (the design profile only)
  * @conversion: the ordering of in-place conversions (simulator only: a
  *              kernel has the one it was built with)
+ * @strategy: the restructuring strategy (simulator only; NULL: the one of
+ *              @conversion, include/gmemsim/strategy.h)
  * @populate_eexist: populate answers EEXIST for a folio already uptodate,
  *              as 6.8-6.1x did (simulator only)
  */
@@ -60,6 +62,7 @@ struct gs_sys_vm_params {
 	bool vm_memory_attributes;
 	bool hugetlb;
 	enum gs_gmem_conversion conversion;
+	const struct gs_strategy *strategy;
 	bool populate_eexist;
 };
 

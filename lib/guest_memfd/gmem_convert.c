@@ -46,6 +46,13 @@
 
 static struct gs_gmem_convert_stats stats;
 
+/*
+ * The VM whose conversion is running (one thread; the filemap invalidate
+ * lock is not modelled): its strategy decides the merges
+ * (include/gmemsim/strategy.h). The orderings' helpers take the inode only.
+ */
+static const struct gs_gmem_vm_info *convert_vm;
+
 struct gs_gmem_convert_stats gs_gmem_convert_stats(bool reset)
 {
 	struct gs_gmem_convert_stats old = stats;
@@ -312,7 +319,7 @@ static int convert_prepare_merge(struct gmem_inode *inode, pgoff_t h, pgoff_t st
 {
 	int err;
 
-	if (!rest_private(inode, h, start, end))
+	if (!rest_private(inode, h, start, end) || !gmem_strategy_merge(convert_vm, inode, h))
 		return 1;
 	err = kvm_gmem_prepare_merge(inode, h);
 	if (err == -EAGAIN && !*drained) {
@@ -333,6 +340,7 @@ static void convert_merge(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 	huge_round(inode, start, end, &hs, &he);
 	for (h = hs; h < he; h += nr)
 		if (kvm_gmem_range_private(inode, h, h + nr) &&
+		    gmem_strategy_merge(convert_vm, inode, h) &&
 		    kvm_gmem_prepare_merge(inode, h) == 0) {
 			kvm_gmem_merge_huge_page(inode, h);
 			stats.merges++;
@@ -1074,9 +1082,11 @@ static int gmem_set_attributes(struct gmem_file *file, const struct gs_kvm_memor
 	err = gmem_check_attributes(file, a);
 	if (err)
 		return err < 0 ? err : 0;
+	convert_vm = file->vm;
 	err = __kvm_gmem_set_attributes(file->inode, a->offset >> PAGE_SHIFT,
 					(a->offset + a->size) >> PAGE_SHIFT, to_private,
 					file->vm->conversion, err_index);
+	convert_vm = NULL;
 	gs_trace("gmem.convert", GS_TF_U("ino", file->inode->ino), GS_TF_X("offset", a->offset),
 		 GS_TF_X("size", a->size), GS_TF_STR("to", to_private ? "private" : "shared"),
 		 GS_TF_S("ret", err));

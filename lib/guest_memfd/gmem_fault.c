@@ -16,6 +16,7 @@
 #include <gmemsim/gmem.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/linux/kvm.h>
+#include <gmemsim/strategy.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
 #include <gmemsim/xarray.h>
@@ -235,32 +236,41 @@ unsigned int kvm_gmem_mapping_order(struct gmem_file *file, pgoff_t index)
 }
 
 /*
- * max_order: the folio's order, no more than the mapping order. The wip
- * rule is counted (and traced) where it gives less than the rounded-down
+ * max_order: what the VM's strategy says (include/gmemsim/strategy.h), from
+ * the folio order and both mapping-order rules; the built-ins give the folio
+ * order capped by the rounded rule, or under wip by the unrounded one. The
+ * wip rule is counted (and traced) where it gives less than the rounded
  * one; it cannot give more, as a huge folio exists only over an all-private
  * huge page (docs/CONVERSION.md, "P39").
  */
 static int gmem_max_order(struct gmem_file *file, struct folio *folio, pgoff_t index)
 {
 	struct gmem_inode *inode = file->inode;
-	unsigned int order = folio_order(folio), map, right;
+	struct gs_strategy_fault fault = {
+		.ino = inode->ino,
+		.index = index,
+		.page_order = inode->page_order,
+		.folio_order = folio_order(folio),
+	};
 
 	if (!inode->page_order || !file->vm || !file->vm->in_place_conversion)
-		return (int)order;
+		return (int)fault.folio_order;
 	/* Planted (test-only): P39's unrounded range, and no folio cap, so it can over-map. */
 	if (gs_test_bug(GS_BUG_MAP_ORDER_UNROUNDED))
 		return (int)mapping_order_at(inode, index);
-	map = kvm_gmem_mapping_order(file, index);
-	if (file->vm->conversion == GS_CONVERSION_WIP && order > map) {
-		right = mapping_order_at(inode, ALIGN_DOWN(index, 1UL << inode->page_order));
-		if (map < right) {
-			pfn_stats.mapping_order_short++;
-			gs_trace("gmem.mapping_order.short", GS_TF_U("ino", inode->ino),
-				 GS_TF_X("index", index), GS_TF_U("order", map),
-				 GS_TF_U("rounded", right), GS_TF_U("folio_order", order));
-		}
+	fault.rounded = mapping_order_at(inode, ALIGN_DOWN(index, 1UL << inode->page_order));
+	/* An aligned index gives both rules the same range: one tree walk, not two. */
+	fault.unrounded =
+		index % (1UL << inode->page_order) ? mapping_order_at(inode, index) : fault.rounded;
+	if (file->vm->conversion == GS_CONVERSION_WIP && fault.folio_order > fault.unrounded &&
+	    fault.unrounded < fault.rounded) {
+		pfn_stats.mapping_order_short++;
+		gs_trace("gmem.mapping_order.short", GS_TF_U("ino", inode->ino),
+			 GS_TF_X("index", index), GS_TF_U("order", fault.unrounded),
+			 GS_TF_U("rounded", fault.rounded),
+			 GS_TF_U("folio_order", fault.folio_order));
 	}
-	return (int)(map < order ? map : order);
+	return (int)gmem_strategy_max_order(file->vm, &fault);
 }
 
 /* Is @index private for the guest? Under per-VM attributes guest_memfd holds private memory. */

@@ -127,7 +127,7 @@ int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)
 	if (!first)
 		return 1;
 	err = hugetlb_restructuring_can_merge(&inode->filemap, folio_pfn(first), NULL, 0);
-	err = err ?: kvm_gmem_merge_reserve(inode, base);
+	err = err ?: kvm_gmem_merge_reserve(inode, base, GFP_KERNEL);
 	return err ? err : hugetlb_restructuring_prepare_merge(folio_pfn(first));
 }
 

@@ -266,7 +266,7 @@ static void gmem_merge_split_pages(struct gmem_inode *inode, pgoff_t start, pgof
 		if (!folio_test_needs_merge(folio) || base < start || end - base < nr)
 			continue;
 		if (!hugetlb_restructuring_can_merge(&inode->filemap, pfn, NULL, 0) &&
-		    !kvm_gmem_merge_reserve(inode, base) &&
+		    !kvm_gmem_merge_reserve(inode, base, GFP_KERNEL | __GFP_NOFAIL) &&
 		    !hugetlb_restructuring_prepare_merge(pfn))
 			hugetlb_restructuring_merge_folio_reserved(
 				&inode->filemap, &inode->merge_reserve, pfn, NULL, 0);
@@ -277,11 +277,11 @@ static void gmem_merge_split_pages(struct gmem_inode *inode, pgoff_t start, pgof
 }
 
 /* Page-cache nodes for merges' stores, held until the operation ends (gmem_int.h). */
-int kvm_gmem_merge_reserve(struct gmem_inode *inode, pgoff_t base)
+int kvm_gmem_merge_reserve(struct gmem_inode *inode, pgoff_t base, gfp_t gfp)
 {
 	return gs_xa_reserve(&inode->filemap, &inode->merge_reserve,
 			     gs_xa_store_order_nodes(&inode->filemap, base, inode->page_order),
-			     GS_SITE_XARRAY_NODE, GFP_KERNEL);
+			     GS_SITE_XARRAY_NODE, gfp);
 }
 
 void kvm_gmem_merge_reserve_free(struct gmem_inode *inode)
@@ -291,8 +291,10 @@ void kvm_gmem_merge_reserve_free(struct gmem_inode *inode)
 
 /*
  * A punch promises its merges (P36): the page-cache nodes they may need are
- * taken now, before anything changes. Eviction does without: a merge that
- * finds none leaves its pieces to the deferred merge.
+ * taken now, before anything changes, or the punch fails. Eviction cannot
+ * fail: gmem_merge_split_pages() takes them as memory it cannot do without
+ * (__GFP_NOFAIL, which fault injection skips; a kernel's retry loop around
+ * a node-sized GFP_KERNEL allocation does not fail either).
  */
 static int gmem_reserve_merges(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
@@ -304,7 +306,7 @@ static int gmem_reserve_merges(struct gmem_inode *inode, pgoff_t start, pgoff_t 
 		pgoff_t base = ALIGN_DOWN(index, nr);
 
 		if (folio_test_needs_merge(folio) && base >= start && end - base >= nr)
-			err = kvm_gmem_merge_reserve(inode, base);
+			err = kvm_gmem_merge_reserve(inode, base, GFP_KERNEL);
 		if (err)
 			break;
 		index = base + nr - 1;

@@ -20,6 +20,7 @@
 #include <gmemsim/kvm.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/state.h>
+#include <gmemsim/strategy.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
 
@@ -312,6 +313,7 @@ static bool supports_init_shared(const struct kvm_params *p, unsigned long type)
 
 int kvm_create_vm_params(unsigned long type, const struct kvm_params *params, struct kvm **kvmp)
 {
+	const struct gs_strategy *strategy;
 	struct kvm *kvm;
 
 	if (type >= BITS_PER_LONG || !(KVM_VM_TYPES & (1UL << type)))
@@ -322,6 +324,7 @@ int kvm_create_vm_params(unsigned long type, const struct kvm_params *params, st
 	kvm->type = type;
 	kvm->users_count = 1;
 	kvm->params = *params;
+	strategy = gs_strategy_for_vm(params->strategy, params->conversion);
 	kvm->gmem = (struct gs_gmem_vm_info){
 		.has_private_mem = type_has_private_mem(type),
 		.supports_init_shared = supports_init_shared(params, type),
@@ -329,7 +332,8 @@ int kvm_create_vm_params(unsigned long type, const struct kvm_params *params, st
 			params->profile == GS_GMEM_PROFILE_DESIGN && !params->gmem_no_hugetlb,
 		.in_place_conversion = !params->vm_memory_attributes,
 		.profile = params->profile,
-		.conversion = params->conversion,
+		.conversion = (enum gs_gmem_conversion)strategy->ops->flow,
+		.strategy = strategy,
 		.ops = &kvm_gmem_ops,
 	};
 	xa_init(&kvm->memslots);

@@ -37,6 +37,7 @@
 #include <gmemsim/kvm.h>
 #include <gmemsim/linux/kvm.h>
 #include <gmemsim/scenario.h>
+#include <gmemsim/strategy.h>
 #include <gmemsim/sys.h>
 #include <gmemsim/uapi.h>
 #include <gmemsim/warn.h>
@@ -112,6 +113,8 @@ static void vm_obj_show(struct gs_scenario *s, FILE *f, const char *name, void *
 		kvm->type, kvm->params.vm_memory_attributes ? "vm" : "gmem",
 		gs_gmem_conversion_name(kvm->gmem.conversion), kvm->nr_leaves[PG_LEVEL_4K],
 		kvm->nr_leaves[PG_LEVEL_2M], kvm->nr_leaves[PG_LEVEL_1G]);
+	if (kvm->gmem.strategy && !kvm->gmem.strategy->builtin)
+		fprintf(f, " strategy: %s\n", kvm->gmem.strategy->ops->name);
 	xa_for_each (&kvm->mem_attr_array, b, entry)
 		nr++;
 	if (nr)
@@ -357,6 +360,9 @@ static const struct gs_key vm_keys[] = {
 	{"conversion", GS_ARG_ENUM, conversion_names,
 	 .help = "the ordering of in-place conversions: planned (default), v8, wip, rfc-v2 "
 		 "(4 KiB files; HugeTLB: EOPNOTSUPP); the simulator's only"},
+	{"strategy", GS_ARG_STR,
+	 .help = "the restructuring strategy: a registered name (planned, v8, wip, rfc-v2: the "
+		 "same as conversion=) or ./file.so (docs/STRATEGIES.md); the simulator's only"},
 	{"populate_eexist", GS_ARG_BOOL,
 	 .help = "populate answers EEXIST for a folio already uptodate (6.8-6.1x); "
 		 "the simulator's only"},
@@ -365,6 +371,30 @@ static const struct gs_key vm_keys[] = {
 
 static const char *const vm_outputs[] = {"gmem_flags", "memory_attributes",
 					 "gmem_memory_attributes", NULL};
+
+/*
+ * strategy=NAME|PATH: the VM's strategy, whose flow is its ordering; a
+ * conversion= beside it must name the same ordering. 0, or -1 after
+ * gs_scenario_error().
+ */
+static int vm_strategy(struct gs_scenario *s, const struct gs_op *op, struct gs_sys_vm_params *p)
+{
+	const char *name = gs_op_str(op, "strategy", "");
+	const struct gs_strategy *st;
+	char why[320] = "unknown (`gmemsim strategies` lists them)";
+
+	st = strchr(name, '/') ? gs_strategy_load(name, why, sizeof(why)) : gs_strategy_find(name);
+	if (!st)
+		return gs_scenario_error(s, op, "strategy '%s': %s", name, why);
+	if (gs_op_has(op, "conversion") && p->conversion != (enum gs_gmem_conversion)st->ops->flow)
+		return gs_scenario_error(
+			s, op, "conversion=%s and strategy=%s (flow %s) disagree",
+			gs_gmem_conversion_name(p->conversion), st->ops->name,
+			gs_gmem_conversion_name((enum gs_gmem_conversion)st->ops->flow));
+	p->strategy = st;
+	p->conversion = (enum gs_gmem_conversion)st->ops->flow;
+	return 0;
+}
 
 /* Why @sys cannot make the VM @op asks for, or NULL. */
 static const char *vm_unsupported(const struct gs_sys_ops *sys, const struct gs_op *op)
@@ -391,6 +421,8 @@ static int vm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_resul
 	p.vm_memory_attributes = gs_op_u64(op, "vm_memory_attributes", p.vm_memory_attributes);
 	p.conversion = (enum gs_gmem_conversion)gs_op_u64(op, "conversion", GS_CONVERSION_PLANNED);
 	p.populate_eexist = gs_op_u64(op, "populate_eexist", 0);
+	if (gs_op_has(op, "strategy") && vm_strategy(s, op, &p))
+		return -1;
 	if (!why) {
 		fd = make_vm(sys, gs_op_u64(op, "type", GS_KVM_X86_DEFAULT_VM), &p);
 		if (fd < 0) {

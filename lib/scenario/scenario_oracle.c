@@ -17,6 +17,7 @@
 #include <gmemsim/gmem.h>
 #include <gmemsim/hugetlb_cgroup.h>
 #include <gmemsim/hugetlb_hstate.h>
+#include <gmemsim/strategy.h>
 #include <gmemsim/kvm.h>
 #include <gmemsim/oracle.h>
 #include <gmemsim/physmem.h>
@@ -269,6 +270,7 @@ static void after_create(struct gs_scenario_oracle *so, struct line *l, const st
 		cfg.conversion = file->vm->conversion;
 		cfg.in_place = file->vm->in_place_conversion;
 		cfg.has_private_mem = file->vm->has_private_mem;
+		cfg.custom_strategy = file->vm->strategy && !file->vm->strategy->builtin;
 	}
 	id = gs_oracle_create(so->o, gs_op_u64(op, "size", 0), &cfg, &p);
 	/* Without vm= the line makes its own VM first: that KVM_CREATE_VM's ENOMEM is no answer. */

@@ -14,6 +14,7 @@
 
 #include <gmemsim/compare.h>
 #include <gmemsim/rng.h>
+#include <gmemsim/strategy.h>
 
 #define SZ_4K  (1ULL << 12)
 #define SZ_64K (1ULL << 16)
@@ -23,35 +24,27 @@
 #define MAX_GUEST (2ULL << 40)
 
 /*
- * How a strategy runs a workload. THE ONE LOOKUP of strategy names: the
- * strategy registry (docs/STRATEGIES.md, "Writing a strategy") replaces
- * this table when it lands; until then a name is one of today's orderings
- * (enum gs_gmem_conversion, `vm conversion=`). v8 has no HugeTLB
- * (EOPNOTSUPP on a HugeTLB file): it runs the same guest on 4 KiB pages.
+ * How a strategy runs a workload: its name for the `vm` line (a registered
+ * name, or the path of a shared object, docs/STRATEGIES.md "Writing a
+ * strategy"), and whether it gets the HugeTLB backing. v8's flow has no
+ * HugeTLB (EOPNOTSUPP on a HugeTLB file): it runs the same guest on 4 KiB
+ * pages.
  */
 struct strategy_run {
-	const char *conversion;
+	const char *name;
 	bool hugetlb;
 };
 
+/* The registry's strategy @name (loading a shared object named by a path). */
 static int strategy_lookup(const char *name, struct strategy_run *out)
 {
-	static const struct {
-		const char *name;
-		struct strategy_run run;
-	} table[] = {
-		{"planned", {"planned", true}},
-		{"wip", {"wip", true}},
-		{"rfc-v2", {"rfc-v2", true}},
-		{"v8", {"v8", false}},
-	};
+	const struct gs_strategy *st = name ? gs_strategy_find(name) : NULL;
 
-	for (size_t i = 0; name && i < sizeof(table) / sizeof(table[0]); i++)
-		if (!strcmp(table[i].name, name)) {
-			*out = table[i].run;
-			return 0;
-		}
-	return -EINVAL;
+	if (!st)
+		return -EINVAL;
+	out->name = st->builtin ? st->ops->name : name;
+	out->hugetlb = st->ops->flow != GS_FLOW_V8;
+	return 0;
 }
 
 struct workload;
@@ -232,7 +225,7 @@ static int check_params(const struct gs_workload_params *p, const struct workloa
 		return -EINVAL;
 	}
 	if (strategy_lookup(p->strategy, s)) {
-		*err = "unknown strategy (v8, wip, planned, rfc-v2)";
+		*err = "unknown strategy (gmemsim strategies lists them; a shared object by its path)";
 		return -EINVAL;
 	}
 	if (!p->size || p->size % (*d)->page) {
@@ -259,7 +252,7 @@ static void prelude(struct workload *w, const struct gs_workload_params *p,
 	fprintf(w->out, "hvo on\n");
 	if (s->hugetlb)
 		fprintf(w->out, "hugetlb pool size=%#llx nr=%llu\n", page, size / page);
-	fprintf(w->out, "vm g type=tdx conversion=%s\n", s->conversion);
+	fprintf(w->out, "vm g type=tdx strategy=%s\n", s->name);
 	if (s->hugetlb)
 		fprintf(w->out, "gmem f vm=g size=%#llx flags=hugetlb page=%#llx\n", size, page);
 	else

@@ -34,6 +34,7 @@ static void sim_set_vm_params(const struct gs_sys_vm_params *p, struct gs_sys_vm
 		.vm_memory_attributes = p->vm_memory_attributes,
 		.gmem_no_hugetlb = !p->hugetlb,
 		.conversion = p->conversion,
+		.strategy = p->strategy,
 		.populate_eexist = p->populate_eexist,
 	};
 
@@ -44,6 +45,7 @@ static void sim_set_vm_params(const struct gs_sys_vm_params *p, struct gs_sys_vm
 			.vm_memory_attributes = k.vm_memory_attributes,
 			.hugetlb = !k.gmem_no_hugetlb,
 			.conversion = k.conversion,
+			.strategy = k.strategy,
 			.populate_eexist = k.populate_eexist,
 		};
 }

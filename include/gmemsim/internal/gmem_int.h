@@ -163,7 +163,7 @@ int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base);
  * -ENOMEM. kvm_gmem_merge_reserve_free() - free what merges left of it, at
  * the end of the operation that reserved.
  */
-int kvm_gmem_merge_reserve(struct gmem_inode *inode, pgoff_t base);
+int kvm_gmem_merge_reserve(struct gmem_inode *inode, pgoff_t base, gfp_t gfp);
 void kvm_gmem_merge_reserve_free(struct gmem_inode *inode);
 
 /*
@@ -181,5 +181,17 @@ void kvm_gmem_merge_huge_page(struct gmem_inode *inode, pgoff_t base);
  * split or cannot merge.
  */
 void kvm_gmem_merge_for_undo(struct gmem_inode *inode, pgoff_t base);
+
+/* --- the VM's restructuring strategy (gmem_strategy.c, include/gmemsim/strategy.h) --- */
+
+struct gs_strategy_fault;
+
+/* get_pfn's max_order under @vm's strategy (the built-in of its ordering when it names none). */
+unsigned int gmem_strategy_max_order(const struct gs_gmem_vm_info *vm,
+				     const struct gs_strategy_fault *fault);
+
+/* To private: does @vm's strategy merge the all-private huge page of @inode at @h now? */
+bool gmem_strategy_merge(const struct gs_gmem_vm_info *vm, const struct gmem_inode *inode,
+			 pgoff_t h);
 
 #endif /* GS_LIB_GMEM_INT_H */

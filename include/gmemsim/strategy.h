@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Restructuring strategies: what guest_memfd decides about the huge pages
+ * of a HugeTLB file when their pages convert between shared and private,
+ * as an ops table a strategy fills in, the way the HugeTLB RFC's
+ * kvm_gmem_allocator_ops (split_folio, merge_folio) and the WIP branch's
+ * hugetlb_restructuring_* calls split the allocator's part from
+ * guest_memfd's. The conversion engine (lib/guest_memfd/gmem_convert.c)
+ * and the fault path (gmem_fault.c) call the hooks; the four orderings of
+ * docs/CONVERSION.md are the built-in strategies "planned", "v8", "wip" and
+ * "rfc-v2". An out-of-tree strategy is a shared object exporting
+ * GS_STRATEGY_SYMBOL (docs/STRATEGIES.md, "Writing a strategy";
+ * examples/strategy/).
+ *
+ * A strategy needs only this header: the hooks get plain structs, so a
+ * strategy's shared object does not link the library.
+ */
+#ifndef GMEMSIM_STRATEGY_H
+#define GMEMSIM_STRATEGY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <gmemsim/compiler.h>
+
+/* The version of struct gs_strategy_ops a strategy is built against. */
+#define GS_STRATEGY_ABI 1
+
+/* The symbol an out-of-tree strategy exports: const struct gs_strategy_ops. */
+#define GS_STRATEGY_SYMBOL "gmemsim_strategy_v1"
+
+/**
+ * enum gs_strategy_flow - the order of the conversion's steps a strategy runs in
+ * @GS_FLOW_PLANNED: P37: every fallible step before one point of no return,
+ *                   all or nothing across huge pages (docs/CONVERSION.md)
+ * @GS_FLOW_V8: P7, 4 KiB files only (a HugeTLB file: -EOPNOTSUPP)
+ * @GS_FLOW_WIP: P35: one huge-page batch at a time, batches done stay done
+ * @GS_FLOW_RFC_V2: P20, P25: a work list, restructure per item, rollback
+ *
+ * The same values as enum gs_gmem_conversion: a VM's ordering is the flow
+ * of its strategy.
+ */
+enum gs_strategy_flow {
+	GS_FLOW_PLANNED,
+	GS_FLOW_V8,
+	GS_FLOW_WIP,
+	GS_FLOW_RFC_V2,
+	GS_FLOW_NR,
+};
+
+/**
+ * struct gs_strategy_page - one huge page of a HugeTLB file, as a hook sees it
+ * @ino: the file's inode number
+ * @index: its first 4 KiB page in the file
+ * @page_order: the file's huge page order (9: 2 MiB, 18: 1 GiB)
+ * @nr_pages: 1 << @page_order
+ */
+struct gs_strategy_page {
+	unsigned long ino;
+	unsigned long index;
+	unsigned int page_order;
+	unsigned long nr_pages;
+};
+
+/**
+ * struct gs_strategy_fault - a private fault of KVM on a HugeTLB file (get_pfn)
+ * @ino: the file's inode number
+ * @index: the faulting 4 KiB page
+ * @page_order: the file's huge page order
+ * @folio_order: the order of the folio holding @index (0: a piece of a split page)
+ * @rounded: @page_order when the huge page holding @index is all private,
+ *           else 0 (the kernel's rule, P29)
+ * @unrounded: the same over [@index, @index + 2^@page_order): the WIP
+ *             branch's rule (P39); 0 when that range passes the file's end
+ */
+struct gs_strategy_fault {
+	unsigned long ino;
+	unsigned long index;
+	unsigned int page_order;
+	unsigned int folio_order;
+	unsigned int rounded;
+	unsigned int unrounded;
+};
+
+/**
+ * struct gs_strategy_ops - what a restructuring strategy decides
+ * @abi: GS_STRATEGY_ABI, as the strategy was built
+ * @size: sizeof(struct gs_strategy_ops), as the strategy was built
+ * @name: the strategy's name: letters, digits, '-' and '_', unique
+ * @summary: one line on what it trades (`gmemsim check-strategy` prints it)
+ * @flow: the order of the conversion's steps (enum gs_strategy_flow)
+ * @merge_on_private: see below; NULL: always merge (the kernel's rule)
+ * @max_order: see below; NULL: @rounded (the kernel's rule)
+ *
+ * @merge_on_private(page) - to private: merge this huge page now? Called
+ * for each huge page a conversion to private leaves all private (its pieces
+ * all in the page cache), under the filemap invalidate lock held exclusive,
+ * once before the point of no return (the planned flow prepares the merge
+ * then: a "yes" may make the conversion fail with -EAGAIN or -ENOMEM while
+ * a piece is referenced or HVO cannot be undone) and once after it, when
+ * the merge happens (it cannot fail there). Must not fail, allocate or
+ * sleep, and must answer the same for the same page within one conversion
+ * (a pure function of @page). A "no" leaves the page's 4 KiB pieces in the
+ * page cache: the guest maps them at 4 KiB until a later conversion merges
+ * them, or the deferred worker merges them once they are all freed.
+ * Return: true to merge.
+ *
+ * @max_order(fault) - the largest order KVM may map the page at: the
+ * get_pfn max_order. Called on every private fault and get_pfn of a HugeTLB
+ * file, with the mmu invalidate sequence read (a conversion in between
+ * makes KVM retry). Must not fail. The engine does not cap the answer: it
+ * must be at most @folio_order and at most an order whose whole aligned
+ * range is private (@rounded is the largest such order a huge page gives);
+ * more maps memory that is not the folio's, which the checkers and the
+ * oracle report.
+ * Return: an order from 0 to @folio_order.
+ *
+ * Splitting is not a strategy's choice in ABI 1: a conversion to shared
+ * splits every whole huge folio it touches to order 0 (P25), in the step
+ * order of @flow. Preallocation, the split order, punch and the free of a
+ * split page's last piece are the next hooks (docs/STRATEGIES.md).
+ */
+struct gs_strategy_ops {
+	unsigned int abi;
+	unsigned int size;
+	const char *name;
+	const char *summary;
+	enum gs_strategy_flow flow;
+	bool (*merge_on_private)(const struct gs_strategy_page *page);
+	unsigned int (*max_order)(const struct gs_strategy_fault *fault);
+};
+
+/**
+ * struct gs_strategy - a registered strategy
+ * @ops: its hooks
+ * @builtin: one of the library's own (the oracle predicts its choices)
+ * @path: the shared object it came from, or NULL
+ */
+struct gs_strategy {
+	const struct gs_strategy_ops *ops;
+	bool builtin;
+	const char *path;
+};
+
+/**
+ * gs_strategy_register() - add a strategy to the registry
+ * @ops: the hooks; must stay valid for the life of the process
+ *
+ * Context: process context, not thread-safe.
+ * Return: the registered strategy; NULL with errno set: EINVAL (wrong
+ * @ops->abi or @ops->size, bad name or flow, NULL @ops), EEXIST (the name
+ * is taken), ENOSPC (the registry, 32 strategies, is full).
+ */
+GS_API const struct gs_strategy *gs_strategy_register(const struct gs_strategy_ops *ops);
+
+/**
+ * gs_strategy_find() - a registered strategy by name, or a shared object by path
+ * @name: a registered name ("planned", "v8", "wip", "rfc-v2", ...), or a
+ *        path containing '/' (loaded once with gs_strategy_load(); the
+ *        same path again gives the same strategy)
+ *
+ * Context: process context.
+ * Return: the strategy, or NULL (unknown name, or the load failed).
+ */
+GS_API const struct gs_strategy *gs_strategy_find(const char *name);
+
+/**
+ * gs_strategy_load() - load an out-of-tree strategy and register it
+ * @path: the shared object (dlopen(); a path with '/')
+ * @err: where a one-line reason goes on failure (may be NULL)
+ * @errlen: size of @err
+ *
+ * The object must export GS_STRATEGY_SYMBOL, a struct gs_strategy_ops with
+ * @abi == GS_STRATEGY_ABI and @size == sizeof(struct gs_strategy_ops). The
+ * object stays loaded for the life of the process.
+ *
+ * Context: process context, not thread-safe.
+ * Return: the strategy, or NULL with @err set.
+ */
+GS_API const struct gs_strategy *gs_strategy_load(const char *path, char *err, size_t errlen);
+
+/**
+ * gs_strategy_builtin() - the built-in strategy of an ordering
+ * @flow: enum gs_strategy_flow (an enum gs_gmem_conversion value)
+ *
+ * Context: any.
+ * Return: "planned", "v8", "wip" or "rfc-v2"; "planned" for a bad value.
+ */
+GS_API const struct gs_strategy *gs_strategy_builtin(unsigned int flow);
+
+/**
+ * gs_strategy_nth() - the registered strategies, in registration order
+ * @i: from 0
+ *
+ * Context: any.
+ * Return: the @i-th strategy (the built-ins first), or NULL past the last.
+ */
+GS_API const struct gs_strategy *gs_strategy_nth(unsigned int i);
+
+/**
+ * gs_strategy_set_default() - run every VM of a flow under a strategy
+ * @s: the strategy (NULL: back to the built-ins)
+ *
+ * From now on a VM created with the ordering of @s's flow, and no
+ * strategy of its own, runs @s: what `gmemsim run --strategy` does, so
+ * that scenarios written for an ordering run a variant of it. Process-wide,
+ * like the simulated machine.
+ *
+ * Context: process context, not thread-safe.
+ */
+GS_API void gs_strategy_set_default(const struct gs_strategy *s);
+
+/**
+ * gs_strategy_for_vm() - the strategy a new VM runs
+ * @s: the strategy the VM asked for, or NULL
+ * @flow: its ordering (enum gs_gmem_conversion)
+ *
+ * Context: any.
+ * Return: @s if set; else the default set for @flow's flow; else the
+ * built-in of @flow.
+ */
+GS_API const struct gs_strategy *gs_strategy_for_vm(const struct gs_strategy *s, unsigned int flow);
+
+#endif /* GMEMSIM_STRATEGY_H */

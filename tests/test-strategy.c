@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of the restructuring strategies (include/gmemsim/strategy.h,
+ * lib/guest_memfd/gmem_strategy.c): the registry and its errors, the loader
+ * of out-of-tree shared objects and its messages, the hooks as the
+ * conversion engine and the fault path call them, the scenario's
+ * `vm strategy=` beside its alias `conversion=`, and the default strategy
+ * of a flow (what `gmemsim run --strategy` sets).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gmemsim/scenario.h>
+#include <gmemsim/strategy.h>
+#include "harness.h"
+
+static unsigned int merge_calls, order_calls;
+
+static bool count_no_merge(const struct gs_strategy_page *page)
+{
+	ck_assert_uint_eq(page->page_order, 9);
+	ck_assert_uint_eq(page->nr_pages, 512);
+	ck_assert_uint_eq(page->index % 512, 0);
+	merge_calls++;
+	return false;
+}
+
+static unsigned int count_max_order(const struct gs_strategy_fault *f)
+{
+	order_calls++;
+	ck_assert_uint_le(f->rounded, f->page_order);
+	return f->rounded < f->folio_order ? f->rounded : f->folio_order;
+}
+
+static const struct gs_strategy_ops counting_ops = {
+	.abi = GS_STRATEGY_ABI,
+	.size = sizeof(struct gs_strategy_ops),
+	.name = "counting",
+	.summary = "test: planned, never merges, counts its calls",
+	.flow = GS_FLOW_PLANNED,
+	.merge_on_private = count_no_merge,
+	.max_order = count_max_order,
+};
+
+/*
+ * The counting strategy, registered once: without CK_FORK (valgrind) the
+ * tests share the process and its registry. The counters start again.
+ */
+static const struct gs_strategy *counting(void)
+{
+	const struct gs_strategy *s = gs_strategy_find("counting");
+
+	merge_calls = order_calls = 0;
+	return s ? s : gs_strategy_register(&counting_ops);
+}
+
+static unsigned int nr_strategies(void)
+{
+	unsigned int n = 0;
+
+	while (gs_strategy_nth(n))
+		n++;
+	return n;
+}
+
+/* Run @text on the simulator (quiet, with the oracle when asked): the exit status. */
+static int run(const char *text, bool oracle)
+{
+	FILE *null = fopen("/dev/null", "w");
+	struct gs_scenario_opts o = {.quiet = true, .out = null, .err = null, .oracle = oracle};
+	struct gs_scenario *s;
+	int ret;
+
+	ck_assert_ptr_nonnull(null);
+	s = gs_scenario_new(&o);
+	ret = gs_scenario_run_buffer(s, "test.gms", text, strlen(text));
+	gs_scenario_free(s);
+	fclose(null);
+	return ret;
+}
+
+START_TEST(test_builtins)
+{
+	static const char *const names[] = {"planned", "v8", "wip", "rfc-v2"};
+
+	for (unsigned int f = 0; f < GS_FLOW_NR; f++) {
+		const struct gs_strategy *s = gs_strategy_nth(f);
+
+		ck_assert_ptr_nonnull(s);
+		ck_assert_str_eq(s->ops->name, names[f]);
+		ck_assert(s->builtin);
+		ck_assert_ptr_null(s->path);
+		ck_assert_uint_eq(s->ops->flow, f);
+		ck_assert_ptr_eq(gs_strategy_find(names[f]), s);
+		ck_assert_ptr_eq(gs_strategy_builtin(f), s);
+		ck_assert_ptr_eq(gs_strategy_for_vm(NULL, f), s);
+	}
+	ck_assert_ptr_null(gs_strategy_find("optimized"));
+	ck_assert_ptr_null(gs_strategy_find(NULL));
+	ck_assert_ptr_eq(gs_strategy_builtin(99), gs_strategy_find("planned"));
+}
+END_TEST
+
+START_TEST(test_register_errors)
+{
+	struct gs_strategy_ops bad = counting_ops;
+	unsigned int before;
+
+	bad.abi = GS_STRATEGY_ABI + 1;
+	errno = 0;
+	ck_assert_ptr_null(gs_strategy_register(&bad));
+	ck_assert_int_eq(errno, EINVAL);
+	bad = counting_ops;
+	bad.size--;
+	ck_assert_ptr_null(gs_strategy_register(&bad));
+	ck_assert_int_eq(errno, EINVAL);
+	bad = counting_ops;
+	bad.name = "two words";
+	ck_assert_ptr_null(gs_strategy_register(&bad));
+	ck_assert_int_eq(errno, EINVAL);
+	bad = counting_ops;
+	bad.flow = GS_FLOW_NR;
+	ck_assert_ptr_null(gs_strategy_register(&bad));
+	ck_assert_int_eq(errno, EINVAL);
+	bad = counting_ops;
+	bad.name = "wip";
+	ck_assert_ptr_null(gs_strategy_register(&bad));
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_ptr_null(gs_strategy_register(NULL));
+	ck_assert_int_eq(errno, EINVAL);
+	before = nr_strategies();
+	ck_assert_ptr_nonnull(counting());
+	ck_assert_ptr_null(gs_strategy_register(&counting_ops));
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert(!gs_strategy_find("counting")->builtin);
+	ck_assert_uint_le(nr_strategies(), before + 1);
+}
+END_TEST
+
+/* Last: it fills the registry (the tests share it without CK_FORK). */
+START_TEST(test_registry_full)
+{
+	char name[16];
+	unsigned int n;
+
+	/* The registry is bounded: registering past it is ENOSPC, and nothing is lost. */
+	for (n = 0;; n++) {
+		struct gs_strategy_ops *ops = malloc(sizeof(*ops));
+
+		ck_assert_ptr_nonnull(ops);
+		snprintf(name, sizeof(name), "s%u", n);
+		*ops = counting_ops;
+		ops->name = strdup(name);
+		if (!gs_strategy_register(ops)) {
+			ck_assert_int_eq(errno, ENOSPC);
+			free((char *)ops->name);
+			free(ops);
+			break;
+		}
+		ck_assert_uint_lt(n, 1000);
+	}
+	ck_assert_ptr_nonnull(gs_strategy_find("s0"));
+	ck_assert_ptr_nonnull(gs_strategy_find("planned"));
+}
+END_TEST
+
+START_TEST(test_load)
+{
+	const char *nomerge = getenv("GS_STRATEGY_NOMERGE");
+	const char *badabi = getenv("GS_STRATEGY_BADABI");
+	const struct gs_strategy *s;
+	unsigned int before = nr_strategies();
+	char err[400];
+
+	ck_assert_ptr_nonnull(nomerge);
+	ck_assert_ptr_nonnull(badabi);
+	ck_assert_ptr_null(gs_strategy_load("/nonexistent/mine.so", err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/mine.so"));
+	/* Not a shared object, and one that is no strategy: a clean message each. */
+	ck_assert_ptr_null(gs_strategy_load("/dev/null", err, sizeof(err)));
+	ck_assert_ptr_null(gs_strategy_load("libc.so.6", err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, GS_STRATEGY_SYMBOL));
+	ck_assert_ptr_null(gs_strategy_load(badabi, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "built against strategy ABI 2; this gmemsim has ABI 1"));
+	ck_assert_ptr_null(gs_strategy_load(badabi, NULL, 0));
+	ck_assert_uint_eq(nr_strategies(), before);
+
+	s = gs_strategy_load(nomerge, err, sizeof(err));
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s->ops->name, "nomerge");
+	ck_assert_str_eq(s->path, nomerge);
+	ck_assert(!s->builtin);
+	ck_assert_uint_eq(s->ops->flow, GS_FLOW_PLANNED);
+	ck_assert_ptr_eq(gs_strategy_load(nomerge, err, sizeof(err)), s);
+	ck_assert_ptr_eq(gs_strategy_find("nomerge"), s);
+	ck_assert_ptr_eq(strchr(nomerge, '/') ? gs_strategy_find(nomerge) : s, s);
+}
+END_TEST
+
+/* One 2 MiB page, bound, split by a to-shared conversion and converted back. */
+static const char split_and_back[] =
+	"hugetlb pool size=2M nr=1\n"
+	"vm s type=sw_protected %s\n"
+	"gmem g vm=s size=2M flags=mmap|hugetlb page=2M => 0\n"
+	"memslot s slot=0 gpa=4G size=2M gmem=g => 0\n"
+	"falloc g off=0 len=2M => 0\n"
+	"convert g off=4K len=4K to=shared => 0 folios=512 huge_folios=0\n"
+	"convert g off=4K len=4K to=private => 0 %s\n"
+	"getpfn g off=0 => 0 %s\n"
+	"check => 0 violations=0\n";
+
+static int run_split_and_back(const char *vm, const char *folios, const char *order, bool oracle)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), split_and_back, vm, folios, order);
+	return run(text, oracle);
+}
+
+START_TEST(test_hooks_called)
+{
+	ck_assert_ptr_nonnull(counting());
+	/* The built-in merges and maps at 2 MiB ... */
+	ck_assert_int_eq(run_split_and_back("", "folios=1 huge_folios=1", "max_order=9", true),
+			 GS_EXIT_OK);
+	ck_assert_uint_eq(merge_calls, 0);
+	ck_assert_uint_eq(order_calls, 0);
+	/* ... the strategy is asked before the point of no return and at the merge, and says no. */
+	ck_assert_int_eq(run_split_and_back("strategy=counting", "folios=512 huge_folios=0",
+					    "max_order=0", true),
+			 GS_EXIT_OK);
+	ck_assert_uint_eq(merge_calls, 2);
+	ck_assert_uint_eq(order_calls, 1);
+}
+END_TEST
+
+START_TEST(test_alias_and_errors)
+{
+	ck_assert_int_eq(run_split_and_back("conversion=wip", "folios=1 huge_folios=1",
+					    "max_order=9", false),
+			 GS_EXIT_OK);
+	ck_assert_int_eq(run_split_and_back("strategy=planned conversion=planned",
+					    "folios=1 huge_folios=1", "max_order=9", false),
+			 GS_EXIT_OK);
+	/* v8 has no HugeTLB conversion: the alias and the name give the same answer. */
+	ck_assert_int_eq(run("hugetlb pool size=2M nr=1\n"
+			     "vm s type=sw_protected strategy=v8\n"
+			     "gmem g vm=s size=2M flags=mmap|hugetlb page=2M => 0\n"
+			     "convert g off=0 len=4K to=shared => EOPNOTSUPP\n",
+			     false),
+			 GS_EXIT_OK);
+	ck_assert_int_eq(run("vm s strategy=nosuch\n", false), GS_EXIT_SYNTAX);
+	ck_assert_int_eq(run("vm s strategy=wip conversion=v8\n", false), GS_EXIT_SYNTAX);
+	ck_assert_int_eq(run("vm s strategy=./nonexistent.so\n", false), GS_EXIT_SYNTAX);
+}
+END_TEST
+
+START_TEST(test_default_of_a_flow)
+{
+	const struct gs_strategy *s = counting();
+
+	ck_assert_ptr_nonnull(s);
+	gs_strategy_set_default(s);
+	ck_assert_ptr_eq(gs_strategy_for_vm(NULL, GS_FLOW_PLANNED), s);
+	ck_assert_ptr_eq(gs_strategy_for_vm(NULL, GS_FLOW_WIP), gs_strategy_find("wip"));
+	ck_assert_ptr_eq(gs_strategy_for_vm(gs_strategy_find("v8"), GS_FLOW_PLANNED),
+			 gs_strategy_find("v8"));
+	/* A VM of the planned ordering runs it; one of another ordering does not. */
+	ck_assert_int_eq(run_split_and_back("", "folios=512 huge_folios=0", "max_order=0", true),
+			 GS_EXIT_OK);
+	ck_assert_uint_eq(merge_calls, 2);
+	ck_assert_int_eq(
+		run_split_and_back("conversion=wip", "folios=1 huge_folios=1", "max_order=9", true),
+		GS_EXIT_OK);
+	ck_assert_uint_eq(merge_calls, 2);
+	gs_strategy_set_default(NULL);
+	ck_assert_ptr_eq(gs_strategy_for_vm(NULL, GS_FLOW_PLANNED), gs_strategy_find("planned"));
+	ck_assert_int_eq(run_split_and_back("", "folios=1 huge_folios=1", "max_order=9", true),
+			 GS_EXIT_OK);
+}
+END_TEST
+
+Suite *gs_test_suite(void)
+{
+	Suite *s = suite_create("strategy");
+	TCase *tc = tcase_create("strategy");
+
+	tcase_add_test(tc, test_builtins);
+	tcase_add_test(tc, test_register_errors);
+	tcase_add_test(tc, test_load);
+	tcase_add_test(tc, test_hooks_called);
+	tcase_add_test(tc, test_alias_and_errors);
+	tcase_add_test(tc, test_default_of_a_flow);
+	tcase_add_test(tc, test_registry_full);
+	suite_add_tcase(s, tc);
+	return s;
+}
