@@ -234,13 +234,28 @@ static int tokenize(struct line_ctx *c, const char *s, size_t len, struct token 
 	return 0;
 }
 
-int gs_verb_key_index(const struct gs_verb *verb, const char *key)
+/* @key's index by its text, the first letter first: the parser's keys are the script's. */
+static int key_index_text(const struct gs_key *k, const char *key)
 {
-	/* The first letter first: this runs for every key a verb reads, on every line. */
-	for (int i = 0; verb->keys && verb->keys[i].name; i++)
-		if (verb->keys[i].name[0] == key[0] && !strcmp(verb->keys[i].name, key))
+	for (int i = 0; k && k[i].name; i++)
+		if (k[i].name[0] == key[0] && !strcmp(k[i].name, key))
 			return i;
 	return -1;
+}
+
+int gs_verb_key_index(const struct gs_verb *verb, const char *key)
+{
+	const struct gs_key *k = verb->keys;
+
+	/*
+	 * A verb reads its keys on every line, asking with the literal its key
+	 * table holds, which the toolchain merges into one copy: the address
+	 * matches without comparing text.
+	 */
+	for (int i = 0; k && k[i].name; i++)
+		if (k[i].name == key)
+			return i;
+	return key_index_text(k, key);
 }
 
 static GString *key_list(const struct gs_verb *verb)
@@ -437,7 +452,7 @@ static int parse_word(struct line_ctx *c, const struct gs_verb *verb, struct gs_
 	int ki;
 
 	if (t->eq < 0) {
-		ki = t->quoted ? -1 : gs_verb_key_index(verb, t->text);
+		ki = t->quoted ? -1 : key_index_text(verb->keys, t->text);
 		if (ki >= 0 && verb->keys[ki].type == GS_ARG_BOOL) {
 			if (op->args[ki].present)
 				return line_error(c, "%s given twice", t->text);
@@ -449,7 +464,7 @@ static int parse_word(struct line_ctx *c, const struct gs_verb *verb, struct gs_
 	if (t->eq == 0)
 		return line_error(c, "'=' without a key");
 	t->text[t->eq] = '\0';
-	ki = gs_verb_key_index(verb, t->text);
+	ki = key_index_text(verb->keys, t->text);
 	if (ki < 0) {
 		GString *keys = key_list(verb);
 
