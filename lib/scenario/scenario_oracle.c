@@ -596,11 +596,26 @@ struct ov_info {
  */
 static const struct ov_info *ov_info(const struct gs_verb *verb)
 {
-	static struct ov_info cache[64];
-	struct ov_info *c = &cache[((uintptr_t)verb * 0x9e3779b97f4a7c15ULL) >> 58];
+	/*
+	 * Open addressing: a verb sharing a slot with another one found further
+	 * on, not classified again (sharing one slot, two verbs on alternate
+	 * lines were classified on every line). Room for every verb and more;
+	 * a full table (not expected) classifies without remembering.
+	 */
+	static struct ov_info cache[256], spare;
+	unsigned int h = (unsigned int)(((uintptr_t)verb * 0x9e3779b97f4a7c15ULL) >> 56);
+	struct ov_info *c = &spare;
 
-	if (c->verb == verb)
-		return c;
+	for (unsigned int i = 0; i < G_N_ELEMENTS(cache); i++) {
+		struct ov_info *t = &cache[(h + i) % G_N_ELEMENTS(cache)];
+
+		if (t->verb == verb)
+			return t;
+		if (!t->verb) {
+			c = t;
+			break;
+		}
+	}
 	c->verb = verb;
 	c->kind = is_looker(verb->name) ? OV_LOOKER : OV_OTHER;
 	for (unsigned int k = 0; k < G_N_ELEMENTS(ov_names); k++)
