@@ -592,19 +592,23 @@ struct gs_script *gs_script_parse(const char *name, const char *text, size_t len
 	while (pos < len && nerr <= GS_MAX_PARSE_ERRORS) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t end = nl ? (size_t)(nl - text) : len, l = end - pos;
-		struct gs_op op = {.file = script->name};
+		guint n = script->ops->len;
+		struct gs_op *op;
 		int r;
 
 		c.line++;
 		if (l && text[pos + l - 1] == '\r')
 			l--;
-		op.line = c.line;
-		r = parse_line(&c, text + pos, l, &op);
-		if (r < 0) {
+		/* Parsed in its slot (zeroed as the array grows), not copied there. */
+		g_array_set_size(script->ops, n + 1);
+		op = &g_array_index(script->ops, struct gs_op, n);
+		op->file = script->name;
+		op->line = c.line;
+		r = parse_line(&c, text + pos, l, op);
+		if (r < 0)
 			report(&c, &nerr);
-		} else if (r == 0) {
-			g_array_append_val(script->ops, op);
-		}
+		if (r != 0)
+			g_array_set_size(script->ops, n);
 		pos = end + 1;
 	}
 	g_string_free(c.buf, TRUE);
