@@ -193,8 +193,9 @@ const char *gs_op_str(const struct gs_op *op, const char *key, const char *dflt)
 
 static struct gs_result_field *result_slot(struct gs_result *res, const char *key)
 {
+	/* Verbs name fields with literals, merged into one copy: the address first. */
 	for (unsigned int i = 0; i < res->nr; i++)
-		if (!strcmp(res->fields[i].key, key))
+		if (res->fields[i].key == key || !strcmp(res->fields[i].key, key))
 			return &res->fields[i];
 	if (WARN_ON_ONCE(res->nr == GS_MAX_FIELDS))
 		return NULL;
