@@ -43,6 +43,8 @@ struct opool {
 struct gs_scenario_oracle {
 	struct gs_oracle *o;
 	GHashTable *files; /* gmem name -> file id + 1 */
+	const char *last;  /* the key of @files found last (owned by it), or NULL */
+	int last_id;	   /* its file id */
 	GArray *slots;	   /* struct oslot */
 	struct opool pool[HUGE_MAX_HSTATE];
 };
@@ -97,9 +99,18 @@ static void oracle_stop(struct gs_scenario_oracle *so)
 /* The oracle's id of the file called @name, or -1 when it does not follow it. */
 static int file_id(struct gs_scenario_oracle *so, const char *name)
 {
-	gpointer v = name ? g_hash_table_lookup(so->files, name) : NULL;
+	gpointer key, v;
 
-	return v ? GPOINTER_TO_INT(v) - 1 : -1;
+	if (!name)
+		return -1;
+	/* Several times a line, mostly for the same file: one compare instead of a hash. */
+	if (so->last && so->last[0] == name[0] && !strcmp(so->last, name))
+		return so->last_id;
+	if (!g_hash_table_lookup_extended(so->files, name, &key, &v))
+		return -1;
+	so->last = key;
+	so->last_id = GPOINTER_TO_INT(v) - 1;
+	return so->last_id;
 }
 
 static const struct gs_result_field *field(const struct gs_result *res, const char *key)
@@ -289,6 +300,7 @@ static void after_create(struct gs_scenario_oracle *so, struct line *l, const st
 		compare_answer(l, &p, res);
 		return;
 	}
+	so->last = NULL; /* the key it may point to goes */
 	g_hash_table_replace(so->files, g_strdup(op->target), GINT_TO_POINTER(id + 1));
 	gs_oracle_bind(so->o, id, file);
 	compare_answer(l, &p, res);
