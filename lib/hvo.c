@@ -730,6 +730,26 @@ static void check_written(struct gs_check_report *r, int fd, unsigned long v, un
 }
 
 /*
+ * /proc/self/pagemap, opened once per process: a fuzzer's `check` lines
+ * read it thousands of times a second. A child of fork() has the parent's
+ * descriptor, which reads the parent's page tables: it opens its own.
+ */
+static int pagemap_fd(void)
+{
+	static int fd = -1;
+	static pid_t owner;
+	pid_t pid = getpid();
+
+	if (fd >= 0 && owner == pid)
+		return fd;
+	if (fd >= 0)
+		WARN_ON_ONCE(close(fd) && errno != EINTR);
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	owner = pid;
+	return fd;
+}
+
+/*
  * The software stand-in for the kernel's read-only tail mapping: a freed
  * vmemmap page reads as the shared zero page until someone writes it, and
  * then the host holds a page of its own there (pagemap's exclusive bit).
@@ -743,7 +763,7 @@ static void hvo_check(struct gs_check_report *r, void *ctx)
 	(void)ctx;
 	if (!freed_bits || !stats.freed_pages)
 		return;
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	fd = pagemap_fd();
 	if (fd < 0)
 		return;
 	/* Only as far as HVO ever went: a small guest's check stays cheap. */
@@ -757,7 +777,6 @@ static void hvo_check(struct gs_check_report *r, void *ctx)
 		if (any)
 			check_written(r, fd, w * BITS_PER_LONG, 8 * BITS_PER_LONG);
 	}
-	close(fd);
 }
 
 __attribute__((constructor)) static void hvo_check_init(void)

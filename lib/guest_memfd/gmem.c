@@ -434,10 +434,9 @@ static bool entry_order_ok(const struct gmem_inode *inode, pgoff_t index, const 
  * mapping, and pins; no lookup is in flight between operations.
  */
 static void check_folio(struct gs_check_report *r, struct gmem_inode *inode, pgoff_t index,
-			struct folio *folio, unsigned long *bytes)
+			int order, struct folio *folio, unsigned long *bytes)
 {
 	int extra = folio_ref_count(folio) - (int)folio_nr_pages(folio) - folio_mapcount(folio);
-	int order = xa_get_order(&inode->filemap, index);
 	/* Once per folio: the walk visits every piece of a split 1 GiB page. */
 	unsigned long raw = gs_raw_hwpoison_count(folio_pfn(folio), folio_nr_pages(folio));
 
@@ -507,11 +506,17 @@ static void gmem_check(struct gs_check_report *r, void *ctx)
 
 	(void)ctx;
 	list_for_each_entry (inode, &gmem_inodes, list) {
-		unsigned long bytes = 0, index;
+		XA_STATE(xas, &inode->filemap, 0);
+		unsigned long bytes = 0;
 		struct folio *folio;
 
-		xa_for_each (&inode->filemap, index, folio)
-			check_folio(r, inode, index, folio, &bytes);
+		/*
+		 * One walk, the entry's order read where the walk stands: a
+		 * lookup from the root per entry costs most of a check of a
+		 * file of split pages.
+		 */
+		xas_for_each (&xas, folio, ULONG_MAX)
+			check_folio(r, inode, xas.xa_index, xas_get_order(&xas), folio, &bytes);
 		if (bytes != inode->i_bytes)
 			gs_check_violation(r, "ino %lu: i_bytes %lu, folios hold %lu", inode->ino,
 					   inode->i_bytes, bytes);

@@ -108,8 +108,18 @@ static void line(struct fz *z, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static void line(struct fz *z, const char *fmt, ...)
 {
+	char buf[128];
 	va_list ap;
+	int n;
 
+	/* Through the stack: g_string_append_vprintf() allocates and frees per call. */
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(buf)) {
+		g_string_append_len(z->g, buf, n);
+		return;
+	}
 	va_start(ap, fmt);
 	g_string_append_vprintf(z->g, fmt, ap);
 	va_end(ap);

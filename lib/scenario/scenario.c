@@ -66,6 +66,7 @@ static void destroy_objects(struct gs_scenario *s)
 		if (o->type->destroy)
 			o->type->destroy(o->obj);
 	}
+	s->last_obj = NULL;
 	g_hash_table_remove_all(s->objs);
 	g_ptr_array_set_size(s->order, 0);
 }
@@ -192,8 +193,9 @@ const char *gs_op_str(const struct gs_op *op, const char *key, const char *dflt)
 
 static struct gs_result_field *result_slot(struct gs_result *res, const char *key)
 {
+	/* Verbs name fields with literals, merged into one copy: the address first. */
 	for (unsigned int i = 0; i < res->nr; i++)
-		if (!strcmp(res->fields[i].key, key))
+		if (res->fields[i].key == key || !strcmp(res->fields[i].key, key))
 			return &res->fields[i];
 	if (WARN_ON_ONCE(res->nr == GS_MAX_FIELDS))
 		return NULL;
@@ -251,9 +253,18 @@ int gs_scenario_obj_add(struct gs_scenario *s, const char *name, const struct gs
 
 void *gs_scenario_obj_get(struct gs_scenario *s, const char *name, const struct gs_obj_type *type)
 {
-	struct gs_obj *o = name ? g_hash_table_lookup(s->objs, name) : NULL;
+	struct gs_obj *o = s->last_obj;
 
-	if (!o || (type && o->type != type))
+	if (!name)
+		return NULL;
+	/* A line looks its target up several times (the verb, the oracle, checks): no hash each. */
+	if (!o || o->name[0] != name[0] || strcmp(o->name, name)) {
+		o = g_hash_table_lookup(s->objs, name);
+		if (!o)
+			return NULL;
+		s->last_obj = o;
+	}
+	if (type && o->type != type)
 		return NULL;
 	return o->obj;
 }
@@ -264,6 +275,8 @@ int gs_scenario_obj_del(struct gs_scenario *s, const char *name)
 
 	if (!o)
 		return -ENOENT;
+	if (s->last_obj == o)
+		s->last_obj = NULL;
 	g_hash_table_remove(s->objs, name);
 	if (o->type->destroy)
 		o->type->destroy(o->obj);

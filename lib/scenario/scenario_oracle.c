@@ -44,6 +44,8 @@ struct opool {
 struct gs_scenario_oracle {
 	struct gs_oracle *o;
 	GHashTable *files; /* gmem name -> file id + 1 */
+	const char *last;  /* the key of @files found last (owned by it), or NULL */
+	int last_id;	   /* its file id */
 	GArray *slots;	   /* struct oslot */
 	struct opool pool[HUGE_MAX_HSTATE];
 };
@@ -98,13 +100,26 @@ static void oracle_stop(struct gs_scenario_oracle *so)
 /* The oracle's id of the file called @name, or -1 when it does not follow it. */
 static int file_id(struct gs_scenario_oracle *so, const char *name)
 {
-	gpointer v = name ? g_hash_table_lookup(so->files, name) : NULL;
+	gpointer key, v;
 
-	return v ? GPOINTER_TO_INT(v) - 1 : -1;
+	if (!name)
+		return -1;
+	/* Several times a line, mostly for the same file: one compare instead of a hash. */
+	if (so->last && so->last[0] == name[0] && !strcmp(so->last, name))
+		return so->last_id;
+	if (!g_hash_table_lookup_extended(so->files, name, &key, &v))
+		return -1;
+	so->last = key;
+	so->last_id = GPOINTER_TO_INT(v) - 1;
+	return so->last_id;
 }
 
 static const struct gs_result_field *field(const struct gs_result *res, const char *key)
 {
+	/* The verbs set their fields with the literals asked for here, merged into one copy. */
+	for (unsigned int i = 0; i < res->nr; i++)
+		if (res->fields[i].key == key)
+			return &res->fields[i];
 	for (unsigned int i = 0; i < res->nr; i++)
 		if (!strcmp(res->fields[i].key, key))
 			return &res->fields[i];
@@ -213,29 +228,30 @@ static void compare_answer(struct line *l, const struct gs_oracle_pred *p,
 				   errname(p->err));
 		return;
 	}
-	fd = field(res, "error_offset");
-	if (p->has_error_offset && fd && fd->val != p->error_offset)
+	/* Each field only where the prediction has one: the lookups compare names. */
+	fd = p->has_error_offset ? field(res, "error_offset") : NULL;
+	if (fd && fd->val != p->error_offset)
 		gs_check_violation(&l->r,
 				   "%s: index 0x%" PRIx64 ": error_offset simulator=0x%" PRIx64
 				   " oracle=0x%" PRIx64,
 				   l->name, p->error_offset / PAGE, fd->val, p->error_offset);
-	fd = field(res, "blocks");
-	if (p->has_blocks && fd && fd->val != p->blocks)
+	fd = p->has_blocks ? field(res, "blocks") : NULL;
+	if (fd && fd->val != p->blocks)
 		gs_check_violation(&l->r,
 				   "%s: file: st_blocks simulator=%" PRIu64 " oracle=%" PRIu64,
 				   l->name, fd->val, p->blocks);
-	fd = field(res, "data");
-	if (p->has_data && fd && fd->val != p->data)
+	fd = p->has_data ? field(res, "data") : NULL;
+	if (fd && fd->val != p->data)
 		gs_check_violation(&l->r,
 				   "%s: index 0x%" PRIx64 ": content simulator=0x%02" PRIx64
 				   " oracle=0x%02x",
 				   l->name, gs_op_u64(l->op, "off", 0) / PAGE, fd->val, p->data);
-	fd = field(res, "uniform");
-	if (p->has_uniform && fd && fd->val != p->uniform)
+	fd = p->has_uniform ? field(res, "uniform") : NULL;
+	if (fd && fd->val != p->uniform)
 		gs_check_violation(&l->r, "%s: content uniform simulator=%" PRIu64 " oracle=%d",
 				   l->name, fd->val, p->uniform);
-	fd = field(res, "done");
-	if (fd && fd->val != p->done && (p->sigbus || res->sig == SIGBUS))
+	fd = p->sigbus || res->sig == SIGBUS ? field(res, "done") : NULL;
+	if (fd && fd->val != p->done)
 		gs_check_violation(&l->r, "%s: bytes done simulator=%" PRIu64 " oracle=%" PRIu64,
 				   l->name, fd->val, p->done);
 }
@@ -286,6 +302,7 @@ static void after_create(struct gs_scenario_oracle *so, struct line *l, const st
 		compare_answer(l, &p, res);
 		return;
 	}
+	so->last = NULL; /* the key it may point to goes */
 	g_hash_table_replace(so->files, g_strdup(op->target), GINT_TO_POINTER(id + 1));
 	gs_oracle_bind(so->o, id, file);
 	compare_answer(l, &p, res);
@@ -590,21 +607,46 @@ struct ov_info {
 	const struct gs_verb *verb;
 	enum ov_kind kind;
 	bool has_off, has_len;
+	bool inert; /* changes no state: no comparison after it */
 };
 
 /*
  * A verb's kind by its (registered, never freed) struct, found without
  * comparing names: the names were compared a dozen times per line.
  */
+/*
+ * Verbs that touch no simulator state (they arm or describe the run): a
+ * comparison after them would compare what the previous one did.
+ */
+static const char *const inert[] = {"inject", "note", "seed", "expect-warns", NULL};
+
 static const struct ov_info *ov_info(const struct gs_verb *verb)
 {
-	static struct ov_info cache[64];
-	struct ov_info *c = &cache[((uintptr_t)verb * 0x9e3779b97f4a7c15ULL) >> 58];
+	/*
+	 * Open addressing: a verb sharing a slot with another one found further
+	 * on, not classified again (sharing one slot, two verbs on alternate
+	 * lines were classified on every line). Room for every verb and more;
+	 * a full table (not expected) classifies without remembering.
+	 */
+	static struct ov_info cache[256], spare;
+	unsigned int h = (unsigned int)(((uintptr_t)verb * 0x9e3779b97f4a7c15ULL) >> 56);
+	struct ov_info *c = &spare;
 
-	if (c->verb == verb)
-		return c;
+	for (unsigned int i = 0; i < G_N_ELEMENTS(cache); i++) {
+		struct ov_info *t = &cache[(h + i) % G_N_ELEMENTS(cache)];
+
+		if (t->verb == verb)
+			return t;
+		if (!t->verb) {
+			c = t;
+			break;
+		}
+	}
 	c->verb = verb;
 	c->kind = is_looker(verb->name) ? OV_LOOKER : OV_OTHER;
+	c->inert = false;
+	for (unsigned int k = 0; inert[k]; k++)
+		c->inert |= !strcmp(inert[k], verb->name);
 	for (unsigned int k = 0; k < G_N_ELEMENTS(ov_names); k++)
 		if (ov_names[k] && !strcmp(ov_names[k], verb->name))
 			c->kind = (enum ov_kind)k;
@@ -810,10 +852,13 @@ static unsigned int oracle_after(struct gs_scenario *s, void *state, const struc
 				 const struct gs_result *res)
 {
 	struct gs_scenario_oracle *so = state;
-	enum ov_kind kind = ov_info(op->verb)->kind;
+	const struct ov_info *info = ov_info(op->verb);
+	enum ov_kind kind = info->kind;
 	struct line l;
 	int id;
 
+	if (info->inert)
+		return 0;
 	line_init(&l, s, op);
 	if (kind == OV_GMEM && op->target) {
 		after_create(so, &l, res);

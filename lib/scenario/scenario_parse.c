@@ -150,23 +150,38 @@ static int signal_from_name(const char *name)
 	return 0;
 }
 
+/* How a byte ends or marks a word without quotes. */
+enum { WORD_END = 1, WORD_QUOTE = 2, WORD_EQ = 4 };
+static const unsigned char word_class[256] = {
+	[0 ... ' '] = WORD_END,
+	['#'] = WORD_END,
+	['"'] = WORD_END | WORD_QUOTE,
+	['='] = WORD_EQ,
+};
+
 /*
- * A word without quotes (nearly all of them): its bytes as they are, with no
- * copy through the scratch buffer. False, and nothing consumed, for one
- * with a quote.
+ * A word without quotes (nearly all of them): its bytes in @copy (the line's
+ * copy in the script's strings), ended there in place, with no copy of its
+ * own. False, and nothing consumed, for one with a quote. The line has no
+ * control character but tabs (parse_line()), so a blank or a control byte
+ * ends a word as a blank does.
  */
-static bool plain_word(struct line_ctx *c, const char *s, size_t len, size_t *i, struct token *t)
+static bool plain_word(char *copy, const char *s, size_t len, size_t *i, struct token *t)
 {
 	size_t j = *i;
-	const char *eq;
+	unsigned char cls;
 
-	while (j < len && s[j] != ' ' && s[j] != '\t' && s[j] != '#' && s[j] != '"')
+	while (j < len && !((cls = word_class[(unsigned char)s[j]]) & WORD_END)) {
+		if ((cls & WORD_EQ) && t->eq < 0)
+			t->eq = (int)(j - *i);
 		j++;
-	if (j < len && s[j] == '"')
+	}
+	if (j < len && s[j] == '"') {
+		t->eq = -1;
 		return false;
-	eq = memchr(s + *i, '=', j - *i);
-	t->eq = eq ? (int)(eq - (s + *i)) : -1;
-	t->text = g_string_chunk_insert_len(c->script->strings, s + *i, (gssize)(j - *i));
+	}
+	copy[j] = '\0';
+	t->text = copy + *i;
 	t->end = j;
 	*i = j;
 	return true;
@@ -180,6 +195,8 @@ static bool plain_word(struct line_ctx *c, const char *s, size_t len, size_t *i,
 static int tokenize(struct line_ctx *c, const char *s, size_t len, struct token *tok,
 		    unsigned int *nr)
 {
+	/* One copy of the line for its plain words (NUL-ended in place), not one per word. */
+	char *copy = g_string_chunk_insert_len(c->script->strings, s, (gssize)len);
 	size_t i = 0;
 
 	*nr = 0;
@@ -203,7 +220,7 @@ static int tokenize(struct line_ctx *c, const char *s, size_t len, struct token 
 			t->end = i;
 			continue;
 		}
-		if (plain_word(c, s, len, &i, t))
+		if (plain_word(copy, s, len, &i, t))
 			continue;
 		buf = c->buf;
 		g_string_truncate(buf, 0);
@@ -234,13 +251,28 @@ static int tokenize(struct line_ctx *c, const char *s, size_t len, struct token 
 	return 0;
 }
 
-int gs_verb_key_index(const struct gs_verb *verb, const char *key)
+/* @key's index by its text, the first letter first: the parser's keys are the script's. */
+static int key_index_text(const struct gs_key *k, const char *key)
 {
-	/* The first letter first: this runs for every key a verb reads, on every line. */
-	for (int i = 0; verb->keys && verb->keys[i].name; i++)
-		if (verb->keys[i].name[0] == key[0] && !strcmp(verb->keys[i].name, key))
+	for (int i = 0; k && k[i].name; i++)
+		if (k[i].name[0] == key[0] && !strcmp(k[i].name, key))
 			return i;
 	return -1;
+}
+
+int gs_verb_key_index(const struct gs_verb *verb, const char *key)
+{
+	const struct gs_key *k = verb->keys;
+
+	/*
+	 * A verb reads its keys on every line, asking with the literal its key
+	 * table holds, which the toolchain merges into one copy: the address
+	 * matches without comparing text.
+	 */
+	for (int i = 0; k && k[i].name; i++)
+		if (k[i].name == key)
+			return i;
+	return key_index_text(k, key);
 }
 
 static GString *key_list(const struct gs_verb *verb)
@@ -437,7 +469,7 @@ static int parse_word(struct line_ctx *c, const struct gs_verb *verb, struct gs_
 	int ki;
 
 	if (t->eq < 0) {
-		ki = t->quoted ? -1 : gs_verb_key_index(verb, t->text);
+		ki = t->quoted ? -1 : key_index_text(verb->keys, t->text);
 		if (ki >= 0 && verb->keys[ki].type == GS_ARG_BOOL) {
 			if (op->args[ki].present)
 				return line_error(c, "%s given twice", t->text);
@@ -449,7 +481,7 @@ static int parse_word(struct line_ctx *c, const struct gs_verb *verb, struct gs_
 	if (t->eq == 0)
 		return line_error(c, "'=' without a key");
 	t->text[t->eq] = '\0';
-	ki = gs_verb_key_index(verb, t->text);
+	ki = key_index_text(verb->keys, t->text);
 	if (ki < 0) {
 		GString *keys = key_list(verb);
 
@@ -477,17 +509,16 @@ static int check_complete(struct line_ctx *c, const struct gs_verb *verb, struct
 	return 0;
 }
 
-/* The line as written, runs of blanks folded to one space, for messages. */
-static const char *line_text(struct line_ctx *c, const char *s, size_t len)
+/*
+ * The line as written, runs of blanks folded to one space, for messages;
+ * @fold: it has a tab or two spaces in a row (else its bytes as they are).
+ */
+static const char *line_text(struct line_ctx *c, const char *s, size_t len, bool fold)
 {
 	GString *g = c->buf;
 
-	size_t k = 0;
-
 	/* Written with single spaces (generated text is): the bytes as they are. */
-	while (k < len && s[k] != '\t' && !(s[k] == ' ' && k + 1 < len && s[k + 1] == ' '))
-		k++;
-	if (k == len)
+	if (!fold)
 		return g_string_chunk_insert_len(c->script->strings, s, (gssize)len);
 	g_string_truncate(g, 0);
 	for (size_t i = 0; i < len; i++) {
@@ -505,15 +536,23 @@ static int parse_line(struct line_ctx *c, const char *s, size_t len, struct gs_o
 	const struct gs_verb *verb;
 	unsigned int nr, i;
 
-	for (size_t k = 0; k < len; k++)
-		if ((unsigned char)s[k] < 0x20 && s[k] != '\t')
-			return line_error(c, "control character 0x%02x in line",
-					  (unsigned char)s[k]);
+	bool fold = false;
+
+	/* One pass: a control character is an error; blanks to fold are noted for line_text(). */
+	for (size_t k = 0; k < len; k++) {
+		unsigned char ch = (unsigned char)s[k];
+
+		if (ch > ' ')
+			continue;
+		if (ch < ' ' && ch != '\t')
+			return line_error(c, "control character 0x%02x in line", ch);
+		fold |= ch == '\t' || (k + 1 < len && s[k + 1] == ' ');
+	}
 	if (tokenize(c, s, len, tok, &nr))
 		return -1;
 	if (!nr)
 		return 1; /* blank or comment */
-	op->src = line_text(c, s + tok[0].start, tok[nr - 1].end - tok[0].start);
+	op->src = line_text(c, s + tok[0].start, tok[nr - 1].end - tok[0].start, fold);
 	if (tok[0].arrow || tok[0].quoted || tok[0].eq >= 0)
 		return line_error(c, "expected a verb at the start of the line, got '%s'",
 				  tok[0].text);
@@ -577,19 +616,23 @@ struct gs_script *gs_script_parse(const char *name, const char *text, size_t len
 	while (pos < len && nerr <= GS_MAX_PARSE_ERRORS) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t end = nl ? (size_t)(nl - text) : len, l = end - pos;
-		struct gs_op op = {.file = script->name};
+		guint n = script->ops->len;
+		struct gs_op *op;
 		int r;
 
 		c.line++;
 		if (l && text[pos + l - 1] == '\r')
 			l--;
-		op.line = c.line;
-		r = parse_line(&c, text + pos, l, &op);
-		if (r < 0) {
+		/* Parsed in its slot (zeroed as the array grows), not copied there. */
+		g_array_set_size(script->ops, n + 1);
+		op = &g_array_index(script->ops, struct gs_op, n);
+		op->file = script->name;
+		op->line = c.line;
+		r = parse_line(&c, text + pos, l, op);
+		if (r < 0)
 			report(&c, &nerr);
-		} else if (r == 0) {
-			g_array_append_val(script->ops, op);
-		}
+		if (r != 0)
+			g_array_set_size(script->ops, n);
 		pos = end + 1;
 	}
 	g_string_free(c.buf, TRUE);

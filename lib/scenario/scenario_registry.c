@@ -17,6 +17,23 @@
 
 static const struct gs_verb *verbs[GS_MAX_VERBS];
 static unsigned int nr_verbs;
+/*
+ * Every line of every scenario looks its verb up: by a hash of the name,
+ * open addressing over twice the verbs there can be; a slot holds the
+ * verb's index + 1 (0: empty).
+ */
+#define VERB_SLOTS (2 * GS_MAX_VERBS)
+static unsigned char verb_slot[VERB_SLOTS];
+_Static_assert(GS_MAX_VERBS < 256, "a verb_slot holds an index + 1 in a byte");
+
+static unsigned int verb_hash(const char *name)
+{
+	unsigned int h = 2166136261u;
+
+	while (*name)
+		h = (h ^ (unsigned char)*name++) * 16777619u;
+	return h % VERB_SLOTS;
+}
 static const struct gs_expect_kind *kinds[GS_MAX_EXPECT_KINDS];
 static unsigned int nr_kinds;
 
@@ -26,7 +43,7 @@ static bool initialised;
 
 int gs_verb_register(const struct gs_verb *verb)
 {
-	unsigned int nkeys = 0;
+	unsigned int nkeys = 0, h;
 
 	if (!verb || !verb->name || !*verb->name || !verb->run)
 		return -EINVAL;
@@ -38,16 +55,23 @@ int gs_verb_register(const struct gs_verb *verb)
 		return -EEXIST;
 	if (nr_verbs == GS_MAX_VERBS)
 		return -ENOSPC;
+	h = verb_hash(verb->name);
+	while (verb_slot[h])
+		h = (h + 1) % VERB_SLOTS;
 	verbs[nr_verbs++] = verb;
+	verb_slot[h] = (unsigned char)nr_verbs;
 	return 0;
 }
 
 const struct gs_verb *gs_verb_lookup(const char *name)
 {
-	/* The first letter first: every line of every scenario looks its verb up. */
-	for (unsigned int i = 0; i < nr_verbs; i++)
-		if (verbs[i]->name[0] == name[0] && !strcmp(verbs[i]->name, name))
-			return verbs[i];
+	/* Never full (at most half the slots used): an empty slot ends the probe. */
+	for (unsigned int h = verb_hash(name); verb_slot[h]; h = (h + 1) % VERB_SLOTS) {
+		const struct gs_verb *v = verbs[verb_slot[h] - 1];
+
+		if (v->name[0] == name[0] && !strcmp(v->name, name))
+			return v;
+	}
 	return NULL;
 }
 

@@ -37,6 +37,7 @@ struct gs_scenario {
 	struct gs_rng rng;
 	GHashTable *objs;	     /* name -> struct gs_obj */
 	GPtrArray *order;	     /* struct gs_obj *, creation order */
+	struct gs_obj *last_obj;     /* the last one looked up, or NULL: cleared when freed */
 	GArray *armed;		     /* struct gs_armed_rule */
 	const char *file;	     /* file being run */
 	unsigned long warn_base;     /* WARN count at the last expect-warns */
