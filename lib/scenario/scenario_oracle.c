@@ -611,15 +611,15 @@ struct ov_info {
 };
 
 /*
- * A verb's kind by its (registered, never freed) struct, found without
- * comparing names: the names were compared a dozen times per line.
- */
-/*
  * Verbs that touch no simulator state (they arm or describe the run): a
  * comparison after them would compare what the previous one did.
  */
 static const char *const inert[] = {"inject", "note", "seed", "expect-warns", NULL};
 
+/*
+ * A verb's kind by its (registered, never freed) struct, found without
+ * comparing names: the names were compared a dozen times per line.
+ */
 static const struct ov_info *ov_info(const struct gs_verb *verb)
 {
 	/*
