@@ -225,7 +225,8 @@ static int check_params(const struct gs_workload_params *p, const struct workloa
 		return -EINVAL;
 	}
 	if (strategy_lookup(p->strategy, s)) {
-		*err = "unknown strategy (gmemsim strategies lists them; a shared object by its path)";
+		*err = "unknown strategy (gmemsim strategies lists them; a shared object by its "
+		       "path)";
 		return -EINVAL;
 	}
 	if (!p->size || p->size % (*d)->page) {
