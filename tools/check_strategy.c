@@ -64,7 +64,8 @@ static char *find_expectation(char *line)
 }
 
 /*
- * The scenario with the built-in's answers taken out: every `=>` goes
+ * The scenario with the built-in's answers taken out (a file that names
+ * the strategy on a `vm` line keeps them: names_strategy()): every `=>` goes
  * (check lines keep theirs) after a `strict off`, so a strategy of its own
  * is judged by the checkers, the oracle, WARNs and leaks, not by the
  * answers the kernel's ordering gives.
@@ -88,7 +89,48 @@ static char *strip_expectations(const char *text)
 	return g_string_free(out, FALSE);
 }
 
-static char *scenario_text(const struct gs_check_strategy_opts *o, const char *path)
+/* Whether @line is a `vm` line with `strategy=` naming @s (its name, or the path it was loaded from). */
+static bool vm_line_names(const char *line, const struct gs_strategy *s)
+{
+	gchar **words = g_strsplit_set(line, " \t", -1);
+	bool vm = false, names = false;
+
+	for (unsigned int i = 0, n = 0; words[i] && !names; i++) {
+		const char *w = words[i];
+
+		if (!*w)
+			continue;
+		if (*w == '#' || !strcmp(w, "=>"))
+			break;
+		if (n++ == 0) {
+			vm = !strcmp(w, "vm");
+			if (!vm)
+				break;
+		} else if (!strncmp(w, "strategy=", 9)) {
+			w += 9;
+			names = !strcmp(w, s->ops->name) || (s->path && !strcmp(w, s->path));
+		}
+	}
+	g_strfreev(words);
+	return names;
+}
+
+/*
+ * A file written for @s: one of its `vm` lines names it. Its `=>` are the
+ * strategy's own answers, so they are kept.
+ */
+static bool names_strategy(const char *text, const struct gs_strategy *s)
+{
+	gchar **lines = g_strsplit(text, "\n", -1);
+	bool names = false;
+
+	for (unsigned int i = 0; lines[i] && !names; i++)
+		names = vm_line_names(lines[i], s);
+	g_strfreev(lines);
+	return names;
+}
+
+static char *scenario_text(const struct gs_check_strategy_opts *o, const char *path, bool *kept)
 {
 	gchar *data = NULL;
 	GError *err = NULL;
@@ -99,7 +141,8 @@ static char *scenario_text(const struct gs_check_strategy_opts *o, const char *p
 		g_error_free(err);
 		return NULL;
 	}
-	if (o->strategy->builtin)
+	*kept = !o->strategy->builtin && names_strategy(data, o->strategy);
+	if (o->strategy->builtin || *kept)
 		return data;
 	text = strip_expectations(data);
 	g_free(data);
@@ -157,11 +200,12 @@ static int signature_in_child(const struct gs_scenario_opts *so, const char *nam
 static bool part_scenarios(const struct gs_check_strategy_opts *o, struct first_fail *ff)
 {
 	struct gs_scenario_opts so = run_opts(o);
-	unsigned int failed = 0;
+	unsigned int failed = 0, nkept = 0;
 	char sig[GS_REDUCE_SIG_LEN];
 
 	for (int i = 0; i < o->nfiles; i++) {
-		char *text = scenario_text(o, o->files[i]);
+		bool kept = false;
+		char *text = scenario_text(o, o->files[i], &kept);
 		int st = text ? signature_in_child(&so, o->files[i], text, sig, sizeof(sig))
 			      : GS_EXIT_USAGE;
 
@@ -173,11 +217,17 @@ static bool part_scenarios(const struct gs_check_strategy_opts *o, struct first_
 			if (st == GS_EXIT_FAIL)
 				first_fail_set(ff, o->files[i], text, sig);
 		}
+		nkept += kept;
 		g_free(text);
 	}
-	fprintf(o->out, "scenarios: %s (%d files, %u failing, with the oracle%s)\n",
+	fprintf(o->out, "scenarios: %s (%d files, %u failing, with the oracle%s",
 		failed ? "FAIL" : "pass", o->nfiles, failed,
-		o->strategy->builtin ? "" : "; the built-in's answers taken out");
+		o->strategy->builtin || nkept == (unsigned int)o->nfiles
+			? ""
+			: "; the built-in's answers taken out");
+	if (nkept)
+		fprintf(o->out, "; %u naming the strategy, answers kept", nkept);
+	fprintf(o->out, ")\n");
 	return !failed;
 }
 
@@ -202,7 +252,8 @@ static bool part_fail_nth(const struct gs_check_strategy_opts *o)
 		struct gs_fail_nth_opts fo = {
 			.max = o->fail_nth_max, .seed = o->seed, .out = sink, .err = log};
 		struct gs_fail_nth_stats st = {0};
-		char *text = scenario_text(o, o->files[i]);
+		bool kept;
+		char *text = scenario_text(o, o->files[i], &kept);
 		int ret = text ? gs_scenario_fail_nth_buffer(&so, &fo, o->files[i], text,
 							     strlen(text), &st)
 			       : GS_EXIT_USAGE;

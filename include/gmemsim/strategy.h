@@ -90,7 +90,12 @@ struct gs_strategy_fault {
  * @summary: one line on what it trades (`gmemsim check-strategy` prints it)
  * @flow: the order of the conversion's steps (enum gs_strategy_flow)
  * @merge_on_private: see below; NULL: always merge (the kernel's rule)
- * @max_order: see below; NULL: @rounded (the kernel's rule)
+ * @max_order: see below; NULL: @rounded capped by @folio_order (the kernel's rule)
+ *
+ * Which VMs run a strategy: those that name it (`vm ... strategy=NAME`,
+ * kvm_params.strategy) and, after gs_strategy_set_default() (`gmemsim run
+ * --strategy`), those of its @flow that name none. A hook sees one huge
+ * page, not the VM; both are called only for HugeTLB files.
  *
  * @merge_on_private(page) - to private: merge this huge page now? Called
  * for each huge page a conversion to private leaves all private (its pieces
@@ -112,7 +117,10 @@ struct gs_strategy_fault {
  * must be at most @folio_order and at most an order whose whole aligned
  * range is private (@rounded is the largest such order a huge page gives);
  * more maps memory that is not the folio's, which the checkers and the
- * oracle report.
+ * oracle report. In ABI 1 @rounded and @folio_order are each @page_order
+ * or 0 (a split goes to 4 KiB): an answer can lower the order, not find a
+ * smaller all-private range. It bounds new mappings only: a frame KVM has
+ * mapped keeps its leaf until a conversion or punch zaps it.
  * Return: an order from 0 to @folio_order.
  *
  * Splitting is not a strategy's choice in ABI 1: a conversion to shared

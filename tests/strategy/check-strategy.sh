@@ -7,13 +7,14 @@
 # with its first failure reduced to a short scenario, which fails again when run as the
 # report says; a strategy of another ABI and an unknown name are usage errors (exit 2).
 #
-# usage: tests/strategy/check-strategy.sh SRCDIR GMEMSIM BROKEN.so BADABI.so
+# usage: tests/strategy/check-strategy.sh SRCDIR GMEMSIM BROKEN.so BADABI.so NOMERGE.so
 set -euo pipefail
 
 src=$(cd "$1" && pwd)
 bin=$2
 broken=$3
 badabi=$4
+nomerge=$5
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 files=("$src"/tests/scenarios/convert-hugetlb-split-merge.gms
@@ -67,4 +68,19 @@ set +e
 st=$?
 set -e
 [ $st = 2 ] || { cat "$tmp/bad"; fail "unknown name: exit $st"; }
-echo "check-strategy: planned passes, the broken strategy fails with a reduced scenario"
+# A file that names the strategy on a `vm` line keeps its answers: nomerge.gms passes, and
+# the same file with a wrong answer fails the scenarios part (its `=>` are not taken out).
+"$bin" check-strategy --runs 1 "$nomerge" "$src/examples/strategy/nomerge.gms" \
+	>"$tmp/nomerge" 2>/dev/null || { cat "$tmp/nomerge"; fail "nomerge.gms does not pass"; }
+grep -q '^scenarios: pass (1 files, .*; 1 naming the strategy, answers kept)$' "$tmp/nomerge" ||
+	{ cat "$tmp/nomerge"; fail "nomerge.gms's answers were not kept"; }
+sed 's/=> 0 max_order=0$/=> 0 max_order=9/' "$src/examples/strategy/nomerge.gms" >"$tmp/wrong.gms"
+cmp -s "$src/examples/strategy/nomerge.gms" "$tmp/wrong.gms" && fail "no max_order=0 line to make wrong"
+set +e
+"$bin" check-strategy --runs 1 "$nomerge" "$tmp/wrong.gms" >"$tmp/nomerge" 2>/dev/null
+st=$?
+set -e
+[ $st = 1 ] && grep -q '^scenarios: FAIL ' "$tmp/nomerge" ||
+	{ cat "$tmp/nomerge"; fail "a wrong answer in a file naming the strategy: exit $st"; }
+echo "check-strategy: planned passes, the broken strategy fails with a reduced scenario;" \
+	"a file naming the strategy is held to its answers"
