@@ -7,6 +7,7 @@
  * 004's HVO figure for a 1 GiB-backed guest, and the gfault-range verb.
  */
 #include <string.h>
+#include <glib.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/metrics.h>
 #include <gmemsim/scenario.h>
@@ -295,6 +296,12 @@ START_TEST(gfault_range_verb)
 				      "gmem g vm=s size=1M\n"
 				      "memslot s slot=0 gpa=0 size=1M gmem=g\n"
 				      "gfault-range s gpa=0 len=2M\n";
+	static const char *const hostile[] = {
+		"gfault-range s gpa=0x1000 len=0xfffffffffffff000",
+		"gfault-range s gpa=0xfffffffffffff000 len=4K",
+		"gfault-range s gpa=0x800 len=4K",
+		"gfault-range s gpa=0 len=0",
+	};
 
 	run_capture("machine mem=1G backing=none\n"
 		    "hvo on\n"
@@ -315,6 +322,18 @@ START_TEST(gfault_range_verb)
 	ck_assert_int_eq(gs_scenario_run_buffer(s, "t.gms", outside, strlen(outside)),
 			 GS_EXIT_SYNTAX);
 	gs_scenario_free(s);
+	/* Hostile numbers: a range that wraps, unaligned, empty: each refused before any fault. */
+	for (unsigned int i = 0; i < G_N_ELEMENTS(hostile); i++) {
+		gchar *text = g_strdup_printf("vm s type=tdx\ngmem g vm=s size=1M\n"
+					      "memslot s slot=0 gpa=0 size=1M gmem=g\n%s\n",
+					      hostile[i]);
+
+		s = gs_scenario_new(&(struct gs_scenario_opts){.quiet = true, .err = stdout});
+		ck_assert_int_eq(gs_scenario_run_buffer(s, "t.gms", text, strlen(text)),
+				 GS_EXIT_SYNTAX);
+		gs_scenario_free(s);
+		g_free(text);
+	}
 }
 END_TEST
 

@@ -220,8 +220,11 @@ static int gfault_range_run(struct gs_scenario *s, const struct gs_op *op, struc
 
 	if (!kvm)
 		return gs_scenario_error(s, op, "'%s' is not a simulated VM", op->target);
-	if (!len || (gpa | len) % PAGE_SIZE || gpa + len < gpa)
+	if (!len || (gpa | len) % PAGE_SIZE)
 		return gs_scenario_error(s, op, "gpa and len must be 4K-aligned and len nonzero");
+	if (gpa + len < gpa || !(gpa + len))
+		return gs_scenario_error(s, op,
+					 "gpa + len wraps past the end of the address space");
 	first = kvm_find_slot(kvm, gfn);
 	last = kvm_find_slot(kvm, end - 1);
 	if (!first || first != last)
