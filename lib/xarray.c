@@ -253,14 +253,10 @@ int gs_xa_reserve(struct xarray *xa, struct xa_node **reserve, unsigned int nr, 
 
 void gs_xa_reserve_free(struct xa_node **reserve)
 {
-	struct xa_node *node = *reserve;
+	XA_STATE(xas, NULL, 0);
 
-	while (node) {
-		struct xa_node *next = node->parent;
-
-		xa_free_subtree(node);
-		node = next;
-	}
+	xas.xa_alloc = *reserve;
+	xas_destroy(&xas);
 	*reserve = NULL;
 }
 
