@@ -421,9 +421,7 @@ static void trace_op(const struct gs_op *op, const struct gs_result *res, const 
  */
 int gs_scenario_report_blank(FILE *err, const struct gs_op *op)
 {
-	fprintf(err,
-		"%s:%u: fill in the answer: replace '?' with the result you predict "
-		"(0, an errno such as EAGAIN, a signal, or a field's value)\n",
+	fprintf(err, "%s:%u: fill in the answer: replace '?' with the result you expect\n",
 		op->file, op->line);
 	fprintf(err, "    %s\n", op->src);
 	return GS_EXIT_FAIL;
