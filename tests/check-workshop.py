@@ -7,8 +7,8 @@ The guide's ```answer blocks are the one source of the answers: a line
 examples/workshop/LAB, `LAB:LINE wrong => EXPECTATION` is a tempting wrong
 answer. This script holds the labs and the guide to each other:
 
-  (a) every lab as shipped fails at its first '?' line with
-      "LAB:LINE: fill in the answer" and exit status 1;
+  (a) every lab as shipped (with and without --oracle) fails at its first
+      '?' line with "LAB:LINE: fill in the answer" and exit status 1;
   (b) with every answer filled in, every lab passes, with the per-page oracle
       (`run --oracle`); every '?' has exactly one answer and every answer a '?';
   (c) every lab has a wrong answer, and each one fails its line with
@@ -92,12 +92,15 @@ def run(gmemsim, args, cwd=None):
 
 
 def check_shipped(gmemsim, root, lab, slots):
-    rc, out, err = run(gmemsim, ["run", os.path.join(LABS, lab)], cwd=root)
-    want = "%s/%s:%d: fill in the answer" % (LABS, lab, slots[0])
-    if rc != 1 or want not in err:
-        fail("%s as shipped: exit %d, wanted 1 and %r in:\n%s" % (lab, rc, want, err))
-    if "expectation not met" in err:
-        fail("%s as shipped fails before its first question:\n%s" % (lab, err))
+    """As shipped, with and without the oracle: stopped at the first question."""
+    for opts in ([], ["--oracle"]):
+        rc, out, err = run(gmemsim, ["run"] + opts + [os.path.join(LABS, lab)], cwd=root)
+        want = "%s/%s:%d: fill in the answer" % (LABS, lab, slots[0])
+        if rc != 1 or want not in err:
+            fail("%s as shipped %s: exit %d, wanted 1 and %r in:\n%s" % (lab, opts, rc, want,
+                                                                        err))
+        if "expectation not met" in err or "oracle" in err:
+            fail("%s as shipped fails before its first question:\n%s" % (lab, err))
 
 
 def check_filled(gmemsim, tmp, lab, lines, fills, opts):
@@ -146,9 +149,11 @@ def check_recipes(gmemsim, root, guide):
             continue
         text = ""
         for cmd in cmds:
-            args = cmd.split()[1:]
-            rc, out, err = run(gmemsim, args, cwd=root)
-            text += out + err
+            # As a terminal shows it: stdout line-buffered, stderr in between.
+            p = subprocess.run(["stdbuf", "-oL", gmemsim] + cmd.split()[1:], cwd=root,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               timeout=300)
+            text += p.stdout
             nr += 1
         if after is None or after[0] != "text":
             fail("%s: recipe %r has no ```text block of its output" % (GUIDE, cmds))

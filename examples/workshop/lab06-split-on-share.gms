@@ -2,8 +2,8 @@
 # Workshop lab 6: a huge page is one folio only while all of it is private. Converting
 # one 4 KiB page of it to shared splits the folio to order 0 (the HugeTLB series' rule,
 # spec P25, P34; mm/hugetlb_restructuring.c in the WIP branch), restores its vmemmap (lab
-# 5) and splits the guest's 2 MiB stage-2 leaf first (TDX huge pages, spec P40). The last
-# shared page going private merges it back. docs/WORKSHOP.md, lab 6.
+# 5) and splits the guest's 2 MiB stage-2 leaf first (spec P40, from the TDX huge page
+# series). The last shared page going private merges it back. docs/WORKSHOP.md, lab 6.
 note Lab 6: one shared page in a 2 MiB huge page
 hugetlb pool size=2M nr=1                              => nr=1 free=1
 vm s type=sw_protected

@@ -21,7 +21,8 @@ convert g off=36K len=4K to=private
 convert g off=44K len=4K to=private
 convert g off=52K len=4K to=private
 gmem-usage g                                           => attr_ranges=15
-note Two items, [48K, 52K) and [56K, 80K); the second one's store needs a node. None is left.
+note Two items, [48K, 52K) and [56K, 80K); the second one's store needs a
+note maple node, and the allocation fails (inject).
 inject site=maple.prealloc nth=1
 convert g off=48K len=32K to=private                   => ENOMEM error_offset=0xe000 warns=0
 inject off
