@@ -149,10 +149,14 @@ def check_recipes(gmemsim, root, guide):
             continue
         text = ""
         for cmd in cmds:
-            # As a terminal shows it: stdout line-buffered, stderr in between.
+            # As a terminal shows it: stdout line-buffered, stderr in between. stdbuf
+            # preloads its library, which a sanitizer build must be told to accept.
+            env = dict(os.environ)
+            env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
+                                                         "verify_asan_link_order=0"]))
             p = subprocess.run(["stdbuf", "-oL", gmemsim] + cmd.split()[1:], cwd=root,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               timeout=300)
+                               timeout=300, env=env)
             text += p.stdout
             nr += 1
         if after is None or after[0] != "text":
