@@ -19,7 +19,7 @@ note The last reference to the file goes: the inode is evicted with one piece pi
 close h
 hugetlb stat size=2M                                   => nr=1 free=0 resv=0
 run-deferred                                           => merged=0 queued=0 waiting=511
-note QUESTION: another VM creates a 2 MiB HugeTLB guest_memfd now. What does it get?
+note QUESTION: a new 2 MiB HugeTLB guest_memfd is created now. What does it get?
 gmem k vm=v size=2M flags=mmap|hugetlb page=2M         => ?
 unpin h off=12K
 note QUESTION: the pin is gone. How many free huge pages does the pool have now?
