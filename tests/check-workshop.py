@@ -8,7 +8,8 @@ examples/workshop/LAB, `LAB:LINE wrong => EXPECTATION` is a tempting wrong
 answer. This script holds the labs and the guide to each other:
 
   (a) every lab as shipped (with and without --oracle) fails at its first
-      '?' line with "LAB:LINE: fill in the answer" and exit status 1;
+      '?' line with "LAB:LINE: fill in the answer" and exit status 1, and
+      `run --fail-nth` (1) and `reduce` (2) refuse it;
   (b) with every answer filled in, every lab passes, with the per-page oracle
       (`run --oracle`); every '?' has exactly one answer and every answer a '?';
   (c) every lab has a wrong answer, and each one fails its line with
@@ -101,6 +102,12 @@ def check_shipped(gmemsim, root, lab, slots):
                                                                         err))
         if "expectation not met" in err or "oracle" in err:
             fail("%s as shipped fails before its first question:\n%s" % (lab, err))
+    # The fail-nth runner and the reducer refuse it: no clean run, no failure to keep.
+    for args, status in ((["run", "--fail-nth"], 1), (["reduce"], 2)):
+        rc, out, err = run(gmemsim, args + [os.path.join(LABS, lab)], cwd=root)
+        if rc != status or "fill in the answer" not in err:
+            fail("%s as shipped, %s: exit %d, wanted %d and 'fill in the answer' in:\n%s" %
+                 (lab, " ".join(args), rc, status, err))
 
 
 def check_filled(gmemsim, tmp, lab, lines, fills, opts):
