@@ -332,6 +332,7 @@ START_TEST(cli_demo_sites_verbs)
 	/* Strict verbs say so. */
 	ck_assert_ptr_nonnull(strstr(c.out, "(strict: a line without => must succeed)"));
 	ck_assert_ptr_nonnull(strstr(c.out, "warns=N"));
+	ck_assert_ptr_nonnull(strstr(c.out, "\n  ? (the result) or KEY=? (a field)"));
 	cmd_free(&c);
 }
 END_TEST

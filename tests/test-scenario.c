@@ -14,6 +14,7 @@
 #include <gmemsim/alloc.h>
 #include <gmemsim/check.h>
 #include <gmemsim/inject.h>
+#include <gmemsim/reduce.h>
 #include <gmemsim/rng.h>
 #include <gmemsim/scenario.h>
 #include <gmemsim/sites.h>
@@ -769,6 +770,61 @@ START_TEST(fail_nth_clean_run_must_pass)
 	r = fail_nth("kmalloc a size=8 =>\n", 0);
 	ck_assert_int_eq(r.status, GS_EXIT_SYNTAX);
 	fn_run_free(&r);
+}
+END_TEST
+
+/*
+ * A workshop lab's answer slot (docs/WORKSHOP.md): '?' for the result or a
+ * field. The line is not run (nothing shows its result), the run stops there
+ * with "fill in the answer", -k included; an answer given is judged as any.
+ */
+START_TEST(answer_slots)
+{
+	struct gs_scenario_opts o = {.keep_going = true, .verbose = true};
+	struct gs_reduce_result red;
+	struct fn_run f;
+	struct run r;
+
+	r = run_opts("note before\necho n=3 => ?\nnote after\n", o);
+	ck_assert_int_eq(r.status, GS_EXIT_FAIL);
+	ck_assert_ptr_nonnull(strstr(r.out, "before"));
+	ck_assert_ptr_null(strstr(r.out, "after"));
+	ck_assert_ptr_null(strstr(r.out, "echo n=3 => ? ->"));
+	ck_assert_ptr_nonnull(strstr(r.err, "t.gms:2: fill in the answer: replace '?'"));
+	ck_assert_ptr_nonnull(strstr(r.err, "\n    echo n=3 => ?\n"));
+	ck_assert_ptr_null(strstr(r.err, "n=3\n  "));
+	run_free(&r);
+	/* A field's slot, beside a result given; then answers right and wrong. */
+	expect_err("echo n=3 ret=5 => EIO n=?", GS_EXIT_FAIL, "t.gms:1: fill in the answer");
+	r = run("echo n=3 ret=5 => EIO n=3\necho n=3 => ?   # a comment\n");
+	ck_assert_int_eq(r.status, GS_EXIT_FAIL);
+	ck_assert_ptr_nonnull(strstr(r.err, "t.gms:2: fill in the answer"));
+	ck_assert_ptr_null(strstr(r.err, "t.gms:1:"));
+	run_free(&r);
+	expect_err("echo n=3 => n=4", GS_EXIT_FAIL,
+		   "t.gms:1: expectation not met\n    echo n=3 => n=4\n  expected: n=4\n"
+		   "  actual:   0 n=3");
+	/* A quoted "?" is a string, not a slot. */
+	r = run("echo s=? => s=\"?\"\n");
+	ck_assert_int_eq(r.status, GS_EXIT_OK);
+	run_free(&r);
+	/* One result only; a slot names a field the verb reports. */
+	expect_err("echo => EIO ?", GS_EXIT_SYNTAX,
+		   "t.gms:1: expectation names two results ('?' is the second)");
+	expect_err("echo => ? EIO", GS_EXIT_SYNTAX,
+		   "t.gms:1: expectation names two results ('EIO' is the second)");
+	expect_err("echo => ? ?", GS_EXIT_SYNTAX, "t.gms:1: expectation names two results");
+	expect_err("echo => blocks=?", GS_EXIT_SYNTAX, "t.gms:1: verb 'echo' reports no 'blocks'");
+	/* fail-nth has no clean run to hold a lab to; the reducer no failure to keep. */
+	f = fail_nth("echo n=1\nkmalloc a size=8 => ?\n", 0);
+	ck_assert_int_eq(f.status, GS_EXIT_FAIL);
+	ck_assert_uint_eq(f.st.injections, 0);
+	ck_assert_ptr_nonnull(strstr(f.err, "t.gms:2: fill in the answer"));
+	fn_run_free(&f);
+	ck_assert_int_eq(gs_scenario_reduce(NULL, NULL, "t.gms", "echo\necho => ?\n", 15, &red),
+			 GS_REDUCE_USAGE);
+	ck_assert_ptr_nonnull(strstr(red.signature, "line 2: fill in the answer"));
+	ck_assert_ptr_null(red.text);
 }
 END_TEST
 
@@ -1634,6 +1690,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, fail_nth_catches_broken_rollback);
 	tcase_add_test(runner, fail_nth_catches_crash_and_warn);
 	tcase_add_test(runner, fail_nth_clean_run_must_pass);
+	tcase_add_test(runner, answer_slots);
 	tcase_add_test(runner, fail_nth_scenario_rules);
 	tcase_add_test(runner, fail_nth_policy_is_verb_data);
 	tcase_add_test(runner, fail_nth_persistent);

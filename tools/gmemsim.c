@@ -753,6 +753,8 @@ static int cmd_verbs(void)
 	printf("\nExpectation kinds (after =>, on any verb):\n");
 	for (unsigned int i = 0; gs_expect_kind_nth(i); i++)
 		printf("  %s\n", gs_expect_kind_nth(i)->summary);
+	printf("  ? (the result) or KEY=? (a field): an answer left to fill in (workshop labs,\n"
+	       "    docs/WORKSHOP.md): the line does not run, the run stops there\n");
 	return GS_EXIT_OK;
 }
 

@@ -87,6 +87,9 @@ struct gs_expect_item {
  * @ret: expected return: 0, -errno or the number
  * @sig: expected signal (SIGBUS, ...), 0 if none named
  * @items: key=value expectations on result fields or registered kinds
+ * @blanks: answer slots: a bare '?' for the result or 'key=?' for a field, left
+ *          for a workshop attendee to fill in (docs/WORKSHOP.md); a line with
+ *          any is not run, the run stops there with "fill in the answer"
  */
 struct gs_expect {
 	bool has_ret;
@@ -94,6 +97,7 @@ struct gs_expect {
 	int sig;
 	unsigned int nr;
 	struct gs_expect_item items[GS_MAX_EXPECTS];
+	unsigned int blanks;
 };
 
 struct gs_verb;

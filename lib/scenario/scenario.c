@@ -415,6 +415,18 @@ static void trace_op(const struct gs_op *op, const struct gs_result *res, const 
 		 GS_TF_STR("result", text));
 }
 
+/*
+ * A workshop lab's question: the line is not run, so neither -v, a trace nor
+ * an oracle shows its result before the attendee has predicted it.
+ */
+int gs_scenario_report_blank(FILE *err, const struct gs_op *op)
+{
+	fprintf(err, "%s:%u: fill in the answer: replace '?' with the result you expect\n",
+		op->file, op->line);
+	fprintf(err, "    %s\n", op->src);
+	return GS_EXIT_FAIL;
+}
+
 /* Run one operation. Returns GS_EXIT_OK, GS_EXIT_FAIL or GS_EXIT_SYNTAX. */
 int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 {
@@ -423,6 +435,8 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	char text[512];
 	bool ok, oracle_bad = false;
 
+	if (op->expect.blanks)
+		return gs_scenario_report_blank(s->opts.err, op);
 	if (s->oracle && (op->verb->backends & s->opts.backend))
 		oracle_bad = gs_scenario_oracle_hook->before(s, s->oracle, op);
 	if (!(op->verb->backends & s->opts.backend)) {
@@ -592,13 +606,15 @@ int gs_scenario_run_buffer(struct gs_scenario *s, const char *name, const char *
 	}
 	gs_scenario_begin_run(s, script->name, live);
 	for (guint i = 0; i < script->ops->len; i++) {
-		int r = gs_scenario_run_op(s, &g_array_index(script->ops, struct gs_op, i));
+		const struct gs_op *op = &g_array_index(script->ops, struct gs_op, i);
+		int r = gs_scenario_run_op(s, op);
 
 		if (r == GS_EXIT_OK)
 			continue;
 		if (status == GS_EXIT_OK || r == GS_EXIT_SYNTAX)
 			status = r;
-		if (r == GS_EXIT_SYNTAX || !s->opts.keep_going)
+		/* The lines after a question build on its answer: -k stops there too. */
+		if (r == GS_EXIT_SYNTAX || !s->opts.keep_going || op->expect.blanks)
 			break;
 	}
 	status = gs_scenario_end_run(s, status, live);

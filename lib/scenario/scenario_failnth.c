@@ -920,6 +920,12 @@ int gs_scenario_fail_nth_buffer(const struct gs_scenario_opts *opts,
 	c.script = gs_script_parse(name, text, len, c.fo.err);
 	if (!c.script)
 		return GS_EXIT_SYNTAX;
+	/* A lab with an answer left out has no clean run to compare against. */
+	if (gs_script_first_blank(c.script)) {
+		status = gs_scenario_report_blank(c.fo.err, gs_script_first_blank(c.script));
+		gs_script_free(c.script);
+		return status;
+	}
 	c.sh_size = sizeof(*c.sh) + c.script->ops->len * sizeof(c.sh->lines[0]);
 	c.sh = mmap(NULL, c.sh_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (c.sh == MAP_FAILED) {

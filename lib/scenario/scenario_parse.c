@@ -414,9 +414,17 @@ static int parse_expect_bare(struct line_ctx *c, struct gs_expect *e, const char
 	return 0;
 }
 
+/* A lab's answer slot: '?' as written, not quoted (a quoted "?" is a string). */
+static bool is_blank(const struct token *t, const char *w)
+{
+	return !t->quoted && w[0] == '?' && !w[1];
+}
+
 static int parse_expect(struct line_ctx *c, const struct gs_verb *verb, struct token *tok,
 			unsigned int nr, struct gs_expect *e)
 {
+	bool blank_ret = false;
+
 	if (!nr)
 		return line_error(c, "nothing after '=>'");
 	for (unsigned int i = 0; i < nr; i++) {
@@ -426,13 +434,25 @@ static int parse_expect(struct line_ctx *c, const struct gs_verb *verb, struct t
 		if (t->arrow)
 			return line_error(c, "a second '=>'");
 		if (t->eq < 0) {
-			if (parse_expect_bare(c, e, t->text))
+			if (blank_ret || (is_blank(t, t->text) && (e->has_ret || e->sig)))
+				return line_error(
+					c, "expectation names two results ('%s' is the second)",
+					t->text);
+			if (is_blank(t, t->text)) {
+				blank_ret = true;
+				e->blanks++;
+			} else if (parse_expect_bare(c, e, t->text)) {
 				return -1;
+			}
 			continue;
 		}
 		t->text[t->eq] = '\0';
 		if (!verb_reports(verb, t->text))
 			return line_error(c, "verb '%s' reports no '%s'", verb->name, t->text);
+		if (is_blank(t, t->text + t->eq + 1)) {
+			e->blanks++;
+			continue;
+		}
 		if (e->nr == GS_MAX_EXPECTS)
 			return line_error(c, "too many expectations (at most %d)", GS_MAX_EXPECTS);
 		it = &e->items[e->nr++];
@@ -641,6 +661,17 @@ struct gs_script *gs_script_parse(const char *name, const char *text, size_t len
 		return NULL;
 	}
 	return script;
+}
+
+const struct gs_op *gs_script_first_blank(const struct gs_script *script)
+{
+	for (guint i = 0; i < script->ops->len; i++) {
+		const struct gs_op *op = &g_array_index(script->ops, struct gs_op, i);
+
+		if (op->expect.blanks)
+			return op;
+	}
+	return NULL;
 }
 
 void gs_script_free(struct gs_script *script)

@@ -679,6 +679,24 @@ static void reduce_loop(struct reducer *r, GPtrArray **lines)
 	}
 }
 
+/* A lab's '?' is an answer not given, not a failure: there is nothing to keep. */
+static bool blank_line(const char *name, const char *text, size_t len, struct gs_reduce_result *res)
+{
+	struct gs_script *script;
+	const struct gs_op *op;
+
+	gs_scenario_init();
+	script = gs_script_parse(name, text, len, NULL);
+	op = script ? gs_script_first_blank(script) : NULL;
+	if (op)
+		snprintf(res->signature, sizeof(res->signature),
+			 "line %u: fill in the answer ('?') first: an answer left out is no "
+			 "failure to reduce",
+			 op->line);
+	gs_script_free(script);
+	return op;
+}
+
 int gs_scenario_reduce(const struct gs_scenario_opts *opts, const struct gs_reduce_opts *ropts,
 		       const char *name, const char *text, size_t len, struct gs_reduce_result *res)
 {
@@ -690,6 +708,8 @@ int gs_scenario_reduce(const struct gs_scenario_opts *opts, const struct gs_redu
 	memset(res, 0, sizeof(*res));
 	if (ropts && ropts->max_attempts)
 		r.max = ropts->max_attempts;
+	if (blank_line(name, text, len, res))
+		return GS_REDUCE_USAGE;
 	r.log = ropts ? ropts->log : NULL;
 	/* The first run in a child: a crash would end this process. */
 	sig = crash_signature(opts, name, text, len, res->signature, sizeof(res->signature));

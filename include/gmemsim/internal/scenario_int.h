@@ -23,6 +23,10 @@ struct gs_script {
  */
 struct gs_script *gs_script_parse(const char *name, const char *text, size_t len, FILE *err);
 void gs_script_free(struct gs_script *script);
+/* The first operation with an answer slot ('?', gs_expect.blanks), or NULL. */
+const struct gs_op *gs_script_first_blank(const struct gs_script *script);
+/* "file:line: fill in the answer ..." with the line, to @err; returns GS_EXIT_FAIL. */
+int gs_scenario_report_blank(FILE *err, const struct gs_op *op);
 
 #define GS_MAX_PARSE_ERRORS 20
 
