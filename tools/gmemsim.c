@@ -913,6 +913,10 @@ int main(int argc, char **argv)
 		status = usage_error(ctx, "no command given");
 	} else if (setup_machine(!strncmp(argv[1], "fuzz", 4)) || setup_strategy()) {
 		status = GS_EXIT_USAGE;
+	} else if ((opt_show || opt_color) &&
+		   (opt_fail_nth || (strcmp(argv[1], "run") && strcmp(argv[1], "demo")))) {
+		status = usage_error(ctx,
+				     "--show and --color are for run and demo (not --fail-nth)");
 	} else if (!strcmp(argv[1], "run") && opt_fail_nth) {
 		status = cmd_fail_nth(ctx, argc, argv, NULL);
 	} else if (!strcmp(argv[1], "run")) {

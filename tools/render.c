@@ -187,6 +187,7 @@ static struct rd_file *file_new(const char *name)
 	struct rd_file *f = g_new0(struct rd_file, 1);
 
 	f->name = g_strdup(name);
+	f->html = g_markup_escape_text(name, -1);
 	f->runs = g_array_new(FALSE, FALSE, sizeof(struct rd_run));
 	f->ranges = g_array_new(FALSE, FALSE, sizeof(struct rd_range));
 	f->xa = g_array_new(FALSE, TRUE, sizeof(struct rd_xanode));
@@ -207,6 +208,7 @@ static void file_free(gpointer data)
 	g_array_free(f->mt, TRUE);
 	g_free(f->xa_head);
 	g_free(f->name);
+	g_free(f->html);
 	g_free(f);
 }
 
@@ -334,6 +336,7 @@ static void vm_free(gpointer data)
 
 	g_array_free(vm->runs, TRUE);
 	g_free(vm->name);
+	g_free(vm->html);
 	g_free(vm);
 }
 
@@ -358,14 +361,15 @@ static void vm_rec(struct rd_vm *vm, const char *rest, const char *key, const ch
 		for (unsigned int l = 0; l < 3; l++)
 			if (!strcmp(v, levels[l]))
 				n.level = l;
-		if (vm->runs->len >= RD_MAX_S2RUNS + 1) {
+		vm->dropping = vm->runs->len >= RD_MAX_S2RUNS;
+		if (vm->dropping) {
 			vm->more++;
 			return;
 		}
 		g_array_append_val(vm->runs, n);
 		return;
 	}
-	if (!vm->runs->len || vm->runs->len > RD_MAX_S2RUNS)
+	if (!vm->runs->len || vm->dropping)
 		return;
 	r = &g_array_index(vm->runs, struct rd_s2run, vm->runs->len - 1);
 	if (!strcmp(key, "private"))
@@ -454,7 +458,8 @@ static void object_rec(struct rd_parse *p, const char *path, const char *key, co
 			g_ptr_array_add(p->step->files, p->file);
 		} else if (!strcmp(v, "vm")) {
 			p->vm = g_new0(struct rd_vm, 1);
-			p->vm->name = g_strdup(path);
+			p->vm->name = g_strndup(path, rest - path);
+			p->vm->html = g_markup_escape_text(p->vm->name, -1);
 			p->vm->runs = g_array_new(FALSE, FALSE, sizeof(struct rd_s2run));
 			g_ptr_array_add(p->step->vms, p->vm);
 		}

@@ -19,10 +19,12 @@
 #include <gmemsim/state.h>
 
 /* Bounds of one step's model: beyond them the rest is counted, not kept. */
-#define RD_MAX_RUNS	 1024 /* folio runs per file */
-#define RD_MAX_NODES	 64   /* XArray or maple nodes per file */
-#define RD_MAX_S2RUNS	 256  /* stage-2 leaf runs per VM */
-#define RD_EXPAND_FOLIOS 2048 /* a file with at most this many folios: a rect per folio */
+#define RD_MAX_RUNS	 1024	/* folio runs per file */
+#define RD_MAX_NODES	 64	/* XArray or maple nodes per file */
+#define RD_MAX_S2RUNS	 256	/* stage-2 leaf runs per VM */
+#define RD_EXPAND_FOLIOS 2048	/* a file with at most this many folios: a rect per folio */
+#define RD_EXPAND_BUDGET 262144 /* rects per folio over a whole page; then runs only */
+#define RD_MAX_STEPS	 4096	/* steps a page keeps; the rest is counted */
 
 /* Views of `--show`, a bit each. */
 enum rd_view {
@@ -68,7 +70,7 @@ struct rd_range {
 };
 
 struct rd_file {
-	char *name;
+	char *name, *html; /* the object's name, and escaped for HTML */
 	unsigned long npages, nr_folios, nr_huge, more_runs;
 	unsigned int order;
 	bool open;
@@ -90,9 +92,10 @@ struct rd_s2run {
 };
 
 struct rd_vm {
-	char *name;
+	char *name, *html;
 	unsigned long leaves[3], more;
-	GArray *runs; /* struct rd_s2run */
+	bool dropping; /* the leaf being read is past RD_MAX_S2RUNS */
+	GArray *runs;  /* struct rd_s2run */
 };
 
 struct rd_pool {
@@ -127,8 +130,8 @@ int rd_parse_views(const char *list);
 /* rd_show() - the chosen views of @step as text; @color: ANSI colours */
 void rd_show(FILE *f, const struct rd_step *step, unsigned int views, bool color);
 
-/* rd_html() - the whole stepper; @title: the scenario's name */
-void rd_html(FILE *f, const char *title, GPtrArray *steps);
+/* rd_html() - the whole stepper; @title: the scenario's name; @more_steps: lines not kept */
+void rd_html(FILE *f, const char *title, GPtrArray *steps, unsigned long more_steps);
 
 /* The result of @res as the scenario language writes it ("0", "ENOMEM", "SIGBUS"). */
 char *rd_result_text(const struct gs_result *res);

@@ -20,8 +20,9 @@ struct rd_collect {
 	unsigned int views; /* 0: keep every step for the HTML */
 	bool color;
 	FILE *out;
-	GPtrArray *steps; /* struct rd_step * */
-	GString *notes;	  /* narration waiting for its step */
+	GPtrArray *steps;   /* struct rd_step * */
+	GString *notes;	    /* narration waiting for its step */
+	unsigned long more; /* lines past RD_MAX_STEPS, not kept */
 };
 
 static void on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
@@ -38,6 +39,10 @@ static void on_result(void *arg, const struct gs_op *op, const struct gs_result 
 		if (c->notes->len)
 			g_string_append_c(c->notes, '\n');
 		g_string_append(c->notes, op->text ? op->text : "");
+		return;
+	}
+	if (!c->views && c->steps->len >= RD_MAX_STEPS) {
+		c->more++;
 		return;
 	}
 	st = gs_state_new();
@@ -106,7 +111,7 @@ int rd_collect_html(struct rd_collect *c, const char *title, const char *path)
 		g_free(last->notes);
 		last->notes = both;
 	}
-	rd_html(f, title, c->steps);
+	rd_html(f, title, c->steps, c->more);
 	if (f == stdout)
 		return fflush(f) ? -errno : 0;
 	return fclose(f) ? -errno : 0;

@@ -111,8 +111,16 @@ static void run_rects(FILE *f, const struct rd_run *r, unsigned long per)
 	}
 }
 
+/*
+ * Rects a folio each, left for the rest of the page: many lines over a file of
+ * many small folios switch to runs instead of growing the page without bound.
+ */
+static unsigned long expand_budget;
+
 static void folio_svg(FILE *f, const struct rd_file *file)
 {
+	bool expand = file->nr_folios <= RD_EXPAND_FOLIOS && file->nr_folios <= expand_budget;
+
 	unsigned long per = row_pages(file->npages);
 	unsigned long rows = file->npages ? (file->npages + per - 1) / per : 1;
 
@@ -120,13 +128,13 @@ static void folio_svg(FILE *f, const struct rd_file *file)
 		"<svg class=\"folios\" data-file=\"%s\" data-pages=\"%lu\" data-folios=\"%lu\" "
 		"data-order=\"%u\" data-row-pages=\"%lu\" width=\"%.0f\" height=\"%lu\" "
 		"viewBox=\"0 0 %.0f %lu\" role=\"img\">",
-		file->name, file->npages, file->nr_folios, file->order, per, W + 2 * X0,
+		file->html, file->npages, file->nr_folios, file->order, per, W + 2 * X0,
 		rows * (ROWH + ROWGAP), W + 2 * X0, rows * (ROWH + ROWGAP));
 	for (guint i = 0; i < file->runs->len; i++) {
 		const struct rd_run *r = &g_array_index(file->runs, struct rd_run, i);
 
 		/* Few folios: a rect each, so a split shows its pieces; many: a rect a run. */
-		if (r->order >= 0 && file->nr_folios <= RD_EXPAND_FOLIOS) {
+		if (r->order >= 0 && expand) {
 			for (unsigned long j = 0; j < r->nr; j++) {
 				struct rd_run one = *r;
 
@@ -139,6 +147,8 @@ static void folio_svg(FILE *f, const struct rd_file *file)
 		run_rects(f, r, per);
 	}
 	fputs("</svg>\n", f);
+	if (expand)
+		expand_budget -= file->nr_folios;
 	if (file->more_runs)
 		fprintf(f, "<p class=\"more\">%lu more runs not drawn (the render keeps %u)</p>\n",
 			file->more_runs, RD_MAX_RUNS);
@@ -186,7 +196,7 @@ static void xa_svg(FILE *f, const struct rd_file *file)
 	fprintf(f,
 		"<svg class=\"xarray\" data-file=\"%s\" data-nodes=\"%u\" data-head=\"%s\" "
 		"width=\"%.0f\" height=\"%u\" role=\"img\">",
-		file->name, nodes, file->xa_head, W + 2 * X0, rows * (XA_BOXH + 24) + 8);
+		file->html, nodes, file->xa_head, W + 2 * X0, rows * (XA_BOXH + 24) + 8);
 	for (unsigned int i = 0; i < nodes && row_of[i] < 63; i++) {
 		const struct rd_xanode *n = &g_array_index(file->xa, struct rd_xanode, i);
 		unsigned int slot;
@@ -242,7 +252,7 @@ static void mt_svg(FILE *f, const struct rd_file *file)
 	fprintf(f,
 		"<svg class=\"maple\" data-file=\"%s\" data-nodes=\"%u\" data-height=\"%u\" "
 		"width=\"%.0f\" height=\"%u\" role=\"img\">",
-		file->name, file->mt->len, file->mt_height, W + 2 * X0, (maxd + 1) * 44 + 8);
+		file->html, file->mt->len, file->mt_height, W + 2 * X0, (maxd + 1) * 44 + 8);
 	for (guint i = 0; i < file->mt->len; i++) {
 		const struct rd_mtnode *n = &g_array_index(file->mt, struct rd_mtnode, i);
 		double y = n->depth * 44 + 4;
@@ -344,13 +354,20 @@ static void stage2_svg(FILE *f, const struct rd_vm *vm)
 		"<svg class=\"stage2\" data-vm=\"%s\" data-leaves-4k=\"%lu\" "
 		"data-leaves-2m=\"%lu\" "
 		"data-leaves-1g=\"%lu\" width=\"%.0f\" height=\"48\" role=\"img\">",
-		vm->name, vm->leaves[0], vm->leaves[1], vm->leaves[2], W + 2 * X0);
+		vm->html, vm->leaves[0], vm->leaves[1], vm->leaves[2], W + 2 * X0);
+	if (!vm->runs->len)
+		fprintf(f, "<text x=\"%.0f\" y=\"24\">no leaves</text>", X0);
+	if (hi > lo)
+		fprintf(f,
+			"<text x=\"%.0f\" y=\"10\">gpa 0x%lx</text><text x=\"%.0f\" y=\"10\" "
+			"text-anchor=\"end\">0x%lx</text>",
+			X0, lo, W + X0, hi);
 	for (guint r = 0; r < vm->runs->len && hi > lo; r++) {
 		const struct rd_s2run *run = &g_array_index(vm->runs, struct rd_s2run, r);
 		unsigned long pages = (hi - lo) >> 12;
 		unsigned long from = (run->gpa - lo) >> 12;
 		unsigned long len = (run->nr * level_bytes[run->level]) >> 12;
-		int h = 14 + 12 * (int)run->level;
+		int h = 10 + 10 * (int)run->level;
 
 		fprintf(f,
 			"<rect class=\"s2-leaf %s\" data-level=\"%s\" data-private=\"%d\" "
@@ -391,7 +408,7 @@ static void step_html(FILE *f, const struct rd_step *s, unsigned int k)
 		fprintf(f,
 			"<h2>guest_memfd %s <small>%lu KiB, page order %u, %lu folios, %lu whole "
 			"huge%s</small></h2>\n",
-			file->name, file->npages * 4, file->order, file->nr_folios, file->nr_huge,
+			file->html, file->npages * 4, file->order, file->nr_folios, file->nr_huge,
 			file->open ? "" : ", closed");
 		folio_svg(f, file);
 		fputs("<h3>page cache XArray (filemap)</h3>\n", f);
@@ -404,7 +421,7 @@ static void step_html(FILE *f, const struct rd_step *s, unsigned int k)
 	for (guint i = 0; i < s->vms->len; i++) {
 		const struct rd_vm *vm = g_ptr_array_index(s->vms, i);
 
-		fprintf(f, "<h2>stage-2 of %s <small>4K=%lu 2M=%lu 1G=%lu</small></h2>\n", vm->name,
+		fprintf(f, "<h2>stage-2 of %s <small>4K=%lu 2M=%lu 1G=%lu</small></h2>\n", vm->html,
 			vm->leaves[0], vm->leaves[1], vm->leaves[2]);
 		stage2_svg(f, vm);
 	}
@@ -458,8 +475,9 @@ static void timeline(FILE *f, GPtrArray *steps)
 			fprintf(f, "%s%.1f,%.1f", k ? " " : "", X0 + k * dx,
 				84 - (max > 0 ? v / max * 76 : 0));
 		}
-		fprintf(f, "\"/><text class=\"tl-name m%u\" x=\"%.0f\" y=\"104\">%s</text>", m,
-			X0 + m * 150, names[m]);
+		fprintf(f,
+			"\"/><text class=\"tl-name m%u\" x=\"%.0f\" y=\"104\">%s (max %.0f)</text>",
+			m, X0 + m * 190, names[m], max);
 	}
 	for (unsigned int k = 0; k < n; k++)
 		fprintf(f,
@@ -532,7 +550,7 @@ static const char js[] =
 	"if(m)show(parseInt(m[1],10));}"
 	"window.addEventListener('hashchange',fromHash);show(0);fromHash();})();";
 
-void rd_html(FILE *f, const char *title, GPtrArray *steps)
+void rd_html(FILE *f, const char *title, GPtrArray *steps, unsigned long more_steps)
 {
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
@@ -556,7 +574,11 @@ void rd_html(FILE *f, const char *title, GPtrArray *steps)
 		steps->len);
 	timeline(f, steps);
 	fprintf(f, "</header>\n<main id=\"steps\" data-steps=\"%u\">\n", steps->len);
+	expand_budget = RD_EXPAND_BUDGET;
 	for (guint k = 0; k < steps->len; k++)
 		step_html(f, g_ptr_array_index(steps, k), k);
+	if (more_steps)
+		fprintf(f, "<p class=\"more\">%lu more lines not rendered (a page shows %u)</p>\n",
+			more_steps, RD_MAX_STEPS);
 	fprintf(f, "</main>\n<script>%s</script>\n</body></html>\n", js);
 }

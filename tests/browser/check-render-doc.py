@@ -84,6 +84,10 @@ def main():
             r = run(gmemsim, ["run"] + bad + ["examples/render-conversion.gms"], tmp)
             check(f"{bad}: usage error", r.returncode == 2, str(r.returncode))
 
+        for bad in (["render", "--show=file"], ["run", "--fail-nth", "--show=file"]):
+            r = run(gmemsim, bad + ["examples/render-conversion.gms"], tmp)
+            check(f"{bad}: usage error", r.returncode == 2, str(r.returncode))
+
         r1 = run(gmemsim, ["render", "examples/render-conversion.gms"], tmp)
         r2 = run(gmemsim, ["render", "examples/render-conversion.gms", "-o", "p.html"], tmp)
         page = open(os.path.join(tmp, "p.html"), "rb").read()
