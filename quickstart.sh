@@ -20,7 +20,7 @@ packages=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev check libsub
 # `test` also runs the fuzz build recipes, which need clang and its libFuzzer runtime, and
 # the AFL++ persistent-mode recipe (afl++, unzip for its seed corpus); the `browser` suite
 # drives headless Chromium (docs/RENDERING.md).
-test_packages=(clang libclang-rt-14-dev afl++ unzip zip chromium chromium-driver)
+test_packages=(clang libclang-rt-14-dev afl++ unzip zip chromium chromium-driver fonts-liberation)
 
 log() { printf '==> %s\n' "$*"; }
 

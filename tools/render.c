@@ -605,7 +605,42 @@ static unsigned long run_pages(const struct rd_run *r)
 	return r->order < 0 ? r->nr : r->nr << r->order;
 }
 
-/* The cell's character: the attribute of its first page, upper case for a whole huge folio. */
+/*
+ * A cell's character: its attribute (upper case when a whole huge folio
+ * covers it), '.' no folio, '+' when pages of the cell differ (a shared page
+ * among private ones shows there; the run lines below say which).
+ */
+static char cell_char(const struct rd_file *f, guint *ri, unsigned long idx, unsigned long end,
+		      const char **sgr)
+{
+	unsigned int kinds = 0;
+	bool huge = false;
+	char ch = '?';
+
+	while (*ri < f->runs->len) {
+		const struct rd_run *r = &g_array_index(f->runs, struct rd_run, *ri);
+
+		if (r->start + run_pages(r) > idx)
+			break;
+		(*ri)++;
+	}
+	for (guint i = *ri; i < f->runs->len; i++) {
+		const struct rd_run *r = &g_array_index(f->runs, struct rd_run, i);
+
+		if (r->start >= end)
+			break;
+		ch = r->order < 0 ? '.' : r->attr;
+		kinds |= r->order < 0 ? 1u : r->attr == 'p' ? 2u : r->attr == 's' ? 4u : 8u;
+		huge |= r->order >= 0 && f->order && (unsigned int)r->order == f->order;
+	}
+	*sgr = ch == '.' || ch == '?' ? "2" : attr_sgr(ch);
+	if (kinds & (kinds - 1)) {
+		*sgr = "1;33";
+		return '+';
+	}
+	return huge && ch != '.' ? (char)(ch - 32) : ch;
+}
+
 static void strip(const struct rd_out *o, const struct rd_file *f)
 {
 	unsigned long per = f->npages / STRIP + !!(f->npages % STRIP);
@@ -614,23 +649,10 @@ static void strip(const struct rd_out *o, const struct rd_file *f)
 
 	fprintf(o->f, "  [");
 	for (unsigned int c = 0; c < cells; c++) {
-		unsigned long idx = c * per;
-		const struct rd_run *r = NULL;
-		char ch = '?';
+		const char *sgr;
+		char ch = cell_char(f, &ri, c * per, (c + 1) * per, &sgr);
 
-		while (ri < f->runs->len) {
-			r = &g_array_index(f->runs, struct rd_run, ri);
-			if (r->start + run_pages(r) > idx)
-				break;
-			ri++;
-			r = NULL;
-		}
-		if (r && r->order < 0)
-			ch = '.';
-		else if (r)
-			ch = (char)(f->order && (unsigned int)r->order == f->order ? r->attr - 32
-										   : r->attr);
-		paint(o, r && r->order >= 0 ? attr_sgr(r->attr) : "2", "%c", ch);
+		paint(o, sgr, "%c", ch);
 	}
 	fprintf(o->f, "]  1 cell = %lu KiB\n", per * 4);
 }
