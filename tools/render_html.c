@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include "render.h"
 
@@ -380,6 +381,27 @@ static void stage2_svg(FILE *f, const struct rd_vm *vm)
 	fputs("</svg>\n", f);
 }
 
+/* The text views of `run --show=all` for the step, folded: the kernel's formats beside the drawings. */
+static void text_views(FILE *f, const struct rd_step *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+
+	if (!mem)
+		return;
+	rd_show(mem, s, RD_ALL, false);
+	if (fclose(mem)) {
+		free(buf);
+		return;
+	}
+	fputs("<details class=\"text\"><summary>as text (gmemsim run --show=all)</summary><pre>",
+	      f);
+	esc(f, buf);
+	fputs("</pre></details>\n", f);
+	free(buf);
+}
+
 /* ---- the page -------------------------------------------------------------------------- */
 
 static void step_html(FILE *f, const struct rd_step *s, unsigned int k)
@@ -425,6 +447,7 @@ static void step_html(FILE *f, const struct rd_step *s, unsigned int k)
 			vm->leaves[0], vm->leaves[1], vm->leaves[2]);
 		stage2_svg(f, vm);
 	}
+	text_views(f, s);
 	fputs("</section>\n", f);
 }
 
@@ -523,7 +546,8 @@ static const char css[] =
 	".m4{stroke:#c0392b;fill:#c0392b}polyline.tl-line{fill:none;stroke-width:1.5}"
 	"text.tl-name{stroke:none}.tl-point{fill:transparent;cursor:pointer}"
 	".tl-point:hover{fill:rgba(0,0,0,.05)}#tl-cursor{stroke:#000;stroke-dasharray:3 2}"
-	".more{color:#a00}";
+	".more{color:#a00}details.text pre{font:12px monospace;background:#f8f8f8;padding:6px;"
+	"overflow-x:auto}";
 
 static const char js[] =
 	"(function(){'use strict';"

@@ -88,6 +88,22 @@ def main():
             r = run(gmemsim, bad + ["examples/render-conversion.gms"], tmp)
             check(f"{bad}: usage error", r.returncode == 2, str(r.returncode))
 
+        # A 1 GiB file split to 262,144 folios: the views stay one screen per view.
+        big = os.path.join(tmp, "big.gms")
+        with open(big, "w") as f:
+            f.write("hugetlb pool size=1G nr=1\nvm s type=sw_protected\n"
+                    "gmem g vm=s size=1G flags=mmap|hugetlb page=1G\n"
+                    "falloc g off=0 len=1G\nconvert g off=4K len=4K to=shared => 0\n")
+        r = run(gmemsim, ["run", "--show=file,pool,hvo,stage2", big], tmp)
+        out = r.stdout.decode()
+        after = out[out.rfind("after "):]
+        check("1 GiB: --show exits 0", r.returncode == 0, r.stderr.decode())
+        check("1 GiB: the split is three runs",
+              "order 0  x262142 private" in after and "order 0  x1      shared" in after,
+              after)
+        check(f"1 GiB: the last step's views are short ({after.count(chr(10))} lines)",
+              after.count("\n") < 20)
+
         r1 = run(gmemsim, ["render", "examples/render-conversion.gms"], tmp)
         r2 = run(gmemsim, ["render", "examples/render-conversion.gms", "-o", "p.html"], tmp)
         page = open(os.path.join(tmp, "p.html"), "rb").read()
