@@ -64,6 +64,14 @@ static unsigned long row_pages(unsigned long npages)
 	return per;
 }
 
+/* The outline by order: none for a hole, thin for order 0, thicker up to a huge page. */
+static const char *order_class(int order)
+{
+	if (order <= 0)
+		return "";
+	return order >= 9 ? " huge" : " mid";
+}
+
 static void folio_rect(FILE *f, const struct rd_run *r, unsigned long from, unsigned long to,
 		       unsigned long per, bool first)
 {
@@ -75,11 +83,8 @@ static void folio_rect(FILE *f, const struct rd_run *r, unsigned long from, unsi
 		r->order < 0 ? "hole"
 		: first	     ? "folio"
 			     : "folio-cont",
-		r->changed ? " changed" : "",
-		r->order < 0	? ""
-		: r->order >= 9 ? " huge"
-				: "",
-		x, row * (ROWH + ROWGAP), w, ROWH);
+		r->changed ? " changed" : "", order_class(r->order), x, row * (ROWH + ROWGAP), w,
+		ROWH);
 	if (first && r->order >= 0)
 		fprintf(f,
 			" data-order=\"%d\" data-attr=\"%s\" data-start=\"%lu\" data-count=\"%lu\""
@@ -525,7 +530,7 @@ static const char css[] =
 	".legend span{display:inline-block;margin-right:12px}.sw{width:12px;height:12px;"
 	"display:inline-block;vertical-align:middle;margin-right:4px;border:1px solid #333}"
 	"svg{display:block;margin:2px 0}text{font:10px monospace;fill:#222}"
-	".folio,.folio-cont{stroke:#222;stroke-width:0.3}.huge{stroke-width:2}"
+	".folio,.folio-cont{stroke:#222;stroke-width:0.3}.mid{stroke-width:1}.huge{stroke-width:2}"
 	"[data-attr=private]{fill:#8e6bbf}[data-attr=shared]{fill:#4caf50}"
 	"[data-attr=mixed]{fill:#f39c12}[data-attr=unknown]{fill:#999}"
 	".hole{fill:#f2f2f2;stroke:#bbb;stroke-dasharray:2 2}"

@@ -55,6 +55,21 @@ def main():
                 page = open(out, "rb").read() if os.path.exists(out) else b""
                 check(f"{cmd}: writes a page", page.startswith(b"<!DOCTYPE html>"))
 
+        # README's `./quickstart.sh render` runs this command: the same one, run here.
+        qs = open(os.path.join(src, "quickstart.sh")).read()
+        m = re.search(r"^cmd_render\(\) \{\n(.*?)^\}", qs, re.S | re.M)
+        line = [l.strip() for l in (m.group(1) if m else "").splitlines()
+                if "gmemsim render" in l]
+        check("quickstart.sh render renders", len(line) == 1, str(line))
+        if line:
+            argv = shlex.split(line[0])
+            check("quickstart.sh render uses the built gmemsim",
+                  argv[0] == "./build/tools/gmemsim", argv[0])
+            r = run(gmemsim, argv[1:], tmp)
+            check("quickstart.sh render's command exits 0", r.returncode == 0, r.stderr.decode())
+            check("quickstart.sh render's command writes its page",
+                  os.path.exists(os.path.join(tmp, argv[argv.index("-o") + 1])))
+
         # The doc's sample output: every line but the "..." elision is in the real output.
         sample = [lines for lang, lines in blocks if lang == "" and lines
                   and lines[0].startswith("after ")]
