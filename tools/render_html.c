@@ -88,8 +88,9 @@ static void folio_rect(FILE *f, const struct rd_run *r, unsigned long from, unsi
 	if (first && r->order >= 0)
 		fprintf(f,
 			" data-order=\"%d\" data-attr=\"%s\" data-start=\"%lu\" data-count=\"%lu\""
-			" data-mapped=\"%d\" data-hvo=\"%d\"",
-			r->order, attr_word(r->attr), r->start, r->nr, r->mapped, r->hvo);
+			" data-mapped=\"%d\" data-hvo=\"%d\" data-vmemmap=\"%lu\"",
+			r->order, attr_word(r->attr), r->start, r->nr, r->mapped, r->hvo,
+			r->vmemmap);
 	else if (first)
 		fprintf(f, " data-start=\"%lu\" data-pages=\"%lu\"", r->start, r->nr);
 	else if (r->order >= 0)

@@ -134,6 +134,7 @@ return {
   order9: sum('svg.folios rect.folio[data-order="9"]'),
   shared: sum('svg.folios rect.folio[data-attr="shared"]'),
   changed: sec.querySelectorAll('svg.folios rect.changed').length,
+  hvo: sec.querySelectorAll('svg.folios rect.folio[data-hvo="1"][data-vmemmap="4096"]').length,
   xa: sec.querySelectorAll('svg.xarray g.xa-node').length,
   mt_private: sec.querySelectorAll('svg.maple rect.mt-range[data-attr="private"]').length,
   mt_shared: sec.querySelectorAll('svg.maple rect.mt-range[data-attr="shared"]').length,
@@ -216,6 +217,7 @@ def conversion(d, c, gmemsim, srcdir, tmp, shots):
             c.expect("after falloc: no order-0 piece", st["order0"], 0)
             c.expect("after falloc: the new folio is marked", st["changed"], 1)
             c.expect("after falloc: one XArray node", st["xa"], 1)
+            c.expect("after falloc: HVO keeps one vmemmap page", st["hvo"], 1)
             save_shot(d, srcdir, "render-falloc.png", shots)
         elif v.startswith("gfault") and "gfault1" not in seen:
             seen["gfault1"] = True
@@ -225,6 +227,7 @@ def conversion(d, c, gmemsim, srcdir, tmp, shots):
             c.expect("to shared: a rect per piece", st["rects0"], 512)
             c.expect("to shared: one shared piece", st["shared"], 1)
             c.expect("to shared: no order-9 folio", st["order9"], 0)
+            c.expect("to shared: HVO undone for the split", st["hvo"], 0)
             c.expect("to shared: every piece is new", st["changed"], 512)
             c.expect("to shared: XArray root and 8 leaves", st["xa"], 9)
             c.expect("to shared: maple ranges", (st["mt_private"], st["mt_shared"]), (2, 1))
@@ -236,6 +239,7 @@ def conversion(d, c, gmemsim, srcdir, tmp, shots):
         elif "to=private" in v:
             c.expect("to private: merged into one order-9 folio", st["order9"], 1)
             c.expect("to private: no order-0 piece", st["order0"], 0)
+            c.expect("to private: HVO again after the merge", st["hvo"], 1)
             c.expect("to private: one XArray node again", st["xa"], 1)
             c.expect("to private: one private range", (st["mt_private"], st["mt_shared"]), (1, 0))
             save_shot(d, srcdir, "render-merge.png", shots)
