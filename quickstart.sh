@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# The two quick-start commands of gmemsim (see README.md):
+# The quick-start commands of gmemsim (see README.md):
 #   ./quickstart.sh demo   install what is missing, build, run `gmemsim demo`
+#   ./quickstart.sh render install what is missing, build, write render-conversion.html
 #   ./quickstart.sh test   install what is missing, build, run every test suite:
 #                          default build (jemalloc), release build (-O3), the XArray
 #                          suites with xa_chunk_shift=2, ASan+UBSan build, valgrind
@@ -17,8 +18,9 @@ top=$PWD
 packages=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev check libsubunit-dev
 	  libjemalloc-dev libunwind-dev valgrind)
 # `test` also runs the fuzz build recipes, which need clang and its libFuzzer runtime, and
-# the AFL++ persistent-mode recipe (afl++, unzip for its seed corpus).
-test_packages=(clang libclang-rt-14-dev afl++ unzip zip)
+# the AFL++ persistent-mode recipe (afl++, unzip for its seed corpus); the `browser` suite
+# drives headless Chromium (docs/RENDERING.md).
+test_packages=(clang libclang-rt-14-dev afl++ unzip zip chromium chromium-driver fonts-liberation)
 
 log() { printf '==> %s\n' "$*"; }
 
@@ -84,6 +86,14 @@ cmd_demo() {
 	exec ./build/tools/gmemsim demo
 }
 
+# A conversion, rendered as an offline HTML page to step through (docs/RENDERING.md).
+cmd_render() {
+	install_deps
+	build build
+	./build/tools/gmemsim render examples/render-conversion.gms -o render-conversion.html
+	echo "open file://$top/render-conversion.html (arrow keys step; docs/RENDERING.md)"
+}
+
 # run_recipe LABEL COMMAND...: one more test, exit status as meson reads it (77: skip).
 run_recipe() {
 	local label=$1 rc=0
@@ -124,9 +134,10 @@ cmd_test() {
 
 case "${1:-}" in
 demo) cmd_demo ;;
+render) cmd_render ;;
 test) cmd_test ;;
 *)
-	echo "usage: $0 demo|test" >&2
+	echo "usage: $0 demo|render|test" >&2
 	exit 2
 	;;
 esac

@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/maple_tree.h>
+#include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 
 #define MAPLE_ENODE_NODE      0x2UL
@@ -1704,6 +1705,66 @@ void mt_fdump(FILE *f, const struct maple_tree *mt, enum mt_dump_format format)
 void mt_dump(const struct maple_tree *mt, enum mt_dump_format format)
 {
 	mt_fdump(stdout, mt, format);
+}
+
+/* A leaf slot's entry as a word: the value, "null" or "entry" (never an address). */
+static void mt_entry_word(char *buf, size_t len, const void *entry)
+{
+	unsigned long v = (unsigned long)entry;
+
+	if (!entry)
+		snprintf(buf, len, "null");
+	else if (v & 1)
+		snprintf(buf, len, "%lu", v >> 1);
+	else
+		snprintf(buf, len, "entry");
+}
+
+/* @enode and its subtree in preorder, numbered by @next; a leaf lists its ranges. */
+static void mt_state_node(struct gs_state *st, const char *path, const struct maple_enode *enode,
+			  unsigned long min, unsigned long max, unsigned int depth, int parent,
+			  unsigned int *next)
+{
+	const struct maple_node *node = mte_to_node(enode);
+	unsigned char count = mt_node_count(node);
+	bool leaf = mte_is_leaf(enode);
+	unsigned int id = (*next)++;
+	/* At most MAPLE_RANGE64_SLOTS ranges of two 64-bit numbers and a word each. */
+	char p[200], word[32], ranges[MAPLE_RANGE64_SLOTS * 64] = "";
+	size_t used = 0;
+
+	snprintf(p, sizeof(p), "%s/%u", path, id);
+	gs_state_add(st, p, "min", "0x%lx", min);
+	gs_state_add(st, p, "max", "0x%lx", max);
+	gs_state_add_u64(st, p, "depth", depth);
+	gs_state_add(st, p, "type", "%s", leaf ? "leaf" : "range");
+	gs_state_add(st, p, "parent", "%d", parent);
+	gs_state_add_u64(st, p, "slots", count);
+	for (unsigned char i = 0; leaf && i < count; i++) {
+		unsigned long last = mt_pivot(node, i, count, max);
+
+		mt_entry_word(word, sizeof(word), node->slot[i]);
+		used += (size_t)snprintf(ranges + used, sizeof(ranges) - used, "%s0x%lx-0x%lx=%s",
+					 i ? "," : "", min, last, word);
+		min = last + 1;
+	}
+	if (leaf)
+		gs_state_add(st, p, "ranges", "%s", ranges);
+	for (unsigned char i = 0; !leaf && i < count; i++) {
+		unsigned long last = mt_pivot(node, i, count, max);
+
+		mt_state_node(st, path, node->slot[i], min, last, depth + 1, (int)id, next);
+		min = last + 1;
+	}
+}
+
+void gs_mt_dump_state(struct gs_state *st, const char *path, const struct maple_tree *mt)
+{
+	unsigned int next = 0;
+
+	gs_state_add_u64(st, path, "height", mt_height(mt));
+	if (mt->ma_root)
+		mt_state_node(st, path, mt->ma_root, 0, ULONG_MAX, 0, -1, &next);
 }
 
 struct mt_check {

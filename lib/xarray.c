@@ -16,6 +16,7 @@
 #include "config.h"
 #include <gmemsim/xarray.h>
 #include <gmemsim/alloc.h>
+#include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 
 #define XA_CHUNK_SIZE (1UL << XA_CHUNK_SHIFT)
@@ -2043,4 +2044,60 @@ int xa_validate(const struct xarray *xa, FILE *f)
 		if (!!root->marks[m] != xa_marked(xa, m))
 			return XA_INVALID(f, root, "root mark %u disagrees with the array flag", m);
 	return xa_validate_node(xa, root, f);
+}
+
+/* ---- structure for renders ----------------------------------------------------------- */
+
+/* One character per slot: what xa_dump() would print for it, by kind. */
+static char slot_kind(const void *entry)
+{
+	if (!entry)
+		return '.';
+	if (xa_is_node(entry))
+		return 'n';
+	if (xa_is_sibling(entry))
+		return 's';
+	if (xa_is_value(entry))
+		return 'v';
+	if (xa_is_internal(entry))
+		return 'r';
+	return 'p';
+}
+
+/* @node and its subtree in preorder, each node numbered by @next (no addresses). */
+static void xa_state_node(struct gs_state *st, const char *path, const struct xa_node *node,
+			  unsigned long first, unsigned int parent, unsigned int *next)
+{
+	unsigned int id = (*next)++;
+	unsigned long span = 1UL << node->shift;
+	char p[200], slots[XA_CHUNK_SIZE + 1];
+
+	snprintf(p, sizeof(p), "%s/%u", path, id);
+	for (unsigned int i = 0; i < XA_CHUNK_SIZE; i++)
+		slots[i] = slot_kind(node->slots[i]);
+	slots[XA_CHUNK_SIZE] = '\0';
+	gs_state_add(st, p, "first", "0x%lx", first);
+	gs_state_add(st, p, "last", "0x%lx", first + (span << XA_CHUNK_SHIFT) - 1);
+	gs_state_add_u64(st, p, "shift", node->shift);
+	gs_state_add_u64(st, p, "offset", node->offset);
+	gs_state_add_u64(st, p, "count", node->count);
+	gs_state_add_u64(st, p, "values", node->nr_values);
+	gs_state_add(st, p, "parent", "%d", id ? (int)parent : -1);
+	gs_state_add(st, p, "slots", "%s", slots);
+	for (unsigned int i = 0; i < XA_CHUNK_SIZE; i++)
+		if (xa_is_node(node->slots[i]))
+			xa_state_node(st, path, xa_to_node(node->slots[i]), first + i * span, id,
+				      next);
+}
+
+void gs_xa_dump_state(struct gs_state *st, const char *path, const struct xarray *xa)
+{
+	const void *head = xa->xa_head;
+	unsigned int next = 0;
+
+	gs_state_add(st, path, "flags", "0x%x", xa->xa_flags);
+	gs_state_add_u64(st, path, "chunk_shift", XA_CHUNK_SHIFT);
+	gs_state_add(st, path, "head", "%s", !head ? "empty" : xa_is_node(head) ? "node" : "entry");
+	if (xa_is_node(head))
+		xa_state_node(st, path, xa_to_node(head), 0, 0, &next);
 }

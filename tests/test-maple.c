@@ -15,6 +15,7 @@
 #include <gmemsim/inject.h>
 #include <gmemsim/maple_tree.h>
 #include <gmemsim/rng.h>
+#include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 #include "harness.h"
 
@@ -519,6 +520,31 @@ START_TEST(maple_ascending_fill)
 	printf("100,000 ascending ranges: %lu nodes, %lu bytes, height %u\n", mt_nr_nodes(&mt),
 	       mt_nr_bytes(&mt), mt_height(&mt));
 	teardown_tree(&mt);
+}
+END_TEST
+
+/* The nodes as state records for renders: a leaf lists its ranges, values by number. */
+START_TEST(maple_dump_state)
+{
+	DEFINE_MTREE(mt);
+	struct gs_state *st = gs_state_new();
+
+	gs_mt_dump_state(st, "mt", &mt);
+	ck_assert_str_eq(gs_state_get(st, "mt", "height"), "0");
+	ck_assert_ptr_null(gs_state_get(st, "mt/0", "min"));
+	gs_state_free(st);
+	ck_assert_int_eq(mtree_store_range(&mt, 0, 9, mk(1), GFP_KERNEL), 0);
+	ck_assert_int_eq(mtree_store_range(&mt, 10, 10, mk(2), GFP_KERNEL), 0);
+	st = gs_state_new();
+	gs_mt_dump_state(st, "mt", &mt);
+	ck_assert_str_eq(gs_state_get(st, "mt", "height"), "1");
+	ck_assert_str_eq(gs_state_get(st, "mt/0", "type"), "leaf");
+	ck_assert_str_eq(gs_state_get(st, "mt/0", "parent"), "-1");
+	ck_assert_str_eq(gs_state_get(st, "mt/0", "slots"), "3");
+	ck_assert_str_eq(gs_state_get(st, "mt/0", "ranges"),
+			 "0x0-0x9=1,0xa-0xa=2,0xb-0xffffffffffffffff=null");
+	gs_state_free(st);
+	mtree_destroy(&mt);
 }
 END_TEST
 
@@ -1183,6 +1209,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, maple_extremes);
 	tcase_add_test(tc, maple_ascending_fill);
 	tcase_add_test(tc, maple_dump_and_validate);
+	tcase_add_test(tc, maple_dump_state);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("prealloc");

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/inject.h>
+#include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 #include <gmemsim/xarray.h>
 #include "config.h"
@@ -980,6 +981,47 @@ START_TEST(test_store_range)
 }
 END_TEST
 
+/* The nodes as state records for renders: preorder numbers, no addresses, one char a slot. */
+START_TEST(test_dump_state)
+{
+	DEFINE_XARRAY(xa);
+	struct gs_state *st = gs_state_new();
+	char slots[CHUNK_SIZE + 1], first[32];
+
+	ck_assert(!gs_state_detail(st));
+	gs_state_set_detail(st, true);
+	ck_assert(gs_state_detail(st));
+	gs_xa_dump_state(st, "xa", &xa);
+	ck_assert_str_eq(gs_state_get(st, "xa", "head"), "empty");
+	ck_assert_ptr_null(gs_state_get(st, "xa/0", "first"));
+	gs_state_free(st);
+
+	ck_assert_ptr_null(xa_store(&xa, 0, xa_mk_value(1), GFP_KERNEL));
+	ck_assert_ptr_null(xa_store(&xa, CHUNK_SIZE, xa_mk_value(2), GFP_KERNEL));
+	st = gs_state_new();
+	gs_xa_dump_state(st, "xa", &xa);
+	ck_assert_str_eq(gs_state_get(st, "xa", "head"), "node");
+	memset(slots, '.', CHUNK_SIZE);
+	slots[CHUNK_SIZE] = '\0';
+	slots[0] = slots[1] = 'n';
+	ck_assert_str_eq(gs_state_get(st, "xa/0", "slots"), slots);
+	ck_assert_str_eq(gs_state_get(st, "xa/0", "parent"), "-1");
+	ck_assert_str_eq(gs_state_get(st, "xa/0", "count"), "2");
+	ck_assert_uint_eq(strtoul(gs_state_get(st, "xa/0", "shift"), NULL, 0), CHUNK_SHIFT);
+	slots[0] = 'v';
+	slots[1] = '.';
+	ck_assert_str_eq(gs_state_get(st, "xa/1", "slots"), slots);
+	ck_assert_str_eq(gs_state_get(st, "xa/1", "values"), "1");
+	ck_assert_str_eq(gs_state_get(st, "xa/2", "parent"), "0");
+	snprintf(first, sizeof(first), "0x%lx", CHUNK_SIZE);
+	ck_assert_str_eq(gs_state_get(st, "xa/2", "first"), first);
+	ck_assert_str_eq(gs_state_get(st, "xa/2", "offset"), "1");
+	ck_assert_ptr_null(gs_state_get(st, "xa/3", "first"));
+	gs_state_free(st);
+	xa_destroy(&xa);
+}
+END_TEST
+
 START_TEST(test_dump_validate)
 {
 	DEFINE_XARRAY(xa);
@@ -1521,6 +1563,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_store_range);
 	tcase_add_test(tc, test_lock_protocol);
 	tcase_add_test(tc, test_dump_validate);
+	tcase_add_test(tc, test_dump_state);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(tc_split, setup, teardown);

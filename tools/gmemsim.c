@@ -24,6 +24,8 @@
 #include "check_strategy.h"
 #include "config.h"
 #include "demo_gms.h"
+#include "render.h"
+#include "render_cmd.h"
 
 static gchar *opt_backend;
 static gchar *opt_trace;
@@ -40,6 +42,7 @@ static gint opt_max_attempts = GS_REDUCE_DEFAULT_MAX;
 static gchar *opt_runs, *opt_seconds, *opt_ordering, *opt_ops, *opt_check_every;
 static gboolean opt_reduce, opt_stop_on_find;
 static gchar *opt_strategy;
+static gchar *opt_show, *opt_color;
 
 static const GOptionEntry entries[] = {
 	{"backend", 'b', 0, G_OPTION_ARG_STRING, &opt_backend,
@@ -110,6 +113,11 @@ static const GOptionEntry entries[] = {
 	 "run every VM of the strategy's ordering under this restructuring strategy: a name or "
 	 "./file.so (docs/STRATEGIES.md)",
 	 "NAME|FILE"},
+	{"show", 0, 0, G_OPTION_ARG_STRING, &opt_show,
+	 "run: after every line print these views of the state (docs/RENDERING.md)",
+	 "file,xarray,maple,pool,hvo,stage2|all"},
+	{"color", 0, 0, G_OPTION_ARG_STRING, &opt_color,
+	 "--show: ANSI colours (default auto: on a terminal)", "auto|always|never"},
 	{"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
 	{NULL},
 };
@@ -117,6 +125,9 @@ static const GOptionEntry entries[] = {
 static const char description[] =
 	"Commands:\n"
 	"  run FILE...   run scenario files (.gms)\n"
+	"                --show=VIEWS: the state after every line, as text\n"
+	"  render FILE -o OUT.html\n"
+	"                the scenario as an offline HTML stepper (docs/RENDERING.md)\n"
 	"                --fail-nth: fail every allocation of every line in turn\n"
 	"                (exit 1 on any finding; summary per file); with --oracle\n"
 	"                the oracle judges every injected attempt too;\n"
@@ -308,6 +319,7 @@ static int cmd_run(GOptionContext *ctx, int argc, char **argv, bool demo)
 	struct gs_scenario *s;
 	int worst = GS_EXIT_OK;
 	bool all_skipped = true;
+	struct rd_collect *show = NULL;
 
 	if (make_opts(&o))
 		return usage_error(ctx, "bad --backend (sim or kernel), --seed or --plant");
@@ -318,7 +330,18 @@ static int cmd_run(GOptionContext *ctx, int argc, char **argv, bool demo)
 	/* The demo is for reading: show every operation unless asked to be quiet. */
 	if (demo && !o.quiet)
 		o.verbose = true;
+	if (opt_show) {
+		int views = rd_parse_views(opt_show);
+		int color = rd_color_mode(opt_color, o.out ? o.out : stdout);
+
+		if (views < 0 || color < 0)
+			return usage_error(ctx,
+					   "bad --show (file,xarray,maple,pool,hvo,stage2 or all) "
+					   "or --color (auto, always or never)");
+		show = rd_collect_new(&o, (unsigned int)views, color);
+	}
 	s = gs_scenario_new(&o);
+	rd_collect_bind(show, s);
 	if (demo) {
 		worst = gs_scenario_run_buffer(s, "demo.gms", gs_demo_gms, strlen(gs_demo_gms));
 		all_skipped = worst == GS_EXIT_SKIP;
@@ -332,10 +355,42 @@ static int cmd_run(GOptionContext *ctx, int argc, char **argv, bool demo)
 			worst = st;
 	}
 	gs_scenario_free(s);
+	rd_collect_free(show);
 	gs_trace_remove_all();
 	if (worst == GS_EXIT_SKIP && !all_skipped)
 		worst = GS_EXIT_OK;
 	return worst;
+}
+
+/* `render FILE -o OUT`: run FILE collecting every step, then write the HTML stepper. */
+static int cmd_render(GOptionContext *ctx, int argc, char **argv)
+{
+	struct gs_scenario_opts o;
+	struct rd_collect *c;
+	struct gs_scenario *s;
+	gchar *title;
+	int st, err;
+
+	if (make_opts(&o))
+		return usage_error(ctx, "bad --backend (sim or kernel), --seed or --plant");
+	if (argc != 3)
+		return usage_error(ctx,
+				   "render takes one scenario file (-o OUT.html, else stdout)");
+	/* The page carries the results; with -o to stdout the run's own output goes to stderr. */
+	if (!opt_output || !strcmp(opt_output, "-"))
+		o.out = stderr;
+	c = rd_collect_new(&o, 0, false);
+	s = gs_scenario_new(&o);
+	rd_collect_bind(c, s);
+	st = gs_scenario_run_file(s, argv[2]);
+	gs_scenario_free(s);
+	title = g_path_get_basename(argv[2]);
+	err = rd_collect_steps(c) ? rd_collect_html(c, title, opt_output) : 0;
+	if (err)
+		fprintf(stderr, "gmemsim: %s: %s\n", opt_output, g_strerror(-err));
+	g_free(title);
+	rd_collect_free(c);
+	return err ? GS_EXIT_USAGE : st;
 }
 
 /* --fail-nth-mode's word; -1 for an unknown one. */
@@ -860,10 +915,16 @@ int main(int argc, char **argv)
 		status = usage_error(ctx, "no command given");
 	} else if (setup_machine(!strncmp(argv[1], "fuzz", 4)) || setup_strategy()) {
 		status = GS_EXIT_USAGE;
+	} else if ((opt_show || opt_color) &&
+		   (opt_fail_nth || (strcmp(argv[1], "run") && strcmp(argv[1], "demo")))) {
+		status = usage_error(ctx,
+				     "--show and --color are for run and demo (not --fail-nth)");
 	} else if (!strcmp(argv[1], "run") && opt_fail_nth) {
 		status = cmd_fail_nth(ctx, argc, argv, NULL);
 	} else if (!strcmp(argv[1], "run")) {
 		status = cmd_run(ctx, argc, argv, false);
+	} else if (!strcmp(argv[1], "render")) {
+		status = cmd_render(ctx, argc, argv);
 	} else if (!strcmp(argv[1], "diff")) {
 		status = cmd_diff(ctx, argc, argv);
 	} else if (!strcmp(argv[1], "reduce")) {
@@ -906,5 +967,7 @@ int main(int argc, char **argv)
 	g_strfreev(opt_plant);
 	g_free(opt_fail_nth_mode);
 	g_free(opt_strategy);
+	g_free(opt_show);
+	g_free(opt_color);
 	return status;
 }

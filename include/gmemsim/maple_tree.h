@@ -308,4 +308,21 @@ static inline unsigned long mt_nr_bytes(const struct maple_tree *mt)
 	return mt_nr_nodes(mt) * MAPLE_NODE_SIZE;
 }
 
+struct gs_state;
+
+/**
+ * gs_mt_dump_state() - the tree's nodes as state records (what mt_dump() prints)
+ * @st: the snapshot
+ * @path: where the records go; each node is "@path/N", numbered in preorder
+ * @mt: the tree
+ *
+ * Per node: min, max (hex), depth, type (leaf or range), parent (its N, -1
+ * for the root) and slots; a leaf also lists its ranges as
+ * "0xFIRST-0xLAST=V,..." where V is a value entry's number, null or entry.
+ * No addresses.
+ *
+ * Context: the tree must not change meanwhile.
+ */
+GS_API void gs_mt_dump_state(struct gs_state *st, const char *path, const struct maple_tree *mt);
+
 #endif /* GMEMSIM_MAPLE_TREE_H */

@@ -448,6 +448,15 @@ GS_API int gs_scenario_run_buffer(struct gs_scenario *s, const char *name, const
 GS_API struct gs_state *gs_scenario_state(struct gs_scenario *s);
 
 /**
+ * gs_scenario_state_into() - gs_scenario_state() into a snapshot the caller made
+ * @s: runner
+ * @st: an empty snapshot, perhaps with gs_state_set_detail() (renders)
+ *
+ * Context: between operations of a run.
+ */
+GS_API void gs_scenario_state_into(struct gs_scenario *s, struct gs_state *st);
+
+/**
  * gs_scenario_dump_state() - gs_scenario_state() as text (gs_state_write())
  * @s: runner
  * @f: where to write

@@ -11,6 +11,7 @@
 #ifndef GMEMSIM_STATE_H
 #define GMEMSIM_STATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <gmemsim/compiler.h>
@@ -69,6 +70,30 @@ GS_API int gs_state_register(struct gs_state_dumper *d);
  * Return: the snapshot (free it with gs_state_free()).
  */
 GS_API struct gs_state *gs_state_new(void);
+
+/**
+ * gs_state_set_detail() - ask the dumpers for the structure too
+ * @st: an empty snapshot
+ * @on: true: dumpers that know how a state is stored (the XArray's nodes, the
+ *      maple tree's nodes, HVO's vmemmap pages per folio) add those records
+ *      as well, under paths ending in a part named "detail"
+ *
+ * Renders want the shape of the structures; the fail-nth runner must not see
+ * it: a rolled-back operation may leave a different but equivalent shape (an
+ * XArray node kept, a maple node rebalanced), which is not a trace of the
+ * operation. Snapshots are without detail unless this says otherwise.
+ *
+ * Context: any.
+ */
+GS_API void gs_state_set_detail(struct gs_state *st, bool on);
+
+/**
+ * gs_state_detail() - whether @st wants the structure (gs_state_set_detail())
+ *
+ * Context: inside a dumper.
+ * Return: true if the records of the structure are wanted.
+ */
+GS_API bool gs_state_detail(const struct gs_state *st);
 
 /** gs_state_free() - free a snapshot (NULL is fine) */
 GS_API void gs_state_free(struct gs_state *st);

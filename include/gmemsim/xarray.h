@@ -915,4 +915,21 @@ GS_API void xa_dump(FILE *f, const struct xarray *xa);
  */
 GS_API int xa_validate(const struct xarray *xa, FILE *f);
 
+struct gs_state;
+
+/**
+ * gs_xa_dump_state() - the array's nodes as state records (what xa_dump() prints)
+ * @st: the snapshot
+ * @path: where the records go; each node is "@path/N", numbered in preorder
+ * @xa: the array
+ *
+ * Per node: first, last (hex), shift, offset, count, values, parent (the
+ * parent's N, -1 for the root) and slots, one character a slot: '.' empty,
+ * 'n' node, 's' sibling, 'v' value, 'p' pointer, 'r' other internal entry.
+ * No addresses: two arrays of one shape give the same records.
+ *
+ * Context: the array must not change meanwhile.
+ */
+GS_API void gs_xa_dump_state(struct gs_state *st, const char *path, const struct xarray *xa);
+
 #endif /* GMEMSIM_XARRAY_H */

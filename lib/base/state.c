@@ -16,6 +16,7 @@
 struct gs_state {
 	GArray *recs;	       /* struct gs_state_rec */
 	GStringChunk *strings; /* what the records point into */
+	bool detail;	       /* gs_state_set_detail() */
 };
 
 /* Sorted by name as they arrive, so constructors need not allocate. */
@@ -44,6 +45,16 @@ struct gs_state *gs_state_new(void)
 	st->recs = g_array_new(FALSE, FALSE, sizeof(struct gs_state_rec));
 	st->strings = g_string_chunk_new(4096);
 	return st;
+}
+
+void gs_state_set_detail(struct gs_state *st, bool on)
+{
+	st->detail = on;
+}
+
+bool gs_state_detail(const struct gs_state *st)
+{
+	return st->detail;
 }
 
 void gs_state_free(struct gs_state *st)

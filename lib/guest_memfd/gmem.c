@@ -530,6 +530,21 @@ __attribute__((constructor)) static void gmem_init(void)
 	WARN_ON(gs_check_register("gmem", gmem_check, NULL) < 0);
 }
 
+/*
+ * Struct page bytes resident for @folio (what HVO gives back shows here): a
+ * HugeTLB folio HVO optimized keeps only its reserved vmemmap page.
+ */
+static void gmem_folio_vmemmap_state(struct gs_state *st, const char *path,
+				     const struct gmem_inode *inode, const struct folio *folio)
+{
+	bool hvo = inode->page_order && folio_test_hugetlb_vmemmap_optimized(folio);
+	unsigned long size = hugetlb_vmemmap_size(folio_order(folio));
+
+	gs_state_add_u64(st, path, "hvo", hvo);
+	gs_state_add_u64(st, path, "vmemmap",
+			 hvo ? size - hugetlb_vmemmap_optimizable_size(folio_order(folio)) : size);
+}
+
 void kvm_gmem_dump_state(struct gs_state *st, const char *path, struct gmem_inode *inode)
 {
 	MA_STATE(mas, &inode->shareability, 0, 0);
@@ -554,6 +569,8 @@ void kvm_gmem_dump_state(struct gs_state *st, const char *path, struct gmem_inod
 
 			gs_state_add_u64(st, p, "bad_pages", gmem_folio_bad_pages(folio, raw));
 		}
+		if (gs_state_detail(st))
+			gmem_folio_vmemmap_state(st, p, inode, folio);
 	}
 	mas_for_each (&mas, entry, ULONG_MAX) {
 		unsigned long v = xa_to_value(entry);
@@ -569,6 +586,12 @@ void kvm_gmem_dump_state(struct gs_state *st, const char *path, struct gmem_inod
 		snprintf(p, sizeof(p), "%s/spool", path);
 		gs_state_add(st, p, "used", "%ld", inode->spool->used_hpages);
 		gs_state_add(st, p, "rsv", "%ld", inode->spool->rsv_hpages);
+	}
+	if (gs_state_detail(st)) {
+		snprintf(p, sizeof(p), "%s/detail/xa", path);
+		gs_xa_dump_state(st, p, &inode->filemap);
+		snprintf(p, sizeof(p), "%s/detail/mt", path);
+		gs_mt_dump_state(st, p, &inode->shareability);
 	}
 }
 

@@ -108,9 +108,8 @@ static void check_obj(struct gs_scenario *s, const char *name, const struct gs_o
 	free(buf);
 }
 
-struct gs_state *gs_scenario_state(struct gs_scenario *s)
+void gs_scenario_state_into(struct gs_scenario *s, struct gs_state *st)
 {
-	struct gs_state *st = gs_state_new();
 	struct obj_walk w = {.s = s, .st = st};
 
 	gs_scenario_for_each_obj(s, dump_obj, &w);
@@ -118,6 +117,13 @@ struct gs_state *gs_scenario_state(struct gs_scenario *s)
 	add_written(st, "checks", "violation", write_checks, &w);
 	gs_scenario_for_each_obj(s, check_obj, &w);
 	gs_state_add_u64(st, "checks", "violations", w.violations);
+}
+
+struct gs_state *gs_scenario_state(struct gs_scenario *s)
+{
+	struct gs_state *st = gs_state_new();
+
+	gs_scenario_state_into(s, st);
 	return st;
 }
 
