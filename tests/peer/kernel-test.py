@@ -57,8 +57,9 @@ def extract(tarball, member, workdir, members_file):
         return f.read()
 
 
-def read_disabled(path):
-    """[(function, reason)] from a disable file: `name: reason`, # comments."""
+def read_disabled(path, config):
+    """[(function, reason)] from a disable file: `name: reason`, or `name [key=value]:
+    reason` for a function disabled only in builds with that configuration; # comments."""
     out = []
     if not os.path.exists(path):
         return out
@@ -70,7 +71,13 @@ def read_disabled(path):
             name, sep, reason = line.partition(':')
             if not sep or not reason.strip():
                 sys.exit(f'{path}:{n}: expected "function: reason"')
-            out.append((name.strip(), reason.strip()))
+            m = re.fullmatch(r'(\w+)\s*(?:\[(\w+=\w+)\])?', name.strip())
+            if not m:
+                sys.exit(f'{path}:{n}: expected "function [key=value]: reason"')
+            if m.group(2) and m.group(2) not in config:
+                continue
+            cond = f' (in builds with {m.group(2)})' if m.group(2) else ''
+            out.append((m.group(1), reason.strip() + cond))
     return out
 
 
@@ -113,6 +120,8 @@ def main():
     ap.add_argument('--workdir', required=True)
     ap.add_argument('--disabled', required=True)
     ap.add_argument('--members', required=True, help='the files to extract, one per line')
+    ap.add_argument('--config', action='append', default=[],
+                    help='key=value of this build, for conditional disables')
     ap.add_argument('--summary', required=True,
                     help='regex with groups (passed, run) on the program output')
     ap.add_argument('--functions', default=r'^static noinline void (check_\w+)\(',
@@ -136,7 +145,7 @@ def main():
         return SKIP
     text = extract(a.tarball, a.member, a.workdir, a.members)
     funcs = sorted(set(re.findall(a.functions, text, re.M)))
-    disabled = read_disabled(a.disabled)
+    disabled = read_disabled(a.disabled, a.config)
     text = disable(text, disabled, a.disabled)
     names = {n for n, _ in disabled}
     print(f'{a.member}: {len(funcs)} test functions, {len(funcs) - len(names & set(funcs))} '
