@@ -210,7 +210,7 @@ static inline bool xa_marked(const struct xarray *xa, xa_mark_t mark)
  * @xa: the array
  * @index: any index, including one inside a multi-index entry
  *
- * Context: takes and releases xa_lock.
+ * Context: any; an RCU reader (never takes xa_lock, so it may be called with it held).
  * Return: the entry, or NULL.
  */
 GS_API void *xa_load(struct xarray *xa, unsigned long index);
@@ -336,7 +336,7 @@ GS_API void *xa_store_range(struct xarray *xa, unsigned long first, unsigned lon
  * @xa: the array
  * @index: any index of the entry
  *
- * Context: takes and releases xa_lock.
+ * Context: any; an RCU reader (never takes xa_lock, so it may be called with it held).
  * Return: log2 of the number of indices the entry covers; 0 if none.
  */
 GS_API int xa_get_order(struct xarray *xa, unsigned long index);
@@ -350,7 +350,7 @@ GS_API int xa_get_order(struct xarray *xa, unsigned long index);
  *
  * Starting inside a multi-index entry returns it with *@indexp unchanged.
  *
- * Context: takes and releases xa_lock.
+ * Context: any; an RCU reader (never takes xa_lock, so it may be called with it held).
  * Return: the entry, or NULL (then *@indexp is unchanged).
  */
 GS_API void *xa_find(struct xarray *xa, unsigned long *indexp, unsigned long max, xa_mark_t filter);
@@ -364,7 +364,7 @@ GS_API void *xa_find(struct xarray *xa, unsigned long *indexp, unsigned long max
  *
  * The rest of a multi-index entry that starts at or before *@indexp is skipped.
  *
- * Context: takes and releases xa_lock.
+ * Context: any; an RCU reader (never takes xa_lock, so it may be called with it held).
  * Return: the entry, or NULL.
  */
 GS_API void *xa_find_after(struct xarray *xa, unsigned long *indexp, unsigned long max,
@@ -409,7 +409,7 @@ GS_API void xa_clear_mark(struct xarray *xa, unsigned long index, xa_mark_t mark
  * @index: any index of the entry
  * @mark: XA_MARK_0..2
  *
- * Context: takes and releases xa_lock.
+ * Context: any; an RCU reader (never takes xa_lock, so it may be called with it held).
  * Return: true if set.
  */
 GS_API bool xa_get_mark(struct xarray *xa, unsigned long index, xa_mark_t mark);
@@ -814,7 +814,7 @@ GS_API void xas_destroy(struct xa_state *xas);
  * walk that fills them). gmemsim's own; Linux callers size such caches by
  * the tree's maximum height instead.
  *
- * Context: takes xa_lock.
+ * Context: any; an RCU reader.
  * Return: the number of nodes, 0 when the path exists.
  */
 GS_API unsigned int gs_xa_store_nodes(struct xarray *xa, unsigned long index);
@@ -831,7 +831,7 @@ GS_API unsigned int gs_xa_store_nodes(struct xarray *xa, unsigned long index);
  * path down to the node holding the entry's slot. A merge's page-cache
  * store after a truncation shrank the tree needs one. gmemsim's own.
  *
- * Context: takes xa_lock.
+ * Context: any; an RCU reader.
  * Return: the number of nodes, 0 when the slot exists.
  */
 GS_API unsigned int gs_xa_store_order_nodes(struct xarray *xa, unsigned long index,
@@ -1151,7 +1151,7 @@ GS_API size_t xa_node_size(void);
  *
  * Walks the tree; multiply by xa_node_size() for bytes.
  *
- * Context: takes and releases xa_lock.
+ * Context: any; an RCU reader (never takes xa_lock, so it may be called with it held).
  * Return: the node count (0 for an empty array or a lone entry at index 0).
  */
 GS_API unsigned long xa_nr_nodes(struct xarray *xa);
