@@ -19,8 +19,10 @@ packages=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev check libsub
 	  libjemalloc-dev libunwind-dev valgrind)
 # `test` also runs the fuzz build recipes, which need clang and its libFuzzer runtime, and
 # the AFL++ persistent-mode recipe (afl++, unzip for its seed corpus); the `browser` suite
-# drives headless Chromium (docs/RENDERING.md).
-test_packages=(clang libclang-rt-14-dev afl++ unzip zip chromium chromium-driver fonts-liberation)
+# drives headless Chromium (docs/RENDERING.md); the `peer` suite compiles the kernel's own
+# tests from Debian's Linux source (docs/FIDELITY.md).
+test_packages=(clang libclang-rt-14-dev afl++ unzip zip chromium chromium-driver fonts-liberation
+	       linux-source-6.12)
 
 log() { printf '==> %s\n' "$*"; }
 
@@ -116,7 +118,7 @@ cmd_test() {
 	run_suites build-release "release (-O3, allocator=jemalloc)" --no-suite recipes
 	# docs/XARRAY.md: the XArray suites with 4-slot nodes, so small trees have many levels.
 	build build-xa-shift2 -Dxa_chunk_shift=2
-	run_suites build-xa-shift2 "xarray, 4-slot nodes (xa_chunk_shift=2)" xarray xarray-diff
+	run_suites build-xa-shift2 "xarray, 4-slot nodes (xa_chunk_shift=2)" xarray xarray-diff kernel-test-xarray
 	build build-asan -Dallocator=system -Db_sanitize=address,undefined -Db_lundef=false
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		run_suites build-asan "asan+ubsan (allocator=system)" --no-suite recipes

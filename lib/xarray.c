@@ -16,43 +16,24 @@
 #include "config.h"
 #include <gmemsim/xarray.h>
 #include <gmemsim/alloc.h>
+#include <gmemsim/rcu.h>
 #include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 
-#define XA_CHUNK_SIZE (1UL << XA_CHUNK_SHIFT)
-#define XA_CHUNK_MASK (XA_CHUNK_SIZE - 1)
-
 _Static_assert(XA_CHUNK_SHIFT >= 2 && XA_CHUNK_SHIFT <= 6, "one mark word must cover a node");
-
-/*
- * @count counts every non-NULL slot (siblings and child nodes included);
- * @nr_values counts the slots (siblings included) whose entry is a value.
- * A node's mark bit for a slot holding a child is set iff something below
- * carries the mark. @site records which allocation site the node came from,
- * so that gs_free() keeps the per-site counters exact.
- */
-struct xa_node {
-	unsigned char shift;
-	unsigned char offset;
-	unsigned char count;
-	unsigned char nr_values;
-	unsigned char site;
-	struct xa_node *parent;
-	struct xarray *array;
-	void *slots[XA_CHUNK_SIZE];
-	unsigned long marks[XA_MAX_MARKS];
-};
 
 /* ---- entries ------------------------------------------------------------------------- */
 
-static inline void *xa_mk_node(const struct xa_node *node)
+/*
+ * What the normal API stores: not the kernel's own entries (retry, siblings,
+ * errors), and, unlike the kernel, no pointer whose low bits say "internal"
+ * and whose value says "node" (an unaligned char pointer, say): the kernel
+ * tells a node from such an entry by the level it sits at; gmemsim's walks
+ * do not, so it refuses them (docs/FIDELITY.md).
+ */
+static inline bool xa_storable(const void *entry)
 {
-	return (void *)((unsigned long)node | 2);
-}
-
-static inline struct xa_node *xa_to_node(const void *entry)
-{
-	return (struct xa_node *)((unsigned long)entry - 2);
+	return !xa_is_advanced(entry) && !xa_is_node(entry);
 }
 
 static inline void *xa_mk_sibling(unsigned long offset)
@@ -109,7 +90,7 @@ static inline unsigned int xas_order(const struct xa_state *xas)
 
 static inline bool node_get_mark(const struct xa_node *node, unsigned int offset, xa_mark_t mark)
 {
-	return (node->marks[mark] >> offset) & 1;
+	return (node->marks[mark][0] >> offset) & 1;
 }
 
 /* Return whether the bit was already set. */
@@ -117,7 +98,7 @@ static inline bool node_set_mark(struct xa_node *node, unsigned int offset, xa_m
 {
 	bool was = node_get_mark(node, offset, mark);
 
-	node->marks[mark] |= 1UL << offset;
+	node->marks[mark][0] |= 1UL << offset;
 	return was;
 }
 
@@ -126,7 +107,7 @@ static inline bool node_clear_mark(struct xa_node *node, unsigned int offset, xa
 {
 	bool was = node_get_mark(node, offset, mark);
 
-	node->marks[mark] &= ~(1UL << offset);
+	node->marks[mark][0] &= ~(1UL << offset);
 	return was;
 }
 
@@ -165,23 +146,69 @@ static struct xa_node *xa_node_alloc(const struct xarray *xa, unsigned int site,
 	return node;
 }
 
-static void xa_node_free(struct xa_node *node)
+/* A node that never was in a tree (a spare, a prebuilt split subtree): no reader knows it. */
+static void xa_node_free_now(struct xa_node *node)
 {
 	gs_free(node->site, node, sizeof(*node));
+}
+
+static void xa_node_rcu_free(struct rcu_head *head)
+{
+	xa_node_free_now(container_of(head, struct xa_node, rcu_head));
+}
+
+/*
+ * A node taken out of a tree: a reader inside a read-side critical section
+ * may still be walking it, so it is freed after the grace period.
+ */
+static void xa_node_free(struct xa_node *node)
+{
+	call_rcu(&node->rcu_head, xa_node_rcu_free);
+}
+
+/*
+ * A node leaves the tree: empty as the user's update hook sees it (the page
+ * cache takes it off its shadow-node list then), freed after the grace period.
+ */
+static void xa_node_retire(struct xa_node *node, xa_update_node_t update)
+{
+	node->count = 0;
+	node->nr_values = 0;
+	if (update)
+		update(node);
+	xa_node_free(node);
 }
 
 /*
  * Free @node and everything below it. Spare nodes (count 0) have no
  * children; leaves of a prebuilt split subtree hold entries, never nodes.
+ * A subtree taken out of a tree (@published) has its entries replaced by
+ * retry entries first, so a reader still inside it starts its walk again.
  */
-static void xa_free_subtree(struct xa_node *node)
+static void __xa_free_subtree(struct xa_node *node, bool published, xa_update_node_t update)
 {
-	if (node->shift && node->count) {
-		for (unsigned int i = 0; i < XA_CHUNK_SIZE; i++)
-			if (xa_is_node(node->slots[i]))
-				xa_free_subtree(xa_to_node(node->slots[i]));
+	for (unsigned int i = 0; node->count && i < XA_CHUNK_SIZE; i++) {
+		void *entry = node->slots[i];
+
+		if (node->shift && xa_is_node(entry))
+			__xa_free_subtree(xa_to_node(entry), published, update);
+		else if (entry && published)
+			node->slots[i] = XA_RETRY_ENTRY;
 	}
-	xa_node_free(node);
+	if (published)
+		xa_node_retire(node, update);
+	else
+		xa_node_free_now(node);
+}
+
+static void xa_free_subtree(struct xa_node *node, xa_update_node_t update)
+{
+	__xa_free_subtree(node, true, update);
+}
+
+static void xa_free_subtree_now(struct xa_node *node)
+{
+	__xa_free_subtree(node, false, NULL);
 }
 
 /* A zeroed node for xas_alloc(), pushed on @xas->xa_alloc (linked through ->parent). */
@@ -203,7 +230,7 @@ void xas_destroy(struct xa_state *xas)
 	while (node) {
 		struct xa_node *next = node->parent;
 
-		xa_free_subtree(node);
+		xa_free_subtree_now(node);
 		node = next;
 	}
 	xas->xa_alloc = NULL;
@@ -285,12 +312,15 @@ static struct xa_node *xas_alloc(struct xa_state *xas, unsigned int shift)
 	if (parent) {
 		node->offset = xas->xa_offset;
 		parent->count++;
+		if (xas->xa_update)
+			xas->xa_update(parent);
 	}
 	node->shift = (unsigned char)shift;
 	node->count = 0;
 	node->nr_values = 0;
 	node->parent = parent;
 	node->array = xas->xa;
+	INIT_LIST_HEAD(&node->private_list);
 	return node;
 }
 
@@ -303,7 +333,7 @@ static void *set_bounds(struct xa_state *xas)
 }
 
 /* The entry at the slot @xas already points at (following a sibling). */
-static inline void *xas_reload(const struct xa_state *xas)
+static inline void *__xas_reload(const struct xa_state *xas)
 {
 	const struct xa_node *node = xas->xa_node;
 	void *entry;
@@ -325,7 +355,7 @@ static inline void *xas_start(struct xa_state *xas)
 	void *entry;
 
 	if (xas_valid(xas))
-		return xas_reload(xas);
+		return __xas_reload(xas);
 	if (xas_error(xas))
 		return NULL;
 	entry = xas->xa->xa_head;
@@ -467,6 +497,8 @@ static int xas_expand(struct xa_state *xas, void *head)
 		}
 		head = xa_mk_node(node);
 		xa->xa_head = head;
+		if (xas->xa_update)
+			xas->xa_update(node);
 		shift += XA_CHUNK_SHIFT;
 	}
 	xas->xa_node = node;
@@ -526,7 +558,7 @@ static void *xas_create(struct xa_state *xas)
  * in slot 0 of a node above the leaves covers more than index 0 and has to
  * stay in its node. Return whether the head changed.
  */
-static bool xa_shrink(struct xarray *xa)
+static bool xa_shrink(struct xarray *xa, xa_update_node_t update)
 {
 	bool changed = false;
 
@@ -539,7 +571,10 @@ static bool xa_shrink(struct xarray *xa)
 		if (!xa_is_node(entry) && node->shift)
 			break;
 		xa->xa_head = entry;
-		xa_node_free(node);
+		/* A reader still in the old root finds a retry entry and starts again. */
+		if (!xa_is_node(entry))
+			node->slots[0] = XA_RETRY_ENTRY;
+		xa_node_retire(node, update);
 		changed = true;
 		if (!xa_is_node(entry))
 			break;
@@ -557,7 +592,7 @@ static void xas_delete_node(struct xa_state *xas)
 		struct xa_node *parent = node->parent;
 		unsigned int offset = node->offset;
 
-		xa_node_free(node);
+		xa_node_retire(node, xas->xa_update);
 		if (!parent) {
 			xas->xa->xa_head = NULL;
 			xas->xa_node = XAS_BOUNDS;
@@ -568,8 +603,10 @@ static void xas_delete_node(struct xa_state *xas)
 		xas->xa_node = parent;
 		xas->xa_offset = (unsigned char)offset;
 		node = parent;
+		if (xas->xa_update)
+			xas->xa_update(node);
 	}
-	if (!node->parent && xa_shrink(xas->xa))
+	if (!node->parent && xa_shrink(xas->xa, xas->xa_update))
 		xas->xa_node = XAS_BOUNDS;
 }
 
@@ -579,6 +616,8 @@ static void update_node(struct xa_state *xas, struct xa_node *node, int count, i
 		return;
 	node->count = (unsigned char)(node->count + count);
 	node->nr_values = (unsigned char)(node->nr_values + values);
+	if (xas->xa_update)
+		xas->xa_update(node);
 	if (count < 0)
 		xas_delete_node(xas);
 }
@@ -625,7 +664,7 @@ static void xa_prune(struct xarray *xa, unsigned long first, unsigned long last)
 		xa->xa_head = NULL;
 		return;
 	}
-	xa_shrink(xa);
+	xa_shrink(xa, NULL);
 }
 
 /* After a final -ENOMEM, take back what the operation of @xas half-built. */
@@ -733,7 +772,7 @@ void xas_clear_mark(const struct xa_state *xas, xa_mark_t mark)
 	while (node) {
 		if (!node_clear_mark(node, offset, mark))
 			return;
-		if (node->marks[mark])
+		if (node->marks[mark][0])
 			return;
 		offset = node->offset;
 		node = node->parent;
@@ -757,10 +796,10 @@ static void xas_squash_marks(const struct xa_state *xas)
 	unsigned long sibs = ((1UL << xas->xa_sibs) - 1) << (xas->xa_offset + 1);
 
 	for (xa_mark_t mark = 0; mark <= XA_MARK_MAX; mark++) {
-		if (!(node->marks[mark] & sibs))
+		if (!(node->marks[mark][0] & sibs))
 			continue;
-		node->marks[mark] &= ~sibs;
-		node->marks[mark] |= 1UL << xas->xa_offset;
+		node->marks[mark][0] &= ~sibs;
+		node->marks[mark][0] |= 1UL << xas->xa_offset;
 	}
 }
 
@@ -797,7 +836,7 @@ void *xas_store(struct xa_state *xas, void *entry)
 		/* The head: a lone entry at index 0, or the whole tree being erased. */
 		xas->xa->xa_head = entry;
 		if (xa_is_node(curr))
-			xa_free_subtree(xa_to_node(curr));
+			xa_free_subtree(xa_to_node(curr), xas->xa_update);
 		if (!entry)
 			xas_init_marks(xas);
 		return curr;
@@ -824,7 +863,7 @@ void *xas_store(struct xa_state *xas, void *entry)
 			owner = old;
 		node->slots[offset] = fill;
 		if (xa_is_node(old))
-			xa_free_subtree(xa_to_node(old));
+			xa_free_subtree(xa_to_node(old), xas->xa_update);
 		count += !old - !fill;
 		values += value - xa_is_value(owner);
 		if (fill && !xa_is_sibling(fill))
@@ -849,7 +888,7 @@ void *xa_load(struct xarray *xa, unsigned long index)
 	unsigned int offset;
 	void *entry;
 
-	xa_lock(xa);
+	rcu_read_lock();
 	node = xa_walk(xa, index, &offset);
 	if (node) {
 		entry = node->slots[offset];
@@ -858,7 +897,7 @@ void *xa_load(struct xarray *xa, unsigned long index)
 	} else {
 		entry = xa_is_node(xa->xa_head) || index ? NULL : xa->xa_head;
 	}
-	xa_unlock(xa);
+	rcu_read_unlock();
 	return xa_is_zero(entry) ? NULL : entry;
 }
 
@@ -906,9 +945,9 @@ unsigned int gs_xa_store_nodes(struct xarray *xa, unsigned long index)
 {
 	unsigned int nr;
 
-	xa_lock(xa);
+	rcu_read_lock();
 	nr = xa_store_nodes_locked(xa, index);
-	xa_unlock(xa);
+	rcu_read_unlock();
 	return nr;
 }
 
@@ -957,9 +996,9 @@ unsigned int gs_xa_store_order_nodes(struct xarray *xa, unsigned long index, uns
 {
 	unsigned int nr;
 
-	xa_lock(xa);
+	rcu_read_lock();
 	nr = xa_store_order_nodes_locked(xa, index, order);
-	xa_unlock(xa);
+	rcu_read_unlock();
 	return nr;
 }
 
@@ -1003,8 +1042,11 @@ static inline void *xa_store_locked(struct xarray *xa, unsigned long index, void
 {
 	void *curr;
 
-	if (WARN_ON_ONCE(xa_is_internal(entry)))
+	if (WARN_ON_ONCE(!xa_storable(entry)))
 		return XA_ERROR(-EINVAL);
+	/* In an allocating array a stored NULL keeps the index taken. */
+	if (!entry && (xa->xa_flags & XA_FLAGS_TRACK_FREE))
+		entry = XA_ZERO_ENTRY;
 	if (likely(entry)) {
 		curr = xa_store_leaf(xa, index, entry);
 		if (likely(curr != XA_RETRY_ENTRY))
@@ -1050,7 +1092,7 @@ void *__xa_cmpxchg(struct xarray *xa, unsigned long index, void *old, void *entr
 	XA_STATE(xas, xa, index);
 	void *curr;
 
-	if (WARN_ON_ONCE(xa_is_internal(entry)))
+	if (WARN_ON_ONCE(!xa_storable(entry)))
 		return XA_ERROR(-EINVAL);
 	do {
 		curr = __xas_load(&xas);
@@ -1074,8 +1116,11 @@ int __xa_insert(struct xarray *xa, unsigned long index, void *entry, gfp_t gfp)
 {
 	XA_STATE(xas, xa, index);
 
-	if (WARN_ON_ONCE(xa_is_internal(entry)) || !entry)
+	if (WARN_ON_ONCE(!xa_storable(entry)))
 		return -EINVAL;
+	/* Inserting NULL reserves the index (xa_reserve()). */
+	if (!entry)
+		entry = XA_ZERO_ENTRY;
 	do {
 		if (__xas_load(&xas))
 			xas_set_err(&xas, -EBUSY);
@@ -1136,10 +1181,10 @@ int xa_get_order(struct xarray *xa, unsigned long index)
 	XA_STATE(xas, xa, index);
 	int order = 0;
 
-	xa_lock(xa);
+	rcu_read_lock();
 	if (__xas_load(&xas))
 		order = xas_get_order(&xas);
-	xa_unlock(xa);
+	rcu_read_unlock();
 	return order;
 }
 
@@ -1262,7 +1307,7 @@ bool xa_get_mark(struct xarray *xa, unsigned long index, xa_mark_t mark)
 	bool found = false;
 	void *entry;
 
-	xa_lock(xa);
+	rcu_read_lock();
 	/* Descend only while the path carries the mark. */
 	entry = xas_start(&xas);
 	while (xas_get_mark(&xas, mark)) {
@@ -1272,7 +1317,7 @@ bool xa_get_mark(struct xarray *xa, unsigned long index, xa_mark_t mark)
 		}
 		entry = xas_descend(&xas, xa_to_node(entry));
 	}
-	xa_unlock(xa);
+	rcu_read_unlock();
 	return found;
 }
 
@@ -1297,7 +1342,8 @@ void *xas_find(struct xa_state *xas, unsigned long max)
 {
 	void *entry;
 
-	if (xas_error(xas))
+	/* A walk that ran off the end (or a pause past ULONG_MAX) stays ended. */
+	if (xas_error(xas) || xas->xa_node == XAS_BOUNDS)
 		return NULL;
 	if (xas->xa_index > max)
 		return set_bounds(xas);
@@ -1365,7 +1411,7 @@ static inline unsigned int node_find_mark(const struct xa_node *node, unsigned i
 
 	if (start >= XA_CHUNK_SIZE)
 		return XA_CHUNK_SIZE;
-	bits = node->marks[mark] & (~0UL << start);
+	bits = node->marks[mark][0] & (~0UL << start);
 	return bits ? (unsigned int)__builtin_ctzl(bits) : XA_CHUNK_SIZE;
 }
 
@@ -1458,8 +1504,11 @@ void xas_pause(struct xa_state *xas)
 				break;
 		/* From the slot after the entry, wherever in it the index was. */
 		xas_move_index(xas, offset);
-		if (!xas->xa_index)
-			xas->xa_index = ~0UL;
+		/* Past ULONG_MAX: the walk is over, not back at the start. */
+		if (!xas->xa_index) {
+			xas->xa_node = XAS_BOUNDS;
+			return;
+		}
 	} else {
 		xas->xa_index++;
 	}
@@ -1478,9 +1527,12 @@ void *xa_find(struct xarray *xa, unsigned long *indexp, unsigned long max, xa_ma
 	XA_STATE(xas, xa, *indexp);
 	void *entry;
 
-	xa_lock(xa);
-	entry = xas_find_filter(&xas, max, filter);
-	xa_unlock(xa);
+	rcu_read_lock();
+	/* Reserved entries are not there for the normal API (retries restart). */
+	do {
+		entry = xas_find_filter(&xas, max, filter);
+	} while (xas_retry(&xas, entry));
+	rcu_read_unlock();
 	/* A marked search reports an entry begun below *indexp at its first index. */
 	if (entry && xas.xa_index > *indexp)
 		*indexp = xas.xa_index;
@@ -1507,7 +1559,7 @@ void *xa_find_after(struct xarray *xa, unsigned long *indexp, unsigned long max,
 
 	if (!start)
 		return NULL;
-	xa_lock(xa);
+	rcu_read_lock();
 	/* Dense iteration: an entry starting right at @start in a leaf. */
 	if (filter == XA_PRESENT && start <= max) {
 		unsigned int offset;
@@ -1516,7 +1568,7 @@ void *xa_find_after(struct xarray *xa, unsigned long *indexp, unsigned long max,
 		if (node && !node->shift) {
 			entry = node->slots[offset];
 			if (entry && !xa_is_internal(entry)) {
-				xa_unlock(xa);
+				rcu_read_unlock();
 				*indexp = start;
 				return entry;
 			}
@@ -1527,10 +1579,12 @@ void *xa_find_after(struct xarray *xa, unsigned long *indexp, unsigned long max,
 		entry = xas_find_filter(&xas, max, filter);
 		if (xas_invalid(&xas))
 			break;
-		if (xas.xa_index >= start && !xas_sibling(&xas))
+		if (xas.xa_index < start || xas_sibling(&xas))
+			continue;
+		if (!xas_retry(&xas, entry))
 			break;
 	}
-	xa_unlock(xa);
+	rcu_read_unlock();
 	if (entry)
 		*indexp = xas.xa_index;
 	return entry;
@@ -1546,7 +1600,7 @@ void xa_destroy(struct xarray *xa)
 	for (xa_mark_t mark = 0; mark <= XA_MARK_MAX; mark++)
 		xa_mark_clear(xa, mark);
 	if (xa_is_node(head))
-		xa_free_subtree(xa_to_node(head));
+		xa_free_subtree(xa_to_node(head), NULL);
 	xa_unlock(xa);
 }
 
@@ -1596,7 +1650,7 @@ static struct xa_node *xas_build_split(struct xa_state *xas, unsigned int shift,
 	node->count = XA_CHUNK_SIZE;
 	node->parent = NULL;
 	node->array = xas->xa;
-	node->marks[0] = node->marks[1] = node->marks[2] = 0;
+	memset(node->marks, 0, sizeof(node->marks));
 	if (shift == xas->xa_shift) {
 		node->nr_values = xa_is_value(entry) ? XA_CHUNK_SIZE : 0;
 		xa_fill_leaf(node, entry, xas->xa_sibs);
@@ -1608,7 +1662,7 @@ static struct xa_node *xas_build_split(struct xa_state *xas, unsigned int shift,
 
 		if (!child) {
 			memset(&node->slots[i], 0, (XA_CHUNK_SIZE - i) * sizeof(void *));
-			xa_free_subtree(node);
+			xa_free_subtree_now(node);
 			return NULL;
 		}
 		child->parent = node;
@@ -1654,7 +1708,7 @@ static void xa_mark_subtree(struct xa_node *node, unsigned int marks, unsigned l
 
 	for (xa_mark_t mark = 0; mark <= XA_MARK_MAX; mark++)
 		if (marks & (1U << mark))
-			node->marks[mark] = mask;
+			node->marks[mark][0] = mask;
 	if (node->shift == leaf_shift)
 		return;
 	for (unsigned int i = 0; i < XA_CHUNK_SIZE; i++)
@@ -1819,7 +1873,7 @@ void xas_try_split(struct xa_state *xas, void *entry, unsigned int order)
 	child->parent = node;
 	child->array = xas->xa;
 	xa_fill_leaf(child, entry, xas->xa_sibs);
-	child->marks[0] = child->marks[1] = child->marks[2] = 0;
+	memset(child->marks, 0, sizeof(child->marks));
 	if (marks)
 		xa_mark_subtree(child, marks, canonical_mask(xas->xa_sibs), child->shift);
 	node->slots[xas->xa_offset] = xa_mk_node(child);
@@ -1854,10 +1908,10 @@ unsigned long xa_nr_nodes(struct xarray *xa)
 {
 	unsigned long n = 0;
 
-	xa_lock(xa);
+	rcu_read_lock();
 	if (xa_is_node(xa->xa_head))
 		n = xa_count_nodes(xa_to_node(xa->xa_head));
-	xa_unlock(xa);
+	rcu_read_unlock();
 	return n;
 }
 
@@ -1888,7 +1942,7 @@ static void xa_dump_node(FILE *f, const struct xa_node *node, unsigned long base
 		"marks %lx %lx %lx\n",
 		(int)depth * 2, "", base, base + (span << XA_CHUNK_SHIFT) - 1, (const void *)node,
 		node->shift, node->offset, node->count, node->nr_values, (const void *)node->parent,
-		node->marks[0], node->marks[1], node->marks[2]);
+		node->marks[0][0], node->marks[1][0], node->marks[2][0]);
 	for (unsigned int i = 0; i < XA_CHUNK_SIZE; i++) {
 		const void *entry = node->slots[i];
 		unsigned long first = base + i * span;
@@ -1968,7 +2022,7 @@ static int xa_validate_slots(const struct xa_node *node, FILE *f, unsigned int *
 				return XA_INVALID(f, child, "bad link under slot %u of %p", i,
 						  (const void *)node);
 			for (xa_mark_t m = 0; m <= XA_MARK_MAX; m++)
-				if (child->marks[m])
+				if (child->marks[m][0])
 					child_marks |= 1U << m;
 			if (child_marks != marks)
 				return XA_INVALID(f, node, "slot %u marks %x, child has %x", i,
@@ -1987,7 +2041,7 @@ static int xa_validate_slots(const struct xa_node *node, FILE *f, unsigned int *
 	if (!count)
 		return XA_INVALID(f, node, "empty node");
 	for (xa_mark_t m = 0; m <= XA_MARK_MAX; m++) {
-		any[m] = node->marks[m];
+		any[m] = node->marks[m][0];
 		if (any[m] >> (XA_CHUNK_SIZE - 1) >> 1)
 			return XA_INVALID(f, node, "mark %u beyond the last slot", m);
 		if (any[m])
@@ -2041,7 +2095,7 @@ int xa_validate(const struct xarray *xa, FILE *f)
 	if (root->parent)
 		return XA_INVALID(f, root, "root has a parent");
 	for (xa_mark_t m = 0; m <= XA_MARK_MAX; m++)
-		if (!!root->marks[m] != xa_marked(xa, m))
+		if (!!root->marks[m][0] != xa_marked(xa, m))
 			return XA_INVALID(f, root, "root mark %u disagrees with the array flag", m);
 	return xa_validate_node(xa, root, f);
 }
@@ -2100,4 +2154,315 @@ void gs_xa_dump_state(struct gs_state *st, const char *path, const struct xarray
 	gs_state_add(st, path, "head", "%s", !head ? "empty" : xa_is_node(head) ? "node" : "entry");
 	if (xa_is_node(head))
 		xa_state_node(st, path, xa_to_node(head), 0, 0, &next);
+}
+
+/* ---- moving one index at a time, conflicts, ranges ----------------------------------- */
+
+void *xas_reload(struct xa_state *xas)
+{
+	if (xas_invalid(xas))
+		return NULL;
+	return __xas_reload(xas);
+}
+
+/* A state that names a place: not the head, not restart, bounds or an error. */
+static inline bool xas_at_node(const struct xa_state *xas)
+{
+	return xas_valid(xas) && xas->xa_node;
+}
+
+/*
+ * From a slot, down the children at @xas->xa_index until an entry that is not
+ * a node; sibling entries are returned as they are, as the kernel's walk does.
+ */
+static void *xas_step_down(struct xa_state *xas)
+{
+	for (;;) {
+		void *entry = xas->xa_node->slots[xas->xa_offset];
+
+		if (!xa_is_node(entry))
+			return entry;
+		xas->xa_node = xa_to_node(entry);
+		xas->xa_offset = (unsigned char)get_offset(xas->xa_index, xas->xa_node);
+	}
+}
+
+/*
+ * One index on (@dir 1) or back (@dir -1). A state that was never walked (or
+ * was restarted) loads its own index first without moving; from the head or
+ * past either end of the tree the state goes out of bounds; a state out of
+ * bounds moves and loads again.
+ */
+static void *xas_move(struct xa_state *xas, int dir)
+{
+	struct xa_node *node = xas->xa_node;
+	unsigned char edge = dir > 0 ? XA_CHUNK_MASK : 0;
+
+	if (xas_error(xas))
+		return NULL;
+	if (xas_at_node(xas) && !node->shift && xas->xa_offset != edge) {
+		xas->xa_index += dir;
+		xas->xa_offset += dir;
+		return node->slots[xas->xa_offset];
+	}
+	if (node != XAS_RESTART)
+		xas->xa_index += dir;
+	if (!node)
+		return set_bounds(xas);
+	if (!xas_at_node(xas))
+		return xas_load(xas);
+	if (xas->xa_offset != get_offset(xas->xa_index, node))
+		xas->xa_offset += dir;
+	/* Off this node's edge: up to the parent's next (or previous) slot. */
+	while (xas->xa_offset == (dir > 0 ? XA_CHUNK_SIZE : 255)) {
+		xas->xa_offset = (unsigned char)(xas->xa_node->offset + dir);
+		xas->xa_node = xas->xa_node->parent;
+		if (!xas->xa_node)
+			return set_bounds(xas);
+	}
+	return xas_step_down(xas);
+}
+
+void *xas_next(struct xa_state *xas)
+{
+	return xas_move(xas, 1);
+}
+
+void *xas_prev(struct xa_state *xas)
+{
+	return xas_move(xas, -1);
+}
+
+/* The last index of the entry @xas found (its first is at or below xa_index). */
+static unsigned long xas_entry_last(struct xa_state *xas)
+{
+	unsigned int order = (unsigned int)xas_get_order(xas);
+
+	if (order >= BITS_PER_LONG)
+		return ~0UL;
+	return xas->xa_index | ((1UL << order) - 1);
+}
+
+/* The first index slot @offset of @node covers. */
+static unsigned long xa_slot_index(const struct xa_node *node, unsigned int offset)
+{
+	unsigned long index = (unsigned long)offset << node->shift;
+
+	for (; node->parent; node = node->parent)
+		index += (unsigned long)node->offset << node->parent->shift;
+	return index;
+}
+
+/* The index after the entry at @xas's slot (with its siblings); 0 past ULONG_MAX. */
+static unsigned long xas_after_slot(const struct xa_state *xas)
+{
+	const struct xa_node *node = xas->xa_node;
+	unsigned int end = xas->xa_offset + 1;
+
+	while (end < XA_CHUNK_SIZE && xa_is_sibling(node->slots[end]))
+		end++;
+	if (end < XA_CHUNK_SIZE)
+		return xa_slot_index(node, end);
+	/* Past the node; one whose span reaches ULONG_MAX is the root: nothing follows. */
+	if (node->shift + XA_CHUNK_SHIFT >= BITS_PER_LONG)
+		return 0;
+	return xa_slot_index(node, 0) + (XA_CHUNK_SIZE << node->shift);
+}
+
+/*
+ * The conflict walk keeps its place in the state: the node and slot of the
+ * entry it returned last (the head's entry: xa_node NULL). Its range is the
+ * state's index and order, which it leaves untouched; when it ends the state
+ * restarts, so the xas_store() that follows walks to the slot afresh.
+ */
+void *xas_find_conflict(struct xa_state *xas)
+{
+	unsigned long first = xas->xa_index, last = first + xas_size(xas) - 1;
+	struct xa_state walk = *xas;
+	void *entry;
+
+	if (xas_error(xas))
+		return NULL;
+	if (!xas->xa_node)
+		goto done;
+	walk.xa_index = first;
+	if (xas_at_node(xas)) {
+		walk.xa_index = xas_after_slot(xas);
+		if (!walk.xa_index || walk.xa_index > last)
+			goto done;
+	}
+	walk.xa_shift = 0;
+	walk.xa_sibs = 0;
+	walk.xa_node = XAS_RESTART;
+	walk.xa_alloc = NULL;
+	entry = xas_find(&walk, last);
+	if (!entry)
+		goto done;
+	xas->xa_node = walk.xa_node;
+	xas->xa_offset = walk.xa_offset;
+	return entry;
+done:
+	xas->xa_node = XAS_RESTART;
+	return NULL;
+}
+
+void xas_create_range(struct xa_state *xas)
+{
+	unsigned long first = xas->xa_index, last = first + xas_size(xas) - 1;
+	unsigned char shift = xas->xa_shift, sibs = xas->xa_sibs;
+	unsigned long chunk = first & ~XA_CHUNK_MASK;
+
+	if (xas_error(xas))
+		return;
+	/* One leaf per XA_CHUNK_SIZE indices; an entry already there stops its path. */
+	for (;;) {
+		xas->xa_index = chunk > first ? chunk : first;
+		xas->xa_shift = 0;
+		xas->xa_sibs = 0;
+		xas->xa_node = XAS_RESTART;
+		xas_create(xas);
+		if (xas_error(xas)) {
+			xa_prune(xas->xa, first, last);
+			xas->xa_index = first;
+			xas->xa_shift = shift;
+			xas->xa_sibs = sibs;
+			return;
+		}
+		if (last - chunk < XA_CHUNK_SIZE)
+			break;
+		chunk += XA_CHUNK_SIZE;
+	}
+	xas->xa_index = first;
+	xas->xa_node = XAS_RESTART;
+	__xas_load(xas);
+}
+
+void xas_set_update(struct xa_state *xas, xa_update_node_t update)
+{
+	xas->xa_update = update;
+}
+
+void xa_delete_node(struct xa_node *node, xa_update_node_t update)
+{
+	struct xa_node *parent = node->parent;
+	XA_STATE(xas, node->array, 0);
+
+	xas.xa_update = update;
+	if (!parent) {
+		/* The root: the whole tree goes, as one entry above the root's level. */
+		xas.xa_shift = (unsigned char)(node->shift + XA_CHUNK_SHIFT);
+		xas.xa_node = NULL;
+		xas_store(&xas, NULL);
+		return;
+	}
+	/* The parent's slot for @node, as an entry of the parent's level. */
+	xas.xa_index = xa_slot_index(parent, node->offset);
+	xas.xa_shift = (unsigned char)parent->shift;
+	xas.xa_node = parent;
+	xas.xa_offset = node->offset;
+	xas_store(&xas, NULL);
+}
+
+/* ---- allocating indices (XA_FLAGS_ALLOC arrays) ---------------------------------------- */
+
+/*
+ * The first free index in [@min, @max] from @xas's index on: free is empty,
+ * not reserved, and not index 0 of an XA_FLAGS_ALLOC1 array. Each step skips
+ * one entry, so the walk is as long as the run of used indices it crosses.
+ * Return 0 with the index in @xas, or -EBUSY.
+ */
+static int xas_find_free(struct xa_state *xas, unsigned long min, unsigned long max)
+{
+	unsigned long index = min;
+
+	if (!index && (xas->xa->xa_flags & XA_FLAGS_ZERO_BUSY))
+		index = 1;
+	while (index <= max) {
+		XA_STATE(walk, xas->xa, index);
+		void *entry = xas_find(&walk, max);
+		unsigned long last;
+
+		if (!entry || walk.xa_index > index)
+			break;
+		last = walk.xa_node ? xas_entry_last(&walk) : 0;
+		if (last >= max)
+			return -EBUSY;
+		index = last + 1;
+	}
+	if (index > max)
+		return -EBUSY;
+	xas_set(xas, index);
+	return 0;
+}
+
+int __xa_alloc(struct xarray *xa, uint32_t *id, void *entry, struct xa_limit limit, gfp_t gfp)
+{
+	XA_STATE(xas, xa, 0);
+
+	if (WARN_ON_ONCE(!xa_storable(entry)) ||
+	    WARN_ON_ONCE(!(xa->xa_flags & XA_FLAGS_TRACK_FREE)))
+		return -EINVAL;
+	if (limit.min > limit.max)
+		return -EBUSY;
+	if (!entry)
+		entry = XA_ZERO_ENTRY;
+	do {
+		int err = xas_find_free(&xas, limit.min, limit.max);
+
+		if (err)
+			return err;
+		xas_store(&xas, entry);
+	} while (__xas_nomem(&xas, gfp));
+	if (xas_error(&xas))
+		return xas_error(&xas);
+	*id = (uint32_t)xas.xa_index;
+	return 0;
+}
+
+int xa_alloc(struct xarray *xa, uint32_t *id, void *entry, struct xa_limit limit, gfp_t gfp)
+{
+	int err;
+
+	xa_lock(xa);
+	err = __xa_alloc(xa, id, entry, limit, gfp);
+	xa_unlock(xa);
+	return err;
+}
+
+int __xa_alloc_cyclic(struct xarray *xa, uint32_t *id, void *entry, struct xa_limit limit,
+		      uint32_t *next, gfp_t gfp)
+{
+	struct xa_limit from = limit;
+	int ret;
+
+	/* From *next to the end first; then from the start, which is a wrap. */
+	if (*next > from.min)
+		from.min = *next;
+	ret = __xa_alloc(xa, id, entry, from, gfp);
+	if (!ret && (xa->xa_flags & XA_FLAGS_ALLOC_WRAPPED)) {
+		xa->xa_flags &= ~XA_FLAGS_ALLOC_WRAPPED;
+		ret = 1;
+	}
+	if (ret < 0 && from.min > limit.min) {
+		ret = __xa_alloc(xa, id, entry, limit, gfp);
+		if (!ret)
+			ret = 1;
+	}
+	if (ret >= 0) {
+		*next = *id + 1;
+		if (!*next)
+			xa->xa_flags |= XA_FLAGS_ALLOC_WRAPPED;
+	}
+	return ret;
+}
+
+int xa_alloc_cyclic(struct xarray *xa, uint32_t *id, void *entry, struct xa_limit limit,
+		    uint32_t *next, gfp_t gfp)
+{
+	int ret;
+
+	xa_lock(xa);
+	ret = __xa_alloc_cyclic(xa, id, entry, limit, next, gfp);
+	xa_unlock(xa);
+	return ret;
 }

@@ -123,9 +123,16 @@ START_TEST(test_entries)
 	/* Internal entries cannot be stored. */
 	gs_warn_set_mode(GS_WARN_QUIET);
 	ck_assert_int_eq(xa_err(xa_store(&xa, 1, xa_mk_internal(3), GFP_KERNEL)), -EINVAL);
-	ck_assert_int_eq(xa_insert(&xa, 1, NULL, GFP_KERNEL), -EINVAL);
+	ck_assert_int_eq(xa_insert(&xa, 1, xa_mk_internal(3), GFP_KERNEL), -EINVAL);
 	gs_warn_set_mode(GS_WARN_PRINT);
 	warns_at_start = gs_warn_count();
+	ck_assert(xa_empty(&xa));
+	/* Inserting NULL reserves, as xa_reserve() does: loads see NULL, inserts -EBUSY. */
+	ck_assert_int_eq(xa_insert(&xa, 1, NULL, GFP_KERNEL), 0);
+	ck_assert(!xa_empty(&xa));
+	ck_assert_ptr_null(xa_load(&xa, 1));
+	ck_assert_int_eq(xa_insert(&xa, 1, xa_mk_index(1), GFP_KERNEL), -EBUSY);
+	xa_release(&xa, 1);
 	ck_assert(xa_empty(&xa));
 	xa_finish(&xa);
 }
@@ -691,6 +698,259 @@ START_TEST(test_pause)
 END_TEST
 
 /* ---- accounting, destroy, store_range -------------------------------------------- */
+
+/* Found by the kernel's check_move_max: a pause past ULONG_MAX ended nothing. */
+START_TEST(test_pause_at_max)
+{
+	DEFINE_XARRAY(xa);
+	XA_STATE(xas, &xa, 0);
+	unsigned int count = 0;
+	void *entry;
+
+	xa_store(&xa, ~0UL, xa_mk_index(~0UL), GFP_KERNEL);
+	xa_store_order(&xa, 0, CHUNK_SHIFT, xa_mk_index(0), GFP_KERNEL);
+	rcu_read_lock();
+	xas_for_each (&xas, entry, ~0UL) {
+		ck_assert_uint_lt(++count, 3);
+		xas_pause(&xas);
+	}
+	rcu_read_unlock();
+	ck_assert_uint_eq(count, 2);
+	ck_assert_ptr_null(xas_find(&xas, ~0UL));
+	xa_finish(&xa);
+}
+END_TEST
+
+/* Readers are RCU readers: kernel code calls xa_load() with xa_lock held. */
+START_TEST(test_read_under_lock)
+{
+	DEFINE_XARRAY(xa);
+	unsigned long index = 5;
+
+	xa_store(&xa, 5, xa_mk_index(5), GFP_KERNEL);
+	xa_lock(&xa);
+	ck_assert_ptr_eq(xa_load(&xa, 5), xa_mk_index(5));
+	ck_assert_ptr_eq(xa_find(&xa, &index, ~0UL, XA_PRESENT), xa_mk_index(5));
+	ck_assert_int_eq(xa_get_order(&xa, 5), 0);
+	ck_assert(!xa_get_mark(&xa, 5, XA_MARK_0));
+	xa_unlock(&xa);
+	ck_assert_uint_eq(gs_preempt_count, 0);
+	xa_finish(&xa);
+}
+END_TEST
+
+static unsigned int rcu_calls;
+
+static void count_rcu(struct rcu_head *head)
+{
+	(void)head;
+	rcu_calls++;
+}
+
+/* The grace period ends at the first moment no read-side critical section is open. */
+START_TEST(test_rcu_grace_period)
+{
+	struct rcu_head a, b;
+	DEFINE_SPINLOCK(lock);
+
+	rcu_calls = 0;
+	call_rcu(&a, count_rcu);
+	ck_assert_uint_eq(rcu_calls, 1);
+	rcu_read_lock();
+	rcu_read_lock();
+	call_rcu(&a, count_rcu);
+	rcu_read_unlock();
+	ck_assert_uint_eq(rcu_calls, 1);
+	rcu_read_unlock();
+	ck_assert_uint_eq(rcu_calls, 2);
+	spin_lock(&lock);
+	call_rcu(&a, count_rcu);
+	rcu_read_lock();
+	call_rcu(&b, count_rcu);
+	spin_unlock(&lock);
+	ck_assert_uint_eq(rcu_calls, 2);
+	rcu_read_unlock();
+	ck_assert_uint_eq(rcu_calls, 4);
+	/* Waiting for a grace period inside a critical section deadlocks the kernel. */
+	gs_warn_set_mode(GS_WARN_QUIET);
+	rcu_read_lock();
+	synchronize_rcu();
+	rcu_read_unlock();
+	gs_warn_set_mode(GS_WARN_PRINT);
+	ck_assert_uint_eq(gs_warn_count(), warns_at_start + 1);
+	warns_at_start = gs_warn_count();
+	synchronize_rcu();
+	rcu_barrier();
+}
+END_TEST
+
+/*
+ * Found by the kernel's check_multi_find_2: erasing while iterating under
+ * rcu_read_lock() must leave the removed nodes readable until the unlock.
+ */
+START_TEST(test_erase_while_iterating)
+{
+	DEFINE_XARRAY(xa);
+	struct gs_site_stats st;
+	unsigned int seen = 0;
+	void *entry;
+	XA_STATE(xas, &xa, CHUNK_SIZE);
+
+	xa_store(&xa, CHUNK_SIZE - 1, xa_mk_index(CHUNK_SIZE - 1), GFP_KERNEL);
+	xa_store(&xa, CHUNK_SIZE, xa_mk_index(CHUNK_SIZE), GFP_KERNEL);
+	rcu_read_lock();
+	xas_for_each (&xas, entry, ~0UL) {
+		seen++;
+		xa_erase(&xa, CHUNK_SIZE);
+		xa_erase(&xa, CHUNK_SIZE - 1);
+		/* The nodes are out of the tree, not yet freed. */
+		gs_site_stats(GS_SITE_XARRAY_NODE, &st);
+		ck_assert_uint_gt(st.live, 0);
+	}
+	rcu_read_unlock();
+	ck_assert_uint_eq(seen, 1);
+	ck_assert(xa_empty(&xa));
+	gs_site_stats(GS_SITE_XARRAY_NODE, &st);
+	ck_assert_uint_eq(st.live, 0);
+	xa_finish(&xa);
+}
+END_TEST
+
+/* xas_next()/xas_prev() at the edges, as the kernel's check_move_tiny/small expect. */
+START_TEST(test_next_prev)
+{
+	DEFINE_XARRAY(xa);
+	XA_STATE(xas, &xa, 0);
+	unsigned long i;
+
+	ck_assert_ptr_null(xas_next(&xas));
+	ck_assert_ptr_null(xas_next(&xas));
+	xa_store(&xa, 0, xa_mk_index(0), GFP_KERNEL);
+	xas_set(&xas, 0);
+	ck_assert_ptr_eq(xas_next(&xas), xa_mk_index(0));
+	ck_assert_ptr_null(xas_next(&xas));
+	xas_set(&xas, 0);
+	ck_assert_ptr_eq(xas_prev(&xas), xa_mk_index(0));
+	ck_assert_ptr_null(xas_prev(&xas));
+	ck_assert_uint_eq(xas.xa_index, ~0UL);
+	/* Across node boundaries both ways. */
+	for (i = 0; i < 3 * CHUNK_SIZE; i += 3)
+		xa_store(&xa, i, xa_mk_index(i), GFP_KERNEL);
+	xas_set(&xas, 0);
+	xas_load(&xas);
+	for (i = 1; i < 3 * CHUNK_SIZE; i++) {
+		void *entry = xas_next(&xas);
+
+		ck_assert_uint_eq(xas.xa_index, i);
+		ck_assert_ptr_eq(entry, i % 3 ? NULL : xa_mk_index(i));
+	}
+	for (i = 3 * CHUNK_SIZE - 2;; i--) {
+		void *entry = xas_prev(&xas);
+
+		ck_assert_uint_eq(xas.xa_index, i);
+		ck_assert_ptr_eq(entry, i % 3 ? NULL : xa_mk_index(i));
+		if (!i)
+			break;
+	}
+	xa_finish(&xa);
+}
+END_TEST
+
+/* Reservations and allocating arrays (the kernel's check_reserve, check_xa_alloc_*). */
+START_TEST(test_reserve_alloc)
+{
+	DEFINE_XARRAY_ALLOC1(xa);
+	uint32_t id, next = 0;
+
+	ck_assert_int_eq(xa_reserve(&xa, 7, GFP_KERNEL), 0);
+	ck_assert(!xa_empty(&xa));
+	ck_assert_ptr_null(xa_load(&xa, 7));
+	ck_assert_int_eq(xa_insert(&xa, 7, xa_mk_index(7), GFP_KERNEL), -EBUSY);
+	for (uint32_t i = 1; i < 7; i++) {
+		ck_assert_int_eq(xa_alloc(&xa, &id, xa_mk_index(i), xa_limit_32b, GFP_KERNEL), 0);
+		ck_assert_uint_eq(id, i);
+	}
+	/* 7 is reserved, 0 is never handed out by an ALLOC1 array. */
+	ck_assert_int_eq(xa_alloc(&xa, &id, NULL, xa_limit_32b, GFP_KERNEL), 0);
+	ck_assert_uint_eq(id, 8);
+	ck_assert_int_eq(xa_alloc(&xa, &id, NULL, XA_LIMIT(1, 8), GFP_KERNEL), -EBUSY);
+	xa_release(&xa, 7);
+	ck_assert_int_eq(xa_alloc(&xa, &id, NULL, XA_LIMIT(1, 8), GFP_KERNEL), 0);
+	ck_assert_uint_eq(id, 7);
+	/* A stored NULL keeps the index taken in an allocating array; erase frees it. */
+	ck_assert_ptr_eq(xa_store(&xa, 3, NULL, GFP_KERNEL), xa_mk_index(3));
+	ck_assert_int_eq(xa_alloc(&xa, &id, NULL, XA_LIMIT(1, 8), GFP_KERNEL), -EBUSY);
+	xa_erase(&xa, 3);
+	next = 5;
+	ck_assert_int_eq(xa_alloc_cyclic(&xa, &id, NULL, XA_LIMIT(1, 8), &next, GFP_KERNEL), 1);
+	ck_assert_uint_eq(id, 3);
+	ck_assert_uint_eq(next, 4);
+	/* Not an allocating array: -EINVAL with a WARN. */
+	{
+		DEFINE_XARRAY(plain);
+
+		gs_warn_set_mode(GS_WARN_QUIET);
+		ck_assert_int_eq(xa_alloc(&plain, &id, NULL, xa_limit_32b, GFP_KERNEL), -EINVAL);
+		gs_warn_set_mode(GS_WARN_PRINT);
+		warns_at_start = gs_warn_count();
+	}
+	xa_destroy(&xa);
+	ck_assert(xa_empty(&xa));
+}
+END_TEST
+
+/* xas_find_conflict() and xas_create_range(), as __filemap_add_folio() and THP use them. */
+START_TEST(test_conflict_create_range)
+{
+	DEFINE_XARRAY(xa);
+	unsigned int order = CHUNK_SHIFT + 1, n = 0;
+	unsigned long base = 1UL << order, i;
+	void *entry;
+
+	xa_store(&xa, base + 1, xa_mk_index(base + 1), GFP_KERNEL);
+	xa_store(&xa, base + 5, xa_mk_index(base + 5), GFP_KERNEL);
+	xa_store(&xa, 2 * base, xa_mk_index(2 * base), GFP_KERNEL);
+	{
+		XA_STATE_ORDER(xas, &xa, base, order);
+
+		xas_lock(&xas);
+		xas_for_each_conflict(&xas, entry)
+		{
+			ck_assert_ptr_eq(entry, xa_mk_index(base + (n ? 5 : 1)));
+			n++;
+		}
+		ck_assert_uint_eq(n, 2);
+		/* The state is ready for the store that replaces them. */
+		xas_store(&xas, xa_mk_index(base));
+		xas_unlock(&xas);
+	}
+	ck_assert_int_eq(xa_get_order(&xa, base + 5), order);
+	ck_assert_ptr_eq(xa_load(&xa, 2 * base), xa_mk_index(2 * base));
+	xa_erase(&xa, base);
+	{
+		XA_STATE_ORDER(xas, &xa, base, order);
+
+		do {
+			xas_lock(&xas);
+			xas_create_range(&xas);
+			xas_unlock(&xas);
+		} while (xas_nomem(&xas, GFP_KERNEL));
+		ck_assert_int_eq(xas_error(&xas), 0);
+		xas_lock(&xas);
+		for (i = 0; i < base; i++) {
+			ck_assert_uint_eq(xas.xa_index, base + i);
+			xas_store(&xas, xa_mk_index(base + i));
+			ck_assert_int_eq(xas_error(&xas), 0);
+			xas_next(&xas);
+		}
+		xas_unlock(&xas);
+	}
+	for (i = base; i < 2 * base; i++)
+		ck_assert_ptr_eq(xa_erase(&xa, i), xa_mk_index(i));
+	xa_erase(&xa, 2 * base);
+	xa_finish(&xa);
+}
+END_TEST
 
 START_TEST(test_account)
 {
@@ -1556,6 +1816,13 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_find);
 	tcase_add_test(tc, test_find_multi);
 	tcase_add_test(tc, test_pause);
+	tcase_add_test(tc, test_pause_at_max);
+	tcase_add_test(tc, test_read_under_lock);
+	tcase_add_test(tc, test_rcu_grace_period);
+	tcase_add_test(tc, test_erase_while_iterating);
+	tcase_add_test(tc, test_next_prev);
+	tcase_add_test(tc, test_reserve_alloc);
+	tcase_add_test(tc, test_conflict_create_range);
 	tcase_add_test(tc, test_account);
 	tcase_add_test(tc, test_destroy);
 	tcase_add_test(tc, test_store_nodes);

@@ -10,6 +10,7 @@
 #define GMEMSIM_SPINLOCK_H
 
 #include <gmemsim/compiler.h>
+#include <gmemsim/rcu.h>
 
 typedef struct spinlock {
 	unsigned int locked;
@@ -19,11 +20,10 @@ typedef struct spinlock {
 #define DEFINE_SPINLOCK(name)	   spinlock_t name = {.locked = 0}
 
 /*
- * Depth of atomic context: the number of simulated spinlocks held. Exported
- * so the lock helpers stay inline (they sit on every XArray operation).
+ * gs_preempt_count (declared in rcu.h, which the unlock path calls): the depth
+ * of atomic context, the number of simulated spinlocks held. Exported so the
+ * lock helpers stay inline (they sit on every XArray operation).
  */
-extern GS_API unsigned int gs_preempt_count;
-
 GS_API void gs_lock_bug(const char *what, const char *file, int line);
 
 static inline void spin_lock_init(spinlock_t *lock)
@@ -49,7 +49,9 @@ static inline void __gs_spin_unlock(spinlock_t *lock, const char *file, int line
 		return;
 	}
 	lock->locked = 0;
-	gs_preempt_count--;
+	/* Atomic context is a read-side critical section: its end may end a grace period. */
+	if (!--gs_preempt_count && unlikely(gs_rcu_pending != NULL) && !gs_rcu_read_depth)
+		gs_rcu_quiescent();
 }
 
 #define spin_lock_irq(lock)   spin_lock(lock)
@@ -84,11 +86,14 @@ static inline int in_atomic(void)
 	return gs_preempt_count != 0;
 }
 
-#define might_sleep()                                                                         \
-	do {                                                                                  \
-		if (unlikely(gs_preempt_count))                                               \
-			gs_lock_bug("sleeping function called from atomic context", __FILE__, \
-				    __LINE__);                                                \
+#define might_sleep()                                                                            \
+	do {                                                                                     \
+		if (unlikely(gs_preempt_count))                                                  \
+			gs_lock_bug("sleeping function called from atomic context", __FILE__,    \
+				    __LINE__);                                                   \
+		else if (unlikely(gs_rcu_read_depth))                                            \
+			gs_lock_bug("sleeping function called inside rcu_read_lock()", __FILE__, \
+				    __LINE__);                                                   \
 	} while (0)
 
 #endif /* GMEMSIM_SPINLOCK_H */

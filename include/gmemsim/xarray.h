@@ -13,10 +13,14 @@
 #define GMEMSIM_XARRAY_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <gmemsim/compiler.h>
 #include <gmemsim/gfp.h>
+#include <gmemsim/list.h>
+#include <gmemsim/rcu.h>
 #include <gmemsim/spinlock.h>
+#include <gmemsim/xa_config.h>
 
 /*
  * Entry encoding (bottom two bits): 00 a pointer, x1 a value entry, 10 an
@@ -110,7 +114,7 @@ static inline int xa_err(const void *entry)
 /** xa_is_advanced() - whether @entry cannot be stored through the normal API */
 static inline bool xa_is_advanced(const void *entry)
 {
-	return xa_is_internal(entry) && (unsigned long)entry <= (unsigned long)XA_ZERO_ENTRY;
+	return xa_is_internal(entry) && (unsigned long)entry <= (unsigned long)XA_RETRY_ENTRY;
 }
 
 /* Marks: three bits per entry; XA_PRESENT is the filter "any entry" of xa_find(). */
@@ -124,10 +128,15 @@ typedef unsigned int xa_mark_t;
 #define XA_MAX_MARKS 3
 
 /* xa_flags: the lock type, accounting, then one bit per mark of the root. */
-#define XA_FLAGS_LOCK_IRQ   0x1U
-#define XA_FLAGS_LOCK_BH    0x2U
-#define XA_FLAGS_ACCOUNT    0x4U /* charge nodes to the caller (__GFP_ACCOUNT) */
-#define XA_FLAGS_MARK(mark) (0x100U << (mark))
+#define XA_FLAGS_LOCK_IRQ      0x1U
+#define XA_FLAGS_LOCK_BH       0x2U
+#define XA_FLAGS_ACCOUNT       0x4U  /* charge nodes to the caller (__GFP_ACCOUNT) */
+#define XA_FLAGS_TRACK_FREE    0x8U  /* an allocating array: storing NULL reserves the index */
+#define XA_FLAGS_ZERO_BUSY     0x10U /* index 0 is never allocated */
+#define XA_FLAGS_ALLOC_WRAPPED 0x20U /* xa_alloc_cyclic() went past the top */
+#define XA_FLAGS_ALLOC	       XA_FLAGS_TRACK_FREE
+#define XA_FLAGS_ALLOC1	       (XA_FLAGS_TRACK_FREE | XA_FLAGS_ZERO_BUSY)
+#define XA_FLAGS_MARK(mark)    (0x100U << (mark))
 
 /**
  * struct xarray - the array
@@ -149,6 +158,8 @@ struct xarray {
 
 #define DEFINE_XARRAY_FLAGS(name, flags) struct xarray name = XARRAY_INIT(name, flags)
 #define DEFINE_XARRAY(name)		 DEFINE_XARRAY_FLAGS(name, 0)
+#define DEFINE_XARRAY_ALLOC(name)	 DEFINE_XARRAY_FLAGS(name, XA_FLAGS_ALLOC)
+#define DEFINE_XARRAY_ALLOC1(name)	 DEFINE_XARRAY_FLAGS(name, XA_FLAGS_ALLOC1)
 
 /**
  * xa_init_flags() - initialise an empty array
@@ -199,7 +210,7 @@ static inline bool xa_marked(const struct xarray *xa, xa_mark_t mark)
  * @xa: the array
  * @index: any index, including one inside a multi-index entry
  *
- * Context: takes and releases xa_lock.
+ * Context: any; an RCU reader (never takes xa_lock, so it may be called with it held).
  * Return: the entry, or NULL.
  */
 GS_API void *xa_load(struct xarray *xa, unsigned long index);
@@ -325,7 +336,7 @@ GS_API void *xa_store_range(struct xarray *xa, unsigned long first, unsigned lon
  * @xa: the array
  * @index: any index of the entry
  *
- * Context: takes and releases xa_lock.
+ * Context: any; an RCU reader (never takes xa_lock, so it may be called with it held).
  * Return: log2 of the number of indices the entry covers; 0 if none.
  */
 GS_API int xa_get_order(struct xarray *xa, unsigned long index);
@@ -339,7 +350,7 @@ GS_API int xa_get_order(struct xarray *xa, unsigned long index);
  *
  * Starting inside a multi-index entry returns it with *@indexp unchanged.
  *
- * Context: takes and releases xa_lock.
+ * Context: any; an RCU reader (never takes xa_lock, so it may be called with it held).
  * Return: the entry, or NULL (then *@indexp is unchanged).
  */
 GS_API void *xa_find(struct xarray *xa, unsigned long *indexp, unsigned long max, xa_mark_t filter);
@@ -353,7 +364,7 @@ GS_API void *xa_find(struct xarray *xa, unsigned long *indexp, unsigned long max
  *
  * The rest of a multi-index entry that starts at or before *@indexp is skipped.
  *
- * Context: takes and releases xa_lock.
+ * Context: any; an RCU reader (never takes xa_lock, so it may be called with it held).
  * Return: the entry, or NULL.
  */
 GS_API void *xa_find_after(struct xarray *xa, unsigned long *indexp, unsigned long max,
@@ -398,7 +409,7 @@ GS_API void xa_clear_mark(struct xarray *xa, unsigned long index, xa_mark_t mark
  * @index: any index of the entry
  * @mark: XA_MARK_0..2
  *
- * Context: takes and releases xa_lock.
+ * Context: any; an RCU reader (never takes xa_lock, so it may be called with it held).
  * Return: true if set.
  */
 GS_API bool xa_get_mark(struct xarray *xa, unsigned long index, xa_mark_t mark);
@@ -433,10 +444,187 @@ GS_API void __xa_clear_mark(struct xarray *xa, unsigned long index, xa_mark_t ma
  */
 GS_API void xa_destroy(struct xarray *xa);
 
+/**
+ * xa_reserve() - keep @index for a later store: loads see NULL, stores and
+ *                xa_alloc() see it taken
+ * @xa: the array
+ * @index: the index; nothing happens if it holds an entry
+ * @gfp: for the nodes the reservation needs
+ *
+ * Context: takes and releases xa_lock.
+ * Return: 0, or -ENOMEM.
+ */
+static inline int xa_reserve(struct xarray *xa, unsigned long index, gfp_t gfp)
+{
+	return xa_err(xa_cmpxchg(xa, index, NULL, XA_ZERO_ENTRY, gfp));
+}
+
+/** xa_release() - give back a reservation of xa_reserve() that was not stored to */
+static inline void xa_release(struct xarray *xa, unsigned long index)
+{
+	xa_cmpxchg(xa, index, XA_ZERO_ENTRY, NULL, 0);
+}
+
+/**
+ * struct xa_limit - the ids xa_alloc() may hand out
+ * @max: the largest
+ * @min: the smallest
+ */
+struct xa_limit {
+	uint32_t max;
+	uint32_t min;
+};
+
+#define XA_LIMIT(_min, _max) ((struct xa_limit){.min = (_min), .max = (_max)})
+#define xa_limit_32b	     XA_LIMIT(0, UINT32_MAX)
+#define xa_limit_31b	     XA_LIMIT(0, INT32_MAX)
+#define xa_limit_16b	     XA_LIMIT(0, UINT16_MAX)
+
+/**
+ * xa_alloc() - store @entry at the lowest free index of @limit
+ * @xa: an array made with XA_FLAGS_ALLOC or XA_FLAGS_ALLOC1
+ * @id: where the index goes (written only on success)
+ * @entry: the entry; NULL reserves the index
+ * @limit: the range of indices
+ * @gfp: for the nodes the store needs
+ *
+ * Free means empty (a reserved index is taken). gmemsim finds it by walking
+ * the entries from @limit.min, not by the kernel's free mark: the same
+ * answers, with a walk as long as the run of used indices it crosses.
+ *
+ * Context: takes and releases xa_lock.
+ * Return: 0, -EBUSY (no free index in @limit), -ENOMEM, -EINVAL (an internal
+ * entry, or an array not made for allocating).
+ */
+GS_API int xa_alloc(struct xarray *xa, uint32_t *id, void *entry, struct xa_limit limit, gfp_t gfp);
+
+/** __xa_alloc() - xa_alloc() with xa_lock held */
+GS_API int __xa_alloc(struct xarray *xa, uint32_t *id, void *entry, struct xa_limit limit,
+		      gfp_t gfp);
+
+/**
+ * xa_alloc_cyclic() - xa_alloc() from *@next on, wrapping to @limit.min
+ * @xa: an allocating array
+ * @id: where the index goes
+ * @entry: the entry
+ * @limit: the range of indices
+ * @next: where the search starts; set to *@id + 1
+ * @gfp: for the nodes the store needs
+ *
+ * Context: takes and releases xa_lock.
+ * Return: 0, 1 (the search wrapped to find it), or as xa_alloc().
+ */
+GS_API int xa_alloc_cyclic(struct xarray *xa, uint32_t *id, void *entry, struct xa_limit limit,
+			   uint32_t *next, gfp_t gfp);
+
+/** __xa_alloc_cyclic() - xa_alloc_cyclic() with xa_lock held */
+GS_API int __xa_alloc_cyclic(struct xarray *xa, uint32_t *id, void *entry, struct xa_limit limit,
+			     uint32_t *next, gfp_t gfp);
+
+#define xa_alloc_bh	    xa_alloc
+#define xa_alloc_irq	    xa_alloc
+#define xa_alloc_cyclic_bh  xa_alloc_cyclic
+#define xa_alloc_cyclic_irq xa_alloc_cyclic
+
 /* ---------------------------------------------------------------------------------------- */
 /* Advanced API                                                                            */
 
-struct xa_node;
+#define XA_CHUNK_SIZE  (1UL << XA_CHUNK_SHIFT)
+#define XA_CHUNK_MASK  (XA_CHUNK_SIZE - 1)
+#define XA_MARK_LONGS  1    /* XA_CHUNK_SHIFT is at most 6: one word holds a node's marks */
+#define XA_CHECK_SCHED 4096 /* iterations between scheduling points in long walks */
+
+/**
+ * struct xa_node - one level of the tree, with the kernel's field names
+ * @shift: bits of the index below this node's slots (0 for a leaf node)
+ * @offset: this node's slot in its parent
+ * @count: non-NULL slots, siblings and child nodes included
+ * @nr_values: slots holding value entries, siblings of one included
+ * @site: gmemsim's: the allocation site the node came from (keeps the
+ *        per-site counters exact when it is freed); not in the kernel
+ * @parent: NULL for the root node
+ * @array: the array the node belongs to
+ * @private_list: the user's (the page cache's workingset keeps shadow-only
+ *                nodes on a list through it; see xas_set_update())
+ * @rcu_head: a node taken out of the tree waits there for the grace period
+ *            (include/gmemsim/rcu.h); shares the space of @private_list
+ * @slots: entries, sibling entries of multi-index entries, or child nodes
+ * @marks: one bit per slot and mark; set for a child node iff something
+ *         below it carries the mark
+ *
+ * Public as in the kernel, so tools and ported code can read nodes; only
+ * lib/xarray.c changes them (and the user's @private_list).
+ */
+struct xa_node {
+	unsigned char shift;
+	unsigned char offset;
+	unsigned char count;
+	unsigned char nr_values;
+	unsigned char site;
+	struct xa_node *parent;
+	struct xarray *array;
+	union {
+		struct list_head private_list;
+		struct rcu_head rcu_head;
+	};
+	void *slots[XA_CHUNK_SIZE];
+	unsigned long marks[XA_MAX_MARKS][XA_MARK_LONGS];
+};
+
+/** xa_mk_node() - the internal entry that points to @node */
+static inline void *xa_mk_node(const struct xa_node *node)
+{
+	return (void *)((unsigned long)node | 2);
+}
+
+/** xa_to_node() - the node an internal node entry points to */
+static inline struct xa_node *xa_to_node(const void *entry)
+{
+	return (struct xa_node *)((unsigned long)entry - 2);
+}
+
+/*
+ * Readers of the kernel's tree walk it under RCU or the lock; gmemsim has one
+ * thread of control, so the checked and unchecked accessors are the same load.
+ */
+static inline void *xa_head(const struct xarray *xa)
+{
+	return xa->xa_head;
+}
+
+static inline void *xa_head_locked(const struct xarray *xa)
+{
+	return xa->xa_head;
+}
+
+static inline void *xa_entry(const struct xarray *xa, const struct xa_node *node,
+			     unsigned int offset)
+{
+	(void)xa;
+	return node->slots[offset];
+}
+
+static inline void *xa_entry_locked(const struct xarray *xa, const struct xa_node *node,
+				    unsigned int offset)
+{
+	(void)xa;
+	return node->slots[offset];
+}
+
+static inline struct xa_node *xa_parent(const struct xarray *xa, const struct xa_node *node)
+{
+	(void)xa;
+	return node->parent;
+}
+
+static inline struct xa_node *xa_parent_locked(const struct xarray *xa, const struct xa_node *node)
+{
+	(void)xa;
+	return node->parent;
+}
+
+/* The hook of xas_set_update(): the page cache's workingset keeps its shadow-node list by it. */
+typedef void (*xa_update_node_t)(struct xa_node *node);
 
 /**
  * struct xa_state - a cursor into an array, and the state of one operation
@@ -449,6 +637,8 @@ struct xa_node;
  * @xa_node: the node walked to; NULL for the head; or XAS_RESTART, XAS_BOUNDS,
  *           or an error (XA_ERROR)
  * @xa_alloc: nodes allocated outside the lock (xas_nomem(), xas_split_alloc())
+ * @xa_update: called for each node whose slots the operation changed, and for
+ *             each node it removes (count 0 then); see xas_set_update()
  */
 struct xa_state {
 	struct xarray *xa;
@@ -459,6 +649,7 @@ struct xa_state {
 	unsigned char xa_pad;
 	struct xa_node *xa_node;
 	struct xa_node *xa_alloc;
+	xa_update_node_t xa_update;
 };
 
 #define XA_ERROR(errno) ((struct xa_node *)(((unsigned long)(long)(errno) << 2) | 2UL))
@@ -468,7 +659,8 @@ struct xa_state {
 #define __XA_STATE(array, index, shift, sibs)                                               \
 	{                                                                                   \
 		.xa = (array), .xa_index = (index), .xa_shift = (shift), .xa_sibs = (sibs), \
-		.xa_offset = 0, .xa_pad = 0, .xa_node = XAS_RESTART, .xa_alloc = NULL       \
+		.xa_offset = 0, .xa_pad = 0, .xa_node = XAS_RESTART, .xa_alloc = NULL,      \
+		.xa_update = NULL                                                           \
 	}
 
 #define XA_STATE(name, array, index) struct xa_state name = __XA_STATE(array, index, 0, 0)
@@ -622,7 +814,7 @@ GS_API void xas_destroy(struct xa_state *xas);
  * walk that fills them). gmemsim's own; Linux callers size such caches by
  * the tree's maximum height instead.
  *
- * Context: takes xa_lock.
+ * Context: any; an RCU reader.
  * Return: the number of nodes, 0 when the path exists.
  */
 GS_API unsigned int gs_xa_store_nodes(struct xarray *xa, unsigned long index);
@@ -639,7 +831,7 @@ GS_API unsigned int gs_xa_store_nodes(struct xarray *xa, unsigned long index);
  * path down to the node holding the entry's slot. A merge's page-cache
  * store after a truncation shrank the tree needs one. gmemsim's own.
  *
- * Context: takes xa_lock.
+ * Context: any; an RCU reader.
  * Return: the number of nodes, 0 when the slot exists.
  */
 GS_API unsigned int gs_xa_store_order_nodes(struct xarray *xa, unsigned long index,
@@ -797,6 +989,80 @@ static inline void *xas_next_marked(struct xa_state *xas, unsigned long max, xa_
 GS_API void xas_pause(struct xa_state *xas);
 
 /**
+ * xas_reload() - the entry at the slot @xas was walked to, read again
+ * @xas: a state walked to an entry (NULL for any other state)
+ *
+ * Context: xa_lock held or an RCU reader.
+ * Return: the entry (a multi-index entry through any of its slots).
+ */
+GS_API void *xas_reload(struct xa_state *xas);
+
+/**
+ * xas_next() - move @xas to the next index and return its entry
+ * @xas: the state
+ *
+ * A state never walked (or restarted) returns the entry at its own index
+ * without moving; from the head or past the last index the state goes out of
+ * bounds (the next call walks again from its index). Sibling slots of a
+ * multi-index entry are returned as sibling entries, as the kernel's walk
+ * returns them.
+ *
+ * Context: xa_lock held or an RCU reader.
+ * Return: the entry, or NULL.
+ */
+GS_API void *xas_next(struct xa_state *xas);
+
+/** xas_prev() - xas_next() towards index 0 */
+GS_API void *xas_prev(struct xa_state *xas);
+
+/**
+ * xas_find_conflict() - the next entry overlapping @xas's index and order
+ * @xas: a state set for a (multi-index) store
+ *
+ * Returns every present entry the store would replace, one per call, then
+ * NULL; the state is then ready for xas_store().
+ *
+ * Context: xa_lock held.
+ * Return: the entry (XA_ZERO_ENTRY included), or NULL.
+ */
+GS_API void *xas_find_conflict(struct xa_state *xas);
+
+#define xas_for_each_conflict(xas, entry) while ((entry = xas_find_conflict(xas)))
+
+/**
+ * xas_create_range() - make the leaf slots of @xas's whole range exist
+ * @xas: a state set for a multi-index range
+ *
+ * Afterwards the state is at order 0 at the range's first index, so stores
+ * index by index (xas_next()) need no allocation. An entry already covering
+ * part of the range is left alone. On failure the state keeps its index and
+ * order with the error, and nothing it created is left.
+ *
+ * Context: xa_lock held; allocates with GFP_NOWAIT (then xas_nomem()).
+ */
+GS_API void xas_create_range(struct xa_state *xas);
+
+/**
+ * xas_set_update() - call @update for every node an operation of @xas changes or removes
+ * @xas: the state
+ * @update: the hook (NULL: none)
+ *
+ * Context: any.
+ */
+GS_API void xas_set_update(struct xa_state *xas, xa_update_node_t update);
+
+/**
+ * xa_delete_node() - take @node and what is below it out of its tree
+ * @node: a node of an array, with xa_lock held
+ * @update: as xas_set_update(), for the nodes removed and the parent changed
+ *
+ * The page cache's workingset shrinker removes shadow-only nodes so.
+ *
+ * Context: xa_lock held.
+ */
+GS_API void xa_delete_node(struct xa_node *node, xa_update_node_t update);
+
+/**
  * xas_split_alloc() - allocate everything xas_split() will need
  * @xas: the state, set to the new (smaller) order at the entry's index
  * @entry: the entry being split; every new slot is pre-filled with it
@@ -885,7 +1151,7 @@ GS_API size_t xa_node_size(void);
  *
  * Walks the tree; multiply by xa_node_size() for bytes.
  *
- * Context: takes and releases xa_lock.
+ * Context: any; an RCU reader (never takes xa_lock, so it may be called with it held).
  * Return: the node count (0 for an empty array or a lone entry at index 0).
  */
 GS_API unsigned long xa_nr_nodes(struct xarray *xa);

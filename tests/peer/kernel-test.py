@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Run one of the kernel's own test files against gmemsim (the `peer` suite).
+
+The file is taken at test time from Debian's linux-source package (never stored in
+this repository: it stays GPL and outside the project), compiled against gmemsim
+through the MIT shims in tests/peer/shim/, and run. Test functions gmemsim cannot
+compile or run yet are listed in a disable file (tests/peer/<name>.disabled): each
+line names a function and the reason; its body is emptied before compiling, and the
+line range it had is printed, so every gap is visible in the output and listed in
+docs/FIDELITY.md.
+
+usage: kernel-test.py NAME --tarball T --member PATH --workdir DIR --disabled F
+       --summary REGEX -- CC... @@ CFLAGS... @@ LIBS...
+Exit: 0 all checks passed, 1 a check failed (or the file did not build), 77 no
+linux-source package (the reason is printed).
+"""
+import argparse
+import fcntl
+import os
+import re
+import subprocess
+import sys
+import tarfile
+
+SKIP = 77
+
+
+def extract(tarball, member, workdir, members_file):
+    """The member's text. Every file the peer suite uses (members_file) is
+    extracted in one pass over the archive, once per build directory, under a
+    lock: decompressing the archive is the slow part (~20 s)."""
+    os.makedirs(workdir, exist_ok=True)
+    dest = os.path.join(workdir, member)
+    with open(os.path.join(workdir, '.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(os.path.join(workdir, '.extracted')):
+            with open(members_file, encoding='utf-8') as f:
+                wanted = {ln.strip() for ln in f if ln.strip() and not ln.startswith('#')}
+            wanted.add(member)
+            with tarfile.open(tarball, mode='r|xz') as tar:
+                for m in tar:
+                    name = m.name.split('/', 1)[-1]
+                    if name not in wanted or not m.isfile():
+                        continue
+                    out = os.path.join(workdir, name)
+                    os.makedirs(os.path.dirname(out), exist_ok=True)
+                    with tar.extractfile(m) as src, open(out, 'wb') as o:
+                        o.write(src.read())
+                    wanted.discard(name)
+                    if not wanted:
+                        break
+            open(os.path.join(workdir, '.extracted'), 'w').close()
+    if not os.path.exists(dest):
+        sys.exit(f'{member} is not in {tarball}')
+    with open(dest, encoding='utf-8') as f:
+        return f.read()
+
+
+def read_disabled(path, config):
+    """[(function, reason)] from a disable file: `name: reason`, or `name [key=value]:
+    reason` for a function disabled only in builds with that configuration; # comments."""
+    out = []
+    if not os.path.exists(path):
+        return out
+    with open(path, encoding='utf-8') as f:
+        for n, line in enumerate(f, 1):
+            line = line.split('#', 1)[0].strip()
+            if not line:
+                continue
+            name, sep, reason = line.partition(':')
+            if not sep or not reason.strip():
+                sys.exit(f'{path}:{n}: expected "function: reason"')
+            m = re.fullmatch(r'(\w+)\s*(?:\[(\w+=\w+)\])?', name.strip())
+            if not m:
+                sys.exit(f'{path}:{n}: expected "function [key=value]: reason"')
+            if m.group(2) and m.group(2) not in config:
+                continue
+            cond = f' (in builds with {m.group(2)})' if m.group(2) else ''
+            out.append((m.group(1), reason.strip() + cond))
+    return out
+
+
+def body_span(text, name):
+    """(start, end) offsets of the body braces of function @name's definition."""
+    m = re.search(r'^[^\n;{}]*\b' + re.escape(name) + r'\s*\([^;{]*\)\s*\{', text, re.M)
+    if not m:
+        return None
+    start = m.end() - 1
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == '{':
+            depth += 1
+        elif text[i] == '}':
+            depth -= 1
+            if depth == 0:
+                return start, i + 1
+    return None
+
+
+def disable(text, disabled, path):
+    """The text with each disabled function's body emptied; prints what and why."""
+    for name, reason in disabled:
+        span = body_span(text, name)
+        if not span:
+            sys.exit(f'{path}: no function {name} in the kernel file (update the list)')
+        first = text.count('\n', 0, span[0]) + 1
+        last = text.count('\n', 0, span[1]) + 1
+        print(f'disabled: {name} (lines {first}-{last}): {reason}')
+        # Keep the line count so the kernel file's line numbers stay valid.
+        text = text[:span[0]] + '{ }' + '\n' * (last - first) + text[span[1]:]
+    return text
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('name')
+    ap.add_argument('--tarball', required=True)
+    ap.add_argument('--member', required=True)
+    ap.add_argument('--workdir', required=True)
+    ap.add_argument('--disabled', required=True)
+    ap.add_argument('--members', required=True, help='the files to extract, one per line')
+    ap.add_argument('--config', action='append', default=[],
+                    help='key=value of this build, for conditional disables')
+    ap.add_argument('--summary', required=True,
+                    help='regex with groups (passed, run) on the program output')
+    ap.add_argument('--functions', default=r'^static noinline void (check_\w+)\(',
+                    help='regex whose group 1 names a test function')
+    argv = sys.argv[1:]
+    cut = argv.index('--') if '--' in argv else len(argv)
+    a = ap.parse_args(argv[:cut])
+    parts = [[]]
+    for word in argv[cut + 1:]:
+        if word == '@@':
+            parts.append([])
+        else:
+            parts[-1].append(word)
+    if len(parts) != 3:
+        sys.exit('expected: -- CC... @@ CFLAGS... @@ LIBS...')
+    a.cc, a.cflags, a.libs = parts
+
+    if not os.path.exists(a.tarball):
+        print(f'SKIP: {a.tarball} is absent (Debian package linux-source-6.12; '
+              'quickstart.sh installs it for the test command)')
+        return SKIP
+    text = extract(a.tarball, a.member, a.workdir, a.members)
+    funcs = sorted(set(re.findall(a.functions, text, re.M)))
+    disabled = read_disabled(a.disabled, a.config)
+    text = disable(text, disabled, a.disabled)
+    names = {n for n, _ in disabled}
+    print(f'{a.member}: {len(funcs)} test functions, {len(funcs) - len(names & set(funcs))} '
+          f'compiled and run, {len(names)} disabled')
+
+    src = os.path.join(a.workdir, a.name + '.c')
+    exe = os.path.join(a.workdir, a.name)
+    with open(src, 'w', encoding='utf-8') as f:
+        f.write(text)
+    cmd = a.cc + a.cflags + ['-o', exe, src] + a.libs
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        print(' '.join(cmd))
+        print(r.stdout + r.stderr)
+        print(f'FAIL: {a.member} does not compile against gmemsim')
+        return 1
+    r = subprocess.run([exe], capture_output=True, text=True, timeout=1200)
+    out = r.stdout + r.stderr
+    m = None
+    for m in re.finditer(a.summary, out):
+        pass
+    failed_lines = [ln for ln in out.splitlines() if ln.startswith('BUG at ')]
+    for ln in failed_lines[:50]:
+        print(ln)
+    if len(failed_lines) > 50:
+        print(f'... {len(failed_lines) - 50} more failed checks')
+    if not m:
+        print(out[-4000:])
+        print(f'FAIL: no summary line (exit {r.returncode})')
+        return 1
+    passed, run = int(m.group(1)), int(m.group(2))
+    print(f'kernel checks: {run} run, {run - passed} failed (exit {r.returncode})')
+    return 0 if passed == run and r.returncode == 0 else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
