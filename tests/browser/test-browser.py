@@ -299,6 +299,31 @@ def big(d, c, gmemsim, tmp):
     no_network_no_errors(d, c, "big")
 
 
+def workshop(d, c, srcdir, gmemsim, tmp, shots):
+    """docs/WORKSHOP.md's recipe renders every lab up to its question; each page works."""
+    out = os.path.join(tmp, "workshop")
+    r = subprocess.run([os.path.join("examples", "workshop", "render-all.sh"), gmemsim, out],
+                       cwd=srcdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    c.expect("render-all.sh exit status", (r.returncode, r.stderr), (0, ""))
+    pages = r.stdout.split()
+    labs = sorted(f for f in os.listdir(os.path.join(srcdir, "examples", "workshop"))
+                  if f.startswith("lab") and f.endswith(".gms"))
+    c.expect("a page per lab", len(pages), len(labs))
+    for page in pages:
+        name = os.path.basename(page)
+        d.get("file://" + page)
+        d.js("document.body.classList.add('still'); return 0;")
+        n = d.js("return document.querySelectorAll('section.step').length;")
+        c.expect(f"{name}: has steps", n > 0, True)
+        c.expect(f"{name}: shows its question", d.js(
+            "return document.body.textContent.includes('QUESTION');"), True)
+        d.click("#last")
+        c.expect(f"{name}: the last button", d.js(STEP_JS)["step"], n - 1)
+        if name.startswith("lab06"):
+            save_shot(d, srcdir, "workshop-lab06.png", shots)
+        no_network_no_errors(d, c, name)
+
+
 def main():
     if len(sys.argv) != 3:
         print(__doc__)
@@ -317,6 +342,7 @@ def main():
         try:
             conversion(d, c, gmemsim, srcdir, tmp, shots)
             big(d, c, gmemsim, tmp)
+            workshop(d, c, srcdir, gmemsim, tmp, shots)
         finally:
             d.quit()
     for s in shots:
