@@ -612,15 +612,22 @@ void hugetlb_vmemmap_cancel_split(struct folio *folio, unsigned int new_order)
 
 int hugetlb_vmemmap_prealloc(struct folio *folio)
 {
-	unsigned long n = hugetlb_vmemmap_optimizable_pages(folio_order(folio));
+	if (!folio_test_hugetlb_vmemmap_optimized(folio))
+		return 0;
+	return hugetlb_vmemmap_prealloc_pfn(folio_pfn(folio), folio_order(folio));
+}
+
+int hugetlb_vmemmap_prealloc_pfn(unsigned long pfn, unsigned int order)
+{
+	unsigned long n = hugetlb_vmemmap_optimizable_pages(order);
 	struct hvo_reserve *r;
 	void *staging;
 
-	if (!folio_test_hugetlb_vmemmap_optimized(folio))
-		return 0;
+	if (!n)
+		return -EINVAL;
 	if (hvo_init())
 		return -ENOMEM;
-	r = &reserved[folio_pfn(folio) >> CHUNK_SHIFT];
+	r = &reserved[pfn >> CHUNK_SHIFT];
 	if (r->staging)
 		return 0;
 	if (charge_pages(n))

@@ -157,6 +157,22 @@ GS_API void hugetlb_vmemmap_cancel_split(struct folio *folio, unsigned int new_o
  */
 GS_API int hugetlb_vmemmap_prealloc(struct folio *folio);
 
+/**
+ * hugetlb_vmemmap_prealloc_pfn() - hugetlb_vmemmap_prealloc() for a piece not built yet
+ * @pfn: the first pfn of the future folio (2 MiB aligned)
+ * @order: its order (>= 7)
+ *
+ * For a split into optimized pieces some of which go on to order 0
+ * (hugetlb_restructuring, a non-uniform split): the restore of such a piece
+ * happens past the split's point of no return, so its pages are taken here,
+ * before it. Release with hugetlb_vmemmap_prealloc_release() on the piece.
+ *
+ * Context: process context (may sleep).
+ * Return: 0 (also when a reservation is there already), -EINVAL (order
+ * too small), -ENOMEM (nothing reserved).
+ */
+GS_API int hugetlb_vmemmap_prealloc_pfn(unsigned long pfn, unsigned int order);
+
 /** hugetlb_vmemmap_prealloc_release() - drop an unused reservation */
 GS_API void hugetlb_vmemmap_prealloc_release(struct folio *folio);
 
