@@ -35,6 +35,9 @@ struct gs_check_report;
  *              (include/gmemsim/strategy.h): its merges and mapping orders
  *              are its own, so an all-private huge page may stay in 4 KiB
  *              pieces and get_pfn's max_order is judged as an upper bound
+ * @pmd_pieces: the VM runs the built-in strategy "optimized": in a 1 GiB
+ *              file every all-private 2 MiB range outside an all-private
+ *              1 GiB page is one 2 MiB folio, mapped at 2 MiB at most
  */
 struct gs_oracle_cfg {
 	uint64_t flags;
@@ -45,6 +48,7 @@ struct gs_oracle_cfg {
 	bool in_place;
 	bool has_private_mem;
 	bool custom_strategy;
+	bool pmd_pieces;
 };
 
 /**

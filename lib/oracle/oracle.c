@@ -720,6 +720,18 @@ static bool not_private_or_poisoned(const struct opage *pg, const void *arg)
 	return !pg->priv || (pg->alloc && pg->poisoned);
 }
 
+/*
+ * optimized (cfg.pmd_pieces): is the 2 MiB range holding @index all private
+ * (and unpoisoned)? Then its folio is 2 MiB at least.
+ */
+static bool pmd_private(const struct ofile *f, uint64_t index)
+{
+	uint64_t base = index & ~511ULL;
+
+	return f->cfg.pmd_pieces && f->cfg.page_order > 9 &&
+	       first_where(f, base, base + 512, not_private_or_poisoned, NULL) == base + 512;
+}
+
 /* Rule 35: a huge leaf needs gfn and index aligned alike and the whole huge page in the slot. */
 static bool slot_allows_huge(uint64_t gfn, uint64_t index, uint64_t first, uint64_t npages,
 			     unsigned int order)
@@ -741,6 +753,9 @@ static int level_bound(const struct ofile *f, uint64_t index, uint64_t gfn, uint
 	if (slot_allows_huge(gfn, index, slot_gfn, slot_npages, f->cfg.page_order) &&
 	    first_where(f, base, base + nr, not_private_or_poisoned, NULL) == base + nr)
 		return f->cfg.page_order >= 18 ? 3 : 2;
+	/* optimized: a 2 MiB folio over an all-private 2 MiB range of a 1 GiB file. */
+	if (pmd_private(f, index) && slot_allows_huge(gfn, index, slot_gfn, slot_npages, 9))
+		return 2;
 	return 1;
 }
 
@@ -810,6 +825,8 @@ int gs_oracle_get_pfn(struct gs_oracle *o, int id, uint64_t index, struct gs_ora
 	p->max_order = first_where(f, base, base + nr, not_private_or_poisoned, NULL) == base + nr
 			       ? f->cfg.page_order
 			       : 0;
+	if (!p->max_order && pmd_private(f, index))
+		p->max_order = 9;
 	/* P39: the WIP branch's unrounded range may give less than the folio order. */
 	p->max_order_exact = f->cfg.in_place && f->cfg.conversion != GS_CONVERSION_WIP &&
 			     !f->cfg.custom_strategy;
@@ -1194,6 +1211,27 @@ static void ival_add(GArray *a, uint64_t s, uint64_t e, uint64_t order)
 }
 
 /*
+ * The orders over an allocated, all-private stretch [a, b): the aligned
+ * huge pages inside it whole, the edges in pieces of order 0, or, for
+ * optimized (@pmd), their aligned 2 MiB ranges as 2 MiB pieces first.
+ */
+static void private_orders(GArray *out, uint64_t a, uint64_t b, unsigned int order, bool pmd)
+{
+	uint64_t nr = 1ULL << order, ha = MIN((a + nr - 1) & ~(nr - 1), b),
+		 hb = MAX(b & ~(nr - 1), ha);
+
+	if (pmd) {
+		private_orders(out, a, ha, 9, false);
+		ival_add(out, ha, hb, order);
+		private_orders(out, hb, b, 9, false);
+		return;
+	}
+	ival_add(out, a, ha, 0);
+	ival_add(out, ha, hb, order);
+	ival_add(out, hb, b, 0);
+}
+
+/*
  * The folio order each allocated index must have (P25, P34, P37; P35 for
  * wip, P25 for rfc-v2): a huge page is one folio of the page order exactly
  * when all of it is private, else pieces of order 0. Every ordering that
@@ -1203,14 +1241,13 @@ static void ival_add(GArray *a, uint64_t s, uint64_t e, uint64_t order)
  */
 static void expected_orders(const struct ofile *f, GArray *out)
 {
-	uint64_t nr = huge_nr(f);
 	guint first = 0;
 
 	for (guint i = 1; i <= f->runs->len; i++) {
 		const struct orun *s = &g_array_index(f->runs, struct orun, first);
 		const struct orun *r =
 			i < f->runs->len ? &g_array_index(f->runs, struct orun, i) : NULL;
-		uint64_t a = s->start, b, ha, hb;
+		uint64_t a = s->start, b;
 
 		/* a stretch of runs equally allocated and private: [a, b) */
 		if (r && r->pg.alloc == s->pg.alloc && r->pg.priv == s->pg.priv)
@@ -1219,11 +1256,11 @@ static void expected_orders(const struct ofile *f, GArray *out)
 		first = i;
 		if (!s->pg.alloc)
 			continue;
-		ha = s->pg.priv ? MIN((a + nr - 1) & ~(nr - 1), b) : b;
-		hb = MAX(b & ~(nr - 1), ha);
-		ival_add(out, a, ha, 0);
-		ival_add(out, ha, hb, f->cfg.page_order);
-		ival_add(out, hb, b, 0);
+		if (s->pg.priv)
+			private_orders(out, a, b, f->cfg.page_order,
+				       f->cfg.pmd_pieces && f->cfg.page_order > 9);
+		else
+			ival_add(out, a, b, 0);
 	}
 }
 
