@@ -157,7 +157,9 @@ struct gs_strategy_split {
  * @split_order(split) - to shared: how far to split a huge folio the
  * conversion touches. Called for each whole huge page of a 1 GiB file a
  * conversion to shared touches (GS_FLOW_PLANNED only; the other flows and
- * 2 MiB files split to 4 KiB as ABI 1 did) and for each fresh huge folio
+ * 2 MiB files split to 4 KiB as ABI 1 did), more than once (the stage-2
+ * leaves' split order is decided first: 2 MiB only if every whole page
+ * touched answers 9), and for each fresh huge folio
  * allocated over a huge page that is not all private (P34), under the
  * filemap invalidate lock held exclusive, before the point of no return:
  * the answer decides which splits are prepared, and those can make the
@@ -173,7 +175,9 @@ struct gs_strategy_split {
  *
  * @merge_order(page) - to private: the smallest order a split page's
  * pieces merge to. Called for each split page of a 1 GiB file a conversion
- * to private touches (GS_FLOW_PLANNED only), with the lock held, before the
+ * to private touches and does not merge whole (GS_FLOW_PLANNED only: the
+ * page is not all private, or @merge_on_private said no), with the lock
+ * held, before the
  * point of no return (the merges it asks for are checked then: a
  * referenced piece fails the conversion with -EAGAIN) and after it, when
  * they happen (they cannot fail). Must not fail, allocate or sleep, and
