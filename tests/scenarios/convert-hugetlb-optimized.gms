@@ -44,4 +44,16 @@ close g
 run-deferred
 hugetlb stat size=1G                                      => nr=1 free=1 resv=0
 check                                                     => 0 violations=0
+
+# a fresh 1 GiB folio over a page that is not all private (P34): split as a conversion would
+gmem f vm=s size=1G flags=hugetlb page=1G                 => 0
+convert f off=2M len=4K to=shared                         => 0 folios=0
+getpfn f off=4M                                           => 0 max_order=9
+hvo                                                       => freed=3577 restored=518
+getpfn f off=0x201000                                     => 0 max_order=0
+check                                                     => 0 violations=0
+close f
+run-deferred
+hugetlb stat size=1G                                      => nr=1 free=1 resv=0
+check                                                     => 0 violations=0
 expect-warns 0
