@@ -477,7 +477,7 @@ void hugetlb_restructuring_cancel_merge(unsigned long pfn)
 	}
 }
 
-int hugetlb_restructuring_prepare_merge(unsigned long pfn)
+static int prepare_merge(unsigned long pfn, bool nofail)
 {
 	struct hugetlb_folio_meta *m = split_page(pfn);
 	unsigned long end;
@@ -489,7 +489,8 @@ int hugetlb_restructuring_prepare_merge(unsigned long pfn)
 	for (unsigned long q = m->pfn; q < end; q += folio_nr_pages(pfn_folio(q))) {
 		if (!folio_test_hugetlb_vmemmap_optimized(pfn_folio(q)))
 			continue;
-		ret = hugetlb_vmemmap_restore_folio(pfn_folio(q));
+		ret = nofail ? hugetlb_vmemmap_restore_folio_nofail(pfn_folio(q))
+			     : hugetlb_vmemmap_restore_folio(pfn_folio(q));
 		if (ret) {
 			hugetlb_restructuring_cancel_merge(pfn);
 			return ret;
@@ -497,6 +498,16 @@ int hugetlb_restructuring_prepare_merge(unsigned long pfn)
 		restored_mark(m, q, true);
 	}
 	return 0;
+}
+
+int hugetlb_restructuring_prepare_merge(unsigned long pfn)
+{
+	return prepare_merge(pfn, false);
+}
+
+int hugetlb_restructuring_prepare_merge_nofail(unsigned long pfn)
+{
+	return prepare_merge(pfn, true);
 }
 
 /*

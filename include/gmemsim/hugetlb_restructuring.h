@@ -195,6 +195,20 @@ GS_API int hugetlb_restructuring_can_merge(struct xarray *pages, unsigned long p
 GS_API int hugetlb_restructuring_prepare_merge(unsigned long pfn);
 
 /**
+ * hugetlb_restructuring_prepare_merge_nofail() - the preparation on a path that cannot fail
+ * @pfn: any pfn of the split huge page
+ *
+ * hugetlb_restructuring_prepare_merge() with the struct pages taken as
+ * memory the caller cannot do without (hugetlb_vmemmap_restore_folio_nofail()):
+ * for eviction and undo, which merge a split page before they free it and
+ * must end in the same state whatever an allocation does.
+ *
+ * Context: process context.
+ * Return: 0, -EINVAL (no split page there), -ENOMEM (the host refused).
+ */
+GS_API int hugetlb_restructuring_prepare_merge_nofail(unsigned long pfn);
+
+/**
  * hugetlb_restructuring_cancel_merge() - undo hugetlb_restructuring_prepare_merge() exactly
  * @pfn: any pfn of the split huge page
  *

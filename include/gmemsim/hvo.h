@@ -76,6 +76,20 @@ GS_API int hugetlb_vmemmap_optimize_folio(struct folio *folio);
 GS_API int hugetlb_vmemmap_restore_folio(struct folio *folio);
 
 /**
+ * hugetlb_vmemmap_restore_folio_nofail() - the restore where failing is not an option
+ * @folio: an optimized folio
+ *
+ * For paths that cannot fail (eviction's merge of a split page before it is
+ * freed): the pages are memory the caller cannot do without (__GFP_NOFAIL,
+ * which fault injection skips). Only the host itself being out of memory
+ * still fails it.
+ *
+ * Context: process context (may sleep).
+ * Return: 0, -ENOMEM (the host refused the pages).
+ */
+GS_API int hugetlb_vmemmap_restore_folio_nofail(struct folio *folio);
+
+/**
  * hugetlb_vmemmap_restore_for_split() - undo HVO for a split to order 0
  * @folio: an optimized folio the caller splits next, writing every struct
  *         page (__split_folio_to_order())

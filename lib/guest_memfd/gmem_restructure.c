@@ -196,7 +196,7 @@ static struct folio *split_page_pieces(struct gmem_inode *inode, pgoff_t base)
 	return first;
 }
 
-int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)
+static int prepare_merge(struct gmem_inode *inode, pgoff_t base, bool nofail)
 {
 	struct folio *first = split_page_pieces(inode, base);
 	int err;
@@ -205,7 +205,15 @@ int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)
 		return 1;
 	err = hugetlb_restructuring_can_merge(&inode->filemap, folio_pfn(first), NULL, 0);
 	err = err ?: kvm_gmem_merge_reserve(inode, base, GFP_KERNEL);
-	return err ? err : hugetlb_restructuring_prepare_merge(folio_pfn(first));
+	if (err)
+		return err;
+	return nofail ? hugetlb_restructuring_prepare_merge_nofail(folio_pfn(first))
+		      : hugetlb_restructuring_prepare_merge(folio_pfn(first));
+}
+
+int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)
+{
+	return prepare_merge(inode, base, false);
 }
 
 /*
@@ -244,7 +252,8 @@ void kvm_gmem_merge_huge_page(struct gmem_inode *inode, pgoff_t base)
 
 void kvm_gmem_merge_for_undo(struct gmem_inode *inode, pgoff_t base)
 {
-	if (inode->page_order && kvm_gmem_prepare_merge(inode, base) == 0)
+	/* An undo must end as the state before: a piece's struct pages are not optional. */
+	if (inode->page_order && prepare_merge(inode, base, true) == 0)
 		kvm_gmem_merge_huge_page(inode, base);
 	kvm_gmem_merge_reserve_free(inode);
 }
