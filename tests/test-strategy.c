@@ -405,7 +405,7 @@ START_TEST(test_split_merge_hooks_called)
 	ck_assert_ptr_nonnull(s);
 	split_calls = merge_order_calls = 0;
 	/* The rounded max_order (its own is NULL): 0 beside a 2 MiB piece. */
-	ck_assert_int_eq(run_pmd_and_back("strategy=pmd-counting", pmd, "0", false), GS_EXIT_OK);
+	ck_assert_int_eq(run_pmd_and_back("strategy=pmd-counting", pmd, "0", true), GS_EXIT_OK);
 	/* The whole page: asked for its leaves and its split; a 2 MiB piece: not asked. */
 	ck_assert_uint_eq(split_calls, 2);
 	ck_assert_uint_ge(merge_order_calls, 2);
