@@ -168,12 +168,14 @@ START_TEST(test_load)
 {
 	const char *nomerge = getenv("GS_STRATEGY_NOMERGE");
 	const char *badabi = getenv("GS_STRATEGY_BADABI");
+	const char *abi1 = getenv("GS_STRATEGY_ABI1");
 	const struct gs_strategy *s;
 	unsigned int before = nr_strategies();
 	char err[400];
 
 	ck_assert_ptr_nonnull(nomerge);
 	ck_assert_ptr_nonnull(badabi);
+	ck_assert_ptr_nonnull(abi1);
 	ck_assert_ptr_null(gs_strategy_load("/nonexistent/mine.so", err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/mine.so"));
 	/* Not a shared object, and one that is no strategy: a clean message each. */
@@ -195,6 +197,17 @@ START_TEST(test_load)
 	ck_assert_ptr_eq(gs_strategy_load(nomerge, err, sizeof(err)), s);
 	ck_assert_ptr_eq(gs_strategy_find("nomerge"), s);
 	ck_assert_ptr_eq(strchr(nomerge, '/') ? gs_strategy_find(nomerge) : s, s);
+
+	/* Built against ABI 1: loaded, its table copied, the ABI-2 hooks NULL. */
+	s = gs_strategy_load(abi1, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	ck_assert_str_eq(s->ops->name, "abi1-object");
+	ck_assert_uint_eq(s->ops->abi, 1);
+	ck_assert_uint_eq(s->ops->size, GS_STRATEGY_OPS_SIZE_V1);
+	ck_assert_ptr_null(s->ops->split_order);
+	ck_assert_ptr_null(s->ops->merge_order);
+	ck_assert_ptr_nonnull(s->ops->merge_on_private);
+	ck_assert_ptr_eq(gs_strategy_load(abi1, err, sizeof(err)), s);
 }
 END_TEST
 
