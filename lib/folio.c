@@ -665,8 +665,12 @@ int folio_merge(struct folio *first, unsigned int order, int caller_refs)
 	return __folio_merge(first, order, caller_refs, ~0UL);
 }
 
-int __folio_merge(struct folio *first, unsigned int order, int caller_refs,
-		  unsigned long tails_upto)
+/*
+ * The merge; @as_piece: the pieces become one larger piece of the same
+ * split HugeTLB page (needs-merge, no HugeTLB metadata put back).
+ */
+static int folio_merge_as(struct folio *first, unsigned int order, int caller_refs,
+			  unsigned long tails_upto, bool as_piece)
 {
 	unsigned long pfn = folio_pfn(first), nr = 1UL << order;
 	void *mapping = first->mapping;
@@ -682,13 +686,19 @@ int __folio_merge(struct folio *first, unsigned int order, int caller_refs,
 			   &was_hugetlb);
 	if (err)
 		return err;
+	if (as_piece && !was_hugetlb) {
+		merge_unwind(pfn, pfn + nr, caller_refs);
+		return -EINVAL;
+	}
 	flags = (uptodate ? 1UL << PG_uptodate : 0) | (hwpoison ? 1UL << PG_hwpoison : 0) |
-		(first->flags & (1UL << PG_locked)) | (was_hugetlb ? 1UL << PG_hugetlb : 0);
+		(first->flags & (1UL << PG_locked));
+	if (was_hugetlb)
+		flags |= 1UL << (as_piece ? PG_needs_merge : PG_hugetlb);
 	folio = gs_folio_init(pfn, order, flags, tails_upto);
 	folio->mapping = mapping;
 	folio->index = index;
 	/* A HugeTLB page again: its owner puts back what the split saved. */
-	if (was_hugetlb) {
+	if (was_hugetlb && !as_piece) {
 		const struct gs_folio_split_ops *ops = split_ops[GS_FOLIO_HUGETLB];
 
 		WARN_ON_ONCE(!ops || !ops->restore || !ops->restore(folio));
@@ -700,4 +710,15 @@ int __folio_merge(struct folio *first, unsigned int order, int caller_refs,
 	folio_set_count(folio, refs);
 	gs_trace("folio.merge", GS_TF_X("pfn", pfn), GS_TF_U("order", order));
 	return refs;
+}
+
+int __folio_merge(struct folio *first, unsigned int order, int caller_refs,
+		  unsigned long tails_upto)
+{
+	return folio_merge_as(first, order, caller_refs, tails_upto, false);
+}
+
+int gs_folio_merge_piece(struct folio *first, unsigned int order, unsigned long tails_upto)
+{
+	return folio_merge_as(first, order, 0, tails_upto, true);
 }

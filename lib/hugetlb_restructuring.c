@@ -9,6 +9,7 @@
  * merged by a deferred worker that callers run explicitly.
  */
 #include <errno.h>
+#include <string.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/hugetlb.h>
 #include <gmemsim/hugetlb_meta.h>
@@ -49,6 +50,14 @@ static bool restructuring_freeze(struct folio *folio, int expected)
 
 /* --- split --- */
 
+static struct hugetlb_folio_meta *split_page(unsigned long pfn);
+
+/* The struct page at @pfn as a folio, whatever it holds now (a piece not built yet). */
+static struct folio *pfn_folio_raw(unsigned long pfn)
+{
+	return (struct folio *)pfn_to_page(pfn);
+}
+
 /* Undo HVO as the split needs it; all or nothing. */
 static int split_restore_vmemmap(struct folio *folio, const struct hugetlb_split_opts *opts)
 {
@@ -76,6 +85,71 @@ static void split_forget_meta(struct folio *folio)
 	folio->private = priv;
 }
 
+/* HVO back as it was before split_restore_vmemmap(); cannot fail. */
+static void split_undo_vmemmap(struct hugetlb_split_prep *p)
+{
+	if (!p->restored)
+		return;
+	if (p->opts.keep_hvo)
+		hugetlb_vmemmap_cancel_split(p->folio, p->opts.new_order);
+	else
+		hugetlb_vmemmap_cancel_restore(p->folio);
+}
+
+static bool small_bit(const unsigned long *map, unsigned long k)
+{
+	return map[k / BITS_PER_LONG] & (1UL << (k % BITS_PER_LONG));
+}
+
+/* The first pfn of piece @k of the split. */
+static unsigned long small_pfn(const struct hugetlb_split_prep *p, unsigned long k)
+{
+	return p->pfn + (k << p->opts.new_order);
+}
+
+static unsigned long nr_pieces(const struct hugetlb_split_prep *p)
+{
+	return 1UL << (p->order - p->opts.new_order);
+}
+
+/* Give back what split_prepare_small() took for pieces [0, @upto). */
+static void split_unprepare_small(struct hugetlb_split_prep *p, unsigned long upto)
+{
+	for (unsigned long k = 0; p->opts.small && k < upto; k++)
+		if (small_bit(p->small, k) && p->restored)
+			hugetlb_vmemmap_prealloc_release(pfn_folio_raw(small_pfn(p, k)));
+	xas_destroy(&p->small_xas);
+}
+
+/*
+ * The pieces that go on to order 0 in the same split: their entries' nodes
+ * and, when HVO is kept, the struct pages of their restore, both needed
+ * past the point of no return, so taken now.
+ */
+static int split_prepare_small(struct hugetlb_split_prep *p)
+{
+	XA_STATE_ORDER(xas, p->pages, p->index, 0);
+	unsigned long k;
+
+	p->small_xas = xas;
+	if (!p->opts.small)
+		return 0;
+	for (k = 0; k < nr_pieces(p); k++) {
+		if (!small_bit(p->small, k))
+			continue;
+		xas_split_alloc(&p->small_xas, pfn_to_page(small_pfn(p, k)), p->opts.new_order,
+				GFP_KERNEL);
+		if (xas_error(&p->small_xas) ||
+		    (p->restored &&
+		     hugetlb_vmemmap_prealloc_pfn(small_pfn(p, k), p->opts.new_order)))
+			break;
+	}
+	if (k == nr_pieces(p))
+		return 0;
+	split_unprepare_small(p, k);
+	return -ENOMEM;
+}
+
 /* Every fallible step, in order; on failure everything is as it was. */
 static int split_prepare(struct hugetlb_split_prep *p)
 {
@@ -92,14 +166,20 @@ static int split_prepare(struct hugetlb_split_prep *p)
 	ret = -EAGAIN;
 	if (!restructuring_freeze(folio, p->expected))
 		goto out_xas;
-	ret = hugetlb_meta_save(folio, GFP_KERNEL);
+	/* A piece of a split page has the page's record already. */
+	ret = p->piece ? 0 : hugetlb_meta_save(folio, GFP_KERNEL);
 	if (ret)
 		goto out_unfreeze;
 	p->restored = folio_test_hugetlb_vmemmap_optimized(folio);
 	ret = split_restore_vmemmap(folio, &p->opts);
-	if (!ret)
-		return 0;
-	split_forget_meta(folio);
+	if (!ret) {
+		ret = split_prepare_small(p);
+		if (!ret)
+			return 0;
+		split_undo_vmemmap(p);
+	}
+	if (!p->piece)
+		split_forget_meta(folio);
 out_unfreeze:
 	folio_ref_unfreeze(folio, p->expected);
 out_xas:
@@ -111,13 +191,10 @@ out_xas:
 /* split_prepare() undone step by step, newest first: HVO back exactly as it was. */
 static void split_unprepare(struct hugetlb_split_prep *p)
 {
-	if (p->restored) {
-		if (p->opts.keep_hvo)
-			hugetlb_vmemmap_cancel_split(p->folio, p->opts.new_order);
-		else
-			hugetlb_vmemmap_cancel_restore(p->folio);
-	}
-	split_forget_meta(p->folio);
+	split_unprepare_small(p, nr_pieces(p));
+	split_undo_vmemmap(p);
+	if (!p->piece)
+		split_forget_meta(p->folio);
 	folio_ref_unfreeze(p->folio, p->expected);
 	if (p->pages)
 		xas_destroy(&p->xas);
@@ -187,9 +264,17 @@ static int split_check(struct xarray *pages, pgoff_t index, struct folio *folio,
 	unsigned int order = folio_order(folio);
 	unsigned long pfn = folio_pfn(folio);
 
-	if (!folio_test_hugetlb(folio) || folio_test_needs_merge(folio) ||
-	    opts->new_order >= order || opts->extra_refs < 0 || at_pfn < pfn ||
+	if (opts->new_order >= order || opts->extra_refs < 0 || at_pfn < pfn ||
 	    at_pfn >= pfn + (1UL << order))
+		return -EINVAL;
+	/* A whole HugeTLB folio, or a piece of a split one that goes on to 4 KiB. */
+	if (folio_test_hugetlb(folio) == folio_test_needs_merge(folio))
+		return -EINVAL;
+	if (folio_test_needs_merge(folio) &&
+	    (!pages || opts->new_order || opts->small || opts->prealloc || !split_page(pfn)))
+		return -EINVAL;
+	if (opts->small &&
+	    (!pages || !opts->keep_hvo || opts->prealloc || order - opts->new_order > 9))
 		return -EINVAL;
 	if (opts->keep_hvo && !hugetlb_vmemmap_optimizable_pages(opts->new_order))
 		return -EINVAL;
@@ -224,7 +309,14 @@ int hugetlb_restructuring_prepare_split(struct hugetlb_split_prep *prep, struct 
 	prep->pfn = folio_pfn(folio);
 	prep->order = folio_order(folio);
 	prep->at_pfn = prep->opts.at ? page_to_pfn(prep->opts.at) : prep->pfn;
+	prep->piece = folio_test_needs_merge(folio);
 	ret = split_check(pages, index, folio, &prep->opts, prep->at_pfn);
+	if (!ret && prep->opts.small) {
+		memcpy(prep->small, prep->opts.small,
+		       BITS_TO_LONGS(nr_pieces(prep)) * sizeof(long));
+		for (unsigned long k = 0; k < nr_pieces(prep); k++)
+			prep->nr_small += small_bit(prep->small, k);
+	}
 	if (!ret) {
 		XA_STATE_ORDER(xas, pages, index, prep->opts.new_order);
 
@@ -237,6 +329,35 @@ int hugetlb_restructuring_prepare_split(struct hugetlb_split_prep *prep, struct 
 		split_trace(prep, prep->order, ret);
 	}
 	return ret;
+}
+
+/*
+ * Piece @k, just made, goes on to order 0 (past the point of no return):
+ * its struct pages come from the preallocation, its entry's nodes from
+ * split_prepare_small(); nothing can fail.
+ */
+static void split_commit_small_piece(struct hugetlb_split_prep *p, unsigned long k)
+{
+	unsigned int order = p->opts.new_order;
+	unsigned long pfn = small_pfn(p, k), step = 1UL << order;
+	bool holds = p->at_pfn >= pfn && p->at_pfn < pfn + step;
+	struct piece_base base = {.pfn = pfn, .index = p->index + (k << order)};
+	struct folio *piece = pfn_folio_raw(pfn);
+	XA_STATE_ORDER(xas, p->pages, base.index, 0);
+
+	WARN_ON_ONCE(!folio_ref_freeze(piece, (int)step + (holds ? p->opts.extra_refs : 0)));
+	if (folio_test_hugetlb_vmemmap_optimized(piece))
+		WARN_ON_ONCE(hugetlb_vmemmap_restore_for_split(piece));
+	gs_split_folio_to_pages(piece, 1);
+	xas.xa_alloc = p->small_xas.xa_alloc;
+	xas_lock(&xas);
+	xas_split(&xas, piece, order);
+	gs_xas_split_store(&xas, order, piece_at, &base);
+	xas_unlock(&xas);
+	p->small_xas.xa_alloc = xas.xa_alloc;
+	if (holds && p->opts.extra_refs)
+		folio_ref_add(pfn_folio_raw(p->at_pfn), p->opts.extra_refs);
+	gs_metrics_split(order, 0);
 }
 
 void hugetlb_restructuring_commit_split(struct hugetlb_split_prep *prep)
@@ -255,6 +376,11 @@ void hugetlb_restructuring_commit_split(struct hugetlb_split_prep *prep)
 		       prep->opts.extra_refs);
 	stats.splits++;
 	gs_metrics_split(prep->order, prep->opts.new_order);
+	for (unsigned long k = 0; prep->nr_small && k < nr_pieces(prep); k++)
+		if (small_bit(prep->small, k))
+			split_commit_small_piece(prep, k);
+	stats.splits += prep->nr_small;
+	xas_destroy(&prep->small_xas);
 	split_trace(prep, prep->order, 0);
 }
 
@@ -314,25 +440,46 @@ int hugetlb_restructuring_can_merge(struct xarray *pages, unsigned long pfn, str
 	return 0;
 }
 
-/* Re-optimize pieces [@pfn, @end) that prepare_merge restored before failing. */
-static void reoptimize_pieces(unsigned long pfn, unsigned long end)
-{
-	for (unsigned long q = pfn; q < end; q += folio_nr_pages(pfn_folio(q))) {
-		struct folio *piece = pfn_folio(q);
-		int refs = folio_ref_count(piece);
+/* The bit of m->hvo_restored for the piece at @q: one per smallest optimizable piece. */
+#define HVO_PIECE_SHIFT 7
 
-		/* HVO wants the folio frozen, as the kernel's pages are when it runs. */
-		if (!refs || folio_ref_freeze(piece, refs)) {
-			hugetlb_vmemmap_optimize_folio(piece);
-			if (refs)
-				folio_ref_unfreeze(piece, refs);
-		}
+static void restored_mark(struct hugetlb_folio_meta *m, unsigned long q, bool set)
+{
+	unsigned long b = (q - m->pfn) >> HVO_PIECE_SHIFT, mask = 1UL << (b % BITS_PER_LONG);
+
+	if (set)
+		m->hvo_restored[b / BITS_PER_LONG] |= mask;
+	else
+		m->hvo_restored[b / BITS_PER_LONG] &= ~mask;
+}
+
+static bool restored_test(const struct hugetlb_folio_meta *m, unsigned long q)
+{
+	unsigned long b = (q - m->pfn) >> HVO_PIECE_SHIFT;
+
+	return m->hvo_restored[b / BITS_PER_LONG] & (1UL << (b % BITS_PER_LONG));
+}
+
+void hugetlb_restructuring_cancel_merge(unsigned long pfn)
+{
+	struct hugetlb_folio_meta *m = split_page(pfn);
+	unsigned long end;
+
+	if (!m)
+		return;
+	end = m->pfn + (1UL << m->order);
+	for (unsigned long q = m->pfn; q < end; q += folio_nr_pages(pfn_folio(q))) {
+		if (!restored_test(m, q))
+			continue;
+		/* Frees only: the struct pages the restore allocated go back. */
+		hugetlb_vmemmap_cancel_restore(pfn_folio(q));
+		restored_mark(m, q, false);
 	}
 }
 
-int hugetlb_restructuring_prepare_merge(unsigned long pfn)
+static int prepare_merge(unsigned long pfn, bool nofail)
 {
-	const struct hugetlb_folio_meta *m = split_page(pfn);
+	struct hugetlb_folio_meta *m = split_page(pfn);
 	unsigned long end;
 	int ret;
 
@@ -342,13 +489,25 @@ int hugetlb_restructuring_prepare_merge(unsigned long pfn)
 	for (unsigned long q = m->pfn; q < end; q += folio_nr_pages(pfn_folio(q))) {
 		if (!folio_test_hugetlb_vmemmap_optimized(pfn_folio(q)))
 			continue;
-		ret = hugetlb_vmemmap_restore_folio(pfn_folio(q));
+		ret = nofail ? hugetlb_vmemmap_restore_folio_nofail(pfn_folio(q))
+			     : hugetlb_vmemmap_restore_folio(pfn_folio(q));
 		if (ret) {
-			reoptimize_pieces(m->pfn, q);
+			hugetlb_restructuring_cancel_merge(pfn);
 			return ret;
 		}
+		restored_mark(m, q, true);
 	}
 	return 0;
+}
+
+int hugetlb_restructuring_prepare_merge(unsigned long pfn)
+{
+	return prepare_merge(pfn, false);
+}
+
+int hugetlb_restructuring_prepare_merge_nofail(unsigned long pfn)
+{
+	return prepare_merge(pfn, true);
 }
 
 /*
@@ -490,6 +649,53 @@ struct folio *hugetlb_restructuring_merge_folio_reserved(struct xarray *pages,
 	stats.merges++;
 	gs_metrics_merge(order);
 	gs_trace("restructuring.merge", GS_TF_X("pfn", start), GS_TF_U("order", order));
+	return folio;
+}
+
+/* --- intermediate merge: pieces of a split page into a larger piece --- */
+
+int hugetlb_restructuring_can_merge_piece(struct xarray *pages, unsigned long pfn,
+					  unsigned int order)
+{
+	const struct hugetlb_folio_meta *m = split_page(pfn);
+
+	if (!m || !pages || !order || order >= m->order || !IS_ALIGNED(pfn, 1UL << order))
+		return -EINVAL;
+	for (unsigned long p = pfn; p < pfn + (1UL << order);) {
+		struct folio *piece = pfn_folio_raw(p);
+
+		if (page_folio(&piece->page) != piece || !folio_test_needs_merge(piece) ||
+		    folio_order(piece) >= order || !piece->mapping)
+			return -EINVAL;
+		if (folio_mapped(piece))
+			return -EBUSY;
+		if (folio_ref_count(piece) != cache_refs(pages, piece))
+			return -EAGAIN;
+		p += folio_nr_pages(piece);
+	}
+	return 0;
+}
+
+struct folio *hugetlb_restructuring_merge_piece(struct xarray *pages, struct xa_node **reserve,
+						unsigned long pfn, unsigned int order)
+{
+	struct folio *first = pfn_folio_raw(pfn), *folio;
+	int refs;
+
+	if (WARN(hugetlb_restructuring_can_merge_piece(pages, pfn, order) ||
+			 merge_store_short(pages, first, order, reserve),
+		 "merge of the piece at pfn 0x%lx not possible: callers check first", pfn))
+		return NULL;
+	refs = gs_folio_merge_piece(first, order, merge_tails_upto(order));
+	if (WARN(refs < 0, "merge of the piece at pfn 0x%lx failed (%d)", pfn, refs))
+		return NULL;
+	folio = pfn_folio_raw(pfn);
+	/* Cannot fail: the nodes it needs were counted above. */
+	WARN_ON_ONCE(merge_store_entry(pages, folio, order, reserve));
+	merge_optimize(folio, refs);
+	stats.merges++;
+	gs_metrics_merge(order);
+	gs_trace("restructuring.merge_piece", GS_TF_X("pfn", pfn), GS_TF_U("order", order));
 	return folio;
 }
 

@@ -166,16 +166,21 @@ static void uncharge_pages(unsigned long n)
 }
 
 /* One allocation per page, as alloc_vmemmap_page_list(): any failure undoes all. */
-static int charge_pages(unsigned long n)
+static int charge_pages_gfp(unsigned long n, gfp_t gfp)
 {
 	for (unsigned long i = 0; i < n; i++) {
-		if (!gs_charge(GS_SITE_HVO_RESTORE, PAGE_SIZE, GFP_KERNEL | __GFP_RETRY_MAYFAIL)) {
+		if (!gs_charge(GS_SITE_HVO_RESTORE, PAGE_SIZE, gfp)) {
 			uncharge_pages(i);
 			stats.restore_failures++;
 			return -ENOMEM;
 		}
 	}
 	return 0;
+}
+
+static int charge_pages(unsigned long n)
+{
+	return charge_pages_gfp(n, GFP_KERNEL | __GFP_RETRY_MAYFAIL);
 }
 
 /* @n vmemmap pages came back from the host (restore, prepare_split). */
@@ -485,7 +490,7 @@ enum restore_use {
  * so its pages are allocated and charged (and can fail) as always, but not
  * taken from the host nor written: the host would drop them at once.
  */
-static int restore(struct folio *folio, enum restore_use use)
+static int restore_gfp(struct folio *folio, enum restore_use use, gfp_t gfp)
 {
 	bool for_free = use == RESTORE_FREE;
 
@@ -498,7 +503,7 @@ static int restore(struct folio *folio, enum restore_use use)
 		return -ENOMEM;
 	if (use_reservation(pfn, vpage(pfn, 1), n)) {
 		/* Already charged, populated and zeroed: no fault, no failure. */
-	} else if (charge_pages(n)) {
+	} else if (charge_pages_gfp(n, gfp)) {
 		return -ENOMEM;
 	} else if (for_free) {
 		undrop_vmemmap(vpage(pfn, 1), n);
@@ -521,9 +526,19 @@ static int restore(struct folio *folio, enum restore_use use)
 	return 0;
 }
 
+static int restore(struct folio *folio, enum restore_use use)
+{
+	return restore_gfp(folio, use, GFP_KERNEL | __GFP_RETRY_MAYFAIL);
+}
+
 int hugetlb_vmemmap_restore_folio(struct folio *folio)
 {
 	return restore(folio, RESTORE_READ);
+}
+
+int hugetlb_vmemmap_restore_folio_nofail(struct folio *folio)
+{
+	return restore_gfp(folio, RESTORE_READ, GFP_KERNEL | __GFP_NOFAIL);
 }
 
 int hugetlb_vmemmap_restore_for_split(struct folio *folio)
@@ -612,15 +627,22 @@ void hugetlb_vmemmap_cancel_split(struct folio *folio, unsigned int new_order)
 
 int hugetlb_vmemmap_prealloc(struct folio *folio)
 {
-	unsigned long n = hugetlb_vmemmap_optimizable_pages(folio_order(folio));
+	if (!folio_test_hugetlb_vmemmap_optimized(folio))
+		return 0;
+	return hugetlb_vmemmap_prealloc_pfn(folio_pfn(folio), folio_order(folio));
+}
+
+int hugetlb_vmemmap_prealloc_pfn(unsigned long pfn, unsigned int order)
+{
+	unsigned long n = hugetlb_vmemmap_optimizable_pages(order);
 	struct hvo_reserve *r;
 	void *staging;
 
-	if (!folio_test_hugetlb_vmemmap_optimized(folio))
-		return 0;
+	if (!n)
+		return -EINVAL;
 	if (hvo_init())
 		return -ENOMEM;
-	r = &reserved[folio_pfn(folio) >> CHUNK_SHIFT];
+	r = &reserved[pfn >> CHUNK_SHIFT];
 	if (r->staging)
 		return 0;
 	if (charge_pages(n))

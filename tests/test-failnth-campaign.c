@@ -48,7 +48,8 @@ static const char *const no_oracle[] = {"convert-hugetlb-1g.gms",
 
 /* The slowest files (1 GiB snapshots), a test of their own so the parts run in parallel. */
 static const char *const heavy[] = {"convert-hugetlb-1g.gms", "truncate-hugetlb-close.gms",
-				    "restructure-merge-shrunk-tree.gms", NULL};
+				    "restructure-merge-shrunk-tree.gms",
+				    "convert-hugetlb-optimized.gms", NULL};
 
 /*
  * Known findings: a finding line (file:line: verb nth=N[ persistent] (site

@@ -96,7 +96,6 @@ START_TEST(test_builtins)
 		ck_assert_ptr_eq(gs_strategy_builtin(f), s);
 		ck_assert_ptr_eq(gs_strategy_for_vm(NULL, f), s);
 	}
-	ck_assert_ptr_null(gs_strategy_find("optimized"));
 	ck_assert_ptr_null(gs_strategy_find(NULL));
 	ck_assert_ptr_eq(gs_strategy_builtin(99), gs_strategy_find("planned"));
 }
@@ -169,12 +168,14 @@ START_TEST(test_load)
 {
 	const char *nomerge = getenv("GS_STRATEGY_NOMERGE");
 	const char *badabi = getenv("GS_STRATEGY_BADABI");
+	const char *abi1 = getenv("GS_STRATEGY_ABI1");
 	const struct gs_strategy *s;
 	unsigned int before = nr_strategies();
 	char err[400];
 
 	ck_assert_ptr_nonnull(nomerge);
 	ck_assert_ptr_nonnull(badabi);
+	ck_assert_ptr_nonnull(abi1);
 	ck_assert_ptr_null(gs_strategy_load("/nonexistent/mine.so", err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/mine.so"));
 	/* Not a shared object, and one that is no strategy: a clean message each. */
@@ -182,7 +183,8 @@ START_TEST(test_load)
 	ck_assert_ptr_null(gs_strategy_load("libc.so.6", err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, GS_STRATEGY_SYMBOL));
 	ck_assert_ptr_null(gs_strategy_load(badabi, err, sizeof(err)));
-	ck_assert_ptr_nonnull(strstr(err, "built against strategy ABI 2; this gmemsim has ABI 1"));
+	ck_assert_ptr_nonnull(
+		strstr(err, "built against strategy ABI 3; this gmemsim has ABI 2 and loads 1"));
 	ck_assert_ptr_null(gs_strategy_load(badabi, NULL, 0));
 	ck_assert_uint_eq(nr_strategies(), before);
 
@@ -195,6 +197,17 @@ START_TEST(test_load)
 	ck_assert_ptr_eq(gs_strategy_load(nomerge, err, sizeof(err)), s);
 	ck_assert_ptr_eq(gs_strategy_find("nomerge"), s);
 	ck_assert_ptr_eq(strchr(nomerge, '/') ? gs_strategy_find(nomerge) : s, s);
+
+	/* Built against ABI 1: loaded, its table copied, the ABI-2 hooks NULL. */
+	s = gs_strategy_load(abi1, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	ck_assert_str_eq(s->ops->name, "abi1-object");
+	ck_assert_uint_eq(s->ops->abi, 1);
+	ck_assert_uint_eq(s->ops->size, GS_STRATEGY_OPS_SIZE_V1);
+	ck_assert_ptr_null(s->ops->split_order);
+	ck_assert_ptr_null(s->ops->merge_order);
+	ck_assert_ptr_nonnull(s->ops->merge_on_private);
+	ck_assert_ptr_eq(gs_strategy_load(abi1, err, sizeof(err)), s);
 }
 END_TEST
 
@@ -281,6 +294,144 @@ START_TEST(test_default_of_a_flow)
 }
 END_TEST
 
+/* --- ABI 2: split_order, merge_order; ABI-1 tables still register --- */
+
+static unsigned int split_calls, merge_order_calls;
+
+static unsigned int count_split_order(const struct gs_strategy_split *split)
+{
+	split_calls++;
+	ck_assert_uint_eq(split->folio_order, 18);
+	ck_assert(split->start >= split->index && split->end <= split->index + (1UL << 18));
+	ck_assert_uint_lt(split->start, split->end);
+	return 9;
+}
+
+static unsigned int count_merge_order(const struct gs_strategy_page *page)
+{
+	merge_order_calls++;
+	return page->page_order > 9 ? 9 : page->page_order;
+}
+
+static const struct gs_strategy_ops pmd_ops = {
+	.abi = GS_STRATEGY_ABI,
+	.size = sizeof(struct gs_strategy_ops),
+	.name = "pmd-counting",
+	.summary = "test: splits 1 GiB to 2 MiB, merges 2 MiB, counts its calls",
+	.flow = GS_FLOW_PLANNED,
+	.split_order = count_split_order,
+	.merge_order = count_merge_order,
+};
+
+/* optimized is built in, on planned's steps, and answers 2 MiB for 1 GiB pages only. */
+START_TEST(test_optimized_builtin)
+{
+	const struct gs_strategy *s = gs_strategy_find("optimized");
+	struct gs_strategy_split split = {.page_order = 18, .folio_order = 18, .end = 1};
+	struct gs_strategy_page page = {.page_order = 18, .nr_pages = 1UL << 18};
+	struct gs_strategy_fault fault = {.page_order = 18, .folio_order = 9, .aligned = 9};
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert(s->builtin);
+	ck_assert_ptr_null(s->path);
+	ck_assert_uint_eq(s->ops->flow, GS_FLOW_PLANNED);
+	ck_assert_ptr_eq(gs_strategy_nth(GS_FLOW_NR), s);
+	ck_assert_uint_eq(s->ops->split_order(&split), 9);
+	ck_assert_uint_eq(s->ops->merge_order(&page), 9);
+	ck_assert_uint_eq(s->ops->max_order(&fault), 9);
+	fault.aligned = 0; /* a 2 MiB piece over a shared page is not mapped huge */
+	ck_assert_uint_eq(s->ops->max_order(&fault), 0);
+	split.page_order = split.folio_order = page.page_order = 9;
+	ck_assert_uint_eq(s->ops->split_order(&split), 0);
+	ck_assert_uint_eq(s->ops->merge_order(&page), 9);
+	/* Not the default of its flow: a planned VM naming none runs planned. */
+	ck_assert_ptr_eq(gs_strategy_for_vm(NULL, GS_FLOW_PLANNED), gs_strategy_find("planned"));
+}
+END_TEST
+
+/* An object built against ABI 1 (no split_order/merge_order) registers; its table is copied. */
+START_TEST(test_abi1_table)
+{
+	static struct gs_strategy_ops v1;
+	struct gs_strategy_ops bad;
+	const struct gs_strategy *s = gs_strategy_find("abi-one");
+
+	memset(&v1, 0xa5, sizeof(v1)); /* what an ABI-1 object has past its table */
+	memcpy(&v1, &counting_ops, GS_STRATEGY_OPS_SIZE_V1);
+	v1.abi = 1;
+	v1.size = GS_STRATEGY_OPS_SIZE_V1;
+	v1.name = "abi-one";
+	if (!s)
+		s = gs_strategy_register(&v1);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_ne(s->ops, &v1);
+	ck_assert_ptr_null(s->ops->split_order);
+	ck_assert_ptr_null(s->ops->merge_order);
+	ck_assert_ptr_eq(s->ops->max_order, count_max_order);
+	ck_assert_uint_eq(s->ops->abi, 1);
+	/* ABI 1 with ABI 2's size, or the reverse, is another header: refused. */
+	bad = v1;
+	bad.name = "abi-bad";
+	bad.size = sizeof(struct gs_strategy_ops);
+	errno = 0;
+	ck_assert_ptr_null(gs_strategy_register(&bad));
+	ck_assert_int_eq(errno, EINVAL);
+	bad.abi = GS_STRATEGY_ABI;
+	bad.size = GS_STRATEGY_OPS_SIZE_V1;
+	ck_assert_ptr_null(gs_strategy_register(&bad));
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+/* One shared page in a 1 GiB file and back, under @vm: the folios after each step. */
+static const char pmd_and_back[] = "hugetlb pool size=1G nr=1\n"
+				   "vm s type=sw_protected %s\n"
+				   "gmem g vm=s size=1G flags=mmap|hugetlb page=1G => 0\n"
+				   "memslot s slot=0 gpa=4G size=1G gmem=g => 0\n"
+				   "falloc g off=0 len=1G => 0\n"
+				   "convert g off=6M len=4K to=shared => 0 folios=%s\n"
+				   "convert g off=10M len=4K to=shared => 0 folios=%s\n"
+				   "getpfn g off=0 => 0 max_order=%s\n"
+				   "convert g off=6M len=4K to=private => 0 folios=%s\n"
+				   "convert g off=10M len=4K to=private => 0 folios=1\n"
+				   "check => 0 violations=0\n";
+
+/* @folios: after the first shared page, the second, the first back (the second back: 1). */
+static int run_pmd_and_back(const char *vm, const char *const folios[3], const char *order,
+			    bool oracle)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), pmd_and_back, vm, folios[0], folios[1], order, folios[2]);
+	return run(text, oracle);
+}
+
+/* The engine asks split_order on to-shared and merge_order on to-private, planned flow only. */
+START_TEST(test_split_merge_hooks_called)
+{
+	const struct gs_strategy *s = gs_strategy_find("pmd-counting");
+	static const char *const pmd[3] = {"1023", "1534", "1023"};
+	static const char *const kernel[3] = {"262144", "262144", "262144"};
+
+	if (!s)
+		s = gs_strategy_register(&pmd_ops);
+	ck_assert_ptr_nonnull(s);
+	split_calls = merge_order_calls = 0;
+	/* The rounded max_order (its own is NULL): 0 beside a 2 MiB piece. */
+	ck_assert_int_eq(run_pmd_and_back("strategy=pmd-counting", pmd, "0", true), GS_EXIT_OK);
+	/* The whole page: asked for its leaves and its split; a 2 MiB piece: not asked. */
+	ck_assert_uint_eq(split_calls, 2);
+	ck_assert_uint_ge(merge_order_calls, 2);
+	/* optimized: the same shapes, mapped at 2 MiB, and the oracle predicts them. */
+	ck_assert_int_eq(run_pmd_and_back("strategy=optimized", pmd, "9", true), GS_EXIT_OK);
+	/* planned: 4 KiB all over the page; 262,144 pieces, too slow for memcheck. */
+	if (gs_test_scale(50) > 1)
+		ck_assert_int_eq(run_pmd_and_back("", kernel, "0", true), GS_EXIT_OK);
+	else
+		printf("strategy: planned's 1 GiB split to 4 KiB not run under valgrind\n");
+}
+END_TEST
+
 Suite *gs_test_suite(void)
 {
 	Suite *s = suite_create("strategy");
@@ -292,6 +443,10 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_hooks_called);
 	tcase_add_test(tc, test_alias_and_errors);
 	tcase_add_test(tc, test_default_of_a_flow);
+	tcase_add_test(tc, test_optimized_builtin);
+	tcase_add_test(tc, test_abi1_table);
+	tcase_add_test(tc, test_split_merge_hooks_called);
+	/* Last: it fills the registry, which tests share without CK_FORK. */
 	tcase_add_test(tc, test_registry_full);
 	suite_add_tcase(s, tc);
 	return s;

@@ -504,4 +504,20 @@ GS_API int folio_merge(struct folio *first, unsigned int order, int caller_refs)
 GS_API int __folio_merge(struct folio *first, unsigned int order, int caller_refs,
 			 unsigned long tails_upto);
 
+/**
+ * gs_folio_merge_piece() - merge pieces of a split HugeTLB page into a larger piece
+ * @first: the piece at the start of the range (aligned to 2^@order)
+ * @order: order of the merged piece, below the huge page's
+ * @tails_upto: as __folio_merge()
+ *
+ * The intermediate merge (4 KiB pieces of a split 1 GiB page back to one
+ * 2 MiB piece): like __folio_merge(), with no caller references, but the
+ * result stays a needs-merge piece of the same split page, with no HugeTLB
+ * metadata put back (the page's record stays until the whole page merges).
+ *
+ * Context: pieces locked (not checked).
+ * Return: as folio_merge(); -EINVAL also when the pieces are not needs-merge.
+ */
+GS_API int gs_folio_merge_piece(struct folio *first, unsigned int order, unsigned long tails_upto);
+
 #endif /* GMEMSIM_FOLIO_H */

@@ -184,6 +184,10 @@ GS_API void hugetlb_for_each_subpool(void (*fn)(struct hugepage_subpool *spool, 
  * @listed: it was on its pool's active list (it is taken off while split)
  * @nr_pages_waiting_to_be_merged: pages of its pieces freed so far; all of
  *	them free, the page is merged and freed (hugetlb_restructuring.h)
+ * @hvo_restored: optimized pieces whose struct pages
+ *	hugetlb_restructuring_prepare_merge() gave back, a bit per 128 pages
+ *	(the smallest optimizable order), so that a cancelled merge puts HVO
+ *	back exactly (hugetlb_restructuring_cancel_merge())
  */
 struct hugetlb_folio_meta {
 	unsigned long pfn;
@@ -194,6 +198,7 @@ struct hugetlb_folio_meta {
 	unsigned long hpage_flags;
 	bool listed;
 	unsigned long nr_pages_waiting_to_be_merged;
+	unsigned long hvo_restored[(1UL << (18 - 7)) / (8 * sizeof(unsigned long))];
 };
 
 typedef void (*hugetlb_meta_fn)(struct hugetlb_folio_meta *meta, void *arg);

@@ -29,6 +29,15 @@
  * @at: the page the caller's references follow (NULL: the first page)
  * @extra_refs: references the caller holds on the folio besides the page
  *              cache's (the lookup reference: usually 1)
+ * @small: with a page cache, @new_order 9 and @keep_hvo: bit k set sends
+ *         piece k on to order 0 in the same split (a non-uniform split
+ *         toward the pages that need 4 KiB, as folio_split() splits toward
+ *         one page): its vmemmap and page-cache nodes are taken before the
+ *         point of no return. At most 512 pieces (1 GiB to 2 MiB).
+ *
+ * A needs-merge piece of a split page (order 9 of a split 1 GiB page) splits
+ * too, to order 0 only: no metadata record is made (the page's covers it)
+ * and its own HVO is restored if it kept it.
  */
 struct hugetlb_split_opts {
 	unsigned int new_order;
@@ -36,7 +45,11 @@ struct hugetlb_split_opts {
 	bool prealloc;
 	struct page *at;
 	int extra_refs;
+	const unsigned long *small;
 };
+
+/* The most pieces @small names: a 1 GiB page in 2 MiB pieces. */
+#define HUGETLB_SPLIT_SMALL_MAX 512
 
 /**
  * hugetlb_restructuring_split_folio() - split a HugeTLB folio and its page-cache entry
@@ -76,6 +89,10 @@ GS_API int hugetlb_restructuring_split_folio(struct xarray *pages, pgoff_t index
  * @at_pfn: the pfn the caller's references follow
  * @expected: the count the folio was frozen at
  * @restored: HVO was undone by the preparation (the cancel redoes it)
+ * @piece: @folio is a piece of a split page (no metadata record of its own)
+ * @small: a copy of @opts.small (bit k: piece k goes on to order 0)
+ * @small_xas: the page-cache nodes those pieces' entries split into
+ * @nr_small: how many bits @small has set
  *
  * The caller's storage; only this file reads the fields.
  */
@@ -90,6 +107,10 @@ struct hugetlb_split_prep {
 	unsigned long at_pfn;
 	int expected;
 	bool restored;
+	bool piece;
+	unsigned long small[HUGETLB_SPLIT_SMALL_MAX / (8 * sizeof(unsigned long))];
+	struct xa_state small_xas;
+	unsigned int nr_small;
 };
 
 /**
@@ -172,6 +193,68 @@ GS_API int hugetlb_restructuring_can_merge(struct xarray *pages, unsigned long p
  * Return: 0, -EINVAL (no split page there), -ENOMEM (nothing changed).
  */
 GS_API int hugetlb_restructuring_prepare_merge(unsigned long pfn);
+
+/**
+ * hugetlb_restructuring_prepare_merge_nofail() - the preparation on a path that cannot fail
+ * @pfn: any pfn of the split huge page
+ *
+ * hugetlb_restructuring_prepare_merge() with the struct pages taken as
+ * memory the caller cannot do without (hugetlb_vmemmap_restore_folio_nofail()):
+ * for eviction and undo, which merge a split page before they free it and
+ * must end in the same state whatever an allocation does.
+ *
+ * Context: process context.
+ * Return: 0, -EINVAL (no split page there), -ENOMEM (the host refused).
+ */
+GS_API int hugetlb_restructuring_prepare_merge_nofail(unsigned long pfn);
+
+/**
+ * hugetlb_restructuring_cancel_merge() - undo hugetlb_restructuring_prepare_merge() exactly
+ * @pfn: any pfn of the split huge page
+ *
+ * For callers whose merge does not happen after all (a later step of their
+ * preparation failed): the pieces the preparation restored are optimized
+ * again without allocating (hugetlb_vmemmap_cancel_restore()). Cannot fail.
+ *
+ * Context: process context.
+ */
+GS_API void hugetlb_restructuring_cancel_merge(unsigned long pfn);
+
+/**
+ * hugetlb_restructuring_can_merge_piece() - may the pieces of [@pfn, +2^@order) merge to one piece?
+ * @pages: the page cache holding the pieces
+ * @pfn: the first pfn of the range, aligned to 2^@order, inside a split page
+ * @order: the piece's order, below the split page's (9 in a 1 GiB page)
+ *
+ * The intermediate merge: 4 KiB pieces back to a 2 MiB piece while the rest
+ * of the 1 GiB page stays split. Every piece of the range must be smaller,
+ * unmapped and hold only its page-cache references.
+ *
+ * Context: process context.
+ * Return: 0, -EINVAL (no split page or bad range), -EBUSY, -EAGAIN.
+ */
+GS_API int hugetlb_restructuring_can_merge_piece(struct xarray *pages, unsigned long pfn,
+						 unsigned int order);
+
+/**
+ * hugetlb_restructuring_merge_piece() - merge the pieces of a range into one piece
+ * @pages: the page cache holding the pieces
+ * @reserve: page-cache nodes reserved for the store (as for
+ *           hugetlb_restructuring_merge_folio_reserved()), or NULL
+ * @pfn: as hugetlb_restructuring_can_merge_piece()
+ * @order: as hugetlb_restructuring_can_merge_piece()
+ *
+ * Past the caller's point of no return, after
+ * hugetlb_restructuring_can_merge_piece() said yes: the pieces are frozen
+ * and rebuilt as one needs-merge piece, their entries replaced by one of
+ * @order, and HVO redone on the piece (best effort, as after any merge).
+ *
+ * Context: process context; pieces locked (not checked).
+ * Return: the merged piece, or NULL after a WARN (nothing changed).
+ */
+GS_API struct folio *hugetlb_restructuring_merge_piece(struct xarray *pages,
+						       struct xa_node **reserve, unsigned long pfn,
+						       unsigned int order);
 
 /**
  * hugetlb_restructuring_merge_folio() - merge a split page back, entry and HVO included

@@ -76,6 +76,20 @@ GS_API int hugetlb_vmemmap_optimize_folio(struct folio *folio);
 GS_API int hugetlb_vmemmap_restore_folio(struct folio *folio);
 
 /**
+ * hugetlb_vmemmap_restore_folio_nofail() - the restore where failing is not an option
+ * @folio: an optimized folio
+ *
+ * For paths that cannot fail (eviction's merge of a split page before it is
+ * freed): the pages are memory the caller cannot do without (__GFP_NOFAIL,
+ * which fault injection skips). Only the host itself being out of memory
+ * still fails it.
+ *
+ * Context: process context (may sleep).
+ * Return: 0, -ENOMEM (the host refused the pages).
+ */
+GS_API int hugetlb_vmemmap_restore_folio_nofail(struct folio *folio);
+
+/**
  * hugetlb_vmemmap_restore_for_split() - undo HVO for a split to order 0
  * @folio: an optimized folio the caller splits next, writing every struct
  *         page (__split_folio_to_order())
@@ -156,6 +170,22 @@ GS_API void hugetlb_vmemmap_cancel_split(struct folio *folio, unsigned int new_o
  * Return: 0 (also when nothing is needed), -ENOMEM (nothing reserved).
  */
 GS_API int hugetlb_vmemmap_prealloc(struct folio *folio);
+
+/**
+ * hugetlb_vmemmap_prealloc_pfn() - hugetlb_vmemmap_prealloc() for a piece not built yet
+ * @pfn: the first pfn of the future folio (2 MiB aligned)
+ * @order: its order (>= 7)
+ *
+ * For a split into optimized pieces some of which go on to order 0
+ * (hugetlb_restructuring, a non-uniform split): the restore of such a piece
+ * happens past the split's point of no return, so its pages are taken here,
+ * before it. Release with hugetlb_vmemmap_prealloc_release() on the piece.
+ *
+ * Context: process context (may sleep).
+ * Return: 0 (also when a reservation is there already), -EINVAL (order
+ * too small), -ENOMEM (nothing reserved).
+ */
+GS_API int hugetlb_vmemmap_prealloc_pfn(unsigned long pfn, unsigned int order);
 
 /** hugetlb_vmemmap_prealloc_release() - drop an unused reservation */
 GS_API void hugetlb_vmemmap_prealloc_release(struct folio *folio);

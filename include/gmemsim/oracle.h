@@ -34,7 +34,12 @@ struct gs_check_report;
  * @custom_strategy: the VM runs a strategy that is not built in
  *              (include/gmemsim/strategy.h): its merges and mapping orders
  *              are its own, so an all-private huge page may stay in 4 KiB
- *              pieces and get_pfn's max_order is judged as an upper bound
+ *              pieces (of 4 KiB, or of 2 MiB over an all-private 2 MiB range
+ *              of a 1 GiB file, which may then be mapped at 2 MiB) and
+ *              get_pfn's max_order is judged as an upper bound
+ * @pmd_pieces: the VM runs the built-in strategy "optimized": in a 1 GiB
+ *              file every all-private 2 MiB range outside an all-private
+ *              1 GiB page is one 2 MiB folio, mapped at 2 MiB at most
  */
 struct gs_oracle_cfg {
 	uint64_t flags;
@@ -45,6 +50,7 @@ struct gs_oracle_cfg {
 	bool in_place;
 	bool has_private_mem;
 	bool custom_strategy;
+	bool pmd_pieces;
 };
 
 /**

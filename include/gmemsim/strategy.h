@@ -23,8 +23,15 @@
 
 #include <gmemsim/compiler.h>
 
-/* The version of struct gs_strategy_ops a strategy is built against. */
-#define GS_STRATEGY_ABI 1
+/*
+ * The version of struct gs_strategy_ops a strategy is built against. ABI 2
+ * appended split_order and merge_order; an ABI-1 object (abi 1, the size
+ * below) still loads, and its missing hooks are the kernel's rules.
+ */
+#define GS_STRATEGY_ABI 2
+
+/* sizeof(struct gs_strategy_ops) of ABI 1: the table up to max_order. */
+#define GS_STRATEGY_OPS_SIZE_V1 offsetof(struct gs_strategy_ops, split_order)
 
 /* The symbol an out-of-tree strategy exports: const struct gs_strategy_ops. */
 #define GS_STRATEGY_SYMBOL "gmemsim_strategy_v1"
@@ -72,6 +79,9 @@ struct gs_strategy_page {
  *           else 0 (the kernel's rule, P29)
  * @unrounded: the same over [@index, @index + 2^@page_order): the WIP
  *             branch's rule (P39); 0 when that range passes the file's end
+ * @aligned: (ABI 2) @folio_order when the folio's own aligned range is all
+ *           private, else 0: what a folio of an intermediate order (a 2 MiB
+ *           piece of a split 1 GiB page) may be mapped at
  */
 struct gs_strategy_fault {
 	unsigned long ino;
@@ -80,6 +90,25 @@ struct gs_strategy_fault {
 	unsigned int folio_order;
 	unsigned int rounded;
 	unsigned int unrounded;
+	unsigned int aligned;
+};
+
+/**
+ * struct gs_strategy_split - a huge folio a conversion to shared touches (ABI 2)
+ * @ino: the file's inode number
+ * @index: the folio's first 4 KiB page in the file
+ * @page_order: the file's huge page order
+ * @folio_order: the folio's order (@page_order: a whole huge page)
+ * @start: the first page of the folio the conversion makes shared
+ * @end: one past the last (inside the folio)
+ */
+struct gs_strategy_split {
+	unsigned long ino;
+	unsigned long index;
+	unsigned int page_order;
+	unsigned int folio_order;
+	unsigned long start;
+	unsigned long end;
 };
 
 /**
@@ -91,6 +120,8 @@ struct gs_strategy_fault {
  * @flow: the order of the conversion's steps (enum gs_strategy_flow)
  * @merge_on_private: see below; NULL: always merge (the kernel's rule)
  * @max_order: see below; NULL: @rounded capped by @folio_order (the kernel's rule)
+ * @split_order: (ABI 2) see below; NULL: 0 (the kernel's split to 4 KiB)
+ * @merge_order: (ABI 2) see below; NULL: @page_order (only whole pages merge)
  *
  * Which VMs run a strategy: those that name it (`vm ... strategy=NAME`,
  * kvm_params.strategy) and, after gs_strategy_set_default() (`gmemsim run
@@ -123,10 +154,43 @@ struct gs_strategy_fault {
  * mapped keeps its leaf until a conversion or punch zaps it.
  * Return: an order from 0 to @folio_order.
  *
- * Splitting is not a strategy's choice in ABI 1: a conversion to shared
- * splits every whole huge folio it touches to order 0 (P25), in the step
- * order of @flow. Preallocation, the split order, punch and the free of a
- * split page's last piece are the next hooks (docs/STRATEGIES.md).
+ * @split_order(split) - to shared: how far to split a huge folio the
+ * conversion touches. Called for each whole huge page of a 1 GiB file a
+ * conversion to shared touches (GS_FLOW_PLANNED only; the other flows and
+ * 2 MiB files split to 4 KiB as ABI 1 did), more than once (the stage-2
+ * leaves' split order is decided first: 2 MiB only if every whole page
+ * touched answers 9), and for each fresh huge folio
+ * allocated over a huge page that is not all private (P34), under the
+ * filemap invalidate lock held exclusive, before the point of no return:
+ * the answer decides which splits are prepared, and those can make the
+ * conversion fail (-ENOMEM, -EAGAIN) with nothing changed. Must not fail,
+ * allocate or sleep. 0 splits to 4 KiB (the kernel's rule, P25); 9 splits
+ * a 1 GiB folio to 2 MiB pieces that keep their HVO-optimized vmemmap
+ * (PUD to PMD), and the pieces holding a page of [@start, @end) go on to
+ * 4 KiB in the same split (non-uniform, toward the shared pages, as
+ * folio_split() splits toward one page). A 2 MiB piece of a page split so
+ * before that the conversion touches goes to 4 KiB whatever the answer.
+ * Any other answer is taken as 0.
+ * Return: 0 or 9.
+ *
+ * @merge_order(page) - to private: the smallest order a split page's
+ * pieces merge to. Called for each split page of a 1 GiB file a conversion
+ * to private touches and does not merge whole (GS_FLOW_PLANNED only: the
+ * page is not all private, or @merge_on_private said no), with the lock
+ * held, before the
+ * point of no return (the merges it asks for are checked then: a
+ * referenced piece fails the conversion with -EAGAIN) and after it, when
+ * they happen (they cannot fail). Must not fail, allocate or sleep, and
+ * must answer the same within one conversion. @page_order: only a page all
+ * private merges, to one folio (the kernel's rule, subject to
+ * @merge_on_private); 9: also every 2 MiB range of it that is all private
+ * and in 4 KiB pieces merges to one 2 MiB piece (the largest order whose
+ * aligned range is all private). Any other answer is taken as @page_order.
+ * Return: 9 or @page_order.
+ *
+ * Not hooks yet (docs/STRATEGIES.md, "Future hooks"): what to preallocate,
+ * what a punch does to a split page, and what happens on the free of a
+ * split page's last piece (the deferred merge).
  */
 struct gs_strategy_ops {
 	unsigned int abi;
@@ -136,6 +200,9 @@ struct gs_strategy_ops {
 	enum gs_strategy_flow flow;
 	bool (*merge_on_private)(const struct gs_strategy_page *page);
 	unsigned int (*max_order)(const struct gs_strategy_fault *fault);
+	/* ABI 2 */
+	unsigned int (*split_order)(const struct gs_strategy_split *split);
+	unsigned int (*merge_order)(const struct gs_strategy_page *page);
 };
 
 /**
@@ -155,6 +222,9 @@ struct gs_strategy {
  * @ops: the hooks; must stay valid for the life of the process
  *
  * Context: process context, not thread-safe.
+ * An ABI-1 table (@ops->abi 1, @ops->size GS_STRATEGY_OPS_SIZE_V1) is
+ * copied; the ABI-2 hooks are then NULL (the kernel's rules).
+ *
  * Return: the registered strategy; NULL with errno set: EINVAL (wrong
  * @ops->abi or @ops->size, bad name or flow, NULL @ops), EEXIST (the name
  * is taken), ENOSPC (the registry, 32 strategies, is full).
@@ -179,7 +249,9 @@ GS_API const struct gs_strategy *gs_strategy_find(const char *name);
  * @errlen: size of @err
  *
  * The object must export GS_STRATEGY_SYMBOL, a struct gs_strategy_ops with
- * @abi == GS_STRATEGY_ABI and @size == sizeof(struct gs_strategy_ops). The
+ * @abi == GS_STRATEGY_ABI and @size == sizeof(struct gs_strategy_ops), or
+ * @abi == 1 and @size == GS_STRATEGY_OPS_SIZE_V1 (an ABI-1 object: its
+ * table is copied, the ABI-2 hooks left NULL). The
  * object stays loaded for the life of the process.
  *
  * Context: process context, not thread-safe.

@@ -38,6 +38,7 @@
 #include <gmemsim/hugetlb_restructuring.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/linux/kvm.h>
+#include <gmemsim/strategy.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
 
@@ -45,6 +46,9 @@
 #include <gmemsim/internal/metrics_int.h>
 
 static struct gs_gmem_convert_stats stats;
+
+/* The pages of a 2 MiB piece of a split 1 GiB page (a strategy's intermediate order). */
+#define PMD_NR_PAGES (1UL << 9)
 
 /*
  * The VM whose conversion is running (one thread; the filemap invalidate
@@ -300,13 +304,20 @@ static bool range_bound(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 	return false;
 }
 
-/* Huge page [h, h + nr) is all private once [start, end) is (the rest outside it already is). */
+/* [h, h + nr) is all private once [start, end) is (the rest outside it already is). */
+static bool rest_private_range(struct gmem_inode *inode, pgoff_t h, pgoff_t nr, pgoff_t start,
+			       pgoff_t end)
+{
+	pgoff_t he = h + nr;
+
+	return (start <= h || kvm_gmem_range_private(inode, h, start < he ? start : he)) &&
+	       (end >= he || kvm_gmem_range_private(inode, end > h ? end : h, he));
+}
+
+/* Huge page [h, h + nr) is all private once [start, end) is. */
 static bool rest_private(struct gmem_inode *inode, pgoff_t h, pgoff_t start, pgoff_t end)
 {
-	pgoff_t he = h + (1UL << inode->page_order);
-
-	return (start <= h || kvm_gmem_range_private(inode, h, start)) &&
-	       (end >= he || kvm_gmem_range_private(inode, end, he));
+	return rest_private_range(inode, h, 1UL << inode->page_order, start, end);
 }
 
 /*
@@ -332,10 +343,55 @@ static int convert_prepare_merge(struct gmem_inode *inode, pgoff_t h, pgoff_t st
 	return err == -EBUSY ? -EAGAIN : err;
 }
 
+/* The 2 MiB ranges of the huge page at @h that [start, end) overlaps: [*rs, *re). */
+static void pmd_round(pgoff_t h, pgoff_t nr, pgoff_t start, pgoff_t end, pgoff_t *rs, pgoff_t *re)
+{
+	*rs = ALIGN_DOWN(start > h ? start : h, PMD_NR_PAGES);
+	*re = ALIGN(end < h + nr ? end : h + nr, PMD_NR_PAGES);
+}
+
+/*
+ * To private, a strategy merging to 2 MiB (merge_order): the 2 MiB ranges
+ * of the page at @h that [start, end) makes all private, in 4 KiB pieces.
+ * @commit: merge them (after the point of no return; cannot fail), else
+ * check them (before it: -EAGAIN, -ENOMEM).
+ */
+static int convert_pmd_merges(struct gmem_inode *inode, pgoff_t h, pgoff_t start, pgoff_t end,
+			      bool commit, bool *drained)
+{
+	pgoff_t r, rs, re, nr = 1UL << inode->page_order;
+	int err;
+
+	if (gmem_strategy_merge_order(convert_vm, inode, h) >= inode->page_order)
+		return 0;
+	pmd_round(h, nr, start, end, &rs, &re);
+	for (r = rs; r < re; r += PMD_NR_PAGES) {
+		if (!commit && !rest_private_range(inode, r, PMD_NR_PAGES, start, end))
+			continue;
+		if (commit && !kvm_gmem_range_private(inode, r, r + PMD_NR_PAGES))
+			continue;
+		err = kvm_gmem_prepare_merge_piece(inode, r);
+		if (err == -EAGAIN && !*drained) {
+			lru_add_drain_all();
+			stats.lru_drains++;
+			*drained = true;
+			err = kvm_gmem_prepare_merge_piece(inode, r);
+		}
+		if (err < 0)
+			return err;
+		if (!err && commit) {
+			kvm_gmem_merge_piece(inode, r);
+			stats.merges++;
+		}
+	}
+	return 0;
+}
+
 /* After the store (point of no return passed): merge what is all private now; cannot fail. */
 static void convert_merge(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
 	pgoff_t h, hs, he, nr = 1UL << inode->page_order;
+	bool drained = true; /* no retry is needed: the checks passed before */
 
 	huge_round(inode, start, end, &hs, &he);
 	for (h = hs; h < he; h += nr)
@@ -344,6 +400,8 @@ static void convert_merge(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 		    kvm_gmem_prepare_merge(inode, h) == 0) {
 			kvm_gmem_merge_huge_page(inode, h);
 			stats.merges++;
+		} else {
+			WARN_ON(convert_pmd_merges(inode, h, start, end, true, &drained));
 		}
 }
 
@@ -366,26 +424,65 @@ static int planned_prepare_private(struct gmem_inode *inode, pgoff_t start, pgof
 	huge_round(inode, start, end, &hs, &he);
 	for (h = hs; h < he; h += nr) {
 		err = convert_prepare_merge(inode, h, start, end, &drained);
+		if (err > 0)
+			err = convert_pmd_merges(inode, h, start, end, false, &drained);
 		if (err < 0) {
 			*err_index = err == -EAGAIN && h > start ? h : start;
+			/* The merges prepared before give HVO back as it was. */
+			while (h > hs) {
+				h -= nr;
+				kvm_gmem_cancel_merge(inode, h);
+			}
 			return err;
 		}
 	}
 	return 0;
 }
 
-/* The whole folios of [hs, he) must hold only the page cache's references; *nr: how many. */
-static int planned_check_whole(struct gmem_inode *inode, pgoff_t start, pgoff_t hs, pgoff_t he,
-			       pgoff_t *err_index, size_t *nr)
+/*
+ * The folios planned splits, one at a time from @*pos: the whole huge
+ * folios of [hs, he), and the 2 MiB pieces of split 1 GiB pages that
+ * [start, end) overlaps (a strategy's intermediate order). NULL at the end.
+ */
+static struct folio *planned_next_split(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+					pgoff_t he, pgoff_t *pos)
 {
-	pgoff_t h, nr_pages = 1UL << inode->page_order;
-	bool drained = false;
+	pgoff_t nr = 1UL << inode->page_order;
 
-	for (h = hs; h < he; h += nr_pages) {
-		struct folio *folio = kvm_gmem_whole_huge_folio(inode, h);
+	while (*pos < he) {
+		pgoff_t at = *pos, h = ALIGN_DOWN(at, nr), lo, hi;
+		struct folio *folio = kvm_gmem_whole_huge_folio(inode, at);
 
-		if (!folio)
+		if (folio || inode->page_order <= 9) {
+			*pos = h + nr;
+			if (folio)
+				return folio;
 			continue;
+		}
+		/* A split 1 GiB page: its 2 MiB steps that the range overlaps. */
+		lo = ALIGN_DOWN(start > h ? start : h, PMD_NR_PAGES);
+		hi = ALIGN(end < h + nr ? end : h + nr, PMD_NR_PAGES);
+		if (at < lo) {
+			*pos = lo;
+			continue;
+		}
+		*pos = at < hi ? at + PMD_NR_PAGES : h + nr;
+		folio = at < hi ? kvm_gmem_split_piece_at(inode, at) : NULL;
+		if (folio)
+			return folio;
+	}
+	return NULL;
+}
+
+/* The folios to split must hold only the page cache's references; *nr: how many. */
+static int planned_check_whole(struct gmem_inode *inode, pgoff_t start, pgoff_t end, pgoff_t hs,
+			       pgoff_t he, pgoff_t *err_index, size_t *nr)
+{
+	bool drained = false;
+	struct folio *folio;
+	pgoff_t pos = hs;
+
+	while ((folio = planned_next_split(inode, start, end, he, &pos))) {
 		(*nr)++;
 		if (!folio_check_refs(folio, &drained)) {
 			*err_index = folio->index > start ? folio->index : start;
@@ -406,6 +503,7 @@ struct planned_splits {
 	struct hugetlb_split_prep *preps;
 	size_t nr, cap;
 	bool leaves;
+	bool pmd;
 };
 
 static void planned_splits_free(struct planned_splits *ps)
@@ -427,6 +525,36 @@ static void planned_cancel_shared(struct gmem_inode *inode, struct planned_split
 }
 
 /*
+ * Does the strategy split every whole folio [hs, he) holds to 2 MiB? Then
+ * the stage-2 leaves over them split to 2 MiB, not to 4 KiB (a pure answer:
+ * the same again when the split is prepared). Pieces only: nothing larger
+ * than 2 MiB is mapped there.
+ */
+static bool planned_pmd(struct gmem_inode *inode, pgoff_t start, pgoff_t end, pgoff_t hs,
+			pgoff_t he)
+{
+	pgoff_t h, nr = 1UL << inode->page_order;
+
+	if (inode->page_order <= 9)
+		return false;
+	for (h = hs; h < he; h += nr) {
+		struct folio *folio = kvm_gmem_whole_huge_folio(inode, h);
+		struct gs_strategy_split split = {
+			.ino = inode->ino,
+			.index = h,
+			.page_order = inode->page_order,
+			.folio_order = inode->page_order,
+			.start = start > h ? start : h,
+			.end = end < h + nr ? end : h + nr,
+		};
+
+		if (folio && gmem_strategy_split_order(convert_vm, &split) != 9)
+			return false;
+	}
+	return true;
+}
+
+/*
  * Planned, to shared, before the point of no return (P37 step 2b, P40):
  * every fallible step of splitting the stage-2 leaves over the whole huge
  * folios the range touches to 4 KiB and those folios to order 0 (the MMU
@@ -438,32 +566,33 @@ static void planned_cancel_shared(struct gmem_inode *inode, struct planned_split
 static int planned_prepare_shared(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 				  pgoff_t *err_index, struct planned_splits *ps)
 {
-	pgoff_t h, nr = 1UL << inode->page_order;
+	struct folio *folio;
 	size_t count = 0;
+	bool pmd;
+	pgoff_t pos;
 	int err;
 
 	if (!inode->page_order)
 		return 0;
 	huge_round(inode, start, end, &ps->hs, &ps->he);
-	err = planned_check_whole(inode, start, ps->hs, ps->he, err_index, &count);
+	err = planned_check_whole(inode, start, end, ps->hs, ps->he, err_index, &count);
 	if (err || !count)
 		return err;
+	ps->pmd = planned_pmd(inode, start, end, ps->hs, ps->he);
 	*err_index = start;
 	ps->preps = gs_alloc(GS_SITE_KMALLOC, count * sizeof(*ps->preps), GFP_KERNEL);
 	if (!ps->preps)
 		return -ENOMEM;
 	ps->cap = count;
+	pos = ps->hs;
 	/* Planted (test-only): the folio split without the leaf split before it (P40, P41). */
 	if (!gs_test_bug(GS_BUG_HUGE_LEAF_AFTER_SPLIT))
 		err = kvm_gmem_prepare_split_huge_leafs(inode, ps->hs, ps->he, KVM_FILTER_PRIVATE,
-							0);
+							ps->pmd ? 9 : 0);
 	ps->leaves = !err && !gs_test_bug(GS_BUG_HUGE_LEAF_AFTER_SPLIT);
-	for (h = ps->hs; h < ps->he && !err; h += nr) {
-		struct folio *folio = kvm_gmem_whole_huge_folio(inode, h);
-
-		if (!folio)
-			continue;
-		err = kvm_gmem_prepare_split_huge_folio(inode, folio, &ps->preps[ps->nr]);
+	while (!err && (folio = planned_next_split(inode, start, end, ps->he, &pos))) {
+		err = kvm_gmem_prepare_split_toward(inode, convert_vm, folio, start, end,
+						    &ps->preps[ps->nr], &pmd);
 		ps->nr += !err;
 	}
 	if (err)
@@ -472,10 +601,15 @@ static int planned_prepare_shared(struct gmem_inode *inode, pgoff_t start, pgoff
 }
 
 /* Past the point of no return: the prepared splits happen, leaves first (P40); nothing fails. */
-static void planned_commit_shared(struct gmem_inode *inode, struct planned_splits *ps)
+static void planned_commit_shared(struct gmem_inode *inode, struct planned_splits *ps,
+				  pgoff_t start, pgoff_t end)
 {
 	if (ps->leaves)
 		kvm_gmem_finish_split_huge_leafs(inode, ps->hs, ps->he, true);
+	/* The 2 MiB leaves over the pieces going on to 4 KiB go before them (P40). */
+	if (ps->pmd && ps->nr)
+		kvm_gmem_invalidate(inode, ALIGN_DOWN(start, PMD_NR_PAGES),
+				    ALIGN(end, PMD_NR_PAGES));
 	for (size_t i = 0; i < ps->nr; i++)
 		hugetlb_restructuring_commit_split(&ps->preps[i]);
 	stats.splits += ps->nr;
@@ -513,7 +647,7 @@ static int convert_planned(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 		return err;
 	}
 	/* Point of no return: from here on nothing fails and nothing is undone. */
-	planned_commit_shared(inode, &ps);
+	planned_commit_shared(inode, &ps, start, end);
 	gmem_convert_commit(inode, start, end, to_private, &mas, entry);
 	stats.batches++;
 	/* Planted (test-only): no merge on to-private (P41). */

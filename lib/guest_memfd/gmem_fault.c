@@ -236,6 +236,23 @@ unsigned int kvm_gmem_mapping_order(struct gmem_file *file, pgoff_t index)
 }
 
 /*
+ * The folio's order where its own aligned range is all private, else 0: a
+ * whole huge folio answers as @rounded does; a 2 MiB piece of a split
+ * 1 GiB page looks at its own 2 MiB.
+ */
+static unsigned int folio_aligned_order(struct gmem_inode *inode, struct folio *folio,
+					unsigned int rounded)
+{
+	unsigned int order = folio_order(folio);
+
+	if (!order || order == inode->page_order)
+		return order ? rounded : 0;
+	return kvm_gmem_range_private(inode, folio->index, folio->index + folio_nr_pages(folio))
+		       ? order
+		       : 0;
+}
+
+/*
  * max_order: what the VM's strategy says (include/gmemsim/strategy.h), from
  * the folio order and both mapping-order rules; the built-ins give the folio
  * order capped by the rounded rule, or under wip by the unrounded one. The
@@ -259,6 +276,7 @@ static int gmem_max_order(struct gmem_file *file, struct folio *folio, pgoff_t i
 	if (gs_test_bug(GS_BUG_MAP_ORDER_UNROUNDED))
 		return (int)mapping_order_at(inode, index);
 	fault.rounded = mapping_order_at(inode, ALIGN_DOWN(index, 1UL << inode->page_order));
+	fault.aligned = folio_aligned_order(inode, folio, fault.rounded);
 	/* An aligned index gives both rules the same range: one tree walk, not two. */
 	fault.unrounded =
 		index % (1UL << inode->page_order) ? mapping_order_at(inode, index) : fault.rounded;

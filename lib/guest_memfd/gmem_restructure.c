@@ -19,6 +19,8 @@
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
 #include <gmemsim/hugetlb_restructuring.h>
+#include <gmemsim/sites.h>
+#include <gmemsim/strategy.h>
 #include <gmemsim/warn.h>
 
 #include <gmemsim/internal/gmem_int.h>
@@ -41,13 +43,65 @@ bool kvm_gmem_range_private(struct gmem_inode *inode, pgoff_t start, pgoff_t end
 	return true;
 }
 
+/* The pages of a 2 MiB piece of a split 1 GiB page. */
+#define PMD_PAGES (1UL << 9)
+
+/* The VM whose strategy decides for @inode: its files' (one VM per file). */
+static const struct gs_gmem_vm_info *inode_vm(struct gmem_inode *inode)
+{
+	if (list_empty(&inode->files))
+		return NULL;
+	return list_first_entry(&inode->files, struct gmem_file, list)->vm;
+}
+
+/*
+ * The strategy's split of the whole 1 GiB folio @folio toward [start, end)
+ * (the pages about to be shared; for a fresh folio, every page not private):
+ * 2 MiB pieces, those holding such a page on to 4 KiB (@mask), or, when the
+ * strategy splits to 4 KiB, @opts unchanged. True for the 2 MiB split.
+ */
+static bool split_toward(struct gmem_inode *inode, const struct gs_gmem_vm_info *vm,
+			 struct folio *folio, pgoff_t start, pgoff_t end, bool fresh,
+			 unsigned long *mask, struct hugetlb_split_opts *opts)
+{
+	struct gs_strategy_split split = {
+		.ino = inode->ino,
+		.index = folio->index,
+		.page_order = inode->page_order,
+		.folio_order = folio_order(folio),
+		.start = start > folio->index ? start : folio->index,
+		.end = end < folio->index + folio_nr_pages(folio)
+			       ? end
+			       : folio->index + folio_nr_pages(folio),
+	};
+
+	if (folio_order(folio) != inode->page_order || gmem_strategy_split_order(vm, &split) != 9)
+		return false;
+	memset(mask, 0, HUGETLB_SPLIT_SMALL_MAX / 8);
+	for (unsigned long k = 0; k < folio_nr_pages(folio) / PMD_PAGES; k++) {
+		pgoff_t r = folio->index + k * PMD_PAGES;
+		bool small = fresh ? !kvm_gmem_range_private(inode, r, r + PMD_PAGES)
+				   : r < split.end && r + PMD_PAGES > split.start;
+
+		if (small)
+			mask[k / BITS_PER_LONG] |= 1UL << (k % BITS_PER_LONG);
+	}
+	opts->new_order = 9;
+	opts->keep_hvo = true;
+	opts->small = mask;
+	return true;
+}
+
 /*
  * __maybe_split_fresh_folio() (P34): a fresh huge folio whose huge page is
- * not all private is split to order 0 before anyone sees it. The caller's
- * allocation reference follows the piece at @index.
+ * not all private is split before anyone sees it: to order 0, or under a
+ * strategy that splits to 2 MiB, to 2 MiB pieces with those not all
+ * private on to 4 KiB. The caller's allocation reference follows the piece
+ * at @index.
  */
 int kvm_gmem_split_fresh_folio(struct gmem_inode *inode, struct folio **foliop, pgoff_t index)
 {
+	unsigned long mask[HUGETLB_SPLIT_SMALL_MAX / BITS_PER_LONG];
 	struct folio *folio = *foliop;
 	struct hugetlb_split_opts opts = {
 		.extra_refs = 1,
@@ -58,6 +112,7 @@ int kvm_gmem_split_fresh_folio(struct gmem_inode *inode, struct folio **foliop, 
 	if (!inode->page_order ||
 	    kvm_gmem_range_private(inode, folio->index, folio->index + folio_nr_pages(folio)))
 		return 0;
+	split_toward(inode, inode_vm(inode), folio, 0, 0, true, mask, &opts);
 	err = hugetlb_restructuring_split_folio(&inode->filemap, folio->index, folio, &opts);
 	if (err) {
 		/* Nobody saw the folio: it leaves the page cache as it came. */
@@ -95,6 +150,28 @@ int kvm_gmem_prepare_split_huge_folio(struct gmem_inode *inode, struct folio *fo
 						   &opts);
 }
 
+int kvm_gmem_prepare_split_toward(struct gmem_inode *inode, const struct gs_gmem_vm_info *vm,
+				  struct folio *folio, pgoff_t start, pgoff_t end,
+				  struct hugetlb_split_prep *prep, bool *pmd)
+{
+	unsigned long mask[HUGETLB_SPLIT_SMALL_MAX / BITS_PER_LONG];
+	struct hugetlb_split_opts opts = {.extra_refs = 0};
+
+	*pmd = split_toward(inode, vm, folio, start, end, false, mask, &opts);
+	return hugetlb_restructuring_prepare_split(prep, &inode->filemap, folio->index, folio,
+						   &opts);
+}
+
+struct folio *kvm_gmem_split_piece_at(struct gmem_inode *inode, pgoff_t index)
+{
+	struct folio *folio;
+
+	if (inode->page_order <= 9)
+		return NULL;
+	folio = xa_load(&inode->filemap, index);
+	return folio && folio_test_needs_merge(folio) && folio_order(folio) == 9 ? folio : NULL;
+}
+
 /*
  * The pieces of the split huge page at @base, if every one of them is in
  * the page cache (a page whose pieces are partly gone merges later, through
@@ -119,7 +196,7 @@ static struct folio *split_page_pieces(struct gmem_inode *inode, pgoff_t base)
 	return first;
 }
 
-int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)
+static int prepare_merge(struct gmem_inode *inode, pgoff_t base, bool nofail)
 {
 	struct folio *first = split_page_pieces(inode, base);
 	int err;
@@ -128,7 +205,15 @@ int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)
 		return 1;
 	err = hugetlb_restructuring_can_merge(&inode->filemap, folio_pfn(first), NULL, 0);
 	err = err ?: kvm_gmem_merge_reserve(inode, base, GFP_KERNEL);
-	return err ? err : hugetlb_restructuring_prepare_merge(folio_pfn(first));
+	if (err)
+		return err;
+	return nofail ? hugetlb_restructuring_prepare_merge_nofail(folio_pfn(first))
+		      : hugetlb_restructuring_prepare_merge(folio_pfn(first));
+}
+
+int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)
+{
+	return prepare_merge(inode, base, false);
 }
 
 /*
@@ -136,14 +221,14 @@ int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)
  * used is zeroed now, so the merge does not make the first use zero the
  * data the other pieces hold (P9, P10).
  */
-static void zero_unused_pieces(struct gmem_inode *inode, pgoff_t base)
+static void zero_unused_pieces(struct gmem_inode *inode, pgoff_t base, pgoff_t nr)
 {
 	bool any = false;
 	pgoff_t i;
 
-	for (i = 0; i < gmem_huge_pages(inode); i++)
+	for (i = 0; i < nr; i++)
 		any |= folio_test_uptodate(xa_load(&inode->filemap, base + i));
-	for (i = 0; any && i < gmem_huge_pages(inode); i++) {
+	for (i = 0; any && i < nr; i++) {
 		struct folio *piece = xa_load(&inode->filemap, base + i);
 
 		if (folio_test_uptodate(piece))
@@ -160,14 +245,65 @@ void kvm_gmem_merge_huge_page(struct gmem_inode *inode, pgoff_t base)
 
 	if (WARN_ON(!first))
 		return;
-	zero_unused_pieces(inode, base);
+	zero_unused_pieces(inode, base, gmem_huge_pages(inode));
 	WARN_ON(!hugetlb_restructuring_merge_folio_reserved(&inode->filemap, &inode->merge_reserve,
 							    folio_pfn(first), NULL, 0));
 }
 
 void kvm_gmem_merge_for_undo(struct gmem_inode *inode, pgoff_t base)
 {
-	if (inode->page_order && kvm_gmem_prepare_merge(inode, base) == 0)
+	/* An undo must end as the state before: a piece's struct pages are not optional. */
+	if (inode->page_order && prepare_merge(inode, base, true) == 0)
 		kvm_gmem_merge_huge_page(inode, base);
 	kvm_gmem_merge_reserve_free(inode);
+}
+
+void kvm_gmem_cancel_merge(struct gmem_inode *inode, pgoff_t base)
+{
+	struct folio *first = split_page_pieces(inode, base);
+
+	if (first)
+		hugetlb_restructuring_cancel_merge(folio_pfn(first));
+}
+
+/* The first 4 KiB piece of the 2 MiB range at @r of a split 1 GiB page, or NULL. */
+static struct folio *small_pieces(struct gmem_inode *inode, pgoff_t r)
+{
+	struct folio *first;
+
+	if (inode->page_order <= 9)
+		return NULL;
+	first = xa_load(&inode->filemap, r);
+	if (!first || !folio_test_needs_merge(first) || folio_order(first) || first->index != r)
+		return NULL;
+	return first;
+}
+
+int kvm_gmem_prepare_merge_piece(struct gmem_inode *inode, pgoff_t r)
+{
+	struct folio *first = small_pieces(inode, r);
+	int err;
+
+	if (!first)
+		return 1;
+	err = hugetlb_restructuring_can_merge_piece(&inode->filemap, folio_pfn(first), 9);
+	/* A piece gone from the page cache: the range merges with its page, later. */
+	if (err == -EINVAL)
+		return 1;
+	err = err
+		      ?: gs_xa_reserve(&inode->filemap, &inode->merge_reserve,
+				       gs_xa_store_order_nodes(&inode->filemap, r, 9),
+				       GS_SITE_XARRAY_NODE, GFP_KERNEL);
+	return err == -EBUSY ? -EAGAIN : err;
+}
+
+void kvm_gmem_merge_piece(struct gmem_inode *inode, pgoff_t r)
+{
+	struct folio *first = small_pieces(inode, r);
+
+	if (WARN_ON(!first))
+		return;
+	zero_unused_pieces(inode, r, PMD_PAGES);
+	WARN_ON(!hugetlb_restructuring_merge_piece(&inode->filemap, &inode->merge_reserve,
+						   folio_pfn(first), 9));
 }

@@ -25,10 +25,14 @@ _Static_assert(GS_FLOW_PLANNED == (int)GS_CONVERSION_PLANNED &&
 		       GS_FLOW_RFC_V2 == (int)GS_CONVERSION_RFC_V2,
 	       "a flow is an ordering");
 
-/* A loaded object's strategy remembers its path, so loading it twice gives the same one. */
+/*
+ * A loaded object's strategy remembers its path, so loading it twice gives
+ * the same one; an ABI-1 table is copied into @v1, its ABI-2 hooks NULL.
+ */
 struct strategy_slot {
 	struct gs_strategy s;
 	char path[256];
+	struct gs_strategy_ops v1;
 };
 
 static struct strategy_slot registry[GS_STRATEGY_MAX];
@@ -52,6 +56,43 @@ static bool merge_always(const struct gs_strategy_page *page)
 	(void)page;
 	return true;
 }
+
+/*
+ * optimized: a 2 MiB piece of a split 1 GiB page is mapped at 2 MiB where
+ * its own range is all private; a whole page as the kernel maps it.
+ */
+static unsigned int aligned_max_order(const struct gs_strategy_fault *f)
+{
+	return f->aligned;
+}
+
+/* optimized: 1 GiB to 2 MiB pieces, those holding shared pages on to 4 KiB. */
+static unsigned int split_to_pmd(const struct gs_strategy_split *split)
+{
+	return split->page_order == 18 && split->folio_order == 18 ? 9 : 0;
+}
+
+/* optimized: every all-private 2 MiB range merges, not only the whole page. */
+static unsigned int merge_to_pmd(const struct gs_strategy_page *page)
+{
+	return page->page_order > 9 ? 9 : page->page_order;
+}
+
+static const struct gs_strategy_ops optimized_ops = {
+	.abi = GS_STRATEGY_ABI,
+	.size = sizeof(struct gs_strategy_ops),
+	.name = "optimized",
+	.summary = "planned's steps; 1 GiB splits to 2 MiB (HVO PUD to PMD), only the 2 MiB "
+		   "holding shared pages to 4 KiB; merges every all-private 2 MiB",
+	.flow = GS_FLOW_PLANNED,
+	.merge_on_private = merge_always,
+	.max_order = aligned_max_order,
+	.split_order = split_to_pmd,
+	.merge_order = merge_to_pmd,
+};
+
+/* The built-ins that are not an ordering's own, registered after those. */
+static const struct gs_strategy_ops *const extra_builtins[] = {&optimized_ops};
 
 #define BUILTIN(n, f, s, mo)                                                                \
 	{                                                                                   \
@@ -95,7 +136,7 @@ static const struct gs_strategy *lookup(const char *name)
 	return NULL;
 }
 
-/* The built-ins register first, on first use, so they are always 0..3. */
+/* The built-ins register first, on first use: the orderings' are always 0..3. */
 static void register_builtins(void)
 {
 	if (nr_registered)
@@ -104,14 +145,23 @@ static void register_builtins(void)
 		registry[f].s = (struct gs_strategy){.ops = &builtin_ops[f], .builtin = true};
 		nr_registered++;
 	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(extra_builtins); i++)
+		registry[nr_registered++].s =
+			(struct gs_strategy){.ops = extra_builtins[i], .builtin = true};
+}
+
+/* An ABI this library loads: its own, or ABI 1 (the table without the ABI-2 hooks). */
+static bool abi_known(unsigned int abi)
+{
+	return abi == GS_STRATEGY_ABI || abi == 1;
 }
 
 /* Why @ops cannot register (a static string), or NULL. */
 static const char *ops_invalid(const struct gs_strategy_ops *ops)
 {
-	if (ops->abi != GS_STRATEGY_ABI)
+	if (!abi_known(ops->abi))
 		return "built against another strategy ABI";
-	if (ops->size != sizeof(*ops))
+	if (ops->size != (ops->abi == 1 ? GS_STRATEGY_OPS_SIZE_V1 : sizeof(*ops)))
 		return "struct gs_strategy_ops of another size (built against another header)";
 	if (!name_ok(ops->name))
 		return "bad name (letters, digits, '-' and '_', at most 64)";
@@ -142,6 +192,12 @@ static struct strategy_slot *do_register(const struct gs_strategy_ops *ops, cons
 	}
 	slot = &registry[nr_registered++];
 	slot->s = (struct gs_strategy){.ops = ops};
+	/* Nothing past an ABI-1 table may be read: the hooks it lacks stay NULL. */
+	if (ops->abi == 1) {
+		slot->v1 = (struct gs_strategy_ops){0};
+		memcpy(&slot->v1, ops, GS_STRATEGY_OPS_SIZE_V1);
+		slot->s.ops = &slot->v1;
+	}
 	return slot;
 }
 
@@ -188,10 +244,10 @@ const struct gs_strategy *gs_strategy_load(const char *path, char *err, size_t e
 		return NULL;
 	}
 	/* Nothing else of the table can be read safely from another ABI. */
-	if (ops->abi != GS_STRATEGY_ABI) {
+	if (!abi_known(ops->abi)) {
 		snprintf(err, err ? errlen : 0,
-			 "%s: built against strategy ABI %u; this gmemsim has ABI %u (rebuild it "
-			 "against this gmemsim's <gmemsim/strategy.h>)",
+			 "%s: built against strategy ABI %u; this gmemsim has ABI %u and loads 1 "
+			 "(rebuild it against this gmemsim's <gmemsim/strategy.h>)",
 			 path, ops->abi, GS_STRATEGY_ABI);
 		dlclose(handle);
 		return NULL;
@@ -199,7 +255,10 @@ const struct gs_strategy *gs_strategy_load(const char *path, char *err, size_t e
 	slot = do_register(ops, &why);
 	if (!slot) {
 		snprintf(err, err ? errlen : 0, "%s: strategy '%s': %s", path,
-			 ops->size == sizeof(*ops) && ops->name ? ops->name : "?", why);
+			 !ops_invalid(ops) || (ops->size >= GS_STRATEGY_OPS_SIZE_V1 && ops->name)
+				 ? ops->name
+				 : "?",
+			 why);
 		dlclose(handle);
 		return NULL;
 	}
@@ -276,4 +335,30 @@ bool gmem_strategy_merge(const struct gs_gmem_vm_info *vm, const struct gmem_ino
 	};
 
 	return !ops->merge_on_private || ops->merge_on_private(&page);
+}
+
+unsigned int gmem_strategy_split_order(const struct gs_gmem_vm_info *vm,
+				       const struct gs_strategy_split *split)
+{
+	const struct gs_strategy_ops *ops = vm_ops(vm);
+
+	if (!ops->split_order || ops->flow != GS_FLOW_PLANNED)
+		return 0;
+	return ops->split_order(split) == 9 && split->folio_order > 9 ? 9 : 0;
+}
+
+unsigned int gmem_strategy_merge_order(const struct gs_gmem_vm_info *vm,
+				       const struct gmem_inode *inode, pgoff_t h)
+{
+	const struct gs_strategy_ops *ops = vm_ops(vm);
+	struct gs_strategy_page page = {
+		.ino = inode->ino,
+		.index = h,
+		.page_order = inode->page_order,
+		.nr_pages = 1UL << inode->page_order,
+	};
+
+	if (!ops->merge_order || ops->flow != GS_FLOW_PLANNED)
+		return inode->page_order;
+	return ops->merge_order(&page) == 9 && inode->page_order > 9 ? 9 : inode->page_order;
 }

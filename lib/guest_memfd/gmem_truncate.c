@@ -267,7 +267,7 @@ static void gmem_merge_split_pages(struct gmem_inode *inode, pgoff_t start, pgof
 			continue;
 		if (!hugetlb_restructuring_can_merge(&inode->filemap, pfn, NULL, 0) &&
 		    !kvm_gmem_merge_reserve(inode, base, GFP_KERNEL | __GFP_NOFAIL) &&
-		    !hugetlb_restructuring_prepare_merge(pfn))
+		    !hugetlb_restructuring_prepare_merge_nofail(pfn))
 			hugetlb_restructuring_merge_folio_reserved(
 				&inode->filemap, &inode->merge_reserve, pfn, NULL, 0);
 		/* The page is done either way: go on after it. */

@@ -720,6 +720,25 @@ static bool not_private_or_poisoned(const struct opage *pg, const void *arg)
 	return !pg->priv || (pg->alloc && pg->poisoned);
 }
 
+/*
+ * May a 1 GiB file hold 2 MiB folios? Under optimized (cfg.pmd_pieces)
+ * exactly over every all-private 2 MiB range outside an all-private 1 GiB
+ * page; under a strategy of its own (split_order, merge_order) maybe.
+ */
+static bool pmd_folios(const struct ofile *f)
+{
+	return (f->cfg.pmd_pieces || f->cfg.custom_strategy) && f->cfg.page_order > 9;
+}
+
+/* Is the 2 MiB range holding @index all private (and unpoisoned), in such a file? */
+static bool pmd_private(const struct ofile *f, uint64_t index)
+{
+	uint64_t base = index & ~511ULL;
+
+	return pmd_folios(f) &&
+	       first_where(f, base, base + 512, not_private_or_poisoned, NULL) == base + 512;
+}
+
 /* Rule 35: a huge leaf needs gfn and index aligned alike and the whole huge page in the slot. */
 static bool slot_allows_huge(uint64_t gfn, uint64_t index, uint64_t first, uint64_t npages,
 			     unsigned int order)
@@ -741,6 +760,9 @@ static int level_bound(const struct ofile *f, uint64_t index, uint64_t gfn, uint
 	if (slot_allows_huge(gfn, index, slot_gfn, slot_npages, f->cfg.page_order) &&
 	    first_where(f, base, base + nr, not_private_or_poisoned, NULL) == base + nr)
 		return f->cfg.page_order >= 18 ? 3 : 2;
+	/* optimized: a 2 MiB folio over an all-private 2 MiB range of a 1 GiB file. */
+	if (pmd_private(f, index) && slot_allows_huge(gfn, index, slot_gfn, slot_npages, 9))
+		return 2;
 	return 1;
 }
 
@@ -810,6 +832,8 @@ int gs_oracle_get_pfn(struct gs_oracle *o, int id, uint64_t index, struct gs_ora
 	p->max_order = first_where(f, base, base + nr, not_private_or_poisoned, NULL) == base + nr
 			       ? f->cfg.page_order
 			       : 0;
+	if (!p->max_order && pmd_private(f, index))
+		p->max_order = 9;
 	/* P39: the WIP branch's unrounded range may give less than the folio order. */
 	p->max_order_exact = f->cfg.in_place && f->cfg.conversion != GS_CONVERSION_WIP &&
 			     !f->cfg.custom_strategy;
@@ -1194,6 +1218,27 @@ static void ival_add(GArray *a, uint64_t s, uint64_t e, uint64_t order)
 }
 
 /*
+ * The orders over an allocated, all-private stretch [a, b): the aligned
+ * huge pages inside it whole, the edges in pieces of order 0, or, for
+ * optimized (@pmd), their aligned 2 MiB ranges as 2 MiB pieces first.
+ */
+static void private_orders(GArray *out, uint64_t a, uint64_t b, unsigned int order, bool pmd)
+{
+	uint64_t nr = 1ULL << order, ha = MIN((a + nr - 1) & ~(nr - 1), b),
+		 hb = MAX(b & ~(nr - 1), ha);
+
+	if (pmd) {
+		private_orders(out, a, ha, 9, false);
+		ival_add(out, ha, hb, order);
+		private_orders(out, hb, b, 9, false);
+		return;
+	}
+	ival_add(out, a, ha, 0);
+	ival_add(out, ha, hb, order);
+	ival_add(out, hb, b, 0);
+}
+
+/*
  * The folio order each allocated index must have (P25, P34, P37; P35 for
  * wip, P25 for rfc-v2): a huge page is one folio of the page order exactly
  * when all of it is private, else pieces of order 0. Every ordering that
@@ -1203,14 +1248,13 @@ static void ival_add(GArray *a, uint64_t s, uint64_t e, uint64_t order)
  */
 static void expected_orders(const struct ofile *f, GArray *out)
 {
-	uint64_t nr = huge_nr(f);
 	guint first = 0;
 
 	for (guint i = 1; i <= f->runs->len; i++) {
 		const struct orun *s = &g_array_index(f->runs, struct orun, first);
 		const struct orun *r =
 			i < f->runs->len ? &g_array_index(f->runs, struct orun, i) : NULL;
-		uint64_t a = s->start, b, ha, hb;
+		uint64_t a = s->start, b;
 
 		/* a stretch of runs equally allocated and private: [a, b) */
 		if (r && r->pg.alloc == s->pg.alloc && r->pg.priv == s->pg.priv)
@@ -1219,11 +1263,10 @@ static void expected_orders(const struct ofile *f, GArray *out)
 		first = i;
 		if (!s->pg.alloc)
 			continue;
-		ha = s->pg.priv ? MIN((a + nr - 1) & ~(nr - 1), b) : b;
-		hb = MAX(b & ~(nr - 1), ha);
-		ival_add(out, a, ha, 0);
-		ival_add(out, ha, hb, f->cfg.page_order);
-		ival_add(out, hb, b, 0);
+		if (s->pg.priv)
+			private_orders(out, a, b, f->cfg.page_order, pmd_folios(f));
+		else
+			ival_add(out, a, b, 0);
 	}
 }
 
@@ -1247,9 +1290,14 @@ static void compare_orders(const struct ofile *f, GArray *sim, const char *op,
 			p = j < sim->len ? &g_array_index(sim, struct sival, j) : NULL;
 			if (!p || p->start > cur)
 				break; /* not allocated: the "allocated" field says so */
-			/* A strategy of its own may leave an all-private page in pieces. */
+			/*
+			 * A strategy of its own may leave an all-private range in
+			 * pieces: of 4 KiB, or of 2 MiB where it is all private.
+			 */
 			if ((p->val >> 8 & 0xff) != e->val &&
-			    !(f->cfg.custom_strategy && !(p->val >> 8 & 0xff))) {
+			    !(f->cfg.custom_strategy &&
+			      (!(p->val >> 8 & 0xff) ||
+			       ((p->val >> 8 & 0xff) == 9 && e->val >= 9)))) {
 				(*n)++;
 				gs_check_violation(r,
 						   "%s: index 0x%" PRIx64

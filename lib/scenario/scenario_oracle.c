@@ -287,6 +287,8 @@ static void after_create(struct gs_scenario_oracle *so, struct line *l, const st
 		cfg.in_place = file->vm->in_place_conversion;
 		cfg.has_private_mem = file->vm->has_private_mem;
 		cfg.custom_strategy = file->vm->strategy && !file->vm->strategy->builtin;
+		cfg.pmd_pieces = file->vm->strategy && file->vm->strategy->builtin &&
+				 !strcmp(file->vm->strategy->ops->name, "optimized");
 	}
 	id = gs_oracle_create(so->o, gs_op_u64(op, "size", 0), &cfg, &p);
 	/* Without vm= the line makes its own VM first: that KVM_CREATE_VM's ENOMEM is no answer. */

@@ -61,7 +61,7 @@ set +e
 "$bin" check-strategy "$badabi" "${files[@]}" >"$tmp/bad" 2>&1
 st=$?
 set -e
-[ $st = 2 ] && grep -q 'ABI 2; this gmemsim has ABI 1' "$tmp/bad" ||
+[ $st = 2 ] && grep -q 'ABI 3; this gmemsim has ABI 2' "$tmp/bad" ||
 	{ cat "$tmp/bad"; fail "another ABI: exit $st"; }
 set +e
 "$bin" check-strategy no-such-strategy "${files[@]}" >"$tmp/bad" 2>&1

@@ -148,6 +148,37 @@ int kvm_gmem_prepare_split_huge_folio(struct gmem_inode *inode, struct folio *fo
 				      struct hugetlb_split_prep *prep);
 
 /*
+ * kvm_gmem_prepare_split_toward() - the same for a conversion of [start,
+ * end) to shared under @vm's strategy: a whole 1 GiB folio whose strategy
+ * splits to 2 MiB (split_order) splits to 2 MiB pieces, those overlapping
+ * [start, end) on to 4 KiB; *pmd says so. A 2 MiB piece splits to 4 KiB.
+ */
+int kvm_gmem_prepare_split_toward(struct gmem_inode *inode, const struct gs_gmem_vm_info *vm,
+				  struct folio *folio, pgoff_t start, pgoff_t end,
+				  struct hugetlb_split_prep *prep, bool *pmd);
+
+/*
+ * kvm_gmem_split_piece_at() - the 2 MiB piece of a split 1 GiB page holding
+ * @index, or NULL (a whole folio, 4 KiB pieces, a 2 MiB file).
+ */
+struct folio *kvm_gmem_split_piece_at(struct gmem_inode *inode, pgoff_t index);
+
+/*
+ * kvm_gmem_prepare_merge_piece() - may the 4 KiB pieces of the 2 MiB range
+ * at @r of a split 1 GiB page merge to one 2 MiB piece now? 1: nothing to
+ * merge there; 0: yes (the store's node reserved); -EAGAIN, -ENOMEM.
+ * kvm_gmem_merge_piece() then merges it; it cannot fail.
+ */
+int kvm_gmem_prepare_merge_piece(struct gmem_inode *inode, pgoff_t r);
+void kvm_gmem_merge_piece(struct gmem_inode *inode, pgoff_t r);
+
+/*
+ * kvm_gmem_cancel_merge() - undo a kvm_gmem_prepare_merge() whose merge
+ * will not happen (HVO of the pieces put back without allocating).
+ */
+void kvm_gmem_cancel_merge(struct gmem_inode *inode, pgoff_t base);
+
+/*
  * kvm_gmem_prepare_merge() - may the split huge page at @base merge now?
  * 1: nothing to merge (not split, or pieces missing from the page cache);
  * 0: yes, and the merge's fallible steps are done (HVO restored on the
@@ -193,5 +224,15 @@ unsigned int gmem_strategy_max_order(const struct gs_gmem_vm_info *vm,
 /* To private: does @vm's strategy merge the all-private huge page of @inode at @h now? */
 bool gmem_strategy_merge(const struct gs_gmem_vm_info *vm, const struct gmem_inode *inode,
 			 pgoff_t h);
+
+struct gs_strategy_split;
+
+/* To shared: the order @vm's strategy splits a folio to (0, or 9 for a 1 GiB folio). */
+unsigned int gmem_strategy_split_order(const struct gs_gmem_vm_info *vm,
+				       const struct gs_strategy_split *split);
+
+/* To private: the smallest order the pieces of the split page at @h merge to. */
+unsigned int gmem_strategy_merge_order(const struct gs_gmem_vm_info *vm,
+				       const struct gmem_inode *inode, pgoff_t h);
 
 #endif /* GS_LIB_GMEM_INT_H */
