@@ -35,6 +35,11 @@ struct gs_check_report;
  *              (include/gmemsim/strategy.h): its merges and mapping orders
  *              are its own, so an all-private huge page may stay in 4 KiB
  *              pieces and get_pfn's max_order is judged as an upper bound
+ * @thp: a file without HugeTLB of a VM whose strategy has the thp backing
+ *       (KVM_GUEST_MEMFD_ALLOW_HUGEPAGE): the size is a multiple of 2 MiB,
+ *       folios are 2 MiB where possible (best effort: the oracle requires
+ *       every used page allocated and allows the rest of its 2 MiB block),
+ *       a 2 MiB mapping where the whole block is private, never promised
  */
 struct gs_oracle_cfg {
 	uint64_t flags;
@@ -45,6 +50,7 @@ struct gs_oracle_cfg {
 	bool in_place;
 	bool has_private_mem;
 	bool custom_strategy;
+	bool thp;
 };
 
 /**

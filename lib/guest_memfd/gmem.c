@@ -64,6 +64,9 @@ static int gmem_check_create(const struct gs_gmem_vm_info *vm, loff_t size, uint
 		return -EINVAL;
 	if (size <= 0 || size % (loff_t)(PAGE_SIZE << page_order))
 		return -EINVAL;
+	/* KVM_GUEST_MEMFD_ALLOW_HUGEPAGE's rule: the size is a multiple of the PMD size. */
+	if (!hugetlb && vm && gmem_strategy_thp(vm) && size % (loff_t)(PAGE_SIZE << 9))
+		return -EINVAL;
 	return 0;
 }
 
@@ -87,6 +90,7 @@ static int gmem_inode_init(struct gmem_inode *inode, const struct gs_gmem_vm_inf
 	inode->size = size;
 	inode->flags = flags;
 	inode->page_order = page_order;
+	inode->thp = !(flags & GS_GUEST_MEMFD_FLAG_HUGETLB) && vm && gmem_strategy_thp(vm);
 	inode->profile = vm ? vm->profile : GS_GMEM_PROFILE_DESIGN;
 	inode->arch = vm ? vm->ops : NULL;
 	inode->refs = 1;
@@ -250,11 +254,16 @@ void kvm_gmem_zero_folio(struct folio *folio)
 	folio_set_uptodate(folio);
 }
 
-/* A fresh folio of the file's page size, for @index rounded down to it. */
-static struct folio *gmem_alloc_folio(struct gmem_inode *inode, pgoff_t index)
+/*
+ * A fresh folio of the file's page size, for @index rounded down to it
+ * (*@base); a thp file's may be 2 MiB at the block's start.
+ */
+static struct folio *gmem_alloc_folio(struct gmem_inode *inode, pgoff_t index, pgoff_t *base)
 {
 	struct folio *folio;
 
+	if (inode->thp)
+		return kvm_gmem_thp_alloc(inode, index, base);
 	if (!inode->spool)
 		return gs_folio_alloc_order0(GFP_KERNEL);
 	folio = hugetlb_file_alloc_folio(inode->spool, NULL, index);
@@ -291,7 +300,7 @@ struct folio *kvm_gmem_get_folio(struct gmem_inode *inode, pgoff_t index, bool c
 	*err = 0;
 	if (folio || !create)
 		return folio;
-	folio = gmem_alloc_folio(inode, base);
+	folio = gmem_alloc_folio(inode, base, &base);
 	if (!folio) {
 		*err = -ENOMEM;
 		return NULL;
@@ -416,11 +425,15 @@ static unsigned long gmem_folio_bad_pages(const struct folio *folio, unsigned lo
 
 /*
  * The order a filemap entry may have: the file's page order, or below it for
- * a piece of a split HugeTLB page (needs-merge, aligned to its own order).
+ * a piece of a split HugeTLB page (needs-merge, aligned to its own order);
+ * 9 (aligned) or 0 in a file of the thp backing.
  */
 static bool entry_order_ok(const struct gmem_inode *inode, pgoff_t index, const struct folio *folio,
 			   int order)
 {
+	if (inode->thp)
+		return order == (int)folio_order(folio) && (!order || order == 9) &&
+		       IS_ALIGNED(index, 1UL << order) && !folio_test_hugetlb(folio);
 	if (order != (int)folio_order(folio) || order > (int)inode->page_order)
 		return false;
 	if (order == (int)inode->page_order)

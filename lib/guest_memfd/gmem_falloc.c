@@ -37,6 +37,8 @@ static int gmem_punch_hole(struct gmem_inode *inode, loff_t offset, loff_t len)
 	/* No upper bound: a hole at or past i_size punches nothing. */
 	if (end > gmem_nr_pages(inode))
 		end = gmem_nr_pages(inode);
+	/* A THP across an edge is split, or zeroed in part where it cannot be. */
+	kvm_gmem_thp_trim(inode, &start, &end);
 	/* Split huge pages must merge: EAGAIN while a piece is pinned (P36). */
 	return kvm_gmem_merge_truncate_range(inode, start, end, true);
 }

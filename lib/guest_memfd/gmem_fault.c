@@ -253,6 +253,11 @@ static int gmem_max_order(struct gmem_file *file, struct folio *folio, pgoff_t i
 		.folio_order = folio_order(folio),
 	};
 
+	/* A THP may be part shared (to private does not split it): 2 MiB only when all private. */
+	if (inode->thp && fault.folio_order && file->vm && file->vm->in_place_conversion &&
+	    kvm_gmem_range_shareability(inode, folio->index,
+					folio->index + folio_nr_pages(folio)) != SHAREABILITY_GUEST)
+		return 0;
 	if (!inode->page_order || !file->vm || !file->vm->in_place_conversion)
 		return (int)fault.folio_order;
 	/* Planted (test-only): P39's unrounded range, and no folio cap, so it can over-map. */

@@ -22,7 +22,8 @@
 _Static_assert(GS_FLOW_PLANNED == (int)GS_CONVERSION_PLANNED &&
 		       GS_FLOW_V8 == (int)GS_CONVERSION_V8 &&
 		       GS_FLOW_WIP == (int)GS_CONVERSION_WIP &&
-		       GS_FLOW_RFC_V2 == (int)GS_CONVERSION_RFC_V2,
+		       GS_FLOW_RFC_V2 == (int)GS_CONVERSION_RFC_V2 &&
+		       GS_FLOW_PUNCH_HOLE == (int)GS_CONVERSION_PUNCH_HOLE,
 	       "a flow is an ordering");
 
 /* A loaded object's strategy remembers its path, so loading it twice gives the same one. */
@@ -53,11 +54,13 @@ static bool merge_always(const struct gs_strategy_page *page)
 	return true;
 }
 
-#define BUILTIN(n, f, s, mo)                                                                \
+#define BUILTIN_BACKED(n, f, s, mo, b)                                                      \
 	{                                                                                   \
 		.abi = GS_STRATEGY_ABI, .size = sizeof(struct gs_strategy_ops), .name = n,  \
 		.summary = s, .flow = f, .merge_on_private = merge_always, .max_order = mo, \
+		.backing = b,                                                               \
 	}
+#define BUILTIN(n, f, s, mo) BUILTIN_BACKED(n, f, s, mo, GS_STRATEGY_BACKING_PAGES)
 
 /* Indexed by enum gs_strategy_flow (= enum gs_gmem_conversion). */
 static const struct gs_strategy_ops builtin_ops[GS_FLOW_NR] = {
@@ -74,6 +77,22 @@ static const struct gs_strategy_ops builtin_ops[GS_FLOW_NR] = {
 	[GS_FLOW_RFC_V2] = BUILTIN("rfc-v2", GS_FLOW_RFC_V2,
 				   "P20, P25: a work list with rollback, restructure per item",
 				   rounded_max_order),
+	[GS_FLOW_PUNCH_HOLE] = BUILTIN_BACKED(
+		"punch-hole", GS_FLOW_PUNCH_HOLE,
+		"seed 002: convert by punching and refaulting (contents lost), thp backing: "
+		"every conversion leaves 4 KiB holes, HugeTLB files EOPNOTSUPP",
+		rounded_max_order, GS_STRATEGY_BACKING_THP),
+};
+
+/*
+ * Built-ins that are no ordering of their own, registered after those of
+ * builtin_ops (so gs_strategy_builtin() indexes by flow).
+ */
+static const struct gs_strategy_ops extra_builtin_ops[] = {
+	BUILTIN_BACKED("thp", GS_FLOW_PLANNED,
+		       "seeds 001, 002: best-effort 2 MiB folios without HugeTLB (ALLOW_HUGEPAGE), "
+		       "4 KiB when none is free, split on conversion, never merged",
+		       rounded_max_order, GS_STRATEGY_BACKING_THP),
 };
 
 static bool name_ok(const char *name)
@@ -104,6 +123,9 @@ static void register_builtins(void)
 		registry[f].s = (struct gs_strategy){.ops = &builtin_ops[f], .builtin = true};
 		nr_registered++;
 	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(extra_builtin_ops); i++)
+		registry[nr_registered++].s =
+			(struct gs_strategy){.ops = &extra_builtin_ops[i], .builtin = true};
 }
 
 /* Why @ops cannot register (a static string), or NULL. */
@@ -117,6 +139,8 @@ static const char *ops_invalid(const struct gs_strategy_ops *ops)
 		return "bad name (letters, digits, '-' and '_', at most 64)";
 	if ((unsigned int)ops->flow >= GS_FLOW_NR)
 		return "bad flow";
+	if (ops->backing > GS_STRATEGY_BACKING_THP)
+		return "bad backing";
 	return NULL;
 }
 
@@ -276,4 +300,9 @@ bool gmem_strategy_merge(const struct gs_gmem_vm_info *vm, const struct gmem_ino
 	};
 
 	return !ops->merge_on_private || ops->merge_on_private(&page);
+}
+
+bool gmem_strategy_thp(const struct gs_gmem_vm_info *vm)
+{
+	return vm_ops(vm)->backing == GS_STRATEGY_BACKING_THP;
 }
