@@ -191,7 +191,7 @@ struct folio *gs_folio_alloc_thp(gfp_t gfp)
 	struct page_chunk *c;
 	struct folio *folio;
 
-	if (gs_inject_should_fail(GS_SITE_PAGE_ALLOC, PAGE_SIZE << CHUNK_ORDER, gfp))
+	if (gs_inject_should_fail(GS_SITE_PAGE_ALLOC_THP, PAGE_SIZE << CHUNK_ORDER, gfp))
 		return NULL;
 	c = gs_alloc(GS_SITE_PAGE_ALLOC, sizeof(*c), gfp | __GFP_ZERO | __GFP_NOFAIL);
 	if (!c)

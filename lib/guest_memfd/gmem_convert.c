@@ -1080,13 +1080,16 @@ static int __kvm_gmem_set_attributes(struct gmem_inode *inode, pgoff_t start, pg
 	}
 	/* THPs split before any ordering's steps; a split is never undone (gmem_thp.c). */
 	if (order != GS_CONVERSION_PUNCH_HOLE) {
-		err = kvm_gmem_thp_split_range(inode, start, end, to_private, err_index);
+		err = kvm_gmem_thp_split_range(inode, start, end, to_private, err_index, &partial);
 		if (err == -EAGAIN) {
 			lru_add_drain_all();
-			err = kvm_gmem_thp_split_range(inode, start, end, to_private, err_index);
+			err = kvm_gmem_thp_split_range(inode, start, end, to_private, err_index,
+						       &partial);
 		}
-		if (err)
+		if (err) {
+			stats.partial += partial;
 			return err;
+		}
 	}
 	switch (order) {
 	case GS_CONVERSION_PUNCH_HOLE:

@@ -25,8 +25,9 @@ int kvm_gmem_punch_convert(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 	int err;
 
 	/* A THP across an edge is split first; one that cannot be is zeroed in part. */
-	kvm_gmem_thp_trim(inode, &s, &e);
-	err = kvm_gmem_merge_truncate_range(inode, s, e, true);
+	err = kvm_gmem_thp_trim(inode, &s, &e);
+	if (!err)
+		err = kvm_gmem_merge_truncate_range(inode, s, e, true);
 	gs_trace("gmem.punch_convert", GS_TF_U("ino", inode->ino), GS_TF_X("start", start),
 		 GS_TF_X("end", end), GS_TF_S("ret", err));
 	if (err)

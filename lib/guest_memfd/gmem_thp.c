@@ -6,9 +6,10 @@
  * and 002). A new folio is order 9 when its aligned 2 MiB block lies wholly
  * in the file and holds no folio yet and the buddy allocator has a free
  * 2 MiB block (lib/page_alloc.c), else order 0: no huge mapping is promised.
- * Such a folio is split, never merged back: a conversion splits what it
- * changes in part (split_huge_page(), -EAGAIN while a page is referenced
- * beyond the page cache), a punch splits the folios across its edges and,
+ * Such a folio is split, never merged back: a conversion to shared splits
+ * each it touches that has a private page (split_huge_page(), -EAGAIN
+ * while a page is referenced beyond the page cache; to private splits
+ * nothing), a punch splits the folios across its edges and,
  * as truncate_inode_partial_folio() does when that split fails, zeroes
  * their part instead. No kernel code is copied; the kernel's shmem and
  * filemap THP paths are the model.
@@ -30,18 +31,18 @@
 #define THP_ORDER 9
 #define THP_NR	  (1UL << THP_ORDER)
 
-/* One shareability over [start, end): an intact THP is never part shared. */
-static bool thp_uniform(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+/* The shareability entry all of [start, end) has, or NULL when it has two. */
+static void *thp_kind(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
 	MA_STATE(mas, &inode->shareability, start, start);
 	void *first = NULL, *entry;
 
 	mas_for_each (&mas, entry, end - 1) {
 		if (first && entry != first)
-			return false;
+			return NULL;
 		first = entry;
 	}
-	return true;
+	return first;
 }
 
 /* The block at @base is wholly in the file, of one shareability, and has no folio yet. */
@@ -53,7 +54,7 @@ static bool thp_block_free(struct gmem_inode *inode, pgoff_t base)
 		return false;
 	if (xa_find(&inode->filemap, &index, base + THP_NR - 1, XA_PRESENT))
 		return false;
-	return thp_uniform(inode, base, base + THP_NR);
+	return thp_kind(inode, base, base + THP_NR) != NULL;
 }
 
 struct folio *kvm_gmem_thp_alloc(struct gmem_inode *inode, pgoff_t index, pgoff_t *base)
@@ -80,35 +81,52 @@ static void *piece_at(unsigned long index, void *arg)
 	return pfn_to_page(folio_pfn(head) + (index - head->index));
 }
 
+/* can_split_folio(): nobody but the page cache and the host's mappings holds it. */
+static bool thp_can_split(struct folio *folio)
+{
+	return folio_ref_count(folio) == (int)folio_nr_pages(folio) + folio_mapcount(folio);
+}
+
 /*
- * split_huge_page() of a THP the page cache holds: the host's mappings go
- * first (unmap_folio(); a refault maps 4 KiB pages), the page cache's node
- * for the pieces is allocated, then the folio is split if only the page
- * cache references it, and each piece takes its own entry.
+ * The split itself, the page cache's node in @xas already allocated: the
+ * host's mappings go (unmap_folio(); a refault maps 4 KiB pages), the folio
+ * is split and each piece takes its own entry. Cannot fail after
+ * thp_can_split().
+ */
+static void thp_split_prepared(struct gmem_inode *inode, struct folio *folio, struct xa_state *xas)
+{
+	pgoff_t index = folio->index;
+
+	kvm_gmem_unmap_host(inode, index, index + folio_nr_pages(folio));
+	if (WARN_ON_ONCE(folio_split_refs(folio, 0, NULL, GS_SPLIT_UNIFORM, 0)))
+		return;
+	xas_lock(xas);
+	xas_split(xas, folio, THP_ORDER);
+	gs_xas_split_store(xas, THP_ORDER, piece_at, folio);
+	xas_unlock(xas);
+	gs_metrics_split(THP_ORDER, 0);
+	gs_page_alloc_thp_split();
+	gs_trace("gmem.thp_split", GS_TF_U("ino", inode->ino), GS_TF_X("index", index));
+}
+
+/*
+ * split_huge_page() of a THP the page cache holds: -EAGAIN while someone
+ * else holds it, -ENOMEM without the page cache's node, both before
+ * anything changed.
  */
 static int thp_split(struct gmem_inode *inode, struct folio *folio)
 {
-	pgoff_t index = folio->index;
-	XA_STATE_ORDER(xas, &inode->filemap, index, 0);
+	XA_STATE_ORDER(xas, &inode->filemap, folio->index, 0);
 	int err;
 
-	kvm_gmem_unmap_host(inode, index, index + folio_nr_pages(folio));
+	if (!thp_can_split(folio))
+		return -EAGAIN;
 	xas_split_alloc(&xas, folio, THP_ORDER, GFP_KERNEL);
 	err = xas_error(&xas);
 	if (!err)
-		err = folio_split_refs(folio, 0, NULL, GS_SPLIT_UNIFORM, 0);
-	if (!err) {
-		xas_lock(&xas);
-		xas_split(&xas, folio, THP_ORDER);
-		gs_xas_split_store(&xas, THP_ORDER, piece_at, folio);
-		xas_unlock(&xas);
-		gs_metrics_split(THP_ORDER, 0);
-		gs_page_alloc_thp_split();
-	}
+		thp_split_prepared(inode, folio, &xas);
 	xas_destroy(&xas);
-	gs_trace("gmem.thp_split", GS_TF_U("ino", inode->ino), GS_TF_X("index", index),
-		 GS_TF_S("ret", err));
-	return err == -EBUSY ? -EAGAIN : err;
+	return err;
 }
 
 /* The THP holding @index, or NULL. */
@@ -120,29 +138,30 @@ static struct folio *thp_at(struct gmem_inode *inode, pgoff_t index)
 }
 
 int kvm_gmem_thp_split_range(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool to_private,
-			     pgoff_t *err_index)
+			     pgoff_t *err_index, bool *partial)
 {
 	void *want = xa_mk_value(to_private ? SHAREABILITY_GUEST : SHAREABILITY_ALL);
 	unsigned long index;
 	struct folio *folio;
 	int err;
 
-	if (!inode->thp)
+	/*
+	 * To private splits nothing: a part-private THP is mapped at 4 KiB
+	 * (KVM sees mixed attributes; get_pfn's max_order is 0 there).
+	 */
+	if (!inode->thp || to_private)
 		return 0;
 	xa_for_each_range (&inode->filemap, index, folio, start, end - 1) {
-		bool inside = folio->index >= start && folio->index + folio_nr_pages(folio) <= end;
-
-		/* Its pages are all of one kind: already @want, nothing changes in it. */
-		if (!folio_order(folio) || mtree_load(&inode->shareability, folio->index) == want)
-			continue;
-		/* Shared pages are 4 KiB (as P25's); a private THP wholly converted stays whole. */
-		if (inside && to_private)
+		/* Shared pages are 4 KiB (as P25's): split each THP that still has a private page. */
+		if (!folio_order(folio) ||
+		    thp_kind(inode, folio->index, folio->index + folio_nr_pages(folio)) == want)
 			continue;
 		err = thp_split(inode, folio);
 		if (err) {
 			*err_index = folio->index > start ? folio->index : start;
 			return err;
 		}
+		*partial = true;
 	}
 	return 0;
 }
@@ -161,32 +180,57 @@ static void thp_zero_part(struct folio *folio, pgoff_t start, pgoff_t end)
 		       (last - first) << PAGE_SHIFT);
 }
 
-/* A THP across the edge at @edge: split it, else zero its part in [start, end). */
-static pgoff_t thp_trim_edge(struct gmem_inode *inode, pgoff_t edge, pgoff_t start, pgoff_t end)
+/* The THP holding @edge when it reaches out of [start, end), or NULL. */
+static struct folio *thp_across(struct gmem_inode *inode, pgoff_t edge, pgoff_t start, pgoff_t end)
 {
 	struct folio *folio = thp_at(inode, edge);
 
 	if (!folio || (folio->index >= start && folio->index + folio_nr_pages(folio) <= end))
-		return 0;
-	if (!thp_split(inode, folio))
-		return 0;
-	thp_zero_part(folio, start, end);
-	return 1;
+		return NULL;
+	return folio;
 }
 
-void kvm_gmem_thp_trim(struct gmem_inode *inode, pgoff_t *start, pgoff_t *end)
+/* Split @folio, or zero its part of [start, end) when it is held: true if zeroed. */
+static bool thp_trim_one(struct gmem_inode *inode, struct folio *folio, struct xa_state *xas,
+			 pgoff_t start, pgoff_t end)
+{
+	if (thp_can_split(folio)) {
+		thp_split_prepared(inode, folio, xas);
+		return false;
+	}
+	thp_zero_part(folio, start, end);
+	return true;
+}
+
+int kvm_gmem_thp_trim(struct gmem_inode *inode, pgoff_t *start, pgoff_t *end)
 {
 	pgoff_t s = *start, e = *end;
-	struct folio *folio;
+	struct folio *a, *b;
+	int err;
 
 	if (!inode->thp || s >= e)
-		return;
-	if (thp_trim_edge(inode, s, s, e)) {
-		folio = thp_at(inode, s);
-		*start = folio->index + folio_nr_pages(folio) < e ? folio->index + THP_NR : e;
-	}
-	if (*start < e && thp_trim_edge(inode, e - 1, s, e)) {
-		folio = thp_at(inode, e - 1);
-		*end = folio->index > *start ? folio->index : *start;
-	}
+		return 0;
+	a = thp_across(inode, s, s, e);
+	b = thp_across(inode, e - 1, s, e);
+	if (b == a)
+		b = NULL;
+	if (!a && !b)
+		return 0;
+	/* Every fallible step first: the nodes, then the guest's leaves across the edges. */
+	XA_STATE_ORDER(xa, &inode->filemap, a ? a->index : 0, 0);
+	XA_STATE_ORDER(xb, &inode->filemap, b ? b->index : 0, 0);
+	if (a)
+		xas_split_alloc(&xa, a, THP_ORDER, GFP_KERNEL);
+	if (b && !xas_error(&xa))
+		xas_split_alloc(&xb, b, THP_ORDER, GFP_KERNEL);
+	err = xas_error(&xa) ? xas_error(&xa) : xas_error(&xb);
+	if (!err)
+		err = kvm_gmem_split_cross_boundary_leafs(inode, s, e, KVM_FILTER_PRIVATE);
+	if (!err && a && thp_trim_one(inode, a, &xa, s, e))
+		*start = a->index + THP_NR < e ? a->index + THP_NR : e;
+	if (!err && b && thp_trim_one(inode, b, &xb, s, e))
+		*end = b->index > *start ? b->index : *start;
+	xas_destroy(&xa);
+	xas_destroy(&xb);
+	return err;
 }

@@ -537,6 +537,12 @@ static uint64_t failed_unit_end(const struct ofile *f, uint64_t bad, uint64_t e)
 	}
 }
 
+static bool is_mapped(const struct opage *pg, const void *arg)
+{
+	(void)arg;
+	return pg->alloc && pg->mapped;
+}
+
 static bool is_shared(const struct opage *pg, const void *arg)
 {
 	(void)arg;
@@ -550,22 +556,31 @@ static bool is_private(const struct opage *pg, const void *arg)
 }
 
 /*
- * Seed 001: to shared splits each 2 MiB folio with a private page
- * (split_huge_page()). A block of both kinds may be a folio whose shared
- * pages the host maps (unmapped by the split) or pins (the split fails:
- * -EAGAIN); whether it is one folio is best effort, not predicted.
+ * Seed 001: whether a 2 MiB block of a thp file is one folio is best
+ * effort, not predicted. If it is, to private counts the references of
+ * the whole folio (a pin anywhere in it: -EAGAIN), and to shared splits it
+ * where it has a private page (split_huge_page(): a pin fails it, -EAGAIN;
+ * the host's mappings of its shared pages go).
  */
-static void thp_split_risks(struct ofile *f, uint64_t s, uint64_t e, struct gs_oracle_pred *p)
+static void thp_split_risks(struct ofile *f, uint64_t s, uint64_t e, uint8_t to,
+			    struct gs_oracle_pred *p)
 {
 	for (uint64_t b = s & ~511ULL; b < e; b += 512) {
 		uint64_t be = MIN(b + 512, f->npages);
+		bool pinned = first_where(f, b, be, is_pinned, NULL) < be;
 
+		if (to) {
+			/* The range's own host mappings go before the count; the others' stay. */
+			p->unpredicted |= pinned ||
+					  first_where(f, b, MAX(b, s), is_mapped, NULL) < s ||
+					  first_where(f, MIN(e, be), be, is_mapped, NULL) < be;
+			continue;
+		}
 		if (first_where(f, b, be, is_shared, NULL) == be ||
 		    first_where(f, b, be, is_private, NULL) == be)
 			continue;
 		f->mapped_known = false;
-		if (first_where(f, b, be, is_pinned, NULL) < be)
-			p->unpredicted = true;
+		p->unpredicted |= pinned;
 	}
 }
 
@@ -616,8 +631,8 @@ int gs_oracle_convert(struct gs_oracle *o, int id, const struct gs_kvm_memory_at
 	}
 	if (f->cfg.conversion == GS_CONVERSION_PUNCH_HOLE)
 		return convert_by_punch(o, id, f, s, e, to);
-	if (f->cfg.thp && !to)
-		thp_split_risks(f, s, e, p);
+	if (f->cfg.thp)
+		thp_split_risks(f, s, e, to, p);
 	bad = to ? first_where(f, s, e, is_pinned, NULL) : e;
 	if (bad < e) {
 		uint64_t unit = failed_unit_end(f, bad, e);

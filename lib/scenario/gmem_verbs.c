@@ -1654,11 +1654,15 @@ static void gmem_teardown(void)
 		hugetlb_unpoison_all();
 }
 
+/* A THP is best effort (docs/STRATEGIES.md, "thp"): when it fails a file gets 4 KiB pages. */
+static const char *const gmem_best_effort_sites[] = {"page_alloc.thp", NULL};
+
 static struct gs_scenario_module gmem_module = {
 	.name = "gmem",
 	.priority = GS_MODULE_PRIO_LAYER,
 	.verbs = gmem_verbs,
 	.teardown = gmem_teardown,
+	.best_effort_sites = gmem_best_effort_sites,
 };
 GS_SCENARIO_MODULE(gmem_module)
 

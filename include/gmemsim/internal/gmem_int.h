@@ -209,21 +209,24 @@ struct folio *kvm_gmem_thp_alloc(struct gmem_inode *inode, pgoff_t index, pgoff_
 
 /*
  * kvm_gmem_thp_split_range() - before a conversion of [start, end) to
- * @to_private: split the THPs whose pages change, to shared every one it
- * touches, to private those it covers in part (host mappings of each go
- * first). -EAGAIN (*err_index: the folio, at least @start) while a page of
- * one is referenced beyond the page cache; the folios split before stay
- * split. 0 for a file without the thp backing.
+ * shared: split every THP it touches that has a private page (host
+ * mappings of each go first). -EAGAIN (*err_index: the folio, at least
+ * @start) while a page of one is referenced beyond the page cache, -ENOMEM
+ * (the page cache's node); the folios split before stay split (*@partial
+ * set once one is). 0 for @to_private and for a file without the thp
+ * backing.
  */
 int kvm_gmem_thp_split_range(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool to_private,
-			     pgoff_t *err_index);
+			     pgoff_t *err_index, bool *partial);
 
 /*
  * kvm_gmem_thp_trim() - before truncating [*start, *end) of a thp file:
- * split the THPs across the edges; where a split fails, zero that THP's
- * part of the range and shrink the range to leave it out. Never fails.
+ * split the THPs across the edges; where a split is refused (the folio is
+ * held), zero that THP's part of the range and shrink the range to leave
+ * it out (truncate_inode_partial_folio()). -ENOMEM (a private stage-2 leaf
+ * across an edge, or the page cache's node) before the folios change.
  */
-void kvm_gmem_thp_trim(struct gmem_inode *inode, pgoff_t *start, pgoff_t *end);
+int kvm_gmem_thp_trim(struct gmem_inode *inode, pgoff_t *start, pgoff_t *end);
 
 /*
  * kvm_gmem_punch_convert() - the punch-hole strategy's conversion of [start,
