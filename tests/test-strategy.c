@@ -300,7 +300,9 @@ END_TEST
 
 /* A file of a thp VM: ALLOW_HUGEPAGE's size rule, a 2 MiB folio, split by a conversion to shared. */
 static const char thp_file[] = "vm s type=sw_protected strategy=%s\n"
-			       "gmem bad vm=s size=1M flags=mmap => EINVAL\n"
+			       "gmem bad vm=s size=1M flags=mmap|allow_hugepage => EINVAL\n"
+			       "gmem small vm=s size=1M flags=mmap => 0\n"
+			       "falloc small off=0 len=4K => 0 blocks=8\n"
 			       "gmem g vm=s size=2M flags=mmap => 0\n"
 			       "falloc g off=0 len=4K => 0 blocks=4096\n"
 			       "getpfn g off=0x1000 => 0 max_order=9\n"
@@ -331,16 +333,17 @@ START_TEST(test_thp_backing)
 	ck_assert_int_eq(run(text, true), GS_EXIT_OK);
 	snprintf(text, sizeof(text), thp_file, "wip-thp");
 	ck_assert_int_eq(run(text, true), GS_EXIT_OK);
-	/* The backing is the strategy's: planned's files keep 4 KiB folios. */
+	/* The backing is the strategy's: planned's files keep 4 KiB folios, without the flag. */
 	ck_assert_int_eq(run("vm s type=sw_protected\n"
-			     "gmem g vm=s size=1M flags=mmap => 0\n"
-			     "falloc g off=0 len=4K => 0 blocks=8\n",
+			     "gmem g vm=s size=2M flags=mmap => 0\n"
+			     "falloc g off=0 len=4K => 0 blocks=8\n"
+			     "gmem h vm=s size=2M flags=mmap|allow_hugepage => EINVAL\n",
 			     true),
 			 GS_EXIT_OK);
 	/* ... until thp is the default of the planned flow (`gmemsim run --strategy thp`). */
 	gs_strategy_set_default(gs_strategy_find("thp"));
 	ck_assert_int_eq(run("vm s type=sw_protected\n"
-			     "gmem g vm=s size=1M flags=mmap => EINVAL\n"
+			     "gmem g vm=s size=1M flags=mmap|allow_hugepage => EINVAL\n"
 			     "gmem h vm=s size=2M flags=mmap => 0\n"
 			     "falloc h off=0 len=4K => 0 blocks=4096\n",
 			     true),

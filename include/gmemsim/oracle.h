@@ -35,9 +35,9 @@ struct gs_check_report;
  *              (include/gmemsim/strategy.h): its merges and mapping orders
  *              are its own, so an all-private huge page may stay in 4 KiB
  *              pieces and get_pfn's max_order is judged as an upper bound
- * @thp: a file without HugeTLB of a VM whose strategy has the thp backing
- *       (KVM_GUEST_MEMFD_ALLOW_HUGEPAGE): the size is a multiple of 2 MiB,
- *       folios are 2 MiB where possible (best effort: the oracle requires
+ * @thp: the creating VM's strategy has the thp backing: a file without
+ *       HugeTLB asking ALLOW_HUGEPAGE (its size must be whole 2 MiB), or of
+ *       a size of whole 2 MiB, has folios of 2 MiB where possible (best effort: the oracle requires
  *       every used page allocated and allows the rest of its 2 MiB block),
  *       a 2 MiB mapping where the whole block is private, never promised
  */

@@ -37,6 +37,9 @@ uint64_t kvm_gmem_get_supported_flags(const struct gs_gmem_vm_info *vm)
 		flags |= GS_GUEST_MEMFD_FLAG_INIT_SHARED;
 	if (vm && vm->supports_hugetlb)
 		flags |= GS_GUEST_MEMFD_FLAG_HUGETLB;
+	/* Simulator-only, and only where the strategy gives the backing: not the system fd's. */
+	if (vm && gmem_strategy_thp(vm))
+		flags |= GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE;
 	return flags;
 }
 
@@ -64,10 +67,23 @@ static int gmem_check_create(const struct gs_gmem_vm_info *vm, loff_t size, uint
 		return -EINVAL;
 	if (size <= 0 || size % (loff_t)(PAGE_SIZE << page_order))
 		return -EINVAL;
-	/* KVM_GUEST_MEMFD_ALLOW_HUGEPAGE's rule: the size is a multiple of the PMD size. */
-	if (!hugetlb && vm && gmem_strategy_thp(vm) && size % (loff_t)(PAGE_SIZE << 9))
+	/* KVM_GUEST_MEMFD_ALLOW_HUGEPAGE's rules: no HugeTLB, a size of whole PMDs. */
+	if ((flags & GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE) &&
+	    (hugetlb || size % (loff_t)(PAGE_SIZE << 9)))
 		return -EINVAL;
 	return 0;
+}
+
+/*
+ * The thp backing: a file of a VM whose strategy has it, asked for with
+ * ALLOW_HUGEPAGE or, without the flag, whenever its size allows (whole
+ * 2 MiB blocks); other files get 4 KiB folios.
+ */
+static bool gmem_wants_thp(const struct gs_gmem_vm_info *vm, loff_t size, uint64_t flags)
+{
+	if (!vm || !gmem_strategy_thp(vm) || (flags & GS_GUEST_MEMFD_FLAG_HUGETLB))
+		return false;
+	return (flags & GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE) || !(size % (loff_t)(PAGE_SIZE << 9));
 }
 
 static void gmem_inode_free(struct gmem_inode *inode)
@@ -90,7 +106,7 @@ static int gmem_inode_init(struct gmem_inode *inode, const struct gs_gmem_vm_inf
 	inode->size = size;
 	inode->flags = flags;
 	inode->page_order = page_order;
-	inode->thp = !(flags & GS_GUEST_MEMFD_FLAG_HUGETLB) && vm && gmem_strategy_thp(vm);
+	inode->thp = gmem_wants_thp(vm, size, flags);
 	inode->profile = vm ? vm->profile : GS_GMEM_PROFILE_DESIGN;
 	inode->arch = vm ? vm->ops : NULL;
 	inode->refs = 1;
@@ -372,6 +388,7 @@ static void dump_file_flags(uint64_t flags, FILE *f)
 		{GS_GUEST_MEMFD_FLAG_MMAP, "mmap"},
 		{GS_GUEST_MEMFD_FLAG_INIT_SHARED, "init_shared"},
 		{GS_GUEST_MEMFD_FLAG_HUGETLB, "hugetlb"},
+		{GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE, "allow_hugepage"},
 	};
 	const char *sep = " (";
 

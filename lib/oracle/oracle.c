@@ -373,8 +373,8 @@ static int create_check(uint64_t size, const struct gs_oracle_cfg *c)
 		return -EINVAL;
 	if ((int64_t)size <= 0 || size % (OPAGE << c->page_order))
 		return -EINVAL;
-	/* Seeds 001, 002: ALLOW_HUGEPAGE needs a size of whole PMDs. */
-	if (c->thp && !hugetlb && size % (OPAGE << 9))
+	/* Seeds 001, 002: ALLOW_HUGEPAGE, not with HugeTLB, needs a size of whole PMDs. */
+	if ((c->flags & GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE) && (hugetlb || size % (OPAGE << 9)))
 		return -EINVAL;
 	return 0;
 }
@@ -392,7 +392,9 @@ int gs_oracle_create(struct gs_oracle *o, uint64_t size, const struct gs_oracle_
 	f->size = size;
 	f->npages = size / OPAGE;
 	f->cfg = *cfg;
-	f->cfg.thp = cfg->thp && !(cfg->flags & GS_GUEST_MEMFD_FLAG_HUGETLB);
+	/* The thp backing: asked for, or implied by a size of whole 2 MiB blocks. */
+	f->cfg.thp = cfg->thp && !(cfg->flags & GS_GUEST_MEMFD_FLAG_HUGETLB) &&
+		     ((cfg->flags & GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE) || !(size % (OPAGE << 9)));
 	f->mapped_known = true;
 	f->dirty_s = UINT64_MAX;
 	f->runs = g_array_new(FALSE, FALSE, sizeof(struct orun));

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # The thp strategy (seeds 001, 002; docs/STRATEGIES.md "thp"): the files of its
 # VMs without HugeTLB get best-effort 2 MiB folios from the buddy allocator,
-# the historical KVM_GUEST_MEMFD_ALLOW_HUGEPAGE. The size must be whole 2 MiB
-# (EINVAL), a folio is 2 MiB where its whole block is in the file, of one
+# the historical KVM_GUEST_MEMFD_ALLOW_HUGEPAGE: asked for with
+# flags=allow_hugepage (the size must be whole 2 MiB: EINVAL), or implied by a
+# size of whole 2 MiB (other sizes: 4 KiB folios). A folio is 2 MiB where its whole block is in the file, of one
 # kind and free, and 4 KiB otherwise (fragmentation, an injected failure);
 # a conversion to shared splits it (split_huge_page(), EAGAIN while a page
 # is referenced beyond the page cache); nothing merges it back; no HugeTLB
@@ -11,7 +12,11 @@
 
 machine mem=8M backing=anon                                => mem=8388608
 vm s type=sw_protected strategy=thp                        => 0
-gmem bad vm=s size=1M flags=mmap                           => EINVAL
+gmem bad vm=s size=1M flags=mmap|allow_hugepage            => EINVAL
+# without the flag, a file of that size just gets 4 KiB folios
+gmem small4k vm=s size=1M flags=mmap                       => 0
+falloc small4k off=0 len=4K                                => 0 blocks=8
+punch small4k off=0 len=1M                                 => 0
 gmem g vm=s size=4M flags=mmap                             => 0 blksize=4096
 memslot s slot=0 gpa=4G size=4M gmem=g                     => 0
 # one page asked for, a whole 2 MiB folio allocated
