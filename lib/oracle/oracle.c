@@ -572,10 +572,12 @@ static void thp_split_risks(struct ofile *f, uint64_t s, uint64_t e, uint8_t to,
 		bool pinned = first_where(f, b, be, is_pinned, NULL) < be;
 
 		if (to) {
-			/* The range's own host mappings go before the count; the others' stay. */
-			p->unpredicted |= pinned ||
-					  first_where(f, b, MAX(b, s), is_mapped, NULL) < s ||
-					  first_where(f, MIN(e, be), be, is_mapped, NULL) < be;
+			/*
+			 * The range's own host mappings go before the count; a THP's
+			 * other pages may be mapped by the same fault (the whole folio).
+			 */
+			p->unpredicted |= pinned || !f->mapped_known ||
+					  first_where(f, b, be, is_mapped, NULL) < be;
 			continue;
 		}
 		if (first_where(f, b, be, is_shared, NULL) == be ||
@@ -1267,8 +1269,12 @@ static bool first_diff(const struct ofile *f, const struct sim_view *v, GArray *
 
 static const struct field attr_field = {"attribute", val_attr, 3, 0, 2, attr_names};
 static const struct field alloc_field = {"allocated", val_alloc, 4, 2, 0, bool_names};
-/* A thp file: a used page is allocated, and so may be the rest of its 2 MiB folio. */
+/*
+ * A thp file: a used page is allocated, and so may be the rest of its 2 MiB
+ * folio; a host fault may map the whole folio.
+ */
 static const struct field thp_alloc_field = {"allocated", val_alloc, 4, 2, 0, bool_names, true};
+static const struct field thp_mapped_field = {"host-mapped", val_mapped, 1, 0, 0, bool_names, true};
 static const struct field mapped_field = {"host-mapped", val_mapped, 1, 0, 0, bool_names};
 static const struct field poison_field = {"poisoned", val_poisoned, 2, 1, 0, bool_names};
 
@@ -1443,7 +1449,8 @@ static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gm
 	compare_field(f, &v, v.attr, &attr_field, op, r, &n);
 	compare_field(f, &v, v.folios, f->cfg.thp ? &thp_alloc_field : &alloc_field, op, r, &n);
 	if (f->mapped_known)
-		compare_field(f, &v, v.folios, &mapped_field, op, r, &n);
+		compare_field(f, &v, v.folios, f->cfg.thp ? &thp_mapped_field : &mapped_field, op,
+			      r, &n);
 	compare_field(f, &v, v.folios, &poison_field, op, r, &n);
 	if (f->cfg.page_order)
 		compare_orders(f, v.folios, op, r, &n);
