@@ -372,6 +372,15 @@ int kvm_gmem_error_page(struct gmem_file *file, pgoff_t index)
 
 	if (!folio)
 		return -ENOENT;
+	/*
+	 * memory_failure() splits a THP first (try_to_split_thp_page()); one it
+	 * cannot split is left as it is (MF_MSG_UNSPLIT_THP): -EBUSY.
+	 */
+	if (file->inode->thp && folio_order(folio)) {
+		if (kvm_gmem_thp_split(file->inode, folio))
+			return -EBUSY;
+		folio = xa_load(&file->inode->filemap, index);
+	}
 	/* Only the raw page is bad: a split keeps the rest of a huge folio usable. */
 	folio_set_hugetlb_hwpoison(folio, folio_page(folio, index - folio->index));
 	/* memory_failure() unmaps the page from every process before telling the file. */

@@ -109,12 +109,7 @@ static void thp_split_prepared(struct gmem_inode *inode, struct folio *folio, st
 	gs_trace("gmem.thp_split", GS_TF_U("ino", inode->ino), GS_TF_X("index", index));
 }
 
-/*
- * split_huge_page() of a THP the page cache holds: -EAGAIN while someone
- * else holds it, -ENOMEM without the page cache's node, both before
- * anything changed.
- */
-static int thp_split(struct gmem_inode *inode, struct folio *folio)
+int kvm_gmem_thp_split(struct gmem_inode *inode, struct folio *folio)
 {
 	XA_STATE_ORDER(xas, &inode->filemap, folio->index, 0);
 	int err;
@@ -156,7 +151,7 @@ int kvm_gmem_thp_split_range(struct gmem_inode *inode, pgoff_t start, pgoff_t en
 		if (!folio_order(folio) ||
 		    thp_kind(inode, folio->index, folio->index + folio_nr_pages(folio)) == want)
 			continue;
-		err = thp_split(inode, folio);
+		err = kvm_gmem_thp_split(inode, folio);
 		if (err) {
 			*err_index = folio->index > start ? folio->index : start;
 			return err;

@@ -930,9 +930,17 @@ int gs_oracle_poison(struct gs_oracle *o, int id, uint64_t index, struct gs_orac
 	if (!f)
 		return p->err = -EBADF;
 	save(f);
+	/*
+	 * HugeTLB memory failure is in no version (spec §4.16): not modelled;
+	 * nor is a THP's (which pages a best-effort THP holds, and its split).
+	 */
+	if (f->cfg.thp && index < f->npages) {
+		p->unpredicted = true;
+		f->lost = true;
+		return 0;
+	}
 	if (index >= f->npages || !pg_at(f, index).alloc)
 		return p->err = -ENOENT;
-	/* HugeTLB memory failure is in no version (spec §4.16): not modelled. */
 	if (f->cfg.page_order) {
 		p->unpredicted = true;
 		f->lost = true;

@@ -208,6 +208,13 @@ bool gmem_strategy_thp(const struct gs_gmem_vm_info *vm);
 struct folio *kvm_gmem_thp_alloc(struct gmem_inode *inode, pgoff_t index, pgoff_t *base);
 
 /*
+ * kvm_gmem_thp_split() - split_huge_page() of a THP the page cache holds:
+ * -EAGAIN while someone but the page cache and the host's mappings holds
+ * it, -ENOMEM without the page cache's node, both before anything changed.
+ */
+int kvm_gmem_thp_split(struct gmem_inode *inode, struct folio *folio);
+
+/*
  * kvm_gmem_thp_split_range() - before a conversion of [start, end) to
  * shared: split every THP it touches that has a private page (host
  * mappings of each go first). -EAGAIN (*err_index: the folio, at least
