@@ -9,6 +9,8 @@
 # convert-thp.gms) does not leave. HugeTLB files: EOPNOTSUPP, as v8.
 
 machine mem=8M backing=anon                                => mem=8388608
+# the event counters (splits) from zero, whatever ran before in this process
+metrics reset
 vm s type=sw_protected strategy=punch-hole                 => 0
 gmem g vm=s size=4M flags=mmap                             => 0
 memslot s slot=0 gpa=4G size=4M gmem=g                     => 0

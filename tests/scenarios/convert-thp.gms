@@ -11,6 +11,8 @@
 # pages in partly used 2 MiB blocks.
 
 machine mem=8M backing=anon                                => mem=8388608
+# the event counters (splits) from zero, whatever ran before in this process
+metrics reset
 vm s type=sw_protected strategy=thp                        => 0
 gmem bad vm=s size=1M flags=mmap|allow_hugepage            => EINVAL
 # without the flag, a file of that size just gets 4 KiB folios
