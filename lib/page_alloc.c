@@ -7,6 +7,12 @@
  * that a test ending with no page in use holds no physical memory. A page
  * freed with its hwpoison flag set is kept out of use, as free_pages_prepare()
  * keeps it out of the buddy allocator, until unpoisoned.
+ *
+ * A THP (order 9, for guest_memfd files of the thp backing) is a whole
+ * 2 MiB block taken from physmem: the buddy allocator's order-9 free lists
+ * without compaction, so free order-0 pages scattered over partly used
+ * blocks (4 KiB holes) do not make one. A split THP becomes an ordinary
+ * block of 512 used order-0 pages.
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -42,7 +48,7 @@ struct page_chunk {
 static LIST_HEAD(chunks);
 static LIST_HEAD(free_pages);
 static LIST_HEAD(hwpoison_pages);
-static unsigned long nr_free, nr_used, nr_hwpoison;
+static unsigned long nr_free, nr_used, nr_hwpoison, nr_thp;
 static enum gs_backing chunk_backing = GS_BACKING_ANON;
 /* The chunk with never-used pages: only the newest one (a chunk is added when all are used). */
 static struct page_chunk *carving;
@@ -55,6 +61,16 @@ void gs_page_alloc_set_backing(enum gs_backing backing)
 unsigned long gs_page_alloc_nr_free(void)
 {
 	return nr_free;
+}
+
+void gs_page_alloc_thp_split(void)
+{
+	nr_thp--;
+}
+
+unsigned long gs_page_alloc_nr_thp(void)
+{
+	return nr_thp;
 }
 
 unsigned long gs_page_alloc_nr_used(void)
@@ -170,6 +186,48 @@ struct folio *gs_folio_alloc_order0(gfp_t gfp)
 	return folio;
 }
 
+struct folio *gs_folio_alloc_thp(gfp_t gfp)
+{
+	struct page_chunk *c;
+	struct folio *folio;
+
+	if (gs_inject_should_fail(GS_SITE_PAGE_ALLOC_THP, PAGE_SIZE << CHUNK_ORDER, gfp))
+		return NULL;
+	c = gs_alloc(GS_SITE_PAGE_ALLOC, sizeof(*c), gfp | __GFP_ZERO | __GFP_NOFAIL);
+	if (!c)
+		return NULL;
+	if (chunk_index_init() ||
+	    gs_physmem_alloc_huge(CHUNK_ORDER, chunk_backing, gfp | __GFP_NOFAIL, &c->pfn, NULL)) {
+		gs_free(GS_SITE_PAGE_ALLOC, c, sizeof(*c));
+		return NULL;
+	}
+	/* Every page used, none on the free list: what a split leaves, ordinary pages. */
+	chunk_of[c->pfn >> CHUNK_ORDER] = c;
+	list_add(&c->list, &chunks);
+	c->next = CHUNK_PAGES;
+	for (unsigned long i = 0; i < ARRAY_SIZE(c->used); i++)
+		c->used[i] = ~0UL;
+	nr_used += CHUNK_PAGES;
+	nr_thp++;
+	folio = gs_folio_init(c->pfn, CHUNK_ORDER, 0, ~0UL);
+	folio_set_count(folio, 1);
+	gs_trace("folio.alloc", GS_TF_X("pfn", c->pfn), GS_TF_U("order", CHUNK_ORDER));
+	return folio;
+}
+
+/* A whole THP goes back: its block returns to physmem. */
+static void thp_free(struct page_chunk *c, struct folio *folio)
+{
+	/* A poisoned THP would be split first by memory failure: not modelled. */
+	WARN_ON_ONCE(folio_test_hwpoison(folio));
+	nr_used -= CHUNK_PAGES;
+	nr_thp--;
+	chunk_of[c->pfn >> CHUNK_ORDER] = NULL;
+	list_del(&c->list);
+	gs_physmem_free_huge_resident(c->pfn, CHUNK_ORDER, c->used);
+	gs_free(GS_SITE_PAGE_ALLOC, c, sizeof(*c));
+}
+
 static void page_free_to_list(struct page_chunk *c, struct page *page)
 {
 	list_add(&page->lru, &free_pages);
@@ -185,6 +243,10 @@ static void page_alloc_free(struct folio *folio)
 	struct page_chunk *c = pfn_chunk(pfn);
 	struct page *page = &folio->page;
 
+	if (c && folio_order(folio) == CHUNK_ORDER && c->pfn == pfn) {
+		thp_free(c, folio);
+		return;
+	}
 	if (WARN(!c || folio_order(folio), "pfn 0x%lx is not an order-0 page of ours", pfn))
 		return;
 	nr_used--;

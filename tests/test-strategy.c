@@ -4,8 +4,9 @@
  * lib/guest_memfd/gmem_strategy.c): the registry and its errors, the loader
  * of out-of-tree shared objects and its messages, the hooks as the
  * conversion engine and the fault path call them, the scenario's
- * `vm strategy=` beside its alias `conversion=`, and the default strategy
- * of a flow (what `gmemsim run --strategy` sets).
+ * `vm strategy=` beside its alias `conversion=`, the default strategy
+ * of a flow (what `gmemsim run --strategy` sets), and the thp backing and
+ * the punch-hole flow (the thp and punch-hole built-ins).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -82,7 +83,8 @@ static int run(const char *text, bool oracle)
 
 START_TEST(test_builtins)
 {
-	static const char *const names[] = {"planned", "v8", "wip", "rfc-v2"};
+	static const char *const names[] = {"planned", "v8", "wip", "rfc-v2", "punch-hole"};
+	const struct gs_strategy *thp = gs_strategy_find("thp");
 
 	for (unsigned int f = 0; f < GS_FLOW_NR; f++) {
 		const struct gs_strategy *s = gs_strategy_nth(f);
@@ -96,6 +98,17 @@ START_TEST(test_builtins)
 		ck_assert_ptr_eq(gs_strategy_builtin(f), s);
 		ck_assert_ptr_eq(gs_strategy_for_vm(NULL, f), s);
 	}
+	ck_assert_uint_eq(gs_strategy_builtin(GS_FLOW_PUNCH_HOLE)->ops->backing,
+			  GS_STRATEGY_BACKING_THP);
+	ck_assert_uint_eq(gs_strategy_builtin(GS_FLOW_PLANNED)->ops->backing,
+			  GS_STRATEGY_BACKING_PAGES);
+	/* thp is no ordering of its own: planned's steps over THP-backed files. */
+	ck_assert_ptr_nonnull(thp);
+	ck_assert(thp->builtin);
+	ck_assert_ptr_eq(gs_strategy_nth(GS_FLOW_NR + 1), thp);
+	ck_assert_uint_eq(thp->ops->flow, GS_FLOW_PLANNED);
+	ck_assert_uint_eq(thp->ops->backing, GS_STRATEGY_BACKING_THP);
+	ck_assert_ptr_ne(gs_strategy_builtin(GS_FLOW_PLANNED), thp);
 	ck_assert_ptr_null(gs_strategy_find(NULL));
 	ck_assert_ptr_eq(gs_strategy_builtin(99), gs_strategy_find("planned"));
 }
@@ -120,6 +133,10 @@ START_TEST(test_register_errors)
 	ck_assert_int_eq(errno, EINVAL);
 	bad = counting_ops;
 	bad.flow = GS_FLOW_NR;
+	ck_assert_ptr_null(gs_strategy_register(&bad));
+	ck_assert_int_eq(errno, EINVAL);
+	bad = counting_ops;
+	bad.backing = GS_STRATEGY_BACKING_THP + 1;
 	ck_assert_ptr_null(gs_strategy_register(&bad));
 	ck_assert_int_eq(errno, EINVAL);
 	bad = counting_ops;
@@ -432,6 +449,93 @@ START_TEST(test_split_merge_hooks_called)
 }
 END_TEST
 
+/* A file of a thp VM: ALLOW_HUGEPAGE's size rule, a 2 MiB folio, split by a conversion to shared. */
+static const char thp_file[] = "vm s type=sw_protected strategy=%s\n"
+			       "gmem bad vm=s size=1M flags=mmap|allow_hugepage => EINVAL\n"
+			       "gmem small vm=s size=1M flags=mmap => 0\n"
+			       "falloc small off=0 len=4K => 0 blocks=8\n"
+			       "gmem g vm=s size=2M flags=mmap => 0\n"
+			       "falloc g off=0 len=4K => 0 blocks=4096\n"
+			       "getpfn g off=0x1000 => 0 max_order=9\n"
+			       "convert g off=4K len=4K to=shared => 0 folios=512\n"
+			       "getpfn g off=0 => 0 max_order=0\n"
+			       "convert g off=4K len=4K to=private => 0 folios=512\n"
+			       "check => 0 violations=0\n";
+
+static const struct gs_strategy_ops wip_thp_ops = {
+	.abi = GS_STRATEGY_ABI,
+	.size = sizeof(struct gs_strategy_ops),
+	.name = "wip-thp",
+	.summary = "test: wip's steps over THP-backed files",
+	.flow = GS_FLOW_WIP,
+	.backing = GS_STRATEGY_BACKING_THP,
+};
+
+START_TEST(test_thp_backing)
+{
+	const struct gs_strategy *s = gs_strategy_find("wip-thp");
+	char text[sizeof(thp_file) + 16];
+
+	if (!s)
+		s = gs_strategy_register(&wip_thp_ops);
+	ck_assert_ptr_nonnull(s);
+	/* The built-in, and an out-of-tree strategy asking for the backing, with the oracle. */
+	snprintf(text, sizeof(text), thp_file, "thp");
+	ck_assert_int_eq(run(text, true), GS_EXIT_OK);
+	snprintf(text, sizeof(text), thp_file, "wip-thp");
+	ck_assert_int_eq(run(text, true), GS_EXIT_OK);
+	/* The backing is the strategy's: planned's files keep 4 KiB folios, without the flag. */
+	ck_assert_int_eq(run("vm s type=sw_protected\n"
+			     "gmem g vm=s size=2M flags=mmap => 0\n"
+			     "falloc g off=0 len=4K => 0 blocks=8\n"
+			     "gmem h vm=s size=2M flags=mmap|allow_hugepage => EINVAL\n",
+			     true),
+			 GS_EXIT_OK);
+	/* ... until thp is the default of the planned flow (`gmemsim run --strategy thp`). */
+	gs_strategy_set_default(gs_strategy_find("thp"));
+	ck_assert_int_eq(run("vm s type=sw_protected\n"
+			     "gmem g vm=s size=1M flags=mmap|allow_hugepage => EINVAL\n"
+			     "gmem h vm=s size=2M flags=mmap => 0\n"
+			     "falloc h off=0 len=4K => 0 blocks=4096\n",
+			     true),
+			 GS_EXIT_OK);
+	gs_strategy_set_default(NULL);
+	/* HugeTLB files are not the backing's: the pool's page, as planned. */
+	ck_assert_int_eq(
+		run_split_and_back("strategy=thp", "folios=1 huge_folios=1", "max_order=9", true),
+		GS_EXIT_OK);
+}
+END_TEST
+
+START_TEST(test_punch_hole)
+{
+	/* The contents go with the memory; a HugeTLB file cannot convert so. */
+	ck_assert_int_eq(run("vm s type=sw_protected strategy=punch-hole\n"
+			     "gmem g vm=s size=2M flags=mmap|init_shared => 0\n"
+			     "mmap g\n"
+			     "write g off=0 len=8K byte=0x5a => 0\n"
+			     "convert g off=4K len=4K to=private => 0\n"
+			     "convert g off=4K len=4K to=shared => 0\n"
+			     "read g off=0 len=4K => 0 data=0x5a uniform=1\n"
+			     "read g off=4K len=4K => 0 data=0x0 uniform=1\n"
+			     "hugetlb pool size=2M nr=1\n"
+			     "gmem h vm=s size=2M flags=mmap|hugetlb page=2M => 0\n"
+			     "convert h off=0 len=4K to=shared => EOPNOTSUPP\n",
+			     true),
+			 GS_EXIT_OK);
+	/* The oracle predicts the loss: an expectation of the old byte is not met. */
+	ck_assert_int_eq(run("vm s type=sw_protected strategy=punch-hole\n"
+			     "gmem g vm=s size=2M flags=mmap|init_shared => 0\n"
+			     "mmap g\n"
+			     "write g off=0 len=4K byte=0x5a => 0\n"
+			     "convert g off=0 len=4K to=private => 0\n"
+			     "convert g off=0 len=4K to=shared => 0\n"
+			     "read g off=0 len=1 => 0 data=0x5a\n",
+			     false),
+			 GS_EXIT_FAIL);
+}
+END_TEST
+
 Suite *gs_test_suite(void)
 {
 	Suite *s = suite_create("strategy");
@@ -446,6 +550,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_optimized_builtin);
 	tcase_add_test(tc, test_abi1_table);
 	tcase_add_test(tc, test_split_merge_hooks_called);
+	tcase_add_test(tc, test_thp_backing);
+	tcase_add_test(tc, test_punch_hole);
 	/* Last: it fills the registry, which tests share without CK_FORK. */
 	tcase_add_test(tc, test_registry_full);
 	suite_add_tcase(s, tc);

@@ -89,6 +89,76 @@ static char *strip_expectations(const char *text)
 	return g_string_free(out, FALSE);
 }
 
+/*
+ * Whether the scenario files' answers are @s's: a built-in that is its
+ * flow's own ordering (planned, v8, wip, rfc-v2). optimized and thp
+ * (planned's steps with other choices, or over THP-backed files) and
+ * punch-hole give other answers, and are held to their own.
+ */
+static bool answers_are_its(const struct gs_strategy *s)
+{
+	return s->builtin && gs_strategy_builtin(s->ops->flow) == s &&
+	       s->ops->flow <= GS_FLOW_RFC_V2;
+}
+
+/*
+ * A strategy of a flow no scenario or fuzz sequence is written for
+ * (punch-hole): every `vm` line names it instead of its ordering, or
+ * nothing would run it.
+ */
+static bool retarget(const struct gs_strategy *s)
+{
+	return s->ops->flow > GS_FLOW_RFC_V2;
+}
+
+/* @line, a `vm` line, naming @s (the path it was loaded from, or its name) instead of an ordering. */
+static void retarget_vm_line(GString *out, const char *line, const struct gs_strategy *s)
+{
+	gchar **words = g_strsplit_set(line, " \t", -1);
+	bool added = false;
+
+	for (unsigned int i = 0, n = 0; words[i]; i++) {
+		const char *w = words[i];
+
+		if (!*w || !strncmp(w, "conversion=", 11) || !strncmp(w, "strategy=", 9))
+			continue;
+		if (!added && (*w == '#' || !strcmp(w, "=>"))) {
+			g_string_append_printf(out, " strategy=%s",
+					       s->path ? s->path : s->ops->name);
+			added = true;
+		}
+		g_string_append_printf(out, "%s%s", n++ ? " " : "", w);
+	}
+	if (!added)
+		g_string_append_printf(out, " strategy=%s", s->path ? s->path : s->ops->name);
+	g_strfreev(words);
+}
+
+static bool is_vm_line(const char *line)
+{
+	const char *w = line + strspn(line, " \t");
+
+	return !strncmp(w, "vm", 2) && (w[2] == ' ' || w[2] == '\t');
+}
+
+/* @text with every `vm` line retargeted to @s (retarget()). */
+static char *retarget_text(const char *text, const struct gs_strategy *s)
+{
+	gchar **lines = g_strsplit(text, "\n", -1);
+	GString *out = g_string_new(NULL);
+
+	for (unsigned int i = 0; lines[i]; i++) {
+		if (is_vm_line(lines[i]))
+			retarget_vm_line(out, lines[i], s);
+		else
+			g_string_append(out, lines[i]);
+		if (lines[i + 1])
+			g_string_append_c(out, '\n');
+	}
+	g_strfreev(lines);
+	return g_string_free(out, FALSE);
+}
+
 /* Whether @line is a `vm` line with `strategy=` naming @s (its name, or the path it was loaded from). */
 static bool vm_line_names(const char *line, const struct gs_strategy *s)
 {
@@ -130,15 +200,6 @@ static bool names_strategy(const char *text, const struct gs_strategy *s)
 	return names;
 }
 
-/*
- * Is @s its ordering's own built-in, whose answers the scenarios are? A
- * built-in of other choices (optimized) is held to its own, as any strategy.
- */
-static bool ordering_answers(const struct gs_strategy *s)
-{
-	return s == gs_strategy_builtin(s->ops->flow);
-}
-
 static char *scenario_text(const struct gs_check_strategy_opts *o, const char *path, bool *kept)
 {
 	gchar *data = NULL;
@@ -150,11 +211,16 @@ static char *scenario_text(const struct gs_check_strategy_opts *o, const char *p
 		g_error_free(err);
 		return NULL;
 	}
-	*kept = !ordering_answers(o->strategy) && names_strategy(data, o->strategy);
-	if (ordering_answers(o->strategy) || *kept)
+	*kept = !answers_are_its(o->strategy) && names_strategy(data, o->strategy);
+	if (answers_are_its(o->strategy) || *kept)
 		return data;
 	text = strip_expectations(data);
 	g_free(data);
+	if (retarget(o->strategy)) {
+		data = retarget_text(text, o->strategy);
+		g_free(text);
+		text = data;
+	}
 	return text;
 }
 
@@ -231,7 +297,7 @@ static bool part_scenarios(const struct gs_check_strategy_opts *o, struct first_
 	}
 	fprintf(o->out, "scenarios: %s (%d files, %u failing, with the oracle%s",
 		failed ? "FAIL" : "pass", o->nfiles, failed,
-		ordering_answers(o->strategy) || nkept == (unsigned int)o->nfiles
+		answers_are_its(o->strategy) || nkept == (unsigned int)o->nfiles
 			? ""
 			: "; the built-in's answers taken out");
 	if (nkept)
@@ -296,8 +362,15 @@ static bool part_fuzz(const struct gs_check_strategy_opts *o, struct first_fail 
 
 		for (size_t b = 0; b < sizeof(data); b++)
 			data[b] = (uint8_t)gs_rng_next(&rng);
-		gs_fuzz_header_set(data, -1, (int)o->strategy->ops->flow);
+		gs_fuzz_header_set(data, -1,
+				   retarget(o->strategy) ? 0 : (int)o->strategy->ops->flow);
 		text = gs_fuzz_decode(data, sizeof(data), NULL);
+		if (text && retarget(o->strategy)) {
+			char *t = retarget_text(text, o->strategy);
+
+			free(text);
+			text = t;
+		}
 		if (!text) {
 			fprintf(o->out, "fuzz: FAIL (out of memory)\n");
 			return false;

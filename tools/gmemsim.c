@@ -882,7 +882,7 @@ static int cmd_strategies(void)
 	const struct gs_strategy *s;
 
 	for (unsigned int i = 0; (s = gs_strategy_nth(i)); i++)
-		printf("%-10s %-8s %s\n", s->ops->name,
+		printf("%-10s %-10s %s\n", s->ops->name,
 		       gs_strategy_builtin(s->ops->flow)->ops->name,
 		       s->ops->summary ? s->ops->summary : "");
 	return GS_EXIT_OK;

@@ -69,12 +69,16 @@ enum gs_gmem_profile {
  * @GS_CONVERSION_RFC_V2: P20's work list with rollback, 4 KiB files only
  *              (HugeTLB: -EOPNOTSUPP), with the reviewed rollback loop's
  *              bug at the first item (a WARN here)
+ * @GS_CONVERSION_PUNCH_HOLE: no in-place conversion: the range is punched
+ *              (contents lost) and refaulted with the new attribute; 4 KiB
+ *              files only (HugeTLB: -EOPNOTSUPP); the punch-hole strategy
  */
 enum gs_gmem_conversion {
 	GS_CONVERSION_PLANNED,
 	GS_CONVERSION_V8,
 	GS_CONVERSION_WIP,
 	GS_CONVERSION_RFC_V2,
+	GS_CONVERSION_PUNCH_HOLE,
 };
 
 struct kvm_memory_slot;
@@ -208,6 +212,8 @@ struct gs_gmem_vm_info {
  * @list: in the list of live inodes (for checkers)
  * @merge_reserve: page-cache nodes reserved for merges' stores before a
  *                 point of no return, freed when the operation ends
+ * @thp: a file without HugeTLB whose folios are best-effort 2 MiB (the VM's
+ *       strategy has GS_STRATEGY_BACKING_THP): order 9 or 0, never merged
  */
 struct gmem_inode {
 	loff_t size;
@@ -225,6 +231,7 @@ struct gmem_inode {
 	struct list_head files;
 	struct list_head list;
 	struct xa_node *merge_reserve;
+	bool thp;
 };
 
 /**

@@ -85,6 +85,10 @@ struct gs_metrics_huge {
  * @conv_failures: failed conversions by errno (enum gs_metrics_errno)
  * @conv_allocs: allocation attempts (objects and charges) made while a
  *               conversion held the filemap invalidate lock
+ * @thp_intact: THPs (2 MiB folios of files without HugeTLB, the thp
+ *              backing) in use and not split
+ * @thp_holes: free 4 KiB pages of the buddy allocator inside 2 MiB blocks
+ *             that are partly in use: memory no new THP can take
  */
 struct gs_metrics {
 	uint64_t vmemmap_bytes, vmemmap_peak_bytes, memory_bytes, hvo_saved_bytes;
@@ -95,6 +99,7 @@ struct gs_metrics {
 	unsigned long leaves[GS_METRICS_LEVELS];
 	uint64_t mapped_bytes[GS_METRICS_LEVELS];
 	unsigned long conv_calls, conv_failures[GS_METRICS_ERRNOS], conv_allocs;
+	unsigned long thp_intact, thp_holes;
 };
 
 /**

@@ -40,6 +40,11 @@ struct gs_check_report;
  * @pmd_pieces: the VM runs the built-in strategy "optimized": in a 1 GiB
  *              file every all-private 2 MiB range outside an all-private
  *              1 GiB page is one 2 MiB folio, mapped at 2 MiB at most
+ * @thp: the creating VM's strategy has the thp backing: a file without
+ *       HugeTLB asking ALLOW_HUGEPAGE (its size must be whole 2 MiB), or of
+ *       a size of whole 2 MiB, has folios of 2 MiB where possible (best effort: the oracle requires
+ *       every used page allocated and allows the rest of its 2 MiB block),
+ *       a 2 MiB mapping where the whole block is private, never promised
  */
 struct gs_oracle_cfg {
 	uint64_t flags;
@@ -51,6 +56,7 @@ struct gs_oracle_cfg {
 	bool has_private_mem;
 	bool custom_strategy;
 	bool pmd_pieces;
+	bool thp;
 };
 
 /**

@@ -41,7 +41,9 @@
 	X(KVM_MMU_CACHE,  "kvm.mmu_cache",  "a page-table page topped up before splitting a huge stage-2 leaf (kvm_split_cross_boundary_leafs)") \
 	/* uAPI */ \
 	X(UAPI_FILES,     "uapi.files",     "a simulated process: its fd table and mapping list (gs_uapi_create)") \
-	X(UAPI_MMAP,      "uapi.mmap",      "the record of one mmap() of an fd: address, length, guest_memfd mapping")
+	X(UAPI_MMAP,      "uapi.mmap",      "the record of one mmap() of an fd: address, length, guest_memfd mapping") \
+	/* guest_memfd, thp backing (best effort: a failure falls back to 4K) */ \
+	X(PAGE_ALLOC_THP, "page_alloc.thp", "a 2M folio of a thp-backed guest_memfd file (best effort: 4K pages when it fails)")
 
 enum gs_site {
 #define GS_SITE_ENUM(id, name, desc) GS_SITE_##id,

@@ -43,6 +43,10 @@
  * @GS_FLOW_V8: P7, 4 KiB files only (a HugeTLB file: -EOPNOTSUPP)
  * @GS_FLOW_WIP: P35: one huge-page batch at a time, batches done stay done
  * @GS_FLOW_RFC_V2: P20, P25: a work list, restructure per item, rollback
+ * @GS_FLOW_PUNCH_HOLE: conversion by discarding: the range's memory is
+ *                      punched (contents lost) and the next fault allocates
+ *                      memory of the new attribute; HugeTLB files:
+ *                      -EOPNOTSUPP (docs/STRATEGIES.md, "punch-hole")
  *
  * The same values as enum gs_gmem_conversion: a VM's ordering is the flow
  * of its strategy.
@@ -52,7 +56,24 @@ enum gs_strategy_flow {
 	GS_FLOW_V8,
 	GS_FLOW_WIP,
 	GS_FLOW_RFC_V2,
+	GS_FLOW_PUNCH_HOLE,
 	GS_FLOW_NR,
+};
+
+/**
+ * enum gs_strategy_backing - the memory of a VM's files without HugeTLB
+ * @GS_STRATEGY_BACKING_PAGES: 4 KiB folios (filemap_alloc_folio() at order 0)
+ * @GS_STRATEGY_BACKING_THP: best-effort PMD-sized folios from the buddy
+ *     allocator (order 9 where the whole 2 MiB is in the file and free, else
+ *     order 0), the historical KVM_GUEST_MEMFD_ALLOW_HUGEPAGE: such a file's
+ *     size must be a multiple of 2 MiB (else -EINVAL); a conversion splits
+ *     the folios it changes in part (split_huge_page(): -EAGAIN while a page
+ *     of the folio is referenced beyond the page cache); no HugeTLB pool is
+ *     charged. HugeTLB files are not affected.
+ */
+enum gs_strategy_backing {
+	GS_STRATEGY_BACKING_PAGES,
+	GS_STRATEGY_BACKING_THP,
 };
 
 /**
@@ -122,6 +143,8 @@ struct gs_strategy_split {
  * @max_order: see below; NULL: @rounded capped by @folio_order (the kernel's rule)
  * @split_order: (ABI 2) see below; NULL: 0 (the kernel's split to 4 KiB)
  * @merge_order: (ABI 2) see below; NULL: @page_order (only whole pages merge)
+ * @backing: (ABI 2) enum gs_strategy_backing: what the VM's files without HugeTLB
+ *           allocate (0: 4 KiB pages); fixed when a file is created
  *
  * Which VMs run a strategy: those that name it (`vm ... strategy=NAME`,
  * kvm_params.strategy) and, after gs_strategy_set_default() (`gmemsim run
@@ -203,6 +226,7 @@ struct gs_strategy_ops {
 	/* ABI 2 */
 	unsigned int (*split_order)(const struct gs_strategy_split *split);
 	unsigned int (*merge_order)(const struct gs_strategy_page *page);
+	unsigned int backing;
 };
 
 /**
@@ -264,7 +288,8 @@ GS_API const struct gs_strategy *gs_strategy_load(const char *path, char *err, s
  * @flow: enum gs_strategy_flow (an enum gs_gmem_conversion value)
  *
  * Context: any.
- * Return: "planned", "v8", "wip" or "rfc-v2"; "planned" for a bad value.
+ * Return: "planned", "v8", "wip", "rfc-v2" or "punch-hole"; "planned" for
+ * a bad value.
  */
 GS_API const struct gs_strategy *gs_strategy_builtin(unsigned int flow);
 

@@ -37,6 +37,9 @@ uint64_t kvm_gmem_get_supported_flags(const struct gs_gmem_vm_info *vm)
 		flags |= GS_GUEST_MEMFD_FLAG_INIT_SHARED;
 	if (vm && vm->supports_hugetlb)
 		flags |= GS_GUEST_MEMFD_FLAG_HUGETLB;
+	/* Simulator-only, and only where the strategy gives the backing: not the system fd's. */
+	if (vm && gmem_strategy_thp(vm))
+		flags |= GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE;
 	return flags;
 }
 
@@ -64,7 +67,23 @@ static int gmem_check_create(const struct gs_gmem_vm_info *vm, loff_t size, uint
 		return -EINVAL;
 	if (size <= 0 || size % (loff_t)(PAGE_SIZE << page_order))
 		return -EINVAL;
+	/* KVM_GUEST_MEMFD_ALLOW_HUGEPAGE's rules: no HugeTLB, a size of whole PMDs. */
+	if ((flags & GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE) &&
+	    (hugetlb || size % (loff_t)(PAGE_SIZE << 9)))
+		return -EINVAL;
 	return 0;
+}
+
+/*
+ * The thp backing: a file of a VM whose strategy has it, asked for with
+ * ALLOW_HUGEPAGE or, without the flag, whenever its size allows (whole
+ * 2 MiB blocks); other files get 4 KiB folios.
+ */
+static bool gmem_wants_thp(const struct gs_gmem_vm_info *vm, loff_t size, uint64_t flags)
+{
+	if (!vm || !gmem_strategy_thp(vm) || (flags & GS_GUEST_MEMFD_FLAG_HUGETLB))
+		return false;
+	return (flags & GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE) || !(size % (loff_t)(PAGE_SIZE << 9));
 }
 
 static void gmem_inode_free(struct gmem_inode *inode)
@@ -87,6 +106,7 @@ static int gmem_inode_init(struct gmem_inode *inode, const struct gs_gmem_vm_inf
 	inode->size = size;
 	inode->flags = flags;
 	inode->page_order = page_order;
+	inode->thp = gmem_wants_thp(vm, size, flags);
 	inode->profile = vm ? vm->profile : GS_GMEM_PROFILE_DESIGN;
 	inode->arch = vm ? vm->ops : NULL;
 	inode->refs = 1;
@@ -250,11 +270,16 @@ void kvm_gmem_zero_folio(struct folio *folio)
 	folio_set_uptodate(folio);
 }
 
-/* A fresh folio of the file's page size, for @index rounded down to it. */
-static struct folio *gmem_alloc_folio(struct gmem_inode *inode, pgoff_t index)
+/*
+ * A fresh folio of the file's page size, for @index rounded down to it
+ * (*@base); a thp file's may be 2 MiB at the block's start.
+ */
+static struct folio *gmem_alloc_folio(struct gmem_inode *inode, pgoff_t index, pgoff_t *base)
 {
 	struct folio *folio;
 
+	if (inode->thp)
+		return kvm_gmem_thp_alloc(inode, index, base);
 	if (!inode->spool)
 		return gs_folio_alloc_order0(GFP_KERNEL);
 	folio = hugetlb_file_alloc_folio(inode->spool, NULL, index);
@@ -291,7 +316,7 @@ struct folio *kvm_gmem_get_folio(struct gmem_inode *inode, pgoff_t index, bool c
 	*err = 0;
 	if (folio || !create)
 		return folio;
-	folio = gmem_alloc_folio(inode, base);
+	folio = gmem_alloc_folio(inode, base, &base);
 	if (!folio) {
 		*err = -ENOMEM;
 		return NULL;
@@ -363,6 +388,7 @@ static void dump_file_flags(uint64_t flags, FILE *f)
 		{GS_GUEST_MEMFD_FLAG_MMAP, "mmap"},
 		{GS_GUEST_MEMFD_FLAG_INIT_SHARED, "init_shared"},
 		{GS_GUEST_MEMFD_FLAG_HUGETLB, "hugetlb"},
+		{GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE, "allow_hugepage"},
 	};
 	const char *sep = " (";
 
@@ -416,11 +442,15 @@ static unsigned long gmem_folio_bad_pages(const struct folio *folio, unsigned lo
 
 /*
  * The order a filemap entry may have: the file's page order, or below it for
- * a piece of a split HugeTLB page (needs-merge, aligned to its own order).
+ * a piece of a split HugeTLB page (needs-merge, aligned to its own order);
+ * 9 (aligned) or 0 in a file of the thp backing.
  */
 static bool entry_order_ok(const struct gmem_inode *inode, pgoff_t index, const struct folio *folio,
 			   int order)
 {
+	if (inode->thp)
+		return order == (int)folio_order(folio) && (!order || order == 9) &&
+		       IS_ALIGNED(index, 1UL << order) && !folio_test_hugetlb(folio);
 	if (order != (int)folio_order(folio) || order > (int)inode->page_order)
 		return false;
 	if (order == (int)inode->page_order)

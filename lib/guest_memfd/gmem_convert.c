@@ -275,7 +275,7 @@ static void gmem_convert_commit(struct gmem_inode *inode, pgoff_t start, pgoff_t
 
 const char *gs_gmem_conversion_name(enum gs_gmem_conversion c)
 {
-	static const char *const names[] = {"planned", "v8", "wip", "rfc-v2"};
+	static const char *const names[] = {"planned", "v8", "wip", "rfc-v2", "punch-hole"};
 
 	return (unsigned int)c < ARRAY_SIZE(names) ? names[c] : "?";
 }
@@ -1162,6 +1162,39 @@ static int convert_rfc_v2(struct gmem_inode *inode, pgoff_t start, pgoff_t end, 
 }
 
 /*
+ * The punch-hole strategy: no conversion in place. The attribute store is
+ * prepared first, so that once the range is punched (gmem_punch_convert.c)
+ * nothing fails: the old memory is gone and the next fault allocates it
+ * anew with the new attribute.
+ */
+static int convert_punch(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool to_private,
+			 pgoff_t *err_index)
+{
+	void *entry = xa_mk_value(to_private ? SHAREABILITY_GUEST : SHAREABILITY_ALL);
+	unsigned long first, last;
+	int err;
+
+	*err_index = start;
+	if (inode->page_order)
+		return -EOPNOTSUPP;
+	convert_store_range(inode, start, end, entry, &first, &last);
+	MA_STATE(mas, &inode->shareability, first, last);
+	if (mas_preallocate(&mas, entry, GFP_KERNEL)) {
+		stats.enomem++;
+		return -ENOMEM;
+	}
+	err = kvm_gmem_punch_convert(inode, start, end);
+	if (err) {
+		mas_destroy(&mas);
+		return err;
+	}
+	mas_store_prealloc(&mas, entry);
+	stats.converted++;
+	stats.pages += end - start;
+	return 0;
+}
+
+/*
  * The conversion of file pages [start, end) under the VM's ordering. On
  * failure *err_index is the page error_offset names.
  */
@@ -1179,7 +1212,23 @@ static int __kvm_gmem_set_attributes(struct gmem_inode *inode, pgoff_t start, pg
 		stats.noop++;
 		return 0;
 	}
+	/* THPs split before any ordering's steps; a split is never undone (gmem_thp.c). */
+	if (order != GS_CONVERSION_PUNCH_HOLE) {
+		err = kvm_gmem_thp_split_range(inode, start, end, to_private, err_index, &partial);
+		if (err == -EAGAIN) {
+			lru_add_drain_all();
+			err = kvm_gmem_thp_split_range(inode, start, end, to_private, err_index,
+						       &partial);
+		}
+		if (err) {
+			stats.partial += partial;
+			return err;
+		}
+	}
 	switch (order) {
+	case GS_CONVERSION_PUNCH_HOLE:
+		err = convert_punch(inode, start, end, to_private, err_index);
+		break;
 	case GS_CONVERSION_V8:
 		/* v8 has no HugeTLB files; what it would do with one is undefined. */
 		if (inode->page_order)

@@ -14,6 +14,7 @@
 #include <gmemsim/physmem.h>
 
 #include <gmemsim/internal/gmem_int.h>
+#include <gmemsim/internal/page_alloc.h>
 
 /* vfs_fallocate()'s checks, which run before the file's own. */
 static int vfs_fallocate_check(int mode, loff_t offset, loff_t len)
@@ -33,10 +34,15 @@ static int gmem_punch_hole(struct gmem_inode *inode, loff_t offset, loff_t len)
 {
 	pgoff_t start = (pgoff_t)offset >> PAGE_SHIFT;
 	pgoff_t end = (pgoff_t)(offset + len) >> PAGE_SHIFT;
+	int err;
 
 	/* No upper bound: a hole at or past i_size punches nothing. */
 	if (end > gmem_nr_pages(inode))
 		end = gmem_nr_pages(inode);
+	/* A THP across an edge is split, or zeroed in part where it cannot be. */
+	err = kvm_gmem_thp_trim(inode, &start, &end);
+	if (err)
+		return err;
 	/* Split huge pages must merge: EAGAIN while a piece is pinned (P36). */
 	return kvm_gmem_merge_truncate_range(inode, start, end, true);
 }
@@ -68,7 +74,9 @@ static bool gmem_allocate_cannot_fit(const struct gmem_inode *inode, pgoff_t nr)
 {
 	unsigned long held = inode->i_bytes >> PAGE_SHIFT;
 
-	return !inode->page_order && nr > held && nr - held > gs_physmem_free_pages();
+	/* The 4 KiB allocator's free pages count too: a fragmented machine still has them. */
+	return !inode->page_order && nr > held &&
+	       nr - held > gs_physmem_free_pages() + gs_page_alloc_nr_free();
 }
 
 static int gmem_allocate(struct gmem_inode *inode, loff_t offset, loff_t len)

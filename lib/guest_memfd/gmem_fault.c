@@ -270,6 +270,11 @@ static int gmem_max_order(struct gmem_file *file, struct folio *folio, pgoff_t i
 		.folio_order = folio_order(folio),
 	};
 
+	/* A THP may be part shared (to private does not split it): 2 MiB only when all private. */
+	if (inode->thp && fault.folio_order && file->vm && file->vm->in_place_conversion &&
+	    kvm_gmem_range_shareability(inode, folio->index,
+					folio->index + folio_nr_pages(folio)) != SHAREABILITY_GUEST)
+		return 0;
 	if (!inode->page_order || !file->vm || !file->vm->in_place_conversion)
 		return (int)fault.folio_order;
 	/* Planted (test-only): P39's unrounded range, and no folio cap, so it can over-map. */
@@ -385,6 +390,15 @@ int kvm_gmem_error_page(struct gmem_file *file, pgoff_t index)
 
 	if (!folio)
 		return -ENOENT;
+	/*
+	 * memory_failure() splits a THP first (try_to_split_thp_page()); one it
+	 * cannot split is left as it is (MF_MSG_UNSPLIT_THP): -EBUSY.
+	 */
+	if (file->inode->thp && folio_order(folio)) {
+		if (kvm_gmem_thp_split(file->inode, folio))
+			return -EBUSY;
+		folio = xa_load(&file->inode->filemap, index);
+	}
 	/* Only the raw page is bad: a split keeps the rest of a huge folio usable. */
 	folio_set_hugetlb_hwpoison(folio, folio_page(folio, index - folio->index));
 	/* memory_failure() unmaps the page from every process before telling the file. */

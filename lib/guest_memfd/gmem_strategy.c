@@ -22,7 +22,8 @@
 _Static_assert(GS_FLOW_PLANNED == (int)GS_CONVERSION_PLANNED &&
 		       GS_FLOW_V8 == (int)GS_CONVERSION_V8 &&
 		       GS_FLOW_WIP == (int)GS_CONVERSION_WIP &&
-		       GS_FLOW_RFC_V2 == (int)GS_CONVERSION_RFC_V2,
+		       GS_FLOW_RFC_V2 == (int)GS_CONVERSION_RFC_V2 &&
+		       GS_FLOW_PUNCH_HOLE == (int)GS_CONVERSION_PUNCH_HOLE,
 	       "a flow is an ordering");
 
 /*
@@ -91,14 +92,13 @@ static const struct gs_strategy_ops optimized_ops = {
 	.merge_order = merge_to_pmd,
 };
 
-/* The built-ins that are not an ordering's own, registered after those. */
-static const struct gs_strategy_ops *const extra_builtins[] = {&optimized_ops};
-
-#define BUILTIN(n, f, s, mo)                                                                \
+#define BUILTIN_BACKED(n, f, s, mo, b)                                                      \
 	{                                                                                   \
 		.abi = GS_STRATEGY_ABI, .size = sizeof(struct gs_strategy_ops), .name = n,  \
 		.summary = s, .flow = f, .merge_on_private = merge_always, .max_order = mo, \
+		.backing = b,                                                               \
 	}
+#define BUILTIN(n, f, s, mo) BUILTIN_BACKED(n, f, s, mo, GS_STRATEGY_BACKING_PAGES)
 
 /* Indexed by enum gs_strategy_flow (= enum gs_gmem_conversion). */
 static const struct gs_strategy_ops builtin_ops[GS_FLOW_NR] = {
@@ -115,7 +115,24 @@ static const struct gs_strategy_ops builtin_ops[GS_FLOW_NR] = {
 	[GS_FLOW_RFC_V2] = BUILTIN("rfc-v2", GS_FLOW_RFC_V2,
 				   "P20, P25: a work list with rollback, restructure per item",
 				   rounded_max_order),
+	[GS_FLOW_PUNCH_HOLE] = BUILTIN_BACKED(
+		"punch-hole", GS_FLOW_PUNCH_HOLE,
+		"seed 002: convert by punching and refaulting (contents lost), thp backing: "
+		"every conversion leaves 4 KiB holes, HugeTLB files EOPNOTSUPP",
+		rounded_max_order, GS_STRATEGY_BACKING_THP),
 };
+
+/*
+ * Built-ins that are no ordering of their own, registered after those of
+ * builtin_ops (so gs_strategy_builtin() indexes by flow).
+ */
+static const struct gs_strategy_ops thp_ops =
+	BUILTIN_BACKED("thp", GS_FLOW_PLANNED,
+		       "seeds 001, 002: best-effort 2 MiB folios without HugeTLB (ALLOW_HUGEPAGE), "
+		       "4 KiB when none is free, split on conversion, never merged",
+		       rounded_max_order, GS_STRATEGY_BACKING_THP);
+
+static const struct gs_strategy_ops *const extra_builtins[] = {&optimized_ops, &thp_ops};
 
 static bool name_ok(const char *name)
 {
@@ -167,6 +184,9 @@ static const char *ops_invalid(const struct gs_strategy_ops *ops)
 		return "bad name (letters, digits, '-' and '_', at most 64)";
 	if ((unsigned int)ops->flow >= GS_FLOW_NR)
 		return "bad flow";
+	/* An ABI-1 table ends before the field: its copy gets the default backing. */
+	if (ops->abi != 1 && ops->backing > GS_STRATEGY_BACKING_THP)
+		return "bad backing";
 	return NULL;
 }
 
@@ -361,4 +381,9 @@ unsigned int gmem_strategy_merge_order(const struct gs_gmem_vm_info *vm,
 	if (!ops->merge_order || ops->flow != GS_FLOW_PLANNED)
 		return inode->page_order;
 	return ops->merge_order(&page) == 9 && inode->page_order > 9 ? 9 : inode->page_order;
+}
+
+bool gmem_strategy_thp(const struct gs_gmem_vm_info *vm)
+{
+	return vm_ops(vm)->backing == GS_STRATEGY_BACKING_THP;
 }

@@ -221,6 +221,12 @@ static uint64_t huge_nr(const struct ofile *f)
 	return 1ULL << f->cfg.page_order;
 }
 
+/* The largest folio order of the file: HugeTLB's page order, 9 for thp (seed 001). */
+static unsigned int map_order(const struct ofile *f)
+{
+	return f->cfg.page_order ? f->cfg.page_order : f->cfg.thp ? 9 : 0;
+}
+
 /* Remember the model before an operation changes it. */
 static void save(struct ofile *f)
 {
@@ -311,6 +317,9 @@ static uint64_t used_hpages(const struct ofile *f)
 /* st_blocks: every folio in the design (P33), none for upstream 4 KiB files (rule 12). */
 static void predict_blocks(const struct ofile *f, struct gs_oracle_pred *p)
 {
+	/* A thp file may hold more than it used: whole 2 MiB blocks, best effort. */
+	if (f->cfg.thp)
+		return;
 	p->has_blocks = true;
 	p->blocks = f->cfg.profile == GS_GMEM_PROFILE_UPSTREAM && !f->cfg.page_order
 			    ? 0
@@ -364,6 +373,9 @@ static int create_check(uint64_t size, const struct gs_oracle_cfg *c)
 		return -EINVAL;
 	if ((int64_t)size <= 0 || size % (OPAGE << c->page_order))
 		return -EINVAL;
+	/* Seeds 001, 002: ALLOW_HUGEPAGE, not with HugeTLB, needs a size of whole PMDs. */
+	if ((c->flags & GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE) && (hugetlb || size % (OPAGE << 9)))
+		return -EINVAL;
 	return 0;
 }
 
@@ -380,6 +392,9 @@ int gs_oracle_create(struct gs_oracle *o, uint64_t size, const struct gs_oracle_
 	f->size = size;
 	f->npages = size / OPAGE;
 	f->cfg = *cfg;
+	/* The thp backing: asked for, or implied by a size of whole 2 MiB blocks. */
+	f->cfg.thp = cfg->thp && !(cfg->flags & GS_GUEST_MEMFD_FLAG_HUGETLB) &&
+		     ((cfg->flags & GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE) || !(size % (OPAGE << 9)));
 	f->mapped_known = true;
 	f->dirty_s = UINT64_MAX;
 	f->runs = g_array_new(FALSE, FALSE, sizeof(struct orun));
@@ -428,6 +443,17 @@ static void detach_pins(struct gs_oracle *o, int id, uint64_t s, uint64_t e)
 	}
 }
 
+/*
+ * A punch of [@s, @e) in a thp file splits the 2 MiB folios across its
+ * edges, which unmaps their other pages from the host too: where the edges
+ * are not 2 MiB aligned the host mappings are no longer known.
+ */
+static void thp_punch_edges(struct ofile *f, uint64_t s, uint64_t e)
+{
+	if (f->cfg.thp && ((s | e) & 511))
+		f->mapped_known = false;
+}
+
 int gs_oracle_fallocate(struct gs_oracle *o, int id, int mode, int64_t off, int64_t len,
 			struct gs_oracle_pred *p)
 {
@@ -454,6 +480,7 @@ int gs_oracle_fallocate(struct gs_oracle *o, int id, int mode, int64_t off, int6
 	}
 	range_apply(f, s, e, pg_free, NULL); /* P11: attributes stay */
 	detach_pins(o, id, s, e);
+	thp_punch_edges(f, s, e);
 out:
 	predict_blocks(f, p);
 	return p->err;
@@ -512,6 +539,70 @@ static uint64_t failed_unit_end(const struct ofile *f, uint64_t bad, uint64_t e)
 	}
 }
 
+static bool is_mapped(const struct opage *pg, const void *arg)
+{
+	(void)arg;
+	return pg->alloc && pg->mapped;
+}
+
+static bool is_shared(const struct opage *pg, const void *arg)
+{
+	(void)arg;
+	return !pg->priv;
+}
+
+static bool is_private(const struct opage *pg, const void *arg)
+{
+	(void)arg;
+	return pg->priv;
+}
+
+/*
+ * Seed 001: whether a 2 MiB block of a thp file is one folio is best
+ * effort, not predicted. If it is, to private counts the references of
+ * the whole folio (a pin anywhere in it: -EAGAIN), and to shared splits it
+ * where it has a private page (split_huge_page(): a pin fails it, -EAGAIN;
+ * the host's mappings of its shared pages go).
+ */
+static void thp_split_risks(struct ofile *f, uint64_t s, uint64_t e, uint8_t to,
+			    struct gs_oracle_pred *p)
+{
+	for (uint64_t b = s & ~511ULL; b < e; b += 512) {
+		uint64_t be = MIN(b + 512, f->npages);
+		bool pinned = first_where(f, b, be, is_pinned, NULL) < be;
+
+		if (to) {
+			/*
+			 * The range's own host mappings go before the count; a THP's
+			 * other pages may be mapped by the same fault (the whole folio).
+			 */
+			p->unpredicted |= pinned || !f->mapped_known ||
+					  first_where(f, b, be, is_mapped, NULL) < be;
+			continue;
+		}
+		if (first_where(f, b, be, is_shared, NULL) == be ||
+		    first_where(f, b, be, is_private, NULL) == be)
+			continue;
+		f->mapped_known = false;
+		p->unpredicted |= pinned;
+	}
+}
+
+/*
+ * The punch-hole strategy (seed 002): no reference is checked; the range
+ * is punched as fallocate would (contents lost: the next use reads zero,
+ * P10) and takes the new attribute.
+ */
+static int convert_by_punch(struct gs_oracle *o, int id, struct ofile *f, uint64_t s, uint64_t e,
+			    uint8_t to)
+{
+	range_apply(f, s, e, pg_free, NULL);
+	detach_pins(o, id, s, e);
+	thp_punch_edges(f, s, e);
+	range_apply(f, s, e, pg_set_attr, &to);
+	return 0;
+}
+
 int gs_oracle_convert(struct gs_oracle *o, int id, const struct gs_kvm_memory_attributes2 *a,
 		      struct gs_oracle_pred *p)
 {
@@ -537,10 +628,15 @@ int gs_oracle_convert(struct gs_oracle *o, int id, const struct gs_kvm_memory_at
 	if (first_where(f, s, e, attr_differs, &to) == e)
 		return 0;
 	/* v8 knows no HugeTLB (docs/CONVERSION.md, step 11); rfc-v2 does (P25). */
-	if (f->cfg.page_order && f->cfg.conversion == GS_CONVERSION_V8) {
+	if (f->cfg.page_order && (f->cfg.conversion == GS_CONVERSION_V8 ||
+				  f->cfg.conversion == GS_CONVERSION_PUNCH_HOLE)) {
 		p->has_error_offset = false;
 		return p->err = -EOPNOTSUPP;
 	}
+	if (f->cfg.conversion == GS_CONVERSION_PUNCH_HOLE)
+		return convert_by_punch(o, id, f, s, e, to);
+	if (f->cfg.thp)
+		thp_split_risks(f, s, e, to, p);
 	bad = to ? first_where(f, s, e, is_pinned, NULL) : e;
 	if (bad < e) {
 		uint64_t unit = failed_unit_end(f, bad, e);
@@ -755,11 +851,12 @@ static bool slot_allows_huge(uint64_t gfn, uint64_t index, uint64_t first, uint6
 static int level_bound(const struct ofile *f, uint64_t index, uint64_t gfn, uint64_t slot_gfn,
 		       uint64_t slot_npages)
 {
-	uint64_t nr = huge_nr(f), base = index & ~(nr - 1);
+	unsigned int order = map_order(f);
+	uint64_t nr = 1ULL << order, base = index & ~(nr - 1);
 
-	if (slot_allows_huge(gfn, index, slot_gfn, slot_npages, f->cfg.page_order) &&
+	if (slot_allows_huge(gfn, index, slot_gfn, slot_npages, order) &&
 	    first_where(f, base, base + nr, not_private_or_poisoned, NULL) == base + nr)
-		return f->cfg.page_order >= 18 ? 3 : 2;
+		return order >= 18 ? 3 : 2;
 	/* optimized: a 2 MiB folio over an all-private 2 MiB range of a 1 GiB file. */
 	if (pmd_private(f, index) && slot_allows_huge(gfn, index, slot_gfn, slot_npages, 9))
 		return 2;
@@ -826,17 +923,20 @@ int gs_oracle_get_pfn(struct gs_oracle *o, int id, uint64_t index, struct gs_ora
 		return p->err = -EHWPOISON;
 	use_range(f, index, index + 1);
 	/* P29: the folio's order, 0 where the huge page is not all private. */
-	nr = huge_nr(f);
+	nr = 1ULL << map_order(f);
 	base = index & ~(nr - 1);
 	p->has_max_order = true;
 	p->max_order = first_where(f, base, base + nr, not_private_or_poisoned, NULL) == base + nr
-			       ? f->cfg.page_order
+			       ? map_order(f)
 			       : 0;
 	if (!p->max_order && pmd_private(f, index))
 		p->max_order = 9;
-	/* P39: the WIP branch's unrounded range may give less than the folio order. */
+	/*
+	 * P39: the WIP branch's unrounded range may give less than the folio
+	 * order; a thp file's folio may be 4 KiB (seed 001: no guarantee).
+	 */
 	p->max_order_exact = f->cfg.in_place && f->cfg.conversion != GS_CONVERSION_WIP &&
-			     !f->cfg.custom_strategy;
+			     !f->cfg.custom_strategy && !f->cfg.thp;
 	return 0;
 }
 
@@ -854,9 +954,17 @@ int gs_oracle_poison(struct gs_oracle *o, int id, uint64_t index, struct gs_orac
 	if (!f)
 		return p->err = -EBADF;
 	save(f);
+	/*
+	 * HugeTLB memory failure is in no version (spec §4.16): not modelled;
+	 * nor is a THP's (which pages a best-effort THP holds, and its split).
+	 */
+	if (f->cfg.thp && index < f->npages) {
+		p->unpredicted = true;
+		f->lost = true;
+		return 0;
+	}
 	if (index >= f->npages || !pg_at(f, index).alloc)
 		return p->err = -ENOENT;
-	/* HugeTLB memory failure is in no version (spec §4.16): not modelled. */
 	if (f->cfg.page_order) {
 		p->unpredicted = true;
 		f->lost = true;
@@ -1135,6 +1243,7 @@ struct field {
 	pg_val get;
 	uint64_t mask, shift, gap; /* the simulator's value: (val & mask) >> shift; gap: none */
 	const char *const *names;
+	bool at_least; /* the simulator may say more (1 where the model says 0) */
 };
 
 static const char *const attr_names[] = {"shared", "private", "none"};
@@ -1178,7 +1287,7 @@ static bool first_diff(const struct ofile *f, const struct sim_view *v, GArray *
 		while (cur < rend) {
 			uint64_t pend, val = sim_at(sim, &j, fld, cur, rend, &pend);
 
-			if (val != o) {
+			if (val != o && !(fld->at_least && val > o)) {
 				*idx = cur;
 				*sv = val;
 				*ov = o;
@@ -1192,6 +1301,12 @@ static bool first_diff(const struct ofile *f, const struct sim_view *v, GArray *
 
 static const struct field attr_field = {"attribute", val_attr, 3, 0, 2, attr_names};
 static const struct field alloc_field = {"allocated", val_alloc, 4, 2, 0, bool_names};
+/*
+ * A thp file: a used page is allocated, and so may be the rest of its 2 MiB
+ * folio; a host fault may map the whole folio.
+ */
+static const struct field thp_alloc_field = {"allocated", val_alloc, 4, 2, 0, bool_names, true};
+static const struct field thp_mapped_field = {"host-mapped", val_mapped, 1, 0, 0, bool_names, true};
 static const struct field mapped_field = {"host-mapped", val_mapped, 1, 0, 0, bool_names};
 static const struct field poison_field = {"poisoned", val_poisoned, 2, 1, 0, bool_names};
 
@@ -1388,13 +1503,15 @@ static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gm
 	if (read_mode == GS_ORACLE_READ_BOTH)
 		cross_check(f, &v, file, op, r, &n);
 	compare_field(f, &v, v.attr, &attr_field, op, r, &n);
-	compare_field(f, &v, v.folios, &alloc_field, op, r, &n);
+	compare_field(f, &v, v.folios, f->cfg.thp ? &thp_alloc_field : &alloc_field, op, r, &n);
 	if (f->mapped_known)
-		compare_field(f, &v, v.folios, &mapped_field, op, r, &n);
+		compare_field(f, &v, v.folios, f->cfg.thp ? &thp_mapped_field : &mapped_field, op,
+			      r, &n);
 	compare_field(f, &v, v.folios, &poison_field, op, r, &n);
 	if (f->cfg.page_order)
 		compare_orders(f, v.folios, op, r, &n);
-	compare_counter(op, "i_bytes", v.i_bytes, alloc_bytes(f), r, &n);
+	if (!f->cfg.thp || v.i_bytes < alloc_bytes(f))
+		compare_counter(op, "i_bytes", v.i_bytes, alloc_bytes(f), r, &n);
 	if (v.has_spool) {
 		uint64_t used = used_hpages(f);
 

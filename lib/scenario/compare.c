@@ -13,6 +13,7 @@
 
 #include <gmemsim/compare.h>
 #include <gmemsim/scenario.h>
+#include <gmemsim/strategy.h>
 
 /* Keep one sample in @stride; when full, drop every other one and double it. */
 static void add_sample(struct gs_compare_run *run, unsigned long op, const struct gs_metrics *m)
@@ -97,6 +98,14 @@ int gs_compare_run(const struct gs_workload_params *p, uint64_t host_budget,
 	return run->status;
 }
 
+/* The run's files without HugeTLB have the thp backing. */
+static bool run_thp(const struct gs_compare_run *run)
+{
+	const struct gs_strategy *st = gs_strategy_find(run->strategy);
+
+	return st && st->ops->backing == GS_STRATEGY_BACKING_THP;
+}
+
 /* --- the table --- */
 
 typedef uint64_t (*metric_fn)(const struct gs_metrics *m);
@@ -137,26 +146,45 @@ METRIC(m_einval, m->conv_failures[GS_METRICS_EINVAL])
 METRIC(m_eopnotsupp, m->conv_failures[GS_METRICS_EOPNOTSUPP])
 METRIC(m_eother, m->conv_failures[GS_METRICS_EOTHER])
 METRIC(m_allocs, m->conv_allocs)
+METRIC(m_thp, m->thp_intact)
+METRIC(m_thp_holes, m->thp_holes)
 
 static const struct {
 	const char *name;
 	metric_fn fn;
 } rows[] = {
-	{"vmemmap peak KiB", m_vmemmap_peak}, {"vmemmap final KiB", m_vmemmap},
-	{"HVO saved KiB", m_hvo_saved},	      {"2M pages intact", m_2m_intact},
-	{"2M pages split", m_2m_split},	      {"2M waiting for merge", m_2m_waiting},
-	{"2M free in pool", m_2m_free},	      {"1G pages intact", m_1g_intact},
-	{"1G pages split", m_1g_split},	      {"1G waiting for merge", m_1g_waiting},
-	{"1G free in pool", m_1g_free},	      {"4K holes", m_holes},
-	{"fragmentation ppm", m_frag},	      {"splits from 2M", m_splits_2m},
-	{"splits from 1G", m_splits_1g},      {"merges to 2M", m_merges_2m},
-	{"merges to 1G", m_merges_1g},	      {"mapped 4K MiB", m_map_4k},
-	{"mapped 2M MiB", m_map_2m},	      {"mapped 1G MiB", m_map_1g},
-	{"stage-2 leaves 4K", m_leaves_4k},   {"stage-2 leaves 2M", m_leaves_2m},
-	{"stage-2 leaves 1G", m_leaves_1g},   {"conversions", m_conv},
-	{"failed ENOMEM", m_enomem},	      {"failed EAGAIN", m_eagain},
-	{"failed EINVAL", m_einval},	      {"failed EOPNOTSUPP", m_eopnotsupp},
-	{"failed other", m_eother},	      {"allocs under conv lock", m_allocs},
+	{"vmemmap peak KiB", m_vmemmap_peak},
+	{"vmemmap final KiB", m_vmemmap},
+	{"HVO saved KiB", m_hvo_saved},
+	{"2M pages intact", m_2m_intact},
+	{"2M pages split", m_2m_split},
+	{"2M waiting for merge", m_2m_waiting},
+	{"2M free in pool", m_2m_free},
+	{"1G pages intact", m_1g_intact},
+	{"1G pages split", m_1g_split},
+	{"1G waiting for merge", m_1g_waiting},
+	{"1G free in pool", m_1g_free},
+	{"4K holes", m_holes},
+	{"fragmentation ppm", m_frag},
+	{"splits from 2M", m_splits_2m},
+	{"splits from 1G", m_splits_1g},
+	{"merges to 2M", m_merges_2m},
+	{"merges to 1G", m_merges_1g},
+	{"mapped 4K MiB", m_map_4k},
+	{"mapped 2M MiB", m_map_2m},
+	{"mapped 1G MiB", m_map_1g},
+	{"stage-2 leaves 4K", m_leaves_4k},
+	{"stage-2 leaves 2M", m_leaves_2m},
+	{"stage-2 leaves 1G", m_leaves_1g},
+	{"conversions", m_conv},
+	{"failed ENOMEM", m_enomem},
+	{"failed EAGAIN", m_eagain},
+	{"failed EINVAL", m_einval},
+	{"failed EOPNOTSUPP", m_eopnotsupp},
+	{"failed other", m_eother},
+	{"allocs under conv lock", m_allocs},
+	{"THPs intact", m_thp},
+	{"4K free in used 2M blocks", m_thp_holes},
 };
 
 void gs_compare_print_table(FILE *f, const struct gs_compare_run *runs, unsigned int n)
@@ -172,7 +200,8 @@ void gs_compare_print_table(FILE *f, const struct gs_compare_run *runs, unsigned
 			: runs[i].final.huge[GS_METRICS_2M].total ||
 					runs[i].final.huge[GS_METRICS_1G].total
 				? "hugetlb"
-				: "4K pages");
+			: run_thp(&runs[i]) ? "THP"
+					    : "4K pages");
 	fprintf(f, "\n");
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
 		fprintf(f, "%-24s", rows[r].name);

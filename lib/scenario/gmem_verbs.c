@@ -664,14 +664,16 @@ static const struct gs_verb verb_stage2 = {
 
 /* --- gmem: KVM_CREATE_GUEST_MEMFD --- */
 
-static const char *const flag_names[] = {"mmap", "init_shared", "hugetlb", NULL};
+static const char *const flag_names[] = {"mmap", "init_shared", "hugetlb", "allow_hugepage", NULL};
 static const uint64_t flag_values[] = {GS_GUEST_MEMFD_FLAG_MMAP, GS_GUEST_MEMFD_FLAG_INIT_SHARED,
-				       GS_GUEST_MEMFD_FLAG_HUGETLB};
+				       GS_GUEST_MEMFD_FLAG_HUGETLB,
+				       GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE};
 
 static const struct gs_key gmem_keys[] = {
 	{"size", GS_ARG_U64, .required = true, .help = "file size in bytes"},
 	{"vm", GS_ARG_STR, .help = "the VM (from `vm`); without it, vm_* keys describe one"},
-	{"flags", GS_ARG_FLAGS, flag_names, flag_values, .help = "mmap|init_shared|hugetlb"},
+	{"flags", GS_ARG_FLAGS, flag_names, flag_values,
+	 .help = "mmap|init_shared|hugetlb|allow_hugepage (the last: thp strategies only)"},
 	{"page", GS_ARG_U64, .help = "page size: 4K (default), 2M or 1G (page_order)"},
 	{"order", GS_ARG_U64, .help = "raw page_order, instead of page="},
 	{"vm_private", GS_ARG_BOOL, .help = "the VM has private memory (no INIT_SHARED)"},
@@ -1654,11 +1656,15 @@ static void gmem_teardown(void)
 		hugetlb_unpoison_all();
 }
 
+/* A THP is best effort (docs/STRATEGIES.md, "thp"): when it fails a file gets 4 KiB pages. */
+static const char *const gmem_best_effort_sites[] = {"page_alloc.thp", NULL};
+
 static struct gs_scenario_module gmem_module = {
 	.name = "gmem",
 	.priority = GS_MODULE_PRIO_LAYER,
 	.verbs = gmem_verbs,
 	.teardown = gmem_teardown,
+	.best_effort_sites = gmem_best_effort_sites,
 };
 GS_SCENARIO_MODULE(gmem_module)
 

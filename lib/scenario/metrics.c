@@ -21,6 +21,7 @@
 #include <gmemsim/scenario.h>
 
 #include <gmemsim/internal/metrics_int.h>
+#include <gmemsim/internal/page_alloc.h>
 #include <gmemsim/internal/scenario_int.h>
 
 struct split_walk {
@@ -107,6 +108,8 @@ void gs_metrics_read(struct gs_metrics *m, bool full)
 	m->hvo_saved_bytes = (uint64_t)hs.freed_pages << PAGE_SHIFT;
 	read_pools(m, full);
 	read_leaves(m);
+	m->thp_intact = gs_page_alloc_nr_thp();
+	m->thp_holes = gs_page_alloc_nr_free();
 }
 
 /* --- verbs --- */
@@ -121,9 +124,9 @@ static unsigned long sum(const unsigned long *v, unsigned int n)
 }
 
 static const char *const metrics_outputs[] = {
-	"vmemmap",    "vmemmap_peak", "hvo_saved",   "leaves_4k", "leaves_2m",
-	"leaves_1g",  "splits",	      "merges",	     "holes",	  "frag_ppm",
-	"conv_calls", "conv_failed",  "conv_allocs", NULL,
+	"vmemmap",     "vmemmap_peak", "hvo_saved", "leaves_4k", "leaves_2m",  "leaves_1g",
+	"splits",      "merges",       "holes",	    "frag_ppm",	 "conv_calls", "conv_failed",
+	"conv_allocs", "thp",	       "thp_holes", NULL,
 };
 
 static int metrics_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
@@ -145,6 +148,8 @@ static int metrics_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 	gs_result_set(res, "conv_calls", m.conv_calls);
 	gs_result_set(res, "conv_failed", sum(m.conv_failures, GS_METRICS_ERRNOS));
 	gs_result_set(res, "conv_allocs", m.conv_allocs);
+	gs_result_set(res, "thp", m.thp_intact);
+	gs_result_set(res, "thp_holes", m.thp_holes);
 	if (op->target && !strcmp(op->target, "reset"))
 		gs_metrics_reset();
 	res->ret = 0;

@@ -28,7 +28,8 @@
  * name, or the path of a shared object, docs/STRATEGIES.md "Writing a
  * strategy"), and whether it gets the HugeTLB backing. v8's flow has no
  * HugeTLB (EOPNOTSUPP on a HugeTLB file): it runs the same guest on 4 KiB
- * pages.
+ * pages; so does punch-hole's, and a strategy of the thp backing runs it
+ * on a file without HugeTLB, whose folios are THPs where it can.
  */
 struct strategy_run {
 	const char *name;
@@ -43,7 +44,9 @@ static int strategy_lookup(const char *name, struct strategy_run *out)
 	if (!st)
 		return -EINVAL;
 	out->name = st->builtin ? st->ops->name : name;
-	out->hugetlb = st->ops->flow != GS_FLOW_V8;
+	/* thp and punch-hole back the guest with best-effort THPs, not HugeTLB. */
+	out->hugetlb = st->ops->flow != GS_FLOW_V8 && st->ops->flow != GS_FLOW_PUNCH_HOLE &&
+		       st->ops->backing != GS_STRATEGY_BACKING_THP;
 	return 0;
 }
 

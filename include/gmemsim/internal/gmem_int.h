@@ -235,4 +235,54 @@ unsigned int gmem_strategy_split_order(const struct gs_gmem_vm_info *vm,
 unsigned int gmem_strategy_merge_order(const struct gs_gmem_vm_info *vm,
 				       const struct gmem_inode *inode, pgoff_t h);
 
+/* gmem_strategy_thp() - the VM's strategy gives its files without HugeTLB the thp backing. */
+bool gmem_strategy_thp(const struct gs_gmem_vm_info *vm);
+
+/* --- the thp backing (gmem_thp.c) --- */
+
+/*
+ * kvm_gmem_thp_alloc() - a new folio for @index of a thp file: order 9 at
+ * *@base (the aligned block) when the block is wholly in the file, of one
+ * shareability, empty, and a 2 MiB block is free; else order 0 at *@base =
+ * @index. NULL: no memory at all.
+ */
+struct folio *kvm_gmem_thp_alloc(struct gmem_inode *inode, pgoff_t index, pgoff_t *base);
+
+/*
+ * kvm_gmem_thp_split() - split_huge_page() of a THP the page cache holds:
+ * -EAGAIN while someone but the page cache and the host's mappings holds
+ * it, -ENOMEM without the page cache's node, both before anything changed.
+ */
+int kvm_gmem_thp_split(struct gmem_inode *inode, struct folio *folio);
+
+/*
+ * kvm_gmem_thp_split_range() - before a conversion of [start, end) to
+ * shared: split every THP it touches that has a private page (host
+ * mappings of each go first). -EAGAIN (*err_index: the folio, at least
+ * @start) while a page of one is referenced beyond the page cache, -ENOMEM
+ * (the page cache's node); the folios split before stay split (*@partial
+ * set once one is). 0 for @to_private and for a file without the thp
+ * backing.
+ */
+int kvm_gmem_thp_split_range(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool to_private,
+			     pgoff_t *err_index, bool *partial);
+
+/*
+ * kvm_gmem_thp_trim() - before truncating [*start, *end) of a thp file:
+ * split the THPs across the edges; where a split is refused (the folio is
+ * held), zero that THP's part of the range and shrink the range to leave
+ * it out (truncate_inode_partial_folio()). -ENOMEM (a private stage-2 leaf
+ * across an edge, or the page cache's node) before the folios change.
+ */
+int kvm_gmem_thp_trim(struct gmem_inode *inode, pgoff_t *start, pgoff_t *end);
+
+/*
+ * kvm_gmem_punch_convert() - the punch-hole strategy's conversion of [start,
+ * end) of a file without HugeTLB: the range is punched (contents lost; a
+ * THP across an edge split, or zeroed in part when pinned). -ENOMEM (the
+ * stage-2 split of a crossing leaf) before the punch; the caller stores
+ * the new attribute after it (gmem_punch_convert.c).
+ */
+int kvm_gmem_punch_convert(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
+
 #endif /* GS_LIB_GMEM_INT_H */

@@ -33,6 +33,20 @@ void gs_page_alloc_set_backing(enum gs_backing backing);
 struct folio *gs_folio_alloc_order0(gfp_t gfp);
 
 /** gs_page_alloc_nr_free() - order-0 pages on the free list (for tests) */
+/*
+ * A PMD-sized folio (order 9) from a 2 MiB block no order-0 page uses, as
+ * a THP allocation takes one from the buddy allocator without compaction:
+ * NULL when no such block is left (fragmentation) or when injected. The
+ * caller falls back to order 0.
+ */
+struct folio *gs_folio_alloc_thp(gfp_t gfp);
+
+/* A THP was split into 512 order-0 pages (they free one by one). */
+void gs_page_alloc_thp_split(void);
+
+/* THP folios allocated and not yet freed or split. */
+unsigned long gs_page_alloc_nr_thp(void);
+
 unsigned long gs_page_alloc_nr_free(void);
 
 /** gs_page_alloc_nr_used() - order-0 pages handed out and not yet freed */

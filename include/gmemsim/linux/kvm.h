@@ -39,6 +39,13 @@
 #define GS_GUEST_MEMFD_FLAG_INIT_SHARED (1ULL << 1)
 /* Proposed (HugeTLB on in-place conversion): with a page order in the struct. */
 #define GS_GUEST_MEMFD_FLAG_HUGETLB (1ULL << 2)
+/*
+ * Simulator-only: the historical KVM_GUEST_MEMFD_ALLOW_HUGEPAGE (seeds 001,
+ * 002; bit 0 in those series, taken by MMAP since): best-effort 2 MiB
+ * folios, the size a multiple of 2 MiB. Offered by a VM whose strategy has
+ * the thp backing (docs/STRATEGIES.md, "thp").
+ */
+#define GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE (1ULL << 3)
 
 /* Memslot flags */
 #define GS_KVM_MEM_LOG_DIRTY_PAGES (1U << 0)
