@@ -19,10 +19,11 @@ packages=(meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev check libsub
 	  libjemalloc-dev libunwind-dev valgrind)
 # `test` also runs the fuzz build recipes, which need clang and its libFuzzer runtime, and
 # the AFL++ persistent-mode recipe (afl++, unzip for its seed corpus); the `browser` suite
-# drives headless Chromium (docs/RENDERING.md); the `peer` suite compiles the kernel's own
-# tests from Debian's Linux source (docs/FIDELITY.md).
+# drives headless Chromium and Firefox (firefox-esr, over its own Marionette protocol: Debian
+# has no geckodriver) (docs/RENDERING.md); the `peer` suite compiles the kernel's own tests
+# from Debian's Linux source (docs/FIDELITY.md).
 test_packages=(clang libclang-rt-14-dev afl++ unzip zip chromium chromium-driver fonts-liberation
-	       linux-source-6.12)
+	       firefox-esr linux-source-6.12)
 
 log() { printf '==> %s\n' "$*"; }
 
