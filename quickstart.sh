@@ -128,6 +128,11 @@ cmd_test() {
 	run_recipe "fuzz build recipe (clang, libFuzzer)" fuzz/check-recipe.sh "$top" build-fuzz
 	GS_RECIPE_DOC=docs/FUZZING.md GS_RECIPE_HEADING='**libFuzzer**' \
 		run_recipe "fuzz-ops recipe (clang, libFuzzer)" fuzz/check-recipe.sh "$top" build-fuzz
+	# README's other quick-start commands, as a newcomer runs them (the build is there now).
+	run_recipe "README: ./quickstart.sh demo" bash -c './quickstart.sh demo >/dev/null'
+	run_recipe "README: ./quickstart.sh render" bash -c \
+		'rm -f render-conversion.html && ./quickstart.sh render >/dev/null &&
+		 grep -q "<section class=\"step\"" render-conversion.html && rm -f render-conversion.html'
 	# docs/PERFORMANCE.md: every benchmark once (GS_BENCH_QUICK=1) and its callgrind recipe.
 	run_recipe "benchmarks (quick) and callgrind recipe" bench/check-recipe.sh "$top" build
 	echo
