@@ -184,7 +184,7 @@ static const struct {
 	{"failed other", m_eother},
 	{"allocs under conv lock", m_allocs},
 	{"THPs intact", m_thp},
-	{"4K free in used 2M blocks", m_thp_holes},
+	{"4K free in used 2M", m_thp_holes},
 };
 
 void gs_compare_print_table(FILE *f, const struct gs_compare_run *runs, unsigned int n)
