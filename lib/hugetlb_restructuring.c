@@ -594,6 +594,25 @@ static bool merge_store_short(struct xarray *pages, const struct folio *first, u
 	return gs_xa_store_order_nodes(pages, first->index, order) > gs_xa_reserve_len(reserve);
 }
 
+/*
+ * The end of a merge, past every check: the merged folio goes into the page
+ * cache (cannot fail: the nodes it needs were counted or reserved before),
+ * HVO optimizes it again, and the counters and the trace see it.
+ */
+static struct folio *merge_done(struct xarray *pages, struct xa_node **reserve, unsigned long pfn,
+				unsigned int order, int refs, const char *event)
+{
+	struct folio *folio = pfn_folio_raw(pfn);
+
+	if (pages)
+		WARN_ON_ONCE(merge_store_entry(pages, folio, order, reserve));
+	merge_optimize(folio, refs);
+	stats.merges++;
+	gs_metrics_merge(order);
+	gs_trace(event, GS_TF_X("pfn", pfn), GS_TF_U("order", order));
+	return folio;
+}
+
 struct folio *hugetlb_restructuring_merge_folio(struct xarray *pages, unsigned long pfn,
 						struct folio *held, int extra_refs)
 {
@@ -607,7 +626,7 @@ struct folio *hugetlb_restructuring_merge_folio_reserved(struct xarray *pages,
 {
 	const struct hugetlb_folio_meta *m = split_page(pfn);
 	unsigned long start, waiting, unqueued = 0;
-	struct folio *first, *folio;
+	struct folio *first;
 	unsigned int order;
 	int refs;
 
@@ -641,15 +660,7 @@ struct folio *hugetlb_restructuring_merge_folio_reserved(struct xarray *pages,
 		return NULL;
 	}
 	stats.waiting_pages -= waiting;
-	folio = pfn_folio(start);
-	/* Cannot fail: the nodes it needs were counted above. */
-	if (pages)
-		WARN_ON_ONCE(merge_store_entry(pages, folio, order, reserve));
-	merge_optimize(folio, refs);
-	stats.merges++;
-	gs_metrics_merge(order);
-	gs_trace("restructuring.merge", GS_TF_X("pfn", start), GS_TF_U("order", order));
-	return folio;
+	return merge_done(pages, reserve, start, order, refs, "restructuring.merge");
 }
 
 /* --- intermediate merge: pieces of a split page into a larger piece --- */
@@ -679,7 +690,7 @@ int hugetlb_restructuring_can_merge_piece(struct xarray *pages, unsigned long pf
 struct folio *hugetlb_restructuring_merge_piece(struct xarray *pages, struct xa_node **reserve,
 						unsigned long pfn, unsigned int order)
 {
-	struct folio *first = pfn_folio_raw(pfn), *folio;
+	struct folio *first = pfn_folio_raw(pfn);
 	int refs;
 
 	if (WARN(hugetlb_restructuring_can_merge_piece(pages, pfn, order) ||
@@ -689,14 +700,7 @@ struct folio *hugetlb_restructuring_merge_piece(struct xarray *pages, struct xa_
 	refs = gs_folio_merge_piece(first, order, merge_tails_upto(order));
 	if (WARN(refs < 0, "merge of the piece at pfn 0x%lx failed (%d)", pfn, refs))
 		return NULL;
-	folio = pfn_folio_raw(pfn);
-	/* Cannot fail: the nodes it needs were counted above. */
-	WARN_ON_ONCE(merge_store_entry(pages, folio, order, reserve));
-	merge_optimize(folio, refs);
-	stats.merges++;
-	gs_metrics_merge(order);
-	gs_trace("restructuring.merge_piece", GS_TF_X("pfn", pfn), GS_TF_U("order", order));
-	return folio;
+	return merge_done(pages, reserve, pfn, order, refs, "restructuring.merge_piece");
 }
 
 /* --- deferred merge --- */

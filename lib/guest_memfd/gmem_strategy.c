@@ -343,16 +343,22 @@ unsigned int gmem_strategy_max_order(const struct gs_gmem_vm_info *vm,
 	return ops->max_order ? ops->max_order(fault) : rounded_max_order(fault);
 }
 
-bool gmem_strategy_merge(const struct gs_gmem_vm_info *vm, const struct gmem_inode *inode,
-			 pgoff_t h)
+/* The huge page at @h of @inode, as a hook sees it. */
+static struct gs_strategy_page strategy_page(const struct gmem_inode *inode, pgoff_t h)
 {
-	const struct gs_strategy_ops *ops = vm_ops(vm);
-	struct gs_strategy_page page = {
+	return (struct gs_strategy_page){
 		.ino = inode->ino,
 		.index = h,
 		.page_order = inode->page_order,
 		.nr_pages = 1UL << inode->page_order,
 	};
+}
+
+bool gmem_strategy_merge(const struct gs_gmem_vm_info *vm, const struct gmem_inode *inode,
+			 pgoff_t h)
+{
+	const struct gs_strategy_ops *ops = vm_ops(vm);
+	struct gs_strategy_page page = strategy_page(inode, h);
 
 	return !ops->merge_on_private || ops->merge_on_private(&page);
 }
@@ -371,12 +377,7 @@ unsigned int gmem_strategy_merge_order(const struct gs_gmem_vm_info *vm,
 				       const struct gmem_inode *inode, pgoff_t h)
 {
 	const struct gs_strategy_ops *ops = vm_ops(vm);
-	struct gs_strategy_page page = {
-		.ino = inode->ino,
-		.index = h,
-		.page_order = inode->page_order,
-		.nr_pages = 1UL << inode->page_order,
-	};
+	struct gs_strategy_page page = strategy_page(inode, h);
 
 	if (!ops->merge_order || ops->flow != GS_FLOW_PLANNED)
 		return inode->page_order;
