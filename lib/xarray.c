@@ -25,15 +25,26 @@ _Static_assert(XA_CHUNK_SHIFT >= 2 && XA_CHUNK_SHIFT <= 6, "one mark word must c
 /* ---- entries ------------------------------------------------------------------------- */
 
 /*
- * What the normal API stores: not the kernel's own entries (retry, siblings,
- * errors), and, unlike the kernel, no pointer whose low bits say "internal"
- * and whose value says "node" (an unaligned char pointer, say): the kernel
- * tells a node from such an entry by the level it sits at; gmemsim's walks
- * do not, so it refuses them (docs/FIDELITY.md).
+ * What the normal API stores: anything but the kernel's own entries (retry,
+ * siblings, errors). A pointer whose low bits say "internal" and whose value
+ * says "node" (an unaligned char pointer, say) is stored too: what a slot
+ * holds is told by the level it sits at (slot_is_node()), and such an entry
+ * never goes in the head, where there is no level to tell it by.
  */
 static inline bool xa_storable(const void *entry)
 {
-	return !xa_is_advanced(entry) && !xa_is_node(entry);
+	return !xa_is_advanced(entry);
+}
+
+/*
+ * Whether @entry, read from a slot of @node, is a child node. Leaves hold
+ * only entries, so a node-looking entry there is the user's; above the
+ * leaves, as in the kernel, a node-looking pointer is a node (multi-index
+ * entries of such pointers are not supported there either).
+ */
+static inline bool slot_is_node(const struct xa_node *node, const void *entry)
+{
+	return node->shift && xa_is_node(entry);
 }
 
 static inline void *xa_mk_sibling(unsigned long offset)
@@ -394,6 +405,8 @@ static inline __attribute__((__always_inline__)) void *__xas_load(struct xa_stat
 		if (xas->xa_shift > node->shift)
 			break;
 		entry = xas_descend(xas, node);
+		if (!node->shift)
+			break;
 	}
 	return entry;
 }
@@ -425,7 +438,7 @@ xa_walk(const struct xarray *xa, unsigned long index, unsigned int *offsetp)
 		unsigned int offset = get_offset(index, node);
 
 		entry = node->slots[offset];
-		if (!xa_is_node(entry)) {
+		if (!slot_is_node(node, entry)) {
 			*offsetp = offset;
 			return node;
 		}
@@ -458,9 +471,10 @@ static unsigned long xas_max(const struct xa_state *xas)
 /*
  * Add levels on top until the tree reaches xas_max(). Return the shift of
  * the level above the new top (what xas_create() descends from), or
- * -ENOMEM. An empty array gets no node here: xas_create() builds it.
+ * -ENOMEM. An empty array gets no node here (xas_create() builds it),
+ * unless the entry may not sit in the head (@allow_root false).
  */
-static int xas_expand(struct xa_state *xas, void *head)
+static int xas_expand(struct xa_state *xas, void *head, bool allow_root)
 {
 	struct xarray *xa = xas->xa;
 	struct xa_node *node = NULL;
@@ -469,7 +483,7 @@ static int xas_expand(struct xa_state *xas, void *head)
 
 	if (!head) {
 		if (max == 0)
-			return 0;
+			return allow_root ? 0 : XA_CHUNK_SHIFT;
 		while ((max >> shift) >= XA_CHUNK_SIZE)
 			shift += XA_CHUNK_SHIFT;
 		return (int)(shift + XA_CHUNK_SHIFT);
@@ -480,7 +494,8 @@ static int xas_expand(struct xa_state *xas, void *head)
 	}
 	xas->xa_node = NULL;
 
-	while (max > max_index(head)) {
+	/* A node-looking entry at index 0 needs a leaf: the head cannot tell it. */
+	while (max > max_index(head) || (!allow_root && !xa_is_node(head))) {
 		node = xas_alloc(xas, shift);
 		if (!node)
 			return -ENOMEM;
@@ -511,7 +526,7 @@ static int xas_expand(struct xa_state *xas, void *head)
  * there replaces that entry). Return what the slot holds, or NULL with an
  * error in @xas.
  */
-static void *xas_create(struct xa_state *xas)
+static void *xas_create(struct xa_state *xas, bool allow_root)
 {
 	struct xarray *xa = xas->xa;
 	struct xa_node *node = xas->xa_node;
@@ -522,7 +537,7 @@ static void *xas_create(struct xa_state *xas)
 
 	if (xas_top(node)) {
 		xas->xa_node = NULL;
-		shift = xas_expand(xas, xa->xa_head);
+		shift = xas_expand(xas, xa->xa_head, allow_root);
 		if (shift < 0)
 			return NULL;
 		entry = xa->xa_head;
@@ -568,7 +583,8 @@ static bool xa_shrink(struct xarray *xa, xa_update_node_t update)
 
 		if (node->count != 1 || !entry)
 			break;
-		if (!xa_is_node(entry) && node->shift)
+		/* Only a node or, from a leaf, an entry that is not node-looking. */
+		if (xa_is_node(entry) != !!node->shift)
 			break;
 		xa->xa_head = entry;
 		/* A reader still in the old root finds a retry entry and starts again. */
@@ -828,7 +844,7 @@ void *xas_store(struct xa_state *xas, void *entry)
 	struct xa_node *node;
 	unsigned int end;
 
-	curr = entry ? xas_create(xas) : __xas_load(xas);
+	curr = entry ? xas_create(xas, !xa_is_node(entry)) : __xas_load(xas);
 	if (xas_invalid(xas))
 		return curr;
 	node = xas->xa_node;
@@ -862,7 +878,7 @@ void *xas_store(struct xa_state *xas, void *entry)
 		if (!xa_is_sibling(old))
 			owner = old;
 		node->slots[offset] = fill;
-		if (xa_is_node(old))
+		if (slot_is_node(node, old))
 			xa_free_subtree(xa_to_node(old), xas->xa_update);
 		count += !old - !fill;
 		values += value - xa_is_value(owner);
@@ -979,9 +995,9 @@ static unsigned int xa_store_order_nodes_locked(const struct xarray *xa, unsigne
 			void *next = node->slots[get_offset(index, node)];
 
 			/* An entry of a larger order is replaced where it is. */
-			if (next && !xa_is_node(next) && shift > bottom)
+			if (next && !slot_is_node(node, next) && shift > bottom)
 				return nr;
-			node = xa_is_node(next) ? xa_to_node(next) : NULL;
+			node = slot_is_node(node, next) ? xa_to_node(next) : NULL;
 		} else {
 			nr++;
 			if (node && ((index >> shift) & XA_CHUNK_MASK))
@@ -1228,7 +1244,7 @@ static void xas_store_range(struct xa_state *xas, unsigned long first, unsigned 
 	if (entry) {
 		do {
 			xas_set_range(xas, index, last);
-			xas_create(xas);
+			xas_create(xas, !xa_is_node(entry));
 			if (xas_error(xas))
 				return;
 			index += xas_size(xas);
@@ -1311,7 +1327,7 @@ bool xa_get_mark(struct xarray *xa, unsigned long index, xa_mark_t mark)
 	/* Descend only while the path carries the mark. */
 	entry = xas_start(&xas);
 	while (xas_get_mark(&xas, mark)) {
-		if (!xa_is_node(entry)) {
+		if (!xa_is_node(entry) || (xas.xa_node && !xas.xa_node->shift)) {
 			found = true;
 			break;
 		}
@@ -1369,7 +1385,7 @@ void *xas_find(struct xa_state *xas, unsigned long max)
 			continue;
 		}
 		entry = xas->xa_node->slots[xas->xa_offset];
-		if (xa_is_node(entry)) {
+		if (slot_is_node(xas->xa_node, entry)) {
 			xas->xa_node = xa_to_node(entry);
 			xas->xa_offset = 0;
 			continue;
@@ -1476,7 +1492,7 @@ void *xas_find_marked(struct xa_state *xas, unsigned long max, xa_mark_t mark)
 				continue;
 		}
 		entry = node->slots[xas->xa_offset];
-		if (!xa_is_node(entry))
+		if (!slot_is_node(node, entry))
 			return entry;
 		xas->xa_node = xa_to_node(entry);
 		xas->xa_offset = (unsigned char)get_offset(xas->xa_index, xas->xa_node);
@@ -1923,7 +1939,7 @@ static void xa_dump_entry(FILE *f, const void *entry, unsigned long first, unsig
 		fprintf(f, "value %lu", xa_to_value(entry));
 	else if (xa_is_sibling(entry))
 		fprintf(f, "sibling of slot %u", xa_to_sibling(entry));
-	else if (xa_is_internal(entry))
+	else if (xa_is_internal(entry) && !xa_is_node(entry))
 		fprintf(f, "internal %lu", xa_to_internal(entry));
 	else
 		fprintf(f, "pointer %p", entry);
@@ -1949,7 +1965,7 @@ static void xa_dump_node(FILE *f, const struct xa_node *node, unsigned long base
 
 		if (!entry)
 			continue;
-		if (xa_is_node(entry))
+		if (slot_is_node(node, entry))
 			xa_dump_node(f, xa_to_node(entry), first, depth + 1);
 		else
 			xa_dump_entry(f, entry, first, first + span - 1, node_get_marks(node, i),
@@ -2010,13 +2026,11 @@ static int xa_validate_slots(const struct xa_node *node, FILE *f, unsigned int *
 		}
 		canon = i;
 		canon_entry = entry;
-		if (xa_is_node(entry)) {
+		if (slot_is_node(node, entry)) {
 			const struct xa_node *child = xa_to_node(entry);
 			unsigned int child_marks = 0;
 
 			canon_entry = NULL;
-			if (!node->shift)
-				return XA_INVALID(f, node, "leaf slot %u holds a node", i);
 			if (child->parent != node || child->offset != i ||
 			    child->shift + XA_CHUNK_SHIFT != node->shift)
 				return XA_INVALID(f, child, "bad link under slot %u of %p", i,
@@ -2029,7 +2043,7 @@ static int xa_validate_slots(const struct xa_node *node, FILE *f, unsigned int *
 						  marks, child_marks);
 			continue;
 		}
-		if (xa_is_internal(entry))
+		if (xa_is_internal(entry) && !xa_is_node(entry))
 			return XA_INVALID(f, node, "slot %u holds internal entry %lu", i,
 					  xa_to_internal(entry));
 		values += xa_is_value(entry);
@@ -2103,17 +2117,17 @@ int xa_validate(const struct xarray *xa, FILE *f)
 /* ---- structure for renders ----------------------------------------------------------- */
 
 /* One character per slot: what xa_dump() would print for it, by kind. */
-static char slot_kind(const void *entry)
+static char slot_kind(const struct xa_node *node, const void *entry)
 {
 	if (!entry)
 		return '.';
-	if (xa_is_node(entry))
+	if (slot_is_node(node, entry))
 		return 'n';
 	if (xa_is_sibling(entry))
 		return 's';
 	if (xa_is_value(entry))
 		return 'v';
-	if (xa_is_internal(entry))
+	if (xa_is_internal(entry) && !xa_is_node(entry))
 		return 'r';
 	return 'p';
 }
@@ -2128,7 +2142,7 @@ static void xa_state_node(struct gs_state *st, const char *path, const struct xa
 
 	snprintf(p, sizeof(p), "%s/%u", path, id);
 	for (unsigned int i = 0; i < XA_CHUNK_SIZE; i++)
-		slots[i] = slot_kind(node->slots[i]);
+		slots[i] = slot_kind(node, node->slots[i]);
 	slots[XA_CHUNK_SIZE] = '\0';
 	gs_state_add(st, p, "first", "0x%lx", first);
 	gs_state_add(st, p, "last", "0x%lx", first + (span << XA_CHUNK_SHIFT) - 1);
@@ -2139,7 +2153,7 @@ static void xa_state_node(struct gs_state *st, const char *path, const struct xa
 	gs_state_add(st, p, "parent", "%d", id ? (int)parent : -1);
 	gs_state_add(st, p, "slots", "%s", slots);
 	for (unsigned int i = 0; i < XA_CHUNK_SIZE; i++)
-		if (xa_is_node(node->slots[i]))
+		if (slot_is_node(node, node->slots[i]))
 			xa_state_node(st, path, xa_to_node(node->slots[i]), first + i * span, id,
 				      next);
 }
@@ -2180,7 +2194,7 @@ static void *xas_step_down(struct xa_state *xas)
 	for (;;) {
 		void *entry = xas->xa_node->slots[xas->xa_offset];
 
-		if (!xa_is_node(entry))
+		if (!slot_is_node(xas->xa_node, entry))
 			return entry;
 		xas->xa_node = xa_to_node(entry);
 		xas->xa_offset = (unsigned char)get_offset(xas->xa_index, xas->xa_node);
@@ -2320,7 +2334,7 @@ void xas_create_range(struct xa_state *xas)
 		xas->xa_shift = 0;
 		xas->xa_sibs = 0;
 		xas->xa_node = XAS_RESTART;
-		xas_create(xas);
+		xas_create(xas, true);
 		if (xas_error(xas)) {
 			xa_prune(xas->xa, first, last);
 			xas->xa_index = first;

@@ -197,6 +197,71 @@ START_TEST(test_load)
 }
 END_TEST
 
+/*
+ * Pointers whose low bits say "internal" and whose value says "node" (an
+ * unaligned char pointer): stored like any pointer, told from nodes by the
+ * level they sit at, never moved into the head (where no level tells them).
+ */
+START_TEST(test_node_looking)
+{
+	static char name[64] __attribute__((aligned(8)));
+	char *odd = name + 2; /* low bits 10, well above 4096 */
+	DEFINE_XARRAY_FLAGS(xa, XA_FLAGS_TRACK_FREE);
+	XA_STATE(xas, &xa, 0);
+	unsigned long index, n = 0;
+	void *entry;
+
+	ck_assert(xa_is_node(odd));
+	ck_assert_ptr_null(xa_store(&xa, 0, odd, GFP_KERNEL));
+	ck_assert_ptr_eq(xa_load(&xa, 0), odd);
+	ck_assert_uint_eq(xa_nr_nodes(&xa), 1); /* a leaf, not the head */
+	xa_check(&xa);
+	/* Erasing a neighbour must not shrink the leaf into the head. */
+	ck_assert_ptr_null(xa_store(&xa, 1, xa_mk_ptr(1), GFP_KERNEL));
+	ck_assert_ptr_eq(xa_erase(&xa, 1), xa_mk_ptr(1));
+	ck_assert_uint_eq(xa_nr_nodes(&xa), 1);
+	ck_assert_ptr_eq(xa_load(&xa, 0), odd);
+	xa_check(&xa);
+	/* Replacing it by an ordinary entry lets the tree shrink again. */
+	ck_assert_ptr_eq(xa_store(&xa, 0, xa_mk_ptr(0), GFP_KERNEL), odd);
+	ck_assert_ptr_null(xa_store(&xa, 1, xa_mk_ptr(1), GFP_KERNEL));
+	ck_assert_ptr_eq(xa_erase(&xa, 1), xa_mk_ptr(1));
+	ck_assert_uint_eq(xa_nr_nodes(&xa), 0);
+	/* A lone ordinary entry in the head, replaced by a node-looking one. */
+	ck_assert_ptr_eq(xa_store(&xa, 0, odd, GFP_KERNEL), xa_mk_ptr(0));
+	ck_assert_uint_eq(xa_nr_nodes(&xa), 1);
+	xa_check(&xa);
+	/* Deep in the tree, with marks, searches and steps. */
+	for (index = 1; index < 8; index++)
+		ck_assert_ptr_null(xa_store(&xa, index << 12, name + 2 + 4 * index, GFP_KERNEL));
+	xa_set_mark(&xa, 3 << 12, XA_MARK_1);
+	ck_assert(xa_get_mark(&xa, 3 << 12, XA_MARK_1));
+	ck_assert(!xa_get_mark(&xa, 4 << 12, XA_MARK_1));
+	xa_for_each (&xa, index, entry) {
+		ck_assert_ptr_eq(entry, index ? name + 2 + 4 * (index >> 12) : odd);
+		n++;
+	}
+	ck_assert_uint_eq(n, 8);
+	index = 0;
+	ck_assert_ptr_eq(xa_find(&xa, &index, ULONG_MAX, XA_MARK_1), name + 14);
+	ck_assert_uint_eq(index, 3 << 12);
+	rcu_read_lock();
+	xas_set(&xas, 2 << 12);
+	ck_assert_ptr_eq(xas_load(&xas), name + 10);
+	ck_assert_ptr_null(xas_next(&xas));
+	xas_set(&xas, (3 << 12) + 1);
+	ck_assert_ptr_null(xas_load(&xas));
+	ck_assert_ptr_eq(xas_prev(&xas), name + 14);
+	rcu_read_unlock();
+	/* The free-tracking walk of an allocating array sees entries, not nodes. */
+	xa_check(&xa);
+	for (index = 1; index < 8; index++)
+		ck_assert_ptr_eq(xa_erase(&xa, index << 12), name + 2 + 4 * index);
+	ck_assert_ptr_eq(xa_load(&xa, 0), odd);
+	xa_finish(&xa);
+}
+END_TEST
+
 START_TEST(test_shrink)
 {
 	DEFINE_XARRAY(xa);
@@ -1807,6 +1872,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_nowait_enomem);
 	tcase_add_test(tc, test_load);
 	tcase_add_test(tc, test_shrink);
+	tcase_add_test(tc, test_node_looking);
 	tcase_add_test(tc, test_marks);
 	tcase_add_test(tc, test_marks_xas);
 	tcase_add_test(tc, test_insert);
