@@ -44,7 +44,7 @@ static inline bool xa_storable(const void *entry)
  */
 static inline bool slot_is_node(const struct xa_node *node, const void *entry)
 {
-	return node->shift && xa_is_node(entry);
+	return xa_is_node(entry) && node->shift;
 }
 
 static inline void *xa_mk_sibling(unsigned long offset)
@@ -438,7 +438,8 @@ xa_walk(const struct xarray *xa, unsigned long index, unsigned int *offsetp)
 		unsigned int offset = get_offset(index, node);
 
 		entry = node->slots[offset];
-		if (!slot_is_node(node, entry)) {
+		/* Most leaf entries fail the first test: the level is asked only of node-looking ones. */
+		if (!xa_is_node(entry) || !node->shift) {
 			*offsetp = offset;
 			return node;
 		}
