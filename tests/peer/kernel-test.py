@@ -208,6 +208,7 @@ def main():
     print(f'{a.member}: {len(funcs)} test functions, {len(funcs) - len(names & set(funcs))} '
           f'compiled and run, {len(names)} disabled')
 
+    os.makedirs(a.workdir, exist_ok=True)
     src = os.path.join(a.workdir, a.name + '.c')
     exe = os.path.join(a.workdir, a.name)
     with open(src, 'w', encoding='utf-8') as f:
