@@ -56,9 +56,10 @@
  * So "HUGETLB alone" (order 0) is EINVAL rather than the default hstate, and
  * HUGETLB with INIT_SHARED is EINVAL; the tests assert those P31 answers.
  * The cases that need INIT_SHARED (mmap_supported, fault_overflow, collapse,
- * memory_failure) therefore have no HugeTLB variant. Kernel iterations of
- * HugeTLB variants look for the HUGETLB bit in KVM_CAP_GUEST_MEMFD_FLAGS and
- * skip without it (this host's 6.18 kernel has none). The simulator's pools
+ * memory_failure) therefore have no HugeTLB variant. HUGETLB is accepted but
+ * not advertised in KVM_CAP_GUEST_MEMFD_FLAGS (it cannot work alone;
+ * docs/FIDELITY.md), so HugeTLB iterations ask the backend's unsupported()
+ * and skip on a kernel without it (this host's 6.18 kernel has none). The simulator's pools
  * are filled from metadata-only huge pages, so nothing depends on the host
  * having huge pages reserved.
  */
