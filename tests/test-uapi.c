@@ -537,6 +537,10 @@ START_TEST(test_map_fixed_rules)
 	ck_assert_int_eq(errno, EEXIST);
 	ck_assert_ptr_eq(gs_mmap(resv, P, rw, MAP_FIXED_NOREPLACE | MAP_SHARED, b, 0), MAP_FAILED);
 	ck_assert_int_eq(errno, EEXIST);
+	/* With MAP_FIXED beside it, NOREPLACE still wins (do_mmap()). */
+	ck_assert_ptr_eq(gs_mmap(ma, P, rw, MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_SHARED, b, 0),
+			 MAP_FAILED);
+	ck_assert_int_eq(errno, EEXIST);
 	/* Part of a mapping: the simulator cannot split it, EINVAL (docs/UAPI.md). */
 	ck_assert_ptr_eq(gs_mmap(ma + P, P, rw, MAP_FIXED | MAP_SHARED, b, 0), MAP_FAILED);
 	ck_assert_int_eq(errno, EINVAL);

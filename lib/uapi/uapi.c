@@ -544,7 +544,7 @@ static int mmap_check(uintptr_t addr, size_t len, int prot, int flags, struct gs
 		return ENOMEM;
 	if (fixed) {
 		int err = fixed_check(addr, (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1),
-				      !(flags & MAP_FIXED) && (flags & MAP_FIXED_NOREPLACE));
+				      flags & MAP_FIXED_NOREPLACE);
 
 		if (err)
 			return err;
@@ -572,7 +572,8 @@ static void *mmap_host_range(uintptr_t addr, size_t len, int flags, size_t *resv
 	void *host;
 
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
-		*err = fixed_reserve(addr, len, !(flags & MAP_FIXED));
+		/* do_mmap(): NOREPLACE wins over a MAP_FIXED beside it. */
+		*err = fixed_reserve(addr, len, flags & MAP_FIXED_NOREPLACE);
 		*resv = len;
 		return *err ? MAP_FAILED : (void *)addr;
 	}
