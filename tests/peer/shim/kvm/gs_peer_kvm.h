@@ -78,11 +78,16 @@ typedef uint64_t u64;
 
 static unsigned long gs_peer_checks, gs_peer_failed;
 
+static void gs_peer_exit_vms(void);
+
+/* Process exit: the summary, then what exit releases (the test need not free its VMs). */
 static void gs_peer_summary(void)
 {
 	printf("kselftest: %lu of %lu checks passed\n", gs_peer_checks - gs_peer_failed,
 	       gs_peer_checks);
 	fflush(stdout);
+	gs_peer_exit_vms();
+	gs_uapi_reset();
 }
 
 __attribute__((format(printf, 5, 6))) static void
@@ -320,7 +325,20 @@ struct kvm_vm {
 	int fd;
 	unsigned long type;
 	unsigned int page_size;
+	struct kvm_vm *next; /* the VMs not freed yet */
 };
+
+static struct kvm_vm *gs_peer_vms;
+
+static void gs_peer_exit_vms(void)
+{
+	while (gs_peer_vms) {
+		struct kvm_vm *vm = gs_peer_vms;
+
+		gs_peer_vms = vm->next;
+		free(vm);
+	}
+}
 
 static int gs_peer_kvm_fd(void)
 {
@@ -362,6 +380,8 @@ static struct kvm_vm *vm_create_barebones_type(unsigned long type)
 	vm->fd = gs_ioctl(gs_peer_kvm_fd(), GS_KVM_CREATE_VM, type);
 	vm->type = type;
 	vm->page_size = PAGE_SIZE;
+	vm->next = gs_peer_vms;
+	gs_peer_vms = vm;
 	TEST_ASSERT(vm->fd >= 0, "KVM_CREATE_VM type %lu", type);
 	printf("vm type %lu\n", type);
 	return vm;
@@ -377,6 +397,12 @@ static void kvm_vm_free(struct kvm_vm *vm)
 	if (!vm)
 		return;
 	TEST_ASSERT(!gs_peer_close(vm->fd), "close of the VM fd");
+	for (struct kvm_vm **p = &gs_peer_vms; *p; p = &(*p)->next) {
+		if (*p == vm) {
+			*p = vm->next;
+			break;
+		}
+	}
 	free(vm);
 }
 
