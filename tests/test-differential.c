@@ -418,7 +418,7 @@ static void mechanism_case(void)
 	       msgs);
 	free(msgs);
 	g_free(bad);
-	bad = edit(tr, "\n1\t", "gmem_flags=x:0x7", "gmem_flags=x:0x3");
+	bad = edit(tr, "\n4\t", "blocks=u:16", "blocks=u:0");
 	status = replay(mech_text, bad, GS_DIFF_REPLAY_ANY_BACKEND, &st, &msgs);
 	EXPECT(status == GS_EXIT_OK && st.intended == 1 && strstr(msgs, "intended"), "%s: %s",
 	       gs_scenario_exit_name(status), msgs);

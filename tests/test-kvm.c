@@ -107,11 +107,11 @@ START_TEST(test_check_extension)
 
 	ck_assert_int_eq(kvm_vm_check_extension(NULL, GS_KVM_CAP_GUEST_MEMFD), 1);
 	ck_assert_int_eq(kvm_vm_check_extension(NULL, GS_KVM_CAP_GUEST_MEMFD_FLAGS), MMAP | SHARED);
-	ck_assert_int_eq(kvm_vm_check_extension(def, GS_KVM_CAP_GUEST_MEMFD_FLAGS),
-			 MMAP | SHARED | HUGETLB);
+	/* HUGETLB is accepted (with an order) but not advertised: it cannot work alone. */
+	ck_assert_int_eq(kvm_vm_check_extension(def, GS_KVM_CAP_GUEST_MEMFD_FLAGS), MMAP | SHARED);
+	ck_assert_uint_eq(kvm_gmem_get_supported_flags(&def->gmem), MMAP | SHARED | HUGETLB);
 	/* The design tracks PRIVATE in guest_memfd: INIT_SHARED for CoCo VMs too (P4). */
-	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_GUEST_MEMFD_FLAGS),
-			 MMAP | SHARED | HUGETLB);
+	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_GUEST_MEMFD_FLAGS), MMAP | SHARED);
 	ck_assert_int_eq(kvm_vm_check_extension(def, GS_KVM_CAP_MEMORY_ATTRIBUTES), 0);
 	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_MEMORY_ATTRIBUTES), 0);
 	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES),
@@ -319,12 +319,13 @@ START_TEST(test_params_caps)
 	ck_assert_int_eq(kvm_create_vm_params(GS_KVM_X86_SW_PROTECTED_VM, &legacy, &sw), 0);
 	ck_assert_int_eq(kvm_create_vm_params(GS_KVM_X86_DEFAULT_VM, &legacy, &def), 0);
 	/* Per-VM attributes: a CoCo guest_memfd holds only private memory. */
-	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_GUEST_MEMFD_FLAGS), MMAP | HUGETLB);
+	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_GUEST_MEMFD_FLAGS), MMAP);
 	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_MEMORY_ATTRIBUTES),
 			 GS_KVM_MEMORY_ATTRIBUTE_PRIVATE);
 	ck_assert_int_eq(kvm_vm_check_extension(sw, GS_KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES), 0);
-	ck_assert_int_eq(kvm_vm_check_extension(def, GS_KVM_CAP_GUEST_MEMFD_FLAGS),
-			 MMAP | SHARED | HUGETLB);
+	/* HUGETLB is accepted (with an order) but not advertised: it cannot work alone. */
+	ck_assert_int_eq(kvm_vm_check_extension(def, GS_KVM_CAP_GUEST_MEMFD_FLAGS), MMAP | SHARED);
+	ck_assert_uint_eq(kvm_gmem_get_supported_flags(&def->gmem), MMAP | SHARED | HUGETLB);
 	ck_assert_int_eq(kvm_vm_check_extension(def, GS_KVM_CAP_MEMORY_ATTRIBUTES), 0);
 	/* The system fd speaks for every VM type. */
 	ck_assert_int_eq(kvm_dev_check_extension(&legacy, GS_KVM_CAP_MEMORY_ATTRIBUTES),

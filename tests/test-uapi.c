@@ -211,9 +211,7 @@ START_TEST(test_flags)
 		uint64_t flag = 1ULL << bit;
 		int fd;
 
-		/* HUGETLB also needs a page order; the gmem tests cover it. */
-		if (flag == GS_GUEST_MEMFD_FLAG_HUGETLB)
-			continue;
+		/* HUGETLB needs a page order: not advertised, and EINVAL alone. */
 		fd = try_gmem(vm, P, flag);
 		if (valid & flag) {
 			ck_assert_int_ge(fd, 0);
@@ -453,6 +451,131 @@ START_TEST(test_fault_private)
 		}
 		ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, 4 * P), 0);
 	}
+	assert_clean();
+}
+END_TEST
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+/* A host reservation of @len bytes (PROT_NONE), as a VMM makes before MAP_FIXED. */
+static char *host_reserve(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	return p;
+}
+
+/*
+ * test_collapse's path (newer upstream guest_memfd_test.c): a PMD-aligned
+ * MAP_FIXED mapping inside a reservation of two PMDs; MADV_HUGEPAGE is fine,
+ * MADV_COLLAPSE is EINVAL, MADV_DONTNEED drops the page mappings and a
+ * re-fault reads the file's data again.
+ */
+START_TEST(test_map_fixed_collapse)
+{
+	const size_t pmd = P << 9;
+	int kvm = open_kvm(), vm = create_vm(kvm), fd = create_gmem(vm, pmd, MMAP | SHARED);
+	char *resv = host_reserve(2 * pmd);
+	char *aligned = (char *)(((uintptr_t)resv + pmd - 1) & ~(uintptr_t)(pmd - 1));
+	char *mem = gs_mmap(aligned, pmd, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_SHARED, fd, 0);
+	unsigned long pfn;
+	char c;
+
+	ck_assert_ptr_eq(mem, aligned);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 1);
+	ck_assert_int_eq(gs_uapi_write_mapped(mem + 5 * P, "x", 1, NULL), 0);
+	for (size_t off = 0; off < pmd; off += P)
+		ck_assert_int_eq(gs_uapi_read_mapped(mem + off, &c, 1, NULL), 0);
+	ck_assert_int_eq(gs_madvise(mem, pmd, MADV_HUGEPAGE), 0);
+	assert_fails(gs_madvise(mem, pmd, GS_MADV_COLLAPSE), EINVAL);
+	ck_assert(gs_uapi_mapped_pfn(mem, &pfn));
+	ck_assert_int_eq(gs_madvise(mem, pmd, MADV_DONTNEED), 0);
+	ck_assert(!gs_uapi_mapped_pfn(mem, &pfn));
+	ck_assert_int_eq(gs_uapi_read_mapped(mem + 5 * P, &c, 1, NULL), 0);
+	ck_assert_int_eq(c, 'x');
+	/* The reservation's munmap covers the mapping; the host's covers the rest. */
+	ck_assert_int_eq(gs_munmap(resv, 2 * pmd), 0);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 0);
+	ck_assert_int_eq(munmap(resv, 2 * pmd), 0);
+	assert_clean();
+}
+END_TEST
+
+/*
+ * MAP_FIXED replaces the mappings it covers (their file references go with
+ * them); MAP_FIXED_NOREPLACE gives EEXIST over any mapping, the simulator's
+ * or the host's; the placement checks come in the kernel's order; a failure
+ * leaves the old mappings as they were.
+ */
+START_TEST(test_map_fixed_rules)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), a = create_gmem(vm, 4 * P, MMAP | SHARED),
+	    b = create_gmem(vm, 4 * P, MMAP | SHARED), nommap = create_gmem(vm, 4 * P, 0);
+	const int rw = PROT_READ | PROT_WRITE;
+	char *resv = host_reserve(8 * P), *ma, *mb, *other;
+	char c;
+
+	ma = gs_mmap(NULL, 4 * P, rw, MAP_SHARED, a, 0);
+	ck_assert_ptr_ne(ma, MAP_FAILED);
+	ck_assert_int_eq(gs_uapi_write_mapped(ma, "a", 1, NULL), 0);
+	mb = gs_mmap(NULL, 4 * P, rw, MAP_SHARED, b, 0);
+	ck_assert_int_eq(gs_uapi_write_mapped(mb, "b", 1, NULL), 0);
+	ck_assert_int_eq(gs_munmap(mb, 4 * P), 0);
+
+	/* Placement: past the top ENOMEM before alignment EINVAL, both before the file. */
+	ck_assert_ptr_eq(gs_mmap((void *)(1UL << 47), P, rw, MAP_FIXED | MAP_SHARED, nommap, 0),
+			 MAP_FAILED);
+	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert_ptr_eq(gs_mmap(ma + 1, P, rw, MAP_FIXED | MAP_SHARED, nommap, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, EINVAL);
+	/* NOREPLACE over the simulator's mapping and over the host's reservation. */
+	ck_assert_ptr_eq(gs_mmap(ma + P, P, rw, MAP_FIXED_NOREPLACE | MAP_SHARED, b, 0),
+			 MAP_FAILED);
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_ptr_eq(gs_mmap(resv, P, rw, MAP_FIXED_NOREPLACE | MAP_SHARED, b, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, EEXIST);
+	/* With MAP_FIXED beside it, NOREPLACE still wins (do_mmap()). */
+	ck_assert_ptr_eq(gs_mmap(ma, P, rw, MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_SHARED, b, 0),
+			 MAP_FAILED);
+	ck_assert_int_eq(errno, EEXIST);
+	/* Part of a mapping: the simulator cannot split it, EINVAL (docs/UAPI.md). */
+	ck_assert_ptr_eq(gs_mmap(ma + P, P, rw, MAP_FIXED | MAP_SHARED, b, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, EINVAL);
+	/* The file refuses (no MMAP flag): the old mapping stays, data and all. */
+	ck_assert_ptr_eq(gs_mmap(ma, 4 * P, rw, MAP_FIXED | MAP_SHARED, nommap, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, ENODEV);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 1);
+	ck_assert_int_eq(gs_uapi_read_mapped(ma, &c, 1, NULL), 0);
+	ck_assert_int_eq(c, 'a');
+
+	/* Replace: the same address now reads file b; a's mapping is gone. */
+	ck_assert_ptr_eq(gs_mmap(ma, 4 * P, rw, MAP_FIXED | MAP_SHARED, b, 0), ma);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 1);
+	ck_assert_int_eq(gs_uapi_read_mapped(ma, &c, 1, NULL), 0);
+	ck_assert_int_eq(c, 'b');
+	/* A wider MAP_FIXED covers it whole and reaches into the host's free range. */
+	ck_assert_int_eq(gs_munmap(resv, 8 * P), 0);
+	ck_assert_int_eq(munmap(resv, 8 * P), 0);
+	ck_assert_ptr_eq(gs_mmap(resv, 4 * P, rw, MAP_FIXED_NOREPLACE | MAP_SHARED, a, 0), resv);
+	ck_assert_int_eq(gs_uapi_read_mapped(resv, &c, 1, NULL), 0);
+	ck_assert_int_eq(c, 'a');
+	/* mb's range went to the cache; a fixed mapping there takes it out of it. */
+	ck_assert_ptr_eq(gs_mmap(mb, 4 * P, rw, MAP_FIXED_NOREPLACE | MAP_SHARED, b, 0), mb);
+	other = gs_mmap(NULL, 4 * P, rw, MAP_SHARED, a, 0);
+	ck_assert_ptr_ne(other, MAP_FAILED);
+	ck_assert(other + 4 * P <= mb || other >= mb + 4 * P);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 4);
+	/* Closing the fds: the mappings keep the files; unmapping drops them. */
+	ck_assert_int_eq(gs_close(a), 0);
+	ck_assert_int_eq(gs_close(b), 0);
+	ck_assert_int_eq(gs_munmap(resv, 4 * P), 0);
+	ck_assert_int_eq(gs_munmap(mb, 4 * P), 0);
+	ck_assert_int_eq(gs_munmap(other, 4 * P), 0);
+	ck_assert_int_eq(gs_munmap(ma, 4 * P), 0);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 0);
 	assert_clean();
 }
 END_TEST
@@ -887,6 +1010,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_gmem, test_mmap_supported);
 	tcase_add_test(tc_gmem, test_fault_overflow);
 	tcase_add_test(tc_gmem, test_fault_private);
+	tcase_add_test(tc_gmem, test_map_fixed_collapse);
+	tcase_add_test(tc_gmem, test_map_fixed_rules);
 	tcase_add_test(tc_gmem, test_processes);
 	tcase_add_test(tc_gmem, test_pins);
 	tcase_add_test(tc_gmem, test_huge_lengths);

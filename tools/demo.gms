@@ -79,9 +79,9 @@ note A default VM offers mmap and INIT_SHARED; the project's design adds HUGETLB
 note Where PRIVATE lives is kvm.vm_memory_attributes: per VM (legacy, upstream's
 note KVM_SET_MEMORY_ATTRIBUTES; no INIT_SHARED for a CoCo VM), or in guest_memfd
 note (the design: KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES, INIT_SHARED for every VM).
-vm vm0                                             => 0 gmem_flags=0x7
-vm old type=sw_protected vm_memory_attributes=1    => 0 gmem_flags=0x5 memory_attributes=8
-vm cvm type=sw_protected                           => 0 gmem_flags=0x7 gmem_memory_attributes=8
+vm vm0                                             => 0 gmem_flags=0x3
+vm old type=sw_protected vm_memory_attributes=1    => 0 gmem_flags=0x1 memory_attributes=8
+vm cvm type=sw_protected                           => 0 gmem_flags=0x3 gmem_memory_attributes=8
 note A shared, mmap-able 16 KiB file: host faults zero-fill on first use, data stays.
 gmem g vm=vm0 size=16K flags=mmap|init_shared      => 0 blocks=0
 mmap g len=32K

@@ -98,22 +98,26 @@ GS_API int gs_fstat(int fd, struct stat *st);
 
 /**
  * gs_mmap() - mmap(2) of a guest_memfd
- * @addr: a hint, ignored (MAP_FIXED is not supported: EINVAL)
+ * @addr: a hint, ignored; with MAP_FIXED or MAP_FIXED_NOREPLACE the page
+ *        aligned address of the mapping
  * @len: bytes, rounded up to pages
  * @prot: PROT_*
- * @flags: MAP_SHARED or MAP_PRIVATE (MAP_SHARED_VALIDATE as MAP_SHARED)
+ * @flags: MAP_SHARED or MAP_PRIVATE (MAP_SHARED_VALIDATE as MAP_SHARED),
+ *         optionally with MAP_FIXED or MAP_FIXED_NOREPLACE
  * @fd: the fd
  * @offset: byte offset, page aligned
  *
  * The address is a PROT_NONE reservation of the host's address space: it
  * names the mapping but is not dereferenceable (a stray access faults).
  * Reach the guest_memfd pages through gs_uapi_read_mapped() and
- * gs_uapi_write_mapped().
+ * gs_uapi_write_mapped(). MAP_FIXED replaces the guest_memfd mappings the
+ * range covers and the host's own mapping there (docs/UAPI.md).
  *
  * Context: process context.
- * Return: the address, or MAP_FAILED with errno EBADF, EINVAL, EPERM
+ * Return: the address, or MAP_FAILED with errno EBADF, EINVAL (also an
+ * unaligned fixed address, or a fixed range over part of a mapping), EPERM
  * (PROT_EXEC: the mount is noexec), ENODEV (no GUEST_MEMFD_FLAG_MMAP, or
- * not a guest_memfd), ENOMEM.
+ * not a guest_memfd), EEXIST (MAP_FIXED_NOREPLACE over a mapping), ENOMEM.
  */
 GS_API void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset);
 

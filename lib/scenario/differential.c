@@ -55,13 +55,6 @@ static bool design_profile_scenario(const char *text, const char *src)
 	return strstr(text, "profile=design") || strstr(text, "hugetlb");
 }
 
-/* For the line that creates the VM: its own profile decides (as the simulator ran it). */
-static bool design_profile_line(const char *text, const char *src)
-{
-	(void)text;
-	return !strstr(src, "profile=upstream");
-}
-
 /*
  * The intended divergences. Also intended, but not reachable by the verbs
  * both backends run, so not filtered here (see docs/DIFFERENTIAL.md):
@@ -70,12 +63,12 @@ static bool design_profile_line(const char *text, const char *src)
  * issues it), fallocate ENOMEM (the simulator rolls back; it is only
  * reached by fault injection, a simulator-only verb), and HugeTLB,
  * page_order and private-memory VMs (the kernel backend skips those lines).
+ * The advertised flags are no longer one: the design profile accepts
+ * HUGETLB but leaves it out of KVM_CAP_GUEST_MEMFD_FLAGS (docs/FIDELITY.md).
  */
 static const struct divergence divergences[] = {
 	{NULL, "blocks", design_profile_scenario,
 	 "st_blocks counts allocated bytes (project design)"},
-	{"vm", "gmem_flags", design_profile_line,
-	 "the design profile also offers GUEST_MEMFD_FLAG_HUGETLB (spec §4, a later design)"},
 };
 
 /* One output field, owning its strings. */

@@ -54,6 +54,7 @@ struct gs_map {
 	uintptr_t addr;
 	size_t len;
 	size_t resv; /* the host range reserved for it, from reserve_va() */
+	bool fixed;  /* placed by MAP_FIXED: its host range is not cached after */
 	struct gmem_vma *vma;
 	struct list_head list;
 };
@@ -414,8 +415,176 @@ static void unreserve_va(void *addr, size_t resv)
 	WARN_ON(munmap(addr, resv));
 }
 
+/* The top of a 4-level x86-64 user address space (TASK_SIZE_MAX). */
+#define GS_MMAP_TOP ((1UL << 47) - PAGE_SIZE)
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+static void *mmap_fail(int err)
+{
+	errno = err;
+	return MAP_FAILED;
+}
+
+static bool ranges_overlap(uintptr_t a, size_t alen, uintptr_t b, size_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/*
+ * A fixed range is about to become a mapping's: cached reservations that
+ * overlap it leave the cache (their host range goes back to the host), so
+ * the cache never hands out an address a fixed mapping owns and the host's
+ * MAP_FIXED_NOREPLACE sees only real mappings.
+ */
+static void va_cache_evict(uintptr_t addr, size_t len)
+{
+	for (unsigned int i = 0; i < nr_va_cache;) {
+		if (!ranges_overlap(va_cache[i].addr, va_cache[i].len, addr, len)) {
+			i++;
+			continue;
+		}
+		WARN_ON(munmap((void *)va_cache[i].addr, va_cache[i].len));
+		va_cache[i] = va_cache[--nr_va_cache];
+	}
+}
+
+/*
+ * MAP_FIXED's placement checks, in __get_unmapped_area()'s order: past the
+ * top of the address space ENOMEM, an unaligned address EINVAL; then
+ * do_mmap()'s EEXIST for MAP_FIXED_NOREPLACE over a mapping. MAP_FIXED over
+ * part of a guest_memfd mapping would split it, which the gmem layer cannot
+ * do (as for munmap): EINVAL, before anything changes.
+ */
+static int fixed_check(uintptr_t addr, size_t len, bool noreplace)
+{
+	struct gs_map *map;
+
+	if (len > GS_MMAP_TOP || addr > GS_MMAP_TOP - len)
+		return ENOMEM;
+	if (addr & (PAGE_SIZE - 1))
+		return EINVAL;
+	list_for_each_entry (map, &current_uapi->maps, list) {
+		if (!ranges_overlap(map->addr, map->len, addr, len))
+			continue;
+		if (noreplace)
+			return EEXIST;
+		if (map->addr < addr || map->addr + map->len > addr + len)
+			return EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The host range of a MAP_FIXED mapping: the host's own MAP_FIXED replaces
+ * whatever was there (a reservation of a mapping being replaced, or one of
+ * the caller's), MAP_FIXED_NOREPLACE refuses a range with a host mapping in it.
+ */
+static int fixed_reserve(uintptr_t addr, size_t len, bool noreplace)
+{
+	int how = noreplace ? MAP_FIXED_NOREPLACE : MAP_FIXED;
+	void *host;
+
+	va_cache_evict(addr, len);
+	host = mmap((void *)addr, len, PROT_NONE, how | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		    -1, 0);
+	if (host == MAP_FAILED)
+		return errno;
+	/* A kernel older than 4.17 takes NOREPLACE for a hint. */
+	if ((uintptr_t)host != addr) {
+		WARN_ON(munmap(host, len));
+		return EEXIST;
+	}
+	return 0;
+}
+
+/* Unmap host pages of [a, a + alen) that lie outside [b, b + blen). */
+static void host_unmap_outside(uintptr_t a, size_t alen, uintptr_t b, size_t blen)
+{
+	if (a < b)
+		WARN_ON(munmap((void *)a, (b < a + alen ? b : a + alen) - a));
+	if (a + alen > b + blen) {
+		uintptr_t from = a > b + blen ? a : b + blen;
+
+		WARN_ON(munmap((void *)from, a + alen - from));
+	}
+}
+
+static void map_remove(struct gs_map *map);
+
+/*
+ * mmap_region() with MAP_FIXED: the mappings the new one covers go. Their
+ * host ranges inside it are the new mapping's now; what they reserved
+ * beyond it goes back to the host, never to the cache.
+ */
+static void fixed_replace(uintptr_t addr, size_t len)
+{
+	struct gs_map *map, *tmp;
+
+	list_for_each_entry_safe (map, tmp, &current_uapi->maps, list) {
+		if (!ranges_overlap(map->addr, map->len, addr, len))
+			continue;
+		host_unmap_outside(map->addr, map->resv, addr, len);
+		map->resv = 0;
+		map_remove(map);
+	}
+}
+
+/* sys_mmap()'s and do_mmap()'s checks before the file's ->mmap, in order. */
+static int mmap_check(uintptr_t addr, size_t len, int prot, int flags, struct gs_fd *f,
+		      off_t offset)
+{
+	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+
+	if (!len || offset < 0)
+		return EINVAL;
+	if (len > SIZE_MAX - (PAGE_SIZE - 1))
+		return ENOMEM;
+	if (fixed) {
+		int err = fixed_check(addr, (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1),
+				      flags & MAP_FIXED_NOREPLACE);
+
+		if (err)
+			return err;
+	}
+	switch (flags & GS_MAP_TYPE) {
+	case MAP_SHARED:
+	case MAP_SHARED_VALIDATE:
+	case MAP_PRIVATE:
+		break;
+	default:
+		return EINVAL;
+	}
+	/* do_mmap(): KVM's files live on noexec anonymous-inode mounts. */
+	if (f->kind != GS_FD_KVM && (prot & PROT_EXEC))
+		return EPERM;
+	/* /dev/kvm and VM fds have no ->mmap (vCPU fds do, not modelled). */
+	if (f->kind != GS_FD_GMEM)
+		return ENODEV;
+	return 0;
+}
+
+/* The host range for a new mapping: the fixed one asked for, or any. */
+static void *mmap_host_range(uintptr_t addr, size_t len, int flags, size_t *resv, int *err)
+{
+	void *host;
+
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		/* do_mmap(): NOREPLACE wins over a MAP_FIXED beside it. */
+		*err = fixed_reserve(addr, len, flags & MAP_FIXED_NOREPLACE);
+		*resv = len;
+		return *err ? MAP_FAILED : (void *)addr;
+	}
+	host = reserve_va(len, resv);
+	*err = host == MAP_FAILED ? ENOMEM : 0;
+	return host;
+}
+
 void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
+	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	size_t resv;
 	unsigned long nr_pages;
 	struct gs_map *map;
@@ -423,77 +592,45 @@ void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 	void *host;
 	int err;
 
-	(void)addr;
 	/* sys_mmap(): the offset must be page aligned before anything else. */
-	if (offset & (off_t)(PAGE_SIZE - 1)) {
-		errno = EINVAL;
-		return MAP_FAILED;
-	}
-	/* Not modelled: anonymous memory and fixed placement (docs/UAPI.md). */
-	if (flags & (MAP_ANONYMOUS | MAP_FIXED)) {
-		errno = EINVAL;
-		return MAP_FAILED;
-	}
+	if (offset & (off_t)(PAGE_SIZE - 1))
+		return mmap_fail(EINVAL);
+	/* Not modelled: anonymous memory (docs/UAPI.md). */
+	if (flags & MAP_ANONYMOUS)
+		return mmap_fail(EINVAL);
 	f = fd_lookup(fd);
-	if (!f) {
-		errno = EBADF;
-		return MAP_FAILED;
-	}
-	if (!len || offset < 0) {
-		errno = EINVAL;
-		return MAP_FAILED;
-	}
-	if (len > SIZE_MAX - (PAGE_SIZE - 1)) {
-		errno = ENOMEM;
-		return MAP_FAILED;
-	}
+	if (!f)
+		return mmap_fail(EBADF);
+	err = mmap_check((uintptr_t)addr, len, prot, flags, f, offset);
+	if (err)
+		return mmap_fail(err);
 	nr_pages = (len + PAGE_SIZE - 1) >> PAGE_SHIFT;
-	switch (flags & GS_MAP_TYPE) {
-	case MAP_SHARED:
-	case MAP_SHARED_VALIDATE:
-	case MAP_PRIVATE:
-		break;
-	default:
-		errno = EINVAL;
-		return MAP_FAILED;
-	}
-	/* do_mmap(): KVM's files live on noexec anonymous-inode mounts. */
-	if (f->kind != GS_FD_KVM && (prot & PROT_EXEC)) {
-		errno = EPERM;
-		return MAP_FAILED;
-	}
-	/* /dev/kvm and VM fds have no ->mmap (vCPU fds do, not modelled). */
-	if (f->kind != GS_FD_GMEM) {
-		errno = ENODEV;
-		return MAP_FAILED;
-	}
-	host = reserve_va(nr_pages << PAGE_SHIFT, &resv);
-	if (host == MAP_FAILED) {
-		errno = ENOMEM;
-		return MAP_FAILED;
-	}
 	map = gs_alloc(GS_SITE_UAPI_MMAP, sizeof(*map), GFP_KERNEL | __GFP_ZERO);
-	if (!map) {
-		err = ENOMEM;
-		goto out_unreserve;
-	}
+	if (!map)
+		return mmap_fail(ENOMEM);
 	err = -kvm_gmem_mmap(f->file, (pgoff_t)offset >> PAGE_SHIFT, nr_pages,
 			     (flags & GS_MAP_TYPE) != MAP_PRIVATE, &map->vma);
 	if (err)
 		goto out_free;
+	/* Last, as nothing after it fails: MAP_FIXED's host mmap replaces at once. */
+	host = mmap_host_range((uintptr_t)addr, nr_pages << PAGE_SHIFT, flags, &resv, &err);
+	if (err)
+		goto out_munmap;
+	if (fixed)
+		fixed_replace((uintptr_t)host, nr_pages << PAGE_SHIFT);
 	map->addr = (uintptr_t)host;
 	map->len = nr_pages << PAGE_SHIFT;
 	map->resv = resv;
+	map->fixed = fixed;
 	list_add_tail(&map->list, &current_uapi->maps);
 	current_uapi->nr_maps++;
 	return host;
 
+out_munmap:
+	kvm_gmem_munmap(map->vma);
 out_free:
 	gs_free(GS_SITE_UAPI_MMAP, map, sizeof(*map));
-out_unreserve:
-	unreserve_va(host, resv);
-	errno = err;
-	return MAP_FAILED;
+	return mmap_fail(err);
 }
 
 /* The pages and the file reference go; the file holds the VM. */
@@ -502,7 +639,14 @@ static void map_remove(struct gs_map *map)
 	list_del(&map->list);
 	current_uapi->nr_maps--;
 	kvm_gmem_munmap(map->vma);
-	unreserve_va((void *)map->addr, map->resv);
+	/*
+	 * A fixed mapping's range was the caller's choice (often inside a
+	 * reservation of its own): it goes back to the host, never to the cache.
+	 */
+	if (map->fixed && map->resv)
+		WARN_ON(munmap((void *)map->addr, map->resv));
+	else if (map->resv)
+		unreserve_va((void *)map->addr, map->resv);
 	gs_free(GS_SITE_UAPI_MMAP, map, sizeof(*map));
 }
 

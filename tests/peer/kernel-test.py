@@ -3,17 +3,24 @@
 """Run one of the kernel's own test files against gmemsim (the `peer` suite).
 
 The file is taken at test time from Debian's linux-source package (never stored in
-this repository: it stays GPL and outside the project), compiled against gmemsim
-through the MIT shims in tests/peer/shim/, and run. Test functions gmemsim cannot
-compile or run yet are listed in a disable file (tests/peer/<name>.disabled): each
-line names a function and the reason; its body is emptied before compiling, and the
-line range it had is printed, so every gap is visible in the output and listed in
-docs/FIDELITY.md.
+this repository: it stays GPL and outside the project), or from a kernel source
+directory (--tarball names a directory: a newer upstream tree runs its newer file
+through the same shims), compiled against gmemsim through the MIT shims in
+tests/peer/shim/, and run. Test functions gmemsim cannot compile or run yet are
+listed in a disable file (tests/peer/<name>.disabled): each line names a function
+and the reason; its body is emptied before compiling, and the line range it had is
+printed, so every gap is visible in the output and listed in docs/FIDELITY.md.
+
+A file may be a module (a test function per check group, module_init) or a
+selftest (its own main()): the driver only needs the summary regex and, for
+expected failures, the function each failed check names (`BUG at FILE:LINE
+(function)`).
 
 usage: kernel-test.py NAME --tarball T --member PATH --workdir DIR --disabled F
        --summary REGEX -- CC... @@ CFLAGS... @@ LIBS...
-Exit: 0 all checks passed, 1 a check failed (or the file did not build), 77 no
-linux-source package (the reason is printed).
+Exit: 0 all checks passed (or failed only where the disable file expects it),
+1 a check failed (or the file did not build), 77 no linux-source package (the
+reason is printed).
 """
 import argparse
 import fcntl
@@ -58,11 +65,15 @@ def extract(tarball, member, workdir, members_file):
 
 
 def read_disabled(path, config):
-    """[(function, reason)] from a disable file: `name: reason`, or `name [key=value]:
-    reason` for a function disabled only in builds with that configuration; # comments."""
-    out = []
+    """([(function, reason, optional)], {function: (count, reason)}) from a disable
+    file. `name: reason` disables a function; `name? : reason` only if the file has
+    it (a newer or older kernel file may not); `expect-fail name N: reason` expects
+    exactly N failed checks in that function (an intended divergence, docs/FIDELITY.md).
+    Any of them may end in `[key=value]`: only in builds with that configuration.
+    # starts a comment."""
+    out, xfail = [], {}
     if not os.path.exists(path):
-        return out
+        return out, xfail
     with open(path, encoding='utf-8') as f:
         for n, line in enumerate(f, 1):
             line = line.split('#', 1)[0].strip()
@@ -71,14 +82,19 @@ def read_disabled(path, config):
             name, sep, reason = line.partition(':')
             if not sep or not reason.strip():
                 sys.exit(f'{path}:{n}: expected "function: reason"')
-            m = re.fullmatch(r'(\w+)\s*(?:\[(\w+=\w+)\])?', name.strip())
-            if not m:
-                sys.exit(f'{path}:{n}: expected "function [key=value]: reason"')
-            if m.group(2) and m.group(2) not in config:
+            m = re.fullmatch(r'(expect-fail\s+)?(\w+)(\?)?\s*(\d+)?\s*(?:\[(\w+=\w+)\])?',
+                             name.strip())
+            if not m or bool(m.group(1)) != bool(m.group(4)):
+                sys.exit(f'{path}:{n}: expected "[expect-fail] function[?] [N] [key=value]: '
+                         'reason"')
+            if m.group(5) and m.group(5) not in config:
                 continue
-            cond = f' (in builds with {m.group(2)})' if m.group(2) else ''
-            out.append((m.group(1), reason.strip() + cond))
-    return out
+            cond = f' (in builds with {m.group(5)})' if m.group(5) else ''
+            if m.group(1):
+                xfail[m.group(2)] = (int(m.group(4)), reason.strip() + cond)
+            else:
+                out.append((m.group(2), reason.strip() + cond, bool(m.group(3))))
+    return out, xfail
 
 
 def body_span(text, name):
@@ -100,22 +116,63 @@ def body_span(text, name):
 
 def disable(text, disabled, path):
     """The text with each disabled function's body emptied; prints what and why."""
-    for name, reason in disabled:
+    done = []
+    for name, reason, optional in disabled:
         span = body_span(text, name)
+        if not span and optional:
+            continue
         if not span:
             sys.exit(f'{path}: no function {name} in the kernel file (update the list)')
+        done.append(name)
         first = text.count('\n', 0, span[0]) + 1
         last = text.count('\n', 0, span[1]) + 1
         print(f'disabled: {name} (lines {first}-{last}): {reason}')
         # Keep the line count so the kernel file's line numbers stay valid.
         text = text[:span[0]] + '{ }' + '\n' * (last - first) + text[span[1]:]
-    return text
+    return text, done
+
+
+def read_source(a):
+    """The member's text: from a source directory, or extracted from the tarball."""
+    if a.prepare_from:
+        # The directory path, fed by this run: extract into it from the tarball first.
+        if not os.path.exists(a.prepare_from):
+            print(f'SKIP: {a.prepare_from} is absent (Debian package linux-source-6.12)')
+            sys.exit(SKIP)
+        extract(a.prepare_from, a.member, a.tarball, a.members)
+    if os.path.isdir(a.tarball):
+        path = os.path.join(a.tarball, a.member)
+        if not os.path.exists(path):
+            sys.exit(f'{a.member} is not in the source directory {a.tarball}')
+        print(f'source: {path} (a kernel source directory)')
+        with open(path, encoding='utf-8') as f:
+            return f.read()
+    return extract(a.tarball, a.member, a.workdir, a.members)
+
+
+def judge(out, xfail, passed, run):
+    """True when every failed check is one the disable file expects, in the
+    expected number per function; prints the expected failures."""
+    per_func = {}
+    for f in re.findall(r'^BUG at \S+ \((\w+)\)', out, re.M):
+        per_func[f] = per_func.get(f, 0) + 1
+    ok = True
+    for name, (count, reason) in sorted(xfail.items()):
+        got = per_func.pop(name, 0)
+        print(f'expected failures: {name}: {got} of {count} expected: {reason}')
+        ok = ok and got == count
+    # Every failed check is accounted for: none elsewhere, none without a function.
+    return ok and not per_func and run - passed == sum(c for c, _ in xfail.values())
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('name')
-    ap.add_argument('--tarball', required=True)
+    ap.add_argument('--tarball', required=True,
+                    help='the linux-source tarball, or a kernel source directory')
+    ap.add_argument('--prepare-from', default='',
+                    help='extract from this tarball into the --tarball directory first '
+                    '(tests the directory path with the files the suite already uses)')
     ap.add_argument('--member', required=True)
     ap.add_argument('--workdir', required=True)
     ap.add_argument('--disabled', required=True)
@@ -139,18 +196,19 @@ def main():
         sys.exit('expected: -- CC... @@ CFLAGS... @@ LIBS...')
     a.cc, a.cflags, a.libs = parts
 
-    if not os.path.exists(a.tarball):
+    if not a.prepare_from and not os.path.exists(a.tarball):
         print(f'SKIP: {a.tarball} is absent (Debian package linux-source-6.12; '
               'quickstart.sh installs it for the test command)')
         return SKIP
-    text = extract(a.tarball, a.member, a.workdir, a.members)
+    text = read_source(a)
     funcs = sorted(set(re.findall(a.functions, text, re.M)))
-    disabled = read_disabled(a.disabled, a.config)
-    text = disable(text, disabled, a.disabled)
-    names = {n for n, _ in disabled}
+    disabled, xfail = read_disabled(a.disabled, a.config)
+    text, done = disable(text, disabled, a.disabled)
+    names = set(done)
     print(f'{a.member}: {len(funcs)} test functions, {len(funcs) - len(names & set(funcs))} '
           f'compiled and run, {len(names)} disabled')
 
+    os.makedirs(a.workdir, exist_ok=True)
     src = os.path.join(a.workdir, a.name + '.c')
     exe = os.path.join(a.workdir, a.name)
     with open(src, 'w', encoding='utf-8') as f:
@@ -178,7 +236,9 @@ def main():
         return 1
     passed, run = int(m.group(1)), int(m.group(2))
     print(f'kernel checks: {run} run, {run - passed} failed (exit {r.returncode})')
-    return 0 if passed == run and r.returncode == 0 else 1
+    if r.returncode:
+        return 1
+    return 0 if passed == run or (xfail and judge(out, xfail, passed, run)) else 1
 
 
 if __name__ == '__main__':

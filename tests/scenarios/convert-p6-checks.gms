@@ -10,7 +10,7 @@ vm off type=sw_protected vm_memory_attributes=1         => 0 memory_attributes=8
 gmem legacy vm=off size=16K                             => 0
 convert legacy off=0 len=4K to=shared                   => ENOTTY
 close legacy
-vm s type=sw_protected                                  => 0 gmem_flags=0x7 memory_attributes=0 gmem_memory_attributes=8
+vm s type=sw_protected                                  => 0 gmem_flags=0x3 memory_attributes=0 gmem_memory_attributes=8
 # P4: INIT_SHARED on a VM with private memory
 gmem g vm=s size=16K flags=mmap|init_shared             => 0
 

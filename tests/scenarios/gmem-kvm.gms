@@ -3,12 +3,12 @@
 # KVM_SET_USER_MEMORY_REGION2 and binding errnos (spec §1.6), get_pfn through
 # a slot after close (EFAULT), and mapping levels (rule 35, P29).
 
-vm d                                                    => 0 gmem_flags=0x7 memory_attributes=0
+vm d                                                    => 0 gmem_flags=0x3 memory_attributes=0
 vm u profile=upstream                                   => 0 gmem_flags=0x3
 # single backing (the design): INIT_SHARED for every type, PRIVATE tracked in guest_memfd
-vm sw type=sw_protected                                 => 0 gmem_flags=0x7 memory_attributes=0 gmem_memory_attributes=8
+vm sw type=sw_protected                                 => 0 gmem_flags=0x3 memory_attributes=0 gmem_memory_attributes=8
 # legacy dual backing (vm_memory_attributes=1): PRIVATE per VM, no INIT_SHARED on CoCo
-vm l type=sw_protected vm_memory_attributes=1           => 0 gmem_flags=0x5 memory_attributes=8 gmem_memory_attributes=0
+vm l type=sw_protected vm_memory_attributes=1           => 0 gmem_flags=0x1 memory_attributes=8 gmem_memory_attributes=0
 vm bad type=sev                                         => EINVAL
 
 # test_guest_memfd_guest's binding: slot 1 at 4G, on a default VM

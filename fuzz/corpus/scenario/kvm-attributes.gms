@@ -7,9 +7,9 @@
 # guest_memfd-only. Huge leaves need one attribute over their whole range.
 
 # --- capabilities per mode ---
-vm d vm_memory_attributes=1                              => 0 gmem_flags=0x7 memory_attributes=0 gmem_memory_attributes=0
-vm s type=sw_protected                                   => 0 gmem_flags=0x7 memory_attributes=0 gmem_memory_attributes=8
-vm l type=sw_protected vm_memory_attributes=1            => 0 gmem_flags=0x5 memory_attributes=8 gmem_memory_attributes=0
+vm d vm_memory_attributes=1                              => 0 gmem_flags=0x3 memory_attributes=0 gmem_memory_attributes=0
+vm s type=sw_protected                                   => 0 gmem_flags=0x3 memory_attributes=0 gmem_memory_attributes=8
+vm l type=sw_protected vm_memory_attributes=1            => 0 gmem_flags=0x1 memory_attributes=8 gmem_memory_attributes=0
 vm t type=tdx profile=upstream                           => 0 gmem_flags=0x1 memory_attributes=8 gmem_memory_attributes=0
 
 # --- KVM_SET_MEMORY_ATTRIBUTES argument checks, in the kernel's order ---

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* <kselftest.h> of the KVM selftests, for the peer suite: see gs_peer_kvm.h. */
+#include "gs_peer_kvm.h"
