@@ -154,6 +154,15 @@ with tempfile.TemporaryDirectory() as d:
     r = subprocess.run([G, 'export-selftest', bad, short], capture_output=True, text=True)
     check(r.returncode == 2, f'two files: exit {r.returncode}')
 
+# The kernel test without the package: skipped (77) with the reason, nothing else done.
+kt = os.path.join(SRC, 'tests', 'export', 'export-kernel.py')
+with tempfile.TemporaryDirectory() as d:
+    r = subprocess.run([sys.executable, kt, '--gmemsim', G, '--tarball', os.path.join(d, 'no.tar.xz'),
+                        '--workdir', os.path.join(d, 'w'), '--doc', 'x', scen('gmem-kvm.gms')],
+                       capture_output=True, text=True)
+    check(r.returncode == 77 and 'is absent (Debian package linux-source-6.12' in r.stdout
+          and not os.path.exists(os.path.join(d, 'w')), f'no package: exit {r.returncode}')
+
 # Nothing the kernel runs: a program that says so and skips.
 t = exported(os.path.join(SRC, 'examples', 'first.gms'))
 check('ksft_exit_skip("no step of the scenario runs on the kernel\\n");' in t,
