@@ -53,6 +53,18 @@ struct ex_var {
 };
 
 /**
+ * struct ex_pin - a pin the simulator holds: the program's ring variable pin_LINE
+ * @g: the file
+ * @page: the page's index in the mapping
+ * @line: the pin's line
+ */
+struct ex_pin {
+	const struct ex_var *g;
+	uint64_t page;
+	unsigned int line;
+};
+
+/**
  * struct ex_ctx - one export
  * @body: the steps, as the body of run_scenario()
  * @decls: the variables, at file scope
@@ -65,10 +77,12 @@ struct ex_var {
  * @after_last: last such line
  * @steps: steps emitted
  * @rewritten: lines given profile=upstream by the export (their comments show the original)
+ * @pins: the pins held, oldest first (struct ex_pin)
  */
 struct ex_ctx {
 	GString *body, *decls, *omitted;
 	GHashTable *vars, *cnames, *rewritten;
+	GArray *pins;
 	unsigned int end_line;
 	char *end_why;
 	unsigned int after_first, after_last;
@@ -94,6 +108,7 @@ static void ctx_init(struct ex_ctx *c)
 		.vars = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, ex_var_free),
 		.cnames = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
 		.rewritten = g_hash_table_new(g_direct_hash, g_direct_equal),
+		.pins = g_array_new(FALSE, FALSE, sizeof(struct ex_pin)),
 	};
 }
 
@@ -105,6 +120,7 @@ static void ctx_fini(struct ex_ctx *c)
 	g_hash_table_destroy(c->vars);
 	g_hash_table_destroy(c->cnames);
 	g_hash_table_destroy(c->rewritten);
+	g_array_free(c->pins, TRUE);
 	g_free(c->end_why);
 }
 
@@ -546,6 +562,47 @@ static void ex_fault(struct ex_ctx *c, const struct gs_op *op, const struct gs_r
 	emit_access(c, op, res, g, gs_op_u64(op, "off", 0) & ~4095ULL, 1, false, false);
 }
 
+static void ex_pin(struct ex_ctx *c, const struct gs_op *op, const struct gs_result *res)
+{
+	struct ex_var *g = op_file(c, op, res, true);
+	uint64_t off = gs_op_u64(op, "off", 0);
+	struct ex_pin pin;
+
+	if (!g)
+		return;
+	step_comment(c, op);
+	g_string_append_printf(c->decls, "static GS_UNUSED int pin_%u = -1;\n", op->line);
+	emit(c, "pin_%u = gs_pin(%u, map_%s, maplen_%s, 0x%llxULL);", op->line, op->line, g->c,
+	     g->c, (unsigned long long)off);
+	emit(c, "gs_expect(%u, pin_%u < 0 ? pin_%u : 0, %lld);", op->line, op->line, op->line,
+	     answer(res));
+	if (res->ret)
+		return;
+	pin = (struct ex_pin){.g = g, .page = off >> 12, .line = op->line};
+	g_array_append_val(c->pins, pin);
+}
+
+/* Drop the latest pin of the page, as the simulator does; none: its ENXIO, no call. */
+static void ex_unpin(struct ex_ctx *c, const struct gs_op *op, const struct gs_result *res)
+{
+	struct ex_var *g = existing(c, op->target, false);
+	uint64_t page = gs_op_u64(op, "off", 0) >> 12;
+
+	for (guint i = c->pins->len; g && i-- > 0;) {
+		struct ex_pin *pin = &g_array_index(c->pins, struct ex_pin, i);
+
+		if (pin->g != g || pin->page != page)
+			continue;
+		step_comment(c, op);
+		emit(c, "gs_expect(%u, gs_unpin(pin_%u), %lld);", op->line, pin->line, answer(res));
+		g_array_remove_index(c->pins, i);
+		return;
+	}
+	step_comment(c, op);
+	emit(c, "/* answered by the simulator without a call (no pin of that page): %lld */",
+	     answer(res));
+}
+
 static void ex_memslot(struct ex_ctx *c, const struct gs_op *op, const struct gs_result *res)
 {
 	struct ex_var *vm = existing(c, op->target, true);
@@ -701,7 +758,7 @@ static const struct ex_verb ex_verbs[] = {
 	{"mmap", ex_mmap},   {"munmap", ex_munmap},   {"fault", ex_fault},
 	{"read", ex_read},   {"write", ex_write},     {"memslot", ex_memslot},
 	{"attr", ex_attr},   {"convert", ex_convert}, {"hugetlb", ex_hugetlb},
-	{"note", ex_note},
+	{"note", ex_note},   {"pin", ex_pin},	      {"unpin", ex_unpin},
 };
 
 /* Why a verb no system call expresses cannot be left out without ending the export. */
@@ -711,9 +768,6 @@ static const char *end_reason(const char *verb)
 		return "fault injection: the simulator's allocation sites are not the kernel's "
 		       "(its fail-nth counts other allocations), so no later answer could be "
 		       "asserted";
-	if (!strcmp(verb, "pin") || !strcmp(verb, "unpin"))
-		return "a long-term pin (an io_uring fixed buffer on the kernel): not offered by "
-		       "the KVM selftest library; later answers depend on it";
 	if (!strcmp(verb, "gfault") || !strcmp(verb, "gfault-range") || !strcmp(verb, "getpfn"))
 		return "a guest access: needs a vCPU running guest code; it allocates pages later "
 		       "answers depend on";

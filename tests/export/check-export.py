@@ -112,6 +112,13 @@ check('KVM_CAP_GUEST_MEMFD_FLAGS) & GUEST_MEMFD_FLAG_HUGETLB,' in t, 'HugeTLB ga
 check('.reserved[0] = 9,' in t, 'HugeTLB: page order 9 in reserved[0]')
 check('gs_free_hugepages(2048) >=' in t, 'HugeTLB: the pool becomes a requirement')
 
+# Pins: io_uring fixed buffers, dropped by the latest pin of the page, as the simulator.
+t = exported(scen('gmem-lifecycle.gms'))
+covered(scen('gmem-lifecycle.gms'), t)
+check('pin_9 = gs_pin(9, map_g, maplen_g, 0x1000ULL);\n\tgs_expect(9, pin_9 < 0 ? pin_9 : 0, 0);'
+      in t, 'gmem-lifecycle:9: the pin')
+check('gs_expect(13, gs_unpin(pin_9), 0);' in t, 'gmem-lifecycle:13: the unpin of line 9\'s pin')
+
 # A guest fault ends the export: nothing after it could be asserted.
 t = exported(scen('convert-p9-p11-contents.gms'))
 covered(scen('convert-p9-p11-contents.gms'), t)

@@ -119,7 +119,8 @@ def build(kvm, names):
     failed = [n for n in names if not os.path.exists(os.path.join(kvm, n))]
     if r.returncode or failed:
         # The compiler's messages, not the command lines.
-        log = [ln for ln in (r.stdout + r.stderr).splitlines() if not ln.startswith('gcc ')]
+        log = [ln for ln in (r.stdout + r.stderr).splitlines()
+               if not ln.startswith('gcc ') and 'not remade because of errors' not in ln]
         print('\n'.join(log)[-8000:])
     return failed if failed or not r.returncode else ['(make failed)']
 
