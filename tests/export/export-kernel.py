@@ -175,6 +175,10 @@ def run_recipes(doc, gmemsim, tree, scratch):
     os.symlink(os.path.abspath(gmemsim), os.path.join(scratch, 'bin', 'gmemsim'))
     env = dict(os.environ, PATH=os.path.join(scratch, 'bin') + os.pathsep + os.environ['PATH'],
                LINUX=tree)
+    # The recipe's program must be built by the recipe, not left from an earlier run.
+    for leftover in ('gmem_regression_test', 'gmem_regression_test.o'):
+        if os.path.exists(os.path.join(tree, KVM_DIR, leftover)):
+            os.remove(os.path.join(tree, KVM_DIR, leftover))
     blocks = recipes(doc)
     if not blocks:
         sys.exit(f'FAIL: no <!-- recipe: export --> block in {doc}')
@@ -189,7 +193,27 @@ def run_recipes(doc, gmemsim, tree, scratch):
                                                   and 'execs/s' not in ln)[-3000:])
         if r.returncode:
             sys.exit(f'FAIL: {doc}: recipe {i} exited {r.returncode}')
+        check_loop(work, tree)
     return len(blocks)
+
+
+def check_loop(work, tree):
+    """What the doc says of its loop: the finding reduced to six lines, the regression test
+    built, asserting the read of the punched page as 0 with the planted bug left out."""
+    short = os.path.join(work, 'short.gms')
+    if not os.path.exists(short):
+        return
+    with open(short, encoding='utf-8') as f:
+        ops = [ln for ln in f if ln.strip() and not ln.startswith('#')]
+    test = os.path.join(work, 'gmem_regression_test.c')
+    text = open(test, encoding='utf-8').read()
+    prog = os.path.join(tree, KVM_DIR, 'gmem_regression_test')
+    if len(ops) > 6 or 'a test-only bug planted in the simulator' not in text \
+            or not re.search(r'gs_access_at\(\d+, map_\w+, maplen_\w+, 0x0ULL, 0x1ULL, 0, 0x0,\s+'
+                             r'0, 1, 0, 1\);', text) or not os.path.exists(prog):
+        sys.exit(f'FAIL: the loop: {len(ops)} lines in short.gms, or the test does not assert '
+                 f'the zeroed read, or {prog} was not built')
+    print(f'loop: short.gms has {len(ops)} lines; {prog} built')
 
 
 def main():
