@@ -24,6 +24,7 @@
 #include "check_strategy.h"
 #include "config.h"
 #include "demo_gms.h"
+#include "export_selftest.h"
 #include "render.h"
 #include "render_cmd.h"
 
@@ -145,6 +146,9 @@ static const char description[] =
 	"                the oracle (--seed --runs --seconds --backing --ordering --ops\n"
 	"                -o DIR --reduce --plant); exit 1 when something was found\n"
 	"  fuzz-decode INPUT  print the .gms program a fuzz input decodes to\n"
+	"  export-selftest FILE [-o OUT.c]\n"
+	"                the scenario as a kselftest C program over the KVM selftest\n"
+	"                library, asserting the simulator's answers (docs/FUZZING.md)\n"
 	"  demo          run the built-in walkthrough\n"
 	"  sites         list the fault-injection sites with their counters\n"
 	"  sites --coverage FILE...\n"
@@ -458,6 +462,19 @@ static int write_reduced(const char *text)
 		return GS_REDUCE_USAGE;
 	}
 	return GS_REDUCE_DONE;
+}
+
+/* `export-selftest FILE [-o OUT.c]`: the scenario as a KVM selftest (export_selftest.c). */
+static int cmd_export_selftest(GOptionContext *ctx, int argc, char **argv)
+{
+	struct gs_scenario_opts o;
+
+	if (make_opts(&o) || o.backend != GS_BACKEND_SIM)
+		return usage_error(ctx, "export-selftest runs on the sim backend; bad --seed?");
+	if (argc != 3)
+		return usage_error(ctx, "export-selftest takes one scenario file (-o OUT.c, else "
+					"stdout)");
+	return gs_export_selftest(&o, argv[2], opt_output);
 }
 
 /* `reduce FILE`: the failure's signature, the work done, the short scenario. */
@@ -931,6 +948,8 @@ int main(int argc, char **argv)
 		status = cmd_reduce(ctx, argc, argv);
 	} else if (!strcmp(argv[1], "fuzz")) {
 		status = cmd_fuzz(ctx, argc);
+	} else if (!strcmp(argv[1], "export-selftest")) {
+		status = cmd_export_selftest(ctx, argc, argv);
 	} else if (!strcmp(argv[1], "fuzz-decode")) {
 		status = cmd_fuzz_decode(ctx, argc, argv);
 	} else if (!strcmp(argv[1], "demo")) {
