@@ -66,8 +66,9 @@ struct sival {
 };
 
 struct gs_oracle {
-	GPtrArray *files; /* struct ofile * */
-	GArray *pins;	  /* struct opin */
+	GPtrArray *files;   /* struct ofile * */
+	GArray *pins;	    /* struct opin */
+	GArray *pins_saved; /* @pins before a punch a strategy may refuse, else NULL */
 	GList *link;
 	GArray *view_attr, *view_folios; /* a comparison's read, reused (struct sival) */
 };
@@ -352,6 +353,8 @@ void gs_oracle_free(struct gs_oracle *o)
 	}
 	g_ptr_array_free(o->files, TRUE);
 	g_array_free(o->pins, TRUE);
+	if (o->pins_saved)
+		g_array_free(o->pins_saved, TRUE);
 	g_array_free(o->view_attr, TRUE);
 	g_array_free(o->view_folios, TRUE);
 	oracles = g_list_delete_link(oracles, o->link);
@@ -478,6 +481,15 @@ int gs_oracle_fallocate(struct gs_oracle *o, int id, int mode, int64_t off, int6
 		p->err = -EAGAIN;
 		goto out;
 	}
+	/*
+	 * A strategy of its own may refuse a punch into a THP (its punch hook,
+	 * GS_PUNCH_REFUSE: EINVAL, nothing changed): either answer is its, and
+	 * the pins a refusal leaves attached are kept aside.
+	 */
+	p->unpredicted = f->cfg.thp && f->cfg.custom_strategy && ((s | e) & 511);
+	if (o->pins_saved)
+		g_array_free(o->pins_saved, TRUE);
+	o->pins_saved = p->unpredicted ? g_array_copy(o->pins) : NULL;
 	range_apply(f, s, e, pg_free, NULL); /* P11: attributes stay */
 	detach_pins(o, id, s, e);
 	thp_punch_edges(f, s, e);
@@ -1023,8 +1035,18 @@ void gs_oracle_unpredicted(struct gs_oracle *o, int id, const char *op, int err)
 	(void)err;
 	if (!f)
 		return;
-	/* P7/P37 (and rfc-v2's rollback) promise all or nothing for a conversion. */
-	atomic = !strcmp(op, "convert") && f->cfg.conversion != GS_CONVERSION_WIP;
+	/*
+	 * P7/P37 (and rfc-v2's rollback) promise all or nothing for a
+	 * conversion; a punch a strategy refuses (EINVAL) changes nothing.
+	 */
+	atomic = (!strcmp(op, "convert") && f->cfg.conversion != GS_CONVERSION_WIP) ||
+		 ((!strcmp(op, "punch") || !strcmp(op, "falloc")) && err == -EINVAL &&
+		  o->pins_saved);
+	if (atomic && err == -EINVAL && o->pins_saved) {
+		g_array_free(o->pins, TRUE);
+		o->pins = o->pins_saved;
+		o->pins_saved = NULL;
+	}
 	if (!atomic) {
 		f->lost = true;
 		return;
@@ -1513,11 +1535,18 @@ static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gm
 	if (!f->cfg.thp || v.i_bytes < alloc_bytes(f))
 		compare_counter(op, "i_bytes", v.i_bytes, alloc_bytes(f), r, &n);
 	if (v.has_spool) {
-		uint64_t used = used_hpages(f);
+		uint64_t used = used_hpages(f), total = f->npages >> f->cfg.page_order;
 
+		/*
+		 * A strategy of its own may leave a truncated split page to the
+		 * deferred worker (free_split, GS_FREE_DEFER): the subpool counts
+		 * it used until then. At least the pages in use, and all of them
+		 * used or reserved.
+		 */
+		if (f->cfg.custom_strategy && v.spool_used > used && v.spool_used <= total)
+			used = v.spool_used;
 		compare_counter(op, "subpool used", v.spool_used, used, r, &n);
-		compare_counter(op, "subpool reserved", v.spool_rsv,
-				(f->npages >> f->cfg.page_order) - used, r, &n);
+		compare_counter(op, "subpool reserved", v.spool_rsv, total - used, r, &n);
 	}
 	view_clear(&v, o);
 	f->dirty_s = UINT64_MAX;
