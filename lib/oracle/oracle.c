@@ -457,6 +457,22 @@ static void thp_punch_edges(struct ofile *f, uint64_t s, uint64_t e)
 		f->mapped_known = false;
 }
 
+/*
+ * A strategy of its own may refuse a punch of a thp file whose edges cut
+ * into 2 MiB folios (its punch hook, GS_PUNCH_REFUSE: EINVAL, nothing
+ * changed). If so, the pins as they are go aside, for a refusal to give
+ * back (gs_oracle_unpredicted()).
+ */
+static bool punch_may_refuse(struct gs_oracle *o, const struct ofile *f, uint64_t s, uint64_t e)
+{
+	bool may = f->cfg.thp && f->cfg.custom_strategy && ((s | e) & 511);
+
+	if (o->pins_saved)
+		g_array_free(o->pins_saved, TRUE);
+	o->pins_saved = may ? g_array_copy(o->pins) : NULL;
+	return may;
+}
+
 int gs_oracle_fallocate(struct gs_oracle *o, int id, int mode, int64_t off, int64_t len,
 			struct gs_oracle_pred *p)
 {
@@ -467,6 +483,7 @@ int gs_oracle_fallocate(struct gs_oracle *o, int id, int mode, int64_t off, int6
 	if (!f)
 		return p->err = -EBADF;
 	save(f);
+	punch_may_refuse(o, f, 0, 0); /* no pins aside from an earlier line */
 	p->err = falloc_check(f, mode, off, len);
 	if (p->err)
 		goto out;
@@ -486,10 +503,7 @@ int gs_oracle_fallocate(struct gs_oracle *o, int id, int mode, int64_t off, int6
 	 * GS_PUNCH_REFUSE: EINVAL, nothing changed): either answer is its, and
 	 * the pins a refusal leaves attached are kept aside.
 	 */
-	p->unpredicted = f->cfg.thp && f->cfg.custom_strategy && ((s | e) & 511);
-	if (o->pins_saved)
-		g_array_free(o->pins_saved, TRUE);
-	o->pins_saved = p->unpredicted ? g_array_copy(o->pins) : NULL;
+	p->refusable = punch_may_refuse(o, f, s, e);
 	range_apply(f, s, e, pg_free, NULL); /* P11: attributes stay */
 	detach_pins(o, id, s, e);
 	thp_punch_edges(f, s, e);
@@ -606,8 +620,9 @@ static void thp_split_risks(struct ofile *f, uint64_t s, uint64_t e, uint8_t to,
  * P10) and takes the new attribute.
  */
 static int convert_by_punch(struct gs_oracle *o, int id, struct ofile *f, uint64_t s, uint64_t e,
-			    uint8_t to)
+			    uint8_t to, struct gs_oracle_pred *p)
 {
+	p->refusable = punch_may_refuse(o, f, s, e);
 	range_apply(f, s, e, pg_free, NULL);
 	detach_pins(o, id, s, e);
 	thp_punch_edges(f, s, e);
@@ -627,6 +642,7 @@ int gs_oracle_convert(struct gs_oracle *o, int id, const struct gs_kvm_memory_at
 	if (!f)
 		return p->err = -EBADF;
 	save(f);
+	punch_may_refuse(o, f, 0, 0); /* no pins aside from an earlier line */
 	/* P7.5: error_offset is written back only when the conversion fails past the checks. */
 	p->has_error_offset = true;
 	p->error_offset = a->error_offset;
@@ -646,7 +662,7 @@ int gs_oracle_convert(struct gs_oracle *o, int id, const struct gs_kvm_memory_at
 		return p->err = -EOPNOTSUPP;
 	}
 	if (f->cfg.conversion == GS_CONVERSION_PUNCH_HOLE)
-		return convert_by_punch(o, id, f, s, e, to);
+		return convert_by_punch(o, id, f, s, e, to, p);
 	if (f->cfg.thp)
 		thp_split_risks(f, s, e, to, p);
 	bad = to ? first_where(f, s, e, is_pinned, NULL) : e;
@@ -1040,9 +1056,8 @@ void gs_oracle_unpredicted(struct gs_oracle *o, int id, const char *op, int err)
 	 * conversion; a punch a strategy refuses (EINVAL) changes nothing.
 	 */
 	atomic = (!strcmp(op, "convert") && f->cfg.conversion != GS_CONVERSION_WIP) ||
-		 ((!strcmp(op, "punch") || !strcmp(op, "falloc")) && err == -EINVAL &&
-		  o->pins_saved);
-	if (atomic && err == -EINVAL && o->pins_saved) {
+		 (err == -EINVAL && o->pins_saved);
+	if (err == -EINVAL && o->pins_saved) {
 		g_array_free(o->pins, TRUE);
 		o->pins = o->pins_saved;
 		o->pins_saved = NULL;

@@ -347,7 +347,9 @@ static void after_convert(struct gs_scenario_oracle *so, struct line *l, int id,
 
 	gs_oracle_convert(so->o, id, &a, &p);
 	/* A thp split the oracle cannot rule out failed (seed 001): nothing changed. */
-	if (environmental(&p, res) || (p.unpredicted && res->ret == -EAGAIN))
+	/* EINVAL: a punch-hole flow's punch a strategy refused (its punch hook). */
+	if (environmental(&p, res) || (p.unpredicted && res->ret == -EAGAIN) ||
+	    (p.refusable && res->ret == -EINVAL))
 		gs_oracle_unpredicted(so->o, id, "convert", (int)res->ret);
 	else
 		compare_answer(l, &p, res);
@@ -750,7 +752,7 @@ static void follow_file_op(struct gs_scenario_oracle *so, struct line *l, int id
 		gs_oracle_fallocate(so->o, id, mode, (int64_t)gs_op_u64(op, "off", 0),
 				    (int64_t)gs_op_u64(op, "len", 0), &p);
 		/* A punch a strategy may refuse (EINVAL): the oracle goes back to before it. */
-		if (environmental(&p, res) || (p.unpredicted && res->ret == -EINVAL))
+		if (environmental(&p, res) || (p.refusable && res->ret == -EINVAL))
 			gs_oracle_unpredicted(so->o, id, verb, (int)res->ret);
 		else
 			compare_answer(l, &p, res);
