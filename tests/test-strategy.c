@@ -564,6 +564,54 @@ START_TEST(test_file_hooks)
 }
 END_TEST
 
+/* The punch-hole flow punches to convert: a refused punch fails the conversion, nothing changed. */
+static const struct gs_strategy_ops punch_refuse_ops = {
+	.abi = GS_STRATEGY_ABI,
+	.size = sizeof(struct gs_strategy_ops),
+	.name = "punch-refuse",
+	.summary = "test only: punch-hole's flow with the punch hook's fixed answer",
+	.flow = GS_FLOW_PUNCH_HOLE,
+	.backing = GS_STRATEGY_BACKING_THP,
+	.punch = punch_fixed,
+};
+
+START_TEST(test_punch_hook_convert)
+{
+	const struct gs_strategy *s = gs_strategy_find("punch-refuse");
+
+	if (!s)
+		s = gs_strategy_register(&punch_refuse_ops);
+	ck_assert_ptr_nonnull(s);
+	punch_answer = GS_PUNCH_REFUSE;
+	/* With the oracle: EINVAL is its answer, and the state is the one before. */
+	ck_assert_int_eq(run("vm s type=sw_protected strategy=punch-refuse\n"
+			     "gmem g vm=s size=2M flags=mmap|init_shared => 0\n"
+			     "mmap g\n"
+			     "write g off=0 len=8K byte=0x5a => 0\n"
+			     "metrics => thp=1\n"
+			     "convert g off=4K len=4K to=private => EINVAL\n"
+			     "read g off=4K len=4K => 0 data=0x5a uniform=1\n"
+			     "metrics => thp=1\n"
+			     "convert g off=0 len=2M to=private => 0\n"
+			     "metrics => thp=0\n",
+			     true),
+			 GS_EXIT_OK);
+	/* Kept and zeroed: the THP stays, the converted page reads zero, the rest its bytes. */
+	punch_answer = GS_PUNCH_ZERO;
+	ck_assert_int_eq(run("vm s type=sw_protected strategy=punch-refuse\n"
+			     "gmem g vm=s size=2M flags=mmap|init_shared => 0\n"
+			     "mmap g\n"
+			     "write g off=0 len=8K byte=0x5a => 0\n"
+			     "convert g off=4K len=4K to=private => 0\n"
+			     "convert g off=4K len=4K to=shared => 0\n"
+			     "read g off=0 len=4K => 0 data=0x5a uniform=1\n"
+			     "read g off=4K len=4K => 0 data=0x0 uniform=1\n"
+			     "metrics => thp=1 thp_holes=0\n",
+			     true),
+			 GS_EXIT_OK);
+}
+END_TEST
+
 /* A hook that breaks its contract (an answer out of range) WARNs: the run fails. */
 START_TEST(test_file_hooks_contract)
 {
@@ -731,6 +779,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_abi2_table);
 	tcase_add_test(tc, test_file_hooks);
 	tcase_add_test(tc, test_file_hooks_contract);
+	tcase_add_test(tc, test_punch_hook_convert);
 	/* Last: it fills the registry, which tests share without CK_FORK. */
 	tcase_add_test(tc, test_registry_full);
 	suite_add_tcase(s, tc);

@@ -322,7 +322,7 @@ enum gs_strategy_free_action {
  *
  * @free_split(page) - free of the last piece: what happens to a split huge
  * page of a HugeTLB file that a truncation (a punch, eviction at the last
- * close, the punch-hole flow) takes wholly out of the page cache. Called
+ * close) takes wholly out of the page cache. Called
  * with the filemap invalidate lock held exclusive (or the inode's last
  * reference), before the point of no return (a punch reserves the
  * page-cache nodes of the merges it will do: GS_FREE_MERGE may fail the
