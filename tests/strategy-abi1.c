@@ -2,7 +2,7 @@
 /*
  * A strategy as an object built against strategy ABI 1 exports it: the
  * table of that header (up to max_order), with nothing after it. The loader
- * of an ABI-2 gmemsim must still take it (tests/test-strategy.c, test_load),
+ * of a later gmemsim (ABI 2, 3) must still take it (tests/test-strategy.c, test_load),
  * with the hooks ABI 2 added left NULL. No kernel code is mirrored.
  */
 #include <stddef.h>

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <gmemsim/scenario.h>
 #include <gmemsim/strategy.h>
 #include "harness.h"
@@ -68,7 +69,7 @@ static unsigned int nr_strategies(void)
 /* Run @text on the simulator (quiet, with the oracle when asked): the exit status. */
 static int run(const char *text, bool oracle)
 {
-	FILE *null = fopen("/dev/null", "w");
+	FILE *null = getenv("GS_TEST_VERBOSE") ? fdopen(dup(2), "w") : fopen("/dev/null", "w");
 	struct gs_scenario_opts o = {.quiet = true, .out = null, .err = null, .oracle = oracle};
 	struct gs_scenario *s;
 	int ret;
@@ -186,6 +187,7 @@ START_TEST(test_load)
 	const char *nomerge = getenv("GS_STRATEGY_NOMERGE");
 	const char *badabi = getenv("GS_STRATEGY_BADABI");
 	const char *abi1 = getenv("GS_STRATEGY_ABI1");
+	const char *abi2 = getenv("GS_STRATEGY_ABI2");
 	const struct gs_strategy *s;
 	unsigned int before = nr_strategies();
 	char err[400];
@@ -193,6 +195,7 @@ START_TEST(test_load)
 	ck_assert_ptr_nonnull(nomerge);
 	ck_assert_ptr_nonnull(badabi);
 	ck_assert_ptr_nonnull(abi1);
+	ck_assert_ptr_nonnull(abi2);
 	ck_assert_ptr_null(gs_strategy_load("/nonexistent/mine.so", err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/mine.so"));
 	/* Not a shared object, and one that is no strategy: a clean message each. */
@@ -200,8 +203,8 @@ START_TEST(test_load)
 	ck_assert_ptr_null(gs_strategy_load("libc.so.6", err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, GS_STRATEGY_SYMBOL));
 	ck_assert_ptr_null(gs_strategy_load(badabi, err, sizeof(err)));
-	ck_assert_ptr_nonnull(
-		strstr(err, "built against strategy ABI 3; this gmemsim has ABI 2 and loads 1"));
+	ck_assert_ptr_nonnull(strstr(
+		err, "built against strategy ABI 4; this gmemsim has ABI 3 and loads 1 and 2"));
 	ck_assert_ptr_null(gs_strategy_load(badabi, NULL, 0));
 	ck_assert_uint_eq(nr_strategies(), before);
 
@@ -224,7 +227,30 @@ START_TEST(test_load)
 	ck_assert_ptr_null(s->ops->split_order);
 	ck_assert_ptr_null(s->ops->merge_order);
 	ck_assert_ptr_nonnull(s->ops->merge_on_private);
+	ck_assert_ptr_null(s->ops->alloc_order);
+	ck_assert_uint_eq(s->ops->backing, GS_STRATEGY_BACKING_PAGES);
 	ck_assert_ptr_eq(gs_strategy_load(abi1, err, sizeof(err)), s);
+
+	/* Built against ABI 2: its table copied by its size, backing kept, the ABI-3 hooks NULL. */
+	s = gs_strategy_load(abi2, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	ck_assert_str_eq(s->ops->name, "abi2-object");
+	ck_assert_uint_eq(s->ops->abi, 2);
+	ck_assert_uint_eq(s->ops->size, GS_STRATEGY_OPS_SIZE_V2);
+	ck_assert_ptr_nonnull(s->ops->split_order);
+	ck_assert_ptr_null(s->ops->merge_order);
+	ck_assert_uint_eq(s->ops->backing, GS_STRATEGY_BACKING_THP);
+	ck_assert_ptr_null(s->ops->alloc_order);
+	ck_assert_ptr_null(s->ops->punch);
+	ck_assert_ptr_null(s->ops->free_split);
+	ck_assert_ptr_eq(gs_strategy_load(abi2, err, sizeof(err)), s);
+	/* It runs: the thp backing it asked for, the kernel's rules for the hooks it lacks. */
+	ck_assert_int_eq(run("vm s type=sw_protected strategy=abi2-object\n"
+			     "gmem g vm=s size=2M flags=mmap => 0\n"
+			     "falloc g off=0 len=4K => 0 blocks=4096\n"
+			     "punch g off=0 len=4K => 0 blocks=4088\n",
+			     true),
+			 GS_EXIT_OK);
 }
 END_TEST
 
@@ -397,6 +423,204 @@ START_TEST(test_abi1_table)
 	bad.size = GS_STRATEGY_OPS_SIZE_V1;
 	ck_assert_ptr_null(gs_strategy_register(&bad));
 	ck_assert_int_eq(errno, EINVAL);
+	bad.size = GS_STRATEGY_OPS_SIZE_V2;
+	ck_assert_ptr_null(gs_strategy_register(&bad));
+	ck_assert_int_eq(errno, EINVAL);
+	bad.abi = 2;
+	bad.size = GS_STRATEGY_OPS_SIZE_V1;
+	ck_assert_ptr_null(gs_strategy_register(&bad));
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+/* An ABI-2 table (up to backing): copied by its size; what lies past it is never read. */
+START_TEST(test_abi2_table)
+{
+	static struct gs_strategy_ops v2;
+	const struct gs_strategy *s = gs_strategy_find("abi-two");
+
+	memset(&v2, 0xa5, sizeof(v2)); /* what an ABI-2 object has past its table */
+	memcpy(&v2, &pmd_ops, GS_STRATEGY_OPS_SIZE_V2);
+	v2.abi = 2;
+	v2.size = GS_STRATEGY_OPS_SIZE_V2;
+	v2.name = "abi-two";
+	if (!s)
+		s = gs_strategy_register(&v2);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_ne(s->ops, &v2);
+	ck_assert_ptr_eq(s->ops->split_order, count_split_order);
+	ck_assert_ptr_eq(s->ops->merge_order, count_merge_order);
+	ck_assert_ptr_null(s->ops->alloc_order);
+	ck_assert_ptr_null(s->ops->punch);
+	ck_assert_ptr_null(s->ops->free_split);
+	ck_assert_uint_eq(s->ops->abi, 2);
+}
+END_TEST
+
+/* --- ABI 3: alloc_order, punch, free_split --- */
+
+static unsigned int alloc_fallocate_only(const struct gs_strategy_alloc *alloc)
+{
+	return alloc->fallocate ? 9 : 0;
+}
+
+static unsigned int punch_answer; /* what the punch hooks below answer */
+
+static unsigned int punch_fixed(const struct gs_strategy_punch *punch)
+{
+	ck_assert_uint_eq(punch->folio_order, 9);
+	ck_assert(punch->start >= punch->index && punch->end <= punch->index + 512);
+	ck_assert(punch->end - punch->start < 512);
+	return punch_answer;
+}
+
+static unsigned int free_defer(const struct gs_strategy_page *page)
+{
+	(void)page;
+	return GS_FREE_DEFER;
+}
+
+static const struct gs_strategy_ops file_hook_ops = {
+	.abi = GS_STRATEGY_ABI,
+	.size = sizeof(struct gs_strategy_ops),
+	.name = "file-hooks",
+	.summary = "test only: THPs on fallocate only, a fixed punch answer, deferred frees",
+	.flow = GS_FLOW_PLANNED,
+	.backing = GS_STRATEGY_BACKING_THP,
+	.alloc_order = alloc_fallocate_only,
+	.punch = punch_fixed,
+	.free_split = free_defer,
+};
+
+/* A thp file: a THP preallocated, a 4 KiB page faulted, a 4 KiB punch into the THP. */
+static const char thp_punch[] = "vm s type=sw_protected strategy=file-hooks\n"
+				"gmem g vm=s size=4M flags=mmap|init_shared => 0\n"
+				"mmap g\n"
+				"falloc g off=0 len=4K => 0 blocks=4096\n"
+				"write g off=2M len=4K byte=1 => 0\n"
+				"falloc g off=2M len=4K => 0 blocks=4104\n"
+				"punch g off=4K len=4K => %s\n"
+				"metrics => thp=%s\n";
+
+static int run_thp_punch(unsigned int answer, const char *punch, const char *thps)
+{
+	char text[sizeof(thp_punch) + 64];
+
+	punch_answer = answer;
+	snprintf(text, sizeof(text), thp_punch, punch, thps);
+	return run(text, true);
+}
+
+START_TEST(test_file_hooks)
+{
+	const struct gs_strategy *s = gs_strategy_find("file-hooks");
+
+	if (!s)
+		s = gs_strategy_register(&file_hook_ops);
+	ck_assert_ptr_nonnull(s);
+	/*
+	 * Preallocation: fallocate takes the whole 2 MiB, a fault only its 4 KiB
+	 * (the write's block stays 4 KiB: fallocate then fills it page by page).
+	 * A punch: split (the kernel's rule), kept and zeroed, or refused.
+	 */
+	ck_assert_int_eq(run_thp_punch(GS_PUNCH_SPLIT, "0 blocks=4096", "0"), GS_EXIT_OK);
+	ck_assert_int_eq(run_thp_punch(GS_PUNCH_ZERO, "0 blocks=4104", "1"), GS_EXIT_OK);
+	ck_assert_int_eq(run_thp_punch(GS_PUNCH_REFUSE, "EINVAL", "1"), GS_EXIT_OK);
+	/* A zeroed part reads zero; the rest of the THP keeps its bytes. */
+	punch_answer = GS_PUNCH_ZERO;
+	ck_assert_int_eq(run("vm s type=sw_protected strategy=file-hooks\n"
+			     "gmem g vm=s size=2M flags=mmap|init_shared => 0\n"
+			     "mmap g\n"
+			     "falloc g off=0 len=2M => 0 blocks=4096\n"
+			     "write g off=0 len=8K byte=0x5a => 0\n"
+			     "punch g off=4K len=4K => 0 blocks=4096\n"
+			     "read g off=0 len=4K => 0 data=0x5a uniform=1\n"
+			     "read g off=4K len=4K => 0 data=0x0 uniform=1\n",
+			     true),
+			 GS_EXIT_OK);
+	/* The last piece freed: deferred, the page waits (512 holes) until the worker runs. */
+	ck_assert_int_eq(run("hugetlb pool size=2M nr=1\n"
+			     "vm s type=sw_protected strategy=file-hooks\n"
+			     "gmem g vm=s size=2M flags=mmap|hugetlb page=2M => 0\n"
+			     "falloc g off=0 len=2M => 0\n"
+			     "convert g off=4K len=4K to=shared => 0 folios=512 huge_folios=0\n"
+			     "punch g off=0 len=2M => 0 blocks=0\n"
+			     "metrics => holes=512\n"
+			     "run-deferred => 0 merged=1\n"
+			     "metrics => holes=0\n",
+			     true),
+			 GS_EXIT_OK);
+	/* planned's rule: merged at the punch, nothing left for the worker. */
+	ck_assert_int_eq(run("hugetlb pool size=2M nr=1\n"
+			     "vm s type=sw_protected\n"
+			     "gmem g vm=s size=2M flags=mmap|hugetlb page=2M => 0\n"
+			     "falloc g off=0 len=2M => 0\n"
+			     "convert g off=4K len=4K to=shared => 0 folios=512 huge_folios=0\n"
+			     "punch g off=0 len=2M => 0 blocks=0\n"
+			     "metrics => holes=0\n"
+			     "run-deferred => 0 merged=0\n",
+			     true),
+			 GS_EXIT_OK);
+}
+END_TEST
+
+/* The punch-hole flow punches to convert: a refused punch fails the conversion, nothing changed. */
+static const struct gs_strategy_ops punch_refuse_ops = {
+	.abi = GS_STRATEGY_ABI,
+	.size = sizeof(struct gs_strategy_ops),
+	.name = "punch-refuse",
+	.summary = "test only: punch-hole's flow with the punch hook's fixed answer",
+	.flow = GS_FLOW_PUNCH_HOLE,
+	.backing = GS_STRATEGY_BACKING_THP,
+	.punch = punch_fixed,
+};
+
+START_TEST(test_punch_hook_convert)
+{
+	const struct gs_strategy *s = gs_strategy_find("punch-refuse");
+
+	if (!s)
+		s = gs_strategy_register(&punch_refuse_ops);
+	ck_assert_ptr_nonnull(s);
+	punch_answer = GS_PUNCH_REFUSE;
+	/* With the oracle: EINVAL is its answer, and the state is the one before. */
+	ck_assert_int_eq(run("vm s type=sw_protected strategy=punch-refuse\n"
+			     "gmem g vm=s size=2M flags=mmap|init_shared => 0\n"
+			     "mmap g\n"
+			     "write g off=0 len=8K byte=0x5a => 0\n"
+			     "metrics => thp=1\n"
+			     "convert g off=4K len=4K to=private => EINVAL\n"
+			     "read g off=4K len=4K => 0 data=0x5a uniform=1\n"
+			     "metrics => thp=1\n"
+			     "convert g off=0 len=2M to=private => 0\n"
+			     "metrics => thp=0\n",
+			     true),
+			 GS_EXIT_OK);
+	/* Kept and zeroed: the THP stays, the converted page reads zero, the rest its bytes. */
+	punch_answer = GS_PUNCH_ZERO;
+	ck_assert_int_eq(run("vm s type=sw_protected strategy=punch-refuse\n"
+			     "gmem g vm=s size=2M flags=mmap|init_shared => 0\n"
+			     "mmap g\n"
+			     "write g off=0 len=8K byte=0x5a => 0\n"
+			     "convert g off=4K len=4K to=private => 0\n"
+			     "convert g off=4K len=4K to=shared => 0\n"
+			     "read g off=0 len=4K => 0 data=0x5a uniform=1\n"
+			     "read g off=4K len=4K => 0 data=0x0 uniform=1\n"
+			     "metrics => thp=1 thp_holes=0\n",
+			     true),
+			 GS_EXIT_OK);
+}
+END_TEST
+
+/* A hook that breaks its contract (an answer out of range) WARNs: the run fails. */
+START_TEST(test_file_hooks_contract)
+{
+	const struct gs_strategy *s = gs_strategy_find("file-hooks");
+
+	if (!s)
+		s = gs_strategy_register(&file_hook_ops);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(run_thp_punch(7, "0 blocks=4096", "0"), GS_EXIT_FAIL);
 }
 END_TEST
 
@@ -552,6 +776,10 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_split_merge_hooks_called);
 	tcase_add_test(tc, test_thp_backing);
 	tcase_add_test(tc, test_punch_hole);
+	tcase_add_test(tc, test_abi2_table);
+	tcase_add_test(tc, test_file_hooks);
+	tcase_add_test(tc, test_file_hooks_contract);
+	tcase_add_test(tc, test_punch_hook_convert);
 	/* Last: it fills the registry, which tests share without CK_FORK. */
 	tcase_add_test(tc, test_registry_full);
 	suite_add_tcase(s, tc);

@@ -19,7 +19,8 @@ static gchar *opt_host_budget;
 
 static const GOptionEntry compare_entries[] = {
 	{"strategies", 0, 0, G_OPTION_ARG_STRING, &opt_strategies,
-	 "compare: comma-separated strategies (default v8,wip,planned,rfc-v2)", "LIST"},
+	 "compare: comma-separated strategies (default v8,wip,planned,rfc-v2,optimized,thp)",
+	 "LIST"},
 	{"strategy", 0, 0, G_OPTION_ARG_STRING, &opt_strategy,
 	 "workload: the strategy the text is for (default planned)", "NAME"},
 	{"workload", 'w', 0, G_OPTION_ARG_STRING, &opt_workload,
@@ -152,7 +153,8 @@ static int cmd_compare(GOptionContext *ctx, int argc)
 		return usage(ctx, "compare takes no file");
 	if (parse_params(&p, &budget))
 		return GS_EXIT_USAGE;
-	names = g_strsplit(opt_strategies ? opt_strategies : "v8,wip,planned,rfc-v2", ",", 0);
+	names = g_strsplit(opt_strategies ? opt_strategies : "v8,wip,planned,rfc-v2,optimized,thp",
+			   ",", 0);
 	if (!names[0] || g_strv_length(names) > 16) {
 		g_strfreev(names);
 		return usage(ctx, "--strategies takes 1 to 16 names");

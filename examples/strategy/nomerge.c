@@ -48,4 +48,13 @@ __attribute__((visibility("default"))) const struct gs_strategy_ops gmemsim_stra
 	.flow = GS_FLOW_PLANNED,
 	.merge_on_private = nomerge_merge_on_private,
 	.max_order = nomerge_max_order,
+	/*
+	 * Left out, so the kernel's rules (each hook's contract is its
+	 * kerneldoc in <gmemsim/strategy.h>): ABI 2's .split_order (to
+	 * 4 KiB), .merge_order (only whole pages) and .backing (4 KiB pages);
+	 * ABI 3's file hooks .alloc_order (a whole 2 MiB folio where one
+	 * fits), .punch (split a THP the hole cuts into) and .free_split
+	 * (merge a truncated split page at once). lazy.c answers those three
+	 * otherwise.
+	 */
 };

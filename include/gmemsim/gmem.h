@@ -83,6 +83,7 @@ enum gs_gmem_conversion {
 
 struct kvm_memory_slot;
 struct gs_strategy;
+struct gs_strategy_ops;
 
 /**
  * enum kvm_gfn_range_filter - which stage-2 leaves an invalidation removes
@@ -214,6 +215,11 @@ struct gs_gmem_vm_info {
  *                 point of no return, freed when the operation ends
  * @thp: a file without HugeTLB whose folios are best-effort 2 MiB (the VM's
  *       strategy has GS_STRATEGY_BACKING_THP): order 9 or 0, never merged
+ * @preallocating: a fallocate() is allocating (the strategy's alloc_order
+ *                 tells preallocation from a fault)
+ * @strategy: the creating VM's strategy's ops (they live as long as the
+ *            process): its ABI-3 hooks decide for the file's life; NULL
+ *            without a VM (the kernel's rules)
  */
 struct gmem_inode {
 	loff_t size;
@@ -232,6 +238,8 @@ struct gmem_inode {
 	struct list_head list;
 	struct xa_node *merge_reserve;
 	bool thp;
+	bool preallocating;
+	const struct gs_strategy_ops *strategy;
 };
 
 /**

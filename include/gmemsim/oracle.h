@@ -79,6 +79,9 @@ struct gs_oracle_cfg {
  * @max_order_exact: ... and exactly this (P29: the folio order, where no
  *                   rule of the ordering lowers it; wip's P39 may)
  * @unpredicted: the oracle does not model this case (the answer is taken as is)
+ * @refusable: a strategy of its own may refuse this punch (its punch hook,
+ *             GS_PUNCH_REFUSE): EINVAL is an answer too, and leaves the state
+ *             as before (gs_oracle_unpredicted() goes back to it)
  */
 struct gs_oracle_pred {
 	int err;
@@ -98,6 +101,7 @@ struct gs_oracle_pred {
 	unsigned int max_order;
 	bool max_order_exact;
 	bool unpredicted;
+	bool refusable;
 };
 
 struct gs_oracle;

@@ -25,13 +25,18 @@
 
 /*
  * The version of struct gs_strategy_ops a strategy is built against. ABI 2
- * appended split_order and merge_order; an ABI-1 object (abi 1, the size
- * below) still loads, and its missing hooks are the kernel's rules.
+ * appended split_order, merge_order and backing; ABI 3 alloc_order, punch
+ * and free_split. An ABI-1 or ABI-2 object (abi 1 or 2, the size below)
+ * still loads: its table is copied by its own size, and the hooks it lacks
+ * are the kernel's rules.
  */
-#define GS_STRATEGY_ABI 2
+#define GS_STRATEGY_ABI 3
 
 /* sizeof(struct gs_strategy_ops) of ABI 1: the table up to max_order. */
 #define GS_STRATEGY_OPS_SIZE_V1 offsetof(struct gs_strategy_ops, split_order)
+
+/* sizeof(struct gs_strategy_ops) of ABI 2: the table up to backing (and its padding). */
+#define GS_STRATEGY_OPS_SIZE_V2 offsetof(struct gs_strategy_ops, alloc_order)
 
 /* The symbol an out-of-tree strategy exports: const struct gs_strategy_ops. */
 #define GS_STRATEGY_SYMBOL "gmemsim_strategy_v1"
@@ -133,6 +138,74 @@ struct gs_strategy_split {
 };
 
 /**
+ * struct gs_strategy_alloc - a folio a file of the thp backing is about to allocate (ABI 3)
+ * @ino: the file's inode number
+ * @index: the 4 KiB page the folio is for
+ * @base: the first page of @index's aligned 2 MiB block, which a 2 MiB folio
+ *        would fill: wholly in the file, of one kind, holding no folio yet
+ * @fallocate: true for fallocate() (preallocation), false for a fault
+ *             (KVM's get_pfn, a host fault, a write)
+ */
+struct gs_strategy_alloc {
+	unsigned long ino;
+	unsigned long index;
+	unsigned long base;
+	bool fallocate;
+};
+
+/**
+ * struct gs_strategy_punch - a hole punch that cuts into a 2 MiB folio (ABI 3)
+ * @ino: the file's inode number
+ * @index: the folio's first 4 KiB page
+ * @folio_order: its order (9)
+ * @start: the first page of the folio in the hole
+ * @end: one past the last (inside the folio; [@start, @end) is not all of it)
+ * @can_split: split_huge_page() would succeed now: nothing but the page
+ *             cache and the host's mappings references the folio
+ */
+struct gs_strategy_punch {
+	unsigned long ino;
+	unsigned long index;
+	unsigned int folio_order;
+	unsigned long start;
+	unsigned long end;
+	bool can_split;
+};
+
+/**
+ * enum gs_strategy_punch_action - what a punch does to a 2 MiB folio it cuts into (ABI 3)
+ * @GS_PUNCH_SPLIT: split the folio and free the punched pieces
+ *     (truncate_inode_partial_folio(); the kernel's rule); a folio that
+ *     cannot be split (@can_split false) is zeroed in part instead, as there
+ * @GS_PUNCH_ZERO: keep the folio whole and zero its part of the hole: the
+ *     memory stays allocated (and counted in st_blocks), the 2 MiB mapping
+ *     stays possible
+ * @GS_PUNCH_REFUSE: fail the whole punch with -EINVAL, nothing changed, as
+ *     a HugeTLB file refuses a punch that is not aligned to its page size
+ */
+enum gs_strategy_punch_action {
+	GS_PUNCH_SPLIT,
+	GS_PUNCH_ZERO,
+	GS_PUNCH_REFUSE,
+};
+
+/**
+ * enum gs_strategy_free_action - a split huge page whose pieces all leave the page cache (ABI 3)
+ * @GS_FREE_MERGE: merge it now, and give it back to its subpool and pool in
+ *     one piece (the WIP branch's merge_truncate_range(), P36; the kernel's
+ *     rule)
+ * @GS_FREE_DEFER: truncate its pieces as they are; each goes on the
+ *     deferred-merge queue as its last reference goes, and the deferred
+ *     worker merges the page and gives it back (until then it counts as
+ *     waiting for merge, its pages as 4 KiB holes, and the subpool keeps it
+ *     used)
+ */
+enum gs_strategy_free_action {
+	GS_FREE_MERGE,
+	GS_FREE_DEFER,
+};
+
+/**
  * struct gs_strategy_ops - what a restructuring strategy decides
  * @abi: GS_STRATEGY_ABI, as the strategy was built
  * @size: sizeof(struct gs_strategy_ops), as the strategy was built
@@ -145,11 +218,15 @@ struct gs_strategy_split {
  * @merge_order: (ABI 2) see below; NULL: @page_order (only whole pages merge)
  * @backing: (ABI 2) enum gs_strategy_backing: what the VM's files without HugeTLB
  *           allocate (0: 4 KiB pages); fixed when a file is created
+ * @alloc_order: (ABI 3) see below; NULL: 9 (a whole 2 MiB folio where possible)
+ * @punch: (ABI 3) see below; NULL: GS_PUNCH_SPLIT
+ * @free_split: (ABI 3) see below; NULL: GS_FREE_MERGE
  *
  * Which VMs run a strategy: those that name it (`vm ... strategy=NAME`,
  * kvm_params.strategy) and, after gs_strategy_set_default() (`gmemsim run
  * --strategy`), those of its @flow that name none. A hook sees one huge
- * page, not the VM; both are called only for HugeTLB files.
+ * page or folio, not the VM; the ABI-1 and ABI-2 hooks are called only for
+ * HugeTLB files, @alloc_order and @punch only for files of the thp backing.
  *
  * @merge_on_private(page) - to private: merge this huge page now? Called
  * for each huge page a conversion to private leaves all private (its pieces
@@ -211,9 +288,52 @@ struct gs_strategy_split {
  * aligned range is all private). Any other answer is taken as @page_order.
  * Return: 9 or @page_order.
  *
- * Not hooks yet (docs/STRATEGIES.md, "Future hooks"): what to preallocate,
- * what a punch does to a split page, and what happens on the free of a
- * split page's last piece (the deferred merge).
+ * The ABI-3 hooks belong to a file: the strategy of the VM that created it
+ * answers them for the file's life (as for @backing). Each is checked: it is
+ * called twice for one decision, and two different answers, or an answer
+ * out of its range, make the simulator WARN (a failure under `gmemsim
+ * check-strategy`) and take the kernel's rule.
+ *
+ * @alloc_order(alloc) - preallocation: the order of a new folio of a file of
+ * the thp backing. Called for each folio such a file allocates where a
+ * 2 MiB folio is possible (its aligned block lies wholly in the file, holds
+ * no folio and is of one kind), on fallocate() and on a fault (@fallocate
+ * tells which), with the filemap invalidate lock held (shared for a fault,
+ * exclusive for fallocate), before the allocation: nothing has changed yet
+ * and a failure after it is the allocation's own (fallocate undoes what it
+ * added; a 2 MiB allocation that fails falls back to 4 KiB). Must not fail,
+ * allocate or sleep; a pure function of @alloc. 9: a whole 2 MiB folio
+ * (best effort: 4 KiB when the buddy allocator has no free 2 MiB block; the
+ * kernel's rule); 0: only the 4 KiB page asked for. HugeTLB files are not
+ * asked: they allocate whole pages of the file's page size, always.
+ * Return: 9 or 0.
+ *
+ * @punch(punch) - what a hole punch (fallocate(PUNCH_HOLE), and the
+ * punch-hole flow's conversion) does to a 2 MiB folio of a thp file it cuts
+ * into but does not cover. Called for the folio at each edge of the hole,
+ * with the filemap invalidate lock held exclusive, before the point of no
+ * return: every answer is known before anything changes, so a
+ * GS_PUNCH_REFUSE fails the punch with -EINVAL and nothing changed; a
+ * GS_PUNCH_SPLIT's page-cache split may still fail the punch with -ENOMEM
+ * (nothing changed either). Must not fail, allocate or sleep; a pure
+ * function of @punch. HugeTLB files are not asked: a punch there is aligned
+ * to the page size (else -EINVAL) and covers whole pages.
+ * Return: enum gs_strategy_punch_action.
+ *
+ * @free_split(page) - free of the last piece: what happens to a split huge
+ * page of a HugeTLB file that a truncation (a punch, eviction at the last
+ * close) takes wholly out of the page cache. Called
+ * with the filemap invalidate lock held exclusive (or the inode's last
+ * reference), before the point of no return (a punch reserves the
+ * page-cache nodes of the merges it will do: GS_FREE_MERGE may fail the
+ * punch with -ENOMEM, nothing changed; a piece referenced beyond the page
+ * cache fails a punch with -EAGAIN whatever the answer, P36) and again
+ * after it, when the merge happens or does not (it cannot fail there; a
+ * page that cannot merge waits for the deferred worker, as ever). Must not
+ * fail, allocate or sleep; the same answer for the same page within one
+ * truncation (a pure function of @page). Not asked when an allocation is
+ * undone (fallocate's failure): that merges, so the state is as before.
+ * Return: enum gs_strategy_free_action.
  */
 struct gs_strategy_ops {
 	unsigned int abi;
@@ -227,6 +347,10 @@ struct gs_strategy_ops {
 	unsigned int (*split_order)(const struct gs_strategy_split *split);
 	unsigned int (*merge_order)(const struct gs_strategy_page *page);
 	unsigned int backing;
+	/* ABI 3 */
+	unsigned int (*alloc_order)(const struct gs_strategy_alloc *alloc);
+	unsigned int (*punch)(const struct gs_strategy_punch *punch);
+	unsigned int (*free_split)(const struct gs_strategy_page *page);
 };
 
 /**
@@ -246,8 +370,9 @@ struct gs_strategy {
  * @ops: the hooks; must stay valid for the life of the process
  *
  * Context: process context, not thread-safe.
- * An ABI-1 table (@ops->abi 1, @ops->size GS_STRATEGY_OPS_SIZE_V1) is
- * copied; the ABI-2 hooks are then NULL (the kernel's rules).
+ * An ABI-1 or ABI-2 table (@ops->abi 1 or 2, @ops->size
+ * GS_STRATEGY_OPS_SIZE_V1 or _V2) is copied by its size; the hooks of the
+ * later ABIs are then NULL and @backing 0 (the kernel's rules).
  *
  * Return: the registered strategy; NULL with errno set: EINVAL (wrong
  * @ops->abi or @ops->size, bad name or flow, NULL @ops), EEXIST (the name
@@ -274,8 +399,8 @@ GS_API const struct gs_strategy *gs_strategy_find(const char *name);
  *
  * The object must export GS_STRATEGY_SYMBOL, a struct gs_strategy_ops with
  * @abi == GS_STRATEGY_ABI and @size == sizeof(struct gs_strategy_ops), or
- * @abi == 1 and @size == GS_STRATEGY_OPS_SIZE_V1 (an ABI-1 object: its
- * table is copied, the ABI-2 hooks left NULL). The
+ * @abi == 1 or 2 and @size == GS_STRATEGY_OPS_SIZE_V1 or _V2 (an older
+ * object: its table is copied by its size, the later hooks left NULL). The
  * object stays loaded for the life of the process.
  *
  * Context: process context, not thread-safe.

@@ -107,6 +107,7 @@ static int gmem_inode_init(struct gmem_inode *inode, const struct gs_gmem_vm_inf
 	inode->flags = flags;
 	inode->page_order = page_order;
 	inode->thp = gmem_wants_thp(vm, size, flags);
+	inode->strategy = vm ? gmem_strategy_ops(vm) : NULL;
 	inode->profile = vm ? vm->profile : GS_GMEM_PROFILE_DESIGN;
 	inode->arch = vm ? vm->ops : NULL;
 	inode->refs = 1;

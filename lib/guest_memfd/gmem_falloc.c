@@ -97,6 +97,7 @@ static int gmem_allocate(struct gmem_inode *inode, loff_t offset, loff_t len)
 	added = gs_alloc(GS_SITE_GMEM_FALLOC, words * sizeof(*added), GFP_KERNEL | __GFP_ZERO);
 	if (!added)
 		return -ENOMEM;
+	inode->preallocating = true;
 	for (pgoff_t index = start; index < end; index += step, i++) {
 		if (xa_load(&inode->filemap, index))
 			continue;
@@ -104,6 +105,7 @@ static int gmem_allocate(struct gmem_inode *inode, loff_t offset, loff_t len)
 			break;
 		added[i / BITS_PER_LONG] |= 1UL << (i % BITS_PER_LONG);
 	}
+	inode->preallocating = false;
 	if (err)
 		gmem_allocate_undo(inode, start, end, added);
 	gs_free(GS_SITE_GMEM_FALLOC, added, words * sizeof(*added));

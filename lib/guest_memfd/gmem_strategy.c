@@ -14,6 +14,7 @@
 
 #include <gmemsim/gmem.h>
 #include <gmemsim/strategy.h>
+#include <gmemsim/warn.h>
 
 #include <gmemsim/internal/gmem_int.h>
 
@@ -28,12 +29,13 @@ _Static_assert(GS_FLOW_PLANNED == (int)GS_CONVERSION_PLANNED &&
 
 /*
  * A loaded object's strategy remembers its path, so loading it twice gives
- * the same one; an ABI-1 table is copied into @v1, its ABI-2 hooks NULL.
+ * the same one; an ABI-1 or ABI-2 table is copied into @copy by its own
+ * size, the later fields zero (NULL hooks: the kernel's rules).
  */
 struct strategy_slot {
 	struct gs_strategy s;
 	char path[256];
-	struct gs_strategy_ops v1;
+	struct gs_strategy_ops copy;
 };
 
 static struct strategy_slot registry[GS_STRATEGY_MAX];
@@ -57,6 +59,30 @@ static bool merge_always(const struct gs_strategy_page *page)
 	(void)page;
 	return true;
 }
+
+/* Preallocation, the kernel's rule: a whole 2 MiB folio wherever one fits. */
+static unsigned int alloc_whole(const struct gs_strategy_alloc *alloc)
+{
+	(void)alloc;
+	return 9;
+}
+
+/* A punch into a THP, the kernel's rule: split it (zero the part where it cannot be split). */
+static unsigned int punch_split(const struct gs_strategy_punch *punch)
+{
+	(void)punch;
+	return GS_PUNCH_SPLIT;
+}
+
+/* The last piece of a split page truncated, the WIP branch's rule (P36): merge it now. */
+static unsigned int free_merge(const struct gs_strategy_page *page)
+{
+	(void)page;
+	return GS_FREE_MERGE;
+}
+
+/* The ABI-3 hooks every built-in answers with the kernel's rules. */
+#define KERNEL_FILE_HOOKS .alloc_order = alloc_whole, .punch = punch_split, .free_split = free_merge
 
 /*
  * optimized: a 2 MiB piece of a split 1 GiB page is mapped at 2 MiB where
@@ -90,13 +116,14 @@ static const struct gs_strategy_ops optimized_ops = {
 	.max_order = aligned_max_order,
 	.split_order = split_to_pmd,
 	.merge_order = merge_to_pmd,
+	KERNEL_FILE_HOOKS,
 };
 
 #define BUILTIN_BACKED(n, f, s, mo, b)                                                      \
 	{                                                                                   \
 		.abi = GS_STRATEGY_ABI, .size = sizeof(struct gs_strategy_ops), .name = n,  \
 		.summary = s, .flow = f, .merge_on_private = merge_always, .max_order = mo, \
-		.backing = b,                                                               \
+		.backing = b, KERNEL_FILE_HOOKS,                                            \
 	}
 #define BUILTIN(n, f, s, mo) BUILTIN_BACKED(n, f, s, mo, GS_STRATEGY_BACKING_PAGES)
 
@@ -167,10 +194,18 @@ static void register_builtins(void)
 			(struct gs_strategy){.ops = extra_builtins[i], .builtin = true};
 }
 
-/* An ABI this library loads: its own, or ABI 1 (the table without the ABI-2 hooks). */
+/* An ABI this library loads: its own, or ABI 1 or 2 (a prefix of the table). */
 static bool abi_known(unsigned int abi)
 {
-	return abi == GS_STRATEGY_ABI || abi == 1;
+	return abi >= 1 && abi <= GS_STRATEGY_ABI;
+}
+
+/* sizeof(struct gs_strategy_ops) as an object of @abi (a known one) was built. */
+static size_t abi_size(unsigned int abi)
+{
+	if (abi == 1)
+		return GS_STRATEGY_OPS_SIZE_V1;
+	return abi == 2 ? GS_STRATEGY_OPS_SIZE_V2 : sizeof(struct gs_strategy_ops);
 }
 
 /* Why @ops cannot register (a static string), or NULL. */
@@ -178,7 +213,7 @@ static const char *ops_invalid(const struct gs_strategy_ops *ops)
 {
 	if (!abi_known(ops->abi))
 		return "built against another strategy ABI";
-	if (ops->size != (ops->abi == 1 ? GS_STRATEGY_OPS_SIZE_V1 : sizeof(*ops)))
+	if (ops->size != abi_size(ops->abi))
 		return "struct gs_strategy_ops of another size (built against another header)";
 	if (!name_ok(ops->name))
 		return "bad name (letters, digits, '-' and '_', at most 64)";
@@ -212,11 +247,11 @@ static struct strategy_slot *do_register(const struct gs_strategy_ops *ops, cons
 	}
 	slot = &registry[nr_registered++];
 	slot->s = (struct gs_strategy){.ops = ops};
-	/* Nothing past an ABI-1 table may be read: the hooks it lacks stay NULL. */
-	if (ops->abi == 1) {
-		slot->v1 = (struct gs_strategy_ops){0};
-		memcpy(&slot->v1, ops, GS_STRATEGY_OPS_SIZE_V1);
-		slot->s.ops = &slot->v1;
+	/* Nothing past an older table may be read: the fields it lacks stay zero. */
+	if (ops->abi != GS_STRATEGY_ABI) {
+		slot->copy = (struct gs_strategy_ops){0};
+		memcpy(&slot->copy, ops, ops->size);
+		slot->s.ops = &slot->copy;
 	}
 	return slot;
 }
@@ -267,7 +302,7 @@ const struct gs_strategy *gs_strategy_load(const char *path, char *err, size_t e
 	if (!abi_known(ops->abi)) {
 		snprintf(err, err ? errlen : 0,
 			 "%s: built against strategy ABI %u; this gmemsim has ABI %u and loads 1 "
-			 "(rebuild it against this gmemsim's <gmemsim/strategy.h>)",
+			 "and 2 (rebuild it against this gmemsim's <gmemsim/strategy.h>)",
 			 path, ops->abi, GS_STRATEGY_ABI);
 		dlclose(handle);
 		return NULL;
@@ -387,4 +422,49 @@ unsigned int gmem_strategy_merge_order(const struct gs_gmem_vm_info *vm,
 bool gmem_strategy_thp(const struct gs_gmem_vm_info *vm)
 {
 	return vm_ops(vm)->backing == GS_STRATEGY_BACKING_THP;
+}
+
+const struct gs_strategy_ops *gmem_strategy_ops(const struct gs_gmem_vm_info *vm)
+{
+	return vm_ops(vm);
+}
+
+/*
+ * The ABI-3 hooks' answers are checked: asked twice (a pure function
+ * answers the same) and within their range. A broken answer WARNs and the
+ * kernel's rule (@dflt) is taken.
+ */
+#define ASK_CHECKED(ops, hook, arg, ok, dflt)                                                    \
+	({                                                                                       \
+		unsigned int a_ = (ops)->hook(arg), b_ = (ops)->hook(arg);                       \
+		WARN(a_ != b_ || !(ok), "strategy %s: %s answered %u then %u (broken contract)", \
+		     (ops)->name, #hook, a_, b_)                                                 \
+		? (dflt) : a_;                                                                   \
+	})
+
+unsigned int gmem_strategy_alloc_order(const struct gs_strategy_ops *ops,
+				       const struct gs_strategy_alloc *alloc)
+{
+	if (!ops || !ops->alloc_order)
+		return 9;
+	return ASK_CHECKED(ops, alloc_order, alloc, a_ == 9 || a_ == 0, 9U);
+}
+
+unsigned int gmem_strategy_punch(const struct gs_strategy_ops *ops,
+				 const struct gs_strategy_punch *punch)
+{
+	if (!ops || !ops->punch)
+		return GS_PUNCH_SPLIT;
+	return ASK_CHECKED(ops, punch, punch, a_ <= GS_PUNCH_REFUSE, (unsigned int)GS_PUNCH_SPLIT);
+}
+
+unsigned int gmem_strategy_free_split(const struct gmem_inode *inode, pgoff_t h)
+{
+	const struct gs_strategy_ops *ops = inode->strategy;
+	struct gs_strategy_page page = strategy_page(inode, h);
+
+	if (!ops || !ops->free_split)
+		return GS_FREE_MERGE;
+	return ASK_CHECKED(ops, free_split, &page, a_ <= GS_FREE_DEFER,
+			   (unsigned int)GS_FREE_MERGE);
 }

@@ -22,6 +22,7 @@
 
 #include <gmemsim/folio.h>
 #include <gmemsim/gmem.h>
+#include <gmemsim/strategy.h>
 #include <gmemsim/trace.h>
 
 #include <gmemsim/internal/gmem_int.h>
@@ -57,12 +58,26 @@ static bool thp_block_free(struct gmem_inode *inode, pgoff_t base)
 	return thp_kind(inode, base, base + THP_NR) != NULL;
 }
 
+/* Preallocation (the strategy's alloc_order): may a new folio at @b be 2 MiB? */
+static bool thp_wanted(struct gmem_inode *inode, pgoff_t index, pgoff_t b)
+{
+	struct gs_strategy_alloc alloc = {
+		.ino = inode->ino,
+		.index = index,
+		.base = b,
+		.fallocate = inode->preallocating,
+	};
+
+	return thp_block_free(inode, b) &&
+	       gmem_strategy_alloc_order(inode->strategy, &alloc) == THP_ORDER;
+}
+
 struct folio *kvm_gmem_thp_alloc(struct gmem_inode *inode, pgoff_t index, pgoff_t *base)
 {
 	pgoff_t b = ALIGN_DOWN(index, THP_NR);
 	struct folio *folio = NULL;
 
-	if (thp_block_free(inode, b))
+	if (thp_wanted(inode, index, b))
 		folio = gs_folio_alloc_thp(GFP_KERNEL);
 	if (folio) {
 		*base = b;
@@ -185,11 +200,35 @@ static struct folio *thp_across(struct gmem_inode *inode, pgoff_t edge, pgoff_t 
 	return folio;
 }
 
-/* Split @folio, or zero its part of [start, end) when it is held: true if zeroed. */
-static bool thp_trim_one(struct gmem_inode *inode, struct folio *folio, struct xa_state *xas,
-			 pgoff_t start, pgoff_t end)
+/*
+ * The strategy's punch hook on @folio, cut by [start, end): what it does
+ * (enum gs_strategy_punch_action), asked before anything changes.
+ */
+static unsigned int thp_punch_action(struct gmem_inode *inode, struct folio *folio, pgoff_t start,
+				     pgoff_t end)
 {
-	if (thp_can_split(folio)) {
+	struct gs_strategy_punch punch = {
+		.ino = inode->ino,
+		.index = folio->index,
+		.folio_order = folio_order(folio),
+		.start = folio->index > start ? folio->index : start,
+		.end = folio->index + folio_nr_pages(folio) < end
+			       ? folio->index + folio_nr_pages(folio)
+			       : end,
+		.can_split = thp_can_split(folio),
+	};
+
+	return gmem_strategy_punch(inode->strategy, &punch);
+}
+
+/*
+ * Split @folio, or zero its part of [start, end) when it is held or the
+ * strategy keeps it (@action GS_PUNCH_ZERO): true if zeroed.
+ */
+static bool thp_trim_one(struct gmem_inode *inode, struct folio *folio, struct xa_state *xas,
+			 pgoff_t start, pgoff_t end, unsigned int action)
+{
+	if (action == GS_PUNCH_SPLIT && thp_can_split(folio)) {
 		thp_split_prepared(inode, folio, xas);
 		return false;
 	}
@@ -200,6 +239,7 @@ static bool thp_trim_one(struct gmem_inode *inode, struct folio *folio, struct x
 int kvm_gmem_thp_trim(struct gmem_inode *inode, pgoff_t *start, pgoff_t *end)
 {
 	pgoff_t s = *start, e = *end;
+	unsigned int act_a, act_b;
 	struct folio *a, *b;
 	int err;
 
@@ -211,19 +251,27 @@ int kvm_gmem_thp_trim(struct gmem_inode *inode, pgoff_t *start, pgoff_t *end)
 		b = NULL;
 	if (!a && !b)
 		return 0;
+	/* The strategy's answers come before anything changes: a refusal changes nothing. */
+	act_a = a ? thp_punch_action(inode, a, s, e) : GS_PUNCH_ZERO;
+	act_b = b ? thp_punch_action(inode, b, s, e) : GS_PUNCH_ZERO;
+	if (act_a == GS_PUNCH_REFUSE || act_b == GS_PUNCH_REFUSE) {
+		gs_trace("gmem.thp_punch_refused", GS_TF_U("ino", inode->ino),
+			 GS_TF_X("index", (act_a == GS_PUNCH_REFUSE ? a : b)->index));
+		return -EINVAL;
+	}
 	/* Every fallible step first: the nodes, then the guest's leaves across the edges. */
 	XA_STATE_ORDER(xa, &inode->filemap, a ? a->index : 0, 0);
 	XA_STATE_ORDER(xb, &inode->filemap, b ? b->index : 0, 0);
-	if (a)
+	if (act_a == GS_PUNCH_SPLIT)
 		xas_split_alloc(&xa, a, THP_ORDER, GFP_KERNEL);
-	if (b && !xas_error(&xa))
+	if (act_b == GS_PUNCH_SPLIT && !xas_error(&xa))
 		xas_split_alloc(&xb, b, THP_ORDER, GFP_KERNEL);
 	err = xas_error(&xa) ? xas_error(&xa) : xas_error(&xb);
 	if (!err)
 		err = kvm_gmem_split_cross_boundary_leafs(inode, s, e, KVM_FILTER_PRIVATE);
-	if (!err && a && thp_trim_one(inode, a, &xa, s, e))
+	if (!err && a && thp_trim_one(inode, a, &xa, s, e, act_a))
 		*start = a->index + THP_NR < e ? a->index + THP_NR : e;
-	if (!err && b && thp_trim_one(inode, b, &xb, s, e))
+	if (!err && b && thp_trim_one(inode, b, &xb, s, e, act_b))
 		*end = b->index > *start ? b->index : *start;
 	xas_destroy(&xa);
 	xas_destroy(&xb);

@@ -25,6 +25,7 @@
 #include <gmemsim/sites.h>
 #include <gmemsim/hugetlb_restructuring.h>
 #include <gmemsim/maple_tree.h>
+#include <gmemsim/strategy.h>
 #include <gmemsim/trace.h>
 
 #include <gmemsim/internal/gmem_int.h>
@@ -247,14 +248,25 @@ static struct folio *gmem_pinned_piece(struct gmem_inode *inode, pgoff_t start, 
 }
 
 /*
+ * Does truncation merge the split page at @base now? The strategy's
+ * free_split hook decides (@ask; not for an undo, which restores the state
+ * before); GS_FREE_DEFER leaves the page to the deferred worker.
+ */
+static bool gmem_merges_now(const struct gmem_inode *inode, pgoff_t base, bool ask)
+{
+	return !ask || gmem_strategy_free_split(inode, base) == GS_FREE_MERGE;
+}
+
+/*
  * Merge back every split huge page lying wholly in [start, end) whose
  * pieces hold only the page cache's references (host mappings are gone by
  * now), so truncation frees it to its subpool in one go. A page that cannot
  * merge (a piece pinned, missing or kept optimized without memory for its
- * struct pages) stays split: its pieces are truncated one by one and the
- * deferred worker merges it when the last is free.
+ * struct pages), or that the strategy defers (@ask), stays split: its pieces
+ * are truncated one by one and the deferred worker merges it when the last
+ * is free.
  */
-static void gmem_merge_split_pages(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+static void gmem_merge_split_pages(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool ask)
 {
 	unsigned long nr = 1UL << inode->page_order, index;
 	struct folio *folio;
@@ -265,7 +277,8 @@ static void gmem_merge_split_pages(struct gmem_inode *inode, pgoff_t start, pgof
 
 		if (!folio_test_needs_merge(folio) || base < start || end - base < nr)
 			continue;
-		if (!hugetlb_restructuring_can_merge(&inode->filemap, pfn, NULL, 0) &&
+		if (gmem_merges_now(inode, base, ask) &&
+		    !hugetlb_restructuring_can_merge(&inode->filemap, pfn, NULL, 0) &&
 		    !kvm_gmem_merge_reserve(inode, base, GFP_KERNEL | __GFP_NOFAIL) &&
 		    !hugetlb_restructuring_prepare_merge_nofail(pfn))
 			hugetlb_restructuring_merge_folio_reserved(
@@ -305,7 +318,8 @@ static int gmem_reserve_merges(struct gmem_inode *inode, pgoff_t start, pgoff_t 
 	xa_for_each_range (&inode->filemap, index, folio, start, end - 1) {
 		pgoff_t base = ALIGN_DOWN(index, nr);
 
-		if (folio_test_needs_merge(folio) && base >= start && end - base >= nr)
+		if (folio_test_needs_merge(folio) && base >= start && end - base >= nr &&
+		    gmem_merges_now(inode, base, true))
 			err = kvm_gmem_merge_reserve(inode, base, GFP_KERNEL);
 		if (err)
 			break;
@@ -375,7 +389,7 @@ int kvm_gmem_merge_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff
 	kvm_gmem_invalidate_begin(inode, start, end, filter);
 	kvm_gmem_unmap_host(inode, start, end);
 	if (inode->page_order)
-		gmem_merge_split_pages(inode, start, end);
+		gmem_merge_split_pages(inode, start, end, true);
 	gmem_truncate_folios(inode, start, end);
 	kvm_gmem_invalidate_end(inode, start, end);
 	return 0;
@@ -384,7 +398,7 @@ int kvm_gmem_merge_truncate_range(struct gmem_inode *inode, pgoff_t start, pgoff
 void kvm_gmem_truncate_unmapped(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
 	if (inode->page_order)
-		gmem_merge_split_pages(inode, start, end);
+		gmem_merge_split_pages(inode, start, end, false);
 	gmem_truncate_folios(inode, start, end);
 }
 

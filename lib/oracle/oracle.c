@@ -66,8 +66,9 @@ struct sival {
 };
 
 struct gs_oracle {
-	GPtrArray *files; /* struct ofile * */
-	GArray *pins;	  /* struct opin */
+	GPtrArray *files;   /* struct ofile * */
+	GArray *pins;	    /* struct opin */
+	GArray *pins_saved; /* @pins before a punch a strategy may refuse, else NULL */
 	GList *link;
 	GArray *view_attr, *view_folios; /* a comparison's read, reused (struct sival) */
 };
@@ -352,6 +353,8 @@ void gs_oracle_free(struct gs_oracle *o)
 	}
 	g_ptr_array_free(o->files, TRUE);
 	g_array_free(o->pins, TRUE);
+	if (o->pins_saved)
+		g_array_free(o->pins_saved, TRUE);
 	g_array_free(o->view_attr, TRUE);
 	g_array_free(o->view_folios, TRUE);
 	oracles = g_list_delete_link(oracles, o->link);
@@ -454,6 +457,22 @@ static void thp_punch_edges(struct ofile *f, uint64_t s, uint64_t e)
 		f->mapped_known = false;
 }
 
+/*
+ * A strategy of its own may refuse a punch of a thp file whose edges cut
+ * into 2 MiB folios (its punch hook, GS_PUNCH_REFUSE: EINVAL, nothing
+ * changed). If so, the pins as they are go aside, for a refusal to give
+ * back (gs_oracle_unpredicted()).
+ */
+static bool punch_may_refuse(struct gs_oracle *o, const struct ofile *f, uint64_t s, uint64_t e)
+{
+	bool may = f->cfg.thp && f->cfg.custom_strategy && ((s | e) & 511);
+
+	if (o->pins_saved)
+		g_array_free(o->pins_saved, TRUE);
+	o->pins_saved = may ? g_array_copy(o->pins) : NULL;
+	return may;
+}
+
 int gs_oracle_fallocate(struct gs_oracle *o, int id, int mode, int64_t off, int64_t len,
 			struct gs_oracle_pred *p)
 {
@@ -464,6 +483,7 @@ int gs_oracle_fallocate(struct gs_oracle *o, int id, int mode, int64_t off, int6
 	if (!f)
 		return p->err = -EBADF;
 	save(f);
+	punch_may_refuse(o, f, 0, 0); /* no pins aside from an earlier line */
 	p->err = falloc_check(f, mode, off, len);
 	if (p->err)
 		goto out;
@@ -478,6 +498,12 @@ int gs_oracle_fallocate(struct gs_oracle *o, int id, int mode, int64_t off, int6
 		p->err = -EAGAIN;
 		goto out;
 	}
+	/*
+	 * A strategy of its own may refuse a punch into a THP (its punch hook,
+	 * GS_PUNCH_REFUSE: EINVAL, nothing changed): either answer is its, and
+	 * the pins a refusal leaves attached are kept aside.
+	 */
+	p->refusable = punch_may_refuse(o, f, s, e);
 	range_apply(f, s, e, pg_free, NULL); /* P11: attributes stay */
 	detach_pins(o, id, s, e);
 	thp_punch_edges(f, s, e);
@@ -594,8 +620,9 @@ static void thp_split_risks(struct ofile *f, uint64_t s, uint64_t e, uint8_t to,
  * P10) and takes the new attribute.
  */
 static int convert_by_punch(struct gs_oracle *o, int id, struct ofile *f, uint64_t s, uint64_t e,
-			    uint8_t to)
+			    uint8_t to, struct gs_oracle_pred *p)
 {
+	p->refusable = punch_may_refuse(o, f, s, e);
 	range_apply(f, s, e, pg_free, NULL);
 	detach_pins(o, id, s, e);
 	thp_punch_edges(f, s, e);
@@ -615,6 +642,7 @@ int gs_oracle_convert(struct gs_oracle *o, int id, const struct gs_kvm_memory_at
 	if (!f)
 		return p->err = -EBADF;
 	save(f);
+	punch_may_refuse(o, f, 0, 0); /* no pins aside from an earlier line */
 	/* P7.5: error_offset is written back only when the conversion fails past the checks. */
 	p->has_error_offset = true;
 	p->error_offset = a->error_offset;
@@ -634,7 +662,7 @@ int gs_oracle_convert(struct gs_oracle *o, int id, const struct gs_kvm_memory_at
 		return p->err = -EOPNOTSUPP;
 	}
 	if (f->cfg.conversion == GS_CONVERSION_PUNCH_HOLE)
-		return convert_by_punch(o, id, f, s, e, to);
+		return convert_by_punch(o, id, f, s, e, to, p);
 	if (f->cfg.thp)
 		thp_split_risks(f, s, e, to, p);
 	bad = to ? first_where(f, s, e, is_pinned, NULL) : e;
@@ -1023,8 +1051,17 @@ void gs_oracle_unpredicted(struct gs_oracle *o, int id, const char *op, int err)
 	(void)err;
 	if (!f)
 		return;
-	/* P7/P37 (and rfc-v2's rollback) promise all or nothing for a conversion. */
-	atomic = !strcmp(op, "convert") && f->cfg.conversion != GS_CONVERSION_WIP;
+	/*
+	 * P7/P37 (and rfc-v2's rollback) promise all or nothing for a
+	 * conversion; a punch a strategy refuses (EINVAL) changes nothing.
+	 */
+	atomic = (!strcmp(op, "convert") && f->cfg.conversion != GS_CONVERSION_WIP) ||
+		 (err == -EINVAL && o->pins_saved);
+	if (err == -EINVAL && o->pins_saved) {
+		g_array_free(o->pins, TRUE);
+		o->pins = o->pins_saved;
+		o->pins_saved = NULL;
+	}
 	if (!atomic) {
 		f->lost = true;
 		return;
@@ -1513,11 +1550,18 @@ static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gm
 	if (!f->cfg.thp || v.i_bytes < alloc_bytes(f))
 		compare_counter(op, "i_bytes", v.i_bytes, alloc_bytes(f), r, &n);
 	if (v.has_spool) {
-		uint64_t used = used_hpages(f);
+		uint64_t used = used_hpages(f), total = f->npages >> f->cfg.page_order;
 
+		/*
+		 * A strategy of its own may leave a truncated split page to the
+		 * deferred worker (free_split, GS_FREE_DEFER): the subpool counts
+		 * it used until then. At least the pages in use, and all of them
+		 * used or reserved.
+		 */
+		if (f->cfg.custom_strategy && v.spool_used > used && v.spool_used <= total)
+			used = v.spool_used;
 		compare_counter(op, "subpool used", v.spool_used, used, r, &n);
-		compare_counter(op, "subpool reserved", v.spool_rsv,
-				(f->npages >> f->cfg.page_order) - used, r, &n);
+		compare_counter(op, "subpool reserved", v.spool_rsv, total - used, r, &n);
 	}
 	view_clear(&v, o);
 	f->dirty_s = UINT64_MAX;

@@ -38,6 +38,7 @@ struct oslot {
 /* The pool's and the current hugetlb cgroup's counters after the last line. */
 struct opool {
 	unsigned long free, nr, usage;
+	unsigned long deferred; /* split pages with a free piece (only when @deferring) */
 	const struct hugetlb_cgroup *cg;
 };
 
@@ -48,24 +49,48 @@ struct gs_scenario_oracle {
 	int last_id;	   /* its file id */
 	GArray *slots;	   /* struct oslot */
 	struct opool pool[HUGE_MAX_HSTATE];
+	/*
+	 * A file of a strategy of its own with a free_split hook exists: it may
+	 * leave truncated split pages to the deferred worker (GS_FREE_DEFER),
+	 * out of the file but not back in the pool until the worker runs.
+	 */
+	bool deferring;
 };
 
-static struct opool pool_now(int i)
+/* A split page with a free piece: out of every file's use, not yet back in the pool. */
+static void count_deferred(struct hugetlb_folio_meta *meta, void *arg)
+{
+	unsigned long end = meta->pfn + (1UL << meta->order);
+
+	for (unsigned long p = meta->pfn; p < end; p += folio_nr_pages(pfn_folio(p)))
+		if (!folio_ref_count(pfn_folio(p))) {
+			++*(unsigned long *)arg;
+			return;
+		}
+}
+
+static struct opool pool_now(const struct gs_scenario_oracle *so, int i)
 {
 	struct hugetlb_cgroup *cg = hugetlb_cgroup_current();
-
-	return (struct opool){
+	struct opool now = {
 		.free = hstates[i].free_huge_pages,
 		.nr = hstates[i].nr_huge_pages,
 		.usage = cg ? hugetlb_cgroup_usage(cg, i, false) : 0,
 		.cg = cg,
 	};
+
+	if (so->deferring) {
+		spin_lock(&hugetlb_lock);
+		hugetlb_for_each_split(&hstates[i], count_deferred, &now.deferred);
+		spin_unlock(&hugetlb_lock);
+	}
+	return now;
 }
 
 static void pool_snapshot(struct gs_scenario_oracle *so)
 {
 	for (int i = 0; i < HUGE_MAX_HSTATE; i++)
-		so->pool[i] = pool_now(i);
+		so->pool[i] = pool_now(so, i);
 }
 
 static struct gs_scenario_oracle *oracle_start(void)
@@ -287,6 +312,7 @@ static void after_create(struct gs_scenario_oracle *so, struct line *l, const st
 		cfg.in_place = file->vm->in_place_conversion;
 		cfg.has_private_mem = file->vm->has_private_mem;
 		cfg.custom_strategy = file->vm->strategy && !file->vm->strategy->builtin;
+		so->deferring |= cfg.custom_strategy && file->vm->strategy->ops->free_split;
 		cfg.pmd_pieces = file->vm->strategy && file->vm->strategy->builtin &&
 				 !strcmp(file->vm->strategy->ops->name, "optimized");
 		cfg.thp = file->vm->strategy &&
@@ -321,7 +347,9 @@ static void after_convert(struct gs_scenario_oracle *so, struct line *l, int id,
 
 	gs_oracle_convert(so->o, id, &a, &p);
 	/* A thp split the oracle cannot rule out failed (seed 001): nothing changed. */
-	if (environmental(&p, res) || (p.unpredicted && res->ret == -EAGAIN))
+	/* EINVAL: a punch-hole flow's punch a strategy refused (its punch hook). */
+	if (environmental(&p, res) || (p.unpredicted && res->ret == -EAGAIN) ||
+	    (p.refusable && res->ret == -EINVAL))
 		gs_oracle_unpredicted(so->o, id, "convert", (int)res->ret);
 	else
 		compare_answer(l, &p, res);
@@ -444,10 +472,12 @@ static void check_pool(struct gs_scenario_oracle *so, struct line *l, int id, co
 	if (i < 0 || !gs_oracle_followed(so->o, id))
 		return;
 	was = so->pool[i];
-	now = pool_now(i);
+	now = pool_now(so, i);
 	if (now.nr != was.nr || now.cg != was.cg)
 		return;
-	d = (long)gs_oracle_used_hpages(so->o, id) - (long)before;
+	/* Pages a truncation left to the deferred worker stay taken (none without so->deferring). */
+	d = (long)gs_oracle_used_hpages(so->o, id) - (long)before +
+	    (long)(now.deferred - was.deferred);
 	if (now.free != was.free - d)
 		gs_check_violation(&l->r, "%s: pool: free huge pages simulator=%lu oracle=%lu",
 				   l->name, now.free, was.free - d);
@@ -721,7 +751,8 @@ static void follow_file_op(struct gs_scenario_oracle *so, struct line *l, int id
 
 		gs_oracle_fallocate(so->o, id, mode, (int64_t)gs_op_u64(op, "off", 0),
 				    (int64_t)gs_op_u64(op, "len", 0), &p);
-		if (environmental(&p, res))
+		/* A punch a strategy may refuse (EINVAL): the oracle goes back to before it. */
+		if (environmental(&p, res) || (p.refusable && res->ret == -EINVAL))
 			gs_oracle_unpredicted(so->o, id, verb, (int)res->ret);
 		else
 			compare_answer(l, &p, res);

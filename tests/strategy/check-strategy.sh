@@ -7,7 +7,10 @@
 # with its first failure reduced to a short scenario, which fails again when run as the
 # report says; a strategy of another ABI and an unknown name are usage errors (exit 2).
 #
-# usage: tests/strategy/check-strategy.sh SRCDIR GMEMSIM BROKEN.so BADABI.so NOMERGE.so
+# The ABI-3 file hooks' example (examples/strategy/lazy.c) passes with its own answers and
+# the fuzz part, and fails once a hook's answer in its file is wrong.
+#
+# usage: tests/strategy/check-strategy.sh SRCDIR GMEMSIM BROKEN.so BADABI.so NOMERGE.so LAZY.so
 set -euo pipefail
 
 src=$(cd "$1" && pwd)
@@ -15,6 +18,7 @@ bin=$2
 broken=$3
 badabi=$4
 nomerge=$5
+lazy=$6
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 files=("$src"/tests/scenarios/convert-hugetlb-split-merge.gms
@@ -61,7 +65,7 @@ set +e
 "$bin" check-strategy "$badabi" "${files[@]}" >"$tmp/bad" 2>&1
 st=$?
 set -e
-[ $st = 2 ] && grep -q 'ABI 3; this gmemsim has ABI 2' "$tmp/bad" ||
+[ $st = 2 ] && grep -q 'ABI 4; this gmemsim has ABI 3' "$tmp/bad" ||
 	{ cat "$tmp/bad"; fail "another ABI: exit $st"; }
 set +e
 "$bin" check-strategy no-such-strategy "${files[@]}" >"$tmp/bad" 2>&1
@@ -82,5 +86,19 @@ st=$?
 set -e
 [ $st = 1 ] && grep -q '^scenarios: FAIL ' "$tmp/nomerge" ||
 	{ cat "$tmp/nomerge"; fail "a wrong answer in a file naming the strategy: exit $st"; }
+# lazy.gms: the deferred free's answer (free=0 until run-deferred) is the strategy's own.
+"$bin" check-strategy --runs 10 "$lazy" "$src/examples/strategy/lazy.gms" \
+	>"$tmp/lazy" 2>/dev/null || { cat "$tmp/lazy"; fail "lazy.gms does not pass"; }
+grep -q '^fuzz: pass ' "$tmp/lazy" || { cat "$tmp/lazy"; fail "lazy: no fuzz pass"; }
+sed 's/^\(hugetlb stat size=2M  *=> nr=1\) free=0$/\1 free=1/' "$src/examples/strategy/lazy.gms" \
+	>"$tmp/wrong.gms"
+cmp -s "$src/examples/strategy/lazy.gms" "$tmp/wrong.gms" && fail "no free=0 line to make wrong"
+set +e
+"$bin" check-strategy --runs 1 "$lazy" "$tmp/wrong.gms" >"$tmp/lazy" 2>/dev/null
+st=$?
+set -e
+[ $st = 1 ] && grep -q '^scenarios: FAIL ' "$tmp/lazy" ||
+	{ cat "$tmp/lazy"; fail "lazy: a wrong free_split answer: exit $st"; }
 echo "check-strategy: planned passes, the broken strategy fails with a reduced scenario;" \
-	"a file naming the strategy is held to its answers"
+	"a file naming the strategy is held to its answers; lazy's file hooks pass"
+

@@ -238,6 +238,26 @@ unsigned int gmem_strategy_merge_order(const struct gs_gmem_vm_info *vm,
 /* gmem_strategy_thp() - the VM's strategy gives its files without HugeTLB the thp backing. */
 bool gmem_strategy_thp(const struct gs_gmem_vm_info *vm);
 
+/* The ops of @vm's strategy (the built-in of its ordering when it names none): a file keeps them. */
+const struct gs_strategy_ops *gmem_strategy_ops(const struct gs_gmem_vm_info *vm);
+
+struct gs_strategy_alloc;
+struct gs_strategy_punch;
+
+/*
+ * The ABI-3 hooks of a file's strategy (@ops may be NULL: the kernel's
+ * rules), their answers checked: an answer out of range, or two different
+ * answers to the same question, WARN and give the kernel's rule.
+ */
+/* Preallocation: 9 (a whole 2 MiB folio) or 0 (only the page asked for). */
+unsigned int gmem_strategy_alloc_order(const struct gs_strategy_ops *ops,
+				       const struct gs_strategy_alloc *alloc);
+/* A punch into a THP: enum gs_strategy_punch_action. */
+unsigned int gmem_strategy_punch(const struct gs_strategy_ops *ops,
+				 const struct gs_strategy_punch *punch);
+/* The split page of @inode at @h leaves the page cache: enum gs_strategy_free_action. */
+unsigned int gmem_strategy_free_split(const struct gmem_inode *inode, pgoff_t h);
+
 /* --- the thp backing (gmem_thp.c) --- */
 
 /*
