@@ -248,6 +248,10 @@ bool gmem_strategy_thp(const struct gs_gmem_vm_info *vm);
  */
 struct folio *kvm_gmem_thp_alloc(struct gmem_inode *inode, pgoff_t index, pgoff_t *base);
 
+struct gs_state;
+/* The inode's memory policy ranges as state records (lib/guest_memfd/gmem_mempolicy.c). */
+void kvm_gmem_policy_state(struct gs_state *st, const char *path, const struct gmem_inode *inode);
+
 /*
  * kvm_gmem_thp_split() - split_huge_page() of a THP the page cache holds:
  * -EAGAIN while someone but the page cache and the host's mappings holds
