@@ -415,7 +415,8 @@ GS_API void gs_uapi_reset(void);
  *
  * Context: process context; the current process's mappings.
  * Return: 0, or -1 with errno: EINVAL (bad mode, mode flags or @flags;
- * unaligned @addr; @addr + @len wraps; a mask with bits beyond
+ * unaligned @addr; @addr + @len wraps (a @len that wraps to 0 when rounded
+ * up to pages is 0, nothing to do); a mask with bits beyond
  * GS_MAX_NUMNODES or @maxnode beyond a page of bits; a mask empty or
  * without an existing node where the mode needs one; a mask with
  * MPOL_DEFAULT or MPOL_LOCAL), EFAULT (part of the range is not mapped;
@@ -442,8 +443,8 @@ GS_API int gs_mbind(void *addr, unsigned long len, int mode, const unsigned long
  * Context: process context.
  * Return: 0, or -1 with errno: EINVAL (bad @flags, @maxnode below the
  * number of nodes or beyond a page, @addr without MPOL_F_ADDR,
- * MPOL_F_NODE alone), EFAULT (@addr in no mapping, or its page cannot be
- * faulted in).
+ * MPOL_F_NODE alone; a @nodemask of more than a page, after @mode was
+ * written), EFAULT (@addr in no mapping, or its page cannot be faulted in).
  */
 GS_API int gs_get_mempolicy(int *mode, unsigned long *nodemask, unsigned long maxnode, void *addr,
 			    unsigned long flags);

@@ -1124,9 +1124,8 @@ int gs_mbind(void *addr, unsigned long len, int mode, const unsigned long *nodem
 		return fail(EINVAL);
 	if (lmode == MPOL_DEFAULT)
 		flags &= ~(unsigned int)MPOL_MF_STRICT;
-	if (len > ULONG_MAX - (PAGE_SIZE - 1))
-		return fail(EINVAL);
-	end = start + ALIGN(len, PAGE_SIZE);
+	/* PAGE_ALIGN() as the kernel's: a length that wraps to 0 is nothing to do. */
+	end = start + ((len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
 	if (end < start)
 		return fail(EINVAL);
 	if (end == start)
@@ -1208,10 +1207,11 @@ int gs_get_mempolicy(int *mode, unsigned long *nodemask, unsigned long maxnode, 
 					? pol->user_nodes
 					: pol->nodes;
 	}
-	if (nodemask && mpol_put_nodes(nodemask, maxnode, nodes))
-		return fail(EINVAL);
+	/* The mode is written before the mask, which may still fail. */
 	if (mode)
 		*mode = val;
+	if (nodemask && mpol_put_nodes(nodemask, maxnode, nodes))
+		return fail(EINVAL);
 	return 0;
 }
 
