@@ -246,6 +246,14 @@ START_TEST(test_mbind_policies)
 		ck_assert_uint_eq(mask, 0);
 	}
 	assert_fails(gs_mbind(mem, P, 999, &node0, MAXNODE, 0), EINVAL);
+	/* Newer upstream passes maxnode = 8: seven bits read, one word written. */
+	mask = ~0UL;
+	ck_assert_int_eq(gs_mbind(mem, 2 * P, MPOL_INTERLEAVE, &node0, 8, 0), 0);
+	ck_assert_int_eq(gs_get_mempolicy(&mode, &mask, 8, mem, MPOL_F_ADDR), 0);
+	ck_assert_int_eq(mode, MPOL_INTERLEAVE);
+	ck_assert_uint_eq(mask, NODE0);
+	/* The probe of is_numa_available(): the task's policy, nothing else asked. */
+	ck_assert_int_eq(gs_get_mempolicy(NULL, NULL, 0, NULL, 0), 0);
 	/* The policy belongs to the file: a second mapping sees it. */
 	ck_assert_int_eq(gs_mbind(mem + P, P, MPOL_PREFERRED, &node0, MAXNODE, 0), 0);
 	char *again = map(fd, 4 * P);
