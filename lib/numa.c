@@ -12,19 +12,15 @@
 #include <gmemsim/physmem.h>
 
 /* One node of the default machine's size, until configured. */
-static unsigned int nr_nodes = 1;
+/* The node count and the task's node: read inline through <gmemsim/numa.h>. */
+unsigned int gs_numa_nr = 1;
 static unsigned long node_pages[GS_MAX_NUMNODES] = {GS_PHYSMEM_DEFAULT_SIZE >> PAGE_SHIFT};
 static unsigned long node_used[GS_MAX_NUMNODES];
-static int local_node;
+int gs_numa_local;
 
 static bool node_exists(int nid)
 {
-	return nid >= 0 && (unsigned int)nid < nr_nodes;
-}
-
-unsigned int gs_numa_nr_nodes(void)
-{
-	return nr_nodes;
+	return nid >= 0 && (unsigned int)nid < gs_numa_nr;
 }
 
 unsigned long gs_numa_node_pages(int nid)
@@ -48,34 +44,22 @@ unsigned long gs_numa_total_pages(void)
 {
 	unsigned long total = 0;
 
-	for (unsigned int n = 0; n < nr_nodes; n++)
+	for (unsigned int n = 0; n < gs_numa_nr; n++)
 		total += node_pages[n];
 	return total;
 }
 
 nodemask_t gs_numa_all_nodes(void)
 {
-	return nr_nodes == GS_MAX_NUMNODES ? ~0UL : (1UL << nr_nodes) - 1;
-}
-
-int gs_numa_local_node(void)
-{
-	return local_node;
+	return gs_numa_nr == GS_MAX_NUMNODES ? ~0UL : (1UL << gs_numa_nr) - 1;
 }
 
 int gs_numa_set_local_node(int nid)
 {
 	if (!node_exists(nid))
 		return -EINVAL;
-	local_node = nid;
+	gs_numa_local = nid;
 	return 0;
-}
-
-int gs_numa_fallback_node(int nid, unsigned int i)
-{
-	if (!node_exists(nid))
-		nid = local_node;
-	return (int)(((unsigned int)nid + i) % nr_nodes);
 }
 
 /* @total split in @nr shares of whole @units; the last node takes what is left. */
@@ -92,15 +76,15 @@ int gs_numa_configure(unsigned int nr, unsigned long total, unsigned long unit)
 
 	if (!nr || nr > GS_MAX_NUMNODES || !split_fits(nr, total, unit, &share))
 		return -EINVAL;
-	for (unsigned int n = 0; n < nr_nodes; n++)
+	for (unsigned int n = 0; n < gs_numa_nr; n++)
 		if (node_used[n])
 			return -EBUSY;
 	for (unsigned int n = 0; n < GS_MAX_NUMNODES; n++)
 		node_pages[n] = n < nr ? share : 0;
 	node_pages[nr - 1] = total - share * (nr - 1);
-	nr_nodes = nr;
-	if (!node_exists(local_node))
-		local_node = 0;
+	gs_numa_nr = nr;
+	if (!node_exists(gs_numa_local))
+		gs_numa_local = 0;
 	return 0;
 }
 
@@ -108,15 +92,15 @@ int gs_numa_resize(unsigned long total, unsigned long unit)
 {
 	unsigned long share;
 
-	if (!split_fits(nr_nodes, total, unit, &share))
+	if (!split_fits(gs_numa_nr, total, unit, &share))
 		return -EINVAL;
 	/* Every node keeps what it holds in use: check them all before changing any. */
-	for (unsigned int n = 0; n < nr_nodes; n++)
-		if (node_used[n] > (n + 1 == nr_nodes ? total - share * n : share))
+	for (unsigned int n = 0; n < gs_numa_nr; n++)
+		if (node_used[n] > (n + 1 == gs_numa_nr ? total - share * n : share))
 			return -EBUSY;
-	for (unsigned int n = 0; n < nr_nodes; n++)
+	for (unsigned int n = 0; n < gs_numa_nr; n++)
 		node_pages[n] = share;
-	node_pages[nr_nodes - 1] = total - share * (nr_nodes - 1);
+	node_pages[gs_numa_nr - 1] = total - share * (gs_numa_nr - 1);
 	return 0;
 }
 

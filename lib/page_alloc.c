@@ -210,6 +210,9 @@ struct folio *gs_folio_alloc_order0_node(gfp_t gfp, int nid, nodemask_t mask)
 		return NULL;
 	if (nid < NUMA_NO_NODE || nid >= (int)gs_numa_nr_nodes())
 		return NULL;
+	/* One node: no order to walk. */
+	if (gs_numa_nr_nodes() == 1 && !mask)
+		page = take_page(0, gfp);
 	for (unsigned int i = 0; !page && i < tries; i++) {
 		int n = gs_numa_fallback_node(nid, i);
 

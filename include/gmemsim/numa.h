@@ -25,8 +25,15 @@
 /* A set of nodes: bit n is node n. */
 typedef unsigned long nodemask_t;
 
+/* Read through the accessors below; inline, as every page allocation asks. */
+extern GS_API unsigned int gs_numa_nr;
+extern GS_API int gs_numa_local;
+
 /** gs_numa_nr_nodes() - the machine's memory nodes (nr_node_ids; 1 unless set) */
-GS_API unsigned int gs_numa_nr_nodes(void);
+static inline unsigned int gs_numa_nr_nodes(void)
+{
+	return gs_numa_nr;
+}
 
 /** gs_numa_node_pages() - the pages node @nid holds (0 for no such node) */
 GS_API unsigned long gs_numa_node_pages(int nid);
@@ -52,7 +59,10 @@ GS_API nodemask_t gs_numa_all_nodes(void);
  * Context: any.
  * Return: the node, 0 unless set.
  */
-GS_API int gs_numa_local_node(void);
+static inline int gs_numa_local_node(void)
+{
+	return gs_numa_local;
+}
 
 /**
  * gs_numa_set_local_node() - move the allocating task to a CPU of node @nid
@@ -74,7 +84,13 @@ GS_API int gs_numa_set_local_node(int nid);
  * Context: any.
  * Return: a node.
  */
-GS_API int gs_numa_fallback_node(int nid, unsigned int i);
+static inline int gs_numa_fallback_node(int nid, unsigned int i)
+{
+	if (nid < 0 || (unsigned int)nid >= gs_numa_nr)
+		nid = gs_numa_local;
+	/* One node, the common machine: no division. */
+	return gs_numa_nr == 1 ? 0 : (int)(((unsigned int)nid + i) % gs_numa_nr);
+}
 
 /*
  * The physmem layer's side (lib/physmem.c): the shape is changed only

@@ -278,14 +278,17 @@ void kvm_gmem_zero_folio(struct folio *folio)
  */
 static struct folio *gmem_alloc_folio(struct gmem_inode *inode, pgoff_t index, pgoff_t *base)
 {
-	const struct mempolicy *pol = mpol_shared_policy_lookup(&inode->policy, index);
+	/* The file's policy for the page (kvm_gmem_get_folio() with the inode's policy). */
+	const struct mempolicy *pol =
+		inode->policy.nr ? mpol_shared_policy_lookup(&inode->policy, index) : NULL;
 	struct folio *folio;
 	nodemask_t mask;
 	int nid;
 
 	if (inode->thp)
 		return kvm_gmem_thp_alloc(inode, index, base);
-	/* The file's policy for the page (kvm_gmem_get_folio() with the inode's policy). */
+	if (!inode->spool && !pol)
+		return gs_folio_alloc_order0(GFP_KERNEL);
 	if (!inode->spool) {
 		gs_mpol_nodes(pol, index, &nid, &mask);
 		return gs_folio_alloc_order0_node(GFP_KERNEL, nid, mask);
