@@ -7,7 +7,8 @@
  * gather_surplus_pages(), return_unused_surplus_pages(),
  * hugepage_subpool_{get,put}_pages(), free_huge_folio()) and the
  * hugetlb_alloc_folio() that the guest_memfd HugeTLB series splits out of
- * alloc_hugetlb_folio(). One NUMA node; pages come from a backend. A huge
+ * alloc_hugetlb_folio(). Per-node pools on one free list, the counters by
+ * node as well (nodeN/hugepages); pages come from a backend. A huge
  * page with a bad raw page is dissolved rather than reused
  * (dissolve_free_hugetlb_folio() after memory failure).
  */
@@ -18,6 +19,8 @@
 #include <gmemsim/hugetlb.h>
 #include <gmemsim/hugetlb_cgroup.h>
 #include <gmemsim/inject.h>
+#include <gmemsim/mempolicy.h>
+#include <gmemsim/numa.h>
 #include <gmemsim/state.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/trace.h>
@@ -74,79 +77,170 @@ static void assert_resv_covered(const struct hstate *h)
 
 /* --- moving pages between the free list, the active list and the host --- */
 
+/* The node of a pool page; a fake backend's pages, outside physmem, count as node 0. */
+static int hugetlb_folio_nid(const struct folio *folio)
+{
+	int nid = gs_pfn_to_nid(folio_pfn(folio));
+
+	return nid < 0 ? 0 : nid;
+}
+
 static void enqueue_hugetlb_folio(struct hstate *h, struct folio *folio)
 {
 	lockdep_assert_held(&hugetlb_lock);
 	WARN_ON_ONCE(folio_ref_count(folio));
 	list_move(&folio->lru, &h->hugepage_freelist);
 	h->free_huge_pages++;
+	h->free_huge_pages_node[hugetlb_folio_nid(folio)]++;
 	folio_set_hugetlb_freed(folio);
 }
 
-static struct folio *dequeue_hugetlb_folio(struct hstate *h)
+/*
+ * The first usable free page of node @nid. One free list for every node:
+ * with one node the first page is taken as before; with several, pages of
+ * other nodes are walked past.
+ */
+static struct folio *dequeue_hugetlb_folio_node_exact(struct hstate *h, int nid)
 {
 	struct folio *folio;
 
 	lockdep_assert_held(&hugetlb_lock);
 	list_for_each_entry (folio, &h->hugepage_freelist, lru) {
-		if (folio_test_hwpoison(folio))
+		if (folio_test_hwpoison(folio) || hugetlb_folio_nid(folio) != nid)
 			continue;
 		list_move(&folio->lru, &h->hugepage_activelist);
 		folio_ref_unfreeze(folio, 1);
 		folio_clear_hugetlb_freed(folio);
 		h->free_huge_pages--;
+		h->free_huge_pages_node[nid]--;
 		return folio;
 	}
 	return NULL;
 }
 
+/* dequeue_hugetlb_folio_nodemask(): @nid first, then its fallback order, within @mask (0: any). */
+static struct folio *dequeue_hugetlb_folio_nodemask(struct hstate *h, gfp_t gfp, int nid,
+						    nodemask_t mask)
+{
+	unsigned int tries = (gfp & __GFP_THISNODE) ? 1 : gs_numa_nr_nodes();
+
+	for (unsigned int i = 0; i < tries; i++) {
+		int n = gs_numa_fallback_node(nid, i);
+		struct folio *folio;
+
+		if ((mask && !(mask & (1UL << n))) || !h->free_huge_pages_node[n])
+			continue;
+		folio = dequeue_hugetlb_folio_node_exact(h, n);
+		if (folio)
+			return folio;
+	}
+	return NULL;
+}
+
+/*
+ * Surplus pages are counted per node too; a page leaving as surplus from a
+ * node that has none counted takes the count of another, so that the
+ * nodes' counts always add up to the global one.
+ */
+static void surplus_node_sub(struct hstate *h, int nid)
+{
+	for (unsigned int i = 0; i < gs_numa_nr_nodes(); i++) {
+		int n = gs_numa_fallback_node(nid, i);
+
+		if (h->surplus_huge_pages_node[n]) {
+			h->surplus_huge_pages_node[n]--;
+			return;
+		}
+	}
+}
+
 static void add_hugetlb_folio(struct hstate *h, struct folio *folio, bool adjust_surplus)
 {
+	int nid = hugetlb_folio_nid(folio);
+
 	lockdep_assert_held(&hugetlb_lock);
 	h->nr_huge_pages++;
-	if (adjust_surplus)
+	h->nr_huge_pages_node[nid]++;
+	if (adjust_surplus) {
 		h->surplus_huge_pages++;
+		h->surplus_huge_pages_node[nid]++;
+	}
 	enqueue_hugetlb_folio(h, folio);
 }
 
 static void remove_hugetlb_folio(struct hstate *h, struct folio *folio, bool adjust_surplus)
 {
+	int nid = hugetlb_folio_nid(folio);
+
 	lockdep_assert_held(&hugetlb_lock);
 	list_del_init(&folio->lru);
 	if (folio_test_hugetlb_freed(folio)) {
 		folio_clear_hugetlb_freed(folio);
 		h->free_huge_pages--;
+		h->free_huge_pages_node[nid]--;
 	}
-	if (adjust_surplus)
+	if (adjust_surplus) {
 		h->surplus_huge_pages--;
+		surplus_node_sub(h, nid);
+	}
 	h->nr_huge_pages--;
+	h->nr_huge_pages_node[nid]--;
 }
 
-/* A free page to leave the pool; surplus ones only when @acct_surplus. */
-static struct folio *remove_pool_hugetlb_folio(struct hstate *h, bool acct_surplus)
+/* The first free page of node @nid, poisoned or not. */
+static struct folio *first_free_on_node(struct hstate *h, int nid)
 {
 	struct folio *folio;
+
+	list_for_each_entry (folio, &h->hugepage_freelist, lru)
+		if (hugetlb_folio_nid(folio) == nid)
+			return folio;
+	return NULL;
+}
+
+/*
+ * A free page to leave the pool; surplus ones only when @acct_surplus.
+ * From node @nid, or (NUMA_NO_NODE) from the nodes in turn, as the kernel's
+ * for_each_node_mask_to_free() takes them.
+ */
+static struct folio *remove_pool_hugetlb_folio(struct hstate *h, bool acct_surplus, int nid)
+{
+	unsigned int nr = gs_numa_nr_nodes();
 
 	lockdep_assert_held(&hugetlb_lock);
 	if (acct_surplus && !h->surplus_huge_pages)
 		return NULL;
-	folio = list_first_entry_or_null(&h->hugepage_freelist, struct folio, lru);
-	if (folio)
+	for (unsigned int i = 0; i < (nid == NUMA_NO_NODE ? nr : 1); i++) {
+		int n = nid == NUMA_NO_NODE ? (int)(((unsigned int)h->next_nid_to_free + i) % nr)
+					    : nid;
+		struct folio *folio;
+
+		if (!h->free_huge_pages_node[n])
+			continue;
+		folio = first_free_on_node(h, n);
+		if (!folio)
+			continue;
+		h->next_nid_to_free = (int)(((unsigned int)n + 1) % nr);
 		remove_hugetlb_folio(h, folio, acct_surplus);
-	return folio;
+		return folio;
+	}
+	return NULL;
 }
 
 /*
  * A new page from the host, not yet counted in the pool. "The host has
  * none" is a failure point of its own, whatever the backend.
  */
-static struct folio *alloc_fresh_hugetlb_folio(struct hstate *h, gfp_t gfp)
+static struct folio *alloc_fresh_hugetlb_folio(struct hstate *h, gfp_t gfp, int nid)
 {
 	struct folio *folio;
 
 	if (!hugetlb_host || gs_inject_should_fail(GS_SITE_HUGETLB_ALLOC_FRESH, 0, gfp))
 		return NULL;
-	folio = hugetlb_host->alloc_fresh(hugetlb_host->ctx, h->order, gfp);
+	if (nid != NUMA_NO_NODE && hugetlb_host->alloc_fresh_node)
+		folio = hugetlb_host->alloc_fresh_node(hugetlb_host->ctx, h->order, nid, gfp);
+	else
+		folio = hugetlb_host->alloc_fresh(hugetlb_host->ctx, h->order, gfp);
 	if (!folio)
 		return NULL;
 	if (WARN(folio_order(folio) != h->order || !folio_test_hugetlb(folio) ||
@@ -183,6 +277,14 @@ static unsigned long fresh_available(const struct hstate *h)
 	if (!hugetlb_host->nr_available)
 		return ULONG_MAX;
 	return hugetlb_host->nr_available(hugetlb_host->ctx, h->order);
+}
+
+/* The same for node @nid alone (NUMA_NO_NODE: every node). */
+static unsigned long fresh_available_node(const struct hstate *h, int nid)
+{
+	if (nid == NUMA_NO_NODE || !hugetlb_host || !hugetlb_host->nr_available_node)
+		return fresh_available(h);
+	return hugetlb_host->nr_available_node(hugetlb_host->ctx, h->order, nid);
 }
 
 /* Hand a page that has left the pool back to the host. */
@@ -227,10 +329,12 @@ static void update_and_free_pages_bulk(struct hstate *h, struct list_head *list)
  * A page beyond the persistent pool, counted as surplus at once. It is on
  * no list and has no reference; the caller enqueues or activates it.
  */
-static struct folio *alloc_surplus_hugetlb_folio(struct hstate *h, gfp_t gfp)
+static struct folio *alloc_surplus_hugetlb_folio(struct hstate *h, gfp_t gfp, int nid,
+						 nodemask_t mask)
 {
-	struct folio *folio;
+	struct folio *folio = NULL;
 	bool allowed;
+	int n;
 
 	spin_lock(&hugetlb_lock);
 	allowed = h->surplus_huge_pages < h->nr_overcommit_huge_pages;
@@ -238,34 +342,70 @@ static struct folio *alloc_surplus_hugetlb_folio(struct hstate *h, gfp_t gfp)
 	if (!allowed)
 		return NULL;
 
-	folio = alloc_fresh_hugetlb_folio(h, gfp);
+	if (!mask) {
+		folio = alloc_fresh_hugetlb_folio(h, gfp, nid);
+	} else {
+		/* A policy's nodes only: each in @nid's fallback order, that node alone. */
+		for (unsigned int i = 0; !folio && i < gs_numa_nr_nodes(); i++) {
+			n = gs_numa_fallback_node(nid, i);
+			if (mask & (1UL << n))
+				folio = alloc_fresh_hugetlb_folio(h, gfp | __GFP_THISNODE, n);
+		}
+	}
 	if (!folio)
 		return NULL;
 
+	n = hugetlb_folio_nid(folio);
 	spin_lock(&hugetlb_lock);
 	h->nr_huge_pages++;
+	h->nr_huge_pages_node[n]++;
 	h->surplus_huge_pages++;
+	h->surplus_huge_pages_node[n]++;
 	spin_unlock(&hugetlb_lock);
 	return folio;
 }
 
 /* --- pool size (nr_hugepages, nr_overcommit_hugepages) --- */
 
-static bool adjust_pool_surplus(struct hstate *h, int delta)
+/* Count one page more (@delta 1) or less (-1) as surplus, on node @nid or any (round robin). */
+static bool adjust_pool_surplus(struct hstate *h, int delta, int nid)
 {
+	unsigned int nr = gs_numa_nr_nodes();
+
 	lockdep_assert_held(&hugetlb_lock);
-	if (delta < 0 && !h->surplus_huge_pages)
-		return false;
-	if (delta > 0 && h->surplus_huge_pages >= h->nr_huge_pages)
-		return false;
-	h->surplus_huge_pages += delta;
-	return true;
+	for (unsigned int i = 0; i < (nid == NUMA_NO_NODE ? nr : 1); i++) {
+		int n = nid == NUMA_NO_NODE ? (int)(((unsigned int)h->next_nid_to_alloc + i) % nr)
+					    : nid;
+
+		if (delta < 0 && !h->surplus_huge_pages_node[n])
+			continue;
+		if (delta > 0 && h->surplus_huge_pages_node[n] >= h->nr_huge_pages_node[n])
+			continue;
+		h->surplus_huge_pages_node[n] += (unsigned long)(long)delta;
+		h->surplus_huge_pages += (unsigned long)(long)delta;
+		return true;
+	}
+	return false;
 }
 
-static bool alloc_pool_huge_folio(struct hstate *h)
+/*
+ * One more persistent page, from node @nid alone, or (NUMA_NO_NODE) from
+ * the nodes in turn, each alone (for_each_node_mask_to_alloc() with
+ * __GFP_THISNODE): a pool grows evenly over the nodes.
+ */
+static bool alloc_pool_huge_folio(struct hstate *h, int nid)
 {
-	struct folio *folio = alloc_fresh_hugetlb_folio(h, HTLB_ALLOC_GFP);
+	unsigned int nr = gs_numa_nr_nodes();
+	struct folio *folio = NULL;
 
+	if (nid != NUMA_NO_NODE)
+		folio = alloc_fresh_hugetlb_folio(h, HTLB_ALLOC_GFP | __GFP_THISNODE, nid);
+	for (unsigned int i = 0; nid == NUMA_NO_NODE && !folio && i < nr; i++) {
+		int n = h->next_nid_to_alloc % (int)nr;
+
+		h->next_nid_to_alloc = (n + 1) % (int)nr;
+		folio = alloc_fresh_hugetlb_folio(h, HTLB_ALLOC_GFP | __GFP_THISNODE, n);
+	}
 	if (!folio)
 		return false;
 	spin_lock(&hugetlb_lock);
@@ -274,7 +414,7 @@ static bool alloc_pool_huge_folio(struct hstate *h)
 	return true;
 }
 
-static void shrink_pool(struct hstate *h, unsigned long count)
+static void shrink_pool(struct hstate *h, unsigned long count, int nid)
 {
 	unsigned long min_count;
 	LIST_HEAD(page_list);
@@ -285,7 +425,7 @@ static void shrink_pool(struct hstate *h, unsigned long count)
 	min_count = h->resv_huge_pages + h->nr_huge_pages - h->free_huge_pages;
 	min_count = max_t(unsigned long, count, min_count);
 	while (min_count < persistent_huge_pages(h)) {
-		folio = remove_pool_hugetlb_folio(h, false);
+		folio = remove_pool_hugetlb_folio(h, false, nid);
 		if (!folio)
 			break;
 		list_add(&folio->lru, &page_list);
@@ -296,11 +436,12 @@ static void shrink_pool(struct hstate *h, unsigned long count)
 
 	/* What could not go now leaves when freed (free_huge_folio()). */
 	while (count < persistent_huge_pages(h))
-		if (!adjust_pool_surplus(h, 1))
+		if (!adjust_pool_surplus(h, 1, nid))
 			break;
 }
 
-int set_max_huge_pages(struct hstate *h, unsigned long count)
+/* set_max_huge_pages() of the kernel: @count for the whole pool, on node @nid or any. */
+static int __set_max_huge_pages(struct hstate *h, unsigned long count, int nid)
 {
 	unsigned long start, goal;
 
@@ -308,17 +449,18 @@ int set_max_huge_pages(struct hstate *h, unsigned long count)
 	spin_lock(&hugetlb_lock);
 	/* Surplus pages in use are the cheapest way to grow. */
 	while (h->surplus_huge_pages && count > persistent_huge_pages(h))
-		if (!adjust_pool_surplus(h, -1))
+		if (!adjust_pool_surplus(h, -1, nid))
 			break;
 
 	/* Best effort, as the sysfs write: grow to what the machine holds, no further. */
 	start = goal = persistent_huge_pages(h);
-	goal += min_t(unsigned long, count - min_t(unsigned long, count, goal), fresh_available(h));
+	goal += min_t(unsigned long, count - min_t(unsigned long, count, goal),
+		      fresh_available_node(h, nid));
 	while (goal > persistent_huge_pages(h)) {
 		bool ok;
 
 		spin_unlock(&hugetlb_lock);
-		ok = alloc_pool_huge_folio(h);
+		ok = alloc_pool_huge_folio(h, nid);
 		/* A host giving out early ends the work where it is: the last report says so. */
 		if (!ok)
 			goal = persistent_huge_pages(h);
@@ -329,7 +471,7 @@ int set_max_huge_pages(struct hstate *h, unsigned long count)
 	}
 	if (count > goal)
 		goto out;
-	shrink_pool(h, count);
+	shrink_pool(h, count, nid);
 out:
 	h->max_huge_pages = persistent_huge_pages(h);
 	assert_resv_covered(h);
@@ -337,6 +479,26 @@ out:
 	gs_trace("hugetlb.resize", GS_TF_STR("hstate", h->name), GS_TF_U("count", count),
 		 GS_TF_U("nr", h->nr_huge_pages), GS_TF_U("surplus", h->surplus_huge_pages));
 	return 0;
+}
+
+int set_max_huge_pages(struct hstate *h, unsigned long count)
+{
+	return __set_max_huge_pages(h, count, NUMA_NO_NODE);
+}
+
+int hugetlb_set_node_huge_pages(struct hstate *h, int nid, unsigned long count)
+{
+	unsigned long others;
+
+	if (nid < 0 || (unsigned int)nid >= gs_numa_nr_nodes())
+		return -EINVAL;
+	/* The node's persistent pages become @count; the other nodes' stay. */
+	spin_lock(&hugetlb_lock);
+	others = persistent_huge_pages(h) -
+		 (h->nr_huge_pages_node[nid] - h->surplus_huge_pages_node[nid]);
+	spin_unlock(&hugetlb_lock);
+	count = count > ULONG_MAX - others ? ULONG_MAX : count + others;
+	return __set_max_huge_pages(h, count, nid);
 }
 
 void hugetlb_set_overcommit(struct hstate *h, unsigned long count)
@@ -378,7 +540,7 @@ static int gather_surplus_pages(struct hstate *h, long delta, bool use_surplus)
 retry:
 	spin_unlock(&hugetlb_lock);
 	for (i = 0; i < needed; i++) {
-		folio = alloc_surplus_hugetlb_folio(h, HTLB_ALLOC_GFP);
+		folio = alloc_surplus_hugetlb_folio(h, HTLB_ALLOC_GFP, NUMA_NO_NODE, 0);
 		if (!folio) {
 			alloc_ok = false;
 			break;
@@ -427,7 +589,7 @@ static void return_unused_surplus_pages(struct hstate *h, unsigned long unused_r
 	/* Some of the reservation may have been backed by persistent pages. */
 	nr_pages = min_t(unsigned long, unused_resv_pages, h->surplus_huge_pages);
 	while (nr_pages--) {
-		folio = remove_pool_hugetlb_folio(h, true);
+		folio = remove_pool_hugetlb_folio(h, true, NUMA_NO_NODE);
 		if (!folio)
 			break;
 		list_add(&folio->lru, &page_list);
@@ -454,8 +616,9 @@ int hugetlb_acct_memory(struct hstate *h, long delta, bool use_surplus)
 			goto out;
 		/*
 		 * The kernel also wants the nodes the task may use to hold
-		 * @delta free pages (allowed_mems_nr()). With one node and no
-		 * cpuset that is every free page, which gathering just ensured.
+		 * @delta free pages (allowed_mems_nr()). Without a cpuset or a
+		 * task policy that is every node's free page, which gathering
+		 * just ensured.
 		 */
 		if (delta > (long)h->free_huge_pages) {
 			return_unused_surplus_pages(h, delta);
@@ -639,26 +802,27 @@ struct hugepage_subpool *hugetlb_gmem_new_subpool(struct hstate *h, long nr_hpag
 /* --- allocation and free --- */
 
 /* Without a reservation of its own, an allocation must leave reserved pages alone. */
-static struct folio *dequeue_hugetlb_folio_mpol(struct hstate *h, struct mempolicy *mpol,
-						pgoff_t ilx, bool use_existing_reservation)
+static struct folio *dequeue_hugetlb_folio_mpol(struct hstate *h, int nid, nodemask_t mask,
+						bool use_existing_reservation)
 {
-	(void)mpol;
-	(void)ilx;
 	if (!use_existing_reservation && h->free_huge_pages == h->resv_huge_pages)
 		return NULL;
-	return dequeue_hugetlb_folio(h);
+	return dequeue_hugetlb_folio_nodemask(h, HTLB_ALLOC_GFP, nid, mask);
 }
 
-struct folio *hugetlb_alloc_folio(struct hstate *h, struct mempolicy *mpol, pgoff_t ilx,
+struct folio *hugetlb_alloc_folio(struct hstate *h, const struct mempolicy *mpol, pgoff_t ilx,
 				  bool charge_cgroup_rsvd, bool use_existing_reservation)
 {
 	unsigned long nr_pages = pages_per_huge_page(h);
 	struct hugetlb_cgroup *h_cg = NULL, *h_cg_rsvd = NULL;
 	int idx = hstate_index(h);
 	struct folio *folio;
-	int ret;
+	nodemask_t mask;
+	int ret, nid;
 
 	might_sleep();
+	/* The policy's nodes (huge_node()): a BIND without free pages there fails, reserved or not. */
+	gs_mpol_nodes(mpol, ilx >> h->order, &nid, &mask);
 	if (WARN_ON_ONCE(use_existing_reservation && !h->resv_huge_pages))
 		return ERR_PTR(-EINVAL);
 	if (charge_cgroup_rsvd) {
@@ -671,10 +835,10 @@ struct folio *hugetlb_alloc_folio(struct hstate *h, struct mempolicy *mpol, pgof
 		goto out_uncharge_cgroup_reservation;
 
 	spin_lock(&hugetlb_lock);
-	folio = dequeue_hugetlb_folio_mpol(h, mpol, ilx, use_existing_reservation);
+	folio = dequeue_hugetlb_folio_mpol(h, nid, mask, use_existing_reservation);
 	if (!folio) {
 		spin_unlock(&hugetlb_lock);
-		folio = alloc_surplus_hugetlb_folio(h, HTLB_ALLOC_GFP);
+		folio = alloc_surplus_hugetlb_folio(h, HTLB_ALLOC_GFP, nid, mask);
 		if (!folio) {
 			ret = -ENOSPC;
 			goto out_uncharge_cgroup;
@@ -718,7 +882,7 @@ static void subpool_unget_page(struct hugepage_subpool *spool, long gbl_chg)
 		hugetlb_acct_memory(spool->hstate, -gbl_reserve, spool->use_surplus);
 }
 
-struct folio *hugetlb_file_alloc_folio(struct hugepage_subpool *spool, struct mempolicy *mpol,
+struct folio *hugetlb_file_alloc_folio(struct hugepage_subpool *spool, const struct mempolicy *mpol,
 				       pgoff_t ilx)
 {
 	bool gmem = !spool->use_surplus;
@@ -906,6 +1070,39 @@ static void check_free_list(struct gs_check_report *r, struct hstate *h)
 	}
 }
 
+/* The nodes' counters add up to the global ones; each node's free count is its free pages. */
+static void check_nodes(struct gs_check_report *r, struct hstate *h)
+{
+	unsigned long nr = 0, free = 0, surplus = 0;
+
+	for (unsigned int n = 0; n < GS_MAX_NUMNODES; n++) {
+		unsigned long on_list = 0;
+		struct folio *folio;
+
+		if (n >= gs_numa_nr_nodes() &&
+		    (h->nr_huge_pages_node[n] || h->free_huge_pages_node[n] ||
+		     h->surplus_huge_pages_node[n]))
+			gs_check_violation(r, "%s: pages counted on node %u, which does not exist",
+					   h->name, n);
+		nr += h->nr_huge_pages_node[n];
+		free += h->free_huge_pages_node[n];
+		surplus += h->surplus_huge_pages_node[n];
+		if (n >= gs_numa_nr_nodes() || !h->free_huge_pages)
+			continue;
+		list_for_each_entry (folio, &h->hugepage_freelist, lru)
+			on_list += hugetlb_folio_nid(folio) == (int)n;
+		if (on_list != h->free_huge_pages_node[n])
+			gs_check_violation(r, "%s: node %u free %lu but %lu of its pages free",
+					   h->name, n, h->free_huge_pages_node[n], on_list);
+	}
+	if (nr != h->nr_huge_pages || free != h->free_huge_pages ||
+	    surplus != h->surplus_huge_pages)
+		gs_check_violation(
+			r, "%s: nodes hold nr %lu free %lu surplus %lu, the pool %lu %lu %lu",
+			h->name, nr, free, surplus, h->nr_huge_pages, h->free_huge_pages,
+			h->surplus_huge_pages);
+}
+
 static void check_hstate(struct gs_check_report *r, struct hstate *h)
 {
 	unsigned long nr_free = list_count_nodes(&h->hugepage_freelist);
@@ -926,6 +1123,7 @@ static void check_hstate(struct gs_check_report *r, struct hstate *h)
 		gs_check_violation(r, "%s: surplus %lu above nr %lu", h->name,
 				   h->surplus_huge_pages, h->nr_huge_pages);
 	check_free_list(r, h);
+	check_nodes(r, h);
 }
 
 static unsigned long folios_of_subpool(const struct hugepage_subpool *spool)
@@ -1061,6 +1259,10 @@ void hugetlb_dump(FILE *f)
 			h->name, h->nr_huge_pages, h->free_huge_pages, h->resv_huge_pages,
 			h->surplus_huge_pages, h->nr_overcommit_huge_pages, h->max_huge_pages,
 			list_count_nodes(&h->hugepage_activelist), split.nr);
+		for (unsigned int n = 0; gs_numa_nr_nodes() > 1 && n < gs_numa_nr_nodes(); n++)
+			fprintf(f, "  node%u: nr=%lu free=%lu surplus=%lu\n", n,
+				h->nr_huge_pages_node[n], h->free_huge_pages_node[n],
+				h->surplus_huge_pages_node[n]);
 	}
 	hugetlb_for_each_subpool(dump_subpool, &(struct dump_ctx){.f = f});
 	spin_unlock(&hugetlb_lock);
@@ -1118,6 +1320,15 @@ static void hugetlb_state(struct gs_state *st, const char *path)
 		gs_state_add_u64(st, p, "max", h->max_huge_pages);
 		gs_state_add_u64(st, p, "active", list_count_nodes(&h->hugepage_activelist));
 		gs_state_add_u64(st, p, "split", split.nr);
+		/* Where the pages are, once there is more than one place (nodeN/hugepages). */
+		for (unsigned int n = 0; gs_numa_nr_nodes() > 1 && n < gs_numa_nr_nodes(); n++) {
+			char np[96];
+
+			snprintf(np, sizeof(np), "%s/node%u", p, n);
+			gs_state_add_u64(st, np, "nr", h->nr_huge_pages_node[n]);
+			gs_state_add_u64(st, np, "free", h->free_huge_pages_node[n]);
+			gs_state_add_u64(st, np, "surplus", h->surplus_huge_pages_node[n]);
+		}
 	}
 	gs_state_add_u64(st, path, "hwpoison_held", nr_hwpoison_hugepages);
 	hugetlb_for_each_subpool(state_subpool, &c);

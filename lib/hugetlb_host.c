@@ -11,9 +11,10 @@
 #include <gmemsim/hugetlb_backend.h>
 #include <gmemsim/hugetlb_meta.h>
 #include <gmemsim/hvo.h>
+#include <gmemsim/numa.h>
 #include <gmemsim/physmem.h>
 
-static struct folio *host_alloc_fresh(void *ctx, unsigned int order, gfp_t gfp)
+static struct folio *host_alloc_fresh_node(void *ctx, unsigned int order, int nid, gfp_t gfp)
 {
 	struct gs_hugetlb_host *host = ctx;
 	enum gs_backing got;
@@ -21,7 +22,7 @@ static struct folio *host_alloc_fresh(void *ctx, unsigned int order, gfp_t gfp)
 	unsigned long pfn;
 
 	if (order >= ARRAY_SIZE(host->pages) ||
-	    gs_physmem_alloc_huge(order, (enum gs_backing)host->backing, gfp, &pfn, &got))
+	    gs_physmem_alloc_huge_node(order, nid, (enum gs_backing)host->backing, gfp, &pfn, &got))
 		return NULL;
 	/*
 	 * Write only the first vmemmap page's tails: HVO drops the rest. Where
@@ -34,6 +35,11 @@ static struct folio *host_alloc_fresh(void *ctx, unsigned int order, gfp_t gfp)
 	host->pages[order]++;
 	host->last_backing = got;
 	return folio;
+}
+
+static struct folio *host_alloc_fresh(void *ctx, unsigned int order, gfp_t gfp)
+{
+	return host_alloc_fresh_node(ctx, order, NUMA_NO_NODE, gfp);
 }
 
 static int host_free_fresh(void *ctx, struct folio *folio)
@@ -62,6 +68,12 @@ static unsigned long host_nr_available(void *ctx, unsigned int order)
 	return gs_physmem_free_pages() >> order;
 }
 
+static unsigned long host_nr_available_node(void *ctx, unsigned int order, int nid)
+{
+	(void)ctx;
+	return gs_physmem_node_free_pages(nid) >> order;
+}
+
 struct gs_hugetlb_backend gs_hugetlb_host_backend(struct gs_hugetlb_host *host)
 {
 	return (struct gs_hugetlb_backend){
@@ -69,5 +81,7 @@ struct gs_hugetlb_backend gs_hugetlb_host_backend(struct gs_hugetlb_host *host)
 		.free_fresh = host_free_fresh,
 		.nr_available = host_nr_available,
 		.ctx = host,
+		.alloc_fresh_node = host_alloc_fresh_node,
+		.nr_available_node = host_nr_available_node,
 	};
 }

@@ -13,6 +13,11 @@
  * without compaction, so free order-0 pages scattered over partly used
  * blocks (4 KiB holes) do not make one. A split THP becomes an ordinary
  * block of 512 used order-0 pages.
+ *
+ * Memory nodes: each node has its own free list and chunk being carved,
+ * as each zone has its own free lists. An allocation tries its preferred
+ * node, then the others in its fallback order (the zonelist), within the
+ * nodes a policy allows; __GFP_THISNODE stops after the first.
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -21,6 +26,7 @@
 #include <gmemsim/folio.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/list.h>
+#include <gmemsim/numa.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/trace.h>
 
@@ -39,6 +45,7 @@
 struct page_chunk {
 	struct list_head list;
 	unsigned long pfn;
+	int nid;
 	unsigned long next;
 	unsigned long nr_free;
 	/* Pages handed out since the chunk was taken: only their data can be other than zero. */
@@ -46,12 +53,15 @@ struct page_chunk {
 };
 
 static LIST_HEAD(chunks);
-static LIST_HEAD(free_pages);
+static struct list_head free_pages[GS_MAX_NUMNODES]; /* per node */
 static LIST_HEAD(hwpoison_pages);
 static unsigned long nr_free, nr_used, nr_hwpoison, nr_thp;
 static enum gs_backing chunk_backing = GS_BACKING_ANON;
-/* The chunk with never-used pages: only the newest one (a chunk is added when all are used). */
-static struct page_chunk *carving;
+/*
+ * The chunk with never-used pages of each node: only its newest one (a
+ * chunk is added when all are used).
+ */
+static struct page_chunk *carving[GS_MAX_NUMNODES];
 
 void gs_page_alloc_set_backing(enum gs_backing backing)
 {
@@ -122,7 +132,7 @@ static struct page_chunk *pfn_chunk(unsigned long pfn)
  * nth= counts pages whatever the chunks hold. It still fails when the
  * machine's memory or the host's is used up.
  */
-static int chunk_add(gfp_t gfp)
+static int chunk_add(gfp_t gfp, int nid)
 {
 	struct page_chunk *c =
 		gs_alloc(GS_SITE_PAGE_ALLOC, sizeof(*c), gfp | __GFP_ZERO | __GFP_NOFAIL);
@@ -130,13 +140,15 @@ static int chunk_add(gfp_t gfp)
 	if (!c)
 		return -ENOMEM;
 	if (chunk_index_init() ||
-	    gs_physmem_alloc_huge(CHUNK_ORDER, chunk_backing, gfp | __GFP_NOFAIL, &c->pfn, NULL)) {
+	    gs_physmem_alloc_huge_node(CHUNK_ORDER, nid, chunk_backing,
+				       gfp | __GFP_NOFAIL | __GFP_THISNODE, &c->pfn, NULL)) {
 		gs_free(GS_SITE_PAGE_ALLOC, c, sizeof(*c));
 		return -ENOMEM;
 	}
+	c->nid = nid;
 	chunk_of[c->pfn >> CHUNK_ORDER] = c;
 	list_add(&c->list, &chunks);
-	carving = c;
+	carving[nid] = c;
 	c->nr_free = CHUNK_PAGES;
 	nr_free += CHUNK_PAGES;
 	return 0;
@@ -147,8 +159,8 @@ static void chunk_release(struct page_chunk *c)
 {
 	for (unsigned long i = 0; i < c->next; i++)
 		list_del(&pfn_to_page(c->pfn + i)->lru);
-	if (carving == c)
-		carving = NULL;
+	if (carving[c->nid] == c)
+		carving[c->nid] = NULL;
 	nr_free -= CHUNK_PAGES;
 	chunk_of[c->pfn >> CHUNK_ORDER] = NULL;
 	list_del(&c->list);
@@ -156,24 +168,59 @@ static void chunk_release(struct page_chunk *c)
 	gs_free(GS_SITE_PAGE_ALLOC, c, sizeof(*c));
 }
 
+/* A free page of node @nid: its free list, its chunk being carved, or a new chunk there. */
+static struct page *take_page(int nid, gfp_t gfp)
+{
+	struct page_chunk *cv = carving[nid];
+	struct page *page;
+
+	if (!list_empty(&free_pages[nid])) {
+		page = list_first_entry(&free_pages[nid], struct page, lru);
+		list_del(&page->lru);
+		return page;
+	}
+	if ((cv && cv->next < CHUNK_PAGES) || !chunk_add(gfp, nid)) {
+		cv = carving[nid];
+		return pfn_to_page(cv->pfn + cv->next++);
+	}
+	return NULL;
+}
+
 struct folio *gs_folio_alloc_order0(gfp_t gfp)
 {
+	return gs_folio_alloc_order0_node(gfp, NUMA_NO_NODE, 0);
+}
+
+/* Whether node @n is one @mask (0: any) allows. */
+static bool node_allowed(nodemask_t mask, int n)
+{
+	return !mask || (mask & (1UL << n));
+}
+
+struct folio *gs_folio_alloc_order0_node(gfp_t gfp, int nid, nodemask_t mask)
+{
+	unsigned int tries = (gfp & __GFP_THISNODE) ? 1 : gs_numa_nr_nodes();
+	struct page *page = NULL;
 	struct page_chunk *c;
-	struct page *page;
 	struct folio *folio;
 	unsigned long pfn;
 
 	/* The injector sees every allocation, not only those needing a chunk. */
 	if (gs_inject_should_fail(GS_SITE_PAGE_ALLOC, PAGE_SIZE, gfp))
 		return NULL;
-	if (!list_empty(&free_pages)) {
-		page = list_first_entry(&free_pages, struct page, lru);
-		list_del(&page->lru);
-	} else if ((carving && carving->next < CHUNK_PAGES) || !chunk_add(gfp)) {
-		page = pfn_to_page(carving->pfn + carving->next++);
-	} else {
+	if (nid < NUMA_NO_NODE || nid >= (int)gs_numa_nr_nodes())
 		return NULL;
+	/* One node: no order to walk. */
+	if (gs_numa_nr_nodes() == 1 && !mask)
+		page = take_page(0, gfp);
+	for (unsigned int i = 0; !page && i < tries; i++) {
+		int n = gs_numa_fallback_node(nid, i);
+
+		if (node_allowed(mask, n))
+			page = take_page(n, gfp);
 	}
+	if (!page)
+		return NULL;
 	pfn = page_to_pfn(page);
 	c = pfn_chunk(pfn);
 	c->nr_free--;
@@ -188,16 +235,43 @@ struct folio *gs_folio_alloc_order0(gfp_t gfp)
 
 struct folio *gs_folio_alloc_thp(gfp_t gfp)
 {
+	return gs_folio_alloc_thp_node(gfp, NUMA_NO_NODE, 0);
+}
+
+/* A free block of the first node in @nid's fallback order that @mask allows and has one. */
+static int thp_block(struct page_chunk *c, gfp_t gfp, int nid, nodemask_t mask)
+{
+	unsigned int tries = (gfp & __GFP_THISNODE) ? 1 : gs_numa_nr_nodes();
+
+	if (chunk_index_init())
+		return -ENOMEM;
+	for (unsigned int i = 0; i < tries; i++) {
+		int n = gs_numa_fallback_node(nid, i);
+
+		if (node_allowed(mask, n) &&
+		    !gs_physmem_alloc_huge_node(CHUNK_ORDER, n, chunk_backing,
+						gfp | __GFP_NOFAIL | __GFP_THISNODE, &c->pfn,
+						NULL)) {
+			c->nid = n;
+			return 0;
+		}
+	}
+	return -ENOMEM;
+}
+
+struct folio *gs_folio_alloc_thp_node(gfp_t gfp, int nid, nodemask_t mask)
+{
 	struct page_chunk *c;
 	struct folio *folio;
 
 	if (gs_inject_should_fail(GS_SITE_PAGE_ALLOC_THP, PAGE_SIZE << CHUNK_ORDER, gfp))
 		return NULL;
+	if (nid < NUMA_NO_NODE || nid >= (int)gs_numa_nr_nodes())
+		return NULL;
 	c = gs_alloc(GS_SITE_PAGE_ALLOC, sizeof(*c), gfp | __GFP_ZERO | __GFP_NOFAIL);
 	if (!c)
 		return NULL;
-	if (chunk_index_init() ||
-	    gs_physmem_alloc_huge(CHUNK_ORDER, chunk_backing, gfp | __GFP_NOFAIL, &c->pfn, NULL)) {
+	if (thp_block(c, gfp, nid, mask)) {
 		gs_free(GS_SITE_PAGE_ALLOC, c, sizeof(*c));
 		return NULL;
 	}
@@ -230,7 +304,7 @@ static void thp_free(struct page_chunk *c, struct folio *folio)
 
 static void page_free_to_list(struct page_chunk *c, struct page *page)
 {
-	list_add(&page->lru, &free_pages);
+	list_add(&page->lru, &free_pages[c->nid]);
 	nr_free++;
 	if (++c->nr_free == CHUNK_PAGES)
 		chunk_release(c);
@@ -278,5 +352,7 @@ unsigned long gs_page_alloc_unpoison_all(void)
 
 __attribute__((constructor)) static void page_alloc_init(void)
 {
+	for (unsigned int n = 0; n < GS_MAX_NUMNODES; n++)
+		INIT_LIST_HEAD(&free_pages[n]);
 	gs_folio_set_free_hook(GS_FOLIO_OTHER, page_alloc_free);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <valgrind/memcheck.h>
 #include <gmemsim/alloc.h>
+#include <gmemsim/numa.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/warn.h>
 #include <gmemsim/internal/metrics_int.h>
@@ -26,6 +27,9 @@
 #define CHUNK_IN_USE	    1UL
 #define CHUNK_BACKING_SHIFT 1
 #define CHUNK_BACKING_MASK  (3UL << CHUNK_BACKING_SHIFT)
+#define CHUNK_NODE_SHIFT    3 /* the node the page is on: 6 bits, GS_MAX_NUMNODES */
+#define CHUNK_NODE_MASK	    (63UL << CHUNK_NODE_SHIFT)
+#define CHUNK_FLAGS	    (CHUNK_IN_USE | CHUNK_BACKING_MASK | CHUNK_NODE_MASK)
 #define MIN_ORDER	    9
 #define MAX_ORDER	    18
 
@@ -37,7 +41,7 @@ unsigned long gs_vmemmap_pfns;
 
 /*
  * Per 2 MiB of pfns: host address of the data (2 MiB aligned, so its low
- * bits are free) | backing << 1 | in use.
+ * bits are free) | node << 3 | backing << 1 | in use.
  */
 static uintptr_t *chunk_tab;
 /*
@@ -48,7 +52,6 @@ static uintptr_t *gig_tab;
 static unsigned long next_pfn = GS_PFN_BASE;
 static unsigned long free_ranges[MAX_ORDER + 1]; /* first free range of each order, 0: none */
 static struct gs_physmem_stats stats;
-static unsigned long mem_pfns = GS_PHYSMEM_DEFAULT_SIZE >> PAGE_SHIFT; /* the machine's memory */
 static int backing_override = -1; /* enum gs_backing every allocation gets, -1: as asked */
 static bool keep_vmemmap;	  /* freed 2 MiB pages zero their struct pages in place */
 
@@ -118,15 +121,41 @@ int gs_physmem_set_size(unsigned long bytes)
 		return -EINVAL;
 	if (pfns < stats.pfns_in_use)
 		return -EBUSY;
-	mem_pfns = pfns;
-	return 0;
+	/* The nodes share the new size as they shared the old one. */
+	return gs_numa_resize(pfns, 1UL << MIN_ORDER);
 }
 
 unsigned long gs_physmem_size(void)
 {
 	if (gs_physmem_init())
 		return 0;
-	return min_t(unsigned long, mem_pfns, capacity_pfns()) << PAGE_SHIFT;
+	return min_t(unsigned long, gs_numa_total_pages(), capacity_pfns()) << PAGE_SHIFT;
+}
+
+int gs_physmem_set_nodes(unsigned int nr)
+{
+	if (gs_physmem_init())
+		return -ENOMEM;
+	return gs_numa_configure(nr, gs_physmem_size() >> PAGE_SHIFT, 1UL << MIN_ORDER);
+}
+
+int gs_physmem_set_node_size(int nid, unsigned long bytes)
+{
+	unsigned long pfns = bytes >> PAGE_SHIFT, others;
+
+	if (gs_physmem_init())
+		return -ENOMEM;
+	if (nid < 0 || (unsigned int)nid >= gs_numa_nr_nodes() || !IS_ALIGNED(bytes, PAGE_SIZE))
+		return -EINVAL;
+	others = gs_numa_total_pages() - gs_numa_node_pages(nid);
+	if (pfns > capacity_pfns() || others > capacity_pfns() - pfns)
+		return -EINVAL;
+	return gs_numa_set_node_pages(nid, pfns, 1UL << MIN_ORDER);
+}
+
+unsigned long gs_physmem_node_free_pages(int nid)
+{
+	return gs_numa_node_free(nid);
 }
 
 unsigned long gs_physmem_free_pages(void)
@@ -310,7 +339,8 @@ static uintptr_t *table_for(unsigned int order, unsigned int *shift)
 	return order >= GIG_SHIFT ? gig_tab : chunk_tab;
 }
 
-static void set_chunks(unsigned long pfn, unsigned int order, void *data, enum gs_backing b)
+static void set_chunks(unsigned long pfn, unsigned int order, void *data, enum gs_backing b,
+		       int nid)
 {
 	unsigned int shift;
 	uintptr_t *tab = table_for(order, &shift);
@@ -318,8 +348,8 @@ static void set_chunks(unsigned long pfn, unsigned int order, void *data, enum g
 	for (unsigned long i = 0; i < (1UL << order) >> shift; i++) {
 		uintptr_t addr = data ? (uintptr_t)data + (i << (shift + PAGE_SHIFT)) : 0;
 
-		tab[(pfn >> shift) + i] =
-			addr | ((uintptr_t)b << CHUNK_BACKING_SHIFT) | CHUNK_IN_USE;
+		tab[(pfn >> shift) + i] = addr | ((uintptr_t)nid << CHUNK_NODE_SHIFT) |
+					  ((uintptr_t)b << CHUNK_BACKING_SHIFT) | CHUNK_IN_USE;
 	}
 }
 
@@ -332,15 +362,39 @@ static void clear_chunks(unsigned long pfn, unsigned int order)
 		tab[(pfn >> shift) + i] = 0;
 }
 
+/*
+ * The node a page of 2^@order pfns comes from: @nid if it has room, else
+ * (unless __GFP_THISNODE) the next one in its fallback order that has.
+ */
+static int pick_node(int nid, unsigned int order, gfp_t gfp)
+{
+	unsigned int tries = (gfp & __GFP_THISNODE) ? 1 : gs_numa_nr_nodes();
+
+	for (unsigned int i = 0; i < tries; i++) {
+		int n = gs_numa_fallback_node(nid, i);
+
+		if (gs_numa_node_free(n) >= 1UL << order)
+			return n;
+	}
+	return NUMA_NO_NODE;
+}
+
 int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, unsigned long *pfn,
 			  enum gs_backing *got)
+{
+	return gs_physmem_alloc_huge_node(order, NUMA_NO_NODE, want, gfp, pfn, got);
+}
+
+int gs_physmem_alloc_huge_node(unsigned int order, int nid, enum gs_backing want, gfp_t gfp,
+			       unsigned long *pfn, enum gs_backing *got)
 {
 	size_t len = PAGE_SIZE << order;
 	enum gs_backing b;
 	void *data;
 	unsigned long p;
 
-	if (order < MIN_ORDER || order > MAX_ORDER || (unsigned int)want > GS_BACKING_NONE)
+	if (order < MIN_ORDER || order > MAX_ORDER || (unsigned int)want > GS_BACKING_NONE ||
+	    nid < NUMA_NO_NODE || nid >= (int)gs_numa_nr_nodes())
 		return -EINVAL;
 	if (backing_override >= 0)
 		want = (enum gs_backing)backing_override;
@@ -348,6 +402,9 @@ int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, u
 		return -ENOMEM;
 	/* The machine's memory is used up: the buddy allocator has no such page. */
 	if (gs_physmem_free_pages() < 1UL << order)
+		return -ENOMEM;
+	nid = pick_node(nid, order, gfp);
+	if (nid == NUMA_NO_NODE)
 		return -ENOMEM;
 	if (!gs_charge(GS_SITE_PHYSMEM_HUGE, len, gfp))
 		return -ENOMEM;
@@ -359,10 +416,11 @@ int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, u
 		gs_uncharge(GS_SITE_PHYSMEM_HUGE, len);
 		return -ENOMEM;
 	}
-	set_chunks(p, order, data, b);
+	set_chunks(p, order, data, b, nid);
 	stats.huge_pages[b]++;
 	stats.data_bytes += data ? len : 0;
 	stats.pfns_in_use += 1UL << order;
+	gs_numa_charge(nid, 1L << order);
 	gs_metrics_vmemmap_add((long long)sizeof(struct page) << order);
 	*pfn = p;
 	if (got)
@@ -400,10 +458,19 @@ enum gs_backing gs_pfn_backing(unsigned long pfn)
 	return (enum gs_backing)((chunk(pfn) & CHUNK_BACKING_MASK) >> CHUNK_BACKING_SHIFT);
 }
 
+int gs_pfn_to_nid(unsigned long pfn)
+{
+	uintptr_t c = chunk(pfn);
+
+	if (!(c & CHUNK_IN_USE))
+		return NUMA_NO_NODE;
+	return (int)((c & CHUNK_NODE_MASK) >> CHUNK_NODE_SHIFT);
+}
+
 void *gs_pfn_to_virt(unsigned long pfn)
 {
 	unsigned int shift;
-	uintptr_t c = chunk_shift(pfn, &shift) & ~(CHUNK_IN_USE | CHUNK_BACKING_MASK);
+	uintptr_t c = chunk_shift(pfn, &shift) & ~CHUNK_FLAGS;
 
 	if (!c)
 		return NULL;
@@ -487,6 +554,7 @@ static void free_huge(unsigned long pfn, unsigned int order, bool resident,
 	unsigned long nr = 1UL << order;
 	enum gs_backing b = gs_pfn_backing(pfn);
 	void *data = gs_pfn_to_virt(pfn);
+	int nid = gs_pfn_to_nid(pfn);
 	uint8_t *vm;
 	size_t len;
 
@@ -508,6 +576,7 @@ static void free_huge(unsigned long pfn, unsigned int order, bool resident,
 	stats.huge_pages[b]--;
 	stats.data_bytes -= data ? PAGE_SIZE << order : 0;
 	stats.pfns_in_use -= nr;
+	gs_numa_charge(nid, -(long)nr);
 	gs_metrics_vmemmap_add(-(long long)(nr * sizeof(struct page)));
 	gs_uncharge(GS_SITE_PHYSMEM_HUGE, PAGE_SIZE << order);
 }

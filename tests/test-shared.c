@@ -18,8 +18,9 @@ static const char text[] = "note shared library\n"
 
 int main(void)
 {
-	static const char *const verbs[] = {"note", "inject", "hugetlb", "hpage", "gmem", "falloc"};
-	static const char *const modules[] = {"core", "hugetlb", "gmem"};
+	static const char *const verbs[] = {"note",   "inject", "hugetlb", "hpage", "gmem",
+					    "falloc", "numa",	"mbind",   "where"};
+	static const char *const modules[] = {"core", "numa", "hugetlb", "gmem"};
 	struct gs_scenario_opts o = {.quiet = true};
 	struct gs_scenario *s;
 	struct gs_state *st;

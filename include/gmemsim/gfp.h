@@ -21,6 +21,7 @@ typedef unsigned int gfp_t;
 #define __GFP_RETRY_MAYFAIL  0x100u
 #define __GFP_NORETRY	     0x200u
 #define __GFP_ACCOUNT	     0x400u /* charged to the caller's memcg */
+#define __GFP_THISNODE	     0x800u /* the node asked for or nothing: no fallback */
 
 #define __GFP_RECLAIM	     (__GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM)
 

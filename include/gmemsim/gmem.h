@@ -16,6 +16,7 @@
 #include <gmemsim/compiler.h>
 #include <gmemsim/hugetlb.h>
 #include <gmemsim/maple_tree.h>
+#include <gmemsim/mempolicy.h>
 #include <gmemsim/xarray.h>
 
 /* fallocate() modes (include/uapi/linux/falloc.h). */
@@ -220,6 +221,9 @@ struct gs_gmem_vm_info {
  * @strategy: the creating VM's strategy's ops (they live as long as the
  *            process): its ABI-3 hooks decide for the file's life; NULL
  *            without a VM (the kernel's rules)
+ * @policy: the memory policy of each range of file pages, set by mbind() on
+ *          a mapping (the inode's shared policy of the guest_memfd NUMA
+ *          series); allocations follow it
  */
 struct gmem_inode {
 	loff_t size;
@@ -240,6 +244,7 @@ struct gmem_inode {
 	bool thp;
 	bool preallocating;
 	const struct gs_strategy_ops *strategy;
+	struct shared_policy policy;
 };
 
 /**
@@ -796,5 +801,33 @@ GS_API void gs_lru_add_folio(struct folio *folio);
  * Context: process context.
  */
 GS_API void lru_add_drain_all(void);
+
+/**
+ * kvm_gmem_set_policy() - the memory policy of pages of a mapping
+ * @vma: a mapping of a guest_memfd file
+ * @first: the first page, counted from the start of the mapping
+ * @nr: pages, all inside the mapping
+ * @pol: the policy; NULL or MPOL_DEFAULT: none (the task's, local)
+ *
+ * What mbind() reaches through the mapping's ->set_policy: the file's
+ * shared policy for those file pages (mpol_set_shared_policy()). Pages
+ * already allocated stay where they are.
+ *
+ * Context: process context (may sleep).
+ * Return: 0, -EINVAL for a range outside the mapping, -ENOMEM (nothing
+ * changed).
+ */
+GS_API int kvm_gmem_set_policy(struct gmem_vma *vma, pgoff_t first, pgoff_t nr,
+			       const struct mempolicy *pol);
+
+/**
+ * kvm_gmem_get_policy() - the policy of one page of a mapping (->get_policy)
+ * @vma: a mapping of a guest_memfd file
+ * @page: the page, counted from the start of the mapping
+ *
+ * Context: any.
+ * Return: the policy (valid until the next change), NULL for none.
+ */
+GS_API const struct mempolicy *kvm_gmem_get_policy(const struct gmem_vma *vma, pgoff_t page);
 
 #endif /* GMEMSIM_GMEM_H */

@@ -64,6 +64,23 @@ GS_API const struct gs_hugetlb_backend *hugetlb_backend(void);
 GS_API int set_max_huge_pages(struct hstate *h, unsigned long count);
 
 /**
+ * hugetlb_set_node_huge_pages() - resize node @nid's persistent pool, as
+ * writing /sys/devices/system/node/node@nid/hugepages/.../nr_hugepages
+ * @h: the pool
+ * @nid: an existing node
+ * @count: the node's new persistent size
+ *
+ * set_max_huge_pages() for the whole pool at @count plus the other nodes'
+ * persistent pages, growing with pages of @nid only (__GFP_THISNODE) and
+ * shrinking by free pages of @nid only. The global counters stay the sums
+ * of the nodes'.
+ *
+ * Context: process context (may sleep); takes hugetlb_lock.
+ * Return: 0, or -EINVAL for no such node.
+ */
+GS_API int hugetlb_set_node_huge_pages(struct hstate *h, int nid, unsigned long count);
+
+/**
  * hugetlb_set_overcommit() - set nr_overcommit_hugepages
  * @h: the pool
  * @count: the most surplus pages allowed from now on
@@ -170,14 +187,15 @@ GS_API struct hugepage_subpool *hugetlb_gmem_new_subpool(struct hstate *h, long 
 
 /* --- allocation and free --- */
 
-/* A memory policy; gmemsim has one node, so every policy resolves to it. */
+/* A memory policy (<gmemsim/mempolicy.h>): which nodes a page may come from. */
 struct mempolicy;
 
 /**
  * hugetlb_alloc_folio() - allocate a huge page from a pool
  * @h: the pool
- * @mpol: memory policy (NULL: the default); one node, so only recorded
- * @ilx: interleave index under @mpol
+ * @mpol: memory policy (NULL: the default, the task's node first)
+ * @ilx: interleave index under @mpol: the file index (pages interleave by
+ *       huge page, @ilx >> the page's order)
  * @charge_cgroup_rsvd: also charge the current cgroup's rsvd counter for
  *                      the page, uncharged when it is freed (the caller
  *                      holds no cgroup reservation for it)
@@ -187,8 +205,9 @@ struct mempolicy;
  *
  * The shape of alloc_hugetlb_folio() once the guest_memfd HugeTLB series
  * separates it from VMAs. Charges the current cgroup's usage counter, takes
- * a free page or, failing that, a surplus page from the host (within
- * nr_overcommit_hugepages), and marks a page that consumed a reservation
+ * a free page on a node @mpol allows (in the fallback order of the node it
+ * prefers) or, failing that, a surplus page from the host on such a node
+ * (within nr_overcommit_hugepages), and marks a page that consumed a reservation
  * HPG_restore_reserve so that freeing it unused gives the reservation back.
  *
  * Context: process context (may sleep); takes hugetlb_lock.
@@ -197,8 +216,9 @@ struct mempolicy;
  * ERR_PTR(-EINVAL), with a WARN, when asked to consume a reservation that
  * does not exist. Nothing changed on failure.
  */
-GS_API struct folio *hugetlb_alloc_folio(struct hstate *h, struct mempolicy *mpol, pgoff_t ilx,
-					 bool charge_cgroup_rsvd, bool use_existing_reservation);
+GS_API struct folio *hugetlb_alloc_folio(struct hstate *h, const struct mempolicy *mpol,
+					 pgoff_t ilx, bool charge_cgroup_rsvd,
+					 bool use_existing_reservation);
 
 /**
  * hugetlb_file_alloc_folio() - allocate a huge page for a file using @spool
@@ -227,7 +247,7 @@ GS_API struct folio *hugetlb_alloc_folio(struct hstate *h, struct mempolicy *mpo
  * (cgroup limit) under hugetlbfs rules. Nothing changed on failure.
  */
 GS_API struct folio *hugetlb_file_alloc_folio(struct hugepage_subpool *spool,
-					      struct mempolicy *mpol, pgoff_t ilx);
+					      const struct mempolicy *mpol, pgoff_t ilx);
 
 /**
  * free_huge_folio() - take back a huge page whose last reference is gone

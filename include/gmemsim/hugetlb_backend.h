@@ -29,12 +29,18 @@ struct folio;
  *                against it before looping, so that asking for more than
  *                the machine holds fails, or stops, at once. NULL: no bound.
  * @ctx: the backend's own state
+ * @alloc_fresh_node: as @alloc_fresh, from node @nid and no other
+ *                    (__GFP_THISNODE). NULL: @alloc_fresh, whatever the node.
+ * @nr_available_node: as @nr_available, for node @nid. NULL: @nr_available.
  */
 struct gs_hugetlb_backend {
 	struct folio *(*alloc_fresh)(void *ctx, unsigned int order, gfp_t gfp);
 	int (*free_fresh)(void *ctx, struct folio *folio);
 	unsigned long (*nr_available)(void *ctx, unsigned int order);
 	void *ctx;
+	/* Optional, for memory nodes: a page from node @nid only, and what that node could give. */
+	struct folio *(*alloc_fresh_node)(void *ctx, unsigned int order, int nid, gfp_t gfp);
+	unsigned long (*nr_available_node)(void *ctx, unsigned int order, int nid);
 };
 
 /**

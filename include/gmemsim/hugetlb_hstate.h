@@ -13,6 +13,7 @@
 #include <gmemsim/compiler.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/list.h>
+#include <gmemsim/numa.h>
 #include <gmemsim/spinlock.h>
 
 #define HUGE_MAX_HSTATE 2
@@ -36,6 +37,12 @@
  * @nr_overcommit_huge_pages: the most surplus pages allowed
  * @hugepage_freelist: free pages (folio->lru), refcount 0
  * @hugepage_activelist: pages in use (folio->lru), except split ones
+ * @nr_huge_pages_node: @nr_huge_pages of each node (nodeN/hugepages/.../nr_hugepages
+ *                      counts these less the node's surplus)
+ * @free_huge_pages_node: @free_huge_pages of each node
+ * @surplus_huge_pages_node: @surplus_huge_pages of each node
+ * @next_nid_to_alloc: the node the pool grows on next (round robin)
+ * @next_nid_to_free: the node the pool shrinks on next (round robin)
  */
 struct hstate {
 	unsigned int order;
@@ -49,6 +56,11 @@ struct hstate {
 	unsigned long nr_overcommit_huge_pages;
 	struct list_head hugepage_freelist;
 	struct list_head hugepage_activelist;
+	unsigned long nr_huge_pages_node[GS_MAX_NUMNODES];
+	unsigned long free_huge_pages_node[GS_MAX_NUMNODES];
+	unsigned long surplus_huge_pages_node[GS_MAX_NUMNODES];
+	int next_nid_to_alloc;
+	int next_nid_to_free;
 };
 
 extern GS_API struct hstate hstates[HUGE_MAX_HSTATE];

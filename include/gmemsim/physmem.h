@@ -90,6 +90,37 @@ GS_API unsigned long gs_physmem_size(void);
 GS_API unsigned long gs_physmem_free_pages(void);
 
 /**
+ * gs_physmem_set_nodes() - split the machine's memory into @nr nodes
+ * @nr: 1 to GS_MAX_NUMNODES (<gmemsim/numa.h>)
+ *
+ * Each node gets an equal share of gs_physmem_size() in whole 2 MiB, the
+ * last one what is left; gs_physmem_set_size() later keeps the split.
+ * The task's node (gs_numa_local_node()) becomes 0 if it no longer exists.
+ *
+ * Context: process context, nothing allocated.
+ * Return: 0, -EINVAL for 0 or more than GS_MAX_NUMNODES nodes or a share
+ * below 2 MiB, -EBUSY while memory is in use, -ENOMEM without a vmemmap.
+ */
+GS_API int gs_physmem_set_nodes(unsigned int nr);
+
+/**
+ * gs_physmem_set_node_size() - the memory of node @nid
+ * @nid: an existing node
+ * @bytes: a multiple of 2 MiB; every node together at most what the
+ *         vmemmap covers
+ *
+ * The machine's size becomes the sum of its nodes'.
+ *
+ * Context: process context.
+ * Return: 0, -EINVAL (no such node, 0, unaligned, too large), -EBUSY when
+ * more than @bytes of the node is in use, -ENOMEM without a vmemmap.
+ */
+GS_API int gs_physmem_set_node_size(int nid, unsigned long bytes);
+
+/** gs_physmem_node_free_pages() - base pages of node @nid not allocated */
+GS_API unsigned long gs_physmem_node_free_pages(int nid);
+
+/**
  * gs_physmem_override_backing() - one data backing for every page of every size
  * @backing: an enum gs_backing that every allocation gets from now on,
  *           whatever its caller asks (GS_BACKING_NONE: metadata only, so
@@ -139,6 +170,23 @@ GS_API void gs_physmem_progress(const char *what, unsigned long done, unsigned l
  */
 GS_API int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp,
 				 unsigned long *pfn, enum gs_backing *got);
+
+/**
+ * gs_physmem_alloc_huge_node() - gs_physmem_alloc_huge() from node @nid
+ * @order: as gs_physmem_alloc_huge()
+ * @nid: the preferred node; NUMA_NO_NODE: the task's (gs_numa_local_node())
+ * @want: as gs_physmem_alloc_huge()
+ * @gfp: with __GFP_THISNODE, only @nid; else @nid, then the others in
+ *       its fallback order (gs_numa_fallback_node())
+ * @pfn: as gs_physmem_alloc_huge()
+ * @got: as gs_physmem_alloc_huge()
+ *
+ * Context: process context (may sleep).
+ * Return: 0, -EINVAL for a bad order or node, -ENOMEM (no allowed node
+ * has room, or as gs_physmem_alloc_huge()).
+ */
+GS_API int gs_physmem_alloc_huge_node(unsigned int order, int nid, enum gs_backing want, gfp_t gfp,
+				      unsigned long *pfn, enum gs_backing *got);
 
 /**
  * gs_physmem_keep_vmemmap() - zero the struct pages of freed 2 MiB pages in place
@@ -202,6 +250,9 @@ GS_API void gs_physmem_free_huge_resident(unsigned long pfn, unsigned int order,
 
 /** pfn_valid() - @pfn belongs to an allocated huge page */
 GS_API bool pfn_valid(unsigned long pfn);
+
+/** gs_pfn_to_nid() - the node of the page holding @pfn (page_to_nid()), NUMA_NO_NODE if none */
+GS_API int gs_pfn_to_nid(unsigned long pfn);
 
 /** gs_pfn_to_virt() - host address of the data of @pfn, or NULL when metadata-only */
 GS_API void *gs_pfn_to_virt(unsigned long pfn);

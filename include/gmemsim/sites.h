@@ -29,6 +29,7 @@
 	X(HUGETLB_ALLOC_FRESH, "hugetlb.alloc_fresh", "not an allocation: the host having no fresh huge page for a pool or a surplus page") \
 	X(HUGETLB_SUBPOOL, "hugetlb.subpool", "struct hugepage_subpool (hugetlbfs mount or guest_memfd file)") \
 	X(HUGETLB_CGROUP, "hugetlb.cgroup", "struct hugetlb_cgroup of a cgroup created under the root") \
+	X(MPOL_SP_NODE,   "mempolicy.sp_node", "a range of a file's shared memory policy (mbind() on a mapping of a guest_memfd file)") \
 	/* guest_memfd */ \
 	X(PAGE_ALLOC,     "page_alloc",     "an order-0 page (and the 2M chunks they are carved from)") \
 	X(GMEM_INODE,     "gmem.inode",     "a guest_memfd inode: size, flags, filemap, shareability (kvm_gmem_create)") \

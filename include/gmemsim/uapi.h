@@ -394,4 +394,82 @@ GS_API void gs_uapi_destroy(struct gs_uapi *u);
  */
 GS_API void gs_uapi_reset(void);
 
+/* --- memory policy: mbind(), get_mempolicy(), move_pages() (memory nodes) --- */
+
+/**
+ * gs_mbind() - mbind(2) on mappings of guest_memfd files
+ * @addr: page-aligned start
+ * @len: bytes, rounded up to whole pages; 0 does nothing
+ * @mode: MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE,
+ *        MPOL_LOCAL, MPOL_PREFERRED_MANY or GS_MPOL_WEIGHTED_INTERLEAVE,
+ *        with MPOL_F_STATIC_NODES / MPOL_F_RELATIVE_NODES /
+ *        MPOL_F_NUMA_BALANCING
+ * @nodemask: the nodes (NULL: none)
+ * @maxnode: bits of @nodemask to read, plus one (the syscall's count)
+ * @flags: MPOL_MF_STRICT, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
+ *
+ * Each mapping in the range sets the policy of its file pages in the
+ * inode's shared policy (kvm_gmem_set_policy()): pages allocated later, by
+ * a fault or fallocate, through any mapping or none, follow it. Pages
+ * already allocated stay where they are: guest_memfd folios cannot be
+ * migrated, so MPOL_MF_MOVE moves nothing, and with MPOL_MF_STRICT a mapped
+ * page off the policy's nodes is -EIO (after setting the policy when a move
+ * was asked for, before it otherwise, as do_mbind()). The process may
+ * MPOL_MF_MOVE_ALL (it has CAP_SYS_NICE, as selftests run as root).
+ *
+ * Context: process context; the current process's mappings.
+ * Return: 0, or -1 with errno: EINVAL (bad mode, mode flags or @flags;
+ * unaligned @addr; @addr + @len wraps (a @len that wraps to 0 when rounded
+ * up to pages is 0, nothing to do); a mask with bits beyond
+ * GS_MAX_NUMNODES or @maxnode beyond a page of bits; a mask empty or
+ * without an existing node where the mode needs one; a mask with
+ * MPOL_DEFAULT or MPOL_LOCAL), EFAULT (part of the range is not mapped;
+ * nothing set), EIO (see above), ENOMEM (nothing set in the mapping that
+ * failed; earlier mappings of the range keep the new policy).
+ */
+GS_API int gs_mbind(void *addr, unsigned long len, int mode, const unsigned long *nodemask,
+		    unsigned long maxnode, unsigned int flags);
+
+/**
+ * gs_get_mempolicy() - get_mempolicy(2)
+ * @mode: set to the policy's mode | mode flags, or with MPOL_F_NODE to the
+ *        node (may be NULL)
+ * @nodemask: set to the policy's nodes (may be NULL)
+ * @maxnode: bits of @nodemask, at least gs_numa_nr_nodes()
+ * @addr: with MPOL_F_ADDR, an address in a mapping; else NULL
+ * @flags: MPOL_F_ADDR (the policy of the file page at @addr), MPOL_F_NODE
+ *         (with MPOL_F_ADDR: the node of that page, faulting it in as
+ *         get_user_pages() does), MPOL_F_MEMS_ALLOWED (every node, alone)
+ *
+ * Without MPOL_F_ADDR the process's own policy is asked for: the default
+ * (the process sets none).
+ *
+ * Context: process context.
+ * Return: 0, or -1 with errno: EINVAL (bad @flags, @maxnode below the
+ * number of nodes or beyond a page, @addr without MPOL_F_ADDR,
+ * MPOL_F_NODE alone; a @nodemask of more than a page, after @mode was
+ * written), EFAULT (@addr in no mapping, or its page cannot be faulted in).
+ */
+GS_API int gs_get_mempolicy(int *mode, unsigned long *nodemask, unsigned long maxnode, void *addr,
+			    unsigned long flags);
+
+/**
+ * gs_move_pages() - move_pages(2) of the calling process
+ * @pid: 0 or the process's own pid
+ * @count: entries of @pages, @nodes and @status
+ * @pages: addresses
+ * @nodes: NULL to ask where each page is; else the node for each
+ * @status: set per page: its node, -EFAULT (no mapping there), -ENOENT
+ *          (not faulted into the mapping); with @nodes, -EBUSY for a page
+ *          on another node (guest_memfd folios do not migrate)
+ * @flags: MPOL_MF_MOVE or MPOL_MF_MOVE_ALL
+ *
+ * Context: process context.
+ * Return: 0, or -1 with errno: EINVAL (@flags), ESRCH (another pid),
+ * ENODEV (a node of @nodes without memory; nothing reported), EINVAL (a
+ * node of @nodes beyond GS_MAX_NUMNODES).
+ */
+GS_API long gs_move_pages(int pid, unsigned long count, void **pages, const int *nodes, int *status,
+			  int flags);
+
 #endif /* GMEMSIM_UAPI_H */

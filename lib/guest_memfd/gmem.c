@@ -92,6 +92,7 @@ static void gmem_inode_free(struct gmem_inode *inode)
 	if (WARN_ON(inode->merge_reserve))
 		kvm_gmem_merge_reserve_free(inode);
 	mtree_destroy(&inode->shareability);
+	mpol_free_shared_policy(&inode->policy);
 	if (inode->spool)
 		hugepage_put_subpool(inode->spool);
 	gs_free(GS_SITE_GMEM_INODE, inode, sizeof(*inode));
@@ -103,6 +104,7 @@ static int gmem_inode_init(struct gmem_inode *inode, const struct gs_gmem_vm_inf
 	enum kvm_gmem_shareability s =
 		(flags & GS_GUEST_MEMFD_FLAG_INIT_SHARED) ? SHAREABILITY_ALL : SHAREABILITY_GUEST;
 
+	mpol_shared_policy_init(&inode->policy);
 	inode->size = size;
 	inode->flags = flags;
 	inode->page_order = page_order;
@@ -277,13 +279,22 @@ void kvm_gmem_zero_folio(struct folio *folio)
  */
 static struct folio *gmem_alloc_folio(struct gmem_inode *inode, pgoff_t index, pgoff_t *base)
 {
+	/* The file's policy for the page (kvm_gmem_get_folio() with the inode's policy). */
+	const struct mempolicy *pol =
+		inode->policy.nr ? mpol_shared_policy_lookup(&inode->policy, index) : NULL;
 	struct folio *folio;
+	nodemask_t mask;
+	int nid;
 
 	if (inode->thp)
 		return kvm_gmem_thp_alloc(inode, index, base);
-	if (!inode->spool)
+	if (!inode->spool && !pol)
 		return gs_folio_alloc_order0(GFP_KERNEL);
-	folio = hugetlb_file_alloc_folio(inode->spool, NULL, index);
+	if (!inode->spool) {
+		gs_mpol_nodes(pol, index, &nid, &mask);
+		return gs_folio_alloc_order0_node(GFP_KERNEL, nid, mask);
+	}
+	folio = hugetlb_file_alloc_folio(inode->spool, pol, index);
 	return IS_ERR(folio) ? NULL : folio;
 }
 
@@ -594,6 +605,9 @@ void kvm_gmem_dump_state(struct gs_state *st, const char *path, struct gmem_inod
 		gs_state_add(st, p, "ref", "%d", folio_ref_count(folio));
 		gs_state_add(st, p, "map", "%d", folio_mapcount(folio));
 		gs_state_add(st, p, "flags", "0x%lx", folio->flags);
+		/* Where it is, once there is more than one place (fail-nth compares placement). */
+		if (gs_numa_nr_nodes() > 1)
+			gs_state_add(st, p, "node", "%d", gs_pfn_to_nid(folio_pfn(folio)));
 		if (folio_test_hwpoison(folio)) {
 			unsigned long raw =
 				gs_raw_hwpoison_count(folio_pfn(folio), folio_nr_pages(folio));
@@ -613,6 +627,7 @@ void kvm_gmem_dump_state(struct gs_state *st, const char *path, struct gmem_inod
 		else
 			gs_state_add(st, p, "value", "bad %lu", v);
 	}
+	kvm_gmem_policy_state(st, path, inode);
 	if (inode->spool) {
 		snprintf(p, sizeof(p), "%s/spool", path);
 		gs_state_add(st, p, "used", "%ld", inode->spool->used_hpages);

@@ -76,16 +76,21 @@ struct folio *kvm_gmem_thp_alloc(struct gmem_inode *inode, pgoff_t index, pgoff_
 {
 	pgoff_t b = ALIGN_DOWN(index, THP_NR);
 	struct folio *folio = NULL;
+	nodemask_t mask;
+	int nid;
 
+	/* The file's memory policy places both sizes (a 2 MiB folio interleaves as one). */
+	gs_mpol_nodes(mpol_shared_policy_lookup(&inode->policy, b), b / THP_NR, &nid, &mask);
 	if (thp_wanted(inode, index, b))
-		folio = gs_folio_alloc_thp(GFP_KERNEL);
+		folio = gs_folio_alloc_thp_node(GFP_KERNEL, nid, mask);
 	if (folio) {
 		*base = b;
 		return folio;
 	}
 	gs_trace("gmem.thp_fallback", GS_TF_U("ino", inode->ino), GS_TF_X("index", index));
 	*base = index;
-	return gs_folio_alloc_order0(GFP_KERNEL);
+	gs_mpol_nodes(mpol_shared_policy_lookup(&inode->policy, index), index, &nid, &mask);
+	return gs_folio_alloc_order0_node(GFP_KERNEL, nid, mask);
 }
 
 /* The order-0 piece at @index, once the THP starting at @arg's page is split. */

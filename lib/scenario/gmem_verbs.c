@@ -1868,3 +1868,98 @@ struct kvm *gs_scenario_vm_kvm(struct gs_scenario *s, const char *name)
 
 	return vm && !vm->absent && !vm->sys->live && vm->fd >= 0 ? gs_uapi_kvm(vm->fd) : NULL;
 }
+
+/* --- SIMULATOR-ONLY: memory policy of a mapped file (mbind) and where its pages are --- */
+
+static const char *const mpol_mode_names[] = {
+	"default",	  "preferred",		 "bind", "interleave", "local",
+	"preferred-many", "weighted-interleave", NULL,
+};
+static const char *const mbind_flag_names[] = {"strict", "move", "move-all", NULL};
+
+static const struct gs_key mbind_keys[] = {
+	{"off", GS_ARG_U64, .required = true, .help = "offset in the mapping, in bytes"},
+	{"len", GS_ARG_U64, .required = true, .help = "bytes (rounded up to pages)"},
+	{"mode", GS_ARG_ENUM, .names = mpol_mode_names, .required = true, .help = "MPOL_* mode"},
+	{"nodes", GS_ARG_U64, .help = "node mask (bit n: node n); none: no mask"},
+	{"flags", GS_ARG_FLAGS, .names = mbind_flag_names, .help = "MPOL_MF_* flags"},
+	{NULL},
+};
+
+static int mbind_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	int ret;
+	struct gmem_obj *g = op_gmem(s, op, res, false, true, &ret);
+	unsigned long nodes = gs_op_u64(op, "nodes", 0);
+
+	if (!g)
+		return ret;
+	/* MPOL_MF_STRICT, _MOVE, _MOVE_ALL are bits 0, 1, 2, the names' order. */
+	if (gs_mbind((char *)g->map + gs_op_u64(op, "off", 0), gs_op_u64(op, "len", 0),
+		     (int)gs_op_u64(op, "mode", 0), gs_op_has(op, "nodes") ? &nodes : NULL,
+		     gs_op_has(op, "nodes") ? sizeof(nodes) * 8 : 0,
+		     (unsigned int)gs_op_u64(op, "flags", 0)))
+		res->ret = -errno;
+	return 0;
+}
+
+static const struct gs_verb verb_mbind = {
+	.name = "mbind",
+	.summary = "mbind() on the file's mapping: the inode's memory policy for those pages",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = mbind_keys,
+	.backends = GS_BACKEND_SIM,
+	.run = mbind_run,
+};
+
+static const char *const where_outputs[] = {"node", "policy", "policy_nodes", NULL};
+
+static int where_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	int ret, status, mode;
+	struct gmem_obj *g = op_gmem(s, op, res, false, true, &ret);
+	unsigned long mask = 0;
+	void *page;
+
+	if (!g)
+		return ret;
+	page = (char *)g->map + gs_op_u64(op, "off", 0);
+	/* move_pages() with no target: where the page is, if it is faulted in. */
+	if (gs_move_pages(0, 1, &page, NULL, &status, 0)) {
+		res->ret = -errno;
+		return 0;
+	}
+	if (gs_get_mempolicy(&mode, &mask, sizeof(mask) * 8, page, MPOL_F_ADDR)) {
+		res->ret = -errno;
+		return 0;
+	}
+	if (status < 0)
+		res->ret = status;
+	else
+		gs_result_set(res, "node", (uint64_t)status);
+	gs_result_set(res, "policy", (uint64_t)mode);
+	gs_result_set_hex(res, "policy_nodes", mask);
+	return 0;
+}
+
+static const struct gs_verb verb_where = {
+	.name = "where",
+	.summary = "the node of the mapped page at off (move_pages(), ENOENT if not faulted in) "
+		   "and its policy (get_mempolicy(MPOL_F_ADDR))",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = off_keys,
+	.outputs = where_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = where_run,
+};
+
+static const struct gs_verb *const gmem_numa_verbs[] = {&verb_mbind, &verb_where, NULL};
+
+static struct gs_scenario_module gmem_numa_module = {
+	.name = "gmem-numa",
+	.priority = GS_MODULE_PRIO_LAYER,
+	.verbs = gmem_numa_verbs,
+};
+GS_SCENARIO_MODULE(gmem_numa_module)

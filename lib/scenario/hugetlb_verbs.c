@@ -58,7 +58,8 @@ static int order_index(unsigned int order)
 	return -1;
 }
 
-static struct folio *host_alloc_fresh(void *ctx, unsigned int order, gfp_t gfp)
+/* NUMA_NO_NODE: the lower backend's own choice of node. */
+static struct folio *host_alloc_fresh_node(void *ctx, unsigned int order, int nid, gfp_t gfp)
 {
 	struct verbs_host *host = ctx;
 	int idx = order_index(order);
@@ -66,10 +67,18 @@ static struct folio *host_alloc_fresh(void *ctx, unsigned int order, gfp_t gfp)
 
 	if (idx < 0 || host->pages[idx] >= host->limit[idx])
 		return NULL;
-	folio = host->lower.alloc_fresh(host->lower.ctx, order, gfp);
+	if (nid != NUMA_NO_NODE && host->lower.alloc_fresh_node)
+		folio = host->lower.alloc_fresh_node(host->lower.ctx, order, nid, gfp);
+	else
+		folio = host->lower.alloc_fresh(host->lower.ctx, order, gfp);
 	if (folio)
 		host->pages[idx]++;
 	return folio;
+}
+
+static struct folio *host_alloc_fresh(void *ctx, unsigned int order, gfp_t gfp)
+{
+	return host_alloc_fresh_node(ctx, order, NUMA_NO_NODE, gfp);
 }
 
 static int host_free_fresh(void *ctx, struct folio *folio)
@@ -83,7 +92,7 @@ static int host_free_fresh(void *ctx, struct folio *folio)
 	return err;
 }
 
-static unsigned long host_nr_available(void *ctx, unsigned int order)
+static unsigned long host_nr_available_node(void *ctx, unsigned int order, int nid)
 {
 	struct verbs_host *host = ctx;
 	int idx = order_index(order);
@@ -93,9 +102,17 @@ static unsigned long host_nr_available(void *ctx, unsigned int order)
 		return 0;
 	/* host= may have been set below what the pools hold already. */
 	left = host->limit[idx] > host->pages[idx] ? host->limit[idx] - host->pages[idx] : 0;
-	if (host->lower.nr_available)
+	if (nid != NUMA_NO_NODE && host->lower.nr_available_node)
+		left = min_t(unsigned long, left,
+			     host->lower.nr_available_node(host->lower.ctx, order, nid));
+	else if (host->lower.nr_available)
 		left = min_t(unsigned long, left, host->lower.nr_available(host->lower.ctx, order));
 	return left;
+}
+
+static unsigned long host_nr_available(void *ctx, unsigned int order)
+{
+	return host_nr_available_node(ctx, order, NUMA_NO_NODE);
 }
 
 static const struct gs_hugetlb_backend verbs_backend = {
@@ -103,6 +120,8 @@ static const struct gs_hugetlb_backend verbs_backend = {
 	.free_fresh = host_free_fresh,
 	.nr_available = host_nr_available,
 	.ctx = &verbs_host,
+	.alloc_fresh_node = host_alloc_fresh_node,
+	.nr_available_node = host_nr_available_node,
 };
 
 /* --- shared helpers --- */
@@ -281,7 +300,10 @@ static int hugetlb_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 			verbs_host.limit[hstate_index(h)] = gs_op_u64(op, "host", 0);
 		if (gs_op_has(op, "overcommit"))
 			hugetlb_set_overcommit(h, gs_op_u64(op, "overcommit", 0));
-		if (gs_op_has(op, "nr"))
+		if (gs_op_has(op, "nr") && gs_op_has(op, "node"))
+			res->ret = hugetlb_set_node_huge_pages(h, (int)gs_op_u64(op, "node", 0),
+							       gs_op_u64(op, "nr", 0));
+		else if (gs_op_has(op, "nr"))
 			res->ret = set_max_huge_pages(h, gs_op_u64(op, "nr", 0));
 	} else if (!strcmp(op->target, "reserve")) {
 		res->ret = hugetlb_acct_memory(h, pages, !gs_op_u64(op, "nosurplus", 0));
@@ -297,6 +319,10 @@ static int hugetlb_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 		hugetlb_dump(gs_scenario_out(s));
 	}
 	set_pool_fields(res, h);
+	if (gs_op_has(op, "node") && gs_op_u64(op, "node", 0) < GS_MAX_NUMNODES) {
+		gs_result_set(res, "node_nr", h->nr_huge_pages_node[gs_op_u64(op, "node", 0)]);
+		gs_result_set(res, "node_free", h->free_huge_pages_node[gs_op_u64(op, "node", 0)]);
+	}
 	gs_result_set(res, "overcommit", h->nr_overcommit_huge_pages);
 	gs_result_set(res, "max", h->max_huge_pages);
 	return 0;
@@ -305,6 +331,8 @@ static int hugetlb_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 static const struct gs_key hugetlb_keys[] = {
 	{"size", GS_ARG_U64, .help = "huge page size: 2M (default) or 1G"},
 	{"nr", GS_ARG_U64, .help = "pool: persistent pool size (nr_hugepages)"},
+	{"node", GS_ARG_U64,
+	 .help = "pool: nr= is this node's pool (nodeN/hugepages/.../nr_hugepages)"},
 	{"overcommit", GS_ARG_U64, .help = "pool: nr_overcommit_hugepages"},
 	{"host", GS_ARG_U64, .help = "pool: huge pages of this size the host can still give"},
 	{"pages", GS_ARG_U64, .help = "reserve/unreserve: pages (hugetlb_acct_memory)"},
@@ -312,7 +340,8 @@ static const struct gs_key hugetlb_keys[] = {
 	{NULL},
 };
 
-static const char *const hugetlb_outputs[] = {POOL_OUTPUTS, "overcommit", "max", NULL};
+static const char *const hugetlb_outputs[] = {POOL_OUTPUTS, "overcommit", "max",
+					      "node_nr",    "node_free",  NULL};
 static const char *const pool_outputs[] = {POOL_OUTPUTS, NULL};
 
 static const struct gs_verb verb_hugetlb = {

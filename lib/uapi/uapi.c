@@ -1089,3 +1089,306 @@ void gs_uapi_destroy(struct gs_uapi *u)
 	current_uapi = old == u ? &init_uapi : old;
 	gs_free(GS_SITE_UAPI_FILES, u, sizeof(*u));
 }
+
+/* --- memory policy: mbind(), get_mempolicy(), move_pages() (mm/mempolicy.c, mm/migrate.c) --- */
+
+/* A mask the user gives as @maxnode bits: at most a page of them (get_nodes()). */
+#define GS_MPOL_MAXNODE_BITS (PAGE_SIZE * 8)
+
+/* sanitize_mpol_flags(): the mode and its flags. */
+static int mpol_check_mode(unsigned int mode, unsigned int mode_flags)
+{
+	if (mode >= GS_MPOL_MAX)
+		return -EINVAL;
+	if ((mode_flags & MPOL_F_STATIC_NODES) && (mode_flags & MPOL_F_RELATIVE_NODES))
+		return -EINVAL;
+	if ((mode_flags & MPOL_F_NUMA_BALANCING) && mode != MPOL_BIND &&
+	    mode != MPOL_PREFERRED_MANY)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * get_nodes(): the syscall reads @maxnode - 1 bits; bits past our node
+ * limit must be zero. Reads at most a page of the caller's mask.
+ */
+static int mpol_get_nodes(nodemask_t *nodes, const unsigned long *nmask, unsigned long maxnode)
+{
+	unsigned long bits = maxnode - 1;
+
+	*nodes = 0;
+	if (bits == 0 || !nmask)
+		return 0;
+	if (bits > GS_MPOL_MAXNODE_BITS)
+		return -EINVAL;
+	for (unsigned long w = 1; w < BITS_TO_LONGS(bits); w++) {
+		unsigned long valid = bits - w * BITS_PER_LONG;
+		unsigned long word = nmask[w];
+
+		if (valid < BITS_PER_LONG)
+			word &= (1UL << valid) - 1;
+		if (word)
+			return -EINVAL;
+	}
+	*nodes = bits < BITS_PER_LONG ? nmask[0] & ((1UL << bits) - 1) : nmask[0];
+	return 0;
+}
+
+/* The @n-th (mod its weight) node of @allowed: MPOL_F_RELATIVE_NODES' folding. */
+static nodemask_t mpol_relative(nodemask_t user, nodemask_t allowed)
+{
+	unsigned int w = (unsigned int)__builtin_popcountl(allowed);
+	nodemask_t out = 0;
+
+	for (unsigned int n = 0; w && n < GS_MAX_NUMNODES; n++) {
+		nodemask_t a = allowed;
+
+		if (!(user & (1UL << n)))
+			continue;
+		for (unsigned int k = n % w; k; k--)
+			a &= a - 1;
+		out |= a & -a;
+	}
+	return out;
+}
+
+/* mpol_new() and mpol_set_nodemask(): the policy @mode asks for, or NULL for the default. */
+static int mpol_build(unsigned int mode, unsigned int mode_flags, nodemask_t nodes,
+		      struct mempolicy *pol, bool *is_default)
+{
+	bool user_mask = mode_flags & (MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES);
+	nodemask_t allowed = gs_numa_all_nodes(), eff;
+
+	*is_default = false;
+	if (mode == MPOL_DEFAULT) {
+		*is_default = true;
+		return nodes ? -EINVAL : 0;
+	}
+	if (mode == MPOL_PREFERRED && !nodes) {
+		if (user_mask)
+			return -EINVAL;
+		mode = MPOL_LOCAL;
+	} else if (mode == MPOL_LOCAL) {
+		if (nodes || user_mask)
+			return -EINVAL;
+	} else if (!nodes) {
+		return -EINVAL;
+	}
+	*pol = (struct mempolicy){.mode = (unsigned short)mode,
+				  .flags = (unsigned short)mode_flags};
+	if (mode == MPOL_LOCAL)
+		return 0;
+	eff = (mode_flags & MPOL_F_RELATIVE_NODES) ? mpol_relative(nodes, allowed)
+						   : nodes & allowed;
+	/* Only nodes with memory count: none of them is no policy at all. */
+	if (!eff)
+		return -EINVAL;
+	pol->nodes = mode == MPOL_PREFERRED ? eff & -eff : eff;
+	pol->user_nodes = user_mask ? nodes : 0;
+	return 0;
+}
+
+/*
+ * The mapping holding @addr and where it ends, clipped to @end: mbind()
+ * walks the VMAs of its range in address order (a hole is EFAULT).
+ */
+static struct gs_map *mpol_next_map(uintptr_t addr, uintptr_t end, uintptr_t *stop)
+{
+	struct gs_map *map = map_holding(addr, 1);
+
+	if (map)
+		*stop = min_t(uintptr_t, end, map->addr + ALIGN(map->len, PAGE_SIZE));
+	return map;
+}
+
+/* Whether a mapped page of [start, stop) of @map lies off @pol's nodes (queue_folio_required()). */
+static bool mpol_misplaced(struct gs_map *map, uintptr_t start, uintptr_t stop,
+			   const struct mempolicy *pol)
+{
+	unsigned long first = (start - map->addr) >> PAGE_SHIFT;
+	unsigned long last = ((stop - map->addr) >> PAGE_SHIFT) - 1;
+	struct page *page;
+	unsigned long i;
+
+	xa_for_each_range (&map->vma->ptes, i, page, first, last)
+		if (!gs_mpol_allows(pol, gs_pfn_to_nid(page_to_pfn(page))))
+			return true;
+	return false;
+}
+
+/* Check the whole range, then set each mapping's part: do_mbind() after its checks. */
+static int mpol_apply(uintptr_t start, uintptr_t end, const struct mempolicy *pol,
+		      unsigned int flags)
+{
+	bool moving = flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL), misplaced = false;
+	uintptr_t a, stop;
+	struct gs_map *map;
+	int err;
+
+	for (a = start; a < end; a = stop) {
+		map = mpol_next_map(a, end, &stop);
+		if (!map)
+			return -EFAULT;
+		if ((flags & MPOL_MF_STRICT) && pol)
+			misplaced |= mpol_misplaced(map, a, stop, pol);
+	}
+	/* A strict check without a move fails before anything changes. */
+	if (misplaced && !moving)
+		return -EIO;
+	for (a = start; a < end; a = stop) {
+		map = mpol_next_map(a, end, &stop);
+		err = kvm_gmem_set_policy(map->vma, (a - map->addr) >> PAGE_SHIFT,
+					  (stop - a) >> PAGE_SHIFT, pol);
+		if (err)
+			return err;
+	}
+	/* The pages to move stay: guest_memfd folios do not migrate. */
+	return misplaced ? -EIO : 0;
+}
+
+int gs_mbind(void *addr, unsigned long len, int mode, const unsigned long *nodemask,
+	     unsigned long maxnode, unsigned int flags)
+{
+	unsigned int mode_flags = (unsigned int)mode & MPOL_MODE_FLAGS;
+	unsigned int lmode = (unsigned int)mode & ~(unsigned int)MPOL_MODE_FLAGS;
+	uintptr_t start = (uintptr_t)addr, end;
+	struct mempolicy pol;
+	bool is_default;
+	nodemask_t nodes;
+	int err;
+
+	err = mpol_check_mode(lmode, mode_flags);
+	if (!err)
+		err = mpol_get_nodes(&nodes, nodemask, maxnode);
+	if (err)
+		return fail(-err);
+	if (flags & ~(unsigned int)MPOL_MF_VALID)
+		return fail(EINVAL);
+	if (start & (PAGE_SIZE - 1))
+		return fail(EINVAL);
+	if (lmode == MPOL_DEFAULT)
+		flags &= ~(unsigned int)MPOL_MF_STRICT;
+	/* PAGE_ALIGN() as the kernel's: a length that wraps to 0 is nothing to do. */
+	end = start + ((len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
+	if (end < start)
+		return fail(EINVAL);
+	if (end == start)
+		return 0;
+	err = mpol_build(lmode, mode_flags, nodes, &pol, &is_default);
+	if (!err)
+		err = mpol_apply(start, end, is_default ? NULL : &pol, flags);
+	return err ? fail(-err) : 0;
+}
+
+/* copy_nodes_to_user(): @maxnode - 1 bits, whole words; words past ours are zero. */
+static int mpol_put_nodes(unsigned long *nmask, unsigned long maxnode, nodemask_t nodes)
+{
+	unsigned long bits = maxnode - 1, words = BITS_TO_LONGS(bits);
+
+	if (words * sizeof(long) > PAGE_SIZE)
+		return -EINVAL;
+	for (unsigned long w = 0; w < words; w++)
+		nmask[w] = 0;
+	if (words)
+		nmask[0] = bits < BITS_PER_LONG ? nodes & ((1UL << bits) - 1) : nodes;
+	return 0;
+}
+
+/* lookup_node(): fault the page at @addr in (a read, as get_user_pages()) and give its node. */
+static int mpol_lookup_node(uintptr_t addr)
+{
+	unsigned long pfn;
+	unsigned char byte;
+	int r = gs_uapi_access(addr & ~(uintptr_t)(PAGE_SIZE - 1), &byte, 1, false, NULL);
+
+	if (r == GS_SYS_SIGBUS)
+		return -EFAULT;
+	if (r)
+		return r;
+	if (!gs_uapi_mapped_pfn((void *)addr, &pfn))
+		return -EFAULT;
+	return gs_pfn_to_nid(pfn);
+}
+
+int gs_get_mempolicy(int *mode, unsigned long *nodemask, unsigned long maxnode, void *addr,
+		     unsigned long flags)
+{
+	const struct mempolicy *pol = NULL;
+	nodemask_t nodes = 0;
+	struct gs_map *map;
+	int val = 0;
+
+	if (nodemask && maxnode < gs_numa_nr_nodes())
+		return fail(EINVAL);
+	if (flags & ~(unsigned long)(MPOL_F_NODE | MPOL_F_ADDR | MPOL_F_MEMS_ALLOWED))
+		return fail(EINVAL);
+	if (flags & MPOL_F_MEMS_ALLOWED) {
+		if (flags & (MPOL_F_NODE | MPOL_F_ADDR))
+			return fail(EINVAL);
+		nodes = gs_numa_all_nodes();
+	} else {
+		if (flags & MPOL_F_ADDR) {
+			map = map_holding((uintptr_t)addr, 1);
+			if (!map)
+				return fail(EFAULT);
+			pol = kvm_gmem_get_policy(map->vma,
+						  ((uintptr_t)addr - map->addr) >> PAGE_SHIFT);
+		} else if (addr) {
+			return fail(EINVAL);
+		}
+		if (flags & MPOL_F_NODE) {
+			/* The task's own policy is the default: no interleave to ask the next node of. */
+			if (!(flags & MPOL_F_ADDR))
+				return fail(EINVAL);
+			val = mpol_lookup_node((uintptr_t)addr);
+			if (val < 0)
+				return fail(-val);
+		} else {
+			val = pol ? pol->mode | pol->flags : MPOL_DEFAULT;
+		}
+		if (pol)
+			nodes = (pol->flags & (MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES))
+					? pol->user_nodes
+					: pol->nodes;
+	}
+	/* The mode is written before the mask, which may still fail. */
+	if (mode)
+		*mode = val;
+	if (nodemask && mpol_put_nodes(nodemask, maxnode, nodes))
+		return fail(EINVAL);
+	return 0;
+}
+
+/* The node of the page mapped at @addr (follow_page(), no fault), or -EFAULT / -ENOENT. */
+static int page_node(const void *addr)
+{
+	unsigned long pfn;
+
+	if (!map_holding((uintptr_t)addr, 1))
+		return -EFAULT;
+	if (!gs_uapi_mapped_pfn(addr, &pfn))
+		return -ENOENT;
+	return gs_pfn_to_nid(pfn);
+}
+
+long gs_move_pages(int pid, unsigned long count, void **pages, const int *nodes, int *status,
+		   int flags)
+{
+	if (flags & ~(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL))
+		return fail(EINVAL);
+	if (pid && pid != getpid())
+		return fail(ESRCH);
+	/* Targets are checked before any page is looked at (do_pages_move()). */
+	for (unsigned long i = 0; nodes && i < count; i++) {
+		if (nodes[i] < 0 || nodes[i] >= GS_MAX_NUMNODES)
+			return fail(EINVAL);
+		if ((unsigned int)nodes[i] >= gs_numa_nr_nodes())
+			return fail(ENODEV);
+	}
+	for (unsigned long i = 0; i < count; i++) {
+		int nid = page_node(pages[i]);
+
+		status[i] = (nodes && nid >= 0 && nid != nodes[i]) ? -EBUSY : nid;
+	}
+	return 0;
+}

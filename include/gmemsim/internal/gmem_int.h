@@ -268,6 +268,10 @@ unsigned int gmem_strategy_free_split(const struct gmem_inode *inode, pgoff_t h)
  */
 struct folio *kvm_gmem_thp_alloc(struct gmem_inode *inode, pgoff_t index, pgoff_t *base);
 
+struct gs_state;
+/* The inode's memory policy ranges as state records (lib/guest_memfd/gmem_mempolicy.c). */
+void kvm_gmem_policy_state(struct gs_state *st, const char *path, const struct gmem_inode *inode);
+
 /*
  * kvm_gmem_thp_split() - split_huge_page() of a THP the page cache holds:
  * -EAGAIN while someone but the page cache and the host's mappings holds

@@ -10,6 +10,7 @@
 #define GMEMSIM_LIB_PAGE_ALLOC_H
 
 #include <gmemsim/gfp.h>
+#include <gmemsim/numa.h>
 #include <gmemsim/physmem.h>
 
 struct folio;
@@ -31,6 +32,23 @@ void gs_page_alloc_set_backing(enum gs_backing backing);
  * Return: a folio with one reference and no flags, or NULL (-ENOMEM).
  */
 struct folio *gs_folio_alloc_order0(gfp_t gfp);
+
+/**
+ * gs_folio_alloc_order0_node() - one order-0 folio from node @nid or, failing
+ * that, the next node in its fallback order
+ * @gfp: allocation flags; __GFP_THISNODE: @nid or nothing
+ * @nid: the preferred node, NUMA_NO_NODE for the task's
+ * @mask: the nodes allowed (0: any), a BIND policy's nodes
+ *
+ * __alloc_pages() with a preferred node and a node mask.
+ *
+ * Context: process context (may sleep).
+ * Return: as gs_folio_alloc_order0(); NULL also for no such node.
+ */
+struct folio *gs_folio_alloc_order0_node(gfp_t gfp, int nid, nodemask_t mask);
+
+/* gs_folio_alloc_thp() from node @nid (its fallback order, within @mask; 0: any). */
+struct folio *gs_folio_alloc_thp_node(gfp_t gfp, int nid, nodemask_t mask);
 
 /** gs_page_alloc_nr_free() - order-0 pages on the free list (for tests) */
 /*
