@@ -11,7 +11,7 @@ line range it had is printed, so every gap is visible in the output and listed i
 docs/FIDELITY.md.
 
 usage: kernel-test.py NAME --tarball T --member PATH --workdir DIR --disabled F
-       --summary REGEX -- CC... @@ CFLAGS... @@ LIBS...
+       --summary REGEX [--functions REGEX] -- CC... @@ CFLAGS... @@ LIBS...
 Exit: 0 all checks passed, 1 a check failed (or the file did not build), 77 no
 linux-source package (the reason is printed).
 """
@@ -58,8 +58,11 @@ def extract(tarball, member, workdir, members_file):
 
 
 def read_disabled(path, config):
-    """[(function, reason)] from a disable file: `name: reason`, or `name [key=value]:
-    reason` for a function disabled only in builds with that configuration; # comments."""
+    """[(function, lines, reason)] from a disable file: `name: reason`, or `name
+    [key=value]: reason` for a function disabled only in builds with that
+    configuration, or `name@L1,L2-L3: reason` for single-line statements of the
+    function (kernel file line numbers) disabled instead of the whole body; #
+    comments. lines is None for a whole function."""
     out = []
     if not os.path.exists(path):
         return out
@@ -71,13 +74,19 @@ def read_disabled(path, config):
             name, sep, reason = line.partition(':')
             if not sep or not reason.strip():
                 sys.exit(f'{path}:{n}: expected "function: reason"')
-            m = re.fullmatch(r'(\w+)\s*(?:\[(\w+=\w+)\])?', name.strip())
+            m = re.fullmatch(r'(\w+)(?:@([\d,-]+))?\s*(?:\[(\w+=\w+)\])?', name.strip())
             if not m:
-                sys.exit(f'{path}:{n}: expected "function [key=value]: reason"')
-            if m.group(2) and m.group(2) not in config:
+                sys.exit(f'{path}:{n}: expected "function[@lines] [key=value]: reason"')
+            if m.group(3) and m.group(3) not in config:
                 continue
-            cond = f' (in builds with {m.group(2)})' if m.group(2) else ''
-            out.append((m.group(1), reason.strip() + cond))
+            lines = None
+            if m.group(2):
+                lines = []
+                for part in m.group(2).split(','):
+                    lo, _, hi = part.partition('-')
+                    lines += range(int(lo), int(hi or lo) + 1)
+            cond = f' (in builds with {m.group(3)})' if m.group(3) else ''
+            out.append((m.group(1), lines, reason.strip() + cond))
     return out
 
 
@@ -98,14 +107,45 @@ def body_span(text, name):
     return None
 
 
+def disable_lines(text, name, lines, first, last, reason, path):
+    """The text with the given lines of function @name (body lines first-last)
+    replaced by an empty statement. Each must be one whole statement (ending in
+    ';'), so that this removes exactly one check; the line count stays the same."""
+    rows = text.split('\n')
+    for ln in lines:
+        code = re.sub(r'\s*(/\*.*\*/|//.*)$', '', rows[ln - 1]).strip()
+        if not first < ln < last or not code.endswith(';'):
+            sys.exit(f'{path}: line {ln} is not a one-line statement of {name} '
+                     f'(lines {first}-{last}): update the list')
+        rows[ln - 1] = ';'  # an empty statement: the line may be the body of an if
+    print(f'disabled: {len(lines)} statements of {name} (lines {compress(lines)}): {reason}')
+    return '\n'.join(rows)
+
+
+def compress(lines):
+    """'3086,3095,3100-3102' for sorted line numbers."""
+    out, start = [], None
+    for i, ln in enumerate(lines):
+        if start is None:
+            start = ln
+        if i + 1 == len(lines) or lines[i + 1] != ln + 1:
+            out.append(str(start) if start == ln else f'{start}-{ln}')
+            start = None
+    return ','.join(out)
+
+
 def disable(text, disabled, path):
-    """The text with each disabled function's body emptied; prints what and why."""
-    for name, reason in disabled:
+    """The text with each disabled function's body (or the listed lines of it)
+    emptied; prints what and why."""
+    for name, lines, reason in disabled:
         span = body_span(text, name)
         if not span:
             sys.exit(f'{path}: no function {name} in the kernel file (update the list)')
         first = text.count('\n', 0, span[0]) + 1
         last = text.count('\n', 0, span[1]) + 1
+        if lines is not None:
+            text = disable_lines(text, name, sorted(lines), first, last, reason, path)
+            continue
         print(f'disabled: {name} (lines {first}-{last}): {reason}')
         # Keep the line count so the kernel file's line numbers stay valid.
         text = text[:span[0]] + '{ }' + '\n' * (last - first) + text[span[1]:]
@@ -124,7 +164,10 @@ def main():
                     help='key=value of this build, for conditional disables')
     ap.add_argument('--summary', required=True,
                     help='regex with groups (passed, run) on the program output')
-    ap.add_argument('--functions', default=r'^static noinline void (check_\w+)\(',
+    # test_xarray.c's check_*(); test_maple_tree.c's are __init, plus two other names.
+    ap.add_argument('--functions',
+                    default=r'^static noinline void (?:__init )?'
+                            r'(check_\w+|next_prev_test|alloc_cyclic_testing)\(',
                     help='regex whose group 1 names a test function')
     argv = sys.argv[1:]
     cut = argv.index('--') if '--' in argv else len(argv)
@@ -147,9 +190,12 @@ def main():
     funcs = sorted(set(re.findall(a.functions, text, re.M)))
     disabled = read_disabled(a.disabled, a.config)
     text = disable(text, disabled, a.disabled)
-    names = {n for n, _ in disabled}
+    names = {n for n, lines, _ in disabled if lines is None}
+    nlines = sum(len(lines) for _, lines, _ in disabled if lines is not None)
+    partly = {n for n, lines, _ in disabled if lines is not None}
     print(f'{a.member}: {len(funcs)} test functions, {len(funcs) - len(names & set(funcs))} '
-          f'compiled and run, {len(names)} disabled')
+          f'compiled and run, {len(names)} disabled'
+          + (f'; {nlines} check lines disabled in {len(partly)} functions' if partly else ''))
 
     src = os.path.join(a.workdir, a.name + '.c')
     exe = os.path.join(a.workdir, a.name)
