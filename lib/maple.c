@@ -319,7 +319,7 @@ void mas_destroy(struct ma_state *mas)
 		a = next;
 	}
 	mas->alloc = NULL;
-	mas->mas_flags &= ~MA_STATE_PREALLOC;
+	mas->mas_flags &= ~(MA_STATE_PREALLOC | MA_STATE_BULK);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -1392,6 +1392,13 @@ void *mas_store(struct ma_state *mas, void *entry)
 		return NULL;
 	}
 	mas_wr_plan(&wr);
+	/* A bulk reserve (mas_expected_entries()) is topped up if a store needs more. */
+	if (mas->mas_flags & MA_STATE_BULK) {
+		if (!mas_wr_reserve(mas, wr.need))
+			return NULL;
+		mas_wr_commit(&wr);
+		return wr.content;
+	}
 	if (mas->mas_flags & MA_STATE_PREALLOC) {
 		if (WARN_ON_ONCE(mas_allocated(mas) < wr.need))
 			mas_alloc_nodes(mas, wr.need, GFP_NOWAIT | __GFP_NOFAIL,
@@ -1818,8 +1825,11 @@ int mas_alloc_cyclic(struct ma_state *mas, unsigned long *startp, void *entry,
 		unsigned long from = *next > range_lo ? *next : range_lo;
 
 		ret = mas_empty_area(mas, from, range_hi, 1);
-		if (ret && from > range_lo && !mas_empty_area(mas, range_lo, range_hi, 1))
-			ret = 1;
+		if (ret && from > range_lo) {
+			ret = mas_empty_area(mas, range_lo, range_hi, 1);
+			if (!ret)
+				ret = 1;
+		}
 		if (ret < 0)
 			goto out;
 		if (mas_store_gfp(mas, entry, GFP_NOWAIT | __GFP_NOWARN) == -ENOMEM)
@@ -1883,7 +1893,8 @@ int mtree_alloc_cyclic(struct maple_tree *mt, unsigned long *startp, void *entry
  * @nr_entries: how many ranges will be stored
  *
  * The reserve assumes a gap beside every entry and leaves two slots of each
- * leaf free, as the kernel's does; mas_store() takes its nodes from it, and
+ * leaf free, as the kernel's does; mas_store() takes its nodes from it
+ * (allocating with GFP_NOWAIT if a store needs more than is left), and
  * mas_destroy() releases what is left.
  *
  * Context: may sleep (GFP_KERNEL).
@@ -1902,7 +1913,7 @@ int mas_expected_entries(struct ma_state *mas, unsigned long nr_entries)
 		mas_destroy(mas);
 		return -ENOMEM;
 	}
-	mas->mas_flags |= MA_STATE_PREALLOC;
+	mas->mas_flags |= MA_STATE_BULK;
 	return 0;
 }
 

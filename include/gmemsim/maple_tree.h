@@ -131,7 +131,7 @@ enum maple_status {
  * @status: see enum maple_status
  * @depth: depth of @node (0 is the root)
  * @offset: slot of the range in @node
- * @mas_flags: MA_STATE_PREALLOC
+ * @mas_flags: MA_STATE_PREALLOC, MA_STATE_BULK
  * @end: last used slot of @node
  * @alloc_req: after -ENOMEM, the nodes the store wanted (for mas_nomem())
  */
@@ -152,6 +152,7 @@ struct ma_state {
 };
 
 #define MA_STATE_PREALLOC 0x01
+#define MA_STATE_BULK	  0x02 /* mas_expected_entries(): a reserve for many stores */
 
 #define MA_STATE(name, mt, first, end) \
 	struct ma_state name = {       \
