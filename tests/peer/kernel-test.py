@@ -174,6 +174,7 @@ def main():
                     help='key=value of this build, for conditional disables')
     ap.add_argument('--extra', action='append', default=[],
                     help='another member compiled with it as it is (a harness file)')
+    ap.add_argument('--main', help='a file without main(): the function main() calls')
     ap.add_argument('--summary', required=True,
                     help='regex with groups (passed, run) on the program output')
     # test_xarray.c's check_*(); test_maple_tree.c's are __init, plus two other names.
@@ -209,6 +210,11 @@ def main():
           f'compiled and run, {len(names)} disabled'
           + (f'; {nlines} check lines disabled in {len(partly)} functions' if partly else ''))
 
+    if a.main:
+        # As the harness's main.c does: set up, run the test, end the grace periods.
+        text += (f'\nint main(void)\n{{\n\trcu_register_thread();\n\tradix_tree_init();\n'
+                 f'\t{a.main}();\n\trcu_barrier();\n\trcu_unregister_thread();\n'
+                 f'\treturn 0;\n}}\n')
     src = os.path.join(a.workdir, a.name + '.c')
     exe = os.path.join(a.workdir, a.name)
     with open(src, 'w', encoding='utf-8') as f:

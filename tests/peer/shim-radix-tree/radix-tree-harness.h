@@ -64,8 +64,8 @@ __attribute__((__weak__, __destructor__)) void gs_peer_harness_report(void)
 #undef assert
 #define assert(expr) gs_peer_check(!!(expr), __FILE__, __LINE__, #expr)
 
-#define printv(level, ...)                  \
-	do {                                \
+#define printv(level, ...)                   \
+	do {                                 \
 		if (test_verbose >= (level)) \
 			printf(__VA_ARGS__); \
 	} while (0)
@@ -87,7 +87,7 @@ static inline int test_bit(unsigned int nr, const unsigned long *addr)
 #define radix_tree_root xarray
 #define radix_tree_node xa_node
 /* The radix tree's name for a node's marks (test.c's verify_node() reads it). */
-#define tags marks
+#define tags		     marks
 #define RADIX_TREE_MAP_SHIFT XA_CHUNK_SHIFT
 #define RADIX_TREE_MAP_SIZE  XA_CHUNK_SIZE
 #define RADIX_TREE_MAX_TAGS  XA_MAX_MARKS
@@ -159,8 +159,7 @@ static inline void *radix_tree_tag_set(struct xarray *root, unsigned long index,
 	return xa_load(root, index);
 }
 
-static inline void *radix_tree_tag_clear(struct xarray *root, unsigned long index,
-					 unsigned int tag)
+static inline void *radix_tree_tag_clear(struct xarray *root, unsigned long index, unsigned int tag)
 {
 	xa_clear_mark(root, index, (xa_mark_t)tag);
 	return xa_load(root, index);
@@ -171,10 +170,21 @@ static inline int radix_tree_tag_get(struct xarray *root, unsigned long index, u
 	return xa_get_mark(root, index, (xa_mark_t)tag);
 }
 
+/*
+ * A radix tree declared with its gfp mask: the kernel keeps the mask in
+ * xa_flags, gmemsim's XArray reads xa_flags as XA_FLAGS_* only, and the
+ * harness's files pass GFP_KERNEL, which the XArray calls use anyway.
+ */
+#define RADIX_TREE(name, mask) struct xarray name = XARRAY_INIT(name, 0)
+
+static inline bool radix_tree_empty(const struct xarray *root)
+{
+	return xa_empty(root);
+}
+
 /* Up to @max_items present entries from @first_index on, in index order. */
 static inline unsigned int radix_tree_gang_lookup(struct xarray *root, void **results,
-						  unsigned long first_index,
-						  unsigned int max_items)
+						  unsigned long first_index, unsigned int max_items)
 {
 	XA_STATE(xas, root, first_index);
 	unsigned int ret = 0;
@@ -183,7 +193,30 @@ static inline unsigned int radix_tree_gang_lookup(struct xarray *root, void **re
 	if (!max_items)
 		return 0;
 	rcu_read_lock();
-	xas_for_each(&xas, entry, ULONG_MAX) {
+	xas_for_each (&xas, entry, ULONG_MAX) {
+		if (xas_retry(&xas, entry))
+			continue;
+		results[ret++] = entry;
+		if (ret == max_items)
+			break;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/* Up to @max_items entries with mark @tag from @first_index on, in index order. */
+static inline unsigned int radix_tree_gang_lookup_tag(struct xarray *root, void **results,
+						      unsigned long first_index,
+						      unsigned int max_items, unsigned int tag)
+{
+	XA_STATE(xas, root, first_index);
+	unsigned int ret = 0;
+	void *entry;
+
+	if (!max_items)
+		return 0;
+	rcu_read_lock();
+	xas_for_each_marked (&xas, entry, ULONG_MAX, (xa_mark_t)tag) {
 		if (xas_retry(&xas, entry))
 			continue;
 		results[ret++] = entry;
