@@ -63,6 +63,15 @@ __attribute__((__weak__, __destructor__)) void gs_peer_harness_report(void)
 
 #undef assert
 #define assert(expr) gs_peer_check(!!(expr), __FILE__, __LINE__, #expr)
+/* The harness's BUG_ON() is a check too: counted, and fatal as in the kernel. */
+#undef BUG_ON
+#define BUG_ON(cond)                                                              \
+	do {                                                                      \
+		bool gs_bug_ = (cond);                                            \
+		gs_peer_check(!gs_bug_, __FILE__, __LINE__, "BUG_ON(" #cond ")"); \
+		if (gs_bug_)                                                      \
+			abort();                                                  \
+	} while (0)
 
 #define printv(level, ...)                   \
 	do {                                 \
@@ -138,7 +147,8 @@ static inline int radix_tree_insert(struct xarray *root, unsigned long index, vo
 {
 	int err;
 
-	BUG_ON(radix_tree_is_internal_node(item));
+	if (radix_tree_is_internal_node(item))
+		abort(); /* the kernel's BUG_ON(), not one of the test's checks */
 	err = xa_insert(root, index, item, GFP_KERNEL);
 	return err == -EBUSY ? -EEXIST : err;
 }
@@ -224,6 +234,26 @@ static inline unsigned int radix_tree_gang_lookup_tag(struct xarray *root, void 
 			break;
 	}
 	rcu_read_unlock();
+	return ret;
+}
+
+/* The slots (not the entries) of up to @max_items entries with mark @tag. */
+static inline unsigned int radix_tree_gang_lookup_tag_slot(struct xarray *root, void ***results,
+							   unsigned long first_index,
+							   unsigned int max_items, unsigned int tag)
+{
+	XA_STATE(xas, root, first_index);
+	unsigned int ret = 0;
+	void *entry;
+
+	if (!max_items)
+		return 0;
+	xas_for_each_marked (&xas, entry, ULONG_MAX, (xa_mark_t)tag) {
+		/* An entry at index 0 alone lives in the head, not in a node. */
+		results[ret++] = xas.xa_node ? &xas.xa_node->slots[xas.xa_offset] : &root->xa_head;
+		if (ret == max_items)
+			break;
+	}
 	return ret;
 }
 
