@@ -10,8 +10,12 @@ line names a function and the reason; its body is emptied before compiling, and 
 line range it had is printed, so every gap is visible in the output and listed in
 docs/FIDELITY.md.
 
-usage: kernel-test.py NAME --tarball T --member PATH [--extra PATH...] --workdir DIR
-       --disabled F --summary REGEX [--functions REGEX] -- CC... @@ CFLAGS... @@ LIBS...
+usage: kernel-test.py NAME --tarball T --member PATH [--extra PATH...] [--main FUNC]
+       --workdir DIR --disabled F --summary REGEX [--functions REGEX]
+       -- CC... @@ CFLAGS... @@ LIBS...
+--extra compiles another member of the tree beside it (the radix-tree harness's
+test.c); --main gives a harness file without main() one that calls FUNC, set up
+as the harness's main.c does.
 Exit: 0 all checks passed, 1 a check failed (or the file did not build), 77 no
 linux-source package (the reason is printed).
 """
