@@ -975,10 +975,10 @@ static void mt_new_root(struct ma_state *mas, struct maple_node *left, struct ma
 /*
  * Where @b splits: evenly, except for the last node of a level, which
  * appends grow and which keeps 16 slots. When the store that overflowed the
- * last leaf trimmed the range before it (@trimmed), the new range and the gap
- * after it go to the new leaf: the next such store (overlapping the range
- * just stored, then appending) stays inside that leaf, instead of crossing
- * back into the full one and splitting it evenly every time.
+ * last leaf trimmed the range before it and ends in the final gap (@trimmed:
+ * an append overlapping the last range), the new range and the gap after it
+ * go to the new leaf: the next such store stays inside that leaf, instead of
+ * crossing back into the full one and splitting it evenly every time.
  */
 static unsigned char mt_split_point(const struct maple_node *node, bool leaf, bool trimmed,
 				    const struct maple_big_node *b)
@@ -1145,6 +1145,16 @@ static void mas_wr_new_root(struct ma_wr_state *wr)
 	mt_set_height(mt, 1);
 }
 
+/*
+ * Whether the store trims the range before it and ends inside the gap that
+ * runs to ULONG_MAX: an append that overlaps the last range stored.
+ */
+static bool mas_wr_trim_append(const struct ma_wr_state *wr)
+{
+	return wr->first > wr->r_min && wr->last < wr->e_max && wr->e_max == ULONG_MAX &&
+	       !wr->leaf->slot[wr->off_last];
+}
+
 /* Replace slots off_first..off_last of the leaf by up to three ranges. */
 static void mas_wr_leaf(struct ma_wr_state *wr)
 {
@@ -1164,7 +1174,7 @@ static void mas_wr_leaf(struct ma_wr_state *wr)
 	mab_copy(&b, leaf, wr->off_last + 1, wr->count, wr->count, wr->max);
 
 	if (wr->new_count > MAPLE_RANGE64_SLOTS) {
-		mas_split(wr->mas, leaf, true, wr->first > wr->r_min, &b);
+		mas_split(wr->mas, leaf, true, mas_wr_trim_append(wr), &b);
 		return;
 	}
 	mt_node_fill(leaf, start, &b, 0, b.end, true, wr->count);
@@ -1253,7 +1263,7 @@ static void mas_wr_spanning(struct ma_wr_state *wr)
 		mab_push(&b, wr->first - 1, leaf->slot[wr->off_first]);
 	mab_push(&b, wr->last, wr->entry);
 	if (wr->new_count > MAPLE_RANGE64_SLOTS)
-		mas_split(wr->mas, leaf, true, wr->first > wr->r_min, &b);
+		mas_split(wr->mas, leaf, true, false, &b);
 	else
 		mt_node_fill(leaf, wr->off_first, &b, 0, b.end, true, wr->off_first + 1);
 
