@@ -119,7 +119,8 @@ cmd_test() {
 	run_suites build-release "release (-O3, allocator=jemalloc)" --no-suite recipes
 	# docs/XARRAY.md: the XArray suites with 4-slot nodes, so small trees have many levels.
 	build build-xa-shift2 -Dxa_chunk_shift=2
-	run_suites build-xa-shift2 "xarray, 4-slot nodes (xa_chunk_shift=2)" xarray xarray-diff kernel-test-xarray
+	run_suites build-xa-shift2 "xarray, 4-slot nodes (xa_chunk_shift=2)" xarray xarray-diff kernel-test-xarray \
+		kernel-test-multiorder kernel-test-tag-check kernel-test-regression2
 	build build-asan -Dallocator=system -Db_sanitize=address,undefined -Db_lundef=false
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		run_suites build-asan "asan+ubsan (allocator=system)" --no-suite recipes

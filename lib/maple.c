@@ -21,9 +21,11 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <string.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/maple_tree.h>
 #include <gmemsim/state.h>
+#include <gmemsim/xarray.h>
 #include <gmemsim/warn.h>
 
 #define MAPLE_ENODE_NODE      0x2UL
@@ -317,7 +319,7 @@ void mas_destroy(struct ma_state *mas)
 		a = next;
 	}
 	mas->alloc = NULL;
-	mas->mas_flags &= ~MA_STATE_PREALLOC;
+	mas->mas_flags &= ~(MA_STATE_PREALLOC | MA_STATE_BULK);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -330,22 +332,28 @@ void mas_destroy(struct ma_state *mas)
  *
  * Context: any; the kernel takes the RCU read lock, which the simulator
  * does not need.
- * Return: the entry of the range holding @index, or NULL.
+ * Return: the entry of the range holding @index, or NULL (also for XA_ZERO_ENTRY).
  */
 void *mtree_load(struct maple_tree *mt, unsigned long index)
 {
 	struct maple_enode *next = mt->ma_root;
+	const struct maple_node *node;
+	unsigned char off;
+	void *entry;
 
 	if (!next)
 		return NULL;
 	for (;;) {
-		const struct maple_node *node = mte_to_node(next);
-		unsigned char off = mt_slot_of(node, index);
+		node = mte_to_node(next);
+		off = mt_slot_of(node, index);
 
 		if (mte_is_leaf(next))
-			return node->slot[off];
+			break;
 		next = node->slot[off];
 	}
+	entry = node->slot[off];
+	/* XA_ZERO_ENTRY holds a place (a reserved range) and reads as empty, as in the kernel. */
+	return unlikely(xa_is_zero(entry)) ? NULL : entry;
 }
 
 /* The entry at @index and the bounds of its range; the tree is not empty. */
@@ -812,7 +820,10 @@ void *mt_find(struct maple_tree *mt, unsigned long *index, unsigned long max)
 
 	if (*index > max)
 		return NULL;
-	entry = mas_find(&mas, max);
+	/* Reserved ranges (XA_ZERO_ENTRY) are skipped, as in the kernel. */
+	do
+		entry = mas_find(&mas, max);
+	while (unlikely(xa_is_zero(entry)));
 	if (entry)
 		*index = mas.last + 1;
 	return entry;
@@ -961,13 +972,30 @@ static void mt_new_root(struct ma_state *mas, struct maple_node *left, struct ma
  * stored in ascending order fill their nodes instead of leaving them half
  * empty.
  */
-static void mas_split(struct ma_state *mas, struct maple_node *node, bool leaf,
+/*
+ * Where @b splits: evenly, except for the last node of a level, which
+ * appends grow and which keeps 16 slots. When the store that overflowed the
+ * last leaf trimmed the range before it and ends in the final gap (@trimmed:
+ * an append overlapping the last range), the new range and the gap after it
+ * go to the new leaf: the next such store stays inside that leaf, instead of
+ * crossing back into the full one and splitting it evenly every time.
+ */
+static unsigned char mt_split_point(const struct maple_node *node, bool leaf, bool trimmed,
+				    const struct maple_big_node *b)
+{
+	if (!mt_is_rightmost(node))
+		return (b->end + 1) / 2;
+	if (leaf && trimmed && !b->slot[b->end - 1])
+		return b->end - 2;
+	return MAPLE_RANGE64_SLOTS;
+}
+
+static void mas_split(struct ma_state *mas, struct maple_node *node, bool leaf, bool trimmed,
 		      struct maple_big_node *b)
 {
 	for (;;) {
 		struct maple_node *parent = mt_parent(node), *right = mas_pop_node(mas);
-		unsigned char split =
-			mt_is_rightmost(node) ? MAPLE_RANGE64_SLOTS : (b->end + 1) / 2;
+		unsigned char split = mt_split_point(node, leaf, trimmed, b);
 		unsigned long sep = b->pivot[split - 1];
 		unsigned char off, count;
 
@@ -1117,6 +1145,16 @@ static void mas_wr_new_root(struct ma_wr_state *wr)
 	mt_set_height(mt, 1);
 }
 
+/*
+ * Whether the store trims the range before it and ends inside the gap that
+ * runs to ULONG_MAX: an append that overlaps the last range stored.
+ */
+static bool mas_wr_trim_append(const struct ma_wr_state *wr)
+{
+	return wr->first > wr->r_min && wr->last < wr->e_max && wr->e_max == ULONG_MAX &&
+	       !wr->leaf->slot[wr->off_last];
+}
+
 /* Replace slots off_first..off_last of the leaf by up to three ranges. */
 static void mas_wr_leaf(struct ma_wr_state *wr)
 {
@@ -1136,7 +1174,7 @@ static void mas_wr_leaf(struct ma_wr_state *wr)
 	mab_copy(&b, leaf, wr->off_last + 1, wr->count, wr->count, wr->max);
 
 	if (wr->new_count > MAPLE_RANGE64_SLOTS) {
-		mas_split(wr->mas, leaf, true, &b);
+		mas_split(wr->mas, leaf, true, mas_wr_trim_append(wr), &b);
 		return;
 	}
 	mt_node_fill(leaf, start, &b, 0, b.end, true, wr->count);
@@ -1225,7 +1263,7 @@ static void mas_wr_spanning(struct ma_wr_state *wr)
 		mab_push(&b, wr->first - 1, leaf->slot[wr->off_first]);
 	mab_push(&b, wr->last, wr->entry);
 	if (wr->new_count > MAPLE_RANGE64_SLOTS)
-		mas_split(wr->mas, leaf, true, &b);
+		mas_split(wr->mas, leaf, true, false, &b);
 	else
 		mt_node_fill(leaf, wr->off_first, &b, 0, b.end, true, wr->off_first + 1);
 
@@ -1364,6 +1402,13 @@ void *mas_store(struct ma_state *mas, void *entry)
 		return NULL;
 	}
 	mas_wr_plan(&wr);
+	/* A bulk reserve (mas_expected_entries()) is topped up if a store needs more. */
+	if (mas->mas_flags & MA_STATE_BULK) {
+		if (!mas_wr_reserve(mas, wr.need))
+			return NULL;
+		mas_wr_commit(&wr);
+		return wr.content;
+	}
 	if (mas->mas_flags & MA_STATE_PREALLOC) {
 		if (WARN_ON_ONCE(mas_allocated(mas) < wr.need))
 			mas_alloc_nodes(mas, wr.need, GFP_NOWAIT | __GFP_NOFAIL,
@@ -1599,6 +1644,376 @@ void mtree_destroy(struct maple_tree *mt)
 	mtree_lock(mt);
 	__mt_destroy(mt);
 	mtree_unlock(mt);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Free ranges: allocation trees (MT_FLAGS_ALLOC_RANGE)                      */
+
+/*
+ * The kernel finds free areas through the largest gap it records per child
+ * in its allocation nodes. gmemsim keeps no gaps: it steps through the
+ * ranges of the window, so a search costs a walk per leaf it crosses.
+ */
+static bool mas_area_args_ok(unsigned long min, unsigned long max, unsigned long size)
+{
+	return min <= max && size && max - min >= size - 1;
+}
+
+/* The free part [*lo, *hi] of the NULL range mas->index..last inside [min, max]. */
+static bool mas_area_fits(const struct ma_state *mas, unsigned long min, unsigned long max,
+			  unsigned long size, unsigned long *lo, unsigned long *hi)
+{
+	*lo = mas->index > min ? mas->index : min;
+	*hi = mas->last < max ? mas->last : max;
+	return *lo <= *hi && *hi - *lo >= size - 1;
+}
+
+/* The search found [@first, @first + @size - 1]; the next store walks from the root. */
+static int mas_area_found(struct ma_state *mas, unsigned long first, unsigned long size)
+{
+	mas->index = first;
+	mas->last = first + size - 1;
+	mas->status = ma_start;
+	mas->node = NULL;
+	return 0;
+}
+
+/**
+ * mas_empty_area() - the lowest free area of @size indices inside [@min, @max]
+ * @mas: the ma_state; its position is ignored, the search starts at @min
+ * @min: first index the area may use
+ * @max: last index the area may use
+ * @size: number of indices
+ *
+ * On success mas->index and mas->last hold the area, ready for mas_store().
+ * Unlike the kernel, a repeated call without mas_reset() searches from @min
+ * again rather than from where the last search stopped.
+ *
+ * Context: the tree lock or the RCU read lock held.
+ * Return: 0, -EINVAL if @size is 0 or does not fit in [@min, @max], -EBUSY
+ * if no free area of @size lies inside the window.
+ */
+int mas_empty_area(struct ma_state *mas, unsigned long min, unsigned long max, unsigned long size)
+{
+	unsigned long lo, hi;
+	void *entry;
+
+	if (!mas_area_args_ok(min, max, size))
+		return -EINVAL;
+	mas->index = min;
+	entry = mas_leaf_walk(mas);
+	for (;;) {
+		if (!entry && mas_area_fits(mas, min, max, size, &lo, &hi))
+			return mas_area_found(mas, lo, size);
+		/* The next range starts at last + 1: stop when no area could end by max. */
+		if (mas->status != ma_active || mas->last >= max || max - mas->last < size)
+			return -EBUSY;
+		entry = mas_next_slot(mas, max, true);
+	}
+}
+
+/**
+ * mas_empty_area_rev() - the highest free area of @size indices inside [@min, @max]
+ * @mas: the ma_state; its position is ignored, the search starts at @max
+ * @min: first index the area may use
+ * @max: last index the area may use
+ * @size: number of indices
+ *
+ * Context: as mas_empty_area().
+ * Return: as mas_empty_area().
+ */
+int mas_empty_area_rev(struct ma_state *mas, unsigned long min, unsigned long max,
+		       unsigned long size)
+{
+	unsigned long lo, hi;
+	void *entry;
+
+	if (!mas_area_args_ok(min, max, size))
+		return -EINVAL;
+	mas->index = max;
+	entry = mas_leaf_walk(mas);
+	for (;;) {
+		if (!entry && mas_area_fits(mas, min, max, size, &lo, &hi))
+			return mas_area_found(mas, hi - size + 1, size);
+		if (mas->status != ma_active || mas->index <= min || mas->index - min < size)
+			return -EBUSY;
+		entry = mas_prev_slot(mas, min, true);
+	}
+}
+
+/* Store @entry over the area a search found; -ENOMEM is retried through mas_nomem(). */
+static int mtree_alloc_common(struct maple_tree *mt, unsigned long *startp, void *entry,
+			      unsigned long size, unsigned long min, unsigned long max, gfp_t gfp,
+			      bool rev)
+{
+	MA_STATE(mas, mt, 0, 0);
+	int ret;
+
+	if (!(mt->ma_flags & MT_FLAGS_ALLOC_RANGE))
+		return -EINVAL;
+	if (WARN_ON_ONCE(mt_entry_reserved(entry)))
+		return -EINVAL;
+	mtree_lock(mt);
+	/* mas_store_gfp() may drop the lock to allocate, so the area is searched again. */
+	do {
+		ret = rev ? mas_empty_area_rev(&mas, min, max, size)
+			  : mas_empty_area(&mas, min, max, size);
+		if (ret)
+			break;
+		ret = mas_store_gfp(&mas, entry, GFP_NOWAIT | __GFP_NOWARN);
+	} while (ret == -ENOMEM && mas_nomem(&mas, gfp));
+	if (!ret)
+		*startp = mas.index;
+	mtree_unlock(mt);
+	mas_destroy(&mas);
+	return ret;
+}
+
+/**
+ * mtree_alloc_range() - store @entry in the lowest free area of @size in [@min, @max]
+ * @mt: a tree initialised with MT_FLAGS_ALLOC_RANGE
+ * @startp: set to the first index of the area
+ * @entry: the entry
+ * @size: number of indices
+ * @min: first index the area may use
+ * @max: last index the area may use
+ * @gfp: allocation flags
+ *
+ * Context: takes the tree lock; may sleep (with the lock dropped) if @gfp allows.
+ * Return: 0, -EINVAL (not an allocation tree, a reserved entry, or a size
+ * that cannot fit), -EBUSY (no free area), -ENOMEM.
+ */
+int mtree_alloc_range(struct maple_tree *mt, unsigned long *startp, void *entry, unsigned long size,
+		      unsigned long min, unsigned long max, gfp_t gfp)
+{
+	return mtree_alloc_common(mt, startp, entry, size, min, max, gfp, false);
+}
+
+/**
+ * mtree_alloc_rrange() - store @entry in the highest free area of @size in [@min, @max]
+ * @mt: a tree initialised with MT_FLAGS_ALLOC_RANGE
+ * @startp: set to the first index of the area
+ * @entry: the entry
+ * @size: number of indices
+ * @min: first index the area may use
+ * @max: last index the area may use
+ * @gfp: allocation flags
+ *
+ * Context: as mtree_alloc_range().
+ * Return: as mtree_alloc_range().
+ */
+int mtree_alloc_rrange(struct maple_tree *mt, unsigned long *startp, void *entry,
+		       unsigned long size, unsigned long min, unsigned long max, gfp_t gfp)
+{
+	return mtree_alloc_common(mt, startp, entry, size, min, max, gfp, true);
+}
+
+/**
+ * mas_alloc_cyclic() - store @entry at the first free index from *@next, wrapping once
+ * @mas: the ma_state
+ * @startp: set to the index used
+ * @entry: the entry
+ * @range_lo: lowest index to use
+ * @range_hi: highest index to use
+ * @next: where the search starts; set to the index after the one used
+ * @gfp: allocation flags
+ *
+ * When *@next passes ULONG_MAX the tree remembers it (MT_FLAGS_ALLOC_WRAPPED)
+ * and the next allocation reports the wrap.
+ *
+ * Context: the tree lock held (dropped to allocate if @gfp allows).
+ * Return: 0, 1 if the search wrapped to @range_lo, -EBUSY if every index is
+ * used, -ENOMEM.
+ */
+int mas_alloc_cyclic(struct ma_state *mas, unsigned long *startp, void *entry,
+		     unsigned long range_lo, unsigned long range_hi, unsigned long *next, gfp_t gfp)
+{
+	struct maple_tree *mt = mas->tree;
+	int ret;
+
+	do {
+		unsigned long from = *next > range_lo ? *next : range_lo;
+
+		ret = mas_empty_area(mas, from, range_hi, 1);
+		if (ret && from > range_lo) {
+			ret = mas_empty_area(mas, range_lo, range_hi, 1);
+			if (!ret)
+				ret = 1;
+		}
+		if (ret < 0)
+			goto out;
+		if (mas_store_gfp(mas, entry, GFP_NOWAIT | __GFP_NOWARN) == -ENOMEM)
+			continue;
+		break;
+	} while (mas_nomem(mas, gfp));
+	if (mas_is_err(mas)) {
+		ret = mas_err(mas);
+		goto out;
+	}
+	if (!ret && (mt->ma_flags & MT_FLAGS_ALLOC_WRAPPED)) {
+		mt->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;
+		ret = 1;
+	}
+	*startp = mas->index;
+	*next = *startp + 1;
+	if (!*next)
+		mt->ma_flags |= MT_FLAGS_ALLOC_WRAPPED;
+out:
+	mas_destroy(mas);
+	return ret;
+}
+
+/**
+ * mtree_alloc_cyclic() - mas_alloc_cyclic() on an allocation tree, taking its lock
+ * @mt: a tree initialised with MT_FLAGS_ALLOC_RANGE
+ * @startp: set to the index used
+ * @entry: the entry
+ * @range_lo: lowest index to use
+ * @range_hi: highest index to use
+ * @next: where the search starts; updated
+ * @gfp: allocation flags
+ *
+ * Context: takes the tree lock; may sleep if @gfp allows.
+ * Return: as mas_alloc_cyclic(), or -EINVAL for a tree without
+ * MT_FLAGS_ALLOC_RANGE or a reserved entry.
+ */
+int mtree_alloc_cyclic(struct maple_tree *mt, unsigned long *startp, void *entry,
+		       unsigned long range_lo, unsigned long range_hi, unsigned long *next,
+		       gfp_t gfp)
+{
+	MA_STATE(mas, mt, 0, 0);
+	int ret;
+
+	if (!(mt->ma_flags & MT_FLAGS_ALLOC_RANGE))
+		return -EINVAL;
+	if (WARN_ON_ONCE(mt_entry_reserved(entry)))
+		return -EINVAL;
+	mtree_lock(mt);
+	ret = mas_alloc_cyclic(&mas, startp, entry, range_lo, range_hi, next, gfp);
+	mtree_unlock(mt);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Bulk loading and duplication                                              */
+
+/**
+ * mas_expected_entries() - reserve the nodes for storing @nr_entries ranges in a row
+ * @mas: the ma_state the stores will use
+ * @nr_entries: how many ranges will be stored
+ *
+ * The reserve assumes a gap beside every entry and leaves two slots of each
+ * leaf free, as the kernel's does; mas_store() takes its nodes from it
+ * (allocating with GFP_NOWAIT if a store needs more than is left), and
+ * mas_destroy() releases what is left.
+ *
+ * Context: may sleep (GFP_KERNEL).
+ * Return: 0, or -ENOMEM with nothing reserved.
+ */
+int mas_expected_entries(struct ma_state *mas, unsigned long nr_entries)
+{
+	unsigned long slots = nr_entries > (ULONG_MAX - 1) / 2 ? ULONG_MAX : nr_entries * 2 + 1;
+	unsigned long leaves = slots / (MAPLE_RANGE64_SLOTS - 2) + 1;
+	unsigned long nodes = leaves + leaves / (MAPLE_RANGE64_SLOTS - 2) + 1 + 3;
+
+	/* Never reserve more than the address space could hold in 256-byte nodes. */
+	if (nodes > ULONG_MAX / MAPLE_NODE_SIZE / 2)
+		return -ENOMEM;
+	if (mas_alloc_nodes(mas, nodes, GFP_KERNEL, GS_SITE_MAPLE_PREALLOC)) {
+		mas_destroy(mas);
+		return -ENOMEM;
+	}
+	mas->mas_flags |= MA_STATE_BULK;
+	return 0;
+}
+
+/* Free a partly built copy: children not yet copied are NULL. */
+static void mt_dup_free(struct maple_enode *enode)
+{
+	struct maple_node *node = mte_to_node(enode);
+
+	if (!mte_is_leaf(enode))
+		for (unsigned char i = 0; i < MAPLE_RANGE64_SLOTS; i++)
+			if (node->slot[i])
+				mt_dup_free(node->slot[i]);
+	mt_free_node(node);
+}
+
+/* A copy of the subtree @enode under @parent, or NULL with nothing left allocated. */
+static struct maple_enode *mt_dup_subtree(const struct maple_enode *enode,
+					  struct maple_node *parent, gfp_t gfp)
+{
+	const struct maple_node *src = mte_to_node(enode);
+	struct maple_node *node = gs_alloc(GS_SITE_MAPLE_NODE, MAPLE_NODE_SIZE, gfp);
+	bool leaf = mte_is_leaf(enode);
+	unsigned char count = mt_node_count(src);
+
+	if (!node)
+		return NULL;
+	memcpy(node, src, MAPLE_NODE_SIZE);
+	node->parent = (unsigned long)parent;
+	if (leaf)
+		return mt_mk_enode(node, true);
+	for (unsigned char i = 0; i < MAPLE_RANGE64_SLOTS; i++)
+		node->slot[i] = NULL;
+	for (unsigned char i = 0; i < count; i++) {
+		node->slot[i] = mt_dup_subtree(src->slot[i], node, gfp);
+		if (!node->slot[i]) {
+			mt_dup_free(mt_mk_enode(node, false));
+			return NULL;
+		}
+	}
+	return mt_mk_enode(node, false);
+}
+
+/**
+ * __mt_dup() - copy every node of @mt into the empty tree @new
+ * @mt: the source tree
+ * @new: an empty tree with the same flags
+ * @gfp: allocation flags
+ *
+ * The copy has the same shape and entries; the entries themselves are shared.
+ *
+ * Context: the caller holds both trees' locks (or their external locks).
+ * Return: 0, -EINVAL if @new is not empty or its flags differ, -ENOMEM (then
+ * @new stays empty).
+ */
+int __mt_dup(struct maple_tree *mt, struct maple_tree *new, gfp_t gfp)
+{
+	struct maple_enode *root;
+
+	if (new->ma_root ||
+	    (mt->ma_flags & ~MT_FLAGS_HEIGHT_MASK) != (new->ma_flags & ~MT_FLAGS_HEIGHT_MASK))
+		return -EINVAL;
+	if (!mt->ma_root)
+		return 0;
+	root = mt_dup_subtree(mt->ma_root, NULL, gfp);
+	if (!root)
+		return -ENOMEM;
+	new->ma_root = root;
+	mt_set_height(new, mt_height(mt));
+	return 0;
+}
+
+/**
+ * mtree_dup() - __mt_dup(), taking both trees' locks
+ * @mt: the source tree
+ * @new: an empty tree with the same flags
+ * @gfp: allocation flags (the locks are held throughout: no sleeping flags)
+ *
+ * Context: takes both tree locks.
+ * Return: as __mt_dup().
+ */
+int mtree_dup(struct maple_tree *mt, struct maple_tree *new, gfp_t gfp)
+{
+	int ret;
+
+	mtree_lock(new);
+	mtree_lock(mt);
+	ret = __mt_dup(mt, new, gfp);
+	mtree_unlock(mt);
+	mtree_unlock(new);
+	return ret;
 }
 
 /* ------------------------------------------------------------------------- */

@@ -17,6 +17,7 @@
 #include <gmemsim/rng.h>
 #include <gmemsim/state.h>
 #include <gmemsim/warn.h>
+#include <gmemsim/xarray.h>
 #include "harness.h"
 
 /* Value entries, as xa_mk_value() makes them: never NULL, never reserved. */
@@ -1043,6 +1044,261 @@ START_TEST(maple_differential)
 }
 END_TEST
 
+/* ---- allocation trees, duplication, bulk loading (the kernel test module's API) ---- */
+
+/* Stores that trim the last range and append after it keep the last leaf dense. */
+START_TEST(maple_overlapping_appends)
+{
+	DEFINE_MTREE(mt);
+
+	for (unsigned long i = 0; i <= 1300; i++)
+		ck_assert_int_eq(mtree_store_range(&mt, i * 10, (i + 1) * 10, mk(i), GFP_KERNEL),
+				 0);
+	/* lib/test_maple_tree.c's check_ranges() wants the kernel below height 4 here. */
+	ck_assert_uint_le(mt_height(&mt), 3);
+	ck_assert_uint_le(mt_nr_nodes(&mt), 100);
+	printf("1,301 overlapping appends: %lu nodes, height %u\n", mt_nr_nodes(&mt),
+	       mt_height(&mt));
+	assert_range(&mt, 13000, 13000, 13010, mk(1300));
+	assert_range(&mt, 12999, 12990, 12999, mk(1299));
+	teardown_tree(&mt);
+}
+END_TEST
+
+/* Ranges [10i, 10i + 9] = i for i in 1..20, with [0, 9], [160, 169] and [210, max] free. */
+static void fill_window(struct maple_tree *mt)
+{
+	mt_init_flags(mt, MT_FLAGS_ALLOC_RANGE);
+	for (unsigned long i = 1; i <= 20; i++)
+		ck_assert_int_eq(mtree_store_range(mt, i * 10, i * 10 + 9, mk(i), GFP_KERNEL), 0);
+	ck_assert_ptr_eq(mtree_erase(mt, 165), mk(16));
+}
+
+static void assert_area(struct ma_state *mas, bool rev, unsigned long min, unsigned long max,
+			unsigned long size, int ret, unsigned long first)
+{
+	int got;
+
+	mas_reset(mas);
+	got = rev ? mas_empty_area_rev(mas, min, max, size) : mas_empty_area(mas, min, max, size);
+	ck_assert_int_eq(got, ret);
+	if (ret)
+		return;
+	ck_assert_uint_eq(mas->index, first);
+	ck_assert_uint_eq(mas->last, first + size - 1);
+}
+
+START_TEST(maple_empty_area)
+{
+	struct maple_tree mt;
+	MA_STATE(mas, &mt, 0, 0);
+
+	fill_window(&mt);
+	/* The area lies inside [min, max], in the lowest (highest) gap it fits. */
+	assert_area(&mas, false, 0, 100, 10, 0, 0);
+	assert_area(&mas, false, 3, 100, 7, 0, 3);
+	assert_area(&mas, false, 3, 100, 8, -EBUSY, 0);
+	assert_area(&mas, false, 5, 300, 8, 0, 160);
+	assert_area(&mas, false, 5, 300, 11, 0, 210);
+	assert_area(&mas, false, 100, 163, 5, -EBUSY, 0);
+	assert_area(&mas, true, 0, 300, 10, 0, 291);
+	assert_area(&mas, true, 0, 215, 7, 0, 163);
+	assert_area(&mas, true, 0, 168, 9, 0, 160);
+	assert_area(&mas, true, 0, 168, 10, 0, 0);
+	assert_area(&mas, true, 6, 159, 5, -EBUSY, 0);
+	assert_area(&mas, true, 161, ULONG_MAX, ULONG_MAX - 209, 0, 210);
+	/* Sizes that cannot fit the window are -EINVAL, whatever the tree holds. */
+	assert_area(&mas, false, 0, 8, 10, -EINVAL, 0);
+	assert_area(&mas, true, 9, 8, 1, -EINVAL, 0);
+	assert_area(&mas, false, 0, 100, 0, -EINVAL, 0);
+	/* The area found is where mas_store() goes. */
+	assert_area(&mas, false, 150, 300, 4, 0, 160);
+	mtree_lock(&mt);
+	mas_store(&mas, C);
+	mtree_unlock(&mt);
+	assert_range(&mt, 160, 160, 163, C);
+	teardown_tree(&mt);
+	/* An empty tree is one gap. */
+	assert_area(&mas, false, 7, ULONG_MAX, 1UL << 40, 0, 7);
+	assert_area(&mas, true, 0, ULONG_MAX, 2, 0, ULONG_MAX - 1);
+}
+END_TEST
+
+START_TEST(maple_alloc_range)
+{
+	DEFINE_MTREE(plain);
+	struct maple_tree mt;
+	unsigned long at = 0;
+
+	ck_assert_int_eq(mtree_alloc_range(&plain, &at, A, 1, 0, 10, GFP_KERNEL), -EINVAL);
+	fill_window(&mt);
+	ck_assert_int_eq(mtree_alloc_range(&mt, &at, A, 5, 0, 300, GFP_KERNEL), 0);
+	ck_assert_uint_eq(at, 0);
+	ck_assert_int_eq(mtree_alloc_range(&mt, &at, B, 5, 0, 300, GFP_KERNEL), 0);
+	ck_assert_uint_eq(at, 5);
+	ck_assert_int_eq(mtree_alloc_range(&mt, &at, B, 11, 0, 219, GFP_KERNEL), -EBUSY);
+	ck_assert_int_eq(mtree_alloc_rrange(&mt, &at, C, 10, 0, 219, GFP_KERNEL), 0);
+	ck_assert_uint_eq(at, 210);
+	ck_assert_int_eq(mtree_alloc_rrange(&mt, &at, C, 10, 0, 219, GFP_KERNEL), 0);
+	ck_assert_uint_eq(at, 160);
+	ck_assert_int_eq(mtree_alloc_rrange(&mt, &at, C, 1, 0, 219, GFP_KERNEL), -EBUSY);
+	assert_range(&mt, 3, 0, 4, A);
+	assert_range(&mt, 165, 160, 169, C);
+	teardown_tree(&mt);
+}
+END_TEST
+
+START_TEST(maple_alloc_cyclic)
+{
+	struct maple_tree mt;
+	unsigned long at, next = 0;
+
+	mt_init_flags(&mt, MT_FLAGS_ALLOC_RANGE);
+	for (unsigned long i = 0; i < 3; i++) {
+		ck_assert_int_eq(mtree_alloc_cyclic(&mt, &at, A, 2, 4, &next, GFP_KERNEL), 0);
+		ck_assert_uint_eq(at, 2 + i);
+		ck_assert_uint_eq(next, 3 + i);
+	}
+	ck_assert_int_eq(mtree_alloc_cyclic(&mt, &at, A, 2, 4, &next, GFP_KERNEL), -EBUSY);
+	ck_assert_ptr_eq(mtree_erase(&mt, 3), A);
+	/* From next (5, past the range) the search wraps to the low end: 1. */
+	ck_assert_int_eq(mtree_alloc_cyclic(&mt, &at, B, 2, 4, &next, GFP_KERNEL), 1);
+	ck_assert_uint_eq(at, 3);
+	mtree_destroy(&mt);
+	/* Using ULONG_MAX wraps next to 0; the next allocation reports the wrap. */
+	next = ULONG_MAX;
+	ck_assert_int_eq(mtree_alloc_cyclic(&mt, &at, A, 2, ULONG_MAX, &next, GFP_KERNEL), 0);
+	ck_assert_uint_eq(at, ULONG_MAX);
+	ck_assert_uint_eq(next, 0);
+	ck_assert_int_eq(mtree_alloc_cyclic(&mt, &at, A, 2, ULONG_MAX, &next, GFP_KERNEL), 1);
+	ck_assert_uint_eq(at, 2);
+	ck_assert_int_eq(mtree_alloc_cyclic(&mt, &at, A, 2, ULONG_MAX, &next, GFP_KERNEL), 0);
+	ck_assert_uint_eq(at, 3);
+	teardown_tree(&mt);
+}
+END_TEST
+
+/* XA_ZERO_ENTRY reserves a range: loads and mt_find() see nothing there, walks see it. */
+START_TEST(maple_zero_entry)
+{
+	DEFINE_MTREE(mt);
+	MA_STATE(mas, &mt, 0, 0);
+	unsigned long index = 0;
+	void *entry;
+
+	ck_assert_int_eq(mtree_store_range(&mt, 10, 19, XA_ZERO_ENTRY, GFP_KERNEL), 0);
+	ck_assert_int_eq(mtree_store(&mt, 30, A, GFP_KERNEL), 0);
+	ck_assert_ptr_null(mtree_load(&mt, 15));
+	mas_set(&mas, 12);
+	ck_assert_ptr_eq(mas_walk(&mas), XA_ZERO_ENTRY);
+	ck_assert_uint_eq(mas.index, 10);
+	ck_assert_uint_eq(mas.last, 19);
+	ck_assert_int_eq(mtree_insert(&mt, 15, B, GFP_KERNEL), -EEXIST);
+	entry = mt_find(&mt, &index, ULONG_MAX);
+	ck_assert_ptr_eq(entry, A);
+	ck_assert_uint_eq(index, 31);
+	index = 0;
+	ck_assert_ptr_null(mt_find(&mt, &index, 29));
+	teardown_tree(&mt);
+}
+END_TEST
+
+struct dup_ctx {
+	struct maple_tree src, copy;
+	struct range *want, *got;
+	size_t nw;
+};
+
+static void dup_prepare(void *arg)
+{
+	struct dup_ctx *x = arg;
+
+	mt_init_flags(&x->copy, MT_FLAGS_ALLOC_RANGE);
+}
+
+static int dup_op(void *arg)
+{
+	struct dup_ctx *x = arg;
+
+	return mtree_dup(&x->src, &x->copy, GFP_NOWAIT);
+}
+
+static void dup_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct dup_ctx *x = arg;
+
+	(void)n;
+	(void)injected;
+	if (ret) {
+		/* -ENOMEM leaves the copy empty, with every node of the attempt freed. */
+		ck_assert_int_eq(ret, -ENOMEM);
+		ck_assert(mtree_empty(&x->copy));
+		ck_assert_uint_eq(mt_height(&x->copy), 0);
+		return;
+	}
+	ck_assert_int_eq(mt_validate(&x->copy), 0);
+	ck_assert_uint_eq(mt_nr_nodes(&x->copy), mt_nr_nodes(&x->src));
+	ck_assert_uint_eq(mt_height(&x->copy), mt_height(&x->src));
+	assert_same(x->got, snapshot(&x->copy, x->got, 4096), x->want, x->nw);
+	mtree_destroy(&x->copy);
+}
+
+START_TEST(maple_dup)
+{
+	struct dup_ctx x = {.want = malloc(4096 * sizeof(struct range)),
+			    .got = malloc(4096 * sizeof(struct range))};
+	const struct gs_fail_nth_ops ops = {dup_prepare, dup_op, dup_check};
+	struct gs_fail_nth cfg = {.site = GS_INJECT_ANY_SITE};
+	unsigned long iters = 0;
+
+	mt_init_flags(&x.src, MT_FLAGS_ALLOC_RANGE);
+	for (unsigned long i = 0; i < 1000; i++)
+		ck_assert_int_eq(mtree_store_range(&x.src, i * 7, i * 7 + 2, mk(i), GFP_KERNEL), 0);
+	x.nw = snapshot(&x.src, x.want, 4096);
+	/* Fail each node allocation of the copy in turn; the last run copies it all. */
+	ck_assert_int_eq(gs_fail_nth_loop(&cfg, &ops, &x, &iters), 0);
+	ck_assert_uint_eq(iters, mt_nr_nodes(&x.src) + 1);
+	/* The copy must start empty and have the source's flags. */
+	mt_init_flags(&x.copy, MT_FLAGS_ALLOC_RANGE);
+	ck_assert_int_eq(mtree_store(&x.copy, 5, A, GFP_KERNEL), 0);
+	ck_assert_int_eq(mtree_dup(&x.src, &x.copy, GFP_NOWAIT), -EINVAL);
+	mtree_destroy(&x.copy);
+	mt_init(&x.copy);
+	ck_assert_int_eq(mtree_dup(&x.src, &x.copy, GFP_NOWAIT), -EINVAL);
+	teardown_tree(&x.src);
+	free(x.want);
+	free(x.got);
+}
+END_TEST
+
+/* mas_expected_entries() reserves enough for a bulk load: the stores allocate nothing. */
+START_TEST(maple_expected_entries)
+{
+	DEFINE_MTREE(mt);
+	MA_STATE(mas, &mt, 0, 0);
+	struct gs_inject_rule all = {.site = GS_INJECT_ANY_SITE, .mode = GS_INJECT_EVERY};
+	int id;
+
+	ck_assert_int_eq(mas_expected_entries(&mas, 5000), 0);
+	id = gs_inject_arm(&all);
+	ck_assert_int_ge(id, 0);
+	mtree_lock(&mt);
+	for (unsigned long i = 0; i < 5000; i++) {
+		mas_set_range(&mas, i * 3, i * 3 + 1);
+		mas_store(&mas, mk(i));
+		ck_assert(!mas_is_err(&mas));
+	}
+	mtree_unlock(&mt);
+	ck_assert_uint_eq(gs_inject_rule_fired(id), 0);
+	gs_inject_disarm(id);
+	mas_destroy(&mas);
+	ck_assert_ptr_null(mas.alloc);
+	ck_assert_uint_eq(mt_nr_ranges(&mt), 10000);
+	assert_range(&mt, 14998, 14997, 14998, mk(4999));
+	teardown_tree(&mt);
+}
+END_TEST
+
 /* ---- fault injection ---- */
 
 enum fi_op {
@@ -1220,6 +1476,16 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, maple_gfp_rules);
 	tcase_add_test(tc, maple_external_lock);
 	tcase_add_test(tc, maple_mas_lock);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("alloc-dup");
+	tcase_add_test(tc, maple_overlapping_appends);
+	tcase_add_test(tc, maple_empty_area);
+	tcase_add_test(tc, maple_alloc_range);
+	tcase_add_test(tc, maple_alloc_cyclic);
+	tcase_add_test(tc, maple_zero_entry);
+	tcase_add_test(tc, maple_dup);
+	tcase_add_test(tc, maple_expected_entries);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("differential");

@@ -31,7 +31,7 @@
 #define MAPLE_NODE_SIZE	 256
 
 /* Tree flags (values as the kernel's). */
-#define MT_FLAGS_ALLOC_RANGE   0x01 /* accepted; gap tracking is not modelled */
+#define MT_FLAGS_ALLOC_RANGE   0x01 /* allocation tree: mtree_alloc_range() and friends */
 #define MT_FLAGS_HEIGHT_OFFSET 0x02
 #define MT_FLAGS_HEIGHT_MASK   0x7C
 #define MT_FLAGS_USE_RCU       0x80 /* accepted; nodes are freed at once */
@@ -39,6 +39,7 @@
 #define MT_FLAGS_LOCK_BH       0x200
 #define MT_FLAGS_LOCK_EXTERN   0x300
 #define MT_FLAGS_LOCK_MASK     0x300
+#define MT_FLAGS_ALLOC_WRAPPED 0x800 /* mas_alloc_cyclic() passed ULONG_MAX */
 
 /*
  * A maple node: the parent pointer (with the node's allocation site in bit 0),
@@ -104,10 +105,13 @@ struct maple_tree {
  * ma_active (node/offset/min/max describe the range index..last), ma_none
  * (empty tree), ma_pause (resume after last), ma_overflow / ma_underflow
  * (an iteration ran past its max / min), ma_error (node holds the errno).
+ * ma_root is the kernel's state for a lone entry at index 0 kept in ma_root
+ * itself; gmemsim stores that entry in a leaf and never enters the state.
  */
 enum maple_status {
 	ma_active,
 	ma_start,
+	ma_root,
 	ma_none,
 	ma_pause,
 	ma_overflow,
@@ -127,7 +131,7 @@ enum maple_status {
  * @status: see enum maple_status
  * @depth: depth of @node (0 is the root)
  * @offset: slot of the range in @node
- * @mas_flags: MA_STATE_PREALLOC
+ * @mas_flags: MA_STATE_PREALLOC, MA_STATE_BULK
  * @end: last used slot of @node
  * @alloc_req: after -ENOMEM, the nodes the store wanted (for mas_nomem())
  */
@@ -148,6 +152,7 @@ struct ma_state {
 };
 
 #define MA_STATE_PREALLOC 0x01
+#define MA_STATE_BULK	  0x02 /* mas_expected_entries(): a reserve for many stores */
 
 #define MA_STATE(name, mt, first, end) \
 	struct ma_state name = {       \
@@ -180,6 +185,36 @@ static inline void mt_init_flags(struct maple_tree *mt, unsigned int flags)
 static inline void mt_init(struct maple_tree *mt)
 {
 	mt_init_flags(mt, 0);
+}
+
+/** mt_in_rcu() - whether @mt is in RCU mode (MT_FLAGS_USE_RCU) */
+static inline bool mt_in_rcu(const struct maple_tree *mt)
+{
+	return mt->ma_flags & MT_FLAGS_USE_RCU;
+}
+
+/**
+ * mt_set_in_rcu() - put @mt in RCU mode
+ * @mt: the tree
+ *
+ * Recorded only: gmemsim changes nodes in place and frees them at once
+ * (docs/MAPLE.md), so readers must hold the lock in either mode.
+ *
+ * Context: takes the tree lock.
+ */
+static inline void mt_set_in_rcu(struct maple_tree *mt)
+{
+	spin_lock(&mt->ma_lock);
+	mt->ma_flags |= MT_FLAGS_USE_RCU;
+	spin_unlock(&mt->ma_lock);
+}
+
+/** mt_clear_in_rcu() - take @mt out of RCU mode. Context: takes the tree lock. */
+static inline void mt_clear_in_rcu(struct maple_tree *mt)
+{
+	spin_lock(&mt->ma_lock);
+	mt->ma_flags &= ~MT_FLAGS_USE_RCU;
+	spin_unlock(&mt->ma_lock);
 }
 
 /** mtree_empty() - true when nothing is stored in @mt */
@@ -243,6 +278,27 @@ GS_API void mas_destroy(struct ma_state *mas);
 GS_API bool mas_nomem(struct ma_state *mas, gfp_t gfp);
 GS_API void mas_pause(struct ma_state *mas);
 
+/* Allocation trees (MT_FLAGS_ALLOC_RANGE): free areas are found by a walk, not recorded gaps. */
+GS_API int mas_empty_area(struct ma_state *mas, unsigned long min, unsigned long max,
+			  unsigned long size);
+GS_API int mas_empty_area_rev(struct ma_state *mas, unsigned long min, unsigned long max,
+			      unsigned long size);
+GS_API int mtree_alloc_range(struct maple_tree *mt, unsigned long *startp, void *entry,
+			     unsigned long size, unsigned long min, unsigned long max, gfp_t gfp);
+GS_API int mtree_alloc_rrange(struct maple_tree *mt, unsigned long *startp, void *entry,
+			      unsigned long size, unsigned long min, unsigned long max, gfp_t gfp);
+GS_API int mas_alloc_cyclic(struct ma_state *mas, unsigned long *startp, void *entry,
+			    unsigned long range_lo, unsigned long range_hi, unsigned long *next,
+			    gfp_t gfp);
+GS_API int mtree_alloc_cyclic(struct maple_tree *mt, unsigned long *startp, void *entry,
+			      unsigned long range_lo, unsigned long range_hi, unsigned long *next,
+			      gfp_t gfp);
+
+/* Bulk loading and duplication. */
+GS_API int mas_expected_entries(struct ma_state *mas, unsigned long nr_entries);
+GS_API int __mt_dup(struct maple_tree *mt, struct maple_tree *new, gfp_t gfp);
+GS_API int mtree_dup(struct maple_tree *mt, struct maple_tree *new, gfp_t gfp);
+
 /**
  * mas_for_each() - iterate over the non-NULL ranges from mas->index
  * @__mas: the ma_state
@@ -276,6 +332,12 @@ static inline void mas_reset(struct ma_state *mas)
 {
 	mas->status = ma_start;
 	mas->node = NULL;
+}
+
+/** mas_is_active() - true when @mas stands on a range of a node */
+static inline bool mas_is_active(const struct ma_state *mas)
+{
+	return mas->status == ma_active;
 }
 
 /** mas_is_err() - true after a failed mas_store() (-ENOMEM) */

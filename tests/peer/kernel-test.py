@@ -16,8 +16,12 @@ selftest (its own main()): the driver only needs the summary regex and, for
 expected failures, the function each failed check names (`BUG at FILE:LINE
 (function)`).
 
-usage: kernel-test.py NAME --tarball T --member PATH --workdir DIR --disabled F
-       --summary REGEX -- CC... @@ CFLAGS... @@ LIBS...
+usage: kernel-test.py NAME --tarball T --member PATH [--extra PATH...] [--main FUNC]
+       --workdir DIR --disabled F --summary REGEX [--functions REGEX]
+       -- CC... @@ CFLAGS... @@ LIBS...
+--extra compiles another member of the tree beside it (the radix-tree harness's
+test.c); --main gives a harness file without main() one that calls FUNC, set up
+as the harness's main.c does.
 Exit: 0 all checks passed (or failed only where the disable file expects it),
 1 a check failed (or the file did not build), 77 no linux-source package (the
 reason is printed).
@@ -33,18 +37,26 @@ import tarfile
 SKIP = 77
 
 
-def extract(tarball, member, workdir, members_file):
+def extract(tarball, member, workdir, members_file, extra=()):
     """The member's text. Every file the peer suite uses (members_file) is
     extracted in one pass over the archive, once per build directory, under a
-    lock: decompressing the archive is the slow part (~20 s)."""
+    lock: decompressing the archive is the slow part (~20 s). The pass is made
+    again when the list names a file the last pass did not extract (.extracted
+    lists what it did)."""
     os.makedirs(workdir, exist_ok=True)
     dest = os.path.join(workdir, member)
+    marker = os.path.join(workdir, '.extracted')
     with open(os.path.join(workdir, '.lock'), 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not os.path.exists(os.path.join(workdir, '.extracted')):
-            with open(members_file, encoding='utf-8') as f:
-                wanted = {ln.strip() for ln in f if ln.strip() and not ln.startswith('#')}
-            wanted.add(member)
+        with open(members_file, encoding='utf-8') as f:
+            wanted = {ln.strip() for ln in f if ln.strip() and not ln.startswith('#')}
+        wanted |= {member, *extra}
+        done = set()
+        if os.path.exists(marker):
+            with open(marker, encoding='utf-8') as f:
+                done = {ln.strip() for ln in f if ln.strip()}
+        if not wanted <= done:
+            listed = sorted(wanted)
             with tarfile.open(tarball, mode='r|xz') as tar:
                 for m in tar:
                     name = m.name.split('/', 1)[-1]
@@ -57,20 +69,24 @@ def extract(tarball, member, workdir, members_file):
                     wanted.discard(name)
                     if not wanted:
                         break
-            open(os.path.join(workdir, '.extracted'), 'w').close()
-    if not os.path.exists(dest):
-        sys.exit(f'{member} is not in {tarball}')
+            with open(marker, 'w', encoding='utf-8') as f:
+                f.write(''.join(n + '\n' for n in listed))
+    for name in (member, *extra):
+        if not os.path.exists(os.path.join(workdir, name)):
+            sys.exit(f'{name} is not in {tarball}')
     with open(dest, encoding='utf-8') as f:
         return f.read()
 
 
 def read_disabled(path, config):
-    """([(function, reason, optional)], {function: (count, reason)}) from a disable
-    file. `name: reason` disables a function; `name? : reason` only if the file has
-    it (a newer or older kernel file may not); `expect-fail name N: reason` expects
-    exactly N failed checks in that function (an intended divergence, docs/FIDELITY.md).
-    Any of them may end in `[key=value]`: only in builds with that configuration.
-    # starts a comment."""
+    """([(function, lines, reason, optional)], {function: (count, reason)}) from a
+    disable file. `name: reason` disables a function; `name? : reason` only if the
+    file has it (a newer or older kernel file may not); `name@L1,L2-L3: reason`
+    disables single-line statements of the function (kernel file line numbers)
+    instead of the whole body (lines is None for a whole function); `expect-fail
+    name N: reason` expects exactly N failed checks in that function (an intended
+    divergence, docs/FIDELITY.md). Any of them may end in `[key=value]`: only in
+    builds with that configuration. # starts a comment."""
     out, xfail = [], {}
     if not os.path.exists(path):
         return out, xfail
@@ -82,18 +98,24 @@ def read_disabled(path, config):
             name, sep, reason = line.partition(':')
             if not sep or not reason.strip():
                 sys.exit(f'{path}:{n}: expected "function: reason"')
-            m = re.fullmatch(r'(expect-fail\s+)?(\w+)(\?)?\s*(\d+)?\s*(?:\[(\w+=\w+)\])?',
-                             name.strip())
-            if not m or bool(m.group(1)) != bool(m.group(4)):
-                sys.exit(f'{path}:{n}: expected "[expect-fail] function[?] [N] [key=value]: '
-                         'reason"')
-            if m.group(5) and m.group(5) not in config:
+            m = re.fullmatch(r'(expect-fail\s+)?(\w+)(\?)?(?:@([\d,-]+))?\s*(\d+)?\s*'
+                             r'(?:\[(\w+=\w+)\])?', name.strip())
+            if not m or bool(m.group(1)) != bool(m.group(5)):
+                sys.exit(f'{path}:{n}: expected "[expect-fail] function[?][@lines] [N] '
+                         '[key=value]: reason"')
+            if m.group(6) and m.group(6) not in config:
                 continue
-            cond = f' (in builds with {m.group(5)})' if m.group(5) else ''
+            cond = f' (in builds with {m.group(6)})' if m.group(6) else ''
+            lines = None
+            if m.group(4):
+                lines = []
+                for part in m.group(4).split(','):
+                    lo, _, hi = part.partition('-')
+                    lines += range(int(lo), int(hi or lo) + 1)
             if m.group(1):
-                xfail[m.group(2)] = (int(m.group(4)), reason.strip() + cond)
+                xfail[m.group(2)] = (int(m.group(5)), reason.strip() + cond)
             else:
-                out.append((m.group(2), reason.strip() + cond, bool(m.group(3))))
+                out.append((m.group(2), lines, reason.strip() + cond, bool(m.group(3))))
     return out, xfail
 
 
@@ -114,18 +136,49 @@ def body_span(text, name):
     return None
 
 
+def disable_lines(text, name, lines, first, last, reason, path):
+    """The text with the given lines of function @name (body lines first-last)
+    replaced by an empty statement. Each must be one whole statement (ending in
+    ';'), so that this removes exactly one check; the line count stays the same."""
+    rows = text.split('\n')
+    for ln in lines:
+        code = re.sub(r'\s*(/\*.*\*/|//.*)$', '', rows[ln - 1]).strip()
+        if not first < ln < last or not code.endswith(';'):
+            sys.exit(f'{path}: line {ln} is not a one-line statement of {name} '
+                     f'(lines {first}-{last}): update the list')
+        rows[ln - 1] = ';'  # an empty statement: the line may be the body of an if
+    print(f'disabled: {len(lines)} statements of {name} (lines {compress(lines)}): {reason}')
+    return '\n'.join(rows)
+
+
+def compress(lines):
+    """'3086,3095,3100-3102' for sorted line numbers."""
+    out, start = [], None
+    for i, ln in enumerate(lines):
+        if start is None:
+            start = ln
+        if i + 1 == len(lines) or lines[i + 1] != ln + 1:
+            out.append(str(start) if start == ln else f'{start}-{ln}')
+            start = None
+    return ','.join(out)
+
+
 def disable(text, disabled, path):
-    """The text with each disabled function's body emptied; prints what and why."""
+    """The text with each disabled function's body (or the listed lines of it)
+    emptied; prints what and why. Also returns the functions wholly disabled."""
     done = []
-    for name, reason, optional in disabled:
+    for name, lines, reason, optional in disabled:
         span = body_span(text, name)
         if not span and optional:
             continue
         if not span:
             sys.exit(f'{path}: no function {name} in the kernel file (update the list)')
-        done.append(name)
         first = text.count('\n', 0, span[0]) + 1
         last = text.count('\n', 0, span[1]) + 1
+        if lines is not None:
+            text = disable_lines(text, name, sorted(lines), first, last, reason, path)
+            continue
+        done.append(name)
         print(f'disabled: {name} (lines {first}-{last}): {reason}')
         # Keep the line count so the kernel file's line numbers stay valid.
         text = text[:span[0]] + '{ }' + '\n' * (last - first) + text[span[1]:]
@@ -139,7 +192,7 @@ def read_source(a):
         if not os.path.exists(a.prepare_from):
             print(f'SKIP: {a.prepare_from} is absent (Debian package linux-source-6.12)')
             sys.exit(SKIP)
-        extract(a.prepare_from, a.member, a.tarball, a.members)
+        extract(a.prepare_from, a.member, a.tarball, a.members, a.extra)
     if os.path.isdir(a.tarball):
         path = os.path.join(a.tarball, a.member)
         if not os.path.exists(path):
@@ -147,7 +200,7 @@ def read_source(a):
         print(f'source: {path} (a kernel source directory)')
         with open(path, encoding='utf-8') as f:
             return f.read()
-    return extract(a.tarball, a.member, a.workdir, a.members)
+    return extract(a.tarball, a.member, a.workdir, a.members, a.extra)
 
 
 def judge(out, xfail, passed, run):
@@ -179,9 +232,15 @@ def main():
     ap.add_argument('--members', required=True, help='the files to extract, one per line')
     ap.add_argument('--config', action='append', default=[],
                     help='key=value of this build, for conditional disables')
+    ap.add_argument('--extra', action='append', default=[],
+                    help='another member compiled with it as it is (a harness file)')
+    ap.add_argument('--main', help='a file without main(): the function main() calls')
     ap.add_argument('--summary', required=True,
                     help='regex with groups (passed, run) on the program output')
-    ap.add_argument('--functions', default=r'^static noinline void (check_\w+)\(',
+    # test_xarray.c's check_*(); test_maple_tree.c's are __init, plus two other names.
+    ap.add_argument('--functions',
+                    default=r'^static noinline void (?:__init )?'
+                            r'(check_\w+|next_prev_test|alloc_cyclic_testing)\(',
                     help='regex whose group 1 names a test function')
     argv = sys.argv[1:]
     cut = argv.index('--') if '--' in argv else len(argv)
@@ -205,15 +264,27 @@ def main():
     disabled, xfail = read_disabled(a.disabled, a.config)
     text, done = disable(text, disabled, a.disabled)
     names = set(done)
+    partly = {n for n, lines, _, _ in disabled if lines is not None}
+    nlines = sum(len(lines) for _, lines, _, _ in disabled if lines is not None)
     print(f'{a.member}: {len(funcs)} test functions, {len(funcs) - len(names & set(funcs))} '
-          f'compiled and run, {len(names)} disabled')
+          f'compiled and run, {len(names)} disabled'
+          + (f'; {nlines} check lines disabled in {len(partly)} functions' if partly else ''))
 
+    if a.main:
+        # As the harness's main.c does: set up, run the test, end the grace periods.
+        text += (f'\nint main(void)\n{{\n\trcu_register_thread();\n\tradix_tree_init();\n'
+                 f'\t{a.main}();\n\trcu_barrier();\n\trcu_unregister_thread();\n'
+                 f'\treturn 0;\n}}\n')
     os.makedirs(a.workdir, exist_ok=True)
     src = os.path.join(a.workdir, a.name + '.c')
     exe = os.path.join(a.workdir, a.name)
     with open(src, 'w', encoding='utf-8') as f:
         f.write(text)
-    cmd = a.cc + a.cflags + ['-o', exe, src] + a.libs
+    # The member's own directory first, for its quoted includes ("test.h").
+    tree = a.tarball if os.path.isdir(a.tarball) else a.workdir
+    here = ['-I' + os.path.join(tree, os.path.dirname(a.member))]
+    extra = [os.path.join(tree, e) for e in a.extra]
+    cmd = a.cc + here + a.cflags + ['-o', exe, src] + extra + a.libs
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         print(' '.join(cmd))

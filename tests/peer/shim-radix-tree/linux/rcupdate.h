@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* <linux/rcupdate.h> for the radix-tree harness: see ../radix-tree-harness.h. */
+#include "../radix-tree-harness.h"
