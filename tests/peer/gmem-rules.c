@@ -14,7 +14,11 @@
  *   file, and a punched page reads zero;
  * - the collapse path: a PMD-aligned MAP_FIXED mapping inside a reserved
  *   range; MADV_HUGEPAGE succeeds, MADV_COLLAPSE is EINVAL, MADV_DONTNEED
- *   drops the page mappings and the data is read again from the file.
+ *   drops the page mappings and the data is read again from the file;
+ * - memory policy on a two-node machine (numaif.h of the shim): mbind() on a
+ *   mapping sets the file's policy, get_mempolicy() reads it back, pages
+ *   allocated later land on the policy's node (move_pages() says where),
+ *   pages allocated before stay put, and a bad mode is EINVAL.
  *
  * Loads and stores go through real pointers: the shim turns each fault into
  * a copy of the simulator's page, and a fault the simulator refuses into
@@ -23,6 +27,7 @@
 #include <linux/falloc.h>
 
 #include "kvm_util.h"
+#include "numaif.h"
 
 static size_t page;
 
@@ -129,6 +134,63 @@ static void collapse_rules(struct kvm_vm *vm)
 	close(fd);
 }
 
+/* Where each of the first four pages of @mem is, as move_pages() reports it. */
+static void where(char *mem, int status[4])
+{
+	void *pages[4];
+
+	for (int i = 0; i < 4; i++)
+		pages[i] = mem + i * page;
+	kvm_move_pages(0, 4, pages, NULL, status, 0);
+}
+
+/* The file's memory policy through its mappings (two nodes: the shim's numaif.h). */
+static void numa_rules(struct kvm_vm *vm)
+{
+	const unsigned long node0 = 1, node1 = 2, max = 8 * sizeof(unsigned long);
+	int fd = vm_create_guest_memfd(vm, 4 * page,
+				       GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+	char *mem = kvm_mmap(4 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+	unsigned long mask = 0;
+	int mode = -1, st[4];
+
+	if (!is_multi_numa_node_system()) {
+		TEST_FAIL("the shim's machine has one node");
+		return;
+	}
+	/* Allocated before the policy: it stays where the default put it (node 0, local). */
+	mem[0] = 1;
+	kvm_mbind(mem, page, MPOL_BIND, &node1, max, 0);
+	where(mem, st);
+	TEST_ASSERT(st[0] == 0, "page 0 allocated before its policy: node %d, want 0", st[0]);
+	kvm_get_mempolicy(&mode, &mask, max, mem, MPOL_F_ADDR);
+	TEST_ASSERT(mode == MPOL_BIND && mask == node1, "policy %d mask 0x%lx", mode, mask);
+	/* Allocated after: on the policy's node, both ways round. */
+	kvm_fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, 4 * page);
+	kvm_mbind(mem, 2 * page, MPOL_BIND, &node1, max, 0);
+	kvm_mbind(mem + 2 * page, 2 * page, MPOL_INTERLEAVE, &node0, max, 0);
+	memset(mem, 2, 4 * page);
+	where(mem, st);
+	TEST_ASSERT(st[0] == 1 && st[1] == 1 && st[2] == 0 && st[3] == 0,
+		    "placement %d %d %d %d, want 1 1 0 0", st[0], st[1], st[2], st[3]);
+	kvm_get_mempolicy(&mode, &mask, max, mem + 3 * page, MPOL_F_ADDR);
+	TEST_ASSERT(mode == MPOL_INTERLEAVE && mask == node0, "policy %d mask 0x%lx", mode, mask);
+	kvm_fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, 4 * page);
+	kvm_mbind(mem, 2 * page, MPOL_BIND, &node0, max, 0);
+	kvm_mbind(mem + 2 * page, 2 * page, MPOL_BIND, &node1, max, 0);
+	memset(mem, 3, 4 * page);
+	where(mem, st);
+	TEST_ASSERT(st[0] == 0 && st[1] == 0 && st[2] == 1 && st[3] == 1,
+		    "placement %d %d %d %d, want 0 0 1 1", st[0], st[1], st[2], st[3]);
+	/* Back to the default, and a mode that does not exist. */
+	kvm_mbind(mem, 4 * page, MPOL_DEFAULT, NULL, 0, 0);
+	kvm_get_mempolicy(&mode, &mask, max, mem, MPOL_F_ADDR);
+	TEST_ASSERT(mode == MPOL_DEFAULT && !mask, "policy %d mask 0x%lx", mode, mask);
+	TEST_ASSERT(mbind(mem, page, 999, &node0, max, 0) == -1 && errno == EINVAL, "mode 999");
+	kvm_munmap(mem, 4 * page);
+	close(fd);
+}
+
 int main(void)
 {
 	unsigned long types = kvm_check_cap(KVM_CAP_VM_TYPES);
@@ -151,6 +213,7 @@ int main(void)
 		if (flags & GUEST_MEMFD_FLAG_INIT_SHARED) {
 			shared_rules(vm);
 			collapse_rules(vm);
+			numa_rules(vm);
 		}
 		kvm_vm_free(vm);
 	}

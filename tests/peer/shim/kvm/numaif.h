@@ -1,40 +1,87 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * <numaif.h> for the peer suite: one memory node, so guest_memfd_test.c's
- * NUMA subtests return early (is_multi_numa_node_system()). The calls are
- * here so the file compiles; each one called fails its check.
+ * <numaif.h> for the peer suite: the simulated machine gets two memory
+ * nodes (docs/MEMORY.md, "Memory nodes"), so the NUMA subtests of newer
+ * guest_memfd_test.c files run, and mbind(), get_mempolicy() and
+ * move_pages() reach the simulator's gs_mbind(), gs_get_mempolicy() and
+ * gs_move_pages(). Each first writes back the pages the test stored through
+ * a mapping, as every other redirected call does.
  */
 #ifndef GS_PEER_NUMAIF_H
 #define GS_PEER_NUMAIF_H
 
+#include <linux/mempolicy.h>
+
+#include <gmemsim/numa.h>
+#include <gmemsim/physmem.h>
+
 #include "gs_peer_kvm.h"
 
-#ifndef MPOL_DEFAULT
-#define MPOL_DEFAULT	0
-#define MPOL_PREFERRED	1
-#define MPOL_BIND	2
-#define MPOL_INTERLEAVE 3
-#endif
-#ifndef MPOL_F_ADDR
-#define MPOL_F_ADDR (1 << 1)
-#endif
+#define GS_PEER_NODES 2
+
+/* Before anything is allocated: nodes are split from free memory only. */
+__attribute__((constructor)) static void gs_peer_numa_init(void)
+{
+	int err = gs_physmem_set_nodes(GS_PEER_NODES);
+
+	if (err)
+		printf("memory nodes: %d (the NUMA subtests return early)\n", err);
+	else
+		printf("memory nodes: %u\n", gs_numa_nr_nodes());
+}
 
 static bool is_multi_numa_node_system(void)
 {
-	printf("one memory node: the NUMA subtests return early\n");
-	return false;
+	return gs_numa_nr_nodes() > 1;
 }
 
-static long gs_peer_no_numa(const char *what)
+static int get_max_numa_node(void)
 {
-	TEST_FAIL("%s: memory nodes are not modelled", what);
-	errno = ENOSYS;
-	return -1;
+	return (int)gs_numa_nr_nodes() - 1;
 }
 
-#define mbind(...)	       gs_peer_no_numa("mbind")
-#define kvm_mbind(...)	       (void)gs_peer_no_numa("mbind")
-#define kvm_get_mempolicy(...) (void)gs_peer_no_numa("get_mempolicy")
-#define kvm_move_pages(...)    (void)gs_peer_no_numa("move_pages")
+static long gs_peer_mbind(void *addr, unsigned long len, int mode, const unsigned long *nodemask,
+			  unsigned long maxnode, unsigned int flags)
+{
+	gs_peer_flush();
+	return gs_mbind(addr, len, mode, nodemask, maxnode, flags);
+}
+
+static long gs_peer_get_mempolicy(int *mode, unsigned long *nodemask, unsigned long maxnode,
+				  void *addr, unsigned long flags)
+{
+	gs_peer_flush();
+	return gs_get_mempolicy(mode, nodemask, maxnode, addr, flags);
+}
+
+static long gs_peer_move_pages(int pid, unsigned long count, void **pages, const int *nodes,
+			       int *status, int flags)
+{
+	gs_peer_flush();
+	return gs_move_pages(pid, count, pages, nodes, status, flags);
+}
+
+#define mbind(a, len, mode, mask, max, fl)	 gs_peer_mbind(a, len, mode, mask, max, fl)
+#define get_mempolicy(mode, mask, max, a, fl)	 gs_peer_get_mempolicy(mode, mask, max, a, fl)
+#define move_pages(pid, n, pages, nodes, st, fl) gs_peer_move_pages(pid, n, pages, nodes, st, fl)
+
+static void kvm_mbind(void *addr, unsigned long len, int mode, const unsigned long *nodemask,
+		      unsigned long maxnode, unsigned int flags)
+{
+	TEST_ASSERT(!mbind(addr, len, mode, nodemask, maxnode, flags), "mbind(%d)", mode);
+}
+
+static void kvm_get_mempolicy(int *mode, unsigned long *nodemask, unsigned long maxnode, void *addr,
+			      unsigned long flags)
+{
+	TEST_ASSERT(!get_mempolicy(mode, nodemask, maxnode, addr, flags), "get_mempolicy(0x%lx)",
+		    flags);
+}
+
+static void kvm_move_pages(int pid, unsigned long count, void **pages, const int *nodes,
+			   int *status, int flags)
+{
+	TEST_ASSERT(!move_pages(pid, count, pages, nodes, status, flags), "move_pages(%lu)", count);
+}
 
 #endif
