@@ -28,6 +28,9 @@
 #include <gmemsim/xarray.h>
 #include <gmemsim/warn.h>
 
+/* The RCU flag is a bit of its own, as in the kernel: height updates keep it. */
+_Static_assert(!(MT_FLAGS_USE_RCU & MT_FLAGS_HEIGHT_MASK), "MT_FLAGS_USE_RCU inside the height");
+
 #define MAPLE_ENODE_NODE      0x2UL
 #define MAPLE_ENODE_LEAF      0x4UL
 #define MAPLE_ENODE_MASK      0x7UL

@@ -75,9 +75,9 @@ lines=$(grep -cv '^#' "$min")
 cat "$min"
 [ "$lines" -le "$max_lines" ] || fail "reduced to $lines lines (at most $max_lines)"
 # The reduction and the saved input fail the same way again.
-"$gmemsim" reduce --oracle "$min" -o /dev/null 2>"$scratch/again.err" ||
-	fail "the reduced scenario no longer fails: $(cat "$scratch/again.err")"
-grep -qF "signature: $sig" "$scratch/again.err" || fail "reduced scenario: $(cat "$scratch/again.err")"
+"$gmemsim" reduce --oracle "$min" -o /dev/null 2>"$scratch/$bug.again.err" ||
+	fail "the reduced scenario no longer fails: $(cat "$scratch/$bug.again.err")"
+grep -qF "signature: $sig" "$scratch/$bug.again.err" || fail "reduced scenario: $(cat "$scratch/$bug.again.err")"
 "$gmemsim" fuzz-decode "${dec[@]}" "$out"/001-*.bin | cmp -s - "${min%.min.gms}.gms" ||
 	fail "fuzz-decode of the saved input differs from the saved .gms"
 echo "fuzz-finds $bug: found at $(sed -n 's/^fuzz: first failure at sequence \([0-9]*\) after \([0-9.]*\) s.*/sequence \1 after \2 s/p' "$scratch/$bug.log"), reduced to $lines lines"

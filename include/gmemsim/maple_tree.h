@@ -34,7 +34,7 @@
 #define MT_FLAGS_ALLOC_RANGE   0x01 /* allocation tree: mtree_alloc_range() and friends */
 #define MT_FLAGS_HEIGHT_OFFSET 0x02
 #define MT_FLAGS_HEIGHT_MASK   0x7C
-#define MT_FLAGS_USE_RCU       0x80 /* accepted; nodes are freed at once */
+#define MT_FLAGS_USE_RCU       0x02 /* recorded (mt_in_rcu()); nodes are freed at once */
 #define MT_FLAGS_LOCK_IRQ      0x100
 #define MT_FLAGS_LOCK_BH       0x200
 #define MT_FLAGS_LOCK_EXTERN   0x300
