@@ -1744,6 +1744,12 @@ int mas_empty_area_rev(struct ma_state *mas, unsigned long min, unsigned long ma
 	}
 }
 
+/* What every allocating store asks first: an allocation tree, and an entry a user may store. */
+static bool mtree_alloc_valid(const struct maple_tree *mt, const void *entry)
+{
+	return (mt->ma_flags & MT_FLAGS_ALLOC_RANGE) && !WARN_ON_ONCE(mt_entry_reserved(entry));
+}
+
 /* Store @entry over the area a search found; -ENOMEM is retried through mas_nomem(). */
 static int mtree_alloc_common(struct maple_tree *mt, unsigned long *startp, void *entry,
 			      unsigned long size, unsigned long min, unsigned long max, gfp_t gfp,
@@ -1752,9 +1758,7 @@ static int mtree_alloc_common(struct maple_tree *mt, unsigned long *startp, void
 	MA_STATE(mas, mt, 0, 0);
 	int ret;
 
-	if (!(mt->ma_flags & MT_FLAGS_ALLOC_RANGE))
-		return -EINVAL;
-	if (WARN_ON_ONCE(mt_entry_reserved(entry)))
+	if (!mtree_alloc_valid(mt, entry))
 		return -EINVAL;
 	mtree_lock(mt);
 	/* mas_store_gfp() may drop the lock to allocate, so the area is searched again. */
@@ -1887,9 +1891,7 @@ int mtree_alloc_cyclic(struct maple_tree *mt, unsigned long *startp, void *entry
 	MA_STATE(mas, mt, 0, 0);
 	int ret;
 
-	if (!(mt->ma_flags & MT_FLAGS_ALLOC_RANGE))
-		return -EINVAL;
-	if (WARN_ON_ONCE(mt_entry_reserved(entry)))
+	if (!mtree_alloc_valid(mt, entry))
 		return -EINVAL;
 	mtree_lock(mt);
 	ret = mas_alloc_cyclic(&mas, startp, entry, range_lo, range_hi, next, gfp);
