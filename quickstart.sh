@@ -62,15 +62,19 @@ passed=0
 failed=0
 skipped=0
 
-# run_suites DIR LABEL [meson test options...]: run, then surface Check's summaries.
+# run_suites DIR LABEL [meson test options...]: run, then surface Check's summaries
+# and the peer suite's kernel check counts.
 run_suites() {
 	local dir=$1 label=$2 rc=0 log
 	shift 2
 	log "testing: $label"
 	meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || rc=$?
 	log=$(ls -t "$dir"/meson-logs/testlog*.txt | head -n 1)
+	# Also the peer suite's counts: the kernel's checks run and failed per test file.
 	awk -v label="$label" '/^test:/ { name = $NF }
-		/^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
+		/^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ ||
+		/^kernel checks: [0-9]+ run, [0-9]+ failed/ || / compiled and run, [0-9]+ disabled/ ||
+		/^kselftest: [0-9]+ of [0-9]+ checks passed/ || /^expected failures: / {
 			printf "[%s] %s: %s\n", label, name, $0 }' "$log"
 	local ok fail skip
 	ok=$(awk '/^Ok:/ { print $2 }' "$log" | tail -n 1)
