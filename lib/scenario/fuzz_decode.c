@@ -805,13 +805,14 @@ static bool set_target(struct gs_op *op, const char *target)
 static bool complete(const struct gs_op *op)
 {
 	const struct gs_verb *verb = op->verb;
-	char err[256] = "";
+	char err[256];
 
 	if (verb->target_required && !op->target)
 		return false;
 	for (int i = 0; verb->keys && verb->keys[i].name; i++)
 		if (verb->keys[i].required && !op->args[i].present)
 			return false;
+	err[0] = '\0';
 	return !verb->validate || !verb->validate(op, err, sizeof(err));
 }
 
@@ -890,18 +891,36 @@ static bool build_rest(struct gs_op *op, const struct fz_line *l)
 	}
 }
 
+/* The verb of a line's kind, and its number of keys: looked up once per process. */
+static const struct gs_verb *line_verb(enum fz_verb v, unsigned int *nkeys)
+{
+	static const struct gs_verb *verbs[L_NR];
+	static unsigned int nk[L_NR];
+
+	if (!verbs[v] && (verbs[v] = gs_verb_lookup(verb_names[v])))
+		while (verbs[v]->keys && verbs[v]->keys[nk[v]].name)
+			nk[v]++;
+	*nkeys = nk[v];
+	return verbs[v];
+}
+
 /* Line @l as the parser makes its operation from the text put_line() prints. */
 static bool build_op(struct gs_op *op, const struct fz_line *l, const char *name, unsigned int nr)
 {
-	static const struct gs_verb *verbs[L_NR];
+	unsigned int nkeys;
 
-	/* Only what a line sets: the expectation's items stay unused (nr 0). */
-	memset(op, 0, offsetof(struct gs_op, expect.items));
+	/*
+	 * What the parser's zeroed slot holds, written where a line can set or
+	 * the engine can read it: the verb's keys (not all GS_MAX_KEYS), the
+	 * expectation's header (its items stay unused: nr 0).
+	 */
+	memset(op, 0, offsetof(struct gs_op, args));
+	op->verb = line_verb((enum fz_verb)l->verb, &nkeys);
+	memset(op->args, 0, nkeys * sizeof(op->args[0]));
+	op->has_expect = false;
+	memset(&op->expect, 0, offsetof(struct gs_expect, items));
 	op->expect.blanks = 0;
 	op->src = NULL;
-	if (!verbs[l->verb])
-		verbs[l->verb] = gs_verb_lookup(verb_names[l->verb]);
-	op->verb = verbs[l->verb];
 	op->file = name;
 	op->line = nr;
 	return op->verb && !op->verb->text && build_rest(op, l) && complete(op);
