@@ -183,10 +183,12 @@ BENCH_KIND(1g)
 
 /*
  * The structured format as `gmemsim fuzz` and fuzz-ops run it: seeded
- * bytes of 64 operations, decoded and run by gs_fuzz_run() (page data on,
- * each input a persistent runner's). Decoding is part of the execution.
+ * bytes of 64 operations, decoded straight into operations and run by
+ * gs_fuzz_exec() (page data on, each input a persistent runner's); with
+ * @text, as before: decoded to .gms text and run by gs_fuzz_run(), which
+ * parses it. Decoding is part of the execution.
  */
-static __attribute__((noinline)) unsigned long bench_ops(int backing, unsigned long n)
+static __attribute__((noinline)) unsigned long bench_ops(int backing, unsigned long n, bool text)
 {
 	uint8_t buf[GS_FUZZ_HEADER + GS_FUZZ_DEFAULT_OPS * GS_FUZZ_OP_SIZE];
 	unsigned long bad = 0;
@@ -195,34 +197,40 @@ static __attribute__((noinline)) unsigned long bench_ops(int backing, unsigned l
 	gs_rng_seed(&rng, 1);
 	for (unsigned long i = 0; i < n; i++) {
 		char sig[GS_REDUCE_SIG_LEN];
-		char *text;
+		char *t;
 
 		for (size_t b = 0; b < sizeof(buf); b++)
 			buf[b] = (uint8_t)gs_rng_next(&rng);
 		gs_fuzz_header_set(buf, backing, -1);
-		text = gs_fuzz_decode(buf, sizeof(buf), NULL);
 		/* No finding is expected without a planted bug: one is a broken build. */
-		bad += !text || gs_fuzz_run(text, strlen(text), sig, sizeof(sig));
-		free(text);
+		if (!text) {
+			bad += gs_fuzz_exec(buf, sizeof(buf), NULL, sig, sizeof(sig));
+			continue;
+		}
+		t = gs_fuzz_decode(buf, sizeof(buf), NULL);
+		bad += !t || gs_fuzz_run(t, strlen(t), sig, sizeof(sig));
+		free(t);
 	}
 	return bad;
 }
 
-static __attribute__((noinline)) unsigned long bench_fuzz_ops_4k(const struct inputs *in,
-								 unsigned long n, FILE *f)
-{
-	(void)in;
-	(void)f;
-	return bench_ops(GS_FUZZ_4K, n);
-}
-
-static __attribute__((noinline)) unsigned long bench_fuzz_ops_2m(const struct inputs *in,
-								 unsigned long n, FILE *f)
-{
-	(void)in;
-	(void)f;
-	return bench_ops(GS_FUZZ_2M, n);
-}
+#define BENCH_OPS(k, backing)                                                   \
+	static __attribute__((noinline)) unsigned long bench_fuzz_ops_##k(      \
+		const struct inputs *in, unsigned long n, FILE *f)              \
+	{                                                                       \
+		(void)in;                                                       \
+		(void)f;                                                        \
+		return bench_ops(backing, n, false);                            \
+	}                                                                       \
+	static __attribute__((noinline)) unsigned long bench_fuzz_ops_text_##k( \
+		const struct inputs *in, unsigned long n, FILE *f)              \
+	{                                                                       \
+		(void)in;                                                       \
+		(void)f;                                                        \
+		return bench_ops(backing, n, true);                             \
+	}
+BENCH_OPS(4k, GS_FUZZ_4K)
+BENCH_OPS(2m, GS_FUZZ_2M)
 
 typedef unsigned long (*bench_fn)(const struct inputs *in, unsigned long n, FILE *f);
 
@@ -309,9 +317,11 @@ int main(void)
 	report("fuzz.1g_fresh", bench_fuzz_1g_fresh, &in[2], bench_count(NR_INPUTS, 2), null);
 	if (bench_count(1, 0) && wanted("fuzz.1g_split"))
 		split_share(&in[2], null);
-	/* Last: gs_fuzz_run() keeps freed memory in the host from then on. */
+	/* Last: gs_fuzz_exec() keeps freed memory in the host from then on. */
 	report("fuzz.ops_4k", bench_fuzz_ops_4k, NULL, bench_count(3000, 100), null);
 	report("fuzz.ops_2m", bench_fuzz_ops_2m, NULL, bench_count(1000, 50), null);
+	report("fuzz.ops_text_4k", bench_fuzz_ops_text_4k, NULL, bench_count(3000, 100), null);
+	report("fuzz.ops_text_2m", bench_fuzz_ops_text_2m, NULL, bench_count(1000, 50), null);
 	for (int k = 0; k < 3; k++)
 		for (int i = 0; i < NR_INPUTS; i++)
 			g_free(in[k].text[i]);

@@ -2,7 +2,8 @@
 /*
  * Fuzz target: bytes in the structured format (include/gmemsim/fuzz.h,
  * docs/FUZZING.md) decoded into a valid guest_memfd program and run with the
- * per-page oracle. Any failure is a finding and aborts, so libFuzzer and
+ * per-page oracle (gs_fuzz_exec(): operations built from the bytes, no
+ * text per input). Any failure is a finding and aborts, so libFuzzer and
  * AFL++ save the input: an oracle mismatch, a checker violation, a WARN
  * (a planted bug the input itself switched on included), a leak. Builds for
  * libFuzzer, AFL++ (persistent, through its libFuzzer driver) or with
@@ -29,16 +30,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char sig[GS_REDUCE_SIG_LEN];
-	char *text = gs_fuzz_decode(data, size, NULL);
 
-	if (!text)
-		abort();
-	if (gs_fuzz_run(text, strlen(text), sig, sizeof(sig))) {
+	/* No text per input: the program is printed only for a finding. */
+	if (gs_fuzz_exec(data, size, NULL, sig, sizeof(sig))) {
+		char *text = gs_fuzz_decode(data, size, NULL);
+
 		fprintf(stderr, "fuzz-ops: %s\n--- the program (gmemsim fuzz-decode INPUT) ---\n%s",
-			sig, text);
+			sig, text ? text : "(out of memory)\n");
 		abort();
 	}
-	free(text);
 	if (gs_alloc_live_total() || gs_inject_active()) {
 		gs_alloc_report_leaks(stderr);
 		fprintf(stderr, "fuzz-ops: state left behind after a run\n");

@@ -5,7 +5,10 @@
  * program that parses, the same bytes print the same text, the text run as a
  * scenario (`gmemsim run --oracle`) and the fuzz targets' own run agree on
  * every outcome, decoding honours its bounds, a campaign is deterministic,
- * and `strict off` lets a generated line fail without failing the run.
+ * and `strict off` lets a generated line fail without failing the run. The
+ * operations an execution builds straight from the bytes (gs_fuzz_exec())
+ * are the ones the parser makes of the text, with the same results, state
+ * and signature (test_direct_equals_text).
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -19,6 +22,9 @@
 #include <gmemsim/inject.h>
 #include <gmemsim/rng.h>
 #include <gmemsim/scenario.h>
+#include <gmemsim/warn.h>
+#include <gmemsim/internal/fuzz_int.h>
+#include <gmemsim/internal/scenario_int.h>
 #include "harness.h"
 
 #define INPUT_MAX (GS_FUZZ_HEADER + GS_FUZZ_MAX_OPS * GS_FUZZ_OP_SIZE)
@@ -120,6 +126,216 @@ START_TEST(test_decode_print_run)
 	/* A finding here is a simulator or oracle bug the planned orderings must not have. */
 	printf("decode-print-run: %u inputs, %u failing\n", n, failing);
 	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/* Operation @a (built from bytes) is the parser's @b: verb, line, target, every key, the expectation. */
+static void assert_same_op(const struct gs_op *a, const struct gs_op *b, unsigned int input)
+{
+	const struct gs_verb *v = b->verb;
+
+	ck_assert_msg(a->verb == v, "input %u line %u: verb %s, parsed %s", input, b->line,
+		      a->verb ? a->verb->name : "-", v->name);
+	ck_assert_uint_eq(a->line, b->line);
+	ck_assert_str_eq(a->file, b->file);
+	ck_assert_msg(!a->target == !b->target && (!a->target || !strcmp(a->target, b->target)),
+		      "input %u line %u: target", input, b->line);
+	ck_assert_uint_eq(a->target_u64, b->target_u64);
+	ck_assert_ptr_null(a->text);
+	ck_assert_ptr_null(b->text);
+	for (int k = 0; v->keys && v->keys[k].name; k++) {
+		const struct gs_arg *x = &a->args[k], *y = &b->args[k];
+
+		ck_assert_msg(x->present == y->present && x->u == y->u,
+			      "input %u line %u (%s): key %s: %d %" PRIu64 ", parsed %d %" PRIu64,
+			      input, b->line, b->src, v->keys[k].name, x->present, x->u, y->present,
+			      y->u);
+		/* Numbers carry no text when built (nothing reads it); the rest carries the parser's. */
+		if (!y->present || v->keys[k].type == GS_ARG_U64)
+			continue;
+		ck_assert_msg(x->str && !strcmp(x->str, y->str), "input %u line %u: key %s text",
+			      input, b->line, v->keys[k].name);
+	}
+	ck_assert_int_eq(a->has_expect, b->has_expect);
+	ck_assert_int_eq(a->expect.has_ret, b->expect.has_ret);
+	ck_assert_int_eq(a->expect.ret, b->expect.ret);
+	ck_assert_int_eq(a->expect.sig, b->expect.sig);
+	ck_assert_uint_eq(a->expect.nr, b->expect.nr);
+	ck_assert_uint_eq(a->expect.blanks, b->expect.blanks);
+	ck_assert_ptr_null(a->src);
+}
+
+/* Each line's result, every output field included. */
+static void record_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	GString *g = arg;
+
+	g_string_append_printf(g, "%u %s ret=%lld sig=%d warns=%lu skipped=%d", op->line,
+			       op->verb->name, res->ret, res->sig, res->warns, res->skipped);
+	for (unsigned int i = 0; i < res->nr; i++) {
+		const struct gs_result_field *f = &res->fields[i];
+
+		if (f->is_str)
+			g_string_append_printf(g, " %s=%s", f->key, f->str ? f->str : "");
+		else
+			g_string_append_printf(g, " %s=%" PRIu64, f->key, f->val);
+	}
+	g_string_append_c(g, '\n');
+}
+
+/*
+ * @nr operations run as gs_fuzz_exec() runs them (oracle, persistent, to the
+ * first failure): each line's result, then the state after the last line
+ * (gs_scenario_dump_state(), before the teardown), then the end status, into
+ * @out. Returns whether the run failed.
+ */
+static bool run_recorded(const struct gs_op *ops, size_t nr, GString *out)
+{
+	FILE *null = fopen("/dev/null", "w");
+	struct gs_scenario_opts o = {.oracle = true,
+				     .persistent = true,
+				     .quiet = true,
+				     .on_result = record_result,
+				     .on_result_arg = out};
+	uint64_t live[GS_MAX_SITES];
+	enum gs_warn_mode mode = gs_warn_set_mode(GS_WARN_QUIET);
+	struct gs_scenario *s;
+	int status = GS_EXIT_OK;
+	char *dump = NULL;
+	size_t dlen = 0;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(null);
+	o.out = o.err = null;
+	s = gs_scenario_new(&o);
+	gs_warn_reset_once();
+	gs_scenario_begin_run(s, "fuzz.gms", live);
+	for (size_t i = 0; i < nr && status == GS_EXIT_OK; i++)
+		status = gs_scenario_run_op(s, &ops[i]);
+	f = open_memstream(&dump, &dlen);
+	ck_assert_ptr_nonnull(f);
+	gs_scenario_dump_state(s, f);
+	fclose(f);
+	g_string_append(out, dump);
+	free(dump);
+	status = gs_scenario_end_run(s, status, live);
+	g_string_append_printf(out, "end %d\n", status);
+	gs_scenario_free(s);
+	gs_warn_set_mode(mode);
+	fclose(null);
+	return status != GS_EXIT_OK;
+}
+
+/*
+ * Lossless: for inputs from a fixed seed, with every decoding option, the
+ * operations built straight from the bytes equal the parsed text's, run to
+ * the same per-line results (every output field), the same state after the
+ * last line and the same end, and gs_fuzz_exec() names the same failure as
+ * gs_fuzz_run() of the text; the same bytes twice give the same signature.
+ */
+START_TEST(test_direct_equals_text)
+{
+	static const char *const plants[][2] = {
+		{"skip-zero", NULL}, {"stale-attribute", NULL}, {"error-offset", NULL}};
+	static uint8_t buf[INPUT_MAX];
+	GArray *ops = g_array_new(FALSE, TRUE, sizeof(struct gs_op));
+	unsigned int n = (unsigned int)gs_test_scale(2000), failing = 0, lines = 0;
+	struct gs_rng rng;
+
+	gs_rng_seed(&rng, gs_test_seed() + 12);
+	for (unsigned int i = 0; i < n; i++) {
+		struct gs_fuzz_decode_opts d = {0};
+		size_t len = random_input(&rng, buf, GS_FUZZ_HEADER + 80 * GS_FUZZ_OP_SIZE);
+		char sig[GS_REDUCE_SIG_LEN], sig2[GS_REDUCE_SIG_LEN], sig3[GS_REDUCE_SIG_LEN];
+		GString *direct = g_string_new(NULL), *parsed = g_string_new(NULL);
+		struct gs_script *script;
+		char *text;
+		bool failed;
+		int nr;
+
+		/* 1 GiB sequences are slow (ORACLE.md "Cost"): one in 500. */
+		if (len)
+			gs_fuzz_header_set(buf, i % 500 == 499 ? GS_FUZZ_1G : (int)(i % 2), -1);
+		if (i % 4 == 1)
+			d.check_every = 1 + i % 7;
+		if (i % 4 == 2)
+			d.max_ops = 1 + i % 80;
+		if (i % 8 == 3)
+			d.plant = plants[(i / 8) % G_N_ELEMENTS(plants)];
+		text = gs_fuzz_decode(buf, len, &d);
+		script = gs_script_parse("fuzz.gms", text, strlen(text), stderr);
+		ck_assert_ptr_nonnull(script);
+		nr = gs_fuzz_build_ops(buf, len, &d, "fuzz.gms", ops);
+		ck_assert_int_eq(nr, (int)script->ops->len);
+		for (int k = 0; k < nr; k++)
+			assert_same_op(&g_array_index(ops, struct gs_op, k),
+				       &g_array_index(script->ops, struct gs_op, k), i);
+		lines += (unsigned int)nr;
+		failed = run_recorded((const struct gs_op *)(void *)ops->data, (size_t)nr, direct);
+		run_recorded((const struct gs_op *)(void *)script->ops->data, script->ops->len,
+			     parsed);
+		ck_assert_msg(
+			!strcmp(direct->str, parsed->str),
+			"input %u: direct and parsed runs differ\n%s\n--- direct ---\n%s\n--- "
+			"parsed ---\n%s",
+			i, text, direct->str, parsed->str);
+		/* The signatures of every failing input and of a quarter of the others (CI time). */
+		if (failed || i % 4 == 0) {
+			ck_assert_int_eq(gs_fuzz_exec(buf, len, &d, sig, sizeof(sig)), failed);
+			ck_assert_int_eq(gs_fuzz_run(text, strlen(text), sig2, sizeof(sig2)),
+					 failed);
+			ck_assert_str_eq(sig, sig2);
+			ck_assert_msg(!strstr(sig, "malformed"), "input %u: %s", i, sig);
+		}
+		if (i % 20 == 0) {
+			ck_assert_int_eq(gs_fuzz_exec(buf, len, &d, sig3, sizeof(sig3)), failed);
+			ck_assert_str_eq(sig, sig3);
+		}
+		failing += failed;
+		gs_script_free(script);
+		g_string_free(direct, TRUE);
+		g_string_free(parsed, TRUE);
+		free(text);
+	}
+	/* The planted bugs make some inputs fail: their signatures were compared too. */
+	printf("direct-equals-text: %u inputs, %u lines, %u failing\n", n, lines, failing);
+	ck_assert_uint_gt(lines, n * 4);
+	if (n >= 100)
+		ck_assert_uint_gt(failing, 0);
+	g_array_free(ops, TRUE);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/* A crash dump's program is the text, byte for byte (gs_fuzz_write_built()). */
+START_TEST(test_write_built)
+{
+	static const char *const plant[] = {"skip-zero", NULL};
+	static uint8_t buf[INPUT_MAX];
+	GArray *ops = g_array_new(FALSE, TRUE, sizeof(struct gs_op));
+	struct gs_rng rng;
+
+	gs_rng_seed(&rng, gs_test_seed() + 13);
+	for (unsigned int i = 0; i < 50; i++) {
+		size_t len = random_input(&rng, buf, sizeof(buf));
+		struct gs_fuzz_decode_opts d = {.check_every = i % 3,
+						.plant = i % 2 ? plant : NULL};
+		char *text = gs_fuzz_decode(buf, len, &d);
+		gchar *path = NULL, *dump = NULL;
+		int fd = g_file_open_tmp("gs-fuzz-built-XXXXXX", &path, NULL);
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_gt(gs_fuzz_build_ops(buf, len, &d, "fuzz.gms", ops), 0);
+		gs_fuzz_write_built(fd);
+		close(fd);
+		ck_assert(g_file_get_contents(path, &dump, NULL, NULL));
+		ck_assert_str_eq(dump, text);
+		g_unlink(path);
+		g_free(path);
+		g_free(dump);
+		free(text);
+	}
+	g_array_free(ops, TRUE);
 }
 END_TEST
 
@@ -298,6 +514,8 @@ Suite *gs_test_suite(void)
 
 	tcase_add_test(tc, test_decode_any_bytes);
 	tcase_add_test(tc, test_decode_print_run);
+	tcase_add_test(tc, test_direct_equals_text);
+	tcase_add_test(tc, test_write_built);
 	tcase_add_test(tc, test_decode_bounds);
 	tcase_add_test(tc, test_strict_off);
 	tcase_add_test(tc, test_campaign_deterministic);

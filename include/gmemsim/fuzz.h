@@ -5,8 +5,10 @@
  * conversion ordering, the file size, INIT_SHARED, the memslot placement and
  * the HugeTLB pool, then fixed-width operations whose every field is reduced
  * modulo a valid range), so a fuzzer spends its time on semantics, not on
- * syntax. The program is only ever run as the text it prints, so
- * `gmemsim fuzz-decode INPUT > case.gms` is lossless by construction. What
+ * syntax. An execution builds the scenario engine's operations straight
+ * from the bytes (no text printed or parsed per input); the same decoded
+ * lines print as the text `gmemsim fuzz-decode INPUT > case.gms` shows, and
+ * a test holds the two to the same operations, results and state. What
  * syzkaller's programs are to system calls, on the scenario language; no
  * kernel code is mirrored. The format is described byte by byte in
  * docs/FUZZING.md.
@@ -91,20 +93,40 @@ GS_API char *gs_fuzz_decode(const uint8_t *data, size_t len,
 GS_API void gs_fuzz_header_set(uint8_t *data, int backing, int ordering);
 
 /**
- * gs_fuzz_run() - run one decoded program with the oracle; how it fails
- * @text: the program (gs_fuzz_decode())
+ * gs_fuzz_exec() - run one input with the oracle; how it fails
+ * @data: any bytes (NULL with @len 0: the empty input)
+ * @len: their number
+ * @opts: how they decode; NULL for defaults
+ * @sig: where the failure signature goes ("" when it passes)
+ * @siglen: size of @sig
+ *
+ * What the fuzz targets and `gmemsim fuzz` execute: the input decoded
+ * straight into the scenario engine's operations (the ones the parser makes
+ * of gs_fuzz_decode()'s text, without the text), run with the oracle on and
+ * named as gs_scenario_signature() names a failure (as `gmemsim reduce`
+ * does): an oracle mismatch, a checker violation, an unexpected WARN, a
+ * leak. The operations' array is kept for the next input. Each input runs
+ * as a persistent runner's (gs_scenario_opts.persistent); from the first
+ * call on, the process keeps the host memory behind freed order-0 chunks
+ * (gs_physmem_keep_vmemmap()) for the next input: what an input observes is
+ * still what a fresh process observes. Same outcome and signature as
+ * gs_fuzz_run() of the input's text.
+ *
+ * Context: not thread-safe (the simulator is process-wide).
+ * Return: true when the input failed (@sig set).
+ */
+GS_API bool gs_fuzz_exec(const uint8_t *data, size_t len, const struct gs_fuzz_decode_opts *opts,
+			 char *sig, size_t siglen);
+
+/**
+ * gs_fuzz_run() - run one decoded program's text with the oracle; how it fails
+ * @text: the program (gs_fuzz_decode(), or a saved finding's .gms)
  * @len: its length
  * @sig: where the failure signature goes ("" when it passes)
  * @siglen: size of @sig
  *
- * The one place an input is executed (the fuzz targets and `gmemsim fuzz`
- * call it): the scenario engine with the oracle on, through
- * gs_scenario_signature(), so a finding is named as `gmemsim reduce` names
- * it: an oracle mismatch, a checker violation, an unexpected WARN, a leak.
- * Each input runs as a persistent runner's (gs_scenario_opts.persistent);
- * from the first call on, the process keeps the host memory behind freed
- * order-0 chunks (gs_physmem_keep_vmemmap()) for the next input: what an
- * input observes is still what a fresh process observes.
+ * gs_fuzz_exec() through the text: parsed, then run the same way. The
+ * reference the direct path is tested against.
  *
  * Context: not thread-safe (the simulator is process-wide).
  * Return: true when the program failed (@sig set).

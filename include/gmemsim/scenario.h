@@ -71,7 +71,7 @@ struct gs_key {
 struct gs_arg {
 	bool present;
 	uint64_t u;	 /* U64, FLAGS, ENUM, BOOL */
-	const char *str; /* STR (and the raw text of every type) */
+	const char *str; /* STR (and the raw text of every type; fuzz-built numbers: NULL) */
 };
 
 struct gs_expect_item {
@@ -113,7 +113,8 @@ struct gs_verb;
  * @args: values by key index
  * @has_expect: an "=>" was given
  * @expect: the expectation
- * @src: the line as written (without comment)
+ * @src: the line as written (without comment); NULL for an operation made
+ *       without text (the fuzz decoder's, see include/gmemsim/fuzz.h)
  */
 struct gs_op {
 	const char *file;

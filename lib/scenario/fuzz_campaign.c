@@ -2,9 +2,10 @@
 /*
  * `gmemsim fuzz`: a fuzzing campaign for people without a fuzzing toolchain.
  * Seeded random inputs in the structured format (fuzz_decode.c), each
- * decoded and run with the per-page oracle through gs_fuzz_run(), the one
- * place an input executes; each new failure signature saved (the input
- * bytes, its .gms, and its reduction). Mirrors no kernel code.
+ * decoded straight into the engine's operations and run with the per-page
+ * oracle (gs_fuzz_exec(), what the fuzz targets run too); each new failure
+ * signature saved (the input bytes, its .gms text, and its reduction).
+ * Mirrors no kernel code.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,8 @@
 #include <gmemsim/fuzz.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/rng.h>
+#include <gmemsim/internal/fuzz_int.h>
+#include <gmemsim/internal/scenario_int.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define GS_FUZZ_ASAN 1
@@ -30,27 +33,68 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-bool gs_fuzz_run(const char *text, size_t len, char *sig, size_t siglen)
+/*
+ * Each input is a runner of its own: without this, the end of each would
+ * give the kept memory back to the host, and the next would fault it in and
+ * have the host clear it again.
+ */
+static void keep_memory(void)
 {
-	struct gs_scenario_opts o = {.oracle = true, .persistent = true};
 	static bool kept;
-	int st;
 
-	/*
-	 * Each input is a runner of its own: without this, the end of each
-	 * would give the kept memory back to the host, and the next would
-	 * fault it in and have the host clear it again.
-	 */
 	if (!kept) {
 		gs_physmem_keep_vmemmap(true);
 		kept = true;
 	}
+}
+
+static const char malformed[] = "malformed: the decoder printed a line the parser rejects";
+
+bool gs_fuzz_run(const char *text, size_t len, char *sig, size_t siglen)
+{
+	struct gs_scenario_opts o = {.oracle = true, .persistent = true};
+	int st;
+
+	keep_memory();
 	st = gs_scenario_signature(&o, "fuzz.gms", text, len, sig, siglen);
 
 	/* The decoder's lines always parse: one that does not is the finding. */
 	if (st == GS_EXIT_SYNTAX)
-		snprintf(sig, siglen, "malformed: the decoder printed a line the parser rejects");
+		snprintf(sig, siglen, "%s", malformed);
 	return st != GS_EXIT_OK;
+}
+
+/* The operations of every input, one array reused (grown to the longest program). */
+static GArray *exec_ops(void)
+{
+	static GArray *ops;
+
+	if (!ops)
+		ops = g_array_new(FALSE, TRUE, sizeof(struct gs_op));
+	return ops;
+}
+
+/* Run the @n operations gs_fuzz_build_ops() made (-EINVAL: a line that would not parse). */
+static bool run_built(int n, char *sig, size_t siglen)
+{
+	struct gs_scenario_opts o = {.oracle = true, .persistent = true};
+	int st;
+
+	keep_memory();
+	if (n < 0) {
+		snprintf(sig, siglen, "%s", malformed);
+		return true;
+	}
+	st = gs_scenario_signature_ops(&o, "fuzz.gms",
+				       (const struct gs_op *)(void *)exec_ops()->data, (size_t)n,
+				       sig, siglen);
+	return st != GS_EXIT_OK;
+}
+
+bool gs_fuzz_exec(const uint8_t *data, size_t len, const struct gs_fuzz_decode_opts *opts,
+		  char *sig, size_t siglen)
+{
+	return run_built(gs_fuzz_build_ops(data, len, opts, "fuzz.gms", exec_ops()), sig, siglen);
 }
 
 /* Random bytes, the forced header fields written over them. */
@@ -110,12 +154,17 @@ static int save(const struct gs_fuzz_campaign_opts *o, unsigned int nr, const ch
 
 /* A new signature: reported, reduced if asked, saved if asked. */
 static int new_failure(const struct gs_fuzz_campaign_opts *o, struct gs_fuzz_campaign_stats *st,
-		       const char *sig, const uint8_t *buf, size_t len, const char *text)
+		       const char *sig, const uint8_t *buf, size_t len)
 {
 	struct gs_scenario_opts so = {.oracle = true};
 	struct gs_reduce_result res = {0};
+	/* The text only now: the runs need none, a finding's reduction and files do. */
+	char *text = gs_fuzz_decode(buf, len, &o->decode);
 	bool reduced = false;
 	int ret = 0;
+
+	if (!text)
+		return -ENOMEM;
 
 	if (o->progress)
 		fprintf(o->progress, "fuzz: failure %u at input %" PRIu64 ": %s\n", st->unique,
@@ -132,6 +181,7 @@ static int new_failure(const struct gs_fuzz_campaign_opts *o, struct gs_fuzz_cam
 	if (o->outdir)
 		ret = save(o, st->unique, sig, buf, len, text, reduced ? res.text : NULL);
 	free(res.text);
+	free(text);
 	return ret;
 }
 
@@ -154,7 +204,7 @@ static struct {
 	const struct gs_fuzz_campaign_opts *opts;
 	const uint8_t *buf;
 	size_t len;
-	const char *text;
+	bool armed; /* an input is running: its program is gs_fuzz_write_built()'s */
 	uint64_t nr;
 } crash_ctx;
 
@@ -172,7 +222,7 @@ static void crash_puts(int fd, const char *s)
 	}
 }
 
-/* Async-signal-safe: no stdio, no allocation. */
+/* Async-signal-safe: no stdio, no allocation. @data NULL: the program being run. */
 static void crash_write(const char *dir, const char *name, const void *data, size_t len)
 {
 	char path[4096];
@@ -187,7 +237,9 @@ static void crash_write(const char *dir, const char *name, const void *data, siz
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return;
-	if (write(fd, data, len) != (ssize_t)len)
+	if (!data)
+		gs_fuzz_write_built(fd);
+	else if (write(fd, data, len) != (ssize_t)len)
 		crash_puts(2, "fuzz: could not write the crashing input in full\n");
 	close(fd);
 }
@@ -198,7 +250,7 @@ static void crash_dump(void)
 	int i = (int)sizeof(num) - 1;
 	uint64_t n = crash_ctx.nr;
 
-	if (!crash_ctx.text)
+	if (!crash_ctx.armed)
 		return;
 	num[i] = 0;
 	do {
@@ -219,12 +271,12 @@ static void crash_dump(void)
 		memcpy(name + strlen(name), ".bin", 5);
 		crash_write(crash_ctx.opts->outdir, name, crash_ctx.buf, crash_ctx.len);
 		memcpy(name + strlen(name) - 4, ".gms", 5);
-		crash_write(crash_ctx.opts->outdir, name, crash_ctx.text, strlen(crash_ctx.text));
+		crash_write(crash_ctx.opts->outdir, name, NULL, 0);
 	} else {
 		crash_puts(2, "; its program:\n");
-		crash_puts(2, crash_ctx.text);
+		gs_fuzz_write_built(2);
 	}
-	crash_ctx.text = NULL;
+	crash_ctx.armed = false;
 }
 
 static void crash_signal(int sig)
@@ -259,15 +311,6 @@ static void crash_hooks(void)
 		sigaction(sigs[i], &sa, NULL);
 }
 
-static uint64_t count_lines(const char *text)
-{
-	uint64_t n = 0;
-
-	for (const char *p = text; (p = strchr(p, '\n')); p++)
-		n++;
-	return n;
-}
-
 int gs_fuzz_campaign(const struct gs_fuzz_campaign_opts *o, struct gs_fuzz_campaign_stats *st)
 {
 	uint8_t buf[GS_FUZZ_HEADER + GS_FUZZ_MAX_OPS * GS_FUZZ_OP_SIZE];
@@ -285,7 +328,7 @@ int gs_fuzz_campaign(const struct gs_fuzz_campaign_opts *o, struct gs_fuzz_campa
 		gint64 now = g_get_monotonic_time();
 		char sig[GS_REDUCE_SIG_LEN];
 		size_t len;
-		char *text;
+		int nops;
 
 		if (o->seconds > 0 && (double)(now - t0) / 1e6 >= o->seconds)
 			break;
@@ -294,21 +337,17 @@ int gs_fuzz_campaign(const struct gs_fuzz_campaign_opts *o, struct gs_fuzz_campa
 			last = now;
 		}
 		len = make_input(&rng, o, buf);
-		text = gs_fuzz_decode(buf, len, &o->decode);
-		if (!text) {
-			ret = -ENOMEM;
-			break;
-		}
+		nops = gs_fuzz_build_ops(buf, len, &o->decode, "fuzz.gms", exec_ops());
 		st->execs++;
-		st->ops += count_lines(text);
+		st->ops += nops > 0 ? (uint64_t)nops : 0;
 		crash_ctx.opts = o;
 		crash_ctx.buf = buf;
 		crash_ctx.len = len;
-		crash_ctx.text = text;
+		crash_ctx.armed = true;
 		crash_ctx.nr = st->execs;
 		if (o->test_crash_at == st->execs)
 			abort();
-		if (gs_fuzz_run(text, strlen(text), sig, sizeof(sig))) {
+		if (run_built(nops, sig, sizeof(sig))) {
 			st->failing++;
 			if (!st->first_find) {
 				st->first_find = st->execs;
@@ -319,11 +358,10 @@ int gs_fuzz_campaign(const struct gs_fuzz_campaign_opts *o, struct gs_fuzz_campa
 			if (!g_hash_table_contains(seen, sig)) {
 				g_hash_table_add(seen, g_strdup(sig));
 				st->unique++;
-				ret = new_failure(o, st, sig, buf, len, text);
+				ret = new_failure(o, st, sig, buf, len);
 			}
 		}
-		crash_ctx.text = NULL;
-		free(text);
+		crash_ctx.armed = false;
 		if (o->stop_on_find && st->failing)
 			break;
 	}

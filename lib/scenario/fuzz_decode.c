@@ -1,26 +1,107 @@
 // SPDX-License-Identifier: MIT
 /*
- * The structured fuzzing format's decoder: bytes to a .gms program over
+ * The structured fuzzing format's decoder: bytes to a program over
  * guest_memfd that always parses and whose every line names something that
  * exists (docs/FUZZING.md has the format byte by byte). Fields are reduced
  * modulo their valid ranges, and what the program did before (files made and
  * closed, mappings, pins, the memslot) is tracked here, so an errno in the
- * program is always the simulator's answer, never a malformed line. Mirrors
- * no kernel code; the idea is syzkaller's typed programs.
+ * program is always the simulator's answer, never a malformed line.
+ *
+ * The decoder makes a list of lines (struct fz_line: a verb and its values),
+ * which becomes either .gms text (gs_fuzz_decode(): `gmemsim fuzz-decode`, a
+ * finding's saved program) or the engine's operations directly
+ * (gs_fuzz_build_ops(): every execution, with no text printed or parsed).
+ * Both come from the same list; tests/test-fuzz.c checks that the operations
+ * equal the parsed text's. Mirrors no kernel code; the idea is syzkaller's
+ * typed programs.
  */
-#include <inttypes.h>
+#include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
-#include <stdarg.h>
 #include <gmemsim/fuzz.h>
 #include <gmemsim/scenario.h>
+#include <gmemsim/internal/fuzz_int.h>
+#include <gmemsim/internal/scenario_int.h>
 
 #define PAGE	  ((uint64_t)4096)
 #define SLOT_GPA  ((uint64_t)4 << 30) /* 1 GiB aligned: every page size maps huge there */
 #define MAX_FILES 8		      /* files made by one program, closed ones included */
 #define MAX_LIVE  4		      /* files open at once */
 #define MAX_PINS  16		      /* pins tracked per file */
+
+/* The verbs of the decoded program's lines. */
+enum fz_verb {
+	L_STRICT,     /* strict off */
+	L_PLANT,      /* plant bug=@s */
+	L_POOL,	      /* hugetlb pool size=page_names[@x] nr=@a */
+	L_VM,	      /* vm vm0 type=sw_protected conversion=orderings[@x] */
+	L_GMEM,	      /* gmem f@file vm=vm0 size=@a flags=flag_text[@x & 3] [page=...] */
+	L_MMAP,	      /* mmap f@file */
+	L_SLOT,	      /* memslot vm0 slot=0 gpa=@a size=@b gmem=f@file [off=@c] */
+	L_SLOT_DEL,   /* memslot vm0 slot=0 size=0 */
+	L_FALLOC,     /* falloc f@file off=@a len=@b */
+	L_PUNCH,      /* punch f@file off=@a len=@b */
+	L_CONVERT,    /* convert f@file off=@a len=@b to=private (@x 0) or shared (1) */
+	L_FAULT,      /* fault f@file off=@a */
+	L_READ,	      /* read f@file off=@a len=@b */
+	L_WRITE,      /* write f@file off=@a len=@b byte=@x */
+	L_PIN,	      /* pin f@file off=@a */
+	L_UNPIN,      /* unpin f@file off=@a */
+	L_GFAULT,     /* gfault vm0 gpa=@a [private=1 (@x 1) | private=0 (@x 2)] */
+	L_POISON,     /* poison f@file off=@a */
+	L_GETPFN,     /* getpfn f@file off=@a */
+	L_INJECT,     /* inject [site=@s] nth=@a [persistent (@x)] */
+	L_INJECT_OFF, /* inject off */
+	L_DEFERRED,   /* run-deferred */
+	L_MUNMAP,     /* munmap f@file */
+	L_CLOSE,      /* close f@file */
+	L_CHECK,      /* check => 0 */
+	L_NR,
+};
+
+/* One line of the program, before it is text or an operation. */
+struct fz_line {
+	uint8_t verb; /* enum fz_verb */
+	uint8_t file; /* fN */
+	uint8_t x;    /* a small value of the verb's (above) */
+	const char *s;
+	uint64_t a, b, c;
+};
+
+static const char *const verb_names[L_NR] = {
+	[L_STRICT] = "strict",	   [L_PLANT] = "plant",
+	[L_POOL] = "hugetlb",	   [L_VM] = "vm",
+	[L_GMEM] = "gmem",	   [L_MMAP] = "mmap",
+	[L_SLOT] = "memslot",	   [L_SLOT_DEL] = "memslot",
+	[L_FALLOC] = "falloc",	   [L_PUNCH] = "punch",
+	[L_CONVERT] = "convert",   [L_FAULT] = "fault",
+	[L_READ] = "read",	   [L_WRITE] = "write",
+	[L_PIN] = "pin",	   [L_UNPIN] = "unpin",
+	[L_GFAULT] = "gfault",	   [L_POISON] = "poison",
+	[L_GETPFN] = "getpfn",	   [L_INJECT] = "inject",
+	[L_INJECT_OFF] = "inject", [L_DEFERRED] = "run-deferred",
+	[L_MUNMAP] = "munmap",	   [L_CLOSE] = "close",
+	[L_CHECK] = "check",
+};
+
+static const char *const file_names[MAX_FILES] = {"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"};
+static const char *const orderings[] = {"planned", "v8", "wip", "rfc-v2"};
+static const char *const page_names[] = {"4K", "2M", "1G"};
+/* A gmem line's flags= by (mmap, init_shared); HugeTLB files add hugetlb. */
+static const char *const flag_text[2][4] = {
+	{"0", "mmap", "init_shared", "mmap|init_shared"},
+	{"hugetlb", "mmap|hugetlb", "init_shared|hugetlb", "mmap|init_shared|hugetlb"},
+};
+
+/* Sites a conversion, a fault or an allocation go through; "any site" besides. */
+static const char *const sites[] = {
+	"maple.prealloc",      "maple.node",   "xarray.node",  "page_alloc",
+	"hugetlb.alloc_fresh", "hvo.restore",  "hvo.optimize", "gmem.falloc",
+	"kvm.mmu_cache",       "xarray.split", "kmalloc",      "uapi.mmap",
+};
 
 struct fz_file {
 	bool open;
@@ -32,7 +113,7 @@ struct fz_file {
 
 /* The program so far, as the decoder must know it to keep every line valid. */
 struct fz {
-	GString *g;
+	GArray *lines; /* struct fz_line */
 	enum gs_fuzz_backing backing;
 	uint64_t unit;	    /* the files' page size */
 	uint64_t max_units; /* a file's size is 1..max_units pages of @unit */
@@ -43,17 +124,8 @@ struct fz {
 	unsigned int nfiles; /* made so far: f0 .. f<nfiles-1> */
 	int slot_file;	     /* the file slot 0 binds, -1: no slot */
 	uint64_t slot_gpa, slot_off, slot_size;
-	char inject[64]; /* the rule for the next operation that prints a line; "": none */
-};
-
-static const char *const orderings[] = {"planned", "v8", "wip", "rfc-v2"};
-static const char *const page_names[] = {"4K", "2M", "1G"};
-
-/* Sites a conversion, a fault or an allocation go through; "any site" besides. */
-static const char *const sites[] = {
-	"maple.prealloc",      "maple.node",   "xarray.node",  "page_alloc",
-	"hugetlb.alloc_fresh", "hvo.restore",  "hvo.optimize", "gmem.falloc",
-	"kvm.mmu_cache",       "xarray.split", "kmalloc",      "uapi.mmap",
+	bool inject;		    /* a rule waits for the next operation that makes a line */
+	struct fz_line inject_line; /* that rule */
 };
 
 static uint8_t at(const uint8_t *d, size_t len, size_t i)
@@ -61,77 +133,13 @@ static uint8_t at(const uint8_t *d, size_t len, size_t i)
 	return i < len ? d[i] : 0;
 }
 
-/*
- * @v in decimal or (with its 0x) in hex, without printf: the decoder runs
- * once per execution and its numbers were a sixth of a 4 KiB execution.
- */
-static void put_u64(GString *g, uint64_t v, bool hex)
+static void emit(struct fz *z, enum fz_verb v, int file, uint8_t x, uint64_t a, uint64_t b,
+		 uint64_t c)
 {
-	char buf[24], *p = buf + sizeof(buf);
-	unsigned int base = hex ? 16 : 10;
+	struct fz_line l = {
+		.verb = (uint8_t)v, .file = (uint8_t)file, .x = x, .a = a, .b = b, .c = c};
 
-	do {
-		*--p = "0123456789abcdef"[v % base];
-		v /= base;
-	} while (v);
-	if (hex)
-		g_string_append_len(g, "0x", 2);
-	g_string_append_len(g, p, buf + sizeof(buf) - p);
-}
-
-/* Sizes as a person writes them (2M, 12K), anything else in hex. */
-static void num(GString *g, uint64_t v)
-{
-	static const struct {
-		uint64_t mult;
-		char suffix;
-	} units[] = {{1ULL << 30, 'G'}, {1ULL << 20, 'M'}, {1ULL << 10, 'K'}};
-
-	for (unsigned int i = 0; v && i < G_N_ELEMENTS(units); i++)
-		if (!(v % units[i].mult)) {
-			put_u64(g, v / units[i].mult, false);
-			g_string_append_c(g, units[i].suffix);
-			return;
-		}
-	put_u64(g, v, v >= 10);
-}
-
-/* " fN" (or "verb fN"): a file's name. */
-static void file_name(GString *g, const char *verb, int i)
-{
-	g_string_append(g, verb);
-	g_string_append_len(g, " f", 2);
-	put_u64(g, (uint64_t)i, false);
-}
-
-static void line(struct fz *z, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static void line(struct fz *z, const char *fmt, ...)
-{
-	char buf[128];
-	va_list ap;
-	int n;
-
-	/* Through the stack: g_string_append_vprintf() allocates and frees per call. */
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof(buf)) {
-		g_string_append_len(z->g, buf, n);
-		return;
-	}
-	va_start(ap, fmt);
-	g_string_append_vprintf(z->g, fmt, ap);
-	va_end(ap);
-}
-
-/* "verb fN off=X len=Y" and the like: the common tail of range lines. */
-static void off_len(struct fz *z, uint64_t off, uint64_t len)
-{
-	g_string_append(z->g, " off=");
-	num(z->g, off);
-	g_string_append(z->g, " len=");
-	num(z->g, len);
+	g_array_append_val(z->lines, l);
 }
 
 static uint64_t file_size(const struct fz *z, uint8_t b)
@@ -146,19 +154,10 @@ static void make_file(struct fz *z, uint64_t size)
 	struct fz_file *f = &z->files[i];
 
 	*f = (struct fz_file){.open = true, .mapped = z->mmap, .size = size};
-	line(z, "gmem f%u vm=vm0 size=", i);
-	num(z->g, size);
-	line(z, " flags=%s%s%s", z->mmap ? "mmap" : "",
-	     z->init_shared ? (z->mmap ? "|init_shared" : "init_shared") : "",
-	     z->backing == GS_FUZZ_4K ? "" : (z->mmap ? "|hugetlb" : "hugetlb"));
-	if (z->backing != GS_FUZZ_4K)
-		line(z, " page=%s", page_names[z->backing]);
-	/* No flag at all is written as flags=0: the parser takes a number. */
-	if (!z->mmap && !z->init_shared && z->backing == GS_FUZZ_4K)
-		g_string_append_c(z->g, '0');
-	g_string_append_c(z->g, '\n');
+	emit(z, L_GMEM, (int)i, (uint8_t)(z->mmap | z->init_shared << 1 | z->backing << 2), size, 0,
+	     0);
 	if (z->mmap)
-		line(z, "mmap f%u\n", i);
+		emit(z, L_MMAP, (int)i, 0, 0, 0, 0);
 }
 
 static unsigned int live_files(const struct fz *z)
@@ -198,14 +197,7 @@ static void bind_slot(struct fz *z, int i, unsigned int place)
 	z->slot_gpa = SLOT_GPA + (place == 2 ? PAGE : 0);
 	z->slot_off = place == 3 && f->size > z->unit ? z->unit : 0;
 	z->slot_size = f->size - z->slot_off;
-	line(z, "memslot vm0 slot=0 gpa=0x%" PRIx64 " size=", z->slot_gpa);
-	num(z->g, z->slot_size);
-	line(z, " gmem=f%d", i);
-	if (z->slot_off) {
-		g_string_append(z->g, " off=");
-		num(z->g, z->slot_off);
-	}
-	g_string_append_c(z->g, '\n');
+	emit(z, L_SLOT, i, 0, z->slot_gpa, z->slot_size, z->slot_off);
 }
 
 static void header(struct fz *z, const uint8_t *d, size_t len, const char *const *plant)
@@ -222,17 +214,19 @@ static void header(struct fz *z, const uint8_t *d, size_t len, const char *const
 	z->mmap = (at(d, len, 3) >> 1) % 8 != 7;
 	z->place = at(d, len, 4) % 4;
 	z->slot_file = -1;
-	line(z, "strict off\n");
-	for (unsigned int i = 0; plant && plant[i] && gs_verb_lookup("plant"); i++)
-		line(z, "plant bug=%s\n", plant[i]);
+	emit(z, L_STRICT, 0, 0, 0, 0, 0);
+	for (unsigned int i = 0; plant && plant[i] && gs_verb_lookup("plant"); i++) {
+		emit(z, L_PLANT, 0, 0, 0, 0, 0);
+		g_array_index(z->lines, struct fz_line, z->lines->len - 1).s = plant[i];
+	}
 	if (z->backing != GS_FUZZ_4K) {
 		uint64_t pages = size / z->unit;
 		/* Enough for every file that can be open at once, or one page short (ENOSPC). */
 		uint64_t nr = at(d, len, 5) % 8 ? z->max_units * MAX_LIVE : pages - 1;
 
-		line(z, "hugetlb pool size=%s nr=%" PRIu64 "\n", page_names[z->backing], nr);
+		emit(z, L_POOL, 0, (uint8_t)z->backing, nr, 0, 0);
 	}
-	line(z, "vm vm0 type=sw_protected conversion=%s\n", orderings[at(d, len, 1) % 4]);
+	emit(z, L_VM, 0, at(d, len, 1) % 4, 0, 0, 0);
 	make_file(z, size);
 	if (z->place)
 		bind_slot(z, 0, z->place);
@@ -289,37 +283,20 @@ static void range(const struct fz *z, const struct fz_file *f, const uint8_t *o,
 	}
 }
 
-static void op_range(struct fz *z, const char *verb, int i, const uint8_t *o)
+static void op_range(struct fz *z, enum fz_verb v, int i, const uint8_t *o)
 {
 	uint64_t off, len;
 
 	range(z, &z->files[i], o, &off, &len);
-	file_name(z->g, verb, i);
-	off_len(z, off, len);
-	if (!strcmp(verb, "convert"))
-		g_string_append(z->g, o[5] & 1 ? " to=shared" : " to=private");
-	g_string_append_c(z->g, '\n');
+	emit(z, v, i, v == L_CONVERT && (o[5] & 1), off, len, 0);
 }
 
-static void op_host(struct fz *z, const char *verb, int i, const uint8_t *o)
+static void op_host(struct fz *z, enum fz_verb v, int i, const uint8_t *o)
 {
 	struct fz_file *f = &z->files[i];
-	uint64_t off = point(z, f, o);
 
-	if (!f->mapped)
-		return;
-	file_name(z->g, verb, i);
-	g_string_append(z->g, " off=");
-	num(z->g, off);
-	if (strcmp(verb, "fault")) {
-		g_string_append(z->g, " len=");
-		num(z->g, (1 + o[4] % 16) * PAGE);
-	}
-	if (!strcmp(verb, "write")) {
-		g_string_append(z->g, " byte=");
-		put_u64(z->g, (uint8_t)(o[4] ^ o[3]), true);
-	}
-	g_string_append_c(z->g, '\n');
+	if (f->mapped)
+		emit(z, v, i, (uint8_t)(o[4] ^ o[3]), point(z, f, o), (1 + o[4] % 16) * PAGE, 0);
 }
 
 static void op_pin(struct fz *z, int i, const uint8_t *o)
@@ -330,20 +307,14 @@ static void op_pin(struct fz *z, int i, const uint8_t *o)
 	if (!f->mapped || f->npins == MAX_PINS)
 		return;
 	f->pins[f->npins++] = off;
-	file_name(z->g, "pin", i);
-	g_string_append(z->g, " off=");
-	num(z->g, off);
-	g_string_append_c(z->g, '\n');
+	emit(z, L_PIN, i, 0, off, 0, 0);
 }
 
 static void unpin(struct fz *z, int i, unsigned int k)
 {
 	struct fz_file *f = &z->files[i];
 
-	file_name(z->g, "unpin", i);
-	g_string_append(z->g, " off=");
-	num(z->g, f->pins[k]);
-	g_string_append_c(z->g, '\n');
+	emit(z, L_UNPIN, i, 0, f->pins[k], 0, 0);
 	f->pins[k] = f->pins[--f->npins];
 }
 
@@ -361,27 +332,17 @@ static void op_gfault(struct fz *z, const uint8_t *o)
 	if (z->slot_file < 0)
 		return;
 	off = point(z, &z->files[z->slot_file], o);
-	g_string_append(z->g, "gfault vm0 gpa=");
-	put_u64(z->g, z->slot_gpa + off - z->slot_off, true);
-	if (o[5] & 1)
-		g_string_append(z->g, " private=1");
-	else if (o[5] & 2)
-		g_string_append(z->g, " private=0");
-	g_string_append_c(z->g, '\n');
-}
-
-static void op_file_page(struct fz *z, const char *verb, int i, const uint8_t *o)
-{
-	file_name(z->g, verb, i);
-	g_string_append(z->g, " off=");
-	num(z->g, point(z, &z->files[i], o));
-	g_string_append_c(z->g, '\n');
+	emit(z, L_GFAULT, 0,
+	     o[5] & 1	? 1
+	     : o[5] & 2 ? 2
+			: 0,
+	     z->slot_gpa + off - z->slot_off, 0, 0);
 }
 
 static void op_memslot(struct fz *z, int i, const uint8_t *o)
 {
 	if (z->slot_file >= 0) {
-		line(z, "memslot vm0 slot=0 size=0\n");
+		emit(z, L_SLOT_DEL, 0, 0, 0, 0, 0);
 		z->slot_file = -1;
 		return;
 	}
@@ -389,15 +350,19 @@ static void op_memslot(struct fz *z, int i, const uint8_t *o)
 }
 
 /*
- * `inject`, the next operation that prints a line, then `inject off`
+ * `inject`, the next operation that makes a line, then `inject off`
  * (docs/FUZZING.md). The rule waits for that operation: one replaced before
- * it, or left at the end, is never printed, as it could change nothing.
+ * it, or left at the end, is never made, as it could change nothing.
  */
 static void op_inject(struct fz *z, const uint8_t *o)
 {
-	snprintf(z->inject, sizeof(z->inject), "inject%s%s nth=%u%s\n", o[3] & 1 ? " site=" : "",
-		 o[3] & 1 ? sites[(o[3] >> 1) % G_N_ELEMENTS(sites)] : "", 1 + o[2] % 8,
-		 o[5] % 8 == 7 ? " persistent" : "");
+	z->inject = true;
+	z->inject_line = (struct fz_line){
+		.verb = L_INJECT,
+		.x = o[5] % 8 == 7,
+		.s = o[3] & 1 ? sites[(o[3] >> 1) % G_N_ELEMENTS(sites)] : NULL,
+		.a = 1 + o[2] % 8,
+	};
 }
 
 /* Pins dropped, the slot and the mapping gone, the fd closed; then a new file in its place. */
@@ -408,15 +373,12 @@ static void op_close(struct fz *z, int i)
 	while (f->npins)
 		unpin(z, i, f->npins - 1);
 	if (z->slot_file == i) {
-		line(z, "memslot vm0 slot=0 size=0\n");
+		emit(z, L_SLOT_DEL, 0, 0, 0, 0, 0);
 		z->slot_file = -1;
 	}
-	if (f->mapped) {
-		file_name(z->g, "munmap", i);
-		g_string_append_c(z->g, '\n');
-	}
-	file_name(z->g, "close", i);
-	g_string_append_c(z->g, '\n');
+	if (f->mapped)
+		emit(z, L_MUNMAP, i, 0, 0, 0, 0);
+	emit(z, L_CLOSE, i, 0, 0, 0, 0);
 	f->open = f->mapped = false;
 	if (z->nfiles < MAX_FILES)
 		make_file(z, f->size);
@@ -454,22 +416,22 @@ static void op_on_file(struct fz *z, enum fz_kind k, int i, const uint8_t *o)
 {
 	switch (k) {
 	case K_FALLOC:
-		op_range(z, "falloc", i, o);
+		op_range(z, L_FALLOC, i, o);
 		break;
 	case K_PUNCH:
-		op_range(z, "punch", i, o);
+		op_range(z, L_PUNCH, i, o);
 		break;
 	case K_CONVERT:
-		op_range(z, "convert", i, o);
+		op_range(z, L_CONVERT, i, o);
 		break;
 	case K_FAULT:
-		op_host(z, "fault", i, o);
+		op_host(z, L_FAULT, i, o);
 		break;
 	case K_READ:
-		op_host(z, "read", i, o);
+		op_host(z, L_READ, i, o);
 		break;
 	case K_WRITE:
-		op_host(z, "write", i, o);
+		op_host(z, L_WRITE, i, o);
 		break;
 	case K_PIN:
 		op_pin(z, i, o);
@@ -481,10 +443,10 @@ static void op_on_file(struct fz *z, enum fz_kind k, int i, const uint8_t *o)
 		op_memslot(z, i, o);
 		break;
 	case K_POISON:
-		op_file_page(z, "poison", i, o);
+		emit(z, L_POISON, i, 0, point(z, &z->files[i], o), 0, 0);
 		break;
 	case K_GETPFN:
-		op_file_page(z, "getpfn", i, o);
+		emit(z, L_GETPFN, i, 0, point(z, &z->files[i], o), 0, 0);
 		break;
 	case K_CLOSE:
 		op_close(z, i);
@@ -498,7 +460,7 @@ static void op(struct fz *z, const uint8_t *o)
 {
 	enum fz_kind k = kinds[o[0] % 32];
 	int i = pick_file(z, o[1]);
-	size_t before = z->g->len;
+	guint before = z->lines->len;
 
 	if (k == K_INJECT) {
 		op_inject(z, o);
@@ -508,28 +470,31 @@ static void op(struct fz *z, const uint8_t *o)
 		if (z->nfiles < MAX_FILES && live_files(z) < MAX_LIVE)
 			make_file(z, file_size(z, o[2]));
 	} else if (k == K_DEFERRED) {
-		line(z, "run-deferred\n");
+		emit(z, L_DEFERRED, 0, 0, 0, 0, 0);
 	} else if (k == K_CHECK) {
-		line(z, "check => 0\n");
+		emit(z, L_CHECK, 0, 0, 0, 0, 0);
 	} else if (k == K_GFAULT) {
 		op_gfault(z, o);
 	} else {
 		op_on_file(z, k, i, o);
 	}
-	/* The rule goes around this operation only: one that printed nothing leaves it for the next. */
-	if (z->inject[0] && z->g->len != before) {
-		g_string_insert(z->g, (gssize)before, z->inject);
-		line(z, "inject off\n");
-		z->inject[0] = '\0';
+	/* The rule goes around this operation only: one that made nothing leaves it for the next. */
+	if (z->inject && z->lines->len != before) {
+		g_array_insert_val(z->lines, before, z->inject_line);
+		emit(z, L_INJECT_OFF, 0, 0, 0, 0, 0);
+		z->inject = false;
 	}
 }
 
-char *gs_fuzz_decode(const uint8_t *data, size_t len, const struct gs_fuzz_decode_opts *opts)
+/* The program @data encodes, as lines, into @lines (emptied first). */
+static void decode_lines(const uint8_t *data, size_t len, const struct gs_fuzz_decode_opts *opts,
+			 GArray *lines)
 {
 	struct gs_fuzz_decode_opts o = opts ? *opts : (struct gs_fuzz_decode_opts){0};
-	struct fz z = {.g = g_string_sized_new(1024)};
+	struct fz z = {.lines = lines};
 	size_t nops;
 
+	g_array_set_size(lines, 0);
 	if (!data)
 		len = 0;
 	if (!o.max_ops)
@@ -542,10 +507,205 @@ char *gs_fuzz_decode(const uint8_t *data, size_t len, const struct gs_fuzz_decod
 	for (size_t n = 0; n < nops; n++) {
 		op(&z, data + GS_FUZZ_HEADER + n * GS_FUZZ_OP_SIZE);
 		if (o.check_every && (n + 1) % o.check_every == 0)
-			line(&z, "check => 0\n");
+			emit(&z, L_CHECK, 0, 0, 0, 0, 0);
 	}
-	line(&z, "check => 0\n");
-	return g_string_free(z.g, FALSE);
+	emit(&z, L_CHECK, 0, 0, 0, 0, 0);
+}
+
+/* --- lines as text --- */
+
+/*
+ * A line's text: into a GString, or (@g NULL) into a fixed buffer, clipped,
+ * with no allocation and no stdio: the crash dump formats from a signal
+ * handler.
+ */
+struct fz_out {
+	GString *g;
+	char *buf;
+	size_t len, cap;
+};
+
+static void put_len(struct fz_out *o, const char *s, size_t n)
+{
+	if (o->g) {
+		g_string_append_len(o->g, s, (gssize)n);
+		return;
+	}
+	n = MIN(n, o->cap - 1 - o->len);
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void put(struct fz_out *o, const char *s)
+{
+	put_len(o, s, strlen(s));
+}
+
+/* @v in decimal or (with its 0x) in hex, without printf. */
+static void put_u64(struct fz_out *o, uint64_t v, bool hex)
+{
+	char buf[24], *p = buf + sizeof(buf);
+	unsigned int base = hex ? 16 : 10;
+
+	do {
+		*--p = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	if (hex)
+		put_len(o, "0x", 2);
+	put_len(o, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+/* Sizes as a person writes them (2M, 12K), anything else in hex. */
+static void put_num(struct fz_out *o, uint64_t v)
+{
+	static const struct {
+		uint64_t mult;
+		char suffix;
+	} units[] = {{1ULL << 30, 'G'}, {1ULL << 20, 'M'}, {1ULL << 10, 'K'}};
+
+	for (unsigned int i = 0; v && i < G_N_ELEMENTS(units); i++)
+		if (!(v % units[i].mult)) {
+			put_u64(o, v / units[i].mult, false);
+			put_len(o, &units[i].suffix, 1);
+			return;
+		}
+	put_u64(o, v, v >= 10);
+}
+
+static void put_key(struct fz_out *o, const char *key, uint64_t v)
+{
+	put_len(o, " ", 1);
+	put(o, key);
+	put_len(o, "=", 1);
+	put_num(o, v);
+}
+
+static void put_gmem(struct fz_out *o, const struct fz_line *l)
+{
+	unsigned int backing = l->x >> 2;
+
+	put(o, " vm=vm0");
+	put_key(o, "size", l->a);
+	put(o, " flags=");
+	put(o, flag_text[backing != GS_FUZZ_4K][l->x & 3]);
+	if (backing != GS_FUZZ_4K) {
+		put(o, " page=");
+		put(o, page_names[backing]);
+	}
+}
+
+static void put_slot(struct fz_out *o, const struct fz_line *l)
+{
+	put(o, " slot=0 gpa=");
+	put_u64(o, l->a, true);
+	put_key(o, "size", l->b);
+	put(o, " gmem=");
+	put(o, file_names[l->file]);
+	if (l->c)
+		put_key(o, "off", l->c);
+}
+
+static void put_inject(struct fz_out *o, const struct fz_line *l)
+{
+	if (l->s) {
+		put(o, " site=");
+		put(o, l->s);
+	}
+	put(o, " nth=");
+	put_u64(o, l->a, false);
+	if (l->x)
+		put(o, " persistent");
+}
+
+/* The verb's target and keys, after "verb". */
+static void put_rest(struct fz_out *o, const struct fz_line *l)
+{
+	switch (l->verb) {
+	case L_STRICT:
+		return put(o, " off");
+	case L_PLANT:
+		put(o, " bug=");
+		return put(o, l->s);
+	case L_POOL:
+		put(o, " pool size=");
+		put(o, page_names[l->x]);
+		put(o, " nr=");
+		return put_u64(o, l->a, false);
+	case L_VM:
+		put(o, " vm0 type=sw_protected conversion=");
+		return put(o, orderings[l->x]);
+	case L_SLOT:
+		put(o, " vm0");
+		return put_slot(o, l);
+	case L_SLOT_DEL:
+		return put(o, " vm0 slot=0 size=0");
+	case L_GFAULT:
+		put(o, " vm0 gpa=");
+		put_u64(o, l->a, true);
+		return put(o, l->x == 1 ? " private=1" : l->x == 2 ? " private=0" : "");
+	case L_INJECT:
+		return put_inject(o, l);
+	case L_INJECT_OFF:
+		return put(o, " off");
+	case L_DEFERRED:
+		return;
+	case L_CHECK:
+		return put(o, " => 0");
+	default:
+		break;
+	}
+	put_len(o, " ", 1);
+	put(o, file_names[l->file]);
+	switch (l->verb) {
+	case L_GMEM:
+		return put_gmem(o, l);
+	case L_FALLOC:
+	case L_PUNCH:
+	case L_CONVERT:
+		put_key(o, "off", l->a);
+		put_key(o, "len", l->b);
+		if (l->verb == L_CONVERT)
+			put(o, l->x ? " to=shared" : " to=private");
+		return;
+	case L_READ:
+	case L_WRITE:
+		put_key(o, "off", l->a);
+		put_key(o, "len", l->b);
+		if (l->verb == L_WRITE) {
+			put(o, " byte=");
+			put_u64(o, l->x, true);
+		}
+		return;
+	case L_FAULT:
+	case L_PIN:
+	case L_UNPIN:
+	case L_POISON:
+	case L_GETPFN:
+		return put_key(o, "off", l->a);
+	default: /* mmap, munmap, close: the file alone */
+		return;
+	}
+}
+
+static void put_line(struct fz_out *o, const struct fz_line *l)
+{
+	put(o, verb_names[l->verb]);
+	put_rest(o, l);
+	put_len(o, "\n", 1);
+}
+
+char *gs_fuzz_decode(const uint8_t *data, size_t len, const struct gs_fuzz_decode_opts *opts)
+{
+	GArray *lines = g_array_new(FALSE, FALSE, sizeof(struct fz_line));
+	struct fz_out o = {.g = g_string_sized_new(1024)};
+
+	decode_lines(data, len, opts, lines);
+	for (guint i = 0; i < lines->len; i++)
+		put_line(&o, &g_array_index(lines, struct fz_line, i));
+	g_array_free(lines, TRUE);
+	return g_string_free(o.g, FALSE);
 }
 
 void gs_fuzz_header_set(uint8_t *data, int backing, int ordering)
@@ -556,4 +716,246 @@ void gs_fuzz_header_set(uint8_t *data, int backing, int ordering)
 		data[0] = (uint8_t)backing;
 	if (ordering >= 0 && ordering < GS_FUZZ_NR_ORDERINGS)
 		data[1] = (uint8_t)ordering;
+}
+
+/* --- lines as operations --- */
+
+/* The last program gs_fuzz_build_ops() made: what a crash dump prints. */
+static GArray *built;
+
+/* @name's value in an enum or flags key's list, as the parser finds it; false if none. */
+static bool name_value(const struct gs_key *k, const char *name, uint64_t *out)
+{
+	for (int i = 0; k->names && k->names[i]; i++) {
+		if (strcmp(k->names[i], name))
+			continue;
+		if (k->values)
+			*out = k->values[i];
+		else
+			*out = k->type == GS_ARG_FLAGS ? 1ULL << i : (uint64_t)i;
+		return true;
+	}
+	return false;
+}
+
+/* The parser's value of a flags word written as names joined by '|' (or a number). */
+static bool flags_value(const struct gs_key *k, const char *text, uint64_t *out)
+{
+	char word[32];
+
+	*out = 0;
+	while (*text) {
+		size_t n = strcspn(text, "|");
+		uint64_t bit = 0;
+
+		if (!n || n >= sizeof(word))
+			return false;
+		memcpy(word, text, n);
+		word[n] = '\0';
+		if (gs_parse_u64(word, &bit) && !name_value(k, word, &bit))
+			return false;
+		*out |= bit;
+		text += n + (text[n] == '|');
+	}
+	return true;
+}
+
+/* Key @key of @op's verb set to @v as the parser sets it from @text; false if it cannot be. */
+static bool set_arg(struct gs_op *op, const char *key, uint64_t v, const char *text)
+{
+	int ki = gs_verb_key_index(op->verb, key);
+	const struct gs_key *k;
+	struct gs_arg *a;
+
+	if (ki < 0)
+		return false;
+	k = &op->verb->keys[ki];
+	a = &op->args[ki];
+	if (a->present)
+		return false;
+	*a = (struct gs_arg){.present = true, .u = v};
+	switch (k->type) {
+	case GS_ARG_U64: /* numbers carry no text: nothing reads a number's (gs_op_str()) */
+		return true;
+	case GS_ARG_BOOL:
+		a->str = text;
+		return v <= 1;
+	case GS_ARG_STR:
+		a->str = text;
+		return text && *text;
+	case GS_ARG_ENUM:
+		a->str = text;
+		return name_value(k, text, &a->u);
+	case GS_ARG_FLAGS:
+		a->str = text;
+		return flags_value(k, text, &a->u);
+	case GS_ARG_NONE:
+		break;
+	}
+	return false;
+}
+
+static bool set_target(struct gs_op *op, const char *target)
+{
+	op->target = target;
+	return op->verb->target == GS_ARG_STR;
+}
+
+/* What the parser checks once a line is read: target, required keys, the verb's own check. */
+static bool complete(const struct gs_op *op)
+{
+	const struct gs_verb *verb = op->verb;
+	char err[256];
+
+	if (verb->target_required && !op->target)
+		return false;
+	for (int i = 0; verb->keys && verb->keys[i].name; i++)
+		if (verb->keys[i].required && !op->args[i].present)
+			return false;
+	err[0] = '\0';
+	return !verb->validate || !verb->validate(op, err, sizeof(err));
+}
+
+static bool build_file_op(struct gs_op *op, const struct fz_line *l)
+{
+	bool ok = set_target(op, file_names[l->file]);
+
+	switch (l->verb) {
+	case L_GMEM:
+		ok &= set_arg(op, "vm", 0, "vm0") && set_arg(op, "size", l->a, NULL) &&
+		      set_arg(op, "flags", 0, flag_text[(l->x >> 2) != GS_FUZZ_4K][l->x & 3]);
+		if ((l->x >> 2) != GS_FUZZ_4K)
+			ok &= set_arg(op, "page", l->x >> 2 == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30,
+				      NULL);
+		return ok;
+	case L_FALLOC:
+	case L_PUNCH:
+	case L_CONVERT:
+	case L_READ:
+	case L_WRITE:
+		ok &= set_arg(op, "off", l->a, NULL) && set_arg(op, "len", l->b, NULL);
+		if (l->verb == L_CONVERT)
+			ok &= set_arg(op, "to", 0, l->x ? "shared" : "private");
+		if (l->verb == L_WRITE)
+			ok &= set_arg(op, "byte", l->x, NULL);
+		return ok;
+	case L_FAULT:
+	case L_PIN:
+	case L_UNPIN:
+	case L_POISON:
+	case L_GETPFN:
+		return ok && set_arg(op, "off", l->a, NULL);
+	default:
+		return ok;
+	}
+}
+
+static bool build_rest(struct gs_op *op, const struct fz_line *l)
+{
+	switch (l->verb) {
+	case L_STRICT:
+		return set_target(op, "off");
+	case L_PLANT:
+		return set_arg(op, "bug", 0, l->s);
+	case L_POOL:
+		return set_target(op, "pool") &&
+		       set_arg(op, "size", l->x == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30, NULL) &&
+		       set_arg(op, "nr", l->a, NULL);
+	case L_VM:
+		return set_target(op, "vm0") && set_arg(op, "type", 0, "sw_protected") &&
+		       set_arg(op, "conversion", 0, orderings[l->x]);
+	case L_SLOT:
+		return set_target(op, "vm0") && set_arg(op, "slot", 0, NULL) &&
+		       set_arg(op, "gpa", l->a, NULL) && set_arg(op, "size", l->b, NULL) &&
+		       set_arg(op, "gmem", 0, file_names[l->file]) &&
+		       (!l->c || set_arg(op, "off", l->c, NULL));
+	case L_SLOT_DEL:
+		return set_target(op, "vm0") && set_arg(op, "slot", 0, NULL) &&
+		       set_arg(op, "size", 0, NULL);
+	case L_GFAULT:
+		return set_target(op, "vm0") && set_arg(op, "gpa", l->a, NULL) &&
+		       (!l->x || set_arg(op, "private", l->x == 1, l->x == 1 ? "1" : "0"));
+	case L_INJECT:
+		return (!l->s || set_arg(op, "site", 0, l->s)) && set_arg(op, "nth", l->a, NULL) &&
+		       (!l->x || set_arg(op, "persistent", 1, "persistent"));
+	case L_INJECT_OFF:
+		return set_arg(op, "off", 1, "off");
+	case L_DEFERRED:
+		return true;
+	case L_CHECK:
+		op->has_expect = true;
+		op->expect.has_ret = true;
+		return true;
+	default:
+		return build_file_op(op, l);
+	}
+}
+
+/* The verb of a line's kind, and its number of keys: looked up once per process. */
+static const struct gs_verb *line_verb(enum fz_verb v, unsigned int *nkeys)
+{
+	static const struct gs_verb *verbs[L_NR];
+	static unsigned int nk[L_NR];
+
+	if (!verbs[v] && (verbs[v] = gs_verb_lookup(verb_names[v])))
+		while (verbs[v]->keys && verbs[v]->keys[nk[v]].name)
+			nk[v]++;
+	*nkeys = nk[v];
+	return verbs[v];
+}
+
+/* Line @l as the parser makes its operation from the text put_line() prints. */
+static bool build_op(struct gs_op *op, const struct fz_line *l, const char *name, unsigned int nr)
+{
+	unsigned int nkeys;
+
+	/*
+	 * What the parser's zeroed slot holds, written where a line can set or
+	 * the engine can read it: the verb's keys (not all GS_MAX_KEYS), the
+	 * expectation's header (its items stay unused: nr 0).
+	 */
+	memset(op, 0, offsetof(struct gs_op, args));
+	op->verb = line_verb((enum fz_verb)l->verb, &nkeys);
+	memset(op->args, 0, nkeys * sizeof(op->args[0]));
+	op->has_expect = false;
+	memset(&op->expect, 0, offsetof(struct gs_expect, items));
+	op->expect.blanks = 0;
+	op->src = NULL;
+	op->file = name;
+	op->line = nr;
+	return op->verb && !op->verb->text && build_rest(op, l) && complete(op);
+}
+
+int gs_fuzz_build_ops(const uint8_t *data, size_t len, const struct gs_fuzz_decode_opts *opts,
+		      const char *name, GArray *ops)
+{
+	if (!built)
+		built = g_array_new(FALSE, FALSE, sizeof(struct fz_line));
+	decode_lines(data, len, opts, built);
+	if (ops->len < built->len)
+		g_array_set_size(ops, built->len);
+	for (guint i = 0; i < built->len; i++)
+		if (!build_op(&g_array_index(ops, struct gs_op, i),
+			      &g_array_index(built, struct fz_line, i), name, i + 1))
+			return -EINVAL;
+	return (int)built->len;
+}
+
+void gs_fuzz_write_built(int fd)
+{
+	char buf[256];
+
+	for (guint i = 0; built && i < built->len; i++) {
+		struct fz_out o = {.buf = buf, .cap = sizeof(buf)};
+		size_t done = 0;
+
+		put_line(&o, &g_array_index(built, struct fz_line, i));
+		while (done < o.len) {
+			ssize_t w = write(fd, buf + done, o.len - done);
+
+			if (w <= 0)
+				return;
+			done += (size_t)w;
+		}
+	}
 }

@@ -381,6 +381,12 @@ bool gs_scenario_expectation_met(const struct gs_scenario *s, const struct gs_op
 	return true;
 }
 
+/* The line as written; an operation made without text (a fuzz input's) has none. */
+static const char *op_src(const struct gs_op *op)
+{
+	return op->src ? op->src : "(made without text: gmemsim fuzz-decode prints the line)";
+}
+
 static void report_mismatch(struct gs_scenario *s, const struct gs_op *op,
 			    const struct gs_result *res)
 {
@@ -389,9 +395,11 @@ static void report_mismatch(struct gs_scenario *s, const struct gs_op *op,
 
 	gs_result_format(res, actual, sizeof(actual));
 	fprintf(s->opts.err, "%s:%u: expectation not met\n", op->file, op->line);
-	fprintf(s->opts.err, "    %s\n", op->src);
+	fprintf(s->opts.err, "    %s\n", op_src(op));
 	if (arrow)
 		fprintf(s->opts.err, "  expected: %s\n", arrow + 2 + strspn(arrow + 2, " \t"));
+	else if (op->has_expect) /* made without text: the fuzz decoder's bare results */
+		fprintf(s->opts.err, "  expected: %lld\n", op->expect.ret);
 	else if (op->verb->strict)
 		fprintf(s->opts.err,
 			"  expected: 0 (no expectation given, and verb '%s' is strict: it must "
@@ -423,7 +431,7 @@ int gs_scenario_report_blank(FILE *err, const struct gs_op *op)
 {
 	fprintf(err, "%s:%u: fill in the answer: replace '?' with the result you expect\n",
 		op->file, op->line);
-	fprintf(err, "    %s\n", op->src);
+	fprintf(err, "    %s\n", op_src(op));
 	return GS_EXIT_FAIL;
 }
 
@@ -456,7 +464,7 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	if (s->opts.on_result)
 		s->opts.on_result(s->opts.on_result_arg, op, &res);
 	if (s->opts.verbose && !op->verb->text)
-		fprintf(s->opts.out, "%s:%u: %s -> %s\n", op->file, op->line, op->src, text);
+		fprintf(s->opts.out, "%s:%u: %s -> %s\n", op->file, op->line, op_src(op), text);
 	if (res.skipped)
 		return GS_EXIT_OK;
 	/* The oracle follows every line run, whatever its expectation says. */

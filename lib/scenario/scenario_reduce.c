@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio_ext.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <gmemsim/alloc.h>
@@ -213,25 +214,29 @@ static void leak_signature(GString *g, const uint64_t *live)
 	}
 }
 
-/* Run @script's operations as the runner does, naming the first failure in @g. */
-static int run_script(struct gs_scenario *s, struct gs_script *script, struct sig_watch *w,
-		      FILE *err, char **errbuf, GString *g)
+/* Run @nr operations as the runner does, naming the first failure in @g. */
+static int run_script(struct gs_scenario *s, const char *name, const struct gs_op *ops, size_t nr,
+		      struct sig_watch *w, FILE *err, char **errbuf, size_t *errlen, GString *g)
 {
 	uint64_t live[GS_MAX_SITES];
 	int status = GS_EXIT_OK, end;
 
-	gs_scenario_begin_run(s, script->name, live);
-	for (guint i = 0; i < script->ops->len; i++) {
-		const struct gs_op *op = &g_array_index(script->ops, struct gs_op, i);
+	gs_scenario_begin_run(s, name, live);
+	for (size_t i = 0; i < nr; i++) {
+		const struct gs_op *op = &ops[i];
 		size_t from;
 		int r;
 
-		fflush(err);
-		from = strlen(*errbuf);
+		/*
+		 * Where the line's messages will start: the bytes flushed so far
+		 * and those still buffered, without a flush per line (a fuzz
+		 * input's lines write nothing unless they fail).
+		 */
+		from = *errlen + __fpending(err);
 		r = gs_scenario_run_op(s, op);
 		if (r == GS_EXIT_OK) {
 			/* What a met expect-warns accounted for is no failure. */
-			if (!strcmp(op->verb->name, "expect-warns"))
+			if (op->verb->name[0] == 'e' && !strcmp(op->verb->name, "expect-warns"))
 				w->have_warn = false;
 			continue;
 		}
@@ -253,12 +258,13 @@ static int run_script(struct gs_scenario *s, struct gs_script *script, struct si
 	return end == GS_EXIT_OK ? GS_EXIT_OK : GS_EXIT_FAIL;
 }
 
-int gs_scenario_signature(const struct gs_scenario_opts *opts, const char *name, const char *text,
-			  size_t len, char *sig, size_t siglen)
+/* gs_scenario_signature() of parsed or built operations (@script or @ops). */
+static int signature(const struct gs_scenario_opts *opts, const char *name, const char *text,
+		     size_t len, const struct gs_op *ops, size_t nr, char *sig, size_t siglen)
 {
 	struct gs_scenario_opts o = opts ? *opts : (struct gs_scenario_opts){0};
+	struct gs_script *script = NULL;
 	struct sig_watch w = {0};
-	struct gs_script *script;
 	struct gs_scenario *s;
 	enum gs_warn_mode mode;
 	char *errbuf = NULL;
@@ -273,11 +279,16 @@ int gs_scenario_signature(const struct gs_scenario_opts *opts, const char *name,
 	err = open_memstream(&errbuf, &errlen);
 	if (!err)
 		return GS_EXIT_USAGE;
-	script = gs_script_parse(name, text, len, err);
-	if (!script) {
-		fclose(err);
-		free(errbuf);
-		return GS_EXIT_SYNTAX;
+	if (text) {
+		script = gs_script_parse(name, text, len, err);
+		if (!script) {
+			fclose(err);
+			free(errbuf);
+			return GS_EXIT_SYNTAX;
+		}
+		name = script->name;
+		ops = (const struct gs_op *)(void *)script->ops->data;
+		nr = script->ops->len;
 	}
 	o = (struct gs_scenario_opts){.seed = o.seed,
 				      .strict = o.strict,
@@ -297,7 +308,7 @@ int gs_scenario_signature(const struct gs_scenario_opts *opts, const char *name,
 	gs_warn_reset_once();
 	mode = gs_warn_set_mode(GS_WARN_QUIET);
 	s = gs_scenario_new(&o);
-	st = run_script(s, script, &w, err, &errbuf, g);
+	st = run_script(s, name, ops, nr, &w, err, &errbuf, &errlen, g);
 	gs_scenario_free(s);
 	gs_warn_set_mode(mode);
 	gs_script_free(script);
@@ -307,6 +318,18 @@ int gs_scenario_signature(const struct gs_scenario_opts *opts, const char *name,
 		g_strlcpy(sig, g->str, siglen);
 	g_string_free(g, TRUE);
 	return st;
+}
+
+int gs_scenario_signature(const struct gs_scenario_opts *opts, const char *name, const char *text,
+			  size_t len, char *sig, size_t siglen)
+{
+	return signature(opts, name, text ? text : "", len, NULL, 0, sig, siglen);
+}
+
+int gs_scenario_signature_ops(const struct gs_scenario_opts *opts, const char *name,
+			      const struct gs_op *ops, size_t nr, char *sig, size_t siglen)
+{
+	return signature(opts, name, NULL, 0, ops, nr, sig, siglen);
 }
 
 /* --- the reducer --- */

@@ -115,6 +115,13 @@ struct gs_scenario_hook {
 };
 extern const struct gs_scenario_hook *gs_scenario_oracle_hook;
 
+/*
+ * gs_scenario_signature() of @nr operations made without text (the fuzz
+ * decoder's, gs_fuzz_build_ops()): run and named as the parsed text's are.
+ */
+int gs_scenario_signature_ops(const struct gs_scenario_opts *opts, const char *name,
+			      const struct gs_op *ops, size_t nr, char *sig, size_t siglen);
+
 /* `strict off` is in force: a line on a name whose creation failed is an answer (EBADF). */
 bool gs_scenario_lax(const struct gs_scenario *s);
 
