@@ -103,9 +103,9 @@ struct gs_sys_vm_params {
  *         test's teardown; the simulator's process returns to its defaults)
  *
  * @host_read and @host_write return 0, GS_SYS_SIGBUS, -ENOMEM (the fault
- * could not allocate: the kernel's OOM kill), or -EFAULT when the range is
- * not inside one mapping (the simulator only; the kernel would SIGSEGV, so
- * callers keep accesses inside their mappings).
+ * could not allocate: the kernel's OOM kill), or -EFAULT when the copy
+ * reaches an address no mapping holds (the simulator only; the kernel would
+ * SIGSEGV, so callers keep accesses inside their mappings).
  */
 struct gs_sys_ops {
 	const char *name;
