@@ -83,8 +83,10 @@ struct gs_sys_vm_params {
  * @fallocate: fallocate(2)
  * @fstat: fstat(2)
  * @mmap: mmap(2) at an address the backend picks; the mapping in *@addr.
- *        On the simulator the address names a mapping but is not
- *        dereferenceable: reach the memory with @host_read and @host_write
+ *        With MAP_FIXED or MAP_FIXED_NOREPLACE *@addr is the address asked
+ *        for, inside a range this table mapped. On the simulator the
+ *        address names a mapping but is not dereferenceable: reach the
+ *        memory with @host_read and @host_write
  * @munmap: munmap(2)
  * @madvise: madvise(2)
  * @read: read(2)

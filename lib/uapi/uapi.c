@@ -54,7 +54,7 @@ struct gs_map {
 	uintptr_t addr;
 	size_t len;
 	size_t resv; /* the host range reserved for it, from reserve_va() */
-	bool fixed;  /* placed by MAP_FIXED: its host range is not cached after */
+	bool fixed; /* MAP_FIXED where the simulator reserved nothing: its host range is not cached */
 	struct gmem_vma *vma;
 	struct list_head list;
 };
@@ -444,21 +444,57 @@ static bool ranges_overlap(uintptr_t a, size_t alen, uintptr_t b, size_t blen)
 }
 
 /*
- * A fixed range is about to become a mapping's: cached reservations that
- * overlap it leave the cache (their host range goes back to the host), so
- * the cache never hands out an address a fixed mapping owns and the host's
- * MAP_FIXED_NOREPLACE sees only real mappings.
+ * A fixed range is about to become a mapping's: the parts of cached
+ * reservations inside it go back to the host just before the host mmap()
+ * takes them, so the cache never hands out an address a fixed mapping owns
+ * and the host's MAP_FIXED_NOREPLACE sees only real mappings. Their parts
+ * outside stay reserved (the holes munmap() left in a mapping's range).
  */
 static void va_cache_evict(uintptr_t addr, size_t len)
 {
 	for (unsigned int i = 0; i < nr_va_cache;) {
-		if (!ranges_overlap(va_cache[i].addr, va_cache[i].len, addr, len)) {
+		uintptr_t a = va_cache[i].addr, b = a + va_cache[i].len;
+		uintptr_t from = a > addr ? a : addr, to = b < addr + len ? b : addr + len;
+
+		if (from >= to) {
 			i++;
 			continue;
 		}
-		WARN_ON(munmap((void *)va_cache[i].addr, va_cache[i].len));
+		WARN_ON(munmap((void *)from, to - from));
 		va_cache[i] = va_cache[--nr_va_cache];
+		if (from > a)
+			unreserve_va((void *)a, from - a);
+		if (b > to)
+			unreserve_va((void *)to, b - to);
 	}
+}
+
+/* The reservation of a mapping or the cache that holds @addr: its end, or 0. */
+static uintptr_t va_owned_end(uintptr_t addr)
+{
+	struct gs_map *map;
+
+	list_for_each_entry (map, &current_uapi->maps, list)
+		if (map->resv && map->addr <= addr && addr - map->addr < map->resv)
+			return map->addr + map->resv;
+	for (unsigned int i = 0; i < nr_va_cache; i++)
+		if (va_cache[i].addr <= addr && addr - va_cache[i].addr < va_cache[i].len)
+			return va_cache[i].addr + va_cache[i].len;
+	return 0;
+}
+
+/*
+ * Whether all of [@addr, @addr + @len) is reserved by the simulator (for
+ * mappings, or cached): a MAP_FIXED mapping there is the simulator's to
+ * cache again when it goes, not the caller's range to hand back.
+ */
+static bool va_owned(uintptr_t addr, size_t len)
+{
+	uintptr_t cur = addr, end;
+
+	while (cur < addr + len && (end = va_owned_end(cur)))
+		cur = end;
+	return cur >= addr + len;
 }
 
 /*
@@ -581,10 +617,13 @@ static void host_rereserve(uintptr_t a, uintptr_t b)
 }
 
 /*
- * munmap() of parts of mappings: the host range of the parts that go is
- * given back before the model changes (it may split a host mapping, which
- * the host can refuse). At most two mappings are cut: the one across the
- * start and the one across the end. Whole mappings release theirs later.
+ * munmap() of parts of MAP_FIXED mappings in a range that was the caller's:
+ * the host range of the parts that go is given back before the model
+ * changes (it may split a host mapping, which the host can refuse). At most
+ * two mappings are cut: the one across the start and the one across the
+ * end. The simulator's own reservations keep the parts, cached
+ * (unmap_commit()): the host must not reuse a hole in a mapping's range
+ * that a later MAP_FIXED may take. Whole mappings release theirs later.
  */
 static int unmap_host_parts(const struct unmap_plan *p)
 {
@@ -597,7 +636,8 @@ static int unmap_host_parts(const struct unmap_plan *p)
 		uintptr_t b = map->addr + map->len < p->end ? map->addr + map->len : p->end;
 		int err;
 
-		if (a >= b || (a == map->addr && b == map->addr + map->len) || !map->resv)
+		if (a >= b || (a == map->addr && b == map->addr + map->len) || !map->resv ||
+		    !map->fixed)
 			continue;
 		if (WARN_ON(nr == 2))
 			break;
@@ -646,13 +686,18 @@ static void unmap_commit(struct unmap_plan *p, bool host_replaced)
 			continue;
 		if (map->addr < p->start) {
 			kvm_gmem_vma_trim(map->vma, (p->start - map->addr) >> PAGE_SHIFT);
+			if (map->resv && !map->fixed && !host_replaced)
+				unreserve_va((void *)p->start, map->addr + map->len - p->start);
 			map->len = p->start - map->addr;
 			if (map->resv)
 				map->resv = map->len;
 			continue;
 		}
-		/* Its host range went with unmap_host_parts(), or is the new mapping's. */
-		if (host_replaced || map == p->split)
+		/*
+		 * Its host range is the new mapping's, or went with
+		 * unmap_host_parts(); else map_remove() keeps it reserved.
+		 */
+		if (host_replaced || (map == p->split && map->fixed))
 			map->resv = 0;
 		map_remove(map);
 	}
@@ -716,6 +761,7 @@ void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
 	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	struct unmap_plan plan = {0};
+	bool owned = false;
 	size_t resv;
 	unsigned long nr_pages;
 	struct gs_map *map;
@@ -741,6 +787,7 @@ void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 		return mmap_fail(ENOMEM);
 	/* mmap_region(): what MAP_FIXED replaces is gathered (split) before ->mmap. */
 	if (fixed) {
+		owned = va_owned((uintptr_t)addr, nr_pages << PAGE_SHIFT);
 		err = unmap_prepare(&plan, (uintptr_t)addr,
 				    (uintptr_t)addr + (nr_pages << PAGE_SHIFT));
 		if (err)
@@ -759,7 +806,7 @@ void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 	map->addr = (uintptr_t)host;
 	map->len = nr_pages << PAGE_SHIFT;
 	map->resv = resv;
-	map->fixed = fixed;
+	map->fixed = fixed && !owned;
 	list_add_tail(&map->list, &current_uapi->maps);
 	current_uapi->nr_maps++;
 	return host;
