@@ -913,6 +913,7 @@ START_TEST(test_partial_map_fixed)
 	const int rw = PROT_READ | PROT_WRITE;
 	char *a = map_numbered(fa, 8), *b;
 	unsigned char buf[3 * P];
+	int pin, refs;
 
 	b = gs_mmap(NULL, 8 * P, rw, MAP_SHARED, fb, 0);
 	fill(b, 0xb0, 8 * P);
@@ -941,9 +942,18 @@ START_TEST(test_partial_map_fixed)
 	assert_bytes(a + 3 * P, 0xb0, P);
 	assert_mapcount(fb, 4, 0);
 	assert_mapcount(fb, 5, 1);
+	/* A long-term pin across two mappings that meet (GUP walks on). */
+	refs = folio_ref_count(xa_load(&gs_uapi_gmem_file(fa)->inode->filemap, 6));
+	pin = gs_uapi_pin(a, 2 * P);
+	ck_assert_int_gt(pin, 0);
+	ck_assert_int_eq(folio_ref_count(xa_load(&gs_uapi_gmem_file(fa)->inode->filemap, 6)),
+			 refs + GUP_PIN_COUNTING_BIAS);
+	ck_assert_int_eq(gs_uapi_unpin(pin), 0);
+	ck_assert_int_eq(folio_ref_count(xa_load(&gs_uapi_gmem_file(fa)->inode->filemap, 6)), refs);
 	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
-	/* NOREPLACE over any piece is EEXIST; a hole takes it. */
+	/* NOREPLACE over any piece is EEXIST; a hole takes it. GUP into a hole is EFAULT. */
 	ck_assert_int_eq(gs_munmap(a + 4 * P, P), 0);
+	assert_fails(gs_uapi_pin(a + 3 * P, 2 * P), EFAULT);
 	ck_assert_ptr_eq(gs_mmap(a + 3 * P, 2 * P, rw, MAP_FIXED_NOREPLACE | MAP_SHARED, fa, 0),
 			 MAP_FAILED);
 	ck_assert_int_eq(errno, EEXIST);

@@ -958,11 +958,16 @@ static void pin_release(struct gs_pin *pin)
 	gs_kfree(pin, sizeof(*pin));
 }
 
-/* Pin each page of @pin's range; on failure the ones pinned are dropped. */
-static int pin_pages(struct gs_pin *pin, struct gs_map *map, unsigned long first)
+/*
+ * Pin each page of @pin's range from @start (GUP walks on across mappings
+ * that meet); on failure the ones pinned are dropped.
+ */
+static int pin_pages(struct gs_pin *pin, uintptr_t start)
 {
 	for (unsigned long i = 0; i < pin->nr; i++) {
-		int err = kvm_gmem_pin(map->vma, first + i, &pin->pages[i]);
+		uintptr_t addr = start + (i << PAGE_SHIFT);
+		struct gs_map *map = map_holding(addr, PAGE_SIZE);
+		int err = kvm_gmem_pin(map->vma, (addr - map->addr) >> PAGE_SHIFT, &pin->pages[i]);
 
 		if (err) {
 			while (i--)
@@ -976,7 +981,6 @@ static int pin_pages(struct gs_pin *pin, struct gs_map *map, unsigned long first
 int gs_uapi_pin(void *addr, size_t len)
 {
 	uintptr_t start = (uintptr_t)addr & ~(uintptr_t)(PAGE_SIZE - 1);
-	struct gs_map *map;
 	struct gs_pin *pin;
 	int err;
 
@@ -984,15 +988,14 @@ int gs_uapi_pin(void *addr, size_t len)
 		return fail(EINVAL);
 	len += (uintptr_t)addr - start;
 	/* GUP on an address outside every mapping: EFAULT. */
-	map = map_holding(start, len);
-	if (!map)
+	if (mapped_span(start, len) < len)
 		return fail(EFAULT);
 	pin = gs_kzalloc(sizeof(*pin), GFP_KERNEL);
 	if (!pin)
 		return fail(ENOMEM);
 	pin->nr = (len + PAGE_SIZE - 1) >> PAGE_SHIFT;
 	pin->pages = gs_kzalloc(pin->nr * sizeof(*pin->pages), GFP_KERNEL);
-	err = pin->pages ? pin_pages(pin, map, (start - map->addr) >> PAGE_SHIFT) : -ENOMEM;
+	err = pin->pages ? pin_pages(pin, start) : -ENOMEM;
 	if (err) {
 		if (pin->pages)
 			gs_kfree(pin->pages, pin->nr * sizeof(*pin->pages));
