@@ -199,7 +199,7 @@ GS_API bool gs_uapi_mapped_pfn(const void *addr, unsigned long *pfn);
  *
  * Context: process context.
  * Return: a pin id (> 0), or -1 with errno EINVAL (@len 0 or above 1 GiB),
- * EFAULT (not inside one mapping, or a page the kernel would SIGBUS on),
+ * EFAULT (a hole in the range, or a page the kernel would SIGBUS on),
  * EHWPOISON, ENOMEM. Nothing stays pinned after a failure.
  */
 GS_API int gs_uapi_pin(void *addr, size_t len);
