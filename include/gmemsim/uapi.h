@@ -150,7 +150,7 @@ GS_API int gs_munmap(void *addr, size_t len);
  * gs_uapi_read_mapped() - read bytes through a gs_mmap() mapping
  * @addr: inside a mapping
  * @buf: destination
- * @len: bytes, within the same mapping
+ * @len: bytes, within mappings that meet (no hole)
  * @done: if not NULL, set to the bytes copied before a fault
  *
  * Stands in for a load from the mapping: pages fault in as touched.
@@ -166,7 +166,7 @@ GS_API int gs_uapi_read_mapped(const void *addr, void *buf, size_t len, size_t *
  * gs_uapi_write_mapped() - write bytes through a gs_mmap() mapping
  * @addr: inside a mapping
  * @buf: source
- * @len: bytes, within the same mapping
+ * @len: bytes, within mappings that meet (no hole)
  * @done: if not NULL, set to the bytes copied before a fault
  *
  * Context: process context.
