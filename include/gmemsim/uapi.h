@@ -191,7 +191,7 @@ GS_API bool gs_uapi_mapped_pfn(const void *addr, unsigned long *pfn);
 /**
  * gs_uapi_pin() - a long-term pin (pin_user_pages FOLL_LONGTERM) of mapped pages
  * @addr: inside a gs_mmap() mapping
- * @len: bytes from @addr, within the same mapping; at most 1 GiB
+ * @len: bytes from @addr, within mappings that meet; at most 1 GiB
  *
  * Each page is faulted in and pinned; the pins hold the pages until
  * gs_uapi_unpin(), after the fd and the mapping are gone, as RDMA or VFIO
