@@ -711,6 +711,9 @@ static const char *end_reason(const char *verb)
 	if (!strcmp(verb, "gfault") || !strcmp(verb, "gfault-range") || !strcmp(verb, "getpfn"))
 		return "a guest access: needs a vCPU running guest code; it allocates pages later "
 		       "answers depend on";
+	if (!strcmp(verb, "madvise"))
+		return "madvise(): not exported yet (a system call, but its ENOMEM past the "
+		       "mapping is bounded by the scenario's view of the mapping)";
 	return "the simulator's only (no system call does it); later answers depend on it";
 }
 

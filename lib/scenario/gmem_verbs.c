@@ -11,7 +11,7 @@
  * bytes, as in the syscalls.
  *
  * The upstream verbs (vm, memslot, attr, gmem, stat, falloc, punch, close,
- * mmap, munmap, fault, read, write, pin, unpin) and the proposed convert
+ * mmap, munmap, madvise, fault, read, write, pin, unpin) and the proposed convert
  * (KVM_SET_MEMORY_ATTRIBUTES2, v8) are written once against the
  * syscall table of include/gmemsim/sys.h: gs_sys_sim (the simulated uAPI)
  * or gs_sys_live (the running kernel), as the run's backend says. What a
@@ -1134,6 +1134,65 @@ static const struct gs_verb verb_munmap = {
 	.run = munmap_run,
 };
 
+/* madvise(): the advice guest_memfd mappings take, by name. */
+static const char *const advice_names[] = {"normal",   "random", "sequential", "willneed",
+					   "dontneed", "remove", "hugepage",   "nohugepage",
+					   "collapse", NULL};
+static const int advice_values[] = {MADV_NORMAL,   MADV_RANDOM,	    MADV_SEQUENTIAL,
+				    MADV_WILLNEED, MADV_DONTNEED,   MADV_REMOVE,
+				    MADV_HUGEPAGE, MADV_NOHUGEPAGE, GS_MADV_COLLAPSE};
+
+static const struct gs_key madvise_keys[] = {
+	{"off", GS_ARG_U64, .help = "offset in the mapping, in bytes (default 0)"},
+	{"len", GS_ARG_U64, .required = true, .help = "bytes"},
+	{"advice", GS_ARG_ENUM, advice_names, .required = true,
+	 .help = "dontneed (drop the page mappings), remove (punch the file), collapse (EINVAL), "
+		 "or a hint"},
+	{NULL},
+};
+
+/*
+ * madvise() on part of the mapping. An unaligned offset goes to the system
+ * call as given (EINVAL there); otherwise the range is bounded by the
+ * mapping's and what lies past it is the kernel's ENOMEM for an unmapped
+ * part, after the advice applied to the rest, as madvise_walk_vmas() does.
+ */
+static int madvise_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	int ret;
+	struct gmem_obj *g = op_gmem(s, op, res, false, true, &ret);
+	uint64_t off = gs_op_u64(op, "off", 0), len = gs_op_u64(op, "len", 0);
+	int advice = advice_values[gs_op_u64(op, "advice", 0)];
+	bool past = false;
+
+	if (!g)
+		return ret;
+	if (!(off & (PAGE_SIZE - 1)) && len) {
+		if (off >= map_end(g)) {
+			res->ret = -ENOMEM;
+			return 0;
+		}
+		past = len > map_end(g) - off;
+		len = MIN(len, map_end(g) - off);
+	}
+	res->ret = g->sys->madvise((char *)g->map + off, len, advice);
+	if (!res->ret && past)
+		res->ret = -ENOMEM;
+	return 0;
+}
+
+static const struct gs_verb verb_madvise = {
+	.name = "madvise",
+	.summary = "madvise() on part of the mapping (ENOMEM where it is not mapped, after the "
+		   "advice applied to the rest)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = madvise_keys,
+	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
+	.strict = true,
+	.run = madvise_run,
+};
+
 /* A host access's answer: SIGBUS as the signal, the rest (ENOMEM: OOM) as the return value. */
 static void set_access_result(struct gs_result *res, int r)
 {
@@ -1800,10 +1859,11 @@ static const struct gs_verb verb_arch = {
 };
 
 static const struct gs_verb *const gmem_verbs[] = {
-	&verb_vm,     &verb_memslot, &verb_gfault,   &verb_attr,     &verb_stage2, &verb_gmem,
-	&verb_stat,   &verb_falloc,  &verb_punch,    &verb_close,    &verb_mmap,   &verb_munmap,
-	&verb_fault,  &verb_read,    &verb_write,    &verb_pin,	     &verb_unpin,  &verb_convert,
-	&verb_getpfn, &verb_poison,  &verb_unpoison, &verb_populate, &verb_arch,   NULL,
+	&verb_vm,     &verb_memslot,  &verb_gfault,   &verb_attr,    &verb_stage2,
+	&verb_gmem,   &verb_stat,     &verb_falloc,   &verb_punch,   &verb_close,
+	&verb_mmap,   &verb_munmap,   &verb_madvise,  &verb_fault,   &verb_read,
+	&verb_write,  &verb_pin,      &verb_unpin,    &verb_convert, &verb_getpfn,
+	&verb_poison, &verb_unpoison, &verb_populate, &verb_arch,    NULL,
 };
 
 /* Pages memory failure took out of use come back when the simulated machine goes. */

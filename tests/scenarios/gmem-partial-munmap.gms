@@ -3,7 +3,7 @@
 # mapping splits as the kernel splits a VMA (__split_vma()): each piece keeps
 # its file offset, and only the pages unmapped lose their host page-table
 # entries (`where`: EFAULT in a hole, ENOENT where nothing is faulted in).
-# Faults, conversions and punches then go on through the pieces left.
+# Faults, conversions, punches and madvise() then go on through the pieces left.
 
 vm s type=sw_protected                                   => 0
 gmem g vm=s size=32K flags=mmap|init_shared              => 0
@@ -60,6 +60,21 @@ where g off=24K                                          => ENOENT
 read g off=24K len=4K                                    => 0 data=0 uniform=1
 pin g off=8K                                             => 0
 unpin g off=8K                                           => 0
+check
+# madvise() over pieces: DONTNEED drops only those page mappings (the data
+# stays in the file), a hole in the range is ENOMEM after the rest, REMOVE
+# punches the file behind a piece
+madvise g off=8K len=12K advice=dontneed                 => 0
+where g off=8K                                           => ENOENT
+where g off=16K                                          => ENOENT
+where g off=20K                                          => 0 node=0
+read g off=8K len=4K                                     => 0 data=0x22 uniform=1
+madvise g off=0 len=8K advice=dontneed                   => ENOMEM
+where g off=4K                                           => ENOENT
+madvise g off=4K len=4K advice=remove                    => 0
+read g off=4K len=4K                                     => 0 data=0 uniform=1
+madvise g off=4K len=4K advice=collapse                  => EINVAL
+madvise g off=28K len=4K advice=hugepage                 => ENOMEM
 check
 # one munmap() over pieces and holes takes them all; the file maps again
 munmap g off=0 len=32K                                   => 0
