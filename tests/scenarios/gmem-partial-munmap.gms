@@ -5,6 +5,9 @@
 # entries (`where`: EFAULT in a hole, ENOENT where nothing is faulted in).
 # Faults, conversions, punches and madvise() then go on through the pieces left.
 
+# pages keep their data (HugeTLB pools default to metadata only)
+machine backing=anon                                     => 0
+hugetlb pool size=2M nr=1                                => 0 nr=1 free=1
 vm s type=sw_protected                                   => 0
 gmem g vm=s size=32K flags=mmap|init_shared              => 0
 mmap g                                                   => 0
@@ -83,4 +86,27 @@ read g off=0 len=32K                                     => 0 data=0x11
 read g off=20K len=4K                                    => 0 data=0x22 uniform=1
 munmap g
 close g
+check
+# HugeTLB: shared pages of a huge page mapped through two pieces. Back to
+# private they go from both pieces' page tables, which lets the split page
+# merge again (only the page cache and the host mappings may hold it);
+# back to shared a piece faults its page in with the data kept (P9)
+gmem h vm=s size=2M flags=mmap|hugetlb page=2M           => 0
+falloc h off=0 len=2M                                    => 0
+convert h off=0 len=64K to=shared                        => 0 folios=512 huge_folios=0
+mmap h                                                   => 0
+write h off=0 len=64K byte=0x33                          => 0 done=65536
+munmap h off=16K len=16K                                 => 0
+where h off=8K                                           => 0 node=0
+where h off=40K                                          => 0 node=0
+read h off=16K len=1                                     => SIGSEGV done=0
+convert h off=0 len=64K to=private                       => 0 folios=1 huge_folios=1
+read h off=8K len=1                                      => SIGBUS done=0
+read h off=40K len=1                                     => SIGBUS done=0
+gmem-usage h                                             => folios_2m=1 pieces=0
+check
+convert h off=32K len=4K to=shared                       => 0 folios=512 huge_folios=0
+read h off=32K len=4K                                    => 0 data=0x33 uniform=1
+munmap h
+close h
 check
