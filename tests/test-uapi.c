@@ -403,8 +403,7 @@ START_TEST(test_mmap_supported)
 	assert_bytes(b, 0xaa, 2 * P);
 	ck_assert_int_eq(gs_fstat(fd, &st), 0);
 	ck_assert_int_eq(st.st_blocks, 4 * P / 512);
-	/* A range cutting a mapping is refused whole; a gap is fine. */
-	assert_fails(gs_munmap(a, P), EINVAL);
+	/* An unaligned start is refused; a gap in the range is fine. */
 	assert_fails(gs_munmap((char *)a + 1, P), EINVAL);
 	ck_assert_int_eq(gs_munmap(a, 4 * P), 0);
 	ck_assert_int_eq(gs_munmap(a, 4 * P), 0);
@@ -541,9 +540,10 @@ START_TEST(test_map_fixed_rules)
 	ck_assert_ptr_eq(gs_mmap(ma, P, rw, MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_SHARED, b, 0),
 			 MAP_FAILED);
 	ck_assert_int_eq(errno, EEXIST);
-	/* Part of a mapping: the simulator cannot split it, EINVAL (docs/UAPI.md). */
-	ck_assert_ptr_eq(gs_mmap(ma + P, P, rw, MAP_FIXED | MAP_SHARED, b, 0), MAP_FAILED);
-	ck_assert_int_eq(errno, EINVAL);
+	/* Part of a mapping, a file that refuses: the mapping stays whole (test_partial_*). */
+	ck_assert_ptr_eq(gs_mmap(ma + P, P, rw, MAP_FIXED | MAP_SHARED, nommap, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, ENODEV);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 1);
 	/* The file refuses (no MMAP flag): the old mapping stays, data and all. */
 	ck_assert_ptr_eq(gs_mmap(ma, 4 * P, rw, MAP_FIXED | MAP_SHARED, nommap, 0), MAP_FAILED);
 	ck_assert_int_eq(errno, ENODEV);
@@ -824,6 +824,303 @@ START_TEST(test_fi_fallocate)
 }
 END_TEST
 
+/* --- parts of mappings: munmap() and MAP_FIXED split them (__split_vma()) --- */
+
+/* Page @i of an 8-page file holds the byte i + 1. */
+static char *map_numbered(int fd, size_t pages)
+{
+	char *a = gs_mmap(NULL, pages * P, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	ck_assert_ptr_ne(a, MAP_FAILED);
+	for (size_t i = 0; i < pages; i++)
+		fill(a + i * P, (int)i + 1, P);
+	return a;
+}
+
+/* The folio at file page @index is mapped @n times by the host. */
+static void assert_mapcount(int fd, pgoff_t index, int n)
+{
+	struct folio *folio = xa_load(&gs_uapi_gmem_file(fd)->inode->filemap, index);
+
+	ck_assert_ptr_nonnull(folio);
+	ck_assert_int_eq(folio_mapcount(folio), n);
+}
+
+static bool host_mapped(const char *addr)
+{
+	unsigned long pfn;
+
+	return gs_uapi_mapped_pfn(addr, &pfn);
+}
+
+/*
+ * The middle, the head and the tail of a mapping go: only those pages lose
+ * their host mappings (folio mapcounts drop there only), the pieces left
+ * read their own file pages, fault again after a punch, and one munmap()
+ * over pieces and holes removes them all.
+ */
+START_TEST(test_partial_munmap)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), fd = create_gmem(vm, 8 * P, MMAP | SHARED);
+	char *a = map_numbered(fd, 8);
+	char buf[2 * P];
+
+	ck_assert_int_eq(gs_munmap(a + 3 * P, 2 * P), 0);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 2);
+	ck_assert(!host_mapped(a + 3 * P) && !host_mapped(a + 4 * P));
+	ck_assert(host_mapped(a + 2 * P) && host_mapped(a + 5 * P));
+	assert_mapcount(fd, 3, 0);
+	assert_mapcount(fd, 5, 1);
+	assert_bytes(a + 2 * P, 3, P);
+	assert_bytes(a + 5 * P, 6, P);
+	assert_fails(gs_uapi_read_mapped(a + 3 * P, buf, 1, NULL), EFAULT);
+	/* A copy reaching the hole fails before any byte moves. */
+	assert_fails(gs_uapi_read_mapped(a + 2 * P, buf, P + 1, NULL), EFAULT);
+	/* Head and tail: the mapping shrinks, no new one. */
+	ck_assert_int_eq(gs_munmap(a, P), 0);
+	ck_assert_int_eq(gs_munmap(a + 7 * P, P), 0);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 2);
+	assert_mapcount(fd, 0, 0);
+	assert_mapcount(fd, 7, 0);
+	assert_bytes(a + P, 2, P);
+	assert_bytes(a + 6 * P, 7, P);
+	/* The tail piece faults its own file page again after a punch. */
+	ck_assert_int_eq(
+		gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE, 5 * P, P), 0);
+	ck_assert(!host_mapped(a + 5 * P));
+	assert_bytes(a + 5 * P, 0, P);
+	assert_mapcount(fd, 5, 1);
+	/* The file's pages stay: the mapping held only mappings of them. */
+	assert_bytes(a + 6 * P, 7, P);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	/* Pieces and holes: all of it in one call. */
+	ck_assert_int_eq(gs_munmap(a, 8 * P), 0);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 0);
+	assert_mapcount(fd, 6, 0);
+	assert_clean();
+}
+END_TEST
+
+/*
+ * MAP_FIXED over part of a mapping replaces only that part: the pieces
+ * around it keep their pages and offsets, a copy runs across the pieces,
+ * and MAP_FIXED over the seam of two mappings trims both.
+ */
+START_TEST(test_partial_map_fixed)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), fa = create_gmem(vm, 8 * P, MMAP | SHARED);
+	int fb = create_gmem(vm, 8 * P, MMAP | SHARED);
+	const int rw = PROT_READ | PROT_WRITE;
+	char *a = map_numbered(fa, 8), *b;
+	unsigned char buf[3 * P];
+	int pin, refs;
+
+	b = gs_mmap(NULL, 8 * P, rw, MAP_SHARED, fb, 0);
+	fill(b, 0xb0, 8 * P);
+	ck_assert_int_eq(gs_munmap(b, 8 * P), 0);
+	/* File b's pages 4 and 5 at a's pages 2 and 3. */
+	ck_assert_ptr_eq(gs_mmap(a + 2 * P, 2 * P, rw, MAP_FIXED | MAP_SHARED, fb, 4 * P),
+			 a + 2 * P);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 3);
+	assert_mapcount(fa, 2, 0);
+	assert_mapcount(fa, 4, 1);
+	ck_assert(!host_mapped(a + 2 * P));
+	assert_bytes(a + 2 * P, 0xb0, 2 * P);
+	assert_bytes(a + 4 * P, 5, P);
+	/* One copy across three mappings. */
+	ck_assert_int_eq(gs_uapi_read_mapped(a + P, buf, 3 * P, NULL), 0);
+	ck_assert_int_eq(buf[0], 2);
+	ck_assert_int_eq(buf[P], 0xb0);
+	ck_assert_int_eq(buf[2 * P + 7], 0xb0);
+	ck_assert_int_eq(gs_uapi_write_mapped(a + P, buf + P, 2 * P, NULL), 0);
+	assert_bytes(a + P, 0xb0, P);
+	/* Over the seam of the head piece and the fixed one: both trimmed. */
+	ck_assert_ptr_eq(gs_mmap(a + P, 2 * P, rw, MAP_FIXED | MAP_SHARED, fa, 6 * P), a + P);
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), 4);
+	assert_bytes(a, 1, P);
+	assert_bytes(a + P, 7, P);
+	assert_bytes(a + 3 * P, 0xb0, P);
+	assert_mapcount(fb, 4, 0);
+	assert_mapcount(fb, 5, 1);
+	/* A long-term pin across two mappings that meet (GUP walks on). */
+	refs = folio_ref_count(xa_load(&gs_uapi_gmem_file(fa)->inode->filemap, 6));
+	pin = gs_uapi_pin(a, 2 * P);
+	ck_assert_int_gt(pin, 0);
+	ck_assert_int_eq(folio_ref_count(xa_load(&gs_uapi_gmem_file(fa)->inode->filemap, 6)),
+			 refs + GUP_PIN_COUNTING_BIAS);
+	ck_assert_int_eq(gs_uapi_unpin(pin), 0);
+	ck_assert_int_eq(folio_ref_count(xa_load(&gs_uapi_gmem_file(fa)->inode->filemap, 6)), refs);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	/* NOREPLACE over any piece is EEXIST; a hole takes it. GUP into a hole is EFAULT. */
+	ck_assert_int_eq(gs_munmap(a + 4 * P, P), 0);
+	assert_fails(gs_uapi_pin(a + 3 * P, 2 * P), EFAULT);
+	ck_assert_ptr_eq(gs_mmap(a + 3 * P, 2 * P, rw, MAP_FIXED_NOREPLACE | MAP_SHARED, fa, 0),
+			 MAP_FAILED);
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_ptr_eq(gs_mmap(a + 4 * P, P, rw, MAP_FIXED_NOREPLACE | MAP_SHARED, fa, 0),
+			 a + 4 * P);
+	assert_bytes(a + 4 * P, 1, P);
+	assert_clean();
+}
+END_TEST
+
+/* What the caller can see of a mapping's state: count, host mappings, data. */
+static void assert_pieces(char *a, unsigned int nr, const char *mapped)
+{
+	ck_assert_uint_eq(gs_uapi_nr_mappings(), nr);
+	for (int i = 0; mapped[i]; i++)
+		ck_assert_int_eq(host_mapped(a + i * P), mapped[i] == 'm');
+}
+
+/*
+ * The kernel's errnos, in its order, and nothing changed after any of
+ * them: do_vmi_munmap()'s EINVAL, the map-count limit on a hole in the
+ * middle (vms_gather_munmap_vmas()) and on a new mapping (do_mmap()).
+ */
+START_TEST(test_partial_errors)
+{
+	int kvm = open_kvm(), vm = create_vm(kvm), fd = create_gmem(vm, 8 * P, MMAP | SHARED);
+	const int rw = PROT_READ | PROT_WRITE;
+	char *a = map_numbered(fd, 8), *b;
+
+	assert_fails(gs_munmap(a + 3 * P, 0), EINVAL);
+	assert_fails(gs_munmap(a + 1, P), EINVAL);
+	assert_fails(gs_munmap((void *)(1UL << 47), P), EINVAL);
+	assert_fails(gs_munmap(a, (1UL << 47)), EINVAL);
+	assert_pieces(a, 1, "mmmmmmmm");
+	ck_assert_uint_eq(gs_uapi_set_max_map_count(2), GS_DEFAULT_MAX_MAP_COUNT);
+	ck_assert_int_eq(gs_munmap(a + 3 * P, P), 0);
+	assert_pieces(a, 2, "mmm.mmmm");
+	/* At the limit: another hole in the middle is ENOMEM, a head or a tail is not. */
+	assert_fails(gs_munmap(a + 5 * P, P), ENOMEM);
+	ck_assert_ptr_eq(gs_mmap(a + 5 * P, P, rw, MAP_FIXED | MAP_SHARED, fd, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, ENOMEM);
+	assert_pieces(a, 2, "mmm.mmmm");
+	assert_bytes(a + 5 * P, 6, P);
+	ck_assert_int_eq(gs_munmap(a + 7 * P, P), 0);
+	ck_assert_int_eq(gs_munmap(a, P), 0);
+	assert_pieces(a, 2, ".mm.mmm.");
+	/* A new mapping may pass the limit by one; then mmap() is ENOMEM, before EINVAL. */
+	b = gs_mmap(NULL, P, rw, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(b, MAP_FAILED);
+	ck_assert_ptr_eq(gs_mmap(a + 1, P, rw, MAP_FIXED | MAP_SHARED, fd, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert_ptr_eq(gs_mmap(NULL, 0, rw, MAP_SHARED, fd, 0), MAP_FAILED);
+	ck_assert_int_eq(errno, EINVAL);
+	assert_pieces(a, 3, ".mm.mmm.");
+	/* munmap() still frees: a whole mapping and a head. */
+	ck_assert_int_eq(gs_munmap(b, P), 0);
+	ck_assert_int_eq(gs_munmap(a + 4 * P, P), 0);
+	assert_pieces(a, 2, ".mm..mm.");
+	assert_bytes(a + 5 * P, 6, P);
+	assert_bytes(a + 6 * P, 7, P);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	assert_clean();
+	ck_assert_uint_eq(gs_uapi_set_max_map_count(7), GS_DEFAULT_MAX_MAP_COUNT);
+	gs_uapi_reset();
+}
+END_TEST
+
+/*
+ * The conversion code's view through a split mapping: a page converted to
+ * private while one piece maps it is unmapped there (and a fault on it is
+ * SIGBUS), the other piece's pages stay, and back to shared it faults in
+ * again at its own offset.
+ */
+START_TEST(test_partial_convert)
+{
+	int kvm = open_kvm(), vm, fd;
+	struct gs_kvm_memory_attributes2 attr = {
+		.offset = 6 * P, .size = P, .attributes = GS_KVM_MEMORY_ATTRIBUTE_PRIVATE};
+	char *a, c;
+
+	gs_uapi_set_profile(GS_GMEM_PROFILE_DESIGN);
+	vm = gs_ioctl(kvm, GS_KVM_CREATE_VM, (unsigned long)GS_KVM_X86_SW_PROTECTED_VM);
+	ck_assert_int_ge(vm, 0);
+	fd = create_gmem(vm, 8 * P, MMAP | SHARED);
+	a = map_numbered(fd, 8);
+	ck_assert_int_eq(gs_munmap(a + 3 * P, 2 * P), 0);
+	ck_assert_int_eq(gs_ioctl(fd, GS_KVM_SET_MEMORY_ATTRIBUTES2, &attr), 0);
+	ck_assert(!host_mapped(a + 6 * P));
+	assert_mapcount(fd, 6, 0);
+	ck_assert(host_mapped(a + 5 * P) && host_mapped(a + 2 * P));
+	assert_fails(gs_uapi_read_mapped(a + 6 * P, &c, 1, NULL), EFAULT);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	attr.attributes = 0;
+	ck_assert_int_eq(gs_ioctl(fd, GS_KVM_SET_MEMORY_ATTRIBUTES2, &attr), 0);
+	ck_assert_int_eq(gs_uapi_read_mapped(a + 6 * P, &c, 1, NULL), 0);
+	ck_assert(host_mapped(a + 6 * P));
+	assert_mapcount(fd, 6, 1);
+	assert_clean();
+}
+END_TEST
+
+/* Fault injection: a split that cannot allocate changes nothing. */
+struct fi_split {
+	int kvm, vm, fd;
+	char *a;
+	bool fixed;
+};
+
+static void fi_prepare_split(void *arg)
+{
+	struct fi_split *c = arg;
+
+	c->kvm = open_kvm();
+	c->vm = create_vm(c->kvm);
+	c->fd = create_gmem(c->vm, 8 * P, MMAP | SHARED);
+	c->a = map_numbered(c->fd, 8);
+}
+
+static int fi_split_op(void *arg)
+{
+	struct fi_split *c = arg;
+
+	if (c->fixed)
+		return gs_mmap(c->a + 3 * P, 2 * P, PROT_READ, MAP_FIXED | MAP_SHARED, c->fd, 0) ==
+				       MAP_FAILED
+			       ? -errno
+			       : 0;
+	return errno_ret(gs_munmap(c->a + 3 * P, 2 * P));
+}
+
+static void fi_split_check(void *arg, int ret, unsigned long n, bool injected)
+{
+	struct fi_split *c = arg;
+
+	(void)n;
+	if (ret) {
+		ck_assert(injected);
+		ck_assert_int_eq(ret, -ENOMEM);
+		assert_pieces(c->a, 1, "mmmmmmmm");
+		for (pgoff_t i = 0; i < 8; i++)
+			assert_mapcount(c->fd, i, 1);
+	} else {
+		assert_pieces(c->a, c->fixed ? 3 : 2, c->fixed ? "mmm..mmm" : "mmm..mmm");
+		assert_mapcount(c->fd, 3, 0);
+	}
+	assert_bytes(c->a + 5 * P, 6, P);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	gs_uapi_reset();
+	gs_test_assert_no_leaks();
+}
+
+START_TEST(test_fi_partial)
+{
+	static const struct gs_fail_nth_ops ops = {fi_prepare_split, fi_split_op, fi_split_check};
+
+	for (int fixed = 0; fixed < 2; fixed++) {
+		struct gs_fail_nth cfg = {.site = GS_INJECT_ANY_SITE};
+		struct fi_split c = {.fixed = fixed};
+		unsigned long iterations = 0;
+
+		ck_assert_int_eq(gs_fail_nth_loop(&cfg, &ops, &c, &iterations), 0);
+		ck_assert_uint_gt(iterations, 2);
+	}
+	assert_clean();
+}
+END_TEST
+
 /* --- long-term pins --- */
 
 /* Pins take the pages, refuse what GUP refuses, and outlive the fd and the mapping. */
@@ -1015,6 +1312,10 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_gmem, test_processes);
 	tcase_add_test(tc_gmem, test_pins);
 	tcase_add_test(tc_gmem, test_huge_lengths);
+	tcase_add_test(tc_gmem, test_partial_munmap);
+	tcase_add_test(tc_gmem, test_partial_map_fixed);
+	tcase_add_test(tc_gmem, test_partial_errors);
+	tcase_add_test(tc_gmem, test_partial_convert);
 	suite_add_tcase(s, tc_gmem);
 
 	tcase_add_checked_fixture(tc_sys, setup, teardown);
@@ -1026,6 +1327,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_fi, test_fi_create_vm);
 	tcase_add_test(tc_fi, test_fi_create_gmem);
 	tcase_add_test(tc_fi, test_fi_fallocate);
+	tcase_add_test(tc_fi, test_fi_partial);
 	suite_add_tcase(s, tc_fi);
 	return s;
 }

@@ -419,10 +419,18 @@ static void ex_close(struct ex_ctx *c, const struct gs_op *op, const struct gs_r
 	emit(c, "fd_%s = -1;", g->c);
 }
 
+/* The program follows whole mappings: its accesses are bounded by their length only. */
+#define EX_PART_WHY                                                                              \
+	"part of a mapping (munmap off=/len=, mmap fixed): the program follows whole mappings, " \
+	"its later accesses would not know the holes"
+
 static void ex_mmap(struct ex_ctx *c, const struct gs_op *op, const struct gs_result *res)
 {
-	struct ex_var *g = op_file(c, op, res, false);
+	struct ex_var *g;
 
+	if (gs_op_u64(op, "fixed", 0))
+		return omit(c, op, EX_PART_WHY, true);
+	g = op_file(c, op, res, false);
 	if (!g)
 		return;
 	step_comment(c, op);
@@ -434,8 +442,11 @@ static void ex_mmap(struct ex_ctx *c, const struct gs_op *op, const struct gs_re
 
 static void ex_munmap(struct ex_ctx *c, const struct gs_op *op, const struct gs_result *res)
 {
-	struct ex_var *g = op_file(c, op, res, true);
+	struct ex_var *g;
 
+	if (gs_op_has(op, "off") || gs_op_has(op, "len"))
+		return omit(c, op, EX_PART_WHY, true);
+	g = op_file(c, op, res, true);
 	if (!g)
 		return;
 	step_comment(c, op);
@@ -700,6 +711,9 @@ static const char *end_reason(const char *verb)
 	if (!strcmp(verb, "gfault") || !strcmp(verb, "gfault-range") || !strcmp(verb, "getpfn"))
 		return "a guest access: needs a vCPU running guest code; it allocates pages later "
 		       "answers depend on";
+	if (!strcmp(verb, "madvise"))
+		return "madvise(): not exported yet (a system call, but its ENOMEM past the "
+		       "mapping is bounded by the scenario's view of the mapping)";
 	return "the simulator's only (no system call does it); later answers depend on it";
 }
 

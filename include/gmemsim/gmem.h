@@ -516,6 +516,48 @@ GS_API int kvm_gmem_mmap(struct gmem_file *file, pgoff_t pgoff, unsigned long nr
 GS_API void kvm_gmem_munmap(struct gmem_vma *vma);
 
 /**
+ * kvm_gmem_vma_split_prepare() - allocate the piece of @vma from page @at on
+ * @vma: the mapping
+ * @at: the first page of the new piece (0 < @at < @vma->nr_pages)
+ * @tailp: set to the piece: file offset @vma->pgoff + @at, a copy of the
+ *         page-table entries from @at, not yet in use
+ *
+ * __split_vma()'s allocations, made before anything changes: hand the piece
+ * to kvm_gmem_vma_split_commit() or kvm_gmem_vma_split_abort().
+ *
+ * Context: process context.
+ * Return: 0; -EINVAL for @at outside the mapping; -ENOMEM (nothing changed).
+ */
+GS_API int kvm_gmem_vma_split_prepare(struct gmem_vma *vma, unsigned long at,
+				      struct gmem_vma **tailp);
+
+/** kvm_gmem_vma_split_abort() - free a prepared piece that is not used */
+GS_API void kvm_gmem_vma_split_abort(struct gmem_vma *tail);
+
+/**
+ * kvm_gmem_vma_split_commit() - split @vma in two at a prepared piece
+ * @vma: the mapping; keeps its head
+ * @tail: from kvm_gmem_vma_split_prepare() on @vma, with nothing changed since
+ *
+ * The tail's page-table entries, their mapcounts and references move to
+ * @tail, which takes its own reference on the file.
+ *
+ * Context: process context. Cannot fail.
+ */
+GS_API void kvm_gmem_vma_split_commit(struct gmem_vma *vma, struct gmem_vma *tail);
+
+/**
+ * kvm_gmem_vma_trim() - shrink @vma to its first @nr_pages pages
+ * @vma: the mapping
+ * @nr_pages: 1 to @vma->nr_pages
+ *
+ * munmap() of a mapping's tail: the pages past @nr_pages are unmapped.
+ *
+ * Context: process context. Cannot fail.
+ */
+GS_API void kvm_gmem_vma_trim(struct gmem_vma *vma, unsigned long nr_pages);
+
+/**
  * kvm_gmem_fault() - a host fault on page @addr_page of @vma
  * @vma: the mapping
  * @addr_page: page index within the mapping

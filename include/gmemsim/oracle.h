@@ -207,6 +207,20 @@ GS_API int gs_oracle_unpin(struct gs_oracle *o, int id, uint64_t off);
 GS_API void gs_oracle_munmap(struct gs_oracle *o, int id);
 
 /**
+ * gs_oracle_munmap_range() - the host mappings of part of the file are gone
+ * @o: the oracle
+ * @id: the file
+ * @off: byte offset in the file (the mapping's offset there, mapped at 0)
+ * @len: bytes, rounded out to pages
+ *
+ * munmap() of part of a mapping, or MAP_FIXED over it: only those pages
+ * lose their host page-table entries (the rest of the mapping stays).
+ *
+ * Context: between operations.
+ */
+GS_API void gs_oracle_munmap_range(struct gs_oracle *o, int id, uint64_t off, uint64_t len);
+
+/**
  * gs_oracle_guest_fault() - predict a guest fault at file index @index (rule 33-35, P15, P29)
  * @o: the oracle
  * @id: the file

@@ -83,8 +83,10 @@ struct gs_sys_vm_params {
  * @fallocate: fallocate(2)
  * @fstat: fstat(2)
  * @mmap: mmap(2) at an address the backend picks; the mapping in *@addr.
- *        On the simulator the address names a mapping but is not
- *        dereferenceable: reach the memory with @host_read and @host_write
+ *        With MAP_FIXED or MAP_FIXED_NOREPLACE *@addr is the address asked
+ *        for, inside a range this table mapped. On the simulator the
+ *        address names a mapping but is not dereferenceable: reach the
+ *        memory with @host_read and @host_write
  * @munmap: munmap(2)
  * @madvise: madvise(2)
  * @read: read(2)
@@ -103,9 +105,9 @@ struct gs_sys_vm_params {
  *         test's teardown; the simulator's process returns to its defaults)
  *
  * @host_read and @host_write return 0, GS_SYS_SIGBUS, -ENOMEM (the fault
- * could not allocate: the kernel's OOM kill), or -EFAULT when the range is
- * not inside one mapping (the simulator only; the kernel would SIGSEGV, so
- * callers keep accesses inside their mappings).
+ * could not allocate: the kernel's OOM kill), or -EFAULT when the copy
+ * reaches an address no mapping holds (the simulator only; the kernel would
+ * SIGSEGV, so callers keep accesses inside their mappings).
  */
 struct gs_sys_ops {
 	const char *name;

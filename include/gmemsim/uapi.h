@@ -28,6 +28,9 @@
 #define GS_UAPI_FIRST_FD 3
 #define GS_UAPI_NR_OPEN	 1024
 
+/* vm.max_map_count's default (DEFAULT_MAX_MAP_COUNT). */
+#define GS_DEFAULT_MAX_MAP_COUNT 65530
+
 /* KVM_GET_API_VERSION's answer. */
 #define GS_KVM_API_VERSION 12
 
@@ -110,14 +113,17 @@ GS_API int gs_fstat(int fd, struct stat *st);
  * The address is a PROT_NONE reservation of the host's address space: it
  * names the mapping but is not dereferenceable (a stray access faults).
  * Reach the guest_memfd pages through gs_uapi_read_mapped() and
- * gs_uapi_write_mapped(). MAP_FIXED replaces the guest_memfd mappings the
- * range covers and the host's own mapping there (docs/UAPI.md).
+ * gs_uapi_write_mapped(). MAP_FIXED replaces what the range covers and the
+ * host's own mapping there: whole mappings go, one it cuts keeps the parts
+ * outside the range, each at its own file offset (docs/UAPI.md).
  *
  * Context: process context.
  * Return: the address, or MAP_FAILED with errno EBADF, EINVAL (also an
- * unaligned fixed address, or a fixed range over part of a mapping), EPERM
- * (PROT_EXEC: the mount is noexec), ENODEV (no GUEST_MEMFD_FLAG_MMAP, or
- * not a guest_memfd), EEXIST (MAP_FIXED_NOREPLACE over a mapping), ENOMEM.
+ * unaligned fixed address), EPERM (PROT_EXEC: the mount is noexec), ENODEV
+ * (no GUEST_MEMFD_FLAG_MMAP, or not a guest_memfd), EEXIST
+ * (MAP_FIXED_NOREPLACE over a mapping), ENOMEM (also more mappings than
+ * vm.max_map_count, or a fixed range in the middle of a mapping at it).
+ * Nothing changes on failure.
  */
 GS_API void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset);
 
@@ -126,11 +132,17 @@ GS_API void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t 
  * @addr: page aligned
  * @len: bytes
  *
- * Removes the mappings wholly inside [@addr, @addr + @len); a range that
- * cuts a mapping is EINVAL (the simulator cannot split a mapping).
+ * Removes [@addr, @addr + @len) from the mappings, as the kernel does: a
+ * mapping inside goes, one that starts or ends inside is trimmed, one the
+ * range lies in the middle of splits in two, each piece at its own file
+ * offset. Only the pages unmapped lose their host page-table entries.
+ * Holes in the range are fine.
  *
  * Context: process context.
- * Return: 0, or -1 with errno EINVAL.
+ * Return: 0, or -1 with errno EINVAL (unaligned, zero length, past the
+ * top of the address space) or ENOMEM (a hole in the middle of a mapping
+ * with vm.max_map_count mappings already; out of memory). Nothing changes
+ * on failure.
  */
 GS_API int gs_munmap(void *addr, size_t len);
 
@@ -138,7 +150,7 @@ GS_API int gs_munmap(void *addr, size_t len);
  * gs_uapi_read_mapped() - read bytes through a gs_mmap() mapping
  * @addr: inside a mapping
  * @buf: destination
- * @len: bytes, within the same mapping
+ * @len: bytes, within mappings that meet (no hole)
  * @done: if not NULL, set to the bytes copied before a fault
  *
  * Stands in for a load from the mapping: pages fault in as touched.
@@ -154,7 +166,7 @@ GS_API int gs_uapi_read_mapped(const void *addr, void *buf, size_t len, size_t *
  * gs_uapi_write_mapped() - write bytes through a gs_mmap() mapping
  * @addr: inside a mapping
  * @buf: source
- * @len: bytes, within the same mapping
+ * @len: bytes, within mappings that meet (no hole)
  * @done: if not NULL, set to the bytes copied before a fault
  *
  * Context: process context.
@@ -179,7 +191,7 @@ GS_API bool gs_uapi_mapped_pfn(const void *addr, unsigned long *pfn);
 /**
  * gs_uapi_pin() - a long-term pin (pin_user_pages FOLL_LONGTERM) of mapped pages
  * @addr: inside a gs_mmap() mapping
- * @len: bytes from @addr, within the same mapping; at most 1 GiB
+ * @len: bytes from @addr, within mappings that meet; at most 1 GiB
  *
  * Each page is faulted in and pinned; the pins hold the pages until
  * gs_uapi_unpin(), after the fd and the mapping are gone, as RDMA or VFIO
@@ -187,7 +199,7 @@ GS_API bool gs_uapi_mapped_pfn(const void *addr, unsigned long *pfn);
  *
  * Context: process context.
  * Return: a pin id (> 0), or -1 with errno EINVAL (@len 0 or above 1 GiB),
- * EFAULT (not inside one mapping, or a page the kernel would SIGBUS on),
+ * EFAULT (a hole in the range, or a page the kernel would SIGBUS on),
  * EHWPOISON, ENOMEM. Nothing stays pinned after a failure.
  */
 GS_API int gs_uapi_pin(void *addr, size_t len);
@@ -330,6 +342,19 @@ GS_API unsigned int gs_uapi_nr_open(void);
  * Return: the count.
  */
 GS_API unsigned int gs_uapi_nr_mappings(void);
+
+/**
+ * gs_uapi_set_max_map_count() - vm.max_map_count for the current process
+ * @count: the limit on its mappings (GS_DEFAULT_MAX_MAP_COUNT at creation
+ *         and after gs_uapi_reset())
+ *
+ * A sysctl in the kernel; kept per simulated process so that tests and
+ * scenarios do not leak it into each other.
+ *
+ * Context: process context.
+ * Return: the previous limit.
+ */
+GS_API unsigned int gs_uapi_set_max_map_count(unsigned int count);
 
 /**
  * gs_uapi_set_profile() - the guest_memfd profile of VMs created from now on

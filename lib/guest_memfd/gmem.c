@@ -524,6 +524,8 @@ static void check_shareability(struct gs_check_report *r, struct gmem_inode *ino
 /*
  * No host page table maps a private index: host faults refuse them, and a
  * conversion to private unmaps the range before it commits (spec P5, P7).
+ * Each entry maps the page of its own file index, inside its mapping (a
+ * split mapping's pieces keep their offsets).
  */
 static void check_host_mappings(struct gs_check_report *r, struct gmem_inode *inode)
 {
@@ -533,12 +535,24 @@ static void check_host_mappings(struct gs_check_report *r, struct gmem_inode *in
 		unsigned long addr_page;
 		struct page *page;
 
-		xa_for_each (&vma->ptes, addr_page, page)
-			if (mtree_load(&inode->shareability, vma->pgoff + addr_page) !=
+		xa_for_each (&vma->ptes, addr_page, page) {
+			struct folio *folio = page_folio(page);
+			pgoff_t index = vma->pgoff + addr_page;
+
+			if (addr_page >= vma->nr_pages ||
+			    folio->index + (unsigned long)(page - &folio->page) != index)
+				gs_check_violation(
+					r,
+					"ino %lu mapping at %lx page %lx: maps file page "
+					"%lx",
+					inode->ino, vma->pgoff, addr_page,
+					folio->index + (unsigned long)(page - &folio->page));
+			if (mtree_load(&inode->shareability, index) !=
 			    xa_mk_value(SHAREABILITY_ALL))
 				gs_check_violation(r,
 						   "ino %lu index %lx: private, mapped by the host",
-						   inode->ino, vma->pgoff + addr_page);
+						   inode->ino, index);
+		}
 	}
 }
 

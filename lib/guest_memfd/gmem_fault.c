@@ -5,7 +5,9 @@
  * a mapping, long-term pins (pin_user_pages(FOLL_LONGTERM)), the guest's
  * kvm_gmem_get_pfn() with the arch prepare hook and the HugeTLB mapping
  * order, kvm_gmem_populate()'s per-page step (__kvm_gmem_populate()), and
- * memory failure (kvm_gmem_error_folio()).
+ * memory failure (kvm_gmem_error_folio()). A mapping splits in two as
+ * __split_vma() splits a VMA (each piece keeps its file offset), and
+ * shrinks when munmap() takes its head or tail.
  * Host page tables are one XArray per mapping: mapping page -> struct page.
  */
 #include <errno.h>
@@ -54,6 +56,70 @@ void kvm_gmem_munmap(struct gmem_vma *vma)
 	list_del(&vma->list);
 	gs_free(GS_SITE_GMEM_VMA, vma, sizeof(*vma));
 	kvm_gmem_fput(file);
+}
+
+/* The prepared piece's own page table, with its reference on the file not yet taken. */
+static void gmem_vma_free(struct gmem_vma *vma)
+{
+	xa_destroy(&vma->ptes);
+	gs_free(GS_SITE_GMEM_VMA, vma, sizeof(*vma));
+}
+
+int kvm_gmem_vma_split_prepare(struct gmem_vma *vma, unsigned long at, struct gmem_vma **tailp)
+{
+	struct gmem_vma *tail;
+	unsigned long addr_page;
+	struct page *page;
+
+	if (!at || at >= vma->nr_pages)
+		return -EINVAL;
+	tail = gs_alloc(GS_SITE_GMEM_VMA, sizeof(*tail), GFP_KERNEL | __GFP_ZERO);
+	if (!tail)
+		return -ENOMEM;
+	tail->file = vma->file;
+	tail->pgoff = vma->pgoff + at;
+	tail->nr_pages = vma->nr_pages - at;
+	xa_init(&tail->ptes);
+	/*
+	 * The entries are copied, not moved: @vma keeps mapping them until the
+	 * commit, so a page table the copy cannot allocate changes nothing.
+	 */
+	xa_for_each_range (&vma->ptes, addr_page, page, at, vma->nr_pages - 1) {
+		if (xa_is_err(xa_store(&tail->ptes, addr_page - at, page, GFP_KERNEL))) {
+			gmem_vma_free(tail);
+			return -ENOMEM;
+		}
+	}
+	*tailp = tail;
+	return 0;
+}
+
+void kvm_gmem_vma_split_abort(struct gmem_vma *tail)
+{
+	gmem_vma_free(tail);
+}
+
+void kvm_gmem_vma_split_commit(struct gmem_vma *vma, struct gmem_vma *tail)
+{
+	unsigned long at = tail->pgoff - vma->pgoff, addr_page;
+	struct page *page;
+
+	/* The mapcounts and references these entries hold are the tail's now. */
+	xa_for_each_range (&vma->ptes, addr_page, page, at, vma->nr_pages - 1)
+		xa_erase(&vma->ptes, addr_page);
+	vma->nr_pages = at;
+	/* vma_dup(): the new piece holds its own reference on the file. */
+	vma->file->refs++;
+	list_add(&tail->list, &vma->list);
+}
+
+void kvm_gmem_vma_trim(struct gmem_vma *vma, unsigned long nr_pages)
+{
+	if (WARN_ON(!nr_pages || nr_pages > vma->nr_pages))
+		return;
+	if (nr_pages < vma->nr_pages)
+		kvm_gmem_zap_vma(vma, nr_pages, vma->nr_pages - 1);
+	vma->nr_pages = nr_pages;
 }
 
 static bool gmem_index_shared(struct gmem_inode *inode, pgoff_t index)

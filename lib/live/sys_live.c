@@ -20,6 +20,10 @@
 #include <gmemsim/live.h>
 #include <gmemsim/sys.h>
 
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
 #define LIVE_MAX_FDS  256
 #define LIVE_MAX_MAPS 64
 #define LIVE_MAX_PINS 64
@@ -125,6 +129,11 @@ static int live_mmap(size_t len, int prot, int flags, int fd, int64_t offset, vo
 {
 	void *p;
 
+	/* MAP_FIXED inside a mapping made here: *@addr in; its range is tracked already. */
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		p = mmap(*addr, len, prot, flags, fd, offset);
+		return p == MAP_FAILED ? (int)neg_errno() : 0;
+	}
 	if (nr_maps == LIVE_MAX_MAPS)
 		return -ENOMEM;
 	p = mmap(NULL, len, prot, flags, fd, offset);
@@ -140,8 +149,9 @@ static int live_munmap(void *addr, size_t len)
 {
 	if (munmap(addr, len) < 0)
 		return (int)neg_errno();
+	/* A part unmapped leaves the range tracked: the reset's munmap() takes the rest. */
 	for (unsigned int i = 0; i < nr_maps; i++)
-		if (maps[i].addr == addr) {
+		if (maps[i].addr == addr && len >= maps[i].len) {
 			maps[i] = maps[--nr_maps];
 			break;
 		}

@@ -838,6 +838,19 @@ void gs_oracle_munmap(struct gs_oracle *o, int id)
 	f->mapped_known = true;
 }
 
+void gs_oracle_munmap_range(struct gs_oracle *o, int id, uint64_t off, uint64_t len)
+{
+	struct ofile *f = file_get(o, id);
+	uint64_t s, e;
+
+	if (!f || !len)
+		return;
+	s = off / OPAGE;
+	e = len > UINT64_MAX - off - (OPAGE - 1) ? f->npages : (off + len + OPAGE - 1) / OPAGE;
+	/* The pages outside keep theirs: whether the file is known stays as it was. */
+	range_apply(f, s, MIN(e, f->npages), pg_unmap, NULL);
+}
+
 static bool not_private_or_poisoned(const struct opage *pg, const void *arg)
 {
 	(void)arg;

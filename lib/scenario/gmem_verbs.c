@@ -4,10 +4,14 @@
  * `gmem` object is one guest_memfd as a process sees it: its fd (until
  * `close`), at most one mapping of it (`mmap`, `munmap`) through which
  * `fault`, `read`, `write` and `pin` act, and the long-term pins it took.
- * Offsets and lengths are in bytes, as in the syscalls.
+ * Parts of that mapping can be unmapped (`munmap off= len=`) and mapped
+ * again over themselves (`mmap fixed off= len=`: MAP_FIXED, the same file
+ * offsets), which splits it as the kernel splits a VMA; the object keeps
+ * the holes, and an access into one is SIGSEGV. Offsets and lengths are in
+ * bytes, as in the syscalls.
  *
  * The upstream verbs (vm, memslot, attr, gmem, stat, falloc, punch, close,
- * mmap, munmap, fault, read, write, pin, unpin) and the proposed convert
+ * mmap, munmap, madvise, fault, read, write, pin, unpin) and the proposed convert
  * (KVM_SET_MEMORY_ATTRIBUTES2, v8) are written once against the
  * syscall table of include/gmemsim/sys.h: gs_sys_sim (the simulated uAPI)
  * or gs_sys_live (the running kernel), as the run's backend says. What a
@@ -76,6 +80,8 @@ struct gmem_pin {
  * @absent: the backend cannot express it: every line using it is skipped
  * @map: the mapping, NULL when not mapped
  * @map_len: its length as asked
+ * @holes: struct map_hole, sorted and apart: the parts of [@map, @map +
+ *         @map_len) unmapped since; the mapping is gone when they cover it
  * @pins: struct gmem_pin; pins outlive the fd and the mapping
  */
 struct gmem_obj {
@@ -84,7 +90,13 @@ struct gmem_obj {
 	bool absent;
 	void *map;
 	size_t map_len;
+	GArray *holes;
 	GArray *pins;
+};
+
+/* Bytes [start, end) of a mapping, page aligned, that nothing maps now. */
+struct map_hole {
+	uint64_t start, end;
 };
 
 static void vm_obj_destroy(void *obj)
@@ -163,6 +175,7 @@ static void gmem_obj_destroy(void *obj)
 	for (guint i = 0; i < g->pins->len; i++)
 		g->sys->unpin(g_array_index(g->pins, struct gmem_pin, i).handle);
 	g_array_free(g->pins, true);
+	g_array_free(g->holes, true);
 	g_free(g);
 }
 
@@ -226,6 +239,7 @@ static struct gmem_obj *gmem_obj_new(const struct gs_sys_ops *sys)
 	g->sys = sys;
 	g->fd = -1;
 	g->pins = g_array_new(false, false, sizeof(struct gmem_pin));
+	g->holes = g_array_new(false, false, sizeof(struct map_hole));
 	return g;
 }
 
@@ -928,8 +942,95 @@ static const struct gs_verb verb_close = {
 static const struct gs_key mmap_keys[] = {
 	{"len", GS_ARG_U64, .help = "mapping length in bytes (default: the file size)"},
 	{"private", GS_ARG_BOOL, .help = "MAP_PRIVATE instead of MAP_SHARED"},
+	{"fixed", GS_ARG_BOOL,
+	 .help = "MAP_FIXED at off= of the file's mapping, over the same file offsets (len= "
+		 "required): replaces that part"},
+	{"noreplace", GS_ARG_BOOL,
+	 .help = "with fixed: MAP_FIXED_NOREPLACE (EEXIST over a mapping)"},
+	{"off", GS_ARG_U64, .help = "with fixed: offset in the mapping and in the file, in bytes"},
 	{NULL},
 };
+
+/* The mapping's range: whole pages, as mapped. */
+static uint64_t map_end(const struct gmem_obj *g)
+{
+	return ALIGN(g->map_len, PAGE_SIZE);
+}
+
+/* [@start, @end) is unmapped now: the holes take it in, merged with their neighbours. */
+static void holes_add(struct gmem_obj *g, uint64_t start, uint64_t end)
+{
+	struct map_hole h = {start, end};
+	guint i = 0;
+
+	while (i < g->holes->len) {
+		struct map_hole *o = &g_array_index(g->holes, struct map_hole, i);
+
+		if (o->end < h.start || o->start > h.end) {
+			i++;
+			continue;
+		}
+		h.start = MIN(h.start, o->start);
+		h.end = MAX(h.end, o->end);
+		g_array_remove_index(g->holes, i);
+	}
+	for (i = 0; i < g->holes->len; i++)
+		if (g_array_index(g->holes, struct map_hole, i).start > h.start)
+			break;
+	g_array_insert_val(g->holes, i, h);
+}
+
+/* [@start, @end) is mapped again: the holes give it up. */
+static void holes_remove(struct gmem_obj *g, uint64_t start, uint64_t end)
+{
+	for (guint i = 0; i < g->holes->len;) {
+		struct map_hole *o = &g_array_index(g->holes, struct map_hole, i);
+		struct map_hole right = {end, o->end};
+
+		if (o->end <= start || o->start >= end) {
+			i++;
+			continue;
+		}
+		if (o->start < start) {
+			o->end = start;
+			i++;
+		} else {
+			g_array_remove_index(g->holes, i);
+		}
+		if (right.end > right.start) {
+			g_array_insert_val(g->holes, i, right);
+			i++;
+		}
+	}
+}
+
+/* The mapping went whole: the object forgets its range. */
+static void map_gone(struct gmem_obj *g)
+{
+	g->map = NULL;
+	g_array_set_size(g->holes, 0);
+}
+
+/* MAP_FIXED over part of the object's own range: the caller's offsets, checked. */
+static int mmap_fixed_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
+			  struct gmem_obj *g)
+{
+	uint64_t off = gs_op_u64(op, "off", 0), len = gs_op_u64(op, "len", 0);
+	int flags = (gs_op_u64(op, "private", 0) ? MAP_PRIVATE : MAP_SHARED) |
+		    (gs_op_u64(op, "noreplace", 0) ? MAP_FIXED_NOREPLACE : MAP_FIXED);
+	void *addr;
+
+	if (!g->map)
+		return gs_scenario_error(s, op, "'%s' is not mapped: fixed maps inside its mapping",
+					 op->target);
+	if (!gs_op_has(op, "len") || !len || off > map_end(g) || len > map_end(g) - off)
+		return gs_scenario_error(s, op, "fixed: off= and len= must lie inside the mapping");
+	addr = (char *)g->map + off;
+	res->ret = g->sys->mmap(len, PROT_READ | PROT_WRITE, flags, g->fd, (int64_t)off, &addr);
+	if (!res->ret)
+		holes_remove(g, off, off + ALIGN(len, PAGE_SIZE));
+	return 0;
+}
 
 static int mmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
@@ -941,6 +1042,10 @@ static int mmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_res
 
 	if (!g)
 		return ret;
+	if (gs_op_u64(op, "fixed", 0))
+		return mmap_fixed_run(s, op, res, g);
+	if (gs_op_has(op, "off") || gs_op_has(op, "noreplace"))
+		return gs_scenario_error(s, op, "off= and noreplace go with fixed");
 	if (g->map)
 		return gs_scenario_error(s, op, "'%s' is mapped already", op->target);
 	res->ret = g->sys->fstat(g->fd, &st);
@@ -955,7 +1060,8 @@ static int mmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_res
 
 static const struct gs_verb verb_mmap = {
 	.name = "mmap",
-	.summary = "map the file at offset 0",
+	.summary = "map the file at offset 0; with fixed, map part of it again over its own "
+		   "range (MAP_FIXED: replaces that part of the mapping)",
 	.target = GS_ARG_STR,
 	.target_required = true,
 	.keys = mmap_keys,
@@ -964,6 +1070,44 @@ static const struct gs_verb verb_mmap = {
 	.run = mmap_run,
 };
 
+static const struct gs_key munmap_keys[] = {
+	{"off", GS_ARG_U64, .help = "offset in the mapping, in bytes (default 0)"},
+	{"len", GS_ARG_U64,
+	 .help = "bytes (default: the whole mapping); a part splits or trims the mapping"},
+	{NULL},
+};
+
+/*
+ * munmap() of part of the mapping. An unaligned offset or a zero length
+ * goes to the system call as given (EINVAL there); otherwise the range is
+ * bounded by the mapping's, as nothing of this file is mapped past it.
+ */
+static int munmap_part_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
+			   struct gmem_obj *g)
+{
+	uint64_t off = gs_op_u64(op, "off", 0);
+	uint64_t len = gs_op_u64(op, "len", off < map_end(g) ? map_end(g) - off : PAGE_SIZE);
+	bool valid = !(off & (PAGE_SIZE - 1)) && len;
+
+	if (valid && off >= map_end(g)) {
+		res->ret = 0;
+		return 0;
+	}
+	if (valid)
+		len = MIN(len, map_end(g) - off);
+	res->ret = g->sys->munmap((char *)g->map + off, len);
+	if (res->ret)
+		return 0;
+	holes_add(g, off, off + ALIGN(len, PAGE_SIZE));
+	if (g->holes->len == 1 && !g_array_index(g->holes, struct map_hole, 0).start &&
+	    g_array_index(g->holes, struct map_hole, 0).end >= map_end(g)) {
+		/* The last piece went: this is munmap() of the whole mapping now. */
+		map_gone(g);
+		gmem_obj_maybe_forget(s, op, g);
+	}
+	return 0;
+}
+
 static int munmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
 	int ret;
@@ -971,20 +1115,82 @@ static int munmap_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 
 	if (!g)
 		return ret;
+	if (gs_op_has(op, "off") || gs_op_has(op, "len"))
+		return munmap_part_run(s, op, res, g);
 	res->ret = g->sys->munmap(g->map, g->map_len);
-	g->map = NULL;
+	map_gone(g);
 	gmem_obj_maybe_forget(s, op, g);
 	return 0;
 }
 
 static const struct gs_verb verb_munmap = {
 	.name = "munmap",
-	.summary = "remove the mapping",
+	.summary = "remove the mapping, or part of it (off=, len=)",
 	.target = GS_ARG_STR,
 	.target_required = true,
+	.keys = munmap_keys,
 	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
 	.strict = true,
 	.run = munmap_run,
+};
+
+/* madvise(): the advice guest_memfd mappings take, by name. */
+static const char *const advice_names[] = {"normal",   "random", "sequential", "willneed",
+					   "dontneed", "remove", "hugepage",   "nohugepage",
+					   "collapse", NULL};
+static const int advice_values[] = {MADV_NORMAL,   MADV_RANDOM,	    MADV_SEQUENTIAL,
+				    MADV_WILLNEED, MADV_DONTNEED,   MADV_REMOVE,
+				    MADV_HUGEPAGE, MADV_NOHUGEPAGE, GS_MADV_COLLAPSE};
+
+static const struct gs_key madvise_keys[] = {
+	{"off", GS_ARG_U64, .help = "offset in the mapping, in bytes (default 0)"},
+	{"len", GS_ARG_U64, .required = true, .help = "bytes"},
+	{"advice", GS_ARG_ENUM, advice_names, .required = true,
+	 .help = "dontneed (drop the page mappings), remove (punch the file), collapse (EINVAL), "
+		 "or a hint"},
+	{NULL},
+};
+
+/*
+ * madvise() on part of the mapping. An unaligned offset goes to the system
+ * call as given (EINVAL there); otherwise the range is bounded by the
+ * mapping's and what lies past it is the kernel's ENOMEM for an unmapped
+ * part, after the advice applied to the rest, as madvise_walk_vmas() does.
+ */
+static int madvise_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	int ret;
+	struct gmem_obj *g = op_gmem(s, op, res, false, true, &ret);
+	uint64_t off = gs_op_u64(op, "off", 0), len = gs_op_u64(op, "len", 0);
+	int advice = advice_values[gs_op_u64(op, "advice", 0)];
+	bool past = false;
+
+	if (!g)
+		return ret;
+	if (!(off & (PAGE_SIZE - 1)) && len) {
+		if (off >= map_end(g)) {
+			res->ret = -ENOMEM;
+			return 0;
+		}
+		past = len > map_end(g) - off;
+		len = MIN(len, map_end(g) - off);
+	}
+	res->ret = g->sys->madvise((char *)g->map + off, len, advice);
+	if (!res->ret && past)
+		res->ret = -ENOMEM;
+	return 0;
+}
+
+static const struct gs_verb verb_madvise = {
+	.name = "madvise",
+	.summary = "madvise() on part of the mapping (ENOMEM where it is not mapped, after the "
+		   "advice applied to the rest)",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.keys = madvise_keys,
+	.backends = GS_BACKEND_SIM | GS_BACKEND_KERNEL,
+	.strict = true,
+	.run = madvise_run,
 };
 
 /* A host access's answer: SIGBUS as the signal, the rest (ENOMEM: OOM) as the return value. */
@@ -996,11 +1202,22 @@ static void set_access_result(struct gs_result *res, int r)
 		res->ret = r;
 }
 
-/* Bytes of [@off, @off + @len) inside @g's mapping (whole pages, as mapped). */
+/*
+ * Bytes of [@off, @off + @len) mapped from @off on without a hole (whole
+ * pages, as mapped): an access stops where the mapping or a hole begins.
+ */
 static uint64_t mapped_part(const struct gmem_obj *g, uint64_t off, uint64_t len)
 {
-	uint64_t end = ALIGN(g->map_len, PAGE_SIZE);
+	uint64_t end = map_end(g);
 
+	for (guint i = 0; i < g->holes->len; i++) {
+		const struct map_hole *h = &g_array_index(g->holes, struct map_hole, i);
+
+		if (h->start <= off && off < h->end)
+			return 0;
+		if (h->start > off)
+			end = MIN(end, h->start);
+	}
 	return off < end ? MIN(len, end - off) : 0;
 }
 
@@ -1642,10 +1859,11 @@ static const struct gs_verb verb_arch = {
 };
 
 static const struct gs_verb *const gmem_verbs[] = {
-	&verb_vm,     &verb_memslot, &verb_gfault,   &verb_attr,     &verb_stage2, &verb_gmem,
-	&verb_stat,   &verb_falloc,  &verb_punch,    &verb_close,    &verb_mmap,   &verb_munmap,
-	&verb_fault,  &verb_read,    &verb_write,    &verb_pin,	     &verb_unpin,  &verb_convert,
-	&verb_getpfn, &verb_poison,  &verb_unpoison, &verb_populate, &verb_arch,   NULL,
+	&verb_vm,     &verb_memslot,  &verb_gfault,   &verb_attr,    &verb_stage2,
+	&verb_gmem,   &verb_stat,     &verb_falloc,   &verb_punch,   &verb_close,
+	&verb_mmap,   &verb_munmap,   &verb_madvise,  &verb_fault,   &verb_read,
+	&verb_write,  &verb_pin,      &verb_unpin,    &verb_convert, &verb_getpfn,
+	&verb_poison, &verb_unpoison, &verb_populate, &verb_arch,    NULL,
 };
 
 /* Pages memory failure took out of use come back when the simulated machine goes. */
@@ -1860,6 +2078,14 @@ int gs_scenario_gmem_fd(struct gs_scenario *s, const char *name, uint64_t *map_l
 	if (map_len)
 		*map_len = g->map ? g->map_len : 0;
 	return g->fd;
+}
+
+uint64_t gs_scenario_gmem_mapped(struct gs_scenario *s, const char *name, uint64_t off,
+				 uint64_t len)
+{
+	struct gmem_obj *g = name ? gs_scenario_obj_get(s, name, &gmem_type) : NULL;
+
+	return g && g->map ? mapped_part(g, off, len) : 0;
 }
 
 struct kvm *gs_scenario_vm_kvm(struct gs_scenario *s, const char *name)

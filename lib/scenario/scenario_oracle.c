@@ -378,15 +378,14 @@ static void after_access(struct gs_scenario_oracle *so, struct line *l, int id,
 	const struct gs_op *op = l->op;
 	uint64_t map_len = 0, off = gs_op_u64(op, "off", 0);
 	uint64_t len = fault ? 1 : gs_op_u64(op, "len", 0);
-	uint64_t end;
 	struct gs_oracle_pred p;
 
 	if (gs_scenario_gmem_fd(l->s, op->target, &map_len) < 0 || !map_len)
 		return;
 	if (fault)
 		off &= ~(PAGE - 1);
-	end = (map_len + PAGE - 1) & ~(PAGE - 1);
-	len = off < end ? MIN(len, end - off) : 0;
+	/* Up to the end of the mapping or a hole unmapped in it. */
+	len = gs_scenario_gmem_mapped(l->s, op->target, off, len);
 	if (!len)
 		return; /* SIGSEGV: nothing of the file is touched */
 	gs_oracle_access(so->o, id, off, len, write, write ? (uint8_t)gs_op_u64(op, "byte", 0) : 0,
@@ -411,13 +410,42 @@ static void after_pin(struct gs_scenario_oracle *so, struct line *l, int id,
 
 	if (gs_scenario_gmem_fd(l->s, l->op->target, &map_len) < 0)
 		return;
-	if (off >= ((map_len + PAGE - 1) & ~(PAGE - 1)))
+	if (!gs_scenario_gmem_mapped(l->s, l->op->target, off, 1))
 		return; /* nothing mapped there: EFAULT without touching the file */
 	gs_oracle_pin(so->o, id, off, &p);
 	if (environmental(&p, res))
 		gs_oracle_unpredicted(so->o, id, "pin", (int)res->ret);
 	else
 		compare_answer(l, &p, res);
+}
+
+/*
+ * madvise() on the mapping (mapped at file offset 0): DONTNEED drops the
+ * page mappings of the mapped parts, even when a hole makes it ENOMEM; REMOVE
+ * is a punch, followed where all of the range is mapped; hints change nothing.
+ */
+static void after_madvise(struct gs_scenario_oracle *so, struct line *l, int id,
+			  const struct gs_result *res)
+{
+	const struct gs_op *op = l->op;
+	int k = gs_verb_key_index(op->verb, "advice");
+	const char *advice = k < 0 ? "" : op->verb->keys[k].names[gs_op_u64(op, "advice", 0)];
+	uint64_t off = gs_op_u64(op, "off", 0), len = gs_op_u64(op, "len", 0);
+	struct gs_oracle_pred p;
+
+	if ((off & (PAGE - 1)) || !len)
+		return; /* EINVAL, or nothing to do */
+	if (!strcmp(advice, "dontneed")) {
+		gs_oracle_munmap_range(so->o, id, off, len);
+	} else if (!strcmp(advice, "remove")) {
+		gs_oracle_fallocate(so->o, id, GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE,
+				    (int64_t)off, (int64_t)len, &p);
+		if (gs_scenario_gmem_mapped(l->s, op->target, off, len) < len ||
+		    environmental(&p, res) || (p.refusable && res->ret == -EINVAL))
+			gs_oracle_unpredicted(so->o, id, "madvise", (int)res->ret);
+		else
+			compare_answer(l, &p, res);
+	}
 }
 
 static void after_memslot(struct gs_scenario_oracle *so, struct line *l,
@@ -618,6 +646,8 @@ enum ov_kind {
 	OV_PIN,
 	OV_UNPIN,
 	OV_MUNMAP,
+	OV_MMAP,
+	OV_MADVISE,
 	OV_CLOSE,
 	OV_GETPFN,
 	OV_GSPLIT,
@@ -629,12 +659,13 @@ enum ov_kind {
 };
 
 static const char *const ov_names[] = {
-	[OV_FALLOC] = "falloc", [OV_PUNCH] = "punch",	    [OV_CONVERT] = "convert",
-	[OV_READ] = "read",	[OV_WRITE] = "write",	    [OV_FAULT] = "fault",
-	[OV_PIN] = "pin",	[OV_UNPIN] = "unpin",	    [OV_MUNMAP] = "munmap",
-	[OV_CLOSE] = "close",	[OV_GETPFN] = "getpfn",	    [OV_GSPLIT] = "gsplit",
-	[OV_POISON] = "poison", [OV_GMEM] = "gmem",	    [OV_MEMSLOT] = "memslot",
-	[OV_GFAULT] = "gfault", [OV_POPULATE] = "populate",
+	[OV_FALLOC] = "falloc",	  [OV_PUNCH] = "punch",	      [OV_CONVERT] = "convert",
+	[OV_READ] = "read",	  [OV_WRITE] = "write",	      [OV_FAULT] = "fault",
+	[OV_PIN] = "pin",	  [OV_UNPIN] = "unpin",	      [OV_MUNMAP] = "munmap",
+	[OV_CLOSE] = "close",	  [OV_GETPFN] = "getpfn",     [OV_GSPLIT] = "gsplit",
+	[OV_POISON] = "poison",	  [OV_GMEM] = "gmem",	      [OV_MEMSLOT] = "memslot",
+	[OV_GFAULT] = "gfault",	  [OV_POPULATE] = "populate", [OV_MMAP] = "mmap",
+	[OV_MADVISE] = "madvise",
 };
 
 /* What a verb is to the oracle, and whether it takes an offset and a length. */
@@ -727,7 +758,8 @@ static void line_scope(struct line *l)
 	bool has_off = v->has_off;
 	uint64_t off = has_off ? gs_op_u64(l->op, "off", 0) : 0;
 
-	if (v->kind == OV_LOOKER)
+	/* A new mapping maps nothing yet: only MAP_FIXED over a part changes pages. */
+	if (v->kind == OV_LOOKER || (v->kind == OV_MMAP && !gs_op_u64(l->op, "fixed", 0)))
 		line_range(l, 0, 0);
 	else if (has_off && !v->has_len)
 		line_range(l, off, 1);
@@ -767,8 +799,19 @@ static void follow_file_op(struct gs_scenario_oracle *so, struct line *l, int id
 	} else if (kind == OV_UNPIN) {
 		gs_oracle_unpin(so->o, id, gs_op_u64(op, "off", 0));
 	} else if (kind == OV_MUNMAP) {
-		if (!res->ret)
+		/* Part of the mapping (as the verb bounds it to the mapping) or all of it. */
+		if (!res->ret && (gs_op_has(op, "off") || gs_op_has(op, "len")))
+			gs_oracle_munmap_range(so->o, id, gs_op_u64(op, "off", 0),
+					       gs_op_u64(op, "len", UINT64_MAX));
+		else if (!res->ret)
 			gs_oracle_munmap(so->o, id);
+	} else if (kind == OV_MADVISE) {
+		after_madvise(so, l, id, res);
+	} else if (kind == OV_MMAP) {
+		/* MAP_FIXED over the file's own offsets: the old mappings of that part go. */
+		if (!res->ret && gs_op_u64(op, "fixed", 0))
+			gs_oracle_munmap_range(so->o, id, gs_op_u64(op, "off", 0),
+					       gs_op_u64(op, "len", 0));
 	} else if (kind == OV_CLOSE) {
 		gs_oracle_close(so->o, id);
 	} else if (kind == OV_GETPFN) {
@@ -908,7 +951,7 @@ static unsigned int oracle_after(struct gs_scenario *s, void *state, const struc
 		gs_oracle_close(so->o, id);
 	} else if (id < 0 && kind == OV_POPULATE) {
 		lose_populated(so, op);
-	} else if (id < 0 && kind != OV_LOOKER) {
+	} else if (id < 0 && kind != OV_LOOKER && kind != OV_MMAP && kind != OV_MADVISE) {
 		lose_all(so); /* a VM-level verb not modelled: files change in ways not modelled */
 	}
 	compare_after(so, &l);

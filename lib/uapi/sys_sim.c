@@ -14,6 +14,10 @@
 
 #include <gmemsim/internal/uapi_int.h>
 
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
 /* libc's -1/errno as the table's -errno (a value >= 0 passes through). */
 static long ret(long r)
 {
@@ -77,7 +81,9 @@ static int sim_fstat(int fd, struct stat *st)
 
 static int sim_mmap(size_t len, int prot, int flags, int fd, int64_t offset, void **addr)
 {
-	void *p = gs_mmap(NULL, len, prot, flags, fd, (off_t)offset);
+	/* MAP_FIXED: the address comes in through *@addr (include/gmemsim/sys.h). */
+	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	void *p = gs_mmap(fixed ? *addr : NULL, len, prot, flags, fd, (off_t)offset);
 
 	if (p == MAP_FAILED)
 		return (int)ret(-1);

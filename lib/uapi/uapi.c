@@ -54,7 +54,7 @@ struct gs_map {
 	uintptr_t addr;
 	size_t len;
 	size_t resv; /* the host range reserved for it, from reserve_va() */
-	bool fixed;  /* placed by MAP_FIXED: its host range is not cached after */
+	bool fixed; /* MAP_FIXED where the simulator reserved nothing: its host range is not cached */
 	struct gmem_vma *vma;
 	struct list_head list;
 };
@@ -81,12 +81,14 @@ struct gs_uapi {
 	unsigned int nr_pins;
 	int last_pin_id;
 	struct kvm_params vm_params;
+	unsigned int max_map_count; /* vm.max_map_count as this process sees it */
 };
 
 static struct gs_uapi init_uapi = {
 	.maps = LIST_HEAD_INIT(init_uapi.maps),
 	.pins = LIST_HEAD_INIT(init_uapi.pins),
 	.vm_params = {.profile = GS_GMEM_PROFILE_DESIGN},
+	.max_map_count = GS_DEFAULT_MAX_MAP_COUNT,
 };
 static struct gs_uapi *current_uapi = &init_uapi;
 
@@ -393,9 +395,17 @@ static void *reserve_va(size_t len, size_t *resv)
 		    (best == nr_va_cache || va_cache[i].len < va_cache[best].len))
 			best = i;
 	if (best < nr_va_cache) {
+		/*
+		 * Only @len of it: a mapping's reservation is exactly its range,
+		 * so the pieces of a split one each own theirs, and the rest stays
+		 * cached (no host call).
+		 */
 		host = (void *)va_cache[best].addr;
-		*resv = va_cache[best].len;
-		va_cache[best] = va_cache[--nr_va_cache];
+		*resv = len;
+		va_cache[best].addr += len;
+		va_cache[best].len -= len;
+		if (!va_cache[best].len)
+			va_cache[best] = va_cache[--nr_va_cache];
 		return host;
 	}
 	/* PROT_NONE so a stray access faults. */
@@ -434,29 +444,64 @@ static bool ranges_overlap(uintptr_t a, size_t alen, uintptr_t b, size_t blen)
 }
 
 /*
- * A fixed range is about to become a mapping's: cached reservations that
- * overlap it leave the cache (their host range goes back to the host), so
- * the cache never hands out an address a fixed mapping owns and the host's
- * MAP_FIXED_NOREPLACE sees only real mappings.
+ * A fixed range is about to become a mapping's: the parts of cached
+ * reservations inside it go back to the host just before the host mmap()
+ * takes them, so the cache never hands out an address a fixed mapping owns
+ * and the host's MAP_FIXED_NOREPLACE sees only real mappings. Their parts
+ * outside stay reserved (the holes munmap() left in a mapping's range).
  */
 static void va_cache_evict(uintptr_t addr, size_t len)
 {
 	for (unsigned int i = 0; i < nr_va_cache;) {
-		if (!ranges_overlap(va_cache[i].addr, va_cache[i].len, addr, len)) {
+		uintptr_t a = va_cache[i].addr, b = a + va_cache[i].len;
+		uintptr_t from = a > addr ? a : addr, to = b < addr + len ? b : addr + len;
+
+		if (from >= to) {
 			i++;
 			continue;
 		}
-		WARN_ON(munmap((void *)va_cache[i].addr, va_cache[i].len));
+		WARN_ON(munmap((void *)from, to - from));
 		va_cache[i] = va_cache[--nr_va_cache];
+		if (from > a)
+			unreserve_va((void *)a, from - a);
+		if (b > to)
+			unreserve_va((void *)to, b - to);
 	}
+}
+
+/* The reservation of a mapping or the cache that holds @addr: its end, or 0. */
+static uintptr_t va_owned_end(uintptr_t addr)
+{
+	struct gs_map *map;
+
+	list_for_each_entry (map, &current_uapi->maps, list)
+		if (map->resv && map->addr <= addr && addr - map->addr < map->resv)
+			return map->addr + map->resv;
+	for (unsigned int i = 0; i < nr_va_cache; i++)
+		if (va_cache[i].addr <= addr && addr - va_cache[i].addr < va_cache[i].len)
+			return va_cache[i].addr + va_cache[i].len;
+	return 0;
+}
+
+/*
+ * Whether all of [@addr, @addr + @len) is reserved by the simulator (for
+ * mappings, or cached): a MAP_FIXED mapping there is the simulator's to
+ * cache again when it goes, not the caller's range to hand back.
+ */
+static bool va_owned(uintptr_t addr, size_t len)
+{
+	uintptr_t cur = addr, end;
+
+	while (cur < addr + len && (end = va_owned_end(cur)))
+		cur = end;
+	return cur >= addr + len;
 }
 
 /*
  * MAP_FIXED's placement checks, in __get_unmapped_area()'s order: past the
  * top of the address space ENOMEM, an unaligned address EINVAL; then
  * do_mmap()'s EEXIST for MAP_FIXED_NOREPLACE over a mapping. MAP_FIXED over
- * part of a guest_memfd mapping would split it, which the gmem layer cannot
- * do (as for munmap): EINVAL, before anything changes.
+ * part of a mapping splits it (mmap_region(), unmap_prepare()).
  */
 static int fixed_check(uintptr_t addr, size_t len, bool noreplace)
 {
@@ -466,14 +511,11 @@ static int fixed_check(uintptr_t addr, size_t len, bool noreplace)
 		return ENOMEM;
 	if (addr & (PAGE_SIZE - 1))
 		return EINVAL;
-	list_for_each_entry (map, &current_uapi->maps, list) {
-		if (!ranges_overlap(map->addr, map->len, addr, len))
-			continue;
-		if (noreplace)
+	if (!noreplace)
+		return 0;
+	list_for_each_entry (map, &current_uapi->maps, list)
+		if (ranges_overlap(map->addr, map->len, addr, len))
 			return EEXIST;
-		if (map->addr < addr || map->addr + map->len > addr + len)
-			return EINVAL;
-	}
 	return 0;
 }
 
@@ -500,36 +542,166 @@ static int fixed_reserve(uintptr_t addr, size_t len, bool noreplace)
 	return 0;
 }
 
-/* Unmap host pages of [a, a + alen) that lie outside [b, b + blen). */
-static void host_unmap_outside(uintptr_t a, size_t alen, uintptr_t b, size_t blen)
-{
-	if (a < b)
-		WARN_ON(munmap((void *)a, (b < a + alen ? b : a + alen) - a));
-	if (a + alen > b + blen) {
-		uintptr_t from = a > b + blen ? a : b + blen;
-
-		WARN_ON(munmap((void *)from, a + alen - from));
-	}
-}
-
 static void map_remove(struct gs_map *map);
 
 /*
- * mmap_region() with MAP_FIXED: the mappings the new one covers go. Their
- * host ranges inside it are the new mapping's now; what they reserved
- * beyond it goes back to the host, never to the cache.
+ * --- taking a range out of the mappings: munmap(), and MAP_FIXED's
+ * replacement (vms_gather_munmap_vmas(), __split_vma()) ---
+ *
+ * In two steps, so that a failure changes nothing: unmap_prepare() makes
+ * every allocation and check (only the mapping that goes on past the end
+ * of the range needs a new piece: one that starts before it is trimmed,
+ * one inside goes), unmap_commit() cannot fail.
  */
-static void fixed_replace(uintptr_t addr, size_t len)
+
+/**
+ * struct unmap_plan - [start, end) about to leave the mappings
+ * @start: page aligned
+ * @end: page aligned
+ * @split: the mapping that starts before @end and goes on past it, or NULL
+ * @tail: its piece from @end on, prepared (vma not yet in use)
+ */
+struct unmap_plan {
+	uintptr_t start, end;
+	struct gs_map *split, *tail;
+};
+
+static int unmap_prepare(struct unmap_plan *p, uintptr_t start, uintptr_t end)
+{
+	struct gs_map *map;
+	int err;
+
+	*p = (struct unmap_plan){.start = start, .end = end};
+	list_for_each_entry (map, &current_uapi->maps, list)
+		if (map->addr < end && end < map->addr + map->len)
+			p->split = map;
+	if (!p->split)
+		return 0;
+	/*
+	 * vms_gather_munmap_vmas(): a hole in the middle of a mapping leaves
+	 * one more than before, refused at the limit; the other splits may
+	 * pass it for a moment, as they only lead to fewer.
+	 */
+	if (p->split->addr < start && current_uapi->nr_maps >= current_uapi->max_map_count)
+		return ENOMEM;
+	p->tail = gs_alloc(GS_SITE_UAPI_MMAP, sizeof(*p->tail), GFP_KERNEL | __GFP_ZERO);
+	if (!p->tail)
+		return ENOMEM;
+	err = -kvm_gmem_vma_split_prepare(p->split->vma, (end - p->split->addr) >> PAGE_SHIFT,
+					  &p->tail->vma);
+	if (err) {
+		gs_free(GS_SITE_UAPI_MMAP, p->tail, sizeof(*p->tail));
+		p->tail = NULL;
+	}
+	return err;
+}
+
+static void unmap_abort(struct unmap_plan *p)
+{
+	if (!p->tail)
+		return;
+	kvm_gmem_vma_split_abort(p->tail->vma);
+	gs_free(GS_SITE_UAPI_MMAP, p->tail, sizeof(*p->tail));
+	p->tail = NULL;
+}
+
+/* The host range [@a, @b) reserved again, after a later host call failed. */
+static void host_rereserve(uintptr_t a, uintptr_t b)
+{
+	void *host = mmap((void *)a, b - a, PROT_NONE,
+			  MAP_FIXED_NOREPLACE | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	/* Nothing can have taken it since: only a host out of memory lands here. */
+	if (WARN_ON(host != (void *)a) && host != MAP_FAILED)
+		WARN_ON(munmap(host, b - a));
+}
+
+/*
+ * munmap() of parts of MAP_FIXED mappings in a range that was the caller's:
+ * the host range of the parts that go is given back before the model
+ * changes (it may split a host mapping, which the host can refuse). At most
+ * two mappings are cut: the one across the start and the one across the
+ * end. The simulator's own reservations keep the parts, cached
+ * (unmap_commit()): the host must not reuse a hole in a mapping's range
+ * that a later MAP_FIXED may take. Whole mappings release theirs later.
+ */
+static int unmap_host_parts(const struct unmap_plan *p)
+{
+	uintptr_t done[2][2];
+	unsigned int nr = 0;
+	struct gs_map *map;
+
+	list_for_each_entry (map, &current_uapi->maps, list) {
+		uintptr_t a = map->addr > p->start ? map->addr : p->start;
+		uintptr_t b = map->addr + map->len < p->end ? map->addr + map->len : p->end;
+		int err;
+
+		if (a >= b || (a == map->addr && b == map->addr + map->len) || !map->resv ||
+		    !map->fixed)
+			continue;
+		if (WARN_ON(nr == 2))
+			break;
+		if (!munmap((void *)a, b - a)) {
+			done[nr][0] = a;
+			done[nr++][1] = b;
+			continue;
+		}
+		err = errno;
+		while (nr--)
+			host_rereserve(done[nr][0], done[nr][1]);
+		return err;
+	}
+	return 0;
+}
+
+/* The tail piece takes over from @p->split at @p->end. */
+static void unmap_commit_split(struct unmap_plan *p)
+{
+	struct gs_map *map = p->split, *tail = p->tail;
+
+	kvm_gmem_vma_split_commit(map->vma, tail->vma);
+	tail->addr = p->end;
+	tail->len = map->addr + map->len - p->end;
+	tail->resv = map->resv ? tail->len : 0;
+	tail->fixed = map->fixed;
+	map->len = p->end - map->addr;
+	if (map->resv)
+		map->resv = map->len;
+	list_add(&tail->list, &map->list);
+	current_uapi->nr_maps++;
+}
+
+/*
+ * Take [start, end) out: split, trim, remove. @host_replaced: MAP_FIXED's
+ * host mmap() has made the host range the new mapping's already.
+ */
+static void unmap_commit(struct unmap_plan *p, bool host_replaced)
 {
 	struct gs_map *map, *tmp;
 
+	if (p->tail)
+		unmap_commit_split(p);
 	list_for_each_entry_safe (map, tmp, &current_uapi->maps, list) {
-		if (!ranges_overlap(map->addr, map->len, addr, len))
+		if (!ranges_overlap(map->addr, map->len, p->start, p->end - p->start))
 			continue;
-		host_unmap_outside(map->addr, map->resv, addr, len);
-		map->resv = 0;
+		if (map->addr < p->start) {
+			kvm_gmem_vma_trim(map->vma, (p->start - map->addr) >> PAGE_SHIFT);
+			if (map->resv && !map->fixed && !host_replaced)
+				unreserve_va((void *)p->start, map->addr + map->len - p->start);
+			map->len = p->start - map->addr;
+			if (map->resv)
+				map->resv = map->len;
+			continue;
+		}
+		/*
+		 * Its host range is the new mapping's, or went with
+		 * unmap_host_parts(); else map_remove() keeps it reserved.
+		 */
+		if (host_replaced || (map == p->split && map->fixed))
+			map->resv = 0;
 		map_remove(map);
 	}
+	p->tail = NULL;
 }
 
 /* sys_mmap()'s and do_mmap()'s checks before the file's ->mmap, in order. */
@@ -541,6 +713,9 @@ static int mmap_check(uintptr_t addr, size_t len, int prot, int flags, struct gs
 	if (!len || offset < 0)
 		return EINVAL;
 	if (len > SIZE_MAX - (PAGE_SIZE - 1))
+		return ENOMEM;
+	/* do_mmap(): the limit may be passed by one, by the last mapping made. */
+	if (current_uapi->nr_maps > current_uapi->max_map_count)
 		return ENOMEM;
 	if (fixed) {
 		int err = fixed_check(addr, (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1),
@@ -585,6 +760,8 @@ static void *mmap_host_range(uintptr_t addr, size_t len, int flags, size_t *resv
 void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
 	bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	struct unmap_plan plan = {0};
+	bool owned = false;
 	size_t resv;
 	unsigned long nr_pages;
 	struct gs_map *map;
@@ -608,26 +785,36 @@ void *gs_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 	map = gs_alloc(GS_SITE_UAPI_MMAP, sizeof(*map), GFP_KERNEL | __GFP_ZERO);
 	if (!map)
 		return mmap_fail(ENOMEM);
+	/* mmap_region(): what MAP_FIXED replaces is gathered (split) before ->mmap. */
+	if (fixed) {
+		owned = va_owned((uintptr_t)addr, nr_pages << PAGE_SHIFT);
+		err = unmap_prepare(&plan, (uintptr_t)addr,
+				    (uintptr_t)addr + (nr_pages << PAGE_SHIFT));
+		if (err)
+			goto out_free;
+	}
 	err = -kvm_gmem_mmap(f->file, (pgoff_t)offset >> PAGE_SHIFT, nr_pages,
 			     (flags & GS_MAP_TYPE) != MAP_PRIVATE, &map->vma);
 	if (err)
-		goto out_free;
+		goto out_abort;
 	/* Last, as nothing after it fails: MAP_FIXED's host mmap replaces at once. */
 	host = mmap_host_range((uintptr_t)addr, nr_pages << PAGE_SHIFT, flags, &resv, &err);
 	if (err)
 		goto out_munmap;
 	if (fixed)
-		fixed_replace((uintptr_t)host, nr_pages << PAGE_SHIFT);
+		unmap_commit(&plan, true);
 	map->addr = (uintptr_t)host;
 	map->len = nr_pages << PAGE_SHIFT;
 	map->resv = resv;
-	map->fixed = fixed;
+	map->fixed = fixed && !owned;
 	list_add_tail(&map->list, &current_uapi->maps);
 	current_uapi->nr_maps++;
 	return host;
 
 out_munmap:
 	kvm_gmem_munmap(map->vma);
+out_abort:
+	unmap_abort(&plan);
 out_free:
 	gs_free(GS_SITE_UAPI_MMAP, map, sizeof(*map));
 	return mmap_fail(err);
@@ -653,22 +840,21 @@ static void map_remove(struct gs_map *map)
 int gs_munmap(void *addr, size_t len)
 {
 	uintptr_t start = (uintptr_t)addr, end;
-	struct gs_map *map, *tmp;
+	struct unmap_plan plan;
+	int err;
 
-	if (start & (PAGE_SIZE - 1) || !len || len > UINTPTR_MAX - start - (PAGE_SIZE - 1))
+	/* do_vmi_munmap(): unaligned, past TASK_SIZE, or empty: EINVAL. */
+	if (start & (PAGE_SIZE - 1) || start > GS_MMAP_TOP || len > GS_MMAP_TOP - start || !len)
 		return fail(EINVAL);
 	end = start + ((len + PAGE_SIZE - 1) & ~(uintptr_t)(PAGE_SIZE - 1));
-	/* All or nothing: refuse before removing anything. */
-	list_for_each_entry (map, &current_uapi->maps, list) {
-		bool inside = map->addr >= start && map->addr + map->len <= end;
-		bool overlaps = map->addr < end && start < map->addr + map->len;
-
-		if (overlaps && !inside)
-			return fail(EINVAL);
+	err = unmap_prepare(&plan, start, end);
+	if (!err)
+		err = unmap_host_parts(&plan);
+	if (err) {
+		unmap_abort(&plan);
+		return fail(err);
 	}
-	list_for_each_entry_safe (map, tmp, &current_uapi->maps, list)
-		if (map->addr >= start && map->addr + map->len <= end)
-			map_remove(map);
+	unmap_commit(&plan, false);
 	return 0;
 }
 
@@ -684,19 +870,43 @@ static struct gs_map *map_holding(uintptr_t addr, size_t len)
 	return NULL;
 }
 
+/* Bytes from @addr on held by mappings without a hole, at most @len. */
+static size_t mapped_span(uintptr_t addr, size_t len)
+{
+	size_t span = 0;
+	struct gs_map *map;
+
+	while (span < len && (map = map_holding(addr + span, 1)))
+		span = map->addr + map->len - addr;
+	return span < len ? span : len;
+}
+
+/*
+ * A copy goes on from one mapping into the next one that begins where it
+ * ends (the pieces of a split mapping, or a MAP_FIXED one beside another),
+ * as a memcpy() crosses VMAs. The whole range is checked first: a length
+ * reaching a hole fails before any byte moves.
+ */
 int gs_uapi_access(uintptr_t addr, void *buf, size_t len, bool write, size_t *done)
 {
-	struct gs_map *map = map_holding(addr, len);
-	size_t copied = 0;
-	vm_fault_t ret;
+	size_t total = 0;
+	vm_fault_t ret = 0;
 
 	if (done)
 		*done = 0;
-	if (!map)
-		return -EFAULT;
-	ret = kvm_gmem_access(map->vma, addr - map->addr, buf, len, write, &copied);
+	if (mapped_span(addr, len) < len || !len)
+		return len ? -EFAULT : (map_holding(addr, 1) ? 0 : -EFAULT);
+	while (total < len && !ret) {
+		struct gs_map *map = map_holding(addr + total, 1);
+		size_t n = map->addr + map->len - (addr + total), copied = 0;
+
+		n = n < len - total ? n : len - total;
+		ret = kvm_gmem_access(map->vma, addr + total - map->addr, (char *)buf + total, n,
+				      write, &copied);
+		total += copied;
+	}
 	if (done)
-		*done = copied;
+		*done = total;
 	if (!ret)
 		return 0;
 	/* A SIGBUS (or hwpoison SIGBUS) in the kernel; OOM kills there. */
@@ -748,11 +958,16 @@ static void pin_release(struct gs_pin *pin)
 	gs_kfree(pin, sizeof(*pin));
 }
 
-/* Pin each page of @pin's range; on failure the ones pinned are dropped. */
-static int pin_pages(struct gs_pin *pin, struct gs_map *map, unsigned long first)
+/*
+ * Pin each page of @pin's range from @start (GUP walks on across mappings
+ * that meet); on failure the ones pinned are dropped.
+ */
+static int pin_pages(struct gs_pin *pin, uintptr_t start)
 {
 	for (unsigned long i = 0; i < pin->nr; i++) {
-		int err = kvm_gmem_pin(map->vma, first + i, &pin->pages[i]);
+		uintptr_t addr = start + (i << PAGE_SHIFT);
+		struct gs_map *map = map_holding(addr, PAGE_SIZE);
+		int err = kvm_gmem_pin(map->vma, (addr - map->addr) >> PAGE_SHIFT, &pin->pages[i]);
 
 		if (err) {
 			while (i--)
@@ -766,7 +981,6 @@ static int pin_pages(struct gs_pin *pin, struct gs_map *map, unsigned long first
 int gs_uapi_pin(void *addr, size_t len)
 {
 	uintptr_t start = (uintptr_t)addr & ~(uintptr_t)(PAGE_SIZE - 1);
-	struct gs_map *map;
 	struct gs_pin *pin;
 	int err;
 
@@ -774,15 +988,14 @@ int gs_uapi_pin(void *addr, size_t len)
 		return fail(EINVAL);
 	len += (uintptr_t)addr - start;
 	/* GUP on an address outside every mapping: EFAULT. */
-	map = map_holding(start, len);
-	if (!map)
+	if (mapped_span(start, len) < len)
 		return fail(EFAULT);
 	pin = gs_kzalloc(sizeof(*pin), GFP_KERNEL);
 	if (!pin)
 		return fail(ENOMEM);
 	pin->nr = (len + PAGE_SIZE - 1) >> PAGE_SHIFT;
 	pin->pages = gs_kzalloc(pin->nr * sizeof(*pin->pages), GFP_KERNEL);
-	err = pin->pages ? pin_pages(pin, map, (start - map->addr) >> PAGE_SHIFT) : -ENOMEM;
+	err = pin->pages ? pin_pages(pin, start) : -ENOMEM;
 	if (err) {
 		if (pin->pages)
 			gs_kfree(pin->pages, pin->nr * sizeof(*pin->pages));
@@ -1018,6 +1231,14 @@ unsigned int gs_uapi_nr_mappings(void)
 	return current_uapi->nr_maps;
 }
 
+unsigned int gs_uapi_set_max_map_count(unsigned int count)
+{
+	unsigned int old = current_uapi->max_map_count;
+
+	current_uapi->max_map_count = count;
+	return old;
+}
+
 void gs_uapi_set_profile(enum gs_gmem_profile profile)
 {
 	current_uapi->vm_params = kvm_default_params(profile);
@@ -1054,6 +1275,7 @@ void gs_uapi_reset(void)
 	}
 	current_uapi->nr_pins = 0;
 	current_uapi->vm_params = kvm_default_params(GS_GMEM_PROFILE_DESIGN);
+	current_uapi->max_map_count = GS_DEFAULT_MAX_MAP_COUNT;
 }
 
 struct gs_uapi *gs_uapi_create(void)
@@ -1065,6 +1287,7 @@ struct gs_uapi *gs_uapi_create(void)
 	INIT_LIST_HEAD(&u->maps);
 	INIT_LIST_HEAD(&u->pins);
 	u->vm_params = kvm_default_params(GS_GMEM_PROFILE_DESIGN);
+	u->max_map_count = GS_DEFAULT_MAX_MAP_COUNT;
 	return u;
 }
 

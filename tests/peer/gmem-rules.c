@@ -15,6 +15,10 @@
  * - the collapse path: a PMD-aligned MAP_FIXED mapping inside a reserved
  *   range; MADV_HUGEPAGE succeeds, MADV_COLLAPSE is EINVAL, MADV_DONTNEED
  *   drops the page mappings and the data is read again from the file;
+ * - parts of a mapping: munmap() of its middle, head and tail leaves pieces
+ *   that keep their file offsets (loads and stores through them reach the
+ *   file), MAP_FIXED over a piece maps another offset there and leaves its
+ *   neighbours, and MAP_FIXED_NOREPLACE fills a hole;
  * - memory policy on a two-node machine (numaif.h of the shim): mbind() on a
  *   mapping sets the file's policy, get_mempolicy() reads it back, pages
  *   allocated later land on the policy's node (move_pages() says where),
@@ -134,6 +138,52 @@ static void collapse_rules(struct kvm_vm *vm)
 	close(fd);
 }
 
+/* Page @i of @mem holds the byte @want at both ends. */
+static void expect_page(const char *mem, size_t i, char want)
+{
+	TEST_ASSERT(READ_ONCE(mem[i * page]) == want && READ_ONCE(mem[(i + 1) * page - 1]) == want,
+		    "page %zu: %d, want %d", i, mem[i * page], want);
+}
+
+/* munmap() and MAP_FIXED over parts of a mapping: the pieces left keep their offsets. */
+static void partial_rules(struct kvm_vm *vm)
+{
+	int fd = vm_create_guest_memfd(vm, 8 * page,
+				       GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+	char *mem = kvm_mmap(8 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd), *again;
+
+	for (size_t i = 0; i < 8; i++)
+		memset(mem + i * page, (int)i + 1, page);
+	kvm_munmap(mem + 3 * page, 2 * page);
+	kvm_munmap(mem, page);
+	kvm_munmap(mem + 7 * page, page);
+	expect_page(mem, 1, 2);
+	expect_page(mem, 2, 3);
+	expect_page(mem, 5, 6);
+	expect_page(mem, 6, 7);
+	/* A store through the tail piece reaches its own file page. */
+	mem[6 * page] = 'x';
+	again = kvm_mmap(8 * page, PROT_READ, MAP_SHARED, fd);
+	TEST_ASSERT(again[6 * page] == 'x' && again[3 * page] == 4,
+		    "the file through a new mapping");
+	/* File page 6 over page 2 of the head piece; its neighbours stay. */
+	TEST_ASSERT(mmap(mem + 2 * page, page, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_SHARED, fd,
+			 6 * page) == mem + 2 * page,
+		    "MAP_FIXED over part of a mapping");
+	TEST_ASSERT(mem[2 * page] == 'x', "file page 6 at page 2");
+	expect_page(mem, 1, 2);
+	expect_page(mem, 5, 6);
+	/* The hole in the middle takes a mapping that replaces nothing. */
+	TEST_ASSERT(mmap(mem + 3 * page, 2 * page, PROT_READ, MAP_FIXED_NOREPLACE | MAP_SHARED, fd,
+			 3 * page) == mem + 3 * page,
+		    "MAP_FIXED_NOREPLACE into a hole");
+	expect_page(mem, 3, 4);
+	expect_page(mem, 4, 5);
+	kvm_munmap(again, 8 * page);
+	kvm_munmap(mem, 8 * page);
+	close(fd);
+}
+
 /* Where each of the first four pages of @mem is, as move_pages() reports it. */
 static void where(char *mem, int status[4])
 {
@@ -213,6 +263,7 @@ int main(void)
 		if (flags & GUEST_MEMFD_FLAG_INIT_SHARED) {
 			shared_rules(vm);
 			collapse_rules(vm);
+			partial_rules(vm);
 			numa_rules(vm);
 		}
 		kvm_vm_free(vm);

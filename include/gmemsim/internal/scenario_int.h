@@ -92,6 +92,14 @@ bool gs_scenario_expectation_met(const struct gs_scenario *s, const struct gs_op
  * unmapped); the simulated VM called @name, or NULL.
  */
 int gs_scenario_gmem_fd(struct gs_scenario *s, const char *name, uint64_t *map_len);
+
+/*
+ * Bytes of [@off, @off + @len) of file @name's mapping that an access from
+ * @off reaches: up to the end of the mapping or the first hole unmapped in
+ * it (`munmap off= len=`). 0 when not mapped.
+ */
+uint64_t gs_scenario_gmem_mapped(struct gs_scenario *s, const char *name, uint64_t off,
+				 uint64_t len);
 struct kvm *gs_scenario_vm_kvm(struct gs_scenario *s, const char *name);
 /* The KVM_SET_MEMORY_ATTRIBUTES2 argument a `convert` line asks for (to=, off=, len=, ...). */
 struct gs_kvm_memory_attributes2 gs_scenario_convert_args(const struct gs_op *op);

@@ -13,7 +13,8 @@
 /*
  * A load or store by the process through a gs_mmap() mapping: 0,
  * GS_SYS_SIGBUS, -ENOMEM (the fault could not allocate), or -EFAULT when
- * [@addr, @addr + @len) is not inside one mapping. *@done: bytes copied.
+ * the copy reaches an address no mapping holds (it crosses from a mapping
+ * into one that begins where it ends). *@done: bytes copied.
  */
 int gs_uapi_access(uintptr_t addr, void *buf, size_t len, bool write, size_t *done);
 
