@@ -470,32 +470,37 @@ static bool entry_order_ok(const struct gmem_inode *inode, pgoff_t index, const 
 	return inode->spool && folio_test_needs_merge(folio) && IS_ALIGNED(index, 1UL << order);
 }
 
-/* Pfns known to hold no raw hwpoison record during one check: [from, to). */
-struct hwp_window {
-	unsigned long from, to, dirty; /* dirty: a window with records, + 1 (0: none) */
-};
+/* The windows of pfns a check asks about first: a 1 GiB page's, then a 2 MiB page's. */
+static const unsigned int hwp_shift[] = {18, 9};
 
-#define HWP_WINDOW (1UL << 18) /* the pfns of a 1 GiB page */
+/* Per window size, during one check: pfns with no raw hwpoison record, a window with some. */
+struct hwp_window {
+	unsigned long from[2], to[2]; /* [from, to): none */
+	unsigned long dirty[2];	      /* the first pfn of a window with records, + 1 */
+};
 
 /*
  * The raw hwpoison records of [pfn, pfn + nr), asked once per aligned
- * 1 GiB of pfns where there are none: the walk visits every piece of a
+ * window of pfns where there are none: the walk visits every piece of a
  * split 1 GiB page, and a search of the records per piece was a quarter
  * of a `check` of such a file.
  */
 static unsigned long raw_hwp_count(struct hwp_window *w, unsigned long pfn, unsigned long nr)
 {
-	unsigned long base = ALIGN_DOWN(pfn, HWP_WINDOW);
+	for (unsigned int l = 0; l < ARRAY_SIZE(hwp_shift); l++)
+		if (pfn >= w->from[l] && pfn + nr <= w->to[l])
+			return 0;
+	for (unsigned int l = 0; l < ARRAY_SIZE(hwp_shift); l++) {
+		unsigned long size = 1UL << hwp_shift[l], base = ALIGN_DOWN(pfn, size);
 
-	if (pfn >= w->from && pfn + nr <= w->to)
-		return 0;
-	if (pfn + nr <= base + HWP_WINDOW && w->dirty != base + 1) {
-		if (!gs_raw_hwpoison_count(base, HWP_WINDOW)) {
-			w->from = base;
-			w->to = base + HWP_WINDOW;
+		if (pfn + nr > base + size || w->dirty[l] == base + 1)
+			continue;
+		if (!gs_raw_hwpoison_count(base, size)) {
+			w->from[l] = base;
+			w->to[l] = base + size;
 			return 0;
 		}
-		w->dirty = base + 1;
+		w->dirty[l] = base + 1;
 	}
 	return gs_raw_hwpoison_count(pfn, nr);
 }
