@@ -232,6 +232,64 @@ static __attribute__((noinline)) unsigned long bench_ops(int backing, unsigned l
 BENCH_OPS(4k, GS_FUZZ_4K)
 BENCH_OPS(2m, GS_FUZZ_2M)
 
+static __attribute__((noinline)) unsigned long bench_fuzz_ops_1g(const struct inputs *in,
+								 unsigned long n, FILE *f)
+{
+	(void)in;
+	(void)f;
+	return bench_ops(GS_FUZZ_1G, n, false);
+}
+
+/*
+ * A 1 GiB page split to its 262,144 pieces (all shared), then @checks
+ * `check` lines: each runs every checker (gmem's walk of the pieces) and
+ * the oracle's comparison of the whole file (kvm_gmem_query() over the
+ * pieces). Returns the run's status (0: as expected).
+ */
+static unsigned long split_1g_checks(unsigned int checks, FILE *f)
+{
+	struct gs_scenario_opts o = opts(f, true);
+	struct gs_scenario *s = gs_scenario_new(&o);
+	GString *t = g_string_new("hugetlb pool size=1G nr=1\n"
+				  "vm s type=sw_protected conversion=planned\n"
+				  "gmem g vm=s size=1G flags=hugetlb page=1G\n"
+				  "falloc g off=0 len=1G\n"
+				  "convert g off=0 len=1G to=shared\n");
+	int st;
+
+	for (unsigned int i = 0; i < checks; i++)
+		g_string_append(t, "check\n");
+	g_string_append(t, "close g\n");
+	st = gs_scenario_run_buffer(s, "split.gms", t->str, t->len);
+	gs_scenario_free(s);
+	g_string_free(t, TRUE);
+	return st != GS_EXIT_OK;
+}
+
+/* The split page's run alone (falloc, the split, the comparisons of those lines, close). */
+static __attribute__((noinline)) unsigned long bench_fuzz_split_1g(const struct inputs *in,
+								   unsigned long n, FILE *f)
+{
+	unsigned long bad = 0;
+
+	(void)in;
+	for (unsigned long i = 0; i < n; i++)
+		bad += split_1g_checks(0, f);
+	return bad;
+}
+
+/* The same with 16 `check` lines: the difference is 16 checks of a split 1 GiB page. */
+static __attribute__((noinline)) unsigned long bench_fuzz_split_1g_checks(const struct inputs *in,
+									  unsigned long n, FILE *f)
+{
+	unsigned long bad = 0;
+
+	(void)in;
+	for (unsigned long i = 0; i < n; i++)
+		bad += split_1g_checks(16, f);
+	return bad;
+}
+
 typedef unsigned long (*bench_fn)(const struct inputs *in, unsigned long n, FILE *f);
 
 /* GS_BENCH_ONLY=WORKLOAD runs that one (callgrind of the 4 KiB loop without the 1 GiB ones). */
@@ -322,6 +380,9 @@ int main(void)
 	report("fuzz.ops_2m", bench_fuzz_ops_2m, NULL, bench_count(1000, 50), null);
 	report("fuzz.ops_text_4k", bench_fuzz_ops_text_4k, NULL, bench_count(3000, 100), null);
 	report("fuzz.ops_text_2m", bench_fuzz_ops_text_2m, NULL, bench_count(1000, 50), null);
+	report("fuzz.ops_1g", bench_fuzz_ops_1g, NULL, bench_count(20, 1), null);
+	report("fuzz.split_1g", bench_fuzz_split_1g, NULL, bench_count(8, 1), null);
+	report("fuzz.split_1g_checks", bench_fuzz_split_1g_checks, NULL, bench_count(8, 1), null);
 	for (int k = 0; k < 3; k++)
 		for (int i = 0; i < NR_INPUTS; i++)
 			g_free(in[k].text[i]);

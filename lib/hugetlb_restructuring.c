@@ -486,11 +486,15 @@ static int prepare_merge(unsigned long pfn, bool nofail)
 	if (!m)
 		return -EINVAL;
 	end = m->pfn + (1UL << m->order);
-	for (unsigned long q = m->pfn; q < end; q += folio_nr_pages(pfn_folio(q))) {
-		if (!folio_test_hugetlb_vmemmap_optimized(pfn_folio(q)))
+	for (unsigned long q = m->pfn, nr; q < end; q += nr) {
+		/* Looked up once: the walk visits every piece of a split 1 GiB page. */
+		struct folio *piece = pfn_folio(q);
+
+		nr = folio_nr_pages(piece);
+		if (!folio_test_hugetlb_vmemmap_optimized(piece))
 			continue;
-		ret = nofail ? hugetlb_vmemmap_restore_folio_nofail(pfn_folio(q))
-			     : hugetlb_vmemmap_restore_folio(pfn_folio(q));
+		ret = nofail ? hugetlb_vmemmap_restore_folio_nofail(piece)
+			     : hugetlb_vmemmap_restore_folio(piece);
 		if (ret) {
 			hugetlb_restructuring_cancel_merge(pfn);
 			return ret;

@@ -1400,26 +1400,6 @@ void *xas_find(struct xa_state *xas, unsigned long max)
 	return NULL;
 }
 
-void *xas_next_entry(struct xa_state *xas, unsigned long max)
-{
-	struct xa_node *node = xas->xa_node;
-	void *entry;
-
-	if (unlikely((unsigned long)node & 3) || !node || node->shift ||
-	    xas->xa_offset != (xas->xa_index & XA_CHUNK_MASK))
-		return xas_find(xas, max);
-	do {
-		if (unlikely(xas->xa_index >= max || xas->xa_offset == XA_CHUNK_MASK))
-			return xas_find(xas, max);
-		entry = node->slots[xas->xa_offset + 1];
-		if (unlikely(xa_is_internal(entry)))
-			return xas_find(xas, max);
-		xas->xa_offset++;
-		xas->xa_index++;
-	} while (!entry);
-	return entry;
-}
-
 /* First slot at or after @start in @node with @mark, or XA_CHUNK_SIZE. */
 static inline unsigned int node_find_mark(const struct xa_node *node, unsigned int start,
 					  xa_mark_t mark)
@@ -2238,7 +2218,7 @@ static void *xas_move(struct xa_state *xas, int dir)
 	return xas_step_down(xas);
 }
 
-void *xas_next(struct xa_state *xas)
+void *__xas_next(struct xa_state *xas)
 {
 	return xas_move(xas, 1);
 }

@@ -940,11 +940,31 @@ GS_API void *xas_find(struct xa_state *xas, unsigned long max);
  * @max: last index to consider
  *
  * Steps along the current leaf without a walk; otherwise as xas_find().
+ * Inline, as the kernel has it: a walk of a split huge page's 262,144
+ * entries is mostly this step.
  *
  * Context: xa_lock held.
  * Return: the entry, or NULL.
  */
-GS_API void *xas_next_entry(struct xa_state *xas, unsigned long max);
+static inline void *xas_next_entry(struct xa_state *xas, unsigned long max)
+{
+	struct xa_node *node = xas->xa_node;
+	void *entry;
+
+	if (unlikely((unsigned long)node & 3) || !node || node->shift ||
+	    xas->xa_offset != (xas->xa_index & XA_CHUNK_MASK))
+		return xas_find(xas, max);
+	do {
+		if (unlikely(xas->xa_index >= max || xas->xa_offset == XA_CHUNK_MASK))
+			return xas_find(xas, max);
+		entry = node->slots[xas->xa_offset + 1];
+		if (unlikely(xa_is_internal(entry)))
+			return xas_find(xas, max);
+		xas->xa_offset++;
+		xas->xa_index++;
+	} while (!entry);
+	return entry;
+}
 
 /**
  * xas_find_marked() - next entry with @mark
@@ -998,6 +1018,15 @@ GS_API void xas_pause(struct xa_state *xas);
 GS_API void *xas_reload(struct xa_state *xas);
 
 /**
+ * __xas_next() - xas_next() off its fast path
+ * @xas: the state (another node next, or a state not at a leaf)
+ *
+ * Context: as xas_next().
+ * Return: as xas_next().
+ */
+GS_API void *__xas_next(struct xa_state *xas);
+
+/**
  * xas_next() - move @xas to the next index and return its entry
  * @xas: the state
  *
@@ -1005,12 +1034,23 @@ GS_API void *xas_reload(struct xa_state *xas);
  * without moving; from the head or past the last index the state goes out of
  * bounds (the next call walks again from its index). Sibling slots of a
  * multi-index entry are returned as sibling entries, as the kernel's walk
- * returns them.
+ * returns them. Inline along a leaf, as the kernel has it (a split huge
+ * page's pieces, one after the other).
  *
  * Context: xa_lock held or an RCU reader.
  * Return: the entry, or NULL.
  */
-GS_API void *xas_next(struct xa_state *xas);
+static inline void *xas_next(struct xa_state *xas)
+{
+	struct xa_node *node = xas->xa_node;
+
+	if (unlikely(!node || ((unsigned long)node & 3) || node->shift ||
+		     xas->xa_offset == XA_CHUNK_MASK))
+		return __xas_next(xas);
+	xas->xa_index++;
+	xas->xa_offset++;
+	return node->slots[xas->xa_offset];
+}
 
 /** xas_prev() - xas_next() towards index 0 */
 GS_API void *xas_prev(struct xa_state *xas);

@@ -189,11 +189,12 @@ static bool folio_check_refs(struct folio *folio, bool *drained)
 static int gmem_convert_check_refs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 				   pgoff_t *err_index)
 {
+	XA_STATE(xas, &inode->filemap, start);
 	bool drained = false;
-	unsigned long index;
 	struct folio *folio;
 
-	xa_for_each_range (&inode->filemap, index, folio, start, end - 1) {
+	/* One walk along the leaves (a lookup from the root per folio was most of it). */
+	xas_for_each (&xas, folio, end - 1) {
 		if (folio_check_refs(folio, &drained))
 			continue;
 		/* v8: never below the requested offset, even for a folio starting earlier. */
@@ -241,10 +242,10 @@ static void kvm_arch_gmem_invalidate(struct gmem_inode *inode, unsigned long sta
 /* To shared: the arch hook for every allocated pfn of [start, end). */
 static void gmem_convert_arch_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
-	unsigned long index;
+	XA_STATE(xas, &inode->filemap, start);
 	struct folio *folio;
 
-	xa_for_each_range (&inode->filemap, index, folio, start, end - 1) {
+	xas_for_each (&xas, folio, end - 1) {
 		pgoff_t first = folio->index > start ? folio->index : start;
 		pgoff_t last = folio->index + folio_nr_pages(folio);
 
@@ -667,7 +668,8 @@ static int wip_batch(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool 
 		     pgoff_t *err_index, bool *zapped)
 {
 	void *entry = xa_mk_value(to_private ? SHAREABILITY_GUEST : SHAREABILITY_ALL);
-	unsigned long first, last, index;
+	XA_STATE(xas, &inode->filemap, start);
+	unsigned long first, last;
 	struct folio *folio;
 	bool drained = false;
 	pgoff_t hs, he;
@@ -683,7 +685,7 @@ static int wip_batch(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool 
 	}
 	if (to_private) {
 		kvm_gmem_unmap_host(inode, start, end);
-		xa_for_each_range (&inode->filemap, index, folio, start, end - 1)
+		xas_for_each (&xas, folio, end - 1)
 			if (!folio_check_refs(folio, &drained)) {
 				*err_index = folio->index;
 				stats.eagain++;
@@ -1047,13 +1049,14 @@ static void rfc_rollback(struct rfc_conv *c, size_t applied)
 static int rfc_check_refs(struct gmem_inode *inode, const struct rfc_work *work, size_t nr,
 			  pgoff_t *err_index)
 {
+	XA_STATE(xas, &inode->filemap, 0);
 	bool drained = false;
-	unsigned long index;
 	struct folio *folio;
 
 	for (size_t i = 0; i < nr; i++) {
 		kvm_gmem_unmap_host(inode, work[i].start, work[i].end);
-		xa_for_each_range (&inode->filemap, index, folio, work[i].start, work[i].end - 1)
+		xas_set(&xas, work[i].start);
+		xas_for_each (&xas, folio, work[i].end - 1)
 			if (!folio_check_refs(folio, &drained)) {
 				*err_index = folio->index;
 				stats.eagain++;

@@ -179,21 +179,20 @@ struct folio *kvm_gmem_split_piece_at(struct gmem_inode *inode, pgoff_t index)
  */
 static struct folio *split_page_pieces(struct gmem_inode *inode, pgoff_t base)
 {
-	struct folio *first = xa_load(&inode->filemap, base);
-	unsigned long pfn;
-	pgoff_t i;
+	XA_STATE(xas, &inode->filemap, base);
+	pgoff_t next = base, end = base + gmem_huge_pages(inode);
+	struct folio *first = NULL, *piece;
 
-	if (!first || !folio_test_needs_merge(first) || first->index != base)
-		return NULL;
-	pfn = folio_pfn(first);
-	for (i = 0; i < gmem_huge_pages(inode);) {
-		struct folio *piece = xa_load(&inode->filemap, base + i);
-
-		if (!piece || folio_pfn(piece) != pfn + i || !folio_test_needs_merge(piece))
+	/* One walk along the leaves: a lookup from the root per piece was most of a merge. */
+	xas_for_each (&xas, piece, end - 1) {
+		if (xas.xa_index != next || !folio_test_needs_merge(piece) ||
+		    (first ? folio_pfn(piece) != folio_pfn(first) + (next - base)
+			   : piece->index != base))
 			return NULL;
-		i += folio_nr_pages(piece);
+		first = first ?: piece;
+		next += folio_nr_pages(piece);
 	}
-	return first;
+	return next == end ? first : NULL;
 }
 
 static int prepare_merge(struct gmem_inode *inode, pgoff_t base, bool nofail)
@@ -223,14 +222,17 @@ int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)
  */
 static void zero_unused_pieces(struct gmem_inode *inode, pgoff_t base, pgoff_t nr)
 {
+	XA_STATE(xas, &inode->filemap, base);
+	struct folio *piece;
 	bool any = false;
-	pgoff_t i;
 
-	for (i = 0; i < nr; i++)
-		any |= folio_test_uptodate(xa_load(&inode->filemap, base + i));
-	for (i = 0; any && i < nr; i++) {
-		struct folio *piece = xa_load(&inode->filemap, base + i);
-
+	xas_for_each (&xas, piece, base + nr - 1)
+		if ((any = folio_test_uptodate(piece)))
+			break;
+	if (!any)
+		return;
+	xas_set(&xas, base);
+	xas_for_each (&xas, piece, base + nr - 1) {
 		if (folio_test_uptodate(piece))
 			continue;
 		if (folio_address(piece))

@@ -1319,36 +1319,6 @@ static uint64_t sim_at(GArray *sim, guint *j, const struct field *fld, uint64_t 
 	return fld->gap;
 }
 
-/* The first index of [v->s, v->e) where the simulator's pieces and the model differ in @fld. */
-static bool first_diff(const struct ofile *f, const struct sim_view *v, GArray *sim,
-		       const struct field *fld, uint64_t *idx, uint64_t *sv, uint64_t *ov)
-{
-	uint64_t e = MIN(v->e, f->npages);
-	guint j = 0;
-
-	if (v->s >= e)
-		return false;
-	for (guint i = run_find(f->runs, v->s); i < f->runs->len; i++) {
-		const struct orun *r = &g_array_index(f->runs, struct orun, i);
-		uint64_t cur = MAX(r->start, v->s), o = fld->get(&r->pg), rend = MIN(r->end, e);
-
-		if (r->start >= e)
-			break;
-		while (cur < rend) {
-			uint64_t pend, val = sim_at(sim, &j, fld, cur, rend, &pend);
-
-			if (val != o && !(fld->at_least && val > o)) {
-				*idx = cur;
-				*sv = val;
-				*ov = o;
-				return true;
-			}
-			cur = pend;
-		}
-	}
-	return false;
-}
-
 static const struct field attr_field = {"attribute", val_attr, 3, 0, 2, attr_names};
 static const struct field alloc_field = {"allocated", val_alloc, 4, 2, 0, bool_names};
 /*
@@ -1360,17 +1330,64 @@ static const struct field thp_mapped_field = {"host-mapped", val_mapped, 1, 0, 0
 static const struct field mapped_field = {"host-mapped", val_mapped, 1, 0, 0, bool_names};
 static const struct field poison_field = {"poisoned", val_poisoned, 2, 1, 0, bool_names};
 
-static void compare_field(const struct ofile *f, const struct sim_view *v, GArray *sim,
-			  const struct field *fld, const char *op, struct gs_check_report *r,
-			  unsigned int *n)
+static void report_field(const struct field *fld, const char *op, uint64_t idx, uint64_t sv,
+			 uint64_t ov, struct gs_check_report *r, unsigned int *n)
 {
-	uint64_t idx, sv, ov;
-
-	if (!first_diff(f, v, sim, fld, &idx, &sv, &ov))
-		return;
 	(*n)++;
 	gs_check_violation(r, "%s: index 0x%" PRIx64 ": %s simulator=%s oracle=%s", op, idx,
 			   fld->what, fld->names[MIN(sv, 2)], fld->names[MIN(ov, 2)]);
+}
+
+/* The per-index fields a comparison judges, in the order their differences are reported. */
+struct field_diff {
+	const struct field *fld;
+	bool found;
+	uint64_t idx, sv, ov;
+};
+
+/*
+ * Every field's first difference over [v->s, v->e), in one walk of the
+ * model's runs against the simulator's pieces (a step per change on either
+ * side, not per index): fields[0] is judged against @v->attr, the rest
+ * against @v->folios. The reports are those a walk per field gives.
+ */
+static void compare_fields(const struct ofile *f, const struct sim_view *v, struct field_diff *d,
+			   unsigned int nf, const char *op, struct gs_check_report *r,
+			   unsigned int *n)
+{
+	uint64_t e = MIN(v->e, f->npages);
+	unsigned int left = nf;
+	guint ja = 0, jf = 0;
+
+	for (guint i = v->s < e ? run_find(f->runs, v->s) : f->runs->len; left && i < f->runs->len;
+	     i++) {
+		const struct orun *run = &g_array_index(f->runs, struct orun, i);
+		uint64_t cur = MAX(run->start, v->s), rend = MIN(run->end, e);
+
+		if (run->start >= e)
+			break;
+		while (left && cur < rend) {
+			uint64_t aend, fend, aval, fval;
+
+			aval = sim_at(v->attr, &ja, d[0].fld, cur, rend, &aend);
+			fval = sim_at(v->folios, &jf, &(const struct field){.mask = ~0ULL}, cur,
+				      rend, &fend);
+			for (unsigned int k = 0; k < nf; k++) {
+				const struct field *fld = d[k].fld;
+				uint64_t o = fld->get(&run->pg),
+					 val = k ? (fval & fld->mask) >> fld->shift : aval;
+
+				if (d[k].found || val == o || (fld->at_least && val > o))
+					continue;
+				d[k] = (struct field_diff){fld, true, cur, val, o};
+				left--;
+			}
+			cur = MIN(aend, fend);
+		}
+	}
+	for (unsigned int k = 0; k < nf; k++)
+		if (d[k].found)
+			report_field(d[k].fld, op, d[k].idx, d[k].sv, d[k].ov, r, n);
 }
 
 /* Append [@s, @e) with folio order @order (nothing for an empty range). */
@@ -1542,8 +1559,9 @@ static void cross_check(const struct ofile *f, const struct sim_view *q, struct 
 static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gmem_file *file,
 				 uint64_t s, uint64_t e, const char *op, struct gs_check_report *r)
 {
+	struct field_diff fields[4] = {{&attr_field}};
+	unsigned int n = 0, nf = 1;
 	struct sim_view v;
-	unsigned int n = 0;
 
 	view_init(&v, o, s, e);
 	if (read_mode == GS_ORACLE_READ_DUMP)
@@ -1552,12 +1570,11 @@ static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gm
 		sim_view_read_query(&v, file);
 	if (read_mode == GS_ORACLE_READ_BOTH)
 		cross_check(f, &v, file, op, r, &n);
-	compare_field(f, &v, v.attr, &attr_field, op, r, &n);
-	compare_field(f, &v, v.folios, f->cfg.thp ? &thp_alloc_field : &alloc_field, op, r, &n);
+	fields[nf++].fld = f->cfg.thp ? &thp_alloc_field : &alloc_field;
 	if (f->mapped_known)
-		compare_field(f, &v, v.folios, f->cfg.thp ? &thp_mapped_field : &mapped_field, op,
-			      r, &n);
-	compare_field(f, &v, v.folios, &poison_field, op, r, &n);
+		fields[nf++].fld = f->cfg.thp ? &thp_mapped_field : &mapped_field;
+	fields[nf++].fld = &poison_field;
+	compare_fields(f, &v, fields, nf, op, r, &n);
 	if (f->cfg.page_order)
 		compare_orders(f, v.folios, op, r, &n);
 	if (!f->cfg.thp || v.i_bytes < alloc_bytes(f))
