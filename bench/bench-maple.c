@@ -2,7 +2,8 @@
 /*
  * Maple tree benchmarks: the mt.* workloads of the project's performance
  * anchors (measured on Linux lib/maple_tree.c in tools/testing/radix-tree),
- * run the same way on gmemsim's lib/maple.c. Each measured loop is its own
+ * run the same way on gmemsim's lib/maple.c, and two of them again on a tree
+ * in RCU mode. Each measured loop is its own
  * non-inlined function bench_<workload>, so callgrind can count it alone:
  *   valgrind --tool=callgrind --toggle-collect=bench_mt_store_range bench-maple
  * and the instruction count divided by the ops printed here gives instr/op.
@@ -80,6 +81,21 @@ static __noinline void bench_mt_convert(struct maple_tree *mt)
 	}
 }
 
+/*
+ * mt.store_range_rcu and mt.convert_rcu: the same two workloads on a tree in
+ * RCU mode (mt_set_in_rcu()), where a store copies the nodes it changes and
+ * frees the old ones after the grace period (here at once: no reader).
+ */
+static __noinline void bench_mt_store_range_rcu(struct maple_tree *mt)
+{
+	bench_mt_store_range(mt);
+}
+
+static __noinline void bench_mt_convert_rcu(struct maple_tree *mt)
+{
+	bench_mt_convert(mt);
+}
+
 static void report_tree(const char *what, const struct maple_tree *mt)
 {
 	unsigned long n = mt_nr_nodes(mt);
@@ -123,6 +139,18 @@ int main(void)
 	bench_report("mt.convert", bench_now_ns() - t, nr_ranges);
 	report_tree("after mt.convert:", &mt);
 
+	if (mt_validate(&mt))
+		return 1;
+	mtree_destroy(&mt);
+
+	mt_init_flags(&mt, MT_FLAGS_USE_RCU);
+	t = bench_now_ns();
+	bench_mt_store_range_rcu(&mt);
+	bench_report("mt.store_range_rcu", bench_now_ns() - t, nr_ranges);
+	t = bench_now_ns();
+	bench_mt_convert_rcu(&mt);
+	bench_report("mt.convert_rcu", bench_now_ns() - t, nr_ranges);
+	report_tree("after mt.convert_rcu:", &mt);
 	if (mt_validate(&mt))
 		return 1;
 	mtree_destroy(&mt);
