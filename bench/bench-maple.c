@@ -18,7 +18,8 @@
 #define RANGE_SIZE 512UL
 #define BENCH_SEED 20261122u
 
-#define __noinline __attribute__((__noinline__))
+/* Not merged with a twin (-fipa-icf): callgrind counts each workload by its name. */
+#define __noinline __attribute__((__noinline__, __no_icf__))
 
 /* Value entries (xa_mk_value(1), (2), (3)): the two stored values and the converted one. */
 #define VAL(v) ((void *)(((unsigned long)(v) << 1) | 1))
@@ -28,7 +29,7 @@ static unsigned long nr_ranges, nr_loads;
 static unsigned long *load_index;
 
 /* mt.store_range: ranges of 512 indices, ascending, values alternating. */
-static __noinline void bench_mt_store_range(struct maple_tree *mt)
+static __always_inline void store_range_loop(struct maple_tree *mt)
 {
 	for (unsigned long i = 0; i < nr_ranges; i++)
 		mtree_store_range(mt, i * RANGE_SIZE, i * RANGE_SIZE + RANGE_SIZE - 1,
@@ -65,7 +66,7 @@ static __noinline unsigned long bench_mt_iter(struct maple_tree *mt)
  * nodes off the lock, then under it store a new value over the middle half
  * of the range, splitting it in three.
  */
-static __noinline void bench_mt_convert(struct maple_tree *mt)
+static __always_inline void convert_loop(struct maple_tree *mt)
 {
 	for (unsigned long i = 0; i < nr_ranges; i++) {
 		unsigned long first = i * RANGE_SIZE + RANGE_SIZE / 4;
@@ -86,14 +87,24 @@ static __noinline void bench_mt_convert(struct maple_tree *mt)
  * RCU mode (mt_set_in_rcu()), where a store copies the nodes it changes and
  * frees the old ones after the grace period (here at once: no reader).
  */
+static __noinline void bench_mt_store_range(struct maple_tree *mt)
+{
+	store_range_loop(mt);
+}
+
+static __noinline void bench_mt_convert(struct maple_tree *mt)
+{
+	convert_loop(mt);
+}
+
 static __noinline void bench_mt_store_range_rcu(struct maple_tree *mt)
 {
-	bench_mt_store_range(mt);
+	store_range_loop(mt);
 }
 
 static __noinline void bench_mt_convert_rcu(struct maple_tree *mt)
 {
-	bench_mt_convert(mt);
+	convert_loop(mt);
 }
 
 static void report_tree(const char *what, const struct maple_tree *mt)

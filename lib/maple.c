@@ -11,7 +11,8 @@
  * code that cannot fail, which is what mas_preallocate() sells. In RCU mode
  * (MT_FLAGS_USE_RCU) the commit copies each node before its first change
  * (mt_writable()), publishes the copy with one pointer store, marks the old
- * node dead and frees it with call_rcu(), as the kernel's copy-on-write
+ * node dead (and clears its slots) and frees it with call_rcu(), as the
+ * kernel's copy-on-write
  * stores do; readers that continue from a node they hold check for a dead
  * node and walk again from the root (lib/maple_tree.c's ma_dead_node()).
  *
@@ -352,8 +353,11 @@ static void mt_free_rcu(struct rcu_head *head)
 
 /*
  * Outside RCU mode a node no longer in the tree is freed at once. In RCU mode
- * a reader may still stand on it: it is marked dead (its contents stay as the
- * reader saw them) and freed once the grace period ends.
+ * a reader may still stand on it: it is marked dead and freed once the grace
+ * period ends. Its slots are cleared: a reader must not trust what it reads
+ * from a dead node (the kernel's readers check after reading), and a NULL
+ * slot sends mas_find()'s fast path to the step that checks, so iteration
+ * over trees not in RCU mode pays nothing for the check.
  */
 static void mt_free_node(struct maple_node *node)
 {
@@ -362,6 +366,7 @@ static void mt_free_node(struct maple_node *node)
 		return;
 	}
 	node->parent = (unsigned long)node | (node->parent & MAPLE_PARENT_PREALLOC);
+	memset(node->slot, 0, sizeof(node->slot));
 	call_rcu(&node->rcu, mt_free_rcu);
 }
 
@@ -670,10 +675,10 @@ void *mas_find(struct ma_state *mas, unsigned long max)
 			return NULL;
 		/*
 		 * Iteration spends its time here: the next slot of this leaf holds
-		 * an entry. A dead node (RCU mode) leaves it to mas_next_slot().
+		 * an entry. A dead node (RCU mode) has none: mas_next_slot() sees
+		 * it is dead and walks again.
 		 */
-		if (likely(off <= mas->end) && likely((entry = node->slot[off])) &&
-		    likely(!ma_dead_node(node))) {
+		if (likely(off <= mas->end) && likely((entry = node->slot[off]))) {
 			mas->index = mas->last + 1;
 			mas->offset = off;
 			mas->last = off < mas->end ? node->pivot[off] : mas->max;
@@ -1320,8 +1325,6 @@ static void mas_wr_leaf(struct ma_wr_state *wr)
 	struct maple_big_node b = {.end = 0};
 	unsigned char start = wr->off_first;
 
-	if (unlikely(mt_cow.mt) && !mas_wr_in_place(wr))
-		wr->leaf = leaf = mt_writable(leaf);
 	if (wr->new_count > MAPLE_RANGE64_SLOTS) {
 		start = 0;
 		mab_copy(&b, leaf, 0, wr->off_first, wr->count, wr->max);
@@ -1452,13 +1455,8 @@ static void mas_wr_spanning(struct ma_wr_state *wr)
 		mt_rebalance_path(mt, wr->last + 1);
 }
 
-static void mas_wr_commit(struct ma_wr_state *wr)
+static void mas_wr_dispatch(struct ma_wr_state *wr)
 {
-	struct ma_state *mas = wr->mas;
-	bool cow = unlikely(mt_in_rcu(mas->tree)) && wr->type >= wr_leaf;
-
-	if (cow)
-		mt_cow_begin(mas->tree, mas);
 	switch (wr->type) {
 	case wr_none:
 		break;
@@ -1472,8 +1470,29 @@ static void mas_wr_commit(struct ma_wr_state *wr)
 		mas_wr_spanning(wr);
 		break;
 	}
-	if (cow)
-		mt_cow_end();
+}
+
+/*
+ * The commit in RCU mode: nodes the store changes are copied first. The leaf
+ * of a leaf store is copied here, unless the kernel would change it in place.
+ */
+static void mas_wr_commit_rcu(struct ma_wr_state *wr)
+{
+	mt_cow_begin(wr->mas->tree, wr->mas);
+	if (wr->type == wr_leaf && !mas_wr_in_place(wr))
+		wr->leaf = mt_writable(wr->leaf);
+	mas_wr_dispatch(wr);
+	mt_cow_end();
+}
+
+static void mas_wr_commit(struct ma_wr_state *wr)
+{
+	struct ma_state *mas = wr->mas;
+
+	if (unlikely(mt_in_rcu(mas->tree)))
+		mas_wr_commit_rcu(wr);
+	else
+		mas_wr_dispatch(wr);
 	/* Nodes may have moved: the next operation walks again, after the new range. */
 	mas->index = wr->first;
 	mas->last = wr->last;
