@@ -1043,28 +1043,40 @@ static void mas_wr_walk(struct ma_wr_state *wr)
 	wr->count = mt_node_count(node);
 }
 
+/* Whether a leaf store that does not split leaves its leaf underfull (mas_wr_leaf()). */
+static bool mas_wr_rebalances(const struct ma_wr_state *wr)
+{
+	return wr->new_count < MAPLE_MIN_SLOTS && (wr->max != ULONG_MAX || wr->new_count == 1);
+}
+
 /* Whether the leaf store changes at most one slot and one pivot, never its count. */
 static bool mas_wr_in_place(const struct ma_wr_state *wr)
 {
 	return wr->type == wr_leaf && wr->new_count == wr->count &&
-	       wr->off_last - wr->off_first <= 1 &&
-	       !(wr->new_count < MAPLE_MIN_SLOTS && (wr->max != ULONG_MAX || wr->new_count == 1));
+	       wr->off_last - wr->off_first <= 1 && !mas_wr_rebalances(wr);
 }
 
 /*
- * The copies an RCU-mode store may make, on top of its split nodes. A store
- * into one slot of a leaf (and the one-slot, one-pivot change of a store over
- * two neighbouring ranges) needs none: the kernel makes those in place
- * (wr_exact_fit, wr_slot_store). Otherwise each level may copy its node on
- * the path and, to rebalance, the parent and a neighbour, on both paths of a
- * spanning store; the bound is generous, the unused rest goes back.
+ * The copies an RCU-mode store may make, on top of its split nodes
+ * (@wr->need so far). A store into one slot of a leaf (and the one-slot,
+ * one-pivot change of a store over two neighbouring ranges) needs none: the
+ * kernel makes those in place (wr_exact_fit, wr_slot_store). Any other leaf
+ * store copies its leaf; a split also copies each parent it rewrites, one
+ * per level split, which @wr->need bounds. Rebalancing may copy, per level, the
+ * parent and a neighbour, on both paths of a spanning store: there the bound
+ * is generous, and the unused rest goes back.
  */
 static unsigned int mt_rcu_need(const struct ma_wr_state *wr, unsigned int height)
 {
-	if (mas_wr_in_place(wr))
-		return 0;
-	if (wr->type == wr_leaf)
+	if (wr->type == wr_leaf) {
+		if (mas_wr_in_place(wr))
+			return 0;
+		if (wr->new_count > MAPLE_RANGE64_SLOTS)
+			return wr->need + 1;
+		if (!mas_wr_rebalances(wr))
+			return 1;
 		return 4 * height + 2;
+	}
 	return 10 * height + 4;
 }
 
@@ -1342,7 +1354,7 @@ static void mas_wr_leaf(struct ma_wr_state *wr)
 	}
 	mt_node_fill(leaf, start, &b, 0, b.end, true, wr->count);
 	/* The last leaf may run low (appends refill it), unless it is a root holding one range. */
-	if (wr->new_count < MAPLE_MIN_SLOTS && (wr->max != ULONG_MAX || wr->new_count == 1))
+	if (mas_wr_rebalances(wr))
 		mt_rebalance(wr->mas->tree, mt_mk_enode(leaf, true));
 }
 
