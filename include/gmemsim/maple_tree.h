@@ -208,7 +208,7 @@ static inline bool mt_in_rcu(const struct maple_tree *mt)
  * @mt: the tree
  *
  * From now on a store copies the nodes it changes instead of changing them
- * under a reader (except a store of one slot, which is safe in place), marks
+ * under a reader (except the one-slot stores the kernel makes in place), marks
  * the replaced nodes dead and frees them with call_rcu(); readers that hold
  * rcu_read_lock() see the old or the new tree, never freed memory
  * (docs/MAPLE.md).
