@@ -2,7 +2,8 @@
 /*
  * Maple tree benchmarks: the mt.* workloads of the project's performance
  * anchors (measured on Linux lib/maple_tree.c in tools/testing/radix-tree),
- * run the same way on gmemsim's lib/maple.c. Each measured loop is its own
+ * run the same way on gmemsim's lib/maple.c, and two of them again on a tree
+ * in RCU mode. Each measured loop is its own
  * non-inlined function bench_<workload>, so callgrind can count it alone:
  *   valgrind --tool=callgrind --toggle-collect=bench_mt_store_range bench-maple
  * and the instruction count divided by the ops printed here gives instr/op.
@@ -17,7 +18,8 @@
 #define RANGE_SIZE 512UL
 #define BENCH_SEED 20261122u
 
-#define __noinline __attribute__((__noinline__))
+/* Not merged with a twin (-fipa-icf): callgrind counts each workload by its name. */
+#define __noinline __attribute__((__noinline__, __no_icf__))
 
 /* Value entries (xa_mk_value(1), (2), (3)): the two stored values and the converted one. */
 #define VAL(v) ((void *)(((unsigned long)(v) << 1) | 1))
@@ -27,7 +29,7 @@ static unsigned long nr_ranges, nr_loads;
 static unsigned long *load_index;
 
 /* mt.store_range: ranges of 512 indices, ascending, values alternating. */
-static __noinline void bench_mt_store_range(struct maple_tree *mt)
+static __always_inline void store_range_loop(struct maple_tree *mt)
 {
 	for (unsigned long i = 0; i < nr_ranges; i++)
 		mtree_store_range(mt, i * RANGE_SIZE, i * RANGE_SIZE + RANGE_SIZE - 1,
@@ -64,7 +66,7 @@ static __noinline unsigned long bench_mt_iter(struct maple_tree *mt)
  * nodes off the lock, then under it store a new value over the middle half
  * of the range, splitting it in three.
  */
-static __noinline void bench_mt_convert(struct maple_tree *mt)
+static __always_inline void convert_loop(struct maple_tree *mt)
 {
 	for (unsigned long i = 0; i < nr_ranges; i++) {
 		unsigned long first = i * RANGE_SIZE + RANGE_SIZE / 4;
@@ -78,6 +80,31 @@ static __noinline void bench_mt_convert(struct maple_tree *mt)
 		mas_store_prealloc(&mas, VAL(3));
 		mtree_unlock(mt);
 	}
+}
+
+/*
+ * mt.store_range_rcu and mt.convert_rcu: the same two workloads on a tree in
+ * RCU mode (mt_set_in_rcu()), where a store copies the nodes it changes and
+ * frees the old ones after the grace period (here at once: no reader).
+ */
+static __noinline void bench_mt_store_range(struct maple_tree *mt)
+{
+	store_range_loop(mt);
+}
+
+static __noinline void bench_mt_convert(struct maple_tree *mt)
+{
+	convert_loop(mt);
+}
+
+static __noinline void bench_mt_store_range_rcu(struct maple_tree *mt)
+{
+	store_range_loop(mt);
+}
+
+static __noinline void bench_mt_convert_rcu(struct maple_tree *mt)
+{
+	convert_loop(mt);
 }
 
 static void report_tree(const char *what, const struct maple_tree *mt)
@@ -123,6 +150,18 @@ int main(void)
 	bench_report("mt.convert", bench_now_ns() - t, nr_ranges);
 	report_tree("after mt.convert:", &mt);
 
+	if (mt_validate(&mt))
+		return 1;
+	mtree_destroy(&mt);
+
+	mt_init_flags(&mt, MT_FLAGS_USE_RCU);
+	t = bench_now_ns();
+	bench_mt_store_range_rcu(&mt);
+	bench_report("mt.store_range_rcu", bench_now_ns() - t, nr_ranges);
+	t = bench_now_ns();
+	bench_mt_convert_rcu(&mt);
+	bench_report("mt.convert_rcu", bench_now_ns() - t, nr_ranges);
+	report_tree("after mt.convert_rcu:", &mt);
 	if (mt_validate(&mt))
 		return 1;
 	mtree_destroy(&mt);

@@ -5,10 +5,16 @@
  * Models the kernel's lib/maple_tree.c: a B-tree of ranges whose 256-byte
  * nodes hold 16 slots and 15 pivots, written through a ma_state, with the
  * kernel's observable semantics and its prepare/commit protocol. The code is
- * our own and simpler: there are no RCU readers, so nodes change in place and
- * a store only allocates when a node overflows. Every store is planned first
- * (walk, count the nodes a split could need, reserve them) and then committed
- * by code that cannot fail, which is what mas_preallocate() sells.
+ * our own and simpler: outside RCU mode nodes change in place and a store
+ * only allocates when a node overflows. Every store is planned first (walk,
+ * count the nodes a split could need, reserve them) and then committed by
+ * code that cannot fail, which is what mas_preallocate() sells. In RCU mode
+ * (MT_FLAGS_USE_RCU) the commit copies each node before its first change
+ * (mt_writable()), publishes the copy with one pointer store, marks the old
+ * node dead (and clears its slots) and frees it with call_rcu(), as the
+ * kernel's copy-on-write
+ * stores do; readers that continue from a node they hold check for a dead
+ * node and walk again from the root (lib/maple_tree.c's ma_dead_node()).
  *
  * Coding conventions in this file:
  * @mt is the tree, @mas the operation state, @wr a planned write. A "node"
@@ -24,6 +30,7 @@
 #include <string.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/maple_tree.h>
+#include <gmemsim/rcu.h>
 #include <gmemsim/state.h>
 #include <gmemsim/xarray.h>
 #include <gmemsim/warn.h>
@@ -122,6 +129,15 @@ static inline void mt_set_parent(struct maple_node *node, const struct maple_nod
 static inline unsigned int mt_node_site(const struct maple_node *node)
 {
 	return (node->parent & MAPLE_PARENT_PREALLOC) ? GS_SITE_MAPLE_PREALLOC : GS_SITE_MAPLE_NODE;
+}
+
+/*
+ * A node replaced by an RCU-mode store is its own parent, as in the kernel:
+ * a reader that reached it before the store must walk again from the root.
+ */
+static inline bool ma_dead_node(const struct maple_node *node)
+{
+	return mt_parent(node) == node;
 }
 
 static inline void mt_set_height(struct maple_tree *mt, unsigned int height)
@@ -231,6 +247,54 @@ static void mt_node_fill(struct maple_node *node, unsigned char off, const struc
 }
 
 /* ------------------------------------------------------------------------- */
+/* RCU mode: the commit in progress                                          */
+
+/* More nodes than any RCU-mode commit can take from its reserve (mt_rcu_need()). */
+#define MT_COW_FRESH_MAX (12 * MAPLE_HEIGHT_MAX + 8)
+
+/*
+ * While a store commits to a tree in RCU mode (one thread of control, so one
+ * at a time): the tree, the state whose reserve pays for the copies, and the
+ * nodes this commit took from the reserve. Those are new, no reader can hold
+ * them, so they change in place; any other node is copied first. @mas is
+ * NULL while mtree_destroy() defers the free of a whole tree.
+ */
+static struct {
+	struct maple_tree *mt;
+	struct ma_state *mas;
+	unsigned int nr_fresh;
+	struct maple_node *fresh[MT_COW_FRESH_MAX];
+} mt_cow;
+
+static void mt_cow_begin(struct maple_tree *mt, struct ma_state *mas)
+{
+	mt_cow.mt = mt;
+	mt_cow.mas = mas;
+	mt_cow.nr_fresh = 0;
+}
+
+static void mt_cow_end(void)
+{
+	mt_cow.mt = NULL;
+	mt_cow.mas = NULL;
+}
+
+static bool mt_cow_is_fresh(const struct maple_node *node)
+{
+	for (unsigned int i = 0; i < mt_cow.nr_fresh; i++)
+		if (mt_cow.fresh[i] == node)
+			return true;
+	return false;
+}
+
+static void mt_cow_add_fresh(struct maple_node *node)
+{
+	/* The plan's bound keeps the list from filling; a full one would copy new nodes. */
+	if (!WARN_ON_ONCE(mt_cow.nr_fresh >= MT_COW_FRESH_MAX))
+		mt_cow.fresh[mt_cow.nr_fresh++] = node;
+}
+
+/* ------------------------------------------------------------------------- */
 /* Node reserve                                                              */
 
 static inline unsigned long mas_allocated(const struct ma_state *mas)
@@ -275,12 +339,71 @@ static struct maple_node *mas_pop_node(struct ma_state *mas)
 	site = a->site;
 	((struct maple_node *)a)->parent =
 		site == GS_SITE_MAPLE_PREALLOC ? MAPLE_PARENT_PREALLOC : 0;
+	if (unlikely(mt_cow.mt))
+		mt_cow_add_fresh((struct maple_node *)a);
 	return (struct maple_node *)a;
 }
 
+static void mt_free_rcu(struct rcu_head *head)
+{
+	struct maple_node *node = container_of(head, struct maple_node, rcu);
+
+	gs_free(mt_node_site(node), node, MAPLE_NODE_SIZE);
+}
+
+/*
+ * Outside RCU mode a node no longer in the tree is freed at once. In RCU mode
+ * a reader may still stand on it: it is marked dead and freed once the grace
+ * period ends. Its slots are cleared: a reader must not trust what it reads
+ * from a dead node (the kernel's readers check after reading), and a NULL
+ * slot sends mas_find()'s fast path to the step that checks, so iteration
+ * over trees not in RCU mode pays nothing for the check.
+ */
 static void mt_free_node(struct maple_node *node)
 {
-	gs_free(mt_node_site(node), node, MAPLE_NODE_SIZE);
+	if (likely(!mt_cow.mt)) {
+		gs_free(mt_node_site(node), node, MAPLE_NODE_SIZE);
+		return;
+	}
+	node->parent = (unsigned long)node | (node->parent & MAPLE_PARENT_PREALLOC);
+	memset(node->slot, 0, sizeof(node->slot));
+	call_rcu(&node->rcu, mt_free_rcu);
+}
+
+/*
+ * Put a copy of @node in its place: one pointer store in the parent (or the
+ * root), which a reader sees whole, as the kernel's rcu_assign_pointer().
+ * The children learn their new parent; @node itself is left as it was,
+ * marked dead, and freed after the grace period.
+ */
+static struct maple_node *mt_cow_replace(struct maple_node *node)
+{
+	struct maple_tree *mt = mt_cow.mt;
+	struct maple_node *parent = mt_parent(node), *copy = mas_pop_node(mt_cow.mas);
+	void **where = parent ? &parent->slot[mt_child_offset(parent, node)] : &mt->ma_root;
+	bool leaf = mte_is_leaf(*where);
+
+	memcpy(copy->pivot, node->pivot, sizeof(node->pivot));
+	memcpy(copy->slot, node->slot, sizeof(node->slot));
+	mt_set_parent(copy, parent);
+	if (!leaf)
+		for (unsigned char i = 0, n = mt_node_count(copy); i < n; i++)
+			mt_set_parent(mte_to_node(copy->slot[i]), copy);
+	*where = mt_mk_enode(copy, leaf);
+	mt_free_node(node);
+	return copy;
+}
+
+/*
+ * The node a commit may change in place: @node itself outside RCU mode or
+ * when this commit made it, else its copy (mt_cow_replace()). Every change
+ * to a node that may already be in the tree goes through here first.
+ */
+static inline struct maple_node *mt_writable(struct maple_node *node)
+{
+	if (likely(!mt_cow.mt) || mt_cow_is_fresh(node))
+		return node;
+	return mt_cow_replace(node);
 }
 
 static void mt_free_subtree(struct maple_enode *enode)
@@ -451,7 +574,9 @@ static void *mas_next_slot(struct ma_state *mas, unsigned long max, bool empty)
 			return NULL;
 		}
 		mas->index = mas->last + 1;
-		if (likely(mas->offset < mas->end)) {
+		/* A node replaced since the last step is dead: walk to the next index again. */
+		if (likely(mas->offset < mas->end) &&
+		    likely(!ma_dead_node(mte_to_node(mas->node)))) {
 			const struct maple_node *node = mte_to_node(mas->node);
 
 			mas->offset++;
@@ -475,7 +600,7 @@ static void *mas_prev_slot(struct ma_state *mas, unsigned long min, bool empty)
 			mas->status = ma_underflow;
 			return NULL;
 		}
-		if (likely(mas->offset)) {
+		if (likely(mas->offset) && likely(!ma_dead_node(mte_to_node(mas->node)))) {
 			const struct maple_node *node = mte_to_node(mas->node);
 
 			mas->last = mas->index - 1;
@@ -548,7 +673,11 @@ void *mas_find(struct ma_state *mas, unsigned long max)
 
 		if (unlikely(mas->last >= max))
 			return NULL;
-		/* Iteration spends its time here: the next slot of this leaf holds an entry. */
+		/*
+		 * Iteration spends its time here: the next slot of this leaf holds
+		 * an entry. A dead node (RCU mode) has none: mas_next_slot() sees
+		 * it is dead and walks again.
+		 */
 		if (likely(off <= mas->end) && likely((entry = node->slot[off]))) {
 			mas->index = mas->last + 1;
 			mas->offset = off;
@@ -914,6 +1043,43 @@ static void mas_wr_walk(struct ma_wr_state *wr)
 	wr->count = mt_node_count(node);
 }
 
+/* Whether a leaf store that does not split leaves its leaf underfull (mas_wr_leaf()). */
+static bool mas_wr_rebalances(const struct ma_wr_state *wr)
+{
+	return wr->new_count < MAPLE_MIN_SLOTS && (wr->max != ULONG_MAX || wr->new_count == 1);
+}
+
+/* Whether the leaf store changes at most one slot and one pivot, never its count. */
+static bool mas_wr_in_place(const struct ma_wr_state *wr)
+{
+	return wr->type == wr_leaf && wr->new_count == wr->count &&
+	       wr->off_last - wr->off_first <= 1 && !mas_wr_rebalances(wr);
+}
+
+/*
+ * The copies an RCU-mode store may make, on top of its split nodes
+ * (@wr->need so far). A store into one slot of a leaf (and the one-slot,
+ * one-pivot change of a store over two neighbouring ranges) needs none: the
+ * kernel makes those in place (wr_exact_fit, wr_slot_store). Any other leaf
+ * store copies its leaf; a split also copies each parent it rewrites, one
+ * per level split, which @wr->need bounds. Rebalancing may copy, per level, the
+ * parent and a neighbour, on both paths of a spanning store: there the bound
+ * is generous, and the unused rest goes back.
+ */
+static unsigned int mt_rcu_need(const struct ma_wr_state *wr, unsigned int height)
+{
+	if (wr->type == wr_leaf) {
+		if (mas_wr_in_place(wr))
+			return 0;
+		if (wr->new_count > MAPLE_RANGE64_SLOTS)
+			return wr->need + 1;
+		if (!mas_wr_rebalances(wr))
+			return 1;
+		return 4 * height + 2;
+	}
+	return 10 * height + 4;
+}
+
 static void mas_wr_plan(struct ma_wr_state *wr)
 {
 	struct ma_state *mas = wr->mas;
@@ -949,6 +1115,8 @@ static void mas_wr_plan(struct ma_wr_state *wr)
 		if (wr->new_count > MAPLE_RANGE64_SLOTS)
 			wr->need = mt_height(mt) + 1;
 	}
+	if (unlikely(mt_in_rcu(mt)))
+		wr->need += mt_rcu_need(wr, mt_height(mt));
 }
 
 /* ------------------------------------------------------------------------- */
@@ -1001,6 +1169,9 @@ static void mas_split(struct ma_state *mas, struct maple_node *node, bool leaf, 
 		unsigned char split = mt_split_point(node, leaf, trimmed, b);
 		unsigned long sep = b->pivot[split - 1];
 		unsigned char off, count;
+
+		if (parent)
+			parent = mt_writable(parent);
 
 		mt_node_fill(node, 0, b, 0, split, leaf, MAPLE_RANGE64_SLOTS);
 		mt_node_fill(right, 0, b, split, b->end - split, leaf, MAPLE_RANGE64_SLOTS);
@@ -1067,8 +1238,9 @@ static struct maple_enode *mt_rebalance_siblings(struct maple_node *parent,
 	struct maple_big_node b = {.end = 0};
 	unsigned long rmax = mt_pivot(parent, lo + 1, pcount, ULONG_MAX);
 
-	left = mte_to_node(parent->slot[lo]);
-	right = mte_to_node(parent->slot[lo + 1]);
+	parent = mt_writable(parent);
+	left = mt_writable(mte_to_node(parent->slot[lo]));
+	right = mt_writable(mte_to_node(parent->slot[lo + 1]));
 	lc = mt_node_count(left);
 	rc = mt_node_count(right);
 	mab_copy(&b, left, 0, lc, lc, parent->pivot[lo]);
@@ -1182,7 +1354,7 @@ static void mas_wr_leaf(struct ma_wr_state *wr)
 	}
 	mt_node_fill(leaf, start, &b, 0, b.end, true, wr->count);
 	/* The last leaf may run low (appends refill it), unless it is a root holding one range. */
-	if (wr->new_count < MAPLE_MIN_SLOTS && (wr->max != ULONG_MAX || wr->new_count == 1))
+	if (mas_wr_rebalances(wr))
 		mt_rebalance(wr->mas->tree, mt_mk_enode(leaf, true));
 }
 
@@ -1212,6 +1384,24 @@ static void mt_cut_between(struct maple_node *node, int lo, unsigned char hi, bo
 	mab_copy(&b, node, 0, lo + 1, count, ULONG_MAX);
 	mab_copy(&b, node, hi, count, count, ULONG_MAX);
 	mt_node_fill(node, 0, &b, 0, b.end, leaf, count);
+}
+
+/*
+ * In RCU mode, copy the nodes a spanning store cuts, top-down so that each
+ * copy is published in its parent's copy: the left path from where the paths
+ * part (all of it for a store to the end) and the right path below that.
+ */
+static void mas_wr_spanning_cow(struct maple_node **lp, struct maple_node **rp, unsigned int height,
+				unsigned int part, bool to_end)
+{
+	for (unsigned int d = part; d < height; d++) {
+		struct maple_node *old = lp[d];
+
+		lp[d] = mt_writable(old);
+		if (to_end)
+			continue;
+		rp[d] = rp[d] == old ? lp[d] : mt_writable(rp[d]);
+	}
 }
 
 /*
@@ -1245,6 +1435,8 @@ static void mas_wr_spanning(struct ma_wr_state *wr)
 		if (part == height && lo[d] != ro[d])
 			part = d;
 	}
+	if (unlikely(mt_cow.mt))
+		mas_wr_spanning_cow(lp, rp, height, to_end ? 0 : part, to_end);
 
 	for (d = 0; d < height; d++) {
 		bool is_leaf = d == height - 1;
@@ -1275,10 +1467,8 @@ static void mas_wr_spanning(struct ma_wr_state *wr)
 		mt_rebalance_path(mt, wr->last + 1);
 }
 
-static void mas_wr_commit(struct ma_wr_state *wr)
+static void mas_wr_dispatch(struct ma_wr_state *wr)
 {
-	struct ma_state *mas = wr->mas;
-
 	switch (wr->type) {
 	case wr_none:
 		break;
@@ -1292,6 +1482,29 @@ static void mas_wr_commit(struct ma_wr_state *wr)
 		mas_wr_spanning(wr);
 		break;
 	}
+}
+
+/*
+ * The commit in RCU mode: nodes the store changes are copied first. The leaf
+ * of a leaf store is copied here, unless the kernel would change it in place.
+ */
+static void mas_wr_commit_rcu(struct ma_wr_state *wr)
+{
+	mt_cow_begin(wr->mas->tree, wr->mas);
+	if (wr->type == wr_leaf && !mas_wr_in_place(wr))
+		wr->leaf = mt_writable(wr->leaf);
+	mas_wr_dispatch(wr);
+	mt_cow_end();
+}
+
+static void mas_wr_commit(struct ma_wr_state *wr)
+{
+	struct ma_state *mas = wr->mas;
+
+	if (unlikely(mt_in_rcu(mas->tree)))
+		mas_wr_commit_rcu(wr);
+	else
+		mas_wr_dispatch(wr);
 	/* Nodes may have moved: the next operation walks again, after the new range. */
 	mas->index = wr->first;
 	mas->last = wr->last;
@@ -1487,7 +1700,10 @@ void mas_store_prealloc(struct ma_state *mas, void *entry)
  * mas_erase() - erase the whole range holding mas->index
  * @mas: the ma_state
  *
- * Never allocates: erasing only merges ranges and nodes.
+ * Outside RCU mode it never allocates: erasing only merges ranges and nodes.
+ * In RCU mode the nodes it changes are copied; as in the kernel, the copies
+ * are first allocated without sleeping, then with GFP_KERNEL (the lock
+ * dropped, mas_nomem()), and if that fails too nothing is erased.
  *
  * Context: the tree lock held.
  * Return: the entry that was erased, or NULL.
@@ -1495,13 +1711,20 @@ void mas_store_prealloc(struct ma_state *mas, void *entry)
 void *mas_erase(struct ma_state *mas)
 {
 	struct ma_wr_state wr = {.mas = mas, .entry = NULL};
-	void *entry = mas_leaf_walk(mas);
+	void *entry;
 
-	if (!entry)
-		return NULL;
-	mas_wr_plan(&wr);
-	if (WARN_ON_ONCE(wr.need))
-		mas_alloc_nodes(mas, wr.need, GFP_NOWAIT | __GFP_NOFAIL, GS_SITE_MAPLE_NODE);
+	for (;;) {
+		entry = mas_leaf_walk(mas);
+		if (!entry)
+			return NULL;
+		mas_wr_plan(&wr);
+		if (likely(mas_wr_reserve(mas, wr.need)))
+			break;
+		if (!mas_nomem(mas, GFP_KERNEL)) {
+			mas_destroy(mas);
+			return NULL;
+		}
+	}
 	mas_wr_commit(&wr);
 	mas_destroy(mas);
 	return entry;
@@ -1628,8 +1851,15 @@ void *mtree_erase(struct maple_tree *mt, unsigned long index)
  */
 void __mt_destroy(struct maple_tree *mt)
 {
+	/* In RCU mode readers may still walk the nodes: they go after a grace period. */
+	bool rcu = mt_in_rcu(mt);
+
+	if (rcu)
+		mt_cow_begin(mt, NULL);
 	if (mt->ma_root)
 		mt_free_subtree(mt->ma_root);
+	if (rcu)
+		mt_cow_end();
 	mt->ma_root = NULL;
 	mt_set_height(mt, 0);
 }

@@ -18,6 +18,10 @@
 #include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 #include <gmemsim/xarray.h>
+#include <valgrind/memcheck.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 #include "harness.h"
 
 /* Value entries, as xa_mk_value() makes them: never NULL, never reserved. */
@@ -931,6 +935,7 @@ struct diff_mix {
 	unsigned long wipe;  /* stores over the whole universe, per 100,000 */
 	unsigned long rate;  /* wide stores, per 100,000 */
 	unsigned long ops;
+	bool rcu; /* RCU mode, with a reader holding a ma_state across each operation */
 };
 
 /* Mostly short ranges, so that trees grow deep; now and then a wide one. */
@@ -945,6 +950,42 @@ static unsigned long pick_len(struct gs_rng *rng, const struct diff_mix *mix)
 	return gs_rng_below(rng, 6) + 1;
 }
 
+/*
+ * An RCU reader: stands on the range of a random cell, under rcu_read_lock(),
+ * while the operation runs. Remembers the value after its range before.
+ */
+struct diff_reader {
+	struct ma_state mas;
+	unsigned long next; /* the cell after the reader's range */
+	void *old;	    /* its value before the operation */
+};
+
+static void reader_start(struct diff_reader *rd, struct maple_tree *mt, const struct ref *r,
+			 struct gs_rng *rng)
+{
+	unsigned long c = gs_rng_below(rng, r->u + 1), f, l;
+	MA_STATE(mas, mt, cell_first(r, c), cell_first(r, c));
+
+	rcu_read_lock();
+	rd->mas = mas;
+	must(mas_walk(&rd->mas) == r->val[c]);
+	ref_run(r, c, &f, &l);
+	rd->next = l + 1;
+	rd->old = l < r->u ? r->val[l + 1] : NULL;
+}
+
+/* Its next step sees the old tree or the new one, never freed memory (ASan, memcheck). */
+static void reader_end(struct diff_reader *rd, const struct ref *r)
+{
+	if (rd->next <= r->u) {
+		void *entry = mas_next_range(&rd->mas, ULONG_MAX);
+
+		must(entry == rd->old || entry == r->val[rd->next]);
+	}
+	rcu_read_unlock();
+	must(!gs_rcu_pending);
+}
+
 static void diff_one(struct maple_tree *mt, struct ref *r, struct gs_rng *rng,
 		     const struct diff_mix *mix)
 {
@@ -953,6 +994,12 @@ static void diff_one(struct maple_tree *mt, struct ref *r, struct gs_rng *rng,
 	unsigned long first = cell_first(r, f), last = cell_last(r, l), rf, rl;
 	void *entry = gs_rng_below(rng, 4) ? mk(gs_rng_below(rng, 5) + 1) : NULL;
 	unsigned int op = gs_rng_below(rng, 10);
+	/* Inside rcu_read_lock() nothing may sleep. */
+	gfp_t gfp = mix->rcu ? GFP_NOWAIT : GFP_KERNEL;
+	struct diff_reader rd;
+
+	if (mix->rcu)
+		reader_start(&rd, mt, r, rng);
 
 	if (op == 0) {
 		/* Erase the range holding a cell. */
@@ -967,7 +1014,7 @@ static void diff_one(struct maple_tree *mt, struct ref *r, struct gs_rng *rng,
 
 		for (unsigned long c = f; c <= l && empty; c++)
 			empty = !r->val[c];
-		ret = mtree_insert_range(mt, first, last, entry, GFP_KERNEL);
+		ret = mtree_insert_range(mt, first, last, entry, gfp);
 		must(ret == (empty ? 0 : -EEXIST));
 		if (empty && entry)
 			ref_store(r, f, l, entry);
@@ -975,15 +1022,17 @@ static void diff_one(struct maple_tree *mt, struct ref *r, struct gs_rng *rng,
 		/* Preallocate, then commit under the lock. */
 		MA_STATE(mas, mt, first, last);
 
-		must(mas_preallocate(&mas, entry, GFP_KERNEL) == 0);
+		must(mas_preallocate(&mas, entry, gfp) == 0);
 		mtree_lock(mt);
 		mas_store_prealloc(&mas, entry);
 		mtree_unlock(mt);
 		ref_store(r, f, l, entry);
 	} else {
-		must(mtree_store_range(mt, first, last, entry, GFP_KERNEL) == 0);
+		must(mtree_store_range(mt, first, last, entry, gfp) == 0);
 		ref_store(r, f, l, entry);
 	}
+	if (mix->rcu)
+		reader_end(&rd, r);
 	/* Spot checks around the edges of the operation. */
 	for (int k = -1; k <= 1; k += 2) {
 		unsigned long c = k < 0 ? (f ? f - 1 : 0) : (l < r->u ? l + 1 : l);
@@ -999,7 +1048,10 @@ static void diff_phase(struct gs_rng *rng, const struct diff_mix *mix)
 	unsigned long u = mix->cells, ops = mix->ops;
 	DEFINE_MTREE(mt);
 	unsigned int max_height = 0;
+	unsigned long warns = gs_warn_count();
 
+	if (mix->rcu)
+		mt_set_in_rcu(&mt);
 	r.val = calloc(u + 1, sizeof(*r.val));
 	r.brk = calloc(u + 1, sizeof(*r.brk));
 	r.brk[u] = true;
@@ -1014,8 +1066,10 @@ static void diff_phase(struct gs_rng *rng, const struct diff_mix *mix)
 	}
 	ck_assert_int_eq(mt_validate(&mt), 0);
 	ref_compare(&mt, &r);
-	printf("differential: %lu ops over %lu cells, height up to %u, %lu nodes at the end\n", ops,
-	       u, max_height, mt_nr_nodes(&mt));
+	printf("differential%s: %lu ops over %lu cells, height up to %u, %lu nodes at the end\n",
+	       mix->rcu ? " (RCU mode)" : "", ops, u, max_height, mt_nr_nodes(&mt));
+	/* An RCU-mode commit that ran out of reserved copies would have WARNed. */
+	ck_assert_uint_eq(gs_warn_count(), warns);
 	mtree_destroy(&mt);
 	free(r.val);
 	free(r.brk);
@@ -1041,6 +1095,311 @@ START_TEST(maple_differential)
 		mix[i].ops = total / 10 * (i == 3 ? 4 : 2);
 		diff_phase(&rng, &mix[i]);
 	}
+}
+END_TEST
+
+/* The differential run on trees in RCU mode, a reader across every operation. */
+START_TEST(maple_rcu_differential)
+{
+	struct gs_rng rng;
+	uint64_t seed = gs_test_seed() + 1;
+	unsigned long total = gs_test_scale(200000);
+	struct diff_mix mix[] = {
+		{.cells = 64, .wide = 500, .wipe = 200, .rate = 5000, .rcu = true},
+		{.cells = 2000, .wide = 500, .wipe = 200, .rate = 5000, .rcu = true},
+		{.cells = 60000, .wide = 5000, .wipe = 20, .rate = 2000, .rcu = true},
+	};
+
+	printf("maple RCU differential seed %" PRIu64 "\n", seed);
+	gs_rng_seed(&rng, seed);
+	for (size_t i = 0; i < ARRAY_SIZE(mix); i++) {
+		mix[i].ops = total / 3;
+		diff_phase(&rng, &mix[i]);
+	}
+}
+END_TEST
+
+/* ---- RCU mode: copy-on-write, dead nodes, grace periods ---- */
+
+/* The node a ma_state stands on. */
+static struct maple_node *mas_node(const struct ma_state *mas)
+{
+	return (struct maple_node *)((unsigned long)mas->node & ~7UL);
+}
+
+static bool node_dead(const struct maple_node *node)
+{
+	return (node->parent & ~7UL) == (unsigned long)node;
+}
+
+/* Maple nodes allocated and not yet freed, both sites. */
+static uint64_t live_nodes(void)
+{
+	struct gs_site_stats a, b;
+
+	ck_assert_int_eq(gs_site_stats(GS_SITE_MAPLE_NODE, &a), 0);
+	ck_assert_int_eq(gs_site_stats(GS_SITE_MAPLE_PREALLOC, &b), 0);
+	return a.live + b.live;
+}
+
+/*
+ * Whether [@p, @p + @n) is off limits to the program: ASan's poison or
+ * memcheck's no-access. -1 when neither tool watches this run.
+ */
+static int poisoned(const void *p, size_t n)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return __asan_region_is_poisoned((void *)p, n) != NULL;
+#else
+	char bits[MAPLE_NODE_SIZE];
+
+	if (!RUNNING_ON_VALGRIND)
+		return -1;
+	/* 3: some byte is not addressable; memcheck reports nothing for asking. */
+	return VALGRIND_GET_VBITS(p, bits, n < sizeof(bits) ? n : sizeof(bits)) == 3;
+#endif
+}
+
+/* Ranges [10i, 10i+5] = mk(i) for i < @n, in RCU mode. */
+static void rcu_tree(struct maple_tree *mt, unsigned long n)
+{
+	mt_init_flags(mt, MT_FLAGS_USE_RCU);
+	for (unsigned long i = 0; i < n; i++)
+		ck_assert_int_eq(mtree_store_range(mt, i * 10, i * 10 + 5, mk(i), GFP_KERNEL), 0);
+	ck_assert_uint_ge(mt_height(mt), 2);
+	ck_assert(!gs_rcu_pending);
+}
+
+/*
+ * A reader keeps a ma_state across a store that changes its leaf's layout:
+ * the leaf is replaced, not changed; the old one is dead but still readable
+ * until the reader's rcu_read_unlock(), and the reader's next step walks the
+ * new tree again.
+ */
+START_TEST(maple_rcu_reader_restarts)
+{
+	struct maple_tree mt;
+	struct maple_node *old;
+	uint64_t live;
+	void *entry;
+
+	rcu_tree(&mt, 200);
+	rcu_read_lock();
+	{
+		MA_STATE(mas, &mt, 500, 500);
+
+		ck_assert_ptr_eq(mas_walk(&mas), mk(50));
+		old = mas_node(&mas);
+		/* Splits [510, 515]: one range more in the reader's leaf. */
+		ck_assert_int_eq(mtree_store_range(&mt, 510, 512, B, GFP_NOWAIT), 0);
+		/* Dead, not freed: readable (its slots cleared) until the grace period. */
+		ck_assert(node_dead(old));
+		ck_assert_int_le(poisoned(old, MAPLE_NODE_SIZE), 0);
+		ck_assert_ptr_eq(old->slot[mas.offset], NULL);
+		ck_assert_ptr_ne(gs_rcu_pending, NULL);
+		live = live_nodes();
+		ck_assert_uint_gt(live, mt_nr_nodes(&mt));
+		/* The next step sees the dead node and walks from the root: the new range. */
+		entry = mas_next(&mas, ULONG_MAX);
+		ck_assert_ptr_eq(entry, B);
+		ck_assert_uint_eq(mas.index, 510);
+		ck_assert_uint_eq(mas.last, 512);
+		ck_assert_ptr_ne(mas_node(&mas), old);
+		ck_assert(!node_dead(mas_node(&mas)));
+		ck_assert_ptr_eq(mas_next(&mas, ULONG_MAX), mk(51));
+		ck_assert_uint_eq(mas.index, 513);
+		/* Backwards too: a dead node sends mas_prev() to the root. */
+		ck_assert_int_eq(mtree_store_range(&mt, 512, 512, C, GFP_NOWAIT), 0);
+		ck_assert(node_dead(mas_node(&mas)));
+		ck_assert_ptr_eq(mas_prev(&mas, 0), C);
+		ck_assert_uint_eq(mas.index, 512);
+		ck_assert_uint_eq(mas.last, 512);
+		/* And mas_find()'s fast path. */
+		ck_assert_int_eq(mtree_store_range(&mt, 513, 513, A, GFP_NOWAIT), 0);
+		ck_assert(node_dead(mas_node(&mas)));
+		ck_assert_ptr_eq(mas_find(&mas, ULONG_MAX), A);
+		ck_assert_uint_eq(mas.index, 513);
+		ck_assert_uint_eq(mas.last, 513);
+	}
+	rcu_read_unlock();
+	/* The grace period ended: the replaced nodes are gone. */
+	ck_assert_ptr_eq(gs_rcu_pending, NULL);
+	ck_assert_uint_eq(live_nodes(), mt_nr_nodes(&mt));
+	ck_assert_uint_lt(live_nodes(), live);
+	teardown_tree(&mt);
+}
+END_TEST
+
+/*
+ * The stores the kernel makes in place in RCU mode (wr_exact_fit,
+ * wr_slot_store): one slot, or one slot and one pivot, of a leaf that keeps
+ * its count. Nothing is copied and a reader's next step reads the new value
+ * from the same node.
+ */
+START_TEST(maple_rcu_in_place)
+{
+	struct maple_tree mt;
+	struct maple_node *leaf;
+	uint64_t live;
+
+	rcu_tree(&mt, 200);
+	live = live_nodes();
+	rcu_read_lock();
+	{
+		MA_STATE(mas, &mt, 500, 500);
+
+		ck_assert_ptr_eq(mas_walk(&mas), mk(50));
+		leaf = mas_node(&mas);
+		/* Exact fit over the next range. */
+		ck_assert_int_eq(mtree_store_range(&mt, 510, 515, B, GFP_NOWAIT), 0);
+		/* A range and the gap after it: one slot and one pivot. */
+		ck_assert_int_eq(mtree_store_range(&mt, 520, 527, C, GFP_NOWAIT), 0);
+		ck_assert(!node_dead(leaf));
+		ck_assert_ptr_eq(gs_rcu_pending, NULL);
+		ck_assert_uint_eq(live_nodes(), live);
+		ck_assert_ptr_eq(mas_next(&mas, ULONG_MAX), B);
+		ck_assert_ptr_eq(mas_next(&mas, ULONG_MAX), C);
+		ck_assert_uint_eq(mas.last, 527);
+		ck_assert_ptr_eq(mas_node(&mas), leaf);
+		/* The same stores outside RCU mode keep the node too, of course. */
+		ck_assert_ptr_eq(mtree_load(&mt, 526), C);
+	}
+	rcu_read_unlock();
+	teardown_tree(&mt);
+}
+END_TEST
+
+/*
+ * A reader that keeps its ma_state past rcu_read_unlock() holds freed memory:
+ * the replaced leaf was freed at the end of the grace period, and its slots
+ * are poisoned, so a step would be reported by ASan or memcheck. (The step
+ * itself is not taken: the report would fail this test.)
+ */
+START_TEST(maple_rcu_grace_period_frees)
+{
+	struct maple_tree mt;
+	struct maple_node *old;
+	uint64_t live;
+	int p;
+
+	rcu_tree(&mt, 200);
+	rcu_read_lock();
+	{
+		MA_STATE(mas, &mt, 500, 500);
+
+		ck_assert_ptr_eq(mas_walk(&mas), mk(50));
+		old = mas_node(&mas);
+		ck_assert_int_eq(mtree_store_range(&mt, 502, 503, B, GFP_NOWAIT), 0);
+		ck_assert(node_dead(old));
+		ck_assert_int_le(poisoned(old->slot, sizeof(old->slot)), 0);
+		live = live_nodes();
+	}
+	rcu_read_unlock();
+	/* The leaf and, for its split, its parent. */
+	ck_assert_uint_lt(live_nodes(), live);
+	ck_assert_uint_eq(live_nodes(), mt_nr_nodes(&mt));
+	p = poisoned(old->slot, sizeof(old->slot));
+	printf("grace period: a freed leaf's slots are %s\n",
+	       p < 0 ? "not watched (no ASan, no memcheck)"
+	       : p   ? "poisoned"
+		     : "NOT poisoned");
+	ck_assert_int_ne(p, 0);
+	teardown_tree(&mt);
+}
+END_TEST
+
+/*
+ * Replaced nodes wait for the grace period, whatever the store: splits,
+ * rebalancing, spanning stores that free whole subtrees, erases, a tree
+ * shrinking to nothing. rcu_barrier() after the readers leaves nothing
+ * queued, and every node not in the tree is freed.
+ */
+START_TEST(maple_rcu_barrier_frees_all)
+{
+	struct maple_tree mt;
+	uint64_t before;
+
+	rcu_tree(&mt, 2000);
+	before = live_nodes();
+	rcu_read_lock();
+	for (unsigned long i = 0; i < 2000; i += 3)
+		ck_assert_int_eq(mtree_store_range(&mt, i * 10 + 2, i * 10 + 13, B, GFP_NOWAIT), 0);
+	ck_assert_int_eq(mtree_store_range(&mt, 3000, 15000, NULL, GFP_NOWAIT), 0);
+	for (unsigned long i = 1500; i < 2000; i++)
+		mtree_erase(&mt, i * 10);
+	ck_assert_int_eq(mt_validate(&mt), 0);
+	ck_assert_ptr_ne(gs_rcu_pending, NULL);
+	ck_assert_uint_gt(live_nodes(), mt_nr_nodes(&mt));
+	rcu_read_unlock();
+	rcu_barrier();
+	ck_assert_ptr_eq(gs_rcu_pending, NULL);
+	ck_assert_uint_eq(live_nodes(), mt_nr_nodes(&mt));
+	ck_assert_uint_lt(live_nodes(), before);
+	rcu_read_lock();
+	ck_assert_int_eq(mtree_store_range(&mt, 0, ULONG_MAX, NULL, GFP_NOWAIT), 0);
+	ck_assert(mtree_empty(&mt));
+	ck_assert_uint_gt(live_nodes(), 0);
+	rcu_read_unlock();
+	synchronize_rcu();
+	ck_assert_uint_eq(live_nodes(), 0);
+	teardown_tree(&mt);
+}
+END_TEST
+
+/*
+ * mtree_destroy() in RCU mode: a reader inside its critical section still
+ * reads the old nodes (dead: its next step finds the tree empty); nothing
+ * leaks once the grace period ends.
+ */
+START_TEST(maple_rcu_destroy)
+{
+	struct maple_tree mt;
+
+	rcu_tree(&mt, 500);
+	rcu_read_lock();
+	{
+		MA_STATE(mas, &mt, 1000, 1000);
+
+		ck_assert_ptr_eq(mas_walk(&mas), mk(100));
+		mtree_destroy(&mt);
+		ck_assert(mtree_empty(&mt));
+		ck_assert(node_dead(mas_node(&mas)));
+		ck_assert_int_le(poisoned(mas_node(&mas), MAPLE_NODE_SIZE), 0);
+		ck_assert_uint_gt(live_nodes(), 0);
+		ck_assert_ptr_eq(mas_next(&mas, ULONG_MAX), NULL);
+	}
+	rcu_read_unlock();
+	ck_assert_uint_eq(live_nodes(), 0);
+	gs_test_assert_no_leaks();
+	/* Without a reader the nodes go at the end of mtree_destroy()'s own lock. */
+	rcu_tree(&mt, 500);
+	mtree_destroy(&mt);
+	ck_assert_uint_eq(live_nodes(), 0);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/* Outside RCU mode nothing changes: nodes are changed in place and freed at once. */
+START_TEST(maple_rcu_off_in_place)
+{
+	struct maple_tree mt;
+	struct maple_node *leaf;
+
+	rcu_tree(&mt, 200);
+	mt_clear_in_rcu(&mt);
+	rcu_read_lock();
+	{
+		MA_STATE(mas, &mt, 500, 500);
+
+		ck_assert_ptr_eq(mas_walk(&mas), mk(50));
+		leaf = mas_node(&mas);
+		ck_assert_int_eq(mtree_store_range(&mt, 510, 512, B, GFP_NOWAIT), 0);
+		ck_assert(!node_dead(leaf));
+		ck_assert_ptr_eq(gs_rcu_pending, NULL);
+		ck_assert_uint_eq(live_nodes(), mt_nr_nodes(&mt));
+	}
+	rcu_read_unlock();
+	teardown_tree(&mt);
 }
 END_TEST
 
@@ -1314,6 +1673,7 @@ enum fi_op {
 
 struct fi_ctx {
 	enum fi_op op;
+	bool rcu; /* the tree in RCU mode: the copies are allocations too */
 	unsigned long at;
 	struct maple_tree mt;
 	struct range *before, *expect, *now;
@@ -1324,7 +1684,7 @@ struct fi_ctx {
 
 static void fi_build(struct fi_ctx *x)
 {
-	mt_init(&x->mt);
+	mt_init_flags(&x->mt, x->rcu ? MT_FLAGS_USE_RCU : 0);
 	if (x->op == FI_STORE_NEW)
 		return;
 	/* Ascending ranges of four fill every node, so splits reach the root. */
@@ -1365,7 +1725,8 @@ static int fi_run(struct fi_ctx *x)
 		return mas_err(&mas);
 	}
 	case FI_ERASE:
-		return mtree_erase(&x->mt, a - 1) ? 0 : -ENOENT;
+		/* In RCU mode an erase that cannot allocate its copies erases nothing. */
+		return mtree_erase(&x->mt, a - 1) ? 0 : x->rcu ? -ENOMEM : -ENOENT;
 	case FI_INSERT:
 		return mtree_insert_range(&x->mt, a, a + 1, C, GFP_KERNEL);
 	default:
@@ -1407,7 +1768,7 @@ static void fi_check(void *arg, int ret, unsigned long n, bool injected)
 
 START_TEST(maple_fault_injection)
 {
-	struct fi_ctx x = {.op = (enum fi_op)_i};
+	struct fi_ctx x = {.op = (enum fi_op)(_i % FI_NR), .rcu = _i >= FI_NR};
 	const struct gs_fail_nth_ops ops = {fi_prepare, fi_op, fi_check};
 	static const unsigned long where[] = {0, 7, 255, 511, 700, 1023};
 	unsigned long failed_runs = 0;
@@ -1415,7 +1776,8 @@ START_TEST(maple_fault_injection)
 	x.before = malloc(FI_MAX_RANGES * sizeof(struct range));
 	x.expect = malloc(FI_MAX_RANGES * sizeof(struct range));
 	x.now = malloc(FI_MAX_RANGES * sizeof(struct range));
-	for (size_t w = 0; w < ARRAY_SIZE(where); w++) {
+	/* RCU mode reserves more nodes per store: fewer positions keep memcheck quick. */
+	for (size_t w = 0; w < ARRAY_SIZE(where); w += x.rcu ? 2 : 1) {
 		for (int persistent = 0; persistent < 2; persistent++) {
 			struct gs_fail_nth cfg = {.site = GS_INJECT_ANY_SITE,
 						  .persistent = persistent};
@@ -1430,12 +1792,18 @@ START_TEST(maple_fault_injection)
 			mtree_destroy(&x.mt);
 			ret = gs_fail_nth_loop(&cfg, &ops, &x, &iters);
 			ck_assert_int_eq(ret, 0);
+			/*
+			 * Erasing a range between two entries stores NULL over
+			 * exactly one slot: in place, in RCU mode too (the
+			 * kernel's exact fit), so nothing is allocated.
+			 */
 			if (x.op == FI_ERASE)
 				ck_assert_uint_eq(iters, 1);
 			failed_runs += iters - 1;
 		}
 	}
-	printf("fault injection, op %d: %lu runs with a failed allocation\n", x.op, failed_runs);
+	printf("fault injection, op %d%s: %lu runs with a failed allocation\n", x.op,
+	       x.rcu ? " (RCU mode)" : "", failed_runs);
 	/* Each kind of store but erase met a node allocation somewhere. */
 	if (x.op != FI_ERASE)
 		ck_assert_uint_gt(failed_runs, 0);
@@ -1492,8 +1860,18 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, maple_differential);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("rcu");
+	tcase_add_test(tc, maple_rcu_reader_restarts);
+	tcase_add_test(tc, maple_rcu_in_place);
+	tcase_add_test(tc, maple_rcu_grace_period_frees);
+	tcase_add_test(tc, maple_rcu_barrier_frees_all);
+	tcase_add_test(tc, maple_rcu_destroy);
+	tcase_add_test(tc, maple_rcu_off_in_place);
+	tcase_add_test(tc, maple_rcu_differential);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("fault-injection");
-	tcase_add_loop_test(tc, maple_fault_injection, 0, FI_NR);
+	tcase_add_loop_test(tc, maple_fault_injection, 0, 2 * FI_NR);
 	suite_add_tcase(s, tc);
 	return s;
 }

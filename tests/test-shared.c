@@ -18,9 +18,10 @@ static const char text[] = "note shared library\n"
 
 int main(void)
 {
-	static const char *const verbs[] = {"note",   "inject", "hugetlb", "hpage", "gmem",
-					    "falloc", "numa",	"mbind",   "where"};
-	static const char *const modules[] = {"core", "numa", "hugetlb", "gmem"};
+	static const char *const verbs[] = {
+		"note",	  "inject", "synchronize-rcu", "rcu-barrier", "hugetlb", "hpage", "gmem",
+		"falloc", "numa",   "mbind",	       "where"};
+	static const char *const modules[] = {"core", "rcu", "numa", "hugetlb", "gmem"};
 	struct gs_scenario_opts o = {.quiet = true};
 	struct gs_scenario *s;
 	struct gs_state *st;

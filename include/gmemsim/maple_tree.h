@@ -9,8 +9,11 @@
  * NULL ranges coalesce, a store overwrites what it covers and trims what it
  * partly covers), same 256-byte nodes of 16 slots and 15 pivots, and the same
  * preallocate-then-store protocol (mas_preallocate() + mas_store_prealloc()).
- * The implementation is our own: nodes are modified in place (there are no
- * concurrent RCU readers in the simulator), so only node splits allocate.
+ * The implementation is our own: a tree not in RCU mode changes its nodes in
+ * place, so only node splits allocate; in RCU mode (mt_set_in_rcu()) a store
+ * replaces every node it changes by a copy, marks the old one dead and frees
+ * it with call_rcu(), as the kernel does, so that a reader that holds
+ * rcu_read_lock() and a ma_state across the store restarts from the root.
  * See docs/MAPLE.md.
  */
 #ifndef GMEMSIM_MAPLE_TREE_H
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <gmemsim/compiler.h>
 #include <gmemsim/gfp.h>
+#include <gmemsim/rcu.h>
 #include <gmemsim/spinlock.h>
 
 /* Slots and pivots of a range node (the kernel's maple_range_64/maple_leaf_64). */
@@ -34,7 +38,7 @@
 #define MT_FLAGS_ALLOC_RANGE   0x01 /* allocation tree: mtree_alloc_range() and friends */
 #define MT_FLAGS_HEIGHT_OFFSET 0x02
 #define MT_FLAGS_HEIGHT_MASK   0x7C
-#define MT_FLAGS_USE_RCU       0x02 /* recorded (mt_in_rcu()); nodes are freed at once */
+#define MT_FLAGS_USE_RCU       0x02 /* copy-on-write nodes, freed after a grace period */
 #define MT_FLAGS_LOCK_IRQ      0x100
 #define MT_FLAGS_LOCK_BH       0x200
 #define MT_FLAGS_LOCK_EXTERN   0x300
@@ -47,6 +51,8 @@
  * slot ends at the node's maximum, which only the parent knows, and every
  * pivot from there on holds ULONG_MAX so that a search stops by itself.
  * While a node sits unused in a ma_state's reserve it is a struct maple_alloc.
+ * A node replaced in RCU mode is dead: its parent word points at itself, and
+ * its rcu_head (over the first pivots, as in the kernel) queues its free.
  */
 struct maple_alloc {
 	struct maple_alloc *next;
@@ -62,6 +68,10 @@ struct maple_node {
 			void *slot[MAPLE_RANGE64_SLOTS];
 		};
 		struct maple_alloc alloc;
+		struct {
+			unsigned long rcu_parent; /* parent, kept while the free waits */
+			struct rcu_head rcu;
+		};
 	};
 };
 
@@ -170,7 +180,7 @@ struct ma_state {
 /**
  * mt_init_flags() - initialise an empty tree
  * @mt: the tree
- * @flags: MT_FLAGS_* (ALLOC_RANGE and USE_RCU are accepted and recorded)
+ * @flags: MT_FLAGS_* (ALLOC_RANGE and USE_RCU are honoured)
  *
  * Context: any.
  */
@@ -197,8 +207,11 @@ static inline bool mt_in_rcu(const struct maple_tree *mt)
  * mt_set_in_rcu() - put @mt in RCU mode
  * @mt: the tree
  *
- * Recorded only: gmemsim changes nodes in place and frees them at once
- * (docs/MAPLE.md), so readers must hold the lock in either mode.
+ * From now on a store copies the nodes it changes instead of changing them
+ * under a reader (except the one-slot stores the kernel makes in place), marks
+ * the replaced nodes dead and frees them with call_rcu(); readers that hold
+ * rcu_read_lock() see the old or the new tree, never freed memory
+ * (docs/MAPLE.md).
  *
  * Context: takes the tree lock.
  */
