@@ -166,6 +166,9 @@ struct line {
 	bool ranged;
 	uint64_t off, len;
 	const char *cmp;
+	const char *fd_name; /* the gmem object line_fd() looked up last (by address), or NULL */
+	int fd;
+	uint64_t map_len;
 	bool has_conv; /* @conv read from a convert line's keys */
 	struct gs_kvm_memory_attributes2 conv;
 };
@@ -219,6 +222,23 @@ static void line_init(struct line *l, struct gs_scenario *s, const struct gs_op 
 	l->r = GS_CHECK_REPORT_INIT("oracle", s->opts.err);
 	l->named = false;
 	l->has_conv = false;
+	l->fd_name = NULL;
+}
+
+/*
+ * gs_scenario_gmem_fd() for the line: the objects are as the line left
+ * them while the oracle follows it, and it asks for the same name (the
+ * line's target, a slot's file: the same string) up to ten times.
+ */
+static int line_fd(struct line *l, const char *name, uint64_t *map_len)
+{
+	if (!name || name != l->fd_name) {
+		l->fd = gs_scenario_gmem_fd(l->s, name, &l->map_len);
+		l->fd_name = name;
+	}
+	if (map_len)
+		*map_len = l->map_len;
+	return l->fd;
 }
 
 /* The line's name, made the first time a mismatch needs it (most lines have none). */
@@ -323,7 +343,7 @@ static bool environmental(const struct gs_oracle_pred *p, const struct gs_result
 static void after_create(struct gs_scenario_oracle *so, struct line *l, const struct gs_result *res)
 {
 	const struct gs_op *op = l->op;
-	int fd = gs_scenario_gmem_fd(l->s, op->target, NULL);
+	int fd = line_fd(l, op->target, NULL);
 	struct gmem_file *file = res->ret || fd < 0 ? NULL : gs_uapi_gmem_file(fd);
 	uint64_t page = gs_op_u64(op, "page", PAGE);
 	struct gs_oracle_cfg cfg = {
@@ -390,9 +410,9 @@ static void after_convert(struct gs_scenario_oracle *so, struct line *l, int id,
  * simulator runs on, an input and not a prediction: where it holds no data
  * the oracle predicts no content. Unallocated pages count as keeping it.
  */
-static bool keeps_data(struct gs_scenario *s, const char *name, uint64_t index)
+static bool keeps_data(struct line *l, const char *name, uint64_t index)
 {
-	int fd = gs_scenario_gmem_fd(s, name, NULL);
+	int fd = line_fd(l, name, NULL);
 	struct gmem_file *file = fd < 0 ? NULL : gs_uapi_gmem_file(fd);
 	struct folio *folio = file ? xa_load(&file->inode->filemap, index) : NULL;
 
@@ -408,7 +428,7 @@ static void after_access(struct gs_scenario_oracle *so, struct line *l, int id,
 	uint64_t len = fault ? 1 : gs_op_u64(op, "len", 0);
 	struct gs_oracle_pred p;
 
-	if (gs_scenario_gmem_fd(l->s, op->target, &map_len) < 0 || !map_len)
+	if (line_fd(l, op->target, &map_len) < 0 || !map_len)
 		return;
 	if (fault)
 		off &= ~(PAGE - 1);
@@ -424,8 +444,8 @@ static void after_access(struct gs_scenario_oracle *so, struct line *l, int id,
 	}
 	if (res->sig == SIGSEGV && !p.sigbus)
 		return; /* past the mapping, after what the oracle followed */
-	if (!keeps_data(l->s, op->target, off / PAGE) ||
-	    !keeps_data(l->s, op->target, (off + len - 1) / PAGE))
+	if (!keeps_data(l, op->target, off / PAGE) ||
+	    !keeps_data(l, op->target, (off + len - 1) / PAGE))
 		p.has_data = p.has_uniform = false;
 	compare_answer(l, &p, res);
 }
@@ -436,7 +456,7 @@ static void after_pin(struct gs_scenario_oracle *so, struct line *l, int id,
 	uint64_t map_len = 0, off = gs_op_u64(l->op, "off", 0);
 	struct gs_oracle_pred p;
 
-	if (gs_scenario_gmem_fd(l->s, l->op->target, &map_len) < 0)
+	if (line_fd(l, l->op->target, &map_len) < 0)
 		return;
 	if (!gs_scenario_gmem_mapped(l->s, l->op->target, off, 1))
 		return; /* nothing mapped there: EFAULT without touching the file */
@@ -518,7 +538,7 @@ static void after_memslot(struct gs_scenario_oracle *so, struct line *l,
 static void check_pool(struct gs_scenario_oracle *so, struct line *l, int id, const char *name,
 		       uint64_t before)
 {
-	int fd = gs_scenario_gmem_fd(l->s, name, NULL);
+	int fd = line_fd(l, name, NULL);
 	struct gmem_file *file = fd < 0 ? NULL : gs_uapi_gmem_file(fd);
 	struct hstate *h = file && file->inode->spool ? file->inode->spool->hstate : NULL;
 	int i = h ? hstate_index(h) : -1;
@@ -757,7 +777,7 @@ static void check_leaves_after(struct gs_scenario_oracle *so, struct line *l, in
 	const struct gs_op *op = l->op;
 	const struct gs_kvm_memory_attributes2 *a;
 	uint64_t off, len, h = PAGE;
-	int fd = gs_scenario_gmem_fd(l->s, op->target, NULL);
+	int fd = line_fd(l, op->target, NULL);
 	struct gmem_file *file = fd < 0 ? NULL : gs_uapi_gmem_file(fd);
 
 	if (!file || !so->slots->len || !gs_oracle_followed(so->o, id))
@@ -925,7 +945,7 @@ static void lose_populated(struct gs_scenario_oracle *so, const struct gs_op *op
 
 static void compare_one(struct gs_scenario_oracle *so, struct line *l, const char *name, int id)
 {
-	int fd = gs_scenario_gmem_fd(l->s, name, NULL);
+	int fd = line_fd(l, name, NULL);
 
 	if (fd < 0 || !gs_oracle_followed(so->o, id))
 		return;
