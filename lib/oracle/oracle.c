@@ -1159,8 +1159,9 @@ static void view_init(struct sim_view *v, struct gs_oracle *o, uint64_t s, uint6
 	if (o) {
 		v->attr = o->view_attr;
 		v->folios = o->view_folios;
-		g_array_set_size(v->attr, 0);
-		g_array_set_size(v->folios, 0);
+		/* Emptied in place (not zero-terminated, nothing to clear): a call each was 1/20 of a compare. */
+		v->attr->len = 0;
+		v->folios->len = 0;
 		return;
 	}
 	v->attr = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 16);
