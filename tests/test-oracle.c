@@ -961,6 +961,7 @@ enum tamper { TAMPER_ATTR, TAMPER_POISON };
 struct tamper_ctx {
 	struct gs_scenario *s;
 	unsigned int line; /* the line after which the index is changed */
+	unsigned int back; /* the line after which it is put back (0: the next one) */
 	uint64_t index;
 	enum tamper what;
 	bool done;
@@ -992,12 +993,14 @@ static void tamper_on_result(void *arg, const struct gs_op *op, const struct gs_
 	struct tamper_ctx *t = arg;
 	int fd = gs_scenario_gmem_fd(t->s, "g", NULL);
 
+	unsigned int back = t->back ? t->back : t->line + 1;
+
 	(void)res;
-	if (op->line != t->line && op->line != t->line + 1)
+	if (op->line != t->line && op->line != back)
 		return;
 	ck_assert_int_ge(fd, 0);
 	tamper_set(gs_uapi_gmem_file(fd)->inode, t, op->line == t->line);
-	t->done |= op->line == t->line + 1;
+	t->done |= op->line == back;
 }
 
 static char *run_tampered(const char *text, struct tamper_ctx *t)
@@ -1068,6 +1071,64 @@ START_TEST(test_mismatch_inside_extent)
 }
 END_TEST
 
+/* The oracle's whole comparisons (each read once, cross-checked) of a run of @text. */
+static unsigned long reads_of(const char *text)
+{
+	enum gs_oracle_read was = gs_oracle_set_read(GS_ORACLE_READ_BOTH);
+	unsigned long before = gs_oracle_reads_compared();
+	struct run r = run_text(text, true);
+
+	gs_oracle_set_read(was);
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	free(r.err);
+	return gs_oracle_reads_compared() - before;
+}
+
+/*
+ * After a `check` line the checker "oracle" has compared every file whole
+ * with the state the line left: the adapter does not compare a file it
+ * found clean again (one comparison per file per `check`, not two), nor
+ * does the end of the run after a last `check`. A file the checker found
+ * different is compared after the line as before, its mismatch reported
+ * as the line's.
+ */
+START_TEST(test_check_compares_once)
+{
+	static const char checks[] = "vm s type=sw_protected\n"
+				     "gmem g vm=s size=64K flags=mmap\n"
+				     "falloc g off=0 len=4K\n"
+				     "check\n"
+				     "check\n"
+				     "note put back\n"
+				     "check\n";
+	static const char notes[] = "vm s type=sw_protected\n"
+				    "gmem g vm=s size=64K flags=mmap\n"
+				    "falloc g off=0 len=4K\n"
+				    "note\n"
+				    "note\n"
+				    "note put back\n"
+				    "note\n";
+	/* Index 8, outside the falloc's range: only a whole comparison sees it. */
+	struct tamper_ctx t = {.line = 3, .back = 6, .index = 8, .what = TAMPER_ATTR};
+	char *err;
+
+	/* The notes' run ends with the end's comparison; the checks' with the last check's. */
+	ck_assert_uint_eq(reads_of(checks), reads_of(notes) + 3 - 1);
+	err = run_tampered(checks, &t);
+	for (unsigned int line = 4; line <= 5; line++) {
+		char want[160];
+
+		snprintf(want, sizeof(want),
+			 "check oracle: check: index 0x8: attribute simulator=shared "
+			 "oracle=private\ncheck oracle: t.gms:%u check: index 0x8: attribute "
+			 "simulator=shared oracle=private\n",
+			 line);
+		ck_assert_msg(strstr(err, want), "line %u:\n%s", line, err);
+	}
+	free(err);
+}
+END_TEST
+
 /* `check oracle`: the registered checker compares every bound file. */
 START_TEST(test_check_oracle)
 {
@@ -1113,6 +1174,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_populate_keeps_others);
 	tcase_add_test(sim, test_gsplit_followed);
 	tcase_add_test(sim, test_check_oracle);
+	tcase_add_test(sim, test_check_compares_once);
 	tcase_add_test(sim, test_mismatch_inside_extent);
 	tcase_add_test(sim, test_random_sequences);
 	tcase_add_test(sim, test_random_finds_planted);

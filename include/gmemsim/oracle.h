@@ -367,6 +367,74 @@ GS_API unsigned int gs_oracle_compare_range(struct gs_oracle *o, int id, struct 
 					    struct gs_check_report *r);
 
 /**
+ * typedef gs_oracle_name_fn - the name of the operation a mismatch names
+ * @arg: the caller's
+ *
+ * Called only when a mismatch is reported, so a caller need not make a name
+ * for the comparisons that find none.
+ */
+typedef const char *(*gs_oracle_name_fn)(void *arg);
+
+/**
+ * gs_oracle_compare_named() - gs_oracle_compare() or gs_oracle_compare_range(), named lazily
+ * @o: the oracle
+ * @id: the file
+ * @file: the simulator's file
+ * @ranged: compare [@off, @off + @len) as gs_oracle_compare_range(), else all of the file
+ * @off: byte offset of the range
+ * @len: its length in bytes
+ * @name: the operation's name, asked for only when a mismatch is reported
+ * @arg: passed to @name
+ * @r: where mismatches go
+ *
+ * Context: between operations.
+ * Return: the number of mismatches reported.
+ */
+GS_API unsigned int gs_oracle_compare_named(struct gs_oracle *o, int id, struct gmem_file *file,
+					    bool ranged, uint64_t off, uint64_t len,
+					    gs_oracle_name_fn name, void *arg,
+					    struct gs_check_report *r);
+
+/**
+ * gs_oracle_step() - the simulator's state may change from now on
+ * @o: the oracle
+ *
+ * A caller that runs operations calls it before each one (and wherever the
+ * simulator may have changed since the last call): gs_oracle_clean() is
+ * true only for a whole comparison made since.
+ *
+ * Context: between operations.
+ */
+GS_API void gs_oracle_step(struct gs_oracle *o);
+
+/**
+ * gs_oracle_clean() - whether file @id was compared whole, without a mismatch, since the last step
+ * @o: the oracle
+ * @id: the file
+ *
+ * By gs_oracle_compare() or the checker "oracle" (`check oracle`), after
+ * the last gs_oracle_step() and the last change of the model: the same
+ * comparison again would find the same nothing, so a caller may skip it.
+ *
+ * Context: between operations.
+ * Return: true if so.
+ */
+GS_API bool gs_oracle_clean(const struct gs_oracle *o, int id);
+
+/**
+ * gs_oracle_epoch() - the count of gs_oracle_step()s (and `check oracle` runs) so far
+ * @o: the oracle
+ *
+ * The checker "oracle" steps each oracle before it compares: a caller that
+ * kept the epoch after its last comparisons knows, from an unchanged epoch,
+ * that neither an operation nor a checker came since.
+ *
+ * Context: any.
+ * Return: the epoch, from 1.
+ */
+GS_API uint64_t gs_oracle_epoch(const struct gs_oracle *o);
+
+/**
  * enum gs_oracle_read - how comparisons read the simulator's state
  * @GS_ORACLE_READ_QUERY: kvm_gmem_query(), no text (the default)
  * @GS_ORACLE_READ_DUMP: the state registry's text records, kvm_gmem_dump_state()
