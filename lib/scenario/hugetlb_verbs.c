@@ -27,6 +27,7 @@
 #include <gmemsim/hvo.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/scenario.h>
+#include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
 
 #define SZ_2M (2UL << 20)
@@ -199,7 +200,8 @@ static void vpool_destroy(void *obj)
 	/* Pages memory failure took go back to the host with the machine. */
 	poisoned = hugetlb_unpoison_all() != 0;
 	hugetlb_set_overcommit(p->h, 0);
-	parking = gs_physmem_set_parking(p->persistent);
+	/* A trace would show the host's part of the teardown that parking skips. */
+	parking = gs_physmem_set_parking(p->persistent && !gs_trace_nr_sinks);
 	set_max_huge_pages(p->h, 0);
 	drain_kept_surplus(p->h);
 	gs_physmem_set_parking(parking);
