@@ -552,8 +552,9 @@ START_TEST(test_dirty_pool_rebuilt)
 	ck_assert_int_eq(run_persistent(pool_prog, false, &left), GS_EXIT_OK);
 	ck_assert_uint_eq(gs_physmem_nr_parked(), 4);
 	/* The runner's end lets them go. */
-	gs_physmem_keep_vmemmap(keep);
+	gs_physmem_keep_vmemmap(false);
 	ck_assert_uint_eq(gs_physmem_nr_parked(), 0);
+	gs_physmem_keep_vmemmap(keep);
 	g_free(poison);
 	gs_test_assert_no_leaks();
 }
