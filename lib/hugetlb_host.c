@@ -7,23 +7,64 @@
  * gives one back (update_and_free_hugetlb_folio()).
  */
 #include <errno.h>
+#include <string.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/hugetlb_backend.h>
 #include <gmemsim/hugetlb_meta.h>
 #include <gmemsim/hvo.h>
+#include <gmemsim/inject.h>
 #include <gmemsim/numa.h>
 #include <gmemsim/physmem.h>
+
+/* A parked page's HVO state goes with it (gs_physmem_set_parked_release()). */
+static void release_parked(unsigned long pfn, unsigned int order)
+{
+	gs_hvo_forget_parked(pfn, order);
+}
+
+/*
+ * A parked page taken again: what prep_compound_page() and a successful HVO
+ * leave, as on a fresh page, with none of the host's work (its tail
+ * vmemmap was given back when it was first optimized, and still is).
+ */
+static struct folio *unpark(unsigned long pfn, unsigned int order)
+{
+	struct folio *folio;
+
+	memset(pfn_to_page(pfn), 0, HUGETLB_VMEMMAP_RESERVE_PAGES * sizeof(struct page));
+	folio = gs_folio_init(pfn, order, 1UL << PG_hugetlb, HUGETLB_VMEMMAP_RESERVE_PAGES);
+	gs_hvo_unpark(folio);
+	return folio;
+}
+
+/*
+ * A parked page may stand in for a fresh one only where nothing could tell
+ * them apart: HVO on (it was optimized) and no fault injection armed or
+ * counting (the host's allocation and HVO's sites would be asked).
+ */
+static bool may_unpark(void)
+{
+	return gs_hvo_enabled() && !gs_inject_active();
+}
 
 static struct folio *host_alloc_fresh_node(void *ctx, unsigned int order, int nid, gfp_t gfp)
 {
 	struct gs_hugetlb_host *host = ctx;
+	bool parked = false;
 	enum gs_backing got;
 	struct folio *folio;
 	unsigned long pfn;
 
 	if (order >= ARRAY_SIZE(host->pages) ||
-	    gs_physmem_alloc_huge_node(order, nid, (enum gs_backing)host->backing, gfp, &pfn, &got))
+	    gs_physmem_alloc_huge_parked(order, nid, (enum gs_backing)host->backing, gfp, &pfn,
+					 &got, may_unpark() ? &parked : NULL))
 		return NULL;
+	if (parked) {
+		folio = unpark(pfn, order);
+		host->pages[order]++;
+		host->last_backing = got;
+		return folio;
+	}
 	/*
 	 * Write only the first vmemmap page's tails: HVO drops the rest. Where
 	 * HVO is off or fails, write them all, as prep_compound_page() would.
@@ -42,6 +83,24 @@ static struct folio *host_alloc_fresh(void *ctx, unsigned int order, gfp_t gfp)
 	return host_alloc_fresh_node(ctx, order, NUMA_NO_NODE, gfp);
 }
 
+/*
+ * A persistent runner's clean page (gs_physmem_park_huge()): kept with its
+ * tail vmemmap given back, for the next input's pool. A page memory failure
+ * touched never is.
+ */
+static int park(struct folio *folio)
+{
+	unsigned long pfn = folio_pfn(folio);
+
+	if (folio_test_hwpoison(folio) || !gs_hvo_parkable(folio) ||
+	    gs_physmem_park_huge(pfn, folio_order(folio)))
+		return -EBUSY;
+	gs_hvo_park(folio);
+	gs_physmem_set_parked_release(release_parked);
+	hugetlb_meta_forget(pfn);
+	return 0;
+}
+
 static int host_free_fresh(void *ctx, struct folio *folio)
 {
 	struct gs_hugetlb_host *host = ctx;
@@ -51,6 +110,10 @@ static int host_free_fresh(void *ctx, struct folio *folio)
 
 	if (WARN_ON_ONCE(folio_ref_count(folio)))
 		return -EBUSY;
+	if (!park(folio)) {
+		host->pages[order]--;
+		return 0;
+	}
 	/* The buddy allocator needs every struct page back: undo HVO first; it can fail. */
 	err = hugetlb_vmemmap_restore_for_free(folio);
 	if (err)

@@ -718,6 +718,60 @@ void hugetlb_vmemmap_release(unsigned long pfn, unsigned int order)
 	}
 }
 
+/* Nothing but the optimization itself: no restored page, no preallocation. */
+static bool parkable(unsigned long pfn, unsigned long n)
+{
+	if (reserved[pfn >> CHUNK_SHIFT].staging)
+		return false;
+	for (unsigned long v = vpage(pfn, 0); v <= vpage(pfn, n); v++)
+		if (test_restored(v))
+			return false;
+	return true;
+}
+
+bool gs_hvo_parkable(const struct folio *folio)
+{
+	unsigned int order = folio_order(folio);
+	unsigned long n = hugetlb_vmemmap_optimizable_pages(order);
+
+	return hvo_on && n && restored_bits && folio_test_hugetlb_vmemmap_optimized(folio) &&
+	       parkable(folio_pfn(folio), n);
+}
+
+void gs_hvo_park(struct folio *folio)
+{
+	unsigned long n = hugetlb_vmemmap_optimizable_pages(folio_order(folio));
+
+	/* As hugetlb_vmemmap_release(): not "saved" while the page is not in use. */
+	stats.freed_pages -= n;
+	gs_metrics_vmemmap_add((long long)(n * PAGE_SIZE));
+}
+
+void gs_hvo_unpark(struct folio *folio)
+{
+	unsigned int order = folio_order(folio);
+	unsigned long pfn = folio_pfn(folio), n = hugetlb_vmemmap_optimizable_pages(order);
+
+	/* The optimization's charge and count, as a fresh page's; its tails are given back already. */
+	WARN_ON(!gs_charge(GS_SITE_HVO_OPTIMIZE, PAGE_SIZE, GFP_KERNEL));
+	gs_uncharge(GS_SITE_HVO_OPTIMIZE, PAGE_SIZE);
+	folio_set_hugetlb_vmemmap_optimized(folio);
+	count_freed(n, 0);
+	stats.optimizations++;
+	gs_trace("hvo.optimize", GS_TF_X("pfn", pfn), GS_TF_U("order", order),
+		 GS_TF_U("pages_freed", n));
+}
+
+void gs_hvo_forget_parked(unsigned long pfn, unsigned int order)
+{
+	unsigned long n = hugetlb_vmemmap_optimizable_pages(order);
+
+	if (!freed_bits || !n)
+		return;
+	/* The tails read zero (given back): usable again, as never-used struct pages. */
+	undrop_vmemmap(vpage(pfn, 1), n);
+}
+
 void gs_hvo_stats(struct gs_hvo_stats *out)
 {
 	*out = stats;

@@ -55,6 +55,17 @@ static struct gs_physmem_stats stats;
 static int backing_override = -1; /* enum gs_backing every allocation gets, -1: as asked */
 static bool keep_vmemmap;	  /* freed 2 MiB pages zero their struct pages in place */
 
+/*
+ * Parked 2 MiB pages (gs_physmem_park_huge()): free in every count, their
+ * chunk entries and struct pages kept, at or above next_pfn in ascending
+ * order, where a fresh layout would hand them out next.
+ */
+#define PARKED_MAX 64
+static unsigned long parked[PARKED_MAX];
+static unsigned int nr_parked;
+static gs_physmem_parked_fn parked_release;
+static bool parking; /* gs_physmem_set_parking(): frees may park */
+
 static void *reserve(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -385,8 +396,32 @@ int gs_physmem_alloc_huge(unsigned int order, enum gs_backing want, gfp_t gfp, u
 	return gs_physmem_alloc_huge_node(order, NUMA_NO_NODE, want, gfp, pfn, got);
 }
 
+/*
+ * The parked page a fresh layout would hand out now for 2^@order pfns, or 0:
+ * the next bump pfn, with no freed range of that order to take first.
+ */
+static unsigned long parked_next(unsigned int order, enum gs_backing want)
+{
+	if (!nr_parked || order != MIN_ORDER || want != GS_BACKING_NONE || free_ranges[order] ||
+	    parked[0] != ALIGN(next_pfn, 1UL << order))
+		return 0;
+	return parked[0];
+}
+
+static void take_parked(unsigned long pfn)
+{
+	memmove(parked, parked + 1, --nr_parked * sizeof(parked[0]));
+	next_pfn = pfn + (1UL << MIN_ORDER);
+}
+
 int gs_physmem_alloc_huge_node(unsigned int order, int nid, enum gs_backing want, gfp_t gfp,
 			       unsigned long *pfn, enum gs_backing *got)
+{
+	return gs_physmem_alloc_huge_parked(order, nid, want, gfp, pfn, got, NULL);
+}
+
+int gs_physmem_alloc_huge_parked(unsigned int order, int nid, enum gs_backing want, gfp_t gfp,
+				 unsigned long *pfn, enum gs_backing *got, bool *was_parked)
 {
 	size_t len = PAGE_SIZE << order;
 	enum gs_backing b;
@@ -408,6 +443,17 @@ int gs_physmem_alloc_huge_node(unsigned int order, int nid, enum gs_backing want
 		return -ENOMEM;
 	if (!gs_charge(GS_SITE_PHYSMEM_HUGE, len, gfp))
 		return -ENOMEM;
+	p = was_parked ? parked_next(order, want) : 0;
+	if (was_parked)
+		*was_parked = p != 0;
+	if (p) {
+		take_parked(p);
+		b = GS_BACKING_NONE;
+		data = NULL;
+		goto taken;
+	}
+	/* Any other allocation finds the layout a fresh process has: no page parked above. */
+	gs_physmem_release_parked();
 	p = take_pfns(order);
 	data = p ? get_data(order, p, want, &b) : NULL;
 	if (!p || (!data && b != GS_BACKING_NONE)) {
@@ -416,6 +462,7 @@ int gs_physmem_alloc_huge_node(unsigned int order, int nid, enum gs_backing want
 		gs_uncharge(GS_SITE_PHYSMEM_HUGE, len);
 		return -ENOMEM;
 	}
+taken:
 	set_chunks(p, order, data, b, nid);
 	stats.huge_pages[b]++;
 	stats.data_bytes += data ? len : 0;
@@ -529,6 +576,82 @@ static void release_kept_data(void)
 static void free_huge(unsigned long pfn, unsigned int order, bool resident,
 		      const unsigned long *dirty);
 
+/* A huge page no longer counts as in use. */
+static void uncount_huge(enum gs_backing b, bool data, unsigned int order, int nid)
+{
+	unsigned long nr = 1UL << order;
+
+	stats.huge_pages[b]--;
+	stats.data_bytes -= data ? PAGE_SIZE << order : 0;
+	stats.pfns_in_use -= nr;
+	gs_numa_charge(nid, -(long)nr);
+	gs_metrics_vmemmap_add(-(long long)(nr * sizeof(struct page)));
+	gs_uncharge(GS_SITE_PHYSMEM_HUGE, PAGE_SIZE << order);
+}
+
+int gs_physmem_park_huge(unsigned long pfn, unsigned int order)
+{
+	unsigned int i;
+
+	if (!keep_vmemmap || !parking || order != MIN_ORDER || nr_parked == PARKED_MAX ||
+	    !pfn_valid(pfn) || gs_pfn_backing(pfn) != GS_BACKING_NONE ||
+	    !IS_ALIGNED(pfn, 1UL << order))
+		return -EBUSY;
+	for (i = nr_parked; i && parked[i - 1] > pfn; i--)
+		parked[i] = parked[i - 1];
+	parked[i] = pfn;
+	nr_parked++;
+	uncount_huge(GS_BACKING_NONE, false, order, gs_pfn_to_nid(pfn));
+	return 0;
+}
+
+void gs_physmem_set_parked_release(gs_physmem_parked_fn fn)
+{
+	parked_release = fn;
+}
+
+bool gs_physmem_set_parking(bool on)
+{
+	bool old = parking;
+
+	parking = on;
+	return old;
+}
+
+/*
+ * The chunk and struct pages as never used. At or above next_pfn the page
+ * was never handed out in this layout; below it, it is a freed range, as
+ * gs_physmem_free_huge() would have left it.
+ */
+static void drop_parked(unsigned long pfn)
+{
+	uint8_t *vm;
+	size_t len;
+
+	if (parked_release)
+		parked_release(pfn, MIN_ORDER);
+	clear_chunks(pfn, MIN_ORDER);
+	vmemmap_span(pfn, 1UL << MIN_ORDER, &vm, &len);
+	WARN_ON(madvise(vm, len, MADV_DONTNEED));
+	VALGRIND_MAKE_MEM_DEFINED(vm, len);
+	if (pfn < next_pfn)
+		put_pfns(pfn, MIN_ORDER);
+}
+
+unsigned int gs_physmem_release_parked(void)
+{
+	unsigned int n = nr_parked;
+
+	while (nr_parked)
+		drop_parked(parked[--nr_parked]);
+	return n;
+}
+
+unsigned int gs_physmem_nr_parked(void)
+{
+	return nr_parked;
+}
+
 /* The struct pages of the pages handed out: the others were never written. */
 static void zero_dirty_pages(unsigned long pfn, const unsigned long *dirty)
 {
@@ -573,12 +696,7 @@ static void free_huge(unsigned long pfn, unsigned int order, bool resident,
 		WARN_ON(madvise(vm, len, MADV_DONTNEED));
 	VALGRIND_MAKE_MEM_DEFINED(vm, len); /* zero again, and usable by the next owner */
 	put_pfns(pfn, order);
-	stats.huge_pages[b]--;
-	stats.data_bytes -= data ? PAGE_SIZE << order : 0;
-	stats.pfns_in_use -= nr;
-	gs_numa_charge(nid, -(long)nr);
-	gs_metrics_vmemmap_add(-(long long)(nr * sizeof(struct page)));
-	gs_uncharge(GS_SITE_PHYSMEM_HUGE, PAGE_SIZE << order);
+	uncount_huge(b, data != NULL, order, nid);
 }
 
 size_t gs_vmemmap_resident(unsigned long pfn, unsigned long nr)
@@ -611,15 +729,20 @@ bool gs_physmem_keep_vmemmap(bool keep)
 	bool old = keep_vmemmap;
 
 	keep_vmemmap = keep;
-	if (!keep)
+	if (!keep) {
 		release_kept_data();
+		gs_physmem_release_parked();
+	}
 	return old;
 }
 
 int gs_physmem_reset_layout(void)
 {
-	if (stats.pfns_in_use)
+	if (stats.pfns_in_use) {
+		/* The pages parked below next_pfn would be lost to this layout's free lists. */
+		gs_physmem_release_parked();
 		return -EBUSY;
+	}
 	/* The free lists live in the ranges' first struct pages: zero them as never used. */
 	for (unsigned int order = 0; order <= MAX_ORDER; order++) {
 		while (free_ranges[order]) {

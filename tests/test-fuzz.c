@@ -8,7 +8,9 @@
  * and `strict off` lets a generated line fail without failing the run. The
  * operations an execution builds straight from the bytes (gs_fuzz_exec())
  * are the ones the parser makes of the text, with the same results, state
- * and signature (test_direct_equals_text).
+ * and signature (test_direct_equals_text). A pool kept from one input to
+ * the next is one a fresh simulator would have made (test_reused_pool_equals_fresh,
+ * test_dirty_pool_rebuilt).
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -20,6 +22,7 @@
 #include <glib/gstdio.h>
 #include <gmemsim/fuzz.h>
 #include <gmemsim/inject.h>
+#include <gmemsim/physmem.h>
 #include <gmemsim/rng.h>
 #include <gmemsim/scenario.h>
 #include <gmemsim/warn.h>
@@ -307,6 +310,256 @@ START_TEST(test_direct_equals_text)
 }
 END_TEST
 
+/* A pipe carries the reference's work: lengths first, then the bytes. */
+static void write_all(int fd, const void *p, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, (const char *)p + off, len - off);
+
+		ck_assert_int_gt(n, 0);
+		off += (size_t)n;
+	}
+}
+
+static bool read_all(int fd, void *p, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t n = read(fd, (char *)p + off, len - off);
+
+		if (n <= 0)
+			return false;
+		off += (size_t)n;
+	}
+	return true;
+}
+
+static const char *const pool_plants[][2] = {{"skip-zero", NULL}, {"stale-attribute", NULL}};
+
+/* Input @i's decoding options: checks, plants, as in test_direct_equals_text. */
+static struct gs_fuzz_decode_opts pool_opts(uint32_t i)
+{
+	struct gs_fuzz_decode_opts d = {0};
+
+	if (i % 4 == 1)
+		d.check_every = 1 + i % 7;
+	if (i % 8 == 3)
+		d.plant = pool_plants[(i / 8) % G_N_ELEMENTS(pool_plants)];
+	return d;
+}
+
+/*
+ * Input @i of @len bytes run as gs_fuzz_exec() runs it, recorded
+ * (run_recorded()) into @out, then its signature into @sig: returns whether
+ * it failed.
+ */
+static bool run_pool_input(uint32_t i, const uint8_t *buf, size_t len, GString *out, char *sig,
+			   size_t siglen, GArray *ops)
+{
+	struct gs_fuzz_decode_opts d = pool_opts(i);
+	int nr = gs_fuzz_build_ops(buf, len, &d, "fuzz.gms", ops);
+	bool failed;
+
+	ck_assert_int_gt(nr, 0);
+	failed = run_recorded((const struct gs_op *)(void *)ops->data, (size_t)nr, out);
+	ck_assert_int_eq(gs_fuzz_exec(buf, len, &d, sig, siglen), failed);
+	return failed;
+}
+
+/*
+ * The reference: a process that never runs an input on a kept pool (every
+ * parked page let go before each run), so that no count a kept pool could
+ * get wrong carries from one input to the next. Reads inputs from @in until
+ * its end, answers each on @out: failed, the record, the signature.
+ */
+static void fresh_reference(int in, int out)
+{
+	static uint8_t buf[INPUT_MAX];
+	GArray *ops = g_array_new(FALSE, TRUE, sizeof(struct gs_op));
+	uint32_t hdr[2];
+
+	while (read_all(in, hdr, sizeof(hdr)) && hdr[1] <= INPUT_MAX && read_all(in, buf, hdr[1])) {
+		char sig[GS_REDUCE_SIG_LEN] = "";
+		GString *rec = g_string_new(NULL);
+		uint32_t res[3];
+
+		gs_physmem_release_parked();
+		res[0] = run_pool_input(hdr[0], buf, hdr[1], rec, sig, sizeof(sig), ops);
+		gs_physmem_release_parked();
+		res[1] = (uint32_t)rec->len;
+		res[2] = (uint32_t)strlen(sig);
+		write_all(out, res, sizeof(res));
+		write_all(out, rec->str, rec->len);
+		write_all(out, sig, res[2]);
+		g_string_free(rec, TRUE);
+	}
+	g_array_free(ops, TRUE);
+	_exit(0);
+}
+
+/*
+ * The pool kept across inputs (docs/FUZZING.md, "The pool kept across
+ * inputs"): 2 MiB inputs from a fixed seed, each run on the pool the
+ * previous input left parked, give the same per-line results, the same state
+ * after the last line (pfns, pool and HVO counters), the same end and the
+ * same signature as in a process that builds every pool from scratch.
+ */
+START_TEST(test_reused_pool_equals_fresh)
+{
+	static uint8_t buf[INPUT_MAX];
+	GArray *ops = g_array_new(FALSE, TRUE, sizeof(struct gs_op));
+	unsigned int n = (unsigned int)gs_test_scale(300), reused = 0, failing = 0;
+	int to_ref[2], from_ref[2], status;
+	struct gs_rng rng;
+	pid_t ref;
+
+	ck_assert_int_eq(pipe(to_ref), 0);
+	ck_assert_int_eq(pipe(from_ref), 0);
+	ref = fork();
+	ck_assert_int_ge(ref, 0);
+	if (!ref) {
+		close(to_ref[1]);
+		close(from_ref[0]);
+		fresh_reference(to_ref[0], from_ref[1]);
+	}
+	close(to_ref[0]);
+	close(from_ref[1]);
+	gs_rng_seed(&rng, gs_test_seed() + 15);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t hdr[2] = {i, GS_FUZZ_HEADER +
+					      (16 + gs_rng_below(&rng, 64)) * GS_FUZZ_OP_SIZE};
+		char sig[GS_REDUCE_SIG_LEN] = "", ref_sig[GS_REDUCE_SIG_LEN] = "";
+		GString *kept = g_string_new(NULL);
+		uint32_t res[3];
+		char *ref_rec;
+		bool failed;
+
+		for (size_t k = 0; k < hdr[1]; k++)
+			buf[k] = (uint8_t)gs_rng_next(&rng);
+		gs_fuzz_header_set(buf, GS_FUZZ_2M, -1);
+		write_all(to_ref[1], hdr, sizeof(hdr));
+		write_all(to_ref[1], buf, hdr[1]);
+		reused += gs_physmem_nr_parked() > 0;
+		failed = run_pool_input(i, buf, hdr[1], kept, sig, sizeof(sig), ops);
+		ck_assert(read_all(from_ref[0], res, sizeof(res)));
+		ck_assert_uint_lt(res[2], sizeof(ref_sig));
+		ref_rec = g_malloc(res[1] + 1);
+		ck_assert(read_all(from_ref[0], ref_rec, res[1]) &&
+			  read_all(from_ref[0], ref_sig, res[2]));
+		ref_rec[res[1]] = '\0';
+		ck_assert_int_eq(failed, res[0]);
+		if (strcmp(kept->str, ref_rec))
+			fprintf(stderr, "--- kept ---\n%s\n--- fresh ---\n%s\n", kept->str,
+				ref_rec);
+		ck_assert_msg(!strcmp(kept->str, ref_rec),
+			      "input %u: the kept pool's run and the fresh one differ (on stderr)",
+			      i);
+		ck_assert_str_eq(sig, ref_sig);
+		failing += failed;
+		g_free(ref_rec);
+		g_string_free(kept, TRUE);
+	}
+	close(to_ref[1]);
+	ck_assert_int_eq(waitpid(ref, &status, 0), ref);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(from_ref[0]);
+	printf("reused-pool-equals-fresh: %u inputs, %u on a kept pool, %u failing\n", n, reused,
+	       failing);
+	/* Most inputs leave their pool clean: the comparison is of kept pools. */
+	ck_assert_uint_gt(reused, n / 4);
+	gs_physmem_release_parked();
+	g_array_free(ops, TRUE);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+static const char pool_prog[] = "hugetlb pool size=2M nr=4\n"
+				"vm vm0 type=sw_protected\n"
+				"gmem f0 vm=vm0 size=4M flags=mmap|hugetlb page=2M\n"
+				"falloc f0 off=0 len=4M\n";
+
+/*
+ * @text run as gs_fuzz_run() runs it, with a WARN of its own after the last
+ * line if @warn; *@parked: pages still parked after its first line.
+ */
+static int run_persistent(const char *text, bool warn, unsigned int *parked)
+{
+	FILE *null = fopen("/dev/null", "w");
+	struct gs_scenario_opts o = {.oracle = true, .persistent = true, .quiet = true};
+	struct gs_script *script;
+	enum gs_warn_mode mode = gs_warn_set_mode(GS_WARN_QUIET);
+	uint64_t live[GS_MAX_SITES];
+	struct gs_scenario *s;
+	int status = GS_EXIT_OK;
+
+	ck_assert_ptr_nonnull(null);
+	o.out = o.err = null;
+	s = gs_scenario_new(&o); /* the verbs, before the parse */
+	script = gs_script_parse("pool.gms", text, strlen(text), stderr);
+	ck_assert_ptr_nonnull(script);
+	gs_scenario_begin_run(s, "pool.gms", live);
+	for (guint i = 0; i < script->ops->len && status == GS_EXIT_OK; i++) {
+		status = gs_scenario_run_op(s, &g_array_index(script->ops, struct gs_op, i));
+		if (!i)
+			*parked = gs_physmem_nr_parked();
+	}
+	if (warn)
+		WARN(1, "a WARN in the input");
+	status = gs_scenario_end_run(s, status, live);
+	gs_scenario_free(s);
+	gs_script_free(script);
+	gs_warn_set_mode(mode);
+	fclose(null);
+	return status;
+}
+
+/*
+ * A clean input leaves its pool's pages parked, in pfn order; one that
+ * poisoned a page or WARNed leaves none (the next pool is built from
+ * scratch), and the next input's pool takes parked pages in that order.
+ */
+START_TEST(test_dirty_pool_rebuilt)
+{
+	gchar *poison = g_strconcat(pool_prog, "poison f0 off=2M\nclose f0\n", NULL);
+	/* As the fuzz drivers do: one runner's end keeps the memory for the next. */
+	bool keep = gs_physmem_keep_vmemmap(true);
+	unsigned int left;
+
+	gs_physmem_release_parked();
+	ck_assert_int_eq(run_persistent(pool_prog, false, &left), GS_EXIT_OK);
+	ck_assert_uint_eq(left, 0);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 4);
+	/* The next pool (its first line) takes every parked page, and parks them again. */
+	ck_assert_int_eq(run_persistent(pool_prog, false, &left), GS_EXIT_OK);
+	ck_assert_uint_eq(left, 0);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 4);
+	run_persistent(poison, false, &left);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 0);
+	ck_assert_int_eq(run_persistent(pool_prog, false, &left), GS_EXIT_OK);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 4);
+	ck_assert_int_ne(run_persistent(pool_prog, true, &left), GS_EXIT_OK);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 0);
+	/* Not a persistent runner: nothing is parked. */
+	ck_assert_int_eq(run_as_scenario(pool_prog), GS_EXIT_OK);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 0);
+	/* A smaller pool takes the first two; any other allocation lets the rest go. */
+	ck_assert_int_eq(run_persistent(pool_prog, false, &left), GS_EXIT_OK);
+	ck_assert_int_eq(run_persistent("hugetlb pool size=2M nr=2\n"
+					"hugetlb pool size=1G nr=1\n",
+					false, &left),
+			 GS_EXIT_OK);
+	ck_assert_uint_eq(left, 2);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 2);
+	ck_assert_int_eq(run_persistent(pool_prog, false, &left), GS_EXIT_OK);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 4);
+	/* The runner's end lets them go. */
+	gs_physmem_keep_vmemmap(false);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 0);
+	gs_physmem_keep_vmemmap(keep);
+	g_free(poison);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
 /* A crash dump's program is the text, byte for byte (gs_fuzz_write_built()). */
 START_TEST(test_write_built)
 {
@@ -515,6 +768,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_decode_any_bytes);
 	tcase_add_test(tc, test_decode_print_run);
 	tcase_add_test(tc, test_direct_equals_text);
+	tcase_add_test(tc, test_reused_pool_equals_fresh);
+	tcase_add_test(tc, test_dirty_pool_rebuilt);
 	tcase_add_test(tc, test_write_built);
 	tcase_add_test(tc, test_decode_bounds);
 	tcase_add_test(tc, test_strict_off);

@@ -227,6 +227,47 @@ GS_API unsigned long gs_hvo_spare_pages(void);
 GS_API void hugetlb_vmemmap_release(unsigned long pfn, unsigned int order);
 
 /**
+ * gs_hvo_parkable() - whether gs_hvo_park() may keep a huge page's vmemmap
+ * @folio: a whole huge folio going back to the host
+ *
+ * Context: any.
+ * Return: true when HVO is on and the folio is optimized, with no restored
+ * vmemmap page and no preallocation (those are released as usual).
+ */
+GS_API bool gs_hvo_parkable(const struct folio *folio);
+
+/**
+ * gs_hvo_park() - keep an optimized huge page's vmemmap as it is while the page is parked
+ * @folio: a folio gs_hvo_parkable() accepts, parked (gs_physmem_park_huge())
+ *
+ * Its tail vmemmap stays given back, and stops counting as saved (as
+ * hugetlb_vmemmap_release() would have it), so that gs_hvo_unpark() makes
+ * it an optimized fresh page without a host call.
+ *
+ * Context: any.
+ */
+GS_API void gs_hvo_park(struct folio *folio);
+
+/**
+ * gs_hvo_unpark() - a parked page handed out again: optimized, as a fresh page is
+ * @folio: the page, its head and first vmemmap page initialized again
+ *
+ * The charge, counts and trace of hugetlb_vmemmap_optimize_folio().
+ *
+ * Context: process context; no fault injection armed.
+ */
+GS_API void gs_hvo_unpark(struct folio *folio);
+
+/**
+ * gs_hvo_forget_parked() - a parked page goes back to the host after all
+ * @pfn: its first pfn
+ * @order: its order
+ *
+ * Context: any.
+ */
+GS_API void gs_hvo_forget_parked(unsigned long pfn, unsigned int order);
+
+/**
  * struct gs_hvo_stats - HVO counters
  * @freed_pages: vmemmap pages currently given back by HVO (bytes saved = x 4096)
  * @restored_pages: vmemmap pages currently held because a restore allocated them

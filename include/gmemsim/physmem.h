@@ -189,6 +189,86 @@ GS_API int gs_physmem_alloc_huge_node(unsigned int order, int nid, enum gs_backi
 				      unsigned long *pfn, enum gs_backing *got);
 
 /**
+ * gs_physmem_alloc_huge_parked() - gs_physmem_alloc_huge_node(), taking a parked page where one fits
+ * @order: as gs_physmem_alloc_huge_node()
+ * @nid: as gs_physmem_alloc_huge_node()
+ * @want: as gs_physmem_alloc_huge_node()
+ * @gfp: as gs_physmem_alloc_huge_node()
+ * @pfn: as gs_physmem_alloc_huge_node()
+ * @got: as gs_physmem_alloc_huge_node()
+ * @was_parked: set to true when the page is a parked one (gs_physmem_park_huge()):
+ *	its chunk and struct pages are as they were parked, and the caller
+ *	makes it what a fresh page would be; NULL: never take one
+ *
+ * A parked page is taken only where a fresh layout would hand out the same
+ * pfns (the next 2 MiB metadata-only page, the parked ones being the next
+ * ones up); the checks, counts and charges are those of a fresh page. Any
+ * other allocation releases every parked page first
+ * (gs_physmem_release_parked()), so that it sees a fresh layout.
+ *
+ * Context: process context (may sleep).
+ * Return: as gs_physmem_alloc_huge_node().
+ */
+GS_API int gs_physmem_alloc_huge_parked(unsigned int order, int nid, enum gs_backing want,
+					gfp_t gfp, unsigned long *pfn, enum gs_backing *got,
+					bool *was_parked);
+
+/**
+ * gs_physmem_park_huge() - free a 2 MiB page but keep it for the next input
+ * @pfn: its first pfn
+ * @order: its order (only 2 MiB pages are parked)
+ *
+ * For persistent runners (gs_physmem_keep_vmemmap()): the page counts as
+ * free everywhere (pages in use, the node, the site, the metrics) but keeps
+ * its chunk and struct pages, so that the next input's allocation of the
+ * same pfns (gs_physmem_alloc_huge_parked()) does no host call. What a
+ * parked page held above the physmem layer (HVO) is the caller's to keep
+ * consistent; gs_physmem_set_parked_release() says how it is let go.
+ *
+ * Context: any.
+ * Return: 0, or -EBUSY (not a persistent runner's pool teardown
+ * (gs_physmem_set_parking()), not a metadata-only 2 MiB page, or no room):
+ * the caller frees it as usual.
+ */
+GS_API int gs_physmem_park_huge(unsigned long pfn, unsigned int order);
+
+/**
+ * gs_physmem_release_parked() - let every parked page go
+ *
+ * Each goes back as if it had never been handed out (no freed range left
+ * behind), after the release callback has let go of what the layers above
+ * kept of it.
+ *
+ * Context: any.
+ * Return: how many pages were parked.
+ */
+GS_API unsigned int gs_physmem_release_parked(void);
+
+/**
+ * gs_physmem_set_parking() - let frees park pages (gs_physmem_park_huge())
+ * @on: true while a pool is torn down at the end of a persistent runner's
+ *	input, and only then: a page parked in the middle of an input would
+ *	not be where a fresh layout's next allocation looks for it
+ *
+ * Context: any.
+ * Return: the previous setting.
+ */
+GS_API bool gs_physmem_set_parking(bool on);
+
+/** gs_physmem_nr_parked() - 2 MiB pages parked now */
+GS_API unsigned int gs_physmem_nr_parked(void);
+
+typedef void (*gs_physmem_parked_fn)(unsigned long pfn, unsigned int order);
+
+/**
+ * gs_physmem_set_parked_release() - what a parked page's release calls first
+ * @fn: called with the page's pfn and order before its struct pages go
+ *
+ * Context: any.
+ */
+GS_API void gs_physmem_set_parked_release(gs_physmem_parked_fn fn);
+
+/**
  * gs_physmem_keep_vmemmap() - zero the struct pages of freed 2 MiB pages in place
  * @keep: true: a 2 MiB page freed with gs_physmem_free_huge_resident()
  *	keeps its vmemmap in the host and zeroes it (no madvise, no fault
@@ -211,6 +291,9 @@ GS_API bool gs_physmem_keep_vmemmap(bool keep);
  * When nothing is allocated, forget which ranges were freed in which order:
  * the next allocations get the pfns a process that never allocated gets,
  * so a persistent runner's input sees the layout a fresh process sees.
+ * Parked pages (gs_physmem_park_huge()) count as free; they are kept, and
+ * handed out where a fresh layout hands out their pfns. Otherwise
+ * (-EBUSY) they are released to the free lists.
  *
  * Context: any.
  * Return: 0, or -EBUSY while any huge page is in use (nothing changes).

@@ -368,9 +368,12 @@ GS_API void gs_scenario_init(void);
  *              instead of giving them back and faulting them in again, and
  *              each run starts from the pfn layout and inode numbers of a
  *              fresh process (when nothing is allocated at its start) and
- *              trace sequence 0. Teardown, leak and WARN checks run after
- *              every input as without it. docs/PERFORMANCE.md, "Fuzzing
- *              throughput"
+ *              trace sequence 0; a 2 MiB pool's clean pages are kept
+ *              (parked) for the next input's pool, which takes them where
+ *              a fresh process would get the same pfns (docs/FUZZING.md,
+ *              "The pool kept across inputs"). Teardown, leak and WARN
+ *              checks run after every input as without it.
+ *              docs/PERFORMANCE.md, "Fuzzing throughput"
  * @metadata_only: the machine keeps no page data during each run (`machine
  *                 backing=none` until a `machine` line says otherwise): reads
  *                 see zeros and the oracle predicts no content; nothing is
@@ -655,6 +658,9 @@ GS_API FILE *gs_scenario_out(struct gs_scenario *s);
 
 /** gs_scenario_quiet() - true when verbs should print nothing */
 GS_API bool gs_scenario_quiet(struct gs_scenario *s);
+
+/** gs_scenario_persistent() - true for a runner of many inputs (gs_scenario_opts.persistent) */
+GS_API bool gs_scenario_persistent(const struct gs_scenario *s);
 
 /**
  * gs_scenario_output_wanted() - whether anything will read an output of @op beyond its answer

@@ -27,6 +27,7 @@
 #include <gmemsim/hvo.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/scenario.h>
+#include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
 
 #define SZ_2M (2UL << 20)
@@ -154,7 +155,9 @@ static void set_pool_fields(struct gs_result *res, const struct hstate *h)
 
 struct vpool {
 	struct hstate *h;
-	long manual_resv; /* taken by `hugetlb reserve`, given back at teardown */
+	long manual_resv;    /* taken by `hugetlb reserve`, given back at teardown */
+	unsigned long warns; /* gs_warn_count() when the pool was made */
+	bool persistent;     /* its runner's: the pages may be parked at the end */
 };
 
 static unsigned int nr_vpools;
@@ -173,19 +176,36 @@ static void drain_kept_surplus(struct hstate *h)
 		hugetlb_acct_memory(h, -n, true);
 }
 
+/*
+ * A persistent runner parks the pool's clean 2 MiB pages as they go back
+ * (gs_physmem_park_huge()) for the next input's pool to take, in the same
+ * order, with no host call. A run that poisoned pages, kept any in the
+ * pool or WARNed leaves nothing parked: the next pool is built from scratch.
+ */
+static void vpool_unpark_if_dirty(const struct vpool *p, bool poisoned)
+{
+	if (poisoned || hugetlb_nr_hwpoison() || p->h->nr_huge_pages || gs_warn_count() != p->warns)
+		gs_physmem_release_parked();
+}
+
 static void vpool_destroy(void *obj)
 {
 	struct vpool *p = obj;
+	bool poisoned, parking;
 
 	/* The kernel's worker would have run by now: split pages all freed go back first. */
 	hugetlb_restructuring_run_deferred();
 	if (p->manual_resv > 0)
 		hugetlb_acct_memory(p->h, -p->manual_resv, true);
 	/* Pages memory failure took go back to the host with the machine. */
-	hugetlb_unpoison_all();
+	poisoned = hugetlb_unpoison_all() != 0;
 	hugetlb_set_overcommit(p->h, 0);
+	/* A trace would show the host's part of the teardown that parking skips. */
+	parking = gs_physmem_set_parking(p->persistent && !gs_trace_nr_sinks);
 	set_max_huge_pages(p->h, 0);
 	drain_kept_surplus(p->h);
+	gs_physmem_set_parking(parking);
+	vpool_unpark_if_dirty(p, poisoned);
 	verbs_host.limit[hstate_index(p->h)] = ULONG_MAX;
 	if (!--nr_vpools && hugetlb_backend() == &verbs_backend)
 		WARN_ON(hugetlb_set_backend(NULL));
@@ -230,6 +250,8 @@ static struct vpool *vpool_get(struct gs_scenario *s, struct hstate *h)
 	}
 	p = g_new0(struct vpool, 1);
 	p->h = h;
+	p->warns = gs_warn_count();
+	p->persistent = gs_scenario_persistent(s);
 	gs_scenario_obj_add(s, name, &vpool_type, p);
 	nr_vpools++;
 	return p;

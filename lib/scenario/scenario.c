@@ -135,6 +135,11 @@ bool gs_scenario_quiet(struct gs_scenario *s)
 	return s->opts.quiet;
 }
 
+bool gs_scenario_persistent(const struct gs_scenario *s)
+{
+	return s->opts.persistent;
+}
+
 bool gs_scenario_output_wanted(struct gs_scenario *s, const struct gs_op *op)
 {
 	return !s->opts.quiet || s->opts.verbose ||
