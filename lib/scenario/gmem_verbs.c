@@ -957,6 +957,22 @@ static uint64_t map_end(const struct gmem_obj *g)
 	return ALIGN(g->map_len, PAGE_SIZE);
 }
 
+/*
+ * Whether the kernel takes [map + @off, + @len) as a range at all. An
+ * unaligned start, an empty length, or one that wraps when rounded up or
+ * passes @top is refused (EINVAL) before any mapping is looked at, so such a
+ * range goes to the system call as given instead of being bounded by the
+ * mapping's: munmap() has TASK_SIZE as its top, madvise() only the wrap.
+ */
+static bool range_taken(const struct gmem_obj *g, uint64_t off, uint64_t len, uint64_t top)
+{
+	uint64_t start = (uintptr_t)g->map + off, alen = ALIGN(len, PAGE_SIZE);
+
+	if ((off & (PAGE_SIZE - 1)) || !alen || start < off || start > top)
+		return false;
+	return alen <= top - start;
+}
+
 /* [@start, @end) is unmapped now: the holes take it in, merged with their neighbours. */
 static void holes_add(struct gmem_obj *g, uint64_t start, uint64_t end)
 {
@@ -1078,16 +1094,16 @@ static const struct gs_key munmap_keys[] = {
 };
 
 /*
- * munmap() of part of the mapping. An unaligned offset or a zero length
- * goes to the system call as given (EINVAL there); otherwise the range is
- * bounded by the mapping's, as nothing of this file is mapped past it.
+ * munmap() of part of the mapping. A range the kernel refuses outright
+ * (range_taken()) goes to the system call as given (EINVAL there); otherwise
+ * it is bounded by the mapping's, as nothing of this file is mapped past it.
  */
 static int munmap_part_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res,
 			   struct gmem_obj *g)
 {
 	uint64_t off = gs_op_u64(op, "off", 0);
 	uint64_t len = gs_op_u64(op, "len", off < map_end(g) ? map_end(g) - off : PAGE_SIZE);
-	bool valid = !(off & (PAGE_SIZE - 1)) && len;
+	bool valid = range_taken(g, off, len, GS_TASK_SIZE);
 
 	if (valid && off >= map_end(g)) {
 		res->ret = 0;
@@ -1152,8 +1168,8 @@ static const struct gs_key madvise_keys[] = {
 };
 
 /*
- * madvise() on part of the mapping. An unaligned offset goes to the system
- * call as given (EINVAL there); otherwise the range is bounded by the
+ * madvise() on part of the mapping. A range the kernel refuses outright
+ * (range_taken()) goes to the system call as given (EINVAL there); otherwise the range is bounded by the
  * mapping's and what lies past it is the kernel's ENOMEM for an unmapped
  * part, after the advice applied to the rest, as madvise_walk_vmas() does.
  */
@@ -1167,7 +1183,7 @@ static int madvise_run(struct gs_scenario *s, const struct gs_op *op, struct gs_
 
 	if (!g)
 		return ret;
-	if (!(off & (PAGE_SIZE - 1)) && len) {
+	if (range_taken(g, off, len, UINT64_MAX)) {
 		if (off >= map_end(g)) {
 			res->ret = -ENOMEM;
 			return 0;

@@ -31,6 +31,10 @@ read g off=24K len=4K                                    => 0 data=0x11 uniform=
 # the kernel's EINVAL before any change: unaligned, empty
 munmap g off=1 len=4K                                    => EINVAL
 munmap g off=4K len=0                                    => EINVAL
+# a length past the top of the address space, or one that wraps when rounded up,
+# is EINVAL too: the range is not bounded by the mapping first
+munmap g off=4K len=18446744073709551615                 => EINVAL
+munmap g off=4K len=4611686018427387904                  => EINVAL
 where g off=4K                                           => 0 node=0
 check
 # MAP_FIXED over part of the tail piece: the same file page mapped anew,
@@ -78,6 +82,9 @@ madvise g off=4K len=4K advice=remove                    => 0
 read g off=4K len=4K                                     => 0 data=0 uniform=1
 madvise g off=4K len=4K advice=collapse                  => EINVAL
 madvise g off=28K len=4K advice=hugepage                 => ENOMEM
+# madvise() only refuses a length that wraps; a huge one is ENOMEM for the hole
+madvise g off=0 len=18446744073709551615 advice=dontneed  => EINVAL
+madvise g off=0 len=4611686018427387904 advice=dontneed   => ENOMEM
 check
 # one munmap() over pieces and holes takes them all; the file maps again
 munmap g off=0 len=32K                                   => 0
