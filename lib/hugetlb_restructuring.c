@@ -429,7 +429,7 @@ int hugetlb_restructuring_can_merge(struct xarray *pages, unsigned long pfn, str
 	for (unsigned long p = m->pfn; p < end;) {
 		struct folio *piece = (struct folio *)pfn_to_page(p);
 
-		if (page_folio(&piece->page) != piece || !folio_test_needs_merge(piece))
+		if (gs_head_pfn_folio(p) != piece || !folio_test_needs_merge(piece))
 			return -EINVAL;
 		if (folio_mapped(piece))
 			return -EBUSY;
@@ -468,11 +468,11 @@ void hugetlb_restructuring_cancel_merge(unsigned long pfn)
 	if (!m)
 		return;
 	end = m->pfn + (1UL << m->order);
-	for (unsigned long q = m->pfn; q < end; q += folio_nr_pages(pfn_folio(q))) {
+	for (unsigned long q = m->pfn; q < end; q += folio_nr_pages(gs_head_pfn_folio(q))) {
 		if (!restored_test(m, q))
 			continue;
 		/* Frees only: the struct pages the restore allocated go back. */
-		hugetlb_vmemmap_cancel_restore(pfn_folio(q));
+		hugetlb_vmemmap_cancel_restore(gs_head_pfn_folio(q));
 		restored_mark(m, q, false);
 	}
 }
@@ -488,7 +488,7 @@ static int prepare_merge(unsigned long pfn, bool nofail)
 	end = m->pfn + (1UL << m->order);
 	for (unsigned long q = m->pfn, nr; q < end; q += nr) {
 		/* Looked up once: the walk visits every piece of a split 1 GiB page. */
-		struct folio *piece = pfn_folio(q);
+		struct folio *piece = gs_head_pfn_folio(q);
 
 		nr = folio_nr_pages(piece);
 		if (!folio_test_hugetlb_vmemmap_optimized(piece))
@@ -523,8 +523,8 @@ static unsigned long unqueue_pieces(unsigned long pfn, unsigned long end, bool r
 {
 	unsigned long n = 0;
 
-	for (unsigned long q = pfn; q < end; q += folio_nr_pages(pfn_folio(q))) {
-		struct folio *piece = pfn_folio(q);
+	for (unsigned long q = pfn; q < end; q += folio_nr_pages(gs_head_pfn_folio(q))) {
+		struct folio *piece = gs_head_pfn_folio(q);
 
 		if (folio_ref_count(piece))
 			continue;
@@ -679,7 +679,7 @@ int hugetlb_restructuring_can_merge_piece(struct xarray *pages, unsigned long pf
 	for (unsigned long p = pfn; p < pfn + (1UL << order);) {
 		struct folio *piece = pfn_folio_raw(p);
 
-		if (page_folio(&piece->page) != piece || !folio_test_needs_merge(piece) ||
+		if (gs_head_pfn_folio(p) != piece || !folio_test_needs_merge(piece) ||
 		    folio_order(piece) >= order || !piece->mapping)
 			return -EINVAL;
 		if (folio_mapped(piece))

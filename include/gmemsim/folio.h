@@ -217,6 +217,22 @@ static inline struct folio *pfn_folio(unsigned long pfn)
 	return page_folio(pfn_to_page(pfn));
 }
 
+/*
+ * pfn_folio() for walks that step from one folio's head to the next (a
+ * split page's pieces): a head answers for itself without the call, which
+ * such a walk makes for every one of a 1 GiB page's 262,144 pieces. Any
+ * other page goes through page_folio(), so the answer is the same.
+ */
+static inline struct folio *gs_head_pfn_folio(unsigned long pfn)
+{
+	struct page *page = pfn_to_page(pfn);
+	unsigned long info = page->compound_info;
+
+	if (info && !(info & GS_PAGE_TAIL))
+		return (struct folio *)page;
+	return page_folio(page);
+}
+
 /** folio_address() - host address of the folio's data, NULL when metadata-only */
 static inline void *folio_address(const struct folio *folio)
 {

@@ -185,9 +185,9 @@ static struct folio *split_page_pieces(struct gmem_inode *inode, pgoff_t base)
 
 	/* One walk along the leaves: a lookup from the root per piece was most of a merge. */
 	xas_for_each (&xas, piece, end - 1) {
+		/* pfn-contiguous: struct pages are one array, so the pointers say it. */
 		if (xas.xa_index != next || !folio_test_needs_merge(piece) ||
-		    (first ? folio_pfn(piece) != folio_pfn(first) + (next - base)
-			   : piece->index != base))
+		    (first ? &piece->page != &first->page + (next - base) : piece->index != base))
 			return NULL;
 		first = first ?: piece;
 		next += folio_nr_pages(piece);
