@@ -561,9 +561,18 @@ raw_hwp_count_slow(struct hwp_window *w, unsigned long pfn, unsigned long nr)
 static __always_inline unsigned long raw_hwp_count(struct hwp_window *w, unsigned long pfn,
 						   unsigned long nr)
 {
+	unsigned long n = 0;
+
 	for (unsigned int l = 0; l < ARRAY_SIZE(hwp_shift); l++)
 		if (pfn >= w->from[l] && pfn + nr <= w->to[l])
 			return 0;
+	/* Inside the 2 MiB window whose few records rec[] holds: count them here. */
+	if (w->rec_ok && pfn >= w->rec_base - 1 &&
+	    pfn + nr <= w->rec_base - 1 + (1UL << hwp_shift[1])) {
+		for (unsigned int i = 0; i < w->nrec; i++)
+			n += w->rec[i] >= pfn && w->rec[i] < pfn + nr;
+		return n;
+	}
 	return raw_hwp_count_slow(w, pfn, nr);
 }
 
