@@ -1071,6 +1071,239 @@ START_TEST(test_mismatch_inside_extent)
 }
 END_TEST
 
+/*
+ * kvm_gmem_query() reads a split page's pieces a leaf's slot array at a time,
+ * and the gmem checker checks them so: a piece in another state anywhere (a
+ * leaf's first or last slot, the slot after a leaf, the middle) must still
+ * end a run at its own index, from any start, and be reported at its own
+ * index. The simulator is changed by hand after the split (`convert` to
+ * shared of a whole 2 MiB page: 512 pieces, 8 leaves of 64) and put back.
+ */
+static const pgoff_t edge_pieces[] = {0, 1, 62, 63, 64, 65, 127, 128, 300, 447, 448, 510, 511};
+
+struct piece_ctx {
+	struct gs_scenario *s;
+	unsigned int line, checked;
+};
+
+struct piece_state {
+	bool allocated, poisoned;
+	unsigned int order;
+	int mapcount, attr;
+};
+
+static struct piece_state piece_at(struct gmem_inode *inode, pgoff_t index)
+{
+	struct folio *folio = xa_load(&inode->filemap, index);
+	void *a = mtree_load(&inode->shareability, index);
+	struct piece_state st = {.attr = a == xa_mk_value(SHAREABILITY_ALL)	? 0
+					 : a == xa_mk_value(SHAREABILITY_GUEST) ? 1
+										: 2};
+
+	if (folio)
+		st = (struct piece_state){true, folio_test_hwpoison(folio), folio_order(folio),
+					  folio_mapcount(folio), st.attr};
+	return st;
+}
+
+/* The query of [start, end) against the runs of equal state index by index. */
+static void query_against_indices(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+{
+	static struct kvm_gmem_run runs[600];
+	size_t n = kvm_gmem_query(inode, start, end, runs, G_N_ELEMENTS(runs)), i = 0;
+	pgoff_t cur = start;
+
+	while (cur < end) {
+		struct piece_state st = piece_at(inode, cur), nx;
+		pgoff_t e = cur + 1;
+
+		for (; e < end; e++) {
+			nx = piece_at(inode, e);
+			if (nx.allocated != st.allocated || nx.poisoned != st.poisoned ||
+			    nx.order != st.order || nx.mapcount != st.mapcount ||
+			    nx.attr != st.attr)
+				break;
+		}
+		ck_assert_msg(i < n, "[%lx, %lx): no run for %lx", start, end, cur);
+		ck_assert_msg(runs[i].start == cur && runs[i].end == e,
+			      "[%lx, %lx): run [%lx, %lx), want [%lx, %lx)", start, end,
+			      runs[i].start, runs[i].end, cur, e);
+		ck_assert(runs[i].allocated == st.allocated && runs[i].attr == st.attr);
+		if (st.allocated)
+			ck_assert(runs[i].poisoned == st.poisoned && runs[i].order == st.order &&
+				  runs[i].mapcount == st.mapcount);
+		cur = e;
+		i++;
+	}
+	ck_assert_uint_eq(i, n);
+}
+
+/* What every checker reports now (the caller frees it). */
+static char *checker_report(void)
+{
+	static char *out;
+	static size_t len;
+	FILE *f;
+
+	out = NULL;
+	f = open_memstream(&out, &len);
+
+	gs_check_run_all(f);
+	fclose(f);
+	return out;
+}
+
+static void pieces_tamper(struct gmem_inode *inode, struct piece_ctx *c)
+{
+	static const struct {
+		pgoff_t s, e;
+	} ranges[] = {{0, 512}, {1, 512},   {63, 512}, {64, 300},
+		      {5, 6},	{511, 512}, {0, 64},   {0, 65}};
+	char want[96], *out;
+
+	for (unsigned int k = 0; k < G_N_ELEMENTS(edge_pieces); k++) {
+		pgoff_t index = edge_pieces[k];
+		struct folio *folio = xa_load(&inode->filemap, index);
+
+		ck_assert_ptr_nonnull(folio);
+		ck_assert_uint_eq(folio_order(folio), 0);
+		for (unsigned int what = 0; what < 2; what++) {
+			if (what)
+				atomic_set(&folio->_mapcount, atomic_read(&folio->_mapcount) + 1);
+			else
+				folio_set_hwpoison(folio);
+			for (unsigned int j = 0; j < G_N_ELEMENTS(ranges); j++)
+				query_against_indices(inode, ranges[j].s, ranges[j].e);
+			if (what)
+				atomic_set(&folio->_mapcount, atomic_read(&folio->_mapcount) - 1);
+			else
+				folio_clear_hwpoison(folio);
+			c->checked++;
+		}
+		/* The checker: one extra reference on that piece, reported there only. */
+		folio_ref_add(folio, 1);
+		out = checker_report();
+		folio_ref_sub_and_test(folio, 1);
+		snprintf(want, sizeof(want), "index %lx: refcount", index);
+		ck_assert_msg(out && strstr(out, want) &&
+				      !strstr(strstr(out, want) + strlen(want), "refcount"),
+			      "piece %lx:\n%s", index, out ? out : "");
+		free(out);
+	}
+	query_against_indices(inode, 0, 512);
+	out = checker_report();
+	ck_assert_msg(!out || !*out, "%s", out);
+	free(out);
+}
+
+static void pieces_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	struct piece_ctx *c = arg;
+	int fd = gs_scenario_gmem_fd(c->s, "g", NULL);
+
+	(void)res;
+	if (op->line != c->line)
+		return;
+	ck_assert_int_ge(fd, 0);
+	pieces_tamper(gs_uapi_gmem_file(fd)->inode, c);
+}
+
+START_TEST(test_query_leaf_pieces)
+{
+	static const char text[] = "hugetlb pool size=2M nr=1\n"
+				   "vm s type=sw_protected\n"
+				   "gmem g vm=s size=2M flags=hugetlb page=2M\n"
+				   "falloc g off=0 len=2M\n"
+				   "convert g off=0 len=2M to=shared\n"
+				   "convert g off=0x40000 len=0x2000 to=private\n"
+				   "close g\n";
+	struct piece_ctx c = {.line = 5};
+	struct gs_scenario_opts opts = {.quiet = true, .on_result = pieces_on_result};
+
+	/* Once all shared, once with two private pieces at a leaf's start (another run). */
+	for (unsigned int pass = 0; pass < 2; pass++) {
+		c.line = 5 + pass;
+		opts.on_result_arg = &c;
+		c.s = gs_scenario_new(&opts);
+		ck_assert_int_eq(gs_scenario_run_buffer(c.s, "t.gms", text, strlen(text)),
+				 GS_EXIT_OK);
+		gs_scenario_free(c.s);
+	}
+	ck_assert_uint_eq(c.checked, 2 * 2 * G_N_ELEMENTS(edge_pieces));
+}
+END_TEST
+
+/*
+ * The gmem checker finds a poisoned split page's few raw records once and
+ * counts them per piece: the pieces that hold one agree with their flag,
+ * a piece whose flag is cleared by hand is reported, its neighbours not.
+ */
+static void poisoned_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	struct piece_ctx *c = arg;
+	int fd = gs_scenario_gmem_fd(c->s, "g", NULL);
+	static const pgoff_t bad[] = {0x3, 0x40, 0x1ff};
+	struct gmem_inode *inode;
+	char want[96], *out;
+
+	(void)res;
+	if (op->line != c->line)
+		return;
+	ck_assert_int_ge(fd, 0);
+	inode = gs_uapi_gmem_file(fd)->inode;
+	out = checker_report();
+	ck_assert_msg(!out || !*out, "%s", out);
+	free(out);
+	for (unsigned int k = 0; k < G_N_ELEMENTS(bad); k++) {
+		struct folio *folio = xa_load(&inode->filemap, bad[k]);
+
+		ck_assert(folio_test_hwpoison(folio));
+		folio_clear_hwpoison(folio);
+		out = checker_report();
+		folio_set_hwpoison(folio);
+		snprintf(want, sizeof(want), "index %lx: hwpoison flag 0, 1 bad pages recorded",
+			 bad[k]);
+		ck_assert_msg(out && strstr(out, want) &&
+				      !strstr(strstr(out, want) + strlen(want), "hwpoison"),
+			      "piece %lx:\n%s", bad[k], out ? out : "");
+		free(out);
+		/* A clean neighbour flagged by hand: no record there. */
+		folio = xa_load(&inode->filemap, bad[k] ^ 1);
+		folio_set_hwpoison(folio);
+		out = checker_report();
+		folio_clear_hwpoison(folio);
+		snprintf(want, sizeof(want), "index %lx: hwpoison flag 1, 0 bad pages recorded",
+			 bad[k] ^ 1);
+		ck_assert_msg(out && strstr(out, want), "piece %lx:\n%s", bad[k] ^ 1,
+			      out ? out : "");
+		free(out);
+		c->checked++;
+	}
+}
+
+START_TEST(test_check_poisoned_pieces)
+{
+	static const char text[] = "hugetlb pool size=2M nr=1\n"
+				   "vm s type=sw_protected\n"
+				   "gmem g vm=s size=2M flags=hugetlb page=2M\n"
+				   "falloc g off=0 len=2M\n"
+				   "convert g off=0 len=2M to=shared\n"
+				   "poison g off=0x3000\n"
+				   "poison g off=0x40000\n"
+				   "poison g off=0x1ff000\n"
+				   "note\n"
+				   "close g\n";
+	struct piece_ctx c = {.line = 9};
+	struct gs_scenario_opts opts = {
+		.quiet = true, .on_result = poisoned_on_result, .on_result_arg = &c};
+
+	c.s = gs_scenario_new(&opts);
+	ck_assert_int_eq(gs_scenario_run_buffer(c.s, "t.gms", text, strlen(text)), GS_EXIT_OK);
+	gs_scenario_free(c.s);
+	ck_assert_uint_eq(c.checked, 3);
+}
+END_TEST
+
 /* The oracle's whole comparisons (each read once, cross-checked) of a run of @text. */
 static unsigned long reads_of(const char *text)
 {
@@ -1176,6 +1409,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_check_oracle);
 	tcase_add_test(sim, test_check_compares_once);
 	tcase_add_test(sim, test_mismatch_inside_extent);
+	tcase_add_test(sim, test_query_leaf_pieces);
+	tcase_add_test(sim, test_check_poisoned_pieces);
 	tcase_add_test(sim, test_random_sequences);
 	tcase_add_test(sim, test_random_finds_planted);
 	tcase_add_test(sim, test_reads_agree);

@@ -457,8 +457,8 @@ static unsigned long gmem_folio_bad_pages(const struct folio *folio, unsigned lo
  * a piece of a split HugeTLB page (needs-merge, aligned to its own order);
  * 9 (aligned) or 0 in a file of the thp backing.
  */
-static bool entry_order_ok(const struct gmem_inode *inode, pgoff_t index, const struct folio *folio,
-			   int order)
+static __always_inline bool entry_order_ok(const struct gmem_inode *inode, pgoff_t index,
+					   const struct folio *folio, int order)
 {
 	if (inode->thp)
 		return order == (int)folio_order(folio) && (!order || order == 9) &&
@@ -477,19 +477,66 @@ static const unsigned int hwp_shift[] = {18, 9};
 struct hwp_window {
 	unsigned long from[2], to[2]; /* [from, to): none */
 	unsigned long dirty[2];	      /* the first pfn of a window with records, + 1 */
+	unsigned long rec_base;	      /* the 2 MiB window rec[] describes, + 1 */
+	bool rec_ok;		      /* rec[] holds all of its records */
+	unsigned int nrec;
+	unsigned long rec[8];
 };
 
 /*
- * The raw hwpoison records of [pfn, pfn + nr), asked once per aligned
- * window of pfns where there are none: the walk visits every piece of a
- * split 1 GiB page, and a search of the records per piece was a quarter
- * of a `check` of such a file.
+ * The records of [@lo, @lo + @n), @c of them, into @w->rec, found by
+ * halving the range (one count per half that has any). Return: false when
+ * there are more than rec[] holds.
  */
-static unsigned long raw_hwp_count(struct hwp_window *w, unsigned long pfn, unsigned long nr)
+static bool hwp_collect(struct hwp_window *w, unsigned long lo, unsigned long n, unsigned long c)
 {
-	for (unsigned int l = 0; l < ARRAY_SIZE(hwp_shift); l++)
-		if (pfn >= w->from[l] && pfn + nr <= w->to[l])
-			return 0;
+	unsigned long h = n / 2, cl;
+
+	if (!c)
+		return true;
+	if (n == 1) {
+		if (w->nrec == ARRAY_SIZE(w->rec))
+			return false;
+		w->rec[w->nrec++] = lo;
+		return true;
+	}
+	cl = gs_raw_hwpoison_count(lo, h);
+	return hwp_collect(w, lo, h, cl) && hwp_collect(w, lo + h, n - h, c - cl);
+}
+
+/*
+ * The records of [pfn, pfn + nr) inside a 2 MiB window that has some: the
+ * window's few records are found once, and each of its pieces counts
+ * them (a search of the records per piece of a poisoned split page was a
+ * tenth of a check of a 2 MiB file).
+ */
+static unsigned long raw_hwp_in_dirty(struct hwp_window *w, unsigned long pfn, unsigned long nr)
+{
+	unsigned long size = 1UL << hwp_shift[1], base = ALIGN_DOWN(pfn, size), n = 0;
+
+	if (pfn + nr > base + size)
+		return gs_raw_hwpoison_count(pfn, nr);
+	if (w->rec_base != base + 1) {
+		w->rec_base = base + 1;
+		w->nrec = 0;
+		w->rec_ok = hwp_collect(w, base, size, gs_raw_hwpoison_count(base, size));
+	}
+	if (!w->rec_ok)
+		return gs_raw_hwpoison_count(pfn, nr);
+	for (unsigned int i = 0; i < w->nrec; i++)
+		n += w->rec[i] >= pfn && w->rec[i] < pfn + nr;
+	return n;
+}
+
+/* raw_hwp_count() off its fast path: a window not yet asked, or one with records. */
+static __attribute__((noinline)) unsigned long
+raw_hwp_count_slow(struct hwp_window *w, unsigned long pfn, unsigned long nr)
+{
+	unsigned long pmd = ALIGN_DOWN(pfn, 1UL << hwp_shift[1]);
+
+	/* A piece of a 2 MiB window whose records are known, first: no search. */
+	if (w->rec_base == pmd + 1 && pfn + nr <= pmd + (1UL << hwp_shift[1]))
+		return raw_hwp_in_dirty(w, pfn, nr);
 	for (unsigned int l = 0; l < ARRAY_SIZE(hwp_shift); l++) {
 		unsigned long size = 1UL << hwp_shift[l], base = ALIGN_DOWN(pfn, size);
 
@@ -502,7 +549,43 @@ static unsigned long raw_hwp_count(struct hwp_window *w, unsigned long pfn, unsi
 		}
 		w->dirty[l] = base + 1;
 	}
-	return gs_raw_hwpoison_count(pfn, nr);
+	return raw_hwp_in_dirty(w, pfn, nr);
+}
+
+/*
+ * The raw hwpoison records of [pfn, pfn + nr), asked once per aligned
+ * window of pfns where there are none: the walk visits every piece of a
+ * split 1 GiB page, and a search of the records per piece was a quarter
+ * of a `check` of such a file.
+ */
+static __always_inline unsigned long raw_hwp_count(struct hwp_window *w, unsigned long pfn,
+						   unsigned long nr)
+{
+	unsigned long n = 0;
+
+	for (unsigned int l = 0; l < ARRAY_SIZE(hwp_shift); l++)
+		if (pfn >= w->from[l] && pfn + nr <= w->to[l])
+			return 0;
+	/* Inside the 2 MiB window whose few records rec[] holds: count them here. */
+	if (w->rec_ok && pfn >= w->rec_base - 1 &&
+	    pfn + nr <= w->rec_base - 1 + (1UL << hwp_shift[1])) {
+		for (unsigned int i = 0; i < w->nrec; i++)
+			n += w->rec[i] >= pfn && w->rec[i] < pfn + nr;
+		return n;
+	}
+	return raw_hwp_count_slow(w, pfn, nr);
+}
+
+/*
+ * @xas stands on a slot of a leaf, its offset that of its index: the slots
+ * after it can be read without a step of the walk each.
+ */
+static bool xas_on_leaf_slot(const struct xa_state *xas)
+{
+	const struct xa_node *node = xas->xa_node;
+
+	return node && !((unsigned long)node & 3) && !node->shift &&
+	       xas->xa_offset == (xas->xa_index & XA_CHUNK_MASK);
 }
 
 /*
@@ -510,13 +593,40 @@ static unsigned long raw_hwp_count(struct hwp_window *w, unsigned long pfn, unsi
  * (folio_nr_pages(), as __filemap_add_folio() takes them), one per host
  * mapping, and pins; no lookup is in flight between operations.
  */
-static void check_folio(struct gs_check_report *r, struct gmem_inode *inode, pgoff_t index,
-			int order, struct folio *folio, unsigned long *bytes, struct hwp_window *w)
+static int folio_extra_refs(const struct folio *folio)
 {
-	int extra = folio_ref_count(folio) - (int)folio_nr_pages(folio) - folio_mapcount(folio);
-	unsigned long raw = raw_hwp_count(w, folio_pfn(folio), folio_nr_pages(folio));
+	return folio_ref_count(folio) - (int)folio_nr_pages(folio) - folio_mapcount(folio);
+}
 
-	*bytes += folio_size(folio);
+static bool folio_refs_ok(const struct folio *folio)
+{
+	int extra = folio_extra_refs(folio);
+
+	return extra >= 0 && (folio_test_large(folio) ? extra == atomic_read(&folio->_pincount)
+						      : !(extra % GUP_PIN_COUNTING_BIAS));
+}
+
+/* Memory failure's record and the folio's flag agree: no bad page in a clean folio. */
+static bool folio_hwp_ok(const struct folio *folio, unsigned long raw)
+{
+	return folio_test_hwpoison(folio) == (gmem_folio_bad_pages(folio, raw) > 0) &&
+	       (folio_test_hwpoison(folio) || !raw);
+}
+
+/* Every check of check_folio() at once, no report: what nearly every folio is. */
+static bool folio_clean(const struct gmem_inode *inode, pgoff_t index, int order,
+			const struct folio *folio, unsigned long raw)
+{
+	return entry_order_ok(inode, index, folio, order) && folio->index == index &&
+	       folio->mapping == inode && folio_hwp_ok(folio, raw) && folio_refs_ok(folio);
+}
+
+/* The reports of a folio that is not clean, each check in turn. */
+static __attribute__((noinline)) void check_folio_report(struct gs_check_report *r,
+							 struct gmem_inode *inode, pgoff_t index,
+							 int order, struct folio *folio,
+							 unsigned long raw)
+{
 	if (!entry_order_ok(inode, index, folio, order))
 		gs_check_violation(r, "ino %lu index %lx: entry order %d, folio order %u%s",
 				   inode->ino, index, order, folio_order(folio),
@@ -524,18 +634,58 @@ static void check_folio(struct gs_check_report *r, struct gmem_inode *inode, pgo
 	if (folio->index != index || folio->mapping != inode)
 		gs_check_violation(r, "ino %lu index %lx: folio says index %lx", inode->ino, index,
 				   folio->index);
-	/* Memory failure's record and the folio's flag agree: no bad page in a clean folio. */
-	if (folio_test_hwpoison(folio) != (gmem_folio_bad_pages(folio, raw) > 0) ||
-	    (!folio_test_hwpoison(folio) && raw))
+	if (!folio_hwp_ok(folio, raw))
 		gs_check_violation(r, "ino %lu index %lx: hwpoison flag %d, %lu bad pages recorded",
 				   inode->ino, index, folio_test_hwpoison(folio), raw);
-	if (extra < 0 || (folio_test_large(folio) ? extra != atomic_read(&folio->_pincount)
-						  : extra % GUP_PIN_COUNTING_BIAS))
+	if (!folio_refs_ok(folio))
 		gs_check_violation(r,
 				   "ino %lu index %lx: refcount %d, want %lu (page cache) + %d "
 				   "(mapcount) + pins",
 				   inode->ino, index, folio_ref_count(folio), folio_nr_pages(folio),
 				   folio_mapcount(folio));
+}
+
+/*
+ * One folio of the page cache: its checks inline, its reports (rare) out
+ * of line, so that the walk over a split page's pieces stays a tight loop.
+ */
+static inline void check_folio(struct gs_check_report *r, struct gmem_inode *inode, pgoff_t index,
+			       int order, struct folio *folio, unsigned long *bytes,
+			       struct hwp_window *w)
+{
+	unsigned long raw = raw_hwp_count(w, folio_pfn(folio), folio_nr_pages(folio));
+
+	*bytes += folio_size(folio);
+	if (!folio_clean(inode, index, order, folio, raw))
+		check_folio_report(r, inode, index, order, folio, raw);
+}
+
+/*
+ * The folios in the slots after @xas's in its leaf, each of order 0 (no
+ * internal entry, so no sibling, after it), checked in one loop: a split page's pieces fill
+ * whole leaves, and a step of the walk and an order lookup per piece were
+ * most of a check of such a file. @xas is left on the last one checked,
+ * where the walk goes on (an empty or internal slot, or a multi-index
+ * entry, is the walk's again).
+ */
+static void check_leaf_pieces(struct gs_check_report *r, struct gmem_inode *inode,
+			      struct xa_state *xas, unsigned long *bytes, struct hwp_window *w)
+{
+	unsigned int off;
+	void **slots;
+
+	if (!xas_on_leaf_slot(xas))
+		return;
+	slots = xas->xa_node->slots;
+	for (off = xas->xa_offset + 1; off < XA_CHUNK_SIZE; off++) {
+		if (!slots[off] || xa_is_internal(slots[off]) ||
+		    (off < XA_CHUNK_MASK && xa_is_internal(slots[off + 1])))
+			break;
+		check_folio(r, inode, xas->xa_index + (off - xas->xa_offset), 0, slots[off], bytes,
+			    w);
+	}
+	xas->xa_index += off - 1 - xas->xa_offset;
+	xas->xa_offset = off - 1;
 }
 
 static void check_shareability(struct gs_check_report *r, struct gmem_inode *inode)
@@ -606,8 +756,10 @@ static void gmem_check(struct gs_check_report *r, void *ctx)
 		 * lookup from the root per entry costs most of a check of a
 		 * file of split pages.
 		 */
-		xas_for_each (&xas, folio, ULONG_MAX)
+		xas_for_each (&xas, folio, ULONG_MAX) {
 			check_folio(r, inode, xas.xa_index, xas_get_order(&xas), folio, &bytes, &w);
+			check_leaf_pieces(r, inode, &xas, &bytes, &w);
+		}
 		if (bytes != inode->i_bytes)
 			gs_check_violation(r, "ino %lu: i_bytes %lu, folios hold %lu", inode->ino,
 					   inode->i_bytes, bytes);
@@ -704,6 +856,42 @@ static bool query_same(const struct folio *folio, const struct kvm_gmem_run *r)
 	       folio_test_hwpoison(folio) == r->poisoned;
 }
 
+/* A piece at @index joins run @r: order 0, in @r's state. */
+static bool query_piece_joins(const struct folio *folio, pgoff_t index,
+			      const struct kvm_gmem_run *r)
+{
+	return folio->index == index && !folio_test_large(folio) &&
+	       folio_mapcount(folio) == r->mapcount && folio_test_hwpoison(folio) == r->poisoned;
+}
+
+/*
+ * The pieces in the slots after @xas's in its leaf that join run @r from
+ * index @cur, below @lim, read straight from the leaf's slot array (a
+ * split page's pieces fill whole leaves: the walk's step per piece was
+ * most of the oracle's reads of a 2 MiB file). @xas is moved onto the last
+ * one joined, as a step per piece leaves it. Return: the index after it.
+ */
+static pgoff_t query_leaf_pieces(struct xa_state *xas, pgoff_t cur, pgoff_t lim,
+				 const struct kvm_gmem_run *r)
+{
+	/* query_piece_joins() as one mask: an order-0 folio's map count is its _mapcount + 1. */
+	unsigned long mask = 1UL << PG_head | 1UL << PG_hwpoison,
+		      want = r->poisoned ? 1UL << PG_hwpoison : 0, n = 0, max;
+	int mapcount = r->mapcount - 1;
+	struct folio **slot;
+
+	if (!xas_on_leaf_slot(xas) || xas->xa_index != cur - 1)
+		return cur;
+	slot = (struct folio **)&xas->xa_node->slots[xas->xa_offset + 1];
+	max = min_t(unsigned long, XA_CHUNK_MASK - xas->xa_offset, lim - cur);
+	while (n < max && slot[n] && !xa_is_internal(slot[n]) && slot[n]->index == cur + n &&
+	       (slot[n]->flags & mask) == want && atomic_read(&slot[n]->_mapcount) == mapcount)
+		n++;
+	xas->xa_offset += n;
+	xas->xa_index += n;
+	return cur + n;
+}
+
 /*
  * The order-0 folios from @folio on (@xas on it) at the indices right after
  * run @r, below @lim, in @r's state join it: a split page's pieces, one leaf
@@ -716,10 +904,10 @@ static struct folio *query_join_small(struct xa_state *xas, struct folio *folio,
 	pgoff_t cur = r->end;
 	void *entry;
 
-	while (folio && cur < lim && folio->index == cur && !folio_test_large(folio) &&
-	       folio_mapcount(folio) == r->mapcount && folio_test_hwpoison(folio) == r->poisoned) {
-		/* The slot right after, without a search: pieces have no holes between them. */
-		entry = ++cur < lim ? xas_next(xas) : NULL;
+	while (folio && cur < lim && query_piece_joins(folio, cur, r)) {
+		/* The rest of the leaf in one loop, then the slot right after it. */
+		cur = query_leaf_pieces(xas, cur + 1, lim, r);
+		entry = cur < lim ? xas_next(xas) : NULL;
 		folio = entry && !xa_is_internal(entry) ? entry : xas_next_entry(xas, end - 1);
 	}
 	r->end = cur;
