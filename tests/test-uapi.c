@@ -24,6 +24,7 @@
 #include <gmemsim/sys.h>
 #include <gmemsim/uapi.h>
 #include <gmemsim/warn.h>
+#include <gmemsim/internal/uapi_int.h>
 
 #include "harness.h"
 
@@ -576,6 +577,47 @@ START_TEST(test_map_fixed_rules)
 	ck_assert_int_eq(gs_munmap(other, 4 * P), 0);
 	ck_assert_int_eq(gs_munmap(ma, 4 * P), 0);
 	ck_assert_uint_eq(gs_uapi_nr_mappings(), 0);
+	assert_clean();
+}
+END_TEST
+
+/*
+ * Mappings of changing sizes made and unmapped in changing orders, as a
+ * fuzzer does: the ranges they leave join up again in the cache, so that
+ * after the first rounds no mapping costs the host a reservation.
+ */
+START_TEST(test_va_cache_coalesces)
+{
+	const int rw = PROT_READ | PROT_WRITE;
+	int kvm = open_kvm(), vm = create_vm(kvm);
+	int fd = create_gmem(vm, 16 * P, MMAP | SHARED);
+	unsigned long before;
+	uint32_t x = 1;
+	void *m[3];
+
+	/* Room for the largest three first: every later round fits in it. */
+	for (int i = 0; i < 3; i++)
+		ck_assert_ptr_ne(m[i] = gs_mmap(NULL, 16 * P, rw, MAP_SHARED, fd, 0), MAP_FAILED);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(gs_munmap(m[i], 16 * P), 0);
+	before = gs_uapi_host_reservations();
+	for (int round = 0; round < 200; round++) {
+		for (int i = 0; i < 3; i++) {
+			x = x * 1103515245u + 12345u;
+			m[i] = gs_mmap(NULL, ((x >> 16) % 16 + 1) * P, rw, MAP_SHARED, fd, 0);
+			ck_assert_ptr_ne(m[i], MAP_FAILED);
+		}
+		for (int i = 0; i < 3; i++) {
+			int j = (i + round) % 3;
+
+			/* The whole mapping, whatever its length: munmap() rounds up to it. */
+			ck_assert_int_eq(gs_munmap(m[j], 16 * P), 0);
+		}
+	}
+	ck_assert_uint_eq(gs_uapi_host_reservations() - before, 0);
+	ck_assert_int_eq(gs_close(fd), 0);
+	ck_assert_int_eq(gs_close(vm), 0);
+	ck_assert_int_eq(gs_close(kvm), 0);
 	assert_clean();
 }
 END_TEST
@@ -1316,6 +1358,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_gmem, test_partial_map_fixed);
 	tcase_add_test(tc_gmem, test_partial_errors);
 	tcase_add_test(tc_gmem, test_partial_convert);
+	tcase_add_test(tc_gmem, test_va_cache_coalesces);
 	suite_add_tcase(s, tc_gmem);
 
 	tcase_add_checked_fixture(tc_sys, setup, teardown);

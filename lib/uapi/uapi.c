@@ -383,6 +383,12 @@ static struct {
 	size_t len;
 } va_cache[VA_CACHE];
 static unsigned int nr_va_cache;
+static unsigned long nr_host_reservations;
+
+unsigned long gs_uapi_host_reservations(void)
+{
+	return nr_host_reservations;
+}
 
 /* An address range of at least @len nothing else gets; *@resv: its length. */
 static void *reserve_va(size_t len, size_t *resv)
@@ -410,19 +416,54 @@ static void *reserve_va(size_t len, size_t *resv)
 	}
 	/* PROT_NONE so a stray access faults. */
 	host = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	nr_host_reservations++;
 	*resv = len;
 	return host;
 }
 
+/* The cached range that ends at @a or starts at @b, taken out; or -1. */
+static int va_cache_take_neighbour(uintptr_t a, uintptr_t b, uintptr_t *na, uintptr_t *nb)
+{
+	for (unsigned int i = 0; i < nr_va_cache; i++) {
+		uintptr_t ca = va_cache[i].addr, cb = ca + va_cache[i].len;
+
+		if (cb != a && ca != b)
+			continue;
+		*na = ca < a ? ca : a;
+		*nb = cb > b ? cb : b;
+		va_cache[i] = va_cache[--nr_va_cache];
+		return 0;
+	}
+	return -1;
+}
+
 static void unreserve_va(void *addr, size_t resv)
 {
-	if (nr_va_cache < VA_CACHE) {
-		va_cache[nr_va_cache].addr = (uintptr_t)addr;
-		va_cache[nr_va_cache++].len = resv;
-		return;
+	uintptr_t a = (uintptr_t)addr, b = a + resv;
+	unsigned int small = 0;
+
+	/*
+	 * A range joins the cached ones beside it (the rest of the reservation
+	 * it was cut from, most often): otherwise the cache crumbles into
+	 * pieces no later mapping fits, and every mapping costs the host an
+	 * mmap() and a munmap() again.
+	 */
+	while (!va_cache_take_neighbour(a, b, &a, &b))
+		;
+	if (nr_va_cache == VA_CACHE) {
+		for (unsigned int i = 1; i < VA_CACHE; i++)
+			if (va_cache[i].len < va_cache[small].len)
+				small = i;
+		/* Our own reservations, of sizes we made: munmap() cannot fail. */
+		if (va_cache[small].len >= b - a) {
+			WARN_ON(munmap((void *)a, b - a));
+			return;
+		}
+		WARN_ON(munmap((void *)va_cache[small].addr, va_cache[small].len));
+		va_cache[small] = va_cache[--nr_va_cache];
 	}
-	/* Our own mapping of a size we made: munmap() cannot fail. */
-	WARN_ON(munmap(addr, resv));
+	va_cache[nr_va_cache].addr = a;
+	va_cache[nr_va_cache++].len = b - a;
 }
 
 /* The top of a 4-level x86-64 user address space (TASK_SIZE_MAX). */

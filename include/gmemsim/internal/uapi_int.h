@@ -18,4 +18,10 @@
  */
 int gs_uapi_access(uintptr_t addr, void *buf, size_t len, bool write, size_t *done);
 
+/*
+ * Host mmap() calls made so far to reserve address ranges for gs_mmap()
+ * mappings (not MAP_FIXED ones): a test's view of the range cache.
+ */
+unsigned long gs_uapi_host_reservations(void);
+
 #endif /* GS_LIB_UAPI_INT_H */
