@@ -47,6 +47,33 @@ GS_API bool gs_hvo_set_enabled(bool on);
 GS_API bool gs_hvo_enabled(void);
 
 /**
+ * gs_hvo_set_resident() - keep a 2 MiB folio's freed vmemmap in the host (fuzzing)
+ * @on: true: the resident host mode; false: the default
+ *
+ * By default the vmemmap pages HVO frees go back to the host (madvise()),
+ * so a large metadata-only guest costs the host what the kernel's would
+ * (docs/PERFORMANCE.md, host memory), and a restore takes them from the
+ * host again. In the resident mode, meant for fuzzers and other persistent
+ * runners that measure executions rather than host memory, the freed
+ * vmemmap pages of folios of 2 MiB (not 1 GiB: 16 MiB to fill and check)
+ * stay in the host, filled with a pattern (compound_info zero, as freed
+ * tails read in both modes), poisoned for ASan and memcheck as in the
+ * default mode; a write to one is reported by the hvo checker and, as a
+ * WARN, by the restore or release that takes the page again, instead of by
+ * the checker's pagemap test. What every operation does, returns and
+ * counts is the same in both modes; only host memory and host calls
+ * differ (docs/FIDELITY.md). Pages freed in one mode are taken back
+ * correctly in the other.
+ *
+ * Context: any.
+ * Return: the previous setting.
+ */
+GS_API bool gs_hvo_set_resident(bool on);
+
+/** gs_hvo_resident() - whether the resident host mode is on (gs_hvo_set_resident()) */
+GS_API bool gs_hvo_resident(void);
+
+/**
  * hugetlb_vmemmap_optimize_folio() - free the tail vmemmap pages of a folio
  * @folio: a huge folio (order >= 7) with refcount 0 (free or frozen)
  *
