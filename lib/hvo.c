@@ -283,10 +283,11 @@ static void keep_resident(unsigned long v, unsigned long n)
 
 /*
  * Pages of [v, v + n) kept in the host while freed are taken again:
- * verified (a write to one while it was freed is a WARN), then zero, as a
- * page the host gives back reads.
+ * verified (a write to one while it was freed is a WARN), then, if @zero,
+ * zero, as a page the host gives back reads (not when the struct pages go
+ * back to physical memory right after, which zeroes or drops them all).
  */
-static void claim_resident(unsigned long v, unsigned long n)
+static void claim_resident_zero(unsigned long v, unsigned long n, bool zero)
 {
 	if (!nr_resident)
 		return;
@@ -301,8 +302,14 @@ static void claim_resident(unsigned long v, unsigned long n)
 		     i * PFNS_PER_VMEMMAP_PAGE);
 		ASAN_UNPOISON_MEMORY_REGION(vpage_addr(i), PAGE_SIZE);
 		VALGRIND_MAKE_MEM_UNDEFINED(vpage_addr(i), PAGE_SIZE);
-		memset(vpage_addr(i), 0, PAGE_SIZE);
+		if (zero)
+			memset(vpage_addr(i), 0, PAGE_SIZE);
 	}
+}
+
+static void claim_resident(unsigned long v, unsigned long n)
+{
+	claim_resident_zero(v, n, true);
 }
 
 /* Whether every page of [v, v + n) is kept in the host while freed. */
@@ -654,6 +661,8 @@ static int restore_gfp(struct folio *folio, enum restore_use use, gfp_t gfp)
 	} else if (charge_pages_gfp(n, gfp)) {
 		return -ENOMEM;
 	} else if (for_free) {
+		/* Verified; zeroed (or dropped) with every struct page when the page goes. */
+		claim_resident_zero(vpage(pfn, 1), n, false);
 		undrop_vmemmap(vpage(pfn, 1), n);
 	} else if (use == RESTORE_SPLIT && take_spare(vpage(pfn, 1), n)) {
 		/* Populated already; their old contents are overwritten by the split. */
@@ -843,7 +852,7 @@ void hugetlb_vmemmap_release(unsigned long pfn, unsigned int order)
 		return;
 	hugetlb_vmemmap_prealloc_release((struct folio *)pfn_to_page(pfn));
 	restored = take_restored(vpage(pfn, 0), n);
-	claim_resident(vpage(pfn, 0), n);
+	claim_resident_zero(vpage(pfn, 0), n, false);
 	/* The host takes every struct page back (physmem): none is HVO's to watch any more. */
 	set_freed(vpage(pfn, 0), n, false);
 	ASAN_UNPOISON_MEMORY_REGION(vpage_addr(vpage(pfn, 0)), n * PAGE_SIZE);
@@ -944,6 +953,8 @@ void gs_hvo_forget_parked(unsigned long pfn, unsigned int order)
 
 	if (!freed_bits || !n)
 		return;
+	/* Physical memory zeroes or drops the struct pages next: verified, not zeroed twice. */
+	claim_resident_zero(vpage(pfn, 1), n, false);
 	/* The tails read zero (given back): usable again, as never-used struct pages. */
 	undrop_vmemmap(vpage(pfn, 1), n);
 }

@@ -304,6 +304,7 @@ END_TEST
  */
 START_TEST(hvo_resident_mode_switches)
 {
+	unsigned long warns = gs_warn_count(); /* one process runs every test under valgrind */
 	struct folio *a, *b;
 
 	gs_hvo_set_resident(true);
@@ -317,7 +318,7 @@ START_TEST(hvo_resident_mode_switches)
 	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
 	/* A kept page restored in the default mode: zero, no host call needed, no WARN. */
 	ck_assert_int_eq(hugetlb_vmemmap_restore_folio(a), 0);
-	ck_assert_uint_eq(gs_warn_count(), 0);
+	ck_assert_uint_eq(gs_warn_count(), warns);
 	for (unsigned long k = 0; k < 512; k++)
 		gs_assert(pfn_folio(folio_pfn(a) + k) == a, "tail %lu", k);
 	gs_hvo_set_resident(true);
@@ -340,7 +341,7 @@ START_TEST(hvo_resident_mode_switches)
 	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
 	free_huge(a);
 	free_huge(b);
-	ck_assert_uint_eq(gs_warn_count(), 0);
+	ck_assert_uint_eq(gs_warn_count(), warns);
 	gs_test_assert_no_leaks();
 }
 END_TEST
