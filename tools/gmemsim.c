@@ -149,7 +149,7 @@ static const char description[] =
 	"                2 usage error or a crash, 3 malformed scenario\n"
 	"  fuzz          seeded random sequences in the structured format, run with\n"
 	"                the oracle (--seed --runs --seconds --backing --ordering --ops\n"
-	"                -o DIR --reduce --plant); exit 1 when something was found\n"
+	"                -o DIR --reduce --plant --hvo-host); exit 1 when something was found\n"
 	"  fuzz-decode INPUT  print the .gms program a fuzz input decodes to\n"
 	"  export-selftest FILE [-o OUT.c]\n"
 	"                the scenario as a kselftest C program over the KVM selftest\n"

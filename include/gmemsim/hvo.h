@@ -221,20 +221,22 @@ GS_API void hugetlb_vmemmap_prealloc_release(struct folio *folio);
  * gs_hvo_fill_spares() - keep one restore of an @order folio populated ahead of time
  * @order: order of the huge pages a split may restore (9: 2 MiB, 18: 1 GiB)
  *
- * Fills HVO's spare vmemmap pages from the host (7 or 4,095 pages,
- * populated now) unless a spare of that size is there already, so that a
- * later restore before a split (hugetlb_vmemmap_restore_for_split()) finds
+ * Fills HVO's spare vmemmap pages from the host (4,095 pages for a 1 GiB
+ * page, populated now; a 2 MiB page's 7 are taken from the host by the
+ * restore itself, cheaper than moving a spare) unless a spare of that size
+ * is there already, so that a later restore before a split
+ * (hugetlb_vmemmap_restore_for_split()) finds
  * its pages resident, as the kernel's restore finds free pages in the
  * buddy allocator, instead of waiting for the host to fault in and zero
  * them (5-10 times the split itself for 1 GiB). Host memory only: nothing
  * is charged to the machine until a restore takes the pages, and that
- * restore can fail as any. The spares are bounded (16.2 MiB in all,
+ * restore can fail as any. The spares are bounded (16 MiB in all,
  * whatever the machine's size); called where a split becomes possible,
  * never inside one.
  *
  * Context: process context (may sleep).
- * Return: 0 (also when HVO is off, @order has nothing to restore, or such
- * a spare is there), -ENOSPC (the spares are full), -ENOMEM (the host
+ * Return: 0 (also when HVO is off, @order has nothing to restore or is
+ * below 1 GiB, or such a spare is there), -ENOSPC (the spares are full), -ENOMEM (the host
  * refused; nothing kept).
  */
 GS_API int gs_hvo_fill_spares(unsigned int order);
