@@ -703,7 +703,7 @@ void gs_physmem_free_huge_resident(unsigned long pfn, unsigned int order,
 	free_huge(pfn, order, keep, keep, dirty);
 }
 
-/* @resident: the struct pages stay in the host, zeroed; @keep_data: the data too, if it can. */
+/* @resident: the struct pages stay in the host, zeroed; @keep_data_too: the data too, if it can. */
 static void free_huge(unsigned long pfn, unsigned int order, bool resident, bool keep_data_too,
 		      const unsigned long *dirty)
 {
