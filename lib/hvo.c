@@ -3,8 +3,12 @@
  * HugeTLB Vmemmap Optimization over the simulated vmemmap (see
  * <gmemsim/hvo.h>). Mirrors mm/hugetlb_vmemmap.c: optimize frees all but
  * the first vmemmap page of a huge folio; restore allocates them again, all
- * or nothing. Freed vmemmap is given back to the host (MADV_DONTNEED) and
- * mapped read-only, so it reads as the zero page and writes trap.
+ * or nothing. Freed vmemmap is given back to the host (MADV_DONTNEED), so it
+ * reads as the zero page, and a write to it is caught by the hvo checker
+ * (and by ASan or memcheck, which have it poisoned). In the resident host
+ * mode (gs_hvo_set_resident(), for fuzzers) a 2 MiB folio's freed vmemmap
+ * stays in the host instead, filled with a pattern that is verified when
+ * it is taken again and by the checker.
  *
  * Bookkeeping: one bit per vmemmap page says "allocated by a restore"
  * (charged to site hvo.restore until HVO frees it again or the huge page
@@ -12,7 +16,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -48,6 +54,8 @@ static bool hvo_on = true;
 static unsigned long *restored_bits; /* bit v: vmemmap page v was allocated by a restore */
 static unsigned long *freed_bits;    /* bit v: vmemmap page v is given back by HVO */
 static unsigned long freed_hi;	     /* no bit at or above it was ever set */
+static unsigned long *resident_bits; /* bit v: freed page v is kept in the host, patterned */
+static bool resident_mode;	     /* gs_hvo_set_resident() */
 
 /*
  * A preallocation: host pages already populated, waiting in a staging
@@ -78,7 +86,7 @@ bool gs_hvo_enabled(void)
 static int hvo_init(void)
 {
 	size_t bits_len, res_len;
-	void *b, *f, *r;
+	void *b, *f, *r, *k;
 
 	if (restored_bits)
 		return 0;
@@ -92,7 +100,9 @@ static int hvo_init(void)
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	r = mmap(NULL, res_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		 -1, 0);
-	if (b == MAP_FAILED || f == MAP_FAILED || r == MAP_FAILED) {
+	k = mmap(NULL, bits_len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (b == MAP_FAILED || f == MAP_FAILED || r == MAP_FAILED || k == MAP_FAILED) {
 		/* All or nothing: what was mapped goes back (munmap of a fresh mapping cannot fail). */
 		if (b != MAP_FAILED)
 			WARN_ON(munmap(b, bits_len));
@@ -100,11 +110,14 @@ static int hvo_init(void)
 			WARN_ON(munmap(f, bits_len));
 		if (r != MAP_FAILED)
 			WARN_ON(munmap(r, res_len));
+		if (k != MAP_FAILED)
+			WARN_ON(munmap(k, bits_len));
 		return -ENOMEM;
 	}
 	restored_bits = b;
 	freed_bits = f;
 	reserved = r;
+	resident_bits = k;
 	return 0;
 }
 
@@ -203,6 +216,129 @@ static void count_freed(unsigned long n, unsigned long restored)
 }
 
 /*
+ * The resident host mode (gs_hvo_set_resident()): a 2 MiB folio's freed
+ * vmemmap pages stay in the host, each word of each struct page set to
+ * HVO_PATTERN but compound_info, which stays zero (page_folio() reads a
+ * freed tail's compound_info and must find zero, as in the other mode). A
+ * write leaves a word that is not the pattern's: the checker reports it,
+ * and so does the restore or release that takes the page again (a WARN).
+ * The host calls it saves: a madvise() per optimize, one per restore and
+ * the faults behind it, the pagemap read per check.
+ */
+#define HVO_PATTERN	0x48564f4652454544UL /* "DEERFOVH" */
+#define WORDS_PER_VPAGE (PAGE_SIZE / sizeof(unsigned long))
+#define WORDS_PER_PAGE	(sizeof(struct page) / sizeof(unsigned long))
+#define INFO_WORD	(offsetof(struct page, compound_info) / sizeof(unsigned long))
+#define NO_ASAN		__attribute__((no_sanitize("address")))
+
+static unsigned long pattern_page[WORDS_PER_VPAGE] __attribute__((aligned(64)));
+static unsigned long nr_resident; /* bits set in resident_bits */
+
+static bool test_bit_of(const unsigned long *bits, unsigned long v)
+{
+	return bits[v / BITS_PER_LONG] & (1UL << (v % BITS_PER_LONG));
+}
+
+static void pattern_init(void)
+{
+	for (unsigned long i = 0; i < WORDS_PER_VPAGE; i++)
+		pattern_page[i] = i % WORDS_PER_PAGE == INFO_WORD ? 0 : HVO_PATTERN;
+}
+
+/*
+ * Whether vmemmap page @v still holds the pattern. Reads freed (poisoned)
+ * memory on purpose. Eight independent accumulators: the checker reads
+ * every kept page at every check, and one chain of ORs would wait on itself.
+ */
+typedef unsigned long hvo_vec __attribute__((vector_size(16)));
+
+static NO_ASAN bool pattern_intact(unsigned long v)
+{
+	const hvo_vec *w = vpage_addr(v), *p = (const hvo_vec *)pattern_page;
+	hvo_vec d[8] = {0};
+	unsigned long diff = 0;
+
+	VALGRIND_DISABLE_ERROR_REPORTING;
+	for (unsigned long i = 0; i < PAGE_SIZE / sizeof(hvo_vec); i += 8)
+		for (unsigned int k = 0; k < 8; k++)
+			d[k] |= w[i + k] ^ p[i + k];
+	VALGRIND_ENABLE_ERROR_REPORTING;
+	for (unsigned int k = 0; k < 8; k++)
+		diff |= d[k][0] | d[k][1];
+	return !diff;
+}
+
+/* Free vmemmap pages [v, v + n) and keep them in the host, patterned. */
+static void keep_resident(unsigned long v, unsigned long n)
+{
+	for (unsigned long i = v; i < v + n; i++) {
+		memcpy(vpage_addr(i), pattern_page, PAGE_SIZE);
+		resident_bits[i / BITS_PER_LONG] |= 1UL << (i % BITS_PER_LONG);
+	}
+	nr_resident += n;
+	set_freed(v, n, true);
+	VALGRIND_MAKE_MEM_NOACCESS(vpage_addr(v), n * PAGE_SIZE);
+	ASAN_POISON_MEMORY_REGION(vpage_addr(v), n * PAGE_SIZE);
+}
+
+/*
+ * Pages of [v, v + n) kept in the host while freed are taken again:
+ * verified (a write to one while it was freed is a WARN), then, if @zero,
+ * zero, as a page the host gives back reads (not when the struct pages go
+ * back to physical memory right after, which zeroes or drops them all).
+ */
+static void claim_resident_zero(unsigned long v, unsigned long n, bool zero)
+{
+	if (!nr_resident)
+		return;
+	for (unsigned long i = v; i < v + n; i++) {
+		if (!test_bit_of(resident_bits, i))
+			continue;
+		resident_bits[i / BITS_PER_LONG] &= ~(1UL << (i % BITS_PER_LONG));
+		nr_resident--;
+		WARN(!pattern_intact(i),
+		     "vmemmap page of pfn 0x%lx was written while HVO had freed it "
+		     "(a write to an optimized tail)",
+		     i * PFNS_PER_VMEMMAP_PAGE);
+		ASAN_UNPOISON_MEMORY_REGION(vpage_addr(i), PAGE_SIZE);
+		VALGRIND_MAKE_MEM_UNDEFINED(vpage_addr(i), PAGE_SIZE);
+		if (zero)
+			memset(vpage_addr(i), 0, PAGE_SIZE);
+	}
+}
+
+static void claim_resident(unsigned long v, unsigned long n)
+{
+	claim_resident_zero(v, n, true);
+}
+
+/* Whether every page of [v, v + n) is kept in the host while freed. */
+static bool all_resident(unsigned long v, unsigned long n)
+{
+	if (nr_resident < n)
+		return false;
+	for (unsigned long i = v; i < v + n; i++)
+		if (!test_bit_of(resident_bits, i))
+			return false;
+	return true;
+}
+
+bool gs_hvo_set_resident(bool on)
+{
+	bool old = resident_mode;
+
+	resident_mode = on;
+	/* The struct pages around the freed ones stay too: else the next page faults them in. */
+	gs_physmem_keep_huge_vmemmap(on);
+	return old;
+}
+
+bool gs_hvo_resident(void)
+{
+	return resident_mode;
+}
+
+/*
  * Give vmemmap pages back to the host: what is left reads as zero (the
  * host's zero page). The kernel maps freed vmemmap read-only so that a
  * write traps; doing that here (mprotect) would cost two host mappings per
@@ -223,6 +359,7 @@ static void drop_vmemmap(unsigned long v, unsigned long n)
 /* Back to what drop_vmemmap() found: usable (zero) struct pages. */
 static void undrop_vmemmap(unsigned long v, unsigned long n)
 {
+	claim_resident(v, n);
 	set_freed(v, n, false);
 	ASAN_UNPOISON_MEMORY_REGION(vpage_addr(v), n * PAGE_SIZE);
 	VALGRIND_MAKE_MEM_DEFINED(vpage_addr(v), n * PAGE_SIZE); /* fresh pages: zero */
@@ -238,7 +375,11 @@ static void undrop_vmemmap(unsigned long v, unsigned long n)
  */
 static int back_vmemmap(unsigned long v, unsigned long n)
 {
+	bool resident = all_resident(v, n);
+
 	undrop_vmemmap(v, n);
+	if (resident)
+		return 0; /* kept in the host, zeroed now */
 	if (madvise(vpage_addr(v), n * PAGE_SIZE, MADV_POPULATE_WRITE) && errno != EINVAL) {
 		drop_vmemmap(v, n);
 		return -ENOMEM;
@@ -264,9 +405,9 @@ static void write_tail_markers(struct folio *folio, unsigned long from, unsigned
  * costs several times writing it (the host zeroes and maps each page), so
  * without them the first split of a 1 GiB page would cost that every time.
  * Each spare is a mapping of its own, moved out of the vmemmap and back
- * with mremap(); at most HVO_SPARES of them, HVO_SPARE_PAGES pages in all
- * (one restore of a 1 GiB page and eight of 2 MiB pages: 16.2 MiB, the
- * machine's largest huge page size bounds it, never its memory size).
+ * with mremap(); at most HVO_SPARE_PAGES pages in all (one restore of a
+ * 1 GiB page: 16 MiB, the machine's largest huge page size bounds it,
+ * never its memory size).
  *
  * gs_hvo_fill_spares() also fills them from the host ahead of time, where
  * a split becomes possible (a HugeTLB guest_memfd file is made), so that
@@ -274,7 +415,15 @@ static void write_tail_markers(struct folio *folio, unsigned long from, unsigned
  * its pages populated, as the kernel finds them in the buddy allocator.
  */
 #define HVO_SPARES	8
-#define HVO_SPARE_PAGES (4096 + 8 * 8)
+#define HVO_SPARE_PAGES 4096
+/*
+ * Smaller restores take their pages from the host directly: moving a spare
+ * out of the vmemmap and back costs five host calls (two mremap(), two
+ * mmap(), a madvise()) and leaves a host mapping of its own in the
+ * vmemmap each time, more than faulting in a 2 MiB page's seven pages
+ * (measured: docs/PERFORMANCE.md, sixth round).
+ */
+#define HVO_SPARE_MIN_PAGES 512
 
 struct hvo_spare {
 	void *addr;
@@ -298,7 +447,7 @@ static bool refill_vmemmap(void *addr, size_t len)
 /* A free spare slot for @n more pages, or NULL when the bound is reached. */
 static struct hvo_spare *spare_slot(unsigned long n)
 {
-	if (spare_pages + n > HVO_SPARE_PAGES)
+	if (n < HVO_SPARE_MIN_PAGES || spare_pages + n > HVO_SPARE_PAGES)
 		return NULL;
 	for (int i = 0; i < HVO_SPARES; i++)
 		if (!spares[i].addr)
@@ -352,6 +501,7 @@ static bool take_spare(unsigned long v, unsigned long n)
 
 		if (!sp->addr || sp->pages != n)
 			continue;
+		claim_resident(v, n); /* what the move replaces is verified first */
 		if (mremap(sp->addr, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, vpage_addr(v)) !=
 		    vpage_addr(v)) {
 			WARN(1, "mremap of a spare vmemmap chunk failed (errno %d)", errno);
@@ -371,7 +521,7 @@ int gs_hvo_fill_spares(unsigned int order)
 	struct hvo_spare *sp;
 	void *chunk;
 
-	if (!hvo_on || !n || have_spare(n))
+	if (!hvo_on || n < HVO_SPARE_MIN_PAGES || have_spare(n))
 		return 0;
 	sp = spare_slot(n);
 	if (!sp)
@@ -420,6 +570,10 @@ unsigned long gs_hvo_spare_pages(void)
  */
 static void free_tail_vmemmap(unsigned long v, unsigned long n, unsigned long restored)
 {
+	if (resident_mode && n < HVO_SPARE_MIN_PAGES) {
+		keep_resident(v, n);
+		return;
+	}
 	if (restored == n && stash_spare(v, n)) {
 		set_freed(v, n, true);
 		VALGRIND_MAKE_MEM_NOACCESS(vpage_addr(v), n * PAGE_SIZE);
@@ -467,6 +621,7 @@ static bool use_reservation(unsigned long pfn, unsigned long v, unsigned long n)
 
 	if (!r->staging || r->pages != n)
 		return false;
+	claim_resident(v, n); /* what the move replaces is verified first */
 	if (mremap(r->staging, n * PAGE_SIZE, n * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, dst) !=
 	    dst) {
 		WARN(1, "mremap of a vmemmap preallocation failed");
@@ -506,6 +661,8 @@ static int restore_gfp(struct folio *folio, enum restore_use use, gfp_t gfp)
 	} else if (charge_pages_gfp(n, gfp)) {
 		return -ENOMEM;
 	} else if (for_free) {
+		/* Verified; zeroed (or dropped) with every struct page when the page goes. */
+		claim_resident_zero(vpage(pfn, 1), n, false);
 		undrop_vmemmap(vpage(pfn, 1), n);
 	} else if (use == RESTORE_SPLIT && take_spare(vpage(pfn, 1), n)) {
 		/* Populated already; their old contents are overwritten by the split. */
@@ -695,6 +852,7 @@ void hugetlb_vmemmap_release(unsigned long pfn, unsigned int order)
 		return;
 	hugetlb_vmemmap_prealloc_release((struct folio *)pfn_to_page(pfn));
 	restored = take_restored(vpage(pfn, 0), n);
+	claim_resident_zero(vpage(pfn, 0), n, false);
 	/* The host takes every struct page back (physmem): none is HVO's to watch any more. */
 	set_freed(vpage(pfn, 0), n, false);
 	ASAN_UNPOISON_MEMORY_REGION(vpage_addr(vpage(pfn, 0)), n * PAGE_SIZE);
@@ -738,10 +896,36 @@ bool gs_hvo_parkable(const struct folio *folio)
 	       parkable(folio_pfn(folio), n);
 }
 
+/*
+ * A parked page's tails kept in the host are verified when it is taken
+ * again (or released), not by every check while it sits unused: they leave
+ * the freed bitmap the checker walks, and keep their resident bit.
+ */
+static void park_resident(unsigned long v, unsigned long n)
+{
+	for (unsigned long i = v; nr_resident && i < v + n; i++)
+		if (test_bit_of(resident_bits, i))
+			freed_bits[i / BITS_PER_LONG] &= ~(1UL << (i % BITS_PER_LONG));
+}
+
+static void unpark_resident(unsigned long v, unsigned long n)
+{
+	for (unsigned long i = v; nr_resident && i < v + n; i++) {
+		if (!test_bit_of(resident_bits, i))
+			continue;
+		WARN(!pattern_intact(i),
+		     "vmemmap page of pfn 0x%lx was written while HVO had freed it "
+		     "(a write to an optimized tail of a parked page)",
+		     i * PFNS_PER_VMEMMAP_PAGE);
+		freed_bits[i / BITS_PER_LONG] |= 1UL << (i % BITS_PER_LONG);
+	}
+}
+
 void gs_hvo_park(struct folio *folio)
 {
 	unsigned long n = hugetlb_vmemmap_optimizable_pages(folio_order(folio));
 
+	park_resident(vpage(folio_pfn(folio), 1), n);
 	/* As hugetlb_vmemmap_release(): not "saved" while the page is not in use. */
 	stats.freed_pages -= n;
 	gs_metrics_vmemmap_add((long long)(n * PAGE_SIZE));
@@ -752,6 +936,7 @@ void gs_hvo_unpark(struct folio *folio)
 	unsigned int order = folio_order(folio);
 	unsigned long pfn = folio_pfn(folio), n = hugetlb_vmemmap_optimizable_pages(order);
 
+	unpark_resident(vpage(pfn, 1), n);
 	/* The optimization's charge and count, as a fresh page's; its tails are given back already. */
 	WARN_ON(!gs_charge(GS_SITE_HVO_OPTIMIZE, PAGE_SIZE, GFP_KERNEL));
 	gs_uncharge(GS_SITE_HVO_OPTIMIZE, PAGE_SIZE);
@@ -768,6 +953,8 @@ void gs_hvo_forget_parked(unsigned long pfn, unsigned int order)
 
 	if (!freed_bits || !n)
 		return;
+	/* Physical memory zeroes or drops the struct pages next: verified, not zeroed twice. */
+	claim_resident_zero(vpage(pfn, 1), n, false);
 	/* The tails read zero (given back): usable again, as never-used struct pages. */
 	undrop_vmemmap(vpage(pfn, 1), n);
 }
@@ -788,7 +975,18 @@ static void hvo_dump(struct gs_state *st, const char *path)
 static struct gs_state_dumper hvo_dumper = {.name = "hvo", .dump = hvo_dump};
 GS_STATE_DUMPER(hvo_dumper)
 
-/* Report freed vmemmap pages in [v, v + n) that the host holds exclusively: written. */
+static void report_written(struct gs_check_report *r, unsigned long v)
+{
+	gs_check_violation(r,
+			   "vmemmap page of pfn 0x%lx was given back by HVO but written since (a "
+			   "write to an optimized tail)",
+			   v * PFNS_PER_VMEMMAP_PAGE);
+}
+
+/*
+ * Report freed vmemmap pages in [v, v + n) given back to the host that it
+ * now holds exclusively: written.
+ */
 static void check_written(struct gs_check_report *r, int fd, unsigned long v, unsigned long n)
 {
 	uint64_t ent[512];
@@ -797,60 +995,104 @@ static void check_written(struct gs_check_report *r, int fd, unsigned long v, un
 	if (pread(fd, ent, n * sizeof(ent[0]), off) != (ssize_t)(n * sizeof(ent[0])))
 		return;
 	for (unsigned long i = 0; i < n; i++)
-		if (freed_bits[(v + i) / BITS_PER_LONG] & (1UL << ((v + i) % BITS_PER_LONG)) &&
+		if (test_bit_of(freed_bits, v + i) && !test_bit_of(resident_bits, v + i) &&
 		    (ent[i] & PM_EXCLUSIVE))
-			gs_check_violation(r,
-					   "vmemmap page of pfn 0x%lx was given back by HVO but "
-					   "written since (a write to an optimized tail)",
-					   (v + i) * PFNS_PER_VMEMMAP_PAGE);
+			report_written(r, v + i);
+}
+
+/*
+ * Kept pages verified per check, and where the next check goes on. Every
+ * kept page is verified in full when it is taken again (restore, release,
+ * a parked page handed out or let go), so a write is always reported; the
+ * checker's part is to report it sooner, at a bounded cost per check: a
+ * 2 MiB fuzz input's pool keeps 112 pages, and reading them all at every
+ * check cost more than the host calls the mode saves.
+ */
+#define HVO_CHECK_PAGES 16
+static unsigned long check_cursor;
+
+/*
+ * Report kept freed pages whose pattern is gone: up to HVO_CHECK_PAGES,
+ * from where the last check stopped, round the bitmap's @words once.
+ */
+static void check_patterned(struct gs_check_report *r, unsigned long words)
+{
+	unsigned long start = check_cursor < words * BITS_PER_LONG ? check_cursor : 0;
+	unsigned long w0 = start / BITS_PER_LONG, c = start % BITS_PER_LONG, done = 0;
+
+	for (unsigned long seen = 0; seen <= words; seen++) {
+		unsigned long w = (w0 + seen) % words;
+		/* The first word from the cursor on; back at it, the bits before the cursor. */
+		unsigned long mask = !seen ? ~0UL << c : seen < words ? ~0UL : (1UL << c) - 1;
+		unsigned long bits = freed_bits[w] & resident_bits[w] & mask;
+
+		while (bits) {
+			unsigned long v = w * BITS_PER_LONG + (unsigned long)__builtin_ctzl(bits);
+
+			bits &= bits - 1;
+			if (!pattern_intact(v))
+				report_written(r, v);
+			if (++done == HVO_CHECK_PAGES) {
+				check_cursor = v + 1;
+				return;
+			}
+		}
+	}
+	check_cursor = 0;
 }
 
 /*
  * /proc/self/pagemap, opened once per process: a fuzzer's `check` lines
  * read it thousands of times a second. A child of fork() has the parent's
- * descriptor, which reads the parent's page tables: it opens its own.
+ * descriptor, which reads the parent's page tables: it opens its own (told
+ * by pthread_atfork(), not a getpid() per check, a host call each).
  */
+static int pagemap_fd_cached = -1;
+static bool pagemap_forked;
+
+static void pagemap_atfork_child(void)
+{
+	pagemap_forked = true;
+}
+
 static int pagemap_fd(void)
 {
-	static int fd = -1;
-	static pid_t owner;
-	pid_t pid = getpid();
-
-	if (fd >= 0 && owner == pid)
-		return fd;
-	if (fd >= 0)
-		WARN_ON_ONCE(close(fd) && errno != EINTR);
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	owner = pid;
-	return fd;
+	if (pagemap_forked && pagemap_fd_cached >= 0) {
+		WARN_ON_ONCE(close(pagemap_fd_cached) && errno != EINTR);
+		pagemap_fd_cached = -1;
+	}
+	pagemap_forked = false;
+	if (pagemap_fd_cached < 0)
+		pagemap_fd_cached = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	return pagemap_fd_cached;
 }
 
 /*
  * The software stand-in for the kernel's read-only tail mapping: a freed
- * vmemmap page reads as the shared zero page until someone writes it, and
- * then the host holds a page of its own there (pagemap's exclusive bit).
- * Skipped where /proc/self/pagemap cannot be read.
+ * vmemmap page given back to the host reads as the shared zero page until
+ * someone writes it, and then the host holds a page of its own there
+ * (pagemap's exclusive bit; skipped where /proc/self/pagemap cannot be
+ * read); one kept in the host (the resident mode) holds the pattern.
  */
 static void hvo_check(struct gs_check_report *r, void *ctx)
 {
 	unsigned long words;
-	int fd;
 
 	(void)ctx;
 	if (!freed_bits || !stats.freed_pages)
 		return;
-	fd = pagemap_fd();
-	if (fd < 0)
-		return;
 	/* Only as far as HVO ever went: a small guest's check stays cheap. */
 	words = (freed_hi + BITS_PER_LONG - 1) / BITS_PER_LONG;
+	if (nr_resident && words)
+		check_patterned(r, words);
 	/* Whole zero words (most of the bitmap) cost one test each. */
 	for (unsigned long w = 0; w < words; w += 8) {
 		unsigned long any = 0;
+		int fd;
 
 		for (unsigned long k = w; k < w + 8 && k < words; k++)
-			any |= freed_bits[k];
-		if (any)
+			any |= freed_bits[k] & ~resident_bits[k];
+		if (any && (fd = pagemap_fd()) >= 0)
 			check_written(r, fd, w * BITS_PER_LONG, 8 * BITS_PER_LONG);
 	}
 }
@@ -858,4 +1100,6 @@ static void hvo_check(struct gs_check_report *r, void *ctx)
 __attribute__((constructor)) static void hvo_check_init(void)
 {
 	WARN_ON(gs_check_register("hvo", hvo_check, NULL) < 0);
+	WARN_ON(pthread_atfork(NULL, NULL, pagemap_atfork_child));
+	pattern_init();
 }

@@ -54,6 +54,7 @@ static unsigned long free_ranges[MAX_ORDER + 1]; /* first free range of each ord
 static struct gs_physmem_stats stats;
 static int backing_override = -1; /* enum gs_backing every allocation gets, -1: as asked */
 static bool keep_vmemmap;	  /* freed 2 MiB pages zero their struct pages in place */
+static bool keep_huge_vmemmap;	  /* ... and so do HugeTLB ones (gs_physmem_keep_huge_vmemmap()) */
 
 /*
  * Parked 2 MiB pages (gs_physmem_park_huge()): free in every count, their
@@ -573,7 +574,7 @@ static void release_kept_data(void)
 	nr_kept_data = 0;
 }
 
-static void free_huge(unsigned long pfn, unsigned int order, bool resident,
+static void free_huge(unsigned long pfn, unsigned int order, bool resident, bool keep_data_too,
 		      const unsigned long *dirty);
 
 /* A huge page no longer counts as in use. */
@@ -623,27 +624,56 @@ bool gs_physmem_set_parking(bool on)
  * was never handed out in this layout; below it, it is a freed range, as
  * gs_physmem_free_huge() would have left it.
  */
-static void drop_parked(unsigned long pfn)
+static void forget_parked(unsigned long pfn)
 {
-	uint8_t *vm;
-	size_t len;
-
 	if (parked_release)
 		parked_release(pfn, MIN_ORDER);
 	clear_chunks(pfn, MIN_ORDER);
-	vmemmap_span(pfn, 1UL << MIN_ORDER, &vm, &len);
-	WARN_ON(madvise(vm, len, MADV_DONTNEED));
-	VALGRIND_MAKE_MEM_DEFINED(vm, len);
-	if (pfn < next_pfn)
-		put_pfns(pfn, MIN_ORDER);
 }
 
+/* Struct pages [vm, vm + len) of released parked pages: zero, in the host or given back. */
+static void parked_vmemmap_done(uint8_t *vm, size_t len)
+{
+	if (!len)
+		return;
+	if (keep_huge_vmemmap)
+		memset(vm, 0, len);
+	else
+		WARN_ON(madvise(vm, len, MADV_DONTNEED));
+	VALGRIND_MAKE_MEM_DEFINED(vm, len);
+}
+
+/*
+ * Pages parked side by side (a pool's usually are) give their struct pages
+ * back in one madvise(), the free lists filled after it (their heads hold
+ * the links), in the order one page at a time filled them.
+ */
 unsigned int gs_physmem_release_parked(void)
 {
 	unsigned int n = nr_parked;
+	uint8_t *lo = NULL;
+	size_t len = 0;
 
-	while (nr_parked)
-		drop_parked(parked[--nr_parked]);
+	for (unsigned int i = n; i-- > 0;) {
+		uint8_t *vm;
+		size_t l;
+
+		forget_parked(parked[i]);
+		vmemmap_span(parked[i], 1UL << MIN_ORDER, &vm, &l);
+		if (len && vm + l == lo) {
+			lo = vm;
+			len += l;
+			continue;
+		}
+		parked_vmemmap_done(lo, len);
+		lo = vm;
+		len = l;
+	}
+	parked_vmemmap_done(lo, len);
+	for (unsigned int i = n; i-- > 0;)
+		if (parked[i] < next_pfn)
+			put_pfns(parked[i], MIN_ORDER);
+	nr_parked = 0;
 	return n;
 }
 
@@ -662,16 +692,19 @@ static void zero_dirty_pages(unsigned long pfn, const unsigned long *dirty)
 
 void gs_physmem_free_huge(unsigned long pfn, unsigned int order)
 {
-	free_huge(pfn, order, false, NULL);
+	free_huge(pfn, order, keep_huge_vmemmap && order == MIN_ORDER, false, NULL);
 }
 
 void gs_physmem_free_huge_resident(unsigned long pfn, unsigned int order,
 				   const unsigned long *dirty)
 {
-	free_huge(pfn, order, keep_vmemmap && order <= MIN_ORDER, dirty);
+	bool keep = keep_vmemmap && order <= MIN_ORDER;
+
+	free_huge(pfn, order, keep, keep, dirty);
 }
 
-static void free_huge(unsigned long pfn, unsigned int order, bool resident,
+/* @resident: the struct pages stay in the host, zeroed; @keep_data_too: the data too, if it can. */
+static void free_huge(unsigned long pfn, unsigned int order, bool resident, bool keep_data_too,
 		      const unsigned long *dirty)
 {
 	unsigned long nr = 1UL << order;
@@ -683,7 +716,7 @@ static void free_huge(unsigned long pfn, unsigned int order, bool resident,
 
 	if (WARN_ON(!pfn_valid(pfn) || !IS_ALIGNED(pfn, nr)))
 		return;
-	if (data && !(resident && in_anon_region(data) && keep_data(pfn, data, dirty)))
+	if (data && !(keep_data_too && in_anon_region(data) && keep_data(pfn, data, dirty)))
 		put_data(data, order);
 	clear_chunks(pfn, order);
 	/* Hand every struct page back to the host, or zero them where a runner reuses them. */
@@ -697,6 +730,14 @@ static void free_huge(unsigned long pfn, unsigned int order, bool resident,
 	VALGRIND_MAKE_MEM_DEFINED(vm, len); /* zero again, and usable by the next owner */
 	put_pfns(pfn, order);
 	uncount_huge(b, data != NULL, order, nid);
+}
+
+bool gs_physmem_keep_huge_vmemmap(bool keep)
+{
+	bool old = keep_huge_vmemmap;
+
+	keep_huge_vmemmap = keep;
+	return old;
 }
 
 size_t gs_vmemmap_resident(unsigned long pfn, unsigned long nr)

@@ -54,6 +54,7 @@ static void setup(void)
 	for (int k = 0; k < GS_FOLIO_NR_KINDS; k++)
 		gs_folio_set_free_hook(k, drop_hook);
 	gs_hvo_set_enabled(true);
+	gs_hvo_set_resident(false);
 }
 
 static void teardown(void)
@@ -195,6 +196,156 @@ START_TEST(hvo_tail_write_detected)
 }
 END_TEST
 
+/* A write the test makes on purpose to a freed (poisoned) struct page. */
+#if defined(GS_TEST_ASAN)
+__attribute__((no_sanitize("address")))
+#endif
+static void
+write_freed(volatile unsigned long *word, unsigned long val)
+{
+	VALGRIND_DISABLE_ERROR_REPORTING;
+	*word = val;
+	VALGRIND_ENABLE_ERROR_REPORTING;
+}
+
+/*
+ * The resident host mode (gs_hvo_set_resident()): the freed tails stay in
+ * the host, tails still resolve, and a write to one is still reported: by
+ * the checker, and as a WARN by the restore that takes the page again, in
+ * every build (ASan's and memcheck's own reports are the other tests').
+ */
+START_TEST(hvo_resident_tail_write_detected)
+{
+	struct folio *f;
+	struct gs_hvo_stats s;
+	unsigned long warns;
+
+	ck_assert(!gs_hvo_set_resident(true));
+	ck_assert(gs_hvo_resident());
+	f = new_huge(9);
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	/* Kept in the host (this mode's trade), counted as freed all the same. */
+	ck_assert_uint_eq(resident(f), 8 * PAGE_SIZE);
+	gs_hvo_stats(&s);
+	ck_assert_uint_eq(s.freed_pages, 7);
+	for (unsigned long k = 0; k < 512; k++)
+		gs_assert(pfn_folio(folio_pfn(f) + k) == f, "tail %lu", k);
+	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+	/* A zero written where the pattern is not zero is seen too. */
+	write_freed(&pfn_to_page(folio_pfn(f) + 300)->memcg_data, 0);
+	ck_assert_uint_eq(gs_check_run_all(NULL), 1);
+	write_freed(&pfn_to_page(folio_pfn(f) + 301)->flags, 1); /* same vmemmap page: one report */
+	ck_assert_uint_eq(gs_check_run_all(NULL), 1);
+	gs_warn_set_mode(GS_WARN_QUIET);
+	warns = gs_warn_count();
+	ck_assert_int_eq(hugetlb_vmemmap_restore_folio(f), 0);
+	ck_assert_uint_eq(gs_warn_count(), warns + 1);
+	gs_warn_set_mode(GS_WARN_PRINT);
+	/* Taken back: zero, tail markers written, nothing left to report. */
+	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+	ck_assert_uint_eq(pfn_to_page(folio_pfn(f) + 300)->flags, 0);
+	for (unsigned long k = 0; k < 512; k++)
+		gs_assert(pfn_folio(folio_pfn(f) + k) == f, "tail %lu", k);
+	/* Freed again and written: the release that gives the page back reports it too. */
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	write_freed(&pfn_to_page(folio_pfn(f) + 511)->private, 42);
+	gs_warn_set_mode(GS_WARN_QUIET);
+	warns = gs_warn_count();
+	free_huge(f);
+	ck_assert_uint_eq(gs_warn_count(), warns + 1);
+	gs_warn_set_mode(GS_WARN_PRINT);
+	gs_hvo_set_resident(false);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/*
+ * The checker verifies a bounded number of kept pages per check, in turn:
+ * with more kept than that, a write is still reported within a few checks,
+ * and every time the page is taken again.
+ */
+START_TEST(hvo_resident_checks_in_turn)
+{
+	enum { NR = 5 }; /* 35 kept pages: three checks go round them */
+	struct folio *f[NR];
+	unsigned int seen = 0;
+	unsigned long warns;
+
+	gs_hvo_set_resident(true);
+	for (int i = 0; i < NR; i++) {
+		f[i] = new_huge(9);
+		ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f[i]), 0);
+	}
+	for (int i = 0; i < 3; i++)
+		ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+	write_freed(&pfn_to_page(folio_pfn(f[2]) + 100)->index, 7);
+	for (int i = 0; i < 3; i++)
+		seen += gs_check_run_all(NULL);
+	ck_assert_uint_ge(seen, 1);
+	ck_assert_uint_le(seen, 2);
+	gs_warn_set_mode(GS_WARN_QUIET);
+	warns = gs_warn_count();
+	for (int i = 0; i < NR; i++)
+		ck_assert_int_eq(hugetlb_vmemmap_restore_folio(f[i]), 0);
+	ck_assert_uint_eq(gs_warn_count(), warns + 1);
+	gs_warn_set_mode(GS_WARN_PRINT);
+	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+	for (int i = 0; i < NR; i++)
+		free_huge(f[i]);
+	gs_hvo_set_resident(false);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/*
+ * Pages freed in one mode are taken back right in the other, and the
+ * default mode still gives freed vmemmap back to the host after the
+ * resident mode was on.
+ */
+START_TEST(hvo_resident_mode_switches)
+{
+	unsigned long warns = gs_warn_count(); /* one process runs every test under valgrind */
+	struct folio *a, *b;
+
+	gs_hvo_set_resident(true);
+	a = new_huge(9);
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(a), 0);
+	gs_hvo_set_resident(false);
+	b = new_huge(9);
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(b), 0);
+	ck_assert_uint_eq(resident(a), 8 * PAGE_SIZE);
+	ck_assert_uint_eq(resident(b), PAGE_SIZE);
+	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+	/* A kept page restored in the default mode: zero, no host call needed, no WARN. */
+	ck_assert_int_eq(hugetlb_vmemmap_restore_folio(a), 0);
+	ck_assert_uint_eq(gs_warn_count(), warns);
+	for (unsigned long k = 0; k < 512; k++)
+		gs_assert(pfn_folio(folio_pfn(a) + k) == a, "tail %lu", k);
+	gs_hvo_set_resident(true);
+	/* A given-back page restored in the resident mode: from the host, zero. */
+	ck_assert_int_eq(hugetlb_vmemmap_restore_folio(b), 0);
+	ck_assert_uint_eq(resident(b), 8 * PAGE_SIZE);
+	for (unsigned long k = 0; k < 512; k++)
+		gs_assert(pfn_folio(folio_pfn(b) + k) == b, "tail %lu", k);
+	/* 1 GiB folios keep the default: their 16 MiB goes back to the host. */
+	{
+		struct folio *g = new_huge(18);
+
+		ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(g), 0);
+		ck_assert_uint_eq(resident(g), PAGE_SIZE);
+		free_huge(g);
+	}
+	gs_hvo_set_resident(false);
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(a), 0);
+	ck_assert_uint_eq(resident(a), PAGE_SIZE); /* the default again */
+	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+	free_huge(a);
+	free_huge(b);
+	ck_assert_uint_eq(gs_warn_count(), warns);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
 /* A 2 MiB guest's worth of optimized folios costs no host mapping each (issue 10). */
 START_TEST(hvo_host_mappings_bounded)
 {
@@ -224,23 +375,31 @@ START_TEST(hvo_memcheck_flags_direct_tail_reads)
 		printf("skip hvo_memcheck_flags_direct_tail_reads: needs valgrind memcheck\n");
 		return;
 	}
-	f = new_huge(9);
-	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
-	/* Through the API: no memcheck error. */
-	ck_assert_ptr_eq(pfn_folio(folio_pfn(f) + 300), f);
-	ck_assert_uint_eq(VALGRIND_COUNT_ERRORS, 0);
-	/* A direct read, in a child so that its error does not fail this run: reported. */
-	pid = fork();
-	if (pid == 0) {
-		volatile unsigned long info = pfn_to_page(folio_pfn(f) + 300)->compound_info;
+	/* Both host modes: given back, and kept in the host (gs_hvo_set_resident()). */
+	for (int mode = 0; mode < 2; mode++) {
+		gs_hvo_set_resident(mode);
+		f = new_huge(9);
+		ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+		/* Through the API: no memcheck error. */
+		ck_assert_ptr_eq(pfn_folio(folio_pfn(f) + 300), f);
+		ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+		ck_assert_uint_eq(VALGRIND_COUNT_ERRORS, 0);
+		/* A direct read, in a child so that its error does not fail this run: reported. */
+		pid = fork();
+		if (pid == 0) {
+			volatile unsigned long info =
+				pfn_to_page(folio_pfn(f) + 300)->compound_info;
 
-		(void)info;
-		_exit(VALGRIND_COUNT_ERRORS ? 42 : 1);
+			(void)info;
+			_exit(VALGRIND_COUNT_ERRORS ? 42 : 1);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		/* 42, or memcheck's --error-exitcode (3 in the valgrind setup): an error was seen. */
+		ck_assert(WIFEXITED(status) &&
+			  (WEXITSTATUS(status) == 42 || WEXITSTATUS(status) == 3));
+		free_huge(f);
 	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	/* 42, or memcheck's --error-exitcode (3 in the valgrind setup): an error was seen. */
-	ck_assert(WIFEXITED(status) && (WEXITSTATUS(status) == 42 || WEXITSTATUS(status) == 3));
-	free_huge(f);
+	gs_hvo_set_resident(false);
 }
 END_TEST
 
@@ -248,23 +407,31 @@ END_TEST
 START_TEST(hvo_asan_flags_direct_tail_reads)
 {
 #ifdef GS_TEST_ASAN
-	struct folio *f = new_huge(9);
-	int status;
-	pid_t pid;
+	/* Both host modes: given back, and kept in the host (gs_hvo_set_resident()). */
+	for (int mode = 0; mode < 2; mode++) {
+		struct folio *f;
+		int status;
+		pid_t pid;
 
-	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
-	ck_assert_ptr_eq(pfn_folio(folio_pfn(f) + 300), f); /* through the API: fine */
-	pid = fork();
-	if (pid == 0) {
-		volatile unsigned long info = pfn_to_page(folio_pfn(f) + 300)->compound_info;
+		gs_hvo_set_resident(mode);
+		f = new_huge(9);
+		ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+		ck_assert_ptr_eq(pfn_folio(folio_pfn(f) + 300), f); /* through the API: fine */
+		ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+		pid = fork();
+		if (pid == 0) {
+			volatile unsigned long info =
+				pfn_to_page(folio_pfn(f) + 300)->compound_info;
 
-		(void)info;
-		_exit(0);
+			(void)info;
+			_exit(0);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		/* ASan's report ends the child: an abort, or its error exit code. */
+		ck_assert(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status)));
+		free_huge(f);
 	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	/* ASan's report ends the child: an abort, or its error exit code. */
-	ck_assert(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status)));
-	free_huge(f);
+	gs_hvo_set_resident(false);
 #else
 	printf("skip hvo_asan_flags_direct_tail_reads: needs an ASan build\n");
 #endif
@@ -579,6 +746,9 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, hvo_tail_write_detected);
 	tcase_add_test(tc, hvo_asan_flags_direct_tail_reads);
 	tcase_add_test(tc, hvo_host_mappings_bounded);
+	tcase_add_test(tc, hvo_resident_tail_write_detected);
+	tcase_add_test(tc, hvo_resident_mode_switches);
+	tcase_add_test(tc, hvo_resident_checks_in_turn);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -44,6 +44,7 @@ static gchar *opt_runs, *opt_seconds, *opt_ordering, *opt_ops, *opt_check_every;
 static gboolean opt_reduce, opt_stop_on_find;
 static gchar *opt_strategy;
 static gchar *opt_show, *opt_color;
+static gchar *opt_hvo_host;
 
 static const GOptionEntry entries[] = {
 	{"backend", 'b', 0, G_OPTION_ARG_STRING, &opt_backend,
@@ -110,6 +111,10 @@ static const GOptionEntry entries[] = {
 	 "fuzz: reduce each new failure to a short scenario (with -o: NNN-HASH.min.gms)", NULL},
 	{"stop-on-find", 0, 0, G_OPTION_ARG_NONE, &opt_stop_on_find,
 	 "fuzz: stop at the first failing sequence", NULL},
+	{"hvo-host", 0, 0, G_OPTION_ARG_STRING, &opt_hvo_host,
+	 "fuzz: HVO's freed vmemmap stays in the host, verified (resident, default) or goes "
+	 "back to it (release, as outside fuzzing; docs/FIDELITY.md)",
+	 "resident|release"},
 	{"strategy", 0, 0, G_OPTION_ARG_STRING, &opt_strategy,
 	 "run every VM of the strategy's ordering under this restructuring strategy: a name or "
 	 "./file.so (docs/STRATEGIES.md)",
@@ -144,7 +149,7 @@ static const char description[] =
 	"                2 usage error or a crash, 3 malformed scenario\n"
 	"  fuzz          seeded random sequences in the structured format, run with\n"
 	"                the oracle (--seed --runs --seconds --backing --ordering --ops\n"
-	"                -o DIR --reduce --plant); exit 1 when something was found\n"
+	"                -o DIR --reduce --plant --hvo-host); exit 1 when something was found\n"
 	"  fuzz-decode INPUT  print the .gms program a fuzz input decodes to\n"
 	"  export-selftest FILE [-o OUT.c]\n"
 	"                the scenario as a kselftest C program over the KVM selftest\n"
@@ -625,6 +630,12 @@ static int fuzz_opts(struct gs_fuzz_campaign_opts *fo)
 		parse_choice("--ordering (planned, v8, wip, rfc-v2, mix)", opt_ordering, orders, 4);
 	if (fo->backing == -2 || fo->ordering == -2)
 		return -1;
+	if (opt_hvo_host && strcmp(opt_hvo_host, "resident") && strcmp(opt_hvo_host, "release")) {
+		fprintf(stderr, "gmemsim: bad --hvo-host '%s' (resident or release)\n",
+			opt_hvo_host);
+		return -1;
+	}
+	fo->hvo_release = opt_hvo_host && !strcmp(opt_hvo_host, "release");
 	fo->seed = seed;
 	fo->runs = runs;
 	fo->seconds = secs;

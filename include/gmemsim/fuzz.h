@@ -148,6 +148,10 @@ GS_API bool gs_fuzz_run(const char *text, size_t len, char *sig, size_t siglen);
  * @progress: a progress line about once a second, and the findings; NULL: none
  * @test_crash_at: TEST-ONLY: abort() while input N (1-based) runs, as a
  *                 crash in the simulator would; 0: never
+ * @hvo_release: HVO gives freed vmemmap back to the host, as by default
+ *               outside fuzzing; false (the fuzz runner's choice): its
+ *               resident mode, the pages kept and verified
+ *               (gs_hvo_set_resident(), docs/FIDELITY.md)
  *
  * A crash (a signal, a sanitizer's report) while an input runs ends the
  * process; first the input is written to @outdir as crash-N.bin and
@@ -165,6 +169,7 @@ struct gs_fuzz_campaign_opts {
 	bool stop_on_find;
 	FILE *progress;
 	uint64_t test_crash_at;
+	bool hvo_release;
 };
 
 /**

@@ -47,6 +47,33 @@ GS_API bool gs_hvo_set_enabled(bool on);
 GS_API bool gs_hvo_enabled(void);
 
 /**
+ * gs_hvo_set_resident() - keep a 2 MiB folio's freed vmemmap in the host (fuzzing)
+ * @on: true: the resident host mode; false: the default
+ *
+ * By default the vmemmap pages HVO frees go back to the host (madvise()),
+ * so a large metadata-only guest costs the host what the kernel's would
+ * (docs/PERFORMANCE.md, host memory), and a restore takes them from the
+ * host again. In the resident mode, meant for fuzzers and other persistent
+ * runners that measure executions rather than host memory, the freed
+ * vmemmap pages of folios of 2 MiB (not 1 GiB: 16 MiB to fill and check)
+ * stay in the host, filled with a pattern (compound_info zero, as freed
+ * tails read in both modes), poisoned for ASan and memcheck as in the
+ * default mode; a write to one is reported by the hvo checker and, as a
+ * WARN, by the restore or release that takes the page again, instead of by
+ * the checker's pagemap test. What every operation does, returns and
+ * counts is the same in both modes; only host memory and host calls
+ * differ (docs/FIDELITY.md). Pages freed in one mode are taken back
+ * correctly in the other.
+ *
+ * Context: any.
+ * Return: the previous setting.
+ */
+GS_API bool gs_hvo_set_resident(bool on);
+
+/** gs_hvo_resident() - whether the resident host mode is on (gs_hvo_set_resident()) */
+GS_API bool gs_hvo_resident(void);
+
+/**
  * hugetlb_vmemmap_optimize_folio() - free the tail vmemmap pages of a folio
  * @folio: a huge folio (order >= 7) with refcount 0 (free or frozen)
  *
@@ -194,20 +221,22 @@ GS_API void hugetlb_vmemmap_prealloc_release(struct folio *folio);
  * gs_hvo_fill_spares() - keep one restore of an @order folio populated ahead of time
  * @order: order of the huge pages a split may restore (9: 2 MiB, 18: 1 GiB)
  *
- * Fills HVO's spare vmemmap pages from the host (7 or 4,095 pages,
- * populated now) unless a spare of that size is there already, so that a
- * later restore before a split (hugetlb_vmemmap_restore_for_split()) finds
+ * Fills HVO's spare vmemmap pages from the host (4,095 pages for a 1 GiB
+ * page, populated now; a 2 MiB page's 7 are taken from the host by the
+ * restore itself, cheaper than moving a spare) unless a spare of that size
+ * is there already, so that a later restore before a split
+ * (hugetlb_vmemmap_restore_for_split()) finds
  * its pages resident, as the kernel's restore finds free pages in the
  * buddy allocator, instead of waiting for the host to fault in and zero
  * them (5-10 times the split itself for 1 GiB). Host memory only: nothing
  * is charged to the machine until a restore takes the pages, and that
- * restore can fail as any. The spares are bounded (16.2 MiB in all,
+ * restore can fail as any. The spares are bounded (16 MiB in all,
  * whatever the machine's size); called where a split becomes possible,
  * never inside one.
  *
  * Context: process context (may sleep).
- * Return: 0 (also when HVO is off, @order has nothing to restore, or such
- * a spare is there), -ENOSPC (the spares are full), -ENOMEM (the host
+ * Return: 0 (also when HVO is off, @order has nothing to restore or is
+ * below 1 GiB, or such a spare is there), -ENOSPC (the spares are full), -ENOMEM (the host
  * refused; nothing kept).
  */
 GS_API int gs_hvo_fill_spares(unsigned int order);

@@ -286,6 +286,22 @@ GS_API void gs_physmem_set_parked_release(gs_physmem_parked_fn fn);
 GS_API bool gs_physmem_keep_vmemmap(bool keep);
 
 /**
+ * gs_physmem_keep_huge_vmemmap() - zero the struct pages of freed 2 MiB HugeTLB pages in place
+ * @keep: true: a 2 MiB page freed with gs_physmem_free_huge(), or a parked
+ *	one released, keeps its struct pages in the host, zeroed; false: they
+ *	go back to the host (the default)
+ *
+ * Set with HVO's resident mode (gs_hvo_set_resident()), in which a 2 MiB
+ * page's freed vmemmap stays in the host: giving the struct pages back when
+ * the page goes would make the next page on those pfns fault them in again.
+ * Host memory stays at what the largest machine of the process used.
+ *
+ * Context: any.
+ * Return: the previous setting.
+ */
+GS_API bool gs_physmem_keep_huge_vmemmap(bool keep);
+
+/**
  * gs_physmem_reset_layout() - hand out pfns from the start again
  *
  * When nothing is allocated, forget which ranges were freed in which order:

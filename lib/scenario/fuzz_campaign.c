@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <glib.h>
 #include <gmemsim/fuzz.h>
+#include <gmemsim/hvo.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/rng.h>
 #include <gmemsim/internal/fuzz_int.h>
@@ -36,7 +37,8 @@
 /*
  * Each input is a runner of its own: without this, the end of each would
  * give the kept memory back to the host, and the next would fault it in and
- * have the host clear it again.
+ * have the host clear it again. HVO's freed vmemmap stays in the host too
+ * (its resident mode, docs/FIDELITY.md) unless a campaign asks otherwise.
  */
 static void keep_memory(void)
 {
@@ -44,6 +46,7 @@ static void keep_memory(void)
 
 	if (!kept) {
 		gs_physmem_keep_vmemmap(true);
+		gs_hvo_set_resident(true);
 		kept = true;
 	}
 }
@@ -319,7 +322,11 @@ int gs_fuzz_campaign(const struct gs_fuzz_campaign_opts *o, struct gs_fuzz_campa
 	struct gs_rng rng;
 	int ret = 0;
 
+	bool resident;
+
 	*st = (struct gs_fuzz_campaign_stats){0};
+	keep_memory();
+	resident = gs_hvo_set_resident(!o->hvo_release);
 	if (o->outdir && g_mkdir_with_parents(o->outdir, 0755))
 		ret = -errno;
 	gs_rng_seed(&rng, o->seed);
@@ -369,6 +376,7 @@ int gs_fuzz_campaign(const struct gs_fuzz_campaign_opts *o, struct gs_fuzz_campa
 	if (o->progress)
 		progress(o, st, st->seconds);
 	g_hash_table_destroy(seen);
+	gs_hvo_set_resident(resident);
 	if (ret)
 		return ret;
 	return st->failing ? 1 : 0;
