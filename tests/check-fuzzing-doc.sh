@@ -6,8 +6,8 @@
 # standalone replay) as written there, in a scratch directory, with `gmemsim` the built
 # one and ./build the build directory. Asserts each block exits 0, and that the reduction
 # loop found the failure, replayed it, and wrote a short scenario that fails the same way.
-# The libFuzzer and AFL++ recipes have their own runners (fuzz/check-recipe.sh,
-# fuzz/check-afl.sh).
+# The libFuzzer, AFL++ and LTO+PGO recipes have their own runners (fuzz/check-recipe.sh,
+# fuzz/check-afl.sh, fuzz/check-pgo.sh).
 #
 # usage: tests/check-fuzzing-doc.sh SRCDIR GMEMSIM BUILDDIR SCRATCH
 set -euo pipefail

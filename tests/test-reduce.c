@@ -342,6 +342,39 @@ START_TEST(test_signature_restores_warn_mode)
 }
 END_TEST
 
+/*
+ * Signature runs share one error stream (kept open across runs): each names
+ * its own failure from its own lines' messages, never an earlier run's.
+ */
+START_TEST(test_signature_runs_apart)
+{
+	static const char chk[] = "test-plant-violation\ncheck\n";
+	static const char err[] = "gmem a size=8K => 0\npunch nosuch off=0 len=4K\nclose a\n";
+	static const char ok[] = "gmem a size=8K => 0\nclose a\n";
+	int h = gs_check_register("planted", planted_checker, NULL);
+	char sig[GS_REDUCE_SIG_LEN];
+
+	ck_assert_int_ge(h, 0);
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_ne(
+			gs_scenario_signature(NULL, "e.gms", err, strlen(err), sig, sizeof(sig)),
+			GS_EXIT_OK);
+		ck_assert_msg(g_str_has_prefix(sig, "error: punch: ") && strstr(sig, "nosuch"),
+			      "run %d: %s", i, sig);
+		ck_assert_int_eq(
+			gs_scenario_signature(NULL, "o.gms", ok, strlen(ok), sig, sizeof(sig)),
+			GS_EXIT_OK);
+		ck_assert_str_eq(sig, "");
+		ck_assert_int_ne(
+			gs_scenario_signature(NULL, "c.gms", chk, strlen(chk), sig, sizeof(sig)),
+			GS_EXIT_OK);
+		ck_assert_str_eq(sig, "checker: planted");
+	}
+	planted = false;
+	gs_check_unregister(h);
+}
+END_TEST
+
 Suite *gs_test_suite(void)
 {
 	Suite *s = suite_create("reduce");
@@ -357,6 +390,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_reduce_crash);
 	tcase_add_test(tc, test_reduce_deterministic_bounded);
 	tcase_add_test(tc, test_signature_restores_warn_mode);
+	tcase_add_test(tc, test_signature_runs_apart);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -265,6 +265,13 @@ int gs_site_stats(unsigned int site, struct gs_site_stats *out)
 	return 0;
 }
 
+unsigned int gs_site_live_all(uint64_t *live)
+{
+	for (unsigned int i = 0; i < gs_nr_sites; i++)
+		live[i] = sites[i].st.live;
+	return gs_nr_sites;
+}
+
 uint64_t gs_alloc_live_total(void)
 {
 	uint64_t n = 0;

@@ -760,10 +760,47 @@ static bool flags_value(const struct gs_key *k, const char *text, uint64_t *out)
 	return true;
 }
 
-/* Key @key of @op's verb set to @v as the parser sets it from @text; false if it cannot be. */
-static bool set_arg(struct gs_op *op, const char *key, uint64_t v, const char *text)
+/*
+ * An enum or flags word's value (name_value(), flags_value()), remembered
+ * by the key's and the word's addresses: the decoder's words are literals
+ * of its tables, as the verbs' key tables are, so neither text ever
+ * changes, and every input asks for the same few.
+ */
+static bool word_value(const struct gs_key *k, const char *text, uint64_t *out)
 {
-	int ki = gs_verb_key_index(op->verb, key);
+	static struct {
+		const struct gs_key *k;
+		const char *text;
+		uint64_t v;
+		bool ok;
+	} seen[64];
+	unsigned int h =
+		(unsigned int)((((uintptr_t)k ^ ((uintptr_t)text << 5)) * 0x9e3779b97f4a7c15ULL) >>
+			       58);
+
+	if (seen[h].k != k || seen[h].text != text) {
+		uint64_t v = 0;
+		bool ok =
+			k->type == GS_ARG_ENUM ? name_value(k, text, &v) : flags_value(k, text, &v);
+
+		seen[h].k = k;
+		seen[h].text = text;
+		seen[h].v = v;
+		seen[h].ok = ok;
+	}
+	if (seen[h].ok)
+		*out = seen[h].v;
+	return seen[h].ok;
+}
+
+/*
+ * Key @key of @op's verb set to @v as the parser sets it from @text; false if
+ * it cannot be. @literal: @text is one of this file's literals (not a
+ * caller's string, whose memory may later hold another word).
+ */
+static bool put_arg(struct gs_op *op, const char *key, uint64_t v, const char *text, bool literal)
+{
+	int ki = gs_verb_key_index_fast(op->verb, key);
 	const struct gs_key *k;
 	struct gs_arg *a;
 
@@ -785,14 +822,19 @@ static bool set_arg(struct gs_op *op, const char *key, uint64_t v, const char *t
 		return text && *text;
 	case GS_ARG_ENUM:
 		a->str = text;
-		return name_value(k, text, &a->u);
+		return literal ? word_value(k, text, &a->u) : name_value(k, text, &a->u);
 	case GS_ARG_FLAGS:
 		a->str = text;
-		return flags_value(k, text, &a->u);
+		return literal ? word_value(k, text, &a->u) : flags_value(k, text, &a->u);
 	case GS_ARG_NONE:
 		break;
 	}
 	return false;
+}
+
+static bool set_arg(struct gs_op *op, const char *key, uint64_t v, const char *text)
+{
+	return put_arg(op, key, v, text, true);
 }
 
 static bool set_target(struct gs_op *op, const char *target)
@@ -801,16 +843,19 @@ static bool set_target(struct gs_op *op, const char *target)
 	return op->verb->target == GS_ARG_STR;
 }
 
-/* What the parser checks once a line is read: target, required keys, the verb's own check. */
-static bool complete(const struct gs_op *op)
+/*
+ * What the parser checks once a line is read: target, required keys (@required:
+ * their indices' bits), the verb's own check.
+ */
+static bool complete(const struct gs_op *op, uint32_t required)
 {
 	const struct gs_verb *verb = op->verb;
 	char err[256];
 
 	if (verb->target_required && !op->target)
 		return false;
-	for (int i = 0; verb->keys && verb->keys[i].name; i++)
-		if (verb->keys[i].required && !op->args[i].present)
+	for (; required; required &= required - 1)
+		if (!op->args[__builtin_ctz(required)].present)
 			return false;
 	err[0] = '\0';
 	return !verb->validate || !verb->validate(op, err, sizeof(err));
@@ -856,7 +901,7 @@ static bool build_rest(struct gs_op *op, const struct fz_line *l)
 	case L_STRICT:
 		return set_target(op, "off");
 	case L_PLANT:
-		return set_arg(op, "bug", 0, l->s);
+		return put_arg(op, "bug", 0, l->s, false); /* the caller's name */
 	case L_POOL:
 		return set_target(op, "pool") &&
 		       set_arg(op, "size", l->x == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30, NULL) &&
@@ -891,16 +936,23 @@ static bool build_rest(struct gs_op *op, const struct fz_line *l)
 	}
 }
 
-/* The verb of a line's kind, and its number of keys: looked up once per process. */
-static const struct gs_verb *line_verb(enum fz_verb v, unsigned int *nkeys)
+/*
+ * The verb of a line's kind, its number of keys and its required keys (bit i:
+ * key i): looked up once per process.
+ */
+static const struct gs_verb *line_verb(enum fz_verb v, unsigned int *nkeys, uint32_t *required)
 {
 	static const struct gs_verb *verbs[L_NR];
 	static unsigned int nk[L_NR];
+	static uint32_t req[L_NR];
 
+	G_STATIC_ASSERT(GS_MAX_KEYS <= 32);
 	if (!verbs[v] && (verbs[v] = gs_verb_lookup(verb_names[v])))
-		while (verbs[v]->keys && verbs[v]->keys[nk[v]].name)
-			nk[v]++;
+		for (; verbs[v]->keys && verbs[v]->keys[nk[v]].name; nk[v]++)
+			if (verbs[v]->keys[nk[v]].required)
+				req[v] |= 1u << nk[v];
 	*nkeys = nk[v];
+	*required = req[v];
 	return verbs[v];
 }
 
@@ -908,6 +960,7 @@ static const struct gs_verb *line_verb(enum fz_verb v, unsigned int *nkeys)
 static bool build_op(struct gs_op *op, const struct fz_line *l, const char *name, unsigned int nr)
 {
 	unsigned int nkeys;
+	uint32_t required;
 
 	/*
 	 * What the parser's zeroed slot holds, written where a line can set or
@@ -915,7 +968,7 @@ static bool build_op(struct gs_op *op, const struct fz_line *l, const char *name
 	 * expectation's header (its items stay unused: nr 0).
 	 */
 	memset(op, 0, offsetof(struct gs_op, args));
-	op->verb = line_verb((enum fz_verb)l->verb, &nkeys);
+	op->verb = line_verb((enum fz_verb)l->verb, &nkeys, &required);
 	memset(op->args, 0, nkeys * sizeof(op->args[0]));
 	op->has_expect = false;
 	memset(&op->expect, 0, offsetof(struct gs_expect, items));
@@ -923,7 +976,7 @@ static bool build_op(struct gs_op *op, const struct fz_line *l, const char *name
 	op->src = NULL;
 	op->file = name;
 	op->line = nr;
-	return op->verb && !op->verb->text && build_rest(op, l) && complete(op);
+	return op->verb && !op->verb->text && build_rest(op, l) && complete(op, required);
 }
 
 int gs_fuzz_build_ops(const uint8_t *data, size_t len, const struct gs_fuzz_decode_opts *opts,

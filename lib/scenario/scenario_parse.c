@@ -260,6 +260,8 @@ static int key_index_text(const struct gs_key *k, const char *key)
 	return -1;
 }
 
+struct gs_key_seen gs_key_seen[1u << GS_KEY_SEEN_BITS];
+
 int gs_verb_key_index(const struct gs_verb *verb, const char *key)
 {
 	/*
@@ -269,18 +271,11 @@ int gs_verb_key_index(const struct gs_verb *verb, const char *key)
 	 * many again: the scan was 5% of a fuzz execution). A key found by its
 	 * text (the parser's, in memory that goes) is not.
 	 */
-	static struct {
-		const struct gs_verb *verb;
-		const char *key;
-		int index;
-	} seen[512];
-	unsigned int h = (unsigned int)((((uintptr_t)verb ^ ((uintptr_t)key << 7)) *
-					 0x9e3779b97f4a7c15ULL) >>
-					55);
+	struct gs_key_seen *seen = &gs_key_seen[gs_key_seen_slot(verb, key)];
 	const struct gs_key *k = verb->keys;
 
-	if (seen[h].verb == verb && seen[h].key == key)
-		return seen[h].index;
+	if (seen->verb == verb && seen->key == key)
+		return seen->index;
 	/*
 	 * A verb reads its keys on every line, asking with the literal its key
 	 * table holds, which the toolchain merges into one copy: the address
@@ -288,9 +283,7 @@ int gs_verb_key_index(const struct gs_verb *verb, const char *key)
 	 */
 	for (int i = 0; k && k[i].name; i++)
 		if (k[i].name == key) {
-			seen[h].verb = verb;
-			seen[h].key = key;
-			seen[h].index = i;
+			*seen = (struct gs_key_seen){.verb = verb, .key = key, .index = i};
 			return i;
 		}
 	return key_index_text(k, key);

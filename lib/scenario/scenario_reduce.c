@@ -216,7 +216,7 @@ static void leak_signature(GString *g, const uint64_t *live)
 
 /* Run @nr operations as the runner does, naming the first failure in @g. */
 static int run_script(struct gs_scenario *s, const char *name, const struct gs_op *ops, size_t nr,
-		      struct sig_watch *w, FILE *err, char **errbuf, size_t *errlen, GString *g)
+		      struct sig_watch *w, FILE *err, char **errbuf, GString *g)
 {
 	uint64_t live[GS_MAX_SITES];
 	int status = GS_EXIT_OK, end;
@@ -228,11 +228,12 @@ static int run_script(struct gs_scenario *s, const char *name, const struct gs_o
 		int r;
 
 		/*
-		 * Where the line's messages will start: the bytes flushed so far
-		 * and those still buffered, without a flush per line (a fuzz
-		 * input's lines write nothing unless they fail).
+		 * Where the line's messages will start, without a flush per line
+		 * (a fuzz input's lines write nothing unless they fail): a memory
+		 * stream's buffer is all of it, so what glibc counts as pending
+		 * is everything written since it was opened, earlier runs' too.
 		 */
-		from = *errlen + __fpending(err);
+		from = __fpending(err);
 		r = gs_scenario_run_op(s, op);
 		if (r == GS_EXIT_OK) {
 			/* What a met expect-warns accounted for is no failure. */
@@ -258,6 +259,52 @@ static int run_script(struct gs_scenario *s, const char *name, const struct gs_o
 	return end == GS_EXIT_OK ? GS_EXIT_OK : GS_EXIT_FAIL;
 }
 
+/*
+ * The runs' error stream, kept open across them: opening a memory stream
+ * (and closing it) was most of what a fuzz execution spent outside its
+ * lines. Each run reads its lines' messages from where they start (the
+ * stream only grows: no seek, so the buffer ends where the last run wrote),
+ * never what earlier runs wrote; past ERR_STREAM_CAP bytes it starts over.
+ * A run inside a run (none today) gets a stream of its own.
+ */
+static struct err_stream {
+	FILE *f;
+	char *buf;
+	size_t len;
+	bool busy;
+} kept_err;
+
+#define ERR_STREAM_CAP (1u << 20)
+
+static struct err_stream *err_stream_get(struct err_stream *own)
+{
+	struct err_stream *e = kept_err.busy ? own : &kept_err;
+
+	if (e->f && __fpending(e->f) > ERR_STREAM_CAP) {
+		fclose(e->f);
+		free(e->buf);
+		e->f = NULL;
+	}
+	if (!e->f) {
+		e->buf = NULL;
+		e->len = 0;
+		e->f = open_memstream(&e->buf, &e->len);
+		if (!e->f)
+			return NULL;
+	}
+	e->busy = true;
+	return e;
+}
+
+static void err_stream_put(struct err_stream *e)
+{
+	e->busy = false;
+	if (e == &kept_err)
+		return;
+	fclose(e->f);
+	free(e->buf);
+}
+
 /* gs_scenario_signature() of parsed or built operations (@script or @ops). */
 static int signature(const struct gs_scenario_opts *opts, const char *name, const char *text,
 		     size_t len, const struct gs_op *ops, size_t nr, char *sig, size_t siglen)
@@ -265,25 +312,22 @@ static int signature(const struct gs_scenario_opts *opts, const char *name, cons
 	struct gs_scenario_opts o = opts ? *opts : (struct gs_scenario_opts){0};
 	struct gs_script *script = NULL;
 	struct sig_watch w = {0};
+	struct err_stream own = {0}, *e;
 	struct gs_scenario *s;
 	enum gs_warn_mode mode;
-	char *errbuf = NULL;
-	size_t errlen = 0;
 	GString *g;
-	FILE *err;
 	int st;
 
 	if (siglen)
 		sig[0] = '\0';
 	gs_scenario_init();
-	err = open_memstream(&errbuf, &errlen);
-	if (!err)
+	e = err_stream_get(&own);
+	if (!e)
 		return GS_EXIT_USAGE;
 	if (text) {
-		script = gs_script_parse(name, text, len, err);
+		script = gs_script_parse(name, text, len, e->f);
 		if (!script) {
-			fclose(err);
-			free(errbuf);
+			err_stream_put(e);
 			return GS_EXIT_SYNTAX;
 		}
 		name = script->name;
@@ -297,8 +341,8 @@ static int signature(const struct gs_scenario_opts *opts, const char *name, cons
 				      .persistent = o.persistent,
 				      .metadata_only = o.metadata_only,
 				      .backend = GS_BACKEND_SIM,
-				      .out = err,
-				      .err = err,
+				      .out = e->f,
+				      .err = e->f,
 				      .quiet = true,
 				      .on_result = on_result,
 				      .on_result_arg = &w,
@@ -308,12 +352,11 @@ static int signature(const struct gs_scenario_opts *opts, const char *name, cons
 	gs_warn_reset_once();
 	mode = gs_warn_set_mode(GS_WARN_QUIET);
 	s = gs_scenario_new(&o);
-	st = run_script(s, name, ops, nr, &w, err, &errbuf, &errlen, g);
+	st = run_script(s, name, ops, nr, &w, e->f, &e->buf, g);
 	gs_scenario_free(s);
 	gs_warn_set_mode(mode);
 	gs_script_free(script);
-	fclose(err);
-	free(errbuf);
+	err_stream_put(e);
 	if (siglen)
 		g_strlcpy(sig, g->str, siglen);
 	g_string_free(g, TRUE);

@@ -7,7 +7,16 @@
 #ifndef GS_LIB_SITE_TABLE_H
 #define GS_LIB_SITE_TABLE_H
 
+#include <stdint.h>
+
 /* Static sites plus those registered so far; ids are 0 .. gs_nr_sites - 1. */
 extern unsigned int gs_nr_sites;
+
+/*
+ * Every site's live count into @live (GS_MAX_SITES entries): a scenario run
+ * takes it at its start and end, its leak check (lib/base/alloc.c owns the
+ * counters). Returns the number of sites.
+ */
+unsigned int gs_site_live_all(uint64_t *live);
 
 #endif /* GS_LIB_SITE_TABLE_H */
