@@ -956,7 +956,7 @@ END_TEST
  * index differs. The simulator is changed by hand after a line ran (before
  * the oracle compares it) and put back after the next.
  */
-enum tamper { TAMPER_ATTR, TAMPER_POISON };
+enum tamper { TAMPER_ATTR, TAMPER_POISON, TAMPER_FLIP };
 
 struct tamper_ctx {
 	struct gs_scenario *s;
@@ -978,6 +978,18 @@ static void tamper_set(struct gmem_inode *inode, const struct tamper_ctx *t, boo
 			folio_set_hwpoison(folio);
 		else
 			folio_clear_hwpoison(folio);
+		return;
+	}
+	if (t->what == TAMPER_FLIP) {
+		/* One index's attribute the other way, and back (the same flip). */
+		void *a = mtree_load(&inode->shareability, t->index);
+
+		ck_assert_int_eq(mtree_store_range(&inode->shareability, t->index, t->index,
+						   xa_mk_value(a == xa_mk_value(SHAREABILITY_ALL)
+								       ? SHAREABILITY_GUEST
+								       : SHAREABILITY_ALL),
+						   GFP_KERNEL),
+				 0);
 		return;
 	}
 	/* One index shared in a private range, then the whole range private again. */
@@ -1068,6 +1080,55 @@ START_TEST(test_mismatch_inside_extent)
 		free(err);
 		g_free(text);
 	}
+}
+END_TEST
+
+/*
+ * A comparison reads the simulator's runs into an array that grows as the
+ * query fills it (64 runs, then 128, 256): a file of 256 runs (every other
+ * 4 KiB page private) read whole, a difference planted at a run's edge, at
+ * the array's growth points and at the first and last index, in the
+ * attribute or a folio field, is reported once, at its own index, naming
+ * the line.
+ */
+START_TEST(test_mismatch_many_runs)
+{
+	static const uint64_t at[] = {0, 1, 63, 64, 65, 127, 128, 129, 200, 254, 255};
+	GString *text = g_string_new("vm s type=sw_protected\n"
+				     "gmem g vm=s size=1M flags=mmap|init_shared\n"
+				     "falloc g off=0 len=1M\n");
+	unsigned int line;
+
+	for (unsigned int i = 1; i < 256; i += 2)
+		g_string_append_printf(text, "convert g off=%#x len=4K to=private\n", i * 4096);
+	line = 3 + 128 + 1;
+	g_string_append(text, "falloc g off=0 len=1M\nnote put back\nclose g\n");
+	for (unsigned int i = 0; i < G_N_ELEMENTS(at); i++) {
+		for (unsigned int w = 0; w < 2; w++) {
+			struct tamper_ctx t = {.line = line,
+					       .index = at[i],
+					       .what = w ? TAMPER_POISON : TAMPER_FLIP};
+			char *err = run_tampered(text->str, &t);
+			char want[200];
+
+			if (w)
+				snprintf(want, sizeof(want),
+					 "check oracle: t.gms:%u falloc g: index 0x%" PRIx64
+					 ": poisoned simulator=yes oracle=no\n",
+					 line, at[i]);
+			else
+				snprintf(want, sizeof(want),
+					 "check oracle: t.gms:%u falloc g: index 0x%" PRIx64
+					 ": attribute simulator=%s oracle=%s\n",
+					 line, at[i], at[i] % 2 ? "shared" : "private",
+					 at[i] % 2 ? "private" : "shared");
+			ck_assert_msg(t.done && strstr(err, want) == err && !strchr(err, '\n')[1],
+				      "index %" PRIu64 " %s:\n%s", at[i], w ? "poison" : "attr",
+				      err);
+			free(err);
+		}
+	}
+	g_string_free(text, TRUE);
 }
 END_TEST
 
@@ -1409,6 +1470,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_check_oracle);
 	tcase_add_test(sim, test_check_compares_once);
 	tcase_add_test(sim, test_mismatch_inside_extent);
+	tcase_add_test(sim, test_mismatch_many_runs);
 	tcase_add_test(sim, test_query_leaf_pieces);
 	tcase_add_test(sim, test_check_poisoned_pieces);
 	tcase_add_test(sim, test_random_sequences);

@@ -71,9 +71,10 @@ struct gs_oracle {
 	GArray *pins;	    /* struct opin */
 	GArray *pins_saved; /* @pins before a punch a strategy may refuse, else NULL */
 	GList *link;
-	GArray *view_attr, *view_folios; /* a comparison's read, reused (struct sival) */
-	GArray *view_orders;		 /* the folio orders a comparison expects, reused */
-	uint64_t epoch;			 /* gs_oracle_step()s since it was made, from 1 */
+	struct kvm_gmem_run *view; /* a comparison's read of the simulator, reused */
+	size_t view_cap;	   /* runs it holds */
+	GArray *view_orders;	   /* the folio orders a comparison expects, reused */
+	uint64_t epoch;		   /* gs_oracle_step()s since it was made, from 1 */
 };
 
 static GList *oracles; /* every live oracle, for `check oracle` */
@@ -337,8 +338,6 @@ struct gs_oracle *gs_oracle_new(void)
 
 	o->files = g_ptr_array_new();
 	o->pins = g_array_new(FALSE, FALSE, sizeof(struct opin));
-	o->view_attr = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 64);
-	o->view_folios = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 64);
 	o->view_orders = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 64);
 	o->epoch = 1;
 	oracles = g_list_prepend(oracles, o);
@@ -361,8 +360,7 @@ void gs_oracle_free(struct gs_oracle *o)
 	g_array_free(o->pins, TRUE);
 	if (o->pins_saved)
 		g_array_free(o->pins_saved, TRUE);
-	g_array_free(o->view_attr, TRUE);
-	g_array_free(o->view_folios, TRUE);
+	g_free(o->view);
 	g_array_free(o->view_orders, TRUE);
 	oracles = g_list_delete_link(oracles, o->link);
 	g_free(o);
@@ -1127,13 +1125,15 @@ void gs_oracle_bind(struct gs_oracle *o, int id, struct gmem_file *file)
 /* --- comparison with the simulator's state --- */
 
 /*
- * The simulator's state over [s, e): shareability and folio pieces, sorted.
- * Indices outside it are not compared.
+ * The simulator's state over [s, e): runs of indices in one state (one
+ * attribute, one folio state or none), sorted, as kvm_gmem_query() gives
+ * them; a dump's records are joined into the same runs. Indices outside
+ * it are not compared.
  */
 struct sim_view {
 	uint64_t s, e;
-	GArray *attr;	/* val: 0 shared, 1 private, 2 unknown */
-	GArray *folios; /* val: bit 0 mapped, bit 1 poisoned, bit 2 present, bits 8-15 order */
+	struct kvm_gmem_run *runs;
+	size_t nr, cap;
 	uint64_t i_bytes;
 	bool has_spool;
 	uint64_t spool_used, spool_rsv;
@@ -1155,28 +1155,35 @@ unsigned long gs_oracle_reads_compared(void)
 	return reads_compared;
 }
 
-/* A view over [s, e) in arrays of its own, or in @o's (emptied), which it keeps. */
+/*
+ * A view over [s, e) in an array of its own, or in @o's (emptied), which it
+ * keeps: the runs are written in place by the query, no append per run.
+ */
 static void view_init(struct sim_view *v, struct gs_oracle *o, uint64_t s, uint64_t e)
 {
 	*v = (struct sim_view){.s = s, .e = e};
 	if (o) {
-		v->attr = o->view_attr;
-		v->folios = o->view_folios;
-		/* Emptied in place (not zero-terminated, nothing to clear): a call each was 1/20 of a compare. */
-		v->attr->len = 0;
-		v->folios->len = 0;
-		return;
+		v->runs = o->view;
+		v->cap = o->view_cap;
 	}
-	v->attr = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 16);
-	v->folios = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 16);
+}
+
+/* Room for at least one more run. */
+static void view_grow(struct sim_view *v)
+{
+	v->cap = v->cap ? v->cap * 2 : 64;
+	v->runs = g_renew(struct kvm_gmem_run, v->runs, v->cap);
 }
 
 static void view_clear(struct sim_view *v, struct gs_oracle *o)
 {
-	if (o)
+	if (o) {
+		/* The array may have grown: the oracle keeps it for the next compare. */
+		o->view = v->runs;
+		o->view_cap = v->cap;
 		return;
-	g_array_free(v->attr, TRUE);
-	g_array_free(v->folios, TRUE);
+	}
+	g_free(v->runs);
 }
 
 static uint64_t num(const char *s)
@@ -1189,10 +1196,71 @@ static struct sival *last_ival(GArray *a)
 	return a->len ? &g_array_index(a, struct sival, a->len - 1) : NULL;
 }
 
+/*
+ * A run's folio state packed: bit 0 mapped, bit 1 poisoned, bit 2 present,
+ * bits 8-15 the order; 0 where nothing is allocated.
+ */
+static inline uint64_t run_folio(const struct kvm_gmem_run *r)
+{
+	return r->allocated
+		       ? 4 | (r->poisoned ? 2 : 0) | (r->mapcount > 0) | (uint64_t)r->order << 8
+		       : 0;
+}
+
+/* The piece of @a holding @cur, or NULL (pieces before it skipped through *@j). */
+static const struct sival *ival_at(GArray *a, guint *j, uint64_t cur, uint64_t *next)
+{
+	const struct sival *p;
+
+	while (*j < a->len && g_array_index(a, struct sival, *j).end <= cur)
+		(*j)++;
+	p = *j < a->len ? &g_array_index(a, struct sival, *j) : NULL;
+	if (p && p->start <= cur) {
+		*next = p->end;
+		return p;
+	}
+	*next = p ? p->start : UINT64_MAX;
+	return NULL;
+}
+
+/*
+ * Join a dump's shareability pieces and folio pieces into runs: at each
+ * index the attribute (2 where none) and the folio (none where none), a
+ * run per step where either changes.
+ */
+static void view_join(struct sim_view *v, GArray *attr, GArray *folios)
+{
+	const struct sival *la = last_ival(attr), *lf = last_ival(folios);
+	uint64_t cur = 0, end = MAX(la ? la->end : 0, lf ? lf->end : 0);
+	guint ja = 0, jf = 0;
+
+	while (cur < end) {
+		uint64_t na, nf;
+		const struct sival *a = ival_at(attr, &ja, cur, &na),
+				   *f = ival_at(folios, &jf, cur, &nf);
+
+		if (v->nr == v->cap)
+			view_grow(v);
+		v->runs[v->nr] = (struct kvm_gmem_run){
+			.start = cur, .end = MIN(MIN(na, nf), end), .attr = a ? (int)a->val : 2};
+		if (f)
+			v->runs[v->nr] = (struct kvm_gmem_run){.start = cur,
+							       .end = v->runs[v->nr].end,
+							       .allocated = true,
+							       .poisoned = f->val & 2,
+							       .order = f->val >> 8 & 0xff,
+							       .mapcount = f->val & 1,
+							       .attr = v->runs[v->nr].attr};
+		cur = v->runs[v->nr++].end;
+	}
+}
+
 /* Read the records kvm_gmem_dump_state() writes under "f" (the whole file). */
 static void sim_view_read_dump(struct sim_view *v, struct gmem_file *file)
 {
 	struct gs_state *st = gs_state_new();
+	GArray *vattr = g_array_new(FALSE, FALSE, sizeof(struct sival));
+	GArray *vfolios = g_array_new(FALSE, FALSE, sizeof(struct sival));
 
 	kvm_gmem_dump_state(st, "f", file->inode);
 	for (unsigned int i = 0; i < gs_state_count(st); i++) {
@@ -1207,11 +1275,11 @@ static void sim_view_read_dump(struct sim_view *v, struct gmem_file *file)
 				struct sival s = {a, a + (1ULL << num(r->value)),
 						  4 | num(r->value) << 8};
 
-				g_array_append_val(v->folios, s);
-			} else if (!strcmp(r->key, "map") && last_ival(v->folios)) {
-				last_ival(v->folios)->val |= num(r->value) > 0;
-			} else if (!strcmp(r->key, "bad_pages") && last_ival(v->folios)) {
-				last_ival(v->folios)->val |= 2;
+				g_array_append_val(vfolios, s);
+			} else if (!strcmp(r->key, "map") && last_ival(vfolios)) {
+				last_ival(vfolios)->val |= num(r->value) > 0;
+			} else if (!strcmp(r->key, "bad_pages") && last_ival(vfolios)) {
+				last_ival(vfolios)->val |= 2;
 			}
 		} else if (!strncmp(r->path, "f/shareability/", 15) && !strcmp(r->key, "value")) {
 			char *dash;
@@ -1223,7 +1291,7 @@ static void sim_view_read_dump(struct sim_view *v, struct gmem_file *file)
 					   !strcmp(r->value, "private")	 ? 1
 					   : !strcmp(r->value, "shared") ? 0
 									 : 2};
-			g_array_append_val(v->attr, s);
+			g_array_append_val(vattr, s);
 		} else if (!strcmp(r->path, "f/spool")) {
 			v->has_spool = true;
 			if (!strcmp(r->key, "used"))
@@ -1233,41 +1301,30 @@ static void sim_view_read_dump(struct sim_view *v, struct gmem_file *file)
 		}
 	}
 	gs_state_free(st);
+	view_join(v, vattr, vfolios);
+	g_array_free(vattr, TRUE);
+	g_array_free(vfolios, TRUE);
 }
 
-/* Append [s, e) = @val, joined to the last piece when it continues it. */
-static void view_append(GArray *a, uint64_t s, uint64_t e, uint64_t val)
-{
-	struct sival *l = last_ival(a);
-
-	if (l && l->end == s && l->val == val) {
-		l->end = e;
-		return;
-	}
-	g_array_append_val(a, ((struct sival){s, e, val}));
-}
-
-/* Read [v->s, v->e) through kvm_gmem_query(): the same state, no text. */
+/*
+ * Read [v->s, v->e) through kvm_gmem_query(): the same state, no text,
+ * written straight into the view's array (the array grows when a read
+ * fills it, and the read goes on from the last run's end).
+ */
 static void sim_view_read_query(struct sim_view *v, struct gmem_file *file)
 {
-	struct kvm_gmem_run runs[64];
 	struct kvm_gmem_counters c;
 	uint64_t cur = v->s;
-	size_t n;
+	size_t n, room;
 
 	do {
-		n = kvm_gmem_query(file->inode, cur, v->e, runs, G_N_ELEMENTS(runs));
-		for (size_t i = 0; i < n; i++) {
-			const struct kvm_gmem_run *r = &runs[i];
-
-			view_append(v->attr, r->start, r->end, (uint64_t)r->attr);
-			if (r->allocated)
-				view_append(v->folios, r->start, r->end,
-					    4 | (r->poisoned ? 2 : 0) | (r->mapcount > 0) |
-						    (uint64_t)r->order << 8);
-		}
-		cur = n ? runs[n - 1].end : v->e;
-	} while (n == G_N_ELEMENTS(runs) && cur < v->e);
+		if (v->nr == v->cap)
+			view_grow(v);
+		room = v->cap - v->nr;
+		n = kvm_gmem_query(file->inode, cur, v->e, v->runs + v->nr, room);
+		v->nr += n;
+		cur = n ? v->runs[v->nr - 1].end : v->e;
+	} while (n == room && cur < v->e);
 	kvm_gmem_query_counters(file->inode, &c);
 	v->i_bytes = c.i_bytes;
 	v->has_spool = c.has_spool;
@@ -1303,32 +1360,39 @@ struct field {
 	uint64_t mask, shift, gap; /* the simulator's value: (val & mask) >> shift; gap: none */
 	const char *const *names;
 	bool at_least; /* the simulator may say more (1 where the model says 0) */
+	bool on_attr;  /* read from a run's attribute, else from run_folio() */
 };
 
 static const char *const attr_names[] = {"shared", "private", "none"};
 static const char *const bool_names[] = {"no", "yes"};
 
 /*
- * The simulator's @fld at @cur (pieces before @cur skipped through *@j), and
- * in *@end where that value stops (at most @e).
+ * The simulator's run holding @cur (runs before it skipped through *@j), or
+ * NULL in a gap; in *@end where it or the gap stops (at most @e).
  */
-static uint64_t sim_at(GArray *sim, guint *j, const struct field *fld, uint64_t cur, uint64_t e,
-		       uint64_t *end)
+static inline const struct kvm_gmem_run *run_at(const struct sim_view *v, size_t *j, uint64_t cur,
+						uint64_t e, uint64_t *end)
 {
-	const struct sival *p;
-
-	while (*j < sim->len && g_array_index(sim, struct sival, *j).end <= cur)
+	while (*j < v->nr && v->runs[*j].end <= cur)
 		(*j)++;
-	p = *j < sim->len ? &g_array_index(sim, struct sival, *j) : NULL;
-	if (p && p->start <= cur) {
-		*end = MIN(p->end, e);
-		return (p->val & fld->mask) >> fld->shift;
+	if (*j < v->nr && v->runs[*j].start <= cur) {
+		*end = MIN(v->runs[*j].end, e);
+		return &v->runs[*j];
 	}
-	*end = p ? MIN(p->start, e) : e;
-	return fld->gap;
+	*end = *j < v->nr ? MIN(v->runs[*j].start, e) : e;
+	return NULL;
 }
 
-static const struct field attr_field = {"attribute", val_attr, 3, 0, 2, attr_names};
+/* The simulator's @fld in run @p (NULL: a gap). */
+static inline uint64_t sim_field(const struct field *fld, const struct kvm_gmem_run *p)
+{
+	if (!p)
+		return fld->gap;
+	return ((fld->on_attr ? (uint64_t)p->attr : run_folio(p)) & fld->mask) >> fld->shift;
+}
+
+static const struct field attr_field = {"attribute", val_attr,	     3, 0, 2,
+					attr_names,  .on_attr = true};
 static const struct field alloc_field = {"allocated", val_alloc, 4, 2, 0, bool_names};
 /*
  * A thp file: a used page is allocated, and so may be the rest of its 2 MiB
@@ -1375,9 +1439,9 @@ struct field_diff {
 
 /*
  * Every field's first difference over [v->s, v->e), in one walk of the
- * model's runs against the simulator's pieces (a step per change on either
- * side, not per index): fields[0] is judged against @v->attr, the rest
- * against @v->folios. The reports are those a walk per field gives.
+ * model's runs against the simulator's runs (a step per change on either
+ * side, not per index): fields[0] is the attribute, the rest are folio
+ * fields. The reports are those a walk per field gives.
  */
 static void compare_fields(const struct ofile *f, const struct sim_view *v, struct field_diff *d,
 			   unsigned int nf, const struct oname *op, struct gs_check_report *r,
@@ -1385,46 +1449,50 @@ static void compare_fields(const struct ofile *f, const struct sim_view *v, stru
 {
 	uint64_t e = MIN(v->e, f->npages), fmask = 0;
 	unsigned int left = nf;
-	guint ja = 0, jf = 0;
+	size_t j = 0;
 
 	for (unsigned int k = 1; k < nf; k++)
 		fmask |= d[k].fld->mask;
 	for (guint i = v->s < e ? run_find(f->runs, v->s) : f->runs->len; left && i < f->runs->len;
 	     i++) {
 		const struct orun *run = &g_array_index(f->runs, struct orun, i);
-		uint64_t cur = MAX(run->start, v->s), rend = MIN(run->end, e), model = 0;
+		const struct opage *pg = &run->pg;
+		uint64_t cur = MAX(run->start, v->s), rend = MIN(run->end, e), model;
 
 		if (run->start >= e)
 			break;
-		/* The model's folio fields packed as the simulator's view packs them. */
-		for (unsigned int k = 1; k < nf; k++)
-			model |= d[k].fld->get(&run->pg) << d[k].fld->shift;
+		/*
+		 * The model's folio fields packed as run_folio() packs the
+		 * simulator's (val_alloc(), val_poisoned(), val_mapped() at
+		 * their shifts), the fields not judged masked out.
+		 */
+		model = ((uint64_t)pg->alloc << 2 | (uint64_t)(pg->alloc && pg->poisoned) << 1 |
+			 (uint64_t)(pg->alloc && pg->mapped)) &
+			fmask;
 		while (left && cur < rend) {
-			uint64_t aend, fend, aval, fval;
+			uint64_t send;
+			const struct kvm_gmem_run *p = run_at(v, &j, cur, rend, &send);
 
-			aval = sim_at(v->attr, &ja, d[0].fld, cur, rend, &aend);
-			fval = sim_at(v->folios, &jf, &(const struct field){.mask = ~0ULL}, cur,
-				      rend, &fend);
 			/*
 			 * Every field equal (nearly every step): nothing for the
 			 * loop below to find. Any other value, at_least's larger
 			 * ones included, goes through it field by field.
 			 */
-			if (aval == d[0].fld->get(&run->pg) && (fval & fmask) == model) {
-				cur = MIN(aend, fend);
+			if (p ? p->attr == pg->priv && (run_folio(p) & fmask) == model
+			      : attr_field.gap == pg->priv && !model) {
+				cur = send;
 				continue;
 			}
 			for (unsigned int k = 0; k < nf; k++) {
 				const struct field *fld = d[k].fld;
-				uint64_t o = fld->get(&run->pg),
-					 val = k ? (fval & fld->mask) >> fld->shift : aval;
+				uint64_t o = fld->get(pg), val = sim_field(fld, p);
 
 				if (d[k].found || val == o || (fld->at_least && val > o))
 					continue;
 				d[k] = (struct field_diff){fld, true, cur, val, o};
 				left--;
 			}
-			cur = MIN(aend, fend);
+			cur = send;
 		}
 	}
 	for (unsigned int k = 0; k < nf; k++)
@@ -1495,10 +1563,10 @@ static void expected_orders(const struct ofile *f, GArray *out)
 }
 
 /* The first index of a HugeTLB file whose folio order differs from P25's rule. */
-static void compare_orders(const struct ofile *f, GArray *sim, GArray *exp, const struct oname *op,
-			   struct gs_check_report *r, unsigned int *n)
+static void compare_orders(const struct ofile *f, const struct sim_view *sim, GArray *exp,
+			   const struct oname *op, struct gs_check_report *r, unsigned int *n)
 {
-	guint j = 0;
+	size_t j = 0;
 
 	expected_orders(f, exp);
 	for (guint i = 0; i < exp->len; i++) {
@@ -1506,30 +1574,27 @@ static void compare_orders(const struct ofile *f, GArray *sim, GArray *exp, cons
 		uint64_t cur = e->start;
 
 		while (cur < e->end) {
-			const struct sival *p;
+			uint64_t pend;
+			const struct kvm_gmem_run *p = run_at(sim, &j, cur, e->end, &pend);
+			uint64_t order = p ? run_folio(p) >> 8 & 0xff : 0;
 
-			while (j < sim->len && g_array_index(sim, struct sival, j).end <= cur)
-				j++;
-			p = j < sim->len ? &g_array_index(sim, struct sival, j) : NULL;
-			if (!p || p->start > cur)
+			if (!p || !p->allocated)
 				break; /* not allocated: the "allocated" field says so */
 			/*
 			 * A strategy of its own may leave an all-private range in
 			 * pieces: of 4 KiB, or of 2 MiB where it is all private.
 			 */
-			if ((p->val >> 8 & 0xff) != e->val &&
-			    !(f->cfg.custom_strategy &&
-			      (!(p->val >> 8 & 0xff) ||
-			       ((p->val >> 8 & 0xff) == 9 && e->val >= 9)))) {
+			if (order != e->val &&
+			    !(f->cfg.custom_strategy && (!order || (order == 9 && e->val >= 9)))) {
 				(*n)++;
 				gs_check_violation(r,
 						   "%s: index 0x%" PRIx64
 						   ": folio order simulator=%" PRIu64
 						   " oracle=%" PRIu64,
-						   oname(op), cur, p->val >> 8 & 0xff, e->val);
+						   oname(op), cur, order, e->val);
 				return;
 			}
-			cur = MIN(p->end, e->end);
+			cur = pend;
 		}
 	}
 }
@@ -1545,14 +1610,14 @@ static void compare_counter(const struct oname *op, const char *what, uint64_t s
 }
 
 /* The first index of [s, e) where two reads of the simulator disagree in @fld. */
-static bool views_differ(GArray *a, GArray *b, const struct field *fld, uint64_t s, uint64_t e,
-			 uint64_t *idx)
+static bool views_differ(const struct sim_view *a, const struct sim_view *b,
+			 const struct field *fld, uint64_t s, uint64_t e, uint64_t *idx)
 {
-	guint ja = 0, jb = 0;
+	size_t ja = 0, jb = 0;
 
 	for (uint64_t cur = s; cur < e;) {
-		uint64_t ea, eb, va = sim_at(a, &ja, fld, cur, e, &ea),
-				 vb = sim_at(b, &jb, fld, cur, e, &eb);
+		uint64_t ea, eb, va = sim_field(fld, run_at(a, &ja, cur, e, &ea)),
+				 vb = sim_field(fld, run_at(b, &jb, cur, e, &eb));
 
 		if (va != vb) {
 			*idx = cur;
@@ -1578,10 +1643,7 @@ static void cross_check(const struct ofile *f, const struct sim_view *q, struct 
 	sim_view_read_dump(&d, file);
 	reads_compared++;
 	for (unsigned int i = 0; i < G_N_ELEMENTS(fields); i++) {
-		GArray *qa = fields[i] == &attr_field ? q->attr : q->folios;
-		GArray *da = fields[i] == &attr_field ? d.attr : d.folios;
-
-		if (views_differ(qa, da, fields[i], q->s, e, &idx)) {
+		if (views_differ(q, &d, fields[i], q->s, e, &idx)) {
 			(*n)++;
 			gs_check_violation(r, "%s: index 0x%" PRIx64 ": %s: query and dump differ",
 					   oname(op), idx, fields[i]->what);
@@ -1618,7 +1680,7 @@ static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gm
 	if (f->cfg.page_order) {
 		/* Emptied in place, as the view's arrays: a new array per compare was 1/8 of one. */
 		o->view_orders->len = 0;
-		compare_orders(f, v.folios, o->view_orders, op, r, &n);
+		compare_orders(f, &v, o->view_orders, op, r, &n);
 	}
 	if (!f->cfg.thp || v.i_bytes < alloc_bytes(f))
 		compare_counter(op, "i_bytes", v.i_bytes, alloc_bytes(f), r, &n);
