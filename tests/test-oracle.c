@@ -1342,6 +1342,227 @@ static void poisoned_on_result(void *arg, const struct gs_op *op, const struct g
 	}
 }
 
+/*
+ * The gmem checker passes a piece whose every field is surely right with
+ * one predicate and checks any other in full: each field that predicate
+ * reads, changed by hand on one piece (a leaf's first or last slot, the
+ * slot after a leaf, the middle), is reported at that piece only, in a
+ * split 2 MiB page's pieces and in a 4 KiB file's pages. The host
+ * mappings' check walks the PTEs once and looks the attribute up once per
+ * range: a mapped page made private by hand is reported at its index.
+ */
+enum piece_field {
+	PF_NEEDS_MERGE,
+	PF_HUGETLB,
+	PF_INDEX,
+	PF_MAPPING,
+	PF_UNRELIABLE,
+	PF_REF,
+	PF_MAPCOUNT,
+	PF_NR
+};
+
+static void piece_field_set(struct folio *folio, enum piece_field what, bool on)
+{
+	int d = on ? 1 : -1;
+
+	switch (what) {
+	case PF_NEEDS_MERGE:
+		if (folio_test_needs_merge(folio))
+			folio_clear_needs_merge(folio);
+		else
+			folio_set_needs_merge(folio);
+		break;
+	case PF_HUGETLB:
+		if (folio_test_hugetlb(folio))
+			folio_clear_hugetlb(folio);
+		else
+			folio_set_hugetlb(folio);
+		break;
+	case PF_INDEX:
+		folio->index += d * 0x1000;
+		break;
+	case PF_MAPPING: {
+		static void *saved;
+
+		if (on) {
+			saved = folio->mapping;
+			folio->mapping = NULL;
+		} else {
+			folio->mapping = saved;
+		}
+		break;
+	}
+	case PF_UNRELIABLE:
+		if (on)
+			folio_set_hugetlb_raw_hwp_unreliable(folio);
+		else
+			folio_clear_hugetlb_raw_hwp_unreliable(folio);
+		break;
+	case PF_REF:
+		atomic_set(&folio->_refcount, atomic_read(&folio->_refcount) + d);
+		break;
+	case PF_MAPCOUNT:
+		atomic_set(&folio->_mapcount, atomic_read(&folio->_mapcount) + d);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Every line of the gmem checker's in @out names @index. */
+static bool gmem_reports_only(const char *out, pgoff_t index)
+{
+	char at[40];
+
+	snprintf(at, sizeof(at), " index %lx:", index);
+	for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *nl = strchr(l, '\n'), *hit = strstr(l, at);
+
+		if (!strncmp(l, "check gmem:", 11) && (!hit || (nl && hit > nl)))
+			return false;
+	}
+	return true;
+}
+
+static void pieces_fields_check(struct gmem_inode *inode, struct piece_ctx *c)
+{
+	/* What each change makes the checker say (NULL: the 4 KiB file's pages do not apply). */
+	static const char *const says[PF_NR][2] = {
+		[PF_NEEDS_MERGE] = {"entry order 0", NULL},
+		[PF_HUGETLB] = {NULL, "entry order 0"},
+		[PF_INDEX] = {"folio says index", "folio says index"},
+		[PF_MAPPING] = {"folio says index", "folio says index"},
+		[PF_UNRELIABLE] = {"hwpoison flag 0, 0 bad pages recorded", NULL},
+		[PF_REF] = {"refcount", "refcount"},
+		[PF_MAPCOUNT] = {"refcount", "refcount"},
+	};
+	unsigned int small = !inode->page_order;
+	char want[96], *out;
+
+	out = checker_report();
+	ck_assert_msg(!out || !*out, "%s", out);
+	free(out);
+	for (unsigned int k = 0; k < G_N_ELEMENTS(edge_pieces); k++) {
+		pgoff_t index = edge_pieces[k] % (gmem_nr_pages(inode));
+		struct folio *folio = xa_load(&inode->filemap, index);
+
+		ck_assert_ptr_nonnull(folio);
+		ck_assert_uint_eq(folio_order(folio), 0);
+		for (unsigned int what = 0; what < PF_NR; what++) {
+			const char *w = says[what][small];
+
+			if (!w)
+				continue;
+			piece_field_set(folio, what, true);
+			out = checker_report();
+			piece_field_set(folio, what, false);
+			snprintf(want, sizeof(want), "index %lx: %s", index, w);
+			/* There, and no other index named by the gmem checker. */
+			ck_assert_msg(out && strstr(out, want) && gmem_reports_only(out, index),
+				      "piece %lx field %u:\n%s", index, what, out ? out : "");
+			free(out);
+			c->checked++;
+		}
+	}
+	out = checker_report();
+	ck_assert_msg(!out || !*out, "%s", out);
+	free(out);
+}
+
+static void pieces_fields_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	struct piece_ctx *c = arg;
+	int fd = gs_scenario_gmem_fd(c->s, "g", NULL);
+
+	(void)res;
+	if (op->line != c->line)
+		return;
+	ck_assert_int_ge(fd, 0);
+	pieces_fields_check(gs_uapi_gmem_file(fd)->inode, c);
+}
+
+START_TEST(test_check_piece_fields)
+{
+	static const char split[] = "hugetlb pool size=2M nr=1\n"
+				    "vm s type=sw_protected\n"
+				    "gmem g vm=s size=2M flags=hugetlb page=2M\n"
+				    "falloc g off=0 len=2M\n"
+				    "convert g off=0 len=2M to=shared\n"
+				    "close g\n";
+	static const char small[] = "vm s type=sw_protected\n"
+				    "gmem g vm=s size=2M flags=mmap|init_shared\n"
+				    "falloc g off=0 len=2M\n"
+				    "note\n"
+				    "close g\n";
+	struct piece_ctx c = {.line = 5};
+	struct gs_scenario_opts opts = {
+		.quiet = true, .on_result = pieces_fields_on_result, .on_result_arg = &c};
+
+	c.s = gs_scenario_new(&opts);
+	ck_assert_int_eq(gs_scenario_run_buffer(c.s, "t.gms", split, strlen(split)), GS_EXIT_OK);
+	gs_scenario_free(c.s);
+	ck_assert_uint_eq(c.checked, 6 * G_N_ELEMENTS(edge_pieces));
+	c = (struct piece_ctx){.line = 4};
+	c.s = gs_scenario_new(&opts);
+	ck_assert_int_eq(gs_scenario_run_buffer(c.s, "t.gms", small, strlen(small)), GS_EXIT_OK);
+	gs_scenario_free(c.s);
+	ck_assert_uint_eq(c.checked, 5 * G_N_ELEMENTS(edge_pieces));
+}
+END_TEST
+
+static void private_mapped_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	struct piece_ctx *c = arg;
+	int fd = gs_scenario_gmem_fd(c->s, "g", NULL);
+	static const pgoff_t at[] = {0, 1, 63, 64, 200, 255};
+	struct gmem_inode *inode;
+	char want[96], *out;
+
+	(void)res;
+	if (op->line != c->line)
+		return;
+	ck_assert_int_ge(fd, 0);
+	inode = gs_uapi_gmem_file(fd)->inode;
+	out = checker_report();
+	ck_assert_msg(!out || !*out, "%s", out);
+	free(out);
+	for (unsigned int k = 0; k < G_N_ELEMENTS(at); k++) {
+		ck_assert_int_eq(mtree_store_range(&inode->shareability, at[k], at[k],
+						   xa_mk_value(SHAREABILITY_GUEST), GFP_KERNEL),
+				 0);
+		out = checker_report();
+		ck_assert_int_eq(mtree_store_range(&inode->shareability, at[k], at[k],
+						   xa_mk_value(SHAREABILITY_ALL), GFP_KERNEL),
+				 0);
+		snprintf(want, sizeof(want), "index %lx: private, mapped by the host\n", at[k]);
+		ck_assert_msg(out && strstr(out, want) &&
+				      !strstr(strstr(out, want) + strlen(want), "private"),
+			      "index %lx:\n%s", at[k], out ? out : "");
+		free(out);
+		c->checked++;
+	}
+}
+
+START_TEST(test_check_private_mapped)
+{
+	static const char text[] = "vm s type=sw_protected\n"
+				   "gmem g vm=s size=1M flags=mmap|init_shared\n"
+				   "mmap g\n"
+				   "write g off=0 len=1M byte=0x5a\n"
+				   "munmap g\n"
+				   "close g\n";
+	struct piece_ctx c = {.line = 4};
+	struct gs_scenario_opts opts = {
+		.quiet = true, .on_result = private_mapped_on_result, .on_result_arg = &c};
+
+	c.s = gs_scenario_new(&opts);
+	ck_assert_int_eq(gs_scenario_run_buffer(c.s, "t.gms", text, strlen(text)), GS_EXIT_OK);
+	gs_scenario_free(c.s);
+	ck_assert_uint_eq(c.checked, 6);
+}
+END_TEST
+
 START_TEST(test_check_poisoned_pieces)
 {
 	static const char text[] = "hugetlb pool size=2M nr=1\n"
@@ -1473,6 +1694,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_mismatch_many_runs);
 	tcase_add_test(sim, test_query_leaf_pieces);
 	tcase_add_test(sim, test_check_poisoned_pieces);
+	tcase_add_test(sim, test_check_piece_fields);
+	tcase_add_test(sim, test_check_private_mapped);
 	tcase_add_test(sim, test_random_sequences);
 	tcase_add_test(sim, test_random_finds_planted);
 	tcase_add_test(sim, test_reads_agree);

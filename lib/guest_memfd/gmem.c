@@ -661,28 +661,80 @@ static inline void check_folio(struct gs_check_report *r, struct gmem_inode *ino
 }
 
 /*
+ * What an order-0 entry of @inode's filemap must show in its flags for
+ * entry_order_ok(), with PG_hwpoison clear: *@mask and *@want, the flag
+ * bits tested and their values. Return: false when no order-0 entry can
+ * be right (a HugeTLB page order without a subpool).
+ */
+static bool piece_flags(const struct gmem_inode *inode, unsigned long *mask, unsigned long *want)
+{
+	*mask = 1UL << PG_head | 1UL << PG_hwpoison;
+	*want = 0;
+	if (inode->thp || !inode->page_order) {
+		/* A 4 KiB page: a HugeTLB folio only in a file with a subpool (page order 0). */
+		*mask |= 1UL << PG_hugetlb;
+		*want |= !inode->thp && inode->spool ? 1UL << PG_hugetlb : 0;
+		return true;
+	}
+	/* Below a HugeTLB page order: a piece of a split page. */
+	*mask |= 1UL << PG_needs_merge;
+	*want |= 1UL << PG_needs_merge;
+	return inode->spool;
+}
+
+/*
+ * An order-0 folio at @index, @mask and @want from piece_flags(), passes
+ * every check of check_folio() for certain: its order and flags, index and
+ * mapping, no hwpoison flag and no raw record in a window the check
+ * already knows clean, no unreliable-record bit, and its references. False
+ * says only "not certain": check_folio() then judges it, as before.
+ */
+static __always_inline bool piece_surely_clean(const struct gmem_inode *inode, pgoff_t index,
+					       const struct folio *folio, unsigned long mask,
+					       unsigned long want, const struct hwp_window *w)
+{
+	unsigned long pfn = folio_pfn(folio);
+	int extra = folio_ref_count(folio) - 1 - (atomic_read(&folio->_mapcount) + 1);
+
+	return (folio->flags & mask) == want && folio->index == index && folio->mapping == inode &&
+	       ((pfn >= w->from[0] && pfn < w->to[0]) || (pfn >= w->from[1] && pfn < w->to[1])) &&
+	       !folio_test_hugetlb_raw_hwp_unreliable(folio) && extra >= 0 &&
+	       !(extra % GUP_PIN_COUNTING_BIAS);
+}
+
+/*
  * The folios in the slots after @xas's in its leaf, each of order 0 (no
  * internal entry, so no sibling, after it), checked in one loop: a split page's pieces fill
  * whole leaves, and a step of the walk and an order lookup per piece were
- * most of a check of such a file. @xas is left on the last one checked,
- * where the walk goes on (an empty or internal slot, or a multi-index
- * entry, is the walk's again).
+ * most of a check of such a file. A piece that is surely clean costs one
+ * predicate (piece_surely_clean()); any other gets check_folio()'s checks
+ * and reports. @xas is left on the last one checked, where the walk goes
+ * on (an empty or internal slot, or a multi-index entry, is the walk's
+ * again).
  */
 static void check_leaf_pieces(struct gs_check_report *r, struct gmem_inode *inode,
 			      struct xa_state *xas, unsigned long *bytes, struct hwp_window *w)
 {
+	unsigned long mask, want;
 	unsigned int off;
+	bool fast;
 	void **slots;
 
 	if (!xas_on_leaf_slot(xas))
 		return;
+	fast = piece_flags(inode, &mask, &want);
 	slots = xas->xa_node->slots;
 	for (off = xas->xa_offset + 1; off < XA_CHUNK_SIZE; off++) {
+		pgoff_t index = xas->xa_index + (off - xas->xa_offset);
+
 		if (!slots[off] || xa_is_internal(slots[off]) ||
 		    (off < XA_CHUNK_MASK && xa_is_internal(slots[off + 1])))
 			break;
-		check_folio(r, inode, xas->xa_index + (off - xas->xa_offset), 0, slots[off], bytes,
-			    w);
+		if (fast && piece_surely_clean(inode, index, slots[off], mask, want, w)) {
+			*bytes += PAGE_SIZE;
+			continue;
+		}
+		check_folio(r, inode, index, 0, slots[off], bytes, w);
 	}
 	xas->xa_index += off - 1 - xas->xa_offset;
 	xas->xa_offset = off - 1;
@@ -713,13 +765,18 @@ static void check_shareability(struct gs_check_report *r, struct gmem_inode *ino
  */
 static void check_host_mappings(struct gs_check_report *r, struct gmem_inode *inode)
 {
+	MA_STATE(mas, &inode->shareability, 0, 0);
 	struct gmem_vma *vma;
+	bool known = false;
+	void *attr = NULL;
 
 	list_for_each_entry (vma, &inode->vmas, list) {
-		unsigned long addr_page;
+		/* One walk of the PTEs (a lookup from the root per PTE was a third of this check). */
+		XA_STATE(xas, &vma->ptes, 0);
 		struct page *page;
 
-		xa_for_each (&vma->ptes, addr_page, page) {
+		xas_for_each (&xas, page, ULONG_MAX) {
+			unsigned long addr_page = xas.xa_index;
 			struct folio *folio = page_folio(page);
 			pgoff_t index = vma->pgoff + addr_page;
 
@@ -731,8 +788,13 @@ static void check_host_mappings(struct gs_check_report *r, struct gmem_inode *in
 					"%lx",
 					inode->ino, vma->pgoff, addr_page,
 					folio->index + (unsigned long)(page - &folio->page));
-			if (mtree_load(&inode->shareability, index) !=
-			    xa_mk_value(SHAREABILITY_ALL))
+			/* The shareability range holding @index, looked up once per range. */
+			if (!known || index < mas.index || index > mas.last) {
+				mas_set(&mas, index);
+				attr = mas_walk(&mas);
+				known = true;
+			}
+			if (attr != xa_mk_value(SHAREABILITY_ALL))
 				gs_check_violation(r,
 						   "ino %lu index %lx: private, mapped by the host",
 						   inode->ino, index);
