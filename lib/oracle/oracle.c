@@ -1661,8 +1661,9 @@ static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gm
 				 uint64_t s, uint64_t e, const struct oname *op,
 				 struct gs_check_report *r)
 {
-	struct field_diff fields[4] = {{&attr_field}};
-	unsigned int n = 0, nf = 1;
+	/* Each entry set whole when used: zeroing the array was a `rep stos` per compare. */
+	struct field_diff fields[4];
+	unsigned int n = 0, nf = 0;
 	struct sim_view v;
 
 	view_init(&v, o, s, e);
@@ -1672,10 +1673,12 @@ static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gm
 		sim_view_read_query(&v, file);
 	if (read_mode == GS_ORACLE_READ_BOTH)
 		cross_check(f, &v, file, op, r, &n);
-	fields[nf++].fld = f->cfg.thp ? &thp_alloc_field : &alloc_field;
+	fields[nf++] = (struct field_diff){.fld = &attr_field};
+	fields[nf++] = (struct field_diff){.fld = f->cfg.thp ? &thp_alloc_field : &alloc_field};
 	if (f->mapped_known)
-		fields[nf++].fld = f->cfg.thp ? &thp_mapped_field : &mapped_field;
-	fields[nf++].fld = &poison_field;
+		fields[nf++] =
+			(struct field_diff){.fld = f->cfg.thp ? &thp_mapped_field : &mapped_field};
+	fields[nf++] = (struct field_diff){.fld = &poison_field};
 	compare_fields(f, &v, fields, nf, op, r, &n);
 	if (f->cfg.page_order) {
 		/* Emptied in place, as the view's arrays: a new array per compare was 1/8 of one. */
