@@ -700,6 +700,50 @@ START_TEST(test_parked_tail_write_reported)
 }
 END_TEST
 
+static bool head_page_fresh;
+
+/* Pool page 0's first vmemmap page as gs_folio_init() makes a fresh HugeTLB page's. */
+static void check_head_page(void)
+{
+	struct folio *f = pfn_folio(GS_PFN_BASE);
+	const unsigned long *w = (const unsigned long *)pfn_to_page(GS_PFN_BASE);
+
+	head_page_fresh = folio_test_hugetlb(f) && folio_order(f) == 9;
+	for (unsigned long i = 0; i < 64 * sizeof(struct page) / sizeof(long); i++)
+		head_page_fresh &= w[i] != 0xababababababababUL;
+	for (unsigned long k = 4; k < 64; k++) {
+		const struct page *p = pfn_to_page(GS_PFN_BASE + k);
+
+		head_page_fresh &= p->flags == 0 && p->mapping == NULL && p->index == 0 &&
+				   p->private == 0 && atomic_read(&p->_refcount) == 0 &&
+				   p->memcg_data == 0 && pfn_folio(GS_PFN_BASE + k) == f;
+	}
+}
+
+/*
+ * A parked page taken again is a fresh one: whatever its first vmemmap
+ * page held (the struct pages the last input used, not given back), the
+ * next pool's page has a fresh head, folio fields and tails there.
+ */
+START_TEST(test_unparked_head_as_fresh)
+{
+	bool keep = gs_physmem_keep_vmemmap(true), res = gs_hvo_set_resident(true);
+	unsigned int left;
+
+	gs_physmem_release_parked();
+	ck_assert_int_eq(run_persistent(pool_prog, false, &left), GS_EXIT_OK);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 4);
+	memset(pfn_to_page(GS_PFN_BASE), 0xab, 64 * sizeof(struct page));
+	ck_assert_int_eq(run_persistent_hook(pool_prog, false, &left, check_head_page), GS_EXIT_OK);
+	ck_assert_uint_eq(left, 0);
+	ck_assert(head_page_fresh);
+	gs_physmem_release_parked();
+	gs_hvo_set_resident(res);
+	gs_physmem_keep_vmemmap(keep);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
 /* A crash dump's program is the text, byte for byte (gs_fuzz_write_built()). */
 START_TEST(test_write_built)
 {
@@ -911,6 +955,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_reused_pool_equals_fresh);
 	tcase_add_test(tc, test_dirty_pool_rebuilt);
 	tcase_add_test(tc, test_parked_tail_write_reported);
+	tcase_add_test(tc, test_unparked_head_as_fresh);
 	tcase_add_test(tc, test_write_built);
 	tcase_add_test(tc, test_decode_bounds);
 	tcase_add_test(tc, test_strict_off);
