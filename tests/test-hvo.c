@@ -259,6 +259,20 @@ START_TEST(hvo_resident_tail_write_detected)
 }
 END_TEST
 
+#if defined(GS_TEST_ASAN)
+__attribute__((no_sanitize("address")))
+#endif
+static unsigned long
+read_freed(const volatile unsigned long *word)
+{
+	unsigned long val;
+
+	VALGRIND_DISABLE_ERROR_REPORTING;
+	val = *word;
+	VALGRIND_ENABLE_ERROR_REPORTING;
+	return val;
+}
+
 /*
  * Every word of a kept page is verified, by both scans (the host's widest
  * vectors and the portable one): a write to any word of the first, a
@@ -284,11 +298,8 @@ START_TEST(hvo_resident_every_word_checked)
 
 				for (unsigned int k = 0; k < sizeof(struct page) / sizeof(long);
 				     k++) {
-					unsigned long old;
+					unsigned long old = read_freed(&w[k]);
 
-					VALGRIND_DISABLE_ERROR_REPORTING;
-					old = ((volatile unsigned long *)w)[k];
-					VALGRIND_ENABLE_ERROR_REPORTING;
 					write_freed(&w[k], old ^ 0x100);
 					gs_assert(gs_check_run_all(NULL) == 1,
 						  "generic %d page %lu slot %lu word %u", generic,
