@@ -31,7 +31,11 @@ static struct folio *unpark(unsigned long pfn, unsigned int order)
 {
 	struct folio *folio;
 
-	memset(pfn_to_page(pfn), 0, HUGETLB_VMEMMAP_RESERVE_PAGES * sizeof(struct page));
+	/*
+	 * Every struct page of the first vmemmap page is written in full (the
+	 * head, pages 1-3 and each tail up to HUGETLB_VMEMMAP_RESERVE_PAGES), so
+	 * whatever the last input left there is gone: no memset of them first.
+	 */
 	folio = gs_folio_init(pfn, order, 1UL << PG_hugetlb, HUGETLB_VMEMMAP_RESERVE_PAGES);
 	gs_hvo_unpark(folio);
 	return folio;

@@ -247,25 +247,85 @@ static void pattern_init(void)
 
 /*
  * Whether vmemmap page @v still holds the pattern. Reads freed (poisoned)
- * memory on purpose. Eight independent accumulators: the checker reads
- * every kept page at every check, and one chain of ORs would wait on itself.
+ * memory on purpose. The pattern repeats with every struct page, so each
+ * vector of the page is compared with a register, not with a second load
+ * from pattern_page; four independent accumulators, as the checker reads
+ * kept pages at every check and one chain of ORs would wait on itself.
+ * Where the host has AVX2 the vectors are 32 bytes (measured: a 4 KiB
+ * page in 17 ns instead of 63 in the cache, 34 instead of 64 out of it).
+ * With @zero the page is zeroed in the same pass (a restore's claim).
  */
-typedef unsigned long hvo_vec __attribute__((vector_size(16)));
+#define HVO_SCAN_FN(name, vec, zero, attr)                                             \
+	static NO_ASAN attr bool name(void *page)                                      \
+	{                                                                              \
+		enum { PER_PAGE = sizeof(struct page) / sizeof(vec) };                 \
+		vec *w = page, q[PER_PAGE], d[4] = {0}, z = {0}, all;                  \
+		unsigned long diff = 0;                                                \
+                                                                                       \
+		memcpy(q, pattern_page, sizeof(q));                                    \
+		for (unsigned long i = 0; i < PAGE_SIZE / sizeof(vec); i += 8) {       \
+			for (unsigned int k = 0; k < 8; k++) {                         \
+				d[k % 4] |= w[i + k] ^ q[k % PER_PAGE];                \
+				if (zero)                                              \
+					w[i + k] = z;                                  \
+			}                                                              \
+		}                                                                      \
+		all = d[0] | d[1] | d[2] | d[3];                                       \
+		for (unsigned int k = 0; k < sizeof(vec) / sizeof(unsigned long); k++) \
+			diff |= all[k];                                                \
+		return !diff;                                                          \
+	}
 
-static NO_ASAN bool pattern_intact(unsigned long v)
+typedef unsigned long hvo_vec16 __attribute__((vector_size(16)));
+
+HVO_SCAN_FN(scan_page16, hvo_vec16, false, )
+HVO_SCAN_FN(scan_page16_zero, hvo_vec16, true, )
+
+static bool (*scan_page)(void *page) = scan_page16;
+static bool (*scan_page_zero)(void *page) = scan_page16_zero;
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+typedef unsigned long hvo_vec32 __attribute__((vector_size(32)));
+
+HVO_SCAN_FN(scan_page32, hvo_vec32, false, __attribute__((target("avx2"))))
+HVO_SCAN_FN(scan_page32_zero, hvo_vec32, true, __attribute__((target("avx2"))))
+
+static void scan_select(void)
 {
-	const hvo_vec *w = vpage_addr(v), *p = (const hvo_vec *)pattern_page;
-	hvo_vec d[8] = {0};
-	unsigned long diff = 0;
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2")) {
+		scan_page = scan_page32;
+		scan_page_zero = scan_page32_zero;
+	}
+}
+#else
+static void scan_select(void)
+{
+}
+#endif
+
+static bool scan_generic; /* gs_hvo_test_scan_generic() */
+
+bool gs_hvo_test_scan_generic(bool on)
+{
+	bool old = scan_generic;
+
+	scan_generic = on;
+	scan_page = scan_page16;
+	scan_page_zero = scan_page16_zero;
+	if (!on)
+		scan_select();
+	return old;
+}
+
+static bool pattern_intact(unsigned long v)
+{
+	bool intact;
 
 	VALGRIND_DISABLE_ERROR_REPORTING;
-	for (unsigned long i = 0; i < PAGE_SIZE / sizeof(hvo_vec); i += 8)
-		for (unsigned int k = 0; k < 8; k++)
-			d[k] |= w[i + k] ^ p[i + k];
+	intact = scan_page(vpage_addr(v));
 	VALGRIND_ENABLE_ERROR_REPORTING;
-	for (unsigned int k = 0; k < 8; k++)
-		diff |= d[k][0] | d[k][1];
-	return !diff;
+	return intact;
 }
 
 /* Free vmemmap pages [v, v + n) and keep them in the host, patterned. */
@@ -296,14 +356,16 @@ static void claim_resident_zero(unsigned long v, unsigned long n, bool zero)
 			continue;
 		resident_bits[i / BITS_PER_LONG] &= ~(1UL << (i % BITS_PER_LONG));
 		nr_resident--;
-		WARN(!pattern_intact(i),
+		ASAN_UNPOISON_MEMORY_REGION(vpage_addr(i), PAGE_SIZE);
+		/* Verified and zeroed in one pass: defined for memcheck first, the scan reads it. */
+		if (zero)
+			VALGRIND_MAKE_MEM_DEFINED(vpage_addr(i), PAGE_SIZE);
+		WARN(!(zero ? scan_page_zero(vpage_addr(i)) : pattern_intact(i)),
 		     "vmemmap page of pfn 0x%lx was written while HVO had freed it "
 		     "(a write to an optimized tail)",
 		     i * PFNS_PER_VMEMMAP_PAGE);
-		ASAN_UNPOISON_MEMORY_REGION(vpage_addr(i), PAGE_SIZE);
-		VALGRIND_MAKE_MEM_UNDEFINED(vpage_addr(i), PAGE_SIZE);
-		if (zero)
-			memset(vpage_addr(i), 0, PAGE_SIZE);
+		if (!zero)
+			VALGRIND_MAKE_MEM_UNDEFINED(vpage_addr(i), PAGE_SIZE);
 	}
 }
 
@@ -1102,4 +1164,5 @@ __attribute__((constructor)) static void hvo_check_init(void)
 	WARN_ON(gs_check_register("hvo", hvo_check, NULL) < 0);
 	WARN_ON(pthread_atfork(NULL, NULL, pagemap_atfork_child));
 	pattern_init();
+	scan_select();
 }

@@ -409,6 +409,22 @@ static unsigned long parked_next(unsigned int order, enum gs_backing want)
 	return parked[0];
 }
 
+/*
+ * Whether a fresh page of 2^@order pfns leaves the parked pages where a
+ * fresh layout would still hand them out: all of them in untouched bump
+ * space (at or above next_pfn), and this one from the bump pfn, below the
+ * first. A pool whose input poisoned one page parks the others around the
+ * hole it left; the next pool takes a fresh page there, as a fresh process
+ * would, and the parked ones after it.
+ */
+static bool parked_stay(unsigned int order)
+{
+	unsigned long nr = 1UL << order;
+
+	return !nr_parked || (parked[0] >= next_pfn && !free_ranges[order] &&
+			      ALIGN(next_pfn, nr) + nr <= parked[0]);
+}
+
 static void take_parked(unsigned long pfn)
 {
 	memmove(parked, parked + 1, --nr_parked * sizeof(parked[0]));
@@ -453,8 +469,9 @@ int gs_physmem_alloc_huge_parked(unsigned int order, int nid, enum gs_backing wa
 		data = NULL;
 		goto taken;
 	}
-	/* Any other allocation finds the layout a fresh process has: no page parked above. */
-	gs_physmem_release_parked();
+	/* Any other allocation finds the layout a fresh process has: no page parked in its way. */
+	if (!parked_stay(order))
+		gs_physmem_release_parked();
 	p = take_pfns(order);
 	data = p ? get_data(order, p, want, &b) : NULL;
 	if (!p || (!data && b != GS_BACKING_NONE)) {

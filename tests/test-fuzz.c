@@ -20,7 +20,10 @@
 #include <unistd.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <valgrind/memcheck.h>
+#include <gmemsim/folio.h>
 #include <gmemsim/fuzz.h>
+#include <gmemsim/hvo.h>
 #include <gmemsim/inject.h>
 #include <gmemsim/physmem.h>
 #include <gmemsim/rng.h>
@@ -481,7 +484,17 @@ static const char pool_prog[] = "hugetlb pool size=2M nr=4\n"
  * @text run as gs_fuzz_run() runs it, with a WARN of its own after the last
  * line if @warn; *@parked: pages still parked after its first line.
  */
+static int run_persistent_hook(const char *text, bool warn, unsigned int *parked,
+			       void (*after_first)(void));
+
 static int run_persistent(const char *text, bool warn, unsigned int *parked)
+{
+	return run_persistent_hook(text, warn, parked, NULL);
+}
+
+/* The same, calling @after_first (if not NULL) after the first line. */
+static int run_persistent_hook(const char *text, bool warn, unsigned int *parked,
+			       void (*after_first)(void))
 {
 	FILE *null = fopen("/dev/null", "w");
 	struct gs_scenario_opts o = {.oracle = true, .persistent = true, .quiet = true};
@@ -501,6 +514,8 @@ static int run_persistent(const char *text, bool warn, unsigned int *parked)
 		status = gs_scenario_run_op(s, &g_array_index(script->ops, struct gs_op, i));
 		if (!i)
 			*parked = gs_physmem_nr_parked();
+		if (!i && after_first)
+			after_first();
 	}
 	if (warn)
 		WARN(1, "a WARN in the input");
@@ -514,14 +529,16 @@ static int run_persistent(const char *text, bool warn, unsigned int *parked)
 
 /*
  * A clean input leaves its pool's pages parked, in pfn order; one that
- * poisoned a page or WARNed leaves none (the next pool is built from
- * scratch), and the next input's pool takes parked pages in that order.
+ * poisoned a page leaves the others, and one that WARNed leaves none (the
+ * next pool is built from scratch). The next input's pool takes parked
+ * pages in that order, and a fresh page where the layout has no parked one.
  */
 START_TEST(test_dirty_pool_rebuilt)
 {
 	gchar *poison = g_strconcat(pool_prog, "poison f0 off=2M\nclose f0\n", NULL);
 	/* As the fuzz drivers do: one runner's end keeps the memory for the next. */
 	bool keep = gs_physmem_keep_vmemmap(true);
+	struct gs_physmem_stats st;
 	unsigned int left;
 
 	gs_physmem_release_parked();
@@ -532,9 +549,21 @@ START_TEST(test_dirty_pool_rebuilt)
 	ck_assert_int_eq(run_persistent(pool_prog, false, &left), GS_EXIT_OK);
 	ck_assert_uint_eq(left, 0);
 	ck_assert_uint_eq(gs_physmem_nr_parked(), 4);
+	/* The poisoned page goes back to the host; the other three stay parked around it. */
 	run_persistent(poison, false, &left);
-	ck_assert_uint_eq(gs_physmem_nr_parked(), 0);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 3);
+	gs_physmem_stats(&st);
+	ck_assert_uint_eq(st.pfns_in_use, 0);
+	/*
+	 * f0's second page is the pool's third (pfn order): the next pool takes
+	 * the two before it, a fresh page in the hole, as in a fresh process's
+	 * layout, and the one after it stays parked.
+	 */
+	ck_assert_int_eq(run_persistent("hugetlb pool size=2M nr=3\n", false, &left), GS_EXIT_OK);
+	ck_assert_uint_eq(left, 1);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 4);
 	ck_assert_int_eq(run_persistent(pool_prog, false, &left), GS_EXIT_OK);
+	ck_assert_uint_eq(left, 0);
 	ck_assert_uint_eq(gs_physmem_nr_parked(), 4);
 	ck_assert_int_ne(run_persistent(pool_prog, true, &left), GS_EXIT_OK);
 	ck_assert_uint_eq(gs_physmem_nr_parked(), 0);
@@ -556,6 +585,161 @@ START_TEST(test_dirty_pool_rebuilt)
 	ck_assert_uint_eq(gs_physmem_nr_parked(), 0);
 	gs_physmem_keep_vmemmap(keep);
 	g_free(poison);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GS_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GS_TEST_ASAN 1
+#endif
+#endif
+
+/*
+ * A stray write to a word of pool page @page's freed tail vmemmap (struct
+ * page 100: the first kept vmemmap page), as a stale struct page pointer
+ * would make it. pool_prog's pool is the first memory of a fresh layout.
+ */
+#if defined(GS_TEST_ASAN)
+__attribute__((no_sanitize("address")))
+#endif
+static void
+write_pool_tail(unsigned long page, unsigned long val)
+{
+	volatile unsigned long *w = &pfn_to_page(GS_PFN_BASE + page * 512 + 100)->index;
+
+	VALGRIND_DISABLE_ERROR_REPORTING;
+	*w = val;
+	VALGRIND_ENABLE_ERROR_REPORTING;
+}
+
+static void write_pool_tail_1(void)
+{
+	write_pool_tail(1, 7);
+}
+
+static char warn_after_first[256];
+
+static void save_warn(void)
+{
+	g_strlcpy(warn_after_first, gs_warn_last(), sizeof(warn_after_first));
+}
+
+static void write_pool_tail_1_back(void)
+{
+	write_pool_tail(1, 0x48564f4652454544UL); /* the pattern again: nothing left to see */
+}
+
+/*
+ * HVO's resident mode with parked pages (docs/FIDELITY.md): a write to the
+ * freed tail vmemmap of a parked page is a WARN of the run that takes the
+ * page (gs_hvo_unpark()) or lets it go (gs_physmem_release_parked()), also
+ * for pages parked by a run that poisoned another one; a write to a page
+ * taken again is the checker's, as on any page.
+ */
+START_TEST(test_parked_tail_write_reported)
+{
+	gchar *poison = g_strconcat(pool_prog, "poison f0 off=2M\nclose f0\n", NULL);
+	/* Two checks: the checker verifies 16 kept pages per check, in turn, and the pool keeps 28. */
+	gchar *checked = g_strconcat(pool_prog, "check\ncheck\n", NULL);
+	bool keep = gs_physmem_keep_vmemmap(true), res = gs_hvo_set_resident(true);
+	enum gs_warn_mode mode;
+	unsigned long warns;
+	unsigned int left;
+
+	gs_physmem_release_parked();
+	ck_assert_int_eq(run_persistent(pool_prog, false, &left), GS_EXIT_OK);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 4);
+	/* Parked, written: the next pool's first line takes it and WARNs. */
+	write_pool_tail(1, 7);
+	warns = gs_warn_count();
+	ck_assert_int_ne(run_persistent_hook(pool_prog, false, &left, save_warn), GS_EXIT_OK);
+	ck_assert_uint_gt(gs_warn_count(), warns);
+	ck_assert_ptr_nonnull(strstr(warn_after_first, "written while HVO had freed it (a write to "
+						       "an optimized tail of a parked page)"));
+	ck_assert_uint_eq(left, 0);
+	/* The run WARNed: nothing it had is parked, and the page was verified once more. */
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 0);
+	ck_assert_int_eq(run_persistent(pool_prog, false, &left), GS_EXIT_OK);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 4);
+	/* Parked, written, let go: the release WARNs. */
+	write_pool_tail(2, 7);
+	mode = gs_warn_set_mode(GS_WARN_QUIET);
+	warns = gs_warn_count();
+	gs_physmem_release_parked();
+	ck_assert_uint_eq(gs_warn_count(), warns + 1);
+	ck_assert_ptr_nonnull(strstr(gs_warn_last(), "written while HVO had freed it"));
+	gs_warn_set_mode(mode);
+	/* Parked by a run that poisoned another page: the same. */
+	ck_assert_int_eq(run_persistent(pool_prog, false, &left), GS_EXIT_OK);
+	run_persistent(poison, false, &left);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 3);
+	write_pool_tail(1, 7);
+	warns = gs_warn_count();
+	warn_after_first[0] = '\0';
+	ck_assert_int_ne(run_persistent_hook(pool_prog, false, &left, save_warn), GS_EXIT_OK);
+	ck_assert_uint_gt(gs_warn_count(), warns);
+	ck_assert_ptr_nonnull(strstr(warn_after_first, "of a parked page"));
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 0);
+	/* Taken again (unparked), then written: the run's check reports it. */
+	ck_assert_int_eq(run_persistent(pool_prog, false, &left), GS_EXIT_OK);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 4);
+	ck_assert_int_eq(run_persistent(checked, false, &left), GS_EXIT_OK);
+	ck_assert_int_ne(run_persistent_hook(checked, false, &left, write_pool_tail_1), GS_EXIT_OK);
+	ck_assert_uint_eq(left, 0);
+	/* (The pattern put back, the pages are clean again.) */
+	write_pool_tail_1_back();
+	gs_physmem_release_parked();
+	gs_hvo_set_resident(res);
+	gs_physmem_keep_vmemmap(keep);
+	g_free(poison);
+	g_free(checked);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+static bool head_page_fresh;
+
+/* Pool page 0's first vmemmap page as gs_folio_init() makes a fresh HugeTLB page's. */
+static void check_head_page(void)
+{
+	struct folio *f = pfn_folio(GS_PFN_BASE);
+	const unsigned long *w = (const unsigned long *)pfn_to_page(GS_PFN_BASE);
+
+	head_page_fresh = folio_test_hugetlb(f) && folio_order(f) == 9;
+	for (unsigned long i = 0; i < 64 * sizeof(struct page) / sizeof(long); i++)
+		head_page_fresh &= w[i] != 0xababababababababUL;
+	for (unsigned long k = 4; k < 64; k++) {
+		const struct page *p = pfn_to_page(GS_PFN_BASE + k);
+
+		head_page_fresh &= p->flags == 0 && p->mapping == NULL && p->index == 0 &&
+				   p->private == 0 && atomic_read(&p->_refcount) == 0 &&
+				   p->memcg_data == 0 && pfn_folio(GS_PFN_BASE + k) == f;
+	}
+}
+
+/*
+ * A parked page taken again is a fresh one: whatever its first vmemmap
+ * page held (the struct pages the last input used, not given back), the
+ * next pool's page has a fresh head, folio fields and tails there.
+ */
+START_TEST(test_unparked_head_as_fresh)
+{
+	bool keep = gs_physmem_keep_vmemmap(true), res = gs_hvo_set_resident(true);
+	unsigned int left;
+
+	gs_physmem_release_parked();
+	ck_assert_int_eq(run_persistent(pool_prog, false, &left), GS_EXIT_OK);
+	ck_assert_uint_eq(gs_physmem_nr_parked(), 4);
+	memset(pfn_to_page(GS_PFN_BASE), 0xab, 64 * sizeof(struct page));
+	ck_assert_int_eq(run_persistent_hook(pool_prog, false, &left, check_head_page), GS_EXIT_OK);
+	ck_assert_uint_eq(left, 0);
+	ck_assert(head_page_fresh);
+	gs_physmem_release_parked();
+	gs_hvo_set_resident(res);
+	gs_physmem_keep_vmemmap(keep);
 	gs_test_assert_no_leaks();
 }
 END_TEST
@@ -770,6 +954,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_direct_equals_text);
 	tcase_add_test(tc, test_reused_pool_equals_fresh);
 	tcase_add_test(tc, test_dirty_pool_rebuilt);
+	tcase_add_test(tc, test_parked_tail_write_reported);
+	tcase_add_test(tc, test_unparked_head_as_fresh);
 	tcase_add_test(tc, test_write_built);
 	tcase_add_test(tc, test_decode_bounds);
 	tcase_add_test(tc, test_strict_off);

@@ -259,6 +259,83 @@ START_TEST(hvo_resident_tail_write_detected)
 }
 END_TEST
 
+#if defined(GS_TEST_ASAN)
+__attribute__((no_sanitize("address")))
+#endif
+static unsigned long
+read_freed(const volatile unsigned long *word)
+{
+	unsigned long val;
+
+	VALGRIND_DISABLE_ERROR_REPORTING;
+	val = *word;
+	VALGRIND_ENABLE_ERROR_REPORTING;
+	return val;
+}
+
+/*
+ * Every word of a kept page is verified, by both scans (the host's widest
+ * vectors and the portable one): a write to any word of the first, a
+ * middle or the last struct page of each kept vmemmap page is reported by
+ * the checker, and, by the restore that verifies and zeroes in one pass,
+ * as a WARN, with every struct page zero but its tail marker after it.
+ */
+START_TEST(hvo_resident_every_word_checked)
+{
+	static const unsigned long slots[] = {0, 37, 63}; /* struct pages of a vmemmap page */
+	struct folio *f;
+	unsigned long warns;
+
+	gs_hvo_set_resident(true);
+	f = new_huge(9);
+	for (int generic = 0; generic < 2; generic++) {
+		gs_hvo_test_scan_generic(generic);
+		ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+		for (unsigned long vp = 1; vp < 8; vp++) {
+			for (unsigned int s = 0; s < ARRAY_SIZE(slots); s++) {
+				unsigned long *w = (unsigned long *)pfn_to_page(folio_pfn(f) +
+										vp * 64 + slots[s]);
+
+				for (unsigned int k = 0; k < sizeof(struct page) / sizeof(long);
+				     k++) {
+					unsigned long old = read_freed(&w[k]);
+
+					write_freed(&w[k], old ^ 0x100);
+					gs_assert(gs_check_run_all(NULL) == 1,
+						  "generic %d page %lu slot %lu word %u", generic,
+						  vp, slots[s], k);
+					write_freed(&w[k], old);
+					gs_assert(gs_check_run_all(NULL) == 0,
+						  "generic %d page %lu slot %lu word %u", generic,
+						  vp, slots[s], k);
+				}
+			}
+		}
+		/* The last word of the last kept page, written: the restore's WARN, then zero. */
+		write_freed((unsigned long *)(pfn_to_page(folio_pfn(f) + 512)) - 1, 9);
+		gs_warn_set_mode(GS_WARN_QUIET);
+		warns = gs_warn_count();
+		ck_assert_int_eq(hugetlb_vmemmap_restore_folio(f), 0);
+		ck_assert_uint_eq(gs_warn_count(), warns + 1);
+		gs_warn_set_mode(GS_WARN_PRINT);
+		for (unsigned long k = 64; k < 512; k++) {
+			struct page *p = pfn_to_page(folio_pfn(f) + k);
+
+			gs_assert(pfn_folio(folio_pfn(f) + k) == f, "tail %lu", k);
+			for (unsigned int i = 0; i < sizeof(*p) / sizeof(long); i++)
+				gs_assert(((unsigned long *)p)[i] == 0 ||
+						  ((unsigned long *)p)[i] == p->compound_info,
+					  "tail %lu word %u", k, i);
+		}
+		ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+	}
+	gs_hvo_test_scan_generic(false);
+	free_huge(f);
+	gs_hvo_set_resident(false);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
 /*
  * The checker verifies a bounded number of kept pages per check, in turn:
  * with more kept than that, a write is still reported within a few checks,
@@ -749,6 +826,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, hvo_resident_tail_write_detected);
 	tcase_add_test(tc, hvo_resident_mode_switches);
 	tcase_add_test(tc, hvo_resident_checks_in_turn);
+	tcase_add_test(tc, hvo_resident_every_word_checked);
 	suite_add_tcase(s, tc);
 	return s;
 }

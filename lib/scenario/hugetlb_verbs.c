@@ -179,33 +179,36 @@ static void drain_kept_surplus(struct hstate *h)
 /*
  * A persistent runner parks the pool's clean 2 MiB pages as they go back
  * (gs_physmem_park_huge()) for the next input's pool to take, in the same
- * order, with no host call. A run that poisoned pages, kept any in the
- * pool or WARNed leaves nothing parked: the next pool is built from scratch.
+ * order, with no host call. A page the run poisoned is not among them: it
+ * goes back to the host when unpoisoned, before the pool parks the others
+ * (their struct pages are made again or verified when taken, whatever the
+ * run did). A run that still holds poisoned pages, kept any in the pool or
+ * WARNed leaves nothing parked: the next pool is built from scratch.
  */
-static void vpool_unpark_if_dirty(const struct vpool *p, bool poisoned)
+static void vpool_unpark_if_dirty(const struct vpool *p)
 {
-	if (poisoned || hugetlb_nr_hwpoison() || p->h->nr_huge_pages || gs_warn_count() != p->warns)
+	if (hugetlb_nr_hwpoison() || p->h->nr_huge_pages || gs_warn_count() != p->warns)
 		gs_physmem_release_parked();
 }
 
 static void vpool_destroy(void *obj)
 {
 	struct vpool *p = obj;
-	bool poisoned, parking;
+	bool parking;
 
 	/* The kernel's worker would have run by now: split pages all freed go back first. */
 	hugetlb_restructuring_run_deferred();
 	if (p->manual_resv > 0)
 		hugetlb_acct_memory(p->h, -p->manual_resv, true);
-	/* Pages memory failure took go back to the host with the machine. */
-	poisoned = hugetlb_unpoison_all() != 0;
+	/* Pages memory failure took go back to the host with the machine, never parked. */
+	hugetlb_unpoison_all();
 	hugetlb_set_overcommit(p->h, 0);
 	/* A trace would show the host's part of the teardown that parking skips. */
 	parking = gs_physmem_set_parking(p->persistent && !gs_trace_nr_sinks);
 	set_max_huge_pages(p->h, 0);
 	drain_kept_surplus(p->h);
 	gs_physmem_set_parking(parking);
-	vpool_unpark_if_dirty(p, poisoned);
+	vpool_unpark_if_dirty(p);
 	verbs_host.limit[hstate_index(p->h)] = ULONG_MAX;
 	if (!--nr_vpools && hugetlb_backend() == &verbs_backend)
 		WARN_ON(hugetlb_set_backend(NULL));
