@@ -168,8 +168,7 @@ enum gs_backend gs_scenario_backend(struct gs_scenario *s)
 	return s->opts.backend;
 }
 
-static __attribute__((noinline)) const struct gs_arg *op_arg_slow(const struct gs_op *op,
-								  const char *key)
+const struct gs_arg *gs_op_arg_slow(const struct gs_op *op, const char *key)
 {
 	int i = gs_verb_key_index(op->verb, key);
 
@@ -179,43 +178,31 @@ static __attribute__((noinline)) const struct gs_arg *op_arg_slow(const struct g
 	return op->args[i].present ? &op->args[i] : NULL;
 }
 
-/*
- * A pair remembered (every verb's own keys after their first use) answers
- * here, without a call or saved registers: some 600 a fuzz execution.
- */
-static inline const struct gs_arg *op_arg(const struct gs_op *op, const char *key)
+/* The exported names of scenario_int.h's in-line readers (verbs built outside the library). */
+bool(gs_op_has)(const struct gs_op *op, const char *key)
 {
-	const struct gs_key_seen *k = &gs_key_seen[gs_key_seen_slot(op->verb, key)];
-
-	if (k->verb == op->verb && k->key == key)
-		return op->args[k->index].present ? &op->args[k->index] : NULL;
-	return op_arg_slow(op, key);
+	return gs_op_has_fast(op, key);
 }
 
-bool gs_op_has(const struct gs_op *op, const char *key)
+uint64_t(gs_op_u64)(const struct gs_op *op, const char *key, uint64_t dflt)
 {
-	return op_arg(op, key) != NULL;
+	return gs_op_u64_fast(op, key, dflt);
 }
 
-uint64_t gs_op_u64(const struct gs_op *op, const char *key, uint64_t dflt)
+const char *(gs_op_str)(const struct gs_op *op, const char *key, const char *dflt)
 {
-	const struct gs_arg *a = op_arg(op, key);
-
-	return a ? a->u : dflt;
-}
-
-const char *gs_op_str(const struct gs_op *op, const char *key, const char *dflt)
-{
-	const struct gs_arg *a = op_arg(op, key);
-
-	return a ? a->str : dflt;
+	return gs_op_str_fast(op, key, dflt);
 }
 
 static struct gs_result_field *result_slot(struct gs_result *res, const char *key)
 {
-	/* Verbs name fields with literals, merged into one copy: the address first. */
+	/*
+	 * Verbs name fields with literals, merged into one copy: the address
+	 * first, and the text only for a name that starts the same way.
+	 */
 	for (unsigned int i = 0; i < res->nr; i++)
-		if (res->fields[i].key == key || !strcmp(res->fields[i].key, key))
+		if (res->fields[i].key == key ||
+		    (res->fields[i].key[0] == key[0] && !strcmp(res->fields[i].key, key)))
 			return &res->fields[i];
 	if (WARN_ON_ONCE(res->nr == GS_MAX_FIELDS))
 		return NULL;
@@ -271,15 +258,44 @@ int gs_scenario_obj_add(struct gs_scenario *s, const char *name, const struct gs
 	return 0;
 }
 
+/* strcmp() == 0 for the short names objects have ("f0", "vm0"), in line. */
+static inline bool name_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/*
+ * Up to this many objects a scan of the creation order finds a name sooner
+ * than hashing it: a fuzz input has a VM and at most eight files, and the
+ * verbs, the oracle and the checks look names up ~120 times per input.
+ */
+#define OBJ_SCAN_MAX 16
+
+static struct gs_obj *obj_find(struct gs_scenario *s, const char *name)
+{
+	if (s->order->len > OBJ_SCAN_MAX)
+		return g_hash_table_lookup(s->objs, name);
+	/* Newest first: a fuzz input's lines work on the files it made last. */
+	for (guint i = s->order->len; i-- > 0;) {
+		struct gs_obj *o = g_ptr_array_index(s->order, i);
+
+		if (name_eq(o->name, name))
+			return o;
+	}
+	return NULL;
+}
+
 void *gs_scenario_obj_get(struct gs_scenario *s, const char *name, const struct gs_obj_type *type)
 {
 	struct gs_obj *o = s->last_obj;
 
 	if (!name)
 		return NULL;
-	/* A line looks its target up several times (the verb, the oracle, checks): no hash each. */
-	if (!o || o->name[0] != name[0] || strcmp(o->name, name)) {
-		o = g_hash_table_lookup(s->objs, name);
+	/* A line looks its target up several times (the verb, the oracle, checks): no search each. */
+	if (!o || !name_eq(o->name, name)) {
+		o = obj_find(s, name);
 		if (!o)
 			return NULL;
 		s->last_obj = o;
@@ -455,13 +471,45 @@ int gs_scenario_report_blank(FILE *err, const struct gs_op *op)
 	return GS_EXIT_FAIL;
 }
 
+/*
+ * A result as every reader reads it: the fields below @nr and @why up to its
+ * end. The rest of the 700-byte struct is never read, so neither zeroing nor
+ * copying it is needed (two full struct copies were a third of the runner's
+ * own time per line).
+ */
+static inline void result_init(struct gs_result *res)
+{
+	res->ret = 0;
+	res->sig = 0;
+	res->skipped = false;
+	res->warns = 0;
+	res->nr = 0;
+	res->why[0] = '\0';
+}
+
+static void result_copy(struct gs_result *dst, const struct gs_result *src)
+{
+	dst->ret = src->ret;
+	dst->sig = src->sig;
+	dst->skipped = src->skipped;
+	dst->warns = src->warns;
+	dst->nr = src->nr;
+	memcpy(dst->fields, src->fields, src->nr * sizeof(src->fields[0]));
+	if (src->why[0])
+		g_strlcpy(dst->why, src->why, sizeof(dst->why));
+	else
+		dst->why[0] = '\0';
+}
+
 /* Run one operation. Returns GS_EXIT_OK, GS_EXIT_FAIL or GS_EXIT_SYNTAX. */
 int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 {
-	struct gs_result res = {0};
+	struct gs_result res;
 	unsigned long warn0 = gs_warn_count();
 	char text[512];
 	bool ok, oracle_bad = false;
+
+	result_init(&res);
 
 	if (op->expect.blanks)
 		return gs_scenario_report_blank(s->opts.err, op);
@@ -475,7 +523,7 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	}
 	s->ops_run++;
 	res.warns = gs_warn_count() - warn0;
-	s->last = res;
+	result_copy(&s->last, &res);
 	/* The result's text is for a trace sink and -v: a quiet run without them makes none. */
 	if (gs_trace_nr_sinks || (s->opts.verbose && !op->verb->text)) {
 		gs_result_format(&res, text, sizeof(text));

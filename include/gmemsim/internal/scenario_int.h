@@ -165,4 +165,45 @@ static inline int gs_verb_key_index_fast(const struct gs_verb *verb, const char 
 	return gs_verb_key_index(verb, key);
 }
 
+/* The argument @key of @op when the remembered pairs do not hold it (or NULL). */
+const struct gs_arg *gs_op_arg_slow(const struct gs_op *op, const char *key);
+
+/*
+ * gs_op_has(), gs_op_u64() and gs_op_str() in line for the engine's own
+ * files: a fuzz execution reads some 600 keys, and the call around the probe
+ * of the remembered pairs cost as much as the probe. Same answers: the
+ * functions in scenario.c are these.
+ */
+static inline const struct gs_arg *gs_op_arg_fast(const struct gs_op *op, const char *key)
+{
+	const struct gs_key_seen *k = &gs_key_seen[gs_key_seen_slot(op->verb, key)];
+
+	if (k->verb == op->verb && k->key == key)
+		return op->args[k->index].present ? &op->args[k->index] : NULL;
+	return gs_op_arg_slow(op, key);
+}
+
+static inline bool gs_op_has_fast(const struct gs_op *op, const char *key)
+{
+	return gs_op_arg_fast(op, key) != NULL;
+}
+
+static inline uint64_t gs_op_u64_fast(const struct gs_op *op, const char *key, uint64_t dflt)
+{
+	const struct gs_arg *a = gs_op_arg_fast(op, key);
+
+	return a ? a->u : dflt;
+}
+
+static inline const char *gs_op_str_fast(const struct gs_op *op, const char *key, const char *dflt)
+{
+	const struct gs_arg *a = gs_op_arg_fast(op, key);
+
+	return a ? a->str : dflt;
+}
+
+#define gs_op_has(op, key)	 gs_op_has_fast(op, key)
+#define gs_op_u64(op, key, dflt) gs_op_u64_fast(op, key, dflt)
+#define gs_op_str(op, key, dflt) gs_op_str_fast(op, key, dflt)
+
 #endif /* GS_LIB_SCENARIO_INT_H */
