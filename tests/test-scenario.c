@@ -1451,6 +1451,13 @@ START_TEST(object_lookup_scan_and_hash)
 	GString *g = g_string_new(NULL);
 	struct run r;
 
+	/* Names of 8 bytes and longer, alike in their first 8. */
+	g_string_append(
+		g, "mk abcdefgh tag=8\nmk abcdefghij tag=10\n"
+		   "tag abcdefgh => 0 tag=8\ntag abcdefghij => 0 tag=10\n"
+		   "tag abcdefghi => ENOENT\ntag abcdefghijk => ENOENT\ntag abcdefg => ENOENT\n"
+		   "mk abcdefghi tag=9\ntag abcdefghi => 0 tag=9\ntag abcdefghij => 0 tag=10\n"
+		   "rm abcdefgh\nrm abcdefghi\nrm abcdefghij\n");
 	for (unsigned int i = 0; i < 24; i++) {
 		g_string_append_printf(g, "mk o%u tag=T%u\n", i, i);
 		/* Every object made so far, by its name; the next name, and prefixes, by none. */

@@ -51,6 +51,7 @@ struct gs_scenario *gs_scenario_new(const struct gs_scenario_opts *opts)
 		s->opts.err = stderr;
 	s->objs = g_hash_table_new(g_str_hash, g_str_equal);
 	s->order = g_ptr_array_new_with_free_func(obj_free);
+	s->few_used = true;
 	s->armed = g_array_new(FALSE, FALSE, sizeof(struct gs_armed_rule));
 	gs_rng_seed(&s->rng, s->opts.seed);
 	if (s->opts.persistent)
@@ -68,6 +69,8 @@ static void destroy_objects(struct gs_scenario *s)
 			o->type->destroy(o->obj);
 	}
 	s->last_obj = NULL;
+	s->nr_few = 0;
+	s->few_used = true;
 	g_hash_table_remove_all(s->objs);
 	g_ptr_array_set_size(s->order, 0);
 }
@@ -242,6 +245,45 @@ void gs_result_set_str(struct gs_result *res, const char *key, const char *str)
 		*f = (struct gs_result_field){.key = key, .is_str = true, .str = str};
 }
 
+/*
+ * A name's first 8 bytes, zero-padded, as one word; *@more: the name goes
+ * on past them. Two names shorter than 8 bytes are equal if their words are.
+ */
+static inline uint64_t name_key(const char *name, bool *more)
+{
+	uint64_t k = 0;
+	unsigned int i;
+
+	for (i = 0; i < 8 && name[i]; i++)
+		k |= (uint64_t)(unsigned char)name[i] << (8 * i);
+	*more = i == 8 && name[i];
+	return k;
+}
+
+/* strcmp() == 0 for the short names objects have ("f0", "vm0"), in line. */
+static inline bool name_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/* gs_scenario.few from the creation order again, without @gone (leaving the table). */
+static void few_rebuild(struct gs_scenario *s, const struct gs_obj *gone)
+{
+	s->nr_few = 0;
+	s->few_used = g_hash_table_size(s->objs) <= GS_OBJ_FEW;
+	for (guint i = 0; s->few_used && i < s->order->len; i++) {
+		struct gs_obj *o = g_ptr_array_index(s->order, i);
+		bool more;
+
+		if (o == gone)
+			continue;
+		s->few[s->nr_few].key = name_key(o->name, &more);
+		s->few[s->nr_few++].obj = o;
+	}
+}
+
 int gs_scenario_obj_add(struct gs_scenario *s, const char *name, const struct gs_obj_type *type,
 			void *obj)
 {
@@ -255,51 +297,56 @@ int gs_scenario_obj_add(struct gs_scenario *s, const char *name, const struct gs
 	o->obj = obj;
 	g_hash_table_insert(s->objs, o->name, o);
 	g_ptr_array_add(s->order, o);
+	if (g_hash_table_size(s->objs) <= GS_OBJ_FEW) {
+		bool more;
+
+		s->few[s->nr_few].key = name_key(o->name, &more);
+		s->few[s->nr_few++].obj = o;
+	} else {
+		s->few_used = false;
+	}
 	return 0;
 }
 
-/* strcmp() == 0 for the short names objects have ("f0", "vm0"), in line. */
-static inline bool name_eq(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return *a == *b;
-}
-
 /*
- * Up to this many objects a scan of the creation order finds a name sooner
- * than hashing it: a fuzz input has a VM and at most eight files, and the
- * verbs, the oracle and the checks look names up ~120 times per input.
+ * The object called @name. A fuzz input has a VM and at most eight files,
+ * and its verbs, the oracle and the checks look names up ~170 times: up to
+ * GS_OBJ_FEW objects, one compare of a word each in an array of their own
+ * (no hash of the name, no pointer chased per object); past them, the hash
+ * table after the last object found.
  */
-#define OBJ_SCAN_MAX 16
-
 static struct gs_obj *obj_find(struct gs_scenario *s, const char *name)
 {
-	if (s->order->len > OBJ_SCAN_MAX)
-		return g_hash_table_lookup(s->objs, name);
-	/* Newest first: a fuzz input's lines work on the files it made last. */
-	for (guint i = s->order->len; i-- > 0;) {
-		struct gs_obj *o = g_ptr_array_index(s->order, i);
+	struct gs_obj *o;
 
-		if (name_eq(o->name, name))
-			return o;
+	if (s->few_used) {
+		bool more;
+		uint64_t k = name_key(name, &more);
+
+		for (unsigned int i = 0; i < s->nr_few; i++)
+			if (s->few[i].key == k && (!more || name_eq(s->few[i].obj->name, name)))
+				return s->few[i].obj;
+		return NULL;
 	}
-	return NULL;
+	o = s->last_obj;
+	/* A line looks its target up several times (the verb, the oracle, checks): no hash each. */
+	if (!o || !name_eq(o->name, name)) {
+		o = g_hash_table_lookup(s->objs, name);
+		if (o)
+			s->last_obj = o;
+	}
+	return o;
 }
 
 void *gs_scenario_obj_get(struct gs_scenario *s, const char *name, const struct gs_obj_type *type)
 {
-	struct gs_obj *o = s->last_obj;
+	struct gs_obj *o;
 
 	if (!name)
 		return NULL;
-	/* A line looks its target up several times (the verb, the oracle, checks): no search each. */
-	if (!o || !name_eq(o->name, name)) {
-		o = obj_find(s, name);
-		if (!o)
-			return NULL;
-		s->last_obj = o;
-	}
+	o = obj_find(s, name);
+	if (!o)
+		return NULL;
 	if (type && o->type != type)
 		return NULL;
 	return o->obj;
@@ -314,6 +361,8 @@ int gs_scenario_obj_del(struct gs_scenario *s, const char *name)
 	if (s->last_obj == o)
 		s->last_obj = NULL;
 	g_hash_table_remove(s->objs, name);
+	/* As the table: the object is not found while it is destroyed. */
+	few_rebuild(s, o);
 	if (o->type->destroy)
 		o->type->destroy(o->obj);
 	g_ptr_array_remove(s->order, o);
