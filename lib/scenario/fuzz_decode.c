@@ -814,12 +814,35 @@ static bool word_value(const struct gs_key *k, const char *text, uint64_t *out)
 	return seen[h].ok;
 }
 
+/* put_arg() for a key that is not a number: its text and what the parser makes of it. */
+static bool put_word(const struct gs_key *k, struct gs_arg *a, uint64_t v, const char *text,
+		     bool literal)
+{
+	a->str = text;
+	switch (k->type) {
+	case GS_ARG_BOOL:
+		return v <= 1;
+	case GS_ARG_STR:
+		return text && *text;
+	case GS_ARG_ENUM:
+		return literal ? word_value(k, text, &a->u) : name_value(k, text, &a->u);
+	case GS_ARG_FLAGS:
+		return literal ? word_value(k, text, &a->u) : flags_value(k, text, &a->u);
+	case GS_ARG_U64:
+	case GS_ARG_NONE:
+		break;
+	}
+	return false;
+}
+
 /*
  * Key @key of @op's verb set to @v as the parser sets it from @text; false if
  * it cannot be. @literal: @text is one of this file's literals (not a
- * caller's string, whose memory may later hold another word).
+ * caller's string, whose memory may later hold another word). In line, a
+ * number (most keys an input sets) without a call.
  */
-static bool put_arg(struct gs_op *op, const char *key, uint64_t v, const char *text, bool literal)
+static inline bool put_arg(struct gs_op *op, const char *key, uint64_t v, const char *text,
+			   bool literal)
 {
 	int ki = gs_verb_key_index_fast(op->verb, key);
 	const struct gs_key *k;
@@ -832,25 +855,10 @@ static bool put_arg(struct gs_op *op, const char *key, uint64_t v, const char *t
 	if (a->present)
 		return false;
 	*a = (struct gs_arg){.present = true, .u = v};
-	switch (k->type) {
-	case GS_ARG_U64: /* numbers carry no text: nothing reads a number's (gs_op_str()) */
+	/* Numbers carry no text: nothing reads a number's (gs_op_str()). */
+	if (G_LIKELY(k->type == GS_ARG_U64))
 		return true;
-	case GS_ARG_BOOL:
-		a->str = text;
-		return v <= 1;
-	case GS_ARG_STR:
-		a->str = text;
-		return text && *text;
-	case GS_ARG_ENUM:
-		a->str = text;
-		return literal ? word_value(k, text, &a->u) : name_value(k, text, &a->u);
-	case GS_ARG_FLAGS:
-		a->str = text;
-		return literal ? word_value(k, text, &a->u) : flags_value(k, text, &a->u);
-	case GS_ARG_NONE:
-		break;
-	}
-	return false;
+	return put_word(k, a, v, text, literal);
 }
 
 static bool set_arg(struct gs_op *op, const char *key, uint64_t v, const char *text)
