@@ -71,6 +71,7 @@ static void destroy_objects(struct gs_scenario *s)
 	s->last_obj = NULL;
 	s->nr_few = 0;
 	s->few_used = true;
+	memset(s->few_slot, 0, sizeof(s->few_slot));
 	g_hash_table_remove_all(s->objs);
 	g_ptr_array_set_size(s->order, 0);
 }
@@ -268,19 +269,36 @@ static inline bool name_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
+static inline unsigned int few_hash(uint64_t key)
+{
+	return (unsigned int)((key * 0x9e3779b97f4a7c15ULL) >> 58);
+}
+
+/* @o as gs_scenario.few's next entry. */
+static void few_add(struct gs_scenario *s, struct gs_obj *o)
+{
+	unsigned char *slot;
+	bool more;
+
+	s->few[s->nr_few].key = name_key(o->name, &more);
+	s->few[s->nr_few].obj = o;
+	slot = &s->few_slot[few_hash(s->few[s->nr_few].key)];
+	s->nr_few++;
+	if (!*slot)
+		*slot = (unsigned char)s->nr_few;
+}
+
 /* gs_scenario.few from the creation order again, without @gone (leaving the table). */
 static void few_rebuild(struct gs_scenario *s, const struct gs_obj *gone)
 {
 	s->nr_few = 0;
 	s->few_used = g_hash_table_size(s->objs) <= GS_OBJ_FEW;
+	memset(s->few_slot, 0, sizeof(s->few_slot));
 	for (guint i = 0; s->few_used && i < s->order->len; i++) {
 		struct gs_obj *o = g_ptr_array_index(s->order, i);
-		bool more;
 
-		if (o == gone)
-			continue;
-		s->few[s->nr_few].key = name_key(o->name, &more);
-		s->few[s->nr_few++].obj = o;
+		if (o != gone)
+			few_add(s, o);
 	}
 }
 
@@ -298,10 +316,7 @@ int gs_scenario_obj_add(struct gs_scenario *s, const char *name, const struct gs
 	g_hash_table_insert(s->objs, o->name, o);
 	g_ptr_array_add(s->order, o);
 	if (g_hash_table_size(s->objs) <= GS_OBJ_FEW) {
-		bool more;
-
-		s->few[s->nr_few].key = name_key(o->name, &more);
-		s->few[s->nr_few++].obj = o;
+		few_add(s, o);
 	} else {
 		s->few_used = false;
 	}
@@ -322,7 +337,12 @@ static struct gs_obj *obj_find(struct gs_scenario *s, const char *name)
 	if (s->few_used) {
 		bool more;
 		uint64_t k = name_key(name, &more);
+		unsigned int j = s->few_slot[few_hash(k)];
 
+		/* Found without a loop unless two names want one slot (or @name is none). */
+		if (j && s->few[j - 1].key == k &&
+		    (!more || name_eq(s->few[j - 1].obj->name, name)))
+			return s->few[j - 1].obj;
 		for (unsigned int i = 0; i < s->nr_few; i++)
 			if (s->few[i].key == k && (!more || name_eq(s->few[i].obj->name, name)))
 				return s->few[i].obj;

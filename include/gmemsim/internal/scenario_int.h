@@ -55,6 +55,8 @@ struct gs_scenario {
 	} few[GS_OBJ_FEW];
 	unsigned int nr_few;
 	bool few_used;
+	/* @few's index + 1 by a hash of the key (0: none); a slot two keys want holds the first. */
+	unsigned char few_slot[64];
 	GArray *armed;		     /* struct gs_armed_rule */
 	const char *file;	     /* file being run */
 	unsigned long warn_base;     /* WARN count at the last expect-warns */
