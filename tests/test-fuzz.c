@@ -776,6 +776,64 @@ START_TEST(test_write_built)
 }
 END_TEST
 
+/*
+ * Programs of the longest inputs (GS_FUZZ_MAX_OPS operations, injections
+ * and closes weighted up: several hundred lines) built as the parser makes
+ * them and written back as the text: the decoder's line array grows past
+ * its first sizes (128, 256 lines) and moves each `inject` line before its
+ * operation's lines at any length.
+ */
+START_TEST(test_long_programs)
+{
+	static const uint8_t weighted[] = {23, 24, 25, 27, 17, 18, 21, 7, 1, 3};
+	static uint8_t buf[INPUT_MAX];
+	GArray *ops = g_array_new(FALSE, TRUE, sizeof(struct gs_op));
+	unsigned int longest = 0, past256 = 0;
+	struct gs_rng rng;
+
+	gs_rng_seed(&rng, gs_test_seed() + 14);
+	for (unsigned int i = 0; i < 40; i++) {
+		struct gs_fuzz_decode_opts d = {.max_ops = GS_FUZZ_MAX_OPS, .check_every = i % 5};
+		struct gs_script *script;
+		gchar *path = NULL, *dump = NULL;
+		char *text;
+		int fd, nr;
+
+		for (size_t k = 0; k < sizeof(buf); k++)
+			buf[k] = (uint8_t)gs_rng_next(&rng);
+		for (size_t k = GS_FUZZ_HEADER; k < sizeof(buf); k += GS_FUZZ_OP_SIZE)
+			if (k % 3)
+				buf[k] = weighted[gs_rng_below(&rng, G_N_ELEMENTS(weighted))];
+		gs_fuzz_header_set(buf, GS_FUZZ_4K, -1);
+		text = gs_fuzz_decode(buf, sizeof(buf), &d);
+		script = gs_script_parse("fuzz.gms", text, strlen(text), stderr);
+		ck_assert_ptr_nonnull(script);
+		nr = gs_fuzz_build_ops(buf, sizeof(buf), &d, "fuzz.gms", ops);
+		ck_assert_int_eq(nr, (int)script->ops->len);
+		for (int k = 0; k < nr; k++)
+			assert_same_op(&g_array_index(ops, struct gs_op, k),
+				       &g_array_index(script->ops, struct gs_op, k), i);
+		fd = g_file_open_tmp("gs-fuzz-long-XXXXXX", &path, NULL);
+		ck_assert_int_ge(fd, 0);
+		gs_fuzz_write_built(fd);
+		close(fd);
+		ck_assert(g_file_get_contents(path, &dump, NULL, NULL));
+		ck_assert_str_eq(dump, text);
+		longest = MAX(longest, (unsigned int)nr);
+		past256 += nr > 256;
+		g_unlink(path);
+		g_free(path);
+		g_free(dump);
+		gs_script_free(script);
+		free(text);
+	}
+	/* The inputs reach the sizes they are made for. */
+	ck_assert_uint_gt(past256, 10);
+	printf("long-programs: 40 inputs, longest %u lines, %u past 256\n", longest, past256);
+	g_array_free(ops, TRUE);
+}
+END_TEST
+
 START_TEST(test_decode_bounds)
 {
 	static uint8_t buf[GS_FUZZ_HEADER + 2 * GS_FUZZ_MAX_OPS * GS_FUZZ_OP_SIZE];
@@ -957,6 +1015,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_parked_tail_write_reported);
 	tcase_add_test(tc, test_unparked_head_as_fresh);
 	tcase_add_test(tc, test_write_built);
+	tcase_add_test(tc, test_long_programs);
 	tcase_add_test(tc, test_decode_bounds);
 	tcase_add_test(tc, test_strict_off);
 	tcase_add_test(tc, test_campaign_deterministic);

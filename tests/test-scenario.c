@@ -21,6 +21,7 @@
 #include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 #include <valgrind/valgrind.h>
+#include <gmemsim/internal/scenario_int.h>
 #include "harness.h"
 
 struct run {
@@ -190,6 +191,67 @@ static const struct gs_verb verb_mk = {
 	.run = mk_run,
 };
 
+/* The tag of object @target (its tobj string), or ENOENT: which object a name finds. */
+static int tag_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	const char *tag = gs_scenario_obj_get(s, op->target, &tobj_type);
+
+	if (!tag)
+		res->ret = -ENOENT;
+	else
+		gs_result_set_str(res, "tag", tag);
+	return 0;
+}
+
+static const char *const tag_outputs[] = {"tag", NULL};
+
+static const struct gs_verb verb_tag = {
+	.name = "tag",
+	.summary = "the tag of a test object",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.outputs = tag_outputs,
+	.backends = GS_BACKEND_SIM,
+	.run = tag_run,
+};
+
+static int rm_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	res->ret = gs_scenario_obj_del(s, op->target);
+	return 0;
+}
+
+static const struct gs_verb verb_rm = {
+	.name = "rm",
+	.summary = "destroy a test object",
+	.target = GS_ARG_STR,
+	.target_required = true,
+	.backends = GS_BACKEND_SIM,
+	.run = rm_run,
+};
+
+/* Fails with a reason and N fields (target): a result with everything set. */
+static int why_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
+{
+	static const char *const keys[] = {"a", "b", "c", "d"};
+
+	(void)s;
+	for (uint64_t i = 0; i < op->target_u64 && i < G_N_ELEMENTS(keys); i++)
+		gs_result_set(res, keys[i], 100 + i);
+	gs_result_why(res, "because %llu", (unsigned long long)op->target_u64);
+	res->ret = -EINVAL;
+	return 0;
+}
+
+static const struct gs_verb verb_why = {
+	.name = "test-why",
+	.summary = "fail with a reason and N fields",
+	.target = GS_ARG_U64,
+	.target_required = true,
+	.backends = GS_BACKEND_SIM,
+	.run = why_run,
+};
+
 static int leaky_site = -1;
 static void *leaked[64];
 static unsigned int nr_leaked;
@@ -238,6 +300,9 @@ static void register_test_verbs(void)
 	ck_assert_int_eq(gs_verb_register(&verb_echo), 0);
 	ck_assert_int_eq(gs_verb_register(&verb_mk), 0);
 	ck_assert_int_eq(gs_verb_register(&verb_leak), 0);
+	ck_assert_int_eq(gs_verb_register(&verb_tag), 0);
+	ck_assert_int_eq(gs_verb_register(&verb_rm), 0);
+	ck_assert_int_eq(gs_verb_register(&verb_why), 0);
 	leaky_site = gs_site_register("test.leaky", "allocations the test leaks on purpose");
 }
 
@@ -1376,6 +1441,102 @@ START_TEST(objects_and_teardown_order)
 }
 END_TEST
 
+/*
+ * Names find their own object whether the runner scans its few objects
+ * (up to 16) or hashes many: names that are prefixes of each other, names
+ * of destroyed objects, the last name found asked for again after it went.
+ */
+START_TEST(object_lookup_scan_and_hash)
+{
+	GString *g = g_string_new(NULL);
+	struct run r;
+
+	/* Names of 8 bytes and longer, alike in their first 8. */
+	g_string_append(
+		g, "mk abcdefgh tag=8\nmk abcdefghij tag=10\n"
+		   "tag abcdefgh => 0 tag=8\ntag abcdefghij => 0 tag=10\n"
+		   "tag abcdefghi => ENOENT\ntag abcdefghijk => ENOENT\ntag abcdefg => ENOENT\n"
+		   "mk abcdefghi tag=9\ntag abcdefghi => 0 tag=9\ntag abcdefghij => 0 tag=10\n"
+		   "rm abcdefgh\nrm abcdefghi\nrm abcdefghij\n");
+	for (unsigned int i = 0; i < 24; i++) {
+		g_string_append_printf(g, "mk o%u tag=T%u\n", i, i);
+		/* Every object made so far, by its name; the next name, and prefixes, by none. */
+		for (unsigned int k = 0; k <= i; k++)
+			g_string_append_printf(g, "tag o%u => 0 tag=T%u\n", k, k);
+		g_string_append_printf(g, "tag o%u => ENOENT\n", i + 1);
+		g_string_append(g, "tag o => ENOENT\ntag o1x => ENOENT\n");
+	}
+	g_string_append(g, "mk o1 => EEXIST\n");
+	/* Down from 24 objects to 2: the removed ones are gone, the rest still found. */
+	for (unsigned int i = 23; i >= 2; i--) {
+		g_string_append_printf(g, "tag o%u => 0 tag=T%u\nrm o%u\n", i, i, i);
+		g_string_append_printf(g, "tag o%u => ENOENT\nrm o%u => ENOENT\n", i, i);
+		for (unsigned int k = 0; k < i; k++)
+			g_string_append_printf(g, "tag o%u => 0 tag=T%u\n", k, k);
+	}
+	g_string_append(g, "mk o10 tag=again\ntag o10 => 0 tag=again\ntag o1 => 0 tag=T1\n");
+	r = run(g->str);
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	run_free(&r);
+	g_string_free(g, TRUE);
+}
+END_TEST
+
+/*
+ * The result the runner keeps of the last line (s->last: what the fail-nth
+ * runner and the signatures read) is that line's alone: its fields, its
+ * reason, none of an earlier line's.
+ */
+START_TEST(last_result_is_the_line_s)
+{
+	static const char text[] = "test-why 4\necho x n=5 s=abc off=0x10\ntest-why 1\n"
+				   "echo y\nmk z\n";
+	struct gs_scenario_opts o = {.quiet = true, .keep_going = true, .strict = true};
+	struct gs_script *script = gs_script_parse("t.gms", text, strlen(text), stderr);
+	FILE *null = fopen("/dev/null", "w");
+	uint64_t live[GS_MAX_SITES];
+	struct gs_scenario *s;
+	const struct gs_result *l;
+	char buf[256];
+
+	ck_assert_ptr_nonnull(script);
+	o.out = o.err = null;
+	s = gs_scenario_new(&o);
+	l = &s->last;
+	gs_scenario_begin_run(s, "t.gms", live);
+	ck_assert_int_eq(gs_scenario_run_op(s, &g_array_index(script->ops, struct gs_op, 0)),
+			 GS_EXIT_FAIL);
+	gs_result_format(l, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "EINVAL a=100 b=101 c=102 d=103");
+	ck_assert_str_eq(l->why, "because 4");
+	ck_assert_int_eq(gs_scenario_run_op(s, &g_array_index(script->ops, struct gs_op, 1)),
+			 GS_EXIT_OK);
+	gs_result_format(l, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0 n=5 on=0 s=abc off=0x10");
+	ck_assert_str_eq(l->why, "");
+	ck_assert_int_eq(gs_scenario_run_op(s, &g_array_index(script->ops, struct gs_op, 2)),
+			 GS_EXIT_FAIL);
+	gs_result_format(l, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "EINVAL a=100");
+	ck_assert_str_eq(l->why, "because 1");
+	ck_assert_int_eq(gs_scenario_run_op(s, &g_array_index(script->ops, struct gs_op, 3)),
+			 GS_EXIT_OK);
+	gs_result_format(l, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0 on=0");
+	ck_assert_str_eq(l->why, "");
+	ck_assert_int_eq(gs_scenario_run_op(s, &g_array_index(script->ops, struct gs_op, 4)),
+			 GS_EXIT_OK);
+	ck_assert_uint_eq(l->nr, 0);
+	ck_assert_int_eq(l->ret, 0);
+	ck_assert_uint_eq(l->warns, 0);
+	ck_assert(!l->skipped && !l->sig);
+	gs_scenario_end_run(s, GS_EXIT_OK, live);
+	gs_scenario_free(s);
+	gs_script_free(script);
+	fclose(null);
+}
+END_TEST
+
 START_TEST(check_reports_violations)
 {
 	struct run r = run("mk x tag=bad\ncheck\n");
@@ -1614,7 +1775,7 @@ static void mutate(struct gs_rng *rng, char *buf, size_t *len, size_t cap)
 
 START_TEST(fuzz_parser_and_runner)
 {
-	struct gs_scenario_opts o = {.quiet = true, .keep_going = true};
+	struct gs_scenario_opts o = {.quiet = true, .keep_going = true, .strict = true};
 	unsigned long iters = gs_test_scale(50000), codes[6] = {0};
 	FILE *devnull = fopen("/dev/null", "w");
 	struct gs_rng rng;
@@ -1678,6 +1839,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, kmalloc_inject_verbs);
 	tcase_add_test(runner, inject_never_fired_note);
 	tcase_add_test(runner, objects_and_teardown_order);
+	tcase_add_test(runner, object_lookup_scan_and_hash);
+	tcase_add_test(runner, last_result_is_the_line_s);
 	tcase_add_test(runner, check_reports_violations);
 	tcase_add_test(runner, registered_checker);
 	tcase_add_test(runner, seeded_runs_repeat);

@@ -2071,17 +2071,52 @@ GS_SCENARIO_MODULE(gmem_split_module)
 
 /* --- for the oracle's adapter (scenario_oracle.c): the simulator's objects behind names --- */
 
+/* The keys gs_scenario_convert_args() reads, and their names in convert_keys[]. */
+enum { CK_OFF, CK_LEN, CK_TO, CK_ATTRIBUTES, CK_FLAGS, CK_RESERVED, CK_ERROR_OFFSET, CK_NR };
+static const char *const convert_key_names[CK_NR] = {
+	"off", "len", "to", "attributes", "flags", "reserved", "error_offset",
+};
+
+/* Key @i of the convert verb's (index in convert_keys[]) as gs_op_u64() reads it. */
+static inline uint64_t convert_arg(const struct gs_op *op, int i, uint64_t dflt)
+{
+	return op->args[i].present ? op->args[i].u : dflt;
+}
+
+/*
+ * Read twice per `convert` line (the verb, the oracle's prediction): the
+ * keys by their index in convert_keys[], which is what op->args is indexed
+ * by for the convert verb. Another verb's line is read by name.
+ */
 struct gs_kvm_memory_attributes2 gs_scenario_convert_args(const struct gs_op *op)
 {
-	uint64_t to = gs_op_u64(op, "to", 0) ? GS_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+	static int ki[CK_NR] = {-1};
+	static bool by_name;
+	uint64_t to;
 
+	if (G_UNLIKELY(ki[0] < 0 && !by_name))
+		for (int i = 0; i < CK_NR; i++)
+			by_name |= WARN_ON_ONCE((ki[i] = gs_verb_key_index(
+							 &verb_convert, convert_key_names[i])) < 0);
+	if (op->verb != &verb_convert || by_name) {
+		to = gs_op_u64(op, "to", 0) ? GS_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+		return (struct gs_kvm_memory_attributes2){
+			.offset = gs_op_u64(op, "off", 0),
+			.size = gs_op_u64(op, "len", 0),
+			.attributes = gs_op_u64(op, "attributes", to),
+			.flags = gs_op_u64(op, "flags", 0),
+			.error_offset = gs_op_u64(op, "error_offset", 0),
+			.reserved[0] = gs_op_u64(op, "reserved", 0),
+		};
+	}
+	to = convert_arg(op, ki[CK_TO], 0) ? GS_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
 	return (struct gs_kvm_memory_attributes2){
-		.offset = gs_op_u64(op, "off", 0),
-		.size = gs_op_u64(op, "len", 0),
-		.attributes = gs_op_u64(op, "attributes", to),
-		.flags = gs_op_u64(op, "flags", 0),
-		.error_offset = gs_op_u64(op, "error_offset", 0),
-		.reserved[0] = gs_op_u64(op, "reserved", 0),
+		.offset = convert_arg(op, ki[CK_OFF], 0),
+		.size = convert_arg(op, ki[CK_LEN], 0),
+		.attributes = convert_arg(op, ki[CK_ATTRIBUTES], to),
+		.flags = convert_arg(op, ki[CK_FLAGS], 0),
+		.error_offset = convert_arg(op, ki[CK_ERROR_OFFSET], 0),
+		.reserved[0] = convert_arg(op, ki[CK_RESERVED], 0),
 	};
 }
 

@@ -51,6 +51,7 @@ struct gs_scenario *gs_scenario_new(const struct gs_scenario_opts *opts)
 		s->opts.err = stderr;
 	s->objs = g_hash_table_new(g_str_hash, g_str_equal);
 	s->order = g_ptr_array_new_with_free_func(obj_free);
+	s->few_used = true;
 	s->armed = g_array_new(FALSE, FALSE, sizeof(struct gs_armed_rule));
 	gs_rng_seed(&s->rng, s->opts.seed);
 	if (s->opts.persistent)
@@ -68,6 +69,9 @@ static void destroy_objects(struct gs_scenario *s)
 			o->type->destroy(o->obj);
 	}
 	s->last_obj = NULL;
+	s->nr_few = 0;
+	s->few_used = true;
+	memset(s->few_slot, 0, sizeof(s->few_slot));
 	g_hash_table_remove_all(s->objs);
 	g_ptr_array_set_size(s->order, 0);
 }
@@ -168,8 +172,7 @@ enum gs_backend gs_scenario_backend(struct gs_scenario *s)
 	return s->opts.backend;
 }
 
-static __attribute__((noinline)) const struct gs_arg *op_arg_slow(const struct gs_op *op,
-								  const char *key)
+const struct gs_arg *gs_op_arg_slow(const struct gs_op *op, const char *key)
 {
 	int i = gs_verb_key_index(op->verb, key);
 
@@ -179,43 +182,31 @@ static __attribute__((noinline)) const struct gs_arg *op_arg_slow(const struct g
 	return op->args[i].present ? &op->args[i] : NULL;
 }
 
-/*
- * A pair remembered (every verb's own keys after their first use) answers
- * here, without a call or saved registers: some 600 a fuzz execution.
- */
-static inline const struct gs_arg *op_arg(const struct gs_op *op, const char *key)
+/* The exported names of scenario_int.h's in-line readers (verbs built outside the library). */
+bool(gs_op_has)(const struct gs_op *op, const char *key)
 {
-	const struct gs_key_seen *k = &gs_key_seen[gs_key_seen_slot(op->verb, key)];
-
-	if (k->verb == op->verb && k->key == key)
-		return op->args[k->index].present ? &op->args[k->index] : NULL;
-	return op_arg_slow(op, key);
+	return gs_op_has_fast(op, key);
 }
 
-bool gs_op_has(const struct gs_op *op, const char *key)
+uint64_t(gs_op_u64)(const struct gs_op *op, const char *key, uint64_t dflt)
 {
-	return op_arg(op, key) != NULL;
+	return gs_op_u64_fast(op, key, dflt);
 }
 
-uint64_t gs_op_u64(const struct gs_op *op, const char *key, uint64_t dflt)
+const char *(gs_op_str)(const struct gs_op *op, const char *key, const char *dflt)
 {
-	const struct gs_arg *a = op_arg(op, key);
-
-	return a ? a->u : dflt;
-}
-
-const char *gs_op_str(const struct gs_op *op, const char *key, const char *dflt)
-{
-	const struct gs_arg *a = op_arg(op, key);
-
-	return a ? a->str : dflt;
+	return gs_op_str_fast(op, key, dflt);
 }
 
 static struct gs_result_field *result_slot(struct gs_result *res, const char *key)
 {
-	/* Verbs name fields with literals, merged into one copy: the address first. */
+	/*
+	 * Verbs name fields with literals, merged into one copy: the address
+	 * first, and the text only for a name that starts the same way.
+	 */
 	for (unsigned int i = 0; i < res->nr; i++)
-		if (res->fields[i].key == key || !strcmp(res->fields[i].key, key))
+		if (res->fields[i].key == key ||
+		    (res->fields[i].key[0] == key[0] && !strcmp(res->fields[i].key, key)))
 			return &res->fields[i];
 	if (WARN_ON_ONCE(res->nr == GS_MAX_FIELDS))
 		return NULL;
@@ -255,6 +246,62 @@ void gs_result_set_str(struct gs_result *res, const char *key, const char *str)
 		*f = (struct gs_result_field){.key = key, .is_str = true, .str = str};
 }
 
+/*
+ * A name's first 8 bytes, zero-padded, as one word; *@more: the name goes
+ * on past them. Two names shorter than 8 bytes are equal if their words are.
+ */
+static inline uint64_t name_key(const char *name, bool *more)
+{
+	uint64_t k = 0;
+	unsigned int i;
+
+	for (i = 0; i < 8 && name[i]; i++)
+		k |= (uint64_t)(unsigned char)name[i] << (8 * i);
+	*more = i == 8 && name[i];
+	return k;
+}
+
+/* strcmp() == 0 for the short names objects have ("f0", "vm0"), in line. */
+static inline bool name_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+static inline unsigned int few_hash(uint64_t key)
+{
+	return (unsigned int)((key * 0x9e3779b97f4a7c15ULL) >> 58);
+}
+
+/* @o as gs_scenario.few's next entry. */
+static void few_add(struct gs_scenario *s, struct gs_obj *o)
+{
+	unsigned char *slot;
+	bool more;
+
+	s->few[s->nr_few].key = name_key(o->name, &more);
+	s->few[s->nr_few].obj = o;
+	slot = &s->few_slot[few_hash(s->few[s->nr_few].key)];
+	s->nr_few++;
+	if (!*slot)
+		*slot = (unsigned char)s->nr_few;
+}
+
+/* gs_scenario.few from the creation order again, without @gone (leaving the table). */
+static void few_rebuild(struct gs_scenario *s, const struct gs_obj *gone)
+{
+	s->nr_few = 0;
+	s->few_used = g_hash_table_size(s->objs) <= GS_OBJ_FEW;
+	memset(s->few_slot, 0, sizeof(s->few_slot));
+	for (guint i = 0; s->few_used && i < s->order->len; i++) {
+		struct gs_obj *o = g_ptr_array_index(s->order, i);
+
+		if (o != gone)
+			few_add(s, o);
+	}
+}
+
 int gs_scenario_obj_add(struct gs_scenario *s, const char *name, const struct gs_obj_type *type,
 			void *obj)
 {
@@ -268,22 +315,58 @@ int gs_scenario_obj_add(struct gs_scenario *s, const char *name, const struct gs
 	o->obj = obj;
 	g_hash_table_insert(s->objs, o->name, o);
 	g_ptr_array_add(s->order, o);
+	if (g_hash_table_size(s->objs) <= GS_OBJ_FEW) {
+		few_add(s, o);
+	} else {
+		s->few_used = false;
+	}
 	return 0;
+}
+
+/*
+ * The object called @name. A fuzz input has a VM and at most eight files,
+ * and its verbs, the oracle and the checks look names up ~170 times: up to
+ * GS_OBJ_FEW objects, one compare of a word each in an array of their own
+ * (no hash of the name, no pointer chased per object); past them, the hash
+ * table after the last object found.
+ */
+static struct gs_obj *obj_find(struct gs_scenario *s, const char *name)
+{
+	struct gs_obj *o;
+
+	if (s->few_used) {
+		bool more;
+		uint64_t k = name_key(name, &more);
+		unsigned int j = s->few_slot[few_hash(k)];
+
+		/* Found without a loop unless two names want one slot (or @name is none). */
+		if (j && s->few[j - 1].key == k &&
+		    (!more || name_eq(s->few[j - 1].obj->name, name)))
+			return s->few[j - 1].obj;
+		for (unsigned int i = 0; i < s->nr_few; i++)
+			if (s->few[i].key == k && (!more || name_eq(s->few[i].obj->name, name)))
+				return s->few[i].obj;
+		return NULL;
+	}
+	o = s->last_obj;
+	/* A line looks its target up several times (the verb, the oracle, checks): no hash each. */
+	if (!o || !name_eq(o->name, name)) {
+		o = g_hash_table_lookup(s->objs, name);
+		if (o)
+			s->last_obj = o;
+	}
+	return o;
 }
 
 void *gs_scenario_obj_get(struct gs_scenario *s, const char *name, const struct gs_obj_type *type)
 {
-	struct gs_obj *o = s->last_obj;
+	struct gs_obj *o;
 
 	if (!name)
 		return NULL;
-	/* A line looks its target up several times (the verb, the oracle, checks): no hash each. */
-	if (!o || o->name[0] != name[0] || strcmp(o->name, name)) {
-		o = g_hash_table_lookup(s->objs, name);
-		if (!o)
-			return NULL;
-		s->last_obj = o;
-	}
+	o = obj_find(s, name);
+	if (!o)
+		return NULL;
 	if (type && o->type != type)
 		return NULL;
 	return o->obj;
@@ -298,6 +381,8 @@ int gs_scenario_obj_del(struct gs_scenario *s, const char *name)
 	if (s->last_obj == o)
 		s->last_obj = NULL;
 	g_hash_table_remove(s->objs, name);
+	/* As the table: the object is not found while it is destroyed. */
+	few_rebuild(s, o);
 	if (o->type->destroy)
 		o->type->destroy(o->obj);
 	g_ptr_array_remove(s->order, o);
@@ -455,13 +540,45 @@ int gs_scenario_report_blank(FILE *err, const struct gs_op *op)
 	return GS_EXIT_FAIL;
 }
 
+/*
+ * A result as every reader reads it: the fields below @nr and @why up to its
+ * end. The rest of the 700-byte struct is never read, so neither zeroing nor
+ * copying it is needed (two full struct copies were a third of the runner's
+ * own time per line).
+ */
+static inline void result_init(struct gs_result *res)
+{
+	res->ret = 0;
+	res->sig = 0;
+	res->skipped = false;
+	res->warns = 0;
+	res->nr = 0;
+	res->why[0] = '\0';
+}
+
+static void result_copy(struct gs_result *dst, const struct gs_result *src)
+{
+	dst->ret = src->ret;
+	dst->sig = src->sig;
+	dst->skipped = src->skipped;
+	dst->warns = src->warns;
+	dst->nr = src->nr;
+	memcpy(dst->fields, src->fields, src->nr * sizeof(src->fields[0]));
+	if (src->why[0])
+		g_strlcpy(dst->why, src->why, sizeof(dst->why));
+	else
+		dst->why[0] = '\0';
+}
+
 /* Run one operation. Returns GS_EXIT_OK, GS_EXIT_FAIL or GS_EXIT_SYNTAX. */
 int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 {
-	struct gs_result res = {0};
+	struct gs_result res;
 	unsigned long warn0 = gs_warn_count();
 	char text[512];
 	bool ok, oracle_bad = false;
+
+	result_init(&res);
 
 	if (op->expect.blanks)
 		return gs_scenario_report_blank(s->opts.err, op);
@@ -475,7 +592,7 @@ int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
 	}
 	s->ops_run++;
 	res.warns = gs_warn_count() - warn0;
-	s->last = res;
+	result_copy(&s->last, &res);
 	/* The result's text is for a trace sink and -v: a quiet run without them makes none. */
 	if (gs_trace_nr_sinks || (s->opts.verbose && !op->verb->text)) {
 		gs_result_format(&res, text, sizeof(text));

@@ -152,8 +152,18 @@ static int inject_validate(const struct gs_op *op, char *err, size_t len)
 
 static int inject_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	const char *site = gs_op_str(op, "site", NULL);
-	struct gs_inject_rule r = {
+	const char *site;
+	struct gs_inject_rule r;
+	struct gs_armed_rule a = {.line = op->line};
+
+	/* Half a fuzz input's `inject` lines: no rule to read. */
+	if (gs_op_u64(op, "off", 0)) {
+		g_array_set_size(s->armed, 0);
+		gs_inject_disarm_all();
+		return 0;
+	}
+	site = gs_op_str(op, "site", NULL);
+	r = (struct gs_inject_rule){
 		.site = site ? gs_site_lookup(site) : GS_INJECT_ANY_SITE,
 		.nth = gs_op_u64(op, "nth", 0),
 		.persistent = gs_op_u64(op, "persistent", 0),
@@ -161,13 +171,6 @@ static int inject_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 		.gfp = (enum gs_inject_gfp)gs_op_u64(op, "gfp", GS_INJECT_GFP_ANY),
 		.stack = gs_op_u64(op, "stack", 0),
 	};
-	struct gs_armed_rule a = {.line = op->line};
-
-	if (gs_op_u64(op, "off", 0)) {
-		g_array_set_size(s->armed, 0);
-		gs_inject_disarm_all();
-		return 0;
-	}
 	if (gs_op_has(op, "every")) {
 		r.mode = GS_INJECT_EVERY;
 	} else if (gs_op_has(op, "probability") || gs_op_has(op, "ppm")) {
