@@ -200,28 +200,14 @@ static void split_unprepare(struct hugetlb_split_prep *p)
 		xas_destroy(&p->xas);
 }
 
-/* The order-0 piece at a page-cache index: gs_xas_split_store()'s entries. */
-struct piece_base {
-	unsigned long pfn;
-	pgoff_t index;
-};
-
-static void *piece_at(unsigned long index, void *arg)
-{
-	const struct piece_base *b = arg;
-
-	return pfn_to_page(b->pfn + (index - b->index));
-}
-
 /* The pieces take the place of the folio in the page cache: one XArray split. */
 static void split_store_entries(struct xa_state *xas, struct folio *folio, unsigned int order,
 				unsigned long pfn, pgoff_t index)
 {
-	struct piece_base base = {.pfn = pfn, .index = index};
-
 	xas_lock(xas);
 	xas_split(xas, folio, order);
-	gs_xas_split_store(xas, order, piece_at, &base);
+	/* The pieces' struct pages, one per index from the folio's. */
+	gs_xas_split_store_seq(xas, order, pfn_to_page(pfn), index, sizeof(struct page));
 	xas_unlock(xas);
 	xas_destroy(xas);
 }
@@ -341,9 +327,9 @@ static void split_commit_small_piece(struct hugetlb_split_prep *p, unsigned long
 	unsigned int order = p->opts.new_order;
 	unsigned long pfn = small_pfn(p, k), step = 1UL << order;
 	bool holds = p->at_pfn >= pfn && p->at_pfn < pfn + step;
-	struct piece_base base = {.pfn = pfn, .index = p->index + (k << order)};
+	pgoff_t index = p->index + (k << order);
 	struct folio *piece = pfn_folio_raw(pfn);
-	XA_STATE_ORDER(xas, p->pages, base.index, 0);
+	XA_STATE_ORDER(xas, p->pages, index, 0);
 
 	WARN_ON_ONCE(!folio_ref_freeze(piece, (int)step + (holds ? p->opts.extra_refs : 0)));
 	if (folio_test_hugetlb_vmemmap_optimized(piece))
@@ -352,7 +338,7 @@ static void split_commit_small_piece(struct hugetlb_split_prep *p, unsigned long
 	xas.xa_alloc = p->small_xas.xa_alloc;
 	xas_lock(&xas);
 	xas_split(&xas, piece, order);
-	gs_xas_split_store(&xas, order, piece_at, &base);
+	gs_xas_split_store_seq(&xas, order, pfn_to_page(pfn), index, sizeof(struct page));
 	xas_unlock(&xas);
 	p->small_xas.xa_alloc = xas.xa_alloc;
 	if (holds && p->opts.extra_refs)
@@ -716,20 +702,28 @@ void hugetlb_restructuring_free_folio(struct folio *folio)
 	stats.queued++;
 }
 
-/* Count a dequeued piece; the last one of its page merges it and frees it to HugeTLB. */
-static bool maybe_merge_unreferenced(struct folio *piece)
+/*
+ * Count a dequeued piece; the last one of its page merges it and frees it to
+ * HugeTLB. *@last: the record the previous piece found (a page's pieces
+ * mostly come one after the other), or NULL; a piece inside it needs no
+ * lookup. Forgotten once a page is complete: its merge frees the record.
+ */
+static bool maybe_merge_unreferenced(struct folio *piece, struct hugetlb_folio_meta **last)
 {
-	struct hugetlb_folio_meta *m = split_page(folio_pfn(piece));
-	unsigned long nr;
+	unsigned long pfn = folio_pfn(piece), nr;
+	struct hugetlb_folio_meta *m = *last;
 	struct folio *folio;
 
-	if (WARN(!m, "piece at pfn 0x%lx of no split huge page", folio_pfn(piece)))
+	if (!m || pfn < m->pfn || pfn - m->pfn >= 1UL << m->order)
+		m = *last = split_page(pfn);
+	if (WARN(!m, "piece at pfn 0x%lx of no split huge page", pfn))
 		return false;
 	nr = folio_nr_pages(piece);
 	m->nr_pages_waiting_to_be_merged += nr;
 	stats.waiting_pages += nr;
 	if (m->nr_pages_waiting_to_be_merged < 1UL << m->order)
 		return false;
+	*last = NULL;
 	/* Pieces kept optimized get their struct pages back first; failing, they wait. */
 	if (hugetlb_restructuring_prepare_merge(m->pfn)) {
 		m->nr_pages_waiting_to_be_merged -= nr;
@@ -750,6 +744,7 @@ static bool maybe_merge_unreferenced(struct folio *piece)
 unsigned long hugetlb_restructuring_run_deferred(void)
 {
 	unsigned long merged = 0, budget = stats.queued;
+	struct hugetlb_folio_meta *last = NULL;
 
 	/* Only what was queued when the worker started: a retry waits for the next run. */
 	while (budget-- && !list_empty(&deferred_pieces)) {
@@ -758,7 +753,7 @@ unsigned long hugetlb_restructuring_run_deferred(void)
 		list_del_init(&piece->lru);
 		stats.queued--;
 		piece->mapping = NULL;
-		merged += maybe_merge_unreferenced(piece);
+		merged += maybe_merge_unreferenced(piece, &last);
 	}
 	stats.deferred_merges += merged;
 	gs_trace("restructuring.deferred", GS_TF_U("merged", merged),

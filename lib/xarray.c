@@ -1785,22 +1785,51 @@ void xas_split(struct xa_state *xas, void *entry, unsigned int order)
 		node->nr_values = (unsigned char)(node->nr_values - (sibs + 1));
 }
 
-/* Store @fn's entries in the canonical slots of a subtree, whose first index is @base. */
+/*
+ * What gs_xas_split_store() stores: @fn's entry per index, or (no @fn) the
+ * element of an array at @first for @index, @size bytes apart: the pieces'
+ * struct pages, without a call per entry (262,144 for 1 GiB to 4 KiB).
+ */
+struct split_entries {
+	gs_xa_entry_fn fn;
+	void *arg;
+	char *first;
+	unsigned long index;
+	size_t size;
+};
+
+/* The entries at @base + (i << @shift) into @slots[@from + i], i < @nr by @step. */
+static void split_fill(void **slots, unsigned int from, unsigned int nr, unsigned int step,
+		       unsigned long base, unsigned int shift, const struct split_entries *e)
+{
+	if (!e->fn) {
+		/* As integers: the step after the last entry may point past the array. */
+		uintptr_t entry = (uintptr_t)e->first + (base - e->index) * e->size;
+		uintptr_t stride = ((uintptr_t)step << shift) * e->size;
+
+		for (unsigned int i = 0; i < nr; i += step, entry += stride)
+			slots[from + i] = (void *)entry;
+		return;
+	}
+	for (unsigned int i = 0; i < nr; i += step)
+		slots[from + i] = e->fn(base + ((unsigned long)i << shift), e->arg);
+}
+
+/* Store the entries in the canonical slots of a subtree, whose first index is @base. */
 static void xa_store_subtree(struct xa_node *node, unsigned long base, unsigned int leaf_shift,
-			     unsigned int step, gs_xa_entry_fn fn, void *arg)
+			     unsigned int step, const struct split_entries *e)
 {
 	if (node->shift == leaf_shift) {
-		for (unsigned int i = 0; i < XA_CHUNK_SIZE; i += step)
-			node->slots[i] = fn(base + ((unsigned long)i << node->shift), arg);
+		split_fill(node->slots, 0, XA_CHUNK_SIZE, step, base, node->shift, e);
 		return;
 	}
 	for (unsigned int i = 0; i < XA_CHUNK_SIZE; i++)
 		xa_store_subtree(xa_to_node(node->slots[i]),
-				 base + ((unsigned long)i << node->shift), leaf_shift, step, fn,
-				 arg);
+				 base + ((unsigned long)i << node->shift), leaf_shift, step, e);
 }
 
-void gs_xas_split_store(struct xa_state *xas, unsigned int order, gs_xa_entry_fn fn, void *arg)
+static void xas_split_store_entries(struct xa_state *xas, unsigned int order,
+				    const struct split_entries *e)
 {
 	unsigned int sibs = (1U << (order % XA_CHUNK_SHIFT)) - 1, step = xas->xa_sibs + 1U;
 	struct xa_node *node = xas->xa_node;
@@ -1812,15 +1841,27 @@ void gs_xas_split_store(struct xa_state *xas, unsigned int order, gs_xa_entry_fn
 	base = (xas->xa_index & ~((1UL << (node->shift + XA_CHUNK_SHIFT)) - 1)) +
 	       ((unsigned long)xas->xa_offset << node->shift);
 	if (xas->xa_shift >= node->shift) {
-		for (unsigned int i = 0; i <= sibs; i += step)
-			node->slots[xas->xa_offset + i] =
-				fn(base + ((unsigned long)i << node->shift), arg);
+		split_fill(node->slots, xas->xa_offset, sibs + 1, step, base, node->shift, e);
 		return;
 	}
 	for (unsigned int i = 0; i <= sibs; i++)
 		xa_store_subtree(xa_to_node(node->slots[xas->xa_offset + i]),
-				 base + ((unsigned long)i << node->shift), xas->xa_shift, step, fn,
-				 arg);
+				 base + ((unsigned long)i << node->shift), xas->xa_shift, step, e);
+}
+
+void gs_xas_split_store(struct xa_state *xas, unsigned int order, gs_xa_entry_fn fn, void *arg)
+{
+	const struct split_entries e = {.fn = fn, .arg = arg};
+
+	xas_split_store_entries(xas, order, &e);
+}
+
+void gs_xas_split_store_seq(struct xa_state *xas, unsigned int order, void *first,
+			    unsigned long index, size_t size)
+{
+	const struct split_entries e = {.first = first, .index = index, .size = size};
+
+	xas_split_store_entries(xas, order, &e);
 }
 
 unsigned int xas_try_split_min_order(unsigned int order)

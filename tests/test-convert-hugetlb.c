@@ -419,6 +419,50 @@ START_TEST(test_merge_zeroes_unused_pieces)
 }
 END_TEST
 
+/*
+ * The same with the one used piece anywhere in the page: the first of an
+ * XArray leaf, the last of one, inside one (the merge reads a leaf's run of
+ * pieces from its slots), the page's last. Every other piece, garbage
+ * included, is zero after the merge.
+ */
+static const unsigned long used_pieces[] = {0, 63, 64, 100, 127, 300, 511};
+
+START_TEST(test_merge_zeroes_unused_pieces_anywhere)
+{
+	unsigned long used = used_pieces[_i], other = (used + 37) % 512;
+	int vm = gs_test_create_vm(GS_CONVERSION_PLANNED);
+	struct gs_kvm_create_guest_memfd args = {
+		.size = 2 << 20, .flags = HUGETLB | MMAP, .page_order = 9};
+	unsigned char *data;
+	unsigned long pfn;
+	int fd, order;
+
+	ck_assert_int_eq(set_max_huge_pages(size_to_hstate(2 << 20), 1), 0);
+	fd = gs_ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, &args);
+	ck_assert_int_ge(fd, 0);
+	gs_test_bind_gmem(vm, fd, GPA, 2 << 20);
+	/* A shared page other than the used one splits the page. */
+	ck_assert_int_eq(set_attrs(fd, other * P, P, 0, NULL), 0);
+	ck_assert_int_eq(kvm_slot_gmem_get_pfn(kvm_find_slot(gs_uapi_kvm(vm), (GPA >> 12) + used),
+					       (GPA >> 12) + used, &pfn, &order),
+			 0);
+	ck_assert_int_eq(order, 0);
+	data = (unsigned char *)gs_pfn_to_virt(pfn) - used * P;
+	memset(data + used * P, 'B', P);
+	for (unsigned long i = 0; i < 512; i++)
+		if (i != used)
+			data[i * P + 5] = 'C'; /* garbage in the unused pieces */
+	ck_assert_int_eq(set_attrs(fd, other * P, P, PRIVATE, NULL), 0);
+	assert_whole(fd, 0, 9);
+	ck_assert(folio_test_uptodate(folio_at(fd, 0)));
+	ck_assert_int_eq(data[used * P + 5], 'B');
+	for (unsigned long i = 0; i < 512; i++)
+		if (i != used)
+			ck_assert_int_eq(data[i * P + 5], 0);
+	assert_clean();
+}
+END_TEST
+
 /* --- EAGAIN: an unexpected reference on a huge page --- */
 
 START_TEST(test_eagain_extra_ref)
@@ -1415,6 +1459,8 @@ Suite *gs_test_suite(void)
 	tcase_add_loop_test(tc, test_split_on_share_merge_on_private, 0, 2);
 	tcase_add_test(tc, test_contents_survive);
 	tcase_add_test(tc, test_merge_zeroes_unused_pieces);
+	tcase_add_loop_test(tc, test_merge_zeroes_unused_pieces_anywhere, 0,
+			    (int)ARRAY_SIZE(used_pieces));
 	tcase_add_loop_test(tc, test_eagain_extra_ref, 0, 2);
 	tcase_add_test(tc, test_wip_eagain_warns);
 	tcase_add_test(tc, test_eagain_error_offset_by_profile);

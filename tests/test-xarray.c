@@ -11,6 +11,7 @@
 #include <string.h>
 #include <gmemsim/alloc.h>
 #include <gmemsim/inject.h>
+#include <gmemsim/rng.h>
 #include <gmemsim/state.h>
 #include <gmemsim/warn.h>
 #include <gmemsim/xarray.h>
@@ -1457,6 +1458,122 @@ START_TEST(test_split)
 }
 END_TEST
 
+/* gs_xas_split_store()'s entry for @index: the element of the array at @arg. */
+static void *seq_entry(unsigned long index, void *arg)
+{
+	const unsigned long *b = arg; /* {array address, its first index} */
+
+	return (uint64_t *)b[0] + (index - b[1]);
+}
+
+/* Split [index, index + 2^order) to @new_order and store the array's elements, one way or the other. */
+static void split_store_array(struct xarray *xa, unsigned long index, unsigned int order,
+			      unsigned int new_order, uint64_t *array, bool seq)
+{
+	unsigned long b[2] = {(unsigned long)array, index};
+	XA_STATE_ORDER(xas, xa, index, new_order);
+
+	ck_assert_int_eq(xa_store_order(xa, index, order, xa_mk_ptr(1), GFP_KERNEL), 0);
+	xas_split_alloc(&xas, xa_mk_ptr(1), order, GFP_KERNEL);
+	ck_assert_int_eq(xas_error(&xas), 0);
+	xas_lock(&xas);
+	xas_split(&xas, xa_mk_ptr(1), order);
+	if (seq)
+		gs_xas_split_store_seq(&xas, order, array, index, sizeof(*array));
+	else
+		gs_xas_split_store(&xas, order, seq_entry, b);
+	xas_unlock(&xas);
+	xas_destroy(&xas);
+}
+
+/* gs_xas_split_store_seq() stores what gs_xas_split_store() does with the array's elements as its entries. */
+START_TEST(test_split_store_seq)
+{
+	static uint64_t array[1UL << (2 * CHUNK_SHIFT + 1)];
+	unsigned int max_order = 2 * CHUNK_SHIFT + 1;
+
+	for (unsigned int order = 1; order <= max_order; order++) {
+		for (unsigned int new_order = 0; new_order < order; new_order++) {
+			unsigned long index = 3UL << order, nr = 1UL << order;
+			DEFINE_XARRAY(by_fn);
+			DEFINE_XARRAY(by_seq);
+
+			split_store_array(&by_fn, index, order, new_order, array, false);
+			split_store_array(&by_seq, index, order, new_order, array, true);
+			for (unsigned long i = index; i < index + nr; i++) {
+				uint64_t *want = array + ALIGN_DOWN(i - index, 1UL << new_order);
+
+				EXPECT(xa_load(&by_fn, i) == want);
+				EXPECT(xa_load(&by_seq, i) == want);
+			}
+			xa_check(&by_seq);
+			xa_destroy(&by_fn);
+			xa_destroy(&by_seq);
+		}
+	}
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/*
+ * A walk that takes gs_xas_leaf_run()'s entries from the leaf's slots and
+ * steps over them with gs_xas_leaf_skip() visits the entries a plain
+ * xas_for_each() visits, at the same indices: gaps, multi-index entries,
+ * value entries, leaf ends and the walk's @max.
+ */
+START_TEST(test_leaf_run)
+{
+	DEFINE_XARRAY(xa);
+	unsigned long max_index = 6 * CHUNK_SIZE, seen[6 * CHUNK_SIZE + 1];
+	struct gs_rng rng;
+
+	gs_rng_seed(&rng, 11);
+	for (unsigned int round = 0; round < 200; round++) {
+		unsigned long start = gs_rng_below(&rng, max_index), max, n = 0, k = 0;
+		XA_STATE(xas, &xa, start);
+		void *e;
+
+		/* Mostly runs of order-0 entries, with holes and a few larger entries. */
+		for (unsigned long i = 0; i < max_index; i++) {
+			unsigned int r = (unsigned int)gs_rng_below(&rng, 32);
+
+			if (r == 0)
+				xa_erase(&xa, i);
+			else if (r == 1 && i % 4 == 0 && i + 4 <= max_index) {
+				EXPECT(!xa_store_order(&xa, i, 2, xa_mk_ptr(i), GFP_KERNEL));
+				i += 3;
+			} else if (r == 2)
+				xa_store(&xa, i, xa_mk_value(i), GFP_KERNEL);
+			else
+				xa_store(&xa, i, xa_mk_ptr(i), GFP_KERNEL);
+		}
+		max = start + gs_rng_below(&rng, max_index - start + 1);
+		xas_lock(&xas);
+		xas_for_each (&xas, e, max)
+			seen[n++] = xas.xa_index;
+		xas_set(&xas, start);
+		xas_for_each (&xas, e, max) {
+			unsigned int run = gs_xas_leaf_run(&xas, max);
+
+			EXPECT(k < n && seen[k++] == xas.xa_index);
+			EXPECT(e == xa_load(&xa, xas.xa_index));
+			for (unsigned int i = 1; i <= run; i++) {
+				void *slot = xas.xa_node->slots[xas.xa_offset + i];
+
+				EXPECT(k < n && seen[k++] == xas.xa_index + i);
+				EXPECT(xas.xa_index + i <= max);
+				EXPECT(slot && slot == xa_load(&xa, xas.xa_index + i));
+			}
+			gs_xas_leaf_skip(&xas, run);
+		}
+		xas_unlock(&xas);
+		EXPECT(k == n);
+	}
+	xa_destroy(&xa);
+	xa_finish(&xa);
+}
+END_TEST
+
 START_TEST(test_split_nodes)
 {
 	DEFINE_XARRAY(xa);
@@ -1902,6 +2019,8 @@ Suite *gs_test_suite(void)
 	tcase_add_checked_fixture(tc_split, setup, teardown);
 	tcase_add_test(tc_split, test_split);
 	tcase_add_test(tc_split, test_split_nodes);
+	tcase_add_test(tc_split, test_split_store_seq);
+	tcase_add_test(tc, test_leaf_run);
 	tcase_add_test(tc_split, test_try_split);
 	suite_add_tcase(s, tc_split);
 

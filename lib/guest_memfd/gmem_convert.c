@@ -239,20 +239,34 @@ static void kvm_arch_gmem_invalidate(struct gmem_inode *inode, unsigned long sta
 		inode->arch->gmem_invalidate(start, end);
 }
 
-/* To shared: the arch hook for every allocated pfn of [start, end). */
+/* The arch hook for the pfns of @folio inside [start, end). */
+static void folio_arch_invalidate(struct gmem_inode *inode, struct folio *folio, pgoff_t start,
+				  pgoff_t end)
+{
+	pgoff_t first = folio->index > start ? folio->index : start;
+	pgoff_t last = folio->index + folio_nr_pages(folio);
+
+	if (last > end)
+		last = end;
+	kvm_arch_gmem_invalidate(inode, folio_pfn(folio) + (first - folio->index),
+				 folio_pfn(folio) + (last - folio->index));
+}
+
+/* To shared: the arch hook for every allocated pfn of [start, end), folio by folio. */
 static void gmem_convert_arch_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
 	XA_STATE(xas, &inode->filemap, start);
 	struct folio *folio;
 
 	xas_for_each (&xas, folio, end - 1) {
-		pgoff_t first = folio->index > start ? folio->index : start;
-		pgoff_t last = folio->index + folio_nr_pages(folio);
+		/* A split page's pieces: the leaf's run from its slots, not a walk step each. */
+		unsigned int n = gs_xas_leaf_run(&xas, end - 1);
 
-		if (last > end)
-			last = end;
-		kvm_arch_gmem_invalidate(inode, folio_pfn(folio) + (first - folio->index),
-					 folio_pfn(folio) + (last - folio->index));
+		folio_arch_invalidate(inode, folio, start, end);
+		for (unsigned int i = 1; i <= n; i++)
+			folio_arch_invalidate(inode, xas.xa_node->slots[xas.xa_offset + i], start,
+					      end);
+		gs_xas_leaf_skip(&xas, n);
 	}
 }
 
@@ -388,8 +402,61 @@ static int convert_pmd_merges(struct gmem_inode *inode, pgoff_t h, pgoff_t start
 	return 0;
 }
 
+/*
+ * The huge pages planned_prepare_private() prepared, so that convert_merge()
+ * does not check their pieces a second time: bit i for the page at
+ * hs + i pages of the file's order. Pages beyond the map are checked again.
+ */
+#define PREPARED_MAX (4 * BITS_PER_LONG)
+
+struct planned_merges {
+	pgoff_t hs;
+	unsigned long map[PREPARED_MAX / BITS_PER_LONG];
+};
+
+static unsigned long prepared_bit(const struct gmem_inode *inode, const struct planned_merges *pm,
+				  pgoff_t h)
+{
+	return (h - pm->hs) >> inode->page_order;
+}
+
+static bool prepared_test(const struct gmem_inode *inode, const struct planned_merges *pm,
+			  pgoff_t h)
+{
+	unsigned long b = prepared_bit(inode, pm, h);
+
+	return b < PREPARED_MAX && (pm->map[b / BITS_PER_LONG] & (1UL << (b % BITS_PER_LONG)));
+}
+
+static void prepared_set(const struct gmem_inode *inode, struct planned_merges *pm, pgoff_t h)
+{
+	unsigned long b = prepared_bit(inode, pm, h);
+
+	if (b < PREPARED_MAX)
+		pm->map[b / BITS_PER_LONG] |= 1UL << (b % BITS_PER_LONG);
+}
+
+/*
+ * kvm_gmem_prepare_merge() after the point of no return, for a page
+ * planned_prepare_private() prepared: its answer stands, as nothing touched
+ * the pieces in between (the range's host mappings went before the check,
+ * the drain only drops the LRU's references and a prepared page has none,
+ * the store and the invalidation change no folio), so the walks over the
+ * pieces (their checks, their restored struct pages) are not repeated.
+ * The page-cache nodes are taken again, as the full preparation would: a
+ * merge since may have used the ones held.
+ */
+static int convert_prepare_merge_again(struct gmem_inode *inode, pgoff_t h,
+				       const struct planned_merges *pm)
+{
+	if (!prepared_test(inode, pm, h))
+		return kvm_gmem_prepare_merge(inode, h);
+	return kvm_gmem_merge_reserve(inode, h, GFP_KERNEL);
+}
+
 /* After the store (point of no return passed): merge what is all private now; cannot fail. */
-static void convert_merge(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
+static void convert_merge(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+			  const struct planned_merges *pm)
 {
 	pgoff_t h, hs, he, nr = 1UL << inode->page_order;
 	bool drained = true; /* no retry is needed: the checks passed before */
@@ -398,7 +465,7 @@ static void convert_merge(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 	for (h = hs; h < he; h += nr)
 		if (kvm_gmem_range_private(inode, h, h + nr) &&
 		    gmem_strategy_merge(convert_vm, inode, h) &&
-		    kvm_gmem_prepare_merge(inode, h) == 0) {
+		    convert_prepare_merge_again(inode, h, pm) == 0) {
 			kvm_gmem_merge_huge_page(inode, h);
 			stats.merges++;
 		} else {
@@ -410,9 +477,10 @@ static void convert_merge(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
  * Planned, to private, before the point of no return: the range's
  * refcounts (P7.3), then every huge page that will be all private must be
  * mergeable (P37: the merge after the point of no return cannot fail).
+ * @pm: the pages prepared.
  */
 static int planned_prepare_private(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
-				   pgoff_t *err_index)
+				   pgoff_t *err_index, struct planned_merges *pm)
 {
 	pgoff_t h, hs, he, nr = 1UL << inode->page_order;
 	bool drained = false;
@@ -423,8 +491,11 @@ static int planned_prepare_private(struct gmem_inode *inode, pgoff_t start, pgof
 	if (err || !inode->page_order)
 		return err;
 	huge_round(inode, start, end, &hs, &he);
+	pm->hs = hs;
 	for (h = hs; h < he; h += nr) {
 		err = convert_prepare_merge(inode, h, start, end, &drained);
+		if (!err)
+			prepared_set(inode, pm, h);
 		if (err > 0)
 			err = convert_pmd_merges(inode, h, start, end, false, &drained);
 		if (err < 0) {
@@ -629,6 +700,7 @@ static int convert_planned(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 {
 	void *entry = xa_mk_value(to_private ? SHAREABILITY_GUEST : SHAREABILITY_ALL);
 	struct planned_splits ps = {0};
+	struct planned_merges pm = {0};
 	unsigned long first, last;
 	int err;
 
@@ -639,7 +711,7 @@ static int convert_planned(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 		stats.enomem++;
 		return -ENOMEM;
 	}
-	err = to_private ? planned_prepare_private(inode, start, end, err_index)
+	err = to_private ? planned_prepare_private(inode, start, end, err_index, &pm)
 			 : planned_prepare_shared(inode, start, end, err_index, &ps);
 	if (err) {
 		mas_destroy(&mas);
@@ -653,7 +725,7 @@ static int convert_planned(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 	stats.batches++;
 	/* Planted (test-only): no merge on to-private (P41). */
 	if (to_private && inode->page_order && !gs_test_bug(GS_BUG_NO_MERGE_TO_PRIVATE))
-		convert_merge(inode, start, end);
+		convert_merge(inode, start, end, &pm);
 	return 0;
 }
 

@@ -172,6 +172,15 @@ struct folio *kvm_gmem_split_piece_at(struct gmem_inode *inode, pgoff_t index)
 	return folio && folio_test_needs_merge(folio) && folio_order(folio) == 9 ? folio : NULL;
 }
 
+/* Does @piece at @index continue the split page at @base whose first piece is @first? */
+static bool piece_continues(const struct folio *piece, pgoff_t index, pgoff_t next,
+			    const struct folio *first, pgoff_t base)
+{
+	/* pfn-contiguous: struct pages are one array, so the pointers say it. */
+	return index == next && folio_test_needs_merge(piece) &&
+	       (first ? &piece->page == &first->page + (next - base) : piece->index == base);
+}
+
 /*
  * The pieces of the split huge page at @base, if every one of them is in
  * the page cache (a page whose pieces are partly gone merges later, through
@@ -185,12 +194,21 @@ static struct folio *split_page_pieces(struct gmem_inode *inode, pgoff_t base)
 
 	/* One walk along the leaves: a lookup from the root per piece was most of a merge. */
 	xas_for_each (&xas, piece, end - 1) {
-		/* pfn-contiguous: struct pages are one array, so the pointers say it. */
-		if (xas.xa_index != next || !folio_test_needs_merge(piece) ||
-		    (first ? &piece->page != &first->page + (next - base) : piece->index != base))
+		unsigned int n;
+
+		if (!piece_continues(piece, xas.xa_index, next, first, base))
 			return NULL;
 		first = first ?: piece;
 		next += folio_nr_pages(piece);
+		/* The same checks for the pieces after it in the leaf, without the walk's steps. */
+		n = gs_xas_leaf_run(&xas, end - 1);
+		for (unsigned int i = 1; i <= n; i++) {
+			piece = xas.xa_node->slots[xas.xa_offset + i];
+			if (!piece_continues(piece, xas.xa_index + i, next, first, base))
+				return NULL;
+			next += folio_nr_pages(piece);
+		}
+		gs_xas_leaf_skip(&xas, n);
 	}
 	return next == end ? first : NULL;
 }
@@ -215,6 +233,16 @@ int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)
 	return prepare_merge(inode, base, false);
 }
 
+/* A piece never used is zeroed and becomes uptodate (zero_unused_pieces()). */
+static void zero_unused_piece(struct folio *piece)
+{
+	if (folio_test_uptodate(piece))
+		return;
+	if (folio_address(piece))
+		memset(folio_address(piece), 0, folio_size(piece));
+	folio_set_uptodate(piece);
+}
+
 /*
  * The merged folio is uptodate only if every piece was: a piece never
  * used is zeroed now, so the merge does not make the first use zero the
@@ -224,20 +252,28 @@ static void zero_unused_pieces(struct gmem_inode *inode, pgoff_t base, pgoff_t n
 {
 	XA_STATE(xas, &inode->filemap, base);
 	struct folio *piece;
-	bool any = false;
+	unsigned int n;
 
-	xas_for_each (&xas, piece, base + nr - 1)
-		if ((any = folio_test_uptodate(piece)))
-			break;
-	if (!any)
-		return;
-	xas_set(&xas, base);
+	/* Any used piece? Each leaf's run of pieces is read from its slots. */
 	xas_for_each (&xas, piece, base + nr - 1) {
 		if (folio_test_uptodate(piece))
-			continue;
-		if (folio_address(piece))
-			memset(folio_address(piece), 0, folio_size(piece));
-		folio_set_uptodate(piece);
+			goto zero;
+		n = gs_xas_leaf_run(&xas, base + nr - 1);
+		for (unsigned int i = 1; i <= n; i++)
+			if (folio_test_uptodate(
+				    (struct folio *)xas.xa_node->slots[xas.xa_offset + i]))
+				goto zero;
+		gs_xas_leaf_skip(&xas, n);
+	}
+	return;
+zero:
+	xas_set(&xas, base);
+	xas_for_each (&xas, piece, base + nr - 1) {
+		zero_unused_piece(piece);
+		n = gs_xas_leaf_run(&xas, base + nr - 1);
+		for (unsigned int i = 1; i <= n; i++)
+			zero_unused_piece(xas.xa_node->slots[xas.xa_offset + i]);
+		gs_xas_leaf_skip(&xas, n);
 	}
 }
 
