@@ -267,13 +267,15 @@ static bool needs_raw_record(const struct folio *folio)
 
 unsigned long gs_raw_hwpoison_count(unsigned long pfn, unsigned long nr)
 {
-	unsigned long index, n = 0;
+	XA_STATE(xas, &raw_hwp, pfn);
+	unsigned long n = 0;
 	void *e;
 
 	/* The checkers ask for every folio of a file; memory failure is rare. */
 	if (xa_empty(&raw_hwp))
 		return 0;
-	xa_for_each_range (&raw_hwp, index, e, pfn, pfn + nr - 1)
+	/* One state walks on from each record: no lookup from the root per record. */
+	xas_for_each (&xas, e, pfn + nr - 1)
 		n++;
 	return n;
 }

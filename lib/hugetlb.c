@@ -1103,13 +1103,14 @@ static void check_nodes(struct gs_check_report *r, struct hstate *h)
 			h->surplus_huge_pages);
 }
 
-static void check_hstate(struct gs_check_report *r, struct hstate *h)
+static void check_hstate(struct gs_check_report *r, struct hstate *h,
+			 const struct hugetlb_split_snap *snap)
 {
 	unsigned long nr_free = list_count_nodes(&h->hugepage_freelist);
 	unsigned long nr_active = list_count_nodes(&h->hugepage_activelist);
 	struct split_count split = {0};
 
-	hugetlb_for_each_split(h, count_split, &split);
+	hugetlb_split_snap_for_each(snap, h, count_split, &split);
 	if (h->free_huge_pages < h->resv_huge_pages)
 		gs_check_violation(r, "%s: free %lu below resv %lu", h->name, h->free_huge_pages,
 				   h->resv_huge_pages);
@@ -1126,7 +1127,8 @@ static void check_hstate(struct gs_check_report *r, struct hstate *h)
 	check_nodes(r, h);
 }
 
-static unsigned long folios_of_subpool(const struct hugepage_subpool *spool)
+static unsigned long folios_of_subpool(const struct hugepage_subpool *spool,
+				       const struct hugetlb_split_snap *snap)
 {
 	struct hstate *h = spool->hstate;
 	struct split_count split = {.spool = spool};
@@ -1135,7 +1137,7 @@ static unsigned long folios_of_subpool(const struct hugepage_subpool *spool)
 
 	list_for_each_entry (folio, &h->hugepage_activelist, lru)
 		n += hugetlb_folio_subpool(folio) == spool;
-	hugetlb_for_each_split(h, count_split, &split);
+	hugetlb_split_snap_for_each(snap, h, count_split, &split);
 	return n + split.in_spool;
 }
 
@@ -1145,6 +1147,7 @@ static unsigned long folios_of_subpool(const struct hugepage_subpool *spool)
  */
 struct check_ctx {
 	struct gs_check_report *r;
+	const struct hugetlb_split_snap *snap;
 	unsigned int nr;
 };
 
@@ -1152,7 +1155,7 @@ static void check_subpool(struct hugepage_subpool *spool, void *arg)
 {
 	struct check_ctx *c = arg;
 	struct gs_check_report *r = c->r;
-	unsigned long held = folios_of_subpool(spool);
+	unsigned long held = folios_of_subpool(spool, c->snap);
 	unsigned int nr = c->nr++;
 	const char *pool = spool->hstate->name;
 
@@ -1205,21 +1208,24 @@ static void check_hwpoison_held(struct gs_check_report *r)
 
 static void hugetlb_check(struct gs_check_report *r, void *ctx)
 {
+	struct hugetlb_split_snap snap;
 	struct hstate *h;
 
 	(void)ctx;
 	spin_lock(&hugetlb_lock);
+	/* One walk of the split pages per pool feeds the pool's and every subpool's tally. */
+	hugetlb_split_snap_take(&snap);
 	for_each_hstate (h) {
 		struct resv_sum s = {.h = h};
 
-		check_hstate(r, h);
+		check_hstate(r, h, &snap);
 		hugetlb_for_each_subpool(sum_subpool_rsv, &s);
 		/* Every page a subpool keeps in reserve is a global reservation. */
 		if (s.rsv > h->resv_huge_pages)
 			gs_check_violation(r, "%s: subpools reserve %lu pages, resv is %lu",
 					   h->name, s.rsv, h->resv_huge_pages);
 	}
-	hugetlb_for_each_subpool(check_subpool, &(struct check_ctx){.r = r});
+	hugetlb_for_each_subpool(check_subpool, &(struct check_ctx){.r = r, .snap = &snap});
 	check_hwpoison_held(r);
 	spin_unlock(&hugetlb_lock);
 }

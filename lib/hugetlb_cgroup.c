@@ -15,6 +15,7 @@
 #include <gmemsim/state.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
+#include <gmemsim/internal/hugetlb_int.h>
 
 #define COUNTERS_INIT                                                    \
 	{                                                                \
@@ -342,6 +343,7 @@ static bool is_descendant(const struct hugetlb_cgroup *c, const struct hugetlb_c
 /* What the counters of one cgroup must add up to, from the charges themselves. */
 struct charge_sum {
 	const struct hugetlb_cgroup *h_cg;
+	const struct hugetlb_split_snap *snap;
 	int idx;
 	long usage;
 	long rsvd;
@@ -376,7 +378,7 @@ static void sum_charges(struct charge_sum *s)
 		if (is_descendant(hugetlb_cgroup_from_folio_rsvd(folio), s->h_cg))
 			s->rsvd += (long)folio_nr_pages(folio);
 	}
-	hugetlb_for_each_split(h, sum_split, s);
+	hugetlb_split_snap_for_each(s->snap, h, sum_split, s);
 	hugetlb_for_each_subpool(sum_subpool, s);
 }
 
@@ -391,10 +393,11 @@ static void check_counter(struct gs_check_report *r, const struct hugetlb_cgroup
 				   c->usage, c->max);
 }
 
-static void check_cgroup(struct gs_check_report *r, struct hugetlb_cgroup *h_cg)
+static void check_cgroup(struct gs_check_report *r, struct hugetlb_cgroup *h_cg,
+			 const struct hugetlb_split_snap *snap)
 {
 	for (int idx = 0; idx < HUGE_MAX_HSTATE; idx++) {
-		struct charge_sum s = {.h_cg = h_cg, .idx = idx};
+		struct charge_sum s = {.h_cg = h_cg, .snap = snap, .idx = idx};
 
 		sum_charges(&s);
 		check_counter(r, h_cg, hstates[idx].name, &h_cg->hugepage[idx], s.usage);
@@ -411,13 +414,16 @@ static void check_cgroup(struct gs_check_report *r, struct hugetlb_cgroup *h_cg)
  */
 static void hugetlb_cgroup_check(struct gs_check_report *r, void *ctx)
 {
+	struct hugetlb_split_snap snap;
 	struct hugetlb_cgroup *h_cg;
 
 	(void)ctx;
 	spin_lock(&hugetlb_lock);
-	check_cgroup(r, &root_h_cgroup);
+	/* One walk of the split pages per pool feeds every cgroup's tally. */
+	hugetlb_split_snap_take(&snap);
+	check_cgroup(r, &root_h_cgroup, &snap);
 	list_for_each_entry (h_cg, &hugetlb_cgroups, node)
-		check_cgroup(r, h_cg);
+		check_cgroup(r, h_cg, &snap);
 	if (!current_h_cg->online)
 		gs_check_violation(r, "current task in offline cgroup %s", current_h_cg->name);
 	spin_unlock(&hugetlb_lock);

@@ -81,3 +81,32 @@ void hugetlb_for_each_split(struct hstate *h, hugetlb_meta_fn fn, void *arg)
 	if (split_ops)
 		split_ops->for_each(split_ops->ctx, h, fn, arg);
 }
+
+/* A record joins its pool's list; one of no pool's order is in no pool's walk. */
+static void snap_add(struct hugetlb_folio_meta *meta, void *arg)
+{
+	struct hugetlb_split_snap *s = arg;
+	struct hstate *h;
+
+	for_each_hstate (h) {
+		int idx = hstate_index(h);
+
+		if (meta->order != huge_page_order(h))
+			continue;
+		if (s->nr[idx] < HUGETLB_SPLIT_SNAP_MAX)
+			s->meta[idx][s->nr[idx]++] = meta;
+		else
+			s->overflow[idx] = true;
+	}
+}
+
+void hugetlb_split_snap_take(struct hugetlb_split_snap *s)
+{
+	lockdep_assert_held(&hugetlb_lock);
+	for (int idx = 0; idx < HUGE_MAX_HSTATE; idx++) {
+		s->nr[idx] = 0;
+		s->overflow[idx] = false;
+	}
+	/* Every pool's records in one walk, each pool's in the order its own walk has them. */
+	hugetlb_for_each_split(NULL, snap_add, s);
+}

@@ -16,15 +16,20 @@
 static DEFINE_XARRAY(meta_xa);
 static unsigned long nr_meta;
 
-/* The pools' view of split pages of one hstate: every record of its order. */
+/*
+ * The pools' view of split pages of one hstate: every record of its order
+ * (of every order when @h is NULL). One XArray state walks on from each
+ * record rather than looking the next up from the root (xa_for_each()): the
+ * checkers walk the records at every check line. @fn changes no entry.
+ */
 static void meta_for_each(void *ctx, struct hstate *h, hugetlb_meta_fn fn, void *arg)
 {
+	XA_STATE(xas, &meta_xa, 0);
 	struct hugetlb_folio_meta *m;
-	unsigned long index;
 
 	(void)ctx;
-	xa_for_each (&meta_xa, index, m)
-		if (m->order == huge_page_order(h))
+	xas_for_each (&xas, m, ULONG_MAX)
+		if (!h || m->order == huge_page_order(h))
 			fn(m, arg);
 }
 

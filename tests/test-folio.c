@@ -493,6 +493,44 @@ START_TEST(split_keeps_poison_on_the_raw_page)
 END_TEST
 
 /*
+ * gs_raw_hwpoison_count() walks the records of its range with one XArray
+ * state: every range, aligned or not, across leaves and at its ends, counts
+ * exactly the records inside it, none beside it.
+ */
+START_TEST(raw_hwpoison_count_ranges)
+{
+	static const unsigned long bad[] = {0, 1, 63, 64, 65, 511, 512, 4095, 4096, 200000, 262143};
+	unsigned long pfn = huge(18, GS_BACKING_NONE), nr = 1UL << 18;
+	struct folio *f = gs_folio_init(pfn, 18, 1UL << PG_hugetlb, ~0UL);
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		ck_assert_int_eq(folio_set_hugetlb_hwpoison(f, pfn_to_page(pfn + bad[i])),
+				 i ? -EHWPOISON : 0);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		for (long d = -2; d <= 2; d++) {
+			unsigned long lo = bad[i] + (unsigned long)d;
+
+			for (unsigned long len = 1; len <= 70000; len = len * 3 + 1) {
+				unsigned long want = 0;
+
+				if (lo >= nr || lo + len > nr)
+					continue;
+				for (size_t j = 0; j < ARRAY_SIZE(bad); j++)
+					want += bad[j] >= lo && bad[j] < lo + len;
+				gs_assert(gs_raw_hwpoison_count(pfn + lo, len) == want,
+					  "[%lu, +%lu): %lu records, want %lu", lo, len,
+					  gs_raw_hwpoison_count(pfn + lo, len), want);
+			}
+		}
+	}
+	ck_assert_uint_eq(gs_raw_hwpoison_count(pfn, nr), ARRAY_SIZE(bad));
+	ck_assert_uint_eq(gs_raw_hwpoison_clear(pfn, nr), ARRAY_SIZE(bad));
+	ck_assert_uint_eq(gs_raw_hwpoison_count(pfn, nr), 0);
+	gs_physmem_free_huge(pfn, 18);
+}
+END_TEST
+
+/*
  * A caller relying on the page cache's references alone freezes at
  * folio_nr_pages() (restructuring's freeze); one holding two gets both on its
  * piece. Any other count is someone else's reference: EAGAIN, nothing changed.
@@ -796,6 +834,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, split_without_mapping_frees_pieces);
 	tcase_add_test(tc, hugetlb_meta_survives_split);
 	tcase_add_test(tc, split_keeps_poison_on_the_raw_page);
+	tcase_add_test(tc, raw_hwpoison_count_ranges);
 	tcase_add_test(tc, split_poison_unreliable_record);
 	tcase_add_test(tc, split_refs_follow_the_caller);
 	tcase_add_test(tc, hugetlb_split_every_failure);

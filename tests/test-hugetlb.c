@@ -24,6 +24,7 @@
 #include <gmemsim/rng.h>
 #include <gmemsim/trace.h>
 #include <gmemsim/warn.h>
+#include <gmemsim/internal/hugetlb_int.h>
 #include <gmemsim/internal/page_alloc.h>
 #include "harness.h"
 
@@ -1368,6 +1369,166 @@ START_TEST(test_split_real)
 }
 END_TEST
 
+/* A split-page walker over fake records: 1 GiB, 2 MiB and one of no pool's order, mixed. */
+static struct hugetlb_folio_meta fake_meta[HUGETLB_SPLIT_SNAP_MAX + 40];
+
+static void fake_for_each(void *ctx, struct hstate *h, hugetlb_meta_fn fn, void *arg)
+{
+	(void)ctx;
+	for (size_t i = 0; i < ARRAY_SIZE(fake_meta); i++)
+		if (!h || fake_meta[i].order == huge_page_order(h))
+			fn(&fake_meta[i], arg);
+}
+
+struct seen_metas {
+	struct hugetlb_folio_meta *m[ARRAY_SIZE(fake_meta)];
+	unsigned int n;
+};
+
+static void see_meta(struct hugetlb_folio_meta *meta, void *arg)
+{
+	struct seen_metas *s = arg;
+
+	ck_assert_uint_lt(s->n, ARRAY_SIZE(s->m));
+	s->m[s->n++] = meta;
+}
+
+/*
+ * The checkers' snapshot of split pages hands each pool's tally the records
+ * that pool's own walk finds, in its order, and no record of another order;
+ * a pool with more than the snapshot keeps (2 MiB here) is walked again.
+ */
+START_TEST(test_split_snap_matches_walk)
+{
+	static const struct hugetlb_split_ops fake_ops = {.for_each = fake_for_each};
+	struct hugetlb_split_snap snap;
+	struct hstate *h;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fake_meta); i++)
+		fake_meta[i] = (struct hugetlb_folio_meta){.pfn = i,
+							   .order = i == 5	 ? 4
+								    : i % 7 == 3 ? H1G->order
+										 : H2M->order};
+	hugetlb_set_split_ops(&fake_ops);
+	spin_lock(&hugetlb_lock);
+	hugetlb_split_snap_take(&snap);
+	ck_assert(snap.overflow[hstate_index(H2M)]);
+	ck_assert(!snap.overflow[hstate_index(H1G)]);
+	ck_assert_uint_eq(snap.nr[hstate_index(H1G)], 24);
+	for_each_hstate (h) {
+		struct seen_metas walk = {0}, from_snap = {0};
+
+		hugetlb_for_each_split(h, see_meta, &walk);
+		hugetlb_split_snap_for_each(&snap, h, see_meta, &from_snap);
+		ck_assert_uint_gt(walk.n, 0);
+		ck_assert_uint_eq(from_snap.n, walk.n);
+		for (unsigned int i = 0; i < walk.n; i++)
+			ck_assert_ptr_eq(from_snap.m[i], walk.m[i]);
+	}
+	spin_unlock(&hugetlb_lock);
+	hugetlb_set_split_ops(NULL);
+	assert_clean();
+}
+END_TEST
+
+/* What gs_check_run_all() prints, and how many violations it counted. */
+static char *check_output(unsigned int *n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	*n = gs_check_run_all(f);
+	fclose(f);
+	return buf;
+}
+
+static void ck_check_output(const char *want, unsigned int nr)
+{
+	unsigned int n;
+	char *got = check_output(&n);
+
+	ck_assert_msg(!strcmp(got, want), "checkers printed:\n%s\nexpected:\n%s", got, want);
+	ck_assert_uint_eq(n, nr);
+	free(got);
+}
+
+/*
+ * The pools', subpools' and cgroups' tallies of split pages read one
+ * snapshot of the records per check: a record planted wrong in each field
+ * they read is still reported by each checker, with the same words, in the
+ * same order, as when each tally walked the records itself.
+ */
+START_TEST(test_split_checkers_report)
+{
+	struct hugetlb_cgroup *cg = hugetlb_cgroup_create("split", hugetlb_cgroup_root());
+	struct hugepage_subpool *spool = hugepage_new_subpool(H2M, 4, -1, true);
+	struct hugetlb_folio_meta *m;
+	unsigned long pfn[2];
+
+	gs_folio_set_free_hook(GS_FOLIO_NEEDS_MERGE, keep_piece);
+	ck_assert_ptr_nonnull(cg);
+	ck_assert_ptr_nonnull(spool);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 3), 0);
+	ck_assert_int_eq(hugetlb_cgroup_attach(cg), 0);
+	for (int i = 0; i < 2; i++) {
+		struct folio *f = hugetlb_alloc_folio(H2M, NULL, 0, false, false);
+
+		ck_assert(!IS_ERR_OR_NULL(f));
+		pfn[i] = folio_pfn(f);
+		ck_assert_int_eq(hugetlb_vmemmap_restore_folio(f), 0);
+		ck_assert_int_eq(folio_split(f, 0, pfn_to_page(pfn[i]), GS_SPLIT_UNIFORM), 0);
+	}
+	ck_assert_int_eq(hugetlb_cgroup_attach(hugetlb_cgroup_root()), 0);
+	ck_check_output("", 0);
+	m = hugetlb_meta_get(pfn[1]);
+	ck_assert_ptr_nonnull(m);
+
+	/* Counted in the wrong pool: both pools' totals and the cgroups' usage disagree. */
+	m->order = H1G->order;
+	ck_check_output(
+		"check hugetlb_cgroup: cgroup /: hugepages-2048kB usage 1024, charges add "
+		"up to 512\n"
+		"check hugetlb_cgroup: cgroup /: hugepages-1048576kB usage 0, charges add "
+		"up to 262144\n"
+		"check hugetlb_cgroup: cgroup split: hugepages-2048kB usage 1024, charges "
+		"add up to 512\n"
+		"check hugetlb_cgroup: cgroup split: hugepages-1048576kB usage 0, charges "
+		"add up to 262144\n"
+		"check hugetlb: hugepages-2048kB: nr 3 but 1 free + 0 in use + 1 split\n"
+		"check hugetlb: hugepages-1048576kB: nr 0 but 0 free + 0 in use + 1 split\n",
+		6);
+	m->order = H2M->order;
+
+	/* Held by a subpool that has not used it. */
+	m->subpool = spool;
+	ck_check_output("check hugetlb: subpool #0 hugepages-2048kB: 1 pages held but used 0\n", 1);
+	m->subpool = NULL;
+
+	/* Charged to the parent: the child's usage no longer adds up, the root's still does. */
+	m->cgroup = hugetlb_cgroup_root();
+	m->cgroup_rsvd = cg;
+	ck_check_output("check hugetlb_cgroup: cgroup /: rsvd usage 0, charges add up to 512\n"
+			"check hugetlb_cgroup: cgroup split: hugepages-2048kB usage 1024, charges "
+			"add up to 512\n"
+			"check hugetlb_cgroup: cgroup split: rsvd usage 0, charges add up to 512\n",
+			3);
+	m->cgroup = cg;
+	m->cgroup_rsvd = NULL;
+	ck_check_output("", 0);
+
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(folio_merge(pfn_folio(pfn[i]), 9, 1), 1);
+		folio_put(pfn_folio(pfn[i]));
+	}
+	hugepage_put_subpool(spool);
+	gs_folio_set_free_hook(GS_FOLIO_NEEDS_MERGE, NULL);
+	ck_assert_int_eq(hugetlb_cgroup_offline(cg), 0);
+	assert_clean();
+}
+END_TEST
+
 /* Counts near 2^64 never wrap a counter (issue 10, defect 3). */
 START_TEST(test_count_ranges)
 {
@@ -1608,6 +1769,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_real, test_race_gmem);
 	tcase_add_test(tc_real, test_race_hugetlbfs);
 	tcase_add_test(tc_real, test_split_real);
+	tcase_add_test(tc_real, test_split_checkers_report);
+	tcase_add_test(tc_real, test_split_snap_matches_walk);
 	tcase_add_test(tc_real, test_pfn_is_gmem);
 	tcase_add_test(tc_real, test_pool_machine_size);
 	tcase_add_test(tc_real, test_page_alloc_asks_once);

@@ -218,8 +218,9 @@ typedef void (*hugetlb_meta_fn)(struct hugetlb_folio_meta *meta, void *arg);
 /**
  * struct hugetlb_split_ops - how the folio layer reports split huge pages
  * @for_each: call @fn for the record (hugetlb_meta.h) of every split huge
- *            page of @h; @fn may change meta->cgroup (cgroup offline moves
- *            charges). Called with hugetlb_lock held: must not sleep.
+ *            page of @h (of every hstate if @h is NULL); @fn may change
+ *            meta->cgroup (cgroup offline moves charges). Called with
+ *            hugetlb_lock held: must not sleep.
  * @ctx: passed to @for_each
  */
 struct hugetlb_split_ops {
@@ -237,7 +238,7 @@ GS_API void hugetlb_set_split_ops(const struct hugetlb_split_ops *ops);
 
 /**
  * hugetlb_for_each_split() - walk the split huge pages of @h
- * @h: the pool
+ * @h: the pool, or NULL for the split pages of every pool
  * @fn: called with the metadata of each
  * @arg: passed to @fn
  *
