@@ -82,31 +82,55 @@ void hugetlb_for_each_split(struct hstate *h, hugetlb_meta_fn fn, void *arg)
 		split_ops->for_each(split_ops->ctx, h, fn, arg);
 }
 
-/* A record joins its pool's list; one of no pool's order is in no pool's walk. */
+static void snap_keep(struct hugetlb_split_snap *s, int idx, struct hugetlb_folio_meta *meta)
+{
+	if (s->nr[idx] < HUGETLB_SPLIT_SNAP_MAX)
+		s->meta[idx][s->nr[idx]++] = meta;
+	else
+		s->overflow[idx] = true;
+}
+
+/* From the walk of all pools: a record joins its order's pool; one of no pool's order, none. */
 static void snap_add(struct hugetlb_folio_meta *meta, void *arg)
 {
 	struct hugetlb_split_snap *s = arg;
 	struct hstate *h;
 
-	for_each_hstate (h) {
-		int idx = hstate_index(h);
+	for_each_hstate (h)
+		if (meta->order == huge_page_order(h))
+			snap_keep(s, hstate_index(h), meta);
+}
 
-		if (meta->order != huge_page_order(h))
-			continue;
-		if (s->nr[idx] < HUGETLB_SPLIT_SNAP_MAX)
-			s->meta[idx][s->nr[idx]++] = meta;
-		else
-			s->overflow[idx] = true;
-	}
+struct snap_pool {
+	struct hugetlb_split_snap *s;
+	int idx;
+};
+
+/* From one pool's walk: the record is that pool's, as the walk says. */
+static void snap_add_pool(struct hugetlb_folio_meta *meta, void *arg)
+{
+	struct snap_pool *p = arg;
+
+	snap_keep(p->s, p->idx, meta);
 }
 
 void hugetlb_split_snap_take(struct hugetlb_split_snap *s)
 {
+	struct hstate *h;
+
 	lockdep_assert_held(&hugetlb_lock);
 	for (int idx = 0; idx < HUGE_MAX_HSTATE; idx++) {
 		s->nr[idx] = 0;
 		s->overflow[idx] = false;
 	}
-	/* Every pool's records in one walk, each pool's in the order its own walk has them. */
-	hugetlb_for_each_split(NULL, snap_add, s);
+	if (!split_ops)
+		return;
+	/* Every pool's records in one walk where the walker offers it, else a walk per pool. */
+	if (split_ops->for_each_all) {
+		split_ops->for_each_all(split_ops->ctx, snap_add, s);
+		return;
+	}
+	for_each_hstate (h)
+		split_ops->for_each(split_ops->ctx, h, snap_add_pool,
+				    &(struct snap_pool){.s = s, .idx = hstate_index(h)});
 }

@@ -22,18 +22,31 @@ static unsigned long nr_meta;
  * record rather than looking the next up from the root (xa_for_each()): the
  * checkers walk the records at every check line. @fn changes no entry.
  */
-static void meta_for_each(void *ctx, struct hstate *h, hugetlb_meta_fn fn, void *arg)
+static void meta_walk(struct hstate *h, hugetlb_meta_fn fn, void *arg)
 {
 	XA_STATE(xas, &meta_xa, 0);
 	struct hugetlb_folio_meta *m;
 
-	(void)ctx;
 	xas_for_each (&xas, m, ULONG_MAX)
 		if (!h || m->order == huge_page_order(h))
 			fn(m, arg);
 }
 
-static const struct hugetlb_split_ops meta_split_ops = {.for_each = meta_for_each};
+static void meta_for_each(void *ctx, struct hstate *h, hugetlb_meta_fn fn, void *arg)
+{
+	(void)ctx;
+	meta_walk(h, fn, arg);
+}
+
+/* Every pool's records in one walk, each pool's in the order meta_for_each() has them. */
+static void meta_for_each_all(void *ctx, hugetlb_meta_fn fn, void *arg)
+{
+	(void)ctx;
+	meta_walk(NULL, fn, arg);
+}
+
+static const struct hugetlb_split_ops meta_split_ops = {.for_each = meta_for_each,
+							.for_each_all = meta_for_each_all};
 
 int hugetlb_meta_save(struct folio *folio, gfp_t gfp)
 {

@@ -1376,8 +1376,15 @@ static void fake_for_each(void *ctx, struct hstate *h, hugetlb_meta_fn fn, void 
 {
 	(void)ctx;
 	for (size_t i = 0; i < ARRAY_SIZE(fake_meta); i++)
-		if (!h || fake_meta[i].order == huge_page_order(h))
+		if (fake_meta[i].order == huge_page_order(h))
 			fn(&fake_meta[i], arg);
+}
+
+static void fake_for_each_all(void *ctx, hugetlb_meta_fn fn, void *arg)
+{
+	(void)ctx;
+	for (size_t i = 0; i < ARRAY_SIZE(fake_meta); i++)
+		fn(&fake_meta[i], arg);
 }
 
 struct seen_metas {
@@ -1395,37 +1402,44 @@ static void see_meta(struct hugetlb_folio_meta *meta, void *arg)
 
 /*
  * The checkers' snapshot of split pages hands each pool's tally the records
- * that pool's own walk finds, in its order, and no record of another order;
- * a pool with more than the snapshot keeps (2 MiB here) is walked again.
+ * that pool's own walk finds, in its order, and no record of another order,
+ * whether the walker walks all pools at once or only one at a time; a pool
+ * with more than the snapshot keeps (2 MiB here) is walked again.
  */
 START_TEST(test_split_snap_matches_walk)
 {
-	static const struct hugetlb_split_ops fake_ops = {.for_each = fake_for_each};
-	struct hugetlb_split_snap snap;
-	struct hstate *h;
+	static const struct hugetlb_split_ops fake_ops[] = {
+		{.for_each = fake_for_each},
+		{.for_each = fake_for_each, .for_each_all = fake_for_each_all},
+	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(fake_meta); i++)
 		fake_meta[i] = (struct hugetlb_folio_meta){.pfn = i,
 							   .order = i == 5	 ? 4
 								    : i % 7 == 3 ? H1G->order
 										 : H2M->order};
-	hugetlb_set_split_ops(&fake_ops);
-	spin_lock(&hugetlb_lock);
-	hugetlb_split_snap_take(&snap);
-	ck_assert(snap.overflow[hstate_index(H2M)]);
-	ck_assert(!snap.overflow[hstate_index(H1G)]);
-	ck_assert_uint_eq(snap.nr[hstate_index(H1G)], 24);
-	for_each_hstate (h) {
-		struct seen_metas walk = {0}, from_snap = {0};
+	for (size_t o = 0; o < ARRAY_SIZE(fake_ops); o++) {
+		struct hugetlb_split_snap snap;
+		struct hstate *h;
 
-		hugetlb_for_each_split(h, see_meta, &walk);
-		hugetlb_split_snap_for_each(&snap, h, see_meta, &from_snap);
-		ck_assert_uint_gt(walk.n, 0);
-		ck_assert_uint_eq(from_snap.n, walk.n);
-		for (unsigned int i = 0; i < walk.n; i++)
-			ck_assert_ptr_eq(from_snap.m[i], walk.m[i]);
+		hugetlb_set_split_ops(&fake_ops[o]);
+		spin_lock(&hugetlb_lock);
+		hugetlb_split_snap_take(&snap);
+		ck_assert(snap.overflow[hstate_index(H2M)]);
+		ck_assert(!snap.overflow[hstate_index(H1G)]);
+		ck_assert_uint_eq(snap.nr[hstate_index(H1G)], 24);
+		for_each_hstate (h) {
+			struct seen_metas walk = {0}, from_snap = {0};
+
+			hugetlb_for_each_split(h, see_meta, &walk);
+			hugetlb_split_snap_for_each(&snap, h, see_meta, &from_snap);
+			ck_assert_uint_gt(walk.n, 0);
+			ck_assert_uint_eq(from_snap.n, walk.n);
+			for (unsigned int i = 0; i < walk.n; i++)
+				ck_assert_ptr_eq(from_snap.m[i], walk.m[i]);
+		}
+		spin_unlock(&hugetlb_lock);
 	}
-	spin_unlock(&hugetlb_lock);
 	hugetlb_set_split_ops(NULL);
 	assert_clean();
 }

@@ -218,14 +218,18 @@ typedef void (*hugetlb_meta_fn)(struct hugetlb_folio_meta *meta, void *arg);
 /**
  * struct hugetlb_split_ops - how the folio layer reports split huge pages
  * @for_each: call @fn for the record (hugetlb_meta.h) of every split huge
- *            page of @h (of every hstate if @h is NULL); @fn may change
- *            meta->cgroup (cgroup offline moves charges). Called with
- *            hugetlb_lock held: must not sleep.
- * @ctx: passed to @for_each
+ *            page of @h; @fn may change meta->cgroup (cgroup offline moves
+ *            charges). Called with hugetlb_lock held: must not sleep.
+ * @ctx: passed to @for_each and @for_each_all
+ * @for_each_all: optional: call @fn for the record of every split huge page
+ *            of every hstate, each hstate's in @for_each's order; the
+ *            checkers read all of them once per check (NULL: @for_each
+ *            per hstate)
  */
 struct hugetlb_split_ops {
 	void (*for_each)(void *ctx, struct hstate *h, hugetlb_meta_fn fn, void *arg);
 	void *ctx;
+	void (*for_each_all)(void *ctx, hugetlb_meta_fn fn, void *arg);
 };
 
 /**
@@ -238,7 +242,7 @@ GS_API void hugetlb_set_split_ops(const struct hugetlb_split_ops *ops);
 
 /**
  * hugetlb_for_each_split() - walk the split huge pages of @h
- * @h: the pool, or NULL for the split pages of every pool
+ * @h: the pool
  * @fn: called with the metadata of each
  * @arg: passed to @fn
  *
