@@ -650,20 +650,41 @@ static inline bool piece_is_head(const struct folio *piece, bool first)
 	return page_folio(&piece->page) == piece;
 }
 
-/* Check and freeze every piece; on failure everything is as it was. */
+/*
+ * Check and freeze every piece; on failure everything is as it was.
+ *
+ * Per piece of a split page (512 of 2 MiB, 262,144 of 1 GiB), in the order
+ * the checks always had: a head, of a smaller order, not optimized (WARN),
+ * not mapped, then the freeze. The pieces' flag words are gathered whole
+ * (AND for "all up to date", OR for the rest) and decoded once at the end,
+ * and the first piece's extra references are a variable cleared after it,
+ * instead of a test per piece: the same answers, fewer instructions a step.
+ */
 static int merge_freeze(unsigned long pfn, unsigned int order, int caller_refs, bool *uptodate,
 			bool *hwpoison, bool *unreliable, bool *was_hugetlb)
 {
-	unsigned long nr = 1UL << order, p = pfn;
+	unsigned long end = pfn + (1UL << order), p = pfn;
+	/* The freezes' stores would make the compiler reload gs_vmemmap each step. */
+	struct page *base = pfn_to_page(pfn);
 	/* Gathered in locals: the freezes' stores would make the compiler reload them. */
-	bool all_uptodate = true, any_hwpoison = false, any_unreliable = false, any_hugetlb = false;
-	int err = 0;
+	unsigned long all_flags = ~0UL, any_flags = 0, any_private = 0;
+	int extra = caller_refs, err = 0;
+	bool first = true;
 
-	while (p < pfn + nr) {
-		struct folio *piece = (struct folio *)pfn_to_page(p);
+	while (p < end) {
+		struct folio *piece = (struct folio *)(base + (p - pfn));
+		unsigned long flags, private;
+		unsigned int piece_order;
 
-		if (!piece_is_head(piece, p == pfn) || folio_order(piece) >= order ||
-		    WARN_ON_ONCE(folio_test_hugetlb_vmemmap_optimized(piece))) {
+		if (!piece_is_head(piece, first)) {
+			err = -EINVAL;
+			break;
+		}
+		flags = piece->flags;
+		private = (unsigned long)piece->private;
+		piece_order = flags & (1UL << PG_head) ? piece->_folio_order : 0;
+		if (piece_order >= order ||
+		    WARN_ON_ONCE(private & (1UL << HPG_vmemmap_optimized))) {
 			err = -EINVAL;
 			break;
 		}
@@ -671,20 +692,21 @@ static int merge_freeze(unsigned long pfn, unsigned int order, int caller_refs, 
 			err = -EBUSY;
 			break;
 		}
-		if (!folio_ref_freeze(piece, merge_expected(piece, p == pfn, caller_refs))) {
+		if (!folio_ref_freeze(piece, (piece->mapping ? 1 << piece_order : 0) + extra)) {
 			err = -EAGAIN;
 			break;
 		}
-		all_uptodate &= folio_test_uptodate(piece);
-		any_hwpoison |= folio_test_hwpoison(piece);
-		any_unreliable |= folio_test_hugetlb_raw_hwp_unreliable(piece);
-		any_hugetlb |= folio_test_needs_merge(piece);
-		p += folio_nr_pages(piece);
+		all_flags &= flags;
+		any_flags |= flags;
+		any_private |= private;
+		extra = 0;
+		first = false;
+		p += 1UL << piece_order;
 	}
-	*uptodate = all_uptodate;
-	*hwpoison = any_hwpoison;
-	*unreliable = any_unreliable;
-	*was_hugetlb = any_hugetlb;
+	*uptodate = all_flags & (1UL << PG_uptodate);
+	*hwpoison = any_flags & (1UL << PG_hwpoison);
+	*unreliable = any_private & (1UL << HPG_raw_hwp_unreliable);
+	*was_hugetlb = any_flags & (1UL << PG_needs_merge);
 	if (!err)
 		return 0;
 	merge_unwind(pfn, p, caller_refs);

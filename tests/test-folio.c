@@ -739,6 +739,51 @@ START_TEST(merge_refusals_change_nothing)
 }
 END_TEST
 
+/*
+ * The merged folio's state comes from every piece, not from the first or
+ * the last: up to date only if all are, poisoned or with a lost poison
+ * record if any is. One piece in the middle differs each time.
+ */
+START_TEST(merge_gathers_every_piece_state)
+{
+	unsigned long pfn = huge(9, GS_BACKING_NONE);
+	struct folio *f = gs_folio_init(pfn, 9, 1UL << PG_uptodate, ~0UL);
+
+	f->mapping = (void *)0x5000;
+	folio_set_count(f, 513);
+	ck_assert_int_eq(folio_split(f, 0, NULL, GS_SPLIT_UNIFORM), 0);
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), 513);
+	f = pfn_folio(pfn);
+	ck_assert(folio_test_uptodate(f) && !folio_test_hwpoison(f));
+	ck_assert(!folio_test_hugetlb_raw_hwp_unreliable(f) && !folio_test_hugetlb(f));
+
+	ck_assert_int_eq(folio_split(f, 0, NULL, GS_SPLIT_UNIFORM), 0);
+	folio_clear_uptodate(pfn_folio(pfn + 200));
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), 513);
+	f = pfn_folio(pfn);
+	ck_assert(!folio_test_uptodate(f) && !folio_test_hwpoison(f));
+	folio_set_uptodate(f);
+
+	ck_assert_int_eq(folio_split(f, 0, NULL, GS_SPLIT_UNIFORM), 0);
+	folio_set_hwpoison(pfn_folio(pfn + 511));
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), 513);
+	f = pfn_folio(pfn);
+	ck_assert(folio_test_uptodate(f) && folio_test_hwpoison(f));
+	ck_assert(!folio_test_hugetlb_raw_hwp_unreliable(f));
+	folio_clear_hwpoison(f);
+
+	ck_assert_int_eq(folio_split(f, 0, NULL, GS_SPLIT_UNIFORM), 0);
+	folio_set_hugetlb_raw_hwp_unreliable(pfn_folio(pfn + 300));
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), 513);
+	f = pfn_folio(pfn);
+	ck_assert(folio_test_uptodate(f) && !folio_test_hwpoison(f));
+	ck_assert(folio_test_hugetlb_raw_hwp_unreliable(f));
+	folio_clear_hugetlb_raw_hwp_unreliable(f);
+	ck_assert_uint_eq(released_pages, 0);
+	gs_physmem_free_huge(pfn, 9);
+}
+END_TEST
+
 START_TEST(host_backend_alloc_free)
 {
 	struct gs_hugetlb_host host = {.backing = GS_BACKING_NONE};
@@ -841,6 +886,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, split_non_uniform);
 	tcase_add_test(tc, split_refusals_change_nothing);
 	tcase_add_test(tc, merge_refusals_change_nothing);
+	tcase_add_test(tc, merge_gathers_every_piece_state);
 	tcase_add_test(tc, host_backend_alloc_free);
 	tcase_add_test(tc, host_backend_every_failure);
 	suite_add_tcase(s, tc);
