@@ -95,4 +95,13 @@ void gs_test_empty_pools(void);
 		ck_assert_int_eq(errno, (err)); \
 	} while (0)
 
+/* GS_TEST_ASAN: built with AddressSanitizer (gcc or clang), where poisoned reads trap. */
+#if defined(__SANITIZE_ADDRESS__)
+#define GS_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GS_TEST_ASAN 1
+#endif
+#endif
+
 #endif /* GS_TESTS_HARNESS_H */

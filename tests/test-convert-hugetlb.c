@@ -387,27 +387,43 @@ START_TEST(test_contents_survive)
 }
 END_TEST
 
-/* A split page whose pieces were never used: the merge zeroes them, and keeps the used one. */
-START_TEST(test_merge_zeroes_unused_pieces)
+/* A 2 MiB HugeTLB file of one page, bound at GPA: the merge tests' file. */
+static int merge_test_file(int vm)
 {
-	int vm = gs_test_create_vm(GS_CONVERSION_PLANNED);
 	struct gs_kvm_create_guest_memfd args = {
 		.size = 2 << 20, .flags = HUGETLB | MMAP, .page_order = 9};
-	unsigned char *data;
-	unsigned long pfn;
-	int fd, order;
+	int fd;
 
 	ck_assert_int_eq(set_max_huge_pages(size_to_hstate(2 << 20), 1), 0);
 	fd = gs_ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, &args);
 	ck_assert_int_ge(fd, 0);
 	gs_test_bind_gmem(vm, fd, GPA, 2 << 20);
-	ck_assert_int_eq(set_attrs(fd, 0, P, 0, NULL), 0);
-	/* The private page 1 is used (zeroed, then written); the others are not. */
-	ck_assert_int_eq(kvm_slot_gmem_get_pfn(kvm_find_slot(gs_uapi_kvm(vm), (GPA >> 12) + 1),
-					       (GPA >> 12) + 1, &pfn, &order),
+	return fd;
+}
+
+/* The data of page @i of the merge tests' file, which must be a 4 KiB piece. */
+static unsigned char *piece_data(int vm, unsigned long i)
+{
+	unsigned long pfn;
+	int order;
+
+	ck_assert_int_eq(kvm_slot_gmem_get_pfn(kvm_find_slot(gs_uapi_kvm(vm), (GPA >> 12) + i),
+					       (GPA >> 12) + i, &pfn, &order),
 			 0);
 	ck_assert_int_eq(order, 0);
-	data = gs_pfn_to_virt(pfn);
+	return gs_pfn_to_virt(pfn);
+}
+
+/* A split page whose pieces were never used: the merge zeroes them, and keeps the used one. */
+START_TEST(test_merge_zeroes_unused_pieces)
+{
+	int vm = gs_test_create_vm(GS_CONVERSION_PLANNED);
+	int fd = merge_test_file(vm);
+	unsigned char *data;
+
+	ck_assert_int_eq(set_attrs(fd, 0, P, 0, NULL), 0);
+	/* The private page 1 is used (zeroed, then written); the others are not. */
+	data = piece_data(vm, 1);
 	memset(data, 'B', P);
 	memset(data + P, 'C', P); /* garbage in an unused piece */
 	ck_assert_int_eq(set_attrs(fd, 0, P, PRIVATE, NULL), 0);
@@ -431,23 +447,12 @@ START_TEST(test_merge_zeroes_unused_pieces_anywhere)
 {
 	unsigned long used = used_pieces[_i], other = (used + 37) % 512;
 	int vm = gs_test_create_vm(GS_CONVERSION_PLANNED);
-	struct gs_kvm_create_guest_memfd args = {
-		.size = 2 << 20, .flags = HUGETLB | MMAP, .page_order = 9};
+	int fd = merge_test_file(vm);
 	unsigned char *data;
-	unsigned long pfn;
-	int fd, order;
 
-	ck_assert_int_eq(set_max_huge_pages(size_to_hstate(2 << 20), 1), 0);
-	fd = gs_ioctl(vm, GS_KVM_CREATE_GUEST_MEMFD, &args);
-	ck_assert_int_ge(fd, 0);
-	gs_test_bind_gmem(vm, fd, GPA, 2 << 20);
 	/* A shared page other than the used one splits the page. */
 	ck_assert_int_eq(set_attrs(fd, other * P, P, 0, NULL), 0);
-	ck_assert_int_eq(kvm_slot_gmem_get_pfn(kvm_find_slot(gs_uapi_kvm(vm), (GPA >> 12) + used),
-					       (GPA >> 12) + used, &pfn, &order),
-			 0);
-	ck_assert_int_eq(order, 0);
-	data = (unsigned char *)gs_pfn_to_virt(pfn) - used * P;
+	data = piece_data(vm, used) - used * P;
 	memset(data + used * P, 'B', P);
 	for (unsigned long i = 0; i < 512; i++)
 		if (i != used)

@@ -589,14 +589,6 @@ START_TEST(test_dirty_pool_rebuilt)
 }
 END_TEST
 
-#if defined(__SANITIZE_ADDRESS__)
-#define GS_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GS_TEST_ASAN 1
-#endif
-#endif
-
 /*
  * A stray write to a word of pool page @page's freed tail vmemmap (struct
  * page 100: the first kept vmemmap page), as a stale struct page pointer

@@ -22,14 +22,6 @@
 #include <gmemsim/physmem.h>
 #include "harness.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define GS_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GS_TEST_ASAN 1
-#endif
-#endif
-
 /* Lines of /proc/self/maps: the host mappings this process holds. */
 static long gs_test_host_mappings(void)
 {

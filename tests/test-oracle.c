@@ -1147,6 +1147,18 @@ struct piece_ctx {
 	unsigned int line, checked;
 };
 
+/* File g's inode when @op is the line @c waits for, else NULL. */
+static struct gmem_inode *piece_ctx_inode(struct piece_ctx *c, const struct gs_op *op)
+{
+	int fd;
+
+	if (op->line != c->line)
+		return NULL;
+	fd = gs_scenario_gmem_fd(c->s, "g", NULL);
+	ck_assert_int_ge(fd, 0);
+	return gs_uapi_gmem_file(fd)->inode;
+}
+
 struct piece_state {
 	bool allocated, poisoned;
 	unsigned int order;
@@ -1259,14 +1271,11 @@ static void pieces_tamper(struct gmem_inode *inode, struct piece_ctx *c)
 
 static void pieces_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
 {
-	struct piece_ctx *c = arg;
-	int fd = gs_scenario_gmem_fd(c->s, "g", NULL);
+	struct gmem_inode *inode = piece_ctx_inode(arg, op);
 
 	(void)res;
-	if (op->line != c->line)
-		return;
-	ck_assert_int_ge(fd, 0);
-	pieces_tamper(gs_uapi_gmem_file(fd)->inode, c);
+	if (inode)
+		pieces_tamper(inode, arg);
 }
 
 START_TEST(test_query_leaf_pieces)
@@ -1301,17 +1310,13 @@ END_TEST
  */
 static void poisoned_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
 {
-	struct piece_ctx *c = arg;
-	int fd = gs_scenario_gmem_fd(c->s, "g", NULL);
+	struct gmem_inode *inode = piece_ctx_inode(arg, op);
 	static const pgoff_t bad[] = {0x3, 0x40, 0x1ff};
-	struct gmem_inode *inode;
 	char want[96], *out;
 
 	(void)res;
-	if (op->line != c->line)
+	if (!inode)
 		return;
-	ck_assert_int_ge(fd, 0);
-	inode = gs_uapi_gmem_file(fd)->inode;
 	out = checker_report();
 	ck_assert_msg(!out || !*out, "%s", out);
 	free(out);
@@ -1338,7 +1343,7 @@ static void poisoned_on_result(void *arg, const struct gs_op *op, const struct g
 		ck_assert_msg(out && strstr(out, want), "piece %lx:\n%s", bad[k] ^ 1,
 			      out ? out : "");
 		free(out);
-		c->checked++;
+		((struct piece_ctx *)arg)->checked++;
 	}
 }
 
@@ -1472,14 +1477,11 @@ static void pieces_fields_check(struct gmem_inode *inode, struct piece_ctx *c)
 
 static void pieces_fields_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
 {
-	struct piece_ctx *c = arg;
-	int fd = gs_scenario_gmem_fd(c->s, "g", NULL);
+	struct gmem_inode *inode = piece_ctx_inode(arg, op);
 
 	(void)res;
-	if (op->line != c->line)
-		return;
-	ck_assert_int_ge(fd, 0);
-	pieces_fields_check(gs_uapi_gmem_file(fd)->inode, c);
+	if (inode)
+		pieces_fields_check(inode, arg);
 }
 
 START_TEST(test_check_piece_fields)
@@ -1513,17 +1515,13 @@ END_TEST
 
 static void private_mapped_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
 {
-	struct piece_ctx *c = arg;
-	int fd = gs_scenario_gmem_fd(c->s, "g", NULL);
+	struct gmem_inode *inode = piece_ctx_inode(arg, op);
 	static const pgoff_t at[] = {0, 1, 63, 64, 200, 255};
-	struct gmem_inode *inode;
 	char want[96], *out;
 
 	(void)res;
-	if (op->line != c->line)
+	if (!inode)
 		return;
-	ck_assert_int_ge(fd, 0);
-	inode = gs_uapi_gmem_file(fd)->inode;
 	out = checker_report();
 	ck_assert_msg(!out || !*out, "%s", out);
 	free(out);
@@ -1540,7 +1538,7 @@ static void private_mapped_on_result(void *arg, const struct gs_op *op, const st
 				      !strstr(strstr(out, want) + strlen(want), "private"),
 			      "index %lx:\n%s", at[k], out ? out : "");
 		free(out);
-		c->checked++;
+		((struct piece_ctx *)arg)->checked++;
 	}
 }
 
