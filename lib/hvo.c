@@ -276,19 +276,38 @@ static void pattern_init(void)
 		return !diff;                                                          \
 	}
 
+/*
+ * Fill a page with the pattern from registers: a copy from pattern_page
+ * (rep movsq) reads 4 KiB to write 4 KiB, and a merge fills seven pages.
+ */
+#define HVO_FILL_FN(name, vec, attr)                                           \
+	static NO_ASAN attr void name(void *page)                              \
+	{                                                                      \
+		enum { PER_PAGE = sizeof(struct page) / sizeof(vec) };         \
+		vec *w = page, q[PER_PAGE];                                    \
+                                                                               \
+		memcpy(q, pattern_page, sizeof(q));                            \
+		for (unsigned long i = 0; i < PAGE_SIZE / sizeof(vec); i += 8) \
+			for (unsigned int k = 0; k < 8; k++)                   \
+				w[i + k] = q[k % PER_PAGE];                    \
+	}
+
 typedef unsigned long hvo_vec16 __attribute__((vector_size(16)));
 
 HVO_SCAN_FN(scan_page16, hvo_vec16, false, )
 HVO_SCAN_FN(scan_page16_zero, hvo_vec16, true, )
+HVO_FILL_FN(fill_page16, hvo_vec16, )
 
 static bool (*scan_page)(void *page) = scan_page16;
 static bool (*scan_page_zero)(void *page) = scan_page16_zero;
+static void (*fill_page)(void *page) = fill_page16;
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 typedef unsigned long hvo_vec32 __attribute__((vector_size(32)));
 
 HVO_SCAN_FN(scan_page32, hvo_vec32, false, __attribute__((target("avx2"))))
 HVO_SCAN_FN(scan_page32_zero, hvo_vec32, true, __attribute__((target("avx2"))))
+HVO_FILL_FN(fill_page32, hvo_vec32, __attribute__((target("avx2"))))
 
 static void scan_select(void)
 {
@@ -296,6 +315,7 @@ static void scan_select(void)
 	if (__builtin_cpu_supports("avx2")) {
 		scan_page = scan_page32;
 		scan_page_zero = scan_page32_zero;
+		fill_page = fill_page32;
 	}
 }
 #else
@@ -313,6 +333,7 @@ bool gs_hvo_test_scan_generic(bool on)
 	scan_generic = on;
 	scan_page = scan_page16;
 	scan_page_zero = scan_page16_zero;
+	fill_page = fill_page16;
 	if (!on)
 		scan_select();
 	return old;
@@ -332,7 +353,7 @@ static bool pattern_intact(unsigned long v)
 static void keep_resident(unsigned long v, unsigned long n)
 {
 	for (unsigned long i = v; i < v + n; i++) {
-		memcpy(vpage_addr(i), pattern_page, PAGE_SIZE);
+		fill_page(vpage_addr(i));
 		resident_bits[i / BITS_PER_LONG] |= 1UL << (i % BITS_PER_LONG);
 	}
 	nr_resident += n;
@@ -434,14 +455,20 @@ static void undrop_vmemmap(unsigned long v, unsigned long n)
  * one write at a time costs several times more); a host without
  * MADV_POPULATE_WRITE (EINVAL) faults them in on first write instead. The
  * host being out of memory is -ENOMEM, with the pages given back.
+ *
+ * With @overwritten the caller writes every struct page of them in full
+ * next (a split): pages kept in the host are verified but not zeroed, as
+ * a spare's old contents are not (the split's stores replace every byte).
  */
-static int back_vmemmap(unsigned long v, unsigned long n)
+static int back_vmemmap(unsigned long v, unsigned long n, bool overwritten)
 {
 	bool resident = all_resident(v, n);
 
+	if (resident && overwritten)
+		claim_resident_zero(v, n, false);
 	undrop_vmemmap(v, n);
 	if (resident)
-		return 0; /* kept in the host, zeroed now */
+		return 0; /* kept in the host: zeroed now, or left to the caller's stores */
 	if (madvise(vpage_addr(v), n * PAGE_SIZE, MADV_POPULATE_WRITE) && errno != EINVAL) {
 		drop_vmemmap(v, n);
 		return -ENOMEM;
@@ -729,7 +756,7 @@ static int restore_gfp(struct folio *folio, enum restore_use use, gfp_t gfp)
 	} else if (use == RESTORE_SPLIT && take_spare(vpage(pfn, 1), n)) {
 		/* Populated already; their old contents are overwritten by the split. */
 		undrop_vmemmap(vpage(pfn, 1), n);
-	} else if (back_vmemmap(vpage(pfn, 1), n)) {
+	} else if (back_vmemmap(vpage(pfn, 1), n, use == RESTORE_SPLIT)) {
 		uncharge_pages(n);
 		stats.restore_failures++;
 		return -ENOMEM;
@@ -800,7 +827,7 @@ int hugetlb_vmemmap_prepare_split(struct folio *folio, unsigned int new_order)
 		return -ENOMEM;
 	/* Piece 0's first vmemmap page is the folio's own; the others need one each. */
 	for (unsigned long k = 1; k < pieces; k++) {
-		if (back_vmemmap(vpage(pfn + k * step, 0), 1)) {
+		if (back_vmemmap(vpage(pfn + k * step, 0), 1, false)) {
 			/* The host is out of memory: give back what this call took. */
 			while (--k)
 				drop_vmemmap(vpage(pfn + k * step, 0), 1);

@@ -562,6 +562,29 @@ static void vmemmap_span(unsigned long pfn, unsigned long nr, uint8_t **start, s
 static unsigned long kept_data[KEPT_MAX];
 static unsigned int nr_kept_data;
 
+/*
+ * The next page at or after @p whose bit is set in @dirty (NULL: every
+ * page), or 2^MIN_ORDER: a chunk's few pages handed out are found a word
+ * at a time, not by testing its 512 bits one by one (twice per chunk freed,
+ * 1% of a 4 KiB fuzz execution).
+ */
+static unsigned long next_dirty(const unsigned long *dirty, unsigned long p)
+{
+	const unsigned long end = 1UL << MIN_ORDER;
+
+	if (!dirty || p >= end)
+		return p;
+	for (unsigned long w = p / BITS_PER_LONG; w < end / BITS_PER_LONG; w++) {
+		unsigned long bits = dirty[w];
+
+		if (w == p / BITS_PER_LONG)
+			bits &= ~0UL << (p % BITS_PER_LONG);
+		if (bits)
+			return w * BITS_PER_LONG + (unsigned long)__builtin_ctzl(bits);
+	}
+	return end;
+}
+
 /* Keep @data (of @pfn) zero and in the host, if there is room to remember it. */
 static bool keep_data(unsigned long pfn, uint8_t *data, const unsigned long *dirty)
 {
@@ -575,9 +598,9 @@ static bool keep_data(unsigned long pfn, uint8_t *data, const unsigned long *dir
 		kept_data[nr_kept_data++] = pfn;
 	}
 	/* The next owner reads what a fresh process reads: zero. Only the pages handed out can differ. */
-	for (unsigned long p = 0; p < 1UL << MIN_ORDER; p++)
-		if (!dirty || (dirty[p / BITS_PER_LONG] & (1UL << (p % BITS_PER_LONG))))
-			memset(data + (p << PAGE_SHIFT), 0, PAGE_SIZE);
+	for (unsigned long p = next_dirty(dirty, 0); p < 1UL << MIN_ORDER;
+	     p = next_dirty(dirty, p + 1))
+		memset(data + (p << PAGE_SHIFT), 0, PAGE_SIZE);
 	return true;
 }
 
@@ -702,9 +725,9 @@ unsigned int gs_physmem_nr_parked(void)
 /* The struct pages of the pages handed out: the others were never written. */
 static void zero_dirty_pages(unsigned long pfn, const unsigned long *dirty)
 {
-	for (unsigned long p = 0; p < 1UL << MIN_ORDER; p++)
-		if (dirty[p / BITS_PER_LONG] & (1UL << (p % BITS_PER_LONG)))
-			memset(pfn_to_page(pfn + p), 0, sizeof(struct page));
+	for (unsigned long p = next_dirty(dirty, 0); p < 1UL << MIN_ORDER;
+	     p = next_dirty(dirty, p + 1))
+		memset(pfn_to_page(pfn + p), 0, sizeof(struct page));
 }
 
 void gs_physmem_free_huge(unsigned long pfn, unsigned int order)

@@ -329,6 +329,95 @@ START_TEST(hvo_resident_every_word_checked)
 END_TEST
 
 /*
+ * A split's restore of kept pages (pool13, session 12): the pattern filled
+ * from registers alike with both widths; every word still verified (a
+ * write to one is the restore's WARN, with both scans), but
+ * the pages are not zeroed, since the split writes every struct page in
+ * full next: they hold the pattern until it does, and the split leaves
+ * each struct page exactly as it leaves it over zeroed pages (the default
+ * host mode's restore).
+ */
+static void split_restored(bool resident_mode, int generic, struct page *out,
+			   unsigned long *pattern_words)
+{
+	struct folio *f;
+	unsigned long warns;
+
+	gs_hvo_set_resident(resident_mode);
+	gs_hvo_test_scan_generic(generic);
+	f = new_huge(9);
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	if (resident_mode) {
+		/* The fill (either width): every kept struct page alike, compound_info zero. */
+		for (unsigned long k = 64; k < 512; k++) {
+			const unsigned long *w =
+				(const unsigned long *)pfn_to_page(folio_pfn(f) + k);
+			const unsigned long *w0 =
+				(const unsigned long *)pfn_to_page(folio_pfn(f) + 64);
+
+			for (unsigned int i = 0; i < sizeof(struct page) / sizeof(long); i++)
+				gs_assert(read_freed(&w[i]) == read_freed(&w0[i]) &&
+						  (&w[i] == &pfn_to_page(folio_pfn(f) + k)
+									   ->compound_info
+							   ? !read_freed(&w[i])
+							   : read_freed(&w[i]) != 0),
+					  "generic %d tail %lu word %u", generic, k, i);
+		}
+		ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+		/* A write to the last word of the last kept page: still the restore's WARN. */
+		unsigned long *last = (unsigned long *)pfn_to_page(folio_pfn(f) + 512) - 1;
+		unsigned long old = read_freed(last);
+
+		write_freed(last, old ^ 1);
+		gs_warn_set_mode(GS_WARN_QUIET);
+		warns = gs_warn_count();
+		ck_assert_int_eq(hugetlb_vmemmap_restore_for_split(f), 0);
+		ck_assert_uint_eq(gs_warn_count(), warns + 1);
+		gs_warn_set_mode(GS_WARN_PRINT);
+		/* Verified and handed to the split as they are: not zeroed first. */
+		*pattern_words = 0;
+		for (unsigned long k = 64; k < 512; k++)
+			*pattern_words += pfn_to_page(folio_pfn(f) + k)->flags != 0;
+		/* The other kept pages, not written: a restore without a WARN. */
+		hugetlb_vmemmap_cancel_restore(f);
+		warns = gs_warn_count();
+		ck_assert_int_eq(hugetlb_vmemmap_restore_for_split(f), 0);
+		ck_assert_uint_eq(gs_warn_count(), warns);
+	} else {
+		ck_assert_int_eq(hugetlb_vmemmap_restore_for_split(f), 0);
+	}
+	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+	__split_folio_to_order(f, 0);
+	for (unsigned long k = 0; k < 512; k++) {
+		out[k] = *pfn_to_page(folio_pfn(f) + k);
+		/* Each piece's list head points at itself: the same relative to its page. */
+		gs_assert(out[k].lru.next == &pfn_to_page(folio_pfn(f) + k)->lru, "piece %lu", k);
+		out[k].lru.next = out[k].lru.prev = NULL;
+	}
+	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+	free_range(folio_pfn(f), 9);
+	gs_hvo_test_scan_generic(false);
+	gs_hvo_set_resident(false);
+}
+
+START_TEST(hvo_resident_split_restore_not_zeroed)
+{
+	static struct page want[512], got[512];
+	unsigned long pattern_words = 0;
+
+	split_restored(false, 0, want, &pattern_words);
+	for (int generic = 0; generic < 2; generic++) {
+		split_restored(true, generic, got, &pattern_words);
+		ck_assert_uint_eq(pattern_words, 448);
+		for (unsigned long k = 0; k < 512; k++)
+			gs_assert(!memcmp(&want[k], &got[k], sizeof(want[k])),
+				  "generic %d piece %lu", generic, k);
+	}
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/*
  * The checker verifies a bounded number of kept pages per check, in turn:
  * with more kept than that, a write is still reported within a few checks,
  * and every time the page is taken again.
@@ -819,6 +908,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, hvo_resident_mode_switches);
 	tcase_add_test(tc, hvo_resident_checks_in_turn);
 	tcase_add_test(tc, hvo_resident_every_word_checked);
+	tcase_add_test(tc, hvo_resident_split_restore_not_zeroed);
 	suite_add_tcase(s, tc);
 	return s;
 }

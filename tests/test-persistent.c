@@ -370,6 +370,60 @@ START_TEST(test_kept_data_reads_zero)
 END_TEST
 
 /*
+ * A chunk whose pages handed out span three words of its bitmap (pool13,
+ * session 12: the release finds them a word at a time): every one's data
+ * and struct page is zero again after the release, and its next owner
+ * reads zero.
+ */
+START_TEST(test_kept_data_every_page_handed_out)
+{
+	enum { NR = 130 };
+	static struct folio *folio[NR];
+	bool old = gs_physmem_keep_vmemmap(true);
+	unsigned long pfn;
+
+	ck_assert_uint_eq(gs_page_alloc_nr_used(), 0);
+	ck_assert_int_eq(gs_physmem_reset_layout(), 0);
+	for (int k = 0; k < NR; k++) {
+		uint8_t *data;
+
+		folio[k] = gs_folio_alloc_order0(GFP_KERNEL);
+		ck_assert_ptr_nonnull(folio[k]);
+		data = folio_address(folio[k]);
+		ck_assert_ptr_nonnull(data);
+		data[0] = data[PAGE_SIZE - 1] = 0xab;
+	}
+	pfn = folio_pfn(folio[0]);
+	for (int k = 0; k < NR; k++) {
+		ck_assert_uint_eq(folio_pfn(folio[k]), pfn + (unsigned long)k);
+		folio_put(folio[k]); /* the last one frees the chunk */
+	}
+	ck_assert(!pfn_valid(pfn));
+	/* Page 0's struct page heads the freed range (physmem's free list): not the others. */
+	for (int k = 1; k < NR; k++) {
+		static const struct page zero;
+
+		ck_assert_msg(!memcmp(pfn_to_page(pfn + (unsigned long)k), &zero, sizeof(zero)),
+			      "struct page %d", k);
+	}
+	ck_assert_int_eq(gs_physmem_reset_layout(), 0);
+	for (int k = 0; k < NR; k++) {
+		const uint8_t *data;
+
+		folio[k] = gs_folio_alloc_order0(GFP_KERNEL);
+		ck_assert_uint_eq(folio_pfn(folio[k]), pfn + (unsigned long)k);
+		data = folio_address(folio[k]);
+		for (size_t i = 0; i < PAGE_SIZE; i++)
+			ck_assert_msg(!data[i], "page %d byte %zu reads 0x%x", k, i, data[i]);
+	}
+	for (int k = 0; k < NR; k++)
+		folio_put(folio[k]);
+	gs_physmem_keep_vmemmap(false);
+	gs_physmem_keep_vmemmap(old);
+}
+END_TEST
+
+/*
  * The same through the engine, as a fresh process sees it: a page whose
  * first use does not zero it (the planted skip-zero bug) reads the zeros of
  * memory never used, not the bytes an earlier input wrote to its pfn.
@@ -409,6 +463,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_same_as_fresh_2m);
 	tcase_add_test(tc, test_still_checked);
 	tcase_add_test(tc, test_kept_data_reads_zero);
+	tcase_add_test(tc, test_kept_data_every_page_handed_out);
 	tcase_add_test(tc, test_no_stale_bytes);
 	suite_add_tcase(s, tc);
 	return s;

@@ -71,11 +71,11 @@ GS_API bool gs_hvo_enabled(void);
 GS_API bool gs_hvo_set_resident(bool on);
 
 /**
- * gs_hvo_test_scan_generic() - verify kept pages with the portable scan. TEST-ONLY.
+ * gs_hvo_test_scan_generic() - verify and fill kept pages with the portable scan. TEST-ONLY.
  * @on: true: 16-byte vectors on every host; false: the host's widest (AVX2)
  *
- * The resident mode's verification picks the widest vectors the host has;
- * tests run both scans over the same writes.
+ * The resident mode's verification and pattern fill pick the widest
+ * vectors the host has; tests run both over the same writes.
  *
  * Context: any.
  * Return: the previous setting.
