@@ -769,6 +769,58 @@ void gs_fuzz_header_set(uint8_t *data, int backing, int ordering)
 /* The last program gs_fuzz_build_ops() made: what a crash dump prints. */
 static struct fz_lines built;
 
+/* The keys the lines set. */
+enum fz_key {
+	FK_VM,
+	FK_SIZE,
+	FK_FLAGS,
+	FK_PAGE,
+	FK_OFF,
+	FK_LEN,
+	FK_TO,
+	FK_BYTE,
+	FK_BUG,
+	FK_NR,
+	FK_TYPE,
+	FK_CONVERSION,
+	FK_SLOT,
+	FK_GPA,
+	FK_GMEM,
+	FK_PRIVATE,
+	FK_SITE,
+	FK_NTH,
+	FK_PERSISTENT,
+	FK_NR_KEYS,
+};
+
+static const char *const fz_key_names[FK_NR_KEYS] = {
+	[FK_VM] = "vm",
+	[FK_SIZE] = "size",
+	[FK_FLAGS] = "flags",
+	[FK_PAGE] = "page",
+	[FK_OFF] = "off",
+	[FK_LEN] = "len",
+	[FK_TO] = "to",
+	[FK_BYTE] = "byte",
+	[FK_BUG] = "bug",
+	[FK_NR] = "nr",
+	[FK_TYPE] = "type",
+	[FK_CONVERSION] = "conversion",
+	[FK_SLOT] = "slot",
+	[FK_GPA] = "gpa",
+	[FK_GMEM] = "gmem",
+	[FK_PRIVATE] = "private",
+	[FK_SITE] = "site",
+	[FK_NTH] = "nth",
+	[FK_PERSISTENT] = "persistent",
+};
+
+/*
+ * Key @k's index in the verb of each kind of line (-1: the verb has none),
+ * resolved with the verb (line_verb()) instead of a lookup per key set.
+ */
+static int8_t key_at[L_NR][FK_NR_KEYS];
+
 /* @name's value in an enum or flags key's list, as the parser finds it; false if none. */
 static bool name_value(const struct gs_key *k, const char *name, uint64_t *out)
 {
@@ -866,10 +918,8 @@ static bool put_word(const struct gs_key *k, struct gs_arg *a, uint64_t v, const
  * caller's string, whose memory may later hold another word). In line, a
  * number (most keys an input sets) without a call.
  */
-static inline bool put_arg(struct gs_op *op, const char *key, uint64_t v, const char *text,
-			   bool literal)
+static inline bool put_arg(struct gs_op *op, int ki, uint64_t v, const char *text, bool literal)
 {
-	int ki = gs_verb_key_index_fast(op->verb, key);
 	const struct gs_key *k;
 	struct gs_arg *a;
 
@@ -886,10 +936,8 @@ static inline bool put_arg(struct gs_op *op, const char *key, uint64_t v, const 
 	return put_word(k, a, v, text, literal);
 }
 
-static bool set_arg(struct gs_op *op, const char *key, uint64_t v, const char *text)
-{
-	return put_arg(op, key, v, text, true);
-}
+/* Key @key of line @l's verb. */
+#define set_arg(op, l, key, v, text) put_arg(op, key_at[(l)->verb][key], v, text, true)
 
 static bool set_target(struct gs_op *op, const char *target)
 {
@@ -921,29 +969,29 @@ static bool build_file_op(struct gs_op *op, const struct fz_line *l)
 
 	switch (l->verb) {
 	case L_GMEM:
-		ok &= set_arg(op, "vm", 0, "vm0") && set_arg(op, "size", l->a, NULL) &&
-		      set_arg(op, "flags", 0, flag_text[(l->x >> 2) != GS_FUZZ_4K][l->x & 3]);
+		ok &= set_arg(op, l, FK_VM, 0, "vm0") && set_arg(op, l, FK_SIZE, l->a, NULL) &&
+		      set_arg(op, l, FK_FLAGS, 0, flag_text[(l->x >> 2) != GS_FUZZ_4K][l->x & 3]);
 		if ((l->x >> 2) != GS_FUZZ_4K)
-			ok &= set_arg(op, "page", l->x >> 2 == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30,
-				      NULL);
+			ok &= set_arg(op, l, FK_PAGE,
+				      l->x >> 2 == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30, NULL);
 		return ok;
 	case L_FALLOC:
 	case L_PUNCH:
 	case L_CONVERT:
 	case L_READ:
 	case L_WRITE:
-		ok &= set_arg(op, "off", l->a, NULL) && set_arg(op, "len", l->b, NULL);
+		ok &= set_arg(op, l, FK_OFF, l->a, NULL) && set_arg(op, l, FK_LEN, l->b, NULL);
 		if (l->verb == L_CONVERT)
-			ok &= set_arg(op, "to", 0, l->x ? "shared" : "private");
+			ok &= set_arg(op, l, FK_TO, 0, l->x ? "shared" : "private");
 		if (l->verb == L_WRITE)
-			ok &= set_arg(op, "byte", l->x, NULL);
+			ok &= set_arg(op, l, FK_BYTE, l->x, NULL);
 		return ok;
 	case L_FAULT:
 	case L_PIN:
 	case L_UNPIN:
 	case L_POISON:
 	case L_GETPFN:
-		return ok && set_arg(op, "off", l->a, NULL);
+		return ok && set_arg(op, l, FK_OFF, l->a, NULL);
 	default:
 		return ok;
 	}
@@ -955,30 +1003,32 @@ static bool build_rest(struct gs_op *op, const struct fz_line *l)
 	case L_STRICT:
 		return set_target(op, "off");
 	case L_PLANT:
-		return put_arg(op, "bug", 0, l->s, false); /* the caller's name */
+		return put_arg(op, key_at[L_PLANT][FK_BUG], 0, l->s, false); /* the caller's name */
 	case L_POOL:
 		return set_target(op, "pool") &&
-		       set_arg(op, "size", l->x == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30, NULL) &&
-		       set_arg(op, "nr", l->a, NULL);
+		       set_arg(op, l, FK_SIZE, l->x == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30,
+			       NULL) &&
+		       set_arg(op, l, FK_NR, l->a, NULL);
 	case L_VM:
-		return set_target(op, "vm0") && set_arg(op, "type", 0, "sw_protected") &&
-		       set_arg(op, "conversion", 0, orderings[l->x]);
+		return set_target(op, "vm0") && set_arg(op, l, FK_TYPE, 0, "sw_protected") &&
+		       set_arg(op, l, FK_CONVERSION, 0, orderings[l->x]);
 	case L_SLOT:
-		return set_target(op, "vm0") && set_arg(op, "slot", 0, NULL) &&
-		       set_arg(op, "gpa", l->a, NULL) && set_arg(op, "size", l->b, NULL) &&
-		       set_arg(op, "gmem", 0, file_names[l->file]) &&
-		       (!l->c || set_arg(op, "off", l->c, NULL));
+		return set_target(op, "vm0") && set_arg(op, l, FK_SLOT, 0, NULL) &&
+		       set_arg(op, l, FK_GPA, l->a, NULL) && set_arg(op, l, FK_SIZE, l->b, NULL) &&
+		       set_arg(op, l, FK_GMEM, 0, file_names[l->file]) &&
+		       (!l->c || set_arg(op, l, FK_OFF, l->c, NULL));
 	case L_SLOT_DEL:
-		return set_target(op, "vm0") && set_arg(op, "slot", 0, NULL) &&
-		       set_arg(op, "size", 0, NULL);
+		return set_target(op, "vm0") && set_arg(op, l, FK_SLOT, 0, NULL) &&
+		       set_arg(op, l, FK_SIZE, 0, NULL);
 	case L_GFAULT:
-		return set_target(op, "vm0") && set_arg(op, "gpa", l->a, NULL) &&
-		       (!l->x || set_arg(op, "private", l->x == 1, l->x == 1 ? "1" : "0"));
+		return set_target(op, "vm0") && set_arg(op, l, FK_GPA, l->a, NULL) &&
+		       (!l->x || set_arg(op, l, FK_PRIVATE, l->x == 1, l->x == 1 ? "1" : "0"));
 	case L_INJECT:
-		return (!l->s || set_arg(op, "site", 0, l->s)) && set_arg(op, "nth", l->a, NULL) &&
-		       (!l->x || set_arg(op, "persistent", 1, "persistent"));
+		return (!l->s || set_arg(op, l, FK_SITE, 0, l->s)) &&
+		       set_arg(op, l, FK_NTH, l->a, NULL) &&
+		       (!l->x || set_arg(op, l, FK_PERSISTENT, 1, "persistent"));
 	case L_INJECT_OFF:
-		return set_arg(op, "off", 1, "off");
+		return set_arg(op, l, FK_OFF, 1, "off");
 	case L_DEFERRED:
 		return true;
 	case L_CHECK:
@@ -1001,10 +1051,18 @@ static const struct gs_verb *line_verb(enum fz_verb v, unsigned int *nkeys, uint
 	static uint32_t req[L_NR];
 
 	G_STATIC_ASSERT(GS_MAX_KEYS <= 32);
-	if (!verbs[v] && (verbs[v] = gs_verb_lookup(verb_names[v])))
+	if (!verbs[v] && (verbs[v] = gs_verb_lookup(verb_names[v]))) {
 		for (; verbs[v]->keys && verbs[v]->keys[nk[v]].name; nk[v]++)
 			if (verbs[v]->keys[nk[v]].required)
 				req[v] |= 1u << nk[v];
+		/* By text, once a process (the remembered pairs are left to the lines' readers). */
+		for (unsigned int k = 0; k < FK_NR_KEYS; k++) {
+			key_at[v][k] = -1;
+			for (unsigned int i = 0; i < nk[v]; i++)
+				if (!strcmp(verbs[v]->keys[i].name, fz_key_names[k]))
+					key_at[v][k] = (int8_t)i;
+		}
+	}
 	*nkeys = nk[v];
 	*required = req[v];
 	return verbs[v];
