@@ -853,6 +853,39 @@ START_TEST(test_decode_bounds)
 }
 END_TEST
 
+/*
+ * The format is stable: the programs of a fixed set of inputs (every backing,
+ * up to 200 operations, with check_every and max_ops) are the text the
+ * decoder of session 11 made of them, byte for byte (their SHA-256). Saved
+ * findings and corpora are bytes: a decoder that reads them differently (a
+ * modulo or a file picked otherwise) replays none of them.
+ */
+START_TEST(test_decode_stable)
+{
+	static uint8_t buf[GS_FUZZ_HEADER + 200 * GS_FUZZ_OP_SIZE];
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	struct gs_rng rng;
+
+	gs_rng_seed(&rng, 20261207);
+	for (unsigned int i = 0; i < 3000; i++) {
+		struct gs_fuzz_decode_opts d = {.max_ops = 200};
+		size_t len = random_input(&rng, buf, sizeof(buf));
+		char *text;
+
+		if (i % 4 == 1)
+			d.check_every = 1 + i % 7;
+		if (i % 4 == 2)
+			d.max_ops = 1 + i % 80;
+		text = gs_fuzz_decode(buf, len, &d);
+		g_checksum_update(sum, (const guchar *)text, (gssize)strlen(text));
+		free(text);
+	}
+	ck_assert_str_eq(g_checksum_get_string(sum),
+			 "72b5767ed953f193a3101364d824910be19d058a9ca3e48beebc80ec3b4d08f2");
+	g_checksum_free(sum);
+}
+END_TEST
+
 /* A pin whose page is private fails; its unpin is an answer (ENXIO), not a broken line. */
 START_TEST(test_strict_off)
 {
@@ -1009,6 +1042,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_write_built);
 	tcase_add_test(tc, test_long_programs);
 	tcase_add_test(tc, test_decode_bounds);
+	tcase_add_test(tc, test_decode_stable);
 	tcase_add_test(tc, test_strict_off);
 	tcase_add_test(tc, test_campaign_deterministic);
 	tcase_add_test(tc, test_campaign_crash_saved);

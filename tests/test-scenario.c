@@ -1173,6 +1173,11 @@ START_TEST(parse_errors)
 		{"inject probability=101", "t.gms:1: probability is at most 100%"},
 		{"inject probability=5 ppm=5", "t.gms:1: give probability= or ppm=, not both"},
 		{"inject off nth=1", "t.gms:1: inject off takes no other key"},
+		{"inject off site=page_alloc", "t.gms:1: inject off takes no other key"},
+		{"inject every ppm=5", "t.gms:1: inject needs exactly one of"},
+		{"inject ppm=5 persistent", "t.gms:1: persistent goes with nth="},
+		{"inject ppm=1000001", "t.gms:1: probability is at most 100%"},
+		{"inject site=no.such nth=0", "t.gms:1: unknown fault-injection site 'no.such'"},
 		{"inject nth=1 gfp=sometimes", "t.gms:1: gfp: expected one of any, nowait, wait"},
 	};
 
@@ -1479,6 +1484,47 @@ START_TEST(object_lookup_scan_and_hash)
 	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
 	run_free(&r);
 	g_string_free(g, TRUE);
+}
+END_TEST
+
+/*
+ * A lookup answers by name and type together: the object for its own type
+ * or for none, nothing for another type or for a name not there, with few
+ * objects (gs_scenario.few) and with many (the hash table), and after one
+ * is taken away.
+ */
+START_TEST(object_lookup_by_type)
+{
+	static const struct gs_obj_type ta = {.name = "ta"}, tb = {.name = "tb"};
+	static int objs[40];
+	struct gs_scenario *s = gs_scenario_new(NULL);
+	char name[16];
+
+	for (unsigned int n = 0; n < G_N_ELEMENTS(objs); n++) {
+		snprintf(name, sizeof(name), "x%u", n);
+		ck_assert_int_eq(gs_scenario_obj_add(s, name, n % 2 ? &tb : &ta, &objs[n]), 0);
+		for (unsigned int k = 0; k <= n; k++) {
+			const struct gs_obj_type *own = k % 2 ? &tb : &ta,
+						 *other = k % 2 ? &ta : &tb;
+
+			snprintf(name, sizeof(name), "x%u", k);
+			ck_assert_ptr_eq(gs_scenario_obj_get(s, name, own), &objs[k]);
+			ck_assert_ptr_eq(gs_scenario_obj_get(s, name, NULL), &objs[k]);
+			ck_assert_ptr_null(gs_scenario_obj_get(s, name, other));
+		}
+		snprintf(name, sizeof(name), "x%u", n + 1);
+		ck_assert_ptr_null(gs_scenario_obj_get(s, name, NULL));
+		ck_assert_ptr_null(gs_scenario_obj_get(s, "", NULL));
+		ck_assert_ptr_null(gs_scenario_obj_get(s, NULL, NULL));
+	}
+	for (unsigned int n = G_N_ELEMENTS(objs); n-- > 1;) {
+		snprintf(name, sizeof(name), "x%u", n);
+		ck_assert_int_eq(gs_scenario_obj_del(s, name), 0);
+		ck_assert_ptr_null(gs_scenario_obj_get(s, name, NULL));
+		ck_assert_ptr_eq(gs_scenario_obj_get(s, "x0", &ta), &objs[0]);
+		ck_assert_ptr_null(gs_scenario_obj_get(s, "x0", &tb));
+	}
+	gs_scenario_free(s);
 }
 END_TEST
 
@@ -1840,6 +1886,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, inject_never_fired_note);
 	tcase_add_test(runner, objects_and_teardown_order);
 	tcase_add_test(runner, object_lookup_scan_and_hash);
+	tcase_add_test(runner, object_lookup_by_type);
 	tcase_add_test(runner, last_result_is_the_line_s);
 	tcase_add_test(runner, check_reports_violations);
 	tcase_add_test(runner, registered_checker);

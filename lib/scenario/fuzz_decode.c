@@ -106,6 +106,7 @@ static const char *const sites[] = {
 struct fz_file {
 	bool open;
 	bool mapped;
+	uint8_t units; /* @size in the files' pages: 1..max_units */
 	uint64_t size;
 	unsigned int npins;
 	uint64_t pins[MAX_PINS];
@@ -135,13 +136,16 @@ struct fz {
 	struct fz_lines *lines;
 	enum gs_fuzz_backing backing;
 	uint64_t unit;	    /* the files' page size */
-	uint64_t max_units; /* a file's size is 1..max_units pages of @unit */
+	unsigned int shift; /* log2(@unit) */
+	uint64_t max_units; /* a file's size is 1..max_units pages of @unit (a power of 2) */
 	bool init_shared;   /* 4 KiB files only */
 	bool mmap;	    /* files are made with GUEST_MEMFD_FLAG_MMAP and mapped */
 	unsigned int place; /* memslot placement of the header (0: none at first) */
 	struct fz_file files[MAX_FILES];
 	unsigned int nfiles; /* made so far: f0 .. f<nfiles-1> */
-	int slot_file;	     /* the file slot 0 binds, -1: no slot */
+	unsigned int nopen;  /* open files, their numbers in @open in increasing order */
+	uint8_t open[MAX_FILES];
+	int slot_file; /* the file slot 0 binds, -1: no slot */
 	uint64_t slot_gpa, slot_off, slot_size;
 	bool inject;		    /* a rule waits for the next operation that makes a line */
 	struct fz_line inject_line; /* that rule */
@@ -150,6 +154,30 @@ struct fz {
 static uint8_t at(const uint8_t *d, size_t len, size_t i)
 {
 	return i < len ? d[i] : 0;
+}
+
+/*
+ * @a % @n for a byte @a and 1 <= @n <= 64 (open files, a file's pages, its
+ * pins), by a multiply: floor(a * ceil(2^16 / n) / 2^16) is floor(a / n)
+ * while a * (n - 1) < 2^16. The decoder's divisions by a count it keeps
+ * were most of its time on random bytes.
+ */
+static inline unsigned int byte_mod(unsigned int a, unsigned int n)
+{
+	static const uint32_t inv[65] = {
+#define INV(n) [n] = (65536 + (n)-1) / (n)
+		INV(1),	 INV(2),  INV(3),  INV(4),  INV(5),  INV(6),  INV(7),  INV(8),
+		INV(9),	 INV(10), INV(11), INV(12), INV(13), INV(14), INV(15), INV(16),
+		INV(17), INV(18), INV(19), INV(20), INV(21), INV(22), INV(23), INV(24),
+		INV(25), INV(26), INV(27), INV(28), INV(29), INV(30), INV(31), INV(32),
+		INV(33), INV(34), INV(35), INV(36), INV(37), INV(38), INV(39), INV(40),
+		INV(41), INV(42), INV(43), INV(44), INV(45), INV(46), INV(47), INV(48),
+		INV(49), INV(50), INV(51), INV(52), INV(53), INV(54), INV(55), INV(56),
+		INV(57), INV(58), INV(59), INV(60), INV(61), INV(62), INV(63), INV(64),
+#undef INV
+	};
+
+	return a - ((a * inv[n]) >> 16) * n;
 }
 
 static void emit(struct fz *z, enum fz_verb v, int file, uint8_t x, uint64_t a, uint64_t b,
@@ -161,7 +189,7 @@ static void emit(struct fz *z, enum fz_verb v, int file, uint8_t x, uint64_t a, 
 
 static uint64_t file_size(const struct fz *z, uint8_t b)
 {
-	return (1 + b % z->max_units) * z->unit;
+	return (1 + (b & (z->max_units - 1))) << z->shift;
 }
 
 /* A new file fN of @size, mapped when the files are mmap-able. */
@@ -170,7 +198,11 @@ static void make_file(struct fz *z, uint64_t size)
 	unsigned int i = z->nfiles++;
 	struct fz_file *f = &z->files[i];
 
-	*f = (struct fz_file){.open = true, .mapped = z->mmap, .size = size};
+	*f = (struct fz_file){.open = true,
+			      .mapped = z->mmap,
+			      .units = (uint8_t)(size >> z->shift),
+			      .size = size};
+	z->open[z->nopen++] = (uint8_t)i; /* the highest number so far: the order holds */
 	emit(z, L_GMEM, (int)i, (uint8_t)(z->mmap | z->init_shared << 1 | z->backing << 2), size, 0,
 	     0);
 	if (z->mmap)
@@ -179,25 +211,15 @@ static void make_file(struct fz *z, uint64_t size)
 
 static unsigned int live_files(const struct fz *z)
 {
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < z->nfiles; i++)
-		n += z->files[i].open;
-	return n;
+	return z->nopen;
 }
 
 /* The @b-th open file (modulo their number), or -1 when none is open. */
 static int pick_file(const struct fz *z, uint8_t b)
 {
-	unsigned int n = live_files(z), want;
-
-	if (!n)
+	if (!z->nopen)
 		return -1;
-	want = b % n;
-	for (unsigned int i = 0; i < z->nfiles; i++)
-		if (z->files[i].open && !want--)
-			return (int)i;
-	return -1;
+	return z->open[byte_mod(b, z->nopen)];
 }
 
 /*
@@ -222,9 +244,8 @@ static void header(struct fz *z, const uint8_t *d, size_t len, const char *const
 	uint64_t size;
 
 	z->backing = at(d, len, 0) % GS_FUZZ_NR_BACKINGS;
-	z->unit = z->backing == GS_FUZZ_4K   ? PAGE
-		  : z->backing == GS_FUZZ_2M ? 2ULL << 20
-					     : 1ULL << 30;
+	z->shift = z->backing == GS_FUZZ_4K ? 12 : z->backing == GS_FUZZ_2M ? 21 : 30;
+	z->unit = 1ULL << z->shift;
 	z->max_units = z->backing == GS_FUZZ_4K ? 64 : z->backing == GS_FUZZ_2M ? 4 : 2;
 	size = file_size(z, at(d, len, 2));
 	z->init_shared = z->backing == GS_FUZZ_4K && (at(d, len, 3) & 1);
@@ -237,7 +258,7 @@ static void header(struct fz *z, const uint8_t *d, size_t len, const char *const
 		z->lines->v[z->lines->len - 1].s = plant[i];
 	}
 	if (z->backing != GS_FUZZ_4K) {
-		uint64_t pages = size / z->unit;
+		uint64_t pages = size >> z->shift;
 		/* Enough for every file that can be open at once, or one page short (ENOSPC). */
 		uint64_t nr = at(d, len, 5) % 8 ? z->max_units * MAX_LIVE : pages - 1;
 
@@ -252,10 +273,10 @@ static void header(struct fz *z, const uint8_t *d, size_t len, const char *const
 /* A page of file @f: a unit by @p0, a 4 KiB page inside it by @p1 (low half from its start, high from its end). */
 static uint64_t position(const struct fz *z, const struct fz_file *f, uint8_t p0, uint8_t p1)
 {
-	uint64_t per = z->unit / PAGE;
-	uint64_t sub = per == 1 ? 0 : p1 < 128 ? p1 % per : per - 1 - (p1 - 128) % per;
+	uint64_t per = z->unit / PAGE; /* a power of 2: its modulo is a mask */
+	uint64_t sub = p1 < 128 ? p1 & (per - 1) : (per - 1) - ((p1 - 128u) & (per - 1));
 
-	return (p0 % (f->size / z->unit)) * z->unit + sub * PAGE;
+	return ((uint64_t)byte_mod(p0, f->units) << z->shift) + sub * PAGE;
 }
 
 /* An offset for a one-page operation: in the file, one time in 16 past its end. */
@@ -263,22 +284,22 @@ static uint64_t point(const struct fz *z, const struct fz_file *f, const uint8_t
 {
 	uint64_t off = position(z, f, o[2], o[3]);
 
-	return o[5] % 16 == 15 ? f->size + off % z->unit : off;
+	return o[5] % 16 == 15 ? f->size + (off & (z->unit - 1)) : off;
 }
 
 /* A range for fallocate, punch and convert: mostly in the file, sometimes not (docs/FUZZING.md). */
 static void range(const struct fz *z, const struct fz_file *f, const uint8_t *o, uint64_t *off,
 		  uint64_t *len)
 {
-	uint64_t units = f->size / z->unit, idx = o[2] % units;
+	unsigned int units = f->units, idx = byte_mod(o[2], units);
 	uint8_t l = o[4];
 
 	switch ((o[5] >> 1) % 8) {
 	case 0:
 	case 1:
 	case 2: /* whole pages of the file's size, inside it */
-		*off = idx * z->unit;
-		*len = (1 + l % (units - idx)) * z->unit;
+		*off = (uint64_t)idx << z->shift;
+		*len = (uint64_t)(1 + byte_mod(l, units - idx)) << z->shift;
 		break;
 	case 3:
 	case 4: /* 4 KiB pages from any 4 KiB page: split huge pages, maybe past the end */
@@ -290,7 +311,7 @@ static void range(const struct fz *z, const struct fz_file *f, const uint8_t *o,
 		*len = (1 + (l & 3)) * PAGE + (uint64_t)((l >> 2) & 3) * 512;
 		break;
 	case 6: /* across the end of the file */
-		*off = idx * z->unit;
+		*off = (uint64_t)idx << z->shift;
 		*len = f->size - *off + z->unit;
 		break;
 	default: /* the whole file */
@@ -338,7 +359,7 @@ static void unpin(struct fz *z, int i, unsigned int k)
 static void op_unpin(struct fz *z, int i, const uint8_t *o)
 {
 	if (z->files[i].npins)
-		unpin(z, i, o[4] % z->files[i].npins);
+		unpin(z, i, byte_mod(o[4], z->files[i].npins));
 }
 
 /* A guest access through slot 0 at a page of the file it binds (below the slot's start: MMIO). */
@@ -397,6 +418,10 @@ static void op_close(struct fz *z, int i)
 		emit(z, L_MUNMAP, i, 0, 0, 0, 0);
 	emit(z, L_CLOSE, i, 0, 0, 0, 0);
 	f->open = f->mapped = false;
+	for (unsigned int j = 0, k = 0; j < z->nopen; j++)
+		if (z->open[j] != i)
+			z->open[k++] = z->open[j];
+	z->nopen--;
 	if (z->nfiles < MAX_FILES)
 		make_file(z, f->size);
 }
@@ -744,6 +769,58 @@ void gs_fuzz_header_set(uint8_t *data, int backing, int ordering)
 /* The last program gs_fuzz_build_ops() made: what a crash dump prints. */
 static struct fz_lines built;
 
+/* The keys the lines set. */
+enum fz_key {
+	FK_VM,
+	FK_SIZE,
+	FK_FLAGS,
+	FK_PAGE,
+	FK_OFF,
+	FK_LEN,
+	FK_TO,
+	FK_BYTE,
+	FK_BUG,
+	FK_NR,
+	FK_TYPE,
+	FK_CONVERSION,
+	FK_SLOT,
+	FK_GPA,
+	FK_GMEM,
+	FK_PRIVATE,
+	FK_SITE,
+	FK_NTH,
+	FK_PERSISTENT,
+	FK_NR_KEYS,
+};
+
+static const char *const fz_key_names[FK_NR_KEYS] = {
+	[FK_VM] = "vm",
+	[FK_SIZE] = "size",
+	[FK_FLAGS] = "flags",
+	[FK_PAGE] = "page",
+	[FK_OFF] = "off",
+	[FK_LEN] = "len",
+	[FK_TO] = "to",
+	[FK_BYTE] = "byte",
+	[FK_BUG] = "bug",
+	[FK_NR] = "nr",
+	[FK_TYPE] = "type",
+	[FK_CONVERSION] = "conversion",
+	[FK_SLOT] = "slot",
+	[FK_GPA] = "gpa",
+	[FK_GMEM] = "gmem",
+	[FK_PRIVATE] = "private",
+	[FK_SITE] = "site",
+	[FK_NTH] = "nth",
+	[FK_PERSISTENT] = "persistent",
+};
+
+/*
+ * Key @k's index in the verb of each kind of line (-1: the verb has none),
+ * resolved with the verb (line_verb()) instead of a lookup per key set.
+ */
+static int8_t key_at[L_NR][FK_NR_KEYS];
+
 /* @name's value in an enum or flags key's list, as the parser finds it; false if none. */
 static bool name_value(const struct gs_key *k, const char *name, uint64_t *out)
 {
@@ -841,10 +918,8 @@ static bool put_word(const struct gs_key *k, struct gs_arg *a, uint64_t v, const
  * caller's string, whose memory may later hold another word). In line, a
  * number (most keys an input sets) without a call.
  */
-static inline bool put_arg(struct gs_op *op, const char *key, uint64_t v, const char *text,
-			   bool literal)
+static inline bool put_arg(struct gs_op *op, int ki, uint64_t v, const char *text, bool literal)
 {
-	int ki = gs_verb_key_index_fast(op->verb, key);
 	const struct gs_key *k;
 	struct gs_arg *a;
 
@@ -861,10 +936,8 @@ static inline bool put_arg(struct gs_op *op, const char *key, uint64_t v, const 
 	return put_word(k, a, v, text, literal);
 }
 
-static bool set_arg(struct gs_op *op, const char *key, uint64_t v, const char *text)
-{
-	return put_arg(op, key, v, text, true);
-}
+/* Key @key of line @l's verb. */
+#define set_arg(op, l, key, v, text) put_arg(op, key_at[(l)->verb][key], v, text, true)
 
 static bool set_target(struct gs_op *op, const char *target)
 {
@@ -896,29 +969,29 @@ static bool build_file_op(struct gs_op *op, const struct fz_line *l)
 
 	switch (l->verb) {
 	case L_GMEM:
-		ok &= set_arg(op, "vm", 0, "vm0") && set_arg(op, "size", l->a, NULL) &&
-		      set_arg(op, "flags", 0, flag_text[(l->x >> 2) != GS_FUZZ_4K][l->x & 3]);
+		ok &= set_arg(op, l, FK_VM, 0, "vm0") && set_arg(op, l, FK_SIZE, l->a, NULL) &&
+		      set_arg(op, l, FK_FLAGS, 0, flag_text[(l->x >> 2) != GS_FUZZ_4K][l->x & 3]);
 		if ((l->x >> 2) != GS_FUZZ_4K)
-			ok &= set_arg(op, "page", l->x >> 2 == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30,
-				      NULL);
+			ok &= set_arg(op, l, FK_PAGE,
+				      l->x >> 2 == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30, NULL);
 		return ok;
 	case L_FALLOC:
 	case L_PUNCH:
 	case L_CONVERT:
 	case L_READ:
 	case L_WRITE:
-		ok &= set_arg(op, "off", l->a, NULL) && set_arg(op, "len", l->b, NULL);
+		ok &= set_arg(op, l, FK_OFF, l->a, NULL) && set_arg(op, l, FK_LEN, l->b, NULL);
 		if (l->verb == L_CONVERT)
-			ok &= set_arg(op, "to", 0, l->x ? "shared" : "private");
+			ok &= set_arg(op, l, FK_TO, 0, l->x ? "shared" : "private");
 		if (l->verb == L_WRITE)
-			ok &= set_arg(op, "byte", l->x, NULL);
+			ok &= set_arg(op, l, FK_BYTE, l->x, NULL);
 		return ok;
 	case L_FAULT:
 	case L_PIN:
 	case L_UNPIN:
 	case L_POISON:
 	case L_GETPFN:
-		return ok && set_arg(op, "off", l->a, NULL);
+		return ok && set_arg(op, l, FK_OFF, l->a, NULL);
 	default:
 		return ok;
 	}
@@ -930,30 +1003,32 @@ static bool build_rest(struct gs_op *op, const struct fz_line *l)
 	case L_STRICT:
 		return set_target(op, "off");
 	case L_PLANT:
-		return put_arg(op, "bug", 0, l->s, false); /* the caller's name */
+		return put_arg(op, key_at[L_PLANT][FK_BUG], 0, l->s, false); /* the caller's name */
 	case L_POOL:
 		return set_target(op, "pool") &&
-		       set_arg(op, "size", l->x == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30, NULL) &&
-		       set_arg(op, "nr", l->a, NULL);
+		       set_arg(op, l, FK_SIZE, l->x == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30,
+			       NULL) &&
+		       set_arg(op, l, FK_NR, l->a, NULL);
 	case L_VM:
-		return set_target(op, "vm0") && set_arg(op, "type", 0, "sw_protected") &&
-		       set_arg(op, "conversion", 0, orderings[l->x]);
+		return set_target(op, "vm0") && set_arg(op, l, FK_TYPE, 0, "sw_protected") &&
+		       set_arg(op, l, FK_CONVERSION, 0, orderings[l->x]);
 	case L_SLOT:
-		return set_target(op, "vm0") && set_arg(op, "slot", 0, NULL) &&
-		       set_arg(op, "gpa", l->a, NULL) && set_arg(op, "size", l->b, NULL) &&
-		       set_arg(op, "gmem", 0, file_names[l->file]) &&
-		       (!l->c || set_arg(op, "off", l->c, NULL));
+		return set_target(op, "vm0") && set_arg(op, l, FK_SLOT, 0, NULL) &&
+		       set_arg(op, l, FK_GPA, l->a, NULL) && set_arg(op, l, FK_SIZE, l->b, NULL) &&
+		       set_arg(op, l, FK_GMEM, 0, file_names[l->file]) &&
+		       (!l->c || set_arg(op, l, FK_OFF, l->c, NULL));
 	case L_SLOT_DEL:
-		return set_target(op, "vm0") && set_arg(op, "slot", 0, NULL) &&
-		       set_arg(op, "size", 0, NULL);
+		return set_target(op, "vm0") && set_arg(op, l, FK_SLOT, 0, NULL) &&
+		       set_arg(op, l, FK_SIZE, 0, NULL);
 	case L_GFAULT:
-		return set_target(op, "vm0") && set_arg(op, "gpa", l->a, NULL) &&
-		       (!l->x || set_arg(op, "private", l->x == 1, l->x == 1 ? "1" : "0"));
+		return set_target(op, "vm0") && set_arg(op, l, FK_GPA, l->a, NULL) &&
+		       (!l->x || set_arg(op, l, FK_PRIVATE, l->x == 1, l->x == 1 ? "1" : "0"));
 	case L_INJECT:
-		return (!l->s || set_arg(op, "site", 0, l->s)) && set_arg(op, "nth", l->a, NULL) &&
-		       (!l->x || set_arg(op, "persistent", 1, "persistent"));
+		return (!l->s || set_arg(op, l, FK_SITE, 0, l->s)) &&
+		       set_arg(op, l, FK_NTH, l->a, NULL) &&
+		       (!l->x || set_arg(op, l, FK_PERSISTENT, 1, "persistent"));
 	case L_INJECT_OFF:
-		return set_arg(op, "off", 1, "off");
+		return set_arg(op, l, FK_OFF, 1, "off");
 	case L_DEFERRED:
 		return true;
 	case L_CHECK:
@@ -976,10 +1051,18 @@ static const struct gs_verb *line_verb(enum fz_verb v, unsigned int *nkeys, uint
 	static uint32_t req[L_NR];
 
 	G_STATIC_ASSERT(GS_MAX_KEYS <= 32);
-	if (!verbs[v] && (verbs[v] = gs_verb_lookup(verb_names[v])))
+	if (!verbs[v] && (verbs[v] = gs_verb_lookup(verb_names[v]))) {
 		for (; verbs[v]->keys && verbs[v]->keys[nk[v]].name; nk[v]++)
 			if (verbs[v]->keys[nk[v]].required)
 				req[v] |= 1u << nk[v];
+		/* By text, once a process (the remembered pairs are left to the lines' readers). */
+		for (unsigned int k = 0; k < FK_NR_KEYS; k++) {
+			key_at[v][k] = -1;
+			for (unsigned int i = 0; i < nk[v]; i++)
+				if (!strcmp(verbs[v]->keys[i].name, fz_key_names[k]))
+					key_at[v][k] = (int8_t)i;
+		}
+	}
 	*nkeys = nk[v];
 	*required = req[v];
 	return verbs[v];

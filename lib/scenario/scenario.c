@@ -282,6 +282,8 @@ static void few_add(struct gs_scenario *s, struct gs_obj *o)
 
 	s->few[s->nr_few].key = name_key(o->name, &more);
 	s->few[s->nr_few].obj = o;
+	s->few[s->nr_few].type = o->type;
+	s->few[s->nr_few].ptr = o->obj;
 	slot = &s->few_slot[few_hash(s->few[s->nr_few].key)];
 	s->nr_few++;
 	if (!*slot)
@@ -332,23 +334,8 @@ int gs_scenario_obj_add(struct gs_scenario *s, const char *name, const struct gs
  */
 static struct gs_obj *obj_find(struct gs_scenario *s, const char *name)
 {
-	struct gs_obj *o;
+	struct gs_obj *o = s->last_obj;
 
-	if (s->few_used) {
-		bool more;
-		uint64_t k = name_key(name, &more);
-		unsigned int j = s->few_slot[few_hash(k)];
-
-		/* Found without a loop unless two names want one slot (or @name is none). */
-		if (j && s->few[j - 1].key == k &&
-		    (!more || name_eq(s->few[j - 1].obj->name, name)))
-			return s->few[j - 1].obj;
-		for (unsigned int i = 0; i < s->nr_few; i++)
-			if (s->few[i].key == k && (!more || name_eq(s->few[i].obj->name, name)))
-				return s->few[i].obj;
-		return NULL;
-	}
-	o = s->last_obj;
 	/* A line looks its target up several times (the verb, the oracle, checks): no hash each. */
 	if (!o || !name_eq(o->name, name)) {
 		o = g_hash_table_lookup(s->objs, name);
@@ -364,6 +351,32 @@ void *gs_scenario_obj_get(struct gs_scenario *s, const char *name, const struct 
 
 	if (!name)
 		return NULL;
+	if (s->few_used) {
+		bool more;
+		uint64_t k = name_key(name, &more);
+		unsigned int j = s->few_slot[few_hash(k)];
+		const typeof(s->few[0]) *e;
+
+		/*
+		 * An empty slot: no object's key hashes there (few_add() fills
+		 * every slot a key wants that is empty). Otherwise found without
+		 * a loop unless two names want one slot, and answered from @few
+		 * alone: the object's record is not read for a name under 8 bytes.
+		 */
+		if (!j)
+			return NULL;
+		e = &s->few[j - 1];
+		if (e->key != k || (more && !name_eq(e->obj->name, name))) {
+			for (unsigned int i = 0;; i++) {
+				if (i == s->nr_few)
+					return NULL;
+				e = &s->few[i];
+				if (e->key == k && (!more || name_eq(e->obj->name, name)))
+					break;
+			}
+		}
+		return !type || e->type == type ? e->ptr : NULL;
+	}
 	o = obj_find(s, name);
 	if (!o)
 		return NULL;

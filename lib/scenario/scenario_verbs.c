@@ -112,9 +112,13 @@ static const struct gs_key inject_keys[] = {
 
 static int inject_validate(const struct gs_op *op, char *err, size_t len)
 {
-	int modes = gs_op_has(op, "nth") + gs_op_has(op, "every") +
-		    (gs_op_has(op, "probability") || gs_op_has(op, "ppm"));
-	const char *site = gs_op_str(op, "site", NULL);
+	/* Each key read once (a fuzz input builds ten `inject` lines). */
+	const struct gs_arg *nth = gs_op_arg_fast(op, "nth");
+	const struct gs_arg *prob = gs_op_arg_fast(op, "probability");
+	const struct gs_arg *ppm = gs_op_arg_fast(op, "ppm");
+	const struct gs_arg *site_arg = gs_op_arg_fast(op, "site");
+	int modes = (nth != NULL) + gs_op_has(op, "every") + (prob || ppm);
+	const char *site = site_arg ? site_arg->str : NULL;
 
 	if (gs_op_has(op, "off")) {
 		if (modes || site)
@@ -131,19 +135,19 @@ static int inject_validate(const struct gs_op *op, char *err, size_t len)
 			 site);
 		return -1;
 	}
-	if (gs_op_has(op, "nth") && !gs_op_u64(op, "nth", 0)) {
+	if (nth && !nth->u) {
 		snprintf(err, len, "nth counts from 1");
 		return -1;
 	}
-	if (gs_op_has(op, "persistent") && !gs_op_has(op, "nth")) {
+	if (gs_op_has(op, "persistent") && !nth) {
 		snprintf(err, len, "persistent goes with nth=");
 		return -1;
 	}
-	if (gs_op_has(op, "probability") && gs_op_has(op, "ppm")) {
+	if (prob && ppm) {
 		snprintf(err, len, "give probability= or ppm=, not both");
 		return -1;
 	}
-	if (gs_op_u64(op, "probability", 0) > 100 || gs_op_u64(op, "ppm", 0) > GS_INJECT_PPM) {
+	if ((prob ? prob->u : 0) > 100 || (ppm ? ppm->u : 0) > GS_INJECT_PPM) {
 		snprintf(err, len, "probability is at most 100%% (1000000 ppm)");
 		return -1;
 	}

@@ -47,11 +47,14 @@ struct gs_scenario {
 	struct gs_obj *last_obj; /* the last one looked up, or NULL: cleared when freed */
 	/*
 	 * @few_used: @objs holds at most GS_OBJ_FEW objects, and @few each one
-	 * (in creation order) with its name's first 8 bytes, zero-padded, beside it.
+	 * (in creation order) with its name's first 8 bytes, zero-padded, beside
+	 * it, and its type and object (a lookup reads @few only).
 	 */
 	struct {
 		uint64_t key;
 		struct gs_obj *obj;
+		const struct gs_obj_type *type;
+		void *ptr;
 	} few[GS_OBJ_FEW];
 	unsigned int nr_few;
 	bool few_used;
