@@ -175,6 +175,63 @@ START_TEST(test_blocks_and_hugetlb)
 }
 END_TEST
 
+/*
+ * The model's allocated bytes and used huge pages are counted once per
+ * change of its runs: every writer of the runs makes them count again,
+ * the restore of an unpredicted conversion (which copies the runs back,
+ * not through the runs' writers) too. A failing fallocate's prediction
+ * reads the count without changing the runs; gs_oracle_alloc_bytes() too,
+ * and without saving the runs a restore copies back.
+ */
+static uint64_t blocks_now(struct gs_oracle *o, int id)
+{
+	struct gs_oracle_pred p;
+
+	ck_assert_int_eq(gs_oracle_fallocate(o, id, 0, 0, 0, &p), -EINVAL);
+	ck_assert(p.has_blocks);
+	return p.blocks;
+}
+
+START_TEST(test_counts_follow_model)
+{
+	struct gs_oracle *o = gs_oracle_new();
+	int id = new_file(o, 16 * P, MMAP | SHARED, 0, GS_CONVERSION_PUNCH_HOLE);
+	int h = new_file(o, 8 << 20, HUGETLB | MMAP, 9, GS_CONVERSION_PLANNED);
+	struct gs_oracle_pred p;
+
+	ck_assert_uint_eq(blocks_now(o, id), 0);
+	ck_assert_int_eq(falloc(o, id, KEEP, 0, 16 * P), 0);
+	ck_assert_uint_eq(blocks_now(o, id), 16 * P / 512);
+	/* The punch-hole conversion frees the range, the restore brings it back. */
+	ck_assert_int_eq(convert(o, id, 0, 4 * P, true).err, 0);
+	ck_assert_uint_eq(gs_oracle_alloc_bytes(o, id), 12 * P);
+	gs_oracle_unpredicted(o, id, "convert", -EIO);
+	ck_assert_uint_eq(gs_oracle_alloc_bytes(o, id), 16 * P);
+	ck_assert(gs_oracle_followed(o, id));
+	ck_assert_uint_eq(blocks_now(o, id), 16 * P / 512);
+	host(o, id, 0, P, true, 0x5a);
+	ck_assert_int_eq(gs_oracle_pin(o, id, 0, &p), 0);
+	ck_assert_uint_eq(blocks_now(o, id), 16 * P / 512);
+	ck_assert_int_eq(gs_oracle_unpin(o, id, 0), 0);
+	ck_assert_int_eq(falloc(o, id, PUNCH, 8 * P, 8 * P), 0);
+	ck_assert_uint_eq(blocks_now(o, id), 8 * P / 512);
+	ck_assert_int_eq(convert(o, id, 0, 4 * P, true).err, 0);
+	ck_assert_uint_eq(gs_oracle_alloc_bytes(o, id), 4 * P);
+	ck_assert_uint_eq(blocks_now(o, id), 4 * P / 512);
+	/* Used huge pages: a fallocate, a guest fault's whole huge page (P23), a punch. */
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 0);
+	ck_assert_int_eq(falloc(o, h, KEEP, 2 << 20, 2 << 20), 0);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 1);
+	ck_assert_int_eq(gs_oracle_guest_fault(o, h, 5, true, 5, 0, 2048, &p), 0);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 2);
+	ck_assert_int_eq(falloc(o, h, PUNCH, 2 << 20, 2 << 20), 0);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 1);
+	ck_assert_int_eq(falloc(o, h, KEEP, 0, 8 << 20), 0);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 4);
+	gs_oracle_free(o);
+}
+END_TEST
+
 /* P6 in order, P2, and rfc-v2's own checks (P20). */
 START_TEST(test_convert_checks)
 {
@@ -1915,6 +1972,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_create);
 	tcase_add_test(tc, test_fallocate);
 	tcase_add_test(tc, test_blocks_and_hugetlb);
+	tcase_add_test(tc, test_counts_follow_model);
 	tcase_add_test(tc, test_convert_checks);
 	tcase_add_test(tc, test_convert_pinned);
 	tcase_add_test(tc, test_convert_wip_partial);
