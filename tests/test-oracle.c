@@ -175,6 +175,63 @@ START_TEST(test_blocks_and_hugetlb)
 }
 END_TEST
 
+/*
+ * The model's allocated bytes and used huge pages are counted once per
+ * change of its runs: every writer of the runs makes them count again,
+ * the restore of an unpredicted conversion (which copies the runs back,
+ * not through the runs' writers) too. A failing fallocate's prediction
+ * reads the count without changing the runs; gs_oracle_alloc_bytes() too,
+ * and without saving the runs a restore copies back.
+ */
+static uint64_t blocks_now(struct gs_oracle *o, int id)
+{
+	struct gs_oracle_pred p;
+
+	ck_assert_int_eq(gs_oracle_fallocate(o, id, 0, 0, 0, &p), -EINVAL);
+	ck_assert(p.has_blocks);
+	return p.blocks;
+}
+
+START_TEST(test_counts_follow_model)
+{
+	struct gs_oracle *o = gs_oracle_new();
+	int id = new_file(o, 16 * P, MMAP | SHARED, 0, GS_CONVERSION_PUNCH_HOLE);
+	int h = new_file(o, 8 << 20, HUGETLB | MMAP, 9, GS_CONVERSION_PLANNED);
+	struct gs_oracle_pred p;
+
+	ck_assert_uint_eq(blocks_now(o, id), 0);
+	ck_assert_int_eq(falloc(o, id, KEEP, 0, 16 * P), 0);
+	ck_assert_uint_eq(blocks_now(o, id), 16 * P / 512);
+	/* The punch-hole conversion frees the range, the restore brings it back. */
+	ck_assert_int_eq(convert(o, id, 0, 4 * P, true).err, 0);
+	ck_assert_uint_eq(gs_oracle_alloc_bytes(o, id), 12 * P);
+	gs_oracle_unpredicted(o, id, "convert", -EIO);
+	ck_assert_uint_eq(gs_oracle_alloc_bytes(o, id), 16 * P);
+	ck_assert(gs_oracle_followed(o, id));
+	ck_assert_uint_eq(blocks_now(o, id), 16 * P / 512);
+	host(o, id, 0, P, true, 0x5a);
+	ck_assert_int_eq(gs_oracle_pin(o, id, 0, &p), 0);
+	ck_assert_uint_eq(blocks_now(o, id), 16 * P / 512);
+	ck_assert_int_eq(gs_oracle_unpin(o, id, 0), 0);
+	ck_assert_int_eq(falloc(o, id, PUNCH, 8 * P, 8 * P), 0);
+	ck_assert_uint_eq(blocks_now(o, id), 8 * P / 512);
+	ck_assert_int_eq(convert(o, id, 0, 4 * P, true).err, 0);
+	ck_assert_uint_eq(gs_oracle_alloc_bytes(o, id), 4 * P);
+	ck_assert_uint_eq(blocks_now(o, id), 4 * P / 512);
+	/* Used huge pages: a fallocate, a guest fault's whole huge page (P23), a punch. */
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 0);
+	ck_assert_int_eq(falloc(o, h, KEEP, 2 << 20, 2 << 20), 0);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 1);
+	ck_assert_int_eq(gs_oracle_guest_fault(o, h, 5, true, 5, 0, 2048, &p), 0);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 2);
+	ck_assert_int_eq(falloc(o, h, PUNCH, 2 << 20, 2 << 20), 0);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 1);
+	ck_assert_int_eq(falloc(o, h, KEEP, 0, 8 << 20), 0);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, h), 4);
+	gs_oracle_free(o);
+}
+END_TEST
+
 /* P6 in order, P2, and rfc-v2's own checks (P20). */
 START_TEST(test_convert_checks)
 {
@@ -1648,6 +1705,190 @@ START_TEST(test_check_poisoned_pieces)
 }
 END_TEST
 
+/*
+ * The query's loop over a leaf's pieces tests four at a time: a piece in
+ * another state at any slot of a split page (every residue of the four,
+ * the leaf's last slots the four-at-a-time part leaves to the tail) ends
+ * its run there, in reads that start at a leaf's first slot and inside it.
+ */
+static void every_piece_tamper(struct gmem_inode *inode, struct piece_ctx *c)
+{
+	static const struct {
+		pgoff_t s, e;
+	} ranges[] = {{0, 512}, {2, 512}, {67, 200}};
+	static struct kvm_gmem_run runs[600];
+
+	for (pgoff_t index = 0; index < 512; index++) {
+		struct folio *folio = xa_load(&inode->filemap, index);
+		size_t n;
+		bool edge = false;
+
+		ck_assert_ptr_nonnull(folio);
+		ck_assert_uint_eq(folio_order(folio), 0);
+		for (unsigned int what = 0; what < 2; what++) {
+			if (what)
+				atomic_set(&folio->_mapcount, atomic_read(&folio->_mapcount) + 1);
+			else
+				folio_set_hwpoison(folio);
+			for (unsigned int j = 0; j < G_N_ELEMENTS(ranges); j++)
+				query_against_indices(inode, ranges[j].s, ranges[j].e);
+			if (what)
+				atomic_set(&folio->_mapcount, atomic_read(&folio->_mapcount) - 1);
+			else
+				folio_clear_hwpoison(folio);
+		}
+		/* A piece that says another index: the run before it ends there. */
+		folio->index += 0x1000;
+		n = kvm_gmem_query(inode, 0, 512, runs, G_N_ELEMENTS(runs));
+		folio->index -= 0x1000;
+		for (size_t i = 0; i < n; i++)
+			edge |= runs[i].start == index;
+		ck_assert_msg(edge, "piece %lx: no run starts there (%zu runs)", index, n);
+		c->checked++;
+	}
+	query_against_indices(inode, 0, 512);
+}
+
+static void every_piece_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	struct gmem_inode *inode = piece_ctx_inode(arg, op);
+
+	(void)res;
+	if (inode)
+		every_piece_tamper(inode, arg);
+}
+
+START_TEST(test_query_every_piece)
+{
+	static const char text[] = "hugetlb pool size=2M nr=1\n"
+				   "vm s type=sw_protected\n"
+				   "gmem g vm=s size=2M flags=hugetlb page=2M\n"
+				   "falloc g off=0 len=2M\n"
+				   "convert g off=0 len=2M to=shared\n"
+				   "close g\n";
+	struct piece_ctx c = {.line = 5};
+	struct gs_scenario_opts opts = {
+		.quiet = true, .on_result = every_piece_on_result, .on_result_arg = &c};
+
+	c.s = gs_scenario_new(&opts);
+	ck_assert_int_eq(gs_scenario_run_buffer(c.s, "t.gms", text, strlen(text)), GS_EXIT_OK);
+	gs_scenario_free(c.s);
+	ck_assert_uint_eq(c.checked, 512);
+}
+END_TEST
+
+/*
+ * The gmem checker's predicate for a piece whose 2 MiB window of pfns has
+ * raw hwpoison records (a poisoned piece of the same split page): a piece
+ * that is not one of the records passes it, any field changed by hand on
+ * any other piece is still reported at that piece only; with more records
+ * in the window than the check keeps (nine), the highest one's piece with
+ * its flag cleared is still reported.
+ */
+static void dirty_window_check(struct gmem_inode *inode, struct piece_ctx *c)
+{
+	static const char *const says[] = {
+		[PF_NEEDS_MERGE] = "entry order 0",
+		[PF_HUGETLB] = NULL,
+		[PF_INDEX] = "folio says index",
+		[PF_MAPPING] = "folio says index",
+		[PF_UNRELIABLE] = "hwpoison flag 0, 0 bad pages recorded",
+		[PF_REF] = "refcount",
+		[PF_MAPCOUNT] = "refcount",
+	};
+	char want[96], *out;
+
+	static const pgoff_t more[] = {127, 128, 255, 256, 257, 300, 447, 448, 510, 511};
+
+	out = checker_report();
+	ck_assert_msg(!out || !*out, "%s", out);
+	free(out);
+	/* Every slot of the first leaf, then a leaf's edges further on. */
+	for (unsigned int k = 0; k < 64 + G_N_ELEMENTS(more); k++) {
+		pgoff_t index = k < 64 ? k : more[k - 64];
+		struct folio *folio = xa_load(&inode->filemap, index);
+
+		if (folio_test_hwpoison(folio))
+			continue;
+		for (unsigned int what = 0; what < PF_NR; what++) {
+			if (!says[what])
+				continue;
+			piece_field_set(folio, what, true);
+			out = checker_report();
+			piece_field_set(folio, what, false);
+			snprintf(want, sizeof(want), "index %lx: %s", index, says[what]);
+			ck_assert_msg(out && strstr(out, want) && gmem_reports_only(out, index),
+				      "piece %lx field %u:\n%s", index, what, out ? out : "");
+			free(out);
+		}
+		c->checked++;
+	}
+	out = checker_report();
+	ck_assert_msg(!out || !*out, "%s", out);
+	free(out);
+}
+
+static void dirty_window_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	struct piece_ctx *c = arg;
+	struct gmem_inode *inode;
+	struct folio *folio;
+	char *out;
+
+	(void)res;
+	/* Two lines: the one with two records, the one with nine. */
+	c->line = op->line == 16 ? 16 : 8;
+	inode = piece_ctx_inode(c, op);
+	if (!inode)
+		return;
+	if (op->line == 8) {
+		dirty_window_check(inode, arg);
+		return;
+	}
+	/* Nine records: the last one's piece, its flag cleared by hand. */
+	folio = xa_load(&inode->filemap, 0x1f0);
+	ck_assert(folio_test_hwpoison(folio));
+	folio_clear_hwpoison(folio);
+	out = checker_report();
+	folio_set_hwpoison(folio);
+	ck_assert_msg(out && strstr(out, "index 1f0: hwpoison flag 0, 1 bad pages recorded") &&
+			      gmem_reports_only(out, 0x1f0),
+		      "%s", out ? out : "");
+	free(out);
+	((struct piece_ctx *)arg)->checked++;
+}
+
+START_TEST(test_check_dirty_window)
+{
+	static const char text[] = "hugetlb pool size=2M nr=1\n"
+				   "vm s type=sw_protected\n"
+				   "gmem g vm=s size=2M flags=hugetlb page=2M\n"
+				   "falloc g off=0 len=2M\n"
+				   "convert g off=0 len=2M to=shared\n"
+				   "poison g off=0x5000\n"
+				   "poison g off=0x101000\n"
+				   "note dirty window\n"
+				   "poison g off=0x10000\n"
+				   "poison g off=0x20000\n"
+				   "poison g off=0x30000\n"
+				   "poison g off=0x40000\n"
+				   "poison g off=0x50000\n"
+				   "poison g off=0x60000\n"
+				   "poison g off=0x1f0000\n"
+				   "note nine records\n"
+				   "close g\n";
+	struct piece_ctx c = {.line = 8};
+	struct gs_scenario_opts opts = {
+		.quiet = true, .on_result = dirty_window_on_result, .on_result_arg = &c};
+
+	c.s = gs_scenario_new(&opts);
+	ck_assert_int_eq(gs_scenario_run_buffer(c.s, "t.gms", text, strlen(text)), GS_EXIT_OK);
+	gs_scenario_free(c.s);
+	/* 74 pieces less the poisoned ones at 5 and 0x101, then the ninth record's piece. */
+	ck_assert_uint_eq(c.checked, 72 + 1);
+}
+END_TEST
+
 /* The oracle's whole comparisons (each read once, cross-checked) of a run of @text. */
 static unsigned long reads_of(const char *text)
 {
@@ -1731,6 +1972,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_create);
 	tcase_add_test(tc, test_fallocate);
 	tcase_add_test(tc, test_blocks_and_hugetlb);
+	tcase_add_test(tc, test_counts_follow_model);
 	tcase_add_test(tc, test_convert_checks);
 	tcase_add_test(tc, test_convert_pinned);
 	tcase_add_test(tc, test_convert_wip_partial);
@@ -1756,6 +1998,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_mismatch_many_runs);
 	tcase_add_test(sim, test_query_leaf_pieces);
 	tcase_add_test(sim, test_check_poisoned_pieces);
+	tcase_add_test(sim, test_check_dirty_window);
+	tcase_add_test(sim, test_query_every_piece);
 	tcase_add_test(sim, test_check_piece_fields);
 	tcase_add_test(sim, test_pool_tampered);
 	tcase_add_test(sim, test_check_private_mapped);

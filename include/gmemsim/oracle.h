@@ -483,6 +483,17 @@ GS_API bool gs_oracle_followed(const struct gs_oracle *o, int id);
 GS_API unsigned int gs_oracle_nr_runs(const struct gs_oracle *o, int id);
 
 /**
+ * gs_oracle_alloc_bytes() - bytes of file @id the model holds allocated
+ *
+ * What i_bytes and st_blocks are predicted from (P33), as the comparisons
+ * read it: counted once per change of the model.
+ *
+ * Context: any.
+ * Return: the bytes; 0 for an unknown file.
+ */
+GS_API uint64_t gs_oracle_alloc_bytes(const struct gs_oracle *o, int id);
+
+/**
  * gs_oracle_used_hpages() - huge pages file @id holds in the model (P22, P23)
  *
  * Each is one page taken off the pool's free list and charged to the

@@ -683,23 +683,86 @@ static bool piece_flags(const struct gmem_inode *inode, unsigned long *mask, uns
 }
 
 /*
+ * What a check already knows of raw hwpoison records (struct hwp_window),
+ * as ranges of struct pages: a piece's own address tells whether it lies
+ * in a window free of them, or in the 2 MiB window whose records rec[]
+ * holds and is not one of them, without its pfn.
+ */
+struct clean_windows {
+	uintptr_t lo[3];
+	uintptr_t len[3]; /* bytes of struct pages from lo[]; [2]: rec[]'s window */
+	unsigned int nrec;
+	uintptr_t rec[ARRAY_SIZE(((struct hwp_window *)0)->rec)];
+};
+
+static void clean_windows(struct clean_windows *cw, const struct hwp_window *w)
+{
+	for (unsigned int l = 0; l < 2; l++) {
+		cw->lo[l] = (uintptr_t)pfn_to_page(w->from[l]);
+		cw->len[l] =
+			w->to[l] > w->from[l] ? (w->to[l] - w->from[l]) * sizeof(struct page) : 0;
+	}
+	cw->lo[2] = (uintptr_t)pfn_to_page(w->rec_base - 1);
+	cw->len[2] = w->rec_base && w->rec_ok ? (1UL << hwp_shift[1]) * sizeof(struct page) : 0;
+	cw->nrec = w->nrec;
+	for (unsigned int i = 0; i < w->nrec; i++)
+		cw->rec[i] = (uintptr_t)pfn_to_page(w->rec[i]);
+}
+
+/* Off the fast path: in rec[]'s window and not one of its records (raw_hwp_count() of 0). */
+static __attribute__((noinline)) bool in_rec_window_clean(const struct clean_windows *cw,
+							  uintptr_t at)
+{
+	if (at - cw->lo[2] >= cw->len[2])
+		return false;
+	for (unsigned int i = 0; i < cw->nrec; i++)
+		if (cw->rec[i] == at)
+			return false;
+	return true;
+}
+
+/*
  * An order-0 folio at @index, @mask and @want from piece_flags(), passes
  * every check of check_folio() for certain: its order and flags, index and
- * mapping, no hwpoison flag and no raw record in a window the check
- * already knows clean, no unreliable-record bit, and its references. False
- * says only "not certain": check_folio() then judges it, as before.
+ * mapping, no hwpoison flag and no raw record for its pfn (in a window the
+ * check already knows clean, or in the 2 MiB window whose records it
+ * knows), no unreliable-record bit, and its references. False says only
+ * "not certain": check_folio() then judges it, as before.
  */
 static __always_inline bool piece_surely_clean(const struct gmem_inode *inode, pgoff_t index,
 					       const struct folio *folio, unsigned long mask,
-					       unsigned long want, const struct hwp_window *w)
+					       unsigned long want, const struct clean_windows *cw)
 {
-	unsigned long pfn = folio_pfn(folio);
+	uintptr_t at = (uintptr_t)folio;
 	int extra = folio_ref_count(folio) - 1 - (atomic_read(&folio->_mapcount) + 1);
 
 	return (folio->flags & mask) == want && folio->index == index && folio->mapping == inode &&
-	       ((pfn >= w->from[0] && pfn < w->to[0]) || (pfn >= w->from[1] && pfn < w->to[1])) &&
+	       (at - cw->lo[0] < cw->len[0] || at - cw->lo[1] < cw->len[1] ||
+		in_rec_window_clean(cw, at)) &&
 	       !folio_test_hugetlb_raw_hwp_unreliable(folio) && extra >= 0 &&
 	       !(extra % GUP_PIN_COUNTING_BIAS);
+}
+
+/*
+ * The first slot of [@off, XA_CHUNK_SIZE) of a leaf whose index of slot 0
+ * is @base that is not an order-0 folio surely clean (or the end): the
+ * pieces' loop out of line with its constants in registers (inlined, it
+ * reloaded the windows, the vmemmap and the mask per piece: 54
+ * instructions a piece).
+ */
+static __attribute__((noinline)) unsigned int
+clean_pieces(const struct gmem_inode *inode, void *const *slots, unsigned int off, pgoff_t base,
+	     unsigned long mask, unsigned long want, const struct clean_windows *cw)
+{
+	for (; off < XA_CHUNK_SIZE; off++) {
+		const void *entry = slots[off];
+
+		if (!entry || xa_is_internal(entry) ||
+		    (off < XA_CHUNK_MASK && xa_is_internal(slots[off + 1])) ||
+		    !piece_surely_clean(inode, base + off, entry, mask, want, cw))
+			break;
+	}
+	return off;
 }
 
 /*
@@ -715,28 +778,35 @@ static __always_inline bool piece_surely_clean(const struct gmem_inode *inode, p
 static void check_leaf_pieces(struct gs_check_report *r, struct gmem_inode *inode,
 			      struct xa_state *xas, unsigned long *bytes, struct hwp_window *w)
 {
+	pgoff_t base = xas->xa_index - xas->xa_offset;
+	struct clean_windows cw;
 	unsigned long mask, want;
-	unsigned int off;
-	bool fast;
+	unsigned int off, to;
 	void **slots;
 
 	if (!xas_on_leaf_slot(xas))
 		return;
-	fast = piece_flags(inode, &mask, &want);
 	slots = xas->xa_node->slots;
-	for (off = xas->xa_offset + 1; off < XA_CHUNK_SIZE; off++) {
-		pgoff_t index = xas->xa_index + (off - xas->xa_offset);
-
-		if (!slots[off] || xa_is_internal(slots[off]) ||
+	off = xas->xa_offset + 1;
+	if (!piece_flags(inode, &mask, &want)) {
+		/* No order-0 entry can be right: every piece gets check_folio()'s reports. */
+		mask = 0;
+		want = 1;
+	}
+	clean_windows(&cw, w);
+	while (off < XA_CHUNK_SIZE) {
+		to = clean_pieces(inode, slots, off, base, mask, want, &cw);
+		*bytes += (unsigned long)(to - off) * PAGE_SIZE;
+		off = to;
+		if (off == XA_CHUNK_SIZE || !slots[off] || xa_is_internal(slots[off]) ||
 		    (off < XA_CHUNK_MASK && xa_is_internal(slots[off + 1])))
 			break;
-		if (fast && piece_surely_clean(inode, index, slots[off], mask, want, w)) {
-			*bytes += PAGE_SIZE;
-			continue;
-		}
-		check_folio(r, inode, index, 0, slots[off], bytes, w);
+		/* Not surely clean: judged and reported as before; the windows may have grown. */
+		check_folio(r, inode, base + off, 0, slots[off], bytes, w);
+		clean_windows(&cw, w);
+		off++;
 	}
-	xas->xa_index += off - 1 - xas->xa_offset;
+	xas->xa_index = base + off - 1;
 	xas->xa_offset = off - 1;
 }
 
@@ -927,6 +997,58 @@ static bool query_piece_joins(const struct folio *folio, pgoff_t index,
 }
 
 /*
+ * How many of the order-0 folios in @slot[0, @nr) sit at @idx, @idx + 1, ...
+ * in the state @want (PG_head and PG_hwpoison) and @mapcount (_mapcount).
+ * A slot that holds no folio pointer (empty, or any entry with one of the
+ * two low bits set: internal ones; the filemap holds no value entries)
+ * ends it.
+ */
+static __always_inline bool leaf_piece_joins(const struct folio *f, pgoff_t idx, unsigned long want,
+					     int mapcount)
+{
+	const unsigned long mask = 1UL << PG_head | 1UL << PG_hwpoison;
+
+	return f && !((unsigned long)f & 3) && f->index == idx && (f->flags & mask) == want &&
+	       atomic_read(&f->_mapcount) == mapcount;
+}
+
+static __always_inline unsigned long leaf_run(struct folio *const *slot, unsigned long nr,
+					      pgoff_t idx, unsigned long want, int mapcount)
+{
+	unsigned long n = 0;
+
+	/* Four at a time: one bound test for four pieces (a leaf is 64 slots). */
+	for (; n + 4 <= nr; n += 4) {
+		if (!leaf_piece_joins(slot[n], idx + n, want, mapcount))
+			return n;
+		if (!leaf_piece_joins(slot[n + 1], idx + n + 1, want, mapcount))
+			return n + 1;
+		if (!leaf_piece_joins(slot[n + 2], idx + n + 2, want, mapcount))
+			return n + 2;
+		if (!leaf_piece_joins(slot[n + 3], idx + n + 3, want, mapcount))
+			return n + 3;
+	}
+	for (; n < nr; n++)
+		if (!leaf_piece_joins(slot[n], idx + n, want, mapcount))
+			break;
+	return n;
+}
+
+/*
+ * leaf_run() out of line, with its constants (the not-poisoned state's
+ * flags a literal): inlined into kvm_gmem_query(), the loop reloaded two of
+ * them from the stack per piece (20 instructions a piece, 15 here).
+ */
+static __attribute__((noinline)) unsigned long query_leaf_run(struct folio *const *slot,
+							      unsigned long nr, pgoff_t idx,
+							      bool poisoned, int mapcount)
+{
+	if (poisoned)
+		return leaf_run(slot, nr, idx, 1UL << PG_hwpoison, mapcount);
+	return leaf_run(slot, nr, idx, 0, mapcount);
+}
+
+/*
  * The pieces in the slots after @xas's in its leaf that join run @r from
  * index @cur, below @lim, read straight from the leaf's slot array (a
  * split page's pieces fill whole leaves: the walk's step per piece was
@@ -936,19 +1058,14 @@ static bool query_piece_joins(const struct folio *folio, pgoff_t index,
 static pgoff_t query_leaf_pieces(struct xa_state *xas, pgoff_t cur, pgoff_t lim,
 				 const struct kvm_gmem_run *r)
 {
-	/* query_piece_joins() as one mask: an order-0 folio's map count is its _mapcount + 1. */
-	unsigned long mask = 1UL << PG_head | 1UL << PG_hwpoison,
-		      want = r->poisoned ? 1UL << PG_hwpoison : 0, n = 0, max;
-	int mapcount = r->mapcount - 1;
-	struct folio **slot;
+	unsigned long n;
 
 	if (!xas_on_leaf_slot(xas) || xas->xa_index != cur - 1)
 		return cur;
-	slot = (struct folio **)&xas->xa_node->slots[xas->xa_offset + 1];
-	max = min_t(unsigned long, XA_CHUNK_MASK - xas->xa_offset, lim - cur);
-	while (n < max && slot[n] && !xa_is_internal(slot[n]) && slot[n]->index == cur + n &&
-	       (slot[n]->flags & mask) == want && atomic_read(&slot[n]->_mapcount) == mapcount)
-		n++;
+	/* query_piece_joins() as one mask: an order-0 folio's map count is its _mapcount + 1. */
+	n = query_leaf_run((struct folio *const *)&xas->xa_node->slots[xas->xa_offset + 1],
+			   min_t(unsigned long, XA_CHUNK_MASK - xas->xa_offset, lim - cur), cur,
+			   r->poisoned, r->mapcount - 1);
 	xas->xa_offset += n;
 	xas->xa_index += n;
 	return cur + n;

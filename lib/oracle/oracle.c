@@ -59,6 +59,13 @@ struct ofile {
 	struct gmem_file *bound;
 	uint64_t dirty_s, dirty_e; /* indices the model changed since the last comparison */
 	uint64_t clean; /* the epoch of its last whole comparison without a mismatch, or 0 */
+	/*
+	 * @gen counts the changes of @runs (model_changed()); @alloc_pages and
+	 * @used_hp are their counts as of change @counted (count_model()):
+	 * asked up to four times a line, walked once per change.
+	 */
+	uint64_t gen, counted;
+	uint64_t alloc_pages, used_hp;
 };
 
 /* A piece of the simulator's state: [start, end) has @val. */
@@ -138,6 +145,12 @@ static void runs_coalesce(GArray *runs)
 
 typedef void (*pg_fn)(struct opage *pg, void *arg);
 
+/* Every writer of a file's runs calls it after the write: the counts are old. */
+static void model_changed(struct ofile *f)
+{
+	f->gen++;
+}
+
 /* Apply @fn to every index of [@s, @e), run by run. */
 static void range_apply(struct ofile *f, uint64_t s, uint64_t e, pg_fn fn, void *arg)
 {
@@ -156,6 +169,7 @@ static void range_apply(struct ofile *f, uint64_t s, uint64_t e, pg_fn fn, void 
 		fn(&r->pg, arg);
 	}
 	runs_coalesce(f->runs);
+	model_changed(f);
 }
 
 static struct opage pg_at(const struct ofile *f, uint64_t idx)
@@ -289,39 +303,50 @@ static void pg_set_attr(struct opage *pg, void *arg)
 	pg->priv = *(uint8_t *)arg;
 }
 
-static uint64_t alloc_bytes(const struct ofile *f)
+/*
+ * The allocated indices and the huge pages with an allocated index (the
+ * subpool's used pages, P22), walked once per change of the runs.
+ */
+static void count_model(struct ofile *f)
 {
-	uint64_t n = 0;
+	uint64_t n = 0, hp = 0, last = UINT64_MAX, shift = f->cfg.page_order;
 
-	for (guint i = 0; i < f->runs->len; i++) {
-		const struct orun *r = &g_array_index(f->runs, struct orun, i);
-
-		n += r->pg.alloc ? r->end - r->start : 0;
-	}
-	return n * OPAGE;
-}
-
-/* Huge pages with an allocated index (the subpool's used pages, P22). */
-static uint64_t used_hpages(const struct ofile *f)
-{
-	uint64_t n = 0, last = UINT64_MAX, shift = f->cfg.page_order;
-
+	if (f->counted == f->gen)
+		return;
 	for (guint i = 0; i < f->runs->len; i++) {
 		const struct orun *r = &g_array_index(f->runs, struct orun, i);
 		uint64_t a, b;
 
 		if (!r->pg.alloc)
 			continue;
+		n += r->end - r->start;
+		if (!shift)
+			continue; /* a 4 KiB file's huge pages are its pages */
 		a = r->start >> shift;
 		b = (r->end - 1) >> shift;
-		n += b - a + 1 - (a == last);
+		hp += b - a + 1 - (a == last);
 		last = b;
 	}
-	return n;
+	f->alloc_pages = n;
+	f->used_hp = shift ? hp : n;
+	f->counted = f->gen;
+}
+
+static uint64_t alloc_bytes(struct ofile *f)
+{
+	count_model(f);
+	return f->alloc_pages * OPAGE;
+}
+
+/* Huge pages with an allocated index (the subpool's used pages, P22). */
+static uint64_t used_hpages(struct ofile *f)
+{
+	count_model(f);
+	return f->used_hp;
 }
 
 /* st_blocks: every folio in the design (P33), none for upstream 4 KiB files (rule 12). */
-static void predict_blocks(const struct ofile *f, struct gs_oracle_pred *p)
+static void predict_blocks(struct ofile *f, struct gs_oracle_pred *p)
 {
 	/* A thp file may hold more than it used: whole 2 MiB blocks, best effort. */
 	if (f->cfg.thp)
@@ -405,6 +430,7 @@ int gs_oracle_create(struct gs_oracle *o, uint64_t size, const struct gs_oracle_
 		     ((cfg->flags & GS_GUEST_MEMFD_FLAG_ALLOW_HUGEPAGE) || !(size % (OPAGE << 9)));
 	f->mapped_known = true;
 	f->dirty_s = UINT64_MAX;
+	f->gen = 1; /* counted: 0, not yet */
 	f->runs = g_array_new(FALSE, FALSE, sizeof(struct orun));
 	f->saved = g_array_new(FALSE, FALSE, sizeof(struct orun));
 	/* P1: the whole range starts as INIT_SHARED says. */
@@ -804,6 +830,7 @@ int gs_oracle_pin(struct gs_oracle *o, int id, uint64_t off, struct gs_oracle_pr
 	run_split(f->runs, idx + 1);
 	g_array_index(f->runs, struct orun, run_find(f->runs, idx)).pg.pins++;
 	runs_coalesce(f->runs);
+	model_changed(f);
 	g_array_append_val(o->pins, pin);
 	return 0;
 }
@@ -827,6 +854,7 @@ int gs_oracle_unpin(struct gs_oracle *o, int id, uint64_t off)
 			run_split(f->runs, idx + 1);
 			g_array_index(f->runs, struct orun, run_find(f->runs, idx)).pg.pins--;
 			runs_coalesce(f->runs);
+			model_changed(f);
 		}
 		return 0;
 	}
@@ -1086,6 +1114,7 @@ void gs_oracle_unpredicted(struct gs_oracle *o, int id, const char *op, int err)
 	}
 	g_array_set_size(f->runs, 0);
 	g_array_append_vals(f->runs, f->saved->data, f->saved->len);
+	model_changed(f);
 	f->dirty_s = 0;
 	f->dirty_e = f->npages;
 	f->clean = 0;
@@ -1107,9 +1136,18 @@ unsigned int gs_oracle_nr_runs(const struct gs_oracle *o, int id)
 	return f ? f->runs->len : 0;
 }
 
+uint64_t gs_oracle_alloc_bytes(const struct gs_oracle *o, int id)
+{
+	/* Its counts are a cache of the model's: reading them changes no state. */
+	struct ofile *f = file_get((struct gs_oracle *)o, id);
+
+	return f ? alloc_bytes(f) : 0;
+}
+
 uint64_t gs_oracle_used_hpages(const struct gs_oracle *o, int id)
 {
-	const struct ofile *f = file_get((struct gs_oracle *)o, id);
+	/* Its counts are a cache of the model's: reading them changes no state. */
+	struct ofile *f = file_get((struct gs_oracle *)o, id);
 
 	return f && f->cfg.page_order ? used_hpages(f) : 0;
 }
