@@ -1216,6 +1216,20 @@ static struct gmem_inode *piece_ctx_inode(struct piece_ctx *c, const struct gs_o
 	return gs_uapi_gmem_file(fd)->inode;
 }
 
+/* Runs @text with @hook after each line, for line @line; returns what it checked. */
+static unsigned int run_piece_hook(const char *text, unsigned int line,
+				   void (*hook)(void *, const struct gs_op *,
+						const struct gs_result *))
+{
+	struct piece_ctx c = {.line = line};
+	struct gs_scenario_opts opts = {.quiet = true, .on_result = hook, .on_result_arg = &c};
+
+	c.s = gs_scenario_new(&opts);
+	ck_assert_int_eq(gs_scenario_run_buffer(c.s, "t.gms", text, strlen(text)), GS_EXIT_OK);
+	gs_scenario_free(c.s);
+	return c.checked;
+}
+
 struct piece_state {
 	bool allocated, poisoned;
 	unsigned int order;
@@ -1607,14 +1621,7 @@ START_TEST(test_check_private_mapped)
 				   "write g off=0 len=1M byte=0x5a\n"
 				   "munmap g\n"
 				   "close g\n";
-	struct piece_ctx c = {.line = 4};
-	struct gs_scenario_opts opts = {
-		.quiet = true, .on_result = private_mapped_on_result, .on_result_arg = &c};
-
-	c.s = gs_scenario_new(&opts);
-	ck_assert_int_eq(gs_scenario_run_buffer(c.s, "t.gms", text, strlen(text)), GS_EXIT_OK);
-	gs_scenario_free(c.s);
-	ck_assert_uint_eq(c.checked, 6);
+	ck_assert_uint_eq(run_piece_hook(text, 4, private_mapped_on_result), 6);
 }
 END_TEST
 
@@ -1694,14 +1701,7 @@ START_TEST(test_check_poisoned_pieces)
 				   "poison g off=0x1ff000\n"
 				   "note\n"
 				   "close g\n";
-	struct piece_ctx c = {.line = 9};
-	struct gs_scenario_opts opts = {
-		.quiet = true, .on_result = poisoned_on_result, .on_result_arg = &c};
-
-	c.s = gs_scenario_new(&opts);
-	ck_assert_int_eq(gs_scenario_run_buffer(c.s, "t.gms", text, strlen(text)), GS_EXIT_OK);
-	gs_scenario_free(c.s);
-	ck_assert_uint_eq(c.checked, 3);
+	ck_assert_uint_eq(run_piece_hook(text, 9, poisoned_on_result), 3);
 }
 END_TEST
 
@@ -1766,14 +1766,7 @@ START_TEST(test_query_every_piece)
 				   "falloc g off=0 len=2M\n"
 				   "convert g off=0 len=2M to=shared\n"
 				   "close g\n";
-	struct piece_ctx c = {.line = 5};
-	struct gs_scenario_opts opts = {
-		.quiet = true, .on_result = every_piece_on_result, .on_result_arg = &c};
-
-	c.s = gs_scenario_new(&opts);
-	ck_assert_int_eq(gs_scenario_run_buffer(c.s, "t.gms", text, strlen(text)), GS_EXIT_OK);
-	gs_scenario_free(c.s);
-	ck_assert_uint_eq(c.checked, 512);
+	ck_assert_uint_eq(run_piece_hook(text, 5, every_piece_on_result), 512);
 }
 END_TEST
 
@@ -1877,15 +1870,8 @@ START_TEST(test_check_dirty_window)
 				   "poison g off=0x1f0000\n"
 				   "note nine records\n"
 				   "close g\n";
-	struct piece_ctx c = {.line = 8};
-	struct gs_scenario_opts opts = {
-		.quiet = true, .on_result = dirty_window_on_result, .on_result_arg = &c};
-
-	c.s = gs_scenario_new(&opts);
-	ck_assert_int_eq(gs_scenario_run_buffer(c.s, "t.gms", text, strlen(text)), GS_EXIT_OK);
-	gs_scenario_free(c.s);
 	/* 74 pieces less the poisoned ones at 5 and 0x101, then the ninth record's piece. */
-	ck_assert_uint_eq(c.checked, 72 + 1);
+	ck_assert_uint_eq(run_piece_hook(text, 8, dirty_window_on_result), 72 + 1);
 }
 END_TEST
 
