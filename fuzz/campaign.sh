@@ -15,6 +15,9 @@
 #   BACKING  4k 2m 1g (default: 4k 2m)
 # GS_CAMPAIGN_ARGS: more `gmemsim fuzz` options (the test plants a bug with it to prove
 # that an unlisted finding fails the campaign)
+# GS_CAMPAIGN_DONE: more totals files (space-separated) whose parts count as run.
+# A seed and backing already in LOG or in those files is skipped: the sequences are a
+# function of the seed, so running them again adds executions but no new input.
 set -euo pipefail
 
 if [ $# -lt 5 ]; then
@@ -33,6 +36,11 @@ bad=0
 
 for ((seed = first; seed <= last; seed++)); do
 	for b in "${backings[@]}"; do
+		# shellcheck disable=SC2086
+		if grep -qs -- " seed=$seed backing=$b " "$log" ${GS_CAMPAIGN_DONE:-}; then
+			echo "campaign: seed $seed $b: already recorded, skipped" >&2
+			continue
+		fi
 		dir=$out/$b-$seed
 		t0=$(date +%s)
 		st=0
