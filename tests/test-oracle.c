@@ -1199,6 +1199,14 @@ END_TEST
  */
 static const pgoff_t edge_pieces[] = {0, 1, 62, 63, 64, 65, 127, 128, 300, 447, 448, 510, 511};
 
+/* Lines 1-5 of the piece tests: one 2 MiB page of file g allocated, then all shared (split). */
+#define SHARED_2M_PAGE                                \
+	"hugetlb pool size=2M nr=1\n"                 \
+	"vm s type=sw_protected\n"                    \
+	"gmem g vm=s size=2M flags=hugetlb page=2M\n" \
+	"falloc g off=0 len=2M\n"                     \
+	"convert g off=0 len=2M to=shared\n"
+
 struct piece_ctx {
 	struct gs_scenario *s;
 	unsigned int line, checked;
@@ -1351,13 +1359,8 @@ static void pieces_on_result(void *arg, const struct gs_op *op, const struct gs_
 
 START_TEST(test_query_leaf_pieces)
 {
-	static const char text[] = "hugetlb pool size=2M nr=1\n"
-				   "vm s type=sw_protected\n"
-				   "gmem g vm=s size=2M flags=hugetlb page=2M\n"
-				   "falloc g off=0 len=2M\n"
-				   "convert g off=0 len=2M to=shared\n"
-				   "convert g off=0x40000 len=0x2000 to=private\n"
-				   "close g\n";
+	static const char text[] = SHARED_2M_PAGE "convert g off=0x40000 len=0x2000 to=private\n"
+						  "close g\n";
 	struct piece_ctx c = {.line = 5};
 	struct gs_scenario_opts opts = {.quiet = true, .on_result = pieces_on_result};
 
@@ -1557,12 +1560,7 @@ static void pieces_fields_on_result(void *arg, const struct gs_op *op, const str
 
 START_TEST(test_check_piece_fields)
 {
-	static const char split[] = "hugetlb pool size=2M nr=1\n"
-				    "vm s type=sw_protected\n"
-				    "gmem g vm=s size=2M flags=hugetlb page=2M\n"
-				    "falloc g off=0 len=2M\n"
-				    "convert g off=0 len=2M to=shared\n"
-				    "close g\n";
+	static const char split[] = SHARED_2M_PAGE "close g\n";
 	static const char small[] = "vm s type=sw_protected\n"
 				    "gmem g vm=s size=2M flags=mmap|init_shared\n"
 				    "falloc g off=0 len=2M\n"
@@ -1691,16 +1689,11 @@ END_TEST
 
 START_TEST(test_check_poisoned_pieces)
 {
-	static const char text[] = "hugetlb pool size=2M nr=1\n"
-				   "vm s type=sw_protected\n"
-				   "gmem g vm=s size=2M flags=hugetlb page=2M\n"
-				   "falloc g off=0 len=2M\n"
-				   "convert g off=0 len=2M to=shared\n"
-				   "poison g off=0x3000\n"
-				   "poison g off=0x40000\n"
-				   "poison g off=0x1ff000\n"
-				   "note\n"
-				   "close g\n";
+	static const char text[] = SHARED_2M_PAGE "poison g off=0x3000\n"
+						  "poison g off=0x40000\n"
+						  "poison g off=0x1ff000\n"
+						  "note\n"
+						  "close g\n";
 	ck_assert_uint_eq(run_piece_hook(text, 9, poisoned_on_result), 3);
 }
 END_TEST
@@ -1760,12 +1753,7 @@ static void every_piece_on_result(void *arg, const struct gs_op *op, const struc
 
 START_TEST(test_query_every_piece)
 {
-	static const char text[] = "hugetlb pool size=2M nr=1\n"
-				   "vm s type=sw_protected\n"
-				   "gmem g vm=s size=2M flags=hugetlb page=2M\n"
-				   "falloc g off=0 len=2M\n"
-				   "convert g off=0 len=2M to=shared\n"
-				   "close g\n";
+	static const char text[] = SHARED_2M_PAGE "close g\n";
 	ck_assert_uint_eq(run_piece_hook(text, 5, every_piece_on_result), 512);
 }
 END_TEST
@@ -1853,23 +1841,18 @@ static void dirty_window_on_result(void *arg, const struct gs_op *op, const stru
 
 START_TEST(test_check_dirty_window)
 {
-	static const char text[] = "hugetlb pool size=2M nr=1\n"
-				   "vm s type=sw_protected\n"
-				   "gmem g vm=s size=2M flags=hugetlb page=2M\n"
-				   "falloc g off=0 len=2M\n"
-				   "convert g off=0 len=2M to=shared\n"
-				   "poison g off=0x5000\n"
-				   "poison g off=0x101000\n"
-				   "note dirty window\n"
-				   "poison g off=0x10000\n"
-				   "poison g off=0x20000\n"
-				   "poison g off=0x30000\n"
-				   "poison g off=0x40000\n"
-				   "poison g off=0x50000\n"
-				   "poison g off=0x60000\n"
-				   "poison g off=0x1f0000\n"
-				   "note nine records\n"
-				   "close g\n";
+	static const char text[] = SHARED_2M_PAGE "poison g off=0x5000\n"
+						  "poison g off=0x101000\n"
+						  "note dirty window\n"
+						  "poison g off=0x10000\n"
+						  "poison g off=0x20000\n"
+						  "poison g off=0x30000\n"
+						  "poison g off=0x40000\n"
+						  "poison g off=0x50000\n"
+						  "poison g off=0x60000\n"
+						  "poison g off=0x1f0000\n"
+						  "note nine records\n"
+						  "close g\n";
 	/* 74 pieces less the poisoned ones at 5 and 0x101, then the ninth record's piece. */
 	ck_assert_uint_eq(run_piece_hook(text, 8, dirty_window_on_result), 72 + 1);
 }
