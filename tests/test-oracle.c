@@ -1290,6 +1290,31 @@ static void query_against_indices(struct gmem_inode *inode, pgoff_t start, pgoff
 	ck_assert_uint_eq(i, n);
 }
 
+struct qrange {
+	pgoff_t s, e;
+};
+
+/*
+ * The query over each of @ranges, against the state read index by index, with
+ * @folio (a piece) poisoned, then with an extra map count: two states apart.
+ */
+static void queries_piece_changed(struct gmem_inode *inode, struct folio *folio,
+				  const struct qrange *ranges, size_t nr)
+{
+	for (unsigned int what = 0; what < 2; what++) {
+		if (what)
+			atomic_set(&folio->_mapcount, atomic_read(&folio->_mapcount) + 1);
+		else
+			folio_set_hwpoison(folio);
+		for (size_t j = 0; j < nr; j++)
+			query_against_indices(inode, ranges[j].s, ranges[j].e);
+		if (what)
+			atomic_set(&folio->_mapcount, atomic_read(&folio->_mapcount) - 1);
+		else
+			folio_clear_hwpoison(folio);
+	}
+}
+
 /* What every checker reports now (the caller frees it). */
 static char *checker_report(void)
 {
@@ -1307,10 +1332,8 @@ static char *checker_report(void)
 
 static void pieces_tamper(struct gmem_inode *inode, struct piece_ctx *c)
 {
-	static const struct {
-		pgoff_t s, e;
-	} ranges[] = {{0, 512}, {1, 512},   {63, 512}, {64, 300},
-		      {5, 6},	{511, 512}, {0, 64},   {0, 65}};
+	static const struct qrange ranges[] = {{0, 512}, {1, 512},   {63, 512}, {64, 300},
+					       {5, 6},	 {511, 512}, {0, 64},	{0, 65}};
 	char want[96], *out;
 
 	for (unsigned int k = 0; k < G_N_ELEMENTS(edge_pieces); k++) {
@@ -1319,19 +1342,8 @@ static void pieces_tamper(struct gmem_inode *inode, struct piece_ctx *c)
 
 		ck_assert_ptr_nonnull(folio);
 		ck_assert_uint_eq(folio_order(folio), 0);
-		for (unsigned int what = 0; what < 2; what++) {
-			if (what)
-				atomic_set(&folio->_mapcount, atomic_read(&folio->_mapcount) + 1);
-			else
-				folio_set_hwpoison(folio);
-			for (unsigned int j = 0; j < G_N_ELEMENTS(ranges); j++)
-				query_against_indices(inode, ranges[j].s, ranges[j].e);
-			if (what)
-				atomic_set(&folio->_mapcount, atomic_read(&folio->_mapcount) - 1);
-			else
-				folio_clear_hwpoison(folio);
-			c->checked++;
-		}
+		queries_piece_changed(inode, folio, ranges, G_N_ELEMENTS(ranges));
+		c->checked += 2;
 		/* The checker: one extra reference on that piece, reported there only. */
 		folio_ref_add(folio, 1);
 		out = checker_report();
@@ -1706,9 +1718,7 @@ END_TEST
  */
 static void every_piece_tamper(struct gmem_inode *inode, struct piece_ctx *c)
 {
-	static const struct {
-		pgoff_t s, e;
-	} ranges[] = {{0, 512}, {2, 512}, {67, 200}};
+	static const struct qrange ranges[] = {{0, 512}, {2, 512}, {67, 200}};
 	static struct kvm_gmem_run runs[600];
 
 	for (pgoff_t index = 0; index < 512; index++) {
@@ -1718,18 +1728,7 @@ static void every_piece_tamper(struct gmem_inode *inode, struct piece_ctx *c)
 
 		ck_assert_ptr_nonnull(folio);
 		ck_assert_uint_eq(folio_order(folio), 0);
-		for (unsigned int what = 0; what < 2; what++) {
-			if (what)
-				atomic_set(&folio->_mapcount, atomic_read(&folio->_mapcount) + 1);
-			else
-				folio_set_hwpoison(folio);
-			for (unsigned int j = 0; j < G_N_ELEMENTS(ranges); j++)
-				query_against_indices(inode, ranges[j].s, ranges[j].e);
-			if (what)
-				atomic_set(&folio->_mapcount, atomic_read(&folio->_mapcount) - 1);
-			else
-				folio_clear_hwpoison(folio);
-		}
+		queries_piece_changed(inode, folio, ranges, G_N_ELEMENTS(ranges));
 		/* A piece that says another index: the run before it ends there. */
 		folio->index += 0x1000;
 		n = kvm_gmem_query(inode, 0, 512, runs, G_N_ELEMENTS(runs));
