@@ -702,7 +702,8 @@ static void clean_windows(struct clean_windows *cw, const struct hwp_window *w)
 		cw->len[l] =
 			w->to[l] > w->from[l] ? (w->to[l] - w->from[l]) * sizeof(struct page) : 0;
 	}
-	cw->lo[2] = (uintptr_t)pfn_to_page(w->rec_base - 1);
+	/* No window yet (rec_base 0): no struct page is formed for pfn -1. */
+	cw->lo[2] = w->rec_base ? (uintptr_t)pfn_to_page(w->rec_base - 1) : 0;
 	cw->len[2] = w->rec_base && w->rec_ok ? (1UL << hwp_shift[1]) * sizeof(struct page) : 0;
 	cw->nrec = w->nrec;
 	for (unsigned int i = 0; i < w->nrec; i++)
