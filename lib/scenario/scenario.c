@@ -326,11 +326,9 @@ int gs_scenario_obj_add(struct gs_scenario *s, const char *name, const struct gs
 }
 
 /*
- * The object called @name. A fuzz input has a VM and at most eight files,
- * and its verbs, the oracle and the checks look names up ~170 times: up to
- * GS_OBJ_FEW objects, one compare of a word each in an array of their own
- * (no hash of the name, no pointer chased per object); past them, the hash
- * table after the last object found.
+ * The object called @name when there are more than GS_OBJ_FEW (else
+ * gs_scenario_obj_get() answers from @few): the hash table, after the last
+ * object found.
  */
 static struct gs_obj *obj_find(struct gs_scenario *s, const char *name)
 {
@@ -345,6 +343,12 @@ static struct gs_obj *obj_find(struct gs_scenario *s, const char *name)
 	return o;
 }
 
+/*
+ * A fuzz input has a VM and at most eight files, and its verbs, the oracle
+ * and the checks look names up ~170 times: up to GS_OBJ_FEW objects, one
+ * compare of a word each in an array of their own (no hash of the name, no
+ * pointer chased per object).
+ */
 void *gs_scenario_obj_get(struct gs_scenario *s, const char *name, const struct gs_obj_type *type)
 {
 	struct gs_obj *o;
