@@ -1369,6 +1369,99 @@ START_TEST(test_split_real)
 }
 END_TEST
 
+struct walked_pfns {
+	unsigned long pfn[4];
+	unsigned int n;
+};
+
+static void see_pfn(struct hugetlb_folio_meta *meta, void *arg)
+{
+	struct walked_pfns *w = arg;
+
+	ck_assert_uint_lt(w->n, ARRAY_SIZE(w->pfn));
+	w->pfn[w->n++] = meta->pfn;
+}
+
+/* The records a pool's walk finds, in pfn order, as a list of indices into @pfn (-1 ends it). */
+static void ck_walk(struct hstate *h, const unsigned long *pfn, const int *want)
+{
+	struct walked_pfns w = {0};
+	unsigned int n = 0;
+
+	spin_lock(&hugetlb_lock);
+	hugetlb_for_each_split(h, see_pfn, &w);
+	spin_unlock(&hugetlb_lock);
+	for (; want[n] >= 0; n++)
+		ck_assert_msg(n < w.n && w.pfn[n] == pfn[want[n]], "record %u: pfn %#lx expected",
+			      n, pfn[want[n]]);
+	ck_assert_uint_eq(w.n, n);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+}
+
+static void split_real(unsigned long pfn)
+{
+	struct folio *f = pfn_folio(pfn);
+
+	ck_assert_int_eq(hugetlb_vmemmap_restore_folio(f), 0);
+	ck_assert_int_eq(folio_split(f, 0, pfn_to_page(pfn), GS_SPLIT_UNIFORM), 0);
+}
+
+/*
+ * The split pages' walks end at the last pfn of the highest record: a
+ * record above every other, the others after the highest went, one stored
+ * below the highest, and records stored after all of them went are each
+ * walked.
+ */
+START_TEST(test_split_walk_every_record)
+{
+	struct hstate *h = size_to_hstate(2UL << 20);
+	unsigned long pfn[3];
+
+	gs_folio_set_free_hook(GS_FOLIO_NEEDS_MERGE, keep_piece);
+	ck_assert_int_eq(set_max_huge_pages(h, 3), 0);
+	for (int i = 0; i < 3; i++) {
+		struct folio *f = hugetlb_alloc_folio(h, NULL, 0, false, false);
+
+		ck_assert(!IS_ERR_OR_NULL(f));
+		pfn[i] = folio_pfn(f);
+	}
+	/* Lowest first, whatever order the pool handed them out in. */
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			if (pfn[j] < pfn[i]) {
+				unsigned long t = pfn[i];
+
+				pfn[i] = pfn[j];
+				pfn[j] = t;
+			}
+	split_real(pfn[0]);
+	ck_walk(h, pfn, (const int[]){0, -1});
+	split_real(pfn[2]);
+	ck_walk(h, pfn, (const int[]){0, 2, -1});
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn[2]), 9, 1), 1);
+	ck_walk(h, pfn, (const int[]){0, -1});
+	split_real(pfn[2]);
+	ck_walk(h, pfn, (const int[]){0, 2, -1});
+	split_real(pfn[1]);
+	ck_walk(h, pfn, (const int[]){0, 1, 2, -1});
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(folio_merge(pfn_folio(pfn[i]), 9, 1), 1);
+	ck_assert_uint_eq(hugetlb_meta_count(), 0);
+	ck_walk(h, pfn, (const int[]){-1});
+	split_real(pfn[1]);
+	ck_walk(h, pfn, (const int[]){1, -1});
+	split_real(pfn[2]);
+	ck_walk(h, pfn, (const int[]){1, 2, -1});
+	for (int i = 1; i < 3; i++)
+		ck_assert_int_eq(folio_merge(pfn_folio(pfn[i]), 9, 1), 1);
+	for (int i = 0; i < 3; i++)
+		folio_put(pfn_folio(pfn[i]));
+	ck_assert_uint_eq(h->free_huge_pages, 3);
+	gs_folio_set_free_hook(GS_FOLIO_NEEDS_MERGE, NULL);
+	assert_clean();
+}
+END_TEST
+
 /* A split-page walker over fake records: 1 GiB, 2 MiB and one of no pool's order, mixed. */
 static struct hugetlb_folio_meta fake_meta[HUGETLB_SPLIT_SNAP_MAX + 40];
 
@@ -1785,6 +1878,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_real, test_split_real);
 	tcase_add_test(tc_real, test_split_checkers_report);
 	tcase_add_test(tc_real, test_split_snap_matches_walk);
+	tcase_add_test(tc_real, test_split_walk_every_record);
 	tcase_add_test(tc_real, test_pfn_is_gmem);
 	tcase_add_test(tc_real, test_pool_machine_size);
 	tcase_add_test(tc_real, test_page_alloc_asks_once);
