@@ -58,6 +58,12 @@ struct gs_scenario_oracle {
 	 * between files hashed theirs.
 	 */
 	GArray *names;
+	/*
+	 * @files' names and ids (struct fname, its keys) in the order a walk of
+	 * it gives, made again after each change of it: the lines that compare
+	 * every file go through them in that order without a hash walk each.
+	 */
+	GArray *order;
 	const char *last; /* the name of @names found last (owned by it), or NULL */
 	int last_id;	  /* its file id */
 	GArray *slots;	  /* struct oslot */
@@ -117,7 +123,8 @@ static struct gs_scenario_oracle *oracle_start(void)
 	so->o = gs_oracle_new();
 	so->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	so->slots = g_array_new(FALSE, FALSE, sizeof(struct oslot));
-	so->names = g_array_new(FALSE, FALSE, sizeof(struct fname));
+	so->names = g_array_sized_new(FALSE, FALSE, sizeof(struct fname), 8);
+	so->order = g_array_sized_new(FALSE, FALSE, sizeof(struct fname), 8);
 	pool_snapshot(so);
 	return so;
 }
@@ -138,6 +145,7 @@ static void oracle_stop(struct gs_scenario_oracle *so)
 	for (guint i = 0; i < so->names->len; i++)
 		g_free(g_array_index(so->names, struct fname, i).name);
 	g_array_free(so->names, TRUE);
+	g_array_free(so->order, TRUE);
 	g_hash_table_destroy(so->files);
 	gs_oracle_free(so->o);
 	g_free(so);
@@ -192,17 +200,34 @@ static inline int file_id(struct gs_scenario_oracle *so, const char *name)
 static void file_add(struct gs_scenario_oracle *so, const char *name, int id)
 {
 	struct fname n = {.id = id};
+	GHashTableIter it;
+	gpointer key, val;
+	guint i;
 
 	so->last = NULL;
 	g_hash_table_replace(so->files, g_strdup(name), GINT_TO_POINTER(id + 1));
-	for (guint i = 0; i < so->names->len; i++) {
-		if (!strcmp(g_array_index(so->names, struct fname, i).name, name)) {
-			g_array_index(so->names, struct fname, i).id = id;
-			return;
-		}
+	so->order->len = 0;
+	g_hash_table_iter_init(&it, so->files);
+	while (g_hash_table_iter_next(&it, &key, &val)) {
+		struct fname o = {.name = key, .id = GPOINTER_TO_INT(val) - 1};
+
+		g_array_append_val(so->order, o);
+	}
+	for (i = 0; i < so->names->len; i++)
+		if (!strcmp(g_array_index(so->names, struct fname, i).name, name))
+			break;
+	if (i < so->names->len) {
+		g_array_index(so->names, struct fname, i).id = id;
+		return;
 	}
 	n.name = g_strdup(name);
 	g_array_append_val(so->names, n);
+}
+
+/* The @i-th of the followed files in @files' order. */
+static inline const struct fname *file_nth(const struct gs_scenario_oracle *so, guint i)
+{
+	return &g_array_index(so->order, struct fname, i);
 }
 
 static const struct gs_result_field *field(const struct gs_result *res, const char *key)
@@ -996,12 +1021,8 @@ static void after_file_op(struct gs_scenario_oracle *so, struct line *l, int id,
 
 static void lose_all(struct gs_scenario_oracle *so)
 {
-	GHashTableIter it;
-	gpointer key, val;
-
-	g_hash_table_iter_init(&it, so->files);
-	while (g_hash_table_iter_next(&it, &key, &val))
-		gs_oracle_unpredicted(so->o, GPOINTER_TO_INT(val) - 1, "", 0);
+	for (guint i = 0; i < so->order->len; i++)
+		gs_oracle_unpredicted(so->o, file_nth(so, i)->id, "", 0);
 }
 
 /*
@@ -1043,8 +1064,6 @@ static void compare_one(struct gs_scenario_oracle *so, struct line *l, const cha
  */
 static void compare_after(struct gs_scenario_oracle *so, struct line *l, bool check)
 {
-	GHashTableIter it;
-	gpointer key, val;
 	const char *name = l->cmp ? l->cmp : l->op->target;
 	int id = file_id(so, name);
 
@@ -1053,11 +1072,11 @@ static void compare_after(struct gs_scenario_oracle *so, struct line *l, bool ch
 		return;
 	}
 	l->ranged = false;
-	g_hash_table_iter_init(&it, so->files);
-	while (g_hash_table_iter_next(&it, &key, &val)) {
-		id = GPOINTER_TO_INT(val) - 1;
-		if (!check || !gs_oracle_clean(so->o, id))
-			compare_one(so, l, key, id);
+	for (guint i = 0; i < so->order->len; i++) {
+		const struct fname *n = file_nth(so, i);
+
+		if (!check || !gs_oracle_clean(so->o, n->id))
+			compare_one(so, l, n->name, n->id);
 	}
 }
 
@@ -1143,13 +1162,10 @@ static unsigned int oracle_finish(struct gs_scenario *s, void *state)
 	struct gs_scenario_oracle *so = state;
 	struct gs_check_report r = GS_CHECK_REPORT_INIT("oracle", s->opts.err);
 	bool settled = so->end_clean && so->end_clean == gs_oracle_epoch(so->o);
-	GHashTableIter it;
-	gpointer key, val;
 
-	g_hash_table_iter_init(&it, so->files);
-	while (g_hash_table_iter_next(&it, &key, &val)) {
-		int id = GPOINTER_TO_INT(val) - 1;
-		int fd = gs_scenario_gmem_fd(s, key, NULL);
+	for (guint i = 0; i < so->order->len; i++) {
+		int id = file_nth(so, i)->id;
+		int fd = gs_scenario_gmem_fd(s, file_nth(so, i)->name, NULL);
 
 		if (fd >= 0 && gs_oracle_followed(so->o, id) &&
 		    !(settled && gs_oracle_clean(so->o, id)))
