@@ -99,6 +99,17 @@ static bool pg_eq(const struct opage *a, const struct opage *b)
 	return !memcmp(a, b, sizeof(*a));
 }
 
+/*
+ * Shorten @a, an array of plain elements (no clear function), to @len in
+ * place: g_array_set_size() removes the tail as a range, a call chain of
+ * its own per model change.
+ */
+static inline void array_cut(GArray *a, guint len)
+{
+	if (len < a->len)
+		a->len = len;
+}
+
 /* The run holding @idx (binary search). */
 static guint run_find(GArray *runs, uint64_t idx)
 {
@@ -146,7 +157,7 @@ static void runs_coalesce(GArray *runs)
 			g_array_index(runs, struct orun, ++out) = *b;
 	}
 	if (runs->len)
-		g_array_set_size(runs, out + 1);
+		array_cut(runs, out + 1);
 }
 
 typedef void (*pg_fn)(struct opage *pg, void *arg);
@@ -256,7 +267,7 @@ static unsigned int map_order(const struct ofile *f)
 /* Remember the model before an operation changes it. */
 static void save(struct ofile *f)
 {
-	g_array_set_size(f->saved, 0);
+	array_cut(f->saved, 0);
 	g_array_append_vals(f->saved, f->runs->data, f->runs->len);
 }
 
@@ -392,11 +403,10 @@ static struct ofile *file_alloc(void)
 	saved = f->saved;
 	orders = f->orders;
 	*f = (struct ofile){.runs = runs, .saved = saved, .orders = orders};
-	/* Emptied in place (plain elements: g_array_set_size() would remove them as a range). */
-	runs->len = 0;
-	saved->len = 0;
+	array_cut(runs, 0);
+	array_cut(saved, 0);
 	if (orders)
-		orders->len = 0;
+		array_cut(orders, 0);
 	return f;
 }
 
@@ -437,7 +447,7 @@ void gs_oracle_free(struct gs_oracle *o)
 	for (guint i = 0; i < o->files->len; i++)
 		file_release(g_ptr_array_index(o->files, i));
 	o->files->len = 0;
-	o->pins->len = 0;
+	array_cut(o->pins, 0);
 	if (o->pins_saved)
 		g_array_free(o->pins_saved, TRUE);
 	o->pins_saved = NULL;
@@ -1173,7 +1183,7 @@ void gs_oracle_unpredicted(struct gs_oracle *o, int id, const char *op, int err)
 		f->lost = true;
 		return;
 	}
-	g_array_set_size(f->runs, 0);
+	array_cut(f->runs, 0);
 	g_array_append_vals(f->runs, f->saved->data, f->saved->len);
 	model_changed(f);
 	f->dirty_s = 0;
@@ -1671,7 +1681,7 @@ static GArray *model_orders(struct ofile *f)
 	if (!f->orders)
 		f->orders = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 16);
 	if (f->orders_gen != f->gen) {
-		f->orders->len = 0;
+		array_cut(f->orders, 0);
 		expected_orders(f, f->orders);
 		f->orders_gen = f->gen;
 	}

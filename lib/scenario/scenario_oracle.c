@@ -94,10 +94,9 @@ static void count_deferred(struct hugetlb_folio_meta *meta, void *arg)
  * was read back with wider loads than its stores (a store-forwarding stall
  * per line, 1.8% of a 4 KiB execution by perf).
  */
-static void pool_now(const struct gs_scenario_oracle *so, int i, struct opool *now)
+static void pool_now(const struct gs_scenario_oracle *so, int i, struct hugetlb_cgroup *cg,
+		     struct opool *now)
 {
-	struct hugetlb_cgroup *cg = hugetlb_cgroup_current();
-
 	now->free = hstates[i].free_huge_pages;
 	now->nr = hstates[i].nr_huge_pages;
 	now->usage = cg ? hugetlb_cgroup_usage(cg, i, false) : 0;
@@ -112,8 +111,10 @@ static void pool_now(const struct gs_scenario_oracle *so, int i, struct opool *n
 
 static void pool_snapshot(struct gs_scenario_oracle *so)
 {
+	struct hugetlb_cgroup *cg = hugetlb_cgroup_current();
+
 	for (int i = 0; i < HUGE_MAX_HSTATE; i++)
-		pool_now(so, i, &so->pool[i]);
+		pool_now(so, i, cg, &so->pool[i]);
 }
 
 static struct gs_scenario_oracle *oracle_start(void)
@@ -640,7 +641,7 @@ static void check_pool(struct gs_scenario_oracle *so, struct line *l, int id, co
 	if (i < 0 || !gs_oracle_followed(so->o, id))
 		return;
 	was = so->pool[i];
-	pool_now(so, i, &now);
+	pool_now(so, i, hugetlb_cgroup_current(), &now);
 	if (now.nr != was.nr || now.cg != was.cg)
 		return;
 	/* Pages a truncation left to the deferred worker stay taken (none without so->deferring). */
