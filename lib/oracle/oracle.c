@@ -377,9 +377,9 @@ static void predict_blocks(struct ofile *f, struct gs_oracle_pred *p)
 /*
  * A freed oracle's files and the last freed oracle, kept with their arrays
  * (emptied) for the next ones: the fuzzers make an oracle and a few files
- * per input, and their allocations and frees were about a tenth of the
- * oracle's own work outside the comparisons. What is kept holds no state:
- * every field is set again when it is taken.
+ * per input, and making, growing and freeing their arrays cost some 15 K
+ * instructions of a 4 KiB execution. What is kept holds no state: every
+ * field is set again when it is taken.
  */
 #define SPARE_FILES 32
 static struct ofile *spare_files[SPARE_FILES];

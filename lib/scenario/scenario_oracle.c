@@ -64,7 +64,7 @@ struct gs_scenario_oracle {
 	 * every file go through them in that order without a hash walk each.
 	 */
 	GArray *order;
-	const char *last; /* the name of @names found last (owned by it), or NULL */
+	const char *last; /* the name found last (owned by @names, or by @files past FEW_NAMES) */
 	int last_id;	  /* its file id */
 	GArray *slots;	  /* struct oslot */
 	struct opool pool[HUGE_MAX_HSTATE];
@@ -155,6 +155,7 @@ static void oracle_stop(struct gs_scenario_oracle *so)
 /* Names up to which file_id() walks @names rather than hashing. */
 #define FEW_NAMES 16
 
+/* !strcmp() in line: the names are a few bytes, the call was most of a compare. */
 static inline bool name_eq(const char *a, const char *b)
 {
 	while (*a && *a == *b)
