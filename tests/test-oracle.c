@@ -1915,6 +1915,131 @@ START_TEST(test_check_compares_once)
 }
 END_TEST
 
+/*
+ * The adapter finds a line's file by its name: names that share a first
+ * letter or are prefixes of each other ("g", "g1", "g10"), a file made
+ * again under a closed one's name, a VM's name (no file), with few files
+ * (a walk of the names) and with more than sixteen (a hash). Each file is
+ * converted at its own index: a line followed on another file's model
+ * would make the comparisons differ without a bug; with a conversion that
+ * leaves the attribute as it was planted, each is reported at its own line
+ * and index, the file made again too.
+ */
+static GString *names_text(unsigned int extra)
+{
+	static const char *const names[] = {"g", "g1", "g10"};
+	GString *t = g_string_new("vm s type=sw_protected\n");
+
+	for (unsigned int i = 0; i < extra; i++)
+		g_string_append_printf(t, "gmem x%u vm=s size=16K flags=mmap|init_shared\n", i);
+	for (unsigned int i = 0; i < G_N_ELEMENTS(names); i++)
+		g_string_append_printf(t, "gmem %s vm=s size=16K flags=mmap|init_shared\n",
+				       names[i]);
+	for (unsigned int i = 0; i < G_N_ELEMENTS(names); i++)
+		g_string_append_printf(t, "convert %s off=%uK len=4K to=private\n", names[i],
+				       4 * i);
+	g_string_append(t, "memslot s slot=0 gpa=0x100000000 size=16K gmem=g10\n"
+			   "close g\n"
+			   "gmem g vm=s size=32K flags=mmap|init_shared\n"
+			   "convert g off=28K len=4K to=private\n"
+			   "check\n");
+	return t;
+}
+
+START_TEST(test_file_names)
+{
+	for (unsigned int extra = 0; extra <= 17; extra += 17) {
+		GString *t = names_text(extra);
+		unsigned int line = 2 + extra + 3; /* the first convert line */
+		struct run r = run_text_opts(t->str, true, true);
+		char want[4][96];
+
+		ck_assert_msg(r.status == GS_EXIT_OK, "%u more files:\n%s", extra, r.err);
+		free(r.err);
+		gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, true);
+		r = run_text_opts(t->str, true, true);
+		gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, false);
+		snprintf(want[0], sizeof(want[0]), "t.gms:%u convert g: index 0x0: attribute",
+			 line);
+		snprintf(want[1], sizeof(want[1]), "t.gms:%u convert g1: index 0x1: attribute",
+			 line + 1);
+		snprintf(want[2], sizeof(want[2]), "t.gms:%u convert g10: index 0x2: attribute",
+			 line + 2);
+		snprintf(want[3], sizeof(want[3]), "t.gms:%u convert g: index 0x7: attribute",
+			 line + 6);
+		for (unsigned int i = 0; i < G_N_ELEMENTS(want); i++)
+			ck_assert_msg(strstr(r.err, want[i]), "%u more files: '%s' not in:\n%s",
+				      extra, want[i], r.err);
+		free(r.err);
+		g_string_free(t, TRUE);
+	}
+}
+END_TEST
+
+/*
+ * The folio orders a HugeTLB file's comparisons expect follow the model
+ * as it changes (they are built again after each change, not per compare):
+ * a huge page allocated private (one 2 MiB folio), a part converted to
+ * shared (pieces), back to private (one folio again), punched, allocated
+ * again, each compared after its line, twice in a row. With the merge on
+ * to-private planted, the second huge page left in pieces is reported at
+ * the next `check` (orders built once, at the file's creation, would expect
+ * nothing). An oracle and its files made after another one was freed start
+ * from nothing (they may reuse its memory).
+ */
+START_TEST(test_orders_follow_model)
+{
+	static const char text[] = "hugetlb pool size=2M nr=2\n"
+				   "vm s type=sw_protected\n"
+				   "gmem g vm=s size=4M flags=hugetlb|mmap page=2M\n"
+				   "falloc g off=0 len=4M\n"
+				   "convert g off=2M len=8K to=shared\n"
+				   "check\n"
+				   "convert g off=2M len=8K to=private\n"
+				   "convert g off=0 len=2M to=shared\n"
+				   "check\n"
+				   "punch g off=0 len=2M\n"
+				   "convert g off=0 len=2M to=private\n"
+				   "falloc g off=0 len=2M\n"
+				   "check\n"
+				   "close g\n";
+	struct gs_oracle *o;
+	struct run r;
+	int id;
+
+	for (unsigned int i = 0; i < 2; i++) {
+		r = run_text_opts(text, true, true);
+
+		ck_assert_msg(r.status == GS_EXIT_OK, "run %u:\n%s", i, r.err);
+		free(r.err);
+	}
+	gs_test_plant_bug(GS_BUG_NO_MERGE_TO_PRIVATE, true);
+	r = run_text_opts(text, true, true);
+	gs_test_plant_bug(GS_BUG_NO_MERGE_TO_PRIVATE, false);
+	ck_assert_msg(strstr(r.err, "t.gms:9 check: index 0x200: folio order simulator=0 oracle=9"),
+		      "%s", r.err);
+	free(r.err);
+	/* A file of an oracle made after one with files was freed: as new. */
+	o = gs_oracle_new();
+	id = new_file(o, 8 << 20, HUGETLB | MMAP, 9, GS_CONVERSION_PLANNED);
+	ck_assert_int_eq(falloc(o, id, KEEP, 0, 8 << 20), 0);
+	ck_assert_int_eq(convert(o, id, 2 << 20, 4 * P, false).err, 0);
+	ck_assert_uint_gt(gs_oracle_nr_runs(o, id), 1);
+	gs_oracle_free(o);
+	o = gs_oracle_new();
+	id = new_file(o, 4 << 20, HUGETLB | MMAP, 9, GS_CONVERSION_PLANNED);
+	ck_assert_int_eq(id, 0);
+	ck_assert_uint_eq(gs_oracle_nr_runs(o, id), 1);
+	ck_assert_uint_eq(gs_oracle_alloc_bytes(o, id), 0);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, id), 0);
+	ck_assert(gs_oracle_followed(o, id));
+	ck_assert_int_eq(falloc(o, id, KEEP, 0, 2 << 20), 0);
+	ck_assert_uint_eq(gs_oracle_alloc_bytes(o, id), 2 << 20);
+	ck_assert_uint_eq(gs_oracle_used_hpages(o, id), 1);
+	gs_oracle_free(o);
+}
+END_TEST
+
 /* `check oracle`: the registered checker compares every bound file. */
 START_TEST(test_check_oracle)
 {
@@ -1961,6 +2086,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_populate_keeps_others);
 	tcase_add_test(sim, test_gsplit_followed);
 	tcase_add_test(sim, test_check_oracle);
+	tcase_add_test(sim, test_file_names);
+	tcase_add_test(sim, test_orders_follow_model);
 	tcase_add_test(sim, test_check_compares_once);
 	tcase_add_test(sim, test_mismatch_inside_extent);
 	tcase_add_test(sim, test_mismatch_many_runs);

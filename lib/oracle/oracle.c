@@ -66,6 +66,13 @@ struct ofile {
 	 */
 	uint64_t gen, counted;
 	uint64_t alloc_pages, used_hp;
+	/*
+	 * The folio orders the model expects (struct sival, expected_orders())
+	 * as of change @orders_gen of @runs (0: not built): a HugeTLB file's
+	 * compare built them from all its runs each time.
+	 */
+	GArray *orders;
+	uint64_t orders_gen;
 };
 
 /* A piece of the simulator's state: [start, end) has @val. */
@@ -80,7 +87,6 @@ struct gs_oracle {
 	GList *link;
 	struct kvm_gmem_run *view; /* a comparison's read of the simulator, reused */
 	size_t view_cap;	   /* runs it holds */
-	GArray *view_orders;	   /* the folio orders a comparison expects, reused */
 	uint64_t epoch;		   /* gs_oracle_step()s since it was made, from 1 */
 };
 
@@ -91,6 +97,17 @@ static GList *oracles; /* every live oracle, for `check oracle` */
 static bool pg_eq(const struct opage *a, const struct opage *b)
 {
 	return !memcmp(a, b, sizeof(*a));
+}
+
+/*
+ * Shorten @a, an array of plain elements (no clear function), to @len in
+ * place: g_array_set_size() removes the tail as a range, a call chain of
+ * its own per model change.
+ */
+static inline void array_cut(GArray *a, guint len)
+{
+	if (len < a->len)
+		a->len = len;
 }
 
 /* The run holding @idx (binary search). */
@@ -140,7 +157,7 @@ static void runs_coalesce(GArray *runs)
 			g_array_index(runs, struct orun, ++out) = *b;
 	}
 	if (runs->len)
-		g_array_set_size(runs, out + 1);
+		array_cut(runs, out + 1);
 }
 
 typedef void (*pg_fn)(struct opage *pg, void *arg);
@@ -250,7 +267,7 @@ static unsigned int map_order(const struct ofile *f)
 /* Remember the model before an operation changes it. */
 static void save(struct ofile *f)
 {
-	g_array_set_size(f->saved, 0);
+	array_cut(f->saved, 0);
 	g_array_append_vals(f->saved, f->runs->data, f->runs->len);
 }
 
@@ -357,13 +374,66 @@ static void predict_blocks(struct ofile *f, struct gs_oracle_pred *p)
 			    : alloc_bytes(f) / 512;
 }
 
+/*
+ * A freed oracle's files and the last freed oracle, kept with their arrays
+ * (emptied) for the next ones: the fuzzers make an oracle and a few files
+ * per input, and making, growing and freeing their arrays cost some 15 K
+ * instructions of a 4 KiB execution. What is kept holds no state: every
+ * field is set again when it is taken.
+ */
+#define SPARE_FILES 32
+static struct ofile *spare_files[SPARE_FILES];
+static unsigned int nr_spare_files;
+static struct gs_oracle *spare_oracle;
+
+/* A file with every field zero but its (empty) arrays. */
+static struct ofile *file_alloc(void)
+{
+	struct ofile *f;
+	GArray *runs, *saved, *orders;
+
+	if (!nr_spare_files) {
+		f = g_new0(struct ofile, 1);
+		f->runs = g_array_new(FALSE, FALSE, sizeof(struct orun));
+		f->saved = g_array_new(FALSE, FALSE, sizeof(struct orun));
+		return f;
+	}
+	f = spare_files[--nr_spare_files];
+	runs = f->runs;
+	saved = f->saved;
+	orders = f->orders;
+	*f = (struct ofile){.runs = runs, .saved = saved, .orders = orders};
+	array_cut(runs, 0);
+	array_cut(saved, 0);
+	if (orders)
+		array_cut(orders, 0);
+	return f;
+}
+
+static void file_release(struct ofile *f)
+{
+	if (nr_spare_files < SPARE_FILES) {
+		spare_files[nr_spare_files++] = f;
+		return;
+	}
+	g_array_free(f->runs, TRUE);
+	g_array_free(f->saved, TRUE);
+	if (f->orders)
+		g_array_free(f->orders, TRUE);
+	g_free(f);
+}
+
 struct gs_oracle *gs_oracle_new(void)
 {
-	struct gs_oracle *o = g_new0(struct gs_oracle, 1);
+	struct gs_oracle *o = spare_oracle;
 
-	o->files = g_ptr_array_new();
-	o->pins = g_array_new(FALSE, FALSE, sizeof(struct opin));
-	o->view_orders = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 64);
+	if (o) {
+		spare_oracle = NULL;
+	} else {
+		o = g_new0(struct gs_oracle, 1);
+		o->files = g_ptr_array_new();
+		o->pins = g_array_new(FALSE, FALSE, sizeof(struct opin));
+	}
 	o->epoch = 1;
 	oracles = g_list_prepend(oracles, o);
 	o->link = oracles;
@@ -374,20 +444,23 @@ void gs_oracle_free(struct gs_oracle *o)
 {
 	if (!o)
 		return;
-	for (guint i = 0; i < o->files->len; i++) {
-		struct ofile *f = g_ptr_array_index(o->files, i);
-
-		g_array_free(f->runs, TRUE);
-		g_array_free(f->saved, TRUE);
-		g_free(f);
+	for (guint i = 0; i < o->files->len; i++)
+		file_release(g_ptr_array_index(o->files, i));
+	o->files->len = 0;
+	array_cut(o->pins, 0);
+	if (o->pins_saved)
+		g_array_free(o->pins_saved, TRUE);
+	o->pins_saved = NULL;
+	oracles = g_list_delete_link(oracles, o->link);
+	o->link = NULL;
+	if (!spare_oracle) {
+		/* The view's array stays: its contents are written by each read. */
+		spare_oracle = o;
+		return;
 	}
 	g_ptr_array_free(o->files, TRUE);
 	g_array_free(o->pins, TRUE);
-	if (o->pins_saved)
-		g_array_free(o->pins_saved, TRUE);
 	g_free(o->view);
-	g_array_free(o->view_orders, TRUE);
-	oracles = g_list_delete_link(oracles, o->link);
 	g_free(o);
 }
 
@@ -421,7 +494,7 @@ int gs_oracle_create(struct gs_oracle *o, uint64_t size, const struct gs_oracle_
 	*p = (struct gs_oracle_pred){.err = create_check(size, cfg)};
 	if (p->err)
 		return -1;
-	f = g_new0(struct ofile, 1);
+	f = file_alloc();
 	f->size = size;
 	f->npages = size / OPAGE;
 	f->cfg = *cfg;
@@ -431,8 +504,6 @@ int gs_oracle_create(struct gs_oracle *o, uint64_t size, const struct gs_oracle_
 	f->mapped_known = true;
 	f->dirty_s = UINT64_MAX;
 	f->gen = 1; /* counted: 0, not yet */
-	f->runs = g_array_new(FALSE, FALSE, sizeof(struct orun));
-	f->saved = g_array_new(FALSE, FALSE, sizeof(struct orun));
 	/* P1: the whole range starts as INIT_SHARED says. */
 	all = (struct orun){.start = 0, .end = f->npages};
 	all.pg.priv = !(cfg->flags & GS_GUEST_MEMFD_FLAG_INIT_SHARED);
@@ -1112,7 +1183,7 @@ void gs_oracle_unpredicted(struct gs_oracle *o, int id, const char *op, int err)
 		f->lost = true;
 		return;
 	}
-	g_array_set_size(f->runs, 0);
+	array_cut(f->runs, 0);
 	g_array_append_vals(f->runs, f->saved->data, f->saved->len);
 	model_changed(f);
 	f->dirty_s = 0;
@@ -1600,16 +1671,60 @@ static void expected_orders(const struct ofile *f, GArray *out)
 	}
 }
 
-/* The first index of a HugeTLB file whose folio order differs from P25's rule. */
-static void compare_orders(const struct ofile *f, const struct sim_view *sim, GArray *exp,
-			   const struct oname *op, struct gs_check_report *r, unsigned int *n)
+/*
+ * The model's expected orders, built again only after its runs changed:
+ * they follow from the model alone (its runs, size and configuration),
+ * never from the simulator.
+ */
+static GArray *model_orders(struct ofile *f)
 {
+	if (!f->orders)
+		f->orders = g_array_sized_new(FALSE, FALSE, sizeof(struct sival), 16);
+	if (f->orders_gen != f->gen) {
+		array_cut(f->orders, 0);
+		expected_orders(f, f->orders);
+		f->orders_gen = f->gen;
+	}
+	return f->orders;
+}
+
+/* The first of @exp's stretches (sorted, apart) that starts at or after @s. */
+static guint orders_from(GArray *exp, uint64_t s)
+{
+	guint lo = 0, hi = exp->len;
+
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+
+		if (g_array_index(exp, struct sival, mid).start < s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The first index of a HugeTLB file whose folio order differs from P25's
+ * rule. The stretches judged are those that start where the view has runs
+ * (contiguous, from its first run's start to its last one's end): one that
+ * starts before them or after them stops at its first index, finding no
+ * run there, so they are not walked.
+ */
+static void compare_orders(struct ofile *f, const struct sim_view *sim, const struct oname *op,
+			   struct gs_check_report *r, unsigned int *n)
+{
+	GArray *exp = model_orders(f);
 	size_t j = 0;
 
-	expected_orders(f, exp);
-	for (guint i = 0; i < exp->len; i++) {
+	if (!sim->nr)
+		return;
+	for (guint i = orders_from(exp, sim->runs[0].start); i < exp->len; i++) {
 		const struct sival *e = &g_array_index(exp, struct sival, i);
 		uint64_t cur = e->start;
+
+		if (cur >= sim->runs[sim->nr - 1].end)
+			break;
 
 		while (cur < e->end) {
 			uint64_t pend;
@@ -1718,11 +1833,8 @@ static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gm
 			(struct field_diff){.fld = f->cfg.thp ? &thp_mapped_field : &mapped_field};
 	fields[nf++] = (struct field_diff){.fld = &poison_field};
 	compare_fields(f, &v, fields, nf, op, r, &n);
-	if (f->cfg.page_order) {
-		/* Emptied in place, as the view's arrays: a new array per compare was 1/8 of one. */
-		o->view_orders->len = 0;
-		compare_orders(f, &v, o->view_orders, op, r, &n);
-	}
+	if (f->cfg.page_order)
+		compare_orders(f, &v, op, r, &n);
 	if (!f->cfg.thp || v.i_bytes < alloc_bytes(f))
 		compare_counter(op, "i_bytes", v.i_bytes, alloc_bytes(f), r, &n);
 	if (v.has_spool) {

@@ -42,12 +42,31 @@ struct opool {
 	const struct hugetlb_cgroup *cg;
 };
 
+/* A followed file's name and the oracle's id of it, for file_id(). */
+struct fname {
+	char *name;
+	int id;
+};
+
 struct gs_scenario_oracle {
 	struct gs_oracle *o;
-	GHashTable *files; /* gmem name -> file id + 1 */
-	const char *last;  /* the key of @files found last (owned by it), or NULL */
-	int last_id;	   /* its file id */
-	GArray *slots;	   /* struct oslot */
+	GHashTable *files; /* gmem name -> file id + 1 (walked in its order) */
+	/*
+	 * The same names in an array of their own (struct fname), looked up by
+	 * file_id() while they are few: a name a hash missed (a VM's, the
+	 * target of some lines) was hashed twice a line, and lines alternating
+	 * between files hashed theirs.
+	 */
+	GArray *names;
+	/*
+	 * @files' names and ids (struct fname, its keys) in the order a walk of
+	 * it gives, made again after each change of it: the lines that compare
+	 * every file go through them in that order without a hash walk each.
+	 */
+	GArray *order;
+	const char *last; /* the name found last (owned by @names, or by @files past FEW_NAMES) */
+	int last_id;	  /* its file id */
+	GArray *slots;	  /* struct oslot */
 	struct opool pool[HUGE_MAX_HSTATE];
 	/*
 	 * A file of a strategy of its own with a free_split hook exists: it may
@@ -75,10 +94,9 @@ static void count_deferred(struct hugetlb_folio_meta *meta, void *arg)
  * was read back with wider loads than its stores (a store-forwarding stall
  * per line, 1.8% of a 4 KiB execution by perf).
  */
-static void pool_now(const struct gs_scenario_oracle *so, int i, struct opool *now)
+static void pool_now(const struct gs_scenario_oracle *so, int i, struct hugetlb_cgroup *cg,
+		     struct opool *now)
 {
-	struct hugetlb_cgroup *cg = hugetlb_cgroup_current();
-
 	now->free = hstates[i].free_huge_pages;
 	now->nr = hstates[i].nr_huge_pages;
 	now->usage = cg ? hugetlb_cgroup_usage(cg, i, false) : 0;
@@ -93,8 +111,10 @@ static void pool_now(const struct gs_scenario_oracle *so, int i, struct opool *n
 
 static void pool_snapshot(struct gs_scenario_oracle *so)
 {
+	struct hugetlb_cgroup *cg = hugetlb_cgroup_current();
+
 	for (int i = 0; i < HUGE_MAX_HSTATE; i++)
-		pool_now(so, i, &so->pool[i]);
+		pool_now(so, i, cg, &so->pool[i]);
 }
 
 static struct gs_scenario_oracle *oracle_start(void)
@@ -104,6 +124,8 @@ static struct gs_scenario_oracle *oracle_start(void)
 	so->o = gs_oracle_new();
 	so->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	so->slots = g_array_new(FALSE, FALSE, sizeof(struct oslot));
+	so->names = g_array_sized_new(FALSE, FALSE, sizeof(struct fname), 8);
+	so->order = g_array_sized_new(FALSE, FALSE, sizeof(struct fname), 8);
 	pool_snapshot(so);
 	return so;
 }
@@ -121,26 +143,93 @@ static void oracle_stop(struct gs_scenario_oracle *so)
 	for (guint i = 0; i < so->slots->len; i++)
 		slot_clear(&g_array_index(so->slots, struct oslot, i));
 	g_array_free(so->slots, TRUE);
+	for (guint i = 0; i < so->names->len; i++)
+		g_free(g_array_index(so->names, struct fname, i).name);
+	g_array_free(so->names, TRUE);
+	g_array_free(so->order, TRUE);
 	g_hash_table_destroy(so->files);
 	gs_oracle_free(so->o);
 	g_free(so);
 }
 
-/* The oracle's id of the file called @name, or -1 when it does not follow it. */
-static int file_id(struct gs_scenario_oracle *so, const char *name)
+/* Names up to which file_id() walks @names rather than hashing. */
+#define FEW_NAMES 16
+
+/* !strcmp() in line: the names are a few bytes, the call was most of a compare. */
+static inline bool name_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/* file_id() past the name found last. */
+static __attribute__((noinline)) int file_id_find(struct gs_scenario_oracle *so, const char *name)
 {
 	gpointer key, v;
 
 	if (!name)
 		return -1;
-	/* Several times a line, mostly for the same file: one compare instead of a hash. */
-	if (so->last && so->last[0] == name[0] && !strcmp(so->last, name))
+	if (so->names->len > FEW_NAMES) {
+		if (!g_hash_table_lookup_extended(so->files, name, &key, &v))
+			return -1;
+		so->last = key; /* @files' key: file_add() forgets it before replacing it */
+		so->last_id = GPOINTER_TO_INT(v) - 1;
 		return so->last_id;
-	if (!g_hash_table_lookup_extended(so->files, name, &key, &v))
-		return -1;
-	so->last = key;
-	so->last_id = GPOINTER_TO_INT(v) - 1;
-	return so->last_id;
+	}
+	for (guint i = 0; i < so->names->len; i++) {
+		const struct fname *n = &g_array_index(so->names, struct fname, i);
+
+		if (n->name[0] == name[0] && name_eq(n->name, name)) {
+			so->last = n->name;
+			so->last_id = n->id;
+			return n->id;
+		}
+	}
+	return -1;
+}
+
+/* The oracle's id of the file called @name, or -1 when it does not follow it. */
+static inline int file_id(struct gs_scenario_oracle *so, const char *name)
+{
+	/* Several times a line, mostly for the same file: one compare instead of a walk. */
+	if (name && so->last && so->last[0] == name[0] && name_eq(so->last, name))
+		return so->last_id;
+	return file_id_find(so, name);
+}
+
+/* Follow the file @name as @id from now on (a file made again under a name it had: the new one). */
+static void file_add(struct gs_scenario_oracle *so, const char *name, int id)
+{
+	struct fname n = {.id = id};
+	GHashTableIter it;
+	gpointer key, val;
+	guint i;
+
+	so->last = NULL;
+	g_hash_table_replace(so->files, g_strdup(name), GINT_TO_POINTER(id + 1));
+	so->order->len = 0;
+	g_hash_table_iter_init(&it, so->files);
+	while (g_hash_table_iter_next(&it, &key, &val)) {
+		struct fname o = {.name = key, .id = GPOINTER_TO_INT(val) - 1};
+
+		g_array_append_val(so->order, o);
+	}
+	for (i = 0; i < so->names->len; i++)
+		if (!strcmp(g_array_index(so->names, struct fname, i).name, name))
+			break;
+	if (i < so->names->len) {
+		g_array_index(so->names, struct fname, i).id = id;
+		return;
+	}
+	n.name = g_strdup(name);
+	g_array_append_val(so->names, n);
+}
+
+/* The @i-th of the followed files in @files' order. */
+static inline const struct fname *file_nth(const struct gs_scenario_oracle *so, guint i)
+{
+	return &g_array_index(so->order, struct fname, i);
 }
 
 static const struct gs_result_field *field(const struct gs_result *res, const char *key)
@@ -163,6 +252,7 @@ static const struct gs_result_field *field(const struct gs_result *res, const ch
 struct line {
 	struct gs_scenario *s;
 	const struct gs_op *op;
+	const struct ov_info *info; /* ov_info() of the line's verb, looked up once for the line */
 	struct gs_check_report r;
 	char name[160]; /* made by lname() when a mismatch is reported */
 	bool named;
@@ -216,10 +306,12 @@ static void line_name(char *buf, size_t len, const struct gs_op *op)
 	}
 }
 
-static void line_init(struct line *l, struct gs_scenario *s, const struct gs_op *op)
+static void line_init(struct line *l, struct gs_scenario *s, const struct gs_op *op,
+		      const struct ov_info *info)
 {
 	l->s = s;
 	l->op = op;
+	l->info = info;
 	l->ranged = false;
 	l->cmp = NULL;
 	l->r = GS_CHECK_REPORT_INIT("oracle", s->opts.err);
@@ -385,8 +477,7 @@ static void after_create(struct gs_scenario_oracle *so, struct line *l, const st
 		compare_answer(l, &p, res);
 		return;
 	}
-	so->last = NULL; /* the key it may point to goes */
-	g_hash_table_replace(so->files, g_strdup(op->target), GINT_TO_POINTER(id + 1));
+	file_add(so, op->target, id);
 	gs_oracle_bind(so->o, id, file);
 	compare_answer(l, &p, res);
 }
@@ -551,7 +642,7 @@ static void check_pool(struct gs_scenario_oracle *so, struct line *l, int id, co
 	if (i < 0 || !gs_oracle_followed(so->o, id))
 		return;
 	was = so->pool[i];
-	pool_now(so, i, &now);
+	pool_now(so, i, hugetlb_cgroup_current(), &now);
 	if (now.nr != was.nr || now.cg != was.cg)
 		return;
 	/* Pages a truncation left to the deferred worker stay taken (none without so->deferring). */
@@ -738,7 +829,7 @@ static const char *const inert[] = {"inject", "note", "seed", "expect-warns", NU
  * A verb's kind by its (registered, never freed) struct, found without
  * comparing names: the names were compared a dozen times per line.
  */
-static const struct ov_info *ov_info(const struct gs_verb *verb)
+static __attribute__((noinline)) const struct ov_info *ov_info_find(const struct gs_verb *verb)
 {
 	/*
 	 * Open addressing: a verb sharing a slot with another one found further
@@ -774,6 +865,20 @@ static const struct ov_info *ov_info(const struct gs_verb *verb)
 	return c;
 }
 
+/*
+ * ov_info_find() behind the entry found last: oracle_before() and
+ * oracle_after() ask for the same line's verb, one after the other (the
+ * entry's @verb is checked: a full table's spare entry is rewritten).
+ */
+static inline const struct ov_info *ov_info(const struct gs_verb *verb)
+{
+	static const struct ov_info *last;
+
+	if (!last || last->verb != verb)
+		last = ov_info_find(verb);
+	return last;
+}
+
 /* The file pages a convert or punch line touched, rounded out to huge pages. */
 static void check_leaves_after(struct gs_scenario_oracle *so, struct line *l, int id)
 {
@@ -785,7 +890,7 @@ static void check_leaves_after(struct gs_scenario_oracle *so, struct line *l, in
 
 	if (!file || !so->slots->len || !gs_oracle_followed(so->o, id))
 		return;
-	if (ov_info(op->verb)->kind == OV_CONVERT) {
+	if (l->info->kind == OV_CONVERT) {
 		a = line_conv(l);
 		off = a->offset;
 		len = a->size;
@@ -807,7 +912,7 @@ static void check_leaves_after(struct gs_scenario_oracle *so, struct line *l, in
  */
 static void line_scope(struct line *l)
 {
-	const struct ov_info *v = ov_info(l->op->verb);
+	const struct ov_info *v = l->info;
 	bool has_off = v->has_off;
 	uint64_t off = has_off ? gs_op_u64(l->op, "off", 0) : 0;
 
@@ -826,7 +931,7 @@ static void follow_file_op(struct gs_scenario_oracle *so, struct line *l, int id
 {
 	const struct gs_op *op = l->op;
 	const char *verb = op->verb->name;
-	enum ov_kind kind = ov_info(op->verb)->kind;
+	enum ov_kind kind = l->info->kind;
 	struct gs_oracle_pred p;
 
 	line_scope(l);
@@ -918,12 +1023,8 @@ static void after_file_op(struct gs_scenario_oracle *so, struct line *l, int id,
 
 static void lose_all(struct gs_scenario_oracle *so)
 {
-	GHashTableIter it;
-	gpointer key, val;
-
-	g_hash_table_iter_init(&it, so->files);
-	while (g_hash_table_iter_next(&it, &key, &val))
-		gs_oracle_unpredicted(so->o, GPOINTER_TO_INT(val) - 1, "", 0);
+	for (guint i = 0; i < so->order->len; i++)
+		gs_oracle_unpredicted(so->o, file_nth(so, i)->id, "", 0);
 }
 
 /*
@@ -965,8 +1066,6 @@ static void compare_one(struct gs_scenario_oracle *so, struct line *l, const cha
  */
 static void compare_after(struct gs_scenario_oracle *so, struct line *l, bool check)
 {
-	GHashTableIter it;
-	gpointer key, val;
 	const char *name = l->cmp ? l->cmp : l->op->target;
 	int id = file_id(so, name);
 
@@ -975,11 +1074,11 @@ static void compare_after(struct gs_scenario_oracle *so, struct line *l, bool ch
 		return;
 	}
 	l->ranged = false;
-	g_hash_table_iter_init(&it, so->files);
-	while (g_hash_table_iter_next(&it, &key, &val)) {
-		id = GPOINTER_TO_INT(val) - 1;
-		if (!check || !gs_oracle_clean(so->o, id))
-			compare_one(so, l, key, id);
+	for (guint i = 0; i < so->order->len; i++) {
+		const struct fname *n = file_nth(so, i);
+
+		if (!check || !gs_oracle_clean(so->o, n->id))
+			compare_one(so, l, n->name, n->id);
 	}
 }
 
@@ -1002,7 +1101,7 @@ static unsigned int oracle_after(struct gs_scenario *s, void *state, const struc
 	so->end_clean = 0;
 	if (!info->check)
 		gs_oracle_step(so->o);
-	line_init(&l, s, op);
+	line_init(&l, s, op, info);
 	if (kind == OV_GMEM && op->target) {
 		after_create(so, &l, res);
 	} else if (kind == OV_MEMSLOT) {
@@ -1030,15 +1129,16 @@ static unsigned int oracle_after(struct gs_scenario *s, void *state, const struc
 static unsigned int oracle_before(struct gs_scenario *s, void *state, const struct gs_op *op)
 {
 	struct gs_scenario_oracle *so = state;
+	const struct ov_info *info = ov_info(op->verb);
 	struct line l;
 	int id;
 
 	/* Whatever the line does, whole comparisons made before it are old after it. */
 	gs_oracle_step(so->o);
 	so->end_clean = 0;
-	if (ov_info(op->verb)->kind != OV_CLOSE || (id = file_id(so, op->target)) < 0)
+	if (info->kind != OV_CLOSE || (id = file_id(so, op->target)) < 0)
 		return 0;
-	line_init(&l, s, op);
+	line_init(&l, s, op, info);
 	compare_one(so, &l, op->target, id);
 	/* The file goes with the line: `check oracle` must not look at it from now on. */
 	gs_oracle_bind(so->o, id, NULL);
@@ -1064,13 +1164,10 @@ static unsigned int oracle_finish(struct gs_scenario *s, void *state)
 	struct gs_scenario_oracle *so = state;
 	struct gs_check_report r = GS_CHECK_REPORT_INIT("oracle", s->opts.err);
 	bool settled = so->end_clean && so->end_clean == gs_oracle_epoch(so->o);
-	GHashTableIter it;
-	gpointer key, val;
 
-	g_hash_table_iter_init(&it, so->files);
-	while (g_hash_table_iter_next(&it, &key, &val)) {
-		int id = GPOINTER_TO_INT(val) - 1;
-		int fd = gs_scenario_gmem_fd(s, key, NULL);
+	for (guint i = 0; i < so->order->len; i++) {
+		int id = file_nth(so, i)->id;
+		int fd = gs_scenario_gmem_fd(s, file_nth(so, i)->name, NULL);
 
 		if (fd >= 0 && gs_oracle_followed(so->o, id) &&
 		    !(settled && gs_oracle_clean(so->o, id)))
