@@ -1983,8 +1983,8 @@ END_TEST
  * shared (pieces), back to private (one folio again), punched, allocated
  * again, each compared after its line, twice in a row. With the merge on
  * to-private planted, the second huge page left in pieces is reported at
- * the next `check` (orders built once, at the file's creation, would expect
- * nothing). An oracle and its files made after another one was freed start
+ * the line that left it so (orders built once, at the file's creation, would
+ * expect nothing). An oracle and its files made after another one was freed start
  * from nothing (they may reuse its memory).
  */
 START_TEST(test_orders_follow_model)
@@ -2016,7 +2016,8 @@ START_TEST(test_orders_follow_model)
 	gs_test_plant_bug(GS_BUG_NO_MERGE_TO_PRIVATE, true);
 	r = run_text_opts(text, true, true);
 	gs_test_plant_bug(GS_BUG_NO_MERGE_TO_PRIVATE, false);
-	ck_assert_msg(strstr(r.err, "t.gms:9 check: index 0x200: folio order simulator=0 oracle=9"),
+	ck_assert_msg(strstr(r.err, "t.gms:7 convert g: index 0x200: folio order simulator=0 "
+				    "oracle=9"),
 		      "%s", r.err);
 	free(r.err);
 	/* A file of an oracle made after one with files was freed: as new. */
@@ -2037,6 +2038,40 @@ START_TEST(test_orders_follow_model)
 	ck_assert_uint_eq(gs_oracle_alloc_bytes(o, id), 2 << 20);
 	ck_assert_uint_eq(gs_oracle_used_hpages(o, id), 1);
 	gs_oracle_free(o);
+}
+END_TEST
+
+/*
+ * A line's comparison judges the folio order of every index in its range,
+ * also where the expected stretch starts before the range: a whole private
+ * file is one stretch from index 0, and the to-private conversion of
+ * [4 KiB, 2 MiB) that makes it so must merge the first page. With the merge
+ * planted away, that line reports index 1 (before, a stretch that started
+ * before the compared range was skipped and the first report came at the
+ * end of the run).
+ */
+START_TEST(test_orders_judged_in_range)
+{
+	static const char text[] = "hugetlb pool size=2M nr=2\n"
+				   "vm s type=sw_protected\n"
+				   "gmem g vm=s size=4M flags=hugetlb|mmap page=2M\n"
+				   "falloc g off=0 len=4M\n"
+				   "convert g off=0 len=2M to=shared\n"
+				   "convert g off=0 len=4K to=private\n"
+				   "convert g off=4K len=2044K to=private\n"
+				   "close g\n";
+	struct run r = run_text_opts(text, true, true);
+
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	free(r.err);
+	gs_test_plant_bug(GS_BUG_NO_MERGE_TO_PRIVATE, true);
+	r = run_text_opts(text, true, true);
+	gs_test_plant_bug(GS_BUG_NO_MERGE_TO_PRIVATE, false);
+	ck_assert_int_ne(r.status, GS_EXIT_OK);
+	ck_assert_msg(
+		strstr(r.err, "t.gms:7 convert g: index 0x1: folio order simulator=0 oracle=9"),
+		"%s", r.err);
+	free(r.err);
 }
 END_TEST
 
@@ -2088,6 +2123,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_check_oracle);
 	tcase_add_test(sim, test_file_names);
 	tcase_add_test(sim, test_orders_follow_model);
+	tcase_add_test(sim, test_orders_judged_in_range);
 	tcase_add_test(sim, test_check_compares_once);
 	tcase_add_test(sim, test_mismatch_inside_extent);
 	tcase_add_test(sim, test_mismatch_many_runs);

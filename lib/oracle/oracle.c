@@ -1706,22 +1706,29 @@ static guint orders_from(GArray *exp, uint64_t s)
 
 /*
  * The first index of a HugeTLB file whose folio order differs from P25's
- * rule. The stretches judged are those that start where the view has runs
- * (contiguous, from its first run's start to its last one's end): one that
- * starts before them or after them stops at its first index, finding no
- * run there, so they are not walked.
+ * rule, judged over the indices the view has runs for (contiguous, from its
+ * first run's start to its last one's end). The order is a property of each
+ * index: a stretch that starts before the view (a whole private file is one
+ * stretch) is judged from the view's first index, so a line's own range is
+ * judged at that line and not only at the next whole comparison.
  */
 static void compare_orders(struct ofile *f, const struct sim_view *sim, const struct oname *op,
 			   struct gs_check_report *r, unsigned int *n)
 {
 	GArray *exp = model_orders(f);
+	uint64_t first;
 	size_t j = 0;
+	guint i;
 
 	if (!sim->nr)
 		return;
-	for (guint i = orders_from(exp, sim->runs[0].start); i < exp->len; i++) {
+	first = sim->runs[0].start;
+	i = orders_from(exp, first);
+	if (i && g_array_index(exp, struct sival, i - 1).end > first)
+		i--;
+	for (; i < exp->len; i++) {
 		const struct sival *e = &g_array_index(exp, struct sival, i);
-		uint64_t cur = e->start;
+		uint64_t cur = MAX(e->start, first);
 
 		if (cur >= sim->runs[sim->nr - 1].end)
 			break;
