@@ -1583,6 +1583,68 @@ START_TEST(last_result_is_the_line_s)
 }
 END_TEST
 
+/*
+ * Keys read through each place's own cache (scenario_int.h's gs_op_u64()):
+ * one place read by three verbs whose keys sit at other indices, in every
+ * order, a key asked for by a copy of its text (not cached by address),
+ * a default evaluated whether used or not, as a function's argument is.
+ */
+static const struct gs_key kp_keys_a[] = {{"off", GS_ARG_U64}, {"len", GS_ARG_U64}, {NULL}};
+static const struct gs_key kp_keys_b[] = {{"len", GS_ARG_U64}, {"off", GS_ARG_U64}, {NULL}};
+static const struct gs_key kp_keys_c[] = {
+	{"x", GS_ARG_U64}, {"len", GS_ARG_U64}, {"off", GS_ARG_U64}, {NULL}};
+static const struct gs_verb kp_verbs[3] = {
+	{.name = "kp-a", .keys = kp_keys_a},
+	{.name = "kp-b", .keys = kp_keys_b},
+	{.name = "kp-c", .keys = kp_keys_c},
+};
+
+static uint64_t kp_off(const struct gs_op *op)
+{
+	return gs_op_u64(op, "off", 7);
+}
+
+static uint64_t kp_len(const struct gs_op *op)
+{
+	return gs_op_has(op, "len") ? gs_op_u64(op, "len", 0) : 9;
+}
+
+START_TEST(key_reads_per_place)
+{
+	struct gs_op ops[3] = {0};
+	char off_text[] = "off";
+	unsigned int drawn = 0;
+	struct gs_rng rng;
+
+	for (unsigned int v = 0; v < 3; v++) {
+		int off = gs_verb_key_index(&kp_verbs[v], "off");
+		int len = gs_verb_key_index(&kp_verbs[v], "len");
+
+		ops[v].verb = &kp_verbs[v];
+		ops[v].args[off] = (struct gs_arg){.present = true, .u = 100 + v};
+		/* kp-b leaves len out: the place's default, not another verb's index. */
+		if (v != 1)
+			ops[v].args[len] = (struct gs_arg){.present = true, .u = 200 + v};
+	}
+	gs_rng_seed(&rng, 1);
+	for (unsigned int i = 0; i < 300; i++) {
+		unsigned int v = (unsigned int)(gs_rng_next(&rng) % 3);
+
+		ck_assert_uint_eq(kp_off(&ops[v]), 100 + v);
+		ck_assert_uint_eq(kp_len(&ops[v]), v == 1 ? 9 : 200 + v);
+		ck_assert_uint_eq(gs_op_u64(&ops[v], off_text, 5), 100 + v);
+		ck_assert_uint_eq(gs_op_u64(&ops[v], "off", drawn++), 100 + v);
+		/* The exported functions answer the same. */
+		ck_assert_uint_eq((gs_op_u64)(&ops[v], "off", 7), 100 + v);
+		ck_assert_int_eq((gs_op_has)(&ops[v], "len"), v != 1);
+	}
+	ck_assert_uint_eq(drawn, 300);
+	ops[0].args[gs_verb_key_index(&kp_verbs[0], "off")].present = false;
+	ck_assert_uint_eq(kp_off(&ops[0]), 7);
+	ck_assert_ptr_null(gs_op_str(&ops[0], "off", NULL));
+}
+END_TEST
+
 START_TEST(check_reports_violations)
 {
 	struct run r = run("mk x tag=bad\ncheck\n");
@@ -1888,6 +1950,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, object_lookup_scan_and_hash);
 	tcase_add_test(runner, object_lookup_by_type);
 	tcase_add_test(runner, last_result_is_the_line_s);
+	tcase_add_test(runner, key_reads_per_place);
 	tcase_add_test(runner, check_reports_violations);
 	tcase_add_test(runner, registered_checker);
 	tcase_add_test(runner, seeded_runs_repeat);

@@ -182,20 +182,53 @@ const struct gs_arg *gs_op_arg_slow(const struct gs_op *op, const char *key)
 	return op->args[i].present ? &op->args[i] : NULL;
 }
 
+/*
+ * A place's cache missed its first way: its second, then the remembered
+ * pairs. A pair the remembered pairs would keep (found by address) goes to
+ * the first way and the first way's to the second, so a place two verbs
+ * share answers both from its own cache.
+ */
+const struct gs_arg *gs_op_arg_site_slow(const struct gs_op *op, const char *key,
+					 struct gs_key_site *site)
+{
+	int i;
+
+	if (site->verb[1] == op->verb && site->key[1] == key) {
+		i = site->index[1];
+	} else {
+		i = gs_verb_key_index_fast(op->verb, key);
+		if (WARN(i < 0, "verb %s has no key %s", op->verb->name, key))
+			return NULL;
+		if (op->verb->keys[i].name == key) {
+			site->verb[1] = site->verb[0];
+			site->key[1] = site->key[0];
+			site->index[1] = site->index[0];
+			site->verb[0] = op->verb;
+			site->key[0] = key;
+			site->index[0] = i;
+		}
+	}
+	return op->args[i].present ? &op->args[i] : NULL;
+}
+
 /* The exported names of scenario_int.h's in-line readers (verbs built outside the library). */
 bool(gs_op_has)(const struct gs_op *op, const char *key)
 {
-	return gs_op_has_fast(op, key);
+	return gs_op_arg_pairs(op, key) != NULL;
 }
 
 uint64_t(gs_op_u64)(const struct gs_op *op, const char *key, uint64_t dflt)
 {
-	return gs_op_u64_fast(op, key, dflt);
+	const struct gs_arg *a = gs_op_arg_pairs(op, key);
+
+	return a ? a->u : dflt;
 }
 
 const char *(gs_op_str)(const struct gs_op *op, const char *key, const char *dflt)
 {
-	return gs_op_str_fast(op, key, dflt);
+	const struct gs_arg *a = gs_op_arg_pairs(op, key);
+
+	return a ? a->str : dflt;
 }
 
 static struct gs_result_field *result_slot(struct gs_result *res, const char *key)
