@@ -1529,6 +1529,60 @@ START_TEST(object_lookup_by_type)
 END_TEST
 
 /*
+ * The hash table of names exists only from a run's first time past
+ * GS_OBJ_FEW objects at once, and holds every object from then to the
+ * run's end: names (an object without a pointer too) are taken once
+ * either way, a removed name is free again, every name is found.
+ */
+START_TEST(object_table_made_past_few)
+{
+	static const struct gs_obj_type ta = {.name = "ta"};
+	static int objs[GS_OBJ_FEW + 4];
+	struct gs_scenario_opts o = {.quiet = true};
+	struct gs_scenario *s = gs_scenario_new(&o);
+	uint64_t live[GS_MAX_SITES];
+	char name[16];
+
+	for (unsigned int round = 0; round < 2; round++) {
+		gs_scenario_begin_run(s, "t.gms", live);
+		ck_assert_int_eq(gs_scenario_obj_add(s, "nil", &ta, NULL), 0);
+		ck_assert_int_eq(gs_scenario_obj_add(s, "nil", &ta, &objs[0]), -EEXIST);
+		for (unsigned int n = 1; n < G_N_ELEMENTS(objs); n++) {
+			snprintf(name, sizeof(name), "y%u", n);
+			ck_assert_int_eq(gs_scenario_obj_add(s, name, &ta, &objs[n]), 0);
+			ck_assert_int_eq(gs_scenario_obj_add(s, name, &ta, &objs[0]), -EEXIST);
+			ck_assert_int_eq(gs_scenario_obj_add(s, "nil", &ta, &objs[0]), -EEXIST);
+			/* A fuzz input's few objects never make the table. */
+			ck_assert(s->hashed == (n + 1 > GS_OBJ_FEW));
+			ck_assert(round || s->hashed || !s->objs);
+			for (unsigned int k = 1; k <= n; k++) {
+				snprintf(name, sizeof(name), "y%u", k);
+				ck_assert_ptr_eq(gs_scenario_obj_get(s, name, &ta), &objs[k]);
+			}
+		}
+		/* Down to two: still in the table, found, and names free again once gone. */
+		for (unsigned int n = G_N_ELEMENTS(objs); n-- > 2;) {
+			snprintf(name, sizeof(name), "y%u", n);
+			ck_assert_int_eq(gs_scenario_obj_del(s, name), 0);
+			ck_assert_int_eq(gs_scenario_obj_del(s, name), -ENOENT);
+			ck_assert_ptr_null(gs_scenario_obj_get(s, name, NULL));
+			ck_assert(s->hashed);
+			ck_assert_ptr_eq(gs_scenario_obj_get(s, "y1", &ta), &objs[1]);
+		}
+		ck_assert_int_eq(gs_scenario_obj_add(s, "y5", &ta, &objs[5]), 0);
+		ck_assert_ptr_eq(gs_scenario_obj_get(s, "y5", &ta), &objs[5]);
+		ck_assert_int_eq(gs_scenario_obj_del(s, "nil"), 0);
+		ck_assert_int_eq(gs_scenario_obj_add(s, "nil", &ta, NULL), 0);
+		ck_assert_int_eq(gs_scenario_end_run(s, GS_EXIT_OK, live), GS_EXIT_OK);
+		/* The next run starts without it. */
+		ck_assert(!s->hashed);
+		ck_assert_uint_eq(s->nr_objs, 0);
+	}
+	gs_scenario_free(s);
+}
+END_TEST
+
+/*
  * The result the runner keeps of the last line (s->last: what the fail-nth
  * runner and the signatures read) is that line's alone: its fields, its
  * reason, none of an earlier line's.
@@ -1949,6 +2003,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, objects_and_teardown_order);
 	tcase_add_test(runner, object_lookup_scan_and_hash);
 	tcase_add_test(runner, object_lookup_by_type);
+	tcase_add_test(runner, object_table_made_past_few);
 	tcase_add_test(runner, last_result_is_the_line_s);
 	tcase_add_test(runner, key_reads_per_place);
 	tcase_add_test(runner, check_reports_violations);

@@ -42,7 +42,15 @@ struct gs_armed_rule {
 struct gs_scenario {
 	struct gs_scenario_opts opts;
 	struct gs_rng rng;
-	GHashTable *objs;	 /* name -> struct gs_obj */
+	/*
+	 * name -> struct gs_obj, made and kept only once a run has had more
+	 * than GS_OBJ_FEW objects at once (@hashed; NULL before the first
+	 * such run): until then @few finds every name, and a fuzz input (a VM
+	 * and up to eight files) never pays for a hash table's inserts.
+	 */
+	GHashTable *objs;
+	bool hashed;
+	unsigned int nr_objs;	 /* objects named (the one being destroyed not counted) */
 	GPtrArray *order;	 /* struct gs_obj *, creation order */
 	struct gs_obj *last_obj; /* the last one looked up, or NULL: cleared when freed */
 	/*
