@@ -184,31 +184,18 @@ const struct gs_arg *gs_op_arg_slow(const struct gs_op *op, const char *key)
 }
 
 /*
- * A place's cache missed its first way: its second, then the remembered
- * pairs. A pair the remembered pairs would keep (found by address) goes to
- * the first way and the first way's to the second, so a place two verbs
- * share answers both from its own cache.
+ * A place's cache does not hold @op's verb's index of @key in the verb's way
+ * @w: the remembered pairs' answer, kept in @w if they would keep it.
  */
 const struct gs_arg *gs_op_arg_site_slow(const struct gs_op *op, const char *key,
-					 struct gs_key_site *site)
+					 struct gs_key_site_way *w)
 {
-	int i;
+	int i = gs_verb_key_index_fast(op->verb, key);
 
-	if (site->verb[1] == op->verb && site->key[1] == key) {
-		i = site->index[1];
-	} else {
-		i = gs_verb_key_index_fast(op->verb, key);
-		if (WARN(i < 0, "verb %s has no key %s", op->verb->name, key))
-			return NULL;
-		if (op->verb->keys[i].name == key) {
-			site->verb[1] = site->verb[0];
-			site->key[1] = site->key[0];
-			site->index[1] = site->index[0];
-			site->verb[0] = op->verb;
-			site->key[0] = key;
-			site->index[0] = i;
-		}
-	}
+	if (WARN(i < 0, "verb %s has no key %s", op->verb->name, key))
+		return NULL;
+	if (op->verb->keys[i].name == key)
+		*w = (struct gs_key_site_way){.verb = op->verb, .key = key, .index = i};
 	return op->args[i].present ? &op->args[i] : NULL;
 }
 

@@ -210,33 +210,41 @@ static inline const struct gs_arg *gs_op_arg_pairs(const struct gs_op *op, const
 }
 
 /*
- * The key index one place in the code asked for last, by verb: two ways,
- * for a helper that two verbs call (read and write, the gmem verbs' file
- * lookup). Filled only as the remembered pairs are (a key found by its
- * address in the verb's table), so it answers only what they would.
+ * The key indices one place in the code found, by a hash of the verb: a
+ * helper that several verbs call (read and write, the oracle's reading of
+ * every line's range) keeps each one's in a way of its own as long as
+ * their hashes differ. Filled only as the remembered pairs are (a key
+ * found by its address in the verb's table), so it answers only what
+ * they would.
  */
+#define GS_KEY_SITE_BITS 3
 struct gs_key_site {
-	const struct gs_verb *verb[2];
-	const char *key[2];
-	int index[2];
+	struct gs_key_site_way {
+		const struct gs_verb *verb;
+		const char *key;
+		int index;
+	} way[1u << GS_KEY_SITE_BITS];
 };
 
-/* The argument @key of @op when @site's first way does not hold it (or NULL). */
+/* @op's argument @key (or NULL) when @w, its verb's way of a place's cache, does not hold it. */
 const struct gs_arg *gs_op_arg_site_slow(const struct gs_op *op, const char *key,
-					 struct gs_key_site *site);
+					 struct gs_key_site_way *w);
 
 /*
  * @op's argument @key found through the cache of the place that asks
  * (@site): a fuzz execution reads some 600 keys, and a probe of the
- * 48 KiB table of remembered pairs missed the L1 cache on most of them
- * (2% of a 2 MiB execution's time); a place's own entry stays in it.
+ * 48 KiB table of remembered pairs missed the L1 cache on most of them;
+ * a place's own entry stays in it.
  */
 static inline const struct gs_arg *gs_op_arg_site(const struct gs_op *op, const char *key,
 						  struct gs_key_site *site)
 {
-	if (G_LIKELY(site->verb[0] == op->verb && site->key[0] == key))
-		return op->args[site->index[0]].present ? &op->args[site->index[0]] : NULL;
-	return gs_op_arg_site_slow(op, key, site);
+	struct gs_key_site_way *w = &site->way[((uintptr_t)op->verb * 0x9e3779b97f4a7c15ULL) >>
+					       (64 - GS_KEY_SITE_BITS)];
+
+	if (G_LIKELY(w->verb == op->verb && w->key == key))
+		return op->args[w->index].present ? &op->args[w->index] : NULL;
+	return gs_op_arg_site_slow(op, key, w);
 }
 
 static inline uint64_t gs_op_u64_site(const struct gs_op *op, const char *key, uint64_t dflt,
