@@ -1583,6 +1583,55 @@ START_TEST(object_table_made_past_few)
 END_TEST
 
 /*
+ * A file's record is kept for the next file once the name is gone (the gmem
+ * verbs' own bookkeeping, gmem_obj_keep()): the next file must start with
+ * no hole of the last one's mapping (within a run) and no pin of it (a
+ * record kept at a run's end, a pin still held, for the next run).
+ */
+START_TEST(gmem_records_reused_clean)
+{
+	static const char *const texts[] = {
+		"vm s type=sw_protected                                   => 0\n"
+		"gmem g vm=s size=32K flags=mmap|init_shared              => 0\n"
+		"mmap g                                                   => 0\n"
+		"munmap g off=12K len=8K                                  => 0\n"
+		"where g off=12K                                          => EFAULT\n"
+		"pin g off=0                                              => 0\n"
+		"close g                                                  => 0\n"
+		"munmap g                                                 => 0\n"
+		"unpin g off=0                                            => 0\n"
+		"gmem h vm=s size=32K flags=mmap|init_shared              => 0\n"
+		"mmap h                                                   => 0\n"
+		"where h off=12K                                          => ENOENT\n"
+		"fault h off=16K                                          => 0\n"
+		"unpin h off=0                                            => ENXIO\n"
+		"close h                                                  => 0\n"
+		"munmap h                                                 => 0\n"
+		"gmem g vm=s size=16K flags=mmap                          => 0\n"
+		"check\n",
+		"vm s type=sw_protected => 0\n"
+		"gmem k vm=s size=16K flags=mmap|init_shared => 0\n"
+		"mmap k => 0\n"
+		"munmap k off=4K len=4K => 0\n"
+		"pin k off=0 => 0\n",
+		"vm s type=sw_protected => 0\n"
+		"gmem h vm=s size=32K flags=mmap|init_shared => 0\n"
+		"mmap h => 0\n"
+		"where h off=4K => ENOENT\n"
+		"unpin h off=0 => ENXIO\n"
+		"check\n",
+	};
+
+	for (unsigned int i = 0; i < G_N_ELEMENTS(texts); i++) {
+		struct run r = run(texts[i]);
+
+		ck_assert_msg(r.status == GS_EXIT_OK, "text %u: %s", i, r.err);
+		run_free(&r);
+	}
+}
+END_TEST
+
+/*
  * The result the runner keeps of the last line (s->last: what the fail-nth
  * runner and the signatures read) is that line's alone: its fields, its
  * reason, none of an earlier line's.
@@ -2004,6 +2053,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, object_lookup_scan_and_hash);
 	tcase_add_test(runner, object_lookup_by_type);
 	tcase_add_test(runner, object_table_made_past_few);
+	tcase_add_test(runner, gmem_records_reused_clean);
 	tcase_add_test(runner, last_result_is_the_line_s);
 	tcase_add_test(runner, key_reads_per_place);
 	tcase_add_test(runner, check_reports_violations);
