@@ -1687,6 +1687,39 @@ START_TEST(last_result_is_the_line_s)
 END_TEST
 
 /*
+ * Result fields set in line (scenario_int.h) and by the exported functions
+ * alike: a key set again replaces its field, by the same literal or by a
+ * copy of its text, a new key takes the next field, past GS_MAX_FIELDS none.
+ */
+START_TEST(result_fields_replaced_by_text)
+{
+	static const char *const names[] = {"k0",  "k1",  "k2",	 "k3",	"k4",  "k5",
+					    "k6",  "k7",  "k8",	 "k9",	"k10", "k11",
+					    "k12", "k13", "k14", "k15", "k16"};
+	struct gs_result res = {0};
+	char copy[] = "blocks";
+
+	gs_result_set(&res, "blksize", 1);
+	gs_result_set(&res, "blocks", 2);
+	gs_result_set_hex(&res, copy, 3);
+	(gs_result_set)(&res, "blksize", 4);
+	(gs_result_set_hex)(&res, "mode", 5);
+	gs_result_set_str(&res, copy, "x");
+	ck_assert_uint_eq(res.nr, 3);
+	ck_assert_str_eq(res.fields[0].key, "blksize");
+	ck_assert(res.fields[0].val == 4 && !res.fields[0].is_hex);
+	ck_assert(res.fields[1].is_str && !strcmp(res.fields[1].str, "x"));
+	ck_assert(res.fields[2].val == 5 && res.fields[2].is_hex);
+	for (unsigned int i = 0; i < G_N_ELEMENTS(names); i++)
+		gs_result_set(&res, names[i], i);
+	ck_assert_uint_eq(res.nr, GS_MAX_FIELDS);
+	ck_assert_str_eq(res.fields[GS_MAX_FIELDS - 1].key, names[GS_MAX_FIELDS - 4]);
+	gs_result_set(&res, "k0", 99);
+	ck_assert_uint_eq(res.fields[3].val, 99);
+}
+END_TEST
+
+/*
  * Keys read through each place's own cache (scenario_int.h's gs_op_u64()):
  * one place read by three verbs whose keys sit at other indices, in every
  * order, a key asked for by a copy of its text (not cached by address),
@@ -2056,6 +2089,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, gmem_records_reused_clean);
 	tcase_add_test(runner, last_result_is_the_line_s);
 	tcase_add_test(runner, key_reads_per_place);
+	tcase_add_test(runner, result_fields_replaced_by_text);
 	tcase_add_test(runner, check_reports_violations);
 	tcase_add_test(runner, registered_checker);
 	tcase_add_test(runner, seeded_runs_repeat);

@@ -219,35 +219,20 @@ const char *(gs_op_str)(const struct gs_op *op, const char *key, const char *dfl
 	return a ? a->str : dflt;
 }
 
-static struct gs_result_field *result_slot(struct gs_result *res, const char *key)
+struct gs_result_field *gs_result_slot_full(struct gs_result *res)
 {
-	/*
-	 * Verbs name fields with literals, merged into one copy: the address
-	 * first, and the text only for a name that starts the same way.
-	 */
-	for (unsigned int i = 0; i < res->nr; i++)
-		if (res->fields[i].key == key ||
-		    (res->fields[i].key[0] == key[0] && !strcmp(res->fields[i].key, key)))
-			return &res->fields[i];
-	if (WARN_ON_ONCE(res->nr == GS_MAX_FIELDS))
-		return NULL;
-	return &res->fields[res->nr++];
+	WARN_ON_ONCE(res->nr == GS_MAX_FIELDS);
+	return NULL;
 }
 
-void gs_result_set(struct gs_result *res, const char *key, uint64_t val)
+void(gs_result_set)(struct gs_result *res, const char *key, uint64_t val)
 {
-	struct gs_result_field *f = result_slot(res, key);
-
-	if (f)
-		*f = (struct gs_result_field){.key = key, .val = val};
+	gs_result_set_fast(res, key, val, false);
 }
 
-void gs_result_set_hex(struct gs_result *res, const char *key, uint64_t val)
+void(gs_result_set_hex)(struct gs_result *res, const char *key, uint64_t val)
 {
-	struct gs_result_field *f = result_slot(res, key);
-
-	if (f)
-		*f = (struct gs_result_field){.key = key, .is_hex = true, .val = val};
+	gs_result_set_fast(res, key, val, true);
 }
 
 void gs_result_why(struct gs_result *res, const char *fmt, ...)
@@ -261,7 +246,7 @@ void gs_result_why(struct gs_result *res, const char *fmt, ...)
 
 void gs_result_set_str(struct gs_result *res, const char *key, const char *str)
 {
-	struct gs_result_field *f = result_slot(res, key);
+	struct gs_result_field *f = gs_result_slot(res, key);
 
 	if (f)
 		*f = (struct gs_result_field){.key = key, .is_str = true, .str = str};

@@ -6,6 +6,7 @@
 #ifndef GS_LIB_SCENARIO_INT_H
 #define GS_LIB_SCENARIO_INT_H
 
+#include <string.h>
 #include <glib.h>
 #include <gmemsim/scenario.h>
 
@@ -279,5 +280,38 @@ static inline const char *gs_op_str_site(const struct gs_op *op, const char *key
 #define gs_op_has(op, key)	 (gs_op_arg_fast(op, key) != NULL)
 #define gs_op_u64(op, key, dflt) gs_op_u64_site(op, key, dflt, GS_KEY_SITE_HERE())
 #define gs_op_str(op, key, dflt) gs_op_str_site(op, key, dflt, GS_KEY_SITE_HERE())
+
+/* A result with every field taken: WARNs once, NULL (the field is dropped). */
+struct gs_result_field *gs_result_slot_full(struct gs_result *res);
+
+/*
+ * The field of @res called @key, or a new one: verbs name fields with
+ * literals, merged into one copy, so the address is compared first, and
+ * the text only for a name that starts the same way. In line for the
+ * engine's own verbs (some 80 fields a fuzz execution, two calls each).
+ */
+static inline struct gs_result_field *gs_result_slot(struct gs_result *res, const char *key)
+{
+	for (unsigned int i = 0; i < res->nr; i++)
+		if (res->fields[i].key == key ||
+		    (res->fields[i].key[0] == key[0] && !strcmp(res->fields[i].key, key)))
+			return &res->fields[i];
+	if (G_UNLIKELY(res->nr == GS_MAX_FIELDS))
+		return gs_result_slot_full(res);
+	return &res->fields[res->nr++];
+}
+
+static inline void gs_result_set_fast(struct gs_result *res, const char *key, uint64_t val,
+				      bool hex)
+{
+	struct gs_result_field *f = gs_result_slot(res, key);
+
+	if (f)
+		*f = (struct gs_result_field){.key = key, .is_hex = hex, .val = val};
+}
+
+/* gs_result_set() and gs_result_set_hex() in line; the exported functions are these. */
+#define gs_result_set(res, key, val)	 gs_result_set_fast(res, key, val, false)
+#define gs_result_set_hex(res, key, val) gs_result_set_fast(res, key, val, true)
 
 #endif /* GS_LIB_SCENARIO_INT_H */
