@@ -1529,6 +1529,109 @@ START_TEST(object_lookup_by_type)
 END_TEST
 
 /*
+ * The hash table of names exists only from a run's first time past
+ * GS_OBJ_FEW objects at once, and holds every object from then to the
+ * run's end: names (an object without a pointer too) are taken once
+ * either way, a removed name is free again, every name is found.
+ */
+START_TEST(object_table_made_past_few)
+{
+	static const struct gs_obj_type ta = {.name = "ta"};
+	static int objs[GS_OBJ_FEW + 4];
+	struct gs_scenario_opts o = {.quiet = true};
+	struct gs_scenario *s = gs_scenario_new(&o);
+	uint64_t live[GS_MAX_SITES];
+	char name[16];
+
+	for (unsigned int round = 0; round < 2; round++) {
+		gs_scenario_begin_run(s, "t.gms", live);
+		ck_assert_int_eq(gs_scenario_obj_add(s, "nil", &ta, NULL), 0);
+		ck_assert_int_eq(gs_scenario_obj_add(s, "nil", &ta, &objs[0]), -EEXIST);
+		for (unsigned int n = 1; n < G_N_ELEMENTS(objs); n++) {
+			snprintf(name, sizeof(name), "y%u", n);
+			ck_assert_int_eq(gs_scenario_obj_add(s, name, &ta, &objs[n]), 0);
+			ck_assert_int_eq(gs_scenario_obj_add(s, name, &ta, &objs[0]), -EEXIST);
+			ck_assert_int_eq(gs_scenario_obj_add(s, "nil", &ta, &objs[0]), -EEXIST);
+			/* A fuzz input's few objects never make the table. */
+			ck_assert(s->hashed == (n + 1 > GS_OBJ_FEW));
+			ck_assert(round || s->hashed || !s->objs);
+			for (unsigned int k = 1; k <= n; k++) {
+				snprintf(name, sizeof(name), "y%u", k);
+				ck_assert_ptr_eq(gs_scenario_obj_get(s, name, &ta), &objs[k]);
+			}
+		}
+		/* Down to two: still in the table, found, and names free again once gone. */
+		for (unsigned int n = G_N_ELEMENTS(objs); n-- > 2;) {
+			snprintf(name, sizeof(name), "y%u", n);
+			ck_assert_int_eq(gs_scenario_obj_del(s, name), 0);
+			ck_assert_int_eq(gs_scenario_obj_del(s, name), -ENOENT);
+			ck_assert_ptr_null(gs_scenario_obj_get(s, name, NULL));
+			ck_assert(s->hashed);
+			ck_assert_ptr_eq(gs_scenario_obj_get(s, "y1", &ta), &objs[1]);
+		}
+		ck_assert_int_eq(gs_scenario_obj_add(s, "y5", &ta, &objs[5]), 0);
+		ck_assert_ptr_eq(gs_scenario_obj_get(s, "y5", &ta), &objs[5]);
+		ck_assert_int_eq(gs_scenario_obj_del(s, "nil"), 0);
+		ck_assert_int_eq(gs_scenario_obj_add(s, "nil", &ta, NULL), 0);
+		ck_assert_int_eq(gs_scenario_end_run(s, GS_EXIT_OK, live), GS_EXIT_OK);
+		/* The next run starts without it. */
+		ck_assert(!s->hashed);
+		ck_assert_uint_eq(s->nr_objs, 0);
+	}
+	gs_scenario_free(s);
+}
+END_TEST
+
+/*
+ * A file's record is kept for the next file once the name is gone (the gmem
+ * verbs' own bookkeeping, gmem_obj_keep()): the next file must start with
+ * no hole of the last one's mapping (within a run) and no pin of it (a
+ * record kept at a run's end, a pin still held, for the next run).
+ */
+START_TEST(gmem_records_reused_clean)
+{
+	static const char *const texts[] = {
+		"vm s type=sw_protected                                   => 0\n"
+		"gmem g vm=s size=32K flags=mmap|init_shared              => 0\n"
+		"mmap g                                                   => 0\n"
+		"munmap g off=12K len=8K                                  => 0\n"
+		"where g off=12K                                          => EFAULT\n"
+		"pin g off=0                                              => 0\n"
+		"close g                                                  => 0\n"
+		"munmap g                                                 => 0\n"
+		"unpin g off=0                                            => 0\n"
+		"gmem h vm=s size=32K flags=mmap|init_shared              => 0\n"
+		"mmap h                                                   => 0\n"
+		"where h off=12K                                          => ENOENT\n"
+		"fault h off=16K                                          => 0\n"
+		"unpin h off=0                                            => ENXIO\n"
+		"close h                                                  => 0\n"
+		"munmap h                                                 => 0\n"
+		"gmem g vm=s size=16K flags=mmap                          => 0\n"
+		"check\n",
+		"vm s type=sw_protected => 0\n"
+		"gmem k vm=s size=16K flags=mmap|init_shared => 0\n"
+		"mmap k => 0\n"
+		"munmap k off=4K len=4K => 0\n"
+		"pin k off=0 => 0\n",
+		"vm s type=sw_protected => 0\n"
+		"gmem h vm=s size=32K flags=mmap|init_shared => 0\n"
+		"mmap h => 0\n"
+		"where h off=4K => ENOENT\n"
+		"unpin h off=0 => ENXIO\n"
+		"check\n",
+	};
+
+	for (unsigned int i = 0; i < G_N_ELEMENTS(texts); i++) {
+		struct run r = run(texts[i]);
+
+		ck_assert_msg(r.status == GS_EXIT_OK, "text %u: %s", i, r.err);
+		run_free(&r);
+	}
+}
+END_TEST
+
+/*
  * The result the runner keeps of the last line (s->last: what the fail-nth
  * runner and the signatures read) is that line's alone: its fields, its
  * reason, none of an earlier line's.
@@ -1580,6 +1683,101 @@ START_TEST(last_result_is_the_line_s)
 	gs_scenario_free(s);
 	gs_script_free(script);
 	fclose(null);
+}
+END_TEST
+
+/*
+ * Result fields set in line (scenario_int.h) and by the exported functions
+ * alike: a key set again replaces its field, by the same literal or by a
+ * copy of its text, a new key takes the next field, past GS_MAX_FIELDS none.
+ */
+START_TEST(result_fields_replaced_by_text)
+{
+	static const char *const names[] = {"k0",  "k1",  "k2",	 "k3",	"k4",  "k5",
+					    "k6",  "k7",  "k8",	 "k9",	"k10", "k11",
+					    "k12", "k13", "k14", "k15", "k16"};
+	struct gs_result res = {0};
+	char copy[] = "blocks";
+
+	gs_result_set(&res, "blksize", 1);
+	gs_result_set(&res, "blocks", 2);
+	gs_result_set_hex(&res, copy, 3);
+	(gs_result_set)(&res, "blksize", 4);
+	(gs_result_set_hex)(&res, "mode", 5);
+	gs_result_set_str(&res, copy, "x");
+	ck_assert_uint_eq(res.nr, 3);
+	ck_assert_str_eq(res.fields[0].key, "blksize");
+	ck_assert(res.fields[0].val == 4 && !res.fields[0].is_hex);
+	ck_assert(res.fields[1].is_str && !strcmp(res.fields[1].str, "x"));
+	ck_assert(res.fields[2].val == 5 && res.fields[2].is_hex);
+	for (unsigned int i = 0; i < G_N_ELEMENTS(names); i++)
+		gs_result_set(&res, names[i], i);
+	ck_assert_uint_eq(res.nr, GS_MAX_FIELDS);
+	ck_assert_str_eq(res.fields[GS_MAX_FIELDS - 1].key, names[GS_MAX_FIELDS - 4]);
+	gs_result_set(&res, "k0", 99);
+	ck_assert_uint_eq(res.fields[3].val, 99);
+}
+END_TEST
+
+/*
+ * Keys read through each place's own cache (scenario_int.h's gs_op_u64()):
+ * one place read by three verbs whose keys sit at other indices, in every
+ * order, a key asked for by a copy of its text (not cached by address),
+ * a default evaluated whether used or not, as a function's argument is.
+ */
+static const struct gs_key kp_keys_a[] = {{"off", GS_ARG_U64}, {"len", GS_ARG_U64}, {NULL}};
+static const struct gs_key kp_keys_b[] = {{"len", GS_ARG_U64}, {"off", GS_ARG_U64}, {NULL}};
+static const struct gs_key kp_keys_c[] = {
+	{"x", GS_ARG_U64}, {"len", GS_ARG_U64}, {"off", GS_ARG_U64}, {NULL}};
+static const struct gs_verb kp_verbs[3] = {
+	{.name = "kp-a", .keys = kp_keys_a},
+	{.name = "kp-b", .keys = kp_keys_b},
+	{.name = "kp-c", .keys = kp_keys_c},
+};
+
+static uint64_t kp_off(const struct gs_op *op)
+{
+	return gs_op_u64(op, "off", 7);
+}
+
+static uint64_t kp_len(const struct gs_op *op)
+{
+	return gs_op_has(op, "len") ? gs_op_u64(op, "len", 0) : 9;
+}
+
+START_TEST(key_reads_per_place)
+{
+	struct gs_op ops[3] = {0};
+	char off_text[] = "off";
+	unsigned int drawn = 0;
+	struct gs_rng rng;
+
+	for (unsigned int v = 0; v < 3; v++) {
+		int off = gs_verb_key_index(&kp_verbs[v], "off");
+		int len = gs_verb_key_index(&kp_verbs[v], "len");
+
+		ops[v].verb = &kp_verbs[v];
+		ops[v].args[off] = (struct gs_arg){.present = true, .u = 100 + v};
+		/* kp-b leaves len out: the place's default, not another verb's index. */
+		if (v != 1)
+			ops[v].args[len] = (struct gs_arg){.present = true, .u = 200 + v};
+	}
+	gs_rng_seed(&rng, 1);
+	for (unsigned int i = 0; i < 300; i++) {
+		unsigned int v = (unsigned int)(gs_rng_next(&rng) % 3);
+
+		ck_assert_uint_eq(kp_off(&ops[v]), 100 + v);
+		ck_assert_uint_eq(kp_len(&ops[v]), v == 1 ? 9 : 200 + v);
+		ck_assert_uint_eq(gs_op_u64(&ops[v], off_text, 5), 100 + v);
+		ck_assert_uint_eq(gs_op_u64(&ops[v], "off", drawn++), 100 + v);
+		/* The exported functions answer the same. */
+		ck_assert_uint_eq((gs_op_u64)(&ops[v], "off", 7), 100 + v);
+		ck_assert_int_eq((gs_op_has)(&ops[v], "len"), v != 1);
+	}
+	ck_assert_uint_eq(drawn, 300);
+	ops[0].args[gs_verb_key_index(&kp_verbs[0], "off")].present = false;
+	ck_assert_uint_eq(kp_off(&ops[0]), 7);
+	ck_assert_ptr_null(gs_op_str(&ops[0], "off", NULL));
 }
 END_TEST
 
@@ -1887,7 +2085,11 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, objects_and_teardown_order);
 	tcase_add_test(runner, object_lookup_scan_and_hash);
 	tcase_add_test(runner, object_lookup_by_type);
+	tcase_add_test(runner, object_table_made_past_few);
+	tcase_add_test(runner, gmem_records_reused_clean);
 	tcase_add_test(runner, last_result_is_the_line_s);
+	tcase_add_test(runner, key_reads_per_place);
+	tcase_add_test(runner, result_fields_replaced_by_text);
 	tcase_add_test(runner, check_reports_violations);
 	tcase_add_test(runner, registered_checker);
 	tcase_add_test(runner, seeded_runs_repeat);

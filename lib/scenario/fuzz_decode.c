@@ -816,10 +816,19 @@ static const char *const fz_key_names[FK_NR_KEYS] = {
 };
 
 /*
- * Key @k's index in the verb of each kind of line (-1: the verb has none),
- * resolved with the verb (line_verb()) instead of a lookup per key set.
+ * A kind of line's verb and what building its operation needs of it,
+ * resolved once a process (line_kind()): one record a kind, read by every
+ * line of that kind.
  */
-static int8_t key_at[L_NR][FK_NR_KEYS];
+struct fz_line_kind {
+	const struct gs_verb *verb;
+	uint32_t required; /* bit i: the verb's key i is required */
+	uint32_t words;	   /* bit FK_*: the key is no number (put_word()) */
+	unsigned int nkeys;
+	int8_t ki[FK_NR_KEYS]; /* the key's index in the verb (-1: the verb has none) */
+};
+
+static struct fz_line_kind line_kinds[L_NR];
 
 /* @name's value in an enum or flags key's list, as the parser finds it; false if none. */
 static bool name_value(const struct gs_key *k, const char *name, uint64_t *out)
@@ -913,31 +922,32 @@ static bool put_word(const struct gs_key *k, struct gs_arg *a, uint64_t v, const
 }
 
 /*
- * Key @key of @op's verb set to @v as the parser sets it from @text; false if
- * it cannot be. @literal: @text is one of this file's literals (not a
- * caller's string, whose memory may later hold another word). In line, a
- * number (most keys an input sets) without a call.
+ * Key @fk of @op's verb (line kind @kd) set to @v as the parser sets it from
+ * @text; false if it cannot be. @literal: @text is one of this file's
+ * literals (not a caller's string, whose memory may later hold another
+ * word). In line, a number (most keys an input sets) without a call and
+ * without reading the verb's key table.
  */
-static inline bool put_arg(struct gs_op *op, int ki, uint64_t v, const char *text, bool literal)
+static inline bool put_arg(struct gs_op *op, const struct fz_line_kind *kd, enum fz_key fk,
+			   uint64_t v, const char *text, bool literal)
 {
-	const struct gs_key *k;
+	int ki = kd->ki[fk];
 	struct gs_arg *a;
 
 	if (ki < 0)
 		return false;
-	k = &op->verb->keys[ki];
 	a = &op->args[ki];
 	if (a->present)
 		return false;
 	*a = (struct gs_arg){.present = true, .u = v};
 	/* Numbers carry no text: nothing reads a number's (gs_op_str()). */
-	if (G_LIKELY(k->type == GS_ARG_U64))
+	if (G_LIKELY(!(kd->words & (1u << fk))))
 		return true;
-	return put_word(k, a, v, text, literal);
+	return put_word(&op->verb->keys[ki], a, v, text, literal);
 }
 
-/* Key @key of line @l's verb. */
-#define set_arg(op, l, key, v, text) put_arg(op, key_at[(l)->verb][key], v, text, true)
+/* Key @key of the line's verb (its kind @kd in the builder's functions). */
+#define set_arg(op, key, v, text) put_arg(op, kd, key, v, text, true)
 
 static bool set_target(struct gs_op *op, const char *target)
 {
@@ -946,133 +956,125 @@ static bool set_target(struct gs_op *op, const char *target)
 }
 
 /*
- * What the parser checks once a line is read: target, required keys (@required:
- * their indices' bits), the verb's own check.
+ * What the parser checks once a line is read: target, required keys, the
+ * verb's own check.
  */
-static bool complete(const struct gs_op *op, uint32_t required)
+static bool complete(const struct gs_op *op, const struct fz_line_kind *kd)
 {
 	const struct gs_verb *verb = op->verb;
 	char err[256];
 
 	if (verb->target_required && !op->target)
 		return false;
-	for (; required; required &= required - 1)
+	for (uint32_t required = kd->required; required; required &= required - 1)
 		if (!op->args[__builtin_ctz(required)].present)
 			return false;
 	err[0] = '\0';
 	return !verb->validate || !verb->validate(op, err, sizeof(err));
 }
 
-static bool build_file_op(struct gs_op *op, const struct fz_line *l)
-{
-	bool ok = set_target(op, file_names[l->file]);
-
-	switch (l->verb) {
-	case L_GMEM:
-		ok &= set_arg(op, l, FK_VM, 0, "vm0") && set_arg(op, l, FK_SIZE, l->a, NULL) &&
-		      set_arg(op, l, FK_FLAGS, 0, flag_text[(l->x >> 2) != GS_FUZZ_4K][l->x & 3]);
-		if ((l->x >> 2) != GS_FUZZ_4K)
-			ok &= set_arg(op, l, FK_PAGE,
-				      l->x >> 2 == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30, NULL);
-		return ok;
-	case L_FALLOC:
-	case L_PUNCH:
-	case L_CONVERT:
-	case L_READ:
-	case L_WRITE:
-		ok &= set_arg(op, l, FK_OFF, l->a, NULL) && set_arg(op, l, FK_LEN, l->b, NULL);
-		if (l->verb == L_CONVERT)
-			ok &= set_arg(op, l, FK_TO, 0, l->x ? "shared" : "private");
-		if (l->verb == L_WRITE)
-			ok &= set_arg(op, l, FK_BYTE, l->x, NULL);
-		return ok;
-	case L_FAULT:
-	case L_PIN:
-	case L_UNPIN:
-	case L_POISON:
-	case L_GETPFN:
-		return ok && set_arg(op, l, FK_OFF, l->a, NULL);
-	default:
-		return ok;
-	}
-}
-
-static bool build_rest(struct gs_op *op, const struct fz_line *l)
+/*
+ * Line @l's keys and target: one switch on its kind (the file verbs' cases
+ * beside the others', not a second switch behind the first's default).
+ */
+static bool build_keys(struct gs_op *op, const struct fz_line_kind *kd, const struct fz_line *l)
 {
 	switch (l->verb) {
 	case L_STRICT:
 		return set_target(op, "off");
 	case L_PLANT:
-		return put_arg(op, key_at[L_PLANT][FK_BUG], 0, l->s, false); /* the caller's name */
+		return put_arg(op, kd, FK_BUG, 0, l->s, false); /* the caller's name */
 	case L_POOL:
 		return set_target(op, "pool") &&
-		       set_arg(op, l, FK_SIZE, l->x == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30,
-			       NULL) &&
-		       set_arg(op, l, FK_NR, l->a, NULL);
+		       set_arg(op, FK_SIZE, l->x == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30, NULL) &&
+		       set_arg(op, FK_NR, l->a, NULL);
 	case L_VM:
-		return set_target(op, "vm0") && set_arg(op, l, FK_TYPE, 0, "sw_protected") &&
-		       set_arg(op, l, FK_CONVERSION, 0, orderings[l->x]);
+		return set_target(op, "vm0") && set_arg(op, FK_TYPE, 0, "sw_protected") &&
+		       set_arg(op, FK_CONVERSION, 0, orderings[l->x]);
 	case L_SLOT:
-		return set_target(op, "vm0") && set_arg(op, l, FK_SLOT, 0, NULL) &&
-		       set_arg(op, l, FK_GPA, l->a, NULL) && set_arg(op, l, FK_SIZE, l->b, NULL) &&
-		       set_arg(op, l, FK_GMEM, 0, file_names[l->file]) &&
-		       (!l->c || set_arg(op, l, FK_OFF, l->c, NULL));
+		return set_target(op, "vm0") && set_arg(op, FK_SLOT, 0, NULL) &&
+		       set_arg(op, FK_GPA, l->a, NULL) && set_arg(op, FK_SIZE, l->b, NULL) &&
+		       set_arg(op, FK_GMEM, 0, file_names[l->file]) &&
+		       (!l->c || set_arg(op, FK_OFF, l->c, NULL));
 	case L_SLOT_DEL:
-		return set_target(op, "vm0") && set_arg(op, l, FK_SLOT, 0, NULL) &&
-		       set_arg(op, l, FK_SIZE, 0, NULL);
+		return set_target(op, "vm0") && set_arg(op, FK_SLOT, 0, NULL) &&
+		       set_arg(op, FK_SIZE, 0, NULL);
 	case L_GFAULT:
-		return set_target(op, "vm0") && set_arg(op, l, FK_GPA, l->a, NULL) &&
-		       (!l->x || set_arg(op, l, FK_PRIVATE, l->x == 1, l->x == 1 ? "1" : "0"));
+		return set_target(op, "vm0") && set_arg(op, FK_GPA, l->a, NULL) &&
+		       (!l->x || set_arg(op, FK_PRIVATE, l->x == 1, l->x == 1 ? "1" : "0"));
 	case L_INJECT:
-		return (!l->s || set_arg(op, l, FK_SITE, 0, l->s)) &&
-		       set_arg(op, l, FK_NTH, l->a, NULL) &&
-		       (!l->x || set_arg(op, l, FK_PERSISTENT, 1, "persistent"));
+		return (!l->s || set_arg(op, FK_SITE, 0, l->s)) &&
+		       set_arg(op, FK_NTH, l->a, NULL) &&
+		       (!l->x || set_arg(op, FK_PERSISTENT, 1, "persistent"));
 	case L_INJECT_OFF:
-		return set_arg(op, l, FK_OFF, 1, "off");
+		return set_arg(op, FK_OFF, 1, "off");
 	case L_DEFERRED:
 		return true;
 	case L_CHECK:
 		op->has_expect = true;
 		op->expect.has_ret = true;
 		return true;
-	default:
-		return build_file_op(op, l);
+	case L_GMEM:
+		return set_target(op, file_names[l->file]) && set_arg(op, FK_VM, 0, "vm0") &&
+		       set_arg(op, FK_SIZE, l->a, NULL) &&
+		       set_arg(op, FK_FLAGS, 0, flag_text[(l->x >> 2) != GS_FUZZ_4K][l->x & 3]) &&
+		       ((l->x >> 2) == GS_FUZZ_4K ||
+			set_arg(op, FK_PAGE, l->x >> 2 == GS_FUZZ_2M ? 2ULL << 20 : 1ULL << 30,
+				NULL));
+	case L_CONVERT:
+		return set_target(op, file_names[l->file]) && set_arg(op, FK_OFF, l->a, NULL) &&
+		       set_arg(op, FK_LEN, l->b, NULL) &&
+		       set_arg(op, FK_TO, 0, l->x ? "shared" : "private");
+	case L_WRITE:
+		return set_target(op, file_names[l->file]) && set_arg(op, FK_OFF, l->a, NULL) &&
+		       set_arg(op, FK_LEN, l->b, NULL) && set_arg(op, FK_BYTE, l->x, NULL);
+	case L_FALLOC:
+	case L_PUNCH:
+	case L_READ:
+		return set_target(op, file_names[l->file]) && set_arg(op, FK_OFF, l->a, NULL) &&
+		       set_arg(op, FK_LEN, l->b, NULL);
+	case L_FAULT:
+	case L_PIN:
+	case L_UNPIN:
+	case L_POISON:
+	case L_GETPFN:
+		return set_target(op, file_names[l->file]) && set_arg(op, FK_OFF, l->a, NULL);
+	default: /* mmap, munmap, close */
+		return set_target(op, file_names[l->file]);
 	}
 }
 
-/*
- * The verb of a line's kind, its number of keys and its required keys (bit i:
- * key i): looked up once per process.
- */
-static const struct gs_verb *line_verb(enum fz_verb v, unsigned int *nkeys, uint32_t *required)
+/* Line kind @v's record: its verb looked up, and its keys by text, once a process. */
+static const struct fz_line_kind *line_kind(enum fz_verb v)
 {
-	static const struct gs_verb *verbs[L_NR];
-	static unsigned int nk[L_NR];
-	static uint32_t req[L_NR];
+	static bool done[L_NR];
+	struct fz_line_kind *kd = &line_kinds[v];
 
-	G_STATIC_ASSERT(GS_MAX_KEYS <= 32);
-	if (!verbs[v] && (verbs[v] = gs_verb_lookup(verb_names[v]))) {
-		for (; verbs[v]->keys && verbs[v]->keys[nk[v]].name; nk[v]++)
-			if (verbs[v]->keys[nk[v]].required)
-				req[v] |= 1u << nk[v];
-		/* By text, once a process (the remembered pairs are left to the lines' readers). */
+	G_STATIC_ASSERT(GS_MAX_KEYS <= 32 && FK_NR_KEYS <= 32);
+	if (G_UNLIKELY(!done[v])) {
+		kd->verb = gs_verb_lookup(verb_names[v]);
+		for (; kd->verb && kd->verb->keys && kd->verb->keys[kd->nkeys].name; kd->nkeys++)
+			if (kd->verb->keys[kd->nkeys].required)
+				kd->required |= 1u << kd->nkeys;
+		/* By text (the remembered pairs are left to the lines' readers). */
 		for (unsigned int k = 0; k < FK_NR_KEYS; k++) {
-			key_at[v][k] = -1;
-			for (unsigned int i = 0; i < nk[v]; i++)
-				if (!strcmp(verbs[v]->keys[i].name, fz_key_names[k]))
-					key_at[v][k] = (int8_t)i;
+			kd->ki[k] = -1;
+			for (unsigned int i = 0; i < kd->nkeys; i++)
+				if (!strcmp(kd->verb->keys[i].name, fz_key_names[k]))
+					kd->ki[k] = (int8_t)i;
+			if (kd->ki[k] >= 0 && kd->verb->keys[kd->ki[k]].type != GS_ARG_U64)
+				kd->words |= 1u << k;
 		}
+		/* A kind whose verb is missing is looked up again, as before. */
+		done[v] = kd->verb != NULL;
 	}
-	*nkeys = nk[v];
-	*required = req[v];
-	return verbs[v];
+	return kd;
 }
 
 /* Line @l as the parser makes its operation from the text put_line() prints. */
 static bool build_op(struct gs_op *op, const struct fz_line *l, const char *name, unsigned int nr)
 {
-	unsigned int nkeys;
-	uint32_t required;
+	const struct fz_line_kind *kd = line_kind((enum fz_verb)l->verb);
 
 	/*
 	 * What the parser's zeroed slot holds, written where a line can set or
@@ -1080,15 +1082,15 @@ static bool build_op(struct gs_op *op, const struct fz_line *l, const char *name
 	 * expectation's header (its items stay unused: nr 0).
 	 */
 	memset(op, 0, offsetof(struct gs_op, args));
-	op->verb = line_verb((enum fz_verb)l->verb, &nkeys, &required);
-	memset(op->args, 0, nkeys * sizeof(op->args[0]));
+	op->verb = kd->verb;
+	memset(op->args, 0, kd->nkeys * sizeof(op->args[0]));
 	op->has_expect = false;
 	memset(&op->expect, 0, offsetof(struct gs_expect, items));
 	op->expect.blanks = 0;
 	op->src = NULL;
 	op->file = name;
 	op->line = nr;
-	return op->verb && !op->verb->text && build_rest(op, l) && complete(op, required);
+	return op->verb && !op->verb->text && build_keys(op, kd, l) && complete(op, kd);
 }
 
 int gs_fuzz_build_ops(const uint8_t *data, size_t len, const struct gs_fuzz_decode_opts *opts,

@@ -23,17 +23,15 @@
 #include <gmemsim/internal/site_table.h>
 
 struct gs_obj {
-	char *name;
+	char *name; /* @text */
 	const struct gs_obj_type *type;
 	void *obj;
+	char text[]; /* the name, in the record's own allocation */
 };
 
 static void obj_free(gpointer p)
 {
-	struct gs_obj *o = p;
-
-	g_free(o->name);
-	g_free(o);
+	g_free(p);
 }
 
 struct gs_scenario *gs_scenario_new(const struct gs_scenario_opts *opts)
@@ -49,7 +47,6 @@ struct gs_scenario *gs_scenario_new(const struct gs_scenario_opts *opts)
 		s->opts.out = stdout;
 	if (!s->opts.err)
 		s->opts.err = stderr;
-	s->objs = g_hash_table_new(g_str_hash, g_str_equal);
 	s->order = g_ptr_array_new_with_free_func(obj_free);
 	s->few_used = true;
 	s->armed = g_array_new(FALSE, FALSE, sizeof(struct gs_armed_rule));
@@ -72,7 +69,10 @@ static void destroy_objects(struct gs_scenario *s)
 	s->nr_few = 0;
 	s->few_used = true;
 	memset(s->few_slot, 0, sizeof(s->few_slot));
-	g_hash_table_remove_all(s->objs);
+	if (s->hashed)
+		g_hash_table_remove_all(s->objs);
+	s->hashed = false;
+	s->nr_objs = 0;
 	g_ptr_array_set_size(s->order, 0);
 }
 
@@ -91,7 +91,8 @@ void gs_scenario_free(struct gs_scenario *s)
 		return;
 	destroy_objects(s);
 	oracle_stop(s);
-	g_hash_table_destroy(s->objs);
+	if (s->objs)
+		g_hash_table_destroy(s->objs);
 	g_ptr_array_free(s->order, TRUE);
 	g_array_free(s->armed, TRUE);
 	if (s->opts.persistent)
@@ -182,51 +183,56 @@ const struct gs_arg *gs_op_arg_slow(const struct gs_op *op, const char *key)
 	return op->args[i].present ? &op->args[i] : NULL;
 }
 
+/*
+ * A place's cache does not hold @op's verb's index of @key in the verb's way
+ * @w: the remembered pairs' answer, kept in @w if they would keep it.
+ */
+const struct gs_arg *gs_op_arg_site_slow(const struct gs_op *op, const char *key,
+					 struct gs_key_site_way *w)
+{
+	int i = gs_verb_key_index_fast(op->verb, key);
+
+	if (WARN(i < 0, "verb %s has no key %s", op->verb->name, key))
+		return NULL;
+	if (op->verb->keys[i].name == key)
+		*w = (struct gs_key_site_way){.verb = op->verb, .key = key, .index = i};
+	return op->args[i].present ? &op->args[i] : NULL;
+}
+
 /* The exported names of scenario_int.h's in-line readers (verbs built outside the library). */
 bool(gs_op_has)(const struct gs_op *op, const char *key)
 {
-	return gs_op_has_fast(op, key);
+	return gs_op_arg_pairs(op, key) != NULL;
 }
 
 uint64_t(gs_op_u64)(const struct gs_op *op, const char *key, uint64_t dflt)
 {
-	return gs_op_u64_fast(op, key, dflt);
+	const struct gs_arg *a = gs_op_arg_pairs(op, key);
+
+	return a ? a->u : dflt;
 }
 
 const char *(gs_op_str)(const struct gs_op *op, const char *key, const char *dflt)
 {
-	return gs_op_str_fast(op, key, dflt);
+	const struct gs_arg *a = gs_op_arg_pairs(op, key);
+
+	return a ? a->str : dflt;
 }
 
-static struct gs_result_field *result_slot(struct gs_result *res, const char *key)
+struct gs_result_field *gs_result_slot_full(struct gs_result *res)
 {
-	/*
-	 * Verbs name fields with literals, merged into one copy: the address
-	 * first, and the text only for a name that starts the same way.
-	 */
-	for (unsigned int i = 0; i < res->nr; i++)
-		if (res->fields[i].key == key ||
-		    (res->fields[i].key[0] == key[0] && !strcmp(res->fields[i].key, key)))
-			return &res->fields[i];
-	if (WARN_ON_ONCE(res->nr == GS_MAX_FIELDS))
-		return NULL;
-	return &res->fields[res->nr++];
+	WARN_ON_ONCE(res->nr == GS_MAX_FIELDS);
+	return NULL;
 }
 
-void gs_result_set(struct gs_result *res, const char *key, uint64_t val)
+void(gs_result_set)(struct gs_result *res, const char *key, uint64_t val)
 {
-	struct gs_result_field *f = result_slot(res, key);
-
-	if (f)
-		*f = (struct gs_result_field){.key = key, .val = val};
+	gs_result_set_fast(res, key, val, false);
 }
 
-void gs_result_set_hex(struct gs_result *res, const char *key, uint64_t val)
+void(gs_result_set_hex)(struct gs_result *res, const char *key, uint64_t val)
 {
-	struct gs_result_field *f = result_slot(res, key);
-
-	if (f)
-		*f = (struct gs_result_field){.key = key, .is_hex = true, .val = val};
+	gs_result_set_fast(res, key, val, true);
 }
 
 void gs_result_why(struct gs_result *res, const char *fmt, ...)
@@ -240,7 +246,7 @@ void gs_result_why(struct gs_result *res, const char *fmt, ...)
 
 void gs_result_set_str(struct gs_result *res, const char *key, const char *str)
 {
-	struct gs_result_field *f = result_slot(res, key);
+	struct gs_result_field *f = gs_result_slot(res, key);
 
 	if (f)
 		*f = (struct gs_result_field){.key = key, .is_str = true, .str = str};
@@ -294,7 +300,7 @@ static void few_add(struct gs_scenario *s, struct gs_obj *o)
 static void few_rebuild(struct gs_scenario *s, const struct gs_obj *gone)
 {
 	s->nr_few = 0;
-	s->few_used = g_hash_table_size(s->objs) <= GS_OBJ_FEW;
+	s->few_used = s->nr_objs <= GS_OBJ_FEW;
 	memset(s->few_slot, 0, sizeof(s->few_slot));
 	for (guint i = 0; s->few_used && i < s->order->len; i++) {
 		struct gs_obj *o = g_ptr_array_index(s->order, i);
@@ -304,20 +310,67 @@ static void few_rebuild(struct gs_scenario *s, const struct gs_obj *gone)
 	}
 }
 
+/*
+ * The object called @name among @few (gs_scenario.few_used), or NULL: one
+ * compare of a word, no hash of the name, no pointer chased per object.
+ * An empty slot: no object's key hashes there (few_add() fills every slot a
+ * key wants that is empty). Otherwise found without a loop unless two names
+ * want one slot.
+ */
+static inline const typeof(((struct gs_scenario *)0)->few[0]) *few_find(struct gs_scenario *s,
+									const char *name)
+{
+	bool more;
+	uint64_t k = name_key(name, &more);
+	unsigned int j = s->few_slot[few_hash(k)];
+	const typeof(s->few[0]) *e;
+
+	if (!j)
+		return NULL;
+	e = &s->few[j - 1];
+	if (e->key == k && (!more || name_eq(e->obj->name, name)))
+		return e;
+	for (unsigned int i = 0; i < s->nr_few; i++) {
+		e = &s->few[i];
+		if (e->key == k && (!more || name_eq(e->obj->name, name)))
+			return e;
+	}
+	return NULL;
+}
+
+/* Every object in the hash table, from the run's first past GS_OBJ_FEW at once. */
+static void objs_hash_all(struct gs_scenario *s)
+{
+	if (!s->objs)
+		s->objs = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < s->order->len; i++) {
+		struct gs_obj *o = g_ptr_array_index(s->order, i);
+
+		g_hash_table_insert(s->objs, o->name, o);
+	}
+	s->hashed = true;
+}
+
 int gs_scenario_obj_add(struct gs_scenario *s, const char *name, const struct gs_obj_type *type,
 			void *obj)
 {
+	size_t len = strlen(name) + 1;
 	struct gs_obj *o;
 
-	if (g_hash_table_contains(s->objs, name))
+	if (s->hashed ? g_hash_table_contains(s->objs, name) : few_find(s, name) != NULL)
 		return -EEXIST;
-	o = g_new0(struct gs_obj, 1);
-	o->name = g_strdup(name);
+	o = g_malloc(sizeof(*o) + len);
+	memcpy(o->text, name, len);
+	o->name = o->text;
 	o->type = type;
 	o->obj = obj;
-	g_hash_table_insert(s->objs, o->name, o);
 	g_ptr_array_add(s->order, o);
-	if (g_hash_table_size(s->objs) <= GS_OBJ_FEW) {
+	s->nr_objs++;
+	if (s->hashed)
+		g_hash_table_insert(s->objs, o->name, o);
+	else if (s->nr_objs > GS_OBJ_FEW)
+		objs_hash_all(s);
+	if (s->nr_objs <= GS_OBJ_FEW) {
 		few_add(s, o);
 	} else {
 		s->few_used = false;
@@ -356,30 +409,10 @@ void *gs_scenario_obj_get(struct gs_scenario *s, const char *name, const struct 
 	if (!name)
 		return NULL;
 	if (s->few_used) {
-		bool more;
-		uint64_t k = name_key(name, &more);
-		unsigned int j = s->few_slot[few_hash(k)];
-		const typeof(s->few[0]) *e;
+		/* Answered from @few alone: the object's record is not read for a name under 8 bytes. */
+		const typeof(s->few[0]) *e = few_find(s, name);
 
-		/*
-		 * An empty slot: no object's key hashes there (few_add() fills
-		 * every slot a key wants that is empty). Otherwise found without
-		 * a loop unless two names want one slot, and answered from @few
-		 * alone: the object's record is not read for a name under 8 bytes.
-		 */
-		if (!j)
-			return NULL;
-		e = &s->few[j - 1];
-		if (e->key != k || (more && !name_eq(e->obj->name, name))) {
-			for (unsigned int i = 0;; i++) {
-				if (i == s->nr_few)
-					return NULL;
-				e = &s->few[i];
-				if (e->key == k && (!more || name_eq(e->obj->name, name)))
-					break;
-			}
-		}
-		return !type || e->type == type ? e->ptr : NULL;
+		return e && (!type || e->type == type) ? e->ptr : NULL;
 	}
 	o = obj_find(s, name);
 	if (!o)
@@ -391,13 +424,22 @@ void *gs_scenario_obj_get(struct gs_scenario *s, const char *name, const struct 
 
 int gs_scenario_obj_del(struct gs_scenario *s, const char *name)
 {
-	struct gs_obj *o = g_hash_table_lookup(s->objs, name);
+	struct gs_obj *o;
 
+	if (s->hashed) {
+		o = g_hash_table_lookup(s->objs, name);
+	} else {
+		const typeof(s->few[0]) *e = few_find(s, name);
+
+		o = e ? e->obj : NULL;
+	}
 	if (!o)
 		return -ENOENT;
 	if (s->last_obj == o)
 		s->last_obj = NULL;
-	g_hash_table_remove(s->objs, name);
+	if (s->hashed)
+		g_hash_table_remove(s->objs, name);
+	s->nr_objs--;
 	/* As the table: the object is not found while it is destroyed. */
 	few_rebuild(s, o);
 	if (o->type->destroy)

@@ -6,6 +6,7 @@
 #ifndef GS_LIB_SCENARIO_INT_H
 #define GS_LIB_SCENARIO_INT_H
 
+#include <string.h>
 #include <glib.h>
 #include <gmemsim/scenario.h>
 
@@ -42,7 +43,15 @@ struct gs_armed_rule {
 struct gs_scenario {
 	struct gs_scenario_opts opts;
 	struct gs_rng rng;
-	GHashTable *objs;	 /* name -> struct gs_obj */
+	/*
+	 * name -> struct gs_obj, made and kept only once a run has had more
+	 * than GS_OBJ_FEW objects at once (@hashed; NULL before the first
+	 * such run): until then @few finds every name, and a fuzz input (a VM
+	 * and up to eight files) never pays for a hash table's inserts.
+	 */
+	GHashTable *objs;
+	bool hashed;
+	unsigned int nr_objs;	 /* objects named (the one being destroyed not counted) */
 	GPtrArray *order;	 /* struct gs_obj *, creation order */
 	struct gs_obj *last_obj; /* the last one looked up, or NULL: cleared when freed */
 	/*
@@ -191,13 +200,8 @@ static inline int gs_verb_key_index_fast(const struct gs_verb *verb, const char 
 /* The argument @key of @op when the remembered pairs do not hold it (or NULL). */
 const struct gs_arg *gs_op_arg_slow(const struct gs_op *op, const char *key);
 
-/*
- * gs_op_has(), gs_op_u64() and gs_op_str() in line for the engine's own
- * files: a fuzz execution reads some 600 keys, and the call around the probe
- * of the remembered pairs cost as much as the probe. Same answers: the
- * functions in scenario.c are these.
- */
-static inline const struct gs_arg *gs_op_arg_fast(const struct gs_op *op, const char *key)
+/* @op's argument @key (or NULL) through the remembered pairs: gs_op_u64() and the rest. */
+static inline const struct gs_arg *gs_op_arg_pairs(const struct gs_op *op, const char *key)
 {
 	const struct gs_key_seen *k = &gs_key_seen[gs_key_seen_slot(op->verb, key)];
 
@@ -206,27 +210,108 @@ static inline const struct gs_arg *gs_op_arg_fast(const struct gs_op *op, const 
 	return gs_op_arg_slow(op, key);
 }
 
-static inline bool gs_op_has_fast(const struct gs_op *op, const char *key)
+/*
+ * The key indices one place in the code found, by a hash of the verb: a
+ * helper that several verbs call (read and write, the oracle's reading of
+ * every line's range) keeps each one's in a way of its own as long as
+ * their hashes differ. Filled only as the remembered pairs are (a key
+ * found by its address in the verb's table), so it answers only what
+ * they would.
+ */
+#define GS_KEY_SITE_BITS 3
+struct gs_key_site {
+	struct gs_key_site_way {
+		const struct gs_verb *verb;
+		const char *key;
+		int index;
+	} way[1u << GS_KEY_SITE_BITS];
+};
+
+/* @op's argument @key (or NULL) when @w, its verb's way of a place's cache, does not hold it. */
+const struct gs_arg *gs_op_arg_site_slow(const struct gs_op *op, const char *key,
+					 struct gs_key_site_way *w);
+
+/*
+ * @op's argument @key found through the cache of the place that asks
+ * (@site): a fuzz execution reads some 600 keys, and a probe of the
+ * 48 KiB table of remembered pairs missed the L1 cache on most of them;
+ * a place's own entry stays in it.
+ */
+static inline const struct gs_arg *gs_op_arg_site(const struct gs_op *op, const char *key,
+						  struct gs_key_site *site)
 {
-	return gs_op_arg_fast(op, key) != NULL;
+	struct gs_key_site_way *w = &site->way[((uintptr_t)op->verb * 0x9e3779b97f4a7c15ULL) >>
+					       (64 - GS_KEY_SITE_BITS)];
+
+	if (G_LIKELY(w->verb == op->verb && w->key == key))
+		return op->args[w->index].present ? &op->args[w->index] : NULL;
+	return gs_op_arg_site_slow(op, key, w);
 }
 
-static inline uint64_t gs_op_u64_fast(const struct gs_op *op, const char *key, uint64_t dflt)
+static inline uint64_t gs_op_u64_site(const struct gs_op *op, const char *key, uint64_t dflt,
+				      struct gs_key_site *site)
 {
-	const struct gs_arg *a = gs_op_arg_fast(op, key);
+	const struct gs_arg *a = gs_op_arg_site(op, key, site);
 
 	return a ? a->u : dflt;
 }
 
-static inline const char *gs_op_str_fast(const struct gs_op *op, const char *key, const char *dflt)
+static inline const char *gs_op_str_site(const struct gs_op *op, const char *key, const char *dflt,
+					 struct gs_key_site *site)
 {
-	const struct gs_arg *a = gs_op_arg_fast(op, key);
+	const struct gs_arg *a = gs_op_arg_site(op, key, site);
 
 	return a ? a->str : dflt;
 }
 
-#define gs_op_has(op, key)	 gs_op_has_fast(op, key)
-#define gs_op_u64(op, key, dflt) gs_op_u64_fast(op, key, dflt)
-#define gs_op_str(op, key, dflt) gs_op_str_fast(op, key, dflt)
+/* The cache of the place in the code this is written at. */
+#define GS_KEY_SITE_HERE()                              \
+	({                                              \
+		static struct gs_key_site gs_key_site_; \
+		&gs_key_site_;                          \
+	})
+
+/*
+ * gs_op_has(), gs_op_u64() and gs_op_str() in line for the engine's own
+ * files, each place with a cache of its own (gs_op_arg_site()). Same
+ * answers: the functions in scenario.c ask the remembered pairs.
+ */
+#define gs_op_arg_fast(op, key)	 gs_op_arg_site(op, key, GS_KEY_SITE_HERE())
+#define gs_op_has(op, key)	 (gs_op_arg_fast(op, key) != NULL)
+#define gs_op_u64(op, key, dflt) gs_op_u64_site(op, key, dflt, GS_KEY_SITE_HERE())
+#define gs_op_str(op, key, dflt) gs_op_str_site(op, key, dflt, GS_KEY_SITE_HERE())
+
+/* A result with every field taken: WARNs once, NULL (the field is dropped). */
+struct gs_result_field *gs_result_slot_full(struct gs_result *res);
+
+/*
+ * The field of @res called @key, or a new one: verbs name fields with
+ * literals, merged into one copy, so the address is compared first, and
+ * the text only for a name that starts the same way. In line for the
+ * engine's own verbs (some 80 fields a fuzz execution, two calls each).
+ */
+static inline struct gs_result_field *gs_result_slot(struct gs_result *res, const char *key)
+{
+	for (unsigned int i = 0; i < res->nr; i++)
+		if (res->fields[i].key == key ||
+		    (res->fields[i].key[0] == key[0] && !strcmp(res->fields[i].key, key)))
+			return &res->fields[i];
+	if (G_UNLIKELY(res->nr == GS_MAX_FIELDS))
+		return gs_result_slot_full(res);
+	return &res->fields[res->nr++];
+}
+
+static inline void gs_result_set_fast(struct gs_result *res, const char *key, uint64_t val,
+				      bool hex)
+{
+	struct gs_result_field *f = gs_result_slot(res, key);
+
+	if (f)
+		*f = (struct gs_result_field){.key = key, .is_hex = hex, .val = val};
+}
+
+/* gs_result_set() and gs_result_set_hex() in line; the exported functions are these. */
+#define gs_result_set(res, key, val)	 gs_result_set_fast(res, key, val, false)
+#define gs_result_set_hex(res, key, val) gs_result_set_fast(res, key, val, true)
 
 #endif /* GS_LIB_SCENARIO_INT_H */
