@@ -414,6 +414,19 @@ static unsigned char *piece_data(int vm, unsigned long i)
 	return gs_pfn_to_virt(pfn);
 }
 
+/* The data of the merge tests' file's page, which must be one 2 MiB folio (its first use). */
+static unsigned char *piece_data_huge(int vm)
+{
+	unsigned long pfn;
+	int order;
+
+	ck_assert_int_eq(kvm_slot_gmem_get_pfn(kvm_find_slot(gs_uapi_kvm(vm), GPA >> 12), GPA >> 12,
+					       &pfn, &order),
+			 0);
+	ck_assert_int_eq(order, 9);
+	return gs_pfn_to_virt(pfn);
+}
+
 /* A split page whose pieces were never used: the merge zeroes them, and keeps the used one. */
 START_TEST(test_merge_zeroes_unused_pieces)
 {
@@ -464,6 +477,49 @@ START_TEST(test_merge_zeroes_unused_pieces_anywhere)
 	for (unsigned long i = 0; i < 512; i++)
 		if (i != used)
 			ck_assert_int_eq(data[i * P + 5], 0);
+	assert_clean();
+}
+END_TEST
+
+/*
+ * The merge's other two cases: no piece used (nothing is zeroed, the
+ * merged folio is not uptodate, its first use zeroes it), every piece used
+ * (nothing is zeroed, all data stays). The merge learns which case it is
+ * from the pieces' flags its walk over them reads.
+ */
+START_TEST(test_merge_zeroes_none_or_all)
+{
+	bool all = _i;
+	int vm = gs_test_create_vm(GS_CONVERSION_PLANNED);
+	int fd = merge_test_file(vm);
+	struct folio *folio;
+	unsigned char *data;
+
+	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, 2 << 20), 0);
+	folio = folio_at(fd, 0);
+	ck_assert(!folio_test_uptodate(folio));
+	data = gs_pfn_to_virt(folio_pfn(folio));
+	ck_assert_ptr_nonnull(data);
+	/* A shared page splits the page; then every piece is used, or none. */
+	ck_assert_int_eq(set_attrs(fd, 7 * P, P, 0, NULL), 0);
+	for (unsigned long i = 0; i < 512; i++) {
+		if (all)
+			ck_assert_ptr_eq(piece_data(vm, i), data + i * P);
+		data[i * P + 5] = (unsigned char)('a' + i % 26);
+	}
+	for (unsigned long i = 0; i < 512; i++)
+		ck_assert_int_eq(folio_test_uptodate(folio_at(fd, i * P)), all);
+	ck_assert_int_eq(set_attrs(fd, 7 * P, P, PRIVATE, NULL), 0);
+	assert_whole(fd, 0, 9);
+	ck_assert_int_eq(folio_test_uptodate(folio_at(fd, 0)), all);
+	for (unsigned long i = 0; i < 512; i++)
+		ck_assert_int_eq(data[i * P + 5], 'a' + i % 26);
+	if (!all) {
+		/* The first use of the merged folio zeroes all of it (P10). */
+		ck_assert_ptr_eq(piece_data_huge(vm), data);
+		for (unsigned long i = 0; i < 512; i++)
+			ck_assert_int_eq(data[i * P + 5], 0);
+	}
 	assert_clean();
 }
 END_TEST
@@ -1466,6 +1522,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_merge_zeroes_unused_pieces);
 	tcase_add_loop_test(tc, test_merge_zeroes_unused_pieces_anywhere, 0,
 			    (int)ARRAY_SIZE(used_pieces));
+	tcase_add_loop_test(tc, test_merge_zeroes_none_or_all, 0, 2);
 	tcase_add_loop_test(tc, test_eagain_extra_ref, 0, 2);
 	tcase_add_test(tc, test_wip_eagain_warns);
 	tcase_add_test(tc, test_eagain_error_offset_by_profile);

@@ -1519,7 +1519,8 @@ END_TEST
  * A walk that takes gs_xas_leaf_run()'s entries from the leaf's slots and
  * steps over them with gs_xas_leaf_skip() visits the entries a plain
  * xas_for_each() visits, at the same indices: gaps, multi-index entries,
- * value entries, leaf ends and the walk's @max.
+ * value entries, leaf ends and the walk's @max. gs_xas_leaf_span() counts
+ * every slot to the leaf's end or @max's, gaps and internal entries too.
  */
 START_TEST(test_leaf_run)
 {
@@ -1554,7 +1555,14 @@ START_TEST(test_leaf_run)
 		xas_set(&xas, start);
 		xas_for_each (&xas, e, max) {
 			unsigned int run = gs_xas_leaf_run(&xas, max);
+			unsigned int span = gs_xas_leaf_span(&xas, max);
+			unsigned long span_end = xas.xa_index + span;
 
+			/* The span: every slot after this one in the leaf, up to max's. */
+			EXPECT(run <= span && span_end <= max);
+			EXPECT(span ? span_end == max || (span_end & XA_CHUNK_MASK) == XA_CHUNK_MASK
+				    : !run);
+			EXPECT(span_end >> XA_CHUNK_SHIFT == xas.xa_index >> XA_CHUNK_SHIFT);
 			EXPECT(k < n && seen[k++] == xas.xa_index);
 			EXPECT(e == xa_load(&xa, xas.xa_index));
 			for (unsigned int i = 1; i <= run; i++) {
