@@ -526,6 +526,38 @@ END_TEST
 
 /* --- EAGAIN: an unexpected reference on a huge page --- */
 
+/*
+ * To private over a split page with one referenced piece, in each ordering
+ * that checks references: EAGAIN at that piece, wherever it sits in an
+ * XArray leaf (the check reads a leaf's run of pieces from its slots), and
+ * nothing changes; without the reference the conversion merges the page.
+ */
+static const unsigned long referenced_pieces[] = {0, 1, 62, 63, 64, 130, 511};
+static const enum gs_gmem_conversion referencing_orderings[] = {
+	GS_CONVERSION_PLANNED, GS_CONVERSION_WIP, GS_CONVERSION_RFC_V2};
+
+START_TEST(test_eagain_referenced_piece_anywhere)
+{
+	unsigned long k = referenced_pieces[_i % ARRAY_SIZE(referenced_pieces)];
+	int vm = gs_test_create_vm(referencing_orderings[_i / ARRAY_SIZE(referenced_pieces)]);
+	int fd = create_huge(vm, 9, 1);
+	uint64_t eo = 0;
+	struct folio *piece;
+
+	ck_assert_int_eq(set_attrs(fd, 0, 2 << 20, 0, NULL), 0);
+	piece = folio_at(fd, k * P);
+	ck_assert_int_eq(folio_order(piece), 0);
+	folio_get(piece);
+	assert_fails(set_attrs(fd, 0, 2 << 20, PRIVATE, &eo), EAGAIN);
+	ck_assert_uint_eq(eo, k * P);
+	ck_assert_int_eq(folio_order(folio_at(fd, 0)), 0);
+	folio_put(piece);
+	ck_assert_int_eq(set_attrs(fd, 0, 2 << 20, PRIVATE, NULL), 0);
+	assert_whole(fd, 0, 9);
+	assert_checks();
+}
+END_TEST
+
 START_TEST(test_eagain_extra_ref)
 {
 	unsigned int order = orders[_i];
@@ -1523,6 +1555,9 @@ Suite *gs_test_suite(void)
 	tcase_add_loop_test(tc, test_merge_zeroes_unused_pieces_anywhere, 0,
 			    (int)ARRAY_SIZE(used_pieces));
 	tcase_add_loop_test(tc, test_merge_zeroes_none_or_all, 0, 2);
+	tcase_add_loop_test(
+		tc, test_eagain_referenced_piece_anywhere, 0,
+		(int)(ARRAY_SIZE(referenced_pieces) * ARRAY_SIZE(referencing_orderings)));
 	tcase_add_loop_test(tc, test_eagain_extra_ref, 0, 2);
 	tcase_add_test(tc, test_wip_eagain_warns);
 	tcase_add_test(tc, test_eagain_error_offset_by_profile);
