@@ -524,6 +524,28 @@ START_TEST(test_merge_zeroes_none_or_all)
 }
 END_TEST
 
+/*
+ * To shared, the arch learns every allocated pfn of the range once, folio
+ * by folio, whatever the folios are: pieces of a split page across leaves,
+ * a whole page split on the way, ranges starting and ending inside a leaf.
+ */
+START_TEST(test_arch_invalidate_counts_pieces)
+{
+	int vm = gs_test_create_vm(GS_CONVERSION_PLANNED);
+	int fd = create_huge(vm, 9, 2);
+	unsigned long before = gs_gmem_convert_stats(false).arch_invalidate_pfns;
+
+	ck_assert_int_eq(set_attrs(fd, 5 * P, 2 * P, 0, NULL), 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).arch_invalidate_pfns, before + 2);
+	ck_assert_int_eq(set_attrs(fd, 3 * P, 600 * P, 0, NULL), 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).arch_invalidate_pfns, before + 602);
+	ck_assert_int_eq(set_attrs(fd, 0, 2 * P, PRIVATE, NULL), 0);
+	ck_assert_int_eq(set_attrs(fd, 0, 4 << 20, 0, NULL), 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).arch_invalidate_pfns, before + 602 + 1024);
+	assert_checks();
+}
+END_TEST
+
 /* --- EAGAIN: an unexpected reference on a huge page --- */
 
 /*
@@ -1555,6 +1577,7 @@ Suite *gs_test_suite(void)
 	tcase_add_loop_test(tc, test_merge_zeroes_unused_pieces_anywhere, 0,
 			    (int)ARRAY_SIZE(used_pieces));
 	tcase_add_loop_test(tc, test_merge_zeroes_none_or_all, 0, 2);
+	tcase_add_test(tc, test_arch_invalidate_counts_pieces);
 	tcase_add_loop_test(
 		tc, test_eagain_referenced_piece_anywhere, 0,
 		(int)(ARRAY_SIZE(referenced_pieces) * ARRAY_SIZE(referencing_orderings)));

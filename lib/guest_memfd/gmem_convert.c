@@ -252,34 +252,52 @@ static void gmem_convert_invalidate_end(struct gmem_inode *inode, pgoff_t start,
 }
 
 /*
+ * One conversion's calls of the arch hook: the hook, read once (a VM's
+ * arch does not change under a conversion), and the pfns counted, added
+ * to the statistics once at the end.
+ */
+struct arch_invalidate {
+	void (*hook)(unsigned long start, unsigned long end);
+	unsigned long pfns;
+	pgoff_t start, end;
+};
+
+/*
  * kvm_arch_gmem_invalidate(): the arch learns that [start, end) pfns go
  * back to the host (SNP makes them shared in the RMP: the VM model's hook).
  * The pfns are counted here for every VM type so tests see the call happen.
  */
-static void kvm_arch_gmem_invalidate(struct gmem_inode *inode, unsigned long start,
+static void kvm_arch_gmem_invalidate(struct arch_invalidate *ai, unsigned long start,
 				     unsigned long end)
 {
-	stats.arch_invalidate_pfns += end - start;
-	if (inode->arch && inode->arch->gmem_invalidate)
-		inode->arch->gmem_invalidate(start, end);
+	ai->pfns += end - start;
+	if (ai->hook)
+		ai->hook(start, end);
 }
 
 /* The arch hook for the pfns of @folio inside [start, end). */
-static void folio_arch_invalidate(struct gmem_inode *inode, struct folio *folio, pgoff_t start,
-				  pgoff_t end)
+static void folio_arch_invalidate(struct arch_invalidate *ai, const struct folio *folio)
 {
-	pgoff_t first = folio->index > start ? folio->index : start;
+	pgoff_t first = folio->index > ai->start ? folio->index : ai->start;
 	pgoff_t last = folio->index + folio_nr_pages(folio);
+	unsigned long pfn = folio_pfn(folio) - folio->index;
 
-	if (last > end)
-		last = end;
-	kvm_arch_gmem_invalidate(inode, folio_pfn(folio) + (first - folio->index),
-				 folio_pfn(folio) + (last - folio->index));
+	if (last > ai->end)
+		last = ai->end;
+	kvm_arch_gmem_invalidate(ai, pfn + first, pfn + last);
 }
 
-/* To shared: the arch hook for every allocated pfn of [start, end), folio by folio. */
+/*
+ * To shared: the arch hook for every allocated pfn of [start, end), folio
+ * by folio.
+ */
 static void gmem_convert_arch_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
+	struct arch_invalidate ai = {
+		.hook = inode->arch ? inode->arch->gmem_invalidate : NULL,
+		.start = start,
+		.end = end,
+	};
 	XA_STATE(xas, &inode->filemap, start);
 	struct folio *folio;
 
@@ -287,12 +305,12 @@ static void gmem_convert_arch_invalidate(struct gmem_inode *inode, pgoff_t start
 		/* A split page's pieces: the leaf's run from its slots, not a walk step each. */
 		unsigned int n = gs_xas_leaf_run(&xas, end - 1);
 
-		folio_arch_invalidate(inode, folio, start, end);
+		folio_arch_invalidate(&ai, folio);
 		for (unsigned int i = 1; i <= n; i++)
-			folio_arch_invalidate(inode, xas.xa_node->slots[xas.xa_offset + i], start,
-					      end);
+			folio_arch_invalidate(&ai, xas.xa_node->slots[xas.xa_offset + i]);
 		gs_xas_leaf_skip(&xas, n);
 	}
+	stats.arch_invalidate_pfns += ai.pfns;
 }
 
 static void gmem_convert_commit(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
