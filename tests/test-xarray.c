@@ -882,6 +882,50 @@ START_TEST(test_erase_while_iterating)
 }
 END_TEST
 
+/*
+ * A multi-index store over whole leaves (a merge's) takes them out of the
+ * tree: a reader still on one finds a retry entry in every slot that held
+ * an entry and an empty slot where there was none, until it unlocks;
+ * leaves below a replaced inner node too.
+ */
+START_TEST(test_replaced_leaves_retired)
+{
+	static const unsigned int orders[] = {7, 13};
+	unsigned int order = orders[_i];
+	unsigned long nr = 1UL << order;
+	DEFINE_XARRAY(xa);
+	XA_STATE(xas, &xa, 0);
+	struct xa_node *leaf, *last;
+	struct gs_site_stats st;
+
+	for (unsigned long i = 0; i < nr; i++)
+		if (i % 7 != 3)
+			xa_store(&xa, i, xa_mk_index(i), GFP_KERNEL);
+	rcu_read_lock();
+	ck_assert_ptr_eq(xas_load(&xas), xa_mk_index(0));
+	leaf = xas.xa_node;
+	xas_set(&xas, nr - 1);
+	ck_assert_ptr_eq(xas_load(&xas), xa_mk_index(nr - 1));
+	last = xas.xa_node;
+	ck_assert(leaf != last && !leaf->shift && !last->shift);
+	ck_assert_int_eq(xa_store_order(&xa, 0, order, xa_mk_index(nr), GFP_KERNEL), 0);
+	for (unsigned int i = 0; i < CHUNK_SIZE; i++) {
+		ck_assert_ptr_eq(leaf->slots[i], i % 7 != 3 ? XA_RETRY_ENTRY : NULL);
+		ck_assert_ptr_eq(last->slots[i],
+				 (nr - CHUNK_SIZE + i) % 7 != 3 ? XA_RETRY_ENTRY : NULL);
+	}
+	ck_assert_uint_eq(leaf->count, 0);
+	gs_site_stats(GS_SITE_XARRAY_NODE, &st);
+	ck_assert_uint_gt(st.live, 0);
+	rcu_read_unlock();
+	ck_assert_ptr_eq(xa_load(&xa, nr - 1), xa_mk_index(nr));
+	xa_destroy(&xa);
+	gs_site_stats(GS_SITE_XARRAY_NODE, &st);
+	ck_assert_uint_eq(st.live, 0);
+	xa_finish(&xa);
+}
+END_TEST
+
 /* xas_next()/xas_prev() at the edges, as the kernel's check_move_tiny/small expect. */
 START_TEST(test_next_prev)
 {
@@ -2029,6 +2073,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_split, test_split_nodes);
 	tcase_add_test(tc_split, test_split_store_seq);
 	tcase_add_test(tc, test_leaf_run);
+	tcase_add_loop_test(tc, test_replaced_leaves_retired, 0, 2);
 	tcase_add_test(tc_split, test_try_split);
 	suite_add_tcase(s, tc_split);
 
