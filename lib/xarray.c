@@ -811,6 +811,12 @@ void xas_clear_mark(const struct xa_state *xas, xa_mark_t mark)
 
 void xas_init_marks(const struct xa_state *xas)
 {
+	/*
+	 * A slot of a node without a mark: each xas_clear_mark() would stop at
+	 * its first test (a page cache's NULL stores, a slot at a time).
+	 */
+	if (!xas_invalid(xas) && xas->xa_node && !node_get_marks(xas->xa_node, xas->xa_offset))
+		return;
 	for (xa_mark_t mark = 0; mark <= XA_MARK_MAX; mark++)
 		xas_clear_mark(xas, mark);
 }

@@ -387,6 +387,39 @@ START_TEST(test_marks)
 }
 END_TEST
 
+/*
+ * Erasing entries one slot at a time, marked with each mark or none, in
+ * leaves where other slots keep theirs: an erased slot's marks go (up the
+ * tree and off the array once no entry has them), the others' stay.
+ */
+START_TEST(test_erase_clears_own_marks)
+{
+	DEFINE_XARRAY(xa);
+	const unsigned long nr = 3 * CHUNK_SIZE;
+
+	for (unsigned long i = 0; i < nr; i++) {
+		xa_store(&xa, i, xa_mk_index(i), GFP_KERNEL);
+		if (i % 4 != 3)
+			xa_set_mark(&xa, i, (xa_mark_t)(i % 4));
+	}
+	for (unsigned long i = 0; i < nr; i += 2) {
+		ck_assert_ptr_eq(xa_erase(&xa, i), xa_mk_index(i));
+		for (xa_mark_t mark = 0; mark <= XA_MARK_MAX; mark++)
+			ck_assert(!xa_get_mark(&xa, i, mark));
+		xa_check(&xa);
+	}
+	for (unsigned long i = 1; i < nr; i += 2)
+		for (xa_mark_t mark = 0; mark <= XA_MARK_MAX; mark++)
+			ck_assert_int_eq(xa_get_mark(&xa, i, mark), i % 4 == mark);
+	ck_assert(!xa_marked(&xa, XA_MARK_0) && !xa_marked(&xa, XA_MARK_2));
+	ck_assert(xa_marked(&xa, XA_MARK_1));
+	for (unsigned long i = 1; i < nr; i += 2)
+		xa_erase(&xa, i);
+	ck_assert(!xa_marked(&xa, XA_MARK_1) && xa_empty(&xa));
+	xa_finish(&xa);
+}
+END_TEST
+
 START_TEST(test_marks_xas)
 {
 	DEFINE_XARRAY(xa);
@@ -2073,6 +2106,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_split, test_split_nodes);
 	tcase_add_test(tc_split, test_split_store_seq);
 	tcase_add_test(tc, test_leaf_run);
+	tcase_add_test(tc, test_erase_clears_own_marks);
 	tcase_add_loop_test(tc, test_replaced_leaves_retired, 0, 2);
 	tcase_add_test(tc_split, test_try_split);
 	suite_add_tcase(s, tc_split);
