@@ -407,21 +407,26 @@ int hugetlb_restructuring_can_merge(struct xarray *pages, unsigned long pfn, str
 				    int extra_refs)
 {
 	const struct hugetlb_folio_meta *m = split_page(pfn);
-	unsigned long end;
+	struct folio *piece, *end;
 
 	if (!m || extra_refs < 0)
 		return -EINVAL;
-	end = m->pfn + (1UL << m->order);
-	for (unsigned long p = m->pfn; p < end;) {
-		struct folio *piece = (struct folio *)pfn_to_page(p);
+	/* The pieces' struct pages are one array: walked by pointer, not looked up by pfn. */
+	piece = (struct folio *)pfn_to_page(m->pfn);
+	end = (struct folio *)pfn_to_page(m->pfn + (1UL << m->order));
+	while (piece < end) {
+		unsigned long info = piece->page.compound_info;
 
-		if (gs_head_pfn_folio(p) != piece || !folio_test_needs_merge(piece))
+		/* gs_head_pfn_folio(): a head answers for itself. */
+		if ((!info || (info & GS_PAGE_TAIL)) && page_folio(&piece->page) != piece)
+			return -EINVAL;
+		if (!folio_test_needs_merge(piece))
 			return -EINVAL;
 		if (folio_mapped(piece))
 			return -EBUSY;
 		if (folio_ref_count(piece) != piece_expected(pages, piece, held, extra_refs))
 			return -EAGAIN;
-		p += folio_nr_pages(piece);
+		piece = (struct folio *)(&piece->page + folio_nr_pages(piece));
 	}
 	return 0;
 }

@@ -198,13 +198,25 @@ static void xa_node_retire(struct xa_node *node, xa_update_node_t update)
  */
 static void __xa_free_subtree(struct xa_node *node, bool published, xa_update_node_t update)
 {
-	for (unsigned int i = 0; node->count && i < XA_CHUNK_SIZE; i++) {
-		void *entry = node->slots[i];
+	if (!node->shift) {
+		/*
+		 * A leaf frees no child, so nothing changes its count under the
+		 * walk: tested once, and the slots retired in a loop of their own
+		 * (a merge retires a split page's leaves, 64 slots each).
+		 */
+		if (node->count && published)
+			for (unsigned int i = 0; i < XA_CHUNK_SIZE; i++)
+				if (node->slots[i])
+					node->slots[i] = XA_RETRY_ENTRY;
+	} else {
+		for (unsigned int i = 0; node->count && i < XA_CHUNK_SIZE; i++) {
+			void *entry = node->slots[i];
 
-		if (node->shift && xa_is_node(entry))
-			__xa_free_subtree(xa_to_node(entry), published, update);
-		else if (entry && published)
-			node->slots[i] = XA_RETRY_ENTRY;
+			if (xa_is_node(entry))
+				__xa_free_subtree(xa_to_node(entry), published, update);
+			else if (entry && published)
+				node->slots[i] = XA_RETRY_ENTRY;
+		}
 	}
 	if (published)
 		xa_node_retire(node, update);
@@ -799,6 +811,12 @@ void xas_clear_mark(const struct xa_state *xas, xa_mark_t mark)
 
 void xas_init_marks(const struct xa_state *xas)
 {
+	/*
+	 * A slot of a node without a mark: each xas_clear_mark() would stop at
+	 * its first test (a page cache's NULL stores, a slot at a time).
+	 */
+	if (!xas_invalid(xas) && xas->xa_node && !node_get_marks(xas->xa_node, xas->xa_offset))
+		return;
 	for (xa_mark_t mark = 0; mark <= XA_MARK_MAX; mark++)
 		xas_clear_mark(xas, mark);
 }

@@ -414,6 +414,19 @@ static unsigned char *piece_data(int vm, unsigned long i)
 	return gs_pfn_to_virt(pfn);
 }
 
+/* The data of the merge tests' file's page, which must be one 2 MiB folio (its first use). */
+static unsigned char *piece_data_huge(int vm)
+{
+	unsigned long pfn;
+	int order;
+
+	ck_assert_int_eq(kvm_slot_gmem_get_pfn(kvm_find_slot(gs_uapi_kvm(vm), GPA >> 12), GPA >> 12,
+					       &pfn, &order),
+			 0);
+	ck_assert_int_eq(order, 9);
+	return gs_pfn_to_virt(pfn);
+}
+
 /* A split page whose pieces were never used: the merge zeroes them, and keeps the used one. */
 START_TEST(test_merge_zeroes_unused_pieces)
 {
@@ -468,7 +481,104 @@ START_TEST(test_merge_zeroes_unused_pieces_anywhere)
 }
 END_TEST
 
+/*
+ * The merge's other two cases: no piece used (nothing is zeroed, the
+ * merged folio is not uptodate, its first use zeroes it), every piece used
+ * (nothing is zeroed, all data stays). The merge learns which case it is
+ * from the pieces' flags its walk over them reads.
+ */
+START_TEST(test_merge_zeroes_none_or_all)
+{
+	bool all = _i;
+	int vm = gs_test_create_vm(GS_CONVERSION_PLANNED);
+	int fd = merge_test_file(vm);
+	struct folio *folio;
+	unsigned char *data;
+
+	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, 2 << 20), 0);
+	folio = folio_at(fd, 0);
+	ck_assert(!folio_test_uptodate(folio));
+	data = gs_pfn_to_virt(folio_pfn(folio));
+	ck_assert_ptr_nonnull(data);
+	/* A shared page splits the page; then every piece is used, or none. */
+	ck_assert_int_eq(set_attrs(fd, 7 * P, P, 0, NULL), 0);
+	for (unsigned long i = 0; i < 512; i++) {
+		if (all)
+			ck_assert_ptr_eq(piece_data(vm, i), data + i * P);
+		data[i * P + 5] = (unsigned char)('a' + i % 26);
+	}
+	for (unsigned long i = 0; i < 512; i++)
+		ck_assert_int_eq(folio_test_uptodate(folio_at(fd, i * P)), all);
+	ck_assert_int_eq(set_attrs(fd, 7 * P, P, PRIVATE, NULL), 0);
+	assert_whole(fd, 0, 9);
+	ck_assert_int_eq(folio_test_uptodate(folio_at(fd, 0)), all);
+	for (unsigned long i = 0; i < 512; i++)
+		ck_assert_int_eq(data[i * P + 5], 'a' + i % 26);
+	if (!all) {
+		/* The first use of the merged folio zeroes all of it (P10). */
+		ck_assert_ptr_eq(piece_data_huge(vm), data);
+		for (unsigned long i = 0; i < 512; i++)
+			ck_assert_int_eq(data[i * P + 5], 0);
+	}
+	assert_clean();
+}
+END_TEST
+
+/*
+ * To shared, the arch learns every allocated pfn of the range once, folio
+ * by folio, whatever the folios are: pieces of a split page across leaves,
+ * a whole page split on the way, ranges starting and ending inside a leaf.
+ */
+START_TEST(test_arch_invalidate_counts_pieces)
+{
+	int vm = gs_test_create_vm(GS_CONVERSION_PLANNED);
+	int fd = create_huge(vm, 9, 2);
+	unsigned long before = gs_gmem_convert_stats(false).arch_invalidate_pfns;
+
+	ck_assert_int_eq(set_attrs(fd, 5 * P, 2 * P, 0, NULL), 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).arch_invalidate_pfns, before + 2);
+	ck_assert_int_eq(set_attrs(fd, 3 * P, 600 * P, 0, NULL), 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).arch_invalidate_pfns, before + 602);
+	ck_assert_int_eq(set_attrs(fd, 0, 2 * P, PRIVATE, NULL), 0);
+	ck_assert_int_eq(set_attrs(fd, 0, 4 << 20, 0, NULL), 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).arch_invalidate_pfns, before + 602 + 1024);
+	assert_checks();
+}
+END_TEST
+
 /* --- EAGAIN: an unexpected reference on a huge page --- */
+
+/*
+ * To private over a split page with one referenced piece, in each ordering
+ * that checks references: EAGAIN at that piece, wherever it sits in an
+ * XArray leaf (the check reads a leaf's run of pieces from its slots), and
+ * nothing changes; without the reference the conversion merges the page.
+ */
+static const unsigned long referenced_pieces[] = {0, 1, 62, 63, 64, 130, 511};
+static const enum gs_gmem_conversion referencing_orderings[] = {
+	GS_CONVERSION_PLANNED, GS_CONVERSION_WIP, GS_CONVERSION_RFC_V2};
+
+START_TEST(test_eagain_referenced_piece_anywhere)
+{
+	unsigned long k = referenced_pieces[_i % ARRAY_SIZE(referenced_pieces)];
+	int vm = gs_test_create_vm(referencing_orderings[_i / ARRAY_SIZE(referenced_pieces)]);
+	int fd = create_huge(vm, 9, 1);
+	uint64_t eo = 0;
+	struct folio *piece;
+
+	ck_assert_int_eq(set_attrs(fd, 0, 2 << 20, 0, NULL), 0);
+	piece = folio_at(fd, k * P);
+	ck_assert_int_eq(folio_order(piece), 0);
+	folio_get(piece);
+	assert_fails(set_attrs(fd, 0, 2 << 20, PRIVATE, &eo), EAGAIN);
+	ck_assert_uint_eq(eo, k * P);
+	ck_assert_int_eq(folio_order(folio_at(fd, 0)), 0);
+	folio_put(piece);
+	ck_assert_int_eq(set_attrs(fd, 0, 2 << 20, PRIVATE, NULL), 0);
+	assert_whole(fd, 0, 9);
+	assert_checks();
+}
+END_TEST
 
 START_TEST(test_eagain_extra_ref)
 {
@@ -1466,6 +1576,11 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_merge_zeroes_unused_pieces);
 	tcase_add_loop_test(tc, test_merge_zeroes_unused_pieces_anywhere, 0,
 			    (int)ARRAY_SIZE(used_pieces));
+	tcase_add_loop_test(tc, test_merge_zeroes_none_or_all, 0, 2);
+	tcase_add_test(tc, test_arch_invalidate_counts_pieces);
+	tcase_add_loop_test(
+		tc, test_eagain_referenced_piece_anywhere, 0,
+		(int)(ARRAY_SIZE(referenced_pieces) * ARRAY_SIZE(referencing_orderings)));
 	tcase_add_loop_test(tc, test_eagain_extra_ref, 0, 2);
 	tcase_add_test(tc, test_wip_eagain_warns);
 	tcase_add_test(tc, test_eagain_error_offset_by_profile);

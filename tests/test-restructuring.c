@@ -259,6 +259,42 @@ START_TEST(split_refusals)
 }
 END_TEST
 
+/*
+ * The merge's check answers for every piece wherever it is (the first, the
+ * caller's; inside and at the ends of the page): a mapped piece EBUSY, an
+ * extra reference EAGAIN, a piece not of a split page EINVAL; else 0.
+ */
+START_TEST(can_merge_answers_for_each_piece)
+{
+	static const unsigned long at[] = {0, 1, 63, 64, 300, 511};
+	struct file f;
+
+	file_open(&f, 9);
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(at); i++) {
+		struct folio *piece = (struct folio *)pfn_to_page(f.pfn + at[i]);
+
+		gs_folio_map(piece);
+		ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1),
+				 -EBUSY);
+		gs_folio_unmap(piece);
+		folio_get(piece);
+		ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1),
+				 -EAGAIN);
+		folio_put(piece);
+		folio_clear_needs_merge(piece);
+		ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1),
+				 -EINVAL);
+		folio_set_needs_merge(piece);
+		ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1), 0);
+	}
+	ck_assert_ptr_eq(hugetlb_restructuring_merge_folio(&f.cache, f.pfn, f.folio, 1), f.folio);
+	assert_whole(&f);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	file_close(&f);
+}
+END_TEST
+
 /* An unexpected reference: WARN and -EAGAIN at once (the kernel would spin), nothing changed. */
 START_TEST(split_unexpected_reference)
 {
@@ -1001,6 +1037,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, split_keeps_hwpoison_per_raw_page);
 	tcase_add_test(tc, split_refusals);
 	tcase_add_test(tc, split_unexpected_reference);
+	tcase_add_test(tc, can_merge_answers_for_each_piece);
 	tcase_add_test(tc, deferred_merge_after_all_pieces_freed);
 	tcase_add_test(tc, explicit_merge_unqueues);
 	tcase_add_test(tc, merge_without_hvo_writes_every_tail);

@@ -266,14 +266,15 @@ static void assert_clean(struct pool base)
 /* --- test_truncate_shared_while_pinned (44/51) --- */
 
 /*
- * One file page, allocated, its page at nr/2 shared and pinned. 4 KiB: the
- * punch succeeds, the pinned page lives on out of the file. HugeTLB: EAGAIN
- * with nothing changed until unpinned, then the page merges and goes back to
- * the subpool (reserved again, P22) at once, with no deferred work.
+ * One file page, allocated, its page at @pin_off (nr/2 for the selftest)
+ * shared and pinned. 4 KiB: the punch succeeds, the pinned page lives on
+ * out of the file. HugeTLB: EAGAIN with nothing changed until unpinned,
+ * then the page merges and goes back to the subpool (reserved again, P22)
+ * at once, with no deferred work.
  */
-static void truncate_shared_while_pinned(unsigned int order)
+static void truncate_pinned_at(unsigned int order, uint64_t pin_off)
 {
-	uint64_t page = P << order, pin_off = (page / 2) & ~(P - 1);
+	uint64_t page = P << order;
 	struct pool base, allocated, split, created;
 	int vm, fd;
 	char *mem, *before, *after;
@@ -329,6 +330,24 @@ out:
 	assert_pool_eq(pool_now(order), base);
 	assert_clean(pool_now(0));
 }
+
+static void truncate_shared_while_pinned(unsigned int order)
+{
+	truncate_pinned_at(order, ((P << order) / 2) & ~(P - 1));
+}
+
+/*
+ * The same with the pinned piece anywhere in its XArray leaf (the punch's
+ * check reads a leaf's run of pieces from its slots): first, second, last
+ * of a leaf, first of the next, the page's last.
+ */
+static const unsigned long pinned_pieces[] = {0, 1, 63, 64, 300, 511};
+
+START_TEST(test_truncate_pinned_piece_anywhere_2m)
+{
+	truncate_pinned_at(9, pinned_pieces[_i] * P);
+}
+END_TEST
 
 START_TEST(test_truncate_shared_while_pinned_4k)
 {
@@ -733,6 +752,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sel, test_close_with_pinning_1g);
 	tcase_add_checked_fixture(more, setup, teardown);
 	tcase_add_test(more, test_punch_split_unpinned_2m);
+	tcase_add_loop_test(more, test_truncate_pinned_piece_anywhere_2m, 0,
+			    (int)ARRAY_SIZE(pinned_pieces));
 	tcase_add_test(more, test_punch_split_unpinned_1g);
 	tcase_add_test(more, test_punch_eagain_all_or_nothing);
 	tcase_add_test(more, test_close_split_unpinned);

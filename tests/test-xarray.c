@@ -387,6 +387,39 @@ START_TEST(test_marks)
 }
 END_TEST
 
+/*
+ * Erasing entries one slot at a time, marked with each mark or none, in
+ * leaves where other slots keep theirs: an erased slot's marks go (up the
+ * tree and off the array once no entry has them), the others' stay.
+ */
+START_TEST(test_erase_clears_own_marks)
+{
+	DEFINE_XARRAY(xa);
+	const unsigned long nr = 3 * CHUNK_SIZE;
+
+	for (unsigned long i = 0; i < nr; i++) {
+		xa_store(&xa, i, xa_mk_index(i), GFP_KERNEL);
+		if (i % 4 != 3)
+			xa_set_mark(&xa, i, (xa_mark_t)(i % 4));
+	}
+	for (unsigned long i = 0; i < nr; i += 2) {
+		ck_assert_ptr_eq(xa_erase(&xa, i), xa_mk_index(i));
+		for (xa_mark_t mark = 0; mark <= XA_MARK_MAX; mark++)
+			ck_assert(!xa_get_mark(&xa, i, mark));
+		xa_check(&xa);
+	}
+	for (unsigned long i = 1; i < nr; i += 2)
+		for (xa_mark_t mark = 0; mark <= XA_MARK_MAX; mark++)
+			ck_assert_int_eq(xa_get_mark(&xa, i, mark), i % 4 == mark);
+	ck_assert(!xa_marked(&xa, XA_MARK_0) && !xa_marked(&xa, XA_MARK_2));
+	ck_assert(xa_marked(&xa, XA_MARK_1));
+	for (unsigned long i = 1; i < nr; i += 2)
+		xa_erase(&xa, i);
+	ck_assert(!xa_marked(&xa, XA_MARK_1) && xa_empty(&xa));
+	xa_finish(&xa);
+}
+END_TEST
+
 START_TEST(test_marks_xas)
 {
 	DEFINE_XARRAY(xa);
@@ -876,6 +909,50 @@ START_TEST(test_erase_while_iterating)
 	rcu_read_unlock();
 	ck_assert_uint_eq(seen, 1);
 	ck_assert(xa_empty(&xa));
+	gs_site_stats(GS_SITE_XARRAY_NODE, &st);
+	ck_assert_uint_eq(st.live, 0);
+	xa_finish(&xa);
+}
+END_TEST
+
+/*
+ * A multi-index store over whole leaves (a merge's) takes them out of the
+ * tree: a reader still on one finds a retry entry in every slot that held
+ * an entry and an empty slot where there was none, until it unlocks;
+ * leaves below a replaced inner node too.
+ */
+START_TEST(test_replaced_leaves_retired)
+{
+	static const unsigned int orders[] = {7, 13};
+	unsigned int order = orders[_i];
+	unsigned long nr = 1UL << order;
+	DEFINE_XARRAY(xa);
+	XA_STATE(xas, &xa, 0);
+	struct xa_node *leaf, *last;
+	struct gs_site_stats st;
+
+	for (unsigned long i = 0; i < nr; i++)
+		if (i % 7 != 3)
+			xa_store(&xa, i, xa_mk_index(i), GFP_KERNEL);
+	rcu_read_lock();
+	ck_assert_ptr_eq(xas_load(&xas), xa_mk_index(0));
+	leaf = xas.xa_node;
+	xas_set(&xas, nr - 1);
+	ck_assert_ptr_eq(xas_load(&xas), xa_mk_index(nr - 1));
+	last = xas.xa_node;
+	ck_assert(leaf != last && !leaf->shift && !last->shift);
+	ck_assert_int_eq(xa_store_order(&xa, 0, order, xa_mk_index(nr), GFP_KERNEL), 0);
+	for (unsigned int i = 0; i < CHUNK_SIZE; i++) {
+		ck_assert_ptr_eq(leaf->slots[i], i % 7 != 3 ? XA_RETRY_ENTRY : NULL);
+		ck_assert_ptr_eq(last->slots[i],
+				 (nr - CHUNK_SIZE + i) % 7 != 3 ? XA_RETRY_ENTRY : NULL);
+	}
+	ck_assert_uint_eq(leaf->count, 0);
+	gs_site_stats(GS_SITE_XARRAY_NODE, &st);
+	ck_assert_uint_gt(st.live, 0);
+	rcu_read_unlock();
+	ck_assert_ptr_eq(xa_load(&xa, nr - 1), xa_mk_index(nr));
+	xa_destroy(&xa);
 	gs_site_stats(GS_SITE_XARRAY_NODE, &st);
 	ck_assert_uint_eq(st.live, 0);
 	xa_finish(&xa);
@@ -1519,7 +1596,8 @@ END_TEST
  * A walk that takes gs_xas_leaf_run()'s entries from the leaf's slots and
  * steps over them with gs_xas_leaf_skip() visits the entries a plain
  * xas_for_each() visits, at the same indices: gaps, multi-index entries,
- * value entries, leaf ends and the walk's @max.
+ * value entries, leaf ends and the walk's @max. gs_xas_leaf_span() counts
+ * every slot to the leaf's end or @max's, gaps and internal entries too.
  */
 START_TEST(test_leaf_run)
 {
@@ -1554,7 +1632,14 @@ START_TEST(test_leaf_run)
 		xas_set(&xas, start);
 		xas_for_each (&xas, e, max) {
 			unsigned int run = gs_xas_leaf_run(&xas, max);
+			unsigned int span = gs_xas_leaf_span(&xas, max);
+			unsigned long span_end = xas.xa_index + span;
 
+			/* The span: every slot after this one in the leaf, up to max's. */
+			EXPECT(run <= span && span_end <= max);
+			EXPECT(span ? span_end == max || (span_end & XA_CHUNK_MASK) == XA_CHUNK_MASK
+				    : !run);
+			EXPECT(span_end >> XA_CHUNK_SHIFT == xas.xa_index >> XA_CHUNK_SHIFT);
 			EXPECT(k < n && seen[k++] == xas.xa_index);
 			EXPECT(e == xa_load(&xa, xas.xa_index));
 			for (unsigned int i = 1; i <= run; i++) {
@@ -2021,6 +2106,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_split, test_split_nodes);
 	tcase_add_test(tc_split, test_split_store_seq);
 	tcase_add_test(tc, test_leaf_run);
+	tcase_add_test(tc, test_erase_clears_own_marks);
+	tcase_add_loop_test(tc, test_replaced_leaves_retired, 0, 2);
 	tcase_add_test(tc_split, test_try_split);
 	suite_add_tcase(s, tc_split);
 

@@ -995,6 +995,33 @@ static inline void *xas_next_marked(struct xa_state *xas, unsigned long max, xa_
 	for (entry = xas_find(xas, max); entry; entry = xas_next_entry(xas, max))
 
 /**
+ * gs_xas_leaf_span() - the slots after the current one in its leaf, up to @max's
+ * @xas: a state on an entry (as xas_for_each() leaves it)
+ * @max: last index to consider
+ *
+ * A gmemsim helper, not a kernel API: for a caller that knows which entry
+ * each slot must hold (a split page's pieces are consecutive struct pages),
+ * so that comparing a slot with it also tells an empty or internal slot
+ * apart, without gs_xas_leaf_run()'s scan before the caller's own. Entries
+ * the caller accepts are stepped over with gs_xas_leaf_skip().
+ *
+ * Context: xa_lock held.
+ * Return: how many slots follow the current one in its leaf, not past
+ * @max's; 0 when @xas is not on a slot of a leaf.
+ */
+static inline unsigned int gs_xas_leaf_span(const struct xa_state *xas, unsigned long max)
+{
+	const struct xa_node *node = xas->xa_node;
+
+	if (unlikely((unsigned long)node & 3) || !node || node->shift ||
+	    xas->xa_offset != (xas->xa_index & XA_CHUNK_MASK) || xas->xa_index >= max)
+		return 0;
+	return max - xas->xa_index < XA_CHUNK_MASK - xas->xa_offset
+		       ? (unsigned int)(max - xas->xa_index)
+		       : (unsigned int)XA_CHUNK_MASK - xas->xa_offset;
+}
+
+/**
  * gs_xas_leaf_run() - the entries after the current one that a walk would
  * visit one xas_next_entry() step each, read straight from the leaf
  * @xas: a state on an entry (as xas_for_each() leaves it)
@@ -1014,19 +1041,15 @@ static inline void *xas_next_marked(struct xa_state *xas, unsigned long max, xa_
  */
 static inline unsigned int gs_xas_leaf_run(const struct xa_state *xas, unsigned long max)
 {
-	const struct xa_node *node = xas->xa_node;
-	unsigned int off, last;
+	unsigned int n = gs_xas_leaf_span(xas, max), i;
 
-	if (unlikely((unsigned long)node & 3) || !node || node->shift ||
-	    xas->xa_offset != (xas->xa_index & XA_CHUNK_MASK) || xas->xa_index >= max)
-		return 0;
-	last = max - xas->xa_index < XA_CHUNK_MASK - xas->xa_offset
-		       ? xas->xa_offset + (unsigned int)(max - xas->xa_index)
-		       : (unsigned int)XA_CHUNK_MASK;
-	for (off = xas->xa_offset + 1; off <= last; off++)
-		if (!node->slots[off] || xa_is_internal(node->slots[off]))
+	for (i = 1; i <= n; i++) {
+		const void *entry = xas->xa_node->slots[xas->xa_offset + i];
+
+		if (!entry || xa_is_internal(entry))
 			break;
-	return off - 1 - xas->xa_offset;
+	}
+	return i - 1;
 }
 
 /**

@@ -185,23 +185,48 @@ static bool folio_check_refs(struct folio *folio, bool *drained)
 	return safe;
 }
 
+/*
+ * The first folio of [start, end), in index order, that folio_check_refs()
+ * finds referenced beyond the page cache, or NULL. One walk along the
+ * leaves (a lookup from the root per folio was most of it), a split page's
+ * pieces read from each leaf's slots without a walk step each: the drain
+ * only drops the LRU batch's references, so no folio leaves the page cache
+ * and the run's slots stay as counted.
+ */
+static struct folio *gmem_referenced_folio(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
+					   bool *drained)
+{
+	XA_STATE(xas, &inode->filemap, start);
+	struct folio *folio;
+
+	xas_for_each (&xas, folio, end - 1) {
+		unsigned int n;
+
+		if (!folio_check_refs(folio, drained))
+			return folio;
+		n = gs_xas_leaf_run(&xas, end - 1);
+		for (unsigned int i = 1; i <= n; i++) {
+			folio = xas.xa_node->slots[xas.xa_offset + i];
+			if (!folio_check_refs(folio, drained))
+				return folio;
+		}
+		gs_xas_leaf_skip(&xas, n);
+	}
+	return NULL;
+}
+
 /* To private: no folio of [start, end) may be referenced beyond the page cache. */
 static int gmem_convert_check_refs(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
 				   pgoff_t *err_index)
 {
-	XA_STATE(xas, &inode->filemap, start);
 	bool drained = false;
-	struct folio *folio;
+	struct folio *folio = gmem_referenced_folio(inode, start, end, &drained);
 
-	/* One walk along the leaves (a lookup from the root per folio was most of it). */
-	xas_for_each (&xas, folio, end - 1) {
-		if (folio_check_refs(folio, &drained))
-			continue;
-		/* v8: never below the requested offset, even for a folio starting earlier. */
-		*err_index = folio->index > start ? folio->index : start;
-		return -EAGAIN;
-	}
-	return 0;
+	if (!folio)
+		return 0;
+	/* v8: never below the requested offset, even for a folio starting earlier. */
+	*err_index = folio->index > start ? folio->index : start;
+	return -EAGAIN;
 }
 
 /* --- after the point of no return: nothing fails --- */
@@ -227,34 +252,52 @@ static void gmem_convert_invalidate_end(struct gmem_inode *inode, pgoff_t start,
 }
 
 /*
+ * One conversion's calls of the arch hook: the hook, read once (a VM's
+ * arch does not change under a conversion), and the pfns counted, added
+ * to the statistics once at the end.
+ */
+struct arch_invalidate {
+	void (*hook)(unsigned long start, unsigned long end);
+	unsigned long pfns;
+	pgoff_t start, end;
+};
+
+/*
  * kvm_arch_gmem_invalidate(): the arch learns that [start, end) pfns go
  * back to the host (SNP makes them shared in the RMP: the VM model's hook).
  * The pfns are counted here for every VM type so tests see the call happen.
  */
-static void kvm_arch_gmem_invalidate(struct gmem_inode *inode, unsigned long start,
+static void kvm_arch_gmem_invalidate(struct arch_invalidate *ai, unsigned long start,
 				     unsigned long end)
 {
-	stats.arch_invalidate_pfns += end - start;
-	if (inode->arch && inode->arch->gmem_invalidate)
-		inode->arch->gmem_invalidate(start, end);
+	ai->pfns += end - start;
+	if (ai->hook)
+		ai->hook(start, end);
 }
 
 /* The arch hook for the pfns of @folio inside [start, end). */
-static void folio_arch_invalidate(struct gmem_inode *inode, struct folio *folio, pgoff_t start,
-				  pgoff_t end)
+static void folio_arch_invalidate(struct arch_invalidate *ai, const struct folio *folio)
 {
-	pgoff_t first = folio->index > start ? folio->index : start;
+	pgoff_t first = folio->index > ai->start ? folio->index : ai->start;
 	pgoff_t last = folio->index + folio_nr_pages(folio);
+	unsigned long pfn = folio_pfn(folio) - folio->index;
 
-	if (last > end)
-		last = end;
-	kvm_arch_gmem_invalidate(inode, folio_pfn(folio) + (first - folio->index),
-				 folio_pfn(folio) + (last - folio->index));
+	if (last > ai->end)
+		last = ai->end;
+	kvm_arch_gmem_invalidate(ai, pfn + first, pfn + last);
 }
 
-/* To shared: the arch hook for every allocated pfn of [start, end), folio by folio. */
+/*
+ * To shared: the arch hook for every allocated pfn of [start, end), folio
+ * by folio.
+ */
 static void gmem_convert_arch_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
+	struct arch_invalidate ai = {
+		.hook = inode->arch ? inode->arch->gmem_invalidate : NULL,
+		.start = start,
+		.end = end,
+	};
 	XA_STATE(xas, &inode->filemap, start);
 	struct folio *folio;
 
@@ -262,12 +305,12 @@ static void gmem_convert_arch_invalidate(struct gmem_inode *inode, pgoff_t start
 		/* A split page's pieces: the leaf's run from its slots, not a walk step each. */
 		unsigned int n = gs_xas_leaf_run(&xas, end - 1);
 
-		folio_arch_invalidate(inode, folio, start, end);
+		folio_arch_invalidate(&ai, folio);
 		for (unsigned int i = 1; i <= n; i++)
-			folio_arch_invalidate(inode, xas.xa_node->slots[xas.xa_offset + i], start,
-					      end);
+			folio_arch_invalidate(&ai, xas.xa_node->slots[xas.xa_offset + i]);
 		gs_xas_leaf_skip(&xas, n);
 	}
+	stats.arch_invalidate_pfns += ai.pfns;
 }
 
 static void gmem_convert_commit(struct gmem_inode *inode, pgoff_t start, pgoff_t end,
@@ -740,7 +783,6 @@ static int wip_batch(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool 
 		     pgoff_t *err_index, bool *zapped)
 {
 	void *entry = xa_mk_value(to_private ? SHAREABILITY_GUEST : SHAREABILITY_ALL);
-	XA_STATE(xas, &inode->filemap, start);
 	unsigned long first, last;
 	struct folio *folio;
 	bool drained = false;
@@ -757,13 +799,12 @@ static int wip_batch(struct gmem_inode *inode, pgoff_t start, pgoff_t end, bool 
 	}
 	if (to_private) {
 		kvm_gmem_unmap_host(inode, start, end);
-		xas_for_each (&xas, folio, end - 1)
-			if (!folio_check_refs(folio, &drained)) {
-				*err_index = folio->index;
-				stats.eagain++;
-				err = -EAGAIN;
-				break;
-			}
+		folio = gmem_referenced_folio(inode, start, end, &drained);
+		if (folio) {
+			*err_index = folio->index;
+			stats.eagain++;
+			err = -EAGAIN;
+		}
 	} else {
 		err = kvm_gmem_split_cross_boundary_leafs(inode, start, end, KVM_FILTER_PRIVATE);
 		if (err)
@@ -1121,19 +1162,17 @@ static void rfc_rollback(struct rfc_conv *c, size_t applied)
 static int rfc_check_refs(struct gmem_inode *inode, const struct rfc_work *work, size_t nr,
 			  pgoff_t *err_index)
 {
-	XA_STATE(xas, &inode->filemap, 0);
 	bool drained = false;
 	struct folio *folio;
 
 	for (size_t i = 0; i < nr; i++) {
 		kvm_gmem_unmap_host(inode, work[i].start, work[i].end);
-		xas_set(&xas, work[i].start);
-		xas_for_each (&xas, folio, work[i].end - 1)
-			if (!folio_check_refs(folio, &drained)) {
-				*err_index = folio->index;
-				stats.eagain++;
-				return -EAGAIN;
-			}
+		folio = gmem_referenced_folio(inode, work[i].start, work[i].end, &drained);
+		if (folio) {
+			*err_index = folio->index;
+			stats.eagain++;
+			return -EAGAIN;
+		}
 	}
 	return 0;
 }

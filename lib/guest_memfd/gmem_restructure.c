@@ -181,41 +181,80 @@ static bool piece_continues(const struct folio *piece, pgoff_t index, pgoff_t ne
 	       (first ? &piece->page == &first->page + (next - base) : piece->index == base);
 }
 
+/* The flags an order-0 piece of a split page has among those piece_continues() reads. */
+#define SMALL_PIECE_MASK  ((1UL << PG_head) | (1UL << PG_needs_merge))
+#define SMALL_PIECE_FLAGS (1UL << PG_needs_merge)
+
+/* The pieces' flag words, gathered by split_page_pieces(): AND in @all, OR in @any. */
+struct pieces_flags {
+	unsigned long all, any;
+};
+
+/*
+ * The order-0 pieces after the current one in its leaf that continue the
+ * split page (piece_continues(): the next index, the next struct page,
+ * needs-merge) when the current one ends at the next index: slot by slot,
+ * each compared with the struct page it must be, which also tells an
+ * empty or internal slot apart. Stops at the first that is not (the walk's
+ * next step meets it). Return: how many, stepped over.
+ */
+static pgoff_t leaf_small_pieces(struct xa_state *xas, pgoff_t max, const struct page *want,
+				 struct pieces_flags *pf)
+{
+	unsigned int n = gs_xas_leaf_span(xas, max), i;
+	void *const *slot = &xas->xa_node->slots[xas->xa_offset + 1];
+
+	for (i = 0; i < n; i++) {
+		const struct folio *piece = slot[i];
+
+		/* A folio starts with its head page: an empty or internal slot never compares equal. */
+		if ((const void *)piece != (const void *)(want + i) ||
+		    (piece->flags & SMALL_PIECE_MASK) != SMALL_PIECE_FLAGS)
+			break;
+		pf->all &= piece->flags;
+		pf->any |= piece->flags;
+	}
+	gs_xas_leaf_skip(xas, i);
+	return i;
+}
+
 /*
  * The pieces of the split huge page at @base, if every one of them is in
  * the page cache (a page whose pieces are partly gone merges later, through
  * the deferred worker, when the rest are freed): the first piece, or NULL.
+ * @pf (may be NULL): the pieces' flags, for the merge's zeroing.
  */
-static struct folio *split_page_pieces(struct gmem_inode *inode, pgoff_t base)
+static struct folio *split_page_pieces(struct gmem_inode *inode, pgoff_t base,
+				       struct pieces_flags *pf)
 {
 	XA_STATE(xas, &inode->filemap, base);
 	pgoff_t next = base, end = base + gmem_huge_pages(inode);
+	struct pieces_flags flags = {~0UL, 0};
 	struct folio *first = NULL, *piece;
 
 	/* One walk along the leaves: a lookup from the root per piece was most of a merge. */
 	xas_for_each (&xas, piece, end - 1) {
-		unsigned int n;
-
 		if (!piece_continues(piece, xas.xa_index, next, first, base))
 			return NULL;
 		first = first ?: piece;
+		flags.all &= piece->flags;
+		flags.any |= piece->flags;
 		next += folio_nr_pages(piece);
-		/* The same checks for the pieces after it in the leaf, without the walk's steps. */
-		n = gs_xas_leaf_run(&xas, end - 1);
-		for (unsigned int i = 1; i <= n; i++) {
-			piece = xas.xa_node->slots[xas.xa_offset + i];
-			if (!piece_continues(piece, xas.xa_index + i, next, first, base))
-				return NULL;
-			next += folio_nr_pages(piece);
-		}
-		gs_xas_leaf_skip(&xas, n);
+		/* The order-0 pieces after it in the leaf, without the walk's steps. */
+		if (next == xas.xa_index + 1)
+			next += leaf_small_pieces(&xas, end - 1, &first->page + (next - base),
+						  &flags);
 	}
-	return next == end ? first : NULL;
+	if (next != end)
+		return NULL;
+	if (pf)
+		*pf = flags;
+	return first;
 }
 
 static int prepare_merge(struct gmem_inode *inode, pgoff_t base, bool nofail)
 {
-	struct folio *first = split_page_pieces(inode, base);
+	struct folio *first = split_page_pieces(inode, base, NULL);
 	int err;
 
 	if (!first)
@@ -243,10 +282,31 @@ static void zero_unused_piece(struct folio *piece)
 	folio_set_uptodate(piece);
 }
 
+/* Is a piece of [base, base + nr) uptodate (used)? Each leaf's run of pieces is read from its slots. */
+static bool any_piece_uptodate(struct gmem_inode *inode, pgoff_t base, pgoff_t nr)
+{
+	XA_STATE(xas, &inode->filemap, base);
+	struct folio *piece;
+	unsigned int n;
+
+	xas_for_each (&xas, piece, base + nr - 1) {
+		if (folio_test_uptodate(piece))
+			return true;
+		n = gs_xas_leaf_run(&xas, base + nr - 1);
+		for (unsigned int i = 1; i <= n; i++)
+			if (folio_test_uptodate(
+				    (struct folio *)xas.xa_node->slots[xas.xa_offset + i]))
+				return true;
+		gs_xas_leaf_skip(&xas, n);
+	}
+	return false;
+}
+
 /*
- * The merged folio is uptodate only if every piece was: a piece never
- * used is zeroed now, so the merge does not make the first use zero the
- * data the other pieces hold (P9, P10).
+ * The merged folio is uptodate only if every piece was: once a piece is
+ * used, a piece never used is zeroed now, so the merge does not make the
+ * first use zero the data the other pieces hold (P9, P10). The caller
+ * knows that some piece is used.
  */
 static void zero_unused_pieces(struct gmem_inode *inode, pgoff_t base, pgoff_t nr)
 {
@@ -254,20 +314,6 @@ static void zero_unused_pieces(struct gmem_inode *inode, pgoff_t base, pgoff_t n
 	struct folio *piece;
 	unsigned int n;
 
-	/* Any used piece? Each leaf's run of pieces is read from its slots. */
-	xas_for_each (&xas, piece, base + nr - 1) {
-		if (folio_test_uptodate(piece))
-			goto zero;
-		n = gs_xas_leaf_run(&xas, base + nr - 1);
-		for (unsigned int i = 1; i <= n; i++)
-			if (folio_test_uptodate(
-				    (struct folio *)xas.xa_node->slots[xas.xa_offset + i]))
-				goto zero;
-		gs_xas_leaf_skip(&xas, n);
-	}
-	return;
-zero:
-	xas_set(&xas, base);
 	xas_for_each (&xas, piece, base + nr - 1) {
 		zero_unused_piece(piece);
 		n = gs_xas_leaf_run(&xas, base + nr - 1);
@@ -279,11 +325,18 @@ zero:
 
 void kvm_gmem_merge_huge_page(struct gmem_inode *inode, pgoff_t base)
 {
-	struct folio *first = split_page_pieces(inode, base);
+	struct pieces_flags pf;
+	struct folio *first = split_page_pieces(inode, base, &pf);
 
 	if (WARN_ON(!first))
 		return;
-	zero_unused_pieces(inode, base, gmem_huge_pages(inode));
+	/*
+	 * The walk read every piece's flags: zeroing has work only when some
+	 * piece is used and some is not (with none used, nothing is zeroed;
+	 * with all used, every piece is left as it is).
+	 */
+	if ((pf.any & ~pf.all) & (1UL << PG_uptodate))
+		zero_unused_pieces(inode, base, gmem_huge_pages(inode));
 	WARN_ON(!hugetlb_restructuring_merge_folio_reserved(&inode->filemap, &inode->merge_reserve,
 							    folio_pfn(first), NULL, 0));
 }
@@ -298,7 +351,7 @@ void kvm_gmem_merge_for_undo(struct gmem_inode *inode, pgoff_t base)
 
 void kvm_gmem_cancel_merge(struct gmem_inode *inode, pgoff_t base)
 {
-	struct folio *first = split_page_pieces(inode, base);
+	struct folio *first = split_page_pieces(inode, base, NULL);
 
 	if (first)
 		hugetlb_restructuring_cancel_merge(folio_pfn(first));
@@ -341,7 +394,8 @@ void kvm_gmem_merge_piece(struct gmem_inode *inode, pgoff_t r)
 
 	if (WARN_ON(!first))
 		return;
-	zero_unused_pieces(inode, r, PMD_PAGES);
+	if (any_piece_uptodate(inode, r, PMD_PAGES))
+		zero_unused_pieces(inode, r, PMD_PAGES);
 	WARN_ON(!hugetlb_restructuring_merge_piece(&inode->filemap, &inode->merge_reserve,
 						   folio_pfn(first), 9));
 }

@@ -236,15 +236,32 @@ static bool folio_has_other_refs(struct folio *folio)
  * besides the page cache and the host mappings references, or NULL.
  * Checked before anything is unmapped, so an EAGAIN changes nothing.
  */
+static bool piece_pinned(struct folio *folio)
+{
+	return folio_test_needs_merge(folio) && folio_has_other_refs(folio);
+}
+
 static struct folio *gmem_pinned_piece(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
 	XA_STATE(xas, &inode->filemap, start);
 	struct folio *folio;
 
-	/* Along the leaves: a lookup from the root per piece was most of a punch's check. */
-	xas_for_each (&xas, folio, end - 1)
-		if (folio_test_needs_merge(folio) && folio_has_other_refs(folio))
+	/*
+	 * Along the leaves: a lookup from the root per piece was most of a
+	 * punch's check; a leaf's run of pieces is read from its slots.
+	 */
+	xas_for_each (&xas, folio, end - 1) {
+		unsigned int n = gs_xas_leaf_run(&xas, end - 1);
+
+		if (piece_pinned(folio))
 			return folio;
+		for (unsigned int i = 1; i <= n; i++) {
+			folio = xas.xa_node->slots[xas.xa_offset + i];
+			if (piece_pinned(folio))
+				return folio;
+		}
+		gs_xas_leaf_skip(&xas, n);
+	}
 	return NULL;
 }
 
