@@ -308,6 +308,32 @@ START_TEST(test_snp_rmp_lifecycle)
 }
 END_TEST
 
+/*
+ * The invalidate hook skips its walk of the VMs while none is SNP: an SNP
+ * VM made after VMs of both kinds came and went still gets its pfns back.
+ */
+START_TEST(test_snp_invalidate_after_vms_went)
+{
+	static unsigned char src[2 * PAGE_SIZE];
+	struct kvm *kvm = vm(GS_KVM_X86_SW_PROTECTED_VM);
+	struct gmem_file *f;
+
+	kvm_destroy_vm(kvm);
+	kvm = vm(GS_KVM_X86_SNP_VM);
+	kvm_destroy_vm(kvm);
+	kvm = vm(GS_KVM_X86_SNP_VM);
+	f = bound(kvm, 4 * P, 0, 0, 4 * P);
+	ck_assert_int_eq(snp_launch_update(kvm, GFN, src, 2), 2);
+	ck_assert_uint_eq(kvm->arch_stats.rmp_assigned, 2);
+	ck_assert_int_eq(convert(f, 0, 2 * P, false), 0);
+	ck_assert_uint_eq(kvm->arch_stats.invalidate_pfns, 2);
+	ck_assert(xa_empty(&kvm->rmp));
+	kvm_gmem_fput(f);
+	kvm_destroy_vm(kvm);
+	assert_clean();
+}
+END_TEST
+
 /* A failed prepare is get_pfn's answer; the RMP is as before, the folio stays (as upstream). */
 START_TEST(test_prepare_failure_propagates)
 {
@@ -522,6 +548,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_populate_eexist);
 	tcase_add_test(tc, test_prepare_private_only);
 	tcase_add_test(tc, test_snp_rmp_lifecycle);
+	tcase_add_test(tc, test_snp_invalidate_after_vms_went);
 	tcase_add_test(tc, test_prepare_failure_propagates);
 	tcase_add_test(tc, test_prepare_hugetlb_split_merge);
 	tcase_add_test(tc, test_p39_wip_vs_planned);

@@ -28,6 +28,11 @@
 #define KVM_FILTER_ALL (KVM_FILTER_SHARED | KVM_FILTER_PRIVATE)
 
 static LIST_HEAD(vm_list);
+/*
+ * SNP VMs on vm_list: the per-folio invalidate hook has nothing to do
+ * without one, and a fuzz input calls it for every piece of a split page.
+ */
+static unsigned int nr_snp_vms;
 
 static bool stage2_zap(struct kvm *kvm, gfn_t start, gfn_t end, unsigned int filter);
 
@@ -246,6 +251,8 @@ static void kvm_gmem_arch_invalidate(unsigned long start, unsigned long end)
 	unsigned long pfn;
 	void *entry;
 
+	if (!nr_snp_vms)
+		return;
 	list_for_each_entry (kvm, &vm_list, list) {
 		unsigned long nr = 0;
 
@@ -343,6 +350,7 @@ int kvm_create_vm_params(unsigned long type, const struct kvm_params *params, st
 	kvm->mmu_invalidate_range_start = KVM_INVALID_GFN;
 	kvm->mmu_invalidate_range_end = KVM_INVALID_GFN;
 	list_add_tail(&kvm->list, &vm_list);
+	nr_snp_vms += type == GS_KVM_X86_SNP_VM;
 	*kvmp = kvm;
 	return 0;
 }
@@ -377,6 +385,7 @@ static void kvm_free_vm(struct kvm *kvm)
 		kvm_delete_slot(kvm, slot);
 	WARN_ON(!xa_empty(&kvm->stage2));
 	list_del(&kvm->list);
+	nr_snp_vms -= kvm->type == GS_KVM_X86_SNP_VM;
 	xa_destroy(&kvm->memslots);
 	xa_destroy(&kvm->mem_attr_array);
 	xa_destroy(&kvm->stage2);
