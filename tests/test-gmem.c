@@ -763,6 +763,70 @@ START_TEST(test_checker)
 }
 END_TEST
 
+/* What every checker reports now (the caller frees it). */
+static char *check_report(void)
+{
+	static char *out;
+	static size_t len;
+	FILE *m;
+
+	out = NULL;
+	m = open_memstream(&out, &len);
+
+	gs_check_run_all(m);
+	fclose(m);
+	return out;
+}
+
+/*
+ * The gmem checker passes a leaf's order-0 pieces in one loop and tests
+ * once, where that loop stops, whether the last one is followed by
+ * sibling slots: an order-0 folio stored as an order-2 entry right after
+ * clean pages (near a leaf's start, in its middle, over its last four
+ * slots) is reported at its index, as a wrong entry order, and nothing
+ * else.
+ */
+START_TEST(test_checker_piece_before_siblings)
+{
+	static const pgoff_t at[] = {4, 32, 60};
+	struct gmem_file *f = create(&default_vm, 64 * P, 0, 0);
+	struct folio *moved[3];
+	char want[96], *out;
+
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, 64 * P), 0);
+	for (unsigned int k = 0; k < ARRAY_SIZE(at); k++) {
+		XA_STATE_ORDER(xas, &f->inode->filemap, at[k], 2);
+		struct folio *folio = xa_load(&f->inode->filemap, at[k]);
+
+		/* Its three neighbours out of the page cache, the folio over all four. */
+		for (unsigned int j = 0; j < 3; j++)
+			moved[j] = xa_erase(&f->inode->filemap, at[k] + 1 + j);
+		xas_lock(&xas);
+		xas_store(&xas, folio);
+		xas_unlock(&xas);
+		ck_assert_int_eq(xas_error(&xas), 0);
+		f->inode->i_bytes -= 3 * P;
+		out = check_report();
+		snprintf(want, sizeof(want), "index %lx: entry order 2, folio order 0", at[k]);
+		ck_assert_msg(out && strstr(out, want) && !strstr(strstr(out, want) + 1, "ino "),
+			      "at %lx:\n%s", at[k], out ? out : "");
+		free(out);
+		/* Put back as it was. */
+		xas_lock(&xas);
+		xas_store(&xas, NULL);
+		xas_unlock(&xas);
+		ck_assert_ptr_null(xa_store(&f->inode->filemap, at[k], folio, GFP_KERNEL));
+		for (unsigned int j = 0; j < 3; j++)
+			ck_assert_ptr_null(
+				xa_store(&f->inode->filemap, at[k] + 1 + j, moved[j], GFP_KERNEL));
+		f->inode->i_bytes += 3 * P;
+		ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	}
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
 /* --- fault injection: failed calls leave no trace --- */
 
 struct fi_ctx {
@@ -1125,6 +1189,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_guest, test_memory_failure);
 	tcase_add_test(tc_guest, test_release_with_mapping);
 	tcase_add_test(tc_guest, test_checker);
+	tcase_add_test(tc_guest, test_checker_piece_before_siblings);
 	tcase_add_test(tc_guest, test_dump_flag_names);
 	tcase_add_test(tc_guest, test_check_output_has_no_addresses);
 	suite_add_tcase(s, tc_guest);
