@@ -28,6 +28,7 @@
 #include <gmemsim/warn.h>
 
 #include "harness.h"
+#include <gmemsim/internal/hugetlb_int.h>
 #include <gmemsim/internal/page_alloc.h>
 
 #define P	((loff_t)PAGE_SIZE)
@@ -482,6 +483,84 @@ START_TEST(test_hugetlb_poison_raw_page_split)
 	kvm_gmem_fput(f);
 	ck_assert_uint_eq(hugetlb_unpoison_all(), 1);
 	ck_assert_uint_eq(gs_raw_hwpoison_count(pfn, 512), 0);
+	assert_clean();
+}
+END_TEST
+
+/* What a checker of the test saw: the pass and the split records of the 2 MiB pool. */
+struct pass_seen {
+	unsigned long pass[2];
+	unsigned int nr[2], runs;
+};
+
+static void pass_checker(struct gs_check_report *r, void *ctx)
+{
+	struct pass_seen *seen = ctx;
+	const struct hugetlb_split_snap *snap;
+
+	(void)r;
+	spin_lock(&hugetlb_lock);
+	snap = hugetlb_split_snap_check();
+	if (seen->runs < 2) {
+		seen->pass[seen->runs] = gs_check_pass();
+		seen->nr[seen->runs] = snap->nr[hstate_index(H2M)];
+	}
+	seen->runs++;
+	spin_unlock(&hugetlb_lock);
+}
+
+/* The split records' snapshot outside a pass: its own walk, the lock held. */
+static unsigned int split_records_now(void)
+{
+	unsigned int nr;
+
+	ck_assert_uint_eq(gs_check_pass(), 0);
+	spin_lock(&hugetlb_lock);
+	nr = hugetlb_split_snap_check()->nr[hstate_index(H2M)];
+	spin_unlock(&hugetlb_lock);
+	return nr;
+}
+
+/*
+ * The HugeTLB pools' and cgroups' checkers share one snapshot of the split
+ * pages' records per run of the checkers (gs_check_pass()): each run has a
+ * pass of its own, 0 outside one, so a split or a merge between two `check`
+ * lines is seen by the next, and a snapshot asked for outside a pass is
+ * taken then.
+ */
+START_TEST(test_check_pass_split_snapshot)
+{
+	struct pass_seen seen = {0};
+	struct gmem_file *f;
+	struct folio *folio;
+	unsigned long pfn;
+	int handle;
+
+	ck_assert_int_eq(set_max_huge_pages(H2M, 1), 0);
+	f = create(&huge_vm, HP, HUGETLB, 9);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, HP), 0);
+	folio = xa_load(&f->inode->filemap, 0);
+	pfn = folio_pfn(folio);
+	handle = gs_check_register("test.pass", pass_checker, &seen);
+	ck_assert_int_ge(handle, 0);
+	ck_assert_uint_eq(split_records_now(), 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+
+	split_in_filemap(f, folio, 7);
+	ck_assert_uint_eq(split_records_now(), 1);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	folio = merge_in_filemap(f, pfn);
+	ck_assert_uint_eq(split_records_now(), 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	ck_assert_uint_eq(seen.runs, 3);
+	ck_assert_uint_ne(seen.pass[0], 0);
+	ck_assert_uint_ne(seen.pass[1], 0);
+	ck_assert_uint_ne(seen.pass[0], seen.pass[1]);
+	ck_assert_uint_eq(seen.nr[0], 0);
+	ck_assert_uint_eq(seen.nr[1], 1);
+	ck_assert_uint_eq(gs_check_pass(), 0);
+	gs_check_unregister(handle);
+	kvm_gmem_fput(f);
 	assert_clean();
 }
 END_TEST
@@ -1173,6 +1252,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_falloc, test_fallocate_hugetlb);
 	tcase_add_test(tc_falloc, test_hugetlb_page_cache_refs);
 	tcase_add_test(tc_falloc, test_hugetlb_poison_raw_page_split);
+	tcase_add_test(tc_falloc, test_check_pass_split_snapshot);
 	tcase_add_test(tc_falloc, test_hugetlb_poison_reserved_page_waits);
 	suite_add_tcase(s, tc_falloc);
 
