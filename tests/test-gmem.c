@@ -906,6 +906,41 @@ START_TEST(test_checker_piece_before_siblings)
 }
 END_TEST
 
+/*
+ * The checker's loop over a leaf's pieces follows consecutive struct pages:
+ * a slot holding some other folio (here another file's page at the same
+ * index, swapped between two files' page caches) ends it, and that folio
+ * is judged on its own and reported, in each file.
+ */
+START_TEST(test_checker_foreign_piece)
+{
+	struct gmem_file *f = create(&default_vm, 64 * P, 0, 0);
+	struct gmem_file *g = create(&default_vm, 64 * P, 0, 0);
+	struct folio *ff, *gf;
+	char want[96], *out;
+
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, 64 * P), 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(g, KEEP, 0, 64 * P), 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	ff = xa_load(&f->inode->filemap, 20);
+	gf = xa_load(&g->inode->filemap, 20);
+	ck_assert_ptr_eq(xa_store(&f->inode->filemap, 20, gf, GFP_KERNEL), ff);
+	ck_assert_ptr_eq(xa_store(&g->inode->filemap, 20, ff, GFP_KERNEL), gf);
+	out = check_report();
+	snprintf(want, sizeof(want), "ino %lu index 14: folio says index 14", f->inode->ino);
+	ck_assert_msg(out && strstr(out, want), "%s", out ? out : "");
+	snprintf(want, sizeof(want), "ino %lu index 14: folio says index 14", g->inode->ino);
+	ck_assert_msg(out && strstr(out, want), "%s", out ? out : "");
+	free(out);
+	ck_assert_ptr_eq(xa_store(&f->inode->filemap, 20, ff, GFP_KERNEL), gf);
+	ck_assert_ptr_eq(xa_store(&g->inode->filemap, 20, gf, GFP_KERNEL), ff);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	kvm_gmem_fput(g);
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
 /* --- fault injection: failed calls leave no trace --- */
 
 struct fi_ctx {
@@ -1270,6 +1305,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_guest, test_release_with_mapping);
 	tcase_add_test(tc_guest, test_checker);
 	tcase_add_test(tc_guest, test_checker_piece_before_siblings);
+	tcase_add_test(tc_guest, test_checker_foreign_piece);
 	tcase_add_test(tc_guest, test_dump_flag_names);
 	tcase_add_test(tc_guest, test_check_output_has_no_addresses);
 	suite_add_tcase(s, tc_guest);

@@ -750,45 +750,62 @@ static __attribute__((noinline)) bool clean_span(const struct clean_windows *cw,
 
 /*
  * An order-0 folio at @index, @mask and @want from piece_flags(), passes
- * every check of check_folio() for certain: its order and flags, index and
- * mapping, no hwpoison flag and no raw record for its pfn (its struct page
- * in [@lo, @lo + @len), a stretch clean_span() found free of records), no
- * unreliable-record bit, and its references. False says only "not
+ * every check of check_folio() but the raw records': its order and flags,
+ * index and mapping, no hwpoison flag, no unreliable-record bit, and its
+ * references.
+ */
+static __always_inline bool piece_fields_clean(const struct gmem_inode *inode, pgoff_t index,
+					       const struct folio *folio, unsigned long mask,
+					       unsigned long want)
+{
+	int extra = folio_ref_count(folio) - 1 - (atomic_read(&folio->_mapcount) + 1);
+
+	return (folio->flags & mask) == want && folio->index == index && folio->mapping == inode &&
+	       !folio_test_hugetlb_raw_hwp_unreliable(folio) && extra >= 0 &&
+	       !(extra % GUP_PIN_COUNTING_BIAS);
+}
+
+/*
+ * piece_fields_clean(), and no raw record for its pfn: its struct page in
+ * [@lo, @lo + @len), a stretch clean_span() found free of records. So it
+ * passes every check of check_folio() for certain. False says only "not
  * certain": check_folio() then judges it, as before.
  */
 static __always_inline bool piece_surely_clean(const struct gmem_inode *inode, pgoff_t index,
 					       const struct folio *folio, unsigned long mask,
 					       unsigned long want, uintptr_t lo, uintptr_t len)
 {
-	uintptr_t at = (uintptr_t)folio;
-	int extra = folio_ref_count(folio) - 1 - (atomic_read(&folio->_mapcount) + 1);
-
-	return (folio->flags & mask) == want && folio->index == index && folio->mapping == inode &&
-	       at - lo < len && !folio_test_hugetlb_raw_hwp_unreliable(folio) && extra >= 0 &&
-	       !(extra % GUP_PIN_COUNTING_BIAS);
+	return (uintptr_t)folio - lo < len && piece_fields_clean(inode, index, folio, mask, want);
 }
 
 /*
  * The first slot of [@off, XA_CHUNK_SIZE) of a leaf whose index of slot 0
- * is @base that is not an order-0 folio surely clean with its struct page
- * in [@lo, @lo + @len) (or the end): the pieces' loop out of line with its
- * constants in registers (inlined, it reloaded the windows, the vmemmap
- * and the mask per piece: 54 instructions a piece). One stretch free of
- * raw records, not the three windows, and no call in the loop: a split
- * page's pieces are consecutive struct pages, so the stretch of the first
- * holds the rest.
+ * is @base that is not an order-0 folio surely clean (piece_surely_clean()
+ * with [@lo, @lo + @len)) whose struct page follows the one before it (or
+ * the end): the pieces' loop out of line with its constants in registers
+ * (inlined, it reloaded the windows, the vmemmap and the mask per piece:
+ * 54 instructions a piece). A split page's pieces are consecutive struct
+ * pages: a slot that holds the next one holds no internal entry and no
+ * NULL, and the stretch's end bounds the loop, so neither is tested per
+ * piece. A piece that is not the next struct page ends the loop; the
+ * caller judges it and starts a loop again after it.
  */
 static __attribute__((noinline)) unsigned int
 clean_pieces(const struct gmem_inode *inode, void *const *slots, unsigned int off, pgoff_t base,
 	     unsigned long mask, unsigned long want, uintptr_t lo, uintptr_t len)
 {
-	unsigned int from = off;
+	uintptr_t at = (uintptr_t)slots[off];
+	unsigned int from = off, to;
 
-	for (; off < XA_CHUNK_SIZE; off++) {
-		const void *entry = slots[off];
-
-		if (!entry || xa_is_internal(entry) ||
-		    !piece_surely_clean(inode, base + off, entry, mask, want, lo, len))
+	if (!at || xa_is_internal((void *)at) || at - lo >= len)
+		return off;
+	/* The slots whose next struct page still lies in the stretch. */
+	to = off +
+	     (unsigned int)min_t(uintptr_t, XA_CHUNK_SIZE - off,
+				 (lo + len - at + sizeof(struct page) - 1) / sizeof(struct page));
+	for (; off < to; off++, at += sizeof(struct page)) {
+		if ((uintptr_t)slots[off] != at ||
+		    !piece_fields_clean(inode, base + off, (const struct folio *)at, mask, want))
 			break;
 	}
 	/*
