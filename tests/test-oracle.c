@@ -1390,6 +1390,56 @@ START_TEST(test_query_leaf_pieces)
 END_TEST
 
 /*
+ * The query follows a leaf's pieces as consecutive struct pages; a slot
+ * holding another struct page in the same state (two 4 KiB files' pages at
+ * index 0x14 swapped by hand) ends that loop, not the run: the runs are
+ * the same as read index by index, from any start, and the checker
+ * reports the swapped pages.
+ */
+static void foreign_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	struct piece_ctx *c = arg;
+	struct gmem_inode *f, *g;
+	struct folio *ff, *gf;
+	char *out;
+
+	(void)res;
+	if (op->line != c->line)
+		return;
+	f = gs_uapi_gmem_file(gs_scenario_gmem_fd(c->s, "f", NULL))->inode;
+	g = gs_uapi_gmem_file(gs_scenario_gmem_fd(c->s, "g", NULL))->inode;
+	ff = xa_load(&f->filemap, 0x14);
+	gf = xa_load(&g->filemap, 0x14);
+	ck_assert_ptr_eq(xa_store(&f->filemap, 0x14, gf, GFP_KERNEL), ff);
+	ck_assert_ptr_eq(xa_store(&g->filemap, 0x14, ff, GFP_KERNEL), gf);
+	for (pgoff_t start = 0; start < 0x16; start += 0x13) {
+		query_against_indices(f, start, 0x40);
+		query_against_indices(g, start, 0x40);
+	}
+	ck_assert_uint_eq(kvm_gmem_query(f, 0, 0x40, (struct kvm_gmem_run[2]){0}, 2), 1);
+	out = checker_report();
+	ck_assert_msg(out && strstr(out, "index 14: folio says index 14"), "%s", out ? out : "");
+	free(out);
+	ck_assert_ptr_eq(xa_store(&f->filemap, 0x14, ff, GFP_KERNEL), gf);
+	ck_assert_ptr_eq(xa_store(&g->filemap, 0x14, gf, GFP_KERNEL), ff);
+	c->checked++;
+}
+
+START_TEST(test_query_foreign_piece)
+{
+	static const char text[] = "vm s type=sw_protected\n"
+				   "gmem f vm=s size=256K\n"
+				   "gmem g vm=s size=256K\n"
+				   "falloc f off=0 len=256K\n"
+				   "falloc g off=0 len=256K\n"
+				   "close g\n"
+				   "close f\n";
+
+	ck_assert_uint_eq(run_piece_hook(text, 5, foreign_on_result), 1);
+}
+END_TEST
+
+/*
  * The gmem checker finds a poisoned split page's few raw records once and
  * counts them per piece: the pieces that hold one agree with their flag,
  * a piece whose flag is cleared by hand is reported, its neighbours not.
@@ -2128,6 +2178,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_mismatch_inside_extent);
 	tcase_add_test(sim, test_mismatch_many_runs);
 	tcase_add_test(sim, test_query_leaf_pieces);
+	tcase_add_test(sim, test_query_foreign_piece);
 	tcase_add_test(sim, test_check_poisoned_pieces);
 	tcase_add_test(sim, test_check_dirty_window);
 	tcase_add_test(sim, test_query_every_piece);

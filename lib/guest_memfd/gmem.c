@@ -1060,38 +1060,47 @@ static bool query_piece_joins(const struct folio *folio, pgoff_t index,
 
 /*
  * How many of the order-0 folios in @slot[0, @nr) sit at @idx, @idx + 1, ...
- * in the state @want (PG_head and PG_hwpoison) and @mapcount (_mapcount).
- * A slot that holds no folio pointer (empty, or any entry with one of the
- * two low bits set: internal ones; the filemap holds no value entries)
- * ends it.
+ * in the state @want (PG_head and PG_hwpoison) and @mapcount (_mapcount),
+ * each the struct page after the one before (a split page's pieces are
+ * consecutive struct pages). A slot that holds anything else (empty, an
+ * internal entry, another folio) ends it: the caller then judges that slot
+ * with the full test (query_piece_joins()), so the runs are the same.
  */
-static __always_inline bool leaf_piece_joins(const struct folio *f, pgoff_t idx, unsigned long want,
-					     int mapcount)
+static __always_inline bool leaf_piece_joins(const struct folio *f, uintptr_t at, pgoff_t idx,
+					     unsigned long want, int mapcount)
 {
 	const unsigned long mask = 1UL << PG_head | 1UL << PG_hwpoison;
 
-	return f && !((unsigned long)f & 3) && f->index == idx && (f->flags & mask) == want &&
+	return (uintptr_t)f == at && f->index == idx && (f->flags & mask) == want &&
 	       atomic_read(&f->_mapcount) == mapcount;
 }
 
 static __always_inline unsigned long leaf_run(struct folio *const *slot, unsigned long nr,
 					      pgoff_t idx, unsigned long want, int mapcount)
 {
+	const unsigned long sz = sizeof(struct page);
 	unsigned long n = 0;
+	uintptr_t at;
 
+	if (!nr)
+		return 0;
+	/* The first must be a folio pointer: NULL and internal entries are not struct pages. */
+	at = (uintptr_t)slot[0];
+	if (!at || (at & 3))
+		return 0;
 	/* Four at a time: one bound test for four pieces (a leaf is 64 slots). */
-	for (; n + 4 <= nr; n += 4) {
-		if (!leaf_piece_joins(slot[n], idx + n, want, mapcount))
+	for (; n + 4 <= nr; n += 4, at += 4 * sz) {
+		if (!leaf_piece_joins(slot[n], at, idx + n, want, mapcount))
 			return n;
-		if (!leaf_piece_joins(slot[n + 1], idx + n + 1, want, mapcount))
+		if (!leaf_piece_joins(slot[n + 1], at + sz, idx + n + 1, want, mapcount))
 			return n + 1;
-		if (!leaf_piece_joins(slot[n + 2], idx + n + 2, want, mapcount))
+		if (!leaf_piece_joins(slot[n + 2], at + 2 * sz, idx + n + 2, want, mapcount))
 			return n + 2;
-		if (!leaf_piece_joins(slot[n + 3], idx + n + 3, want, mapcount))
+		if (!leaf_piece_joins(slot[n + 3], at + 3 * sz, idx + n + 3, want, mapcount))
 			return n + 3;
 	}
-	for (; n < nr; n++)
-		if (!leaf_piece_joins(slot[n], idx + n, want, mapcount))
+	for (; n < nr; n++, at += sz)
+		if (!leaf_piece_joins(slot[n], at, idx + n, want, mapcount))
 			break;
 	return n;
 }
