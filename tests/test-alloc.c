@@ -164,20 +164,6 @@ START_TEST(alloc_site_registry)
 }
 END_TEST
 
-/* What every checker reports now (the caller frees it). */
-static char *check_report(void)
-{
-	static char *out;
-	static size_t len;
-	FILE *m;
-
-	out = NULL;
-	m = open_memstream(&out, &len);
-	gs_check_run_all(m);
-	fclose(m);
-	return out;
-}
-
 /*
  * The allocation checker reads a site's counters with its name only when
  * they break a rule: a site left with fewer live bytes than live objects
@@ -196,7 +182,7 @@ START_TEST(alloc_check_reports_bad_site)
 		p[i] = gs_alloc((unsigned int)id, 16, GFP_KERNEL);
 	/* 47 of the 48 bytes go with one object: 2 objects in 1 byte. */
 	gs_free((unsigned int)id, p[0], 47);
-	out = check_report();
+	out = gs_test_check_report();
 	ck_assert_msg(out && !strcmp(out, "check alloc: site test.bad_bytes: 2 live objects in 1 "
 					  "bytes\n"),
 		      "%s", out ? out : "");

@@ -426,6 +426,18 @@ static struct folio *merge_in_filemap(struct gmem_file *f, unsigned long pfn)
 	return folio;
 }
 
+/* A 2 MiB HugeTLB file, its page allocated (*@folio) from a pool of @nr pages. */
+static struct gmem_file *huge_file_allocated(unsigned long nr, struct folio **folio)
+{
+	struct gmem_file *f;
+
+	ck_assert_int_eq(set_max_huge_pages(H2M, nr), 0);
+	f = create(&huge_vm, HP, HUGETLB, 9);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, HP), 0);
+	*folio = xa_load(&f->inode->filemap, 0);
+	return f;
+}
+
 /*
  * Memory failure records the raw page: after a split only its piece refuses
  * the guest, the checker accepts the split file (entries below the file's
@@ -439,10 +451,7 @@ START_TEST(test_hugetlb_poison_raw_page_split)
 	unsigned long pfn, got;
 	int order;
 
-	ck_assert_int_eq(set_max_huge_pages(H2M, 2), 0);
-	f = create(&huge_vm, HP, HUGETLB, 9);
-	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, HP), 0);
-	folio = xa_load(&f->inode->filemap, 0);
+	f = huge_file_allocated(2, &folio);
 	pfn = folio_pfn(folio);
 	ck_assert_int_eq(kvm_gmem_error_page(f, 5), 0);
 	ck_assert(folio_test_hwpoison(folio));
@@ -536,10 +545,7 @@ START_TEST(test_check_pass_split_snapshot)
 	unsigned long pfn;
 	int handle;
 
-	ck_assert_int_eq(set_max_huge_pages(H2M, 1), 0);
-	f = create(&huge_vm, HP, HUGETLB, 9);
-	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, HP), 0);
-	folio = xa_load(&f->inode->filemap, 0);
+	f = huge_file_allocated(1, &folio);
 	pfn = folio_pfn(folio);
 	handle = gs_check_register("test.pass", pass_checker, &seen);
 	ck_assert_int_ge(handle, 0);
@@ -842,21 +848,6 @@ START_TEST(test_checker)
 }
 END_TEST
 
-/* What every checker reports now (the caller frees it). */
-static char *check_report(void)
-{
-	static char *out;
-	static size_t len;
-	FILE *m;
-
-	out = NULL;
-	m = open_memstream(&out, &len);
-
-	gs_check_run_all(m);
-	fclose(m);
-	return out;
-}
-
 /*
  * The gmem checker passes a leaf's order-0 pieces in one loop and tests
  * once, where that loop stops, whether the last one is followed by
@@ -885,7 +876,7 @@ START_TEST(test_checker_piece_before_siblings)
 		xas_unlock(&xas);
 		ck_assert_int_eq(xas_error(&xas), 0);
 		f->inode->i_bytes -= 3 * P;
-		out = check_report();
+		out = gs_test_check_report();
 		snprintf(want, sizeof(want), "index %lx: entry order 2, folio order 0", at[k]);
 		ck_assert_msg(out && strstr(out, want) && !strstr(strstr(out, want) + 1, "ino "),
 			      "at %lx:\n%s", at[k], out ? out : "");
@@ -926,7 +917,7 @@ START_TEST(test_checker_foreign_piece)
 	gf = xa_load(&g->inode->filemap, 20);
 	ck_assert_ptr_eq(xa_store(&f->inode->filemap, 20, gf, GFP_KERNEL), ff);
 	ck_assert_ptr_eq(xa_store(&g->inode->filemap, 20, ff, GFP_KERNEL), gf);
-	out = check_report();
+	out = gs_test_check_report();
 	snprintf(want, sizeof(want), "ino %lu index 14: folio says index 14", f->inode->ino);
 	ck_assert_msg(out && strstr(out, want), "%s", out ? out : "");
 	snprintf(want, sizeof(want), "ino %lu index 14: folio says index 14", g->inode->ino);
