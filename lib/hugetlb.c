@@ -1208,24 +1208,27 @@ static void check_hwpoison_held(struct gs_check_report *r)
 
 static void hugetlb_check(struct gs_check_report *r, void *ctx)
 {
-	struct hugetlb_split_snap snap;
+	const struct hugetlb_split_snap *snap;
 	struct hstate *h;
 
 	(void)ctx;
 	spin_lock(&hugetlb_lock);
-	/* One walk of the split pages per pool feeds the pool's and every subpool's tally. */
-	hugetlb_split_snap_take(&snap);
+	/*
+	 * One walk of the split pages per pool feeds the pool's and every
+	 * subpool's tally, and the cgroups' checker of the same pass.
+	 */
+	snap = hugetlb_split_snap_check();
 	for_each_hstate (h) {
 		struct resv_sum s = {.h = h};
 
-		check_hstate(r, h, &snap);
+		check_hstate(r, h, snap);
 		hugetlb_for_each_subpool(sum_subpool_rsv, &s);
 		/* Every page a subpool keeps in reserve is a global reservation. */
 		if (s.rsv > h->resv_huge_pages)
 			gs_check_violation(r, "%s: subpools reserve %lu pages, resv is %lu",
 					   h->name, s.rsv, h->resv_huge_pages);
 	}
-	hugetlb_for_each_subpool(check_subpool, &(struct check_ctx){.r = r, .snap = &snap});
+	hugetlb_for_each_subpool(check_subpool, &(struct check_ctx){.r = r, .snap = snap});
 	check_hwpoison_held(r);
 	spin_unlock(&hugetlb_lock);
 }

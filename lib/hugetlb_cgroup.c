@@ -414,16 +414,16 @@ static void check_cgroup(struct gs_check_report *r, struct hugetlb_cgroup *h_cg,
  */
 static void hugetlb_cgroup_check(struct gs_check_report *r, void *ctx)
 {
-	struct hugetlb_split_snap snap;
+	const struct hugetlb_split_snap *snap;
 	struct hugetlb_cgroup *h_cg;
 
 	(void)ctx;
 	spin_lock(&hugetlb_lock);
-	/* One walk of the split pages per pool feeds every cgroup's tally. */
-	hugetlb_split_snap_take(&snap);
-	check_cgroup(r, &root_h_cgroup, &snap);
+	/* One walk of the split pages per pool (the pools' checker's of this pass) feeds every cgroup's tally. */
+	snap = hugetlb_split_snap_check();
+	check_cgroup(r, &root_h_cgroup, snap);
 	list_for_each_entry (h_cg, &hugetlb_cgroups, node)
-		check_cgroup(r, h_cg, &snap);
+		check_cgroup(r, h_cg, snap);
 	if (!current_h_cg->online)
 		gs_check_violation(r, "current task in offline cgroup %s", current_h_cg->name);
 	spin_unlock(&hugetlb_lock);

@@ -6,6 +6,7 @@
  * apart so that hugetlb_cgroup.c reads them without calling into the pools
  * (lib/hugetlb.c), which call the controller.
  */
+#include <gmemsim/check.h>
 #include <gmemsim/hugetlb_hstate.h>
 #include <gmemsim/internal/hugetlb_int.h>
 
@@ -133,4 +134,18 @@ void hugetlb_split_snap_take(struct hugetlb_split_snap *s)
 	for_each_hstate (h)
 		split_ops->for_each(split_ops->ctx, h, snap_add_pool,
 				    &(struct snap_pool){.s = s, .idx = hstate_index(h)});
+}
+
+const struct hugetlb_split_snap *hugetlb_split_snap_check(void)
+{
+	static struct hugetlb_split_snap snap;
+	static unsigned long pass;
+	unsigned long now = gs_check_pass();
+
+	lockdep_assert_held(&hugetlb_lock);
+	if (!now || now != pass) {
+		hugetlb_split_snap_take(&snap);
+		pass = now;
+	}
+	return &snap;
 }

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <gmemsim/alloc.h>
+#include <gmemsim/check.h>
 #include <gmemsim/gmem.h>
 #include <gmemsim/kvm.h>
 #include <gmemsim/hugetlb.h>
@@ -80,6 +81,19 @@ char *gs_test_slurp(FILE *f)
 	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
 	fclose(f);
 	return buf;
+}
+
+char *gs_test_check_report(void)
+{
+	static char *out;
+	static size_t len;
+	FILE *m;
+
+	out = NULL;
+	m = open_memstream(&out, &len);
+	gs_check_run_all(m);
+	fclose(m);
+	return out;
 }
 
 const char *gs_test_srcdir(void)

@@ -60,6 +60,8 @@ void gs_test_assert_no_leaks(void);
  * its descriptor), NUL-terminated; @f is closed. g_free() the result.
  */
 char *gs_test_slurp(FILE *f);
+/* What every checker reports now, one line each (gs_check_run_all()); the caller frees it. */
+char *gs_test_check_report(void);
 
 /* Directory holding tests/ sources (for data files). */
 const char *gs_test_srcdir(void);

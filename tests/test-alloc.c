@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gmemsim/alloc.h>
+#include <gmemsim/check.h>
 #include <gmemsim/spinlock.h>
 #include <gmemsim/warn.h>
 #include "config.h"
@@ -163,6 +164,40 @@ START_TEST(alloc_site_registry)
 }
 END_TEST
 
+/*
+ * The allocation checker reads a site's counters with its name only when
+ * they break a rule: a site left with fewer live bytes than live objects
+ * (frees of the wrong size) is reported by name, and no other site is;
+ * once the counters add up again, nothing is.
+ */
+START_TEST(alloc_check_reports_bad_site)
+{
+	int id = gs_site_register("test.bad_bytes", "frees of the wrong size");
+	void *p[3], *q;
+	char *out;
+
+	ck_assert_int_ge(id, 0);
+	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+	for (unsigned int i = 0; i < 3; i++)
+		p[i] = gs_alloc((unsigned int)id, 16, GFP_KERNEL);
+	/* 47 of the 48 bytes go with one object: 2 objects in 1 byte. */
+	gs_free((unsigned int)id, p[0], 47);
+	out = gs_test_check_report();
+	ck_assert_msg(out && !strcmp(out, "check alloc: site test.bad_bytes: 2 live objects in 1 "
+					  "bytes\n"),
+		      "%s", out ? out : "");
+	free(out);
+	/* Counters that add up again (the objects' sizes aside): no report. */
+	q = gs_alloc((unsigned int)id, 16, GFP_KERNEL);
+	gs_free((unsigned int)id, p[1], 8);
+	gs_free((unsigned int)id, p[2], 8);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	gs_free((unsigned int)id, q, 1);
+	ck_assert_uint_eq(stats((unsigned int)id).live_bytes, 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+}
+END_TEST
+
 START_TEST(alloc_site_registry_full)
 {
 	char names[GS_MAX_SITES][24];
@@ -266,6 +301,7 @@ Suite *gs_test_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, alloc_counts_per_site);
+	tcase_add_test(tc, alloc_check_reports_bad_site);
 	tcase_add_test(tc, alloc_zero_and_size0);
 	tcase_add_test(tc, alloc_bad_free_warns);
 	tcase_add_test(tc, alloc_unknown_site_warns);

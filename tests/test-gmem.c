@@ -28,6 +28,7 @@
 #include <gmemsim/warn.h>
 
 #include "harness.h"
+#include <gmemsim/internal/hugetlb_int.h>
 #include <gmemsim/internal/page_alloc.h>
 
 #define P	((loff_t)PAGE_SIZE)
@@ -425,6 +426,18 @@ static struct folio *merge_in_filemap(struct gmem_file *f, unsigned long pfn)
 	return folio;
 }
 
+/* A 2 MiB HugeTLB file, its page allocated (*@folio) from a pool of @nr pages. */
+static struct gmem_file *huge_file_allocated(unsigned long nr, struct folio **folio)
+{
+	struct gmem_file *f;
+
+	ck_assert_int_eq(set_max_huge_pages(H2M, nr), 0);
+	f = create(&huge_vm, HP, HUGETLB, 9);
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, HP), 0);
+	*folio = xa_load(&f->inode->filemap, 0);
+	return f;
+}
+
 /*
  * Memory failure records the raw page: after a split only its piece refuses
  * the guest, the checker accepts the split file (entries below the file's
@@ -438,10 +451,7 @@ START_TEST(test_hugetlb_poison_raw_page_split)
 	unsigned long pfn, got;
 	int order;
 
-	ck_assert_int_eq(set_max_huge_pages(H2M, 2), 0);
-	f = create(&huge_vm, HP, HUGETLB, 9);
-	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, HP), 0);
-	folio = xa_load(&f->inode->filemap, 0);
+	f = huge_file_allocated(2, &folio);
 	pfn = folio_pfn(folio);
 	ck_assert_int_eq(kvm_gmem_error_page(f, 5), 0);
 	ck_assert(folio_test_hwpoison(folio));
@@ -482,6 +492,81 @@ START_TEST(test_hugetlb_poison_raw_page_split)
 	kvm_gmem_fput(f);
 	ck_assert_uint_eq(hugetlb_unpoison_all(), 1);
 	ck_assert_uint_eq(gs_raw_hwpoison_count(pfn, 512), 0);
+	assert_clean();
+}
+END_TEST
+
+/* What a checker of the test saw: the pass and the split records of the 2 MiB pool. */
+struct pass_seen {
+	unsigned long pass[2];
+	unsigned int nr[2], runs;
+};
+
+static void pass_checker(struct gs_check_report *r, void *ctx)
+{
+	struct pass_seen *seen = ctx;
+	const struct hugetlb_split_snap *snap;
+
+	(void)r;
+	spin_lock(&hugetlb_lock);
+	snap = hugetlb_split_snap_check();
+	if (seen->runs < 2) {
+		seen->pass[seen->runs] = gs_check_pass();
+		seen->nr[seen->runs] = snap->nr[hstate_index(H2M)];
+	}
+	seen->runs++;
+	spin_unlock(&hugetlb_lock);
+}
+
+/* The split records' snapshot outside a pass: its own walk, the lock held. */
+static unsigned int split_records_now(void)
+{
+	unsigned int nr;
+
+	ck_assert_uint_eq(gs_check_pass(), 0);
+	spin_lock(&hugetlb_lock);
+	nr = hugetlb_split_snap_check()->nr[hstate_index(H2M)];
+	spin_unlock(&hugetlb_lock);
+	return nr;
+}
+
+/*
+ * The HugeTLB pools' and cgroups' checkers share one snapshot of the split
+ * pages' records per run of the checkers (gs_check_pass()): each run has a
+ * pass of its own, 0 outside one, so a split or a merge between two `check`
+ * lines is seen by the next, and a snapshot asked for outside a pass is
+ * taken then.
+ */
+START_TEST(test_check_pass_split_snapshot)
+{
+	struct pass_seen seen = {0};
+	struct gmem_file *f;
+	struct folio *folio;
+	unsigned long pfn;
+	int handle;
+
+	f = huge_file_allocated(1, &folio);
+	pfn = folio_pfn(folio);
+	handle = gs_check_register("test.pass", pass_checker, &seen);
+	ck_assert_int_ge(handle, 0);
+	ck_assert_uint_eq(split_records_now(), 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+
+	split_in_filemap(f, folio, 7);
+	ck_assert_uint_eq(split_records_now(), 1);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	folio = merge_in_filemap(f, pfn);
+	ck_assert_uint_eq(split_records_now(), 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	ck_assert_uint_eq(seen.runs, 3);
+	ck_assert_uint_ne(seen.pass[0], 0);
+	ck_assert_uint_ne(seen.pass[1], 0);
+	ck_assert_uint_ne(seen.pass[0], seen.pass[1]);
+	ck_assert_uint_eq(seen.nr[0], 0);
+	ck_assert_uint_eq(seen.nr[1], 1);
+	ck_assert_uint_eq(gs_check_pass(), 0);
+	gs_check_unregister(handle);
+	kvm_gmem_fput(f);
 	assert_clean();
 }
 END_TEST
@@ -758,6 +843,90 @@ START_TEST(test_checker)
 	ck_assert_uint_ne(gs_check_run_all(NULL), 0);
 	f->inode->i_bytes -= P;
 	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
+/*
+ * The gmem checker passes a leaf's order-0 pieces in one loop and tests
+ * once, where that loop stops, whether the last one is followed by
+ * sibling slots: an order-0 folio stored as an order-2 entry right after
+ * clean pages (near a leaf's start, in its middle, over its last four
+ * slots) is reported at its index, as a wrong entry order, and nothing
+ * else.
+ */
+START_TEST(test_checker_piece_before_siblings)
+{
+	static const pgoff_t at[] = {4, 32, 60};
+	struct gmem_file *f = create(&default_vm, 64 * P, 0, 0);
+	struct folio *moved[3];
+	char want[96], *out;
+
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, 64 * P), 0);
+	for (unsigned int k = 0; k < ARRAY_SIZE(at); k++) {
+		XA_STATE_ORDER(xas, &f->inode->filemap, at[k], 2);
+		struct folio *folio = xa_load(&f->inode->filemap, at[k]);
+
+		/* Its three neighbours out of the page cache, the folio over all four. */
+		for (unsigned int j = 0; j < 3; j++)
+			moved[j] = xa_erase(&f->inode->filemap, at[k] + 1 + j);
+		xas_lock(&xas);
+		xas_store(&xas, folio);
+		xas_unlock(&xas);
+		ck_assert_int_eq(xas_error(&xas), 0);
+		f->inode->i_bytes -= 3 * P;
+		out = gs_test_check_report();
+		snprintf(want, sizeof(want), "index %lx: entry order 2, folio order 0", at[k]);
+		ck_assert_msg(out && strstr(out, want) && !strstr(strstr(out, want) + 1, "ino "),
+			      "at %lx:\n%s", at[k], out ? out : "");
+		free(out);
+		/* Put back as it was. */
+		xas_lock(&xas);
+		xas_store(&xas, NULL);
+		xas_unlock(&xas);
+		ck_assert_ptr_null(xa_store(&f->inode->filemap, at[k], folio, GFP_KERNEL));
+		for (unsigned int j = 0; j < 3; j++)
+			ck_assert_ptr_null(
+				xa_store(&f->inode->filemap, at[k] + 1 + j, moved[j], GFP_KERNEL));
+		f->inode->i_bytes += 3 * P;
+		ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	}
+	kvm_gmem_fput(f);
+	assert_clean();
+}
+END_TEST
+
+/*
+ * The checker's loop over a leaf's pieces follows consecutive struct pages:
+ * a slot holding some other folio (here another file's page at the same
+ * index, swapped between two files' page caches) ends it, and that folio
+ * is judged on its own and reported, in each file.
+ */
+START_TEST(test_checker_foreign_piece)
+{
+	struct gmem_file *f = create(&default_vm, 64 * P, 0, 0);
+	struct gmem_file *g = create(&default_vm, 64 * P, 0, 0);
+	struct folio *ff, *gf;
+	char want[96], *out;
+
+	ck_assert_int_eq(kvm_gmem_fallocate(f, KEEP, 0, 64 * P), 0);
+	ck_assert_int_eq(kvm_gmem_fallocate(g, KEEP, 0, 64 * P), 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	ff = xa_load(&f->inode->filemap, 20);
+	gf = xa_load(&g->inode->filemap, 20);
+	ck_assert_ptr_eq(xa_store(&f->inode->filemap, 20, gf, GFP_KERNEL), ff);
+	ck_assert_ptr_eq(xa_store(&g->inode->filemap, 20, ff, GFP_KERNEL), gf);
+	out = gs_test_check_report();
+	snprintf(want, sizeof(want), "ino %lu index 14: folio says index 14", f->inode->ino);
+	ck_assert_msg(out && strstr(out, want), "%s", out ? out : "");
+	snprintf(want, sizeof(want), "ino %lu index 14: folio says index 14", g->inode->ino);
+	ck_assert_msg(out && strstr(out, want), "%s", out ? out : "");
+	free(out);
+	ck_assert_ptr_eq(xa_store(&f->inode->filemap, 20, ff, GFP_KERNEL), gf);
+	ck_assert_ptr_eq(xa_store(&g->inode->filemap, 20, gf, GFP_KERNEL), ff);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	kvm_gmem_fput(g);
 	kvm_gmem_fput(f);
 	assert_clean();
 }
@@ -1109,6 +1278,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_falloc, test_fallocate_hugetlb);
 	tcase_add_test(tc_falloc, test_hugetlb_page_cache_refs);
 	tcase_add_test(tc_falloc, test_hugetlb_poison_raw_page_split);
+	tcase_add_test(tc_falloc, test_check_pass_split_snapshot);
 	tcase_add_test(tc_falloc, test_hugetlb_poison_reserved_page_waits);
 	suite_add_tcase(s, tc_falloc);
 
@@ -1125,6 +1295,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_guest, test_memory_failure);
 	tcase_add_test(tc_guest, test_release_with_mapping);
 	tcase_add_test(tc_guest, test_checker);
+	tcase_add_test(tc_guest, test_checker_piece_before_siblings);
+	tcase_add_test(tc_guest, test_checker_foreign_piece);
 	tcase_add_test(tc_guest, test_dump_flag_names);
 	tcase_add_test(tc_guest, test_check_output_has_no_addresses);
 	suite_add_tcase(s, tc_guest);

@@ -1315,21 +1315,6 @@ static void queries_piece_changed(struct gmem_inode *inode, struct folio *folio,
 	}
 }
 
-/* What every checker reports now (the caller frees it). */
-static char *checker_report(void)
-{
-	static char *out;
-	static size_t len;
-	FILE *f;
-
-	out = NULL;
-	f = open_memstream(&out, &len);
-
-	gs_check_run_all(f);
-	fclose(f);
-	return out;
-}
-
 static void pieces_tamper(struct gmem_inode *inode, struct piece_ctx *c)
 {
 	static const struct qrange ranges[] = {{0, 512}, {1, 512},   {63, 512}, {64, 300},
@@ -1346,7 +1331,7 @@ static void pieces_tamper(struct gmem_inode *inode, struct piece_ctx *c)
 		c->checked += 2;
 		/* The checker: one extra reference on that piece, reported there only. */
 		folio_ref_add(folio, 1);
-		out = checker_report();
+		out = gs_test_check_report();
 		folio_ref_sub_and_test(folio, 1);
 		snprintf(want, sizeof(want), "index %lx: refcount", index);
 		ck_assert_msg(out && strstr(out, want) &&
@@ -1355,7 +1340,7 @@ static void pieces_tamper(struct gmem_inode *inode, struct piece_ctx *c)
 		free(out);
 	}
 	query_against_indices(inode, 0, 512);
-	out = checker_report();
+	out = gs_test_check_report();
 	ck_assert_msg(!out || !*out, "%s", out);
 	free(out);
 }
@@ -1390,6 +1375,56 @@ START_TEST(test_query_leaf_pieces)
 END_TEST
 
 /*
+ * The query follows a leaf's pieces as consecutive struct pages; a slot
+ * holding another struct page in the same state (two 4 KiB files' pages at
+ * index 0x14 swapped by hand) ends that loop, not the run: the runs are
+ * the same as read index by index, from any start, and the checker
+ * reports the swapped pages.
+ */
+static void foreign_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	struct piece_ctx *c = arg;
+	struct gmem_inode *f, *g;
+	struct folio *ff, *gf;
+	char *out;
+
+	(void)res;
+	if (op->line != c->line)
+		return;
+	f = gs_uapi_gmem_file(gs_scenario_gmem_fd(c->s, "f", NULL))->inode;
+	g = gs_uapi_gmem_file(gs_scenario_gmem_fd(c->s, "g", NULL))->inode;
+	ff = xa_load(&f->filemap, 0x14);
+	gf = xa_load(&g->filemap, 0x14);
+	ck_assert_ptr_eq(xa_store(&f->filemap, 0x14, gf, GFP_KERNEL), ff);
+	ck_assert_ptr_eq(xa_store(&g->filemap, 0x14, ff, GFP_KERNEL), gf);
+	for (pgoff_t start = 0; start < 0x16; start += 0x13) {
+		query_against_indices(f, start, 0x40);
+		query_against_indices(g, start, 0x40);
+	}
+	ck_assert_uint_eq(kvm_gmem_query(f, 0, 0x40, (struct kvm_gmem_run[2]){0}, 2), 1);
+	out = gs_test_check_report();
+	ck_assert_msg(out && strstr(out, "index 14: folio says index 14"), "%s", out ? out : "");
+	free(out);
+	ck_assert_ptr_eq(xa_store(&f->filemap, 0x14, ff, GFP_KERNEL), gf);
+	ck_assert_ptr_eq(xa_store(&g->filemap, 0x14, gf, GFP_KERNEL), ff);
+	c->checked++;
+}
+
+START_TEST(test_query_foreign_piece)
+{
+	static const char text[] = "vm s type=sw_protected\n"
+				   "gmem f vm=s size=256K\n"
+				   "gmem g vm=s size=256K\n"
+				   "falloc f off=0 len=256K\n"
+				   "falloc g off=0 len=256K\n"
+				   "close g\n"
+				   "close f\n";
+
+	ck_assert_uint_eq(run_piece_hook(text, 5, foreign_on_result), 1);
+}
+END_TEST
+
+/*
  * The gmem checker finds a poisoned split page's few raw records once and
  * counts them per piece: the pieces that hold one agree with their flag,
  * a piece whose flag is cleared by hand is reported, its neighbours not.
@@ -1403,7 +1438,7 @@ static void poisoned_on_result(void *arg, const struct gs_op *op, const struct g
 	(void)res;
 	if (!inode)
 		return;
-	out = checker_report();
+	out = gs_test_check_report();
 	ck_assert_msg(!out || !*out, "%s", out);
 	free(out);
 	for (unsigned int k = 0; k < G_N_ELEMENTS(bad); k++) {
@@ -1411,7 +1446,7 @@ static void poisoned_on_result(void *arg, const struct gs_op *op, const struct g
 
 		ck_assert(folio_test_hwpoison(folio));
 		folio_clear_hwpoison(folio);
-		out = checker_report();
+		out = gs_test_check_report();
 		folio_set_hwpoison(folio);
 		snprintf(want, sizeof(want), "index %lx: hwpoison flag 0, 1 bad pages recorded",
 			 bad[k]);
@@ -1422,7 +1457,7 @@ static void poisoned_on_result(void *arg, const struct gs_op *op, const struct g
 		/* A clean neighbour flagged by hand: no record there. */
 		folio = xa_load(&inode->filemap, bad[k] ^ 1);
 		folio_set_hwpoison(folio);
-		out = checker_report();
+		out = gs_test_check_report();
 		folio_clear_hwpoison(folio);
 		snprintf(want, sizeof(want), "index %lx: hwpoison flag 1, 0 bad pages recorded",
 			 bad[k] ^ 1);
@@ -1531,7 +1566,7 @@ static void pieces_fields_check(struct gmem_inode *inode, struct piece_ctx *c)
 	unsigned int small = !inode->page_order;
 	char want[96], *out;
 
-	out = checker_report();
+	out = gs_test_check_report();
 	ck_assert_msg(!out || !*out, "%s", out);
 	free(out);
 	for (unsigned int k = 0; k < G_N_ELEMENTS(edge_pieces); k++) {
@@ -1546,7 +1581,7 @@ static void pieces_fields_check(struct gmem_inode *inode, struct piece_ctx *c)
 			if (!w)
 				continue;
 			piece_field_set(folio, what, true);
-			out = checker_report();
+			out = gs_test_check_report();
 			piece_field_set(folio, what, false);
 			snprintf(want, sizeof(want), "index %lx: %s", index, w);
 			/* There, and no other index named by the gmem checker. */
@@ -1556,7 +1591,7 @@ static void pieces_fields_check(struct gmem_inode *inode, struct piece_ctx *c)
 			c->checked++;
 		}
 	}
-	out = checker_report();
+	out = gs_test_check_report();
 	ck_assert_msg(!out || !*out, "%s", out);
 	free(out);
 }
@@ -1603,14 +1638,14 @@ static void private_mapped_on_result(void *arg, const struct gs_op *op, const st
 	(void)res;
 	if (!inode)
 		return;
-	out = checker_report();
+	out = gs_test_check_report();
 	ck_assert_msg(!out || !*out, "%s", out);
 	free(out);
 	for (unsigned int k = 0; k < G_N_ELEMENTS(at); k++) {
 		ck_assert_int_eq(mtree_store_range(&inode->shareability, at[k], at[k],
 						   xa_mk_value(SHAREABILITY_GUEST), GFP_KERNEL),
 				 0);
-		out = checker_report();
+		out = gs_test_check_report();
 		ck_assert_int_eq(mtree_store_range(&inode->shareability, at[k], at[k],
 						   xa_mk_value(SHAREABILITY_ALL), GFP_KERNEL),
 				 0);
@@ -1780,7 +1815,7 @@ static void dirty_window_check(struct gmem_inode *inode, struct piece_ctx *c)
 
 	static const pgoff_t more[] = {127, 128, 255, 256, 257, 300, 447, 448, 510, 511};
 
-	out = checker_report();
+	out = gs_test_check_report();
 	ck_assert_msg(!out || !*out, "%s", out);
 	free(out);
 	/* Every slot of the first leaf, then a leaf's edges further on. */
@@ -1794,7 +1829,7 @@ static void dirty_window_check(struct gmem_inode *inode, struct piece_ctx *c)
 			if (!says[what])
 				continue;
 			piece_field_set(folio, what, true);
-			out = checker_report();
+			out = gs_test_check_report();
 			piece_field_set(folio, what, false);
 			snprintf(want, sizeof(want), "index %lx: %s", index, says[what]);
 			ck_assert_msg(out && strstr(out, want) && gmem_reports_only(out, index),
@@ -1803,7 +1838,7 @@ static void dirty_window_check(struct gmem_inode *inode, struct piece_ctx *c)
 		}
 		c->checked++;
 	}
-	out = checker_report();
+	out = gs_test_check_report();
 	ck_assert_msg(!out || !*out, "%s", out);
 	free(out);
 }
@@ -1829,7 +1864,7 @@ static void dirty_window_on_result(void *arg, const struct gs_op *op, const stru
 	folio = xa_load(&inode->filemap, 0x1f0);
 	ck_assert(folio_test_hwpoison(folio));
 	folio_clear_hwpoison(folio);
-	out = checker_report();
+	out = gs_test_check_report();
 	folio_set_hwpoison(folio);
 	ck_assert_msg(out && strstr(out, "index 1f0: hwpoison flag 0, 1 bad pages recorded") &&
 			      gmem_reports_only(out, 0x1f0),
@@ -2128,6 +2163,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_mismatch_inside_extent);
 	tcase_add_test(sim, test_mismatch_many_runs);
 	tcase_add_test(sim, test_query_leaf_pieces);
+	tcase_add_test(sim, test_query_foreign_piece);
 	tcase_add_test(sim, test_check_poisoned_pieces);
 	tcase_add_test(sim, test_check_dirty_window);
 	tcase_add_test(sim, test_query_every_piece);

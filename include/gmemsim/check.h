@@ -56,4 +56,18 @@ GS_API void gs_check_unregister(int handle);
  */
 GS_API unsigned int gs_check_run_all(FILE *out);
 
+/**
+ * gs_check_pass() - which run of every checker is under way
+ *
+ * Checkers only read the state, so what two checkers of one
+ * gs_check_run_all() compute from the same state (HugeTLB's split pages'
+ * records, for the pools' and the cgroups' checkers) can be computed once
+ * and kept for the pass that computed it.
+ *
+ * Context: any; nothing changes the state while checkers run.
+ * Return: a number of its own for each gs_check_run_all() while it runs,
+ * 0 outside one.
+ */
+GS_API unsigned long gs_check_pass(void);
+
 #endif /* GMEMSIM_CHECK_H */

@@ -265,6 +265,15 @@ int gs_site_stats(unsigned int site, struct gs_site_stats *out)
 	return 0;
 }
 
+unsigned int gs_site_next_bad_bytes(unsigned int from)
+{
+	for (unsigned int i = from; i < gs_nr_sites; i++)
+		if (sites[i].st.live_bytes < sites[i].st.live ||
+		    sites[i].st.peak_bytes < sites[i].st.live_bytes)
+			return i;
+	return gs_nr_sites;
+}
+
 unsigned int gs_site_live_all(uint64_t *live)
 {
 	for (unsigned int i = 0; i < gs_nr_sites; i++)

@@ -12,6 +12,7 @@
 #include <gmemsim/check.h>
 #include <gmemsim/spinlock.h>
 #include <gmemsim/trace.h>
+#include <gmemsim/internal/site_table.h>
 
 struct checker {
 	const char *name;
@@ -39,7 +40,9 @@ void gs_check_violation(struct gs_check_report *r, const char *fmt, ...)
 static void check_alloc(struct gs_check_report *r, void *ctx)
 {
 	(void)ctx;
-	for (unsigned int i = 0; i < gs_site_count(); i++) {
+	/* Only the sites that break a rule are read with their names, in site order. */
+	for (unsigned int i = gs_site_next_bad_bytes(0); i < gs_site_count();
+	     i = gs_site_next_bad_bytes(i + 1)) {
 		struct gs_site_stats st;
 
 		gs_site_stats(i, &st);
@@ -94,14 +97,24 @@ static unsigned int run_one(const struct checker *c, FILE *out)
 	return r.violations;
 }
 
+/* The pass under way (0: none), and the last one given out. */
+static unsigned long check_pass, check_passes;
+
+unsigned long gs_check_pass(void)
+{
+	return check_pass;
+}
+
 unsigned int gs_check_run_all(FILE *out)
 {
 	unsigned int n = 0;
 
+	check_pass = ++check_passes;
 	for (size_t i = 0; i < ARRAY_SIZE(builtin); i++)
 		n += run_one(&builtin[i], out);
 	for (int i = 0; i < GS_MAX_CHECKERS; i++)
 		if (checkers[i].fn)
 			n += run_one(&checkers[i], out);
+	check_pass = 0;
 	return n;
 }

@@ -710,59 +710,111 @@ static void clean_windows(struct clean_windows *cw, const struct hwp_window *w)
 		cw->rec[i] = (uintptr_t)pfn_to_page(w->rec[i]);
 }
 
-/* Off the fast path: in rec[]'s window and not one of its records (raw_hwp_count() of 0). */
-static __attribute__((noinline)) bool in_rec_window_clean(const struct clean_windows *cw,
-							  uintptr_t at)
+/*
+ * The stretch of struct page addresses around @at that a check already
+ * knows holds no raw record, as *@lo and *@len (bytes from *@lo): a window
+ * known clean, or the part of rec[]'s window between the records on
+ * either side of @at. Return: false (*@len 0) when @at lies in none, or on
+ * one of rec[]'s records.
+ */
+static __attribute__((noinline)) bool clean_span(const struct clean_windows *cw, uintptr_t at,
+						 uintptr_t *lo, uintptr_t *len)
 {
+	uintptr_t from = cw->lo[2], to = cw->lo[2] + cw->len[2];
+
+	*len = 0;
+	for (unsigned int l = 0; l < 2; l++) {
+		if (at - cw->lo[l] < cw->len[l]) {
+			*lo = cw->lo[l];
+			*len = cw->len[l];
+			return true;
+		}
+	}
 	if (at - cw->lo[2] >= cw->len[2])
 		return false;
-	for (unsigned int i = 0; i < cw->nrec; i++)
+	/* Between the nearest records below and above @at (rec[] in any order). */
+	for (unsigned int i = 0; i < cw->nrec; i++) {
 		if (cw->rec[i] == at)
 			return false;
+		if (cw->rec[i] < at && cw->rec[i] + sizeof(struct page) > from)
+			from = cw->rec[i] + sizeof(struct page);
+		if (cw->rec[i] > at && cw->rec[i] < to)
+			to = cw->rec[i];
+	}
+	if (at < from || at >= to)
+		return false;
+	*lo = from;
+	*len = to - from;
 	return true;
 }
 
 /*
  * An order-0 folio at @index, @mask and @want from piece_flags(), passes
- * every check of check_folio() for certain: its order and flags, index and
- * mapping, no hwpoison flag and no raw record for its pfn (in a window the
- * check already knows clean, or in the 2 MiB window whose records it
- * knows), no unreliable-record bit, and its references. False says only
- * "not certain": check_folio() then judges it, as before.
+ * every check of check_folio() but the raw records': its order and flags,
+ * index and mapping, no hwpoison flag, no unreliable-record bit, and its
+ * references.
  */
-static __always_inline bool piece_surely_clean(const struct gmem_inode *inode, pgoff_t index,
+static __always_inline bool piece_fields_clean(const struct gmem_inode *inode, pgoff_t index,
 					       const struct folio *folio, unsigned long mask,
-					       unsigned long want, const struct clean_windows *cw)
+					       unsigned long want)
 {
-	uintptr_t at = (uintptr_t)folio;
 	int extra = folio_ref_count(folio) - 1 - (atomic_read(&folio->_mapcount) + 1);
 
 	return (folio->flags & mask) == want && folio->index == index && folio->mapping == inode &&
-	       (at - cw->lo[0] < cw->len[0] || at - cw->lo[1] < cw->len[1] ||
-		in_rec_window_clean(cw, at)) &&
 	       !folio_test_hugetlb_raw_hwp_unreliable(folio) && extra >= 0 &&
 	       !(extra % GUP_PIN_COUNTING_BIAS);
 }
 
 /*
+ * piece_fields_clean(), and no raw record for its pfn: its struct page in
+ * [@lo, @lo + @len), a stretch clean_span() found free of records. So it
+ * passes every check of check_folio() for certain. False says only "not
+ * certain": check_folio() then judges it, as before.
+ */
+static __always_inline bool piece_surely_clean(const struct gmem_inode *inode, pgoff_t index,
+					       const struct folio *folio, unsigned long mask,
+					       unsigned long want, uintptr_t lo, uintptr_t len)
+{
+	return (uintptr_t)folio - lo < len && piece_fields_clean(inode, index, folio, mask, want);
+}
+
+/*
  * The first slot of [@off, XA_CHUNK_SIZE) of a leaf whose index of slot 0
- * is @base that is not an order-0 folio surely clean (or the end): the
- * pieces' loop out of line with its constants in registers (inlined, it
- * reloaded the windows, the vmemmap and the mask per piece: 54
- * instructions a piece).
+ * is @base that is not an order-0 folio surely clean (piece_surely_clean()
+ * with [@lo, @lo + @len)) whose struct page follows the one before it (or
+ * the end): the pieces' loop out of line with its constants in registers
+ * (inlined, it reloaded the windows, the vmemmap and the mask per piece:
+ * 54 instructions a piece). A split page's pieces are consecutive struct
+ * pages: a slot that holds the next one holds no internal entry and no
+ * NULL, and the stretch's end bounds the loop, so neither is tested per
+ * piece. A piece that is not the next struct page ends the loop; the
+ * caller judges it and starts a loop again after it.
  */
 static __attribute__((noinline)) unsigned int
 clean_pieces(const struct gmem_inode *inode, void *const *slots, unsigned int off, pgoff_t base,
-	     unsigned long mask, unsigned long want, const struct clean_windows *cw)
+	     unsigned long mask, unsigned long want, uintptr_t lo, uintptr_t len)
 {
-	for (; off < XA_CHUNK_SIZE; off++) {
-		const void *entry = slots[off];
+	uintptr_t at = (uintptr_t)slots[off];
+	unsigned int from = off, to;
 
-		if (!entry || xa_is_internal(entry) ||
-		    (off < XA_CHUNK_MASK && xa_is_internal(slots[off + 1])) ||
-		    !piece_surely_clean(inode, base + off, entry, mask, want, cw))
+	if (!at || xa_is_internal((void *)at) || at - lo >= len)
+		return off;
+	/* The slots whose next struct page still lies in the stretch. */
+	to = off +
+	     (unsigned int)min_t(uintptr_t, XA_CHUNK_SIZE - off,
+				 (lo + len - at + sizeof(struct page) - 1) / sizeof(struct page));
+	for (; off < to; off++, at += sizeof(struct page)) {
+		if ((uintptr_t)slots[off] != at ||
+		    !piece_fields_clean(inode, base + off, (const struct folio *)at, mask, want))
 			break;
 	}
+	/*
+	 * An internal entry after a folio is a sibling: that folio is a
+	 * multi-index entry, not an order-0 piece (tested here once, not per
+	 * piece).
+	 */
+	if (off > from && off < XA_CHUNK_SIZE && xa_is_internal(slots[off]))
+		off--;
 	return off;
 }
 
@@ -782,6 +834,7 @@ static void check_leaf_pieces(struct gs_check_report *r, struct gmem_inode *inod
 	pgoff_t base = xas->xa_index - xas->xa_offset;
 	struct clean_windows cw;
 	unsigned long mask, want;
+	uintptr_t lo = 0, len = 0;
 	unsigned int off, to;
 	void **slots;
 
@@ -796,15 +849,23 @@ static void check_leaf_pieces(struct gs_check_report *r, struct gmem_inode *inod
 	}
 	clean_windows(&cw, w);
 	while (off < XA_CHUNK_SIZE) {
-		to = clean_pieces(inode, slots, off, base, mask, want, &cw);
+		to = clean_pieces(inode, slots, off, base, mask, want, lo, len);
 		*bytes += (unsigned long)(to - off) * PAGE_SIZE;
 		off = to;
 		if (off == XA_CHUNK_SIZE || !slots[off] || xa_is_internal(slots[off]) ||
 		    (off < XA_CHUNK_MASK && xa_is_internal(slots[off + 1])))
 			break;
+		/* Outside the stretch: the one that holds this piece, if any, for it and the next. */
+		if (clean_span(&cw, (uintptr_t)slots[off], &lo, &len) &&
+		    piece_surely_clean(inode, base + off, slots[off], mask, want, lo, len)) {
+			*bytes += PAGE_SIZE;
+			off++;
+			continue;
+		}
 		/* Not surely clean: judged and reported as before; the windows may have grown. */
 		check_folio(r, inode, base + off, 0, slots[off], bytes, w);
 		clean_windows(&cw, w);
+		len = 0;
 		off++;
 	}
 	xas->xa_index = base + off - 1;
@@ -999,38 +1060,47 @@ static bool query_piece_joins(const struct folio *folio, pgoff_t index,
 
 /*
  * How many of the order-0 folios in @slot[0, @nr) sit at @idx, @idx + 1, ...
- * in the state @want (PG_head and PG_hwpoison) and @mapcount (_mapcount).
- * A slot that holds no folio pointer (empty, or any entry with one of the
- * two low bits set: internal ones; the filemap holds no value entries)
- * ends it.
+ * in the state @want (PG_head and PG_hwpoison) and @mapcount (_mapcount),
+ * each the struct page after the one before (a split page's pieces are
+ * consecutive struct pages). A slot that holds anything else (empty, an
+ * internal entry, another folio) ends it: the caller then judges that slot
+ * with the full test (query_piece_joins()), so the runs are the same.
  */
-static __always_inline bool leaf_piece_joins(const struct folio *f, pgoff_t idx, unsigned long want,
-					     int mapcount)
+static __always_inline bool leaf_piece_joins(const struct folio *f, uintptr_t at, pgoff_t idx,
+					     unsigned long want, int mapcount)
 {
 	const unsigned long mask = 1UL << PG_head | 1UL << PG_hwpoison;
 
-	return f && !((unsigned long)f & 3) && f->index == idx && (f->flags & mask) == want &&
+	return (uintptr_t)f == at && f->index == idx && (f->flags & mask) == want &&
 	       atomic_read(&f->_mapcount) == mapcount;
 }
 
 static __always_inline unsigned long leaf_run(struct folio *const *slot, unsigned long nr,
 					      pgoff_t idx, unsigned long want, int mapcount)
 {
+	const unsigned long sz = sizeof(struct page);
 	unsigned long n = 0;
+	uintptr_t at;
 
+	if (!nr)
+		return 0;
+	/* The first must be a folio pointer: NULL and internal entries are not struct pages. */
+	at = (uintptr_t)slot[0];
+	if (!at || (at & 3))
+		return 0;
 	/* Four at a time: one bound test for four pieces (a leaf is 64 slots). */
-	for (; n + 4 <= nr; n += 4) {
-		if (!leaf_piece_joins(slot[n], idx + n, want, mapcount))
+	for (; n + 4 <= nr; n += 4, at += 4 * sz) {
+		if (!leaf_piece_joins(slot[n], at, idx + n, want, mapcount))
 			return n;
-		if (!leaf_piece_joins(slot[n + 1], idx + n + 1, want, mapcount))
+		if (!leaf_piece_joins(slot[n + 1], at + sz, idx + n + 1, want, mapcount))
 			return n + 1;
-		if (!leaf_piece_joins(slot[n + 2], idx + n + 2, want, mapcount))
+		if (!leaf_piece_joins(slot[n + 2], at + 2 * sz, idx + n + 2, want, mapcount))
 			return n + 2;
-		if (!leaf_piece_joins(slot[n + 3], idx + n + 3, want, mapcount))
+		if (!leaf_piece_joins(slot[n + 3], at + 3 * sz, idx + n + 3, want, mapcount))
 			return n + 3;
 	}
-	for (; n < nr; n++)
-		if (!leaf_piece_joins(slot[n], idx + n, want, mapcount))
+	for (; n < nr; n++, at += sz)
+		if (!leaf_piece_joins(slot[n], at, idx + n, want, mapcount))
 			break;
 	return n;
 }

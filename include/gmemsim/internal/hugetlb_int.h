@@ -47,6 +47,15 @@ struct hugetlb_split_snap {
 void hugetlb_split_snap_take(struct hugetlb_split_snap *s);
 
 /*
+ * hugetlb_split_snap_check() - the snapshot of the checkers' pass under way
+ * (gs_check_pass()), taken by the first of them that asks (hugetlb_lock
+ * held): the pools' and the cgroups' checkers of one `check` line see the
+ * same records, and nothing changes the state while checkers run. Outside
+ * a pass, a new one each time.
+ */
+const struct hugetlb_split_snap *hugetlb_split_snap_check(void);
+
+/*
  * hugetlb_split_snap_for_each() - what hugetlb_for_each_split(@h, @fn, @arg)
  * would call, from the snapshot; @fn must not add or remove records
  * (hugetlb_lock held, held since hugetlb_split_snap_take()). Inline: the

@@ -19,4 +19,12 @@ extern unsigned int gs_nr_sites;
  */
 unsigned int gs_site_live_all(uint64_t *live);
 
+/*
+ * The first site from @from on whose byte counters break the allocation
+ * checker's rules (fewer live bytes than live objects, a peak below the
+ * live bytes), or gs_nr_sites: the checker runs at every `check` line and
+ * reads each site's name only to report it.
+ */
+unsigned int gs_site_next_bad_bytes(unsigned int from);
+
 #endif /* GS_LIB_SITE_TABLE_H */
