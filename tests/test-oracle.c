@@ -1699,6 +1699,85 @@ START_TEST(test_pool_tampered)
 }
 END_TEST
 
+/*
+ * The pool snapshots start with the first HugeTLB file: lines on a 4 KiB
+ * file and a pool made bigger before it take none, the `gmem` line that
+ * makes it does. A page taken by hand at the first falloc is reported as
+ * that line's (it would go unseen if the snapshot before it were older
+ * than the pool's new size), put back before a `check` takes a new
+ * snapshot; untouched, nothing is reported.
+ */
+struct pool_first_ctx {
+	struct gs_scenario *s;
+	bool tamper;
+	unsigned int done;
+};
+
+static void pool_first_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	struct pool_first_ctx *c = arg;
+	int fd = gs_scenario_gmem_fd(c->s, "g", NULL);
+	struct hstate *h;
+
+	(void)res;
+	if (op->line != 7 && op->line != 8)
+		return;
+	ck_assert_int_ge(fd, 0);
+	h = gs_uapi_gmem_file(fd)->inode->spool->hstate;
+	c->done++;
+	if (c->tamper)
+		h->free_huge_pages += op->line == 7 ? -1 : 1;
+}
+
+static char *run_pool_first(bool tamper)
+{
+	static const char text[] = "vm s type=sw_protected\n"
+				   "gmem a vm=s size=64K\n"
+				   "falloc a off=0 len=16K\n"
+				   "hugetlb pool size=2M nr=2\n"
+				   "falloc a off=16K len=16K\n"
+				   "gmem g vm=s size=4M flags=hugetlb page=2M\n"
+				   "falloc g off=0 len=2M\n"
+				   "note put back\n"
+				   "check\n"
+				   "falloc g off=2M len=2M\n"
+				   "close g\n"
+				   "close a\n";
+	struct pool_first_ctx c = {.tamper = tamper};
+	char *err = NULL;
+	size_t len;
+	FILE *f = open_memstream(&err, &len);
+	struct gs_scenario_opts opts = {.quiet = true,
+					.err = f,
+					.oracle = true,
+					.keep_going = true,
+					.on_result = pool_first_on_result,
+					.on_result_arg = &c};
+
+	c.s = gs_scenario_new(&opts);
+	gs_scenario_run_buffer(c.s, "t.gms", text, strlen(text));
+	gs_scenario_free(c.s);
+	fclose(f);
+	ck_assert_uint_eq(c.done, 2);
+	return err;
+}
+
+START_TEST(test_pool_first_hugetlb_file)
+{
+	char *err = run_pool_first(true);
+
+	ck_assert_msg(err &&
+			      strstr(err, "check oracle: t.gms:7 falloc g: pool: free huge pages "
+					  "simulator=0 oracle=1\n") == err &&
+			      !strchr(err, '\n')[1],
+		      "%s", err ? err : "");
+	free(err);
+	err = run_pool_first(false);
+	ck_assert_msg(err && !*err, "%s", err ? err : "");
+	free(err);
+}
+END_TEST
+
 START_TEST(test_check_poisoned_pieces)
 {
 	static const char text[] = SHARED_2M_PAGE "poison g off=0x3000\n"
@@ -2133,6 +2212,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_query_every_piece);
 	tcase_add_test(sim, test_check_piece_fields);
 	tcase_add_test(sim, test_pool_tampered);
+	tcase_add_test(sim, test_pool_first_hugetlb_file);
 	tcase_add_test(sim, test_check_private_mapped);
 	tcase_add_test(sim, test_random_sequences);
 	tcase_add_test(sim, test_random_finds_planted);
