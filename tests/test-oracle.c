@@ -1700,9 +1700,9 @@ START_TEST(test_pool_tampered)
 END_TEST
 
 /*
- * The pool snapshots start with the first HugeTLB file: lines on a 4 KiB
- * file and a pool made bigger before it take none, the `gmem` line that
- * makes it does. A page taken by hand at the first falloc is reported as
+ * A pool's snapshots start with the first HugeTLB file of its page size:
+ * lines on a 4 KiB file (or a 2 MiB one) and the pool made bigger before it
+ * take none, the `gmem` line that makes it does. A page taken by hand at the first falloc is reported as
  * that line's (it would go unseen if the snapshot before it were older
  * than the pool's new size), put back before a `check` takes a new
  * snapshot; untouched, nothing is reported.
@@ -1729,20 +1729,36 @@ static void pool_first_on_result(void *arg, const struct gs_op *op, const struct
 		h->free_huge_pages += op->line == 7 ? -1 : 1;
 }
 
-static char *run_pool_first(bool tamper)
+/* A 4 KiB file, then the first 2 MiB one. */
+static const char pool_first_2m[] = "vm s type=sw_protected\n"
+				    "gmem a vm=s size=64K\n"
+				    "falloc a off=0 len=16K\n"
+				    "hugetlb pool size=2M nr=2\n"
+				    "falloc a off=16K len=16K\n"
+				    "gmem g vm=s size=4M flags=hugetlb page=2M\n"
+				    "falloc g off=0 len=2M\n"
+				    "note put back\n"
+				    "check\n"
+				    "falloc g off=2M len=2M\n"
+				    "close g\n"
+				    "close a\n";
+
+/* A 2 MiB file (its pool's snapshots taken), then the first 1 GiB one. */
+static const char pool_first_1g[] = "vm s type=sw_protected\n"
+				    "hugetlb pool size=2M nr=1\n"
+				    "gmem a vm=s size=2M flags=hugetlb page=2M\n"
+				    "hugetlb pool size=1G nr=2\n"
+				    "falloc a off=0 len=2M\n"
+				    "gmem g vm=s size=2G flags=hugetlb page=1G\n"
+				    "falloc g off=0 len=1G\n"
+				    "note put back\n"
+				    "check\n"
+				    "falloc g off=1G len=1G\n"
+				    "close g\n"
+				    "close a\n";
+
+static char *run_pool_first(const char *text, bool tamper)
 {
-	static const char text[] = "vm s type=sw_protected\n"
-				   "gmem a vm=s size=64K\n"
-				   "falloc a off=0 len=16K\n"
-				   "hugetlb pool size=2M nr=2\n"
-				   "falloc a off=16K len=16K\n"
-				   "gmem g vm=s size=4M flags=hugetlb page=2M\n"
-				   "falloc g off=0 len=2M\n"
-				   "note put back\n"
-				   "check\n"
-				   "falloc g off=2M len=2M\n"
-				   "close g\n"
-				   "close a\n";
 	struct pool_first_ctx c = {.tamper = tamper};
 	char *err = NULL;
 	size_t len;
@@ -1764,17 +1780,21 @@ static char *run_pool_first(bool tamper)
 
 START_TEST(test_pool_first_hugetlb_file)
 {
-	char *err = run_pool_first(true);
+	const char *const texts[] = {pool_first_2m, pool_first_1g};
 
-	ck_assert_msg(err &&
-			      strstr(err, "check oracle: t.gms:7 falloc g: pool: free huge pages "
-					  "simulator=0 oracle=1\n") == err &&
-			      !strchr(err, '\n')[1],
-		      "%s", err ? err : "");
-	free(err);
-	err = run_pool_first(false);
-	ck_assert_msg(err && !*err, "%s", err ? err : "");
-	free(err);
+	for (unsigned int i = 0; i < G_N_ELEMENTS(texts); i++) {
+		char *err = run_pool_first(texts[i], true);
+
+		ck_assert_msg(err &&
+				      strstr(err, "check oracle: t.gms:7 falloc g: pool: free huge "
+						  "pages simulator=0 oracle=1\n") == err &&
+				      !strchr(err, '\n')[1],
+			      "%u: %s", i, err ? err : "");
+		free(err);
+		err = run_pool_first(texts[i], false);
+		ck_assert_msg(err && !*err, "%u: %s", i, err ? err : "");
+		free(err);
+	}
 }
 END_TEST
 

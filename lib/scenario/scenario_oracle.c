@@ -75,12 +75,13 @@ struct gs_scenario_oracle {
 	 */
 	bool deferring;
 	/*
-	 * A `gmem` line made a HugeTLB file: check_pool() may read the pool
-	 * snapshot from the next line on, so it is taken after every line from
-	 * then on (before, no line can read it: only a HugeTLB file it follows
-	 * has a pool, and the oracle follows only the files `gmem` lines made).
+	 * The hstates (bit hstate_index()) of the HugeTLB files `gmem` lines
+	 * made: check_pool() may read a hstate's snapshot from the line after
+	 * the first such file on, so it is taken after every line from then on
+	 * (before, no line can read it: check_pool() reads the hstate of a
+	 * file the oracle follows, and it follows only files `gmem` lines made).
 	 */
-	bool hugetlb_files;
+	unsigned int pools;
 	uint64_t end_clean; /* the oracle's epoch after the last line, a `check`; else 0 */
 };
 
@@ -116,12 +117,14 @@ static void pool_now(const struct gs_scenario_oracle *so, int i, struct hugetlb_
 	}
 }
 
-static void pool_snapshot(struct gs_scenario_oracle *so)
+/* The pools of @mask (bit hstate_index()) as they are now. */
+static void pool_snapshot(struct gs_scenario_oracle *so, unsigned int mask)
 {
 	struct hugetlb_cgroup *cg = hugetlb_cgroup_current();
 
 	for (int i = 0; i < HUGE_MAX_HSTATE; i++)
-		pool_now(so, i, cg, &so->pool[i]);
+		if (mask & 1U << i)
+			pool_now(so, i, cg, &so->pool[i]);
 }
 
 static struct gs_scenario_oracle *oracle_start(void)
@@ -133,7 +136,7 @@ static struct gs_scenario_oracle *oracle_start(void)
 	so->slots = g_array_new(FALSE, FALSE, sizeof(struct oslot));
 	so->names = g_array_sized_new(FALSE, FALSE, sizeof(struct fname), 8);
 	so->order = g_array_sized_new(FALSE, FALSE, sizeof(struct fname), 8);
-	pool_snapshot(so);
+	pool_snapshot(so, (1U << HUGE_MAX_HSTATE) - 1);
 	return so;
 }
 
@@ -479,7 +482,8 @@ static void after_create(struct gs_scenario_oracle *so, struct line *l, const st
 	int id;
 
 	/* (whether followed or not, and whatever the answer: only a pool's pages are compared) */
-	so->hugetlb_files |= made && made->inode->spool;
+	if (made && made->inode->spool)
+		so->pools |= 1U << hstate_index(made->inode->spool->hstate);
 	/* The VM is the input: its type, profile, ordering and KVM_CAP_GUEST_MEMFD_FLAGS. */
 	if (file && file->vm) {
 		cfg.supported = kvm_gmem_get_supported_flags(file->vm);
@@ -1147,8 +1151,7 @@ static unsigned int oracle_after(struct gs_scenario *s, void *state, const struc
 		lose_all(so); /* a VM-level verb not modelled: files change in ways not modelled */
 	}
 	compare_after(so, &l, info->check && !op->target);
-	if (so->hugetlb_files)
-		pool_snapshot(so);
+	pool_snapshot(so, so->pools);
 	/* After a `check` line, the end of the run may take its comparisons as its own. */
 	if (info->check)
 		so->end_clean = gs_oracle_epoch(so->o);
