@@ -1151,7 +1151,8 @@ static unsigned int oracle_after(struct gs_scenario *s, void *state, const struc
 		lose_all(so); /* a VM-level verb not modelled: files change in ways not modelled */
 	}
 	compare_after(so, &l, info->check && !op->target);
-	pool_snapshot(so, so->pools);
+	if (so->pools)
+		pool_snapshot(so, so->pools);
 	/* After a `check` line, the end of the run may take its comparisons as its own. */
 	if (info->check)
 		so->end_clean = gs_oracle_epoch(so->o);
