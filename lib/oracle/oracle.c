@@ -347,7 +347,10 @@ static __attribute__((noinline)) void count_model_slow(struct ofile *f)
 	f->counted = f->gen;
 }
 
-/* The counts, walked again only after a change (the check in line: a call per compare was most of it). */
+/*
+ * The counts, walked again only after a change: the check is in line (a
+ * call per comparison to find them current was most of their cost).
+ */
 static inline void count_model(struct ofile *f)
 {
 	if (f->counted != f->gen)

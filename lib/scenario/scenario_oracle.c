@@ -481,7 +481,7 @@ static void after_create(struct gs_scenario_oracle *so, struct line *l, const st
 	struct gs_oracle_pred p;
 	int id;
 
-	/* (whether followed or not, and whatever the answer: only a pool's pages are compared) */
+	/* Its pool's snapshots from now on (@so->pools), followed or not, whatever the answer. */
 	if (made && made->inode->spool)
 		so->pools |= 1U << hstate_index(made->inode->spool->hstate);
 	/* The VM is the input: its type, profile, ordering and KVM_CAP_GUEST_MEMFD_FLAGS. */
