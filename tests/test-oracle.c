@@ -1677,7 +1677,9 @@ END_TEST
  */
 struct pool_ctx {
 	struct gs_scenario *s;
-	bool done;
+	bool tamper;
+	unsigned int take, back; /* the lines after which a page is taken, put back */
+	unsigned int done;	 /* of the two lines, those that ran */
 };
 
 static void pool_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
@@ -1687,29 +1689,19 @@ static void pool_on_result(void *arg, const struct gs_op *op, const struct gs_re
 	struct hstate *h;
 
 	(void)res;
-	if (op->line != 4 && op->line != 5)
+	if (op->line != c->take && op->line != c->back)
 		return;
 	ck_assert_int_ge(fd, 0);
 	h = gs_uapi_gmem_file(fd)->inode->spool->hstate;
-	if (op->line == 4) {
-		h->free_huge_pages--;
-	} else {
-		h->free_huge_pages++;
-		c->done = true;
-	}
+	c->done++;
+	if (c->tamper)
+		h->free_huge_pages += op->line == c->take ? -1 : 1;
 }
 
-START_TEST(test_pool_tampered)
+/* @text with the oracle: what it reported (a page of "g"'s pool taken by hand if @tamper). */
+static char *run_pool_tamper(const char *text, unsigned int take, unsigned int back, bool tamper)
 {
-	static const char text[] = "hugetlb pool size=2M nr=2\n"
-				   "vm s type=sw_protected\n"
-				   "gmem g vm=s size=4M flags=hugetlb page=2M\n"
-				   "falloc g off=0 len=2M\n"
-				   "note put back\n"
-				   "check\n"
-				   "falloc g off=2M len=2M\n"
-				   "close g\n";
-	struct pool_ctx c = {0};
+	struct pool_ctx c = {.tamper = tamper, .take = take, .back = back};
 	char *err = NULL;
 	size_t len;
 	FILE *f = open_memstream(&err, &len);
@@ -1724,13 +1716,85 @@ START_TEST(test_pool_tampered)
 	gs_scenario_run_buffer(c.s, "t.gms", text, strlen(text));
 	gs_scenario_free(c.s);
 	fclose(f);
-	ck_assert(c.done);
+	ck_assert_uint_eq(c.done, 2);
+	return err;
+}
+
+START_TEST(test_pool_tampered)
+{
+	static const char text[] = "hugetlb pool size=2M nr=2\n"
+				   "vm s type=sw_protected\n"
+				   "gmem g vm=s size=4M flags=hugetlb page=2M\n"
+				   "falloc g off=0 len=2M\n"
+				   "note put back\n"
+				   "check\n"
+				   "falloc g off=2M len=2M\n"
+				   "close g\n";
+	char *err = run_pool_tamper(text, 4, 5, true);
+
 	ck_assert_msg(err &&
 			      strstr(err, "check oracle: t.gms:4 falloc g: pool: free huge pages "
 					  "simulator=0 oracle=1\n") == err &&
 			      !strchr(err, '\n')[1],
 		      "%s", err ? err : "");
 	free(err);
+}
+END_TEST
+
+/*
+ * A pool's snapshots start with the first HugeTLB file of its page size:
+ * lines on a 4 KiB file (or a 2 MiB one) and the pool made bigger before it
+ * take none, the `gmem` line that makes it does. A page taken by hand at
+ * the first falloc is reported as that line's (it would go unseen if the
+ * snapshot before it were older than the pool's new size), put back before
+ * a `check` takes a new snapshot; untouched, nothing is reported.
+ */
+
+/* A 4 KiB file, then the first 2 MiB one. */
+static const char pool_first_2m[] = "vm s type=sw_protected\n"
+				    "gmem a vm=s size=64K\n"
+				    "falloc a off=0 len=16K\n"
+				    "hugetlb pool size=2M nr=2\n"
+				    "falloc a off=16K len=16K\n"
+				    "gmem g vm=s size=4M flags=hugetlb page=2M\n"
+				    "falloc g off=0 len=2M\n"
+				    "note put back\n"
+				    "check\n"
+				    "falloc g off=2M len=2M\n"
+				    "close g\n"
+				    "close a\n";
+
+/* A 2 MiB file (its pool's snapshots taken), then the first 1 GiB one. */
+static const char pool_first_1g[] = "vm s type=sw_protected\n"
+				    "hugetlb pool size=2M nr=1\n"
+				    "gmem a vm=s size=2M flags=hugetlb page=2M\n"
+				    "hugetlb pool size=1G nr=2\n"
+				    "falloc a off=0 len=2M\n"
+				    "gmem g vm=s size=2G flags=hugetlb page=1G\n"
+				    "falloc g off=0 len=1G\n"
+				    "note put back\n"
+				    "check\n"
+				    "falloc g off=1G len=1G\n"
+				    "close g\n"
+				    "close a\n";
+
+START_TEST(test_pool_first_hugetlb_file)
+{
+	const char *const texts[] = {pool_first_2m, pool_first_1g};
+
+	for (unsigned int i = 0; i < G_N_ELEMENTS(texts); i++) {
+		char *err = run_pool_tamper(texts[i], 7, 8, true);
+
+		ck_assert_msg(err &&
+				      strstr(err, "check oracle: t.gms:7 falloc g: pool: free huge "
+						  "pages simulator=0 oracle=1\n") == err &&
+				      !strchr(err, '\n')[1],
+			      "%u: %s", i, err ? err : "");
+		free(err);
+		err = run_pool_tamper(texts[i], 7, 8, false);
+		ck_assert_msg(err && !*err, "%u: %s", i, err ? err : "");
+		free(err);
+	}
 }
 END_TEST
 
@@ -2169,6 +2233,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_query_every_piece);
 	tcase_add_test(sim, test_check_piece_fields);
 	tcase_add_test(sim, test_pool_tampered);
+	tcase_add_test(sim, test_pool_first_hugetlb_file);
 	tcase_add_test(sim, test_check_private_mapped);
 	tcase_add_test(sim, test_random_sequences);
 	tcase_add_test(sim, test_random_finds_planted);

@@ -324,12 +324,10 @@ static void pg_set_attr(struct opage *pg, void *arg)
  * The allocated indices and the huge pages with an allocated index (the
  * subpool's used pages, P22), walked once per change of the runs.
  */
-static void count_model(struct ofile *f)
+static __attribute__((noinline)) void count_model_slow(struct ofile *f)
 {
 	uint64_t n = 0, hp = 0, last = UINT64_MAX, shift = f->cfg.page_order;
 
-	if (f->counted == f->gen)
-		return;
 	for (guint i = 0; i < f->runs->len; i++) {
 		const struct orun *r = &g_array_index(f->runs, struct orun, i);
 		uint64_t a, b;
@@ -347,6 +345,16 @@ static void count_model(struct ofile *f)
 	f->alloc_pages = n;
 	f->used_hp = shift ? hp : n;
 	f->counted = f->gen;
+}
+
+/*
+ * The counts, walked again only after a change: the check is in line (a
+ * call per comparison to find them current was most of their cost).
+ */
+static inline void count_model(struct ofile *f)
+{
+	if (f->counted != f->gen)
+		count_model_slow(f);
 }
 
 static uint64_t alloc_bytes(struct ofile *f)
@@ -1546,6 +1554,13 @@ struct field_diff {
 	uint64_t idx, sv, ov;
 };
 
+/* Judge @fld next (no difference found yet). */
+static inline void field_use(struct field_diff *d, unsigned int *nf, const struct field *fld)
+{
+	d[*nf].fld = fld;
+	d[(*nf)++].found = false;
+}
+
 /*
  * Every field's first difference over [v->s, v->e), in one walk of the
  * model's runs against the simulator's runs (a step per change on either
@@ -1553,15 +1568,13 @@ struct field_diff {
  * fields. The reports are those a walk per field gives.
  */
 static void compare_fields(const struct ofile *f, const struct sim_view *v, struct field_diff *d,
-			   unsigned int nf, const struct oname *op, struct gs_check_report *r,
-			   unsigned int *n)
+			   unsigned int nf, uint64_t fmask, const struct oname *op,
+			   struct gs_check_report *r, unsigned int *n)
 {
-	uint64_t e = MIN(v->e, f->npages), fmask = 0;
+	uint64_t e = MIN(v->e, f->npages);
 	unsigned int left = nf;
 	size_t j = 0;
 
-	for (unsigned int k = 1; k < nf; k++)
-		fmask |= d[k].fld->mask;
 	for (guint i = v->s < e ? run_find(f->runs, v->s) : f->runs->len; left && i < f->runs->len;
 	     i++) {
 		const struct orun *run = &g_array_index(f->runs, struct orun, i);
@@ -1821,9 +1834,14 @@ static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gm
 				 uint64_t s, uint64_t e, const struct oname *op,
 				 struct gs_check_report *r)
 {
-	/* Each entry set whole when used: zeroing the array was a `rep stos` per compare. */
+	/*
+	 * Each entry's field and mark set when used (the rest is written with
+	 * the mark): zeroing the array was a `rep stos` per compare.
+	 */
 	struct field_diff fields[4];
 	unsigned int n = 0, nf = 0;
+	uint64_t fmask; /* the folio fields' masks (all but the attribute's) */
+	const struct field *fld;
 	struct sim_view v;
 
 	view_init(&v, o, s, e);
@@ -1833,13 +1851,17 @@ static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gm
 		sim_view_read_query(&v, file);
 	if (read_mode == GS_ORACLE_READ_BOTH)
 		cross_check(f, &v, file, op, r, &n);
-	fields[nf++] = (struct field_diff){.fld = &attr_field};
-	fields[nf++] = (struct field_diff){.fld = f->cfg.thp ? &thp_alloc_field : &alloc_field};
-	if (f->mapped_known)
-		fields[nf++] =
-			(struct field_diff){.fld = f->cfg.thp ? &thp_mapped_field : &mapped_field};
-	fields[nf++] = (struct field_diff){.fld = &poison_field};
-	compare_fields(f, &v, fields, nf, op, r, &n);
+	field_use(fields, &nf, &attr_field);
+	fld = f->cfg.thp ? &thp_alloc_field : &alloc_field;
+	field_use(fields, &nf, fld);
+	fmask = fld->mask | poison_field.mask;
+	if (f->mapped_known) {
+		fld = f->cfg.thp ? &thp_mapped_field : &mapped_field;
+		field_use(fields, &nf, fld);
+		fmask |= fld->mask;
+	}
+	field_use(fields, &nf, &poison_field);
+	compare_fields(f, &v, fields, nf, fmask, op, r, &n);
 	if (f->cfg.page_order)
 		compare_orders(f, &v, op, r, &n);
 	if (!f->cfg.thp || v.i_bytes < alloc_bytes(f))

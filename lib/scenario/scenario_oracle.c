@@ -74,6 +74,14 @@ struct gs_scenario_oracle {
 	 * out of the file but not back in the pool until the worker runs.
 	 */
 	bool deferring;
+	/*
+	 * The hstates (bit hstate_index()) of the HugeTLB files `gmem` lines
+	 * made: check_pool() may read a hstate's snapshot from the line after
+	 * the first such file on, so it is taken after every line from then on
+	 * (before, no line can read it: check_pool() reads the hstate of a
+	 * file the oracle follows, and it follows only files `gmem` lines made).
+	 */
+	unsigned int pools;
 	uint64_t end_clean; /* the oracle's epoch after the last line, a `check`; else 0 */
 };
 
@@ -109,12 +117,14 @@ static void pool_now(const struct gs_scenario_oracle *so, int i, struct hugetlb_
 	}
 }
 
-static void pool_snapshot(struct gs_scenario_oracle *so)
+/* The pools of @mask (bit hstate_index()) as they are now. */
+static void pool_snapshot(struct gs_scenario_oracle *so, unsigned int mask)
 {
 	struct hugetlb_cgroup *cg = hugetlb_cgroup_current();
 
 	for (int i = 0; i < HUGE_MAX_HSTATE; i++)
-		pool_now(so, i, cg, &so->pool[i]);
+		if (mask & 1U << i)
+			pool_now(so, i, cg, &so->pool[i]);
 }
 
 static struct gs_scenario_oracle *oracle_start(void)
@@ -126,7 +136,7 @@ static struct gs_scenario_oracle *oracle_start(void)
 	so->slots = g_array_new(FALSE, FALSE, sizeof(struct oslot));
 	so->names = g_array_sized_new(FALSE, FALSE, sizeof(struct fname), 8);
 	so->order = g_array_sized_new(FALSE, FALSE, sizeof(struct fname), 8);
-	pool_snapshot(so);
+	pool_snapshot(so, (1U << HUGE_MAX_HSTATE) - 1);
 	return so;
 }
 
@@ -261,6 +271,14 @@ struct line {
 	const char *cmp;
 	const char *fd_name; /* the gmem object line_fd() looked up last (by address), or NULL */
 	int fd;
+	bool has_file; /* @file is gs_uapi_gmem_file() of @fd (line_file()) */
+	struct gmem_file *file;
+	/*
+	 * The oracle's id of the line's target, as oracle_after() looked it
+	 * up (@has_tid), for compare_after(): no file is added in between.
+	 */
+	bool has_tid;
+	int tid;
 	uint64_t map_len;
 	bool has_conv; /* @conv read from a convert line's keys */
 	struct gs_kvm_memory_attributes2 conv;
@@ -318,6 +336,7 @@ static void line_init(struct line *l, struct gs_scenario *s, const struct gs_op 
 	l->named = false;
 	l->has_conv = false;
 	l->fd_name = NULL;
+	l->has_tid = false;
 }
 
 /*
@@ -330,10 +349,23 @@ static int line_fd(struct line *l, const char *name, uint64_t *map_len)
 	if (!name || name != l->fd_name) {
 		l->fd = gs_scenario_gmem_fd(l->s, name, &l->map_len);
 		l->fd_name = name;
+		l->has_file = false;
 	}
 	if (map_len)
 		*map_len = l->map_len;
 	return l->fd;
+}
+
+/* The file of line_fd(), kept with it: up to four lookups of the same fd a line. */
+static struct gmem_file *line_file(struct line *l, const char *name)
+{
+	int fd = line_fd(l, name, NULL);
+
+	if (!l->has_file) {
+		l->file = fd < 0 ? NULL : gs_uapi_gmem_file(fd);
+		l->has_file = true;
+	}
+	return l->file;
 }
 
 /* The line's name, made the first time a mismatch needs it (most lines have none). */
@@ -438,8 +470,8 @@ static bool environmental(const struct gs_oracle_pred *p, const struct gs_result
 static void after_create(struct gs_scenario_oracle *so, struct line *l, const struct gs_result *res)
 {
 	const struct gs_op *op = l->op;
-	int fd = line_fd(l, op->target, NULL);
-	struct gmem_file *file = res->ret || fd < 0 ? NULL : gs_uapi_gmem_file(fd);
+	struct gmem_file *made = line_file(l, op->target);
+	struct gmem_file *file = res->ret ? NULL : made;
 	uint64_t page = gs_op_u64(op, "page", PAGE);
 	struct gs_oracle_cfg cfg = {
 		.flags = gs_op_u64(op, "flags", 0),
@@ -449,6 +481,9 @@ static void after_create(struct gs_scenario_oracle *so, struct line *l, const st
 	struct gs_oracle_pred p;
 	int id;
 
+	/* Its pool's snapshots from now on (@so->pools), followed or not, whatever the answer. */
+	if (made && made->inode->spool)
+		so->pools |= 1U << hstate_index(made->inode->spool->hstate);
 	/* The VM is the input: its type, profile, ordering and KVM_CAP_GUEST_MEMFD_FLAGS. */
 	if (file && file->vm) {
 		cfg.supported = kvm_gmem_get_supported_flags(file->vm);
@@ -506,8 +541,7 @@ static void after_convert(struct gs_scenario_oracle *so, struct line *l, int id,
  */
 static bool keeps_data(struct line *l, const char *name, uint64_t index)
 {
-	int fd = line_fd(l, name, NULL);
-	struct gmem_file *file = fd < 0 ? NULL : gs_uapi_gmem_file(fd);
+	struct gmem_file *file = line_file(l, name);
 	struct folio *folio = file ? xa_load(&file->inode->filemap, index) : NULL;
 
 	return !folio || gs_pfn_to_virt(folio_pfn(folio) + (index - folio->index)) != NULL;
@@ -632,8 +666,7 @@ static void after_memslot(struct gs_scenario_oracle *so, struct line *l,
 static void check_pool(struct gs_scenario_oracle *so, struct line *l, int id, const char *name,
 		       uint64_t before)
 {
-	int fd = line_fd(l, name, NULL);
-	struct gmem_file *file = fd < 0 ? NULL : gs_uapi_gmem_file(fd);
+	struct gmem_file *file = line_file(l, name);
 	struct hstate *h = file && file->inode->spool ? file->inode->spool->hstate : NULL;
 	int i = h ? hstate_index(h) : -1;
 	struct opool was, now;
@@ -735,7 +768,7 @@ static void check_leaves(struct gs_scenario_oracle *so, struct line *l, int id, 
 {
 	for (guint i = 0; i < so->slots->len; i++) {
 		const struct oslot *sl = &g_array_index(so->slots, struct oslot, i);
-		struct kvm *kvm = strcmp(sl->gmem, name) ? NULL : gs_scenario_vm_kvm(l->s, sl->vm);
+		struct kvm *kvm = name_eq(sl->gmem, name) ? gs_scenario_vm_kvm(l->s, sl->vm) : NULL;
 		uint64_t first = sl->off / PAGE, last = first + sl->size / PAGE, gs, ge, b;
 		unsigned long leaf;
 		void *entry;
@@ -885,8 +918,7 @@ static void check_leaves_after(struct gs_scenario_oracle *so, struct line *l, in
 	const struct gs_op *op = l->op;
 	const struct gs_kvm_memory_attributes2 *a;
 	uint64_t off, len, h = PAGE;
-	int fd = line_fd(l, op->target, NULL);
-	struct gmem_file *file = fd < 0 ? NULL : gs_uapi_gmem_file(fd);
+	struct gmem_file *file = line_file(l, op->target);
 
 	if (!file || !so->slots->len || !gs_oracle_followed(so->o, id))
 		return;
@@ -1049,12 +1081,12 @@ static void lose_populated(struct gs_scenario_oracle *so, const struct gs_op *op
 
 static void compare_one(struct gs_scenario_oracle *so, struct line *l, const char *name, int id)
 {
-	int fd = line_fd(l, name, NULL);
+	struct gmem_file *file = line_file(l, name);
 
-	if (fd < 0 || !gs_oracle_followed(so->o, id))
-		return;
-	gs_oracle_compare_named(so->o, id, gs_uapi_gmem_file(fd), l->ranged, l->off, l->len,
-				lname_fn, l, &l->r);
+	/* (a file not followed, or no file: the oracle compares nothing) */
+	if (file)
+		gs_oracle_compare_named(so->o, id, file, l->ranged, l->off, l->len, lname_fn, l,
+					&l->r);
 }
 
 /*
@@ -1067,7 +1099,7 @@ static void compare_one(struct gs_scenario_oracle *so, struct line *l, const cha
 static void compare_after(struct gs_scenario_oracle *so, struct line *l, bool check)
 {
 	const char *name = l->cmp ? l->cmp : l->op->target;
-	int id = file_id(so, name);
+	int id = !l->cmp && l->has_tid ? l->tid : file_id(so, name);
 
 	if (id >= 0) {
 		compare_one(so, l, name, id);
@@ -1108,7 +1140,8 @@ static unsigned int oracle_after(struct gs_scenario *s, void *state, const struc
 		after_memslot(so, &l, res);
 	} else if (kind == OV_GFAULT) {
 		after_gfault(so, &l, res);
-	} else if ((id = file_id(so, op->target)) >= 0 && gs_oracle_followed(so->o, id)) {
+	} else if ((id = l.tid = file_id(so, op->target), l.has_tid = true, id >= 0) &&
+		   gs_oracle_followed(so->o, id)) {
 		after_file_op(so, &l, id, res);
 	} else if (id >= 0 && kind == OV_CLOSE) {
 		gs_oracle_close(so->o, id);
@@ -1118,7 +1151,8 @@ static unsigned int oracle_after(struct gs_scenario *s, void *state, const struc
 		lose_all(so); /* a VM-level verb not modelled: files change in ways not modelled */
 	}
 	compare_after(so, &l, info->check && !op->target);
-	pool_snapshot(so);
+	if (so->pools)
+		pool_snapshot(so, so->pools);
 	/* After a `check` line, the end of the run may take its comparisons as its own. */
 	if (info->check)
 		so->end_clean = gs_oracle_epoch(so->o);
