@@ -267,14 +267,6 @@ static inline uint64_t name_key(const char *name, bool *more)
 	return k;
 }
 
-/* strcmp() == 0 for the short names objects have ("f0", "vm0"), in line. */
-static inline bool name_eq(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return *a == *b;
-}
-
 static inline unsigned int few_hash(uint64_t key)
 {
 	return (unsigned int)((key * 0x9e3779b97f4a7c15ULL) >> 58);
@@ -328,11 +320,11 @@ static inline const typeof(((struct gs_scenario *)0)->few[0]) *few_find(struct g
 	if (!j)
 		return NULL;
 	e = &s->few[j - 1];
-	if (e->key == k && (!more || name_eq(e->obj->name, name)))
+	if (e->key == k && (!more || gs_name_eq(e->obj->name, name)))
 		return e;
 	for (unsigned int i = 0; i < s->nr_few; i++) {
 		e = &s->few[i];
-		if (e->key == k && (!more || name_eq(e->obj->name, name)))
+		if (e->key == k && (!more || gs_name_eq(e->obj->name, name)))
 			return e;
 	}
 	return NULL;
@@ -388,7 +380,7 @@ static struct gs_obj *obj_find(struct gs_scenario *s, const char *name)
 	struct gs_obj *o = s->last_obj;
 
 	/* A line looks its target up several times (the verb, the oracle, checks): no hash each. */
-	if (!o || !name_eq(o->name, name)) {
+	if (!o || !gs_name_eq(o->name, name)) {
 		o = g_hash_table_lookup(s->objs, name);
 		if (o)
 			s->last_obj = o;

@@ -165,14 +165,6 @@ static void oracle_stop(struct gs_scenario_oracle *so)
 /* Names up to which file_id() walks @names rather than hashing. */
 #define FEW_NAMES 16
 
-/* !strcmp() in line: the names are a few bytes, the call was most of a compare. */
-static inline bool name_eq(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return *a == *b;
-}
-
 /* file_id() past the name found last. */
 static __attribute__((noinline)) int file_id_find(struct gs_scenario_oracle *so, const char *name)
 {
@@ -190,7 +182,7 @@ static __attribute__((noinline)) int file_id_find(struct gs_scenario_oracle *so,
 	for (guint i = 0; i < so->names->len; i++) {
 		const struct fname *n = &g_array_index(so->names, struct fname, i);
 
-		if (n->name[0] == name[0] && name_eq(n->name, name)) {
+		if (n->name[0] == name[0] && gs_name_eq(n->name, name)) {
 			so->last = n->name;
 			so->last_id = n->id;
 			return n->id;
@@ -203,7 +195,7 @@ static __attribute__((noinline)) int file_id_find(struct gs_scenario_oracle *so,
 static inline int file_id(struct gs_scenario_oracle *so, const char *name)
 {
 	/* Several times a line, mostly for the same file: one compare instead of a walk. */
-	if (name && so->last && so->last[0] == name[0] && name_eq(so->last, name))
+	if (name && so->last && so->last[0] == name[0] && gs_name_eq(so->last, name))
 		return so->last_id;
 	return file_id_find(so, name);
 }
@@ -768,7 +760,8 @@ static void check_leaves(struct gs_scenario_oracle *so, struct line *l, int id, 
 {
 	for (guint i = 0; i < so->slots->len; i++) {
 		const struct oslot *sl = &g_array_index(so->slots, struct oslot, i);
-		struct kvm *kvm = name_eq(sl->gmem, name) ? gs_scenario_vm_kvm(l->s, sl->vm) : NULL;
+		struct kvm *kvm =
+			gs_name_eq(sl->gmem, name) ? gs_scenario_vm_kvm(l->s, sl->vm) : NULL;
 		uint64_t first = sl->off / PAGE, last = first + sl->size / PAGE, gs, ge, b;
 		unsigned long leaf;
 		void *entry;

@@ -197,6 +197,18 @@ static inline int gs_verb_key_index_fast(const struct gs_verb *verb, const char 
 	return gs_verb_key_index(verb, key);
 }
 
+/*
+ * strcmp() == 0 in line, for the short names scenarios give objects ("f0",
+ * "vm0"): the call was most of a compare in the runner's and the oracle
+ * adapter's lookups.
+ */
+static inline bool gs_name_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
 /* The argument @key of @op when the remembered pairs do not hold it (or NULL). */
 const struct gs_arg *gs_op_arg_slow(const struct gs_op *op, const char *key);
 
