@@ -419,7 +419,10 @@ static void hugetlb_cgroup_check(struct gs_check_report *r, void *ctx)
 
 	(void)ctx;
 	spin_lock(&hugetlb_lock);
-	/* One walk of the split pages per pool (the pools' checker's of this pass) feeds every cgroup's tally. */
+	/*
+	 * One walk of the split pages per pool (the pools' checker's of this
+	 * pass) feeds every cgroup's tally.
+	 */
 	snap = hugetlb_split_snap_check();
 	check_cgroup(r, &root_h_cgroup, snap);
 	list_for_each_entry (h_cg, &hugetlb_cgroups, node)
