@@ -282,7 +282,10 @@ static void zero_unused_piece(struct folio *piece)
 	folio_set_uptodate(piece);
 }
 
-/* Is a piece of [base, base + nr) uptodate (used)? Each leaf's run of pieces is read from its slots. */
+/*
+ * Is a piece of [base, base + nr) uptodate (used)? Each leaf's run of
+ * pieces is read from its slots.
+ */
 static bool any_piece_uptodate(struct gmem_inode *inode, pgoff_t base, pgoff_t nr)
 {
 	XA_STATE(xas, &inode->filemap, base);
