@@ -99,6 +99,16 @@ static inline unsigned int xas_order(const struct xa_state *xas)
 
 /* ---- marks --------------------------------------------------------------------------- */
 
+/* Whether slot @offset of @node has any mark: one test of the three words. */
+static inline bool node_any_mark(const struct xa_node *node, unsigned int offset)
+{
+	unsigned long any = 0;
+
+	for (xa_mark_t mark = 0; mark <= XA_MARK_MAX; mark++)
+		any |= node->marks[mark][0];
+	return (any >> offset) & 1;
+}
+
 static inline bool node_get_mark(const struct xa_node *node, unsigned int offset, xa_mark_t mark)
 {
 	return (node->marks[mark][0] >> offset) & 1;
@@ -202,9 +212,15 @@ static void __xa_free_subtree(struct xa_node *node, bool published, xa_update_no
 		/*
 		 * A leaf frees no child, so nothing changes its count under the
 		 * walk: tested once, and the slots retired in a loop of their own
-		 * (a merge retires a split page's leaves, 64 slots each).
+		 * (a merge retires a split page's leaves, 64 slots each). A full
+		 * leaf, the split page's case, has no empty slot to test for:
+		 * its slots are all written, which the compiler does in vector
+		 * stores.
 		 */
-		if (node->count && published)
+		if (node->count == XA_CHUNK_SIZE && published)
+			for (unsigned int i = 0; i < XA_CHUNK_SIZE; i++)
+				node->slots[i] = XA_RETRY_ENTRY;
+		else if (node->count && published)
 			for (unsigned int i = 0; i < XA_CHUNK_SIZE; i++)
 				if (node->slots[i])
 					node->slots[i] = XA_RETRY_ENTRY;
@@ -815,7 +831,7 @@ void xas_init_marks(const struct xa_state *xas)
 	 * A slot of a node without a mark: each xas_clear_mark() would stop at
 	 * its first test (a page cache's NULL stores, a slot at a time).
 	 */
-	if (!xas_invalid(xas) && xas->xa_node && !node_get_marks(xas->xa_node, xas->xa_offset))
+	if (!xas_invalid(xas) && xas->xa_node && !node_any_mark(xas->xa_node, xas->xa_offset))
 		return;
 	for (xa_mark_t mark = 0; mark <= XA_MARK_MAX; mark++)
 		xas_clear_mark(xas, mark);
@@ -885,7 +901,8 @@ void *xas_store(struct xa_state *xas, void *entry)
 	/* The new entry keeps the marks of everything it covers; NULL keeps none. */
 	if (xas->xa_sibs)
 		xas_squash_marks(xas);
-	if (!entry)
+	/* xas_init_marks()'s own first test, without the call (a NULL store, a slot at a time). */
+	if (!entry && node_any_mark(node, xas->xa_offset))
 		xas_init_marks(xas);
 
 	end = xas_store_end(xas, node);
@@ -1373,6 +1390,35 @@ static inline void xas_advance(struct xa_state *xas)
 	xas_move_index(xas, xas->xa_offset);
 }
 
+/*
+ * Step @xas past its slot and the empty and sibling slots after it in the
+ * same node, up to the last slot that starts at or before @max, then set the
+ * index once: the state ends where xas_advance() one slot at a time would
+ * have stopped (at a slot to look at, past @max, or at XA_CHUNK_SIZE), but a
+ * skipped slot costs a load and a test instead of a loop turn with the
+ * index's arithmetic (sparse arrays and the page cache's multi-index entries).
+ */
+static inline void xas_skip_empty(struct xa_state *xas, unsigned long max)
+{
+	const struct xa_node *node = xas->xa_node;
+	unsigned long room = (max - xas->xa_index) >> node->shift;
+	unsigned int offset = xas->xa_offset + 1U;
+	unsigned int end = XA_CHUNK_SIZE;
+
+	/* Slots after this one that start at or before @max (the index is <= @max). */
+	if (room < XA_CHUNK_SIZE - offset)
+		end = offset + (unsigned int)room;
+	while (offset < end) {
+		const void *entry = node->slots[offset];
+
+		if (entry && !xa_is_sibling(entry))
+			break;
+		offset++;
+	}
+	xas->xa_offset = (unsigned char)offset;
+	xas_move_index(xas, offset);
+}
+
 void *xas_find(struct xa_state *xas, unsigned long max)
 {
 	void *entry;
@@ -1411,7 +1457,7 @@ void *xas_find(struct xa_state *xas, unsigned long max)
 		}
 		if (entry && !xa_is_sibling(entry))
 			return entry;
-		xas_advance(xas);
+		xas_skip_empty(xas, max);
 	}
 	if (!xas->xa_node)
 		xas->xa_node = XAS_BOUNDS;

@@ -747,6 +747,115 @@ START_TEST(test_find_multi)
 }
 END_TEST
 
+/*
+ * xas_find() from a slot of a node, one slot at a time: the walk as it was
+ * before it skipped a node's empty and sibling slots in one loop. Whatever
+ * xas_find() does faster, it must return the same entry and leave @xas in
+ * the same state (node, offset and index: callers read them, and the next
+ * call goes on from them).
+ */
+static void *find_one_slot_at_a_time(struct xa_state *xas, unsigned long max)
+{
+	struct xa_node *node = xas->xa_node;
+	unsigned int offset = xas->xa_offset;
+
+	if (!node->shift && offset != (xas->xa_index & XA_CHUNK_MASK))
+		offset = (unsigned int)(((xas->xa_index - 1) & XA_CHUNK_MASK) + 1);
+	for (;;) {
+		void *entry;
+
+		offset++;
+		xas->xa_index &= ~XA_CHUNK_MASK << node->shift;
+		xas->xa_index += (unsigned long)offset << node->shift;
+		for (;;) {
+			if (xas->xa_index > max)
+				goto out;
+			if (offset < CHUNK_SIZE)
+				break;
+			offset = node->offset + 1U;
+			node = node->parent;
+			if (!node)
+				goto out;
+		}
+		entry = node->slots[offset];
+		while (node->shift && xa_is_node(entry)) {
+			node = xa_to_node(entry);
+			offset = 0;
+			entry = node->slots[0];
+		}
+		if (entry &&
+		    !(xa_is_internal(entry) &&
+		      (unsigned long)entry < (unsigned long)xa_mk_internal(CHUNK_SIZE - 1))) {
+			xas->xa_node = node;
+			xas->xa_offset = (unsigned char)offset;
+			return entry;
+		}
+	}
+out:
+	xas->xa_node = node ? node : XAS_BOUNDS;
+	xas->xa_offset = (unsigned char)offset;
+	return NULL;
+}
+
+/*
+ * xas_find() over sparse arrays, multi-index entries of orders below, at and
+ * above a node's level, and limits anywhere in a node (the top of the index
+ * space included): each step returns what the one-slot-at-a-time walk
+ * returns and leaves the same state.
+ */
+START_TEST(test_find_skips_like_steps)
+{
+	static const unsigned int orders[] = {0, 0, 0, 1, 3, 5, 6, 7, 9, 12};
+	const unsigned long span = 1UL << 20;
+	struct gs_rng rng;
+	unsigned long steps = 0;
+
+	gs_rng_seed(&rng, 16 + (unsigned long)_i);
+	for (unsigned int round = 0; round < 6; round++) {
+		DEFINE_XARRAY(xa);
+		/* Near the top of the index space in one round in two. */
+		unsigned long base = round % 2 ? ~0UL - span + 1 : 0;
+		unsigned int nr = 8U << (round * 2);
+
+		for (unsigned int n = 0; n < nr; n++) {
+			unsigned int order = orders[gs_rng_below(&rng, ARRAY_SIZE(orders))];
+			unsigned long index = gs_rng_below(&rng, span) & ~((1UL << order) - 1);
+
+			ck_assert_int_eq(xa_store_order(&xa, base + index, order,
+							n % 2 ? xa_mk_index(n) : xa_mk_ptr(n),
+							GFP_KERNEL),
+					 0);
+		}
+		xa_check(&xa);
+		for (unsigned int q = 0; q < 400; q++) {
+			unsigned long start = base + gs_rng_below(&rng, span);
+			unsigned long max =
+				q % 4 ? start + gs_rng_below(&rng, span / 8) : base + span - 1;
+			XA_STATE(xas, &xa, start);
+
+			if (max < start)
+				max = ~0UL;
+			rcu_read_lock();
+			xas_find(&xas, max);
+			while (!xas_invalid(&xas) && xas.xa_node && xas.xa_index <= max) {
+				struct xa_state ref = xas;
+				void *want = find_one_slot_at_a_time(&ref, max);
+				void *got = xas_find(&xas, max);
+
+				EXPECT(got == want);
+				EXPECT(xas.xa_node == ref.xa_node);
+				EXPECT(xas.xa_offset == ref.xa_offset);
+				EXPECT(xas.xa_index == ref.xa_index);
+				steps++;
+			}
+			rcu_read_unlock();
+		}
+		xa_finish(&xa);
+	}
+	ck_assert_uint_gt(steps, 10000);
+}
+END_TEST
+
 START_TEST(test_pause)
 {
 	DEFINE_XARRAY(xa);
@@ -924,15 +1033,17 @@ END_TEST
 START_TEST(test_replaced_leaves_retired)
 {
 	static const unsigned int orders[] = {7, 13};
-	unsigned int order = orders[_i];
+	unsigned int order = orders[_i % 2];
 	unsigned long nr = 1UL << order;
+	/* Leaves with holes, and full ones (retired without a test per slot). */
+	unsigned long hole = _i < 2 ? 3 : 7;
 	DEFINE_XARRAY(xa);
 	XA_STATE(xas, &xa, 0);
 	struct xa_node *leaf, *last;
 	struct gs_site_stats st;
 
 	for (unsigned long i = 0; i < nr; i++)
-		if (i % 7 != 3)
+		if (i % 7 != hole)
 			xa_store(&xa, i, xa_mk_index(i), GFP_KERNEL);
 	rcu_read_lock();
 	ck_assert_ptr_eq(xas_load(&xas), xa_mk_index(0));
@@ -943,9 +1054,9 @@ START_TEST(test_replaced_leaves_retired)
 	ck_assert(leaf != last && !leaf->shift && !last->shift);
 	ck_assert_int_eq(xa_store_order(&xa, 0, order, xa_mk_index(nr), GFP_KERNEL), 0);
 	for (unsigned int i = 0; i < CHUNK_SIZE; i++) {
-		ck_assert_ptr_eq(leaf->slots[i], i % 7 != 3 ? XA_RETRY_ENTRY : NULL);
+		ck_assert_ptr_eq(leaf->slots[i], i % 7 != hole ? XA_RETRY_ENTRY : NULL);
 		ck_assert_ptr_eq(last->slots[i],
-				 (nr - CHUNK_SIZE + i) % 7 != 3 ? XA_RETRY_ENTRY : NULL);
+				 (nr - CHUNK_SIZE + i) % 7 != hole ? XA_RETRY_ENTRY : NULL);
 	}
 	ck_assert_uint_eq(leaf->count, 0);
 	gs_site_stats(GS_SITE_XARRAY_NODE, &st);
@@ -2083,6 +2194,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_get_order);
 	tcase_add_test(tc, test_find);
 	tcase_add_test(tc, test_find_multi);
+	tcase_add_loop_test(tc, test_find_skips_like_steps, 0, 2);
 	tcase_add_test(tc, test_pause);
 	tcase_add_test(tc, test_pause_at_max);
 	tcase_add_test(tc, test_read_under_lock);
@@ -2107,7 +2219,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_split, test_split_store_seq);
 	tcase_add_test(tc, test_leaf_run);
 	tcase_add_test(tc, test_erase_clears_own_marks);
-	tcase_add_loop_test(tc, test_replaced_leaves_retired, 0, 2);
+	tcase_add_loop_test(tc, test_replaced_leaves_retired, 0, 4);
 	tcase_add_test(tc_split, test_try_split);
 	suite_add_tcase(s, tc_split);
 
