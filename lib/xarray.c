@@ -1408,6 +1408,11 @@ static inline void xas_skip_empty(struct xa_state *xas, unsigned long max)
 	/* Slots after this one that start at or before @max (the index is <= @max). */
 	if (room < XA_CHUNK_SIZE - offset)
 		end = offset + (unsigned int)room;
+	/* Runs of empty slots (a sparse array's leaves) four at a time. */
+	while (offset + 4 <= end &&
+	       !((unsigned long)node->slots[offset] | (unsigned long)node->slots[offset + 1] |
+		 (unsigned long)node->slots[offset + 2] | (unsigned long)node->slots[offset + 3]))
+		offset += 4;
 	while (offset < end) {
 		const void *entry = node->slots[offset];
 
