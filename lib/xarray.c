@@ -1631,13 +1631,20 @@ void *xa_find_after(struct xarray *xa, unsigned long *indexp, unsigned long max,
 		unsigned int offset;
 		struct xa_node *node = xa_walk(xa, start, &offset);
 
-		if (node && !node->shift) {
-			entry = node->slots[offset];
-			if (entry && !xa_is_internal(entry)) {
-				rcu_read_unlock();
-				*indexp = start;
-				return entry;
-			}
+		entry = node ? node->slots[offset] : NULL;
+		if (node && !node->shift && entry && !xa_is_internal(entry)) {
+			rcu_read_unlock();
+			*indexp = start;
+			return entry;
+		}
+		/*
+		 * Nothing at @start, or a sibling (its entry covers *indexp): the
+		 * search goes on from that slot, where a walk from the head would
+		 * first stop, instead of walking down again.
+		 */
+		if (node && (!entry || xa_is_sibling(entry))) {
+			xas.xa_node = node;
+			xas.xa_offset = (unsigned char)offset;
 		}
 	}
 	/* Skip the entry that covers *indexp, however the search reports it. */

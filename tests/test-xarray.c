@@ -856,6 +856,62 @@ START_TEST(test_find_skips_like_steps)
 }
 END_TEST
 
+/*
+ * xa_find_after() from every index of sparse arrays with multi-index entries
+ * of orders below, at and above a node's level: the next entry that starts
+ * after the index and at or before @max (an entry covering the index is
+ * skipped), whether the search goes on from the slot the first walk found
+ * or walks down from the head again.
+ */
+START_TEST(test_find_after_every_index)
+{
+	static const unsigned int orders[] = {0, 0, 0, 1, 2, 5, 6, 7, 9};
+	const unsigned long span = 1UL << 13;
+	unsigned long *next = malloc((span + 1) * sizeof(*next));
+	struct gs_rng rng;
+
+	ck_assert_ptr_nonnull(next);
+	gs_rng_seed(&rng, 23 + (unsigned long)_i);
+	for (unsigned int round = 0; round < 4; round++) {
+		DEFINE_XARRAY(xa);
+		unsigned int nr = 4U << (round * 2);
+
+		for (unsigned int n = 0; n < nr; n++) {
+			unsigned int order = orders[gs_rng_below(&rng, ARRAY_SIZE(orders))];
+			unsigned long index = gs_rng_below(&rng, span) & ~((1UL << order) - 1);
+
+			ck_assert_int_eq(xa_store_order(&xa, index, order,
+							n % 2 ? xa_mk_index(n) : xa_mk_ptr(n),
+							GFP_KERNEL),
+					 0);
+		}
+		xa_check(&xa);
+		/* next[j]: the first index >= j where an entry starts (span: none). */
+		next[span] = span;
+		for (unsigned long j = span; j-- > 0;) {
+			void *entry = xa_load(&xa, j);
+
+			next[j] = entry && (!j || xa_load(&xa, j - 1) != entry) ? j : next[j + 1];
+		}
+		for (unsigned long i = 0; i < span; i++) {
+			unsigned long max = i % 3 ? span - 1 : i + gs_rng_below(&rng, 200);
+			unsigned long want = next[i + 1], index = i;
+			void *entry = xa_find_after(&xa, &index, max, XA_PRESENT);
+
+			if (want > max || want == span) {
+				EXPECT(!entry);
+				EXPECT(index == i);
+			} else {
+				EXPECT(entry == xa_load(&xa, want));
+				EXPECT(index == want);
+			}
+		}
+		xa_finish(&xa);
+	}
+	free(next);
+}
+END_TEST
+
 START_TEST(test_pause)
 {
 	DEFINE_XARRAY(xa);
@@ -2195,6 +2251,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_find);
 	tcase_add_test(tc, test_find_multi);
 	tcase_add_loop_test(tc, test_find_skips_like_steps, 0, 2);
+	tcase_add_loop_test(tc, test_find_after_every_index, 0, 2);
 	tcase_add_test(tc, test_pause);
 	tcase_add_test(tc, test_pause_at_max);
 	tcase_add_test(tc, test_read_under_lock);
