@@ -839,6 +839,20 @@ static unsigned long hvo_freed(void)
 	return hvo.freed_pages;
 }
 
+/* The whole 1 GiB page merged, the caller's reference at @at: HVO redone, no WARN; then closed. */
+static void merge_whole_1g(struct file *f, unsigned long at)
+{
+	struct folio *held = pfn_folio(f->pfn + at);
+
+	ck_assert_int_eq(hugetlb_restructuring_can_merge(&f->cache, f->pfn, held, 1), 0);
+	ck_assert_int_eq(hugetlb_restructuring_prepare_merge(f->pfn), 0);
+	ck_assert_ptr_eq(hugetlb_restructuring_merge_folio(&f->cache, f->pfn, held, 1), f->folio);
+	assert_whole(f);
+	ck_assert_uint_eq(hvo_freed(), 4095);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	file_close(f);
+}
+
 /*
  * The optimized strategy's shapes: 1 GiB split toward one 4 KiB page keeps
  * 511 2 MiB pieces optimized (PUD to PMD: 511 vmemmap pages back, not
@@ -850,7 +864,6 @@ START_TEST(intermediate_split_merge_1g)
 	unsigned long mask[HUGETLB_SPLIT_SMALL_MAX / BITS_PER_LONG], at = 5 * PIECE + 3;
 	struct hugetlb_split_opts opts;
 	struct hugetlb_split_prep prep;
-	struct folio *held, *merged;
 	char *before, *after;
 	struct file f;
 
@@ -896,17 +909,9 @@ START_TEST(intermediate_split_merge_1g)
 	after = snapshot();
 	ck_assert_str_eq(before, after);
 	ck_assert_uint_eq(hvo_freed(), 511 * 7);
-	held = pfn_folio(f.pfn + at);
-	ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, held, 1), 0);
-	ck_assert_int_eq(hugetlb_restructuring_prepare_merge(f.pfn), 0);
-	merged = hugetlb_restructuring_merge_folio(&f.cache, f.pfn, held, 1);
-	ck_assert_ptr_eq(merged, f.folio);
-	assert_whole(&f);
-	ck_assert_uint_eq(hvo_freed(), 4095);
-	ck_assert_uint_eq(gs_warn_count(), 0);
 	free(before);
 	free(after);
-	file_close(&f);
+	merge_whole_1g(&f, at);
 }
 END_TEST
 
@@ -921,7 +926,6 @@ START_TEST(prepare_merge_restores_pieces_after_small_ones)
 	unsigned long mask[HUGETLB_SPLIT_SMALL_MAX / BITS_PER_LONG], at = 3;
 	static const unsigned long small[] = {1, 2, 511};
 	struct hugetlb_split_opts opts;
-	struct folio *held;
 	char *before, *after;
 	struct file f;
 
@@ -946,16 +950,9 @@ START_TEST(prepare_merge_restores_pieces_after_small_ones)
 	hugetlb_restructuring_cancel_merge(f.pfn);
 	after = snapshot();
 	ck_assert_str_eq(before, after);
-	held = pfn_folio(f.pfn + at);
-	ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, held, 1), 0);
-	ck_assert_int_eq(hugetlb_restructuring_prepare_merge(f.pfn), 0);
-	ck_assert_ptr_eq(hugetlb_restructuring_merge_folio(&f.cache, f.pfn, held, 1), f.folio);
-	assert_whole(&f);
-	ck_assert_uint_eq(hvo_freed(), 4095);
-	ck_assert_uint_eq(gs_warn_count(), 0);
 	free(before);
 	free(after);
-	file_close(&f);
+	merge_whole_1g(&f, at);
 }
 END_TEST
 
