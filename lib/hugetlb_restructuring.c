@@ -482,12 +482,13 @@ static int prepare_merge(unsigned long pfn, bool nofail)
 	 * gs_head_pfn_folio()'s answer for the page the walk is at. Only a
 	 * folio of HVO_PIECE_SHIFT's order or more is ever optimized
 	 * (hugetlb_vmemmap_optimizable_pages() is 0 below it, and every place
-	 * that sets the flag asks it), and pieces are naturally aligned: such a
-	 * piece starts where a block of that order does. So after a smaller
-	 * piece at a block's start the walk goes on at the next block (the
-	 * restore bitmap already keeps one bit a block): a split 2 MiB page
-	 * is 4 steps instead of 512. merge_freeze() still WARNs about any
-	 * optimized piece, of any order, that is left.
+	 * that sets the flag asks it or takes back a page optimized before),
+	 * and pieces are naturally aligned: such a piece starts where a block
+	 * of that order does. So after a smaller piece at a block's start the
+	 * walk goes on at the next block (the restore bitmap already keeps one
+	 * bit a block): a split 2 MiB page is 4 steps instead of 512.
+	 * merge_freeze() still WARNs about any optimized piece, of any order,
+	 * that is left.
 	 */
 	start = pfn_to_page(m->pfn);
 	end = start + (1UL << m->order);
