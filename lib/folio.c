@@ -440,15 +440,20 @@ static void pages_hwpoison(const struct split_src *src, unsigned long nr)
 static void split_to_frozen_pages(const struct split_src *src, unsigned long nr)
 {
 	struct page *page = pfn_to_page(src->pfn);
+	/* In locals: the pages' stores would make the compiler reload *src each step. */
+	const unsigned long flags = src->flags;
+	void *const mapping = src->mapping;
+	const pgoff_t index = src->index;
+	const int refs = src->piece_refs;
 
 	for (unsigned long i = 0; i < nr; i++, page++) {
 		*page = (struct page){
-			.flags = src->flags,
+			.flags = flags,
 			.lru = {&page->lru, &page->lru},
-			.mapping = src->mapping,
-			.index = src->index + i,
+			.mapping = mapping,
+			.index = index + i,
 			._mapcount = {-1},
-			._refcount = {src->piece_refs},
+			._refcount = {refs},
 		};
 	}
 	pages_hwpoison(src, nr);
@@ -635,73 +640,68 @@ static void merge_unwind(unsigned long pfn, unsigned long upto, int caller_refs)
 }
 
 /*
- * page_folio(piece) == piece, without the call for the common case (a
- * head): a merge asks it of each of 262,144 pieces of a 1 GiB page. The
- * first piece may be anything a caller passed (an optimized tail too);
- * the walk from a head reaches only heads of a well-formed range, or
- * pages outside any optimized folio's tails, whose word reads directly.
+ * One piece of merge_freeze(), in the order the checks always had: a head
+ * (@info: its compound word), of a smaller order, not optimized (WARN), not
+ * mapped, then the freeze with @extra references beyond the page cache's.
+ * Its order goes to *@piece_order and its flag words into the walk's
+ * gatherings. Return: 0 or the errno the merge fails with.
  */
-static inline bool piece_is_head(const struct folio *piece, bool first)
+static __always_inline int merge_freeze_piece(struct folio *piece, unsigned long info,
+					      unsigned int order, int extra,
+					      unsigned int *piece_order, unsigned long *all_flags,
+					      unsigned long *any_flags, unsigned long *any_private)
 {
-	unsigned long info = first ? read_compound_info(&piece->page) : piece->page.compound_info;
+	unsigned long flags, private;
 
-	if (info && !(info & GS_PAGE_TAIL))
-		return true;
-	return page_folio(&piece->page) == piece;
+	/* page_folio(piece) == piece, without the call for the common case (a head). */
+	if ((!info || (info & GS_PAGE_TAIL)) && page_folio(&piece->page) != piece)
+		return -EINVAL;
+	flags = piece->flags;
+	private = (unsigned long)piece->private;
+	*piece_order = flags & (1UL << PG_head) ? piece->_folio_order : 0;
+	if (*piece_order >= order || WARN_ON_ONCE(private & (1UL << HPG_vmemmap_optimized)))
+		return -EINVAL;
+	if (folio_mapped(piece))
+		return -EBUSY;
+	if (!folio_ref_freeze(piece, (piece->mapping ? 1 << *piece_order : 0) + extra))
+		return -EAGAIN;
+	*all_flags &= flags;
+	*any_flags |= flags;
+	*any_private |= private;
+	return 0;
 }
 
 /*
  * Check and freeze every piece; on failure everything is as it was.
  *
- * Per piece of a split page (512 of 2 MiB, 262,144 of 1 GiB), in the order
- * the checks always had: a head, of a smaller order, not optimized (WARN),
- * not mapped, then the freeze. The pieces' flag words are gathered whole
- * (AND for "all up to date", OR for the rest) and decoded once at the end,
- * and the first piece's extra references are a variable cleared after it,
- * instead of a test per piece: the same answers, fewer instructions a step.
+ * Per piece of a split page (512 of 2 MiB, 262,144 of 1 GiB):
+ * merge_freeze_piece(). The pieces' flag words are gathered whole (AND for
+ * "all up to date", OR for the rest) and decoded once at the end. The first
+ * piece is done before the walk: it may be whatever a caller passed (an
+ * optimized tail too: its word is read through read_compound_info()) and it
+ * carries the caller's references; the walk from a head reaches only heads
+ * of a well-formed range, or pages outside any optimized folio's tails,
+ * whose words read directly. The same answers as a test per piece, fewer
+ * instructions a step.
  */
 static int merge_freeze(unsigned long pfn, unsigned int order, int caller_refs, bool *uptodate,
 			bool *hwpoison, bool *unreliable, bool *was_hugetlb)
 {
-	unsigned long end = pfn + (1UL << order), p = pfn;
-	/* The freezes' stores would make the compiler reload gs_vmemmap each step. */
-	struct page *base = pfn_to_page(pfn);
+	/* By pointer: the freezes' stores would make the compiler reload gs_vmemmap each step. */
+	struct page *base = pfn_to_page(pfn), *end = base + (1UL << order), *page = base;
 	/* Gathered in locals: the freezes' stores would make the compiler reload them. */
 	unsigned long all_flags = ~0UL, any_flags = 0, any_private = 0;
-	int extra = caller_refs, err = 0;
-	bool first = true;
+	unsigned int piece_order;
+	int err;
 
-	while (p < end) {
-		struct folio *piece = (struct folio *)(base + (p - pfn));
-		unsigned long flags, private;
-		unsigned int piece_order;
-
-		if (!piece_is_head(piece, first)) {
-			err = -EINVAL;
+	err = merge_freeze_piece((struct folio *)page, read_compound_info(page), order, caller_refs,
+				 &piece_order, &all_flags, &any_flags, &any_private);
+	while (!err) {
+		page += 1UL << piece_order;
+		if (page >= end)
 			break;
-		}
-		flags = piece->flags;
-		private = (unsigned long)piece->private;
-		piece_order = flags & (1UL << PG_head) ? piece->_folio_order : 0;
-		if (piece_order >= order ||
-		    WARN_ON_ONCE(private & (1UL << HPG_vmemmap_optimized))) {
-			err = -EINVAL;
-			break;
-		}
-		if (folio_mapped(piece)) {
-			err = -EBUSY;
-			break;
-		}
-		if (!folio_ref_freeze(piece, (piece->mapping ? 1 << piece_order : 0) + extra)) {
-			err = -EAGAIN;
-			break;
-		}
-		all_flags &= flags;
-		any_flags |= flags;
-		any_private |= private;
-		extra = 0;
-		first = false;
-		p += 1UL << piece_order;
+		err = merge_freeze_piece((struct folio *)page, page->compound_info, order, 0,
+					 &piece_order, &all_flags, &any_flags, &any_private);
 	}
 	*uptodate = all_flags & (1UL << PG_uptodate);
 	*hwpoison = any_flags & (1UL << PG_hwpoison);
@@ -709,7 +709,7 @@ static int merge_freeze(unsigned long pfn, unsigned int order, int caller_refs, 
 	*was_hugetlb = any_flags & (1UL << PG_needs_merge);
 	if (!err)
 		return 0;
-	merge_unwind(pfn, p, caller_refs);
+	merge_unwind(pfn, pfn + (unsigned long)(page - base), caller_refs);
 	return err;
 }
 

@@ -740,6 +740,48 @@ START_TEST(merge_refusals_change_nothing)
 END_TEST
 
 /*
+ * The first piece is checked before the walk (it carries the caller's
+ * references) and the last at the walk's end: a refusal at either changes
+ * nothing, and the caller's references count on the first piece only.
+ */
+START_TEST(merge_refusals_at_first_and_last_piece)
+{
+	unsigned long pfn = huge(9, GS_BACKING_NONE);
+	struct folio *f = gs_folio_init(pfn, 9, 0, ~0UL);
+	static const unsigned long at[] = {0, 511};
+
+	f->mapping = (void *)0x3000;
+	folio_set_count(f, 513);
+	ck_assert_int_eq(folio_split(f, 0, NULL, GS_SPLIT_UNIFORM), 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(at); i++) {
+		struct folio *piece = pfn_folio(pfn + at[i]);
+
+		folio_get(piece);
+		ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), -EAGAIN);
+		for (unsigned long p = pfn; p < pfn + 512; p++)
+			gs_assert(folio_ref_count(pfn_folio(p)) ==
+					  1 + (p == pfn) + (p == pfn + at[i]),
+				  "+%lu", p - pfn);
+		folio_put(piece);
+		gs_folio_map(piece);
+		ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), -EBUSY);
+		gs_folio_unmap(piece);
+		for (unsigned long p = pfn; p < pfn + 512; p++)
+			gs_assert(folio_ref_count(pfn_folio(p)) == 1 + (p == pfn), "+%lu", p - pfn);
+	}
+	/* The caller's references count on the first piece only, not on the last. */
+	folio_put(pfn_folio(pfn));
+	folio_get(pfn_folio(pfn + 511));
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 0), -EAGAIN);
+	ck_assert_int_eq(folio_ref_count(pfn_folio(pfn)), 1);
+	ck_assert_int_eq(folio_ref_count(pfn_folio(pfn + 511)), 2);
+	folio_put(pfn_folio(pfn + 511));
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 0), 512);
+	gs_physmem_free_huge(pfn, 9);
+}
+END_TEST
+
+/*
  * The merged folio's state comes from every piece, not from the first or
  * the last: up to date only if all are, poisoned or with a lost poison
  * record if any is. One piece in the middle differs each time.
@@ -886,6 +928,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, split_non_uniform);
 	tcase_add_test(tc, split_refusals_change_nothing);
 	tcase_add_test(tc, merge_refusals_change_nothing);
+	tcase_add_test(tc, merge_refusals_at_first_and_last_piece);
 	tcase_add_test(tc, merge_gathers_every_piece_state);
 	tcase_add_test(tc, host_backend_alloc_free);
 	tcase_add_test(tc, host_backend_every_failure);

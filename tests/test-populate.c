@@ -334,6 +334,49 @@ START_TEST(test_snp_invalidate_after_vms_went)
 }
 END_TEST
 
+/*
+ * The arch hook is asked whether it has work once per conversion and per
+ * truncation, not once per file: a file made before any SNP VM existed
+ * converts with no work for the hook, and an SNP VM's file made later gets
+ * its pfns back from conversions and punches; the pfns are counted for
+ * both files.
+ */
+START_TEST(test_snp_invalidate_asked_per_operation)
+{
+	static unsigned char src[2 * PAGE_SIZE];
+	struct kvm *sw = vm(GS_KVM_X86_SW_PROTECTED_VM), *snp;
+	struct gmem_file *f = bound(sw, 4 * P, 0, 0, 4 * P), *g;
+	unsigned long before = gs_gmem_convert_stats(false).arch_invalidate_pfns;
+	int level;
+
+	ck_assert_int_eq(fault(sw, GFN, true, &level), 0);
+	ck_assert_int_eq(convert(f, 0, 4 * P, false), 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).arch_invalidate_pfns, before + 1);
+	snp = vm(GS_KVM_X86_SNP_VM);
+	g = bound(snp, 4 * P, 0, 0, 4 * P);
+	ck_assert_int_eq(snp_launch_update(snp, GFN, src, 2), 2);
+	ck_assert_uint_eq(snp->arch_stats.rmp_assigned, 2);
+	/* The other VM's file: the hook runs, and finds none of its pfns in the RMP. */
+	ck_assert_int_eq(convert(f, 0, 4 * P, true), 0);
+	ck_assert_int_eq(convert(f, 0, 4 * P, false), 0);
+	ck_assert_uint_eq(snp->arch_stats.rmp_assigned, 2);
+	ck_assert_int_eq(convert(g, P, P, false), 0);
+	ck_assert_uint_eq(snp->arch_stats.invalidate_pfns, 1);
+	ck_assert_uint_eq(snp->arch_stats.rmp_assigned, 1);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).arch_invalidate_pfns, before + 3);
+	ck_assert_int_eq(
+		kvm_gmem_fallocate(g, GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE, 0, 4 * P),
+		0);
+	ck_assert_uint_eq(snp->arch_stats.invalidate_pfns, 2);
+	ck_assert(xa_empty(&snp->rmp));
+	kvm_gmem_fput(g);
+	kvm_destroy_vm(snp);
+	kvm_gmem_fput(f);
+	kvm_destroy_vm(sw);
+	assert_clean();
+}
+END_TEST
+
 /* A failed prepare is get_pfn's answer; the RMP is as before, the folio stays (as upstream). */
 START_TEST(test_prepare_failure_propagates)
 {
@@ -549,6 +592,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_prepare_private_only);
 	tcase_add_test(tc, test_snp_rmp_lifecycle);
 	tcase_add_test(tc, test_snp_invalidate_after_vms_went);
+	tcase_add_test(tc, test_snp_invalidate_asked_per_operation);
 	tcase_add_test(tc, test_prepare_failure_propagates);
 	tcase_add_test(tc, test_prepare_hugetlb_split_merge);
 	tcase_add_test(tc, test_p39_wip_vs_planned);

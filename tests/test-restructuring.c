@@ -839,6 +839,20 @@ static unsigned long hvo_freed(void)
 	return hvo.freed_pages;
 }
 
+/* The whole 1 GiB page merged, the caller's reference at @at: HVO redone, no WARN; then closed. */
+static void merge_whole_1g(struct file *f, unsigned long at)
+{
+	struct folio *held = pfn_folio(f->pfn + at);
+
+	ck_assert_int_eq(hugetlb_restructuring_can_merge(&f->cache, f->pfn, held, 1), 0);
+	ck_assert_int_eq(hugetlb_restructuring_prepare_merge(f->pfn), 0);
+	ck_assert_ptr_eq(hugetlb_restructuring_merge_folio(&f->cache, f->pfn, held, 1), f->folio);
+	assert_whole(f);
+	ck_assert_uint_eq(hvo_freed(), 4095);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	file_close(f);
+}
+
 /*
  * The optimized strategy's shapes: 1 GiB split toward one 4 KiB page keeps
  * 511 2 MiB pieces optimized (PUD to PMD: 511 vmemmap pages back, not
@@ -850,7 +864,6 @@ START_TEST(intermediate_split_merge_1g)
 	unsigned long mask[HUGETLB_SPLIT_SMALL_MAX / BITS_PER_LONG], at = 5 * PIECE + 3;
 	struct hugetlb_split_opts opts;
 	struct hugetlb_split_prep prep;
-	struct folio *held, *merged;
 	char *before, *after;
 	struct file f;
 
@@ -896,17 +909,50 @@ START_TEST(intermediate_split_merge_1g)
 	after = snapshot();
 	ck_assert_str_eq(before, after);
 	ck_assert_uint_eq(hvo_freed(), 511 * 7);
-	held = pfn_folio(f.pfn + at);
-	ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, held, 1), 0);
-	ck_assert_int_eq(hugetlb_restructuring_prepare_merge(f.pfn), 0);
-	merged = hugetlb_restructuring_merge_folio(&f.cache, f.pfn, held, 1);
-	ck_assert_ptr_eq(merged, f.folio);
-	assert_whole(&f);
-	ck_assert_uint_eq(hvo_freed(), 4095);
-	ck_assert_uint_eq(gs_warn_count(), 0);
 	free(before);
 	free(after);
-	file_close(&f);
+	merge_whole_1g(&f, at);
+}
+END_TEST
+
+/*
+ * The merge's preparation restores every optimized piece wherever it is:
+ * 2 MiB pieces split on to 4 KiB at the page's start, next to each other
+ * and at its end, with optimized pieces right after each run of small ones
+ * (prepare_merge() steps over a small piece's block, not over its pages).
+ */
+START_TEST(prepare_merge_restores_pieces_after_small_ones)
+{
+	unsigned long mask[HUGETLB_SPLIT_SMALL_MAX / BITS_PER_LONG], at = 3;
+	static const unsigned long small[] = {1, 2, 511};
+	struct hugetlb_split_opts opts;
+	char *before, *after;
+	struct file f;
+
+	file_open(&f, 18);
+	opts = mixed_opts(&f, mask, 0, at);
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, &opts), 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(small); i++)
+		ck_assert_int_eq(
+			hugetlb_restructuring_split_folio(&f.cache, small[i] * PIECE,
+							  pfn_folio(f.pfn + small[i] * PIECE),
+							  &(struct hugetlb_split_opts){0}),
+			0);
+	for (unsigned long k = 0; k < 512; k++)
+		assert_piece(&f, k, k <= 2 || k == 511, at);
+	ck_assert_uint_eq(hvo_freed(), 508 * 7);
+	before = snapshot();
+	ck_assert_int_eq(hugetlb_restructuring_prepare_merge(f.pfn), 0);
+	ck_assert_uint_eq(hvo_freed(), 0);
+	for (unsigned long k = 3; k < 511; k++)
+		gs_assert(!folio_test_hugetlb_vmemmap_optimized(pfn_folio(f.pfn + k * PIECE)),
+			  "piece %lu", k);
+	hugetlb_restructuring_cancel_merge(f.pfn);
+	after = snapshot();
+	ck_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	merge_whole_1g(&f, at);
 }
 END_TEST
 
@@ -1046,6 +1092,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, prepare_cancel_commit_2m);
 	tcase_add_test(tc, prepare_cancel_commit_1g);
 	tcase_add_test(tc, intermediate_split_merge_1g);
+	tcase_add_test(tc, prepare_merge_restores_pieces_after_small_ones);
 	tcase_add_test(tc, intermediate_split_refusals);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(fail, setup, teardown);

@@ -138,6 +138,11 @@ enum kvm_gfn_range_filter {
  *              to the host (a conversion to shared, or the folio leaving the
  *              page cache: the kernel's free_folio). No VM: the arch state
  *              it clears is per pfn, as SNP's RMP is
+ * @gmem_invalidate_needed: optional: false while @gmem_invalidate has
+ *              nothing to do for any pfn (no VM whose arch keeps per-pfn
+ *              state: no SNP VM), as when the kernel's arch has no hook;
+ *              asked once per conversion or truncation, which then skip
+ *              the calls. NULL: always call
  * @split_huge_prepare: @split_huge's fallible half (kvm_split_huge_leafs_prepare()):
  *              0 with the split pending in @slot, or -ENOMEM with nothing
  *              changed; @split_huge_finish must follow for a pending one
@@ -162,6 +167,7 @@ struct gmem_kvm_ops {
 	int (*gmem_prepare)(struct kvm_memory_slot *slot, pgoff_t index, unsigned long pfn,
 			    unsigned int order);
 	void (*gmem_invalidate)(unsigned long start, unsigned long end);
+	bool (*gmem_invalidate_needed)(void);
 	int (*split_huge_prepare)(struct kvm_memory_slot *slot, pgoff_t start, pgoff_t end,
 				  unsigned int attr_filter, unsigned int order);
 	void (*split_huge_finish)(struct kvm_memory_slot *slot, bool commit);

@@ -253,8 +253,9 @@ static void gmem_convert_invalidate_end(struct gmem_inode *inode, pgoff_t start,
 
 /*
  * One conversion's calls of the arch hook: the hook, read once (a VM's
- * arch does not change under a conversion), and the pfns counted, added
- * to the statistics once at the end.
+ * arch does not change under a conversion; NULL while it has nothing to
+ * do, kvm_gmem_arch_invalidate_hook()), and the pfns counted, added to the
+ * statistics once at the end.
  */
 struct arch_invalidate {
 	void (*hook)(unsigned long start, unsigned long end);
@@ -294,7 +295,7 @@ static void folio_arch_invalidate(struct arch_invalidate *ai, const struct folio
 static void gmem_convert_arch_invalidate(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
 	struct arch_invalidate ai = {
-		.hook = inode->arch ? inode->arch->gmem_invalidate : NULL,
+		.hook = kvm_gmem_arch_invalidate_hook(inode),
 		.start = start,
 		.end = end,
 	};

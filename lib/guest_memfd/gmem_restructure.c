@@ -326,6 +326,24 @@ static void zero_unused_pieces(struct gmem_inode *inode, pgoff_t base, pgoff_t n
 	}
 }
 
+/*
+ * zero_unused_pieces() for a split page whose pieces split_page_pieces()
+ * has just found in the page cache, each at the struct page after the
+ * previous one's (@first on): the same pieces in the same order, walked by
+ * pointer instead of along the page cache's leaves.
+ */
+static void zero_unused_found_pieces(struct folio *first, unsigned long nr)
+{
+	struct page *page = &first->page, *end = page + nr;
+
+	while (page < end) {
+		struct folio *piece = (struct folio *)page;
+
+		zero_unused_piece(piece);
+		page += folio_nr_pages(piece);
+	}
+}
+
 void kvm_gmem_merge_huge_page(struct gmem_inode *inode, pgoff_t base)
 {
 	struct pieces_flags pf;
@@ -339,7 +357,7 @@ void kvm_gmem_merge_huge_page(struct gmem_inode *inode, pgoff_t base)
 	 * with all used, every piece is left as it is).
 	 */
 	if ((pf.any & ~pf.all) & (1UL << PG_uptodate))
-		zero_unused_pieces(inode, base, gmem_huge_pages(inode));
+		zero_unused_found_pieces(first, gmem_huge_pages(inode));
 	WARN_ON(!hugetlb_restructuring_merge_folio_reserved(&inode->filemap, &inode->merge_reserve,
 							    folio_pfn(first), NULL, 0));
 }

@@ -350,6 +350,7 @@ static int gmem_reserve_merges(struct gmem_inode *inode, pgoff_t start, pgoff_t 
 static void gmem_truncate_folios(struct gmem_inode *inode, pgoff_t start, pgoff_t end)
 {
 	XA_STATE(xas, &inode->filemap, start);
+	kvm_gmem_arch_invalidate_fn arch_invalidate = kvm_gmem_arch_invalidate_hook(inode);
 	struct folio *folio;
 
 	/*
@@ -369,9 +370,8 @@ static void gmem_truncate_folios(struct gmem_inode *inode, pgoff_t start, pgoff_
 		folio->mapping = NULL;
 		folio_clear_uptodate(folio);
 		/* The kernel's free_folio: the arch takes its pfns back (SNP: RMP shared). */
-		if (inode->arch && inode->arch->gmem_invalidate)
-			inode->arch->gmem_invalidate(folio_pfn(folio),
-						     folio_pfn(folio) + folio_nr_pages(folio));
+		if (arch_invalidate)
+			arch_invalidate(folio_pfn(folio), folio_pfn(folio) + folio_nr_pages(folio));
 		/*
 		 * filemap_remove_folio(): the page cache's references go, one per
 		 * page. A poisoned folio keeps its flag: the page allocator keeps a

@@ -270,6 +270,12 @@ static void kvm_gmem_arch_invalidate(unsigned long start, unsigned long end)
 	}
 }
 
+/* Does kvm_gmem_arch_invalidate() have anything to do? Only an SNP VM keeps per-pfn state. */
+static bool kvm_gmem_arch_invalidate_needed(void)
+{
+	return nr_snp_vms;
+}
+
 static const struct gmem_kvm_ops kvm_gmem_ops = {
 	.invalidate = kvm_gmem_slot_invalidate,
 	.release = kvm_gmem_slot_release,
@@ -282,6 +288,7 @@ static const struct gmem_kvm_ops kvm_gmem_ops = {
 	.split_huge = kvm_gmem_split_huge,
 	.gmem_prepare = kvm_gmem_arch_prepare,
 	.gmem_invalidate = kvm_gmem_arch_invalidate,
+	.gmem_invalidate_needed = kvm_gmem_arch_invalidate_needed,
 	.split_huge_prepare = kvm_gmem_split_huge_prepare,
 	.split_huge_finish = kvm_gmem_split_huge_finish,
 };

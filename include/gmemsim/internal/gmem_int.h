@@ -56,6 +56,25 @@ void kvm_gmem_unmap_host(struct gmem_inode *inode, pgoff_t start, pgoff_t end);
 void kvm_gmem_zap_vma(struct gmem_vma *vma, unsigned long first, unsigned long last);
 
 /*
+ * kvm_gmem_arch_invalidate_hook() - the hook kvm_arch_gmem_invalidate()
+ * calls for @inode's pfns, or NULL when there is none or it has nothing to
+ * do now (@gmem_invalidate_needed). Read once per conversion or truncation:
+ * no VM is created or destroyed under one.
+ */
+typedef void (*kvm_gmem_arch_invalidate_fn)(unsigned long start, unsigned long end);
+
+static inline kvm_gmem_arch_invalidate_fn
+kvm_gmem_arch_invalidate_hook(const struct gmem_inode *inode)
+{
+	const struct gmem_kvm_ops *arch = inode->arch;
+
+	if (!arch || !arch->gmem_invalidate ||
+	    (arch->gmem_invalidate_needed && !arch->gmem_invalidate_needed()))
+		return NULL;
+	return arch->gmem_invalidate;
+}
+
+/*
  * kvm_gmem_invalidate() - zap the guest mappings of [start, end) in every
  * bound slot: invalidate begin with the filter of the range's attributes,
  * then end.
