@@ -2014,6 +2014,74 @@ START_TEST(test_check_compares_once)
 }
 END_TEST
 
+static void tamper_once_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	struct tamper_ctx *t = arg;
+	int fd = gs_scenario_gmem_fd(t->s, "g", NULL);
+
+	(void)res;
+	if (op->line != t->line)
+		return;
+	ck_assert_int_ge(fd, 0);
+	tamper_set(gs_uapi_gmem_file(fd)->inode, t, true);
+	t->done = true;
+}
+
+/*
+ * A `close` right after a line that compared its file whole and found it
+ * clean (a `munmap` of the whole mapping): nothing ran since, so the
+ * close's comparison would be that one again and is not made; with any
+ * line in between (an inert `note` too, as every line steps) it is. A file
+ * the `munmap`'s comparison found different is compared again before the
+ * close, and the mismatch reported at both lines, as before.
+ */
+START_TEST(test_close_after_whole_compare)
+{
+	static const char adjacent[] = "vm s type=sw_protected\n"
+				       "gmem g vm=s size=64K flags=mmap\n"
+				       "mmap g\n"
+				       "falloc g off=0 len=4K\n"
+				       "munmap g\n"
+				       "close g\n";
+	static const char apart[] = "vm s type=sw_protected\n"
+				    "gmem g vm=s size=64K flags=mmap\n"
+				    "mmap g\n"
+				    "falloc g off=0 len=4K\n"
+				    "munmap g\n"
+				    "note\n"
+				    "close g\n";
+	/* Index 8, outside the falloc's range: the munmap's whole comparison sees it. */
+	struct tamper_ctx t = {.line = 4, .index = 8, .what = TAMPER_ATTR};
+	FILE *f;
+	char *err = NULL;
+	size_t len;
+	int st;
+
+	ck_assert_uint_eq(reads_of(apart), reads_of(adjacent) + 1);
+	f = open_memstream(&err, &len);
+	t.s = gs_scenario_new(&(struct gs_scenario_opts){.quiet = true,
+							 .err = f,
+							 .oracle = true,
+							 .keep_going = true,
+							 .on_result = tamper_once_on_result,
+							 .on_result_arg = &t});
+	st = gs_scenario_run_buffer(t.s, "t.gms", adjacent, strlen(adjacent));
+	gs_scenario_free(t.s);
+	fclose(f);
+	ck_assert_msg(t.done && st == GS_EXIT_FAIL, "status %s:\n%s", gs_scenario_exit_name(st),
+		      err);
+	for (unsigned int line = 5; line <= 6; line++) {
+		char want[160];
+
+		snprintf(want, sizeof(want),
+			 "t.gms:%u %s g: index 0x8: attribute simulator=shared oracle=private\n",
+			 line, line == 5 ? "munmap" : "close");
+		ck_assert_msg(strstr(err, want), "line %u:\n%s", line, err);
+	}
+	free(err);
+}
+END_TEST
+
 /*
  * The adapter finds a line's file by its name: names that share a first
  * letter or are prefixes of each other ("g", "g1", "g10"), a file made
@@ -2224,6 +2292,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_orders_follow_model);
 	tcase_add_test(sim, test_orders_judged_in_range);
 	tcase_add_test(sim, test_check_compares_once);
+	tcase_add_test(sim, test_close_after_whole_compare);
 	tcase_add_test(sim, test_mismatch_inside_extent);
 	tcase_add_test(sim, test_mismatch_many_runs);
 	tcase_add_test(sim, test_query_leaf_pieces);

@@ -484,42 +484,22 @@ struct hwp_window {
 };
 
 /*
- * The records of [@lo, @lo + @n), @c of them, into @w->rec, found by
- * halving the range (one count per half that has any). Return: false when
- * there are more than rec[] holds.
- */
-static bool hwp_collect(struct hwp_window *w, unsigned long lo, unsigned long n, unsigned long c)
-{
-	unsigned long h = n / 2, cl;
-
-	if (!c)
-		return true;
-	if (n == 1) {
-		if (w->nrec == ARRAY_SIZE(w->rec))
-			return false;
-		w->rec[w->nrec++] = lo;
-		return true;
-	}
-	cl = gs_raw_hwpoison_count(lo, h);
-	return hwp_collect(w, lo, h, cl) && hwp_collect(w, lo + h, n - h, c - cl);
-}
-
-/*
  * The records of [pfn, pfn + nr) inside a 2 MiB window that has some: the
- * window's few records are found once, and each of its pieces counts
- * them (a search of the records per piece of a poisoned split page was a
- * tenth of a check of a 2 MiB file).
+ * window's few records are found once, in one ordered walk, and each of
+ * its pieces counts them (a search of the records per piece of a poisoned
+ * split page was a tenth of a check of a 2 MiB file).
  */
 static unsigned long raw_hwp_in_dirty(struct hwp_window *w, unsigned long pfn, unsigned long nr)
 {
-	unsigned long size = 1UL << hwp_shift[1], base = ALIGN_DOWN(pfn, size), n = 0;
+	unsigned long size = 1UL << hwp_shift[1], base = ALIGN_DOWN(pfn, size), n = 0, c;
 
 	if (pfn + nr > base + size)
 		return gs_raw_hwpoison_count(pfn, nr);
 	if (w->rec_base != base + 1) {
+		c = gs_raw_hwpoison_find(base, size, w->rec, ARRAY_SIZE(w->rec));
 		w->rec_base = base + 1;
-		w->nrec = 0;
-		w->rec_ok = hwp_collect(w, base, size, gs_raw_hwpoison_count(base, size));
+		w->nrec = (unsigned int)min_t(unsigned long, c, ARRAY_SIZE(w->rec));
+		w->rec_ok = c <= ARRAY_SIZE(w->rec);
 	}
 	if (!w->rec_ok)
 		return gs_raw_hwpoison_count(pfn, nr);
@@ -542,7 +522,7 @@ raw_hwp_count_slow(struct hwp_window *w, unsigned long pfn, unsigned long nr)
 
 		if (pfn + nr > base + size || w->dirty[l] == base + 1)
 			continue;
-		if (!gs_raw_hwpoison_count(base, size)) {
+		if (!gs_raw_hwpoison_any(base, size)) {
 			w->from[l] = base;
 			w->to[l] = base + size;
 			return 0;
