@@ -1425,6 +1425,57 @@ START_TEST(test_query_foreign_piece)
 END_TEST
 
 /*
+ * The query's loop judges a leaf's pieces four at a time, reading their
+ * fields through the addresses it expects (consecutive struct pages) once
+ * the four slots are found to hold them. A slot holding another file's
+ * piece at the same index, in another state (one more map count), while
+ * the file's own piece, clean, sits at the expected address: the run ends
+ * there, at every place in a group of four, from several starts.
+ */
+static void group_slot_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	static const pgoff_t at[] = {1, 2, 3, 4, 5, 6, 7, 8, 62, 63, 64, 65, 66, 67, 300, 510, 511};
+	struct piece_ctx *c = arg;
+	struct gmem_inode *g, *h;
+
+	(void)res;
+	if (op->line != c->line)
+		return;
+	g = gs_uapi_gmem_file(gs_scenario_gmem_fd(c->s, "g", NULL))->inode;
+	h = gs_uapi_gmem_file(gs_scenario_gmem_fd(c->s, "h", NULL))->inode;
+	for (unsigned int k = 0; k < G_N_ELEMENTS(at); k++) {
+		struct folio *gf = xa_load(&g->filemap, at[k]), *hf = xa_load(&h->filemap, at[k]);
+
+		ck_assert(gf && hf && !folio_order(gf) && !folio_order(hf));
+		ck_assert_ptr_eq(xa_store(&g->filemap, at[k], hf, GFP_KERNEL), gf);
+		atomic_set(&hf->_mapcount, atomic_read(&hf->_mapcount) + 1);
+		for (pgoff_t d = 0; d <= 4 && d <= at[k]; d++)
+			query_against_indices(g, at[k] - d, 512);
+		query_against_indices(g, 0, 512);
+		atomic_set(&hf->_mapcount, atomic_read(&hf->_mapcount) - 1);
+		ck_assert_ptr_eq(xa_store(&g->filemap, at[k], gf, GFP_KERNEL), hf);
+		c->checked++;
+	}
+}
+
+START_TEST(test_query_group_slot)
+{
+	static const char text[] = "hugetlb pool size=2M nr=2\n"
+				   "vm s type=sw_protected\n"
+				   "gmem g vm=s size=2M flags=hugetlb page=2M\n"
+				   "gmem h vm=s size=2M flags=hugetlb page=2M\n"
+				   "falloc g off=0 len=2M\n"
+				   "falloc h off=0 len=2M\n"
+				   "convert g off=0 len=2M to=shared\n"
+				   "convert h off=0 len=2M to=shared\n"
+				   "close h\n"
+				   "close g\n";
+
+	ck_assert_uint_eq(run_piece_hook(text, 8, group_slot_on_result), 17);
+}
+END_TEST
+
+/*
  * The gmem checker finds a poisoned split page's few raw records once and
  * counts them per piece: the pieces that hold one agree with their flag,
  * a piece whose flag is cleared by hand is reported, its neighbours not.
@@ -2297,6 +2348,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_mismatch_many_runs);
 	tcase_add_test(sim, test_query_leaf_pieces);
 	tcase_add_test(sim, test_query_foreign_piece);
+	tcase_add_test(sim, test_query_group_slot);
 	tcase_add_test(sim, test_check_poisoned_pieces);
 	tcase_add_test(sim, test_check_dirty_window);
 	tcase_add_test(sim, test_query_every_piece);
