@@ -2007,6 +2007,49 @@ START_TEST(test_check_dirty_window)
 }
 END_TEST
 
+/*
+ * The gmem checker judges a split page's pieces four at a time, each flag
+ * over the four and-ed (a flag every piece must have) and or-ed (one none
+ * may have): PG_hwpoison set by hand, with no raw record, on every piece of
+ * the first two leaves and the last one is reported at that piece only,
+ * wherever it falls in a group of four.
+ */
+static void flag_each_piece_on_result(void *arg, const struct gs_op *op,
+				      const struct gs_result *res)
+{
+	struct gmem_inode *inode = piece_ctx_inode(arg, op);
+	struct piece_ctx *c = arg;
+	char want[64], *out;
+
+	(void)res;
+	if (!inode)
+		return;
+	for (pgoff_t index = 0; index < 512; index = index == 127 ? 448 : index + 1) {
+		struct folio *folio = xa_load(&inode->filemap, index);
+
+		ck_assert(folio && !folio_order(folio) && !folio_test_hwpoison(folio));
+		folio_set_hwpoison(folio);
+		out = gs_test_check_report();
+		folio_clear_hwpoison(folio);
+		snprintf(want, sizeof(want), "index %lx: hwpoison flag 1", index);
+		ck_assert_msg(out && strstr(out, want) && gmem_reports_only(out, index),
+			      "piece %lx:\n%s", index, out ? out : "");
+		free(out);
+		c->checked++;
+	}
+	out = gs_test_check_report();
+	ck_assert_msg(!out || !*out, "%s", out);
+	free(out);
+}
+
+START_TEST(test_check_flag_each_piece)
+{
+	static const char text[] = SHARED_2M_PAGE "close g\n";
+
+	ck_assert_uint_eq(run_piece_hook(text, 5, flag_each_piece_on_result), 128 + 64);
+}
+END_TEST
+
 /* The oracle's whole comparisons (each read once, cross-checked) of a run of @text. */
 static unsigned long reads_of(const char *text)
 {
@@ -2351,6 +2394,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_query_group_slot);
 	tcase_add_test(sim, test_check_poisoned_pieces);
 	tcase_add_test(sim, test_check_dirty_window);
+	tcase_add_test(sim, test_check_flag_each_piece);
 	tcase_add_test(sim, test_query_every_piece);
 	tcase_add_test(sim, test_check_piece_fields);
 	tcase_add_test(sim, test_pool_tampered);

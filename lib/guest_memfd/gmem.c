@@ -758,6 +758,54 @@ static __always_inline bool piece_surely_clean(const struct gmem_inode *inode, p
 	return (uintptr_t)folio - lo < len && piece_fields_clean(inode, index, folio, mask, want);
 }
 
+/* Two slots, or two struct page addresses, as one value (GCC's vector extension). */
+typedef uintptr_t slot_pair __attribute__((vector_size(2 * sizeof(uintptr_t))));
+
+/*
+ * Do slots[0..3] hold the four struct pages from @at (in @e01, @e23: the
+ * addresses at, at + 1, at + 2 and at + 3 pages)? One test of the four,
+ * made before any field is read through them.
+ */
+static __always_inline bool slots_next4(void *const *slots, slot_pair e01, slot_pair e23)
+{
+	slot_pair a, b, x;
+
+	memcpy(&a, &slots[0], sizeof(a));
+	memcpy(&b, &slots[2], sizeof(b));
+	x = (a ^ e01) | (b ^ e23);
+	return !(x[0] | x[1]);
+}
+
+/*
+ * piece_fields_clean() of the four struct pages from @at, at indices
+ * @index to @index + 3, as one test of each field over the four: their
+ * flags and-ed and or-ed (every masked bit as @want says in each), the
+ * HugeTLB-private words or-ed, the extra references or-ed (none negative
+ * and none with a remainder of GUP_PIN_COUNTING_BIAS: neither has the or).
+ */
+static __always_inline bool pieces4_clean(const struct gmem_inode *inode, pgoff_t index,
+					  uintptr_t at, unsigned long mask, unsigned long want)
+{
+	const struct folio *f0 = (const struct folio *)at,
+			   *f1 = (const struct folio *)(at + sizeof(struct page)),
+			   *f2 = (const struct folio *)(at + 2 * sizeof(struct page)),
+			   *f3 = (const struct folio *)(at + 3 * sizeof(struct page));
+	unsigned long all = f0->flags & f1->flags & f2->flags & f3->flags;
+	unsigned long any = f0->flags | f1->flags | f2->flags | f3->flags;
+	unsigned long priv = (unsigned long)f0->private | (unsigned long)f1->private |
+			     (unsigned long)f2->private | (unsigned long)f3->private;
+	int extra = (folio_ref_count(f0) - 1 - (atomic_read(&f0->_mapcount) + 1)) |
+		    (folio_ref_count(f1) - 1 - (atomic_read(&f1->_mapcount) + 1)) |
+		    (folio_ref_count(f2) - 1 - (atomic_read(&f2->_mapcount) + 1)) |
+		    (folio_ref_count(f3) - 1 - (atomic_read(&f3->_mapcount) + 1));
+
+	return (all & mask) == want && (any & mask) == want && f0->index == index &&
+	       f1->index == index + 1 && f2->index == index + 2 && f3->index == index + 3 &&
+	       f0->mapping == inode && f1->mapping == inode && f2->mapping == inode &&
+	       f3->mapping == inode && !(priv & (1UL << HPG_raw_hwp_unreliable)) && extra >= 0 &&
+	       !(extra % GUP_PIN_COUNTING_BIAS);
+}
+
 /*
  * The first slot of [@off, XA_CHUNK_SIZE) of a leaf whose index of slot 0
  * is @base that is not an order-0 folio surely clean (piece_surely_clean()
@@ -783,6 +831,17 @@ clean_pieces(const struct gmem_inode *inode, void *const *slots, unsigned int of
 	to = off +
 	     (unsigned int)min_t(uintptr_t, XA_CHUNK_SIZE - off,
 				 (lo + len - at + sizeof(struct page) - 1) / sizeof(struct page));
+	/* Four pieces a step (slots_next4(), pieces4_clean()); a group that fails, one at a time. */
+	if (off + 4 <= to) {
+		const slot_pair step = {4 * sizeof(struct page), 4 * sizeof(struct page)};
+		slot_pair e01 = {at, at + sizeof(struct page)},
+			  e23 = {at + 2 * sizeof(struct page), at + 3 * sizeof(struct page)};
+
+		for (; off + 4 <= to && slots_next4(&slots[off], e01, e23) &&
+		       pieces4_clean(inode, base + off, at, mask, want);
+		     off += 4, at += 4 * sizeof(struct page), e01 += step, e23 += step)
+			;
+	}
 	for (; off < to; off++, at += sizeof(struct page)) {
 		if ((uintptr_t)slots[off] != at ||
 		    !piece_fields_clean(inode, base + off, (const struct folio *)at, mask, want))
@@ -1085,9 +1144,6 @@ static __always_inline unsigned long leaf_run(struct folio *const *slot, unsigne
 	return n;
 }
 
-/* Two slots, or two struct page addresses, as one value (GCC's vector extension). */
-typedef uintptr_t slot_pair __attribute__((vector_size(2 * sizeof(uintptr_t))));
-
 /*
  * leaf_run() in the state nearly every piece is in (not poisoned), four
  * pieces judged at once: the four slots hold the four struct pages from
@@ -1103,7 +1159,7 @@ static __always_inline unsigned long leaf_run_clean(struct folio *const *slot, u
 	const unsigned long sz = sizeof(struct page), mask = 1UL << PG_head | 1UL << PG_hwpoison;
 	const slot_pair step = {4 * sz, 4 * sz};
 	struct folio *const *s = slot, *const *end = slot + (nr & ~3UL);
-	slot_pair e01, e23, a, b, x;
+	slot_pair e01, e23;
 	pgoff_t i = idx;
 	uintptr_t at;
 
@@ -1119,10 +1175,7 @@ static __always_inline unsigned long leaf_run_clean(struct folio *const *slot, u
 				   *f2 = (const struct folio *)(at + 2 * sz),
 				   *f3 = (const struct folio *)(at + 3 * sz);
 
-		memcpy(&a, s, sizeof(a));
-		memcpy(&b, s + 2, sizeof(b));
-		x = (a ^ e01) | (b ^ e23);
-		if (x[0] | x[1])
+		if (!slots_next4((void *const *)s, e01, e23))
 			break;
 		if (((f0->flags | f1->flags | f2->flags | f3->flags) & mask) || f0->index != i ||
 		    f1->index != i + 1 || f2->index != i + 2 || f3->index != i + 3 ||
