@@ -1163,10 +1163,12 @@ static __always_inline unsigned long leaf_run_clean(struct folio *const *slot, u
 	pgoff_t i = idx;
 	uintptr_t at;
 
+	if (nr < 4)
+		return leaf_run(slot, nr, idx, 0, mapcount);
 	/* The first must be a folio pointer: NULL and internal entries are not struct pages. */
 	at = (uintptr_t)slot[0];
-	if (nr < 4 || !at || (at & 3))
-		return leaf_run(slot, nr, idx, 0, mapcount);
+	if (!at || (at & 3))
+		return 0;
 	e01 = (slot_pair){at, at + sz};
 	e23 = (slot_pair){at + 2 * sz, at + 3 * sz};
 	for (; s < end; s += 4, i += 4, at += 4 * sz, e01 += step, e23 += step) {
