@@ -265,19 +265,35 @@ static bool needs_raw_record(const struct folio *folio)
 	return folio_test_large(folio) || folio_test_needs_merge(folio);
 }
 
-unsigned long gs_raw_hwpoison_count(unsigned long pfn, unsigned long nr)
+unsigned long gs_raw_hwpoison_find(unsigned long pfn, unsigned long nr, unsigned long *pfns,
+				   unsigned long max)
 {
 	XA_STATE(xas, &raw_hwp, pfn);
 	unsigned long n = 0;
 	void *e;
 
 	/* The checkers ask for every folio of a file; memory failure is rare. */
-	if (xa_empty(&raw_hwp))
+	if (xa_empty(&raw_hwp) || !nr)
 		return 0;
 	/* One state walks on from each record: no lookup from the root per record. */
-	xas_for_each (&xas, e, pfn + nr - 1)
+	xas_for_each (&xas, e, pfn + nr - 1) {
+		if (n < max)
+			pfns[n] = xas.xa_index;
 		n++;
+	}
 	return n;
+}
+
+unsigned long gs_raw_hwpoison_count(unsigned long pfn, unsigned long nr)
+{
+	return gs_raw_hwpoison_find(pfn, nr, NULL, 0);
+}
+
+bool gs_raw_hwpoison_any(unsigned long pfn, unsigned long nr)
+{
+	unsigned long index = pfn;
+
+	return nr && !xa_empty(&raw_hwp) && xa_find(&raw_hwp, &index, pfn + nr - 1, XA_PRESENT);
 }
 
 unsigned long gs_raw_hwpoison_clear(unsigned long pfn, unsigned long nr)

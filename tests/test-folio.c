@@ -495,7 +495,9 @@ END_TEST
 /*
  * gs_raw_hwpoison_count() walks the records of its range with one XArray
  * state: every range, aligned or not, across leaves and at its ends, counts
- * exactly the records inside it, none beside it.
+ * exactly the records inside it, none beside it. gs_raw_hwpoison_find()
+ * gives the same count and the first records of the range in order (the
+ * gmem checker's dirty window), gs_raw_hwpoison_any() whether there is one.
  */
 START_TEST(raw_hwpoison_count_ranges)
 {
@@ -511,7 +513,7 @@ START_TEST(raw_hwpoison_count_ranges)
 			unsigned long lo = bad[i] + (unsigned long)d;
 
 			for (unsigned long len = 1; len <= 70000; len = len * 3 + 1) {
-				unsigned long want = 0;
+				unsigned long want = 0, got[3], k = 0;
 
 				if (lo >= nr || lo + len > nr)
 					continue;
@@ -520,12 +522,25 @@ START_TEST(raw_hwpoison_count_ranges)
 				gs_assert(gs_raw_hwpoison_count(pfn + lo, len) == want,
 					  "[%lu, +%lu): %lu records, want %lu", lo, len,
 					  gs_raw_hwpoison_count(pfn + lo, len), want);
+				gs_assert(gs_raw_hwpoison_find(pfn + lo, len, got,
+							       ARRAY_SIZE(got)) == want,
+					  "[%lu, +%lu): find counts other than %lu", lo, len, want);
+				gs_assert(gs_raw_hwpoison_any(pfn + lo, len) == (want > 0),
+					  "[%lu, +%lu): any, want %lu", lo, len, want);
+				for (size_t j = 0; j < ARRAY_SIZE(bad) && k < ARRAY_SIZE(got); j++)
+					if (bad[j] >= lo && bad[j] < lo + len)
+						gs_assert(got[k++] == pfn + bad[j],
+							  "[%lu, +%lu): record %lu is %#lx", lo,
+							  len, k - 1, got[k - 1]);
 			}
 		}
 	}
 	ck_assert_uint_eq(gs_raw_hwpoison_count(pfn, nr), ARRAY_SIZE(bad));
+	ck_assert_uint_eq(gs_raw_hwpoison_find(pfn, nr, NULL, 0), ARRAY_SIZE(bad));
+	ck_assert(!gs_raw_hwpoison_any(pfn + 1, 0));
 	ck_assert_uint_eq(gs_raw_hwpoison_clear(pfn, nr), ARRAY_SIZE(bad));
 	ck_assert_uint_eq(gs_raw_hwpoison_count(pfn, nr), 0);
+	ck_assert(!gs_raw_hwpoison_any(pfn, nr));
 	gs_physmem_free_huge(pfn, 18);
 }
 END_TEST

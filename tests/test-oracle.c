@@ -1425,6 +1425,57 @@ START_TEST(test_query_foreign_piece)
 END_TEST
 
 /*
+ * The query's loop judges a leaf's pieces four at a time, reading their
+ * fields through the addresses it expects (consecutive struct pages) once
+ * the four slots are found to hold them. A slot holding another file's
+ * piece at the same index, in another state (one more map count), while
+ * the file's own piece, clean, sits at the expected address: the run ends
+ * there, at every place in a group of four, from several starts.
+ */
+static void group_slot_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	static const pgoff_t at[] = {1, 2, 3, 4, 5, 6, 7, 8, 62, 63, 64, 65, 66, 67, 300, 510, 511};
+	struct piece_ctx *c = arg;
+	struct gmem_inode *g, *h;
+
+	(void)res;
+	if (op->line != c->line)
+		return;
+	g = gs_uapi_gmem_file(gs_scenario_gmem_fd(c->s, "g", NULL))->inode;
+	h = gs_uapi_gmem_file(gs_scenario_gmem_fd(c->s, "h", NULL))->inode;
+	for (unsigned int k = 0; k < G_N_ELEMENTS(at); k++) {
+		struct folio *gf = xa_load(&g->filemap, at[k]), *hf = xa_load(&h->filemap, at[k]);
+
+		ck_assert(gf && hf && !folio_order(gf) && !folio_order(hf));
+		ck_assert_ptr_eq(xa_store(&g->filemap, at[k], hf, GFP_KERNEL), gf);
+		atomic_set(&hf->_mapcount, atomic_read(&hf->_mapcount) + 1);
+		for (pgoff_t d = 0; d <= 4 && d <= at[k]; d++)
+			query_against_indices(g, at[k] - d, 512);
+		query_against_indices(g, 0, 512);
+		atomic_set(&hf->_mapcount, atomic_read(&hf->_mapcount) - 1);
+		ck_assert_ptr_eq(xa_store(&g->filemap, at[k], gf, GFP_KERNEL), hf);
+		c->checked++;
+	}
+}
+
+START_TEST(test_query_group_slot)
+{
+	static const char text[] = "hugetlb pool size=2M nr=2\n"
+				   "vm s type=sw_protected\n"
+				   "gmem g vm=s size=2M flags=hugetlb page=2M\n"
+				   "gmem h vm=s size=2M flags=hugetlb page=2M\n"
+				   "falloc g off=0 len=2M\n"
+				   "falloc h off=0 len=2M\n"
+				   "convert g off=0 len=2M to=shared\n"
+				   "convert h off=0 len=2M to=shared\n"
+				   "close h\n"
+				   "close g\n";
+
+	ck_assert_uint_eq(run_piece_hook(text, 8, group_slot_on_result), 17);
+}
+END_TEST
+
+/*
  * The gmem checker finds a poisoned split page's few raw records once and
  * counts them per piece: the pieces that hold one agree with their flag,
  * a piece whose flag is cleared by hand is reported, its neighbours not.
@@ -1956,6 +2007,49 @@ START_TEST(test_check_dirty_window)
 }
 END_TEST
 
+/*
+ * The gmem checker judges a split page's pieces four at a time, each flag
+ * over the four and-ed (a flag every piece must have) and or-ed (one none
+ * may have): PG_hwpoison set by hand, with no raw record, on every piece of
+ * the first two leaves and the last one is reported at that piece only,
+ * wherever it falls in a group of four.
+ */
+static void flag_each_piece_on_result(void *arg, const struct gs_op *op,
+				      const struct gs_result *res)
+{
+	struct gmem_inode *inode = piece_ctx_inode(arg, op);
+	struct piece_ctx *c = arg;
+	char want[64], *out;
+
+	(void)res;
+	if (!inode)
+		return;
+	for (pgoff_t index = 0; index < 512; index = index == 127 ? 448 : index + 1) {
+		struct folio *folio = xa_load(&inode->filemap, index);
+
+		ck_assert(folio && !folio_order(folio) && !folio_test_hwpoison(folio));
+		folio_set_hwpoison(folio);
+		out = gs_test_check_report();
+		folio_clear_hwpoison(folio);
+		snprintf(want, sizeof(want), "index %lx: hwpoison flag 1", index);
+		ck_assert_msg(out && strstr(out, want) && gmem_reports_only(out, index),
+			      "piece %lx:\n%s", index, out ? out : "");
+		free(out);
+		c->checked++;
+	}
+	out = gs_test_check_report();
+	ck_assert_msg(!out || !*out, "%s", out);
+	free(out);
+}
+
+START_TEST(test_check_flag_each_piece)
+{
+	static const char text[] = SHARED_2M_PAGE "close g\n";
+
+	ck_assert_uint_eq(run_piece_hook(text, 5, flag_each_piece_on_result), 128 + 64);
+}
+END_TEST
+
 /* The oracle's whole comparisons (each read once, cross-checked) of a run of @text. */
 static unsigned long reads_of(const char *text)
 {
@@ -2008,6 +2102,74 @@ START_TEST(test_check_compares_once)
 			 "oracle=private\ncheck oracle: t.gms:%u check: index 0x8: attribute "
 			 "simulator=shared oracle=private\n",
 			 line);
+		ck_assert_msg(strstr(err, want), "line %u:\n%s", line, err);
+	}
+	free(err);
+}
+END_TEST
+
+static void tamper_once_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	struct tamper_ctx *t = arg;
+	int fd = gs_scenario_gmem_fd(t->s, "g", NULL);
+
+	(void)res;
+	if (op->line != t->line)
+		return;
+	ck_assert_int_ge(fd, 0);
+	tamper_set(gs_uapi_gmem_file(fd)->inode, t, true);
+	t->done = true;
+}
+
+/*
+ * A `close` right after a line that compared its file whole and found it
+ * clean (a `munmap` of the whole mapping): nothing ran since, so the
+ * close's comparison would be that one again and is not made; with any
+ * line in between (an inert `note` too, as every line steps) it is. A file
+ * the `munmap`'s comparison found different is compared again before the
+ * close, and the mismatch reported at both lines, as before.
+ */
+START_TEST(test_close_after_whole_compare)
+{
+	static const char adjacent[] = "vm s type=sw_protected\n"
+				       "gmem g vm=s size=64K flags=mmap\n"
+				       "mmap g\n"
+				       "falloc g off=0 len=4K\n"
+				       "munmap g\n"
+				       "close g\n";
+	static const char apart[] = "vm s type=sw_protected\n"
+				    "gmem g vm=s size=64K flags=mmap\n"
+				    "mmap g\n"
+				    "falloc g off=0 len=4K\n"
+				    "munmap g\n"
+				    "note\n"
+				    "close g\n";
+	/* Index 8, outside the falloc's range: the munmap's whole comparison sees it. */
+	struct tamper_ctx t = {.line = 4, .index = 8, .what = TAMPER_ATTR};
+	FILE *f;
+	char *err = NULL;
+	size_t len;
+	int st;
+
+	ck_assert_uint_eq(reads_of(apart), reads_of(adjacent) + 1);
+	f = open_memstream(&err, &len);
+	t.s = gs_scenario_new(&(struct gs_scenario_opts){.quiet = true,
+							 .err = f,
+							 .oracle = true,
+							 .keep_going = true,
+							 .on_result = tamper_once_on_result,
+							 .on_result_arg = &t});
+	st = gs_scenario_run_buffer(t.s, "t.gms", adjacent, strlen(adjacent));
+	gs_scenario_free(t.s);
+	fclose(f);
+	ck_assert_msg(t.done && st == GS_EXIT_FAIL, "status %s:\n%s", gs_scenario_exit_name(st),
+		      err);
+	for (unsigned int line = 5; line <= 6; line++) {
+		char want[160];
+
+		snprintf(want, sizeof(want),
+			 "t.gms:%u %s g: index 0x8: attribute simulator=shared oracle=private\n",
+			 line, line == 5 ? "munmap" : "close");
 		ck_assert_msg(strstr(err, want), "line %u:\n%s", line, err);
 	}
 	free(err);
@@ -2224,12 +2386,15 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_orders_follow_model);
 	tcase_add_test(sim, test_orders_judged_in_range);
 	tcase_add_test(sim, test_check_compares_once);
+	tcase_add_test(sim, test_close_after_whole_compare);
 	tcase_add_test(sim, test_mismatch_inside_extent);
 	tcase_add_test(sim, test_mismatch_many_runs);
 	tcase_add_test(sim, test_query_leaf_pieces);
 	tcase_add_test(sim, test_query_foreign_piece);
+	tcase_add_test(sim, test_query_group_slot);
 	tcase_add_test(sim, test_check_poisoned_pieces);
 	tcase_add_test(sim, test_check_dirty_window);
+	tcase_add_test(sim, test_check_flag_each_piece);
 	tcase_add_test(sim, test_query_every_piece);
 	tcase_add_test(sim, test_check_piece_fields);
 	tcase_add_test(sim, test_pool_tampered);

@@ -391,6 +391,30 @@ GS_API bool is_raw_hwpoison_page_in_hugepage(const struct page *page);
 GS_API unsigned long gs_raw_hwpoison_count(unsigned long pfn, unsigned long nr);
 
 /**
+ * gs_raw_hwpoison_find() - the bad raw pages of [@pfn, @pfn + @nr), in order
+ * @pfn: first pfn of the range
+ * @nr: pfns in the range
+ * @pfns: where the first @max recorded pfns go, ascending (NULL if @max is 0)
+ * @max: room in @pfns
+ *
+ * One ordered walk of the records: a caller that wants a window's few
+ * records learns them and their count at once.
+ *
+ * Context: any.
+ * Return: how many records the range holds (all of them, also past @max).
+ */
+GS_API unsigned long gs_raw_hwpoison_find(unsigned long pfn, unsigned long nr, unsigned long *pfns,
+					  unsigned long max);
+
+/**
+ * gs_raw_hwpoison_any() - does [@pfn, @pfn + @nr) hold a bad raw page?
+ *
+ * Context: any.
+ * Return: true at the first record found (the rest are not walked).
+ */
+GS_API bool gs_raw_hwpoison_any(unsigned long pfn, unsigned long nr);
+
+/**
  * gs_raw_hwpoison_clear() - forget the bad raw pages of [@pfn, @pfn + @nr) (unpoison-pfn)
  *
  * Context: the pages are out of every folio's use.

@@ -484,42 +484,22 @@ struct hwp_window {
 };
 
 /*
- * The records of [@lo, @lo + @n), @c of them, into @w->rec, found by
- * halving the range (one count per half that has any). Return: false when
- * there are more than rec[] holds.
- */
-static bool hwp_collect(struct hwp_window *w, unsigned long lo, unsigned long n, unsigned long c)
-{
-	unsigned long h = n / 2, cl;
-
-	if (!c)
-		return true;
-	if (n == 1) {
-		if (w->nrec == ARRAY_SIZE(w->rec))
-			return false;
-		w->rec[w->nrec++] = lo;
-		return true;
-	}
-	cl = gs_raw_hwpoison_count(lo, h);
-	return hwp_collect(w, lo, h, cl) && hwp_collect(w, lo + h, n - h, c - cl);
-}
-
-/*
  * The records of [pfn, pfn + nr) inside a 2 MiB window that has some: the
- * window's few records are found once, and each of its pieces counts
- * them (a search of the records per piece of a poisoned split page was a
- * tenth of a check of a 2 MiB file).
+ * window's few records are found once, in one ordered walk, and each of
+ * its pieces counts them (a search of the records per piece of a poisoned
+ * split page was a tenth of a check of a 2 MiB file).
  */
 static unsigned long raw_hwp_in_dirty(struct hwp_window *w, unsigned long pfn, unsigned long nr)
 {
-	unsigned long size = 1UL << hwp_shift[1], base = ALIGN_DOWN(pfn, size), n = 0;
+	unsigned long size = 1UL << hwp_shift[1], base = ALIGN_DOWN(pfn, size), n = 0, c;
 
 	if (pfn + nr > base + size)
 		return gs_raw_hwpoison_count(pfn, nr);
 	if (w->rec_base != base + 1) {
+		c = gs_raw_hwpoison_find(base, size, w->rec, ARRAY_SIZE(w->rec));
 		w->rec_base = base + 1;
-		w->nrec = 0;
-		w->rec_ok = hwp_collect(w, base, size, gs_raw_hwpoison_count(base, size));
+		w->nrec = (unsigned int)min_t(unsigned long, c, ARRAY_SIZE(w->rec));
+		w->rec_ok = c <= ARRAY_SIZE(w->rec);
 	}
 	if (!w->rec_ok)
 		return gs_raw_hwpoison_count(pfn, nr);
@@ -542,7 +522,7 @@ raw_hwp_count_slow(struct hwp_window *w, unsigned long pfn, unsigned long nr)
 
 		if (pfn + nr > base + size || w->dirty[l] == base + 1)
 			continue;
-		if (!gs_raw_hwpoison_count(base, size)) {
+		if (!gs_raw_hwpoison_any(base, size)) {
 			w->from[l] = base;
 			w->to[l] = base + size;
 			return 0;
@@ -778,6 +758,54 @@ static __always_inline bool piece_surely_clean(const struct gmem_inode *inode, p
 	return (uintptr_t)folio - lo < len && piece_fields_clean(inode, index, folio, mask, want);
 }
 
+/* Two slots, or two struct page addresses, as one value (GCC's vector extension). */
+typedef uintptr_t slot_pair __attribute__((vector_size(2 * sizeof(uintptr_t))));
+
+/*
+ * Do slots[0..3] hold the four struct pages from @at (in @e01, @e23: the
+ * addresses at, at + 1, at + 2 and at + 3 pages)? One test of the four,
+ * made before any field is read through them.
+ */
+static __always_inline bool slots_next4(void *const *slots, slot_pair e01, slot_pair e23)
+{
+	slot_pair a, b, x;
+
+	memcpy(&a, &slots[0], sizeof(a));
+	memcpy(&b, &slots[2], sizeof(b));
+	x = (a ^ e01) | (b ^ e23);
+	return !(x[0] | x[1]);
+}
+
+/*
+ * piece_fields_clean() of the four struct pages from @at, at indices
+ * @index to @index + 3, as one test of each field over the four: their
+ * flags and-ed and or-ed (every masked bit as @want says in each), the
+ * HugeTLB-private words or-ed, the extra references or-ed (none negative
+ * and none with a remainder of GUP_PIN_COUNTING_BIAS: neither has the or).
+ */
+static __always_inline bool pieces4_clean(const struct gmem_inode *inode, pgoff_t index,
+					  uintptr_t at, unsigned long mask, unsigned long want)
+{
+	const struct folio *f0 = (const struct folio *)at,
+			   *f1 = (const struct folio *)(at + sizeof(struct page)),
+			   *f2 = (const struct folio *)(at + 2 * sizeof(struct page)),
+			   *f3 = (const struct folio *)(at + 3 * sizeof(struct page));
+	unsigned long all = f0->flags & f1->flags & f2->flags & f3->flags;
+	unsigned long any = f0->flags | f1->flags | f2->flags | f3->flags;
+	unsigned long priv = (unsigned long)f0->private | (unsigned long)f1->private |
+			     (unsigned long)f2->private | (unsigned long)f3->private;
+	int extra = (folio_ref_count(f0) - 1 - (atomic_read(&f0->_mapcount) + 1)) |
+		    (folio_ref_count(f1) - 1 - (atomic_read(&f1->_mapcount) + 1)) |
+		    (folio_ref_count(f2) - 1 - (atomic_read(&f2->_mapcount) + 1)) |
+		    (folio_ref_count(f3) - 1 - (atomic_read(&f3->_mapcount) + 1));
+
+	return (all & mask) == want && (any & mask) == want && f0->index == index &&
+	       f1->index == index + 1 && f2->index == index + 2 && f3->index == index + 3 &&
+	       f0->mapping == inode && f1->mapping == inode && f2->mapping == inode &&
+	       f3->mapping == inode && !(priv & (1UL << HPG_raw_hwp_unreliable)) && extra >= 0 &&
+	       !(extra % GUP_PIN_COUNTING_BIAS);
+}
+
 /*
  * The first slot of [@off, XA_CHUNK_SIZE) of a leaf whose index of slot 0
  * is @base that is not an order-0 folio surely clean (piece_surely_clean()
@@ -803,6 +831,17 @@ clean_pieces(const struct gmem_inode *inode, void *const *slots, unsigned int of
 	to = off +
 	     (unsigned int)min_t(uintptr_t, XA_CHUNK_SIZE - off,
 				 (lo + len - at + sizeof(struct page) - 1) / sizeof(struct page));
+	/* Four pieces a step (slots_next4(), pieces4_clean()); a group that fails, one at a time. */
+	if (off + 4 <= to) {
+		const slot_pair step = {4 * sizeof(struct page), 4 * sizeof(struct page)};
+		slot_pair e01 = {at, at + sizeof(struct page)},
+			  e23 = {at + 2 * sizeof(struct page), at + 3 * sizeof(struct page)};
+
+		for (; off + 4 <= to && slots_next4(&slots[off], e01, e23) &&
+		       pieces4_clean(inode, base + off, at, mask, want);
+		     off += 4, at += 4 * sizeof(struct page), e01 += step, e23 += step)
+			;
+	}
 	for (; off < to; off++, at += sizeof(struct page)) {
 		if ((uintptr_t)slots[off] != at ||
 		    !piece_fields_clean(inode, base + off, (const struct folio *)at, mask, want))
@@ -1106,9 +1145,57 @@ static __always_inline unsigned long leaf_run(struct folio *const *slot, unsigne
 }
 
 /*
- * leaf_run() out of line, with its constants (the not-poisoned state's
- * flags a literal): inlined into kvm_gmem_query(), the loop reloaded two of
- * them from the stack per piece (20 instructions a piece, 15 here).
+ * leaf_run() in the state nearly every piece is in (not poisoned), four
+ * pieces judged at once: the four slots hold the four struct pages from
+ * @at (one test of the four addresses, before any field is read through
+ * them), their PG_head and PG_hwpoison all clear (one test of the four
+ * flags words or-ed together), then each index and map count. A group
+ * that fails any test goes to leaf_run()'s loop, which finds the piece
+ * that ends the run as before.
+ */
+static __always_inline unsigned long leaf_run_clean(struct folio *const *slot, unsigned long nr,
+						    pgoff_t idx, int mapcount)
+{
+	const unsigned long sz = sizeof(struct page), mask = 1UL << PG_head | 1UL << PG_hwpoison;
+	const slot_pair step = {4 * sz, 4 * sz};
+	struct folio *const *s = slot, *const *end = slot + (nr & ~3UL);
+	slot_pair e01, e23;
+	pgoff_t i = idx;
+	uintptr_t at;
+
+	if (nr < 4)
+		return leaf_run(slot, nr, idx, 0, mapcount);
+	/* The first must be a folio pointer: NULL and internal entries are not struct pages. */
+	at = (uintptr_t)slot[0];
+	if (!at || (at & 3))
+		return 0;
+	e01 = (slot_pair){at, at + sz};
+	e23 = (slot_pair){at + 2 * sz, at + 3 * sz};
+	for (; s < end; s += 4, i += 4, at += 4 * sz, e01 += step, e23 += step) {
+		const struct folio *f0 = (const struct folio *)at,
+				   *f1 = (const struct folio *)(at + sz),
+				   *f2 = (const struct folio *)(at + 2 * sz),
+				   *f3 = (const struct folio *)(at + 3 * sz);
+
+		if (!slots_next4((void *const *)s, e01, e23))
+			break;
+		if (((f0->flags | f1->flags | f2->flags | f3->flags) & mask) || f0->index != i ||
+		    f1->index != i + 1 || f2->index != i + 2 || f3->index != i + 3 ||
+		    atomic_read(&f0->_mapcount) != mapcount ||
+		    atomic_read(&f1->_mapcount) != mapcount ||
+		    atomic_read(&f2->_mapcount) != mapcount ||
+		    atomic_read(&f3->_mapcount) != mapcount)
+			break;
+	}
+	return (unsigned long)(s - slot) +
+	       leaf_run(s, nr - (unsigned long)(s - slot), i, 0, mapcount);
+}
+
+/*
+ * The runs' piece loops out of line, with their constants (the
+ * not-poisoned state's flags a literal): inlined into kvm_gmem_query(),
+ * the loop reloaded two of them from the stack per piece (20 instructions
+ * a piece, 15 here).
  */
 static __attribute__((noinline)) unsigned long query_leaf_run(struct folio *const *slot,
 							      unsigned long nr, pgoff_t idx,
@@ -1116,7 +1203,7 @@ static __attribute__((noinline)) unsigned long query_leaf_run(struct folio *cons
 {
 	if (poisoned)
 		return leaf_run(slot, nr, idx, 1UL << PG_hwpoison, mapcount);
-	return leaf_run(slot, nr, idx, 0, mapcount);
+	return leaf_run_clean(slot, nr, idx, mapcount);
 }
 
 /*
