@@ -1392,6 +1392,25 @@ START_TEST(read_of_metadata_only_memory)
 }
 END_TEST
 
+/*
+ * A read's answer is its own bytes': what an earlier, longer read left in
+ * the transfer buffer (one for the process) does not count.
+ */
+START_TEST(read_answers_from_its_own_bytes)
+{
+	struct run r = run("machine backing=anon\n" NODATA_SETUP "write g off=4K len=4K byte=0x22\n"
+			   "read g off=0 len=8K => data=0x5a uniform=0 done=8192\n"
+			   "read g off=0 len=4K => data=0x5a uniform=1 done=4096\n"
+			   "read g off=4K len=4K => data=0x22 uniform=1 done=4096\n"
+			   "write g off=0 len=4K byte=0x22\n"
+			   "read g off=0 len=8K => data=0x22 uniform=1\n"
+			   "read g off=0 len=1 => data=0x22 uniform=1 done=1\n");
+
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	run_free(&r);
+}
+END_TEST
+
 /* --- built-in verbs --- */
 
 START_TEST(kmalloc_inject_verbs)
@@ -2080,6 +2099,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, verbose_output);
 	tcase_add_test(runner, warns_accounted);
 	tcase_add_test(runner, read_of_metadata_only_memory);
+	tcase_add_test(runner, read_answers_from_its_own_bytes);
 	tcase_add_test(runner, kmalloc_inject_verbs);
 	tcase_add_test(runner, inject_never_fired_note);
 	tcase_add_test(runner, objects_and_teardown_order);
