@@ -731,6 +731,56 @@ static int create_small(int vm, unsigned long pages)
 	return fd;
 }
 
+/*
+ * Each range of ranges_2m[] converted to shared from all private counts
+ * the allocated pfns in it (those of the first 512 pages not in @holes).
+ */
+static void assert_arch_pfns_per_range(int fd, const unsigned long *holes, size_t nholes)
+{
+	static const unsigned long ranges_2m[][2] = {
+		{0, 512},   {3, 65},  {63, 64},	  {64, 65},   {65, 100},  {99, 129},  {100, 104},
+		{127, 129}, {1, 128}, {200, 301}, {129, 192}, {128, 256}, {500, 512}, {447, 449}};
+
+	for (size_t r = 0; r < sizeof(ranges_2m) / sizeof(ranges_2m[0]); r++) {
+		unsigned long start = ranges_2m[r][0], end = ranges_2m[r][1], want = end - start;
+		unsigned long before, got;
+
+		for (size_t i = 0; i < nholes; i++)
+			want -= holes[i] >= start && holes[i] < end;
+		ck_assert_int_eq(set_attrs(fd, 0, 512 * P, PRIVATE, NULL), 0);
+		before = gs_gmem_convert_stats(false).arch_invalidate_pfns;
+		ck_assert_int_eq(set_attrs(fd, start * P, (end - start) * P, 0, NULL), 0);
+		got = gs_gmem_convert_stats(false).arch_invalidate_pfns - before;
+		ck_assert_msg(got == want, "[%lu, %lu): %lu pfns, want %lu", start, end, got, want);
+	}
+}
+
+/*
+ * With no arch hook, the pfns of a leaf's run of 4 KiB folios are counted
+ * from the run's slots: runs ended by holes (a 4 KiB file with pages never
+ * allocated or punched) or by the range, ranges starting and ending inside
+ * runs, at leaf edges and on holes; and a split 2 MiB page's pieces.
+ */
+START_TEST(test_arch_invalidate_counts_around_holes)
+{
+	static const unsigned long holes[] = {64, 100, 101, 102, 103, 127, 128, 300, 448, 511};
+	int vm = gs_test_create_vm(GS_CONVERSION_PLANNED);
+	int fd = create_small(vm, 512), hfd;
+
+	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, (int64_t)(512 * P)), 0);
+	for (size_t i = 0; i < sizeof(holes) / sizeof(holes[0]); i++)
+		ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE,
+					      (int64_t)(holes[i] * P), (int64_t)P),
+				 0);
+	assert_arch_pfns_per_range(fd, holes, sizeof(holes) / sizeof(holes[0]));
+	hfd = create_huge(vm, 9, 1);
+	ck_assert_int_eq(set_attrs(hfd, 5 * P, 2 * P, 0, NULL), 0);
+	assert_split(hfd, 0, 9);
+	assert_arch_pfns_per_range(hfd, NULL, 0);
+	assert_checks();
+}
+END_TEST
+
 /* set_attrs() with an incoming error_offset. */
 static int set_attrs_eo(int fd, uint64_t off, uint64_t size, uint64_t attrs, uint64_t eo_in)
 {
@@ -1578,6 +1628,7 @@ Suite *gs_test_suite(void)
 			    (int)ARRAY_SIZE(used_pieces));
 	tcase_add_loop_test(tc, test_merge_zeroes_none_or_all, 0, 2);
 	tcase_add_test(tc, test_arch_invalidate_counts_pieces);
+	tcase_add_test(tc, test_arch_invalidate_counts_around_holes);
 	tcase_add_loop_test(
 		tc, test_eagain_referenced_piece_anywhere, 0,
 		(int)(ARRAY_SIZE(referenced_pieces) * ARRAY_SIZE(referencing_orderings)));

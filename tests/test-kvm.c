@@ -954,6 +954,57 @@ START_TEST(test_unmap_gfn_range)
 }
 END_TEST
 
+/*
+ * A zap walks the leaves with one xa_state and erases each where it stands:
+ * sparse leaves and whole runs of 64 (an erased run empties its XArray
+ * node, which the walk leaves for its parent), ranges starting and ending
+ * anywhere. Each zap leaves exactly the leaves outside it, as a model of
+ * the mapped frames says, and reports a flush only if it removed one.
+ */
+START_TEST(test_zap_walk_erases_in_place)
+{
+	enum { N = 4096 };
+	static const gfn_t ranges[][2] = {{0, 1},	{3, 64},    {64, 128},
+					  {100, 1000},	{127, 129}, {1000, 1001},
+					  {1500, 3000}, {0, N},	    {2047, 2049}};
+	struct kvm *kvm = vm(GS_KVM_X86_SW_PROTECTED_VM);
+	struct gmem_file *f = gmem(kvm, N * P, 0, 0);
+	static bool mapped[N];
+	unsigned long nr = 0;
+
+	ck_assert_int_eq(region(kvm, 0, GMEM, GPA_4G, N * P, 0, f), 0);
+	for (gfn_t g = 0; g < N; g++) {
+		/* Whole 64-frame runs here and there, a sparse pattern elsewhere. */
+		mapped[g] = (g / 64) % 5 == 1 || (g * 7919) % 11 < 3;
+		if (mapped[g]) {
+			ck_assert_int_eq(map_priv(kvm, GFN + g), PG_LEVEL_4K);
+			nr++;
+		}
+	}
+	for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
+		gfn_t start = ranges[r][0], end = ranges[r][1];
+		bool any = false;
+
+		ck_assert(!unmap(kvm, GFN + start, GFN + end, KVM_FILTER_SHARED));
+		for (gfn_t g = start; g < end; g++) {
+			any |= mapped[g];
+			nr -= mapped[g];
+			mapped[g] = false;
+		}
+		ck_assert_int_eq(unmap(kvm, GFN + start, GFN + end, KVM_FILTER_PRIVATE), any);
+		ck_assert_uint_eq(kvm->nr_leaves[PG_LEVEL_4K], nr);
+		for (gfn_t g = 0; g < N; g++)
+			ck_assert_int_eq(kvm_stage2_level(kvm, GFN + g),
+					 mapped[g] ? PG_LEVEL_4K : 0);
+	}
+	ck_assert_uint_eq(nr, 0);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	kvm_gmem_fput(f);
+	kvm_destroy_vm(kvm);
+	assert_clean();
+}
+END_TEST
+
 /* Smallest time of @reps 4 KiB zaps (and re-faults) at the top of the 1G slot. */
 static uint64_t zap_ns(struct kvm *kvm, int reps)
 {
@@ -1346,6 +1397,48 @@ START_TEST(test_split_huge_leafs)
 }
 END_TEST
 
+/*
+ * The split's walks go along the leaves with one xa_state and past the
+ * pieces a leaf's split stores: 2M leaves to split between runs of 4K
+ * leaves (not wanted), in ranges starting and ending inside both kinds.
+ */
+START_TEST(test_split_huge_leafs_among_small)
+{
+	struct gmem_file *f;
+	struct kvm *kvm = vm_1g(&f);
+	unsigned long n4k = 0, n2m = 512;
+
+	ck_assert_int_eq(split_huge(kvm, GFN, GFN + 1, KVM_FILTER_PRIVATE, PG_LEVEL_2M), 0);
+	assert_leaves(kvm, 0, 512, 0);
+	/* Every third 2M leaf of the first 60 in 4K pieces. */
+	for (gfn_t h = 0; h < 60; h += 3) {
+		ck_assert_int_eq(split_huge(kvm, GFN + h * 512, GFN + h * 512 + 1,
+					    KVM_FILTER_PRIVATE, PG_LEVEL_4K),
+				 0);
+		n4k += 512;
+		n2m--;
+	}
+	assert_leaves(kvm, n4k, n2m, 0);
+	/* From inside the 4K pieces of the 2M page 3 to inside the 2M page 40: 2M leaves 4..39 go too. */
+	ck_assert_int_eq(split_huge(kvm, GFN + 3 * 512 + 7, GFN + 40 * 512 + 9, KVM_FILTER_PRIVATE,
+				    PG_LEVEL_4K),
+			 0);
+	for (gfn_t h = 4; h <= 40; h++)
+		if (h % 3) {
+			n4k += 512;
+			n2m--;
+		}
+	assert_leaves(kvm, n4k, n2m, 0);
+	for (gfn_t h = 0; h < 60; h++)
+		ck_assert_int_eq(kvm_stage2_level(kvm, GFN + h * 512 + 511),
+				 h % 3 == 0 || (h >= 4 && h <= 40) ? PG_LEVEL_4K : PG_LEVEL_2M);
+	assert_4k_pieces(kvm, GFN + 40 * 512);
+	ck_assert_uint_eq(gs_check_run_all(stderr), 0);
+	put_1g(kvm, f);
+	assert_clean();
+}
+END_TEST
+
 /* Every allocation of a split of two 2M leaves to 4K failing in turn: nothing changed. */
 static int fi_split_huge_op(void *arg)
 {
@@ -1567,6 +1660,7 @@ Suite *gs_test_suite(void)
 	tcase_add_loop_test(tc, test_fi_gfault_no_folio_left, 0, 4);
 	tcase_add_loop_test(tc, test_fi_host_fault_no_folio_left, 0, 2);
 	tcase_add_test(tc, test_unmap_gfn_range);
+	tcase_add_test(tc, test_zap_walk_erases_in_place);
 	tcase_add_test(tc, test_zap_cost_independent_of_neighbours);
 	tcase_add_test(tc, test_split_cross_boundary_2m);
 	tcase_add_test(tc, test_split_cross_boundary_1g);
@@ -1577,6 +1671,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_gmem_invalidate_ops);
 	tcase_add_test(tc, test_tdx_set_attributes_splits);
 	tcase_add_test(tc, test_split_huge_leafs);
+	tcase_add_test(tc, test_split_huge_leafs_among_small);
 	tcase_add_test(tc, test_fi_split_huge_leafs);
 	suite_add_tcase(s, tc);
 	return s;

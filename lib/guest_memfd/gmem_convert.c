@@ -304,10 +304,21 @@ static void gmem_convert_arch_invalidate(struct gmem_inode *inode, pgoff_t start
 
 	xas_for_each (&xas, folio, end - 1) {
 		/* A split page's pieces: the leaf's run from its slots, not a walk step each. */
-		unsigned int n = gs_xas_leaf_run(&xas, end - 1);
+		unsigned int n = gs_xas_leaf_run(&xas, end - 1), i = 1;
 
 		folio_arch_invalidate(&ai, folio);
-		for (unsigned int i = 1; i <= n; i++)
+		/*
+		 * With no hook the pfns are only counted. A run's slot followed
+		 * by another entry (not a sibling) holds an order-0 folio at its
+		 * own index inside the range, one pfn: counted without reading
+		 * its struct page. The run's last entry may be larger (its
+		 * siblings end the run): read as any folio.
+		 */
+		if (!ai.hook && n) {
+			ai.pfns += n - 1;
+			i = n;
+		}
+		for (; i <= n; i++)
 			folio_arch_invalidate(&ai, xas.xa_node->slots[xas.xa_offset + i]);
 		gs_xas_leaf_skip(&xas, n);
 	}

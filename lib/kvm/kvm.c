@@ -887,7 +887,8 @@ static bool zap_spares(gfn_t base, unsigned long leaf, gfn_t start, gfn_t end)
  */
 static bool stage2_zap(struct kvm *kvm, gfn_t start, gfn_t end, unsigned int filter)
 {
-	unsigned long leaf, b;
+	XA_STATE(xas, &kvm->stage2, start);
+	unsigned long leaf;
 	bool flush = false;
 	gfn_t base;
 	void *entry;
@@ -897,9 +898,22 @@ static bool stage2_zap(struct kvm *kvm, gfn_t start, gfn_t end, unsigned int fil
 	leaf = stage2_lookup(kvm, start, &base);
 	if (leaf && base < start && !zap_spares(base, leaf, start, end))
 		flush |= stage2_zap_leaf(kvm, base, leaf, filter);
-	xa_for_each_range (&kvm->stage2, b, entry, start, end - 1)
-		if (!zap_spares(b, xa_to_value(entry), start, end))
-			flush |= stage2_zap_leaf(kvm, b, xa_to_value(entry), filter);
+	/*
+	 * One xa_state along the leaves, each zapped where the walk stands
+	 * (an erase and a search from the head per leaf were most of a zap).
+	 * A leaf erased empties at most its own nodes, whose parent the walk
+	 * goes on from.
+	 */
+	xas_lock(&xas);
+	xas_for_each (&xas, entry, end - 1) {
+		leaf = xa_to_value(entry);
+		if (zap_spares(xas.xa_index, leaf, start, end) || !(filter & leaf_filter(leaf)))
+			continue;
+		xas_store(&xas, NULL);
+		kvm->nr_leaves[leaf_level(leaf)]--;
+		flush = true;
+	}
+	xas_unlock(&xas);
 	return flush;
 }
 
@@ -1077,6 +1091,7 @@ static bool walk_wants(const struct huge_walk *w, unsigned long leaf)
 /* Every leaf of the walk's kinds above its target level in @r, in order of frame. */
 static int walk_huge_leaves(struct kvm *kvm, const struct kvm_gfn_range *r, struct huge_walk *w)
 {
+	XA_STATE(xas, &kvm->stage2, r->start);
 	unsigned long b;
 	void *entry;
 	int err;
@@ -1086,14 +1101,26 @@ static int walk_huge_leaves(struct kvm *kvm, const struct kvm_gfn_range *r, stru
 		if (err)
 			return err;
 	}
-	/* Pieces stored on the way are at the target level: the walk passes over them. */
-	xa_for_each_range (&kvm->stage2, b, entry, r->start, r->end - 1) {
-		if (!walk_wants(w, xa_to_value(entry)))
+	/*
+	 * Pieces stored on the way are at the target level: the walk passes
+	 * over them. One xa_state along the leaves (most leaves are not
+	 * wanted: a search from the head per leaf was most of the walk); a
+	 * call may store or erase leaves, so the walk goes on from the head
+	 * after it, at the next frame, as a search per leaf would.
+	 */
+	rcu_read_lock();
+	xas_for_each (&xas, entry, r->end - 1) {
+		if (xas_retry(&xas, entry) || !walk_wants(w, xa_to_value(entry)))
 			continue;
+		b = xas.xa_index;
+		rcu_read_unlock();
 		err = w->fn(kvm, b, xa_to_value(entry), w);
 		if (err)
 			return err;
+		rcu_read_lock();
+		xas_set(&xas, b + 1);
 	}
+	rcu_read_unlock();
 	return 0;
 }
 
