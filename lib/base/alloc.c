@@ -43,19 +43,50 @@ struct obj_cache {
 	void *head;	  /* freed objects, linked through their first word */
 	size_t size;	  /* the site's object size; 0: not known yet */
 	unsigned int nr;  /* objects held */
-	unsigned int max; /* at most GS_CACHE_BYTES worth */
-	bool off;	  /* sizes differ: no caching */
+	unsigned int max; /* at most GS_CACHE_BYTES worth; 0 once sizes differed: no caching */
 };
 
 #define GS_CACHE_BYTES (32UL << 20)
 
+/*
+ * What an allocation and a free touch, in one cache line: the counters
+ * but @failed (kept apart, written only when an allocation fails) and the
+ * cache. A site's name and description live in the site table (sites.c).
+ */
 struct gs_site_slot {
-	struct gs_site_stats st;
+	uint64_t live;
+	uint64_t live_bytes;
+	uint64_t peak_bytes;
+	uint64_t allocs;
+	uint64_t frees;
 	struct obj_cache cache;
 };
 
-/* Indexed by site id; the names live in the site table (sites.c). */
-static struct gs_site_slot sites[GS_MAX_SITES];
+_Static_assert(sizeof(struct gs_site_slot) == 64, "a site's slot is one cache line");
+
+/* Indexed by site id. */
+static struct gs_site_slot sites[GS_MAX_SITES] __attribute__((aligned(64)));
+static uint64_t site_failed[GS_MAX_SITES];
+
+/*
+ * Memcheck's client requests (a marked object in a site's cache) are ~15
+ * instructions each when no valgrind runs them, three an allocation and a
+ * free: they are made only under valgrind. Decided before main(); a cache
+ * filled before that (no request made) is only ever marked less, never
+ * left marked where it should not be.
+ */
+static bool on_valgrind;
+
+__attribute__((constructor)) static void alloc_detect_valgrind(void)
+{
+	on_valgrind = RUNNING_ON_VALGRIND != 0;
+}
+
+#define vg_request(req)                    \
+	do {                               \
+		if (unlikely(on_valgrind)) \
+			req;               \
+	} while (0)
 
 /*
  * With -Dallocator=jemalloc the library links libjemalloc, whose malloc and
@@ -98,21 +129,21 @@ static inline struct gs_site_slot *site_slot(unsigned int site)
 
 static inline void account_alloc(struct gs_site_slot *s, size_t size)
 {
-	s->st.live++;
-	s->st.allocs++;
-	s->st.live_bytes += size;
-	if (s->st.live_bytes > s->st.peak_bytes)
-		s->st.peak_bytes = s->st.live_bytes;
+	s->live++;
+	s->allocs++;
+	s->live_bytes += size;
+	if (s->live_bytes > s->peak_bytes)
+		s->peak_bytes = s->live_bytes;
 }
 
 /* The fault injector's verdict plus the might_sleep() rule: false means fail the caller. */
-static inline bool may_allocate(struct gs_site_slot *s, unsigned int site, size_t size, gfp_t gfp)
+static inline bool may_allocate(unsigned int site, size_t size, gfp_t gfp)
 {
 	if (gfpflags_allow_blocking(gfp))
 		might_sleep();
 	gs_metrics_alloc();
 	if (unlikely(gs_inject_active()) && gs_inject_should_fail(site, size, gfp)) {
-		s->st.failed++;
+		site_failed[site]++;
 		return false;
 	}
 	return true;
@@ -128,12 +159,12 @@ static inline void *cache_get(struct obj_cache *c, size_t size, gfp_t gfp)
 	if (!p || size != c->size)
 		return NULL;
 	/* Cached objects are off limits (memcheck, ASan) until handed out again. */
-	VALGRIND_MAKE_MEM_DEFINED(p, sizeof(void *));
+	vg_request(VALGRIND_MAKE_MEM_DEFINED(p, sizeof(void *)));
 	unpoison(p, size);
 	c->head = *(void **)p;
 	c->nr--;
 	/* Fresh from the cache, its contents are garbage, as malloc()'s would be. */
-	VALGRIND_MAKE_MEM_UNDEFINED(p, size);
+	vg_request(VALGRIND_MAKE_MEM_UNDEFINED(p, size));
 	if (gfp & __GFP_ZERO)
 		memset(p, 0, size);
 	return p;
@@ -142,13 +173,13 @@ static inline void *cache_get(struct obj_cache *c, size_t size, gfp_t gfp)
 /* Keep @p for reuse; false if the cache does not take it. */
 static inline bool cache_put(struct obj_cache *c, void *p, size_t size)
 {
-	if (c->off || size < sizeof(void *))
+	if (size < sizeof(void *))
 		return false;
 	if (unlikely(c->size != size)) {
 		if (c->size) {
 			/* A second size: this site is not a cache; let everything go. */
 			gs_alloc_drain_cache(c);
-			c->off = true;
+			c->max = 0;
 			return false;
 		}
 		c->size = size;
@@ -164,7 +195,7 @@ static inline bool cache_put(struct obj_cache *c, void *p, size_t size)
 	 * (LeakSanitizer, memcheck) must still follow the link to see the
 	 * objects as reachable.
 	 */
-	VALGRIND_MAKE_MEM_NOACCESS((char *)p + sizeof(void *), size - sizeof(void *));
+	vg_request(VALGRIND_MAKE_MEM_NOACCESS((char *)p + sizeof(void *), size - sizeof(void *)));
 	poison((char *)p + sizeof(void *), size - sizeof(void *));
 	return true;
 }
@@ -176,14 +207,14 @@ void *gs_alloc(unsigned int site, size_t size, gfp_t gfp)
 
 	if (size == 0)
 		size = 1;
-	if (!may_allocate(s, (unsigned int)(s - sites), size, gfp))
+	if (!may_allocate((unsigned int)(s - sites), size, gfp))
 		return NULL;
 	p = cache_get(&s->cache, size, gfp);
 	if (!p)
 		p = backing_alloc(size, gfp);
 	if (unlikely(!p)) {
 		/* The host is out of memory; __GFP_NOFAIL cannot be honoured here. */
-		s->st.failed++;
+		site_failed[s - sites]++;
 		return NULL;
 	}
 	account_alloc(s, size);
@@ -197,15 +228,15 @@ static size_t account_free(struct gs_site_slot *s, size_t size)
 	 * A free the counters cannot account for is a caller bug (wrong site or
 	 * size). Report it, then clamp so the counters stay usable.
 	 */
-	if (WARN_ONCE(!s->st.live || s->st.live_bytes < size,
+	if (WARN_ONCE(!s->live || s->live_bytes < size,
 		      "gs_free: site %s frees %zu bytes but holds %llu objects, %llu bytes",
-		      gs_site_name((unsigned int)(s - sites)), size, (unsigned long long)s->st.live,
-		      (unsigned long long)s->st.live_bytes))
-		size = s->st.live_bytes;
-	if (s->st.live)
-		s->st.live--;
-	s->st.frees++;
-	s->st.live_bytes -= size;
+		      gs_site_name((unsigned int)(s - sites)), size, (unsigned long long)s->live,
+		      (unsigned long long)s->live_bytes))
+		size = s->live_bytes;
+	if (s->live)
+		s->live--;
+	s->frees++;
+	s->live_bytes -= size;
 	return size;
 }
 
@@ -226,7 +257,7 @@ static void gs_alloc_drain_cache(struct obj_cache *c)
 	while (c->head) {
 		void *p = c->head;
 
-		VALGRIND_MAKE_MEM_DEFINED(p, sizeof(void *));
+		vg_request(VALGRIND_MAKE_MEM_DEFINED(p, sizeof(void *)));
 		unpoison(p, c->size);
 		c->head = *(void **)p;
 		free(p);
@@ -244,7 +275,7 @@ bool gs_charge(unsigned int site, size_t size, gfp_t gfp)
 {
 	struct gs_site_slot *s = site_slot(site);
 
-	if (!may_allocate(s, (unsigned int)(s - sites), size, gfp))
+	if (!may_allocate((unsigned int)(s - sites), size, gfp))
 		return false;
 	account_alloc(s, size);
 	return true;
@@ -259,7 +290,12 @@ int gs_site_stats(unsigned int site, struct gs_site_stats *out)
 {
 	if (site >= gs_nr_sites || !out)
 		return -EINVAL;
-	*out = sites[site].st;
+	*out = (struct gs_site_stats){.live = sites[site].live,
+				      .live_bytes = sites[site].live_bytes,
+				      .peak_bytes = sites[site].peak_bytes,
+				      .allocs = sites[site].allocs,
+				      .frees = sites[site].frees,
+				      .failed = site_failed[site]};
 	out->name = gs_site_name(site);
 	out->desc = gs_site_desc(site);
 	return 0;
@@ -268,8 +304,8 @@ int gs_site_stats(unsigned int site, struct gs_site_stats *out)
 unsigned int gs_site_next_bad_bytes(unsigned int from)
 {
 	for (unsigned int i = from; i < gs_nr_sites; i++)
-		if (sites[i].st.live_bytes < sites[i].st.live ||
-		    sites[i].st.peak_bytes < sites[i].st.live_bytes)
+		if (sites[i].live_bytes < sites[i].live ||
+		    sites[i].peak_bytes < sites[i].live_bytes)
 			return i;
 	return gs_nr_sites;
 }
@@ -277,7 +313,7 @@ unsigned int gs_site_next_bad_bytes(unsigned int from)
 unsigned int gs_site_live_all(uint64_t *live)
 {
 	for (unsigned int i = 0; i < gs_nr_sites; i++)
-		live[i] = sites[i].st.live;
+		live[i] = sites[i].live;
 	return gs_nr_sites;
 }
 
@@ -286,7 +322,7 @@ uint64_t gs_alloc_live_total(void)
 	uint64_t n = 0;
 
 	for (unsigned int i = 0; i < gs_nr_sites; i++)
-		n += sites[i].st.live;
+		n += sites[i].live;
 	return n;
 }
 
@@ -295,7 +331,7 @@ unsigned int gs_alloc_report_leaks(FILE *f)
 	unsigned int n = 0;
 
 	for (unsigned int i = 0; i < gs_nr_sites; i++) {
-		const struct gs_site_stats *st = &sites[i].st;
+		const struct gs_site_slot *st = &sites[i];
 
 		if (!st->live)
 			continue;
@@ -311,9 +347,9 @@ unsigned int gs_alloc_report_leaks(FILE *f)
 void gs_alloc_reset_stats(void)
 {
 	for (unsigned int i = 0; i < gs_nr_sites; i++) {
-		struct gs_site_stats *st = &sites[i].st;
+		struct gs_site_slot *st = &sites[i];
 
-		st->allocs = st->frees = st->failed = 0;
+		st->allocs = st->frees = site_failed[i] = 0;
 		st->peak_bytes = st->live_bytes;
 	}
 }
@@ -326,7 +362,7 @@ void gs_alloc_reset_stats(void)
 static void sites_dump(struct gs_state *st, const char *path)
 {
 	for (unsigned int i = 0; i < gs_nr_sites; i++) {
-		const struct gs_site_stats *s = &sites[i].st;
+		const struct gs_site_slot *s = &sites[i];
 		char p[128];
 
 		if (!s->live && !s->live_bytes)
