@@ -110,18 +110,22 @@ static inline void array_cut(GArray *a, guint len)
 		a->len = len;
 }
 
-/* The run holding @idx (binary search). */
+/*
+ * The run holding @idx: the last run that starts at or before it (0 if
+ * none), by halving without a branch on the data (a conditional move per
+ * step: which half holds a random index is a coin toss for the predictor,
+ * and every comparison starts with this search).
+ */
 static guint run_find(GArray *runs, uint64_t idx)
 {
-	guint lo = 0, hi = runs->len;
+	const struct orun *a = (const struct orun *)(void *)runs->data;
+	guint lo = 0, n = runs->len;
 
-	while (hi - lo > 1) {
-		guint mid = (lo + hi) / 2;
+	while (n > 1) {
+		guint half = n / 2;
 
-		if (g_array_index(runs, struct orun, mid).start <= idx)
-			lo = mid;
-		else
-			hi = mid;
+		lo = a[lo + half].start <= idx ? lo + half : lo;
+		n -= half;
 	}
 	return lo;
 }
@@ -1251,9 +1255,12 @@ struct sim_view {
 	uint64_t s, e;
 	struct kvm_gmem_run *runs;
 	size_t nr, cap;
-	uint64_t i_bytes;
-	bool has_spool;
-	uint64_t spool_used, spool_rsv;
+	/*
+	 * The file's counters, written here by kvm_gmem_query_counters()
+	 * itself: a copy out of its own struct was read back with wider loads
+	 * than its stores (a store-forwarding stall per compare).
+	 */
+	struct kvm_gmem_counters c;
 };
 
 static enum gs_oracle_read read_mode = GS_ORACLE_READ_QUERY;
@@ -1385,7 +1392,7 @@ static void sim_view_read_dump(struct sim_view *v, struct gmem_file *file)
 		uint64_t a, b;
 
 		if (!strcmp(r->path, "f") && !strcmp(r->key, "i_bytes")) {
-			v->i_bytes = num(r->value);
+			v->c.i_bytes = num(r->value);
 		} else if (!strncmp(r->path, "f/folio/", 8)) {
 			a = num(r->path + 8);
 			if (!strcmp(r->key, "order")) {
@@ -1410,11 +1417,11 @@ static void sim_view_read_dump(struct sim_view *v, struct gmem_file *file)
 									 : 2};
 			g_array_append_val(vattr, s);
 		} else if (!strcmp(r->path, "f/spool")) {
-			v->has_spool = true;
+			v->c.has_spool = true;
 			if (!strcmp(r->key, "used"))
-				v->spool_used = num(r->value);
+				v->c.spool_used = (long)num(r->value);
 			else if (!strcmp(r->key, "rsv"))
-				v->spool_rsv = num(r->value);
+				v->c.spool_rsv = (long)num(r->value);
 		}
 	}
 	gs_state_free(st);
@@ -1430,7 +1437,6 @@ static void sim_view_read_dump(struct sim_view *v, struct gmem_file *file)
  */
 static void sim_view_read_query(struct sim_view *v, struct gmem_file *file)
 {
-	struct kvm_gmem_counters c;
 	uint64_t cur = v->s;
 	size_t n, room;
 
@@ -1442,11 +1448,7 @@ static void sim_view_read_query(struct sim_view *v, struct gmem_file *file)
 		v->nr += n;
 		cur = n ? v->runs[v->nr - 1].end : v->e;
 	} while (n == room && cur < v->e);
-	kvm_gmem_query_counters(file->inode, &c);
-	v->i_bytes = c.i_bytes;
-	v->has_spool = c.has_spool;
-	v->spool_used = (uint64_t)c.spool_used;
-	v->spool_rsv = (uint64_t)c.spool_rsv;
+	kvm_gmem_query_counters(file->inode, &v->c);
 }
 
 typedef uint64_t (*pg_val)(const struct opage *pg);
@@ -1822,8 +1824,8 @@ static void cross_check(const struct ofile *f, const struct sim_view *q, struct 
 					   oname(op), idx, fields[i]->what);
 		}
 	}
-	if (q->i_bytes != d.i_bytes || q->has_spool != d.has_spool ||
-	    q->spool_used != d.spool_used || q->spool_rsv != d.spool_rsv) {
+	if (q->c.i_bytes != d.c.i_bytes || q->c.has_spool != d.c.has_spool ||
+	    q->c.spool_used != d.c.spool_used || q->c.spool_rsv != d.c.spool_rsv) {
 		(*n)++;
 		gs_check_violation(r, "%s: file: counters: query and dump differ", oname(op));
 	}
@@ -1864,9 +1866,10 @@ static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gm
 	compare_fields(f, &v, fields, nf, fmask, op, r, &n);
 	if (f->cfg.page_order)
 		compare_orders(f, &v, op, r, &n);
-	if (!f->cfg.thp || v.i_bytes < alloc_bytes(f))
-		compare_counter(op, "i_bytes", v.i_bytes, alloc_bytes(f), r, &n);
-	if (v.has_spool) {
+	if (!f->cfg.thp || v.c.i_bytes < alloc_bytes(f))
+		compare_counter(op, "i_bytes", v.c.i_bytes, alloc_bytes(f), r, &n);
+	if (v.c.has_spool) {
+		uint64_t sused = (uint64_t)v.c.spool_used, srsv = (uint64_t)v.c.spool_rsv;
 		uint64_t used = used_hpages(f), total = f->npages >> f->cfg.page_order;
 
 		/*
@@ -1875,10 +1878,10 @@ static unsigned int compare_view(struct gs_oracle *o, struct ofile *f, struct gm
 		 * it used until then. At least the pages in use, and all of them
 		 * used or reserved.
 		 */
-		if (f->cfg.custom_strategy && v.spool_used > used && v.spool_used <= total)
-			used = v.spool_used;
-		compare_counter(op, "subpool used", v.spool_used, used, r, &n);
-		compare_counter(op, "subpool reserved", v.spool_rsv, total - used, r, &n);
+		if (f->cfg.custom_strategy && sused > used && sused <= total)
+			used = sused;
+		compare_counter(op, "subpool used", sused, used, r, &n);
+		compare_counter(op, "subpool reserved", srsv, total - used, r, &n);
 	}
 	view_clear(&v, o);
 	f->dirty_s = UINT64_MAX;
