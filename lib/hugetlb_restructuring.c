@@ -9,6 +9,7 @@
  * merged by a deferred worker that callers run explicitly.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <gmemsim/folio.h>
 #include <gmemsim/hugetlb.h>
@@ -403,19 +404,81 @@ static int piece_expected(const struct xarray *pages, const struct folio *piece,
 	return cache_refs(pages, piece) + (piece == held ? extra_refs : 0);
 }
 
+/* A struct page's _mapcount and _refcount, read as one word (they are adjacent). */
+_Static_assert(offsetof(struct page, _refcount) == offsetof(struct page, _mapcount) + 4,
+	       "_mapcount and _refcount adjacent");
+
+static __always_inline uint64_t page_counts(const struct page *q)
+{
+	uint64_t w;
+
+	memcpy(&w, &q->_mapcount, sizeof(w));
+	return w;
+}
+
+/*
+ * Whether the four order-0 pieces from @p pass every test of
+ * hugetlb_restructuring_can_merge()'s loop (a head of its own, of a split
+ * page, not mapped, only the page cache's references: @counts is the
+ * page_counts() such a piece has), none of them @held: the four pieces'
+ * words combined, one branch for the group instead of several per piece.
+ * A group that fails any test is walked piece by piece, so the first
+ * failing piece answers as before.
+ */
+static __always_inline bool small_pieces_merge4(const struct folio *p, const struct folio *held,
+						uint64_t counts)
+{
+	const unsigned long want = 1UL << PG_needs_merge, head = 1UL << PG_head;
+	const struct page *q = &p->page;
+	unsigned long f_or = 0, f_and = ~0UL, i_or = 0, i_dec = 0;
+	uint64_t cnt = 0;
+
+	if ((uintptr_t)held - (uintptr_t)q < 4 * sizeof(*q))
+		return false;
+	for (int k = 0; k < 4; k++) {
+		unsigned long info = q[k].compound_info;
+
+		f_or |= q[k].flags;
+		f_and &= q[k].flags;
+		/*
+		 * gs_head_pfn_folio(): a head's first word is set and not a
+		 * tail's. Bit 63 of info - 1 is set for 0 (and for words no
+		 * user-space pointer has: those go the slow way).
+		 */
+		i_or |= info;
+		i_dec |= info - 1;
+		cnt |= page_counts(&q[k]) ^ counts;
+	}
+	/* PG_needs_merge in all four, PG_head (a piece larger than order 0) in none */
+	return !((f_or & head) | (~f_and & want) | (i_or & GS_PAGE_TAIL) | (i_dec >> 63) | cnt);
+}
+
 int hugetlb_restructuring_can_merge(struct xarray *pages, unsigned long pfn, struct folio *held,
 				    int extra_refs)
 {
 	const struct hugetlb_folio_meta *m = split_page(pfn);
 	struct folio *piece, *end;
+	unsigned long info;
+	uint64_t small_counts;
+	struct page small;
 
 	if (!m || extra_refs < 0)
 		return -EINVAL;
 	/* The pieces' struct pages are one array: walked by pointer, not looked up by pfn. */
 	piece = (struct folio *)pfn_to_page(m->pfn);
 	end = (struct folio *)pfn_to_page(m->pfn + (1UL << m->order));
+	/* An order-0 piece not mapped (_mapcount -1), with cache_refs()' references. */
+	atomic_set(&small._mapcount, -1);
+	atomic_set(&small._refcount, pages ? 1 : 0);
+	small_counts = page_counts(&small);
 	while (piece < end) {
-		unsigned long info = piece->page.compound_info;
+		/* Most split pages are all order-0 pieces: four of them at a time. */
+		while (&end->page - &piece->page >= 4 &&
+		       small_pieces_merge4(piece, held, small_counts))
+			piece = (struct folio *)(&piece->page + 4);
+		if (piece >= end)
+			break;
+		info = piece->page.compound_info;
 
 		/* gs_head_pfn_folio(): a head answers for itself. */
 		if ((!info || (info & GS_PAGE_TAIL)) && page_folio(&piece->page) != piece)

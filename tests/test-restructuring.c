@@ -295,6 +295,61 @@ START_TEST(can_merge_answers_for_each_piece)
 }
 END_TEST
 
+/*
+ * The check walks order-0 pieces four at a time; a piece that fails
+ * anywhere in a group (or two pieces failing differently in one group)
+ * must answer as the piece-by-piece walk does: the first failing piece,
+ * with its own error. Every position of the first groups and of the last.
+ */
+START_TEST(can_merge_answers_for_each_piece_of_a_group)
+{
+	struct file f;
+
+	file_open(&f, 9);
+	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), 0);
+	for (unsigned long at = 1; at < 512; at = at == 19 ? 504 : at + 1) {
+		struct folio *piece = (struct folio *)pfn_to_page(f.pfn + at);
+		struct folio *next =
+			at + 1 < 512 ? (struct folio *)pfn_to_page(f.pfn + at + 1) : NULL;
+
+		gs_folio_map(piece);
+		ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1),
+				 -EBUSY);
+		if (next) {
+			/* The first failing piece answers, not the worse one after it. */
+			folio_get(next);
+			ck_assert_int_eq(
+				hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1),
+				-EBUSY);
+			folio_put(next);
+		}
+		gs_folio_unmap(piece);
+		folio_get(piece);
+		ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1),
+				 -EAGAIN);
+		if (next) {
+			gs_folio_map(next);
+			ck_assert_int_eq(
+				hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1),
+				-EAGAIN);
+			gs_folio_unmap(next);
+		}
+		folio_put(piece);
+		folio_clear_needs_merge(piece);
+		ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1),
+				 -EINVAL);
+		folio_set_needs_merge(piece);
+		ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1), 0);
+	}
+	/* Outside a page cache no piece has a reference of it: all EAGAIN. */
+	ck_assert_int_eq(hugetlb_restructuring_can_merge(NULL, f.pfn, f.folio, 1), -EAGAIN);
+	ck_assert_ptr_eq(hugetlb_restructuring_merge_folio(&f.cache, f.pfn, f.folio, 1), f.folio);
+	assert_whole(&f);
+	ck_assert_uint_eq(gs_warn_count(), 0);
+	file_close(&f);
+}
+END_TEST
+
 /* An unexpected reference: WARN and -EAGAIN at once (the kernel would spin), nothing changed. */
 START_TEST(split_unexpected_reference)
 {
@@ -1084,6 +1139,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, split_refusals);
 	tcase_add_test(tc, split_unexpected_reference);
 	tcase_add_test(tc, can_merge_answers_for_each_piece);
+	tcase_add_test(tc, can_merge_answers_for_each_piece_of_a_group);
 	tcase_add_test(tc, deferred_merge_after_all_pieces_freed);
 	tcase_add_test(tc, explicit_merge_unqueues);
 	tcase_add_test(tc, merge_without_hvo_writes_every_tail);
