@@ -301,6 +301,12 @@ END_TEST
  * must answer as the piece-by-piece walk does: the first failing piece,
  * with its own error. Every position of the first groups and of the last.
  */
+/* The merge's check of @f's split page, the caller holding the first piece. */
+static int can_merge_held(struct file *f)
+{
+	return hugetlb_restructuring_can_merge(&f->cache, f->pfn, f->folio, 1);
+}
+
 START_TEST(can_merge_answers_for_each_piece_of_a_group)
 {
 	struct file f;
@@ -309,37 +315,25 @@ START_TEST(can_merge_answers_for_each_piece_of_a_group)
 	ck_assert_int_eq(hugetlb_restructuring_split_folio(&f.cache, 0, f.folio, NULL), 0);
 	for (unsigned long at = 1; at < 512; at = at == 19 ? 504 : at + 1) {
 		struct folio *piece = (struct folio *)pfn_to_page(f.pfn + at);
-		struct folio *next =
-			at + 1 < 512 ? (struct folio *)pfn_to_page(f.pfn + at + 1) : NULL;
+		struct folio *next = (struct folio *)pfn_to_page(f.pfn + (at + 1) % 512);
 
+		/* Each with the next piece failing otherwise: the first one answers. */
 		gs_folio_map(piece);
-		ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1),
-				 -EBUSY);
-		if (next) {
-			/* The first failing piece answers, not the worse one after it. */
-			folio_get(next);
-			ck_assert_int_eq(
-				hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1),
-				-EBUSY);
-			folio_put(next);
-		}
+		ck_assert_int_eq(can_merge_held(&f), -EBUSY);
+		folio_get(next);
+		ck_assert_int_eq(can_merge_held(&f), at == 511 ? -EAGAIN : -EBUSY);
+		folio_put(next);
 		gs_folio_unmap(piece);
 		folio_get(piece);
-		ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1),
-				 -EAGAIN);
-		if (next) {
-			gs_folio_map(next);
-			ck_assert_int_eq(
-				hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1),
-				-EAGAIN);
-			gs_folio_unmap(next);
-		}
+		ck_assert_int_eq(can_merge_held(&f), -EAGAIN);
+		gs_folio_map(next);
+		ck_assert_int_eq(can_merge_held(&f), at == 511 ? -EBUSY : -EAGAIN);
+		gs_folio_unmap(next);
 		folio_put(piece);
 		folio_clear_needs_merge(piece);
-		ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1),
-				 -EINVAL);
+		ck_assert_int_eq(can_merge_held(&f), -EINVAL);
 		folio_set_needs_merge(piece);
-		ck_assert_int_eq(hugetlb_restructuring_can_merge(&f.cache, f.pfn, f.folio, 1), 0);
+		ck_assert_int_eq(can_merge_held(&f), 0);
 	}
 	/* Outside a page cache no piece has a reference of it: all EAGAIN. */
 	ck_assert_int_eq(hugetlb_restructuring_can_merge(NULL, f.pfn, f.folio, 1), -EAGAIN);
