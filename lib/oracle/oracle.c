@@ -166,15 +166,29 @@ static void runs_coalesce(GArray *runs)
 
 typedef void (*pg_fn)(struct opage *pg, void *arg);
 
-/* Every writer of a file's runs calls it after the write: the counts are old. */
-static void model_changed(struct ofile *f)
+/*
+ * Every writer of a file's runs calls it after the write: the counts are
+ * old. Unless @shape (some index's allocated or attribute changed), what
+ * count_model() and model_orders() keep still holds: they follow from
+ * those two alone, not from the runs' bounds or other fields (a map, a
+ * pin, a write's content), and are kept current if they were.
+ */
+static void model_changed(struct ofile *f, bool shape)
 {
+	bool counted = !shape && f->counted == f->gen, ordered = !shape && f->orders_gen == f->gen;
+
 	f->gen++;
+	if (counted)
+		f->counted = f->gen;
+	if (ordered)
+		f->orders_gen = f->gen;
 }
 
 /* Apply @fn to every index of [@s, @e), run by run. */
 static void range_apply(struct ofile *f, uint64_t s, uint64_t e, pg_fn fn, void *arg)
 {
+	bool shape = false;
+
 	if (s >= e)
 		return;
 	f->dirty_s = MIN(f->dirty_s, s);
@@ -185,12 +199,15 @@ static void range_apply(struct ofile *f, uint64_t s, uint64_t e, pg_fn fn, void 
 	for (guint i = run_find(f->runs, s); i < f->runs->len; i++) {
 		struct orun *r = &g_array_index(f->runs, struct orun, i);
 
+		uint8_t alloc = r->pg.alloc, priv = r->pg.priv;
+
 		if (r->start >= e)
 			break;
 		fn(&r->pg, arg);
+		shape |= r->pg.alloc != alloc || r->pg.priv != priv;
 	}
 	runs_coalesce(f->runs);
-	model_changed(f);
+	model_changed(f, shape);
 }
 
 static struct opage pg_at(const struct ofile *f, uint64_t idx)
@@ -913,7 +930,7 @@ int gs_oracle_pin(struct gs_oracle *o, int id, uint64_t off, struct gs_oracle_pr
 	run_split(f->runs, idx + 1);
 	g_array_index(f->runs, struct orun, run_find(f->runs, idx)).pg.pins++;
 	runs_coalesce(f->runs);
-	model_changed(f);
+	model_changed(f, false); /* a pin count only */
 	g_array_append_val(o->pins, pin);
 	return 0;
 }
@@ -937,7 +954,7 @@ int gs_oracle_unpin(struct gs_oracle *o, int id, uint64_t off)
 			run_split(f->runs, idx + 1);
 			g_array_index(f->runs, struct orun, run_find(f->runs, idx)).pg.pins--;
 			runs_coalesce(f->runs);
-			model_changed(f);
+			model_changed(f, false); /* a pin count only */
 		}
 		return 0;
 	}
@@ -1197,7 +1214,7 @@ void gs_oracle_unpredicted(struct gs_oracle *o, int id, const char *op, int err)
 	}
 	array_cut(f->runs, 0);
 	g_array_append_vals(f->runs, f->saved->data, f->saved->len);
-	model_changed(f);
+	model_changed(f, true);
 	f->dirty_s = 0;
 	f->dirty_e = f->npages;
 	f->clean = 0;
