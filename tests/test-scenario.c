@@ -1706,51 +1706,6 @@ START_TEST(last_result_is_the_line_s)
 END_TEST
 
 /*
- * The line's target looked up once (gs_scenario.line_obj): answered again
- * only for the same type, forgotten when the object goes (a line that
- * removes its target and asks again must not find it) and at the line's
- * end (gs_scenario_run_op(): the op's string may be freed after it).
- */
-START_TEST(line_target_lookup_forgotten)
-{
-	static const struct gs_obj_type ta = {.name = "ta"}, tb = {.name = "tb"};
-	static const char text[] = "echo x\n";
-	static int a, b;
-	struct gs_scenario_opts o = {.quiet = true};
-	struct gs_script *script = gs_script_parse("t.gms", text, strlen(text), stderr);
-	uint64_t live[GS_MAX_SITES];
-	struct gs_scenario *s = gs_scenario_new(&o);
-	char target[] = "f";
-
-	ck_assert_ptr_nonnull(script);
-	gs_scenario_begin_run(s, "t.gms", live);
-	ck_assert_int_eq(gs_scenario_obj_add(s, "f", &ta, &a), 0);
-	ck_assert_int_eq(gs_scenario_obj_add(s, "g", &tb, &b), 0);
-	s->line_target = target;
-	ck_assert_ptr_eq(gs_scenario_obj_get(s, target, &ta), &a);
-	ck_assert_ptr_eq(s->line_obj, &a);
-	ck_assert_ptr_null(gs_scenario_obj_get(s, target, &tb));
-	ck_assert_ptr_eq(gs_scenario_obj_get(s, target, NULL), &a);
-	ck_assert_ptr_eq(gs_scenario_obj_get(s, target, &ta), &a);
-	ck_assert_ptr_eq(gs_scenario_obj_get(s, "g", &tb), &b);
-	ck_assert_int_eq(gs_scenario_obj_del(s, "f"), 0);
-	ck_assert_ptr_null(gs_scenario_obj_get(s, target, &ta));
-	ck_assert_ptr_null(gs_scenario_obj_get(s, target, NULL));
-	ck_assert_int_eq(gs_scenario_obj_add(s, "f", &tb, &b), 0);
-	ck_assert_ptr_null(gs_scenario_obj_get(s, target, &ta));
-	ck_assert_ptr_eq(gs_scenario_obj_get(s, target, &tb), &b);
-	/* A line run: nothing of it kept after it. */
-	ck_assert_int_eq(gs_scenario_run_op(s, &g_array_index(script->ops, struct gs_op, 0)),
-			 GS_EXIT_OK);
-	ck_assert_ptr_null(s->line_target);
-	ck_assert_ptr_null(s->line_obj);
-	gs_scenario_end_run(s, GS_EXIT_OK, live);
-	gs_scenario_free(s);
-	gs_script_free(script);
-}
-END_TEST
-
-/*
  * Result fields set in line (scenario_int.h) and by the exported functions
  * alike: a key set again replaces its field, by the same literal or by a
  * copy of its text, a new key takes the next field, past GS_MAX_FIELDS none.
@@ -2187,7 +2142,6 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, object_lookup_scan_and_hash);
 	tcase_add_test(runner, object_lookup_by_type);
 	tcase_add_test(runner, object_table_made_past_few);
-	tcase_add_test(runner, line_target_lookup_forgotten);
 	tcase_add_test(runner, gmem_records_reused_clean);
 	tcase_add_test(runner, last_result_is_the_line_s);
 	tcase_add_test(runner, key_reads_per_place);

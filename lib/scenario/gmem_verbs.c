@@ -889,24 +889,10 @@ static const char *const mode_names[] = {"keep_size",	   "punch_hole", "no_hide_
 					 "collapse_range", "zero_range", "insert_range",
 					 "unshare_range",  NULL};
 
-/*
- * The keys of the file verbs a fuzz input runs most (falloc, punch, fault,
- * read, write, pin, unpin) by index: their tables are written with these
- * (designated initializers), so their runs read op->args[RK_*] (each key
- * read through its place's cache missed the L1 cache, as `inject`'s did).
- */
-enum { RK_OFF, RK_LEN, RK_MODE, RK_BYTE = RK_MODE };
-
-/* Key @i of @op's verb's table as gs_op_u64() reads it, or @dflt (evaluated either way). */
-static inline uint64_t op_key_u64(const struct gs_op *op, int i, uint64_t dflt)
-{
-	return op->args[i].present ? op->args[i].u : dflt;
-}
-
 static const struct gs_key falloc_keys[] = {
-	[RK_OFF] = {"off", GS_ARG_U64, .required = true, .help = "offset in bytes"},
-	[RK_LEN] = {"len", GS_ARG_U64, .required = true, .help = "length in bytes"},
-	[RK_MODE] = {"mode", GS_ARG_FLAGS, mode_names, .help = "FALLOC_FL_* (default keep_size)"},
+	{"off", GS_ARG_U64, .required = true, .help = "offset in bytes"},
+	{"len", GS_ARG_U64, .required = true, .help = "length in bytes"},
+	{"mode", GS_ARG_FLAGS, mode_names, .help = "FALLOC_FL_* (default keep_size)"},
 	{NULL},
 };
 
@@ -918,16 +904,15 @@ static int fallocate_common(struct gs_scenario *s, const struct gs_op *op, struc
 
 	if (!g)
 		return ret;
-	/* falloc_keys[] and range_keys[] alike. */
-	res->ret = g->sys->fallocate(g->fd, mode, (int64_t)op_key_u64(op, RK_OFF, 0),
-				     (int64_t)op_key_u64(op, RK_LEN, 0));
+	res->ret = g->sys->fallocate(g->fd, mode, (int64_t)gs_op_u64(op, "off", 0),
+				     (int64_t)gs_op_u64(op, "len", 0));
 	set_stat_fields(res, g);
 	return 0;
 }
 
 static int falloc_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
-	int mode = (int)op_key_u64(op, RK_MODE, GS_FALLOC_FL_KEEP_SIZE);
+	int mode = (int)gs_op_u64(op, "mode", GS_FALLOC_FL_KEEP_SIZE);
 
 	return fallocate_common(s, op, res, mode);
 }
@@ -945,8 +930,8 @@ static const struct gs_verb verb_falloc = {
 };
 
 static const struct gs_key range_keys[] = {
-	[RK_OFF] = {"off", GS_ARG_U64, .required = true, .help = "offset in bytes"},
-	[RK_LEN] = {"len", GS_ARG_U64, .required = true, .help = "length in bytes"},
+	{"off", GS_ARG_U64, .required = true, .help = "offset in bytes"},
+	{"len", GS_ARG_U64, .required = true, .help = "length in bytes"},
 	{NULL},
 };
 
@@ -1292,7 +1277,7 @@ static uint64_t mapped_part(const struct gmem_obj *g, uint64_t off, uint64_t len
 }
 
 static const struct gs_key off_keys[] = {
-	[RK_OFF] = {"off", GS_ARG_U64, .required = true, .help = "offset in the mapping, in bytes"},
+	{"off", GS_ARG_U64, .required = true, .help = "offset in the mapping, in bytes"},
 	{NULL},
 };
 
@@ -1300,7 +1285,7 @@ static int fault_run(struct gs_scenario *s, const struct gs_op *op, struct gs_re
 {
 	int ret;
 	struct gmem_obj *g = op_gmem(s, op, res, false, true, &ret);
-	uint64_t off = op_key_u64(op, RK_OFF, 0) & ~(uint64_t)(PAGE_SIZE - 1);
+	uint64_t off = gs_op_u64(op, "off", 0) & ~(uint64_t)(PAGE_SIZE - 1);
 	unsigned char byte;
 
 	if (!g)
@@ -1328,9 +1313,9 @@ static const struct gs_verb verb_fault = {
 };
 
 static const struct gs_key rw_keys[] = {
-	[RK_OFF] = {"off", GS_ARG_U64, .required = true, .help = "offset in the mapping, in bytes"},
-	[RK_LEN] = {"len", GS_ARG_U64, .required = true, .help = "bytes"},
-	[RK_BYTE] = {"byte", GS_ARG_U64, .help = "write: the value written to every byte"},
+	{"off", GS_ARG_U64, .required = true, .help = "offset in the mapping, in bytes"},
+	{"len", GS_ARG_U64, .required = true, .help = "bytes"},
+	{"byte", GS_ARG_U64, .help = "write: the value written to every byte"},
 	{NULL},
 };
 
@@ -1432,7 +1417,7 @@ static int access_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 {
 	int ret;
 	struct gmem_obj *g = op_gmem(s, op, res, false, true, &ret);
-	uint64_t off = op_key_u64(op, RK_OFF, 0), len = op_key_u64(op, RK_LEN, 0);
+	uint64_t off = gs_op_u64(op, "off", 0), len = gs_op_u64(op, "len", 0);
 	struct access a = {.g = g, .write = write, .uniform = true};
 	int r;
 
@@ -1442,7 +1427,7 @@ static int access_run(struct gs_scenario *s, const struct gs_op *op, struct gs_r
 	a.len = mapped_part(g, off, len);
 	a.addr = (unsigned char *)g->map + off;
 	VALGRIND_MAKE_MEM_UNDEFINED(access_buf, sizeof(access_buf));
-	r = access_chunks(&a, access_buf, (int)op_key_u64(op, RK_BYTE, 0));
+	r = access_chunks(&a, access_buf, (int)gs_op_u64(op, "byte", 0));
 	set_access_result(res, r);
 	if (!r && a.len < len)
 		res->sig = SIGSEGV;
@@ -1504,7 +1489,7 @@ static int pin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_resu
 {
 	int ret;
 	struct gmem_obj *g = op_gmem(s, op, res, false, true, &ret);
-	struct gmem_pin pin = {.off = op_key_u64(op, RK_OFF, 0)};
+	struct gmem_pin pin = {.off = gs_op_u64(op, "off", 0)};
 
 	if (!g)
 		return ret;
@@ -1538,7 +1523,7 @@ static const struct gs_verb verb_pin = {
 static int unpin_run(struct gs_scenario *s, const struct gs_op *op, struct gs_result *res)
 {
 	struct gmem_obj *g = gs_scenario_obj_get(s, op->target, &gmem_type);
-	uint64_t off = op_key_u64(op, RK_OFF, 0);
+	uint64_t off = gs_op_u64(op, "off", 0);
 
 	if (!g && gs_scenario_lax(s))
 		return lax_answer(op, res, g, true, false) ? 0 : -1;
@@ -2139,6 +2124,12 @@ static const char *const convert_key_names[CK_NR] = {
 	"off", "len", "to", "attributes", "flags", "reserved", "error_offset",
 };
 
+/* Key @i of the convert verb's (index in convert_keys[]) as gs_op_u64() reads it. */
+static inline uint64_t convert_arg(const struct gs_op *op, int i, uint64_t dflt)
+{
+	return op->args[i].present ? op->args[i].u : dflt;
+}
+
 /*
  * Read twice per `convert` line (the verb, the oracle's prediction): the
  * keys by their index in convert_keys[], which is what op->args is indexed
@@ -2165,14 +2156,14 @@ struct gs_kvm_memory_attributes2 gs_scenario_convert_args(const struct gs_op *op
 			.reserved[0] = gs_op_u64(op, "reserved", 0),
 		};
 	}
-	to = op_key_u64(op, ki[CK_TO], 0) ? GS_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+	to = convert_arg(op, ki[CK_TO], 0) ? GS_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
 	return (struct gs_kvm_memory_attributes2){
-		.offset = op_key_u64(op, ki[CK_OFF], 0),
-		.size = op_key_u64(op, ki[CK_LEN], 0),
-		.attributes = op_key_u64(op, ki[CK_ATTRIBUTES], to),
-		.flags = op_key_u64(op, ki[CK_FLAGS], 0),
-		.error_offset = op_key_u64(op, ki[CK_ERROR_OFFSET], 0),
-		.reserved[0] = op_key_u64(op, ki[CK_RESERVED], 0),
+		.offset = convert_arg(op, ki[CK_OFF], 0),
+		.size = convert_arg(op, ki[CK_LEN], 0),
+		.attributes = convert_arg(op, ki[CK_ATTRIBUTES], to),
+		.flags = convert_arg(op, ki[CK_FLAGS], 0),
+		.error_offset = convert_arg(op, ki[CK_ERROR_OFFSET], 0),
+		.reserved[0] = convert_arg(op, ki[CK_RESERVED], 0),
 	};
 }
 

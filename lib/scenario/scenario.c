@@ -66,7 +66,6 @@ static void destroy_objects(struct gs_scenario *s)
 			o->type->destroy(o->obj);
 	}
 	s->last_obj = NULL;
-	s->line_obj = NULL;
 	s->nr_few = 0;
 	s->few_used = true;
 	memset(s->few_slot, 0, sizeof(s->few_slot));
@@ -359,7 +358,6 @@ int gs_scenario_obj_add(struct gs_scenario *s, const char *name, const struct gs
 	o->obj = obj;
 	g_ptr_array_add(s->order, o);
 	s->nr_objs++;
-	s->line_obj = NULL;
 	if (s->hashed)
 		g_hash_table_insert(s->objs, o->name, o);
 	else if (s->nr_objs > GS_OBJ_FEW)
@@ -396,10 +394,12 @@ static struct gs_obj *obj_find(struct gs_scenario *s, const char *name)
  * compare of a word each in an array of their own (no hash of the name, no
  * pointer chased per object).
  */
-static void *obj_lookup(struct gs_scenario *s, const char *name, const struct gs_obj_type *type)
+void *gs_scenario_obj_get(struct gs_scenario *s, const char *name, const struct gs_obj_type *type)
 {
 	struct gs_obj *o;
 
+	if (!name)
+		return NULL;
 	if (s->few_used) {
 		/* Answered from @few alone: the object's record is not read for a name under 8 bytes. */
 		const typeof(s->few[0]) *e = few_find(s, name);
@@ -412,27 +412,6 @@ static void *obj_lookup(struct gs_scenario *s, const char *name, const struct gs
 	if (type && o->type != type)
 		return NULL;
 	return o->obj;
-}
-
-/*
- * The line's target is answered from what the line found first (compared by
- * address: the op's string, which nothing else occupies while the line
- * runs); the objects have not changed since (an add or a removal forgets it).
- */
-void *gs_scenario_obj_get(struct gs_scenario *s, const char *name, const struct gs_obj_type *type)
-{
-	void *obj;
-
-	if (!name)
-		return NULL;
-	if (name == s->line_target && s->line_obj && type == s->line_type)
-		return s->line_obj;
-	obj = obj_lookup(s, name, type);
-	if (obj && name == s->line_target) {
-		s->line_obj = obj;
-		s->line_type = type;
-	}
-	return obj;
 }
 
 int gs_scenario_obj_del(struct gs_scenario *s, const char *name)
@@ -450,7 +429,6 @@ int gs_scenario_obj_del(struct gs_scenario *s, const char *name)
 		return -ENOENT;
 	if (s->last_obj == o)
 		s->last_obj = NULL;
-	s->line_obj = NULL;
 	if (s->hashed)
 		g_hash_table_remove(s->objs, name);
 	s->nr_objs--;
@@ -643,26 +621,8 @@ static void result_copy(struct gs_result *dst, const struct gs_result *src)
 		dst->why[0] = '\0';
 }
 
-/* In line: a WARN's backtrace names gs_scenario_run_op() as before, no frame of its own. */
-static inline __attribute__((always_inline)) int run_line(struct gs_scenario *s,
-							  const struct gs_op *op);
-
 /* Run one operation. Returns GS_EXIT_OK, GS_EXIT_FAIL or GS_EXIT_SYNTAX. */
 int gs_scenario_run_op(struct gs_scenario *s, const struct gs_op *op)
-{
-	int ret;
-
-	/* The target's lookups are kept for the line only: the op may be freed after it. */
-	s->line_target = op->target;
-	s->line_obj = NULL;
-	ret = run_line(s, op);
-	s->line_target = NULL;
-	s->line_obj = NULL;
-	return ret;
-}
-
-static inline __attribute__((always_inline)) int run_line(struct gs_scenario *s,
-							  const struct gs_op *op)
 {
 	struct gs_result res;
 	unsigned long warn0 = gs_warn_count();

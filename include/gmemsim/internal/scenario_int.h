@@ -55,16 +55,6 @@ struct gs_scenario {
 	GPtrArray *order;	 /* struct gs_obj *, creation order */
 	struct gs_obj *last_obj; /* the last one looked up, or NULL: cleared when freed */
 	/*
-	 * The line being run's target (its op's own string, alive while the
-	 * line runs; NULL between lines) and what gs_scenario_obj_get() found
-	 * for it with @line_type (@line_obj, NULL: not looked up yet): the
-	 * verb, the oracle adapter and checks ask for the same name up to
-	 * three times a line. Cleared when an object is added or removed.
-	 */
-	const char *line_target;
-	const struct gs_obj_type *line_type;
-	void *line_obj;
-	/*
 	 * @few_used: @objs holds at most GS_OBJ_FEW objects, and @few each one
 	 * (in creation order) with its name's first 8 bytes, zero-padded, beside
 	 * it, and its type and object (a lookup reads @few only).
