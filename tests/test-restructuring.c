@@ -295,18 +295,18 @@ START_TEST(can_merge_answers_for_each_piece)
 }
 END_TEST
 
-/*
- * The check walks order-0 pieces four at a time; a piece that fails
- * anywhere in a group (or two pieces failing differently in one group)
- * must answer as the piece-by-piece walk does: the first failing piece,
- * with its own error. Every position of the first groups and of the last.
- */
 /* The merge's check of @f's split page, the caller holding the first piece. */
 static int can_merge_held(struct file *f)
 {
 	return hugetlb_restructuring_can_merge(&f->cache, f->pfn, f->folio, 1);
 }
 
+/*
+ * The check walks order-0 pieces four at a time; a piece that fails
+ * anywhere in a group (or two pieces failing differently in one group)
+ * must answer as the piece-by-piece walk does: the first failing piece,
+ * with its own error. Every position of the first groups and of the last.
+ */
 START_TEST(can_merge_answers_for_each_piece_of_a_group)
 {
 	struct file f;
