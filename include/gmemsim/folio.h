@@ -408,6 +408,8 @@ GS_API unsigned long gs_raw_hwpoison_find(unsigned long pfn, unsigned long nr, u
 
 /**
  * gs_raw_hwpoison_any() - does [@pfn, @pfn + @nr) hold a bad raw page?
+ * @pfn: first pfn of the range
+ * @nr: pfns in the range (0: an empty range, false)
  *
  * Context: any.
  * Return: true at the first record found (the rest are not walked).
