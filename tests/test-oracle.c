@@ -2177,6 +2177,128 @@ START_TEST(test_close_after_whole_compare)
 END_TEST
 
 /*
+ * The scenario adapter is kept from one run to the next (emptied): a run
+ * after another one with more files, a slot and the same names in another
+ * order compares and reports exactly what it reports on its own. File i's
+ * attribute at index i is flipped by hand after the `run-deferred` line, so
+ * that line's comparison of every followed file reports them in the order
+ * the adapter walks its files: a new GHashTable's order of the names (as
+ * each run's own table gave before the adapter was kept), not that of a
+ * table the earlier run grew to 20 names, or of one left with its names.
+ */
+struct flip_files_ctx {
+	struct gs_scenario *s;
+	unsigned int line;
+	const char *const *names;
+};
+
+static void flip_files_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	struct flip_files_ctx *c = arg;
+
+	(void)res;
+	if (op->line != c->line)
+		return;
+	for (unsigned int i = 0; c->names[i]; i++) {
+		int fd = gs_scenario_gmem_fd(c->s, c->names[i], NULL);
+		struct gmem_inode *inode;
+
+		ck_assert_int_ge(fd, 0);
+		inode = gs_uapi_gmem_file(fd)->inode;
+		ck_assert_int_eq(mtree_store_range(&inode->shareability, i, i,
+						   xa_mk_value(SHAREABILITY_GUEST), GFP_KERNEL),
+				 0);
+	}
+}
+
+static char *run_flipped(const char *text, unsigned int line, const char *const *names)
+{
+	struct flip_files_ctx c = {.line = line, .names = names};
+	char *err = NULL;
+	size_t len;
+	FILE *f = open_memstream(&err, &len);
+	int st;
+
+	c.s = gs_scenario_new(&(struct gs_scenario_opts){.quiet = true,
+							 .err = f,
+							 .oracle = true,
+							 .keep_going = true,
+							 .on_result = flip_files_on_result,
+							 .on_result_arg = &c});
+	st = gs_scenario_run_buffer(c.s, "t.gms", text, strlen(text));
+	gs_scenario_free(c.s);
+	fclose(f);
+	ck_assert_msg(st == GS_EXIT_FAIL, "status %s:\n%s", gs_scenario_exit_name(st), err);
+	return err;
+}
+
+/* The indices @err reports at line @line, in the order reported, as one string. */
+static GString *reported_indices(const char *err, unsigned int line)
+{
+	GString *got = g_string_new(NULL);
+	char prefix[64];
+	const char *p = err;
+
+	snprintf(prefix, sizeof(prefix), "t.gms:%u run-deferred: index 0x", line);
+	while ((p = strstr(p, prefix))) {
+		p += strlen(prefix);
+		g_string_append_c(got, *p);
+	}
+	return got;
+}
+
+START_TEST(test_adapter_reused)
+{
+	static const char *const names[] = {"q", "a7", "zz", "m", "b2", "k", NULL};
+	GHashTable *fresh = g_hash_table_new(g_str_hash, g_str_equal);
+	GString *t = g_string_new("vm s type=sw_protected\n");
+	GString *big = g_string_new("vm s type=sw_protected\n");
+	GString *want = g_string_new(NULL), *got;
+	unsigned int line = 2;
+	GHashTableIter it;
+	gpointer key, val;
+	struct run r;
+	char *first, *again;
+
+	for (unsigned int i = 0; names[i]; i++, line++) {
+		g_string_append_printf(t, "gmem %s vm=s size=32K flags=mmap|init_shared\n",
+				       names[i]);
+		g_hash_table_insert(fresh, (gpointer)names[i], GUINT_TO_POINTER(i));
+	}
+	g_string_append(t, "run-deferred\n");
+	g_hash_table_iter_init(&it, fresh);
+	while (g_hash_table_iter_next(&it, &key, &val))
+		g_string_append_c(want, (char)('0' + GPOINTER_TO_UINT(val)));
+	/* More than FEW_NAMES files, the same names among them in another order, and a slot. */
+	for (unsigned int i = 0; i < 14; i++)
+		g_string_append_printf(big, "gmem x%u vm=s size=16K flags=mmap|init_shared\n", i);
+	for (unsigned int i = G_N_ELEMENTS(names) - 1; i-- > 0;)
+		g_string_append_printf(big, "gmem %s vm=s size=64K flags=mmap|init_shared\n",
+				       names[i]);
+	g_string_append(big, "memslot s slot=0 gpa=0x100000000 size=16K gmem=m\n"
+			     "convert m off=0 len=4K to=private\n"
+			     "run-deferred\n");
+
+	first = run_flipped(t->str, line, names);
+	got = reported_indices(first, line);
+	ck_assert_msg(!strcmp(got->str, want->str), "reported %s, a new table walks %s:\n%s",
+		      got->str, want->str, first);
+	g_string_free(got, TRUE);
+	r = run_text_opts(big->str, true, true);
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	free(r.err);
+	again = run_flipped(t->str, line, names);
+	ck_assert_str_eq(again, first);
+	free(first);
+	free(again);
+	g_string_free(want, TRUE);
+	g_string_free(t, TRUE);
+	g_string_free(big, TRUE);
+	g_hash_table_destroy(fresh);
+}
+END_TEST
+
+/*
  * The adapter finds a line's file by its name: names that share a first
  * letter or are prefixes of each other ("g", "g1", "g10"), a file made
  * again under a closed one's name, a VM's name (no file), with few files
@@ -2383,6 +2505,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_gsplit_followed);
 	tcase_add_test(sim, test_check_oracle);
 	tcase_add_test(sim, test_file_names);
+	tcase_add_test(sim, test_adapter_reused);
 	tcase_add_test(sim, test_orders_follow_model);
 	tcase_add_test(sim, test_orders_judged_in_range);
 	tcase_add_test(sim, test_check_compares_once);
