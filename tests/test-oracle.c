@@ -2300,61 +2300,70 @@ END_TEST
 
 /*
  * The adapter finds a line's file by its name: names that share a first
- * letter or are prefixes of each other ("g", "g1", "g10"), a file made
- * again under a closed one's name, a VM's name (no file), with few files
- * (a walk of the names) and with more than sixteen (a hash). Each file is
- * converted at its own index: a line followed on another file's model
+ * letter or are prefixes of each other ("g", "g1", "g10"), names of 9, 8
+ * and 7 bytes that share their first 7 or 8 ("gmemfile1", "gmemfile",
+ * "gmemfil": the adapter compares names a word of 8 bytes at a time), a file
+ * made again under a closed one's name, a VM's name (no file), with few
+ * files (a walk of the names) and with more than sixteen (a hash). Each file
+ * is converted at its own index: a line followed on another file's model
  * would make the comparisons differ without a bug; with a conversion that
  * leaves the attribute as it was planted, each is reported at its own line
  * and index, the file made again too.
  */
-static GString *names_text(unsigned int extra)
+static GString *names_text(unsigned int extra, const char *const *names)
 {
-	static const char *const names[] = {"g", "g1", "g10"};
 	GString *t = g_string_new("vm s type=sw_protected\n");
 
 	for (unsigned int i = 0; i < extra; i++)
 		g_string_append_printf(t, "gmem x%u vm=s size=16K flags=mmap|init_shared\n", i);
-	for (unsigned int i = 0; i < G_N_ELEMENTS(names); i++)
+	for (unsigned int i = 0; i < 3; i++)
 		g_string_append_printf(t, "gmem %s vm=s size=16K flags=mmap|init_shared\n",
 				       names[i]);
-	for (unsigned int i = 0; i < G_N_ELEMENTS(names); i++)
+	for (unsigned int i = 0; i < 3; i++)
 		g_string_append_printf(t, "convert %s off=%uK len=4K to=private\n", names[i],
 				       4 * i);
-	g_string_append(t, "memslot s slot=0 gpa=0x100000000 size=16K gmem=g10\n"
-			   "close g\n"
-			   "gmem g vm=s size=32K flags=mmap|init_shared\n"
-			   "convert g off=28K len=4K to=private\n"
-			   "check\n");
+	g_string_append_printf(t,
+			       "memslot s slot=0 gpa=0x100000000 size=16K gmem=%s\n"
+			       "close %s\n"
+			       "gmem %s vm=s size=32K flags=mmap|init_shared\n"
+			       "convert %s off=28K len=4K to=private\n"
+			       "check\n",
+			       names[2], names[0], names[0], names[0]);
 	return t;
 }
 
 START_TEST(test_file_names)
 {
-	for (unsigned int extra = 0; extra <= 17; extra += 17) {
-		GString *t = names_text(extra);
-		unsigned int line = 2 + extra + 3; /* the first convert line */
-		struct run r = run_text_opts(t->str, true, true);
-		char want[4][96];
+	static const char *const sets[][3] = {{"g", "g1", "g10"},
+					      {"gmemfile1", "gmemfile", "gmemfil"}};
 
-		ck_assert_msg(r.status == GS_EXIT_OK, "%u more files:\n%s", extra, r.err);
-		free(r.err);
-		gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, true);
-		r = run_text_opts(t->str, true, true);
-		gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, false);
-		snprintf(want[0], sizeof(want[0]), "t.gms:%u convert g: index 0x0: attribute",
-			 line);
-		snprintf(want[1], sizeof(want[1]), "t.gms:%u convert g1: index 0x1: attribute",
-			 line + 1);
-		snprintf(want[2], sizeof(want[2]), "t.gms:%u convert g10: index 0x2: attribute",
-			 line + 2);
-		snprintf(want[3], sizeof(want[3]), "t.gms:%u convert g: index 0x7: attribute",
-			 line + 6);
-		for (unsigned int i = 0; i < G_N_ELEMENTS(want); i++)
-			ck_assert_msg(strstr(r.err, want[i]), "%u more files: '%s' not in:\n%s",
-				      extra, want[i], r.err);
-		free(r.err);
-		g_string_free(t, TRUE);
+	for (unsigned int set = 0; set < G_N_ELEMENTS(sets); set++) {
+		const char *const *names = sets[set];
+
+		for (unsigned int extra = 0; extra <= 17; extra += 17) {
+			GString *t = names_text(extra, names);
+			unsigned int line = 2 + extra + 3; /* the first convert line */
+			struct run r = run_text_opts(t->str, true, true);
+			char want[4][96];
+
+			ck_assert_msg(r.status == GS_EXIT_OK, "%u more files:\n%s", extra, r.err);
+			free(r.err);
+			gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, true);
+			r = run_text_opts(t->str, true, true);
+			gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, false);
+			for (unsigned int i = 0; i < 3; i++)
+				snprintf(want[i], sizeof(want[i]),
+					 "t.gms:%u convert %s: index 0x%u: attribute", line + i,
+					 names[i], i);
+			snprintf(want[3], sizeof(want[3]),
+				 "t.gms:%u convert %s: index 0x7: attribute", line + 6, names[0]);
+			for (unsigned int i = 0; i < G_N_ELEMENTS(want); i++)
+				ck_assert_msg(strstr(r.err, want[i]),
+					      "%u more files: '%s' not in:\n%s", extra, want[i],
+					      r.err);
+			free(r.err);
+			g_string_free(t, TRUE);
+		}
 	}
 }
 END_TEST
