@@ -1072,23 +1072,36 @@ static void tamper_on_result(void *arg, const struct gs_op *op, const struct gs_
 	t->done |= op->line == back;
 }
 
-static char *run_tampered(const char *text, struct tamper_ctx *t)
+/*
+ * @text run with the oracle, going on after failures, @fn called after each
+ * line with @arg (the scenario in *@s while it runs); its messages, its status
+ * in *@st.
+ */
+static char *run_hooked(const char *text,
+			void (*fn)(void *arg, const struct gs_op *op, const struct gs_result *res),
+			void *arg, struct gs_scenario **s, int *st)
 {
 	char *err = NULL;
 	size_t len;
 	FILE *f = open_memstream(&err, &len);
-	struct gs_scenario_opts opts = {.quiet = true,
-					.err = f,
-					.oracle = true,
-					.keep_going = true,
-					.on_result = tamper_on_result,
-					.on_result_arg = t};
-	int st;
 
-	t->s = gs_scenario_new(&opts);
-	st = gs_scenario_run_buffer(t->s, "t.gms", text, strlen(text));
-	gs_scenario_free(t->s);
+	*s = gs_scenario_new(&(struct gs_scenario_opts){.quiet = true,
+							.err = f,
+							.oracle = true,
+							.keep_going = true,
+							.on_result = fn,
+							.on_result_arg = arg});
+	*st = gs_scenario_run_buffer(*s, "t.gms", text, strlen(text));
+	gs_scenario_free(*s);
 	fclose(f);
+	return err;
+}
+
+static char *run_tampered(const char *text, struct tamper_ctx *t)
+{
+	int st;
+	char *err = run_hooked(text, tamper_on_result, t, &t->s, &st);
+
 	ck_assert_msg(t->done, "the tampered line never ran:\n%s", err);
 	ck_assert_msg(st == GS_EXIT_FAIL, "status %s:\n%s", gs_scenario_exit_name(st), err);
 	return err;
@@ -2146,22 +2159,11 @@ START_TEST(test_close_after_whole_compare)
 				    "close g\n";
 	/* Index 8, outside the falloc's range: the munmap's whole comparison sees it. */
 	struct tamper_ctx t = {.line = 4, .index = 8, .what = TAMPER_ATTR};
-	FILE *f;
-	char *err = NULL;
-	size_t len;
+	char *err;
 	int st;
 
 	ck_assert_uint_eq(reads_of(apart), reads_of(adjacent) + 1);
-	f = open_memstream(&err, &len);
-	t.s = gs_scenario_new(&(struct gs_scenario_opts){.quiet = true,
-							 .err = f,
-							 .oracle = true,
-							 .keep_going = true,
-							 .on_result = tamper_once_on_result,
-							 .on_result_arg = &t});
-	st = gs_scenario_run_buffer(t.s, "t.gms", adjacent, strlen(adjacent));
-	gs_scenario_free(t.s);
-	fclose(f);
+	err = run_hooked(adjacent, tamper_once_on_result, &t, &t.s, &st);
 	ck_assert_msg(t.done && st == GS_EXIT_FAIL, "status %s:\n%s", gs_scenario_exit_name(st),
 		      err);
 	for (unsigned int line = 5; line <= 6; line++) {
@@ -2214,20 +2216,9 @@ static void flip_files_on_result(void *arg, const struct gs_op *op, const struct
 static char *run_flipped(const char *text, unsigned int line, const char *const *names)
 {
 	struct flip_files_ctx c = {.line = line, .names = names};
-	char *err = NULL;
-	size_t len;
-	FILE *f = open_memstream(&err, &len);
 	int st;
+	char *err = run_hooked(text, flip_files_on_result, &c, &c.s, &st);
 
-	c.s = gs_scenario_new(&(struct gs_scenario_opts){.quiet = true,
-							 .err = f,
-							 .oracle = true,
-							 .keep_going = true,
-							 .on_result = flip_files_on_result,
-							 .on_result_arg = &c});
-	st = gs_scenario_run_buffer(c.s, "t.gms", text, strlen(text));
-	gs_scenario_free(c.s);
-	fclose(f);
 	ck_assert_msg(st == GS_EXIT_FAIL, "status %s:\n%s", gs_scenario_exit_name(st), err);
 	return err;
 }

@@ -47,7 +47,7 @@ struct fname {
 	char *name;
 	int id;
 	/*
-	 * In @names: the name's first 8 bytes, zero-padded (fname_key()), and
+	 * In @names: the name's first 8 bytes, zero-padded (gs_name_key()), and
 	 * whether it goes on past them: file_id_find() compares a word per
 	 * name, not the text behind a pointer per name (a load that missed the
 	 * cache on most names natively).
@@ -55,18 +55,6 @@ struct fname {
 	bool more;
 	uint64_t key;
 };
-
-/* @name's first 8 bytes, zero-padded, as one word; *@more: the name goes on past them. */
-static inline uint64_t fname_key(const char *name, bool *more)
-{
-	uint64_t k = 0;
-	unsigned int i;
-
-	for (i = 0; i < 8 && name[i]; i++)
-		k |= (uint64_t)(unsigned char)name[i] << (8 * i);
-	*more = i == 8 && name[i];
-	return k;
-}
 
 struct gs_scenario_oracle {
 	struct gs_oracle *o;
@@ -242,7 +230,7 @@ static __attribute__((noinline)) int file_id_find(struct gs_scenario_oracle *so,
 		so->last_id = GPOINTER_TO_INT(v) - 1;
 		return so->last_id;
 	}
-	k = fname_key(name, &more);
+	k = gs_name_key(name, &more);
 	for (guint i = 0; i < so->names->len; i++) {
 		const struct fname *n = &g_array_index(so->names, struct fname, i);
 
@@ -281,7 +269,7 @@ static void file_add(struct gs_scenario_oracle *so, const char *name, int id)
 		n.name = g_array_index(so->names, struct fname, i).name;
 	} else {
 		n.name = g_strdup(name);
-		n.key = fname_key(name, &n.more);
+		n.key = gs_name_key(name, &n.more);
 		g_array_append_val(so->names, n);
 	}
 	g_hash_table_replace(so->files, n.name, GINT_TO_POINTER(id + 1));
