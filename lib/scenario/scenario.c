@@ -288,20 +288,6 @@ static void few_rebuild(struct gs_scenario *s, const struct gs_obj *gone)
 }
 
 /*
- * Whether @e, whose key is @name's (@k, gs_name_key()), is called @name: a name
- * that goes on past 8 bytes by its text; one that ends within them if the
- * entry's name ends there too (an 8-byte name's key is also the first word
- * of every longer name that starts with it: "gmemfile" is not "gmemfile1").
- */
-static inline bool few_same(const typeof(((struct gs_scenario *)0)->few[0]) *e, const char *name,
-			    uint64_t k, bool more)
-{
-	if (more)
-		return gs_name_eq(e->obj->name, name);
-	return !(k >> 56) || !e->obj->name[8];
-}
-
-/*
  * The object called @name among @few (gs_scenario.few_used), or NULL: one
  * compare of a word, no hash of the name, no pointer chased per object.
  * An empty slot: no object's key hashes there (few_add() fills every slot a
@@ -319,11 +305,11 @@ static inline const typeof(((struct gs_scenario *)0)->few[0]) *few_find(struct g
 	if (!j)
 		return NULL;
 	e = &s->few[j - 1];
-	if (e->key == k && few_same(e, name, k, more))
+	if (e->key == k && (!more || gs_name_eq(e->obj->name, name)))
 		return e;
 	for (unsigned int i = 0; i < s->nr_few; i++) {
 		e = &s->few[i];
-		if (e->key == k && few_same(e, name, k, more))
+		if (e->key == k && (!more || gs_name_eq(e->obj->name, name)))
 			return e;
 	}
 	return NULL;

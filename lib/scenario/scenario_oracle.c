@@ -47,12 +47,11 @@ struct fname {
 	char *name;
 	int id;
 	/*
-	 * In @names: the name's first 8 bytes, zero-padded (gs_name_key()), and
-	 * whether it goes on past them: file_id_find() compares a word per
-	 * name, not the text behind a pointer per name (a load that missed the
-	 * cache on most names natively).
+	 * In @names: the name's first 8 bytes, zero-padded (gs_name_key()):
+	 * file_id_find() compares a word per name, not the text behind a
+	 * pointer per name (a load that missed the cache on most names
+	 * natively), unless the word does not show where the name ends.
 	 */
-	bool more;
 	uint64_t key;
 };
 
@@ -234,8 +233,8 @@ static __attribute__((noinline)) int file_id_find(struct gs_scenario_oracle *so,
 	for (guint i = 0; i < so->names->len; i++) {
 		const struct fname *n = &g_array_index(so->names, struct fname, i);
 
-		/* Equal words and both ending within them: equal names, no text read. */
-		if (n->key == k && n->more == more && (!more || gs_name_eq(n->name, name))) {
+		/* Equal words ending within 8 bytes: equal names, no text read. */
+		if (n->key == k && (!more || gs_name_eq(n->name, name))) {
 			so->last = n->name;
 			so->last_id = n->id;
 			return n->id;
@@ -257,6 +256,7 @@ static inline int file_id(struct gs_scenario_oracle *so, const char *name)
 static void file_add(struct gs_scenario_oracle *so, const char *name, int id)
 {
 	struct fname n = {.id = id};
+	bool more;
 	guint i;
 
 	so->last = NULL;
@@ -269,7 +269,7 @@ static void file_add(struct gs_scenario_oracle *so, const char *name, int id)
 		n.name = g_array_index(so->names, struct fname, i).name;
 	} else {
 		n.name = g_strdup(name);
-		n.key = gs_name_key(name, &n.more);
+		n.key = gs_name_key(name, &more);
 		g_array_append_val(so->names, n);
 	}
 	g_hash_table_replace(so->files, n.name, GINT_TO_POINTER(id + 1));

@@ -210,9 +210,10 @@ static inline bool gs_name_eq(const char *a, const char *b)
 }
 
 /*
- * A name's first 8 bytes, zero-padded, as one word; *@more: the name goes
- * on past them. Two names that both end within 8 bytes are equal if their
- * words are.
+ * A name's first 8 bytes, zero-padded, as one word; *@more: the word does
+ * not show where the name ends (8 bytes or more: "gmemfile" and "gmemfile1"
+ * share theirs). Two names are equal if their words are and neither has
+ * *@more, else if their texts are.
  */
 static inline uint64_t gs_name_key(const char *name, bool *more)
 {
@@ -221,7 +222,7 @@ static inline uint64_t gs_name_key(const char *name, bool *more)
 
 	for (i = 0; i < 8 && name[i]; i++)
 		k |= (uint64_t)(unsigned char)name[i] << (8 * i);
-	*more = i == 8 && name[i];
+	*more = i == 8;
 	return k;
 }
 
