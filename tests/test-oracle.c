@@ -1072,23 +1072,36 @@ static void tamper_on_result(void *arg, const struct gs_op *op, const struct gs_
 	t->done |= op->line == back;
 }
 
-static char *run_tampered(const char *text, struct tamper_ctx *t)
+/*
+ * @text run with the oracle, going on after failures, @fn called after each
+ * line with @arg (the scenario in *@s while it runs); its messages, its status
+ * in *@st.
+ */
+static char *run_hooked(const char *text,
+			void (*fn)(void *arg, const struct gs_op *op, const struct gs_result *res),
+			void *arg, struct gs_scenario **s, int *st)
 {
 	char *err = NULL;
 	size_t len;
 	FILE *f = open_memstream(&err, &len);
-	struct gs_scenario_opts opts = {.quiet = true,
-					.err = f,
-					.oracle = true,
-					.keep_going = true,
-					.on_result = tamper_on_result,
-					.on_result_arg = t};
-	int st;
 
-	t->s = gs_scenario_new(&opts);
-	st = gs_scenario_run_buffer(t->s, "t.gms", text, strlen(text));
-	gs_scenario_free(t->s);
+	*s = gs_scenario_new(&(struct gs_scenario_opts){.quiet = true,
+							.err = f,
+							.oracle = true,
+							.keep_going = true,
+							.on_result = fn,
+							.on_result_arg = arg});
+	*st = gs_scenario_run_buffer(*s, "t.gms", text, strlen(text));
+	gs_scenario_free(*s);
 	fclose(f);
+	return err;
+}
+
+static char *run_tampered(const char *text, struct tamper_ctx *t)
+{
+	int st;
+	char *err = run_hooked(text, tamper_on_result, t, &t->s, &st);
+
 	ck_assert_msg(t->done, "the tampered line never ran:\n%s", err);
 	ck_assert_msg(st == GS_EXIT_FAIL, "status %s:\n%s", gs_scenario_exit_name(st), err);
 	return err;
@@ -2146,22 +2159,11 @@ START_TEST(test_close_after_whole_compare)
 				    "close g\n";
 	/* Index 8, outside the falloc's range: the munmap's whole comparison sees it. */
 	struct tamper_ctx t = {.line = 4, .index = 8, .what = TAMPER_ATTR};
-	FILE *f;
-	char *err = NULL;
-	size_t len;
+	char *err;
 	int st;
 
 	ck_assert_uint_eq(reads_of(apart), reads_of(adjacent) + 1);
-	f = open_memstream(&err, &len);
-	t.s = gs_scenario_new(&(struct gs_scenario_opts){.quiet = true,
-							 .err = f,
-							 .oracle = true,
-							 .keep_going = true,
-							 .on_result = tamper_once_on_result,
-							 .on_result_arg = &t});
-	st = gs_scenario_run_buffer(t.s, "t.gms", adjacent, strlen(adjacent));
-	gs_scenario_free(t.s);
-	fclose(f);
+	err = run_hooked(adjacent, tamper_once_on_result, &t, &t.s, &st);
 	ck_assert_msg(t.done && st == GS_EXIT_FAIL, "status %s:\n%s", gs_scenario_exit_name(st),
 		      err);
 	for (unsigned int line = 5; line <= 6; line++) {
@@ -2177,62 +2179,182 @@ START_TEST(test_close_after_whole_compare)
 END_TEST
 
 /*
+ * The scenario adapter is kept from one run to the next (emptied): a run
+ * after another one with more files, a slot and the same names in another
+ * order compares and reports exactly what it reports on its own. File i's
+ * attribute at index i is flipped by hand after the `run-deferred` line, so
+ * that line's comparison of every followed file reports them in the order
+ * the adapter walks its files: a new GHashTable's order of the names (as
+ * each run's own table gave before the adapter was kept), not that of a
+ * table the earlier run grew to 20 names, or of one left with its names.
+ */
+struct flip_files_ctx {
+	struct gs_scenario *s;
+	unsigned int line;
+	const char *const *names;
+};
+
+static void flip_files_on_result(void *arg, const struct gs_op *op, const struct gs_result *res)
+{
+	struct flip_files_ctx *c = arg;
+
+	(void)res;
+	if (op->line != c->line)
+		return;
+	for (unsigned int i = 0; c->names[i]; i++) {
+		int fd = gs_scenario_gmem_fd(c->s, c->names[i], NULL);
+		struct gmem_inode *inode;
+
+		ck_assert_int_ge(fd, 0);
+		inode = gs_uapi_gmem_file(fd)->inode;
+		ck_assert_int_eq(mtree_store_range(&inode->shareability, i, i,
+						   xa_mk_value(SHAREABILITY_GUEST), GFP_KERNEL),
+				 0);
+	}
+}
+
+static char *run_flipped(const char *text, unsigned int line, const char *const *names)
+{
+	struct flip_files_ctx c = {.line = line, .names = names};
+	int st;
+	char *err = run_hooked(text, flip_files_on_result, &c, &c.s, &st);
+
+	ck_assert_msg(st == GS_EXIT_FAIL, "status %s:\n%s", gs_scenario_exit_name(st), err);
+	return err;
+}
+
+/* The indices @err reports at line @line, in the order reported, as one string. */
+static GString *reported_indices(const char *err, unsigned int line)
+{
+	GString *got = g_string_new(NULL);
+	char prefix[64];
+	const char *p = err;
+
+	snprintf(prefix, sizeof(prefix), "t.gms:%u run-deferred: index 0x", line);
+	while ((p = strstr(p, prefix))) {
+		p += strlen(prefix);
+		g_string_append_c(got, *p);
+	}
+	return got;
+}
+
+START_TEST(test_adapter_reused)
+{
+	static const char *const names[] = {"q", "a7", "zz", "m", "b2", "k", NULL};
+	GHashTable *fresh = g_hash_table_new(g_str_hash, g_str_equal);
+	GString *t = g_string_new("vm s type=sw_protected\n");
+	GString *big = g_string_new("vm s type=sw_protected\n");
+	GString *want = g_string_new(NULL), *got;
+	unsigned int line = 2;
+	GHashTableIter it;
+	gpointer key, val;
+	struct run r;
+	char *first, *again;
+
+	for (unsigned int i = 0; names[i]; i++, line++) {
+		g_string_append_printf(t, "gmem %s vm=s size=32K flags=mmap|init_shared\n",
+				       names[i]);
+		g_hash_table_insert(fresh, (gpointer)names[i], GUINT_TO_POINTER(i));
+	}
+	g_string_append(t, "run-deferred\n");
+	g_hash_table_iter_init(&it, fresh);
+	while (g_hash_table_iter_next(&it, &key, &val))
+		g_string_append_c(want, (char)('0' + GPOINTER_TO_UINT(val)));
+	/* More than FEW_NAMES files, the same names among them in another order, and a slot. */
+	for (unsigned int i = 0; i < 14; i++)
+		g_string_append_printf(big, "gmem x%u vm=s size=16K flags=mmap|init_shared\n", i);
+	for (unsigned int i = G_N_ELEMENTS(names) - 1; i-- > 0;)
+		g_string_append_printf(big, "gmem %s vm=s size=64K flags=mmap|init_shared\n",
+				       names[i]);
+	g_string_append(big, "memslot s slot=0 gpa=0x100000000 size=16K gmem=m\n"
+			     "convert m off=0 len=4K to=private\n"
+			     "run-deferred\n");
+
+	first = run_flipped(t->str, line, names);
+	got = reported_indices(first, line);
+	ck_assert_msg(!strcmp(got->str, want->str), "reported %s, a new table walks %s:\n%s",
+		      got->str, want->str, first);
+	g_string_free(got, TRUE);
+	r = run_text_opts(big->str, true, true);
+	ck_assert_msg(r.status == GS_EXIT_OK, "%s", r.err);
+	free(r.err);
+	again = run_flipped(t->str, line, names);
+	ck_assert_str_eq(again, first);
+	free(first);
+	free(again);
+	g_string_free(want, TRUE);
+	g_string_free(t, TRUE);
+	g_string_free(big, TRUE);
+	g_hash_table_destroy(fresh);
+}
+END_TEST
+
+/*
  * The adapter finds a line's file by its name: names that share a first
- * letter or are prefixes of each other ("g", "g1", "g10"), a file made
- * again under a closed one's name, a VM's name (no file), with few files
- * (a walk of the names) and with more than sixteen (a hash). Each file is
- * converted at its own index: a line followed on another file's model
+ * letter or are prefixes of each other ("g", "g1", "g10"), names of 9, 8
+ * and 7 bytes that share their first 7 or 8 ("gmemfile1", "gmemfile",
+ * "gmemfil": the adapter compares names a word of 8 bytes at a time), a file
+ * made again under a closed one's name, a VM's name (no file), with few
+ * files (a walk of the names) and with more than sixteen (a hash). Each file
+ * is converted at its own index: a line followed on another file's model
  * would make the comparisons differ without a bug; with a conversion that
  * leaves the attribute as it was planted, each is reported at its own line
  * and index, the file made again too.
  */
-static GString *names_text(unsigned int extra)
+static GString *names_text(unsigned int extra, const char *const *names)
 {
-	static const char *const names[] = {"g", "g1", "g10"};
 	GString *t = g_string_new("vm s type=sw_protected\n");
 
 	for (unsigned int i = 0; i < extra; i++)
 		g_string_append_printf(t, "gmem x%u vm=s size=16K flags=mmap|init_shared\n", i);
-	for (unsigned int i = 0; i < G_N_ELEMENTS(names); i++)
+	for (unsigned int i = 0; i < 3; i++)
 		g_string_append_printf(t, "gmem %s vm=s size=16K flags=mmap|init_shared\n",
 				       names[i]);
-	for (unsigned int i = 0; i < G_N_ELEMENTS(names); i++)
+	for (unsigned int i = 0; i < 3; i++)
 		g_string_append_printf(t, "convert %s off=%uK len=4K to=private\n", names[i],
 				       4 * i);
-	g_string_append(t, "memslot s slot=0 gpa=0x100000000 size=16K gmem=g10\n"
-			   "close g\n"
-			   "gmem g vm=s size=32K flags=mmap|init_shared\n"
-			   "convert g off=28K len=4K to=private\n"
-			   "check\n");
+	g_string_append_printf(t,
+			       "memslot s slot=0 gpa=0x100000000 size=16K gmem=%s\n"
+			       "close %s\n"
+			       "gmem %s vm=s size=32K flags=mmap|init_shared\n"
+			       "convert %s off=28K len=4K to=private\n"
+			       "check\n",
+			       names[2], names[0], names[0], names[0]);
 	return t;
 }
 
 START_TEST(test_file_names)
 {
-	for (unsigned int extra = 0; extra <= 17; extra += 17) {
-		GString *t = names_text(extra);
-		unsigned int line = 2 + extra + 3; /* the first convert line */
-		struct run r = run_text_opts(t->str, true, true);
-		char want[4][96];
+	static const char *const sets[][3] = {{"g", "g1", "g10"},
+					      {"gmemfile1", "gmemfile", "gmemfil"}};
 
-		ck_assert_msg(r.status == GS_EXIT_OK, "%u more files:\n%s", extra, r.err);
-		free(r.err);
-		gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, true);
-		r = run_text_opts(t->str, true, true);
-		gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, false);
-		snprintf(want[0], sizeof(want[0]), "t.gms:%u convert g: index 0x0: attribute",
-			 line);
-		snprintf(want[1], sizeof(want[1]), "t.gms:%u convert g1: index 0x1: attribute",
-			 line + 1);
-		snprintf(want[2], sizeof(want[2]), "t.gms:%u convert g10: index 0x2: attribute",
-			 line + 2);
-		snprintf(want[3], sizeof(want[3]), "t.gms:%u convert g: index 0x7: attribute",
-			 line + 6);
-		for (unsigned int i = 0; i < G_N_ELEMENTS(want); i++)
-			ck_assert_msg(strstr(r.err, want[i]), "%u more files: '%s' not in:\n%s",
-				      extra, want[i], r.err);
-		free(r.err);
-		g_string_free(t, TRUE);
+	for (unsigned int set = 0; set < G_N_ELEMENTS(sets); set++) {
+		const char *const *names = sets[set];
+
+		for (unsigned int extra = 0; extra <= 17; extra += 17) {
+			GString *t = names_text(extra, names);
+			unsigned int line = 2 + extra + 3; /* the first convert line */
+			struct run r = run_text_opts(t->str, true, true);
+			char want[4][96];
+
+			ck_assert_msg(r.status == GS_EXIT_OK, "%u more files:\n%s", extra, r.err);
+			free(r.err);
+			gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, true);
+			r = run_text_opts(t->str, true, true);
+			gs_test_plant_bug(GS_BUG_STALE_ATTRIBUTE, false);
+			for (unsigned int i = 0; i < 3; i++)
+				snprintf(want[i], sizeof(want[i]),
+					 "t.gms:%u convert %s: index 0x%u: attribute", line + i,
+					 names[i], i);
+			snprintf(want[3], sizeof(want[3]),
+				 "t.gms:%u convert %s: index 0x7: attribute", line + 6, names[0]);
+			for (unsigned int i = 0; i < G_N_ELEMENTS(want); i++)
+				ck_assert_msg(strstr(r.err, want[i]),
+					      "%u more files: '%s' not in:\n%s", extra, want[i],
+					      r.err);
+			free(r.err);
+			g_string_free(t, TRUE);
+		}
 	}
 }
 END_TEST
@@ -2383,6 +2505,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(sim, test_gsplit_followed);
 	tcase_add_test(sim, test_check_oracle);
 	tcase_add_test(sim, test_file_names);
+	tcase_add_test(sim, test_adapter_reused);
 	tcase_add_test(sim, test_orders_follow_model);
 	tcase_add_test(sim, test_orders_judged_in_range);
 	tcase_add_test(sim, test_check_compares_once);

@@ -1548,6 +1548,48 @@ START_TEST(object_lookup_by_type)
 END_TEST
 
 /*
+ * Names compared a word of their first 8 bytes at a time (gs_scenario.few):
+ * an 8-byte name and the longer ones that start with it are different
+ * objects, whichever is made first, as are the 7-byte name they start with
+ * and names that differ only past their eighth byte. Each is found, refused
+ * twice and taken away on its own.
+ */
+START_TEST(object_names_at_eight_bytes)
+{
+	static const struct gs_obj_type ta = {.name = "ta"};
+	static const char *const orders[][5] = {
+		{"gmemfile1", "gmemfile", "gmemfil", "gmemfile12", "gmemfile2"},
+		{"gmemfil", "gmemfile", "gmemfile1", "gmemfile2", "gmemfile12"},
+	};
+	static int objs[5];
+
+	for (unsigned int o = 0; o < G_N_ELEMENTS(orders); o++) {
+		const char *const *names = orders[o];
+		struct gs_scenario *s = gs_scenario_new(NULL);
+
+		for (unsigned int n = 0; n < G_N_ELEMENTS(objs); n++) {
+			ck_assert_msg(!gs_scenario_obj_add(s, names[n], &ta, &objs[n]), "%s",
+				      names[n]);
+			for (unsigned int k = 0; k <= n; k++) {
+				ck_assert_ptr_eq(gs_scenario_obj_get(s, names[k], &ta), &objs[k]);
+				ck_assert_int_eq(gs_scenario_obj_add(s, names[k], &ta, &objs[0]),
+						 -EEXIST);
+			}
+			for (unsigned int k = n + 1; k < G_N_ELEMENTS(objs); k++)
+				ck_assert_ptr_null(gs_scenario_obj_get(s, names[k], NULL));
+		}
+		for (unsigned int n = 0; n < G_N_ELEMENTS(objs); n++) {
+			ck_assert_int_eq(gs_scenario_obj_del(s, names[n]), 0);
+			ck_assert_ptr_null(gs_scenario_obj_get(s, names[n], NULL));
+			for (unsigned int k = n + 1; k < G_N_ELEMENTS(objs); k++)
+				ck_assert_ptr_eq(gs_scenario_obj_get(s, names[k], &ta), &objs[k]);
+		}
+		gs_scenario_free(s);
+	}
+}
+END_TEST
+
+/*
  * The hash table of names exists only from a run's first time past
  * GS_OBJ_FEW objects at once, and holds every object from then to the
  * run's end: names (an object without a pointer too) are taken once
@@ -2142,6 +2184,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(runner, object_lookup_scan_and_hash);
 	tcase_add_test(runner, object_lookup_by_type);
 	tcase_add_test(runner, object_table_made_past_few);
+	tcase_add_test(runner, object_names_at_eight_bytes);
 	tcase_add_test(runner, gmem_records_reused_clean);
 	tcase_add_test(runner, last_result_is_the_line_s);
 	tcase_add_test(runner, key_reads_per_place);

@@ -252,21 +252,6 @@ void gs_result_set_str(struct gs_result *res, const char *key, const char *str)
 		*f = (struct gs_result_field){.key = key, .is_str = true, .str = str};
 }
 
-/*
- * A name's first 8 bytes, zero-padded, as one word; *@more: the name goes
- * on past them. Two names shorter than 8 bytes are equal if their words are.
- */
-static inline uint64_t name_key(const char *name, bool *more)
-{
-	uint64_t k = 0;
-	unsigned int i;
-
-	for (i = 0; i < 8 && name[i]; i++)
-		k |= (uint64_t)(unsigned char)name[i] << (8 * i);
-	*more = i == 8 && name[i];
-	return k;
-}
-
 static inline unsigned int few_hash(uint64_t key)
 {
 	return (unsigned int)((key * 0x9e3779b97f4a7c15ULL) >> 58);
@@ -278,7 +263,7 @@ static void few_add(struct gs_scenario *s, struct gs_obj *o)
 	unsigned char *slot;
 	bool more;
 
-	s->few[s->nr_few].key = name_key(o->name, &more);
+	s->few[s->nr_few].key = gs_name_key(o->name, &more);
 	s->few[s->nr_few].obj = o;
 	s->few[s->nr_few].type = o->type;
 	s->few[s->nr_few].ptr = o->obj;
@@ -313,7 +298,7 @@ static inline const typeof(((struct gs_scenario *)0)->few[0]) *few_find(struct g
 									const char *name)
 {
 	bool more;
-	uint64_t k = name_key(name, &more);
+	uint64_t k = gs_name_key(name, &more);
 	unsigned int j = s->few_slot[few_hash(k)];
 	const typeof(s->few[0]) *e;
 

@@ -46,11 +46,22 @@ struct opool {
 struct fname {
 	char *name;
 	int id;
+	/*
+	 * In @names: the name's first 8 bytes, zero-padded (gs_name_key()):
+	 * file_id_find() compares a word per name, not the text behind a
+	 * pointer per name (a load that missed the cache on most names
+	 * natively), unless the word does not show where the name ends.
+	 */
+	uint64_t key;
 };
 
 struct gs_scenario_oracle {
 	struct gs_oracle *o;
-	GHashTable *files; /* gmem name -> file id + 1 (walked in its order) */
+	/*
+	 * gmem name -> file id + 1 (walked in its order). Its keys are the
+	 * strings of @names, which owns them: one copy of a name, not two.
+	 */
+	GHashTable *files;
 	/*
 	 * The same names in an array of their own (struct fname), looked up by
 	 * file_id() while they are few: a name a hash missed (a VM's, the
@@ -60,11 +71,14 @@ struct gs_scenario_oracle {
 	GArray *names;
 	/*
 	 * @files' names and ids (struct fname, its keys) in the order a walk of
-	 * it gives, made again after each change of it: the lines that compare
-	 * every file go through them in that order without a hash walk each.
+	 * it gives, made again (file_order()) when a line that compares every
+	 * file first needs it after a change of @files (@order_stale): those
+	 * lines go through them in that order without a hash walk each, and
+	 * the files made one after the other are walked once, not once each.
 	 */
 	GArray *order;
-	const char *last; /* the name found last (owned by @names, or by @files past FEW_NAMES) */
+	bool order_stale;
+	const char *last; /* the name found last (owned by @names) */
 	int last_id;	  /* its file id */
 	GArray *slots;	  /* struct oslot */
 	struct opool pool[HUGE_MAX_HSTATE];
@@ -127,15 +141,28 @@ static void pool_snapshot(struct gs_scenario_oracle *so, unsigned int mask)
 			pool_now(so, i, cg, &so->pool[i]);
 }
 
+/*
+ * The last run's adapter, emptied, kept for the next run: each input of a
+ * fuzz campaign made and freed a hash table and three arrays (~3.5 K
+ * instructions an input). Everything a run reads starts as a new one's:
+ * oracle_stop() empties the arrays and the table and clears the rest.
+ */
+static struct gs_scenario_oracle *spare_so;
+
 static struct gs_scenario_oracle *oracle_start(void)
 {
-	struct gs_scenario_oracle *so = g_new0(struct gs_scenario_oracle, 1);
+	struct gs_scenario_oracle *so = spare_so;
 
+	if (so) {
+		spare_so = NULL;
+	} else {
+		so = g_new0(struct gs_scenario_oracle, 1);
+		so->files = g_hash_table_new(g_str_hash, g_str_equal);
+		so->slots = g_array_new(FALSE, FALSE, sizeof(struct oslot));
+		so->names = g_array_sized_new(FALSE, FALSE, sizeof(struct fname), 8);
+		so->order = g_array_sized_new(FALSE, FALSE, sizeof(struct fname), 8);
+	}
 	so->o = gs_oracle_new();
-	so->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	so->slots = g_array_new(FALSE, FALSE, sizeof(struct oslot));
-	so->names = g_array_sized_new(FALSE, FALSE, sizeof(struct fname), 8);
-	so->order = g_array_sized_new(FALSE, FALSE, sizeof(struct fname), 8);
 	pool_snapshot(so, (1U << HUGE_MAX_HSTATE) - 1);
 	return so;
 }
@@ -152,13 +179,34 @@ static void oracle_stop(struct gs_scenario_oracle *so)
 		return;
 	for (guint i = 0; i < so->slots->len; i++)
 		slot_clear(&g_array_index(so->slots, struct oslot, i));
-	g_array_free(so->slots, TRUE);
+	so->slots->len = 0;
+	/*
+	 * Emptied, a GHashTable is as a new one is (no tombstones, shrunk to
+	 * its first size), so the next run's walks give a new table's order
+	 * (test_adapter_reused).
+	 */
+	g_hash_table_remove_all(so->files);
 	for (guint i = 0; i < so->names->len; i++)
 		g_free(g_array_index(so->names, struct fname, i).name);
+	so->names->len = 0;
+	so->order->len = 0;
+	so->order_stale = false;
+	gs_oracle_free(so->o);
+	so->o = NULL;
+	so->last = NULL;
+	so->last_id = 0;
+	memset(so->pool, 0, sizeof(so->pool));
+	so->deferring = false;
+	so->pools = 0;
+	so->end_clean = 0;
+	if (!spare_so) {
+		spare_so = so;
+		return;
+	}
+	g_array_free(so->slots, TRUE);
 	g_array_free(so->names, TRUE);
 	g_array_free(so->order, TRUE);
 	g_hash_table_destroy(so->files);
-	gs_oracle_free(so->o);
 	g_free(so);
 }
 
@@ -169,20 +217,24 @@ static void oracle_stop(struct gs_scenario_oracle *so)
 static __attribute__((noinline)) int file_id_find(struct gs_scenario_oracle *so, const char *name)
 {
 	gpointer key, v;
+	uint64_t k;
+	bool more;
 
 	if (!name)
 		return -1;
 	if (so->names->len > FEW_NAMES) {
 		if (!g_hash_table_lookup_extended(so->files, name, &key, &v))
 			return -1;
-		so->last = key; /* @files' key: file_add() forgets it before replacing it */
+		so->last = key; /* a string of @names, which file_add() keeps */
 		so->last_id = GPOINTER_TO_INT(v) - 1;
 		return so->last_id;
 	}
+	k = gs_name_key(name, &more);
 	for (guint i = 0; i < so->names->len; i++) {
 		const struct fname *n = &g_array_index(so->names, struct fname, i);
 
-		if (n->name[0] == name[0] && gs_name_eq(n->name, name)) {
+		/* Equal words ending within 8 bytes: equal names, no text read. */
+		if (n->key == k && (!more || gs_name_eq(n->name, name))) {
 			so->last = n->name;
 			so->last_id = n->id;
 			return n->id;
@@ -204,12 +256,33 @@ static inline int file_id(struct gs_scenario_oracle *so, const char *name)
 static void file_add(struct gs_scenario_oracle *so, const char *name, int id)
 {
 	struct fname n = {.id = id};
-	GHashTableIter it;
-	gpointer key, val;
+	bool more;
 	guint i;
 
 	so->last = NULL;
-	g_hash_table_replace(so->files, g_strdup(name), GINT_TO_POINTER(id + 1));
+	so->order_stale = true;
+	for (i = 0; i < so->names->len; i++)
+		if (!strcmp(g_array_index(so->names, struct fname, i).name, name))
+			break;
+	if (i < so->names->len) {
+		g_array_index(so->names, struct fname, i).id = id;
+		n.name = g_array_index(so->names, struct fname, i).name;
+	} else {
+		n.name = g_strdup(name);
+		n.key = gs_name_key(name, &more);
+		g_array_append_val(so->names, n);
+	}
+	g_hash_table_replace(so->files, n.name, GINT_TO_POINTER(id + 1));
+}
+
+/* @files' names and ids in the order a walk of it gives (@order, made again if stale). */
+static const GArray *file_order(struct gs_scenario_oracle *so)
+{
+	GHashTableIter it;
+	gpointer key, val;
+
+	if (!so->order_stale)
+		return so->order;
 	so->order->len = 0;
 	g_hash_table_iter_init(&it, so->files);
 	while (g_hash_table_iter_next(&it, &key, &val)) {
@@ -217,21 +290,14 @@ static void file_add(struct gs_scenario_oracle *so, const char *name, int id)
 
 		g_array_append_val(so->order, o);
 	}
-	for (i = 0; i < so->names->len; i++)
-		if (!strcmp(g_array_index(so->names, struct fname, i).name, name))
-			break;
-	if (i < so->names->len) {
-		g_array_index(so->names, struct fname, i).id = id;
-		return;
-	}
-	n.name = g_strdup(name);
-	g_array_append_val(so->names, n);
+	so->order_stale = false;
+	return so->order;
 }
 
-/* The @i-th of the followed files in @files' order. */
-static inline const struct fname *file_nth(const struct gs_scenario_oracle *so, guint i)
+/* The @i-th of file_order()'s files. */
+static inline const struct fname *file_nth(const GArray *order, guint i)
 {
-	return &g_array_index(so->order, struct fname, i);
+	return &g_array_index(order, struct fname, i);
 }
 
 static const struct gs_result_field *field(const struct gs_result *res, const char *key)
@@ -245,6 +311,47 @@ static const struct gs_result_field *field(const struct gs_result *res, const ch
 			return &res->fields[i];
 	return NULL;
 }
+
+/* The verbs the oracle follows, and what it knows of the others. */
+enum ov_kind {
+	OV_OTHER,
+	OV_LOOKER,
+	OV_FALLOC,
+	OV_PUNCH,
+	OV_CONVERT,
+	OV_READ,
+	OV_WRITE,
+	OV_FAULT,
+	OV_PIN,
+	OV_UNPIN,
+	OV_MUNMAP,
+	OV_MMAP,
+	OV_MADVISE,
+	OV_CLOSE,
+	OV_GETPFN,
+	OV_GSPLIT,
+	OV_POISON,
+	OV_GMEM,
+	OV_MEMSLOT,
+	OV_GFAULT,
+	OV_POPULATE,
+};
+
+/* What a verb is to the oracle, and whether it takes an offset and a length. */
+struct ov_info {
+	const struct gs_verb *verb;
+	enum ov_kind kind;
+	bool has_off, has_len;
+	/*
+	 * The indices of its keys "off" and "len" (-1: none), read from the
+	 * line's own arguments (line_off(), line_len()): through a place's key
+	 * cache each, the adapter read them up to seven times a line, each
+	 * place's cache a line of memory of its own.
+	 */
+	int8_t k_off, k_len;
+	bool inert; /* changes no state: no comparison after it */
+	bool check; /* `check`: runs the checkers, the oracle's among them */
+};
 
 /*
  * The line being followed: where mismatches go and how they are named, and
@@ -279,6 +386,28 @@ static void line_range(struct line *l, uint64_t off, uint64_t len)
 	l->ranged = true;
 	l->off = off;
 	l->len = len;
+}
+
+/* The line's argument at key index @k of its verb (struct ov_info), or NULL. */
+static inline const struct gs_arg *line_arg(const struct line *l, int k)
+{
+	return k >= 0 && l->op->args[k].present ? &l->op->args[k] : NULL;
+}
+
+/* gs_op_u64(op, "off", 0) of the line, by the key's index. */
+static inline uint64_t line_off(const struct line *l)
+{
+	const struct gs_arg *a = line_arg(l, l->info->k_off);
+
+	return a ? a->u : 0;
+}
+
+/* gs_op_u64(op, "len", @dflt) of the line, by the key's index. */
+static inline uint64_t line_len(const struct line *l, uint64_t dflt)
+{
+	const struct gs_arg *a = line_arg(l, l->info->k_len);
+
+	return a ? a->u : dflt;
 }
 
 /* Append @str to @buf at *@at, clipped to @len (NUL-terminated). */
@@ -426,7 +555,7 @@ static void compare_answer(struct line *l, const struct gs_oracle_pred *p,
 		gs_check_violation(&l->r,
 				   "%s: index 0x%" PRIx64 ": content simulator=0x%02" PRIx64
 				   " oracle=0x%02x",
-				   lname(l), gs_op_u64(l->op, "off", 0) / PAGE, fd->val, p->data);
+				   lname(l), line_off(l) / PAGE, fd->val, p->data);
 	fd = p->has_uniform ? field(res, "uniform") : NULL;
 	if (fd && fd->val != p->uniform)
 		gs_check_violation(&l->r, "%s: content uniform simulator=%" PRIu64 " oracle=%d",
@@ -531,8 +660,8 @@ static void after_access(struct gs_scenario_oracle *so, struct line *l, int id,
 			 const struct gs_result *res, bool write, bool fault)
 {
 	const struct gs_op *op = l->op;
-	uint64_t map_len = 0, off = gs_op_u64(op, "off", 0);
-	uint64_t len = fault ? 1 : gs_op_u64(op, "len", 0);
+	uint64_t map_len = 0, off = line_off(l);
+	uint64_t len = fault ? 1 : line_len(l, 0);
 	struct gs_oracle_pred p;
 
 	if (line_fd(l, op->target, &map_len) < 0 || !map_len)
@@ -560,7 +689,7 @@ static void after_access(struct gs_scenario_oracle *so, struct line *l, int id,
 static void after_pin(struct gs_scenario_oracle *so, struct line *l, int id,
 		      const struct gs_result *res)
 {
-	uint64_t map_len = 0, off = gs_op_u64(l->op, "off", 0);
+	uint64_t map_len = 0, off = line_off(l);
 	struct gs_oracle_pred p;
 
 	if (line_fd(l, l->op->target, &map_len) < 0)
@@ -585,7 +714,7 @@ static void after_madvise(struct gs_scenario_oracle *so, struct line *l, int id,
 	const struct gs_op *op = l->op;
 	int k = gs_verb_key_index(op->verb, "advice");
 	const char *advice = k < 0 ? "" : op->verb->keys[k].names[gs_op_u64(op, "advice", 0)];
-	uint64_t off = gs_op_u64(op, "off", 0), len = gs_op_u64(op, "len", 0);
+	uint64_t off = line_off(l), len = line_len(l, 0);
 	struct gs_oracle_pred p;
 
 	if ((off & (PAGE - 1)) || !len)
@@ -788,31 +917,6 @@ static bool is_looker(const char *verb)
 	return false;
 }
 
-/* The verbs the oracle follows, and what it knows of the others. */
-enum ov_kind {
-	OV_OTHER,
-	OV_LOOKER,
-	OV_FALLOC,
-	OV_PUNCH,
-	OV_CONVERT,
-	OV_READ,
-	OV_WRITE,
-	OV_FAULT,
-	OV_PIN,
-	OV_UNPIN,
-	OV_MUNMAP,
-	OV_MMAP,
-	OV_MADVISE,
-	OV_CLOSE,
-	OV_GETPFN,
-	OV_GSPLIT,
-	OV_POISON,
-	OV_GMEM,
-	OV_MEMSLOT,
-	OV_GFAULT,
-	OV_POPULATE,
-};
-
 static const char *const ov_names[] = {
 	[OV_FALLOC] = "falloc",	  [OV_PUNCH] = "punch",	      [OV_CONVERT] = "convert",
 	[OV_READ] = "read",	  [OV_WRITE] = "write",	      [OV_FAULT] = "fault",
@@ -821,15 +925,6 @@ static const char *const ov_names[] = {
 	[OV_POISON] = "poison",	  [OV_GMEM] = "gmem",	      [OV_MEMSLOT] = "memslot",
 	[OV_GFAULT] = "gfault",	  [OV_POPULATE] = "populate", [OV_MMAP] = "mmap",
 	[OV_MADVISE] = "madvise",
-};
-
-/* What a verb is to the oracle, and whether it takes an offset and a length. */
-struct ov_info {
-	const struct gs_verb *verb;
-	enum ov_kind kind;
-	bool has_off, has_len;
-	bool inert; /* changes no state: no comparison after it */
-	bool check; /* `check`: runs the checkers, the oracle's among them */
 };
 
 /*
@@ -873,8 +968,10 @@ static __attribute__((noinline)) const struct ov_info *ov_info_find(const struct
 		if (ov_names[k] && !strcmp(ov_names[k], verb->name))
 			c->kind = (enum ov_kind)k;
 	c->check = !strcmp(verb->name, "check");
-	c->has_off = gs_verb_key_index(verb, "off") >= 0;
-	c->has_len = gs_verb_key_index(verb, "len") >= 0;
+	c->k_off = (int8_t)gs_verb_key_index(verb, "off");
+	c->k_len = (int8_t)gs_verb_key_index(verb, "len");
+	c->has_off = c->k_off >= 0;
+	c->has_len = c->k_len >= 0;
 	return c;
 }
 
@@ -909,8 +1006,8 @@ static void check_leaves_after(struct gs_scenario_oracle *so, struct line *l, in
 		off = a->offset;
 		len = a->size;
 	} else {
-		off = gs_op_u64(op, "off", 0);
-		len = gs_op_u64(op, "len", 0);
+		off = line_off(l);
+		len = line_len(l, 0);
 	}
 	h <<= file->inode->page_order;
 	if (!len || off + len < off || off + len > UINT64_MAX - h)
@@ -928,15 +1025,15 @@ static void line_scope(struct line *l)
 {
 	const struct ov_info *v = l->info;
 	bool has_off = v->has_off;
-	uint64_t off = has_off ? gs_op_u64(l->op, "off", 0) : 0;
+	uint64_t off = line_off(l);
 
 	/* A new mapping maps nothing yet: only MAP_FIXED over a part changes pages. */
 	if (v->kind == OV_LOOKER || (v->kind == OV_MMAP && !gs_op_u64(l->op, "fixed", 0)))
 		line_range(l, 0, 0);
 	else if (has_off && !v->has_len)
 		line_range(l, off, 1);
-	else if (has_off && gs_op_has(l->op, "len"))
-		line_range(l, off, gs_op_u64(l->op, "len", 0));
+	else if (has_off && line_arg(l, v->k_len))
+		line_range(l, off, line_len(l, 0));
 }
 
 /* The line's prediction and its effect on the model. */
@@ -953,8 +1050,8 @@ static void follow_file_op(struct gs_scenario_oracle *so, struct line *l, int id
 		int mode = kind == OV_PUNCH ? GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE
 					    : (int)gs_op_u64(op, "mode", GS_FALLOC_FL_KEEP_SIZE);
 
-		gs_oracle_fallocate(so->o, id, mode, (int64_t)gs_op_u64(op, "off", 0),
-				    (int64_t)gs_op_u64(op, "len", 0), &p);
+		gs_oracle_fallocate(so->o, id, mode, (int64_t)line_off(l), (int64_t)line_len(l, 0),
+				    &p);
 		/* A punch a strategy may refuse (EINVAL): the oracle goes back to before it. */
 		if (environmental(&p, res) || (p.refusable && res->ret == -EINVAL))
 			gs_oracle_unpredicted(so->o, id, verb, (int)res->ret);
@@ -977,12 +1074,11 @@ static void follow_file_op(struct gs_scenario_oracle *so, struct line *l, int id
 	} else if (kind == OV_PIN) {
 		after_pin(so, l, id, res);
 	} else if (kind == OV_UNPIN) {
-		gs_oracle_unpin(so->o, id, gs_op_u64(op, "off", 0));
+		gs_oracle_unpin(so->o, id, line_off(l));
 	} else if (kind == OV_MUNMAP) {
 		/* Part of the mapping (as the verb bounds it to the mapping) or all of it. */
-		if (!res->ret && (gs_op_has(op, "off") || gs_op_has(op, "len")))
-			gs_oracle_munmap_range(so->o, id, gs_op_u64(op, "off", 0),
-					       gs_op_u64(op, "len", UINT64_MAX));
+		if (!res->ret && (line_arg(l, l->info->k_off) || line_arg(l, l->info->k_len)))
+			gs_oracle_munmap_range(so->o, id, line_off(l), line_len(l, UINT64_MAX));
 		else if (!res->ret)
 			gs_oracle_munmap(so->o, id);
 	} else if (kind == OV_MADVISE) {
@@ -990,12 +1086,11 @@ static void follow_file_op(struct gs_scenario_oracle *so, struct line *l, int id
 	} else if (kind == OV_MMAP) {
 		/* MAP_FIXED over the file's own offsets: the old mappings of that part go. */
 		if (!res->ret && gs_op_u64(op, "fixed", 0))
-			gs_oracle_munmap_range(so->o, id, gs_op_u64(op, "off", 0),
-					       gs_op_u64(op, "len", 0));
+			gs_oracle_munmap_range(so->o, id, line_off(l), line_len(l, 0));
 	} else if (kind == OV_CLOSE) {
 		gs_oracle_close(so->o, id);
 	} else if (kind == OV_GETPFN) {
-		gs_oracle_get_pfn(so->o, id, gs_op_u64(op, "off", 0) / PAGE, &p);
+		gs_oracle_get_pfn(so->o, id, line_off(l) / PAGE, &p);
 		if (environmental(&p, res)) {
 			gs_oracle_unpredicted(so->o, id, verb, (int)res->ret);
 		} else if (!p.unpredicted) {
@@ -1003,28 +1098,26 @@ static void follow_file_op(struct gs_scenario_oracle *so, struct line *l, int id
 
 			compare_answer(l, &p, res);
 			if (p.has_max_order && fd && fd->val > p.max_order)
-				gs_check_violation(&l->r,
-						   "%s: index 0x%" PRIx64
-						   ": max_order simulator=%" PRIu64
-						   " oracle=at most %u",
-						   lname(l), gs_op_u64(op, "off", 0) / PAGE,
-						   fd->val, p.max_order);
+				gs_check_violation(
+					&l->r,
+					"%s: index 0x%" PRIx64 ": max_order simulator=%" PRIu64
+					" oracle=at most %u",
+					lname(l), line_off(l) / PAGE, fd->val, p.max_order);
 			else if (p.max_order_exact && fd && fd->val != p.max_order)
 				gs_check_violation(&l->r,
 						   "%s: index 0x%" PRIx64
 						   ": max_order simulator=%" PRIu64 " oracle=%u",
-						   lname(l), gs_op_u64(op, "off", 0) / PAGE,
-						   fd->val, p.max_order);
+						   lname(l), line_off(l) / PAGE, fd->val,
+						   p.max_order);
 		}
 	} else if (kind == OV_GSPLIT) {
-		gs_oracle_gsplit(so->o, id, gs_op_u64(op, "off", 0) / PAGE,
-				 gs_op_u64(op, "shared", 0), &p);
+		gs_oracle_gsplit(so->o, id, line_off(l) / PAGE, gs_op_u64(op, "shared", 0), &p);
 		if (environmental(&p, res))
 			gs_oracle_unpredicted(so->o, id, verb, (int)res->ret);
 		else if (!p.unpredicted)
 			compare_answer(l, &p, res);
 	} else if (kind == OV_POISON) {
-		gs_oracle_poison(so->o, id, gs_op_u64(op, "off", 0) / PAGE, &p);
+		gs_oracle_poison(so->o, id, line_off(l) / PAGE, &p);
 		if (!p.unpredicted)
 			compare_answer(l, &p, res);
 	} else if (kind != OV_LOOKER) {
@@ -1045,8 +1138,10 @@ static void after_file_op(struct gs_scenario_oracle *so, struct line *l, int id,
 
 static void lose_all(struct gs_scenario_oracle *so)
 {
-	for (guint i = 0; i < so->order->len; i++)
-		gs_oracle_unpredicted(so->o, file_nth(so, i)->id, "", 0);
+	const GArray *order = file_order(so);
+
+	for (guint i = 0; i < order->len; i++)
+		gs_oracle_unpredicted(so->o, file_nth(order, i)->id, "", 0);
 }
 
 /*
@@ -1090,14 +1185,16 @@ static void compare_after(struct gs_scenario_oracle *so, struct line *l, bool ch
 {
 	const char *name = l->cmp ? l->cmp : l->op->target;
 	int id = !l->cmp && l->has_tid ? l->tid : file_id(so, name);
+	const GArray *order;
 
 	if (id >= 0) {
 		compare_one(so, l, name, id);
 		return;
 	}
 	l->ranged = false;
-	for (guint i = 0; i < so->order->len; i++) {
-		const struct fname *n = file_nth(so, i);
+	order = file_order(so);
+	for (guint i = 0; i < order->len; i++) {
+		const struct fname *n = file_nth(order, i);
 
 		if (!check || !gs_oracle_clean(so->o, n->id))
 			compare_one(so, l, n->name, n->id);
@@ -1196,10 +1293,11 @@ static unsigned int oracle_finish(struct gs_scenario *s, void *state)
 	struct gs_scenario_oracle *so = state;
 	struct gs_check_report r = GS_CHECK_REPORT_INIT("oracle", s->opts.err);
 	bool settled = so->end_clean && so->end_clean == gs_oracle_epoch(so->o);
+	const GArray *order = file_order(so);
 
-	for (guint i = 0; i < so->order->len; i++) {
-		int id = file_nth(so, i)->id;
-		int fd = gs_scenario_gmem_fd(s, file_nth(so, i)->name, NULL);
+	for (guint i = 0; i < order->len; i++) {
+		int id = file_nth(order, i)->id;
+		int fd = gs_scenario_gmem_fd(s, file_nth(order, i)->name, NULL);
 
 		if (fd >= 0 && gs_oracle_followed(so->o, id) &&
 		    !(settled && gs_oracle_clean(so->o, id)))

@@ -209,6 +209,23 @@ static inline bool gs_name_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
+/*
+ * A name's first 8 bytes, zero-padded, as one word; *@more: the word does
+ * not show where the name ends (8 bytes or more: "gmemfile" and "gmemfile1"
+ * share theirs). Two names are equal if their words are and neither has
+ * *@more, else if their texts are.
+ */
+static inline uint64_t gs_name_key(const char *name, bool *more)
+{
+	uint64_t k = 0;
+	unsigned int i;
+
+	for (i = 0; i < 8 && name[i]; i++)
+		k |= (uint64_t)(unsigned char)name[i] << (8 * i);
+	*more = i == 8;
+	return k;
+}
+
 /* The argument @key of @op when the remembered pairs do not hold it (or NULL). */
 const struct gs_arg *gs_op_arg_slow(const struct gs_op *op, const char *key);
 
