@@ -872,14 +872,13 @@ static unsigned int xas_store_end(const struct xa_state *xas, const struct xa_no
 	return end;
 }
 
-void *xas_store(struct xa_state *xas, void *entry)
+static void *__xas_store(struct xa_state *xas, void *entry, void *curr)
 {
 	int count = 0, values = 0, value = xa_is_value(entry);
-	void *curr, *owner, *fill;
+	void *owner, *fill;
 	struct xa_node *node;
 	unsigned int end;
 
-	curr = entry ? xas_create(xas, !xa_is_node(entry)) : __xas_load(xas);
 	if (xas_invalid(xas))
 		return curr;
 	node = xas->xa_node;
@@ -923,6 +922,33 @@ void *xas_store(struct xa_state *xas, void *entry)
 	}
 	update_node(xas, node, count, values);
 	return curr;
+}
+
+void *xas_store(struct xa_state *xas, void *entry)
+{
+	struct xa_node *node;
+	unsigned int offset;
+	void *curr;
+
+	if (entry)
+		return __xas_store(xas, entry, xas_create(xas, !xa_is_node(entry)));
+	curr = __xas_load(xas);
+	node = xas->xa_node;
+	offset = xas->xa_offset;
+	/*
+	 * NULL over one slot of a leaf holding an entry that no sibling
+	 * follows (truncation and erasure, a slot at a time): what the general
+	 * path's loop does for that one slot, without the loop.
+	 */
+	if (curr && xas_valid(xas) && node && !node->shift && !xas->xa_shift && !xas->xa_sibs &&
+	    (offset == XA_CHUNK_MASK || !xa_is_sibling(node->slots[offset + 1]))) {
+		if (node_any_mark(node, offset))
+			xas_init_marks(xas);
+		node->slots[offset] = NULL;
+		update_node(xas, node, -1, -(int)xa_is_value(curr));
+		return curr;
+	}
+	return __xas_store(xas, NULL, curr);
 }
 
 static void *xas_result(const struct xa_state *xas, void *curr)

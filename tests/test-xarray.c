@@ -924,6 +924,91 @@ START_TEST(test_leaf_run_like_slot_test)
 END_TEST
 
 /*
+ * NULL stored entry by entry along a walk, as truncation does, over leaves
+ * of pointers, value entries and multi-index entries (orders below and at a
+ * node's level), with holes and marks: every store returns the entry, the
+ * array stays valid (each node's count and nr_values), and the entries not
+ * erased keep their value and marks, the erased ones lose both.
+ */
+START_TEST(test_null_store_along_walk)
+{
+	static const unsigned int orders[] = {0, 0, 0, 0, 1, 2, 3, CHUNK_SHIFT};
+	enum { SPAN = 32 * CHUNK_SIZE };
+	static void *model[SPAN];
+	static unsigned char marks[SPAN];
+	struct gs_rng rng;
+	unsigned long erased = 0;
+
+	gs_rng_seed(&rng, 41 + (unsigned long)_i);
+	for (unsigned int round = 0; round < 40; round++) {
+		DEFINE_XARRAY(xa);
+		unsigned long first = gs_rng_below(&rng, SPAN), last = gs_rng_below(&rng, SPAN);
+		XA_STATE(xas, &xa, 0);
+		void *entry;
+
+		memset(model, 0, sizeof(model));
+		memset(marks, 0, sizeof(marks));
+		for (unsigned long index = 0; index < SPAN;) {
+			unsigned int order = orders[gs_rng_below(&rng, ARRAY_SIZE(orders))];
+			unsigned long nr = 1UL << order, mk = gs_rng_below(&rng, 4);
+			void *e = gs_rng_below(&rng, 2) ? xa_mk_ptr(index) : xa_mk_index(index);
+
+			index = ALIGN(index, nr);
+			if (index + nr > SPAN)
+				break;
+			if (gs_rng_below(&rng, 4)) {
+				ck_assert_int_eq(xa_store_order(&xa, index, order, e, GFP_KERNEL),
+						 0);
+				for (xa_mark_t m = XA_MARK_0; m <= XA_MARK_1; m++)
+					if (mk & (1U << m))
+						xa_set_mark(&xa, index, m);
+				for (unsigned long i = index; i < index + nr; i++) {
+					model[i] = e;
+					marks[i] = (unsigned char)mk;
+				}
+			}
+			index += nr;
+		}
+		xa_check(&xa);
+		if (first > last) {
+			unsigned long t = first;
+
+			first = last;
+			last = t;
+		}
+		xas_set(&xas, first);
+		xas_lock(&xas);
+		xas_for_each (&xas, entry, last) {
+			unsigned long start = xas.xa_index, nr = 1UL << xas_get_order(&xas);
+
+			start &= ~(nr - 1);
+			EXPECT(entry == model[start]);
+			if (gs_rng_below(&rng, 3))
+				continue;
+			EXPECT(xas_store(&xas, NULL) == entry);
+			for (unsigned long i = start; i < start + nr; i++) {
+				model[i] = NULL;
+				marks[i] = 0;
+			}
+			erased++;
+			if (xas.xa_node == XAS_BOUNDS)
+				xas_set(&xas, start + nr);
+		}
+		xas_unlock(&xas);
+		xa_check(&xa);
+		for (unsigned long i = 0; i < SPAN; i++) {
+			EXPECT(xa_load(&xa, i) == model[i]);
+			for (xa_mark_t m = XA_MARK_0; m <= XA_MARK_1; m++)
+				EXPECT(!model[i] ||
+				       xa_get_mark(&xa, i, m) == !!(marks[i] & (1U << m)));
+		}
+		xa_finish(&xa);
+	}
+	ck_assert_uint_gt(erased, 300);
+}
+END_TEST
+
+/*
  * xa_find_after() from every index of sparse arrays with multi-index entries
  * of orders below, at and above a node's level: the next entry that starts
  * after the index and at or before @max (an entry covering the index is
@@ -2319,6 +2404,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_find_multi);
 	tcase_add_loop_test(tc, test_find_skips_like_steps, 0, 2);
 	tcase_add_loop_test(tc, test_leaf_run_like_slot_test, 0, 2);
+	tcase_add_loop_test(tc, test_null_store_along_walk, 0, 2);
 	tcase_add_loop_test(tc, test_find_after_every_index, 0, 2);
 	tcase_add_test(tc, test_pause);
 	tcase_add_test(tc, test_pause_at_max);
