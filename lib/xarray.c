@@ -655,7 +655,8 @@ static void xas_delete_node(struct xa_state *xas)
 		xas->xa_node = XAS_BOUNDS;
 }
 
-static void update_node(struct xa_state *xas, struct xa_node *node, int count, int values)
+static __always_inline void update_node(struct xa_state *xas, struct xa_node *node, int count,
+					int values)
 {
 	if (!node || (!count && !values))
 		return;
