@@ -1023,17 +1023,20 @@ static inline unsigned int gs_xas_leaf_span(const struct xa_state *xas, unsigned
 
 /*
  * Do @slots[0..3] all hold entries that are neither empty nor internal? A
- * sufficient test of the four in one branch: x - 1 has bit 63 set when x
- * is NULL, and bit 1 of an internal entry (low bits 10) is moved to bit 63.
- * An entry it turns down that the test per slot accepts (a value entry
- * with bit 1 or 63 set) is judged by the caller's loop, one at a time.
+ * sufficient test of the four in one branch: x - 1 has the top bit set
+ * when x is NULL, and bit 1 of an internal entry (low bits 10) is moved to
+ * the top bit. An entry it turns down that the test per slot accepts (a
+ * value entry with bit 1 or the top bit set) is judged by the caller's
+ * loop, one at a time.
  */
 static inline bool gs_xa_slots4_plain(void *const *slots)
 {
 	const unsigned long a = (unsigned long)slots[0], b = (unsigned long)slots[1],
 			    c = (unsigned long)slots[2], d = (unsigned long)slots[3];
+	const unsigned long bad =
+		(a - 1) | (b - 1) | (c - 1) | (d - 1) | ((a | b | c | d) << (BITS_PER_LONG - 2));
 
-	return (long)((a - 1) | (b - 1) | (c - 1) | (d - 1) | ((a | b | c | d) << 62)) >= 0;
+	return !(bad >> (BITS_PER_LONG - 1));
 }
 
 /**
