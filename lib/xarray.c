@@ -655,7 +655,8 @@ static void xas_delete_node(struct xa_state *xas)
 		xas->xa_node = XAS_BOUNDS;
 }
 
-static void update_node(struct xa_state *xas, struct xa_node *node, int count, int values)
+static __always_inline void update_node(struct xa_state *xas, struct xa_node *node, int count,
+					int values)
 {
 	if (!node || (!count && !values))
 		return;
@@ -872,14 +873,13 @@ static unsigned int xas_store_end(const struct xa_state *xas, const struct xa_no
 	return end;
 }
 
-void *xas_store(struct xa_state *xas, void *entry)
+static void *__xas_store(struct xa_state *xas, void *entry, void *curr)
 {
 	int count = 0, values = 0, value = xa_is_value(entry);
-	void *curr, *owner, *fill;
+	void *owner, *fill;
 	struct xa_node *node;
 	unsigned int end;
 
-	curr = entry ? xas_create(xas, !xa_is_node(entry)) : __xas_load(xas);
 	if (xas_invalid(xas))
 		return curr;
 	node = xas->xa_node;
@@ -923,6 +923,33 @@ void *xas_store(struct xa_state *xas, void *entry)
 	}
 	update_node(xas, node, count, values);
 	return curr;
+}
+
+void *xas_store(struct xa_state *xas, void *entry)
+{
+	struct xa_node *node;
+	unsigned int offset;
+	void *curr;
+
+	if (entry)
+		return __xas_store(xas, entry, xas_create(xas, !xa_is_node(entry)));
+	curr = __xas_load(xas);
+	node = xas->xa_node;
+	offset = xas->xa_offset;
+	/*
+	 * NULL over one slot of a leaf holding an entry that no sibling
+	 * follows (truncation and erasure, a slot at a time): what the general
+	 * path's loop does for that one slot, without the loop.
+	 */
+	if (curr && xas_valid(xas) && node && !node->shift && !xas->xa_shift && !xas->xa_sibs &&
+	    (offset == XA_CHUNK_MASK || !xa_is_sibling(node->slots[offset + 1]))) {
+		if (node_any_mark(node, offset))
+			xas_init_marks(xas);
+		node->slots[offset] = NULL;
+		update_node(xas, node, -1, -(int)xa_is_value(curr));
+		return curr;
+	}
+	return __xas_store(xas, NULL, curr);
 }
 
 static void *xas_result(const struct xa_state *xas, void *curr)
@@ -1874,6 +1901,28 @@ struct split_entries {
 	size_t size;
 };
 
+/* Two slots as one value (GCC's vector extension: one SSE2 store). */
+typedef uintptr_t split_pair __attribute__((vector_size(2 * sizeof(uintptr_t))));
+
+/*
+ * @slots[0, @nr) = @entry, @entry + @stride, ...: every slot of a leaf of
+ * order-0 pieces (a 2 MiB page split to 4 KiB fills eight), four slots a
+ * turn in two stores of two.
+ */
+static void split_fill_seq(void **slots, unsigned int nr, uintptr_t entry, uintptr_t stride)
+{
+	const split_pair step = {4 * stride, 4 * stride};
+	split_pair a = {entry, entry + stride}, b = {entry + 2 * stride, entry + 3 * stride};
+	unsigned int i = 0;
+
+	for (; i + 4 <= nr; i += 4, entry += 4 * stride, a += step, b += step) {
+		memcpy(&slots[i], &a, sizeof(a));
+		memcpy(&slots[i + 2], &b, sizeof(b));
+	}
+	for (; i < nr; i++, entry += stride)
+		slots[i] = (void *)entry;
+}
+
 /* The entries at @base + (i << @shift) into @slots[@from + i], i < @nr by @step. */
 static void split_fill(void **slots, unsigned int from, unsigned int nr, unsigned int step,
 		       unsigned long base, unsigned int shift, const struct split_entries *e)
@@ -1883,6 +1932,10 @@ static void split_fill(void **slots, unsigned int from, unsigned int nr, unsigne
 		uintptr_t entry = (uintptr_t)e->first + (base - e->index) * e->size;
 		uintptr_t stride = ((uintptr_t)step << shift) * e->size;
 
+		if (step == 1) {
+			split_fill_seq(slots + from, nr, entry, stride);
+			return;
+		}
 		for (unsigned int i = 0; i < nr; i += step, entry += stride)
 			slots[from + i] = (void *)entry;
 		return;

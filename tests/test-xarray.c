@@ -857,6 +857,158 @@ START_TEST(test_find_skips_like_steps)
 END_TEST
 
 /*
+ * gs_xas_leaf_run() over leaves of pointers, value entries (some with bit 1
+ * or bit 63 set, which its four-slot test turns down), multi-index entries
+ * (siblings) and holes at every offset, from every entry and with limits
+ * anywhere: the run is what a test of one slot at a time counts.
+ */
+START_TEST(test_leaf_run_like_slot_test)
+{
+	static const unsigned int orders[] = {0, 0, 0, 0, 0, 0, 1, 2, 3};
+	const unsigned long span = 16 * CHUNK_SIZE;
+	struct gs_rng rng;
+	unsigned long runs = 0, long_runs = 0;
+
+	gs_rng_seed(&rng, 31 + (unsigned long)_i);
+	for (unsigned int round = 0; round < 8; round++) {
+		DEFINE_XARRAY(xa);
+		/* Fewer holes in later rounds: long runs, ended at every offset. */
+		unsigned int holes = 1U << (5 - round % 6);
+
+		for (unsigned long index = 0; index < span;) {
+			unsigned int order = orders[gs_rng_below(&rng, ARRAY_SIZE(orders))];
+			unsigned long kind = gs_rng_below(&rng, 8), v = gs_rng_next(&rng);
+			void *entry = kind < 5	 ? xa_mk_ptr(index)
+				      : kind < 6 ? xa_mk_value(v & (~0UL >> 1))	 /* bit 63 maybe */
+				      : kind < 7 ? xa_mk_value((index << 1) | 1) /* bit 1 set */
+						 : xa_mk_value(index << 1);
+
+			index = ALIGN(index, 1UL << order);
+			if (index >= span)
+				break;
+			if (gs_rng_below(&rng, holes))
+				ck_assert_int_eq(
+					xa_store_order(&xa, index, order, entry, GFP_KERNEL), 0);
+			index += 1UL << order;
+		}
+		xa_check(&xa);
+		for (unsigned int q = 0; q < 64; q++) {
+			unsigned long max = q % 2 ? span - 1 : gs_rng_below(&rng, span);
+			XA_STATE(xas, &xa, gs_rng_below(&rng, span / 2));
+			void *entry;
+
+			xas_lock(&xas);
+			xas_for_each (&xas, entry, max) {
+				unsigned int n = gs_xas_leaf_span(&xas, max), want = 0;
+				unsigned int got = gs_xas_leaf_run(&xas, max);
+
+				while (want < n) {
+					const void *e =
+						xas.xa_node->slots[xas.xa_offset + want + 1];
+
+					if (!e || xa_is_internal(e))
+						break;
+					want++;
+				}
+				EXPECT(got == want);
+				runs++;
+				long_runs += want >= 8;
+			}
+			xas_unlock(&xas);
+		}
+		xa_finish(&xa);
+	}
+	ck_assert_uint_gt(runs, 10000);
+	ck_assert_uint_gt(long_runs, 500);
+}
+END_TEST
+
+/*
+ * NULL stored entry by entry along a walk, as truncation does, over leaves
+ * of pointers, value entries and multi-index entries (orders below and at a
+ * node's level), with holes and marks: every store returns the entry, the
+ * array stays valid (each node's count and nr_values), and the entries not
+ * erased keep their value and marks, the erased ones lose both.
+ */
+START_TEST(test_null_store_along_walk)
+{
+	static const unsigned int orders[] = {0, 0, 0, 0, 1, 2, 3, CHUNK_SHIFT};
+	enum { SPAN = 32 * CHUNK_SIZE };
+	static void *model[SPAN];
+	static unsigned char marks[SPAN];
+	struct gs_rng rng;
+	unsigned long erased = 0;
+
+	gs_rng_seed(&rng, 41 + (unsigned long)_i);
+	for (unsigned int round = 0; round < 40; round++) {
+		DEFINE_XARRAY(xa);
+		unsigned long first = gs_rng_below(&rng, SPAN), last = gs_rng_below(&rng, SPAN);
+		XA_STATE(xas, &xa, 0);
+		void *entry;
+
+		memset(model, 0, sizeof(model));
+		memset(marks, 0, sizeof(marks));
+		for (unsigned long index = 0; index < SPAN;) {
+			unsigned int order = orders[gs_rng_below(&rng, ARRAY_SIZE(orders))];
+			unsigned long nr = 1UL << order, mk = gs_rng_below(&rng, 4);
+			void *e = gs_rng_below(&rng, 2) ? xa_mk_ptr(index) : xa_mk_index(index);
+
+			index = ALIGN(index, nr);
+			if (index + nr > SPAN)
+				break;
+			if (gs_rng_below(&rng, 4)) {
+				ck_assert_int_eq(xa_store_order(&xa, index, order, e, GFP_KERNEL),
+						 0);
+				for (xa_mark_t m = XA_MARK_0; m <= XA_MARK_1; m++)
+					if (mk & (1U << m))
+						xa_set_mark(&xa, index, m);
+				for (unsigned long i = index; i < index + nr; i++) {
+					model[i] = e;
+					marks[i] = (unsigned char)mk;
+				}
+			}
+			index += nr;
+		}
+		xa_check(&xa);
+		if (first > last) {
+			unsigned long t = first;
+
+			first = last;
+			last = t;
+		}
+		xas_set(&xas, first);
+		xas_lock(&xas);
+		xas_for_each (&xas, entry, last) {
+			unsigned long start = xas.xa_index, nr = 1UL << xas_get_order(&xas);
+
+			start &= ~(nr - 1);
+			EXPECT(entry == model[start]);
+			if (gs_rng_below(&rng, 3))
+				continue;
+			EXPECT(xas_store(&xas, NULL) == entry);
+			for (unsigned long i = start; i < start + nr; i++) {
+				model[i] = NULL;
+				marks[i] = 0;
+			}
+			erased++;
+			if (xas.xa_node == XAS_BOUNDS)
+				xas_set(&xas, start + nr);
+		}
+		xas_unlock(&xas);
+		xa_check(&xa);
+		for (unsigned long i = 0; i < SPAN; i++) {
+			EXPECT(xa_load(&xa, i) == model[i]);
+			for (xa_mark_t m = XA_MARK_0; m <= XA_MARK_1; m++)
+				EXPECT(!model[i] ||
+				       xa_get_mark(&xa, i, m) == !!(marks[i] & (1U << m)));
+		}
+		xa_finish(&xa);
+	}
+	ck_assert_uint_gt(erased, 300);
+}
+END_TEST
+
+/*
  * xa_find_after() from every index of sparse arrays with multi-index entries
  * of orders below, at and above a node's level: the next entry that starts
  * after the index and at or before @max (an entry covering the index is
@@ -2251,6 +2403,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_find);
 	tcase_add_test(tc, test_find_multi);
 	tcase_add_loop_test(tc, test_find_skips_like_steps, 0, 2);
+	tcase_add_loop_test(tc, test_leaf_run_like_slot_test, 0, 2);
+	tcase_add_loop_test(tc, test_null_store_along_walk, 0, 2);
 	tcase_add_loop_test(tc, test_find_after_every_index, 0, 2);
 	tcase_add_test(tc, test_pause);
 	tcase_add_test(tc, test_pause_at_max);
