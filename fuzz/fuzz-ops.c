@@ -39,9 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #ifdef GS_FUZZ_OPS_BACKING
 	/*
-	 * -1: libFuzzer (LLVM 15 and later) keeps the input out of the corpus;
-	 * clang 14's libFuzzer and AFL++'s driver ignore the value, and the
-	 * input costs only this test. Nothing of the simulator runs.
+	 * -1: libFuzzer releases after clang 14's keep the input out of the
+	 * corpus; clang 14's libFuzzer and AFL++'s driver ignore the value, and
+	 * the input costs only this test. Nothing of the simulator runs.
 	 */
 	if (gs_fuzz_header_backing(data, size) != GS_FUZZ_OPS_BACKING)
 		return -1;
