@@ -14,11 +14,15 @@
 #   SRC                        where the service checked the sources out ($SRC/gmemsim);
 #                              this script builds the tree it sits in, wherever that is
 #
+# The per-piece loops listed in fuzz/coverage-ignorelist.txt are built without coverage
+# instrumentation when $CC accepts -fsanitize-coverage-ignorelist.
+#
 # For each target t it writes $OUT/fuzz-<t> (libgmemsim linked whole and static: modules
 # register from constructors; glib and libpcre2 static where their archives exist, as the
-# services' runner images lack them; libunwind and liblzma copied into $OUT/lib), $OUT/fuzz-<t>.dict (fuzz/<t>.dict),
-# $OUT/fuzz-<t>.options (libFuzzer's max_len), and $OUT/fuzz-<t>_seed_corpus.zip
-# (fuzz/corpus/<t>/) when zip is installed; without zip it says so and writes no archive.
+# services' runner images lack them; libunwind and liblzma copied into $OUT/lib),
+# $OUT/fuzz-<t>.dict (fuzz/<t>.dict), $OUT/fuzz-<t>.options (libFuzzer's max_len: 390 for
+# fuzz-ops*, the bytes they decode), and $OUT/fuzz-<t>_seed_corpus.zip (fuzz/corpus/<t>/)
+# when zip is installed; without zip it says so and writes no archive.
 # fuzz/check-build.sh runs this script locally with these variables (test fuzz-build).
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +30,17 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 : "${SRC:=$(dirname "$src")}"
 build=$WORK/gmemsim-build
 mkdir -p "$OUT" "$WORK"
+
+# The per-piece loops out of the coverage instrumentation (fuzz/coverage-ignorelist.txt,
+# docs/FUZZING.md): added to the service's flags when its compiler takes the option (clang
+# 13 and later; gcc and older clang build without it).
+ignorelist=$src/fuzz/coverage-ignorelist.txt
+# shellcheck disable=SC2086 # the flags are lists
+if echo 'int main(void) { return 0; }' | $CC $CFLAGS -fsanitize-coverage-ignorelist="$ignorelist" \
+	-x c -c -o /dev/null - 2>/dev/null; then
+	CFLAGS="$CFLAGS -fsanitize-coverage-ignorelist=$ignorelist"
+	echo "build.sh: coverage ignorelist $ignorelist"
+fi
 
 # The library with the service's flags (instrumented for coverage and the sanitizer), no
 # tests; the system allocator, as sanitizers need. Warnings are not errors here: the
@@ -68,7 +83,11 @@ for f in "$src"/fuzz/fuzz-*.c; do
 		[ "$(dirname "$so")" -ef "$OUT/lib" ] || cp -L "$so" "$OUT/lib/"
 	done
 	[ -f "$src/fuzz/$t.dict" ] && cp "$src/fuzz/$t.dict" "$OUT/fuzz-$t.dict"
-	printf '[libfuzzer]\nmax_len = 4096\n' >"$OUT/fuzz-$t.options"
+	# fuzz-ops decodes 64 operations (gs_fuzz_exec()'s default): bytes past the header and
+	# those 6 x 64 change nothing, and a mutation there would be an execution wasted.
+	max_len=4096
+	[[ $t != ops* ]] || max_len=$((6 + 6 * 64))
+	printf '[libfuzzer]\nmax_len = %s\n' "$max_len" >"$OUT/fuzz-$t.options"
 	if [ -d "$src/fuzz/corpus/$t" ]; then
 		if command -v zip >/dev/null; then
 			rm -f "$OUT/fuzz-${t}_seed_corpus.zip"

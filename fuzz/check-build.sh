@@ -65,9 +65,31 @@ else
 	export LIB_FUZZING_ENGINE=$WORK/driver.o
 fi
 echo "fuzz build: engine $engine, CC=$CC, LIB_FUZZING_ENGINE=$LIB_FUZZING_ENGINE"
+# Every function the coverage ignorelist names is defined in lib/: a renamed one would
+# silently be instrumented again.
+ignored=$(sed -n 's/^fun:\([A-Za-z0-9_]*\)$/\1/p' "$src/fuzz/coverage-ignorelist.txt")
+[ -n "$ignored" ] || fail "no fun: entries in fuzz/coverage-ignorelist.txt"
+for fn in $ignored; do
+	grep -rqE "^([a-z].*[ *])?$fn\(" "$src/lib" || fail "coverage-ignorelist.txt: $fn is not defined in lib/"
+done
 start=$SECONDS
-"$src/fuzz/build.sh" || fail "build.sh failed"
+"$src/fuzz/build.sh" | tee "$WORK/build.log" || fail "build.sh failed"
 echo "fuzz build: build.sh took $((SECONDS - start)) s"
+if [ $engine = libfuzzer ]; then
+	# clang takes the ignorelist, and what it names calls no coverage callback; those not
+	# inlined are checked in the binary (at least one must be).
+	grep -q '^build.sh: coverage ignorelist' "$WORK/build.log" || fail "build.sh did not use the ignorelist"
+	found=0
+	for fn in $ignored; do
+		code=$(objdump -d --no-show-raw-insn --disassemble="$fn" "$OUT/fuzz-ops" 2>/dev/null |
+			grep -v '^Disassembly\|^$\|file format' || true)
+		[ -n "$code" ] || continue
+		found=$((found + 1))
+		! grep -q '__sanitizer_cov' <<<"$code" || fail "$fn is still instrumented for coverage"
+	done
+	[ "$found" -gt 0 ] || fail "none of the ignorelist's functions found in fuzz-ops"
+	echo "fuzz build: $found function(s) of the coverage ignorelist in fuzz-ops, none instrumented"
+fi
 
 targets=0
 for f in "$src"/fuzz/fuzz-*.c; do
@@ -97,7 +119,9 @@ for f in "$src"/fuzz/fuzz-*.c; do
 		mkdir -p "$WORK/corpus-$t"
 		dict=()
 		[ ! -f "$OUT/$t.dict" ] || dict=(-dict="$OUT/$t.dict")
-		"$bin" "${dict[@]}" -max_len=4096 -runs="$runs" -seed=1 -max_total_time=60 \
+		max_len=$(sed -n 's/^max_len = \([0-9]*\)$/\1/p' "$OUT/$t.options")
+		[ -n "$max_len" ] || fail "$t.options: no max_len"
+		"$bin" "${dict[@]}" -max_len="$max_len" -runs="$runs" -seed=1 -max_total_time=60 \
 			-artifact_prefix="$WORK/" "$WORK/corpus-$t" "$seed" >"$WORK/$t.log" 2>&1 ||
 			{ tail -n 40 "$WORK/$t.log"; fail "$t: a finding (or an engine error)"; }
 		grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|Done )' "$WORK/$t.log" || true

@@ -9,7 +9,10 @@
 # runtime is a skip (exit 77) with the reason, as meson reads it.
 #
 # GS_RECIPE_DOC and GS_RECIPE_HEADING take the block from another document and
-# heading: docs/FUZZING.md's "**libFuzzer**" block for fuzz-ops (quickstart.sh).
+# heading: docs/FUZZING.md's "**libFuzzer**" block for fuzz-ops (quickstart.sh), and its
+# "### One backing per target" block (test fuzz-backing-recipe), which builds with
+# fuzz/build.sh in a directory of its own (dir=...: BUILDDIR/recipe here, so a second run
+# only relinks) and must report the coverage ignorelist.
 #
 # usage: fuzz/check-recipe.sh SRCDIR BUILDDIR
 set -euo pipefail
@@ -37,17 +40,24 @@ clang -fsanitize=fuzzer "$probe/p.c" -o "$probe/p" 2>/dev/null ||
 recipe=$(awk -v h="$heading" 'index($0, h) == 1 { f = 1 } f && /^```sh/ { b = 1; next } b && /^```/ { exit } b' \
 	"$src/$doc" | sed -e ':a' -e '/\\$/{N;s/\\\n//;ba}')
 [ -n "$recipe" ] || { echo "no sh block under '$heading' in $doc" >&2; exit 1; }
-grep -q 'meson setup build-fuzz' <<<"$recipe" || { echo "recipe lost its meson setup" >&2; exit 1; }
-grep -qE 'fuzz/fuzz-(scenario|ops)' <<<"$recipe" || { echo "recipe lost its fuzz run" >&2; exit 1; }
+grep -qE 'meson setup build-fuzz|fuzz/build.sh' <<<"$recipe" ||
+	{ echo "recipe lost its meson setup or fuzz/build.sh" >&2; exit 1; }
+grep -qE '/fuzz-(scenario|ops)' <<<"$recipe" || { echo "recipe lost its fuzz run" >&2; exit 1; }
+if grep -q '^unzip ' <<<"$recipe" && ! command -v unzip >/dev/null; then
+	skip "no unzip (apt-get install unzip)"
+fi
 
 mkdir -p "$probe/corpus"
 dir=$(mkdir -p "$dir" && cd "$dir" && pwd)
+rm -rf "$dir/recipe/corpus-"* "$dir/recipe/seed-"*
 cd "$src"
 while IFS= read -r line; do
 	case "$line" in
 	"" | "#"*) continue ;;
 	apt-get*) continue ;; # what it installs was probed above
+	dir=*) continue ;;    # the recipe's own directory: BUILDDIR/recipe
 	esac
+	line=${line//\$dir/$dir/recipe}
 	line=${line//.\/build-fuzz/@B@}
 	line=${line//build-fuzz/@B@}
 	line=${line//@B@/$dir}
@@ -57,11 +67,18 @@ while IFS= read -r line; do
 	if [[ $line == *"meson setup "* && -f $dir/build.ninja ]]; then
 		line=${line/meson setup /meson setup --reconfigure }
 	fi
-	if [[ $line == *fuzz/fuzz-scenario* || $line == *fuzz/fuzz-ops* ]]; then
+	# A campaign: a line that runs a fuzz target.
+	first=${line%% *}
+	if [[ $first == */fuzz-scenario* || $first == */fuzz-ops* ]]; then
 		line="$line -runs=$runs -seed=1 -max_total_time=60 -artifact_prefix=$probe/"
 	fi
 	echo "+ $line"
 	bash -c "$line" >"$probe/log" 2>&1 || { tail -n 60 "$probe/log"; exit 1; }
 	grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|Done )' "$probe/log" || true
+	if [[ $line == *fuzz/build.sh* ]] && ! grep -q '^build.sh: coverage ignorelist' "$probe/log"; then
+		tail -n 20 "$probe/log"
+		echo "fuzz/build.sh did not use the coverage ignorelist" >&2
+		exit 1
+	fi
 done <<<"$recipe"
 echo "fuzz recipe: configured, built, up to $runs inputs (at most 60 s) run from the corpus without a finding"

@@ -9,6 +9,12 @@
  * libFuzzer, AFL++ (persistent, through its libFuzzer driver) or with
  * driver.c, which replays files as a regression test. `gmemsim fuzz-decode
  * INPUT` prints the program a crash input runs.
+ *
+ * fuzz-ops-4k.c and fuzz-ops-2m.c are this target for one backing each
+ * (GS_FUZZ_OPS_BACKING): an input of another backing (header byte 0) is
+ * rejected, not rewritten, so every input, crash files included, still
+ * decodes and runs the same in fuzz-ops, the standalone driver and
+ * `gmemsim fuzz-decode`.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +37,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char sig[GS_REDUCE_SIG_LEN];
 
+#ifdef GS_FUZZ_OPS_BACKING
+	/*
+	 * -1: libFuzzer releases after clang 14's keep the input out of the
+	 * corpus; clang 14's libFuzzer and AFL++'s driver ignore the value, and
+	 * the input costs only this test. Nothing of the simulator runs.
+	 */
+	if (gs_fuzz_header_backing(data, size) != GS_FUZZ_OPS_BACKING)
+		return -1;
+#endif
 	/* No text per input: the program is printed only for a finding. */
 	if (gs_fuzz_exec(data, size, NULL, sig, sizeof(sig))) {
 		char *text = gs_fuzz_decode(data, size, NULL);

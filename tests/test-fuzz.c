@@ -854,6 +854,42 @@ START_TEST(test_decode_bounds)
 END_TEST
 
 /*
+ * gs_fuzz_header_backing(), what fuzz-ops-4k and fuzz-ops-2m reject inputs
+ * by, names the backing the decoder gives every file: each value of header
+ * byte 0, a header of one byte and the empty input (no byte 0: 4 KiB).
+ */
+START_TEST(test_header_backing)
+{
+	static const char *const page[GS_FUZZ_NR_BACKINGS] = {"size=4K flags=mmap\n", "page=2M\n",
+							      "page=1G\n"};
+	uint8_t buf[GS_FUZZ_HEADER] = {0};
+	unsigned int seen[GS_FUZZ_NR_BACKINGS] = {0};
+
+	for (unsigned int b = 0; b < 256; b++) {
+		for (size_t len = 1; len <= GS_FUZZ_HEADER; len += GS_FUZZ_HEADER - 1) {
+			enum gs_fuzz_backing got;
+			char *text;
+
+			buf[0] = (uint8_t)b;
+			got = gs_fuzz_header_backing(buf, len);
+			ck_assert_int_lt(got, GS_FUZZ_NR_BACKINGS);
+			text = gs_fuzz_decode(buf, len, NULL);
+			for (int k = 0; k < GS_FUZZ_NR_BACKINGS; k++)
+				ck_assert_msg(!strstr(text, page[k]) == (k != (int)got),
+					      "byte 0 = %u, %zu bytes: backing %d\n%s", b, len, got,
+					      text);
+			seen[got]++;
+			free(text);
+		}
+	}
+	for (int k = 0; k < GS_FUZZ_NR_BACKINGS; k++)
+		ck_assert_uint_gt(seen[k], 80);
+	ck_assert_int_eq(gs_fuzz_header_backing(NULL, 0), GS_FUZZ_4K);
+	ck_assert_int_eq(gs_fuzz_header_backing(buf, 0), GS_FUZZ_4K);
+}
+END_TEST
+
+/*
  * The format is stable: the programs of a fixed set of inputs (every backing,
  * up to 200 operations, with check_every and max_ops) are the text the
  * decoder of session 11 made of them, byte for byte (their SHA-256). Saved
@@ -1042,6 +1078,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_write_built);
 	tcase_add_test(tc, test_long_programs);
 	tcase_add_test(tc, test_decode_bounds);
+	tcase_add_test(tc, test_header_backing);
 	tcase_add_test(tc, test_decode_stable);
 	tcase_add_test(tc, test_strict_off);
 	tcase_add_test(tc, test_campaign_deterministic);

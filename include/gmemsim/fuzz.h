@@ -80,6 +80,22 @@ GS_API char *gs_fuzz_decode(const uint8_t *data, size_t len,
 			    const struct gs_fuzz_decode_opts *opts);
 
 /**
+ * gs_fuzz_header_backing() - the backing an input decodes to
+ * @data: any bytes (NULL with @len 0: the empty input)
+ * @len: their number
+ *
+ * Header byte 0 modulo GS_FUZZ_NR_BACKINGS; a missing byte reads as 0, as
+ * in gs_fuzz_decode(). What the per-backing fuzz targets reject inputs by.
+ *
+ * Context: any.
+ * Return: the enum gs_fuzz_backing of every file of the program.
+ */
+static inline enum gs_fuzz_backing gs_fuzz_header_backing(const uint8_t *data, size_t len)
+{
+	return len ? (enum gs_fuzz_backing)(data[0] % GS_FUZZ_NR_BACKINGS) : GS_FUZZ_4K;
+}
+
+/**
  * gs_fuzz_header_set() - force header fields of an input (before decoding)
  * @data: the input, at least GS_FUZZ_HEADER bytes
  * @backing: an enum gs_fuzz_backing, or -1 to keep the byte
