@@ -687,6 +687,50 @@ static __always_inline int merge_freeze_piece(struct folio *piece, unsigned long
 	return 0;
 }
 
+/* The flag words merge_freeze() gathers from pieces, AND and OR. */
+struct merge_gather {
+	unsigned long all_flags, any_flags, any_private;
+};
+
+/*
+ * merge_freeze_piece() for the four order-0 pieces at @q, none the caller's,
+ * when all four pass: a head of its own (a first word set and not a tail's,
+ * as in hugetlb_restructuring_can_merge()'s groups), not PG_head (order 0),
+ * not optimized, @mapping as the walk's first piece has, and @counts (not
+ * mapped, only the page cache's reference if @mapping is set). Then all
+ * four are frozen and gathered. A group that fails any test is left as it
+ * was for the per-piece step, so the first failing piece answers (and
+ * WARNs) as before. Return: whether the four were frozen.
+ */
+static __always_inline bool merge_freeze_small4(struct page *q, const void *mapping,
+						uint64_t counts, struct merge_gather *g)
+{
+	unsigned long f_or = 0, f_and = ~0UL, i_or = 0, i_dec = 0, p_or = 0, m_x = 0;
+	uint64_t cnt = 0;
+
+	for (int k = 0; k < 4; k++) {
+		unsigned long info = q[k].compound_info;
+
+		f_or |= q[k].flags;
+		f_and &= q[k].flags;
+		/* Bit 63 of info - 1: a word of 0 (or no user-space pointer) goes the slow way. */
+		i_or |= info;
+		i_dec |= info - 1;
+		p_or |= q[k].private;
+		m_x |= (unsigned long)q[k].mapping ^ (unsigned long)mapping;
+		cnt |= gs_page_counts(&q[k]) ^ counts;
+	}
+	if ((f_or & (1UL << PG_head)) | (i_or & GS_PAGE_TAIL) | (i_dec >> 63) |
+	    (p_or & (1UL << HPG_vmemmap_optimized)) | m_x | cnt)
+		return false;
+	for (int k = 0; k < 4; k++)
+		atomic_set(&q[k]._refcount, 0);
+	g->all_flags &= f_and;
+	g->any_flags |= f_or;
+	g->any_private |= p_or;
+	return true;
+}
+
 /*
  * Check and freeze every piece; on failure everything is as it was.
  *
@@ -706,23 +750,37 @@ static int merge_freeze(unsigned long pfn, unsigned int order, int caller_refs, 
 	/* By pointer: the freezes' stores would make the compiler reload gs_vmemmap each step. */
 	struct page *base = pfn_to_page(pfn), *end = base + (1UL << order), *page = base;
 	/* Gathered in locals: the freezes' stores would make the compiler reload them. */
-	unsigned long all_flags = ~0UL, any_flags = 0, any_private = 0;
+	struct merge_gather g = {~0UL, 0, 0};
+	const void *mapping = NULL;
+	struct page small;
+	uint64_t small_counts = 0;
 	unsigned int piece_order;
 	int err;
 
 	err = merge_freeze_piece((struct folio *)page, read_compound_info(page), order, caller_refs,
-				 &piece_order, &all_flags, &any_flags, &any_private);
+				 &piece_order, &g.all_flags, &g.any_flags, &g.any_private);
+	if (!err) {
+		/* The first piece is a head: its mapping reads directly. An order-0 piece after
+		 * it, unmapped, has the page cache's reference if it is in the same one. */
+		mapping = base->mapping;
+		atomic_set(&small._mapcount, -1);
+		atomic_set(&small._refcount, mapping ? 1 : 0);
+		small_counts = gs_page_counts(&small);
+	}
 	while (!err) {
 		page += 1UL << piece_order;
+		/* Most split pages are all order-0 pieces: four of them at a time. */
+		while (end - page >= 4 && merge_freeze_small4(page, mapping, small_counts, &g))
+			page += 4;
 		if (page >= end)
 			break;
 		err = merge_freeze_piece((struct folio *)page, page->compound_info, order, 0,
-					 &piece_order, &all_flags, &any_flags, &any_private);
+					 &piece_order, &g.all_flags, &g.any_flags, &g.any_private);
 	}
-	*uptodate = all_flags & (1UL << PG_uptodate);
-	*hwpoison = any_flags & (1UL << PG_hwpoison);
-	*unreliable = any_private & (1UL << HPG_raw_hwp_unreliable);
-	*was_hugetlb = any_flags & (1UL << PG_needs_merge);
+	*uptodate = g.all_flags & (1UL << PG_uptodate);
+	*hwpoison = g.any_flags & (1UL << PG_hwpoison);
+	*unreliable = g.any_private & (1UL << HPG_raw_hwp_unreliable);
+	*was_hugetlb = g.any_flags & (1UL << PG_needs_merge);
 	if (!err)
 		return 0;
 	merge_unwind(pfn, pfn + (unsigned long)(page - base), caller_refs);

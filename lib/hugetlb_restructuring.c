@@ -404,23 +404,11 @@ static int piece_expected(const struct xarray *pages, const struct folio *piece,
 	return cache_refs(pages, piece) + (piece == held ? extra_refs : 0);
 }
 
-/* A struct page's _mapcount and _refcount, read as one word (they are adjacent). */
-_Static_assert(offsetof(struct page, _refcount) == offsetof(struct page, _mapcount) + 4,
-	       "_mapcount and _refcount adjacent");
-
-static __always_inline uint64_t page_counts(const struct page *q)
-{
-	uint64_t w;
-
-	memcpy(&w, &q->_mapcount, sizeof(w));
-	return w;
-}
-
 /*
  * Whether the four order-0 pieces from @p pass every test of
  * hugetlb_restructuring_can_merge()'s loop (a head of its own, of a split
  * page, not mapped, only the page cache's references: @counts is the
- * page_counts() such a piece has), none of them @held: the four pieces'
+ * gs_page_counts() such a piece has), none of them @held: the four pieces'
  * words combined, one branch for the group instead of several per piece.
  * A group that fails any test is walked piece by piece, so the first
  * failing piece answers as before.
@@ -447,7 +435,7 @@ static __always_inline bool small_pieces_merge4(const struct folio *p, const str
 		 */
 		i_or |= info;
 		i_dec |= info - 1;
-		cnt |= page_counts(&q[k]) ^ counts;
+		cnt |= gs_page_counts(&q[k]) ^ counts;
 	}
 	/* PG_needs_merge in all four, PG_head (a piece larger than order 0) in none */
 	return !((f_or & head) | (~f_and & want) | (i_or & GS_PAGE_TAIL) | (i_dec >> 63) | cnt);
@@ -470,7 +458,7 @@ int hugetlb_restructuring_can_merge(struct xarray *pages, unsigned long pfn, str
 	/* An order-0 piece not mapped (_mapcount -1), with cache_refs()' references. */
 	atomic_set(&small._mapcount, -1);
 	atomic_set(&small._refcount, pages ? 1 : 0);
-	small_counts = page_counts(&small);
+	small_counts = gs_page_counts(&small);
 	while (piece < end) {
 		/* Most split pages are all order-0 pieces: four of them at a time. */
 		while (&end->page - &piece->page >= 4 &&

@@ -131,6 +131,28 @@ static inline bool folio_ref_sub_and_test(struct folio *folio, int nr)
 	return folio->_refcount.counter == 0;
 }
 
+/* A struct page's _mapcount and _refcount, read as one word (they are adjacent). */
+_Static_assert(offsetof(struct page, _refcount) == offsetof(struct page, _mapcount) + 4,
+	       "_mapcount and _refcount adjacent");
+
+/**
+ * gs_page_counts() - a struct page's _mapcount and _refcount as one word
+ * @page: the struct page
+ *
+ * For the walks that test many pieces' counts at once (a merge's check and
+ * freeze): one load and one comparison with the word a piece must have.
+ *
+ * Context: any.
+ * Return: the two counts, _mapcount in the low half on this little-endian host.
+ */
+static inline uint64_t gs_page_counts(const struct page *page)
+{
+	uint64_t w;
+
+	__builtin_memcpy(&w, &page->_mapcount, sizeof(w));
+	return w;
+}
+
 /* Succeeds only when exactly @count references exist, leaving the count at 0. */
 static inline bool folio_ref_freeze(struct folio *folio, int count)
 {
