@@ -447,30 +447,44 @@ static void pages_hwpoison(const struct split_src *src, unsigned long nr)
 		folio_set_hwpoison((struct folio *)pfn_to_page(pfn));
 }
 
+/* Two words of a struct page, stored as one (GCC's vector extension). */
+typedef unsigned long page_words __attribute__((vector_size(2 * sizeof(unsigned long))));
+
+_Static_assert(sizeof(struct page) == 4 * sizeof(page_words), "struct page is four word pairs");
+_Static_assert(offsetof(struct page, lru) == 8 && offsetof(struct page, mapping) == 24 &&
+		       offsetof(struct page, index) == 32 && offsetof(struct page, private) == 40 &&
+		       offsetof(struct page, _mapcount) == 48 &&
+		       offsetof(struct page, memcg_data) == 56,
+	       "the struct page layout split_to_frozen_pages() writes");
+
 /*
  * The struct pages of order-0 pieces, written once each from a template,
  * frozen (refcount 0) or, where no one can see a piece before every one
  * exists, with their references already (one pass over 16 MiB for 1 GiB
- * instead of two).
+ * instead of two). Each struct page is four stores of two words: flags
+ * and lru.next, lru.prev and mapping, index and private (0), the two
+ * counts and memcg_data (0); the words that change from page to page (the
+ * lru's self links, the index) step by a vector add. The same bytes as
+ * storing a compound literal of each page, in fewer instructions.
  */
 static void split_to_frozen_pages(const struct split_src *src, unsigned long nr)
 {
-	struct page *page = pfn_to_page(src->pfn);
-	/* In locals: the pages' stores would make the compiler reload *src each step. */
-	const unsigned long flags = src->flags;
-	void *const mapping = src->mapping;
-	const pgoff_t index = src->index;
-	const int refs = src->piece_refs;
+	struct page *page = pfn_to_page(src->pfn), *end = page + nr;
+	const uintptr_t lru = (uintptr_t)&page->lru;
+	struct page counts = {._mapcount = {-1}, ._refcount = {src->piece_refs}};
+	page_words w0 = {src->flags, lru}, w1 = {lru, (unsigned long)src->mapping},
+		   w2 = {src->index, 0}, w3 = {gs_page_counts(&counts), 0};
+	const page_words step0 = {0, sizeof(struct page)}, step1 = {sizeof(struct page), 0},
+			 step2 = {1, 0};
 
-	for (unsigned long i = 0; i < nr; i++, page++) {
-		*page = (struct page){
-			.flags = flags,
-			.lru = {&page->lru, &page->lru},
-			.mapping = mapping,
-			.index = index + i,
-			._mapcount = {-1},
-			._refcount = {refs},
-		};
+	for (; page < end; page++) {
+		memcpy((char *)page, &w0, sizeof(w0));
+		memcpy((char *)page + 16, &w1, sizeof(w1));
+		memcpy((char *)page + 32, &w2, sizeof(w2));
+		memcpy((char *)page + 48, &w3, sizeof(w3));
+		w0 += step0;
+		w1 += step1;
+		w2 += step2;
 	}
 	pages_hwpoison(src, nr);
 }

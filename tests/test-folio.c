@@ -582,6 +582,56 @@ START_TEST(split_refs_follow_the_caller)
 }
 END_TEST
 
+/* Every word of the order-0 piece at @pfn + @k as a split to pages writes it. */
+static void assert_page_written(unsigned long pfn, unsigned long k, unsigned long flags,
+				pgoff_t index, int refs)
+{
+	struct page *page = pfn_to_page(pfn + k);
+
+	gs_assert(page->flags == flags && page->lru.next == &page->lru &&
+			  page->lru.prev == &page->lru && page->mapping == (void *)0x1000 &&
+			  page->index == index + k && page->private == 0 &&
+			  atomic_read(&page->_mapcount) == -1 &&
+			  atomic_read(&page->_refcount) == refs && page->memcg_data == 0,
+		  "piece +%lu", k);
+}
+
+/*
+ * A split to order-0 pages writes every word of every struct page (whatever
+ * the tails held before: here a memcg word and a private word in each),
+ * with its references (the page cache's) or frozen, each page's lru linked
+ * to itself and its own index.
+ */
+START_TEST(split_to_pages_writes_every_word)
+{
+	unsigned long pfn = huge(9, GS_BACKING_NONE);
+	struct folio *f = gs_folio_init(pfn, 9, 1UL << PG_uptodate, ~0UL);
+
+	f->mapping = (void *)0x1000;
+	f->index = 0x400;
+	for (unsigned long k = 4; k < 512; k++) {
+		pfn_to_page(pfn + k)->memcg_data = 0xdead0000 + k;
+		pfn_to_page(pfn + k)->private = k;
+	}
+	folio_set_count(f, 512);
+	ck_assert_int_eq(folio_split_refs(f, 0, NULL, GS_SPLIT_UNIFORM, 0), 0);
+	for (unsigned long k = 0; k < 512; k++)
+		assert_page_written(pfn, k, 1UL << PG_uptodate, 0x400, 1);
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 0), 512);
+	f = pfn_folio(pfn);
+	for (unsigned long k = 4; k < 512; k++)
+		pfn_to_page(pfn + k)->memcg_data = 0xbeef0000 + k;
+	ck_assert(folio_ref_freeze(f, 512));
+	gs_split_folio_to_pages(f, 0);
+	for (unsigned long k = 0; k < 512; k++)
+		assert_page_written(pfn, k, 1UL << PG_uptodate, 0x400, 0);
+	for (unsigned long k = 0; k < 512; k++)
+		folio_set_count(pfn_folio(pfn + k), 1);
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 0), 512);
+	gs_physmem_free_huge(pfn, 9);
+}
+END_TEST
+
 /* A record that could not be allocated: no one knows which page is bad, so all are. */
 START_TEST(split_poison_unreliable_record)
 {
@@ -1013,6 +1063,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, raw_hwpoison_count_ranges);
 	tcase_add_test(tc, split_poison_unreliable_record);
 	tcase_add_test(tc, split_refs_follow_the_caller);
+	tcase_add_test(tc, split_to_pages_writes_every_word);
 	tcase_add_test(tc, hugetlb_split_every_failure);
 	tcase_add_test(tc, split_non_uniform);
 	tcase_add_test(tc, split_refusals_change_nothing);
