@@ -719,29 +719,17 @@ struct merge_gather {
 static __always_inline bool merge_freeze_small4(struct page *q, const void *mapping,
 						uint64_t counts, struct merge_gather *g)
 {
-	unsigned long f_or = 0, f_and = ~0UL, i_or = 0, i_dec = 0, p_or = 0, m_x = 0;
-	uint64_t cnt = 0;
+	struct gs_pieces4 p;
 
-	for (int k = 0; k < 4; k++) {
-		unsigned long info = q[k].compound_info;
-
-		f_or |= q[k].flags;
-		f_and &= q[k].flags;
-		/* Bit 63 of info - 1: a word of 0 (or no user-space pointer) goes the slow way. */
-		i_or |= info;
-		i_dec |= info - 1;
-		p_or |= q[k].private;
-		m_x |= (unsigned long)q[k].mapping ^ (unsigned long)mapping;
-		cnt |= gs_page_counts(&q[k]) ^ counts;
-	}
-	if ((f_or & (1UL << PG_head)) | (i_or & GS_PAGE_TAIL) | (i_dec >> 63) |
-	    (p_or & (1UL << HPG_vmemmap_optimized)) | m_x | cnt)
+	gs_pieces4_read(q, mapping, true, counts, &p);
+	if ((p.f_or & (1UL << PG_head)) | p.not_heads |
+	    (p.private & (1UL << HPG_vmemmap_optimized)) | p.other)
 		return false;
 	for (int k = 0; k < 4; k++)
 		atomic_set(&q[k]._refcount, 0);
-	g->all_flags &= f_and;
-	g->any_flags |= f_or;
-	g->any_private |= p_or;
+	g->all_flags &= p.f_and;
+	g->any_flags |= p.f_or;
+	g->any_private |= p.private;
 	return true;
 }
 

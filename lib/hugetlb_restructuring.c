@@ -418,27 +418,14 @@ static __always_inline bool small_pieces_merge4(const struct folio *p, const str
 {
 	const unsigned long want = 1UL << PG_needs_merge, head = 1UL << PG_head;
 	const struct page *q = &p->page;
-	unsigned long f_or = 0, f_and = ~0UL, i_or = 0, i_dec = 0;
-	uint64_t cnt = 0;
+	struct gs_pieces4 g;
 
 	if ((uintptr_t)held - (uintptr_t)q < 4 * sizeof(*q))
 		return false;
-	for (int k = 0; k < 4; k++) {
-		unsigned long info = q[k].compound_info;
-
-		f_or |= q[k].flags;
-		f_and &= q[k].flags;
-		/*
-		 * gs_head_pfn_folio(): a head's first word is set and not a
-		 * tail's. Bit 63 of info - 1 is set for 0 (and for words no
-		 * user-space pointer has: those go the slow way).
-		 */
-		i_or |= info;
-		i_dec |= info - 1;
-		cnt |= gs_page_counts(&q[k]) ^ counts;
-	}
+	/* gs_head_pfn_folio(): a head's first word is set and not a tail's (g.not_heads). */
+	gs_pieces4_read(q, NULL, false, counts, &g);
 	/* PG_needs_merge in all four, PG_head (a piece larger than order 0) in none */
-	return !((f_or & head) | (~f_and & want) | (i_or & GS_PAGE_TAIL) | (i_dec >> 63) | cnt);
+	return !((g.f_or & head) | (~g.f_and & want) | g.not_heads | g.other);
 }
 
 int hugetlb_restructuring_can_merge(struct xarray *pages, unsigned long pfn, struct folio *held,
