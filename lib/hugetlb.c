@@ -1070,24 +1070,25 @@ static void check_free_list(struct gs_check_report *r, struct hstate *h)
 	}
 }
 
-/* The nodes' counters add up to the global ones; each node's free count is its free pages. */
+/*
+ * The nodes' counters add up to the global ones; each node's free count is
+ * its free pages; nodes that do not exist count nothing. Those (most of
+ * GS_MAX_NUMNODES) are summed in one branch-free pass, and walked node by
+ * node for the reports only when one of them counts something.
+ */
 static void check_nodes(struct gs_check_report *r, struct hstate *h)
 {
-	unsigned long nr = 0, free = 0, surplus = 0;
+	unsigned int nodes = min_t(unsigned int, gs_numa_nr_nodes(), GS_MAX_NUMNODES);
+	unsigned long nr = 0, free = 0, surplus = 0, beyond = 0;
 
-	for (unsigned int n = 0; n < GS_MAX_NUMNODES; n++) {
+	for (unsigned int n = 0; n < nodes; n++) {
 		unsigned long on_list = 0;
 		struct folio *folio;
 
-		if (n >= gs_numa_nr_nodes() &&
-		    (h->nr_huge_pages_node[n] || h->free_huge_pages_node[n] ||
-		     h->surplus_huge_pages_node[n]))
-			gs_check_violation(r, "%s: pages counted on node %u, which does not exist",
-					   h->name, n);
 		nr += h->nr_huge_pages_node[n];
 		free += h->free_huge_pages_node[n];
 		surplus += h->surplus_huge_pages_node[n];
-		if (n >= gs_numa_nr_nodes() || !h->free_huge_pages)
+		if (!h->free_huge_pages)
 			continue;
 		list_for_each_entry (folio, &h->hugepage_freelist, lru)
 			on_list += hugetlb_folio_nid(folio) == (int)n;
@@ -1095,6 +1096,18 @@ static void check_nodes(struct gs_check_report *r, struct hstate *h)
 			gs_check_violation(r, "%s: node %u free %lu but %lu of its pages free",
 					   h->name, n, h->free_huge_pages_node[n], on_list);
 	}
+	for (unsigned int n = nodes; n < GS_MAX_NUMNODES; n++) {
+		nr += h->nr_huge_pages_node[n];
+		free += h->free_huge_pages_node[n];
+		surplus += h->surplus_huge_pages_node[n];
+		beyond |= h->nr_huge_pages_node[n] | h->free_huge_pages_node[n] |
+			  h->surplus_huge_pages_node[n];
+	}
+	for (unsigned int n = nodes; beyond && n < GS_MAX_NUMNODES; n++)
+		if (h->nr_huge_pages_node[n] || h->free_huge_pages_node[n] ||
+		    h->surplus_huge_pages_node[n])
+			gs_check_violation(r, "%s: pages counted on node %u, which does not exist",
+					   h->name, n);
 	if (nr != h->nr_huge_pages || free != h->free_huge_pages ||
 	    surplus != h->surplus_huge_pages)
 		gs_check_violation(

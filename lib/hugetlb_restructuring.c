@@ -404,23 +404,11 @@ static int piece_expected(const struct xarray *pages, const struct folio *piece,
 	return cache_refs(pages, piece) + (piece == held ? extra_refs : 0);
 }
 
-/* A struct page's _mapcount and _refcount, read as one word (they are adjacent). */
-_Static_assert(offsetof(struct page, _refcount) == offsetof(struct page, _mapcount) + 4,
-	       "_mapcount and _refcount adjacent");
-
-static __always_inline uint64_t page_counts(const struct page *q)
-{
-	uint64_t w;
-
-	memcpy(&w, &q->_mapcount, sizeof(w));
-	return w;
-}
-
 /*
  * Whether the four order-0 pieces from @p pass every test of
  * hugetlb_restructuring_can_merge()'s loop (a head of its own, of a split
  * page, not mapped, only the page cache's references: @counts is the
- * page_counts() such a piece has), none of them @held: the four pieces'
+ * gs_page_counts() such a piece has), none of them @held: the four pieces'
  * words combined, one branch for the group instead of several per piece.
  * A group that fails any test is walked piece by piece, so the first
  * failing piece answers as before.
@@ -430,27 +418,14 @@ static __always_inline bool small_pieces_merge4(const struct folio *p, const str
 {
 	const unsigned long want = 1UL << PG_needs_merge, head = 1UL << PG_head;
 	const struct page *q = &p->page;
-	unsigned long f_or = 0, f_and = ~0UL, i_or = 0, i_dec = 0;
-	uint64_t cnt = 0;
+	struct gs_pieces4 g;
 
 	if ((uintptr_t)held - (uintptr_t)q < 4 * sizeof(*q))
 		return false;
-	for (int k = 0; k < 4; k++) {
-		unsigned long info = q[k].compound_info;
-
-		f_or |= q[k].flags;
-		f_and &= q[k].flags;
-		/*
-		 * gs_head_pfn_folio(): a head's first word is set and not a
-		 * tail's. Bit 63 of info - 1 is set for 0 (and for words no
-		 * user-space pointer has: those go the slow way).
-		 */
-		i_or |= info;
-		i_dec |= info - 1;
-		cnt |= page_counts(&q[k]) ^ counts;
-	}
+	/* gs_head_pfn_folio(): a head's first word is set and not a tail's (g.not_heads). */
+	gs_pieces4_read(q, NULL, false, counts, &g);
 	/* PG_needs_merge in all four, PG_head (a piece larger than order 0) in none */
-	return !((f_or & head) | (~f_and & want) | (i_or & GS_PAGE_TAIL) | (i_dec >> 63) | cnt);
+	return !((g.f_or & head) | (~g.f_and & want) | g.not_heads | g.other);
 }
 
 int hugetlb_restructuring_can_merge(struct xarray *pages, unsigned long pfn, struct folio *held,
@@ -470,7 +445,7 @@ int hugetlb_restructuring_can_merge(struct xarray *pages, unsigned long pfn, str
 	/* An order-0 piece not mapped (_mapcount -1), with cache_refs()' references. */
 	atomic_set(&small._mapcount, -1);
 	atomic_set(&small._refcount, pages ? 1 : 0);
-	small_counts = page_counts(&small);
+	small_counts = gs_page_counts(&small);
 	while (piece < end) {
 		/* Most split pages are all order-0 pieces: four of them at a time. */
 		while (&end->page - &piece->page >= 4 &&

@@ -551,10 +551,12 @@ END_TEST
 /*
  * To private over a split page with one referenced piece, in each ordering
  * that checks references: EAGAIN at that piece, wherever it sits in an
- * XArray leaf (the check reads a leaf's run of pieces from its slots), and
+ * XArray leaf (the check reads a leaf's run of pieces from its slots, four
+ * at a time: each position of a group, the single ones after the last) and
  * nothing changes; without the reference the conversion merges the page.
  */
-static const unsigned long referenced_pieces[] = {0, 1, 62, 63, 64, 130, 511};
+static const unsigned long referenced_pieces[] = {0,  1,   2,	3,   4,	  5,   60,  61,	 62, 63,
+						  64, 129, 130, 131, 132, 508, 509, 510, 511};
 static const enum gs_gmem_conversion referencing_orderings[] = {
 	GS_CONVERSION_PLANNED, GS_CONVERSION_WIP, GS_CONVERSION_RFC_V2};
 
@@ -777,6 +779,47 @@ START_TEST(test_arch_invalidate_counts_around_holes)
 	ck_assert_int_eq(set_attrs(hfd, 5 * P, 2 * P, 0, NULL), 0);
 	assert_split(hfd, 0, 9);
 	assert_arch_pfns_per_range(hfd, NULL, 0);
+	assert_checks();
+}
+END_TEST
+
+/*
+ * The reference check (to private) over a 4 KiB file's pages with holes
+ * and a page held only by the LRU batch, in the middle of the check's
+ * groups of four: the walk goes on after each hole to the next page, a
+ * referenced page after a hole answers, and the batch's reference goes
+ * with one drain, after which the conversion completes.
+ */
+START_TEST(test_refs_check_around_holes_and_drain)
+{
+	static const unsigned long holes[] = {6, 7, 70, 200};
+	int vm = gs_test_create_vm(referencing_orderings[_i]);
+	int fd = create_small(vm, 512);
+	unsigned long drains;
+	uint64_t eo = 0;
+	struct folio *page;
+
+	ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE, 0, (int64_t)(512 * P)), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(holes); i++)
+		ck_assert_int_eq(gs_fallocate(fd, GS_FALLOC_FL_KEEP_SIZE | GS_FALLOC_FL_PUNCH_HOLE,
+					      (int64_t)(holes[i] * P), (int64_t)P),
+				 0);
+	page = folio_at(fd, 202 * P);
+	folio_get(page);
+	assert_fails(set_attrs(fd, 0, 512 * P, PRIVATE, &eo), EAGAIN);
+	ck_assert_uint_eq(eo, 202 * P);
+	folio_put(page);
+	page = folio_at(fd, 9 * P);
+	folio_get(page);
+	assert_fails(set_attrs(fd, 0, 512 * P, PRIVATE, &eo), EAGAIN);
+	ck_assert_uint_eq(eo, 9 * P);
+	folio_put(page);
+	page = folio_at(fd, 203 * P);
+	gs_lru_add_folio(page);
+	drains = gs_gmem_convert_stats(false).lru_drains;
+	ck_assert_int_eq(set_attrs(fd, 0, 512 * P, PRIVATE, NULL), 0);
+	ck_assert_uint_eq(gs_gmem_convert_stats(false).lru_drains, drains + 1);
+	ck_assert_int_eq(folio_ref_count(page), 1);
 	assert_checks();
 }
 END_TEST
@@ -1632,6 +1675,8 @@ Suite *gs_test_suite(void)
 	tcase_add_loop_test(
 		tc, test_eagain_referenced_piece_anywhere, 0,
 		(int)(ARRAY_SIZE(referenced_pieces) * ARRAY_SIZE(referencing_orderings)));
+	tcase_add_loop_test(tc, test_refs_check_around_holes_and_drain, 0,
+			    (int)ARRAY_SIZE(referencing_orderings));
 	tcase_add_loop_test(tc, test_eagain_extra_ref, 0, 2);
 	tcase_add_test(tc, test_wip_eagain_warns);
 	tcase_add_test(tc, test_eagain_error_offset_by_profile);

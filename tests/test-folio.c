@@ -582,6 +582,56 @@ START_TEST(split_refs_follow_the_caller)
 }
 END_TEST
 
+/* Every word of the order-0 piece at @pfn + @k as a split to pages writes it. */
+static void assert_page_written(unsigned long pfn, unsigned long k, unsigned long flags,
+				pgoff_t index, int refs)
+{
+	struct page *page = pfn_to_page(pfn + k);
+
+	gs_assert(page->flags == flags && page->lru.next == &page->lru &&
+			  page->lru.prev == &page->lru && page->mapping == (void *)0x1000 &&
+			  page->index == index + k && page->private == 0 &&
+			  atomic_read(&page->_mapcount) == -1 &&
+			  atomic_read(&page->_refcount) == refs && page->memcg_data == 0,
+		  "piece +%lu", k);
+}
+
+/*
+ * A split to order-0 pages writes every word of every struct page (whatever
+ * the tails held before: here a memcg word and a private word in each),
+ * with its references (the page cache's) or frozen, each page's lru linked
+ * to itself and its own index.
+ */
+START_TEST(split_to_pages_writes_every_word)
+{
+	unsigned long pfn = huge(9, GS_BACKING_NONE);
+	struct folio *f = gs_folio_init(pfn, 9, 1UL << PG_uptodate, ~0UL);
+
+	f->mapping = (void *)0x1000;
+	f->index = 0x400;
+	for (unsigned long k = 4; k < 512; k++) {
+		pfn_to_page(pfn + k)->memcg_data = 0xdead0000 + k;
+		pfn_to_page(pfn + k)->private = k;
+	}
+	folio_set_count(f, 512);
+	ck_assert_int_eq(folio_split_refs(f, 0, NULL, GS_SPLIT_UNIFORM, 0), 0);
+	for (unsigned long k = 0; k < 512; k++)
+		assert_page_written(pfn, k, 1UL << PG_uptodate, 0x400, 1);
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 0), 512);
+	f = pfn_folio(pfn);
+	for (unsigned long k = 4; k < 512; k++)
+		pfn_to_page(pfn + k)->memcg_data = 0xbeef0000 + k;
+	ck_assert(folio_ref_freeze(f, 512));
+	gs_split_folio_to_pages(f, 0);
+	for (unsigned long k = 0; k < 512; k++)
+		assert_page_written(pfn, k, 1UL << PG_uptodate, 0x400, 0);
+	for (unsigned long k = 0; k < 512; k++)
+		folio_set_count(pfn_folio(pfn + k), 1);
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 0), 512);
+	gs_physmem_free_huge(pfn, 9);
+}
+END_TEST
+
 /* A record that could not be allocated: no one knows which page is bad, so all are. */
 START_TEST(split_poison_unreliable_record)
 {
@@ -796,6 +846,80 @@ START_TEST(merge_refusals_at_first_and_last_piece)
 }
 END_TEST
 
+/* The counts of the pieces of the split page at @pfn: 1 each, the first 1 + @first_extra. */
+static void assert_piece_counts(unsigned long pfn, int first_extra, unsigned long odd, int odd_refs)
+{
+	for (unsigned long p = pfn; p < pfn + 512; p++)
+		gs_assert(folio_ref_count(pfn_folio(p)) ==
+				  (p == pfn + odd ? odd_refs : 1) + (p == pfn ? first_extra : 0),
+			  "+%lu", p - pfn);
+}
+
+/*
+ * The pieces after the first are frozen four at a time: a piece that fails
+ * at any position of a group (first, middle, last; the first groups, one in
+ * the middle, the last, and the three single pieces after it) refuses the
+ * merge with its own errno, every count restored; with the next piece of
+ * the same group failing otherwise, the first failing piece answers. A
+ * piece whose mapping differs from the first's is judged by its own (a
+ * piece of no page cache is frozen at 0) and does not refuse.
+ */
+START_TEST(merge_refusals_at_each_position_of_a_group)
+{
+	unsigned long pfn = huge(9, GS_BACKING_NONE);
+	struct folio *f = gs_folio_init(pfn, 9, 1UL << PG_uptodate, ~0UL);
+	static const unsigned long at[] = {1,	2,   3,	  4,   5,   6,	 7,   8,   9,	255,
+					   256, 257, 258, 505, 506, 507, 508, 509, 510, 511};
+	unsigned long w = gs_warn_count();
+
+	f->mapping = (void *)0x3000;
+	folio_set_count(f, 513);
+	ck_assert_int_eq(folio_split(f, 0, NULL, GS_SPLIT_UNIFORM), 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(at); i++) {
+		struct folio *piece = pfn_folio(pfn + at[i]);
+		struct folio *next = at[i] < 511 ? pfn_folio(pfn + at[i] + 1) : NULL;
+		unsigned long info = piece->page.compound_info;
+
+		folio_get(piece);
+		ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), -EAGAIN);
+		assert_piece_counts(pfn, 1, at[i], 2);
+		if (next) {
+			gs_folio_map(next);
+			ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), -EAGAIN);
+			gs_folio_unmap(next);
+		}
+		folio_put(piece);
+		gs_folio_map(piece);
+		ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), -EBUSY);
+		if (next) {
+			folio_get(next);
+			ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), -EBUSY);
+			folio_put(next);
+		}
+		gs_folio_unmap(piece);
+		assert_piece_counts(pfn, 1, at[i], 1);
+		/* A tail's word: not a head of its own. */
+		piece->page.compound_info = GS_PAGE_TAIL | (9UL << 1);
+		ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), -EINVAL);
+		piece->page.compound_info = info;
+		/* Optimized: refused with a WARN (once per site). */
+		folio_set_hugetlb_vmemmap_optimized(piece);
+		ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), -EINVAL);
+		folio_clear_hugetlb_vmemmap_optimized(piece);
+		assert_piece_counts(pfn, 1, at[i], 1);
+	}
+	ck_assert_uint_eq(gs_warn_count(), w + 1);
+	/* In no page cache, frozen at 0: merged, the count from the first piece's mapping. */
+	pfn_folio(pfn + 6)->mapping = NULL;
+	folio_set_count(pfn_folio(pfn + 6), 0);
+	folio_clear_uptodate(pfn_folio(pfn + 6));
+	ck_assert_int_eq(folio_merge(pfn_folio(pfn), 9, 1), 513);
+	f = pfn_folio(pfn);
+	ck_assert(!folio_test_uptodate(f));
+	gs_physmem_free_huge(pfn, 9);
+}
+END_TEST
+
 /*
  * The merged folio's state comes from every piece, not from the first or
  * the last: up to date only if all are, poisoned or with a lost poison
@@ -939,11 +1063,13 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, raw_hwpoison_count_ranges);
 	tcase_add_test(tc, split_poison_unreliable_record);
 	tcase_add_test(tc, split_refs_follow_the_caller);
+	tcase_add_test(tc, split_to_pages_writes_every_word);
 	tcase_add_test(tc, hugetlb_split_every_failure);
 	tcase_add_test(tc, split_non_uniform);
 	tcase_add_test(tc, split_refusals_change_nothing);
 	tcase_add_test(tc, merge_refusals_change_nothing);
 	tcase_add_test(tc, merge_refusals_at_first_and_last_piece);
+	tcase_add_test(tc, merge_refusals_at_each_position_of_a_group);
 	tcase_add_test(tc, merge_gathers_every_piece_state);
 	tcase_add_test(tc, host_backend_alloc_free);
 	tcase_add_test(tc, host_backend_every_failure);

@@ -1562,6 +1562,44 @@ static void ck_check_output(const char *want, unsigned int nr)
 }
 
 /*
+ * The pool's per-node counters: a count on a node that does not exist is
+ * reported with the node, after the existing nodes' reports, in node order
+ * (the first and the last beyond them here), and the sums that no longer
+ * match the pool's are reported once after them.
+ */
+START_TEST(test_checker_nodes)
+{
+	const unsigned int last = GS_MAX_NUMNODES - 1, first = gs_numa_nr_nodes();
+
+	ck_assert_int_eq(set_max_huge_pages(H2M, 2), 0);
+	ck_check_output("", 0);
+	H2M->nr_huge_pages_node[last]++;
+	H2M->surplus_huge_pages_node[first] += 2;
+	H2M->free_huge_pages_node[0]++;
+	{
+		char want[1024];
+
+		snprintf(want, sizeof(want),
+			 "check hugetlb: hugepages-2048kB: node 0 free 3 but 2 of its pages free\n"
+			 "check hugetlb: hugepages-2048kB: pages counted on node %u, which does "
+			 "not exist\n"
+			 "check hugetlb: hugepages-2048kB: pages counted on node %u, which does "
+			 "not exist\n"
+			 "check hugetlb: hugepages-2048kB: nodes hold nr 3 free 3 surplus 2, the "
+			 "pool 2 2 0\n",
+			 first, last);
+		ck_check_output(want, 4);
+	}
+	H2M->nr_huge_pages_node[last]--;
+	H2M->surplus_huge_pages_node[first] -= 2;
+	H2M->free_huge_pages_node[0]--;
+	ck_check_output("", 0);
+	ck_assert_int_eq(set_max_huge_pages(H2M, 0), 0);
+	assert_clean();
+}
+END_TEST
+
+/*
  * The pools', subpools' and cgroups' tallies of split pages read one
  * snapshot of the records per check: a record planted wrong in each field
  * they read is still reported by each checker, with the same words, in the
@@ -1839,6 +1877,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_pool, test_alloc_free);
 	tcase_add_test(tc_pool, test_free_hwpoison);
 	tcase_add_test(tc_pool, test_checker);
+	tcase_add_test(tc_pool, test_checker_nodes);
 	tcase_add_test(tc_pool, test_dump_is_stable);
 	tcase_add_test(tc_pool, test_random_ops);
 	tcase_add_test(tc_pool, test_count_ranges);

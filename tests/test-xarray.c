@@ -1915,8 +1915,10 @@ END_TEST
  * A walk that takes gs_xas_leaf_run()'s entries from the leaf's slots and
  * steps over them with gs_xas_leaf_skip() visits the entries a plain
  * xas_for_each() visits, at the same indices: gaps, multi-index entries,
- * value entries, leaf ends and the walk's @max. gs_xas_leaf_span() counts
- * every slot to the leaf's end or @max's, gaps and internal entries too.
+ * value entries, leaf ends and the walk's @max; each run is as long as it
+ * can be (its entries are read four slots a test). gs_xas_leaf_span()
+ * counts every slot to the leaf's end or @max's, gaps and internal entries
+ * too.
  */
 START_TEST(test_leaf_run)
 {
@@ -1959,6 +1961,9 @@ START_TEST(test_leaf_run)
 			EXPECT(span ? span_end == max || (span_end & XA_CHUNK_MASK) == XA_CHUNK_MASK
 				    : !run);
 			EXPECT(span_end >> XA_CHUNK_SHIFT == xas.xa_index >> XA_CHUNK_SHIFT);
+			/* The run is as long as it can be: it ends at the span's end, a gap or an internal entry. */
+			EXPECT(run == span || !xas.xa_node->slots[xas.xa_offset + run + 1] ||
+			       xa_is_internal(xas.xa_node->slots[xas.xa_offset + run + 1]));
 			EXPECT(k < n && seen[k++] == xas.xa_index);
 			EXPECT(e == xa_load(&xa, xas.xa_index));
 			for (unsigned int i = 1; i <= run; i++) {

@@ -131,6 +131,86 @@ static inline bool folio_ref_sub_and_test(struct folio *folio, int nr)
 	return folio->_refcount.counter == 0;
 }
 
+/* A struct page's _mapcount and _refcount, read as one word (they are adjacent). */
+_Static_assert(offsetof(struct page, _refcount) == offsetof(struct page, _mapcount) + 4,
+	       "_mapcount and _refcount adjacent");
+
+/**
+ * gs_page_counts() - a struct page's _mapcount and _refcount as one word
+ * @page: the struct page
+ *
+ * For the walks that test many pieces' counts at once (a merge's check and
+ * freeze): one load and one comparison with the word a piece must have.
+ *
+ * Context: any.
+ * Return: the two counts, _mapcount in the low half on this little-endian host.
+ */
+static inline uint64_t gs_page_counts(const struct page *page)
+{
+	uint64_t w;
+
+	__builtin_memcpy(&w, &page->_mapcount, sizeof(w));
+	return w;
+}
+
+/**
+ * struct gs_pieces4 - the words of four consecutive struct pages, combined
+ * @f_or: their flags or-ed
+ * @f_and: their flags and-ed
+ * @private: their private words or-ed
+ * @not_heads: nonzero unless each has a first word that is set and not a
+ *	       tail's (a head of its own: gs_head_pfn_folio() answers for it)
+ * @other: nonzero unless each has @mapping and the counts word @counts
+ *	   (gs_pieces4_read())
+ *
+ * The merge's check and freeze judge four order-0 pieces with one branch;
+ * a group that fails is walked piece by piece, so the first failing piece
+ * answers as before.
+ */
+struct gs_pieces4 {
+	unsigned long f_or, f_and, private, not_heads, other;
+};
+
+/**
+ * gs_pieces4_read() - combine the words of the four struct pages at @q
+ * @q: the first of four consecutive struct pages
+ * @mapping: the mapping each must have
+ * @check_mapping: whether @mapping is tested (else ignored)
+ * @counts: the gs_page_counts() each must have
+ * @g: the combined words
+ *
+ * Bit 63 of the first word - 1 is set for a word of 0 (and for words no
+ * user-space pointer has: those fail and go the slow way).
+ *
+ * Context: any.
+ */
+static __always_inline void gs_pieces4_read(const struct page *q, const void *mapping,
+					    bool check_mapping, uint64_t counts,
+					    struct gs_pieces4 *g)
+{
+	unsigned long i_or = 0, i_dec = 0, m_x = 0;
+	uint64_t cnt = 0;
+
+	g->f_or = 0;
+	g->f_and = ~0UL;
+	g->private = 0;
+	for (int k = 0; k < 4; k++) {
+		unsigned long info = q[k].compound_info;
+
+		g->f_or |= q[k].flags;
+		g->f_and &= q[k].flags;
+		i_or |= info;
+		i_dec |= info - 1;
+		if (check_mapping) {
+			g->private |= q[k].private;
+			m_x |= (unsigned long)q[k].mapping ^ (unsigned long)mapping;
+		}
+		cnt |= gs_page_counts(&q[k]) ^ counts;
+	}
+	g->not_heads = (i_or & GS_PAGE_TAIL) | (i_dec >> 63);
+	g->other = m_x | cnt;
+}
+
 /* Succeeds only when exactly @count references exist, leaving the count at 0. */
 static inline bool folio_ref_freeze(struct folio *folio, int count)
 {

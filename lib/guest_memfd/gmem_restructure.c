@@ -272,14 +272,19 @@ int kvm_gmem_prepare_merge(struct gmem_inode *inode, pgoff_t base)
 	return prepare_merge(inode, base, false);
 }
 
+/* A piece never used, its data at @data (NULL: metadata only), is zeroed and becomes uptodate. */
+static void zero_piece_at(struct folio *piece, void *data)
+{
+	if (data)
+		memset(data, 0, folio_size(piece));
+	folio_set_uptodate(piece);
+}
+
 /* A piece never used is zeroed and becomes uptodate (zero_unused_pieces()). */
 static void zero_unused_piece(struct folio *piece)
 {
-	if (folio_test_uptodate(piece))
-		return;
-	if (folio_address(piece))
-		memset(folio_address(piece), 0, folio_size(piece));
-	folio_set_uptodate(piece);
+	if (!folio_test_uptodate(piece))
+		zero_piece_at(piece, folio_address(piece));
 }
 
 /*
@@ -330,17 +335,31 @@ static void zero_unused_pieces(struct gmem_inode *inode, pgoff_t base, pgoff_t n
  * zero_unused_pieces() for a split page whose pieces split_page_pieces()
  * has just found in the page cache, each at the struct page after the
  * previous one's (@first on): the same pieces in the same order, walked by
- * pointer instead of along the page cache's leaves.
+ * pointer instead of along the page cache's leaves. The data of a 2 MiB
+ * block of pfns is one host range (physmem keeps one address per 2 MiB
+ * chunk, or per 1 GiB page): looked up once a block, not once a piece.
  */
 static void zero_unused_found_pieces(struct folio *first, unsigned long nr)
 {
 	struct page *page = &first->page, *end = page + nr;
+	unsigned long pfn = folio_pfn(first), block = ~0UL;
+	uint8_t *data = NULL;
 
 	while (page < end) {
 		struct folio *piece = (struct folio *)page;
+		unsigned long n = folio_nr_pages(piece);
 
-		zero_unused_piece(piece);
-		page += folio_nr_pages(piece);
+		if (n >= PMD_PAGES) {
+			zero_unused_piece(piece);
+		} else if (!folio_test_uptodate(piece)) {
+			if (block != ALIGN_DOWN(pfn, PMD_PAGES)) {
+				block = ALIGN_DOWN(pfn, PMD_PAGES);
+				data = gs_pfn_to_virt(block);
+			}
+			zero_piece_at(piece, data ? data + ((pfn - block) << PAGE_SHIFT) : NULL);
+		}
+		page += n;
+		pfn += n;
 	}
 }
 
