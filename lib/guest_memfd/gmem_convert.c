@@ -238,6 +238,8 @@ static struct folio *gmem_referenced_folio(struct gmem_inode *inode, pgoff_t sta
 		if (!folio_check_refs(folio, drained))
 			return folio;
 		n = gs_xas_leaf_span(&xas, end - 1);
+		if (!n)
+			continue; /* no leaf (a lone entry at the root) or no slot after it */
 		run = &xas.xa_node->slots[xas.xa_offset + 1];
 		while (i < n) {
 			if (i + 4 <= n && folios4_unreferenced(&run[i])) {
