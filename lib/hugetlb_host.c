@@ -109,7 +109,7 @@ static int host_free_fresh(void *ctx, struct folio *folio)
 {
 	struct gs_hugetlb_host *host = ctx;
 	unsigned int order = folio_order(folio);
-	unsigned long pfn = folio_pfn(folio);
+	unsigned long pfn = folio_pfn(folio), zeroed;
 	int err;
 
 	if (WARN_ON_ONCE(folio_ref_count(folio)))
@@ -118,13 +118,16 @@ static int host_free_fresh(void *ctx, struct folio *folio)
 		host->pages[order]--;
 		return 0;
 	}
-	/* The buddy allocator needs every struct page back: undo HVO first; it can fail. */
-	err = hugetlb_vmemmap_restore_for_free(folio);
+	/*
+	 * The buddy allocator needs every struct page back: undo HVO first; it
+	 * can fail. Tails it verifies are zeroed in that pass, not twice.
+	 */
+	err = gs_hvo_restore_for_free_zeroed(folio, &zeroed);
 	if (err)
 		return err;
 	hugetlb_vmemmap_release(pfn, order);
 	hugetlb_meta_forget(pfn);
-	gs_physmem_free_huge(pfn, order);
+	gs_physmem_free_huge_zeroed(pfn, order, zeroed);
 	host->pages[order]--;
 	return 0;
 }

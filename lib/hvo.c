@@ -367,11 +367,15 @@ static void keep_resident(unsigned long v, unsigned long n)
  * verified (a write to one while it was freed is a WARN), then, if @zero,
  * zero, as a page the host gives back reads (not when the struct pages go
  * back to physical memory right after, which zeroes or drops them all).
+ * Returns a bit per page of the range it zeroed (bit i: page v + i, for
+ * i < BITS_PER_LONG), which then need not be zeroed again.
  */
-static void claim_resident_zero(unsigned long v, unsigned long n, bool zero)
+static unsigned long claim_resident_zero(unsigned long v, unsigned long n, bool zero)
 {
+	unsigned long zeroed = 0;
+
 	if (!nr_resident)
-		return;
+		return 0;
 	for (unsigned long i = v; i < v + n; i++) {
 		if (!test_bit_of(resident_bits, i))
 			continue;
@@ -387,7 +391,10 @@ static void claim_resident_zero(unsigned long v, unsigned long n, bool zero)
 		     i * PFNS_PER_VMEMMAP_PAGE);
 		if (!zero)
 			VALGRIND_MAKE_MEM_UNDEFINED(vpage_addr(i), PAGE_SIZE);
+		else if (i - v < BITS_PER_LONG)
+			zeroed |= 1UL << (i - v);
 	}
+	return zeroed;
 }
 
 static void claim_resident(unsigned long v, unsigned long n)
@@ -732,9 +739,11 @@ enum restore_use {
 /*
  * The restore; with RESTORE_FREE the huge page goes back to the host next,
  * so its pages are allocated and charged (and can fail) as always, but not
- * taken from the host nor written: the host would drop them at once.
+ * taken from the host nor written: the host would drop them at once. With
+ * @zeroed (RESTORE_FREE only) the tails kept in the host are zeroed as they
+ * are verified, and *@zeroed says which (gs_hvo_restore_for_free_zeroed()).
  */
-static int restore_gfp(struct folio *folio, enum restore_use use, gfp_t gfp)
+static int restore_gfp(struct folio *folio, enum restore_use use, gfp_t gfp, unsigned long *zeroed)
 {
 	bool for_free = use == RESTORE_FREE;
 
@@ -750,8 +759,15 @@ static int restore_gfp(struct folio *folio, enum restore_use use, gfp_t gfp)
 	} else if (charge_pages_gfp(n, gfp)) {
 		return -ENOMEM;
 	} else if (for_free) {
-		/* Verified; zeroed (or dropped) with every struct page when the page goes. */
-		claim_resident_zero(vpage(pfn, 1), n, false);
+		/*
+		 * Verified; zeroed (or dropped) with every struct page when the
+		 * page goes, or here in the same pass for a caller that keeps
+		 * the struct pages in the host and skips what is zero already.
+		 */
+		if (zeroed)
+			*zeroed = claim_resident_zero(vpage(pfn, 1), n, true) << 1;
+		else
+			claim_resident_zero(vpage(pfn, 1), n, false);
 		undrop_vmemmap(vpage(pfn, 1), n);
 	} else if (use == RESTORE_SPLIT && take_spare(vpage(pfn, 1), n)) {
 		/* Populated already; their old contents are overwritten by the split. */
@@ -774,7 +790,7 @@ static int restore_gfp(struct folio *folio, enum restore_use use, gfp_t gfp)
 
 static int restore(struct folio *folio, enum restore_use use)
 {
-	return restore_gfp(folio, use, GFP_KERNEL | __GFP_RETRY_MAYFAIL);
+	return restore_gfp(folio, use, GFP_KERNEL | __GFP_RETRY_MAYFAIL, NULL);
 }
 
 int hugetlb_vmemmap_restore_folio(struct folio *folio)
@@ -784,7 +800,7 @@ int hugetlb_vmemmap_restore_folio(struct folio *folio)
 
 int hugetlb_vmemmap_restore_folio_nofail(struct folio *folio)
 {
-	return restore_gfp(folio, RESTORE_READ, GFP_KERNEL | __GFP_NOFAIL);
+	return restore_gfp(folio, RESTORE_READ, GFP_KERNEL | __GFP_NOFAIL, NULL);
 }
 
 int hugetlb_vmemmap_restore_for_split(struct folio *folio)
@@ -795,6 +811,12 @@ int hugetlb_vmemmap_restore_for_split(struct folio *folio)
 int hugetlb_vmemmap_restore_for_free(struct folio *folio)
 {
 	return restore(folio, RESTORE_FREE);
+}
+
+int gs_hvo_restore_for_free_zeroed(struct folio *folio, unsigned long *zeroed)
+{
+	*zeroed = 0;
+	return restore_gfp(folio, RESTORE_FREE, GFP_KERNEL | __GFP_RETRY_MAYFAIL, zeroed);
 }
 
 void hugetlb_vmemmap_cancel_restore(struct folio *folio)

@@ -615,7 +615,7 @@ static void release_kept_data(void)
 }
 
 static void free_huge(unsigned long pfn, unsigned int order, bool resident, bool keep_data_too,
-		      const unsigned long *dirty);
+		      const unsigned long *dirty, unsigned long zeroed);
 
 /* A huge page no longer counts as in use. */
 static void uncount_huge(enum gs_backing b, bool data, unsigned int order, int nid)
@@ -730,9 +730,31 @@ static void zero_dirty_pages(unsigned long pfn, const unsigned long *dirty)
 		memset(pfn_to_page(pfn + p), 0, sizeof(struct page));
 }
 
+/*
+ * The @len bytes of struct pages at @vm (whole vmemmap pages) zeroed but for
+ * the pages @zeroed says read zero already (bit i: the i-th page), in one
+ * memset() per run of pages that are not.
+ */
+static void zero_vmemmap_except(uint8_t *vm, size_t len, unsigned long zeroed)
+{
+	size_t pages = len / PAGE_SIZE;
+
+	for (size_t i = 0, j; i < pages; i = j + 1) {
+		for (j = i; j < pages && !(j < BITS_PER_LONG && (zeroed >> j) & 1); j++)
+			;
+		if (j > i)
+			memset(vm + i * PAGE_SIZE, 0, (j - i) * PAGE_SIZE);
+	}
+}
+
 void gs_physmem_free_huge(unsigned long pfn, unsigned int order)
 {
-	free_huge(pfn, order, keep_huge_vmemmap && order == MIN_ORDER, false, NULL);
+	free_huge(pfn, order, keep_huge_vmemmap && order == MIN_ORDER, false, NULL, 0);
+}
+
+void gs_physmem_free_huge_zeroed(unsigned long pfn, unsigned int order, unsigned long zeroed)
+{
+	free_huge(pfn, order, keep_huge_vmemmap && order == MIN_ORDER, false, NULL, zeroed);
 }
 
 void gs_physmem_free_huge_resident(unsigned long pfn, unsigned int order,
@@ -740,12 +762,15 @@ void gs_physmem_free_huge_resident(unsigned long pfn, unsigned int order,
 {
 	bool keep = keep_vmemmap && order <= MIN_ORDER;
 
-	free_huge(pfn, order, keep, keep, dirty);
+	free_huge(pfn, order, keep, keep, dirty, 0);
 }
 
-/* @resident: the struct pages stay in the host, zeroed; @keep_data_too: the data too, if it can. */
+/*
+ * @resident: the struct pages stay in the host, zeroed; @keep_data_too: the
+ * data too, if it can; @zeroed: vmemmap pages that read zero already.
+ */
 static void free_huge(unsigned long pfn, unsigned int order, bool resident, bool keep_data_too,
-		      const unsigned long *dirty)
+		      const unsigned long *dirty, unsigned long zeroed)
 {
 	unsigned long nr = 1UL << order;
 	enum gs_backing b = gs_pfn_backing(pfn);
@@ -763,6 +788,8 @@ static void free_huge(unsigned long pfn, unsigned int order, bool resident, bool
 	vmemmap_span(pfn, nr, &vm, &len);
 	if (resident && dirty && order == MIN_ORDER)
 		zero_dirty_pages(pfn, dirty);
+	else if (resident && zeroed)
+		zero_vmemmap_except(vm, len, zeroed);
 	else if (resident)
 		memset(pfn_to_page(pfn), 0, nr * sizeof(struct page));
 	else

@@ -329,6 +329,139 @@ START_TEST(hvo_resident_every_word_checked)
 END_TEST
 
 /*
+ * Restore @f for its free with a write to a tail kept in the host (the
+ * first word of struct page 300, vmemmap page 4), through the plain
+ * restore or the one that zeroes what it verifies: one WARN; its text
+ * (from "vmemmap page" on, the rest is file, line and function) is
+ * put in @site, and *@zeroed is the second one's answer.
+ */
+static void restore_for_free_written(struct folio *f, bool zeroing, unsigned long *zeroed,
+				     char *site, size_t site_len)
+{
+	unsigned long warns;
+	const char *msg;
+	char want[128];
+
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(f), 0);
+	write_freed(&pfn_to_page(folio_pfn(f) + 300)->flags, 5);
+	ck_assert_uint_eq(gs_check_run_all(NULL), 1);
+	gs_warn_set_mode(GS_WARN_QUIET);
+	warns = gs_warn_count();
+	if (zeroing)
+		ck_assert_int_eq(gs_hvo_restore_for_free_zeroed(f, zeroed), 0);
+	else
+		ck_assert_int_eq(hugetlb_vmemmap_restore_for_free(f), 0);
+	ck_assert_uint_eq(gs_warn_count(), warns + 1);
+	gs_warn_set_mode(GS_WARN_PRINT);
+	ck_assert(!folio_test_hugetlb_vmemmap_optimized(f));
+	snprintf(want, sizeof(want),
+		 "vmemmap page of pfn 0x%lx was written while HVO had freed it "
+		 "(a write to an optimized tail)",
+		 folio_pfn(f) + 4 * 64);
+	msg = strstr(gs_warn_last(), "vmemmap page of");
+	ck_assert_ptr_nonnull(msg);
+	ck_assert_str_eq(msg, want);
+	/* The same site: file, line and function before the text. */
+	snprintf(site, site_len, "%.*s", (int)(msg - gs_warn_last()), gs_warn_last());
+}
+
+/*
+ * The free's restore that verifies and zeroes in one pass (zero20, session
+ * 15): a written tail kept in the host is the same WARN from the same site
+ * as the plain restore's, every tail reads zero after it, and it says which
+ * (all seven); the struct pages left in the host by the free are all zero.
+ * In the default host mode (tails given back) it zeroes nothing.
+ */
+START_TEST(hvo_restore_for_free_zeroed)
+{
+	struct folio *a, *b;
+	unsigned long zeroed = 42, pfn;
+	char site_a[256], site_b[256];
+
+	gs_hvo_set_resident(true);
+	a = new_huge(9);
+	b = new_huge(9);
+	restore_for_free_written(a, false, NULL, site_a, sizeof(site_a));
+	restore_for_free_written(b, true, &zeroed, site_b, sizeof(site_b));
+	ck_assert_str_eq(site_a, site_b);
+	ck_assert_ptr_nonnull(strstr(site_a, "hvo.c:"));
+	ck_assert_uint_eq(zeroed, 0xfe); /* vmemmap pages 1 to 7: not the head's */
+	for (unsigned long k = 64; k < 512; k++) {
+		const unsigned long *w = (const unsigned long *)pfn_to_page(folio_pfn(b) + k);
+
+		for (unsigned int i = 0; i < sizeof(struct page) / sizeof(long); i++)
+			gs_assert(w[i] == 0, "tail %lu word %u", k, i);
+	}
+	ck_assert_uint_eq(gs_check_run_all(NULL), 0);
+	free_huge(a);
+	pfn = folio_pfn(b);
+	hugetlb_meta_forget(pfn);
+	hugetlb_vmemmap_release(pfn, 9);
+	gs_physmem_free_huge_zeroed(pfn, 9, zeroed);
+	/* Kept in the host (this mode), and zero but the head's free-range link. */
+	ck_assert_uint_eq(gs_vmemmap_resident(pfn, 512), 8 * PAGE_SIZE);
+	for (unsigned long k = 1; k < 512; k++) {
+		const unsigned long *w = (const unsigned long *)pfn_to_page(pfn + k);
+
+		for (unsigned int i = 0; i < sizeof(struct page) / sizeof(long); i++)
+			gs_assert(w[i] == 0, "page %lu word %u", k, i);
+	}
+	/* Tails given back (the default mode): nothing kept, nothing zeroed here. */
+	gs_hvo_set_resident(false);
+	b = new_huge(9);
+	ck_assert_int_eq(hugetlb_vmemmap_optimize_folio(b), 0);
+	ck_assert_int_eq(gs_hvo_restore_for_free_zeroed(b, &zeroed), 0);
+	ck_assert_uint_eq(zeroed, 0);
+	/* Not optimized: nothing to restore, nothing zeroed. */
+	zeroed = 42;
+	ck_assert_int_eq(gs_hvo_restore_for_free_zeroed(b, &zeroed), 0);
+	ck_assert_uint_eq(zeroed, 0);
+	free_huge(b);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/*
+ * gs_physmem_free_huge_zeroed() zeroes a 2 MiB page's struct pages kept in
+ * the host but for the vmemmap pages it is told read zero already: those
+ * it does not touch (here they hold a mark, to show it), in every
+ * arrangement of runs (first, last, alone, side by side).
+ */
+START_TEST(hvo_free_huge_zeroed_skips_zero_pages)
+{
+	static const unsigned long masks[] = {0, 0xfe, 0x01, 0x80, 0x24, 0x5a, 0xff, 0x18};
+	bool keep = gs_physmem_keep_huge_vmemmap(true);
+
+	for (unsigned int m = 0; m < ARRAY_SIZE(masks); m++) {
+		struct folio *f = new_huge(9);
+		unsigned long pfn = folio_pfn(f);
+		uint8_t *vm = (uint8_t *)pfn_to_page(pfn);
+		struct page head;
+
+		hugetlb_meta_forget(pfn);
+		hugetlb_vmemmap_release(pfn, 9);
+		memset(vm, 0x5a, 8 * PAGE_SIZE);
+		gs_physmem_free_huge_zeroed(pfn, 9, masks[m]);
+		memcpy(&head, vm, sizeof(head));
+		for (unsigned long v = 0; v < 8; v++) {
+			bool skipped = masks[m] & (1UL << v);
+
+			/* (The head struct page holds the free range's link.) */
+			for (size_t i = v ? 0 : sizeof(struct page); i < PAGE_SIZE; i++)
+				gs_assert(vm[v * PAGE_SIZE + i] == (skipped ? 0x5a : 0),
+					  "mask %#lx page %lu byte %zu", masks[m], v, i);
+		}
+		/* What the caller's zeroing would have left; the link stays. */
+		head = (struct page){.mapping = head.mapping, .private = head.private};
+		memcpy(vm, &head, sizeof(head));
+		memset(vm + sizeof(head), 0, 8 * PAGE_SIZE - sizeof(head));
+	}
+	gs_physmem_keep_huge_vmemmap(keep);
+	gs_test_assert_no_leaks();
+}
+END_TEST
+
+/*
  * A split's restore of kept pages (pool13, session 12): the pattern filled
  * from registers alike with both widths; every word still verified (a
  * write to one is the restore's WARN, with both scans), but
@@ -909,6 +1042,8 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, hvo_resident_checks_in_turn);
 	tcase_add_test(tc, hvo_resident_every_word_checked);
 	tcase_add_test(tc, hvo_resident_split_restore_not_zeroed);
+	tcase_add_test(tc, hvo_restore_for_free_zeroed);
+	tcase_add_test(tc, hvo_free_huge_zeroed_skips_zero_pages);
 	suite_add_tcase(s, tc);
 	return s;
 }

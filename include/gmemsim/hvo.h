@@ -161,6 +161,24 @@ GS_API int hugetlb_vmemmap_restore_for_split(struct folio *folio);
 GS_API int hugetlb_vmemmap_restore_for_free(struct folio *folio);
 
 /**
+ * gs_hvo_restore_for_free_zeroed() - hugetlb_vmemmap_restore_for_free() for struct pages kept zeroed
+ * @folio: as for hugetlb_vmemmap_restore_for_free()
+ * @zeroed: set to a bit per vmemmap page of the folio's struct pages (bit
+ *	i: their i-th 4 KiB, i < BITS_PER_LONG) that the call zeroed
+ *
+ * The same restore, with the same charges, failures and verification (a
+ * tail written while HVO had freed it is the same WARN); but tails kept in
+ * the host (gs_hvo_set_resident()) are zeroed in the pass that verifies
+ * them, for a caller that keeps the struct pages in the host, zeroed
+ * (gs_physmem_free_huge_zeroed()), and need not zero those again.
+ *
+ * Context: process context (may sleep).
+ * Return: 0 (also when not optimized; *@zeroed is 0 then), -ENOMEM
+ * (*@zeroed is 0).
+ */
+GS_API int gs_hvo_restore_for_free_zeroed(struct folio *folio, unsigned long *zeroed);
+
+/**
  * hugetlb_vmemmap_cancel_restore() - undo a restore whose split did not happen
  * @folio: a folio hugetlb_vmemmap_restore_for_split() (or _restore_folio())
  *         restored, still whole and frozen

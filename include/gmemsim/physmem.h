@@ -328,6 +328,23 @@ GS_API int gs_physmem_reset_layout(void);
 GS_API void gs_physmem_free_huge(unsigned long pfn, unsigned int order);
 
 /**
+ * gs_physmem_free_huge_zeroed() - gs_physmem_free_huge() of a page some of whose struct pages are zero
+ * @pfn: its first pfn
+ * @order: its order
+ * @zeroed: a bit per vmemmap page of its struct pages (bit i: their i-th
+ *	4 KiB, i < BITS_PER_LONG) that reads zero already
+ *	(gs_hvo_restore_for_free_zeroed())
+ *
+ * As gs_physmem_free_huge(), but where the struct pages of a 2 MiB page
+ * stay in the host, zeroed (gs_physmem_keep_huge_vmemmap()), those of
+ * @zeroed are not zeroed again.
+ *
+ * Context: any.
+ */
+GS_API void gs_physmem_free_huge_zeroed(unsigned long pfn, unsigned int order,
+					unsigned long zeroed);
+
+/**
  * gs_physmem_free_huge_resident() - gs_physmem_free_huge() of a page whose struct pages are all in the host
  * @pfn: its first pfn
  * @order: its order
