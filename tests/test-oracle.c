@@ -232,6 +232,56 @@ START_TEST(test_counts_follow_model)
 }
 END_TEST
 
+/*
+ * gs_oracle_unpredicted() gives back the runs as the last operation found
+ * them. They are copied only at the operation's first change of the runs
+ * (most operations' copies were never read): an operation that changed
+ * nothing leaves the copy of an earlier one behind, which a rollback must
+ * not restore; each writer of the runs takes the copy first (a range's
+ * change, a pin's count, an unpin's).
+ */
+START_TEST(test_rollback_saved_at_first_change)
+{
+	struct gs_oracle *o = gs_oracle_new();
+	int id = new_file(o, 16 * P, MMAP | SHARED, 0, GS_CONVERSION_V8);
+	struct gs_oracle_pred p;
+
+	ck_assert_int_eq(falloc(o, id, KEEP, 0, 16 * P), 0);
+	ck_assert_uint_eq(gs_oracle_nr_runs(o, id), 1);
+	/* A change, rolled back: the runs before it. */
+	ck_assert_int_eq(convert(o, id, 0, 4 * P, true).err, 0);
+	ck_assert_uint_eq(gs_oracle_nr_runs(o, id), 2);
+	gs_oracle_unpredicted(o, id, "convert", -EIO);
+	ck_assert_uint_eq(gs_oracle_nr_runs(o, id), 1);
+	ck_assert(gs_oracle_followed(o, id));
+	/* A change, then two conversions that change nothing: each keeps the change. */
+	ck_assert_int_eq(convert(o, id, 0, 4 * P, true).err, 0);
+	ck_assert_int_eq(convert(o, id, 0, 4 * P, true).err, 0); /* P7.1: private already */
+	gs_oracle_unpredicted(o, id, "convert", -EIO);
+	ck_assert_uint_eq(gs_oracle_nr_runs(o, id), 2);
+	ck_assert_int_eq(convert(o, id, 15 * P, 2 * P, true).err, -EINVAL); /* past i_size... */
+	ck_assert_int_eq(convert(o, id, 4 * P, 0, true).err, -EINVAL);	    /* ...and empty */
+	gs_oracle_unpredicted(o, id, "convert", -EIO);
+	ck_assert_uint_eq(gs_oracle_nr_runs(o, id), 2);
+	ck_assert_int_eq(convert(o, id, 0, 4 * P, false).err, 0);
+	ck_assert_uint_eq(gs_oracle_nr_runs(o, id), 1);
+	/* A pin's count, rolled back: index 8 is not pinned, its conversion goes through. */
+	host(o, id, 8 * P, P, true, 0x5a);
+	ck_assert_int_eq(gs_oracle_pin(o, id, 8 * P, &p), 0);
+	gs_oracle_unpredicted(o, id, "convert", -EIO);
+	ck_assert_int_eq(convert(o, id, 8 * P, P, true).err, 0);
+	ck_assert_int_eq(convert(o, id, 8 * P, P, false).err, 0);
+	/* An unpin's, rolled back: index 8 is pinned again (P7.3's EAGAIN at it). */
+	ck_assert_int_eq(gs_oracle_pin(o, id, 8 * P, &p), 0);
+	ck_assert_int_eq(gs_oracle_unpin(o, id, 8 * P), 0);
+	gs_oracle_unpredicted(o, id, "convert", -EIO);
+	p = convert(o, id, 0, 16 * P, true);
+	ck_assert_int_eq(p.err, -EAGAIN);
+	ck_assert_uint_eq(p.error_offset, 8 * P);
+	gs_oracle_free(o);
+}
+END_TEST
+
 /* P6 in order, P2, and rfc-v2's own checks (P20). */
 START_TEST(test_convert_checks)
 {
@@ -2484,6 +2534,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_fallocate);
 	tcase_add_test(tc, test_blocks_and_hugetlb);
 	tcase_add_test(tc, test_counts_follow_model);
+	tcase_add_test(tc, test_rollback_saved_at_first_change);
 	tcase_add_test(tc, test_convert_checks);
 	tcase_add_test(tc, test_convert_pinned);
 	tcase_add_test(tc, test_convert_wip_partial);

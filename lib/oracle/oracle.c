@@ -54,8 +54,16 @@ struct ofile {
 	uint64_t size, npages;
 	struct gs_oracle_cfg cfg;
 	bool closed, lost, mapped_known;
-	GArray *runs;  /* struct orun, sorted, covering [0, npages) */
-	GArray *saved; /* the runs before the last operation, for gs_oracle_unpredicted() */
+	GArray *runs; /* struct orun, sorted, covering [0, npages) */
+	/*
+	 * The runs as of the last save(), for gs_oracle_unpredicted(): copied
+	 * from @runs only at their first change after it (runs_write()), as
+	 * most operations' saves are never read and many change nothing.
+	 * While @save_pending, no change came yet: @runs are the saved runs
+	 * and @saved is stale.
+	 */
+	GArray *saved;
+	bool save_pending;
 	struct gmem_file *bound;
 	uint64_t dirty_s, dirty_e; /* indices the model changed since the last comparison */
 	uint64_t clean; /* the epoch of its last whole comparison without a mismatch, or 0 */
@@ -184,6 +192,26 @@ static void model_changed(struct ofile *f, bool shape)
 		f->orders_gen = f->gen;
 }
 
+/*
+ * Remember the model before an operation changes it: the copy is taken by
+ * the first change that follows (runs_write()), if one does. Until then
+ * @runs are what was saved, and a rollback has nothing to restore.
+ */
+static void save(struct ofile *f)
+{
+	f->save_pending = true;
+}
+
+/* Every writer of a file's runs calls it before the write: the saved runs are taken now. */
+static void runs_write(struct ofile *f)
+{
+	if (!f->save_pending)
+		return;
+	f->save_pending = false;
+	array_cut(f->saved, 0);
+	g_array_append_vals(f->saved, f->runs->data, f->runs->len);
+}
+
 /* Apply @fn to every index of [@s, @e), run by run. */
 static void range_apply(struct ofile *f, uint64_t s, uint64_t e, pg_fn fn, void *arg)
 {
@@ -194,6 +222,7 @@ static void range_apply(struct ofile *f, uint64_t s, uint64_t e, pg_fn fn, void 
 	f->dirty_s = MIN(f->dirty_s, s);
 	f->dirty_e = MAX(f->dirty_e, e);
 	f->clean = 0;
+	runs_write(f);
 	run_split(f->runs, s);
 	run_split(f->runs, e);
 	for (guint i = run_find(f->runs, s); i < f->runs->len; i++) {
@@ -283,13 +312,6 @@ static uint64_t huge_nr(const struct ofile *f)
 static unsigned int map_order(const struct ofile *f)
 {
 	return f->cfg.page_order ? f->cfg.page_order : f->cfg.thp ? 9 : 0;
-}
-
-/* Remember the model before an operation changes it. */
-static void save(struct ofile *f)
-{
-	array_cut(f->saved, 0);
-	g_array_append_vals(f->saved, f->runs->data, f->runs->len);
 }
 
 static void pg_alloc(struct opage *pg, void *arg)
@@ -925,7 +947,7 @@ int gs_oracle_pin(struct gs_oracle *o, int id, uint64_t off, struct gs_oracle_pr
 	if (pg.alloc && pg.poisoned)
 		return p->err = -EHWPOISON;
 	use_range(f, idx, idx + 1);
-	range_apply(f, idx, idx + 1, pg_map, NULL);
+	range_apply(f, idx, idx + 1, pg_map, NULL); /* the first change: the saved runs are taken */
 	run_split(f->runs, idx);
 	run_split(f->runs, idx + 1);
 	g_array_index(f->runs, struct orun, run_find(f->runs, idx)).pg.pins++;
@@ -950,6 +972,7 @@ int gs_oracle_unpin(struct gs_oracle *o, int id, uint64_t off)
 			continue;
 		g_array_remove_index(o->pins, i);
 		if (pin.attached) {
+			runs_write(f);
 			run_split(f->runs, idx);
 			run_split(f->runs, idx + 1);
 			g_array_index(f->runs, struct orun, run_find(f->runs, idx)).pg.pins--;
@@ -1212,8 +1235,11 @@ void gs_oracle_unpredicted(struct gs_oracle *o, int id, const char *op, int err)
 		f->lost = true;
 		return;
 	}
-	array_cut(f->runs, 0);
-	g_array_append_vals(f->runs, f->saved->data, f->saved->len);
+	/* (no change since the save: the runs are the saved ones already) */
+	if (!f->save_pending) {
+		array_cut(f->runs, 0);
+		g_array_append_vals(f->runs, f->saved->data, f->saved->len);
+	}
 	model_changed(f, true);
 	f->dirty_s = 0;
 	f->dirty_e = f->npages;
