@@ -14,8 +14,11 @@
 #   SRC                        where the service checked the sources out ($SRC/gmemsim);
 #                              this script builds the tree it sits in, wherever that is
 #
-# The per-piece loops listed in fuzz/coverage-ignorelist.txt are built without coverage
-# instrumentation when $CC accepts -fsanitize-coverage-ignorelist.
+# What fuzz/coverage-ignorelist.txt lists (the per-piece loops, the oracle, the checkers and
+# the harness) is built without coverage instrumentation when $CC accepts
+# -fsanitize-coverage-ignorelist, and the library without comparison tracing when $CC
+# accepts -fno-sanitize-coverage=trace-cmp, unless GMEMSIM_FUZZ_TRACE_CMP=1
+# (docs/FUZZING.md, "What the fuzz builds leave out of coverage").
 #
 # For each target t it writes $OUT/fuzz-<t> (libgmemsim linked whole and static: modules
 # register from constructors; glib and libpcre2 static where their archives exist, as the
@@ -31,26 +34,44 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 build=$WORK/gmemsim-build
 mkdir -p "$OUT" "$WORK"
 
-# The per-piece loops out of the coverage instrumentation (fuzz/coverage-ignorelist.txt,
-# docs/FUZZING.md): added to the service's flags when its compiler takes the option (clang
-# 13 and later; gcc and older clang build without it).
+# Whether $CC takes these flags on top of the service's.
+takes() {
+	# shellcheck disable=SC2086 # the flags are lists
+	echo 'int main(void) { return 0; }' | $CC $CFLAGS "$@" -x c -c -o /dev/null - 2>/dev/null
+}
+
+# The per-piece loops, the judges and the harness out of the coverage instrumentation
+# (fuzz/coverage-ignorelist.txt, docs/FUZZING.md): added to the service's flags when its
+# compiler takes the option (clang 13 and later; gcc and older clang build without it).
 ignorelist=$src/fuzz/coverage-ignorelist.txt
-# shellcheck disable=SC2086 # the flags are lists
-if echo 'int main(void) { return 0; }' | $CC $CFLAGS -fsanitize-coverage-ignorelist="$ignorelist" \
-	-x c -c -o /dev/null - 2>/dev/null; then
+if takes -fsanitize-coverage-ignorelist="$ignorelist"; then
 	CFLAGS="$CFLAGS -fsanitize-coverage-ignorelist=$ignorelist"
 	echo "build.sh: coverage ignorelist $ignorelist"
+fi
+# The library without comparison tracing: measured to reach the same kernel-model coverage
+# per execution in less time, the structured format's bytes being reduced modulo their
+# ranges before any comparison sees them. The fuzz targets' own files keep the service's
+# flags. GMEMSIM_FUZZ_TRACE_CMP=1 keeps it in the library too.
+libcflags=$CFLAGS
+if [ "${GMEMSIM_FUZZ_TRACE_CMP:-0}" != 1 ] && takes -fno-sanitize-coverage=trace-cmp; then
+	libcflags="$CFLAGS -fno-sanitize-coverage=trace-cmp"
+	echo "build.sh: library built without comparison tracing (GMEMSIM_FUZZ_TRACE_CMP=1 keeps it)"
 fi
 
 # The library with the service's flags (instrumented for coverage and the sanitizer), no
 # tests; the system allocator, as sanitizers need. Warnings are not errors here: the
-# service's flags are not the ones CI builds with.
+# service's flags are not the ones CI builds with. meson reads CC and CFLAGS only when it
+# sets a directory up, and no build step depends on the ignorelist's text: a build made
+# with other flags or another list is started afresh.
+flags="$CC $libcflags $(cksum <"$ignorelist")"
+[ ! -d "$build" ] || [ "$(cat "$build/gmemsim-flags" 2>/dev/null)" = "$flags" ] || rm -rf "$build"
 setup=(setup)
 [ -f "$build/build.ninja" ] && setup=(setup --reconfigure)
-CC="$CC" CFLAGS="$CFLAGS" LDFLAGS="$CFLAGS" meson "${setup[@]}" "$build" "$src" \
+CC="$CC" CFLAGS="$libcflags" LDFLAGS="$libcflags" meson "${setup[@]}" "$build" "$src" \
 	--buildtype=plain -Dallocator=system -Dtests=false -Dfuzzer=none \
 	-Db_lundef=false -Dwerror=false >"$WORK/meson-setup.log" ||
 	{ cat "$WORK/meson-setup.log"; exit 1; }
+echo "$flags" >"$build/gmemsim-flags"
 ninja -C "$build" lib/libgmemsim.a >"$WORK/ninja.log" || { cat "$WORK/ninja.log"; exit 1; }
 
 # Static where the archive exists: the runner image has no glib. libunwind.a is not built

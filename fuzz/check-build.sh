@@ -72,23 +72,96 @@ ignored=$(sed -n 's/^fun:\([A-Za-z0-9_]*\)$/\1/p' "$src/fuzz/coverage-ignorelist
 for fn in $ignored; do
 	grep -rqE "^([a-z].*[ *])?$fn\(" "$src/lib" || fail "coverage-ignorelist.txt: $fn is not defined in lib/"
 done
+# And every file pattern names a file of lib/ (a moved one would be instrumented again).
+for glob in $(sed -n 's/^src:\*\/\(lib\/.*\)$/\1/p' "$src/fuzz/coverage-ignorelist.txt"); do
+	compgen -G "$src/$glob" >/dev/null || fail "coverage-ignorelist.txt: no file $glob"
+done
 start=$SECONDS
 "$src/fuzz/build.sh" | tee "$WORK/build.log" || fail "build.sh failed"
 echo "fuzz build: build.sh took $((SECONDS - start)) s"
+# instrumented FN: FN's code in fuzz-ops calls a coverage callback or bumps an edge counter
+# (an address in the __sancov_cntrs section: inline 8-bit counters are no calls); status 2
+# when fuzz-ops has no FN (inlined everywhere). Read from $WORK/instrumented, one line per
+# function of fuzz-ops: its name and 1 or 0, made by one pass over the disassembly.
+instrumented() {
+	local v
+	v=$(awk -v f="$1" '$1 == f { print $2; exit }' "$WORK/instrumented")
+	[ -n "$v" ] || return 2
+	[ "$v" = 1 ]
+}
+
+list_instrumented() {
+	local size start
+	read -r size start < <(objdump -h "$OUT/fuzz-ops" | awk '$2 == "__sancov_cntrs" { print $3, $4 }')
+	[ -n "${start:-}" ] || fail "fuzz-ops has no __sancov_cntrs section"
+	objdump -d --no-show-raw-insn "$OUT/fuzz-ops" | awk -v start="$start" -v size="$size" '
+		function hex(s,  i, v) {
+			v = 0
+			for (i = 1; i <= length(s); i++)
+				v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+			return v
+		}
+		function done() { if (fn != "") print fn, ins }
+		BEGIN { lo = hex(start); hi = lo + hex(size) }
+		/^[0-9a-f]+ <.*>:$/ { done(); fn = substr($2, 2, length($2) - 3); ins = 0; next }
+		/__sanitizer_cov/ { ins = 1; next }
+		/# [0-9a-f]+/ { a = $0; sub(/.*# /, "", a); sub(/ .*/, "", a); v = hex(a)
+			if (v >= lo && v < hi) ins = 1 }
+		END { done() }' >"$WORK/instrumented"
+}
+
 if [ $engine = libfuzzer ]; then
-	# clang takes the ignorelist, and what it names calls no coverage callback; those not
-	# inlined are checked in the binary (at least one must be).
+	# clang takes the ignorelist, and what it names is not instrumented; those not inlined
+	# are checked in the binary (at least one must be).
 	grep -q '^build.sh: coverage ignorelist' "$WORK/build.log" || fail "build.sh did not use the ignorelist"
+	list_instrumented
 	found=0
 	for fn in $ignored; do
-		code=$(objdump -d --no-show-raw-insn --disassemble="$fn" "$OUT/fuzz-ops" 2>/dev/null |
-			grep -v '^Disassembly\|^$\|file format' || true)
-		[ -n "$code" ] || continue
+		rc=0
+		instrumented "$fn" || rc=$?
+		[ $rc = 2 ] && continue
 		found=$((found + 1))
-		! grep -q '__sanitizer_cov' <<<"$code" || fail "$fn is still instrumented for coverage"
+		[ $rc = 1 ] || fail "$fn is still instrumented for coverage"
 	done
 	[ "$found" -gt 0 ] || fail "none of the ignorelist's functions found in fuzz-ops"
 	echo "fuzz build: $found function(s) of the coverage ignorelist in fuzz-ops, none instrumented"
+	# Every function the files of the list define outside a static: none instrumented, and
+	# most in fuzz-ops (whole-archive); as controls, the kernel model and the parser are.
+	globs=$(sed -n 's/^src:\*\/\(lib\/.*\)$/\1/p' "$src/fuzz/coverage-ignorelist.txt")
+	files=()
+	for glob in $globs; do
+		mapfile -t -O "${#files[@]}" files < <(compgen -G "$src/$glob")
+	done
+	listed=0
+	for fn in $(grep -hoE '^[a-z][^;(=]*[ *][a-z_][a-z0-9_]*\(' "${files[@]}" | grep -v '^static' |
+		sed -E 's/.*[ *]([a-z_][a-z0-9_]*)\($/\1/' | sort -u); do
+		rc=0
+		instrumented "$fn" || rc=$?
+		[ $rc = 2 ] && continue
+		listed=$((listed + 1))
+		[ $rc = 1 ] || fail "$fn (a file the ignorelist names) is instrumented for coverage"
+	done
+	[ "$listed" -ge 100 ] || fail "only $listed functions of the ignorelist's files found in fuzz-ops"
+	# Whatever the list says, one function of each kind stays out: the oracle, its adapter,
+	# the decoder, the runner, the checkers' registry, the allocation wrapper.
+	for fn in gs_oracle_convert oracle_after gs_fuzz_build_ops gs_scenario_run_op gs_check_run_all gs_alloc; do
+		rc=0
+		instrumented "$fn" || rc=$?
+		[ $rc = 1 ] || fail "$fn: expected in fuzz-ops and left out of coverage (status $rc)"
+	done
+	for fn in xas_find kvm_gmem_get_folio kvm_gmem_fault gs_parse_u64; do
+		instrumented "$fn" || fail "$fn: expected in fuzz-ops and instrumented for coverage"
+	done
+	# The library without comparison tracing: only the target's own file calls it.
+	grep -q '^build.sh: library built without comparison tracing' "$WORK/build.log" ||
+		fail "build.sh kept comparison tracing in the library"
+	cmp_fns=$(objdump -d --no-show-raw-insn "$OUT/fuzz-ops" |
+		awk '/^[0-9a-f]+ <.*>:$/ { fn = $2 } /call.*__sanitizer_cov_trace_[a-z_]*cmp/ { print fn }' |
+		sort -u | grep -v '^<LLVMFuzzer' || true)
+	[ -z "$cmp_fns" ] || fail "comparison tracing left in the library: ${cmp_fns//$'\n'/ }"
+	echo "fuzz build: $listed functions of the ignorelist's files (oracle, decoder, runner, base" \
+		"services) not instrumented; kernel model and parser instrumented; comparison tracing" \
+		"only in the target's own file"
 fi
 
 targets=0
