@@ -48,6 +48,15 @@ if takes -fsanitize-coverage-ignorelist="$ignorelist"; then
 	CFLAGS="$CFLAGS -fsanitize-coverage-ignorelist=$ignorelist"
 	echo "build.sh: coverage ignorelist $ignorelist"
 fi
+# AFL++'s compilers (afl-clang-fast) instrument with a pass of their own, which does not
+# read clang's list but takes the same file as AFL_LLVM_DENYLIST; a campaign that sets its
+# own AFL_LLVM_DENYLIST or AFL_LLVM_ALLOWLIST keeps it. Other compilers ignore the variable.
+if [ -z "${AFL_LLVM_DENYLIST:-}${AFL_LLVM_ALLOWLIST:-}" ]; then
+	export AFL_LLVM_DENYLIST=$ignorelist
+	case $(basename "${CC%% *}") in
+	afl-*) echo "build.sh: AFL++ denylist $ignorelist" ;;
+	esac
+fi
 # The library without comparison tracing: measured to reach the same kernel-model coverage
 # per execution in less time, the structured format's bytes being reduced modulo their
 # ranges before any comparison sees them. The fuzz targets' own files keep the service's
@@ -63,7 +72,7 @@ fi
 # service's flags are not the ones CI builds with. meson reads CC and CFLAGS only when it
 # sets a directory up, and no build step depends on the ignorelist's text: a build made
 # with other flags or another list is started afresh.
-flags="$CC $libcflags $(cksum <"$ignorelist")"
+flags="$CC $libcflags $(cksum <"$ignorelist") ${AFL_LLVM_DENYLIST:-}${AFL_LLVM_ALLOWLIST:-}"
 [ ! -d "$build" ] || [ "$(cat "$build/gmemsim-flags" 2>/dev/null)" = "$flags" ] || rm -rf "$build"
 setup=(setup)
 [ -f "$build/build.ninja" ] && setup=(setup --reconfigure)

@@ -90,4 +90,16 @@ for stats in "${all[@]}"; do
 	[ "$(field saved_crashes)" -eq 0 ] || fail "$inst: afl-fuzz saved a crash: $(dirname "$stats")/crashes"
 	total=$((total + $(field execs_done)))
 done
+# AFL++'s pass took the coverage ignorelist (AFL_LLVM_DENYLIST, set by fuzz/build.sh): the
+# oracle's adapter and the decoder carry no AFL++ instrumentation, the XArray does.
+bin=$scratch/afl/out/fuzz-$target
+[ -x "$bin" ] || fail "no $bin"
+afl_refs() {
+	objdump -d --no-show-raw-insn --disassemble="$1" "$bin" | grep -c '__afl\|__sanitizer_cov' || true
+}
+for fn in oracle_after gs_fuzz_build_ops; do
+	[ "$(afl_refs $fn)" = 0 ] || fail "$fn is instrumented by AFL++ (the denylist was not used)"
+done
+[ "$(afl_refs xas_find)" -gt 0 ] || fail "xas_find is not instrumented by AFL++"
+echo "afl recipe: the coverage ignorelist used by AFL++ (oracle, decoder out; XArray in)"
 echo "afl recipe: fuzz-$target built by fuzz/build.sh with afl-clang-fast, ${#all[@]} instance(s), $total inputs in ${secs} s, persistent, no crash"
