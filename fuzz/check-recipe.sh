@@ -12,7 +12,8 @@
 # heading: docs/FUZZING.md's "**libFuzzer**" block for fuzz-ops (quickstart.sh), and its
 # "### One backing per target" block (test fuzz-backing-recipe), which builds with
 # fuzz/build.sh in a directory of its own (dir=...: BUILDDIR/recipe here, so a second run
-# only relinks) and must report the coverage ignorelist.
+# only relinks) and must report the coverage ignorelist. A recipe's meson build with
+# -Dfuzzer=libfuzzer must have compiled with the ignorelist and without comparison tracing.
 #
 # usage: fuzz/check-recipe.sh SRCDIR BUILDDIR
 set -euo pipefail
@@ -79,6 +80,13 @@ while IFS= read -r line; do
 		tail -n 20 "$probe/log"
 		echo "fuzz/build.sh did not use the coverage ignorelist" >&2
 		exit 1
+	fi
+	# meson's -Dfuzzer=libfuzzer build leaves out what fuzz/build.sh does.
+	if [[ $line == *"meson setup"*-Dfuzzer=libfuzzer* ]]; then
+		for flag in -fsanitize-coverage-ignorelist= -fno-sanitize-coverage=trace-cmp; do
+			grep -q -- "$flag" "$dir/compile_commands.json" ||
+				{ echo "meson -Dfuzzer=libfuzzer did not compile with $flag" >&2; exit 1; }
+		done
 	fi
 done <<<"$recipe"
 echo "fuzz recipe: configured, built, up to $runs inputs (at most 60 s) run from the corpus without a finding"
