@@ -9,7 +9,10 @@
 # Engine: libFuzzer (clang, LIB_FUZZING_ENGINE=-fsanitize=fuzzer, OSS-Fuzz's ASan flags; a
 # bounded campaign of GS_FUZZ_RUNS inputs, seed 1) when clang can link -fsanitize=fuzzer;
 # else the standalone driver (fuzz/driver.c compiled into an object that supplies main(),
-# replaying the corpus) with cc. GS_FUZZ_ENGINE=standalone forces the second. No usable
+# replaying the corpus) with cc. GS_FUZZ_ENGINE=standalone forces the second. With
+# libFuzzer the binary is checked against fuzz/coverage-ignorelist.txt, and the library for
+# no comparison tracing, or, with GMEMSIM_FUZZ_TRACE_CMP=1 (test fuzz-build-trace-cmp), for
+# it kept, meson's -Dfuzzer_trace_cmp=true included. No usable
 # compiler: skip (77) with the reason.
 #
 # usage: fuzz/check-build.sh SRCDIR [SCRATCH]   (SCRATCH kept when given, else temporary)
@@ -152,16 +155,31 @@ if [ $engine = libfuzzer ]; then
 	for fn in xas_find kvm_gmem_get_folio kvm_gmem_fault gs_parse_u64; do
 		instrumented "$fn" || fail "$fn: expected in fuzz-ops and instrumented for coverage"
 	done
-	# The library without comparison tracing: only the target's own file calls it.
-	grep -q '^build.sh: library built without comparison tracing' "$WORK/build.log" ||
-		fail "build.sh kept comparison tracing in the library"
 	cmp_fns=$(objdump -d --no-show-raw-insn "$OUT/fuzz-ops" |
 		awk '/^[0-9a-f]+ <.*>:$/ { fn = $2 } /call.*__sanitizer_cov_trace_[a-z_]*cmp/ { print fn }' |
 		sort -u | grep -v '^<LLVMFuzzer' || true)
-	[ -z "$cmp_fns" ] || fail "comparison tracing left in the library: ${cmp_fns//$'\n'/ }"
+	if [ "${GMEMSIM_FUZZ_TRACE_CMP:-0}" = 1 ]; then
+		# The opt-out: comparison tracing kept in the library (the kernel model's too), and
+		# meson's -Dfuzzer_trace_cmp=true configures the same way.
+		! grep -q '^build.sh: library built without comparison tracing' "$WORK/build.log" ||
+			fail "GMEMSIM_FUZZ_TRACE_CMP=1: build.sh still left comparison tracing out"
+		grep -q '^<xas_find>' <<<"$cmp_fns" || fail "GMEMSIM_FUZZ_TRACE_CMP=1: xas_find has no comparison tracing"
+		CC=clang meson setup "$WORK/meson-trace-cmp" "$src" -Dfuzzer=libfuzzer -Dfuzzer_trace_cmp=true \
+			-Dallocator=system -Dtests=false -Db_lundef=false >"$WORK/meson-trace-cmp.log" 2>&1 ||
+			{ cat "$WORK/meson-trace-cmp.log"; fail "meson -Dfuzzer_trace_cmp=true failed"; }
+		grep -q -- -fsanitize-coverage-ignorelist= "$WORK/meson-trace-cmp/compile_commands.json" ||
+			fail "-Dfuzzer_trace_cmp=true: no coverage ignorelist"
+		! grep -q -- -fno-sanitize-coverage=trace-cmp "$WORK/meson-trace-cmp/compile_commands.json" ||
+			fail "-Dfuzzer_trace_cmp=true: comparison tracing still left out"
+		echo "fuzz build: GMEMSIM_FUZZ_TRACE_CMP=1 and -Dfuzzer_trace_cmp=true keep comparison tracing"
+	else
+		# The library without comparison tracing: only the target's own file calls it.
+		grep -q '^build.sh: library built without comparison tracing' "$WORK/build.log" ||
+			fail "build.sh kept comparison tracing in the library"
+		[ -z "$cmp_fns" ] || fail "comparison tracing left in the library: ${cmp_fns//$'\n'/ }"
+	fi
 	echo "fuzz build: $listed functions of the ignorelist's files (oracle, decoder, runner, base" \
-		"services) not instrumented; kernel model and parser instrumented; comparison tracing" \
-		"only in the target's own file"
+		"services) not instrumented; kernel model and parser instrumented"
 fi
 
 targets=0
