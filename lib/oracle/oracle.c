@@ -102,9 +102,24 @@ static GList *oracles; /* every live oracle, for `check oracle` */
 
 /* --- runs --- */
 
+/*
+ * The bytes compared as two words, as memcmp() would (padding included), not
+ * by memcmp(): a libFuzzer build (-fsanitize=fuzzer) makes every memcmp(),
+ * __builtin_memcmp() too, a call to its interceptor, which records the
+ * operands for comparison-guided mutation, the oracle's too (about 4% of a
+ * 4 KiB execution there). Natively the compilers made the same two loads.
+ */
 static bool pg_eq(const struct opage *a, const struct opage *b)
 {
-	return !memcmp(a, b, sizeof(*a));
+	uint64_t a0, b0;
+	uint32_t a1, b1;
+
+	_Static_assert(sizeof(struct opage) == sizeof(a0) + sizeof(a1), "opage: two words");
+	memcpy(&a0, a, sizeof(a0));
+	memcpy(&b0, b, sizeof(b0));
+	memcpy(&a1, (const char *)a + sizeof(a0), sizeof(a1));
+	memcpy(&b1, (const char *)b + sizeof(b0), sizeof(b1));
+	return a0 == b0 && a1 == b1;
 }
 
 /*
