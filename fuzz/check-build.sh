@@ -113,19 +113,28 @@ list_instrumented() {
 		END { done() }' >"$WORK/instrumented"
 }
 
+# uninstrumented WHAT FN...: fails if any FN present in fuzz-ops is instrumented; prints how
+# many are present.
+uninstrumented() {
+	local what=$1 fn rc n=0
+	shift
+	for fn in "$@"; do
+		rc=0
+		instrumented "$fn" || rc=$?
+		[ $rc = 2 ] && continue
+		n=$((n + 1))
+		[ $rc = 1 ] || fail "$fn ($what) is instrumented for coverage"
+	done
+	echo $n
+}
+
 if [ $engine = libfuzzer ]; then
 	# clang takes the ignorelist, and what it names is not instrumented; those not inlined
 	# are checked in the binary (at least one must be).
 	grep -q '^build.sh: coverage ignorelist' "$WORK/build.log" || fail "build.sh did not use the ignorelist"
 	list_instrumented
-	found=0
-	for fn in $ignored; do
-		rc=0
-		instrumented "$fn" || rc=$?
-		[ $rc = 2 ] && continue
-		found=$((found + 1))
-		[ $rc = 1 ] || fail "$fn is still instrumented for coverage"
-	done
+	# shellcheck disable=SC2086 # a list of names
+	found=$(uninstrumented "named in the ignorelist" $ignored) || exit 1
 	[ "$found" -gt 0 ] || fail "none of the ignorelist's functions found in fuzz-ops"
 	echo "fuzz build: $found function(s) of the coverage ignorelist in fuzz-ops, none instrumented"
 	# Every function the files of the list define outside a static: none instrumented, and
@@ -135,15 +144,9 @@ if [ $engine = libfuzzer ]; then
 	for glob in $globs; do
 		mapfile -t -O "${#files[@]}" files < <(compgen -G "$src/$glob")
 	done
-	listed=0
-	for fn in $(grep -hoE '^[a-z][^;(=]*[ *][a-z_][a-z0-9_]*\(' "${files[@]}" | grep -v '^static' |
-		sed -E 's/.*[ *]([a-z_][a-z0-9_]*)\($/\1/' | sort -u); do
-		rc=0
-		instrumented "$fn" || rc=$?
-		[ $rc = 2 ] && continue
-		listed=$((listed + 1))
-		[ $rc = 1 ] || fail "$fn (a file the ignorelist names) is instrumented for coverage"
-	done
+	mapfile -t defined < <(grep -hoE '^[a-z][^;(=]*[ *][a-z_][a-z0-9_]*\(' "${files[@]}" |
+		grep -v '^static' | sed -E 's/.*[ *]([a-z_][a-z0-9_]*)\($/\1/' | sort -u)
+	listed=$(uninstrumented "a file the ignorelist names" "${defined[@]}") || exit 1
 	[ "$listed" -ge 100 ] || fail "only $listed functions of the ignorelist's files found in fuzz-ops"
 	# Whatever the list says, one function of each kind stays out: the oracle, its adapter,
 	# the decoder, the runner, the checkers' registry, the allocation wrapper.
