@@ -233,6 +233,35 @@ START_TEST(test_counts_follow_model)
 END_TEST
 
 /*
+ * Runs of equal pages coalesce, and pages that differ in any field do not:
+ * the comparison reads a model page as two words, the pin count in the
+ * second (not memcmp(), which libFuzzer's builds intercept), so pages equal
+ * but for their pins or their content must stay runs of their own.
+ */
+START_TEST(test_runs_split_on_any_field)
+{
+	struct gs_oracle *o = gs_oracle_new();
+	int id = new_file(o, 16 * P, MMAP | SHARED, 0, GS_CONVERSION_V8);
+	struct gs_oracle_pred p;
+
+	ck_assert_int_eq(falloc(o, id, KEEP, 0, 16 * P), 0);
+	host(o, id, 0, 16 * P, true, 0x5a);
+	ck_assert_uint_eq(gs_oracle_nr_runs(o, id), 1);
+	/* The pin count alone (the second word). */
+	ck_assert_int_eq(gs_oracle_pin(o, id, 8 * P, &p), 0);
+	ck_assert_uint_eq(gs_oracle_nr_runs(o, id), 3);
+	ck_assert_int_eq(gs_oracle_unpin(o, id, 8 * P), 0);
+	ck_assert_uint_eq(gs_oracle_nr_runs(o, id), 1);
+	/* The content alone (the first word). */
+	host(o, id, 3 * P, P, true, 0x11);
+	ck_assert_uint_eq(gs_oracle_nr_runs(o, id), 3);
+	host(o, id, 3 * P, P, true, 0x5a);
+	ck_assert_uint_eq(gs_oracle_nr_runs(o, id), 1);
+	gs_oracle_free(o);
+}
+END_TEST
+
+/*
  * gs_oracle_unpredicted() gives back the runs as the last operation found
  * them. They are copied only at the operation's first change of the runs
  * (most operations' copies were never read): an operation that changed
@@ -2534,6 +2563,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc, test_fallocate);
 	tcase_add_test(tc, test_blocks_and_hugetlb);
 	tcase_add_test(tc, test_counts_follow_model);
+	tcase_add_test(tc, test_runs_split_on_any_field);
 	tcase_add_test(tc, test_rollback_saved_at_first_change);
 	tcase_add_test(tc, test_convert_checks);
 	tcase_add_test(tc, test_convert_pinned);
