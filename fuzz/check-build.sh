@@ -175,6 +175,15 @@ if [ $engine = libfuzzer ]; then
 		! grep -q -- -fno-sanitize-coverage=trace-cmp "$WORK/meson-trace-cmp/compile_commands.json" ||
 			fail "-Dfuzzer_trace_cmp=true: comparison tracing still left out"
 		echo "fuzz build: GMEMSIM_FUZZ_TRACE_CMP=1 and -Dfuzzer_trace_cmp=true keep comparison tracing"
+		# build.sh again in the same $WORK with it left out: a build made with other flags is
+		# started afresh (meson alone reads CFLAGS only at set-up and kept the first objects).
+		GMEMSIM_FUZZ_TRACE_CMP=0 "$src/fuzz/build.sh" >"$WORK/build-again.log" ||
+			{ cat "$WORK/build-again.log"; fail "build.sh failed the second time"; }
+		again=$(objdump -d --no-show-raw-insn "$OUT/fuzz-ops" |
+			awk '/^[0-9a-f]+ <.*>:$/ { fn = $2 } /call.*__sanitizer_cov_trace_[a-z_]*cmp/ { print fn }' |
+			sort -u | grep -v '^<LLVMFuzzer' || true)
+		[ -z "$again" ] || fail "build.sh with other flags kept the objects of the build before: ${again//$'\n'/ }"
+		echo "fuzz build: a second build.sh with other flags rebuilt the library"
 	else
 		# The library without comparison tracing: only the target's own file calls it.
 		grep -q '^build.sh: library built without comparison tracing' "$WORK/build.log" ||
