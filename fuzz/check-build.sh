@@ -128,6 +128,13 @@ uninstrumented() {
 	echo $n
 }
 
+# The functions of fuzz-ops that call comparison tracing, the target's own left out.
+cmp_tracers() {
+	objdump -d --no-show-raw-insn "$OUT/fuzz-ops" |
+		awk '/^[0-9a-f]+ <.*>:$/ { fn = $2 } /call.*__sanitizer_cov_trace_[a-z_]*cmp/ { print fn }' |
+		sort -u | grep -v '^<LLVMFuzzer' || true
+}
+
 if [ $engine = libfuzzer ]; then
 	# clang takes the ignorelist, and what it names is not instrumented; those not inlined
 	# are checked in the binary (at least one must be).
@@ -158,9 +165,7 @@ if [ $engine = libfuzzer ]; then
 	for fn in xas_find kvm_gmem_get_folio kvm_gmem_fault gs_parse_u64; do
 		instrumented "$fn" || fail "$fn: expected in fuzz-ops and instrumented for coverage"
 	done
-	cmp_fns=$(objdump -d --no-show-raw-insn "$OUT/fuzz-ops" |
-		awk '/^[0-9a-f]+ <.*>:$/ { fn = $2 } /call.*__sanitizer_cov_trace_[a-z_]*cmp/ { print fn }' |
-		sort -u | grep -v '^<LLVMFuzzer' || true)
+	cmp_fns=$(cmp_tracers)
 	if [ "${GMEMSIM_FUZZ_TRACE_CMP:-0}" = 1 ]; then
 		# The opt-out: comparison tracing kept in the library (the kernel model's too), and
 		# meson's -Dfuzzer_trace_cmp=true configures the same way.
@@ -179,9 +184,7 @@ if [ $engine = libfuzzer ]; then
 		# started afresh (meson alone reads CFLAGS only at set-up and kept the first objects).
 		GMEMSIM_FUZZ_TRACE_CMP=0 "$src/fuzz/build.sh" >"$WORK/build-again.log" ||
 			{ cat "$WORK/build-again.log"; fail "build.sh failed the second time"; }
-		again=$(objdump -d --no-show-raw-insn "$OUT/fuzz-ops" |
-			awk '/^[0-9a-f]+ <.*>:$/ { fn = $2 } /call.*__sanitizer_cov_trace_[a-z_]*cmp/ { print fn }' |
-			sort -u | grep -v '^<LLVMFuzzer' || true)
+		again=$(cmp_tracers)
 		[ -z "$again" ] || fail "build.sh with other flags kept the objects of the build before: ${again//$'\n'/ }"
 		echo "fuzz build: a second build.sh with other flags rebuilt the library"
 	else
