@@ -76,8 +76,11 @@ for fn in $ignored; do
 	grep -rqE "^([a-z].*[ *])?$fn\(" "$src/lib" || fail "coverage-ignorelist.txt: $fn is not defined in lib/"
 done
 # And every file pattern names a file of lib/ (a moved one would be instrumented again).
-for glob in $(sed -n 's/^src:\*\/\(lib\/.*\)$/\1/p' "$src/fuzz/coverage-ignorelist.txt"); do
+globs=$(sed -n 's/^src:\*\/\(lib\/.*\)$/\1/p' "$src/fuzz/coverage-ignorelist.txt")
+files=()
+for glob in $globs; do
 	compgen -G "$src/$glob" >/dev/null || fail "coverage-ignorelist.txt: no file $glob"
+	mapfile -t -O "${#files[@]}" files < <(compgen -G "$src/$glob")
 done
 start=$SECONDS
 "$src/fuzz/build.sh" | tee "$WORK/build.log" || fail "build.sh failed"
@@ -146,11 +149,6 @@ if [ $engine = libfuzzer ]; then
 	echo "fuzz build: $found function(s) of the coverage ignorelist in fuzz-ops, none instrumented"
 	# Every function the files of the list define outside a static: none instrumented, and
 	# most in fuzz-ops (whole-archive); as controls, the kernel model and the parser are.
-	globs=$(sed -n 's/^src:\*\/\(lib\/.*\)$/\1/p' "$src/fuzz/coverage-ignorelist.txt")
-	files=()
-	for glob in $globs; do
-		mapfile -t -O "${#files[@]}" files < <(compgen -G "$src/$glob")
-	done
 	mapfile -t defined < <(grep -hoE '^[a-z][^;(=]*[ *][a-z_][a-z0-9_]*\(' "${files[@]}" |
 		grep -v '^static' | sed -E 's/.*[ *]([a-z_][a-z0-9_]*)\($/\1/' | sort -u)
 	listed=$(uninstrumented "a file the ignorelist names" "${defined[@]}") || exit 1
