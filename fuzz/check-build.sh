@@ -195,6 +195,25 @@ if [ $engine = libfuzzer ]; then
 		"services) not instrumented; kernel model and parser instrumented"
 fi
 
+# fuzz-ops* hand libFuzzer their own settings (fuzz/fuzz-ops.c, LLVMFuzzerInitialize()), and
+# a flag on the command line must win; libFuzzer reports the entropic threshold in its
+# "entropic power schedule (0xTT, N)" line and complains when no -max_len reaches it. (The
+# standalone driver must get nothing: it would take the flags for input files; checked on
+# its run below.)
+check_ops_settings() {
+	local bin=$1 t=$2 empty=$WORK/empty-$2 log=$WORK/$2.settings
+	mkdir -p "$empty"
+	"$bin" -runs=0 "$empty" >"$log" 2>&1 || { cat "$log"; fail "$t: -runs=0 failed"; }
+	grep -q 'entropic power schedule (0x20,' "$log" ||
+		{ cat "$log"; fail "$t: not run with its entropic threshold (32)"; }
+	! grep -q 'max_len is not provided' "$log" || fail "$t: its -max_len not applied"
+	"$bin" -runs=0 -entropic_feature_frequency_threshold=255 "$empty" >"$log" 2>&1 ||
+		fail "$t: -runs=0 failed"
+	grep -q 'entropic power schedule (0xFF,' "$log" ||
+		{ cat "$log"; fail "$t: the command line's threshold did not win"; }
+	echo "fuzz build: $t: its libFuzzer settings applied, the command line's win"
+}
+
 targets=0
 for f in "$src"/fuzz/fuzz-*.c; do
 	t=$(basename "$f" .c)
@@ -220,6 +239,7 @@ for f in "$src"/fuzz/fuzz-*.c; do
 	n=$(find "$seed" -type f | wc -l)
 	[ "$n" -gt 0 ] || fail "$t: empty seed corpus"
 	if [ $engine = libfuzzer ]; then
+		[[ $t != fuzz-ops* ]] || check_ops_settings "$bin" "$t"
 		mkdir -p "$WORK/corpus-$t"
 		dict=()
 		[ ! -f "$OUT/$t.dict" ] || dict=(-dict="$OUT/$t.dict")
@@ -232,6 +252,8 @@ for f in "$src"/fuzz/fuzz-*.c; do
 	else
 		"$bin" "$seed" >"$WORK/$t.log" 2>&1 || { cat "$WORK/$t.log"; fail "$t: a finding"; }
 		cat "$WORK/$t.log"
+		! grep -q 'libFuzzer settings' "$WORK/$t.log" ||
+			fail "$t: libFuzzer's settings handed to the standalone driver"
 	fi
 	echo "fuzz build: $t: $n seed inputs, exit 0"
 	targets=$((targets + 1))

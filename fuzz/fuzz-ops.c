@@ -15,6 +15,10 @@
  * rejected, not rewritten, so every input, crash files included, still
  * decodes and runs the same in fuzz-ops, the standalone driver and
  * `gmemsim fuzz-decode`.
+ *
+ * Under libFuzzer the target supplies two of libFuzzer's flags itself
+ * (LLVMFuzzerInitialize(), docs/FUZZING.md "The targets' libFuzzer
+ * settings"): the same flag on the command line overrides either.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +30,53 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * -max_len: the header and the 64 operations gs_fuzz_exec() decodes; a byte
+ * past them changes nothing. -entropic_feature_frequency_threshold: the
+ * entropic schedule counts a feature rare until it has been seen this many
+ * times, and looks every rare feature an execution hits up in a list of all
+ * of them. At libFuzzer's 255 a 64-operation input hits about 900 (4 KiB) to
+ * 1,200 (2 MiB) features, many of them rare for hundreds of executions: the
+ * lookups were about a sixth of a 4 KiB execution and a third of a 2 MiB one.
+ * At 32 campaigns reach the same coverage and find the rfc-v2 rollback as
+ * often (docs/PERFORMANCE.md, fourteenth round).
+ */
+#define GS_FUZZ_OPS_THRESHOLD 32
+
+/* Defined by libFuzzer's driver only: not by AFL++'s, not by driver.c. */
+extern void __libfuzzer_is_present(void) __attribute__((weak));
+
+/*
+ * libFuzzer parses its flags after this call, in order, the last of a name
+ * winning: the defaults go right after argv[0], before the command line's.
+ * The new vector lives as long as the process (libFuzzer keeps pointers
+ * into it). Other drivers treat every argument as an input file, so they
+ * get nothing.
+ */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	(void)argc;
-	(void)argv;
+	static char max_len[32], threshold[64], **args;
+	size_t n;
+
+	if (!__libfuzzer_is_present || !argc || !argv || *argc < 1 || args)
+		return 0;
+	n = (size_t)*argc;
+	args = calloc(n + 3, sizeof(*args));
+	if (!args)
+		return 0;
+	snprintf(max_len, sizeof(max_len), "-max_len=%d",
+		 GS_FUZZ_HEADER + GS_FUZZ_OP_SIZE * GS_FUZZ_DEFAULT_OPS);
+	snprintf(threshold, sizeof(threshold), "-entropic_feature_frequency_threshold=%d",
+		 GS_FUZZ_OPS_THRESHOLD);
+	args[0] = (*argv)[0];
+	args[1] = max_len;
+	args[2] = threshold;
+	memcpy(args + 3, *argv + 1, (n - 1) * sizeof(*args));
+	*argv = args;
+	*argc = (int)n + 2;
+	fprintf(stderr,
+		"fuzz-ops: libFuzzer settings of this target: %s %s (the same flag given wins)\n",
+		max_len, threshold);
 	return 0;
 }
 
