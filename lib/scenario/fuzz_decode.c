@@ -872,7 +872,13 @@ static bool flags_value(const struct gs_key *k, const char *text, uint64_t *out)
  * An enum or flags word's value (name_value(), flags_value()), remembered
  * by the key's and the word's addresses: the decoder's words are literals
  * of its tables, as the verbs' key tables are, so neither text ever
- * changes, and every input asks for the same few.
+ * changes, and every input asks for the same few. The slot comes from
+ * their offsets from this file's line_kinds[], not from the addresses
+ * themselves: a position-independent image moves as a whole, so the
+ * offsets, and which words share a slot, are the same in every run. (With
+ * the addresses, address-space randomization changed the collisions, so
+ * how often the parser's number reader ran, so the coverage libFuzzer saw:
+ * a campaign from a fixed seed took another course every run.)
  */
 static bool word_value(const struct gs_key *k, const char *text, uint64_t *out)
 {
@@ -882,9 +888,10 @@ static bool word_value(const struct gs_key *k, const char *text, uint64_t *out)
 		uint64_t v;
 		bool ok;
 	} seen[64];
-	unsigned int h =
-		(unsigned int)((((uintptr_t)k ^ ((uintptr_t)text << 5)) * 0x9e3779b97f4a7c15ULL) >>
-			       58);
+	const uintptr_t base = (uintptr_t)line_kinds;
+	unsigned int h = (unsigned int)(((((uintptr_t)k - base) ^ (((uintptr_t)text - base) << 5)) *
+					 0x9e3779b97f4a7c15ULL) >>
+					58);
 
 	if (seen[h].k != k || seen[h].text != text) {
 		uint64_t v = 0;

@@ -178,9 +178,19 @@ struct gs_key_seen {
 #define GS_KEY_SEEN_BITS 11
 extern struct gs_key_seen gs_key_seen[1u << GS_KEY_SEEN_BITS];
 
+/*
+ * The slot from the pair's offsets from the table itself, not from their
+ * addresses: the verbs and their key literals live in the library's image,
+ * which address-space randomization moves as a whole, so which pairs share
+ * a slot, and how often gs_verb_key_index() runs its scan, is the same in
+ * every run (coverage-guided fuzzers see that scan's edges).
+ */
 static inline unsigned int gs_key_seen_slot(const struct gs_verb *verb, const char *key)
 {
-	return (unsigned int)((((uintptr_t)verb ^ ((uintptr_t)key << 7)) * 0x9e3779b97f4a7c15ULL) >>
+	const uintptr_t base = (uintptr_t)gs_key_seen;
+
+	return (unsigned int)(((((uintptr_t)verb - base) ^ (((uintptr_t)key - base) << 7)) *
+			       0x9e3779b97f4a7c15ULL) >>
 			      (64 - GS_KEY_SEEN_BITS));
 }
 
