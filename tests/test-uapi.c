@@ -622,6 +622,58 @@ START_TEST(test_va_cache_coalesces)
 }
 END_TEST
 
+/*
+ * gs_mmap() hands out ranges from one reservation of its own, aligned to
+ * 1 GiB, from its start: a program's mappings get the same offsets from one
+ * base in every run, whatever the host's address-space randomization (a
+ * fuzz campaign's coverage depended on where the host put them). Ranges
+ * given back at the free end join it again, so the same mapping gets the
+ * same range; MAP_FIXED_NOREPLACE over the free part succeeds, as over free
+ * host space, the free part goes on after it, and nothing is handed out
+ * over it afterwards.
+ */
+START_TEST(test_va_arena)
+{
+	const int rw = PROT_READ | PROT_WRITE;
+	int kvm = open_kvm(), vm = create_vm(kvm);
+	int fd = create_gmem(vm, 16 * P, MMAP | SHARED);
+	uintptr_t start, next, end, a, b, c, d, t;
+
+	gs_uapi_va_cache_drop();
+	a = (uintptr_t)gs_mmap(NULL, 4 * P, rw, MAP_SHARED, fd, 0);
+	ck_assert_uint_ne(a, (uintptr_t)MAP_FAILED);
+	gs_uapi_va_arena(&start, &next, &end);
+	ck_assert_uint_ne(start, 0);
+	ck_assert_uint_eq(start % (1UL << 30), 0);
+	ck_assert(a >= start && a + 4 * P == next && next <= end);
+	b = (uintptr_t)gs_mmap(NULL, 8 * P, rw, MAP_SHARED, fd, 0);
+	ck_assert_uint_eq(b, a + 4 * P);
+	ck_assert_int_eq(gs_munmap((void *)b, 8 * P), 0);
+	ck_assert_int_eq(gs_munmap((void *)a, 4 * P), 0);
+	gs_uapi_va_arena(&start, &next, &end);
+	ck_assert_uint_eq(next, a);
+	c = (uintptr_t)gs_mmap(NULL, 4 * P, rw, MAP_SHARED, fd, 0);
+	ck_assert_uint_eq(c, a);
+	/* A fixed mapping in the free part, away from its start. */
+	t = c + 64 * P;
+	ck_assert_uint_eq(
+		(uintptr_t)gs_mmap((void *)t, 4 * P, rw, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0),
+		t);
+	gs_uapi_va_arena(&start, &next, &end);
+	ck_assert_uint_eq(next, t + 4 * P);
+	d = (uintptr_t)gs_mmap(NULL, 16 * P, rw, MAP_SHARED, fd, 0);
+	ck_assert_uint_ne(d, (uintptr_t)MAP_FAILED);
+	ck_assert(d + 16 * P <= t || d >= t + 4 * P);
+	ck_assert_int_eq(gs_munmap((void *)d, 16 * P), 0);
+	ck_assert_int_eq(gs_munmap((void *)t, 4 * P), 0);
+	ck_assert_int_eq(gs_munmap((void *)c, 4 * P), 0);
+	ck_assert_int_eq(gs_close(fd), 0);
+	ck_assert_int_eq(gs_close(vm), 0);
+	ck_assert_int_eq(gs_close(kvm), 0);
+	assert_clean();
+}
+END_TEST
+
 /* The binding errnos that depend on the fd table (spec §1.6.31). */
 START_TEST(test_bind)
 {
@@ -1359,6 +1411,7 @@ Suite *gs_test_suite(void)
 	tcase_add_test(tc_gmem, test_partial_errors);
 	tcase_add_test(tc_gmem, test_partial_convert);
 	tcase_add_test(tc_gmem, test_va_cache_coalesces);
+	tcase_add_test(tc_gmem, test_va_arena);
 	suite_add_tcase(s, tc_gmem);
 
 	tcase_add_checked_fixture(tc_sys, setup, teardown);

@@ -390,6 +390,106 @@ unsigned long gs_uapi_host_reservations(void)
 	return nr_host_reservations;
 }
 
+/*
+ * Host ranges for mappings come first from one reservation, the arena,
+ * made at the first gs_mmap() that needs one, aligned to 1 GiB, handed out
+ * from its start and given back at its end. The ranges a program's
+ * mappings get are then the same offsets from one base in every run,
+ * whatever the host's address-space randomization and its own mappings:
+ * which ranges adjoin, and how aligned they are, decide branches of this
+ * file that a coverage-guided fuzzer sees, and those now repeat run to run
+ * (docs/FUZZING.md, "Reproducing a campaign"). It costs address space, no
+ * memory (PROT_NONE, MAP_NORESERVE). A range it cannot hold comes from the
+ * host as before.
+ */
+#define VA_ARENA_SIZE  (64UL << 30)
+#define VA_ARENA_ALIGN (1UL << 30)
+static uintptr_t va_arena_start, va_arena_next, va_arena_end;
+static bool va_arena_tried;
+
+static void va_arena_init(void)
+{
+	size_t span = VA_ARENA_SIZE + VA_ARENA_ALIGN;
+	uintptr_t p, a;
+	void *host;
+
+	va_arena_tried = true;
+	host = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (host == MAP_FAILED)
+		return;
+	nr_host_reservations++;
+	p = (uintptr_t)host;
+	a = ALIGN(p, VA_ARENA_ALIGN);
+	/* Our own fresh reservation, cut at page boundaries: munmap() cannot fail. */
+	if (a > p)
+		WARN_ON(munmap(host, a - p));
+	if (p + span > a + VA_ARENA_SIZE)
+		WARN_ON(munmap((void *)(a + VA_ARENA_SIZE), p + span - (a + VA_ARENA_SIZE)));
+	va_arena_start = va_arena_next = a;
+	va_arena_end = a + VA_ARENA_SIZE;
+}
+
+/* @len from the arena's free end, or MAP_FAILED. */
+static void *va_arena_take(size_t len)
+{
+	void *host;
+
+	if (!va_arena_tried)
+		va_arena_init();
+	if (len > va_arena_end - va_arena_next)
+		return MAP_FAILED;
+	host = (void *)va_arena_next;
+	va_arena_next += len;
+	return host;
+}
+
+/* [@a, @b) joins the arena's free end if it ends where that begins. */
+static bool va_arena_give(uintptr_t a, uintptr_t b)
+{
+	if (b != va_arena_next || a < va_arena_start)
+		return false;
+	va_arena_next = a;
+	return true;
+}
+
+static void unreserve_va(void *addr, size_t resv);
+
+/*
+ * A MAP_FIXED range over the arena's free part goes back to the host (so
+ * MAP_FIXED_NOREPLACE finds it free, as it would without the arena), and
+ * the free part starts after it; what was free before it stays ours, in
+ * the cache.
+ */
+static void va_arena_evict(uintptr_t addr, size_t len)
+{
+	uintptr_t lo = addr > va_arena_next ? addr : va_arena_next;
+	uintptr_t hi = addr + len < va_arena_end ? addr + len : va_arena_end;
+	uintptr_t before = va_arena_next;
+
+	if (lo >= hi)
+		return;
+	WARN_ON(munmap((void *)lo, hi - lo));
+	va_arena_next = hi;
+	if (lo > before)
+		unreserve_va((void *)before, lo - before);
+}
+
+void gs_uapi_va_arena(uintptr_t *start, uintptr_t *next, uintptr_t *end)
+{
+	*start = va_arena_start;
+	*next = va_arena_next;
+	*end = va_arena_end;
+}
+
+void gs_uapi_va_cache_drop(void)
+{
+	/* Our own reservations, of sizes we made: munmap() cannot fail. */
+	while (nr_va_cache) {
+		nr_va_cache--;
+		WARN_ON(munmap((void *)va_cache[nr_va_cache].addr, va_cache[nr_va_cache].len));
+	}
+}
+
 /* An address range of at least @len nothing else gets; *@resv: its length. */
 static void *reserve_va(size_t len, size_t *resv)
 {
@@ -414,10 +514,13 @@ static void *reserve_va(size_t len, size_t *resv)
 			va_cache[best] = va_cache[--nr_va_cache];
 		return host;
 	}
+	*resv = len;
+	host = va_arena_take(len);
+	if (host != MAP_FAILED)
+		return host;
 	/* PROT_NONE so a stray access faults. */
 	host = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	nr_host_reservations++;
-	*resv = len;
 	return host;
 }
 
@@ -450,6 +553,8 @@ static void unreserve_va(void *addr, size_t resv)
 	 */
 	while (!va_cache_take_neighbour(a, b, &a, &b))
 		;
+	if (va_arena_give(a, b))
+		return;
 	if (nr_va_cache == VA_CACHE) {
 		for (unsigned int i = 1; i < VA_CACHE; i++)
 			if (va_cache[i].len < va_cache[small].len)
@@ -571,6 +676,7 @@ static int fixed_reserve(uintptr_t addr, size_t len, bool noreplace)
 	void *host;
 
 	va_cache_evict(addr, len);
+	va_arena_evict(addr, len);
 	host = mmap((void *)addr, len, PROT_NONE, how | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		    -1, 0);
 	if (host == MAP_FAILED)

@@ -24,4 +24,13 @@ int gs_uapi_access(uintptr_t addr, void *buf, size_t len, bool write, size_t *do
  */
 unsigned long gs_uapi_host_reservations(void);
 
+/*
+ * Tests' view of the arena gs_mmap() takes ranges from: its start, the
+ * start of its free part, its end (all 0 before the first range).
+ */
+void gs_uapi_va_arena(uintptr_t *start, uintptr_t *next, uintptr_t *end);
+
+/* Tests: every cached range back to the host, so the next gs_mmap() takes from the arena. */
+void gs_uapi_va_cache_drop(void);
+
 #endif /* GS_LIB_UAPI_INT_H */
