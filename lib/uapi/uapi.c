@@ -402,31 +402,49 @@ unsigned long gs_uapi_host_reservations(void)
  * memory (PROT_NONE, MAP_NORESERVE). A range it cannot hold comes from the
  * host as before.
  */
-#define VA_ARENA_SIZE  (64UL << 30)
 #define VA_ARENA_ALIGN (1UL << 30)
 static uintptr_t va_arena_start, va_arena_next, va_arena_end;
 static bool va_arena_tried;
 
-static void va_arena_init(void)
+/* A reservation of @size aligned to 1 GiB, or 0. */
+static uintptr_t va_arena_reserve(size_t size)
 {
-	size_t span = VA_ARENA_SIZE + VA_ARENA_ALIGN;
+	size_t span = size + VA_ARENA_ALIGN;
 	uintptr_t p, a;
 	void *host;
 
-	va_arena_tried = true;
 	host = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (host == MAP_FAILED)
-		return;
+		return 0;
 	nr_host_reservations++;
 	p = (uintptr_t)host;
 	a = ALIGN(p, VA_ARENA_ALIGN);
 	/* Our own fresh reservation, cut at page boundaries: munmap() cannot fail. */
 	if (a > p)
 		WARN_ON(munmap(host, a - p));
-	if (p + span > a + VA_ARENA_SIZE)
-		WARN_ON(munmap((void *)(a + VA_ARENA_SIZE), p + span - (a + VA_ARENA_SIZE)));
-	va_arena_start = va_arena_next = a;
-	va_arena_end = a + VA_ARENA_SIZE;
+	if (p + span > a + size)
+		WARN_ON(munmap((void *)(a + size), p + span - (a + size)));
+	return a;
+}
+
+/*
+ * 16 GiB, or 1 GiB where the host refuses that much address space (an
+ * RLIMIT_AS; valgrind takes no more than about 32 GiB in one mapping).
+ */
+static void va_arena_init(void)
+{
+	static const size_t sizes[] = {16UL << 30, 1UL << 30};
+
+	va_arena_tried = true;
+	for (unsigned int i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uintptr_t a = va_arena_reserve(sizes[i]);
+
+		if (a) {
+			va_arena_start = va_arena_next = a;
+			va_arena_end = a + sizes[i];
+			return;
+		}
+	}
 }
 
 /* @len from the arena's free end, or MAP_FAILED. */
