@@ -873,12 +873,8 @@ static bool flags_value(const struct gs_key *k, const char *text, uint64_t *out)
  * by the key's and the word's addresses: the decoder's words are literals
  * of its tables, as the verbs' key tables are, so neither text ever
  * changes, and every input asks for the same few. The slot comes from
- * their offsets from this file's line_kinds[], not from the addresses
- * themselves: a position-independent image moves as a whole, so the
- * offsets, and which words share a slot, are the same in every run. (With
- * the addresses, address-space randomization changed the collisions, so
- * how often the parser's number reader ran, so the coverage libFuzzer saw:
- * a campaign from a fixed seed took another course every run.)
+ * their offsets in the image (gs_image_off()): a miss runs the parser's
+ * number reader, whose coverage a fuzzer sees.
  */
 static bool word_value(const struct gs_key *k, const char *text, uint64_t *out)
 {
@@ -888,8 +884,7 @@ static bool word_value(const struct gs_key *k, const char *text, uint64_t *out)
 		uint64_t v;
 		bool ok;
 	} seen[64];
-	const uintptr_t base = (uintptr_t)line_kinds;
-	unsigned int h = (unsigned int)(((((uintptr_t)k - base) ^ (((uintptr_t)text - base) << 5)) *
+	unsigned int h = (unsigned int)(((gs_image_off(k) ^ (gs_image_off(text) << 5)) *
 					 0x9e3779b97f4a7c15ULL) >>
 					58);
 

@@ -946,7 +946,7 @@ static __attribute__((noinline)) const struct ov_info *ov_info_find(const struct
 	 * a full table (not expected) classifies without remembering.
 	 */
 	static struct ov_info cache[256], spare;
-	unsigned int h = (unsigned int)(((uintptr_t)verb * 0x9e3779b97f4a7c15ULL) >> 56);
+	unsigned int h = (unsigned int)((gs_image_off(verb) * 0x9e3779b97f4a7c15ULL) >> 56);
 	struct ov_info *c = &spare;
 
 	for (unsigned int i = 0; i < G_N_ELEMENTS(cache); i++) {

@@ -179,17 +179,22 @@ struct gs_key_seen {
 extern struct gs_key_seen gs_key_seen[1u << GS_KEY_SEEN_BITS];
 
 /*
- * The slot from the pair's offsets from the table itself, not from their
- * addresses: the verbs and their key literals live in the library's image,
- * which address-space randomization moves as a whole, so which pairs share
- * a slot, and how often gs_verb_key_index() runs its scan, is the same in
- * every run (coverage-guided fuzzers see that scan's edges).
+ * @p's offset within the library's image, for the caches the runner keys
+ * by address (verbs, key literals, the decoder's words: all in the image).
+ * Address-space randomization moves the image as a whole, so the offsets,
+ * and which entries share a slot, are the same in every run; with the
+ * addresses themselves the collisions, and with them how often a miss ran
+ * the parser's code, changed from run to run, and so did the coverage a
+ * fuzzer saw (docs/FUZZING.md, "Reproducing a campaign").
  */
+static inline uintptr_t gs_image_off(const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)gs_key_seen;
+}
+
 static inline unsigned int gs_key_seen_slot(const struct gs_verb *verb, const char *key)
 {
-	const uintptr_t base = (uintptr_t)gs_key_seen;
-
-	return (unsigned int)(((((uintptr_t)verb - base) ^ (((uintptr_t)key - base) << 7)) *
+	return (unsigned int)(((gs_image_off(verb) ^ (gs_image_off(key) << 7)) *
 			       0x9e3779b97f4a7c15ULL) >>
 			      (64 - GS_KEY_SEEN_BITS));
 }
@@ -279,7 +284,7 @@ const struct gs_arg *gs_op_arg_site_slow(const struct gs_op *op, const char *key
 static inline const struct gs_arg *gs_op_arg_site(const struct gs_op *op, const char *key,
 						  struct gs_key_site *site)
 {
-	struct gs_key_site_way *w = &site->way[((uintptr_t)op->verb * 0x9e3779b97f4a7c15ULL) >>
+	struct gs_key_site_way *w = &site->way[(gs_image_off(op->verb) * 0x9e3779b97f4a7c15ULL) >>
 					       (64 - GS_KEY_SITE_BITS)];
 
 	if (G_LIKELY(w->verb == op->verb && w->key == key))
